@@ -1,0 +1,22 @@
+# Generates a C file holding every schemas/*.json byte for byte, so the
+# binary serves exactly the files in schemas/ (the single source of truth).
+# Run as: cmake -DSCHEMA_DIR=... -DOUTPUT=... -P embed_schemas.cmake
+file(GLOB files RELATIVE "${SCHEMA_DIR}" "${SCHEMA_DIR}/*.json")
+list(SORT files)
+set(body "/* Generated from schemas/ by cmake/embed_schemas.cmake; do not edit. */\n")
+string(APPEND body "#include \"schemas.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f IN LISTS files)
+  file(READ "${SCHEMA_DIR}/${f}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char blob${i}[] = {${bytes}0x00};\n")
+  string(APPEND table "    {\"${f}\", blob${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst schema_file schema_files[] = {\n${table}};\n")
+string(APPEND body "const size_t schema_file_count = ${i};\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,34 @@
+/*
+** jsoncheck.h: a strict RFC 8259 syntax check that runs before cJSON parses.
+**
+** cJSON is forgiving where an audit trail must not be: it accepts raw control
+** characters in strings, invalid UTF-8, and some malformed numbers, and its
+** recursion depth is limited only by a compile-time constant.  Every message
+** passes this single linear scan first, so what reaches cJSON (and so the
+** database and stdout) is well-formed JSON in valid UTF-8 with bounded
+** nesting.  The scan itself is iterative and uses no memory.
+*/
+#ifndef DSS_JSONCHECK_H
+#define DSS_JSONCHECK_H
+
+#include <stddef.h>
+
+enum {
+    JSONCHECK_OK = 0,
+    JSONCHECK_SYNTAX = -1,   /* not JSON, or not valid UTF-8 */
+    JSONCHECK_DEPTH = -2,    /* nested deeper than the limit */
+    JSONCHECK_NUL = -3       /* valid JSON holding a \u0000 escape */
+};
+
+/*
+** Check that text[0..len) is exactly one JSON value (with optional
+** surrounding whitespace), in valid UTF-8, nested at most max_depth arrays
+** and objects deep.  Returns JSONCHECK_OK or a negative code and writes a
+** sentence naming the problem and its byte offset into err.  Lone UTF-16
+** surrogates in \u escapes are rejected as syntax errors, and \u0000 is
+** reported separately because C strings cannot carry it.
+*/
+int jsoncheck(const char *text, size_t len, int max_depth, char *err,
+              size_t errlen);
+
+#endif

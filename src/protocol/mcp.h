@@ -1,0 +1,50 @@
+/*
+** mcp.h: the Model Context Protocol on top of JSON-RPC.
+**
+** This layer owns the session (negotiated protocol version, the client's
+** identity) and the method table: initialize, ping, tools/list and
+** tools/call.  It records every call of a known tool as a tool_call entry,
+** in the same transaction as anything the tool itself wrote.  It opens that
+** transaction lazily; the caller (server.c) commits once per group of
+** requests and only then sends the replies that acknowledge writes.
+*/
+#ifndef DSS_MCP_H
+#define DSS_MCP_H
+
+#include <stddef.h>
+
+#include "../store/store.h"
+#include "rpc.h"
+
+typedef struct mcp mcp;
+
+typedef struct mcp_options {
+    store *st;          /* borrowed; must outlive the mcp */
+    const char *actor;  /* the session's actor, copied */
+    rpc_limits limits;
+} mcp_options;
+
+/* One reply to send.  All pointers are owned; free with mcp_reply_free(). */
+typedef struct mcp_reply {
+    char *line;     /* the reply line without newline, or NULL: nothing to send */
+    int acks_write; /* the reply reports data written in the open transaction */
+    char *id;       /* the request id's JSON text, to rebuild the reply */
+} mcp_reply;
+
+/* Returns NULL and a message in err on failure.  Free with mcp_free(). */
+mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen);
+void mcp_free(mcp *m);
+
+/* Handle one received line and fill *out (zeroed first). */
+void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out);
+
+/* The reply for a line longer than the message size limit. */
+char *mcp_too_long_reply(size_t limit);
+
+/* Replace a reply whose writes could not be committed with an isError
+** result saying why.  The old line is freed. */
+void mcp_reply_write_failed(mcp_reply *r, const char *why);
+
+void mcp_reply_free(mcp_reply *r);
+
+#endif

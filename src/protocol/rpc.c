@@ -1,0 +1,297 @@
+/*
+** rpc.c: JSON-RPC 2.0 envelope checking and reply building.
+**
+** A line is first scanned by jsoncheck (syntax, UTF-8, depth), then parsed
+** by cJSON, then checked against JSON-RPC's rules for a request.  Ambiguous
+** input is refused rather than interpreted: duplicate keys anywhere (two
+** parsers could disagree on which one counts) and numbers too large for a
+** double (they would be stored as something else) are invalid requests.
+*/
+#include "rpc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsoncheck.h"
+
+#define DEFAULT_MAX_DEPTH 64
+
+static char *dup_range(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Skip one JSON value in already-validated text; returns the end. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    do {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p >= end) return end;
+        if (*p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\') p++;
+            p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            p++;
+        } else if (*p == ',' || *p == ':') {
+            p++;
+        } else {
+            while (p < end && !strchr(",:]} \t\r\n", *p)) p++;
+        }
+    } while (depth > 0 && p < end);
+    return p;
+}
+
+/*
+** Find the raw text of the first top-level member named "id" in validated
+** object text.  Keys written with escapes are decoded through cJSON so that
+** "\u0069d" is found as well.  Returns a new string or NULL.
+*/
+static char *raw_member(const char *text, size_t len, const char *name)
+{
+    const char *p = text, *end = text + len;
+    while (p < end && *p != '{') p++;
+    p++;
+    while (p < end) {
+        while (p < end && *p != '"' && *p != '}') p++;
+        if (p >= end || *p == '}') return NULL;
+        const char *k = p;
+        p = skip_value(p, end);
+        int match;
+        if (memchr(k, '\\', (size_t)(p - k))) {
+            cJSON *key = cJSON_ParseWithLength(k, (size_t)(p - k));
+            match = key && cJSON_IsString(key) && strcmp(key->valuestring, name) == 0;
+            cJSON_Delete(key);
+        } else {
+            match = (size_t)(p - k) == strlen(name) + 2 &&
+                    memcmp(k + 1, name, strlen(name)) == 0;
+        }
+        while (p < end && *p != ':') p++;
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        const char *v = p;
+        p = skip_value(p, end);
+        if (match) return dup_range(v, (size_t)(p - v));
+        while (p < end && *p != ',' && *p != '}') p++;
+        if (p < end && *p == '}') return NULL;
+        p++;
+    }
+    return NULL;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Returns the first duplicated key found anywhere in the tree, or a
+** number too large for a double, as a sentence in why; 0 when clean. */
+static int ambiguous(const cJSON *item, char *why, size_t len)
+{
+    if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) {
+        snprintf(why, len, "a number is too large to represent");
+        return 1;
+    }
+    if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) return 0;
+    size_t n = 0;
+    for (const cJSON *c = item->child; c; c = c->next) {
+        if (ambiguous(c, why, len)) return 1;
+        n++;
+    }
+    if (!cJSON_IsObject(item) || n < 2) return 0;
+    cJSON **keys = malloc(n * sizeof *keys);
+    if (!keys) {
+        snprintf(why, len, "out of memory");
+        return 1;
+    }
+    size_t i = 0;
+    for (cJSON *c = item->child; c; c = c->next) keys[i++] = c;
+    qsort(keys, n, sizeof *keys, cmp_keys);
+    int dup = 0;
+    for (i = 1; i < n && !dup; i++) {
+        if (strcmp(keys[i - 1]->string, keys[i]->string) == 0) {
+            snprintf(why, len, "duplicate key '%.64s'", keys[i]->string);
+            dup = 1;
+        }
+    }
+    free(keys);
+    return dup;
+}
+
+void rpc_message_free(rpc_message *msg)
+{
+    if (!msg) return;
+    cJSON_Delete(msg->root);
+    free(msg->id);
+    free(msg->id_text);
+    memset(msg, 0, sizeof *msg);
+}
+
+static rpc_kind invalid(rpc_message *msg, char **error_reply, const char *id,
+                        const char *why)
+{
+    *error_reply = rpc_reply_error(id, RPC_INVALID_REQUEST, why, NULL);
+    rpc_message_free(msg);
+    return RPC_KIND_INVALID;
+}
+
+/* Is id a valid MCP request id: a string or an integer? */
+static int valid_id(const cJSON *id)
+{
+    if (cJSON_IsString(id)) return 1;
+    if (!cJSON_IsNumber(id)) return 0;
+    double v = id->valuedouble;
+    return isfinite(v) && floor(v) == v;
+}
+
+/* Shared checks of one parsed message; raw_id is its id's text if known. */
+static rpc_kind check(cJSON *root, char *raw_id, rpc_message *msg,
+                      char **error_reply)
+{
+    memset(msg, 0, sizeof *msg);
+    msg->root = root;
+    msg->id = raw_id;
+    char why[160];
+    if (!cJSON_IsObject(root)) {
+        return invalid(msg, error_reply, NULL,
+                       "invalid request: a message must be a JSON object");
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (id && !valid_id(id)) {
+        free(msg->id);
+        msg->id = NULL;
+        return invalid(msg, error_reply, NULL,
+                       "invalid request: id must be a string or an integer");
+    }
+    if (id && !msg->id) {
+        char *printed = cJSON_PrintUnformatted(id);
+        if (!printed) return invalid(msg, error_reply, NULL, "out of memory");
+        msg->id = printed;
+    }
+    if (id) {
+        msg->id_text = cJSON_IsString(id) ? strdup(id->valuestring) : strdup(msg->id);
+        if (!msg->id_text) return invalid(msg, error_reply, NULL, "out of memory");
+    }
+    if (ambiguous(root, why, sizeof why)) {
+        char text[200];
+        snprintf(text, sizeof text, "invalid request: %s", why);
+        return invalid(msg, error_reply, msg->id, text);
+    }
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "jsonrpc");
+    if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0") != 0)
+        return invalid(msg, error_reply, msg->id,
+                       "invalid request: jsonrpc must be \"2.0\"");
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
+    if (!method) {
+        if (id && (cJSON_GetObjectItemCaseSensitive(root, "result") ||
+                   cJSON_GetObjectItemCaseSensitive(root, "error")))
+            return RPC_KIND_RESPONSE;
+        return invalid(msg, error_reply, msg->id,
+                       "invalid request: method is missing");
+    }
+    if (!cJSON_IsString(method))
+        return invalid(msg, error_reply, msg->id,
+                       "invalid request: method must be a string");
+    msg->method = method->valuestring;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
+    if (params && !cJSON_IsObject(params) && !cJSON_IsArray(params))
+        return invalid(msg, error_reply, msg->id,
+                       "invalid request: params must be an object or an array");
+    msg->params = params;
+    return id ? RPC_KIND_REQUEST : RPC_KIND_NOTIFICATION;
+}
+
+rpc_kind rpc_check(cJSON *item, rpc_message *msg, char **error_reply)
+{
+    return check(item, NULL, msg, error_reply);
+}
+
+rpc_kind rpc_parse(const char *line, size_t len, const rpc_limits *limits,
+                   rpc_message *msg, char **error_reply)
+{
+    char why[160], text[220];
+    int depth = limits && limits->max_depth > 0 ? limits->max_depth
+                                                : DEFAULT_MAX_DEPTH;
+    memset(msg, 0, sizeof *msg);
+    int rc = jsoncheck(line, len, depth, why, sizeof why);
+    if (rc == JSONCHECK_SYNTAX) {
+        snprintf(text, sizeof text, "parse error: %s", why);
+        *error_reply = rpc_reply_error(NULL, RPC_PARSE_ERROR, text, NULL);
+        return RPC_KIND_INVALID;
+    }
+    if (rc != JSONCHECK_OK) {
+        snprintf(text, sizeof text, "invalid request: %s%s", why,
+                 rc == JSONCHECK_DEPTH ? "" : " (strings may not contain U+0000)");
+        *error_reply = rpc_reply_error(NULL, RPC_INVALID_REQUEST, text, NULL);
+        return RPC_KIND_INVALID;
+    }
+    cJSON *root = cJSON_ParseWithLength(line, len);
+    if (!root) {
+        *error_reply = rpc_reply_error(NULL, RPC_PARSE_ERROR,
+                                       "parse error: the message could not be parsed",
+                                       NULL);
+        return RPC_KIND_INVALID;
+    }
+    if (cJSON_IsArray(root)) {
+        if (!root->child) {
+            cJSON_Delete(root);
+            *error_reply = rpc_reply_error(NULL, RPC_INVALID_REQUEST,
+                                           "invalid request: empty batch", NULL);
+            return RPC_KIND_INVALID;
+        }
+        msg->root = root;
+        return RPC_KIND_BATCH;
+    }
+    char *raw_id = NULL;
+    const cJSON *id = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "id") : NULL;
+    if (cJSON_IsNumber(id)) raw_id = raw_member(line, len, "id");
+    return check(root, raw_id, msg, error_reply);
+}
+
+/* Assemble {"jsonrpc":"2.0","id":...,key:value}, taking value over. */
+static char *reply(const char *id, const char *key, cJSON *value)
+{
+    char *out = NULL;
+    cJSON *r = cJSON_CreateObject();
+    if (!r || !value) goto done;
+    cJSON_AddStringToObject(r, "jsonrpc", "2.0");
+    if (!cJSON_AddRawToObject(r, "id", id ? id : "null")) goto done;
+    cJSON_AddItemToObject(r, key, value);
+    value = NULL;
+    out = cJSON_PrintUnformatted(r);
+done:
+    cJSON_Delete(value);
+    cJSON_Delete(r);
+    return out;
+}
+
+char *rpc_reply_result(const char *id, cJSON *result)
+{
+    return reply(id, "result", result);
+}
+
+char *rpc_reply_error(const char *id, int code, const char *message, cJSON *data)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", message);
+    if (data) cJSON_AddItemToObject(e, "data", data);
+    return reply(id, "error", e);
+}

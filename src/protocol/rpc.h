@@ -1,0 +1,73 @@
+/*
+** rpc.h: JSON-RPC 2.0 envelopes for the stdio transport.
+**
+** This module turns one received line into a checked request (or the error
+** reply it deserves), and turns results and errors back into single-line
+** replies.  It knows nothing of MCP: methods, params and results pass
+** through it untouched.  Request ids are echoed byte for byte as they
+** arrived, so a numeric id such as 1.0 or 12345678901234567890 comes back
+** exactly as the client wrote it.
+*/
+#ifndef DSS_RPC_H
+#define DSS_RPC_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+enum {
+    RPC_PARSE_ERROR = -32700,
+    RPC_INVALID_REQUEST = -32600,
+    RPC_METHOD_NOT_FOUND = -32601,
+    RPC_INVALID_PARAMS = -32602,
+    RPC_INTERNAL_ERROR = -32603
+};
+
+/* What a received line turned out to be. */
+typedef enum rpc_kind {
+    RPC_KIND_REQUEST,      /* has an id: must be answered */
+    RPC_KIND_NOTIFICATION, /* no id: never answered */
+    RPC_KIND_RESPONSE,     /* a client's reply to us: ignored */
+    RPC_KIND_BATCH,        /* a non-empty array: for the caller to decide */
+    RPC_KIND_INVALID       /* *error_reply holds the answer to send */
+} rpc_kind;
+
+/* A checked message.  Every pointer is owned by the message and freed by
+** rpc_message_free(); method and params point into root. */
+typedef struct rpc_message {
+    cJSON *root;
+    const char *method;
+    const cJSON *params; /* NULL when absent */
+    char *id;            /* the id's exact JSON text; NULL for notifications */
+    char *id_text;       /* the id as plain text (a string id unquoted) */
+} rpc_message;
+
+/* Limits applied while checking; zero fields take the defaults. */
+typedef struct rpc_limits {
+    int max_depth; /* nesting of arrays and objects; default 64 */
+} rpc_limits;
+
+/*
+** Check one line (without its newline).  For RPC_KIND_INVALID, *error_reply
+** receives a reply line the caller sends and frees (parse errors get -32700
+** and a null id; well-formed JSON that is no valid request gets -32600).
+** For every other kind, *msg is filled and must be freed with
+** rpc_message_free(); for RPC_KIND_BATCH only msg->root is set.
+*/
+rpc_kind rpc_parse(const char *line, size_t len, const rpc_limits *limits,
+                   rpc_message *msg, char **error_reply);
+
+/* Check one element of a batch, already parsed, taking ownership of it.
+** Its numeric id is echoed as cJSON prints it, not byte for byte. */
+rpc_kind rpc_check(cJSON *item, rpc_message *msg, char **error_reply);
+
+void rpc_message_free(rpc_message *msg);
+
+/* A success reply for id (NULL means null), taking ownership of result.
+** Returns a new single-line string the caller frees, or NULL on OOM. */
+char *rpc_reply_result(const char *id, cJSON *result);
+
+/* An error reply; data (may be NULL) is taken over.  Caller frees. */
+char *rpc_reply_error(const char *id, int code, const char *message,
+                      cJSON *data);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+** server.h: the stdio loop that serves MCP.
+**
+** The loop reads every complete request already waiting on stdin, handles
+** them inside one transaction, commits once, and only then writes their
+** replies: group commit.  A lone request is handled and committed at once,
+** so batching never adds waiting.  A reply that acknowledges a write is
+** never written before the write is durable.
+*/
+#ifndef DSS_SERVER_H
+#define DSS_SERVER_H
+
+#include <stddef.h>
+
+#include "protocol/mcp.h"
+
+typedef struct server_options {
+    int in_fd, out_fd;
+    size_t max_message_bytes; /* 0 = 4 MiB */
+    int max_group;            /* most requests per commit; 0 = 256 */
+} server_options;
+
+/* Serve until the input ends or SIGTERM/SIGINT arrives; the request in hand
+** is finished, committed and answered first.  Returns 0, or -1 when the
+** output could not be written (the client went away). */
+int server_run(mcp *m, store *st, const server_options *opt);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+** chain.h: the hash chain that makes the audit log tamper-evident.
+**
+** Each entry's hash covers the previous entry's hash and every field the
+** entry stores, in an unambiguous length-prefixed encoding, so changing,
+** removing, inserting or reordering any stored byte changes every hash after
+** it.  The store computes hashes on append; the verifier recomputes them.
+** Hashing is SHA-256 from libsodium: no cryptography is written here.
+*/
+#ifndef DSS_CHAIN_H
+#define DSS_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHAIN_HASH_BYTES 32
+#define CHAIN_HEX_LEN 65 /* 64 hex digits and a NUL */
+
+/* Every stored field of an entry, as the exact bytes the database holds.
+** A NULL pointer is an SQL NULL and hashes differently from "". */
+typedef struct chain_fields {
+    int64_t seq;
+    const char *id;
+    const char *event_type;
+    const char *operation_name;
+    const char *operation_id;
+    const char *user_id;
+    const char *project_id;
+    const char *args;
+    const char *result;
+    const char *error;
+    const char *before_state;
+    const char *after_state;
+    const char *created_at;
+    const char *client;
+} chain_fields;
+
+/* Initialize libsodium once; returns 0, or -1 if it cannot start. */
+int chain_init(void);
+
+/* Compute the hash of an entry whose predecessor has hash `prev` (all zero
+** bytes for the first entry) into out. */
+void chain_entry_hash(const chain_fields *f,
+                      const uint8_t prev[CHAIN_HASH_BYTES],
+                      uint8_t out[CHAIN_HASH_BYTES]);
+
+/* Lower-case hex of a hash into a CHAIN_HEX_LEN buffer. */
+void chain_hex(const uint8_t h[CHAIN_HASH_BYTES], char out[CHAIN_HEX_LEN]);
+
+#endif

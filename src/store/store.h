@@ -1,0 +1,149 @@
+/*
+** store.h: the storage contract of the audit trail.
+**
+** Everything above this header (the tools, the protocol) sees the audit log
+** only through these functions and never speaks SQL, so another backend, for
+** example PostgreSQL for teams whose agents run on many machines, can be added
+** by implementing this header alone.  store_sqlite.c is the implementation
+** for a local SQLite database.
+**
+** Conventions: functions return STORE_OK (0) or a negative STORE_E* code and
+** write a sentence a person can read into `err`, a caller-provided buffer of
+** STORE_ERRLEN bytes.  Strings passed in are borrowed.  cJSON trees handed
+** back are owned by the caller, who frees them with cJSON_Delete().
+**
+** Durability: writes happen inside a transaction the caller opens with
+** store_begin() and closes with store_commit(), which returns only once the
+** data is on stable storage (synchronous=FULL).  Several requests may share
+** one transaction (group commit); each wraps its own writes in a savepoint
+** so that one failing request does not undo the others.
+*/
+#ifndef DSS_STORE_H
+#define DSS_STORE_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "../util/ts.h"
+#include "chain.h"
+
+#define STORE_ERRLEN 256
+
+enum {
+    STORE_OK = 0,
+    STORE_EIO = -1,       /* an I/O or internal database error */
+    STORE_EFULL = -2,     /* the disk or the database's size cap is full */
+    STORE_EBUSY = -3,     /* another process held the lock for too long */
+    STORE_EREADONLY = -4, /* the database cannot be written */
+    STORE_ENOTFOUND = -5, /* no such entry */
+    STORE_ESCHEMA = -6,   /* not an audit database, or a newer schema */
+    STORE_ENOMEM = -7,
+    STORE_EINVAL = -8     /* a caller's mistake, e.g. no open transaction */
+};
+
+typedef struct store store;
+
+/* Options for store_open(); zero-initialize and set what you need. */
+typedef struct store_options {
+    const char *path;   /* file path, or ":memory:" for tests and fuzzing */
+    int readonly;       /* open without ever writing the file */
+    int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
+} store_options;
+
+/*
+** Open (creating when missing, with mode 0600 and its parent folders) and
+** migrate the database.  On success *out is an open store the caller closes
+** with store_close().  Fails with STORE_ESCHEMA for a file that is not an
+** audit database or was written by a newer version of this server.
+*/
+int store_open(const store_options *opt, store **out, char *err);
+
+/* Close the store, rolling back any transaction still open. NULL is fine. */
+void store_close(store *s);
+
+/* The random identifier this log was given when it was created. Owned by
+** the store; valid until store_close(). */
+const char *store_log_id(const store *s);
+
+/* Transactions: store_begin() takes the write lock (waiting out other
+** writers up to the busy timeout).  store_commit() makes everything since
+** durable; on failure the transaction has been rolled back. */
+int store_begin(store *s, char *err);
+int store_commit(store *s, char *err);
+void store_rollback(store *s);
+int store_in_transaction(const store *s);
+
+/* A savepoint inside the open transaction, for one request's writes. */
+int store_savepoint(store *s, char *err);
+void store_savepoint_release(store *s);
+void store_savepoint_rollback(store *s);
+
+/* One entry to append.  JSON fields are serialized JSON texts, already
+** scrubbed; args is required, the others may be NULL. */
+typedef struct store_record {
+    const char *event_type;
+    const char *operation_name;
+    const char *operation_id;
+    const char *user_id;
+    const char *project_id;
+    const char *args;
+    const char *result;
+    const char *error;
+    const char *before_state;
+    const char *after_state;
+    const char *client; /* serialized {name, version} or NULL */
+} store_record;
+
+/* What an append reports back. */
+typedef struct store_receipt {
+    char id[37];
+    int64_t seq;
+    char created_at[TS_BUFLEN];
+    char hash[CHAIN_HEX_LEN];
+} store_receipt;
+
+/* Append one entry, extending the hash chain.  Must run inside
+** store_begin()..store_commit(); the entry is durable only after commit. */
+int store_append(store *s, const store_record *rec, store_receipt *out,
+                 char *err);
+
+/* A query over entries.  Every non-NULL filter must match.  since/until are
+** inclusive created_at bounds in ts_format() form.  text is a literal,
+** case-insensitive substring of operation_name or error. */
+typedef struct store_query {
+    const char *project_id;
+    const char *user_id;
+    const char *operation_name;
+    const char *event_type;
+    const char *since;
+    const char *until;
+    const char *text;
+    int64_t limit;  /* at least 1 */
+    int64_t offset; /* at least 0 */
+} store_query;
+
+/*
+** Run a query, newest first: by created_at when since or until is given
+** (a time range), by seq otherwise.  *entries receives a new array of entry
+** objects (caller frees).  When more_out is not NULL it is set to 1 if more
+** entries matched beyond limit.
+*/
+int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
+               char *err);
+
+/* Look up one entry by its id; STORE_ENOTFOUND if there is none. */
+int store_get(store *s, const char *id, cJSON **entry, char *err);
+
+/* Counts for get_user_activity over entries of user_id at or after since. */
+typedef struct store_activity {
+    int64_t total;
+    int64_t errors;
+    int64_t projects;
+    cJSON *by_type; /* object event_type -> count, most frequent first;
+                       owned by the caller */
+} store_activity;
+
+int store_user_activity(store *s, const char *user_id, const char *since,
+                        store_activity *out, char *err);
+
+#endif

@@ -1,0 +1,726 @@
+/*
+** store_sqlite.c: the audit trail in a local SQLite database.
+**
+** The database runs in WAL mode with synchronous=FULL, so a commit returns
+** only after its frames are fsynced and readers never block the writer.  The
+** schema is versioned with PRAGMA user_version and brought forward by the
+** migrations below, each applied in its own transaction.  Entries are
+** append-only: triggers abort UPDATE and DELETE, and each row carries the
+** hash chain computed in chain.c.  Every statement is prepared once per
+** connection and bound with parameters; no value is ever spliced into SQL.
+*/
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+/* Bits that name which filters a query uses; each shape gets one cached
+** prepared statement. */
+enum {
+    Q_PROJECT = 1 << 0,
+    Q_USER = 1 << 1,
+    Q_OPNAME = 1 << 2,
+    Q_EVTYPE = 1 << 3,
+    Q_SINCE = 1 << 4,
+    Q_UNTIL = 1 << 5,
+    Q_TEXT = 1 << 6,
+    Q_SHAPES = 1 << 7
+};
+
+enum {
+    ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_PROJECTS,
+    ST_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    int in_tx;
+    int savepoint_depth;
+    int readonly;
+    char log_id[37];
+    sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *find[Q_SHAPES];
+};
+
+#define SCHEMA_VERSION 1
+
+static const char *const migrations[SCHEMA_VERSION] = {
+    /* Version 1: the seed's audit_log, with the sequence, client identity
+    ** and hash chain it lacked, plus the indexes every query shape needs. */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE audit_log ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  event_type TEXT NOT NULL,"
+    "  operation_name TEXT NOT NULL,"
+    "  operation_id TEXT,"
+    "  user_id TEXT,"
+    "  project_id TEXT,"
+    "  args TEXT NOT NULL,"
+    "  result TEXT,"
+    "  error TEXT,"
+    "  before_state TEXT,"
+    "  after_state TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  client TEXT,"
+    "  prev_hash BLOB NOT NULL,"
+    "  hash BLOB NOT NULL"
+    ");"
+    "CREATE INDEX idx_audit_user ON audit_log(user_id);"
+    "CREATE INDEX idx_audit_project ON audit_log(project_id);"
+    "CREATE INDEX idx_audit_opname ON audit_log(operation_name);"
+    "CREATE INDEX idx_audit_type ON audit_log(event_type);"
+    "CREATE INDEX idx_audit_date ON audit_log(created_at);"
+    "CREATE INDEX idx_audit_type_date ON audit_log(event_type, created_at);"
+    "CREATE INDEX idx_audit_user_date ON audit_log(user_id, created_at);"
+    /* Entries are immutable.  The one sanctioned removal, retention, sets
+    ** meta.retention inside its own transaction while it deletes. */
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN"
+    "  SELECT RAISE(ABORT, 'audit_log is append-only: entries cannot be changed');"
+    "END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  WHEN (SELECT value FROM meta WHERE key = 'retention') IS NULL BEGIN"
+    "  SELECT RAISE(ABORT, 'audit_log is append-only: entries cannot be deleted');"
+    "END;",
+};
+
+static const char *const entry_columns =
+    "seq, id, event_type, operation_name, operation_id, user_id, project_id,"
+    " args, result, error, before_state, after_state, created_at, client,"
+    " prev_hash, hash";
+
+static const char *const fixed_sql[ST_COUNT] = {
+    [ST_HEAD] = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    [ST_INSERT] =
+        "INSERT INTO audit_log (seq, id, event_type, operation_name,"
+        " operation_id, user_id, project_id, args, result, error,"
+        " before_state, after_state, created_at, client, prev_hash, hash)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_GET] = NULL, /* built with entry_columns in prepare_fixed() */
+    [ST_ACT_TOTALS] =
+        "SELECT count(*), count(error), count(DISTINCT project_id)"
+        " FROM audit_log WHERE user_id = ? AND created_at >= ?",
+    [ST_ACT_TYPES] =
+        "SELECT event_type, count(*) AS n FROM audit_log"
+        " WHERE user_id = ? AND created_at >= ?"
+        " GROUP BY event_type ORDER BY n DESC, event_type",
+    [ST_ACT_PROJECTS] = NULL,
+};
+
+/* Map an SQLite result code to a store code and a sentence for people. */
+static int fail_db(store *s, int rc, const char *doing, char *err)
+{
+    int code;
+    const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        code = STORE_EFULL;
+        why = "the disk or the database's size limit is full";
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        code = STORE_EBUSY;
+        why = "another process kept the database locked";
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        code = STORE_EREADONLY;
+        why = "the database is read-only";
+        break;
+    case SQLITE_NOMEM: code = STORE_ENOMEM; break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT: code = STORE_ESCHEMA; break;
+    default: code = STORE_EIO; break;
+    }
+    snprintf(err, STORE_ERRLEN, "%s: %s", doing, why);
+    return code;
+}
+
+static int exec(store *s, const char *sql, const char *doing, char *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? STORE_OK : fail_db(s, rc, doing, err);
+}
+
+static int prepare(store *s, const char *sql, sqlite3_stmt **out, char *err)
+{
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
+                                NULL);
+    return rc == SQLITE_OK ? STORE_OK : fail_db(s, rc, "preparing a query", err);
+}
+
+/* Create the file with mode 0600 (and its folders with 0700) before SQLite
+** does, so it never exists with wider permissions, and refuse a file that
+** other users may write: they could rewrite the trail beneath us. */
+static int prepare_file(const char *path, int readonly, char *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(err, STORE_ERRLEN, "%s is not a regular file", path);
+            return STORE_EIO;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+            snprintf(err, STORE_ERRLEN,
+                     "%s is writable by other users; refusing to use it "
+                     "(run chmod 600 on it)", path);
+            return STORE_EIO;
+        }
+        return STORE_OK;
+    }
+    if (readonly) {
+        snprintf(err, STORE_ERRLEN, "%s does not exist", path);
+        return STORE_EIO;
+    }
+    char *dir = strdup(path);
+    if (!dir) return STORE_ENOMEM;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, STORE_ERRLEN, "cannot create folder %s: %s", dir,
+                     strerror(errno));
+            free(dir);
+            return STORE_EIO;
+        }
+        *p = '/';
+    }
+    free(dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+        snprintf(err, STORE_ERRLEN, "cannot create %s: %s", path,
+                 strerror(errno));
+        return STORE_EIO;
+    }
+    if (fd >= 0) close(fd);
+    return STORE_OK;
+}
+
+static int user_version(store *s, int *out, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return fail_db(s, rc, "reading the schema version", err);
+    }
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return STORE_OK;
+}
+
+static int count_objects(store *s, int *out, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return fail_db(s, rc, "reading the database", err);
+    }
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return STORE_OK;
+}
+
+static void new_uuid(char out[37])
+{
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+/* Bring the schema to SCHEMA_VERSION, one transaction per step. */
+static int migrate(store *s, const char *path, char *err)
+{
+    int version, objects, rc;
+    if ((rc = user_version(s, &version, err)) != STORE_OK) return rc;
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, STORE_ERRLEN,
+                 "%s has schema version %d, newer than this server's %d; "
+                 "upgrade dss-audit-mcp", path, version, SCHEMA_VERSION);
+        return STORE_ESCHEMA;
+    }
+    if (version == SCHEMA_VERSION) return STORE_OK;
+    if (version == 0) {
+        if ((rc = count_objects(s, &objects, err)) != STORE_OK) return rc;
+        if (objects > 0) {
+            snprintf(err, STORE_ERRLEN,
+                     "%s is an SQLite database of some other program, not a "
+                     "dss-audit-mcp audit log; refusing to change it", path);
+            return STORE_ESCHEMA;
+        }
+    }
+    if (s->readonly) {
+        snprintf(err, STORE_ERRLEN,
+                 "%s needs a schema upgrade, which a read-only open cannot do",
+                 path);
+        return STORE_EREADONLY;
+    }
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        if ((rc = exec(s, "BEGIN IMMEDIATE", "starting a migration", err)))
+            return rc;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        rc = exec(s, migrations[v], "migrating the schema", err);
+        if (rc == STORE_OK && v == 0) {
+            char sql[128], id[37];
+            new_uuid(id);
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO meta (key, value) VALUES ('log_id', '%s')", id);
+            rc = exec(s, sql, "naming the log", err);
+        }
+        if (rc == STORE_OK) rc = exec(s, pragma, "migrating the schema", err);
+        if (rc == STORE_OK) rc = exec(s, "COMMIT", "migrating the schema", err);
+        if (rc != STORE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    return STORE_OK;
+}
+
+static int load_log_id(store *s, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT value FROM meta WHERE key = 'log_id'", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE) {
+            snprintf(err, STORE_ERRLEN, "the database has no log_id");
+            return STORE_ESCHEMA;
+        }
+        return fail_db(s, rc, "reading the log id", err);
+    }
+    snprintf(s->log_id, sizeof s->log_id, "%s",
+             (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return STORE_OK;
+}
+
+static int prepare_fixed(store *s, char *err)
+{
+    char get_sql[512];
+    snprintf(get_sql, sizeof get_sql, "SELECT %s FROM audit_log WHERE id = ?",
+             entry_columns);
+    for (int i = 0; i < ST_COUNT; i++) {
+        const char *sql = i == ST_GET ? get_sql : fixed_sql[i];
+        if (!sql) continue;
+        int rc = prepare(s, sql, &s->st[i], err);
+        if (rc != STORE_OK) return rc;
+    }
+    return STORE_OK;
+}
+
+int store_open(const store_options *opt, store **out, char *err)
+{
+    int rc;
+    store *s = calloc(1, sizeof *s);
+    if (!s) return STORE_ENOMEM;
+    s->readonly = opt->readonly;
+    int memory = strcmp(opt->path, ":memory:") == 0;
+    if (!memory && (rc = prepare_file(opt->path, opt->readonly, err)) != STORE_OK)
+        goto fail;
+    int flags = (opt->readonly ? SQLITE_OPEN_READONLY
+                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+                | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    int src = sqlite3_open_v2(opt->path, &s->db, flags, NULL);
+    if (src != SQLITE_OK) {
+        rc = fail_db(s, src, "opening the database", err);
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms
+                                                         : 10000);
+    if (!opt->readonly &&
+        ((rc = exec(s, "PRAGMA journal_mode=WAL", "enabling WAL", err)) != STORE_OK))
+        goto fail;
+    if ((rc = exec(s, "PRAGMA synchronous=FULL", "setting durability", err)) ||
+        (rc = migrate(s, opt->path, err)) || (rc = load_log_id(s, err)) ||
+        (rc = prepare_fixed(s, err)))
+        goto fail;
+    *out = s;
+    return STORE_OK;
+fail:
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    if (rc == STORE_ESCHEMA && strstr(err, "file is not a database"))
+        snprintf(err, STORE_ERRLEN, "%s is not an SQLite database", opt->path);
+    store_close(s);
+    return rc;
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    if (s->in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < Q_SHAPES; i++) sqlite3_finalize(s->find[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *store_log_id(const store *s) { return s->log_id; }
+
+int store_in_transaction(const store *s) { return s->in_tx; }
+
+int store_begin(store *s, char *err)
+{
+    if (s->in_tx) {
+        snprintf(err, STORE_ERRLEN, "a transaction is already open");
+        return STORE_EINVAL;
+    }
+    if (s->readonly) {
+        snprintf(err, STORE_ERRLEN,
+                 "the audit log is open read-only; no entry can be written");
+        return STORE_EREADONLY;
+    }
+    /* IMMEDIATE takes the write lock now, so the chain head read by an
+    ** append cannot change under us even with other writer processes. */
+    int rc = exec(s, "BEGIN IMMEDIATE", "starting a write", err);
+    if (rc == STORE_OK) {
+        s->in_tx = 1;
+        s->savepoint_depth = 0;
+    }
+    return rc;
+}
+
+int store_commit(store *s, char *err)
+{
+    if (!s->in_tx) {
+        snprintf(err, STORE_ERRLEN, "no transaction is open");
+        return STORE_EINVAL;
+    }
+    int rc = exec(s, "COMMIT", "committing", err);
+    if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_tx = 0;
+    return rc;
+}
+
+void store_rollback(store *s)
+{
+    if (!s->in_tx) return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_tx = 0;
+}
+
+int store_savepoint(store *s, char *err)
+{
+    if (!s->in_tx) {
+        snprintf(err, STORE_ERRLEN, "no transaction is open");
+        return STORE_EINVAL;
+    }
+    int rc = exec(s, "SAVEPOINT request", "starting a request", err);
+    if (rc == STORE_OK) s->savepoint_depth++;
+    return rc;
+}
+
+void store_savepoint_release(store *s)
+{
+    if (s->savepoint_depth <= 0) return;
+    sqlite3_exec(s->db, "RELEASE request", NULL, NULL, NULL);
+    s->savepoint_depth--;
+}
+
+void store_savepoint_rollback(store *s)
+{
+    if (s->savepoint_depth <= 0) return;
+    sqlite3_exec(s->db, "ROLLBACK TO request", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "RELEASE request", NULL, NULL, NULL);
+    s->savepoint_depth--;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+/* The seq and hash of the newest entry: where the chain continues. */
+static int read_head(store *s, int64_t *seq, uint8_t hash[CHAIN_HASH_BYTES],
+                     char *err)
+{
+    sqlite3_stmt *st = s->st[ST_HEAD];
+    int rc = sqlite3_step(st);
+    *seq = 0;
+    memset(hash, 0, CHAIN_HASH_BYTES);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == CHAIN_HASH_BYTES)
+            memcpy(hash, sqlite3_column_blob(st, 1), CHAIN_HASH_BYTES);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "reading the chain head", err);
+}
+
+int store_append(store *s, const store_record *rec, store_receipt *out, char *err)
+{
+    if (!s->in_tx) {
+        snprintf(err, STORE_ERRLEN, "append outside a transaction");
+        return STORE_EINVAL;
+    }
+    uint8_t prev[CHAIN_HASH_BYTES], hash[CHAIN_HASH_BYTES];
+    int64_t head;
+    int rc = read_head(s, &head, prev, err);
+    if (rc != STORE_OK) return rc;
+
+    new_uuid(out->id);
+    out->seq = head + 1;
+    ts_format(ts_now_us(), out->created_at);
+    chain_fields f = {
+        .seq = out->seq, .id = out->id, .event_type = rec->event_type,
+        .operation_name = rec->operation_name, .operation_id = rec->operation_id,
+        .user_id = rec->user_id, .project_id = rec->project_id,
+        .args = rec->args, .result = rec->result, .error = rec->error,
+        .before_state = rec->before_state, .after_state = rec->after_state,
+        .created_at = out->created_at, .client = rec->client,
+    };
+    chain_entry_hash(&f, prev, hash);
+    chain_hex(hash, out->hash);
+
+    sqlite3_stmt *st = s->st[ST_INSERT];
+    sqlite3_bind_int64(st, 1, out->seq);
+    bind_text(st, 2, out->id);
+    bind_text(st, 3, rec->event_type);
+    bind_text(st, 4, rec->operation_name);
+    bind_text(st, 5, rec->operation_id);
+    bind_text(st, 6, rec->user_id);
+    bind_text(st, 7, rec->project_id);
+    bind_text(st, 8, rec->args);
+    bind_text(st, 9, rec->result);
+    bind_text(st, 10, rec->error);
+    bind_text(st, 11, rec->before_state);
+    bind_text(st, 12, rec->after_state);
+    bind_text(st, 13, out->created_at);
+    bind_text(st, 14, rec->client);
+    sqlite3_bind_blob(st, 15, prev, CHAIN_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 16, hash, CHAIN_HASH_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "writing the entry", err);
+}
+
+/* A JSON column as a JSON value: SQL NULL becomes null.  Text that does not
+** parse (only possible if the file was edited) is returned as a string so
+** the reader sees exactly what is stored. */
+static cJSON *json_column(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return cJSON_CreateNull();
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    cJSON *v = cJSON_ParseWithLength(text, (size_t)sqlite3_column_bytes(st, col));
+    return v ? v : cJSON_CreateString(text);
+}
+
+static cJSON *text_column(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return cJSON_CreateNull();
+    return cJSON_CreateString((const char *)sqlite3_column_text(st, col));
+}
+
+static cJSON *hash_column(sqlite3_stmt *st, int col)
+{
+    char hex[CHAIN_HEX_LEN] = "";
+    if (sqlite3_column_bytes(st, col) == CHAIN_HASH_BYTES)
+        chain_hex(sqlite3_column_blob(st, col), hex);
+    return cJSON_CreateString(hex);
+}
+
+/* Build one entry object from a row selected with entry_columns.
+** Returns a new object the caller frees, or NULL when memory runs out. */
+static cJSON *row_to_entry(sqlite3_stmt *st)
+{
+    static const char *const names[] = {
+        "seq", "id", "event_type", "operation_name", "operation_id",
+        "user_id", "project_id", "args", "result", "error", "before_state",
+        "after_state", "created_at", "client", "prev_hash", "hash"};
+    cJSON *e = cJSON_CreateObject();
+    if (!e) return NULL;
+    for (int c = 0; c < 16; c++) {
+        cJSON *v;
+        switch (c) {
+        case 0: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, c)); break;
+        case 7: case 8: case 10: case 11: case 13: v = json_column(st, c); break;
+        case 14: case 15: v = hash_column(st, c); break;
+        default: v = text_column(st, c); break;
+        }
+        if (!v || !cJSON_AddItemToObject(e, names[c], v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
+static int shape_of(const store_query *q)
+{
+    return (q->project_id ? Q_PROJECT : 0) | (q->user_id ? Q_USER : 0) |
+           (q->operation_name ? Q_OPNAME : 0) | (q->event_type ? Q_EVTYPE : 0) |
+           (q->since ? Q_SINCE : 0) | (q->until ? Q_UNTIL : 0) |
+           (q->text ? Q_TEXT : 0);
+}
+
+/* Build the SQL for one query shape.  Parameters are numbered so that
+** binding does not depend on which filters are present. */
+static void find_sql(int shape, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "SELECT %s FROM audit_log WHERE 1", entry_columns);
+    if (shape & Q_PROJECT) n += snprintf(buf + n, len - n, " AND project_id = ?1");
+    if (shape & Q_USER) n += snprintf(buf + n, len - n, " AND user_id = ?2");
+    if (shape & Q_OPNAME) n += snprintf(buf + n, len - n, " AND operation_name = ?3");
+    if (shape & Q_EVTYPE) n += snprintf(buf + n, len - n, " AND event_type = ?4");
+    if (shape & Q_SINCE) n += snprintf(buf + n, len - n, " AND created_at >= ?5");
+    if (shape & Q_UNTIL) n += snprintf(buf + n, len - n, " AND created_at <= ?6");
+    if (shape & Q_TEXT)
+        n += snprintf(buf + n, len - n,
+                      " AND (operation_name LIKE ?7 ESCAPE '\\'"
+                      " OR error LIKE ?7 ESCAPE '\\')");
+    if (shape & (Q_SINCE | Q_UNTIL))
+        n += snprintf(buf + n, len - n, " ORDER BY created_at DESC, seq DESC");
+    else
+        n += snprintf(buf + n, len - n, " ORDER BY seq DESC");
+    snprintf(buf + n, len - n, " LIMIT ?8 OFFSET ?9");
+}
+
+/* "%term%" with LIKE's own metacharacters escaped, so the term matches
+** only itself.  Returns a new string the caller frees, or NULL. */
+static char *like_pattern(const char *term)
+{
+    size_t n = strlen(term);
+    char *p = malloc(2 * n + 3), *w = p;
+    if (!p) return NULL;
+    *w++ = '%';
+    for (const char *c = term; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') *w++ = '\\';
+        *w++ = *c;
+    }
+    *w++ = '%';
+    *w = '\0';
+    return p;
+}
+
+int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
+               char *err)
+{
+    int shape = shape_of(q), rc = STORE_OK;
+    if (!s->find[shape]) {
+        char sql[1024];
+        find_sql(shape, sql, sizeof sql);
+        if ((rc = prepare(s, sql, &s->find[shape], err)) != STORE_OK) return rc;
+    }
+    sqlite3_stmt *st = s->find[shape];
+    char *pattern = NULL;
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) return STORE_ENOMEM;
+    if (q->text && !(pattern = like_pattern(q->text))) {
+        rc = STORE_ENOMEM;
+        goto done;
+    }
+    if (q->project_id) bind_text(st, 1, q->project_id);
+    if (q->user_id) bind_text(st, 2, q->user_id);
+    if (q->operation_name) bind_text(st, 3, q->operation_name);
+    if (q->event_type) bind_text(st, 4, q->event_type);
+    if (q->since) bind_text(st, 5, q->since);
+    if (q->until) bind_text(st, 6, q->until);
+    if (pattern) bind_text(st, 7, pattern);
+    /* One row past the limit tells whether more matched. */
+    sqlite3_bind_int64(st, 8, q->limit + 1);
+    sqlite3_bind_int64(st, 9, q->offset);
+    int64_t got = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (got++ == q->limit) break;
+        cJSON *e = row_to_entry(st);
+        if (!e) { rc = STORE_ENOMEM; goto done; }
+        cJSON_AddItemToArray(arr, e);
+    }
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rc = fail_db(s, src, "querying the audit log", err);
+        goto done;
+    }
+    if (more_out) *more_out = got > q->limit;
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(pattern);
+    if (rc == STORE_OK) *entries = arr;
+    else cJSON_Delete(arr);
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    return rc;
+}
+
+int store_get(store *s, const char *id, cJSON **entry, char *err)
+{
+    sqlite3_stmt *st = s->st[ST_GET];
+    int rc = STORE_OK;
+    bind_text(st, 1, id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *entry = row_to_entry(st);
+        if (!*entry) {
+            snprintf(err, STORE_ERRLEN, "out of memory");
+            rc = STORE_ENOMEM;
+        }
+    } else if (src == SQLITE_DONE) {
+        snprintf(err, STORE_ERRLEN, "no audit entry has id '%.64s'", id);
+        rc = STORE_ENOTFOUND;
+    } else {
+        rc = fail_db(s, src, "reading the entry", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int store_user_activity(store *s, const char *user_id, const char *since,
+                        store_activity *out, char *err)
+{
+    int rc = STORE_OK, src;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *tot = s->st[ST_ACT_TOTALS], *types = s->st[ST_ACT_TYPES];
+    bind_text(tot, 1, user_id);
+    bind_text(tot, 2, since);
+    if ((src = sqlite3_step(tot)) != SQLITE_ROW) {
+        rc = fail_db(s, src, "counting the user's activity", err);
+        goto done;
+    }
+    out->total = sqlite3_column_int64(tot, 0);
+    out->errors = sqlite3_column_int64(tot, 1);
+    out->projects = sqlite3_column_int64(tot, 2);
+    if (!(out->by_type = cJSON_CreateObject())) {
+        rc = STORE_ENOMEM;
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        goto done;
+    }
+    bind_text(types, 1, user_id);
+    bind_text(types, 2, since);
+    while ((src = sqlite3_step(types)) == SQLITE_ROW)
+        cJSON_AddNumberToObject(out->by_type,
+                                (const char *)sqlite3_column_text(types, 0),
+                                (double)sqlite3_column_int64(types, 1));
+    if (src != SQLITE_DONE) rc = fail_db(s, src, "counting the user's activity", err);
+done:
+    sqlite3_reset(tot);
+    sqlite3_clear_bindings(tot);
+    sqlite3_reset(types);
+    sqlite3_clear_bindings(types);
+    if (rc != STORE_OK) {
+        cJSON_Delete(out->by_type);
+        out->by_type = NULL;
+    }
+    return rc;
+}

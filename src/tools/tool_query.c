@@ -1,0 +1,117 @@
+/*
+** tool_query.c: the four read-only query tools.
+**
+** Each turns its validated arguments into a store_query (or an activity
+** request) and shapes what the store returns into the tool's output schema.
+** Dates are parsed and normalized here so that the store compares instants.
+*/
+#include <math.h>
+#include <stdio.h>
+
+#include "../util/ts.h"
+#include "tools.h"
+
+int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,
+                               cJSON **summary)
+{
+    store_query q = {
+        .project_id = tool_str_arg(args, "project_id"),
+        .user_id = tool_str_arg(args, "user_id"),
+        .operation_name = tool_str_arg(args, "operation_name"),
+        .event_type = tool_str_arg(args, "event_type"),
+        .limit = tool_int_arg(ctx, args, "limit"),
+        .offset = tool_int_arg(ctx, args, "offset"),
+    };
+    cJSON *entries;
+    char err[STORE_ERRLEN];
+    int rc = store_find(ctx->st, &q, &entries, NULL, err);
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    return tool_entries_result(entries, out, summary);
+}
+
+/* Parse one end of a range into *bound; TOOL_EARG naming the argument. */
+static int date_arg(tool_ctx *ctx, const cJSON *args, const char *name,
+                    int end_of_day, int64_t *us, char bound[TS_BUFLEN])
+{
+    char why[200];
+    if (ts_parse(tool_str_arg(args, name), end_of_day, us, why, sizeof why) != 0) {
+        snprintf(ctx->err, sizeof ctx->err, "argument '%s': %s", name, why);
+        return TOOL_EARG;
+    }
+    ts_format(*us, bound);
+    return TOOL_OK;
+}
+
+int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out,
+                         cJSON **summary)
+{
+    int64_t from, to;
+    char since[TS_BUFLEN], until[TS_BUFLEN], err[STORE_ERRLEN];
+    if (date_arg(ctx, args, "start_date", 0, &from, since) ||
+        date_arg(ctx, args, "end_date", 1, &to, until))
+        return TOOL_EARG;
+    if (from > to) {
+        snprintf(ctx->err, sizeof ctx->err,
+                 "argument 'start_date' (%s) is after 'end_date' (%s)", since, until);
+        return TOOL_EARG;
+    }
+    store_query q = {
+        .event_type = tool_str_arg(args, "event_type"),
+        .since = since,
+        .until = until,
+        .limit = tool_int_arg(ctx, args, "limit"),
+    };
+    cJSON *entries;
+    int more = 0;
+    int rc = store_find(ctx->st, &q, &entries, &more, err);
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    rc = tool_entries_result(entries, out, summary);
+    if (rc == TOOL_OK) cJSON_AddBoolToObject(*out, "truncated", more);
+    return rc;
+}
+
+int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out,
+                           cJSON **summary)
+{
+    const char *user = tool_str_arg(args, "user_id");
+    int64_t days = tool_int_arg(ctx, args, "days");
+    char since[TS_BUFLEN], err[STORE_ERRLEN];
+    ts_format(ctx->now_us - days * INT64_C(86400000000), since);
+    store_activity a;
+    int rc = store_user_activity(ctx->st, user, since, &a, err);
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    *out = cJSON_CreateObject();
+    *summary = cJSON_CreateObject();
+    if (!*out || !*summary) {
+        cJSON_Delete(*out);
+        cJSON_Delete(*summary);
+        cJSON_Delete(a.by_type);
+        *out = *summary = NULL;
+        return TOOL_EFAIL;
+    }
+    cJSON_AddStringToObject(*out, "user_id", user);
+    cJSON_AddNumberToObject(*out, "days", (double)days);
+    cJSON_AddNumberToObject(*out, "total_operations", (double)a.total);
+    cJSON_AddItemToObject(*out, "operations_by_type", a.by_type);
+    cJSON_AddNumberToObject(*out, "errors", (double)a.errors);
+    cJSON_AddNumberToObject(*out, "projects_touched", (double)a.projects);
+    /* The seed's round(total / days, 2). */
+    cJSON_AddNumberToObject(*out, "average_ops_per_day",
+                            round((double)a.total / (double)days * 100.0) / 100.0);
+    cJSON_AddNumberToObject(*summary, "total_operations", (double)a.total);
+    return TOOL_OK;
+}
+
+int tool_search_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out,
+                          cJSON **summary)
+{
+    store_query q = {
+        .text = tool_str_arg(args, "search_term"),
+        .limit = tool_int_arg(ctx, args, "limit"),
+    };
+    cJSON *entries;
+    char err[STORE_ERRLEN];
+    int rc = store_find(ctx->st, &q, &entries, NULL, err);
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    return tool_entries_result(entries, out, summary);
+}

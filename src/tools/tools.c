@@ -1,0 +1,170 @@
+/*
+** tools.c: the tool table, tools/list, and argument validation.
+**
+** The table below is the only list of tools in the program; everything a
+** client is told about a tool comes from its files in schemas/.
+*/
+#include "tools.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schemas.h"
+#include "validate.h"
+
+static const struct {
+    const char *name;
+    tool_handler fn;
+    int writes;
+} table[] = {
+    {"log_operation", tool_log_operation, 1},
+    {"get_operation_history", tool_get_operation_history, 0},
+    {"get_audit_trail", tool_get_audit_trail, 0},
+    {"get_user_activity", tool_get_user_activity, 0},
+    {"search_audit_log", tool_search_audit_log, 0},
+};
+#define NTOOLS (sizeof table / sizeof table[0])
+
+struct tool {
+    const char *name;
+    tool_handler fn;
+    int writes;
+    cJSON *input; /* borrowed from the list result */
+};
+
+struct tools {
+    struct tool tool[NTOOLS];
+    cJSON *list_result; /* {"tools": [...]} */
+};
+
+/* Parse schemas/NAME.KIND.json; returns a new tree or NULL with err set. */
+static cJSON *load(const char *name, const char *kind, char *err, size_t errlen)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s.%s.json", name, kind);
+    for (size_t i = 0; i < schema_file_count; i++) {
+        if (strcmp(schema_files[i].name, file) != 0) continue;
+        cJSON *v = cJSON_ParseWithLength(schema_files[i].text, schema_files[i].len);
+        if (!v) snprintf(err, errlen, "schemas/%s is not valid JSON", file);
+        return v;
+    }
+    snprintf(err, errlen, "schemas/%s is missing", file);
+    return NULL;
+}
+
+/* One tools/list entry: the tool file's fields plus both schemas. */
+static cJSON *describe(const char *name, char *err, size_t errlen)
+{
+    cJSON *def = load(name, "tool", err, errlen);
+    cJSON *in = def ? load(name, "input", err, errlen) : NULL;
+    cJSON *out = in ? load(name, "output", err, errlen) : NULL;
+    if (!out) goto fail;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(def, "name");
+    if (!cJSON_IsString(n) || strcmp(n->valuestring, name) != 0) {
+        snprintf(err, errlen, "schemas/%s.tool.json does not name %s", name, name);
+        goto fail;
+    }
+    cJSON_AddItemToObject(def, "inputSchema", in);
+    cJSON_AddItemToObject(def, "outputSchema", out);
+    return def;
+fail:
+    cJSON_Delete(def);
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    return NULL;
+}
+
+tools *tools_new(char *err, size_t errlen)
+{
+    tools *t = calloc(1, sizeof *t);
+    cJSON *list = cJSON_CreateArray();
+    if (!t || !list) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    t->list_result = cJSON_CreateObject();
+    if (!t->list_result) goto fail;
+    cJSON_AddItemToObject(t->list_result, "tools", list);
+    list = NULL;
+    for (size_t i = 0; i < NTOOLS; i++) {
+        cJSON *d = describe(table[i].name, err, errlen);
+        if (!d) goto fail;
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(t->list_result, "tools"), d);
+        t->tool[i] = (struct tool){table[i].name, table[i].fn, table[i].writes,
+                                   cJSON_GetObjectItemCaseSensitive(d, "inputSchema")};
+    }
+    return t;
+fail:
+    cJSON_Delete(list);
+    tools_free(t);
+    return NULL;
+}
+
+void tools_free(tools *t)
+{
+    if (!t) return;
+    cJSON_Delete(t->list_result);
+    free(t);
+}
+
+const cJSON *tools_list_result(const tools *t) { return t->list_result; }
+
+const tool *tools_find(const tools *t, const char *name)
+{
+    for (size_t i = 0; i < NTOOLS; i++)
+        if (strcmp(t->tool[i].name, name) == 0) return &t->tool[i];
+    return NULL;
+}
+
+const char *tool_name(const tool *tl) { return tl->name; }
+
+int tool_writes(const tool *tl) { return tl->writes; }
+
+int tools_run(const tool *tl, tool_ctx *ctx, const cJSON *args, cJSON **out,
+              cJSON **summary)
+{
+    *out = *summary = NULL;
+    ctx->input_schema = tl->input;
+    int rc = validate_instance(tl->input, args, ctx->err, sizeof ctx->err);
+    if (rc == -1) return TOOL_EARG;
+    if (rc != 0) return TOOL_EFAIL;
+    return tl->fn(ctx, args, out, summary);
+}
+
+int64_t tool_int_arg(const tool_ctx *ctx, const cJSON *args, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
+    if (cJSON_IsNumber(v)) return (int64_t)v->valuedouble;
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(ctx->input_schema, "properties");
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(props, name), "default");
+    return cJSON_IsNumber(def) ? (int64_t)def->valuedouble : 0;
+}
+
+const char *tool_str_arg(const cJSON *args, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int tool_store_failed(tool_ctx *ctx, int code, const char *err)
+{
+    ctx->store_code = code;
+    snprintf(ctx->err, sizeof ctx->err, "%s", err);
+    return TOOL_EFAIL;
+}
+
+int tool_entries_result(cJSON *entries, cJSON **out, cJSON **summary)
+{
+    int n = cJSON_GetArraySize(entries);
+    *out = cJSON_CreateObject();
+    *summary = cJSON_CreateObject();
+    if (!*out || !*summary) {
+        cJSON_Delete(entries);
+        return TOOL_EFAIL;
+    }
+    cJSON_AddItemToObject(*out, "entries", entries);
+    cJSON_AddNumberToObject(*summary, "count", n);
+    return TOOL_OK;
+}

@@ -1,0 +1,87 @@
+/*
+** tools.h: the MCP tools of the audit trail.
+**
+** A tool is its three schema files (see schemas.h) and a handler.  This
+** module owns the table that joins them: it builds the tools/list result
+** once at start-up from the embedded schemas, validates every call's
+** arguments against the tool's input schema, and runs the handler.  The
+** handlers reach storage only through store.h.
+*/
+#ifndef DSS_TOOLS_H
+#define DSS_TOOLS_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "../store/store.h"
+
+enum {
+    TOOL_OK = 0,
+    TOOL_EARG = -1, /* the caller's arguments are wrong; ctx->err says how */
+    TOOL_EFAIL = -2 /* the tool could not do its work; ctx->err says why */
+};
+
+#define TOOL_ERRLEN 512
+
+/* What a handler may use while it runs.  err receives the message that an
+** isError result and the tool_call entry's error field carry. */
+typedef struct tool_ctx {
+    store *st;
+    const char *actor;  /* the session's actor, the default user_id */
+    const char *client; /* serialized {name, version} of the client, or NULL */
+    const cJSON *input_schema;
+    int64_t now_us;
+    int store_code;     /* the STORE_E* code behind a TOOL_EFAIL, if any */
+    char err[TOOL_ERRLEN];
+} tool_ctx;
+
+/*
+** A handler gets the validated (and already scrubbed) arguments, borrowed,
+** and on TOOL_OK hands back two new trees the caller frees: *out, the
+** structuredContent conforming to the tool's output schema, and *summary,
+** the small result recorded in the tool_call entry.
+*/
+typedef int (*tool_handler)(tool_ctx *ctx, const cJSON *args, cJSON **out,
+                            cJSON **summary);
+
+typedef struct tools tools;
+typedef struct tool tool;
+
+/* Build the tool table from the embedded schemas.  Returns NULL and a
+** message in err if a schema file is missing or malformed.  Free with
+** tools_free(). */
+tools *tools_new(char *err, size_t errlen);
+void tools_free(tools *t);
+
+/* The tools/list result, built once; borrowed. */
+const cJSON *tools_list_result(const tools *t);
+
+/* The tool with this name, or NULL; borrowed from the table. */
+const tool *tools_find(const tools *t, const char *name);
+const char *tool_name(const tool *tl);
+/* Whether the tool writes to the audit trail beyond its tool_call entry. */
+int tool_writes(const tool *tl);
+
+/* Validate args (borrowed) against the tool's input schema, then run it.
+** Returns TOOL_OK, TOOL_EARG or TOOL_EFAIL as the handler does. */
+int tools_run(const tool *tl, tool_ctx *ctx, const cJSON *args, cJSON **out,
+              cJSON **summary);
+
+/* Handler helpers shared by the tool_*.c files. */
+/* An integer argument, or the default its input schema declares. */
+int64_t tool_int_arg(const tool_ctx *ctx, const cJSON *args, const char *name);
+/* A string argument, or NULL when absent. Borrowed from args. */
+const char *tool_str_arg(const cJSON *args, const char *name);
+/* Record a store failure in ctx and return TOOL_EFAIL. */
+int tool_store_failed(tool_ctx *ctx, int code, const char *err);
+/* {"entries": entries} plus a {"count": n} summary, taking entries over. */
+int tool_entries_result(cJSON *entries, cJSON **out, cJSON **summary);
+
+/* The handlers. */
+int tool_log_operation(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_search_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+
+#endif

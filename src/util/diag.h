@@ -1,0 +1,19 @@
+/*
+** diag.h: diagnostics for people, never on stdout.
+**
+** stdout carries only protocol messages, so every warning and error the
+** server wants to tell someone goes through here to stderr, prefixed with
+** the program's name.  Keeping one funnel lets the MCP layer also forward
+** these messages to a client as log notifications.
+*/
+#ifndef DSS_DIAG_H
+#define DSS_DIAG_H
+
+/* Print "dss-audit-mcp: <message>\n" to stderr. */
+void diag(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+#endif
