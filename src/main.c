@@ -121,6 +121,12 @@ static int parse_args(int argc, char **argv, config *c)
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
     const char *maxmsg = getenv("DSS_AUDIT_MAX_MESSAGE_BYTES");
     const char *maxdepth = getenv("DSS_AUDIT_MAX_DEPTH");
+    /* An empty variable counts as unset: bundles pass optional settings as
+    ** empty strings. */
+    if (db && !*db) db = NULL;
+    if (actor && !*actor) actor = NULL;
+    if (maxmsg && !*maxmsg) maxmsg = NULL;
+    if (maxdepth && !*maxdepth) maxdepth = NULL;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
