@@ -73,14 +73,17 @@ static mcp_reply *group_add(group *g)
 }
 
 /* Commit the group's writes, then send its replies in order. */
-static int finish_group(store *st, group *g, int out_fd)
+static int finish_group(mcp *m, store *st, group *g, int out_fd)
 {
+    int committed = 0;
     if (store_in_transaction(st)) {
         char err[STORE_ERRLEN];
         if (store_commit(st, err) != STORE_OK) {
             diag("commit failed: %s", err);
             for (int i = 0; i < g->n; i++)
                 if (g->r[i].acks_write) mcp_reply_write_failed(&g->r[i], err);
+        } else {
+            committed = 1;
         }
     }
     size_t total = 0;
@@ -105,6 +108,8 @@ static int finish_group(store *st, group *g, int out_fd)
     free(buf);
     for (int i = 0; i < g->n; i++) mcp_reply_free(&g->r[i]);
     g->n = 0;
+    /* Checkpointing happens after the replies so it never delays them. */
+    if (committed) mcp_after_commit(m);
     return rc;
 }
 
@@ -141,12 +146,13 @@ int server_run(mcp *m, store *st, const server_options *opt)
             else mcp_handle(m, line, len, reply);
             block = 0;
         }
-        if (finish_group(st, &g, opt->out_fd) != 0) {
+        if (finish_group(m, st, &g, opt->out_fd) != 0) {
             rc = -1;
             break;
         }
     }
-    if (store_in_transaction(st)) finish_group(st, &g, opt->out_fd);
+    if (store_in_transaction(st)) finish_group(m, st, &g, opt->out_fd);
+    mcp_shutdown(m);
     free(g.r);
     frame_free(f);
     return rc;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../integrity/checkpoint.h"
 #include "../scrub/scrub.h"
 #include "../tools/tools.h"
 #include "../util/diag.h"
@@ -44,6 +45,10 @@ struct mcp {
     rpc_limits limits;
     char version[16];
     char *client; /* serialized {name, version} from clientInfo, or NULL */
+    const signer *sg;
+    const char *trusted_public_key;
+    int64_t checkpoint_interval;
+    int64_t checkpointed_seq; /* head of the newest checkpoint we know of */
 };
 
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
@@ -56,6 +61,13 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->st = opt->st;
     m->limits = opt->limits;
     m->actor = strdup(opt->actor ? opt->actor : "unknown");
+    m->sg = opt->sg;
+    m->trusted_public_key = opt->trusted_public_key ? opt->trusted_public_key
+                            : opt->sg ? opt->sg->pk_hex : NULL;
+    m->checkpoint_interval = opt->checkpoint_interval > 0 ? opt->checkpoint_interval : 1000;
+    store_checkpoint last;
+    char cerr[STORE_ERRLEN];
+    if (store_last_checkpoint(m->st, &last, cerr) == STORE_OK) m->checkpointed_seq = last.seq;
     snprintf(m->version, sizeof m->version, "%s", LATEST_VERSION);
     if (!m->actor || !(m->tools = tools_new(err, errlen))) {
         mcp_free(m);
@@ -245,6 +257,7 @@ static void handle_tools_call(mcp *m, const rpc_message *msg, mcp_reply *out)
     cJSON *structured = NULL, *summary = NULL;
     char err[STORE_ERRLEN];
     tool_ctx ctx = {.st = m->st, .actor = m->actor, .client = m->client,
+                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
                     .now_us = ts_now_us()};
     int rc = TOOL_EFAIL, recorded = 0;
     if (!args || scrub_tree(args) != 0) {
@@ -356,4 +369,29 @@ void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out)
         break; /* never answered */
     }
     rpc_message_free(&msg);
+}
+
+/* Checkpoint the head if it is at least `min_new` entries past the last. */
+static void checkpoint_if(mcp *m, int64_t min_new)
+{
+    int64_t head;
+    char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
+    if (!m->sg || store_head(m->st, &head, hash, err) != STORE_OK) return;
+    if (head - m->checkpointed_seq < min_new || head == 0) return;
+    store_checkpoint cp;
+    if (checkpoint_now(m->st, m->sg, &cp, err) != STORE_OK) {
+        diag("could not write a checkpoint: %s", err);
+        return;
+    }
+    m->checkpointed_seq = cp.seq;
+}
+
+void mcp_after_commit(mcp *m)
+{
+    checkpoint_if(m, m->checkpoint_interval);
+}
+
+void mcp_shutdown(mcp *m)
+{
+    checkpoint_if(m, 1);
 }

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "../integrity/signer.h"
 #include "../store/store.h"
 #include "rpc.h"
 
@@ -22,6 +23,9 @@ typedef struct mcp_options {
     store *st;          /* borrowed; must outlive the mcp */
     const char *actor;  /* the session's actor, copied */
     rpc_limits limits;
+    const signer *sg;   /* checkpoint key, borrowed; NULL disables checkpoints */
+    const char *trusted_public_key; /* hex key verify trusts; NULL = sg's */
+    int64_t checkpoint_interval;    /* entries between checkpoints; 0 = 1000 */
 } mcp_options;
 
 /* One reply to send.  All pointers are owned; free with mcp_reply_free(). */
@@ -46,5 +50,13 @@ char *mcp_too_long_reply(size_t limit);
 void mcp_reply_write_failed(mcp_reply *r, const char *why);
 
 void mcp_reply_free(mcp_reply *r);
+
+/* After a commit: sign a checkpoint when checkpoint_interval entries have
+** been written since the last one.  Failures are reported on stderr only:
+** the entries themselves are already durable. */
+void mcp_after_commit(mcp *m);
+
+/* At clean shutdown: sign a checkpoint of the final head if it moved. */
+void mcp_shutdown(mcp *m);
 
 #endif

@@ -146,4 +146,70 @@ typedef struct store_activity {
 int store_user_activity(store *s, const char *user_id, const char *since,
                         store_activity *out, char *err);
 
+/* ---- Integrity: chain head, checkpoints, verification, retention ---- */
+
+/* The newest entry's seq and hash (hex); seq 0 and the retention anchor's
+** or an all-zero hash when the log holds no entry. */
+int store_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err);
+
+/* The stored hash (hex) of the entry at seq; STORE_ENOTFOUND if none. */
+int store_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err);
+
+/* The seq of the entry whose stored hash is `hash`, by a full scan (used
+** only to explain a problem verify found); STORE_ENOTFOUND if none. */
+int store_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES],
+                    int64_t *seq, char *err);
+
+/* A signed checkpoint (kind "checkpoint") or retention anchor ("anchor"),
+** as stored in the append-only checkpoints table.  Hashes, keys and
+** signatures are lower-case hex. */
+typedef struct store_checkpoint {
+    int64_t number; /* position in the checkpoints table, from 1 */
+    char kind[16];
+    char log_id[37];
+    int64_t seq;
+    char head_hash[CHAIN_HEX_LEN];
+    char created_at[TS_BUFLEN];
+    char prev_checkpoint_hash[CHAIN_HEX_LEN];
+    char public_key[65];
+    char signature[129];
+} store_checkpoint;
+
+/* The newest checkpoint of any kind; STORE_ENOTFOUND if there is none. */
+int store_last_checkpoint(store *s, store_checkpoint *out, char *err);
+
+/* The newest retention anchor; STORE_ENOTFOUND if nothing was pruned. */
+int store_last_anchor(store *s, store_checkpoint *out, char *err);
+
+/* Append a checkpoint row (inside an open transaction); fills cp->number. */
+int store_add_checkpoint(store *s, store_checkpoint *cp, char *err);
+
+/* Call fn for every checkpoint, oldest first; a non-zero return stops. */
+typedef int (*store_checkpoint_fn)(void *ctx, const store_checkpoint *cp);
+int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err);
+
+/* One stored entry as verification sees it: the exact stored bytes. */
+typedef struct store_raw_entry {
+    chain_fields f;
+    uint8_t prev_hash[CHAIN_HASH_BYTES];
+    uint8_t hash[CHAIN_HASH_BYTES];
+    int hashes_ok; /* both hash columns hold 32 bytes */
+} store_raw_entry;
+
+/* Call fn for every entry with seq >= from, in seq order; the entry is
+** borrowed for the call.  A non-zero return from fn stops the walk. */
+typedef int (*store_entry_fn)(void *ctx, const store_raw_entry *e);
+int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx,
+                     char *err);
+
+/* Retention: remove the oldest entries (the longest prefix created before
+** `before`), inside the open transaction.  Before anything is removed,
+** `keep` is called with each entry to go, and must return 0 once all are
+** safely archived (it is called one last time with NULL to flush); any
+** other return removes nothing.  *last_seq and last_hash report the newest
+** removed entry (seq 0 when none was old enough). */
+typedef int (*store_keep_fn)(void *ctx, const store_raw_entry *e);
+int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
+                int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
+
 #endif

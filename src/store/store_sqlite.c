@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
+#include <sodium.h>
 
 /* Bits that name which filters a query uses; each shape gets one cached
 ** prepared statement. */
@@ -35,8 +36,8 @@ enum {
 };
 
 enum {
-    ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_PROJECTS,
-    ST_COUNT
+    ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_HASH_AT,
+    ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH, ST_COUNT
 };
 
 struct store {
@@ -49,7 +50,7 @@ struct store {
     sqlite3_stmt *find[Q_SHAPES];
 };
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char *const migrations[SCHEMA_VERSION] = {
     /* Version 1: the seed's audit_log, with the sequence, client identity
@@ -92,7 +93,31 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  WHEN (SELECT value FROM meta WHERE key = 'retention') IS NULL BEGIN"
     "  SELECT RAISE(ABORT, 'audit_log is append-only: entries cannot be deleted');"
     "END;",
+    /* Version 2: signed checkpoints and retention anchors, append-only with
+    ** no exception at all. */
+    "CREATE TABLE checkpoints ("
+    "  number INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('checkpoint', 'anchor')),"
+    "  log_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  head_hash TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  prev_checkpoint_hash TEXT NOT NULL,"
+    "  public_key TEXT NOT NULL,"
+    "  signature TEXT NOT NULL"
+    ");"
+    "CREATE INDEX idx_checkpoints_kind ON checkpoints(kind, number);"
+    "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints BEGIN"
+    "  SELECT RAISE(ABORT, 'checkpoints are append-only');"
+    "END;"
+    "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN"
+    "  SELECT RAISE(ABORT, 'checkpoints are append-only');"
+    "END;",
 };
+
+static const char *const checkpoint_columns =
+    "number, kind, log_id, seq, head_hash, created_at, prev_checkpoint_hash,"
+    " public_key, signature";
 
 static const char *const entry_columns =
     "seq, id, event_type, operation_name, operation_id, user_id, project_id,"
@@ -114,7 +139,15 @@ static const char *const fixed_sql[ST_COUNT] = {
         "SELECT event_type, count(*) AS n FROM audit_log"
         " WHERE user_id = ? AND created_at >= ?"
         " GROUP BY event_type ORDER BY n DESC, event_type",
-    [ST_ACT_PROJECTS] = NULL,
+    [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
+    [ST_LAST_CP] = NULL, /* these three are built in prepare_fixed() */
+    [ST_LAST_ANCHOR] = NULL,
+    [ST_EACH_CP] = NULL,
+    [ST_ADD_CP] =
+        "INSERT INTO checkpoints (kind, log_id, seq, head_hash, created_at,"
+        " prev_checkpoint_hash, public_key, signature)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+    [ST_FIND_HASH] = "SELECT seq FROM audit_log WHERE hash = ? LIMIT 1",
 };
 
 /* Map an SQLite result code to a store code and a sentence for people. */
@@ -314,11 +347,19 @@ static int load_log_id(store *s, char *err)
 
 static int prepare_fixed(store *s, char *err)
 {
-    char get_sql[512];
-    snprintf(get_sql, sizeof get_sql, "SELECT %s FROM audit_log WHERE id = ?",
+    char built[ST_COUNT][512] = {{0}};
+    snprintf(built[ST_GET], 512, "SELECT %s FROM audit_log WHERE id = ?",
              entry_columns);
+    snprintf(built[ST_LAST_CP], 512,
+             "SELECT %s FROM checkpoints ORDER BY number DESC LIMIT 1",
+             checkpoint_columns);
+    snprintf(built[ST_LAST_ANCHOR], 512,
+             "SELECT %s FROM checkpoints WHERE kind = 'anchor'"
+             " ORDER BY number DESC LIMIT 1", checkpoint_columns);
+    snprintf(built[ST_EACH_CP], 512, "SELECT %s FROM checkpoints ORDER BY number",
+             checkpoint_columns);
     for (int i = 0; i < ST_COUNT; i++) {
-        const char *sql = i == ST_GET ? get_sql : fixed_sql[i];
+        const char *sql = built[i][0] ? built[i] : fixed_sql[i];
         if (!sql) continue;
         int rc = prepare(s, sql, &s->st[i], err);
         if (rc != STORE_OK) return rc;
@@ -448,12 +489,16 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
     else sqlite3_bind_null(st, i);
 }
 
-/* The seq and hash of the newest entry: where the chain continues. */
+static int read_checkpoint(store *s, sqlite3_stmt *st, store_checkpoint *out,
+                           const char *doing, char *err);
+
+/* The seq and hash of the newest entry: where the chain continues.  When
+** retention removed every entry, the chain continues from its anchor. */
 static int read_head(store *s, int64_t *seq, uint8_t hash[CHAIN_HASH_BYTES],
                      char *err)
 {
     sqlite3_stmt *st = s->st[ST_HEAD];
-    int rc = sqlite3_step(st);
+    int rc = sqlite3_step(st), found = 0;
     *seq = 0;
     memset(hash, 0, CHAIN_HASH_BYTES);
     if (rc == SQLITE_ROW) {
@@ -461,9 +506,19 @@ static int read_head(store *s, int64_t *seq, uint8_t hash[CHAIN_HASH_BYTES],
         if (sqlite3_column_bytes(st, 1) == CHAIN_HASH_BYTES)
             memcpy(hash, sqlite3_column_blob(st, 1), CHAIN_HASH_BYTES);
         rc = SQLITE_DONE;
+        found = 1;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "reading the chain head", err);
+    if (rc != SQLITE_DONE) return fail_db(s, rc, "reading the chain head", err);
+    if (found) return STORE_OK;
+    store_checkpoint a;
+    int arc = read_checkpoint(s, s->st[ST_LAST_ANCHOR], &a, "reading the anchor", err);
+    if (arc == STORE_ENOTFOUND) return STORE_OK;
+    if (arc != STORE_OK) return arc;
+    *seq = a.seq;
+    sodium_hex2bin(hash, CHAIN_HASH_BYTES, a.head_hash, strlen(a.head_hash),
+                   NULL, NULL, NULL);
+    return STORE_OK;
 }
 
 int store_append(store *s, const store_record *rec, store_receipt *out, char *err)
@@ -723,4 +778,229 @@ done:
         out->by_type = NULL;
     }
     return rc;
+}
+
+/* ---- Integrity ---- */
+
+int store_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
+{
+    uint8_t h[CHAIN_HASH_BYTES];
+    int rc = read_head(s, seq, h, err);
+    if (rc == STORE_OK) chain_hex(h, hash);
+    return rc;
+}
+
+int store_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
+{
+    sqlite3_stmt *st = s->st[ST_HASH_AT];
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st), out = STORE_OK;
+    if (rc == SQLITE_ROW) {
+        hash[0] = '\0';
+        if (sqlite3_column_bytes(st, 0) == CHAIN_HASH_BYTES)
+            chain_hex(sqlite3_column_blob(st, 0), hash);
+    } else if (rc == SQLITE_DONE) {
+        snprintf(err, STORE_ERRLEN, "no entry has seq %lld", (long long)seq);
+        out = STORE_ENOTFOUND;
+    } else {
+        out = fail_db(s, rc, "reading an entry's hash", err);
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+int store_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq,
+                    char *err)
+{
+    sqlite3_stmt *st = s->st[ST_FIND_HASH];
+    sqlite3_bind_blob(st, 1, hash, CHAIN_HASH_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st), out = STORE_OK;
+    if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE) out = STORE_ENOTFOUND;
+    else out = fail_db(s, rc, "searching for a hash", err);
+    sqlite3_reset(st);
+    return out;
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, len, "%s", t ? (const char *)t : "");
+}
+
+static void row_to_checkpoint(sqlite3_stmt *st, store_checkpoint *cp)
+{
+    memset(cp, 0, sizeof *cp);
+    cp->number = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, cp->kind, sizeof cp->kind);
+    copy_col(st, 2, cp->log_id, sizeof cp->log_id);
+    cp->seq = sqlite3_column_int64(st, 3);
+    copy_col(st, 4, cp->head_hash, sizeof cp->head_hash);
+    copy_col(st, 5, cp->created_at, sizeof cp->created_at);
+    copy_col(st, 6, cp->prev_checkpoint_hash, sizeof cp->prev_checkpoint_hash);
+    copy_col(st, 7, cp->public_key, sizeof cp->public_key);
+    copy_col(st, 8, cp->signature, sizeof cp->signature);
+}
+
+static int read_checkpoint(store *s, sqlite3_stmt *st, store_checkpoint *out,
+                           const char *doing, char *err)
+{
+    int rc = sqlite3_step(st), code = STORE_OK;
+    if (rc == SQLITE_ROW) row_to_checkpoint(st, out);
+    else if (rc == SQLITE_DONE) code = STORE_ENOTFOUND;
+    else code = fail_db(s, rc, doing, err);
+    sqlite3_reset(st);
+    if (code == STORE_ENOTFOUND) snprintf(err, STORE_ERRLEN, "no checkpoint yet");
+    return code;
+}
+
+int store_last_checkpoint(store *s, store_checkpoint *out, char *err)
+{
+    return read_checkpoint(s, s->st[ST_LAST_CP], out, "reading checkpoints", err);
+}
+
+int store_last_anchor(store *s, store_checkpoint *out, char *err)
+{
+    return read_checkpoint(s, s->st[ST_LAST_ANCHOR], out, "reading checkpoints", err);
+}
+
+int store_add_checkpoint(store *s, store_checkpoint *cp, char *err)
+{
+    if (!s->in_tx) {
+        snprintf(err, STORE_ERRLEN, "checkpoint outside a transaction");
+        return STORE_EINVAL;
+    }
+    sqlite3_stmt *st = s->st[ST_ADD_CP];
+    bind_text(st, 1, cp->kind);
+    bind_text(st, 2, cp->log_id);
+    sqlite3_bind_int64(st, 3, cp->seq);
+    bind_text(st, 4, cp->head_hash);
+    bind_text(st, 5, cp->created_at);
+    bind_text(st, 6, cp->prev_checkpoint_hash);
+    bind_text(st, 7, cp->public_key);
+    bind_text(st, 8, cp->signature);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) return fail_db(s, rc, "writing a checkpoint", err);
+    cp->number = sqlite3_last_insert_rowid(s->db);
+    return STORE_OK;
+}
+
+int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err)
+{
+    sqlite3_stmt *st = s->st[ST_EACH_CP];
+    int rc;
+    store_checkpoint cp;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row_to_checkpoint(st, &cp);
+        if (fn(ctx, &cp) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "reading checkpoints", err);
+}
+
+static const char *opt_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+static void row_to_raw(sqlite3_stmt *st, store_raw_entry *e)
+{
+    e->f = (chain_fields){
+        .seq = sqlite3_column_int64(st, 0), .id = opt_text(st, 1),
+        .event_type = opt_text(st, 2), .operation_name = opt_text(st, 3),
+        .operation_id = opt_text(st, 4), .user_id = opt_text(st, 5),
+        .project_id = opt_text(st, 6), .args = opt_text(st, 7),
+        .result = opt_text(st, 8), .error = opt_text(st, 9),
+        .before_state = opt_text(st, 10), .after_state = opt_text(st, 11),
+        .created_at = opt_text(st, 12), .client = opt_text(st, 13),
+    };
+    e->hashes_ok = sqlite3_column_bytes(st, 14) == CHAIN_HASH_BYTES &&
+                   sqlite3_column_bytes(st, 15) == CHAIN_HASH_BYTES;
+    memset(e->prev_hash, 0, CHAIN_HASH_BYTES);
+    memset(e->hash, 0, CHAIN_HASH_BYTES);
+    if (e->hashes_ok) {
+        memcpy(e->prev_hash, sqlite3_column_blob(st, 14), CHAIN_HASH_BYTES);
+        memcpy(e->hash, sqlite3_column_blob(st, 15), CHAIN_HASH_BYTES);
+    }
+}
+
+int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char *err)
+{
+    /* A statement of its own: the callback may use the shared ones. */
+    sqlite3_stmt *st = NULL;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT %s FROM audit_log WHERE seq >= ? ORDER BY seq",
+             entry_columns);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return fail_db(s, rc, "reading entries", err);
+    sqlite3_bind_int64(st, 1, from);
+    store_raw_entry e;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row_to_raw(st, &e);
+        if (fn(ctx, &e) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int code = rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "reading entries", err);
+    sqlite3_finalize(st);
+    return code;
+}
+
+int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
+                int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err)
+{
+    *last_seq = 0;
+    last_hash[0] = '\0';
+    if (!s->in_tx) {
+        snprintf(err, STORE_ERRLEN, "prune outside a transaction");
+        return STORE_EINVAL;
+    }
+    sqlite3_stmt *st = NULL;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT %s FROM audit_log ORDER BY seq", entry_columns);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), code = STORE_OK;
+    if (rc != SQLITE_OK) return fail_db(s, rc, "reading entries", err);
+    store_raw_entry e;
+    /* Only a prefix can go: the chain must stay unbroken after it. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row_to_raw(st, &e);
+        if (!e.f.created_at || strcmp(e.f.created_at, before) >= 0) break;
+        if (keep(ctx, &e) != 0) {
+            snprintf(err, STORE_ERRLEN, "the archive could not be written; nothing was removed");
+            code = STORE_EIO;
+            goto done;
+        }
+        *last_seq = e.f.seq;
+        chain_hex(e.hash, last_hash);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        code = fail_db(s, rc, "reading entries", err);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (keep(ctx, NULL) != 0) {
+        snprintf(err, STORE_ERRLEN, "the archive could not be made durable; nothing was removed");
+        code = STORE_EIO;
+        goto done;
+    }
+    if (*last_seq == 0) goto done;
+    char del[128];
+    snprintf(del, sizeof del, "DELETE FROM audit_log WHERE seq <= %lld",
+             (long long)*last_seq);
+    if ((code = exec(s, "INSERT INTO meta (key, value) VALUES ('retention', '1')",
+                     "starting retention", err)) ||
+        (code = exec(s, del, "removing old entries", err)) ||
+        (code = exec(s, "DELETE FROM meta WHERE key = 'retention'",
+                     "finishing retention", err)))
+        goto done;
+done:
+    sqlite3_finalize(st);
+    return code;
 }

@@ -23,6 +23,9 @@ static const struct {
     {"get_audit_trail", tool_get_audit_trail, 0},
     {"get_user_activity", tool_get_user_activity, 0},
     {"search_audit_log", tool_search_audit_log, 0},
+    {"get_audit_entry", tool_get_audit_entry, 0},
+    {"verify_audit_log", tool_verify_audit_log, 0},
+    {"create_checkpoint", tool_create_checkpoint, 1},
 };
 #define NTOOLS (sizeof table / sizeof table[0])
 
@@ -162,6 +165,9 @@ int tool_entries_result(cJSON *entries, cJSON **out, cJSON **summary)
     *summary = cJSON_CreateObject();
     if (!*out || !*summary) {
         cJSON_Delete(entries);
+        cJSON_Delete(*out);
+        cJSON_Delete(*summary);
+        *out = *summary = NULL;
         return TOOL_EFAIL;
     }
     cJSON_AddItemToObject(*out, "entries", entries);

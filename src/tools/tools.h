@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "../integrity/signer.h"
 #include "../store/store.h"
 
 enum {
@@ -29,6 +30,8 @@ typedef struct tool_ctx {
     store *st;
     const char *actor;  /* the session's actor, the default user_id */
     const char *client; /* serialized {name, version} of the client, or NULL */
+    const signer *sg;   /* the checkpoint signing key, or NULL */
+    const char *trusted_public_key; /* hex, for verify; NULL = sg's */
     const cJSON *input_schema;
     int64_t now_us;
     int store_code;     /* the STORE_E* code behind a TOOL_EFAIL, if any */
@@ -83,5 +86,8 @@ int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out, cJ
 int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
 int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
 int tool_search_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_get_audit_entry(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_create_checkpoint(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
 
 #endif

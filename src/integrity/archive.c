@@ -1,0 +1,237 @@
+/*
+** archive.c: writing and reading retention archives, and pruning.
+**
+** Order matters for safety: entries are written to the archive and fsynced
+** (file and folder) before the DELETE runs, and the DELETE, the anchor and
+** the commit happen in one transaction.  A crash at any point leaves either
+** the full log, or the archive plus the shortened log with its anchor.
+*/
+#include "archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/ts.h"
+#include "checkpoint.h"
+
+struct archive_writer {
+    FILE *f;
+    char *path;
+    int failed;
+    int64_t count;
+};
+
+archive_writer *archive_create(const char *path, char *err, size_t errlen)
+{
+    archive_writer *w = calloc(1, sizeof *w);
+    int fd = -1;
+    if (!w || !(w->path = strdup(path))) goto oom;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create archive %s: %s", path,
+                 errno == EEXIST ? "it already exists" : strerror(errno));
+        goto fail;
+    }
+    if (!(w->f = fdopen(fd, "w"))) goto oom;
+    return w;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    if (fd >= 0) close(fd);
+    if (w) free(w->path);
+    free(w);
+    return NULL;
+}
+
+static void add_text(cJSON *o, const char *k, const char *v)
+{
+    if (v) cJSON_AddStringToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+int archive_write(archive_writer *w, const store_raw_entry *e)
+{
+    if (w->failed) return -1;
+    char prev[CHAIN_HEX_LEN], hash[CHAIN_HEX_LEN];
+    chain_hex(e->prev_hash, prev);
+    chain_hex(e->hash, hash);
+    const chain_fields *f = &e->f;
+    cJSON *o = cJSON_CreateObject();
+    char *line = NULL;
+    if (o) {
+        cJSON_AddNumberToObject(o, "seq", (double)f->seq);
+        add_text(o, "id", f->id);
+        add_text(o, "event_type", f->event_type);
+        add_text(o, "operation_name", f->operation_name);
+        add_text(o, "operation_id", f->operation_id);
+        add_text(o, "user_id", f->user_id);
+        add_text(o, "project_id", f->project_id);
+        add_text(o, "args", f->args);
+        add_text(o, "result", f->result);
+        add_text(o, "error", f->error);
+        add_text(o, "before_state", f->before_state);
+        add_text(o, "after_state", f->after_state);
+        add_text(o, "created_at", f->created_at);
+        add_text(o, "client", f->client);
+        cJSON_AddStringToObject(o, "prev_hash", prev);
+        cJSON_AddStringToObject(o, "hash", hash);
+        line = cJSON_PrintUnformatted(o);
+    }
+    if (!line || fputs(line, w->f) == EOF || fputc('\n', w->f) == EOF) w->failed = 1;
+    else w->count++;
+    cJSON_free(line);
+    cJSON_Delete(o);
+    return w->failed ? -1 : 0;
+}
+
+static int sync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int archive_finish(archive_writer *w, char *err, size_t errlen)
+{
+    int ok = !w->failed && fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
+    int saved = errno;
+    ok = fclose(w->f) == 0 && ok;
+    ok = ok && sync_dir(w->path) == 0;
+    if (!ok) snprintf(err, errlen, "cannot write archive %s: %s", w->path, strerror(saved));
+    free(w->path);
+    free(w);
+    return ok ? 0 : -1;
+}
+
+void archive_discard(archive_writer *w)
+{
+    if (!w) return;
+    fclose(w->f);
+    unlink(w->path);
+    free(w->path);
+    free(w);
+}
+
+/* A string member or NULL for JSON null; *bad is set when it is neither. */
+static const char *opt_str(const cJSON *o, const char *k, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (cJSON_IsString(v)) return v->valuestring;
+    if (!cJSON_IsNull(v)) *bad = 1;
+    return NULL;
+}
+
+static int hex32(const cJSON *o, const char *k, uint8_t out[CHAIN_HASH_BYTES])
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    size_t got = 0;
+    return cJSON_IsString(v) &&
+                   sodium_hex2bin(out, CHAIN_HASH_BYTES, v->valuestring,
+                                  strlen(v->valuestring), NULL, &got, NULL) == 0 &&
+                   got == CHAIN_HASH_BYTES
+               ? 0 : -1;
+}
+
+int archive_each(const char *path, store_entry_fn fn, void *ctx, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot read archive %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+        int bad = !cJSON_IsObject(o) || !cJSON_IsNumber(seq);
+        store_raw_entry e = {.hashes_ok = 1};
+        if (!bad) {
+            e.f = (chain_fields){
+                .seq = (int64_t)seq->valuedouble,
+                .id = opt_str(o, "id", &bad),
+                .event_type = opt_str(o, "event_type", &bad),
+                .operation_name = opt_str(o, "operation_name", &bad),
+                .operation_id = opt_str(o, "operation_id", &bad),
+                .user_id = opt_str(o, "user_id", &bad),
+                .project_id = opt_str(o, "project_id", &bad),
+                .args = opt_str(o, "args", &bad),
+                .result = opt_str(o, "result", &bad),
+                .error = opt_str(o, "error", &bad),
+                .before_state = opt_str(o, "before_state", &bad),
+                .after_state = opt_str(o, "after_state", &bad),
+                .created_at = opt_str(o, "created_at", &bad),
+                .client = opt_str(o, "client", &bad),
+            };
+            bad = bad || hex32(o, "prev_hash", e.prev_hash) || hex32(o, "hash", e.hash);
+        }
+        if (bad) {
+            snprintf(err, errlen, "archive %s line %ld is not an archived entry", path, lineno);
+            rc = -1;
+        } else if (fn(ctx, &e) != 0) {
+            cJSON_Delete(o);
+            break;
+        }
+        cJSON_Delete(o);
+        if (rc) break;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int keep_entry(void *ctx, const store_raw_entry *e)
+{
+    archive_writer *w = ctx;
+    return e ? archive_write(w, e) : 0;
+}
+
+int archive_prune(store *st, const signer *sg, const char *before,
+                  const char *archive_path, int64_t *removed, char *err)
+{
+    int64_t cutoff_us, last_seq = 0;
+    char cutoff[TS_BUFLEN], last_hash[CHAIN_HEX_LEN];
+    *removed = 0;
+    if (ts_parse(before, 0, &cutoff_us, err, STORE_ERRLEN) != 0) return STORE_EINVAL;
+    ts_format(cutoff_us, cutoff);
+    archive_writer *w = archive_create(archive_path, err, STORE_ERRLEN);
+    if (!w) return STORE_EIO;
+    int rc = store_begin(st, err);
+    int64_t first_seq = 0;
+    if (rc == STORE_OK) {
+        rc = store_prune(st, cutoff, keep_entry, w, &last_seq, last_hash, err);
+        first_seq = last_seq - w->count + 1;
+    }
+    if (rc == STORE_OK && last_seq > 0) {
+        /* The archive must be durable before the DELETE commits. */
+        if (archive_finish(w, err, STORE_ERRLEN) != 0) {
+            w = NULL;
+            unlink(archive_path);
+            rc = STORE_EIO;
+        } else {
+            w = NULL;
+            store_checkpoint anchor;
+            rc = checkpoint_append(st, sg, "anchor", last_seq, last_hash, &anchor, err);
+        }
+    }
+    if (rc == STORE_OK && last_seq > 0) rc = store_commit(st, err);
+    else store_rollback(st);
+    if (w) archive_discard(w); /* nothing was old enough, or a failure */
+    if (rc == STORE_OK) *removed = last_seq > 0 ? last_seq - first_seq + 1 : 0;
+    return rc;
+}

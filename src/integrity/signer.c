@@ -1,0 +1,169 @@
+/*
+** signer.c: loading, creating and using the checkpoint signing key.
+**
+** The key file holds the 32-byte Ed25519 seed as hex on one line; the public
+** key file beside it holds the public key as hex.  A key is created with
+** O_EXCL so two servers starting at once cannot each write a different one:
+** the loser reads the winner's key.
+*/
+#include "signer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int make_parents(const char *path, char *err, size_t errlen)
+{
+    char *dir = strdup(path);
+    if (!dir) return -1;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create folder %s: %s", dir, strerror(errno));
+            free(dir);
+            return -1;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return 0;
+}
+
+/* Read up to cap-1 bytes of a small text file, trimmed of whitespace. */
+static int read_small(const char *path, char *buf, size_t cap, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && strchr(" \t\r\n", buf[n - 1])) buf[--n] = '\0';
+    return 0;
+}
+
+static int write_file(const char *path, const char *text, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return 1;
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(text);
+    int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+static int from_seed_hex(const char *hex, signer *out)
+{
+    uint8_t seed[32];
+    size_t got = 0;
+    if (sodium_hex2bin(seed, sizeof seed, hex, strlen(hex), NULL, &got, NULL) != 0 ||
+        got != sizeof seed)
+        return -1;
+    crypto_sign_seed_keypair(out->pk, out->sk, seed);
+    sodium_memzero(seed, sizeof seed);
+    sodium_bin2hex(out->pk_hex, sizeof out->pk_hex, out->pk, sizeof out->pk);
+    return 0;
+}
+
+int signer_load(const char *path, int create, signer *out, char *err, size_t errlen)
+{
+    char hex[130];
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (!create) {
+            snprintf(err, errlen, "no signing key at %s", path);
+            return -1;
+        }
+        uint8_t seed[32];
+        char seed_hex[65], pub[80];
+        randombytes_buf(seed, sizeof seed);
+        sodium_bin2hex(seed_hex, sizeof seed_hex, seed, sizeof seed);
+        sodium_memzero(seed, sizeof seed);
+        if (make_parents(path, err, errlen) != 0) return -1;
+        int w = write_file(path, seed_hex, err, errlen);
+        if (w < 0) return -1;
+        if (w == 0) {
+            from_seed_hex(seed_hex, out);
+            snprintf(pub, sizeof pub, "%s\n", out->pk_hex);
+            char pub_path[4096];
+            snprintf(pub_path, sizeof pub_path, "%s.pub", path);
+            unlink(pub_path);
+            if (write_file(pub_path, pub, err, errlen) < 0) return -1;
+        }
+        sodium_memzero(seed_hex, sizeof seed_hex);
+        if (w == 0) return 0;
+        /* Another process created it first: use theirs. */
+    } else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen, "%s is accessible to other users; run chmod 600 on it",
+                 path);
+        return -1;
+    }
+    if (read_small(path, hex, sizeof hex, err, errlen) != 0) return -1;
+    int rc = from_seed_hex(hex, out);
+    sodium_memzero(hex, sizeof hex);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s does not hold a signing key", path);
+        return -1;
+    }
+    return 0;
+}
+
+int signer_read_public(const char *path, char pk_hex[SIGNER_PK_HEX], char *err,
+                       size_t errlen)
+{
+    char buf[256];
+    uint8_t pk[32];
+    size_t got = 0;
+    if (read_small(path, buf, sizeof buf, err, errlen) != 0) return -1;
+    if (sodium_hex2bin(pk, sizeof pk, buf, strlen(buf), NULL, &got, NULL) != 0 ||
+        got != sizeof pk) {
+        snprintf(err, errlen, "%s does not hold a hex Ed25519 public key", path);
+        return -1;
+    }
+    sodium_bin2hex(pk_hex, SIGNER_PK_HEX, pk, sizeof pk);
+    return 0;
+}
+
+void signer_sign(const signer *s, const uint8_t *msg, size_t len,
+                 char sig_hex[SIGNER_SIG_HEX])
+{
+    uint8_t sig[crypto_sign_BYTES];
+    crypto_sign_detached(sig, NULL, msg, len, s->sk);
+    sodium_bin2hex(sig_hex, SIGNER_SIG_HEX, sig, sizeof sig);
+}
+
+int signer_verify(const char *pk_hex, const uint8_t *msg, size_t len,
+                  const char *sig_hex)
+{
+    uint8_t pk[32], sig[crypto_sign_BYTES];
+    size_t got_pk = 0, got_sig = 0;
+    if (!pk_hex || !sig_hex ||
+        sodium_hex2bin(pk, sizeof pk, pk_hex, strlen(pk_hex), NULL, &got_pk, NULL) ||
+        sodium_hex2bin(sig, sizeof sig, sig_hex, strlen(sig_hex), NULL, &got_sig, NULL) ||
+        got_pk != sizeof pk || got_sig != sizeof sig)
+        return -1;
+    return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -1;
+}
+
+void signer_wipe(signer *s)
+{
+    sodium_memzero(s, sizeof *s);
+}

@@ -1,0 +1,86 @@
+/*
+** tool_integrity.c: the tools that expose the log's tamper evidence:
+** get_audit_entry, verify_audit_log and create_checkpoint.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "../integrity/checkpoint.h"
+#include "../integrity/verify.h"
+#include "tools.h"
+
+int tool_get_audit_entry(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary)
+{
+    cJSON *entry;
+    char err[STORE_ERRLEN];
+    int rc = store_get(ctx->st, tool_str_arg(args, "audit_id"), &entry, err);
+    if (rc == STORE_ENOTFOUND) {
+        snprintf(ctx->err, sizeof ctx->err, "argument 'audit_id': %s", err);
+        return TOOL_EARG;
+    }
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    *out = cJSON_CreateObject();
+    *summary = cJSON_CreateObject();
+    if (!*out || !*summary) {
+        cJSON_Delete(entry);
+        cJSON_Delete(*out);
+        cJSON_Delete(*summary);
+        *out = *summary = NULL;
+        return TOOL_EFAIL;
+    }
+    cJSON_AddItemToObject(*out, "entry", entry);
+    cJSON_AddNumberToObject(*summary, "count", 1);
+    return TOOL_OK;
+}
+
+int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary)
+{
+    store_checkpoint external;
+    verify_options opt = {.trusted_public_key = ctx->trusted_public_key};
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(args, "checkpoint");
+    if (given) {
+        char why[256];
+        if (checkpoint_from_json(given, &external, why, sizeof why) != 0) {
+            snprintf(ctx->err, sizeof ctx->err, "argument 'checkpoint': %s", why);
+            return TOOL_EARG;
+        }
+        opt.external = &external;
+    }
+    char err[STORE_ERRLEN];
+    *out = verify_log(ctx->st, &opt, err, sizeof err);
+    if (!*out) return tool_store_failed(ctx, STORE_EIO, err);
+    *summary = cJSON_CreateObject();
+    if (!*summary) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return TOOL_EFAIL;
+    }
+    cJSON_AddBoolToObject(*summary, "ok",
+                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(*out, "ok")));
+    cJSON_AddNumberToObject(*summary, "problems",
+                            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(*out, "problems")));
+    return TOOL_OK;
+}
+
+int tool_create_checkpoint(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary)
+{
+    if (!ctx->sg) {
+        snprintf(ctx->err, sizeof ctx->err, "no signing key is configured");
+        return TOOL_EFAIL;
+    }
+    store_checkpoint cp;
+    char err[STORE_ERRLEN];
+    int rc = checkpoint_now(ctx->st, ctx->sg, &cp, err);
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    *out = checkpoint_to_json(&cp);
+    *summary = cJSON_CreateObject();
+    if (!*out || !*summary) {
+        cJSON_Delete(*out);
+        cJSON_Delete(*summary);
+        *out = *summary = NULL;
+        return TOOL_EFAIL;
+    }
+    cJSON_AddNumberToObject(*summary, "seq", (double)cp.seq);
+    cJSON_AddStringToObject(*summary, "head_hash", cp.head_hash);
+    return TOOL_OK;
+}
