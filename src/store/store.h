@@ -120,6 +120,10 @@ typedef struct store_query {
     const char *text;
     int64_t limit;  /* at least 1 */
     int64_t offset; /* at least 0 */
+    /* Keyset continuation: only entries before this one in the query's
+    ** order (seq, or created_at then seq for time ranges); 0 = none. */
+    int64_t after_seq;
+    const char *after_created_at;
 } store_query;
 
 /*
@@ -131,10 +135,17 @@ typedef struct store_query {
 int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
                char *err);
 
+/* The EXPLAIN QUERY PLAN lines store_find() would use for q, one per line,
+** into plan (len bytes).  For tests that keep every query shape sort-free. */
+int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
+                       char *err);
+
 /* Look up one entry by its id; STORE_ENOTFOUND if there is none. */
 int store_get(store *s, const char *id, cJSON **entry, char *err);
 
-/* Counts for get_user_activity over entries of user_id at or after since. */
+/* Counts for get_user_activity over entries of user_id at or after since,
+** answered from per-day counters: the cost grows with the window, not with
+** the user's number of entries. */
 typedef struct store_activity {
     int64_t total;
     int64_t errors;

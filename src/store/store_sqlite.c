@@ -31,8 +31,10 @@ enum {
     Q_EVTYPE = 1 << 3,
     Q_SINCE = 1 << 4,
     Q_UNTIL = 1 << 5,
-    Q_TEXT = 1 << 6,
-    Q_SHAPES = 1 << 7
+    Q_TEXT = 1 << 6,   /* substring by LIKE scan (terms under 3 characters) */
+    Q_FTS = 1 << 7,    /* substring through the trigram index */
+    Q_CURSOR = 1 << 8, /* keyset continuation after a previous page */
+    Q_SHAPES = 1 << 9
 };
 
 enum {
@@ -50,7 +52,7 @@ struct store {
     sqlite3_stmt *find[Q_SHAPES];
 };
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char *const migrations[SCHEMA_VERSION] = {
     /* Version 1: the seed's audit_log, with the sequence, client identity
@@ -113,16 +115,65 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN"
     "  SELECT RAISE(ABORT, 'checkpoints are append-only');"
     "END;",
+    NULL, /* version 3 is migration3, below: it needs the activity rebuild */
 };
+
+/* Derived tables that only speed queries up; rebuilt from audit_log when
+** retention removes entries, so they never disagree with it. */
+#define REBUILD_ACTIVITY                                                    \
+    "DELETE FROM activity_daily;"                                           \
+    "INSERT INTO activity_daily SELECT user_id, substr(created_at, 1, 10),"  \
+    "  event_type, count(*), count(error) FROM audit_log"                   \
+    "  WHERE user_id IS NOT NULL GROUP BY 1, 2, 3;"                         \
+    "DELETE FROM activity_projects;"                                        \
+    "INSERT INTO activity_projects SELECT user_id, project_id,"             \
+    "  max(created_at) FROM audit_log"                                      \
+    "  WHERE user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2;"
+
+static const char *const migration3 =
+    /* Version 3: what keeps queries fast at tens of millions of entries.
+    ** A trigram index answers substring search; per-user daily counts and
+    ** per-user project recency answer get_user_activity in time that grows
+    ** with `days`, not with the user's entry count.  Triggers keep them in
+    ** step with every insert, whichever process writes. */
+    "CREATE VIRTUAL TABLE audit_fts USING fts5(operation_name, error,"
+    "  content='audit_log', content_rowid='seq', tokenize='trigram');"
+    "INSERT INTO audit_fts(audit_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER audit_fts_insert AFTER INSERT ON audit_log BEGIN"
+    "  INSERT INTO audit_fts(rowid, operation_name, error)"
+    "    VALUES (NEW.seq, NEW.operation_name, NEW.error);"
+    "END;"
+    "CREATE TRIGGER audit_fts_delete AFTER DELETE ON audit_log BEGIN"
+    "  INSERT INTO audit_fts(audit_fts, rowid, operation_name, error)"
+    "    VALUES ('delete', OLD.seq, OLD.operation_name, OLD.error);"
+    "END;"
+    "CREATE TABLE activity_daily ("
+    "  user_id TEXT NOT NULL, day TEXT NOT NULL, event_type TEXT NOT NULL,"
+    "  n INTEGER NOT NULL, errors INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_id, day, event_type)) WITHOUT ROWID;"
+    "CREATE TABLE activity_projects ("
+    "  user_id TEXT NOT NULL, project_id TEXT NOT NULL, last_seen TEXT NOT NULL,"
+    "  PRIMARY KEY (user_id, project_id)) WITHOUT ROWID;"
+    "CREATE INDEX idx_activity_projects_seen ON activity_projects(user_id, last_seen);"
+    "CREATE TRIGGER activity_insert AFTER INSERT ON audit_log"
+    "  WHEN NEW.user_id IS NOT NULL BEGIN"
+    "  INSERT INTO activity_daily VALUES (NEW.user_id, substr(NEW.created_at, 1, 10),"
+    "    NEW.event_type, 1, NEW.error IS NOT NULL)"
+    "    ON CONFLICT DO UPDATE SET n = n + 1, errors = errors + excluded.errors;"
+    "  INSERT INTO activity_projects SELECT NEW.user_id, NEW.project_id, NEW.created_at"
+    "    WHERE NEW.project_id IS NOT NULL"
+    "    ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);"
+    "END;"
+    REBUILD_ACTIVITY;
 
 static const char *const checkpoint_columns =
     "number, kind, log_id, seq, head_hash, created_at, prev_checkpoint_hash,"
     " public_key, signature";
 
 static const char *const entry_columns =
-    "seq, id, event_type, operation_name, operation_id, user_id, project_id,"
-    " args, result, error, before_state, after_state, created_at, client,"
-    " prev_hash, hash";
+    "a.seq, a.id, a.event_type, a.operation_name, a.operation_id, a.user_id,"
+    " a.project_id, a.args, a.result, a.error, a.before_state, a.after_state,"
+    " a.created_at, a.client, a.prev_hash, a.hash";
 
 static const char *const fixed_sql[ST_COUNT] = {
     [ST_HEAD] = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
@@ -132,13 +183,18 @@ static const char *const fixed_sql[ST_COUNT] = {
         " before_state, after_state, created_at, client, prev_hash, hash)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_GET] = NULL, /* built with entry_columns in prepare_fixed() */
-    [ST_ACT_TOTALS] =
-        "SELECT count(*), count(error), count(DISTINCT project_id)"
-        " FROM audit_log WHERE user_id = ? AND created_at >= ?",
+    /* Whole days come from activity_daily; the first, partial day of the
+    ** window is counted exactly from audit_log, bounded by one day. */
     [ST_ACT_TYPES] =
-        "SELECT event_type, count(*) AS n FROM audit_log"
-        " WHERE user_id = ? AND created_at >= ?"
-        " GROUP BY event_type ORDER BY n DESC, event_type",
+        "SELECT event_type, sum(n) AS total, sum(e) FROM ("
+        "  SELECT event_type, n, errors AS e FROM activity_daily"
+        "   WHERE user_id = ?1 AND day > ?2"
+        "  UNION ALL"
+        "  SELECT event_type, 1, error IS NOT NULL FROM audit_log"
+        "   WHERE user_id = ?1 AND created_at >= ?3 AND created_at < ?4)"
+        " GROUP BY event_type ORDER BY total DESC, event_type",
+    [ST_ACT_TOTALS] =
+        "SELECT count(*) FROM activity_projects WHERE user_id = ? AND last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
     [ST_LAST_CP] = NULL, /* these three are built in prepare_fixed() */
     [ST_LAST_ANCHOR] = NULL,
@@ -307,7 +363,8 @@ static int migrate(store *s, const char *path, char *err)
             return rc;
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        rc = exec(s, migrations[v], "migrating the schema", err);
+        rc = exec(s, migrations[v] ? migrations[v] : migration3,
+                  "migrating the schema", err);
         if (rc == STORE_OK && v == 0) {
             char sql[128], id[37];
             new_uuid(id);
@@ -348,7 +405,7 @@ static int load_log_id(store *s, char *err)
 static int prepare_fixed(store *s, char *err)
 {
     char built[ST_COUNT][512] = {{0}};
-    snprintf(built[ST_GET], 512, "SELECT %s FROM audit_log WHERE id = ?",
+    snprintf(built[ST_GET], 512, "SELECT %s FROM audit_log a WHERE id = ?",
              entry_columns);
     snprintf(built[ST_LAST_CP], 512,
              "SELECT %s FROM checkpoints ORDER BY number DESC LIMIT 1",
@@ -621,34 +678,74 @@ static cJSON *row_to_entry(sqlite3_stmt *st)
     return e;
 }
 
+/* Terms of three or more characters can use the trigram index. */
+static int fts_usable(const char *term)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)term; *p; p++)
+        if ((*p & 0xC0) != 0x80) chars++;
+    return chars >= 3;
+}
+
 static int shape_of(const store_query *q)
 {
     return (q->project_id ? Q_PROJECT : 0) | (q->user_id ? Q_USER : 0) |
            (q->operation_name ? Q_OPNAME : 0) | (q->event_type ? Q_EVTYPE : 0) |
            (q->since ? Q_SINCE : 0) | (q->until ? Q_UNTIL : 0) |
-           (q->text ? Q_TEXT : 0);
+           (q->text ? (fts_usable(q->text) ? Q_FTS | Q_TEXT : Q_TEXT) : 0) |
+           (q->after_seq > 0 ? Q_CURSOR : 0);
 }
 
 /* Build the SQL for one query shape.  Parameters are numbered so that
-** binding does not depend on which filters are present. */
+** binding does not depend on which filters are present.  The trigram index
+** only narrows the candidates; the LIKE filter still decides, so results
+** are exactly those of a scan. */
 static void find_sql(int shape, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "SELECT %s FROM audit_log WHERE 1", entry_columns);
-    if (shape & Q_PROJECT) n += snprintf(buf + n, len - n, " AND project_id = ?1");
-    if (shape & Q_USER) n += snprintf(buf + n, len - n, " AND user_id = ?2");
-    if (shape & Q_OPNAME) n += snprintf(buf + n, len - n, " AND operation_name = ?3");
-    if (shape & Q_EVTYPE) n += snprintf(buf + n, len - n, " AND event_type = ?4");
-    if (shape & Q_SINCE) n += snprintf(buf + n, len - n, " AND created_at >= ?5");
-    if (shape & Q_UNTIL) n += snprintf(buf + n, len - n, " AND created_at <= ?6");
+    int timed = shape & (Q_SINCE | Q_UNTIL);
+    int n = snprintf(buf, len, "SELECT %s FROM %s WHERE 1", entry_columns,
+                     shape & Q_FTS
+                         ? "audit_fts f JOIN audit_log a ON a.seq = f.rowid"
+                         : "audit_log a");
+    if (shape & Q_FTS) n += snprintf(buf + n, len - n, " AND audit_fts MATCH ?10");
+    if (shape & Q_PROJECT) n += snprintf(buf + n, len - n, " AND a.project_id = ?1");
+    if (shape & Q_USER) n += snprintf(buf + n, len - n, " AND a.user_id = ?2");
+    if (shape & Q_OPNAME) n += snprintf(buf + n, len - n, " AND a.operation_name = ?3");
+    if (shape & Q_EVTYPE) n += snprintf(buf + n, len - n, " AND a.event_type = ?4");
+    if (shape & Q_SINCE) n += snprintf(buf + n, len - n, " AND a.created_at >= ?5");
+    if (shape & Q_UNTIL) n += snprintf(buf + n, len - n, " AND a.created_at <= ?6");
     if (shape & Q_TEXT)
         n += snprintf(buf + n, len - n,
-                      " AND (operation_name LIKE ?7 ESCAPE '\\'"
-                      " OR error LIKE ?7 ESCAPE '\\')");
-    if (shape & (Q_SINCE | Q_UNTIL))
-        n += snprintf(buf + n, len - n, " ORDER BY created_at DESC, seq DESC");
+                      " AND (a.operation_name LIKE ?7 ESCAPE '\\'"
+                      " OR a.error LIKE ?7 ESCAPE '\\')");
+    if ((shape & Q_CURSOR) && timed)
+        n += snprintf(buf + n, len - n, " AND (a.created_at, a.seq) < (?12, ?11)");
+    else if (shape & Q_CURSOR)
+        n += snprintf(buf + n, len - n, " AND %s < ?11",
+                      shape & Q_FTS ? "f.rowid" : "a.seq");
+    if (timed)
+        n += snprintf(buf + n, len - n, " ORDER BY a.created_at DESC, a.seq DESC");
     else
-        n += snprintf(buf + n, len - n, " ORDER BY seq DESC");
+        n += snprintf(buf + n, len - n, " ORDER BY %s DESC",
+                      shape & Q_FTS ? "f.rowid" : "a.seq");
     snprintf(buf + n, len - n, " LIMIT ?8 OFFSET ?9");
+}
+
+/* The FTS5 query for a literal term: one quoted phrase, quotes doubled.
+** Returns a new string the caller frees, or NULL. */
+static char *fts_phrase(const char *term)
+{
+    size_t n = strlen(term);
+    char *p = malloc(2 * n + 3), *w = p;
+    if (!p) return NULL;
+    *w++ = '"';
+    for (const char *c = term; *c; c++) {
+        if (*c == '"') *w++ = '"';
+        *w++ = *c;
+    }
+    *w++ = '"';
+    *w = '\0';
+    return p;
 }
 
 /* "%term%" with LIKE's own metacharacters escaped, so the term matches
@@ -668,20 +765,49 @@ static char *like_pattern(const char *term)
     return p;
 }
 
-int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
-               char *err)
+static int find_stmt(store *s, int shape, sqlite3_stmt **out, char *err)
 {
-    int shape = shape_of(q), rc = STORE_OK;
     if (!s->find[shape]) {
         char sql[1024];
         find_sql(shape, sql, sizeof sql);
-        if ((rc = prepare(s, sql, &s->find[shape], err)) != STORE_OK) return rc;
+        int rc = prepare(s, sql, &s->find[shape], err);
+        if (rc != STORE_OK) return rc;
     }
-    sqlite3_stmt *st = s->find[shape];
-    char *pattern = NULL;
+    *out = s->find[shape];
+    return STORE_OK;
+}
+
+int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
+                       char *err)
+{
+    char sql[1100], body[1024];
+    find_sql(shape_of(q), body, sizeof body);
+    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", body);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return fail_db(s, rc, "explaining a query", err);
+    size_t at = 0;
+    plan[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && at < len) {
+        int n = snprintf(plan + at, len - at, "%s\n", (const char *)sqlite3_column_text(st, 3));
+        at += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(st);
+    return STORE_OK;
+}
+
+int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
+               char *err)
+{
+    int shape = shape_of(q);
+    sqlite3_stmt *st;
+    int rc = find_stmt(s, shape, &st, err);
+    if (rc != STORE_OK) return rc;
+    char *pattern = NULL, *phrase = NULL;
     cJSON *arr = cJSON_CreateArray();
     if (!arr) return STORE_ENOMEM;
-    if (q->text && !(pattern = like_pattern(q->text))) {
+    if (q->text && (!(pattern = like_pattern(q->text)) ||
+                    ((shape & Q_FTS) && !(phrase = fts_phrase(q->text))))) {
         rc = STORE_ENOMEM;
         goto done;
     }
@@ -692,6 +818,11 @@ int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
     if (q->since) bind_text(st, 5, q->since);
     if (q->until) bind_text(st, 6, q->until);
     if (pattern) bind_text(st, 7, pattern);
+    if (phrase) bind_text(st, 10, phrase);
+    if (shape & Q_CURSOR) {
+        sqlite3_bind_int64(st, 11, q->after_seq);
+        bind_text(st, 12, q->after_created_at ? q->after_created_at : "");
+    }
     /* One row past the limit tells whether more matched. */
     sqlite3_bind_int64(st, 8, q->limit + 1);
     sqlite3_bind_int64(st, 9, q->offset);
@@ -712,6 +843,7 @@ done:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     free(pattern);
+    free(phrase);
     if (rc == STORE_OK) *entries = arr;
     else cJSON_Delete(arr);
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
@@ -745,34 +877,42 @@ int store_user_activity(store *s, const char *user_id, const char *since,
                         store_activity *out, char *err)
 {
     int rc = STORE_OK, src;
+    char day[11], day_end[16];
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *tot = s->st[ST_ACT_TOTALS], *types = s->st[ST_ACT_TYPES];
-    bind_text(tot, 1, user_id);
-    bind_text(tot, 2, since);
-    if ((src = sqlite3_step(tot)) != SQLITE_ROW) {
+    snprintf(day, sizeof day, "%.10s", since);
+    snprintf(day_end, sizeof day_end, "%.10sT99", since);
+    sqlite3_stmt *types = s->st[ST_ACT_TYPES], *proj = s->st[ST_ACT_TOTALS];
+    if (!(out->by_type = cJSON_CreateObject())) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        return STORE_ENOMEM;
+    }
+    bind_text(types, 1, user_id);
+    bind_text(types, 2, day);
+    bind_text(types, 3, since);
+    bind_text(types, 4, day_end);
+    while ((src = sqlite3_step(types)) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(types, 1);
+        out->total += n;
+        out->errors += sqlite3_column_int64(types, 2);
+        cJSON_AddNumberToObject(out->by_type, (const char *)sqlite3_column_text(types, 0),
+                                (double)n);
+    }
+    if (src != SQLITE_DONE) {
         rc = fail_db(s, src, "counting the user's activity", err);
         goto done;
     }
-    out->total = sqlite3_column_int64(tot, 0);
-    out->errors = sqlite3_column_int64(tot, 1);
-    out->projects = sqlite3_column_int64(tot, 2);
-    if (!(out->by_type = cJSON_CreateObject())) {
-        rc = STORE_ENOMEM;
-        snprintf(err, STORE_ERRLEN, "out of memory");
+    bind_text(proj, 1, user_id);
+    bind_text(proj, 2, since);
+    if ((src = sqlite3_step(proj)) != SQLITE_ROW) {
+        rc = fail_db(s, src, "counting the user's projects", err);
         goto done;
     }
-    bind_text(types, 1, user_id);
-    bind_text(types, 2, since);
-    while ((src = sqlite3_step(types)) == SQLITE_ROW)
-        cJSON_AddNumberToObject(out->by_type,
-                                (const char *)sqlite3_column_text(types, 0),
-                                (double)sqlite3_column_int64(types, 1));
-    if (src != SQLITE_DONE) rc = fail_db(s, src, "counting the user's activity", err);
+    out->projects = sqlite3_column_int64(proj, 0);
 done:
-    sqlite3_reset(tot);
-    sqlite3_clear_bindings(tot);
     sqlite3_reset(types);
     sqlite3_clear_bindings(types);
+    sqlite3_reset(proj);
+    sqlite3_clear_bindings(proj);
     if (rc != STORE_OK) {
         cJSON_Delete(out->by_type);
         out->by_type = NULL;
@@ -934,7 +1074,7 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char 
     /* A statement of its own: the callback may use the shared ones. */
     sqlite3_stmt *st = NULL;
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT %s FROM audit_log WHERE seq >= ? ORDER BY seq",
+    snprintf(sql, sizeof sql, "SELECT %s FROM audit_log a WHERE seq >= ? ORDER BY seq",
              entry_columns);
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK) return fail_db(s, rc, "reading entries", err);
@@ -963,7 +1103,7 @@ int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
     }
     sqlite3_stmt *st = NULL;
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT %s FROM audit_log ORDER BY seq", entry_columns);
+    snprintf(sql, sizeof sql, "SELECT %s FROM audit_log a ORDER BY seq", entry_columns);
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), code = STORE_OK;
     if (rc != SQLITE_OK) return fail_db(s, rc, "reading entries", err);
     store_raw_entry e;
@@ -998,7 +1138,8 @@ int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
                      "starting retention", err)) ||
         (code = exec(s, del, "removing old entries", err)) ||
         (code = exec(s, "DELETE FROM meta WHERE key = 'retention'",
-                     "finishing retention", err)))
+                     "finishing retention", err)) ||
+        (code = exec(s, REBUILD_ACTIVITY, "recounting activity", err)))
         goto done;
 done:
     sqlite3_finalize(st);

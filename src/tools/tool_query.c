@@ -11,6 +11,19 @@
 #include "../util/ts.h"
 #include "tools.h"
 
+/* Run a query with the optional cursor and shape the page. */
+static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, cJSON **out,
+                    cJSON **summary)
+{
+    char after[TS_BUFLEN], err[STORE_ERRLEN];
+    if (tool_cursor_arg(ctx, args, q, after) != TOOL_OK) return TOOL_EARG;
+    cJSON *entries;
+    int more = 0;
+    int rc = store_find(ctx->st, q, &entries, &more, err);
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    return tool_entries_result(entries, more, out, summary);
+}
+
 int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,
                                cJSON **summary)
 {
@@ -22,11 +35,7 @@ int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .limit = tool_int_arg(ctx, args, "limit"),
         .offset = tool_int_arg(ctx, args, "offset"),
     };
-    cJSON *entries;
-    char err[STORE_ERRLEN];
-    int rc = store_find(ctx->st, &q, &entries, NULL, err);
-    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
-    return tool_entries_result(entries, out, summary);
+    return run_find(ctx, args, &q, out, summary);
 }
 
 /* Parse one end of a range into *bound; TOOL_EARG naming the argument. */
@@ -46,7 +55,7 @@ int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out,
                          cJSON **summary)
 {
     int64_t from, to;
-    char since[TS_BUFLEN], until[TS_BUFLEN], err[STORE_ERRLEN];
+    char since[TS_BUFLEN], until[TS_BUFLEN];
     if (date_arg(ctx, args, "start_date", 0, &from, since) ||
         date_arg(ctx, args, "end_date", 1, &to, until))
         return TOOL_EARG;
@@ -61,12 +70,9 @@ int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .until = until,
         .limit = tool_int_arg(ctx, args, "limit"),
     };
-    cJSON *entries;
-    int more = 0;
-    int rc = store_find(ctx->st, &q, &entries, &more, err);
-    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
-    rc = tool_entries_result(entries, out, summary);
-    if (rc == TOOL_OK) cJSON_AddBoolToObject(*out, "truncated", more);
+    int rc = run_find(ctx, args, &q, out, summary);
+    if (rc == TOOL_OK)
+        cJSON_AddBoolToObject(*out, "truncated", cJSON_HasObjectItem(*out, "next_cursor"));
     return rc;
 }
 
@@ -109,9 +115,5 @@ int tool_search_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .text = tool_str_arg(args, "search_term"),
         .limit = tool_int_arg(ctx, args, "limit"),
     };
-    cJSON *entries;
-    char err[STORE_ERRLEN];
-    int rc = store_find(ctx->st, &q, &entries, NULL, err);
-    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
-    return tool_entries_result(entries, out, summary);
+    return run_find(ctx, args, &q, out, summary);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "schemas.h"
 #include "validate.h"
 
@@ -66,6 +68,11 @@ static cJSON *describe(const char *name, char *err, size_t errlen)
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(def, "name");
     if (!cJSON_IsString(n) || strcmp(n->valuestring, name) != 0) {
         snprintf(err, errlen, "schemas/%s.tool.json does not name %s", name, name);
+        goto fail;
+    }
+    char why[256];
+    if (validate_schema(in, why, sizeof why) != 0 || validate_schema(out, why, sizeof why) != 0) {
+        snprintf(err, errlen, "schemas/%s: %s", name, why);
         goto fail;
     }
     cJSON_AddItemToObject(def, "inputSchema", in);
@@ -129,9 +136,9 @@ int tools_run(const tool *tl, tool_ctx *ctx, const cJSON *args, cJSON **out,
 {
     *out = *summary = NULL;
     ctx->input_schema = tl->input;
-    int rc = validate_instance(tl->input, args, ctx->err, sizeof ctx->err);
-    if (rc == -1) return TOOL_EARG;
-    if (rc != 0) return TOOL_EFAIL;
+    /* The schema itself was checked once, in tools_new(). */
+    if (validate_arguments(tl->input, args, ctx->err, sizeof ctx->err) != 0)
+        return TOOL_EARG;
     return tl->fn(ctx, args, out, summary);
 }
 
@@ -158,7 +165,50 @@ int tool_store_failed(tool_ctx *ctx, int code, const char *err)
     return TOOL_EFAIL;
 }
 
-int tool_entries_result(cJSON *entries, cJSON **out, cJSON **summary)
+/* Cursors are opaque to clients: "c1:<seq>:<created_at>" in unpadded
+** base64url, so that nobody builds them by hand and the format can change. */
+static char *encode_cursor(const cJSON *entry)
+{
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry, "seq");
+    const char *at = tool_str_arg(entry, "created_at");
+    char raw[64];
+    int n = snprintf(raw, sizeof raw, "c1:%lld:%s",
+                     cJSON_IsNumber(seq) ? (long long)seq->valuedouble : 0LL,
+                     at ? at : "");
+    size_t cap = sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = malloc(cap);
+    if (out)
+        sodium_bin2base64(out, cap, (const unsigned char *)raw, (size_t)n,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q,
+                    char created_at[TS_BUFLEN])
+{
+    const char *c = tool_str_arg(args, "cursor");
+    if (!c) return TOOL_OK;
+    char raw[80];
+    size_t n = 0;
+    long long seq = 0;
+    int used = 0;
+    if (sodium_base642bin((unsigned char *)raw, sizeof raw - 1, c, strlen(c), NULL, &n,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0) {
+        raw[n] = '\0';
+        if (sscanf(raw, "c1:%lld:%n", &seq, &used) != 1 || used == 0) seq = 0;
+    }
+    if (seq <= 0 || strlen(raw + used) != TS_BUFLEN - 1) {
+        snprintf(ctx->err, sizeof ctx->err,
+                 "argument 'cursor' is not a next_cursor this server returned");
+        return TOOL_EARG;
+    }
+    memcpy(created_at, raw + used, TS_BUFLEN);
+    q->after_seq = seq;
+    q->after_created_at = created_at;
+    return TOOL_OK;
+}
+
+int tool_entries_result(cJSON *entries, int more, cJSON **out, cJSON **summary)
 {
     int n = cJSON_GetArraySize(entries);
     *out = cJSON_CreateObject();
@@ -172,5 +222,11 @@ int tool_entries_result(cJSON *entries, cJSON **out, cJSON **summary)
     }
     cJSON_AddItemToObject(*out, "entries", entries);
     cJSON_AddNumberToObject(*summary, "count", n);
+    if (more && n > 0) {
+        char *next = encode_cursor(cJSON_GetArrayItem(entries, n - 1));
+        if (!next) return TOOL_EFAIL;
+        cJSON_AddStringToObject(*out, "next_cursor", next);
+        free(next);
+    }
     return TOOL_OK;
 }

@@ -785,30 +785,45 @@ static int validate_node(vctx *c, const cJSON *s, const cJSON *inst,
     return 0;
 }
 
-int validate_instance(const cJSON *schema, const cJSON *instance,
-                      char *err, size_t errlen)
+/* Set up a context whose message buffer is empty on success. */
+static void ctx_init(vctx *c, const cJSON *schema, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->root = schema;
+    c->err = err;
+    c->errlen = err ? errlen : 0;
+    (void)msg_start(c);
+}
+
+int validate_schema(const cJSON *schema, char *err, size_t errlen)
 {
     vctx c;
-    vmsg m;
-
-    memset(&c, 0, sizeof c);
-    c.root = schema;
-    c.err = err;
-    c.errlen = err ? errlen : 0;
-    m = msg_start(&c);  /* an empty message on success */
-
+    ctx_init(&c, schema, err, errlen);
     if (!schema) {
+        vmsg m = msg_start(&c);
         msg_put(&m, "schema is missing");
         return -2;
     }
     path_put(&c.path, "#");
-    int rc = check_schema(&c, schema, 0);
-    if (rc) return rc;
+    return check_schema(&c, schema, 0);
+}
 
-    path_reset(&c.path, (vmark){0, 0});
+int validate_arguments(const cJSON *schema, const cJSON *instance,
+                       char *err, size_t errlen)
+{
+    vctx c;
+    ctx_init(&c, schema, err, errlen);
     if (!instance) {
+        vmsg m = msg_start(&c);
         msg_put(&m, "arguments are missing");
         return -1;
     }
     return validate_node(&c, schema, instance, 0, 0);
+}
+
+int validate_instance(const cJSON *schema, const cJSON *instance,
+                      char *err, size_t errlen)
+{
+    int rc = validate_schema(schema, err, errlen);
+    return rc ? rc : validate_arguments(schema, instance, err, errlen);
 }

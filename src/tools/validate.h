@@ -29,6 +29,14 @@
 int validate_instance(const cJSON *schema, const cJSON *instance,
                       char *err, size_t errlen);
 
+/* The two halves of validate_instance(), for callers that check a schema
+** once (at start-up) and then validate many instances against it:
+** validate_schema() returns 0 or -2 with a message; validate_arguments()
+** assumes a schema that passed validate_schema() and returns 0 or -1. */
+int validate_schema(const cJSON *schema, char *err, size_t errlen);
+int validate_arguments(const cJSON *schema, const cJSON *instance,
+                       char *err, size_t errlen);
+
 /*
 ** Count the Unicode code points in a NUL-terminated UTF-8 string (the unit
 ** minLength and maxLength count in).  The string is assumed valid UTF-8.
