@@ -331,19 +331,20 @@ static void new_uuid(char out[37])
     uuid_unparse_lower(u, out);
 }
 
-/* Bring the schema to SCHEMA_VERSION, one transaction per step. */
-static int migrate(store *s, const char *path, char *err)
+/* Refuse, before anything is written, a database this server must not
+** touch: one of another program, or one from a newer version of this one.
+** *version receives the schema version found. */
+static int check_ours(store *s, const char *path, int *version, char *err)
 {
-    int version, objects, rc;
-    if ((rc = user_version(s, &version, err)) != STORE_OK) return rc;
-    if (version > SCHEMA_VERSION) {
+    int objects, rc;
+    if ((rc = user_version(s, version, err)) != STORE_OK) return rc;
+    if (*version > SCHEMA_VERSION) {
         snprintf(err, STORE_ERRLEN,
                  "%s has schema version %d, newer than this server's %d; "
-                 "upgrade dss-audit-mcp", path, version, SCHEMA_VERSION);
+                 "upgrade dss-audit-mcp", path, *version, SCHEMA_VERSION);
         return STORE_ESCHEMA;
     }
-    if (version == SCHEMA_VERSION) return STORE_OK;
-    if (version == 0) {
+    if (*version == 0) {
         if ((rc = count_objects(s, &objects, err)) != STORE_OK) return rc;
         if (objects > 0) {
             snprintf(err, STORE_ERRLEN,
@@ -352,6 +353,15 @@ static int migrate(store *s, const char *path, char *err)
             return STORE_ESCHEMA;
         }
     }
+    return STORE_OK;
+}
+
+/* Bring the schema from `version` to SCHEMA_VERSION, one transaction per
+** step. */
+static int migrate(store *s, const char *path, int version, char *err)
+{
+    int rc;
+    if (version == SCHEMA_VERSION) return STORE_OK;
     if (s->readonly) {
         snprintf(err, STORE_ERRLEN,
                  "%s needs a schema upgrade, which a read-only open cannot do",
@@ -443,11 +453,13 @@ int store_open(const store_options *opt, store **out, char *err)
     }
     sqlite3_busy_timeout(s->db, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms
                                                          : 10000);
+    int version;
+    if ((rc = check_ours(s, opt->path, &version, err)) != STORE_OK) goto fail;
     if (!opt->readonly &&
         ((rc = exec(s, "PRAGMA journal_mode=WAL", "enabling WAL", err)) != STORE_OK))
         goto fail;
     if ((rc = exec(s, "PRAGMA synchronous=FULL", "setting durability", err)) ||
-        (rc = migrate(s, opt->path, err)) || (rc = load_log_id(s, err)) ||
+        (rc = migrate(s, opt->path, version, err)) || (rc = load_log_id(s, err)) ||
         (rc = prepare_fixed(s, err)))
         goto fail;
     *out = s;
