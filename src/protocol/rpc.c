@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsoncheck.h"
+#include "../util/jsoncheck.h"
 
 #define DEFAULT_MAX_DEPTH 64
 

@@ -10,6 +10,7 @@
 ** connection and bound with parameters; no value is ever spliced into SQL.
 */
 #include "store.h"
+#include "../util/jsoncheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -638,15 +639,19 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "writing the entry", err);
 }
 
-/* A JSON column as a JSON value: SQL NULL becomes null.  Text that does not
-** parse (only possible if the file was edited) is returned as a string so
-** the reader sees exactly what is stored. */
+/* A JSON column as a JSON value: SQL NULL becomes null.  The stored text
+** is spliced into the reply as it is (serialized once, numbers exact) after
+** a linear syntax check; text that is not JSON (only possible if the file
+** was edited) is returned as a string so the reader sees what is stored. */
 static cJSON *json_column(sqlite3_stmt *st, int col)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return cJSON_CreateNull();
     const char *text = (const char *)sqlite3_column_text(st, col);
-    cJSON *v = cJSON_ParseWithLength(text, (size_t)sqlite3_column_bytes(st, col));
-    return v ? v : cJSON_CreateString(text);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    char why[128];
+    int rc = jsoncheck(text, len, 1024, why, sizeof why);
+    if (rc == JSONCHECK_OK || rc == JSONCHECK_NUL) return cJSON_CreateRaw(text);
+    return cJSON_CreateString(text);
 }
 
 static cJSON *text_column(sqlite3_stmt *st, int col)

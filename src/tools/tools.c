@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "../util/jsonnum.h"
 #include "schemas.h"
 #include "validate.h"
 
@@ -139,6 +140,12 @@ int tools_run(const tool *tl, tool_ctx *ctx, const cJSON *args, cJSON **out,
     /* The schema itself was checked once, in tools_new(). */
     if (validate_arguments(tl->input, args, ctx->err, sizeof ctx->err) != 0)
         return TOOL_EARG;
+    /* From here on the arguments are only read and stored: keep every
+    ** number exactly as it was sent. */
+    if (jsonnum_exact((cJSON *)args) != 0) {
+        snprintf(ctx->err, sizeof ctx->err, "out of memory");
+        return TOOL_EFAIL;
+    }
     return tl->fn(ctx, args, out, summary);
 }
 

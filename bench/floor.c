@@ -1,0 +1,275 @@
+/*
+** floor.c: how fast SQLite alone can append audit rows on this machine.
+**
+**   bench_floor --db PATH --rows M [--batch 64] [--seed S]
+**   bench_floor --probe PATH [--count 200]
+**
+** The database is created (or brought up to date) by store_open() from
+** dss_core, so the schema, indexes and triggers are exactly the server's,
+** whatever the migrations say today.  Then this program opens it with the
+** plain SQLite C API, sets the server's pragmas (journal_mode=WAL,
+** synchronous=FULL) and inserts M rows into audit_log with one prepared
+** statement, --batch rows per BEGIN IMMEDIATE..COMMIT.  The rows are the
+** ones a log_operation call stores (same generator, args scrubbed,
+** ~600 bytes), each with a fresh random UUID and the current time; the
+** hash and prev_hash columns get a precomputed dummy value, so no hashing,
+** JSON work or protocol handling is timed.  Everything but the SQLite calls
+** is prepared before the clock starts.
+**
+** Only audit_log is written: side tables that the store fills from C code
+** rather than from triggers are not part of this floor.
+**
+** Run it on a copy or at the end: the dummy hashes break the chain of the
+** database it writes to.
+**
+** Prints one line: rows=... secs=... rows_per_s=... batch=...
+**
+** --probe measures the disk instead: --count times, one 4 KiB pwrite and
+** fdatasync on the scratch file PATH (removed afterwards), and prints
+** fsync_p50_ms=... fsync_p99_ms=...: how quiet the machine is, recorded
+** next to the results.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "gen.h"
+#include "scrub/scrub.h"
+#include "store/store.h"
+#include "util/ts.h"
+
+#define POOL 4096
+
+typedef struct row {
+    const char *event_type;
+    char operation_name[64], operation_id[48], user_id[16], project_id[16];
+    char error[192];
+    char *args, *result, *before, *after;
+} row;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void usage(void)
+{
+    fputs("usage: bench_floor --db PATH --rows M [--batch 64] [--seed S]\n"
+          "       bench_floor --probe PATH [--count 200]\n", stderr);
+    exit(2);
+}
+
+static long long num_arg(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0) usage();
+    return v;
+}
+
+static char *scrubbed(cJSON *tree)
+{
+    if (!tree || scrub_tree(tree) != 0) return NULL;
+    return cJSON_PrintUnformatted(tree);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+static int check(sqlite3 *db, int rc, int want, const char *doing)
+{
+    if (rc == want) return 0;
+    fprintf(stderr, "floor: %s: %s\n", doing, sqlite3_errmsg(db));
+    return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int probe(const char *path, long long count)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || count < 1) {
+        fprintf(stderr, "floor: cannot create %s\n", path);
+        return 1;
+    }
+    char page[4096];
+    memset(page, 'x', sizeof page);
+    double *t = calloc((size_t)count, sizeof *t);
+    if (!t) return 1;
+    for (long long i = 0; i < count; i++) {
+        double t0 = now_s();
+        if (pwrite(fd, page, sizeof page, (off_t)(i % 16) * 4096) != sizeof page ||
+            fdatasync(fd) != 0) {
+            fprintf(stderr, "floor: writing %s failed\n", path);
+            return 1;
+        }
+        t[i] = (now_s() - t0) * 1000.0;
+    }
+    close(fd);
+    unlink(path);
+    qsort(t, (size_t)count, sizeof *t, cmp_double);
+    printf("fsync_p50_ms=%.3f fsync_p99_ms=%.3f fsync_count=%lld\n",
+           t[count / 2], t[(count * 99) / 100], count);
+    free(t);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL, *probe_path = NULL;
+    long long rows = -1, batch = 64, seed = 7, count = 200;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--db")) path = argv[i + 1];
+        else if (!strcmp(argv[i], "--probe")) probe_path = argv[i + 1];
+        else if (!strcmp(argv[i], "--count")) count = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--rows")) rows = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--batch")) batch = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seed")) seed = num_arg(argv[i + 1]);
+        else usage();
+    }
+    if (argc % 2 != 1) usage();
+    if (probe_path) return probe(probe_path, count);
+    if (!path || rows < 1 || batch < 1) usage();
+
+    /* The server's schema, created by the server's code. */
+    char err[STORE_ERRLEN];
+    store *s = NULL;
+    store_options so = {.path = path};
+    if (store_open(&so, &s, err) != STORE_OK) {
+        fprintf(stderr, "floor: cannot open %s: %s\n", path, err);
+        return 1;
+    }
+    store_close(s);
+
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        fprintf(stderr, "floor: cannot open %s\n", path);
+        return 1;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    if (check(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL),
+              SQLITE_OK, "WAL") ||
+        check(db, sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL),
+              SQLITE_OK, "synchronous"))
+        return 1;
+
+    sqlite3_stmt *head = NULL, *ins = NULL;
+    int64_t seq = 0;
+    if (check(db, sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM audit_log",
+                                     -1, &head, NULL), SQLITE_OK, "prepare") ||
+        check(db, sqlite3_step(head), SQLITE_ROW, "max(seq)"))
+        return 1;
+    seq = sqlite3_column_int64(head, 0);
+    sqlite3_finalize(head);
+    if (check(db, sqlite3_prepare_v3(
+                      db,
+                      "INSERT INTO audit_log (seq, id, event_type, operation_name,"
+                      " operation_id, user_id, project_id, args, result, error,"
+                      " before_state, after_state, created_at, client, prev_hash,"
+                      " hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
+              SQLITE_OK, "prepare insert"))
+        return 1;
+
+    /* Everything but SQLite, before the clock starts. */
+    int npool = rows < POOL ? (int)rows : POOL;
+    row *pool = calloc((size_t)npool, sizeof *pool);
+    char (*ids)[37] = malloc((size_t)rows * sizeof *ids);
+    if (!pool || !ids) {
+        fputs("floor: out of memory\n", stderr);
+        return 1;
+    }
+    gen_rng rng;
+    gen_seed(&rng, (uint64_t)seed);
+    for (int i = 0; i < npool; i++) {
+        gen_entry e;
+        if (gen_entry_make(&rng, &e) != 0) return 1;
+        row *r = &pool[i];
+        r->event_type = e.event_type;
+        memcpy(r->operation_name, e.operation_name, sizeof r->operation_name);
+        memcpy(r->operation_id, e.operation_id, sizeof r->operation_id);
+        memcpy(r->user_id, e.user_id, sizeof r->user_id);
+        memcpy(r->project_id, e.project_id, sizeof r->project_id);
+        memcpy(r->error, e.error, sizeof r->error);
+        r->args = scrubbed(e.args);
+        r->result = scrubbed(e.result);
+        r->before = scrubbed(e.before);
+        r->after = scrubbed(e.after);
+        gen_entry_free(&e);
+    }
+    for (long long i = 0; i < rows; i++) {
+        uuid_t u;
+        uuid_generate_random(u);
+        uuid_unparse_lower(u, ids[i]);
+    }
+    uint8_t dummy[32];
+    memset(dummy, 0xab, sizeof dummy);
+
+    double t0 = now_s();
+    long long done = 0;
+    while (done < rows) {
+        long long n = rows - done < batch ? rows - done : batch;
+        if (check(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                  SQLITE_OK, "begin"))
+            return 1;
+        for (long long j = 0; j < n; j++) {
+            const row *r = &pool[(done + j) % npool];
+            char created[TS_BUFLEN];
+            ts_format(ts_now_us(), created);
+            sqlite3_bind_int64(ins, 1, ++seq);
+            bind_text(ins, 2, ids[done + j]);
+            bind_text(ins, 3, r->event_type);
+            bind_text(ins, 4, r->operation_name);
+            bind_text(ins, 5, r->operation_id);
+            bind_text(ins, 6, r->user_id);
+            bind_text(ins, 7, r->project_id);
+            bind_text(ins, 8, r->args ? r->args : "{}");
+            bind_text(ins, 9, r->result);
+            bind_text(ins, 10, r->error[0] ? r->error : NULL);
+            bind_text(ins, 11, r->before);
+            bind_text(ins, 12, r->after);
+            bind_text(ins, 13, created);
+            bind_text(ins, 14, GEN_CLIENT);
+            sqlite3_bind_blob(ins, 15, dummy, sizeof dummy, SQLITE_STATIC);
+            sqlite3_bind_blob(ins, 16, dummy, sizeof dummy, SQLITE_STATIC);
+            if (check(db, sqlite3_step(ins), SQLITE_DONE, "insert")) return 1;
+            sqlite3_reset(ins);
+        }
+        if (check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK,
+                  "commit"))
+            return 1;
+        done += n;
+    }
+    double secs = now_s() - t0;
+    printf("rows=%lld secs=%.3f rows_per_s=%.0f batch=%lld\n", done, secs,
+           (double)done / secs, batch);
+
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    for (int i = 0; i < npool; i++) {
+        cJSON_free(pool[i].args);
+        cJSON_free(pool[i].result);
+        cJSON_free(pool[i].before);
+        cJSON_free(pool[i].after);
+    }
+    free(pool);
+    free(ids);
+    return 0;
+}

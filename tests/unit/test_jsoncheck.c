@@ -1,0 +1,442 @@
+/*
+** test_jsoncheck.c: the strict RFC 8259 scan (src/protocol/jsoncheck.h).
+*/
+#include "test.h"
+
+#include "util/jsoncheck.h"
+
+#define DEPTH 64
+
+static char last_err[256];
+
+/* Check n bytes of text against max_depth; the message lands in last_err. */
+static int jcn(const char *text, size_t n, int max_depth)
+{
+    memset(last_err, 0, sizeof last_err);
+    return jsoncheck(text, n, max_depth, last_err, sizeof last_err);
+}
+
+static int jc(const char *text)
+{
+    return jcn(text, strlen(text), DEPTH);
+}
+
+/* Report which input broke an expectation before failing the case. */
+#define EXPECT(text, code)                                                  \
+    do {                                                                    \
+        int got_ = jc(text);                                                \
+        if (got_ != (code))                                                 \
+            TEST_FAIL_("jsoncheck(\"%s\") = %d, want %d (%s)", text, got_,  \
+                       (int)(code), last_err);                              \
+    } while (0)
+
+#define EXPECT_N(text, n, code)                                             \
+    do {                                                                    \
+        int got_ = jcn(text, n, DEPTH);                                     \
+        if (got_ != (code))                                                 \
+            TEST_FAIL_("jsoncheck(%s) = %d, want %d (%s)", #text, got_,     \
+                       (int)(code), last_err);                              \
+    } while (0)
+
+/* n nested arrays, balanced; a new string the caller frees. */
+static char *nested(size_t n, int balanced)
+{
+    char *s = malloc(2 * n + 1);
+    if (!s) return NULL;
+    memset(s, '[', n);
+    if (balanced) memset(s + n, ']', n);
+    s[balanced ? 2 * n : n] = '\0';
+    return s;
+}
+
+TEST(valid_scalars)
+{
+    static const char *const ok[] = {
+        "0", "-0", "1", "-1", "123", "1.5", "-0.25", "1e10", "1E10",
+        "1e+10", "1e-10", "-1.0E-5", "0.0", "12345678901234567890", "1e400",
+        "true", "false", "null", "\"\"", "\"abc\"",
+        "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u0041\\u00e9\\uFFFF\""};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) EXPECT(ok[i], JSONCHECK_OK);
+}
+
+TEST(valid_objects)
+{
+    EXPECT("{}", JSONCHECK_OK);
+    EXPECT("{\"a\":1}", JSONCHECK_OK);
+    EXPECT("{\"a\":{\"b\":{}},\"c\":[],\"d\":null}", JSONCHECK_OK);
+    EXPECT("{\"\":\"\"}", JSONCHECK_OK);
+}
+
+TEST(valid_arrays)
+{
+    EXPECT("[]", JSONCHECK_OK);
+    EXPECT("[1,2,3]", JSONCHECK_OK);
+    EXPECT("[[],[[]],{},\"x\",true,null,-1.5e3]", JSONCHECK_OK);
+    EXPECT("[{\"a\":[{\"b\":[]}]}]", JSONCHECK_OK);
+}
+
+TEST(whitespace_around_and_inside)
+{
+    EXPECT(" \t\r\n{ \"a\" :\t1 ,\n\"b\" : [ 1 , 2 ] } \r\n", JSONCHECK_OK);
+    EXPECT("  7  ", JSONCHECK_OK);
+    EXPECT("[ ]", JSONCHECK_OK);
+    EXPECT("{ }", JSONCHECK_OK);
+}
+
+TEST(non_json_whitespace_rejected)
+{
+    EXPECT("\f1", JSONCHECK_SYNTAX);
+    EXPECT("\v1", JSONCHECK_SYNTAX);
+    EXPECT_N("\xC2\xA0" "1", 3, JSONCHECK_SYNTAX); /* NO-BREAK SPACE */
+}
+
+TEST(empty_input_rejected)
+{
+    EXPECT("", JSONCHECK_SYNTAX);
+    EXPECT("   ", JSONCHECK_SYNTAX);
+    EXPECT("\n", JSONCHECK_SYNTAX);
+}
+
+TEST(trailing_comma_rejected)
+{
+    EXPECT("[1,]", JSONCHECK_SYNTAX);
+    EXPECT("{\"a\":1,}", JSONCHECK_SYNTAX);
+    EXPECT("[,]", JSONCHECK_SYNTAX);
+    EXPECT("[,1]", JSONCHECK_SYNTAX);
+    EXPECT("[1,,2]", JSONCHECK_SYNTAX);
+}
+
+TEST(leading_zeros_rejected)
+{
+    EXPECT("01", JSONCHECK_SYNTAX);
+    EXPECT("-01", JSONCHECK_SYNTAX);
+    EXPECT("00", JSONCHECK_SYNTAX);
+    EXPECT("[01]", JSONCHECK_SYNTAX);
+}
+
+TEST(trailing_dot_rejected)
+{
+    EXPECT("1.", JSONCHECK_SYNTAX);
+    EXPECT("[1.]", JSONCHECK_SYNTAX);
+    EXPECT("1.e5", JSONCHECK_SYNTAX);
+}
+
+TEST(leading_dot_rejected)
+{
+    EXPECT(".5", JSONCHECK_SYNTAX);
+    EXPECT("-.5", JSONCHECK_SYNTAX);
+}
+
+TEST(lone_minus_rejected)
+{
+    EXPECT("-", JSONCHECK_SYNTAX);
+    EXPECT("[-]", JSONCHECK_SYNTAX);
+    EXPECT("--1", JSONCHECK_SYNTAX);
+}
+
+TEST(plus_sign_rejected)
+{
+    EXPECT("+1", JSONCHECK_SYNTAX);
+    EXPECT("[+1]", JSONCHECK_SYNTAX);
+}
+
+TEST(bad_exponent_rejected)
+{
+    EXPECT("1e", JSONCHECK_SYNTAX);
+    EXPECT("1e+", JSONCHECK_SYNTAX);
+    EXPECT("1E-", JSONCHECK_SYNTAX);
+    EXPECT("1e1.5", JSONCHECK_SYNTAX);
+}
+
+TEST(hex_rejected)
+{
+    EXPECT("0x1F", JSONCHECK_SYNTAX);
+    EXPECT("0X10", JSONCHECK_SYNTAX);
+    EXPECT("[0x0]", JSONCHECK_SYNTAX);
+}
+
+TEST(nan_infinity_rejected)
+{
+    EXPECT("NaN", JSONCHECK_SYNTAX);
+    EXPECT("Infinity", JSONCHECK_SYNTAX);
+    EXPECT("-Infinity", JSONCHECK_SYNTAX);
+    EXPECT("[nan]", JSONCHECK_SYNTAX);
+}
+
+TEST(bad_literals_rejected)
+{
+    EXPECT("tru", JSONCHECK_SYNTAX);
+    EXPECT("True", JSONCHECK_SYNTAX);
+    EXPECT("nul", JSONCHECK_SYNTAX);
+    EXPECT("nulll", JSONCHECK_SYNTAX);
+    EXPECT("[falsey]", JSONCHECK_SYNTAX);
+    EXPECT("undefined", JSONCHECK_SYNTAX);
+}
+
+TEST(single_quotes_rejected)
+{
+    EXPECT("'a'", JSONCHECK_SYNTAX);
+    EXPECT("{'a':1}", JSONCHECK_SYNTAX);
+    EXPECT("{\"a\":'b'}", JSONCHECK_SYNTAX);
+}
+
+TEST(unquoted_key_rejected)
+{
+    EXPECT("{a:1}", JSONCHECK_SYNTAX);
+    EXPECT("{1:1}", JSONCHECK_SYNTAX);
+    EXPECT("{\"a\" 1}", JSONCHECK_SYNTAX);
+    EXPECT("{\"a\"}", JSONCHECK_SYNTAX);
+}
+
+TEST(unescaped_control_char_rejected)
+{
+    EXPECT("\"a\x01" "b\"", JSONCHECK_SYNTAX);
+    EXPECT("\"a\nb\"", JSONCHECK_SYNTAX);
+    EXPECT("\"a\tb\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\x1f\"", JSONCHECK_SYNTAX);
+    EXPECT_N("\"a\0b\"", 5, JSONCHECK_SYNTAX); /* a raw NUL byte */
+    EXPECT("\"\x7f\"", JSONCHECK_OK);          /* DEL is allowed */
+}
+
+TEST(bad_escape_rejected)
+{
+    EXPECT("\"\\x41\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\a\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\'\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\U0041\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\u12\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\u12G4\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\", JSONCHECK_SYNTAX);
+    EXPECT("\"\\u00", JSONCHECK_SYNTAX);
+}
+
+TEST(unterminated_rejected)
+{
+    EXPECT("\"abc", JSONCHECK_SYNTAX);
+    EXPECT("[1,2", JSONCHECK_SYNTAX);
+    EXPECT("{\"a\":", JSONCHECK_SYNTAX);
+    EXPECT("{\"a\":1", JSONCHECK_SYNTAX);
+    EXPECT("{", JSONCHECK_SYNTAX);
+    EXPECT("]", JSONCHECK_SYNTAX);
+    EXPECT("}", JSONCHECK_SYNTAX);
+    EXPECT("[}", JSONCHECK_SYNTAX);
+    EXPECT("{]", JSONCHECK_SYNTAX);
+}
+
+TEST(valid_utf8_accepted)
+{
+    EXPECT("\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBF \xF4\x8F\xBF\xBF\"",
+           JSONCHECK_OK);
+    EXPECT("{\"\xE2\x82\xAC\":\"\xC2\x80\"}", JSONCHECK_OK);
+}
+
+TEST(utf8_overlong_rejected)
+{
+    EXPECT("\"\xC0\x80\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xC1\xBF\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xE0\x80\x80\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xF0\x80\x80\x80\"", JSONCHECK_SYNTAX);
+}
+
+TEST(utf8_surrogate_rejected)
+{
+    EXPECT("\"\xED\xA0\x80\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xED\xBF\xBF\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xED\x9F\xBF\"", JSONCHECK_OK); /* U+D7FF is fine */
+}
+
+TEST(utf8_above_max_rejected)
+{
+    EXPECT("\"\xF5\x80\x80\x80\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xF4\x90\x80\x80\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xFF\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xFE\"", JSONCHECK_SYNTAX);
+}
+
+TEST(utf8_truncated_rejected)
+{
+    EXPECT("\"\xE2\x82\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xC3\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\xF0\x9F\x98\"", JSONCHECK_SYNTAX);
+    EXPECT_N("\"\xE2\x82", 3, JSONCHECK_SYNTAX); /* at the end of input */
+    EXPECT("\"\x80\"", JSONCHECK_SYNTAX);        /* lone continuation */
+}
+
+TEST(utf8_outside_strings_rejected)
+{
+    EXPECT("\xC3\xA9", JSONCHECK_SYNTAX);
+    EXPECT("[1]\xC3\xA9", JSONCHECK_SYNTAX);
+}
+
+TEST(lone_high_surrogate_escape_rejected)
+{
+    EXPECT("\"\\ud800\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\uD800x\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\ud800\\u0041\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\ud800\\ud800\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\udbff\\n\"", JSONCHECK_SYNTAX);
+}
+
+TEST(lone_low_surrogate_escape_rejected)
+{
+    EXPECT("\"\\udc00\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\uDFFF\"", JSONCHECK_SYNTAX);
+    EXPECT("\"\\udc00\\ud800\"", JSONCHECK_SYNTAX);
+}
+
+TEST(surrogate_pair_accepted)
+{
+    EXPECT("\"\\ud83d\\ude00\"", JSONCHECK_OK);
+    EXPECT("\"\\uD800\\uDC00\"", JSONCHECK_OK);
+    EXPECT("\"\\udbff\\udfff\"", JSONCHECK_OK);
+    EXPECT("{\"\\ud83d\\ude00\":1}", JSONCHECK_OK);
+}
+
+TEST(nul_escape_reported)
+{
+    EXPECT("\"a\\u0000b\"", JSONCHECK_NUL);
+    EXPECT("{\"k\\u0000\":1}", JSONCHECK_NUL);
+    EXPECT("[\"\\u0000\",1]", JSONCHECK_NUL);
+    ASSERT_CONTAINS(last_err, "byte");
+}
+
+TEST(nul_escape_then_syntax_error_is_syntax)
+{
+    EXPECT("[\"\\u0000\",]", JSONCHECK_SYNTAX);
+    EXPECT("[\"\\u0000\"", JSONCHECK_SYNTAX);
+}
+
+TEST(depth_at_limit_accepted)
+{
+    char *s = nested(5, 1);
+    ASSERT(s);
+    int rc = jcn(s, strlen(s), 5);
+    free(s);
+    ASSERT_EQ_INT(rc, JSONCHECK_OK);
+    ASSERT_EQ_INT(jcn("{\"a\":{\"b\":[{}]}}", 16, 4), JSONCHECK_OK);
+}
+
+TEST(depth_one_over_limit_rejected)
+{
+    char *s = nested(6, 1);
+    ASSERT(s);
+    int rc = jcn(s, strlen(s), 5);
+    free(s);
+    ASSERT_EQ_INT(rc, JSONCHECK_DEPTH);
+    ASSERT_CONTAINS(last_err, "byte 5");
+    ASSERT_EQ_INT(jcn("{\"a\":{\"b\":[{}]}}", 16, 3), JSONCHECK_DEPTH);
+}
+
+TEST(depth_counts_nesting_not_siblings)
+{
+    ASSERT_EQ_INT(jcn("[[],[],[[]],{}]", 15, 3), JSONCHECK_OK);
+    ASSERT_EQ_INT(jcn("[[],[],[[]],{}]", 15, 2), JSONCHECK_DEPTH);
+}
+
+TEST(depth_zero_allows_scalars_only)
+{
+    ASSERT_EQ_INT(jcn("1", 1, 0), JSONCHECK_OK);
+    ASSERT_EQ_INT(jcn("[]", 2, 0), JSONCHECK_DEPTH);
+}
+
+TEST(very_deep_open_rejected)
+{
+    char *s = nested(100000, 0);
+    ASSERT(s);
+    int a = jcn(s, 100000, DEPTH);
+    int b = jcn(s, 100000, 1000000); /* even with an enormous limit */
+    free(s);
+    ASSERT_EQ_INT(a, JSONCHECK_DEPTH);
+    ASSERT_EQ_INT(b, JSONCHECK_DEPTH);
+}
+
+TEST(very_deep_balanced_rejected)
+{
+    char *s = nested(100000, 1);
+    ASSERT(s);
+    int a = jcn(s, 200000, 1000000);
+    free(s);
+    ASSERT_EQ_INT(a, JSONCHECK_DEPTH);
+}
+
+TEST(two_values_rejected)
+{
+    EXPECT("1 2", JSONCHECK_SYNTAX);
+    EXPECT("{} {}", JSONCHECK_SYNTAX);
+    EXPECT("[]x", JSONCHECK_SYNTAX);
+    EXPECT("\"a\"\"b\"", JSONCHECK_SYNTAX);
+    EXPECT("null,", JSONCHECK_SYNTAX);
+}
+
+TEST(length_bounds_the_scan)
+{
+    /* Bytes after len are not part of the text. */
+    EXPECT_N("[1] garbage", 3, JSONCHECK_OK);
+    EXPECT_N("[1,2]", 4, JSONCHECK_SYNTAX);
+    EXPECT_N("truex", 4, JSONCHECK_OK);
+    EXPECT_N("12", 1, JSONCHECK_OK);
+}
+
+TEST(error_message_has_byte_offset)
+{
+    EXPECT("[1,]", JSONCHECK_SYNTAX);
+    ASSERT_CONTAINS(last_err, "at byte 3");
+    EXPECT("{\"a\":01}", JSONCHECK_SYNTAX);
+    ASSERT_CONTAINS(last_err, "at byte 6");
+    EXPECT("\"ab\xC0\x80\"", JSONCHECK_SYNTAX);
+    ASSERT_CONTAINS(last_err, "at byte 3");
+    ASSERT_CONTAINS(last_err, "UTF-8");
+}
+
+TEST(error_message_truncated_safely)
+{
+    char err[8];
+    memset(err, 'x', sizeof err);
+    ASSERT_EQ_INT(jsoncheck("[1,]", 4, DEPTH, err, sizeof err), JSONCHECK_SYNTAX);
+    ASSERT(memchr(err, '\0', sizeof err) != NULL);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(valid_scalars)
+    TEST_ENTRY(valid_objects)
+    TEST_ENTRY(valid_arrays)
+    TEST_ENTRY(whitespace_around_and_inside)
+    TEST_ENTRY(non_json_whitespace_rejected)
+    TEST_ENTRY(empty_input_rejected)
+    TEST_ENTRY(trailing_comma_rejected)
+    TEST_ENTRY(leading_zeros_rejected)
+    TEST_ENTRY(trailing_dot_rejected)
+    TEST_ENTRY(leading_dot_rejected)
+    TEST_ENTRY(lone_minus_rejected)
+    TEST_ENTRY(plus_sign_rejected)
+    TEST_ENTRY(bad_exponent_rejected)
+    TEST_ENTRY(hex_rejected)
+    TEST_ENTRY(nan_infinity_rejected)
+    TEST_ENTRY(bad_literals_rejected)
+    TEST_ENTRY(single_quotes_rejected)
+    TEST_ENTRY(unquoted_key_rejected)
+    TEST_ENTRY(unescaped_control_char_rejected)
+    TEST_ENTRY(bad_escape_rejected)
+    TEST_ENTRY(unterminated_rejected)
+    TEST_ENTRY(valid_utf8_accepted)
+    TEST_ENTRY(utf8_overlong_rejected)
+    TEST_ENTRY(utf8_surrogate_rejected)
+    TEST_ENTRY(utf8_above_max_rejected)
+    TEST_ENTRY(utf8_truncated_rejected)
+    TEST_ENTRY(utf8_outside_strings_rejected)
+    TEST_ENTRY(lone_high_surrogate_escape_rejected)
+    TEST_ENTRY(lone_low_surrogate_escape_rejected)
+    TEST_ENTRY(surrogate_pair_accepted)
+    TEST_ENTRY(nul_escape_reported)
+    TEST_ENTRY(nul_escape_then_syntax_error_is_syntax)
+    TEST_ENTRY(depth_at_limit_accepted)
+    TEST_ENTRY(depth_one_over_limit_rejected)
+    TEST_ENTRY(depth_counts_nesting_not_siblings)
+    TEST_ENTRY(depth_zero_allows_scalars_only)
+    TEST_ENTRY(very_deep_open_rejected)
+    TEST_ENTRY(very_deep_balanced_rejected)
+    TEST_ENTRY(two_values_rejected)
+    TEST_ENTRY(length_bounds_the_scan)
+    TEST_ENTRY(error_message_has_byte_offset)
+    TEST_ENTRY(error_message_truncated_safely)
+)

@@ -1,0 +1,1500 @@
+/*
+** test_store.c: the SQLite audit store (src/store/store.h).
+**
+** File-backed cases work in a fresh folder made with mkdtemp under /tmp;
+** an atexit handler removes it even when an assertion ends a case early.
+*/
+#include "test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "store/chain.h"
+#include "store/store.h"
+
+/* ---- temporary folders ------------------------------------------------ */
+
+static char tmp_dir[64];
+
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        chmod(path, 0700);
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d))) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+                char sub[512];
+                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+                rm_rf(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void cleanup_tmp(void)
+{
+    if (tmp_dir[0]) rm_rf(tmp_dir);
+    tmp_dir[0] = '\0';
+}
+
+/* Give the case a fresh, empty folder (removing the previous case's when
+** every case runs in one process).  Returns 0, or -1 if mkdtemp fails. */
+static int fresh_tmp(void)
+{
+    static int registered;
+    cleanup_tmp();
+    strcpy(tmp_dir, "/tmp/dss-test-store-XXXXXX");
+    if (!mkdtemp(tmp_dir)) {
+        tmp_dir[0] = '\0';
+        return -1;
+    }
+    if (!registered) atexit(cleanup_tmp);
+    registered = 1;
+    return 0;
+}
+
+/* Write "<case folder>/<name>" into out. */
+static int tmp_path(const char *name, char *out, size_t len)
+{
+    if (!tmp_dir[0] && fresh_tmp() != 0) return -1;
+    snprintf(out, len, "%s/%s", tmp_dir, name);
+    return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static store *open_path(const char *path, int readonly, int *rc_out, char *err)
+{
+    store_options o;
+    memset(&o, 0, sizeof o);
+    o.path = path;
+    o.readonly = readonly;
+    store *s = NULL;
+    int rc = store_open(&o, &s, err);
+    if (rc_out) *rc_out = rc;
+    if (rc != STORE_OK) {
+        if (!rc_out) fprintf(stderr, "store_open(%s): %d %s\n", path, rc, err);
+        return NULL;
+    }
+    return s;
+}
+
+static store *open_memory(void)
+{
+    char err[STORE_ERRLEN];
+    return open_path(":memory:", 0, NULL, err);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static store_record rec_of(const char *type, const char *op, const char *user,
+                           const char *project, const char *error)
+{
+    store_record r;
+    memset(&r, 0, sizeof r);
+    r.event_type = type;
+    r.operation_name = op;
+    r.user_id = user;
+    r.project_id = project;
+    r.args = "{}";
+    r.error = error;
+    return r;
+}
+
+/* Append one record in its own transaction. Returns STORE_OK or the code. */
+static int append_one(store *s, const store_record *r, store_receipt *out)
+{
+    char err[STORE_ERRLEN];
+    store_receipt tmp;
+    int rc = store_begin(s, err);
+    if (rc == STORE_OK) rc = store_append(s, r, out ? out : &tmp, err);
+    if (rc == STORE_OK) rc = store_commit(s, err);
+    else store_rollback(s);
+    if (rc != STORE_OK) fprintf(stderr, "append: %d %s\n", rc, err);
+    return rc;
+}
+
+static int append_simple(store *s, const char *type, const char *op,
+                         const char *user, const char *project,
+                         const char *error, store_receipt *out)
+{
+    store_record r = rec_of(type, op, user, project, error);
+    return append_one(s, &r, out);
+}
+
+/* Run a query; returns the array (caller frees) or NULL. */
+static cJSON *find(store *s, const store_query *q, int *more)
+{
+    char err[STORE_ERRLEN];
+    cJSON *arr = NULL;
+    int rc = store_find(s, q, &arr, more, err);
+    if (rc != STORE_OK) {
+        fprintf(stderr, "store_find: %d %s\n", rc, err);
+        return NULL;
+    }
+    return arr;
+}
+
+static store_query query_all(void)
+{
+    store_query q;
+    memset(&q, 0, sizeof q);
+    q.limit = 100;
+    return q;
+}
+
+/* The seq numbers of entries, newest first as returned, as "5,4,3". */
+static void seqs(const cJSON *arr, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) {
+        const cJSON *sq = cJSON_GetObjectItemCaseSensitive(e, "seq");
+        n += (size_t)snprintf(out + n, len - n, "%s%lld", n ? "," : "",
+                              cJSON_IsNumber(sq) ? (long long)sq->valuedouble : -1LL);
+        if (n >= len) break;
+    }
+}
+
+/* Run q and compare the seq list with want; 1 on a match. */
+static int finds_seqs(store *s, const store_query *q, const char *want)
+{
+    char got[256];
+    cJSON *arr = find(s, q, NULL);
+    if (!arr) return 0;
+    seqs(arr, got, sizeof got);
+    cJSON_Delete(arr);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "query gave seqs [%s], want [%s]\n", got, want);
+        return 0;
+    }
+    return 1;
+}
+
+static const char *str_field(const cJSON *e, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int is_null_field(const cJSON *e, const char *name)
+{
+    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, name));
+}
+
+static int is_hex64(const char *s)
+{
+    if (!s || strlen(s) != 64) return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return 0;
+    return 1;
+}
+
+/* Read a whole file into a new buffer; *len receives its size. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* 1 when path holds exactly want[0..len). */
+static int same_bytes(const char *path, const char *want, size_t len)
+{
+    size_t n = 0;
+    char *got = slurp(path, &n);
+    int same = got && n == len && memcmp(got, want, len) == 0;
+    if (got && !same) {
+        size_t i = 0;
+        while (i < n && i < len && got[i] == want[i]) i++;
+        fprintf(stderr, "%s changed: %zu bytes, was %zu; first difference at %zu\n",
+                path, n, len, i);
+    }
+    free(got);
+    return same;
+}
+
+static int sql_exec(const char *path, const char *sql, char *msg, size_t len)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    char *e = NULL;
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, &e);
+    if (msg) snprintf(msg, len, "%s", e ? e : sqlite3_errmsg(db));
+    sqlite3_free(e);
+    sqlite3_close(db);
+    return rc;
+}
+
+static long long sql_count(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_log", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* ---- opening ---------------------------------------------------------- */
+
+/* The store splices stored JSON into entries as raw text; a client sees it
+** parsed.  Print and parse again to look inside.  Takes tree over. */
+static cJSON *reparsed(cJSON *tree)
+{
+    char *text = tree ? cJSON_PrintUnformatted(tree) : NULL;
+    cJSON *again = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON_Delete(tree);
+    return again;
+}
+
+TEST(open_memory)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    size_t n = strlen(store_log_id(s));
+    int in_tx = store_in_transaction(s);
+    store_close(s);
+    ASSERT_EQ_INT(n, 36);
+    ASSERT_EQ_INT(in_tx, 0);
+}
+
+TEST(close_null_is_fine)
+{
+    store_close(NULL);
+}
+
+TEST(open_creates_file_0600_and_parent_dirs)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], dir[256], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("a/b/audit.db", path, sizeof path), 0);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    store_close(s);
+    struct stat st;
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    ASSERT(S_ISREG(st.st_mode));
+    ASSERT_EQ_INT(st.st_mode & 0777, 0600);
+    snprintf(dir, sizeof dir, "%s/a/b", tmp_dir);
+    ASSERT_EQ_INT(stat(dir, &st), 0);
+    ASSERT(S_ISDIR(st.st_mode));
+    ASSERT_EQ_INT(st.st_mode & 0077, 0);
+    snprintf(dir, sizeof dir, "%s/a", tmp_dir);
+    ASSERT_EQ_INT(stat(dir, &st), 0);
+    ASSERT_EQ_INT(st.st_mode & 0077, 0);
+}
+
+TEST(open_file_mode_0600_despite_permissive_umask)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    mode_t old = umask(0);
+    store *s = open_path(path, 0, NULL, err);
+    umask(old);
+    ASSERT(s);
+    store_close(s);
+    struct stat st;
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    ASSERT_EQ_INT(st.st_mode & 0777, 0600);
+}
+
+TEST(readonly_open_of_missing_file_fails)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("missing.db", path, sizeof path), 0);
+    int rc = 0;
+    store *s = open_path(path, 1, &rc, err);
+    ASSERT(s == NULL);
+    ASSERT(rc != STORE_OK);
+    ASSERT_CONTAINS(err, "does not exist");
+    struct stat st;
+    ASSERT(stat(path, &st) != 0);
+}
+
+TEST(open_directory_refused)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("adir", path, sizeof path), 0);
+    ASSERT_EQ_INT(mkdir(path, 0700), 0);
+    int rc = 0;
+    store *s = open_path(path, 0, &rc, err);
+    ASSERT(s == NULL);
+    ASSERT(rc != STORE_OK);
+    ASSERT_CONTAINS(err, "not a regular file");
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+TEST(append_outside_transaction_fails)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN] = "";
+    store_record r = rec_of("tool_call", "op", "u", "p", NULL);
+    store_receipt rc_out;
+    int rc = store_append(s, &r, &rc_out, err);
+    store_query q = query_all();
+    cJSON *arr = find(s, &q, NULL);
+    int n = cJSON_GetArraySize(arr);
+    cJSON_Delete(arr);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_EINVAL);
+    ASSERT(err[0] != '\0');
+    ASSERT_EQ_INT(n, 0);
+}
+
+TEST(begin_twice_fails)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    int a = store_begin(s, err);
+    int b = store_begin(s, err);
+    int in_tx = store_in_transaction(s);
+    store_rollback(s);
+    int after = store_in_transaction(s);
+    store_close(s);
+    ASSERT_EQ_INT(a, STORE_OK);
+    ASSERT_EQ_INT(b, STORE_EINVAL);
+    ASSERT_EQ_INT(in_tx, 1);
+    ASSERT_EQ_INT(after, 0);
+}
+
+TEST(commit_and_savepoint_without_transaction_fail)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    int c = store_commit(s, err);
+    int sp = store_savepoint(s, err);
+    store_rollback(s);              /* harmless */
+    store_savepoint_release(s);     /* harmless */
+    store_savepoint_rollback(s);    /* harmless */
+    store_close(s);
+    ASSERT_EQ_INT(c, STORE_EINVAL);
+    ASSERT_EQ_INT(sp, STORE_EINVAL);
+}
+
+TEST(append_commit_find_returns_all_fields)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    store_record r;
+    memset(&r, 0, sizeof r);
+    r.event_type = "tool_call";
+    r.operation_name = "create_component";
+    r.operation_id = "op-1";
+    r.user_id = "alice";
+    r.project_id = "proj-1";
+    r.args = "{\"name\":\"Button\",\"n\":2}";
+    r.client = "{\"name\":\"claude\",\"version\":\"1.2\"}";
+    store_receipt rcpt;
+    ASSERT_EQ_INT(append_one(s, &r, &rcpt), STORE_OK);
+    store_query q = query_all();
+    cJSON *arr = reparsed(find(s, &q, NULL));
+    store_close(s);
+    ASSERT(arr);
+    cJSON *e = cJSON_GetArrayItem(arr, 0);
+    int n = cJSON_GetArraySize(arr);
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
+    const cJSON *client = cJSON_GetObjectItemCaseSensitive(e, "client");
+    char *printed_args = cJSON_PrintUnformatted(args);
+    char *printed_client = cJSON_PrintUnformatted(client);
+    char *whole = cJSON_PrintUnformatted(e);
+    int ok =
+        n == 1 && cJSON_IsNumber(seq) && seq->valuedouble == 1 && rcpt.seq == 1 &&
+        str_field(e, "id") && strcmp(str_field(e, "id"), rcpt.id) == 0 &&
+        strlen(rcpt.id) == 36 &&
+        strcmp(str_field(e, "event_type"), "tool_call") == 0 &&
+        strcmp(str_field(e, "operation_name"), "create_component") == 0 &&
+        strcmp(str_field(e, "operation_id"), "op-1") == 0 &&
+        strcmp(str_field(e, "user_id"), "alice") == 0 &&
+        strcmp(str_field(e, "project_id"), "proj-1") == 0 &&
+        cJSON_IsObject(args) && printed_args &&
+        strcmp(printed_args, "{\"name\":\"Button\",\"n\":2}") == 0 &&
+        is_null_field(e, "result") && is_null_field(e, "error") &&
+        is_null_field(e, "before_state") && is_null_field(e, "after_state") &&
+        str_field(e, "created_at") &&
+        strcmp(str_field(e, "created_at"), rcpt.created_at) == 0 &&
+        strlen(rcpt.created_at) == TS_BUFLEN - 1 &&
+        cJSON_IsObject(client) && printed_client &&
+        strcmp(printed_client, "{\"name\":\"claude\",\"version\":\"1.2\"}") == 0 &&
+        is_hex64(str_field(e, "hash")) &&
+        strcmp(str_field(e, "hash"), rcpt.hash) == 0 &&
+        str_field(e, "prev_hash") &&
+        strcmp(str_field(e, "prev_hash"),
+               "0000000000000000000000000000000000000000000000000000000000000000") == 0;
+    if (!ok) fprintf(stderr, "entry: %s\n", whole ? whole : "(null)");
+    free(printed_args);
+    free(printed_client);
+    free(whole);
+    cJSON_Delete(arr);
+    ASSERT(ok);
+}
+
+TEST(optional_json_fields_round_trip)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    store_record r = rec_of("tool_call", "update", "u", "p", "boom");
+    r.args = "[1,2]";
+    r.result = "{\"ok\":false}";
+    r.before_state = "{\"v\":1}";
+    r.after_state = "\"text\"";
+    store_receipt rcpt;
+    ASSERT_EQ_INT(append_one(s, &r, &rcpt), STORE_OK);
+    char err[STORE_ERRLEN];
+    cJSON *e = NULL;
+    int rc = store_get(s, rcpt.id, &e, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    e = reparsed(e);
+    char *w = cJSON_PrintUnformatted(e);
+    int ok = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(e, "args")) &&
+             cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "result")) &&
+             cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "before_state")) &&
+             str_field(e, "after_state") && !strcmp(str_field(e, "after_state"), "text") &&
+             str_field(e, "error") && !strcmp(str_field(e, "error"), "boom") &&
+             is_null_field(e, "client") && is_null_field(e, "operation_id");
+    if (!ok) fprintf(stderr, "entry: %s\n", w ? w : "(null)");
+    free(w);
+    cJSON_Delete(e);
+    ASSERT(ok);
+}
+
+TEST(second_entry_prev_hash_is_first_hash)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    store_receipt a, b;
+    ASSERT_EQ_INT(append_simple(s, "t", "one", "u", "p", NULL, &a), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "t", "two", "u", "p", NULL, &b), STORE_OK);
+    char err[STORE_ERRLEN];
+    cJSON *e = NULL;
+    int rc = store_get(s, b.id, &e, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    int ok = str_field(e, "prev_hash") && strcmp(str_field(e, "prev_hash"), a.hash) == 0 &&
+             strcmp(a.hash, b.hash) != 0 && is_hex64(b.hash);
+    cJSON_Delete(e);
+    ASSERT(ok);
+}
+
+TEST(seq_increments)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    store_receipt r[4];
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, &r[i]), STORE_OK);
+    store_query q = query_all();
+    int ok = finds_seqs(s, &q, "4,3,2,1");
+    store_close(s);
+    for (int i = 0; i < 4; i++) ASSERT_EQ_INT(r[i].seq, i + 1);
+    ASSERT(strcmp(r[0].id, r[1].id) != 0);
+    ASSERT(ok);
+}
+
+TEST(several_appends_in_one_transaction)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_record r = rec_of("t", "op", "u", "p", NULL);
+    store_receipt a, b;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    int ra = store_append(s, &r, &a, err);
+    int rb = store_append(s, &r, &b, err);
+    int rc = store_commit(s, err);
+    store_close(s);
+    ASSERT_EQ_INT(ra, STORE_OK);
+    ASSERT_EQ_INT(rb, STORE_OK);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    ASSERT_EQ_INT(a.seq, 1);
+    ASSERT_EQ_INT(b.seq, 2);
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+/* Six entries:
+**   seq type   op      user  project
+**   1   call   create  alice p1
+**   2   call   delete  bob   p1
+**   3   error  create  alice p2
+**   4   call   create  alice p1
+**   5   login  auth    bob   (null)
+**   6   call   create  bob   p2
+*/
+static store *six_entries(void)
+{
+    store *s = open_memory();
+    if (!s) return NULL;
+    static const char *const rows[6][4] = {
+        {"call", "create", "alice", "p1"}, {"call", "delete", "bob", "p1"},
+        {"error", "create", "alice", "p2"}, {"call", "create", "alice", "p1"},
+        {"login", "auth", "bob", NULL},     {"call", "create", "bob", "p2"}};
+    for (int i = 0; i < 6; i++) {
+        if (append_simple(s, rows[i][0], rows[i][1], rows[i][2], rows[i][3],
+                          NULL, NULL) != STORE_OK) {
+            store_close(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+TEST(find_newest_first)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    int ok = finds_seqs(s, &q, "6,5,4,3,2,1");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_filter_project)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.project_id = "p1";
+    int ok = finds_seqs(s, &q, "4,2,1");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_filter_user)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.user_id = "bob";
+    int ok = finds_seqs(s, &q, "6,5,2");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_filter_operation_name)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.operation_name = "create";
+    int ok = finds_seqs(s, &q, "6,4,3,1");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_filter_event_type)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.event_type = "call";
+    int ok = finds_seqs(s, &q, "6,4,2,1");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_filters_combine_with_and)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.user_id = "alice";
+    q.project_id = "p1";
+    int ok1 = finds_seqs(s, &q, "4,1");
+    q.event_type = "error";
+    int ok2 = finds_seqs(s, &q, "");
+    q = query_all();
+    q.user_id = "bob";
+    q.operation_name = "create";
+    q.event_type = "call";
+    q.project_id = "p2";
+    int ok3 = finds_seqs(s, &q, "6");
+    q = query_all();
+    q.event_type = "call";
+    q.operation_name = "create";
+    int ok4 = finds_seqs(s, &q, "6,4,1");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+    ASSERT(ok3);
+    ASSERT(ok4);
+}
+
+TEST(find_filter_no_match)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.user_id = "carol";
+    int more = -1;
+    cJSON *arr = find(s, &q, &more);
+    store_close(s);
+    ASSERT(arr);
+    int n = cJSON_GetArraySize(arr);
+    cJSON_Delete(arr);
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_EQ_INT(more, 0);
+}
+
+TEST(find_filter_is_exact_not_prefix)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.project_id = "p";
+    int ok1 = finds_seqs(s, &q, "");
+    q = query_all();
+    q.user_id = "ALICE";
+    int ok2 = finds_seqs(s, &q, "");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+}
+
+TEST(find_limit_offset)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.limit = 2;
+    int ok1 = finds_seqs(s, &q, "6,5");
+    q.offset = 2;
+    int ok2 = finds_seqs(s, &q, "4,3");
+    q.offset = 4;
+    int ok3 = finds_seqs(s, &q, "2,1");
+    q.offset = 6;
+    int ok4 = finds_seqs(s, &q, "");
+    q.offset = 5;
+    q.limit = 10;
+    int ok5 = finds_seqs(s, &q, "1");
+    q = query_all();
+    q.user_id = "alice";
+    q.limit = 1;
+    q.offset = 1;
+    int ok6 = finds_seqs(s, &q, "3");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+    ASSERT(ok3);
+    ASSERT(ok4);
+    ASSERT(ok5);
+    ASSERT(ok6);
+}
+
+TEST(find_more_flag)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    int m1 = -1, m2 = -1, m3 = -1, m4 = -1;
+    q.limit = 5;
+    cJSON *a = find(s, &q, &m1);
+    q.limit = 6;
+    cJSON *b = find(s, &q, &m2);
+    q.limit = 2;
+    q.offset = 3;
+    cJSON *c = find(s, &q, &m3);
+    q.offset = 4;
+    cJSON *d = find(s, &q, &m4);
+    int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b),
+        nc = cJSON_GetArraySize(c), nd = cJSON_GetArraySize(d);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+    cJSON_Delete(d);
+    store_close(s);
+    ASSERT_EQ_INT(na, 5);
+    ASSERT_EQ_INT(m1, 1);
+    ASSERT_EQ_INT(nb, 6);
+    ASSERT_EQ_INT(m2, 0);
+    ASSERT_EQ_INT(nc, 2);
+    ASSERT_EQ_INT(m3, 1);
+    ASSERT_EQ_INT(nd, 2);
+    ASSERT_EQ_INT(m4, 0);
+}
+
+TEST(find_more_out_may_be_null)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.limit = 1;
+    cJSON *a = find(s, &q, NULL);
+    int n = cJSON_GetArraySize(a);
+    cJSON_Delete(a);
+    store_close(s);
+    ASSERT_EQ_INT(n, 1);
+}
+
+/* Five entries a few milliseconds apart; receipts in r[0..4]. */
+static store *timed_entries(store_receipt r[5])
+{
+    store *s = open_memory();
+    if (!s) return NULL;
+    for (int i = 0; i < 5; i++) {
+        if (i) sleep_ms(3);
+        if (append_simple(s, "t", "op", "u", "p", NULL, &r[i]) != STORE_OK) {
+            store_close(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+TEST(find_since_until_inclusive)
+{
+    store_receipt r[5];
+    store *s = timed_entries(r);
+    ASSERT(s);
+    store_query q = query_all();
+    q.since = r[1].created_at;
+    q.until = r[3].created_at;
+    int ok = finds_seqs(s, &q, "4,3,2");
+    store_close(s);
+    ASSERT(strcmp(r[0].created_at, r[1].created_at) < 0);
+    ASSERT(ok);
+}
+
+TEST(find_since_only)
+{
+    store_receipt r[5];
+    store *s = timed_entries(r);
+    ASSERT(s);
+    store_query q = query_all();
+    q.since = r[3].created_at;
+    int ok = finds_seqs(s, &q, "5,4");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_until_only)
+{
+    store_receipt r[5];
+    store *s = timed_entries(r);
+    ASSERT(s);
+    store_query q = query_all();
+    q.until = r[1].created_at;
+    int ok = finds_seqs(s, &q, "2,1");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_range_single_instant)
+{
+    store_receipt r[5];
+    store *s = timed_entries(r);
+    ASSERT(s);
+    store_query q = query_all();
+    q.since = r[2].created_at;
+    q.until = r[2].created_at;
+    int ok = finds_seqs(s, &q, "3");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(find_range_outside_is_empty)
+{
+    store_receipt r[5];
+    store *s = timed_entries(r);
+    ASSERT(s);
+    store_query q = query_all();
+    q.until = "1970-01-01T00:00:00.000000Z";
+    int ok1 = finds_seqs(s, &q, "");
+    q = query_all();
+    q.since = "9999-12-31T23:59:59.999999Z";
+    int ok2 = finds_seqs(s, &q, "");
+    q = query_all();
+    q.since = "1970-01-01T00:00:00.000000Z";
+    q.until = "9999-12-31T23:59:59.999999Z";
+    q.limit = 2;
+    int ok3 = finds_seqs(s, &q, "5,4");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+    ASSERT(ok3);
+}
+
+/* Entries whose names and errors exercise LIKE's metacharacters. */
+static store *text_entries(void)
+{
+    store *s = open_memory();
+    if (!s) return NULL;
+    static const char *const rows[][2] = {
+        {"deploy_100%", NULL},      /* 1 */
+        {"deploy_100x", NULL},      /* 2 */
+        {"deployX100", NULL},       /* 3 */
+        {"sync", "Disk FULL on /var"}, /* 4 */
+        {"path\\to", NULL},         /* 5 */
+        {"other", "100 items"},     /* 6 */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (append_simple(s, "t", rows[i][0], "u", "p", rows[i][1], NULL) != STORE_OK) {
+            store_close(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+TEST(text_search_percent_is_literal)
+{
+    store *s = text_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.text = "100%";
+    int ok1 = finds_seqs(s, &q, "1");
+    q.text = "%";
+    int ok2 = finds_seqs(s, &q, "1");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+}
+
+TEST(text_search_underscore_is_literal)
+{
+    store *s = text_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.text = "y_1";
+    int ok1 = finds_seqs(s, &q, "2,1");
+    q.text = "_";
+    int ok2 = finds_seqs(s, &q, "2,1");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+}
+
+TEST(text_search_backslash_is_literal)
+{
+    store *s = text_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.text = "h\\t";
+    int ok = finds_seqs(s, &q, "5");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(text_search_case_insensitive_ascii)
+{
+    store *s = text_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.text = "DEPLOY";
+    int ok1 = finds_seqs(s, &q, "3,2,1");
+    q.text = "disk full";
+    int ok2 = finds_seqs(s, &q, "4");
+    q.text = "Deployx";
+    int ok3 = finds_seqs(s, &q, "3");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+    ASSERT(ok3);
+}
+
+TEST(text_search_matches_error_or_operation_name)
+{
+    store *s = text_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.text = "100";
+    int ok1 = finds_seqs(s, &q, "6,3,2,1");
+    q.text = "nothing like this";
+    int ok2 = finds_seqs(s, &q, "");
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT(ok2);
+}
+
+TEST(text_search_combines_with_filters)
+{
+    store *s = text_entries();
+    ASSERT(s);
+    store_query q = query_all();
+    q.text = "deploy";
+    q.operation_name = "deployX100";
+    int ok1 = finds_seqs(s, &q, "3");
+    q = query_all();
+    q.text = "deploy";
+    q.limit = 1;
+    q.offset = 1;
+    int more = -1;
+    cJSON *arr = find(s, &q, &more);
+    char got[64] = "";
+    seqs(arr, got, sizeof got);
+    cJSON_Delete(arr);
+    store_close(s);
+    ASSERT(ok1);
+    ASSERT_EQ_STR(got, "2");
+    ASSERT_EQ_INT(more, 1);
+}
+
+TEST(get_found)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    store_receipt r;
+    ASSERT_EQ_INT(append_simple(s, "call", "target", "zed", "p9", NULL, &r), STORE_OK);
+    char err[STORE_ERRLEN];
+    cJSON *e = NULL;
+    int rc = store_get(s, r.id, &e, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    int ok = e && str_field(e, "id") && !strcmp(str_field(e, "id"), r.id) &&
+             !strcmp(str_field(e, "operation_name"), "target") &&
+             cJSON_GetObjectItemCaseSensitive(e, "seq")->valuedouble == 7 &&
+             !strcmp(str_field(e, "hash"), r.hash);
+    cJSON_Delete(e);
+    ASSERT(ok);
+}
+
+TEST(get_not_found)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    char err[STORE_ERRLEN] = "";
+    cJSON *e = NULL;
+    int rc = store_get(s, "00000000-0000-4000-8000-000000000000", &e, err);
+    int rc2 = store_get(s, "", &e, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_ENOTFOUND);
+    ASSERT_EQ_INT(rc2, STORE_ENOTFOUND);
+    ASSERT(e == NULL);
+    ASSERT(err[0] != '\0');
+}
+
+/* ---- user activity ---------------------------------------------------- */
+
+TEST(user_activity_counts)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    /* alice: 6 entries, 2 with errors, projects p1 p2 and NULL. */
+    ASSERT_EQ_INT(append_simple(s, "call", "a", "alice", "p1", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "login", "b", "alice", NULL, NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "call", "c", "alice", "p2", "failed", NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "error", "d", "alice", "p1", "bad", NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "call", "e", "alice", "p1", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "login", "f", "alice", NULL, "", NULL), STORE_OK);
+    /* someone else */
+    ASSERT_EQ_INT(append_simple(s, "call", "g", "bob", "p3", "x", NULL), STORE_OK);
+    char err[STORE_ERRLEN];
+    store_activity a;
+    int rc = store_user_activity(s, "alice", "1970-01-01T00:00:00.000000Z", &a, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    char *bt = cJSON_PrintUnformatted(a.by_type);
+    int ok_bt = bt && strcmp(bt, "{\"call\":3,\"login\":2,\"error\":1}") == 0;
+    if (!ok_bt) fprintf(stderr, "by_type %s\n", bt ? bt : "(null)");
+    free(bt);
+    cJSON_Delete(a.by_type);
+    ASSERT_EQ_INT(a.total, 6);
+    ASSERT_EQ_INT(a.errors, 3); /* "" is a non-null error */
+    ASSERT_EQ_INT(a.projects, 2);
+    ASSERT(ok_bt);
+}
+
+TEST(user_activity_ties_ordered_by_name)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    ASSERT_EQ_INT(append_simple(s, "zeta", "a", "u", "p", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "alpha", "a", "u", "p", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "mid", "a", "u", "p", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "mid", "a", "u", "p", NULL, NULL), STORE_OK);
+    char err[STORE_ERRLEN];
+    store_activity a;
+    int rc = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    char *bt = cJSON_PrintUnformatted(a.by_type);
+    int ok = bt && strcmp(bt, "{\"mid\":2,\"alpha\":1,\"zeta\":1}") == 0;
+    if (!ok) fprintf(stderr, "by_type %s\n", bt ? bt : "(null)");
+    free(bt);
+    cJSON_Delete(a.by_type);
+    ASSERT(ok);
+}
+
+TEST(user_activity_respects_since)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    store_receipt r1, r2;
+    ASSERT_EQ_INT(append_simple(s, "call", "a", "u", "p1", "e", &r1), STORE_OK);
+    sleep_ms(3);
+    ASSERT_EQ_INT(append_simple(s, "login", "b", "u", "p2", NULL, &r2), STORE_OK);
+    char err[STORE_ERRLEN];
+    store_activity a, b;
+    int rc1 = store_user_activity(s, "u", r2.created_at, &a, err);
+    int rc2 = store_user_activity(s, "u", "9999-01-01T00:00:00.000000Z", &b, err);
+    store_close(s);
+    char *bt = cJSON_PrintUnformatted(a.by_type);
+    char *bt2 = cJSON_PrintUnformatted(b.by_type);
+    int ok = rc1 == STORE_OK && rc2 == STORE_OK && a.total == 1 && a.errors == 0 &&
+             a.projects == 1 && bt && !strcmp(bt, "{\"login\":1}") && b.total == 0 &&
+             b.errors == 0 && b.projects == 0 && bt2 && !strcmp(bt2, "{}");
+    if (!ok) fprintf(stderr, "a %lld/%lld/%lld %s b %lld %s\n", (long long)a.total,
+                     (long long)a.errors, (long long)a.projects, bt ? bt : "-",
+                     (long long)b.total, bt2 ? bt2 : "-");
+    free(bt);
+    free(bt2);
+    cJSON_Delete(a.by_type);
+    cJSON_Delete(b.by_type);
+    ASSERT(ok);
+}
+
+TEST(user_activity_unknown_user)
+{
+    store *s = six_entries();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_activity a;
+    int rc = store_user_activity(s, "nobody", "1970-01-01T00:00:00.000000Z", &a, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    int empty = cJSON_IsObject(a.by_type) && a.by_type->child == NULL;
+    cJSON_Delete(a.by_type);
+    ASSERT_EQ_INT(a.total, 0);
+    ASSERT_EQ_INT(a.errors, 0);
+    ASSERT_EQ_INT(a.projects, 0);
+    ASSERT(empty);
+}
+
+/* ---- savepoints and rollback ------------------------------------------ */
+
+TEST(savepoint_rollback_discards_only_that_request)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_record ra = rec_of("t", "A", "u", "p", NULL);
+    store_record rb = rec_of("t", "B", "u", "p", NULL);
+    store_record rc_ = rec_of("t", "C", "u", "p", NULL);
+    store_receipt a, b, c;
+    int ok = store_begin(s, err) == STORE_OK &&
+             store_savepoint(s, err) == STORE_OK &&
+             store_append(s, &ra, &a, err) == STORE_OK;
+    store_savepoint_release(s);
+    ok = ok && store_savepoint(s, err) == STORE_OK &&
+         store_append(s, &rb, &b, err) == STORE_OK;
+    store_savepoint_rollback(s);
+    ok = ok && store_in_transaction(s) && store_savepoint(s, err) == STORE_OK &&
+         store_append(s, &rc_, &c, err) == STORE_OK;
+    store_savepoint_release(s);
+    ok = ok && store_commit(s, err) == STORE_OK;
+    if (!ok) fprintf(stderr, "%s\n", err);
+    store_query q = query_all();
+    cJSON *arr = find(s, &q, NULL);
+    store_close(s);
+    ASSERT(ok);
+    ASSERT(arr);
+    char got[64];
+    seqs(arr, got, sizeof got);
+    const cJSON *first = cJSON_GetArrayItem(arr, 0), *second = cJSON_GetArrayItem(arr, 1);
+    int names = cJSON_GetArraySize(arr) == 2 &&
+                !strcmp(str_field(first, "operation_name"), "C") &&
+                !strcmp(str_field(second, "operation_name"), "A") &&
+                !strcmp(str_field(first, "prev_hash"), a.hash) &&
+                !strcmp(str_field(first, "hash"), c.hash);
+    cJSON_Delete(arr);
+    ASSERT_EQ_STR(got, "2,1");
+    ASSERT_EQ_INT(c.seq, 2);
+    ASSERT(names);
+}
+
+TEST(rollback_discards_all)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    ASSERT_EQ_INT(append_simple(s, "t", "kept", "u", "p", NULL, NULL), STORE_OK);
+    char err[STORE_ERRLEN];
+    store_record r = rec_of("t", "gone", "u", "p", NULL);
+    store_receipt x;
+    int ok = store_begin(s, err) == STORE_OK &&
+             store_savepoint(s, err) == STORE_OK &&
+             store_append(s, &r, &x, err) == STORE_OK;
+    store_savepoint_release(s);
+    ok = ok && store_append(s, &r, &x, err) == STORE_OK;
+    store_rollback(s);
+    int in_tx = store_in_transaction(s);
+    store_query q = query_all();
+    int ok2 = finds_seqs(s, &q, "1");
+    store_receipt next;
+    int ok3 = append_simple(s, "t", "after", "u", "p", NULL, &next) == STORE_OK;
+    store_close(s);
+    ASSERT(ok);
+    ASSERT_EQ_INT(in_tx, 0);
+    ASSERT(ok2);
+    ASSERT(ok3);
+    ASSERT_EQ_INT(next.seq, 2);
+}
+
+TEST(close_with_open_transaction_rolls_back)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    ASSERT_EQ_INT(append_simple(s, "t", "kept", "u", "p", NULL, NULL), STORE_OK);
+    store_record r = rec_of("t", "gone", "u", "p", NULL);
+    store_receipt x;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &r, &x, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(sql_count(path), 1);
+}
+
+/* ---- immutability ----------------------------------------------------- */
+
+/* A file database holding one committed entry. */
+static int file_with_entry(const char *name, char *path, size_t len)
+{
+    char err[STORE_ERRLEN];
+    if (tmp_path(name, path, len) != 0) return -1;
+    store *s = open_path(path, 0, NULL, err);
+    if (!s) return -1;
+    int rc = append_simple(s, "t", "op", "u", "p", NULL, NULL);
+    store_close(s);
+    return rc == STORE_OK ? 0 : -1;
+}
+
+TEST(update_blocked_by_trigger)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], msg[256] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    int rc = sql_exec(path, "UPDATE audit_log SET operation_name = 'forged'", msg, sizeof msg);
+    ASSERT(rc != SQLITE_OK);
+    ASSERT_CONTAINS(msg, "append-only");
+    char err[STORE_ERRLEN];
+    store *s = open_path(path, 1, NULL, err);
+    ASSERT(s);
+    store_query q = query_all();
+    cJSON *arr = find(s, &q, NULL);
+    store_close(s);
+    const char *op = str_field(cJSON_GetArrayItem(arr, 0), "operation_name");
+    int same = op && !strcmp(op, "op");
+    cJSON_Delete(arr);
+    ASSERT(same);
+}
+
+TEST(delete_blocked_by_trigger)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], msg[256] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    int rc = sql_exec(path, "DELETE FROM audit_log", msg, sizeof msg);
+    ASSERT(rc != SQLITE_OK);
+    ASSERT_CONTAINS(msg, "append-only");
+    ASSERT_EQ_INT(sql_count(path), 1);
+}
+
+/* ---- reopening -------------------------------------------------------- */
+
+TEST(reopen_keeps_log_id_and_chain)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN], log_id[37];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    snprintf(log_id, sizeof log_id, "%s", store_log_id(s));
+    store_receipt a, b;
+    int ra = append_simple(s, "t", "one", "u", "p", NULL, &a);
+    store_close(s);
+    ASSERT_EQ_INT(ra, STORE_OK);
+
+    s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    int same_id = strcmp(store_log_id(s), log_id) == 0;
+    int rb = append_simple(s, "t", "two", "u", "p", NULL, &b);
+    cJSON *e = NULL;
+    int rg = store_get(s, b.id, &e, err);
+    store_close(s);
+    ASSERT(same_id);
+    ASSERT_EQ_INT(rb, STORE_OK);
+    ASSERT_EQ_INT(rg, STORE_OK);
+    int linked = str_field(e, "prev_hash") && !strcmp(str_field(e, "prev_hash"), a.hash);
+    cJSON_Delete(e);
+    ASSERT_EQ_INT(b.seq, 2);
+    ASSERT(linked);
+}
+
+TEST(log_ids_differ_between_databases)
+{
+    store *a = open_memory(), *b = open_memory();
+    int differ = a && b && strcmp(store_log_id(a), store_log_id(b)) != 0;
+    store_close(a);
+    store_close(b);
+    ASSERT(differ);
+}
+
+/* ---- refusing foreign files ------------------------------------------- */
+
+TEST(not_a_database_refused_unchanged)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("notes.txt", path, sizeof path), 0);
+    char content[4096];
+    for (size_t i = 0; i < sizeof content; i++)
+        content[i] = "These are my notes, not a database.\n"[i % 36];
+    FILE *f = fopen(path, "wb");
+    ASSERT(f);
+    fwrite(content, 1, sizeof content, f);
+    fclose(f);
+    chmod(path, 0600);
+    int rc = 0;
+    store *s = open_path(path, 0, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT_EQ_INT(rc, STORE_ESCHEMA);
+    ASSERT_CONTAINS(err, path);
+    ASSERT_CONTAINS(err, "not an SQLite database");
+    ASSERT(same_bytes(path, content, sizeof content));
+}
+
+/* Make a database of some other program at path; returns 0 on success. */
+static int make_foreign_db(const char *path, const char *extra_sql)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE foo (x INTEGER, y TEXT);"
+             "INSERT INTO foo VALUES (1, 'one'), (2, 'two');%s",
+             extra_sql ? extra_sql : "");
+    if (sql_exec(path, sql, NULL, 0) != SQLITE_OK) return -1;
+    return chmod(path, 0600);
+}
+
+TEST(foreign_database_refused)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("other.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(make_foreign_db(path, NULL), 0);
+    int rc = 0;
+    store *s = open_path(path, 0, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT_EQ_INT(rc, STORE_ESCHEMA);
+    ASSERT_CONTAINS(err, "other program");
+}
+
+TEST(foreign_database_unchanged)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("other.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(make_foreign_db(path, NULL), 0);
+    size_t len = 0;
+    char *before = slurp(path, &len);
+    ASSERT(before);
+    int rc = 0;
+    store *s = open_path(path, 0, &rc, err);
+    store_close(s);
+    int same = same_bytes(path, before, len);
+    free(before);
+    ASSERT_EQ_INT(rc, STORE_ESCHEMA);
+    ASSERT(same);
+}
+
+TEST(newer_schema_refused)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("future.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(make_foreign_db(path, "PRAGMA user_version = 99;"), 0);
+    int rc = 0;
+    store *s = open_path(path, 0, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT_EQ_INT(rc, STORE_ESCHEMA);
+    ASSERT_CONTAINS(err, "newer");
+    ASSERT_CONTAINS(err, "99");
+}
+
+TEST(newer_schema_refused_readonly)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("future.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(make_foreign_db(path, "PRAGMA user_version = 99;"), 0);
+    int rc = 0;
+    store *s = open_path(path, 1, &rc, err);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_ESCHEMA);
+    ASSERT_CONTAINS(err, "newer");
+}
+
+TEST(group_writable_file_refused)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(chmod(path, 0620), 0);
+    int rc = 0;
+    store *s = open_path(path, 0, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT(rc != STORE_OK);
+    ASSERT_CONTAINS(err, "writable by other users");
+}
+
+TEST(other_writable_file_refused)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(chmod(path, 0602), 0);
+    int rc = 0;
+    store *s = open_path(path, 1, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT(rc != STORE_OK);
+    ASSERT_CONTAINS(err, "writable by other users");
+}
+
+/* ---- read-only -------------------------------------------------------- */
+
+TEST(readonly_refuses_begin)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    store *s = open_path(path, 1, NULL, err);
+    ASSERT(s);
+    int rc = store_begin(s, err);
+    int in_tx = store_in_transaction(s);
+    store_query q = query_all();
+    int ok = finds_seqs(s, &q, "1");
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_EREADONLY);
+    ASSERT_EQ_INT(in_tx, 0);
+    ASSERT(ok);
+}
+
+TEST(readonly_and_writer_share_log_id)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    store *w = open_path(path, 0, NULL, err);
+    ASSERT(w);
+    store *r = open_path(path, 1, NULL, err);
+    int same = r && strcmp(store_log_id(w), store_log_id(r)) == 0;
+    /* The reader sees what the writer commits. */
+    int appended = append_simple(w, "t", "later", "u", "p", NULL, NULL) == STORE_OK;
+    store_query q = query_all();
+    int sees = r && finds_seqs(r, &q, "2,1");
+    store_close(r);
+    store_close(w);
+    ASSERT(same);
+    ASSERT(appended);
+    ASSERT(sees);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(open_memory)
+    TEST_ENTRY(close_null_is_fine)
+    TEST_ENTRY(open_creates_file_0600_and_parent_dirs)
+    TEST_ENTRY(open_file_mode_0600_despite_permissive_umask)
+    TEST_ENTRY(readonly_open_of_missing_file_fails)
+    TEST_ENTRY(open_directory_refused)
+    TEST_ENTRY(append_outside_transaction_fails)
+    TEST_ENTRY(begin_twice_fails)
+    TEST_ENTRY(commit_and_savepoint_without_transaction_fail)
+    TEST_ENTRY(append_commit_find_returns_all_fields)
+    TEST_ENTRY(optional_json_fields_round_trip)
+    TEST_ENTRY(second_entry_prev_hash_is_first_hash)
+    TEST_ENTRY(seq_increments)
+    TEST_ENTRY(several_appends_in_one_transaction)
+    TEST_ENTRY(find_newest_first)
+    TEST_ENTRY(find_filter_project)
+    TEST_ENTRY(find_filter_user)
+    TEST_ENTRY(find_filter_operation_name)
+    TEST_ENTRY(find_filter_event_type)
+    TEST_ENTRY(find_filters_combine_with_and)
+    TEST_ENTRY(find_filter_no_match)
+    TEST_ENTRY(find_filter_is_exact_not_prefix)
+    TEST_ENTRY(find_limit_offset)
+    TEST_ENTRY(find_more_flag)
+    TEST_ENTRY(find_more_out_may_be_null)
+    TEST_ENTRY(find_since_until_inclusive)
+    TEST_ENTRY(find_since_only)
+    TEST_ENTRY(find_until_only)
+    TEST_ENTRY(find_range_single_instant)
+    TEST_ENTRY(find_range_outside_is_empty)
+    TEST_ENTRY(text_search_percent_is_literal)
+    TEST_ENTRY(text_search_underscore_is_literal)
+    TEST_ENTRY(text_search_backslash_is_literal)
+    TEST_ENTRY(text_search_case_insensitive_ascii)
+    TEST_ENTRY(text_search_matches_error_or_operation_name)
+    TEST_ENTRY(text_search_combines_with_filters)
+    TEST_ENTRY(get_found)
+    TEST_ENTRY(get_not_found)
+    TEST_ENTRY(user_activity_counts)
+    TEST_ENTRY(user_activity_ties_ordered_by_name)
+    TEST_ENTRY(user_activity_respects_since)
+    TEST_ENTRY(user_activity_unknown_user)
+    TEST_ENTRY(savepoint_rollback_discards_only_that_request)
+    TEST_ENTRY(rollback_discards_all)
+    TEST_ENTRY(close_with_open_transaction_rolls_back)
+    TEST_ENTRY(update_blocked_by_trigger)
+    TEST_ENTRY(delete_blocked_by_trigger)
+    TEST_ENTRY(reopen_keeps_log_id_and_chain)
+    TEST_ENTRY(log_ids_differ_between_databases)
+    TEST_ENTRY(not_a_database_refused_unchanged)
+    TEST_ENTRY(foreign_database_refused)
+    TEST_ENTRY(foreign_database_unchanged)
+    TEST_ENTRY(newer_schema_refused)
+    TEST_ENTRY(newer_schema_refused_readonly)
+    TEST_ENTRY(group_writable_file_refused)
+    TEST_ENTRY(other_writable_file_refused)
+    TEST_ENTRY(readonly_refuses_begin)
+    TEST_ENTRY(readonly_and_writer_share_log_id)
+)
