@@ -44,6 +44,8 @@ typedef struct config {
     size_t max_message_bytes;
     int max_depth;
     long long checkpoint_interval;
+    long long max_db_size;
+    int read_only;
     const char *checkpoint_file; /* verify --checkpoint */
     const char *public_key_file; /* verify --public-key */
     const char *archives[16];    /* verify --archive (repeatable), prune --archive */
@@ -88,6 +90,11 @@ static const char usage_text[] =
     "                          DSS_AUDIT_MAX_MESSAGE_BYTES; default 4194304)\n"
     "  --max-depth N           deepest accepted JSON nesting (env\n"
     "                          DSS_AUDIT_MAX_DEPTH; default 64)\n"
+    "  --read-only             serve queries only; every write is refused with\n"
+    "                          a message saying so (env DSS_AUDIT_READ_ONLY=1;\n"
+    "                          also when the database file is not writable)\n"
+    "  --max-db-size BYTES     cap the database's size; writes beyond it fail\n"
+    "                          cleanly (env DSS_AUDIT_MAX_DB_SIZE)\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -176,6 +183,8 @@ static int parse_args(int argc, char **argv, config *c)
         {"public-key", required_argument, NULL, 'p'},
         {"archive", required_argument, NULL, 'r'},
         {"before", required_argument, NULL, 'b'},
+        {"read-only", no_argument, NULL, 'R'},
+        {"max-db-size", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -185,6 +194,10 @@ static int parse_args(int argc, char **argv, config *c)
     const char *maxmsg = getenv("DSS_AUDIT_MAX_MESSAGE_BYTES");
     const char *maxdepth = getenv("DSS_AUDIT_MAX_DEPTH");
     const char *interval = getenv("DSS_AUDIT_CHECKPOINT_INTERVAL");
+    const char *maxsize = getenv("DSS_AUDIT_MAX_DB_SIZE");
+    const char *ro = getenv("DSS_AUDIT_READ_ONLY");
+    if (maxsize && !*maxsize) maxsize = NULL;
+    c->read_only = ro && *ro && strcmp(ro, "0") != 0;
     if (key && !*key) key = NULL;
     if (interval && !*interval) interval = NULL;
     c->cmd = CMD_SERVE;
@@ -217,6 +230,8 @@ static int parse_args(int argc, char **argv, config *c)
         case 'c': c->checkpoint_file = optarg; break;
         case 'p': c->public_key_file = optarg; break;
         case 'b': c->before = optarg; break;
+        case 'R': c->read_only = 1; break;
+        case 's': maxsize = optarg; break;
         case 'r':
             if (c->n_archives == (int)(sizeof c->archives / sizeof *c->archives)) {
                 diag("too many --archive options");
@@ -256,6 +271,10 @@ static int parse_args(int argc, char **argv, config *c)
             return EXIT_USAGE;
         }
         c->max_depth = (int)v;
+    }
+    if (maxsize && parse_size(maxsize, 65536, 1LL << 50, &c->max_db_size) != 0) {
+        diag("--max-db-size must be a number of bytes, at least 65536");
+        return EXIT_USAGE;
     }
     c->checkpoint_interval = 1000;
     if (interval && parse_size(interval, 1, 1LL << 40, &c->checkpoint_interval) != 0) {
@@ -408,7 +427,8 @@ int main(int argc, char **argv)
         status = EXIT_SUCCESS;
         goto done;
     }
-    store_options so = {.path = c.db, .readonly = c.cmd == CMD_VERIFY};
+    store_options so = {.path = c.db, .readonly = c.cmd == CMD_VERIFY || c.read_only,
+                        .max_bytes = c.max_db_size};
     if (store_open(&so, &st, err) != STORE_OK) {
         diag("cannot open the audit database %s: %s", c.db, err);
         status = c.cmd == CMD_SERVE ? EXIT_FAILURE : EXIT_USAGE;
@@ -442,6 +462,8 @@ int main(int argc, char **argv)
         status = EXIT_SUCCESS;
         goto done;
     }
+    if (store_readonly(st))
+        diag("serving %s read-only: queries work, every write is refused", c.db);
     mcp_options mo = {.st = st, .actor = c.actor,
                       .limits = {.max_depth = c.max_depth},
                       .sg = &sg, .checkpoint_interval = c.checkpoint_interval};

@@ -264,11 +264,19 @@ static void handle_tools_call(mcp *m, const rpc_message *msg, mcp_reply *out)
         snprintf(ctx.err, sizeof ctx.err, "out of memory");
         goto reply;
     }
-    int began = begin_request(m, err);
+    /* A read-only log serves reads unrecorded; it said so at start-up. */
+    int began = store_readonly(m->st) && !tool_writes(tl)
+                    ? STORE_EREADONLY : begin_request(m, err);
+    int quiet = began == STORE_EREADONLY && !tool_writes(tl);
     if (bad_params) {
         snprintf(ctx.err, sizeof ctx.err, "params.arguments must be an object");
     } else if (began != STORE_OK && tool_writes(tl)) {
-        snprintf(ctx.err, sizeof ctx.err, "%s", err);
+        if (store_readonly(m->st))
+            snprintf(ctx.err, sizeof ctx.err,
+                     "the audit log is open read-only (--read-only, or the "
+                     "database file has no write permission); nothing was written");
+        else
+            snprintf(ctx.err, sizeof ctx.err, "%s", err);
     } else {
         rc = tools_run(tl, &ctx, args, &structured, &summary);
     }
@@ -298,7 +306,7 @@ static void handle_tools_call(mcp *m, const rpc_message *msg, mcp_reply *out)
                 diag("could not record the %s call: %s", tool_name(tl), err);
             }
         }
-    } else {
+    } else if (!quiet) {
         diag("could not record the %s call: %s", tool_name(tl), err);
     }
 reply:

@@ -48,6 +48,7 @@ typedef struct store_options {
     const char *path;   /* file path, or ":memory:" for tests and fuzzing */
     int readonly;       /* open without ever writing the file */
     int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
+    int64_t max_bytes;  /* cap on the database file's size; 0 = none */
 } store_options;
 
 /*
@@ -60,6 +61,10 @@ int store_open(const store_options *opt, store **out, char *err);
 
 /* Close the store, rolling back any transaction still open. NULL is fine. */
 void store_close(store *s);
+
+/* Whether the store was opened read-only (asked for, or the file has no
+** write permission). */
+int store_readonly(const store *s);
 
 /* The random identifier this log was given when it was created. Owned by
 ** the store; valid until store_close(). */

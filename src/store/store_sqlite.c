@@ -252,7 +252,7 @@ static int prepare(store *s, const char *sql, sqlite3_stmt **out, char *err)
 /* Create the file with mode 0600 (and its folders with 0700) before SQLite
 ** does, so it never exists with wider permissions, and refuse a file that
 ** other users may write: they could rewrite the trail beneath us. */
-static int prepare_file(const char *path, int readonly, char *err)
+static int prepare_file(const char *path, int *readonly, char *err)
 {
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -260,6 +260,9 @@ static int prepare_file(const char *path, int readonly, char *err)
             snprintf(err, STORE_ERRLEN, "%s is not a regular file", path);
             return STORE_EIO;
         }
+        /* A file nobody may write is served read-only, even to root, who
+        ** would otherwise ignore the permission bits. */
+        if (!(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) *readonly = 1;
         if (st.st_mode & (S_IWGRP | S_IWOTH)) {
             snprintf(err, STORE_ERRLEN,
                      "%s is writable by other users; refusing to use it "
@@ -268,7 +271,7 @@ static int prepare_file(const char *path, int readonly, char *err)
         }
         return STORE_OK;
     }
-    if (readonly) {
+    if (*readonly) {
         snprintf(err, STORE_ERRLEN, "%s does not exist", path);
         return STORE_EIO;
     }
@@ -435,6 +438,24 @@ static int prepare_fixed(store *s, char *err)
     return STORE_OK;
 }
 
+/* Cap the file at max_bytes (rounded down to whole pages, at least the
+** pages already in use): past it, writes fail with STORE_EFULL. */
+static int cap_size(store *s, int64_t max_bytes, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t page = 4096;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        page = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+             (long long)(max_bytes / (page > 0 ? page : 4096)));
+    return exec(s, sql, "capping the database size", err);
+}
+
+int store_readonly(const store *s) { return s->readonly; }
+
 int store_open(const store_options *opt, store **out, char *err)
 {
     int rc;
@@ -442,9 +463,9 @@ int store_open(const store_options *opt, store **out, char *err)
     if (!s) return STORE_ENOMEM;
     s->readonly = opt->readonly;
     int memory = strcmp(opt->path, ":memory:") == 0;
-    if (!memory && (rc = prepare_file(opt->path, opt->readonly, err)) != STORE_OK)
+    if (!memory && (rc = prepare_file(opt->path, &s->readonly, err)) != STORE_OK)
         goto fail;
-    int flags = (opt->readonly ? SQLITE_OPEN_READONLY
+    int flags = (s->readonly ? SQLITE_OPEN_READONLY
                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
                 | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     int src = sqlite3_open_v2(opt->path, &s->db, flags, NULL);
@@ -456,8 +477,10 @@ int store_open(const store_options *opt, store **out, char *err)
                                                          : 10000);
     int version;
     if ((rc = check_ours(s, opt->path, &version, err)) != STORE_OK) goto fail;
-    if (!opt->readonly &&
+    if (!s->readonly &&
         ((rc = exec(s, "PRAGMA journal_mode=WAL", "enabling WAL", err)) != STORE_OK))
+        goto fail;
+    if (opt->max_bytes > 0 && (rc = cap_size(s, opt->max_bytes, err)) != STORE_OK)
         goto fail;
     if ((rc = exec(s, "PRAGMA synchronous=FULL", "setting durability", err)) ||
         (rc = migrate(s, opt->path, version, err)) || (rc = load_log_id(s, err)) ||
@@ -495,7 +518,8 @@ int store_begin(store *s, char *err)
     }
     if (s->readonly) {
         snprintf(err, STORE_ERRLEN,
-                 "the audit log is open read-only; no entry can be written");
+                 "the audit log is open read-only (--read-only, or the database "
+                 "file has no write permission); no entry can be written");
         return STORE_EREADONLY;
     }
     /* IMMEDIATE takes the write lock now, so the chain head read by an
