@@ -396,6 +396,7 @@ int main(int argc, char **argv)
     config c = {0};
     store *st = NULL;
     mcp *m = NULL;
+    server *sv = NULL;
     signer sg;
     int have_key = 0;
     int status = EXIT_FAILURE;
@@ -464,18 +465,23 @@ int main(int argc, char **argv)
     }
     if (store_readonly(st))
         diag("serving %s read-only: queries work, every write is refused", c.db);
-    mcp_options mo = {.st = st, .actor = c.actor,
+    server_options so_io = {.in_fd = 0, .out_fd = 1,
+                            .max_message_bytes = c.max_message_bytes};
+    if (!(sv = server_new(&so_io))) {
+        diag("out of memory");
+        goto done;
+    }
+    mcp_options mo = {.st = st, .actor = c.actor, .io = server_io(sv),
                       .limits = {.max_depth = c.max_depth},
                       .sg = &sg, .checkpoint_interval = c.checkpoint_interval};
     if (!(m = mcp_new(&mo, err, sizeof err))) {
         diag("cannot start: %s", err);
         goto done;
     }
-    server_options sv = {.in_fd = 0, .out_fd = 1,
-                         .max_message_bytes = c.max_message_bytes};
-    status = server_run(m, st, &sv) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    status = server_run(sv, m, st) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 done:
     mcp_free(m);
+    server_free(sv);
     store_close(st);
     if (have_key) signer_wipe(&sg);
     free_config(&c);

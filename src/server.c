@@ -6,6 +6,7 @@
 ** the loop notices it between groups (or when a blocking read is
 ** interrupted), so a request is never abandoned half done.
 */
+#define _GNU_SOURCE 1 /* memmem */
 #include "server.h"
 
 #include <errno.h>
@@ -87,13 +88,15 @@ static int finish_group(mcp *m, store *st, group *g, int out_fd)
         }
     }
     size_t total = 0;
-    for (int i = 0; i < g->n; i++)
-        if (g->r[i].line) total += strlen(g->r[i].line) + 1;
+    for (int i = 0; i < g->n; i++) {
+        const char *line = mcp_reply_line(&g->r[i]);
+        if (line) total += strlen(line) + 1;
+    }
     char *buf = total ? malloc(total) : NULL;
     int rc = 0;
     size_t at = 0;
     for (int i = 0; i < g->n; i++) {
-        const char *line = g->r[i].line;
+        const char *line = mcp_reply_line(&g->r[i]);
         if (!line) continue;
         size_t n = strlen(line);
         if (buf) {
@@ -113,25 +116,85 @@ static int finish_group(mcp *m, store *st, group *g, int out_fd)
     return rc;
 }
 
-int server_run(mcp *m, store *st, const server_options *opt)
+struct server {
+    int in_fd, out_fd;
+    size_t max_message;
+    int max_group;
+    frame *f;
+};
+
+server *server_new(const server_options *opt)
 {
-    size_t max = opt->max_message_bytes ? opt->max_message_bytes : DEFAULT_MAX_MESSAGE;
-    int max_group = opt->max_group > 0 ? opt->max_group : DEFAULT_MAX_GROUP;
-    frame *f = frame_new(opt->in_fd, max);
+    server *sv = calloc(1, sizeof *sv);
+    if (!sv) return NULL;
+    sv->in_fd = opt->in_fd;
+    sv->out_fd = opt->out_fd;
+    sv->max_message = opt->max_message_bytes ? opt->max_message_bytes : DEFAULT_MAX_MESSAGE;
+    sv->max_group = opt->max_group > 0 ? opt->max_group : DEFAULT_MAX_GROUP;
+    if (!(sv->f = frame_new(sv->in_fd, sv->max_message))) {
+        free(sv);
+        return NULL;
+    }
+    return sv;
+}
+
+void server_free(server *sv)
+{
+    if (!sv) return;
+    frame_free(sv->f);
+    free(sv);
+}
+
+/* The transport side of mcp_io: notifications go out at once (they
+** acknowledge nothing, so they need not wait for a commit). */
+static void emit_now(void *ctx, const char *line)
+{
+    server *io = ctx;
+    if (write_all(io->out_fd, line, strlen(line)) == 0) write_all(io->out_fd, "\n", 1);
+}
+
+/* Is this buffered line a notifications/cancelled naming `id`? */
+static int cancels(void *ctx, const char *line, size_t len)
+{
+    const cJSON *id = ctx;
+    if (!memmem(line, len, "notifications/cancelled", 23)) return 0;
+    cJSON *n = cJSON_ParseWithLength(line, len);
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(n, "method");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "params"), "requestId");
+    int hit = cJSON_IsString(method) &&
+              strcmp(method->valuestring, "notifications/cancelled") == 0 && rid &&
+              ((cJSON_IsString(rid) && cJSON_IsString(id) &&
+                strcmp(rid->valuestring, id->valuestring) == 0) ||
+               (cJSON_IsNumber(rid) && cJSON_IsNumber(id) &&
+                rid->valuedouble == id->valuedouble));
+    cJSON_Delete(n);
+    return hit;
+}
+
+static int cancelled_ahead(void *ctx, const cJSON *id)
+{
+    server *sv = ctx;
+    return frame_peek(sv->f, cancels, (void *)id);
+}
+
+mcp_io server_io(server *sv)
+{
+    return (mcp_io){.emit = emit_now, .cancelled = cancelled_ahead, .ctx = sv};
+}
+
+int server_run(server *sv, mcp *m, store *st)
+{
     group g = {0};
     int rc = 0;
-    if (!f) {
-        diag("out of memory");
-        return -1;
-    }
     install_signals();
     while (!stop_requested) {
         const char *line;
         size_t len;
         int block = 1, r;
         /* Take what is waiting: block for the first line only. */
-        while (g.n < max_group &&
-               (r = frame_next(f, block, &stop_requested, &line, &len)) != FRAME_AGAIN) {
+        while (g.n < sv->max_group &&
+               (r = frame_next(sv->f, block, &stop_requested, &line, &len)) != FRAME_AGAIN) {
             if (r == FRAME_EOF || r == FRAME_ERROR) {
                 stop_requested = 1;
                 break;
@@ -142,18 +205,17 @@ int server_run(mcp *m, store *st, const server_options *opt)
                 stop_requested = 1;
                 break;
             }
-            if (r == FRAME_TOO_LONG) reply->line = mcp_too_long_reply(max);
+            if (r == FRAME_TOO_LONG) reply->line = mcp_too_long_reply(sv->max_message);
             else mcp_handle(m, line, len, reply);
             block = 0;
         }
-        if (finish_group(m, st, &g, opt->out_fd) != 0) {
+        if (finish_group(m, st, &g, sv->out_fd) != 0) {
             rc = -1;
             break;
         }
     }
-    if (store_in_transaction(st)) finish_group(m, st, &g, opt->out_fd);
+    if (store_in_transaction(st)) finish_group(m, st, &g, sv->out_fd);
     mcp_shutdown(m);
     free(g.r);
-    frame_free(f);
     return rc;
 }

@@ -20,9 +20,20 @@ typedef struct server_options {
     int max_group;            /* most requests per commit; 0 = 256 */
 } server_options;
 
+typedef struct server server;
+
+/* A server on the given descriptors.  NULL when memory runs out.  Free
+** with server_free(). */
+server *server_new(const server_options *opt);
+void server_free(server *sv);
+
+/* The hooks the MCP layer uses to send notifications at once and to look
+** ahead for cancellations; valid while sv lives. */
+mcp_io server_io(server *sv);
+
 /* Serve until the input ends or SIGTERM/SIGINT arrives; the request in hand
 ** is finished, committed and answered first.  Returns 0, or -1 when the
 ** output could not be written (the client went away). */
-int server_run(mcp *m, store *st, const server_options *opt);
+int server_run(server *sv, mcp *m, store *st);
 
 #endif

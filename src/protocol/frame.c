@@ -119,3 +119,25 @@ int frame_next(frame *f, int block, volatile int *stop, const char **line,
         else if (r == -3) return FRAME_AGAIN;
     }
 }
+
+int frame_peek(frame *f, int (*fn)(void *ctx, const char *line, size_t len),
+               void *ctx)
+{
+    /* Read into free space at the end only: the line being served may still
+    ** point into the buffer, so nothing may move. */
+    struct pollfd p = {.fd = f->fd, .events = POLLIN};
+    if (!f->eof && !f->skipping && f->cap > f->end && poll(&p, 1, 0) > 0) {
+        ssize_t n = read(f->fd, f->buf + f->end, f->cap - f->end);
+        if (n > 0) f->end += (size_t)n;
+        else if (n == 0) f->eof = 1;
+    }
+    size_t at = f->start;
+    for (;;) {
+        char *nl = memchr(f->buf + at, '\n', f->end - at);
+        if (!nl) return 0;
+        size_t n = (size_t)(nl - (f->buf + at));
+        int rc = n <= f->max ? fn(ctx, f->buf + at, n) : 0;
+        if (rc) return rc;
+        at += n + 1;
+    }
+}

@@ -37,4 +37,14 @@ void frame_free(frame *f);
 int frame_next(frame *f, int block, volatile int *stop, const char **line,
                size_t *len);
 
+/*
+** Look ahead without consuming: read whatever input is ready (never
+** blocking, never moving buffered bytes), then call fn with each complete
+** line already buffered after the current one, until fn returns non-zero.
+** Returns fn's non-zero value, or 0.  Lines passed to fn are borrowed for
+** the call only.
+*/
+int frame_peek(frame *f, int (*fn)(void *ctx, const char *line, size_t len),
+               void *ctx);
+
 #endif

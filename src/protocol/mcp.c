@@ -1,14 +1,16 @@
 /*
-** mcp.c: MCP lifecycle, method dispatch and the recording of tool calls.
+** mcp.c: MCP lifecycle, eras, method dispatch, logging and batches.
 **
-** Versions: the server speaks every initialize-era revision from 2024-11-05
-** to 2025-11-25.  A client asking for one of them gets it; any other request
-** gets the newest, and the client decides whether to continue (lifecycle
-** rules).  Requests that arrive before initialize are served under the
-** newest revision rather than refused, which costs nothing and helps clients
-** that skip the handshake.
+** The server is dual-era.  Legacy clients open with initialize and get the
+** revision they ask for among 2024-11-05 .. 2025-11-25 (else 2025-11-25);
+** requests arriving before initialize are served under 2025-11-25 rather
+** than refused.  Modern clients (2026-07-28) send no handshake: every
+** request carries its protocol version, capabilities and identity in
+** params._meta, and is served statelessly, its result marked with
+** resultType (and cache hints where that revision requires them).  Both
+** eras may share one stdio stream.
 */
-#include "mcp.h"
+#include "mcp_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,6 @@
 
 #include "../integrity/checkpoint.h"
 #include "../scrub/scrub.h"
-#include "../tools/tools.h"
 #include "../util/diag.h"
 #include "../util/ts.h"
 
@@ -28,6 +29,14 @@ static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
                                        "2024-11-05"};
 #define LATEST_VERSION "2025-11-25"
 
+/* Syslog severities, as MCP logging names them, least severe first. */
+static const char *const log_levels[] = {"debug", "info", "notice", "warning",
+                                         "error", "critical", "alert", "emergency"};
+#define LOG_WARNING 3
+
+static void forward_diag(void *ctx, const char *text);
+static cJSON *server_info(void);
+
 static const char instructions[] =
     "dss-audit-mcp keeps a tamper-evident, append-only audit trail of what "
     "agents do. Call log_operation whenever you perform or attempt an "
@@ -37,19 +46,6 @@ static const char instructions[] =
     "Use get_operation_history, get_audit_trail, search_audit_log and "
     "get_user_activity to answer what happened, when and by whom; every call "
     "to this server is itself recorded.";
-
-struct mcp {
-    store *st;
-    tools *tools;
-    char *actor;
-    rpc_limits limits;
-    char version[16];
-    char *client; /* serialized {name, version} from clientInfo, or NULL */
-    const signer *sg;
-    const char *trusted_public_key;
-    int64_t checkpoint_interval;
-    int64_t checkpointed_seq; /* head of the newest checkpoint we know of */
-};
 
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
 {
@@ -65,6 +61,8 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->trusted_public_key = opt->trusted_public_key ? opt->trusted_public_key
                             : opt->sg ? opt->sg->pk_hex : NULL;
     m->checkpoint_interval = opt->checkpoint_interval > 0 ? opt->checkpoint_interval : 1000;
+    m->log_level = -1;
+    m->io = opt->io;
     store_checkpoint last;
     char cerr[STORE_ERRLEN];
     if (store_last_checkpoint(m->st, &last, cerr) == STORE_OK) m->checkpointed_seq = last.seq;
@@ -73,12 +71,14 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
         mcp_free(m);
         return NULL;
     }
+    diag_set_sink(forward_diag, m);
     return m;
 }
 
 void mcp_free(mcp *m)
 {
     if (!m) return;
+    diag_set_sink(NULL, NULL);
     tools_free(m->tools);
     free(m->actor);
     free(m->client);
@@ -88,9 +88,35 @@ void mcp_free(mcp *m)
 void mcp_reply_free(mcp_reply *r)
 {
     if (!r) return;
+    for (int i = 0; i < r->nparts; i++) mcp_reply_free(&r->parts[i]);
+    free(r->parts);
     free(r->line);
     free(r->id);
     memset(r, 0, sizeof *r);
+}
+
+const char *mcp_reply_line(mcp_reply *r)
+{
+    if (!r->is_batch || r->line) return r->line;
+    size_t total = 2;
+    int n = 0;
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].line) total += strlen(r->parts[i].line) + 1, n++;
+    if (n == 0) return NULL; /* only notifications: JSON-RPC sends nothing */
+    char *line = malloc(total + 1), *w = line;
+    if (!line) return NULL;
+    *w++ = '[';
+    for (int i = 0, k = 0; i < r->nparts; i++) {
+        if (!r->parts[i].line) continue;
+        if (k++) *w++ = ',';
+        size_t len = strlen(r->parts[i].line);
+        memcpy(w, r->parts[i].line, len);
+        w += len;
+    }
+    *w++ = ']';
+    *w = '\0';
+    r->line = line;
+    return line;
 }
 
 char *mcp_too_long_reply(size_t limit)
@@ -102,7 +128,7 @@ char *mcp_too_long_reply(size_t limit)
 }
 
 /* A tools/call result: the text block always, structuredContent on success. */
-static cJSON *call_result(cJSON *structured, const char *error_text)
+cJSON *mcp_call_result(cJSON *structured, const char *error_text)
 {
     cJSON *r = cJSON_CreateObject(), *content = cJSON_CreateArray(),
           *block = cJSON_CreateObject();
@@ -127,11 +153,17 @@ static cJSON *call_result(cJSON *structured, const char *error_text)
 
 void mcp_reply_write_failed(mcp_reply *r, const char *why)
 {
+    if (r->is_batch) {
+        for (int i = 0; i < r->nparts; i++)
+            if (r->parts[i].acks_write) mcp_reply_write_failed(&r->parts[i], why);
+        r->acks_write = 0;
+        return;
+    }
     char msg[400];
     snprintf(msg, sizeof msg,
              "the call was not recorded and nothing it wrote was kept: %s", why);
     free(r->line);
-    r->line = rpc_reply_result(r->id, call_result(NULL, msg));
+    r->line = rpc_reply_result(r->id, mcp_call_result(NULL, msg));
     r->acks_write = 0;
 }
 
@@ -140,6 +172,47 @@ static const char *negotiate(const char *asked)
     for (size_t i = 0; asked && i < sizeof versions / sizeof *versions; i++)
         if (strcmp(asked, versions[i]) == 0) return versions[i];
     return LATEST_VERSION;
+}
+
+static cJSON *server_info(void)
+{
+    cJSON *si = cJSON_CreateObject();
+    if (!si) return NULL;
+    cJSON_AddStringToObject(si, "name", "dss-audit-mcp");
+    cJSON_AddStringToObject(si, "title", "DSS Audit Trail");
+    cJSON_AddStringToObject(si, "version", DSS_VERSION);
+    return si;
+}
+
+cJSON *mcp_capabilities(void)
+{
+    cJSON *caps = cJSON_CreateObject();
+    if (!caps) return NULL;
+    cJSON *t = cJSON_AddObjectToObject(caps, "tools");
+    cJSON_AddBoolToObject(t, "listChanged", 0);
+    cJSON *r = cJSON_AddObjectToObject(caps, "resources");
+    cJSON_AddBoolToObject(r, "listChanged", 0);
+    cJSON_AddBoolToObject(r, "subscribe", 0);
+    cJSON_AddObjectToObject(caps, "logging");
+    return caps;
+}
+
+/* Serialize the identity fields of a clientInfo object, scrubbed, or NULL.
+** Caller frees. */
+static char *client_identity(const cJSON *info)
+{
+    const char *name = tool_str_arg(info, "name"), *ver = tool_str_arg(info, "version");
+    if (!name && !ver) return NULL;
+    cJSON *c = cJSON_CreateObject();
+    char *out = NULL;
+    if (c) {
+        if (name) cJSON_AddStringToObject(c, "name", name);
+        if (ver) cJSON_AddStringToObject(c, "version", ver);
+        scrub_tree(c);
+        out = cJSON_PrintUnformatted(c);
+        cJSON_Delete(c);
+    }
+    return out;
 }
 
 static char *handle_initialize(mcp *m, const rpc_message *msg)
@@ -155,194 +228,287 @@ static char *handle_initialize(mcp *m, const rpc_message *msg)
     snprintf(m->version, sizeof m->version, "%s", negotiate(asked->valuestring));
 
     /* Keep only the identity fields of clientInfo: they go into every entry. */
-    const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "clientInfo");
-    const char *name = tool_str_arg(info, "name"), *ver = tool_str_arg(info, "version");
     free(m->client);
-    m->client = NULL;
-    if (name || ver) {
-        cJSON *c = cJSON_CreateObject();
-        if (c) {
-            if (name) cJSON_AddStringToObject(c, "name", name);
-            if (ver) cJSON_AddStringToObject(c, "version", ver);
-            scrub_tree(c);
-            m->client = cJSON_PrintUnformatted(c);
-            cJSON_Delete(c);
-        }
-    }
+    m->client = client_identity(cJSON_GetObjectItemCaseSensitive(p, "clientInfo"));
 
     cJSON *r = cJSON_CreateObject();
     if (!r) return NULL;
     cJSON_AddStringToObject(r, "protocolVersion", m->version);
-    cJSON *caps = cJSON_AddObjectToObject(r, "capabilities");
-    cJSON *tools_cap = cJSON_AddObjectToObject(caps, "tools");
-    cJSON_AddBoolToObject(tools_cap, "listChanged", 0);
-    cJSON *si = cJSON_AddObjectToObject(r, "serverInfo");
-    cJSON_AddStringToObject(si, "name", "dss-audit-mcp");
-    cJSON_AddStringToObject(si, "title", "DSS Audit Trail");
-    cJSON_AddStringToObject(si, "version", DSS_VERSION);
+    cJSON_AddItemToObject(r, "capabilities", mcp_capabilities());
+    cJSON_AddItemToObject(r, "serverInfo", server_info());
     cJSON_AddStringToObject(r, "instructions", instructions);
     return rpc_reply_result(msg->id, r);
 }
 
-/* Serialize a tree for the store, or NULL when tree is NULL. */
-static char *serialize(const cJSON *tree, int *oom)
-{
-    if (!tree) return NULL;
-    char *s = cJSON_PrintUnformatted(tree);
-    if (!s) *oom = 1;
-    return s;
-}
+/* ---- Results, notifications and cancellation ---- */
 
-/* Append the tool_call entry describing this call.  Returns a STORE_ code. */
-static int record_call(mcp *m, const rpc_message *msg, const char *name,
-                       const cJSON *args, const cJSON *summary,
-                       const char *error, char *err)
+char *mcp_result(mcp *m, const mcp_req *rq, cJSON *result, int64_t ttl_ms)
 {
-    int oom = 0;
-    char *args_text = serialize(args, &oom);
-    char *result_text = serialize(summary, &oom);
-    int rc = STORE_ENOMEM;
-    if (!oom) {
-        store_record rec = {
-            .event_type = "tool_call",
-            .operation_name = name,
-            .operation_id = msg->id_text,
-            .user_id = m->actor,
-            .project_id = tool_str_arg(args, "project_id"),
-            .args = args_text ? args_text : "{}",
-            .result = result_text,
-            .error = error,
-            .client = m->client,
-        };
-        store_receipt r;
-        rc = store_append(m->st, &rec, &r, err);
-    } else {
-        snprintf(err, STORE_ERRLEN, "out of memory");
-    }
-    cJSON_free(args_text);
-    cJSON_free(result_text);
-    return rc;
-}
-
-/* Open the shared transaction if needed and a savepoint for this request. */
-static int begin_request(mcp *m, char *err)
-{
-    int rc = STORE_OK;
-    if (!store_in_transaction(m->st)) rc = store_begin(m->st, err);
-    if (rc == STORE_OK) rc = store_savepoint(m->st, err);
-    return rc;
-}
-
-static void handle_tools_call(mcp *m, const rpc_message *msg, mcp_reply *out)
-{
-    const cJSON *p = msg->params;
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
-    if (!cJSON_IsObject(p) || !cJSON_IsString(name)) {
-        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
-                                    "tools/call needs params.name, a string", NULL);
-        return;
-    }
-    const tool *tl = tools_find(m->tools, name->valuestring);
-    if (!tl) {
-        char text[320];
-        snprintf(text, sizeof text, "unknown tool '%.256s'", name->valuestring);
-        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, text, NULL);
-        return;
-    }
-    const cJSON *given = cJSON_GetObjectItemCaseSensitive(p, "arguments");
-    int bad_params = given && !cJSON_IsObject(given) && !cJSON_IsNull(given);
-    /* Scrub a private copy once: the tool and its tool_call record both see
-    ** only the redacted arguments. */
-    cJSON *args = cJSON_IsObject(given) ? cJSON_Duplicate(given, 1) : cJSON_CreateObject();
-    cJSON *structured = NULL, *summary = NULL;
-    char err[STORE_ERRLEN];
-    tool_ctx ctx = {.st = m->st, .actor = m->actor, .client = m->client,
-                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
-                    .now_us = ts_now_us()};
-    int rc = TOOL_EFAIL, recorded = 0;
-    if (!args || scrub_tree(args) != 0) {
-        snprintf(ctx.err, sizeof ctx.err, "out of memory");
-        goto reply;
-    }
-    /* A read-only log serves reads unrecorded; it said so at start-up. */
-    int began = store_readonly(m->st) && !tool_writes(tl)
-                    ? STORE_EREADONLY : begin_request(m, err);
-    int quiet = began == STORE_EREADONLY && !tool_writes(tl);
-    if (bad_params) {
-        snprintf(ctx.err, sizeof ctx.err, "params.arguments must be an object");
-    } else if (began != STORE_OK && tool_writes(tl)) {
-        if (store_readonly(m->st))
-            snprintf(ctx.err, sizeof ctx.err,
-                     "the audit log is open read-only (--read-only, or the "
-                     "database file has no write permission); nothing was written");
-        else
-            snprintf(ctx.err, sizeof ctx.err, "%s", err);
-    } else {
-        rc = tools_run(tl, &ctx, args, &structured, &summary);
-    }
-    if (began == STORE_OK) {
-        if (rc != TOOL_OK) {
-            /* Keep nothing a failed tool wrote, only the record of it. */
-            store_savepoint_rollback(m->st);
-            began = store_savepoint(m->st, err);
+    (void)m;
+    if (result && rq && rq->modern) {
+        cJSON_AddStringToObject(result, "resultType", "complete");
+        cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "_meta");
+        if (!meta) meta = cJSON_AddObjectToObject(result, "_meta");
+        if (meta) cJSON_AddItemToObject(meta, "io.modelcontextprotocol/serverInfo", server_info());
+        if (ttl_ms >= 0) {
+            cJSON_AddNumberToObject(result, "ttlMs", (double)ttl_ms);
+            cJSON_AddStringToObject(result, "cacheScope", "public");
         }
     }
-    if (began == STORE_OK) {
-        int src = record_call(m, msg, tool_name(tl), args, summary,
-                              rc == TOOL_OK ? NULL : ctx.err, err);
-        if (src == STORE_OK) {
-            store_savepoint_release(m->st);
-            recorded = 1;
-        } else {
-            store_savepoint_rollback(m->st);
-            if (rc == TOOL_OK && tool_writes(tl)) {
-                /* An entry whose call cannot be recorded is not kept either. */
-                cJSON_Delete(structured);
-                structured = NULL;
-                rc = TOOL_EFAIL;
-                snprintf(ctx.err, sizeof ctx.err,
-                         "the call could not be recorded, so nothing was written: %s", err);
-            } else {
-                diag("could not record the %s call: %s", tool_name(tl), err);
-            }
-        }
-    } else if (!quiet) {
-        diag("could not record the %s call: %s", tool_name(tl), err);
-    }
-reply:
-    if (rc != TOOL_OK) {
-        cJSON_Delete(structured);
-        structured = NULL;
-    }
-    if (bad_params)
-        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, ctx.err, NULL);
-    else
-        out->line = rpc_reply_result(msg->id, call_result(structured, ctx.err));
-    out->acks_write = recorded;
-    cJSON_Delete(summary);
-    cJSON_Delete(args);
+    return rpc_reply_result(rq ? rq->msg->id : NULL, result);
 }
 
-static void dispatch(mcp *m, const rpc_message *msg, mcp_reply *out)
+/* Send one notification line through the transport, taking params over. */
+static void emit_notification(mcp *m, const char *method, cJSON *params)
 {
+    if (!m->io.emit || !params) {
+        cJSON_Delete(params);
+        return;
+    }
+    cJSON *n = cJSON_CreateObject();
+    char *line = NULL;
+    if (n) {
+        cJSON_AddStringToObject(n, "jsonrpc", "2.0");
+        cJSON_AddStringToObject(n, "method", method);
+        cJSON_AddItemToObject(n, "params", params);
+        params = NULL;
+        line = cJSON_PrintUnformatted(n);
+    }
+    if (line) m->io.emit(m->io.ctx, line);
+    cJSON_free(line);
+    cJSON_Delete(n);
+    cJSON_Delete(params);
+}
+
+void mcp_progress(mcp *m, const mcp_req *rq, double done, double total,
+                  const char *message)
+{
+    if (!rq || !rq->progress_token) return;
+    cJSON *p = cJSON_CreateObject();
+    if (!p) return;
+    cJSON_AddItemToObject(p, "progressToken", cJSON_Duplicate(rq->progress_token, 1));
+    cJSON_AddNumberToObject(p, "progress", done);
+    if (total > 0) cJSON_AddNumberToObject(p, "total", total);
+    if (message) cJSON_AddStringToObject(p, "message", message);
+    emit_notification(m, "notifications/progress", p);
+}
+
+int mcp_check_cancelled(mcp *m, mcp_req *rq)
+{
+    if (!rq || rq->cancelled) return rq ? rq->cancelled : 0;
+    if (!m->io.cancelled || !rq->msg->root) return 0;
+    /* Looking ahead costs a poll(); a few times a second is plenty. */
+    int64_t now = ts_now_us();
+    if (now < rq->next_cancel_check_us) return 0;
+    rq->next_cancel_check_us = now + 20000;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(rq->msg->root, "id");
+    if (id && m->io.cancelled(m->io.ctx, id)) rq->cancelled = 1;
+    return rq->cancelled;
+}
+
+/* diag() messages also go to the client as notifications/message: to a
+** legacy client once it chose a level with logging/setLevel, to a modern
+** one for the request that set io.modelcontextprotocol/logLevel. */
+static void forward_diag(void *ctx, const char *text)
+{
+    mcp *m = ctx;
+    int level = m->current && m->current->modern ? m->current->log_level
+                                                 : m->log_level;
+    if (level < 0 || LOG_WARNING < level) return;
+    cJSON *p = cJSON_CreateObject();
+    if (!p) return;
+    cJSON_AddStringToObject(p, "level", log_levels[LOG_WARNING]);
+    cJSON_AddStringToObject(p, "logger", "dss-audit-mcp");
+    cJSON_AddStringToObject(p, "data", text);
+    emit_notification(m, "notifications/message", p);
+}
+
+static int level_index(const char *name)
+{
+    for (int i = 0; name && i < (int)(sizeof log_levels / sizeof *log_levels); i++)
+        if (strcmp(name, log_levels[i]) == 0) return i;
+    return -1;
+}
+
+/* ---- Requests ---- */
+
+/*
+** Work out the request's era from params._meta.  Returns NULL when the
+** request may be served, or the error reply to send instead: -32602 for a
+** modern request missing a required field, -32022 for a version this
+** server does not speak.
+*/
+static char *open_request(mcp *m, const rpc_message *msg, mcp_req *rq)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->msg = msg;
+    rq->client = m->client;
+    rq->log_level = -1;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(msg->params, "_meta");
+    if (meta && !cJSON_IsObject(meta))
+        return rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
+                               "params._meta must be an object", NULL);
+    rq->progress_token = cJSON_GetObjectItemCaseSensitive(meta, "progressToken");
+    if (rq->progress_token && !cJSON_IsString(rq->progress_token) &&
+        !cJSON_IsNumber(rq->progress_token))
+        rq->progress_token = NULL;
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(meta, "io.modelcontextprotocol/protocolVersion");
+    int discover = strcmp(msg->method, "server/discover") == 0;
+    if (!ver && !discover) return NULL; /* legacy era */
+    if (!cJSON_IsString(ver))
+        return rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
+                               "params._meta[\"io.modelcontextprotocol/protocolVersion\"] "
+                               "must be a protocol version string", NULL);
+    if (strcmp(ver->valuestring, MODERN_VERSION) != 0) {
+        cJSON *data = cJSON_CreateObject(), *sup = cJSON_CreateArray();
+        if (data && sup) {
+            cJSON_AddItemToArray(sup, cJSON_CreateString(MODERN_VERSION));
+            for (size_t i = 0; i < sizeof versions / sizeof *versions; i++)
+                cJSON_AddItemToArray(sup, cJSON_CreateString(versions[i]));
+            cJSON_AddItemToObject(data, "supported", sup);
+            sup = NULL;
+            cJSON_AddStringToObject(data, "requested", ver->valuestring);
+        }
+        cJSON_Delete(sup);
+        return rpc_reply_error(msg->id, -32022, "Unsupported protocol version", data);
+    }
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(meta, "io.modelcontextprotocol/clientCapabilities");
+    if (!cJSON_IsObject(caps))
+        return rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
+                               "params._meta[\"io.modelcontextprotocol/clientCapabilities\"] "
+                               "must be an object", NULL);
+    rq->modern = 1;
+    rq->client = rq->client_owned = client_identity(
+        cJSON_GetObjectItemCaseSensitive(meta, "io.modelcontextprotocol/clientInfo"));
+    const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(meta, "io.modelcontextprotocol/logLevel");
+    if (lvl) {
+        rq->log_level = level_index(cJSON_IsString(lvl) ? lvl->valuestring : NULL);
+        if (rq->log_level < 0)
+            return rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
+                                   "params._meta[\"io.modelcontextprotocol/logLevel\"] "
+                                   "is not a log level", NULL);
+    }
+    return NULL;
+}
+
+static char *handle_discover(mcp *m, mcp_req *rq)
+{
+    cJSON *r = cJSON_CreateObject(), *sup = cJSON_CreateArray();
+    if (!r || !sup) {
+        cJSON_Delete(r);
+        cJSON_Delete(sup);
+        return NULL;
+    }
+    cJSON_AddItemToArray(sup, cJSON_CreateString(MODERN_VERSION));
+    for (size_t i = 0; i < sizeof versions / sizeof *versions; i++)
+        cJSON_AddItemToArray(sup, cJSON_CreateString(versions[i]));
+    cJSON_AddItemToObject(r, "supportedVersions", sup);
+    cJSON_AddItemToObject(r, "capabilities", mcp_capabilities());
+    cJSON_AddStringToObject(r, "instructions", instructions);
+    return mcp_result(m, rq, r, MCP_TTL_STATIC);
+}
+
+static char *handle_set_level(mcp *m, mcp_req *rq)
+{
+    const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(rq->msg->params, "level");
+    int i = level_index(cJSON_IsString(lvl) ? lvl->valuestring : NULL);
+    if (i < 0)
+        return rpc_reply_error(rq->msg->id, RPC_INVALID_PARAMS,
+                               "params.level must be one of debug, info, notice, "
+                               "warning, error, critical, alert, emergency", NULL);
+    m->log_level = i;
+    return mcp_result(m, rq, cJSON_CreateObject(), MCP_NO_CACHE);
+}
+
+static void dispatch(mcp *m, mcp_req *rq, mcp_reply *out)
+{
+    const rpc_message *msg = rq->msg;
     const char *method = msg->method;
-    if (strcmp(method, "initialize") == 0) {
+    if (msg->params && !cJSON_IsObject(msg->params)) {
+        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
+                                    "params must be an object", NULL);
+    } else if (strcmp(method, "initialize") == 0) {
         out->line = handle_initialize(m, msg);
+    } else if (strcmp(method, "server/discover") == 0) {
+        out->line = handle_discover(m, rq);
     } else if (strcmp(method, "ping") == 0) {
-        out->line = rpc_reply_result(msg->id, cJSON_CreateObject());
+        out->line = mcp_result(m, rq, cJSON_CreateObject(), MCP_NO_CACHE);
     } else if (strcmp(method, "tools/list") == 0) {
-        out->line = rpc_reply_result(msg->id,
-                                     cJSON_Duplicate(tools_list_result(m->tools), 1));
+        out->line = mcp_result(m, rq, cJSON_Duplicate(tools_list_result(m->tools), 1),
+                               MCP_TTL_STATIC);
     } else if (strcmp(method, "tools/call") == 0) {
-        handle_tools_call(m, msg, out);
-    } else {
+        mcp_call_tool(m, rq, out);
+    } else if (strcmp(method, "logging/setLevel") == 0) {
+        out->line = handle_set_level(m, rq);
+    } else if (!(out->line = mcp_resources(m, rq, method))) {
         char text[300];
         snprintf(text, sizeof text, "method not found: '%.200s'", method);
         out->line = rpc_reply_error(msg->id, RPC_METHOD_NOT_FOUND, text, NULL);
     }
-    if (!out->line)
+    if (!out->line && !rq->cancelled)
         out->line = rpc_reply_error(msg->id, RPC_INTERNAL_ERROR,
                                     "internal error: out of memory", NULL);
+}
+
+/* Serve one checked request or notification into out. */
+static void serve(mcp *m, rpc_kind kind, const rpc_message *msg, mcp_reply *out)
+{
+    if (kind != RPC_KIND_REQUEST) return; /* notifications and responses */
+    mcp_req rq;
+    out->line = open_request(m, msg, &rq);
+    if (!out->line) {
+        m->current = &rq;
+        dispatch(m, &rq, out);
+        m->current = NULL;
+        /* A cancelled request is never answered. */
+        if (rq.cancelled) {
+            free(out->line);
+            out->line = NULL;
+            out->acks_write = 0;
+        }
+    }
+    if (msg->id && out->line) out->id = strdup(msg->id);
+    free(rq.client_owned);
+}
+
+/* A JSON-RPC batch: only for sessions that negotiated 2025-03-26, the one
+** revision that allowed them; initialize may not be part of one. */
+static void serve_batch(mcp *m, cJSON *root, mcp_reply *out)
+{
+    int n = cJSON_GetArraySize(root);
+    if (strcmp(m->version, "2025-03-26") != 0) {
+        out->line = rpc_reply_error(NULL, RPC_INVALID_REQUEST,
+                                    "invalid request: JSON-RPC batches are only "
+                                    "accepted in protocol version 2025-03-26", NULL);
+        return;
+    }
+    out->is_batch = 1;
+    out->parts = calloc((size_t)n, sizeof *out->parts);
+    if (!out->parts) {
+        out->is_batch = 0;
+        out->line = rpc_reply_error(NULL, RPC_INTERNAL_ERROR, "internal error: out of memory", NULL);
+        return;
+    }
+    out->nparts = n;
+    for (int i = 0; i < n; i++) {
+        cJSON *item = cJSON_DetachItemFromArray(root, 0);
+        rpc_message msg;
+        char *error_reply = NULL;
+        rpc_kind kind = rpc_check(item, &msg, &error_reply);
+        mcp_reply *part = &out->parts[i];
+        if (kind == RPC_KIND_INVALID) {
+            part->line = error_reply;
+            continue;
+        }
+        if (kind == RPC_KIND_REQUEST && strcmp(msg.method, "initialize") == 0)
+            part->line = rpc_reply_error(msg.id, RPC_INVALID_REQUEST,
+                                         "invalid request: initialize may not be "
+                                         "part of a batch", NULL);
+        else
+            serve(m, kind, &msg, part);
+        out->acks_write |= part->acks_write;
+        rpc_message_free(&msg);
+    }
 }
 
 static int blank(const char *line, size_t len)
@@ -359,23 +525,12 @@ void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out)
     rpc_message msg;
     char *error_reply = NULL;
     rpc_kind kind = rpc_parse(line, len, &m->limits, &msg, &error_reply);
-    switch (kind) {
-    case RPC_KIND_INVALID:
+    if (kind == RPC_KIND_INVALID) {
         out->line = error_reply;
         return;
-    case RPC_KIND_BATCH:
-        out->line = rpc_reply_error(NULL, RPC_INVALID_REQUEST,
-                                    "invalid request: JSON-RPC batches are not "
-                                    "supported in this protocol version", NULL);
-        break;
-    case RPC_KIND_REQUEST:
-        dispatch(m, &msg, out);
-        if (msg.id) out->id = strdup(msg.id);
-        break;
-    case RPC_KIND_NOTIFICATION:
-    case RPC_KIND_RESPONSE:
-        break; /* never answered */
     }
+    if (kind == RPC_KIND_BATCH) serve_batch(m, msg.root, out);
+    else serve(m, kind, &msg, out);
     rpc_message_free(&msg);
 }
 

@@ -19,6 +19,15 @@
 
 typedef struct mcp mcp;
 
+/* What the MCP layer needs from the transport beyond request and reply:
+** sending a notification at once (progress, log messages), and looking
+** ahead in the input for a cancellation of the request being served. */
+typedef struct mcp_io {
+    void (*emit)(void *ctx, const char *line);
+    int (*cancelled)(void *ctx, const cJSON *request_id);
+    void *ctx;
+} mcp_io;
+
 typedef struct mcp_options {
     store *st;          /* borrowed; must outlive the mcp */
     const char *actor;  /* the session's actor, copied */
@@ -26,13 +35,19 @@ typedef struct mcp_options {
     const signer *sg;   /* checkpoint key, borrowed; NULL disables checkpoints */
     const char *trusted_public_key; /* hex key verify trusts; NULL = sg's */
     int64_t checkpoint_interval;    /* entries between checkpoints; 0 = 1000 */
+    mcp_io io;                      /* may be all NULL (no notifications) */
 } mcp_options;
 
-/* One reply to send.  All pointers are owned; free with mcp_reply_free(). */
+/* One reply to send.  All pointers are owned; free with mcp_reply_free().
+** A JSON-RPC batch keeps one part per answered element and is assembled
+** into its array by mcp_reply_line() once the group has committed. */
 typedef struct mcp_reply {
     char *line;     /* the reply line without newline, or NULL: nothing to send */
     int acks_write; /* the reply reports data written in the open transaction */
     char *id;       /* the request id's JSON text, to rebuild the reply */
+    struct mcp_reply *parts; /* a batch's replies, or NULL */
+    int nparts;
+    int is_batch;
 } mcp_reply;
 
 /* Returns NULL and a message in err on failure.  Free with mcp_free(). */
@@ -46,8 +61,13 @@ void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out);
 char *mcp_too_long_reply(size_t limit);
 
 /* Replace a reply whose writes could not be committed with an isError
-** result saying why.  The old line is freed. */
+** result saying why (for a batch, each part that acknowledged a write). */
 void mcp_reply_write_failed(mcp_reply *r, const char *why);
+
+/* The line to send for a reply: r->line, or a batch's parts joined into a
+** JSON array (built and stored in r->line on first call).  NULL when there
+** is nothing to send.  Borrowed from r. */
+const char *mcp_reply_line(mcp_reply *r);
 
 void mcp_reply_free(mcp_reply *r);
 

@@ -727,6 +727,11 @@ int patterns_scan(const char *in, size_t n, char **out, size_t *outlen)
             i++;
             continue;
         }
+        if (m.b - m.a == sizeof SCRUB_REDACTED - 1 &&
+            memcmp(in + m.a, SCRUB_REDACTED, m.b - m.a) == 0) {
+            i = m.b; /* already redacted: scrubbing twice changes nothing */
+            continue;
+        }
         if (!found) {
             found = 1;
             b.cap = n < SIZE_MAX - 64 ? n + 64 : n;

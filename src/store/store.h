@@ -38,7 +38,8 @@ enum {
     STORE_ENOTFOUND = -5, /* no such entry */
     STORE_ESCHEMA = -6,   /* not an audit database, or a newer schema */
     STORE_ENOMEM = -7,
-    STORE_EINVAL = -8     /* a caller's mistake, e.g. no open transaction */
+    STORE_EINVAL = -8,    /* a caller's mistake, e.g. no open transaction */
+    STORE_EINTERRUPTED = -9 /* the interrupt callback asked to stop */
 };
 
 typedef struct store store;
@@ -58,6 +59,11 @@ typedef struct store_options {
 ** audit database or was written by a newer version of this server.
 */
 int store_open(const store_options *opt, store **out, char *err);
+
+/* While fn is set, long statements call it now and then, and stop with
+** STORE_EINTERRUPTED when it returns non-zero (a cancelled request).  Pass
+** NULL to remove it. */
+void store_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx);
 
 /* Close the store, rolling back any transaction still open. NULL is fine. */
 void store_close(store *s);
@@ -227,5 +233,69 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx,
 typedef int (*store_keep_fn)(void *ctx, const store_raw_entry *e);
 int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
                 int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
+
+/* ---- For the command line (src/cli): streaming walks and statistics ----
+** Read-only helpers for people's subcommands (tail, query, stats, export);
+** they never write, so they work on a store opened read-only. */
+
+/* A walk over entries.  Every non-NULL filter of `filter` must match, as in
+** store_find() (text by a literal, case-insensitive LIKE scan); its limit,
+** offset and cursor are ignored. */
+typedef struct store_scan {
+    const store_query *filter; /* NULL: every entry */
+    int64_t after_seq;         /* only entries with seq > after_seq */
+    int64_t limit;             /* stop after this many; 0 = no limit */
+    int newest_first;          /* seq descending instead of ascending */
+} store_scan;
+
+/* Called with each entry, shaped exactly as store_find() returns entries;
+** the object is borrowed for the call and freed after it.  A non-zero
+** return stops the walk (store_each_match() then returns STORE_OK; the
+** callback keeps its own reason in ctx). */
+typedef int (*store_match_fn)(void *ctx, const cJSON *entry);
+
+/* Call fn for every entry matching scan, in seq order.  Only one entry is
+** held at a time, so memory stays constant whatever the number of rows.
+** Runs one statement of its own: the callback may use the store. */
+int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
+                     void *ctx, char *err);
+
+/* The seq of the oldest and the newest entry; both 0 when the log holds no
+** entry. */
+int store_seq_range(store *s, int64_t *first, int64_t *last, char *err);
+
+/* The seq of the n-th newest entry (n >= 1), or of the oldest when fewer
+** than n exist; 0 when the log holds no entry. */
+int store_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err);
+
+/* Totals for `stats`. */
+typedef struct store_stats {
+    int64_t entries;          /* counted row by row, not derived from seq */
+    int64_t first_seq, last_seq;
+    char first_created_at[TS_BUFLEN]; /* "" when there is no entry */
+    char last_created_at[TS_BUFLEN];
+    int64_t errors;           /* entries with an error */
+    int64_t checkpoints;      /* rows of kind "checkpoint" */
+    int64_t anchors;          /* rows of kind "anchor" (retention) */
+    int64_t db_bytes;         /* page_count * page_size of the main file */
+    int64_t wal_bytes;        /* size of the -wal file, 0 when absent */
+    cJSON *by_event_type;     /* object event_type -> count, most frequent
+                                 first; owned by the caller */
+    cJSON *top_users;         /* array of {user_id, entries, errors}, most
+                                 active first; owned by the caller */
+} store_stats;
+
+/* Progress of a long walk: done out of total units (entries). */
+typedef void (*store_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+/*
+** Fill *out.  The entry count walks the table in chunks of seq, reporting
+** progress after each when progress is not NULL; counts by event type and
+** by user come from the per-day activity counters.  top_users (>= 0) caps
+** the user list.  On success the caller frees out->by_event_type and
+** out->top_users with cJSON_Delete(); on failure both are NULL.
+*/
+int store_get_stats(store *s, int top_users, store_progress_fn progress,
+                    void *ctx, store_stats *out, char *err);
 
 #endif

@@ -228,6 +228,10 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
         why = "the database is read-only";
         break;
     case SQLITE_NOMEM: code = STORE_ENOMEM; break;
+    case SQLITE_INTERRUPT:
+        code = STORE_EINTERRUPTED;
+        why = "interrupted";
+        break;
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT: code = STORE_ESCHEMA; break;
     default: code = STORE_EIO; break;
@@ -455,6 +459,13 @@ static int cap_size(store *s, int64_t max_bytes, char *err)
 }
 
 int store_readonly(const store *s) { return s->readonly; }
+
+void store_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
+{
+    /* Every 50,000 virtual machine steps: a few times per millisecond of
+    ** work, so a cancel takes effect quickly at a negligible cost. */
+    sqlite3_progress_handler(s->db, fn ? 50000 : 0, fn, ctx);
+}
 
 int store_open(const store_options *opt, store **out, char *err)
 {

@@ -33,6 +33,12 @@ int tool_get_audit_entry(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **
     return TOOL_OK;
 }
 
+static void verify_progress(void *c, int64_t done)
+{
+    tool_ctx *ctx = c;
+    ctx->progress(ctx->hook_ctx, done, 0);
+}
+
 int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary)
 {
     store_checkpoint external;
@@ -47,6 +53,10 @@ int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON *
         opt.external = &external;
     }
     char err[STORE_ERRLEN];
+    if (ctx->progress) {
+        opt.progress = verify_progress;
+        opt.progress_ctx = ctx;
+    }
     *out = verify_log(ctx->st, &opt, err, sizeof err);
     if (!*out) return tool_store_failed(ctx, STORE_EIO, err);
     *summary = cJSON_CreateObject();

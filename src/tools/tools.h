@@ -34,6 +34,9 @@ typedef struct tool_ctx {
     const char *trusted_public_key; /* hex, for verify; NULL = sg's */
     const cJSON *input_schema;
     int64_t now_us;
+    /* Progress of long work, for notifications/progress; may be NULL. */
+    void (*progress)(void *hook_ctx, int64_t done, int64_t total);
+    void *hook_ctx;
     int store_code;     /* the STORE_E* code behind a TOOL_EFAIL, if any */
     char err[TOOL_ERRLEN];
 } tool_ctx;

@@ -6,6 +6,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+static void (*sink)(void *ctx, const char *text);
+static void *sink_ctx;
+
+void diag_set_sink(void (*fn)(void *ctx, const char *text), void *ctx)
+{
+    sink = fn;
+    sink_ctx = ctx;
+}
+
 void diag(const char *fmt, ...)
 {
     char buf[1024];
@@ -14,4 +23,5 @@ void diag(const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     fprintf(stderr, "dss-audit-mcp: %s\n", buf);
+    if (sink) sink(sink_ctx, buf);
 }

@@ -16,4 +16,8 @@ void diag(const char *fmt, ...)
 #endif
     ;
 
+/* Also hand every message to fn (after printing it), or stop with NULL.
+** The MCP layer forwards them to clients as log notifications. */
+void diag_set_sink(void (*fn)(void *ctx, const char *text), void *ctx);
+
 #endif

@@ -1070,7 +1070,7 @@ TEST(tools_call_without_name_is_invalid_params)
 TEST(unknown_method_is_method_not_found)
 {
     START_INIT(s);
-    static const char *const methods[] = {"no/such/method", "resources/list", "prompts/list", "Ping"};
+    static const char *const methods[] = {"no/such/method", "completion/complete", "prompts/list", "Ping"};
     for (int i = 0; i < 4; i++) {
         cJSON *r = srv_request(s, methods[i], NULL);
         CHECK(r);

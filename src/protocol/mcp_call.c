@@ -1,0 +1,182 @@
+/*
+** mcp_call.c: tools/call, and the tool_call entry that records every call.
+**
+** A call runs inside the group's transaction, in a savepoint of its own.
+** Whatever a failed tool wrote is rolled back, and then the record of the
+** call is appended, so the trail shows the attempt and its error.  A write
+** whose record cannot be appended is not kept either: an entry must never
+** exist without the call that made it.  Long calls can report progress and
+** be cancelled: SQLite's progress handler asks the transport whether a
+** notifications/cancelled for this request has arrived.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../scrub/scrub.h"
+#include "../util/diag.h"
+#include "../util/ts.h"
+#include "mcp_int.h"
+
+/* Serialize a tree for the store, or NULL when tree is NULL. */
+static char *serialize(const cJSON *tree, int *oom)
+{
+    if (!tree) return NULL;
+    char *s = cJSON_PrintUnformatted(tree);
+    if (!s) *oom = 1;
+    return s;
+}
+
+/* Append the tool_call entry describing this call.  Returns a STORE_ code. */
+static int record_call(mcp *m, const mcp_req *rq, const char *name,
+                       const cJSON *args, const cJSON *summary,
+                       const char *error, char *err)
+{
+    int oom = 0;
+    char *args_text = serialize(args, &oom);
+    char *result_text = serialize(summary, &oom);
+    int rc = STORE_ENOMEM;
+    if (!oom) {
+        store_record rec = {
+            .event_type = "tool_call",
+            .operation_name = name,
+            .operation_id = rq->msg->id_text,
+            .user_id = m->actor,
+            .project_id = tool_str_arg(args, "project_id"),
+            .args = args_text ? args_text : "{}",
+            .result = result_text,
+            .error = error,
+            .client = rq->client,
+        };
+        store_receipt r;
+        rc = store_append(m->st, &rec, &r, err);
+    } else {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+    }
+    cJSON_free(args_text);
+    cJSON_free(result_text);
+    return rc;
+}
+
+/* Open the shared transaction if needed and a savepoint for this request. */
+static int begin_request(mcp *m, char *err)
+{
+    int rc = STORE_OK;
+    if (!store_in_transaction(m->st)) rc = store_begin(m->st, err);
+    if (rc == STORE_OK) rc = store_savepoint(m->st, err);
+    return rc;
+}
+
+typedef struct hook {
+    mcp *m;
+    mcp_req *rq;
+} hook;
+
+static int interrupted(void *ctx)
+{
+    hook *h = ctx;
+    return mcp_check_cancelled(h->m, h->rq);
+}
+
+static void progress(void *ctx, int64_t done, int64_t total)
+{
+    hook *h = ctx;
+    char text[64];
+    snprintf(text, sizeof text, "%lld entries", (long long)done);
+    mcp_progress(h->m, h->rq, (double)done, (double)total, text);
+    mcp_check_cancelled(h->m, h->rq);
+}
+
+void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
+{
+    const rpc_message *msg = rq->msg;
+    const cJSON *p = msg->params;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+    if (!cJSON_IsObject(p) || !cJSON_IsString(name)) {
+        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS,
+                                    "tools/call needs params.name, a string", NULL);
+        return;
+    }
+    const tool *tl = tools_find(m->tools, name->valuestring);
+    if (!tl) {
+        char text[320];
+        snprintf(text, sizeof text, "unknown tool '%.256s'", name->valuestring);
+        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, text, NULL);
+        return;
+    }
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(p, "arguments");
+    int bad_params = given && !cJSON_IsObject(given) && !cJSON_IsNull(given);
+    /* Scrub a private copy once: the tool and its tool_call record both see
+    ** only the redacted arguments. */
+    cJSON *args = cJSON_IsObject(given) ? cJSON_Duplicate(given, 1) : cJSON_CreateObject();
+    cJSON *structured = NULL, *summary = NULL;
+    char err[STORE_ERRLEN];
+    hook h = {m, rq};
+    tool_ctx ctx = {.st = m->st, .actor = m->actor, .client = rq->client,
+                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
+                    .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h};
+    int rc = TOOL_EFAIL, recorded = 0;
+    if (!args || scrub_tree(args) != 0) {
+        snprintf(ctx.err, sizeof ctx.err, "out of memory");
+        goto reply;
+    }
+    /* A read-only log serves reads unrecorded; it said so at start-up. */
+    int began = store_readonly(m->st) && !tool_writes(tl)
+                    ? STORE_EREADONLY : begin_request(m, err);
+    int quiet = began == STORE_EREADONLY && !tool_writes(tl);
+    if (bad_params) {
+        snprintf(ctx.err, sizeof ctx.err, "params.arguments must be an object");
+    } else if (began != STORE_OK && tool_writes(tl)) {
+        if (store_readonly(m->st))
+            snprintf(ctx.err, sizeof ctx.err,
+                     "the audit log is open read-only (--read-only, or the "
+                     "database file has no write permission); nothing was written");
+        else
+            snprintf(ctx.err, sizeof ctx.err, "%s", err);
+    } else {
+        store_set_interrupt(m->st, interrupted, &h);
+        rc = tools_run(tl, &ctx, args, &structured, &summary);
+        store_set_interrupt(m->st, NULL, NULL);
+        if (rq->cancelled && rc != TOOL_OK)
+            snprintf(ctx.err, sizeof ctx.err, "cancelled by the client");
+    }
+    if (began == STORE_OK && rc != TOOL_OK) {
+        /* Keep nothing a failed tool wrote, only the record of it. */
+        store_savepoint_rollback(m->st);
+        began = store_savepoint(m->st, err);
+    }
+    if (began == STORE_OK) {
+        int src = record_call(m, rq, tool_name(tl), args, summary,
+                              rc == TOOL_OK ? NULL : ctx.err, err);
+        if (src == STORE_OK) {
+            store_savepoint_release(m->st);
+            recorded = 1;
+        } else {
+            store_savepoint_rollback(m->st);
+            if (rc == TOOL_OK && tool_writes(tl)) {
+                /* An entry whose call cannot be recorded is not kept either. */
+                cJSON_Delete(structured);
+                structured = NULL;
+                rc = TOOL_EFAIL;
+                snprintf(ctx.err, sizeof ctx.err,
+                         "the call could not be recorded, so nothing was written: %s", err);
+            } else {
+                diag("could not record the %s call: %s", tool_name(tl), err);
+            }
+        }
+    } else if (!quiet) {
+        diag("could not record the %s call: %s", tool_name(tl), err);
+    }
+reply:
+    if (rc != TOOL_OK) {
+        cJSON_Delete(structured);
+        structured = NULL;
+    }
+    if (bad_params)
+        out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, ctx.err, NULL);
+    else
+        out->line = mcp_result(m, rq, mcp_call_result(structured, ctx.err), MCP_NO_CACHE);
+    out->acks_write = recorded;
+    cJSON_Delete(summary);
+    cJSON_Delete(args);
+}
