@@ -194,7 +194,7 @@ static int on_entry(void *ctx, const store_raw_entry *e)
     w->head_seq = seq;
     memcpy(w->head_hash, e->hash, CHAIN_HASH_BYTES);
     w->checked++;
-    if (w->opt->progress && (w->checked & 0xffff) == 0)
+    if (w->opt->progress && (w->checked & 0x1fff) == 0)
         w->opt->progress(w->opt->progress_ctx, w->checked);
     return w->oom;
 }

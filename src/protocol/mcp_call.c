@@ -139,6 +139,8 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         store_set_interrupt(m->st, NULL, NULL);
         if (rq->cancelled && rc != TOOL_OK)
             snprintf(ctx.err, sizeof ctx.err, "cancelled by the client");
+        else if (rc == TOOL_EFAIL && ctx.store_code != STORE_OK)
+            diag("%s failed: %s", tool_name(tl), ctx.err); /* for operators */
     }
     if (began == STORE_OK && rc != TOOL_OK) {
         /* Keep nothing a failed tool wrote, only the record of it. */
@@ -153,6 +155,7 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
             recorded = 1;
         } else {
             store_savepoint_rollback(m->st);
+            diag("could not record the %s call: %s", tool_name(tl), err);
             if (rc == TOOL_OK && tool_writes(tl)) {
                 /* An entry whose call cannot be recorded is not kept either. */
                 cJSON_Delete(structured);
@@ -160,8 +163,6 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
                 rc = TOOL_EFAIL;
                 snprintf(ctx.err, sizeof ctx.err,
                          "the call could not be recorded, so nothing was written: %s", err);
-            } else {
-                diag("could not record the %s call: %s", tool_name(tl), err);
             }
         }
     } else if (!quiet) {

@@ -1197,3 +1197,288 @@ done:
     sqlite3_finalize(st);
     return code;
 }
+
+/* ---- For the command line (src/cli): streaming walks and statistics ----
+** Appended for people's subcommands.  Each function prepares statements of
+** its own and finalizes them, so callbacks may use the shared ones. */
+
+/* The SQL for a walk; parameters numbered as in find_sql(). */
+static void scan_sql(const store_scan *sc, char *buf, size_t len)
+{
+    const store_query *q = sc->filter;
+    int n = snprintf(buf, len, "SELECT %s FROM audit_log a WHERE a.seq > ?11",
+                     entry_columns);
+    if (q && q->project_id) n += snprintf(buf + n, len - n, " AND a.project_id = ?1");
+    if (q && q->user_id) n += snprintf(buf + n, len - n, " AND a.user_id = ?2");
+    if (q && q->operation_name)
+        n += snprintf(buf + n, len - n, " AND a.operation_name = ?3");
+    if (q && q->event_type) n += snprintf(buf + n, len - n, " AND a.event_type = ?4");
+    if (q && q->since) n += snprintf(buf + n, len - n, " AND a.created_at >= ?5");
+    if (q && q->until) n += snprintf(buf + n, len - n, " AND a.created_at <= ?6");
+    if (q && q->text)
+        n += snprintf(buf + n, len - n,
+                      " AND (a.operation_name LIKE ?7 ESCAPE '\\'"
+                      " OR a.error LIKE ?7 ESCAPE '\\')");
+    n += snprintf(buf + n, len - n, " ORDER BY a.seq %s",
+                  sc->newest_first ? "DESC" : "ASC");
+    if (sc->limit > 0) snprintf(buf + n, len - n, " LIMIT ?8");
+}
+
+int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
+                     void *ctx, char *err)
+{
+    const store_query *q = scan->filter;
+    sqlite3_stmt *st = NULL;
+    char sql[1024], *pattern = NULL;
+    int rc = STORE_OK, src;
+    scan_sql(scan, sql, sizeof sql);
+    if ((src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK) {
+        rc = fail_db(s, src, "reading entries", err);
+        goto done;
+    }
+    if (q && q->text && !(pattern = like_pattern(q->text))) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        rc = STORE_ENOMEM;
+        goto done;
+    }
+    sqlite3_bind_int64(st, 11, scan->after_seq);
+    if (q && q->project_id) bind_text(st, 1, q->project_id);
+    if (q && q->user_id) bind_text(st, 2, q->user_id);
+    if (q && q->operation_name) bind_text(st, 3, q->operation_name);
+    if (q && q->event_type) bind_text(st, 4, q->event_type);
+    if (q && q->since) bind_text(st, 5, q->since);
+    if (q && q->until) bind_text(st, 6, q->until);
+    if (pattern) bind_text(st, 7, pattern);
+    if (scan->limit > 0) sqlite3_bind_int64(st, 8, scan->limit);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *e = row_to_entry(st);
+        if (!e) {
+            snprintf(err, STORE_ERRLEN, "out of memory");
+            rc = STORE_ENOMEM;
+            goto done;
+        }
+        int stop = fn(ctx, e);
+        cJSON_Delete(e);
+        if (stop) {
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE) rc = fail_db(s, src, "reading entries", err);
+done:
+    sqlite3_finalize(st);
+    free(pattern);
+    return rc;
+}
+
+/* Run sql (binding a and b to ?1 and ?2 when the statement has them) and
+** read the first column of the first row as an integer into *out.
+** *found says whether there was a row (it may be NULL when a row is
+** certain, e.g. for count(*)). */
+static int one_int64(store *s, const char *sql, int64_t a, int64_t b,
+                     int64_t *out, int *found, const char *doing, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = STORE_OK;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src != SQLITE_OK) {
+        rc = fail_db(s, src, doing, err);
+        goto done;
+    }
+    if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, b);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        if (found) *found = 1;
+    } else if (src == SQLITE_DONE) {
+        *out = 0;
+        if (found) *found = 0;
+    } else {
+        rc = fail_db(s, src, doing, err);
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_seq_range(store *s, int64_t *first, int64_t *last, char *err)
+{
+    /* Two statements: a min() and a max() in one would scan the table. */
+    int rc = one_int64(s, "SELECT seq FROM audit_log ORDER BY seq ASC LIMIT 1",
+                       0, 0, first, NULL, "reading the oldest entry", err);
+    if (rc == STORE_OK)
+        rc = one_int64(s, "SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1",
+                       0, 0, last, NULL, "reading the newest entry", err);
+    return rc;
+}
+
+int store_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err)
+{
+    int found = 0;
+    if (n < 1) n = 1;
+    int rc = one_int64(s, "SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1 OFFSET ?1",
+                       n - 1, 0, seq, &found, "reading the newest entries", err);
+    if (rc == STORE_OK && !found)
+        rc = one_int64(s, "SELECT seq FROM audit_log ORDER BY seq ASC LIMIT 1",
+                       0, 0, seq, NULL, "reading the oldest entry", err);
+    return rc;
+}
+
+/* created_at of the entry at seq into out ("" when there is none). */
+static int created_at_of(store *s, int64_t seq, char out[TS_BUFLEN], char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = STORE_OK;
+    out[0] = '\0';
+    int src = sqlite3_prepare_v2(s->db, "SELECT created_at FROM audit_log WHERE seq = ?",
+                                 -1, &st, NULL);
+    if (src != SQLITE_OK) {
+        rc = fail_db(s, src, "reading an entry's time", err);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, seq);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) copy_col(st, 0, out, TS_BUFLEN);
+    else if (src != SQLITE_DONE) rc = fail_db(s, src, "reading an entry's time", err);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Counts by event type (and the error total) from the per-day counters,
+** plus the entries without a user, which those counters do not hold. */
+static int stats_by_type(store *s, store_stats *out, char *err)
+{
+    static const char sql[] =
+        "SELECT event_type, sum(n) AS total, sum(e) FROM ("
+        "  SELECT event_type, n, errors AS e FROM activity_daily"
+        "  UNION ALL"
+        "  SELECT event_type, 1, error IS NOT NULL FROM audit_log WHERE user_id IS NULL)"
+        " GROUP BY event_type ORDER BY total DESC, event_type";
+    sqlite3_stmt *st = NULL;
+    int rc = STORE_OK;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src != SQLITE_OK) {
+        rc = fail_db(s, src, "counting event types", err);
+        goto done;
+    }
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        out->errors += sqlite3_column_int64(st, 2);
+        if (!cJSON_AddNumberToObject(out->by_event_type, type ? type : "",
+                                     (double)sqlite3_column_int64(st, 1))) {
+            snprintf(err, STORE_ERRLEN, "out of memory");
+            rc = STORE_ENOMEM;
+            goto done;
+        }
+    }
+    if (src != SQLITE_DONE) rc = fail_db(s, src, "counting event types", err);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int stats_top_users(store *s, int limit, store_stats *out, char *err)
+{
+    static const char sql[] =
+        "SELECT user_id, sum(n) AS total, sum(errors) FROM activity_daily"
+        " GROUP BY user_id ORDER BY total DESC, user_id LIMIT ?";
+    sqlite3_stmt *st = NULL;
+    int rc = STORE_OK;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src != SQLITE_OK) {
+        rc = fail_db(s, src, "counting users", err);
+        goto done;
+    }
+    sqlite3_bind_int(st, 1, limit);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *u = cJSON_CreateObject();
+        const char *user = (const char *)sqlite3_column_text(st, 0);
+        if (!u || !cJSON_AddItemToArray(out->top_users, u) ||
+            !cJSON_AddStringToObject(u, "user_id", user ? user : "") ||
+            !cJSON_AddNumberToObject(u, "entries", (double)sqlite3_column_int64(st, 1)) ||
+            !cJSON_AddNumberToObject(u, "errors", (double)sqlite3_column_int64(st, 2))) {
+            snprintf(err, STORE_ERRLEN, "out of memory");
+            rc = STORE_ENOMEM;
+            goto done;
+        }
+    }
+    if (src != SQLITE_DONE) rc = fail_db(s, src, "counting users", err);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The size of the write-ahead log beside the main file, 0 when absent. */
+static int64_t wal_size(store *s)
+{
+    const char *main_file = sqlite3_db_filename(s->db, "main");
+    if (!main_file || !*main_file) return 0;
+    size_t n = strlen(main_file) + 5;
+    char *wal = malloc(n);
+    struct stat st;
+    int64_t size = 0;
+    if (!wal) return 0;
+    snprintf(wal, n, "%s-wal", main_file);
+    if (stat(wal, &st) == 0) size = (int64_t)st.st_size;
+    free(wal);
+    return size;
+}
+
+int store_get_stats(store *s, int top_users, store_progress_fn progress,
+                    void *ctx, store_stats *out, char *err)
+{
+    enum { CHUNK = 65536 };
+    int rc, in_read = 0;
+    int64_t pages = 0, page_size = 0, n;
+    memset(out, 0, sizeof *out);
+    out->by_event_type = cJSON_CreateObject();
+    out->top_users = cJSON_CreateArray();
+    if (!out->by_event_type || !out->top_users) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        rc = STORE_ENOMEM;
+        goto done;
+    }
+    /* One read transaction: every number describes the same moment. */
+    if (!s->in_tx) {
+        if ((rc = exec(s, "BEGIN", "starting to read", err)) != STORE_OK) goto done;
+        in_read = 1;
+    }
+    if ((rc = store_seq_range(s, &out->first_seq, &out->last_seq, err)) != STORE_OK ||
+        (rc = created_at_of(s, out->first_seq, out->first_created_at, err)) != STORE_OK ||
+        (rc = created_at_of(s, out->last_seq, out->last_created_at, err)) != STORE_OK)
+        goto done;
+    if (out->last_seq > 0) {
+        int64_t span = out->last_seq - out->first_seq + 1;
+        for (int64_t from = out->first_seq; from <= out->last_seq; from += CHUNK) {
+            int64_t to = from + CHUNK - 1 < out->last_seq ? from + CHUNK - 1 : out->last_seq;
+            rc = one_int64(s, "SELECT count(*) FROM audit_log WHERE seq BETWEEN ?1 AND ?2",
+                           from, to, &n, NULL, "counting entries", err);
+            if (rc != STORE_OK) goto done;
+            out->entries += n;
+            if (progress) progress(ctx, to - out->first_seq + 1, span);
+        }
+    }
+    if ((rc = stats_by_type(s, out, err)) != STORE_OK ||
+        (rc = stats_top_users(s, top_users, out, err)) != STORE_OK ||
+        (rc = one_int64(s, "SELECT count(*) FROM checkpoints WHERE kind = 'checkpoint'",
+                        0, 0, &out->checkpoints, NULL, "counting checkpoints", err)) ||
+        (rc = one_int64(s, "SELECT count(*) FROM checkpoints WHERE kind = 'anchor'",
+                        0, 0, &out->anchors, NULL, "counting anchors", err)) ||
+        (rc = one_int64(s, "PRAGMA page_count", 0, 0, &pages, NULL,
+                        "reading the database size", err)) ||
+        (rc = one_int64(s, "PRAGMA page_size", 0, 0, &page_size, NULL,
+                        "reading the database size", err)))
+        goto done;
+    out->db_bytes = pages * page_size;
+    out->wal_bytes = wal_size(s);
+done:
+    if (in_read) sqlite3_exec(s->db, rc == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    if (rc != STORE_OK) {
+        cJSON_Delete(out->by_event_type);
+        cJSON_Delete(out->top_users);
+        out->by_event_type = out->top_users = NULL;
+    }
+    return rc;
+}

@@ -252,7 +252,19 @@ static int next_line(srv *s, long long deadline, const char **line, size_t *len)
     }
 }
 
+static const char *recv_line(srv *s, int any_json);
+
 const char *srv_recv_line(srv *s)
+{
+    return recv_line(s, 0);
+}
+
+const char *srv_recv_json_line(srv *s)
+{
+    return recv_line(s, 1);
+}
+
+static const char *recv_line(srv *s, int any_json)
 {
     const char *p;
     size_t n;
@@ -270,7 +282,7 @@ const char *srv_recv_line(srv *s)
         return NULL;
     }
     note_line(p, n);
-    if (!is_json_object_line(p, n)) {
+    if (!any_json && !is_json_object_line(p, n)) {
         herr("stdout line is not one JSON object: %.300s", last_line);
         return NULL;
     }

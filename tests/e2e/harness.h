@@ -67,6 +67,8 @@ int srv_send_line(srv *s, const char *text);
 /* The next stdout line without its "\n", owned by s; NULL on timeout, EOF
 ** or a line that is not one JSON object (h_error says which). */
 const char *srv_recv_line(srv *s);
+/* The same for a line that may be any JSON value (a batch's array). */
+const char *srv_recv_json_line(srv *s);
 /* The next line, parsed; owned by s.  NULL as above. */
 cJSON *srv_recv(srv *s);
 /* True when no stdout line arrives within ms milliseconds. */

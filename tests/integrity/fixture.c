@@ -291,13 +291,13 @@ const char *fx_call_line(fx *f, long id)
     return fx_fmt(f, "%s", buf);
 }
 
-int fx_fill_db(fx *f, const char *db, long calls, long interval)
+const char *fx_calls_file(fx *f, const char *name, long calls)
 {
-    char *in = fx_path(f, ".fill.jsonl");
+    char *in = fx_path(f, name);
     FILE *fp = fopen(in, "w");
     if (!fp) {
         set_err(f, "cannot write %s", in);
-        return -1;
+        return NULL;
     }
     char line[512];
     fprintf(fp, "%s\n%s\n", fx_initialize_line(), initialized_line);
@@ -308,8 +308,15 @@ int fx_fill_db(fx *f, const char *db, long calls, long interval)
     }
     if (fclose(fp) != 0) {
         set_err(f, "cannot write %s", in);
-        return -1;
+        return NULL;
     }
+    return in;
+}
+
+int fx_fill_db(fx *f, const char *db, long calls, long interval)
+{
+    const char *in = fx_calls_file(f, ".fill.jsonl", calls);
+    if (!in) return -1;
     char *ivl = interval > 0 ? fx_fmt(f, " --checkpoint-interval %ld", interval) : "";
     char *cmd = fx_fmt(f, "%s --db %s --actor t%s <%s", fx_q(f, f->bin),
                        fx_q(f, db ? db : f->db), ivl, fx_q(f, in));
@@ -461,6 +468,12 @@ fx_session *fx_session_start(fx *f, const char *const *args)
         close(in[0]);
         close(in[1]);
         return NULL;
+    }
+    /* Close-on-exec, so that a later session's child does not hold this
+    ** one's stdin open (which would keep it from ever seeing EOF). */
+    for (int i = 0; i < 2; i++) {
+        fcntl(in[i], F_SETFD, FD_CLOEXEC);
+        fcntl(out[i], F_SETFD, FD_CLOEXEC);
     }
     const char *argv[64];
     int n = 0;

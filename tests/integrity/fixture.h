@@ -58,6 +58,9 @@ int fx_run(fx *f, const char *cmd, const char **out, const char **err);
 ** the server exited 0 and acknowledged every call, else -1 (see last_err). */
 int fx_fill_db(fx *f, const char *db, long calls, long interval);
 int fx_fill(fx *f, long calls, long interval);
+/* Write the input fx_fill would pipe (initialize, then `calls` calls) to
+** <dir>/<name>; returns its path or NULL. */
+const char *fx_calls_file(fx *f, const char *name, long calls);
 
 /* Run SQL through `sqlite3 -bail` on the fixture's database.  Returns the
 ** sqlite3 exit code; *out and *err receive its output. */

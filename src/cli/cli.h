@@ -1,0 +1,152 @@
+/*
+** cli.h: the commands for people: tail, query, stats and export.
+**
+** main.c parses the command line into a cli_args, checks it with
+** cli_check() before opening anything, opens the database read-only and
+** calls one of the cli_* commands.  They read the log only through
+** store.h, print results to the stream given (an aligned table when it is a
+** terminal, JSON Lines otherwise; export always writes its format), show
+** progress on stderr when that is a terminal, and never print diagnostics:
+** a failure comes back as a negative code with a sentence in `err`, which
+** main.c prints.  The lower half of this header is for the commands'
+** building blocks (tables, progress, CSV and OCSF shaping), exposed so that
+** tests can check each one on its own.
+*/
+#ifndef DSS_CLI_H
+#define DSS_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "../store/store.h"
+#include "../util/ts.h"
+
+/* Return codes.  main.c maps CLI_EUSAGE to exit status 2, CLI_EFAIL to 1. */
+enum {
+    CLI_OK = 0,
+    CLI_EFAIL = -1,  /* the work failed: database or output error */
+    CLI_EUSAGE = -2  /* a bad option or value */
+};
+
+#define CLI_ERRLEN 512
+
+typedef enum cli_format {
+    CLI_FORMAT_NONE, CLI_FORMAT_JSONL, CLI_FORMAT_CSV, CLI_FORMAT_OCSF
+} cli_format;
+
+/* The options of tail, query, stats and export.  main.c fills the first
+** part with the strings given (borrowed from argv; NULL when absent);
+** cli_check() validates them and fills the second part. */
+typedef struct cli_args {
+    const char *lines;          /* tail -n */
+    int follow;                 /* tail -f */
+    const char *user, *project, *event_type, *operation_name;
+    const char *since, *until, *search, *limit;
+    const char *format, *output;
+    int json;                   /* --json: JSON Lines even on a terminal */
+
+    int64_t count;              /* tail -n, or query --limit */
+    char since_ts[TS_BUFLEN];   /* normalized bounds, "" when absent */
+    char until_ts[TS_BUFLEN];
+    cli_format fmt;
+} cli_args;
+
+/* Whether command names one of the commands here. */
+int cli_is_command(const char *command);
+
+/* Whether any option of cli_args was given (main.c refuses them for the
+** other commands). */
+int cli_any_option(const cli_args *a);
+
+/* Check that every option given applies to `command` and has a usable
+** value, and fill the second part of *a.  Returns CLI_OK or CLI_EUSAGE
+** with a sentence in err. */
+int cli_check(const char *command, cli_args *a, char *err, size_t errlen);
+
+/* The commands.  st is open (read-only is enough); results go to out.
+** Each returns CLI_OK, or CLI_EFAIL / CLI_EUSAGE with a sentence in err. */
+int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
+int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
+int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
+              char *err, size_t errlen);
+/* export writes to a->output when given (a new file, mode 0600, fsynced),
+** else to out. */
+int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
+
+/* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
+
+/* Whether tables (rather than JSON Lines) should go to out: out is a
+** terminal and --json was not given. */
+int cli_use_table(FILE *out, const cli_args *a);
+
+/* The width of the terminal behind out, or 0 when it is none. */
+int cli_term_width(FILE *out);
+
+/* A column of a terminal table.  Widths are in characters (code points). */
+typedef struct cli_col {
+    const char *title;
+    int min, max;  /* width bounds; max 0 = the rest of the line */
+    int right;     /* right-aligned (numbers) */
+} cli_col;
+
+typedef struct cli_table cli_table;
+
+/*
+** A table printed to out.  Rows are buffered (up to a fixed number, so
+** memory stays bounded) to size the columns to their contents; the first
+** flush prints the header and fixes the widths for the rest.  Cells are
+** shown with control characters replaced by '?' and cut to the column's
+** width with "~" at the end.  Returns NULL when memory runs out; the caller
+** frees with cli_table_free().  width is the line width (0: unbounded).
+*/
+cli_table *cli_table_new(FILE *out, const cli_col *cols, int ncols, int width);
+/* Add a row of ncols cells (NULL shows as "-").  0, or -1 on a write or
+** memory failure. */
+int cli_table_add(cli_table *t, const char *const *cells);
+/* Print what is buffered (and the header, the first time).  0 or -1. */
+int cli_table_flush(cli_table *t);
+void cli_table_free(cli_table *t);
+
+/* Copy s into out (len bytes, NUL-terminated) with control characters
+** (C0, DEL, C1) replaced by '?', so that data cannot drive the terminal;
+** invalid UTF-8 bytes also become '?'. */
+void cli_sanitize(const char *s, char *out, size_t len);
+
+/* A progress bar on a stream, drawn only when the stream is a terminal and
+** at most every 100 ms. */
+typedef struct cli_progress {
+    FILE *f;
+    int on;
+    const char *label;
+    int64_t last_ms;
+    int drawn;
+} cli_progress;
+
+void cli_progress_start(cli_progress *p, FILE *f, const char *label);
+void cli_progress_update(cli_progress *p, int64_t done, int64_t total);
+/* Erase the bar. */
+void cli_progress_end(cli_progress *p);
+
+/* Write one CSV field per RFC 4180: enclosed in double quotes, with its
+** quotes doubled, when it holds a comma, a double quote, CR or LF; as it
+** is otherwise.  NULL writes an empty field.  0, or -1 on a write error. */
+int cli_csv_field(FILE *out, const char *s);
+
+/* The CSV columns in order, and the header row (with CRLF). */
+extern const char *const cli_csv_columns[];
+extern const int cli_csv_ncolumns;
+int cli_csv_header(FILE *out);
+/* One entry (as the store returns it) as one CSV row ending in CRLF. */
+int cli_csv_row(FILE *out, const cJSON *entry);
+
+/* The OCSF activity_id of an entry: 1 Create, 2 Read, 3 Update, 4 Delete
+** or 99 Other (see the export help for the mapping). */
+int cli_ocsf_activity(const char *event_type, const char *operation_name);
+
+/* The OCSF 1.1.0 API Activity event of an entry.  Returns a new object
+** (caller frees with cJSON_Delete), or NULL with a sentence in err. */
+cJSON *cli_ocsf_event(const cJSON *entry, char *err, size_t errlen);
+
+#endif

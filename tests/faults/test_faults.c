@@ -1,0 +1,910 @@
+/*
+** test_faults.c: what real machines do to the audit trail (issue 5, Faults).
+**
+** SIGKILL under load, a full database, read-only and unusable database
+** files, four writers on one file, and clean shutdown on SIGTERM and EOF.
+** Each case runs in a fresh temp dir holding the database and the signing
+** key (DSS_AUDIT_KEY), so that the database outlives the servers that write
+** it and `dss-audit-mcp verify` can check it afterwards.
+**
+** Environment (set by ctest): DSS_BIN, the binary.  DSS_FAULTS_SEED fixes
+** the random kill delays (the seed used is always printed).
+*/
+#include "fault_util.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+/* ---- acknowledged ids ---------------------------------------------------- */
+
+typedef struct idset {
+    char (*id)[40];
+    long long *seq;
+    size_t n, cap;
+} idset;
+
+static int idset_add(idset *s, const char *id, long long seq)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        char (*p)[40] = realloc(s->id, cap * sizeof *p);
+        if (!p) return -1;
+        s->id = p;
+        long long *q = realloc(s->seq, cap * sizeof *q);
+        if (!q) return -1;
+        s->seq = q;
+        s->cap = cap;
+    }
+    snprintf(s->id[s->n], sizeof s->id[s->n], "%s", id);
+    s->seq[s->n++] = seq;
+    return 0;
+}
+
+static void idset_free(idset *s)
+{
+    free(s->id);
+    free(s->seq);
+    memset(s, 0, sizeof *s);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
+/* How many of the set's ids are not in the database. */
+static long long missing_ids(const char *db, const idset *ids, const char **first)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    long long lost = -1;
+    *first = NULL;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) goto done;
+    sqlite3_busy_timeout(h, 10000);
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM audit_log WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto done;
+    lost = 0;
+    for (size_t i = 0; i < ids->n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, ids->id[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != 1) {
+            if (!*first) *first = ids->id[i];
+            lost++;
+        }
+    }
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return lost;
+}
+
+/* Count duplicates among the set's ids and among its seqs. */
+static void duplicates(const idset *ids, size_t *dup_ids, size_t *dup_seqs)
+{
+    *dup_ids = *dup_seqs = 0;
+    if (ids->n < 2) return;
+    char (*i2)[40] = malloc(ids->n * sizeof *i2);
+    long long *s2 = malloc(ids->n * sizeof *s2);
+    if (!i2 || !s2) {
+        free(i2);
+        free(s2);
+        *dup_ids = *dup_seqs = (size_t)-1;
+        return;
+    }
+    memcpy(i2, ids->id, ids->n * sizeof *i2);
+    memcpy(s2, ids->seq, ids->n * sizeof *s2);
+    qsort(i2, ids->n, sizeof *i2, cmp_id);
+    qsort(s2, ids->n, sizeof *s2, cmp_ll);
+    for (size_t i = 1; i < ids->n; i++) {
+        if (strcmp(i2[i - 1], i2[i]) == 0) (*dup_ids)++;
+        if (s2[i - 1] == s2[i]) (*dup_seqs)++;
+    }
+    free(i2);
+    free(s2);
+}
+
+/* ---- request streams ----------------------------------------------------- */
+
+/* n log_operation lines with ids "<tag>-<from+k>" and operation names
+** "<tag>-<from+k>", concatenated; caller frees. */
+static char *log_batch(const char *tag, int from, int n, const char *pad)
+{
+    size_t cap = (size_t)n * (400 + strlen(pad)) + 1, at = 0;
+    char *p = malloc(cap);
+    if (!p) return NULL;
+    for (int k = 0; k < n; k++) {
+        at += (size_t)snprintf(p + at, cap - at,
+            "{\"jsonrpc\":\"2.0\",\"id\":\"%s-%d\",\"method\":\"tools/call\",\"params\":"
+            "{\"name\":\"log_operation\",\"arguments\":{\"event_type\":\"state_transition\","
+            "\"operation_name\":\"%s-%d\",\"project_id\":\"faults\","
+            "\"args\":{\"n\":%d,\"pad\":\"%s\"}}}}\n",
+            tag, from + k, tag, from + k, from + k, pad);
+    }
+    return p;
+}
+
+/* Classify one reply line to a log_operation: 1 acknowledged (id and seq
+** recorded), 0 an isError result (its text in *why), -1 anything else. */
+static int log_reply(const char *line, idset *acked, char *why, size_t whylen)
+{
+    cJSON *r = cJSON_Parse(line);
+    int rc = -1;
+    const cJSON *res = jget(r, "result");
+    if (cJSON_IsFalse(jget(res, "isError"))) {
+        const char *id = jstr(res, "structuredContent.audit_id");
+        double seq = jnum(res, "structuredContent.seq");
+        if (id && !isnan(seq) && idset_add(acked, id, (long long)seq) == 0) rc = 1;
+    } else if (cJSON_IsTrue(jget(res, "isError"))) {
+        const char *text = jstr(res, "content.0.text");
+        snprintf(why, whylen, "%s", text ? text : "(no text)");
+        rc = 0;
+    } else {
+        snprintf(why, whylen, "%.300s", line);
+    }
+    cJSON_Delete(r);
+    return rc;
+}
+
+/* A seeded xorshift, so a failing run can be repeated. */
+static unsigned long long rng_state;
+
+static unsigned rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state >> 11);
+}
+
+static unsigned long long seed_rng(void)
+{
+    const char *e = getenv("DSS_FAULTS_SEED");
+    unsigned long long seed = e && *e ? strtoull(e, NULL, 10)
+                                      : (unsigned long long)time(NULL) ^
+                                            ((unsigned long long)getpid() << 20);
+    if (!seed) seed = 1;
+    rng_state = seed;
+    return seed;
+}
+
+/* Sends a signal to a pid after a delay, from its own thread. */
+typedef struct timed_signal {
+    pthread_t thread;
+    int pid, sig, delay_ms;
+} timed_signal;
+
+static void *signal_later(void *arg)
+{
+    timed_signal *t = arg;
+    struct timespec d = {t->delay_ms / 1000, (long)(t->delay_ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0 && errno == EINTR) {}
+    kill(t->pid, t->sig);
+    return NULL;
+}
+
+/* ==== crash under load ==================================================== */
+
+#define KILL_ROUNDS 20
+#define KILL_BATCH 32
+
+TEST(sigkill_under_load_loses_no_acknowledged_entry)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    unsigned long long seed = seed_rng();
+    long long t0 = fu_now_ms();
+    idset acked = {0};
+    /* The database and the key exist before the first kill. */
+    srv *s = start_on(t, t->db, NULL);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    FINISH(s);
+    int kills = 0, rounds_with_acks = 0;
+    long long lost_total = 0;
+    char why[512];
+    for (int round = 0; round < KILL_ROUNDS; round++) {
+        s = start_on(t, t->db, NULL);
+        CHECK(s);
+        timed_signal ts = {.pid = srv_pid(s), .sig = SIGKILL,
+                           .delay_ms = 5 + (int)(rnd() % 196)};
+        CHECK(pthread_create(&ts.thread, NULL, signal_later, &ts) == 0);
+        char tag[32];
+        snprintf(tag, sizeof tag, "kill%02d", round);
+        size_t before = acked.n;
+        int sent = 0, bad_replies = 0;
+        for (;;) {
+            char *batch = log_batch(tag, sent, KILL_BATCH, "load");
+            CHECK(batch);
+            int rc = srv_send_raw(s, batch, strlen(batch));
+            free(batch);
+            if (rc != 0) break;
+            sent += KILL_BATCH;
+            int k;
+            for (k = 0; k < KILL_BATCH; k++) {
+                const char *line = srv_recv_line(s);
+                if (!line) break;
+                if (log_reply(line, &acked, why, sizeof why) != 1) bad_replies++;
+            }
+            if (k < KILL_BATCH) break;
+        }
+        pthread_join(ts.thread, NULL);
+        srv_kill(s);
+        /* Replies completed before the kill count; a torn last line does not. */
+        for (const char *line; (line = srv_recv_line(s));)
+            if (log_reply(line, &acked, why, sizeof why) != 1) bad_replies++;
+        srv_free(s);
+        kills++;
+        size_t this_round = acked.n - before;
+        if (this_round) rounds_with_acks++;
+        CHECKF(bad_replies == 0, "round %d: %d replies were not acknowledgements (%s)",
+               round, bad_replies, why);
+
+        /* Restart: the server serves the log, with this round's entries. */
+        s = start_on(t, t->db, NULL);
+        CHECK(s);
+        CHECK(srv_alive(s));
+        size_t probes[3] = {before, before + this_round / 2, acked.n - 1};
+        for (int p = 0; p < 3 && this_round; p++) {
+            const char *id = acked.id[probes[p]];
+            cJSON *e = srv_call_ok(s, "get_audit_entry",
+                                   srv_fmt(s, "{\"audit_id\":\"%s\"}", id));
+            CHECKF(e, "round %d: acknowledged entry %s not served after restart (%s)",
+                   round, id, h_error());
+            ASSERT_EQ_STR(jstr(e, "entry.id"), id);
+        }
+        CHECK(srv_call_ok(s, "log_operation",
+                          srv_fmt(s, "{\"event_type\":\"state_transition\","
+                                     "\"operation_name\":\"restart-%d\"}", round)));
+        FINISH(s);
+        /* Every acknowledged id so far is there, and the chain verifies. */
+        const char *first = NULL;
+        long long lost = missing_ids(t->db, &acked, &first);
+        CHECKF(lost == 0, "round %d: %lld acknowledged entries lost, e.g. %s", round, lost,
+               first ? first : "?");
+        lost_total += lost;
+        CHECKF(run_verify(t, t->db) == 0, "round %d: verify failed after the kill", round);
+    }
+    size_t dup_ids, dup_seqs;
+    duplicates(&acked, &dup_ids, &dup_seqs);
+    ASSERT_EQ_INT(dup_ids, 0);
+    ASSERT_EQ_INT(dup_seqs, 0);
+    fprintf(stderr,
+            "crash under load: seed %llu, kills survived %d/%d, rounds with acknowledged "
+            "writes %d, acknowledged %zu, lost %lld, %lld ms\n",
+            seed, kills, KILL_ROUNDS, rounds_with_acks, acked.n, lost_total,
+            fu_now_ms() - t0);
+    CHECKF(acked.n > 0, "no write was ever acknowledged: the kill test tested nothing");
+    idset_free(&acked);
+    tdir_free(t);
+}
+
+/* ==== disk full =========================================================== */
+
+TEST(full_database_refuses_writes_cleanly_and_recovers)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    static const char *const cap[] = {"--max-db-size", "300000", NULL};
+    srv *s = start_on(t, t->db, cap);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    /* About 1.5 KB of distinct text per entry. */
+    char pad[1601];
+    for (int i = 0; i < 1600; i++) pad[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + i / 36) % 36];
+    pad[1600] = '\0';
+    idset acked = {0};
+    int fulls = 0, after_full_ok = 0;
+    char why[512] = "";
+    for (int i = 0; i < 3000 && fulls < 5; i++) {
+        char *line = log_batch("fill", i, 1, pad);
+        CHECK(line);
+        line[strlen(line) - 1] = '\0';
+        cJSON *r = srv_rpc(s, line);
+        free(line);
+        CHECK(r);
+        char *text = cJSON_PrintUnformatted(r);
+        int k = log_reply(text, &acked, why, sizeof why);
+        free(text);
+        CHECKF(k >= 0, "write %d: neither a result nor an isError result: %s", i, why);
+        if (k == 0) {
+            CHECKF(strstr(why, "full") != NULL,
+                   "write %d failed without saying the database is full: %s", i, why);
+            fulls++;
+        } else if (fulls) {
+            after_full_ok++; /* a smaller page need may still fit: allowed */
+        }
+    }
+    fprintf(stderr, "disk full: %zu writes acknowledged before the cap; last error: %s\n",
+            acked.n, why);
+    CHECKF(fulls > 0, "3000 writes of 1.5 KB fit in a 300000-byte cap");
+    CHECK(acked.n > 10);
+    /* Reads keep working on the full database. */
+    cJSON *h = srv_call_ok(s, "get_operation_history",
+                           "{\"event_type\":\"state_transition\",\"limit\":5}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 5);
+    const char *last = acked.id[acked.n - 1];
+    cJSON *e = srv_call_ok(s, "get_audit_entry", srv_fmt(s, "{\"audit_id\":\"%s\"}", last));
+    CHECK(e);
+    CHECK(srv_call_ok(s, "search_audit_log", "{\"search_term\":\"fill-1\"}"));
+    CHECK(srv_call_ok(s, "get_user_activity", "{\"user_id\":\"" E2E_ACTOR "\"}"));
+    cJSON *v = srv_call_ok(s, "verify_audit_log", "{}");
+    CHECK(v);
+    CHECK(cJSON_IsTrue(jget(v, "ok")));
+    FINISH(s);
+    /* Nothing partial: exactly the acknowledged entries, each with its
+    ** tool_call record, and a chain that verifies.  The file kept the cap. */
+    const char *first = NULL;
+    ASSERT_EQ_INT(missing_ids(t->db, &acked, &first), 0);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE event_type ="
+                                   " 'state_transition' AND operation_name LIKE 'fill-%'", NULL),
+                  (long long)acked.n);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE event_type ="
+                                   " 'tool_call' AND operation_name = 'log_operation'"
+                                   " AND error IS NULL", NULL),
+                  (long long)acked.n);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT max(seq) - count(*) FROM audit_log", NULL), 0);
+    struct stat st;
+    CHECK(stat(t->db, &st) == 0);
+    CHECKF(st.st_size <= 300000, "the capped file is %lld bytes", (long long)st.st_size);
+    CHECK(run_verify(t, t->db) == 0);
+    /* Space returns: without the cap, writes succeed again. */
+    s = start_on(t, t->db, NULL);
+    CHECK(s);
+    for (int i = 0; i < 3; i++)
+        CHECK(srv_call_ok(s, "log_operation",
+                          "{\"event_type\":\"state_transition\",\"operation_name\":\"after-full\"}"));
+    h = srv_call_ok(s, "get_operation_history", "{\"operation_name\":\"after-full\"}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 3);
+    FINISH(s);
+    CHECK(run_verify(t, t->db) == 0);
+    (void)after_full_ok;
+    idset_free(&acked);
+    tdir_free(t);
+}
+
+/* ==== read-only =========================================================== */
+
+/* A database with three entries of its own, written and closed cleanly. */
+static int seed_db(const tdir *t, const char *db)
+{
+    srv *s = start_on(t, db, NULL);
+    if (!s) return -1;
+    int ok = srv_initialize(s, "2025-11-25") != NULL;
+    for (int i = 0; ok && i < 3; i++)
+        ok = srv_call_ok(s, "log_operation",
+                         "{\"event_type\":\"project_update\",\"operation_name\":\"seeded\"}") != NULL;
+    ok = ok && srv_stdout_is_json_lines(s);
+    ok = srv_wait(s) == 0 && ok;
+    srv_free(s);
+    return ok ? 0 : -1;
+}
+
+/* Serve a read-only database: every write refused saying so, reads work. */
+static void read_only_session(const tdir *t, const char *const *args, int *test_failed_)
+{
+    srv *s = start_on(t, t->db, args);
+    if (!s) TEST_FAIL_("cannot start: %s", h_error());
+    if (!srv_initialize(s, "2025-11-25")) TEST_FAIL_("initialize: %s", h_error());
+    static const char *const writes[][2] = {
+        {"log_operation", "{\"event_type\":\"error\",\"operation_name\":\"ro-write\"}"},
+        {"create_checkpoint", "{}"},
+    };
+    for (int i = 0; i < 2; i++) {
+        const char *text = srv_call_err(s, writes[i][0], writes[i][1], "read-only", NULL);
+        if (!text) TEST_FAIL_("%s on a read-only log: %s", writes[i][0], h_error());
+    }
+    cJSON *h = srv_call_ok(s, "get_operation_history", "{\"operation_name\":\"seeded\"}");
+    if (!h || count_entries(h) != 3) TEST_FAIL_("reads on a read-only log: %s", h_error());
+    const char *id = jstr(h, "entries.0.id");
+    if (!id || !srv_call_ok(s, "get_audit_entry", srv_fmt(s, "{\"audit_id\":\"%s\"}", id)))
+        TEST_FAIL_("get_audit_entry on a read-only log: %s", h_error());
+    if (!srv_call_ok(s, "search_audit_log", "{\"search_term\":\"seeded\"}") ||
+        !srv_call_ok(s, "get_user_activity", "{\"user_id\":\"" E2E_ACTOR "\"}") ||
+        !srv_call_ok(s, "get_audit_trail", "{\"start_date\":\"2000-01-01\",\"end_date\":\"2999-01-01\"}"))
+        TEST_FAIL_("queries on a read-only log: %s", h_error());
+    cJSON *v = srv_call_ok(s, "verify_audit_log", "{}");
+    if (!v || !cJSON_IsTrue(jget(v, "ok"))) TEST_FAIL_("verify_audit_log read-only: %s", h_error());
+    if (!strstr(srv_stderr(s), "read-only"))
+        TEST_FAIL_("stderr does not say the log is served read-only: %s", srv_stderr(s));
+    FINISH(s);
+}
+
+TEST(read_only_file_refuses_writes_serves_reads_changes_nothing)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    CHECK(seed_db(t, t->db) == 0);
+    CHECK(chmod(t->db, 0400) == 0);
+    size_t n0, n1;
+    char *before = slurp(t->db, &n0);
+    CHECK(before);
+    read_only_session(t, NULL, test_failed_);
+    if (*test_failed_) {
+        free(before);
+        return;
+    }
+    char *after = slurp(t->db, &n1);
+    int same = after && n0 == n1 && memcmp(before, after, n0) == 0;
+    free(before);
+    free(after);
+    CHECKF(same, "the read-only database file changed (%zu -> %zu bytes)", n0, n1);
+    struct stat st;
+    CHECK(stat(t->db, &st) == 0 && (st.st_mode & 0777) == 0400);
+    CHECK(run_verify(t, t->db) == 0);
+    tdir_free(t);
+}
+
+TEST(read_only_flag_refuses_writes_serves_reads_changes_nothing)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    CHECK(seed_db(t, t->db) == 0);
+    size_t n0, n1;
+    char *before = slurp(t->db, &n0);
+    CHECK(before);
+    static const char *const ro[] = {"--read-only", NULL};
+    read_only_session(t, ro, test_failed_);
+    if (*test_failed_) {
+        free(before);
+        return;
+    }
+    char *after = slurp(t->db, &n1);
+    int same = after && n0 == n1 && memcmp(before, after, n0) == 0;
+    free(before);
+    free(after);
+    CHECKF(same, "--read-only changed the database file (%zu -> %zu bytes)", n0, n1);
+    /* The environment variable does the same. */
+    const char *env[] = {t->keyenv, "DSS_AUDIT_READ_ONLY=1", NULL};
+    const char *args[] = {"--db", t->db, NULL};
+    srv_opts o = {.args = args, .env = env, .no_db = 1};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    CHECK(srv_call_err(s, "log_operation",
+                       "{\"event_type\":\"error\",\"operation_name\":\"x\"}", "read-only", NULL));
+    FINISH(s);
+    tdir_free(t);
+}
+
+/* ==== unusable databases ================================================== */
+
+/* Starting on db must fail: non-zero exit, a message on stderr mentioning
+** `word` (when not NULL), nothing on stdout, and `watch` (when not NULL)
+** byte for byte unchanged with no -wal, -shm or -journal beside it. */
+static void refused_at_start(const tdir *t, const char *db, const char *word,
+                             const char *watch, int *test_failed_)
+{
+    size_t n0 = 0, n1 = 0;
+    char *before = watch ? slurp(watch, &n0) : NULL;
+    if (watch && !before) TEST_FAIL_("cannot read %s", watch);
+    srv *s = start_on(t, db, NULL);
+    if (!s) {
+        free(before);
+        TEST_FAIL_("cannot start: %s", h_error());
+    }
+    srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+    int st = srv_wait(s);
+    char *out = strdup(srv_stdout(s)), *err = strdup(srv_stderr(s));
+    srv_free(s);
+    char *after = watch ? slurp(watch, &n1) : NULL;
+    int same = !watch || (after && n0 == n1 && memcmp(before, after, n0) == 0);
+    free(before);
+    free(after);
+    int extra = 0;
+    static const char *const sfx[] = {"-wal", "-shm", "-journal"};
+    for (int i = 0; watch && i < 3; i++) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s%s", watch, sfx[i]);
+        extra += exists(p);
+    }
+    fprintf(stderr, "--db %s: exit %d, stderr: %s", db, st, err ? err : "");
+    int ok_status = st > 0, ok_out = out && !*out, ok_err = err && *err,
+        ok_word = !word || (err && strstr(err, word));
+    free(out);
+    free(err);
+    if (!ok_status) TEST_FAIL_("--db %s: exit status %d, expected non-zero", db, st);
+    if (!ok_out) TEST_FAIL_("--db %s: something was written to stdout", db);
+    if (!ok_err) TEST_FAIL_("--db %s: no message on stderr", db);
+    if (!ok_word) TEST_FAIL_("--db %s: stderr does not mention \"%s\"", db, word);
+    if (!same) TEST_FAIL_("--db %s: the file %s was modified", db, watch);
+    if (extra) TEST_FAIL_("--db %s: a -wal, -shm or -journal file was created", db);
+}
+
+TEST(path_under_a_regular_file_exits_nonzero)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    char file[PATH_MAX + 16], db[PATH_MAX + 32];
+    snprintf(file, sizeof file, "%s/plain", t->path);
+    CHECK(write_file(file, "just a file\n", 12, 0600) == 0);
+    snprintf(db, sizeof db, "%s/x.db", file);
+    refused_at_start(t, db, NULL, file, test_failed_);
+    if (*test_failed_) return;
+    /* The same under a system file. */
+    refused_at_start(t, "/etc/passwd/x.db", NULL, "/etc/passwd", test_failed_);
+    if (*test_failed_) return;
+    tdir_free(t);
+}
+
+TEST(folder_without_permission_exits_nonzero)
+{
+    if (geteuid() == 0) {
+        /* Root ignores permission bits: nothing to test.  (Other unopenable
+        ** paths are covered by path_under_a_regular_file_exits_nonzero.) */
+        fprintf(stderr, "skipped: running as root, folder permissions do not apply\n");
+        return;
+    }
+    tdir *t = tdir_new();
+    CHECK(t);
+    char dir[PATH_MAX + 16], db[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/locked", t->path);
+    CHECK(mkdir(dir, 0500) == 0);
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    refused_at_start(t, db, NULL, NULL, test_failed_);
+    if (*test_failed_) return;
+    snprintf(db, sizeof db, "%s/sub/audit.db", dir);
+    refused_at_start(t, db, NULL, NULL, test_failed_);
+    if (*test_failed_) return;
+    tdir_free(t);
+}
+
+TEST(file_that_is_not_a_database_exits_nonzero_unchanged)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    char junk[8192];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)("junk text \n"[i % 11]);
+    CHECK(write_file(t->db, junk, sizeof junk, 0600) == 0);
+    refused_at_start(t, t->db, "not an SQLite database", t->db, test_failed_);
+    if (*test_failed_) return;
+    /* Random bytes, and a file shorter than an SQLite header. */
+    unsigned char rnd_bytes[4096];
+    for (size_t i = 0; i < sizeof rnd_bytes; i++) rnd_bytes[i] = (unsigned char)(i * 131 + 7);
+    CHECK(write_file(t->db, rnd_bytes, sizeof rnd_bytes, 0600) == 0);
+    refused_at_start(t, t->db, NULL, t->db, test_failed_);
+    if (*test_failed_) return;
+    CHECK(write_file(t->db, "SQLite format 3", 15, 0600) == 0);
+    refused_at_start(t, t->db, NULL, t->db, test_failed_);
+    if (*test_failed_) return;
+    /* Another program's SQLite database. */
+    char other[PATH_MAX + 16];
+    snprintf(other, sizeof other, "%s/other.db", t->path);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(other, &h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "CREATE TABLE notes(x); INSERT INTO notes VALUES (1);", NULL, NULL,
+                       NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK(chmod(other, 0600) == 0);
+    refused_at_start(t, other, "other program", other, test_failed_);
+    if (*test_failed_) return;
+    tdir_free(t);
+}
+
+TEST(database_from_a_newer_schema_exits_nonzero_unchanged)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    CHECK(seed_db(t, t->db) == 0);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(t->db, &h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    refused_at_start(t, t->db, "newer", t->db, test_failed_);
+    if (*test_failed_) return;
+    /* verify refuses it too, without touching it. */
+    size_t n0, n1;
+    char *before = slurp(t->db, &n0);
+    char *out = NULL, *err = NULL;
+    int st = run_cmd(t, "verify", t->db, &out, &err);
+    char *after = slurp(t->db, &n1);
+    int same = before && after && n0 == n1 && memcmp(before, after, n0) == 0;
+    fprintf(stderr, "verify on a newer schema: exit %d, stderr: %s", st, err ? err : "");
+    int mentions = err && strstr(err, "newer");
+    free(before);
+    free(after);
+    free(out);
+    free(err);
+    CHECKF(st > 0, "verify exited %d", st);
+    CHECK(mentions);
+    CHECK(same);
+    tdir_free(t);
+}
+
+TEST(database_writable_by_others_is_refused)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    CHECK(seed_db(t, t->db) == 0);
+    static const mode_t modes[] = {0660, 0620, 0606, 0666};
+    for (int i = 0; i < 4; i++) {
+        CHECK(chmod(t->db, modes[i]) == 0);
+        refused_at_start(t, t->db, "writable", t->db, test_failed_);
+        if (*test_failed_) {
+            fprintf(stderr, "mode %o\n", (unsigned)modes[i]);
+            return;
+        }
+        struct stat st;
+        CHECK(stat(t->db, &st) == 0 && (st.st_mode & 0777) == modes[i]);
+    }
+    /* Group- or world-readable but not writable is fine. */
+    CHECK(chmod(t->db, 0644) == 0);
+    srv *s = start_on(t, t->db, NULL);
+    CHECK(s);
+    CHECK(srv_alive(s));
+    FINISH(s);
+    tdir_free(t);
+}
+
+/* ==== many writers ======================================================== */
+
+#define WRITERS 4
+#define PER_WRITER 500
+#define WRITER_BATCH 25
+
+typedef struct writer {
+    pthread_t thread;
+    srv *s;
+    int index;
+    idset acked;
+    int errors, busy, other;
+    char why[512];
+} writer;
+
+/* One thread per server: stream batches, read every reply. */
+static void *write_stream(void *arg)
+{
+    writer *w = arg;
+    char tag[16];
+    snprintf(tag, sizeof tag, "w%d", w->index);
+    for (int from = 0; from < PER_WRITER; from += WRITER_BATCH) {
+        char *batch = log_batch(tag, from, WRITER_BATCH, "concurrent");
+        if (!batch || srv_send_raw(w->s, batch, strlen(batch)) != 0) {
+            free(batch);
+            w->other++;
+            snprintf(w->why, sizeof w->why, "could not send: %s", h_error());
+            return NULL;
+        }
+        free(batch);
+        for (int k = 0; k < WRITER_BATCH; k++) {
+            const char *line = srv_recv_line(w->s);
+            if (!line) {
+                w->other++;
+                snprintf(w->why, sizeof w->why, "no reply: %s", h_error());
+                return NULL;
+            }
+            char why[512];
+            int r = log_reply(line, &w->acked, why, sizeof why);
+            if (r == 1) continue;
+            w->errors++;
+            if (strstr(why, "busy") || strstr(why, "locked")) w->busy++;
+            snprintf(w->why, sizeof w->why, "%s", why);
+        }
+    }
+    return NULL;
+}
+
+TEST(four_writers_one_database_lose_nothing)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    srv *s0 = start_on(t, t->db, NULL);
+    CHECK(s0);
+    CHECK(srv_alive(s0));
+    FINISH(s0);
+    writer w[WRITERS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < WRITERS; i++) {
+        w[i].index = i;
+        w[i].s = start_on(t, t->db, NULL);
+        CHECK(w[i].s);
+    }
+    long long t0 = fu_now_ms();
+    for (int i = 0; i < WRITERS; i++)
+        CHECK(pthread_create(&w[i].thread, NULL, write_stream, &w[i]) == 0);
+    for (int i = 0; i < WRITERS; i++) pthread_join(w[i].thread, NULL);
+    long long ms = fu_now_ms() - t0;
+    idset all = {0};
+    int errors = 0, busy = 0, other = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        errors += w[i].errors;
+        busy += w[i].busy;
+        other += w[i].other;
+        if (w[i].errors || w[i].other)
+            fprintf(stderr, "writer %d: %d isError, %d busy, %d failures; last: %s\n", i,
+                    w[i].errors, w[i].busy, w[i].other, w[i].why);
+        for (size_t k = 0; k < w[i].acked.n; k++)
+            idset_add(&all, w[i].acked.id[k], w[i].acked.seq[k]);
+        srv *s = w[i].s;
+        FINISH(s);
+        idset_free(&w[i].acked);
+    }
+    fprintf(stderr, "many writers: %d servers x %d writes in %lld ms: %zu acknowledged, "
+                    "%d errors (%d busy)\n", WRITERS, PER_WRITER, ms, all.n, errors, busy);
+    ASSERT_EQ_INT(busy, 0);
+    ASSERT_EQ_INT(errors, 0);
+    ASSERT_EQ_INT(other, 0);
+    ASSERT_EQ_INT(all.n, WRITERS * PER_WRITER);
+    size_t dup_ids, dup_seqs;
+    duplicates(&all, &dup_ids, &dup_seqs);
+    ASSERT_EQ_INT(dup_ids, 0);
+    ASSERT_EQ_INT(dup_seqs, 0);
+    const char *first = NULL;
+    ASSERT_EQ_INT(missing_ids(t->db, &all, &first), 0);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE event_type ="
+                                   " 'state_transition'", NULL), WRITERS * PER_WRITER);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) - count(DISTINCT seq) FROM audit_log", NULL), 0);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT max(seq) - count(*) FROM audit_log", NULL), 0);
+    /* One unbroken chain: each entry's prev_hash is its predecessor's hash. */
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log a JOIN audit_log b"
+                                   " ON b.seq = a.seq + 1 WHERE b.prev_hash <> a.hash", NULL), 0);
+    CHECK(run_verify(t, t->db) == 0);
+    idset_free(&all);
+    tdir_free(t);
+}
+
+TEST(four_servers_creating_one_database_at_once)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    /* The key exists already (creating it is not what this is about). */
+    char *pk = NULL;
+    CHECK(run_cmd(t, "public-key", t->db, &pk, NULL) == 0);
+    free(pk);
+    CHECK(!exists(t->db));
+    srv *s[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        s[i] = start_on(t, t->db, NULL);
+        CHECK(s[i]);
+    }
+    int bad[WRITERS] = {0}, failed = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        cJSON *r = srv_call_ok(s[i], "log_operation",
+                               "{\"event_type\":\"state_transition\",\"operation_name\":\"race\"}");
+        if (!r) {
+            bad[i] = 1;
+            fprintf(stderr, "server %d of %d started together on a new database: "
+                            "log_operation failed: %s\n", i, WRITERS, h_error());
+        }
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        int st = srv_wait(s[i]);
+        if (st != 0) {
+            bad[i] = 1;
+            fprintf(stderr, "server %d exited %d; stderr: %s", i, st, srv_stderr(s[i]));
+        }
+        failed += bad[i];
+        srv_free(s[i]);
+    }
+    CHECKF(failed == 0, "%d of %d servers failed when started together on a new database",
+           failed, WRITERS);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE operation_name = 'race'",
+                            NULL), WRITERS);
+    CHECK(run_verify(t, t->db) == 0);
+    tdir_free(t);
+}
+
+/* ==== clean shutdown ====================================================== */
+
+/* Read replies until stdout ends; 1 when it ended (EOF), 0 on a timeout. */
+static int read_to_eof(srv *s, idset *acked, int *bad)
+{
+    char why[512];
+    for (;;) {
+        const char *line = srv_recv_line(s);
+        if (!line) return strstr(h_error(), "stdout ended") != NULL;
+        if (log_reply(line, acked, why, sizeof why) != 1) (*bad)++;
+    }
+}
+
+TEST(sigterm_with_requests_in_flight_finishes_and_exits_zero)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    srv *s = start_on(t, t->db, NULL);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    idset acked = {0};
+    int bad = 0, sent = 0;
+    char why[512];
+    /* A burst, then SIGTERM as soon as the first write is answered, while
+    ** the rest are still arriving and being handled. */
+    char *batch = log_batch("term", 0, 200, "in-flight");
+    CHECK(batch);
+    CHECK(srv_send_raw(s, batch, strlen(batch)) == 0);
+    free(batch);
+    sent = 200;
+    const char *line = srv_recv_line(s);
+    CHECK(line);
+    if (log_reply(line, &acked, why, sizeof why) != 1) bad++;
+    CHECK(kill(srv_pid(s), SIGTERM) == 0);
+    for (int from = 200; from < 3000; from += 100) {
+        batch = log_batch("term", from, 100, "in-flight");
+        CHECK(batch);
+        int rc = srv_send_raw(s, batch, strlen(batch));
+        free(batch);
+        if (rc != 0) break; /* it has exited and closed its stdin */
+        sent += 100;
+    }
+    /* stdin stays open: the server must end on the signal alone. */
+    int eof = read_to_eof(s, &acked, &bad);
+    CHECKF(eof, "the server did not exit after SIGTERM: %s", h_error());
+    CHECK(srv_stdout_is_json_lines(s));
+    int st = srv_wait(s);
+    CHECKF(st == 0, "exit status %d after SIGTERM (%s); stderr: %s", st, h_error(), srv_stderr(s));
+    srv_free(s);
+    fprintf(stderr, "SIGTERM: %d requests sent, %zu answered before exit\n", sent, acked.n);
+    ASSERT_EQ_INT(bad, 0);
+    CHECK(acked.n >= 1);
+    /* Every answered write is durable, and nothing was written unanswered. */
+    const char *first = NULL;
+    ASSERT_EQ_INT(missing_ids(t->db, &acked, &first), 0);
+    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE operation_name"
+                                   " LIKE 'term-%'", NULL), (long long)acked.n);
+    CHECK(run_verify(t, t->db) == 0);
+    idset_free(&acked);
+    tdir_free(t);
+}
+
+TEST(sigterm_when_idle_exits_zero)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    srv *s = start_on(t, t->db, NULL);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    CHECK(srv_call_ok(s, "log_operation",
+                      "{\"event_type\":\"state_transition\",\"operation_name\":\"idle\"}"));
+    CHECK(kill(srv_pid(s), SIGTERM) == 0);
+    idset none = {0};
+    int bad = 0;
+    CHECKF(read_to_eof(s, &none, &bad), "no exit after SIGTERM: %s", h_error());
+    FINISH(s);
+    CHECK(run_verify(t, t->db) == 0);
+    tdir_free(t);
+}
+
+TEST(stdin_eof_with_requests_in_flight_answers_all_and_exits_zero)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    srv *s = start_on(t, t->db, NULL);
+    CHECK(s);
+    char *batch = log_batch("eof", 0, 500, "in-flight");
+    CHECK(batch);
+    /* The last message without its newline still counts. */
+    batch[strlen(batch) - 1] = '\0';
+    CHECK(srv_send_raw(s, batch, strlen(batch)) == 0);
+    free(batch);
+    srv_close_stdin(s);
+    idset acked = {0};
+    int bad = 0;
+    CHECKF(read_to_eof(s, &acked, &bad), "%s", h_error());
+    FINISH(s);
+    ASSERT_EQ_INT(bad, 0);
+    ASSERT_EQ_INT(acked.n, 500);
+    const char *first = NULL;
+    ASSERT_EQ_INT(missing_ids(t->db, &acked, &first), 0);
+    CHECK(run_verify(t, t->db) == 0);
+    idset_free(&acked);
+    tdir_free(t);
+}
+
+TEST_MAIN(TEST_ENTRY(sigkill_under_load_loses_no_acknowledged_entry)
+          TEST_ENTRY(full_database_refuses_writes_cleanly_and_recovers)
+          TEST_ENTRY(read_only_file_refuses_writes_serves_reads_changes_nothing)
+          TEST_ENTRY(read_only_flag_refuses_writes_serves_reads_changes_nothing)
+          TEST_ENTRY(path_under_a_regular_file_exits_nonzero)
+          TEST_ENTRY(folder_without_permission_exits_nonzero)
+          TEST_ENTRY(file_that_is_not_a_database_exits_nonzero_unchanged)
+          TEST_ENTRY(database_from_a_newer_schema_exits_nonzero_unchanged)
+          TEST_ENTRY(database_writable_by_others_is_refused)
+          TEST_ENTRY(four_writers_one_database_lose_nothing)
+          TEST_ENTRY(four_servers_creating_one_database_at_once)
+          TEST_ENTRY(sigterm_with_requests_in_flight_finishes_and_exits_zero)
+          TEST_ENTRY(sigterm_when_idle_exits_zero)
+          TEST_ENTRY(stdin_eof_with_requests_in_flight_answers_all_and_exits_zero))
