@@ -47,6 +47,12 @@ typedef struct walk {
     char prev_digest[CHAIN_HEX_LEN];
     int prev_bad;
     int64_t last_problem_seq;
+    int64_t db_floor;          /* rows below this seq cannot be genuine */
+    int pending;               /* an entry awaiting settle_pending() */
+    int64_t pending_seq;
+    uint8_t pending_hash[CHAIN_HASH_BYTES];
+    head_claim *anchors;       /* validly signed retention anchors */
+    size_t n_anchors;
     int oom;
 } walk;
 
@@ -142,18 +148,73 @@ static int64_t written_at(walk *w, const store_raw_entry *e)
     return 0;
 }
 
+static void report_gap(walk *w, int64_t seq)
+{
+    if (seq - w->expect_seq == 1)
+        problem(w, w->expect_seq, "missing", "entry %lld was removed",
+                (long long)w->expect_seq);
+    else
+        problem(w, w->expect_seq, "missing", "entries %lld to %lld were removed",
+                (long long)w->expect_seq, (long long)seq - 1);
+}
+
+/* Decide about an entry that neither matches its hash nor links to its
+** predecessor, now that the entry after it (or the end) is known: if the
+** next entry links to it, it is a real entry whose content was changed;
+** if nothing vouches for it, it was forged into place. */
+static void settle_pending(walk *w, const store_raw_entry *next)
+{
+    if (!w->pending) return;
+    w->pending = 0;
+    if (next && memcmp(next->prev_hash, w->pending_hash, CHAIN_HASH_BYTES) == 0)
+        problem(w, w->pending_seq, "modified",
+                "the stored content of entry %lld no longer matches its hash",
+                (long long)w->pending_seq);
+    else
+        problem(w, w->pending_seq, "inserted",
+                "entry %lld does not belong to the chain: neither its hash "
+                "nor its links are valid", (long long)w->pending_seq);
+}
+
+/* Is this an archive's first entry a valid start: genesis, or the entry
+** right after a signed retention anchor?  Claims about entries before such
+** a start can no longer be checked and count as seen. */
+static void check_start(walk *w, const store_raw_entry *e)
+{
+    static const uint8_t zero[CHAIN_HASH_BYTES];
+    int64_t seq = e->f.seq;
+    w->expect_seq = seq;
+    memcpy(w->expect_prev, e->prev_hash, CHAIN_HASH_BYTES);
+    if (seq == 1 && memcmp(e->prev_hash, zero, CHAIN_HASH_BYTES) == 0) return;
+    for (size_t i = 0; i < w->n_anchors; i++) {
+        if (w->anchors[i].seq == seq - 1 &&
+            memcmp(w->anchors[i].hash, e->prev_hash, CHAIN_HASH_BYTES) == 0) {
+            for (size_t k = 0; k < w->n_claims; k++)
+                if (w->claims[k].seq < seq) w->claims[k].seen = 1;
+            return;
+        }
+    }
+    w->expect_seq = 1;
+    memset(w->expect_prev, 0, CHAIN_HASH_BYTES);
+}
+
 static int on_entry(void *ctx, const store_raw_entry *e)
 {
     walk *w = ctx;
     int64_t seq = e->f.seq;
     if (!w->started) {
         w->started = 1;
-        if (w->expect_seq == 0) {
-            /* An archive starting after an earlier prune: trust its start. */
-            w->expect_seq = seq;
-            memcpy(w->expect_prev, e->prev_hash, CHAIN_HASH_BYTES);
-        }
+        check_start(w, e);
     }
+    if (seq < w->db_floor) {
+        /* Below genesis or inside the pruned range: nothing was written
+        ** there, so the row was added behind the server's back. */
+        problem(w, seq, "inserted",
+                "entry %lld lies before the start of the chain (seq %lld)",
+                (long long)seq, (long long)w->db_floor);
+        return w->oom;
+    }
+    settle_pending(w, e);
     int own_ok = e->hashes_ok && hash_matches_at(e, seq);
     int links = memcmp(e->prev_hash, w->expect_prev, CHAIN_HASH_BYTES) == 0;
     if (seq < w->expect_seq) {
@@ -161,27 +222,22 @@ static int on_entry(void *ctx, const store_raw_entry *e)
                 (long long)seq, (long long)w->expect_seq - 1);
     } else if (!own_ok) {
         int64_t home = written_at(w, e);
+        if (seq > w->expect_seq) report_gap(w, seq);
         if (home) {
             problem(w, seq, "reordered",
                     "the entry stored at seq %lld is the one written as seq %lld",
                     (long long)seq, (long long)home);
-        } else if (links || seq > w->expect_seq) {
+        } else if (links) {
             problem(w, seq, "modified",
                     "the stored content of entry %lld no longer matches its hash",
                     (long long)seq);
         } else {
-            problem(w, seq, "inserted",
-                    "entry %lld does not belong to the chain: neither its hash "
-                    "nor its link to entry %lld is valid",
-                    (long long)seq, (long long)seq - 1);
+            w->pending = 1;
+            w->pending_seq = seq;
+            memcpy(w->pending_hash, e->hash, CHAIN_HASH_BYTES);
         }
     } else if (seq > w->expect_seq) {
-        if (seq - w->expect_seq == 1)
-            problem(w, w->expect_seq, "missing", "entry %lld was removed",
-                    (long long)w->expect_seq);
-        else
-            problem(w, w->expect_seq, "missing", "entries %lld to %lld were removed",
-                    (long long)w->expect_seq, (long long)seq - 1);
+        report_gap(w, seq);
     } else if (!links && w->last_problem_seq != seq - 1) {
         /* (Right after a reported problem a broken link is its echo.) */
         problem(w, seq, "inserted",
@@ -230,6 +286,20 @@ static int on_checkpoint(void *ctx, const store_checkpoint *cp)
     w->prev_bad = bad;
     if (!bad && cp->seq > 0 && add_claim(w, cp->seq, cp->head_hash, what) != 0)
         w->oom = 1;
+    if (!bad && strcmp(cp->kind, "anchor") == 0) {
+        head_claim *a = realloc(w->anchors, (w->n_anchors + 1) * sizeof *a);
+        if (!a) {
+            w->oom = 1;
+        } else {
+            w->anchors = a;
+            a = &w->anchors[w->n_anchors++];
+            memset(a, 0, sizeof *a);
+            a->seq = cp->seq;
+            size_t got = 0;
+            sodium_hex2bin(a->hash, CHAIN_HASH_BYTES, cp->head_hash,
+                           strlen(cp->head_hash), NULL, &got, NULL);
+        }
+    }
     return w->oom;
 }
 
@@ -253,7 +323,7 @@ static cJSON *report(walk *w)
 
 cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen)
 {
-    walk w = {.st = st, .opt = opt, .log_id = store_log_id(st),
+    walk w = {.st = st, .opt = opt, .log_id = store_log_id(st), .db_floor = INT64_MIN,
               .max_problems = opt->max_problems > 0 ? opt->max_problems : 1000};
     cJSON *out = NULL;
     char serr[STORE_ERRLEN];
@@ -287,6 +357,7 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
         if (archive_each(opt->archives[i], on_entry, &w, err, errlen) != 0) goto done;
     }
     if (w.oom) goto oom;
+    w.db_floor = has_anchor ? anchor.seq + 1 : 1;
     if (opt->n_archives == 0) {
         w.started = 1;
         w.expect_seq = 1;
@@ -307,11 +378,13 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
                 (long long)w.head_seq, (long long)anchor.seq);
     }
     w.use_store_lookup = 1;
-    if (store_each_entry(st, w.expect_seq > 0 ? w.expect_seq : 1, on_entry, &w, serr)
-        != STORE_OK) {
+    /* From the lowest seq stored, so that rows forged below the start of
+    ** the chain are seen too. */
+    if (store_each_entry(st, INT64_MIN, on_entry, &w, serr) != STORE_OK) {
         snprintf(err, errlen, "%s", serr);
         goto done;
     }
+    settle_pending(&w, NULL);
     if (w.oom) goto oom;
 
     /* 3. Heads claimed beyond the end of the log: it was truncated. */
@@ -333,5 +406,6 @@ oom:
 done:
     cJSON_Delete(w.problems);
     free(w.claims);
+    free(w.anchors);
     return out;
 }

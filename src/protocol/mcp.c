@@ -541,6 +541,12 @@ static void checkpoint_if(mcp *m, int64_t min_new)
     char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
     if (!m->sg || store_head(m->st, &head, hash, err) != STORE_OK) return;
     if (head - m->checkpointed_seq < min_new || head == 0) return;
+    /* Another server on the same database may have checkpointed already. */
+    store_checkpoint last;
+    if (store_last_checkpoint(m->st, &last, err) == STORE_OK && last.seq > m->checkpointed_seq) {
+        m->checkpointed_seq = last.seq;
+        if (head - m->checkpointed_seq < min_new) return;
+    }
     store_checkpoint cp;
     if (checkpoint_now(m->st, m->sg, &cp, err) != STORE_OK) {
         diag("could not write a checkpoint: %s", err);

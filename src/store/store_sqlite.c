@@ -53,7 +53,12 @@ struct store {
     sqlite3_stmt *find[Q_SHAPES];
 };
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
+
+#define NO_DELETE_TRIGGER                                                   \
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"   \
+    "  SELECT RAISE(ABORT, 'audit_log is append-only: entries cannot be deleted');" \
+    "END;"
 
 static const char *const migrations[SCHEMA_VERSION] = {
     /* Version 1: the seed's audit_log, with the sequence, client identity
@@ -117,6 +122,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  SELECT RAISE(ABORT, 'checkpoints are append-only');"
     "END;",
     NULL, /* version 3 is migration3, below: it needs the activity rebuild */
+    /* Version 4: no exception in the delete trigger at all.  Retention
+    ** drops and recreates it inside its own transaction instead, so no row
+    ** of data can ever open a way around it. */
+    "DROP TRIGGER audit_log_no_delete;" NO_DELETE_TRIGGER,
 };
 
 /* Derived tables that only speed queries up; rebuilt from audit_log when
@@ -365,7 +374,8 @@ static int check_ours(store *s, const char *path, int *version, char *err)
 }
 
 /* Bring the schema from `version` to SCHEMA_VERSION, one transaction per
-** step. */
+** step.  The version is read again under the write lock, so that servers
+** starting together on a new file migrate it once between them. */
 static int migrate(store *s, const char *path, int version, char *err)
 {
     int rc;
@@ -376,13 +386,21 @@ static int migrate(store *s, const char *path, int version, char *err)
                  path);
         return STORE_EREADONLY;
     }
-    for (int v = version; v < SCHEMA_VERSION; v++) {
+    for (;;) {
         if ((rc = exec(s, "BEGIN IMMEDIATE", "starting a migration", err)))
             return rc;
+        int v;
+        rc = user_version(s, &v, err);
+        if (rc == STORE_OK && v >= SCHEMA_VERSION) {
+            rc = exec(s, "COMMIT", "migrating the schema", err);
+            if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        rc = exec(s, migrations[v] ? migrations[v] : migration3,
-                  "migrating the schema", err);
+        if (rc == STORE_OK)
+            rc = exec(s, migrations[v] ? migrations[v] : migration3,
+                      "migrating the schema", err);
         if (rc == STORE_OK && v == 0) {
             char sql[128], id[37];
             new_uuid(id);
@@ -397,7 +415,6 @@ static int migrate(store *s, const char *path, int version, char *err)
             return rc;
         }
     }
-    return STORE_OK;
 }
 
 static int load_log_id(store *s, char *err)
@@ -1186,11 +1203,11 @@ int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
     char del[128];
     snprintf(del, sizeof del, "DELETE FROM audit_log WHERE seq <= %lld",
              (long long)*last_seq);
-    if ((code = exec(s, "INSERT INTO meta (key, value) VALUES ('retention', '1')",
-                     "starting retention", err)) ||
+    /* The one sanctioned removal lifts the trigger inside its own
+    ** transaction: no other connection ever sees the table without it. */
+    if ((code = exec(s, "DROP TRIGGER audit_log_no_delete", "starting retention", err)) ||
         (code = exec(s, del, "removing old entries", err)) ||
-        (code = exec(s, "DELETE FROM meta WHERE key = 'retention'",
-                     "finishing retention", err)) ||
+        (code = exec(s, NO_DELETE_TRIGGER, "finishing retention", err)) ||
         (code = exec(s, REBUILD_ACTIVITY, "recounting activity", err)))
         goto done;
 done:

@@ -33,7 +33,7 @@ elif [[ ! -x "$node" ]] || ! "$node" --version >/dev/null 2>&1; then
 else
   echo "# node $("$node" --version), binary $bin"
   # name, per-script limit (s)
-  for spec in "inspector 200" "conformance 150" "mcpb 60"; do
+  for spec in "inspector 150" "conformance 110" "mcpb 40"; do
     set -- $spec
     name=$1 limit=$2
     left=$(( total_limit - (SECONDS - start) ))

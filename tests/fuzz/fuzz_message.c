@@ -1,0 +1,204 @@
+/*
+** fuzz_message.c: a libFuzzer target for the whole message path.
+**
+** Each input is what a client might write on the server's stdin.  It goes
+** through the same steps as in src/server.c: the bounded line reader
+** (frame.h, reading a memfd holding the input), then mcp_handle() for every
+** line (rpc_parse, dispatch, argument validation, scrubbing, the tools and
+** the store), with an in-memory SQLite store and a fixed signing key that
+** are created once.  Where the server would commit, the target rolls back,
+** so every input starts from the same empty log and memory stays flat.
+**
+** Besides the sanitizers, the target checks what the server promises about
+** its output and aborts when a promise is broken: every reply is one line
+** of valid UTF-8 holding one JSON-RPC 2.0 object, a reply is never sent to
+** a notification, and the store is never left inside a transaction.
+**
+** Build and run with tests/fuzz/run.sh.
+*/
+#define _GNU_SOURCE /* memfd_create */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "integrity/signer.h"
+#include "protocol/frame.h"
+#include "protocol/mcp.h"
+#include "protocol/rpc.h"
+#include "store/chain.h"
+#include "store/store.h"
+#include "util/diag.h"
+
+/* Small limits so that short inputs reach the limit paths too. */
+#define FUZZ_MAX_MESSAGE 4096
+#define FUZZ_MAX_DEPTH 16
+#define FUZZ_MAX_GROUP 64
+
+static store *st;
+static mcp *m;
+static signer sg;
+static int in_fd = -1;
+/* Known server bug, see the report: mcp.c's blank() takes NUL bytes for
+** blanks, so a line of NULs (and spaces) gets no reply instead of -32700.
+** FUZZ_TOLERATE_NUL_BLANK=1 lets a run look past it until it is fixed. */
+static int tolerate_nul_blank;
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "fuzz_message: %s: %s\n", what, why ? why : "");
+    abort();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    char err[512];
+    if (chain_init() != 0) die("chain_init", "libsodium");
+    /* A fixed key, never written to disk. */
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    memset(seed, 0x5a, sizeof seed);
+    crypto_sign_seed_keypair(sg.pk, sg.sk, seed);
+    sodium_bin2hex(sg.pk_hex, sizeof sg.pk_hex, sg.pk, sizeof sg.pk);
+    store_options so = {.path = ":memory:"};
+    if (store_open(&so, &st, err) != STORE_OK) die("store_open", err);
+    mcp_options mo = {.st = st, .actor = "fuzzer", .limits = {.max_depth = FUZZ_MAX_DEPTH},
+                      .sg = &sg, .checkpoint_interval = 1000};
+    if (!(m = mcp_new(&mo, err, sizeof err))) die("mcp_new", err);
+    in_fd = memfd_create("fuzz-input", MFD_CLOEXEC);
+    if (in_fd < 0) die("memfd_create", "failed");
+    tolerate_nul_blank = getenv("FUZZ_TOLERATE_NUL_BLANK") != NULL;
+    return 0;
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static int valid_utf8(const unsigned char *p, size_t n)
+{
+    const unsigned char *end = p + n;
+    while (p < end) {
+        unsigned char c = *p;
+        if (c < 0x80) { p++; continue; }
+        int len;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c == 0xE0) { len = 3; lo = 0xA0; }
+        else if (c == 0xED) { len = 3; hi = 0x9F; }
+        else if (c >= 0xE1 && c <= 0xEF) len = 3;
+        else if (c == 0xF0) { len = 4; lo = 0x90; }
+        else if (c == 0xF4) { len = 4; hi = 0x8F; }
+        else if (c >= 0xF1 && c <= 0xF3) len = 4;
+        else return 0;
+        if (end - p < len || p[1] < lo || p[1] > hi) return 0;
+        for (int i = 2; i < len; i++)
+            if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+        p += len;
+    }
+    return 1;
+}
+
+/* What the server promises about every reply line. */
+static void check_reply(const char *line)
+{
+    size_t n = strlen(line);
+    if (n == 0 || memchr(line, '\n', n) || memchr(line, '\r', n))
+        die("reply is not one line", line);
+    if (!valid_utf8((const unsigned char *)line, n)) die("reply is not valid UTF-8", line);
+    const char *end = NULL;
+    cJSON *r = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (!r || !cJSON_IsObject(r) || end != line + n) die("reply is not one JSON object", line);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "jsonrpc");
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, "2.0") != 0)
+        die("reply lacks jsonrpc 2.0", line);
+    if (!cJSON_GetObjectItemCaseSensitive(r, "id")) die("reply lacks an id", line);
+    int has_result = cJSON_GetObjectItemCaseSensitive(r, "result") != NULL;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
+    if (has_result == (e != NULL)) die("reply needs exactly one of result and error", line);
+    if (e && !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "code")))
+        die("error without a numeric code", line);
+    cJSON_Delete(r);
+}
+
+/* Only spaces, tabs and CRs (and NULs when tolerated): a blank line, which
+** is no message and gets no reply. */
+static int blank(const char *p, size_t n, int nul_too)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && !(nul_too && p[i] == '\0'))
+            return 0;
+    return 1;
+}
+
+typedef struct group {
+    mcp_reply r[FUZZ_MAX_GROUP];
+    int n;
+} group;
+
+/* End a group as server.c does, but roll back where it would commit.  An
+** odd first input byte exercises the commit-failed reply rewrite. */
+static void finish_group(group *g, int simulate_commit_failure)
+{
+    if (store_in_transaction(st)) store_rollback(st);
+    for (int i = 0; i < g->n; i++) {
+        if (simulate_commit_failure && g->r[i].acks_write)
+            mcp_reply_write_failed(&g->r[i], "fuzz: the commit failed");
+        if (g->r[i].line) check_reply(g->r[i].line);
+        mcp_reply_free(&g->r[i]);
+    }
+    g->n = 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (ftruncate(in_fd, 0) != 0 || lseek(in_fd, 0, SEEK_SET) != 0) die("memfd", "reset");
+    for (size_t at = 0; at < size;) {
+        ssize_t w = write(in_fd, data + at, size - at);
+        if (w <= 0) die("memfd", "write");
+        at += (size_t)w;
+    }
+    if (lseek(in_fd, 0, SEEK_SET) != 0) die("memfd", "seek");
+    frame *f = frame_new(in_fd, FUZZ_MAX_MESSAGE);
+    if (!f) die("frame_new", "out of memory");
+    int fail_commits = size > 0 && (data[0] & 1);
+    static group g;
+    for (;;) {
+        const char *line;
+        size_t len;
+        int r = frame_next(f, 1, NULL, &line, &len);
+        if (r == FRAME_EOF || r == FRAME_ERROR || r == FRAME_AGAIN) break;
+        mcp_reply *reply = &g.r[g.n++];
+        memset(reply, 0, sizeof *reply);
+        if (r == FRAME_TOO_LONG) {
+            reply->line = mcp_too_long_reply(FUZZ_MAX_MESSAGE);
+        } else {
+            if (len > FUZZ_MAX_MESSAGE) die("frame", "a line over the limit was returned");
+            /* Check the notification promise with the parser itself. */
+            rpc_message msg;
+            char *error_reply = NULL;
+            rpc_limits lim = {.max_depth = FUZZ_MAX_DEPTH};
+            rpc_kind kind = rpc_parse(line, len, &lim, &msg, &error_reply);
+            if (kind == RPC_KIND_INVALID) free(error_reply);
+            else rpc_message_free(&msg);
+            mcp_handle(m, line, len, reply);
+            if ((kind == RPC_KIND_NOTIFICATION || kind == RPC_KIND_RESPONSE) && reply->line)
+                die("a notification or response was answered", reply->line);
+            if (kind == RPC_KIND_REQUEST && !reply->line)
+                die("a request got no reply", "");
+            if (kind == RPC_KIND_INVALID && !reply->line && !blank(line, len, tolerate_nul_blank))
+                die("an invalid message got no reply (a line of NULs is not blank)", "");
+        }
+        if (g.n == FUZZ_MAX_GROUP) finish_group(&g, fail_commits);
+    }
+    finish_group(&g, fail_commits);
+    frame_free(f);
+    if (store_in_transaction(st)) die("store", "left inside a transaction");
+    return 0;
+}
