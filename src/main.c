@@ -16,11 +16,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
+#include "cli/cli_help.h"
 #include "integrity/archive.h"
 #include "integrity/checkpoint.h"
 #include "integrity/signer.h"
 #include "integrity/verify.h"
 #include "protocol/mcp.h"
+#include "scrub/scrub.h"
 #include "server.h"
 #include "store/chain.h"
 #include "store/store.h"
@@ -33,14 +36,25 @@
 enum { EXIT_USAGE = 2 };
 
 typedef enum command {
-    CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE
+    CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT
 } command;
+
+/* getopt_long values of options that have no short form. */
+enum {
+    OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
+    OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
+    OPT_FORMAT, OPT_JSON
+};
 
 typedef struct config {
     command cmd;
+    const char *cmd_name;        /* as given; NULL when none was */
     char *db;
     char *actor;
     char *key;
+    char *config;       /* redaction rules file, or NULL */
+    int config_given;   /* named by --config: it must exist */
     size_t max_message_bytes;
     int max_depth;
     long long checkpoint_interval;
@@ -51,55 +65,11 @@ typedef struct config {
     const char *archives[16];    /* verify --archive (repeatable), prune --archive */
     int n_archives;
     const char *before;          /* prune --before */
+    cli_args cli;                /* tail, query, stats, export */
 } config;
 
-static const char usage_text[] =
-    "Usage: dss-audit-mcp [COMMAND] [OPTIONS]\n"
-    "\n"
-    "An MCP server (JSON-RPC over stdio) that keeps a tamper-evident,\n"
-    "append-only audit trail of what AI agents do, in SQLite.\n"
-    "\n"
-    "Commands:\n"
-    "  serve                   serve MCP on stdin/stdout (the default)\n"
-    "  verify                  check the hash chain and every signed checkpoint;\n"
-    "                          exit 0 intact, 1 tampered, 2 usage or I/O error\n"
-    "      --checkpoint FILE   also prove the log still contains this exported\n"
-    "                          checkpoint (catches truncation and rewriting)\n"
-    "      --public-key FILE   trust only checkpoints signed by this key\n"
-    "                          (default: the key file's .pub, when present)\n"
-    "      --archive FILE      verify pruned entries in FILE and the database\n"
-    "                          as one chain (repeatable, oldest first)\n"
-    "  checkpoint              sign the current head and print the checkpoint\n"
-    "  public-key              print the signing key's public half (hex)\n"
-    "  prune --before DATE --archive FILE.jsonl\n"
-    "                          move entries created before DATE to a new JSON\n"
-    "                          Lines archive, leaving a signed retention anchor\n"
-    "\n"
-    "Options (every command):\n"
-    "  --db PATH               audit database (env DSS_AUDIT_DB; default\n"
-    "                          $XDG_DATA_HOME/dss-audit/audit.db)\n"
-    "  --key PATH              Ed25519 checkpoint signing key, created on first\n"
-    "                          use (env DSS_AUDIT_KEY; default\n"
-    "                          $XDG_CONFIG_HOME/dss-audit/signing.key)\n"
-    "Options (serve):\n"
-    "  --actor NAME            who the session acts for, the default user_id\n"
-    "                          (env DSS_AUDIT_ACTOR; default: your login name)\n"
-    "  --checkpoint-interval N entries between automatic checkpoints (env\n"
-    "                          DSS_AUDIT_CHECKPOINT_INTERVAL; default 1000)\n"
-    "  --max-message-bytes N   longest accepted message (env\n"
-    "                          DSS_AUDIT_MAX_MESSAGE_BYTES; default 4194304)\n"
-    "  --max-depth N           deepest accepted JSON nesting (env\n"
-    "                          DSS_AUDIT_MAX_DEPTH; default 64)\n"
-    "  --read-only             serve queries only; every write is refused with\n"
-    "                          a message saying so (env DSS_AUDIT_READ_ONLY=1;\n"
-    "                          also when the database file is not writable)\n"
-    "  --max-db-size BYTES     cap the database's size; writes beyond it fail\n"
-    "                          cleanly (env DSS_AUDIT_MAX_DB_SIZE)\n"
-    "  -h, --help              show this help and exit\n"
-    "  -V, --version           show the version and exit\n"
-    "\n"
-    "stdout carries only protocol messages (serve) or results; diagnostics go\n"
-    "to stderr.\n";
+/* Every help text (the program's, each command's, and the manual page
+** built from them) lives in src/cli/cli_help.c. */
 
 /* A new string "<base>/<rest>", or NULL. Caller frees. */
 static char *join(const char *base, const char *rest)
@@ -124,6 +94,38 @@ static char *default_db(void)
     const char *xdg = getenv("XDG_DATA_HOME");
     if (xdg && *xdg == '/') return join(xdg, "dss-audit/audit.db");
     return join(home_dir(), ".local/share/dss-audit/audit.db");
+}
+
+/* The default redaction config path. Caller frees. */
+static char *default_config(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    if (xdg && *xdg == '/') return join(xdg, "dss-audit/config.json");
+    return join(home_dir(), ".config/dss-audit/config.json");
+}
+
+/* Load the redaction rules: a named file must exist; the default one is
+** used when present.  Refuses a file other users may write, since it
+** decides what is redacted.  Returns 0, or -1 after printing why. */
+static int load_config(const config *c)
+{
+    struct stat st;
+    if (stat(c->config, &st) != 0) {
+        if (!c->config_given && errno == ENOENT) return 0;
+        diag("cannot read the config file %s: %s", c->config, strerror(errno));
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        diag("%s is writable by other users; refusing it (run chmod 600 on it)",
+             c->config);
+        return -1;
+    }
+    char err[256];
+    if (scrub_load_config(c->config, err, sizeof err) != 0) {
+        diag("config file %s: %s", c->config, err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The default signing key path. Caller frees. */
@@ -158,6 +160,7 @@ static void free_config(config *c)
     free(c->db);
     free(c->actor);
     free(c->key);
+    free(c->config);
 }
 
 static const struct {
@@ -166,7 +169,16 @@ static const struct {
 } commands[] = {
     {"serve", CMD_SERVE}, {"verify", CMD_VERIFY}, {"checkpoint", CMD_CHECKPOINT},
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
+    {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
+    {"export", CMD_EXPORT},
 };
+
+/* Point a person who made a usage mistake at the right help. */
+static void try_help(const config *c)
+{
+    fprintf(stderr, "Try 'dss-audit-mcp %s%s--help'.\n", c->cmd_name ? c->cmd_name : "",
+            c->cmd_name ? " " : "");
+}
 
 /* Fill c from argv and the environment. Returns 0, 1 when the program
 ** should exit successfully (help, version), or EXIT_USAGE. */
@@ -177,7 +189,7 @@ static int parse_args(int argc, char **argv, config *c)
         {"actor", required_argument, NULL, 'a'},
         {"key", required_argument, NULL, 'k'},
         {"max-message-bytes", required_argument, NULL, 'm'},
-        {"max-depth", required_argument, NULL, 'n'},
+        {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
         {"checkpoint-interval", required_argument, NULL, 'i'},
         {"checkpoint", required_argument, NULL, 'c'},
         {"public-key", required_argument, NULL, 'p'},
@@ -185,8 +197,22 @@ static int parse_args(int argc, char **argv, config *c)
         {"before", required_argument, NULL, 'b'},
         {"read-only", no_argument, NULL, 'R'},
         {"max-db-size", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"lines", required_argument, NULL, 'n'},
+        {"follow", no_argument, NULL, 'f'},
+        {"user", required_argument, NULL, OPT_USER},
+        {"project", required_argument, NULL, OPT_PROJECT},
+        {"event-type", required_argument, NULL, OPT_EVENT_TYPE},
+        {"operation-name", required_argument, NULL, OPT_OPERATION_NAME},
+        {"since", required_argument, NULL, OPT_SINCE},
+        {"until", required_argument, NULL, OPT_UNTIL},
+        {"search", required_argument, NULL, OPT_SEARCH},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, OPT_JSON},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -210,6 +236,7 @@ static int parse_args(int argc, char **argv, config *c)
             return EXIT_USAGE;
         }
         c->cmd = commands[i].cmd;
+        c->cmd_name = commands[i].name;
         argv++;
         argc--;
     }
@@ -221,7 +248,7 @@ static int parse_args(int argc, char **argv, config *c)
     if (maxdepth && !*maxdepth) maxdepth = NULL;
     int o;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "hVn:fo:", opts, NULL)) != -1) {
         switch (o) {
         case 'd': db = optarg; break;
         case 'a': actor = optarg; break;
@@ -231,6 +258,11 @@ static int parse_args(int argc, char **argv, config *c)
         case 'p': c->public_key_file = optarg; break;
         case 'b': c->before = optarg; break;
         case 'R': c->read_only = 1; break;
+        case 'C':
+            free(c->config);
+            c->config = strdup(optarg);
+            c->config_given = 1;
+            break;
         case 's': maxsize = optarg; break;
         case 'r':
             if (c->n_archives == (int)(sizeof c->archives / sizeof *c->archives)) {
@@ -240,19 +272,32 @@ static int parse_args(int argc, char **argv, config *c)
             c->archives[c->n_archives++] = optarg;
             break;
         case 'm': maxmsg = optarg; break;
-        case 'n': maxdepth = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 1;
+        case OPT_MAX_DEPTH: maxdepth = optarg; break;
+        case 'n': c->cli.lines = optarg; break;
+        case 'f': c->cli.follow = 1; break;
+        case OPT_USER: c->cli.user = optarg; break;
+        case OPT_PROJECT: c->cli.project = optarg; break;
+        case OPT_EVENT_TYPE: c->cli.event_type = optarg; break;
+        case OPT_OPERATION_NAME: c->cli.operation_name = optarg; break;
+        case OPT_SINCE: c->cli.since = optarg; break;
+        case OPT_UNTIL: c->cli.until = optarg; break;
+        case OPT_SEARCH: c->cli.search = optarg; break;
+        case OPT_LIMIT: c->cli.limit = optarg; break;
+        case OPT_FORMAT: c->cli.format = optarg; break;
+        case 'o': c->cli.output = optarg; break;
+        case OPT_JSON: c->cli.json = 1; break;
+        case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
         default:
             if (optopt) diag("option -%c is unknown or needs a value", optopt);
             else diag("option %s is unknown or needs a value", argv[optind - 1]);
-            fputs("Try 'dss-audit-mcp --help'.\n", stderr);
+            try_help(c);
             return EXIT_USAGE;
         }
     }
     if (optind < argc) {
         diag("unexpected argument '%s'", argv[optind]);
-        fputs("Try 'dss-audit-mcp --help'.\n", stderr);
+        try_help(c);
         return EXIT_USAGE;
     }
     long long v;
@@ -287,10 +332,19 @@ static int parse_args(int argc, char **argv, config *c)
     }
     if ((c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
         (c->cmd != CMD_VERIFY && (c->checkpoint_file || c->public_key_file)) ||
-        (c->cmd != CMD_PRUNE && c->before)) {
+        (c->cmd != CMD_PRUNE && c->before) ||
+        (!cli_is_command(c->cmd_name) && cli_any_option(&c->cli))) {
         diag("an option given does not apply to this command");
-        fputs("Try 'dss-audit-mcp --help'.\n", stderr);
+        try_help(c);
         return EXIT_USAGE;
+    }
+    if (cli_is_command(c->cmd_name)) {
+        char why[CLI_ERRLEN];
+        if (cli_check(c->cmd_name, &c->cli, why, sizeof why) != CLI_OK) {
+            diag("%s: %s", c->cmd_name, why);
+            try_help(c);
+            return EXIT_USAGE;
+        }
     }
     if (db && !*db) {
         diag("the database path is empty");
@@ -307,7 +361,12 @@ static int parse_args(int argc, char **argv, config *c)
     c->db = db ? strdup(db) : default_db();
     c->actor = actor ? strdup(actor) : login_name();
     c->key = key ? strdup(key) : default_key();
-    if (!c->db || !c->actor || !c->key) {
+    if (!c->config) {
+        const char *env = getenv("DSS_AUDIT_CONFIG");
+        c->config_given = env && *env;
+        c->config = c->config_given ? strdup(env) : default_config();
+    }
+    if (!c->db || !c->actor || !c->key || !c->config) {
         diag("out of memory");
         return EXIT_USAGE;
     }
@@ -344,6 +403,23 @@ static int print_json(const cJSON *j)
     puts(text);
     cJSON_free(text);
     return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* tail, query, stats, export: 0 done, 1 failed, 2 usage. */
+static int run_cli(const config *c, store *st)
+{
+    char err[CLI_ERRLEN];
+    int rc;
+    switch (c->cmd) {
+    case CMD_TAIL: rc = cli_tail(st, &c->cli, stdout, err, sizeof err); break;
+    case CMD_QUERY: rc = cli_query(st, &c->cli, stdout, err, sizeof err); break;
+    case CMD_STATS: rc = cli_stats(st, c->db, &c->cli, stdout, err, sizeof err); break;
+    case CMD_EXPORT: rc = cli_export(st, &c->cli, stdout, err, sizeof err); break;
+    default: return EXIT_USAGE;
+    }
+    if (rc == CLI_OK) return EXIT_SUCCESS;
+    diag("%s: %s", c->cmd_name, err);
+    return rc == CLI_EUSAGE ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 /* verify: 0 intact, 1 tampered, 2 usage or I/O. */
@@ -414,6 +490,10 @@ int main(int argc, char **argv)
         diag("libsodium failed to initialize");
         goto done;
     }
+    if (load_config(&c) != 0) {
+        status = EXIT_USAGE;
+        goto done;
+    }
     if (c.cmd == CMD_PUBLIC_KEY || c.cmd == CMD_CHECKPOINT || c.cmd == CMD_PRUNE ||
         c.cmd == CMD_SERVE) {
         if (signer_load(c.key, 1, &sg, err, sizeof err) != 0) {
@@ -428,7 +508,9 @@ int main(int argc, char **argv)
         status = EXIT_SUCCESS;
         goto done;
     }
-    store_options so = {.path = c.db, .readonly = c.cmd == CMD_VERIFY || c.read_only,
+    store_options so = {.path = c.db,
+                        .readonly = c.cmd == CMD_VERIFY || c.read_only ||
+                                    cli_is_command(c.cmd_name),
                         .max_bytes = c.max_db_size};
     if (store_open(&so, &st, err) != STORE_OK) {
         diag("cannot open the audit database %s: %s", c.db, err);
@@ -437,6 +519,10 @@ int main(int argc, char **argv)
     }
     if (c.cmd == CMD_VERIFY) {
         status = run_verify(&c, st);
+        goto done;
+    }
+    if (cli_is_command(c.cmd_name)) {
+        status = run_cli(&c, st);
         goto done;
     }
     if (c.cmd == CMD_CHECKPOINT) {

@@ -35,6 +35,10 @@ static int record_call(mcp *m, const mcp_req *rq, const char *name,
     int oom = 0;
     char *args_text = serialize(args, &oom);
     char *result_text = serialize(summary, &oom);
+    /* An error message may quote what the caller sent: scrub it too. */
+    char *clean_error = NULL;
+    if (error && scrub_text(error, strlen(error), &clean_error, NULL) < 0) oom = 1;
+    if (clean_error) error = clean_error;
     int rc = STORE_ENOMEM;
     if (!oom) {
         store_record rec = {
@@ -55,6 +59,7 @@ static int record_call(mcp *m, const mcp_req *rq, const char *name,
     }
     cJSON_free(args_text);
     cJSON_free(result_text);
+    free(clean_error);
     return rc;
 }
 

@@ -1,0 +1,208 @@
+/*
+** test_secrets.c: secrets by value never reach the disk.
+**
+** A corpus with each kind of secret the scrubber knows is written into
+** every stored field (args, result, before_state, after_state, error,
+** operation_name) through the real binary; then the raw bytes of the
+** database and its WAL are searched for every secret.  The secrets are
+** assembled at run time from pieces, so this file holds none verbatim.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "test.h"
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            TEST_FAIL_("check failed: %s\n    harness: %s", #cond, h_error()); \
+    } while (0)
+
+/* prefix followed by n characters cycling through set. */
+static void mk(char *out, size_t cap, const char *prefix, int n, const char *set)
+{
+    size_t p = strlen(prefix), k = strlen(set);
+    snprintf(out, cap, "%s", prefix);
+    for (int i = 0; i < n && p + (size_t)i + 1 < cap; i++) out[p + i] = set[(i * 7 + 3) % k];
+    out[p + (size_t)n < cap ? p + (size_t)n : cap - 1] = '\0';
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define UPDIG "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+#define B64U ALNUM "_-"
+
+enum { NSECRETS = 17 };
+
+/* The secret values (what must never be stored) and the texts that carry
+** them (what an agent would send). */
+typedef struct corpus {
+    char secret[NSECRETS][200];
+    char text[NSECRETS][400];
+} corpus;
+
+static void build(corpus *c)
+{
+    int i = 0;
+    char t[200];
+#define ADD(fmt, ...) \
+    do { snprintf(c->text[i], sizeof c->text[i], fmt, __VA_ARGS__); i++; } while (0)
+    mk(c->secret[i], 200, "AK" "IA", 16, UPDIG);
+    ADD("aws configure set key %s", c->secret[i]);
+    mk(c->secret[i], 200, "gh" "p_", 36, ALNUM);
+    ADD("git clone https://github.com/x/y.git with %s", c->secret[i]);
+    mk(c->secret[i], 200, "github" "_pat_", 40, ALNUM "_");
+    ADD("token %s rotated", c->secret[i]);
+    mk(c->secret[i], 200, "glp" "at-", 24, ALNUM "-_");
+    ADD("gitlab %s", c->secret[i]);
+    mk(c->secret[i], 200, "xo" "xb-", 30, "0123456789-");
+    ADD("slack bot %s", c->secret[i]);
+    mk(t, 200, "T0" "0000000/B00000000/", 24, ALNUM);
+    snprintf(c->secret[i], 200, "%s", t + 19);
+    ADD("posted to https://hooks.slack.com/services/%s ok", t);
+    mk(c->secret[i], 200, "sk" "_live_", 24, ALNUM);
+    ADD("charge with %s", c->secret[i]);
+    mk(c->secret[i], 200, "AI" "za", 35, B64U);
+    ADD("maps key=%s", c->secret[i]);
+    mk(c->secret[i], 200, "sk" "-proj-", 40, B64U);
+    ADD("openai %s", c->secret[i]);
+    mk(c->secret[i], 200, "sk" "-ant-api03-", 40, B64U);
+    ADD("anthropic %s", c->secret[i]);
+    mk(c->secret[i], 200, "np" "m_", 36, ALNUM);
+    ADD("npm publish //registry/:_authToken=%s", c->secret[i]);
+    {
+        char h[64], p[64], s[64];
+        mk(h, 64, "ey" "J", 20, B64U);
+        mk(p, 64, "ey" "J", 30, B64U);
+        mk(s, 64, "", 43, B64U);
+        snprintf(c->secret[i], 200, "%s.%s.%s", h, p, s);
+        ADD("session %s", c->secret[i]);
+    }
+    mk(c->secret[i], 200, "MIIEv", 60, ALNUM "+/");
+    ADD("-----BEGIN " "PRIVATE KEY-----\n%s\n-----END " "PRIVATE KEY-----", c->secret[i]);
+    mk(c->secret[i], 200, "", 32, ALNUM);
+    ADD("curl -H 'Authorization: Bearer %s' https://api", c->secret[i]);
+    mk(c->secret[i], 200, "pw", 14, ALNUM);
+    ADD("connect postgres://admin:%s@db.internal:5432/app failed", c->secret[i]);
+    mk(c->secret[i], 200, "hunter", 10, ALNUM);
+    ADD("login with password=%s now", c->secret[i]);
+    mk(c->secret[i], 200, "sec", 12, ALNUM);
+    ADD("config secret: %s", c->secret[i]);
+#undef ADD
+}
+
+/* A JSON string literal of s (escapes quotes, backslashes, newlines). */
+static void quote(char *out, size_t cap, const char *s)
+{
+    size_t w = 0;
+    out[w++] = '"';
+    for (; *s && w + 3 < cap; s++) {
+        if (*s == '"' || *s == '\\') out[w++] = '\\', out[w++] = *s;
+        else if (*s == '\n') out[w++] = '\\', out[w++] = 'n';
+        else out[w++] = *s;
+    }
+    out[w++] = '"';
+    out[w] = '\0';
+}
+
+static int raw_bytes_clean(srv *s, const corpus *c, const char *marker, int *marker_seen)
+{
+    const char *files[] = {"", "-wal"};
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        char *bytes = srv_read_file(s, srv_fmt(s, "%s%s", srv_db(s), files[f]), &len);
+        if (!bytes) continue;
+        for (int i = 0; i < NSECRETS; i++) {
+            if (h_memmem(bytes, len, c->secret[i])) {
+                fprintf(stderr, "secret %d (%s) found in audit.db%s\n", i, c->secret[i], files[f]);
+                return 0;
+            }
+        }
+        if (h_memmem(bytes, len, marker)) *marker_seen = 1;
+    }
+    return 1;
+}
+
+TEST(value_secrets_in_every_field_never_reach_the_disk)
+{
+    static corpus c;
+    build(&c);
+    srv *s = srv_start(NULL);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    const char *marker = "visible-marker-7d1f";
+    for (int i = 0; i < NSECRETS; i++) {
+        char q[900], line[8192];
+        quote(q, sizeof q, c.text[i]);
+        snprintf(line, sizeof line,
+                 "{\"event_type\":\"security_event\",\"operation_name\":%s,"
+                 "\"args\":{\"command\":%s,\"nested\":[[{\"note\":%s}]],\"m\":\"%s\"},"
+                 "\"result\":{\"output\":%s},\"before_state\":{\"env\":%s},"
+                 "\"after_state\":{\"log\":[%s]},\"error\":%s}",
+                 q, q, q, marker, q, q, q, q);
+        CHECK(srv_call_ok(s, "log_operation", line));
+    }
+    int seen = 0;
+    CHECK(raw_bytes_clean(s, &c, marker, &seen));
+    CHECK(srv_stdout_is_json_lines(s));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    seen = 0;
+    CHECK(raw_bytes_clean(s, &c, marker, &seen));
+    CHECK(seen);
+    srv_free(s);
+}
+
+TEST(config_file_adds_keys_and_prefixes)
+{
+    char dir[] = "/tmp/dss-config-XXXXXX", path[64];
+    CHECK(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("{\"redact_keys\":[\"ssn\"],\"redact_prefixes\":[\"acme_\"]}", f);
+    fclose(f);
+    const char *args[] = {"--config", path, NULL};
+    srv_opts o = {.args = args};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    cJSON *r = srv_call_ok(s, "log_operation",
+                           "{\"event_type\":\"credential_access\",\"operation_name\":\"lookup\","
+                           "\"args\":{\"customer_ssn\":\"123-45-6789\","
+                           "\"note\":\"used acme_ABCDEFGH1234 today\"}}");
+    CHECK(r);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "audit_id");
+    CHECK(cJSON_IsString(id));
+    cJSON *e = srv_call_ok(s, "get_audit_entry",
+                           srv_fmt(s, "{\"audit_id\":\"%s\"}", id->valuestring));
+    CHECK(e);
+    char *text = cJSON_PrintUnformatted(e);
+    CHECK(text);
+    int leaked = strstr(text, "123-45-6789") || strstr(text, "ABCDEFGH1234");
+    int kept = strstr(text, "used ") && strstr(text, " today");
+    free(text);
+    CHECK(!leaked);
+    CHECK(kept);
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+    unlink(path);
+    rmdir(dir);
+}
+
+TEST(missing_named_config_file_is_a_usage_error)
+{
+    static const char *const args[] = {"--config", "/nonexistent/dss/config.json", NULL};
+    srv_opts o = {.args = args};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    ASSERT_EQ_INT(srv_wait(s), 2);
+    ASSERT_CONTAINS(srv_stderr(s), "config");
+    srv_free(s);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(value_secrets_in_every_field_never_reach_the_disk)
+    TEST_ENTRY(config_file_adds_keys_and_prefixes)
+    TEST_ENTRY(missing_named_config_file_is_a_usage_error)
+)
