@@ -114,12 +114,13 @@ void cli_table_free(cli_table *t);
 ** invalid UTF-8 bytes also become '?'. */
 void cli_sanitize(const char *s, char *out, size_t len);
 
-/* A progress bar on a stream, drawn only when the stream is a terminal and
-** at most every 100 ms. */
+/* A progress bar on a stream, drawn only when the stream is a terminal,
+** once the work has taken 200 ms, and then at most every 100 ms. */
 typedef struct cli_progress {
     FILE *f;
-    int on;
+    int on;            /* f is a terminal */
     const char *label;
+    int64_t start_ms;  /* nothing is drawn for work shorter than 200 ms */
     int64_t last_ms;
     int drawn;
 } cli_progress;

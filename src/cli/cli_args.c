@@ -177,7 +177,7 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
 
     a->fmt = CLI_FORMAT_NONE;
     if (mask & EXPORT) {
-        if (!a->format) return usage(err, errlen, "export needs --format jsonl, csv or ocsf");
+        if (!a->format) return usage(err, errlen, "--format jsonl, csv or ocsf is required");
         if (strcmp(a->format, "jsonl") == 0) a->fmt = CLI_FORMAT_JSONL;
         else if (strcmp(a->format, "csv") == 0) a->fmt = CLI_FORMAT_CSV;
         else if (strcmp(a->format, "ocsf") == 0) a->fmt = CLI_FORMAT_OCSF;

@@ -70,7 +70,13 @@ static const cli_help_item common_opts[] = {
                     "message saying so (env DSS_AUDIT_READ_ONLY=1; also "   \
                     "when the database file is not writable)"},             \
     {"--max-db-size BYTES", "cap the database's size; writes beyond it "    \
-                            "fail cleanly (env DSS_AUDIT_MAX_DB_SIZE)"}
+                            "fail cleanly (env DSS_AUDIT_MAX_DB_SIZE)"},    \
+    {"--config PATH", "extra redaction rules, as JSON: {\"redact_keys\": "  \
+                      "[\"ssn\"], \"redact_prefixes\": [\"acme_\"]}; a file " \
+                      "other users can write is refused (env "              \
+                      "DSS_AUDIT_CONFIG; default "                          \
+                      "$XDG_CONFIG_HOME/dss-audit/config.json when it "     \
+                      "exists)"}
 
 static const cli_help_item program_serve_opts[] = {
     SERVE_OPTS,
@@ -348,10 +354,8 @@ static const cli_help_section export_sections[] = {
      "type_uid is 600300 + activity_id.",
      NULL, 0},
     {"Examples",
-     "  dss-audit-mcp export --format csv --since 2026-01-01 --until "
-     "2026-03-31 -o q1.csv\n"
-     "  dss-audit-mcp export --format ocsf --event-type security_event | "
-     "gzip > sec.ocsf.gz\n"
+     "  dss-audit-mcp export --format csv --since 2026-01-01 -o 2026.csv\n"
+     "  dss-audit-mcp export --format ocsf --until 2026-06-30 > h1.ocsf\n"
      "  dss-audit-mcp export --format jsonl --user alice > alice.jsonl",
      NULL, 0},
     END_SECTIONS,
@@ -534,11 +538,46 @@ static void plain_item(FILE *out, const char *term, const char *text)
     plain_text(out, text, TERM_COL, n);
 }
 
+/* "Usage: dss-audit-mcp USAGE" filled to WIDTH, breaking only between
+** bracketed groups, continuation lines under the command's arguments. */
+static void plain_usage(FILE *out, const char *usage)
+{
+    static const char lead[] = "Usage: dss-audit-mcp ";
+    int col = fprintf(out, "%s", lead), indent = col + 2, depth = 0, line_empty = 1;
+    const char *p = usage;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *w = p;
+        /* A token ends at a space outside brackets. */
+        for (depth = 0; *w && (depth > 0 || *w != ' '); w++) {
+            if (*w == '[') depth++;
+            else if (*w == ']' && depth > 0) depth--;
+        }
+        int len = (int)(w - p);
+        if (len == 0) break;
+        if (!line_empty && col + 1 + len > WIDTH) {
+            fputc('\n', out);
+            spaces(out, indent);
+            col = indent;
+            line_empty = 1;
+        }
+        if (!line_empty) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, (size_t)len, out);
+        col += len;
+        line_empty = 0;
+        p = w;
+    }
+    fputc('\n', out);
+}
+
 int cli_help_print(FILE *out, const char *command)
 {
     const cli_help_page *pg = cli_help_find(command);
     if (!pg) return -1;
-    fprintf(out, "Usage: dss-audit-mcp %s\n", pg->usage);
+    plain_usage(out, pg->usage);
     for (const cli_help_section *sec = pg->sections; sec->title || sec->text || sec->items ||
                                                      sec->list_commands; sec++) {
         fputc('\n', out);
@@ -556,9 +595,9 @@ int cli_help_print(FILE *out, const char *command)
 
 /* ---- roff --------------------------------------------------------------- */
 
-/* Write s[0..n) escaped for roff: backslashes, a leading dot or quote, and
-** hyphens that start a word or follow one (options) as minus signs, so
-** that they can be copied and searched.  Newlines become spaces. */
+/* Write s[0..n) escaped for roff: backslashes, a leading dot or quote,
+** and every hyphen as \- (an ASCII minus), so that options, paths and
+** dates can be copied from the rendered page.  Newlines become spaces. */
 static void roff_escape(FILE *out, const char *s, size_t n, int line_start)
 {
     for (size_t i = 0; i < n; i++) {
@@ -566,9 +605,7 @@ static void roff_escape(FILE *out, const char *s, size_t n, int line_start)
         if (line_start && (c == '.' || c == '\'')) fputs("\\&", out);
         line_start = 0;
         if (c == '\\') fputs("\\e", out);
-        else if (c == '-' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '-' ||
-                              s[i - 1] == '[' || s[i - 1] == '|' || s[i - 1] == '\n'))
-            fputs("\\-", out);
+        else if (c == '-') fputs("\\-", out);
         else if (c == '\n') fputc(' ', out);
         else fputc(c, out);
     }

@@ -248,6 +248,7 @@ void cli_progress_start(cli_progress *p, FILE *f, const char *label)
     p->f = f;
     p->label = label;
     p->on = isatty(fileno(f));
+    p->start_ms = now_ms();
 }
 
 void cli_progress_update(cli_progress *p, int64_t done, int64_t total)
@@ -255,6 +256,7 @@ void cli_progress_update(cli_progress *p, int64_t done, int64_t total)
     enum { BAR = 30 };
     if (!p->on) return;
     int64_t t = now_ms();
+    if (t - p->start_ms < 200) return;
     if (p->drawn && t - p->last_ms < 100 && done < total) return;
     p->last_ms = t;
     p->drawn = 1;

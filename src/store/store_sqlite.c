@@ -341,10 +341,15 @@ static int count_objects(store *s, int *out, char *err)
     return STORE_OK;
 }
 
+/* A random (version 4) UUID.  The bytes come from libsodium's generator,
+** which needs no system call per UUID (libuuid's makes six); libuuid only
+** formats them. */
 static void new_uuid(char out[37])
 {
     uuid_t u;
-    uuid_generate_random(u);
+    randombytes_buf(u, sizeof u);
+    u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+    u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     uuid_unparse_lower(u, out);
 }
 
@@ -510,7 +515,14 @@ int store_open(const store_options *opt, store **out, char *err)
         goto fail;
     if (opt->max_bytes > 0 && (rc = cap_size(s, opt->max_bytes, err)) != STORE_OK)
         goto fail;
+    /* A group commit touches a few thousand pages; a cache that holds them
+    ** keeps SQLite from spilling (and rewriting) pages mid-transaction. */
     if ((rc = exec(s, "PRAGMA synchronous=FULL", "setting durability", err)) ||
+        (rc = exec(s, "PRAGMA cache_size=-16384", "sizing the cache", err)) ||
+        /* Each request's savepoint journals the pages it changes; in memory
+        ** that costs nothing, in a temporary file it costs a write per page
+        ** (and would put page images outside the database's own files). */
+        (rc = exec(s, "PRAGMA temp_store=MEMORY", "keeping journals in memory", err)) ||
         (rc = migrate(s, opt->path, version, err)) || (rc = load_log_id(s, err)) ||
         (rc = prepare_fixed(s, err)))
         goto fail;
