@@ -32,5 +32,7 @@ if (( ${#missing[@]} )); then
 fi
 
 if (( testing )); then
-  (cd tests/client && npm install --no-audit --no-fund --loglevel=error >&2)
+  # npm's cache stays inside the repository's ignored node_modules folders.
+  (cd tests/client && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
+  (cd tests/realclients && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
 fi

@@ -348,7 +348,7 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
             goto oom;
     }
     if (w.oom) goto oom;
-    qsort(w.claims, w.n_claims, sizeof *w.claims, cmp_claims);
+    if (w.n_claims) qsort(w.claims, w.n_claims, sizeof *w.claims, cmp_claims);
 
     /* 2. The chain: archives first, then the database. */
     store_checkpoint anchor;

@@ -356,7 +356,20 @@ static void new_uuid(char out[37])
 /* Refuse, before anything is written, a database this server must not
 ** touch: one of another program, or one from a newer version of this one.
 ** *version receives the schema version found. */
+static int check_ours_in(store *s, const char *path, int *version, char *err);
+
 static int check_ours(store *s, const char *path, int *version, char *err)
+{
+    /* One read transaction, so both reads see the same moment even while
+    ** another server is creating the schema. */
+    int rc = exec(s, "BEGIN", "reading the database", err);
+    if (rc != STORE_OK) return rc;
+    rc = check_ours_in(s, path, version, err);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    return rc;
+}
+
+static int check_ours_in(store *s, const char *path, int *version, char *err)
 {
     int objects, rc;
     if ((rc = user_version(s, version, err)) != STORE_OK) return rc;
@@ -482,6 +495,20 @@ static int cap_size(store *s, int64_t max_bytes, char *err)
 
 int store_readonly(const store *s) { return s->readonly; }
 
+/* Switch to WAL.  The switch needs a moment with no other connection, and
+** SQLite does not wait for one through the busy handler, so a server
+** starting beside another retries for up to the busy timeout. */
+static int enable_wal(store *s, char *err)
+{
+    for (int attempt = 0;; attempt++) {
+        int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) return STORE_OK;
+        if ((rc & 0xff) != SQLITE_BUSY || attempt >= 1000)
+            return fail_db(s, rc, "enabling WAL", err);
+        sqlite3_sleep(10);
+    }
+}
+
 void store_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
 {
     /* Every 50,000 virtual machine steps: a few times per millisecond of
@@ -510,9 +537,7 @@ int store_open(const store_options *opt, store **out, char *err)
                                                          : 10000);
     int version;
     if ((rc = check_ours(s, opt->path, &version, err)) != STORE_OK) goto fail;
-    if (!s->readonly &&
-        ((rc = exec(s, "PRAGMA journal_mode=WAL", "enabling WAL", err)) != STORE_OK))
-        goto fail;
+    if (!s->readonly && (rc = enable_wal(s, err)) != STORE_OK) goto fail;
     if (opt->max_bytes > 0 && (rc = cap_size(s, opt->max_bytes, err)) != STORE_OK)
         goto fail;
     /* A group commit touches a few thousand pages; a cache that holds them

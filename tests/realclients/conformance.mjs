@@ -20,7 +20,7 @@ import { createServer, connect } from 'node:net';
 import { readFileSync, readdirSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  HERE, NODE22, note, check, finish, deadline, binaryArg, scratch, run, describeExit, assert,
+  HERE, NODE22, note, check, finish, deadline, binaryArg, scratch, run, describeExit, assert, exitHooks,
 } from './lib.mjs';
 
 const BIN = binaryArg('node conformance.mjs <path-to-dss-audit-mcp>');
@@ -121,6 +121,14 @@ async function stopBridge() {
   await sleep(200);
   return pids.filter(alive);
 }
+
+// On a signal or an early exit: SIGKILL the bridge and its processes now.
+exitHooks.push(() => {
+  if (!bridge) return;
+  const pids = [bridge.child.pid, ...descendants(bridge.child.pid)];
+  bridge = null;
+  for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+});
 
 deadline(Number(process.env.DSS_RC_CONFORMANCE_TIMEOUT_MS || 200000), 'conformance checks', async () => {
   await stopBridge();

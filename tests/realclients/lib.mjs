@@ -46,9 +46,32 @@ export async function check(name, fn) {
   }
 }
 
+// Process groups of the children run() started and that still run: killed
+// when the script ends or is told to stop, so nothing outlives it.
+const liveGroups = new Set();
+// Synchronous functions that stop whatever else a script started.
+export const exitHooks = [];
+export function killChildren() {
+  for (const hook of exitHooks.splice(0).reverse()) {
+    try { hook(); } catch { /* best effort */ }
+  }
+  for (const pid of liveGroups) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  liveGroups.clear();
+}
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(sig, () => {
+    killChildren();
+    console.log(`not ok - stopped by ${sig}`);
+    process.exit(1);
+  });
+}
+
 // Ends the script: the closing line, unless run.sh aggregates (it prints
 // its own), and the exit code.
 export function finish() {
+  killChildren();
   const line = `${passed} passed, ${failed} failed`;
   console.log(process.env.DSS_RC_NESTED ? `# ${line}` : line);
   process.exit(failed === 0 ? 0 : 1);
@@ -91,10 +114,20 @@ export function scratch(prefix) {
     FORCE_COLOR: '0',
     npm_config_update_notifier: 'false',
   };
+  let done = false;
   const cleanup = () => {
-    if (!process.env.DSS_RC_KEEP) rmSync(dir, { recursive: true, force: true });
+    if (done) return;
+    done = true;
+    if (!process.env.DSS_RC_KEEP) {
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      } catch (err) {
+        note(`could not remove scratch dir ${dir}: ${err.message}`);
+      }
+    }
     else note(`kept scratch dir ${dir}`);
   };
+  exitHooks.push(cleanup);
   return { dir, env, cleanup };
 }
 
@@ -115,6 +148,7 @@ export function run(cmd, args, { env, cwd, timeoutMs = 30000, input } = {}) {
   return new Promise((resolvePromise) => {
     const t0 = Date.now();
     const child = spawn(cmd, args, { env, cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    if (child.pid) liveGroups.add(child.pid);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -127,6 +161,7 @@ export function run(cmd, args, { env, cwd, timeoutMs = 30000, input } = {}) {
     child.on('error', (err) => { stderr += String(err); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      liveGroups.delete(child.pid);
       resolvePromise({ code, signal, stdout, stderr, timedOut, ms: Date.now() - t0 });
     });
     child.stdin.on('error', () => {});
