@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "jpath.h"
 #include "test.h"
 
 /* ---- assertions that say what the server did ---------------------------- */
@@ -51,45 +52,6 @@
 /* ---- JSON helpers ------------------------------------------------------- */
 
 /* Follow a dotted path ("result.content.0.text"); numbers index arrays. */
-static const cJSON *jget(const cJSON *v, const char *path)
-{
-    char seg[128];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(seg, sizeof seg, "%.*s", (int)n, path);
-        if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, atoi(seg));
-        else v = cJSON_GetObjectItemCaseSensitive(v, seg);
-        path += n;
-        if (*path == '.') path++;
-    }
-    return v;
-}
-
-static const char *jstr(const cJSON *v, const char *path)
-{
-    const cJSON *x = jget(v, path);
-    return cJSON_IsString(x) ? x->valuestring : NULL;
-}
-
-static double jnum(const cJSON *v, const char *path)
-{
-    const cJSON *x = jget(v, path);
-    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
-}
-
-static int jnull(const cJSON *v, const char *path)
-{
-    return cJSON_IsNull(jget(v, path));
-}
-
-/* The error code of a JSON-RPC error reply, or 0. */
-static int jcode(const cJSON *reply)
-{
-    if (cJSON_GetObjectItemCaseSensitive(reply, "result")) return 0;
-    double c = jnum(reply, "error.code");
-    return isnan(c) ? 0 : (int)c;
-}
-
 /* Does the reply's id member exist and is it null? */
 static int id_is_null(const cJSON *reply)
 {

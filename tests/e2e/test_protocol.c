@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "jpath.h"
 #include "test.h"
 
 #define CHECK(cond)                                                          \
@@ -45,38 +46,6 @@ static cJSON *recv_any(srv *s)
 #define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
              "\"io.modelcontextprotocol/clientCapabilities\":{},"                   \
              "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"modern-client\",\"version\":\"7.0\"}"
-
-static const cJSON *jget(const cJSON *v, const char *path)
-{
-    char seg[128];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(seg, sizeof seg, "%.*s", (int)n, path);
-        if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, atoi(seg));
-        else v = cJSON_GetObjectItemCaseSensitive(v, seg);
-        path += n;
-        if (*path == '.') path++;
-    }
-    return v;
-}
-
-static const char *jstr(const cJSON *v, const char *path)
-{
-    const cJSON *x = jget(v, path);
-    return cJSON_IsString(x) ? x->valuestring : NULL;
-}
-
-static double jnum(const cJSON *v, const char *path)
-{
-    const cJSON *x = jget(v, path);
-    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
-}
-
-static int jcode(const cJSON *r)
-{
-    double c = jnum(r, "error.code");
-    return isnan(c) ? 0 : (int)c;
-}
 
 /* Send n log_operation calls in one write and read their n replies. */
 static int fill(srv *s, int n)
