@@ -207,6 +207,13 @@ int server_run(server *sv, mcp *m, store *st)
             }
             if (r == FRAME_TOO_LONG) reply->line = mcp_too_long_reply(sv->max_message);
             else mcp_handle(m, line, len, reply);
+            /* A transaction SQLite abandoned takes the group's earlier
+            ** writes with it: their replies must not claim otherwise. */
+            int64_t lost = store_take_lost_tx(st);
+            for (int i = 0; lost && i < g.n; i++)
+                mcp_reply_tx_lost(&g.r[i], lost,
+                                  "the database filled up or failed, so this "
+                                  "group's writes were rolled back");
             block = 0;
         }
         if (finish_group(m, st, &g, sv->out_fd) != 0) {

@@ -19,6 +19,7 @@
 #include "../integrity/checkpoint.h"
 
 enum { QUERY_PAGE = 500, FOLLOW_POLL_MS = 250, TOP_USERS = 10 };
+enum { SCAN_CACHE_KIB = 2048 }; /* stats walks the table once */
 
 /* ---- printing entries --------------------------------------------------- */
 
@@ -405,6 +406,9 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
     char serr[STORE_ERRLEN];
     int rc = CLI_OK;
     cJSON *o = NULL;
+    /* Counting walks the whole table once: a small cache does as well. */
+    if (store_set_cache_size(st, SCAN_CACHE_KIB, serr) != STORE_OK)
+        return store_failed(serr, err, errlen);
     cli_progress_start(&prog, stderr, "counting entries");
     int src = store_get_stats(st, TOP_USERS, stats_progress, &prog, &s, serr);
     cli_progress_end(&prog);

@@ -167,6 +167,15 @@ void mcp_reply_write_failed(mcp_reply *r, const char *why)
     r->acks_write = 0;
 }
 
+void mcp_reply_tx_lost(mcp_reply *r, int64_t tx, const char *why)
+{
+    if (r->is_batch) {
+        for (int i = 0; i < r->nparts; i++) mcp_reply_tx_lost(&r->parts[i], tx, why);
+        return;
+    }
+    if (r->acks_write && r->tx == tx) mcp_reply_write_failed(r, why);
+}
+
 static const char *negotiate(const char *asked)
 {
     for (size_t i = 0; asked && i < sizeof versions / sizeof *versions; i++)
@@ -513,8 +522,9 @@ static void serve_batch(mcp *m, cJSON *root, mcp_reply *out)
 
 static int blank(const char *line, size_t len)
 {
+    /* (Not strchr: it would find a NUL byte in its own terminator.) */
     for (size_t i = 0; i < len; i++)
-        if (!strchr(" \t\r", line[i])) return 0;
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
     return 1;
 }
 

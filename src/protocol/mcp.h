@@ -44,6 +44,7 @@ typedef struct mcp_options {
 typedef struct mcp_reply {
     char *line;     /* the reply line without newline, or NULL: nothing to send */
     int acks_write; /* the reply reports data written in the open transaction */
+    int64_t tx;     /* ...in this transaction (see store_tx()) */
     char *id;       /* the request id's JSON text, to rebuild the reply */
     struct mcp_reply *parts; /* a batch's replies, or NULL */
     int nparts;
@@ -61,8 +62,10 @@ void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out);
 char *mcp_too_long_reply(size_t limit);
 
 /* Replace a reply whose writes could not be committed with an isError
-** result saying why (for a batch, each part that acknowledged a write). */
+** result saying why (for a batch, each part that acknowledged a write).
+** With tx non-zero, only writes made in that transaction count. */
 void mcp_reply_write_failed(mcp_reply *r, const char *why);
+void mcp_reply_tx_lost(mcp_reply *r, int64_t tx, const char *why);
 
 /* The line to send for a reply: r->line, or a batch's parts joined into a
 ** JSON array (built and stored in r->line on first call).  NULL when there

@@ -158,6 +158,7 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         if (src == STORE_OK) {
             store_savepoint_release(m->st);
             recorded = 1;
+            out->tx = store_tx(m->st);
         } else {
             store_savepoint_rollback(m->st);
             diag("could not record the %s call: %s", tool_name(tl), err);

@@ -84,6 +84,14 @@ int store_commit(store *s, char *err);
 void store_rollback(store *s);
 int store_in_transaction(const store *s);
 
+/* The number of the open write transaction, or 0 when none is open. */
+int64_t store_tx(const store *s);
+
+/* The number of a transaction that SQLite rolled back by itself after an
+** error (a full disk, for one) since the last call, or 0.  Every write made
+** in it is gone, whatever was said about it. */
+int64_t store_take_lost_tx(store *s);
+
 /* A savepoint inside the open transaction, for one request's writes. */
 int store_savepoint(store *s, char *err);
 void store_savepoint_release(store *s);
@@ -297,5 +305,16 @@ typedef void (*store_progress_fn)(void *ctx, int64_t done, int64_t total);
 */
 int store_get_stats(store *s, int top_users, store_progress_fn progress,
                     void *ctx, store_stats *out, char *err);
+
+/* The EXPLAIN QUERY PLAN lines store_each_match() would use for scan, one
+** per line, into plan (len bytes); for tests that keep every walk free of a
+** sort step (a sort would hold rows in memory). */
+int store_explain_each_match(store *s, const store_scan *scan, char *plan,
+                             size_t len, char *err);
+
+/* Set this connection's page cache to about kib KiB (PRAGMA cache_size).
+** A long sequential read (export) needs little cache; this keeps its
+** memory small whatever the size of the log. */
+int store_set_cache_size(store *s, int kib, char *err);
 
 #endif

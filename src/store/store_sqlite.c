@@ -46,6 +46,8 @@ enum {
 struct store {
     sqlite3 *db;
     int in_tx;
+    int64_t tx_id;   /* number of the current (or last) write transaction */
+    int64_t lost_tx; /* a transaction SQLite rolled back by itself, or 0 */
     int savepoint_depth;
     int readonly;
     char log_id[37];
@@ -220,6 +222,15 @@ static const char *const fixed_sql[ST_COUNT] = {
 static int fail_db(store *s, int rc, const char *doing, char *err)
 {
     int code;
+    /* Some errors (a full disk among them) make SQLite roll the whole
+    ** transaction back on its own.  Notice, so that nothing later in the
+    ** group runs outside a transaction and the writes acknowledged so far
+    ** in it are reported as lost. */
+    if (s && s->db && s->in_tx && sqlite3_get_autocommit(s->db)) {
+        s->lost_tx = s->tx_id;
+        s->in_tx = 0;
+        s->savepoint_depth = 0;
+    }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
     case SQLITE_FULL:
@@ -592,9 +603,19 @@ int store_begin(store *s, char *err)
     int rc = exec(s, "BEGIN IMMEDIATE", "starting a write", err);
     if (rc == STORE_OK) {
         s->in_tx = 1;
+        s->tx_id++;
         s->savepoint_depth = 0;
     }
     return rc;
+}
+
+int64_t store_tx(const store *s) { return s->in_tx ? s->tx_id : 0; }
+
+int64_t store_take_lost_tx(store *s)
+{
+    int64_t lost = s->lost_tx;
+    s->lost_tx = 0;
+    return lost;
 }
 
 int store_commit(store *s, char *err)
@@ -629,14 +650,14 @@ int store_savepoint(store *s, char *err)
 
 void store_savepoint_release(store *s)
 {
-    if (s->savepoint_depth <= 0) return;
+    if (!s->in_tx || s->savepoint_depth <= 0) return;
     sqlite3_exec(s->db, "RELEASE request", NULL, NULL, NULL);
     s->savepoint_depth--;
 }
 
 void store_savepoint_rollback(store *s)
 {
-    if (s->savepoint_depth <= 0) return;
+    if (!s->in_tx || s->savepoint_depth <= 0) return;
     sqlite3_exec(s->db, "ROLLBACK TO request", NULL, NULL, NULL);
     sqlite3_exec(s->db, "RELEASE request", NULL, NULL, NULL);
     s->savepoint_depth--;
@@ -1267,8 +1288,11 @@ static void scan_sql(const store_scan *sc, char *buf, size_t len)
     if (q && q->operation_name)
         n += snprintf(buf + n, len - n, " AND a.operation_name = ?3");
     if (q && q->event_type) n += snprintf(buf + n, len - n, " AND a.event_type = ?4");
-    if (q && q->since) n += snprintf(buf + n, len - n, " AND a.created_at >= ?5");
-    if (q && q->until) n += snprintf(buf + n, len - n, " AND a.created_at <= ?6");
+    /* The unary + keeps the date indexes out: they would deliver rows in
+    ** time order and need a sort, which holds rows in memory, to restore
+    ** seq order.  Time bounds are checked row by row instead. */
+    if (q && q->since) n += snprintf(buf + n, len - n, " AND +a.created_at >= ?5");
+    if (q && q->until) n += snprintf(buf + n, len - n, " AND +a.created_at <= ?6");
     if (q && q->text)
         n += snprintf(buf + n, len - n,
                       " AND (a.operation_name LIKE ?7 ESCAPE '\\'"
@@ -1535,4 +1559,30 @@ done:
         out->by_event_type = out->top_users = NULL;
     }
     return rc;
+}
+
+int store_explain_each_match(store *s, const store_scan *scan, char *plan,
+                             size_t len, char *err)
+{
+    char sql[1100], body[1024];
+    sqlite3_stmt *st = NULL;
+    scan_sql(scan, body, sizeof body);
+    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", body);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return fail_db(s, rc, "explaining a walk", err);
+    size_t at = 0;
+    plan[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && at < len) {
+        int n = snprintf(plan + at, len - at, "%s\n", (const char *)sqlite3_column_text(st, 3));
+        at += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(st);
+    return STORE_OK;
+}
+
+int store_set_cache_size(store *s, int kib, char *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib > 0 ? kib : 1);
+    return exec(s, sql, "sizing the cache", err);
 }

@@ -10,8 +10,10 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-#define MAX_LEVELS 4096
+#define SMALL_LEVELS 32768
+#define HARD_MAX_DEPTH 1000
 
 typedef struct scan {
     const unsigned char *p, *end, *start;
@@ -20,12 +22,18 @@ typedef struct scan {
     int code;
 } scan;
 
+/* How much a problem outweighs another: a syntax error makes the message
+** unparsable and so decides its answer; too deep a nesting is next; a
+** \u0000 (still valid JSON) least. */
+static int rank(int code)
+{
+    return code == JSONCHECK_SYNTAX ? 3 : code == JSONCHECK_DEPTH ? 2
+         : code == JSONCHECK_NUL ? 1 : 0;
+}
+
 static int bad(scan *s, int code, const char *what)
 {
-    /* The first problem wins, except that a \u0000 (still valid JSON) gives
-    ** way to a later syntax error, which makes the message unparsable. */
-    if (s->code == JSONCHECK_OK ||
-        (s->code == JSONCHECK_NUL && code != JSONCHECK_NUL)) {
+    if (rank(code) > rank(s->code)) {
         s->code = code;
         snprintf(s->err, s->errlen, "%s at byte %zu", what,
                  (size_t)(s->p - s->start));
@@ -163,13 +171,36 @@ static int scalar_or_open(scan *s)
     }
 }
 
+static int scan_body(scan *s, uint8_t *stack, int max_depth);
+
 int jsoncheck(const char *text, size_t len, int max_depth, char *err, size_t errlen)
 {
     scan s = {(const unsigned char *)text, (const unsigned char *)text + len,
               (const unsigned char *)text, err, errlen, JSONCHECK_OK};
-    uint8_t stack[MAX_LEVELS / 8] = {0}; /* bit set: object, clear: array */
+    /* One bit per open container; no text nests deeper than its length.
+    ** Small messages use the C stack, large ones a heap bit set, so that
+    ** the syntax past an over-deep nesting is still checked (and decides
+    ** between "not JSON" and "too deep"). */
+    uint8_t small[SMALL_LEVELS / 8];
+    uint8_t *stack = len < SMALL_LEVELS ? small : malloc(len / 8 + 1);
+    if (!stack) {
+        snprintf(err, errlen, "out of memory checking the message");
+        return JSONCHECK_DEPTH;
+    }
+    /* cJSON refuses deeper trees, and the recursive walks after parsing
+    ** must stay shallow: no limit above this is honoured. */
+    if (max_depth > HARD_MAX_DEPTH) max_depth = HARD_MAX_DEPTH;
+    int rc = scan_body(&s, stack, max_depth);
+    if (stack != small) free(stack);
+    return rc;
+}
+
+/* The scan proper.  A nesting past max_depth is noted and the scan goes on,
+** so that a syntax error further on still decides the answer. */
+static int scan_body(scan *sp, uint8_t *stack, int max_depth)
+{
+    scan s = *sp;
     int depth = 0;
-    if (max_depth > MAX_LEVELS) max_depth = MAX_LEVELS;
     skip_ws(&s);
     for (;;) {
         /* Expecting a value. */
@@ -178,10 +209,7 @@ int jsoncheck(const char *text, size_t len, int max_depth, char *err, size_t err
         if (r < 0) return s.code;
         if (r == 1) {
             int is_obj = *s.p == '{';
-            if (depth >= max_depth) {
-                bad(&s, JSONCHECK_DEPTH, "nesting deeper than the limit");
-                return s.code;
-            }
+            if (depth == max_depth) bad(&s, JSONCHECK_DEPTH, "nesting deeper than the limit");
             if (is_obj) stack[depth / 8] |= (uint8_t)(1u << (depth % 8));
             else stack[depth / 8] &= (uint8_t)~(1u << (depth % 8));
             depth++;

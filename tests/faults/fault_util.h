@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "jpath.h"
 #include "test.h"
 
 /* ---- assertions that say what the server did ---------------------------- */
@@ -71,40 +72,7 @@ static inline long long fu_now_ms(void)
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-/* Follow a dotted path ("result.content.0.text"); numbers index arrays. */
-static inline const cJSON *jget(const cJSON *v, const char *path)
-{
-    char seg[128];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(seg, sizeof seg, "%.*s", (int)n, path);
-        if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, atoi(seg));
-        else v = cJSON_GetObjectItemCaseSensitive(v, seg);
-        path += n;
-        if (*path == '.') path++;
-    }
-    return v;
-}
-
-static inline const char *jstr(const cJSON *v, const char *path)
-{
-    const cJSON *x = jget(v, path);
-    return cJSON_IsString(x) ? x->valuestring : NULL;
-}
-
-static inline double jnum(const cJSON *v, const char *path)
-{
-    const cJSON *x = jget(v, path);
-    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
-}
-
-/* The error code of a JSON-RPC error reply, or 0 (a result, or nothing). */
-static inline int jcode(const cJSON *reply)
-{
-    if (!reply || cJSON_GetObjectItemCaseSensitive(reply, "result")) return 0;
-    double c = jnum(reply, "error.code");
-    return isnan(c) ? 0 : (int)c;
-}
+/* jget, jstr, jnum, jnull and jcode come from tests/e2e/jpath.h. */
 
 /* Does the reply's id member exist and is it null? */
 static inline int id_is_null(const cJSON *reply)
@@ -147,6 +115,43 @@ static inline int valid_utf8(const char *text, size_t n)
     return 1;
 }
 
+/* ---- cleanup at exit ------------------------------------------------------ */
+
+/* What a test allocated is released at exit even when a failing check
+** returns early, so a sanitizer build reports only real leaks. */
+typedef struct fu_deferred {
+    void (*fn)(void *);
+    void *arg;
+} fu_deferred;
+
+static fu_deferred fu_defer_list[256];
+static int fu_ndefer;
+
+static inline void fu_run_deferred(void)
+{
+    while (fu_ndefer > 0) {
+        fu_deferred d = fu_defer_list[--fu_ndefer];
+        if (d.fn) d.fn(d.arg);
+    }
+}
+
+static inline void fu_defer(void (*fn)(void *), void *arg)
+{
+    static int registered;
+    if (!registered) {
+        atexit(fu_run_deferred);
+        registered = 1;
+    }
+    if (fu_ndefer < (int)(sizeof fu_defer_list / sizeof *fu_defer_list))
+        fu_defer_list[fu_ndefer++] = (fu_deferred){fn, arg};
+}
+
+static inline void fu_undefer(void *arg)
+{
+    for (int i = 0; i < fu_ndefer; i++)
+        if (fu_defer_list[i].arg == arg) fu_defer_list[i].fn = NULL;
+}
+
 /* ---- temp dirs ---------------------------------------------------------- */
 
 static inline void fu_rm_rf(const char *path)
@@ -160,9 +165,9 @@ static inline void fu_rm_rf(const char *path)
             struct dirent *de;
             while ((de = readdir(d))) {
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-                char child[PATH_MAX];
-                snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-                fu_rm_rf(child);
+                char child[PATH_MAX + 512];
+                int n = snprintf(child, sizeof child, "%s/%s", path, de->d_name);
+                if (n > 0 && n < PATH_MAX) fu_rm_rf(child);
             }
             closedir(d);
         }
@@ -181,6 +186,13 @@ typedef struct tdir {
     char keyenv[PATH_MAX + 64]; /* "DSS_AUDIT_KEY=<key>" */
 } tdir;
 
+static inline void tdir_release(void *p)
+{
+    tdir *t = p;
+    fu_rm_rf(t->path);
+    free(t);
+}
+
 static inline tdir *tdir_new(void)
 {
     tdir *t = calloc(1, sizeof *t);
@@ -194,14 +206,15 @@ static inline tdir *tdir_new(void)
     snprintf(t->db, sizeof t->db, "%s/audit.db", t->path);
     snprintf(t->key, sizeof t->key, "%s/signing.key", t->path);
     snprintf(t->keyenv, sizeof t->keyenv, "DSS_AUDIT_KEY=%s", t->key);
+    fu_defer(tdir_release, t);
     return t;
 }
 
 static inline void tdir_free(tdir *t)
 {
     if (!t) return;
-    fu_rm_rf(t->path);
-    free(t);
+    fu_undefer(t);
+    tdir_release(t);
 }
 
 /* ---- servers on a chosen database --------------------------------------- */
@@ -347,6 +360,13 @@ static inline long vm_hwm_kb(int pid)
         if (sscanf(line, "VmHWM: %ld kB", &v) == 1) break;
     fclose(f);
     return v;
+}
+
+/* The last n bytes of text (for quoting the end of a server's stderr). */
+static inline const char *tail_of(const char *text, size_t n)
+{
+    size_t k = text ? strlen(text) : 0;
+    return !text ? "" : k > n ? text + k - n : text;
 }
 
 /* Is the binary run under a wrapper such as valgrind? */

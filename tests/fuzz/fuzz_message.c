@@ -48,6 +48,45 @@ static int in_fd = -1;
 ** blanks, so a line of NULs (and spaces) gets no reply instead of -32700.
 ** FUZZ_TOLERATE_NUL_BLANK=1 lets a run look past it until it is fixed. */
 static int tolerate_nul_blank;
+static frame *cur_frame;   /* the input being read, for cancellation look-ahead */
+static int saw_cancel;     /* a request of this line was found cancelled */
+
+static void die(const char *what, const char *why);
+static void check_line(const char *line, int notification);
+
+/* mcp_io: notifications are checked like replies. */
+static void fuzz_emit(void *ctx, const char *line)
+{
+    (void)ctx;
+    check_line(line, 1);
+}
+
+/* Is this buffered line a notifications/cancelled naming the id?  The same
+** test as server.c's, on the fuzzer's frame. */
+static int cancels(void *ctx, const char *line, size_t len)
+{
+    const cJSON *id = ctx;
+    cJSON *n = cJSON_ParseWithLength(line, len);
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(n, "method");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "params"), "requestId");
+    int hit = cJSON_IsString(method) &&
+              strcmp(method->valuestring, "notifications/cancelled") == 0 && rid &&
+              ((cJSON_IsString(rid) && cJSON_IsString(id) &&
+                strcmp(rid->valuestring, id->valuestring) == 0) ||
+               (cJSON_IsNumber(rid) && cJSON_IsNumber(id) &&
+                rid->valuedouble == id->valuedouble));
+    cJSON_Delete(n);
+    return hit;
+}
+
+static int fuzz_cancelled(void *ctx, const cJSON *request_id)
+{
+    (void)ctx;
+    int hit = cur_frame && frame_peek(cur_frame, cancels, (void *)request_id);
+    if (hit) saw_cancel = 1;
+    return hit;
+}
 
 static void die(const char *what, const char *why)
 {
@@ -72,7 +111,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     store_options so = {.path = ":memory:"};
     if (store_open(&so, &st, err) != STORE_OK) die("store_open", err);
     mcp_options mo = {.st = st, .actor = "fuzzer", .limits = {.max_depth = FUZZ_MAX_DEPTH},
-                      .sg = &sg, .checkpoint_interval = 1000};
+                      .sg = &sg, .checkpoint_interval = 1000,
+                      .io = {.emit = fuzz_emit, .cancelled = fuzz_cancelled}};
     if (!(m = mcp_new(&mo, err, sizeof err))) die("mcp_new", err);
     in_fd = memfd_create("fuzz-input", MFD_CLOEXEC);
     if (in_fd < 0) die("memfd_create", "failed");
@@ -105,25 +145,45 @@ static int valid_utf8(const unsigned char *p, size_t n)
     return 1;
 }
 
-/* What the server promises about every reply line. */
-static void check_reply(const char *line)
+/* One reply object (or, for a notification, one notification object). */
+static void check_object(const cJSON *r, const char *line, int notification)
 {
-    size_t n = strlen(line);
-    if (n == 0 || memchr(line, '\n', n) || memchr(line, '\r', n))
-        die("reply is not one line", line);
-    if (!valid_utf8((const unsigned char *)line, n)) die("reply is not valid UTF-8", line);
-    const char *end = NULL;
-    cJSON *r = cJSON_ParseWithLengthOpts(line, n, &end, 0);
-    if (!r || !cJSON_IsObject(r) || end != line + n) die("reply is not one JSON object", line);
+    if (!cJSON_IsObject(r)) die("not a JSON object", line);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "jsonrpc");
     if (!cJSON_IsString(v) || strcmp(v->valuestring, "2.0") != 0)
-        die("reply lacks jsonrpc 2.0", line);
+        die("message lacks jsonrpc 2.0", line);
+    if (notification) {
+        if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, "method")) ||
+            cJSON_GetObjectItemCaseSensitive(r, "id"))
+            die("a notification needs a method and no id", line);
+        return;
+    }
     if (!cJSON_GetObjectItemCaseSensitive(r, "id")) die("reply lacks an id", line);
     int has_result = cJSON_GetObjectItemCaseSensitive(r, "result") != NULL;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
     if (has_result == (e != NULL)) die("reply needs exactly one of result and error", line);
     if (e && !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "code")))
         die("error without a numeric code", line);
+}
+
+/* What the server promises about every line it writes: one line of valid
+** UTF-8 holding one JSON-RPC object, or a non-empty array of them (a batch
+** reply). */
+static void check_line(const char *line, int notification)
+{
+    size_t n = strlen(line);
+    if (n == 0 || memchr(line, '\n', n) || memchr(line, '\r', n))
+        die("output is not one line", line);
+    if (!valid_utf8((const unsigned char *)line, n)) die("output is not valid UTF-8", line);
+    const char *end = NULL;
+    cJSON *r = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (!r || end != line + n) die("output is not one JSON value", line);
+    if (cJSON_IsArray(r) && !notification) {
+        if (!r->child) die("an empty batch reply", line);
+        for (const cJSON *c = r->child; c; c = c->next) check_object(c, line, 0);
+    } else {
+        check_object(r, line, notification);
+    }
     cJSON_Delete(r);
 }
 
@@ -150,7 +210,8 @@ static void finish_group(group *g, int simulate_commit_failure)
     for (int i = 0; i < g->n; i++) {
         if (simulate_commit_failure && g->r[i].acks_write)
             mcp_reply_write_failed(&g->r[i], "fuzz: the commit failed");
-        if (g->r[i].line) check_reply(g->r[i].line);
+        const char *line = mcp_reply_line(&g->r[i]);
+        if (line) check_line(line, 0);
         mcp_reply_free(&g->r[i]);
     }
     g->n = 0;
@@ -167,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lseek(in_fd, 0, SEEK_SET) != 0) die("memfd", "seek");
     frame *f = frame_new(in_fd, FUZZ_MAX_MESSAGE);
     if (!f) die("frame_new", "out of memory");
+    cur_frame = f;
     int fail_commits = size > 0 && (data[0] & 1);
     static group g;
     for (;;) {
@@ -187,18 +249,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rpc_kind kind = rpc_parse(line, len, &lim, &msg, &error_reply);
             if (kind == RPC_KIND_INVALID) free(error_reply);
             else rpc_message_free(&msg);
+            saw_cancel = 0;
             mcp_handle(m, line, len, reply);
             if ((kind == RPC_KIND_NOTIFICATION || kind == RPC_KIND_RESPONSE) && reply->line)
                 die("a notification or response was answered", reply->line);
-            if (kind == RPC_KIND_REQUEST && !reply->line)
-                die("a request got no reply", "");
+            if (kind == RPC_KIND_REQUEST && !reply->line && !saw_cancel)
+                die("a request got no reply (and was not cancelled)", "");
             if (kind == RPC_KIND_INVALID && !reply->line && !blank(line, len, tolerate_nul_blank))
                 die("an invalid message got no reply (a line of NULs is not blank)", "");
         }
         if (g.n == FUZZ_MAX_GROUP) finish_group(&g, fail_commits);
     }
     finish_group(&g, fail_commits);
+    cur_frame = NULL;
     frame_free(f);
     if (store_in_transaction(st)) die("store", "left inside a transaction");
+    /* Everything was rolled back: the log is still empty. */
+    int64_t head = -1;
+    char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
+    if (store_head(st, &head, hash, err) != STORE_OK || head != 0)
+        die("store", "an input left entries behind");
     return 0;
 }
