@@ -248,7 +248,8 @@ static cJSON *str_or_null(const char *s)
 }
 
 /* The stats as one JSON object (stats' JSON output, and the source of its
-** table).  Takes ownership of s->by_event_type and s->top_users. */
+** table).  Returns a new object the caller frees, or NULL with a sentence
+** in err.  Takes ownership of s->by_event_type and s->top_users either way. */
 static cJSON *stats_json(store *st, const char *db_path, store_stats *s,
                          char *err, size_t errlen)
 {
@@ -375,26 +376,30 @@ static int print_stats_table(FILE *out, const cJSON *o)
     static const cli_col type_cols[] = {{"EVENT TYPE", 10, 32, 0}, {"ENTRIES", 7, 20, 1}};
     static const cli_col user_cols[] = {
         {"USER", 4, 40, 0}, {"ENTRIES", 7, 20, 1}, {"ERRORS", 6, 20, 1}};
-    cli_table *t = NULL;
+    cli_table *types = cli_table_new(out, type_cols, 2, 0);
+    cli_table *users = cli_table_new(out, user_cols, 3, 0);
+    if (!types || !users) {
+        rc = -1;
+        goto done;
+    }
     fputc('\n', out);
-    if (!(t = cli_table_new(out, type_cols, 2, 0))) return -1;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(o, "by_event_type")) {
         snprintf(a, sizeof a, "%.0f", v->valuedouble);
         const char *cells[2] = {v->string, a};
-        if (cli_table_add(t, cells) != 0) rc = -1;
+        if (cli_table_add(types, cells) != 0) rc = -1;
     }
-    if (cli_table_flush(t) != 0) rc = -1;
-    cli_table_free(t);
+    if (cli_table_flush(types) != 0) rc = -1;
     fputc('\n', out);
-    if (!(t = cli_table_new(out, user_cols, 3, 0))) return -1;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(o, "top_users")) {
         snprintf(a, sizeof a, "%.0f", num(v, "entries"));
         snprintf(b, sizeof b, "%.0f", num(v, "errors"));
         const char *cells[3] = {str(v, "user_id"), a, b};
-        if (cli_table_add(t, cells) != 0) rc = -1;
+        if (cli_table_add(users, cells) != 0) rc = -1;
     }
-    if (cli_table_flush(t) != 0) rc = -1;
-    cli_table_free(t);
+    if (cli_table_flush(users) != 0) rc = -1;
+done:
+    cli_table_free(types);
+    cli_table_free(users);
     return rc;
 }
 
