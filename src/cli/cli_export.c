@@ -9,7 +9,7 @@
 **
 ** CSV follows RFC 4180.  OCSF events use the API Activity class (6003) of
 ** OCSF 1.1.0; the mapping is documented in the export help (cli_help.c)
-** and in doc/cli.md.
+** and in the README ("Command line for people").
 */
 #include "cli.h"
 
