@@ -111,9 +111,13 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
     }
     const cJSON *given = cJSON_GetObjectItemCaseSensitive(p, "arguments");
     int bad_params = given && !cJSON_IsObject(given) && !cJSON_IsNull(given);
-    /* Scrub a private copy once: the tool and its tool_call record both see
-    ** only the redacted arguments. */
-    cJSON *args = cJSON_IsObject(given) ? cJSON_Duplicate(given, 1) : cJSON_CreateObject();
+    /* The arguments are scrubbed once, in place: the message's tree is this
+    ** layer's own and is not read again, so it is taken over rather than
+    ** copied.  The tool and its tool_call record both see only the redacted
+    ** arguments. */
+    cJSON *args = cJSON_IsObject(given)
+                      ? cJSON_DetachItemViaPointer((cJSON *)p, (cJSON *)given)
+                      : cJSON_CreateObject();
     cJSON *structured = NULL, *summary = NULL;
     char err[STORE_ERRLEN];
     hook h = {m, rq};

@@ -40,8 +40,18 @@ static int contains_nocase(const char *hay, const char *needle)
 int scrub_key_is_sensitive(const char *key)
 {
     if (!key) return 0;
-    for (size_t i = 0; i < sizeof sensitive_words / sizeof *sensitive_words; i++)
-        if (contains_nocase(key, sensitive_words[i])) return 1;
+    /* Keys are short: fold the case once, then plain substring searches.
+    ** A longer key takes the slower path, which folds as it compares. */
+    char low[128];
+    size_t n = strlen(key);
+    if (n < sizeof low) {
+        for (size_t i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)key[i]);
+        for (size_t i = 0; i < sizeof sensitive_words / sizeof *sensitive_words; i++)
+            if (strstr(low, sensitive_words[i])) return 1;
+    } else {
+        for (size_t i = 0; i < sizeof sensitive_words / sizeof *sensitive_words; i++)
+            if (contains_nocase(key, sensitive_words[i])) return 1;
+    }
     return patterns_key_configured(key);
 }
 
