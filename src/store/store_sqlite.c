@@ -382,7 +382,7 @@ static int check_ours(store *s, const char *path, int *version, char *err)
 
 static int check_ours_in(store *s, const char *path, int *version, char *err)
 {
-    int objects, rc;
+    int objects = 0, rc;
     if ((rc = user_version(s, version, err)) != STORE_OK) return rc;
     if (*version > SCHEMA_VERSION) {
         snprintf(err, STORE_ERRLEN,
