@@ -904,11 +904,10 @@ static int find_stmt(store *s, int shape, sqlite3_stmt **out, char *err)
     return STORE_OK;
 }
 
-int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
-                       char *err)
+/* The EXPLAIN QUERY PLAN lines of one statement, one per line, into plan. */
+static int explain(store *s, const char *body, char *plan, size_t len, char *err)
 {
-    char sql[1100], body[1024];
-    find_sql(shape_of(q), body, sizeof body);
+    char sql[1100];
     snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", body);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -921,6 +920,14 @@ int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
     }
     sqlite3_finalize(st);
     return STORE_OK;
+}
+
+int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
+                       char *err)
+{
+    char body[1024];
+    find_sql(shape_of(q), body, sizeof body);
+    return explain(s, body, plan, len, err);
 }
 
 int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
@@ -1564,20 +1571,9 @@ done:
 int store_explain_each_match(store *s, const store_scan *scan, char *plan,
                              size_t len, char *err)
 {
-    char sql[1100], body[1024];
-    sqlite3_stmt *st = NULL;
+    char body[1024];
     scan_sql(scan, body, sizeof body);
-    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", body);
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return fail_db(s, rc, "explaining a walk", err);
-    size_t at = 0;
-    plan[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW && at < len) {
-        int n = snprintf(plan + at, len - at, "%s\n", (const char *)sqlite3_column_text(st, 3));
-        at += n > 0 ? (size_t)n : 0;
-    }
-    sqlite3_finalize(st);
-    return STORE_OK;
+    return explain(s, body, plan, len, err);
 }
 
 int store_set_cache_size(store *s, int kib, char *err)
