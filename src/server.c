@@ -6,7 +6,6 @@
 ** the loop notices it between groups (or when a blocking read is
 ** interrupted), so a request is never abandoned half done.
 */
-#define _GNU_SOURCE 1 /* memmem */
 #include "server.h"
 
 #include <errno.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "protocol/frame.h"
+#include "protocol/rpc.h"
 #include "util/diag.h"
 
 #define DEFAULT_MAX_MESSAGE (4u << 20)
@@ -156,20 +156,7 @@ static void emit_now(void *ctx, const char *line)
 /* Is this buffered line a notifications/cancelled naming `id`? */
 static int cancels(void *ctx, const char *line, size_t len)
 {
-    const cJSON *id = ctx;
-    if (!memmem(line, len, "notifications/cancelled", 23)) return 0;
-    cJSON *n = cJSON_ParseWithLength(line, len);
-    const cJSON *method = cJSON_GetObjectItemCaseSensitive(n, "method");
-    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(n, "params"), "requestId");
-    int hit = cJSON_IsString(method) &&
-              strcmp(method->valuestring, "notifications/cancelled") == 0 && rid &&
-              ((cJSON_IsString(rid) && cJSON_IsString(id) &&
-                strcmp(rid->valuestring, id->valuestring) == 0) ||
-               (cJSON_IsNumber(rid) && cJSON_IsNumber(id) &&
-                rid->valuedouble == id->valuedouble));
-    cJSON_Delete(n);
-    return hit;
+    return rpc_is_cancellation(line, len, ctx);
 }
 
 static int cancelled_ahead(void *ctx, const cJSON *id)

@@ -261,6 +261,29 @@ rpc_kind rpc_parse(const char *line, size_t len, const rpc_limits *limits,
     return check(root, raw_id, msg, error_reply);
 }
 
+int rpc_is_cancellation(const char *line, size_t len, const cJSON *id)
+{
+    /* A cheap filter first: most lines ahead are not cancellations. */
+    static const char method_name[] = "notifications/cancelled";
+    size_t m = sizeof method_name - 1;
+    int seen = 0;
+    for (size_t i = 0; !seen && i + m <= len; i++)
+        seen = line[i] == 'n' && memcmp(line + i, method_name, m) == 0;
+    if (!seen) return 0;
+    cJSON *n = cJSON_ParseWithLength(line, len);
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(n, "method");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "params"), "requestId");
+    int hit = cJSON_IsString(method) && strcmp(method->valuestring, method_name) == 0 &&
+              rid &&
+              ((cJSON_IsString(rid) && cJSON_IsString(id) &&
+                strcmp(rid->valuestring, id->valuestring) == 0) ||
+               (cJSON_IsNumber(rid) && cJSON_IsNumber(id) &&
+                rid->valuedouble == id->valuedouble));
+    cJSON_Delete(n);
+    return hit;
+}
+
 /* Assemble {"jsonrpc":"2.0","id":...,key:value}, taking value over. */
 static char *reply(const char *id, const char *key, cJSON *value)
 {

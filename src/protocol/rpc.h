@@ -62,6 +62,11 @@ rpc_kind rpc_check(cJSON *item, rpc_message *msg, char **error_reply);
 
 void rpc_message_free(rpc_message *msg);
 
+/* Whether line (len bytes) is a notifications/cancelled whose requestId
+** equals id (string to string, number to number).  Used to look ahead in
+** the input while a long request runs; 0 for anything unparsable. */
+int rpc_is_cancellation(const char *line, size_t len, const cJSON *id);
+
 /* A success reply for id (NULL means null), taking ownership of result.
 ** Returns a new single-line string the caller frees, or NULL on OOM. */
 char *rpc_reply_result(const char *id, cJSON *result);

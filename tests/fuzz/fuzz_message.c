@@ -62,22 +62,10 @@ static void fuzz_emit(void *ctx, const char *line)
 }
 
 /* Is this buffered line a notifications/cancelled naming the id?  The same
-** test as server.c's, on the fuzzer's frame. */
+** test the server uses, on the fuzzer's frame. */
 static int cancels(void *ctx, const char *line, size_t len)
 {
-    const cJSON *id = ctx;
-    cJSON *n = cJSON_ParseWithLength(line, len);
-    const cJSON *method = cJSON_GetObjectItemCaseSensitive(n, "method");
-    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(n, "params"), "requestId");
-    int hit = cJSON_IsString(method) &&
-              strcmp(method->valuestring, "notifications/cancelled") == 0 && rid &&
-              ((cJSON_IsString(rid) && cJSON_IsString(id) &&
-                strcmp(rid->valuestring, id->valuestring) == 0) ||
-               (cJSON_IsNumber(rid) && cJSON_IsNumber(id) &&
-                rid->valuedouble == id->valuedouble));
-    cJSON_Delete(n);
-    return hit;
+    return rpc_is_cancellation(line, len, ctx);
 }
 
 static int fuzz_cancelled(void *ctx, const cJSON *request_id)
