@@ -143,6 +143,9 @@ typedef struct store_query {
     ** order (seq, or created_at then seq for time ranges); 0 = none. */
     int64_t after_seq;
     const char *after_created_at;
+    /* Called every 1,000 entries gathered (long trails), or NULL. */
+    void (*progress)(void *ctx, int64_t done, int64_t total);
+    void *progress_ctx;
 } store_query;
 
 /*

@@ -967,6 +967,7 @@ int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
         cJSON *e = row_to_entry(st);
         if (!e) { rc = STORE_ENOMEM; goto done; }
         cJSON_AddItemToArray(arr, e);
+        if (q->progress && got % 1000 == 0) q->progress(q->progress_ctx, got, q->limit);
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
         rc = fail_db(s, src, "querying the audit log", err);

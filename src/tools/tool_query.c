@@ -19,6 +19,8 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, cJSON **ou
     if (tool_cursor_arg(ctx, args, q, after) != TOOL_OK) return TOOL_EARG;
     cJSON *entries;
     int more = 0;
+    q->progress = ctx->progress;
+    q->progress_ctx = ctx->hook_ctx;
     int rc = store_find(ctx->st, q, &entries, &more, err);
     if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
     return tool_entries_result(entries, more, out, summary);

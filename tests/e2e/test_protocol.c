@@ -279,6 +279,32 @@ TEST(verify_reports_progress_when_asked)
     FINISH(s);
 }
 
+TEST(long_trail_reports_progress_when_asked)
+{
+    srv *s = srv_start(NULL);
+    CHECK(s);
+    CHECK(fill(s, 1600)); /* 3,200 entries */
+    CHECK(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":\"t\",\"method\":\"tools/call\",\"params\":"
+                           "{\"name\":\"get_audit_trail\",\"arguments\":{\"start_date\":\"2000-01-01\","
+                           "\"end_date\":\"2999-12-31\",\"limit\":3000},"
+                           "\"_meta\":{\"progressToken\":7}}}") == 0);
+    int progress = 0;
+    double last = 0;
+    cJSON *r;
+    while ((r = srv_recv(s)) && jstr(r, "method")) {
+        ASSERT_EQ_STR(jstr(r, "method"), "notifications/progress");
+        ASSERT_EQ_INT((int)jnum(r, "params.progressToken"), 7);
+        CHECK(jnum(r, "params.progress") > last); /* progress only grows */
+        last = jnum(r, "params.progress");
+        progress++;
+    }
+    CHECK(r);
+    ASSERT_EQ_STR(jstr(r, "id"), "t");
+    ASSERT_EQ_INT(cJSON_GetArraySize(jget(r, "result.structuredContent.entries")), 3000);
+    ASSERT_EQ_INT(progress, 3);
+    FINISH(s);
+}
+
 TEST(cancelled_request_gets_no_response_and_is_recorded)
 {
     srv *s = srv_start(NULL);
@@ -378,6 +404,7 @@ TEST_MAIN(
     TEST_ENTRY(logging_set_level_accepts_levels_and_rejects_others)
     TEST_ENTRY(warnings_reach_a_client_that_set_a_log_level)
     TEST_ENTRY(verify_reports_progress_when_asked)
+    TEST_ENTRY(long_trail_reports_progress_when_asked)
     TEST_ENTRY(cancelled_request_gets_no_response_and_is_recorded)
     TEST_ENTRY(resources_list_pages_by_cursor)
     TEST_ENTRY(resources_read_entries_stats_and_checkpoints)
