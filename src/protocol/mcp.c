@@ -145,8 +145,12 @@ cJSON *mcp_call_result(cJSON *structured, const char *error_text)
     cJSON_AddStringToObject(block, "text", text ? text : error_text);
     cJSON_AddItemToArray(content, block);
     cJSON_AddItemToObject(r, "content", content);
-    if (structured) cJSON_AddItemToObject(r, "structuredContent", structured);
+    /* The structured result is serialized once: the text block holds that
+    ** text, and structuredContent splices the same text in raw rather than
+    ** printing the tree a second time. */
+    if (structured) cJSON_AddRawToObject(r, "structuredContent", text);
     cJSON_AddBoolToObject(r, "isError", structured == NULL);
+    cJSON_Delete(structured);
     cJSON_free(text);
     return r;
 }

@@ -63,12 +63,15 @@ static int record_call(mcp *m, const mcp_req *rq, const char *name,
     return rc;
 }
 
-/* Open the shared transaction if needed and a savepoint for this request. */
-static int begin_request(mcp *m, char *err)
+/* Open the shared transaction if needed, and a savepoint for a request
+** that writes more than its own record.  A read writes one row, and a
+** failed statement undoes itself, so it needs no savepoint (which costs a
+** journal and a call into every virtual table). */
+static int begin_request(mcp *m, int writes, char *err)
 {
     int rc = STORE_OK;
     if (!store_in_transaction(m->st)) rc = store_begin(m->st, err);
-    if (rc == STORE_OK) rc = store_savepoint(m->st, err);
+    if (rc == STORE_OK && writes) rc = store_savepoint(m->st, err);
     return rc;
 }
 
@@ -130,12 +133,13 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         goto reply;
     }
     /* A read-only log serves reads unrecorded; it said so at start-up. */
-    int began = store_readonly(m->st) && !tool_writes(tl)
-                    ? STORE_EREADONLY : begin_request(m, err);
-    int quiet = began == STORE_EREADONLY && !tool_writes(tl);
+    int writes = tool_writes(tl);
+    int began = store_readonly(m->st) && !writes
+                    ? STORE_EREADONLY : begin_request(m, writes, err);
+    int quiet = began == STORE_EREADONLY && !writes;
     if (bad_params) {
         snprintf(ctx.err, sizeof ctx.err, "params.arguments must be an object");
-    } else if (began != STORE_OK && tool_writes(tl)) {
+    } else if (began != STORE_OK && writes) {
         if (store_readonly(m->st))
             snprintf(ctx.err, sizeof ctx.err,
                      "the audit log is open read-only (--read-only, or the "
@@ -151,7 +155,7 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         else if (rc == TOOL_EFAIL && ctx.store_code != STORE_OK)
             diag("%s failed: %s", tool_name(tl), ctx.err); /* for operators */
     }
-    if (began == STORE_OK && rc != TOOL_OK) {
+    if (began == STORE_OK && rc != TOOL_OK && writes) {
         /* Keep nothing a failed tool wrote, only the record of it. */
         store_savepoint_rollback(m->st);
         began = store_savepoint(m->st, err);
@@ -160,13 +164,13 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         int src = record_call(m, rq, tool_name(tl), args, summary,
                               rc == TOOL_OK ? NULL : ctx.err, err);
         if (src == STORE_OK) {
-            store_savepoint_release(m->st);
+            if (writes) store_savepoint_release(m->st);
             recorded = 1;
             out->tx = store_tx(m->st);
         } else {
-            store_savepoint_rollback(m->st);
+            if (writes) store_savepoint_rollback(m->st);
             diag("could not record the %s call: %s", tool_name(tl), err);
-            if (rc == TOOL_OK && tool_writes(tl)) {
+            if (rc == TOOL_OK && writes) {
                 /* An entry whose call cannot be recorded is not kept either. */
                 cJSON_Delete(structured);
                 structured = NULL;

@@ -418,7 +418,7 @@ static int migrate(store *s, const char *path, int version, char *err)
     for (;;) {
         if ((rc = exec(s, "BEGIN IMMEDIATE", "starting a migration", err)))
             return rc;
-        int v;
+        int v = 0;
         rc = user_version(s, &v, err);
         if (rc == STORE_OK && v >= SCHEMA_VERSION) {
             rc = exec(s, "COMMIT", "migrating the schema", err);
@@ -546,7 +546,7 @@ int store_open(const store_options *opt, store **out, char *err)
     }
     sqlite3_busy_timeout(s->db, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms
                                                          : 10000);
-    int version;
+    int version = 0;
     if ((rc = check_ours(s, opt->path, &version, err)) != STORE_OK) goto fail;
     if (!s->readonly && (rc = enable_wal(s, err)) != STORE_OK) goto fail;
     if (opt->max_bytes > 0 && (rc = cap_size(s, opt->max_bytes, err)) != STORE_OK)
