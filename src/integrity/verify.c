@@ -13,7 +13,6 @@
 */
 #include "verify.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,9 +198,9 @@ static void check_start(walk *w, const store_raw_entry *e)
     memset(w->expect_prev, 0, CHAIN_HASH_BYTES);
 }
 
-/* Judge one entry whose own hash check (own_ok) is already known. */
-static int judge(walk *w, const store_raw_entry *e, int own_ok)
+static int on_entry(void *ctx, const store_raw_entry *e)
 {
+    walk *w = ctx;
     int64_t seq = e->f.seq;
     if (!w->started) {
         w->started = 1;
@@ -216,6 +215,7 @@ static int judge(walk *w, const store_raw_entry *e, int own_ok)
         return w->oom;
     }
     settle_pending(w, e);
+    int own_ok = e->hashes_ok && hash_matches_at(e, seq);
     int links = memcmp(e->prev_hash, w->expect_prev, CHAIN_HASH_BYTES) == 0;
     if (seq < w->expect_seq) {
         problem(w, seq, "reordered", "entry %lld appears after entry %lld",
@@ -253,103 +253,6 @@ static int judge(walk *w, const store_raw_entry *e, int own_ok)
     if (w->opt->progress && (w->checked & 0x1fff) == 0)
         w->opt->progress(w->opt->progress_ctx, w->checked);
     return w->oom;
-}
-
-/* Entries from an archive: hashed and judged one by one. */
-static int on_entry(void *ctx, const store_raw_entry *e)
-{
-    return judge(ctx, e, e->hashes_ok && hash_matches_at(e, e->f.seq));
-}
-
-/*
-** Entries from the database come in batches: SHA-256 is nearly all of
-** verify's work, and each entry's own hash is independent of the others,
-** so a second thread hashes half of every batch while this one hashes the
-** other half.  The judging, which needs the entries in order, stays on this
-** thread and sees exactly what it would have seen one entry at a time.
-*/
-#define BATCH 2048
-
-typedef struct slot {
-    store_raw_entry e;
-    char *text; /* the entry's strings, copied; e.f points into it */
-    int own_ok;
-} slot;
-
-typedef struct batch {
-    walk *w;
-    slot s[BATCH];
-    int n;
-    int oom;
-} batch;
-
-/* Copy the entry's borrowed strings into one allocation of the slot. */
-static int keep(slot *sl, const store_raw_entry *e)
-{
-    const char **fields[] = {
-        &sl->e.f.id, &sl->e.f.event_type, &sl->e.f.operation_name,
-        &sl->e.f.operation_id, &sl->e.f.user_id, &sl->e.f.project_id,
-        &sl->e.f.args, &sl->e.f.result, &sl->e.f.error, &sl->e.f.before_state,
-        &sl->e.f.after_state, &sl->e.f.created_at, &sl->e.f.client};
-    size_t n = sizeof fields / sizeof *fields, total = 0, at = 0;
-    sl->e = *e;
-    for (size_t i = 0; i < n; i++) total += *fields[i] ? strlen(*fields[i]) + 1 : 0;
-    sl->text = malloc(total ? total : 1);
-    if (!sl->text) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (!*fields[i]) continue;
-        size_t len = strlen(*fields[i]) + 1;
-        memcpy(sl->text + at, *fields[i], len);
-        *fields[i] = sl->text + at;
-        at += len;
-    }
-    return 0;
-}
-
-static void hash_range(slot *s, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        s[i].own_ok = s[i].e.hashes_ok && hash_matches_at(&s[i].e, s[i].e.f.seq);
-}
-
-typedef struct half {
-    slot *s;
-    int from, to;
-} half;
-
-static void *hash_half(void *arg)
-{
-    half *h = arg;
-    hash_range(h->s, h->from, h->to);
-    return NULL;
-}
-
-static int flush_batch(batch *b)
-{
-    int mid = b->n / 2;
-    half h = {b->s, mid, b->n};
-    pthread_t t;
-    int threaded = b->n >= 64 && pthread_create(&t, NULL, hash_half, &h) == 0;
-    hash_range(b->s, 0, threaded ? mid : b->n);
-    if (threaded) pthread_join(t, NULL);
-    int rc = 0;
-    for (int i = 0; i < b->n; i++) {
-        if (!rc) rc = judge(b->w, &b->s[i].e, b->s[i].own_ok);
-        free(b->s[i].text);
-    }
-    b->n = 0;
-    return rc;
-}
-
-static int on_db_entry(void *ctx, const store_raw_entry *e)
-{
-    batch *b = ctx;
-    if (keep(&b->s[b->n], e) != 0) {
-        b->oom = b->w->oom = 1;
-        return 1;
-    }
-    if (++b->n == BATCH) return flush_batch(b);
-    return 0;
 }
 
 /* Check one stored checkpoint and remember the head it claims. */
@@ -477,14 +380,7 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
     w.use_store_lookup = 1;
     /* From the lowest seq stored, so that rows forged below the start of
     ** the chain are seen too. */
-    batch *b = calloc(1, sizeof *b);
-    if (!b) goto oom;
-    b->w = &w;
-    int walked = store_each_entry(st, INT64_MIN, on_db_entry, b, serr);
-    if (walked == STORE_OK && !b->oom) flush_batch(b);
-    for (int i = 0; i < b->n; i++) free(b->s[i].text);
-    free(b);
-    if (walked != STORE_OK) {
+    if (store_each_entry(st, INT64_MIN, on_entry, &w, serr) != STORE_OK) {
         snprintf(err, errlen, "%s", serr);
         goto done;
     }
