@@ -4,17 +4,19 @@
 **   bench_floor --db PATH --rows M [--batch 64] [--seed S]
 **   bench_floor --probe PATH [--count 200]
 **
-** The database is created (or brought up to date) by store_open() from
-** dss_core, so the schema, indexes and triggers are exactly the server's,
-** whatever the migrations say today.  Then this program opens it with the
-** plain SQLite C API, sets the server's pragmas (journal_mode=WAL,
-** synchronous=FULL) and inserts M rows into audit_log with one prepared
-** statement, --batch rows per BEGIN IMMEDIATE..COMMIT.  The rows are the
-** ones a log_operation call stores (same generator, args scrubbed,
-** ~600 bytes), each with a fresh random UUID and the current time; the
-** hash and prev_hash columns get a precomputed dummy value, so no hashing,
-** JSON work or protocol handling is timed.  Everything but the SQLite calls
-** is prepared before the clock starts.
+** The database is opened by store_open() from dss_core, so the schema,
+** indexes and triggers are exactly the server's, whatever the migrations
+** say today.  The floor then writes through that very connection: an
+** SQLite auto-extension registered before store_open() hands this program
+** the connection's sqlite3 handle, so every pragma store_open() sets
+** (journal_mode=WAL, synchronous=FULL, the page cache, temp_store, ...)
+** applies to the floor as it does to the server, with no copy to drift.
+** The floor's own prepared INSERT puts M rows into audit_log, --batch rows
+** per BEGIN IMMEDIATE..COMMIT.  The rows are the ones a log_operation call
+** stores (same generator, args scrubbed, ~600 bytes), each with a fresh
+** random UUID and the current time; hash and prev_hash get a precomputed
+** dummy value, so no hashing, JSON work or protocol handling is timed.
+** Everything but the SQLite calls is prepared before the clock starts.
 **
 ** Only audit_log is written: side tables that the store fills from C code
 ** rather than from triggers are not part of this floor.
@@ -95,6 +97,20 @@ static int check(sqlite3 *db, int rc, int want, const char *doing)
     return -1;
 }
 
+/* The connection store_open() opens, caught as it is opened. */
+static sqlite3 *captured;
+static int n_captured;
+
+static int capture(sqlite3 *db, const char **errmsg,
+                   const struct sqlite3_api_routines *api)
+{
+    (void)errmsg;
+    (void)api;
+    captured = db;
+    n_captured++;
+    return SQLITE_OK;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -147,28 +163,25 @@ int main(int argc, char **argv)
     if (probe_path) return probe(probe_path, count);
     if (!path || rows < 1 || batch < 1) usage();
 
-    /* The server's schema, created by the server's code. */
+    /* The server's schema and settings, through the server's own
+    ** connection (see the header comment). */
     char err[STORE_ERRLEN];
     store *s = NULL;
     store_options so = {.path = path};
+    sqlite3_auto_extension((void (*)(void))capture);
     if (store_open(&so, &s, err) != STORE_OK) {
         fprintf(stderr, "floor: cannot open %s: %s\n", path, err);
         return 1;
     }
-    store_close(s);
-
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        fprintf(stderr, "floor: cannot open %s\n", path);
+    sqlite3_reset_auto_extension();
+    sqlite3 *db = captured;
+    if (!db || n_captured != 1) {
+        /* With several connections there is no telling which one the
+        ** store kept; better no floor than a wrong one. */
+        fprintf(stderr, "floor: store_open opened %d connections, expected 1\n",
+                n_captured);
         return 1;
     }
-    sqlite3_busy_timeout(db, 10000);
-    if (check(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL),
-              SQLITE_OK, "WAL") ||
-        check(db, sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL),
-              SQLITE_OK, "synchronous"))
-        return 1;
 
     sqlite3_stmt *head = NULL, *ins = NULL;
     int64_t seq = 0;
@@ -262,7 +275,7 @@ int main(int argc, char **argv)
            (double)done / secs, batch);
 
     sqlite3_finalize(ins);
-    sqlite3_close(db);
+    store_close(s);
     for (int i = 0; i < npool; i++) {
         cJSON_free(pool[i].args);
         cJSON_free(pool[i].result);

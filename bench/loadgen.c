@@ -33,7 +33,11 @@
 **
 ** Before closing the server's stdin the program reads VmHWM (peak RSS) and
 ** VmRSS from /proc/PID/status; --rss-at also samples VmRSS after the given
-** numbers of replies.
+** numbers of replies.  It also reports the CPU time the server spent during
+** the run (server_cpu_us_per_call: a cost that contention distorts far less
+** than latency does) and how busy the CPUs were with other processes
+** (others_cpu_pct, from /proc/stat less the server's and its own time; the
+** kernel's writeback for our fsyncs counts as "other").
 **
 ** --startup N spawns the server N times and times spawn -> initialize reply.
 **
@@ -165,6 +169,58 @@ static int server_stop(server *s)
     while (waitpid(s->pid, &st, 0) < 0)
         if (errno != EINTR) return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* CPU accounting, to tell what a run cost the server and how much other
+** work shared the machine meanwhile. */
+typedef struct cpu_mark {
+    double wall;
+    long long busy, server, self; /* clock ticks */
+} cpu_mark;
+
+static long long proc_stat_busy(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (!f) return 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 8) return 0;
+    return (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]); /* not idle, iowait */
+}
+
+/* utime + stime of a process, in clock ticks. */
+static long long proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p) return 0;
+    long long ut = 0, st = 0;
+    /* After ")": state is field 3; utime and stime are fields 14 and 15. */
+    char *save = NULL, *tok = strtok_r(p + 1, " ", &save);
+    for (int field = 3; tok; field++, tok = strtok_r(NULL, " ", &save)) {
+        if (field == 14) ut = atoll(tok);
+        if (field == 15) {
+            st = atoll(tok);
+            break;
+        }
+    }
+    return ut + st;
+}
+
+static void cpu_mark_now(cpu_mark *m, pid_t srv)
+{
+    m->wall = now_s();
+    m->busy = proc_stat_busy();
+    m->server = proc_cpu(srv);
+    m->self = proc_cpu(getpid());
 }
 
 /* A field of /proc/PID/status in kB, or -1. */
@@ -433,6 +489,8 @@ static int run_workload(const options *o)
 
     long long sent = 0, got = 0, target = n, errors = 0;
     int next_rss = 0;
+    cpu_mark c0, c1;
+    cpu_mark_now(&c0, s.pid);
     double t0 = now_s();
     while (got < target) {
         /* Top up to k outstanding. */
@@ -479,7 +537,15 @@ static int run_workload(const options *o)
         }
     }
     double secs = now_s() - t0;
+    cpu_mark_now(&c1, s.pid);
     long hwm = proc_kb(s.pid, "VmHWM"), rss = proc_kb(s.pid, "VmRSS");
+    double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
+    double server_ms = (double)(c1.server - c0.server) * tick_ms;
+    double self_ms = (double)(c1.self - c0.self) * tick_ms;
+    double busy_ms = (double)(c1.busy - c0.busy) * tick_ms;
+    double others = (busy_ms - server_ms - self_ms) /
+                    ((c1.wall - c0.wall) * 1000.0 * (double)sysconf(_SC_NPROCESSORS_ONLN));
+    if (others < 0) others = 0;
     fcntl(s.in_fd, F_SETFL, fcntl(s.in_fd, F_GETFL) & ~O_NONBLOCK);
     int status = server_stop(&s);
 
@@ -488,11 +554,13 @@ static int run_workload(const options *o)
     for (long long i = 0; i < got; i++) sum += lat[i];
     printf("workload=%s inflight=%lld requests=%lld secs=%.3f calls_per_s=%.1f "
            "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f "
-           "errors=%lld vmhwm_kb=%ld vmrss_kb=%ld",
+           "errors=%lld vmhwm_kb=%ld vmrss_kb=%ld server_cpu_ms=%.0f "
+           "server_cpu_us_per_call=%.1f loadgen_cpu_ms=%.0f others_cpu_pct=%.0f",
            o->workload, k, got, secs, secs > 0 ? (double)got / secs : 0.0,
            pct(lat, got, 50), pct(lat, got, 90), pct(lat, got, 99),
            got ? lat[got - 1] : 0.0, got ? sum / (double)got : 0.0, errors,
-           hwm, rss);
+           hwm, rss, server_ms, got ? server_ms * 1000.0 / (double)got : 0.0,
+           self_ms, others * 100.0);
     for (int i = 0; i < next_rss; i++)
         printf(" rss_at_%lld_kb=%ld", o->rss_at[i], rss_at_kb[i]);
     printf(" exit=%d\n", status);

@@ -5,6 +5,7 @@
 ** query) fails here instead of in production at ten million entries.
 */
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <sqlite3.h>
 
@@ -128,6 +129,99 @@ TEST(search_with_cursor_needs_no_sort)
     store_close(s);
 }
 
+/* ---- Trigram search against a plain scan ---- */
+
+/* A tiny deterministic generator, so a failure can be replayed. */
+static unsigned next_rand(unsigned *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return (*x >> 16) & 0x7fff;
+}
+
+/* Random text over a small alphabet with mixed case, LIKE's own
+** metacharacters and a two-byte UTF-8 letter, so substrings recur often. */
+static void random_text(unsigned *x, char *out, int maxlen)
+{
+    static const char *const pieces[] = {"a", "B", "c", "A", "b", "%", "_", "-",
+                                         "\xc3\xa9", "\xc3\x89", "x", "Y"};
+    int n = (int)(next_rand(x) % (unsigned)maxlen) + 1, at = 0;
+    for (int i = 0; i < n && at < 60; i++) {
+        const char *p = pieces[next_rand(x) % (sizeof pieces / sizeof *pieces)];
+        at += snprintf(out + at, (size_t)(64 - at), "%s", p);
+    }
+    out[at] = '\0';
+}
+
+/* LIKE's semantics: a literal substring, ignoring case for ASCII only. */
+static int ascii_icase_contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n) return 1;
+    }
+    return n == 0;
+}
+
+TEST(trigram_search_equals_a_plain_scan_on_random_data)
+{
+    enum { N = 1500, TERMS = 300 };
+    static char names[N + 1][64], errors[N + 1][64];
+    static int has_error[N + 1];
+    unsigned x = 20261127u;
+    store *s = open_store();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    for (int i = 1; i <= N; i++) {
+        random_text(&x, names[i], 12);
+        has_error[i] = next_rand(&x) % 3 == 0;
+        if (has_error[i]) random_text(&x, errors[i], 12);
+        store_record r = {.event_type = "error", .operation_name = names[i],
+                          .args = "{}", .error = has_error[i] ? errors[i] : NULL};
+        store_receipt rc;
+        ASSERT_EQ_INT(store_append(s, &r, &rc, err), STORE_OK);
+        ASSERT_EQ_INT(rc.seq, i);
+    }
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    int mismatches = 0, fts_terms = 0;
+    for (int t = 0; t < TERMS; t++) {
+        char term[64];
+        random_text(&x, term, 5);
+        store_query q = {.text = term, .limit = N};
+        char plan[2048];
+        ASSERT_EQ_INT(store_explain_find(s, &q, plan, sizeof plan, err), STORE_OK);
+        if (strstr(plan, "VIRTUAL TABLE")) fts_terms++;
+        cJSON *entries = NULL;
+        ASSERT_EQ_INT(store_find(s, &q, &entries, NULL, err), STORE_OK);
+        /* Newest first: walk the expected matches from the highest seq. */
+        const cJSON *e = entries ? entries->child : NULL;
+        for (int i = N; i >= 1; i--) {
+            int want = ascii_icase_contains(names[i], term) ||
+                       (has_error[i] && ascii_icase_contains(errors[i], term));
+            if (!want) continue;
+            const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
+            if (!e || !cJSON_IsNumber(seq) || (int)seq->valuedouble != i) {
+                fprintf(stderr, "term '%s': expected seq %d next\n", term, i);
+                mismatches++;
+                break;
+            }
+            e = e->next;
+        }
+        if (e) {
+            fprintf(stderr, "term '%s': unexpected extra entries\n", term);
+            mismatches++;
+        }
+        cJSON_Delete(entries);
+    }
+    store_close(s);
+    ASSERT_EQ_INT(mismatches, 0);
+    ASSERT(fts_terms > TERMS / 4); /* the trigram path was really exercised */
+}
+
 TEST_MAIN(
     TEST_ENTRY(history_every_filter_combination_needs_no_sort)
     TEST_ENTRY(history_cursor_needs_no_sort)
@@ -137,4 +231,5 @@ TEST_MAIN(
     TEST_ENTRY(search_long_term_uses_trigram_index)
     TEST_ENTRY(search_short_term_scans_newest_first_without_sort)
     TEST_ENTRY(search_with_cursor_needs_no_sort)
+    TEST_ENTRY(trigram_search_equals_a_plain_scan_on_random_data)
 )
