@@ -88,20 +88,28 @@ static const char *home_dir(void)
     return pw ? pw->pw_dir : "/";
 }
 
+/* rest under the XDG base folder named by var when it is an absolute
+** path (as the XDG spec requires), else under ~/fallback.  Caller frees. */
+static char *xdg_path(const char *var, const char *fallback, const char *rest)
+{
+    const char *xdg = getenv(var);
+    if (xdg && *xdg == '/') return join(xdg, rest);
+    char *base = join(home_dir(), fallback);
+    char *path = base ? join(base, rest) : NULL;
+    free(base);
+    return path;
+}
+
 /* The default database path. Caller frees. */
 static char *default_db(void)
 {
-    const char *xdg = getenv("XDG_DATA_HOME");
-    if (xdg && *xdg == '/') return join(xdg, "dss-audit/audit.db");
-    return join(home_dir(), ".local/share/dss-audit/audit.db");
+    return xdg_path("XDG_DATA_HOME", ".local/share", "dss-audit/audit.db");
 }
 
 /* The default redaction config path. Caller frees. */
 static char *default_config(void)
 {
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    if (xdg && *xdg == '/') return join(xdg, "dss-audit/config.json");
-    return join(home_dir(), ".config/dss-audit/config.json");
+    return xdg_path("XDG_CONFIG_HOME", ".config", "dss-audit/config.json");
 }
 
 /* Load the redaction rules: a named file must exist; the default one is
@@ -131,9 +139,7 @@ static int load_config(const config *c)
 /* The default signing key path. Caller frees. */
 static char *default_key(void)
 {
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    if (xdg && *xdg == '/') return join(xdg, "dss-audit/signing.key");
-    return join(home_dir(), ".config/dss-audit/signing.key");
+    return xdg_path("XDG_CONFIG_HOME", ".config", "dss-audit/signing.key");
 }
 
 /* The operating system's name for whoever runs us. Caller frees. */

@@ -8,6 +8,8 @@
 */
 #include "signer.h"
 
+#include "../util/fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -16,24 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int make_parents(const char *path, char *err, size_t errlen)
-{
-    char *dir = strdup(path);
-    if (!dir) return -1;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create folder %s: %s", dir, strerror(errno));
-            free(dir);
-            return -1;
-        }
-        *p = '/';
-    }
-    free(dir);
-    return 0;
-}
 
 /* Read up to cap-1 bytes of a small text file, trimmed of whitespace. */
 static int read_small(const char *path, char *buf, size_t cap, char *err, size_t errlen)
@@ -97,7 +81,7 @@ int signer_load(const char *path, int create, signer *out, char *err, size_t err
         randombytes_buf(seed, sizeof seed);
         sodium_bin2hex(seed_hex, sizeof seed_hex, seed, sizeof seed);
         sodium_memzero(seed, sizeof seed);
-        if (make_parents(path, err, errlen) != 0) return -1;
+        if (fs_make_parents(path, err, errlen) != 0) return -1;
         int w = write_file(path, seed_hex, err, errlen);
         if (w < 0) return -1;
         if (w == 0) {

@@ -10,6 +10,7 @@
 ** connection and bound with parameters; no value is ever spliced into SQL.
 */
 #include "store.h"
+#include "../util/fsutil.h"
 #include "../util/jsoncheck.h"
 
 #include <errno.h>
@@ -299,20 +300,7 @@ static int prepare_file(const char *path, int *readonly, char *err)
         snprintf(err, STORE_ERRLEN, "%s does not exist", path);
         return STORE_EIO;
     }
-    char *dir = strdup(path);
-    if (!dir) return STORE_ENOMEM;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            snprintf(err, STORE_ERRLEN, "cannot create folder %s: %s", dir,
-                     strerror(errno));
-            free(dir);
-            return STORE_EIO;
-        }
-        *p = '/';
-    }
-    free(dir);
+    if (fs_make_parents(path, err, STORE_ERRLEN) != 0) return STORE_EIO;
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno != EEXIST) {
         snprintf(err, STORE_ERRLEN, "cannot create %s: %s", path,
