@@ -55,13 +55,6 @@ typedef struct row {
     char *args, *result, *before, *after;
 } row;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void usage(void)
 {
     fputs("usage: bench_floor --db PATH --rows M [--batch 64] [--seed S]\n"
@@ -71,17 +64,7 @@ static void usage(void)
 
 static long long num_arg(const char *s)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0) usage();
-    return v;
-}
-
-static char *scrubbed(cJSON *tree)
-{
-    if (!tree || scrub_tree(tree) != 0) return NULL;
-    return cJSON_PrintUnformatted(tree);
+    return gen_num_arg(s, usage);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -129,13 +112,13 @@ static int probe(const char *path, long long count)
     double *t = calloc((size_t)count, sizeof *t);
     if (!t) return 1;
     for (long long i = 0; i < count; i++) {
-        double t0 = now_s();
+        double t0 = gen_now_s();
         if (pwrite(fd, page, sizeof page, (off_t)(i % 16) * 4096) != sizeof page ||
             fdatasync(fd) != 0) {
             fprintf(stderr, "floor: writing %s failed\n", path);
             return 1;
         }
-        t[i] = (now_s() - t0) * 1000.0;
+        t[i] = (gen_now_s() - t0) * 1000.0;
     }
     close(fd);
     unlink(path);
@@ -221,10 +204,10 @@ int main(int argc, char **argv)
         memcpy(r->user_id, e.user_id, sizeof r->user_id);
         memcpy(r->project_id, e.project_id, sizeof r->project_id);
         memcpy(r->error, e.error, sizeof r->error);
-        r->args = scrubbed(e.args);
-        r->result = scrubbed(e.result);
-        r->before = scrubbed(e.before);
-        r->after = scrubbed(e.after);
+        r->args = gen_scrubbed(e.args);
+        r->result = gen_scrubbed(e.result);
+        r->before = gen_scrubbed(e.before);
+        r->after = gen_scrubbed(e.after);
         gen_entry_free(&e);
     }
     for (long long i = 0; i < rows; i++) {
@@ -235,7 +218,7 @@ int main(int argc, char **argv)
     uint8_t dummy[32];
     memset(dummy, 0xab, sizeof dummy);
 
-    double t0 = now_s();
+    double t0 = gen_now_s();
     long long done = 0;
     while (done < rows) {
         long long n = rows - done < batch ? rows - done : batch;
@@ -270,7 +253,7 @@ int main(int argc, char **argv)
             return 1;
         done += n;
     }
-    double secs = now_s() - t0;
+    double secs = gen_now_s() - t0;
     printf("rows=%lld secs=%.3f rows_per_s=%.0f batch=%lld\n", done, secs,
            (double)done / secs, batch);
 

@@ -3,7 +3,12 @@
 */
 #include "gen.h"
 
+#include "scrub/scrub.h"
+
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 void gen_seed(gen_rng *r, uint64_t seed)
@@ -205,4 +210,26 @@ void gen_entry_free(gen_entry *e)
     cJSON_Delete(e->before);
     cJSON_Delete(e->after);
     e->args = e->result = e->before = e->after = NULL;
+}
+
+double gen_now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+long long gen_num_arg(const char *s, void (*usage)(void))
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0) usage();
+    return v;
+}
+
+char *gen_scrubbed(cJSON *tree)
+{
+    if (!tree || scrub_tree(tree) != 0) return NULL;
+    return cJSON_PrintUnformatted(tree);
 }

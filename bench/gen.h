@@ -65,4 +65,14 @@ void gen_user_id(int i, char out[16]);
 /* The serialized {name, version} client identity the prefill records. */
 #define GEN_CLIENT "{\"name\":\"dss-bench\",\"version\":\"1.0.0\"}"
 
+/* Helpers the three programs share. */
+/* Seconds on the monotonic clock. */
+double gen_now_s(void);
+/* A non-negative integer option value; calls usage() (which exits) on
+** anything else. */
+long long gen_num_arg(const char *s, void (*usage)(void));
+/* Scrub tree in place as the server does and serialize it; NULL for NULL.
+** Caller frees with cJSON_free(). */
+char *gen_scrubbed(cJSON *tree);
+
 #endif

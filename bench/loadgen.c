@@ -82,13 +82,6 @@ typedef struct server {
     size_t start, len, cap, scan; /* scan: bytes after start without '\n' */
 } server;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void die(const char *msg)
 {
     fprintf(stderr, "loadgen: %s\n", msg);
@@ -107,11 +100,7 @@ static void usage(void)
 
 static long long num_arg(const char *s)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0) usage();
-    return v;
+    return gen_num_arg(s, usage);
 }
 
 static int64_t ts_arg(const char *s)
@@ -217,7 +206,7 @@ static long long proc_cpu(pid_t pid)
 
 static void cpu_mark_now(cpu_mark *m, pid_t srv)
 {
-    m->wall = now_s();
+    m->wall = gen_now_s();
     m->busy = proc_stat_busy();
     m->server = proc_cpu(srv);
     m->self = proc_cpu(getpid());
@@ -445,10 +434,10 @@ static int run_startup(const options *o)
     server s = {0};
     if (!t) die("out of memory");
     for (long long i = 0; i < n; i++) {
-        double t0 = now_s();
+        double t0 = gen_now_s();
         server_start(o, &s);
         server_initialize(&s);
-        t[i] = (now_s() - t0) * 1000.0;
+        t[i] = (gen_now_s() - t0) * 1000.0;
         if (server_stop(&s) != 0) die("the server exited with an error");
     }
     qsort(t, (size_t)n, sizeof *t, cmp_double);
@@ -491,12 +480,12 @@ static int run_workload(const options *o)
     int next_rss = 0;
     cpu_mark c0, c1;
     cpu_mark_now(&c0, s.pid);
-    double t0 = now_s();
+    double t0 = gen_now_s();
     while (got < target) {
         /* Top up to k outstanding. */
         if (out_off == out_len) {
             out_len = out_off = 0;
-            double t = now_s();
+            double t = gen_now_s();
             if (o->max_secs > 0 && t - t0 > o->max_secs && sent < target)
                 target = sent;
             while (sent < target && sent - got < k) {
@@ -523,7 +512,7 @@ static int run_workload(const options *o)
         size_t len;
         char *line;
         while (got < target && (line = next_line(&s, &len))) {
-            double t = now_s();
+            double t = gen_now_s();
             lat[got] = (t - sent_at[got]) * 1000.0;
             if (!reply_ok(line, len, got + 1)) {
                 if (errors++ < 3)
@@ -536,7 +525,7 @@ static int run_workload(const options *o)
                 rss_at_kb[next_rss++] = proc_kb(s.pid, "VmRSS");
         }
     }
-    double secs = now_s() - t0;
+    double secs = gen_now_s() - t0;
     cpu_mark_now(&c1, s.pid);
     long hwm = proc_kb(s.pid, "VmHWM"), rss = proc_kb(s.pid, "VmRSS");
     double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);

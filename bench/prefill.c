@@ -70,13 +70,6 @@ static int capture(sqlite3 *db, const char **errmsg,
     return SQLITE_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void usage(void)
 {
     fputs("usage: bench_prefill --db PATH --count N [--batch 10000] "
@@ -86,19 +79,7 @@ static void usage(void)
 
 static long long num_arg(const char *s)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0) usage();
-    return v;
-}
-
-/* Serialize a scrubbed copy of tree (NULL stays NULL). */
-static char *scrubbed(cJSON *tree)
-{
-    if (!tree) return NULL;
-    if (scrub_tree(tree) != 0) return NULL;
-    return cJSON_PrintUnformatted(tree);
+    return gen_num_arg(s, usage);
 }
 
 int main(int argc, char **argv)
@@ -152,7 +133,7 @@ int main(int argc, char **argv)
     gen_seed(&rng, (uint64_t)seed);
     char first[TS_BUFLEN] = "", last[TS_BUFLEN] = "";
     const char *clock = backdate ? "backdated" : "now";
-    double t0 = now_s(), tlast = t0;
+    double t0 = gen_now_s(), tlast = t0;
     long long done = 0;
     int rc = 0;
 
@@ -174,8 +155,8 @@ int main(int argc, char **argv)
                 rc = 1;
                 break;
             }
-            char *args = scrubbed(e.args), *result = scrubbed(e.result),
-                 *before = scrubbed(e.before), *after = scrubbed(e.after);
+            char *args = gen_scrubbed(e.args), *result = gen_scrubbed(e.result),
+                 *before = gen_scrubbed(e.before), *after = gen_scrubbed(e.after);
             store_record rec = {
                 .event_type = e.event_type,
                 .operation_name = e.operation_name,
@@ -222,14 +203,14 @@ int main(int argc, char **argv)
             break;
         }
         done += n;
-        double t = now_s();
+        double t = gen_now_s();
         if (t - tlast >= 10.0) {
             fprintf(stderr, "prefill: %lld/%lld rows, %.0f rows/s\n", done,
                     count, (double)done / (t - t0));
             tlast = t;
         }
     }
-    double secs = now_s() - t0;
+    double secs = gen_now_s() - t0;
     fake_now = -1;
     store_close(st);
     if (rc) return rc;
