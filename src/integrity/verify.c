@@ -20,6 +20,7 @@
 
 #include "archive.h"
 #include "checkpoint.h"
+#include "prehash.h"
 
 typedef struct head_claim {
     int64_t seq;
@@ -198,7 +199,8 @@ static void check_start(walk *w, const store_raw_entry *e)
     memset(w->expect_prev, 0, CHAIN_HASH_BYTES);
 }
 
-static int on_entry(void *ctx, const store_raw_entry *e)
+/* Judge one entry, in seq order, whose own hash check is already known. */
+static int judge(void *ctx, const store_raw_entry *e, int own_ok)
 {
     walk *w = ctx;
     int64_t seq = e->f.seq;
@@ -215,7 +217,6 @@ static int on_entry(void *ctx, const store_raw_entry *e)
         return w->oom;
     }
     settle_pending(w, e);
-    int own_ok = e->hashes_ok && hash_matches_at(e, seq);
     int links = memcmp(e->prev_hash, w->expect_prev, CHAIN_HASH_BYTES) == 0;
     if (seq < w->expect_seq) {
         problem(w, seq, "reordered", "entry %lld appears after entry %lld",
@@ -253,6 +254,13 @@ static int on_entry(void *ctx, const store_raw_entry *e)
     if (w->opt->progress && (w->checked & 0x1fff) == 0)
         w->opt->progress(w->opt->progress_ctx, w->checked);
     return w->oom;
+}
+
+/* Entries, from an archive or the database, go through the prehash
+** pipeline: hashed on other threads, then judged here in order. */
+static int on_entry(void *ctx, const store_raw_entry *e)
+{
+    return prehash_push(ctx, e);
 }
 
 /* Check one stored checkpoint and remember the head it claims. */
@@ -327,8 +335,10 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
               .max_problems = opt->max_problems > 0 ? opt->max_problems : 1000};
     cJSON *out = NULL;
     char serr[STORE_ERRLEN];
+    prehash *ph = NULL;
     memset(w.prev_digest, '0', 64);
     if (!(w.problems = cJSON_CreateArray())) goto oom;
+    if (!(ph = prehash_new(-1, judge, &w))) goto oom;
 
     /* 1. Checkpoints: signatures, their own chain, and the heads they claim. */
     if (store_each_checkpoint(st, on_checkpoint, &w, serr) != STORE_OK) {
@@ -354,9 +364,10 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
     store_checkpoint anchor;
     int has_anchor = store_last_anchor(st, &anchor, serr) == STORE_OK;
     for (int i = 0; i < opt->n_archives; i++) {
-        if (archive_each(opt->archives[i], on_entry, &w, err, errlen) != 0) goto done;
+        if (archive_each(opt->archives[i], on_entry, ph, err, errlen) != 0) goto done;
     }
-    if (w.oom) goto oom;
+    /* The walk's state changes below: every archived entry is judged first. */
+    if (prehash_drain(ph) != 0 || w.oom) goto oom;
     w.db_floor = has_anchor ? anchor.seq + 1 : 1;
     if (opt->n_archives == 0) {
         w.started = 1;
@@ -380,10 +391,11 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
     w.use_store_lookup = 1;
     /* From the lowest seq stored, so that rows forged below the start of
     ** the chain are seen too. */
-    if (store_each_entry(st, INT64_MIN, on_entry, &w, serr) != STORE_OK) {
+    if (store_each_entry(st, INT64_MIN, on_entry, ph, serr) != STORE_OK) {
         snprintf(err, errlen, "%s", serr);
         goto done;
     }
+    if (prehash_drain(ph) != 0 || w.oom) goto oom;
     settle_pending(&w, NULL);
     if (w.oom) goto oom;
 
@@ -404,6 +416,7 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
 oom:
     snprintf(err, errlen, "out of memory");
 done:
+    prehash_free(ph);
     cJSON_Delete(w.problems);
     free(w.claims);
     free(w.anchors);
