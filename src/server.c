@@ -1,8 +1,8 @@
 /*
 ** server.c: read, handle, commit, reply.
 **
-** Replies of one group are gathered in a buffer and written with as few
-** write() calls as possible after the commit.  Signals only set a flag:
+** Replies of one group wait for its commit and then go out together, with
+** as few writev() calls as possible.  Signals only set a flag:
 ** the loop notices it between groups (or when a blocking read is
 ** interrupted), so a request is never abandoned half done.
 */
@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "protocol/frame.h"
@@ -20,6 +21,10 @@
 
 #define DEFAULT_MAX_MESSAGE (4u << 20)
 #define DEFAULT_MAX_GROUP 256
+/* A group also ends once its replies hold this many bytes: replies wait in
+** memory for the commit, and a few large query results would otherwise
+** make the peak memory of a busy server grow with the group. */
+#define MAX_GROUP_REPLY_BYTES (1u << 20)
 
 static volatile int stop_requested;
 
@@ -57,7 +62,41 @@ static int write_all(int fd, const char *p, size_t n)
 typedef struct group {
     mcp_reply *r;
     int n, cap;
+    size_t bytes; /* reply bytes held, which bounds the group (see below) */
 } group;
+
+/* Send the group's reply lines, each with its newline, straight from the
+** replies with writev: gathering them into one buffer first would hold
+** every byte twice. */
+static int write_lines(int fd, group *g)
+{
+    struct iovec iov[64];
+    int n = 0;
+    for (int i = 0; i <= g->n; i++) {
+        const char *line = i < g->n ? mcp_reply_line(&g->r[i]) : NULL;
+        if (line) {
+            iov[n++] = (struct iovec){(void *)line, strlen(line)};
+            iov[n++] = (struct iovec){"\n", 1};
+        }
+        if (n == 0 || (n < 64 && i < g->n)) continue;
+        struct iovec *v = iov;
+        while (n > 0) {
+            ssize_t w = writev(fd, v, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return -1;
+            while (n > 0 && (size_t)w >= v->iov_len) {
+                w -= (ssize_t)v->iov_len;
+                v++;
+                n--;
+            }
+            if (n > 0) {
+                v->iov_base = (char *)v->iov_base + w;
+                v->iov_len -= (size_t)w;
+            }
+        }
+    }
+    return 0;
+}
 
 static mcp_reply *group_add(group *g)
 {
@@ -71,6 +110,13 @@ static mcp_reply *group_add(group *g)
     mcp_reply *r = &g->r[g->n++];
     memset(r, 0, sizeof *r);
     return r;
+}
+
+static size_t reply_bytes(const mcp_reply *r)
+{
+    size_t n = r->line ? strlen(r->line) : 0;
+    for (int i = 0; i < r->nparts; i++) n += reply_bytes(&r->parts[i]);
+    return n;
 }
 
 /* Commit the group's writes, then send its replies in order. */
@@ -87,30 +133,10 @@ static int finish_group(mcp *m, store *st, group *g, int out_fd)
             committed = 1;
         }
     }
-    size_t total = 0;
-    for (int i = 0; i < g->n; i++) {
-        const char *line = mcp_reply_line(&g->r[i]);
-        if (line) total += strlen(line) + 1;
-    }
-    char *buf = total ? malloc(total) : NULL;
-    int rc = 0;
-    size_t at = 0;
-    for (int i = 0; i < g->n; i++) {
-        const char *line = mcp_reply_line(&g->r[i]);
-        if (!line) continue;
-        size_t n = strlen(line);
-        if (buf) {
-            memcpy(buf + at, line, n);
-            buf[at + n] = '\n';
-            at += n + 1;
-        } else if (write_all(out_fd, line, n) || write_all(out_fd, "\n", 1)) {
-            rc = -1;
-        }
-    }
-    if (buf && write_all(out_fd, buf, at)) rc = -1;
-    free(buf);
+    int rc = write_lines(out_fd, g);
     for (int i = 0; i < g->n; i++) mcp_reply_free(&g->r[i]);
     g->n = 0;
+    g->bytes = 0;
     /* Checkpointing happens after the replies so it never delays them. */
     if (committed) mcp_after_commit(m);
     return rc;
@@ -180,7 +206,7 @@ int server_run(server *sv, mcp *m, store *st)
         size_t len;
         int block = 1, r;
         /* Take what is waiting: block for the first line only. */
-        while (g.n < sv->max_group &&
+        while (g.n < sv->max_group && g.bytes < MAX_GROUP_REPLY_BYTES &&
                (r = frame_next(sv->f, block, &stop_requested, &line, &len)) != FRAME_AGAIN) {
             if (r == FRAME_EOF || r == FRAME_ERROR) {
                 stop_requested = 1;
@@ -194,6 +220,7 @@ int server_run(server *sv, mcp *m, store *st)
             }
             if (r == FRAME_TOO_LONG) reply->line = mcp_too_long_reply(sv->max_message);
             else mcp_handle(m, line, len, reply);
+            g.bytes += reply_bytes(reply);
             /* A transaction SQLite abandoned takes the group's earlier
             ** writes with it: their replies must not claim otherwise. */
             int64_t lost = store_take_lost_tx(st);

@@ -1156,6 +1156,43 @@ TEST(one_reply_per_request_in_order)
     FINISH(s);
 }
 
+/* A burst of queries whose replies add up to far more than one group may
+** hold (about 1 MB) is split into several groups: every reply still comes,
+** whole and in order, and the tool_call records of all of them are kept. */
+TEST(burst_of_large_replies_arrives_whole_and_in_order)
+{
+    START_INIT(s);
+    char *big = srv_fmt(s, "%08000d", 7);
+    for (int i = 0; i < 30; i++)
+        CHECK(log_op(s, srv_fmt(s, "{\"event_type\":\"project_update\",\"operation_name\":"
+                                   "\"big\",\"user_id\":\"u-big\",\"args\":{\"blob\":\"%s\"}}",
+                                big)));
+    size_t cap = 40 * 200, at = 0;
+    char *burst = malloc(cap);
+    CHECK(burst);
+    for (int i = 0; i < 40; i++)
+        at += (size_t)snprintf(burst + at, cap - at,
+                               "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+                               "{\"name\":\"get_operation_history\",\"arguments\":"
+                               "{\"user_id\":\"u-big\",\"limit\":30}}}\n", 1000 + i);
+    int sent = srv_send_raw(s, burst, at);
+    free(burst);
+    CHECK(sent == 0);
+    for (int i = 0; i < 40; i++) {
+        cJSON *r = srv_recv(s);
+        CHECK(r);
+        if (jnum(r, "id") != 1000 + i)
+            TEST_FAIL_("reply %d: expected id %d, got another", i, 1000 + i);
+        ASSERT_EQ_INT(count_entries(jget(r, "result.structuredContent")), 30);
+    }
+    cJSON *h = srv_call_ok(s, "get_operation_history",
+                           "{\"event_type\":\"tool_call\",\"operation_name\":"
+                           "\"get_operation_history\",\"limit\":100}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 40);
+    FINISH(s);
+}
+
 /* ==== framing ============================================================ */
 
 TEST(eof_exits_zero)
@@ -1706,6 +1743,7 @@ TEST_MAIN(
     TEST_ENTRY(invalid_requests_are_rejected)
     TEST_ENTRY(ids_are_echoed_exactly)
     TEST_ENTRY(one_reply_per_request_in_order)
+    TEST_ENTRY(burst_of_large_replies_arrives_whole_and_in_order)
     TEST_ENTRY(eof_exits_zero)
     TEST_ENTRY(eof_after_requests_exits_zero)
     TEST_ENTRY(last_message_without_newline_is_answered)
