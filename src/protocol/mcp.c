@@ -163,6 +163,12 @@ void mcp_reply_write_failed(mcp_reply *r, const char *why)
         r->acks_write = 0;
         return;
     }
+    if (r->unrecorded_ok) {
+        diag("the %s call was answered but its tool_call record was lost: %s",
+             r->unrecorded_ok, why);
+        r->acks_write = 0;
+        return;
+    }
     char msg[400];
     snprintf(msg, sizeof msg,
              "the call was not recorded and nothing it wrote was kept: %s", why);

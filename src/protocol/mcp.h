@@ -45,6 +45,11 @@ typedef struct mcp_reply {
     char *line;     /* the reply line without newline, or NULL: nothing to send */
     int acks_write; /* the reply reports data written in the open transaction */
     int64_t tx;     /* ...in this transaction (see store_tx()) */
+    /* A query's reply whose only write is its own tool_call record and
+    ** whose result was read before this transaction wrote anything: if the
+    ** commit fails, the result is still true, so it is sent (unrecorded,
+    ** with a warning on stderr), as when the record fails to append. */
+    const char *unrecorded_ok; /* the tool's name, or NULL */
     char *id;       /* the request id's JSON text, to rebuild the reply */
     struct mcp_reply *parts; /* a batch's replies, or NULL */
     int nparts;
@@ -63,7 +68,8 @@ char *mcp_too_long_reply(size_t limit);
 
 /* Replace a reply whose writes could not be committed with an isError
 ** result saying why (for a batch, each part that acknowledged a write).
-** With tx non-zero, only writes made in that transaction count. */
+** With tx non-zero, only writes made in that transaction count.  A reply
+** marked unrecorded_ok keeps its result, and a warning goes to stderr. */
 void mcp_reply_write_failed(mcp_reply *r, const char *why);
 void mcp_reply_tx_lost(mcp_reply *r, int64_t tx, const char *why);
 

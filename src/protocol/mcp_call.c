@@ -127,7 +127,7 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
     tool_ctx ctx = {.st = m->st, .actor = m->actor, .client = rq->client,
                     .sg = m->sg, .trusted_public_key = m->trusted_public_key,
                     .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h};
-    int rc = TOOL_EFAIL, recorded = 0;
+    int rc = TOOL_EFAIL, recorded = 0, clean = 0;
     if (!args || scrub_tree(args) != 0) {
         snprintf(ctx.err, sizeof ctx.err, "out of memory");
         goto reply;
@@ -147,6 +147,9 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         else
             snprintf(ctx.err, sizeof ctx.err, "%s", err);
     } else {
+        /* Before the tool runs: has this transaction written anything the
+        ** query could see and that a failed commit would take back? */
+        clean = !writes && !store_tx_has_writes(m->st);
         store_set_interrupt(m->st, interrupted, &h);
         rc = tools_run(tl, &ctx, args, &structured, &summary);
         store_set_interrupt(m->st, NULL, NULL);
@@ -192,6 +195,7 @@ reply:
     else
         out->line = mcp_result(m, rq, mcp_call_result(structured, ctx.err), MCP_NO_CACHE);
     out->acks_write = recorded;
+    if (recorded && clean && rc == TOOL_OK) out->unrecorded_ok = tool_name(tl);
     cJSON_Delete(summary);
     cJSON_Delete(args);
 }

@@ -78,7 +78,12 @@ const char *store_log_id(const store *s);
 
 /* Transactions: store_begin() takes the write lock (waiting out other
 ** writers up to the busy timeout).  store_commit() makes everything since
-** durable; on failure the transaction has been rolled back. */
+** durable; on failure the transaction has been rolled back.  Just before
+** COMMIT it adds the transaction's entries to the search index with
+** store_fts_sync_sql (bound to the transaction's first seq): one statement
+** per transaction, because FTS5 writes a segment per statement.  Exported
+** so that the benchmark floor does the same work as the store. */
+extern const char store_fts_sync_sql[];
 int store_begin(store *s, char *err);
 int store_commit(store *s, char *err);
 void store_rollback(store *s);
@@ -86,6 +91,9 @@ int store_in_transaction(const store *s);
 
 /* The number of the open write transaction, or 0 when none is open. */
 int64_t store_tx(const store *s);
+
+/* Whether the open transaction has appended any entry yet (1 or 0). */
+int store_tx_has_writes(const store *s);
 
 /* The number of a transaction that SQLite rolled back by itself after an
 ** error (a full disk, for one) since the last call, or 0.  Every write made

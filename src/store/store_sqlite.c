@@ -41,7 +41,8 @@ enum {
 
 enum {
     ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_HASH_AT,
-    ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH, ST_COUNT
+    ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH, ST_FTS_SYNC,
+    ST_COUNT
 };
 
 struct store {
@@ -50,13 +51,15 @@ struct store {
     int64_t tx_id;   /* number of the current (or last) write transaction */
     int64_t lost_tx; /* a transaction SQLite rolled back by itself, or 0 */
     int savepoint_depth;
+    int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
+    int tx_writes;    /* entries appended in the open transaction */
     int readonly;
     char log_id[37];
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *find[Q_SHAPES];
 };
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 #define NO_DELETE_TRIGGER                                                   \
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"   \
@@ -129,6 +132,12 @@ static const char *const migrations[SCHEMA_VERSION] = {
     ** drops and recreates it inside its own transaction instead, so no row
     ** of data can ever open a way around it. */
     "DROP TRIGGER audit_log_no_delete;" NO_DELETE_TRIGGER,
+    /* Version 5: the trigram index is filled once per transaction, just
+    ** before COMMIT (store_fts_sync_sql), not by a trigger per row.  FTS5
+    ** in SQLite 3.40 writes its pending terms out as a new segment at every
+    ** statement or savepoint boundary, so a per-row trigger made one tiny
+    ** segment per entry, and merging them was most of a write's cost. */
+    "DROP TRIGGER audit_fts_insert;",
 };
 
 /* Derived tables that only speed queries up; rebuilt from audit_log when
@@ -179,6 +188,10 @@ static const char *const migration3 =
     "END;"
     REBUILD_ACTIVITY;
 
+const char store_fts_sync_sql[] =
+    "INSERT INTO audit_fts(rowid, operation_name, error)"
+    " SELECT seq, operation_name, error FROM audit_log WHERE seq >= ?";
+
 static const char *const checkpoint_columns =
     "number, kind, log_id, seq, head_hash, created_at, prev_checkpoint_hash,"
     " public_key, signature";
@@ -209,6 +222,7 @@ static const char *const fixed_sql[ST_COUNT] = {
     [ST_ACT_TOTALS] =
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
+    [ST_FTS_SYNC] = store_fts_sync_sql,
     [ST_LAST_CP] = NULL, /* these three are built in prepare_fixed() */
     [ST_LAST_ANCHOR] = NULL,
     [ST_EACH_CP] = NULL,
@@ -231,6 +245,7 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
         s->lost_tx = s->tx_id;
         s->in_tx = 0;
         s->savepoint_depth = 0;
+        s->fts_from = 0;
     }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
@@ -593,11 +608,15 @@ int store_begin(store *s, char *err)
         s->in_tx = 1;
         s->tx_id++;
         s->savepoint_depth = 0;
+        s->fts_from = 0;
+        s->tx_writes = 0;
     }
     return rc;
 }
 
 int64_t store_tx(const store *s) { return s->in_tx ? s->tx_id : 0; }
+
+int store_tx_has_writes(const store *s) { return s->in_tx && s->tx_writes > 0; }
 
 int64_t store_take_lost_tx(store *s)
 {
@@ -606,13 +625,29 @@ int64_t store_take_lost_tx(store *s)
     return lost;
 }
 
+/* Index this transaction's entries in audit_fts, so that a search made
+** now, or any transaction after this one commits, sees them.  Rows rolled
+** back with a savepoint are simply not found by the SELECT. */
+static int fts_sync(store *s, char *err)
+{
+    if (!s->in_tx || !s->fts_from) return STORE_OK;
+    sqlite3_stmt *st = s->st[ST_FTS_SYNC];
+    sqlite3_bind_int64(st, 1, s->fts_from);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return fail_db(s, rc, "indexing the entries for search", err);
+    s->fts_from = 0;
+    return STORE_OK;
+}
+
 int store_commit(store *s, char *err)
 {
     if (!s->in_tx) {
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
-    int rc = exec(s, "COMMIT", "committing", err);
+    int rc = fts_sync(s, err);
+    if (rc == STORE_OK) rc = exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = 0;
     return rc;
@@ -623,6 +658,7 @@ void store_rollback(store *s)
     if (!s->in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = 0;
+    s->fts_from = 0;
 }
 
 int store_savepoint(store *s, char *err)
@@ -734,7 +770,10 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "writing the entry", err);
+    if (rc != SQLITE_DONE) return fail_db(s, rc, "writing the entry", err);
+    if (!s->fts_from) s->fts_from = out->seq;
+    s->tx_writes++;
+    return STORE_OK;
 }
 
 /* A JSON column as a JSON value: SQL NULL becomes null.  The stored text
@@ -924,6 +963,7 @@ int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
     int shape = shape_of(q);
     sqlite3_stmt *st;
     int rc = find_stmt(s, shape, &st, err);
+    if (rc == STORE_OK && (shape & Q_FTS)) rc = fts_sync(s, err);
     if (rc != STORE_OK) return rc;
     char *pattern = NULL, *phrase = NULL;
     cJSON *arr = cJSON_CreateArray();

@@ -880,6 +880,110 @@ static store *text_entries(void)
     return s;
 }
 
+/* The trigram index is filled at commit, one statement per transaction. */
+TEST(text_search_finds_entries_of_committed_transactions)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt r;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    store_record a = rec_of("error", "rotate-keys", NULL, NULL, "quota exceeded");
+    store_record b = rec_of("tool_call", "deploy", NULL, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ_INT(store_append(s, &a, &r, err), STORE_OK);
+        ASSERT_EQ_INT(store_append(s, &b, &r, err), STORE_OK);
+    }
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(append_simple(s, "error", "later", NULL, NULL, "quota again", NULL), STORE_OK);
+    store_query q = query_all();
+    q.text = "quota";
+    int ok = finds_seqs(s, &q, "7,5,3,1");
+    q.text = "eploy";
+    ok = ok && finds_seqs(s, &q, "6,4,2");
+    store_close(s);
+    ASSERT(ok);
+}
+
+/* A search inside the open transaction sees the entries written before it
+** in that transaction, exactly as a scan would. */
+TEST(text_search_inside_a_transaction_sees_its_own_entries)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt r;
+    ASSERT_EQ_INT(append_simple(s, "error", "old-zebra", NULL, NULL, NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    store_record a = rec_of("tool_call", "new-zebra", NULL, NULL, NULL);
+    ASSERT_EQ_INT(store_append(s, &a, &r, err), STORE_OK);
+    store_query q = query_all();
+    q.text = "zebra";
+    int first = finds_seqs(s, &q, "2,1");
+    ASSERT_EQ_INT(store_append(s, &a, &r, err), STORE_OK);
+    int second = finds_seqs(s, &q, "3,2,1");
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    int after = finds_seqs(s, &q, "3,2,1");
+    store_close(s);
+    ASSERT(first);
+    ASSERT(second);
+    ASSERT(after);
+}
+
+/* Entries rolled back, with their savepoint or their transaction, are not
+** in the index afterwards, and the index stays in step with the table. */
+TEST(text_search_forgets_rolled_back_entries)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt r;
+    store_record keep = rec_of("tool_call", "kept-yak", NULL, NULL, NULL);
+    store_record drop = rec_of("tool_call", "dropped-yak", NULL, NULL, NULL);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &drop, &r, err), STORE_OK);
+    store_rollback(s);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &keep, &r, err), STORE_OK);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &drop, &r, err), STORE_OK);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_append(s, &keep, &r, err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    store_query q = query_all();
+    q.text = "yak";
+    int ok = finds_seqs(s, &q, "2,1");
+    q.text = "dropped";
+    ok = ok && finds_seqs(s, &q, "");
+    store_close(s);
+    ASSERT(ok);
+}
+
+TEST(tx_has_writes_only_after_an_append)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt r;
+    store_record a = rec_of("tool_call", "x", NULL, NULL, NULL);
+    int outside = store_tx_has_writes(s);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    int fresh = store_tx_has_writes(s);
+    ASSERT_EQ_INT(store_append(s, &a, &r, err), STORE_OK);
+    int written = store_tx_has_writes(s);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    int committed = store_tx_has_writes(s);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    int next = store_tx_has_writes(s);
+    store_rollback(s);
+    store_close(s);
+    ASSERT_EQ_INT(outside, 0);
+    ASSERT_EQ_INT(fresh, 0);
+    ASSERT_EQ_INT(written, 1);
+    ASSERT_EQ_INT(committed, 0);
+    ASSERT_EQ_INT(next, 0);
+}
+
 TEST(text_search_percent_is_literal)
 {
     store *s = text_entries();
@@ -1469,6 +1573,10 @@ TEST_MAIN(
     TEST_ENTRY(find_until_only)
     TEST_ENTRY(find_range_single_instant)
     TEST_ENTRY(find_range_outside_is_empty)
+    TEST_ENTRY(text_search_finds_entries_of_committed_transactions)
+    TEST_ENTRY(text_search_inside_a_transaction_sees_its_own_entries)
+    TEST_ENTRY(text_search_forgets_rolled_back_entries)
+    TEST_ENTRY(tx_has_writes_only_after_an_append)
     TEST_ENTRY(text_search_percent_is_literal)
     TEST_ENTRY(text_search_underscore_is_literal)
     TEST_ENTRY(text_search_backslash_is_literal)
