@@ -42,7 +42,7 @@ enum {
 enum {
     ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_HASH_AT,
     ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH, ST_FTS_SYNC,
-    ST_COUNT
+    ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
 };
 
 struct store {
@@ -223,6 +223,11 @@ static const char *const fixed_sql[ST_COUNT] = {
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
     [ST_FTS_SYNC] = store_fts_sync_sql,
+    /* Every writing request takes a savepoint: prepared once, not parsed
+    ** again by sqlite3_exec() for each request. */
+    [ST_SAVEPOINT] = "SAVEPOINT request",
+    [ST_RELEASE] = "RELEASE request",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO request",
     [ST_LAST_CP] = NULL, /* these three are built in prepare_fixed() */
     [ST_LAST_ANCHOR] = NULL,
     [ST_EACH_CP] = NULL,
@@ -661,29 +666,39 @@ void store_rollback(store *s)
     s->fts_from = 0;
 }
 
+/* Run one of the prepared savepoint statements. */
+static int run_fixed(store *s, int which)
+{
+    sqlite3_stmt *st = s->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int store_savepoint(store *s, char *err)
 {
     if (!s->in_tx) {
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
-    int rc = exec(s, "SAVEPOINT request", "starting a request", err);
-    if (rc == STORE_OK) s->savepoint_depth++;
-    return rc;
+    int rc = run_fixed(s, ST_SAVEPOINT);
+    if (rc != SQLITE_DONE) return fail_db(s, rc, "starting a request", err);
+    s->savepoint_depth++;
+    return STORE_OK;
 }
 
 void store_savepoint_release(store *s)
 {
     if (!s->in_tx || s->savepoint_depth <= 0) return;
-    sqlite3_exec(s->db, "RELEASE request", NULL, NULL, NULL);
+    run_fixed(s, ST_RELEASE);
     s->savepoint_depth--;
 }
 
 void store_savepoint_rollback(store *s)
 {
     if (!s->in_tx || s->savepoint_depth <= 0) return;
-    sqlite3_exec(s->db, "ROLLBACK TO request", NULL, NULL, NULL);
-    sqlite3_exec(s->db, "RELEASE request", NULL, NULL, NULL);
+    run_fixed(s, ST_ROLLBACK_TO);
+    run_fixed(s, ST_RELEASE);
     s->savepoint_depth--;
 }
 
