@@ -1,0 +1,240 @@
+/*
+** jbuf.c: the growing JSON text buffer described in jbuf.h.
+**
+** The string escaper is where the time goes: a reply to a read call holds
+** its whole result a second time as one escaped string (MCP's text block),
+** so hundreds of kilobytes pass through it per call.  It reserves room for
+** the worst case of a chunk up front and then writes without bounds checks,
+** finding the next byte that needs an escape eight bytes at a time where
+** the compiler and byte order allow (a byte-by-byte loop otherwise).
+*/
+#include "jbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* How many input bytes the escaper reserves room for at once (at most six
+** output bytes each), so that a huge string does not need six times its
+** size in one allocation. */
+#define ESCAPE_CHUNK 4096
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JBUF_WORDWISE 1
+#endif
+
+/* The character after the backslash for each byte JSON requires escaped,
+** 0 for bytes copied as they are; 'u' means \u00XX.  The short forms are
+** the ones cJSON writes, so the text matches cJSON_PrintUnformatted(). */
+static const char escape_of[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    ['"'] = '"',
+    ['\\'] = '\\',
+};
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Make room for extra more bytes and a terminating NUL; 0 when the buffer
+** is (or just became) failed. */
+static int reserve(jbuf *b, size_t extra)
+{
+    if (b->failed) return 0;
+    if (extra < b->cap - b->len) return 1;
+    size_t need = b->len + extra + 1;
+    if (need < b->len) { /* size_t overflow */
+        b->failed = 1;
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) cap = cap * 2 > cap ? cap * 2 : need;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->failed = 1;
+        return 0;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 1;
+}
+
+void jbuf_put(jbuf *b, const char *s, size_t n)
+{
+    if (!reserve(b, n)) return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void jbuf_puts(jbuf *b, const char *s)
+{
+    jbuf_put(b, s, strlen(s));
+}
+
+void jbuf_putc(jbuf *b, char c)
+{
+    if (!reserve(b, 1)) return;
+    b->p[b->len++] = c;
+}
+
+#ifdef JBUF_WORDWISE
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* The high bit of each byte of x that needs an escape is set; bytes above
+** the lowest flagged one may be flagged wrongly (borrows run upwards), so
+** only the lowest set bit is meaningful. */
+static uint64_t needs_escape(uint64_t x)
+{
+    uint64_t quote = x ^ (ONES * '"'), backslash = x ^ (ONES * '\\');
+    return (((x - ONES * 0x20) & ~x) | ((quote - ONES) & ~quote) |
+            ((backslash - ONES) & ~backslash)) & HIGHS;
+}
+#endif
+
+/* Escape p[0..stop) to w, which has room for six bytes per input byte.
+** Returns the new end of the output. */
+static char *escape_into(char *w, const unsigned char *p, const unsigned char *stop)
+{
+    while (p < stop) {
+#ifdef JBUF_WORDWISE
+        if (stop - p >= 8) {
+            uint64_t x, m;
+            memcpy(&x, p, 8);
+            /* Store all eight before knowing: there is room, and the bytes
+            ** past the first escape are overwritten below. */
+            memcpy(w, &x, 8);
+            if (!(m = needs_escape(x))) {
+                p += 8;
+                w += 8;
+                continue;
+            }
+            unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
+            p += k;
+            w += k;
+        }
+#endif
+        unsigned char c = *p++;
+        char e = escape_of[c];
+        if (!e) {
+            *w++ = (char)c;
+        } else if (e != 'u') {
+            w[0] = '\\';
+            w[1] = e;
+            w += 2;
+        } else {
+            memcpy(w, "\\u00", 4);
+            w[4] = hex_digits[c >> 4];
+            w[5] = hex_digits[c & 15];
+            w += 6;
+        }
+    }
+    return w;
+}
+
+void jbuf_string(jbuf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    jbuf_putc(b, '"');
+    while (p < end) {
+        size_t chunk = (size_t)(end - p) < ESCAPE_CHUNK ? (size_t)(end - p) : ESCAPE_CHUNK;
+        if (!reserve(b, chunk * 6)) return;
+        char *w = escape_into(b->p + b->len, p, p + chunk);
+        b->len = (size_t)(w - b->p);
+        p += chunk;
+    }
+    jbuf_putc(b, '"');
+}
+
+void jbuf_int(jbuf *b, int64_t v)
+{
+    char digits[24], *w = digits + sizeof digits;
+    /* Work with the magnitude as unsigned, which INT64_MIN also has. */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--w = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--w = '-';
+    jbuf_put(b, w, (size_t)(digits + sizeof digits - w));
+}
+
+/* A number as cJSON prints it.  Integers in int range (the common case:
+** counts, seq numbers) are written here; for the rest cJSON itself decides
+** the digits, so the text cannot drift from cJSON_PrintUnformatted(). */
+static void number(jbuf *b, const cJSON *item)
+{
+    if (item->valuedouble == (double)item->valueint) {
+        jbuf_int(b, item->valueint);
+        return;
+    }
+    char text[64];
+    if (!cJSON_PrintPreallocated((cJSON *)item, text, (int)sizeof text, 0)) {
+        b->failed = 1;
+        return;
+    }
+    jbuf_puts(b, text);
+}
+
+void jbuf_tree(jbuf *b, const cJSON *item)
+{
+    if (!item) {
+        b->failed = 1;
+        return;
+    }
+    switch (item->type & 0xFF) {
+    case cJSON_NULL: jbuf_put(b, "null", 4); break;
+    case cJSON_False: jbuf_put(b, "false", 5); break;
+    case cJSON_True: jbuf_put(b, "true", 4); break;
+    case cJSON_Number: number(b, item); break;
+    case cJSON_String:
+        if (item->valuestring) jbuf_string(b, item->valuestring, strlen(item->valuestring));
+        else jbuf_put(b, "\"\"", 2);
+        break;
+    case cJSON_Raw:
+        if (item->valuestring) jbuf_puts(b, item->valuestring);
+        else b->failed = 1;
+        break;
+    case cJSON_Array:
+    case cJSON_Object: {
+        int obj = (item->type & 0xFF) == cJSON_Object;
+        jbuf_putc(b, obj ? '{' : '[');
+        for (const cJSON *c = item->child; c; c = c->next) {
+            if (c != item->child) jbuf_putc(b, ',');
+            if (obj) {
+                const char *k = c->string ? c->string : "";
+                jbuf_string(b, k, strlen(k));
+                jbuf_putc(b, ':');
+            }
+            jbuf_tree(b, c);
+        }
+        jbuf_putc(b, obj ? '}' : ']');
+        break;
+    }
+    default: b->failed = 1; break;
+    }
+}
+
+char *jbuf_take(jbuf *b)
+{
+    char *s = NULL;
+    if (reserve(b, 0)) {
+        b->p[b->len] = '\0';
+        s = b->p;
+        b->p = NULL;
+    }
+    jbuf_free(b);
+    return s;
+}
+
+void jbuf_free(jbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+char *jbuf_print(const cJSON *item)
+{
+    jbuf b = {0};
+    jbuf_tree(&b, item);
+    return jbuf_take(&b);
+}

@@ -1,0 +1,59 @@
+/*
+** jbuf.h: JSON text built by appending to a growing buffer.
+**
+** Replies to read calls are hundreds of kilobytes of JSON, and printing
+** them through cJSON costs more than reading the rows: cJSON's printer
+** handles one character at a time and a tree must be built first.  A jbuf
+** lets a caller write JSON text directly (stored JSON spliced in as it is,
+** strings escaped by runs) and prints a cJSON tree with the same text that
+** cJSON_PrintUnformatted() gives, only faster.
+**
+** Appending never reports errors one by one: the first failed allocation
+** marks the buffer failed, later appends do nothing, and jbuf_take() then
+** returns NULL.  Builders check once, at the end.
+*/
+#ifndef DSS_JBUF_H
+#define DSS_JBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+/* Zero-initialize ({0}) before use; release with jbuf_take() or jbuf_free(). */
+typedef struct jbuf {
+    char *p;
+    size_t len, cap;
+    int failed; /* an allocation failed: the text is incomplete */
+} jbuf;
+
+/* Raw bytes, copied as they are: structural characters, numbers, and JSON
+** text already known to be valid. */
+void jbuf_put(jbuf *b, const char *s, size_t n);
+void jbuf_puts(jbuf *b, const char *s);
+void jbuf_putc(jbuf *b, char c);
+
+/* s[0..n) as a quoted JSON string.  Escapes exactly what JSON requires
+** (the quote, the backslash and control characters below 0x20, as cJSON
+** writes them) and copies every other byte, so UTF-8 passes unchanged. */
+void jbuf_string(jbuf *b, const char *s, size_t n);
+
+/* A signed integer in decimal. */
+void jbuf_int(jbuf *b, int64_t v);
+
+/* The unformatted JSON text of item (and its children), byte for byte what
+** cJSON_PrintUnformatted() writes.  An invalid item (one cJSON would refuse
+** to print, e.g. a raw item without text) marks the buffer failed. */
+void jbuf_tree(jbuf *b, const cJSON *item);
+
+/* The text as a NUL-terminated string the caller frees with free(), or NULL
+** when an append failed.  Either way the buffer is left empty. */
+char *jbuf_take(jbuf *b);
+
+/* Drop the text, leaving the buffer empty. */
+void jbuf_free(jbuf *b);
+
+/* cJSON_PrintUnformatted() through a jbuf: a new string the caller frees
+** with free(), or NULL when memory runs out or item is invalid. */
+char *jbuf_print(const cJSON *item);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+** test_jbuf.c: the JSON text buffer (src/util/jbuf.h): the string escaper,
+** integers, and tree printing that must match cJSON_PrintUnformatted().
+*/
+#include "test.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/jbuf.h"
+#include "util/jsoncheck.h"
+
+/* s[0..n) escaped by jbuf_string; caller frees. */
+static char *escaped(const char *s, size_t n)
+{
+    jbuf b = {0};
+    jbuf_string(&b, s, n);
+    return jbuf_take(&b);
+}
+
+/* Whether text parses (strictly, then with cJSON) to a string equal to
+** want[0..n). */
+static int round_trips(const char *text, const char *want, size_t n)
+{
+    char why[128];
+    if (jsoncheck(text, strlen(text), 4, why, sizeof why) != JSONCHECK_OK) return 0;
+    cJSON *v = cJSON_Parse(text);
+    int ok = cJSON_IsString(v) && strlen(v->valuestring) == n &&
+             memcmp(v->valuestring, want, n) == 0;
+    cJSON_Delete(v);
+    return ok;
+}
+
+TEST(every_control_character_escaped)
+{
+    static const char *const want[32] = {
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
+        "\\u0006", "\\u0007", "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r",
+        "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013",
+        "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019",
+        "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f"};
+    for (int c = 0; c < 32; c++) {
+        /* Alone, and inside a run long enough for the word-wise scan. */
+        char in[20];
+        memset(in, 'a', sizeof in);
+        in[11] = (char)c;
+        char *one = escaped(in + 11, 1), *mid = escaped(in, sizeof in);
+        char expect[64];
+        snprintf(expect, sizeof expect, "\"aaaaaaaaaaa%saaaaaaaa\"", want[c]);
+        int ok_one = one && strlen(one) == strlen(want[c]) + 2 &&
+                     memcmp(one + 1, want[c], strlen(want[c])) == 0;
+        int ok_mid = mid && strcmp(mid, expect) == 0;
+        free(one);
+        free(mid);
+        if (!ok_one || !ok_mid) TEST_FAIL_("control character 0x%02x", c);
+    }
+}
+
+TEST(quote_and_backslash_escaped)
+{
+    char *s = escaped("a\"b\\c", 5);
+    ASSERT_EQ_STR(s, "\"a\\\"b\\\\c\"");
+    free(s);
+}
+
+TEST(other_ascii_unchanged)
+{
+    /* Everything from space to DEL except the two that need escapes,
+    ** including the solidus, which JSON allows but does not require. */
+    char in[128], want[140];
+    size_t n = 0, w = 0;
+    want[w++] = '"';
+    for (int c = 0x20; c < 0x80; c++) {
+        if (c == '"' || c == '\\') continue;
+        in[n++] = (char)c;
+        want[w++] = (char)c;
+    }
+    want[w++] = '"';
+    want[w] = '\0';
+    char *s = escaped(in, n);
+    ASSERT_EQ_STR(s, want);
+    free(s);
+}
+
+TEST(multibyte_utf8_passes_through)
+{
+    const char *in = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xE6\x97\xA5\xE6\x9C\xAC";
+    char *s = escaped(in, strlen(in));
+    ASSERT(s);
+    ASSERT_EQ_INT(strlen(s), strlen(in) + 2);
+    ASSERT(memcmp(s + 1, in, strlen(in)) == 0);
+    ASSERT(round_trips(s, in, strlen(in)));
+    free(s);
+}
+
+TEST(empty_string)
+{
+    char *s = escaped("", 0);
+    ASSERT_EQ_STR(s, "\"\"");
+    free(s);
+}
+
+TEST(every_byte_at_every_offset_round_trips)
+{
+    /* Each special byte at each position of a 40-byte run, so that the
+    ** word-wise scan meets it in every lane and in the tail. */
+    static const char specials[] = {'"', '\\', '\n', '\t', 0x01, 0x1f, 0x7f, '/'};
+    for (size_t k = 0; k < sizeof specials; k++) {
+        for (size_t at = 0; at < 40; at++) {
+            char in[41];
+            for (size_t i = 0; i < 40; i++) in[i] = (char)('A' + i % 26);
+            in[at] = specials[k];
+            in[40] = '\0';
+            char *s = escaped(in, 40);
+            cJSON *str = cJSON_CreateString(in);
+            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
+            int ok = s && want && strcmp(s, want) == 0 && round_trips(s, in, 40);
+            free(s);
+            cJSON_free(want);
+            cJSON_Delete(str);
+            if (!ok) TEST_FAIL_("byte 0x%02x at offset %zu", (unsigned)specials[k], at);
+        }
+    }
+}
+
+TEST(nul_byte_escaped)
+{
+    /* cJSON's strings end at a NUL, but a jbuf string has a length. */
+    char *s = escaped("a\0b", 3);
+    ASSERT_EQ_STR(s, "\"a\\u0000b\"");
+    free(s);
+}
+
+TEST(long_string_round_trips)
+{
+    /* Longer than one escaping chunk, with escapes on both sides of it. */
+    size_t n = 3 * 4096 + 123;
+    char *in = malloc(n);
+    ASSERT(in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = i % 97 == 0 ? '"' : i % 89 == 0 ? '\n' : (char)('a' + i % 26);
+    char *s = escaped(in, n);
+    int ok = s && round_trips(s, in, n);
+    free(s);
+    free(in);
+    ASSERT(ok);
+}
+
+TEST(integers)
+{
+    static const int64_t v[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
+    static const char *const want[] = {"0", "7", "-7", "1234567890123",
+                                       "9223372036854775807", "-9223372036854775808"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        jbuf b = {0};
+        jbuf_int(&b, v[i]);
+        char *s = jbuf_take(&b);
+        int ok = s && strcmp(s, want[i]) == 0;
+        free(s);
+        if (!ok) TEST_FAIL_("integer %s", want[i]);
+    }
+}
+
+/* jbuf_print(tree) must equal cJSON_PrintUnformatted(tree). */
+static int same_as_cjson(const cJSON *tree)
+{
+    char *a = cJSON_PrintUnformatted(tree), *b = jbuf_print(tree);
+    int same = a && b && strcmp(a, b) == 0;
+    if (!same) fprintf(stderr, "cJSON: %s\njbuf:  %s\n", a ? a : "(null)", b ? b : "(null)");
+    cJSON_free(a);
+    free(b);
+    return same;
+}
+
+TEST(tree_matches_cjson)
+{
+    cJSON *t = cJSON_Parse(
+        "{\"a\":1,\"b\":-2.5,\"c\":1e300,\"d\":0.1,\"e\":12345678901234567,"
+        "\"f\":[true,false,null,\"x\\\"y\\u0001\\n\",{},[]],"
+        "\"g\":{\"h\":{\"i\":[1,[2,[3]]]}},\"\\u00e9t\\u00e9\":\"\\u20ac\","
+        "\"k\":2147483648,\"l\":-2147483649,\"m\":3.0000000000000004,"
+        "\"n\":\"\",\"o\":\"line\\r\\nbreak\\ttab\\\\slash/\"}");
+    ASSERT(t);
+    cJSON_AddItemToObject(t, "raw", cJSON_CreateRaw("{\"spliced\":[1,2]}"));
+    cJSON_AddItemToObject(t, "inf", cJSON_CreateNumber(INFINITY));
+    int same = same_as_cjson(t);
+    cJSON_Delete(t);
+    ASSERT(same);
+}
+
+TEST(tree_scalars_and_empties_match_cjson)
+{
+    cJSON *items[] = {cJSON_CreateNull(), cJSON_CreateTrue(), cJSON_CreateFalse(),
+                      cJSON_CreateNumber(0), cJSON_CreateString(""),
+                      cJSON_CreateObject(), cJSON_CreateArray(),
+                      cJSON_CreateRaw("123")};
+    int all = 1;
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        all &= items[i] && same_as_cjson(items[i]);
+        cJSON_Delete(items[i]);
+    }
+    ASSERT(all);
+}
+
+TEST(invalid_tree_gives_null)
+{
+    /* cJSON refuses to print a raw item without text; so does jbuf. */
+    cJSON *o = cJSON_CreateObject();
+    cJSON *raw = cJSON_CreateRaw("1");
+    ASSERT(o && raw);
+    free(raw->valuestring);
+    raw->valuestring = NULL;
+    cJSON_AddItemToObject(o, "r", raw);
+    char *s = jbuf_print(o);
+    char *c = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    ASSERT(s == NULL);
+    ASSERT(c == NULL);
+}
+
+TEST(take_of_empty_buffer_is_empty_string)
+{
+    jbuf b = {0};
+    char *s = jbuf_take(&b);
+    ASSERT_EQ_STR(s, "");
+    free(s);
+    ASSERT(b.p == NULL && b.len == 0);
+}
+
+TEST(appends_build_text)
+{
+    jbuf b = {0};
+    jbuf_putc(&b, '{');
+    jbuf_string(&b, "k", 1);
+    jbuf_puts(&b, ":");
+    jbuf_put(&b, "[1,2]xyz", 5);
+    jbuf_putc(&b, '}');
+    char *s = jbuf_take(&b);
+    ASSERT_EQ_STR(s, "{\"k\":[1,2]}");
+    free(s);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(every_control_character_escaped)
+    TEST_ENTRY(quote_and_backslash_escaped)
+    TEST_ENTRY(other_ascii_unchanged)
+    TEST_ENTRY(multibyte_utf8_passes_through)
+    TEST_ENTRY(empty_string)
+    TEST_ENTRY(every_byte_at_every_offset_round_trips)
+    TEST_ENTRY(nul_byte_escaped)
+    TEST_ENTRY(long_string_round_trips)
+    TEST_ENTRY(integers)
+    TEST_ENTRY(tree_matches_cjson)
+    TEST_ENTRY(tree_scalars_and_empties_match_cjson)
+    TEST_ENTRY(invalid_tree_gives_null)
+    TEST_ENTRY(take_of_empty_buffer_is_empty_string)
+    TEST_ENTRY(appends_build_text)
+)
