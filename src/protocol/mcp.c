@@ -19,6 +19,7 @@
 #include "../integrity/checkpoint.h"
 #include "../scrub/scrub.h"
 #include "../util/diag.h"
+#include "../util/jbuf.h"
 #include "../util/ts.h"
 
 #ifndef DSS_VERSION
@@ -127,31 +128,38 @@ char *mcp_too_long_reply(size_t limit)
     return rpc_reply_error(NULL, RPC_INVALID_REQUEST, msg, NULL);
 }
 
-/* A tools/call result: the text block always, structuredContent on success. */
+/* A tools/call result: the text block always, structuredContent on success.
+** The structured result is serialized once and held once: structuredContent
+** owns the text and splices it in raw, and the text block refers to the same
+** bytes (a reply to a read holds hundreds of kilobytes of entries). */
 cJSON *mcp_call_result(cJSON *structured, const char *error_text)
 {
     cJSON *r = cJSON_CreateObject(), *content = cJSON_CreateArray(),
-          *block = cJSON_CreateObject();
-    char *text = structured ? cJSON_PrintUnformatted(structured) : NULL;
-    if (!r || !content || !block || (structured && !text)) {
+          *block = cJSON_CreateObject(), *raw = NULL, *text = NULL;
+    int ok = structured != NULL;
+    if (ok) {
+        jbuf b = {0};
+        jbuf_tree(&b, structured);
+        raw = jbuf_take_raw(&b);
+        text = raw ? cJSON_CreateStringReference(raw->valuestring) : NULL;
+    } else {
+        text = cJSON_CreateString(error_text);
+    }
+    cJSON_Delete(structured);
+    if (!r || !content || !block || !text || (ok && !raw)) {
         cJSON_Delete(r);
         cJSON_Delete(content);
         cJSON_Delete(block);
-        cJSON_Delete(structured);
-        cJSON_free(text);
+        cJSON_Delete(text);
+        cJSON_Delete(raw);
         return NULL;
     }
     cJSON_AddStringToObject(block, "type", "text");
-    cJSON_AddStringToObject(block, "text", text ? text : error_text);
+    cJSON_AddItemToObject(block, "text", text);
     cJSON_AddItemToArray(content, block);
     cJSON_AddItemToObject(r, "content", content);
-    /* The structured result is serialized once: the text block holds that
-    ** text, and structuredContent splices the same text in raw rather than
-    ** printing the tree a second time. */
-    if (structured) cJSON_AddRawToObject(r, "structuredContent", text);
-    cJSON_AddBoolToObject(r, "isError", structured == NULL);
-    cJSON_Delete(structured);
-    cJSON_free(text);
+    if (raw) cJSON_AddItemToObject(r, "structuredContent", raw);
+    cJSON_AddBoolToObject(r, "isError", !ok);
     return r;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/jbuf.h"
 #include "../util/jsoncheck.h"
 
 #define DEFAULT_MAX_DEPTH 64
@@ -284,7 +285,10 @@ int rpc_is_cancellation(const char *line, size_t len, const cJSON *id)
     return hit;
 }
 
-/* Assemble {"jsonrpc":"2.0","id":...,key:value}, taking value over. */
+/* Assemble {"jsonrpc":"2.0","id":...,key:value}, taking value over.  The
+** line is printed by jbuf rather than cJSON: a tools/call result carries
+** its whole text escaped once more, and cJSON's printer is the slowest
+** part of answering a read. */
 static char *reply(const char *id, const char *key, cJSON *value)
 {
     char *out = NULL;
@@ -294,7 +298,7 @@ static char *reply(const char *id, const char *key, cJSON *value)
     if (!cJSON_AddRawToObject(r, "id", id ? id : "null")) goto done;
     cJSON_AddItemToObject(r, key, value);
     value = NULL;
-    out = cJSON_PrintUnformatted(r);
+    out = jbuf_print(r);
 done:
     cJSON_Delete(value);
     cJSON_Delete(r);

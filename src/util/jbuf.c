@@ -226,6 +226,22 @@ char *jbuf_take(jbuf *b)
     return s;
 }
 
+cJSON *jbuf_take_raw(jbuf *b)
+{
+    cJSON *item = cJSON_CreateRaw("");
+    char *text = jbuf_take(b);
+    if (!item || !text) {
+        cJSON_Delete(item);
+        free(text);
+        return NULL;
+    }
+    /* cJSON frees values with its deallocator, which is free() as long as
+    ** no hooks are installed, and this program installs none. */
+    cJSON_free(item->valuestring);
+    item->valuestring = text;
+    return item;
+}
+
 void jbuf_free(jbuf *b)
 {
     free(b->p);

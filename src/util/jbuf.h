@@ -49,6 +49,11 @@ void jbuf_tree(jbuf *b, const cJSON *item);
 ** when an append failed.  Either way the buffer is left empty. */
 char *jbuf_take(jbuf *b);
 
+/* The text as a cJSON raw item that owns it, for splicing a large text into
+** a tree without copying it; NULL when an append failed or memory runs out.
+** Either way the buffer is left empty. */
+cJSON *jbuf_take_raw(jbuf *b);
+
 /* Drop the text, leaving the buffer empty. */
 void jbuf_free(jbuf *b);
 
