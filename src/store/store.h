@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "chain.h"
 
@@ -164,6 +165,23 @@ typedef struct store_query {
 */
 int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
                char *err);
+
+/* What store_find_json() found besides the entries' text. */
+typedef struct store_page {
+    int64_t count;
+    int more;        /* more entries matched beyond the limit */
+    int64_t last_seq; /* the last entry's seq and created_at, for a cursor */
+    char last_created_at[TS_BUFLEN];
+} store_page;
+
+/*
+** store_find() for replies, which only print the entries: appends them to
+** out as the text of a JSON array, the text cJSON would print for
+** store_find()'s array, without building a tree.  On failure out holds an
+** incomplete text the caller discards.
+*/
+int store_find_json(store *s, const store_query *q, jbuf *out, store_page *page,
+                    char *err);
 
 /* The EXPLAIN QUERY PLAN lines store_find() would use for q, one per line,
 ** into plan (len bytes).  For tests that keep every query shape sort-free. */

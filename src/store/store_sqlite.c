@@ -11,6 +11,7 @@
 */
 #include "store.h"
 #include "../util/fsutil.h"
+#include "../util/jbuf.h"
 #include "../util/jsoncheck.h"
 
 #include <errno.h>
@@ -791,60 +792,104 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     return STORE_OK;
 }
 
-/* A JSON column as a JSON value: SQL NULL becomes null.  The stored text
-** is spliced into the reply as it is (serialized once, numbers exact) after
-** a linear syntax check; text that is not JSON (only possible if the file
-** was edited) is returned as a string so the reader sees what is stored. */
-static cJSON *json_column(sqlite3_stmt *st, int col)
+/* How each column of entry_columns appears in an entry, in order. */
+enum { F_INT, F_TEXT, F_JSON, F_HASH };
+#define FIELD(name, kind) {name, "\"" name "\":", sizeof name + 2, kind}
+static const struct {
+    const char *name;
+    const char *key; /* "name": as it is written into entry text */
+    size_t key_len;
+    int kind;
+} entry_fields[] = {
+    FIELD("seq", F_INT), FIELD("id", F_TEXT), FIELD("event_type", F_TEXT),
+    FIELD("operation_name", F_TEXT), FIELD("operation_id", F_TEXT),
+    FIELD("user_id", F_TEXT), FIELD("project_id", F_TEXT), FIELD("args", F_JSON),
+    FIELD("result", F_JSON), FIELD("error", F_TEXT), FIELD("before_state", F_JSON),
+    FIELD("after_state", F_JSON), FIELD("created_at", F_TEXT), FIELD("client", F_JSON),
+    FIELD("prev_hash", F_HASH), FIELD("hash", F_HASH)};
+#undef FIELD
+#define ENTRY_FIELDS (sizeof entry_fields / sizeof entry_fields[0])
+
+/* The stored text of a JSON column (not SQL NULL), and whether it may be
+** spliced into a reply as it is: it is checked, linearly, because text that
+** is not JSON (only possible if the file was edited) would break the reply.
+** Such text is returned as a string so the reader sees what is stored. */
+static const char *json_text(sqlite3_stmt *st, int col, int *is_json)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) return cJSON_CreateNull();
     const char *text = (const char *)sqlite3_column_text(st, col);
     size_t len = (size_t)sqlite3_column_bytes(st, col);
     char why[128];
     int rc = jsoncheck(text, len, 1024, why, sizeof why);
-    if (rc == JSONCHECK_OK || rc == JSONCHECK_NUL) return cJSON_CreateRaw(text);
-    return cJSON_CreateString(text);
+    *is_json = rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
+    return text;
 }
 
-static cJSON *text_column(sqlite3_stmt *st, int col)
+/* A field of a row selected with entry_columns as a cJSON value: SQL NULL
+** becomes null, stored JSON is spliced in raw (serialized once, numbers
+** exact).  Returns a new item, or NULL when memory runs out. */
+static cJSON *field_item(sqlite3_stmt *st, int col)
 {
+    int kind = entry_fields[col].kind, is_json;
+    if (kind == F_INT) return cJSON_CreateNumber((double)sqlite3_column_int64(st, col));
+    if (kind == F_HASH) {
+        char hex[CHAIN_HEX_LEN] = "";
+        if (sqlite3_column_bytes(st, col) == CHAIN_HASH_BYTES)
+            chain_hex(sqlite3_column_blob(st, col), hex);
+        return cJSON_CreateString(hex);
+    }
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return cJSON_CreateNull();
-    return cJSON_CreateString((const char *)sqlite3_column_text(st, col));
-}
-
-static cJSON *hash_column(sqlite3_stmt *st, int col)
-{
-    char hex[CHAIN_HEX_LEN] = "";
-    if (sqlite3_column_bytes(st, col) == CHAIN_HASH_BYTES)
-        chain_hex(sqlite3_column_blob(st, col), hex);
-    return cJSON_CreateString(hex);
+    if (kind == F_TEXT) return cJSON_CreateString((const char *)sqlite3_column_text(st, col));
+    const char *text = json_text(st, col, &is_json);
+    return is_json ? cJSON_CreateRaw(text) : cJSON_CreateString(text);
 }
 
 /* Build one entry object from a row selected with entry_columns.
 ** Returns a new object the caller frees, or NULL when memory runs out. */
 static cJSON *row_to_entry(sqlite3_stmt *st)
 {
-    static const char *const names[] = {
-        "seq", "id", "event_type", "operation_name", "operation_id",
-        "user_id", "project_id", "args", "result", "error", "before_state",
-        "after_state", "created_at", "client", "prev_hash", "hash"};
     cJSON *e = cJSON_CreateObject();
     if (!e) return NULL;
-    for (int c = 0; c < 16; c++) {
-        cJSON *v;
-        switch (c) {
-        case 0: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, c)); break;
-        case 7: case 8: case 10: case 11: case 13: v = json_column(st, c); break;
-        case 14: case 15: v = hash_column(st, c); break;
-        default: v = text_column(st, c); break;
-        }
-        if (!v || !cJSON_AddItemToObject(e, names[c], v)) {
+    for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
+        cJSON *v = field_item(st, c);
+        if (!v || !cJSON_AddItemToObject(e, entry_fields[c].name, v)) {
             cJSON_Delete(v);
             cJSON_Delete(e);
             return NULL;
         }
     }
     return e;
+}
+
+/* Append the same entry as JSON text, without building a tree: the text
+** cJSON would print for row_to_entry()'s object.  Strings end at their
+** first NUL, as they do in cJSON. */
+static void row_to_json(sqlite3_stmt *st, jbuf *out)
+{
+    for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
+        int kind = entry_fields[c].kind, is_json;
+        jbuf_putc(out, c ? ',' : '{');
+        jbuf_put(out, entry_fields[c].key, entry_fields[c].key_len);
+        if (kind == F_INT) {
+            jbuf_int(out, sqlite3_column_int64(st, c));
+        } else if (kind == F_HASH) {
+            char hex[CHAIN_HEX_LEN] = "";
+            if (sqlite3_column_bytes(st, c) == CHAIN_HASH_BYTES)
+                chain_hex(sqlite3_column_blob(st, c), hex);
+            jbuf_string(out, hex, strlen(hex));
+        } else if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+            jbuf_put(out, "null", 4);
+        } else {
+            const char *text = kind == F_JSON ? json_text(st, c, &is_json)
+                                              : (const char *)sqlite3_column_text(st, c);
+            if (kind == F_JSON && is_json)
+                jbuf_put(out, text, (size_t)sqlite3_column_bytes(st, c));
+            else if (text)
+                jbuf_string(out, text, strlen(text));
+            else
+                out->failed = 1; /* sqlite3_column_text ran out of memory */
+        }
+    }
+    jbuf_putc(out, '}');
 }
 
 /* Terms of three or more characters can use the trigram index. */
@@ -972,8 +1017,13 @@ int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
     return explain(s, body, plan, len, err);
 }
 
-int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
-               char *err)
+/* Called with each row a query gathers; STORE_OK, or STORE_ENOMEM to stop. */
+typedef int (*row_fn)(void *ctx, sqlite3_stmt *st);
+
+/* Run q and hand each row (up to its limit) to fn; the shared part of
+** store_find() and store_find_json(). */
+static int find_rows(store *s, const store_query *q, row_fn fn, void *ctx,
+                     int *more_out, char *err)
 {
     int shape = shape_of(q);
     sqlite3_stmt *st;
@@ -981,8 +1031,6 @@ int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
     if (rc == STORE_OK && (shape & Q_FTS)) rc = fts_sync(s, err);
     if (rc != STORE_OK) return rc;
     char *pattern = NULL, *phrase = NULL;
-    cJSON *arr = cJSON_CreateArray();
-    if (!arr) return STORE_ENOMEM;
     if (q->text && (!(pattern = like_pattern(q->text)) ||
                     ((shape & Q_FTS) && !(phrase = fts_phrase(q->text))))) {
         rc = STORE_ENOMEM;
@@ -1007,9 +1055,7 @@ int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (got++ == q->limit) break;
-        cJSON *e = row_to_entry(st);
-        if (!e) { rc = STORE_ENOMEM; goto done; }
-        cJSON_AddItemToArray(arr, e);
+        if ((rc = fn(ctx, st)) != STORE_OK) goto done;
         if (q->progress && got % 1000 == 0) q->progress(q->progress_ctx, got, q->limit);
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
@@ -1022,9 +1068,62 @@ done:
     sqlite3_clear_bindings(st);
     free(pattern);
     free(phrase);
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    return rc;
+}
+
+static int add_entry(void *ctx, sqlite3_stmt *st)
+{
+    cJSON *e = row_to_entry(st);
+    if (!e) return STORE_ENOMEM;
+    cJSON_AddItemToArray(ctx, e);
+    return STORE_OK;
+}
+
+int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
+               char *err)
+{
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        return STORE_ENOMEM;
+    }
+    int rc = find_rows(s, q, add_entry, arr, more_out, err);
     if (rc == STORE_OK) *entries = arr;
     else cJSON_Delete(arr);
-    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    return rc;
+}
+
+typedef struct text_page {
+    jbuf *out;
+    store_page *page;
+} text_page;
+
+static int append_entry(void *ctx, sqlite3_stmt *st)
+{
+    text_page *tp = ctx;
+    store_page *pg = tp->page;
+    if (pg->count++) jbuf_putc(tp->out, ',');
+    row_to_json(st, tp->out);
+    if (tp->out->failed) return STORE_ENOMEM;
+    pg->last_seq = sqlite3_column_int64(st, 0);
+    const char *at = (const char *)sqlite3_column_text(st, 12);
+    snprintf(pg->last_created_at, sizeof pg->last_created_at, "%s", at ? at : "");
+    return STORE_OK;
+}
+
+int store_find_json(store *s, const store_query *q, jbuf *out, store_page *page,
+                    char *err)
+{
+    memset(page, 0, sizeof *page);
+    text_page tp = {out, page};
+    jbuf_putc(out, '[');
+    int rc = find_rows(s, q, append_entry, &tp, &page->more, err);
+    jbuf_putc(out, ']');
+    if (rc == STORE_OK && out->failed) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        rc = STORE_ENOMEM;
+    }
     return rc;
 }
 

@@ -17,13 +17,16 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, cJSON **ou
 {
     char after[TS_BUFLEN], err[STORE_ERRLEN];
     if (tool_cursor_arg(ctx, args, q, after) != TOOL_OK) return TOOL_EARG;
-    cJSON *entries;
-    int more = 0;
+    jbuf entries = {0};
+    store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
-    int rc = store_find(ctx->st, q, &entries, &more, err);
-    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
-    return tool_entries_result(entries, more, out, summary);
+    int rc = store_find_json(ctx->st, q, &entries, &page, err);
+    if (rc != STORE_OK) {
+        jbuf_free(&entries);
+        return tool_store_failed(ctx, rc, err);
+    }
+    return tool_entries_result(&entries, &page, out, summary);
 }
 
 int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,

@@ -173,15 +173,12 @@ int tool_store_failed(tool_ctx *ctx, int code, const char *err)
 }
 
 /* Cursors are opaque to clients: "c1:<seq>:<created_at>" in unpadded
-** base64url, so that nobody builds them by hand and the format can change. */
-static char *encode_cursor(const cJSON *entry)
+** base64url, so that nobody builds them by hand and the format can change.
+** Returns a new string the caller frees, or NULL. */
+static char *encode_cursor(int64_t seq, const char *created_at)
 {
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry, "seq");
-    const char *at = tool_str_arg(entry, "created_at");
     char raw[64];
-    int n = snprintf(raw, sizeof raw, "c1:%lld:%s",
-                     cJSON_IsNumber(seq) ? (long long)seq->valuedouble : 0LL,
-                     at ? at : "");
+    int n = snprintf(raw, sizeof raw, "c1:%lld:%s", (long long)seq, created_at);
     size_t cap = sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = malloc(cap);
     if (out)
@@ -215,22 +212,23 @@ int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q,
     return TOOL_OK;
 }
 
-int tool_entries_result(cJSON *entries, int more, cJSON **out, cJSON **summary)
+int tool_entries_result(jbuf *entries, const store_page *page, cJSON **out,
+                        cJSON **summary)
 {
-    int n = cJSON_GetArraySize(entries);
+    cJSON *list = jbuf_take_raw(entries);
     *out = cJSON_CreateObject();
     *summary = cJSON_CreateObject();
-    if (!*out || !*summary) {
-        cJSON_Delete(entries);
+    if (!list || !*out || !*summary) {
+        cJSON_Delete(list);
         cJSON_Delete(*out);
         cJSON_Delete(*summary);
         *out = *summary = NULL;
         return TOOL_EFAIL;
     }
-    cJSON_AddItemToObject(*out, "entries", entries);
-    cJSON_AddNumberToObject(*summary, "count", n);
-    if (more && n > 0) {
-        char *next = encode_cursor(cJSON_GetArrayItem(entries, n - 1));
+    cJSON_AddItemToObject(*out, "entries", list);
+    cJSON_AddNumberToObject(*summary, "count", (double)page->count);
+    if (page->more && page->count > 0) {
+        char *next = encode_cursor(page->last_seq, page->last_created_at);
         if (!next) return TOOL_EFAIL;
         cJSON_AddStringToObject(*out, "next_cursor", next);
         free(next);

@@ -80,9 +80,12 @@ int64_t tool_int_arg(const tool_ctx *ctx, const cJSON *args, const char *name);
 const char *tool_str_arg(const cJSON *args, const char *name);
 /* Record a store failure in ctx and return TOOL_EFAIL. */
 int tool_store_failed(tool_ctx *ctx, int code, const char *err);
-/* {"entries": entries} plus a {"count": n} summary, taking entries over.
-** When more is non-zero, adds next_cursor pointing after the last entry. */
-int tool_entries_result(cJSON *entries, int more, cJSON **out, cJSON **summary);
+/* {"entries": [...]} from the text of a page of entries (store_find_json),
+** taking the text over and leaving entries empty, plus a {"count": n}
+** summary.  When more matched, adds next_cursor pointing after the last
+** entry. */
+int tool_entries_result(jbuf *entries, const store_page *page, cJSON **out,
+                        cJSON **summary);
 /* Decode the optional 'cursor' argument into q (after_seq and
 ** after_created_at, which points into a buffer of TS_BUFLEN bytes the
 ** caller provides).  TOOL_OK, or TOOL_EARG with ctx->err set. */
