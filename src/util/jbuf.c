@@ -5,10 +5,11 @@
 ** its whole result a second time as one escaped string (MCP's text block),
 ** so hundreds of kilobytes pass through it per call.  It reserves room for
 ** the worst case of a chunk up front and then writes without bounds checks,
-** finding the next byte that needs an escape eight bytes at a time where
-** the compiler and byte order allow (a byte-by-byte loop otherwise).
+** finding the next byte that needs an escape eight bytes at a time
+** (jsonword.h) where the compiler and byte order allow.
 */
 #include "jbuf.h"
+#include "jsonword.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,6 @@
 ** output bytes each), so that a huge string does not need six times its
 ** size in one allocation. */
 #define ESCAPE_CHUNK 4096
-
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define JBUF_WORDWISE 1
-#endif
 
 /* The character after the backslash for each byte JSON requires escaped,
 ** 0 for bytes copied as they are; 'u' means \u00XX.  The short forms are
@@ -76,39 +72,23 @@ void jbuf_putc(jbuf *b, char c)
     b->p[b->len++] = c;
 }
 
-#ifdef JBUF_WORDWISE
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* The high bit of each byte of x that needs an escape is set; bytes above
-** the lowest flagged one may be flagged wrongly (borrows run upwards), so
-** only the lowest set bit is meaningful. */
-static uint64_t needs_escape(uint64_t x)
-{
-    uint64_t quote = x ^ (ONES * '"'), backslash = x ^ (ONES * '\\');
-    return (((x - ONES * 0x20) & ~x) | ((quote - ONES) & ~quote) |
-            ((backslash - ONES) & ~backslash)) & HIGHS;
-}
-#endif
-
 /* Escape p[0..stop) to w, which has room for six bytes per input byte.
 ** Returns the new end of the output. */
 static char *escape_into(char *w, const unsigned char *p, const unsigned char *stop)
 {
     while (p < stop) {
-#ifdef JBUF_WORDWISE
+#ifdef JSONWORD
         if (stop - p >= 8) {
-            uint64_t x, m;
-            memcpy(&x, p, 8);
+            uint64_t x = jsonword_load(p), m = jsonword_escapes(x);
             /* Store all eight before knowing: there is room, and the bytes
             ** past the first escape are overwritten below. */
             memcpy(w, &x, 8);
-            if (!(m = needs_escape(x))) {
+            if (!m) {
                 p += 8;
                 w += 8;
                 continue;
             }
-            unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
+            unsigned k = jsonword_first(m);
             p += k;
             w += k;
         }

@@ -390,6 +390,54 @@ TEST(error_message_has_byte_offset)
     ASSERT_CONTAINS(last_err, "UTF-8");
 }
 
+TEST(long_strings_checked_at_every_offset)
+{
+    /* Strings are scanned eight bytes at a time where possible: put each
+    ** kind of byte at every position of a long string, so that it lands in
+    ** every lane of a word and in the tail, and check the verdict and the
+    ** offset the message names. */
+    static const struct {
+        const char *bytes;
+        int code;
+        const char *what;
+    } cases[] = {
+        {"\x01", JSONCHECK_SYNTAX, "control character"},
+        {"\x1f", JSONCHECK_SYNTAX, "control character"},
+        {"\xFF", JSONCHECK_SYNTAX, "UTF-8"},
+        {"\xC3", JSONCHECK_SYNTAX, "UTF-8"},      /* truncated sequence */
+        {"\xED\xA0\x80", JSONCHECK_SYNTAX, "UTF-8"}, /* a surrogate */
+        {"\\q", JSONCHECK_SYNTAX, "escape"},
+        {"\\u0000", JSONCHECK_NUL, "\\u0000"},
+        {"\\\"", JSONCHECK_OK, NULL},
+        {"\\n", JSONCHECK_OK, NULL},
+        {"\xC3\xA9", JSONCHECK_OK, NULL},
+        {"\xF0\x9F\x98\x80", JSONCHECK_OK, NULL},
+        {"\x7f", JSONCHECK_OK, NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        for (size_t at = 0; at < 40; at++) {
+            char text[64], want[32];
+            size_t n = 0, len = strlen(cases[k].bytes);
+            text[n++] = '"';
+            for (size_t i = 0; i < at; i++) text[n++] = (char)('a' + i % 26);
+            memcpy(text + n, cases[k].bytes, len);
+            n += len;
+            for (size_t i = at; i < 40; i++) text[n++] = 'z';
+            text[n++] = '"';
+            int got = jcn(text, n, DEPTH);
+            /* The opening quote is byte 0; a bad escape is named at its
+            ** backslash's next byte, as the byte loop always did. */
+            size_t off = 1 + at + (cases[k].bytes[0] == '\\' ? 1 : 0);
+            snprintf(want, sizeof want, "at byte %zu", off);
+            if (got != cases[k].code ||
+                (cases[k].code == JSONCHECK_SYNTAX &&
+                 (!strstr(last_err, want) || !strstr(last_err, cases[k].what))))
+                TEST_FAIL_("case %zu at %zu: got %d (%s), want %d %s", k, at, got,
+                           last_err, cases[k].code, want);
+        }
+    }
+}
+
 TEST(error_message_truncated_safely)
 {
     char err[8];
@@ -440,5 +488,6 @@ TEST_MAIN(
     TEST_ENTRY(two_values_rejected)
     TEST_ENTRY(length_bounds_the_scan)
     TEST_ENTRY(error_message_has_byte_offset)
+    TEST_ENTRY(long_strings_checked_at_every_offset)
     TEST_ENTRY(error_message_truncated_safely)
 )
