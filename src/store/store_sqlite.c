@@ -794,10 +794,10 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
 
 /* How each column of entry_columns appears in an entry, in order. */
 enum { F_INT, F_TEXT, F_JSON, F_HASH };
-#define FIELD(name, kind) {name, "\"" name "\":", sizeof name + 2, kind}
+#define FIELD(name, kind) {name, ",\"" name "\":", sizeof name + 3, kind}
 static const struct {
     const char *name;
-    const char *key; /* "name": as it is written into entry text */
+    const char *key; /* ,"name": as it is written into entry text */
     size_t key_len;
     int kind;
 } entry_fields[] = {
@@ -865,17 +865,23 @@ static cJSON *row_to_entry(sqlite3_stmt *st)
 ** first NUL, as they do in cJSON. */
 static void row_to_json(sqlite3_stmt *st, jbuf *out)
 {
+    jbuf_putc(out, '{');
     for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
         int kind = entry_fields[c].kind, is_json;
-        jbuf_putc(out, c ? ',' : '{');
-        jbuf_put(out, entry_fields[c].key, entry_fields[c].key_len);
+        /* The first key goes without its leading comma. */
+        jbuf_put(out, entry_fields[c].key + !c, entry_fields[c].key_len - !c);
         if (kind == F_INT) {
             jbuf_int(out, sqlite3_column_int64(st, c));
         } else if (kind == F_HASH) {
-            char hex[CHAIN_HEX_LEN] = "";
-            if (sqlite3_column_bytes(st, c) == CHAIN_HASH_BYTES)
-                chain_hex(sqlite3_column_blob(st, c), hex);
-            jbuf_string(out, hex, strlen(hex));
+            /* Hex needs no escaping: quote it in place. */
+            char quoted[CHAIN_HEX_LEN + 1] = "\"\"";
+            size_t n = 2;
+            if (sqlite3_column_bytes(st, c) == CHAIN_HASH_BYTES) {
+                chain_hex(sqlite3_column_blob(st, c), quoted + 1);
+                quoted[CHAIN_HEX_LEN] = '"';
+                n = CHAIN_HEX_LEN + 1;
+            }
+            jbuf_put(out, quoted, n);
         } else if (sqlite3_column_type(st, c) == SQLITE_NULL) {
             jbuf_put(out, "null", 4);
         } else {
@@ -886,7 +892,7 @@ static void row_to_json(sqlite3_stmt *st, jbuf *out)
             else if (text)
                 jbuf_string(out, text, strlen(text));
             else
-                out->failed = 1; /* sqlite3_column_text ran out of memory */
+                jbuf_fail(out); /* sqlite3_column_text ran out of memory */
         }
     }
     jbuf_putc(out, '}');
@@ -1108,7 +1114,10 @@ static int append_entry(void *ctx, sqlite3_stmt *st)
     if (tp->out->failed) return STORE_ENOMEM;
     pg->last_seq = sqlite3_column_int64(st, 0);
     const char *at = (const char *)sqlite3_column_text(st, 12);
-    snprintf(pg->last_created_at, sizeof pg->last_created_at, "%s", at ? at : "");
+    size_t n = at ? strlen(at) : 0;
+    if (n >= sizeof pg->last_created_at) n = sizeof pg->last_created_at - 1;
+    memcpy(pg->last_created_at, at ? at : "", n);
+    pg->last_created_at[n] = '\0';
     return STORE_OK;
 }
 

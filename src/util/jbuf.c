@@ -31,22 +31,28 @@ static const char escape_of[256] = {
 
 static const char hex_digits[] = "0123456789abcdef";
 
+void jbuf_fail(jbuf *b)
+{
+    jbuf_free(b);
+    b->failed = 1;
+}
+
 /* Make room for extra more bytes and a terminating NUL; 0 when the buffer
 ** is (or just became) failed. */
 static int reserve(jbuf *b, size_t extra)
 {
-    if (b->failed) return 0;
     if (extra < b->cap - b->len) return 1;
+    if (b->failed) return 0;
     size_t need = b->len + extra + 1;
     if (need < b->len) { /* size_t overflow */
-        b->failed = 1;
+        jbuf_fail(b);
         return 0;
     }
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap = cap * 2 > cap ? cap * 2 : need;
     char *p = realloc(b->p, cap);
     if (!p) {
-        b->failed = 1;
+        jbuf_fail(b);
         return 0;
     }
     b->p = p;
@@ -54,7 +60,7 @@ static int reserve(jbuf *b, size_t extra)
     return 1;
 }
 
-void jbuf_put(jbuf *b, const char *s, size_t n)
+void jbuf_put_grow(jbuf *b, const char *s, size_t n)
 {
     if (!reserve(b, n)) return;
     memcpy(b->p + b->len, s, n);
@@ -64,12 +70,6 @@ void jbuf_put(jbuf *b, const char *s, size_t n)
 void jbuf_puts(jbuf *b, const char *s)
 {
     jbuf_put(b, s, strlen(s));
-}
-
-void jbuf_putc(jbuf *b, char c)
-{
-    if (!reserve(b, 1)) return;
-    b->p[b->len++] = c;
 }
 
 /* Escape p[0..stop) to w, which has room for six bytes per input byte.
@@ -149,7 +149,7 @@ static void number(jbuf *b, const cJSON *item)
     }
     char text[64];
     if (!cJSON_PrintPreallocated((cJSON *)item, text, (int)sizeof text, 0)) {
-        b->failed = 1;
+        jbuf_fail(b);
         return;
     }
     jbuf_puts(b, text);
@@ -158,7 +158,7 @@ static void number(jbuf *b, const cJSON *item)
 void jbuf_tree(jbuf *b, const cJSON *item)
 {
     if (!item) {
-        b->failed = 1;
+        jbuf_fail(b);
         return;
     }
     switch (item->type & 0xFF) {
@@ -172,7 +172,7 @@ void jbuf_tree(jbuf *b, const cJSON *item)
         break;
     case cJSON_Raw:
         if (item->valuestring) jbuf_puts(b, item->valuestring);
-        else b->failed = 1;
+        else jbuf_fail(b);
         break;
     case cJSON_Array:
     case cJSON_Object: {
@@ -190,7 +190,7 @@ void jbuf_tree(jbuf *b, const cJSON *item)
         jbuf_putc(b, obj ? '}' : ']');
         break;
     }
-    default: b->failed = 1; break;
+    default: jbuf_fail(b); break;
     }
 }
 

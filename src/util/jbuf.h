@@ -17,20 +17,44 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 
-/* Zero-initialize ({0}) before use; release with jbuf_take() or jbuf_free(). */
+/* Zero-initialize ({0}) before use; release with jbuf_take() or jbuf_free().
+** A failed buffer holds nothing (p is NULL, len and cap are 0). */
 typedef struct jbuf {
     char *p;
-    size_t len, cap;
-    int failed; /* an allocation failed: the text is incomplete */
+    size_t len, cap; /* cap > len while p is set: room for the final NUL */
+    int failed;      /* an allocation failed: the text is lost */
 } jbuf;
 
+/* The out-of-line half of jbuf_put() and jbuf_putc(): grows the buffer. */
+void jbuf_put_grow(jbuf *b, const char *s, size_t n);
+
 /* Raw bytes, copied as they are: structural characters, numbers, and JSON
-** text already known to be valid. */
-void jbuf_put(jbuf *b, const char *s, size_t n);
+** text already known to be valid.  The common case, where the bytes fit,
+** is inline: entries are written a few bytes at a time. */
+static inline void jbuf_put(jbuf *b, const char *s, size_t n)
+{
+    if (n < b->cap - b->len) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+    } else {
+        jbuf_put_grow(b, s, n);
+    }
+}
+
+static inline void jbuf_putc(jbuf *b, char c)
+{
+    if (b->cap - b->len > 1) b->p[b->len++] = c;
+    else jbuf_put_grow(b, &c, 1);
+}
+
 void jbuf_puts(jbuf *b, const char *s);
-void jbuf_putc(jbuf *b, char c);
+
+/* Mark the buffer failed and drop its text: for a builder whose source of
+** text ran out of memory. */
+void jbuf_fail(jbuf *b);
 
 /* s[0..n) as a quoted JSON string.  Escapes exactly what JSON requires
 ** (the quote, the backslash and control characters below 0x20, as cJSON
