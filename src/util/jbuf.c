@@ -5,8 +5,7 @@
 ** its whole result a second time as one escaped string (MCP's text block),
 ** so hundreds of kilobytes pass through it per call.  It reserves room for
 ** the worst case of a chunk up front and then writes without bounds checks,
-** finding the next byte that needs an escape eight bytes at a time
-** (jsonword.h) where the compiler and byte order allow.
+** finding the bytes that need an escape sixteen at a time (jsonword.h).
 */
 #include "jbuf.h"
 #include "jsonword.h"
@@ -72,41 +71,61 @@ void jbuf_puts(jbuf *b, const char *s)
     jbuf_put(b, s, strlen(s));
 }
 
+/* One byte of a string at w, escaped if it must be; returns the new end. */
+static char *escape_byte(char *w, unsigned char c)
+{
+    char e = escape_of[c];
+    if (!e) {
+        *w++ = (char)c;
+    } else if (e != 'u') {
+        w[0] = '\\';
+        w[1] = e;
+        w += 2;
+    } else {
+        memcpy(w, "\\u00", 4);
+        w[4] = hex_digits[c >> 4];
+        w[5] = hex_digits[c & 15];
+        w += 6;
+    }
+    return w;
+}
+
 /* Escape p[0..stop) to w, which has room for six bytes per input byte.
-** Returns the new end of the output. */
+** Returns the new end of the output.  Plain stretches are copied a block
+** at a time: the output has room, and what a copy puts past the stretch is
+** overwritten by what follows. */
 static char *escape_into(char *w, const unsigned char *p, const unsigned char *stop)
 {
+    /* While a block and the one after it can be read, one mask serves
+    ** every escape in the block (the copy after an escape reads ahead). */
+    while (stop - p >= 2 * JSONWORD_BLOCK) {
+        unsigned m = jsonword_mask(p, 0), done = 0;
+        while (m) {
+            unsigned k = jsonword_first(m);
+            m &= m - 1;
+            jsonword_copy(w, p + done);
+            w = escape_byte(w + (k - done), p[k]);
+            done = k + 1;
+        }
+        jsonword_copy(w, p + done);
+        w += JSONWORD_BLOCK - done;
+        p += JSONWORD_BLOCK;
+    }
+    /* The rest: a block at a time up to the next escape, then bytes. */
     while (p < stop) {
-#ifdef JSONWORD
-        if (stop - p >= 8) {
-            uint64_t x = jsonword_load(p), m = jsonword_escapes(x);
-            /* Store all eight before knowing: there is room, and the bytes
-            ** past the first escape are overwritten below. */
-            memcpy(w, &x, 8);
+        if (stop - p >= JSONWORD_BLOCK) {
+            unsigned m = jsonword_mask(p, 0);
+            jsonword_copy(w, p);
             if (!m) {
-                p += 8;
-                w += 8;
+                p += JSONWORD_BLOCK;
+                w += JSONWORD_BLOCK;
                 continue;
             }
             unsigned k = jsonword_first(m);
             p += k;
             w += k;
         }
-#endif
-        unsigned char c = *p++;
-        char e = escape_of[c];
-        if (!e) {
-            *w++ = (char)c;
-        } else if (e != 'u') {
-            w[0] = '\\';
-            w[1] = e;
-            w += 2;
-        } else {
-            memcpy(w, "\\u00", 4);
-            w[4] = hex_digits[c >> 4];
-            w[5] = hex_digits[c & 15];
-            w += 6;
-        }
+        w = escape_byte(w, *p++);
     }
     return w;
 }

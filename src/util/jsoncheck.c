@@ -91,19 +91,17 @@ static int string(scan *s)
 {
     s->p++; /* opening quote */
     while (s->p < s->end) {
-#ifdef JSONWORD
-        /* Printable ASCII, the bulk of most strings, eight bytes at a time;
+        /* Printable ASCII, the bulk of most strings, a block at a time;
         ** the byte loop below takes everything else. */
-        while (s->end - s->p >= 8) {
-            uint64_t m = jsonword_stops(jsonword_load(s->p));
+        while (s->end - s->p >= JSONWORD_BLOCK) {
+            unsigned m = jsonword_mask(s->p, 1);
             if (m) {
                 s->p += jsonword_first(m);
                 break;
             }
-            s->p += 8;
+            s->p += JSONWORD_BLOCK;
         }
         if (s->p >= s->end) break;
-#endif
         unsigned char c = *s->p;
         if (c == '"') { s->p++; return 0; }
         if (c < 0x20) return bad(s, JSONCHECK_SYNTAX, "unescaped control character in string");

@@ -133,6 +133,34 @@ TEST(nul_byte_escaped)
     free(s);
 }
 
+TEST(dense_escapes_match_cjson)
+{
+    /* Strings of every length up to 100 drawn from a few plain bytes and
+    ** many that need escapes, so that blocks hold several escapes, one
+    ** right after another, and at their edges. */
+    static const char pool[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 'z', (char)0xC3,
+                                (char)0xA9, '/', ' ', 0x7f};
+    unsigned seed = 12345;
+    for (size_t n = 1; n <= 100; n++) {
+        for (int round = 0; round < 20; round++) {
+            char in[101];
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                in[i] = pool[(seed >> 16) % sizeof pool];
+            }
+            in[n] = '\0';
+            char *s = escaped(in, n);
+            cJSON *str = cJSON_CreateString(in);
+            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
+            int same = s && want && strcmp(s, want) == 0;
+            free(s);
+            cJSON_free(want);
+            cJSON_Delete(str);
+            if (!same) TEST_FAIL_("length %zu, round %d", n, round);
+        }
+    }
+}
+
 TEST(long_string_round_trips)
 {
     /* Longer than one escaping chunk, with escapes on both sides of it. */
@@ -250,6 +278,7 @@ TEST_MAIN(
     TEST_ENTRY(empty_string)
     TEST_ENTRY(every_byte_at_every_offset_round_trips)
     TEST_ENTRY(nul_byte_escaped)
+    TEST_ENTRY(dense_escapes_match_cjson)
     TEST_ENTRY(long_string_round_trips)
     TEST_ENTRY(integers)
     TEST_ENTRY(tree_matches_cjson)
