@@ -129,23 +129,25 @@ char *mcp_too_long_reply(size_t limit)
 }
 
 /* A tools/call result: the text block always, structuredContent on success.
-** The structured result is serialized once and held once: structuredContent
-** owns the text and splices it in raw, and the text block refers to the same
-** bytes (a reply to a read holds hundreds of kilobytes of entries). */
+** The structured result (a tree, or a raw item a tool wrote as text) is
+** serialized once and held once: structuredContent owns the text and
+** splices it in raw, and the text block refers to the same bytes (a reply
+** to a read holds hundreds of kilobytes of entries). */
 cJSON *mcp_call_result(cJSON *structured, const char *error_text)
 {
     cJSON *r = cJSON_CreateObject(), *content = cJSON_CreateArray(),
-          *block = cJSON_CreateObject(), *raw = NULL, *text = NULL;
+          *block = cJSON_CreateObject(), *raw = NULL, *text;
     int ok = structured != NULL;
-    if (ok) {
+    if (ok && cJSON_IsRaw(structured)) {
+        raw = structured; /* already text */
+    } else if (ok) {
         jbuf b = {0};
         jbuf_tree(&b, structured);
         raw = jbuf_take_raw(&b);
-        text = raw ? cJSON_CreateStringReference(raw->valuestring) : NULL;
-    } else {
-        text = cJSON_CreateString(error_text);
+        cJSON_Delete(structured);
     }
-    cJSON_Delete(structured);
+    text = raw ? cJSON_CreateStringReference(raw->valuestring)
+               : ok ? NULL : cJSON_CreateString(error_text);
     if (!r || !content || !block || !text || (ok && !raw)) {
         cJSON_Delete(r);
         cJSON_Delete(content);

@@ -7,26 +7,56 @@
 */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../util/ts.h"
 #include "tools.h"
 
-/* Run a query with the optional cursor and shape the page. */
-static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, cJSON **out,
-                    cJSON **summary)
+/*
+** Run a query with the optional cursor and shape the page:
+** {"entries":[...],"next_cursor":"..."}, plus "truncated" for tools whose
+** output has it.  The page is written as text straight from the rows and
+** handed back as a raw item: a page can hold thousands of entries, and a
+** tree of them would only be printed again.
+*/
+static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
+                    cJSON **out, cJSON **summary)
 {
     char after[TS_BUFLEN], err[STORE_ERRLEN];
     if (tool_cursor_arg(ctx, args, q, after) != TOOL_OK) return TOOL_EARG;
-    jbuf entries = {0};
+    jbuf text = {0};
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
-    int rc = store_find_json(ctx->st, q, &entries, &page, err);
+    jbuf_puts(&text, "{\"entries\":");
+    int rc = store_find_json(ctx->st, q, &text, &page, err);
     if (rc != STORE_OK) {
-        jbuf_free(&entries);
+        jbuf_free(&text);
         return tool_store_failed(ctx, rc, err);
     }
-    return tool_entries_result(&entries, &page, out, summary);
+    int more = page.more && page.count > 0;
+    if (more) {
+        char *next = tool_cursor_encode(page.last_seq, page.last_created_at);
+        if (!next) jbuf_fail(&text);
+        else {
+            jbuf_puts(&text, ",\"next_cursor\":");
+            jbuf_string(&text, next, strlen(next));
+        }
+        free(next);
+    }
+    if (truncated) jbuf_puts(&text, more ? ",\"truncated\":true" : ",\"truncated\":false");
+    jbuf_putc(&text, '}');
+    *out = jbuf_take_raw(&text);
+    *summary = cJSON_CreateObject();
+    if (!*out || !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
+        cJSON_Delete(*out);
+        cJSON_Delete(*summary);
+        *out = *summary = NULL;
+        snprintf(ctx->err, sizeof ctx->err, "out of memory");
+        return TOOL_EFAIL;
+    }
+    return TOOL_OK;
 }
 
 int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,
@@ -40,7 +70,7 @@ int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .limit = tool_int_arg(ctx, args, "limit"),
         .offset = tool_int_arg(ctx, args, "offset"),
     };
-    return run_find(ctx, args, &q, out, summary);
+    return run_find(ctx, args, &q, 0, out, summary);
 }
 
 /* Parse one end of a range into *bound; TOOL_EARG naming the argument. */
@@ -75,10 +105,7 @@ int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .until = until,
         .limit = tool_int_arg(ctx, args, "limit"),
     };
-    int rc = run_find(ctx, args, &q, out, summary);
-    if (rc == TOOL_OK)
-        cJSON_AddBoolToObject(*out, "truncated", cJSON_HasObjectItem(*out, "next_cursor"));
-    return rc;
+    return run_find(ctx, args, &q, 1, out, summary);
 }
 
 int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out,
@@ -120,5 +147,5 @@ int tool_search_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .text = tool_str_arg(args, "search_term"),
         .limit = tool_int_arg(ctx, args, "limit"),
     };
-    return run_find(ctx, args, &q, out, summary);
+    return run_find(ctx, args, &q, 0, out, summary);
 }

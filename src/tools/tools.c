@@ -173,9 +173,8 @@ int tool_store_failed(tool_ctx *ctx, int code, const char *err)
 }
 
 /* Cursors are opaque to clients: "c1:<seq>:<created_at>" in unpadded
-** base64url, so that nobody builds them by hand and the format can change.
-** Returns a new string the caller frees, or NULL. */
-static char *encode_cursor(int64_t seq, const char *created_at)
+** base64url, so that nobody builds them by hand and the format can change. */
+char *tool_cursor_encode(int64_t seq, const char *created_at)
 {
     char raw[64];
     int n = snprintf(raw, sizeof raw, "c1:%lld:%s", (long long)seq, created_at);
@@ -209,29 +208,5 @@ int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q,
     memcpy(created_at, raw + used, TS_BUFLEN);
     q->after_seq = seq;
     q->after_created_at = created_at;
-    return TOOL_OK;
-}
-
-int tool_entries_result(jbuf *entries, const store_page *page, cJSON **out,
-                        cJSON **summary)
-{
-    cJSON *list = jbuf_take_raw(entries);
-    *out = cJSON_CreateObject();
-    *summary = cJSON_CreateObject();
-    if (!list || !*out || !*summary) {
-        cJSON_Delete(list);
-        cJSON_Delete(*out);
-        cJSON_Delete(*summary);
-        *out = *summary = NULL;
-        return TOOL_EFAIL;
-    }
-    cJSON_AddItemToObject(*out, "entries", list);
-    cJSON_AddNumberToObject(*summary, "count", (double)page->count);
-    if (page->more && page->count > 0) {
-        char *next = encode_cursor(page->last_seq, page->last_created_at);
-        if (!next) return TOOL_EFAIL;
-        cJSON_AddStringToObject(*out, "next_cursor", next);
-        free(next);
-    }
     return TOOL_OK;
 }

@@ -45,7 +45,9 @@ typedef struct tool_ctx {
 ** A handler gets the validated (and already scrubbed) arguments, borrowed,
 ** and on TOOL_OK hands back two new trees the caller frees: *out, the
 ** structuredContent conforming to the tool's output schema, and *summary,
-** the small result recorded in the tool_call entry.
+** the small result recorded in the tool_call entry.  *out may instead be a
+** raw item holding the structured result's JSON text, for results written
+** as text rather than built as a tree (pages of entries).
 */
 typedef int (*tool_handler)(tool_ctx *ctx, const cJSON *args, cJSON **out,
                             cJSON **summary);
@@ -80,12 +82,9 @@ int64_t tool_int_arg(const tool_ctx *ctx, const cJSON *args, const char *name);
 const char *tool_str_arg(const cJSON *args, const char *name);
 /* Record a store failure in ctx and return TOOL_EFAIL. */
 int tool_store_failed(tool_ctx *ctx, int code, const char *err);
-/* {"entries": [...]} from the text of a page of entries (store_find_json),
-** taking the text over and leaving entries empty, plus a {"count": n}
-** summary.  When more matched, adds next_cursor pointing after the last
-** entry. */
-int tool_entries_result(jbuf *entries, const store_page *page, cJSON **out,
-                        cJSON **summary);
+/* The next_cursor that continues after the entry with this seq and
+** created_at.  Returns a new string the caller frees, or NULL. */
+char *tool_cursor_encode(int64_t seq, const char *created_at);
 /* Decode the optional 'cursor' argument into q (after_seq and
 ** after_created_at, which points into a buffer of TS_BUFLEN bytes the
 ** caller provides).  TOOL_OK, or TOOL_EARG with ctx->err set. */
