@@ -71,23 +71,17 @@ void jbuf_puts(jbuf *b, const char *s)
     jbuf_put(b, s, strlen(s));
 }
 
-/* One byte of a string at w, escaped if it must be; returns the new end. */
-static char *escape_byte(char *w, unsigned char c)
+/* The escape of c, a byte that needs one, at w; returns the new end. */
+static char *escape_special(char *w, unsigned char c)
 {
     char e = escape_of[c];
-    if (!e) {
-        *w++ = (char)c;
-    } else if (e != 'u') {
-        w[0] = '\\';
-        w[1] = e;
-        w += 2;
-    } else {
-        memcpy(w, "\\u00", 4);
-        w[4] = hex_digits[c >> 4];
-        w[5] = hex_digits[c & 15];
-        w += 6;
-    }
-    return w;
+    w[0] = '\\';
+    w[1] = e;
+    if (e != 'u') return w + 2;
+    memcpy(w + 2, "00", 2);
+    w[4] = hex_digits[c >> 4];
+    w[5] = hex_digits[c & 15];
+    return w + 6;
 }
 
 /* Escape p[0..stop) to w, which has room for six bytes per input byte.
@@ -100,14 +94,14 @@ static char *escape_into(char *w, const unsigned char *p, const unsigned char *s
     ** every escape in the block (the copy after an escape reads ahead). */
     while (stop - p >= 2 * JSONWORD_BLOCK) {
         unsigned m = jsonword_mask(p, 0), done = 0;
+        jsonword_copy(w, p);
         while (m) {
             unsigned k = jsonword_first(m);
-            m &= m - 1;
-            jsonword_copy(w, p + done);
-            w = escape_byte(w + (k - done), p[k]);
+            w = escape_special(w + (k - done), p[k]);
             done = k + 1;
+            jsonword_copy(w, p + done);
+            m &= m - 1;
         }
-        jsonword_copy(w, p + done);
         w += JSONWORD_BLOCK - done;
         p += JSONWORD_BLOCK;
     }
@@ -125,7 +119,9 @@ static char *escape_into(char *w, const unsigned char *p, const unsigned char *s
             p += k;
             w += k;
         }
-        w = escape_byte(w, *p++);
+        unsigned char c = *p++;
+        if (escape_of[c]) w = escape_special(w, c);
+        else *w++ = (char)c;
     }
     return w;
 }
