@@ -4,7 +4,10 @@
 ** The scanner is a small state machine with an explicit stack of container
 ** kinds, one bit per level, so that no input can make it recurse.  UTF-8 is
 ** validated as in the Unicode standard's table 3-7 (no overlong forms, no
-** surrogates, nothing above U+10FFFF).
+** surrogates, nothing above U+10FFFF).  The position is passed and returned
+** by value (NULL after an error) rather than kept in the scan state, so that
+** it lives in a register: every stored entry shown in a reply passes through
+** here.
 */
 #include "jsoncheck.h"
 #include "jsonword.h"
@@ -17,7 +20,7 @@
 #define HARD_MAX_DEPTH 1000
 
 typedef struct scan {
-    const unsigned char *p, *end, *start;
+    const unsigned char *start, *end;
     char *err;
     size_t errlen;
     int code;
@@ -32,21 +35,21 @@ static int rank(int code)
          : code == JSONCHECK_NUL ? 1 : 0;
 }
 
-static int bad(scan *s, int code, const char *what)
+/* Note a problem at `at`; returns NULL, for the scanners' failure. */
+static const unsigned char *bad(scan *s, const unsigned char *at, int code,
+                                const char *what)
 {
     if (rank(code) > rank(s->code)) {
         s->code = code;
-        snprintf(s->err, s->errlen, "%s at byte %zu", what,
-                 (size_t)(s->p - s->start));
+        snprintf(s->err, s->errlen, "%s at byte %zu", what, (size_t)(at - s->start));
     }
-    return -1;
+    return NULL;
 }
 
-static void skip_ws(scan *s)
+static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (s->p < s->end &&
-           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
 }
 
 /* Length of the valid UTF-8 sequence at p (non-ASCII lead byte), or 0. */
@@ -70,116 +73,121 @@ static int utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-static int hex4(scan *s, unsigned *out)
+/* The four hex digits of a \\u escape at p into *out. */
+static const unsigned char *hex4(scan *s, const unsigned char *p, unsigned *out)
 {
     unsigned v = 0;
-    if (s->end - s->p < 4) return bad(s, JSONCHECK_SYNTAX, "truncated \\u escape");
+    if (s->end - p < 4) return bad(s, p, JSONCHECK_SYNTAX, "truncated \\u escape");
     for (int i = 0; i < 4; i++) {
-        unsigned char c = s->p[i];
+        unsigned char c = p[i];
         v <<= 4;
         if (c >= '0' && c <= '9') v |= c - '0';
         else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
         else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-        else return bad(s, JSONCHECK_SYNTAX, "bad \\u escape");
+        else return bad(s, p, JSONCHECK_SYNTAX, "bad \\u escape");
     }
-    s->p += 4;
     *out = v;
-    return 0;
+    return p + 4;
 }
 
-static int string(scan *s)
+/* The string whose opening quote is at p; returns the byte after it. */
+static const unsigned char *string(scan *s, const unsigned char *p)
 {
-    s->p++; /* opening quote */
-    while (s->p < s->end) {
+    const unsigned char *end = s->end;
+    p++; /* opening quote */
+    while (p < end) {
         /* Printable ASCII, the bulk of most strings, a block at a time;
         ** the byte loop below takes everything else. */
-        while (s->end - s->p >= JSONWORD_BLOCK) {
-            unsigned m = jsonword_mask(s->p, 1);
+        while (end - p >= JSONWORD_BLOCK) {
+            unsigned m = jsonword_mask(p, 1);
             if (m) {
-                s->p += jsonword_first(m);
+                p += jsonword_first(m);
                 break;
             }
-            s->p += JSONWORD_BLOCK;
+            p += JSONWORD_BLOCK;
         }
-        if (s->p >= s->end) break;
-        unsigned char c = *s->p;
-        if (c == '"') { s->p++; return 0; }
-        if (c < 0x20) return bad(s, JSONCHECK_SYNTAX, "unescaped control character in string");
+        if (p >= end) break;
+        unsigned char c = *p;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return bad(s, p, JSONCHECK_SYNTAX, "unescaped control character in string");
         if (c == '\\') {
-            s->p++;
-            if (s->p >= s->end) break;
-            c = *s->p++;
+            p++;
+            if (p >= end) break;
+            c = *p++;
             if (c == 'u') {
                 unsigned u, lo;
-                if (hex4(s, &u)) return -1;
+                if (!(p = hex4(s, p, &u))) return NULL;
                 if (u >= 0xDC00 && u <= 0xDFFF)
-                    return bad(s, JSONCHECK_SYNTAX, "lone low surrogate escape");
+                    return bad(s, p, JSONCHECK_SYNTAX, "lone low surrogate escape");
                 if (u >= 0xD800 && u <= 0xDBFF) {
-                    if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u')
-                        return bad(s, JSONCHECK_SYNTAX, "lone high surrogate escape");
-                    s->p += 2;
-                    if (hex4(s, &lo)) return -1;
+                    if (end - p < 2 || p[0] != '\\' || p[1] != 'u')
+                        return bad(s, p, JSONCHECK_SYNTAX, "lone high surrogate escape");
+                    if (!(p = hex4(s, p + 2, &lo))) return NULL;
                     if (lo < 0xDC00 || lo > 0xDFFF)
-                        return bad(s, JSONCHECK_SYNTAX, "lone high surrogate escape");
+                        return bad(s, p, JSONCHECK_SYNTAX, "lone high surrogate escape");
                 }
-                if (u == 0) bad(s, JSONCHECK_NUL, "\\u0000 in a string");
+                if (u == 0) bad(s, p, JSONCHECK_NUL, "\\u0000 in a string");
             } else if (!(c == '"' || c == '\\' || c == '/' || c == 'b' ||
                          c == 'f' || c == 'n' || c == 'r' || c == 't')) {
-                s->p--;
-                return bad(s, JSONCHECK_SYNTAX, "bad escape in string");
+                return bad(s, p - 1, JSONCHECK_SYNTAX, "bad escape in string");
             }
             continue;
         }
-        if (c < 0x80) { s->p++; continue; }
-        int n = utf8_seq(s->p, s->end);
-        if (!n) return bad(s, JSONCHECK_SYNTAX, "invalid UTF-8");
-        s->p += n;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        int n = utf8_seq(p, end);
+        if (!n) return bad(s, p, JSONCHECK_SYNTAX, "invalid UTF-8");
+        p += n;
     }
-    return bad(s, JSONCHECK_SYNTAX, "unterminated string");
+    return bad(s, p, JSONCHECK_SYNTAX, "unterminated string");
 }
 
-static int digits(scan *s)
+static const unsigned char *digits(scan *s, const unsigned char *p)
 {
-    const unsigned char *from = s->p;
-    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') s->p++;
-    return s->p > from ? 0 : bad(s, JSONCHECK_SYNTAX, "malformed number");
+    const unsigned char *from = p;
+    while (p < s->end && *p >= '0' && *p <= '9') p++;
+    return p > from ? p : bad(s, p, JSONCHECK_SYNTAX, "malformed number");
 }
 
-static int number(scan *s)
+static const unsigned char *number(scan *s, const unsigned char *p)
 {
-    if (*s->p == '-') s->p++;
-    if (s->p < s->end && *s->p == '0') s->p++;
-    else if (digits(s)) return -1;
-    if (s->p < s->end && *s->p == '.') { s->p++; if (digits(s)) return -1; }
-    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-        s->p++;
-        if (s->p < s->end && (*s->p == '+' || *s->p == '-')) s->p++;
-        if (digits(s)) return -1;
+    const unsigned char *end = s->end;
+    if (*p == '-') p++;
+    if (p < end && *p == '0') p++;
+    else if (!(p = digits(s, p))) return NULL;
+    if (p < end && *p == '.' && !(p = digits(s, p + 1))) return NULL;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (!(p = digits(s, p))) return NULL;
     }
-    return 0;
+    return p;
 }
 
-static int literal(scan *s, const char *word)
+static const unsigned char *literal(scan *s, const unsigned char *p, const char *word)
 {
-    for (; *word; word++, s->p++)
-        if (s->p >= s->end || *s->p != (unsigned char)*word)
-            return bad(s, JSONCHECK_SYNTAX, "unexpected character");
-    return 0;
+    for (; *word; word++, p++)
+        if (p >= s->end || *p != (unsigned char)*word)
+            return bad(s, p, JSONCHECK_SYNTAX, "unexpected character");
+    return p;
 }
 
-/* One scalar value, or 1 when the value opens a container. */
-static int scalar_or_open(scan *s)
+/* One value at p: a scalar is scanned and the byte after it returned; for
+** a container, p itself is returned and *opens set. */
+static const unsigned char *scalar_or_open(scan *s, const unsigned char *p, int *opens)
 {
-    if (s->p >= s->end) return bad(s, JSONCHECK_SYNTAX, "unexpected end of input");
-    switch (*s->p) {
-    case '{': case '[': return 1;
-    case '"': return string(s);
-    case 't': return literal(s, "true");
-    case 'f': return literal(s, "false");
-    case 'n': return literal(s, "null");
+    if (p >= s->end) return bad(s, p, JSONCHECK_SYNTAX, "unexpected end of input");
+    switch (*p) {
+    case '{': case '[': *opens = 1; return p;
+    case '"': return string(s, p);
+    case 't': return literal(s, p, "true");
+    case 'f': return literal(s, p, "false");
+    case 'n': return literal(s, p, "null");
     default:
-        if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9')) return number(s);
-        return bad(s, JSONCHECK_SYNTAX, "unexpected character");
+        if (*p == '-' || (*p >= '0' && *p <= '9')) return number(s, p);
+        return bad(s, p, JSONCHECK_SYNTAX, "unexpected character");
     }
 }
 
@@ -187,8 +195,8 @@ static int scan_body(scan *s, uint8_t *stack, int max_depth);
 
 int jsoncheck(const char *text, size_t len, int max_depth, char *err, size_t errlen)
 {
-    scan s = {(const unsigned char *)text, (const unsigned char *)text + len,
-              (const unsigned char *)text, err, errlen, JSONCHECK_OK};
+    scan s = {(const unsigned char *)text, (const unsigned char *)text + len, err,
+              errlen, JSONCHECK_OK};
     /* One bit per open container; no text nests deeper than its length.
     ** Small messages use the C stack, large ones a heap bit set, so that
     ** the syntax past an over-deep nesting is still checked (and decides
@@ -209,39 +217,36 @@ int jsoncheck(const char *text, size_t len, int max_depth, char *err, size_t err
 
 /* The scan proper.  A nesting past max_depth is noted and the scan goes on,
 ** so that a syntax error further on still decides the answer. */
-static int scan_body(scan *sp, uint8_t *stack, int max_depth)
+static int scan_body(scan *s, uint8_t *stack, int max_depth)
 {
-    scan s = *sp;
+    const unsigned char *p = s->start, *end = s->end;
     int depth = 0;
-    skip_ws(&s);
     for (;;) {
         /* Expecting a value. */
-        skip_ws(&s);
-        int r = scalar_or_open(&s);
-        if (r < 0) return s.code;
-        if (r == 1) {
-            int is_obj = *s.p == '{';
-            if (depth == max_depth) bad(&s, JSONCHECK_DEPTH, "nesting deeper than the limit");
+        int opens = 0;
+        if (!(p = scalar_or_open(s, skip_ws(p, end), &opens))) return s->code;
+        if (opens) {
+            int is_obj = *p == '{';
+            if (depth == max_depth) bad(s, p, JSONCHECK_DEPTH, "nesting deeper than the limit");
             if (is_obj) stack[depth / 8] |= (uint8_t)(1u << (depth % 8));
             else stack[depth / 8] &= (uint8_t)~(1u << (depth % 8));
             depth++;
-            s.p++;
-            skip_ws(&s);
-            if (s.p < s.end && *s.p == (is_obj ? '}' : ']')) {
-                s.p++;
+            p = skip_ws(p + 1, end);
+            if (p < end && *p == (is_obj ? '}' : ']')) {
+                p++;
                 depth--;
             } else if (is_obj) {
-                if (s.p >= s.end || *s.p != '"') {
-                    bad(&s, JSONCHECK_SYNTAX, "expected a key");
-                    return s.code;
+                if (p >= end || *p != '"') {
+                    bad(s, p, JSONCHECK_SYNTAX, "expected a key");
+                    return s->code;
                 }
-                if (string(&s)) return s.code;
-                skip_ws(&s);
-                if (s.p >= s.end || *s.p != ':') {
-                    bad(&s, JSONCHECK_SYNTAX, "expected ':'");
-                    return s.code;
+                if (!(p = string(s, p))) return s->code;
+                p = skip_ws(p, end);
+                if (p >= end || *p != ':') {
+                    bad(s, p, JSONCHECK_SYNTAX, "expected ':'");
+                    return s->code;
                 }
-                s.p++;
+                p++;
                 continue;
             } else {
                 continue;
@@ -249,42 +254,39 @@ static int scan_body(scan *sp, uint8_t *stack, int max_depth)
         }
         /* A value is complete: close containers or move to the next member. */
         for (;;) {
-            skip_ws(&s);
+            p = skip_ws(p, end);
             if (depth == 0) {
-                if (s.p != s.end) {
-                    bad(&s, JSONCHECK_SYNTAX, "unexpected text after the value");
-                    return s.code;
-                }
-                return s.code;
+                if (p != end) bad(s, p, JSONCHECK_SYNTAX, "unexpected text after the value");
+                return s->code;
             }
             int is_obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
-            if (s.p >= s.end) {
-                bad(&s, JSONCHECK_SYNTAX, "unexpected end of input");
-                return s.code;
+            if (p >= end) {
+                bad(s, p, JSONCHECK_SYNTAX, "unexpected end of input");
+                return s->code;
             }
-            if (*s.p == (is_obj ? '}' : ']')) {
-                s.p++;
+            if (*p == (is_obj ? '}' : ']')) {
+                p++;
                 depth--;
                 continue;
             }
-            if (*s.p != ',') {
-                bad(&s, JSONCHECK_SYNTAX, "expected ',' or a closing bracket");
-                return s.code;
+            if (*p != ',') {
+                bad(s, p, JSONCHECK_SYNTAX, "expected ',' or a closing bracket");
+                return s->code;
             }
-            s.p++;
+            p++;
             if (is_obj) {
-                skip_ws(&s);
-                if (s.p >= s.end || *s.p != '"') {
-                    bad(&s, JSONCHECK_SYNTAX, "expected a key");
-                    return s.code;
+                p = skip_ws(p, end);
+                if (p >= end || *p != '"') {
+                    bad(s, p, JSONCHECK_SYNTAX, "expected a key");
+                    return s->code;
                 }
-                if (string(&s)) return s.code;
-                skip_ws(&s);
-                if (s.p >= s.end || *s.p != ':') {
-                    bad(&s, JSONCHECK_SYNTAX, "expected ':'");
-                    return s.code;
+                if (!(p = string(s, p))) return s->code;
+                p = skip_ws(p, end);
+                if (p >= end || *p != ':') {
+                    bad(s, p, JSONCHECK_SYNTAX, "expected ':'");
+                    return s->code;
                 }
-                s.p++;
+                p++;
             }
             break;
         }
