@@ -810,18 +810,15 @@ static const struct {
 #undef FIELD
 #define ENTRY_FIELDS (sizeof entry_fields / sizeof entry_fields[0])
 
-/* The stored text of a JSON column (not SQL NULL), and whether it may be
-** spliced into a reply as it is: it is checked, linearly, because text that
-** is not JSON (only possible if the file was edited) would break the reply.
-** Such text is returned as a string so the reader sees what is stored. */
-static const char *json_text(sqlite3_stmt *st, int col, int *is_json)
+/* Whether the stored text of a JSON column may be spliced into a reply as
+** it is.  It is checked, linearly, because text that is not JSON (only
+** possible if the file was edited) would break the reply; such text is
+** shown as a string instead, so the reader sees what is stored. */
+static int splices(const char *text, size_t len)
 {
-    const char *text = (const char *)sqlite3_column_text(st, col);
-    size_t len = (size_t)sqlite3_column_bytes(st, col);
     char why[128];
     int rc = jsoncheck(text, len, 1024, why, sizeof why);
-    *is_json = rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
-    return text;
+    return rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
 }
 
 /* A field of a row selected with entry_columns as a cJSON value: SQL NULL
@@ -829,7 +826,7 @@ static const char *json_text(sqlite3_stmt *st, int col, int *is_json)
 ** exact).  Returns a new item, or NULL when memory runs out. */
 static cJSON *field_item(sqlite3_stmt *st, int col)
 {
-    int kind = entry_fields[col].kind, is_json;
+    int kind = entry_fields[col].kind;
     if (kind == F_INT) return cJSON_CreateNumber((double)sqlite3_column_int64(st, col));
     if (kind == F_HASH) {
         char hex[CHAIN_HEX_LEN] = "";
@@ -838,9 +835,11 @@ static cJSON *field_item(sqlite3_stmt *st, int col)
         return cJSON_CreateString(hex);
     }
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return cJSON_CreateNull();
-    if (kind == F_TEXT) return cJSON_CreateString((const char *)sqlite3_column_text(st, col));
-    const char *text = json_text(st, col, &is_json);
-    return is_json ? cJSON_CreateRaw(text) : cJSON_CreateString(text);
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    if (!text) return NULL; /* out of memory */
+    if (kind == F_JSON && splices(text, (size_t)sqlite3_column_bytes(st, col)))
+        return cJSON_CreateRaw(text);
+    return cJSON_CreateString(text);
 }
 
 /* Build one entry object from a row selected with entry_columns.
@@ -867,7 +866,7 @@ static void row_to_json(sqlite3_stmt *st, jbuf *out)
 {
     jbuf_putc(out, '{');
     for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
-        int kind = entry_fields[c].kind, is_json;
+        int kind = entry_fields[c].kind;
         /* The first key goes without its leading comma. */
         jbuf_put(out, entry_fields[c].key + !c, entry_fields[c].key_len - !c);
         if (kind == F_INT) {
@@ -882,17 +881,18 @@ static void row_to_json(sqlite3_stmt *st, jbuf *out)
                 n = CHAIN_HEX_LEN + 1;
             }
             jbuf_put(out, quoted, n);
-        } else if (sqlite3_column_type(st, c) == SQLITE_NULL) {
-            jbuf_put(out, "null", 4);
         } else {
-            const char *text = kind == F_JSON ? json_text(st, c, &is_json)
-                                              : (const char *)sqlite3_column_text(st, c);
-            if (kind == F_JSON && is_json)
+            /* No text is SQL NULL, or no memory to convert the value: only
+            ** then is the column's type asked for. */
+            const char *text = (const char *)sqlite3_column_text(st, c);
+            if (!text && sqlite3_column_type(st, c) == SQLITE_NULL)
+                jbuf_put(out, "null", 4);
+            else if (!text)
+                jbuf_fail(out);
+            else if (kind == F_JSON && splices(text, (size_t)sqlite3_column_bytes(st, c)))
                 jbuf_put(out, text, (size_t)sqlite3_column_bytes(st, c));
-            else if (text)
-                jbuf_string(out, text, strlen(text));
             else
-                jbuf_fail(out); /* sqlite3_column_text ran out of memory */
+                jbuf_string(out, text, strlen(text));
         }
     }
     jbuf_putc(out, '}');
