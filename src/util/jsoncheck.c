@@ -91,7 +91,7 @@ static const unsigned char *hex4(scan *s, const unsigned char *p, unsigned *out)
 }
 
 /* The string whose opening quote is at p; returns the byte after it. */
-static const unsigned char *string(scan *s, const unsigned char *p)
+static const unsigned char *string_slow(scan *s, const unsigned char *p)
 {
     const unsigned char *end = s->end;
     p++; /* opening quote */
@@ -142,6 +142,21 @@ static const unsigned char *string(scan *s, const unsigned char *p)
         p += n;
     }
     return bad(s, p, JSONCHECK_SYNTAX, "unterminated string");
+}
+
+/* string_slow(), inline where the string is short and plain: most keys
+** and values end within the block after their opening quote, and there
+** the call would cost more than the test. */
+static inline const unsigned char *string(scan *s, const unsigned char *p)
+{
+    if (s->end - p > JSONWORD_BLOCK) {
+        unsigned m = jsonword_mask(p + 1, 1);
+        if (m) {
+            const unsigned char *q = p + 1 + jsonword_first(m);
+            if (*q == '"') return q + 1;
+        }
+    }
+    return string_slow(s, p);
 }
 
 static const unsigned char *digits(scan *s, const unsigned char *p)
