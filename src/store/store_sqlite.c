@@ -211,15 +211,15 @@ static const char *const fixed_sql[ST_COUNT] = {
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_GET] = NULL, /* built with entry_columns in prepare_fixed() */
     /* Whole days come from activity_daily; the first, partial day of the
-    ** window is counted exactly from audit_log, bounded by one day. */
+    ** window is counted exactly from audit_log, bounded by one day.  The
+    ** rows are added up per event type in store_user_activity(): grouping
+    ** them here would sort every row, which costs more than reading them. */
     [ST_ACT_TYPES] =
-        "SELECT event_type, sum(n) AS total, sum(e) FROM ("
-        "  SELECT event_type, n, errors AS e FROM activity_daily"
-        "   WHERE user_id = ?1 AND day > ?2"
-        "  UNION ALL"
-        "  SELECT event_type, 1, error IS NOT NULL FROM audit_log"
-        "   WHERE user_id = ?1 AND created_at >= ?3 AND created_at < ?4)"
-        " GROUP BY event_type ORDER BY total DESC, event_type",
+        "SELECT event_type, n, errors FROM activity_daily"
+        " WHERE user_id = ?1 AND day > ?2"
+        " UNION ALL"
+        " SELECT event_type, 1, error IS NOT NULL FROM audit_log"
+        " WHERE user_id = ?1 AND created_at >= ?3 AND created_at < ?4",
     [ST_ACT_TOTALS] =
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
@@ -1159,33 +1159,83 @@ int store_get(store *s, const char *id, cJSON **entry, char *err)
     return rc;
 }
 
+/* One event type's counts while store_user_activity() adds them up. */
+typedef struct type_count {
+    char *type;
+    int64_t n, errors;
+} type_count;
+
+/* Most frequent first, ties by name (as SQL's ORDER BY n DESC, type). */
+static int by_count(const void *a, const void *b)
+{
+    const type_count *x = a, *y = b;
+    if (x->n != y->n) return x->n > y->n ? -1 : 1;
+    return strcmp(x->type, y->type);
+}
+
+/* Add a row's counts to its type's, found by a linear search: a user's
+** entries have a dozen types or so.  STORE_OK or STORE_ENOMEM. */
+static int count_type(type_count **tc, size_t *n, size_t *cap, const char *type,
+                      int64_t count, int64_t errors)
+{
+    size_t i = 0;
+    while (i < *n && strcmp((*tc)[i].type, type) != 0) i++;
+    if (i == *n) {
+        if (*n == *cap) {
+            size_t grown = *cap ? 2 * *cap : 16;
+            type_count *more = realloc(*tc, grown * sizeof *more);
+            if (!more) return STORE_ENOMEM;
+            *tc = more;
+            *cap = grown;
+        }
+        if (!((*tc)[i].type = strdup(type))) return STORE_ENOMEM;
+        (*tc)[i].n = (*tc)[i].errors = 0;
+        (*n)++;
+    }
+    (*tc)[i].n += count;
+    (*tc)[i].errors += errors;
+    return STORE_OK;
+}
+
 int store_user_activity(store *s, const char *user_id, const char *since,
                         store_activity *out, char *err)
 {
     int rc = STORE_OK, src;
     char day[11], day_end[16];
+    type_count *tc = NULL;
+    size_t ntc = 0, cap = 0;
     memset(out, 0, sizeof *out);
     snprintf(day, sizeof day, "%.10s", since);
     snprintf(day_end, sizeof day_end, "%.10sT99", since);
     sqlite3_stmt *types = s->st[ST_ACT_TYPES], *proj = s->st[ST_ACT_TOTALS];
-    if (!(out->by_type = cJSON_CreateObject())) {
-        snprintf(err, STORE_ERRLEN, "out of memory");
-        return STORE_ENOMEM;
-    }
     bind_text(types, 1, user_id);
     bind_text(types, 2, day);
     bind_text(types, 3, since);
     bind_text(types, 4, day_end);
     while ((src = sqlite3_step(types)) == SQLITE_ROW) {
-        int64_t n = sqlite3_column_int64(types, 1);
-        out->total += n;
-        out->errors += sqlite3_column_int64(types, 2);
-        cJSON_AddNumberToObject(out->by_type, (const char *)sqlite3_column_text(types, 0),
-                                (double)n);
+        const char *type = (const char *)sqlite3_column_text(types, 0);
+        if (!type || count_type(&tc, &ntc, &cap, type, sqlite3_column_int64(types, 1),
+                                sqlite3_column_int64(types, 2)) != STORE_OK) {
+            rc = STORE_ENOMEM;
+            goto done;
+        }
     }
     if (src != SQLITE_DONE) {
         rc = fail_db(s, src, "counting the user's activity", err);
         goto done;
+    }
+    if (ntc) qsort(tc, ntc, sizeof *tc, by_count);
+    if (!(out->by_type = cJSON_CreateObject())) {
+        rc = STORE_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < ntc; i++) {
+        out->total += tc[i].n;
+        out->errors += tc[i].errors;
+        if (!cJSON_AddNumberToObject(out->by_type, tc[i].type, (double)tc[i].n)) {
+            rc = STORE_ENOMEM;
+            goto done;
+        }
     }
     bind_text(proj, 1, user_id);
     bind_text(proj, 2, since);
@@ -1199,6 +1249,9 @@ done:
     sqlite3_clear_bindings(types);
     sqlite3_reset(proj);
     sqlite3_clear_bindings(proj);
+    for (size_t i = 0; i < ntc; i++) free(tc[i].type);
+    free(tc);
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     if (rc != STORE_OK) {
         cJSON_Delete(out->by_type);
         out->by_type = NULL;
