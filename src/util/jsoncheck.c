@@ -206,6 +206,18 @@ static const unsigned char *scalar_or_open(scan *s, const unsigned char *p, int 
     }
 }
 
+/* An object member's key and its colon, from p (whitespace allowed before
+** each); returns the byte after the colon. */
+static const unsigned char *member_key(scan *s, const unsigned char *p)
+{
+    p = skip_ws(p, s->end);
+    if (p >= s->end || *p != '"') return bad(s, p, JSONCHECK_SYNTAX, "expected a key");
+    if (!(p = string(s, p))) return NULL;
+    p = skip_ws(p, s->end);
+    if (p >= s->end || *p != ':') return bad(s, p, JSONCHECK_SYNTAX, "expected ':'");
+    return p + 1;
+}
+
 static int scan_body(scan *s, uint8_t *stack, int max_depth);
 
 int jsoncheck(const char *text, size_t len, int max_depth, char *err, size_t errlen)
@@ -251,17 +263,7 @@ static int scan_body(scan *s, uint8_t *stack, int max_depth)
                 p++;
                 depth--;
             } else if (is_obj) {
-                if (p >= end || *p != '"') {
-                    bad(s, p, JSONCHECK_SYNTAX, "expected a key");
-                    return s->code;
-                }
-                if (!(p = string(s, p))) return s->code;
-                p = skip_ws(p, end);
-                if (p >= end || *p != ':') {
-                    bad(s, p, JSONCHECK_SYNTAX, "expected ':'");
-                    return s->code;
-                }
-                p++;
+                if (!(p = member_key(s, p))) return s->code;
                 continue;
             } else {
                 continue;
@@ -289,20 +291,7 @@ static int scan_body(scan *s, uint8_t *stack, int max_depth)
                 return s->code;
             }
             p++;
-            if (is_obj) {
-                p = skip_ws(p, end);
-                if (p >= end || *p != '"') {
-                    bad(s, p, JSONCHECK_SYNTAX, "expected a key");
-                    return s->code;
-                }
-                if (!(p = string(s, p))) return s->code;
-                p = skip_ws(p, end);
-                if (p >= end || *p != ':') {
-                    bad(s, p, JSONCHECK_SYNTAX, "expected ':'");
-                    return s->code;
-                }
-                p++;
-            }
+            if (is_obj && !(p = member_key(s, p))) return s->code;
             break;
         }
     }
