@@ -74,8 +74,9 @@ void jbuf_tree(jbuf *b, const cJSON *item);
 char *jbuf_take(jbuf *b);
 
 /* The text as a cJSON raw item that owns it, for splicing a large text into
-** a tree without copying it; NULL when an append failed or memory runs out.
-** Either way the buffer is left empty. */
+** a tree without copying it: a new item the caller frees with cJSON_Delete()
+** (or hands to a tree that does), or NULL when an append failed or memory
+** runs out.  Either way the buffer is left empty. */
 cJSON *jbuf_take_raw(jbuf *b);
 
 /* Drop the text, leaving the buffer empty. */
