@@ -12,6 +12,7 @@
 #include "store.h"
 #include "../util/fsutil.h"
 #include "../util/jsoncheck.h"
+#include "../util/uuid7.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -360,10 +361,12 @@ static int count_objects(store *s, int *out, char *err)
     return STORE_OK;
 }
 
-/* A random (version 4) UUID.  The bytes come from libsodium's generator,
-** which needs no system call per UUID (libuuid's makes six); libuuid only
-** formats them. */
-static void new_uuid(char out[37])
+/* A random (version 4) UUID, for the log's own id: nothing orders logs,
+** and a random id says nothing about when the log was made.  (Entry ids
+** are time-ordered; see uuid7.h.)  The bytes come from libsodium's
+** generator, which needs no system call per UUID (libuuid's makes six);
+** libuuid only formats them. */
+static void random_uuid(char out[37])
 {
     uuid_t u;
     randombytes_buf(u, sizeof u);
@@ -440,7 +443,7 @@ static int migrate(store *s, const char *path, int version, char *err)
                       "migrating the schema", err);
         if (rc == STORE_OK && v == 0) {
             char sql[128], id[37];
-            new_uuid(id);
+            random_uuid(id);
             snprintf(sql, sizeof sql,
                      "INSERT INTO meta (key, value) VALUES ('log_id', '%s')", id);
             rc = exec(s, sql, "naming the log", err);
@@ -751,9 +754,11 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     int rc = read_head(s, &head, prev, err);
     if (rc != STORE_OK) return rc;
 
-    new_uuid(out->id);
+    /* The id embeds the same instant as created_at, in milliseconds. */
+    int64_t now = ts_now_us();
+    uuid7_next(now / 1000, out->id);
     out->seq = head + 1;
-    ts_format(ts_now_us(), out->created_at);
+    ts_format(now, out->created_at);
     chain_fields f = {
         .seq = out->seq, .id = out->id, .event_type = rec->event_type,
         .operation_name = rec->operation_name, .operation_id = rec->operation_id,

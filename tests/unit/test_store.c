@@ -554,6 +554,38 @@ TEST(several_appends_in_one_transaction)
     ASSERT_EQ_INT(b.seq, 2);
 }
 
+/* Entry ids are version 7 UUIDs that sort in seq order (so the id index is
+** appended to), and none names a time before its entry's created_at. */
+TEST(entry_ids_are_uuid7_growing_with_seq)
+{
+    enum { N = 300 };
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_record r = rec_of("t", "op", "u", "p", NULL);
+    static store_receipt rc[N];
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    for (int i = 0; i < N; i++) ASSERT_EQ_INT(store_append(s, &r, &rc[i], err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    store_close(s);
+    for (int i = 0; i < N; i++) {
+        const char *id = rc[i].id;
+        ASSERT_EQ_INT(strlen(id), 36);
+        ASSERT(id[14] == '7');
+        ASSERT(strchr("89ab", id[19]));
+        if (i > 0 && strcmp(rc[i - 1].id, id) >= 0)
+            TEST_FAIL_("seq %lld id %s does not sort after %s", (long long)rc[i].seq,
+                       id, rc[i - 1].id);
+        char hex[13];
+        memcpy(hex, id, 8);
+        memcpy(hex + 8, id + 9, 4);
+        hex[12] = '\0';
+        int64_t created_us = 0;
+        ASSERT_EQ_INT(ts_parse(rc[i].created_at, 0, &created_us, err, sizeof err), 0);
+        ASSERT(strtoll(hex, NULL, 16) >= created_us / 1000);
+    }
+}
+
 /* ---- queries ---------------------------------------------------------- */
 
 /* Six entries:
@@ -1557,6 +1589,7 @@ TEST_MAIN(
     TEST_ENTRY(second_entry_prev_hash_is_first_hash)
     TEST_ENTRY(seq_increments)
     TEST_ENTRY(several_appends_in_one_transaction)
+    TEST_ENTRY(entry_ids_are_uuid7_growing_with_seq)
     TEST_ENTRY(find_newest_first)
     TEST_ENTRY(find_filter_project)
     TEST_ENTRY(find_filter_user)
