@@ -60,7 +60,7 @@ struct store {
     sqlite3_stmt *find[Q_SHAPES];
 };
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 #define NO_DELETE_TRIGGER                                                   \
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"   \
@@ -139,6 +139,13 @@ static const char *const migrations[SCHEMA_VERSION] = {
     ** statement or savepoint boundary, so a per-row trigger made one tiny
     ** segment per entry, and merging them was most of a write's cost. */
     "DROP TRIGGER audit_fts_insert;",
+    /* Version 6: fewer pages written per appended row.  The recency index
+    ** on activity_projects was rewritten by every insert with a user and a
+    ** project (its key holds last_seen, which every insert moves), and it
+    ** saved nothing: projects_touched reads the user's rows through the
+    ** primary key (user_id, project_id), one row per project the user ever
+    ** touched, and filters last_seen as it goes. */
+    "DROP INDEX idx_activity_projects_seen;",
 };
 
 /* Derived tables that only speed queries up; rebuilt from audit_log when
@@ -220,8 +227,11 @@ static const char *const fixed_sql[ST_COUNT] = {
         "  SELECT event_type, 1, error IS NOT NULL FROM audit_log"
         "   WHERE user_id = ?1 AND created_at >= ?3 AND created_at < ?4)"
         " GROUP BY event_type ORDER BY total DESC, event_type",
+    /* The user's rows by the primary key, one per project ever touched,
+    ** last_seen checked row by row (the unary + keeps any index on it out,
+    ** see migration 6): exact, and bounded by the user's project count. */
     [ST_ACT_TOTALS] =
-        "SELECT count(*) FROM activity_projects WHERE user_id = ? AND last_seen >= ?",
+        "SELECT count(*) FROM activity_projects WHERE user_id = ? AND +last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
     [ST_FTS_SYNC] = store_fts_sync_sql,
     /* Every writing request takes a savepoint: prepared once, not parsed
@@ -975,6 +985,15 @@ int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
     char body[1024];
     find_sql(shape_of(q), body, sizeof body);
     return explain(s, body, plan, len, err);
+}
+
+int store_explain_user_activity(store *s, char *plan, size_t len, char *err)
+{
+    int rc = explain(s, fixed_sql[ST_ACT_TYPES], plan, len, err);
+    size_t at = strlen(plan);
+    if (rc == STORE_OK && at + 1 < len)
+        rc = explain(s, fixed_sql[ST_ACT_TOTALS], plan + at, len - at, err);
+    return rc;
 }
 
 int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,

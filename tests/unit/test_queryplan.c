@@ -129,6 +129,25 @@ TEST(search_with_cursor_needs_no_sort)
     store_close(s);
 }
 
+/* get_user_activity: whole days from the per-day counters, the partial
+** first day from audit_log by user and time, and projects_touched from the
+** user's rows of activity_projects by its primary key (user_id,
+** project_id), last_seen filtered row by row: no index on last_seen, which
+** every insert would have to rewrite. */
+TEST(user_activity_reads_counters_and_project_rows_by_primary_key)
+{
+    store *s = open_store();
+    ASSERT(s);
+    char plan[4096], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(store_explain_user_activity(s, plan, sizeof plan, err), STORE_OK);
+    store_close(s);
+    ASSERT_CONTAINS(plan, "SEARCH activity_daily USING PRIMARY KEY (user_id=? AND day>?)");
+    ASSERT_CONTAINS(plan, "idx_audit_user_date (user_id=? AND created_at>? AND created_at<?)");
+    ASSERT_CONTAINS(plan, "SEARCH activity_projects USING PRIMARY KEY (user_id=?)");
+    ASSERT(!strstr(plan, "SCAN activity_projects"));
+    ASSERT(!strstr(plan, "idx_activity_projects_seen"));
+}
+
 /* ---- Trigram search against a plain scan ---- */
 
 /* A tiny deterministic generator, so a failure can be replayed. */
@@ -231,5 +250,6 @@ TEST_MAIN(
     TEST_ENTRY(search_long_term_uses_trigram_index)
     TEST_ENTRY(search_short_term_scans_newest_first_without_sort)
     TEST_ENTRY(search_with_cursor_needs_no_sort)
+    TEST_ENTRY(user_activity_reads_counters_and_project_rows_by_primary_key)
     TEST_ENTRY(trigram_search_equals_a_plain_scan_on_random_data)
 )

@@ -270,6 +270,21 @@ static long long sql_count(const char *path)
     return n;
 }
 
+/* The first column of the first row of sql on the file, or -1. */
+static long long sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
 /* ---- opening ---------------------------------------------------------- */
 
 /* The store splices stored JSON into entries as raw text; a client sees it
@@ -1240,6 +1255,59 @@ TEST(user_activity_unknown_user)
     ASSERT(empty);
 }
 
+/* projects_touched, read through activity_projects' primary key with
+** last_seen filtered row by row, against a count over the entries
+** themselves, for every user and many windows. */
+TEST(projects_touched_equals_a_count_over_entries)
+{
+    enum { N = 600, USERS = 4, PROJECTS = 15 };
+    static store_receipt rc[N];
+    static int user_of[N], project_of[N]; /* -1: NULL */
+    static const char *const users[USERS] = {"u0", "u1", "u2", "u3"};
+    char projects[PROJECTS][8], err[STORE_ERRLEN];
+    for (int p = 0; p < PROJECTS; p++) snprintf(projects[p], sizeof projects[p], "p%d", p);
+    unsigned x = 4242u;
+    store *s = open_memory();
+    ASSERT(s);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        user_of[i] = (int)((x >> 16) % (USERS + 1)) - 1;
+        x = x * 1103515245u + 12345u;
+        project_of[i] = (int)((x >> 16) % (PROJECTS + 1)) - 1;
+        store_record r = rec_of("call", "op", user_of[i] < 0 ? NULL : users[user_of[i]],
+                                project_of[i] < 0 ? NULL : projects[project_of[i]], NULL);
+        ASSERT_EQ_INT(store_append(s, &r, &rc[i], err), STORE_OK);
+    }
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    int checked = 0, mismatches = 0;
+    for (int from = 0; from < N; from += 23) {
+        const char *since = rc[from].created_at;
+        for (int u = 0; u < USERS; u++) {
+            int seen[PROJECTS] = {0}, want = 0;
+            for (int i = 0; i < N; i++)
+                if (user_of[i] == u && project_of[i] >= 0 &&
+                    strcmp(rc[i].created_at, since) >= 0 && !seen[project_of[i]]++)
+                    want++;
+            store_activity a;
+            if (store_user_activity(s, users[u], since, &a, err) != STORE_OK) {
+                store_close(s);
+                TEST_FAIL_("store_user_activity: %s", err);
+            }
+            cJSON_Delete(a.by_type);
+            if (a.projects != want) {
+                fprintf(stderr, "%s since %s: %lld projects, want %d\n", users[u], since,
+                        (long long)a.projects, want);
+                mismatches++;
+            }
+            checked++;
+        }
+    }
+    store_close(s);
+    ASSERT_EQ_INT(mismatches, 0);
+    ASSERT(checked > 100);
+}
+
 /* ---- savepoints and rollback ------------------------------------------ */
 
 TEST(savepoint_rollback_discards_only_that_request)
@@ -1399,6 +1467,92 @@ TEST(reopen_keeps_log_id_and_chain)
     cJSON_Delete(e);
     ASSERT_EQ_INT(b.seq, 2);
     ASSERT(linked);
+}
+
+#define HAS_RECENCY_INDEX                                                   \
+    "SELECT count(*) FROM sqlite_master WHERE name = 'idx_activity_projects_seen'"
+
+TEST(new_database_has_no_project_recency_index)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 6);
+    ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
+}
+
+/* Turn a database this store made back into an older version's shape. */
+#define RECENCY_INDEX_OF_VERSION_3                                          \
+    "CREATE INDEX idx_activity_projects_seen ON activity_projects(user_id, last_seen);"
+#define FTS_TRIGGER_OF_VERSION_3                                            \
+    "CREATE TRIGGER audit_fts_insert AFTER INSERT ON audit_log BEGIN"       \
+    "  INSERT INTO audit_fts(rowid, operation_name, error)"                 \
+    "    VALUES (NEW.seq, NEW.operation_name, NEW.error);"                  \
+    "END;"
+
+/* Open an older database, append to it and count its user's activity; the
+** schema must come out at version 6 with every entry kept and counted. */
+static int migrated_ok(const char *path)
+{
+    char err[STORE_ERRLEN];
+    store *s = open_path(path, 0, NULL, err);
+    if (!s) return 0;
+    int ra = append_simple(s, "t", "op", "u", "q", NULL, NULL);
+    store_activity a = {0};
+    int rq = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    cJSON_Delete(a.by_type);
+    store_close(s);
+    if (ra != STORE_OK || rq != STORE_OK || a.total != 2 || a.projects != 2) {
+        fprintf(stderr, "append %d, activity %d: %lld entries, %lld projects\n", ra, rq,
+                (long long)a.total, (long long)a.projects);
+        return 0;
+    }
+    return sql_int(path, "PRAGMA user_version") == 6 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+           sql_count(path) == 2;
+}
+
+/* Version 5 had the recency index that version 6 drops. */
+TEST(version_5_database_migrates_to_6)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 "PRAGMA user_version = 5;",
+                           NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 1);
+    ASSERT(migrated_ok(path));
+}
+
+/* Version 4 also filled the search index by a trigger, which version 5
+** drops: both steps run, in order. */
+TEST(version_4_database_migrates_to_6)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
+                           "PRAGMA user_version = 4;", NULL, 0), SQLITE_OK);
+    ASSERT(migrated_ok(path));
+    ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
+                                " WHERE name = 'audit_fts_insert'"), 0);
+}
+
+/* A read-only open cannot migrate, and says so instead of serving a
+** database whose schema it does not expect. */
+TEST(version_5_database_refused_readonly)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 "PRAGMA user_version = 5;",
+                           NULL, 0), SQLITE_OK);
+    int rc = 0;
+    store *s = open_path(path, 1, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT_EQ_INT(rc, STORE_EREADONLY);
+    ASSERT_CONTAINS(err, "schema upgrade");
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 5);
 }
 
 TEST(log_ids_differ_between_databases)
@@ -1622,12 +1776,17 @@ TEST_MAIN(
     TEST_ENTRY(user_activity_ties_ordered_by_name)
     TEST_ENTRY(user_activity_respects_since)
     TEST_ENTRY(user_activity_unknown_user)
+    TEST_ENTRY(projects_touched_equals_a_count_over_entries)
     TEST_ENTRY(savepoint_rollback_discards_only_that_request)
     TEST_ENTRY(rollback_discards_all)
     TEST_ENTRY(close_with_open_transaction_rolls_back)
     TEST_ENTRY(update_blocked_by_trigger)
     TEST_ENTRY(delete_blocked_by_trigger)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
+    TEST_ENTRY(new_database_has_no_project_recency_index)
+    TEST_ENTRY(version_5_database_migrates_to_6)
+    TEST_ENTRY(version_4_database_migrates_to_6)
+    TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)
     TEST_ENTRY(foreign_database_refused)
