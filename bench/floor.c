@@ -10,7 +10,10 @@
 ** SQLite auto-extension registered before store_open() hands this program
 ** the connection's sqlite3 handle, so every pragma store_open() sets
 ** (journal_mode=WAL, synchronous=FULL, the page cache, temp_store, ...)
-** applies to the floor as it does to the server, with no copy to drift.
+** and its WAL hook (when the WAL is copied back into the database) apply
+** to the floor as they do to the server, with no copy to drift.  The
+** server's other copy, at quiet moments, never happens in a floor run:
+** like the server under sustained load, it has none.
 ** The floor's own prepared INSERT puts M rows into audit_log, --batch rows
 ** per BEGIN IMMEDIATE..COMMIT.  The rows are the ones a log_operation call
 ** stores (same generator, args scrubbed, ~600 bytes), each with a fresh

@@ -1728,6 +1728,126 @@ TEST(readonly_and_writer_share_log_id)
     ASSERT(sees);
 }
 
+/* ---- when the write-ahead log is copied back ---------------------------- */
+
+/* The size of a file in bytes, -1 when it does not exist. */
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* One WAL page on disk: the page and its 24-byte frame header. */
+#define WAL_FRAME_BYTES (4096 + 24)
+
+/* Append n entries, each with about `kib` KiB of args, in one transaction. */
+static int append_big(store *s, int n, int kib)
+{
+    char err[STORE_ERRLEN];
+    size_t len = (size_t)kib * 1024;
+    char *args = malloc(len + 3);
+    if (!args) return STORE_ENOMEM;
+    args[0] = '"';
+    memset(args + 1, 'x', len);
+    args[len + 1] = '"';
+    args[len + 2] = '\0';
+    store_record r = rec_of("t", "big", "u", "p", NULL);
+    r.args = args;
+    store_receipt rc;
+    int code = store_begin(s, err);
+    for (int i = 0; i < n && code == STORE_OK; i++) code = store_append(s, &r, &rc, err);
+    if (code == STORE_OK) code = store_commit(s, err);
+    else store_rollback(s);
+    if (code != STORE_OK) fprintf(stderr, "append_big: %d %s\n", code, err);
+    free(args);
+    return code;
+}
+
+/* Commits leave their pages in the WAL well past SQLite's default of 1,000
+** (which copied them back after nearly every group commit); store_idle()
+** copies them back, and only once the WAL has grown. */
+TEST(commits_leave_pages_in_the_wal_until_store_idle)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], wal[300], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    long long db0 = file_size(path);
+    /* A few pages only: nothing to do yet. */
+    ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(store_idle(s, err), STORE_OK);
+    ASSERT_EQ_INT(file_size(path), db0);
+    /* 30 commits of 10 entries of 12 KiB: about 1,500 WAL pages. */
+    for (int i = 0; i < 30; i++) ASSERT_EQ_INT(append_big(s, 10, 12), STORE_OK);
+    long long wal_bytes = file_size(wal);
+    ASSERT(wal_bytes > 1200LL * WAL_FRAME_BYTES);
+    ASSERT_EQ_INT(file_size(path), db0);
+    /* The quiet moment copies everything back. */
+    ASSERT_EQ_INT(store_idle(s, err), STORE_OK);
+    long long db1 = file_size(path);
+    store_stats st;
+    int rs = store_get_stats(s, 0, NULL, NULL, &st, err);
+    store_close(s);
+    ASSERT_EQ_INT(rs, STORE_OK);
+    cJSON_Delete(st.by_event_type);
+    cJSON_Delete(st.top_users);
+    ASSERT_EQ_INT(st.entries, 301);
+    /* The file holds every page: SQLite sizes it exactly once all of the
+    ** WAL is copied back. */
+    ASSERT(db1 > db0);
+    ASSERT_EQ_INT(db1, st.db_bytes);
+}
+
+/* Under sustained load there is no quiet moment: the commit that brings the
+** WAL to 10,000 pages copies it back itself, and none before it does. */
+TEST(the_commit_that_reaches_10000_wal_pages_copies_them_back)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], wal[300], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    long long db0 = file_size(path), wal_at_copy = -1;
+    /* Commits of about 500 pages each: 20 reach 10,000, 40 go well past. */
+    for (int i = 0; i < 40 && wal_at_copy < 0; i++) {
+        if (append_big(s, 10, 200) != STORE_OK) {
+            store_close(s);
+            TEST_FAIL_("append failed");
+        }
+        /* The copy leaves the WAL file as it is; the next commit reuses it. */
+        if (file_size(path) != db0) wal_at_copy = file_size(wal);
+    }
+    store_close(s);
+    if (wal_at_copy < 0) TEST_FAIL_("no commit copied the WAL back");
+    ASSERT(wal_at_copy >= 10000LL * WAL_FRAME_BYTES);
+    ASSERT(wal_at_copy < 11000LL * WAL_FRAME_BYTES);
+}
+
+/* After an outsized transaction (a prune, a migration) the WAL file is cut
+** back to 64 MiB when it restarts, instead of keeping its largest size. */
+TEST(the_wal_file_shrinks_back_after_an_outsized_transaction)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], wal[300], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    /* 80 MiB in one transaction; its commit copies it back. */
+    int big = append_big(s, 80, 1024);
+    long long outsized = file_size(wal);
+    int small = append_simple(s, "t", "op", "u", "p", NULL, NULL);
+    long long after = file_size(wal);
+    store_close(s);
+    ASSERT_EQ_INT(big, STORE_OK);
+    ASSERT_EQ_INT(small, STORE_OK);
+    ASSERT(outsized > 64LL << 20);
+    ASSERT(after <= 64LL << 20);
+}
+
 TEST_MAIN(
     TEST_ENTRY(open_memory)
     TEST_ENTRY(close_null_is_fine)
@@ -1797,4 +1917,7 @@ TEST_MAIN(
     TEST_ENTRY(other_writable_file_refused)
     TEST_ENTRY(readonly_refuses_begin)
     TEST_ENTRY(readonly_and_writer_share_log_id)
+    TEST_ENTRY(commits_leave_pages_in_the_wal_until_store_idle)
+    TEST_ENTRY(the_commit_that_reaches_10000_wal_pages_copies_them_back)
+    TEST_ENTRY(the_wal_file_shrinks_back_after_an_outsized_transaction)
 )
