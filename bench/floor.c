@@ -10,12 +10,16 @@
 ** SQLite auto-extension registered before store_open() hands this program
 ** the connection's sqlite3 handle, so every pragma store_open() sets
 ** (journal_mode=WAL, synchronous=FULL, the page cache, temp_store, ...)
-** applies to the floor as it does to the server, with no copy to drift.
+** and its WAL hook (when the WAL is copied back into the database) apply
+** to the floor as they do to the server, with no copy to drift.  The
+** server's other copy, at quiet moments, never happens in a floor run:
+** like the server under sustained load, it has none.
 ** The floor's own prepared INSERT puts M rows into audit_log, --batch rows
 ** per BEGIN IMMEDIATE..COMMIT.  The rows are the ones a log_operation call
 ** stores (same generator, args scrubbed, ~600 bytes), each with a fresh
-** random UUID and the current time; hash and prev_hash get a precomputed
-** dummy value, so no hashing, JSON work or protocol handling is timed.
+** time-ordered id from the store's own generator (uuid7.h) and the current
+** time; hash and prev_hash get a precomputed dummy value, so no hashing,
+** JSON work or protocol handling is timed.
 ** Everything but the SQLite calls is prepared before the clock starts.
 **
 ** Only audit_log is written, through its triggers (activity counters), plus
@@ -40,12 +44,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include "gen.h"
 #include "scrub/scrub.h"
 #include "store/store.h"
 #include "util/ts.h"
+#include "util/uuid7.h"
 
 #define POOL 4096
 
@@ -191,7 +195,7 @@ int main(int argc, char **argv)
     /* Everything but SQLite, before the clock starts. */
     int npool = rows < POOL ? (int)rows : POOL;
     row *pool = calloc((size_t)npool, sizeof *pool);
-    char (*ids)[37] = malloc((size_t)rows * sizeof *ids);
+    char (*ids)[UUID7_BUFLEN] = malloc((size_t)rows * sizeof *ids);
     if (!pool || !ids) {
         fputs("floor: out of memory\n", stderr);
         return 1;
@@ -214,11 +218,9 @@ int main(int argc, char **argv)
         r->after = gen_scrubbed(e.after);
         gen_entry_free(&e);
     }
-    for (long long i = 0; i < rows; i++) {
-        uuid_t u;
-        uuid_generate_random(u);
-        uuid_unparse_lower(u, ids[i]);
-    }
+    /* Made now, they sort after every id already stored, as the ids the
+    ** server makes while the floor would run. */
+    for (long long i = 0; i < rows; i++) uuid7_next(ts_now_us() / 1000, ids[i]);
     uint8_t dummy[32];
     memset(dummy, 0xab, sizeof dummy);
 

@@ -1,5 +1,5 @@
 /*
-** server.c: read, handle, commit, reply.
+** server.c: read, handle, commit, reply; upkeep when the input falls quiet.
 **
 ** Replies of one group wait for its commit and then go out together, with
 ** as few writev() calls as possible.  Signals only set a flag:
@@ -9,6 +9,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,25 @@ mcp_io server_io(server *sv)
     return (mcp_io){.emit = emit_now, .cancelled = cancelled_ahead, .ctx = sv};
 }
 
+/* How long the input must stay silent before the server spends time on
+** upkeep (store_idle(): copying the write-ahead log back).  Agents pause far
+** longer between calls while they think, so for them the copy never delays
+** a request.  A client that sends its next request as soon as a reply
+** arrives, or keeps many in flight, leaves no such gap, and its commits copy
+** the log back at the store's own, larger bound.  Upkeep at every moment
+** with no input waiting would copy back far more often and undo most of
+** what the larger bound saves: measured with bench_loadgen (write, 64 in
+** flight), 3.7 database pages written per call instead of 1.5. */
+#define QUIET_MS 20
+
+/* Whether nothing arrives on fd for ms milliseconds (nothing is read).  A
+** signal ends the wait early and counts as not quiet. */
+static int quiet_for(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 0;
+}
+
 int server_run(server *sv, mcp *m, store *st)
 {
     group g = {0};
@@ -204,7 +224,7 @@ int server_run(server *sv, mcp *m, store *st)
     while (!stop_requested) {
         const char *line;
         size_t len;
-        int block = 1, r;
+        int block = 1, r = FRAME_LINE;
         /* Take what is waiting: block for the first line only. */
         while (g.n < sv->max_group && g.bytes < MAX_GROUP_REPLY_BYTES &&
                (r = frame_next(sv->f, block, &stop_requested, &line, &len)) != FRAME_AGAIN) {
@@ -233,6 +253,12 @@ int server_run(server *sv, mcp *m, store *st)
         if (finish_group(m, st, &g, sv->out_fd) != 0) {
             rc = -1;
             break;
+        }
+        /* The group ended because input ran dry, and none has come for a
+        ** while: upkeep now is unlikely to delay a request. */
+        if (r == FRAME_AGAIN && !stop_requested && quiet_for(sv->in_fd, QUIET_MS)) {
+            char err[STORE_ERRLEN];
+            if (store_idle(st, err) != STORE_OK) diag("upkeep failed: %s", err);
         }
     }
     if (store_in_transaction(st)) finish_group(m, st, &g, sv->out_fd);

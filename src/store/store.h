@@ -101,6 +101,13 @@ int store_tx_has_writes(const store *s);
 ** in it is gone, whatever was said about it. */
 int64_t store_take_lost_tx(store *s);
 
+/* Called when the caller has nothing to do (the server: once its input has
+** been quiet for a moment): a time for upkeep that would otherwise delay a
+** commit.  For SQLite, copying the write-ahead log back into the database
+** once it has grown.  Does nothing inside a transaction or on a read-only
+** store.  A failure loses nothing; the caller may just report it. */
+int store_idle(store *s, char *err);
+
 /* A savepoint inside the open transaction, for one request's writes. */
 int store_savepoint(store *s, char *err);
 void store_savepoint_release(store *s);
@@ -204,6 +211,12 @@ typedef struct store_activity {
 
 int store_user_activity(store *s, const char *user_id, const char *since,
                         store_activity *out, char *err);
+
+/* The EXPLAIN QUERY PLAN lines of store_user_activity()'s two statements
+** (counts by type, then projects touched), one per line, into plan (len
+** bytes); for tests that keep its cost bounded by the window and the
+** user's number of projects. */
+int store_explain_user_activity(store *s, char *plan, size_t len, char *err);
 
 /* ---- Integrity: chain head, checkpoints, verification, retention ---- */
 

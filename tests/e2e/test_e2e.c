@@ -1558,6 +1558,67 @@ TEST(acknowledged_entry_survives_kill_9)
     srv_free(s);
 }
 
+/* The main database file's size, and the size its pages add up to as a
+** reader sees them (through the WAL); -1 when anything fails. */
+static long long file_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static long long db_bytes_as_read(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT page_count * page_size FROM pragma_page_count,"
+                               " pragma_page_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A commit leaves its pages in the write-ahead log; once the input falls
+** quiet, the server copies them back into the database file, which then
+** holds every page.  (A reader never checkpoints, and the server holds the
+** database open, so nothing but the server can have done it.) */
+TEST(quiet_server_copies_the_wal_back_into_the_database)
+{
+    START_INIT(s);
+    /* Stored twice (the entry and its tool_call record): about 1,200 WAL
+    ** pages in one commit, more than the server lets sit in the WAL while
+    ** quiet and far fewer than a commit copies back by itself. */
+    enum { PAD = 1200 * 1024 };
+    char *pad = malloc(PAD + 1);
+    CHECK(pad);
+    memset(pad, 'x', PAD);
+    pad[PAD] = '\0';
+    const char *args = srv_fmt(s, "{\"event_type\":\"project_update\",\"operation_name\":\"big\","
+                                  "\"args\":{\"pad\":\"%s\"},\"after_state\":{\"pad\":\"%s\"}}",
+                               pad, pad);
+    free(pad);
+    CHECK(log_op(s, args));
+    const char *db = srv_db(s), *wal = srv_fmt(s, "%s-wal", db);
+    CHECK(file_bytes(wal) > 1000LL * (4096 + 24));
+    /* Wait for it without sending anything (the server waits for silence). */
+    long long want = -1, have = -1;
+    for (int i = 0; i < 1000; i++) {
+        want = db_bytes_as_read(db);
+        have = file_bytes(db);
+        if (want > 0 && have == want) break;
+        struct timespec d = {0, 10 * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    if (have != want)
+        TEST_FAIL_("the database file has %lld of %lld bytes: the WAL was not copied back",
+                   have, want);
+    CHECK(srv_alive(s));
+    FINISH(s);
+}
+
 /* ==== secrets never reach the disk ======================================= */
 
 static const char *const secret_keys[] = {"api_key", "password", "token", "auth",
@@ -1762,5 +1823,6 @@ TEST_MAIN(
     TEST_ENTRY(default_db_under_xdg_data_home)
     TEST_ENTRY(db_file_created_with_mode_0600)
     TEST_ENTRY(acknowledged_entry_survives_kill_9)
+    TEST_ENTRY(quiet_server_copies_the_wal_back_into_the_database)
     TEST_ENTRY(secrets_never_reach_the_database_or_wal)
 )

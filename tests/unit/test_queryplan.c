@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "test.h"
@@ -129,6 +130,94 @@ TEST(search_with_cursor_needs_no_sort)
     store_close(s);
 }
 
+/* get_user_activity: whole days from the per-day counters, the partial
+** first day from audit_log by user and time, and projects_touched from the
+** user's rows of activity_projects by its primary key (user_id,
+** project_id), last_seen filtered row by row: no index on last_seen, which
+** every insert would have to rewrite. */
+TEST(user_activity_reads_counters_and_project_rows_by_primary_key)
+{
+    store *s = open_store();
+    ASSERT(s);
+    char plan[4096], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(store_explain_user_activity(s, plan, sizeof plan, err), STORE_OK);
+    store_close(s);
+    ASSERT_CONTAINS(plan, "SEARCH activity_daily USING PRIMARY KEY (user_id=? AND day>?)");
+    ASSERT_CONTAINS(plan, "idx_audit_user_date (user_id=? AND created_at>? AND created_at<?)");
+    ASSERT_CONTAINS(plan, "SEARCH activity_projects USING PRIMARY KEY (user_id=?)");
+    ASSERT(!strstr(plan, "SCAN activity_projects"));
+    ASSERT(!strstr(plan, "idx_activity_projects_seen"));
+}
+
+/* Every secondary index of audit_log is written by every insert, so one
+** that no query uses is pure write cost.  Each must serve a shape the tools
+** use (and the cases above show that none can go without a shape gaining a
+** sort or a full scan).  The indexes are listed from the schema itself, so
+** a new one fails here until some query uses it. */
+TEST(every_audit_log_index_serves_a_tool_query)
+{
+    char dir[] = "/tmp/dss-test-queryplan-XXXXXX", path[64], err[STORE_ERRLEN];
+    ASSERT(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/audit.db", dir);
+    store *s = NULL;
+    store_options o = {.path = path};
+    int opened = store_open(&o, &s, err) == STORE_OK;
+    /* The shapes of get_operation_history (one filter each), of
+    ** get_audit_trail (with and without event_type) and of
+    ** get_user_activity. */
+    static const char *const since = "2026-01-01T00:00:00.000000Z",
+                             *const until = "2026-01-02T00:00:00.000000Z";
+    const store_query shapes[] = {
+        {.project_id = "p", .limit = 20},
+        {.user_id = "u", .limit = 20},
+        {.operation_name = "o", .limit = 20},
+        {.event_type = "e", .limit = 20},
+        {.since = since, .until = until, .limit = 100},
+        {.event_type = "e", .since = since, .until = until, .limit = 100},
+    };
+    char plans[8192] = "";
+    size_t at = 0;
+    for (size_t i = 0; opened && i < sizeof shapes / sizeof *shapes; i++) {
+        if (store_explain_find(s, &shapes[i], plans + at, sizeof plans - at, err) != STORE_OK)
+            opened = 0;
+        at = strlen(plans);
+    }
+    if (opened && store_explain_user_activity(s, plans + at, sizeof plans - at, err) != STORE_OK)
+        opened = 0;
+    store_close(s);
+    /* The indexes, read from the file the store created. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int listed = 0, unused = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'index'"
+                               " AND tbl_name = 'audit_log' AND sql IS NOT NULL",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            char used[80];
+            snprintf(used, sizeof used, "INDEX %s ", name);
+            listed++;
+            if (!strstr(plans, used)) {
+                fprintf(stderr, "no tool query uses %s\n", name);
+                unused++;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    char wal[80], shm[80];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    unlink(wal);
+    unlink(shm);
+    unlink(path);
+    rmdir(dir);
+    ASSERT(opened);
+    ASSERT_EQ_INT(listed, 7);
+    ASSERT_EQ_INT(unused, 0);
+}
+
 /* ---- Trigram search against a plain scan ---- */
 
 /* A tiny deterministic generator, so a failure can be replayed. */
@@ -231,5 +320,7 @@ TEST_MAIN(
     TEST_ENTRY(search_long_term_uses_trigram_index)
     TEST_ENTRY(search_short_term_scans_newest_first_without_sort)
     TEST_ENTRY(search_with_cursor_needs_no_sort)
+    TEST_ENTRY(user_activity_reads_counters_and_project_rows_by_primary_key)
+    TEST_ENTRY(every_audit_log_index_serves_a_tool_query)
     TEST_ENTRY(trigram_search_equals_a_plain_scan_on_random_data)
 )

@@ -271,6 +271,21 @@ static long long sql_count(const char *path)
     return n;
 }
 
+/* The first column of the first row of sql on the file, or -1. */
+static long long sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
 /* ---- opening ---------------------------------------------------------- */
 
 /* The store splices stored JSON into entries as raw text; a client sees it
@@ -553,6 +568,38 @@ TEST(several_appends_in_one_transaction)
     ASSERT_EQ_INT(rc, STORE_OK);
     ASSERT_EQ_INT(a.seq, 1);
     ASSERT_EQ_INT(b.seq, 2);
+}
+
+/* Entry ids are version 7 UUIDs that sort in seq order (so the id index is
+** appended to), and none names a time before its entry's created_at. */
+TEST(entry_ids_are_uuid7_growing_with_seq)
+{
+    enum { N = 300 };
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_record r = rec_of("t", "op", "u", "p", NULL);
+    static store_receipt rc[N];
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    for (int i = 0; i < N; i++) ASSERT_EQ_INT(store_append(s, &r, &rc[i], err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    store_close(s);
+    for (int i = 0; i < N; i++) {
+        const char *id = rc[i].id;
+        ASSERT_EQ_INT(strlen(id), 36);
+        ASSERT(id[14] == '7');
+        ASSERT(strchr("89ab", id[19]));
+        if (i > 0 && strcmp(rc[i - 1].id, id) >= 0)
+            TEST_FAIL_("seq %lld id %s does not sort after %s", (long long)rc[i].seq,
+                       id, rc[i - 1].id);
+        char hex[13];
+        memcpy(hex, id, 8);
+        memcpy(hex + 8, id + 9, 4);
+        hex[12] = '\0';
+        int64_t created_us = 0;
+        ASSERT_EQ_INT(ts_parse(rc[i].created_at, 0, &created_us, err, sizeof err), 0);
+        ASSERT(strtoll(hex, NULL, 16) >= created_us / 1000);
+    }
 }
 
 /* ---- queries ---------------------------------------------------------- */
@@ -1209,6 +1256,59 @@ TEST(user_activity_unknown_user)
     ASSERT(empty);
 }
 
+/* projects_touched, read through activity_projects' primary key with
+** last_seen filtered row by row, against a count over the entries
+** themselves, for every user and many windows. */
+TEST(projects_touched_equals_a_count_over_entries)
+{
+    enum { N = 600, USERS = 4, PROJECTS = 15 };
+    static store_receipt rc[N];
+    static int user_of[N], project_of[N]; /* -1: NULL */
+    static const char *const users[USERS] = {"u0", "u1", "u2", "u3"};
+    char projects[PROJECTS][8], err[STORE_ERRLEN];
+    for (int p = 0; p < PROJECTS; p++) snprintf(projects[p], sizeof projects[p], "p%d", p);
+    unsigned x = 4242u;
+    store *s = open_memory();
+    ASSERT(s);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        user_of[i] = (int)((x >> 16) % (USERS + 1)) - 1;
+        x = x * 1103515245u + 12345u;
+        project_of[i] = (int)((x >> 16) % (PROJECTS + 1)) - 1;
+        store_record r = rec_of("call", "op", user_of[i] < 0 ? NULL : users[user_of[i]],
+                                project_of[i] < 0 ? NULL : projects[project_of[i]], NULL);
+        ASSERT_EQ_INT(store_append(s, &r, &rc[i], err), STORE_OK);
+    }
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    int checked = 0, mismatches = 0;
+    for (int from = 0; from < N; from += 23) {
+        const char *since = rc[from].created_at;
+        for (int u = 0; u < USERS; u++) {
+            int seen[PROJECTS] = {0}, want = 0;
+            for (int i = 0; i < N; i++)
+                if (user_of[i] == u && project_of[i] >= 0 &&
+                    strcmp(rc[i].created_at, since) >= 0 && !seen[project_of[i]]++)
+                    want++;
+            store_activity a;
+            if (store_user_activity(s, users[u], since, &a, err) != STORE_OK) {
+                store_close(s);
+                TEST_FAIL_("store_user_activity: %s", err);
+            }
+            cJSON_Delete(a.by_type);
+            if (a.projects != want) {
+                fprintf(stderr, "%s since %s: %lld projects, want %d\n", users[u], since,
+                        (long long)a.projects, want);
+                mismatches++;
+            }
+            checked++;
+        }
+    }
+    store_close(s);
+    ASSERT_EQ_INT(mismatches, 0);
+    ASSERT(checked > 100);
+}
+
 /* ---- savepoints and rollback ------------------------------------------ */
 
 TEST(savepoint_rollback_discards_only_that_request)
@@ -1470,6 +1570,92 @@ TEST(reopen_keeps_log_id_and_chain)
     ASSERT(linked);
 }
 
+#define HAS_RECENCY_INDEX                                                   \
+    "SELECT count(*) FROM sqlite_master WHERE name = 'idx_activity_projects_seen'"
+
+TEST(new_database_has_no_project_recency_index)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 6);
+    ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
+}
+
+/* Turn a database this store made back into an older version's shape. */
+#define RECENCY_INDEX_OF_VERSION_3                                          \
+    "CREATE INDEX idx_activity_projects_seen ON activity_projects(user_id, last_seen);"
+#define FTS_TRIGGER_OF_VERSION_3                                            \
+    "CREATE TRIGGER audit_fts_insert AFTER INSERT ON audit_log BEGIN"       \
+    "  INSERT INTO audit_fts(rowid, operation_name, error)"                 \
+    "    VALUES (NEW.seq, NEW.operation_name, NEW.error);"                  \
+    "END;"
+
+/* Open an older database, append to it and count its user's activity; the
+** schema must come out at version 6 with every entry kept and counted. */
+static int migrated_ok(const char *path)
+{
+    char err[STORE_ERRLEN];
+    store *s = open_path(path, 0, NULL, err);
+    if (!s) return 0;
+    int ra = append_simple(s, "t", "op", "u", "q", NULL, NULL);
+    store_activity a = {0};
+    int rq = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    cJSON_Delete(a.by_type);
+    store_close(s);
+    if (ra != STORE_OK || rq != STORE_OK || a.total != 2 || a.projects != 2) {
+        fprintf(stderr, "append %d, activity %d: %lld entries, %lld projects\n", ra, rq,
+                (long long)a.total, (long long)a.projects);
+        return 0;
+    }
+    return sql_int(path, "PRAGMA user_version") == 6 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+           sql_count(path) == 2;
+}
+
+/* Version 5 had the recency index that version 6 drops. */
+TEST(version_5_database_migrates_to_6)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 "PRAGMA user_version = 5;",
+                           NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 1);
+    ASSERT(migrated_ok(path));
+}
+
+/* Version 4 also filled the search index by a trigger, which version 5
+** drops: both steps run, in order. */
+TEST(version_4_database_migrates_to_6)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
+                           "PRAGMA user_version = 4;", NULL, 0), SQLITE_OK);
+    ASSERT(migrated_ok(path));
+    ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
+                                " WHERE name = 'audit_fts_insert'"), 0);
+}
+
+/* A read-only open cannot migrate, and says so instead of serving a
+** database whose schema it does not expect. */
+TEST(version_5_database_refused_readonly)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 "PRAGMA user_version = 5;",
+                           NULL, 0), SQLITE_OK);
+    int rc = 0;
+    store *s = open_path(path, 1, &rc, err);
+    store_close(s);
+    ASSERT(s == NULL);
+    ASSERT_EQ_INT(rc, STORE_EREADONLY);
+    ASSERT_CONTAINS(err, "schema upgrade");
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 5);
+}
+
 TEST(log_ids_differ_between_databases)
 {
     store *a = open_memory(), *b = open_memory();
@@ -1643,6 +1829,126 @@ TEST(readonly_and_writer_share_log_id)
     ASSERT(sees);
 }
 
+/* ---- when the write-ahead log is copied back ---------------------------- */
+
+/* The size of a file in bytes, -1 when it does not exist. */
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* One WAL page on disk: the page and its 24-byte frame header. */
+#define WAL_FRAME_BYTES (4096 + 24)
+
+/* Append n entries, each with about `kib` KiB of args, in one transaction. */
+static int append_big(store *s, int n, int kib)
+{
+    char err[STORE_ERRLEN];
+    size_t len = (size_t)kib * 1024;
+    char *args = malloc(len + 3);
+    if (!args) return STORE_ENOMEM;
+    args[0] = '"';
+    memset(args + 1, 'x', len);
+    args[len + 1] = '"';
+    args[len + 2] = '\0';
+    store_record r = rec_of("t", "big", "u", "p", NULL);
+    r.args = args;
+    store_receipt rc;
+    int code = store_begin(s, err);
+    for (int i = 0; i < n && code == STORE_OK; i++) code = store_append(s, &r, &rc, err);
+    if (code == STORE_OK) code = store_commit(s, err);
+    else store_rollback(s);
+    if (code != STORE_OK) fprintf(stderr, "append_big: %d %s\n", code, err);
+    free(args);
+    return code;
+}
+
+/* Commits leave their pages in the WAL well past SQLite's default of 1,000
+** (which copied them back after nearly every group commit); store_idle()
+** copies them back, and only once the WAL has grown. */
+TEST(commits_leave_pages_in_the_wal_until_store_idle)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], wal[300], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    long long db0 = file_size(path);
+    /* A few pages only: nothing to do yet. */
+    ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(store_idle(s, err), STORE_OK);
+    ASSERT_EQ_INT(file_size(path), db0);
+    /* 30 commits of 10 entries of 12 KiB: about 1,500 WAL pages. */
+    for (int i = 0; i < 30; i++) ASSERT_EQ_INT(append_big(s, 10, 12), STORE_OK);
+    long long wal_bytes = file_size(wal);
+    ASSERT(wal_bytes > 1200LL * WAL_FRAME_BYTES);
+    ASSERT_EQ_INT(file_size(path), db0);
+    /* The quiet moment copies everything back. */
+    ASSERT_EQ_INT(store_idle(s, err), STORE_OK);
+    long long db1 = file_size(path);
+    store_stats st;
+    int rs = store_get_stats(s, 0, NULL, NULL, &st, err);
+    store_close(s);
+    ASSERT_EQ_INT(rs, STORE_OK);
+    cJSON_Delete(st.by_event_type);
+    cJSON_Delete(st.top_users);
+    ASSERT_EQ_INT(st.entries, 301);
+    /* The file holds every page: SQLite sizes it exactly once all of the
+    ** WAL is copied back. */
+    ASSERT(db1 > db0);
+    ASSERT_EQ_INT(db1, st.db_bytes);
+}
+
+/* Under sustained load there is no quiet moment: the commit that brings the
+** WAL to 10,000 pages copies it back itself, and none before it does. */
+TEST(the_commit_that_reaches_10000_wal_pages_copies_them_back)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], wal[300], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    long long db0 = file_size(path), wal_at_copy = -1;
+    /* Commits of about 500 pages each: 20 reach 10,000, 40 go well past. */
+    for (int i = 0; i < 40 && wal_at_copy < 0; i++) {
+        if (append_big(s, 10, 200) != STORE_OK) {
+            store_close(s);
+            TEST_FAIL_("append failed");
+        }
+        /* The copy leaves the WAL file as it is; the next commit reuses it. */
+        if (file_size(path) != db0) wal_at_copy = file_size(wal);
+    }
+    store_close(s);
+    if (wal_at_copy < 0) TEST_FAIL_("no commit copied the WAL back");
+    ASSERT(wal_at_copy >= 10000LL * WAL_FRAME_BYTES);
+    ASSERT(wal_at_copy < 11000LL * WAL_FRAME_BYTES);
+}
+
+/* After an outsized transaction (a prune, a migration) the WAL file is cut
+** back to 64 MiB when it restarts, instead of keeping its largest size. */
+TEST(the_wal_file_shrinks_back_after_an_outsized_transaction)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], wal[300], err[STORE_ERRLEN];
+    ASSERT_EQ_INT(tmp_path("audit.db", path, sizeof path), 0);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    /* 80 MiB in one transaction; its commit copies it back. */
+    int big = append_big(s, 80, 1024);
+    long long outsized = file_size(wal);
+    int small = append_simple(s, "t", "op", "u", "p", NULL, NULL);
+    long long after = file_size(wal);
+    store_close(s);
+    ASSERT_EQ_INT(big, STORE_OK);
+    ASSERT_EQ_INT(small, STORE_OK);
+    ASSERT(outsized > 64LL << 20);
+    ASSERT(after <= 64LL << 20);
+}
+
 TEST_MAIN(
     TEST_ENTRY(open_memory)
     TEST_ENTRY(close_null_is_fine)
@@ -1658,6 +1964,7 @@ TEST_MAIN(
     TEST_ENTRY(second_entry_prev_hash_is_first_hash)
     TEST_ENTRY(seq_increments)
     TEST_ENTRY(several_appends_in_one_transaction)
+    TEST_ENTRY(entry_ids_are_uuid7_growing_with_seq)
     TEST_ENTRY(find_newest_first)
     TEST_ENTRY(find_filter_project)
     TEST_ENTRY(find_filter_user)
@@ -1690,6 +1997,7 @@ TEST_MAIN(
     TEST_ENTRY(user_activity_ties_ordered_by_name)
     TEST_ENTRY(user_activity_respects_since)
     TEST_ENTRY(user_activity_unknown_user)
+    TEST_ENTRY(projects_touched_equals_a_count_over_entries)
     TEST_ENTRY(savepoint_rollback_discards_only_that_request)
     TEST_ENTRY(rollback_discards_all)
     TEST_ENTRY(close_with_open_transaction_rolls_back)
@@ -1698,6 +2006,10 @@ TEST_MAIN(
     TEST_ENTRY(find_json_is_find_printed)
     TEST_ENTRY(find_json_returns_edited_non_json_as_string)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
+    TEST_ENTRY(new_database_has_no_project_recency_index)
+    TEST_ENTRY(version_5_database_migrates_to_6)
+    TEST_ENTRY(version_4_database_migrates_to_6)
+    TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)
     TEST_ENTRY(foreign_database_refused)
@@ -1708,4 +2020,7 @@ TEST_MAIN(
     TEST_ENTRY(other_writable_file_refused)
     TEST_ENTRY(readonly_refuses_begin)
     TEST_ENTRY(readonly_and_writer_share_log_id)
+    TEST_ENTRY(commits_leave_pages_in_the_wal_until_store_idle)
+    TEST_ENTRY(the_commit_that_reaches_10000_wal_pages_copies_them_back)
+    TEST_ENTRY(the_wal_file_shrinks_back_after_an_outsized_transaction)
 )
