@@ -1578,7 +1578,7 @@ TEST(new_database_has_no_project_recency_index)
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 6);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 7);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
 }
 
@@ -1593,6 +1593,9 @@ TEST(new_database_has_no_project_recency_index)
 
 /* Open an older database, append to it and count its user's activity; the
 ** schema must come out at version 6 with every entry kept and counted. */
+#define USER_DATE_INDEX_COLUMNS \
+    "SELECT count(*) FROM pragma_index_info('idx_audit_user_date')"
+
 static int migrated_ok(const char *path)
 {
     char err[STORE_ERRLEN];
@@ -1608,12 +1611,12 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 6 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
-           sql_count(path) == 2;
+    return sql_int(path, "PRAGMA user_version") == 7 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+           sql_int(path, USER_DATE_INDEX_COLUMNS) == 5 && sql_count(path) == 2;
 }
 
 /* Version 5 had the recency index that version 6 drops. */
-TEST(version_5_database_migrates_to_6)
+TEST(version_5_database_migrates_to_7)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1624,9 +1627,23 @@ TEST(version_5_database_migrates_to_6)
     ASSERT(migrated_ok(path));
 }
 
+/* Version 6 had the two-column user/time index that version 7 widens so
+** that activity's partial day reads the index alone. */
+TEST(version_6_database_migrates_to_7)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, "DROP INDEX idx_audit_user_date;"
+                                 "CREATE INDEX idx_audit_user_date ON audit_log(user_id, created_at);"
+                                 "PRAGMA user_version = 6;", NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(sql_int(path, USER_DATE_INDEX_COLUMNS), 2);
+    ASSERT(migrated_ok(path));
+}
+
 /* Version 4 also filled the search index by a trigger, which version 5
 ** drops: both steps run, in order. */
-TEST(version_4_database_migrates_to_6)
+TEST(version_4_database_migrates_to_7)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -2007,8 +2024,9 @@ TEST_MAIN(
     TEST_ENTRY(find_json_returns_edited_non_json_as_string)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
-    TEST_ENTRY(version_5_database_migrates_to_6)
-    TEST_ENTRY(version_4_database_migrates_to_6)
+    TEST_ENTRY(version_5_database_migrates_to_7)
+    TEST_ENTRY(version_4_database_migrates_to_7)
+    TEST_ENTRY(version_6_database_migrates_to_7)
     TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)
