@@ -15,14 +15,16 @@
 
 #include "../scrub/scrub.h"
 #include "../util/diag.h"
+#include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "mcp_int.h"
 
-/* Serialize a tree for the store, or NULL when tree is NULL. */
+/* Serialize a tree for the store, or NULL when tree is NULL; the caller
+** frees the text with free(). */
 static char *serialize(const cJSON *tree, int *oom)
 {
     if (!tree) return NULL;
-    char *s = cJSON_PrintUnformatted(tree);
+    char *s = jbuf_print(tree);
     if (!s) *oom = 1;
     return s;
 }
@@ -57,8 +59,8 @@ static int record_call(mcp *m, const mcp_req *rq, const char *name,
     } else {
         snprintf(err, STORE_ERRLEN, "out of memory");
     }
-    cJSON_free(args_text);
-    cJSON_free(result_text);
+    free(args_text);
+    free(result_text);
     free(clean_error);
     return rc;
 }

@@ -9,14 +9,16 @@
 
 #include "tools.h"
 
-/* Serialize an optional object argument; *text stays NULL when absent.
-** Returns -1 when memory runs out. */
+#include "../util/jbuf.h"
+
+/* Serialize an optional object argument (the caller frees *text with
+** free()); *text stays NULL when absent.  Returns -1 when memory runs out. */
 static int json_arg(const cJSON *args, const char *name, char **text)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
     *text = NULL;
     if (!v) return 0;
-    *text = cJSON_PrintUnformatted(v);
+    *text = jbuf_print(v);
     return *text ? 0 : -1;
 }
 
@@ -58,7 +60,7 @@ int tool_log_operation(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **su
     cJSON_AddStringToObject(*summary, "audit_id", r.id);
     rc = TOOL_OK;
 done:
-    for (int i = 0; i < 4; i++) cJSON_free(fields[i]);
+    for (int i = 0; i < 4; i++) free(fields[i]);
     if (rc != TOOL_OK) {
         cJSON_Delete(*out);
         cJSON_Delete(*summary);
