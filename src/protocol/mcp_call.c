@@ -65,6 +65,18 @@ static int record_call(mcp *m, const mcp_req *rq, const char *name,
     return rc;
 }
 
+/* A successful log_operation keeps its JSON payloads in the entry it
+** created, which the record's result names by audit_id; the record keeps
+** the other arguments.  So the payloads are stored, hashed and indexed
+** once, not twice, and nothing is lost: the entry holds them verbatim. */
+static void drop_stored_payloads(const tool *tl, cJSON *args, const cJSON *summary)
+{
+    static const char *const payloads[] = {"args", "result", "before_state", "after_state"};
+    if (!tool_writes(tl) || !cJSON_GetObjectItemCaseSensitive(summary, "audit_id")) return;
+    for (size_t i = 0; i < sizeof payloads / sizeof *payloads; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(args, payloads[i]);
+}
+
 /* Open the shared transaction if needed, and a savepoint for a request
 ** that writes more than its own record.  A read writes one row, and a
 ** failed statement undoes itself, so it needs no savepoint (which costs a
@@ -166,6 +178,7 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         began = store_savepoint(m->st, err);
     }
     if (began == STORE_OK) {
+        if (rc == TOOL_OK) drop_stored_payloads(tl, args, summary);
         int src = record_call(m, rq, tool_name(tl), args, summary,
                               rc == TOOL_OK ? NULL : ctx.err, err);
         if (src == STORE_OK) {

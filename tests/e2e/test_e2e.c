@@ -540,10 +540,14 @@ TEST(every_tools_call_is_recorded_as_tool_call)
     ASSERT_EQ_INT(count_matching(h, "operation_id", "42"), 1);
     ASSERT_EQ_STR(jstr(e, "operation_name"), "log_operation");
     ASSERT_EQ_STR(jstr(e, "project_id"), "proj-rec");
+    /* The payload (args) is stored once, in the entry the result names. */
     CHECK(same_json(s, jget(e, "args"),
                     "{\"event_type\":\"project_create\",\"operation_name\":\"rec-test\","
-                    "\"project_id\":\"proj-rec\",\"args\":{\"password\":\"***REDACTED***\",\"k\":1}}"));
+                    "\"project_id\":\"proj-rec\"}"));
     CHECK(same_json(s, jget(e, "result"), srv_fmt(s, "{\"audit_id\":\"%s\"}", audit_id)));
+    cJSON *entry = srv_call_ok(s, "get_audit_entry", srv_fmt(s, "{\"audit_id\":\"%s\"}", audit_id));
+    CHECK(entry);
+    CHECK(same_json(s, jget(entry, "entry.args"), "{\"password\":\"***REDACTED***\",\"k\":1}"));
     CHECK(jnull(e, "error"));
 
     e = find_entry(h, "operation_id", "req-abc");
@@ -1588,18 +1592,20 @@ static long long db_bytes_as_read(const char *path)
 TEST(quiet_server_copies_the_wal_back_into_the_database)
 {
     START_INIT(s);
-    /* Stored twice (the entry and its tool_call record): about 1,200 WAL
-    ** pages in one commit, more than the server lets sit in the WAL while
-    ** quiet and far fewer than a commit copies back by itself. */
+    /* Two entries of three 1.2 MB payloads: about 1,800 WAL pages, more
+    ** than the server lets sit in the WAL while quiet (1,000) and far fewer
+    ** than a commit copies back by itself (10,000). */
     enum { PAD = 1200 * 1024 };
     char *pad = malloc(PAD + 1);
     CHECK(pad);
     memset(pad, 'x', PAD);
     pad[PAD] = '\0';
     const char *args = srv_fmt(s, "{\"event_type\":\"project_update\",\"operation_name\":\"big\","
-                                  "\"args\":{\"pad\":\"%s\"},\"after_state\":{\"pad\":\"%s\"}}",
-                               pad, pad);
+                                  "\"args\":{\"pad\":\"%s\"},\"before_state\":{\"pad\":\"%s\"},"
+                                  "\"after_state\":{\"pad\":\"%s\"}}",
+                               pad, pad, pad);
     free(pad);
+    CHECK(log_op(s, args));
     CHECK(log_op(s, args));
     const char *db = srv_db(s), *wal = srv_fmt(s, "%s-wal", db);
     CHECK(file_bytes(wal) > 1000LL * (4096 + 24));
