@@ -566,10 +566,11 @@ static int enable_wal(store *s, char *err)
 ** checkpoints every 1,000 WAL pages, after every commit or two of 64 rows,
 ** so the hot pages were copied back after nearly every commit.  Measured
 ** with bench_floor (64 rows per transaction, ~400 WAL pages each) on a
-** 200,000-entry database: pages copied back per transaction (counting the
-** last copy, at close) 242 at 1,000, 115 at 4,000, 70 at 10,000, 52 at
-** 20,000, 31 if never; fsyncs per transaction 2.0, 1.3, 1.1, 1.1, 1.0.  10,000 takes most of the gain;
-** 20,000 would double the WAL for little more.
+** 200,000-entry database (schema 6): pages copied back per transaction
+** (counting the last copy, at close) 256 at 1,000, 126 at 4,000, 79 at
+** 10,000, 60 at 20,000, 38 if never; fsyncs per transaction 2.0, 1.3, 1.1,
+** 1.1, 1.0.  10,000 takes most of the gain; 20,000 would double the WAL
+** for little more.
 **
 ** The cost: the WAL grows to about 40 MiB before it is reused, readers find
 ** recent pages through a larger WAL index, and recovery after a crash reads
