@@ -1,7 +1,7 @@
 /*
 ** floor.c: how fast SQLite alone can append audit rows on this machine.
 **
-**   bench_floor --db PATH --rows M [--batch 64] [--seed S]
+**   bench_floor --db PATH --calls M [--batch 64] [--seed S]
 **   bench_floor --probe PATH [--count 200]
 **
 ** The database is opened by store_open() from dss_core, so the schema,
@@ -14,9 +14,10 @@
 ** to the floor as they do to the server, with no copy to drift.  The
 ** server's other copy, at quiet moments, never happens in a floor run:
 ** like the server under sustained load, it has none.
-** The floor's own prepared INSERT puts M rows into audit_log, --batch rows
-** per BEGIN IMMEDIATE..COMMIT.  The rows are the ones a log_operation call
-** stores (same generator, args scrubbed, ~600 bytes), each with a fresh
+** The floor's own prepared INSERT stores what M log_operation calls store,
+** --batch calls per BEGIN IMMEDIATE..COMMIT: for each call the entry (same
+** generator, args scrubbed, ~600 bytes) and its tool_call record (the
+** call's other arguments, and {"audit_id"} as its result), each with a fresh
 ** time-ordered id from the store's own generator (uuid7.h) and the current
 ** time; hash and prev_hash get a precomputed dummy value, so no hashing,
 ** JSON work or protocol handling is timed.
@@ -29,7 +30,8 @@
 ** Run it on a copy or at the end: the dummy hashes break the chain of the
 ** database it writes to.
 **
-** Prints one line: rows=... secs=... rows_per_s=... batch=...
+** Prints one line: calls=... rows=... secs=... calls_per_s=... rows_per_s=...
+** batch=...
 **
 ** --probe measures the disk instead: --count times, one 4 KiB pwrite and
 ** fdatasync on the scratch file PATH (removed afterwards), and prints
@@ -58,11 +60,12 @@ typedef struct row {
     char operation_name[64], operation_id[48], user_id[16], project_id[16];
     char error[192];
     char *args, *result, *before, *after;
+    char *record_args; /* the call's arguments without its payloads */
 } row;
 
 static void usage(void)
 {
-    fputs("usage: bench_floor --db PATH --rows M [--batch 64] [--seed S]\n"
+    fputs("usage: bench_floor --db PATH --calls M [--batch 64] [--seed S]\n"
           "       bench_floor --probe PATH [--count 200]\n", stderr);
     exit(2);
 }
@@ -83,6 +86,38 @@ static int check(sqlite3 *db, int rc, int want, const char *doing)
     if (rc == want) return 0;
     fprintf(stderr, "floor: %s: %s\n", doing, sqlite3_errmsg(db));
     return -1;
+}
+
+/* Insert one row: seq, then the 13 text columns in table order (id ..
+** client), and the dummy hashes. */
+static int insert(sqlite3 *db, sqlite3_stmt *ins, int64_t seq, const char *const col[14])
+{
+    static const uint8_t dummy[32] = {0xab};
+    sqlite3_bind_int64(ins, 1, seq);
+    for (int c = 0; c < 13; c++) bind_text(ins, c + 2, col[c]);
+    sqlite3_bind_blob(ins, 15, dummy, sizeof dummy, SQLITE_STATIC);
+    sqlite3_bind_blob(ins, 16, dummy, sizeof dummy, SQLITE_STATIC);
+    int rc = check(db, sqlite3_step(ins), SQLITE_DONE, "insert");
+    sqlite3_reset(ins);
+    return rc;
+}
+
+/* What the server records as a successful log_operation call's arguments:
+** the call's arguments without the payloads its entry holds.  A new
+** string freed with cJSON_free(), or NULL. */
+static char *record_args(const gen_entry *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "event_type", e->event_type);
+    cJSON_AddStringToObject(o, "operation_name", e->operation_name);
+    cJSON_AddStringToObject(o, "operation_id", e->operation_id);
+    cJSON_AddStringToObject(o, "user_id", e->user_id);
+    cJSON_AddStringToObject(o, "project_id", e->project_id);
+    if (e->error[0]) cJSON_AddStringToObject(o, "error", e->error);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
 }
 
 /* The connection store_open() opens, caught as it is opened. */
@@ -142,7 +177,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--db")) path = argv[i + 1];
         else if (!strcmp(argv[i], "--probe")) probe_path = argv[i + 1];
         else if (!strcmp(argv[i], "--count")) count = num_arg(argv[i + 1]);
-        else if (!strcmp(argv[i], "--rows")) rows = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--calls")) rows = num_arg(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch")) batch = num_arg(argv[i + 1]);
         else if (!strcmp(argv[i], "--seed")) seed = num_arg(argv[i + 1]);
         else usage();
@@ -195,8 +230,10 @@ int main(int argc, char **argv)
     /* Everything but SQLite, before the clock starts. */
     int npool = rows < POOL ? (int)rows : POOL;
     row *pool = calloc((size_t)npool, sizeof *pool);
-    char (*ids)[UUID7_BUFLEN] = malloc((size_t)rows * sizeof *ids);
-    if (!pool || !ids) {
+    /* Two ids and one record result per call. */
+    char (*ids)[UUID7_BUFLEN] = malloc((size_t)rows * 2 * sizeof *ids);
+    char (*results)[64] = malloc((size_t)rows * sizeof *results);
+    if (!pool || !ids || !results) {
         fputs("floor: out of memory\n", stderr);
         return 1;
     }
@@ -216,13 +253,15 @@ int main(int argc, char **argv)
         r->result = gen_scrubbed(e.result);
         r->before = gen_scrubbed(e.before);
         r->after = gen_scrubbed(e.after);
+        r->record_args = record_args(&e);
         gen_entry_free(&e);
+        if (!r->record_args) return 1;
     }
     /* Made now, they sort after every id already stored, as the ids the
     ** server makes while the floor would run. */
-    for (long long i = 0; i < rows; i++) uuid7_next(ts_now_us() / 1000, ids[i]);
-    uint8_t dummy[32];
-    memset(dummy, 0xab, sizeof dummy);
+    for (long long i = 0; i < 2 * rows; i++) uuid7_next(ts_now_us() / 1000, ids[i]);
+    for (long long i = 0; i < rows; i++)
+        snprintf(results[i], sizeof results[i], "{\"audit_id\":\"%s\"}", ids[2 * i]);
 
     double t0 = gen_now_s();
     long long done = 0;
@@ -233,30 +272,22 @@ int main(int argc, char **argv)
             return 1;
         for (long long j = 0; j < n; j++) {
             const row *r = &pool[(done + j) % npool];
-            char created[TS_BUFLEN];
+            char created[TS_BUFLEN], opid[24];
             ts_format(ts_now_us(), created);
-            sqlite3_bind_int64(ins, 1, ++seq);
-            bind_text(ins, 2, ids[done + j]);
-            bind_text(ins, 3, r->event_type);
-            bind_text(ins, 4, r->operation_name);
-            bind_text(ins, 5, r->operation_id);
-            bind_text(ins, 6, r->user_id);
-            bind_text(ins, 7, r->project_id);
-            bind_text(ins, 8, r->args ? r->args : "{}");
-            bind_text(ins, 9, r->result);
-            bind_text(ins, 10, r->error[0] ? r->error : NULL);
-            bind_text(ins, 11, r->before);
-            bind_text(ins, 12, r->after);
-            bind_text(ins, 13, created);
-            bind_text(ins, 14, GEN_CLIENT);
-            sqlite3_bind_blob(ins, 15, dummy, sizeof dummy, SQLITE_STATIC);
-            sqlite3_bind_blob(ins, 16, dummy, sizeof dummy, SQLITE_STATIC);
-            if (check(db, sqlite3_step(ins), SQLITE_DONE, "insert")) return 1;
-            sqlite3_reset(ins);
+            snprintf(opid, sizeof opid, "%lld", done + j + 1);
+            const char *entry[14] = {
+                ids[2 * (done + j)], r->event_type, r->operation_name, r->operation_id,
+                r->user_id, r->project_id, r->args ? r->args : "{}", r->result,
+                r->error[0] ? r->error : NULL, r->before, r->after, created, GEN_CLIENT};
+            const char *record[14] = {
+                ids[2 * (done + j) + 1], "tool_call", "log_operation", opid,
+                GEN_ACTOR, r->project_id, r->record_args, results[done + j],
+                NULL, NULL, NULL, created, GEN_CLIENT};
+            if (insert(db, ins, ++seq, entry) || insert(db, ins, ++seq, record)) return 1;
         }
         /* The store indexes a transaction's entries for search just before
         ** its COMMIT, with this very statement; so does the floor. */
-        sqlite3_bind_int64(fts, 1, seq - n + 1);
+        sqlite3_bind_int64(fts, 1, seq - 2 * n + 1);
         if (check(db, sqlite3_step(fts), SQLITE_DONE, "search index") ||
             check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK,
                   "commit"))
@@ -265,8 +296,8 @@ int main(int argc, char **argv)
         done += n;
     }
     double secs = gen_now_s() - t0;
-    printf("rows=%lld secs=%.3f rows_per_s=%.0f batch=%lld\n", done, secs,
-           (double)done / secs, batch);
+    printf("calls=%lld rows=%lld secs=%.3f calls_per_s=%.0f rows_per_s=%.0f batch=%lld\n",
+           done, 2 * done, secs, (double)done / secs, 2.0 * (double)done / secs, batch);
 
     sqlite3_finalize(ins);
     sqlite3_finalize(fts);
@@ -276,8 +307,10 @@ int main(int argc, char **argv)
         cJSON_free(pool[i].result);
         cJSON_free(pool[i].before);
         cJSON_free(pool[i].after);
+        cJSON_free(pool[i].record_args);
     }
     free(pool);
     free(ids);
+    free(results);
     return 0;
 }

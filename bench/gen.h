@@ -64,6 +64,8 @@ void gen_user_id(int i, char out[16]);
 
 /* The serialized {name, version} client identity the prefill records. */
 #define GEN_CLIENT "{\"name\":\"dss-bench\",\"version\":\"1.0.0\"}"
+/* The actor the load generator starts the server with, by default. */
+#define GEN_ACTOR "bench"
 
 /* Helpers the three programs share. */
 /* Seconds on the monotonic clock. */

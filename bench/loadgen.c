@@ -565,7 +565,7 @@ static int run_workload(const options *o)
 
 int main(int argc, char **argv)
 {
-    options o = {.actor = "bench", .inflight = 1, .seed = 42, .requests = -1};
+    options o = {.actor = GEN_ACTOR, .inflight = 1, .seed = 42, .requests = -1};
     const char *from = NULL, *to = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
