@@ -120,19 +120,6 @@ static char *record_args(const gen_entry *e)
     return text;
 }
 
-/* The connection store_open() opens, caught as it is opened. */
-static sqlite3 *captured;
-static int n_captured;
-
-static int capture(sqlite3 *db, const char **errmsg,
-                   const struct sqlite3_api_routines *api)
-{
-    (void)errmsg;
-    (void)api;
-    captured = db;
-    n_captured++;
-    return SQLITE_OK;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -191,13 +178,14 @@ int main(int argc, char **argv)
     char err[STORE_ERRLEN];
     store *s = NULL;
     store_options so = {.path = path};
-    sqlite3_auto_extension((void (*)(void))capture);
+    gen_capture_connections();
     if (store_open(&so, &s, err) != STORE_OK) {
         fprintf(stderr, "floor: cannot open %s: %s\n", path, err);
         return 1;
     }
     sqlite3_reset_auto_extension();
-    sqlite3 *db = captured;
+    int n_captured;
+    sqlite3 *db = gen_captured(&n_captured);
     if (!db || n_captured != 1) {
         /* With several connections there is no telling which one the
         ** store kept; better no floor than a wrong one. */

@@ -6,6 +6,7 @@
 #include "scrub/scrub.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -232,4 +233,27 @@ char *gen_scrubbed(cJSON *tree)
 {
     if (!tree || scrub_tree(tree) != 0) return NULL;
     return cJSON_PrintUnformatted(tree);
+}
+
+static sqlite3 *captured;
+static int n_captured;
+
+static int capture(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
+{
+    (void)errmsg;
+    (void)api;
+    captured = db;
+    n_captured++;
+    return SQLITE_OK;
+}
+
+void gen_capture_connections(void)
+{
+    sqlite3_auto_extension((void (*)(void))capture);
+}
+
+sqlite3 *gen_captured(int *count)
+{
+    *count = n_captured;
+    return captured;
 }

@@ -77,4 +77,13 @@ long long gen_num_arg(const char *s, void (*usage)(void));
 ** Caller frees with cJSON_free(). */
 char *gen_scrubbed(cJSON *tree);
 
+/* Catch the connections SQLite opens from now on (an auto-extension), so
+** that a program can reach the connection store_open() opened and apply
+** exactly the store's settings.  gen_captured() returns the last one
+** caught, or NULL, and the number caught in *count; the connection stays
+** the store's (closed by store_close()). */
+struct sqlite3;
+void gen_capture_connections(void);
+struct sqlite3 *gen_captured(int *count);
+
 #endif

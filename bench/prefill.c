@@ -58,20 +58,6 @@ int64_t __wrap_ts_now_us(void)
 
 static int cache_kib = 256 * 1024;
 
-/* The connection store_open() opens, caught as it is opened, so that the
-** fill can enlarge its cache after store_open() has set its own. */
-static sqlite3 *captured;
-static int n_captured;
-
-static int capture(sqlite3 *db, const char **errmsg,
-                   const struct sqlite3_api_routines *api)
-{
-    (void)errmsg;
-    (void)api;
-    captured = db;
-    n_captured++;
-    return SQLITE_OK;
-}
 
 static void usage(void)
 {
@@ -110,7 +96,7 @@ int main(int argc, char **argv)
         fputs("prefill: libsodium failed to initialize\n", stderr);
         return 1;
     }
-    sqlite3_auto_extension((void (*)(void))capture);
+    gen_capture_connections();
     char err[STORE_ERRLEN];
     store *st = NULL;
     store_options so = {.path = path};
@@ -119,6 +105,10 @@ int main(int argc, char **argv)
         return 1;
     }
     sqlite3_reset_auto_extension();
+    /* The store's connection, so that the fill can enlarge its cache after
+    ** store_open() has set its own. */
+    int n_captured;
+    sqlite3 *captured = gen_captured(&n_captured);
     if (n_captured == 1) {
         char sql[96];
         snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY",
