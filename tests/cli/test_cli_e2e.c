@@ -32,6 +32,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../e2e/jpath.h"
 #include "store/store.h"
 #include "test.h"
 
@@ -493,29 +494,7 @@ static int csv_record(fx *f, const char **p, char **out, int *quoted, int max, i
     }
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static const cJSON *jpath(const cJSON *v, const char *p)
-{
-    char seg[64];
-    while (v && *p) {
-        size_t n = strcspn(p, ".");
-        snprintf(seg, sizeof seg, "%.*s", (int)n, p);
-        v = cJSON_GetObjectItemCaseSensitive(v, seg);
-        p += n + (p[n] == '.');
-    }
-    return v;
-}
-
-static double jnum(const cJSON *v, const char *p)
-{
-    const cJSON *x = jpath(v, p);
-    return cJSON_IsNumber(x) ? x->valuedouble : -1;
-}
+/* jget, jstr and jnum come from tests/e2e/jpath.h. */
 
 /* ==== tail ============================================================== */
 
@@ -794,13 +773,13 @@ TEST(stats_reports_totals)
     ASSERT_EQ_STR(jstr(o, "last_created_at"), "2026-01-03T09:00:01.000000Z");
     ASSERT_EQ_INT(jnum(o, "errors"), 1);
     ASSERT_EQ_INT(jnum(o, "head.seq"), 8);
-    ASSERT_EQ_STR(jstr(jpath(o, "head"), "hash"), head);
+    ASSERT_EQ_STR(jstr(jget(o, "head"), "hash"), head);
     ASSERT_EQ_INT(jnum(o, "checkpoints"), 0);
-    ASSERT(cJSON_IsNull(jpath(o, "last_checkpoint")));
+    ASSERT(cJSON_IsNull(jget(o, "last_checkpoint")));
     ASSERT(jnum(o, "db_bytes") > 0);
     ASSERT_EQ_INT(jnum(o, "by_event_type.tool_call"), 2);
     ASSERT_EQ_INT(jnum(o, "by_event_type.security_event"), 1);
-    const cJSON *top = jpath(o, "top_users");
+    const cJSON *top = jget(o, "top_users");
     ASSERT_EQ_INT(cJSON_GetArraySize(top), 3);
     ASSERT_EQ_STR(jstr(cJSON_GetArrayItem(top, 0), "user_id"), "alice");
     ASSERT_EQ_INT(jnum(cJSON_GetArrayItem(top, 0), "entries"), 4);
@@ -988,22 +967,22 @@ TEST(export_ocsf_maps_to_api_activity)
         ASSERT_EQ_INT(jnum(ev, "activity_id"), activity[i]);
         ASSERT_EQ_INT(jnum(ev, "type_uid"), 600300 + activity[i]);
         ASSERT(jnum(ev, "time") == (double)(at(standard[i].when) / 1000));
-        ASSERT_EQ_STR(jstr(jpath(ev, "actor.user"), "name"), standard[i].user);
-        ASSERT_EQ_STR(jstr(jpath(ev, "api"), "operation"), standard[i].op);
-        if (standard[i].op_id) ASSERT_EQ_STR(jstr(jpath(ev, "api.request"), "uid"), standard[i].op_id);
-        else ASSERT(!jpath(ev, "api.request"));
+        ASSERT_EQ_STR(jstr(jget(ev, "actor.user"), "name"), standard[i].user);
+        ASSERT_EQ_STR(jstr(jget(ev, "api"), "operation"), standard[i].op);
+        if (standard[i].op_id) ASSERT_EQ_STR(jstr(jget(ev, "api.request"), "uid"), standard[i].op_id);
+        else ASSERT(!jget(ev, "api.request"));
         ASSERT_EQ_INT(jnum(ev, "status_id"), standard[i].error ? 2 : 1);
         ASSERT_EQ_STR(jstr(ev, "status"), standard[i].error ? "Failure" : "Success");
         if (standard[i].error) ASSERT_EQ_STR(jstr(ev, "status_detail"), standard[i].error);
-        ASSERT_EQ_STR(jstr(jpath(ev, "metadata"), "version"), "1.1.0");
-        ASSERT_EQ_STR(jstr(jpath(ev, "metadata.product"), "name"), "dss-audit-mcp");
-        ASSERT_EQ_STR(jstr(jpath(ev, "metadata.product"), "vendor_name"), "DSS");
-        ASSERT_EQ_STR(jstr(jpath(ev, "metadata"), "uid"), jstr(e, "id"));
+        ASSERT_EQ_STR(jstr(jget(ev, "metadata"), "version"), "1.1.0");
+        ASSERT_EQ_STR(jstr(jget(ev, "metadata.product"), "name"), "dss-audit-mcp");
+        ASSERT_EQ_STR(jstr(jget(ev, "metadata.product"), "vendor_name"), "DSS");
+        ASSERT_EQ_STR(jstr(jget(ev, "metadata"), "uid"), jstr(e, "id"));
         ASSERT_EQ_INT(jnum(ev, "unmapped.seq"), i + 1);
-        ASSERT(cJSON_Compare(jpath(ev, "unmapped.args"), jpath(e, "args"), 1));
-        ASSERT_EQ_STR(jstr(jpath(ev, "unmapped"), "hash"), jstr(e, "hash"));
+        ASSERT(cJSON_Compare(jget(ev, "unmapped.args"), jget(e, "args"), 1));
+        ASSERT_EQ_STR(jstr(jget(ev, "unmapped"), "hash"), jstr(e, "hash"));
         if (standard[i].client)
-            ASSERT_EQ_STR(jstr(jpath(ev, "actor"), "app_name"), "claude-code");
+            ASSERT_EQ_STR(jstr(jget(ev, "actor"), "app_name"), "claude-code");
         cJSON_Delete(ev);
         cJSON_Delete(e);
         p += n + 1;

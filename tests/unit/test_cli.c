@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../e2e/jpath.h"
 #include "cli/cli.h"
 #include "cli/cli_help.h"
 #include "store/store.h"
@@ -169,29 +170,7 @@ static cJSON *entry(const char *type, const char *op, const char *user,
     return e;
 }
 
-static const cJSON *path(const cJSON *v, const char *p)
-{
-    char seg[64];
-    while (v && *p) {
-        size_t n = strcspn(p, ".");
-        snprintf(seg, sizeof seg, "%.*s", (int)n, p);
-        v = cJSON_GetObjectItemCaseSensitive(v, seg);
-        p += n + (p[n] == '.');
-    }
-    return v;
-}
-
-static double pnum(const cJSON *v, const char *p)
-{
-    const cJSON *x = path(v, p);
-    return cJSON_IsNumber(x) ? x->valuedouble : -1;
-}
-
-static const char *pstr(const cJSON *v, const char *p)
-{
-    const cJSON *x = path(v, p);
-    return cJSON_IsString(x) ? x->valuestring : NULL;
-}
+/* jget, jstr and jnum come from tests/e2e/jpath.h. */
 
 /* ---- CSV (RFC 4180) ----------------------------------------------------- */
 
@@ -304,34 +283,34 @@ TEST(ocsf_event_has_api_activity_fields)
     cJSON *ev = cJSON_Parse(text);
     cJSON_free(text);
     ASSERT(ev);
-    ASSERT_EQ_INT(pnum(ev, "class_uid"), 6003);
-    ASSERT_EQ_INT(pnum(ev, "category_uid"), 6);
-    ASSERT_EQ_INT(pnum(ev, "activity_id"), 4);
-    ASSERT_EQ_STR(pstr(ev, "activity_name"), "Delete");
-    ASSERT_EQ_INT(pnum(ev, "type_uid"), 600304);
-    ASSERT_EQ_INT(pnum(ev, "severity_id"), 1);
+    ASSERT_EQ_INT(jnum(ev, "class_uid"), 6003);
+    ASSERT_EQ_INT(jnum(ev, "category_uid"), 6);
+    ASSERT_EQ_INT(jnum(ev, "activity_id"), 4);
+    ASSERT_EQ_STR(jstr(ev, "activity_name"), "Delete");
+    ASSERT_EQ_INT(jnum(ev, "type_uid"), 600304);
+    ASSERT_EQ_INT(jnum(ev, "severity_id"), 1);
     /* 2026-11-27T22:26:57.750972Z in epoch milliseconds */
-    ASSERT(pnum(ev, "time") == 1795818417750.0);
-    ASSERT_EQ_STR(pstr(ev, "actor.user.name"), "alice");
-    ASSERT_EQ_STR(pstr(ev, "actor.app_name"), "claude-code");
-    ASSERT_EQ_STR(pstr(ev, "src_endpoint.name"), "claude-code");
-    ASSERT_EQ_STR(pstr(ev, "api.operation"), "drop_project");
-    ASSERT_EQ_STR(pstr(ev, "api.request.uid"), "42");
-    ASSERT_EQ_INT(pnum(ev, "status_id"), 1);
-    ASSERT_EQ_STR(pstr(ev, "status"), "Success");
-    ASSERT(!path(ev, "status_detail"));
-    ASSERT_EQ_STR(pstr(ev, "metadata.version"), "1.1.0");
-    ASSERT_EQ_STR(pstr(ev, "metadata.product.name"), "dss-audit-mcp");
-    ASSERT_EQ_STR(pstr(ev, "metadata.product.vendor_name"), "DSS");
-    ASSERT_EQ_STR(pstr(ev, "metadata.uid"), "52240057-5c4f-4477-bee5-f60246a3afff");
-    ASSERT_EQ_STR(pstr(ev, "unmapped.project_id"), "proj-1");
-    ASSERT_EQ_STR(pstr(ev, "unmapped.event_type"), "project_delete");
-    ASSERT_EQ_INT(pnum(ev, "unmapped.seq"), 7);
-    ASSERT(pnum(ev, "unmapped.args.a") == 1.5);
-    ASSERT_EQ_STR(pstr(ev, "unmapped.after_state.name"), "Atlas");
-    ASSERT_EQ_STR(pstr(ev, "unmapped.client.version"), "2.1.0");
-    ASSERT(cJSON_IsNull(path(ev, "unmapped.result")));
-    ASSERT_EQ_STR(pstr(ev, "unmapped.hash"), "ab12");
+    ASSERT(jnum(ev, "time") == 1795818417750.0);
+    ASSERT_EQ_STR(jstr(ev, "actor.user.name"), "alice");
+    ASSERT_EQ_STR(jstr(ev, "actor.app_name"), "claude-code");
+    ASSERT_EQ_STR(jstr(ev, "src_endpoint.name"), "claude-code");
+    ASSERT_EQ_STR(jstr(ev, "api.operation"), "drop_project");
+    ASSERT_EQ_STR(jstr(ev, "api.request.uid"), "42");
+    ASSERT_EQ_INT(jnum(ev, "status_id"), 1);
+    ASSERT_EQ_STR(jstr(ev, "status"), "Success");
+    ASSERT(!jget(ev, "status_detail"));
+    ASSERT_EQ_STR(jstr(ev, "metadata.version"), "1.1.0");
+    ASSERT_EQ_STR(jstr(ev, "metadata.product.name"), "dss-audit-mcp");
+    ASSERT_EQ_STR(jstr(ev, "metadata.product.vendor_name"), "DSS");
+    ASSERT_EQ_STR(jstr(ev, "metadata.uid"), "52240057-5c4f-4477-bee5-f60246a3afff");
+    ASSERT_EQ_STR(jstr(ev, "unmapped.project_id"), "proj-1");
+    ASSERT_EQ_STR(jstr(ev, "unmapped.event_type"), "project_delete");
+    ASSERT_EQ_INT(jnum(ev, "unmapped.seq"), 7);
+    ASSERT(jnum(ev, "unmapped.args.a") == 1.5);
+    ASSERT_EQ_STR(jstr(ev, "unmapped.after_state.name"), "Atlas");
+    ASSERT_EQ_STR(jstr(ev, "unmapped.client.version"), "2.1.0");
+    ASSERT(cJSON_IsNull(jget(ev, "unmapped.result")));
+    ASSERT_EQ_STR(jstr(ev, "unmapped.hash"), "ab12");
     cJSON_Delete(ev);
     cJSON_Delete(e);
 }
@@ -342,11 +321,11 @@ TEST(ocsf_event_failure_has_status_detail)
     cJSON *e = entry("error", "sync_tokens", "bob", "upstream timed out", NULL);
     cJSON *ev = cli_ocsf_event(e, err, sizeof err);
     ASSERT(ev);
-    ASSERT_EQ_INT(pnum(ev, "status_id"), 2);
-    ASSERT_EQ_STR(pstr(ev, "status"), "Failure");
-    ASSERT_EQ_STR(pstr(ev, "status_detail"), "upstream timed out");
-    ASSERT_EQ_INT(pnum(ev, "activity_id"), 99);
-    ASSERT_EQ_INT(pnum(ev, "type_uid"), 600399);
+    ASSERT_EQ_INT(jnum(ev, "status_id"), 2);
+    ASSERT_EQ_STR(jstr(ev, "status"), "Failure");
+    ASSERT_EQ_STR(jstr(ev, "status_detail"), "upstream timed out");
+    ASSERT_EQ_INT(jnum(ev, "activity_id"), 99);
+    ASSERT_EQ_INT(jnum(ev, "type_uid"), 600399);
     cJSON_Delete(ev);
     cJSON_Delete(e);
 }
@@ -357,10 +336,10 @@ TEST(ocsf_event_without_user_or_client)
     cJSON *e = entry("security_event", "probe", NULL, NULL, NULL);
     cJSON *ev = cli_ocsf_event(e, err, sizeof err);
     ASSERT(ev);
-    ASSERT(cJSON_IsObject(path(ev, "actor")));
-    ASSERT(!path(ev, "actor.user"));
-    ASSERT(!path(ev, "actor.app_name"));
-    ASSERT_EQ_STR(pstr(ev, "src_endpoint.name"), "unknown");
+    ASSERT(cJSON_IsObject(jget(ev, "actor")));
+    ASSERT(!jget(ev, "actor.user"));
+    ASSERT(!jget(ev, "actor.app_name"));
+    ASSERT_EQ_STR(jstr(ev, "src_endpoint.name"), "unknown");
     cJSON_Delete(ev);
     cJSON_Delete(e);
 }
