@@ -45,10 +45,7 @@ struct prehash {
 
 static int own_hash_ok(const store_raw_entry *e)
 {
-    uint8_t h[CHAIN_HASH_BYTES];
-    if (!e->hashes_ok) return 0;
-    chain_entry_hash(&e->f, e->prev_hash, h);
-    return memcmp(h, e->hash, CHAIN_HASH_BYTES) == 0;
+    return e->hashes_ok && chain_entry_matches(&e->f, e->f.seq, e->prev_hash, e->hash);
 }
 
 static void hash_batch(batch *b)

@@ -124,11 +124,7 @@ static void check_claims(walk *w, int64_t seq, const uint8_t hash[CHAIN_HASH_BYT
 
 static int hash_matches_at(const store_raw_entry *e, int64_t seq)
 {
-    chain_fields f = e->f;
-    uint8_t h[CHAIN_HASH_BYTES];
-    f.seq = seq;
-    chain_entry_hash(&f, e->prev_hash, h);
-    return memcmp(h, e->hash, CHAIN_HASH_BYTES) == 0;
+    return chain_entry_matches(&e->f, seq, e->prev_hash, e->hash);
 }
 
 /* For an entry whose hash fails at its position: the position it was

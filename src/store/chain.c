@@ -84,6 +84,17 @@ void chain_entry_hash(const chain_fields *f, const uint8_t prev[CHAIN_HASH_BYTES
     crypto_hash_sha256_final(&h.st, out);
 }
 
+int chain_entry_matches(const chain_fields *f, int64_t seq,
+                        const uint8_t prev[CHAIN_HASH_BYTES],
+                        const uint8_t hash[CHAIN_HASH_BYTES])
+{
+    chain_fields at = *f;
+    uint8_t h[CHAIN_HASH_BYTES];
+    at.seq = seq;
+    chain_entry_hash(&at, prev, h);
+    return memcmp(h, hash, CHAIN_HASH_BYTES) == 0;
+}
+
 void chain_hex(const uint8_t h[CHAIN_HASH_BYTES], char out[CHAIN_HEX_LEN])
 {
     /* Hashes are public, so a table lookup is fine here (sodium_bin2hex

@@ -44,6 +44,12 @@ void chain_entry_hash(const chain_fields *f,
                       const uint8_t prev[CHAIN_HASH_BYTES],
                       uint8_t out[CHAIN_HASH_BYTES]);
 
+/* Whether `hash` is the hash of the entry f, placed at `seq` (whatever
+** f->seq says), after an entry whose hash is `prev`: 1 or 0. */
+int chain_entry_matches(const chain_fields *f, int64_t seq,
+                        const uint8_t prev[CHAIN_HASH_BYTES],
+                        const uint8_t hash[CHAIN_HASH_BYTES]);
+
 /* Lower-case hex of a hash into a CHAIN_HEX_LEN buffer. */
 void chain_hex(const uint8_t h[CHAIN_HASH_BYTES], char out[CHAIN_HEX_LEN]);
 
