@@ -53,6 +53,7 @@ struct store {
     int64_t tx_id;   /* number of the current (or last) write transaction */
     int64_t lost_tx; /* a transaction SQLite rolled back by itself, or 0 */
     int savepoint_depth;
+    /* Per transaction, set by store_begin() and read only while in_tx: */
     int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
     int tx_writes;    /* entries appended in the open transaction */
     int readonly;
@@ -273,7 +274,6 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
         s->lost_tx = s->tx_id;
         s->in_tx = 0;
         s->savepoint_depth = 0;
-        s->fts_from = 0;
     }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
@@ -771,7 +771,6 @@ void store_rollback(store *s)
     if (!s->in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = 0;
-    s->fts_from = 0;
 }
 
 /* Run one of the prepared savepoint statements. */
