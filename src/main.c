@@ -9,6 +9,9 @@
 */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,12 +476,63 @@ static int run_verify(const config *c, store *st)
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* A reply to a query is built in blocks of up to a few hundred kilobytes,
+** allocated and freed by every request.  glibc's defaults give blocks that
+** large their own mmap() and give the top of the heap back after a free,
+** so each request faulted fresh zeroed pages in and made the kernel flush
+** the TLB when they went: a third of a search's CPU time (perf).  Keeping
+** up to 8 MiB of freed heap costs no peak memory (the peak is the same
+** blocks) and makes a search about 30% cheaper (bench_loadgen, lockstep). */
+static void keep_heap(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
+}
+
+/* Serve MCP on stdin/stdout.  The database opens on a thread of its own
+** while the server answers initialize (store_pending.h); the server stops
+** with the reason on stderr if it cannot be opened.  Returns the exit
+** status. */
+static int serve(const config *c, const store_options *so, const signer *sg)
+{
+    store_pending *pending = NULL;
+    server *sv = NULL;
+    mcp *m = NULL;
+    int status = EXIT_FAILURE;
+    char err[512];
+    keep_heap();
+    if (store_pending_start(so, &pending, err) != STORE_OK) {
+        diag("cannot open the audit database %s: %s", c->db, err);
+        goto done;
+    }
+    server_options so_io = {.in_fd = 0, .out_fd = 1,
+                            .max_message_bytes = c->max_message_bytes};
+    if (!(sv = server_new(&so_io))) {
+        diag("out of memory");
+        goto done;
+    }
+    mcp_options mo = {.pending = pending, .actor = c->actor, .io = server_io(sv),
+                      .limits = {.max_depth = c->max_depth},
+                      .sg = sg, .checkpoint_interval = c->checkpoint_interval};
+    pending = NULL; /* the mcp's from here on, even if mcp_new() fails */
+    if (!(m = mcp_new(&mo, err, sizeof err))) {
+        diag("cannot start: %s", err);
+        goto done;
+    }
+    status = server_run(sv, m) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+done:
+    store_pending_free(pending);
+    mcp_free(m);
+    server_free(sv);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
     store *st = NULL;
-    mcp *m = NULL;
-    server *sv = NULL;
     signer sg;
     int have_key = 0;
     int status = EXIT_FAILURE;
@@ -518,9 +572,13 @@ int main(int argc, char **argv)
                         .readonly = c.cmd == CMD_VERIFY || c.read_only ||
                                     cli_is_command(c.cmd_name),
                         .max_bytes = c.max_db_size};
+    if (c.cmd == CMD_SERVE) {
+        status = serve(&c, &so, &sg);
+        goto done;
+    }
     if (store_open(&so, &st, err) != STORE_OK) {
         diag("cannot open the audit database %s: %s", c.db, err);
-        status = c.cmd == CMD_SERVE ? EXIT_FAILURE : EXIT_USAGE;
+        status = EXIT_USAGE;
         goto done;
     }
     if (c.cmd == CMD_VERIFY) {
@@ -555,25 +613,8 @@ int main(int argc, char **argv)
         status = EXIT_SUCCESS;
         goto done;
     }
-    if (store_readonly(st))
-        diag("serving %s read-only: queries work, every write is refused", c.db);
-    server_options so_io = {.in_fd = 0, .out_fd = 1,
-                            .max_message_bytes = c.max_message_bytes};
-    if (!(sv = server_new(&so_io))) {
-        diag("out of memory");
-        goto done;
-    }
-    mcp_options mo = {.st = st, .actor = c.actor, .io = server_io(sv),
-                      .limits = {.max_depth = c.max_depth},
-                      .sg = &sg, .checkpoint_interval = c.checkpoint_interval};
-    if (!(m = mcp_new(&mo, err, sizeof err))) {
-        diag("cannot start: %s", err);
-        goto done;
-    }
-    status = server_run(sv, m, st) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    diag("unknown command"); /* parse_args() knows no other */
 done:
-    mcp_free(m);
-    server_free(sv);
     store_close(st);
     if (have_key) signer_wipe(&sg);
     free_config(&c);

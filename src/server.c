@@ -6,9 +6,11 @@
 ** the loop notices it between groups (or when a blocking read is
 ** interrupted), so a request is never abandoned half done.
 */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -121,10 +123,11 @@ static size_t reply_bytes(const mcp_reply *r)
 }
 
 /* Commit the group's writes, then send its replies in order. */
-static int finish_group(mcp *m, store *st, group *g, int out_fd)
+static int finish_group(mcp *m, group *g, int out_fd)
 {
     int committed = 0;
-    if (store_in_transaction(st)) {
+    store *st = mcp_store(m); /* NULL: no database yet, so nothing written */
+    if (st && store_in_transaction(st)) {
         char err[STORE_ERRLEN];
         if (store_commit(st, err) != STORE_OK) {
             diag("commit failed: %s", err);
@@ -150,6 +153,24 @@ struct server {
     frame *f;
 };
 
+/* A pipe holds 64 KiB by default, and a reply to a query can be several
+** hundred kilobytes: written into a small pipe, it goes out in pieces, each
+** waiting for the client to wake up and read.  A larger pipe takes the
+** reply in one write.  Where the output is no pipe, or the system refuses
+** (a per-user limit on pipe memory), the default stays, which is correct,
+** only slower. */
+#define PIPE_BYTES (1 << 20)
+
+static void widen_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+    int have = fcntl(fd, F_GETPIPE_SZ);
+    if (have > 0 && have < PIPE_BYTES) (void)fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES);
+#else
+    (void)fd;
+#endif
+}
+
 server *server_new(const server_options *opt)
 {
     server *sv = calloc(1, sizeof *sv);
@@ -162,6 +183,7 @@ server *server_new(const server_options *opt)
         free(sv);
         return NULL;
     }
+    widen_pipe(sv->out_fd);
     return sv;
 }
 
@@ -217,10 +239,11 @@ static int quiet_for(int fd, int ms)
     return poll(&p, 1, ms) == 0;
 }
 
-int server_run(server *sv, mcp *m, store *st)
+int server_run(server *sv, mcp *m)
 {
     group g = {0};
     int rc = 0;
+    char err[STORE_ERRLEN + 512];
     install_signals();
     while (!stop_requested) {
         const char *line;
@@ -242,27 +265,37 @@ int server_run(server *sv, mcp *m, store *st)
             if (r == FRAME_TOO_LONG) reply->line = mcp_too_long_reply(sv->max_message);
             else mcp_handle(m, line, len, reply);
             g.bytes += reply_bytes(reply);
+            block = 0;
+            /* No store yet: only initialize so far, which needs none. */
+            store *st = mcp_store(m);
+            if (!st && mcp_open_failed(m)) break; /* reported below */
             /* A transaction SQLite abandoned takes the group's earlier
             ** writes with it: their replies must not claim otherwise. */
-            int64_t lost = store_take_lost_tx(st);
+            int64_t lost = st ? store_take_lost_tx(st) : 0;
             for (int i = 0; lost && i < g.n; i++)
                 mcp_reply_tx_lost(&g.r[i], lost,
                                   "the database filled up or failed, so this "
                                   "group's writes were rolled back");
-            block = 0;
         }
-        if (finish_group(m, st, &g, sv->out_fd) != 0) {
+        if (finish_group(m, &g, sv->out_fd) != 0) {
+            rc = -1;
+            break;
+        }
+        /* The database opens while the first replies (initialize) go out;
+        ** wait for it now, so that a database that cannot be opened stops
+        ** the server at once rather than at the next request. */
+        if (mcp_ready(m, err, sizeof err) != 0) {
+            diag("%s", err);
             rc = -1;
             break;
         }
         /* The group ended because input ran dry, and none has come for a
         ** while: upkeep now is unlikely to delay a request. */
         if (r == FRAME_AGAIN && !stop_requested && quiet_for(sv->in_fd, QUIET_MS)) {
-            char err[STORE_ERRLEN];
-            if (store_idle(st, err) != STORE_OK) diag("upkeep failed: %s", err);
+            if (store_idle(mcp_store(m), err) != STORE_OK) diag("upkeep failed: %s", err);
         }
     }
-    if (store_in_transaction(st)) finish_group(m, st, &g, sv->out_fd);
+    if (mcp_store(m) && store_in_transaction(mcp_store(m))) finish_group(m, &g, sv->out_fd);
     mcp_shutdown(m);
     free(g.r);
     return rc;

@@ -32,8 +32,11 @@ void server_free(server *sv);
 mcp_io server_io(server *sv);
 
 /* Serve until the input ends or SIGTERM/SIGINT arrives; the request in hand
-** is finished, committed and answered first.  Returns 0, or -1 when the
-** output could not be written (the client went away). */
-int server_run(server *sv, mcp *m, store *st);
+** is finished, committed and answered first.  The store is m's (see
+** mcp_store()); while it is still opening, initialize is answered, and the
+** open is awaited right after those first replies.  Returns 0, or -1 when
+** the output could not be written (the client went away) or the database
+** could not be opened (said on stderr). */
+int server_run(server *sv, mcp *m);
 
 #endif

@@ -48,14 +48,24 @@ static const char instructions[] =
     "get_user_activity to answer what happened, when and by whom; every call "
     "to this server is itself recorded.";
 
+/* Start counting checkpoint_interval from the last checkpoint written. */
+static void note_checkpoint(mcp *m)
+{
+    store_checkpoint last;
+    char err[STORE_ERRLEN];
+    if (store_last_checkpoint(m->st, &last, err) == STORE_OK) m->checkpointed_seq = last.seq;
+}
+
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
 {
     mcp *m = calloc(1, sizeof *m);
     if (!m) {
+        store_pending_free(opt->pending);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     m->st = opt->st;
+    m->pending = opt->pending;
     m->limits = opt->limits;
     m->actor = strdup(opt->actor ? opt->actor : "unknown");
     m->sg = opt->sg;
@@ -64,9 +74,7 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->checkpoint_interval = opt->checkpoint_interval > 0 ? opt->checkpoint_interval : 1000;
     m->log_level = -1;
     m->io = opt->io;
-    store_checkpoint last;
-    char cerr[STORE_ERRLEN];
-    if (store_last_checkpoint(m->st, &last, cerr) == STORE_OK) m->checkpointed_seq = last.seq;
+    if (m->st) note_checkpoint(m);
     snprintf(m->version, sizeof m->version, "%s", LATEST_VERSION);
     if (!m->actor || !(m->tools = tools_new(err, errlen))) {
         mcp_free(m);
@@ -80,10 +88,43 @@ void mcp_free(mcp *m)
 {
     if (!m) return;
     diag_set_sink(NULL, NULL);
+    store_pending_free(m->pending);
+    if (m->owns_st) store_close(m->st);
+    free(m->open_error);
     tools_free(m->tools);
     free(m->actor);
     free(m->client);
     free(m);
+}
+
+store *mcp_store(const mcp *m) { return m->st; }
+
+int mcp_open_failed(const mcp *m) { return !m->st && !m->pending; }
+
+int mcp_ready(mcp *m, char *err, size_t errlen)
+{
+    if (m->pending) {
+        char why[STORE_ERRLEN], text[STORE_ERRLEN + 512];
+        store_pending *p = m->pending;
+        if (store_pending_finish(p, &m->st, why) == STORE_OK) {
+            m->owns_st = 1;
+            note_checkpoint(m);
+            if (store_readonly(m->st))
+                diag("serving %s read-only: queries work, every write is refused",
+                     store_pending_path(p));
+        } else {
+            snprintf(text, sizeof text, "cannot open the audit database %s: %s",
+                     store_pending_path(p), why);
+            m->open_error = strdup(text); /* NULL says "out of memory" below */
+        }
+        m->pending = NULL;
+        store_pending_free(p);
+    }
+    if (!m->st) {
+        if (err) snprintf(err, errlen, "%s", m->open_error ? m->open_error : "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 void mcp_reply_free(mcp_reply *r)
@@ -483,6 +524,8 @@ static void dispatch(mcp *m, mcp_req *rq, mcp_reply *out)
 static void serve(mcp *m, rpc_kind kind, const rpc_message *msg, mcp_reply *out)
 {
     if (kind != RPC_KIND_REQUEST) return; /* notifications and responses */
+    if (strcmp(msg->method, "initialize") != 0 && mcp_ready(m, NULL, 0) != 0)
+        return; /* no database: the server stops, answering nothing more */
     mcp_req rq;
     out->line = open_request(m, msg, &rq);
     if (!out->line) {
@@ -569,7 +612,7 @@ static void checkpoint_if(mcp *m, int64_t min_new)
 {
     int64_t head;
     char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
-    if (!m->sg || store_head(m->st, &head, hash, err) != STORE_OK) return;
+    if (!m->sg || !m->st || store_head(m->st, &head, hash, err) != STORE_OK) return;
     if (head - m->checkpointed_seq < min_new || head == 0) return;
     /* Another server on the same database may have checkpointed already. */
     store_checkpoint last;

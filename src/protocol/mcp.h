@@ -15,6 +15,7 @@
 
 #include "../integrity/signer.h"
 #include "../store/store.h"
+#include "../store/store_pending.h"
 #include "rpc.h"
 
 typedef struct mcp mcp;
@@ -30,6 +31,9 @@ typedef struct mcp_io {
 
 typedef struct mcp_options {
     store *st;          /* borrowed; must outlive the mcp */
+    /* Or a store still opening (see store_pending.h), taken over: requests
+    ** other than initialize wait for it, and mcp_free() closes it. */
+    store_pending *pending;
     const char *actor;  /* the session's actor, copied */
     rpc_limits limits;
     const signer *sg;   /* checkpoint key, borrowed; NULL disables checkpoints */
@@ -56,11 +60,26 @@ typedef struct mcp_reply {
     int is_batch;
 } mcp_reply;
 
-/* Returns NULL and a message in err on failure.  Free with mcp_free(). */
+/* Returns NULL and a message in err on failure (opt->pending is freed
+** then too).  Free with mcp_free(). */
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen);
 void mcp_free(mcp *m);
 
-/* Handle one received line and fill *out (zeroed first). */
+/* The store, once open: NULL while a background open is still running. */
+store *mcp_store(const mcp *m);
+
+/* Wait for a background open if one is running.  Returns 0 once the store
+** is open, or -1 with a message for the person running the server in err
+** (the database cannot be opened; the server must stop).  Cheap once the
+** open has finished.  err may be NULL. */
+int mcp_ready(mcp *m, char *err, size_t errlen);
+
+/* Whether a background open has ended in failure (without waiting). */
+int mcp_open_failed(const mcp *m);
+
+/* Handle one received line and fill *out (zeroed first).  Any request but
+** initialize waits for the store; when it cannot be opened, *out is left
+** empty and mcp_ready() says why. */
 void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out);
 
 /* The reply for a line longer than the message size limit. */

@@ -24,7 +24,10 @@ typedef struct mcp_req {
 } mcp_req;
 
 struct mcp {
-    store *st;
+    store *st;         /* NULL until a background open finishes */
+    store_pending *pending; /* the background open, until mcp_ready() */
+    int owns_st;       /* st came from pending: mcp_free() closes it */
+    char *open_error;  /* why the background open failed, or NULL */
     tools *tools;
     char *actor;
     rpc_limits limits;

@@ -570,7 +570,8 @@ TEST(read_only_flag_refuses_writes_serves_reads_changes_nothing)
 /* ==== unusable databases ================================================== */
 
 /* Starting on db must fail: non-zero exit, a message on stderr mentioning
-** `word` (when not NULL), nothing on stdout, and `watch` (when not NULL)
+** `word` (when not NULL), nothing on stdout (the request sent is a ping,
+** which waits for the database), and `watch` (when not NULL)
 ** byte for byte unchanged with no -wal, -shm or -journal beside it. */
 static void refused_at_start(const tdir *t, const char *db, const char *word,
                              const char *watch, int *test_failed_)
@@ -646,6 +647,41 @@ TEST(folder_without_permission_exits_nonzero)
     snprintf(db, sizeof db, "%s/sub/audit.db", dir);
     refused_at_start(t, db, NULL, NULL, test_failed_);
     if (*test_failed_) return;
+    tdir_free(t);
+}
+
+/* The database opens while initialize is answered (see store_pending.h), so
+** a client that opens with initialize gets its reply; the server then stops
+** with the reason on stderr and a non-zero exit, as without initialize. */
+TEST(initialize_is_answered_then_an_unusable_database_stops_the_server)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    static const char junk[] = "this is not an SQLite database, not at all\n";
+    CHECK(write_file(t->db, junk, sizeof junk - 1, 0600) == 0);
+    srv *s = start_on(t, t->db, NULL);
+    CHECK(s);
+    srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+                     "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
+                     "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
+    int st = srv_wait(s);
+    char *out = strdup(srv_stdout(s)), *err = strdup(srv_stderr(s));
+    srv_free(s);
+    size_t n = 0;
+    char *after = slurp(t->db, &n);
+    int same = after && n == sizeof junk - 1 && memcmp(after, junk, n) == 0;
+    free(after);
+    int replied = out && strstr(out, "\"protocolVersion\":\"2025-11-25\"") &&
+                  !strstr(out, "\"id\":2"),
+        said = err && strstr(err, "cannot open the audit database") &&
+               strstr(err, "not an SQLite database");
+    fprintf(stderr, "exit %d, stdout: %s, stderr: %s", st, out ? out : "", err ? err : "");
+    free(out);
+    free(err);
+    if (st <= 0) TEST_FAIL_("exit status %d, expected non-zero", st);
+    if (!replied) TEST_FAIL_("the initialize reply is missing from stdout");
+    if (!said) TEST_FAIL_("stderr does not say the database cannot be opened, and why");
+    if (!same) TEST_FAIL_("the file was modified");
     tdir_free(t);
 }
 
@@ -1015,6 +1051,7 @@ TEST_MAIN(TEST_ENTRY(sigkill_under_load_loses_no_acknowledged_entry)
           TEST_ENTRY(read_only_flag_refuses_writes_serves_reads_changes_nothing)
           TEST_ENTRY(path_under_a_regular_file_exits_nonzero)
           TEST_ENTRY(folder_without_permission_exits_nonzero)
+          TEST_ENTRY(initialize_is_answered_then_an_unusable_database_stops_the_server)
           TEST_ENTRY(file_that_is_not_a_database_exits_nonzero_unchanged)
           TEST_ENTRY(database_from_a_newer_schema_exits_nonzero_unchanged)
           TEST_ENTRY(database_writable_by_others_is_refused)

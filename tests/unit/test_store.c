@@ -18,6 +18,7 @@
 
 #include "store/chain.h"
 #include "store/store.h"
+#include "store/store_pending.h"
 #include "util/jbuf.h"
 
 /* ---- temporary folders ------------------------------------------------ */
@@ -1682,6 +1683,64 @@ TEST(log_ids_differ_between_databases)
     ASSERT(differ);
 }
 
+/* ---- opening in the background ---------------------------------------- */
+
+TEST(pending_open_hands_over_a_usable_store)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("bg/audit.db", path, sizeof path), 0);
+    store_options o = {.path = path};
+    store_pending *p = NULL;
+    ASSERT_EQ_INT(store_pending_start(&o, &p, err), STORE_OK);
+    ASSERT_EQ_STR(store_pending_path(p), path);
+    store *s = NULL;
+    ASSERT_EQ_INT(store_pending_finish(p, &s, err), STORE_OK);
+    store_pending_free(p);
+    ASSERT(s != NULL);
+    store_receipt r;
+    int rc = append_simple(s, "tool_call", "bg", "u", "p", NULL, &r);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    ASSERT_EQ_INT((int)r.seq, 1);
+}
+
+TEST(pending_open_reports_why_it_failed)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("notes.txt", path, sizeof path), 0);
+    FILE *f = fopen(path, "wb");
+    ASSERT(f);
+    for (int i = 0; i < 200; i++) fputs("These are my notes, not a database.\n", f);
+    fclose(f);
+    chmod(path, 0600);
+    store_options o = {.path = path};
+    store_pending *p = NULL;
+    ASSERT_EQ_INT(store_pending_start(&o, &p, err), STORE_OK);
+    store *s = (store *)1;
+    ASSERT_EQ_INT(store_pending_finish(p, &s, err), STORE_ESCHEMA);
+    store_pending_free(p);
+    ASSERT(s == NULL);
+    ASSERT_CONTAINS(err, "not an SQLite database");
+}
+
+TEST(pending_open_freed_unfinished_closes_its_store)
+{
+    /* Freed without anyone taking the store: it must be closed, not
+    ** leaked (valgrind and ASan check this), and the file stays usable. */
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("left.db", path, sizeof path), 0);
+    store_options o = {.path = path};
+    store_pending *p = NULL;
+    ASSERT_EQ_INT(store_pending_start(&o, &p, err), STORE_OK);
+    store_pending_free(p);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s != NULL);
+    store_close(s);
+}
+
 /* ---- refusing foreign files ------------------------------------------- */
 
 TEST(not_a_database_refused_unchanged)
@@ -1973,6 +2032,9 @@ TEST_MAIN(
     TEST_ENTRY(open_file_mode_0600_despite_permissive_umask)
     TEST_ENTRY(readonly_open_of_missing_file_fails)
     TEST_ENTRY(open_directory_refused)
+    TEST_ENTRY(pending_open_hands_over_a_usable_store)
+    TEST_ENTRY(pending_open_reports_why_it_failed)
+    TEST_ENTRY(pending_open_freed_unfinished_closes_its_store)
     TEST_ENTRY(append_outside_transaction_fails)
     TEST_ENTRY(begin_twice_fails)
     TEST_ENTRY(commit_and_savepoint_without_transaction_fail)
