@@ -76,7 +76,8 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->io = opt->io;
     if (m->st) note_checkpoint(m);
     snprintf(m->version, sizeof m->version, "%s", LATEST_VERSION);
-    if (!m->actor || !(m->tools = tools_new(err, errlen))) {
+    if (!m->actor) {
+        snprintf(err, errlen, "out of memory");
         mcp_free(m);
         return NULL;
     }
@@ -103,6 +104,14 @@ int mcp_open_failed(const mcp *m) { return !m->st && !m->pending; }
 
 int mcp_ready(mcp *m, char *err, size_t errlen)
 {
+    /* The tool table (schemas parsed and checked) is built here rather than
+    ** in mcp_new(), so that initialize does not wait for it either: after
+    ** the first replies, while the database may still be opening. */
+    char why_tools[256];
+    if (!m->tools && !(m->tools = tools_new(why_tools, sizeof why_tools))) {
+        if (err) snprintf(err, errlen, "cannot start: %s", why_tools);
+        return -1;
+    }
     if (m->pending) {
         char why[STORE_ERRLEN], text[STORE_ERRLEN + 512];
         store_pending *p = m->pending;

@@ -68,9 +68,10 @@ void mcp_free(mcp *m);
 /* The store, once open: NULL while a background open is still running. */
 store *mcp_store(const mcp *m);
 
-/* Wait for a background open if one is running.  Returns 0 once the store
-** is open, or -1 with a message for the person running the server in err
-** (the database cannot be opened; the server must stop).  Cheap once the
+/* Build the tool table on the first call, and wait for a background open
+** if one is running.  Returns 0 once both are ready, or -1 with a message
+** for the person running the server in err (the database cannot be opened,
+** or memory ran out; the server must stop).  Cheap once the
 ** open has finished.  err may be NULL. */
 int mcp_ready(mcp *m, char *err, size_t errlen);
 
