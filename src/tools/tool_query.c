@@ -5,7 +5,7 @@
 ** request) and shapes what the store returns into the tool's output schema.
 ** Dates are parsed and normalized here so that the store compares instants.
 */
-#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +108,16 @@ int tool_get_audit_trail(tool_ctx *ctx, const cJSON *args, cJSON **out,
     return run_find(ctx, args, &q, 1, out, summary);
 }
 
+/* C's round() for x >= 0, halves away from zero, without libm: it was the
+** only function the server took from libm, and loading a library costs
+** start-up time.  Doubles from 2^53 up are integers already. */
+static double round_half_up(double x)
+{
+    if (!(x < 9007199254740992.0)) return x;
+    double t = (double)(int64_t)x;
+    return x - t >= 0.5 ? t + 1.0 : t;
+}
+
 int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out,
                            cJSON **summary)
 {
@@ -135,7 +145,7 @@ int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out,
     cJSON_AddNumberToObject(*out, "projects_touched", (double)a.projects);
     /* The seed's round(total / days, 2). */
     cJSON_AddNumberToObject(*out, "average_ops_per_day",
-                            round((double)a.total / (double)days * 100.0) / 100.0);
+                            round_half_up((double)a.total / (double)days * 100.0) / 100.0);
     cJSON_AddNumberToObject(*summary, "total_operations", (double)a.total);
     return TOOL_OK;
 }
