@@ -42,7 +42,8 @@ enum {
 };
 
 enum {
-    ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_HASH_AT,
+    ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_TYPES_BEFORE,
+    ST_HASH_AT,
     ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH, ST_FTS_SYNC,
     ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
 };
@@ -231,15 +232,24 @@ static const char *const fixed_sql[ST_COUNT] = {
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_GET] = NULL, /* built with entry_columns in prepare_fixed() */
     /* Whole days come from activity_daily; the first, partial day of the
-    ** window is counted exactly from audit_log, bounded by one day.  The
-    ** rows are added up per event type in store_user_activity(): grouping
-    ** them here would sort every row, which costs more than reading them. */
+    ** window is counted exactly from audit_log: its entries from the
+    ** window's start on when the window starts after noon, else the day's
+    ** counter less its entries before the start (ST_ACT_TYPES_BEFORE), so
+    ** at most half a day is read.  The rows are added up per event type in
+    ** store_user_activity(): grouping them here would sort every row, which
+    ** costs more than reading them. */
     [ST_ACT_TYPES] =
         "SELECT event_type, n, errors FROM activity_daily"
         " WHERE user_id = ?1 AND day > ?2"
         " UNION ALL"
         " SELECT event_type, 1, error IS NOT NULL FROM audit_log"
         " WHERE user_id = ?1 AND created_at >= ?3 AND created_at < ?4",
+    [ST_ACT_TYPES_BEFORE] =
+        "SELECT event_type, n, errors FROM activity_daily"
+        " WHERE user_id = ?1 AND day >= ?2"
+        " UNION ALL"
+        " SELECT event_type, -1, -(error IS NOT NULL) FROM audit_log"
+        " WHERE user_id = ?1 AND created_at >= ?2 AND created_at < ?3",
     /* The user's rows by the primary key, one per project ever touched,
     ** last_seen checked row by row (the unary + keeps any index on it out,
     ** see migration 6): exact, and bounded by the user's project count. */
@@ -1133,10 +1143,14 @@ int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
 
 int store_explain_user_activity(store *s, char *plan, size_t len, char *err)
 {
-    int rc = explain(s, fixed_sql[ST_ACT_TYPES], plan, len, err);
-    size_t at = strlen(plan);
-    if (rc == STORE_OK && at + 1 < len)
-        rc = explain(s, fixed_sql[ST_ACT_TOTALS], plan + at, len - at, err);
+    static const int st[] = {ST_ACT_TYPES, ST_ACT_TYPES_BEFORE, ST_ACT_TOTALS};
+    int rc = STORE_OK;
+    plan[0] = '\0';
+    for (size_t i = 0; rc == STORE_OK && i < sizeof st / sizeof *st; i++) {
+        size_t at = strlen(plan);
+        if (at + 1 >= len) break;
+        rc = explain(s, fixed_sql[st[i]], plan + at, len - at, err);
+    }
     return rc;
 }
 
@@ -1324,11 +1338,15 @@ int store_user_activity(store *s, const char *user_id, const char *since,
     memset(out, 0, sizeof *out);
     snprintf(day, sizeof day, "%.10s", since);
     snprintf(day_end, sizeof day_end, "%.10sT99", since);
-    sqlite3_stmt *types = s->st[ST_ACT_TYPES], *proj = s->st[ST_ACT_TOTALS];
+    /* since is ts_format()'s "YYYY-MM-DDTHH:...": before noon, the part of
+    ** its day before it is the shorter one to read. */
+    int before_noon = strlen(since) > 13 && strncmp(since + 11, "12", 2) < 0;
+    sqlite3_stmt *types = s->st[before_noon ? ST_ACT_TYPES_BEFORE : ST_ACT_TYPES],
+                 *proj = s->st[ST_ACT_TOTALS];
     bind_text(types, 1, user_id);
     bind_text(types, 2, day);
     bind_text(types, 3, since);
-    bind_text(types, 4, day_end);
+    if (!before_noon) bind_text(types, 4, day_end);
     while ((src = sqlite3_step(types)) == SQLITE_ROW) {
         const char *type = (const char *)sqlite3_column_text(types, 0);
         if (!type || count_type(&tc, &ntc, &cap, type, sqlite3_column_int64(types, 1),
@@ -1341,6 +1359,14 @@ int store_user_activity(store *s, const char *user_id, const char *since,
         rc = fail_db(s, src, "counting the user's activity", err);
         goto done;
     }
+    /* A type whose only entries on the first day came before the window
+    ** adds up to nothing: it is not part of the window. */
+    size_t kept = 0;
+    for (size_t i = 0; i < ntc; i++) {
+        if (tc[i].n > 0) tc[kept++] = tc[i];
+        else free(tc[i].type);
+    }
+    ntc = kept;
     if (ntc) qsort(tc, ntc, sizeof *tc, by_count);
     if (!(out->by_type = cJSON_CreateObject())) {
         rc = STORE_ENOMEM;

@@ -1240,6 +1240,102 @@ TEST(user_activity_respects_since)
     ASSERT(ok);
 }
 
+/* The first, partial day of the window is read from whichever side of the
+** window's start is shorter (before noon: the day's counter less the
+** entries before the start).  Both must match a plain count, for windows
+** starting at every hour, with entries of several types and errors spread
+** over three days. */
+TEST(user_activity_partial_day_matches_a_plain_count)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256], err[STORE_ERRLEN] = "";
+    ASSERT_EQ_INT(tmp_path("partial.db", path, sizeof path), 0);
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    store_close(s);
+    /* Entries with chosen times go in through SQL: the store stamps its
+    ** own.  Their hashes are dummies, which activity never reads. */
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *ins = NULL;
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                      "INSERT INTO audit_log (id, event_type, operation_name, user_id,"
+                      " project_id, args, error, created_at, prev_hash, hash)"
+                      " VALUES (?1, ?2, 'op', ?3, 'p', '{}', ?4, ?5, x'00', x'00')",
+                      -1, &ins, NULL), SQLITE_OK);
+    static const char *const types[] = {"call", "login", "error", "sync"};
+    unsigned rnd = 12345;
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    for (int i = 0; i < 600; i++) {
+        rnd = rnd * 1103515245u + 12345u;
+        char id[32], at[40];
+        snprintf(id, sizeof id, "id-%d", i);
+        snprintf(at, sizeof at, "2026-03-%02uT%02u:%02u:%02u.%06uZ", 10 + (rnd >> 8) % 3,
+                 (rnd >> 12) % 24, (rnd >> 17) % 60, (rnd >> 23) % 60, (rnd >> 3) % 1000000);
+        sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 2, types[(rnd >> 5) % 4], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, (rnd >> 9) % 5 ? "u" : "other", -1, SQLITE_STATIC);
+        if ((rnd >> 14) % 4 == 0) sqlite3_bind_text(ins, 4, "failed", -1, SQLITE_STATIC);
+        else sqlite3_bind_null(ins, 4);
+        sqlite3_bind_text(ins, 5, at, -1, SQLITE_TRANSIENT);
+        ASSERT_EQ_INT(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+    }
+    /* A type seen once, early on the last day: windows starting later that
+    ** day must not list it, not even with a count of zero. */
+    sqlite3_bind_text(ins, 1, "id-rare", -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, "rare", -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, "u", -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 4, "failed", -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 5, "2026-03-12T01:00:00.000000Z", -1, SQLITE_STATIC);
+    ASSERT_EQ_INT(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_finalize(ins);
+    sqlite3_stmt *plain = NULL;
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                      "SELECT coalesce(json_group_object(t, n), '{}'), coalesce(sum(n), 0),"
+                      " coalesce(sum(e), 0) FROM (SELECT event_type AS t, count(*) AS n,"
+                      " count(error) AS e FROM audit_log WHERE user_id = 'u'"
+                      " AND created_at >= ?1 GROUP BY 1 ORDER BY 2 DESC, 1)",
+                      -1, &plain, NULL), SQLITE_OK);
+    s = open_path(path, 0, NULL, err);
+    int bad = 0;
+    for (int day = 10; s && day <= 12 && !bad; day++)
+        for (int hour = 0; hour < 24 && !bad; hour++) {
+            char since[40];
+            snprintf(since, sizeof since, "2026-03-%02dT%02d:%02d:00.000000Z", day, hour,
+                     (hour * 7) % 60);
+            store_activity a;
+            if (store_user_activity(s, "u", since, &a, err) != STORE_OK) {
+                fprintf(stderr, "store_user_activity(%s): %s\n", since, err);
+                bad = 1;
+                break;
+            }
+            sqlite3_bind_text(plain, 1, since, -1, SQLITE_TRANSIENT);
+            sqlite3_step(plain);
+            char *got = cJSON_PrintUnformatted(a.by_type);
+            const char *want = (const char *)sqlite3_column_text(plain, 0);
+            if (!got || !want || strcmp(got, want) != 0 ||
+                a.total != sqlite3_column_int64(plain, 1) ||
+                a.errors != sqlite3_column_int64(plain, 2)) {
+                fprintf(stderr, "since %s: got %s total %lld errors %lld, want %s %lld %lld\n",
+                        since, got ? got : "-", (long long)a.total, (long long)a.errors,
+                        want ? want : "-", (long long)sqlite3_column_int64(plain, 1),
+                        (long long)sqlite3_column_int64(plain, 2));
+                bad = 1;
+            }
+            free(got);
+            cJSON_Delete(a.by_type);
+            sqlite3_reset(plain);
+        }
+    sqlite3_finalize(plain);
+    sqlite3_close(db);
+    ASSERT(s);
+    store_close(s);
+    ASSERT(!bad);
+}
+
 TEST(user_activity_unknown_user)
 {
     store *s = six_entries();
@@ -2075,6 +2171,7 @@ TEST_MAIN(
     TEST_ENTRY(user_activity_counts)
     TEST_ENTRY(user_activity_ties_ordered_by_name)
     TEST_ENTRY(user_activity_respects_since)
+    TEST_ENTRY(user_activity_partial_day_matches_a_plain_count)
     TEST_ENTRY(user_activity_unknown_user)
     TEST_ENTRY(projects_touched_equals_a_count_over_entries)
     TEST_ENTRY(savepoint_rollback_discards_only_that_request)
