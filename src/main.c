@@ -491,9 +491,9 @@ static void keep_heap(void)
 #endif
 }
 
-/* Serve MCP on stdin/stdout.  The database opens on a thread of its own
-** while the server answers initialize (store_pending.h); the server stops
-** with the reason on stderr if it cannot be opened.  Returns the exit
+/* Serve MCP on stdin/stdout.  The database opens once initialize has been
+** answered (store_pending.h); the server stops with the reason on stderr if
+** it cannot be opened.  Returns the exit
 ** status. */
 static int serve(const config *c, const store_options *so, const signer *sg)
 {

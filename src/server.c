@@ -281,9 +281,10 @@ int server_run(server *sv, mcp *m)
             rc = -1;
             break;
         }
-        /* The database opens while the first replies (initialize) go out;
-        ** wait for it now, so that a database that cannot be opened stops
-        ** the server at once rather than at the next request. */
+        /* The database opens once the first replies (initialize) are out,
+        ** while the client reads them: now, so that a database that cannot
+        ** be opened stops the server at once rather than at the next
+        ** request. */
         if (mcp_ready(m, err, sizeof err) != 0) {
             diag("%s", err);
             rc = -1;

@@ -33,8 +33,8 @@ mcp_io server_io(server *sv);
 
 /* Serve until the input ends or SIGTERM/SIGINT arrives; the request in hand
 ** is finished, committed and answered first.  The store is m's (see
-** mcp_store()); while it is still opening, initialize is answered, and the
-** open is awaited right after those first replies.  Returns 0, or -1 when
+** mcp_store()); when its open is deferred, initialize is answered first
+** and the database is opened right after those first replies.  Returns 0, or -1 when
 ** the output could not be written (the client went away) or the database
 ** could not be opened (said on stderr). */
 int server_run(server *sv, mcp *m);

@@ -105,8 +105,7 @@ int mcp_open_failed(const mcp *m) { return !m->st && !m->pending; }
 int mcp_ready(mcp *m, char *err, size_t errlen)
 {
     /* The tool table (schemas parsed and checked) is built here rather than
-    ** in mcp_new(), so that initialize does not wait for it either: after
-    ** the first replies, while the database may still be opening. */
+    ** in mcp_new(), so that initialize does not wait for it either. */
     char why_tools[256];
     if (!m->tools && !(m->tools = tools_new(why_tools, sizeof why_tools))) {
         if (err) snprintf(err, errlen, "cannot start: %s", why_tools);

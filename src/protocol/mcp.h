@@ -31,8 +31,9 @@ typedef struct mcp_io {
 
 typedef struct mcp_options {
     store *st;          /* borrowed; must outlive the mcp */
-    /* Or a store still opening (see store_pending.h), taken over: requests
-    ** other than initialize wait for it, and mcp_free() closes it. */
+    /* Or a store still to open (see store_pending.h), taken over: it is
+    ** opened by mcp_ready(), which requests other than initialize call
+    ** first, and mcp_free() closes it. */
     store_pending *pending;
     const char *actor;  /* the session's actor, copied */
     rpc_limits limits;
@@ -65,17 +66,17 @@ typedef struct mcp_reply {
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen);
 void mcp_free(mcp *m);
 
-/* The store, once open: NULL while a background open is still running. */
+/* The store, once open: NULL while a deferred open has not happened. */
 store *mcp_store(const mcp *m);
 
-/* Build the tool table on the first call, and wait for a background open
-** if one is running.  Returns 0 once both are ready, or -1 with a message
+/* Build the tool table on the first call, and do a deferred open if one is
+** pending.  Returns 0 once both are ready, or -1 with a message
 ** for the person running the server in err (the database cannot be opened,
 ** or memory ran out; the server must stop).  Cheap once the
 ** open has finished.  err may be NULL. */
 int mcp_ready(mcp *m, char *err, size_t errlen);
 
-/* Whether a background open has ended in failure (without waiting). */
+/* Whether a deferred open was tried and failed. */
 int mcp_open_failed(const mcp *m);
 
 /* Handle one received line and fill *out (zeroed first).  Any request but
