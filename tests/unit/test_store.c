@@ -1781,14 +1781,21 @@ TEST(log_ids_differ_between_databases)
 
 /* ---- deferred opening ------------------------------------------------ */
 
+/* A deferred open of <fresh tmp>/name, or NULL; path receives the path. */
+static store_pending *pending_at(const char *name, char path[256])
+{
+    char err[STORE_ERRLEN];
+    store_pending *p = NULL;
+    if (fresh_tmp() != 0 || tmp_path(name, path, 256) != 0) return NULL;
+    store_options o = {.path = path};
+    return store_pending_start(&o, &p, err) == STORE_OK ? p : NULL;
+}
+
 TEST(pending_open_hands_over_a_usable_store)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256], err[STORE_ERRLEN] = "";
-    ASSERT_EQ_INT(tmp_path("bg/audit.db", path, sizeof path), 0);
-    store_options o = {.path = path};
-    store_pending *p = NULL;
-    ASSERT_EQ_INT(store_pending_start(&o, &p, err), STORE_OK);
+    store_pending *p = pending_at("bg/audit.db", path);
+    ASSERT(p);
     ASSERT_EQ_STR(store_pending_path(p), path);
     store *s = NULL;
     ASSERT_EQ_INT(store_pending_finish(p, &s, err), STORE_OK);
@@ -1803,17 +1810,15 @@ TEST(pending_open_hands_over_a_usable_store)
 
 TEST(pending_open_reports_why_it_failed)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256], err[STORE_ERRLEN] = "";
-    ASSERT_EQ_INT(tmp_path("notes.txt", path, sizeof path), 0);
+    store_pending *p = pending_at("notes.txt", path);
+    ASSERT(p);
+    /* Written after the open was taken: it only happens at finish. */
     FILE *f = fopen(path, "wb");
     ASSERT(f);
     for (int i = 0; i < 200; i++) fputs("These are my notes, not a database.\n", f);
     fclose(f);
     chmod(path, 0600);
-    store_options o = {.path = path};
-    store_pending *p = NULL;
-    ASSERT_EQ_INT(store_pending_start(&o, &p, err), STORE_OK);
     store *s = (store *)1;
     ASSERT_EQ_INT(store_pending_finish(p, &s, err), STORE_ESCHEMA);
     store_pending_free(p);
@@ -1825,12 +1830,9 @@ TEST(pending_open_freed_unfinished_creates_nothing)
 {
     /* Freed unfinished, the open never happened: nothing may have been
     ** created. */
-    ASSERT_EQ_INT(fresh_tmp(), 0);
-    char path[256], err[STORE_ERRLEN] = "";
-    ASSERT_EQ_INT(tmp_path("never/audit.db", path, sizeof path), 0);
-    store_options o = {.path = path};
-    store_pending *p = NULL;
-    ASSERT_EQ_INT(store_pending_start(&o, &p, err), STORE_OK);
+    char path[256];
+    store_pending *p = pending_at("never/audit.db", path);
+    ASSERT(p);
     store_pending_free(p);
     struct stat st;
     ASSERT(stat(path, &st) != 0);
