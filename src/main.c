@@ -491,39 +491,31 @@ static void keep_heap(void)
 #endif
 }
 
-/* Serve MCP on stdin/stdout.  The database opens once initialize has been
-** answered (store_pending.h); the server stops with the reason on stderr if
-** it cannot be opened.  Returns the exit
-** status. */
+/* Serve MCP on stdin/stdout.  The database is opened once initialize has
+** been answered (mcp_options.open_later); the server stops with the reason
+** on stderr if it cannot be opened.  Returns the exit status. */
 static int serve(const config *c, const store_options *so, const signer *sg)
 {
-    store_pending *pending = NULL;
     server *sv = NULL;
     mcp *m = NULL;
     int status = EXIT_FAILURE;
     char err[512];
     keep_heap();
-    if (store_pending_start(so, &pending, err) != STORE_OK) {
-        diag("cannot open the audit database %s: %s", c->db, err);
-        goto done;
-    }
     server_options so_io = {.in_fd = 0, .out_fd = 1,
                             .max_message_bytes = c->max_message_bytes};
     if (!(sv = server_new(&so_io))) {
         diag("out of memory");
         goto done;
     }
-    mcp_options mo = {.pending = pending, .actor = c->actor, .io = server_io(sv),
+    mcp_options mo = {.open_later = so, .actor = c->actor, .io = server_io(sv),
                       .limits = {.max_depth = c->max_depth},
                       .sg = sg, .checkpoint_interval = c->checkpoint_interval};
-    pending = NULL; /* the mcp's from here on, even if mcp_new() fails */
     if (!(m = mcp_new(&mo, err, sizeof err))) {
         diag("cannot start: %s", err);
         goto done;
     }
     status = server_run(sv, m) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 done:
-    store_pending_free(pending);
     mcp_free(m);
     server_free(sv);
     return status;

@@ -60,12 +60,11 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
 {
     mcp *m = calloc(1, sizeof *m);
     if (!m) {
-        store_pending_free(opt->pending);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     m->st = opt->st;
-    m->pending = opt->pending;
+    m->open_later = opt->open_later;
     m->limits = opt->limits;
     m->actor = strdup(opt->actor ? opt->actor : "unknown");
     m->sg = opt->sg;
@@ -89,7 +88,6 @@ void mcp_free(mcp *m)
 {
     if (!m) return;
     diag_set_sink(NULL, NULL);
-    store_pending_free(m->pending);
     if (m->owns_st) store_close(m->st);
     free(m->open_error);
     tools_free(m->tools);
@@ -100,7 +98,7 @@ void mcp_free(mcp *m)
 
 store *mcp_store(const mcp *m) { return m->st; }
 
-int mcp_open_failed(const mcp *m) { return !m->st && !m->pending; }
+int mcp_open_failed(const mcp *m) { return !m->st && !m->open_later; }
 
 int mcp_ready(mcp *m, char *err, size_t errlen)
 {
@@ -111,22 +109,20 @@ int mcp_ready(mcp *m, char *err, size_t errlen)
         if (err) snprintf(err, errlen, "cannot start: %s", why_tools);
         return -1;
     }
-    if (m->pending) {
+    if (m->open_later) {
         char why[STORE_ERRLEN], text[STORE_ERRLEN + 512];
-        store_pending *p = m->pending;
-        if (store_pending_finish(p, &m->st, why) == STORE_OK) {
+        const store_options *o = m->open_later;
+        m->open_later = NULL;
+        if (store_open(o, &m->st, why) == STORE_OK) {
             m->owns_st = 1;
             note_checkpoint(m);
             if (store_readonly(m->st))
-                diag("serving %s read-only: queries work, every write is refused",
-                     store_pending_path(p));
+                diag("serving %s read-only: queries work, every write is refused", o->path);
         } else {
-            snprintf(text, sizeof text, "cannot open the audit database %s: %s",
-                     store_pending_path(p), why);
+            snprintf(text, sizeof text, "cannot open the audit database %s: %s", o->path,
+                     why);
             m->open_error = strdup(text); /* NULL says "out of memory" below */
         }
-        m->pending = NULL;
-        store_pending_free(p);
     }
     if (!m->st) {
         if (err) snprintf(err, errlen, "%s", m->open_error ? m->open_error : "out of memory");

@@ -15,7 +15,6 @@
 
 #include "../integrity/signer.h"
 #include "../store/store.h"
-#include "../store/store_pending.h"
 #include "rpc.h"
 
 typedef struct mcp mcp;
@@ -31,10 +30,11 @@ typedef struct mcp_io {
 
 typedef struct mcp_options {
     store *st;          /* borrowed; must outlive the mcp */
-    /* Or a store still to open (see store_pending.h), taken over: it is
-    ** opened by mcp_ready(), which requests other than initialize call
-    ** first, and mcp_free() closes it. */
-    store_pending *pending;
+    /* Or the options of a store to open later (borrowed, path included,
+    ** until it is opened): mcp_ready() opens it, and requests other than
+    ** initialize call that first, so initialize is answered without
+    ** waiting for the database.  mcp_free() closes what it opened. */
+    const store_options *open_later;
     const char *actor;  /* the session's actor, copied */
     rpc_limits limits;
     const signer *sg;   /* checkpoint key, borrowed; NULL disables checkpoints */
@@ -61,16 +61,15 @@ typedef struct mcp_reply {
     int is_batch;
 } mcp_reply;
 
-/* Returns NULL and a message in err on failure (opt->pending is freed
-** then too).  Free with mcp_free(). */
+/* Returns NULL and a message in err on failure.  Free with mcp_free(). */
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen);
 void mcp_free(mcp *m);
 
 /* The store, once open: NULL while a deferred open has not happened. */
 store *mcp_store(const mcp *m);
 
-/* Build the tool table on the first call, and do a deferred open if one is
-** pending.  Returns 0 once both are ready, or -1 with a message
+/* Build the tool table on the first call, and do the deferred open if
+** there is one.  Returns 0 once both are ready, or -1 with a message
 ** for the person running the server in err (the database cannot be opened,
 ** or memory ran out; the server must stop).  Cheap once the
 ** open has finished.  err may be NULL. */

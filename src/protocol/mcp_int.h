@@ -25,8 +25,8 @@ typedef struct mcp_req {
 
 struct mcp {
     store *st;         /* NULL until a background open finishes */
-    store_pending *pending; /* the background open, until mcp_ready() */
-    int owns_st;       /* st came from pending: mcp_free() closes it */
+    const store_options *open_later; /* the deferred open, until mcp_ready() */
+    int owns_st;       /* st came from open_later: mcp_free() closes it */
     char *open_error;  /* why the background open failed, or NULL */
     tools *tools;
     char *actor;

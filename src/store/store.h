@@ -212,8 +212,9 @@ typedef struct store_activity {
 int store_user_activity(store *s, const char *user_id, const char *since,
                         store_activity *out, char *err);
 
-/* The EXPLAIN QUERY PLAN lines of store_user_activity()'s two statements
-** (counts by type, then projects touched), one per line, into plan (len
+/* The EXPLAIN QUERY PLAN lines of store_user_activity()'s statements
+** (counts by type, from after and from before the window's start in its
+** first day, then projects touched), one per line, into plan (len
 ** bytes); for tests that keep its cost bounded by the window and the
 ** user's number of projects. */
 int store_explain_user_activity(store *s, char *plan, size_t len, char *err);

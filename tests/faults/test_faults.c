@@ -650,7 +650,7 @@ TEST(folder_without_permission_exits_nonzero)
     tdir_free(t);
 }
 
-/* The database opens while initialize is answered (see store_pending.h), so
+/* The database is opened once initialize has been answered, so
 ** a client that opens with initialize gets its reply; the server then stops
 ** with the reason on stderr and a non-zero exit, as without initialize. */
 TEST(initialize_is_answered_then_an_unusable_database_stops_the_server)

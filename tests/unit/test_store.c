@@ -18,7 +18,6 @@
 
 #include "store/chain.h"
 #include "store/store.h"
-#include "store/store_pending.h"
 #include "util/jbuf.h"
 
 /* ---- temporary folders ------------------------------------------------ */
@@ -1779,65 +1778,6 @@ TEST(log_ids_differ_between_databases)
     ASSERT(differ);
 }
 
-/* ---- deferred opening ------------------------------------------------ */
-
-/* A deferred open of <fresh tmp>/name, or NULL; path receives the path. */
-static store_pending *pending_at(const char *name, char path[256])
-{
-    char err[STORE_ERRLEN];
-    store_pending *p = NULL;
-    if (fresh_tmp() != 0 || tmp_path(name, path, 256) != 0) return NULL;
-    store_options o = {.path = path};
-    return store_pending_start(&o, &p, err) == STORE_OK ? p : NULL;
-}
-
-TEST(pending_open_hands_over_a_usable_store)
-{
-    char path[256], err[STORE_ERRLEN] = "";
-    store_pending *p = pending_at("bg/audit.db", path);
-    ASSERT(p);
-    ASSERT_EQ_STR(store_pending_path(p), path);
-    store *s = NULL;
-    ASSERT_EQ_INT(store_pending_finish(p, &s, err), STORE_OK);
-    store_pending_free(p);
-    ASSERT(s != NULL);
-    store_receipt r;
-    int rc = append_simple(s, "tool_call", "bg", "u", "p", NULL, &r);
-    store_close(s);
-    ASSERT_EQ_INT(rc, STORE_OK);
-    ASSERT_EQ_INT((int)r.seq, 1);
-}
-
-TEST(pending_open_reports_why_it_failed)
-{
-    char path[256], err[STORE_ERRLEN] = "";
-    store_pending *p = pending_at("notes.txt", path);
-    ASSERT(p);
-    /* Written after the open was taken: it only happens at finish. */
-    FILE *f = fopen(path, "wb");
-    ASSERT(f);
-    for (int i = 0; i < 200; i++) fputs("These are my notes, not a database.\n", f);
-    fclose(f);
-    chmod(path, 0600);
-    store *s = (store *)1;
-    ASSERT_EQ_INT(store_pending_finish(p, &s, err), STORE_ESCHEMA);
-    store_pending_free(p);
-    ASSERT(s == NULL);
-    ASSERT_CONTAINS(err, "not an SQLite database");
-}
-
-TEST(pending_open_freed_unfinished_creates_nothing)
-{
-    /* Freed unfinished, the open never happened: nothing may have been
-    ** created. */
-    char path[256];
-    store_pending *p = pending_at("never/audit.db", path);
-    ASSERT(p);
-    store_pending_free(p);
-    struct stat st;
-    ASSERT(stat(path, &st) != 0);
-}
-
 /* ---- refusing foreign files ------------------------------------------- */
 
 TEST(not_a_database_refused_unchanged)
@@ -2129,9 +2069,6 @@ TEST_MAIN(
     TEST_ENTRY(open_file_mode_0600_despite_permissive_umask)
     TEST_ENTRY(readonly_open_of_missing_file_fails)
     TEST_ENTRY(open_directory_refused)
-    TEST_ENTRY(pending_open_hands_over_a_usable_store)
-    TEST_ENTRY(pending_open_reports_why_it_failed)
-    TEST_ENTRY(pending_open_freed_unfinished_creates_nothing)
     TEST_ENTRY(append_outside_transaction_fails)
     TEST_ENTRY(begin_twice_fails)
     TEST_ENTRY(commit_and_savepoint_without_transaction_fail)
