@@ -77,6 +77,17 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
 
 /* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
 
+/* A new output file for what a command writes (export, report): created
+** with O_EXCL and mode 0600, since it holds audit data, and buffered.
+** Returns the stream, or NULL with a sentence in err (an existing file is
+** refused: `command` never overwrites). */
+FILE *cli_output_open(const char *path, const char *command, char *err, size_t errlen);
+
+/* Finish a file from cli_output_open(): when ok, flush, fsync it and its
+** folder and return 0, or -1 with a sentence in err; when not ok (or when
+** finishing fails), close and remove it, keeping err.  f NULL is fine. */
+int cli_output_close(FILE *f, const char *path, int ok, char *err, size_t errlen);
+
 /* Whether tables (rather than JSON Lines) should go to out: out is a
 ** terminal and --json was not given. */
 int cli_use_table(FILE *out, const cli_args *a);

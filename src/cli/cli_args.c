@@ -1,5 +1,6 @@
 /*
-** cli_args.c: checking the options of tail, query, stats and export.
+** cli_args.c: checking the options of tail, query, stats, export and
+** report.
 **
 ** main.c collects option strings; here each is checked against the
 ** commands it applies to and turned into a value before the database is
@@ -18,13 +19,14 @@
 
 #include "../tools/schemas.h"
 
-enum { TAIL = 1, QUERY = 2, STATS = 4, EXPORT = 8 };
+enum { TAIL = 1, QUERY = 2, STATS = 4, EXPORT = 8, REPORT = 16 };
 
 static const struct {
     const char *name;
     int mask;
 } commands[] = {
     {"tail", TAIL}, {"query", QUERY}, {"stats", STATS}, {"export", EXPORT},
+    {"report", REPORT},
 };
 
 /* Each string option: its name for messages, where it lives, and the
@@ -35,16 +37,16 @@ static const struct {
     int mask;
 } string_opts[] = {
     {"-n/--lines", offsetof(cli_args, lines), TAIL},
-    {"--user", offsetof(cli_args, user), QUERY | EXPORT},
-    {"--project", offsetof(cli_args, project), QUERY | EXPORT},
-    {"--event-type", offsetof(cli_args, event_type), QUERY | EXPORT},
-    {"--operation-name", offsetof(cli_args, operation_name), QUERY | EXPORT},
-    {"--since", offsetof(cli_args, since), QUERY | EXPORT},
-    {"--until", offsetof(cli_args, until), QUERY | EXPORT},
+    {"--user", offsetof(cli_args, user), QUERY | EXPORT | REPORT},
+    {"--project", offsetof(cli_args, project), QUERY | EXPORT | REPORT},
+    {"--event-type", offsetof(cli_args, event_type), QUERY | EXPORT | REPORT},
+    {"--operation-name", offsetof(cli_args, operation_name), QUERY | EXPORT | REPORT},
+    {"--since", offsetof(cli_args, since), QUERY | EXPORT | REPORT},
+    {"--until", offsetof(cli_args, until), QUERY | EXPORT | REPORT},
     {"--search", offsetof(cli_args, search), QUERY},
     {"--limit", offsetof(cli_args, limit), QUERY},
     {"--format", offsetof(cli_args, format), EXPORT},
-    {"-o/--output", offsetof(cli_args, output), EXPORT},
+    {"-o/--output", offsetof(cli_args, output), EXPORT | REPORT},
 };
 
 static const char *string_at(const cli_args *a, size_t offset)
@@ -152,6 +154,8 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
         return usage(err, errlen, "option -f/--follow does not apply to '%s'", command);
     if (a->json && (mask & EXPORT))
         return usage(err, errlen, "option --json does not apply to '%s' (use --format)", command);
+    if (a->json && (mask & REPORT))
+        return usage(err, errlen, "option --json does not apply to '%s'", command);
 
     a->count = mask & TAIL ? 10 : 100;
     if (a->lines && parse_count(a->lines, 0, 1000000000, &a->count) != 0)
@@ -174,6 +178,9 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
             return usage(err, errlen, "--event-type '%s' is not an event type; use one of: %s",
                          a->event_type, list);
     }
+
+    if ((mask & REPORT) && (!a->since || !a->until || !a->output))
+        return usage(err, errlen, "--since DATE, --until DATE and --output FILE are required");
 
     a->fmt = CLI_FORMAT_NONE;
     if (mask & EXPORT) {

@@ -276,44 +276,17 @@ static int export_entry(void *ctx, const cJSON *e)
     return x->failed;
 }
 
-/* fsync the folder holding path, so that the new file's name is durable. */
-static int sync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy) return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
 {
     exporter x;
     char serr[STORE_ERRLEN];
-    int rc = CLI_EFAIL, fd = -1, created = 0;
+    int rc = CLI_EFAIL;
     int64_t last;
     memset(&x, 0, sizeof x);
     x.f = out;
     x.fmt = a->fmt;
-    if (a->output) {
-        fd = open(a->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(err, errlen, "cannot create %s: %s", a->output,
-                     errno == EEXIST ? "it already exists (export never overwrites)"
-                                     : strerror(errno));
-            return CLI_EUSAGE;
-        }
-        created = 1;
-        if (!(x.f = fdopen(fd, "w"))) {
-            snprintf(err, errlen, "cannot write %s: %s", a->output, strerror(errno));
-            goto done;
-        }
-        fd = -1; /* owned by x.f now */
-        setvbuf(x.f, NULL, _IOFBF, 1 << 16);
-    }
+    if (a->output && !(x.f = cli_output_open(a->output, "export", err, errlen)))
+        return CLI_EUSAGE;
     /* One pass in seq order: a small cache does as well as a big one. */
     if (store_set_cache_size(st, SCAN_CACHE_KIB, serr) != STORE_OK ||
         store_seq_range(st, &x.first, &last, serr) != STORE_OK) {
@@ -340,24 +313,14 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
         snprintf(err, errlen, "%s", x.err);
         goto done;
     }
-    if (x.failed || fflush(x.f) != 0 || ferror(x.f) ||
-        (a->output && (fsync(fileno(x.f)) != 0))) {
+    if (x.failed || fflush(x.f) != 0 || ferror(x.f)) {
         snprintf(err, errlen, "cannot write %s: %s", a->output ? a->output : "the output",
                  strerror(errno ? errno : EIO));
         goto done;
     }
-    if (a->output) {
-        FILE *f = x.f;
-        x.f = NULL;
-        if (fclose(f) != 0 || sync_parent(a->output) != 0) {
-            snprintf(err, errlen, "cannot write %s: %s", a->output, strerror(errno));
-            goto done;
-        }
-    }
     rc = CLI_OK;
 done:
-    if (a->output && x.f) fclose(x.f);
-    if (fd >= 0) close(fd);
-    if (rc != CLI_OK && created) unlink(a->output);
+    if (a->output && cli_output_close(x.f, a->output, rc == CLI_OK, err, errlen) != 0)
+        rc = CLI_EFAIL;
     return rc;
 }
