@@ -69,7 +69,7 @@ typedef struct config {
     long long max_db_size;
     int read_only;
     const char *checkpoint_file; /* verify --checkpoint */
-    const char *public_key_file; /* verify --public-key */
+    const char *public_key_file; /* verify, ui, report --public-key */
     const char *archives[16];    /* verify --archive (repeatable), prune --archive */
     int n_archives;
     const char *before;          /* prune --before */
@@ -351,7 +351,9 @@ static int parse_args(int argc, char **argv, config *c)
         return EXIT_USAGE;
     }
     if ((c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
-        (c->cmd != CMD_VERIFY && (c->checkpoint_file || c->public_key_file)) ||
+        (c->cmd != CMD_VERIFY && c->checkpoint_file) ||
+        (c->cmd != CMD_VERIFY && c->cmd != CMD_UI && c->cmd != CMD_REPORT &&
+         c->public_key_file) ||
         (c->cmd != CMD_PRUNE && c->before) ||
         (c->cmd != CMD_UI && (c->listen || c->open_browser)) ||
         (!cli_is_command(c->cmd_name) && cli_any_option(&c->cli))) {
@@ -460,9 +462,10 @@ static int run_report(const config *c, store *st)
     };
     viewer_report_options ro = {.filter = &q, .output = a->output, .progress = stderr};
     if (trusted_key(c, pk, &ro.trusted_public_key) != 0) return EXIT_USAGE;
-    if (viewer_report_write(st, &ro, err, sizeof err) != 0) {
+    int rc = viewer_report_write(st, &ro, err, sizeof err);
+    if (rc != 0) {
         diag("report: %s", err);
-        return EXIT_FAILURE;
+        return rc == -2 ? EXIT_USAGE : EXIT_FAILURE;
     }
     diag("report written to %s", a->output);
     return EXIT_SUCCESS;

@@ -283,7 +283,7 @@ int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
     int64_t last = 0;
     int ok = 0;
     if (find_parts(&parts, err, errlen) != 0) return -1;
-    if (!(w.f = cli_output_open(opt->output, "report", err, errlen))) return -1;
+    if (!(w.f = cli_output_open(opt->output, "report", err, errlen))) return -2;
     if (!(w.by_type = cJSON_CreateObject()) || !(w.by_user = cJSON_CreateObject()) ||
         !(w.days = cJSON_CreateObject())) {
         snprintf(err, errlen, "out of memory");

@@ -34,8 +34,9 @@ typedef struct viewer_report_options {
                                        NULL: stderr */
 } viewer_report_options;
 
-/* Write the report.  Returns 0, or -1 with a sentence in err; on failure
-** nothing is left at opt->output. */
+/* Write the report.  Returns 0, or -1 with a sentence in err; -2 when
+** opt->output cannot be created (it exists, or its folder does not).  On
+** failure nothing is left at opt->output. */
 int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
                         size_t errlen);
 

@@ -293,7 +293,7 @@
     const totals = days.map((d) => Object.values(d.by_type).reduce((a, b) => a + b, 0));
     const max = Math.max(1, ...totals);
     const W = 900, H = 160, pad = 30;
-    const bw = Math.max(2, Math.floor((W - pad) / days.length) - 1);
+    const bw = Math.min(40, Math.max(2, Math.floor((W - pad) / days.length) - 1));
     const s = svg('svg', { viewBox: `0 0 ${W} ${H + 20}`, width: W, height: H + 20, role: 'img' });
     s.appendChild(svg('text', { x: 0, y: 10, 'font-size': 10 })).textContent = fmt(max);
     const types = new Set();
