@@ -16,8 +16,11 @@
 **   ratio           page_p50_ms / floor_p50_ms
 ** then waits for the background verification to finish and follows the
 ** keyset cursor page by page (--page entries each) down to seq 1,
-** sampling the server's VmRSS every 10% of the walk:
-**   rss_start_kb, rss_max_kb, rss_end_kb, rss_growth (end / start).
+** sampling the server's VmRSS before it and after every 10% of the walk:
+**   rss_start_kb (before), rss_10pct_kb, rss_max_kb, rss_end_kb,
+**   rss_growth (end / at 10%: the store's page cache, 16 MiB, fills in the
+**   first percent of a million entries; after that memory must stay flat),
+**   rss_samples_kb (all eleven).
 ** Prints one key=value line on stdout.
 */
 #include <arpa/inet.h>
@@ -184,6 +187,8 @@ int main(int argc, char **argv)
         cJSON_Delete(ij);
         free(info);
         int64_t next_sample = total / 10;
+        long samples[16];
+        int n_samples = 0;
         double walk_t0 = gen_now_s();
         for (;;) {
             if (before) snprintf(path, sizeof path, "/api/entries?limit=%d&before_seq=%lld", page,
@@ -198,18 +203,21 @@ int main(int argc, char **argv)
             before = cJSON_IsObject(next)
                          ? (int64_t)cJSON_GetObjectItem(next, "before_seq")->valuedouble : 0;
             cJSON_Delete(j);
-            if (entries >= next_sample || !before) {
+            if ((entries >= next_sample || !before) && n_samples < 16) {
                 long rss = gen_proc_kb(pid, "VmRSS");
                 if (rss > rss_max) rss_max = rss;
+                samples[n_samples++] = rss;
                 next_sample += total / 10;
             }
             if (!before) break;
         }
         long rss_end = gen_proc_kb(pid, "VmRSS");
+        long at10 = n_samples ? samples[0] : rss_start;
         printf(" verify_s=%.1f pages=%lld entries=%lld walk_s=%.1f rss_start_kb=%ld "
-               "rss_max_kb=%ld rss_end_kb=%ld rss_growth=%.2f",
+               "rss_10pct_kb=%ld rss_max_kb=%ld rss_end_kb=%ld rss_growth=%.2f rss_samples_kb=",
                verify_s, (long long)pages, (long long)entries, gen_now_s() - walk_t0,
-               rss_start, rss_max, rss_end, (double)rss_end / (double)rss_start);
+               rss_start, at10, rss_max, rss_end, (double)rss_end / (double)at10);
+        for (int i = 0; i < n_samples; i++) printf("%s%ld", i ? "," : "", samples[i]);
     }
     printf("\n");
     kill(pid, SIGTERM);
