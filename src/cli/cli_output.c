@@ -8,25 +8,13 @@
 */
 #include "cli.h"
 
+#include "../util/fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* fsync the folder holding path, so that the new file's name is durable. */
-static int sync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy) return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 FILE *cli_output_open(const char *path, const char *command, char *err, size_t errlen)
 {
@@ -61,7 +49,7 @@ int cli_output_close(FILE *f, const char *path, int ok, char *err, size_t errlen
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         ok = 0;
     }
-    if (ok && sync_parent(path) != 0) {
+    if (ok && fs_sync_parent(path) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         ok = 0;
     }

@@ -10,13 +10,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/fsutil.h"
 #include "../util/ts.h"
 #include "checkpoint.h"
 
@@ -90,24 +90,12 @@ int archive_write(archive_writer *w, const store_raw_entry *e)
     return w->failed ? -1 : 0;
 }
 
-static int sync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy) return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int archive_finish(archive_writer *w, char *err, size_t errlen)
 {
     int ok = !w->failed && fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
     int saved = errno;
     ok = fclose(w->f) == 0 && ok;
-    ok = ok && sync_dir(w->path) == 0;
+    ok = ok && fs_sync_parent(w->path) == 0;
     if (!ok) snprintf(err, errlen, "cannot write archive %s: %s", w->path, strerror(saved));
     free(w->path);
     free(w);

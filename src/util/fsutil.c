@@ -4,10 +4,13 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fs_make_parents(const char *path, char *err, size_t errlen)
 {
@@ -28,4 +31,16 @@ int fs_make_parents(const char *path, char *err, size_t errlen)
     }
     free(dir);
     return 0;
+}
+
+int fs_sync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
 }

@@ -309,12 +309,19 @@ static store *open_ro(const char *db)
     return store_open(&o, &s, err) == STORE_OK ? s : NULL;
 }
 
+/* A database of n entries and an API on it, read-only.  0 or -1. */
+static int api_on(int n, viewer_api *api)
+{
+    char db[128];
+    memset(api, 0, sizeof *api);
+    return make_db(n, db) == 0 && (api->st = open_ro(db)) ? 0 : -1;
+}
+
 TEST(api_pages_through_every_entry_once)
 {
-    char db[128], seq[32], at[40];
-    ASSERT(make_db(137, db) == 0);
-    viewer_api api = {.st = open_ro(db)};
-    ASSERT(api.st);
+    char seq[32], at[40];
+    viewer_api api;
+    ASSERT(api_on(137, &api) == 0);
     int64_t seen = 0, last = 138;
     int status;
     params p = {{"limit", "before_seq", "before_at"}, {"20", NULL, NULL}, 3};
@@ -348,10 +355,8 @@ TEST(api_pages_through_every_entry_once)
 
 TEST(api_filters_and_search)
 {
-    char db[128];
-    ASSERT(make_db(40, db) == 0);
-    viewer_api api = {.st = open_ro(db)};
-    ASSERT(api.st);
+    viewer_api api;
+    ASSERT(api_on(40, &api) == 0);
     int status;
     params p = {{"user", "q", "event_type"}, {"u1", "op_1", "tool_call"}, 3};
     cJSON *j = call(&api, "/api/entries", &p, &status);
@@ -371,10 +376,8 @@ TEST(api_filters_and_search)
 
 TEST(api_entry_by_id_and_seq)
 {
-    char db[128];
-    ASSERT(make_db(5, db) == 0);
-    viewer_api api = {.st = open_ro(db)};
-    ASSERT(api.st);
+    viewer_api api;
+    ASSERT(api_on(5, &api) == 0);
     int status;
     params p = {{"seq"}, {"3"}, 1};
     cJSON *j = call(&api, "/api/entry", &p, &status);
@@ -397,10 +400,8 @@ TEST(api_entry_by_id_and_seq)
 
 TEST(api_bad_parameters_are_400)
 {
-    char db[128];
-    ASSERT(make_db(2, db) == 0);
-    viewer_api api = {.st = open_ro(db)};
-    ASSERT(api.st);
+    viewer_api api;
+    ASSERT(api_on(2, &api) == 0);
     int status;
     params p1 = {{"limit"}, {"0"}, 1};
     cJSON *j = call(&api, "/api/entries", &p1, &status);
@@ -420,10 +421,8 @@ TEST(api_bad_parameters_are_400)
 
 TEST(api_activity_counts_per_day_and_user)
 {
-    char db[128];
-    ASSERT(make_db(30, db) == 0);
-    viewer_api api = {.st = open_ro(db)};
-    ASSERT(api.st);
+    viewer_api api;
+    ASSERT(api_on(30, &api) == 0);
     int status;
     params none = {{NULL}, {NULL}, 0};
     cJSON *j = call(&api, "/api/activity", &none, &status);
