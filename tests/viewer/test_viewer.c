@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -469,6 +470,50 @@ TEST(report_json_cannot_close_its_script_element)
     cJSON_Delete(j);
 }
 
+/* Run the binary through /bin/sh; its exit status, or -1. */
+static int run(const char *fmt, const char *a, const char *b)
+{
+    char cmd[1024];
+    const char *bin = getenv("DSS_BIN");
+    if (!bin) return -1;
+    snprintf(cmd, sizeof cmd, "DSS_AUDIT_KEY=%s/none.key '%s' ", tmp_dir, bin);
+    size_t n = strlen(cmd);
+    snprintf(cmd + n, sizeof cmd - n, fmt, a, b);
+    int st = system(cmd);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+TEST(report_command_writes_a_new_private_file)
+{
+    char db[128], out[160];
+    ASSERT(make_db(12, db) == 0);
+    snprintf(out, sizeof out, "%s/r.html", tmp_dir);
+    ASSERT_EQ_INT(run("report --db '%s' -o '%s' 2>/dev/null", db, out), 2); /* no period */
+    ASSERT(access(out, F_OK) != 0);
+    ASSERT_EQ_INT(run("report --db '%s' --since 2000-01-01 --until 2999-12-31 -o '%s'"
+                      " 2>/dev/null", db, out), 0);
+    struct stat st;
+    ASSERT(stat(out, &st) == 0);
+    ASSERT_EQ_INT(st.st_mode & 0777, 0600);
+    size_t len;
+    char *html = slurp(out, &len);
+    ASSERT(html);
+    html[len < (1 << 22) ? len : (1 << 22) - 1] = '\0';
+    ASSERT_CONTAINS(html, "id=\"dss-report\"");
+    ASSERT_CONTAINS(html, "Content-Security-Policy");
+    ASSERT_CONTAINS(html, "\"operation_name\":\"op_12\"");
+    ASSERT(!strstr(html, "<script src"));
+    ASSERT(!strstr(html, "<script>x</script>")); /* the args' markup, escaped */
+    ASSERT_CONTAINS(html, "\\u003cscript\\u003ex\\u003c/script\\u003e");
+    free(html);
+    /* An existing file is never overwritten: usage error, file unchanged. */
+    ASSERT_EQ_INT(run("report --db '%s' --since 2000-01-01 --until 2999-12-31 -o '%s'"
+                      " 2>/dev/null", db, out), 2);
+    struct stat st2;
+    ASSERT(stat(out, &st2) == 0);
+    ASSERT_EQ_INT(st2.st_size, st.st_size);
+}
+
 TEST_MAIN(
     TEST_ENTRY(request_without_token_is_401)
     TEST_ENTRY(wrong_token_is_401_right_token_is_200)
@@ -485,4 +530,5 @@ TEST_MAIN(
     TEST_ENTRY(api_bad_parameters_are_400)
     TEST_ENTRY(api_activity_counts_per_day_and_user)
     TEST_ENTRY(report_json_cannot_close_its_script_element)
+    TEST_ENTRY(report_command_writes_a_new_private_file)
 )
