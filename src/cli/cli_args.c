@@ -39,6 +39,8 @@ static const struct {
     {"--project", offsetof(cli_args, project), QUERY | EXPORT},
     {"--event-type", offsetof(cli_args, event_type), QUERY | EXPORT},
     {"--operation-name", offsetof(cli_args, operation_name), QUERY | EXPORT},
+    {"--server", offsetof(cli_args, server), QUERY | EXPORT},
+    {"--session", offsetof(cli_args, session), QUERY | EXPORT},
     {"--since", offsetof(cli_args, since), QUERY | EXPORT},
     {"--until", offsetof(cli_args, until), QUERY | EXPORT},
     {"--search", offsetof(cli_args, search), QUERY},

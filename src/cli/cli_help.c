@@ -36,6 +36,11 @@
                        "state_transition, error, security_event)"}
 #define OPT_OPERATION                                                       \
     {"--operation-name O", "only entries whose operation_name is exactly O"}
+#define OPT_SERVER                                                          \
+    {"--server NAME", "only calls relayed by wrap to the MCP server NAME"}
+#define OPT_SESSION                                                         \
+    {"--session ID", "only entries of session ID (a wrap process, or the "  \
+                     "agent client's session for hook entries)"}
 #define OPT_SINCE                                                           \
     {"--since DATE", "only entries created at or after DATE: RFC 3339 "     \
                      "(2026-11-27T09:30:00Z, or with an offset) or "        \
@@ -249,7 +254,7 @@ static const cli_help_section tail_sections[] = {
 };
 
 static const cli_help_item query_opts[] = {
-    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_SINCE,
+    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_SERVER, OPT_SESSION, OPT_SINCE,
     OPT_UNTIL,
     {"--search TEXT", "only entries whose operation_name or error contains "
                       "TEXT, literally, ignoring ASCII case"},
@@ -305,7 +310,7 @@ static const cli_help_item export_opts[] = {
                           "command succeeds, and removed if the export fails "
                           "(default: stdout)"},
     OPT_SINCE, OPT_UNTIL, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
-    OPT_OPERATION, OPT_DB_RO, OPT_HELP, END_ITEMS,
+    OPT_OPERATION, OPT_SERVER, OPT_SESSION, OPT_DB_RO, OPT_HELP, END_ITEMS,
 };
 
 static const cli_help_item export_formats[] = {
@@ -372,7 +377,7 @@ const cli_help_page cli_help_pages[] = {
      tail_sections},
     {"query",
      "query [--user U] [--project P] [--event-type T] [--operation-name O] "
-     "[--since DATE] [--until DATE] [--search TEXT] [--limit N] [--json] "
+     "[--server NAME] [--session ID] [--since DATE] [--until DATE] [--search TEXT] [--limit N] [--json] "
      "[--db PATH]",
      "print the entries matching the filters, newest first", query_sections},
     {"stats", "stats [--json] [--db PATH]",
@@ -382,7 +387,7 @@ const cli_help_page cli_help_pages[] = {
     {"export",
      "export --format jsonl|csv|ocsf [--since DATE] [--until DATE] "
      "[--user U] [--project P] [--event-type T] [--operation-name O] "
-     "[--output FILE] [--db PATH]",
+     "[--server NAME] [--session ID] [--output FILE] [--db PATH]",
      "write matching entries as JSON Lines, CSV or OCSF, oldest first",
      export_sections},
     {"verify",
