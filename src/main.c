@@ -52,7 +52,7 @@ typedef enum command {
 enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
-    OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN
+    OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION
 };
 
 typedef struct config {
@@ -229,6 +229,8 @@ static int parse_args(int argc, char **argv, config *c)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"session", required_argument, NULL, OPT_SESSION},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"open", no_argument, NULL, OPT_OPEN},
         {NULL, 0, NULL, 0},
@@ -304,6 +306,8 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_FORMAT: c->cli.format = optarg; break;
         case 'o': c->cli.output = optarg; break;
         case OPT_JSON: c->cli.json = 1; break;
+        case OPT_SERVER: c->cli.server = optarg; break;
+        case OPT_SESSION: c->cli.session = optarg; break;
         case OPT_LISTEN: c->listen = optarg; break;
         case OPT_OPEN: c->open_browser = 1; break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
@@ -457,6 +461,7 @@ static int run_report(const config *c, store *st)
     store_query q = {
         .project_id = a->project, .user_id = a->user,
         .operation_name = a->operation_name, .event_type = a->event_type,
+        .server = a->server, .session_id = a->session,
         .since = a->since_ts[0] ? a->since_ts : NULL,
         .until = a->until_ts[0] ? a->until_ts : NULL,
     };

@@ -43,6 +43,7 @@ typedef struct cli_args {
     const char *lines;          /* tail -n */
     int follow;                 /* tail -f */
     const char *user, *project, *event_type, *operation_name;
+    const char *server, *session;  /* relayed calls' server name, session */
     const char *since, *until, *search, *limit;
     const char *format, *output;
     int json;                   /* --json: JSON Lines even on a terminal */

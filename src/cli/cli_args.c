@@ -41,6 +41,8 @@ static const struct {
     {"--project", offsetof(cli_args, project), QUERY | EXPORT | REPORT},
     {"--event-type", offsetof(cli_args, event_type), QUERY | EXPORT | REPORT},
     {"--operation-name", offsetof(cli_args, operation_name), QUERY | EXPORT | REPORT},
+    {"--server", offsetof(cli_args, server), QUERY | EXPORT | REPORT},
+    {"--session", offsetof(cli_args, session), QUERY | EXPORT | REPORT},
     {"--since", offsetof(cli_args, since), QUERY | EXPORT | REPORT},
     {"--until", offsetof(cli_args, until), QUERY | EXPORT | REPORT},
     {"--search", offsetof(cli_args, search), QUERY},

@@ -31,7 +31,8 @@ enum { SCAN_CACHE_KIB = 2048 };
 const char *const cli_csv_columns[] = {
     "seq", "id", "event_type", "operation_name", "operation_id", "user_id",
     "project_id", "args", "result", "error", "before_state", "after_state",
-    "created_at", "client", "prev_hash", "hash",
+    "created_at", "client", "prev_hash", "hash", "server", "session_id",
+    "duration_ms", "completes", "cwd",
 };
 const int cli_csv_ncolumns = sizeof cli_csv_columns / sizeof *cli_csv_columns;
 
@@ -297,6 +298,7 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
     store_query q = {
         .project_id = a->project, .user_id = a->user,
         .operation_name = a->operation_name, .event_type = a->event_type,
+        .server = a->server, .session_id = a->session,
         .since = a->since_ts[0] ? a->since_ts : NULL,
         .until = a->until_ts[0] ? a->until_ts : NULL,
     };

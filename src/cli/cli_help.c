@@ -36,6 +36,11 @@
                        "state_transition, error, security_event)"}
 #define OPT_OPERATION                                                       \
     {"--operation-name O", "only entries whose operation_name is exactly O"}
+#define OPT_SERVER                                                          \
+    {"--server NAME", "only calls relayed by wrap to the MCP server NAME"}
+#define OPT_SESSION                                                         \
+    {"--session ID", "only entries of session ID (a wrap process, or the "  \
+                     "agent client's session for hook entries)"}
 #define OPT_SINCE                                                           \
     {"--since DATE", "only entries created at or after DATE: RFC 3339 "     \
                      "(2026-11-27T09:30:00Z, or with an offset) or "        \
@@ -249,7 +254,7 @@ static const cli_help_section tail_sections[] = {
 };
 
 static const cli_help_item query_opts[] = {
-    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_SINCE,
+    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_SERVER, OPT_SESSION, OPT_SINCE,
     OPT_UNTIL,
     {"--search TEXT", "only entries whose operation_name or error contains "
                       "TEXT, literally, ignoring ASCII case"},
@@ -305,7 +310,7 @@ static const cli_help_item export_opts[] = {
                           "command succeeds, and removed if the export fails "
                           "(default: stdout)"},
     OPT_SINCE, OPT_UNTIL, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
-    OPT_OPERATION, OPT_DB_RO, OPT_HELP, END_ITEMS,
+    OPT_OPERATION, OPT_SERVER, OPT_SESSION, OPT_DB_RO, OPT_HELP, END_ITEMS,
 };
 
 static const cli_help_item export_formats[] = {
@@ -406,7 +411,8 @@ static const cli_help_item report_opts[] = {
     {"-o, --output FILE", "the report to write (required); it must not "
                           "exist yet: created with mode 0600, fsynced, and "
                           "removed if the report fails"},
-    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_DB_RO,
+    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_SERVER,
+    OPT_SESSION, OPT_DB_RO,
     {"--key PATH", "signing key whose .pub file the verification trusts "
                    "and the report names (env DSS_AUDIT_KEY)"},
     {"--public-key FILE", "trust and name this public key instead"},
@@ -445,7 +451,7 @@ const cli_help_page cli_help_pages[] = {
      tail_sections},
     {"query",
      "query [--user U] [--project P] [--event-type T] [--operation-name O] "
-     "[--since DATE] [--until DATE] [--search TEXT] [--limit N] [--json] "
+     "[--server NAME] [--session ID] [--since DATE] [--until DATE] [--search TEXT] [--limit N] [--json] "
      "[--db PATH]",
      "print the entries matching the filters, newest first", query_sections},
     {"stats", "stats [--json] [--db PATH]",
@@ -455,7 +461,7 @@ const cli_help_page cli_help_pages[] = {
     {"export",
      "export --format jsonl|csv|ocsf [--since DATE] [--until DATE] "
      "[--user U] [--project P] [--event-type T] [--operation-name O] "
-     "[--output FILE] [--db PATH]",
+     "[--server NAME] [--session ID] [--output FILE] [--db PATH]",
      "write matching entries as JSON Lines, CSV or OCSF, oldest first",
      export_sections},
     {"ui", "ui [--listen ADDR:PORT] [--open] [--db PATH]",
@@ -463,7 +469,8 @@ const cli_help_page cli_help_pages[] = {
      ui_sections},
     {"report",
      "report --since DATE --until DATE [--user U] [--project P] "
-     "[--event-type T] [--operation-name O] --output FILE.html [--db PATH]",
+     "[--event-type T] [--operation-name O] [--server NAME] [--session ID] "
+     "--output FILE.html [--db PATH]",
      "write a self-contained HTML evidence report of a period",
      report_sections},
     {"verify",

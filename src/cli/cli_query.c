@@ -198,6 +198,7 @@ int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
     store_query q = {
         .project_id = a->project, .user_id = a->user,
         .operation_name = a->operation_name, .event_type = a->event_type,
+        .server = a->server, .session_id = a->session,
         .since = a->since_ts[0] ? a->since_ts : NULL,
         .until = a->until_ts[0] ? a->until_ts : NULL,
         .text = a->search,

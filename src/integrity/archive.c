@@ -79,6 +79,14 @@ int archive_write(archive_writer *w, const store_raw_entry *e)
         add_text(o, "after_state", f->after_state);
         add_text(o, "created_at", f->created_at);
         add_text(o, "client", f->client);
+        /* Encoding v2's fields only when set, so archives of v1 entries
+        ** keep the shape they always had. */
+        const char *const v2[5] = {f->server, f->session_id, f->duration_ms,
+                                   f->completes, f->cwd};
+        static const char *const v2_names[5] = {"server", "session_id", "duration_ms",
+                                                "completes", "cwd"};
+        for (int i = 0; i < 5; i++)
+            if (v2[i]) add_text(o, v2_names[i], v2[i]);
         cJSON_AddStringToObject(o, "prev_hash", prev);
         cJSON_AddStringToObject(o, "hash", hash);
         line = cJSON_PrintUnformatted(o);
@@ -118,6 +126,12 @@ static const char *opt_str(const cJSON *o, const char *k, int *bad)
     if (cJSON_IsString(v)) return v->valuestring;
     if (!cJSON_IsNull(v)) *bad = 1;
     return NULL;
+}
+
+/* An encoding v2 field, which archives of v1 entries do not hold. */
+static const char *v2_str(const cJSON *o, const char *k, int *bad)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k) ? opt_str(o, k, bad) : NULL;
 }
 
 static int hex32(const cJSON *o, const char *k, uint8_t out[CHAIN_HASH_BYTES])
@@ -165,6 +179,11 @@ int archive_each(const char *path, store_entry_fn fn, void *ctx, char *err, size
                 .after_state = opt_str(o, "after_state", &bad),
                 .created_at = opt_str(o, "created_at", &bad),
                 .client = opt_str(o, "client", &bad),
+                .server = v2_str(o, "server", &bad),
+                .session_id = v2_str(o, "session_id", &bad),
+                .duration_ms = v2_str(o, "duration_ms", &bad),
+                .completes = v2_str(o, "completes", &bad),
+                .cwd = v2_str(o, "cwd", &bad),
             };
             bad = bad || hex32(o, "prev_hash", e.prev_hash) || hex32(o, "hash", e.hash);
         }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../integrity/checkpoint.h"
+#include "../record/record.h"
 #include "../scrub/scrub.h"
 #include "../util/diag.h"
 #include "../util/jbuf.h"
@@ -271,24 +272,6 @@ cJSON *mcp_capabilities(void)
     return caps;
 }
 
-/* Serialize the identity fields of a clientInfo object, scrubbed, or NULL.
-** Caller frees. */
-static char *client_identity(const cJSON *info)
-{
-    const char *name = tool_str_arg(info, "name"), *ver = tool_str_arg(info, "version");
-    if (!name && !ver) return NULL;
-    cJSON *c = cJSON_CreateObject();
-    char *out = NULL;
-    if (c) {
-        if (name) cJSON_AddStringToObject(c, "name", name);
-        if (ver) cJSON_AddStringToObject(c, "version", ver);
-        scrub_tree(c);
-        out = cJSON_PrintUnformatted(c);
-        cJSON_Delete(c);
-    }
-    return out;
-}
-
 static char *handle_initialize(mcp *m, const rpc_message *msg)
 {
     const cJSON *p = msg->params;
@@ -303,7 +286,7 @@ static char *handle_initialize(mcp *m, const rpc_message *msg)
 
     /* Keep only the identity fields of clientInfo: they go into every entry. */
     free(m->client);
-    m->client = client_identity(cJSON_GetObjectItemCaseSensitive(p, "clientInfo"));
+    m->client = record_identity(cJSON_GetObjectItemCaseSensitive(p, "clientInfo"));
 
     cJSON *r = cJSON_CreateObject();
     if (!r) return NULL;
@@ -452,7 +435,7 @@ static char *open_request(mcp *m, const rpc_message *msg, mcp_req *rq)
                                "params._meta[\"io.modelcontextprotocol/clientCapabilities\"] "
                                "must be an object", NULL);
     rq->modern = 1;
-    rq->client = rq->client_owned = client_identity(
+    rq->client = rq->client_owned = record_identity(
         cJSON_GetObjectItemCaseSensitive(meta, "io.modelcontextprotocol/clientInfo"));
     const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(meta, "io.modelcontextprotocol/logLevel");
     if (lvl) {

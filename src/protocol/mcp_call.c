@@ -13,56 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../record/record.h"
 #include "../scrub/scrub.h"
 #include "../util/diag.h"
 #include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "mcp_int.h"
 
-/* Serialize a tree for the store, or NULL when tree is NULL; the caller
-** frees the text with free(). */
-static char *serialize(const cJSON *tree, int *oom)
-{
-    if (!tree) return NULL;
-    char *s = jbuf_print(tree);
-    if (!s) *oom = 1;
-    return s;
-}
-
-/* Append the tool_call entry describing this call.  Returns a STORE_ code. */
+/* Append the tool_call entry describing this call.  The arguments are
+** scrubbed already; the summary is the tool's own.  Returns a STORE_ code. */
 static int record_call(mcp *m, const mcp_req *rq, const char *name,
-                       const cJSON *args, const cJSON *summary,
-                       const char *error, char *err)
+                       cJSON *args, cJSON *summary, const char *error, char *err)
 {
-    int oom = 0;
-    char *args_text = serialize(args, &oom);
-    char *result_text = serialize(summary, &oom);
-    /* An error message may quote what the caller sent: scrub it too. */
-    char *clean_error = NULL;
-    if (error && scrub_text(error, strlen(error), &clean_error, NULL) < 0) oom = 1;
-    if (clean_error) error = clean_error;
-    int rc = STORE_ENOMEM;
-    if (!oom) {
-        store_record rec = {
-            .event_type = "tool_call",
-            .operation_name = name,
-            .operation_id = rq->msg->id_text,
-            .user_id = m->actor,
-            .project_id = tool_str_arg(args, "project_id"),
-            .args = args_text ? args_text : "{}",
-            .result = result_text,
-            .error = error,
-            .client = rq->client,
-        };
-        store_receipt r;
-        rc = store_append(m->st, &rec, &r, err);
-    } else {
-        snprintf(err, STORE_ERRLEN, "out of memory");
-    }
-    free(args_text);
-    free(result_text);
-    free(clean_error);
-    return rc;
+    record_event ev = {
+        .event_type = "tool_call",
+        .operation_name = name,
+        .operation_id = rq->msg->id_text,
+        .user_id = m->actor,
+        .project_id = tool_str_arg(args, "project_id"),
+        .args = args,
+        .result = summary,
+        .error = error,
+        .client = rq->client,
+        .scrubbed = 1,
+    };
+    store_receipt r;
+    return record_append(m->st, &ev, &r, err);
 }
 
 /* A successful log_operation keeps its JSON payloads in the entry it

@@ -1,17 +1,21 @@
 /*
 ** chain.c: entry hashing for the tamper-evident log.
 **
-** The encoding is versioned by a domain tag so a future format can coexist
-** with this one, and every field is framed by a presence byte and a 64-bit
+** The encoding is versioned by a domain tag so a later format coexists with
+** an earlier one, and every field is framed by a presence byte and a 64-bit
 ** big-endian length: no two different entries can produce the same byte
-** stream, whatever their fields contain.
+** stream, whatever their fields contain.  Version 2 appends the fields of
+** relayed and hooked calls; it is chosen by the entry's own content (any of
+** those fields present), so no stored flag can be flipped to pick the
+** weaker form: an entry with a v2 field hashed as v1 would not match.
 */
 #include "chain.h"
 
 #include <sodium.h>
 #include <string.h>
 
-static const char domain_tag[] = "dss-audit/entry/v1";
+static const char domain_v1[] = "dss-audit/entry/v1";
+static const char domain_v2[] = "dss-audit/entry/v2";
 
 int chain_init(void)
 {
@@ -58,13 +62,22 @@ static void put_field(hasher *h, const char *s)
     put(h, s, n);
 }
 
+int chain_encoding(const chain_fields *f)
+{
+    return f->server || f->session_id || f->duration_ms || f->completes || f->cwd
+               ? 2 : 1;
+}
+
 void chain_entry_hash(const chain_fields *f, const uint8_t prev[CHAIN_HASH_BYTES],
                       uint8_t out[CHAIN_HASH_BYTES])
 {
     hasher h;
+    int v2 = chain_encoding(f) == 2;
     h.n = 0;
     crypto_hash_sha256_init(&h.st);
-    put(&h, domain_tag, sizeof domain_tag);
+    /* The tag is hashed with its terminating NUL. */
+    if (v2) put(&h, domain_v2, sizeof domain_v2);
+    else put(&h, domain_v1, sizeof domain_v1);
     put(&h, prev, CHAIN_HASH_BYTES);
     put_u64(&h, (uint64_t)f->seq);
     put_field(&h, f->id);
@@ -80,6 +93,13 @@ void chain_entry_hash(const chain_fields *f, const uint8_t prev[CHAIN_HASH_BYTES
     put_field(&h, f->error);
     put_field(&h, f->created_at);
     put_field(&h, f->client);
+    if (v2) {
+        put_field(&h, f->server);
+        put_field(&h, f->session_id);
+        put_field(&h, f->duration_ms);
+        put_field(&h, f->completes);
+        put_field(&h, f->cwd);
+    }
     crypto_hash_sha256_update(&h.st, h.buf, h.n);
     crypto_hash_sha256_final(&h.st, out);
 }

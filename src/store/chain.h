@@ -33,10 +33,24 @@ typedef struct chain_fields {
     const char *after_state;
     const char *created_at;
     const char *client;
+    /* Added by encoding v2 (entries of `wrap` and `hook`): who served the
+    ** call, the session it belongs to, how long it took (decimal text, as
+    ** SQLite returns an INTEGER column), the id of the request entry an
+    ** outcome completes, and the working directory.  An entry with all of
+    ** them NULL is hashed with encoding v1, so every entry written before
+    ** they existed still verifies. */
+    const char *server;
+    const char *session_id;
+    const char *duration_ms;
+    const char *completes;
+    const char *cwd;
 } chain_fields;
 
 /* Initialize libsodium once; returns 0, or -1 if it cannot start. */
 int chain_init(void);
+
+/* Which encoding an entry's hash uses: 2 when any v2 field is set, else 1. */
+int chain_encoding(const chain_fields *f);
 
 /* Compute the hash of an entry whose predecessor has hash `prev` (all zero
 ** bytes for the first entry) into out. */

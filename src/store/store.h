@@ -127,6 +127,14 @@ typedef struct store_record {
     const char *before_state;
     const char *after_state;
     const char *client; /* serialized {name, version} or NULL */
+    /* Calls relayed by `wrap` and reported by `hook` (hash encoding v2;
+    ** all NULL/0 for other entries, as zero-initialization leaves them): */
+    const char *server;     /* serialized {name, version} of the MCP server */
+    const char *session_id; /* the wrapper process's or the client's session */
+    const char *completes;  /* id of the request entry this outcome completes */
+    const char *cwd;        /* the agent's working directory */
+    int has_duration;       /* duration_ms is set */
+    int64_t duration_ms;    /* how long the call took */
 } store_record;
 
 /* What an append reports back. */
@@ -144,7 +152,8 @@ int store_append(store *s, const store_record *rec, store_receipt *out,
 
 /* A query over entries.  Every non-NULL filter must match.  since/until are
 ** inclusive created_at bounds in ts_format() form.  text is a literal,
-** case-insensitive substring of operation_name or error. */
+** case-insensitive substring of operation_name or error.  server matches
+** the name of a relayed call's server identity. */
 typedef struct store_query {
     const char *project_id;
     const char *user_id;
@@ -153,6 +162,9 @@ typedef struct store_query {
     const char *since;
     const char *until;
     const char *text;
+    const char *server;     /* the name in the entry's server identity */
+    const char *session_id;
+    const char *completes;  /* entries completing the request with this id */
     int64_t limit;  /* at least 1 */
     int64_t offset; /* at least 0 */
     /* Keyset continuation: only entries before this one in the query's

@@ -38,7 +38,10 @@ enum {
     Q_TEXT = 1 << 6,   /* substring by LIKE scan (terms under 3 characters) */
     Q_FTS = 1 << 7,    /* substring through the trigram index */
     Q_CURSOR = 1 << 8, /* keyset continuation after a previous page */
-    Q_SHAPES = 1 << 9
+    Q_SERVER = 1 << 9,
+    Q_SESSION = 1 << 10,
+    Q_COMPLETES = 1 << 11,
+    Q_SHAPES = 1 << 12
 };
 
 enum {
@@ -64,7 +67,7 @@ struct store {
     sqlite3_stmt *find[Q_SHAPES];
 };
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 #define NO_DELETE_TRIGGER                                                   \
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"   \
@@ -160,6 +163,29 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "DROP INDEX idx_audit_user_date;"
     "CREATE INDEX idx_audit_user_date ON audit_log(user_id, created_at, seq,"
     "  event_type, error);",
+    /* Version 8: what `wrap` and `hook` record of a call (hash encoding
+    ** v2): the server's identity, the session, the duration, the request
+    ** entry an outcome completes, the working directory.  The filters by
+    ** server name and session have partial indexes: entries without them
+    ** (the audit tools' own) cost those indexes nothing.  The server is
+    ** matched by the name inside its stored identity, an expression over
+    ** hashed bytes, so no unhashed copy of it can disagree. */
+    "ALTER TABLE audit_log ADD COLUMN server TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN session_id TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN duration_ms INTEGER;"
+    "ALTER TABLE audit_log ADD COLUMN completes TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN cwd TEXT;"
+    "CREATE INDEX idx_audit_server ON audit_log(json_extract(server, '$.name'))"
+    "  WHERE server IS NOT NULL;"
+    "CREATE INDEX idx_audit_session ON audit_log(session_id)"
+    "  WHERE session_id IS NOT NULL;"
+    /* Time ranges ask for (created_at, seq) order, as for user_id. */
+    "CREATE INDEX idx_audit_server_date ON audit_log(json_extract(server, '$.name'),"
+    "  created_at) WHERE server IS NOT NULL;"
+    "CREATE INDEX idx_audit_session_date ON audit_log(session_id, created_at)"
+    "  WHERE session_id IS NOT NULL;"
+    "CREATE INDEX idx_audit_completes ON audit_log(completes)"
+    "  WHERE completes IS NOT NULL;",
 };
 
 /* Derived tables that only speed queries up; rebuilt from audit_log when
@@ -221,15 +247,17 @@ static const char *const checkpoint_columns =
 static const char *const entry_columns =
     "a.seq, a.id, a.event_type, a.operation_name, a.operation_id, a.user_id,"
     " a.project_id, a.args, a.result, a.error, a.before_state, a.after_state,"
-    " a.created_at, a.client, a.prev_hash, a.hash";
+    " a.created_at, a.client, a.prev_hash, a.hash, a.server, a.session_id,"
+    " a.duration_ms, a.completes, a.cwd";
 
 static const char *const fixed_sql[ST_COUNT] = {
     [ST_HEAD] = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
     [ST_INSERT] =
         "INSERT INTO audit_log (seq, id, event_type, operation_name,"
         " operation_id, user_id, project_id, args, result, error,"
-        " before_state, after_state, created_at, client, prev_hash, hash)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " before_state, after_state, created_at, client, prev_hash, hash,"
+        " server, session_id, duration_ms, completes, cwd)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_GET] = NULL, /* built with entry_columns in prepare_fixed() */
     /* Whole days come from activity_daily; the first, partial day of the
     ** window is counted exactly from audit_log: its entries from the
@@ -880,7 +908,16 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
         .args = rec->args, .result = rec->result, .error = rec->error,
         .before_state = rec->before_state, .after_state = rec->after_state,
         .created_at = out->created_at, .client = rec->client,
+        .server = rec->server, .session_id = rec->session_id,
+        .completes = rec->completes, .cwd = rec->cwd,
     };
+    /* The duration is hashed as the text SQLite gives back for the
+    ** INTEGER column, which is what verification reads. */
+    char duration[24];
+    if (rec->has_duration) {
+        snprintf(duration, sizeof duration, "%lld", (long long)rec->duration_ms);
+        f.duration_ms = duration;
+    }
     chain_entry_hash(&f, prev, hash);
     chain_hex(hash, out->hash);
 
@@ -901,6 +938,11 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     bind_text(st, 14, rec->client);
     sqlite3_bind_blob(st, 15, prev, CHAIN_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 16, hash, CHAIN_HASH_BYTES, SQLITE_STATIC);
+    bind_text(st, 17, rec->server);
+    bind_text(st, 18, rec->session_id);
+    if (rec->has_duration) sqlite3_bind_int64(st, 19, rec->duration_ms);
+    bind_text(st, 20, rec->completes);
+    bind_text(st, 21, rec->cwd);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -910,8 +952,10 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     return STORE_OK;
 }
 
-/* How each column of entry_columns appears in an entry, in order. */
-enum { F_INT, F_TEXT, F_JSON, F_HASH };
+/* How each column of entry_columns appears in an entry, in order.  The
+** F_OPT kinds are encoding v2's fields, left out of an entry where NULL, so
+** entries without them read exactly as they always did. */
+enum { F_INT, F_TEXT, F_JSON, F_HASH, F_OPT_TEXT, F_OPT_JSON, F_OPT_INT };
 #define FIELD(name, kind) {name, ",\"" name "\":", sizeof name + 3, kind}
 static const struct {
     const char *name;
@@ -924,7 +968,9 @@ static const struct {
     FIELD("user_id", F_TEXT), FIELD("project_id", F_TEXT), FIELD("args", F_JSON),
     FIELD("result", F_JSON), FIELD("error", F_TEXT), FIELD("before_state", F_JSON),
     FIELD("after_state", F_JSON), FIELD("created_at", F_TEXT), FIELD("client", F_JSON),
-    FIELD("prev_hash", F_HASH), FIELD("hash", F_HASH)};
+    FIELD("prev_hash", F_HASH), FIELD("hash", F_HASH), FIELD("server", F_OPT_JSON),
+    FIELD("session_id", F_OPT_TEXT), FIELD("duration_ms", F_OPT_INT),
+    FIELD("completes", F_OPT_TEXT), FIELD("cwd", F_OPT_TEXT)};
 #undef FIELD
 #define ENTRY_FIELDS (sizeof entry_fields / sizeof entry_fields[0])
 
@@ -945,6 +991,9 @@ static int splices(const char *text, size_t len)
 static cJSON *field_item(sqlite3_stmt *st, int col)
 {
     int kind = entry_fields[col].kind;
+    if (kind == F_OPT_INT) kind = F_INT;
+    else if (kind == F_OPT_JSON) kind = F_JSON;
+    else if (kind == F_OPT_TEXT) kind = F_TEXT;
     if (kind == F_INT) return cJSON_CreateNumber((double)sqlite3_column_int64(st, col));
     if (kind == F_HASH) {
         char hex[CHAIN_HEX_LEN] = "";
@@ -967,6 +1016,9 @@ static cJSON *row_to_entry(sqlite3_stmt *st)
     cJSON *e = cJSON_CreateObject();
     if (!e) return NULL;
     for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
+        if (entry_fields[c].kind >= F_OPT_TEXT &&
+            sqlite3_column_type(st, c) == SQLITE_NULL)
+            continue;
         cJSON *v = field_item(st, c);
         if (!v || !cJSON_AddItemToObject(e, entry_fields[c].name, v)) {
             cJSON_Delete(v);
@@ -985,6 +1037,10 @@ static void row_to_json(sqlite3_stmt *st, jbuf *out)
     jbuf_putc(out, '{');
     for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
         int kind = entry_fields[c].kind;
+        if (kind >= F_OPT_TEXT) {
+            if (sqlite3_column_type(st, c) == SQLITE_NULL) continue;
+            kind = kind == F_OPT_INT ? F_INT : kind == F_OPT_JSON ? F_JSON : F_TEXT;
+        }
         /* The first key goes without its leading comma. */
         jbuf_put(out, entry_fields[c].key + !c, entry_fields[c].key_len - !c);
         if (kind == F_INT) {
@@ -1031,7 +1087,28 @@ static int shape_of(const store_query *q)
            (q->operation_name ? Q_OPNAME : 0) | (q->event_type ? Q_EVTYPE : 0) |
            (q->since ? Q_SINCE : 0) | (q->until ? Q_UNTIL : 0) |
            (q->text ? (fts_usable(q->text) ? Q_FTS | Q_TEXT : Q_TEXT) : 0) |
+           (q->server ? Q_SERVER : 0) | (q->session_id ? Q_SESSION : 0) |
+           (q->completes ? Q_COMPLETES : 0) |
            (q->after_seq > 0 ? Q_CURSOR : 0);
+}
+
+/* The server filter, in the form idx_audit_server is declared with (its
+** partial index condition spelled out, so the planner may use it). */
+static const char server_match[] =
+    "a.server IS NOT NULL AND json_extract(a.server, '$.name') = ?13";
+
+/* Bind the filters every query and walk shares (numbered as in find_sql). */
+static void bind_filters(sqlite3_stmt *st, const store_query *q)
+{
+    if (q->project_id) bind_text(st, 1, q->project_id);
+    if (q->user_id) bind_text(st, 2, q->user_id);
+    if (q->operation_name) bind_text(st, 3, q->operation_name);
+    if (q->event_type) bind_text(st, 4, q->event_type);
+    if (q->since) bind_text(st, 5, q->since);
+    if (q->until) bind_text(st, 6, q->until);
+    if (q->server) bind_text(st, 13, q->server);
+    if (q->session_id) bind_text(st, 14, q->session_id);
+    if (q->completes) bind_text(st, 15, q->completes);
 }
 
 /* Build the SQL for one query shape.  Parameters are numbered so that
@@ -1050,6 +1127,9 @@ static void find_sql(int shape, char *buf, size_t len)
     if (shape & Q_USER) n += snprintf(buf + n, len - n, " AND a.user_id = ?2");
     if (shape & Q_OPNAME) n += snprintf(buf + n, len - n, " AND a.operation_name = ?3");
     if (shape & Q_EVTYPE) n += snprintf(buf + n, len - n, " AND a.event_type = ?4");
+    if (shape & Q_SERVER) n += snprintf(buf + n, len - n, " AND %s", server_match);
+    if (shape & Q_SESSION) n += snprintf(buf + n, len - n, " AND a.session_id = ?14");
+    if (shape & Q_COMPLETES) n += snprintf(buf + n, len - n, " AND a.completes = ?15");
     if (shape & Q_SINCE) n += snprintf(buf + n, len - n, " AND a.created_at >= ?5");
     if (shape & Q_UNTIL) n += snprintf(buf + n, len - n, " AND a.created_at <= ?6");
     if (shape & Q_TEXT)
@@ -1149,7 +1229,7 @@ static char *like_pattern(const char *term)
 static int find_stmt(store *s, int shape, sqlite3_stmt **out, char *err)
 {
     if (!s->find[shape]) {
-        char sql[1024];
+        char sql[2048];
         find_sql(shape, sql, sizeof sql);
         int rc = prepare(s, sql, &s->find[shape], err);
         if (rc != STORE_OK) return rc;
@@ -1161,7 +1241,7 @@ static int find_stmt(store *s, int shape, sqlite3_stmt **out, char *err)
 /* The EXPLAIN QUERY PLAN lines of one statement, one per line, into plan. */
 static int explain(store *s, const char *body, char *plan, size_t len, char *err)
 {
-    char sql[1100];
+    char sql[2200];
     snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", body);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -1179,7 +1259,7 @@ static int explain(store *s, const char *body, char *plan, size_t len, char *err
 int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
                        char *err)
 {
-    char body[1024];
+    char body[2048];
     find_sql(shape_of(q), body, sizeof body);
     return explain(s, body, plan, len, err);
 }
@@ -1216,12 +1296,7 @@ static int find_rows(store *s, const store_query *q, row_fn fn, void *ctx,
         rc = STORE_ENOMEM;
         goto done;
     }
-    if (q->project_id) bind_text(st, 1, q->project_id);
-    if (q->user_id) bind_text(st, 2, q->user_id);
-    if (q->operation_name) bind_text(st, 3, q->operation_name);
-    if (q->event_type) bind_text(st, 4, q->event_type);
-    if (q->since) bind_text(st, 5, q->since);
-    if (q->until) bind_text(st, 6, q->until);
+    bind_filters(st, q);
     if (pattern) bind_text(st, 7, pattern);
     if (phrase) bind_text(st, 10, phrase);
     if (shape & Q_CURSOR) {
@@ -1583,6 +1658,9 @@ static void row_to_raw(sqlite3_stmt *st, store_raw_entry *e)
         .result = opt_text(st, 8), .error = opt_text(st, 9),
         .before_state = opt_text(st, 10), .after_state = opt_text(st, 11),
         .created_at = opt_text(st, 12), .client = opt_text(st, 13),
+        .server = opt_text(st, 16), .session_id = opt_text(st, 17),
+        .duration_ms = opt_text(st, 18), .completes = opt_text(st, 19),
+        .cwd = opt_text(st, 20),
     };
     e->hashes_ok = sqlite3_column_bytes(st, 14) == CHAIN_HASH_BYTES &&
                    sqlite3_column_bytes(st, 15) == CHAIN_HASH_BYTES;
@@ -1598,7 +1676,7 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char 
 {
     /* A statement of its own: the callback may use the shared ones. */
     sqlite3_stmt *st = NULL;
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql, "SELECT %s FROM audit_log a WHERE seq >= ? ORDER BY seq",
              entry_columns);
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -1627,7 +1705,7 @@ int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
         return STORE_EINVAL;
     }
     sqlite3_stmt *st = NULL;
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql, "SELECT %s FROM audit_log a ORDER BY seq", entry_columns);
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), code = STORE_OK;
     if (rc != SQLITE_OK) return fail_db(s, rc, "reading entries", err);
@@ -1686,6 +1764,9 @@ static void scan_sql(const store_scan *sc, char *buf, size_t len)
     if (q && q->operation_name)
         n += snprintf(buf + n, len - n, " AND a.operation_name = ?3");
     if (q && q->event_type) n += snprintf(buf + n, len - n, " AND a.event_type = ?4");
+    if (q && q->server) n += snprintf(buf + n, len - n, " AND %s", server_match);
+    if (q && q->session_id) n += snprintf(buf + n, len - n, " AND a.session_id = ?14");
+    if (q && q->completes) n += snprintf(buf + n, len - n, " AND a.completes = ?15");
     /* The unary + keeps the date indexes out: they would deliver rows in
     ** time order and need a sort, which holds rows in memory, to restore
     ** seq order.  Time bounds are checked row by row instead. */
@@ -1705,7 +1786,7 @@ int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
 {
     const store_query *q = scan->filter;
     sqlite3_stmt *st = NULL;
-    char sql[1024], *pattern = NULL;
+    char sql[2048], *pattern = NULL;
     int rc = STORE_OK, src;
     scan_sql(scan, sql, sizeof sql);
     if ((src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK) {
@@ -1718,12 +1799,7 @@ int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
         goto done;
     }
     sqlite3_bind_int64(st, 11, scan->after_seq);
-    if (q && q->project_id) bind_text(st, 1, q->project_id);
-    if (q && q->user_id) bind_text(st, 2, q->user_id);
-    if (q && q->operation_name) bind_text(st, 3, q->operation_name);
-    if (q && q->event_type) bind_text(st, 4, q->event_type);
-    if (q && q->since) bind_text(st, 5, q->since);
-    if (q && q->until) bind_text(st, 6, q->until);
+    if (q) bind_filters(st, q);
     if (pattern) bind_text(st, 7, pattern);
     if (scan->limit > 0) sqlite3_bind_int64(st, 8, scan->limit);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1962,7 +2038,7 @@ done:
 int store_explain_each_match(store *s, const store_scan *scan, char *plan,
                              size_t len, char *err)
 {
-    char body[1024];
+    char body[2048];
     scan_sql(scan, body, sizeof body);
     return explain(s, body, plan, len, err);
 }

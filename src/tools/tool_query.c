@@ -67,6 +67,8 @@ int tool_get_operation_history(tool_ctx *ctx, const cJSON *args, cJSON **out,
         .user_id = tool_str_arg(args, "user_id"),
         .operation_name = tool_str_arg(args, "operation_name"),
         .event_type = tool_str_arg(args, "event_type"),
+        .server = tool_str_arg(args, "server"),
+        .session_id = tool_str_arg(args, "session_id"),
         .limit = tool_int_arg(ctx, args, "limit"),
         .offset = tool_int_arg(ctx, args, "offset"),
     };

@@ -134,8 +134,8 @@ static int get_info(viewer_api *api, const request *r)
     key(o, "last_seq", 0);
     jbuf_int(o, last);
     key(o, "filters", 0);
-    jbuf_puts(o, "[\"user\",\"project\",\"event_type\",\"operation\",\"since\","
-                 "\"until\",\"q\"]");
+    jbuf_puts(o, "[\"user\",\"project\",\"event_type\",\"operation\",\"server\","
+                 "\"session\",\"since\",\"until\",\"q\"]");
     jbuf_putc(o, '}');
     return HTTP_OK;
 }
@@ -154,6 +154,7 @@ static int get_entries(viewer_api *api, const request *r)
     store_query q = {
         .user_id = param(r, "user"), .project_id = param(r, "project"),
         .event_type = param(r, "event_type"), .operation_name = param(r, "operation"),
+        .server = param(r, "server"), .session_id = param(r, "session"),
         .text = param(r, "q"), .since = since[0] ? since : NULL,
         .until = until[0] ? until : NULL, .limit = limit, .after_seq = before_seq,
         .after_created_at = before_at[0] ? before_at : NULL,

@@ -11,7 +11,8 @@
 **
 **   /api/info         log id, chain head, seq span, the filters understood
 **   /api/entries      the timeline page: filters user, project, event_type,
-**                     operation, since, until, q (substring), limit,
+**                     operation, server, session, since, until, q
+**                     (substring), limit,
 **                     before_seq / before_at (the cursor of the page before)
 **   /api/entry        one entry: id, or seq
 **   /api/activity     entries per day by event type, and per user: since,

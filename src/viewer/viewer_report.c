@@ -174,6 +174,8 @@ static cJSON *summary(writer *w, const viewer_report_options *opt, store *st,
     if (q && q->project_id) cJSON_AddStringToObject(filters, "project", q->project_id);
     if (q && q->event_type) cJSON_AddStringToObject(filters, "event_type", q->event_type);
     if (q && q->operation_name) cJSON_AddStringToObject(filters, "operation", q->operation_name);
+    if (q && q->server) cJSON_AddStringToObject(filters, "server", q->server);
+    if (q && q->session_id) cJSON_AddStringToObject(filters, "session", q->session_id);
     totals = cJSON_AddObjectToObject(s, "totals");
     cJSON_AddNumberToObject(totals, "entries", (double)w->count);
     cJSON_AddNumberToObject(totals, "errors", (double)w->errors);

@@ -863,14 +863,15 @@ TEST(export_csv_follows_rfc4180)
     char *fields[32];
     int quoted[32], n;
     ASSERT(csv_record(f, &p, fields, quoted, 32, &n) == 0);
-    ASSERT_EQ_INT(n, 16);
+    ASSERT_EQ_INT(n, 21);
     ASSERT_EQ_STR(fields[0], "seq");
     ASSERT_EQ_STR(fields[15], "hash");
+    ASSERT_EQ_STR(fields[20], "cwd");
     int rows = 0;
     while (*p) {
         if (csv_record(f, &p, fields, quoted, 32, &n) != 0)
             TEST_FAIL_("record %d breaks RFC 4180 near: %.60s", rows + 1, p);
-        ASSERT_EQ_INT(n, 16);
+        ASSERT_EQ_INT(n, 21);
         rows++;
     }
     ASSERT_EQ_INT(rows, N_STANDARD);

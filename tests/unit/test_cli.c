@@ -223,7 +223,7 @@ TEST(csv_header_names_every_column_and_ends_with_crlf)
     ASSERT_EQ_STR(mem_text(&m),
                   "seq,id,event_type,operation_name,operation_id,user_id,project_id,"
                   "args,result,error,before_state,after_state,created_at,client,"
-                  "prev_hash,hash\r\n");
+                  "prev_hash,hash,server,session_id,duration_ms,completes,cwd\r\n");
     mem_close(&m);
 }
 
@@ -238,7 +238,7 @@ TEST(csv_row_writes_json_fields_as_json_text)
                   "\"rename, \"\"x\"\"\",42,alice,proj-1,"
                   "\"{\"\"a\"\":1.5,\"\"b\"\":\"\"x,y\"\"}\",,\"bad\nthing\",,"
                   "\"{\"\"name\"\":\"\"Atlas\"\"}\",2026-11-27T22:26:57.750972Z,,"
-                  "00ff,ab12\r\n");
+                  "00ff,ab12,,,,,\r\n");
     mem_close(&m);
     cJSON_Delete(e);
 }

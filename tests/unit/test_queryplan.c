@@ -30,17 +30,19 @@ static int plan_ok(store *s, const store_query *q, char *plan, size_t len)
     return !strstr(plan, "TEMP B-TREE");
 }
 
-/* All sixteen combinations of get_operation_history's filters. */
+/* All 64 combinations of get_operation_history's filters. */
 TEST(history_every_filter_combination_needs_no_sort)
 {
     store *s = open_store();
     ASSERT(s);
-    for (int mask = 0; mask < 16; mask++) {
+    for (int mask = 0; mask < 64; mask++) {
         store_query q = {.limit = 20};
         if (mask & 1) q.project_id = "p";
         if (mask & 2) q.user_id = "u";
         if (mask & 4) q.operation_name = "o";
         if (mask & 8) q.event_type = "error";
+        if (mask & 16) q.server = "github";
+        if (mask & 32) q.session_id = "s";
         char plan[2048];
         int ok = plan_ok(s, &q, plan, sizeof plan);
         if (!ok) fprintf(stderr, "filters %d:\n%s", mask, plan);
@@ -82,6 +84,21 @@ TEST(trail_range_with_event_type_uses_composite_index)
                      .until = "2026-01-02T00:00:00.000000Z", .limit = 100};
     ASSERT(plan_ok(s, &q, plan, sizeof plan));
     ASSERT_CONTAINS(plan, "idx_audit_type_date");
+    store_close(s);
+}
+
+/* A wrapped session's calls over a time range, as the viewer asks. */
+TEST(trail_range_with_server_and_session_needs_no_sort)
+{
+    store *s = open_store();
+    ASSERT(s);
+    char plan[2048];
+    store_query q = {.server = "github", .session_id = "s",
+                     .since = "2026-01-01T00:00:00.000000Z",
+                     .until = "2026-01-02T00:00:00.000000Z", .limit = 100};
+    int ok = plan_ok(s, &q, plan, sizeof plan);
+    if (!ok) fprintf(stderr, "%s", plan);
+    ASSERT(ok);
     store_close(s);
 }
 
@@ -175,6 +192,11 @@ TEST(every_audit_log_index_serves_a_tool_query)
         {.event_type = "e", .limit = 20},
         {.since = since, .until = until, .limit = 100},
         {.event_type = "e", .since = since, .until = until, .limit = 100},
+        {.server = "github", .limit = 20},
+        {.session_id = "s", .limit = 20},
+        {.server = "github", .since = since, .until = until, .limit = 100},
+        {.session_id = "s", .since = since, .until = until, .limit = 100},
+        {.completes = "0190d5e0-0000-7000-8000-000000000000", .limit = 1},
     };
     char plans[8192] = "";
     size_t at = 0;
@@ -215,7 +237,7 @@ TEST(every_audit_log_index_serves_a_tool_query)
     unlink(path);
     rmdir(dir);
     ASSERT(opened);
-    ASSERT_EQ_INT(listed, 7);
+    ASSERT_EQ_INT(listed, 12);
     ASSERT_EQ_INT(unused, 0);
 }
 
@@ -316,6 +338,7 @@ TEST_MAIN(
     TEST_ENTRY(history_every_filter_combination_needs_no_sort)
     TEST_ENTRY(history_cursor_needs_no_sort)
     TEST_ENTRY(trail_range_uses_date_index_without_sort)
+    TEST_ENTRY(trail_range_with_server_and_session_needs_no_sort)
     TEST_ENTRY(trail_range_with_event_type_uses_composite_index)
     TEST_ENTRY(trail_cursor_needs_no_sort)
     TEST_ENTRY(search_long_term_uses_trigram_index)

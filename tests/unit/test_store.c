@@ -1674,7 +1674,7 @@ TEST(new_database_has_no_project_recency_index)
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 7);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 8);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
 }
 
@@ -1686,6 +1686,17 @@ TEST(new_database_has_no_project_recency_index)
     "  INSERT INTO audit_fts(rowid, operation_name, error)"                 \
     "    VALUES (NEW.seq, NEW.operation_name, NEW.error);"                  \
     "END;"
+
+/* Version 7 had none of the columns of relayed and hooked calls. */
+#define SHAPE_OF_VERSION_7                                                  \
+    "DROP INDEX idx_audit_server; DROP INDEX idx_audit_session;"            \
+    "DROP INDEX idx_audit_completes; DROP INDEX idx_audit_server_date;"    \
+    "DROP INDEX idx_audit_session_date;"                                    \
+    "ALTER TABLE audit_log DROP COLUMN server;"                             \
+    "ALTER TABLE audit_log DROP COLUMN session_id;"                         \
+    "ALTER TABLE audit_log DROP COLUMN duration_ms;"                        \
+    "ALTER TABLE audit_log DROP COLUMN completes;"                          \
+    "ALTER TABLE audit_log DROP COLUMN cwd;"
 
 /* Open an older database, append to it and count its user's activity; the
 ** schema must come out at version 6 with every entry kept and counted. */
@@ -1707,30 +1718,33 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 7 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+    return sql_int(path, "PRAGMA user_version") == 8 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+           sql_int(path, "SELECT count(*) FROM pragma_table_info('audit_log')"
+                         " WHERE name IN ('server', 'session_id', 'duration_ms',"
+                         " 'completes', 'cwd')") == 5 &&
            sql_int(path, USER_DATE_INDEX_COLUMNS) == 5 && sql_count(path) == 2;
 }
 
 /* Version 5 had the recency index that version 6 drops. */
-TEST(version_5_database_migrates_to_7)
+TEST(version_5_database_migrates_to_8)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 "PRAGMA user_version = 5;",
-                           NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3
+                           "PRAGMA user_version = 5;", NULL, 0), SQLITE_OK);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 1);
     ASSERT(migrated_ok(path));
 }
 
 /* Version 6 had the two-column user/time index that version 7 widens so
 ** that activity's partial day reads the index alone. */
-TEST(version_6_database_migrates_to_7)
+TEST(version_6_database_migrates_to_8)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, "DROP INDEX idx_audit_user_date;"
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 "DROP INDEX idx_audit_user_date;"
                                  "CREATE INDEX idx_audit_user_date ON audit_log(user_id, created_at);"
                                  "PRAGMA user_version = 6;", NULL, 0), SQLITE_OK);
     ASSERT_EQ_INT(sql_int(path, USER_DATE_INDEX_COLUMNS), 2);
@@ -1739,16 +1753,56 @@ TEST(version_6_database_migrates_to_7)
 
 /* Version 4 also filled the search index by a trigger, which version 5
 ** drops: both steps run, in order. */
-TEST(version_4_database_migrates_to_7)
+TEST(version_4_database_migrates_to_8)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
                            "PRAGMA user_version = 4;", NULL, 0), SQLITE_OK);
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'audit_fts_insert'"), 0);
+}
+
+/* Whether every entry's stored hash is its recomputed hash, chained. */
+typedef struct chain_walk {
+    uint8_t prev[CHAIN_HASH_BYTES];
+    int ok, n;
+} chain_walk;
+
+static int walk_link(void *ctx, const store_raw_entry *e)
+{
+    chain_walk *w = ctx;
+    if (!chain_entry_matches(&e->f, e->f.seq, w->prev, e->hash) ||
+        memcmp(e->prev_hash, w->prev, CHAIN_HASH_BYTES) != 0)
+        w->ok = 0;
+    memcpy(w->prev, e->hash, CHAIN_HASH_BYTES);
+    w->n++;
+    return 0;
+}
+
+static int chain_intact(const char *path)
+{
+    char err[STORE_ERRLEN];
+    store *s = open_path(path, 1, NULL, err);
+    chain_walk w = {.ok = 1};
+    int rc = s ? store_each_entry(s, 1, walk_link, &w, err) : STORE_EIO;
+    store_close(s);
+    return rc == STORE_OK && w.ok && w.n > 0;
+}
+
+/* Version 7's entries keep their v1 hashes, and entries appended after
+** the upgrade chain on from them. */
+TEST(version_7_database_migrates_to_8_and_its_entries_verify)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 "PRAGMA user_version = 7;", NULL, 0),
+                  SQLITE_OK);
+    ASSERT(migrated_ok(path));
+    ASSERT_EQ_INT(chain_intact(path), 1);
 }
 
 /* A read-only open cannot migrate, and says so instead of serving a
@@ -2121,9 +2175,10 @@ TEST_MAIN(
     TEST_ENTRY(find_json_returns_edited_non_json_as_string)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
-    TEST_ENTRY(version_5_database_migrates_to_7)
-    TEST_ENTRY(version_4_database_migrates_to_7)
-    TEST_ENTRY(version_6_database_migrates_to_7)
+    TEST_ENTRY(version_5_database_migrates_to_8)
+    TEST_ENTRY(version_4_database_migrates_to_8)
+    TEST_ENTRY(version_6_database_migrates_to_8)
+    TEST_ENTRY(version_7_database_migrates_to_8_and_its_entries_verify)
     TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)

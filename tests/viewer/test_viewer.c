@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "record/record.h"
 #include "store/store.h"
 #include "test.h"
 #include "util/jbuf.h"
@@ -399,6 +400,42 @@ TEST(api_entry_by_id_and_seq)
     store_close(api.st);
 }
 
+TEST(api_session_and_server_filters)
+{
+    char db[128], err[STORE_ERRLEN];
+    ASSERT(make_db(6, db) == 0);
+    store *s = NULL;
+    store_options o = {.path = db};
+    ASSERT(store_open(&o, &s, err) == STORE_OK);
+    ASSERT(store_begin(s, err) == STORE_OK);
+    for (int i = 0; i < 5; i++) {
+        record_event ev = {.event_type = "tool_call", .operation_name = "relayed",
+                           .session_id = i < 3 ? "sess-a" : "sess-b",
+                           .server = i % 2 ? "{\"name\":\"figma\",\"version\":\"1\"}"
+                                           : "{\"name\":\"git\",\"version\":\"2\"}"};
+        store_receipt rc;
+        ASSERT(record_append(s, &ev, &rc, err) == STORE_OK);
+    }
+    ASSERT(store_commit(s, err) == STORE_OK);
+    store_close(s);
+    viewer_api api = {.st = open_ro(db)};
+    ASSERT(api.st);
+    int status;
+    params p = {{"session"}, {"sess-a"}, 1};
+    cJSON *j = call(&api, "/api/entries", &p, &status);
+    ASSERT_EQ_INT(status, 200);
+    ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "entries")), 3);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "entries"))
+        ASSERT_EQ_STR(cJSON_GetObjectItem(e, "session_id")->valuestring, "sess-a");
+    cJSON_Delete(j);
+    params q = {{"server", "session"}, {"figma", "sess-a"}, 2};
+    j = call(&api, "/api/entries", &q, &status);
+    ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "entries")), 1);
+    cJSON_Delete(j);
+    store_close(api.st);
+}
+
 TEST(api_bad_parameters_are_400)
 {
     viewer_api api;
@@ -527,6 +564,7 @@ TEST_MAIN(
     TEST_ENTRY(api_pages_through_every_entry_once)
     TEST_ENTRY(api_filters_and_search)
     TEST_ENTRY(api_entry_by_id_and_seq)
+    TEST_ENTRY(api_session_and_server_filters)
     TEST_ENTRY(api_bad_parameters_are_400)
     TEST_ENTRY(api_activity_counts_per_day_and_user)
     TEST_ENTRY(report_json_cannot_close_its_script_element)

@@ -16,8 +16,8 @@
     'component_sync', 'token_sync', 'state_transition', 'error', 'security_event'];
   const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948',
     '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#86bcb6', '#d37295'];
-  const FILTERS = ['user', 'project', 'event_type', 'operation', 'since', 'until', 'q'];
-  const JSON_FIELDS = ['args', 'result', 'error', 'before_state', 'after_state', 'client'];
+  const FILTERS = ['user', 'project', 'event_type', 'operation', 'server', 'session', 'since', 'until', 'q'];
+  const JSON_FIELDS = ['args', 'result', 'error', 'before_state', 'after_state', 'client', 'server'];
   const REPORT_PAGE = 100;
   const SVG = 'http://www.w3.org/2000/svg';
 
@@ -151,6 +151,7 @@
     return REPORT_ENTRIES.filter((e) =>
       (!f.user || e.user_id === f.user) && (!f.project || e.project_id === f.project) &&
       (!f.event_type || e.event_type === f.event_type) && (!f.operation || e.operation_name === f.operation) &&
+      (!f.server || (e.server && e.server.name === f.server)) && (!f.session || e.session_id === f.session) &&
       (!q || String(e.operation_name).toLowerCase().includes(q) ||
         (typeof e.error === 'string' && e.error.toLowerCase().includes(q))));
   }
@@ -212,7 +213,7 @@
     if (!e) { $('detail-seq').textContent = '(not found)'; return; }
     $('detail-seq').textContent = '#' + e.seq;
     const shown = ['id', 'seq', 'created_at', 'event_type', 'operation_name', 'operation_id',
-      'user_id', 'project_id', 'server', 'session_id', 'duration_ms', 'completes', 'cwd', 'hash', 'prev_hash'];
+      'user_id', 'project_id', 'session_id', 'duration_ms', 'completes', 'cwd', 'hash', 'prev_hash'];
     for (const k of shown) {
       if (!(k in e)) continue;
       const v = e[k];
@@ -222,6 +223,7 @@
     }
     const links = $('detail-links');
     if (e.session_id) links.appendChild(link('Other calls of this session', () => filterBy('session', e.session_id)));
+    if (e.server && e.server.name) links.appendChild(link('Other calls to this server', () => filterBy('server', e.server.name)));
     if (e.user_id) links.appendChild(link('Other entries of this user', () => filterBy('user', e.user_id)));
     if (e.operation_name) links.appendChild(link('Same operation', () => filterBy('operation', e.operation_name)));
     for (const k of JSON_FIELDS) {
@@ -403,7 +405,8 @@
     $('filters').hidden = true;
     const f = REPORT.filters || {};
     dl($('report-period'), [['from', f.since], ['until', f.until], ['user', f.user], ['project', f.project],
-      ['event type', f.event_type], ['operation', f.operation], ['entries', fmt(REPORT.totals.entries)],
+      ['event type', f.event_type], ['operation', f.operation], ['server', f.server], ['session', f.session],
+      ['entries', fmt(REPORT.totals.entries)],
       ['with an error', fmt(REPORT.totals.errors)], ['log id', REPORT.log_id],
       ['generated', REPORT.generated_at + ' by dss-audit-mcp ' + REPORT.version]]);
     const types = document.querySelector('#report-types tbody');
