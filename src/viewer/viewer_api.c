@@ -365,7 +365,7 @@ static int get_checkpoints(viewer_api *api, const request *r)
     for (int64_t i = 0; i < shown; i++) {
         const store_checkpoint *cp = &ring->cp[(ring->count - 1 - i) % VIEWER_CHECKPOINTS_MAX];
         cJSON *j = checkpoint_to_json(cp);
-        if (!j) jbuf_fail(r->out);
+        if (!j || !cJSON_AddNumberToObject(j, "number", (double)cp->number)) jbuf_fail(r->out);
         if (i) jbuf_putc(r->out, ',');
         jbuf_tree(r->out, j);
         cJSON_Delete(j);

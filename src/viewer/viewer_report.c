@@ -62,8 +62,36 @@ typedef struct writer {
     cJSON *by_user;     /* user_id -> [entries, errors] */
     cJSON *days;        /* day -> {event_type -> count} */
     int64_t first, span;
+    int64_t expected;   /* entries the progress bar expects (see below) */
+    const char *event_type;
     cli_progress progress;
 } writer;
+
+/* store_activity_fn: add up the counters of the period's days. */
+static int add_expected(void *ctx, const char *day, const char *type, int64_t n,
+                        int64_t errors)
+{
+    writer *w = ctx;
+    if (!w->event_type || strcmp(type, w->event_type) == 0) w->expected += n;
+    return 0;
+}
+
+/* How many entries the report will hold, for its progress bar, from the
+** per-day counters: exact for the user, event type and whole-day filters,
+** an upper bound otherwise.  Without a period, the log's seq span. */
+static void expect_entries(store *st, const store_query *q, writer *w)
+{
+    char err[STORE_ERRLEN];
+    w->expected = w->span;
+    if (!q || !q->since || !q->until) return;
+    char since[11], until[11];
+    snprintf(since, sizeof since, "%.10s", q->since);
+    snprintf(until, sizeof until, "%.10s", q->until);
+    w->expected = 0;
+    w->event_type = q->event_type;
+    if (store_activity_days(st, q->user_id, since, until, add_expected, w, err) != STORE_OK)
+        w->expected = w->span;
+}
 
 /* Add 1 to o[k] (a number), creating it at 0. */
 static int bump(cJSON *o, const char *k, int64_t by)
@@ -118,9 +146,7 @@ static int write_entry(void *ctx, const cJSON *e)
         w->failed = 1;
     jbuf_free(&b);
     w->count++;
-    if (cJSON_IsNumber(seq))
-        cli_progress_update(&w->progress, w->first + w->span - (int64_t)seq->valuedouble,
-                            w->span);
+    cli_progress_update(&w->progress, w->count, w->expected > w->count ? w->expected : w->count);
     return w->failed;
 }
 
@@ -198,11 +224,13 @@ static cJSON *summary(writer *w, const viewer_report_options *opt, store *st,
     cps = cJSON_AddArrayToObject(s, "checkpoints");
     if (cv->have_covering) {
         cJSON *j = checkpoint_to_json(&cv->covering);
+        cJSON_AddNumberToObject(j, "number", (double)cv->covering.number);
         cJSON_AddStringToObject(j, "role", "covering");
         cJSON_AddItemToArray(cps, j);
     }
     if (cv->have_newest && (!cv->have_covering || cv->newest.number != cv->covering.number)) {
         cJSON *j = checkpoint_to_json(&cv->newest);
+        cJSON_AddNumberToObject(j, "number", (double)cv->newest.number);
         cJSON_AddStringToObject(j, "role", "newest");
         cJSON_AddItemToArray(cps, j);
     }
@@ -297,6 +325,7 @@ int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
         goto done;
     }
     w.span = last > 0 ? last - w.first + 1 : 0;
+    expect_entries(st, opt->filter, &w);
     if (write_head(w.f, &parts) != 0) {
         w.failed = 1;
         goto written;

@@ -10,7 +10,7 @@
 // skipped: a missing chromium, node package or binary fails the case.
 // Each line-initial test('name', ...) is one ctest case (tests/CMakeLists.txt).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -323,6 +323,14 @@ test('report_makes_no_requests_and_shows_entries_and_verification', async () => 
   assert.equal(cp.public_key, pub);
   assert.ok(cp.seq >= 82, 'the covering checkpoint covers every entry');
   assert.match(await page.textContent('#report-types'), /security_event/);
+  assert.match(proof, /covering checkpoint#\d+, seq \d+/);
+  assert.equal(await page.isVisible('#filters'), false, 'the report\'s filters are fixed');
+  // The checkpoint as shown is one `verify --checkpoint` accepts.
+  const cpFile = join(dir, 'checkpoint.json');
+  writeFileSync(cpFile, JSON.stringify(cp));
+  const v = spawnSync(BIN, ['verify', '--db', db, '--checkpoint', cpFile],
+    { env: { ...process.env, DSS_AUDIT_KEY: join(dir, 'signing.key') }, encoding: 'utf8' });
+  assert.equal(v.status, 0, 'verify --checkpoint accepts the report\'s checkpoint: ' + v.stderr);
   await page.screenshot({ path: screenshotPath('report'), fullPage: true });
   assert.deepEqual(problems, []);
 });
