@@ -458,13 +458,7 @@ static int run_report(const config *c, store *st)
 {
     char err[CLI_ERRLEN], pk[SIGNER_PK_HEX];
     const cli_args *a = &c->cli;
-    store_query q = {
-        .project_id = a->project, .user_id = a->user,
-        .operation_name = a->operation_name, .event_type = a->event_type,
-        .server = a->server, .session_id = a->session,
-        .since = a->since_ts[0] ? a->since_ts : NULL,
-        .until = a->until_ts[0] ? a->until_ts : NULL,
-    };
+    store_query q = cli_filter(a);
     viewer_report_options ro = {.filter = &q, .output = a->output, .progress = stderr};
     if (trusted_key(c, pk, &ro.trusted_public_key) != 0) return EXIT_USAGE;
     int rc = viewer_report_write(st, &ro, err, sizeof err);

@@ -66,6 +66,11 @@ int cli_any_option(const cli_args *a);
 ** with a sentence in err. */
 int cli_check(const char *command, cli_args *a, char *err, size_t errlen);
 
+/* The store query of a's filters, borrowing a's strings (valid while a
+** is): user, project, event type, operation, server, session, the
+** normalized since/until and --search; limit and cursor left at 0. */
+store_query cli_filter(const cli_args *a);
+
 /* The commands.  st is open (read-only is enough); results go to out.
 ** Each returns CLI_OK, or CLI_EFAIL / CLI_EUSAGE with a sentence in err. */
 int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);

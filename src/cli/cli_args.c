@@ -194,3 +194,15 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
     }
     return CLI_OK;
 }
+
+store_query cli_filter(const cli_args *a)
+{
+    return (store_query){
+        .project_id = a->project, .user_id = a->user,
+        .operation_name = a->operation_name, .event_type = a->event_type,
+        .server = a->server, .session_id = a->session,
+        .since = a->since_ts[0] ? a->since_ts : NULL,
+        .until = a->until_ts[0] ? a->until_ts : NULL,
+        .text = a->search,
+    };
+}

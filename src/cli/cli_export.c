@@ -295,13 +295,7 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
         goto done;
     }
     x.span = last >= x.first && last > 0 ? last - x.first + 1 : 0;
-    store_query q = {
-        .project_id = a->project, .user_id = a->user,
-        .operation_name = a->operation_name, .event_type = a->event_type,
-        .server = a->server, .session_id = a->session,
-        .since = a->since_ts[0] ? a->since_ts : NULL,
-        .until = a->until_ts[0] ? a->until_ts : NULL,
-    };
+    store_query q = cli_filter(a);
     store_scan scan = {.filter = &q};
     cli_progress_start(&x.progress, stderr, "exporting");
     if (x.fmt == CLI_FORMAT_CSV && cli_csv_header(x.f) != 0) x.failed = 1;
