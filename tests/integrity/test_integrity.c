@@ -12,13 +12,17 @@
 ** record of the call, so N calls make 2N entries; the cases below read
 ** seqs and counts from the database rather than relying on that.
 */
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "store/chain.h"
@@ -955,6 +959,114 @@ TEST(two_servers_starting_on_a_new_db_both_succeed)
     fx_free(f);
 }
 
+/* ---- the signing key created by many processes at once ---- */
+
+enum { RACE_PROCS = 16, RACE_ROUNDS = 50 };
+
+/* Start RACE_PROCS servers on one key path that does not exist yet, each
+** with a database of its own, held at a barrier (a pipe none of them can
+** read until it is closed) so that they start as nearly together as fork
+** allows.  Each serves initialize and create_checkpoint from in_path and
+** writes its replies to <dir>/out<i>.  Returns how many exited 0. */
+static int start_racers(fx *f, const char *dir, const char *key, const char *in_path)
+{
+    int gate[2];
+    pid_t pids[RACE_PROCS];
+    if (pipe(gate) != 0) return -1;
+    for (int i = 0; i < RACE_PROCS; i++) {
+        const char *db = fx_fmt(f, "%s/db%d.db", dir, i);
+        const char *out = fx_fmt(f, "%s/out%d", dir, i);
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            char c;
+            close(gate[1]);
+            while (read(gate[0], &c, 1) > 0) {}
+            int in = open(in_path, O_RDONLY), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (in < 0 || o < 0) _exit(126);
+            dup2(in, 0);
+            dup2(o, 1);
+            execl(f->bin, f->bin, "--db", db, "--key", key, "--actor", "t", (char *)NULL);
+            _exit(127);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]); /* every racer is released at once */
+    int ok = 0;
+    for (int i = 0; i < RACE_PROCS; i++) {
+        int status = 0;
+        if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            ok++;
+    }
+    return ok;
+}
+
+/* The public key in racer i's create_checkpoint reply (owned by f). */
+static const char *racer_public_key(fx *f, const char *dir, int i)
+{
+    FILE *o = fopen(fx_fmt(f, "%s/out%d", dir, i), "r");
+    char line[8192];
+    const char *pk = NULL;
+    while (o && !pk && fgets(line, sizeof line, o)) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "result"), "structuredContent");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(sc, "public_key");
+        if (cJSON_IsString(k)) pk = fx_fmt(f, "%s", k->valuestring);
+        cJSON_Delete(j);
+    }
+    if (o) fclose(o);
+    return pk;
+}
+
+/* Hooks start dozens of servers at once on first use.  Every one must start
+** and sign with the one key that was published: none may see a partial key
+** file, and none may sign with a key of its own. */
+TEST(sixteen_servers_creating_one_signing_key_agree_on_it)
+{
+    NEW_FX(f);
+    const char *in = fx_path(f, "cp.jsonl");
+    FILE *w = fopen(in, "w");
+    ASSERT(w);
+    fprintf(w, "%s\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+               "{\"name\":\"create_checkpoint\",\"arguments\":{}}}\n",
+            fx_initialize_line());
+    fclose(w);
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        const char *dir = fx_path(f, fx_fmt(f, "r%d", round));
+        ASSERT_EQ_INT(mkdir(dir, 0700), 0);
+        /* Odd rounds: the key's folder exists and is empty; even rounds:
+        ** the racers create the folder too. */
+        const char *keydir = fx_fmt(f, "%s/keys", dir);
+        if (round % 2) ASSERT_EQ_INT(mkdir(keydir, 0700), 0);
+        const char *key = fx_fmt(f, "%s/signing.key", keydir);
+        int ok = start_racers(f, dir, key, in);
+        if (ok != RACE_PROCS)
+            TEST_FAIL_("round %d: only %d of %d servers exited 0", round, ok, RACE_PROCS);
+        const char *pub = NULL;
+        FILE *p = fopen(fx_fmt(f, "%s.pub", key), "r");
+        char buf[128] = "";
+        if (p && fgets(buf, sizeof buf, p)) pub = strtok(buf, "\n");
+        if (p) fclose(p);
+        ASSERT(pub && strlen(pub) == 64);
+        for (int i = 0; i < RACE_PROCS; i++) {
+            const char *pk = racer_public_key(f, dir, i);
+            if (!pk || strcmp(pk, pub) != 0)
+                TEST_FAIL_("round %d: server %d signed with %s, the key file's public"
+                           " key is %s", round, i, pk ? pk : "(no checkpoint)", pub);
+        }
+        /* Nothing but the key and its public half is left in the folder. */
+        DIR *d = opendir(keydir);
+        ASSERT(d);
+        int names = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) names++;
+        closedir(d);
+        ASSERT_EQ_INT(names, 2);
+    }
+    fx_free(f);
+}
+
 /* Two live servers taking turns, one call each: neither may extend the
 ** chain (or the checkpoint chain) from a head it remembers. */
 TEST(alternating_writers_form_one_chain)
@@ -1311,6 +1423,7 @@ TEST_MAIN(
     TEST_ENTRY(verify_unusable_db_exits_2)
     TEST_ENTRY(concurrent_writers_form_one_chain)
     TEST_ENTRY(two_servers_starting_on_a_new_db_both_succeed)
+    TEST_ENTRY(sixteen_servers_creating_one_signing_key_agree_on_it)
     TEST_ENTRY(alternating_writers_form_one_chain)
     TEST_ENTRY(verify_audit_log_tool_reports_tampering)
     TEST_ENTRY(automatic_checkpoints_every_interval_and_at_shutdown)
