@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 /* ---- acknowledged ids ---------------------------------------------------- */
 
@@ -628,14 +629,36 @@ TEST(path_under_a_regular_file_exits_nonzero)
     tdir_free(t);
 }
 
+/* Run this test binary's case `name` again as user and group nobody
+** (65534), with the environment kept; its wait status, or -1. */
+static int rerun_as_nobody(const char *name)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return -1;
+    self[n] = '\0';
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               self, name, (char *)NULL);
+        _exit(127);
+    }
+    int status = -1;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+    return status;
+}
+
 TEST(folder_without_permission_exits_nonzero)
 {
     if (geteuid() == 0) {
-        /* Root ignores permission bits: nothing to test.  (Other unopenable
-        ** paths are covered by path_under_a_regular_file_exits_nonzero.) */
-        fprintf(stderr, "skipped: running as root, folder permissions do not apply\n");
+        /* Root ignores permission bits, and CI runs as root: run this very
+        ** case again as nobody (setpriv, util-linux), never skip it. */
+        int status = rerun_as_nobody("folder_without_permission_exits_nonzero");
+        if (status != 0) TEST_FAIL_("the case as user nobody failed (status %d)", status);
         return;
     }
+    /* The evidence that the case ran, for case_runs_even_as_root. */
+    fprintf(stderr, "folder case: running as uid %d\n", (int)geteuid());
     tdir *t = tdir_new();
     CHECK(t);
     char dir[PATH_MAX + 16], db[PATH_MAX + 32];
@@ -648,6 +671,29 @@ TEST(folder_without_permission_exits_nonzero)
     refused_at_start(t, db, NULL, NULL, test_failed_);
     if (*test_failed_) return;
     tdir_free(t);
+}
+
+/* A case that needs a user without root's powers runs as one: the folder
+** case must really run (as nobody when the suite runs as root, as CI does),
+** never return early reported as passed. */
+TEST(permission_case_runs_even_as_root)
+{
+    char self[PATH_MAX], cmd[PATH_MAX + 128], line[256];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    self[n] = '\0';
+    snprintf(cmd, sizeof cmd, "'%s' folder_without_permission_exits_nonzero 2>&1", self);
+    FILE *p = popen(cmd, "r");
+    CHECK(p);
+    int ran_as = -1;
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, "folder case: running as uid %d", &ran_as) == 1) break;
+    while (fgets(line, sizeof line, p)) {}
+    int status = pclose(p);
+    ASSERT_EQ_INT(status, 0);
+    if (ran_as < 0) TEST_FAIL_("the folder case passed without running");
+    ASSERT(ran_as != 0);
+    if (geteuid() != 0) ASSERT_EQ_INT(ran_as, geteuid());
 }
 
 /* The database is opened once initialize has been answered, so
@@ -1051,6 +1097,7 @@ TEST_MAIN(TEST_ENTRY(sigkill_under_load_loses_no_acknowledged_entry)
           TEST_ENTRY(read_only_flag_refuses_writes_serves_reads_changes_nothing)
           TEST_ENTRY(path_under_a_regular_file_exits_nonzero)
           TEST_ENTRY(folder_without_permission_exits_nonzero)
+          TEST_ENTRY(permission_case_runs_even_as_root)
           TEST_ENTRY(initialize_is_answered_then_an_unusable_database_stops_the_server)
           TEST_ENTRY(file_that_is_not_a_database_exits_nonzero_unchanged)
           TEST_ENTRY(database_from_a_newer_schema_exits_nonzero_unchanged)
