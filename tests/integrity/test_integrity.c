@@ -317,6 +317,41 @@ TEST(other_stored_fields_changed_are_modified)
     fx_free(f);
 }
 
+/* ---- every hashed field, one by one ---- */
+
+/* Change one stored field of the entry at seq 7 (a NULL becomes "", any
+** text gains a byte) and expect exactly one problem: `modified` at seq 7.
+** Dropping the field from the entry hash makes its case fail. */
+static void tamper_one_field(const char *column, int *test_failed_)
+{
+    NEW_FX(f);
+    FILL(f, 10, 100);
+    SQL_OK(f, fx_fmt(f, "DROP TRIGGER audit_log_no_update;"
+                        "UPDATE audit_log SET %s = CASE WHEN %s IS NULL THEN ''"
+                        " ELSE %s || ' ' END WHERE seq = 7;", column, column, column));
+    cJSON *r;
+    int rc = fx_verify(f, NULL, &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_PROBLEM(f, r, 7, "modified");
+    if (fx_n_problems(r) != 1)
+        TEST_FAIL_("%s changed: expected one problem, got %s", column, fx_problems(f, r));
+    fx_free(f);
+}
+
+TEST(field_id_changed_is_modified) { tamper_one_field("id", test_failed_); }
+TEST(field_event_type_changed_is_modified) { tamper_one_field("event_type", test_failed_); }
+TEST(field_operation_name_changed_is_modified) { tamper_one_field("operation_name", test_failed_); }
+TEST(field_operation_id_changed_is_modified) { tamper_one_field("operation_id", test_failed_); }
+TEST(field_user_id_changed_is_modified) { tamper_one_field("user_id", test_failed_); }
+TEST(field_project_id_changed_is_modified) { tamper_one_field("project_id", test_failed_); }
+TEST(field_args_changed_is_modified) { tamper_one_field("args", test_failed_); }
+TEST(field_result_changed_is_modified) { tamper_one_field("result", test_failed_); }
+TEST(field_error_changed_is_modified) { tamper_one_field("error", test_failed_); }
+TEST(field_before_state_changed_is_modified) { tamper_one_field("before_state", test_failed_); }
+TEST(field_after_state_changed_is_modified) { tamper_one_field("after_state", test_failed_); }
+TEST(field_created_at_changed_is_modified) { tamper_one_field("created_at", test_failed_); }
+TEST(field_client_changed_is_modified) { tamper_one_field("client", test_failed_); }
+
 /* ---- entries removed ---- */
 
 TEST(middle_entry_deleted_is_missing)
@@ -1395,6 +1430,19 @@ TEST_MAIN(
     TEST_ENTRY(one_byte_of_args_changed_is_modified)
     TEST_ENTRY(created_at_changed_is_modified)
     TEST_ENTRY(other_stored_fields_changed_are_modified)
+    TEST_ENTRY(field_id_changed_is_modified)
+    TEST_ENTRY(field_event_type_changed_is_modified)
+    TEST_ENTRY(field_operation_name_changed_is_modified)
+    TEST_ENTRY(field_operation_id_changed_is_modified)
+    TEST_ENTRY(field_user_id_changed_is_modified)
+    TEST_ENTRY(field_project_id_changed_is_modified)
+    TEST_ENTRY(field_args_changed_is_modified)
+    TEST_ENTRY(field_result_changed_is_modified)
+    TEST_ENTRY(field_error_changed_is_modified)
+    TEST_ENTRY(field_before_state_changed_is_modified)
+    TEST_ENTRY(field_after_state_changed_is_modified)
+    TEST_ENTRY(field_created_at_changed_is_modified)
+    TEST_ENTRY(field_client_changed_is_modified)
     TEST_ENTRY(middle_entry_deleted_is_missing)
     TEST_ENTRY(middle_range_deleted_is_missing)
     TEST_ENTRY(gap_then_modified_entry_reports_both)
