@@ -275,6 +275,7 @@ static const char *const fixed_sql[ST_COUNT] = {
 /* Map an SQLite result code to a store code and a sentence for people. */
 static int fail_db(store *s, int rc, const char *doing, char *err)
 {
+    int saved_errno = errno; /* what the failed write set, before anything else */
     int code;
     /* Some errors (a full disk among them) make SQLite roll the whole
     ** transaction back on its own.  Notice, so that nothing later in the
@@ -286,6 +287,13 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
         s->savepoint_depth = 0;
     }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    /* SQLite reports a short write as SQLITE_FULL, but a write refused
+    ** outright by a file-size limit or a quota as an I/O error, and does
+    ** not always keep the system error (then errno still holds it). */
+    int sys = s && s->db ? sqlite3_system_errno(s->db) : 0;
+    if (!sys) sys = saved_errno;
+    if ((rc & 0xff) == SQLITE_IOERR && (sys == EFBIG || sys == ENOSPC || sys == EDQUOT))
+        rc = SQLITE_FULL;
     switch (rc & 0xff) {
     case SQLITE_FULL:
         code = STORE_EFULL;
