@@ -177,27 +177,38 @@ static const char *initialize_line(run *r, const char *version)
                          "{\"name\":\"durability\",\"version\":\"1\"}}}", version);
 }
 
+/* A fresh run: the shimmed server, initialized in this revision. */
+#define BEGIN(r, version)                                                    \
+    do {                                                                     \
+        memset((r), 0, sizeof *(r));                                         \
+        CHECK(((r)->s = start_shimmed()) != NULL);                           \
+        CHECK(send_line((r), initialize_line((r), (version))) == 0 &&        \
+              srv_recv((r)->s));                                             \
+    } while (0)
+
+/* Close stdin, wait for exit 0, and check that `acks` replies followed. */
+#define END_CHECKED(r, acks)                                                 \
+    do {                                                                     \
+        END_SERVER((r)->s);                                                  \
+        CHECK_SYNCED((r), (acks));                                           \
+        srv_free((r)->s);                                                    \
+    } while (0)
+
 TEST(lockstep_replies_each_follow_a_sync)
 {
     static run r;
-    memset(&r, 0, sizeof r);
-    CHECK(r.s = start_shimmed());
-    CHECK(send_line(&r, initialize_line(&r, "2025-11-25")) == 0 && srv_recv(r.s));
+    BEGIN(&r, "2025-11-25");
     for (long id = 1; id <= 30; id++) {
         CHECK(send_line(&r, call_line(&r, id)) == 0);
         CHECK(srv_recv(r.s));
     }
-    END_SERVER(r.s);
-    CHECK_SYNCED(&r, 30);
-    srv_free(r.s);
+    END_CHECKED(&r, 30);
 }
 
 TEST(pipelined_replies_each_follow_a_sync)
 {
     static run r;
-    memset(&r, 0, sizeof r);
-    CHECK(r.s = start_shimmed());
-    CHECK(send_line(&r, initialize_line(&r, "2025-11-25")) == 0 && srv_recv(r.s));
+    BEGIN(&r, "2025-11-25");
     /* All at once, so the server groups them into shared commits. */
     char *all = NULL;
     size_t len = 0;
@@ -212,18 +223,13 @@ TEST(pipelined_replies_each_follow_a_sync)
     free(all);
     CHECK(sent == 0);
     for (long id = 1; id <= 200; id++) CHECK(srv_recv(r.s));
-    END_SERVER(r.s);
-    CHECK_SYNCED(&r, 200);
-    srv_free(r.s);
+    END_CHECKED(&r, 200);
 }
 
 TEST(batch_replies_follow_a_sync)
 {
     static run r;
-    memset(&r, 0, sizeof r);
-    CHECK(r.s = start_shimmed());
-    /* 2025-03-26 is the revision with JSON-RPC batches. */
-    CHECK(send_line(&r, initialize_line(&r, "2025-03-26")) == 0 && srv_recv(r.s));
+    BEGIN(&r, "2025-03-26"); /* the revision with JSON-RPC batches */
     long id = 1;
     for (int b = 0; b < 3; b++) {
         char *batch = NULL;
@@ -240,9 +246,7 @@ TEST(batch_replies_follow_a_sync)
         CHECK(ok);
         CHECK(srv_recv_json_line(r.s));
     }
-    END_SERVER(r.s);
-    CHECK_SYNCED(&r, 30);
-    srv_free(r.s);
+    END_CHECKED(&r, 30);
 }
 
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
