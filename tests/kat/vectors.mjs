@@ -21,6 +21,15 @@ const ENCODINGS = {
              'project_id', 'args', 'result', 'before_state', 'after_state',
              'error', 'created_at', 'client'],
   },
+  // v2 appends what wrap and hook record; an entry uses it when any of
+  // these five is not NULL.
+  v2: {
+    tag: 'dss-audit/entry/v2',
+    fields: ['id', 'event_type', 'operation_name', 'operation_id', 'user_id',
+             'project_id', 'args', 'result', 'before_state', 'after_state',
+             'error', 'created_at', 'client', 'server', 'session_id',
+             'duration_ms', 'completes', 'cwd'],
+  },
 };
 
 function u64be(n) {
@@ -82,6 +91,23 @@ const nonAscii = {
   error: 'ошибка: файл не найден',
 };
 
+// A relayed call's outcome with every v2 field, and a hooked call with only
+// a session (the others NULL, still v2).
+const relayed = {
+  ...full, event_type: 'tool_call', operation_name: 'create_issue',
+  server: '{"name":"github","version":"0.6.2"}',
+  session_id: '019ad1c2-7e40-7a11-8b3c-0c2f4d5e6f70',
+  duration_ms: '1534', completes: '019ad1c2-7e41-7c22-9d4e-1a2b3c4d5e6f',
+  cwd: '/home/alice/src/atlas',
+};
+const hookedSessionOnly = {
+  ...optionalNull, event_type: 'tool_call', operation_name: 'Bash',
+  server: null, session_id: 'abc123', duration_ms: null, completes: null, cwd: null,
+};
+const v2Empty = { ...allEmpty, server: '', session_id: '', duration_ms: '', completes: '', cwd: '' };
+const v2NonAscii = { ...nonAscii, server: null, session_id: 'sitzung-ü', duration_ms: '0',
+                     completes: null, cwd: '/home/josé/項目' };
+
 const ENTRIES = [
   { name: 'every_field_set', encoding: 'v1', prev: ZERO, seq: 1, fields: full },
   { name: 'optional_fields_null', encoding: 'v1', prev: ZERO, seq: 2, fields: optionalNull },
@@ -90,6 +116,10 @@ const ENTRIES = [
   { name: 'non_ascii_text', encoding: 'v1', prev: 'ab'.repeat(32), seq: 7, fields: nonAscii },
   { name: 'seq_beyond_32_bits', encoding: 'v1',
     prev: '0123456789abcdef'.repeat(4), seq: 4294967298, fields: full },
+  { name: 'v2_every_field_set', encoding: 'v2', prev: 'cd'.repeat(32), seq: 9, fields: relayed },
+  { name: 'v2_session_only', encoding: 'v2', prev: ZERO, seq: 10, fields: hookedSessionOnly },
+  { name: 'v2_every_field_empty', encoding: 'v2', prev: ZERO, seq: 11, fields: v2Empty },
+  { name: 'v2_non_ascii_text', encoding: 'v2', prev: 'ef'.repeat(32), seq: 12, fields: v2NonAscii },
 ];
 
 // The signed text of a checkpoint (docs/hash-encoding.md, "Checkpoints").

@@ -56,6 +56,11 @@ static const struct { const char *name; size_t off; } field_map[] = {
     {"after_state", offsetof(chain_fields, after_state)},
     {"created_at", offsetof(chain_fields, created_at)},
     {"client", offsetof(chain_fields, client)},
+    {"server", offsetof(chain_fields, server)},
+    {"session_id", offsetof(chain_fields, session_id)},
+    {"duration_ms", offsetof(chain_fields, duration_ms)},
+    {"completes", offsetof(chain_fields, completes)},
+    {"cwd", offsetof(chain_fields, cwd)},
 };
 
 /* Fill f from a vector's "fields"; returns the name of a field it cannot
@@ -121,6 +126,10 @@ TEST(entry_hash_matches_every_known_answer)
         uint8_t prev[32], got[32];
         char hex[CHAIN_HEX_LEN];
         hex2bin32(str(v, "prev"), prev);
+        int want = !strcmp(str(v, "encoding"), "v2") ? 2 : 1;
+        if (chain_encoding(&f) != want)
+            TEST_FAIL_("vector %s: chosen encoding v%d, expected v%d", str(v, "name"),
+                       chain_encoding(&f), want);
         chain_entry_hash(&f, prev, got);
         chain_hex(got, hex);
         if (strcmp(hex, str(v, "hash")) != 0)
