@@ -322,13 +322,14 @@ TEST(other_stored_fields_changed_are_modified)
 /* Change one stored field of the entry at seq 7 (a NULL becomes "", any
 ** text gains a byte) and expect exactly one problem: `modified` at seq 7.
 ** Dropping the field from the entry hash makes its case fail. */
-static void tamper_one_field(const char *column, int *test_failed_)
+/* Set column of entry 7 to the SQL expression value and expect verify to
+** report exactly that entry as modified. */
+static void tamper_field_to(const char *column, const char *value, int *test_failed_)
 {
     NEW_FX(f);
     FILL(f, 10, 100);
     SQL_OK(f, fx_fmt(f, "DROP TRIGGER audit_log_no_update;"
-                        "UPDATE audit_log SET %s = CASE WHEN %s IS NULL THEN ''"
-                        " ELSE %s || ' ' END WHERE seq = 7;", column, column, column));
+                        "UPDATE audit_log SET %s = %s WHERE seq = 7;", column, value));
     cJSON *r;
     int rc = fx_verify(f, NULL, &r);
     EXPECT_TAMPERED(f, rc, r);
@@ -336,6 +337,15 @@ static void tamper_one_field(const char *column, int *test_failed_)
     if (fx_n_problems(r) != 1)
         TEST_FAIL_("%s changed: expected one problem, got %s", column, fx_problems(f, r));
     fx_free(f);
+}
+
+/* One byte more in a field, or "" where it was NULL. */
+static void tamper_one_field(const char *column, int *test_failed_)
+{
+    char value[160];
+    snprintf(value, sizeof value, "CASE WHEN %s IS NULL THEN '' ELSE %s || ' ' END",
+             column, column);
+    tamper_field_to(column, value, test_failed_);
 }
 
 TEST(field_id_changed_is_modified) { tamper_one_field("id", test_failed_); }
@@ -351,6 +361,17 @@ TEST(field_before_state_changed_is_modified) { tamper_one_field("before_state", 
 TEST(field_after_state_changed_is_modified) { tamper_one_field("after_state", test_failed_); }
 TEST(field_created_at_changed_is_modified) { tamper_one_field("created_at", test_failed_); }
 TEST(field_client_changed_is_modified) { tamper_one_field("client", test_failed_); }
+/* Encoding v2's columns: set on an entry written without them, each turns
+** the entry into a v2 entry whose stored v1 hash no longer matches. */
+TEST(field_server_set_is_modified)
+{
+    /* JSON, as the server-name index requires of the column. */
+    tamper_field_to("server", "'{\"name\":\"forged\"}'", test_failed_);
+}
+TEST(field_session_id_set_is_modified) { tamper_one_field("session_id", test_failed_); }
+TEST(field_duration_ms_set_is_modified) { tamper_one_field("duration_ms", test_failed_); }
+TEST(field_completes_set_is_modified) { tamper_one_field("completes", test_failed_); }
+TEST(field_cwd_set_is_modified) { tamper_one_field("cwd", test_failed_); }
 
 /* ---- entries removed ---- */
 
@@ -1443,6 +1464,11 @@ TEST_MAIN(
     TEST_ENTRY(field_after_state_changed_is_modified)
     TEST_ENTRY(field_created_at_changed_is_modified)
     TEST_ENTRY(field_client_changed_is_modified)
+    TEST_ENTRY(field_server_set_is_modified)
+    TEST_ENTRY(field_session_id_set_is_modified)
+    TEST_ENTRY(field_duration_ms_set_is_modified)
+    TEST_ENTRY(field_completes_set_is_modified)
+    TEST_ENTRY(field_cwd_set_is_modified)
     TEST_ENTRY(middle_entry_deleted_is_missing)
     TEST_ENTRY(middle_range_deleted_is_missing)
     TEST_ENTRY(gap_then_modified_entry_reports_both)
