@@ -12,7 +12,7 @@ want=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev uuid-dev libsodium-d
 testing=0
 [[ "${1:-}" == "--test" ]] && testing=1
 if (( testing )); then
-  want+=(sqlite3 valgrind clang libclang-rt-14-dev chromium)
+  want+=(sqlite3 valgrind clang libclang-rt-14-dev groff-base man-db util-linux chromium)
 fi
 
 missing=()

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "../store/store.h"
+#include "../util/fsutil.h"
 #include "../util/ts.h"
 
 /* Return codes.  main.c maps CLI_EUSAGE to exit status 2, CLI_EFAIL to 1. */
@@ -83,16 +84,18 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
 
 /* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
 
-/* A new output file for what a command writes (export, report): created
-** with O_EXCL and mode 0600, since it holds audit data, and buffered.
-** Returns the stream, or NULL with a sentence in err (an existing file is
-** refused: `command` never overwrites). */
-FILE *cli_output_open(const char *path, const char *command, char *err, size_t errlen);
+/* A new output file for what a command writes (export, report), through
+** fs_newfile: mode 0600, published under path only when complete.  An
+** existing path is refused at once (`command` never overwrites).  Returns
+** CLI_OK with nf->f open for writing (buffered), or CLI_EUSAGE with a
+** sentence in err.  The caller ends with cli_output_publish(), or
+** fs_newfile_discard() on failure (harmless after publishing). */
+int cli_output_open(fs_newfile *nf, const char *path, const char *command, char *err,
+                    size_t errlen);
 
-/* Finish a file from cli_output_open(): when ok, flush, fsync it and its
-** folder and return 0, or -1 with a sentence in err; when not ok (or when
-** finishing fails), close and remove it, keeping err.  f NULL is fine. */
-int cli_output_close(FILE *f, const char *path, int ok, char *err, size_t errlen);
+/* Flush, fsync and publish the file under its name.  CLI_OK, or CLI_EFAIL
+** with a sentence in err (nothing is left at the path then). */
+int cli_output_publish(fs_newfile *nf, const char *command, char *err, size_t errlen);
 
 /* Whether tables (rather than JSON Lines) should go to out: out is a
 ** terminal and --json was not given. */

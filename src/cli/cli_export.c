@@ -3,9 +3,11 @@
 **
 ** The store walks the matching rows in seq order and hands over one entry
 ** at a time; each is written and freed before the next is read, so an
-** export of any size runs in constant memory.  An --output file is created
-** new with mode 0600 (it holds audit data), fsynced with its folder before
-** success is reported, and removed when the export fails half-way.
+** export of any size runs in constant memory.  An --output file (mode 0600:
+** it holds audit data) is written beside its name and published under it,
+** never replacing a file, with file and folder fsynced before success is
+** reported (fs_newfile, fsutil.h); an export that fails half-way leaves
+** nothing under the name.
 **
 ** CSV follows RFC 4180.  OCSF events use the API Activity class (6003) of
 ** OCSF 1.1.0; the mapping is documented in the export help (cli_help.c)
@@ -14,11 +16,11 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../util/fsutil.h"
 
 #ifndef DSS_VERSION
 #define DSS_VERSION "0.0.0"
@@ -283,11 +285,14 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
     char serr[STORE_ERRLEN];
     int rc = CLI_EFAIL;
     int64_t last;
+    fs_newfile nf = {0};
     memset(&x, 0, sizeof x);
     x.f = out;
     x.fmt = a->fmt;
-    if (a->output && !(x.f = cli_output_open(a->output, "export", err, errlen)))
-        return CLI_EUSAGE;
+    if (a->output) {
+        if (cli_output_open(&nf, a->output, "export", err, errlen) != CLI_OK) return CLI_EUSAGE;
+        x.f = nf.f;
+    }
     /* One pass in seq order: a small cache does as well as a big one. */
     if (store_set_cache_size(st, SCAN_CACHE_KIB, serr) != STORE_OK ||
         store_seq_range(st, &x.first, &last, serr) != STORE_OK) {
@@ -314,9 +319,9 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
                  strerror(errno ? errno : EIO));
         goto done;
     }
+    if (a->output && cli_output_publish(&nf, "export", err, errlen) != CLI_OK) goto done;
     rc = CLI_OK;
 done:
-    if (a->output && cli_output_close(x.f, a->output, rc == CLI_OK, err, errlen) != 0)
-        rc = CLI_EFAIL;
+    fs_newfile_discard(&nf); /* unless published: then it is empty */
     return rc;
 }

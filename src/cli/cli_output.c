@@ -2,57 +2,41 @@
 ** cli_output.c: the output files of export and report.
 **
 ** Audit data leaves the database only into a new file of mode 0600, never
-** over an existing one, and success is reported only once the file and
-** its name are on stable storage; a command that fails half-way removes
-** what it wrote, so no truncated file can pass for a complete one.
+** over an existing one, written through fs_newfile (fsutil.h): published
+** under its name only once complete and on stable storage, so a command
+** that fails half-way leaves nothing that could pass for a complete file.
 */
 #include "cli.h"
 
-#include "../util/fsutil.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
-FILE *cli_output_open(const char *path, const char *command, char *err, size_t errlen)
+static void exists(const char *path, const char *command, char *err, size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot create %s: %s%s%s%s", path,
-                 e == EEXIST ? "it already exists (" : strerror(e),
-                 e == EEXIST ? command : "", e == EEXIST ? " never overwrites" : "",
-                 e == EEXIST ? ")" : "");
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(path);
-        return NULL;
-    }
-    setvbuf(f, NULL, _IOFBF, 1 << 16);
-    return f;
+    snprintf(err, errlen, "cannot create %s: it already exists (%s never overwrites)", path,
+             command);
 }
 
-int cli_output_close(FILE *f, const char *path, int ok, char *err, size_t errlen)
+int cli_output_open(fs_newfile *nf, const char *path, const char *command, char *err,
+                    size_t errlen)
 {
-    if (!f) return ok ? 0 : -1;
-    if (ok && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
-        ok = 0;
+    struct stat sb;
+    memset(nf, 0, sizeof *nf);
+    /* Refuse at once what publishing would refuse at the end. */
+    if (lstat(path, &sb) == 0) {
+        exists(path, command, err, errlen);
+        return CLI_EUSAGE;
     }
-    if (fclose(f) != 0 && ok) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        ok = 0;
-    }
-    if (ok && fs_sync_parent(path) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        ok = 0;
-    }
-    if (!ok) unlink(path);
-    return ok ? 0 : -1;
+    if (fs_newfile_open(nf, path, err, errlen) != 0) return CLI_EUSAGE;
+    setvbuf(nf->f, NULL, _IOFBF, 1 << 16);
+    return CLI_OK;
+}
+
+int cli_output_publish(fs_newfile *nf, const char *command, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", nf->path ? nf->path : "");
+    int p = fs_newfile_publish(nf, 0, err, errlen);
+    if (p == FS_EXISTS) exists(path, command, err, errlen);
+    return p == 0 ? CLI_OK : CLI_EFAIL;
 }

@@ -303,6 +303,7 @@ static const char *const fixed_sql[ST_COUNT] = {
 /* Map an SQLite result code to a store code and a sentence for people. */
 static int fail_db(store *s, int rc, const char *doing, char *err)
 {
+    int saved_errno = errno; /* what the failed write set, before anything else */
     int code;
     /* Some errors (a full disk among them) make SQLite roll the whole
     ** transaction back on its own.  Notice, so that nothing later in the
@@ -314,6 +315,13 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
         s->savepoint_depth = 0;
     }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    /* SQLite reports a short write as SQLITE_FULL, but a write refused
+    ** outright by a file-size limit or a quota as an I/O error, and does
+    ** not always keep the system error (then errno still holds it). */
+    int sys = s && s->db ? sqlite3_system_errno(s->db) : 0;
+    if (!sys) sys = saved_errno;
+    if ((rc & 0xff) == SQLITE_IOERR && (sys == EFBIG || sys == ENOSPC || sys == EDQUOT))
+        rc = SQLITE_FULL;
     switch (rc & 0xff) {
     case SQLITE_FULL:
         code = STORE_EFULL;
@@ -577,6 +585,31 @@ static int cap_size(store *s, int64_t max_bytes, char *err)
 
 int store_readonly(const store *s) { return s->readonly; }
 
+/* Read the durability settings back from a writing connection: a commit is
+** acknowledged as durable only if SQLite fsyncs the WAL at every commit
+** (synchronous FULL or EXTRA) and the journal is the WAL.  A build or a
+** connection where either did not take effect refuses to write at all. */
+static int check_durability(store *s, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int sync = -1;
+    char mode[16] = "";
+    if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        sync = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (sync >= 2 && strcmp(mode, "wal") == 0) return STORE_OK;
+    snprintf(err, STORE_ERRLEN,
+             "the database connection is not durable (synchronous=%d, journal_mode=%s;"
+             " FULL and wal are required)", sync, mode[0] ? mode : "?");
+    return STORE_EIO;
+}
+
 /* Switch to WAL.  The switch needs a moment with no other connection, and
 ** SQLite does not wait for one through the busy handler, so a server
 ** starting beside another retries for up to the busy timeout. */
@@ -713,6 +746,7 @@ int store_open(const store_options *opt, store **out, char *err)
         ** that costs nothing, in a temporary file it costs a write per page
         ** (and would put page images outside the database's own files). */
         (rc = exec(s, "PRAGMA temp_store=MEMORY", "keeping journals in memory", err)) ||
+        (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = migrate(s, opt->path, version, err)) || (rc = load_log_id(s, err)) ||
         (rc = prepare_fixed(s, err)))
         goto fail;

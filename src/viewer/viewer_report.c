@@ -313,7 +313,9 @@ int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
     int64_t last = 0;
     int ok = 0;
     if (find_parts(&parts, err, errlen) != 0) return -1;
-    if (!(w.f = cli_output_open(opt->output, "report", err, errlen))) return -2;
+    fs_newfile nf;
+    if (cli_output_open(&nf, opt->output, "report", err, errlen) != CLI_OK) return -2;
+    w.f = nf.f;
     if (!(w.by_type = cJSON_CreateObject()) || !(w.by_user = cJSON_CreateObject()) ||
         !(w.days = cJSON_CreateObject())) {
         snprintf(err, errlen, "out of memory");
@@ -360,9 +362,12 @@ int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
 written:
     if (w.failed) snprintf(err, errlen, "cannot write %s (disk full, or out of memory)",
                            opt->output);
-    ok = !w.failed;
+    ok = !w.failed && fflush(w.f) == 0 && !ferror(w.f);
+    if (!ok && !w.failed)
+        snprintf(err, errlen, "cannot write %s (disk full?)", opt->output);
+    if (ok && cli_output_publish(&nf, "report", err, errlen) != CLI_OK) ok = 0;
 done:
-    if (cli_output_close(w.f, opt->output, ok, err, errlen) != 0) ok = 0;
+    fs_newfile_discard(&nf); /* unless published: then it is empty */
     cJSON_Delete(sum);
     cJSON_Delete(w.by_type);
     cJSON_Delete(w.by_user);
