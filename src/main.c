@@ -26,6 +26,8 @@
 #include "integrity/signer.h"
 #include "integrity/verify.h"
 #include "protocol/mcp.h"
+#include "record/record.h"
+#include "relay/relay.h"
 #include "scrub/scrub.h"
 #include "server.h"
 #include "store/chain.h"
@@ -40,14 +42,15 @@ enum { EXIT_USAGE = 2 };
 
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
-    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_WRAP
 } command;
 
 /* getopt_long values of options that have no short form. */
 enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
-    OPT_FORMAT, OPT_JSON
+    OPT_FORMAT, OPT_JSON, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
+    OPT_KILL_AFTER
 };
 
 typedef struct config {
@@ -69,6 +72,12 @@ typedef struct config {
     int n_archives;
     const char *before;          /* prune --before */
     cli_args cli;                /* tail, query, stats, export */
+    /* wrap */
+    const char *wrap_name;       /* --name */
+    record_results record_results;
+    int fail_open;
+    int kill_after;
+    char **wrap_argv;            /* the server's command, NULL-ended */
 } config;
 
 /* Every help text (the program's, each command's, and the manual page
@@ -179,7 +188,7 @@ static const struct {
     {"serve", CMD_SERVE}, {"verify", CMD_VERIFY}, {"checkpoint", CMD_CHECKPOINT},
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
-    {"export", CMD_EXPORT},
+    {"export", CMD_EXPORT}, {"wrap", CMD_WRAP},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -222,6 +231,10 @@ static int parse_args(int argc, char **argv, config *c)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"record-results", required_argument, NULL, OPT_RECORD_RESULTS},
+        {"fail-open", no_argument, NULL, OPT_FAIL_OPEN},
+        {"kill-after", required_argument, NULL, OPT_KILL_AFTER},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -256,8 +269,12 @@ static int parse_args(int argc, char **argv, config *c)
     if (maxmsg && !*maxmsg) maxmsg = NULL;
     if (maxdepth && !*maxdepth) maxdepth = NULL;
     int o;
+    const char *results_word = NULL, *kill_after = NULL;
+    int wrap_opts = 0;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "hVn:fo:", opts, NULL)) != -1) {
+    /* wrap stops at the first non-option: what follows is the server's. */
+    const char *shorts = c->cmd == CMD_WRAP ? "+hVn:fo:" : "hVn:fo:";
+    while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         switch (o) {
         case 'd': db = optarg; break;
         case 'a': actor = optarg; break;
@@ -295,6 +312,10 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_FORMAT: c->cli.format = optarg; break;
         case 'o': c->cli.output = optarg; break;
         case OPT_JSON: c->cli.json = 1; break;
+        case OPT_NAME: c->wrap_name = optarg; wrap_opts = 1; break;
+        case OPT_RECORD_RESULTS: results_word = optarg; wrap_opts = 1; break;
+        case OPT_FAIL_OPEN: c->fail_open = 1; wrap_opts = 1; break;
+        case OPT_KILL_AFTER: kill_after = optarg; wrap_opts = 1; break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
         default:
@@ -303,6 +324,32 @@ static int parse_args(int argc, char **argv, config *c)
             try_help(c);
             return EXIT_USAGE;
         }
+    }
+    if (c->cmd == CMD_WRAP) {
+        if (optind >= argc) {
+            diag("wrap needs the server's command: wrap [OPTIONS] -- COMMAND [ARGS...]");
+            try_help(c);
+            return EXIT_USAGE;
+        }
+        c->wrap_argv = argv + optind;
+        optind = argc;
+    } else if (wrap_opts) {
+        diag("an option given does not apply to this command");
+        try_help(c);
+        return EXIT_USAGE;
+    }
+    if (results_word && record_results_parse(results_word, &c->record_results) != 0) {
+        diag("--record-results must be summary, full or none");
+        return EXIT_USAGE;
+    }
+    c->kill_after = 5;
+    if (kill_after) {
+        long long ka;
+        if (parse_size(kill_after, 0, 3600, &ka) != 0) {
+            diag("--kill-after must be a number of seconds from 0 to 3600");
+            return EXIT_USAGE;
+        }
+        c->kill_after = (int)ka;
     }
     if (optind < argc) {
         diag("unexpected argument '%s'", argv[optind]);
@@ -521,6 +568,23 @@ done:
     return status;
 }
 
+/* Relay to the wrapped server; its exit status becomes ours. */
+static int wrap(const config *c, const store_options *so)
+{
+    char err[512];
+    relay_options ro = {.argv = c->wrap_argv, .so = so, .name = c->wrap_name,
+                        .actor = c->actor, .results = c->record_results,
+                        .fail_open = c->fail_open, .kill_after_s = c->kill_after,
+                        .max_message_bytes = c->max_message_bytes,
+                        .max_depth = c->max_depth, .in_fd = 0, .out_fd = 1};
+    int status = relay_run(&ro, err, sizeof err);
+    if (status < 0) {
+        diag("wrap: %s", err);
+        return 127;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
@@ -566,6 +630,10 @@ int main(int argc, char **argv)
                         .max_bytes = c.max_db_size};
     if (c.cmd == CMD_SERVE) {
         status = serve(&c, &so, &sg);
+        goto done;
+    }
+    if (c.cmd == CMD_WRAP) {
+        status = wrap(&c, &so);
         goto done;
     }
     if (store_open(&so, &st, err) != STORE_OK) {
