@@ -341,7 +341,7 @@ static void on_response(relay *r, int req_dir, const cJSON *root, const char *id
     flight_drop(r, i);
 }
 
-/* notifications/cancelled for a request of req_dir. */
+/* notifications/cancelled, sent by the side that made the request. */
 static void on_notification(relay *r, int req_dir, const cJSON *root)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
@@ -362,7 +362,7 @@ static int on_message(relay *r, int from, const cJSON *root, const char *id)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (cJSON_IsString(m) && id) return on_request(r, from, root, id);
-    if (cJSON_IsString(m)) on_notification(r, from == C2S ? S2C : C2S, root);
+    if (cJSON_IsString(m)) on_notification(r, from, root); /* sender's own request */
     else if (id) on_response(r, from == C2S ? S2C : C2S, root, id);
     return -1;
 }

@@ -136,7 +136,7 @@ TEST(relays_bytes_unchanged_both_ways)
     const char *back = srv_recv_line(s);
     ASSERT(back);
     /* The fake's own spacing arrives as it wrote it. */
-    ASSERT_EQ_STR(back, "{ \"jsonrpc\" : \"2.0\", \"id\" : 1.0, \"result\" : "
+    ASSERT_EQ_STR(back, "{ \"jsonrpc\" : \"2.0\", \"id\" : 1, \"result\" : "
                         "{\"content\": [ {\"type\":\"text\", \"text\": "
                         "\"{\\\"a\\\":[1,2]}\"} ]} }");
     ASSERT_EQ_INT(srv_wait(s), 0);
@@ -359,7 +359,7 @@ TEST(unstartable_server_is_a_clear_error)
 {
     const char *args[] = {"wrap", "--db", "@DIR@/audit.db", "--",
                           "@DIR@/no-such-server", NULL};
-    srv_opts o = {.args = args, .no_db = 1};
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1};
     srv *s = srv_start(&o);
     ASSERT(s);
     ASSERT_EQ_INT(srv_wait(s), 127);
