@@ -6,6 +6,8 @@
 ** and count what it saw against the trail.  The trail is read back with
 ** `dss-audit-mcp query --json` and checked with `verify`.
 */
+#include <errno.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +186,40 @@ TEST(tools_call_recorded_with_outcome_and_identity)
     ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(req, "session_id")),
                   cJSON_GetStringValue(cJSON_GetObjectItem(init, "session_id")));
     CHECK(verify_ok(s));
+    srv_free(s);
+}
+
+/* query's table on a terminal: an outcome shows its duration and the seq
+** of the request it completes. */
+TEST(query_table_links_outcome_to_request)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_call(s, "echo", "{}"));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    char *db = srv_fmt(s, "%s/audit.db", srv_dir(s));
+    struct winsize ws = {.ws_row = 40, .ws_col = 160};
+    int master;
+    fflush(NULL);
+    pid_t pid = forkpty(&master, NULL, NULL, &ws);
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        execl(getenv("DSS_BIN"), "dss-audit-mcp", "query", "--db", db, (char *)NULL);
+        _exit(127);
+    }
+    char buf[8192];
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(master, buf + n, sizeof buf - 1 - n);
+        if (got > 0) n += (size_t)got;
+        else if (got < 0 && errno == EINTR) continue;
+        else break;
+    }
+    buf[n] = '\0';
+    close(master);
+    waitpid(pid, NULL, 0);
+    ASSERT_CONTAINS(buf, "mcp_outcome");
+    ASSERT_CONTAINS(buf, " ms, completes #1");
     srv_free(s);
 }
 
@@ -432,6 +468,7 @@ TEST(kill9_loses_no_record_of_a_forwarded_request)
 
 TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(tools_call_recorded_with_outcome_and_identity)
+          TEST_ENTRY(query_table_links_outcome_to_request)
           TEST_ENTRY(server_request_to_client_relayed_and_recorded)
           TEST_ENTRY(notifications_relayed_both_ways)
           TEST_ENTRY(cancelled_call_recorded_as_cancelled)
