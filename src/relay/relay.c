@@ -500,9 +500,34 @@ static void flush(relay *r)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* Whether cmd names an executable file, directly or through PATH, as
+** posix_spawnp() will look for it: checked first, so that a missing
+** command is reported here rather than by a child that failed to exec. */
+static int command_exists(const char *cmd)
+{
+    if (strchr(cmd, '/')) return access(cmd, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+    char buf[4096];
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, n ? p : ".", cmd);
+        if (access(buf, X_OK) == 0) return 1;
+        if (!end) return 0;
+        p = end;
+    }
+}
+
 static int spawn(relay *r, char *err, size_t errlen)
 {
     int in[2], outp[2];
+    if (!command_exists(r->o->argv[0])) {
+        snprintf(err, errlen, "cannot start %s: %s", r->o->argv[0],
+                 strchr(r->o->argv[0], '/') ? strerror(errno)
+                                            : "no such command in PATH");
+        return -1;
+    }
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot create pipes: %s", strerror(errno));
         return -1;
