@@ -73,6 +73,7 @@ typedef struct relay {
     int to_srv, from_srv, client_open, server_open;
     int exited, status;
     int stopping;      /* client gone or signal: wrapper is ending the server */
+    int warned;        /* the trail's failure was reported (once per streak) */
 } relay;
 
 static int sig_pipe[2] = {-1, -1};
@@ -464,12 +465,13 @@ static void server_line(relay *r, int kind, const char *line, size_t len)
 /* Commit the iteration's records, then write the outbox. */
 static void flush(relay *r)
 {
-    int ok = !r->tx_failed;
+    int ok = !r->tx_failed, had_tx = r->tx_open;
     if (r->tx_open) {
         ok = store_commit(r->st, r->tx_err) == STORE_OK;
         r->tx_open = 0;
     }
-    if (!ok && r->nout)
+    if (ok && had_tx) r->warned = 0;
+    if (!ok && r->nout && !r->warned++)
         diag("wrap: the audit trail cannot be written: %s%s", r->tx_err,
              r->o->fail_open ? " (--fail-open: forwarding unrecorded)" : "");
     for (size_t k = 0; k < r->nout; k++) {

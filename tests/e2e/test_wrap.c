@@ -339,6 +339,34 @@ TEST(unwritable_trail_fails_closed)
     srv_free(s);
 }
 
+/* A full trail (the database at its --max-db-size cap): the call that
+** cannot be recorded is refused and never reaches the server. */
+TEST(full_trail_fails_closed)
+{
+    const char *const w[] = {"--max-db-size", "262144", NULL};
+    srv *s = start_wrap(w, NULL, NULL, NULL);
+    ASSERT(s);
+    char big[6001];
+    memset(big, 'x', 6000);
+    big[6000] = '\0';
+    int refused = 0;
+    for (int i = 1; i <= 100 && !refused; i++) {
+        cJSON *r = srv_rpc(s, srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+                                         "\"tools/call\",\"params\":{\"name\":\"echo\","
+                                         "\"arguments\":{\"pad\":\"%s%d\"}}}", i, big, i));
+        ASSERT(r);
+        const cJSON *e = cJSON_GetObjectItem(r, "error");
+        if (!e) continue;
+        ASSERT_EQ_INT(cJSON_GetObjectItem(e, "code")->valueint, -32001);
+        refused = i;
+    }
+    ASSERT(refused);
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    CHECK(!strstr(seen(s), srv_fmt(s, "\"id\":%d,", refused)));
+    CHECK(verify_ok(s));
+    srv_free(s);
+}
+
 TEST(fail_open_forwards_and_warns)
 {
     const char *const w[] = {"--fail-open", NULL};
@@ -475,6 +503,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(invalid_client_input_answered_recorded_not_forwarded)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)
           TEST_ENTRY(unwritable_trail_fails_closed)
+          TEST_ENTRY(full_trail_fails_closed)
           TEST_ENTRY(fail_open_forwards_and_warns)
           TEST_ENTRY(server_killed_mid_call_answers_in_flight)
           TEST_ENTRY(exit_status_is_the_servers)
