@@ -42,7 +42,8 @@ enum { EXIT_USAGE = 2 };
 
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
-    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_WRAP
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_WRAP,
+    CMD_WRAP_CONFIG
 } command;
 
 /* getopt_long values of options that have no short form. */
@@ -50,7 +51,7 @@ enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
-    OPT_KILL_AFTER
+    OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO
 };
 
 typedef struct config {
@@ -78,6 +79,9 @@ typedef struct config {
     int fail_open;
     int kill_after;
     char **wrap_argv;            /* the server's command, NULL-ended */
+    /* wrap-config */
+    const char *client, *file;
+    int undo;
 } config;
 
 /* Every help text (the program's, each command's, and the manual page
@@ -189,6 +193,7 @@ static const struct {
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
     {"export", CMD_EXPORT}, {"wrap", CMD_WRAP},
+    {"wrap-config", CMD_WRAP_CONFIG},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -235,6 +240,9 @@ static int parse_args(int argc, char **argv, config *c)
         {"record-results", required_argument, NULL, OPT_RECORD_RESULTS},
         {"fail-open", no_argument, NULL, OPT_FAIL_OPEN},
         {"kill-after", required_argument, NULL, OPT_KILL_AFTER},
+        {"client", required_argument, NULL, OPT_CLIENT},
+        {"file", required_argument, NULL, OPT_FILE},
+        {"undo", no_argument, NULL, OPT_UNDO},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -270,7 +278,7 @@ static int parse_args(int argc, char **argv, config *c)
     if (maxdepth && !*maxdepth) maxdepth = NULL;
     int o;
     const char *results_word = NULL, *kill_after = NULL;
-    int wrap_opts = 0;
+    int wrap_opts = 0, config_opts = 0;
     opterr = 0;
     /* wrap stops at the first non-option: what follows is the server's. */
     const char *shorts = c->cmd == CMD_WRAP ? "+hVn:fo:" : "hVn:fo:";
@@ -316,6 +324,9 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_RECORD_RESULTS: results_word = optarg; wrap_opts = 1; break;
         case OPT_FAIL_OPEN: c->fail_open = 1; wrap_opts = 1; break;
         case OPT_KILL_AFTER: kill_after = optarg; wrap_opts = 1; break;
+        case OPT_CLIENT: c->client = optarg; config_opts = 1; break;
+        case OPT_FILE: c->file = optarg; config_opts = 1; break;
+        case OPT_UNDO: c->undo = 1; config_opts = 1; break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
         default:
@@ -333,7 +344,7 @@ static int parse_args(int argc, char **argv, config *c)
         }
         c->wrap_argv = argv + optind;
         optind = argc;
-    } else if (wrap_opts) {
+    } else if (wrap_opts || (config_opts && c->cmd != CMD_WRAP_CONFIG)) {
         diag("an option given does not apply to this command");
         try_help(c);
         return EXIT_USAGE;
@@ -568,6 +579,20 @@ done:
     return status;
 }
 
+/* wrap-config: entries are pointed at this very binary, by absolute path,
+** since clients seldom start servers with the user's PATH. */
+static int wrap_config(const config *c)
+{
+    char self[4096], err[CLI_ERRLEN];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) snprintf(self, sizeof self, "dss-audit-mcp");
+    else self[n] = '\0';
+    int rc = cli_wrap_config(c->client, c->file, c->undo, self, stdout, err, sizeof err);
+    if (rc == CLI_OK) return EXIT_SUCCESS;
+    diag("wrap-config: %s", err);
+    return rc == CLI_EUSAGE ? EXIT_USAGE : EXIT_FAILURE;
+}
+
 /* Relay to the wrapped server; its exit status becomes ours. */
 static int wrap(const config *c, const store_options *so)
 {
@@ -608,6 +633,10 @@ int main(int argc, char **argv)
     }
     if (load_config(&c) != 0) {
         status = EXIT_USAGE;
+        goto done;
+    }
+    if (c.cmd == CMD_WRAP_CONFIG) {
+        status = wrap_config(&c);
         goto done;
     }
     if (c.cmd == CMD_PUBLIC_KEY || c.cmd == CMD_CHECKPOINT || c.cmd == CMD_PRUNE ||

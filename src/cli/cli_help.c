@@ -405,6 +405,28 @@ static const cli_help_section wrap_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item wrap_config_opts[] = {
+    {"--client C", "claude-desktop, claude-code, vscode or cursor (required)"},
+    {"--file PATH", "the configuration file (default: the client's own: "
+                    "$XDG_CONFIG_HOME/Claude/claude_desktop_config.json, "
+                    "~/.claude.json, .vscode/mcp.json, ~/.cursor/mcp.json)"},
+    {"--undo", "restore the entries wrap-config wrapped"},
+    OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section wrap_config_sections[] = {
+    {NULL,
+     "Rewrite a client's MCP configuration so that every stdio server entry "
+     "runs through 'dss-audit-mcp wrap --name KEY -- COMMAND ARGS...', "
+     "keeping its env; entries already wrapped and remote servers are "
+     "skipped. A backup FILE.<time>.bak is written beside the file first, "
+     "and each change is printed. A malformed file is left untouched, with "
+     "the line and column where it is malformed.",
+     NULL, 0},
+    {"Options", NULL, wrap_config_opts, 0},
+    END_SECTIONS,
+};
+
 const cli_help_page cli_help_pages[] = {
     {NULL, "[COMMAND] [OPTIONS]",
      "a tamper-evident audit trail of what AI agents do, served over MCP",
@@ -417,6 +439,9 @@ const cli_help_page cli_help_pages[] = {
      "[--kill-after SECONDS] -- COMMAND [ARGS...]",
      "run a stdio MCP server and record every call relayed to it",
      wrap_sections},
+    {"wrap-config", "wrap-config --client claude-desktop|claude-code|vscode|cursor "
+                    "[--file PATH] [--undo]",
+     "make a client's stdio MCP servers run through wrap", wrap_config_sections},
     {"tail", "tail [-n N] [-f] [--json] [--db PATH]",
      "print the newest entries, oldest first; -f follows new ones",
      tail_sections},

@@ -494,6 +494,103 @@ TEST(kill9_loses_no_record_of_a_forwarded_request)
     srv_free(s);
 }
 
+/* ---- wrap-config ------------------------------------------------------ */
+
+/* A small file's text, in a buffer the next call reuses. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int run_cfg(const char *args, const char *outfile)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' wrap-config %s >'%s' 2>&1", getenv("DSS_BIN"), args,
+             outfile);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static const char CFG[] =
+    "{\"mcpServers\": {\"gh\": {\"command\": \"npx\", \"args\": [\"-y\", \"srv-gh\"],"
+    " \"env\": {\"TOKEN\": \"t\"}}, \"far\": {\"type\": \"http\", \"url\": \"https://h/mcp\"},"
+    " \"bare\": {\"command\": \"/opt/srv\"}}, \"keep\": 1}";
+
+TEST(wrap_config_wraps_stdio_entries_and_undo_restores)
+{
+    char dir[] = "/tmp/dss-wrapcfg-XXXXXX";
+    ASSERT(mkdtemp(dir));
+    char file[256], log[256];
+    snprintf(file, sizeof file, "%s/mcp.json", dir);
+    snprintf(log, sizeof log, "%s/out.txt", dir);
+    FILE *f = fopen(file, "w");
+    ASSERT(f);
+    fputs(CFG, f);
+    fclose(f);
+    char args[512];
+    snprintf(args, sizeof args, "--client cursor --file '%s'", file);
+    ASSERT_EQ_INT(run_cfg(args, log), 0);
+    char *out = slurp(log);
+    ASSERT_CONTAINS(out, "wrapped gh");
+    ASSERT_CONTAINS(out, "skipped far");
+    cJSON *j = cJSON_Parse(slurp(file));
+    ASSERT(j);
+    cJSON *gh = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "mcpServers"), "gh");
+    char *ga = cJSON_PrintUnformatted(cJSON_GetObjectItem(gh, "args"));
+    ASSERT_EQ_STR(ga, "[\"wrap\",\"--name\",\"gh\",\"--\",\"npx\",\"-y\",\"srv-gh\"]");
+    ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(gh, "command")), "dss-audit-mcp");
+    ASSERT(cJSON_GetObjectItem(gh, "env"));
+    /* the backup holds the original bytes */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cat '%s'/mcp.json.*.bak > '%s/bak.txt'", dir, dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/bak.txt", dir);
+    ASSERT_EQ_STR(slurp(cmd), CFG);
+    /* a second run changes nothing */
+    ASSERT_EQ_INT(run_cfg(args, log), 0);
+    ASSERT_CONTAINS(slurp(log), "already wrapped");
+    snprintf(args, sizeof args, "--client cursor --file '%s' --undo", file);
+    ASSERT_EQ_INT(run_cfg(args, log), 0);
+    cJSON *back = cJSON_Parse(slurp(file)), *orig = cJSON_Parse(CFG);
+    ASSERT(cJSON_Compare(back, orig, 1));
+    cJSON_Delete(back);
+    cJSON_Delete(orig);
+    cJSON_Delete(j);
+    free(ga);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
+TEST(wrap_config_leaves_malformed_file_untouched)
+{
+    char dir[] = "/tmp/dss-wrapcfg-XXXXXX";
+    ASSERT(mkdtemp(dir));
+    char file[256], log[256], args[512], cmd[600];
+    snprintf(file, sizeof file, "%s/mcp.json", dir);
+    snprintf(log, sizeof log, "%s/out.txt", dir);
+    const char *bad = "{\n  \"servers\": {\n    \"a\": {\"command\": \"x\",}\n}";
+    FILE *f = fopen(file, "w");
+    ASSERT(f);
+    fputs(bad, f);
+    fclose(f);
+    snprintf(args, sizeof args, "--client vscode --file '%s'", file);
+    ASSERT_EQ_INT(run_cfg(args, log), 1);
+    ASSERT_CONTAINS(slurp(log), "malformed at line 3");
+    ASSERT_EQ_STR(slurp(file), bad);
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c bak > '%s/n.txt'", dir, dir);
+    (void)system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/n.txt", dir);
+    ASSERT_EQ_STR(slurp(cmd), "0\n");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
 TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(tools_call_recorded_with_outcome_and_identity)
           TEST_ENTRY(query_table_links_outcome_to_request)
@@ -510,4 +607,6 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(lingering_server_terminated_after_kill_after)
           TEST_ENTRY(unstartable_server_is_a_clear_error)
           TEST_ENTRY(secrets_scrubbed_in_raw_db_and_wal)
-          TEST_ENTRY(kill9_loses_no_record_of_a_forwarded_request))
+          TEST_ENTRY(kill9_loses_no_record_of_a_forwarded_request)
+          TEST_ENTRY(wrap_config_wraps_stdio_entries_and_undo_restores)
+          TEST_ENTRY(wrap_config_leaves_malformed_file_untouched))
