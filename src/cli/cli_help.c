@@ -399,7 +399,7 @@ static const cli_help_section wrap_sections[] = {
      NULL, 0},
     {"Options", NULL, wrap_opts, 0},
     {"Examples",
-     "  dss-audit-mcp wrap --name fs -- npx -y @modelcontextprotocol/server-filesystem /tmp\n"
+     "  dss-audit-mcp wrap --name fs -- npx -y some-mcp-server --root /tmp\n"
      "  dss-audit-mcp query --server fs --json",
      NULL, 0},
     END_SECTIONS,
