@@ -29,6 +29,7 @@
 #include "../protocol/mcp.h"
 #include "../protocol/rpc.h"
 #include "../util/diag.h"
+#include "../util/fsutil.h"
 #include "../util/ts.h"
 #include "../util/uuid7.h"
 
@@ -88,23 +89,9 @@ static void on_signal(int sig)
 
 static int64_t now_us(void) { return ts_now_us(); }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int write_line(int fd, const char *p, size_t n)
 {
-    return write_all(fd, p, n) == 0 && write_all(fd, "\n", 1) == 0 ? 0 : -1;
+    return fs_write_all(fd, p, n) == 0 && fs_write_all(fd, "\n", 1) == 0 ? 0 : -1;
 }
 
 /* ---- server identity -------------------------------------------------- */
@@ -368,6 +355,21 @@ static int on_message(relay *r, int from, const cJSON *root, const char *id)
     return -1;
 }
 
+/* Each object of a batch from `from`; returns 1 when any was a request
+** whose record was asked for. */
+static int on_batch(relay *r, int from, const cJSON *root)
+{
+    int recorded = 0;
+    for (const cJSON *e = root->child; e; e = e->next) {
+        if (!cJSON_IsObject(e)) continue;
+        char *id = id_json(cJSON_GetObjectItemCaseSensitive(e, "id"));
+        int i = on_message(r, from, e, id);
+        if (i >= 0 && r->fl[i].recorded) recorded = 1;
+        free(id);
+    }
+    return recorded;
+}
+
 static char *refusal_for(const char *id)
 {
     return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE,
@@ -413,16 +415,9 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
     int fl = -1;
     char *refusal = NULL;
     if (k == RPC_KIND_BATCH) {
-        for (cJSON *e = msg.root->child; e; e = e->next) {
-            if (!cJSON_IsObject(e)) continue;
-            char *id = id_json(cJSON_GetObjectItemCaseSensitive(e, "id"));
-            int i = on_message(r, C2S, e, id);
-            /* A batch goes as one line: refuse it whole if any part
-            ** could not be recorded. */
-            if (i >= 0 && r->fl[i].recorded && !refusal)
-                refusal = refusal_for(NULL);
-            free(id);
-        }
+        /* A batch goes as one line: refused whole if any part could not
+        ** be recorded. */
+        if (on_batch(r, C2S, msg.root)) refusal = refusal_for(NULL);
     } else {
         fl = on_message(r, C2S, msg.root, msg.id);
         if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
@@ -449,12 +444,7 @@ static void server_line(relay *r, int kind, const char *line, size_t len)
         return;
     }
     if (k == RPC_KIND_BATCH) {
-        for (cJSON *e = msg.root->child; e; e = e->next) {
-            if (!cJSON_IsObject(e)) continue;
-            char *id = id_json(cJSON_GetObjectItemCaseSensitive(e, "id"));
-            on_message(r, S2C, e, id);
-            free(id);
-        }
+        on_batch(r, S2C, msg.root);
     } else {
         on_message(r, S2C, msg.root, msg.id);
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fs_make_parents(const char *path, char *err, size_t errlen)
 {
@@ -27,5 +28,20 @@ int fs_make_parents(const char *path, char *err, size_t errlen)
         *p = '/';
     }
     free(dir);
+    return 0;
+}
+
+int fs_write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
     return 0;
 }

@@ -272,6 +272,22 @@ TEST(notifications_relayed_both_ways)
     srv_free(s);
 }
 
+/* A 2025-03-26 batch is relayed as its one line; its tools/call is
+** recorded before it goes. */
+TEST(batch_relayed_whole_and_its_calls_recorded)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    const char *batch = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                        "\"params\":{\"name\":\"echo\",\"arguments\":{}}},"
+                        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}]";
+    CHECK(srv_send_line(s, batch) == 0);
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_STR(seen(s), srv_fmt(s, "%s\n", batch));
+    ASSERT(find(trail(s), "tool_call", "echo"));
+    srv_free(s);
+}
+
 TEST(cancelled_call_recorded_as_cancelled)
 {
     srv *s = start_wrap(NULL, NULL, NULL, NULL);
@@ -596,6 +612,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(query_table_links_outcome_to_request)
           TEST_ENTRY(server_request_to_client_relayed_and_recorded)
           TEST_ENTRY(notifications_relayed_both_ways)
+          TEST_ENTRY(batch_relayed_whole_and_its_calls_recorded)
           TEST_ENTRY(cancelled_call_recorded_as_cancelled)
           TEST_ENTRY(invalid_client_input_answered_recorded_not_forwarded)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)
