@@ -36,6 +36,7 @@
 extern char **environ;
 
 enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
+enum { RELAY_CACHE_KIB = 2048 };
 
 /* A request still waiting for its response. */
 typedef struct flight {
@@ -635,6 +636,10 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
                           : " (recorded calls will be refused)");
         r.st = NULL;
     }
+    /* wrap only appends: the right edges of the b-trees are what it
+    ** touches, so a small cache keeps its memory low (issue 12: <= 16 MB). */
+    if (r.st && store_set_cache_size(r.st, RELAY_CACHE_KIB, serr) != STORE_OK)
+        diag("wrap: %s", serr);
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         goto done;
