@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// wrap around a real server: @modelcontextprotocol/server-everything, driven
-// by the official TypeScript SDK client, once directly and once through
-// `dss-audit-mcp wrap`, and the answers compared.  Then the trail is read
-// back (query --json) and the chain verified.
+// wrap around real servers: @modelcontextprotocol/server-everything and
+// server-filesystem, driven by the official TypeScript SDK client, once
+// directly and once through `dss-audit-mcp wrap`, and the answers compared.
+// Then the trail is read back (query --json) and the chain verified.
 //
-//   node tests/client/wrap_everything.mjs <path-to-dss-audit-mcp-binary>
+//   node tests/client/wrap_servers.mjs <path-to-dss-audit-mcp-binary>
 //
 // Output: `ok - name` / `not ok - name: reason` lines and a summary; exit 0
 // only when nothing failed.  Missing npm packages are a failure.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ try {
 }
 const here = dirname(fileURLToPath(import.meta.url));
 const everything = join(here, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const filesystem = join(here, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const dir = mkdtempSync(join(tmpdir(), 'dss-wrap-'));
 const db = join(dir, 'audit.db');
 const SECRET = 'ghp_' + 'a1b2c3d4e5f6g7h8i9j0'.repeat(2).slice(0, 36);
@@ -81,6 +82,44 @@ async function session(wrapped) {
   out.serverName = client.getServerVersion()?.name;
   await client.close();
   return out;
+}
+
+// server-filesystem over a folder of its own (no roots capability, so the
+// folder given on its command line is the one it serves).
+const root = join(dir, 'files');
+mkdirSync(root);
+writeFileSync(join(root, 'a.txt'), 'alpha\n');
+const fsdb = join(dir, 'fs.db');
+async function fsSession(wrapped) {
+  const args = wrapped
+    ? ['wrap', '--db', fsdb, '--actor', 'sdk', '--kill-after', '1', '--', process.execPath, filesystem, root]
+    : [filesystem, root];
+  const transport = new StdioClientTransport({ command: wrapped ? bin : process.execPath, args, stderr: 'pipe' });
+  const client = new Client({ name: 'wrap-sdk-test', version: '1.0.0' }, { capabilities: {} });
+  await client.connect(transport);
+  const out = {};
+  out.tools = (await client.listTools()).tools;
+  out.read = await client.callTool({ name: 'read_text_file', arguments: { path: join(root, 'a.txt') } });
+  out.list = await client.callTool({ name: 'list_directory', arguments: { path: root } });
+  out.denied = await client.callTool({ name: 'read_text_file', arguments: { path: '/etc/hostname' } });
+  await client.close();
+  return out;
+}
+
+try {
+  const fplain = await fsSession(false);
+  const fwrapped = await fsSession(true);
+  for (const k of ['tools', 'read', 'list', 'denied'])
+    check(`filesystem ${k} identical through wrap`, isDeepStrictEqual(fplain[k], fwrapped[k]));
+  const fsl = execFileSync(bin, ['query', '--db', fsdb, '--json']).toString().trim().split('\n')
+    .map((l) => JSON.parse(l));
+  const fcalls = fsl.filter((e) => e.event_type === 'tool_call');
+  check('filesystem: three calls recorded, each with an outcome', fcalls.length === 3 &&
+        fcalls.every((c) => fsl.some((o) => o.completes === c.id)));
+  check('filesystem: the refused read is an isError outcome', fsl.some((o) =>
+    o.event_type === 'mcp_outcome' && o.error === 'the tool returned isError'));
+} catch (err) {
+  check('filesystem sessions ran', false, err.stack);
 }
 
 try {
