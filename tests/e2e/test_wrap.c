@@ -435,6 +435,29 @@ TEST(lingering_server_terminated_after_kill_after)
     srv_free(s);
 }
 
+/* SIGTERM to the wrapper ends the server as a closed stdin does: a call
+** in flight is still answered and recorded, then the status is the
+** server's. */
+TEST(sigterm_to_wrapper_ends_the_server_the_same_way)
+{
+    srv *s = start_wrap(NULL, "5", NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_alive(s));
+    CHECK(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"slow\",\"arguments\":{}}}") == 0);
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+    kill(srv_pid(s), SIGTERM);
+    cJSON *r = srv_recv(s);
+    ASSERT(r);
+    CHECK(cJSON_GetObjectItem(r, "result"));
+    ASSERT_EQ_INT(srv_wait(s), 5);
+    cJSON *t = trail(s);
+    const cJSON *o = outcome_of(t, find(t, "tool_call", "slow"));
+    ASSERT(o);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+    srv_free(s);
+}
+
 TEST(unstartable_server_is_a_clear_error)
 {
     const char *args[] = {"wrap", "--db", "@DIR@/audit.db", "--",
@@ -622,6 +645,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(server_killed_mid_call_answers_in_flight)
           TEST_ENTRY(exit_status_is_the_servers)
           TEST_ENTRY(lingering_server_terminated_after_kill_after)
+          TEST_ENTRY(sigterm_to_wrapper_ends_the_server_the_same_way)
           TEST_ENTRY(unstartable_server_is_a_clear_error)
           TEST_ENTRY(secrets_scrubbed_in_raw_db_and_wal)
           TEST_ENTRY(kill9_loses_no_record_of_a_forwarded_request)
