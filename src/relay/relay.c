@@ -45,6 +45,7 @@ typedef struct flight {
     char *op;        /* operation_name of its entry */
     char *method;
     int recorded;    /* entry[] names a committed (or pending) entry */
+    unsigned batch;  /* the client batch it came in, or 0 */
     char entry[37];
     int64_t start_us;
 } flight;
@@ -56,6 +57,7 @@ typedef struct item {
     size_t len;
     char *refusal;   /* sent to the client instead when the commit fails */
     int flight;      /* index into the in-flight table of the request, or -1 */
+    unsigned batch;  /* a client batch: its flights go if it is refused */
 } item;
 
 typedef struct relay {
@@ -76,6 +78,8 @@ typedef struct relay {
     int exited, status;
     int stopping;      /* client gone or signal: wrapper is ending the server */
     int warned;        /* the trail's failure was reported (once per streak) */
+    unsigned batch;    /* the current client batch's number while it is read */
+    unsigned batches;
 } relay;
 
 static int sig_pipe[2] = {-1, -1};
@@ -216,6 +220,7 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
     flight *f = &r->fl[r->nfl];
     memset(f, 0, sizeof *f);
     f->dir = dir;
+    f->batch = r->batch;
     f->id = strdup(id);
     f->method = strdup(method);
     f->op = strdup(op);
@@ -257,7 +262,7 @@ static int queue(relay *r, int fd, const char *bytes, size_t len, int own,
     char *b = own ? (char *)bytes : malloc(len + 1);
     if (!b) goto oom;
     if (!own) memcpy(b, bytes, len);
-    r->out[r->nout++] = (item){fd, b, len, refusal, fl};
+    r->out[r->nout++] = (item){fd, b, len, refusal, fl, 0};
     return 0;
 oom:
     if (own) free((char *)bytes);
@@ -418,12 +423,15 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
     if (k == RPC_KIND_BATCH) {
         /* A batch goes as one line: refused whole if any part could not
         ** be recorded. */
+        r->batch = ++r->batches ? r->batches : ++r->batches;
         if (on_batch(r, C2S, msg.root)) refusal = refusal_for(NULL);
     } else {
         fl = on_message(r, C2S, msg.root, msg.id);
         if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
     }
-    queue(r, r->to_srv, line, len, 0, refusal, fl);
+    if (queue(r, r->to_srv, line, len, 0, refusal, fl) == 0)
+        r->out[r->nout - 1].batch = r->batch;
+    r->batch = 0;
     rpc_message_free(&msg);
 }
 
@@ -475,6 +483,8 @@ static void flush(relay *r)
             b = it->refusal;
             n = strlen(b);
             if (it->flight >= 0) flight_drop(r, it->flight);
+            for (size_t i = r->nfl; it->batch && i-- > 0;)
+                if (r->fl[i].batch == it->batch) flight_drop(r, (int)i);
         }
         if (fd == r->to_srv && r->to_srv < 0) fd = -1;
         if (fd >= 0 && write_line(fd, b, n) != 0 && fd == r->to_srv) {

@@ -383,6 +383,23 @@ TEST(full_trail_fails_closed)
     srv_free(s);
 }
 
+/* A batch holding a call that cannot be recorded is refused whole, with
+** one error, and none of it reaches the server. */
+TEST(unwritable_trail_refuses_a_batch_whole)
+{
+    srv *s = start_wrap(NULL, "4", NULL, READ_ONLY_ENV);
+    ASSERT(s);
+    cJSON *r = srv_rpc(s, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\",\"id\":2,"
+                          "\"method\":\"tools/list\"}]");
+    ASSERT(r);
+    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "error"), "code")->valueint, -32001);
+    ASSERT_EQ_INT(srv_wait(s), 4);
+    ASSERT_EQ_STR(seen(s), "");
+    CHECK(srv_stdout_is_json_lines(s));
+    srv_free(s);
+}
+
 TEST(fail_open_forwards_and_warns)
 {
     const char *const w[] = {"--fail-open", NULL};
@@ -641,6 +658,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)
           TEST_ENTRY(unwritable_trail_fails_closed)
           TEST_ENTRY(full_trail_fails_closed)
+          TEST_ENTRY(unwritable_trail_refuses_a_batch_whole)
           TEST_ENTRY(fail_open_forwards_and_warns)
           TEST_ENTRY(server_killed_mid_call_answers_in_flight)
           TEST_ENTRY(exit_status_is_the_servers)
