@@ -336,6 +336,12 @@ static int parse_args(int argc, char **argv, config *c)
             return EXIT_USAGE;
         }
     }
+    if ((wrap_opts && c->cmd != CMD_WRAP) ||
+        (config_opts && c->cmd != CMD_WRAP_CONFIG)) {
+        diag("an option given does not apply to this command");
+        try_help(c);
+        return EXIT_USAGE;
+    }
     if (c->cmd == CMD_WRAP) {
         if (optind >= argc) {
             diag("wrap needs the server's command: wrap [OPTIONS] -- COMMAND [ARGS...]");
@@ -344,10 +350,6 @@ static int parse_args(int argc, char **argv, config *c)
         }
         c->wrap_argv = argv + optind;
         optind = argc;
-    } else if (wrap_opts || (config_opts && c->cmd != CMD_WRAP_CONFIG)) {
-        diag("an option given does not apply to this command");
-        try_help(c);
-        return EXIT_USAGE;
     }
     if (results_word && record_results_parse(results_word, &c->record_results) != 0) {
         diag("--record-results must be summary, full or none");
