@@ -29,6 +29,8 @@
 #include "integrity/signer.h"
 #include "integrity/verify.h"
 #include "protocol/mcp.h"
+#include "record/record.h"
+#include "relay/relay.h"
 #include "scrub/scrub.h"
 #include "server.h"
 #include "store/chain.h"
@@ -45,14 +47,16 @@ enum { EXIT_USAGE = 2 };
 
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
-    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_UI, CMD_REPORT
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_UI, CMD_REPORT, CMD_WRAP,
+    CMD_WRAP_CONFIG
 } command;
 
 /* getopt_long values of options that have no short form. */
 enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
-    OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION
+    OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
+    OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO
 };
 
 typedef struct config {
@@ -76,6 +80,15 @@ typedef struct config {
     const char *listen;          /* ui --listen */
     int open_browser;            /* ui --open */
     cli_args cli;                /* tail, query, stats, export */
+    /* wrap */
+    const char *wrap_name;       /* --name */
+    record_results record_results;
+    int fail_open;
+    int kill_after;
+    char **wrap_argv;            /* the server's command, NULL-ended */
+    /* wrap-config */
+    const char *client, *file;
+    int undo;
 } config;
 
 /* Every help text (the program's, each command's, and the manual page
@@ -187,6 +200,8 @@ static const struct {
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
     {"export", CMD_EXPORT}, {"ui", CMD_UI}, {"report", CMD_REPORT},
+    {"export", CMD_EXPORT}, {"wrap", CMD_WRAP},
+    {"wrap-config", CMD_WRAP_CONFIG},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -233,6 +248,13 @@ static int parse_args(int argc, char **argv, config *c)
         {"session", required_argument, NULL, OPT_SESSION},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"open", no_argument, NULL, OPT_OPEN},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"record-results", required_argument, NULL, OPT_RECORD_RESULTS},
+        {"fail-open", no_argument, NULL, OPT_FAIL_OPEN},
+        {"kill-after", required_argument, NULL, OPT_KILL_AFTER},
+        {"client", required_argument, NULL, OPT_CLIENT},
+        {"file", required_argument, NULL, OPT_FILE},
+        {"undo", no_argument, NULL, OPT_UNDO},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -267,8 +289,12 @@ static int parse_args(int argc, char **argv, config *c)
     if (maxmsg && !*maxmsg) maxmsg = NULL;
     if (maxdepth && !*maxdepth) maxdepth = NULL;
     int o;
+    const char *results_word = NULL, *kill_after = NULL;
+    int wrap_opts = 0, config_opts = 0;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "hVn:fo:", opts, NULL)) != -1) {
+    /* wrap stops at the first non-option: what follows is the server's. */
+    const char *shorts = c->cmd == CMD_WRAP ? "+hVn:fo:" : "hVn:fo:";
+    while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         switch (o) {
         case 'd': db = optarg; break;
         case 'a': actor = optarg; break;
@@ -310,6 +336,13 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_SESSION: c->cli.session = optarg; break;
         case OPT_LISTEN: c->listen = optarg; break;
         case OPT_OPEN: c->open_browser = 1; break;
+        case OPT_NAME: c->wrap_name = optarg; wrap_opts = 1; break;
+        case OPT_RECORD_RESULTS: results_word = optarg; wrap_opts = 1; break;
+        case OPT_FAIL_OPEN: c->fail_open = 1; wrap_opts = 1; break;
+        case OPT_KILL_AFTER: kill_after = optarg; wrap_opts = 1; break;
+        case OPT_CLIENT: c->client = optarg; config_opts = 1; break;
+        case OPT_FILE: c->file = optarg; config_opts = 1; break;
+        case OPT_UNDO: c->undo = 1; config_opts = 1; break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
         default:
@@ -318,6 +351,34 @@ static int parse_args(int argc, char **argv, config *c)
             try_help(c);
             return EXIT_USAGE;
         }
+    }
+    if ((wrap_opts && c->cmd != CMD_WRAP) ||
+        (config_opts && c->cmd != CMD_WRAP_CONFIG)) {
+        diag("an option given does not apply to this command");
+        try_help(c);
+        return EXIT_USAGE;
+    }
+    if (c->cmd == CMD_WRAP) {
+        if (optind >= argc) {
+            diag("wrap needs the server's command: wrap [OPTIONS] -- COMMAND [ARGS...]");
+            try_help(c);
+            return EXIT_USAGE;
+        }
+        c->wrap_argv = argv + optind;
+        optind = argc;
+    }
+    if (results_word && record_results_parse(results_word, &c->record_results) != 0) {
+        diag("--record-results must be summary, full or none");
+        return EXIT_USAGE;
+    }
+    c->kill_after = 5;
+    if (kill_after) {
+        long long ka;
+        if (parse_size(kill_after, 0, 3600, &ka) != 0) {
+            diag("--kill-after must be a number of seconds from 0 to 3600");
+            return EXIT_USAGE;
+        }
+        c->kill_after = (int)ka;
     }
     if (optind < argc) {
         diag("unexpected argument '%s'", argv[optind]);
@@ -614,6 +675,37 @@ done:
     return status;
 }
 
+/* wrap-config: entries are pointed at this very binary, by absolute path,
+** since clients seldom start servers with the user's PATH. */
+static int wrap_config(const config *c)
+{
+    char self[4096], err[CLI_ERRLEN];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) snprintf(self, sizeof self, "dss-audit-mcp");
+    else self[n] = '\0';
+    int rc = cli_wrap_config(c->client, c->file, c->undo, self, stdout, err, sizeof err);
+    if (rc == CLI_OK) return EXIT_SUCCESS;
+    diag("wrap-config: %s", err);
+    return rc == CLI_EUSAGE ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/* Relay to the wrapped server; its exit status becomes ours. */
+static int wrap(const config *c, const store_options *so)
+{
+    char err[512];
+    relay_options ro = {.argv = c->wrap_argv, .so = so, .name = c->wrap_name,
+                        .actor = c->actor, .results = c->record_results,
+                        .fail_open = c->fail_open, .kill_after_s = c->kill_after,
+                        .max_message_bytes = c->max_message_bytes,
+                        .max_depth = c->max_depth, .in_fd = 0, .out_fd = 1};
+    int status = relay_run(&ro, err, sizeof err);
+    if (status < 0) {
+        diag("wrap: %s", err);
+        return 127;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
@@ -637,6 +729,10 @@ int main(int argc, char **argv)
     }
     if (load_config(&c) != 0) {
         status = EXIT_USAGE;
+        goto done;
+    }
+    if (c.cmd == CMD_WRAP_CONFIG) {
+        status = wrap_config(&c);
         goto done;
     }
     if (c.cmd == CMD_PUBLIC_KEY || c.cmd == CMD_CHECKPOINT || c.cmd == CMD_PRUNE ||
@@ -663,6 +759,10 @@ int main(int argc, char **argv)
     }
     if (c.cmd == CMD_UI) {
         status = run_ui(&c);
+        goto done;
+    }
+    if (c.cmd == CMD_WRAP) {
+        status = wrap(&c, &so);
         goto done;
     }
     if (store_open(&so, &st, err) != STORE_OK) {

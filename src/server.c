@@ -8,6 +8,7 @@
 */
 #define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "server.h"
+#include "util/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,20 +50,6 @@ static void install_signals(void)
     /* Past a file-size limit (RLIMIT_FSIZE) a write should fail with EFBIG,
     ** which the store reports as a full disk, not kill the server. */
     signal(SIGXFSZ, SIG_IGN);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 typedef struct group {
@@ -202,7 +189,7 @@ void server_free(server *sv)
 static void emit_now(void *ctx, const char *line)
 {
     server *io = ctx;
-    if (write_all(io->out_fd, line, strlen(line)) == 0) write_all(io->out_fd, "\n", 1);
+    if (fs_write_all(io->out_fd, line, strlen(line)) == 0) fs_write_all(io->out_fd, "\n", 1);
 }
 
 /* Is this buffered line a notifications/cancelled naming `id`? */

@@ -82,6 +82,14 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
 ** else to out. */
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
 
+/* wrap-config (cli_wrapconfig.c): rewrite the MCP configuration of client
+** (claude-desktop, claude-code, vscode or cursor; file NULL for its default
+** place) so that every stdio server runs through `self wrap`, or with undo
+** restore the entries; a backup is written beside the file first and each
+** change is printed to out.  A malformed file is left untouched. */
+int cli_wrap_config(const char *client, const char *file, int undo, const char *self,
+                    FILE *out, char *err, size_t errlen);
+
 /* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
 
 /* A new output file for what a command writes (export, report), through

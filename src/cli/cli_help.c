@@ -442,12 +442,82 @@ static const cli_help_section report_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item wrap_opts[] = {
+    {"--name NAME", "the wrapped server's name in the trail (default: the "
+                    "serverInfo.name it reports, else the command's base name)"},
+    {"--record-results MODE", "what of a successful tools/call result is kept: "
+                              "summary (default: content types and sizes, "
+                              "structuredContent keys, isError), full (the "
+                              "scrubbed result, cut past 64 KiB with "
+                              "\"truncated\": true) or none"},
+    {"--fail-open", "forward calls even when the trail cannot be written, "
+                    "with a warning on stderr (default: refuse them with "
+                    "the JSON-RPC error -32001 audit trail unavailable)"},
+    {"--kill-after SECONDS", "after the client closes stdin (or on SIGTERM "
+                             "or SIGINT), wait this long for the server to "
+                             "exit before SIGTERM, then as long again "
+                             "before SIGKILL (default 5)"},
+    OPT_DB, {"--actor NAME", "the user_id of the entries (env DSS_AUDIT_ACTOR; default: your login name)"},
+    OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section wrap_sections[] = {
+    {NULL,
+     "Run COMMAND with ARGS (no shell) as a stdio MCP server and relay "
+     "every JSON-RPC line between it and the client unchanged, recording "
+     "tools/call, initialize, resources/read, prompts/get and every request "
+     "the server sends the client, each with its outcome. Records are "
+     "write-ahead: a request reaches the server only after its entry is "
+     "durable, a response reaches the client only after its outcome is. "
+     "Lines from the server that are not JSON-RPC go to stderr. The exit "
+     "status is the server's (128 + N when signal N killed it), or 127 when "
+     "it could not be started. See docs/wrap.md.",
+     NULL, 0},
+    {"Options", NULL, wrap_opts, 0},
+    {"Examples",
+     "  dss-audit-mcp wrap --name fs -- npx -y some-mcp-server --root /tmp\n"
+     "  dss-audit-mcp query --server fs --json",
+     NULL, 0},
+    END_SECTIONS,
+};
+
+static const cli_help_item wrap_config_opts[] = {
+    {"--client C", "claude-desktop, claude-code, vscode or cursor (required)"},
+    {"--file PATH", "the configuration file (default: the client's own: "
+                    "$XDG_CONFIG_HOME/Claude/claude_desktop_config.json, "
+                    "~/.claude.json, .vscode/mcp.json, ~/.cursor/mcp.json)"},
+    {"--undo", "restore the entries wrap-config wrapped"},
+    OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section wrap_config_sections[] = {
+    {NULL,
+     "Rewrite a client's MCP configuration so that every stdio server entry "
+     "runs through 'dss-audit-mcp wrap --name KEY -- COMMAND ARGS...', "
+     "keeping its env; entries already wrapped and remote servers are "
+     "skipped. A backup FILE.<time>.bak is written beside the file first, "
+     "and each change is printed. A malformed file is left untouched, with "
+     "the line and column where it is malformed.",
+     NULL, 0},
+    {"Options", NULL, wrap_config_opts, 0},
+    END_SECTIONS,
+};
+
 const cli_help_page cli_help_pages[] = {
     {NULL, "[COMMAND] [OPTIONS]",
      "a tamper-evident audit trail of what AI agents do, served over MCP",
      program_sections},
     {"serve", "[serve] [OPTIONS]",
      "serve MCP on stdin/stdout (the default)", serve_sections},
+    {"wrap",
+     "wrap [--name NAME] [--db PATH] [--actor NAME] "
+     "[--record-results summary|full|none] [--fail-open] "
+     "[--kill-after SECONDS] -- COMMAND [ARGS...]",
+     "run a stdio MCP server and record every call relayed to it",
+     wrap_sections},
+    {"wrap-config", "wrap-config --client claude-desktop|claude-code|vscode|cursor "
+                    "[--file PATH] [--undo]",
+     "make a client's stdio MCP servers run through wrap", wrap_config_sections},
     {"tail", "tail [-n N] [-f] [--json] [--db PATH]",
      "print the newest entries, oldest first; -f follows new ones",
      tail_sections},

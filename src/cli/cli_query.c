@@ -32,6 +32,7 @@ enum { ENTRY_NCOLS = sizeof entry_cols / sizeof *entry_cols };
 
 typedef struct printer {
     FILE *out;
+    store *st;         /* to name the request an outcome completes */
     cli_table *table;  /* NULL: JSON Lines */
     int failed;        /* a write failed */
     int64_t printed;
@@ -39,10 +40,11 @@ typedef struct printer {
     char last_created_at[TS_BUFLEN];
 } printer;
 
-static int printer_init(printer *p, FILE *out, const cli_args *a)
+static int printer_init(printer *p, store *st, FILE *out, const cli_args *a)
 {
     memset(p, 0, sizeof *p);
     p->out = out;
+    p->st = st;
     if (cli_use_table(out, a) &&
         !(p->table = cli_table_new(out, entry_cols, ENTRY_NCOLS, cli_term_width(out))))
         return -1;
@@ -53,6 +55,29 @@ static const char *str_member(const cJSON *e, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The RESULT cell: ok or the error, and for a relayed call's outcome
+** (wrap) its duration and the seq of the request entry it completes. */
+static void outcome_text(printer *p, const cJSON *e, const char *error,
+                         char *out, size_t len)
+{
+    int n = error ? snprintf(out, len, "error: %.500s", error)
+                  : snprintf(out, len, "ok");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "duration_ms");
+    if (cJSON_IsNumber(d) && n > 0 && (size_t)n < len)
+        n += snprintf(out + n, len - (size_t)n, ", %lld ms", (long long)d->valuedouble);
+    const char *completes = str_member(e, "completes");
+    cJSON *req = NULL;
+    char serr[STORE_ERRLEN];
+    if (completes && p->st && n > 0 && (size_t)n < len &&
+        store_get(p->st, completes, &req, serr) == STORE_OK) {
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(req, "seq");
+        if (cJSON_IsNumber(seq))
+            snprintf(out + n, len - (size_t)n, ", completes #%lld",
+                     (long long)seq->valuedouble);
+    }
+    cJSON_Delete(req);
 }
 
 /* store_match_fn: print one entry; stops the walk when a write fails. */
@@ -70,8 +95,7 @@ static int print_entry(void *ctx, const cJSON *e)
         /* 2026-11-27T22:26:57.750972Z shown as 2026-11-27 22:26:57 */
         snprintf(when, sizeof when, "%.19s", created ? created : "");
         if (when[10] == 'T') when[10] = ' ';
-        if (error) snprintf(result, sizeof result, "error: %.580s", error);
-        else snprintf(result, sizeof result, "ok");
+        outcome_text(p, e, error, result, sizeof result);
         const char *cells[ENTRY_NCOLS] = {
             seq_s, when, str_member(e, "event_type"), str_member(e, "user_id"),
             str_member(e, "project_id"), str_member(e, "operation_name"), result,
@@ -156,7 +180,7 @@ int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
     char serr[STORE_ERRLEN];
     int rc = CLI_OK;
     int64_t from = 0, first, last;
-    if (printer_init(&p, out, a) != 0) {
+    if (printer_init(&p, st, out, a) != 0) {
         snprintf(err, errlen, "out of memory");
         return CLI_EFAIL;
     }
@@ -191,7 +215,7 @@ int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
     char serr[STORE_ERRLEN], after[TS_BUFLEN];
     cJSON *page = NULL;
     int rc = CLI_OK;
-    if (printer_init(&p, out, a) != 0) {
+    if (printer_init(&p, st, out, a) != 0) {
         snprintf(err, errlen, "out of memory");
         return CLI_EFAIL;
     }

@@ -165,3 +165,18 @@ int fs_write_new(const char *path, const void *data, size_t len, int replace,
     }
     return fs_newfile_publish(&nf, replace, err, errlen);
 }
+
+int fs_write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}

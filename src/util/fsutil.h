@@ -59,4 +59,8 @@ void fs_newfile_discard(fs_newfile *nf);
 int fs_write_new(const char *path, const void *data, size_t len, int replace,
                  char *err, size_t errlen);
 
+/* Write all n bytes of p to fd, retrying short writes and EINTR.  0, or -1
+** with errno set. */
+int fs_write_all(int fd, const void *p, size_t n);
+
 #endif
