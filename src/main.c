@@ -200,7 +200,7 @@ static const struct {
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
     {"export", CMD_EXPORT}, {"ui", CMD_UI}, {"report", CMD_REPORT},
-    {"export", CMD_EXPORT}, {"wrap", CMD_WRAP},
+    {"wrap", CMD_WRAP},
     {"wrap-config", CMD_WRAP_CONFIG},
 };
 
