@@ -77,6 +77,9 @@ long long gen_num_arg(const char *s, void (*usage)(void));
 ** Caller frees with cJSON_free(). */
 char *gen_scrubbed(cJSON *tree);
 
+/* A "kB" field of /proc/PID/status (VmRSS, VmHWM), or -1. */
+long gen_proc_kb(int pid, const char *field);
+
 /* Catch the connections SQLite opens from now on (an auto-extension), so
 ** that a program can reach the connection store_open() opened and apply
 ** exactly the store's settings.  gen_captured() returns the last one

@@ -212,24 +212,6 @@ static void cpu_mark_now(cpu_mark *m, pid_t srv)
     m->self = proc_cpu(getpid());
 }
 
-/* A field of /proc/PID/status in kB, or -1. */
-static long proc_kb(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long v = -1;
-    size_t n = strlen(field);
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, field, n) && line[n] == ':') {
-            v = strtol(line + n + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
 static void write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -522,12 +504,12 @@ static int run_workload(const options *o)
             got++;
             consume(&s, len);
             if (next_rss < o->n_rss_at && got == o->rss_at[next_rss])
-                rss_at_kb[next_rss++] = proc_kb(s.pid, "VmRSS");
+                rss_at_kb[next_rss++] = gen_proc_kb(s.pid, "VmRSS");
         }
     }
     double secs = gen_now_s() - t0;
     cpu_mark_now(&c1, s.pid);
-    long hwm = proc_kb(s.pid, "VmHWM"), rss = proc_kb(s.pid, "VmRSS");
+    long hwm = gen_proc_kb(s.pid, "VmHWM"), rss = gen_proc_kb(s.pid, "VmRSS");
     double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
     double server_ms = (double)(c1.server - c0.server) * tick_ms;
     double self_ms = (double)(c1.self - c0.self) * tick_ms;

@@ -3,15 +3,16 @@
 # Debian 12, and only what is missing.  Run as root or with sudo available.
 #   scripts/deps.sh          build dependencies
 #   scripts/deps.sh --test   build and test dependencies, plus the npm
-#                            packages of the real-client test
+#                            packages of the real-client and browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev uuid-dev libsodium-dev)
+want=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev uuid-dev libsodium-dev
+      libmicrohttpd-dev)
 testing=0
 [[ "${1:-}" == "--test" ]] && testing=1
 if (( testing )); then
-  want+=(sqlite3 valgrind clang libclang-rt-14-dev)
+  want+=(sqlite3 valgrind clang libclang-rt-14-dev groff-base man-db util-linux chromium)
 fi
 
 missing=()
@@ -35,5 +36,6 @@ if (( testing )); then
   # npm's cache stays inside the repository's ignored node_modules folders.
   (cd tests/client && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
   (cd tests/otlp && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
+  (cd tests/viewer && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
   (cd tests/realclients && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
 fi

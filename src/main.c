@@ -12,7 +12,10 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,8 @@
 #include "store/chain.h"
 #include "store/store.h"
 #include "util/diag.h"
+#include "viewer/viewer_http.h"
+#include "viewer/viewer_report.h"
 
 #ifndef DSS_VERSION
 #define DSS_VERSION "0.0.0"
@@ -40,14 +45,14 @@ enum { EXIT_USAGE = 2 };
 
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
-    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_UI, CMD_REPORT
 } command;
 
 /* getopt_long values of options that have no short form. */
 enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
-    OPT_FORMAT, OPT_JSON
+    OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION
 };
 
 typedef struct config {
@@ -64,10 +69,12 @@ typedef struct config {
     long long max_db_size;
     int read_only;
     const char *checkpoint_file; /* verify --checkpoint */
-    const char *public_key_file; /* verify --public-key */
+    const char *public_key_file; /* verify, ui, report --public-key */
     const char *archives[16];    /* verify --archive (repeatable), prune --archive */
     int n_archives;
     const char *before;          /* prune --before */
+    const char *listen;          /* ui --listen */
+    int open_browser;            /* ui --open */
     cli_args cli;                /* tail, query, stats, export */
 } config;
 
@@ -179,7 +186,7 @@ static const struct {
     {"serve", CMD_SERVE}, {"verify", CMD_VERIFY}, {"checkpoint", CMD_CHECKPOINT},
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
-    {"export", CMD_EXPORT},
+    {"export", CMD_EXPORT}, {"ui", CMD_UI}, {"report", CMD_REPORT},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -222,6 +229,10 @@ static int parse_args(int argc, char **argv, config *c)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"session", required_argument, NULL, OPT_SESSION},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"open", no_argument, NULL, OPT_OPEN},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -295,6 +306,10 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_FORMAT: c->cli.format = optarg; break;
         case 'o': c->cli.output = optarg; break;
         case OPT_JSON: c->cli.json = 1; break;
+        case OPT_SERVER: c->cli.server = optarg; break;
+        case OPT_SESSION: c->cli.session = optarg; break;
+        case OPT_LISTEN: c->listen = optarg; break;
+        case OPT_OPEN: c->open_browser = 1; break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
         default:
@@ -340,8 +355,11 @@ static int parse_args(int argc, char **argv, config *c)
         return EXIT_USAGE;
     }
     if ((c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
-        (c->cmd != CMD_VERIFY && (c->checkpoint_file || c->public_key_file)) ||
+        (c->cmd != CMD_VERIFY && c->checkpoint_file) ||
+        (c->cmd != CMD_VERIFY && c->cmd != CMD_UI && c->cmd != CMD_REPORT &&
+         c->public_key_file) ||
         (c->cmd != CMD_PRUNE && c->before) ||
+        (c->cmd != CMD_UI && (c->listen || c->open_browser)) ||
         (!cli_is_command(c->cmd_name) && cli_any_option(&c->cli))) {
         diag("an option given does not apply to this command");
         try_help(c);
@@ -414,7 +432,94 @@ static int print_json(const cJSON *j)
     return fflush(stdout) == 0 ? 0 : -1;
 }
 
-/* tail, query, stats, export: 0 done, 1 failed, 2 usage. */
+/* The public key verification trusts: --public-key FILE, else the key
+** file's .pub when present, else none (each checkpoint's own).  Sets
+** *trusted to pk or NULL; returns 0, or -1 after printing why. */
+static int trusted_key(const config *c, char pk[SIGNER_PK_HEX], const char **trusted)
+{
+    char err[512], path[4096];
+    *trusted = NULL;
+    if (c->public_key_file) {
+        if (signer_read_public(c->public_key_file, pk, err, sizeof err) != 0) {
+            diag("%s", err);
+            return -1;
+        }
+        *trusted = pk;
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s.pub", c->key);
+    if (access(path, R_OK) == 0 && signer_read_public(path, pk, err, sizeof err) == 0)
+        *trusted = pk;
+    return 0;
+}
+
+/* report: 0 written, 1 failed, 2 usage. */
+static int run_report(const config *c, store *st)
+{
+    char err[CLI_ERRLEN], pk[SIGNER_PK_HEX];
+    const cli_args *a = &c->cli;
+    store_query q = cli_filter(a);
+    viewer_report_options ro = {.filter = &q, .output = a->output, .progress = stderr};
+    if (trusted_key(c, pk, &ro.trusted_public_key) != 0) return EXIT_USAGE;
+    int rc = viewer_report_write(st, &ro, err, sizeof err);
+    if (rc != 0) {
+        diag("report: %s", err);
+        return rc == -2 ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    diag("report written to %s", a->output);
+    return EXIT_SUCCESS;
+}
+
+/* Start the system's opener on url (--open); a failure is only reported. */
+static void open_in_browser(const char *url)
+{
+    extern char **environ;
+    pid_t pid;
+    char *argv[] = {"xdg-open", (char *)url, NULL};
+    posix_spawnattr_t attr;
+    sigset_t none;
+    /* The opener must not inherit run_ui()'s blocked SIGINT and SIGTERM. */
+    sigemptyset(&none);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    if (posix_spawnp(&pid, "xdg-open", NULL, &attr, argv, environ) != 0)
+        diag("cannot start xdg-open: open the URL above yourself");
+    posix_spawnattr_destroy(&attr);
+}
+
+/* ui: serve the viewer until SIGINT or SIGTERM.  0 stopped, 2 usage. */
+static int run_ui(const config *c)
+{
+    char err[512], pk[SIGNER_PK_HEX];
+    sigset_t stop;
+    int sig;
+    viewer_http_options vo = {.db_path = c->db, .listen = c->listen};
+    if (trusted_key(c, pk, &vo.trusted_public_key) != 0) return EXIT_USAGE;
+    /* Blocked before any thread starts, so that every thread inherits the
+    ** mask and the signal reaches sigwait() below. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    viewer_http *h = viewer_http_start(&vo, err, sizeof err);
+    if (!h) {
+        diag("ui: %s", err);
+        return EXIT_USAGE;
+    }
+    if (viewer_http_remote(h))
+        diag("WARNING: listening on %s, beyond this machine: anyone on that network "
+             "who learns the URL can read the audit trail", c->listen);
+    printf("%s\n", viewer_http_url(h));
+    fflush(stdout);
+    diag("the trail viewer of %s (read-only) is at the URL above; Ctrl-C stops it", c->db);
+    if (c->open_browser) open_in_browser(viewer_http_url(h));
+    sigwait(&stop, &sig);
+    viewer_http_stop(h);
+    return EXIT_SUCCESS;
+}
+
+/* tail, query, stats, export, report: 0 done, 1 failed, 2 usage. */
 static int run_cli(const config *c, store *st)
 {
     char err[CLI_ERRLEN];
@@ -424,6 +529,7 @@ static int run_cli(const config *c, store *st)
     case CMD_QUERY: rc = cli_query(st, &c->cli, stdout, err, sizeof err); break;
     case CMD_STATS: rc = cli_stats(st, c->db, &c->cli, stdout, err, sizeof err); break;
     case CMD_EXPORT: rc = cli_export(st, &c->cli, stdout, err, sizeof err); break;
+    case CMD_REPORT: return run_report(c, st);
     default: return EXIT_USAGE;
     }
     if (rc == CLI_OK) return EXIT_SUCCESS;
@@ -435,22 +541,9 @@ static int run_cli(const config *c, store *st)
 static int run_verify(const config *c, store *st)
 {
     char err[512], pk[SIGNER_PK_HEX];
-    const char *trusted = NULL;
     store_checkpoint external;
     verify_options opt = {.archives = c->archives, .n_archives = c->n_archives};
-    if (c->public_key_file) {
-        if (signer_read_public(c->public_key_file, pk, err, sizeof err) != 0) {
-            diag("%s", err);
-            return EXIT_USAGE;
-        }
-        trusted = pk;
-    } else {
-        char path[4096];
-        snprintf(path, sizeof path, "%s.pub", c->key);
-        if (access(path, R_OK) == 0 && signer_read_public(path, pk, err, sizeof err) == 0)
-            trusted = pk;
-    }
-    opt.trusted_public_key = trusted;
+    if (trusted_key(c, pk, &opt.trusted_public_key) != 0) return EXIT_USAGE;
     if (c->checkpoint_file) {
         cJSON *j = read_json_file(c->checkpoint_file, err, sizeof err);
         int bad = !j || checkpoint_from_json(j, &external, err, sizeof err) != 0;
@@ -575,6 +668,10 @@ int main(int argc, char **argv)
                         .max_bytes = c.max_db_size};
     if (c.cmd == CMD_SERVE) {
         status = serve(&c, &so, &sg);
+        goto done;
+    }
+    if (c.cmd == CMD_UI) {
+        status = run_ui(&c);
         goto done;
     }
     if (store_open(&so, &st, err) != STORE_OK) {

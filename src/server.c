@@ -46,6 +46,9 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file-size limit (RLIMIT_FSIZE) a write should fail with EFBIG,
+    ** which the store reports as a full disk, not kill the server. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static int write_all(int fd, const char *p, size_t n)

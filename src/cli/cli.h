@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "../store/store.h"
+#include "../util/fsutil.h"
 #include "../util/ts.h"
 
 /* Return codes.  main.c maps CLI_EUSAGE to exit status 2, CLI_EFAIL to 1. */
@@ -66,6 +67,11 @@ int cli_any_option(const cli_args *a);
 ** with a sentence in err. */
 int cli_check(const char *command, cli_args *a, char *err, size_t errlen);
 
+/* The store query of a's filters, borrowing a's strings (valid while a
+** is): user, project, event type, operation, server, session, the
+** normalized since/until and --search; limit and cursor left at 0. */
+store_query cli_filter(const cli_args *a);
+
 /* The commands.  st is open (read-only is enough); results go to out.
 ** Each returns CLI_OK, or CLI_EFAIL / CLI_EUSAGE with a sentence in err. */
 int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
@@ -77,6 +83,19 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
 
 /* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
+
+/* A new output file for what a command writes (export, report), through
+** fs_newfile: mode 0600, published under path only when complete.  An
+** existing path is refused at once (`command` never overwrites).  Returns
+** CLI_OK with nf->f open for writing (buffered), or CLI_EUSAGE with a
+** sentence in err.  The caller ends with cli_output_publish(), or
+** fs_newfile_discard() on failure (harmless after publishing). */
+int cli_output_open(fs_newfile *nf, const char *path, const char *command, char *err,
+                    size_t errlen);
+
+/* Flush, fsync and publish the file under its name.  CLI_OK, or CLI_EFAIL
+** with a sentence in err (nothing is left at the path then). */
+int cli_output_publish(fs_newfile *nf, const char *command, char *err, size_t errlen);
 
 /* Whether tables (rather than JSON Lines) should go to out: out is a
 ** terminal and --json was not given. */

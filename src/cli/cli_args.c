@@ -1,5 +1,6 @@
 /*
-** cli_args.c: checking the options of tail, query, stats and export.
+** cli_args.c: checking the options of tail, query, stats, export and
+** report.
 **
 ** main.c collects option strings; here each is checked against the
 ** commands it applies to and turned into a value before the database is
@@ -18,13 +19,14 @@
 
 #include "../tools/schemas.h"
 
-enum { TAIL = 1, QUERY = 2, STATS = 4, EXPORT = 8 };
+enum { TAIL = 1, QUERY = 2, STATS = 4, EXPORT = 8, REPORT = 16 };
 
 static const struct {
     const char *name;
     int mask;
 } commands[] = {
     {"tail", TAIL}, {"query", QUERY}, {"stats", STATS}, {"export", EXPORT},
+    {"report", REPORT},
 };
 
 /* Each string option: its name for messages, where it lives, and the
@@ -35,18 +37,18 @@ static const struct {
     int mask;
 } string_opts[] = {
     {"-n/--lines", offsetof(cli_args, lines), TAIL},
-    {"--user", offsetof(cli_args, user), QUERY | EXPORT},
-    {"--project", offsetof(cli_args, project), QUERY | EXPORT},
-    {"--event-type", offsetof(cli_args, event_type), QUERY | EXPORT},
-    {"--operation-name", offsetof(cli_args, operation_name), QUERY | EXPORT},
-    {"--server", offsetof(cli_args, server), QUERY | EXPORT},
-    {"--session", offsetof(cli_args, session), QUERY | EXPORT},
-    {"--since", offsetof(cli_args, since), QUERY | EXPORT},
-    {"--until", offsetof(cli_args, until), QUERY | EXPORT},
+    {"--user", offsetof(cli_args, user), QUERY | EXPORT | REPORT},
+    {"--project", offsetof(cli_args, project), QUERY | EXPORT | REPORT},
+    {"--event-type", offsetof(cli_args, event_type), QUERY | EXPORT | REPORT},
+    {"--operation-name", offsetof(cli_args, operation_name), QUERY | EXPORT | REPORT},
+    {"--server", offsetof(cli_args, server), QUERY | EXPORT | REPORT},
+    {"--session", offsetof(cli_args, session), QUERY | EXPORT | REPORT},
+    {"--since", offsetof(cli_args, since), QUERY | EXPORT | REPORT},
+    {"--until", offsetof(cli_args, until), QUERY | EXPORT | REPORT},
     {"--search", offsetof(cli_args, search), QUERY},
     {"--limit", offsetof(cli_args, limit), QUERY},
     {"--format", offsetof(cli_args, format), EXPORT},
-    {"-o/--output", offsetof(cli_args, output), EXPORT},
+    {"-o/--output", offsetof(cli_args, output), EXPORT | REPORT},
 };
 
 static const char *string_at(const cli_args *a, size_t offset)
@@ -154,6 +156,8 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
         return usage(err, errlen, "option -f/--follow does not apply to '%s'", command);
     if (a->json && (mask & EXPORT))
         return usage(err, errlen, "option --json does not apply to '%s' (use --format)", command);
+    if (a->json && (mask & REPORT))
+        return usage(err, errlen, "option --json does not apply to '%s'", command);
 
     a->count = mask & TAIL ? 10 : 100;
     if (a->lines && parse_count(a->lines, 0, 1000000000, &a->count) != 0)
@@ -177,6 +181,9 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
                          a->event_type, list);
     }
 
+    if ((mask & REPORT) && (!a->since || !a->until || !a->output))
+        return usage(err, errlen, "--since DATE, --until DATE and --output FILE are required");
+
     a->fmt = CLI_FORMAT_NONE;
     if (mask & EXPORT) {
         if (!a->format) return usage(err, errlen, "--format jsonl, csv, ocsf or otlp is required");
@@ -188,4 +195,16 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
                           a->format);
     }
     return CLI_OK;
+}
+
+store_query cli_filter(const cli_args *a)
+{
+    return (store_query){
+        .project_id = a->project, .user_id = a->user,
+        .operation_name = a->operation_name, .event_type = a->event_type,
+        .server = a->server, .session_id = a->session,
+        .since = a->since_ts[0] ? a->since_ts : NULL,
+        .until = a->until_ts[0] ? a->until_ts : NULL,
+        .text = a->search,
+    };
 }

@@ -3,9 +3,11 @@
 **
 ** The store walks the matching rows in seq order and hands over one entry
 ** at a time; each is written and freed before the next is read, so an
-** export of any size runs in constant memory.  An --output file is created
-** new with mode 0600 (it holds audit data), fsynced with its folder before
-** success is reported, and removed when the export fails half-way.
+** export of any size runs in constant memory.  An --output file (mode 0600:
+** it holds audit data) is written beside its name and published under it,
+** never replacing a file, with file and folder fsynced before success is
+** reported (fs_newfile, fsutil.h); an export that fails half-way leaves
+** nothing under the name.
 **
 ** CSV follows RFC 4180.  OCSF events use the API Activity class (6003) of
 ** OCSF 1.1.0; the mapping is documented in the export help (cli_help.c)
@@ -14,11 +16,11 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../util/fsutil.h"
 
 #ifndef DSS_VERSION
 #define DSS_VERSION "0.0.0"
@@ -291,43 +293,19 @@ static int export_entry(void *ctx, const cJSON *e)
     return x->failed;
 }
 
-/* fsync the folder holding path, so that the new file's name is durable. */
-static int sync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy) return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
 {
     exporter x;
     char serr[STORE_ERRLEN];
-    int rc = CLI_EFAIL, fd = -1, created = 0;
+    int rc = CLI_EFAIL;
     int64_t last;
+    fs_newfile nf = {0};
     memset(&x, 0, sizeof x);
     x.f = out;
     x.fmt = a->fmt;
     if (a->output) {
-        fd = open(a->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(err, errlen, "cannot create %s: %s", a->output,
-                     errno == EEXIST ? "it already exists (export never overwrites)"
-                                     : strerror(errno));
-            return CLI_EUSAGE;
-        }
-        created = 1;
-        if (!(x.f = fdopen(fd, "w"))) {
-            snprintf(err, errlen, "cannot write %s: %s", a->output, strerror(errno));
-            goto done;
-        }
-        fd = -1; /* owned by x.f now */
-        setvbuf(x.f, NULL, _IOFBF, 1 << 16);
+        if (cli_output_open(&nf, a->output, "export", err, errlen) != CLI_OK) return CLI_EUSAGE;
+        x.f = nf.f;
     }
     /* One pass in seq order: a small cache does as well as a big one. */
     if (store_set_cache_size(st, SCAN_CACHE_KIB, serr) != STORE_OK ||
@@ -336,13 +314,7 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
         goto done;
     }
     x.span = last >= x.first && last > 0 ? last - x.first + 1 : 0;
-    store_query q = {
-        .project_id = a->project, .user_id = a->user,
-        .operation_name = a->operation_name, .event_type = a->event_type,
-        .server = a->server, .session_id = a->session,
-        .since = a->since_ts[0] ? a->since_ts : NULL,
-        .until = a->until_ts[0] ? a->until_ts : NULL,
-    };
+    store_query q = cli_filter(a);
     store_scan scan = {.filter = &q};
     cli_progress_start(&x.progress, stderr, "exporting");
     if (x.fmt == CLI_FORMAT_CSV && cli_csv_header(x.f) != 0) x.failed = 1;
@@ -359,24 +331,14 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
         snprintf(err, errlen, "%s", x.err);
         goto done;
     }
-    if (x.failed || fflush(x.f) != 0 || ferror(x.f) ||
-        (a->output && (fsync(fileno(x.f)) != 0))) {
+    if (x.failed || fflush(x.f) != 0 || ferror(x.f)) {
         snprintf(err, errlen, "cannot write %s: %s", a->output ? a->output : "the output",
                  strerror(errno ? errno : EIO));
         goto done;
     }
-    if (a->output) {
-        FILE *f = x.f;
-        x.f = NULL;
-        if (fclose(f) != 0 || sync_parent(a->output) != 0) {
-            snprintf(err, errlen, "cannot write %s: %s", a->output, strerror(errno));
-            goto done;
-        }
-    }
+    if (a->output && cli_output_publish(&nf, "export", err, errlen) != CLI_OK) goto done;
     rc = CLI_OK;
 done:
-    if (a->output && x.f) fclose(x.f);
-    if (fd >= 0) close(fd);
-    if (rc != CLI_OK && created) unlink(a->output);
+    fs_newfile_discard(&nf); /* unless published: then it is empty */
     return rc;
 }

@@ -384,6 +384,82 @@ static const cli_help_section export_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item ui_opts[] = {
+    {"--listen ADDR:PORT", "where to listen (default 127.0.0.1 on a free "
+                           "port); an IPv4 or [IPv6] literal or localhost. "
+                           "An address beyond loopback is accepted only when "
+                           "given here, with a warning that the trail is "
+                           "then visible to that network"},
+    {"--open", "open the URL in the desktop's browser (xdg-open)"},
+    OPT_DB_RO,
+    {"--key PATH", "signing key whose .pub file the verification trusts "
+                   "(env DSS_AUDIT_KEY)"},
+    {"--public-key FILE", "trust this public key instead"},
+    OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section ui_sections[] = {
+    {NULL,
+     "Serve a read-only web viewer of the trail on this machine and print "
+     "its URL on stdout. The URL carries a random access token: a request "
+     "without it gets 401, so other users of the machine cannot read the "
+     "trail. The page shows the entries newest first, paged with keyset "
+     "cursors through any number of entries; filters for user, project, "
+     "event type, operation, server, session, time range and a substring "
+     "search, all kept "
+     "in the URL so that a view can be shared; each entry's fields, its "
+     "JSON pretty-printed, its hash and previous hash, and links to its "
+     "session's other calls; activity per day by "
+     "event type and per user; the checkpoints; and a banner with the "
+     "result of verifying the whole chain, run in the background. The "
+     "database is opened read-only and only GET requests are served. Runs "
+     "until SIGINT (Ctrl-C) or SIGTERM.",
+     NULL, 0},
+    {"Options", NULL, ui_opts, 0},
+    {"Examples",
+     "  dss-audit-mcp ui\n"
+     "  dss-audit-mcp ui --listen 127.0.0.1:8765 --open",
+     NULL, 0},
+    END_SECTIONS,
+};
+
+static const cli_help_item report_opts[] = {
+    {"--since DATE", "the period's first day or instant (required; RFC 3339 "
+                     "or YYYY-MM-DD)"},
+    {"--until DATE", "its last day or instant (required; a bare YYYY-MM-DD "
+                     "includes that whole UTC day)"},
+    {"-o, --output FILE", "the report to write (required); it must not "
+                          "exist yet: created with mode 0600, fsynced, and "
+                          "removed if the report fails"},
+    OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE, OPT_OPERATION, OPT_SERVER,
+    OPT_SESSION, OPT_DB_RO,
+    {"--key PATH", "signing key whose .pub file the verification trusts "
+                   "and the report names (env DSS_AUDIT_KEY)"},
+    {"--public-key FILE", "trust and name this public key instead"},
+    OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section report_sections[] = {
+    {NULL,
+     "Write one self-contained HTML file, for archiving or e-mail: the "
+     "viewer's page with its script, style and data inlined, so that it "
+     "opens in any browser without a server and makes no network request. "
+     "It holds the period and filters, totals by event type and by user, "
+     "the activity per day, every matching entry (newest first), and the "
+     "verification of the whole chain with its head, the checkpoint that "
+     "covers the newest reported entry and the public key, so that a "
+     "reader can check the proof later with 'verify --checkpoint'. Entries "
+     "are streamed one at a time, so memory does not grow with the period; "
+     "a progress bar is shown on stderr when it is a terminal.",
+     NULL, 0},
+    {"Options", NULL, report_opts, 0},
+    {"Example",
+     "  dss-audit-mcp report --since 2026-11-01 --until 2026-11-30 \\\n"
+     "      --user alice -o alice-november.html",
+     NULL, 0},
+    END_SECTIONS,
+};
+
 const cli_help_page cli_help_pages[] = {
     {NULL, "[COMMAND] [OPTIONS]",
      "a tamper-evident audit trail of what AI agents do, served over MCP",
@@ -408,6 +484,15 @@ const cli_help_page cli_help_pages[] = {
      "[--server NAME] [--session ID] [--output FILE] [--db PATH]",
      "write matching entries as JSON Lines, CSV, OCSF or OTLP, oldest first",
      export_sections},
+    {"ui", "ui [--listen ADDR:PORT] [--open] [--db PATH]",
+     "a read-only web viewer of the trail on loopback, behind a token",
+     ui_sections},
+    {"report",
+     "report --since DATE --until DATE [--user U] [--project P] "
+     "[--event-type T] [--operation-name O] [--server NAME] [--session ID] "
+     "--output FILE.html [--db PATH]",
+     "write a self-contained HTML evidence report of a period",
+     report_sections},
     {"verify",
      "verify [--checkpoint FILE] [--public-key FILE] [--archive FILE]... "
      "[--db PATH] [--key PATH]",

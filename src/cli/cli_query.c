@@ -195,14 +195,7 @@ int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return CLI_EFAIL;
     }
-    store_query q = {
-        .project_id = a->project, .user_id = a->user,
-        .operation_name = a->operation_name, .event_type = a->event_type,
-        .server = a->server, .session_id = a->session,
-        .since = a->since_ts[0] ? a->since_ts : NULL,
-        .until = a->until_ts[0] ? a->until_ts : NULL,
-        .text = a->search,
-    };
+    store_query q = cli_filter(a);
     int64_t left = a->count;
     /* Pages of QUERY_PAGE through the keyset cursor, as a client pages
     ** through the tools: memory stays bounded by one page. */

@@ -1,52 +1,60 @@
 /*
 ** archive.c: writing and reading retention archives, and pruning.
 **
-** Order matters for safety: entries are written to the archive and fsynced
-** (file and folder) before the DELETE runs, and the DELETE, the anchor and
-** the commit happen in one transaction.  A crash at any point leaves either
-** the full log, or the archive plus the shortened log with its anchor.
+** Order matters for safety: entries are written to a temporary file that is
+** fsynced and published under the archive's name (never replacing a file,
+** see fsutil.h) with its folder fsynced before the DELETE runs, and the
+** DELETE, the anchor and the commit happen in one transaction.  A crash at
+** any point leaves either the full log, or the whole archive plus the
+** shortened log with its anchor; no reader ever sees half an archive.
 */
 #include "archive.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
+#include "../util/fsutil.h"
 #include "../util/ts.h"
 #include "checkpoint.h"
 
 struct archive_writer {
-    FILE *f;
-    char *path;
+    fs_newfile nf;
+    FILE *f;    /* nf.f */
+    char *path; /* for messages: nf's own copy goes when it is published */
     int failed;
     int64_t count;
 };
 
+static void say_exists(const char *path, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "cannot create archive %s: it already exists", path);
+}
+
 archive_writer *archive_create(const char *path, char *err, size_t errlen)
 {
-    archive_writer *w = calloc(1, sizeof *w);
-    int fd = -1;
-    if (!w || !(w->path = strdup(path))) goto oom;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create archive %s: %s", path,
-                 errno == EEXIST ? "it already exists" : strerror(errno));
-        goto fail;
+    struct stat st;
+    /* Refuse at once what publishing would refuse at the end. */
+    if (lstat(path, &st) == 0) {
+        say_exists(path, err, errlen);
+        return NULL;
     }
-    if (!(w->f = fdopen(fd, "w"))) goto oom;
+    archive_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        free(w);
+        return NULL;
+    }
+    if (fs_newfile_open(&w->nf, path, err, errlen) != 0) {
+        free(w->path);
+        free(w);
+        return NULL;
+    }
+    w->f = w->nf.f;
     return w;
-oom:
-    snprintf(err, errlen, "out of memory");
-fail:
-    if (fd >= 0) close(fd);
-    if (w) free(w->path);
-    free(w);
-    return NULL;
 }
 
 static void add_text(cJSON *o, const char *k, const char *v)
@@ -98,35 +106,29 @@ int archive_write(archive_writer *w, const store_raw_entry *e)
     return w->failed ? -1 : 0;
 }
 
-static int sync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy) return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int archive_finish(archive_writer *w, char *err, size_t errlen)
 {
-    int ok = !w->failed && fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
-    int saved = errno;
-    ok = fclose(w->f) == 0 && ok;
-    ok = ok && sync_dir(w->path) == 0;
-    if (!ok) snprintf(err, errlen, "cannot write archive %s: %s", w->path, strerror(saved));
+    char why[512];
+    int rc = -1;
+    if (w->failed || ferror(w->f)) {
+        snprintf(err, errlen, "cannot write archive %s: %s", w->path,
+                 strerror(errno ? errno : EIO));
+        fs_newfile_discard(&w->nf);
+    } else if ((rc = fs_newfile_publish(&w->nf, 0, why, sizeof why)) == FS_EXISTS) {
+        say_exists(w->path, err, errlen);
+        rc = -1;
+    } else if (rc != 0) {
+        snprintf(err, errlen, "archive: %s", why);
+    }
     free(w->path);
     free(w);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 void archive_discard(archive_writer *w)
 {
     if (!w) return;
-    fclose(w->f);
-    unlink(w->path);
+    fs_newfile_discard(&w->nf);
     free(w->path);
     free(w);
 }
@@ -240,7 +242,6 @@ int archive_prune(store *st, const signer *sg, const char *before,
         /* The archive must be durable before the DELETE commits. */
         if (archive_finish(w, err, STORE_ERRLEN) != 0) {
             w = NULL;
-            unlink(archive_path);
             rc = STORE_EIO;
         } else {
             w = NULL;

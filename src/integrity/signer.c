@@ -2,9 +2,10 @@
 ** signer.c: loading, creating and using the checkpoint signing key.
 **
 ** The key file holds the 32-byte Ed25519 seed as hex on one line; the public
-** key file beside it holds the public key as hex.  A key is created with
-** O_EXCL so two servers starting at once cannot each write a different one:
-** the loser reads the winner's key.
+** key file beside it holds the public key as hex.  A new key is written to a
+** temporary file and published with fs_write_new(), which never replaces an
+** existing file: of several servers starting at once on an empty key folder
+** exactly one key is published whole, and every loser reads the winner's.
 */
 #include "signer.h"
 
@@ -34,25 +35,6 @@ static int read_small(const char *path, char *buf, size_t cap, char *err, size_t
     return 0;
 }
 
-static int write_file(const char *path, const char *text, char *err, size_t errlen)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST) return 1;
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(text);
-    int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-    close(fd);
-    if (!ok) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(path);
-        return -1;
-    }
-    return 0;
-}
-
 static int from_seed_hex(const char *hex, signer *out)
 {
     uint8_t seed[32];
@@ -66,6 +48,31 @@ static int from_seed_hex(const char *hex, signer *out)
     return 0;
 }
 
+/* Create a new key at path, and its public key beside it.  Returns 0 with
+** *out filled, FS_EXISTS when another process published a key first, or -1
+** with err. */
+static int create_key(const char *path, signer *out, char *err, size_t errlen)
+{
+    uint8_t seed[32];
+    char seed_hex[65], pub[80], pub_path[4096];
+    randombytes_buf(seed, sizeof seed);
+    sodium_bin2hex(seed_hex, sizeof seed_hex, seed, sizeof seed);
+    sodium_memzero(seed, sizeof seed);
+    int rc = -1;
+    if (fs_make_parents(path, err, errlen) != 0) goto done;
+    rc = fs_write_new(path, seed_hex, strlen(seed_hex), 0, err, errlen);
+    if (rc != 0) goto done;
+    from_seed_hex(seed_hex, out);
+    /* Only the winner writes the public key; it replaces one left by an
+    ** earlier key, atomically, so a reader sees the old or the new. */
+    snprintf(pub, sizeof pub, "%s\n", out->pk_hex);
+    snprintf(pub_path, sizeof pub_path, "%s.pub", path);
+    if (fs_write_new(pub_path, pub, strlen(pub), 1, err, errlen) != 0) rc = -1;
+done:
+    sodium_memzero(seed_hex, sizeof seed_hex);
+    return rc;
+}
+
 int signer_load(const char *path, int create, signer *out, char *err, size_t errlen)
 {
     char hex[130];
@@ -76,24 +83,8 @@ int signer_load(const char *path, int create, signer *out, char *err, size_t err
             snprintf(err, errlen, "no signing key at %s", path);
             return -1;
         }
-        uint8_t seed[32];
-        char seed_hex[65], pub[80];
-        randombytes_buf(seed, sizeof seed);
-        sodium_bin2hex(seed_hex, sizeof seed_hex, seed, sizeof seed);
-        sodium_memzero(seed, sizeof seed);
-        if (fs_make_parents(path, err, errlen) != 0) return -1;
-        int w = write_file(path, seed_hex, err, errlen);
-        if (w < 0) return -1;
-        if (w == 0) {
-            from_seed_hex(seed_hex, out);
-            snprintf(pub, sizeof pub, "%s\n", out->pk_hex);
-            char pub_path[4096];
-            snprintf(pub_path, sizeof pub_path, "%s.pub", path);
-            unlink(pub_path);
-            if (write_file(pub_path, pub, err, errlen) < 0) return -1;
-        }
-        sodium_memzero(seed_hex, sizeof seed_hex);
-        if (w == 0) return 0;
+        int w = create_key(path, out, err, errlen);
+        if (w <= 0) return w;
         /* Another process created it first: use theirs. */
     } else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         snprintf(err, errlen, "%s is accessible to other users; run chmod 600 on it",

@@ -367,6 +367,29 @@ int store_get_stats(store *s, int top_users, store_progress_fn progress,
 int store_explain_each_match(store *s, const store_scan *scan, char *plan,
                              size_t len, char *err);
 
+/* ---- For the viewer (src/viewer): activity for its charts ----
+** Answered from the per-day activity counters, so the cost grows with the
+** window (users x days x event types), not with the number of entries.
+** Days are "YYYY-MM-DD" (UTC), both bounds inclusive. */
+
+/* Called with (day, event_type, entries, errors) by store_activity_days()
+** and with (user_id, "", entries, errors) by store_activity_users(); the
+** strings are borrowed for the call.  A non-zero return stops the walk. */
+typedef int (*store_activity_fn)(void *ctx, const char *a, const char *b,
+                                 int64_t entries, int64_t errors);
+
+/* Entries per day and event type in [since_day, until_day], in day then
+** event type order: of user_id only when it is not NULL, else of every
+** entry (those without a user included). */
+int store_activity_days(store *s, const char *user_id, const char *since_day,
+                        const char *until_day, store_activity_fn fn, void *ctx,
+                        char *err);
+
+/* Entries per user in [since_day, until_day], in user_id order (entries
+** without a user are not counted). */
+int store_activity_users(store *s, const char *since_day, const char *until_day,
+                         store_activity_fn fn, void *ctx, char *err);
+
 /* Set this connection's page cache to about kib KiB (PRAGMA cache_size).
 ** A long sequential read (export) needs little cache; this keeps its
 ** memory small whatever the size of the log. */

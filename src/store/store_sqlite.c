@@ -303,6 +303,7 @@ static const char *const fixed_sql[ST_COUNT] = {
 /* Map an SQLite result code to a store code and a sentence for people. */
 static int fail_db(store *s, int rc, const char *doing, char *err)
 {
+    int saved_errno = errno; /* what the failed write set, before anything else */
     int code;
     /* Some errors (a full disk among them) make SQLite roll the whole
     ** transaction back on its own.  Notice, so that nothing later in the
@@ -314,6 +315,13 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
         s->savepoint_depth = 0;
     }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    /* SQLite reports a short write as SQLITE_FULL, but a write refused
+    ** outright by a file-size limit or a quota as an I/O error, and does
+    ** not always keep the system error (then errno still holds it). */
+    int sys = s && s->db ? sqlite3_system_errno(s->db) : 0;
+    if (!sys) sys = saved_errno;
+    if ((rc & 0xff) == SQLITE_IOERR && (sys == EFBIG || sys == ENOSPC || sys == EDQUOT))
+        rc = SQLITE_FULL;
     switch (rc & 0xff) {
     case SQLITE_FULL:
         code = STORE_EFULL;
@@ -577,6 +585,31 @@ static int cap_size(store *s, int64_t max_bytes, char *err)
 
 int store_readonly(const store *s) { return s->readonly; }
 
+/* Read the durability settings back from a writing connection: a commit is
+** acknowledged as durable only if SQLite fsyncs the WAL at every commit
+** (synchronous FULL or EXTRA) and the journal is the WAL.  A build or a
+** connection where either did not take effect refuses to write at all. */
+static int check_durability(store *s, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int sync = -1;
+    char mode[16] = "";
+    if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        sync = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (sync >= 2 && strcmp(mode, "wal") == 0) return STORE_OK;
+    snprintf(err, STORE_ERRLEN,
+             "the database connection is not durable (synchronous=%d, journal_mode=%s;"
+             " FULL and wal are required)", sync, mode[0] ? mode : "?");
+    return STORE_EIO;
+}
+
 /* Switch to WAL.  The switch needs a moment with no other connection, and
 ** SQLite does not wait for one through the busy handler, so a server
 ** starting beside another retries for up to the busy timeout. */
@@ -713,6 +746,7 @@ int store_open(const store_options *opt, store **out, char *err)
         ** that costs nothing, in a temporary file it costs a write per page
         ** (and would put page images outside the database's own files). */
         (rc = exec(s, "PRAGMA temp_store=MEMORY", "keeping journals in memory", err)) ||
+        (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = migrate(s, opt->path, version, err)) || (rc = load_log_id(s, err)) ||
         (rc = prepare_fixed(s, err)))
         goto fail;
@@ -2048,4 +2082,79 @@ int store_set_cache_size(store *s, int kib, char *err)
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib > 0 ? kib : 1);
     return exec(s, sql, "sizing the cache", err);
+}
+
+/* ---- For the viewer (src/viewer): activity per day and per user ---------
+** Both read the per-day counters (activity_daily: one row per user, day
+** and event type), so their cost grows with users x days x types, never
+** with the number of entries.  Entries without a user, which the counters
+** do not hold, are read from audit_log through idx_audit_user_date
+** (user_id IS NULL, then created_at). */
+
+static int each_activity_row(store *s, const char *sql, const char *doing,
+                             const char *user_id, const char *since_day,
+                             const char *until_day, store_activity_fn fn,
+                             void *ctx, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    char until_ts[16];
+    int rc = prepare(s, sql, &st, err);
+    if (rc != STORE_OK) return rc;
+    /* until_day is inclusive: every created_at of that day sorts before
+    ** "<day>U" ('U' > 'T'). */
+    snprintf(until_ts, sizeof until_ts, "%.10sU", until_day);
+    /* Parameters a statement does not use are ignored (SQLITE_RANGE). */
+    bind_text(st, 1, since_day);
+    bind_text(st, 2, until_day);
+    bind_text(st, 3, until_ts);
+    bind_text(st, 4, user_id);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(st, 0);
+        const char *b = (const char *)sqlite3_column_text(st, 1);
+        if (fn(ctx, a ? a : "", b ? b : "", sqlite3_column_int64(st, 2),
+               sqlite3_column_int64(st, 3)) != 0) {
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE) rc = fail_db(s, src, doing, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_activity_days(store *s, const char *user_id, const char *since_day,
+                        const char *until_day, store_activity_fn fn, void *ctx,
+                        char *err)
+{
+    /* With a user: that user's counter rows, a range of the primary key.
+    ** Without: every user's rows of the window, summed (the GROUP BY sorts
+    ** counter rows, not entries), plus the entries that have no user. */
+    static const char one_user[] =
+        "SELECT day, event_type, n, errors FROM activity_daily"
+        " WHERE user_id = ?4 AND day BETWEEN ?1 AND ?2 ORDER BY day, event_type";
+    static const char all_users[] =
+        "SELECT day, event_type, sum(n), sum(e) FROM ("
+        "  SELECT day, event_type, n, errors AS e FROM activity_daily"
+        "  WHERE day BETWEEN ?1 AND ?2"
+        "  UNION ALL"
+        "  SELECT substr(created_at, 1, 10), event_type, 1, error IS NOT NULL"
+        "  FROM audit_log WHERE user_id IS NULL AND created_at >= ?1"
+        "  AND created_at < ?3)"
+        " GROUP BY day, event_type ORDER BY day, event_type";
+    return each_activity_row(s, user_id ? one_user : all_users,
+                             "counting activity per day", user_id, since_day,
+                             until_day, fn, ctx, err);
+}
+
+int store_activity_users(store *s, const char *since_day, const char *until_day,
+                         store_activity_fn fn, void *ctx, char *err)
+{
+    /* The primary key starts with user_id: grouped without a sort.  The
+    ** second column is unused (""), to share the callback's shape. */
+    static const char sql[] =
+        "SELECT user_id, '', sum(n), sum(errors) FROM activity_daily"
+        " WHERE day BETWEEN ?1 AND ?2 GROUP BY user_id ORDER BY user_id";
+    return each_activity_row(s, sql, "counting activity per user", NULL,
+                             since_day, until_day, fn, ctx, err);
 }

@@ -1633,7 +1633,10 @@ static const char *const secret_keys[] = {"api_key", "password", "token", "auth"
 #define NKEYS 8
 
 /* A field value full of secrets: each key at depth 1, at depth 3 and inside
-** arrays of arrays, plus a non-secret marker.  Every secret is recorded in
+** arrays of arrays, plus a non-secret marker.  The secret values are plain
+** words and hex, the same shape as the marker, which no value pattern
+** recognises (the marker is stored as it is): only the key-name rules keep
+** them off the disk.  test_secrets.c covers the value patterns.  Every secret is recorded in
 ** list (owned by s). */
 static cJSON *secret_object(srv *s, const char *tag, const char *field,
                             const char *marker, const char **list, int *n)
@@ -1644,10 +1647,10 @@ static cJSON *secret_object(srv *s, const char *tag, const char *field,
           *inner2 = cJSON_CreateArray(), *inner2b = cJSON_CreateArray();
     cJSON *a1 = cJSON_CreateObject(), *a2 = cJSON_CreateObject();
     for (int k = 0; k < NKEYS; k++) {
-        const char *v1 = srv_fmt(s, "sk-SECRET-%s-%s-%s-d1", tag, field, secret_keys[k]);
-        const char *v3 = srv_fmt(s, "sk-SECRET-%s-%s-%s-d3", tag, field, secret_keys[k]);
-        const char *va = srv_fmt(s, "sk-SECRET-%s-%s-%s-aa", tag, field, secret_keys[k]);
-        const char *vb = srv_fmt(s, "sk-SECRET-%s-%s-%s-aaa", tag, field, secret_keys[k]);
+        const char *v1 = srv_fmt(s, "hidden-words-%s-%s-key%d-d1", tag, field, k);
+        const char *v3 = srv_fmt(s, "hidden-words-%s-%s-key%d-d3", tag, field, k);
+        const char *va = srv_fmt(s, "hidden-words-%s-%s-key%d-aa", tag, field, k);
+        const char *vb = srv_fmt(s, "hidden-words-%s-%s-key%d-aaa", tag, field, k);
         cJSON_AddStringToObject(o, secret_keys[k], v1);
         cJSON_AddStringToObject(l2, secret_keys[k], v3);
         cJSON_AddStringToObject(a1, secret_keys[k], va);
@@ -1661,12 +1664,12 @@ static cJSON *secret_object(srv *s, const char *tag, const char *field,
     static const char *const variants[] = {"X-Auth-Header", "MyPassword", "GITHUB_TOKEN",
                                            "clientSecret", "API_KEY_2"};
     for (int k = 0; k < 5; k++) {
-        const char *v = srv_fmt(s, "sk-SECRET-%s-%s-variant%d", tag, field, k);
+        const char *v = srv_fmt(s, "hidden-words-%s-%s-variant%d", tag, field, k);
         cJSON_AddStringToObject(o, variants[k], v);
         list[(*n)++] = v;
     }
     /* A secret key whose value is itself a structure. */
-    const char *vs = srv_fmt(s, "sk-SECRET-%s-%s-structured", tag, field);
+    const char *vs = srv_fmt(s, "hidden-words-%s-%s-structured", tag, field);
     cJSON *st = cJSON_CreateObject();
     cJSON_AddStringToObject(st, "inner", vs);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(st, "list"), cJSON_CreateString(vs));
@@ -1712,24 +1715,24 @@ TEST(secrets_never_reach_the_database_or_wal)
     CHECK(logged);
 
     /* 2. A key written with a JSON escape. */
-    const char *esc = srv_fmt(s, "sk-SECRET-%s-escaped", rnd);
+    const char *esc = srv_fmt(s, "hidden-words-%s-escaped", rnd);
     secrets[n++] = esc;
     CHECK(log_op(s, srv_fmt(s, "{\"event_type\":\"credential_access\",\"operation_name\":\"esc\","
                                "\"args\":{\"p\\u0061ssword\":\"%s\",\"note\":\"%s\"}}", esc, marker)));
 
     /* 3. A call that fails validation still records its (scrubbed) args. */
-    const char *failing = srv_fmt(s, "sk-SECRET-%s-failing", rnd);
+    const char *failing = srv_fmt(s, "hidden-words-%s-failing", rnd);
     secrets[n++] = failing;
     CHECK(srv_call_err(s, "log_operation",
                        srv_fmt(s, "{\"event_type\":\"not-a-type\",\"operation_name\":\"bad\","
                                   "\"args\":{\"token\":\"%s\"}}", failing), "event_type", NULL));
     /* 4. Secret-named unknown arguments to a query tool. */
-    const char *query = srv_fmt(s, "sk-SECRET-%s-query", rnd);
+    const char *query = srv_fmt(s, "hidden-words-%s-query", rnd);
     secrets[n++] = query;
     CHECK(srv_call_err(s, "get_operation_history",
                        srv_fmt(s, "{\"api_key\":\"%s\"}", query), "api_key", NULL));
     /* 5. Secret-named keys inside clientInfo of a second initialize. */
-    const char *client = srv_fmt(s, "sk-SECRET-%s-client", rnd);
+    const char *client = srv_fmt(s, "hidden-words-%s-client", rnd);
     secrets[n++] = client;
     CHECK(srv_request(s, "initialize",
                       srv_fmt(s, "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
@@ -1770,7 +1773,7 @@ TEST(secrets_never_reach_the_database_or_wal)
             for (int i = 0; i < n; i++)
                 if (h_memmem(bytes, len, secrets[i]))
                     TEST_FAIL_("pass %d: secret %s found in %s", pass, secrets[i], path);
-            if (h_memmem(bytes, len, "sk-SECRET-"))
+            if (h_memmem(bytes, len, "hidden-words-"))
                 TEST_FAIL_("pass %d: a secret prefix found in %s", pass, path);
             if (h_memmem(bytes, len, marker)) marker_seen = 1;
         }

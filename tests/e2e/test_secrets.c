@@ -6,6 +6,9 @@
 ** operation_name) through the real binary; then the raw bytes of the
 ** database and its WAL are searched for every secret.  The secrets are
 ** assembled at run time from pieces, so this file holds none verbatim.
+** Each text holds one secret that exactly one value pattern catches (no
+** '=' or ':' beside a key word, no prefix of another pattern), so every
+** pattern is tested end to end on its own: switching one off fails here.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,17 +64,17 @@ static void build(corpus *c)
     ADD("slack bot %s", c->secret[i]);
     mk(t, 200, "T0" "0000000/B00000000/", 24, ALNUM);
     snprintf(c->secret[i], 200, "%s", t + 19);
-    ADD("posted to https://hooks.slack.com/services/%s ok", t);
+    ADD("posted to hooks.slack.com/services/%s ok", t);
     mk(c->secret[i], 200, "sk" "_live_", 24, ALNUM);
     ADD("charge with %s", c->secret[i]);
     mk(c->secret[i], 200, "AI" "za", 35, B64U);
-    ADD("maps key=%s", c->secret[i]);
+    ADD("maps key %s", c->secret[i]);
     mk(c->secret[i], 200, "sk" "-proj-", 40, B64U);
     ADD("openai %s", c->secret[i]);
     mk(c->secret[i], 200, "sk" "-ant-api03-", 40, B64U);
     ADD("anthropic %s", c->secret[i]);
     mk(c->secret[i], 200, "np" "m_", 36, ALNUM);
-    ADD("npm publish //registry/:_authToken=%s", c->secret[i]);
+    ADD("npm publish with %s", c->secret[i]);
     {
         char h[64], p[64], s[64];
         mk(h, 64, "ey" "J", 20, B64U);
@@ -83,9 +86,9 @@ static void build(corpus *c)
     mk(c->secret[i], 200, "MIIEv", 60, ALNUM "+/");
     ADD("-----BEGIN " "PRIVATE KEY-----\n%s\n-----END " "PRIVATE KEY-----", c->secret[i]);
     mk(c->secret[i], 200, "", 32, ALNUM);
-    ADD("curl -H 'Authorization: Bearer %s' https://api", c->secret[i]);
+    ADD("sent Bearer %s upstream", c->secret[i]);
     mk(c->secret[i], 200, "pw", 14, ALNUM);
-    ADD("connect postgres://admin:%s@db.internal:5432/app failed", c->secret[i]);
+    ADD("connect postgres://admin:%s@db.internal/app failed", c->secret[i]);
     mk(c->secret[i], 200, "hunter", 10, ALNUM);
     ADD("login with password=%s now", c->secret[i]);
     mk(c->secret[i], 200, "sec", 12, ALNUM);

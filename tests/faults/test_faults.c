@@ -14,6 +14,9 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 /* ---- acknowledged ids ---------------------------------------------------- */
 
@@ -309,53 +312,59 @@ TEST(sigkill_under_load_loses_no_acknowledged_entry)
 
 /* ==== disk full =========================================================== */
 
-TEST(full_database_refuses_writes_cleanly_and_recovers)
+/*
+** One out-of-space scenario, whatever makes the space run out: `start`
+** starts a server on db that will run out of room; writes of about 1.5 KB
+** go in until five were refused.  Each refusal must be an isError saying
+** the disk is full; reads keep working on the full log; the server exits 0;
+** exactly the acknowledged entries are stored, each with its tool_call
+** record, and the chain verifies.  Then `make_room` makes room (NULL: a
+** server started without the limit has it) and writes succeed again.
+*/
+typedef srv *(*full_start_fn)(tdir *t, const char *db);
+typedef int (*make_room_fn)(tdir *t);
+
+static void out_of_space(tdir *t, const char *db, full_start_fn start, make_room_fn make_room,
+                         long long max_size, int *test_failed_)
 {
-    tdir *t = tdir_new();
-    CHECK(t);
-    static const char *const cap[] = {"--max-db-size", "300000", NULL};
-    srv *s = start_on(t, t->db, cap);
+    srv *s = start(t, db);
     CHECK(s);
     CHECK(srv_initialize(s, "2025-11-25"));
-    /* About 1.5 KB of distinct text per entry. */
     char pad[1601];
     for (int i = 0; i < 1600; i++) pad[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + i / 36) % 36];
     pad[1600] = '\0';
     idset *acked = idset_new();
     CHECK(acked);
-    int fulls = 0, after_full_ok = 0;
+    int fulls = 0;
     char why[512] = "";
-    for (int i = 0; i < 3000 && fulls < 5; i++) {
+    for (int i = 0; i < 20000 && fulls < 5; i++) {
         char *line = log_batch("fill", i, 1, pad);
         CHECK(line);
         line[strlen(line) - 1] = '\0';
         cJSON *r = srv_rpc(s, line);
         free(line);
-        CHECK(r);
+        CHECKF(r, "write %d: no reply (%s); stderr: %s", i, h_error(), tail_of(srv_stderr(s), 400));
         char *text = cJSON_PrintUnformatted(r);
         int k = log_reply(text, acked, why, sizeof why);
         free(text);
         CHECKF(k >= 0, "write %d: neither a result nor an isError result: %s", i, why);
         if (k == 0) {
             CHECKF(strstr(why, "full") != NULL,
-                   "write %d failed without saying the database is full: %s", i, why);
+                   "write %d failed without saying the disk is full: %s", i, why);
             fulls++;
-        } else if (fulls) {
-            after_full_ok++; /* a smaller page need may still fit: allowed */
         }
     }
-    fprintf(stderr, "disk full: %zu writes acknowledged before the cap; last error: %s\n",
+    fprintf(stderr, "out of space: %zu writes acknowledged first; last error: %s\n",
             acked->n, why);
-    CHECKF(fulls > 0, "3000 writes of 1.5 KB fit in a 300000-byte cap");
+    CHECKF(fulls > 0, "20000 writes of 1.5 KB all fitted");
     CHECK(acked->n > 10);
-    /* Reads keep working on the full database. */
+    /* Reads keep working on the full log. */
     cJSON *h = srv_call_ok(s, "get_operation_history",
                            "{\"event_type\":\"state_transition\",\"limit\":5}");
     CHECK(h);
     ASSERT_EQ_INT(count_entries(h), 5);
     const char *last = acked->id[acked->n - 1];
-    cJSON *e = srv_call_ok(s, "get_audit_entry", srv_fmt(s, "{\"audit_id\":\"%s\"}", last));
-    CHECK(e);
+    CHECK(srv_call_ok(s, "get_audit_entry", srv_fmt(s, "{\"audit_id\":\"%s\"}", last)));
     CHECK(srv_call_ok(s, "search_audit_log", "{\"search_term\":\"fill-1\"}"));
     CHECK(srv_call_ok(s, "get_user_activity", "{\"user_id\":\"" E2E_ACTOR "\"}"));
     cJSON *v = srv_call_ok(s, "verify_audit_log", "{}");
@@ -364,23 +373,25 @@ TEST(full_database_refuses_writes_cleanly_and_recovers)
     CHECK(cJSON_IsTrue(jget(v, "ok")));
     FINISH(s);
     /* Nothing partial: exactly the acknowledged entries, each with its
-    ** tool_call record, and a chain that verifies.  The file kept the cap. */
+    ** tool_call record, and a chain that verifies. */
     const char *first = NULL;
-    ASSERT_EQ_INT(missing_ids(t->db, acked, &first), 0);
-    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE event_type ="
-                                   " 'state_transition' AND operation_name LIKE 'fill-%'", NULL),
+    ASSERT_EQ_INT(missing_ids(db, acked, &first), 0);
+    ASSERT_EQ_INT(db_scalar(db, "SELECT count(*) FROM audit_log WHERE event_type ="
+                                " 'state_transition' AND operation_name LIKE 'fill-%'", NULL),
                   (long long)acked->n);
-    ASSERT_EQ_INT(db_scalar(t->db, "SELECT count(*) FROM audit_log WHERE event_type ="
-                                   " 'tool_call' AND operation_name = 'log_operation'"
-                                   " AND error IS NULL", NULL),
+    ASSERT_EQ_INT(db_scalar(db, "SELECT count(*) FROM audit_log WHERE event_type ="
+                                " 'tool_call' AND operation_name = 'log_operation'"
+                                " AND error IS NULL", NULL),
                   (long long)acked->n);
-    ASSERT_EQ_INT(db_scalar(t->db, "SELECT max(seq) - count(*) FROM audit_log", NULL), 0);
+    ASSERT_EQ_INT(db_scalar(db, "SELECT max(seq) - count(*) FROM audit_log", NULL), 0);
+    CHECK(run_verify(t, db) == 0);
     struct stat st;
-    CHECK(stat(t->db, &st) == 0);
-    CHECKF(st.st_size <= 300000, "the capped file is %lld bytes", (long long)st.st_size);
-    CHECK(run_verify(t, t->db) == 0);
-    /* Space returns: without the cap, writes succeed again. */
-    s = start_on(t, t->db, NULL);
+    CHECK(stat(db, &st) == 0);
+    CHECKF(max_size <= 0 || st.st_size <= max_size, "the capped file is %lld bytes",
+           (long long)st.st_size);
+    /* Space returns: writes succeed again. */
+    CHECK(!make_room || make_room(t) == 0);
+    s = start_on(t, db, NULL);
     CHECK(s);
     for (int i = 0; i < 3; i++)
         CHECK(srv_call_ok(s, "log_operation",
@@ -389,9 +400,92 @@ TEST(full_database_refuses_writes_cleanly_and_recovers)
     CHECK(h);
     ASSERT_EQ_INT(count_entries(h), 3);
     FINISH(s);
-    CHECK(run_verify(t, t->db) == 0);
-    (void)after_full_ok;
+    CHECK(run_verify(t, db) == 0);
     idset_free(acked);
+}
+
+static srv *start_capped(tdir *t, const char *db)
+{
+    static const char *const cap[] = {"--max-db-size", "300000", NULL};
+    return start_on(t, db, cap);
+}
+
+TEST(full_database_refuses_writes_cleanly_and_recovers)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    out_of_space(t, t->db, start_capped, NULL, 300000, test_failed_);
+    if (*test_failed_) return;
+    tdir_free(t);
+}
+
+/* A real write failure: the server's files may grow to 2 MiB at most
+** (RLIMIT_FSIZE, which needs no privilege), so a write past it fails with
+** EFBIG.  The limit is inherited at fork; the test's own is restored at once. */
+static srv *start_fsize_limited(tdir *t, const char *db)
+{
+    struct rlimit old, lim;
+    if (getrlimit(RLIMIT_FSIZE, &old) != 0) return NULL;
+    lim = old;
+    lim.rlim_cur = 2 * 1024 * 1024;
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0) return NULL;
+    srv *s = start_on(t, db, NULL);
+    setrlimit(RLIMIT_FSIZE, &old);
+    return s;
+}
+
+TEST(file_size_limit_refuses_writes_cleanly_and_recovers)
+{
+    tdir *t = tdir_new();
+    CHECK(t);
+    out_of_space(t, t->db, start_fsize_limited, NULL, 0, test_failed_);
+    if (*test_failed_) return;
+    tdir_free(t);
+}
+
+static srv *start_plain_on(tdir *t, const char *db)
+{
+    return start_on(t, db, NULL);
+}
+
+/* A really full file system: a 1 MiB tmpfs holding the database, mounted in
+** a private mount namespace, grown to 64 MiB to make room. */
+static char tmpfs_dir[PATH_MAX + 16];
+
+static int make_room_on_tmpfs(tdir *t)
+{
+    (void)t;
+    return mount("tmpfs", tmpfs_dir, "tmpfs", MS_REMOUNT, "size=64m,mode=0700");
+}
+
+TEST(full_file_system_refuses_writes_cleanly_and_recovers)
+{
+    if (!getenv("DSS_IN_MOUNT_NS")) {
+        /* Run this case again in a mount namespace of its own (as root;
+        ** otherwise in a user namespace too), so the tmpfs is private and
+        ** goes away with it.  unshare is util-linux's. */
+        char self[PATH_MAX], cmd[PATH_MAX + 128];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        CHECK(n > 0);
+        self[n] = '\0';
+        snprintf(cmd, sizeof cmd, "DSS_IN_MOUNT_NS=1 unshare %s --propagation private '%s'"
+                                  " full_file_system_refuses_writes_cleanly_and_recovers",
+                 geteuid() == 0 ? "-m" : "-Urm", self);
+        int status = system(cmd);
+        if (status != 0) TEST_FAIL_("the case in its own mount namespace failed (status %d)", status);
+        return;
+    }
+    tdir *t = tdir_new();
+    CHECK(t);
+    snprintf(tmpfs_dir, sizeof tmpfs_dir, "%s/small", t->path);
+    CHECK(mkdir(tmpfs_dir, 0700) == 0);
+    CHECKF(mount("tmpfs", tmpfs_dir, "tmpfs", 0, "size=1m,mode=0700") == 0,
+           "cannot mount a tmpfs on %s: %s", tmpfs_dir, strerror(errno));
+    char db[PATH_MAX + 32];
+    snprintf(db, sizeof db, "%s/audit.db", tmpfs_dir);
+    out_of_space(t, db, start_plain_on, make_room_on_tmpfs, 0, test_failed_);
+    umount(tmpfs_dir);
+    if (*test_failed_) return;
     tdir_free(t);
 }
 
@@ -628,14 +722,36 @@ TEST(path_under_a_regular_file_exits_nonzero)
     tdir_free(t);
 }
 
+/* Run this test binary's case `name` again as user and group nobody
+** (65534), with the environment kept; its wait status, or -1. */
+static int rerun_as_nobody(const char *name)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return -1;
+    self[n] = '\0';
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               self, name, (char *)NULL);
+        _exit(127);
+    }
+    int status = -1;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+    return status;
+}
+
 TEST(folder_without_permission_exits_nonzero)
 {
     if (geteuid() == 0) {
-        /* Root ignores permission bits: nothing to test.  (Other unopenable
-        ** paths are covered by path_under_a_regular_file_exits_nonzero.) */
-        fprintf(stderr, "skipped: running as root, folder permissions do not apply\n");
+        /* Root ignores permission bits, and CI runs as root: run this very
+        ** case again as nobody (setpriv, util-linux), never skip it. */
+        int status = rerun_as_nobody("folder_without_permission_exits_nonzero");
+        if (status != 0) TEST_FAIL_("the case as user nobody failed (status %d)", status);
         return;
     }
+    /* The evidence that the case ran, for case_runs_even_as_root. */
+    fprintf(stderr, "folder case: running as uid %d\n", (int)geteuid());
     tdir *t = tdir_new();
     CHECK(t);
     char dir[PATH_MAX + 16], db[PATH_MAX + 32];
@@ -648,6 +764,29 @@ TEST(folder_without_permission_exits_nonzero)
     refused_at_start(t, db, NULL, NULL, test_failed_);
     if (*test_failed_) return;
     tdir_free(t);
+}
+
+/* A case that needs a user without root's powers runs as one: the folder
+** case must really run (as nobody when the suite runs as root, as CI does),
+** never return early reported as passed. */
+TEST(permission_case_runs_even_as_root)
+{
+    char self[PATH_MAX], cmd[PATH_MAX + 128], line[256];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    self[n] = '\0';
+    snprintf(cmd, sizeof cmd, "'%s' folder_without_permission_exits_nonzero 2>&1", self);
+    FILE *p = popen(cmd, "r");
+    CHECK(p);
+    int ran_as = -1;
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, "folder case: running as uid %d", &ran_as) == 1) break;
+    while (fgets(line, sizeof line, p)) {}
+    int status = pclose(p);
+    ASSERT_EQ_INT(status, 0);
+    if (ran_as < 0) TEST_FAIL_("the folder case passed without running");
+    ASSERT(ran_as != 0);
+    if (geteuid() != 0) ASSERT_EQ_INT(ran_as, geteuid());
 }
 
 /* The database is opened once initialize has been answered, so
@@ -1046,11 +1185,14 @@ TEST(stdin_eof_with_requests_in_flight_answers_all_and_exits_zero)
 
 TEST_MAIN(TEST_ENTRY(sigkill_under_load_loses_no_acknowledged_entry)
           TEST_ENTRY(full_database_refuses_writes_cleanly_and_recovers)
+          TEST_ENTRY(file_size_limit_refuses_writes_cleanly_and_recovers)
+          TEST_ENTRY(full_file_system_refuses_writes_cleanly_and_recovers)
           TEST_ENTRY(full_database_mid_group_replies_match_what_is_stored)
           TEST_ENTRY(read_only_file_refuses_writes_serves_reads_changes_nothing)
           TEST_ENTRY(read_only_flag_refuses_writes_serves_reads_changes_nothing)
           TEST_ENTRY(path_under_a_regular_file_exits_nonzero)
           TEST_ENTRY(folder_without_permission_exits_nonzero)
+          TEST_ENTRY(permission_case_runs_even_as_root)
           TEST_ENTRY(initialize_is_answered_then_an_unusable_database_stops_the_server)
           TEST_ENTRY(file_that_is_not_a_database_exits_nonzero_unchanged)
           TEST_ENTRY(database_from_a_newer_schema_exits_nonzero_unchanged)

@@ -34,8 +34,9 @@ VERSION=$(sed -n 's/^project([^)]*VERSION \([0-9.]*\).*/\1/p' "$ROOT/CMakeLists.
 PKG="libcjson sqlite3 uuid libsodium"
 
 # The generated schemas file, as the CMake build makes it.
-cmake -DSCHEMA_DIR="$ROOT/schemas" -DOUTPUT="$OUT/schemas_data.c" \
-      -P "$ROOT/cmake/embed_schemas.cmake"
+cmake -DDIR="$ROOT/schemas" -DPATTERNS="*.json" -DOUTPUT="$OUT/schemas_data.c" \
+      -DHEADER=schemas.h -DTYPE=schema_file -DARRAY=schema_files \
+      -DCOUNT=schema_file_count -P "$ROOT/cmake/embed_files.cmake"
 
 # The project's own flags (CMakeLists.txt), plus instrumentation.
 CFLAGS=(-std=c11 -g -O1 -fno-omit-frame-pointer

@@ -12,13 +12,17 @@
 ** record of the call, so N calls make 2N entries; the cases below read
 ** seqs and counts from the database rather than relying on that.
 */
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "store/chain.h"
@@ -312,6 +316,62 @@ TEST(other_stored_fields_changed_are_modified)
     EXPECT_ONLY(f, r, "modified");
     fx_free(f);
 }
+
+/* ---- every hashed field, one by one ---- */
+
+/* Change one stored field of the entry at seq 7 (a NULL becomes "", any
+** text gains a byte) and expect exactly one problem: `modified` at seq 7.
+** Dropping the field from the entry hash makes its case fail. */
+/* Set column of entry 7 to the SQL expression value and expect verify to
+** report exactly that entry as modified. */
+static void tamper_field_to(const char *column, const char *value, int *test_failed_)
+{
+    NEW_FX(f);
+    FILL(f, 10, 100);
+    SQL_OK(f, fx_fmt(f, "DROP TRIGGER audit_log_no_update;"
+                        "UPDATE audit_log SET %s = %s WHERE seq = 7;", column, value));
+    cJSON *r;
+    int rc = fx_verify(f, NULL, &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_PROBLEM(f, r, 7, "modified");
+    if (fx_n_problems(r) != 1)
+        TEST_FAIL_("%s changed: expected one problem, got %s", column, fx_problems(f, r));
+    fx_free(f);
+}
+
+/* One byte more in a field, or "" where it was NULL. */
+static void tamper_one_field(const char *column, int *test_failed_)
+{
+    char value[160];
+    snprintf(value, sizeof value, "CASE WHEN %s IS NULL THEN '' ELSE %s || ' ' END",
+             column, column);
+    tamper_field_to(column, value, test_failed_);
+}
+
+TEST(field_id_changed_is_modified) { tamper_one_field("id", test_failed_); }
+TEST(field_event_type_changed_is_modified) { tamper_one_field("event_type", test_failed_); }
+TEST(field_operation_name_changed_is_modified) { tamper_one_field("operation_name", test_failed_); }
+TEST(field_operation_id_changed_is_modified) { tamper_one_field("operation_id", test_failed_); }
+TEST(field_user_id_changed_is_modified) { tamper_one_field("user_id", test_failed_); }
+TEST(field_project_id_changed_is_modified) { tamper_one_field("project_id", test_failed_); }
+TEST(field_args_changed_is_modified) { tamper_one_field("args", test_failed_); }
+TEST(field_result_changed_is_modified) { tamper_one_field("result", test_failed_); }
+TEST(field_error_changed_is_modified) { tamper_one_field("error", test_failed_); }
+TEST(field_before_state_changed_is_modified) { tamper_one_field("before_state", test_failed_); }
+TEST(field_after_state_changed_is_modified) { tamper_one_field("after_state", test_failed_); }
+TEST(field_created_at_changed_is_modified) { tamper_one_field("created_at", test_failed_); }
+TEST(field_client_changed_is_modified) { tamper_one_field("client", test_failed_); }
+/* Encoding v2's columns: set on an entry written without them, each turns
+** the entry into a v2 entry whose stored v1 hash no longer matches. */
+TEST(field_server_set_is_modified)
+{
+    /* JSON, as the server-name index requires of the column. */
+    tamper_field_to("server", "'{\"name\":\"forged\"}'", test_failed_);
+}
+TEST(field_session_id_set_is_modified) { tamper_one_field("session_id", test_failed_); }
+TEST(field_duration_ms_set_is_modified) { tamper_one_field("duration_ms", test_failed_); }
+TEST(field_completes_set_is_modified) { tamper_one_field("completes", test_failed_); }
+TEST(field_cwd_set_is_modified) { tamper_one_field("cwd", test_failed_); }
 
 /* ---- entries removed ---- */
 
@@ -955,6 +1015,114 @@ TEST(two_servers_starting_on_a_new_db_both_succeed)
     fx_free(f);
 }
 
+/* ---- the signing key created by many processes at once ---- */
+
+enum { RACE_PROCS = 16, RACE_ROUNDS = 50 };
+
+/* Start RACE_PROCS servers on one key path that does not exist yet, each
+** with a database of its own, held at a barrier (a pipe none of them can
+** read until it is closed) so that they start as nearly together as fork
+** allows.  Each serves initialize and create_checkpoint from in_path and
+** writes its replies to <dir>/out<i>.  Returns how many exited 0. */
+static int start_racers(fx *f, const char *dir, const char *key, const char *in_path)
+{
+    int gate[2];
+    pid_t pids[RACE_PROCS];
+    if (pipe(gate) != 0) return -1;
+    for (int i = 0; i < RACE_PROCS; i++) {
+        const char *db = fx_fmt(f, "%s/db%d.db", dir, i);
+        const char *out = fx_fmt(f, "%s/out%d", dir, i);
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            char c;
+            close(gate[1]);
+            while (read(gate[0], &c, 1) > 0) {}
+            int in = open(in_path, O_RDONLY), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (in < 0 || o < 0) _exit(126);
+            dup2(in, 0);
+            dup2(o, 1);
+            execl(f->bin, f->bin, "--db", db, "--key", key, "--actor", "t", (char *)NULL);
+            _exit(127);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]); /* every racer is released at once */
+    int ok = 0;
+    for (int i = 0; i < RACE_PROCS; i++) {
+        int status = 0;
+        if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            ok++;
+    }
+    return ok;
+}
+
+/* The public key in racer i's create_checkpoint reply (owned by f). */
+static const char *racer_public_key(fx *f, const char *dir, int i)
+{
+    FILE *o = fopen(fx_fmt(f, "%s/out%d", dir, i), "r");
+    char line[8192];
+    const char *pk = NULL;
+    while (o && !pk && fgets(line, sizeof line, o)) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "result"), "structuredContent");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(sc, "public_key");
+        if (cJSON_IsString(k)) pk = fx_fmt(f, "%s", k->valuestring);
+        cJSON_Delete(j);
+    }
+    if (o) fclose(o);
+    return pk;
+}
+
+/* Hooks start dozens of servers at once on first use.  Every one must start
+** and sign with the one key that was published: none may see a partial key
+** file, and none may sign with a key of its own. */
+TEST(sixteen_servers_creating_one_signing_key_agree_on_it)
+{
+    NEW_FX(f);
+    const char *in = fx_path(f, "cp.jsonl");
+    FILE *w = fopen(in, "w");
+    ASSERT(w);
+    fprintf(w, "%s\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+               "{\"name\":\"create_checkpoint\",\"arguments\":{}}}\n",
+            fx_initialize_line());
+    fclose(w);
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        const char *dir = fx_path(f, fx_fmt(f, "r%d", round));
+        ASSERT_EQ_INT(mkdir(dir, 0700), 0);
+        /* Odd rounds: the key's folder exists and is empty; even rounds:
+        ** the racers create the folder too. */
+        const char *keydir = fx_fmt(f, "%s/keys", dir);
+        if (round % 2) ASSERT_EQ_INT(mkdir(keydir, 0700), 0);
+        const char *key = fx_fmt(f, "%s/signing.key", keydir);
+        int ok = start_racers(f, dir, key, in);
+        if (ok != RACE_PROCS)
+            TEST_FAIL_("round %d: only %d of %d servers exited 0", round, ok, RACE_PROCS);
+        const char *pub = NULL;
+        FILE *p = fopen(fx_fmt(f, "%s.pub", key), "r");
+        char buf[128] = "";
+        if (p && fgets(buf, sizeof buf, p)) pub = strtok(buf, "\n");
+        if (p) fclose(p);
+        ASSERT(pub && strlen(pub) == 64);
+        for (int i = 0; i < RACE_PROCS; i++) {
+            const char *pk = racer_public_key(f, dir, i);
+            if (!pk || strcmp(pk, pub) != 0)
+                TEST_FAIL_("round %d: server %d signed with %s, the key file's public"
+                           " key is %s", round, i, pk ? pk : "(no checkpoint)", pub);
+        }
+        /* Nothing but the key and its public half is left in the folder. */
+        DIR *d = opendir(keydir);
+        ASSERT(d);
+        int names = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) names++;
+        closedir(d);
+        ASSERT_EQ_INT(names, 2);
+    }
+    fx_free(f);
+}
+
 /* Two live servers taking turns, one call each: neither may extend the
 ** chain (or the checkpoint chain) from a head it remembers. */
 TEST(alternating_writers_form_one_chain)
@@ -1283,6 +1451,24 @@ TEST_MAIN(
     TEST_ENTRY(one_byte_of_args_changed_is_modified)
     TEST_ENTRY(created_at_changed_is_modified)
     TEST_ENTRY(other_stored_fields_changed_are_modified)
+    TEST_ENTRY(field_id_changed_is_modified)
+    TEST_ENTRY(field_event_type_changed_is_modified)
+    TEST_ENTRY(field_operation_name_changed_is_modified)
+    TEST_ENTRY(field_operation_id_changed_is_modified)
+    TEST_ENTRY(field_user_id_changed_is_modified)
+    TEST_ENTRY(field_project_id_changed_is_modified)
+    TEST_ENTRY(field_args_changed_is_modified)
+    TEST_ENTRY(field_result_changed_is_modified)
+    TEST_ENTRY(field_error_changed_is_modified)
+    TEST_ENTRY(field_before_state_changed_is_modified)
+    TEST_ENTRY(field_after_state_changed_is_modified)
+    TEST_ENTRY(field_created_at_changed_is_modified)
+    TEST_ENTRY(field_client_changed_is_modified)
+    TEST_ENTRY(field_server_set_is_modified)
+    TEST_ENTRY(field_session_id_set_is_modified)
+    TEST_ENTRY(field_duration_ms_set_is_modified)
+    TEST_ENTRY(field_completes_set_is_modified)
+    TEST_ENTRY(field_cwd_set_is_modified)
     TEST_ENTRY(middle_entry_deleted_is_missing)
     TEST_ENTRY(middle_range_deleted_is_missing)
     TEST_ENTRY(gap_then_modified_entry_reports_both)
@@ -1311,6 +1497,7 @@ TEST_MAIN(
     TEST_ENTRY(verify_unusable_db_exits_2)
     TEST_ENTRY(concurrent_writers_form_one_chain)
     TEST_ENTRY(two_servers_starting_on_a_new_db_both_succeed)
+    TEST_ENTRY(sixteen_servers_creating_one_signing_key_agree_on_it)
     TEST_ENTRY(alternating_writers_form_one_chain)
     TEST_ENTRY(verify_audit_log_tool_reports_tampering)
     TEST_ENTRY(automatic_checkpoints_every_interval_and_at_shutdown)

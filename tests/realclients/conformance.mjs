@@ -176,18 +176,26 @@ for (const scenario of SCENARIOS) {
     const r = await run(NODE22, [SUITE, 'server', '--url', url, '--scenario', scenario, '-o', outDir],
       { env, cwd: dir, timeoutMs: SCENARIO_TIMEOUT_MS });
     if (TRACE) note(`${describeExit(r)}\n${r.stdout}\n${r.stderr}`);
-    // checks.json in the results directory holds one object per check
-    let checks = [];
+    // checks.json in the results directory holds one object per check.  A
+    // scenario passes only on its results: at least one check passed and
+    // none was skipped (a scenario that checked nothing proves nothing).
+    let checks = null;
+    let readErr = 'no checks.json in the results';
     try {
       const sub = readdirSync(outDir, { recursive: true }).filter((f) => String(f).endsWith('checks.json'));
       if (sub.length) checks = JSON.parse(readFileSync(join(outDir, String(sub[0])), 'utf8'));
-    } catch { /* no results: fall back to the text */ }
-    const bad = checks.filter((c) => c.status && !['SUCCESS', 'INFO', 'SKIPPED'].includes(c.status));
+    } catch (e) { readErr = `cannot read the results: ${e.message}`; }
+    if (!Array.isArray(checks)) return `${describeExit(r)}; ${readErr}`;
+    const passed = checks.filter((c) => c.status === 'SUCCESS');
+    const skipped = checks.filter((c) => c.status === 'SKIPPED');
+    const bad = checks.filter((c) => !['SUCCESS', 'INFO'].includes(c.status));
     const summary = (r.stdout.match(/Passed: \d+\/\d+, \d+ failed, \d+ warnings/) || [''])[0];
-    if (r.code === 0 && bad.length === 0 && !/[1-9]\d* failed/.test(summary)) {
-      if (summary) note(`${scenario}: ${summary}`);
+    if (r.code === 0 && bad.length === 0 && passed.length > 0 && !/[1-9]\d* failed/.test(summary)) {
+      note(`${scenario}: ${passed.length} checks passed${summary ? ` (${summary})` : ''}`);
       return;
     }
+    if (passed.length === 0) note(`${scenario}: no check passed`);
+    if (skipped.length) note(`${scenario}: ${skipped.length} checks skipped`);
     for (const c of bad) note(`${scenario}: ${c.status} ${c.id || c.name}: ${c.description || ''} -- ${c.errorMessage || ''}`);
     const errLine = (r.stdout.match(/^\s*Error: .*$/m) || [''])[0].trim();
     return `${describeExit(r)}; ${summary || '(no summary)'}${errLine ? `; ${errLine}` : ''}` +
