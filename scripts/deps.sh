@@ -35,6 +35,7 @@ fi
 if (( testing )); then
   # npm's cache stays inside the repository's ignored node_modules folders.
   (cd tests/client && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
+  (cd tests/otlp && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
   (cd tests/viewer && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
   (cd tests/realclients && npm install --no-audit --no-fund --loglevel=error --cache "$PWD/node_modules/.npm-cache" >&2)
 fi

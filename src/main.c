@@ -655,6 +655,15 @@ static int serve(const config *c, const store_options *so, const signer *sg)
     int status = EXIT_FAILURE;
     char err[512];
     keep_heap();
+    /* A person who runs the binary by hand would otherwise see nothing and
+    ** might think it hung: one line says what it waits for.  Never on
+    ** stdout, which carries only protocol messages. */
+    if (isatty(0))
+        fprintf(stderr,
+                "dss-audit-mcp: waiting for an MCP client on stdin (database %s%s); "
+                "to try it, type {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} "
+                "and Enter; Ctrl-D quits\n",
+                c->db, so->readonly ? ", read-only" : "");
     server_options so_io = {.in_fd = 0, .out_fd = 1,
                             .max_message_bytes = c->max_message_bytes};
     if (!(sv = server_new(&so_io))) {

@@ -34,7 +34,7 @@ enum {
 #define CLI_ERRLEN 512
 
 typedef enum cli_format {
-    CLI_FORMAT_NONE, CLI_FORMAT_JSONL, CLI_FORMAT_CSV, CLI_FORMAT_OCSF
+    CLI_FORMAT_NONE, CLI_FORMAT_JSONL, CLI_FORMAT_CSV, CLI_FORMAT_OCSF, CLI_FORMAT_OTLP
 } cli_format;
 
 /* The options of tail, query, stats and export.  main.c fills the first
@@ -177,5 +177,16 @@ int cli_ocsf_activity(const char *event_type, const char *operation_name);
 /* The OCSF 1.1.0 API Activity event of an entry.  Returns a new object
 ** (caller frees with cJSON_Delete), or NULL with a sentence in err. */
 cJSON *cli_ocsf_event(const cJSON *entry, char *err, size_t errlen);
+
+/* OTLP/JSON logs (cli_otlp.c).  An export is lines of
+** cli_otlp_open(), up to CLI_OTLP_BATCH records separated by commas, and
+** cli_otlp_close(); log_id names the log in the resource.  Both return 0,
+** or -1 when the write fails. */
+enum { CLI_OTLP_BATCH = 512 };
+int cli_otlp_open(FILE *out, const char *log_id);
+int cli_otlp_close(FILE *out);
+/* The OTLP LogRecord of one entry (as the store gives it): a new tree the
+** caller frees with cJSON_Delete(), or NULL with a message in err. */
+cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen);
 
 #endif

@@ -186,11 +186,13 @@ int cli_check(const char *command, cli_args *a, char *err, size_t errlen)
 
     a->fmt = CLI_FORMAT_NONE;
     if (mask & EXPORT) {
-        if (!a->format) return usage(err, errlen, "--format jsonl, csv or ocsf is required");
+        if (!a->format) return usage(err, errlen, "--format jsonl, csv, ocsf or otlp is required");
         if (strcmp(a->format, "jsonl") == 0) a->fmt = CLI_FORMAT_JSONL;
         else if (strcmp(a->format, "csv") == 0) a->fmt = CLI_FORMAT_CSV;
         else if (strcmp(a->format, "ocsf") == 0) a->fmt = CLI_FORMAT_OCSF;
-        else return usage(err, errlen, "--format must be jsonl, csv or ocsf, not '%s'", a->format);
+        else if (strcmp(a->format, "otlp") == 0) a->fmt = CLI_FORMAT_OTLP;
+        else return usage(err, errlen, "--format must be jsonl, csv, ocsf or otlp, not '%s'",
+                          a->format);
     }
     return CLI_OK;
 }

@@ -1,5 +1,5 @@
 /*
-** cli_export.c: export, the trail in JSON Lines, CSV or OCSF.
+** cli_export.c: export, the trail in JSON Lines, CSV, OCSF or OTLP.
 **
 ** The store walks the matching rows in seq order and hands over one entry
 ** at a time; each is written and freed before the next is read, so an
@@ -11,7 +11,7 @@
 **
 ** CSV follows RFC 4180.  OCSF events use the API Activity class (6003) of
 ** OCSF 1.1.0; the mapping is documented in the export help (cli_help.c)
-** and in the README ("Command line for people").
+** and in docs/export.md; OTLP records are built in cli_otlp.c.
 */
 #include "cli.h"
 
@@ -250,6 +250,8 @@ typedef struct exporter {
     char err[CLI_ERRLEN];
     int64_t first, span;
     cli_progress progress;
+    const char *log_id;  /* otlp: the resource's identity */
+    int in_batch;        /* otlp: records on the open line */
 } exporter;
 
 /* store_match_fn: write one entry in the chosen format. */
@@ -261,8 +263,10 @@ static int export_entry(void *ctx, const cJSON *e)
     if (x->fmt == CLI_FORMAT_CSV) {
         if (cli_csv_row(x->f, e) != 0) x->failed = 1;
     } else {
-        /* JSON Lines: the entry itself, or its OCSF event. */
+        /* JSON Lines: the entry itself, its OCSF event, or its OTLP record. */
         if (x->fmt == CLI_FORMAT_OCSF && !(ev = cli_ocsf_event(e, x->err, sizeof x->err)))
+            return 1;
+        if (x->fmt == CLI_FORMAT_OTLP && !(ev = cli_otlp_record(e, x->err, sizeof x->err)))
             return 1;
         line = cJSON_PrintUnformatted(ev ? ev : e);
         cJSON_Delete(ev);
@@ -270,7 +274,17 @@ static int export_entry(void *ctx, const cJSON *e)
             snprintf(x->err, sizeof x->err, "out of memory");
             return 1;
         }
-        if (fputs(line, x->f) == EOF || fputc('\n', x->f) == EOF) x->failed = 1;
+        if (x->fmt == CLI_FORMAT_OTLP) {
+            /* Records join the open request line; every CLI_OTLP_BATCH of
+            ** them closes it. */
+            if ((x->in_batch ? fputc(',', x->f) == EOF : cli_otlp_open(x->f, x->log_id) != 0) ||
+                fputs(line, x->f) == EOF ||
+                (++x->in_batch == CLI_OTLP_BATCH && cli_otlp_close(x->f) != 0))
+                x->failed = 1;
+            if (x->in_batch == CLI_OTLP_BATCH) x->in_batch = 0;
+        } else if (fputs(line, x->f) == EOF || fputc('\n', x->f) == EOF) {
+            x->failed = 1;
+        }
         cJSON_free(line);
     }
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
@@ -304,7 +318,10 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
     store_scan scan = {.filter = &q};
     cli_progress_start(&x.progress, stderr, "exporting");
     if (x.fmt == CLI_FORMAT_CSV && cli_csv_header(x.f) != 0) x.failed = 1;
+    x.log_id = store_log_id(st);
     int src = x.failed ? STORE_OK : store_each_match(st, &scan, export_entry, &x, serr);
+    if (src == STORE_OK && !x.failed && !x.err[0] && x.in_batch && cli_otlp_close(x.f) != 0)
+        x.failed = 1;
     cli_progress_end(&x.progress);
     if (src != STORE_OK) {
         snprintf(err, errlen, "%s", serr);

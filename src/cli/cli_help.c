@@ -142,7 +142,9 @@ static const cli_help_section serve_sections[] = {
      "on stdin and stdout; this is the default command and what MCP clients "
      "start. Every tool call is itself recorded. The server exits 0 when "
      "stdin closes, and on SIGTERM or SIGINT after finishing the request in "
-     "hand.",
+     "hand. When stdin is a terminal it first prints one line on stderr: "
+     "that it waits for an MCP client, the database, and how to try it "
+     "(type a ping request) or quit (Ctrl-D).",
      NULL, 0},
     {"Options", NULL, serve_opts, 0},
     END_SECTIONS,
@@ -304,7 +306,7 @@ static const cli_help_section stats_sections[] = {
 };
 
 static const cli_help_item export_opts[] = {
-    {"--format F", "jsonl, csv or ocsf (required)"},
+    {"--format F", "jsonl, csv, ocsf or otlp (required)"},
     {"-o, --output FILE", "write to FILE, which must not exist yet: it is "
                           "created with mode 0600 and fsynced before the "
                           "command succeeds, and removed if the export fails "
@@ -319,7 +321,8 @@ static const cli_help_item export_formats[] = {
     {"csv", "RFC 4180: a header row, then one row per entry with the "
             "columns seq, id, event_type, operation_name, operation_id, "
             "user_id, project_id, args, result, error, before_state, "
-            "after_state, created_at, client, prev_hash and hash. Lines "
+            "after_state, created_at, client, prev_hash, hash, server, "
+            "session_id, duration_ms, completes and cwd. Lines "
             "end with CRLF; a field holding a comma, a double quote, CR "
             "or LF is enclosed in double quotes, its double quotes "
             "doubled. JSON fields hold their JSON text; null is an "
@@ -335,6 +338,20 @@ static const cli_help_item export_formats[] = {
              "error), metadata {version 1.1.0, product {name "
              "dss-audit-mcp, vendor_name DSS}, uid (the entry's id)}, "
              "and every other field under unmapped"},
+    {"otlp", "OpenTelemetry logs in OTLP/JSON, as the OTLP file exporter "
+             "writes them: one ExportLogsServiceRequest per line, each "
+             "with up to 512 log records. The resource carries "
+             "service.name dss-audit-mcp, service.version and "
+             "dss_audit.log_id. Each record has timeUnixNano (created_at), "
+             "severity ERROR when the entry has an error and INFO "
+             "otherwise, the entry's jsonl line as its body, and its "
+             "fields as attributes: user.id, error.message, "
+             "mcp.session.id (session_id), and for tool_call entries "
+             "mcp.method.name tools/call, gen_ai.operation.name "
+             "execute_tool, gen_ai.tool.name (operation_name) and "
+             "jsonrpc.request.id (operation_id); every field under "
+             "dss_audit.* (dss_audit.seq, dss_audit.client.name, "
+             "dss_audit.server.name, dss_audit.duration_ms, ...)"},
     END_ITEMS,
 };
 
@@ -361,7 +378,8 @@ static const cli_help_section export_sections[] = {
     {"Examples",
      "  dss-audit-mcp export --format csv --since 2026-01-01 -o 2026.csv\n"
      "  dss-audit-mcp export --format ocsf --until 2026-06-30 > h1.ocsf\n"
-     "  dss-audit-mcp export --format jsonl --user alice > alice.jsonl",
+     "  dss-audit-mcp export --format jsonl --user alice > alice.jsonl\n"
+     "  dss-audit-mcp export --format otlp --since 2026-06-01 > june.otlp.jsonl",
      NULL, 0},
     END_SECTIONS,
 };
@@ -531,10 +549,10 @@ const cli_help_page cli_help_pages[] = {
      "types, top users",
      stats_sections},
     {"export",
-     "export --format jsonl|csv|ocsf [--since DATE] [--until DATE] "
+     "export --format jsonl|csv|ocsf|otlp [--since DATE] [--until DATE] "
      "[--user U] [--project P] [--event-type T] [--operation-name O] "
      "[--server NAME] [--session ID] [--output FILE] [--db PATH]",
-     "write matching entries as JSON Lines, CSV or OCSF, oldest first",
+     "write matching entries as JSON Lines, CSV, OCSF or OTLP, oldest first",
      export_sections},
     {"ui", "ui [--listen ADDR:PORT] [--open] [--db PATH]",
      "a read-only web viewer of the trail on loopback, behind a token",
