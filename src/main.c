@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_help.h"
+#include "hook/hook.h"
 #include "integrity/archive.h"
 #include "integrity/checkpoint.h"
 #include "integrity/signer.h"
@@ -40,14 +41,15 @@ enum { EXIT_USAGE = 2 };
 
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
-    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_HOOK
 } command;
 
 /* getopt_long values of options that have no short form. */
 enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
-    OPT_FORMAT, OPT_JSON
+    OPT_FORMAT, OPT_JSON, OPT_CLIENT, OPT_FAIL_CLOSED, OPT_RECORD_PROMPTS,
+    OPT_RECORD_RESULTS
 };
 
 typedef struct config {
@@ -69,6 +71,9 @@ typedef struct config {
     int n_archives;
     const char *before;          /* prune --before */
     cli_args cli;                /* tail, query, stats, export */
+    int actor_given;             /* by --actor or DSS_AUDIT_ACTOR */
+    hook_options hook;           /* hook */
+    int hook_option;             /* a hook-only option was given */
 } config;
 
 /* Every help text (the program's, each command's, and the manual page
@@ -179,7 +184,7 @@ static const struct {
     {"serve", CMD_SERVE}, {"verify", CMD_VERIFY}, {"checkpoint", CMD_CHECKPOINT},
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
-    {"export", CMD_EXPORT},
+    {"export", CMD_EXPORT}, {"hook", CMD_HOOK},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -222,6 +227,10 @@ static int parse_args(int argc, char **argv, config *c)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"client", required_argument, NULL, OPT_CLIENT},
+        {"fail-closed", no_argument, NULL, OPT_FAIL_CLOSED},
+        {"record-prompts", no_argument, NULL, OPT_RECORD_PROMPTS},
+        {"record-results", required_argument, NULL, OPT_RECORD_RESULTS},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -295,6 +304,22 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_FORMAT: c->cli.format = optarg; break;
         case 'o': c->cli.output = optarg; break;
         case OPT_JSON: c->cli.json = 1; break;
+        case OPT_CLIENT:
+            c->hook_option = 1;
+            if (hook_client_parse(optarg, &c->hook.client) != 0) {
+                diag("--client must be auto, claude-code, cursor, gemini, copilot or vscode");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_FAIL_CLOSED: c->hook_option = c->hook.fail_closed = 1; break;
+        case OPT_RECORD_PROMPTS: c->hook_option = c->hook.record_prompts = 1; break;
+        case OPT_RECORD_RESULTS:
+            c->hook_option = 1;
+            if (record_results_parse(optarg, &c->hook.results) != 0) {
+                diag("--record-results must be summary, full or none");
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
         default:
@@ -342,6 +367,7 @@ static int parse_args(int argc, char **argv, config *c)
     if ((c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
         (c->cmd != CMD_VERIFY && (c->checkpoint_file || c->public_key_file)) ||
         (c->cmd != CMD_PRUNE && c->before) ||
+        (c->cmd != CMD_HOOK && c->hook_option) ||
         (!cli_is_command(c->cmd_name) && cli_any_option(&c->cli))) {
         diag("an option given does not apply to this command");
         try_help(c);
@@ -367,6 +393,7 @@ static int parse_args(int argc, char **argv, config *c)
         diag("the actor name is empty");
         return EXIT_USAGE;
     }
+    c->actor_given = actor != NULL;
     c->db = db ? strdup(db) : default_db();
     c->actor = actor ? strdup(actor) : login_name();
     c->key = key ? strdup(key) : default_key();
@@ -521,6 +548,22 @@ done:
     return status;
 }
 
+/* hook: record one agent-client event from stdin; never fails the agent
+** unless --fail-closed (see hook.h). */
+static int run_hook(config *c)
+{
+    char why[300] = "";
+    if (chain_init() != 0) snprintf(why, sizeof why, "libsodium failed to initialize");
+    else if (load_config(c) != 0)
+        snprintf(why, sizeof why, "the redaction config %s is unusable", c->config);
+    c->hook.actor = c->actor_given ? c->actor : NULL;
+    c->hook.fallback_user = c->actor;
+    c->hook.max_depth = c->max_depth;
+    c->hook.fail_reason = why[0] ? why : NULL;
+    store_options so = {.path = c->db, .max_bytes = c->max_db_size};
+    return hook_run(&c->hook, &so, 0, stdout, stderr);
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
@@ -536,6 +579,15 @@ int main(int argc, char **argv)
     if (rc == 1) status = EXIT_SUCCESS;
     if (rc != 0) {
         if (rc == EXIT_USAGE) status = EXIT_USAGE;
+        /* A hook must not stop the agent over its own settings. */
+        if (rc == EXIT_USAGE && c.cmd == CMD_HOOK) {
+            diag("hook: the event was not recorded (see above)");
+            status = EXIT_SUCCESS;
+        }
+        goto done;
+    }
+    if (c.cmd == CMD_HOOK) {
+        status = run_hook(&c);
         goto done;
     }
     if (chain_init() != 0) {
