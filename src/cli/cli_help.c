@@ -366,6 +366,53 @@ static const cli_help_section export_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item hook_opts[] = {
+    {"--client C", "auto (default: recognized from the event's fields), "
+                   "claude-code, cursor, gemini, copilot or vscode"},
+    {"--actor NAME", "the user_id of every entry (env DSS_AUDIT_ACTOR); "
+                     "without it, Cursor's user_email, else the login name"},
+    {"--fail-closed", "block a pre event (a tool about to run) that cannot "
+                      "be recorded instead of letting it run"},
+    {"--record-prompts", "keep the scrubbed text of submitted prompts; by "
+                         "default only their length is recorded"},
+    {"--record-results MODE", "what of a tool's output is kept: summary "
+                              "(default: types and sizes), full (scrubbed, "
+                              "cut past 64 KiB) or none"},
+    OPT_DB,
+    OPT_HELP,
+    {NULL, NULL},
+};
+
+static const cli_help_section hook_sections[] = {
+    {NULL,
+     "Run by an agent client before and after each of its built-in tools: "
+     "reads one hook event (a JSON object of at most 8 MiB) from stdin, "
+     "appends it durably to the audit trail and answers as the client "
+     "expects. Tool events become tool_call entries (operation_name the "
+     "tool's name, operation_id the tool-use id, args.input the scrubbed "
+     "tool input, args.unmapped every field not mapped); a post event's "
+     "completes names its pre event. Session, stop and prompt events "
+     "become state_transition entries. See docs/hooks.md.",
+     NULL, 0},
+    {"Options", NULL, hook_opts, 0},
+    {"Answers",
+     "Claude Code, Gemini CLI, VS Code and Copilot: nothing on stdout, exit "
+     "0. Cursor's before* events: {\"permission\":\"allow\"} on stdout.",
+     NULL, 0},
+    {"Exit status",
+     "0, also when the event cannot be recorded (bad JSON, unknown event, "
+     "locked or full database): a one-line warning goes to stderr and the "
+     "agent goes on. With --fail-closed a pre event that cannot be recorded "
+     "is blocked: exit 2 with the reason on stderr (Claude Code, Gemini CLI, "
+     "VS Code), {\"permission\":\"deny\",...} (Cursor) or "
+     "{\"permissionDecision\":\"deny\",...} (Copilot) on stdout with exit 0.",
+     NULL, 0},
+    {"Example",
+     "  echo '{\"hook_event_name\":\"PreToolUse\",\"session_id\":\"s\",\"cwd\":\"/w\",\"tool_name\":\"Bash\",\"tool_input\":{},\"tool_use_id\":\"t1\"}' | dss-audit-mcp hook",
+     NULL, 0},
+    END_SECTIONS,
+};
+
 const cli_help_page cli_help_pages[] = {
     {NULL, "[COMMAND] [OPTIONS]",
      "a tamper-evident audit trail of what AI agents do, served over MCP",
@@ -404,6 +451,11 @@ const cli_help_page cli_help_pages[] = {
      "move entries created before DATE to a new JSON Lines archive, leaving "
      "a signed retention anchor",
      prune_sections},
+    {"hook",
+     "hook [--client auto|claude-code|cursor|gemini|copilot|vscode] [--db PATH] "
+     "[--actor NAME] [--fail-closed] [--record-prompts] "
+     "[--record-results summary|full|none]",
+     "record one agent-client hook event read from stdin", hook_sections},
 };
 
 const unsigned cli_help_page_count = sizeof cli_help_pages / sizeof *cli_help_pages;
