@@ -22,6 +22,7 @@
 #include "cli/cli.h"
 #include "cli/cli_help.h"
 #include "hook/hook.h"
+#include "hook/install.h"
 #include "integrity/archive.h"
 #include "integrity/checkpoint.h"
 #include "integrity/signer.h"
@@ -41,7 +42,8 @@ enum { EXIT_USAGE = 2 };
 
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
-    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_HOOK
+    CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_HOOK,
+    CMD_HOOKS
 } command;
 
 /* getopt_long values of options that have no short form. */
@@ -49,7 +51,7 @@ enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_CLIENT, OPT_FAIL_CLOSED, OPT_RECORD_PROMPTS,
-    OPT_RECORD_RESULTS
+    OPT_RECORD_RESULTS, OPT_SCOPE, OPT_FILE
 };
 
 typedef struct config {
@@ -74,6 +76,10 @@ typedef struct config {
     int actor_given;             /* by --actor or DSS_AUDIT_ACTOR */
     hook_options hook;           /* hook */
     int hook_option;             /* a hook-only option was given */
+    hookinst_options inst;       /* hooks install|uninstall */
+    int install;                 /* hooks: 1 install, 0 uninstall */
+    int inst_option;             /* --scope or --file was given */
+    int client_given;            /* --client (hook and hooks) */
 } config;
 
 /* Every help text (the program's, each command's, and the manual page
@@ -185,6 +191,7 @@ static const struct {
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
     {"export", CMD_EXPORT}, {"hook", CMD_HOOK},
+    {"hooks", CMD_HOOKS},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -231,6 +238,8 @@ static int parse_args(int argc, char **argv, config *c)
         {"fail-closed", no_argument, NULL, OPT_FAIL_CLOSED},
         {"record-prompts", no_argument, NULL, OPT_RECORD_PROMPTS},
         {"record-results", required_argument, NULL, OPT_RECORD_RESULTS},
+        {"scope", required_argument, NULL, OPT_SCOPE},
+        {"file", required_argument, NULL, OPT_FILE},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -305,13 +314,22 @@ static int parse_args(int argc, char **argv, config *c)
         case 'o': c->cli.output = optarg; break;
         case OPT_JSON: c->cli.json = 1; break;
         case OPT_CLIENT:
-            c->hook_option = 1;
+            c->client_given = 1;
             if (hook_client_parse(optarg, &c->hook.client) != 0) {
                 diag("--client must be auto, claude-code, cursor, gemini, copilot or vscode");
                 return EXIT_USAGE;
             }
             break;
-        case OPT_FAIL_CLOSED: c->hook_option = c->hook.fail_closed = 1; break;
+        case OPT_FAIL_CLOSED: c->hook.fail_closed = c->inst.fail_closed = 1; break;
+        case OPT_SCOPE:
+            c->inst_option = 1;
+            if (strcmp(optarg, "user") && strcmp(optarg, "project")) {
+                diag("--scope must be user or project");
+                return EXIT_USAGE;
+            }
+            c->inst.project = !strcmp(optarg, "project");
+            break;
+        case OPT_FILE: c->inst_option = 1; c->inst.file = optarg; break;
         case OPT_RECORD_PROMPTS: c->hook_option = c->hook.record_prompts = 1; break;
         case OPT_RECORD_RESULTS:
             c->hook_option = 1;
@@ -326,6 +344,21 @@ static int parse_args(int argc, char **argv, config *c)
             if (optopt) diag("option -%c is unknown or needs a value", optopt);
             else diag("option %s is unknown or needs a value", argv[optind - 1]);
             try_help(c);
+            return EXIT_USAGE;
+        }
+    }
+    if (c->cmd == CMD_HOOKS) {
+        if (optind + 1 != argc || (strcmp(argv[optind], "install") &&
+                                   strcmp(argv[optind], "uninstall"))) {
+            diag("hooks needs one action: install or uninstall");
+            try_help(c);
+            return EXIT_USAGE;
+        }
+        c->install = !strcmp(argv[optind++], "install");
+        c->inst.client = c->hook.client;
+        if (!c->inst.client) {
+            diag("hooks %s needs --client claude-code, cursor, gemini, copilot or vscode",
+                 c->install ? "install" : "uninstall");
             return EXIT_USAGE;
         }
     }
@@ -368,6 +401,9 @@ static int parse_args(int argc, char **argv, config *c)
         (c->cmd != CMD_VERIFY && (c->checkpoint_file || c->public_key_file)) ||
         (c->cmd != CMD_PRUNE && c->before) ||
         (c->cmd != CMD_HOOK && c->hook_option) ||
+        (c->cmd != CMD_HOOKS && c->inst_option) ||
+        (c->cmd != CMD_HOOK && c->cmd != CMD_HOOKS &&
+         (c->hook.fail_closed || c->client_given)) ||
         (!cli_is_command(c->cmd_name) && cli_any_option(&c->cli))) {
         diag("an option given does not apply to this command");
         try_help(c);
@@ -564,6 +600,22 @@ static int run_hook(config *c)
     return hook_run(&c->hook, &so, 0, stdout, stderr);
 }
 
+/* hooks install|uninstall: 0 done, 1 failed (the file untouched). */
+static int run_hooks(config *c)
+{
+    char exe[4096], err[4600];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) exe[n] = '\0';
+    else snprintf(exe, sizeof exe, "dss-audit-mcp");
+    c->inst.program = exe;
+    c->inst.home = home_dir();
+    if (hookinst_run(&c->inst, c->install, stdout, err, sizeof err) != 0) {
+        diag("hooks %s: %s", c->install ? "install" : "uninstall", err);
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
@@ -588,6 +640,10 @@ int main(int argc, char **argv)
     }
     if (c.cmd == CMD_HOOK) {
         status = run_hook(&c);
+        goto done;
+    }
+    if (c.cmd == CMD_HOOKS) {
+        status = run_hooks(&c);
         goto done;
     }
     if (chain_init() != 0) {

@@ -413,6 +413,43 @@ static const cli_help_section hook_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item hooks_opts[] = {
+    {"--client C", "claude-code, cursor, gemini, copilot or vscode (required)"},
+    {"--scope S", "user (default; the file in your home folder) or project "
+                  "(the one under the current folder); Copilot and VS Code "
+                  "have project files only"},
+    {"--fail-closed", "install `hook --fail-closed`: pre events that cannot be "
+                      "recorded are blocked"},
+    {"--file PATH", "this settings file instead of the client's own"},
+    OPT_HELP,
+    {NULL, NULL},
+};
+
+static const cli_help_section hooks_sections[] = {
+    {NULL,
+     "install adds one entry running `dss-audit-mcp hook --client C` for each "
+     "event mapped for the client to its settings file (Claude Code "
+     "~/.claude/settings.json or .claude/settings.json, Cursor "
+     "~/.cursor/hooks.json or .cursor/hooks.json, Gemini CLI "
+     "~/.gemini/settings.json or .gemini/settings.json, Copilot "
+     ".github/hooks/dss-audit-mcp-copilot.json, VS Code "
+     ".github/hooks/dss-audit-mcp-vscode.json), keeping the hooks already "
+     "there, after copying the file to PATH.dss-audit-mcp.bak, and prints each "
+     "change. uninstall removes exactly those entries; when nothing else "
+     "changed since, it puts the backup's bytes back. A file that is not "
+     "JSON, or whose hooks are shaped otherwise, is left untouched and "
+     "named in the message.",
+     NULL, 0},
+    {"Options", NULL, hooks_opts, 0},
+    {"Exit status", "0 done (also when there was nothing to change), 1 the "
+     "file could not be changed (it is left as it was), 2 usage.", NULL, 0},
+    {"Examples",
+     "  dss-audit-mcp hooks install --client claude-code\n"
+     "  dss-audit-mcp hooks uninstall --client cursor --scope project",
+     NULL, 0},
+    END_SECTIONS,
+};
+
 const cli_help_page cli_help_pages[] = {
     {NULL, "[COMMAND] [OPTIONS]",
      "a tamper-evident audit trail of what AI agents do, served over MCP",
@@ -456,6 +493,11 @@ const cli_help_page cli_help_pages[] = {
      "[--actor NAME] [--fail-closed] [--record-prompts] "
      "[--record-results summary|full|none]",
      "record one agent-client hook event read from stdin", hook_sections},
+    {"hooks",
+     "hooks install|uninstall --client claude-code|cursor|gemini|copilot|vscode "
+     "[--scope user|project] [--fail-closed] [--file PATH]",
+     "add `hook` to an agent client's settings file, or take it out",
+     hooks_sections},
 };
 
 const unsigned cli_help_page_count = sizeof cli_help_pages / sizeof *cli_help_pages;
