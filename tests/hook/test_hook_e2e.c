@@ -49,14 +49,16 @@ static const char *dir(void)
     return tmp_dir;
 }
 
-/* A path in the temp folder (static buffers, a few at a time). */
+/* A path in the temp folder; one buffer per name, valid until exit. */
 static const char *in_dir(const char *name)
 {
-    static char bufs[8][256];
-    static int next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, 256, "%s/%s", dir(), name);
-    return b;
+    static char names[16][32], paths[16][256];
+    int i = 0;
+    while (i < 16 && names[i][0] && strcmp(names[i], name) != 0) i++;
+    if (i == 16) abort(); /* more names than any case uses */
+    snprintf(names[i], sizeof names[i], "%s", name);
+    snprintf(paths[i], sizeof paths[i], "%s/%s", dir(), name);
+    return paths[i];
 }
 
 static char *read_file(const char *path, size_t *n)
@@ -96,6 +98,9 @@ static void run_free(run *r)
     r->out = r->err = NULL;
 }
 
+/* HOME for the programs run, when set. */
+static const char *child_home;
+
 /* Run $DSS_BIN with args (NULL-terminated) and stdin from in_path. */
 static int run_bin(const char *const *args, const char *in_path, int wrapped, run *r)
 {
@@ -125,6 +130,7 @@ static int run_bin(const char *const *args, const char *in_path, int wrapped, ru
         dup2(in, 0);
         dup2(out, 1);
         dup2(err, 2);
+        if (child_home) setenv("HOME", child_home, 1);
         unsetenv("DSS_AUDIT_ACTOR");
         unsetenv("DSS_AUDIT_DB");
         execvp(argv[0], argv);
@@ -645,6 +651,184 @@ TEST(concurrent_hooks_one_chain)
     run_free(&r);
 }
 
+
+/* ---- hooks install / uninstall ----------------------------------------- */
+
+/* A settings file that already holds the user's own hooks, in each
+** client's documented shape, formatted by hand (not as cJSON prints). */
+static const struct {
+    const char *client, *text;
+} user_files[] = {
+    {"claude-code",
+     "{\n  \"model\": \"opus\",\n  \"hooks\": {\n    \"PreToolUse\": [\n      { \"matcher\": "
+     "\"Bash\", \"hooks\": [ { \"type\": \"command\", \"command\": \"~/guard.sh\" } ] }\n    "
+     "]\n  }\n}\n"},
+    {"cursor",
+     "{\n    \"version\": 1,\n    \"hooks\": {\n        \"afterFileEdit\": [ { \"command\": "
+     "\"./fmt.sh\" } ]\n    }\n}\n"},
+    {"gemini",
+     "{\"theme\":\"dark\",\"hooks\":{\"BeforeTool\":[{\"matcher\":\"write_file\",\"hooks\":"
+     "[{\"type\":\"command\",\"command\":\"lint.sh\"}]}]}}"},
+    {"copilot",
+     "{ \"version\": 1, \"hooks\": { \"preToolUse\": [ { \"type\": \"command\", \"bash\": "
+     "\"./check.sh\", \"timeoutSec\": 5 } ] } }\n"},
+    {"vscode",
+     "{\n\t\"hooks\": {\n\t\t\"PostToolUse\": [{\"type\": \"command\", \"command\": "
+     "\"npx prettier --write .\"}]\n\t}\n}\n"},
+};
+
+static int run_hooks(const char *action, const char *client, const char *file, run *r,
+                     const char *extra)
+{
+    const char *args[] = {"hooks", action, "--client", client, "--file", file, extra, NULL};
+    write_file(in_dir("empty"), "", 0);
+    return run_bin(args, in_dir("empty"), 1, r);
+}
+
+/* install then uninstall leaves a file with other hooks byte-identical;
+** while installed, both the user's hooks and ours are there. */
+TEST(install_uninstall_round_trip)
+{
+    for (size_t i = 0; i < sizeof user_files / sizeof *user_files; i++) {
+        const char *path = in_dir("settings.json");
+        const char *text = user_files[i].text;
+        ASSERT(write_file(path, text, strlen(text)) == 0);
+        run r;
+        ASSERT(run_hooks("install", user_files[i].client, path, &r, NULL) == 0);
+        if (r.status != 0 || !strstr(r.out, "added hooks.") || !strstr(r.out, ".bak"))
+            TEST_FAIL_("%s install: exit %d, '%s' '%s'", user_files[i].client, r.status, r.out,
+                       r.err);
+        run_free(&r);
+        size_t n;
+        char *now = read_file(path, &n);
+        ASSERT(now);
+        cJSON *doc = cJSON_Parse(now);
+        ASSERT(doc);
+        char needle[64];
+        snprintf(needle, sizeof needle, " hook --client %s", user_files[i].client);
+        ASSERT(strstr(now, needle));
+        cJSON *orig = cJSON_Parse(text);
+        const cJSON *ev;
+        /* Every hook of the user's is still there, first in its list. */
+        cJSON_ArrayForEach(ev, obj_at(orig, "hooks", NULL)) {
+            const cJSON *mine = cJSON_GetArrayItem(ev, 0);
+            const cJSON *kept = cJSON_GetArrayItem(obj_at(doc, "hooks", ev->string), 0);
+            ASSERT(cJSON_Compare(mine, kept, 1));
+        }
+        cJSON_Delete(orig);
+        cJSON_Delete(doc);
+        free(now);
+        char bak[300];
+        snprintf(bak, sizeof bak, "%s.dss-audit-mcp.bak", path);
+        char *b = read_file(bak, &n);
+        ASSERT(b && strcmp(b, text) == 0);
+        free(b);
+        ASSERT(run_hooks("uninstall", user_files[i].client, path, &r, NULL) == 0);
+        ASSERT_EQ_INT(r.status, 0);
+        ASSERT_CONTAINS(r.out, "removed hooks.");
+        run_free(&r);
+        char *after = read_file(path, &n);
+        if (!after || n != strlen(text) || memcmp(after, text, n) != 0)
+            TEST_FAIL_("%s: not byte-identical after uninstall:\n%s", user_files[i].client,
+                       after ? after : "(missing)");
+        free(after);
+        ASSERT(access(bak, F_OK) != 0);
+    }
+}
+
+/* Installing twice adds nothing; uninstall after the user changed the file
+** keeps the change and removes only our entries. */
+TEST(install_twice_then_user_edit)
+{
+    const char *path = in_dir("settings.json");
+    const char *text = user_files[0].text;
+    ASSERT(write_file(path, text, strlen(text)) == 0);
+    run r;
+    ASSERT(run_hooks("install", "claude-code", path, &r, NULL) == 0);
+    run_free(&r);
+    size_t n1, n2;
+    char *once = read_file(path, &n1);
+    ASSERT(run_hooks("install", "claude-code", path, &r, "--fail-closed") == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    ASSERT_CONTAINS(r.out, "already installed");
+    run_free(&r);
+    char *twice = read_file(path, &n2);
+    ASSERT(once && twice && n1 == n2 && !memcmp(once, twice, n1));
+    free(twice);
+    /* The user adds a setting of their own meanwhile. */
+    cJSON *doc = cJSON_Parse(once);
+    free(once);
+    cJSON_AddStringToObject(doc, "theme", "light");
+    char *edited = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    ASSERT(write_file(path, edited, strlen(edited)) == 0);
+    free(edited);
+    ASSERT(run_hooks("uninstall", "claude-code", path, &r, NULL) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    run_free(&r);
+    char *after = read_file(path, NULL);
+    ASSERT(after && strstr(after, "light") && strstr(after, "guard.sh") &&
+           !strstr(after, "dss-audit-mcp"));
+    free(after);
+}
+
+/* A file install created is removed by uninstall; user scope is under HOME. */
+TEST(install_creates_user_file_uninstall_removes_it)
+{
+    char home[300], path[400];
+    snprintf(home, sizeof home, "%s/home", dir());
+    mkdir(home, 0700);
+    child_home = home;
+    const char *args[] = {"hooks", "install", "--client", "cursor", NULL};
+    write_file(in_dir("empty"), "", 0);
+    run r;
+    ASSERT(run_bin(args, in_dir("empty"), 1, &r) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    run_free(&r);
+    snprintf(path, sizeof path, "%s/.cursor/hooks.json", home);
+    char *ftext = read_file(path, NULL);
+    cJSON *doc = ftext ? cJSON_Parse(ftext) : NULL;
+    free(ftext);
+    ASSERT(doc);
+    ASSERT_EQ_INT(obj_at(doc, "version", NULL)->valueint, 1);
+    ASSERT_EQ_INT(cJSON_GetArraySize(obj_at(doc, "hooks", NULL)), 8);
+    cJSON_Delete(doc);
+    const char *uargs[] = {"hooks", "uninstall", "--client", "cursor", NULL};
+    ASSERT(run_bin(uargs, in_dir("empty"), 1, &r) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    run_free(&r);
+    ASSERT(access(path, F_OK) != 0);
+    child_home = NULL;
+}
+
+/* A malformed settings file is left untouched, and the message says where. */
+TEST(install_malformed_file_untouched)
+{
+    const char *path = in_dir("settings.json");
+    const char *bad[] = {"{\"hooks\": {\"PreToolUse\": [}", "[1,2]",
+                         "{\"hooks\": {\"PreToolUse\": {\"not\": \"an array\"}}}"};
+    const char *words[] = {"byte", "not a JSON object", "hooks.PreToolUse"};
+    for (int i = 0; i < 3; i++) {
+        ASSERT(write_file(path, bad[i], strlen(bad[i])) == 0);
+        for (int act = 0; act < 2; act++) {
+            run r;
+            ASSERT(run_hooks(act ? "uninstall" : "install", "claude-code", path, &r, NULL) ==
+                   0);
+            ASSERT_EQ_INT(r.status, 1);
+            ASSERT_CONTAINS(r.err, path);
+            ASSERT_CONTAINS(r.err, words[i]);
+            run_free(&r);
+            size_t n;
+            char *now = read_file(path, &n);
+            ASSERT(now && n == strlen(bad[i]) && !memcmp(now, bad[i], n));
+            free(now);
+            char bak[300];
+            snprintf(bak, sizeof bak, "%s.dss-audit-mcp.bak", path);
+            ASSERT(access(bak, F_OK) != 0);
+        }
+    }
+}
+
 TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(gemini_events)
               TEST_ENTRY(copilot_events) TEST_ENTRY(vscode_events)
                   TEST_ENTRY(post_completes_pre) TEST_ENTRY(cursor_after_completes_before)
@@ -656,4 +840,4 @@ TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(ge
                                           TEST_ENTRY(bad_input_unknown_event)
                                               TEST_ENTRY(bad_input_ten_megabytes)
                                                   TEST_ENTRY(usage_error_exits_zero)
-                                                      TEST_ENTRY(concurrent_hooks_one_chain))
+                                                      TEST_ENTRY(concurrent_hooks_one_chain) TEST_ENTRY(install_uninstall_round_trip) TEST_ENTRY(install_twice_then_user_edit) TEST_ENTRY(install_creates_user_file_uninstall_removes_it) TEST_ENTRY(install_malformed_file_untouched))
