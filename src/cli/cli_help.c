@@ -408,7 +408,8 @@ static const cli_help_section hook_sections[] = {
      "{\"permissionDecision\":\"deny\",...} (Copilot) on stdout with exit 0.",
      NULL, 0},
     {"Example",
-     "  echo '{\"hook_event_name\":\"PreToolUse\",\"session_id\":\"s\",\"cwd\":\"/w\",\"tool_name\":\"Bash\",\"tool_input\":{},\"tool_use_id\":\"t1\"}' | dss-audit-mcp hook",
+     "  dss-audit-mcp hook --client claude-code < event.json\n"
+     "  dss-audit-mcp hook --fail-closed --record-results none",
      NULL, 0},
     END_SECTIONS,
 };
