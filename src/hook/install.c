@@ -289,6 +289,24 @@ static int do_install(const hookinst_options *opt, const char *path, cJSON *doc,
     return write_doc(path, doc, err, errlen);
 }
 
+/* Whether doc, our entries removed, is what the backup holds: equal, or
+** equal but for the empty "hooks" (and "version": 1) install added. */
+static int same_as_before(const cJSON *old_doc, const cJSON *doc, const format *f)
+{
+    if (cJSON_Compare(old_doc, doc, 1)) return 1;
+    const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(doc, "hooks");
+    if (!cJSON_IsObject(hooks) || hooks->child) return 0;
+    cJSON *copy = cJSON_Duplicate(doc, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "hooks");
+    int same = cJSON_Compare(old_doc, copy, 1);
+    if (!same && f->versioned) {
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "version");
+        same = cJSON_Compare(old_doc, copy, 1);
+    }
+    cJSON_Delete(copy);
+    return same;
+}
+
 static int do_uninstall(const hookinst_options *opt, const char *path, cJSON *doc,
                         FILE *out, char *err, size_t errlen)
 {
@@ -325,7 +343,7 @@ static int do_uninstall(const hookinst_options *opt, const char *path, cJSON *do
     cJSON *old_doc = NULL;
     char why[512];
     if (load(bak, &old, &old_len, &old_doc, why, sizeof why) == 0 && old &&
-        cJSON_Compare(old_doc, doc, 1)) {
+        same_as_before(old_doc, doc, f)) {
         /* Nothing else changed since install: the user's own bytes back. */
         int rc = replace(path, old, old_len, err, errlen);
         if (rc == 0) {

@@ -675,6 +675,9 @@ static const struct {
     {"vscode",
      "{\n\t\"hooks\": {\n\t\t\"PostToolUse\": [{\"type\": \"command\", \"command\": "
      "\"npx prettier --write .\"}]\n\t}\n}\n"},
+    /* Files without any hooks yet. */
+    {"gemini", "{\"theme\": \"dark\"}\n"},
+    {"cursor", "{}"},
 };
 
 static int run_hooks(const char *action, const char *client, const char *file, run *r,
