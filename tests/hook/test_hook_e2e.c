@@ -170,6 +170,17 @@ static int run_hook(const char *in_path, run *r, ...)
     return run_bin(args, in_path, 1, r);
 }
 
+/* The exit status of `hook` on a fixture, without other options; -1 when
+** it could not be run. */
+static int hook_status(const char *path)
+{
+    run r;
+    int rc = run_hook(path, &r, NULL);
+    int status = rc == 0 ? r.status : -1;
+    run_free(&r);
+    return status;
+}
+
 /* Every entry in the database, oldest first (a new array), via query. */
 static cJSON *entries(void)
 {
@@ -349,14 +360,9 @@ TEST(vscode_events) { check_events(vscode_events, test_failed_); }
 /* The post event completes its pre event, found by the tool-use id. */
 TEST(post_completes_pre)
 {
-    run r;
-    ASSERT(run_hook(fixture("claude-code", "PreToolUse"), &r, NULL) == 0);
-    run_free(&r);
-    ASSERT(run_hook(fixture("vscode", "PreToolUse"), &r, NULL) == 0);
-    run_free(&r);
-    ASSERT(run_hook(fixture("claude-code", "PostToolUse"), &r, NULL) == 0);
-    ASSERT_EQ_INT(r.status, 0);
-    run_free(&r);
+    ASSERT_EQ_INT(hook_status(fixture("claude-code", "PreToolUse")), 0);
+    ASSERT_EQ_INT(hook_status(fixture("vscode", "PreToolUse")), 0);
+    ASSERT_EQ_INT(hook_status(fixture("claude-code", "PostToolUse")), 0);
     cJSON *all = entries();
     ASSERT(all && cJSON_GetArraySize(all) == 3);
     const cJSON *pre = cJSON_GetArrayItem(all, 0), *post = cJSON_GetArrayItem(all, 2);
@@ -370,13 +376,9 @@ TEST(post_completes_pre)
 ** tool in the conversation, and carry the duration Cursor measured. */
 TEST(cursor_after_completes_before)
 {
-    run r;
-    ASSERT(run_hook(fixture("cursor", "beforeShellExecution"), &r, NULL) == 0);
-    run_free(&r);
-    ASSERT(run_hook(fixture("cursor", "afterShellExecution"), &r, NULL) == 0);
-    run_free(&r);
-    ASSERT(run_hook(fixture("cursor", "afterShellExecution"), &r, NULL) == 0);
-    run_free(&r);
+    ASSERT_EQ_INT(hook_status(fixture("cursor", "beforeShellExecution")), 0);
+    ASSERT_EQ_INT(hook_status(fixture("cursor", "afterShellExecution")), 0);
+    ASSERT_EQ_INT(hook_status(fixture("cursor", "afterShellExecution")), 0);
     cJSON *all = entries();
     ASSERT(all && cJSON_GetArraySize(all) == 3);
     const cJSON *pre = cJSON_GetArrayItem(all, 0);
@@ -388,12 +390,11 @@ TEST(cursor_after_completes_before)
     cJSON_Delete(all);
 }
 
-/* Without --actor, Cursor's user_email is the user; with it, the actor. */
+/* Without --actor, Cursor's user_email is the user (the *_events cases
+** check that --actor wins). */
 TEST(user_from_cursor_email)
 {
-    run r;
-    ASSERT(run_hook(fixture("cursor", "stop"), &r, NULL) == 0);
-    run_free(&r);
+    ASSERT_EQ_INT(hook_status(fixture("cursor", "stop")), 0);
     cJSON *all = entries();
     ASSERT(all && cJSON_GetArraySize(all) == 1);
     ASSERT_EQ_STR(str_at(cJSON_GetArrayItem(all, 0), "user_id", NULL), "dev@example.com");
@@ -451,8 +452,7 @@ TEST(secrets_scrubbed_in_raw_bytes)
 TEST(prompts_private_by_default)
 {
     run r;
-    ASSERT(run_hook(fixture("claude-code", "UserPromptSubmit"), &r, NULL) == 0);
-    run_free(&r);
+    ASSERT_EQ_INT(hook_status(fixture("claude-code", "UserPromptSubmit")), 0);
     ASSERT(run_hook(fixture("claude-code", "UserPromptSubmit"), &r, "--record-prompts", NULL) ==
            0);
     run_free(&r);
