@@ -13,8 +13,11 @@
 #include "hook.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "../util/jsoncheck.h"
@@ -464,6 +467,51 @@ done:
     return rc;
 }
 
+/* ---- taking turns ----------------------------------------------------- */
+
+/*
+** Hook processes take turns through a lock file beside the database
+** (PATH.hook-lock, flock), held while the event is looked up and written
+** (opening and closing the store overlap freely).
+** SQLite's own busy handler polls, sleeping up to 100 ms between tries, and
+** is not fair: with dozens of hooks fired at once by parallel tool calls, a
+** process could keep missing the lock until its busy timeout ran out (seen
+** with 32 processes on a loaded machine).  A blocked flock() is woken by
+** the kernel as soon as the lock is free, so every hook gets its turn in a
+** few milliseconds per hook ahead of it.  The wait is bounded by an alarm;
+** servers are not part of the turn-taking, SQLite's timeout covers them.
+*/
+#define HOOK_TURN_SECONDS 30
+
+static void on_alarm(int sig)
+{
+    (void)sig; /* only interrupts flock() */
+}
+
+/* The lock file's descriptor, held; -1 with why when the turn never came
+** (or the file cannot be made: then the hook goes on without it). */
+static int take_turn(const char *db, char *why, size_t whylen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.hook-lock", db);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return -2; /* no folder yet, read-only folder: SQLite decides */
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: flock() returns EINTR */
+    alarm(HOOK_TURN_SECONDS);
+    int rc = flock(fd, LOCK_EX);
+    alarm(0);
+    sigaction(SIGALRM, &old, NULL);
+    if (rc != 0) {
+        snprintf(why, whylen, "other hooks kept %.200s locked for %d s", path,
+                 HOOK_TURN_SECONDS);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* ---- answering --------------------------------------------------------- */
 
 /* Print a JSON answer as one line.  0 or -1. */
@@ -516,6 +564,11 @@ static int answer(hook_ctx *c, FILE *out, FILE *errf)
     return block ? 2 : 0;
 }
 
+static int memory_db(const store_options *so)
+{
+    return strcmp(so->path, ":memory:") == 0;
+}
+
 int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *out,
              FILE *errf)
 {
@@ -523,6 +576,7 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
     hook_ctx c = {.opt = &o, .client = opt->client};
     store *st = NULL;
     size_t len = 0;
+    int turn = -2;
     char err[STORE_ERRLEN];
     if (!o.max_bytes) o.max_bytes = HOOK_MAX_EVENT_BYTES;
     if (!o.max_depth) o.max_depth = 64;
@@ -549,9 +603,13 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
         snprintf(c.why, sizeof c.why, "cannot open the audit database %s: %s", so->path, err);
         goto done;
     }
+    if (!memory_db(so) && (turn = take_turn(so->path, c.why, sizeof c.why)) == -1) goto done;
     record(&c, st);
+    if (turn >= 0) close(turn); /* the next hook's turn */
+    turn = -2;
 done:
     store_close(st);
+    if (turn >= 0) close(turn); /* the next hook's turn */
     int status = answer(&c, out, errf);
     cJSON_Delete(c.root);
     cJSON_Delete(c.taken);
