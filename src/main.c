@@ -24,6 +24,8 @@
 
 #include "cli/cli.h"
 #include "cli/cli_help.h"
+#include "hook/hook.h"
+#include "hook/install.h"
 #include "integrity/archive.h"
 #include "integrity/checkpoint.h"
 #include "integrity/signer.h"
@@ -48,7 +50,7 @@ enum { EXIT_USAGE = 2 };
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
     CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_UI, CMD_REPORT, CMD_WRAP,
-    CMD_WRAP_CONFIG
+    CMD_WRAP_CONFIG, CMD_HOOK, CMD_HOOKS
 } command;
 
 /* getopt_long values of options that have no short form. */
@@ -56,7 +58,8 @@ enum {
     OPT_MAX_DEPTH = 256, OPT_USER, OPT_PROJECT, OPT_EVENT_TYPE,
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
-    OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO
+    OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO, OPT_FAIL_CLOSED,
+    OPT_RECORD_PROMPTS, OPT_SCOPE
 };
 
 typedef struct config {
@@ -89,6 +92,13 @@ typedef struct config {
     /* wrap-config */
     const char *client, *file;
     int undo;
+    int actor_given;             /* by --actor or DSS_AUDIT_ACTOR */
+    hook_options hook;           /* hook */
+    int hook_option;             /* a hook-only option was given */
+    hookinst_options inst;       /* hooks install|uninstall */
+    int install;                 /* hooks: 1 install, 0 uninstall */
+    int inst_option;             /* --scope or --file was given */
+    int client_given;            /* --client (hook and hooks) */
 } config;
 
 /* Every help text (the program's, each command's, and the manual page
@@ -200,7 +210,7 @@ static const struct {
     {"public-key", CMD_PUBLIC_KEY}, {"prune", CMD_PRUNE},
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
     {"export", CMD_EXPORT}, {"ui", CMD_UI}, {"report", CMD_REPORT},
-    {"wrap", CMD_WRAP},
+    {"wrap", CMD_WRAP}, {"hook", CMD_HOOK}, {"hooks", CMD_HOOKS},
     {"wrap-config", CMD_WRAP_CONFIG},
 };
 
@@ -255,6 +265,9 @@ static int parse_args(int argc, char **argv, config *c)
         {"client", required_argument, NULL, OPT_CLIENT},
         {"file", required_argument, NULL, OPT_FILE},
         {"undo", no_argument, NULL, OPT_UNDO},
+        {"fail-closed", no_argument, NULL, OPT_FAIL_CLOSED},
+        {"record-prompts", no_argument, NULL, OPT_RECORD_PROMPTS},
+        {"scope", required_argument, NULL, OPT_SCOPE},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -337,11 +350,45 @@ static int parse_args(int argc, char **argv, config *c)
         case OPT_LISTEN: c->listen = optarg; break;
         case OPT_OPEN: c->open_browser = 1; break;
         case OPT_NAME: c->wrap_name = optarg; wrap_opts = 1; break;
-        case OPT_RECORD_RESULTS: results_word = optarg; wrap_opts = 1; break;
+        case OPT_RECORD_RESULTS:
+            /* wrap's and hook's: the same words, the same meaning. */
+            results_word = optarg;
+            if (c->cmd == CMD_HOOK) c->hook_option = 1;
+            else wrap_opts = 1;
+            break;
         case OPT_FAIL_OPEN: c->fail_open = 1; wrap_opts = 1; break;
         case OPT_KILL_AFTER: kill_after = optarg; wrap_opts = 1; break;
-        case OPT_CLIENT: c->client = optarg; config_opts = 1; break;
-        case OPT_FILE: c->file = optarg; config_opts = 1; break;
+        case OPT_CLIENT:
+            if (c->cmd != CMD_HOOK && c->cmd != CMD_HOOKS) {
+                c->client = optarg; /* wrap-config's client */
+                config_opts = 1;
+                break;
+            }
+            c->client_given = 1;
+            if (hook_client_parse(optarg, &c->hook.client) != 0) {
+                diag("--client must be auto, claude-code, cursor, gemini, copilot or vscode");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_FILE:
+            if (c->cmd == CMD_HOOKS) {
+                c->inst_option = 1;
+                c->inst.file = optarg;
+            } else {
+                c->file = optarg;
+                config_opts = 1;
+            }
+            break;
+        case OPT_FAIL_CLOSED: c->hook.fail_closed = c->inst.fail_closed = 1; break;
+        case OPT_SCOPE:
+            c->inst_option = 1;
+            if (strcmp(optarg, "user") && strcmp(optarg, "project")) {
+                diag("--scope must be user or project");
+                return EXIT_USAGE;
+            }
+            c->inst.project = !strcmp(optarg, "project");
+            break;
+        case OPT_RECORD_PROMPTS: c->hook_option = c->hook.record_prompts = 1; break;
         case OPT_UNDO: c->undo = 1; config_opts = 1; break;
         case 'h': cli_help_print(stdout, c->cmd_name); return 1;
         case 'V': printf("dss-audit-mcp %s\n", DSS_VERSION); return 1;
@@ -370,6 +417,22 @@ static int parse_args(int argc, char **argv, config *c)
     if (results_word && record_results_parse(results_word, &c->record_results) != 0) {
         diag("--record-results must be summary, full or none");
         return EXIT_USAGE;
+    }
+    c->hook.results = c->record_results;
+    if (c->cmd == CMD_HOOKS) {
+        if (optind + 1 != argc || (strcmp(argv[optind], "install") &&
+                                   strcmp(argv[optind], "uninstall"))) {
+            diag("hooks needs one action: install or uninstall");
+            try_help(c);
+            return EXIT_USAGE;
+        }
+        c->install = !strcmp(argv[optind++], "install");
+        c->inst.client = c->hook.client;
+        if (!c->inst.client) {
+            diag("hooks %s needs --client claude-code, cursor, gemini, copilot or vscode",
+                 c->install ? "install" : "uninstall");
+            return EXIT_USAGE;
+        }
     }
     c->kill_after = 5;
     if (kill_after) {
@@ -420,6 +483,10 @@ static int parse_args(int argc, char **argv, config *c)
         (c->cmd != CMD_VERIFY && c->cmd != CMD_UI && c->cmd != CMD_REPORT &&
          c->public_key_file) ||
         (c->cmd != CMD_PRUNE && c->before) ||
+        (c->cmd != CMD_HOOK && c->hook_option) ||
+        (c->cmd != CMD_HOOKS && c->inst_option) ||
+        (c->cmd != CMD_HOOK && c->cmd != CMD_HOOKS &&
+         (c->hook.fail_closed || c->client_given)) ||
         (c->cmd != CMD_UI && (c->listen || c->open_browser)) ||
         (!cli_is_command(c->cmd_name) && cli_any_option(&c->cli))) {
         diag("an option given does not apply to this command");
@@ -447,6 +514,7 @@ static int parse_args(int argc, char **argv, config *c)
         return EXIT_USAGE;
     }
     c->db = db ? strdup(db) : default_db();
+    c->actor_given = actor != NULL;
     c->actor = actor ? strdup(actor) : login_name();
     c->key = key ? strdup(key) : default_key();
     if (!c->config) {
@@ -715,6 +783,38 @@ static int wrap(const config *c, const store_options *so)
     return status;
 }
 
+/* hook: record one agent-client event from stdin; never fails the agent
+** unless --fail-closed (see hook.h). */
+static int run_hook(config *c)
+{
+    char why[300] = "";
+    if (chain_init() != 0) snprintf(why, sizeof why, "libsodium failed to initialize");
+    else if (load_config(c) != 0)
+        snprintf(why, sizeof why, "the redaction config %s is unusable", c->config);
+    c->hook.actor = c->actor_given ? c->actor : NULL;
+    c->hook.fallback_user = c->actor;
+    c->hook.max_depth = c->max_depth;
+    c->hook.fail_reason = why[0] ? why : NULL;
+    store_options so = {.path = c->db, .max_bytes = c->max_db_size};
+    return hook_run(&c->hook, &so, 0, stdout, stderr);
+}
+
+/* hooks install|uninstall: 0 done, 1 failed (the file untouched). */
+static int run_hooks(config *c)
+{
+    char exe[4096], err[4600];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) exe[n] = '\0';
+    else snprintf(exe, sizeof exe, "dss-audit-mcp");
+    c->inst.program = exe;
+    c->inst.home = home_dir();
+    if (hookinst_run(&c->inst, c->install, stdout, err, sizeof err) != 0) {
+        diag("hooks %s: %s", c->install ? "install" : "uninstall", err);
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
@@ -730,6 +830,19 @@ int main(int argc, char **argv)
     if (rc == 1) status = EXIT_SUCCESS;
     if (rc != 0) {
         if (rc == EXIT_USAGE) status = EXIT_USAGE;
+        /* A hook must not stop the agent over its own settings. */
+        if (rc == EXIT_USAGE && c.cmd == CMD_HOOK) {
+            diag("hook: the event was not recorded (see above)");
+            status = EXIT_SUCCESS;
+        }
+        goto done;
+    }
+    if (c.cmd == CMD_HOOK) {
+        status = run_hook(&c);
+        goto done;
+    }
+    if (c.cmd == CMD_HOOKS) {
+        status = run_hooks(&c);
         goto done;
     }
     if (chain_init() != 0) {

@@ -521,6 +521,91 @@ static const cli_help_section wrap_config_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item hook_opts[] = {
+    {"--client C", "auto (default: recognized from the event's fields), "
+                   "claude-code, cursor, gemini, copilot or vscode"},
+    {"--actor NAME", "the user_id of every entry (env DSS_AUDIT_ACTOR); "
+                     "without it, Cursor's user_email, else the login name"},
+    {"--fail-closed", "block a pre event (a tool about to run) that cannot "
+                      "be recorded instead of letting it run"},
+    {"--record-prompts", "keep the scrubbed text of submitted prompts; by "
+                         "default only their length is recorded"},
+    {"--record-results MODE", "what of a tool's output is kept: summary "
+                              "(default: types and sizes), full (scrubbed, "
+                              "cut past 64 KiB) or none"},
+    OPT_DB,
+    OPT_HELP,
+    {NULL, NULL},
+};
+
+static const cli_help_section hook_sections[] = {
+    {NULL,
+     "Run by an agent client before and after each of its built-in tools: "
+     "reads one hook event (a JSON object of at most 8 MiB) from stdin, "
+     "appends it durably to the audit trail and answers as the client "
+     "expects. Tool events become tool_call entries (operation_name the "
+     "tool's name, operation_id the tool-use id, args.input the scrubbed "
+     "tool input, args.unmapped every field not mapped); a post event's "
+     "completes names its pre event. Session, stop and prompt events "
+     "become state_transition entries. See docs/hooks.md.",
+     NULL, 0},
+    {"Options", NULL, hook_opts, 0},
+    {"Answers",
+     "Claude Code, Gemini CLI, VS Code and Copilot: nothing on stdout, exit "
+     "0. Cursor's before* events: {\"permission\":\"allow\"} on stdout.",
+     NULL, 0},
+    {"Exit status",
+     "0, also when the event cannot be recorded (bad JSON, unknown event, "
+     "locked or full database): a one-line warning goes to stderr and the "
+     "agent goes on. With --fail-closed a pre event that cannot be recorded "
+     "is blocked: exit 2 with the reason on stderr (Claude Code, Gemini CLI, "
+     "VS Code), {\"permission\":\"deny\",...} (Cursor) or "
+     "{\"permissionDecision\":\"deny\",...} (Copilot) on stdout with exit 0.",
+     NULL, 0},
+    {"Example",
+     "  dss-audit-mcp hook --client claude-code < event.json\n"
+     "  dss-audit-mcp hook --fail-closed --record-results none",
+     NULL, 0},
+    END_SECTIONS,
+};
+
+static const cli_help_item hooks_opts[] = {
+    {"--client C", "claude-code, cursor, gemini, copilot or vscode (required)"},
+    {"--scope S", "user (default; the file in your home folder) or project "
+                  "(the one under the current folder); Copilot and VS Code "
+                  "have project files only"},
+    {"--fail-closed", "install `hook --fail-closed`: pre events that cannot be "
+                      "recorded are blocked"},
+    {"--file PATH", "this settings file instead of the client's own"},
+    OPT_HELP,
+    {NULL, NULL},
+};
+
+static const cli_help_section hooks_sections[] = {
+    {NULL,
+     "install adds one entry running `dss-audit-mcp hook --client C` for each "
+     "event mapped for the client to its settings file (Claude Code "
+     "~/.claude/settings.json or .claude/settings.json, Cursor "
+     "~/.cursor/hooks.json or .cursor/hooks.json, Gemini CLI "
+     "~/.gemini/settings.json or .gemini/settings.json, Copilot "
+     ".github/hooks/dss-audit-mcp-copilot.json, VS Code "
+     ".github/hooks/dss-audit-mcp-vscode.json), keeping the hooks already "
+     "there, after copying the file to PATH.dss-audit-mcp.bak, and prints each "
+     "change. uninstall removes exactly those entries; when nothing else "
+     "changed since, it puts the backup's bytes back. A file that is not "
+     "JSON, or whose hooks are shaped otherwise, is left untouched and "
+     "named in the message.",
+     NULL, 0},
+    {"Options", NULL, hooks_opts, 0},
+    {"Exit status", "0 done (also when there was nothing to change), 1 the "
+     "file could not be changed (it is left as it was), 2 usage.", NULL, 0},
+    {"Examples",
+     "  dss-audit-mcp hooks install --client claude-code\n"
+     "  dss-audit-mcp hooks uninstall --client cursor --scope project",
+     NULL, 0},
+    END_SECTIONS,
+};
+
 const cli_help_page cli_help_pages[] = {
     {NULL, "[COMMAND] [OPTIONS]",
      "a tamper-evident audit trail of what AI agents do, served over MCP",
@@ -536,6 +621,16 @@ const cli_help_page cli_help_pages[] = {
     {"wrap-config", "wrap-config --client claude-desktop|claude-code|vscode|cursor "
                     "[--file PATH] [--undo]",
      "make a client's stdio MCP servers run through wrap", wrap_config_sections},
+    {"hook",
+     "hook [--client auto|claude-code|cursor|gemini|copilot|vscode] [--db PATH] "
+     "[--actor NAME] [--fail-closed] [--record-prompts] "
+     "[--record-results summary|full|none]",
+     "record one agent-client hook event read from stdin", hook_sections},
+    {"hooks",
+     "hooks install|uninstall --client claude-code|cursor|gemini|copilot|vscode "
+     "[--scope user|project] [--fail-closed] [--file PATH]",
+     "add `hook` to an agent client's settings file, or take it out",
+     hooks_sections},
     {"tail", "tail [-n N] [-f] [--json] [--db PATH]",
      "print the newest entries, oldest first; -f follows new ones",
      tail_sections},
