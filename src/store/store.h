@@ -4,8 +4,18 @@
 ** Everything above this header (the tools, the protocol) sees the audit log
 ** only through these functions and never speaks SQL, so another backend, for
 ** example PostgreSQL for teams whose agents run on many machines, can be added
-** by implementing this header alone.  store_sqlite.c is the implementation
-** for a local SQLite database.
+** by implementing this header alone.  store.c picks the backend from the
+** path: sqlite/ keeps one log in a local file; pg/ keeps a whole team's
+** logs in one PostgreSQL database.  Each backend's header (sqlite/store_sqlite.h,
+** pg/store_pg.h) mirrors this one function for function, plus what only it
+** has (query plans, for tests).
+**
+** Logs: a store holds one log (SQLite) or many (PostgreSQL), each its own
+** hash chain with its own seq, head and checkpoints, named by a random
+** log_id and a readable name.  Appends go to the store's own log.  Queries
+** read every log unless store_query.log names one.  The integrity functions
+** (head, hash_at, checkpoints, each_entry, prune, seq_range) work on the
+** selected log: the store's own until store_use_log() selects another.
 **
 ** Conventions: functions return STORE_OK (0) or a negative STORE_E* code and
 ** write a sentence a person can read into `err`, a caller-provided buffer of
@@ -47,7 +57,16 @@ typedef struct store store;
 
 /* Options for store_open(); zero-initialize and set what you need. */
 typedef struct store_options {
-    const char *path;   /* file path, or ":memory:" for tests and fuzzing */
+    /* A file path, ":memory:" for tests and fuzzing, or a PostgreSQL
+    ** database: a postgres:// or postgresql:// URI or a libpq keyword
+    ** string ("host=... dbname=..."), with every libpq environment variable
+    ** honoured (store_is_remote() tells which). */
+    const char *path;
+    /* The store's own log, which appends go to.  PostgreSQL: the log of
+    ** that name, created when missing (NULL: the host name; a read-only
+    ** store with NULL has no own log and selects none).  SQLite: the name
+    ** given to the log when the file is created (NULL: the host name). */
+    const char *log_name;
     int readonly;       /* open without ever writing the file */
     int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
     int64_t max_bytes;  /* cap on the database file's size; 0 = none */
@@ -61,6 +80,12 @@ typedef struct store_options {
 */
 int store_open(const store_options *opt, store **out, char *err);
 
+/* Whether path names a PostgreSQL database rather than a file: 1 or 0. */
+int store_is_remote(const char *path);
+
+/* The backend's name, "sqlite" or "postgresql". */
+const char *store_backend(const store *s);
+
 /* While fn is set, long statements call it now and then, and stop with
 ** STORE_EINTERRUPTED when it returns non-zero (a cancelled request).  Pass
 ** NULL to remove it. */
@@ -73,18 +98,42 @@ void store_close(store *s);
 ** write permission). */
 int store_readonly(const store *s);
 
-/* The random identifier this log was given when it was created. Owned by
-** the store; valid until store_close(). */
+/* ---- Logs ---- */
+
+#define STORE_LOG_NAME_MAX 128
+
+/* One log of the store.  public_key is the hex Ed25519 key recorded as the
+** one signing this log's checkpoints, "" when none is recorded yet. */
+typedef struct store_log {
+    char log_id[37];
+    char name[STORE_LOG_NAME_MAX];
+    char public_key[65];
+} store_log;
+
+/* The selected log's random identifier and readable name, "" when none is
+** selected.  Owned by the store; valid until the next store_use_log() or
+** store_close(). */
 const char *store_log_id(const store *s);
+const char *store_log_name(const store *s);
+
+/* Call fn for every log, in log_id order; a non-zero return stops. */
+typedef int (*store_log_fn)(void *ctx, const store_log *log);
+int store_each_log(store *s, store_log_fn fn, void *ctx, char *err);
+
+/* Select the log whose id or name is `log` for the integrity functions
+** (NULL: the store's own again); STORE_ENOTFOUND when there is none. */
+int store_use_log(store *s, const char *log, char *err);
+
+/* Record pk (hex) as the key signing the selected log's checkpoints, when
+** none is recorded.  STORE_OK also when pk is the one recorded; STORE_EINVAL
+** with a sentence naming both when another key is. */
+int store_record_log_key(store *s, const char *pk, char *err);
 
 /* Transactions: store_begin() takes the write lock (waiting out other
-** writers up to the busy timeout).  store_commit() makes everything since
-** durable; on failure the transaction has been rolled back.  Just before
-** COMMIT it adds the transaction's entries to the search index with
-** store_fts_sync_sql (bound to the transaction's first seq): one statement
-** per transaction, because FTS5 writes a segment per statement.  Exported
-** so that the benchmark floor does the same work as the store. */
-extern const char store_fts_sync_sql[];
+** writers up to the busy timeout; for PostgreSQL, the own log's head row,
+** so writers on other logs never wait).  store_commit() makes everything
+** since durable; on failure the transaction has been rolled back, and with
+** it every write made in it. */
 int store_begin(store *s, char *err);
 int store_commit(store *s, char *err);
 void store_rollback(store *s);
@@ -96,15 +145,15 @@ int64_t store_tx(const store *s);
 /* Whether the open transaction has appended any entry yet (1 or 0). */
 int store_tx_has_writes(const store *s);
 
-/* The number of a transaction that SQLite rolled back by itself after an
-** error (a full disk, for one) since the last call, or 0.  Every write made
+/* The number of a transaction the database rolled back by itself after an
+** error (a full disk, a lost connection) since the last call, or 0.  Every write made
 ** in it is gone, whatever was said about it. */
 int64_t store_take_lost_tx(store *s);
 
 /* Called when the caller has nothing to do (the server: once its input has
 ** been quiet for a moment): a time for upkeep that would otherwise delay a
-** commit.  For SQLite, copying the write-ahead log back into the database
-** once it has grown.  Does nothing inside a transaction or on a read-only
+** commit.  For a local file, copying the write-ahead log back into the
+** database once it has grown.  Does nothing inside a transaction or on a read-only
 ** store.  A failure loses nothing; the caller may just report it. */
 int store_idle(store *s, char *err);
 
@@ -165,20 +214,25 @@ typedef struct store_query {
     const char *server;     /* the name in the entry's server identity */
     const char *session_id;
     const char *completes;  /* entries completing the request with this id */
+    const char *log;        /* one log, by its log_id or its name */
     int64_t limit;  /* at least 1 */
     int64_t offset; /* at least 0 */
     /* Keyset continuation: only entries before this one in the query's
-    ** order (seq, or created_at then seq for time ranges); 0 = none. */
+    ** order; after_seq 0 = none.  after_log_id may be NULL for a store of
+    ** one log. */
     int64_t after_seq;
     const char *after_created_at;
+    const char *after_log_id;
     /* Called every 1,000 entries gathered (long trails), or NULL. */
     void (*progress)(void *ctx, int64_t done, int64_t total);
     void *progress_ctx;
 } store_query;
 
 /*
-** Run a query, newest first: by created_at when since or until is given
-** (a time range), by seq otherwise.  *entries receives a new array of entry
+** Run a query, newest first.  Across the logs of a PostgreSQL store: by
+** created_at, ties by log_id then seq.  In a store of one log: by seq, or
+** by created_at then seq for a time range (since or until given).  Every
+** entry carries its log_id and its log's name ("log").  *entries receives a new array of entry
 ** objects (caller frees).  When more_out is not NULL it is set to 1 if more
 ** entries matched beyond limit.
 */
@@ -189,8 +243,9 @@ int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
 typedef struct store_page {
     int64_t count;
     int more;        /* more entries matched beyond the limit */
-    int64_t last_seq; /* the last entry's seq and created_at, for a cursor */
+    int64_t last_seq; /* the last entry's seq, created_at and log, for a cursor */
     char last_created_at[TS_BUFLEN];
+    char last_log_id[37];
 } store_page;
 
 /*
@@ -201,11 +256,6 @@ typedef struct store_page {
 */
 int store_find_json(store *s, const store_query *q, jbuf *out, store_page *page,
                     char *err);
-
-/* The EXPLAIN QUERY PLAN lines store_find() would use for q, one per line,
-** into plan (len bytes).  For tests that keep every query shape sort-free. */
-int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
-                       char *err);
 
 /* Look up one entry by its id; STORE_ENOTFOUND if there is none. */
 int store_get(store *s, const char *id, cJSON **entry, char *err);
@@ -223,13 +273,6 @@ typedef struct store_activity {
 
 int store_user_activity(store *s, const char *user_id, const char *since,
                         store_activity *out, char *err);
-
-/* The EXPLAIN QUERY PLAN lines of store_user_activity()'s statements
-** (counts by type, from after and from before the window's start in its
-** first day, then projects touched), one per line, into plan (len
-** bytes); for tests that keep its cost bounded by the window and the
-** user's number of projects. */
-int store_explain_user_activity(store *s, char *plan, size_t len, char *err);
 
 /* ---- Integrity: chain head, checkpoints, verification, retention ---- */
 
@@ -297,6 +340,30 @@ typedef int (*store_keep_fn)(void *ctx, const store_raw_entry *e);
 int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
                 int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
 
+/* ---- Shipping another log in (PostgreSQL) ----
+** A local log copied into a central store keeps its log_id, and its
+** entries and checkpoints keep their ids, seq, timestamps and hashes. */
+
+/* Create the log `log` (its id, name and key) when the store has no log of
+** that id, then select it.  STORE_EINVAL when a log of that id exists under
+** another key, or the backend keeps only its own log. */
+int store_ensure_log(store *s, const store_log *log, char *err);
+
+/* Append n entries to the selected log inside the open transaction, as
+** they are.  The batch is checked before anything is stored: entries up to
+** the log's head must be the stored ones (re-sending is a no-op, counted
+** in *skipped); the rest must continue the chain (seq one more, prev_hash
+** the previous hash, hash recomputed).  A break is STORE_EINVAL with a
+** sentence naming the seq, and nothing of the batch is stored. */
+int store_import(store *s, const store_raw_entry *e, size_t n, int64_t *stored,
+                 int64_t *skipped, char *err);
+
+/* Store a checkpoint or anchor of the selected log as it is, unless one
+** with the same kind, seq and signature is already stored (then STORE_OK,
+** *stored 0).  Its signature is not checked here: verify does that. */
+int store_import_checkpoint(store *s, const store_checkpoint *cp, int *stored,
+                            char *err);
+
 /* ---- For the command line (src/cli): streaming walks and statistics ----
 ** Read-only helpers for people's subcommands (tail, query, stats, export);
 ** they never write, so they work on a store opened read-only. */
@@ -306,9 +373,14 @@ int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
 ** offset and cursor are ignored. */
 typedef struct store_scan {
     const store_query *filter; /* NULL: every entry */
-    int64_t after_seq;         /* only entries with seq > after_seq */
+    /* Only entries after this one in the walk's order (seq within one log;
+    ** created_at, log_id, seq across logs): after_seq 0 = from the start.
+    ** after_created_at and after_log_id may be NULL for a store of one log. */
+    int64_t after_seq;
+    const char *after_created_at;
+    const char *after_log_id;
     int64_t limit;             /* stop after this many; 0 = no limit */
-    int newest_first;          /* seq descending instead of ascending */
+    int newest_first;          /* descending instead of ascending */
 } store_scan;
 
 /* Called with each entry, shaped exactly as store_find() returns entries;
@@ -317,7 +389,7 @@ typedef struct store_scan {
 ** callback keeps its own reason in ctx). */
 typedef int (*store_match_fn)(void *ctx, const cJSON *entry);
 
-/* Call fn for every entry matching scan, in seq order.  Only one entry is
+/* Call fn for every entry matching scan, in the walk's order.  Only one entry is
 ** held at a time, so memory stays constant whatever the number of rows.
 ** Runs one statement of its own: the callback may use the store. */
 int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
@@ -340,8 +412,8 @@ typedef struct store_stats {
     int64_t errors;           /* entries with an error */
     int64_t checkpoints;      /* rows of kind "checkpoint" */
     int64_t anchors;          /* rows of kind "anchor" (retention) */
-    int64_t db_bytes;         /* page_count * page_size of the main file */
-    int64_t wal_bytes;        /* size of the -wal file, 0 when absent */
+    int64_t db_bytes;         /* the size of the stored log on disk */
+    int64_t wal_bytes;        /* a local file's write-ahead log, else 0 */
     cJSON *by_event_type;     /* object event_type -> count, most frequent
                                  first; owned by the caller */
     cJSON *top_users;         /* array of {user_id, entries, errors}, most
@@ -360,12 +432,6 @@ typedef void (*store_progress_fn)(void *ctx, int64_t done, int64_t total);
 */
 int store_get_stats(store *s, int top_users, store_progress_fn progress,
                     void *ctx, store_stats *out, char *err);
-
-/* The EXPLAIN QUERY PLAN lines store_each_match() would use for scan, one
-** per line, into plan (len bytes); for tests that keep every walk free of a
-** sort step (a sort would hold rows in memory). */
-int store_explain_each_match(store *s, const store_scan *scan, char *plan,
-                             size_t len, char *err);
 
 /* ---- For the viewer (src/viewer): activity for its charts ----
 ** Answered from the per-day activity counters, so the cost grows with the
@@ -390,7 +456,7 @@ int store_activity_days(store *s, const char *user_id, const char *since_day,
 int store_activity_users(store *s, const char *since_day, const char *until_day,
                          store_activity_fn fn, void *ctx, char *err);
 
-/* Set this connection's page cache to about kib KiB (PRAGMA cache_size).
+/* Set this connection's read cache to about kib KiB (where it has one).
 ** A long sequential read (export) needs little cache; this keeps its
 ** memory small whatever the size of the log. */
 int store_set_cache_size(store *s, int kib, char *err);

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/cli_help.h"
 #include "store/store.h"
+#include "store/sqlite/store_sqlite.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -769,7 +770,7 @@ TEST(store_each_match_never_sorts)
             if (m & 64) q.text = "op";
             for (int desc = 0; desc < 2; desc++) {
                 store_scan sc = {.filter = &q, .newest_first = desc, .limit = desc};
-                ASSERT(store_explain_each_match(s, &sc, plan, sizeof plan, err) == STORE_OK);
+                ASSERT(sqlite_store_explain_each_match(store_as_sqlite(s), &sc, plan, sizeof plan, err) == STORE_OK);
                 if (strstr(plan, "TEMP B-TREE"))
                     TEST_FAIL_("filters %d (%s, pass %d) sort: %s", m, desc ? "desc" : "asc",
                                pass, plan);

@@ -9,11 +9,11 @@
 ** hash chain computed in chain.c.  Every statement is prepared once per
 ** connection and bound with parameters; no value is ever spliced into SQL.
 */
-#include "store.h"
-#include "../util/fsutil.h"
-#include "../util/jbuf.h"
-#include "../util/jsoncheck.h"
-#include "../util/uuid7.h"
+#include "store_sqlite.h"
+#include "../../util/fsutil.h"
+#include "../../util/jbuf.h"
+#include "../../util/jsoncheck.h"
+#include "../../util/uuid7.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,18 +51,20 @@ enum {
     ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
 };
 
-struct store {
+struct sqlite_store {
     sqlite3 *db;
     int in_tx;
     int64_t tx_id;   /* number of the current (or last) write transaction */
     int64_t lost_tx; /* a transaction SQLite rolled back by itself, or 0 */
     int savepoint_depth;
-    /* Per transaction, set by store_begin() and read only while in_tx: */
+    /* Per transaction, set by sqlite_store_begin() and read only while in_tx: */
     int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
     int tx_writes;    /* entries appended in the open transaction */
     int readonly;
     int wal_frames;  /* pages in the WAL after this connection's last commit */
     char log_id[37];
+    char log_name[STORE_LOG_NAME_MAX];
+    char public_key[65]; /* recorded in meta, "" when none */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *find[Q_SHAPES];
 };
@@ -141,7 +143,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
     ** of data can ever open a way around it. */
     "DROP TRIGGER audit_log_no_delete;" NO_DELETE_TRIGGER,
     /* Version 5: the trigram index is filled once per transaction, just
-    ** before COMMIT (store_fts_sync_sql), not by a trigger per row.  FTS5
+    ** before COMMIT (sqlite_store_fts_sync_sql), not by a trigger per row.  FTS5
     ** in SQLite 3.40 writes its pending terms out as a new segment at every
     ** statement or savepoint boundary, so a per-row trigger made one tiny
     ** segment per entry, and merging them was most of a write's cost. */
@@ -236,7 +238,7 @@ static const char *const migration3 =
     "END;"
     REBUILD_ACTIVITY;
 
-const char store_fts_sync_sql[] =
+const char sqlite_store_fts_sync_sql[] =
     "INSERT INTO audit_fts(rowid, operation_name, error)"
     " SELECT seq, operation_name, error FROM audit_log WHERE seq >= ?";
 
@@ -264,7 +266,7 @@ static const char *const fixed_sql[ST_COUNT] = {
     ** window's start on when the window starts after noon, else the day's
     ** counter less its entries before the start (ST_ACT_TYPES_BEFORE), so
     ** at most half a day is read.  The rows are added up per event type in
-    ** store_user_activity(): grouping them here would sort every row, which
+    ** sqlite_store_user_activity(): grouping them here would sort every row, which
     ** costs more than reading them. */
     [ST_ACT_TYPES] =
         "SELECT event_type, n, errors FROM activity_daily"
@@ -284,7 +286,7 @@ static const char *const fixed_sql[ST_COUNT] = {
     [ST_ACT_TOTALS] =
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND +last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
-    [ST_FTS_SYNC] = store_fts_sync_sql,
+    [ST_FTS_SYNC] = sqlite_store_fts_sync_sql,
     /* Every writing request takes a savepoint: prepared once, not parsed
     ** again by sqlite3_exec() for each request. */
     [ST_SAVEPOINT] = "SAVEPOINT request",
@@ -301,7 +303,7 @@ static const char *const fixed_sql[ST_COUNT] = {
 };
 
 /* Map an SQLite result code to a store code and a sentence for people. */
-static int fail_db(store *s, int rc, const char *doing, char *err)
+static int fail_db(sqlite_store *s, int rc, const char *doing, char *err)
 {
     int saved_errno = errno; /* what the failed write set, before anything else */
     int code;
@@ -350,13 +352,13 @@ static int fail_db(store *s, int rc, const char *doing, char *err)
     return code;
 }
 
-static int exec(store *s, const char *sql, const char *doing, char *err)
+static int exec(sqlite_store *s, const char *sql, const char *doing, char *err)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? STORE_OK : fail_db(s, rc, doing, err);
 }
 
-static int prepare(store *s, const char *sql, sqlite3_stmt **out, char *err)
+static int prepare(sqlite_store *s, const char *sql, sqlite3_stmt **out, char *err)
 {
     int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
                                 NULL);
@@ -400,7 +402,7 @@ static int prepare_file(const char *path, int *readonly, char *err)
     return STORE_OK;
 }
 
-static int user_version(store *s, int *out, char *err)
+static int user_version(sqlite_store *s, int *out, char *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
@@ -414,7 +416,7 @@ static int user_version(store *s, int *out, char *err)
     return STORE_OK;
 }
 
-static int count_objects(store *s, int *out, char *err)
+static int count_objects(sqlite_store *s, int *out, char *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master",
@@ -446,9 +448,9 @@ static void random_uuid(char out[37])
 /* Refuse, before anything is written, a database this server must not
 ** touch: one of another program, or one from a newer version of this one.
 ** *version receives the schema version found. */
-static int check_ours_in(store *s, const char *path, int *version, char *err);
+static int check_ours_in(sqlite_store *s, const char *path, int *version, char *err);
 
-static int check_ours(store *s, const char *path, int *version, char *err)
+static int check_ours(sqlite_store *s, const char *path, int *version, char *err)
 {
     /* One read transaction, so both reads see the same moment even while
     ** another server is creating the schema. */
@@ -459,7 +461,7 @@ static int check_ours(store *s, const char *path, int *version, char *err)
     return rc;
 }
 
-static int check_ours_in(store *s, const char *path, int *version, char *err)
+static int check_ours_in(sqlite_store *s, const char *path, int *version, char *err)
 {
     int objects = 0, rc;
     if ((rc = user_version(s, version, err)) != STORE_OK) return rc;
@@ -484,7 +486,7 @@ static int check_ours_in(store *s, const char *path, int *version, char *err)
 /* Bring the schema from `version` to SCHEMA_VERSION, one transaction per
 ** step.  The version is read again under the write lock, so that servers
 ** starting together on a new file migrate it once between them. */
-static int migrate(store *s, const char *path, int version, char *err)
+static int migrate(sqlite_store *s, const char *path, int version, char *err)
 {
     int rc;
     if (version == SCHEMA_VERSION) return STORE_OK;
@@ -525,7 +527,7 @@ static int migrate(store *s, const char *path, int version, char *err)
     }
 }
 
-static int load_log_id(store *s, char *err)
+static int load_log_id(sqlite_store *s, char *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(
@@ -545,7 +547,63 @@ static int load_log_id(store *s, char *err)
     return STORE_OK;
 }
 
-static int prepare_fixed(store *s, char *err)
+/* One value of the meta table into out (len bytes), "" when absent. */
+static int meta_get(sqlite_store *s, const char *key, char *out, size_t len, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &st,
+                                NULL);
+    out[0] = '\0';
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "reading the log's name", err);
+}
+
+static int meta_put(sqlite_store *s, const char *key, const char *value, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : fail_db(s, rc, "naming the log", err);
+}
+
+/* The log's readable name and recorded key, kept in meta.  A log created
+** before names existed is given one at its first writable open: the name
+** asked for, else the host name.  Read-only, it is called by its id. */
+static int load_log_name(sqlite_store *s, const char *asked, char *err)
+{
+    int rc = meta_get(s, "log_name", s->log_name, sizeof s->log_name, err);
+    if (rc == STORE_OK && !s->log_name[0] && !s->readonly) {
+        char host[STORE_LOG_NAME_MAX] = "";
+        if (!asked || !*asked) {
+            if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+                snprintf(host, sizeof host, "%s", s->log_id);
+            asked = host;
+        }
+        if ((rc = meta_put(s, "log_name", asked, err)) == STORE_OK)
+            rc = meta_get(s, "log_name", s->log_name, sizeof s->log_name, err);
+    }
+    if (rc == STORE_OK && !s->log_name[0])
+        snprintf(s->log_name, sizeof s->log_name, "%s", s->log_id);
+    if (rc == STORE_OK)
+        rc = meta_get(s, "public_key", s->public_key, sizeof s->public_key, err);
+    return rc;
+}
+
+static int prepare_fixed(sqlite_store *s, char *err)
 {
     char built[ST_COUNT][512] = {{0}};
     snprintf(built[ST_GET], 512, "SELECT %s FROM audit_log a WHERE id = ?",
@@ -569,7 +627,7 @@ static int prepare_fixed(store *s, char *err)
 
 /* Cap the file at max_bytes (rounded down to whole pages, at least the
 ** pages already in use): past it, writes fail with STORE_EFULL. */
-static int cap_size(store *s, int64_t max_bytes, char *err)
+static int cap_size(sqlite_store *s, int64_t max_bytes, char *err)
 {
     sqlite3_stmt *st = NULL;
     int64_t page = 4096;
@@ -583,13 +641,13 @@ static int cap_size(store *s, int64_t max_bytes, char *err)
     return exec(s, sql, "capping the database size", err);
 }
 
-int store_readonly(const store *s) { return s->readonly; }
+int sqlite_store_readonly(const sqlite_store *s) { return s->readonly; }
 
 /* Read the durability settings back from a writing connection: a commit is
 ** acknowledged as durable only if SQLite fsyncs the WAL at every commit
 ** (synchronous FULL or EXTRA) and the journal is the WAL.  A build or a
 ** connection where either did not take effect refuses to write at all. */
-static int check_durability(store *s, char *err)
+static int check_durability(sqlite_store *s, char *err)
 {
     sqlite3_stmt *st = NULL;
     int sync = -1;
@@ -613,7 +671,7 @@ static int check_durability(store *s, char *err)
 /* Switch to WAL.  The switch needs a moment with no other connection, and
 ** SQLite does not wait for one through the busy handler, so a server
 ** starting beside another retries for up to the busy timeout. */
-static int enable_wal(store *s, char *err)
+static int enable_wal(sqlite_store *s, char *err)
 {
     for (int attempt = 0;; attempt++) {
         int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
@@ -653,7 +711,7 @@ static int enable_wal(store *s, char *err)
 ** in place instead of being regrown each time.
 **
 ** The copy is also moved off the reply path where that costs nothing: the
-** server calls store_idle() once its input has been quiet for a moment
+** server calls sqlite_store_idle() once its input has been quiet for a moment
 ** (QUIET_MS in server.c), which checkpoints when the WAL holds at least
 ** WAL_IDLE_FRAMES, so a client that pauses between calls, as agents do,
 ** never waits for a checkpoint.  Under sustained load there is no such
@@ -670,7 +728,7 @@ static int enable_wal(store *s, char *err)
 ** any other connection (a PASSIVE checkpoint).  Returns an SQLite code;
 ** SQLITE_BUSY means another connection is checkpointing, doing the same
 ** work. */
-static int checkpoint_wal(store *s)
+static int checkpoint_wal(sqlite_store *s)
 {
     int frames = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE,
@@ -686,7 +744,7 @@ static int checkpoint_wal(store *s)
 ** hook like this one with a threshold of 1,000. */
 static int after_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 {
-    store *s = ctx;
+    sqlite_store *s = ctx;
     (void)db;
     (void)name;
     s->wal_frames = frames;
@@ -696,7 +754,7 @@ static int after_commit(void *ctx, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-int store_idle(store *s, char *err)
+int sqlite_store_idle(sqlite_store *s, char *err)
 {
     if (s->readonly || s->in_tx || s->wal_frames < WAL_IDLE_FRAMES) return STORE_OK;
     int rc = checkpoint_wal(s);
@@ -704,17 +762,17 @@ int store_idle(store *s, char *err)
     return fail_db(s, rc, "copying the write-ahead log into the database", err);
 }
 
-void store_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
+void sqlite_store_set_interrupt(sqlite_store *s, int (*fn)(void *ctx), void *ctx)
 {
     /* Every 50,000 virtual machine steps: a few times per millisecond of
     ** work, so a cancel takes effect quickly at a negligible cost. */
     sqlite3_progress_handler(s->db, fn ? 50000 : 0, fn, ctx);
 }
 
-int store_open(const store_options *opt, store **out, char *err)
+int sqlite_store_open(const store_options *opt, sqlite_store **out, char *err)
 {
     int rc;
-    store *s = calloc(1, sizeof *s);
+    sqlite_store *s = calloc(1, sizeof *s);
     if (!s) return STORE_ENOMEM;
     s->readonly = opt->readonly;
     int memory = strcmp(opt->path, ":memory:") == 0;
@@ -748,6 +806,7 @@ int store_open(const store_options *opt, store **out, char *err)
         (rc = exec(s, "PRAGMA temp_store=MEMORY", "keeping journals in memory", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = migrate(s, opt->path, version, err)) || (rc = load_log_id(s, err)) ||
+        (rc = load_log_name(s, opt->log_name, err)) ||
         (rc = prepare_fixed(s, err)))
         goto fail;
     *out = s;
@@ -756,11 +815,11 @@ fail:
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     if (rc == STORE_ESCHEMA && strstr(err, "file is not a database"))
         snprintf(err, STORE_ERRLEN, "%s is not an SQLite database", opt->path);
-    store_close(s);
+    sqlite_store_close(s);
     return rc;
 }
 
-void store_close(store *s)
+void sqlite_store_close(sqlite_store *s)
 {
     if (!s) return;
     if (s->in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -770,11 +829,82 @@ void store_close(store *s)
     free(s);
 }
 
-const char *store_log_id(const store *s) { return s->log_id; }
+const char *sqlite_store_log_id(const sqlite_store *s) { return s->log_id; }
 
-int store_in_transaction(const store *s) { return s->in_tx; }
+const char *sqlite_store_log_name(const sqlite_store *s) { return s->log_name; }
 
-int store_begin(store *s, char *err)
+/* Whether `log` (an id or a name) names another log than this file's. */
+static int other_log(const sqlite_store *s, const char *log)
+{
+    return log && strcmp(log, s->log_id) != 0 && strcmp(log, s->log_name) != 0;
+}
+
+int sqlite_store_each_log(sqlite_store *s, store_log_fn fn, void *ctx, char *err)
+{
+    store_log l;
+    memset(&l, 0, sizeof l);
+    memcpy(l.log_id, s->log_id, sizeof l.log_id);
+    memcpy(l.name, s->log_name, sizeof l.name);
+    memcpy(l.public_key, s->public_key, sizeof l.public_key);
+    fn(ctx, &l);
+    return STORE_OK;
+}
+
+int sqlite_store_use_log(sqlite_store *s, const char *log, char *err)
+{
+    if (!other_log(s, log)) return STORE_OK;
+    snprintf(err, STORE_ERRLEN, "this database holds the log %s (%s), not %s", s->log_name,
+             s->log_id, log);
+    return STORE_ENOTFOUND;
+}
+
+int sqlite_store_record_log_key(sqlite_store *s, const char *pk, char *err)
+{
+    if (s->public_key[0] && strcmp(s->public_key, pk) != 0) {
+        snprintf(err, STORE_ERRLEN,
+                 "the log %s records %.16s... as its signing key, not %.16s...",
+                 s->log_name, s->public_key, pk);
+        return STORE_EINVAL;
+    }
+    if (s->public_key[0]) return STORE_OK;
+    if (s->readonly) return STORE_OK; /* a reader records nothing */
+    int rc = meta_put(s, "public_key", pk, err);
+    if (rc == STORE_OK)
+        rc = meta_get(s, "public_key", s->public_key, sizeof s->public_key, err);
+    return rc;
+}
+
+/* A local file holds its own log alone: shipping goes the other way. */
+static int own_log_only(const sqlite_store *s, char *err)
+{
+    snprintf(err, STORE_ERRLEN,
+             "a local SQLite log holds only its own entries; ship it to PostgreSQL instead");
+    return STORE_EINVAL;
+}
+
+int sqlite_store_ensure_log(sqlite_store *s, const store_log *log, char *err)
+{
+    if (strcmp(log->log_id, s->log_id) == 0) return STORE_OK;
+    return own_log_only(s, err);
+}
+
+int sqlite_store_import(sqlite_store *s, const store_raw_entry *e, size_t n, int64_t *stored,
+                        int64_t *skipped, char *err)
+{
+    *stored = *skipped = 0;
+    return own_log_only(s, err);
+}
+
+int sqlite_store_import_checkpoint(sqlite_store *s, const store_checkpoint *cp, int *stored,
+                                   char *err)
+{
+    *stored = 0;
+    return own_log_only(s, err);
+}
+
+int sqlite_store_in_transaction(const sqlite_store *s) { return s->in_tx; }
+
+int sqlite_store_begin(sqlite_store *s, char *err)
 {
     if (s->in_tx) {
         snprintf(err, STORE_ERRLEN, "a transaction is already open");
@@ -799,11 +929,11 @@ int store_begin(store *s, char *err)
     return rc;
 }
 
-int64_t store_tx(const store *s) { return s->in_tx ? s->tx_id : 0; }
+int64_t sqlite_store_tx(const sqlite_store *s) { return s->in_tx ? s->tx_id : 0; }
 
-int store_tx_has_writes(const store *s) { return s->in_tx && s->tx_writes > 0; }
+int sqlite_store_tx_has_writes(const sqlite_store *s) { return s->in_tx && s->tx_writes > 0; }
 
-int64_t store_take_lost_tx(store *s)
+int64_t sqlite_store_take_lost_tx(sqlite_store *s)
 {
     int64_t lost = s->lost_tx;
     s->lost_tx = 0;
@@ -813,7 +943,7 @@ int64_t store_take_lost_tx(store *s)
 /* Index this transaction's entries in audit_fts, so that a search made
 ** now, or any transaction after this one commits, sees them.  Rows rolled
 ** back with a savepoint are simply not found by the SELECT. */
-static int fts_sync(store *s, char *err)
+static int fts_sync(sqlite_store *s, char *err)
 {
     if (!s->in_tx || !s->fts_from) return STORE_OK;
     sqlite3_stmt *st = s->st[ST_FTS_SYNC];
@@ -825,7 +955,7 @@ static int fts_sync(store *s, char *err)
     return STORE_OK;
 }
 
-int store_commit(store *s, char *err)
+int sqlite_store_commit(sqlite_store *s, char *err)
 {
     if (!s->in_tx) {
         snprintf(err, STORE_ERRLEN, "no transaction is open");
@@ -838,7 +968,7 @@ int store_commit(store *s, char *err)
     return rc;
 }
 
-void store_rollback(store *s)
+void sqlite_store_rollback(sqlite_store *s)
 {
     if (!s->in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -846,7 +976,7 @@ void store_rollback(store *s)
 }
 
 /* Run one of the prepared savepoint statements. */
-static int run_fixed(store *s, int which)
+static int run_fixed(sqlite_store *s, int which)
 {
     sqlite3_stmt *st = s->st[which];
     int rc = sqlite3_step(st);
@@ -854,7 +984,7 @@ static int run_fixed(store *s, int which)
     return rc;
 }
 
-int store_savepoint(store *s, char *err)
+int sqlite_store_savepoint(sqlite_store *s, char *err)
 {
     if (!s->in_tx) {
         snprintf(err, STORE_ERRLEN, "no transaction is open");
@@ -866,14 +996,14 @@ int store_savepoint(store *s, char *err)
     return STORE_OK;
 }
 
-void store_savepoint_release(store *s)
+void sqlite_store_savepoint_release(sqlite_store *s)
 {
     if (!s->in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_RELEASE);
     s->savepoint_depth--;
 }
 
-void store_savepoint_rollback(store *s)
+void sqlite_store_savepoint_rollback(sqlite_store *s)
 {
     if (!s->in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_ROLLBACK_TO);
@@ -887,12 +1017,12 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
     else sqlite3_bind_null(st, i);
 }
 
-static int read_checkpoint(store *s, sqlite3_stmt *st, store_checkpoint *out,
+static int read_checkpoint(sqlite_store *s, sqlite3_stmt *st, store_checkpoint *out,
                            const char *doing, char *err);
 
 /* The seq and hash of the newest entry: where the chain continues.  When
 ** retention removed every entry, the chain continues from its anchor. */
-static int read_head(store *s, int64_t *seq, uint8_t hash[CHAIN_HASH_BYTES],
+static int read_head(sqlite_store *s, int64_t *seq, uint8_t hash[CHAIN_HASH_BYTES],
                      char *err)
 {
     sqlite3_stmt *st = s->st[ST_HEAD];
@@ -919,7 +1049,7 @@ static int read_head(store *s, int64_t *seq, uint8_t hash[CHAIN_HASH_BYTES],
     return STORE_OK;
 }
 
-int store_append(store *s, const store_record *rec, store_receipt *out, char *err)
+int sqlite_store_append(sqlite_store *s, const store_record *rec, store_receipt *out, char *err)
 {
     if (!s->in_tx) {
         snprintf(err, STORE_ERRLEN, "append outside a transaction");
@@ -1045,7 +1175,7 @@ static cJSON *field_item(sqlite3_stmt *st, int col)
 
 /* Build one entry object from a row selected with entry_columns.
 ** Returns a new object the caller frees, or NULL when memory runs out. */
-static cJSON *row_to_entry(sqlite3_stmt *st)
+static cJSON *row_to_entry(const sqlite_store *s, sqlite3_stmt *st)
 {
     cJSON *e = cJSON_CreateObject();
     if (!e) return NULL;
@@ -1060,13 +1190,18 @@ static cJSON *row_to_entry(sqlite3_stmt *st)
             return NULL;
         }
     }
+    if (!cJSON_AddStringToObject(e, "log_id", s->log_id) ||
+        !cJSON_AddStringToObject(e, "log", s->log_name)) {
+        cJSON_Delete(e);
+        return NULL;
+    }
     return e;
 }
 
 /* Append the same entry as JSON text, without building a tree: the text
 ** cJSON would print for row_to_entry()'s object.  Strings end at their
 ** first NUL, as they do in cJSON. */
-static void row_to_json(sqlite3_stmt *st, jbuf *out)
+static void row_to_json(const sqlite_store *s, sqlite3_stmt *st, jbuf *out)
 {
     jbuf_putc(out, '{');
     for (int c = 0; c < (int)ENTRY_FIELDS; c++) {
@@ -1103,6 +1238,10 @@ static void row_to_json(sqlite3_stmt *st, jbuf *out)
                 jbuf_string(out, text, strlen(text));
         }
     }
+    jbuf_puts(out, ",\"log_id\":");
+    jbuf_string(out, s->log_id, strlen(s->log_id));
+    jbuf_puts(out, ",\"log\":");
+    jbuf_string(out, s->log_name, strlen(s->log_name));
     jbuf_putc(out, '}');
 }
 
@@ -1260,7 +1399,7 @@ static char *like_pattern(const char *term)
     return p;
 }
 
-static int find_stmt(store *s, int shape, sqlite3_stmt **out, char *err)
+static int find_stmt(sqlite_store *s, int shape, sqlite3_stmt **out, char *err)
 {
     if (!s->find[shape]) {
         char sql[2048];
@@ -1273,7 +1412,7 @@ static int find_stmt(store *s, int shape, sqlite3_stmt **out, char *err)
 }
 
 /* The EXPLAIN QUERY PLAN lines of one statement, one per line, into plan. */
-static int explain(store *s, const char *body, char *plan, size_t len, char *err)
+static int explain(sqlite_store *s, const char *body, char *plan, size_t len, char *err)
 {
     char sql[2200];
     snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", body);
@@ -1290,7 +1429,7 @@ static int explain(store *s, const char *body, char *plan, size_t len, char *err
     return STORE_OK;
 }
 
-int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
+int sqlite_store_explain_find(sqlite_store *s, const store_query *q, char *plan, size_t len,
                        char *err)
 {
     char body[2048];
@@ -1298,7 +1437,7 @@ int store_explain_find(store *s, const store_query *q, char *plan, size_t len,
     return explain(s, body, plan, len, err);
 }
 
-int store_explain_user_activity(store *s, char *plan, size_t len, char *err)
+int sqlite_store_explain_user_activity(sqlite_store *s, char *plan, size_t len, char *err)
 {
     static const int st[] = {ST_ACT_TYPES, ST_ACT_TYPES_BEFORE, ST_ACT_TOTALS};
     int rc = STORE_OK;
@@ -1312,13 +1451,17 @@ int store_explain_user_activity(store *s, char *plan, size_t len, char *err)
 }
 
 /* Called with each row a query gathers; STORE_OK, or STORE_ENOMEM to stop. */
-typedef int (*row_fn)(void *ctx, sqlite3_stmt *st);
+typedef int (*row_fn)(void *ctx, const sqlite_store *s, sqlite3_stmt *st);
 
 /* Run q and hand each row (up to its limit) to fn; the shared part of
-** store_find() and store_find_json(). */
-static int find_rows(store *s, const store_query *q, row_fn fn, void *ctx,
+** sqlite_store_find() and sqlite_store_find_json(). */
+static int find_rows(sqlite_store *s, const store_query *q, row_fn fn, void *ctx,
                      int *more_out, char *err)
 {
+    if (other_log(s, q->log)) {
+        if (more_out) *more_out = 0;
+        return STORE_OK;
+    }
     int shape = shape_of(q);
     sqlite3_stmt *st;
     int rc = find_stmt(s, shape, &st, err);
@@ -1344,7 +1487,7 @@ static int find_rows(store *s, const store_query *q, row_fn fn, void *ctx,
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (got++ == q->limit) break;
-        if ((rc = fn(ctx, st)) != STORE_OK) goto done;
+        if ((rc = fn(ctx, s, st)) != STORE_OK) goto done;
         if (q->progress && got % 1000 == 0) q->progress(q->progress_ctx, got, q->limit);
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
@@ -1361,15 +1504,15 @@ done:
     return rc;
 }
 
-static int add_entry(void *ctx, sqlite3_stmt *st)
+static int add_entry(void *ctx, const sqlite_store *s, sqlite3_stmt *st)
 {
-    cJSON *e = row_to_entry(st);
+    cJSON *e = row_to_entry(s, st);
     if (!e) return STORE_ENOMEM;
     cJSON_AddItemToArray(ctx, e);
     return STORE_OK;
 }
 
-int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
+int sqlite_store_find(sqlite_store *s, const store_query *q, cJSON **entries, int *more_out,
                char *err)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -1388,12 +1531,12 @@ typedef struct text_page {
     store_page *page;
 } text_page;
 
-static int append_entry(void *ctx, sqlite3_stmt *st)
+static int append_entry(void *ctx, const sqlite_store *s, sqlite3_stmt *st)
 {
     text_page *tp = ctx;
     store_page *pg = tp->page;
     if (pg->count++) jbuf_putc(tp->out, ',');
-    row_to_json(st, tp->out);
+    row_to_json(s, st, tp->out);
     if (tp->out->failed) return STORE_ENOMEM;
     pg->last_seq = sqlite3_column_int64(st, 0);
     const char *at = (const char *)sqlite3_column_text(st, 12);
@@ -1401,10 +1544,11 @@ static int append_entry(void *ctx, sqlite3_stmt *st)
     if (n >= sizeof pg->last_created_at) n = sizeof pg->last_created_at - 1;
     memcpy(pg->last_created_at, at ? at : "", n);
     pg->last_created_at[n] = '\0';
+    memcpy(pg->last_log_id, s->log_id, sizeof pg->last_log_id);
     return STORE_OK;
 }
 
-int store_find_json(store *s, const store_query *q, jbuf *out, store_page *page,
+int sqlite_store_find_json(sqlite_store *s, const store_query *q, jbuf *out, store_page *page,
                     char *err)
 {
     memset(page, 0, sizeof *page);
@@ -1419,14 +1563,14 @@ int store_find_json(store *s, const store_query *q, jbuf *out, store_page *page,
     return rc;
 }
 
-int store_get(store *s, const char *id, cJSON **entry, char *err)
+int sqlite_store_get(sqlite_store *s, const char *id, cJSON **entry, char *err)
 {
     sqlite3_stmt *st = s->st[ST_GET];
     int rc = STORE_OK;
     bind_text(st, 1, id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        *entry = row_to_entry(st);
+        *entry = row_to_entry(s, st);
         if (!*entry) {
             snprintf(err, STORE_ERRLEN, "out of memory");
             rc = STORE_ENOMEM;
@@ -1442,7 +1586,7 @@ int store_get(store *s, const char *id, cJSON **entry, char *err)
     return rc;
 }
 
-/* One event type's counts while store_user_activity() adds them up. */
+/* One event type's counts while sqlite_store_user_activity() adds them up. */
 typedef struct type_count {
     char *type;
     int64_t n, errors;
@@ -1480,7 +1624,7 @@ static int count_type(type_count **tc, size_t *n, size_t *cap, const char *type,
     return STORE_OK;
 }
 
-int store_user_activity(store *s, const char *user_id, const char *since,
+int sqlite_store_user_activity(sqlite_store *s, const char *user_id, const char *since,
                         store_activity *out, char *err)
 {
     int rc = STORE_OK, src;
@@ -1556,7 +1700,7 @@ done:
 
 /* ---- Integrity ---- */
 
-int store_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
+int sqlite_store_head(sqlite_store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
 {
     uint8_t h[CHAIN_HASH_BYTES];
     int rc = read_head(s, seq, h, err);
@@ -1564,7 +1708,7 @@ int store_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
     return rc;
 }
 
-int store_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
+int sqlite_store_hash_at(sqlite_store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
 {
     sqlite3_stmt *st = s->st[ST_HASH_AT];
     sqlite3_bind_int64(st, 1, seq);
@@ -1583,7 +1727,7 @@ int store_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
     return out;
 }
 
-int store_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq,
+int sqlite_store_find_hash(sqlite_store *s, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq,
                     char *err)
 {
     sqlite3_stmt *st = s->st[ST_FIND_HASH];
@@ -1616,7 +1760,7 @@ static void row_to_checkpoint(sqlite3_stmt *st, store_checkpoint *cp)
     copy_col(st, 8, cp->signature, sizeof cp->signature);
 }
 
-static int read_checkpoint(store *s, sqlite3_stmt *st, store_checkpoint *out,
+static int read_checkpoint(sqlite_store *s, sqlite3_stmt *st, store_checkpoint *out,
                            const char *doing, char *err)
 {
     int rc = sqlite3_step(st), code = STORE_OK;
@@ -1628,17 +1772,17 @@ static int read_checkpoint(store *s, sqlite3_stmt *st, store_checkpoint *out,
     return code;
 }
 
-int store_last_checkpoint(store *s, store_checkpoint *out, char *err)
+int sqlite_store_last_checkpoint(sqlite_store *s, store_checkpoint *out, char *err)
 {
     return read_checkpoint(s, s->st[ST_LAST_CP], out, "reading checkpoints", err);
 }
 
-int store_last_anchor(store *s, store_checkpoint *out, char *err)
+int sqlite_store_last_anchor(sqlite_store *s, store_checkpoint *out, char *err)
 {
     return read_checkpoint(s, s->st[ST_LAST_ANCHOR], out, "reading checkpoints", err);
 }
 
-int store_add_checkpoint(store *s, store_checkpoint *cp, char *err)
+int sqlite_store_add_checkpoint(sqlite_store *s, store_checkpoint *cp, char *err)
 {
     if (!s->in_tx) {
         snprintf(err, STORE_ERRLEN, "checkpoint outside a transaction");
@@ -1661,7 +1805,7 @@ int store_add_checkpoint(store *s, store_checkpoint *cp, char *err)
     return STORE_OK;
 }
 
-int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err)
+int sqlite_store_each_checkpoint(sqlite_store *s, store_checkpoint_fn fn, void *ctx, char *err)
 {
     sqlite3_stmt *st = s->st[ST_EACH_CP];
     int rc;
@@ -1706,7 +1850,7 @@ static void row_to_raw(sqlite3_stmt *st, store_raw_entry *e)
     }
 }
 
-int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char *err)
+int sqlite_store_each_entry(sqlite_store *s, int64_t from, store_entry_fn fn, void *ctx, char *err)
 {
     /* A statement of its own: the callback may use the shared ones. */
     sqlite3_stmt *st = NULL;
@@ -1729,7 +1873,7 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char 
     return code;
 }
 
-int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
+int sqlite_store_prune(sqlite_store *s, const char *before, store_keep_fn keep, void *ctx,
                 int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err)
 {
     *last_seq = 0;
@@ -1815,13 +1959,14 @@ static void scan_sql(const store_scan *sc, char *buf, size_t len)
     if (sc->limit > 0) snprintf(buf + n, len - n, " LIMIT ?8");
 }
 
-int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
+int sqlite_store_each_match(sqlite_store *s, const store_scan *scan, store_match_fn fn,
                      void *ctx, char *err)
 {
     const store_query *q = scan->filter;
     sqlite3_stmt *st = NULL;
     char sql[2048], *pattern = NULL;
     int rc = STORE_OK, src;
+    if (q && other_log(s, q->log)) return STORE_OK;
     scan_sql(scan, sql, sizeof sql);
     if ((src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK) {
         rc = fail_db(s, src, "reading entries", err);
@@ -1837,7 +1982,7 @@ int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
     if (pattern) bind_text(st, 7, pattern);
     if (scan->limit > 0) sqlite3_bind_int64(st, 8, scan->limit);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *e = row_to_entry(st);
+        cJSON *e = row_to_entry(s, st);
         if (!e) {
             snprintf(err, STORE_ERRLEN, "out of memory");
             rc = STORE_ENOMEM;
@@ -1861,7 +2006,7 @@ done:
 ** read the first column of the first row as an integer into *out.
 ** *found says whether there was a row (it may be NULL when a row is
 ** certain, e.g. for count(*)). */
-static int one_int64(store *s, const char *sql, int64_t a, int64_t b,
+static int one_int64(sqlite_store *s, const char *sql, int64_t a, int64_t b,
                      int64_t *out, int *found, const char *doing, char *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1888,7 +2033,7 @@ done:
     return rc;
 }
 
-int store_seq_range(store *s, int64_t *first, int64_t *last, char *err)
+int sqlite_store_seq_range(sqlite_store *s, int64_t *first, int64_t *last, char *err)
 {
     /* Two statements: a min() and a max() in one would scan the table. */
     int rc = one_int64(s, "SELECT seq FROM audit_log ORDER BY seq ASC LIMIT 1",
@@ -1899,7 +2044,7 @@ int store_seq_range(store *s, int64_t *first, int64_t *last, char *err)
     return rc;
 }
 
-int store_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err)
+int sqlite_store_nth_newest_seq(sqlite_store *s, int64_t n, int64_t *seq, char *err)
 {
     int found = 0;
     if (n < 1) n = 1;
@@ -1912,7 +2057,7 @@ int store_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err)
 }
 
 /* created_at of the entry at seq into out ("" when there is none). */
-static int created_at_of(store *s, int64_t seq, char out[TS_BUFLEN], char *err)
+static int created_at_of(sqlite_store *s, int64_t seq, char out[TS_BUFLEN], char *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = STORE_OK;
@@ -1934,7 +2079,7 @@ done:
 
 /* Counts by event type (and the error total) from the per-day counters,
 ** plus the entries without a user, which those counters do not hold. */
-static int stats_by_type(store *s, store_stats *out, char *err)
+static int stats_by_type(sqlite_store *s, store_stats *out, char *err)
 {
     static const char sql[] =
         "SELECT event_type, sum(n) AS total, sum(e) FROM ("
@@ -1965,7 +2110,7 @@ done:
     return rc;
 }
 
-static int stats_top_users(store *s, int limit, store_stats *out, char *err)
+static int stats_top_users(sqlite_store *s, int limit, store_stats *out, char *err)
 {
     static const char sql[] =
         "SELECT user_id, sum(n) AS total, sum(errors) FROM activity_daily"
@@ -1997,7 +2142,7 @@ done:
 }
 
 /* The size of the write-ahead log beside the main file, 0 when absent. */
-static int64_t wal_size(store *s)
+static int64_t wal_size(sqlite_store *s)
 {
     const char *main_file = sqlite3_db_filename(s->db, "main");
     if (!main_file || !*main_file) return 0;
@@ -2012,7 +2157,7 @@ static int64_t wal_size(store *s)
     return size;
 }
 
-int store_get_stats(store *s, int top_users, store_progress_fn progress,
+int sqlite_store_get_stats(sqlite_store *s, int top_users, store_progress_fn progress,
                     void *ctx, store_stats *out, char *err)
 {
     enum { CHUNK = 65536 };
@@ -2031,7 +2176,7 @@ int store_get_stats(store *s, int top_users, store_progress_fn progress,
         if ((rc = exec(s, "BEGIN", "starting to read", err)) != STORE_OK) goto done;
         in_read = 1;
     }
-    if ((rc = store_seq_range(s, &out->first_seq, &out->last_seq, err)) != STORE_OK ||
+    if ((rc = sqlite_store_seq_range(s, &out->first_seq, &out->last_seq, err)) != STORE_OK ||
         (rc = created_at_of(s, out->first_seq, out->first_created_at, err)) != STORE_OK ||
         (rc = created_at_of(s, out->last_seq, out->last_created_at, err)) != STORE_OK)
         goto done;
@@ -2069,7 +2214,7 @@ done:
     return rc;
 }
 
-int store_explain_each_match(store *s, const store_scan *scan, char *plan,
+int sqlite_store_explain_each_match(sqlite_store *s, const store_scan *scan, char *plan,
                              size_t len, char *err)
 {
     char body[2048];
@@ -2077,7 +2222,7 @@ int store_explain_each_match(store *s, const store_scan *scan, char *plan,
     return explain(s, body, plan, len, err);
 }
 
-int store_set_cache_size(store *s, int kib, char *err)
+int sqlite_store_set_cache_size(sqlite_store *s, int kib, char *err)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib > 0 ? kib : 1);
@@ -2091,7 +2236,7 @@ int store_set_cache_size(store *s, int kib, char *err)
 ** do not hold, are read from audit_log through idx_audit_user_date
 ** (user_id IS NULL, then created_at). */
 
-static int each_activity_row(store *s, const char *sql, const char *doing,
+static int each_activity_row(sqlite_store *s, const char *sql, const char *doing,
                              const char *user_id, const char *since_day,
                              const char *until_day, store_activity_fn fn,
                              void *ctx, char *err)
@@ -2123,7 +2268,7 @@ static int each_activity_row(store *s, const char *sql, const char *doing,
     return rc;
 }
 
-int store_activity_days(store *s, const char *user_id, const char *since_day,
+int sqlite_store_activity_days(sqlite_store *s, const char *user_id, const char *since_day,
                         const char *until_day, store_activity_fn fn, void *ctx,
                         char *err)
 {
@@ -2147,7 +2292,7 @@ int store_activity_days(store *s, const char *user_id, const char *since_day,
                              until_day, fn, ctx, err);
 }
 
-int store_activity_users(store *s, const char *since_day, const char *until_day,
+int sqlite_store_activity_users(sqlite_store *s, const char *since_day, const char *until_day,
                          store_activity_fn fn, void *ctx, char *err)
 {
     /* The primary key starts with user_id: grouped without a sort.  The
