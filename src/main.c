@@ -35,6 +35,7 @@
 #include "relay/relay.h"
 #include "scrub/scrub.h"
 #include "server.h"
+#include "ship/ship.h"
 #include "store/chain.h"
 #include "store/store.h"
 #include "util/diag.h"
@@ -50,7 +51,7 @@ enum { EXIT_USAGE = 2 };
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
     CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_UI, CMD_REPORT, CMD_WRAP,
-    CMD_WRAP_CONFIG, CMD_HOOK, CMD_HOOKS
+    CMD_WRAP_CONFIG, CMD_HOOK, CMD_HOOKS, CMD_SHIP
 } command;
 
 /* getopt_long values of options that have no short form. */
@@ -59,7 +60,7 @@ enum {
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
     OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO, OPT_FAIL_CLOSED,
-    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG
+    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG, OPT_TO
 };
 
 typedef struct config {
@@ -68,6 +69,9 @@ typedef struct config {
     char *db;
     char db_shown[512];  /* db as printed: a PostgreSQL password masked */
     const char *log;    /* --log: the log written (serve, wrap, hook), or read */
+    char *ship_to;      /* ship --to (its password wiped from argv) */
+    char ship_to_shown[512];
+    int ship_follow;    /* ship --follow */
     char *actor;
     char *key;
     char *config;       /* redaction rules file, or NULL */
@@ -199,6 +203,7 @@ static int parse_size(const char *s, long long lo, long long hi, long long *out)
 static void free_config(config *c)
 {
     free(c->db);
+    free(c->ship_to);
     free(c->actor);
     free(c->key);
     free(c->config);
@@ -213,7 +218,7 @@ static const struct {
     {"tail", CMD_TAIL}, {"query", CMD_QUERY}, {"stats", CMD_STATS},
     {"export", CMD_EXPORT}, {"ui", CMD_UI}, {"report", CMD_REPORT},
     {"wrap", CMD_WRAP}, {"hook", CMD_HOOK}, {"hooks", CMD_HOOKS},
-    {"wrap-config", CMD_WRAP_CONFIG},
+    {"wrap-config", CMD_WRAP_CONFIG}, {"ship", CMD_SHIP},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -271,6 +276,7 @@ static int parse_args(int argc, char **argv, config *c)
         {"record-prompts", no_argument, NULL, OPT_RECORD_PROMPTS},
         {"scope", required_argument, NULL, OPT_SCOPE},
         {"log", required_argument, NULL, OPT_LOG},
+        {"to", required_argument, NULL, OPT_TO},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -316,6 +322,11 @@ static int parse_args(int argc, char **argv, config *c)
         switch (o) {
         case 'd': db = db_arg = optarg; break;
         case OPT_LOG: log = optarg; break;
+        case OPT_TO:
+            free(c->ship_to);
+            c->ship_to = strdup(optarg);
+            store_wipe_password(optarg);
+            break;
         case 'a': actor = optarg; break;
         case 'k': key = optarg; break;
         case 'i': interval = optarg; break;
@@ -484,7 +495,24 @@ static int parse_args(int argc, char **argv, config *c)
         diag("prune needs --before DATE and one --archive FILE");
         return EXIT_USAGE;
     }
-    if ((c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
+    if (c->cmd == CMD_SHIP) {
+        /* -f, --follow is tail's option too: here it keeps shipping. */
+        c->ship_follow = c->cli.follow;
+        c->cli.follow = 0;
+        if (!c->ship_to) {
+            diag("ship needs --to, the central PostgreSQL database");
+            try_help(c);
+            return EXIT_USAGE;
+        }
+        store_redact_path(c->ship_to, c->ship_to_shown, sizeof c->ship_to_shown);
+        if (!store_is_remote(c->ship_to)) {
+            diag("ship --to must name a PostgreSQL database (postgres://... or host=...), "
+                 "not '%s'", c->ship_to_shown);
+            return EXIT_USAGE;
+        }
+    }
+    if ((c->cmd != CMD_SHIP && c->ship_to) ||
+        (c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
         (c->cmd != CMD_VERIFY && c->checkpoint_file) ||
         (c->cmd != CMD_VERIFY && c->cmd != CMD_UI && c->cmd != CMD_REPORT &&
          c->public_key_file) ||
@@ -802,6 +830,43 @@ static int wrap(const config *c, const store_options *so)
     return status;
 }
 
+static volatile sig_atomic_t ship_stop;
+
+static void on_ship_signal(int sig)
+{
+    (void)sig;
+    ship_stop = 1;
+}
+
+/* ship: copy the local log into the central database, once or with
+** --follow until SIGTERM or SIGINT; a summary as JSON on stdout. */
+static int run_ship(const config *c)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_ship_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    ship_options so = {.from = c->db, .to = c->ship_to, .log_name = c->log,
+                       .follow = c->ship_follow, .stop = &ship_stop};
+    ship_result r;
+    char err[STORE_ERRLEN + 600];
+    if (ship_run(&so, &r, err, sizeof err) != 0) {
+        diag("ship %s to %s: %s", c->db_shown, c->ship_to_shown, err);
+        return EXIT_FAILURE;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "log_id", r.log_id);
+    cJSON_AddStringToObject(j, "log", r.log_name);
+    cJSON_AddNumberToObject(j, "shipped", (double)r.shipped);
+    cJSON_AddNumberToObject(j, "already_there", (double)r.skipped);
+    cJSON_AddNumberToObject(j, "checkpoints", (double)r.checkpoints);
+    cJSON_AddNumberToObject(j, "head_seq", (double)r.head_seq);
+    int ok = j && print_json(j) == 0;
+    cJSON_Delete(j);
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* hook: record one agent-client event from stdin; never fails the agent
 ** unless --fail-closed (see hook.h). */
 static int run_hook(config *c)
@@ -874,6 +939,10 @@ int main(int argc, char **argv)
     }
     if (c.cmd == CMD_WRAP_CONFIG) {
         status = wrap_config(&c);
+        goto done;
+    }
+    if (c.cmd == CMD_SHIP) {
+        status = run_ship(&c);
         goto done;
     }
     if (c.cmd == CMD_PUBLIC_KEY || c.cmd == CMD_CHECKPOINT || c.cmd == CMD_PRUNE ||

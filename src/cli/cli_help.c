@@ -14,8 +14,13 @@
 /* ---- the texts ---------------------------------------------------------- */
 
 #define OPT_DB                                                              \
-    {"--db PATH", "audit database (env DSS_AUDIT_DB; default "              \
-                  "$XDG_DATA_HOME/dss-audit/audit.db)"}
+    {"--db PATH", "audit database: a file, or a PostgreSQL database as "    \
+                  "postgres://... or a libpq keyword string (env "          \
+                  "DSS_AUDIT_DB; default $XDG_DATA_HOME/dss-audit/audit.db)"}
+#define OPT_LOG                                                             \
+    {"--log NAME", "the log written in a PostgreSQL database, created "     \
+                   "when missing, or the name a new local file is given "   \
+                   "(env DSS_AUDIT_LOG; default the host name)"}
 #define OPT_DB_RO                                                           \
     {"--db PATH", "audit database, opened read-only and never created "     \
                   "(env DSS_AUDIT_DB; default $XDG_DATA_HOME/dss-audit/audit.db)"}
@@ -133,7 +138,7 @@ static const cli_help_section program_sections[] = {
 };
 
 static const cli_help_item serve_opts[] = {
-    OPT_DB, OPT_KEY, SERVE_OPTS, OPT_HELP, END_ITEMS,
+    OPT_DB, OPT_LOG, OPT_KEY, SERVE_OPTS, OPT_HELP, END_ITEMS,
 };
 
 static const cli_help_section serve_sections[] = {
@@ -222,6 +227,36 @@ static const cli_help_section prune_sections[] = {
      "that cannot be written removes nothing.",
      NULL, 0},
     {"Options", NULL, prune_opts, 0},
+    END_SECTIONS,
+};
+
+static const cli_help_item ship_opts[] = {
+    {"--db PATH", "the local SQLite file to ship, opened read-only (env "
+                  "DSS_AUDIT_DB; default $XDG_DATA_HOME/dss-audit/audit.db)"},
+    {"--to DB", "the central PostgreSQL database: postgres://... or a libpq "
+                "keyword string; every libpq environment variable, "
+                "PGPASSFILE and sslmode apply"},
+    {"--log NAME", "the central log's name (default the local log's name)"},
+    {"-f, --follow", "keep shipping new entries as they are committed, "
+                     "waiting out a database that goes away, until SIGTERM "
+                     "or SIGINT"},
+    OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section ship_sections[] = {
+    {NULL,
+     "Copy a local log into a central PostgreSQL database as a log of its "
+     "own: entries and checkpoints keep their ids, seq, timestamps and "
+     "hashes, and the log keeps its log_id. Shipping resumes from the "
+     "central head of that log, so sending again stores nothing twice; the "
+     "database checks every batch (seq and prev_hash continuity, each hash "
+     "recomputed) and refuses a break whole. The server writing the local "
+     "file never waits for the network. Prints a JSON summary: log_id, "
+     "log, shipped, already_there, checkpoints, head_seq.\n\n"
+     "  dss-audit-mcp ship --db ~/.local/share/dss-audit/audit.db \\\n"
+     "      --to 'postgresql://audit@db.internal/audit?sslmode=verify-full' --follow",
+     NULL, 0},
+    {"Options", NULL, ship_opts, 0},
     END_SECTIONS,
 };
 
@@ -475,7 +510,8 @@ static const cli_help_item wrap_opts[] = {
                              "or SIGINT), wait this long for the server to "
                              "exit before SIGTERM, then as long again "
                              "before SIGKILL (default 5)"},
-    OPT_DB, {"--actor NAME", "the user_id of the entries (env DSS_AUDIT_ACTOR; default: your login name)"},
+    OPT_DB, OPT_LOG,
+    {"--actor NAME", "the user_id of the entries (env DSS_AUDIT_ACTOR; default: your login name)"},
     OPT_HELP, END_ITEMS,
 };
 
@@ -534,6 +570,7 @@ static const cli_help_item hook_opts[] = {
                               "(default: types and sizes), full (scrubbed, "
                               "cut past 64 KiB) or none"},
     OPT_DB,
+    OPT_LOG,
     OPT_HELP,
     {NULL, NULL},
 };
@@ -672,6 +709,10 @@ const cli_help_page cli_help_pages[] = {
      "move entries created before DATE to a new JSON Lines archive, leaving "
      "a signed retention anchor",
      prune_sections},
+    {"ship", "ship --to DB [--follow] [--log NAME] [--db PATH]",
+     "copy the local log into a central PostgreSQL database, once or "
+     "continuously",
+     ship_sections},
 };
 
 const unsigned cli_help_page_count = sizeof cli_help_pages / sizeof *cli_help_pages;

@@ -67,6 +67,10 @@ typedef struct store_options {
     ** store with NULL has no own log and selects none).  SQLite: the name
     ** given to the log when the file is created (NULL: the host name). */
     const char *log_name;
+    /* A writable store without an own log (the shipper, which writes only
+    ** the logs it names with store_ensure_log()): nothing is created at
+    ** open, and appends are refused until a log is ensured. */
+    int no_own_log;
     int readonly;       /* open without ever writing the file */
     int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
     int64_t max_bytes;  /* cap on the database file's size; 0 = none */
