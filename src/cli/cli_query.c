@@ -38,6 +38,7 @@ typedef struct printer {
     int64_t printed;
     int64_t last_seq;
     char last_created_at[TS_BUFLEN];
+    char last_log_id[37];
 } printer;
 
 static int printer_init(printer *p, store *st, FILE *out, const cli_args *a)
@@ -88,6 +89,8 @@ static int print_entry(void *ctx, const cJSON *e)
     const char *created = str_member(e, "created_at");
     p->last_seq = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : p->last_seq;
     snprintf(p->last_created_at, sizeof p->last_created_at, "%s", created ? created : "");
+    const char *log_id = str_member(e, "log_id");
+    snprintf(p->last_log_id, sizeof p->last_log_id, "%s", log_id ? log_id : "");
     if (p->table) {
         char seq_s[24], when[TS_BUFLEN], result[600];
         const char *error = str_member(e, "error");
@@ -143,8 +146,78 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
-/* Print entries past p->last_seq every FOLLOW_POLL_MS until a signal. */
-static int follow(store *st, printer *p, char *err, size_t errlen)
+/* The logs tail follows, each with the seq it has printed up to.  A store
+** of one log (or a tail given --log) has one; a shared database has one per
+** log, so that an entry committed late on one log is never skipped because
+** another log's entries were newer. */
+typedef struct tail_log {
+    char log_id[37];
+    int64_t seq;
+} tail_log;
+
+typedef struct tail_logs {
+    tail_log *l;
+    size_t n, cap;
+    store *st;
+    int failed;
+} tail_logs;
+
+static int add_tail_log(void *ctx, const store_log *log)
+{
+    tail_logs *t = ctx;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->l[i].log_id, log->log_id) == 0) return 0;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        tail_log *l = realloc(t->l, cap * sizeof *l);
+        if (!l) {
+            t->failed = 1;
+            return 1;
+        }
+        t->l = l;
+        t->cap = cap;
+    }
+    tail_log *n = &t->l[t->n++];
+    snprintf(n->log_id, sizeof n->log_id, "%s", log->log_id);
+    n->seq = 0; /* a log that appears while following is new: all of it */
+    return 0;
+}
+
+/* Each log's newest seq, so that following starts after what exists now. */
+static int tail_logs_at_head(tail_logs *t, const char *only, char *serr)
+{
+    int rc = store_each_log(t->st, add_tail_log, t, serr);
+    for (size_t i = 0; rc == STORE_OK && i < t->n; i++) {
+        if (only && strcmp(only, t->l[i].log_id) != 0) continue;
+        int64_t first;
+        if ((rc = store_use_log(t->st, t->l[i].log_id, serr)) == STORE_OK)
+            rc = store_seq_range(t->st, &first, &t->l[i].seq, serr);
+    }
+    if (rc == STORE_OK && t->failed) {
+        snprintf(serr, STORE_ERRLEN, "out of memory");
+        rc = STORE_ENOMEM;
+    }
+    return rc;
+}
+
+/* One poll: every log's entries past what was printed of it. */
+static int tail_poll(tail_logs *t, const char *only, printer *p, char *serr)
+{
+    int rc = only ? STORE_OK : store_each_log(t->st, add_tail_log, t, serr);
+    for (size_t i = 0; rc == STORE_OK && i < t->n; i++) {
+        if (only && strcmp(only, t->l[i].log_id) != 0) continue;
+        store_query f = {.log = t->l[i].log_id};
+        store_scan scan = {.filter = &f, .after_seq = t->l[i].seq};
+        p->last_seq = t->l[i].seq;
+        rc = store_each_match(t->st, &scan, print_entry, p, serr);
+        t->l[i].seq = p->last_seq;
+        if (p->failed) break;
+    }
+    return rc;
+}
+
+/* Print new entries every FOLLOW_POLL_MS until a signal. */
+static int follow(tail_logs *t, const char *only, printer *p, char *err, size_t errlen)
 {
     struct sigaction sa, old_int, old_term;
     char serr[STORE_ERRLEN];
@@ -159,8 +232,7 @@ static int follow(store *st, printer *p, char *err, size_t errlen)
         struct timespec nap = {0, FOLLOW_POLL_MS * 1000000L};
         nanosleep(&nap, NULL);
         if (stop_requested) break;
-        store_scan scan = {.after_seq = p->last_seq};
-        if (store_each_match(st, &scan, print_entry, p, serr) != STORE_OK) {
+        if (tail_poll(t, only, p, serr) != STORE_OK) {
             rc = store_failed(serr, err, errlen);
             break;
         }
@@ -174,35 +246,61 @@ static int follow(store *st, printer *p, char *err, size_t errlen)
     return rc;
 }
 
+/* store_match_fn of the newest-first walk that finds where tail starts:
+** keeps the oldest of the n newest entries. */
+static int keep_last(void *ctx, const cJSON *e)
+{
+    cJSON **last = ctx;
+    cJSON_Delete(*last);
+    *last = cJSON_Duplicate(e, 1);
+    return *last == NULL;
+}
+
+/* The n newest entries (of log `only`, or across every log), oldest first:
+** the n-th newest, then every entry after it in the walk's order. */
+static int tail_newest(store *st, const char *only, int64_t n, printer *p, char *serr)
+{
+    cJSON *start = NULL;
+    store_query f = {.log = only};
+    store_scan back = {.filter = &f, .limit = n, .newest_first = 1};
+    int rc = store_each_match(st, &back, keep_last, &start, serr);
+    if (rc == STORE_OK && start) {
+        print_entry(p, start);
+        char at[TS_BUFLEN], log_id[37];
+        snprintf(at, sizeof at, "%s", p->last_created_at);
+        snprintf(log_id, sizeof log_id, "%s", p->last_log_id);
+        store_scan fwd = {.filter = &f, .after_seq = p->last_seq, .after_created_at = at,
+                          .after_log_id = log_id};
+        if (!p->failed) rc = store_each_match(st, &fwd, print_entry, p, serr);
+    }
+    cJSON_Delete(start);
+    return rc;
+}
+
 int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
 {
     printer p;
     char serr[STORE_ERRLEN];
     int rc = CLI_OK;
-    int64_t from = 0, first, last;
+    tail_logs t = {.st = st};
     if (printer_init(&p, st, out, a) != 0) {
         snprintf(err, errlen, "out of memory");
         return CLI_EFAIL;
     }
-    if (store_seq_range(st, &first, &last, serr) != STORE_OK ||
-        (a->count > 0 && store_nth_newest_seq(st, a->count, &from, serr) != STORE_OK)) {
+    /* --log keeps one log; so does a store that holds one. */
+    const char *only = a->log && store_log_id(st)[0] ? store_log_id(st) : NULL;
+    if (tail_logs_at_head(&t, only, serr) != STORE_OK ||
+        (a->count > 0 && tail_newest(st, only, a->count, &p, serr) != STORE_OK)) {
         rc = store_failed(serr, err, errlen);
         goto done;
-    }
-    p.last_seq = last;
-    if (a->count > 0 && from > 0) {
-        store_scan scan = {.after_seq = from - 1};
-        if (store_each_match(st, &scan, print_entry, &p, serr) != STORE_OK) {
-            rc = store_failed(serr, err, errlen);
-            goto done;
-        }
     }
     if (p.failed || printer_flush(&p) != 0) {
         rc = write_failed(err, errlen);
         goto done;
     }
-    if (a->follow) rc = follow(st, &p, err, errlen);
+    if (a->follow) rc = follow(&t, only, &p, err, errlen);
 done:
+    free(t.l);
     cli_table_free(p.table);
     return rc;
 }
@@ -212,7 +310,7 @@ done:
 int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
 {
     printer p;
-    char serr[STORE_ERRLEN], after[TS_BUFLEN];
+    char serr[STORE_ERRLEN], after[TS_BUFLEN], after_log[37];
     cJSON *page = NULL;
     int rc = CLI_OK;
     if (printer_init(&p, st, out, a) != 0) {
@@ -242,8 +340,10 @@ int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
         left -= got;
         if (!more || got == 0) break;
         snprintf(after, sizeof after, "%s", p.last_created_at);
+        snprintf(after_log, sizeof after_log, "%s", p.last_log_id);
         q.after_seq = p.last_seq;
         q.after_created_at = after;
+        q.after_log_id = after_log[0] ? after_log : NULL;
     }
     if (p.failed || printer_flush(&p) != 0) rc = write_failed(err, errlen);
 done:
