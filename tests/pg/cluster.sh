@@ -4,6 +4,8 @@
 #   cluster.sh start STATE   initdb into a new temporary folder and start it
 #   cluster.sh stop STATE    stop it and remove the folder
 #   cluster.sh env STATE     print the PG* variables that reach it
+#   cluster.sh pause STATE   stop the server, keeping its data (an outage)
+#   cluster.sh resume STATE  start it again on the same data
 # STATE is a folder (the build's pgtest/) that remembers where the cluster
 # is.  initdb refuses to run as root, so as root the cluster runs as
 # `nobody`; the server listens on a Unix socket only, in the temporary
@@ -54,6 +56,15 @@ start)
   echo "cluster.sh: PostgreSQL running in $dir" >&2
   ;;
 stop) stop ;;
+pause)
+  dir=$(cat "$state/dir")
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+resume)
+  dir=$(cat "$state/dir")
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -c listen_addresses= -p 5432 -c max_connections=200" start >/dev/null
+  ;;
 env) cat "$state/env" ;;
 *) echo "cluster.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

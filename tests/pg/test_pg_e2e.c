@@ -1,0 +1,407 @@
+/*
+** test_pg_e2e.c: the shared trail end to end, with the real binary and a
+** real PostgreSQL 15 (the ctest fixture `pg`; pgtest.h makes a fresh
+** database per case).
+**
+** Machines are simulated as local SQLite logs written by `serve` and
+** shipped by `ship --follow`; direct servers write to the central database
+** with --db and --log.  What is checked is what a reviewer relies on: every
+** entry arrives exactly once (per log, seq runs 1..n without a gap or a
+** duplicate), every chain verifies, the query tools see every log, and
+** nothing a server acknowledged is lost when the shipper is killed or the
+** database goes away.
+*/
+#include "test.h"
+#include "harness.h"
+#include "pgtest.h"
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            TEST_FAIL_("check failed: %s\n    harness: %s\n    last line from "  \
+                       "the server: %s", #cond, h_error(), h_last_line());   \
+    } while (0)
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Every process of a case signs with one key (as the servers of one team
+** sharing a log would), so verify can check every checkpoint. */
+static char key_env[128];
+
+static const char *const *key_vars(void)
+{
+    static const char *vars[2];
+    if (!key_env[0])
+        snprintf(key_env, sizeof key_env, "DSS_AUDIT_KEY=/tmp/dss-pge2e-%d/signing.key",
+                 (int)getpid());
+    vars[0] = key_env;
+    vars[1] = NULL;
+    return vars;
+}
+
+/* A short formatted name in a static ring of buffers (for arguments). */
+static const char *name_of(const char *fmt, int a, int b)
+{
+    static char ring[8][64];
+    static int at;
+    char *out = ring[at++ % 8];
+    snprintf(out, 64, fmt, a, b);
+    return out;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One integer from the central database; -1 on any failure. */
+static long long pg_scalar(const char *conninfo, const char *sql, const char *param)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    long long v = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        const char *p[1] = {param};
+        PGresult *r = PQexecParams(c, sql, param ? 1 : 0, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+            v = atoll(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+/* Entries of the log named `name`: count, distinct seqs and the largest
+** seq, which are all n exactly when seq runs 1..n once each. */
+static int log_is_exactly(const char *conninfo, const char *name, long long n)
+{
+    static const char *const sql[] = {
+        "SELECT count(*) FROM dss_audit.entries e JOIN dss_audit.logs l USING (log_id) "
+        "WHERE l.name = $1",
+        "SELECT count(DISTINCT seq) FROM dss_audit.entries e JOIN dss_audit.logs l "
+        "USING (log_id) WHERE l.name = $1",
+        "SELECT coalesce(max(seq), 0) FROM dss_audit.entries e JOIN dss_audit.logs l "
+        "USING (log_id) WHERE l.name = $1",
+        "SELECT count(DISTINCT id) FROM dss_audit.entries e JOIN dss_audit.logs l "
+        "USING (log_id) WHERE l.name = $1",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
+        long long v = pg_scalar(conninfo, sql[i], name);
+        if (v != n) {
+            fprintf(stderr, "log %s: %s gave %lld, expected %lld\n", name, sql[i], v, n);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A serve process on db (a file path or a conninfo) writing to log. */
+static srv *start_serve(const char *db, const char *log)
+{
+    const char *args[] = {"--db", db, "--log", log, NULL};
+    srv_opts o = {.args = args, .no_db = db != NULL, .env = key_vars()};
+    if (!db) o.args = args + 2;
+    srv *s = srv_start(&o);
+    if (s && !srv_initialize(s, "2025-11-25")) return NULL;
+    return s;
+}
+
+/* log_operation with a marker name; 1 when the server acknowledged it. */
+static int log_marker(srv *s, const char *name)
+{
+    cJSON *r = srv_call(s, "log_operation",
+                        srv_fmt(s, "{\"event_type\":\"project_update\","
+                                   "\"operation_name\":\"%s\",\"project_id\":\"p\"}",
+                                name));
+    const cJSON *e = r ? cJSON_GetObjectItemCaseSensitive(r, "isError") : NULL;
+    return r && !cJSON_IsTrue(e);
+}
+
+static srv *start_ship(const char *local, const char *central, int follow)
+{
+    const char *args[] = {"ship", "--db", local, "--to", central, follow ? "--follow" : NULL,
+                          NULL};
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1, .env = key_vars()};
+    return srv_start(&o);
+}
+
+/* SIGTERM a shipper and reap it: its exit status. */
+static int stop_ship(srv *s)
+{
+    kill(srv_pid(s), SIGTERM);
+    return srv_wait(s);
+}
+
+/* `dss-audit-mcp verify --db DB`'s exit status, its output in out. */
+static int verify(srv *any, const char *db, const char **out)
+{
+    const char *args[] = {"verify", "--db", db, NULL};
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1, .env = key_vars()};
+    srv *v = srv_start(&o);
+    if (!v) return -1;
+    int st = srv_wait(v);
+    *out = srv_fmt(any, "%s%s", srv_stdout(v), srv_stderr(v));
+    srv_free(v);
+    return st;
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+/* Three machines ship their local logs concurrently while two servers
+** share a fourth log directly: every entry arrives exactly once, every
+** chain verifies, and history and search see all of them. */
+TEST(three_shippers_and_two_direct_servers_make_one_trail)
+{
+    char central[512];
+    ASSERT_EQ_INT(pgtest_new_db(central, sizeof central), 0);
+    enum { MACHINES = 3, PER_MACHINE = 60, DIRECT = 2, PER_DIRECT = 60 };
+    srv *m[MACHINES], *d[DIRECT], *sh[MACHINES];
+    for (int i = 0; i < MACHINES; i++) {
+        CHECK(m[i] = start_serve(NULL, name_of("machine-%d", i, 0)));
+    }
+    for (int i = 0; i < DIRECT; i++) CHECK(d[i] = start_serve(central, "shared"));
+    /* Half the machines' entries exist before shipping starts, half are
+    ** written while the shippers follow. */
+    for (int k = 0; k < PER_MACHINE / 2; k++)
+        for (int i = 0; i < MACHINES; i++)
+            CHECK(log_marker(m[i], srv_fmt(m[i], "m%d-%d", i, k)));
+    for (int i = 0; i < MACHINES; i++) CHECK(sh[i] = start_ship(srv_db(m[i]), central, 1));
+    for (int k = 0; k < PER_MACHINE / 2 || k < PER_DIRECT; k++) {
+        for (int i = 0; k < PER_DIRECT && i < DIRECT; i++)
+            CHECK(log_marker(d[i], srv_fmt(d[i], "d%d-%d", i, k)));
+        for (int i = 0; k < PER_MACHINE / 2 && i < MACHINES; i++)
+            CHECK(log_marker(m[i], srv_fmt(m[i], "m%d-%d", i, PER_MACHINE / 2 + k)));
+    }
+    /* Each machine's log: its markers and the tool_call record of each
+    ** tools/call (one per log_operation) -- every entry of the file. */
+    long long want_machine = 2LL * PER_MACHINE;
+    for (int t = 0; t < 200; t++) {
+        int all = 1;
+        for (int i = 0; i < MACHINES; i++)
+            if (pg_scalar(central, "SELECT count(*) FROM dss_audit.entries e JOIN "
+                                   "dss_audit.logs l USING (log_id) WHERE l.name = $1",
+                          name_of("machine-%d", i, 0)) != want_machine)
+                all = 0;
+        if (all) break;
+        sleep_ms(50);
+    }
+    for (int i = 0; i < MACHINES; i++) {
+        ASSERT_EQ_INT(stop_ship(sh[i]), 0);
+        ASSERT(log_is_exactly(central, name_of("machine-%d", i, 0), want_machine));
+    }
+    ASSERT(log_is_exactly(central, "shared", 2LL * DIRECT * PER_DIRECT));
+    const char *out = NULL;
+    ASSERT_EQ_INT(verify(d[0], central, &out), 0);
+    /* The tools of a direct server see every log. */
+    cJSON *h = srv_call_ok(d[0], "get_operation_history", "{\"project_id\":\"p\",\"limit\":1000}");
+    CHECK(h);
+    ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "entries")),
+                  MACHINES * PER_MACHINE + DIRECT * PER_DIRECT);
+    for (int i = 0; i < MACHINES; i++) {
+        cJSON *f = srv_call_ok(d[0], "search_audit_log",
+                               srv_fmt(d[0], "{\"search_term\":\"m%d-%d\"}", i, PER_MACHINE - 1));
+        CHECK(f);
+        ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f, "entries")), 1);
+        char *log = srv_fmt(d[0], "machine-%d", i);
+        const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(f, "entries"), 0);
+        ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "log")), log);
+    }
+    for (int i = 0; i < MACHINES; i++) srv_free(m[i]);
+    for (int i = 0; i < DIRECT; i++) srv_free(d[i]);
+}
+
+/* Shipping again stores nothing twice, and the central log keeps the
+** local log's id and every entry's id, seq, time and hash. */
+TEST(shipping_twice_is_a_no_op_and_keeps_every_byte)
+{
+    char central[512];
+    ASSERT_EQ_INT(pgtest_new_db(central, sizeof central), 0);
+    srv *m = start_serve(NULL, "laptop");
+    CHECK(m);
+    for (int k = 0; k < 10; k++) CHECK(log_marker(m, srv_fmt(m, "x%d", k)));
+    cJSON *local = srv_call_ok(m, "get_operation_history", "{\"operation_name\":\"x3\"}");
+    CHECK(local);
+    cJSON *le = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(local, "entries"), 0);
+    for (int round = 0; round < 2; round++) {
+        srv *sh = start_ship(srv_db(m), central, 0);
+        CHECK(sh);
+        ASSERT_EQ_INT(srv_wait(sh), 0);
+        cJSON *sum = cJSON_Parse(srv_stdout(sh));
+        CHECK(sum);
+        srv_keep(m, sum);
+        ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "shipped")),
+                      round ? 0 : 20);
+        srv_free(sh);
+    }
+    ASSERT(log_is_exactly(central, "laptop", 20));
+    const char *fields[] = {"id", "created_at", "hash", "prev_hash", "log_id"};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(le, fields[i]));
+        CHECK(want);
+        const char *sql = srv_fmt(m,
+            "SELECT count(*) FROM dss_audit.entries WHERE seq = %d AND "
+            "(CASE '%s' WHEN 'hash' THEN encode(hash, 'hex') WHEN 'prev_hash' THEN "
+            "encode(prev_hash, 'hex') WHEN 'id' THEN id WHEN 'log_id' THEN log_id "
+            "ELSE created_at END) = $1",
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(le, "seq")), fields[i]);
+        ASSERT_EQ_INT(pg_scalar(central, sql, want), 1);
+    }
+    srv_free(m);
+}
+
+/* A shipper killed with SIGKILL in the middle of a batch, then started
+** again: no gap and no duplicate. */
+TEST(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
+{
+    char central[512];
+    ASSERT_EQ_INT(pgtest_new_db(central, sizeof central), 0);
+    srv *m = start_serve(NULL, "killed");
+    CHECK(m);
+    enum { N = 1500 };
+    for (int k = 0; k < N; k++) CHECK(log_marker(m, srv_fmt(m, "k%d", k)));
+    srv *sh = start_ship(srv_db(m), central, 1);
+    CHECK(sh);
+    long long got = 0;
+    for (int t = 0; t < 400 && got == 0; t++) {
+        got = pg_scalar(central, "SELECT count(*) FROM dss_audit.entries", NULL);
+        if (got <= 0) sleep_ms(5);
+    }
+    kill(srv_pid(sh), SIGKILL);
+    srv_wait(sh);
+    srv_free(sh);
+    got = pg_scalar(central, "SELECT count(*) FROM dss_audit.entries", NULL);
+    ASSERT(got > 0);
+    sh = start_ship(srv_db(m), central, 0);
+    CHECK(sh);
+    ASSERT_EQ_INT(srv_wait(sh), 0);
+    srv_free(sh);
+    ASSERT(log_is_exactly(central, "killed", 2LL * N));
+    const char *out = NULL;
+    ASSERT_EQ_INT(verify(m, central, &out), 0);
+    srv_free(m);
+}
+
+/* A batch that breaks the chain is refused and reported, never stored:
+** here the central log already holds other entries under the same log_id
+** (a local file restored from an older copy and written again). */
+TEST(a_break_in_the_chain_is_refused_and_nothing_is_stored)
+{
+    char central[512];
+    ASSERT_EQ_INT(pgtest_new_db(central, sizeof central), 0);
+    srv *m = start_serve(NULL, "forked");
+    CHECK(m);
+    for (int k = 0; k < 3; k++) CHECK(log_marker(m, srv_fmt(m, "a%d", k)));
+    char copy[4200];
+    snprintf(copy, sizeof copy, "%s.copy", srv_db(m));
+    /* A consistent copy of the file as it is now (the server is idle). */
+    char *cmd = srv_fmt(m, "sqlite3 '%s' \".backup '%s'\"", srv_db(m), copy);
+    ASSERT_EQ_INT(system(cmd), 0);
+    for (int k = 0; k < 3; k++) CHECK(log_marker(m, srv_fmt(m, "b%d", k)));
+    srv *sh = start_ship(srv_db(m), central, 0);
+    CHECK(sh);
+    ASSERT_EQ_INT(srv_wait(sh), 0);
+    srv_free(sh);
+    /* The copy, written again, diverges from seq 7 on. */
+    srv *fork_ = start_serve(copy, "forked");
+    CHECK(fork_);
+    for (int k = 0; k < 5; k++) CHECK(log_marker(fork_, srv_fmt(fork_, "c%d", k)));
+    srv_wait(fork_);
+    long long before = pg_scalar(central, "SELECT count(*) FROM dss_audit.entries", NULL);
+    sh = start_ship(copy, central, 0);
+    CHECK(sh);
+    ASSERT_EQ_INT(srv_wait(sh), 1);
+    ASSERT_CONTAINS(srv_stderr(sh), "seq");
+    ASSERT_EQ_INT(pg_scalar(central, "SELECT count(*) FROM dss_audit.entries", NULL), before);
+    srv_free(sh);
+    srv_free(fork_);
+    srv_free(m);
+}
+
+/* PostgreSQL stopped while direct servers write: their writes fail with an
+** isError result (they do not exit), nothing they acknowledged is lost,
+** and writes succeed again once it is back.  This case runs its own
+** cluster, which it stops and starts. */
+TEST(postgres_stopped_while_servers_write_then_back)
+{
+    char state[] = "/tmp/dss-pgstop.XXXXXX";
+    ASSERT(mkdtemp(state));
+    const char *script = getenv("DSS_PG_CLUSTER");
+    CHECK(script);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' start '%s' 2>/dev/null", script, state);
+    ASSERT_EQ_INT(system(cmd), 0);
+    char conninfo[512];
+    ASSERT_EQ_INT(pgtest_conninfo_of(state, "postgres", conninfo, sizeof conninfo), 0);
+    srv *d[2];
+    for (int i = 0; i < 2; i++) CHECK(d[i] = start_serve(conninfo, "outage"));
+    /* The names of the markers a server acknowledged. */
+    static char acked_names[400][48];
+    int acked = 0;
+#define MARK(srv_, fmt, a, b)                                                \
+    do {                                                                     \
+        const char *n_ = name_of(fmt, a, b);                                 \
+        if (log_marker(srv_, n_)) {                                          \
+            snprintf(acked_names[acked++], sizeof acked_names[0], "%s", n_); \
+            ok_ = 1;                                                         \
+        } else {                                                             \
+            ok_ = 0;                                                         \
+        }                                                                    \
+    } while (0)
+    int ok_ = 0;
+    for (int k = 0; k < 20; k++)
+        for (int i = 0; i < 2; i++) MARK(d[i], "before-%d-%d", i, k);
+    ASSERT_EQ_INT(acked, 40);
+    snprintf(cmd, sizeof cmd, "'%s' pause '%s'", script, state);
+    ASSERT_EQ_INT(system(cmd), 0);
+    int failed = 0;
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < 2; i++) {
+            MARK(d[i], "during-%d-%d", i, k);
+            failed += !ok_;
+        }
+    ASSERT(failed > 0);
+    for (int i = 0; i < 2; i++) CHECK(srv_alive(d[i]));
+    snprintf(cmd, sizeof cmd, "'%s' resume '%s'", script, state);
+    ASSERT_EQ_INT(system(cmd), 0);
+    /* Reconnecting backs off for at most a few seconds. */
+    int back = 0;
+    for (int t = 0; t < 100 && back < 2; t++) {
+        back = 0;
+        for (int i = 0; i < 2; i++) {
+            MARK(d[i], "after-%d-%d", i, t);
+            back += ok_;
+        }
+        if (back < 2) sleep_ms(100);
+    }
+    ASSERT_EQ_INT(back, 2);
+    /* Every acknowledged marker is there (each tools/call also records
+    ** itself; only the markers are counted). */
+    for (int i = 0; i < acked; i++)
+        ASSERT_EQ_INT(pg_scalar(conninfo,
+                                "SELECT count(*) FROM dss_audit.entries WHERE operation_name = $1",
+                                acked_names[i]),
+                      1);
+#undef MARK
+    const char *out = NULL;
+    ASSERT_EQ_INT(verify(d[0], conninfo, &out), 0);
+    for (int i = 0; i < 2; i++) srv_free(d[i]);
+    snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(three_shippers_and_two_direct_servers_make_one_trail)
+    TEST_ENTRY(shipping_twice_is_a_no_op_and_keeps_every_byte)
+    TEST_ENTRY(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
+    TEST_ENTRY(a_break_in_the_chain_is_refused_and_nothing_is_stored)
+    TEST_ENTRY(postgres_stopped_while_servers_write_then_back)
+)
