@@ -30,39 +30,26 @@ static cJSON *resource(const char *uri, const char *name, const char *title,
     return r;
 }
 
-/* Cursors: "r1:<seq>" in unpadded base64url; 0 = the first page. */
-static int decode_cursor(const cJSON *params, int64_t *after)
+/* Cursors are the query tools' (tool_cursor_encode: the last entry's seq,
+** time and log, so that pages stay stable across the logs of a shared
+** database); no cursor is the first page. */
+static int decode_cursor(const cJSON *params, store_query *q, tool_cursor *buf)
 {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(params, "cursor");
-    *after = 0;
     if (!c) return 0;
-    char raw[40];
-    size_t n = 0;
-    long long seq = 0;
-    if (!cJSON_IsString(c) ||
-        sodium_base642bin((unsigned char *)raw, sizeof raw - 1, c->valuestring,
-                          strlen(c->valuestring), NULL, &n, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-        return -1;
-    raw[n] = '\0';
-    if (sscanf(raw, "r1:%lld", &seq) != 1 || seq <= 0) return -1;
-    *after = seq;
+    int64_t seq;
+    if (!cJSON_IsString(c) || tool_cursor_decode(c->valuestring, &seq, buf) != 0) return -1;
+    q->after_seq = seq;
+    q->after_created_at = buf->created_at;
+    q->after_log_id = buf->log_id[0] ? buf->log_id : NULL;
     return 0;
-}
-
-static void add_cursor(cJSON *result, int64_t seq)
-{
-    char raw[40], out[64];
-    int n = snprintf(raw, sizeof raw, "r1:%lld", (long long)seq);
-    sodium_bin2base64(out, sizeof out, (const unsigned char *)raw, (size_t)n,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    cJSON_AddStringToObject(result, "nextCursor", out);
 }
 
 static char *list(mcp *m, mcp_req *rq)
 {
-    int64_t after;
-    if (decode_cursor(rq->msg->params, &after) != 0)
+    store_query q = {.limit = PAGE};
+    tool_cursor at;
+    if (decode_cursor(rq->msg->params, &q, &at) != 0)
         return rpc_reply_error(rq->msg->id, RPC_INVALID_PARAMS,
                                "params.cursor is not a cursor this server returned", NULL);
     cJSON *r = cJSON_CreateObject();
@@ -71,14 +58,13 @@ static char *list(mcp *m, mcp_req *rq)
         cJSON_Delete(r);
         return NULL;
     }
-    if (after == 0) {
+    if (q.after_seq == 0) {
         cJSON_AddItemToArray(list, resource("audit://checkpoints/latest", "latest-checkpoint",
                                             "Latest signed checkpoint",
                                             "The newest Ed25519-signed checkpoint of the log."));
         cJSON_AddItemToArray(list, resource("audit://stats", "stats", "Audit log statistics",
                                             "Entry count, chain head and checkpoint summary."));
     }
-    store_query q = {.limit = PAGE, .after_seq = after};
     cJSON *entries = NULL;
     int more = 0;
     char err[STORE_ERRLEN];
@@ -87,11 +73,16 @@ static char *list(mcp *m, mcp_req *rq)
         return rpc_reply_error(rq->msg->id, RPC_INTERNAL_ERROR, err, NULL);
     }
     int64_t last = 0;
+    store_page page = {0};
     cJSON *e;
     cJSON_ArrayForEach(e, entries) {
         const char *id = tool_str_arg(e, "id"), *type = tool_str_arg(e, "event_type"),
                    *op = tool_str_arg(e, "operation_name");
         last = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "seq")->valuedouble;
+        const char *when = tool_str_arg(e, "created_at"), *log = tool_str_arg(e, "log_id");
+        page.last_seq = last;
+        snprintf(page.last_created_at, sizeof page.last_created_at, "%s", when ? when : "");
+        snprintf(page.last_log_id, sizeof page.last_log_id, "%s", log ? log : "");
         char uri[96], name[48], title[320];
         snprintf(uri, sizeof uri, ENTRY_PREFIX "%s", id ? id : "");
         snprintf(name, sizeof name, "entry-%lld", (long long)last);
@@ -100,7 +91,11 @@ static char *list(mcp *m, mcp_req *rq)
         cJSON_AddItemToArray(list, resource(uri, name, title, NULL));
     }
     cJSON_Delete(entries);
-    if (more && last > 0) add_cursor(r, last);
+    if (more && last > 0) {
+        char *next = tool_cursor_encode(&page);
+        if (next) cJSON_AddStringToObject(r, "nextCursor", next);
+        free(next);
+    }
     return mcp_result(m, rq, r, MCP_TTL_VOLATILE);
 }
 

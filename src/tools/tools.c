@@ -189,10 +189,8 @@ char *tool_cursor_encode(const store_page *page)
     return out;
 }
 
-int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q, tool_cursor *buf)
+int tool_cursor_decode(const char *c, int64_t *seq_out, tool_cursor *buf)
 {
-    const char *c = tool_str_arg(args, "cursor");
-    if (!c) return TOOL_OK;
     char raw[160];
     size_t n = 0;
     long long seq = 0;
@@ -209,15 +207,25 @@ int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q, tool_curso
     int ok = seq > 0 && ((version == 1 && rest == TS_BUFLEN - 1) ||
                          (version == 2 && rest > TS_BUFLEN && *log == ':' &&
                           rest - TS_BUFLEN < sizeof buf->log_id));
-    if (!ok) {
-        snprintf(ctx->err, sizeof ctx->err,
-                 "argument 'cursor' is not a next_cursor this server returned");
-        return TOOL_EARG;
-    }
+    if (!ok) return -1;
     memcpy(buf->created_at, at, TS_BUFLEN - 1);
     buf->created_at[TS_BUFLEN - 1] = '\0';
     buf->log_id[0] = '\0';
     if (version == 2) snprintf(buf->log_id, sizeof buf->log_id, "%s", log + 1);
+    *seq_out = seq;
+    return 0;
+}
+
+int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q, tool_cursor *buf)
+{
+    const char *c = tool_str_arg(args, "cursor");
+    if (!c) return TOOL_OK;
+    int64_t seq;
+    if (tool_cursor_decode(c, &seq, buf) != 0) {
+        snprintf(ctx->err, sizeof ctx->err,
+                 "argument 'cursor' is not a next_cursor this server returned");
+        return TOOL_EARG;
+    }
     q->after_seq = seq;
     q->after_created_at = buf->created_at;
     q->after_log_id = buf->log_id[0] ? buf->log_id : NULL;

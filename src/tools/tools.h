@@ -91,6 +91,9 @@ typedef struct tool_cursor {
 /* The next_cursor that continues after the last entry of page.  Returns a
 ** new string the caller frees, or NULL. */
 char *tool_cursor_encode(const store_page *page);
+/* Decode a cursor made by tool_cursor_encode(): its seq into *seq and the
+** rest into *buf.  0, or -1 when c is not such a cursor. */
+int tool_cursor_decode(const char *c, int64_t *seq, tool_cursor *buf);
 /* Decode the optional 'cursor' argument into q (after_seq, and
 ** after_created_at and after_log_id pointing into *buf, which the caller
 ** provides).  TOOL_OK, or TOOL_EARG with ctx->err set. */

@@ -158,6 +158,7 @@ static int get_entries(viewer_api *api, const request *r)
         .text = param(r, "q"), .since = since[0] ? since : NULL,
         .until = until[0] ? until : NULL, .limit = limit, .after_seq = before_seq,
         .after_created_at = before_at[0] ? before_at : NULL,
+        .after_log_id = param(r, "before_log"), .log = param(r, "log"),
     };
     if ((q.since || q.until) && before_seq && !q.after_created_at)
         return fail(r, HTTP_BAD, "a time range pages with before_seq and before_at together");
@@ -173,6 +174,8 @@ static int get_entries(viewer_api *api, const request *r)
         jbuf_int(r->out, page.last_seq);
         jbuf_puts(r->out, ",\"before_at\":");
         str_or_null(r->out, page.last_created_at);
+        jbuf_puts(r->out, ",\"before_log\":");
+        str_or_null(r->out, page.last_log_id);
         jbuf_putc(r->out, '}');
     } else {
         jbuf_puts(r->out, "null");
@@ -189,7 +192,7 @@ static int get_entries(viewer_api *api, const request *r)
 static int entry_at_seq(viewer_api *api, const request *r, int64_t seq)
 {
     char err[STORE_ERRLEN];
-    store_query q = {.limit = 1, .after_seq = seq + 1};
+    store_query q = {.limit = 1, .after_seq = seq + 1, .log = param(r, "log")};
     store_page page;
     jbuf_puts(r->out, "{\"entry\":");
     size_t at = r->out->len;

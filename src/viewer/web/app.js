@@ -91,7 +91,7 @@
   // The view: filters, cursor and open entry, all in the URL.
   function readState() {
     const p = new URLSearchParams(location.search);
-    const s = { filters: {}, before_seq: p.get('before_seq') || '', before_at: p.get('before_at') || '',
+    const s = { filters: {}, before_seq: p.get('before_seq') || '', before_at: p.get('before_at') || '', before_log: p.get('before_log') || '',
       entry: p.get('entry') || '', page: Number(p.get('page') || 0) };
     for (const f of FILTERS) s.filters[f] = p.get(f) || '';
     return s;
@@ -103,6 +103,7 @@
     for (const f of FILTERS) if (s.filters[f]) p.set(f, s.filters[f]);
     if (s.before_seq) p.set('before_seq', s.before_seq);
     if (s.before_at) p.set('before_at', s.before_at);
+    if (s.before_log) p.set('before_log', s.before_log);
     if (s.page) p.set('page', String(s.page));
     if (s.entry) p.set('entry', s.entry);
     const url = location.pathname + '?' + p.toString();
@@ -167,7 +168,7 @@
     }
     try {
       const r = await api('entries', Object.assign({}, state.filters,
-        { before_seq: state.before_seq, before_at: state.before_at }));
+        { before_seq: state.before_seq, before_at: state.before_at, before_log: state.before_log }));
       next = r.next;
       const shown = r.entries.length;
       showEntries(r.entries, r.more, shown ? `seq ${fmt(r.entries[0].seq)} … ${fmt(r.entries[shown - 1].seq)}` : '');
@@ -188,7 +189,7 @@
     state.filters = {};
     for (const f of FILTERS) state.filters[f] = '';
     state.filters[name] = value;
-    state.before_seq = state.before_at = '';
+    state.before_seq = state.before_at = state.before_log = '';
     state.page = 0;
     writeState(state, true);
     refresh();
@@ -460,14 +461,14 @@
   $('filters').addEventListener('submit', (ev) => {
     ev.preventDefault();
     for (const f of FILTERS) state.filters[f] = $('f-' + f).value.trim();
-    state.before_seq = state.before_at = '';
+    state.before_seq = state.before_at = state.before_log = '';
     state.page = 0;
     writeState(state, true);
     refresh();
   });
   $('clear').addEventListener('click', () => {
     for (const f of FILTERS) state.filters[f] = '';
-    state.before_seq = state.before_at = '';
+    state.before_seq = state.before_at = state.before_log = '';
     state.page = 0;
     writeState(state, true);
     refresh();
@@ -475,12 +476,12 @@
   $('older').addEventListener('click', () => {
     if (!next) return;
     if (REPORT) state.page = next.page;
-    else { state.before_seq = String(next.before_seq); state.before_at = next.before_at || ''; }
+    else { state.before_seq = String(next.before_seq); state.before_at = next.before_at || ''; state.before_log = next.before_log || ''; }
     writeState(state, true);
     loadEntries();
   });
   $('newest').addEventListener('click', () => {
-    state.before_seq = state.before_at = '';
+    state.before_seq = state.before_at = state.before_log = '';
     state.page = 0;
     writeState(state, true);
     loadEntries();
