@@ -51,7 +51,7 @@ enum { EXIT_USAGE = 2 };
 typedef enum command {
     CMD_SERVE, CMD_VERIFY, CMD_CHECKPOINT, CMD_PUBLIC_KEY, CMD_PRUNE,
     CMD_TAIL, CMD_QUERY, CMD_STATS, CMD_EXPORT, CMD_UI, CMD_REPORT, CMD_WRAP,
-    CMD_WRAP_CONFIG, CMD_HOOK, CMD_HOOKS, CMD_SHIP
+    CMD_WRAP_CONFIG, CMD_HOOK, CMD_HOOKS, CMD_SHIP, CMD_MIGRATE
 } command;
 
 /* getopt_long values of options that have no short form. */
@@ -219,6 +219,7 @@ static const struct {
     {"export", CMD_EXPORT}, {"ui", CMD_UI}, {"report", CMD_REPORT},
     {"wrap", CMD_WRAP}, {"hook", CMD_HOOK}, {"hooks", CMD_HOOKS},
     {"wrap-config", CMD_WRAP_CONFIG}, {"ship", CMD_SHIP},
+    {"migrate", CMD_MIGRATE},
 };
 
 /* Point a person who made a usage mistake at the right help. */
@@ -830,6 +831,23 @@ static int wrap(const config *c, const store_options *so)
     return status;
 }
 
+/* migrate: create or bring forward the database's schema, and nothing
+** else (no log is created): for an administrator who wants the schema to
+** belong to an owner role that the servers are not. */
+static int run_migrate(const config *c)
+{
+    store_options so = {.path = c->db, .no_own_log = 1};
+    store *st = NULL;
+    char err[STORE_ERRLEN];
+    if (store_open(&so, &st, err) != STORE_OK) {
+        diag("cannot migrate %s: %s", c->db_shown, err);
+        return EXIT_FAILURE;
+    }
+    store_close(st);
+    diag("the audit schema of %s is current", c->db_shown);
+    return EXIT_SUCCESS;
+}
+
 static volatile sig_atomic_t ship_stop;
 
 static void on_ship_signal(int sig)
@@ -943,6 +961,10 @@ int main(int argc, char **argv)
     }
     if (c.cmd == CMD_SHIP) {
         status = run_ship(&c);
+        goto done;
+    }
+    if (c.cmd == CMD_MIGRATE) {
+        status = run_migrate(&c);
         goto done;
     }
     if (c.cmd == CMD_PUBLIC_KEY || c.cmd == CMD_CHECKPOINT || c.cmd == CMD_PRUNE ||

@@ -260,6 +260,23 @@ static const cli_help_section ship_sections[] = {
     END_SECTIONS,
 };
 
+static const cli_help_item migrate_opts[] = {
+    OPT_DB, OPT_HELP, END_ITEMS,
+};
+
+static const cli_help_section migrate_sections[] = {
+    {NULL,
+     "Create the audit schema in the database, or bring it forward to this "
+     "version's, and exit; no log is created. Servers do this by themselves "
+     "on first start; run it once as the role that should own the schema "
+     "(for PostgreSQL, e.g. with options=-c role=dss_audit_owner in the "
+     "connection string) so that the writers' role owns nothing. A database "
+     "of a newer version is refused with a message.",
+     NULL, 0},
+    {"Options", NULL, migrate_opts, 0},
+    END_SECTIONS,
+};
+
 static const cli_help_item tail_opts[] = {
     {"-n, --lines N", "how many of the newest entries to print (default 10; "
                       "0 prints none, which suits -f)"},
@@ -713,6 +730,9 @@ const cli_help_page cli_help_pages[] = {
      "copy the local log into a central PostgreSQL database, once or "
      "continuously",
      ship_sections},
+    {"migrate", "migrate [--db PATH]",
+     "create or upgrade the audit schema, and nothing else",
+     migrate_sections},
 };
 
 const unsigned cli_help_page_count = sizeof cli_help_pages / sizeof *cli_help_pages;
