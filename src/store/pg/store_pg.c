@@ -343,17 +343,34 @@ int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err)
 
 /* ---- the connection ---- */
 
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 /* Connect and set the session up; on failure s->conn is NULL. */
 static int connect_once(pg_store *s, char *err)
 {
     char why[200];
     if (s->conn) PQfinish(s->conn);
-    s->conn = PQconnectdb(s->conninfo);
+    /* A connection attempt waits at most about the busy timeout (unless
+    ** the conninfo or PGCONNECT_TIMEOUT says otherwise: later values win). */
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d",
+             s->busy_timeout_ms / 1000 > 2 ? s->busy_timeout_ms / 1000 : 2);
+    const char *env = getenv("PGCONNECT_TIMEOUT");
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {env && *env ? env : timeout, s->conninfo, NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
     if (!s->conn) {
         errf(err, "cannot connect to PostgreSQL: out of memory");
         return STORE_ENOMEM;
     }
     set_where(s);
+    /* stdout carries only protocol messages, and the server's notices
+    ** ("already exists, skipping") are no diagnostics worth stderr. */
+    PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         conn_message(s, why, sizeof why);
         errf(err, "cannot connect to %s: %s", s->where, why);
