@@ -615,6 +615,13 @@ TEST(lost_connection_fails_group_then_reconnects)
     int64_t count;
     ASSERT(verify_chain(s, &count));
     ASSERT_EQ_INT(count, 3);
+    /* Killed while idle: the next group just reconnects, losing nothing. */
+    ASSERT_EQ_INT(pgtest_value(db,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'dss-audit-mcp' AND datname = current_database()"), 1);
+    ASSERT_EQ_INT(append_n(s, 1, &r), 0);
+    ASSERT_EQ_INT(r.seq, 4);
+    ASSERT_EQ_INT(store_take_lost_tx(s), 0);
     store_close(s);
 }
 

@@ -904,6 +904,8 @@ static int read_head_row(pg_store *s, PGresult *r, pg_head *h)
     return 1;
 }
 
+static int lock_own_head(pg_store *s, char *err);
+
 int pg_store_begin(pg_store *s, char *err)
 {
     if (s->in_tx) {
@@ -919,6 +921,25 @@ int pg_store_begin(pg_store *s, char *err)
         errf(err, "this store has no log of its own to write to");
         return STORE_EINVAL;
     }
+    int rc = lock_own_head(s, err);
+    if (rc == STORE_EIO && s->broken) {
+        /* The connection died while idle (a restart, an idle timeout):
+        ** nothing was lost, so connect again and retry once. */
+        rc = lock_own_head(s, err);
+    }
+    if (rc != STORE_OK) return rc;
+    s->head_at_begin = s->head;
+    s->in_tx = 1;
+    s->tx_id++;
+    s->tx_writes = 0;
+    s->nmarks = 0;
+    buffer_clear(s, 0);
+    return STORE_OK;
+}
+
+/* BEGIN and lock the own log's head row, reading the head (begin()). */
+static int lock_own_head(pg_store *s, char *err)
+{
     int rc = pgs_ready(s, err);
     /* Partitions are made outside the transaction: creating one locks the
     ** parent table, which must not be held until a commit.  Today's month,
@@ -940,17 +961,8 @@ int pg_store_begin(pg_store *s, char *err)
         rc = STORE_ESCHEMA;
     }
     PQclear(r);
-    if (rc != STORE_OK) {
-        if (s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
-        return rc;
-    }
-    s->head_at_begin = s->head;
-    s->in_tx = 1;
-    s->tx_id++;
-    s->tx_writes = 0;
-    s->nmarks = 0;
-    buffer_clear(s, 0);
-    return STORE_OK;
+    if (rc != STORE_OK && s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
 }
 
 int pg_store_commit(pg_store *s, char *err)
