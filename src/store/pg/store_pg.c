@@ -397,12 +397,19 @@ static int connect_once(pg_store *s, char *err)
     return rc;
 }
 
+/* How long one call may wait for the connection to come back: a request
+** during an outage fails at once with isError instead of holding up the
+** agent (the agent comes first); a blip shorter than this is ridden out. */
+#define PG_RECONNECT_WAIT_MS 250
+
 /* Get the connection back after it was lost, trying again with back-off
-** (50 ms doubling to 5 s) but never waiting longer than the busy timeout
-** in one call. */
+** (50 ms doubling to 5 s) but never waiting longer than
+** PG_RECONNECT_WAIT_MS (or the busy timeout, when shorter) in one call. */
 static int reconnect(pg_store *s, char *err)
 {
-    int64_t deadline = mono_ms() + s->busy_timeout_ms;
+    int wait = s->busy_timeout_ms < PG_RECONNECT_WAIT_MS ? s->busy_timeout_ms
+                                                         : PG_RECONNECT_WAIT_MS;
+    int64_t deadline = mono_ms() + wait;
     for (;;) {
         int64_t now = mono_ms();
         if (now < s->retry_at_ms) {
@@ -736,7 +743,10 @@ int pg_store_open(const store_options *opt, pg_store **out, char *err)
         rc = STORE_EINVAL;
         goto fail;
     }
-    if (!s->readonly) {
+    if (!s->readonly && opt->no_own_log) {
+        s->no_own_log = 1; /* a shipper: it writes only the logs it ensures */
+        rc = STORE_OK;
+    } else if (!s->readonly) {
         rc = own_log(s, name, err);
     } else if (name) {
         /* Read-only: the named log must exist (nothing creates it here). */
@@ -917,12 +927,15 @@ int pg_store_begin(pg_store *s, char *err)
                  "the audit log is open read-only; no entry can be written");
         return STORE_EREADONLY;
     }
-    if (!s->own_id[0]) {
+    if (!s->own_id[0] && !s->no_own_log) {
         errf(err, "this store has no log of its own to write to");
         return STORE_EINVAL;
     }
-    int rc = lock_own_head(s, err);
-    if (rc == STORE_EIO && s->broken) {
+    /* A shipper's transaction holds only what store_import() locks: the
+    ** head of the log it imports into. */
+    int rc = s->own_id[0] ? lock_own_head(s, err) : pgs_ready(s, err);
+    if (rc == STORE_OK && !s->own_id[0]) rc = pgs_exec(s, "BEGIN", "beginning", err);
+    if (rc == STORE_EIO && s->broken && s->own_id[0]) {
         /* The connection died while idle (a restart, an idle timeout):
         ** nothing was lost, so connect again and retry once. */
         rc = lock_own_head(s, err);
@@ -1105,6 +1118,10 @@ int pg_store_append(pg_store *s, const store_record *rec, store_receipt *out, ch
 {
     if (!s->in_tx) {
         errf(err, "append outside a transaction");
+        return STORE_EINVAL;
+    }
+    if (!s->own_id[0]) {
+        errf(err, "this store has no log of its own to write to");
         return STORE_EINVAL;
     }
     int64_t now = ts_now_us();

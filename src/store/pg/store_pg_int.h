@@ -77,6 +77,7 @@ struct pg_store {
 
     /* The own log (appends go there) and the selected one. */
     char own_id[37];
+    int no_own_log;    /* a shipper's store: transactions lock no head at begin */
     char own_name[STORE_LOG_NAME_MAX];
     char sel_id[37];
     char sel_name[STORE_LOG_NAME_MAX];
