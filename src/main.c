@@ -59,13 +59,15 @@ enum {
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
     OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO, OPT_FAIL_CLOSED,
-    OPT_RECORD_PROMPTS, OPT_SCOPE
+    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG
 };
 
 typedef struct config {
     command cmd;
     const char *cmd_name;        /* as given; NULL when none was */
     char *db;
+    char db_shown[512];  /* db as printed: a PostgreSQL password masked */
+    const char *log;    /* --log: the log written (serve, wrap, hook), or read */
     char *actor;
     char *key;
     char *config;       /* redaction rules file, or NULL */
@@ -268,10 +270,12 @@ static int parse_args(int argc, char **argv, config *c)
         {"fail-closed", no_argument, NULL, OPT_FAIL_CLOSED},
         {"record-prompts", no_argument, NULL, OPT_RECORD_PROMPTS},
         {"scope", required_argument, NULL, OPT_SCOPE},
+        {"log", required_argument, NULL, OPT_LOG},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
     const char *key = getenv("DSS_AUDIT_KEY");
+    const char *log = getenv("DSS_AUDIT_LOG");
     const char *maxmsg = getenv("DSS_AUDIT_MAX_MESSAGE_BYTES");
     const char *maxdepth = getenv("DSS_AUDIT_MAX_DEPTH");
     const char *interval = getenv("DSS_AUDIT_CHECKPOINT_INTERVAL");
@@ -304,12 +308,14 @@ static int parse_args(int argc, char **argv, config *c)
     int o;
     const char *results_word = NULL, *kill_after = NULL;
     int wrap_opts = 0, config_opts = 0;
+    char *db_arg = NULL; /* --db's text in argv, whose password is wiped */
     opterr = 0;
     /* wrap stops at the first non-option: what follows is the server's. */
     const char *shorts = c->cmd == CMD_WRAP ? "+hVn:fo:" : "hVn:fo:";
     while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         switch (o) {
-        case 'd': db = optarg; break;
+        case 'd': db = db_arg = optarg; break;
+        case OPT_LOG: log = optarg; break;
         case 'a': actor = optarg; break;
         case 'k': key = optarg; break;
         case 'i': interval = optarg; break;
@@ -514,6 +520,18 @@ static int parse_args(int argc, char **argv, config *c)
         return EXIT_USAGE;
     }
     c->db = db ? strdup(db) : default_db();
+    /* A PostgreSQL password must not show in `ps`, ours or a wrapped
+    ** server's (which would inherit the variable). */
+    if (c->db && db_arg) store_wipe_password(db_arg);
+    const char *env_db = getenv("DSS_AUDIT_DB");
+    if (env_db) {
+        char shown[1024];
+        store_redact_path(env_db, shown, sizeof shown);
+        if (strcmp(shown, env_db) != 0) unsetenv("DSS_AUDIT_DB");
+    }
+    c->log = log && *log ? log : NULL;
+    c->cli.log = c->log;
+    if (c->db) store_redact_path(c->db, c->db_shown, sizeof c->db_shown);
     c->actor_given = actor != NULL;
     c->actor = actor ? strdup(actor) : login_name();
     c->key = key ? strdup(key) : default_key();
@@ -641,7 +659,8 @@ static int run_ui(const config *c)
              "who learns the URL can read the audit trail", c->listen);
     printf("%s\n", viewer_http_url(h));
     fflush(stdout);
-    diag("the trail viewer of %s (read-only) is at the URL above; Ctrl-C stops it", c->db);
+    diag("the trail viewer of %s (read-only) is at the URL above; Ctrl-C stops it",
+         c->db_shown);
     if (c->open_browser) open_in_browser(viewer_http_url(h));
     sigwait(&stop, &sig);
     viewer_http_stop(h);
@@ -656,7 +675,7 @@ static int run_cli(const config *c, store *st)
     switch (c->cmd) {
     case CMD_TAIL: rc = cli_tail(st, &c->cli, stdout, err, sizeof err); break;
     case CMD_QUERY: rc = cli_query(st, &c->cli, stdout, err, sizeof err); break;
-    case CMD_STATS: rc = cli_stats(st, c->db, &c->cli, stdout, err, sizeof err); break;
+    case CMD_STATS: rc = cli_stats(st, c->db_shown, &c->cli, stdout, err, sizeof err); break;
     case CMD_EXPORT: rc = cli_export(st, &c->cli, stdout, err, sizeof err); break;
     case CMD_REPORT: return run_report(c, st);
     default: return EXIT_USAGE;
@@ -731,7 +750,7 @@ static int serve(const config *c, const store_options *so, const signer *sg)
                 "dss-audit-mcp: waiting for an MCP client on stdin (database %s%s); "
                 "to try it, type {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} "
                 "and Enter; Ctrl-D quits\n",
-                c->db, so->readonly ? ", read-only" : "");
+                c->db_shown, so->readonly ? ", read-only" : "");
     server_options so_io = {.in_fd = 0, .out_fd = 1,
                             .max_message_bytes = c->max_message_bytes};
     if (!(sv = server_new(&so_io))) {
@@ -795,7 +814,7 @@ static int run_hook(config *c)
     c->hook.fallback_user = c->actor;
     c->hook.max_depth = c->max_depth;
     c->hook.fail_reason = why[0] ? why : NULL;
-    store_options so = {.path = c->db, .max_bytes = c->max_db_size};
+    store_options so = {.path = c->db, .log_name = c->log, .max_bytes = c->max_db_size};
     return hook_run(&c->hook, &so, 0, stdout, stderr);
 }
 
@@ -872,6 +891,7 @@ int main(int argc, char **argv)
         goto done;
     }
     store_options so = {.path = c.db,
+                        .log_name = c.log,
                         .readonly = c.cmd == CMD_VERIFY || c.read_only ||
                                     cli_is_command(c.cmd_name),
                         .max_bytes = c.max_db_size};
@@ -888,7 +908,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (store_open(&so, &st, err) != STORE_OK) {
-        diag("cannot open the audit database %s: %s", c.db, err);
+        diag("cannot open the audit database %s: %s", c.db_shown, err);
         status = EXIT_USAGE;
         goto done;
     }

@@ -45,6 +45,7 @@ typedef struct cli_args {
     int follow;                 /* tail -f */
     const char *user, *project, *event_type, *operation_name;
     const char *server, *session;  /* relayed calls' server name, session */
+    const char *log;            /* one log, by name or id (--log) */
     const char *since, *until, *search, *limit;
     const char *format, *output;
     int json;                   /* --json: JSON Lines even on a terminal */

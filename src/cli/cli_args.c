@@ -202,7 +202,7 @@ store_query cli_filter(const cli_args *a)
     return (store_query){
         .project_id = a->project, .user_id = a->user,
         .operation_name = a->operation_name, .event_type = a->event_type,
-        .server = a->server, .session_id = a->session,
+        .server = a->server, .session_id = a->session, .log = a->log,
         .since = a->since_ts[0] ? a->since_ts : NULL,
         .until = a->until_ts[0] ? a->until_ts : NULL,
         .text = a->search,

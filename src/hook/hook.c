@@ -564,9 +564,12 @@ static int answer(hook_ctx *c, FILE *out, FILE *errf)
     return block ? 2 : 0;
 }
 
-static int memory_db(const store_options *so)
+/* Whether hooks must take turns on a lock file beside the database: not
+** in memory, and not on PostgreSQL, whose head-row lock serializes writers
+** of one log without starving any. */
+static int needs_turns(const store_options *so)
 {
-    return strcmp(so->path, ":memory:") == 0;
+    return strcmp(so->path, ":memory:") != 0 && !store_is_remote(so->path);
 }
 
 int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *out,
@@ -600,10 +603,12 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
         goto done;
     }
     if (store_open(so, &st, err) != STORE_OK) {
-        snprintf(c.why, sizeof c.why, "cannot open the audit database %s: %s", so->path, err);
+        char shown[512];
+        store_redact_path(so->path, shown, sizeof shown);
+        snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s", shown, err);
         goto done;
     }
-    if (!memory_db(so) && (turn = take_turn(so->path, c.why, sizeof c.why)) == -1) goto done;
+    if (needs_turns(so) && (turn = take_turn(so->path, c.why, sizeof c.why)) == -1) goto done;
     record(&c, st);
     if (turn >= 0) close(turn); /* the next hook's turn */
     turn = -2;

@@ -111,16 +111,18 @@ int mcp_ready(mcp *m, char *err, size_t errlen)
         return -1;
     }
     if (m->open_later) {
-        char why[STORE_ERRLEN], text[STORE_ERRLEN + 512];
+        char why[STORE_ERRLEN], text[STORE_ERRLEN + 1024];
         const store_options *o = m->open_later;
+        char shown[512];
+        store_redact_path(o->path, shown, sizeof shown);
         m->open_later = NULL;
         if (store_open(o, &m->st, why) == STORE_OK) {
             m->owns_st = 1;
             note_checkpoint(m);
             if (store_readonly(m->st))
-                diag("serving %s read-only: queries work, every write is refused", o->path);
+                diag("serving %s read-only: queries work, every write is refused", shown);
         } else {
-            snprintf(text, sizeof text, "cannot open the audit database %s: %s", o->path,
+            snprintf(text, sizeof text, "cannot open the audit database %s: %s", shown,
                      why);
             m->open_error = strdup(text); /* NULL says "out of memory" below */
         }

@@ -641,7 +641,9 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
     if (!r.base_name) goto done;
     set_server(&r, NULL);
     if (store_open(o->so, &r.st, serr) != STORE_OK) {
-        diag("wrap: cannot open the audit database %s: %s%s", o->so->path, serr,
+        char shown[512];
+        store_redact_path(o->so->path, shown, sizeof shown);
+        diag("wrap: cannot open the audit database %s: %s%s", shown, serr,
              o->fail_open ? " (--fail-open: calls are forwarded unrecorded)"
                           : " (recorded calls will be refused)");
         r.st = NULL;

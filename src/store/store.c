@@ -43,6 +43,78 @@ int store_is_remote(const char *path)
            is_keyword_string(path);
 }
 
+/* The password's span in path: [*from, *to), or 0 when it has none. */
+static int password_span(const char *path, size_t *from, size_t *to)
+{
+    if (!store_is_remote(path)) return 0;
+    const char *p;
+    int uri = strncmp(path, "postgres", 8) == 0 && strstr(path, "://");
+    if (uri) {
+        /* scheme://user:password@host..., the userinfo ending at the last
+        ** '@' before the path. */
+        const char *auth = strstr(path, "://") + 3;
+        const char *end = auth + strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *q = auth; q < end; q++)
+            if (*q == '@') at = q;
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            *from = (size_t)(colon + 1 - path);
+            *to = (size_t)(at - path);
+            return 1;
+        }
+    }
+    /* password=... as a keyword (space separated, maybe quoted) or as a
+    ** URI parameter (& or ? separated). */
+    for (p = path; (p = strstr(p, "password")) != NULL; p += 8) {
+        int starts = p == path || p[-1] == ' ' || p[-1] == '?' || p[-1] == '&' || p[-1] == '\t';
+        const char *q = p + 8;
+        while (*q == ' ') q++;
+        if (!starts || *q != '=') continue;
+        q++;
+        while (*q == ' ') q++;
+        const char *v = q;
+        if (*q == '\'') {
+            for (q++; *q && *q != '\''; q++)
+                if (*q == '\\' && q[1]) q++;
+            if (*q) q++;
+        } else {
+            q += strcspn(q, uri ? "&#" : " \t");
+        }
+        *from = (size_t)(v - path);
+        *to = (size_t)(q - path);
+        return 1;
+    }
+    return 0;
+}
+
+void store_redact_path(const char *path, char *out, size_t len)
+{
+    size_t from, to;
+    if (!len) return;
+    if (!path) path = "";
+    if (!password_span(path, &from, &to)) {
+        snprintf(out, len, "%s", path);
+        return;
+    }
+    snprintf(out, len, "%.*s***%s", (int)from, path, path + to);
+    /* A second password= (libpq takes the last) is masked too. */
+    if (strstr(out + from + 3, "password")) {
+        char rest[1024];
+        store_redact_path(out + from + 3, rest, sizeof rest);
+        snprintf(out + from + 3, len - from - 3, "%s", rest);
+    }
+}
+
+void store_wipe_password(char *path)
+{
+    size_t from, to, at = 0;
+    while (path && password_span(path + at, &from, &to)) {
+        memset(path + at + from, 'x', to - from);
+        at += to;
+    }
+}
+
 int store_open(const store_options *opt, store **out, char *err)
 {
     *out = NULL;

@@ -83,6 +83,16 @@ int store_open(const store_options *opt, store **out, char *err);
 /* Whether path names a PostgreSQL database rather than a file: 1 or 0. */
 int store_is_remote(const char *path);
 
+/* path as it may be shown (messages, stats, the viewer) into out (len
+** bytes): a PostgreSQL password, in a URI's user:password@ or its
+** password= parameter or a keyword string's password=, becomes "***". */
+void store_redact_path(const char *path, char *out, size_t len);
+
+/* Overwrite, in place, the password that store_redact_path() masks, with
+** 'x' characters of the same length: for a process's own argv, so that
+** `ps` never shows it. */
+void store_wipe_password(char *path);
+
 /* The backend's name, "sqlite" or "postgresql". */
 const char *store_backend(const store *s);
 

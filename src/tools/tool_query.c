@@ -23,8 +23,10 @@
 static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
                     cJSON **out, cJSON **summary)
 {
-    char after[TS_BUFLEN], err[STORE_ERRLEN];
-    if (tool_cursor_arg(ctx, args, q, after) != TOOL_OK) return TOOL_EARG;
+    char err[STORE_ERRLEN];
+    tool_cursor after;
+    if (tool_cursor_arg(ctx, args, q, &after) != TOOL_OK) return TOOL_EARG;
+    q->log = tool_str_arg(args, "log");
     jbuf text = {0};
     store_page page;
     q->progress = ctx->progress;
@@ -37,7 +39,7 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     }
     int more = page.more && page.count > 0;
     if (more) {
-        char *next = tool_cursor_encode(page.last_seq, page.last_created_at);
+        char *next = tool_cursor_encode(&page);
         if (!next) jbuf_fail(&text);
         else {
             jbuf_puts(&text, ",\"next_cursor\":");

@@ -172,12 +172,15 @@ int tool_store_failed(tool_ctx *ctx, int code, const char *err)
     return TOOL_EFAIL;
 }
 
-/* Cursors are opaque to clients: "c1:<seq>:<created_at>" in unpadded
-** base64url, so that nobody builds them by hand and the format can change. */
-char *tool_cursor_encode(int64_t seq, const char *created_at)
+/* Cursors are opaque to clients: "c2:<seq>:<created_at>:<log_id>" in
+** unpadded base64url, so that nobody builds them by hand and the format can
+** change.  The log makes the position unique across the logs of a shared
+** database; "c1:<seq>:<created_at>", from before logs, is still read. */
+char *tool_cursor_encode(const store_page *page)
 {
-    char raw[64];
-    int n = snprintf(raw, sizeof raw, "c1:%lld:%s", (long long)seq, created_at);
+    char raw[128];
+    int n = snprintf(raw, sizeof raw, "c2:%lld:%s:%s", (long long)page->last_seq,
+                     page->last_created_at, page->last_log_id);
     size_t cap = sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = malloc(cap);
     if (out)
@@ -186,27 +189,37 @@ char *tool_cursor_encode(int64_t seq, const char *created_at)
     return out;
 }
 
-int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q,
-                    char created_at[TS_BUFLEN])
+int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q, tool_cursor *buf)
 {
     const char *c = tool_str_arg(args, "cursor");
     if (!c) return TOOL_OK;
-    char raw[80];
+    char raw[160];
     size_t n = 0;
     long long seq = 0;
-    int used = 0;
+    int used = 0, version = 0;
     if (sodium_base642bin((unsigned char *)raw, sizeof raw - 1, c, strlen(c), NULL, &n,
                           NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0) {
         raw[n] = '\0';
-        if (sscanf(raw, "c1:%lld:%n", &seq, &used) != 1 || used == 0) seq = 0;
+        if (sscanf(raw, "c%d:%lld:%n", &version, &seq, &used) != 2 || used == 0) seq = 0;
+    } else {
+        raw[0] = '\0';
     }
-    if (seq <= 0 || strlen(raw + used) != TS_BUFLEN - 1) {
+    const char *at = raw + used, *log = at + TS_BUFLEN - 1;
+    size_t rest = seq > 0 ? strlen(at) : 0;
+    int ok = seq > 0 && ((version == 1 && rest == TS_BUFLEN - 1) ||
+                         (version == 2 && rest > TS_BUFLEN && *log == ':' &&
+                          rest - TS_BUFLEN < sizeof buf->log_id));
+    if (!ok) {
         snprintf(ctx->err, sizeof ctx->err,
                  "argument 'cursor' is not a next_cursor this server returned");
         return TOOL_EARG;
     }
-    memcpy(created_at, raw + used, TS_BUFLEN);
+    memcpy(buf->created_at, at, TS_BUFLEN - 1);
+    buf->created_at[TS_BUFLEN - 1] = '\0';
+    buf->log_id[0] = '\0';
+    if (version == 2) snprintf(buf->log_id, sizeof buf->log_id, "%s", log + 1);
     q->after_seq = seq;
-    q->after_created_at = created_at;
+    q->after_created_at = buf->created_at;
+    q->after_log_id = buf->log_id[0] ? buf->log_id : NULL;
     return TOOL_OK;
 }

@@ -82,14 +82,19 @@ int64_t tool_int_arg(const tool_ctx *ctx, const cJSON *args, const char *name);
 const char *tool_str_arg(const cJSON *args, const char *name);
 /* Record a store failure in ctx and return TOOL_EFAIL. */
 int tool_store_failed(tool_ctx *ctx, int code, const char *err);
-/* The next_cursor that continues after the entry with this seq and
-** created_at.  Returns a new string the caller frees, or NULL. */
-char *tool_cursor_encode(int64_t seq, const char *created_at);
-/* Decode the optional 'cursor' argument into q (after_seq and
-** after_created_at, which points into a buffer of TS_BUFLEN bytes the
-** caller provides).  TOOL_OK, or TOOL_EARG with ctx->err set. */
-int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q,
-                    char created_at[TS_BUFLEN]);
+/* Where a page ended, as a cursor carries it; tool_cursor_arg() points the
+** query's after_* fields into it. */
+typedef struct tool_cursor {
+    char created_at[TS_BUFLEN];
+    char log_id[37];
+} tool_cursor;
+/* The next_cursor that continues after the last entry of page.  Returns a
+** new string the caller frees, or NULL. */
+char *tool_cursor_encode(const store_page *page);
+/* Decode the optional 'cursor' argument into q (after_seq, and
+** after_created_at and after_log_id pointing into *buf, which the caller
+** provides).  TOOL_OK, or TOOL_EARG with ctx->err set. */
+int tool_cursor_arg(tool_ctx *ctx, const cJSON *args, store_query *q, tool_cursor *buf);
 
 /* The handlers. */
 int tool_log_operation(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);

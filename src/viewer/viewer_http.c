@@ -241,7 +241,9 @@ viewer_http *viewer_http_start(const viewer_http_options *opt, char *err, size_t
         goto fail;
     store_options so = {.path = opt->db_path, .readonly = 1};
     if (store_open(&so, &h->st, serr) != STORE_OK) {
-        snprintf(err, errlen, "cannot open the audit database %s: %s", opt->db_path, serr);
+        char shown[512];
+        store_redact_path(opt->db_path, shown, sizeof shown);
+        snprintf(err, errlen, "cannot open the audit database %s: %s", shown, serr);
         goto fail;
     }
     if (!(h->api.verify = viewer_verify_start(opt->db_path, opt->trusted_public_key, err,

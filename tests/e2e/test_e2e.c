@@ -1782,7 +1782,114 @@ TEST(secrets_never_reach_the_database_or_wal)
     srv_free(s);
 }
 
+/* Entries name their log (id and name), and the log argument of the query
+** tools keeps one log: the file's own by name or id, nothing for another. */
+TEST(entries_carry_their_log_and_the_log_argument_filters)
+{
+    static const char *const args[] = {"--log", "laptop-7", NULL};
+    srv_opts o = {.args = args};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    CHECK(log_op(s, "{\"event_type\":\"project_update\",\"operation_name\":\"a1\"}"));
+    cJSON *h = srv_call_ok(s, "get_operation_history", "{\"operation_name\":\"a1\"}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 1);
+    ASSERT_EQ_STR(jstr(h, "entries.0.log"), "laptop-7");
+    const char *id = jstr(h, "entries.0.log_id");
+    ASSERT(id && strlen(id) == 36);
+    char *by_id = srv_fmt(s, "{\"operation_name\":\"a1\",\"log\":\"%s\"}", id);
+    h = srv_call_ok(s, "get_operation_history", by_id);
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 1);
+    h = srv_call_ok(s, "search_audit_log", "{\"search_term\":\"a1\",\"log\":\"laptop-7\"}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 1);
+    h = srv_call_ok(s, "get_operation_history", "{\"operation_name\":\"a1\",\"log\":\"ci-runner\"}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 0);
+    FINISH(s);
+}
+
+/* A log's name is given once, when the file is created: a later --log does
+** not rename it (the name identifies the machine in a shared trail). */
+TEST(log_name_is_kept_from_creation)
+{
+    char dir[] = "/tmp/dss-e2e-logname.XXXXXX", db[64];
+    ASSERT(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    const char *const first[] = {"--log", "first-name", "--db", db, NULL};
+    srv_opts o = {.args = first, .no_db = 1};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    CHECK(log_op(s, "{\"event_type\":\"project_update\",\"operation_name\":\"a1\"}"));
+    FINISH(s);
+    /* The same file, another --log: entries still say first-name. */
+    const char *const again[] = {"--log", "second-name", "--db", db, NULL};
+    srv_opts o2 = {.args = again, .no_db = 1};
+    srv *t = srv_start(&o2);
+    CHECK(t);
+    CHECK(srv_initialize(t, "2025-11-25"));
+    cJSON *h = srv_call_ok(t, "get_operation_history", "{\"operation_name\":\"a1\"}");
+    CHECK(h);
+    ASSERT_EQ_INT(count_entries(h), 1);
+    ASSERT_EQ_STR(jstr(h, "entries.0.log"), "first-name");
+    FINISH(t);
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    ASSERT_EQ_INT(system(rm), 0);
+}
+
+/* A password in a PostgreSQL database string never shows in `ps`: the
+** process wipes it from its own argv, and a server that `wrap` starts does
+** not inherit it through DSS_AUDIT_DB.  The database cannot be reached
+** here, so wrap says so (without the password) and keeps relaying. */
+TEST(postgres_password_never_shows_in_ps)
+{
+    static const char *const args[] = {
+        "wrap", "--db", "postgres://auditor:Hunter2Secret@127.0.0.1:1/audit?sslmode=disable",
+        "--", "sleep", "30", NULL};
+    static const char *const env[] = {
+        "DSS_AUDIT_DB=host=127.0.0.1 port=1 password=Env5ecretPw dbname=x", NULL};
+    srv_opts o = {.args = args, .env = env, .no_db = 1, .no_actor = 1};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    for (int i = 0; i < 500 && !strstr(srv_stderr(s), "cannot open"); i++) usleep(10000);
+    ASSERT_CONTAINS(srv_stderr(s), "auditor:***@127.0.0.1");
+    char path[96];
+    size_t n = 0;
+    snprintf(path, sizeof path, "/proc/%d/cmdline", srv_pid(s));
+    char *cmd = srv_read_file(s, path, &n);
+    CHECK(cmd);
+    ASSERT(!h_memmem(cmd, n, "Hunter2Secret"));
+    ASSERT(h_memmem(cmd, n, "auditor:"));
+    /* The wrapped server: the child of the wrapper. */
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", srv_pid(s), srv_pid(s));
+    char *kids = srv_read_file(s, path, &n);
+    CHECK(kids);
+    int child = atoi(kids);
+    ASSERT(child > 0);
+    snprintf(path, sizeof path, "/proc/%d/environ", child);
+    char *environ_ = srv_read_file(s, path, &n);
+    CHECK(environ_);
+    ASSERT(!h_memmem(environ_, n, "Env5ecretPw"));
+    ASSERT(!h_memmem(environ_, n, "Hunter2Secret"));
+    snprintf(path, sizeof path, "/proc/%d/cmdline", child);
+    cmd = srv_read_file(s, path, &n);
+    CHECK(cmd);
+    ASSERT(!h_memmem(cmd, n, "Hunter2Secret"));
+    srv_close_stdin(s);
+    srv_wait(s);
+    ASSERT(!strstr(srv_stderr(s), "Hunter2Secret"));
+    ASSERT(!strstr(srv_stdout(s), "Hunter2Secret"));
+    srv_free(s);
+}
+
 TEST_MAIN(
+    TEST_ENTRY(entries_carry_their_log_and_the_log_argument_filters)
+    TEST_ENTRY(log_name_is_kept_from_creation)
+    TEST_ENTRY(postgres_password_never_shows_in_ps)
     TEST_ENTRY(initialize_echoes_each_supported_version)
     TEST_ENTRY(initialize_unsupported_version_gets_latest)
     TEST_ENTRY(initialize_result_shape)

@@ -93,7 +93,8 @@ static int check_file(const char *name, const char *instance_text, char *err,
     "\"error\":null,\"before_state\":{\"status\":\"active\"},"               \
     "\"after_state\":null,\"created_at\":\"2026-11-27T21:58:05.123456Z\","   \
     "\"client\":{\"name\":\"claude-code\",\"version\":\"1.0.0\"},"           \
-    "\"prev_hash\":\"0000\",\"hash\":" hash "}"
+    "\"prev_hash\":\"0000\",\"hash\":" hash ",\"log_id\":\"0193a4f2-5b6c-7d8e-9f00-112233445566\"," \
+    "\"log\":\"laptop-7\"}"
 
 #define GOOD_ENTRY ENTRY("1", "\"9f86d081884c7d65\"")
 
