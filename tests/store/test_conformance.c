@@ -173,16 +173,16 @@ static int owner_exec(const char *sql)
 }
 
 /* Tampering as the owner: change the args of the entry at seq of the
-** selected log, or delete it, past the append-only guards. */
+** selected log, or delete it, past the append-only guards (PostgreSQL: a
+** superuser's session with triggers off, session_replication_role). */
 static int tamper_args(store *s, int64_t seq)
 {
     char sql[1024];
     if (is_pg())
         snprintf(sql, sizeof sql,
-                 "ALTER TABLE entries DISABLE TRIGGER USER;"
-                 "UPDATE entries SET args = '{\"tampered\":true}'"
-                 " WHERE log_id = '%s' AND seq = %lld;"
-                 "ALTER TABLE entries ENABLE TRIGGER USER;",
+                 "SET session_replication_role = replica;"
+                 "UPDATE dss_audit.entries SET args = '{\"tampered\":true}'"
+                 " WHERE log_id = '%s' AND seq = %lld;",
                  store_log_id(s), (long long)seq);
     else
         snprintf(sql, sizeof sql,
@@ -197,9 +197,8 @@ static int tamper_delete(store *s, int64_t seq)
     char sql[1024];
     if (is_pg())
         snprintf(sql, sizeof sql,
-                 "ALTER TABLE entries DISABLE TRIGGER USER;"
-                 "DELETE FROM entries WHERE log_id = '%s' AND seq = %lld;"
-                 "ALTER TABLE entries ENABLE TRIGGER USER;",
+                 "SET session_replication_role = replica;"
+                 "DELETE FROM dss_audit.entries WHERE log_id = '%s' AND seq = %lld;",
                  store_log_id(s), (long long)seq);
     else
         snprintf(sql, sizeof sql,
@@ -2186,7 +2185,7 @@ static int make_slow(store *s)
     }
     slow_holder = PQconnectdb(target);
     if (PQstatus(slow_holder) != CONNECTION_OK) return -1;
-    PGresult *res = PQexec(slow_holder, "BEGIN; LOCK TABLE entries IN ACCESS EXCLUSIVE MODE");
+    PGresult *res = PQexec(slow_holder, "BEGIN; LOCK TABLE dss_audit.entries IN ACCESS EXCLUSIVE MODE");
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     return ok ? 0 : -1;
