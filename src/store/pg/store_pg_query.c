@@ -675,7 +675,7 @@ int pg_store_each_match(pg_store *s, const store_scan *scan, store_match_fn fn, 
         p.v[p.n++] = param_num(&p, 3, scan->limit);
         snprintf(sql + n, sizeof sql - n, " LIMIT $%d::bigint", p.n);
     }
-    if (!pg_store_in_transaction(s)) {
+    if (!s->in_tx) {
         params none = {.n = 0};
         res = pgq_run(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none, &rc,
                       "starting to read", err);
@@ -791,7 +791,7 @@ int pg_store_get_stats(pg_store *s, int top_users, store_progress_fn progress, v
     }
     params none = {.n = 0};
     /* One snapshot: every number describes the same moment. */
-    if (!pg_store_in_transaction(s)) {
+    if (!s->in_tx) {
         if (!(res = pgq_run(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none,
                             &rc, "starting to read", err)))
             goto done;
