@@ -110,13 +110,16 @@ static PGresult *run_prepared(pg_store *s, int slot, const char *sql, const para
     char name[40];
     int interrupted = 0;
     snprintf(name, sizeof name, "dss_q%d_%u", slot, c->gen);
+    PGresult *r = NULL;
+    int st;
+    /* Preparing waits like running: parsing takes the tables' locks. */
     if (!(c->done[slot / 8] & (1u << (slot % 8)))) {
-        PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            *rc = pgs_fail(s, r, doing, err);
-            PQclear(r);
+        if (!PQsendPrepare(s->conn, name, sql, 0, NULL)) {
+            *rc = pgs_fail(s, NULL, doing, err);
             return NULL;
         }
+        r = wait_result(s, &interrupted);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) goto failed;
         PQclear(r);
         c->done[slot / 8] |= (unsigned char)(1u << (slot % 8));
     }
@@ -124,12 +127,13 @@ static PGresult *run_prepared(pg_store *s, int slot, const char *sql, const para
         *rc = pgs_fail(s, NULL, doing, err);
         return NULL;
     }
-    PGresult *r = wait_result(s, &interrupted);
-    int st = PQresultStatus(r);
+    r = wait_result(s, &interrupted);
+    st = PQresultStatus(r);
     if (r && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
         *rc = STORE_OK;
         return r;
     }
+failed:
     *rc = pgs_fail(s, r, doing, err);
     if (interrupted && *rc != STORE_OK && PQstatus(s->conn) == CONNECTION_OK) {
         *rc = STORE_EINTERRUPTED;
