@@ -57,10 +57,7 @@ static store *filled_with(int n)
 {
     char err[512], sql[sizeof fill_sql + 16];
     snprintf(sql, sizeof sql, fill_sql, 3000000 / n, n - 1);
-    if (pgtest_fresh_db(target, sizeof target, err, sizeof err) != 0) {
-        fprintf(stderr, "pgtest_fresh_db: %s\n", err);
-        return NULL;
-    }
+    pgtest_new_db(target, sizeof target); /* aborts when it cannot */
     store_options o = {.path = target, .log_name = "alpha"};
     store *s = NULL;
     char serr[STORE_ERRLEN];
@@ -68,7 +65,7 @@ static store *filled_with(int n)
         fprintf(stderr, "store_open: %s\n", serr);
         return NULL;
     }
-    if (pgtest_exec(target, sql, err, sizeof err) != 0) {
+    if (pgtest_exec_err(target, sql, err, sizeof err) != 0) {
         fprintf(stderr, "filling: %s\n", err);
         store_close(s);
         return NULL;
