@@ -17,6 +17,7 @@
 */
 #include "test.h"
 
+#include <stdlib.h>
 #include <cjson/cJSON.h>
 
 #include "store/pg/store_pg.h"
@@ -24,6 +25,24 @@
 #include "pgtest.h"
 
 static char target[1024];
+
+/* Drop the case's database (conninfo ends with "dbname=NAME", as
+** pgtest_new_db() writes it), so that a run of many cases leaves the
+** cluster small and quick to stop.  Its connections must be closed. */
+static void drop_db(const char *conninfo)
+{
+    const char *at = strstr(conninfo, "dbname=");
+    if (!at) return;
+    char admin[1024], sql[256];
+    snprintf(admin, sizeof admin, "%.*sdbname=postgres", (int)(at - conninfo), conninfo);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", at + 7);
+    pgtest_exec(admin, sql);
+}
+
+static void cleanup(void)
+{
+    if (target[0]) drop_db(target);
+}
 
 /* n entries over ten more logs (log0..log9, named name0..name9) from
 ** 2026-03-01 on, spread over 35 days (the first %d: seconds between
@@ -57,6 +76,10 @@ static store *filled_with(int n)
 {
     char err[512], sql[sizeof fill_sql + 16];
     snprintf(sql, sizeof sql, fill_sql, 3000000 / n, n - 1);
+    static int registered;
+    if (target[0]) drop_db(target); /* the previous case's, in a run of all */
+    if (!registered) atexit(cleanup);
+    registered = 1;
     pgtest_new_db(target, sizeof target); /* aborts when it cannot */
     store_options o = {.path = target, .log_name = "alpha"};
     store *s = NULL;
