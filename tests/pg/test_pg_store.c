@@ -336,6 +336,39 @@ TEST(savepoint_rollback_restores_head)
     store_close(s);
 }
 
+TEST(failed_request_keeps_the_others)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "group", 0, 0, &s, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("kept");
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_savepoint_release(s);
+    /* A request whose statement fails in PostgreSQL (a kind the schema
+    ** refuses), which aborts the server's transaction up to its savepoint. */
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_checkpoint cp = {.number = 1, .kind = "bogus", .seq = 1};
+    int stored = 0;
+    ASSERT(store_import_checkpoint(s, &cp, &stored, err) != STORE_OK);
+    ASSERT_EQ_INT(store_in_transaction(s), 1);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    ASSERT_EQ_INT(r.seq, 2);
+    store_savepoint_release(s);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_take_lost_tx(s), 0);
+    int64_t count;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 2);
+    store_close(s);
+}
+
 TEST(rollback_discards_all)
 {
     char db[1024], err[STORE_ERRLEN];
@@ -678,7 +711,7 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database) TEST_ENTRY(eight_stores_migrate_on
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)
-          TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(rollback_discards_all)
+          TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(failed_request_keeps_the_others) TEST_ENTRY(rollback_discards_all)
           TEST_ENTRY(writer_role_cannot_change_entries) TEST_ENTRY(every_key_leads_with_log_id)
           TEST_ENTRY(import_continues_resends_and_refuses_breaks)
           TEST_ENTRY(use_log_by_name_and_shared_names)
