@@ -59,7 +59,7 @@ enum {
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
     OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO, OPT_FAIL_CLOSED,
-    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG
+    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG, OPT_TRUSTED_KEYS
 };
 
 typedef struct config {
@@ -68,6 +68,8 @@ typedef struct config {
     char *db;
     char db_shown[512];  /* db as printed: a PostgreSQL password masked */
     const char *log;    /* --log: the log written (serve, wrap, hook), or read */
+    const char *log_arg;/* --log as given on the command line (verify), or NULL */
+    const char *trusted_keys_file; /* verify --trusted-keys */
     char *actor;
     char *key;
     char *config;       /* redaction rules file, or NULL */
@@ -271,6 +273,7 @@ static int parse_args(int argc, char **argv, config *c)
         {"record-prompts", no_argument, NULL, OPT_RECORD_PROMPTS},
         {"scope", required_argument, NULL, OPT_SCOPE},
         {"log", required_argument, NULL, OPT_LOG},
+        {"trusted-keys", required_argument, NULL, OPT_TRUSTED_KEYS},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -315,7 +318,8 @@ static int parse_args(int argc, char **argv, config *c)
     while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         switch (o) {
         case 'd': db = db_arg = optarg; break;
-        case OPT_LOG: log = optarg; break;
+        case OPT_LOG: log = c->log_arg = optarg; break;
+        case OPT_TRUSTED_KEYS: c->trusted_keys_file = optarg; break;
         case 'a': actor = optarg; break;
         case 'k': key = optarg; break;
         case 'i': interval = optarg; break;
@@ -486,6 +490,7 @@ static int parse_args(int argc, char **argv, config *c)
     }
     if ((c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
         (c->cmd != CMD_VERIFY && c->checkpoint_file) ||
+        (c->cmd != CMD_VERIFY && c->trusted_keys_file) ||
         (c->cmd != CMD_VERIFY && c->cmd != CMD_UI && c->cmd != CMD_REPORT &&
          c->public_key_file) ||
         (c->cmd != CMD_PRUNE && c->before) ||
@@ -685,25 +690,58 @@ static int run_cli(const config *c, store *st)
     return rc == CLI_EUSAGE ? EXIT_USAGE : EXIT_FAILURE;
 }
 
+/* Each problem of a verify report as one line on stderr, naming its log. */
+static void print_problems(const cJSON *report)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "problems")) {
+        const char *log = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "log"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "log_id"));
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "kind"));
+        const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "detail"));
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(p, "seq");
+        diag("log %s (%s) seq %lld: %s: %s", log ? log : "?", id ? id : "?",
+             seq ? (long long)seq->valuedouble : 0LL, kind ? kind : "?",
+             detail ? detail : "");
+    }
+}
+
 /* verify: 0 intact, 1 tampered, 2 usage or I/O. */
 static int run_verify(const config *c, store *st)
 {
     char err[512], pk[SIGNER_PK_HEX];
     store_checkpoint external;
-    verify_options opt = {.archives = c->archives, .n_archives = c->n_archives};
+    verify_trusted_key *keys = NULL;
+    size_t n_keys = 0;
+    verify_options opt = {.archives = c->archives, .n_archives = c->n_archives,
+                          .log = c->log_arg};
     if (trusted_key(c, pk, &opt.trusted_public_key) != 0) return EXIT_USAGE;
+    if (c->trusted_keys_file) {
+        if (verify_read_trusted_keys(c->trusted_keys_file, &keys, &n_keys, err,
+                                     sizeof err) != 0) {
+            diag("%s", err);
+            return EXIT_USAGE;
+        }
+        opt.trusted_keys = keys;
+        opt.n_trusted_keys = n_keys;
+        /* The file names every key trusted: the key file's .pub is not
+        ** trusted besides them unless given with --public-key. */
+        if (!c->public_key_file) opt.trusted_public_key = NULL;
+    }
     if (c->checkpoint_file) {
         cJSON *j = read_json_file(c->checkpoint_file, err, sizeof err);
         int bad = !j || checkpoint_from_json(j, &external, err, sizeof err) != 0;
         cJSON_Delete(j);
         if (bad) {
             diag("%s", err);
+            verify_free_trusted_keys(keys, n_keys);
             return EXIT_USAGE;
         }
         opt.external = &external;
     }
     if (isatty(2)) opt.progress = verify_progress;
-    cJSON *report = verify_log(st, &opt, err, sizeof err);
+    cJSON *report = verify_store(st, &opt, err, sizeof err);
+    verify_free_trusted_keys(keys, n_keys);
     if (isatty(2) && opt.progress) fputc('\n', stderr);
     if (!report) {
         diag("verify failed: %s", err);
@@ -711,6 +749,7 @@ static int run_verify(const config *c, store *st)
     }
     int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "ok"));
     print_json(report);
+    print_problems(report);
     diag("%s: %d problem(s)", ok ? "the audit log is intact" : "THE AUDIT LOG WAS TAMPERED WITH",
          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "problems")));
     cJSON_Delete(report);
