@@ -697,6 +697,7 @@ int verify_read_trusted_keys(const char *path, verify_trusted_key **keys, size_t
     *keys = v;
     *n = nv;
     v = NULL;
+    nv = 0;
     rc = 0;
     goto done;
 oom:
