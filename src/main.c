@@ -756,6 +756,81 @@ static int run_verify(const config *c, store *st)
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+typedef struct prune_logs {
+    store_log *v;
+    size_t n;
+    int oom;
+} prune_logs;
+
+static int add_prune_log(void *ctx, const store_log *log)
+{
+    prune_logs *l = ctx;
+    store_log *v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v) {
+        l->oom = 1;
+        return 1;
+    }
+    l->v = v;
+    l->v[l->n++] = *log;
+    return 0;
+}
+
+/* prune: every log of the store (or the one --log names), one archive
+** each: --archive FILE itself for one log, FILE.<log_id> for each of
+** several.  On PostgreSQL, the call for the last log drops the partitions
+** every log has been pruned past (store_prune in store.h).  0 done, 2 a
+** failure (the logs pruned before it stay pruned, each with its anchor). */
+static int run_prune(const config *c, store *st, const signer *sg)
+{
+    char err[STORE_ERRLEN], serr[STORE_ERRLEN];
+    prune_logs l = {0};
+    int status = EXIT_USAGE;
+    if (store_each_log(st, add_prune_log, &l, err) != STORE_OK || l.oom) {
+        diag("prune failed: %s", l.oom ? "out of memory" : err);
+        goto done;
+    }
+    size_t todo = 0;
+    for (size_t i = 0; i < l.n; i++)
+        if (!c->log_arg || strcmp(l.v[i].name, c->log_arg) == 0 ||
+            strcmp(l.v[i].log_id, c->log_arg) == 0)
+            l.v[todo++] = l.v[i];
+    if (todo == 0) {
+        diag("prune: the store holds no log named %s", c->log_arg ? c->log_arg : "(any)");
+        goto done;
+    }
+    for (size_t i = 0; i < todo; i++) {
+        int64_t removed;
+        char *path = todo == 1 ? strdup(c->archives[0]) : NULL;
+        if (todo > 1) {
+            size_t n = strlen(c->archives[0]) + sizeof l.v[i].log_id + 2;
+            if ((path = malloc(n))) snprintf(path, n, "%s.%s", c->archives[0], l.v[i].log_id);
+        }
+        if (!path) {
+            diag("prune failed: out of memory");
+            goto done;
+        }
+        int rc = store_use_log(st, l.v[i].log_id, err);
+        if (rc == STORE_OK) rc = archive_prune(st, sg, c->before, path, &removed, err);
+        if (rc != STORE_OK) {
+            diag("prune of log %s (%s) failed: %s", l.v[i].name, l.v[i].log_id, err);
+            free(path);
+            goto done;
+        }
+        if (todo > 1)
+            diag("log %s (%s): pruned %lld entries into %s", l.v[i].name, l.v[i].log_id,
+                 (long long)removed, removed ? path : "nothing (no entry was old enough)");
+        else
+            diag("pruned %lld entries into %s", (long long)removed,
+                 removed ? path : "nothing (no entry was old enough)");
+        free(path);
+    }
+    status = EXIT_SUCCESS;
+done:
+    store_use_log(st, NULL, serr);
+    free(l.v);
+    return status;
+}
+
 /* A reply to a query is built in blocks of up to a few hundred kilobytes,
 ** allocated and freed by every request.  glibc's defaults give blocks that
 ** large their own mmap() and give the top of the heap back after a free,
@@ -972,15 +1047,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (c.cmd == CMD_PRUNE) {
-        int64_t removed;
-        if (archive_prune(st, &sg, c.before, c.archives[0], &removed, err) != STORE_OK) {
-            diag("prune failed: %s", err);
-            status = EXIT_USAGE;
-            goto done;
-        }
-        diag("pruned %lld entries into %s", (long long)removed,
-             removed ? c.archives[0] : "nothing (no entry was old enough)");
-        status = EXIT_SUCCESS;
+        status = run_prune(&c, st, &sg);
         goto done;
     }
     diag("unknown command"); /* parse_args() knows no other */
