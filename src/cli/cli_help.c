@@ -177,7 +177,8 @@ static const cli_help_section verify_sections[] = {
      "report on stdout: {ok, entries_checked, checkpoints_checked, head, "
      "problems, logs}. Each problem names its log (log, log_id), the seq it "
      "concerns and its kind: modified, missing, inserted, reordered, "
-     "bad_signature or truncated; each is also one line on stderr.",
+     "bad_signature, truncated, or unprotected (PostgreSQL's append-only "
+     "triggers are gone); each is also one line on stderr.",
      NULL, 0},
     {"Options", NULL, verify_opts, 0},
     {"Exit status", "0 intact, 1 tampered, 2 usage or I/O error.", NULL, 0},

@@ -594,6 +594,12 @@ cJSON *verify_store(store *st, const verify_options *opt, char *err, size_t errl
     cJSON_AddArrayToObject(m, "problems");
     cJSON_AddBoolToObject(m, "problems_truncated", 0);
     if (!cJSON_AddArrayToObject(m, "logs")) goto oom;
+    /* Triggers dropped change no entry: the store says which are gone. */
+    char missing[1024];
+    if (store_missing_guards(st, missing, sizeof missing, serr) != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        goto done;
+    }
     int external_used = 0;
     for (size_t i = first; i < last; i++) {
         if (store_use_log(st, l.v[i].log_id, serr) != STORE_OK) {
@@ -611,6 +617,23 @@ cJSON *verify_store(store *st, const verify_options *opt, char *err, size_t errl
         }
         cJSON *r = verify_one(st, &o, &l.v[i], err, errlen);
         if (!r) goto done;
+        if (missing[0]) {
+            cJSON *p = cJSON_CreateObject();
+            if (!p) {
+                cJSON_Delete(r);
+                goto oom;
+            }
+            cJSON_AddNumberToObject(p, "seq", 0);
+            cJSON_AddStringToObject(p, "kind", "unprotected");
+            char detail[1200];
+            snprintf(detail, sizeof detail,
+                     "append-only triggers missing or disabled: %s", missing);
+            cJSON_AddStringToObject(p, "detail", detail);
+            cJSON_AddStringToObject(p, "log", l.v[i].name);
+            cJSON_AddStringToObject(p, "log_id", l.v[i].log_id);
+            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(r, "problems"), p);
+            cJSON_ReplaceItemInObjectCaseSensitive(r, "ok", cJSON_CreateFalse());
+        }
         if (merge(m, r, &l.v[i], i == head_at) != 0) goto oom;
     }
     if (opt->external && !external_used) {

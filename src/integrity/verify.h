@@ -6,7 +6,9 @@
 ** signature and that its head is still in the chain, and checks an
 ** externally kept checkpoint the same way.  Each problem found is reported
 ** with the seq it concerns and one of the kinds modified, missing, inserted,
-** reordered, bad_signature or truncated, and names its log (log, log_id).
+** reordered, bad_signature or truncated (and, where the store's own
+** append-only triggers are gone, unprotected at seq 0), and names its log
+** (log, log_id).
 **
 ** A store may hold many logs (PostgreSQL), each its own chain with its own
 ** checkpoints and recorded signing key: verify_store() checks every log (or

@@ -358,6 +358,15 @@ typedef int (*store_keep_fn)(void *ctx, const store_raw_entry *e);
 int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
                 int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
 
+/* The append-only guards of the store that are missing or disabled, as a
+** list a person can read into what (len bytes), "" when all stand.
+** PostgreSQL: the row and statement triggers of entries (and of each of
+** its partitions), checkpoints and logs; dropping them changes no entry,
+** so verify reports it from here.  SQLite: always "", since whoever holds
+** the file can lift and restore its triggers unseen; the chain is the
+** proof there. */
+int store_missing_guards(store *s, char *what, size_t len, char *err);
+
 /* ---- Shipping another log in (PostgreSQL) ----
 ** A local log copied into a central store keeps its log_id, and its
 ** entries and checkpoints keep their ids, seq, timestamps and hashes. */

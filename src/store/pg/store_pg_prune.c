@@ -1,5 +1,6 @@
 /*
-** store_pg_prune.c: retention for the PostgreSQL backend.
+** store_pg_prune.c: retention for the PostgreSQL backend, and the check
+** that the append-only triggers still stand (for verify).
 **
 ** Entries of every log share the monthly range partitions of
 ** dss_audit.entries, and row triggers refuse DELETE, so the only removal
@@ -179,6 +180,42 @@ static int recount_activity(pg_store *s, const char *b, char *err)
                        " ON CONFLICT (log_id, user_id, project_id) DO NOTHING",
                        1, p, NULL, "recounting activity", err);
     return rc;
+}
+
+/* Every trigger the schema relies on for append-only, with its table;
+** each partition of entries carries the two of entries (the row trigger
+** cloned by PostgreSQL, the TRUNCATE one made by ensure_partition()).  A
+** disabled trigger (ALTER TABLE ... DISABLE TRIGGER) counts as missing. */
+static const char missing_guards_sql[] =
+    "WITH want(rel, tg) AS ("
+    "  VALUES ('dss_audit.entries'::regclass, 'entries_no_change'),"
+    "   ('dss_audit.entries'::regclass, 'entries_no_truncate'),"
+    "   ('dss_audit.checkpoints'::regclass, 'checkpoints_no_change'),"
+    "   ('dss_audit.checkpoints'::regclass, 'checkpoints_no_truncate'),"
+    "   ('dss_audit.logs'::regclass, 'logs_guard'),"
+    "   ('dss_audit.logs'::regclass, 'logs_no_truncate')"
+    "  UNION ALL"
+    "  SELECT i.inhrelid::regclass, v.tg FROM pg_inherits i,"
+    "   (VALUES ('entries_no_change'), ('entries_no_truncate')) v(tg)"
+    "  WHERE i.inhparent = 'dss_audit.entries'::regclass)"
+    " SELECT coalesce(string_agg(w.tg || ' on ' || w.rel::text, ', '"
+    "  ORDER BY w.rel::text, w.tg), '')"
+    " FROM want w LEFT JOIN pg_trigger t"
+    "  ON t.tgrelid = w.rel AND t.tgname = w.tg AND t.tgenabled <> 'D'"
+    " WHERE t.oid IS NULL";
+
+int pg_store_missing_guards(pg_store *s, char *what, size_t len, char *err)
+{
+    PGresult *r = NULL;
+    if (len) what[0] = '\0';
+    int rc = pgs_ready(s, err);
+    if (rc == STORE_OK)
+        rc = pgs_query(s, missing_guards_sql, 0, NULL, &r, "checking the append-only triggers",
+                       err);
+    if (rc != STORE_OK) return rc;
+    snprintf(what, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
 }
 
 int pg_store_prune(pg_store *s, const char *before, store_keep_fn keep, void *ctx,
