@@ -145,7 +145,7 @@ static int drop_partitions(pg_store *s, const char *b, int64_t upto, int *droppe
             char why[STORE_ERRLEN];
             snprintf(why, sizeof why, "%s", err);
             snprintf(err, STORE_ERRLEN,
-                     "%s (prune drops partitions: run it as the schema's owner role)", why);
+                     "%.180s (prune drops partitions: run it as the schema's owner role)", why);
             break;
         }
         (*dropped)++;
