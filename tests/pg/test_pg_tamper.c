@@ -307,7 +307,118 @@ TEST(log_key_replaced)
     teardown(&t);
 }
 
+/* ---- retention ---- */
+
+/* A log shipped in with entries of January to March 2025, two a month. */
+typedef struct old_log {
+    store_raw_entry e[6];
+    char ids[6][40], ts[6][TS_BUFLEN], args[6][32];
+} old_log;
+
+static void build_old(old_log *c, int which)
+{
+    uint8_t prev[CHAIN_HASH_BYTES] = {0};
+    for (int i = 0; i < 6; i++) {
+        snprintf(c->ids[i], sizeof c->ids[i], "0190cccc-0000-7000-8000-0000000000%d%d", which, i);
+        snprintf(c->ts[i], sizeof c->ts[i], "2025-%02d-%02dT10:00:00.000000Z", 1 + i / 2,
+                 10 + 10 * (i % 2) + which);
+        snprintf(c->args[i], sizeof c->args[i], "{\"i\":%d}", i);
+        store_raw_entry *e = &c->e[i];
+        memset(e, 0, sizeof *e);
+        e->f = (chain_fields){.seq = i + 1, .id = c->ids[i], .event_type = "tool_call",
+                              .operation_name = "old", .args = c->args[i],
+                              .created_at = c->ts[i], .user_id = "bob"};
+        memcpy(e->prev_hash, prev, CHAIN_HASH_BYTES);
+        chain_entry_hash(&e->f, prev, e->hash);
+        e->hashes_ok = 1;
+        memcpy(prev, e->hash, CHAIN_HASH_BYTES);
+    }
+}
+
+static long long partitions(tfx *t, const char *month)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+             " WHERE i.inhparent = 'dss_audit.entries'::regclass AND c.relname = 'entries_%s'",
+             month);
+    return pgtest_value(t->db, sql);
+}
+
+TEST(prune_drops_partitions_once_every_log_is_pruned)
+{
+    tfx t;
+    memset(&t, 0, sizeof t);
+    char err[512];
+    ASSERT(chain_init() == 0);
+    pgtest_new_db(t.db, sizeof t.db);
+    snprintf(t.dir, sizeof t.dir, "/tmp/pgprune.XXXXXX");
+    ASSERT(mkdtemp(t.dir));
+    t.made = 1;
+    snprintf(t.key, sizeof t.key, "%s/signing.key", t.dir);
+    signer sg;
+    if (signer_load(t.key, 1, &sg, err, sizeof err) != 0) TEST_FAIL_("key: %s", err);
+    signer_wipe(&sg);
+    store *st = NULL;
+    store_options o = {.path = t.db, .log_name = "central"};
+    if (store_open(&o, &st, err) != STORE_OK) TEST_FAIL_("open: %s", err);
+    static old_log logs[2];
+    for (int i = 0; i < 2; i++) {
+        store_log l;
+        memset(&l, 0, sizeof l);
+        snprintf(l.log_id, sizeof l.log_id, "0190dddd-0000-7000-8000-00000000000%d", i);
+        snprintf(l.name, sizeof l.name, "%s", names[i]);
+        snprintf(t.id[i], sizeof t.id[i], "%s", l.log_id);
+        build_old(&logs[i], i);
+        int64_t stored = 0, skipped = 0;
+        if (store_ensure_log(st, &l, err) != STORE_OK || store_begin(st, err) != STORE_OK ||
+            store_import(st, logs[i].e, 6, &stored, &skipped, err) != STORE_OK ||
+            store_commit(st, err) != STORE_OK)
+            TEST_FAIL_("import: %s", err);
+        ASSERT_EQ_INT(stored, 6);
+    }
+    store_close(st);
+    ASSERT_EQ_INT(partitions(&t, "2025_01"), 1);
+    ASSERT_EQ_INT(run_verify(&t, NULL), 0);
+
+    /* One log pruned: its January and February go to its archive and
+    ** behind its anchor, but the partitions stay for the other log. */
+    int rc = run_bin(&t, "prune --db '%s' --key '%s' --log laptop --before 2025-03-15"
+                         " --archive '%s/laptop.jsonl'", t.db, t.key, t.dir);
+    if (rc != 0) TEST_FAIL_("prune exited %d: %s", rc, t.err);
+    ASSERT_EQ_INT(partitions(&t, "2025_01"), 1);
+    ASSERT_EQ_INT(partitions(&t, "2025_02"), 1);
+    rc = run_verify(&t, NULL);
+    if (rc != 0) TEST_FAIL_("verify after one prune exited %d: %s%s", rc, t.out, t.err);
+    char extra[256];
+    snprintf(extra, sizeof extra, "--log laptop --archive '%s/laptop.jsonl'", t.dir);
+    rc = run_verify(&t, extra);
+    if (rc != 0) TEST_FAIL_("verify with the archive exited %d: %s%s", rc, t.out, t.err);
+
+    /* Every log: the last call drops January and February; March stays. */
+    rc = run_bin(&t, "prune --db '%s' --key '%s' --before 2025-03-15 --archive '%s/all.jsonl'",
+                 t.db, t.key, t.dir);
+    if (rc != 0) TEST_FAIL_("prune of every log exited %d: %s", rc, t.err);
+    ASSERT_EQ_INT(partitions(&t, "2025_01"), 0);
+    ASSERT_EQ_INT(partitions(&t, "2025_02"), 0);
+    ASSERT_EQ_INT(partitions(&t, "2025_03"), 1);
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT count(*) FROM dss_audit.entries"), 4);
+    char path[200];
+    snprintf(path, sizeof path, "%s/all.jsonl.%s", t.dir, t.id[1]);
+    ASSERT(access(path, R_OK) == 0);
+    rc = run_verify(&t, NULL);
+    if (rc != 0) TEST_FAIL_("verify after pruning exited %d: %s%s", rc, t.out, t.err);
+    snprintf(extra, sizeof extra, "--log ci --archive '%s'", path);
+    rc = run_verify(&t, extra);
+    if (rc != 0) TEST_FAIL_("verify of ci's archive exited %d: %s%s", rc, t.out, t.err);
+    /* The counters no longer count what was dropped. */
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT coalesce(sum(n), 0) FROM dss_audit.activity_daily"),
+                  4);
+    teardown(&t);
+}
+
 TEST_MAIN(TEST_ENTRY(triggers_dropped) TEST_ENTRY(trigger_disabled_on_a_partition)
           TEST_ENTRY(row_edited_by_superuser) TEST_ENTRY(row_deleted)
           TEST_ENTRY(newest_rows_deleted) TEST_ENTRY(checkpoint_signature_altered)
-          TEST_ENTRY(log_key_replaced))
+          TEST_ENTRY(log_key_replaced)
+          TEST_ENTRY(prune_drops_partitions_once_every_log_is_pruned))
