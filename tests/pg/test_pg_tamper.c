@@ -417,8 +417,104 @@ TEST(prune_drops_partitions_once_every_log_is_pruned)
     teardown(&t);
 }
 
+/* ---- the roles of docs/postgres.md ---- */
+
+/* The fenced block opened by "```sql <tag>" in docs/postgres.md, into out. */
+static int doc_block(const char *tag, char *out, size_t len)
+{
+    char path[1024], doc[32768], open_line[64];
+    snprintf(path, sizeof path, "%s/docs/postgres.md", getenv("DSS_SOURCE_DIR"));
+    slurp(path, doc, sizeof doc);
+    snprintf(open_line, sizeof open_line, "\n```sql %s\n", tag);
+    const char *a = strstr(doc, open_line);
+    if (!a) return -1;
+    a += strlen(open_line);
+    const char *b = strstr(a, "\n```");
+    if (!b || (size_t)(b - a) + 1 >= len) return -1;
+    memcpy(out, a, (size_t)(b - a));
+    out[b - a] = '\0';
+    return 0;
+}
+
+TEST(documented_roles_work)
+{
+    tfx t;
+    memset(&t, 0, sizeof t);
+    char roles[4096], grants[4096], as[700];
+    ASSERT(chain_init() == 0);
+    ASSERT_EQ_INT(doc_block("roles", roles, sizeof roles), 0);
+    ASSERT_EQ_INT(doc_block("grants", grants, sizeof grants), 0);
+    pgtest_new_db(t.db, sizeof t.db);
+    snprintf(t.dir, sizeof t.dir, "/tmp/pgroles.XXXXXX");
+    ASSERT(mkdtemp(t.dir));
+    t.made = 1;
+    snprintf(t.key, sizeof t.key, "%s/signing.key", t.dir);
+    /* Left over from an earlier run in this cluster (roles are cluster-wide). */
+    pgtest_exec_err(t.db, "DROP ROLE IF EXISTS dss_writer; DROP ROLE IF EXISTS dss_reviewer;"
+                          " DROP ROLE IF EXISTS dss_owner", NULL, 0);
+    ASSERT_EQ_INT(pgtest_exec(t.db, roles), 0);
+    /* The tables, made by the owner as the doc says. */
+    snprintf(as, sizeof as, "%s options='-c role=dss_owner'", t.db);
+    int rc = run_bin(&t, "checkpoint --log setup --key '%s' --db \"%s\"", t.key, as);
+    if (rc != 0) TEST_FAIL_("creating the schema as the owner exited %d: %s", rc, t.err);
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT count(*) FROM pg_tables WHERE schemaname ="
+                                     " 'dss_audit' AND tableowner <> 'dss_owner'"), 0);
+    ASSERT_EQ_INT(pgtest_exec(t.db, grants), 0);
+
+    /* The writer appends through serve. */
+    char in[200];
+    snprintf(in, sizeof in, "%s/calls.jsonl", t.dir);
+    FILE *f = fopen(in, "w");
+    ASSERT(f);
+    fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
+               "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+               "\"clientInfo\":{\"name\":\"roles-test\",\"version\":\"1.0\"}}}\n"
+               "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    for (int i = 1; i <= 3; i++)
+        fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+                   "{\"name\":\"log_operation\",\"arguments\":{\"event_type\":\"tool_call\","
+                   "\"operation_name\":\"op_%d\",\"args\":{\"n\":%d}}}}\n", i, i, i);
+    ASSERT_EQ_INT(fclose(f), 0);
+    char writer[600], reviewer[600];
+    snprintf(writer, sizeof writer, "%s user=dss_writer", t.db);
+    snprintf(reviewer, sizeof reviewer, "%s user=dss_reviewer", t.db);
+    rc = run_bin(&t, "serve --db \"%s\" --log w1 --key '%s' <'%s'", writer, t.key, in);
+    if (rc != 0 || strstr(t.out, "\"isError\":true") || !strstr(t.out, "\"id\":3"))
+        TEST_FAIL_("the writer's server exited %d: %s%s", rc, t.out, t.err);
+    ASSERT(pgtest_value(t.db, "SELECT count(*) FROM dss_audit.entries e JOIN dss_audit.logs l"
+                              " USING (log_id) WHERE l.name = 'w1'") >= 3);
+    /* The writer cannot change what it wrote. */
+    char err[512];
+    ASSERT(pgtest_exec_err(writer, "UPDATE dss_audit.entries SET args = '{}'", err,
+                           sizeof err) != 0);
+    ASSERT(pgtest_exec_err(writer, "DROP TABLE dss_audit.checkpoints", err, sizeof err) != 0);
+
+    /* The reviewer reads and verifies, and cannot write. */
+    rc = run_bin(&t, "verify --db \"%s\" --key '%s'", reviewer, t.key);
+    if (rc != 0) TEST_FAIL_("the reviewer's verify exited %d: %s%s", rc, t.out, t.err);
+    if (!strstr(t.out, "\"w1\"")) TEST_FAIL_("verify did not check the log w1: %s", t.out);
+    /* (Reading through `query` is the conformance suite's; here: the grant.) */
+    ASSERT(pgtest_value(reviewer, "SELECT count(*) FROM dss_audit.entries"
+                                  " WHERE operation_name = 'op_3'") >= 1);
+    ASSERT(pgtest_exec_err(reviewer,
+                           "INSERT INTO dss_audit.logs (log_id, name, created_at)"
+                           " VALUES ('x', 'x', 'x')", err, sizeof err) != 0);
+    ASSERT(pgtest_exec_err(reviewer, "UPDATE dss_audit.logs SET head_seq = head_seq + 1",
+                           err, sizeof err) != 0);
+    rc = run_bin(&t, "serve --db \"%s\" --log r1 --key '%s' <'%s'", reviewer, t.key, in);
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'r1'"),
+                  0);
+    ASSERT(strstr(t.out, "\"isError\":true") || !strstr(t.out, "\"id\":3") || rc != 0);
+
+    pgtest_exec_err(t.db, "DROP SCHEMA dss_audit CASCADE; DROP OWNED BY dss_writer,"
+                          " dss_reviewer, dss_owner; DROP ROLE dss_writer;"
+                          " DROP ROLE dss_reviewer; DROP ROLE dss_owner", NULL, 0);
+    teardown(&t);
+}
+
 TEST_MAIN(TEST_ENTRY(triggers_dropped) TEST_ENTRY(trigger_disabled_on_a_partition)
           TEST_ENTRY(row_edited_by_superuser) TEST_ENTRY(row_deleted)
           TEST_ENTRY(newest_rows_deleted) TEST_ENTRY(checkpoint_signature_altered)
           TEST_ENTRY(log_key_replaced)
-          TEST_ENTRY(prune_drops_partitions_once_every_log_is_pruned))
+          TEST_ENTRY(prune_drops_partitions_once_every_log_is_pruned)
+          TEST_ENTRY(documented_roles_work))
