@@ -60,7 +60,7 @@ enum {
     OPT_OPERATION_NAME, OPT_SINCE, OPT_UNTIL, OPT_SEARCH, OPT_LIMIT,
     OPT_FORMAT, OPT_JSON, OPT_LISTEN, OPT_OPEN, OPT_SERVER, OPT_SESSION, OPT_NAME, OPT_RECORD_RESULTS, OPT_FAIL_OPEN,
     OPT_KILL_AFTER, OPT_CLIENT, OPT_FILE, OPT_UNDO, OPT_FAIL_CLOSED,
-    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG, OPT_TO
+    OPT_RECORD_PROMPTS, OPT_SCOPE, OPT_LOG, OPT_TO, OPT_TRUSTED_KEYS
 };
 
 typedef struct config {
@@ -72,6 +72,8 @@ typedef struct config {
     char *ship_to;      /* ship --to (its password wiped from argv) */
     char ship_to_shown[512];
     int ship_follow;    /* ship --follow */
+    const char *log_arg;/* --log as given on the command line (verify), or NULL */
+    const char *trusted_keys_file; /* verify --trusted-keys */
     char *actor;
     char *key;
     char *config;       /* redaction rules file, or NULL */
@@ -278,6 +280,7 @@ static int parse_args(int argc, char **argv, config *c)
         {"scope", required_argument, NULL, OPT_SCOPE},
         {"log", required_argument, NULL, OPT_LOG},
         {"to", required_argument, NULL, OPT_TO},
+        {"trusted-keys", required_argument, NULL, OPT_TRUSTED_KEYS},
         {NULL, 0, NULL, 0},
     };
     const char *db = getenv("DSS_AUDIT_DB"), *actor = getenv("DSS_AUDIT_ACTOR");
@@ -322,7 +325,8 @@ static int parse_args(int argc, char **argv, config *c)
     while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         switch (o) {
         case 'd': db = db_arg = optarg; break;
-        case OPT_LOG: log = optarg; break;
+        case OPT_LOG: log = c->log_arg = optarg; break;
+        case OPT_TRUSTED_KEYS: c->trusted_keys_file = optarg; break;
         case OPT_TO:
             free(c->ship_to);
             c->ship_to = strdup(optarg);
@@ -515,6 +519,7 @@ static int parse_args(int argc, char **argv, config *c)
     if ((c->cmd != CMD_SHIP && c->ship_to) ||
         (c->cmd != CMD_VERIFY && c->cmd != CMD_PRUNE && c->n_archives) ||
         (c->cmd != CMD_VERIFY && c->checkpoint_file) ||
+        (c->cmd != CMD_VERIFY && c->trusted_keys_file) ||
         (c->cmd != CMD_VERIFY && c->cmd != CMD_UI && c->cmd != CMD_REPORT &&
          c->public_key_file) ||
         (c->cmd != CMD_PRUNE && c->before) ||
@@ -714,25 +719,58 @@ static int run_cli(const config *c, store *st)
     return rc == CLI_EUSAGE ? EXIT_USAGE : EXIT_FAILURE;
 }
 
+/* Each problem of a verify report as one line on stderr, naming its log. */
+static void print_problems(const cJSON *report)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "problems")) {
+        const char *log = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "log"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "log_id"));
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "kind"));
+        const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "detail"));
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(p, "seq");
+        diag("log %s (%s) seq %lld: %s: %s", log ? log : "?", id ? id : "?",
+             seq ? (long long)seq->valuedouble : 0LL, kind ? kind : "?",
+             detail ? detail : "");
+    }
+}
+
 /* verify: 0 intact, 1 tampered, 2 usage or I/O. */
 static int run_verify(const config *c, store *st)
 {
     char err[512], pk[SIGNER_PK_HEX];
     store_checkpoint external;
-    verify_options opt = {.archives = c->archives, .n_archives = c->n_archives};
+    verify_trusted_key *keys = NULL;
+    size_t n_keys = 0;
+    verify_options opt = {.archives = c->archives, .n_archives = c->n_archives,
+                          .log = c->log_arg};
     if (trusted_key(c, pk, &opt.trusted_public_key) != 0) return EXIT_USAGE;
+    if (c->trusted_keys_file) {
+        if (verify_read_trusted_keys(c->trusted_keys_file, &keys, &n_keys, err,
+                                     sizeof err) != 0) {
+            diag("%s", err);
+            return EXIT_USAGE;
+        }
+        opt.trusted_keys = keys;
+        opt.n_trusted_keys = n_keys;
+        /* The file names every key trusted: the key file's .pub is not
+        ** trusted besides them unless given with --public-key. */
+        if (!c->public_key_file) opt.trusted_public_key = NULL;
+    }
     if (c->checkpoint_file) {
         cJSON *j = read_json_file(c->checkpoint_file, err, sizeof err);
         int bad = !j || checkpoint_from_json(j, &external, err, sizeof err) != 0;
         cJSON_Delete(j);
         if (bad) {
             diag("%s", err);
+            verify_free_trusted_keys(keys, n_keys);
             return EXIT_USAGE;
         }
         opt.external = &external;
     }
     if (isatty(2)) opt.progress = verify_progress;
-    cJSON *report = verify_log(st, &opt, err, sizeof err);
+    cJSON *report = verify_store(st, &opt, err, sizeof err);
+    verify_free_trusted_keys(keys, n_keys);
     if (isatty(2) && opt.progress) fputc('\n', stderr);
     if (!report) {
         diag("verify failed: %s", err);
@@ -740,10 +778,86 @@ static int run_verify(const config *c, store *st)
     }
     int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "ok"));
     print_json(report);
+    print_problems(report);
     diag("%s: %d problem(s)", ok ? "the audit log is intact" : "THE AUDIT LOG WAS TAMPERED WITH",
          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "problems")));
     cJSON_Delete(report);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+typedef struct prune_logs {
+    store_log *v;
+    size_t n;
+    int oom;
+} prune_logs;
+
+static int add_prune_log(void *ctx, const store_log *log)
+{
+    prune_logs *l = ctx;
+    store_log *v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v) {
+        l->oom = 1;
+        return 1;
+    }
+    l->v = v;
+    l->v[l->n++] = *log;
+    return 0;
+}
+
+/* prune: every log of the store (or the one --log names), one archive
+** each: --archive FILE itself for one log, FILE.<log_id> for each of
+** several.  On PostgreSQL, the call for the last log drops the partitions
+** every log has been pruned past (store_prune in store.h).  0 done, 2 a
+** failure (the logs pruned before it stay pruned, each with its anchor). */
+static int run_prune(const config *c, store *st, const signer *sg)
+{
+    char err[STORE_ERRLEN], serr[STORE_ERRLEN];
+    prune_logs l = {0};
+    int status = EXIT_USAGE;
+    if (store_each_log(st, add_prune_log, &l, err) != STORE_OK || l.oom) {
+        diag("prune failed: %s", l.oom ? "out of memory" : err);
+        goto done;
+    }
+    size_t todo = 0;
+    for (size_t i = 0; i < l.n; i++)
+        if (!c->log_arg || strcmp(l.v[i].name, c->log_arg) == 0 ||
+            strcmp(l.v[i].log_id, c->log_arg) == 0)
+            l.v[todo++] = l.v[i];
+    if (todo == 0) {
+        diag("prune: the store holds no log named %s", c->log_arg ? c->log_arg : "(any)");
+        goto done;
+    }
+    for (size_t i = 0; i < todo; i++) {
+        int64_t removed;
+        char *path = todo == 1 ? strdup(c->archives[0]) : NULL;
+        if (todo > 1) {
+            size_t n = strlen(c->archives[0]) + sizeof l.v[i].log_id + 2;
+            if ((path = malloc(n))) snprintf(path, n, "%s.%s", c->archives[0], l.v[i].log_id);
+        }
+        if (!path) {
+            diag("prune failed: out of memory");
+            goto done;
+        }
+        int rc = store_use_log(st, l.v[i].log_id, err);
+        if (rc == STORE_OK) rc = archive_prune(st, sg, c->before, path, &removed, err);
+        if (rc != STORE_OK) {
+            diag("prune of log %s (%s) failed: %s", l.v[i].name, l.v[i].log_id, err);
+            free(path);
+            goto done;
+        }
+        if (todo > 1)
+            diag("log %s (%s): pruned %lld entries into %s", l.v[i].name, l.v[i].log_id,
+                 (long long)removed, removed ? path : "nothing (no entry was old enough)");
+        else
+            diag("pruned %lld entries into %s", (long long)removed,
+                 removed ? path : "nothing (no entry was old enough)");
+        free(path);
+    }
+    status = EXIT_SUCCESS;
+done:
+    store_use_log(st, NULL, serr);
+    free(l.v);
+    return status;
 }
 
 /* A reply to a query is built in blocks of up to a few hundred kilobytes,
@@ -1024,15 +1138,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (c.cmd == CMD_PRUNE) {
-        int64_t removed;
-        if (archive_prune(st, &sg, c.before, c.archives[0], &removed, err) != STORE_OK) {
-            diag("prune failed: %s", err);
-            status = EXIT_USAGE;
-            goto done;
-        }
-        diag("pruned %lld entries into %s", (long long)removed,
-             removed ? c.archives[0] : "nothing (no entry was old enough)");
-        status = EXIT_SUCCESS;
+        status = run_prune(&c, st, &sg);
         goto done;
     }
     diag("unknown command"); /* parse_args() knows no other */

@@ -160,8 +160,12 @@ static const cli_help_item verify_opts[] = {
                           "checkpoint (catches truncation and rewriting)"},
     {"--public-key FILE", "trust only checkpoints signed by this key "
                           "(default: the key file's .pub, when present)"},
+    {"--trusted-keys FILE", "refuse checkpoints signed by a key not in FILE "
+                            "(one hex key a line, or NAME KEY for one log; "
+                            "# comments)"},
     {"--archive FILE", "verify pruned entries in FILE and the database as "
-                       "one chain (repeatable, oldest first)"},
+                       "one chain (repeatable, oldest first; of one log)"},
+    {"--log NAME|ID", "verify only this log (default: every log of the store)"},
     OPT_DB_RO,
     {"--key PATH", "signing key whose .pub file is trusted by default "
                    "(env DSS_AUDIT_KEY)"},
@@ -171,12 +175,15 @@ static const cli_help_item verify_opts[] = {
 
 static const cli_help_section verify_sections[] = {
     {NULL,
-     "Recompute the hash chain from genesis (or from the newest retention "
-     "anchor), check every checkpoint's signature and that its head is "
-     "still in the chain, and print the JSON report on stdout: {ok, "
-     "entries_checked, checkpoints_checked, head, problems}. Each problem "
-     "names the seq it concerns and its kind: modified, missing, inserted, "
-     "reordered, bad_signature or truncated.",
+     "For every log of the store (or the one --log names), recompute the "
+     "hash chain from genesis (or from the newest retention anchor), check "
+     "every checkpoint's signature, that it is signed by the log's recorded "
+     "key, and that its head is still in the chain, and print the JSON "
+     "report on stdout: {ok, entries_checked, checkpoints_checked, head, "
+     "problems, logs}. Each problem names its log (log, log_id), the seq it "
+     "concerns and its kind: modified, missing, inserted, reordered, "
+     "bad_signature, truncated, or unprotected (PostgreSQL's append-only "
+     "triggers are gone); each is also one line on stderr.",
      NULL, 0},
     {"Options", NULL, verify_opts, 0},
     {"Exit status", "0 intact, 1 tampered, 2 usage or I/O error.", NULL, 0},
@@ -713,7 +720,7 @@ const cli_help_page cli_help_pages[] = {
      "write a self-contained HTML evidence report of a period",
      report_sections},
     {"verify",
-     "verify [--checkpoint FILE] [--public-key FILE] [--archive FILE]... "
+     "verify [--log NAME|ID] [--checkpoint FILE] [--public-key FILE] [--trusted-keys FILE] [--archive FILE]... "
      "[--db PATH] [--key PATH]",
      "check the hash chain and every signed checkpoint; exit 0 intact, 1 "
      "tampered, 2 usage or I/O error",

@@ -10,9 +10,13 @@
 ** After a problem the walk resynchronizes on the entry it just read, so one
 ** tampering is reported once rather than for every entry after it.
 ** Checkpoint heads are collected first and compared as the walk passes them.
+** verify_store() runs the walk once per log and merges the reports; each
+** problem carries its log's name and id, since a reviewer of a team's
+** trail must know which machine's chain broke.
 */
 #include "verify.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +48,7 @@ typedef struct walk {
     size_t n_claims, next_claim;
     const verify_options *opt;
     const char *log_id;
+    const store_log *log;      /* the log walked: name and recorded key */
     int64_t checkpoints_checked;
     char prev_digest[CHAIN_HEX_LEN];
     int prev_bad;
@@ -80,6 +85,8 @@ static void problem(walk *w, int64_t seq, const char *kind, const char *fmt, ...
     cJSON_AddNumberToObject(p, "seq", (double)seq);
     cJSON_AddStringToObject(p, "kind", kind);
     cJSON_AddStringToObject(p, "detail", detail);
+    cJSON_AddStringToObject(p, "log", w->log->name);
+    cJSON_AddStringToObject(p, "log_id", w->log->log_id);
     cJSON_AddItemToArray(w->problems, p);
     w->n_problems++;
     w->last_problem_seq = seq;
@@ -259,6 +266,23 @@ static int on_entry(void *ctx, const store_raw_entry *e)
     return prehash_push(ctx, e);
 }
 
+/* Whether key may sign checkpoints of the walked log: it is the one key
+** given (--public-key) or one of the trusted keys for this log.  Without
+** either, every key is trusted (its own signature is still checked). */
+static int key_trusted(const walk *w, const char *key)
+{
+    const verify_options *o = w->opt;
+    if (!o->trusted_public_key && o->n_trusted_keys == 0) return 1;
+    if (o->trusted_public_key && strcmp(key, o->trusted_public_key) == 0) return 1;
+    for (size_t i = 0; i < o->n_trusted_keys; i++) {
+        const verify_trusted_key *t = &o->trusted_keys[i];
+        if (t->log && strcmp(t->log, w->log->name) != 0 && strcmp(t->log, w->log->log_id) != 0)
+            continue;
+        if (strcmp(t->key, key) == 0) return 1;
+    }
+    return 0;
+}
+
 /* Check one stored checkpoint and remember the head it claims. */
 static int on_checkpoint(void *ctx, const store_checkpoint *cp)
 {
@@ -272,10 +296,18 @@ static int on_checkpoint(void *ctx, const store_checkpoint *cp)
     if (checkpoint_check_signature(cp) != 0) {
         problem(w, cp->seq, "bad_signature", "%s has an invalid signature", what);
         bad = 1;
-    } else if (w->opt->trusted_public_key &&
-               strcmp(cp->public_key, w->opt->trusted_public_key) != 0) {
-        problem(w, cp->seq, "bad_signature", "%s is signed by an unknown key %s",
-                what, cp->public_key);
+    } else if (!key_trusted(w, cp->public_key)) {
+        problem(w, cp->seq, "bad_signature",
+                "%s of log %s (%s) is signed by an unknown key %s, not a trusted one",
+                what, w->log->name, w->log->log_id, cp->public_key);
+        bad = 1;
+    } else if (strcmp(cp->kind, "checkpoint") == 0 && w->log->public_key[0] &&
+               strcmp(cp->public_key, w->log->public_key) != 0) {
+        /* (Anchors are signed by whoever pruned, on a central store not the
+        ** log's own server: only trusted keys judge them.) */
+        problem(w, cp->seq, "bad_signature",
+                "%s of log %s (%s) is signed by %s, not by the log's recorded key %s",
+                what, w->log->name, w->log->log_id, cp->public_key, w->log->public_key);
         bad = 1;
     } else if (strcmp(cp->log_id, w->log_id) != 0) {
         problem(w, cp->seq, "bad_signature", "%s names another log (%s)", what,
@@ -325,9 +357,12 @@ static cJSON *report(walk *w)
     return r;
 }
 
-cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen)
+/* Verify the selected log, described by log (id, name, recorded key). */
+static cJSON *verify_one(store *st, const verify_options *opt, const store_log *log,
+                         char *err, size_t errlen)
 {
-    walk w = {.st = st, .opt = opt, .log_id = store_log_id(st), .db_floor = INT64_MIN,
+    walk w = {.st = st, .opt = opt, .log_id = log->log_id, .log = log,
+              .db_floor = INT64_MIN,
               .max_problems = opt->max_problems > 0 ? opt->max_problems : 1000};
     cJSON *out = NULL;
     char serr[STORE_ERRLEN];
@@ -345,7 +380,7 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
         const store_checkpoint *x = opt->external;
         if (checkpoint_check_signature(x) != 0)
             problem(&w, x->seq, "bad_signature", "the external checkpoint's signature is invalid");
-        else if (opt->trusted_public_key && strcmp(x->public_key, opt->trusted_public_key))
+        else if (!key_trusted(&w, x->public_key))
             problem(&w, x->seq, "bad_signature", "the external checkpoint is signed by an unknown key");
         else if (strcmp(x->log_id, w.log_id) != 0)
             problem(&w, x->seq, "bad_signature",
@@ -355,6 +390,14 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
     }
     if (w.oom) goto oom;
     if (w.n_claims) qsort(w.claims, w.n_claims, sizeof *w.claims, cmp_claims);
+
+    /* The key recorded with the log must itself be trusted: a replaced key
+    ** with checkpoints re-signed by it is otherwise consistent. */
+    if (log->public_key[0] && (opt->trusted_public_key || opt->n_trusted_keys) &&
+        !key_trusted(&w, log->public_key))
+        problem(&w, 0, "bad_signature",
+                "the key recorded for log %s (%s), %s, is not a trusted key: the "
+                "log's key was replaced", log->name, log->log_id, log->public_key);
 
     /* 2. The chain: archives first, then the database. */
     store_checkpoint anchor;
@@ -386,8 +429,13 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
     }
     w.use_store_lookup = 1;
     /* From the lowest seq stored, so that rows forged below the start of
-    ** the chain are seen too. */
-    if (store_each_entry(st, INT64_MIN, on_entry, ph, serr) != STORE_OK) {
+    ** the chain are seen too.  On PostgreSQL, retention drops whole
+    ** partitions shared by every log, so a pruned log's rows stay below
+    ** its signed anchor until the last log is pruned past them: the walk
+    ** starts after the anchor there (store_pg_prune.c). */
+    int64_t from = INT64_MIN;
+    if (has_anchor && strcmp(store_backend(st), "postgresql") == 0) from = anchor.seq + 1;
+    if (store_each_entry(st, from, on_entry, ph, serr) != STORE_OK) {
         snprintf(err, errlen, "%s", serr);
         goto done;
     }
@@ -417,4 +465,276 @@ done:
     free(w.claims);
     free(w.anchors);
     return out;
+}
+
+/* ---- every log ---- */
+
+typedef struct log_list {
+    store_log *v;
+    size_t n;
+    int oom;
+} log_list;
+
+static int collect_log(void *ctx, const store_log *log)
+{
+    log_list *l = ctx;
+    store_log *v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v) {
+        l->oom = 1;
+        return 1;
+    }
+    l->v = v;
+    l->v[l->n++] = *log;
+    return 0;
+}
+
+static int list_logs(store *st, log_list *l, char *err, size_t errlen)
+{
+    char serr[STORE_ERRLEN];
+    if (store_each_log(st, collect_log, l, serr) != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        return -1;
+    }
+    if (l->oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen)
+{
+    log_list l = {0};
+    cJSON *out = NULL;
+    store_log self;
+    memset(&self, 0, sizeof self);
+    snprintf(self.log_id, sizeof self.log_id, "%s", store_log_id(st));
+    snprintf(self.name, sizeof self.name, "%s", store_log_name(st));
+    if (list_logs(st, &l, err, errlen) != 0) goto done;
+    for (size_t i = 0; i < l.n; i++)
+        if (strcmp(l.v[i].log_id, self.log_id) == 0) self = l.v[i];
+    out = verify_one(st, opt, &self, err, errlen);
+done:
+    free(l.v);
+    return out;
+}
+
+/* Add one log's report r to the merged report m (both owned; r is freed). */
+static int merge(cJSON *m, cJSON *r, const store_log *log, int is_head)
+{
+    cJSON *logs = cJSON_GetObjectItemCaseSensitive(m, "logs");
+    cJSON *probs = cJSON_GetObjectItemCaseSensitive(m, "problems");
+    cJSON *one = cJSON_CreateObject();
+    if (!one) return -1;
+    cJSON_AddItemToArray(logs, one);
+    cJSON_AddStringToObject(one, "log_id", log->log_id);
+    cJSON_AddStringToObject(one, "log", log->name);
+    static const char *const sums[] = {"entries_checked", "checkpoints_checked"};
+    int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
+    cJSON_AddBoolToObject(one, "ok", ok);
+    for (int i = 0; i < 2; i++) {
+        double v = cJSON_GetObjectItemCaseSensitive(r, sums[i])->valuedouble;
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(m, sums[i]);
+        cJSON_SetNumberValue(t, t->valuedouble + v);
+        cJSON_AddNumberToObject(one, sums[i], v);
+    }
+    cJSON *head = cJSON_DetachItemFromObjectCaseSensitive(r, "head");
+    if (head) {
+        if (is_head) {
+            cJSON_ReplaceItemInObjectCaseSensitive(m, "head", cJSON_Duplicate(head, 1));
+        }
+        cJSON_AddItemToObject(one, "head", head);
+    }
+    cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "problems");
+    cJSON *p;
+    while (rp && (p = cJSON_DetachItemFromArray(rp, 0)) != NULL) cJSON_AddItemToArray(probs, p);
+    if (!ok) cJSON_ReplaceItemInObjectCaseSensitive(m, "ok", cJSON_CreateFalse());
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "problems_truncated")))
+        cJSON_ReplaceItemInObjectCaseSensitive(m, "problems_truncated", cJSON_CreateTrue());
+    cJSON_Delete(r);
+    return 0;
+}
+
+cJSON *verify_store(store *st, const verify_options *opt, char *err, size_t errlen)
+{
+    log_list l = {0};
+    cJSON *m = NULL, *out = NULL;
+    char serr[STORE_ERRLEN], own[37];
+    snprintf(own, sizeof own, "%s", store_log_id(st));
+    if (list_logs(st, &l, err, errlen) != 0) goto done;
+    size_t first = 0, last = l.n; /* the logs to verify: [first, last) */
+    if (opt->log) {
+        size_t i;
+        for (i = 0; i < l.n && strcmp(l.v[i].log_id, opt->log) != 0 &&
+                    strcmp(l.v[i].name, opt->log) != 0; i++) {}
+        if (i == l.n) {
+            snprintf(err, errlen, "the store holds no log named %s", opt->log);
+            goto done;
+        }
+        first = i;
+        last = i + 1;
+    }
+    if (opt->n_archives > 0 && last - first > 1) {
+        snprintf(err, errlen, "the store holds %zu logs: name the one the archives "
+                 "belong to with --log", last - first);
+        goto done;
+    }
+    size_t head_at = first;
+    for (size_t i = first; i < last; i++)
+        if (strcmp(l.v[i].log_id, own) == 0) head_at = i;
+    if (!(m = cJSON_CreateObject())) goto oom;
+    cJSON_AddBoolToObject(m, "ok", 1);
+    cJSON_AddNumberToObject(m, "entries_checked", 0);
+    cJSON_AddNumberToObject(m, "checkpoints_checked", 0);
+    cJSON *h = cJSON_AddObjectToObject(m, "head");
+    if (h) {
+        cJSON_AddNumberToObject(h, "seq", 0);
+        cJSON_AddStringToObject(h, "hash", "");
+    }
+    cJSON_AddArrayToObject(m, "problems");
+    cJSON_AddBoolToObject(m, "problems_truncated", 0);
+    if (!cJSON_AddArrayToObject(m, "logs")) goto oom;
+    /* Triggers dropped change no entry: the store says which are gone. */
+    char missing[1024];
+    if (store_missing_guards(st, missing, sizeof missing, serr) != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        goto done;
+    }
+    int external_used = 0;
+    for (size_t i = first; i < last; i++) {
+        if (store_use_log(st, l.v[i].log_id, serr) != STORE_OK) {
+            snprintf(err, errlen, "%s", serr);
+            goto done;
+        }
+        verify_options o = *opt;
+        /* The external checkpoint is checked against its own log, or, when
+        ** it names none of them, against the only log verified. */
+        o.external = NULL;
+        if (opt->external && (strcmp(opt->external->log_id, l.v[i].log_id) == 0 ||
+                              last - first == 1)) {
+            o.external = opt->external;
+            external_used = 1;
+        }
+        cJSON *r = verify_one(st, &o, &l.v[i], err, errlen);
+        if (!r) goto done;
+        if (missing[0]) {
+            cJSON *p = cJSON_CreateObject();
+            if (!p) {
+                cJSON_Delete(r);
+                goto oom;
+            }
+            cJSON_AddNumberToObject(p, "seq", 0);
+            cJSON_AddStringToObject(p, "kind", "unprotected");
+            char detail[1200];
+            snprintf(detail, sizeof detail,
+                     "append-only triggers missing or disabled: %s", missing);
+            cJSON_AddStringToObject(p, "detail", detail);
+            cJSON_AddStringToObject(p, "log", l.v[i].name);
+            cJSON_AddStringToObject(p, "log_id", l.v[i].log_id);
+            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(r, "problems"), p);
+            cJSON_ReplaceItemInObjectCaseSensitive(r, "ok", cJSON_CreateFalse());
+        }
+        if (merge(m, r, &l.v[i], i == head_at) != 0) goto oom;
+    }
+    if (opt->external && !external_used) {
+        cJSON *p = cJSON_CreateObject();
+        if (!p) goto oom;
+        cJSON_AddNumberToObject(p, "seq", (double)opt->external->seq);
+        cJSON_AddStringToObject(p, "kind", "bad_signature");
+        cJSON_AddStringToObject(p, "detail",
+                                "the external checkpoint belongs to none of the logs verified");
+        cJSON_AddStringToObject(p, "log", "");
+        cJSON_AddStringToObject(p, "log_id", opt->external->log_id);
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(m, "problems"), p);
+        cJSON_ReplaceItemInObjectCaseSensitive(m, "ok", cJSON_CreateFalse());
+    }
+    out = m;
+    m = NULL;
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory");
+done:
+    store_use_log(st, NULL, serr);
+    cJSON_Delete(m);
+    free(l.v);
+    return out;
+}
+
+/* ---- trusted keys ---- */
+
+void verify_free_trusted_keys(verify_trusted_key *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)keys[i].log);
+        free((char *)keys[i].key);
+    }
+    free(keys);
+}
+
+static int is_hex_key(const char *s)
+{
+    size_t n = strlen(s);
+    if (n != 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+int verify_read_trusted_keys(const char *path, verify_trusted_key **keys, size_t *n,
+                             char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    verify_trusted_key *v = NULL;
+    size_t nv = 0;
+    int line_no = 0, rc = -1;
+    char line[1024];
+    *keys = NULL;
+    *n = 0;
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        line_no++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *a = strtok(line, " \t\r\n"), *b = strtok(NULL, " \t\r\n");
+        char *extra = strtok(NULL, " \t\r\n");
+        if (!a) continue;
+        const char *name = b ? a : NULL, *key = b ? b : a;
+        for (char *c = (char *)key; *c; c++)
+            if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+        if (extra || !is_hex_key(key)) {
+            snprintf(err, errlen, "%s line %d: expected a 64-digit hex public key, "
+                     "optionally after a log name", path, line_no);
+            goto done;
+        }
+        verify_trusted_key *g = realloc(v, (nv + 1) * sizeof *g);
+        if (!g) goto oom;
+        v = g;
+        v[nv].log = name ? strdup(name) : NULL;
+        v[nv].key = strdup(key);
+        nv++;
+        if (!v[nv - 1].key || (name && !v[nv - 1].log)) goto oom;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (nv == 0) {
+        snprintf(err, errlen, "%s holds no key", path);
+        goto done;
+    }
+    *keys = v;
+    *n = nv;
+    v = NULL;
+    nv = 0;
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory");
+done:
+    fclose(f);
+    verify_free_trusted_keys(v, nv);
+    return rc;
 }

@@ -57,6 +57,17 @@ static void note_checkpoint(mcp *m)
     if (store_last_checkpoint(m->st, &last, err) == STORE_OK) m->checkpointed_seq = last.seq;
 }
 
+/* Record the signing key with the log, so that verify can tell a
+** checkpoint signed by another key.  A mismatch is only reported: the
+** agent's work comes first, and verify shows the conflict anyway. */
+static void record_key(mcp *m)
+{
+    char err[STORE_ERRLEN];
+    if (!m->sg || store_readonly(m->st)) return;
+    if (store_record_log_key(m->st, m->sg->pk_hex, err) != STORE_OK)
+        diag("warning: the signing key is not recorded with the log: %s", err);
+}
+
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
 {
     mcp *m = calloc(1, sizeof *m);
@@ -74,7 +85,10 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->checkpoint_interval = opt->checkpoint_interval > 0 ? opt->checkpoint_interval : 1000;
     m->log_level = -1;
     m->io = opt->io;
-    if (m->st) note_checkpoint(m);
+    if (m->st) {
+        note_checkpoint(m);
+        record_key(m);
+    }
     snprintf(m->version, sizeof m->version, "%s", LATEST_VERSION);
     if (!m->actor) {
         snprintf(err, errlen, "out of memory");
@@ -119,6 +133,7 @@ int mcp_ready(mcp *m, char *err, size_t errlen)
         if (store_open(o, &m->st, why) == STORE_OK) {
             m->owns_st = 1;
             note_checkpoint(m);
+            record_key(m);
             if (store_readonly(m->st))
                 diag("serving %s read-only: queries work, every write is refused", shown);
         } else {

@@ -332,6 +332,12 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char 
                  : sqlite_store_each_entry(s->sq, from, fn, ctx, err);
 }
 
+int store_missing_guards(store *s, char *what, size_t len, char *err)
+{
+    return s->pg ? pg_store_missing_guards(s->pg, what, len, err)
+                 : sqlite_store_missing_guards(s->sq, what, len, err);
+}
+
 int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err)
 {
     return s->pg ? pg_store_prune(s->pg, before, keep, ctx, last_seq, last_hash, err)

@@ -349,10 +349,27 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx,
 ** `keep` is called with each entry to go, and must return 0 once all are
 ** safely archived (it is called one last time with NULL to flush); any
 ** other return removes nothing.  *last_seq and last_hash report the newest
-** removed entry (seq 0 when none was old enough). */
+** removed entry (seq 0 when none was old enough).
+** PostgreSQL: the logs share monthly partitions and rows are never
+** deleted, so only the selected log's entries created before the month of
+** `before` go (those in partitions wholly before it); a partition is
+** dropped once every log with rows in it is pruned past them (this call
+** for the selected log, their anchors for the others), so pruning every
+** log, one call each, drops them with the last call.  Until then a pruned
+** log's old rows stay stored below its anchor.  Dropping needs the role
+** owning the schema. */
 typedef int (*store_keep_fn)(void *ctx, const store_raw_entry *e);
 int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
                 int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
+
+/* The append-only guards of the store that are missing or disabled, as a
+** list a person can read into what (len bytes), "" when all stand.
+** PostgreSQL: the row and statement triggers of entries (and of each of
+** its partitions), checkpoints and logs; dropping them changes no entry,
+** so verify reports it from here.  SQLite: always "", since whoever holds
+** the file can lift and restore its triggers unseen; the chain is the
+** proof there. */
+int store_missing_guards(store *s, char *what, size_t len, char *err);
 
 /* ---- Shipping another log in (PostgreSQL) ----
 ** A local log copied into a central store keeps its log_id, and its

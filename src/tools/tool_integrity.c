@@ -57,7 +57,7 @@ int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON *
         opt.progress = verify_progress;
         opt.progress_ctx = ctx;
     }
-    *out = verify_log(ctx->st, &opt, err, sizeof err);
+    *out = verify_store(ctx->st, &opt, err, sizeof err);
     if (!*out) return tool_store_failed(ctx, STORE_EIO, err);
     *summary = cJSON_CreateObject();
     if (!*summary) {

@@ -345,7 +345,7 @@ int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
     cli_progress_start(&w.progress, bar, "report: verifying");
     verify_options vo = {.trusted_public_key = opt->trusted_public_key,
                          .progress = on_verify_progress, .progress_ctx = &w};
-    cJSON *report = verify_log(st, &vo, serr, sizeof serr);
+    cJSON *report = verify_store(st, &vo, serr, sizeof serr);
     cli_progress_end(&w.progress);
     if (!report) {
         snprintf(err, errlen, "cannot verify the log: %s", serr);

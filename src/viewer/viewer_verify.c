@@ -1,9 +1,9 @@
 /*
-** viewer_verify.c: verify_log() on a thread, with its progress shared.
+** viewer_verify.c: verify_store() (every log) on a thread, with its progress shared.
 **
 ** The thread owns its store connection from start to end; the only state
 ** shared with the HTTP thread is the progress counters and, once the work
-** is over, the report or the error, all behind one mutex.  verify_log()
+** is over, the report or the error, all behind one mutex.  verify_store()
 ** reports progress every so many entries; the total is the log's entry
 ** span, read before the walk starts.
 */
@@ -26,7 +26,7 @@ struct viewer_verify {
     char *trusted;    /* hex public key, or NULL */
     int state;
     int64_t done, total;
-    char *report;     /* verify_log()'s report as JSON text, once DONE */
+    char *report;     /* verify_store()'s report as JSON text, once DONE */
     char error[STORE_ERRLEN + 64];
     atomic_int stop;  /* set by viewer_verify_free(): give up soon */
 };
@@ -75,7 +75,7 @@ static void *run(void *arg)
     pthread_mutex_unlock(&v->mu);
     verify_options opt = {.trusted_public_key = v->trusted,
                           .progress = on_progress, .progress_ctx = v};
-    cJSON *report = verify_log(st, &opt, err, sizeof err);
+    cJSON *report = verify_store(st, &opt, err, sizeof err);
     if (!report) {
         finish(v, FAILED, NULL, err);
         goto done;

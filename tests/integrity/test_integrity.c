@@ -821,6 +821,181 @@ TEST(verify_with_another_public_key_is_bad_signature)
     fx_free(f);
 }
 
+/* ---- logs: --log, recorded keys, --trusted-keys ---- */
+
+static const char *meta(fx *f, const char *key)
+{
+    return fx_sql_text(f, fx_fmt(f, "SELECT value FROM meta WHERE key = '%s';", key));
+}
+
+/* The hex public key of the key file at path (made when missing). */
+static const char *public_key_of(fx *f, const char *path)
+{
+    const char *out;
+    if (fx_run(f, fx_fmt(f, "%s public-key --key %s", fx_q(f, f->bin), fx_q(f, path)), &out,
+               NULL) != 0 || strlen(out) < 64)
+        return NULL;
+    return fx_fmt(f, "%.64s", out);
+}
+
+/* Write text to <dir>/<name>; its path, or NULL. */
+static const char *write_file(fx *f, const char *name, const char *text)
+{
+    const char *path = fx_path(f, name);
+    FILE *o = fopen(path, "w");
+    if (!o) return NULL;
+    fputs(text, o);
+    return fclose(o) == 0 ? path : NULL;
+}
+
+/* Whether a problem of kind names the log (its name and id fields) and
+** its detail contains `words` (NULL: any detail). */
+static int problem_names_log(const cJSON *r, const char *kind, const char *name,
+                             const char *id, const char *words)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "kind"));
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "log"));
+        const char *i = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "log_id"));
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "detail"));
+        if (k && n && i && d && strcmp(k, kind) == 0 && strcmp(n, name) == 0 &&
+            strcmp(i, id) == 0 && (!words || strstr(d, words)))
+            return 1;
+    }
+    return 0;
+}
+
+TEST(verify_log_option_selects_the_log_by_name_or_id)
+{
+    NEW_FX(f);
+    FILL(f, 5, 1000);
+    const char *name = meta(f, "log_name"), *id = meta(f, "log_id");
+    ASSERT(name && *name && id && strlen(id) == 36);
+    cJSON *r;
+    int rc = fx_verify(f, fx_fmt(f, "--log %s", fx_q(f, name)), &r);
+    EXPECT_INTACT(f, rc, r);
+    const cJSON *logs = cJSON_GetObjectItemCaseSensitive(r, "logs");
+    ASSERT_EQ_INT(cJSON_GetArraySize(logs), 1);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                      cJSON_GetArrayItem(logs, 0), "log_id")), id);
+    ASSERT_EQ_INT(fx_report_num(r, "entries_checked"), count_entries(f));
+    rc = fx_verify(f, fx_fmt(f, "--log %s", id), &r);
+    EXPECT_INTACT(f, rc, r);
+    /* A log the store does not hold is a usage error, not tampering. */
+    ASSERT_EQ_INT(fx_verify(f, "--log no-such-log", NULL), 2);
+    /* A problem names its log, in the JSON and in the line on stderr. */
+    SQL_OK(f, "DROP TRIGGER audit_log_no_update;"
+              "UPDATE audit_log SET args = replace(args, 'abcdefgh', 'abcdefgX')"
+              " WHERE seq = 3;");
+    rc = fx_verify(f, fx_fmt(f, "--log %s", fx_q(f, name)), &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_PROBLEM(f, r, 3, "modified");
+    if (!problem_names_log(r, "modified", name, id, NULL))
+        TEST_FAIL_("the problem does not name log %s (%s): %s", name, id, fx_problems(f, r));
+    if (!strstr(f->last_stderr, fx_fmt(f, "log %s (%s) seq 3: modified", name, id)))
+        TEST_FAIL_("stderr does not name the log and seq: %s", f->last_stderr);
+    fx_free(f);
+}
+
+TEST(server_records_its_signing_key_with_the_log)
+{
+    NEW_FX(f);
+    FILL(f, 3, 1000);
+    const char *pk = public_key_of(f, f->key);
+    ASSERT(pk);
+    ASSERT_EQ_STR(meta(f, "public_key"), pk);
+    /* A server started with another key warns and keeps working; the
+    ** recorded key stays the first one. */
+    const char *other = fx_path(f, "other.key");
+    ASSERT(public_key_of(f, other));
+    const char *in = fx_calls_file(f, "calls.jsonl", 2);
+    ASSERT(in);
+    const char *out, *err;
+    ASSERT_EQ_INT(fx_run(f, fx_fmt(f, "%s --db %s --key %s --actor t <%s", fx_q(f, f->bin),
+                                   fx_q(f, f->db), fx_q(f, other), fx_q(f, in)),
+                         &out, &err),
+                  0);
+    if (!strstr(err, "not recorded with the log"))
+        TEST_FAIL_("no warning about the other key: %s", err);
+    if (strstr(out, "\"isError\":true")) TEST_FAIL_("a write failed: %s", out);
+    ASSERT_EQ_STR(meta(f, "public_key"), pk);
+    /* Its checkpoint is signed by a key the log does not record. */
+    cJSON *r;
+    int rc = fx_verify(f, fx_fmt(f, "--public-key %s", fx_q(f, fx_fmt(f, "%s.pub", other))),
+                       &r);
+    EXPECT_TAMPERED(f, rc, r);
+    if (!problem_names_log(r, "bad_signature", meta(f, "log_name"), meta(f, "log_id"),
+                           "recorded key"))
+        TEST_FAIL_("no problem names the recorded key: %s", fx_problems(f, r));
+    fx_free(f);
+}
+
+TEST(replaced_recorded_key_is_caught)
+{
+    NEW_FX(f);
+    FILL(f, 3, 1000);
+    const char *other = public_key_of(f, fx_path(f, "other.key"));
+    ASSERT(other);
+    SQL_OK(f, fx_fmt(f, "UPDATE meta SET value = '%s' WHERE key = 'public_key';", other));
+    cJSON *r;
+    int rc = fx_verify(f, NULL, &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_ONLY(f, r, "bad_signature");
+    if (!problem_names_log(r, "bad_signature", meta(f, "log_name"), meta(f, "log_id"),
+                           "recorded key"))
+        TEST_FAIL_("no problem names the recorded key: %s", fx_problems(f, r));
+    fx_free(f);
+}
+
+TEST(trusted_keys_file_trusts_and_refuses)
+{
+    NEW_FX(f);
+    FILL(f, 5, 1000);
+    const char *pk = public_key_of(f, f->key);
+    const char *other = public_key_of(f, fx_path(f, "other.key"));
+    const char *name = meta(f, "log_name"), *id = meta(f, "log_id");
+    ASSERT(pk && other && name && id);
+    ASSERT(fx_sql_int(f, "SELECT count(*) FROM checkpoints;") >= 1);
+    cJSON *r;
+    /* The log's key, among comments and another key: intact. */
+    const char *good = write_file(f, "good.keys",
+                                  fx_fmt(f, "# team keys\n\n%s  # laptop\n%s\n", other, pk));
+    ASSERT(good);
+    int rc = fx_verify(f, fx_fmt(f, "--trusted-keys %s", fx_q(f, good)), &r);
+    EXPECT_INTACT(f, rc, r);
+    /* Only another key: every checkpoint refused, naming the log. */
+    const char *bad = write_file(f, "bad.keys", fx_fmt(f, "%s\n", other));
+    ASSERT(bad);
+    rc = fx_verify(f, fx_fmt(f, "--trusted-keys %s", fx_q(f, bad)), &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_ONLY(f, r, "bad_signature");
+    if (!problem_names_log(r, "bad_signature", name, id, "not a trusted one"))
+        TEST_FAIL_("no refused checkpoint names log %s: %s", name, fx_problems(f, r));
+    /* NAME KEY: trusted for that log, by name or by id... */
+    const char *named = write_file(f, "named.keys", fx_fmt(f, "%s %s\n", name, pk));
+    ASSERT(named);
+    rc = fx_verify(f, fx_fmt(f, "--trusted-keys %s", fx_q(f, named)), &r);
+    EXPECT_INTACT(f, rc, r);
+    const char *by_id = write_file(f, "id.keys", fx_fmt(f, "%s %s\n", id, pk));
+    ASSERT(by_id);
+    rc = fx_verify(f, fx_fmt(f, "--trusted-keys %s", fx_q(f, by_id)), &r);
+    EXPECT_INTACT(f, rc, r);
+    /* ...and not for another log's name. */
+    const char *elsewhere = write_file(f, "elsewhere.keys", fx_fmt(f, "ci-runner %s\n", pk));
+    ASSERT(elsewhere);
+    rc = fx_verify(f, fx_fmt(f, "--trusted-keys %s", fx_q(f, elsewhere)), &r);
+    EXPECT_TAMPERED(f, rc, r);
+    if (!problem_names_log(r, "bad_signature", name, id, "not a trusted one"))
+        TEST_FAIL_("no refused checkpoint names log %s: %s", name, fx_problems(f, r));
+    /* A malformed file is a usage error naming the line. */
+    const char *broken = write_file(f, "broken.keys", fx_fmt(f, "%s\nnot-a-key\n", pk));
+    ASSERT(broken);
+    ASSERT_EQ_INT(fx_verify(f, fx_fmt(f, "--trusted-keys %s", fx_q(f, broken)), NULL), 2);
+    if (!strstr(f->last_stderr, "line 2")) TEST_FAIL_("stderr: %s", f->last_stderr);
+    fx_free(f);
+}
+
 TEST(checkpoint_json_fields_and_public_key)
 {
     NEW_FX(f);
@@ -1177,6 +1352,8 @@ TEST(verify_audit_log_tool_reports_tampering)
     if (!cJSON_IsObject(sc)) TEST_FAIL_("no structuredContent in the reply");
     ASSERT(!fx_report_ok(sc));
     EXPECT_PROBLEM(f, sc, 7, "modified");
+    if (!problem_names_log(sc, "modified", meta(f, "log_name"), meta(f, "log_id"), NULL))
+        TEST_FAIL_("the tool's problem does not name the log: %s", fx_problems(f, sc));
     ASSERT_EQ_INT(fx_session_end(s), 0);
     fx_free(f);
 }
@@ -1489,6 +1666,10 @@ TEST_MAIN(
     TEST_ENTRY(update_and_delete_fail_while_triggers_stand)
     TEST_ENTRY(delete_fails_even_with_retention_flag_in_meta)
     TEST_ENTRY(verify_with_another_public_key_is_bad_signature)
+    TEST_ENTRY(verify_log_option_selects_the_log_by_name_or_id)
+    TEST_ENTRY(server_records_its_signing_key_with_the_log)
+    TEST_ENTRY(replaced_recorded_key_is_caught)
+    TEST_ENTRY(trusted_keys_file_trusts_and_refuses)
     TEST_ENTRY(checkpoint_json_fields_and_public_key)
     TEST_ENTRY(key_file_is_mode_0600)
     TEST_ENTRY(checkpoint_from_another_log_is_rejected)

@@ -51,6 +51,7 @@ int pg_store_last_anchor(pg_store *s, store_checkpoint *out, char *err);
 int pg_store_add_checkpoint(pg_store *s, store_checkpoint *cp, char *err);
 int pg_store_each_checkpoint(pg_store *s, store_checkpoint_fn fn, void *ctx, char *err);
 int pg_store_each_entry(pg_store *s, int64_t from, store_entry_fn fn, void *ctx, char *err);
+int pg_store_missing_guards(pg_store *s, char *what, size_t len, char *err);
 int pg_store_prune(pg_store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
 int pg_store_ensure_log(pg_store *s, const store_log *log, char *err);
 int pg_store_import(pg_store *s, const store_raw_entry *e, size_t n, int64_t *stored, int64_t *skipped, char *err);

@@ -51,6 +51,7 @@ int sqlite_store_last_anchor(sqlite_store *s, store_checkpoint *out, char *err);
 int sqlite_store_add_checkpoint(sqlite_store *s, store_checkpoint *cp, char *err);
 int sqlite_store_each_checkpoint(sqlite_store *s, store_checkpoint_fn fn, void *ctx, char *err);
 int sqlite_store_each_entry(sqlite_store *s, int64_t from, store_entry_fn fn, void *ctx, char *err);
+int sqlite_store_missing_guards(sqlite_store *s, char *what, size_t len, char *err);
 int sqlite_store_prune(sqlite_store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
 int sqlite_store_ensure_log(sqlite_store *s, const store_log *log, char *err);
 int sqlite_store_import(sqlite_store *s, const store_raw_entry *e, size_t n, int64_t *stored, int64_t *skipped, char *err);
