@@ -31,7 +31,7 @@ command -v "$CC" >/dev/null || { echo "run.sh: $CC not found (install clang)" >&
 mkdir -p "$OUT/obj" "$OUT/corpus" "$OUT/artifacts"
 
 VERSION=$(sed -n 's/^project([^)]*VERSION \([0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")
-PKG="libcjson sqlite3 uuid libsodium"
+PKG="libcjson sqlite3 libpq uuid libsodium"
 
 # The generated schemas file, as the CMake build makes it.
 cmake -DDIR="$ROOT/schemas" -DPATTERNS="*.json" -DOUTPUT="$OUT/schemas_data.c" \
