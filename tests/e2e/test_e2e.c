@@ -1855,7 +1855,7 @@ TEST(postgres_password_never_shows_in_ps)
     srv_opts o = {.args = args, .env = env, .no_db = 1, .no_actor = 1};
     srv *s = srv_start(&o);
     CHECK(s);
-    for (int i = 0; i < 500 && !strstr(srv_stderr(s), "cannot open"); i++) usleep(10000);
+    for (int i = 0; i < 3000 && !strstr(srv_stderr(s), "cannot open"); i++) usleep(10000);
     ASSERT_CONTAINS(srv_stderr(s), "auditor:***@127.0.0.1");
     char path[96];
     size_t n = 0;
@@ -1865,8 +1865,13 @@ TEST(postgres_password_never_shows_in_ps)
     ASSERT(!h_memmem(cmd, n, "Hunter2Secret"));
     ASSERT(h_memmem(cmd, n, "auditor:"));
     /* The wrapped server: the child of the wrapper. */
+    /* The wrapped server is started after the database is tried. */
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", srv_pid(s), srv_pid(s));
     char *kids = srv_read_file(s, path, &n);
+    for (int i = 0; i < 3000 && (!kids || atoi(kids) <= 0); i++) {
+        usleep(10000);
+        kids = srv_read_file(s, path, &n);
+    }
     CHECK(kids);
     int child = atoi(kids);
     ASSERT(child > 0);
