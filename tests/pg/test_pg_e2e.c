@@ -366,6 +366,12 @@ TEST(postgres_stopped_while_servers_write_then_back)
     ASSERT_EQ_INT(private_conninfo(state, conninfo, sizeof conninfo), 0);
     srv *d[2];
     for (int i = 0; i < 2; i++) CHECK(d[i] = start_serve(conninfo, "outage"));
+    /* And a machine shipping its local log through the outage. */
+    srv *m = start_serve(NULL, "outage-laptop");
+    CHECK(m);
+    CHECK(log_marker(m, name_of("local-first-%d-%d", 0, 0)));
+    srv *sh = start_ship(srv_db(m), conninfo, 1);
+    CHECK(sh);
     /* The names of the markers a server acknowledged. */
     static char acked_names[400][48];
     int acked = 0;
@@ -393,6 +399,8 @@ TEST(postgres_stopped_while_servers_write_then_back)
         }
     ASSERT(failed > 0);
     for (int i = 0; i < 2; i++) CHECK(srv_alive(d[i]));
+    /* The local log goes on while the database is away. */
+    for (int k = 0; k < 10; k++) CHECK(log_marker(m, name_of("local-%d-%d", k, 0)));
     snprintf(cmd, sizeof cmd, "'%s' resume '%s'", script, state);
     ASSERT_EQ_INT(system(cmd), 0);
     /* Reconnecting backs off for at most a few seconds. */
@@ -408,6 +416,21 @@ TEST(postgres_stopped_while_servers_write_then_back)
     ASSERT_EQ_INT(back, 2);
     /* Every acknowledged marker is there (each tools/call also records
     ** itself; only the markers are counted). */
+    /* The shipper waited the outage out: the whole local log arrives. */
+    for (int k = 0; k < 5; k++) CHECK(log_marker(m, name_of("local-after-%d-%d", k, 0)));
+    long long local_n = 2 * (1 + 10 + 5);
+    for (int t = 0; t < 300; t++) {
+        if (pg_scalar(conninfo, "SELECT count(*) FROM dss_audit.entries e JOIN dss_audit.logs l"
+                                " USING (log_id) WHERE l.name = $1", "outage-laptop") == local_n)
+            break;
+        sleep_ms(50);
+    }
+    int ship_status = stop_ship(sh);
+    if (ship_status != 0) TEST_FAIL_("ship exited %d: %s", ship_status, srv_stderr(sh));
+    ASSERT_CONTAINS(srv_stderr(sh), "retrying");
+    srv_free(sh);
+    ASSERT(log_is_exactly(conninfo, "outage-laptop", local_n));
+    srv_free(m);
     for (int i = 0; i < acked; i++)
         ASSERT_EQ_INT(pg_scalar(conninfo,
                                 "SELECT count(*) FROM dss_audit.entries WHERE operation_name = $1",
