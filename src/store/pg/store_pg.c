@@ -114,25 +114,9 @@ int pg_store_append(pg_store *s, const store_record *rec, store_receipt *out, ch
     return STORE_EINVAL;
 }
 
-int pg_store_find(pg_store *s, const store_query *q, cJSON **entries, int *more_out, char *err)
-{
-    return STORE_EINVAL;
-}
 
-int pg_store_find_json(pg_store *s, const store_query *q, jbuf *out, store_page *page, char *err)
-{
-    return STORE_EINVAL;
-}
 
-int pg_store_get(pg_store *s, const char *id, cJSON **entry, char *err)
-{
-    return STORE_EINVAL;
-}
 
-int pg_store_user_activity(pg_store *s, const char *user_id, const char *since, store_activity *out, char *err)
-{
-    return STORE_EINVAL;
-}
 
 int pg_store_head(pg_store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
 {
@@ -174,10 +158,6 @@ int pg_store_each_entry(pg_store *s, int64_t from, store_entry_fn fn, void *ctx,
     return STORE_EINVAL;
 }
 
-int pg_store_prune(pg_store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err)
-{
-    return STORE_EINVAL;
-}
 
 int pg_store_ensure_log(pg_store *s, const store_log *log, char *err)
 {
@@ -194,10 +174,6 @@ int pg_store_import_checkpoint(pg_store *s, const store_checkpoint *cp, int *sto
     return STORE_EINVAL;
 }
 
-int pg_store_each_match(pg_store *s, const store_scan *scan, store_match_fn fn, void *ctx, char *err)
-{
-    return STORE_EINVAL;
-}
 
 int pg_store_seq_range(pg_store *s, int64_t *first, int64_t *last, char *err)
 {
@@ -209,22 +185,6 @@ int pg_store_nth_newest_seq(pg_store *s, int64_t n, int64_t *seq, char *err)
     return STORE_EINVAL;
 }
 
-int pg_store_get_stats(pg_store *s, int top_users, store_progress_fn progress, void *ctx, store_stats *out, char *err)
-{
-    return STORE_EINVAL;
-}
 
-int pg_store_activity_days(pg_store *s, const char *user_id, const char *since_day, const char *until_day, store_activity_fn fn, void *ctx, char *err)
-{
-    return STORE_EINVAL;
-}
 
-int pg_store_activity_users(pg_store *s, const char *since_day, const char *until_day, store_activity_fn fn, void *ctx, char *err)
-{
-    return STORE_EINVAL;
-}
 
-int pg_store_set_cache_size(pg_store *s, int kib, char *err)
-{
-    return STORE_EINVAL;
-}
