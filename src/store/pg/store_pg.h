@@ -63,4 +63,10 @@ int pg_store_activity_days(pg_store *s, const char *user_id, const char *since_d
 int pg_store_activity_users(pg_store *s, const char *since_day, const char *until_day, store_activity_fn fn, void *ctx, char *err);
 int pg_store_set_cache_size(pg_store *s, int kib, char *err);
 
+/* The EXPLAIN lines of the statement store_find() would run for q, one per
+** line, into plan (len bytes): for tests that keep every query shape free
+** of a sort across logs. */
+int pg_store_explain_find(pg_store *s, const store_query *q, char *plan, size_t len,
+                          char *err);
+
 #endif
