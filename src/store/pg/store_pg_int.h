@@ -58,6 +58,7 @@ typedef struct pg_head {
 typedef struct pg_mark {
     size_t rows;   /* appended rows of the tx when the savepoint was set */
     pg_head head;
+    int64_t writes; /* tx_writes then */
     int sent;
 } pg_mark;
 

@@ -153,9 +153,13 @@ static const char m1_partition[] =
     "    RAISE EXCEPTION 'not a month: %', month USING ERRCODE = 'invalid_parameter_value';"
     "  END IF;"
     "  part := 'entries_' || replace(month, '-', '_');"
-    "  IF to_regclass('dss_audit.' || part) IS NOT NULL THEN RETURN; END IF;"
+    /* pg_class, not to_regclass(): after waiting for the lock, the
+    ** cache may still say "missing" for a table another server made. */
+    "  IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    "    WHERE n.nspname = 'dss_audit' AND c.relname = part) THEN RETURN; END IF;"
     "  PERFORM pg_advisory_xact_lock(" PG_LOCK_PARTITION ");"
-    "  IF to_regclass('dss_audit.' || part) IS NOT NULL THEN RETURN; END IF;"
+    "  IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    "    WHERE n.nspname = 'dss_audit' AND c.relname = part) THEN RETURN; END IF;"
     "  y := substr(month, 1, 4)::int; m := substr(month, 6, 2)::int + 1;"
     "  IF m > 12 THEN y := y + 1; m := 1; END IF;"
     "  upper := lpad(y::text, 4, '0') || '-' || lpad(m::text, 2, '0');"
@@ -257,7 +261,12 @@ static int read_version(pg_store *s, int *version, char *err)
 {
     PGresult *r = NULL;
     int rc = pgs_query(s,
-                       "SELECT CASE WHEN to_regclass('dss_audit.schema_version') IS NULL"
+                       /* pg_class read afresh, not to_regclass(): the
+                       ** session's cache may predate another server's
+                       ** migration it just waited for. */
+                       "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_class c"
+                       " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                       " WHERE n.nspname = 'dss_audit' AND c.relname = 'schema_version')"
                        " THEN -1 END",
                        0, NULL, &r, "reading the schema version", err);
     if (rc != STORE_OK) return rc;

@@ -1,0 +1,679 @@
+/*
+** test_pg_store.c: the PostgreSQL backend's own behaviour, against a real
+** PostgreSQL 15 (the ctest fixture `pg`): the central schema and its
+** migrations, the head lock (one chain per log, other logs never waiting),
+** savepoints, the append-only layers, shipping a log in, a lost connection,
+** secrets kept out of messages, and cancellation.  What both backends share
+** is the conformance suite's.
+*/
+#include "test.h"
+#include "pgtest.h"
+#include "store/store.h"
+#include "store/chain.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdint.h>
+
+static int open_store(const char *db, const char *log, int readonly, int busy_ms,
+                      store **out, char *err)
+{
+    store_options o = {.path = db, .log_name = log, .readonly = readonly,
+                       .busy_timeout_ms = busy_ms};
+    return store_open(&o, out, err);
+}
+
+static store_record rec(const char *op)
+{
+    store_record r = {.event_type = "tool_call", .operation_name = op,
+                      .user_id = "alice", .project_id = "p1",
+                      .args = "{\"a\":\"it's \\\"quoted\\\"\"}"};
+    return r;
+}
+
+/* Walks a log checking every link and hash. */
+typedef struct walk {
+    int64_t count, next_seq;
+    uint8_t prev[CHAIN_HASH_BYTES];
+    int ok;
+} walk;
+
+static int walk_fn(void *ctx, const store_raw_entry *e)
+{
+    walk *w = ctx;
+    if (e->f.seq != w->next_seq || !e->hashes_ok ||
+        memcmp(e->prev_hash, w->prev, CHAIN_HASH_BYTES) != 0 ||
+        !chain_entry_matches(&e->f, e->f.seq, w->prev, e->hash)) {
+        fprintf(stderr, "chain breaks at seq %lld\n", (long long)e->f.seq);
+        w->ok = 0;
+        return 1;
+    }
+    memcpy(w->prev, e->hash, CHAIN_HASH_BYTES);
+    w->next_seq++;
+    w->count++;
+    return 0;
+}
+
+static int verify_chain(store *s, int64_t *count)
+{
+    char err[STORE_ERRLEN];
+    walk w = {.next_seq = 1, .ok = 1};
+    int rc = store_each_entry(s, 1, walk_fn, &w, err);
+    if (rc != STORE_OK) fprintf(stderr, "each_entry: %s\n", err);
+    *count = w.count;
+    return rc == STORE_OK && w.ok;
+}
+
+static int append_n(store *s, int n, store_receipt *last)
+{
+    char err[STORE_ERRLEN];
+    store_receipt r;
+    if (store_begin(s, err) != STORE_OK) {
+        fprintf(stderr, "begin: %s\n", err);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        store_record x = rec("op");
+        if (store_append(s, &x, &r, err) != STORE_OK) {
+            fprintf(stderr, "append: %s\n", err);
+            store_rollback(s);
+            return -1;
+        }
+    }
+    if (store_commit(s, err) != STORE_OK) {
+        fprintf(stderr, "commit: %s\n", err);
+        return -1;
+    }
+    if (last) *last = r;
+    return 0;
+}
+
+TEST(migrates_fresh_database)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "m1", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_STR(store_backend(s), "postgresql");
+    ASSERT_EQ_STR(store_log_name(s), "m1");
+    ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'm1'"), 1);
+    /* Opening again neither migrates nor makes a second log of that name. */
+    ASSERT_EQ_INT(open_store(db, "m1", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs"), 1);
+}
+
+typedef struct opener {
+    const char *db;
+    int rc;
+    char err[STORE_ERRLEN];
+} opener;
+
+static void *open_thread(void *arg)
+{
+    opener *o = arg;
+    store *s = NULL;
+    o->rc = open_store(o->db, "together", 0, 30000, &s, o->err);
+    store_close(s);
+    return NULL;
+}
+
+TEST(eight_stores_migrate_once)
+{
+    char db[1024];
+    pgtest_new_db(db, sizeof db);
+    pthread_t t[8];
+    opener o[8];
+    for (int i = 0; i < 8; i++) {
+        o[i] = (opener){.db = db, .rc = -100};
+        ASSERT_EQ_INT(pthread_create(&t[i], NULL, open_thread, &o[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 8; i++) {
+        if (o[i].rc != STORE_OK) fprintf(stderr, "store %d: %s\n", i, o[i].err);
+        ASSERT_EQ_INT(o[i].rc, STORE_OK);
+    }
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
+    /* Eight servers creating one name together made one log. */
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'together'"), 1);
+}
+
+TEST(newer_schema_refused)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "n", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_exec(db, "UPDATE dss_audit.schema_version SET version = 99"), 0);
+    s = NULL;
+    ASSERT_EQ_INT(open_store(db, "n", 0, 0, &s, err), STORE_ESCHEMA);
+    ASSERT(s == NULL);
+    ASSERT_CONTAINS(err, "version 99");
+    ASSERT_CONTAINS(err, "newer");
+}
+
+TEST(readonly_without_schema_refused)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, NULL, 1, 0, &s, err), STORE_ESCHEMA);
+    ASSERT_CONTAINS(err, "no audit log");
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'dss_audit'"), 0);
+}
+
+TEST(append_head_and_walk_round_trip)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "rt", 0, 0, &s, err), STORE_OK);
+    int64_t seq = -1;
+    char hash[CHAIN_HEX_LEN];
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 0);
+    ASSERT_EQ_STR(hash, "0000000000000000000000000000000000000000000000000000000000000000");
+
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    store_receipt r1, r2, r3;
+    store_record a = rec("first");
+    ASSERT_EQ_INT(store_append(s, &a, &r1, err), STORE_OK);
+    /* A v2 entry: every optional field, a duration, quotes and newlines. */
+    store_record b = {.event_type = "request", .operation_name = "tools/call",
+                      .args = "{\"x\":\"line\\nbreak\"}", .result = "{\"ok\":true}",
+                      .error = "it's\tbroken\nbadly", .server = "{\"name\":\"fs\",\"version\":\"1\"}",
+                      .session_id = "sess-1", .completes = r1.id, .cwd = "/home/o'neil",
+                      .client = "{\"name\":\"c\",\"version\":\"2\"}", .has_duration = 1,
+                      .duration_ms = 1234567890123LL};
+    ASSERT_EQ_INT(store_append(s, &b, &r2, err), STORE_OK);
+    store_record c = {.event_type = "x", .operation_name = "\xc3\xa9t\xc3\xa9", .args = "{}"};
+    ASSERT_EQ_INT(store_append(s, &c, &r3, err), STORE_OK);
+    ASSERT_EQ_INT(store_tx_has_writes(s), 1);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(r1.seq, 1);
+    ASSERT_EQ_INT(r2.seq, 2);
+    ASSERT_EQ_INT(r3.seq, 3);
+
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 3);
+    ASSERT_EQ_STR(hash, r3.hash);
+    ASSERT_EQ_INT(store_hash_at(s, 2, hash, err), STORE_OK);
+    ASSERT_EQ_STR(hash, r2.hash);
+    ASSERT_EQ_INT(store_hash_at(s, 9, hash, err), STORE_ENOTFOUND);
+    int64_t count = 0;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 3);
+    int64_t first, last;
+    ASSERT_EQ_INT(store_seq_range(s, &first, &last, err), STORE_OK);
+    ASSERT_EQ_INT(first, 1);
+    ASSERT_EQ_INT(last, 3);
+    ASSERT_EQ_INT(store_nth_newest_seq(s, 2, &seq, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 2);
+    ASSERT_EQ_INT(store_nth_newest_seq(s, 50, &seq, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 1);
+    uint8_t raw[CHAIN_HASH_BYTES];
+    sodium_hex2bin(raw, sizeof raw, r2.hash, 64, NULL, NULL, NULL);
+    ASSERT_EQ_INT(store_find_hash(s, raw, &seq, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 2);
+    /* The head row moved with the commit; the counters counted alice. */
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT head_seq FROM dss_audit.logs WHERE name = 'rt'"), 3);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT n FROM dss_audit.activity_daily WHERE user_id = 'alice'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.activity_projects WHERE user_id = 'alice'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.entries WHERE server_name = 'fs'"), 1);
+    store_close(s);
+}
+
+typedef struct writer {
+    const char *db;
+    int txs, rows, failed;
+} writer;
+
+static void *write_thread(void *arg)
+{
+    writer *w = arg;
+    char err[STORE_ERRLEN];
+    store *s = NULL;
+    if (open_store(w->db, "shared", 0, 60000, &s, err) != STORE_OK) {
+        fprintf(stderr, "open: %s\n", err);
+        w->failed = 1;
+        return NULL;
+    }
+    for (int i = 0; i < w->txs && !w->failed; i++)
+        if (append_n(s, w->rows, NULL) != 0) w->failed = 1;
+    store_close(s);
+    return NULL;
+}
+
+TEST(two_stores_on_one_log_make_one_chain)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "shared", 0, 0, &s, err), STORE_OK);
+    pthread_t t[2];
+    writer w[2] = {{db, 40, 5, 0}, {db, 40, 5, 0}};
+    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(pthread_create(&t[i], NULL, write_thread, &w[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    ASSERT_EQ_INT(w[0].failed, 0);
+    ASSERT_EQ_INT(w[1].failed, 0);
+    int64_t count = 0;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 400);
+    int64_t seq;
+    char hash[CHAIN_HEX_LEN];
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 400);
+    store_close(s);
+}
+
+TEST(other_logs_do_not_wait)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *a = NULL, *b = NULL, *a2 = NULL;
+    ASSERT_EQ_INT(open_store(db, "log-a", 0, 0, &a, err), STORE_OK);
+    ASSERT_EQ_INT(open_store(db, "log-b", 0, 200, &b, err), STORE_OK);
+    ASSERT_EQ_INT(open_store(db, "log-a", 0, 200, &a2, err), STORE_OK);
+    /* a holds log-a's head lock in an open transaction. */
+    ASSERT_EQ_INT(store_begin(a, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("held");
+    ASSERT_EQ_INT(store_append(a, &x, &r, err), STORE_OK);
+    /* Another log appends and commits within its short busy timeout... */
+    ASSERT_EQ_INT(append_n(b, 3, &r), 0);
+    ASSERT_EQ_INT(r.seq, 3);
+    /* ...while the same log waits it out: the lock is real. */
+    ASSERT_EQ_INT(store_begin(a2, err), STORE_EBUSY);
+    ASSERT_EQ_INT(store_commit(a, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(a2, 1, &r), 0);
+    ASSERT_EQ_INT(r.seq, 2);
+    store_close(a);
+    store_close(b);
+    store_close(a2);
+}
+
+TEST(savepoint_rollback_restores_head)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "sp", 0, 0, &s, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("kept");
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    /* A request that only appended, rolled back. */
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    ASSERT_EQ_INT(r.seq, 2);
+    store_savepoint_release(s);
+    /* A request whose savepoint reached the server (a read ran in it). */
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    int64_t seq;
+    char hash[CHAIN_HEX_LEN];
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 3);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    ASSERT_EQ_INT(r.seq, 3);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    int64_t count;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 3);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT head_seq FROM dss_audit.logs WHERE name = 'sp'"), 3);
+    store_close(s);
+}
+
+TEST(rollback_discards_all)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "rb", 0, 0, &s, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("gone");
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    int64_t seq;
+    char hash[CHAIN_HEX_LEN];
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK); /* sent to the server */
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_rollback(s);
+    ASSERT_EQ_INT(store_in_transaction(s), 0);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.entries"), 0);
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 0);
+    ASSERT_EQ_INT(append_n(s, 1, &r), 0);
+    ASSERT_EQ_INT(r.seq, 1);
+    store_close(s);
+}
+
+TEST(writer_role_cannot_change_entries)
+{
+    char db[1024], wdb[1200], err[STORE_ERRLEN], perr[512];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "owner", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    /* The documented writer grants: INSERT and SELECT, the head columns of
+    ** logs, the counters, creating partitions through the owner's function. */
+    pgtest_exec(db, "DROP ROLE IF EXISTS dss_writer_t");
+    ASSERT_EQ_INT(pgtest_exec(db,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dss_writer_t')"
+        " THEN CREATE ROLE dss_writer_t LOGIN; END IF; END $$;"
+        "GRANT USAGE ON SCHEMA dss_audit TO dss_writer_t;"
+        "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA dss_audit TO dss_writer_t;"
+        "GRANT UPDATE (head_seq, head_hash, head_created_at, public_key)"
+        "  ON dss_audit.logs TO dss_writer_t;"
+        "GRANT UPDATE ON dss_audit.activity_daily, dss_audit.activity_projects TO dss_writer_t;"
+        "GRANT EXECUTE ON FUNCTION dss_audit.ensure_partition(text) TO dss_writer_t;"), 0);
+    snprintf(wdb, sizeof wdb, "%s user=dss_writer_t", db);
+    ASSERT_EQ_INT(open_store(wdb, "writer", 0, 0, &s, err), STORE_OK);
+    store_receipt r;
+    ASSERT_EQ_INT(append_n(s, 2, &r), 0);
+    ASSERT_EQ_INT(append_n(s, 2, &r), 0);
+    ASSERT_EQ_INT(r.seq, 4);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_exec_err(wdb, "UPDATE dss_audit.entries SET args = '{}'", perr, sizeof perr), -1);
+    ASSERT_EQ_INT(pgtest_exec_err(wdb, "DELETE FROM dss_audit.entries", perr, sizeof perr), -1);
+    ASSERT_EQ_INT(pgtest_exec_err(wdb, "TRUNCATE dss_audit.entries", perr, sizeof perr), -1);
+    ASSERT_EQ_INT(pgtest_exec_err(wdb, "DELETE FROM dss_audit.checkpoints", perr, sizeof perr), -1);
+    /* Its partitions are the owner's: no way around through them. */
+    long long y = pgtest_value(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'dss_audit'"
+                                   " AND tablename LIKE 'entries_%' AND tableowner = 'postgres'");
+    ASSERT(y >= 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'dss_audit'"
+                                   " AND tableowner = 'dss_writer_t'"), 0);
+    ASSERT_EQ_INT(pgtest_exec_err(wdb,
+        "DO $$ DECLARE t text; BEGIN SELECT tablename INTO t FROM pg_tables"
+        " WHERE schemaname = 'dss_audit' AND tablename LIKE 'entries_%' LIMIT 1;"
+        " EXECUTE format('TRUNCATE dss_audit.%I', t); END $$", perr, sizeof perr), -1);
+    ASSERT_EQ_INT(pgtest_exec_err(wdb, "UPDATE dss_audit.logs SET name = 'x'", perr, sizeof perr), -1);
+    /* The trigger layer refuses even the owner. */
+    ASSERT_EQ_INT(pgtest_exec_err(db, "UPDATE dss_audit.entries SET args = '{}'", perr, sizeof perr), -1);
+    ASSERT_CONTAINS(perr, "append-only");
+    ASSERT_EQ_INT(pgtest_exec_err(db, "DELETE FROM dss_audit.entries", perr, sizeof perr), -1);
+    ASSERT_EQ_INT(pgtest_exec_err(db, "TRUNCATE dss_audit.entries", perr, sizeof perr), -1);
+    ASSERT_CONTAINS(perr, "append-only");
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.entries"), 4);
+    pgtest_exec(db, "DROP OWNED BY dss_writer_t");
+}
+
+TEST(every_key_leads_with_log_id)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "k", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 1, NULL), 0);
+    store_close(s);
+    static const char keys[] =
+        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'dss_audit' AND (i.indisprimary OR i.indisunique)";
+    static const char bad[] =
+        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]"
+        " WHERE n.nspname = 'dss_audit' AND (i.indisprimary OR i.indisunique)"
+        " AND a.attname IS DISTINCT FROM 'log_id'";
+    /* logs, entries (and its partition), checkpoints, two counter tables. */
+    ASSERT(pgtest_value(db, keys) >= 6);
+    ASSERT_EQ_INT(pgtest_value(db, bad), 0);
+    ASSERT_EQ_INT(pgtest_value(db,
+        "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace"
+        " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]"
+        " WHERE n.nspname = 'dss_audit' AND k.contype IN ('p', 'u')"
+        " AND a.attname <> 'log_id'"), 0);
+}
+
+/* A chain of n entries built here, as a shipper would send them. */
+typedef struct shipped {
+    store_raw_entry e[8];
+    char ids[8][40], ts[8][TS_BUFLEN], args[8][32];
+} shipped;
+
+static void build_chain(shipped *c, int n)
+{
+    uint8_t prev[CHAIN_HASH_BYTES] = {0};
+    for (int i = 0; i < n; i++) {
+        snprintf(c->ids[i], sizeof c->ids[i], "0190aaaa-0000-7000-8000-00000000000%d", i);
+        snprintf(c->ts[i], sizeof c->ts[i], "2026-11-%02dT10:00:00.000000Z", 20 + i);
+        snprintf(c->args[i], sizeof c->args[i], "{\"i\":%d}", i);
+        store_raw_entry *e = &c->e[i];
+        memset(e, 0, sizeof *e);
+        e->f = (chain_fields){.seq = i + 1, .id = c->ids[i], .event_type = "tool_call",
+                              .operation_name = "ship", .args = c->args[i],
+                              .created_at = c->ts[i], .user_id = "bob",
+                              .duration_ms = i == 2 ? "42" : NULL};
+        memcpy(e->prev_hash, prev, CHAIN_HASH_BYTES);
+        chain_entry_hash(&e->f, prev, e->hash);
+        e->hashes_ok = 1;
+        memcpy(prev, e->hash, CHAIN_HASH_BYTES);
+    }
+}
+
+static int import_tx(store *s, const store_raw_entry *e, size_t n, int64_t *stored,
+                     int64_t *skipped, char *err)
+{
+    int rc = store_begin(s, err);
+    if (rc != STORE_OK) return rc;
+    rc = store_import(s, e, n, stored, skipped, err);
+    if (rc != STORE_OK) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s, err);
+}
+
+TEST(import_continues_resends_and_refuses_breaks)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "central", 0, 0, &s, err), STORE_OK);
+    static shipped c;
+    build_chain(&c, 7);
+    store_log l = {.log_id = "5a1b2c3d-0000-4000-8000-000000000001", .name = "laptop"};
+    ASSERT_EQ_INT(store_ensure_log(s, &l, err), STORE_OK);
+    ASSERT_EQ_STR(store_log_name(s), "laptop");
+    int64_t stored, skipped;
+    ASSERT_EQ_INT(import_tx(s, c.e, 3, &stored, &skipped, err), STORE_OK);
+    ASSERT_EQ_INT(stored, 3);
+    ASSERT_EQ_INT(skipped, 0);
+    ASSERT_EQ_INT(import_tx(s, c.e, 5, &stored, &skipped, err), STORE_OK);
+    ASSERT_EQ_INT(stored, 2);
+    ASSERT_EQ_INT(skipped, 3);
+    ASSERT_EQ_INT(import_tx(s, c.e, 5, &stored, &skipped, err), STORE_OK);
+    ASSERT_EQ_INT(stored, 0);
+    ASSERT_EQ_INT(skipped, 5);
+
+    /* Breaks: a bad link, a gap, altered content: each named, none stored. */
+    store_raw_entry bad[2] = {c.e[5], c.e[6]};
+    bad[0].prev_hash[0] ^= 1;
+    ASSERT_EQ_INT(import_tx(s, bad, 2, &stored, &skipped, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, "entry 6");
+    ASSERT_EQ_INT(import_tx(s, &c.e[6], 1, &stored, &skipped, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, "entry 7");
+    bad[0] = c.e[5];
+    bad[0].f.args = "{\"i\":99}";
+    ASSERT_EQ_INT(import_tx(s, bad, 2, &stored, &skipped, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, "entry 6");
+    /* A re-sent entry that differs from the stored one. */
+    store_raw_entry again[1] = {c.e[1]};
+    again[0].f.args = "{\"i\":77}";
+    ASSERT_EQ_INT(import_tx(s, again, 1, &stored, &skipped, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, "entry 2");
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.entries"), 5);
+
+    ASSERT_EQ_INT(import_tx(s, &c.e[5], 2, &stored, &skipped, err), STORE_OK);
+    ASSERT_EQ_INT(stored, 2);
+    int64_t count;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 7);
+    int64_t seq;
+    char hash[CHAIN_HEX_LEN], want[CHAIN_HEX_LEN];
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 7);
+    chain_hex(c.e[6].hash, want);
+    ASSERT_EQ_STR(hash, want);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT head_seq FROM dss_audit.logs WHERE name = 'laptop'"), 7);
+
+    /* Its checkpoint, once. */
+    store_checkpoint cp = {.number = 1, .kind = "checkpoint", .seq = 7};
+    snprintf(cp.head_hash, sizeof cp.head_hash, "%s", want);
+    snprintf(cp.created_at, sizeof cp.created_at, "2026-11-27T10:00:01.000000Z");
+    memset(cp.prev_checkpoint_hash, '0', 64);
+    memset(cp.public_key, 'a', 64);
+    memset(cp.signature, 'b', 128);
+    int got = -1;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_import_checkpoint(s, &cp, &got, err), STORE_OK);
+    ASSERT_EQ_INT(got, 1);
+    ASSERT_EQ_INT(store_import_checkpoint(s, &cp, &got, err), STORE_OK);
+    ASSERT_EQ_INT(got, 0);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    store_checkpoint last;
+    ASSERT_EQ_INT(store_last_checkpoint(s, &last, err), STORE_OK);
+    ASSERT_EQ_INT(last.number, 1);
+    ASSERT_EQ_INT(last.seq, 7);
+    ASSERT_EQ_STR(last.log_id, l.log_id);
+
+    /* Another key for the same log is refused. */
+    memset(l.public_key, 'c', 64);
+    ASSERT_EQ_INT(store_ensure_log(s, &l, err), STORE_OK); /* none recorded yet */
+    memset(l.public_key, 'd', 64);
+    ASSERT_EQ_INT(store_ensure_log(s, &l, err), STORE_EINVAL);
+    /* The own log was not touched. */
+    ASSERT_EQ_INT(store_use_log(s, NULL, err), STORE_OK);
+    ASSERT_EQ_STR(store_log_name(s), "central");
+    ASSERT_EQ_INT(store_head(s, &seq, hash, err), STORE_OK);
+    ASSERT_EQ_INT(seq, 0);
+    store_close(s);
+}
+
+TEST(use_log_by_name_and_shared_names)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "one", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(store_use_log(s, "nope", err), STORE_ENOTFOUND);
+    store_log a = {.log_id = "11111111-0000-4000-8000-000000000001", .name = "twin"};
+    store_log b = {.log_id = "22222222-0000-4000-8000-000000000002", .name = "twin"};
+    ASSERT_EQ_INT(store_ensure_log(s, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_ensure_log(s, &b, err), STORE_OK);
+    ASSERT_EQ_INT(store_use_log(s, "twin", err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, a.log_id);
+    ASSERT_CONTAINS(err, b.log_id);
+    ASSERT_EQ_INT(store_use_log(s, b.log_id, err), STORE_OK);
+    ASSERT_EQ_STR(store_log_id(s), b.log_id);
+    store_close(s);
+    /* Read-only: a missing name is refused; without one, none selected. */
+    ASSERT_EQ_INT(open_store(db, "missing", 1, 0, &s, err), STORE_ENOTFOUND);
+    ASSERT_EQ_INT(open_store(db, NULL, 1, 0, &s, err), STORE_OK);
+    ASSERT_EQ_STR(store_log_id(s), "");
+    ASSERT_EQ_INT(store_begin(s, err), STORE_EREADONLY);
+    store_close(s);
+}
+
+TEST(lost_connection_fails_group_then_reconnects)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "lost", 0, 5000, &s, err), STORE_OK);
+    store_receipt r;
+    ASSERT_EQ_INT(append_n(s, 1, &r), 0);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    int64_t tx = store_tx(s);
+    store_record x = rec("doomed");
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    ASSERT_EQ_INT(r.seq, 2);
+    ASSERT_EQ_INT(pgtest_value(db,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'dss-audit-mcp' AND datname = current_database()"), 1);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_EIO);
+    ASSERT_CONTAINS(err, "lost the connection");
+    ASSERT_EQ_INT(store_take_lost_tx(s), tx);
+    ASSERT_EQ_INT(store_in_transaction(s), 0);
+    /* The next group reconnects and continues the chain. */
+    ASSERT_EQ_INT(append_n(s, 2, &r), 0);
+    ASSERT_EQ_INT(r.seq, 3);
+    int64_t count;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 3);
+    store_close(s);
+}
+
+TEST(password_never_in_messages)
+{
+    static const char *const bad[] = {
+        "host=/nonexistent-dss-socket port=1 user=u password=SECRETPW dbname=d",
+        "postgresql://u:SECRETPW@127.0.0.1:1/d",
+        "postgres://u@127.0.0.1:1/d?password=SECRETPW",
+        "host=x password=SECRETPW junk",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char err[STORE_ERRLEN] = "";
+        store *s = NULL;
+        int rc = open_store(bad[i], "p", 0, 100, &s, err);
+        ASSERT(rc != STORE_OK);
+        ASSERT(s == NULL);
+        ASSERT(err[0] != '\0');
+        if (strstr(err, "SECRETPW")) TEST_FAIL_("the password leaked: %s", err);
+    }
+}
+
+static int stop_soon(void *ctx)
+{
+    int *calls = ctx;
+    return ++*calls >= 3;
+}
+
+TEST(interrupt_cancels_a_long_wait)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *a = NULL, *b = NULL;
+    ASSERT_EQ_INT(open_store(db, "wait", 0, 0, &a, err), STORE_OK);
+    /* b would wait ten minutes for a's lock; its interrupt stops it. */
+    ASSERT_EQ_INT(open_store(db, "wait", 0, 600000, &b, err), STORE_OK);
+    ASSERT_EQ_INT(store_begin(a, err), STORE_OK);
+    int calls = 0;
+    store_set_interrupt(b, stop_soon, &calls);
+    ASSERT_EQ_INT(store_begin(b, err), STORE_EINTERRUPTED);
+    ASSERT(calls >= 3);
+    ASSERT_EQ_INT(store_in_transaction(b), 0);
+    store_set_interrupt(b, NULL, NULL);
+    store_rollback(a);
+    /* b still works afterwards. */
+    store_receipt r;
+    ASSERT_EQ_INT(append_n(b, 1, &r), 0);
+    ASSERT_EQ_INT(r.seq, 1);
+    store_close(a);
+    store_close(b);
+}
+
+TEST_MAIN(TEST_ENTRY(migrates_fresh_database) TEST_ENTRY(eight_stores_migrate_once)
+          TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
+          TEST_ENTRY(append_head_and_walk_round_trip)
+          TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)
+          TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(rollback_discards_all)
+          TEST_ENTRY(writer_role_cannot_change_entries) TEST_ENTRY(every_key_leads_with_log_id)
+          TEST_ENTRY(import_continues_resends_and_refuses_breaks)
+          TEST_ENTRY(use_log_by_name_and_shared_names)
+          TEST_ENTRY(lost_connection_fails_group_then_reconnects)
+          TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait))
