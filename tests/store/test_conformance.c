@@ -1230,12 +1230,16 @@ TEST(log_filter_other_log_matches_nothing)
 static int put_at(store *s, int64_t us, const char *type, const char *user,
                   const char *project, const char *error)
 {
+    int64_t step = clock_step;
     clock_now = us;
+    clock_step = 0; /* every reading during this append is `us` */
     store_record r = rec(type, "op", "act");
     r.user_id = user;
     r.project_id = project;
     r.error = error;
-    return put(s, &r, NULL);
+    int rc = put(s, &r, NULL);
+    clock_step = step;
+    return rc;
 }
 
 /* alice on day 0: 08:00 call/shop, 10:00 error/shop (an error), 14:00 call/blog;

@@ -13,8 +13,9 @@
 **
 ** Every query shape (which filters are present) is one prepared statement
 ** per connection, numbered parameters only: no value is ever spliced into
-** SQL.  Long statements are sent asynchronously and waited for in short
-** slices, so the interrupt callback can cancel them (PQcancel).
+** SQL.  Statements are sent asynchronously and waited for in 50 ms slices,
+** so the interrupt callback can cancel them (PQcancel); walks and one-off
+** statements go through pgs_query(), which does the same.
 */
 #include "store_pg_int.h"
 
@@ -36,19 +37,134 @@ typedef struct params {
     char num[4][24]; /* numbers as text */
 } params;
 
-/* Run sql with p's parameters through pgs_query() (reconnecting first when
-** the connection was lost).  Returns the result (the caller PQclear()s it)
-** or NULL with *rc and err set.  `name` names the query shape, for
-** reading plans and logs; parameters are always bound, never spliced. */
-static PGresult *pgq_run(pg_store *s, const char *name, const char *sql, const params *p,
-                         int *rc, const char *doing, char *err)
+/*
+** Prepared statements.  Each query shape is parsed once per connection:
+** the first run prepares it (PQprepare, a parse on the server) under a name
+** of its own, later runs only bind and execute.  Which statements a
+** connection holds is remembered per connection (its PGconn and backend
+** pid, since a reconnect starts with none); the table is small, and a
+** connection that drops out of it gets fresh names (a new generation)
+** rather than preparing a name it may already hold, which would fail and
+** abort an open transaction.
+*/
+#define PREP_CONNS 16
+#define PREP_SLOTS 16384 /* statement numbers: shapes (< 8192) and fixed ones */
+
+static struct prep_conn {
+    const PGconn *conn;
+    int pid;
+    unsigned gen;
+    unsigned char done[PREP_SLOTS / 8];
+} prep[PREP_CONNS];
+static unsigned prep_gen, prep_next;
+
+static struct prep_conn *prep_of(const PGconn *conn)
+{
+    int pid = PQbackendPID(conn);
+    for (int i = 0; i < PREP_CONNS; i++)
+        if (prep[i].conn == conn && prep[i].pid == pid) return &prep[i];
+    struct prep_conn *c = &prep[prep_next++ % PREP_CONNS];
+    memset(c, 0, sizeof *c);
+    c->conn = conn;
+    c->pid = pid;
+    c->gen = ++prep_gen;
+    return c;
+}
+
+/* Wait for the statement sent on s->conn, polling the interrupt callback
+** every 50 ms and cancelling the statement when it asks to stop.  Returns
+** the last result (NULL when the connection broke). */
+static PGresult *wait_result(pg_store *s, int *interrupted)
+{
+    PGresult *last = NULL, *r;
+    int cancelled = 0;
+    for (;;) {
+        while (PQisBusy(s->conn)) {
+            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+            int ready = poll(&pfd, 1, 50);
+            if (ready < 0) continue;
+            if (ready > 0 && !PQconsumeInput(s->conn)) break;
+            if (!cancelled && s->interrupt && s->interrupt(s->interrupt_ctx)) {
+                char why[128];
+                PGcancel *c = PQgetCancel(s->conn);
+                if (c) {
+                    PQcancel(c, why, sizeof why);
+                    PQfreeCancel(c);
+                }
+                cancelled = *interrupted = 1;
+            }
+        }
+        if (!(r = PQgetResult(s->conn))) break;
+        PQclear(last);
+        last = r;
+        if (PQstatus(s->conn) == CONNECTION_BAD) break;
+    }
+    return last;
+}
+
+/* Run the prepared statement `slot` (its text sql) with p's parameters. */
+static PGresult *run_prepared(pg_store *s, int slot, const char *sql, const params *p, int *rc,
+                              const char *doing, char *err)
+{
+    struct prep_conn *c = prep_of(s->conn);
+    char name[40];
+    int interrupted = 0;
+    snprintf(name, sizeof name, "dss_q%d_%u", slot, c->gen);
+    PGresult *r = NULL;
+    int st;
+    /* Preparing waits like running: parsing takes the tables' locks. */
+    if (!(c->done[slot / 8] & (1u << (slot % 8)))) {
+        if (!PQsendPrepare(s->conn, name, sql, 0, NULL)) {
+            *rc = pgs_fail(s, NULL, doing, err);
+            return NULL;
+        }
+        r = wait_result(s, &interrupted);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) goto failed;
+        PQclear(r);
+        c->done[slot / 8] |= (unsigned char)(1u << (slot % 8));
+    }
+    if (!PQsendQueryPrepared(s->conn, name, p->n, p->v, NULL, NULL, 0)) {
+        *rc = pgs_fail(s, NULL, doing, err);
+        return NULL;
+    }
+    r = wait_result(s, &interrupted);
+    st = PQresultStatus(r);
+    if (r && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
+        *rc = STORE_OK;
+        return r;
+    }
+failed:
+    *rc = pgs_fail(s, r, doing, err);
+    if (interrupted && *rc != STORE_OK && PQstatus(s->conn) == CONNECTION_OK) {
+        *rc = STORE_EINTERRUPTED;
+        snprintf(err, STORE_ERRLEN, "%s: interrupted", doing);
+    }
+    PQclear(r);
+    return NULL;
+}
+
+/* Run sql with p's parameters (reconnecting first when the connection was
+** lost).  slot > 0 names the statement's shape: it runs as a prepared
+** statement of this connection; slot 0 runs once (pgs_query()).  Returns
+** the result (the caller PQclear()s it) or NULL with *rc and err set.
+** Parameters are always bound, never spliced. */
+static PGresult *pgq_run(pg_store *s, int slot, const char *sql, const params *p, int *rc,
+                         const char *doing, char *err)
 {
     PGresult *res = NULL;
-    (void)name;
     *rc = pgs_ready(s, err);
-    if (*rc == STORE_OK) *rc = pgs_query(s, sql, p->n, p->v, &res, doing, err);
+    if (*rc != STORE_OK) return NULL;
+    if (slot > 0) return run_prepared(s, slot, sql, p, rc, doing, err);
+    *rc = pgs_query(s, sql, p->n, p->v, &res, doing, err);
     return *rc == STORE_OK ? res : NULL;
 }
+
+/* Statement numbers of the fixed statements (shapes take 1 .. Q_SHAPES). */
+enum {
+    SLOT_LOG_ID = 8200, SLOT_GET, SLOT_ACT_TYPES, SLOT_ACT_PROJECTS, SLOT_DAYS_USER,
+    SLOT_DAYS_ALL, SLOT_USERS, SLOT_STATS_FIRST, SLOT_STATS_LAST, SLOT_STATS_LOGS,
+    SLOT_STATS_TYPES, SLOT_STATS_USERS, SLOT_STATS_CPS, SLOT_STATS_ANCHORS, SLOT_STATS_BYTES
+};
 
 /* The id of the log `log` names (its id, or else its name; the first by id
 ** when several logs share the name) into out; STORE_ENOTFOUND when none. */
@@ -56,7 +172,7 @@ static int pgq_log_id(pg_store *s, const char *log, char out[37], char *err)
 {
     int rc;
     params p = {.v = {log}, .n = 1};
-    PGresult *res = pgq_run(s, "dss_log_id",
+    PGresult *res = pgq_run(s, SLOT_LOG_ID,
                             "SELECT log_id FROM dss_audit.logs WHERE log_id = $1 OR name = $1"
                             " ORDER BY log_id = $1 DESC, log_id LIMIT 1",
                             &p, &rc, "finding the log", err);
@@ -377,7 +493,7 @@ static int find_rows(pg_store *s, const store_query *q, row_fn fn, void *ctx, in
 {
     resolved r;
     params p = {.n = 0};
-    char sql[4096], name[32];
+    char sql[4096];
     PGresult *res = NULL;
     if (more_out) *more_out = 0;
     int rc = resolve(s, q, &r, err);
@@ -387,8 +503,7 @@ static int find_rows(pg_store *s, const store_query *q, row_fn fn, void *ctx, in
     }
     if (rc != STORE_OK) goto done;
     find_sql(r.shape, q, &r, sql, sizeof sql, &p);
-    snprintf(name, sizeof name, "dss_find_%d", r.shape);
-    res = pgq_run(s, name, sql, &p, &rc, "querying the audit log", err);
+    res = pgq_run(s, 1 + r.shape, sql, &p, &rc, "querying the audit log", err);
     if (!res) goto done;
     int rows = PQntuples(res);
     int64_t got = 0;
@@ -482,7 +597,7 @@ int pg_store_explain_find(pg_store *s, const store_query *q, char *plan, size_t 
     }
     int n = snprintf(sql, sizeof sql, "EXPLAIN ");
     find_sql(r.shape, q, &r, sql + n, sizeof sql - n, &p);
-    PGresult *res = pgq_run(s, NULL, sql, &p, &rc, "explaining a query", err);
+    PGresult *res = pgq_run(s, 0, sql, &p, &rc, "explaining a query", err);
     free(r.pattern);
     if (!res) return rc;
     size_t at = 0;
@@ -501,7 +616,7 @@ int pg_store_get(pg_store *s, const char *id, cJSON **entry, char *err)
     int rc = STORE_OK;
     params p = {.v = {id}, .n = 1};
     snprintf(sql, sizeof sql, "SELECT %s FROM dss_audit.entries e WHERE e.id = $1 LIMIT 1", entry_columns);
-    PGresult *res = pgq_run(s, "dss_get", sql, &p, &rc, "reading the entry", err);
+    PGresult *res = pgq_run(s, SLOT_GET, sql, &p, &rc, "reading the entry", err);
     if (!res) return rc;
     if (PQntuples(res) == 0) {
         snprintf(err, STORE_ERRLEN, "no audit entry has id '%.64s'", id);
@@ -539,7 +654,7 @@ int pg_store_user_activity(pg_store *s, const char *user_id, const char *since,
     snprintf(day, sizeof day, "%.10s", since);
     snprintf(day_end, sizeof day_end, "%.10sT99", since);
     params p = {.v = {user_id, day, since, day_end}, .n = 4};
-    PGresult *res = pgq_run(s, "dss_act_types", types_sql, &p, &rc,
+    PGresult *res = pgq_run(s, SLOT_ACT_TYPES, types_sql, &p, &rc,
                             "counting the user's activity", err);
     if (!res) return rc;
     if (!(out->by_type = cJSON_CreateObject())) rc = STORE_ENOMEM;
@@ -553,7 +668,7 @@ int pg_store_user_activity(pg_store *s, const char *user_id, const char *since,
     PQclear(res);
     if (rc == STORE_OK) {
         params pp = {.v = {user_id, since}, .n = 2};
-        res = pgq_run(s, "dss_act_projects", projects_sql, &pp, &rc,
+        res = pgq_run(s, SLOT_ACT_PROJECTS, projects_sql, &pp, &rc,
                       "counting the user's projects", err);
         if (res) {
             out->projects = int_at(res, 0, 0);
@@ -568,11 +683,11 @@ int pg_store_user_activity(pg_store *s, const char *user_id, const char *since,
     return rc;
 }
 
-static int each_activity_row(pg_store *s, const char *name, const char *sql, params *p,
+static int each_activity_row(pg_store *s, int slot, const char *sql, params *p,
                              const char *doing, store_activity_fn fn, void *ctx, char *err)
 {
     int rc = STORE_OK;
-    PGresult *res = pgq_run(s, name, sql, p, &rc, doing, err);
+    PGresult *res = pgq_run(s, slot, sql, p, &rc, doing, err);
     if (!res) return rc;
     for (int i = 0; i < PQntuples(res); i++)
         if (fn(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), int_at(res, i, 2),
@@ -605,7 +720,7 @@ int pg_store_activity_days(pg_store *s, const char *user_id, const char *since_d
     ** "<day>U" ('U' > 'T'). */
     snprintf(until_ts, sizeof until_ts, "%.10sU", until_day);
     params p = {.v = {since_day, until_day, user_id ? user_id : until_ts}, .n = 3};
-    return each_activity_row(s, user_id ? "dss_days_user" : "dss_days_all",
+    return each_activity_row(s, user_id ? SLOT_DAYS_USER : SLOT_DAYS_ALL,
                              user_id ? one_user : all_users, &p,
                              "counting activity per day", fn, ctx, err);
 }
@@ -617,7 +732,7 @@ int pg_store_activity_users(pg_store *s, const char *since_day, const char *unti
         "SELECT user_id, '', sum(n)::bigint, sum(errors)::bigint FROM dss_audit.activity_daily"
         " WHERE day BETWEEN $1 AND $2 GROUP BY user_id ORDER BY user_id COLLATE \"C\"";
     params p = {.v = {since_day, until_day}, .n = 2};
-    return each_activity_row(s, "dss_users", sql, &p, "counting activity per user", fn, ctx,
+    return each_activity_row(s, SLOT_USERS, sql, &p, "counting activity per user", fn, ctx,
                              err);
 }
 
@@ -677,20 +792,20 @@ int pg_store_each_match(pg_store *s, const store_scan *scan, store_match_fn fn, 
     }
     if (!s->in_tx) {
         params none = {.n = 0};
-        res = pgq_run(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none, &rc,
+        res = pgq_run(s, 0, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none, &rc,
                       "starting to read", err);
         if (!res) goto done;
         PQclear(res);
         own_tx = 1;
     }
-    res = pgq_run(s, NULL, sql, &p, &rc, "reading entries", err);
+    res = pgq_run(s, 0, sql, &p, &rc, "reading entries", err);
     if (!res) goto done;
     PQclear(res);
     declared = 1;
     snprintf(fetch, sizeof fetch, "FETCH " WALK_BATCH " FROM %s", name);
     for (int stop = 0; !stop;) {
         params none = {.n = 0};
-        res = pgq_run(s, NULL, fetch, &none, &rc, "reading entries", err);
+        res = pgq_run(s, 0, fetch, &none, &rc, "reading entries", err);
         if (!res) goto done;
         int rows = PQntuples(res);
         for (int i = 0; i < rows && !stop; i++) {
@@ -716,7 +831,7 @@ done:
         int ignored_rc;
         params none = {.n = 0};
         snprintf(close_sql, sizeof close_sql, own_tx ? "COMMIT" : "CLOSE %s", name);
-        PQclear(pgq_run(s, NULL, close_sql, &none, &ignored_rc, "closing a walk", ignored));
+        PQclear(pgq_run(s, 0, close_sql, &none, &ignored_rc, "closing a walk", ignored));
     }
     return rc;
 }
@@ -724,12 +839,12 @@ done:
 /* ---- statistics ----------------------------------------------------------- */
 
 /* The first row's integer column 0 of sql (no parameters) into *out. */
-static int one_int64(pg_store *s, const char *name, const char *sql, int64_t *out,
+static int one_int64(pg_store *s, int slot, const char *sql, int64_t *out,
                      const char *doing, char *err)
 {
     int rc = STORE_OK;
     params none = {.n = 0};
-    PGresult *res = pgq_run(s, name, sql, &none, &rc, doing, err);
+    PGresult *res = pgq_run(s, slot, sql, &none, &rc, doing, err);
     if (!res) return rc;
     *out = PQntuples(res) && !PQgetisnull(res, 0, 0) ? int_at(res, 0, 0) : 0;
     PQclear(res);
@@ -742,7 +857,7 @@ static int edge_entry(pg_store *s, int newest, int64_t *seq, char at[TS_BUFLEN],
     int rc = STORE_OK;
     params none = {.n = 0};
     PGresult *res = pgq_run(
-        s, newest ? "dss_stats_last" : "dss_stats_first",
+        s, newest ? SLOT_STATS_LAST : SLOT_STATS_FIRST,
         newest ? "SELECT seq, created_at FROM dss_audit.entries"
                  " ORDER BY created_at DESC, log_id DESC, seq DESC LIMIT 1"
                : "SELECT seq, created_at FROM dss_audit.entries"
@@ -792,7 +907,7 @@ int pg_store_get_stats(pg_store *s, int top_users, store_progress_fn progress, v
     params none = {.n = 0};
     /* One snapshot: every number describes the same moment. */
     if (!s->in_tx) {
-        if (!(res = pgq_run(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none,
+        if (!(res = pgq_run(s, 0, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none,
                             &rc, "starting to read", err)))
             goto done;
         PQclear(res);
@@ -802,14 +917,14 @@ int pg_store_get_stats(pg_store *s, int top_users, store_progress_fn progress, v
     if ((rc = edge_entry(s, 0, &out->first_seq, out->first_created_at, err)) != STORE_OK ||
         (rc = edge_entry(s, 1, &out->last_seq, out->last_created_at, err)) != STORE_OK)
         goto done;
-    if (!(res = pgq_run(s, "dss_stats_logs", per_log_sql, &none, &rc, "counting entries", err)))
+    if (!(res = pgq_run(s, SLOT_STATS_LOGS, per_log_sql, &none, &rc, "counting entries", err)))
         goto done;
     for (int i = 0, logs = PQntuples(res); i < logs; i++) {
         out->entries += int_at(res, i, 1);
         if (progress) progress(ctx, i + 1, logs);
     }
     PQclear(res);
-    if (!(res = pgq_run(s, "dss_stats_types", by_type_sql, &none, &rc, "counting event types",
+    if (!(res = pgq_run(s, SLOT_STATS_TYPES, by_type_sql, &none, &rc, "counting event types",
                         err)))
         goto done;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -823,7 +938,7 @@ int pg_store_get_stats(pg_store *s, int top_users, store_progress_fn progress, v
     PQclear(res);
     params lim = {.n = 1};
     lim.v[0] = param_num(&lim, 0, top_users > 0 ? top_users : 0);
-    if (!(res = pgq_run(s, "dss_stats_users", users_sql, &lim, &rc, "counting users", err)))
+    if (!(res = pgq_run(s, SLOT_STATS_USERS, users_sql, &lim, &rc, "counting users", err)))
         goto done;
     for (int i = 0; i < PQntuples(res); i++) {
         cJSON *u = cJSON_CreateObject();
@@ -837,15 +952,15 @@ int pg_store_get_stats(pg_store *s, int top_users, store_progress_fn progress, v
     }
     PQclear(res);
     res = NULL;
-    if ((rc = one_int64(s, "dss_stats_cps",
+    if ((rc = one_int64(s, SLOT_STATS_CPS,
                         "SELECT count(*) FROM dss_audit.checkpoints WHERE kind = 'checkpoint'",
                         &out->checkpoints, "counting checkpoints", err)) ||
-        (rc = one_int64(s, "dss_stats_anchors",
+        (rc = one_int64(s, SLOT_STATS_ANCHORS,
                         "SELECT count(*) FROM dss_audit.checkpoints WHERE kind = 'anchor'", &out->anchors,
                         "counting anchors", err)) ||
         /* The entries' partitions with their indexes and TOAST (the parent
         ** of a partitioned table holds nothing itself). */
-        (rc = one_int64(s, "dss_stats_bytes",
+        (rc = one_int64(s, SLOT_STATS_BYTES,
                         "SELECT pg_total_relation_size('dss_audit.entries'::regclass)"
                         " + coalesce((SELECT sum(pg_total_relation_size(inhrelid))"
                         " FROM pg_inherits WHERE inhparent = 'dss_audit.entries'::regclass), 0)",
@@ -857,7 +972,7 @@ done:
     if (in_read) {
         int ignored;
         char why[STORE_ERRLEN];
-        PQclear(pgq_run(s, NULL, rc == STORE_OK ? "COMMIT" : "ROLLBACK", &none, &ignored,
+        PQclear(pgq_run(s, 0, rc == STORE_OK ? "COMMIT" : "ROLLBACK", &none, &ignored,
                         "finishing a read", why));
     }
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
