@@ -336,6 +336,39 @@ TEST(savepoint_rollback_restores_head)
     store_close(s);
 }
 
+TEST(failed_request_keeps_the_others)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "group", 0, 0, &s, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("kept");
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_savepoint_release(s);
+    /* A request whose statement fails in PostgreSQL (a kind the schema
+    ** refuses), which aborts the server's transaction up to its savepoint. */
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    store_checkpoint cp = {.number = 1, .kind = "bogus", .seq = 1};
+    int stored = 0;
+    ASSERT(store_import_checkpoint(s, &cp, &stored, err) != STORE_OK);
+    ASSERT_EQ_INT(store_in_transaction(s), 1);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &x, &r, err), STORE_OK);
+    ASSERT_EQ_INT(r.seq, 2);
+    store_savepoint_release(s);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_take_lost_tx(s), 0);
+    int64_t count;
+    ASSERT(verify_chain(s, &count));
+    ASSERT_EQ_INT(count, 2);
+    store_close(s);
+}
+
 TEST(rollback_discards_all)
 {
     char db[1024], err[STORE_ERRLEN];
@@ -564,6 +597,74 @@ TEST(import_continues_resends_and_refuses_breaks)
     store_close(s);
 }
 
+static int count_logs(void *ctx, const store_log *l)
+{
+    int *n = ctx;
+    /* The one log, with the key recorded below. */
+    if (strlen(l->log_id) == 36 && !strcmp(l->name, "cp") && strlen(l->public_key) == 64 &&
+        l->public_key[0] == 'a')
+        ++*n;
+    return 0;
+}
+
+static int collect_cp(void *ctx, const store_checkpoint *cp)
+{
+    int64_t *seen = ctx;
+    seen[seen[0] + 1] = cp->number * 1000 + cp->seq;
+    seen[0]++;
+    return 0;
+}
+
+TEST(checkpoints_and_log_key)
+{
+    char db[1024], err[STORE_ERRLEN], k1[65], k2[65];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "cp", 0, 0, &s, err), STORE_OK);
+    store_checkpoint cp = {.kind = "checkpoint"}, got;
+    ASSERT_EQ_INT(store_last_checkpoint(s, &got, err), STORE_ENOTFOUND);
+    ASSERT_EQ_INT(store_add_checkpoint(s, &cp, err), STORE_EINVAL); /* no transaction */
+    memset(k1, 'a', 64);
+    k1[64] = '\0';
+    memset(k2, 'b', 64);
+    k2[64] = '\0';
+    for (int i = 1; i <= 2; i++) {
+        store_receipt r;
+        ASSERT_EQ_INT(append_n(s, 2, &r), 0);
+        cp = (store_checkpoint){.kind = "checkpoint", .seq = r.seq};
+        snprintf(cp.head_hash, sizeof cp.head_hash, "%s", r.hash);
+        snprintf(cp.created_at, sizeof cp.created_at, "%s", r.created_at);
+        memset(cp.prev_checkpoint_hash, '0', 64);
+        snprintf(cp.public_key, sizeof cp.public_key, "%s", k1);
+        memset(cp.signature, 'e', 128);
+        ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+        ASSERT_EQ_INT(store_add_checkpoint(s, &cp, err), STORE_OK);
+        ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+        ASSERT_EQ_INT(cp.number, i);
+        ASSERT_EQ_STR(cp.log_id, store_log_id(s));
+    }
+    ASSERT_EQ_INT(store_last_checkpoint(s, &got, err), STORE_OK);
+    ASSERT_EQ_INT(got.number, 2);
+    ASSERT_EQ_INT(got.seq, 4);
+    ASSERT_EQ_STR(got.public_key, k1);
+    ASSERT_EQ_INT(store_last_anchor(s, &got, err), STORE_ENOTFOUND);
+    int64_t seen[8] = {0};
+    ASSERT_EQ_INT(store_each_checkpoint(s, collect_cp, seen, err), STORE_OK);
+    ASSERT_EQ_INT(seen[0], 2);
+    ASSERT_EQ_INT(seen[1], 1002);
+    ASSERT_EQ_INT(seen[2], 2004);
+    /* The key: recorded once, the same again is fine, another refused. */
+    ASSERT_EQ_INT(store_record_log_key(s, k1, err), STORE_OK);
+    ASSERT_EQ_INT(store_record_log_key(s, k1, err), STORE_OK);
+    ASSERT_EQ_INT(store_record_log_key(s, k2, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, k1);
+    ASSERT_CONTAINS(err, k2);
+    int found = 0;
+    ASSERT_EQ_INT(store_each_log(s, count_logs, &found, err), STORE_OK);
+    ASSERT_EQ_INT(found, 1);
+    store_close(s);
+}
+
 TEST(use_log_by_name_and_shared_names)
 {
     char db[1024], err[STORE_ERRLEN];
@@ -615,6 +716,13 @@ TEST(lost_connection_fails_group_then_reconnects)
     int64_t count;
     ASSERT(verify_chain(s, &count));
     ASSERT_EQ_INT(count, 3);
+    /* Killed while idle: the next group just reconnects, losing nothing. */
+    ASSERT_EQ_INT(pgtest_value(db,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'dss-audit-mcp' AND datname = current_database()"), 1);
+    ASSERT_EQ_INT(append_n(s, 1, &r), 0);
+    ASSERT_EQ_INT(r.seq, 4);
+    ASSERT_EQ_INT(store_take_lost_tx(s), 0);
     store_close(s);
 }
 
@@ -671,9 +779,9 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database) TEST_ENTRY(eight_stores_migrate_on
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)
-          TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(rollback_discards_all)
+          TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(failed_request_keeps_the_others) TEST_ENTRY(rollback_discards_all)
           TEST_ENTRY(writer_role_cannot_change_entries) TEST_ENTRY(every_key_leads_with_log_id)
           TEST_ENTRY(import_continues_resends_and_refuses_breaks)
-          TEST_ENTRY(use_log_by_name_and_shared_names)
+          TEST_ENTRY(checkpoints_and_log_key) TEST_ENTRY(use_log_by_name_and_shared_names)
           TEST_ENTRY(lost_connection_fails_group_then_reconnects)
           TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait))

@@ -343,17 +343,34 @@ int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err)
 
 /* ---- the connection ---- */
 
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 /* Connect and set the session up; on failure s->conn is NULL. */
 static int connect_once(pg_store *s, char *err)
 {
     char why[200];
     if (s->conn) PQfinish(s->conn);
-    s->conn = PQconnectdb(s->conninfo);
+    /* A connection attempt waits at most about the busy timeout (unless
+    ** the conninfo or PGCONNECT_TIMEOUT says otherwise: later values win). */
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d",
+             s->busy_timeout_ms / 1000 > 2 ? s->busy_timeout_ms / 1000 : 2);
+    const char *env = getenv("PGCONNECT_TIMEOUT");
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {env && *env ? env : timeout, s->conninfo, NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
     if (!s->conn) {
         errf(err, "cannot connect to PostgreSQL: out of memory");
         return STORE_ENOMEM;
     }
     set_where(s);
+    /* stdout carries only protocol messages, and the server's notices
+    ** ("already exists, skipping") are no diagnostics worth stderr. */
+    PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         conn_message(s, why, sizeof why);
         errf(err, "cannot connect to %s: %s", s->where, why);
@@ -887,6 +904,8 @@ static int read_head_row(pg_store *s, PGresult *r, pg_head *h)
     return 1;
 }
 
+static int lock_own_head(pg_store *s, char *err);
+
 int pg_store_begin(pg_store *s, char *err)
 {
     if (s->in_tx) {
@@ -902,6 +921,25 @@ int pg_store_begin(pg_store *s, char *err)
         errf(err, "this store has no log of its own to write to");
         return STORE_EINVAL;
     }
+    int rc = lock_own_head(s, err);
+    if (rc == STORE_EIO && s->broken) {
+        /* The connection died while idle (a restart, an idle timeout):
+        ** nothing was lost, so connect again and retry once. */
+        rc = lock_own_head(s, err);
+    }
+    if (rc != STORE_OK) return rc;
+    s->head_at_begin = s->head;
+    s->in_tx = 1;
+    s->tx_id++;
+    s->tx_writes = 0;
+    s->nmarks = 0;
+    buffer_clear(s, 0);
+    return STORE_OK;
+}
+
+/* BEGIN and lock the own log's head row, reading the head (begin()). */
+static int lock_own_head(pg_store *s, char *err)
+{
     int rc = pgs_ready(s, err);
     /* Partitions are made outside the transaction: creating one locks the
     ** parent table, which must not be held until a commit.  Today's month,
@@ -923,17 +961,8 @@ int pg_store_begin(pg_store *s, char *err)
         rc = STORE_ESCHEMA;
     }
     PQclear(r);
-    if (rc != STORE_OK) {
-        if (s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
-        return rc;
-    }
-    s->head_at_begin = s->head;
-    s->in_tx = 1;
-    s->tx_id++;
-    s->tx_writes = 0;
-    s->nmarks = 0;
-    buffer_clear(s, 0);
-    return STORE_OK;
+    if (rc != STORE_OK && s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
 }
 
 int pg_store_commit(pg_store *s, char *err)

@@ -87,10 +87,9 @@ struct pg_store {
     int64_t lost_tx;
     int64_t tx_writes;
     pg_head head;      /* own log's head, locked at begin */
-    pg_head head_at_begin;
+    pg_head head_at_begin; /* the head row as locked: commit updates it if moved */
     pg_mark marks[PG_MAX_MARKS];
     int nmarks;
-    int overflow_marks; /* savepoints beyond PG_MAX_MARKS (never trimmed) */
 
     /* Appends not yet sent: COPY text rows, one per append. */
     char *buf;
