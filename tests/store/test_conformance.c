@@ -89,10 +89,25 @@ static void rm_rf(const char *path)
     }
 }
 
+/* Drop the case's database (conninfo ends with "dbname=NAME", as
+** pgtest_new_db() writes it), so that a run of many cases leaves the
+** cluster small and quick to stop.  Its connections must be closed. */
+static void drop_db(const char *conninfo)
+{
+    const char *at = strstr(conninfo, "dbname=");
+    if (!at) return;
+    char admin[1024], sql[256];
+    snprintf(admin, sizeof admin, "%.*sdbname=postgres", (int)(at - conninfo), conninfo);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", at + 7);
+    pgtest_exec(admin, sql);
+}
+
 static void cleanup(void)
 {
     if (tmp_dir[0]) rm_rf(tmp_dir);
     tmp_dir[0] = '\0';
+    if (is_pg() && target[0]) drop_db(target);
+    target[0] = '\0';
 }
 
 /* A fresh database for the case (and a fresh folder for keys and files):
@@ -100,7 +115,6 @@ static void cleanup(void)
 static int fresh_db(void)
 {
     static int registered;
-    char err[512];
     cleanup();
     clock_now = T0;
     clock_step = 1000000;
@@ -115,10 +129,7 @@ static int fresh_db(void)
         snprintf(target, sizeof target, "%s/audit.db", tmp_dir);
         return 0;
     }
-    if (pgtest_fresh_db(target, sizeof target, err, sizeof err) != 0) {
-        fprintf(stderr, "pgtest_fresh_db: %s\n", err);
-        return -1;
-    }
+    pgtest_new_db(target, sizeof target); /* aborts when it cannot */
     return 0;
 }
 
@@ -156,11 +167,7 @@ static int owner_exec(const char *sql)
 {
     char err[512];
     if (is_pg()) {
-        if (pgtest_exec(target, sql, err, sizeof err) != 0) {
-            fprintf(stderr, "pgtest_exec: %s\n", err);
-            return -1;
-        }
-        return 0;
+        return pgtest_exec_err(target, sql, err, sizeof err) == 0 ? 0 : -1;
     }
     sqlite3 *db = NULL;
     char *msg = NULL;
@@ -2252,7 +2259,7 @@ static int break_write(store *s, const char *huge)
     snprintf(sql, sizeof sql,
              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
              " WHERE datname = current_database() AND pid <> pg_backend_pid()");
-    return pgtest_exec(target, sql, why, sizeof why) == 0 ? STORE_OK : -1;
+    return pgtest_exec_err(target, sql, why, sizeof why) == 0 ? STORE_OK : -1;
 }
 
 TEST(failed_write_loses_nothing_acknowledged_and_next_transaction_works)

@@ -20,6 +20,7 @@
 #include "store_pg_int.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,18 +58,31 @@ static struct prep_conn {
     unsigned char done[PREP_SLOTS / 8];
 } prep[PREP_CONNS];
 static unsigned prep_gen, prep_next;
+/* Stores of one process may be used from several threads (each its own). */
+static pthread_mutex_t prep_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct prep_conn *prep_of(const PGconn *conn)
+/* Whether conn holds statement `slot` (1 or 0), and its generation, into
+** *gen; mark = 1 records that it now does, prepared under the name of
+** generation *gen (not recorded when the entry was recycled meanwhile). */
+static int prep_state(const PGconn *conn, int slot, int mark, unsigned *gen)
 {
-    int pid = PQbackendPID(conn);
-    for (int i = 0; i < PREP_CONNS; i++)
-        if (prep[i].conn == conn && prep[i].pid == pid) return &prep[i];
-    struct prep_conn *c = &prep[prep_next++ % PREP_CONNS];
-    memset(c, 0, sizeof *c);
-    c->conn = conn;
-    c->pid = pid;
-    c->gen = ++prep_gen;
-    return c;
+    int pid = PQbackendPID(conn), held;
+    struct prep_conn *c = NULL;
+    pthread_mutex_lock(&prep_lock);
+    for (int i = 0; i < PREP_CONNS && !c; i++)
+        if (prep[i].conn == conn && prep[i].pid == pid) c = &prep[i];
+    if (!c) {
+        c = &prep[prep_next++ % PREP_CONNS];
+        memset(c, 0, sizeof *c);
+        c->conn = conn;
+        c->pid = pid;
+        c->gen = ++prep_gen;
+    }
+    if (mark && c->gen == *gen) c->done[slot / 8] |= (unsigned char)(1u << (slot % 8));
+    held = (c->done[slot / 8] >> (slot % 8)) & 1;
+    *gen = c->gen;
+    pthread_mutex_unlock(&prep_lock);
+    return held;
 }
 
 /* Wait for the statement sent on s->conn, polling the interrupt callback
@@ -106,14 +120,15 @@ static PGresult *wait_result(pg_store *s, int *interrupted)
 static PGresult *run_prepared(pg_store *s, int slot, const char *sql, const params *p, int *rc,
                               const char *doing, char *err)
 {
-    struct prep_conn *c = prep_of(s->conn);
     char name[40];
     int interrupted = 0;
-    snprintf(name, sizeof name, "dss_q%d_%u", slot, c->gen);
+    unsigned gen;
+    int held = prep_state(s->conn, slot, 0, &gen);
+    snprintf(name, sizeof name, "dss_q%d_%u", slot, gen);
     PGresult *r = NULL;
     int st;
     /* Preparing waits like running: parsing takes the tables' locks. */
-    if (!(c->done[slot / 8] & (1u << (slot % 8)))) {
+    if (!held) {
         if (!PQsendPrepare(s->conn, name, sql, 0, NULL)) {
             *rc = pgs_fail(s, NULL, doing, err);
             return NULL;
@@ -121,7 +136,7 @@ static PGresult *run_prepared(pg_store *s, int slot, const char *sql, const para
         r = wait_result(s, &interrupted);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) goto failed;
         PQclear(r);
-        c->done[slot / 8] |= (unsigned char)(1u << (slot % 8));
+        prep_state(s->conn, slot, 1, &gen);
     }
     if (!PQsendQueryPrepared(s->conn, name, p->n, p->v, NULL, NULL, 0)) {
         *rc = pgs_fail(s, NULL, doing, err);
