@@ -3,7 +3,8 @@
 **
 **   bench_loadgen --bin PATH --db PATH --workload W --requests N
 **                 [--inflight K] [--max-secs S] [--seed S] [--actor NAME]
-**                 [--trail-from TS --trail-to TS] [--rss-at N1,N2,...]
+**                 [--trail-from TS --trail-to TS] [--trail-hours H]
+**                 [--rss-at N1,N2,...] [--log NAME]
 **   bench_loadgen --bin PATH --db PATH --startup N
 **
 ** Workloads (each request is one tools/call):
@@ -14,14 +15,15 @@
 **   search    search_audit_log {search_term: GEN_TERM} (matches ~0.1% of
 **             the prefilled entries; default limit 50)
 **   activity  get_user_activity {user_id: one of 50 users, days: 30}
-**   trail     get_audit_trail, a random one-hour window inside
-**             [--trail-from, --trail-to] (default: the last 90 days),
-**             limit 100
+**   trail     get_audit_trail, a random window of --trail-hours (default
+**             1) inside [--trail-from, --trail-to] (default: the last 90
+**             days), limit 100
 **   mixed     40% write, 25% history, 25% trail, 5% activity, 5% search
 **             (with a common term, so that it stays cheap as the database
 **             grows): the RSS soak
 **
-** The server is started with --db PATH --actor NAME (default "bench"), sent
+** The server is started with --db PATH --actor NAME (default "bench"), and
+** --log NAME when given (the log of a shared PostgreSQL database), sent
 ** initialize and notifications/initialized, then N requests with at most K
 ** in flight (K=1: lockstep).  --max-secs stops sending once that much time
 ** has passed (the outstanding replies are still awaited), so slow workloads
@@ -66,10 +68,10 @@ extern char **environ;
 #define MAX_RSS_AT 32
 
 typedef struct options {
-    const char *bin, *db, *actor, *workload;
+    const char *bin, *db, *actor, *workload, *log;
     long long requests, inflight, seed, startup;
     double max_secs;
-    int64_t trail_from, trail_to;
+    int64_t trail_from, trail_to, trail_us;
     long long rss_at[MAX_RSS_AT];
     int n_rss_at;
 } options;
@@ -93,7 +95,8 @@ static void usage(void)
     fputs("usage: bench_loadgen --bin PATH --db PATH --workload "
           "write|history|search|activity|trail|mixed --requests N "
           "[--inflight K] [--max-secs S] [--seed S] [--actor NAME] "
-          "[--trail-from TS --trail-to TS] [--rss-at N1,N2,...]\n"
+          "[--trail-from TS --trail-to TS] [--trail-hours H] [--rss-at N1,N2,...]"
+          " [--log NAME]\n"
           "       bench_loadgen --bin PATH --db PATH --startup N\n", stderr);
     exit(2);
 }
@@ -129,7 +132,7 @@ static void server_start(const options *o, server *s)
     posix_spawn_file_actions_addclose(&fa, out[0]);
     posix_spawn_file_actions_addclose(&fa, out[1]);
     char *argv[] = {(char *)o->bin, "--db", (char *)o->db, "--actor",
-                    (char *)o->actor, NULL};
+                    (char *)o->actor, o->log ? "--log" : NULL, (char *)o->log, NULL};
     int rc = posix_spawn(&s->pid, o->bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
@@ -360,7 +363,7 @@ static char *make_params(const options *o, const char *w, gen_rng *r)
                  "{\"name\":\"get_user_activity\",\"arguments\":"
                  "{\"user_id\":\"%s\",\"days\":30}}", u);
     } else if (!strcmp(w, "trail")) {
-        const int64_t hour = INT64_C(3600000000);
+        const int64_t hour = o->trail_us;
         int64_t room = o->trail_to - o->trail_from - hour;
         int64_t from = o->trail_from;
         if (room > 0)
@@ -562,6 +565,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--max-secs")) o.max_secs = strtod(v, NULL);
         else if (!strcmp(a, "--trail-from")) from = v;
         else if (!strcmp(a, "--trail-to")) to = v;
+        else if (!strcmp(a, "--trail-hours")) o.trail_us = num_arg(v) * INT64_C(3600000000);
+        else if (!strcmp(a, "--log")) o.log = v;
         else if (!strcmp(a, "--rss-at")) {
             char *copy = strdup(v), *save = NULL;
             for (char *t = strtok_r(copy, ",", &save); t && o.n_rss_at < MAX_RSS_AT;
@@ -574,6 +579,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (o.startup > 0) return run_startup(&o);
     if (!o.workload || o.requests < 1 || o.inflight < 1) usage();
+    if (o.trail_us < 1) o.trail_us = INT64_C(3600000000);
     o.trail_to = to ? ts_arg(to) : ts_now_us();
     o.trail_from = from ? ts_arg(from) : o.trail_to - 90 * INT64_C(86400000000);
     return run_workload(&o);
