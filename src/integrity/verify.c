@@ -654,7 +654,9 @@ cJSON *verify_store(store *st, const verify_options *opt, char *err, size_t errl
 oom:
     snprintf(err, errlen, "out of memory");
 done:
-    store_use_log(st, NULL, serr);
+    /* Back to the log selected before (a read-only store of a shared
+    ** database may have selected its only log without owning it). */
+    store_use_log(st, own[0] ? own : NULL, serr);
     cJSON_Delete(m);
     free(l.v);
     return out;

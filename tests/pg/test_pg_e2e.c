@@ -444,7 +444,47 @@ TEST(postgres_stopped_while_servers_write_then_back)
     ASSERT_EQ_INT(system(cmd), 0);
 }
 
+/* The commands for people read a shared database: query across logs or
+** one, and the evidence report of one log (verified, with its entries
+** only). */
+TEST(query_and_report_read_a_shared_database)
+{
+    char central[512];
+    pgtest_new_db(central, sizeof central);
+    srv *a = start_serve(central, "log-a"), *b = start_serve(central, "log-b");
+    CHECK(a);
+    CHECK(b);
+    CHECK(log_marker(a, "marker-of-a"));
+    CHECK(log_marker(b, "marker-of-b"));
+    const char *all[] = {"query", "--db", central, "--operation-name", "marker-of-b", "--json",
+                         NULL};
+    srv_opts o = {.args = all, .no_db = 1, .no_actor = 1, .env = key_vars()};
+    srv *q = srv_start(&o);
+    CHECK(q);
+    ASSERT_EQ_INT(srv_wait(q), 0);
+    ASSERT_CONTAINS(srv_stdout(q), "\"log\":\"log-b\"");
+    srv_free(q);
+    char out[600];
+    snprintf(out, sizeof out, "%s/report.html", srv_dir(a));
+    const char *rep[] = {"report", "--db", central, "--log", "log-a", "--since", "2000-01-01",
+                         "--until", "2100-01-01", "--output", out, NULL};
+    o.args = rep;
+    srv *r = srv_start(&o);
+    CHECK(r);
+    int st = srv_wait(r);
+    if (st != 0) TEST_FAIL_("report exited %d: %s", st, srv_stderr(r));
+    srv_free(r);
+    size_t n = 0;
+    char *html = srv_read_file(a, out, &n);
+    CHECK(html);
+    ASSERT(h_memmem(html, n, "marker-of-a"));
+    ASSERT(!h_memmem(html, n, "marker-of-b"));
+    srv_free(a);
+    srv_free(b);
+}
+
 TEST_MAIN(
+    TEST_ENTRY(query_and_report_read_a_shared_database)
     TEST_ENTRY(three_shippers_and_two_direct_servers_make_one_trail)
     TEST_ENTRY(shipping_twice_is_a_no_op_and_keeps_every_byte)
     TEST_ENTRY(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
