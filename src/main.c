@@ -557,11 +557,17 @@ static int parse_args(int argc, char **argv, config *c)
     /* A PostgreSQL password must not show in `ps`, ours or a wrapped
     ** server's (which would inherit the variable). */
     if (c->db && db_arg) store_wipe_password(db_arg);
-    const char *env_db = getenv("DSS_AUDIT_DB");
+    /* The variable's text is wiped where it lies too: /proc/PID/environ
+    ** (`ps e`) shows the process's first environment, whatever unsetenv()
+    ** did to the list. */
+    char *env_db = getenv("DSS_AUDIT_DB");
     if (env_db) {
         char shown[1024];
         store_redact_path(env_db, shown, sizeof shown);
-        if (strcmp(shown, env_db) != 0) unsetenv("DSS_AUDIT_DB");
+        if (strcmp(shown, env_db) != 0) {
+            store_wipe_password(env_db);
+            unsetenv("DSS_AUDIT_DB");
+        }
     }
     c->log = log && *log ? log : NULL;
     c->cli.log = c->log;

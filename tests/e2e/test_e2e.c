@@ -1875,6 +1875,19 @@ TEST(postgres_password_never_shows_in_ps)
     CHECK(kids);
     int child = atoi(kids);
     ASSERT(child > 0);
+    /* Between fork and exec the child still shows the wrapper's memory:
+    ** wait until it is the server. */
+    snprintf(path, sizeof path, "/proc/%d/cmdline", child);
+    for (int i = 0; i < 3000; i++) {
+        char *c = srv_read_file(s, path, &n);
+        if (c && n >= 5 && strcmp(c, "sleep") == 0) break;
+        usleep(10000);
+    }
+    /* The wrapper's own first environment, too (`ps e`). */
+    snprintf(path, sizeof path, "/proc/%d/environ", srv_pid(s));
+    char *own_env = srv_read_file(s, path, &n);
+    CHECK(own_env);
+    ASSERT(!h_memmem(own_env, n, "Env5ecretPw"));
     snprintf(path, sizeof path, "/proc/%d/environ", child);
     char *environ_ = srv_read_file(s, path, &n);
     CHECK(environ_);
