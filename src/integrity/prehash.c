@@ -151,17 +151,7 @@ static void submit(prehash *p)
 }
 
 /* The entry's strings, as pointers to the slots of the copy to fill. */
-#define STRING_SLOTS 18
-
-static void string_slots(chain_fields *f, const char **slot[STRING_SLOTS])
-{
-    const char **s[STRING_SLOTS] = {
-        &f->id, &f->event_type, &f->operation_name, &f->operation_id,
-        &f->user_id, &f->project_id, &f->args, &f->result, &f->error,
-        &f->before_state, &f->after_state, &f->created_at, &f->client,
-        &f->server, &f->session_id, &f->duration_ms, &f->completes, &f->cwd};
-    memcpy(slot, s, sizeof s);
-}
+#define STRING_SLOTS CHAIN_STRING_FIELDS
 
 int prehash_push(prehash *p, const store_raw_entry *e)
 {
@@ -169,7 +159,7 @@ int prehash_push(prehash *p, const store_raw_entry *e)
     store_raw_entry copy = *e;
     const char **slot[STRING_SLOTS];
     size_t len[STRING_SLOTS], total = 0;
-    string_slots(&copy.f, slot);
+    chain_string_slots(&copy.f, slot);
     for (int i = 0; i < STRING_SLOTS; i++) {
         len[i] = *slot[i] ? strlen(*slot[i]) + 1 : 0;
         total += len[i];

@@ -31,34 +31,11 @@ typedef struct batch {
     int broken; /* an entry without both hashes: the local file is damaged */
 } batch;
 
-static char *dup_or_null(const char *s, int *failed)
-{
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) *failed = 1;
-    return d;
-}
-
 static void free_fields(chain_fields *f)
 {
-    free((char *)f->id);
-    free((char *)f->event_type);
-    free((char *)f->operation_name);
-    free((char *)f->operation_id);
-    free((char *)f->user_id);
-    free((char *)f->project_id);
-    free((char *)f->args);
-    free((char *)f->result);
-    free((char *)f->error);
-    free((char *)f->before_state);
-    free((char *)f->after_state);
-    free((char *)f->created_at);
-    free((char *)f->client);
-    free((char *)f->server);
-    free((char *)f->session_id);
-    free((char *)f->duration_ms);
-    free((char *)f->completes);
-    free((char *)f->cwd);
+    const char **slot[CHAIN_STRING_FIELDS];
+    chain_string_slots(f, slot);
+    for (int i = 0; i < CHAIN_STRING_FIELDS; i++) free((char *)*slot[i]);
 }
 
 static void batch_clear(batch *b)
@@ -86,26 +63,14 @@ static int collect(void *ctx, const store_raw_entry *src)
     }
     store_raw_entry *d = &b->e[b->n];
     *d = *src;
+    /* Each string is copied in place of the borrowed pointer; a failed
+    ** copy leaves NULL, which free_fields() skips. */
     int failed = 0;
-    const chain_fields *f = &src->f;
-    d->f.id = dup_or_null(f->id, &failed);
-    d->f.event_type = dup_or_null(f->event_type, &failed);
-    d->f.operation_name = dup_or_null(f->operation_name, &failed);
-    d->f.operation_id = dup_or_null(f->operation_id, &failed);
-    d->f.user_id = dup_or_null(f->user_id, &failed);
-    d->f.project_id = dup_or_null(f->project_id, &failed);
-    d->f.args = dup_or_null(f->args, &failed);
-    d->f.result = dup_or_null(f->result, &failed);
-    d->f.error = dup_or_null(f->error, &failed);
-    d->f.before_state = dup_or_null(f->before_state, &failed);
-    d->f.after_state = dup_or_null(f->after_state, &failed);
-    d->f.created_at = dup_or_null(f->created_at, &failed);
-    d->f.client = dup_or_null(f->client, &failed);
-    d->f.server = dup_or_null(f->server, &failed);
-    d->f.session_id = dup_or_null(f->session_id, &failed);
-    d->f.duration_ms = dup_or_null(f->duration_ms, &failed);
-    d->f.completes = dup_or_null(f->completes, &failed);
-    d->f.cwd = dup_or_null(f->cwd, &failed);
+    const char **slot[CHAIN_STRING_FIELDS];
+    chain_string_slots(&d->f, slot);
+    for (int i = 0; i < CHAIN_STRING_FIELDS; i++) {
+        if (*slot[i] && !(*slot[i] = strdup(*slot[i]))) failed = 1;
+    }
     b->n++; /* counted even when a copy failed, so that it is freed */
     if (failed) return -1;
     return b->n >= b->want;

@@ -127,3 +127,13 @@ void chain_hex(const uint8_t h[CHAIN_HASH_BYTES], char out[CHAIN_HEX_LEN])
     }
     out[2 * CHAIN_HASH_BYTES] = '\0';
 }
+
+void chain_string_slots(chain_fields *f, const char **slot[CHAIN_STRING_FIELDS])
+{
+    const char **s[CHAIN_STRING_FIELDS] = {
+        &f->id, &f->event_type, &f->operation_name, &f->operation_id,
+        &f->user_id, &f->project_id, &f->args, &f->result, &f->error,
+        &f->before_state, &f->after_state, &f->created_at, &f->client,
+        &f->server, &f->session_id, &f->duration_ms, &f->completes, &f->cwd};
+    memcpy(slot, s, sizeof s);
+}

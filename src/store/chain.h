@@ -46,6 +46,13 @@ typedef struct chain_fields {
     const char *cwd;
 } chain_fields;
 
+/* The number of string fields of chain_fields (every field but seq). */
+#define CHAIN_STRING_FIELDS 18
+
+/* Point slot[i] at each string field of f, in declaration order: for code
+** that copies an entry's strings (the verifier's batches, the shipper). */
+void chain_string_slots(chain_fields *f, const char **slot[CHAIN_STRING_FIELDS]);
+
 /* Initialize libsodium once; returns 0, or -1 if it cannot start. */
 int chain_init(void);
 
