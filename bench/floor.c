@@ -103,23 +103,6 @@ static int insert(sqlite3 *db, sqlite3_stmt *ins, int64_t seq, const char *const
     return rc;
 }
 
-/* What the server records as a successful log_operation call's arguments:
-** the call's arguments without the payloads its entry holds.  A new
-** string freed with cJSON_free(), or NULL. */
-static char *record_args(const gen_entry *e)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "event_type", e->event_type);
-    cJSON_AddStringToObject(o, "operation_name", e->operation_name);
-    cJSON_AddStringToObject(o, "operation_id", e->operation_id);
-    cJSON_AddStringToObject(o, "user_id", e->user_id);
-    cJSON_AddStringToObject(o, "project_id", e->project_id);
-    if (e->error[0]) cJSON_AddStringToObject(o, "error", e->error);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return text;
-}
 
 
 static int cmp_double(const void *a, const void *b)
@@ -242,7 +225,7 @@ int main(int argc, char **argv)
         r->result = gen_scrubbed(e.result);
         r->before = gen_scrubbed(e.before);
         r->after = gen_scrubbed(e.after);
-        r->record_args = record_args(&e);
+        r->record_args = gen_record_args(&e);
         gen_entry_free(&e);
         if (!r->record_args) return 1;
     }

@@ -274,3 +274,18 @@ long gen_proc_kb(int pid, const char *field)
     fclose(f);
     return v;
 }
+
+char *gen_record_args(const gen_entry *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "event_type", e->event_type);
+    cJSON_AddStringToObject(o, "operation_name", e->operation_name);
+    cJSON_AddStringToObject(o, "operation_id", e->operation_id);
+    cJSON_AddStringToObject(o, "user_id", e->user_id);
+    cJSON_AddStringToObject(o, "project_id", e->project_id);
+    if (e->error[0]) cJSON_AddStringToObject(o, "error", e->error);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}

@@ -85,6 +85,11 @@ long gen_proc_kb(int pid, const char *field);
 ** exactly the store's settings.  gen_captured() returns the last one
 ** caught, or NULL, and the number caught in *count; the connection stays
 ** the store's (closed by store_close()). */
+/* What the server records as a successful log_operation call's arguments
+** (its tool_call entry's args): the call's arguments without the payloads
+** its entry holds.  A new string freed with cJSON_free(), or NULL. */
+char *gen_record_args(const gen_entry *e);
+
 struct sqlite3;
 void gen_capture_connections(void);
 struct sqlite3 *gen_captured(int *count);

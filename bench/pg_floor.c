@@ -164,20 +164,6 @@ static int ensure_months(PGconn *c, int64_t us)
     return 0;
 }
 
-static char *record_args(const gen_entry *e)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "event_type", e->event_type);
-    cJSON_AddStringToObject(o, "operation_name", e->operation_name);
-    cJSON_AddStringToObject(o, "operation_id", e->operation_id);
-    cJSON_AddStringToObject(o, "user_id", e->user_id);
-    cJSON_AddStringToObject(o, "project_id", e->project_id);
-    if (e->error[0]) cJSON_AddStringToObject(o, "error", e->error);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return text;
-}
 
 /* The pool of generated calls.  full: every entry carries a result and
 ** before/after states (the ~1.4 KB rows of the COPY floor). */
@@ -207,7 +193,7 @@ static row *make_pool(int n, long long seed, int full)
             ** reach; the size, not the meaning, is what this floor needs. */
             r->result = gen_scrubbed(e.args);
         }
-        r->record_args = record_args(&e);
+        r->record_args = gen_record_args(&e);
         gen_entry_free(&e);
         if (!r->record_args) return NULL;
     }
