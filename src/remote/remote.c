@@ -607,6 +607,9 @@ static int on_event(void *ud, const sse_event *ev)
         return 0;
     }
     if (strcmp(ev->type, "message") != 0) return 0;
+    size_t i = 0;
+    while (i < ev->len && strchr(" \t\r\n", ev->data[i])) i++;
+    if (i == ev->len) return 0; /* a priming event: an id and no message */
     server_message(r, ev->data, ev->len);
     return 0;
 }
