@@ -621,6 +621,13 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
     if (!x->decided) {
         x->decided = 1;
         int ok = x->status >= 200 && x->status < 300;
+        if (ok && x->fallback_probe) {
+            /* An answer stream: Streamable HTTP it is (the held messages
+            ** go once this callback has returned). */
+            x->fallback_probe = 0;
+            x->r->probe = NULL;
+            x->r->mode = M_STREAMABLE;
+        }
         if (ok && ctype_is(x->ctype, "text/event-stream")) {
             x->sse_body = 1;
             if (!(x->sse = sse_new(x->r->max))) return 0;
@@ -669,14 +676,11 @@ static void hold(remote *r, char *bytes, size_t len)
 /* One message from the client; bytes are taken over. */
 static void submit(remote *r, char *bytes, size_t len)
 {
-    if (!r->ended && r->mode == M_UNDECIDED && (r->probe || r->kind == REMOTE_SSE)) {
-        hold(r, bytes, len);
-        return;
-    }
     rpc_message msg = {0};
     char *reply = NULL;
     rpc_kind k = rpc_parse(bytes, len, NULL, &msg, &reply);
     free(reply);
+    int held = !r->ended && r->mode == M_UNDECIDED && (r->probe || r->kind == REMOTE_SSE);
     if (r->ended) {
         if (k == RPC_KIND_REQUEST)
             answer_error(r, msg.id, REMOTE_E_HTTP, "the connection to the remote server ended", 0);
@@ -693,9 +697,15 @@ static void submit(remote *r, char *bytes, size_t len)
         if (p && p->x && p->x->modern) {
             xfer *x = p->x;
             fail_pending(r, x, 0, NULL, 0);
+            if (r->probe == x) r->probe = NULL;
             xfer_drop(r, x);
             goto done;
         }
+    }
+    if (held) {
+        hold(r, bytes, len);
+        bytes = NULL;
+        goto done;
     }
     int is_init = k == RPC_KIND_REQUEST && strcmp(method, "initialize") == 0;
     if (is_init && r->mode != M_SSE) {
@@ -1146,6 +1156,7 @@ static void *run(void *arg)
             if (x) ended(r, x, rc);
         }
         if (r->mode == M_UNDECIDED && r->endpoint) endpoint_known(r);
+        if (r->held && (r->mode != M_UNDECIDED || !r->probe)) release_held(r);
         /* Timers: scheduled restarts. */
         int64_t now = now_us(), next = now + 1000000;
         for (xfer *x = r->xfers; x; x = x->next) {
