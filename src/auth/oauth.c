@@ -795,8 +795,14 @@ const char *oauth_header(oauth *a)
     if (a->rec.expires_at && a->rec.expires_at - now_s() <= EARLY_REFRESH_S &&
         a->rec.refresh_token) {
         char err[512];
-        if (refresh(a, a->rec.access_token, err, sizeof err) != 0)
-            say("the token of %s could not be refreshed ahead of expiry: %s", a->shown_url, err);
+        /* refresh() replaces the record: the token it compares against is
+        ** a copy. */
+        char *stale = strdup(a->rec.access_token);
+        if (!stale || refresh(a, stale, err, sizeof err) != 0)
+            say("the token of %s could not be refreshed ahead of expiry: %s", a->shown_url,
+                stale ? err : "out of memory");
+        if (stale) sodium_memzero(stale, strlen(stale));
+        free(stale);
     }
     if (!a->rec.access_token) return NULL;
     size_t n = strlen(a->rec.access_token) + 32;

@@ -872,7 +872,8 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
              p->dir);
     ASSERT_EQ_INT(system(cmd), 0);
     s = drv(p, "/mcp", args, NULL);
-    ASSERT(s && handshake(s, INIT("{}")));
+    ASSERT(s);
+    if (!handshake(s, INIT("{}"))) TEST_FAIL_("no handshake: %s", srv_stderr(s));
     ASSERT_EQ_INT(srv_wait(s), 0);
     ASSERT_EQ_INT(flows_of(s, &refreshes), 0);
     ASSERT_EQ_INT(refreshes, 1);
