@@ -10,8 +10,9 @@
 **
 ** Lines from stdin go to remote_send(); messages come back on stdout, one
 ** per line; notices go to stderr prefixed with "remote: "; local answers
-** are marked nowhere (the bytes tell).  DSS_AUDIT_HEADERS, one "Name:
-** value" per line, adds headers as wrap-config's entries do.  On EOF of
+** are marked nowhere (the bytes tell).  DSS_AUDIT_HEADERS (a JSON object
+** of header names and values) adds headers and DSS_AUDIT_URL stands for a
+** missing --url, as in the entries wrap-config writes.  On EOF of
 ** stdin or SIGTERM the transport is closed (the session DELETEd) and the
 ** driver prints "remote_driver: flows N refreshes M" to stderr.
 */
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "auth/oauth.h"
 #include "protocol/frame.h"
@@ -57,16 +60,22 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--auth") == 0) use_auth = strcmp(v, "none") != 0;
         else if (strcmp(a, "--transport") == 0)
             kind = strcmp(v, "sse") == 0 ? REMOTE_SSE
-                   : strcmp(v, "streamable-http") == 0 ? REMOTE_STREAMABLE : REMOTE_AUTO;
+                   : strcmp(v, "streamable-http") == 0 || strcmp(v, "http") == 0
+                       ? REMOTE_STREAMABLE : REMOTE_AUTO;
         else goto usage;
         i++;
     }
+    if (!url) url = getenv("DSS_AUDIT_URL");
     if (!url) goto usage;
-    char *envh = getenv("DSS_AUDIT_HEADERS") ? strdup(getenv("DSS_AUDIT_HEADERS")) : NULL;
-    char *save = NULL;
-    for (char *t = envh ? strtok_r(envh, "\n", &save) : NULL; t && nh < 64;
-         t = strtok_r(NULL, "\n", &save))
-        headers[nh++] = t;
+    static char lines[64][1024];
+    cJSON *envh = getenv("DSS_AUDIT_HEADERS") ? cJSON_Parse(getenv("DSS_AUDIT_HEADERS")) : NULL;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, envh) {
+        if (nh >= 64 || !cJSON_IsString(h)) continue;
+        snprintf(lines[nh], sizeof lines[nh], "%s: %s", h->string, h->valuestring);
+        headers[nh] = lines[nh];
+        nh++;
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -90,7 +99,7 @@ int main(int argc, char **argv)
     if (!r) {
         fprintf(stderr, "remote_driver: %s\n", err);
         oauth_free(auth);
-        free(envh);
+        cJSON_Delete(envh);
         return 2;
     }
     frame *in = frame_new(0, 4u << 20);
@@ -131,7 +140,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "remote_driver: flows %d refreshes %d\n", flows, refreshes);
     oauth_free(auth);
     frame_free(in);
-    free(envh);
+    cJSON_Delete(envh);
     return status;
 usage:
     fprintf(stderr, "usage: remote_driver --url URL [options]\n");

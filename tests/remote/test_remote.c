@@ -743,7 +743,8 @@ TEST(header_values_are_sent_and_never_shown)
     ASSERT_EQ_INT(error_code(r), -31002);
     srv_free(s);
     /* From the environment, as wrap-config writes it. */
-    const char *env[] = {"DSS_AUDIT_HEADERS=X-Other: 1\nX-Api-Key: k3y-s3cr3t-v4lu3", NULL};
+    const char *env[] = {"DSS_AUDIT_HEADERS={\"X-Other\":\"1\",\"X-Api-Key\":\"k3y-s3cr3t-v4lu3\"}",
+                         NULL};
     s = drv(p, "/mcp", none, env);
     ASSERT(s);
     ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
