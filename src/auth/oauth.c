@@ -56,6 +56,7 @@ struct oauth {
     char *client_name;
     int port;
     const volatile int *cancel;
+    volatile int cancelled;  /* oauth_cancel() */
     tok_record rec;
     int have;
     char *header;            /* "Authorization: Bearer ..." */
@@ -672,8 +673,17 @@ static int run_flow(oauth *a, const challenge *c, const char *want_scope, char *
     }
     a->flows++;
     long timeout_ms = (a->timeout_s > 0 ? a->timeout_s : 300) * 1000L;
-    if (!loopback_wait(lb, timeout_ms, a->cancel, &res)) {
-        snprintf(err, errlen, "no authorization arrived within %ld seconds", timeout_ms / 1000);
+    /* Wait in slices so that either cancel flag is seen. */
+    int got = 0;
+    for (long waited = 0; !got && waited < timeout_ms; waited += 200) {
+        if (a->cancelled || (a->cancel && *a->cancel)) break;
+        got = loopback_wait(lb, 200, NULL, &res);
+    }
+    if (!got) {
+        if (a->cancelled || (a->cancel && *a->cancel))
+            snprintf(err, errlen, "the authorization was abandoned");
+        else
+            snprintf(err, errlen, "no authorization arrived within %ld seconds", timeout_ms / 1000);
         goto done;
     }
     /* RFC 9207: the answer's issuer, when present or promised. */
@@ -892,6 +902,11 @@ int oauth_login(oauth *a, char *err, size_t errlen)
     }
     challenge_free(&c);
     return rc;
+}
+
+void oauth_cancel(oauth *a)
+{
+    if (a) a->cancelled = 1;
 }
 
 void oauth_counts(const oauth *a, int *flows, int *refreshes)

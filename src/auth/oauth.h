@@ -64,6 +64,10 @@ int oauth_challenge(oauth *a, long status, const char *www_authenticate,
 ** well-known URIs or a first unauthenticated request.  0 or -1 with err. */
 int oauth_login(oauth *a, char *err, size_t errlen);
 
+/* Abandon a flow waiting for the browser (from any thread): the waiting
+** call returns -1 soon after. */
+void oauth_cancel(oauth *a);
+
 /* How many times the flow ran the browser step and how many refreshes were
 ** made, for tests and messages. */
 void oauth_counts(const oauth *a, int *flows, int *refreshes);

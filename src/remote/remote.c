@@ -46,7 +46,8 @@ enum {
     RETRY_DEFAULT_MS = 1000,  /* reconnection delay when the server gave none */
     GET_BACKOFF_MAX_MS = 30000,
     SEEN_MAX = 4096,          /* event ids remembered against replays */
-    SEEN_BUCKETS = 8192
+    SEEN_BUCKETS = 8192,
+    ENDPOINT_WAIT_MS = 15000  /* for the endpoint event of HTTP+SSE */
 };
 
 typedef enum xkind { X_POST, X_GET, X_RESUME, X_SSE_GET } xkind;
@@ -147,6 +148,7 @@ struct remote {
     seen_node *seen_ring[SEEN_MAX];
     size_t seen_next;
     long delete_timeout_ms;
+    int64_t endpoint_due_us;   /* HTTP+SSE: the endpoint event must come by then */
 };
 
 static int64_t now_us(void)
@@ -444,12 +446,14 @@ static xfer *xfer_new(remote *r, xkind kind)
 ** the protocol version.  NULL when memory ran out. */
 static struct curl_slist *base_headers(remote *r, xfer *x, struct curl_slist *l)
 {
-    for (size_t i = 0; i < r->nheaders && l; i++) {
+    for (size_t i = 0; i < r->nheaders; i++) {
         struct curl_slist *n = curl_slist_append(l, r->headers[i]);
-        if (!n) curl_slist_free_all(l);
+        if (!n) {
+            curl_slist_free_all(l);
+            return NULL;
+        }
         l = n;
     }
-    if (!l) return NULL;
     x->sent_token = 0;
     if (r->auth) {
         const char *a = oauth_header(r->auth);
@@ -1071,6 +1075,7 @@ static void start_fallback(remote *r, xfer *probe)
 {
     xfer *x = xfer_new(r, X_SSE_GET);
     if (!x) return;
+    r->endpoint_due_us = now_us() + (int64_t)ENDPOINT_WAIT_MS * 1000;
     x->url = strdup(r->url);
     if (probe) {
         /* The probe is sent again on the endpoint once it is known. */
@@ -1124,8 +1129,7 @@ static void delete_session(remote *r, long timeout_ms)
 {
     if (!r->session || r->mode == M_SSE) return;
     xfer tmp = {.r = r, .kind = X_GET};
-    struct curl_slist *l = base_headers(r, &tmp, NULL);
-    if (r->session) l = mcphdr_add(l, "MCP-Session-Id", r->session);
+    struct curl_slist *l = base_headers(r, &tmp, NULL); /* with the session */
     httpc_response resp;
     char err[256];
     if (l && httpc_request("DELETE", r->url, l, NULL, 0, timeout_ms, 0, 4096, &resp, err,
@@ -1156,6 +1160,19 @@ static void *run(void *arg)
             if (x) ended(r, x, rc);
         }
         if (r->mode == M_UNDECIDED && r->endpoint) endpoint_known(r);
+        if (r->mode == M_UNDECIDED && !r->endpoint && r->endpoint_due_us &&
+            now_us() > r->endpoint_due_us) {
+            /* A stream that never names its endpoint is no HTTP+SSE. */
+            r->endpoint_due_us = 0;
+            for (xfer *x = r->xfers; x; x = x->next)
+                if (x->kind == X_SSE_GET) {
+                    snprintf(x->cerr, sizeof x->cerr, "no endpoint event within %d s",
+                             ENDPOINT_WAIT_MS / 1000);
+                    ended_sse_get(r, x, CURLE_OPERATION_TIMEDOUT);
+                    xfer_drop(r, x);
+                    break;
+                }
+        }
         if (r->held && (r->mode != M_UNDECIDED || !r->probe)) release_held(r);
         /* Timers: scheduled restarts. */
         int64_t now = now_us(), next = now + 1000000;
@@ -1282,6 +1299,7 @@ void remote_close(remote *r, long timeout_ms)
         pthread_mutex_lock(&r->mu);
         r->stopping = 1;
         pthread_mutex_unlock(&r->mu);
+        if (r->auth) oauth_cancel(r->auth); /* a flow waiting for the browser */
         r->delete_timeout_ms = timeout_ms;
         curl_multi_wakeup(r->m);
         pthread_join(r->th, NULL);
