@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/authcmd.h"
 #include "harness.h"
 #include "remote/httpc.h"
 #include "test.h"
@@ -922,6 +923,51 @@ TEST(oauth_step_up_on_insufficient_scope)
     srv_free(s);
 }
 
+TEST(auth_login_ahead_of_time_then_list_and_logout)
+{
+    atexit(cleanup);
+    peer *p = peer_start("legacy-oauth");
+    ASSERT(p);
+    char url[128], err[512];
+    snprintf(url, sizeof url, "http://localhost:%d/mcp", p->port);
+    oauth_options o = {.server_url = url, .config_dir = p->dir, .open_with = opener(p),
+                       .no_browser = 1, .timeout_s = 30};
+    char *buf = NULL;
+    size_t len;
+    FILE *out = open_memstream(&buf, &len);
+    int rc = authcmd_login(&o, out, err, sizeof err);
+    fclose(out);
+    if (rc != 0) TEST_FAIL_("auth --url failed: %s", err);
+    ASSERT_CONTAINS(buf, "authorized: http://localhost:");
+    free(buf);
+    /* A wrapper started later needs no flow. */
+    const char *args[] = {"--open-with", opener(p), NULL};
+    srv *s = drv(p, "/mcp", args, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_INT(flows_of(s, NULL), 0);
+    srv_free(s);
+    char at[512], rt[512];
+    stored_tokens(p, at, rt, sizeof at);
+    out = open_memstream(&buf, &len);
+    ASSERT_EQ_INT(authcmd_list(p->dir, out, err, sizeof err), 0);
+    fclose(out);
+    ASSERT_CONTAINS(buf, url);
+    ASSERT_CONTAINS(buf, "refresh token held");
+    ASSERT(!strstr(buf, at) && !strstr(buf, rt));
+    free(buf);
+    out = open_memstream(&buf, &len);
+    ASSERT_EQ_INT(authcmd_logout(p->dir, url, out, err, sizeof err), 0);
+    fclose(out);
+    free(buf);
+    /* Forgotten: the next wrapper authorizes again. */
+    s = drv(p, "/mcp", args, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_INT(flows_of(s, NULL), 1);
+    srv_free(s);
+}
+
 TEST(auth_none_reports_that_authorization_is_needed)
 {
     atexit(cleanup);
@@ -957,4 +1003,5 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(oauth_from_401_to_a_call_with_the_sdk_example_server)
           TEST_ENTRY(oauth_expired_and_revoked_tokens_are_refreshed)
           TEST_ENTRY(oauth_step_up_on_insufficient_scope)
+          TEST_ENTRY(auth_login_ahead_of_time_then_list_and_logout)
           TEST_ENTRY(auth_none_reports_that_authorization_is_needed))
