@@ -76,6 +76,7 @@ typedef struct xfer {
     long status;
     char *ctype, *session, *www_auth;
     int decided;           /* body handling chosen at the first byte */
+    int paused;            /* its write callback asked libcurl to wait */
     int sse_body, json_body;
     jbuf in;               /* a JSON body, or an error body */
     size_t in_max;
@@ -126,6 +127,8 @@ struct remote {
     evnode *outbox, **outbox_tail;
     int evpipe[2];
     int stopping, ended;
+    size_t queued, queued_peak, queued_max;
+    int paused;            /* some transfer waits for the outbox to drain */
     /* the thread's own */
     pthread_t th;
     int started;
@@ -172,6 +175,8 @@ static void emit(remote *r, remote_ev_kind kind, char *bytes, size_t len, int lo
     n->ev = (remote_event){kind, bytes, len, local};
     n->next = NULL;
     pthread_mutex_lock(&r->mu);
+    r->queued += len;
+    if (r->queued > r->queued_peak) r->queued_peak = r->queued;
     int was_empty = r->outbox == NULL;
     *r->outbox_tail = n;
     r->outbox_tail = &n->next;
@@ -618,10 +623,25 @@ static int on_event(void *ud, const sse_event *ev)
     return 0;
 }
 
+/* Whether the outbox is over its limit (the owner is not reading). */
+static int outbox_full(remote *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int full = r->queued > r->queued_max;
+    if (full) r->paused = 1;
+    pthread_mutex_unlock(&r->mu);
+    return full;
+}
+
 static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
 {
     xfer *x = ud;
     size_t n = sz * nm;
+    if (outbox_full(x->r)) {
+        /* libcurl keeps these bytes and hands them again on resume. */
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
     if (!x->decided) {
         x->decided = 1;
         int ok = x->status >= 200 && x->status < 300;
@@ -1174,6 +1194,15 @@ static void *run(void *arg)
                 }
         }
         if (r->held && (r->mode != M_UNDECIDED || !r->probe)) release_held(r);
+        pthread_mutex_lock(&r->mu);
+        int resume = r->paused && r->queued <= r->queued_max / 2;
+        if (resume) r->paused = 0;
+        pthread_mutex_unlock(&r->mu);
+        for (xfer *x = r->xfers; resume && x; x = x->next)
+            if (x->paused && x->h) {
+                x->paused = 0;
+                curl_easy_pause(x->h, CURLPAUSE_CONT);
+            }
         /* Timers: scheduled restarts. */
         int64_t now = now_us(), next = now + 1000000;
         for (xfer *x = r->xfers; x; x = x->next) {
@@ -1221,6 +1250,7 @@ remote *remote_open(const remote_options *o, char *err, size_t errlen)
     r->kind = o->kind;
     r->auth = o->auth;
     r->max = o->max_message_bytes ? o->max_message_bytes : 4u << 20;
+    r->queued_max = o->max_queued_bytes ? o->max_queued_bytes : 16u << 20;
     r->get_offered = 1;
     r->mode = o->kind == REMOTE_STREAMABLE ? M_STREAMABLE : M_UNDECIDED;
     if (!(r->url = strdup(o->url)) || !(r->tools = mcphdr_tools_new())) goto oom;
@@ -1277,7 +1307,10 @@ int remote_next(remote *r, remote_event *ev)
 {
     pthread_mutex_lock(&r->mu);
     evnode *n = r->outbox;
+    int wake = 0;
     if (n) {
+        r->queued -= n->ev.len;
+        wake = r->paused && r->queued <= r->queued_max / 2;
         r->outbox = n->next;
         if (!r->outbox) {
             r->outbox_tail = &r->outbox;
@@ -1286,10 +1319,19 @@ int remote_next(remote *r, remote_event *ev)
         }
     }
     pthread_mutex_unlock(&r->mu);
+    if (wake) curl_multi_wakeup(r->m);
     if (!n) return 0;
     *ev = n->ev;
     free(n);
     return 1;
+}
+
+size_t remote_max_queued(remote *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->queued_peak;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 void remote_close(remote *r, long timeout_ms)

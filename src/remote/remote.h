@@ -74,6 +74,7 @@ typedef struct remote_options {
     remote_kind kind;
     oauth *auth;                 /* or NULL: no authorization flow */
     size_t max_message_bytes;    /* each message from the server */
+    size_t max_queued_bytes;     /* events waiting for the owner; 0: 16 MiB */
 } remote_options;
 
 /* JSON-RPC error codes of answers the transport makes itself: outside the
@@ -114,6 +115,11 @@ int remote_send(remote *r, const char *bytes, size_t len);
 /* Take the next event: 1 and *ev filled (free ev->bytes), or 0 when none
 ** waits. */
 int remote_next(remote *r, remote_event *ev);
+
+/* The most bytes of events that ever waited for the owner at once.  Past
+** max_queued_bytes the transport stops reading from the server (libcurl
+** pauses the transfers) until the owner has taken half of them. */
+size_t remote_max_queued(remote *r);
 
 /* Stop: requests still open are abandoned, the session is DELETEd (at
 ** most timeout_ms), the thread is joined and everything freed. */

@@ -6,7 +6,7 @@
 **   remote_driver --url URL [--transport auto|streamable-http|sse]
 **                 [--header 'Name: value' ...] [--auth auto|none]
 **                 [--config-dir DIR] [--open-with CMD] [--auth-timeout S]
-**                 [--client-id-url URL]
+**                 [--client-id-url URL] [--max-queued BYTES] [--stall-ms MS]
 **
 ** Lines from stdin go to remote_send(); messages come back on stdout, one
 ** per line; notices go to stderr prefixed with "remote: "; local answers
@@ -14,7 +14,10 @@
 ** of header names and values) adds headers and DSS_AUDIT_URL stands for a
 ** missing --url, as in the entries wrap-config writes.  On EOF of
 ** stdin or SIGTERM the transport is closed (the session DELETEd) and the
-** driver prints "remote_driver: flows N refreshes M" to stderr.
+** driver prints "remote_driver: flows N refreshes M max-queued B" to
+** stderr.  --stall-ms stops taking events for that long once, at the first
+** progress notification: a client that does not read, for the outbox's
+** limit (--max-queued) to be tested.
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -47,7 +51,8 @@ int main(int argc, char **argv)
     size_t nh = 0;
     remote_kind kind = REMOTE_AUTO;
     int use_auth = 1;
-    long auth_timeout = 60;
+    long auth_timeout = 60, stall_ms = 0;
+    size_t max_queued = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) goto usage;
@@ -57,6 +62,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--open-with") == 0) open_with = v;
         else if (strcmp(a, "--client-id-url") == 0) cid = v;
         else if (strcmp(a, "--auth-timeout") == 0) auth_timeout = atol(v);
+        else if (strcmp(a, "--max-queued") == 0) max_queued = (size_t)atol(v);
+        else if (strcmp(a, "--stall-ms") == 0) stall_ms = atol(v);
         else if (strcmp(a, "--auth") == 0) use_auth = strcmp(v, "none") != 0;
         else if (strcmp(a, "--transport") == 0)
             kind = strcmp(v, "sse") == 0 ? REMOTE_SSE
@@ -94,7 +101,8 @@ int main(int argc, char **argv)
         }
     }
     remote_options ro = {.url = url, .headers = headers, .nheaders = nh, .kind = kind,
-                         .auth = auth, .max_message_bytes = 4u << 20};
+                         .auth = auth, .max_message_bytes = 4u << 20,
+                         .max_queued_bytes = max_queued};
     remote *r = remote_open(&ro, err, sizeof err);
     if (!r) {
         fprintf(stderr, "remote_driver: %s\n", err);
@@ -122,6 +130,11 @@ int main(int argc, char **argv)
             if (ev.kind == REMOTE_EV_MESSAGE) {
                 fs_write_all(1, ev.bytes, ev.len);
                 fs_write_all(1, "\n", 1);
+                if (stall_ms && strstr(ev.bytes, "notifications/progress")) {
+                    struct timespec ts = {stall_ms / 1000, (stall_ms % 1000) * 1000000L};
+                    nanosleep(&ts, NULL);
+                    stall_ms = 0;
+                }
             } else {
                 fprintf(stderr, "remote: %s\n", ev.bytes);
                 if (ev.kind == REMOTE_EV_CLOSED) closed = 1;
@@ -134,10 +147,12 @@ int main(int argc, char **argv)
         }
         if (!in_open) break;
     }
+    size_t peak = remote_max_queued(r);
     remote_close(r, 2000);
     int flows = 0, refreshes = 0;
     if (auth) oauth_counts(auth, &flows, &refreshes);
-    fprintf(stderr, "remote_driver: flows %d refreshes %d\n", flows, refreshes);
+    fprintf(stderr, "remote_driver: flows %d refreshes %d max-queued %zu\n", flows, refreshes,
+            peak);
     oauth_free(auth);
     frame_free(in);
     cJSON_Delete(envh);

@@ -535,6 +535,31 @@ TEST(dropped_stream_resumes_with_last_event_id_without_duplicates)
     srv_free(s);
 }
 
+TEST(a_client_that_does_not_read_stops_the_reading_at_the_outbox_limit)
+{
+    atexit(cleanup);
+    peer *p = peer_start("legacy");
+    ASSERT(p);
+    const char *args[] = {"--max-queued", "65536", "--stall-ms", "1500", NULL};
+    srv *s = drv(p, "/mcp", args, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    cJSON *seen = cJSON_CreateArray();
+    cJSON *r = call(s, 2, "flood", "{\"count\":60,\"size\":20000}", seen);
+    ASSERT(r);
+    ASSERT_EQ_STR(result_text(r), "flooded 60");
+    ASSERT_EQ_INT(cJSON_GetArraySize(seen), 60);
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    /* 1.2 MB went through while the driver slept 1.5 s, yet never more
+    ** than the limit plus what one read of libcurl completes waited. */
+    const char *e = strstr(srv_stderr(s), "max-queued ");
+    ASSERT(e);
+    long peak = atol(e + 11);
+    ASSERT(peak > 65536);
+    ASSERT(peak < 65536 + 3 * 20100 + 16384);
+    cJSON_Delete(seen);
+    srv_free(s);
+}
+
 TEST(get_stream_carries_the_servers_own_notifications_and_delete_ends_the_session)
 {
     atexit(cleanup);
@@ -991,6 +1016,7 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(server_killed_mid_stream_gives_errors_and_a_restart_works)
           TEST_ENTRY(session_404_answers_cleanly_until_the_client_initializes_again)
           TEST_ENTRY(dropped_stream_resumes_with_last_event_id_without_duplicates)
+          TEST_ENTRY(a_client_that_does_not_read_stops_the_reading_at_the_outbox_limit)
           TEST_ENTRY(get_stream_carries_the_servers_own_notifications_and_delete_ends_the_session)
           TEST_ENTRY(sse_transport_of_2024_11_05)
           TEST_ENTRY(auto_falls_back_to_sse_when_post_is_refused)

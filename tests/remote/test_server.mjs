@@ -9,6 +9,7 @@
 // unknown sessions, and tools that exercise the transport: echo, slow,
 // drop_then_finish (closes its answer stream after the first progress
 // event, then finishes, so the client must resume with Last-Event-ID),
+// flood (many large progress notifications at once),
 // notify_standalone (a notification on the session's GET stream),
 // admin_tool (needs the scope mcp:admin with --oauth).  With --oauth the
 // same process is the authorization server too (the SDK's mcpAuthRouter
@@ -106,6 +107,16 @@ async function legacy() {
         await sleep(300);
         for (let i = 2; i <= steps; i++) await progress(i);
         return { content: [{ type: 'text', text: `finished ${steps}` }] };
+      });
+    server.registerTool('flood', { inputSchema: { count: z.number(), size: z.number() } },
+      async ({ count, size }, extra) => {
+        const token = extra._meta?.progressToken;
+        for (let i = 1; i <= count; i++) {
+          await server.server.notification({ method: 'notifications/progress',
+            params: { progressToken: token, progress: i, total: count, message: 'x'.repeat(size) } },
+          { relatedRequestId: extra.requestId });
+        }
+        return { content: [{ type: 'text', text: `flooded ${count}` }] };
       });
     server.registerTool('notify_standalone', { inputSchema: {} }, async () => {
       setTimeout(() => server.server.notification({ method: 'notifications/message',
