@@ -406,23 +406,30 @@ static int save(oauth *a, char *err, size_t errlen)
     return tok_save(a->config_dir, &a->rec, err, errlen);
 }
 
+/* Under the record's lock: take the record on disk, which another process
+** may have changed.  1 when it now holds an access token other than stale
+** (NULL: any) that is not about to expire: the work was done elsewhere. */
+static int reload(oauth *a, const char *stale)
+{
+    tok_record fresh;
+    char lerr[256];
+    if (tok_load(a->config_dir, a->server_url, &fresh, lerr, sizeof lerr) != 1) return 0;
+    tok_record_free(&a->rec);
+    a->rec = fresh;
+    a->have = 1;
+    return a->rec.access_token && (!stale || strcmp(a->rec.access_token, stale) != 0) &&
+           (!a->rec.expires_at || a->rec.expires_at - now_s() > EARLY_REFRESH_S);
+}
+
 /* Refresh with the refresh token, under the lock; another process may have
 ** done it meanwhile, and then its token is taken.  0 or -1 with err. */
 static int refresh(oauth *a, const char *stale, char *err, size_t errlen)
 {
     int lk = tok_lock(a->config_dir, a->server_url, err, errlen);
     if (lk < 0) return -1;
-    tok_record fresh;
-    char lerr[256];
-    if (tok_load(a->config_dir, a->server_url, &fresh, lerr, sizeof lerr) == 1) {
-        tok_record_free(&a->rec);
-        a->rec = fresh;
-        a->have = 1;
-        if (a->rec.access_token && stale && strcmp(a->rec.access_token, stale) != 0 &&
-            (!a->rec.expires_at || a->rec.expires_at - now_s() > EARLY_REFRESH_S)) {
-            tok_unlock(lk);
-            return 0;
-        }
+    if (reload(a, stale) && stale) {
+        tok_unlock(lk);
+        return 0;
     }
     int rc = -1;
     if (!a->rec.refresh_token || !a->rec.token_endpoint || !a->rec.client_id) {
@@ -729,18 +736,9 @@ static int locked_flow(oauth *a, const challenge *c, const char *want_scope, con
 {
     int lk = tok_lock(a->config_dir, a->server_url, err, errlen);
     if (lk < 0) return -1;
-    tok_record fresh;
-    char lerr[256];
-    if (tok_load(a->config_dir, a->server_url, &fresh, lerr, sizeof lerr) == 1) {
-        tok_record_free(&a->rec);
-        a->rec = fresh;
-        a->have = 1;
-        if (!want_scope && a->rec.access_token &&
-            (!stale || strcmp(a->rec.access_token, stale) != 0) &&
-            (!a->rec.expires_at || a->rec.expires_at - now_s() > EARLY_REFRESH_S)) {
-            tok_unlock(lk);
-            return 0;
-        }
+    if (reload(a, stale) && !want_scope) {
+        tok_unlock(lk);
+        return 0;
     }
     int rc = run_flow(a, c, want_scope, err, errlen);
     tok_unlock(lk);
@@ -892,11 +890,7 @@ int oauth_login(oauth *a, char *err, size_t errlen)
     int lk = tok_lock(a->config_dir, a->server_url, err, errlen);
     int rc = -1;
     if (lk >= 0) {
-        tok_record fresh;
-        if (tok_load(a->config_dir, a->server_url, &fresh, ignore, sizeof ignore) == 1) {
-            tok_record_free(&a->rec);
-            a->rec = fresh;
-        }
+        reload(a, NULL); /* the stored registration is reused */
         rc = run_flow(a, &c, NULL, err, errlen);
         tok_unlock(lk);
     }

@@ -295,26 +295,11 @@ static int unwrap_entry(cJSON *e)
     return 1;
 }
 
-/* rewrite() without messages: the count of entries changed, or -1. */
-static int rewrite_quiet(cJSON *servers, int undo, const char *self)
-{
-    int changed = 0;
-    cJSON *e;
-    cJSON_ArrayForEach(e, servers) {
-        if (!cJSON_IsObject(e) || !e->string) continue;
-        int rc = undo ? unwrap_entry(e) : wrap_entry(e, e->string, self);
-        if (rc < 0) return -1;
-        changed += rc;
-    }
-    return changed;
-}
-
 /* Rewrite every entry of a servers object; prints each change (out NULL:
 ** silently). */
 static int rewrite(cJSON *servers, const char *where, int undo, const char *self,
                    FILE *out)
 {
-    if (!out) return rewrite_quiet(servers, undo, self);
     int changed = 0;
     cJSON *e;
     cJSON_ArrayForEach(e, servers) {
@@ -322,9 +307,9 @@ static int rewrite(cJSON *servers, const char *where, int undo, const char *self
         int rc = undo ? unwrap_entry(e) : wrap_entry(e, e->string, self);
         if (rc < 0) return -1;
         if (rc > 0) {
-            fprintf(out, "%s %s%s\n", undo ? "unwrapped" : "wrapped", where, e->string);
+            if (out) fprintf(out, "%s %s%s\n", undo ? "unwrapped" : "wrapped", where, e->string);
             changed++;
-        } else if (!undo) {
+        } else if (!undo && out) {
             fprintf(out, "skipped %s%s (%s)\n", where, e->string,
                     is_wrapped(e) ? "already wrapped" : "neither a stdio nor a remote server");
         }

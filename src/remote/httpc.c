@@ -92,9 +92,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
     return s->b.failed ? 0 : n;
 }
 
-/* A header line's value when its name is name (case-insensitive): a new
-** string without surrounding white space, or NULL. */
-static char *header_value(const char *line, size_t n, const char *name)
+char *httpc_header_value(const char *line, size_t n, const char *name)
 {
     size_t nl = strlen(name);
     if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0) return NULL;
@@ -117,11 +115,11 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         s->r->content_type = s->r->www_authenticate = s->r->location = NULL;
         return n;
     }
-    if (!s->r->content_type && (v = header_value(p, n, "content-type")))
+    if (!s->r->content_type && (v = httpc_header_value(p, n, "content-type")))
         s->r->content_type = v;
-    else if (!s->r->www_authenticate && (v = header_value(p, n, "www-authenticate")))
+    else if (!s->r->www_authenticate && (v = httpc_header_value(p, n, "www-authenticate")))
         s->r->www_authenticate = v;
-    else if (!s->r->location && (v = header_value(p, n, "location")))
+    else if (!s->r->location && (v = httpc_header_value(p, n, "location")))
         s->r->location = v;
     return n;
 }

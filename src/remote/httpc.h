@@ -58,6 +58,11 @@ int httpc_request(const char *method, const char *url, struct curl_slist *header
 ** URL curl can parse). */
 char *httpc_redact_url(const char *url);
 
+/* The value of a response header line (n bytes, as libcurl's header
+** callback gives it) when its name is name, case-insensitively: a new
+** string without surrounding white space (caller frees), or NULL. */
+char *httpc_header_value(const char *line, size_t n, const char *name);
+
 /* Whether a header value may be sent as it is: visible ASCII, space and
 ** tab, no leading or trailing white space. */
 int httpc_header_safe(const char *v, size_t n);

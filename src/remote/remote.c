@@ -545,16 +545,6 @@ static void schedule(xfer *x, long delay_ms)
 
 /* ---- the answer's bytes ------------------------------------------------ */
 
-static char *hval(const char *p, size_t n, const char *name)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || p[nl] != ':' || strncasecmp(p, name, nl) != 0) return NULL;
-    const char *v = p + nl + 1, *end = p + n;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    return strndup(v, (size_t)(end - v));
-}
-
 static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 {
     xfer *x = ud;
@@ -566,9 +556,9 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         if (sp) x->status = strtol(sp + 1, NULL, 10);
         return n;
     }
-    if (!x->ctype && (v = hval(p, n, "content-type"))) x->ctype = v;
-    else if (!x->session && (v = hval(p, n, "mcp-session-id"))) x->session = v;
-    else if (!x->www_auth && (v = hval(p, n, "www-authenticate"))) x->www_auth = v;
+    if (!x->ctype && (v = httpc_header_value(p, n, "content-type"))) x->ctype = v;
+    else if (!x->session && (v = httpc_header_value(p, n, "mcp-session-id"))) x->session = v;
+    else if (!x->www_auth && (v = httpc_header_value(p, n, "www-authenticate"))) x->www_auth = v;
     return n;
 }
 

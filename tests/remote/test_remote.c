@@ -281,6 +281,29 @@ static cJSON *call(srv *s, int id, const char *tool, const char *args, cJSON *ot
     return until_id(s, id, others);
 }
 
+/* The peer's log once it contains needle (at most 5 s): caller frees. */
+static char *wait_log(peer *p, const char *needle)
+{
+    char *log = NULL;
+    for (int i = 0; i < 50 && !(log && strstr(log, needle)); i++) {
+        free(log);
+        nap(100);
+        log = peer_http(p, "GET", "/admin/log");
+    }
+    return log;
+}
+
+/* Lines until a request or notification of method; that message, or NULL. */
+static cJSON *until_method(srv *s, const char *method)
+{
+    for (;;) {
+        cJSON *m = srv_recv(s);
+        if (!m) return NULL;
+        const cJSON *mm = cJSON_GetObjectItemCaseSensitive(m, "method");
+        if (cJSON_IsString(mm) && strcmp(mm->valuestring, method) == 0) return m;
+    }
+}
+
 static int count_in_log(const char *log, const char *needle)
 {
     int n = 0;
@@ -357,13 +380,8 @@ TEST(server_requests_sampling_elicitation_roots_answered_through_the_relay)
     srv *s = drv(p, "/mcp", NULL, NULL);
     ASSERT(s && handshake(s, INIT("{\"sampling\":{},\"elicitation\":{},\"roots\":{}}")));
     /* roots/list comes on the session's GET stream after initialized. */
-    cJSON *m;
-    const cJSON *method;
-    do {
-        m = srv_recv(s);
-        ASSERT(m);
-        method = cJSON_GetObjectItemCaseSensitive(m, "method");
-    } while (!cJSON_IsString(method) || strcmp(method->valuestring, "roots/list") != 0);
+    cJSON *m = until_method(s, "roots/list");
+    ASSERT(m);
     char *rid = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
     ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"roots\":[{\"uri\":"
                                "\"file:///tmp/remote-root\",\"name\":\"remote-root\"}]}}", rid), 0);
@@ -375,11 +393,8 @@ TEST(server_requests_sampling_elicitation_roots_answered_through_the_relay)
     ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":"
                                "{\"name\":\"trigger-sampling-request\",\"arguments\":{\"prompt\":\"hi\"}}}"),
                   0);
-    do {
-        m = srv_recv(s);
-        ASSERT(m);
-        method = cJSON_GetObjectItemCaseSensitive(m, "method");
-    } while (!cJSON_IsString(method) || strcmp(method->valuestring, "sampling/createMessage") != 0);
+    m = until_method(s, "sampling/createMessage");
+    ASSERT(m);
     rid = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
     ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":\"assistant\","
                                "\"content\":{\"type\":\"text\",\"text\":\"sampled-through-wrapper\"},"
@@ -390,11 +405,8 @@ TEST(server_requests_sampling_elicitation_roots_answered_through_the_relay)
     ASSERT_CONTAINS(h_last_line(), "sampled-through-wrapper");
     ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":"
                                "{\"name\":\"trigger-elicitation-request\",\"arguments\":{}}}"), 0);
-    do {
-        m = srv_recv(s);
-        ASSERT(m);
-        method = cJSON_GetObjectItemCaseSensitive(m, "method");
-    } while (!cJSON_IsString(method) || strcmp(method->valuestring, "elicitation/create") != 0);
+    m = until_method(s, "elicitation/create");
+    ASSERT(m);
     rid = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
     ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"action\":\"decline\"}}", rid), 0);
     free(rid);
@@ -421,12 +433,7 @@ TEST(cancellation_is_forwarded_and_the_call_stays_unanswered)
     ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}"), 0);
     cJSON *seen = cJSON_CreateArray();
     ASSERT(until_id(s, 5, seen));
-    char *log = NULL;
-    for (int i = 0; i < 50 && !(log && strstr(log, "\"cancelled\"")); i++) {
-        free(log);
-        nap(100);
-        log = peer_http(p, "GET", "/admin/log");
-    }
+    char *log = wait_log(p, "\"cancelled\"");
     ASSERT_CONTAINS(log, "\"event\":\"cancelled\"");
     free(log);
     cJSON_Delete(seen);
@@ -719,12 +726,7 @@ TEST(modern_cancellation_closes_the_answer_stream)
     ASSERT(srv_recv(s)); /* its first progress event */
     ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
                                    "\"params\":{\"requestId\":1}}"), 0);
-    char *log = NULL;
-    for (int i = 0; i < 50 && !(log && strstr(log, "\"cancelled\"")); i++) {
-        free(log);
-        nap(100);
-        log = peer_http(p, "GET", "/admin/log");
-    }
+    char *log = wait_log(p, "\"cancelled\"");
     ASSERT_CONTAINS(log, "\"event\":\"cancelled\",\"id\":1");
     /* The notification itself was not POSTed. */
     ASSERT(!strstr(log, "notifications/cancelled"));
@@ -754,12 +756,7 @@ TEST(modern_subscriptions_listen_stream_stays_open)
     ASSERT_CONTAINS(h_last_line(), "notifications/tools/list_changed");
     ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
                                    "\"params\":{\"requestId\":9}}"), 0);
-    char *log = NULL;
-    for (int i = 0; i < 50 && !(log && strstr(log, "listen closed")); i++) {
-        free(log);
-        nap(100);
-        log = peer_http(p, "GET", "/admin/log");
-    }
+    char *log = wait_log(p, "listen closed");
     ASSERT_CONTAINS(log, "listen closed");
     free(log);
     ASSERT_EQ_INT(srv_wait(s), 0);
