@@ -715,6 +715,10 @@ static void submit(remote *r, char *bytes, size_t len)
             xfer_drop(r, x);
             goto done;
         }
+        /* Earlier revisions: the notification goes to the server, and the
+        ** request is no longer waited for (the client expects no answer,
+        ** so none is made up when its stream ends). */
+        if (p) pend_unlink(r, p);
     }
     if (held) {
         hold(r, bytes, len);

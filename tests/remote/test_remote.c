@@ -123,6 +123,10 @@ static int peer_run(peer *p)
         argv[n++] = strncmp(p->kind, "modern", 6) == 0 ? "modern" : "legacy";
         argv[n++] = port;
         if (strcmp(p->kind, "legacy-oauth") == 0) argv[n++] = "--oauth";
+        if (strcmp(p->kind, "legacy-oauth-cimd") == 0) {
+            argv[n++] = "--oauth";
+            argv[n++] = "--cimd";
+        }
         if (strcmp(p->kind, "legacy-oauth-short") == 0) {
             argv[n++] = "--oauth";
             argv[n++] = "--token-ttl";
@@ -945,6 +949,43 @@ TEST(oauth_step_up_on_insufficient_scope)
     srv_free(s);
 }
 
+TEST(oauth_uses_a_client_id_metadata_document_where_supported)
+{
+    atexit(cleanup);
+    peer *p = peer_start("legacy-oauth-cimd");
+    ASSERT(p);
+    char cid[128];
+    snprintf(cid, sizeof cid, "http://localhost:%d/client.json", p->port);
+    const char *args[] = {"--open-with", opener(p), "--client-id-url", cid, NULL};
+    srv *s = drv(p, "/mcp", args, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    cJSON *r = call(s, 2, "echo", "{\"text\":\"cimd\"}", NULL);
+    ASSERT_EQ_STR(result_text(r), "cimd");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_INT(flows_of(s, NULL), 1);
+    char *log = peer_http(p, "GET", "/admin/log");
+    /* No dynamic registration: the document's URL is the client id. */
+    ASSERT(!strstr(log, "\"registered\""));
+    ASSERT_CONTAINS(log, "\"event\":\"cimd fetched\"");
+    char want[200];
+    snprintf(want, sizeof want, "\"event\":\"authorize\",\"client_id\":\"%s\"", cid);
+    ASSERT_CONTAINS(log, want);
+    free(log);
+    srv_free(s);
+    /* Where the server does not support it, registration is dynamic. */
+    p = peer_start("legacy-oauth");
+    ASSERT(p);
+    snprintf(cid, sizeof cid, "http://localhost:%d/client.json", p->port);
+    const char *args2[] = {"--open-with", opener(p), "--client-id-url", cid, NULL};
+    s = drv(p, "/mcp", args2, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    log = peer_http(p, "GET", "/admin/log");
+    ASSERT_CONTAINS(log, "\"registered\"");
+    free(log);
+    srv_free(s);
+}
+
 TEST(auth_login_ahead_of_time_then_list_and_logout)
 {
     atexit(cleanup);
@@ -1026,5 +1067,6 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(oauth_from_401_to_a_call_with_the_sdk_example_server)
           TEST_ENTRY(oauth_expired_and_revoked_tokens_are_refreshed)
           TEST_ENTRY(oauth_step_up_on_insufficient_scope)
+          TEST_ENTRY(oauth_uses_a_client_id_metadata_document_where_supported)
           TEST_ENTRY(auth_login_ahead_of_time_then_list_and_logout)
           TEST_ENTRY(auth_none_reports_that_authorization_is_needed))

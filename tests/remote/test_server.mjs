@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Remote MCP servers for tests/remote/test_remote.c, on 127.0.0.1 only.
 //
-//   node test_server.mjs legacy PORT [--oauth] [--token-ttl S]
+//   node test_server.mjs legacy PORT [--oauth [--cimd]] [--token-ttl S]
 //   node test_server.mjs modern PORT [--require-header NAME:VALUE]
 //
 // legacy: the official TypeScript SDK (v1, tests/client/node_modules) in
@@ -14,7 +14,8 @@
 // admin_tool (needs the scope mcp:admin with --oauth).  With --oauth the
 // same process is the authorization server too (the SDK's mcpAuthRouter
 // with an in-memory provider that issues refresh tokens and access tokens
-// living --token-ttl seconds).
+// living --token-ttl seconds); with --cimd it also says it supports Client
+// ID Metadata Documents and serves one at /client.json.
 //
 // modern: a minimal stateless 2026-07-28 server on node:http: it checks the
 // request metadata headers against the body as the spec's server
@@ -69,7 +70,7 @@ async function legacy() {
   const base = `http://localhost:${PORT}`;
   const mcpUrl = new URL(`${base}/mcp`);
   let auth = null;
-  if (flag('--oauth')) auth = setupAuth(app, base, mcpUrl, Number(opt('--token-ttl', '3600')));
+  if (flag('--oauth')) auth = setupAuth(app, base, mcpUrl, Number(opt('--token-ttl', '3600')), flag('--cimd'));
   app.use((req, _res, next) => {
     if (!req.path.startsWith('/admin')) record(req);
     next();
@@ -169,8 +170,8 @@ async function legacy() {
 // The authorization server: mcpAuthRouter with an in-memory provider that
 // issues refresh tokens, plus the resource server's checks (401 with
 // resource_metadata, 403 insufficient_scope for admin_tool).
-function setupAuth(app, base, mcpUrl, ttl) {
-  const { mcpAuthRouter, getOAuthProtectedResourceMetadataUrl } = require('@modelcontextprotocol/sdk/server/auth/router.js');
+function setupAuth(app, base, mcpUrl, ttl, cimd) {
+  const { mcpAuthRouter, createOAuthMetadata, getOAuthProtectedResourceMetadataUrl } = require('@modelcontextprotocol/sdk/server/auth/router.js');
   const clients = new Map();
   const codes = new Map();
   const access = new Map();
@@ -184,13 +185,18 @@ function setupAuth(app, base, mcpUrl, ttl) {
   };
   const provider = {
     clientsStore: {
-      getClient: async (id) => clients.get(id),
+      getClient: async (id) => {
+        if (clients.has(id) || !cimd || !id.startsWith(`${base}/`)) return clients.get(id);
+        const doc = await (await fetch(id)).json();
+        log.push({ event: 'cimd fetched', client_id: id });
+        return doc.client_id === id ? doc : undefined;
+      },
       registerClient: async (c) => { clients.set(c.client_id, c); log.push({ event: 'registered' }); return c; },
     },
     async authorize(client, params, res) {
       const code = randomUUID();
       codes.set(code, { client, params });
-      log.push({ event: 'authorize', resource: params.resource?.href, scopes: params.scopes });
+      log.push({ event: 'authorize', client_id: client.client_id, resource: params.resource?.href, scopes: params.scopes });
       const u = new URL(params.redirectUri);
       u.searchParams.set('code', code);
       if (params.state !== undefined) u.searchParams.set('state', params.state);
@@ -218,9 +224,18 @@ function setupAuth(app, base, mcpUrl, ttl) {
       return { token, clientId: t.clientId, scopes: t.scopes, expiresAt: Math.floor(t.exp / 1000) };
     },
   };
-  app.use(mcpAuthRouter({ provider, issuerUrl: new URL(`${base}/`), resourceServerUrl: mcpUrl,
+  const routerOptions = { provider, issuerUrl: new URL(`${base}/`), resourceServerUrl: mcpUrl,
     scopesSupported: ['mcp:tools', 'mcp:admin'], authorizationOptions: { rateLimit: false },
-    tokenOptions: { rateLimit: false }, clientRegistrationOptions: { rateLimit: false } }));
+    tokenOptions: { rateLimit: false }, clientRegistrationOptions: { rateLimit: false } };
+  if (cimd) {
+    app.get('/.well-known/oauth-authorization-server', (_req, res) =>
+      res.json({ ...createOAuthMetadata(routerOptions), client_id_metadata_document_supported: true }));
+    app.get('/client.json', (_req, res) => res.json({ client_id: `${base}/client.json`,
+      client_name: 'dss-audit-mcp (test)', redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+      token_endpoint_auth_method: 'none' }));
+  }
+  app.use(mcpAuthRouter(routerOptions));
   const prm = getOAuthProtectedResourceMetadataUrl(mcpUrl);
   return {
     revoke: () => access.clear(),
