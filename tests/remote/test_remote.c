@@ -699,6 +699,24 @@ TEST(modern_requests_carry_the_mirrored_headers)
     srv_free(s);
 }
 
+TEST(server_bytes_are_relayed_unchanged)
+{
+    atexit(cleanup);
+    peer *p = peer_start("modern");
+    ASSERT(p);
+    srv *s = drv(p, "/mcp", NULL, NULL);
+    ASSERT(s);
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"raw\",\"arguments\":{}," META "}}"), 0);
+    ASSERT(until_id(s, 7, NULL));
+    /* Only the line break (JSON white space) became a space, for stdio. */
+    ASSERT_EQ_STR(h_last_line(),
+                  "{ \"jsonrpc\" : \"2.0\",   \"id\" : 7, \"result\" : {\"resultType\":\"complete\","
+                  "\"content\":[{\"type\":\"text\",\"text\":\"caf\\u00e9 \\/ 1.50\"}],\"n\":1.50 } }");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+}
+
 TEST(modern_multi_round_trip_request)
 {
     atexit(cleanup);
@@ -1063,6 +1081,7 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(auto_falls_back_to_sse_when_post_is_refused)
           TEST_ENTRY(unreachable_server_answers_each_request_with_an_error)
           TEST_ENTRY(modern_requests_carry_the_mirrored_headers)
+          TEST_ENTRY(server_bytes_are_relayed_unchanged)
           TEST_ENTRY(modern_multi_round_trip_request)
           TEST_ENTRY(modern_cancellation_closes_the_answer_stream)
           TEST_ENTRY(modern_subscriptions_listen_stream_stays_open)

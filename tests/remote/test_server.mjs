@@ -350,6 +350,14 @@ async function modern() {
           structuredContent: { region: req.headers['mcp-param-region'] ?? null, level: req.headers['mcp-param-level'] ?? null } });
       }
       if (params.name === 'echo') return json(res, id, { content: [{ type: 'text', text: String(args.text) }] });
+      if (params.name === 'raw') {
+        // Formatting no serializer would produce: spaces, escapes, a
+        // number written 1.50, a line break between tokens.
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(`{ "jsonrpc" : "2.0",\r\n "id" : ${JSON.stringify(id)}, "result" : {"resultType":"complete",` +
+          `"content":[{"type":"text","text":"caf\\u00e9 \\/ 1.50"}],"n":1.50 } }\n`);
+        return;
+      }
       if (params.name === 'ask') {
         const answer = params.inputResponses?.name;
         if (!answer) {
