@@ -129,6 +129,7 @@ struct remote {
     int stopping, ended;
     size_t queued, queued_peak, queued_max;
     int paused;            /* some transfer waits for the outbox to drain */
+    int busy;              /* requests waiting or messages unsent (thread's view) */
     /* the thread's own */
     pthread_t th;
     int started;
@@ -717,8 +718,13 @@ static void submit(remote *r, char *bytes, size_t len)
         }
         /* Earlier revisions: the notification goes to the server, and the
         ** request is no longer waited for (the client expects no answer,
-        ** so none is made up when its stream ends). */
-        if (p) pend_unlink(r, p);
+        ** so none is made up); its answer stream, when it carries nothing
+        ** else, is closed. */
+        if (p) {
+            xfer *x = p->x;
+            pend_unlink(r, p);
+            if (x && x->kind == X_POST && !carries(r, x) && x->decided) xfer_drop(r, x);
+        }
     }
     if (held) {
         hold(r, bytes, len);
@@ -1188,7 +1194,11 @@ static void *run(void *arg)
                 }
         }
         if (r->held && (r->mode != M_UNDECIDED || !r->probe)) release_held(r);
+        int busy = r->pending != NULL || r->held != NULL;
+        for (xfer *x = r->xfers; x && !busy; x = x->next)
+            busy = x->kind == X_POST || x->kind == X_RESUME;
         pthread_mutex_lock(&r->mu);
+        r->busy = busy;
         int resume = r->paused && r->queued <= r->queued_max / 2;
         if (resume) r->paused = 0;
         pthread_mutex_unlock(&r->mu);
@@ -1290,6 +1300,7 @@ int remote_send(remote *r, const char *bytes, size_t len)
     b[len] = '\0';
     *q = (qmsg){b, len, NULL};
     pthread_mutex_lock(&r->mu);
+    r->busy = 1;
     *r->inbox_tail = q;
     r->inbox_tail = &q->next;
     pthread_mutex_unlock(&r->mu);
@@ -1318,6 +1329,14 @@ int remote_next(remote *r, remote_event *ev)
     *ev = n->ev;
     free(n);
     return 1;
+}
+
+int remote_idle(remote *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int idle = !r->busy && !r->inbox && !r->outbox;
+    pthread_mutex_unlock(&r->mu);
+    return idle;
 }
 
 size_t remote_max_queued(remote *r)

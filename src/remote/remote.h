@@ -116,6 +116,10 @@ int remote_send(remote *r, const char *bytes, size_t len);
 ** waits. */
 int remote_next(remote *r, remote_event *ev);
 
+/* 1 when nothing is under way: no message waits to be sent and no request
+** for its answer (so a relay whose client has gone may stop), else 0. */
+int remote_idle(remote *r);
+
 /* The most bytes of events that ever waited for the owner at once.  Past
 ** max_queued_bytes the transport stops reading from the server (libcurl
 ** pauses the transfers) until the owner has taken half of them. */

@@ -112,6 +112,7 @@ int main(int argc, char **argv)
     }
     frame *in = frame_new(0, 4u << 20);
     int in_open = 1, status = 0;
+    time_t eof_at = 0;
     while (!stop) {
         struct pollfd p[2] = {{.fd = in_open ? 0 : -1, .events = POLLIN},
                               {.fd = remote_fd(r), .events = POLLIN}};
@@ -145,7 +146,10 @@ int main(int argc, char **argv)
             status = 3;
             break;
         }
-        if (!in_open) break;
+        /* The client is gone: stop once nothing is under way, or after
+        ** 5 s (as wrap's --kill-after). */
+        if (!in_open && !eof_at) eof_at = time(NULL);
+        if (!in_open && (remote_idle(r) || time(NULL) - eof_at >= 5)) break;
     }
     size_t peak = remote_max_queued(r);
     remote_close(r, 2000);
