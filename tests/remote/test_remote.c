@@ -262,6 +262,10 @@ static int send_line(srv *s, const char *fmt, ...)
     return srv_send_line(s, buf);
 }
 
+#define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
+             "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"t\",\"version\":\"1\"}," \
+             "\"io.modelcontextprotocol/clientCapabilities\":{}}"
+
 #define INIT(caps)                                                                         \
     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
     "\"2025-11-25\",\"capabilities\":" caps ",\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"
@@ -635,6 +639,30 @@ TEST(auto_falls_back_to_sse_when_post_is_refused)
     srv_free(s);
 }
 
+TEST(modern_probe_of_a_legacy_server_gets_its_error_then_initialize_works)
+{
+    atexit(cleanup);
+    peer *p = peer_start("everything-http");
+    ASSERT(p);
+    srv *s = drv(p, "/mcp", NULL, NULL);
+    ASSERT(s);
+    /* A dual-era client probes with server/discover: the legacy server
+    ** refuses it (400 without a modern error), the HTTP+SSE fallback finds
+    ** no endpoint there, and the server's own error reaches the client. */
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
+                                   "\"params\":{" META "}}"), 0);
+    cJSON *r = until_id(s, 1, NULL);
+    ASSERT(r);
+    ASSERT_EQ_INT(error_code(r), -32000);
+    ASSERT_CONTAINS(srv_stderr(s), "trying the HTTP+SSE transport");
+    /* It falls back to initialize, which works on Streamable HTTP. */
+    ASSERT(handshake(s, INIT("{}")));
+    r = call(s, 2, "echo", "{\"message\":\"legacy after probe\"}", NULL);
+    ASSERT_CONTAINS(result_text(r), "legacy after probe");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+}
+
 TEST(unreachable_server_answers_each_request_with_an_error)
 {
     atexit(cleanup);
@@ -652,10 +680,6 @@ TEST(unreachable_server_answers_each_request_with_an_error)
 }
 
 /* ---- 2026-07-28 (test_server.mjs modern) ------------------------------------------ */
-
-#define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
-             "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"t\",\"version\":\"1\"}," \
-             "\"io.modelcontextprotocol/clientCapabilities\":{}}"
 
 TEST(modern_requests_carry_the_mirrored_headers)
 {
@@ -1079,6 +1103,7 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(get_stream_carries_the_servers_own_notifications_and_delete_ends_the_session)
           TEST_ENTRY(sse_transport_of_2024_11_05)
           TEST_ENTRY(auto_falls_back_to_sse_when_post_is_refused)
+          TEST_ENTRY(modern_probe_of_a_legacy_server_gets_its_error_then_initialize_works)
           TEST_ENTRY(unreachable_server_answers_each_request_with_an_error)
           TEST_ENTRY(modern_requests_carry_the_mirrored_headers)
           TEST_ENTRY(server_bytes_are_relayed_unchanged)
