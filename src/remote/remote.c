@@ -1352,10 +1352,10 @@ void remote_close(remote *r, long timeout_ms)
     if (!r) return;
     if (r->started) {
         pthread_mutex_lock(&r->mu);
+        r->delete_timeout_ms = timeout_ms;
         r->stopping = 1;
         pthread_mutex_unlock(&r->mu);
         if (r->auth) oauth_cancel(r->auth); /* a flow waiting for the browser */
-        r->delete_timeout_ms = timeout_ms;
         curl_multi_wakeup(r->m);
         pthread_join(r->th, NULL);
     }
