@@ -217,11 +217,13 @@ static int unwrap_remote(cJSON *e)
     const cJSON *eh = cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS);
     cJSON *headers = cJSON_IsString(eh) ? cJSON_Parse(eh->valuestring) : NULL;
     int ci = index_of(e, "command");
+    /* Both point into args (or env): copied before those go. */
     cJSON *u = cJSON_CreateString(url);
+    cJSON *type = transport ? cJSON_CreateString(transport) : NULL;
     cJSON_DeleteItemFromObjectCaseSensitive(e, "args");
     cJSON_DeleteItemFromObjectCaseSensitive(e, "command");
     insert_member(e, ci, "url", u);
-    if (transport) cJSON_ReplaceItemInObjectCaseSensitive(e, "type", cJSON_CreateString(transport));
+    if (type) cJSON_ReplaceItemInObjectCaseSensitive(e, "type", type);
     if (env) {
         cJSON_DeleteItemFromObjectCaseSensitive(env, ENV_HEADERS);
         cJSON_DeleteItemFromObjectCaseSensitive(env, ENV_URL);
