@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev uuid-dev libsodium-dev
-      libmicrohttpd-dev libpq-dev)
+      libmicrohttpd-dev libpq-dev libcurl4-openssl-dev)
 testing=0
 [[ "${1:-}" == "--test" ]] && testing=1
 if (( testing )); then
