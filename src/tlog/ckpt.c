@@ -110,7 +110,7 @@ char *ckpt_format(const ckpt *c, size_t *out_len, char *err, size_t errlen)
         return NULL;
     }
     int n = snprintf(out, cap, "%s\n%lld\n%s\n", c->origin, (long long)c->size, root);
-    memcpy(out + n, c->ext, c->ext_len);
+    if (c->ext_len) memcpy(out + n, c->ext, c->ext_len);
     n += (int)c->ext_len;
     out[n] = '\0';
     if (out_len) *out_len = (size_t)n;

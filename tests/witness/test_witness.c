@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -143,7 +144,7 @@ static int wstart(wproc *w, const char *const *logs, int nlogs, const char *name
         dup2(nul, 0);
         dup2(nul, 1);
         dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     w->pid = pid;
@@ -198,6 +199,25 @@ static void wfree(wproc *w)
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", w->dir);
         untrack(0, w->dir);
     }
+}
+
+/* Stop it as an operator would (SIGTERM) and remove its folder: its exit
+** status, which is 0 unless it failed to stop cleanly or the wrapper
+** (valgrind) or a sanitizer found errors; then its stderr is shown. */
+static int wfinish(wproc *w)
+{
+    int st = wstop(w, SIGTERM);
+    if (st != 0) {
+        char path[128], buf[8192];
+        snprintf(path, sizeof path, "%s/stderr", w->dir);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = '\0';
+        if (f) fclose(f);
+        fprintf(stderr, "the witness exited with %d; its stderr:\n%s\n", st, buf);
+    }
+    wfree(w);
+    return st;
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
@@ -394,7 +414,7 @@ TEST(start_prints_a_cosignature_vkey_and_makes_a_private_key_file)
     ASSERT_EQ_INT(wstop(&w, SIGTERM), 0);
     ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
     ASSERT_EQ_STR(w.vkey, first);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -413,7 +433,7 @@ TEST(a_first_checkpoint_from_size_zero_is_cosigned)
     ASSERT(cosig_ok(&w, &a, 5, ans.body));
     uint8_t root[32];
     ASSERT_EQ_INT(stored_size(&w, "dss-audit/a", root), 5);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -435,7 +455,7 @@ TEST(extensions_with_consistency_proofs_are_cosigned)
     }
     /* The same checkpoint again: same size, same root, cosigned again. */
     ASSERT_EQ_INT(submit(&w, &a, 100, 100, &ans), 200);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -450,7 +470,7 @@ TEST(an_unknown_origin_is_404)
     ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
     ASSERT_EQ_INT(submit(&w, &b, 0, 3, &ans), 404);
     ASSERT(strstr(ans.body, "dss-audit/b"));
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&b);
 }
@@ -476,7 +496,7 @@ TEST(a_checkpoint_not_signed_by_the_logs_key_is_403)
     /* Nothing was cosigned. */
     uint8_t root[32];
     ASSERT_EQ_INT(stored_size(&w, "dss-audit/a", root), 0);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&impostor);
 }
@@ -499,7 +519,7 @@ TEST(a_stale_old_size_is_409_with_the_latest_size)
     ASSERT_EQ_INT(submit(&w, &a, 5, 9, &ans), 409);
     ASSERT_EQ_STR(ans.body, "7\n");
     ASSERT_EQ_INT(submit(&w, &a, 7, 9, &ans), 200);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -513,7 +533,7 @@ TEST(an_old_size_above_the_checkpoints_is_400)
     ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
     ASSERT_EQ_INT(submit(&w, &a, 6, 5, &ans), 400);
     ASSERT(strstr(ans.body, "above the checkpoint's size"));
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -535,7 +555,7 @@ TEST(malformed_bodies_are_400)
         ASSERT_EQ_INT(ans.status, 400);
     }
     free(cp);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -569,7 +589,7 @@ TEST(a_consistency_proof_that_fails_is_422_and_kept_as_evidence)
     ASSERT(db);
     ASSERT_EQ_INT(wdb_refused_count(db, "dss-audit/a", err, sizeof err), 2);
     wdb_close(db);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -587,7 +607,7 @@ TEST(another_root_at_the_size_it_holds_is_422)
     ASSERT(strstr(ans.body, "another tree of size 6"));
     ASSERT_EQ_INT(submit(&w, &rewritten, 6, 9, &ans), 422);
     ASSERT_EQ_INT(submit(&w, &rewritten, 0, 6, &ans), 409);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&rewritten);
 }
@@ -608,7 +628,7 @@ TEST(a_proof_from_size_zero_must_be_empty)
     ASSERT(strstr(ans.body, "from size 0 must be empty"));
     free(b);
     free(cp);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -636,7 +656,7 @@ TEST(a_size_zero_checkpoint_needs_the_empty_trees_root)
         free(cp);
         free(b);
     }
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -656,7 +676,7 @@ TEST(other_methods_and_paths_are_405_and_404)
     ASSERT_EQ_INT(ans.status, 404);
     ASSERT_EQ_INT(http(&w, "POST", "/add-checkpoint/", "x", 1, &ans), 0);
     ASSERT_EQ_INT(ans.status, 404);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -676,7 +696,7 @@ TEST(a_body_over_the_limit_is_413)
     free(big);
     /* It still serves. */
     ASSERT_EQ_INT(submit(&w, &a, 0, 2, &ans), 200);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -709,7 +729,7 @@ TEST(monitors_get_the_latest_cosigned_checkpoint)
     note_verdict v;
     ASSERT_EQ_INT(note_check(&n, &w.key, 1, &v, err, sizeof err), 1);
     ASSERT_EQ_INT(n.nsigs, 2);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -731,7 +751,7 @@ TEST(two_logs_one_witness_keep_separate_states)
     uint8_t root[32];
     ASSERT_EQ_INT(stored_size(&w, "dss-audit/a", root), 12);
     ASSERT_EQ_INT(stored_size(&w, "dss-audit/b", root), 12);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&b);
 }
@@ -754,7 +774,7 @@ TEST(a_rewritten_log_is_refused_after_kill_9_and_a_restart)
     ASSERT_EQ_INT(submit(&w, &rewritten, 10, 15, &ans), 422);
     /* The real log goes on. */
     ASSERT_EQ_INT(submit(&w, &a, 10, 15, &ans), 200);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&rewritten);
 }
@@ -764,7 +784,8 @@ TEST(a_rewritten_log_is_refused_after_kill_9_and_a_restart)
 typedef struct pump {
     const wproc *w;
     tlog *log;
-    int64_t start, acked;
+    int64_t start;
+    _Atomic int64_t acked;
     int failed_cosig;
 } pump;
 
@@ -796,7 +817,11 @@ TEST(kill_9_mid_submission_keeps_a_consistent_state)
         pump p = {&w, &a, held, held, 0};
         pthread_t t;
         pthread_create(&t, NULL, pump_run, &p);
-        sleep_ms(50 + (int)randombytes_uniform(200));
+        /* Once it answers (valgrind makes the first answer slow), kill it
+        ** at a random moment of the stream of submissions. */
+        for (int waited = 0; atomic_load(&p.acked) == held && waited < 60000; waited += 10)
+            sleep_ms(10);
+        sleep_ms(20 + (int)randombytes_uniform(200));
         wstop(&w, SIGKILL);
         pthread_join(t, NULL);
         ASSERT(!p.failed_cosig);
@@ -807,13 +832,14 @@ TEST(kill_9_mid_submission_keeps_a_consistent_state)
         uint8_t root[32], want[32];
         char err[256];
         held = stored_size(&w, "dss-audit/a", root);
-        ASSERT(held >= p.acked && held <= p.acked + 1);
+        int64_t acked = atomic_load(&p.acked);
+        ASSERT(held >= acked && held <= acked + 1);
         if (held > 0) {
             ASSERT_EQ_INT(merkle_tree_hash(held, &r, want, err, sizeof err), MERKLE_OK);
             ASSERT(memcmp(root, want, 32) == 0);
         }
         fprintf(stderr, "round %d: killed with %lld cosigned (last answered %lld)\n", round,
-                (long long)held, (long long)p.acked);
+                (long long)held, (long long)atomic_load(&p.acked));
         if (held >= 4900) break;
     }
     ASSERT(held > 0); /* the pump got cosignatures between the kills */
@@ -821,7 +847,7 @@ TEST(kill_9_mid_submission_keeps_a_consistent_state)
     answer ans;
     ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
     ASSERT_EQ_INT(submit(&w, &a, held, held + 1, &ans), 200);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -853,7 +879,7 @@ TEST(kill_9_with_a_request_half_sent_changes_nothing)
     ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
     ASSERT_EQ_INT(submit(&w, &a, 3, 9, &ans), 200);
     free(b);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -894,7 +920,7 @@ TEST(one_size_is_never_cosigned_with_two_roots)
         cosigned++;
     }
     ASSERT(cosigned > 0);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&b);
 }
@@ -930,7 +956,7 @@ TEST(submit_follows_a_409_from_the_size_the_witness_reports)
                   WITNESS_OK);
     witness_reply_free(&rep);
     free(cp);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -953,7 +979,7 @@ TEST(submit_refuses_a_reply_without_the_witness_keys_cosignature)
     ASSERT_CONTAINS(err, "no valid cosignature");
     ASSERT(rep.cosignatures == NULL);
     free(cp);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -976,7 +1002,7 @@ TEST(submit_says_when_the_witness_holds_a_larger_tree)
     ASSERT_EQ_INT(rep.witness_size, 12);
     ASSERT_CONTAINS(err, "size 12");
     free(cp);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
 
@@ -1000,7 +1026,7 @@ TEST(submit_reports_a_forked_log_refused_by_the_witness)
     ASSERT_EQ_INT(rep.http_status, 422);
     ASSERT_CONTAINS(err, "answered 422");
     free(cp);
-    wfree(&w);
+    ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&rewritten);
 }
