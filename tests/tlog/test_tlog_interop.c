@@ -453,6 +453,95 @@ TEST(we_verify_cosignatures_go_made)
     merkle_mem_free(&m);
 }
 
+/* Run the reviewer's checker (tlog/verifyproof.go) on proof text with the
+** log's vkey (and an entry hash in hex, or NULL); its exit status, and its
+** stdout and stderr in out (caller frees). */
+static int verifyproof(const char *proof, const char *vkey, const char *entry_hex, char **out)
+{
+    const char *bin = getenv("DSS_VERIFYPROOF");
+    char path[] = "/tmp/dss-proof-XXXXXX", cmd[2048];
+    *out = NULL;
+    if (!bin) return -1;
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    size_t len = strlen(proof);
+    int ok = write(fd, proof, len) == (ssize_t)len;
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s %s '%s' %s 2>&1", bin, path, vkey, entry_hex ? entry_hex : "");
+    FILE *p = ok ? popen(cmd, "r") : NULL;
+    if (!p) {
+        unlink(path);
+        return -1;
+    }
+    char *buf = calloc(1, 4096);
+    size_t n = fread(buf, 1, 4095, p);
+    buf[n] = '\0';
+    int st = pclose(p);
+    unlink(path);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(the_reviewers_go_checker_accepts_our_proofs_and_names_each_tampered_part)
+{
+    merkle_mem m = {0};
+    tree_of(&m, 30);
+    note_signer s = new_signer("dss-audit/review", NOTE_ED25519);
+    note_signer w = new_signer("w.example", NOTE_COSIGNATURE);
+    char *cp = checkpoint_of(&m, 30, &s), err[256], line[NOTE_LINE_MAX], vkey[NOTE_VKEY_MAX];
+    note_key_format(&s.key, vkey);
+    /* Cosigned: the checker ignores the cosignature it does not know. */
+    note_sign_line(&w, cp, (size_t)(strstr(cp, "\n\n") + 1 - cp), 1700000000, line, err,
+                   sizeof err);
+    char *cos = malloc(strlen(cp) + strlen(line) + 1);
+    strcpy(cos, cp);
+    strcat(cos, line);
+    merkle_reader r = merkle_mem_reader(&m);
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t plen;
+    uint8_t entry[32];
+    char hex[65], *out;
+    datum(17, entry);
+    sodium_bin2hex(hex, sizeof hex, entry, 32);
+    merkle_prove_inclusion(17, 30, &r, path, &plen, err, sizeof err);
+    char *good = proof_format(entry, 32, 17, path[0], plen, cos, strlen(cos), NULL, err,
+                              sizeof err);
+    ASSERT(good);
+    ASSERT_EQ_INT(verifyproof(good, vkey, NULL, &out), 0);
+    ASSERT_CONTAINS(out, "valid: entry");
+    ASSERT_CONTAINS(out, "(seq 18)");
+    free(out);
+    ASSERT_EQ_INT(verifyproof(good, vkey, hex, &out), 0);
+    free(out);
+    /* An edited entry. */
+    datum(16, entry);
+    sodium_bin2hex(hex, sizeof hex, entry, 32);
+    ASSERT_EQ_INT(verifyproof(good, vkey, hex, &out), 1);
+    ASSERT_CONTAINS(out, "entry hash");
+    free(out);
+    /* A changed proof hash. */
+    char *bad = strdup(good), *at = strstr(bad, "index 17\n") + 9;
+    at[0] = at[0] == 'A' ? 'B' : 'A';
+    ASSERT_EQ_INT(verifyproof(bad, vkey, NULL, &out), 1);
+    ASSERT_CONTAINS(out, "audit path");
+    free(out);
+    free(bad);
+    /* Another key's signature. */
+    note_signer other = new_signer("dss-audit/review", NOTE_ED25519);
+    char *forged = checkpoint_of(&m, 30, &other);
+    bad = proof_format(entry, 32, 17, path[0], plen, forged, strlen(forged), NULL, err,
+                       sizeof err);
+    ASSERT_EQ_INT(verifyproof(bad, vkey, NULL, &out), 1);
+    ASSERT_CONTAINS(out, "signature");
+    free(out);
+    free(bad);
+    free(forged);
+    free(good);
+    free(cos);
+    free(cp);
+    merkle_mem_free(&m);
+}
+
 TEST_MAIN(TEST_ENTRY(go_computes_the_same_verifier_key)
           TEST_ENTRY(go_opens_our_signed_checkpoint_with_our_vkey)
           TEST_ENTRY(go_opens_our_cosigned_checkpoint)
@@ -462,4 +551,5 @@ TEST_MAIN(TEST_ENTRY(go_computes_the_same_verifier_key)
           TEST_ENTRY(we_verify_gos_proofs_and_they_equal_ours)
           TEST_ENTRY(we_open_notes_go_signed)
           TEST_ENTRY(we_verify_a_tlog_proof_made_from_gos_tree_and_note)
-          TEST_ENTRY(we_verify_cosignatures_go_made))
+          TEST_ENTRY(we_verify_cosignatures_go_made)
+          TEST_ENTRY(the_reviewers_go_checker_accepts_our_proofs_and_names_each_tampered_part))
