@@ -146,8 +146,8 @@ int merkle_prove_consistency(int64_t old_size, int64_t new_size, const merkle_re
                              size_t errlen);
 
 /*
-** Proofs to verify are len hashes of 32 bytes one after the other (a
-** merkle_hash array decays to one: pass path[0]).
+** (Proofs to verify are len hashes of 32 bytes one after the other; pass a
+** merkle_hash array's [0].)
 **
 ** Verify an inclusion proof (RFC 9162 2.1.3.2): that leaf_hash is leaf
 ** index of the tree of size leaves whose root is root.  Returns MERKLE_OK,

@@ -55,10 +55,10 @@ typedef struct tlog_proof {
 /*
 ** The proof text for leaf index with the given audit path (path_len
 ** hashes of 32 bytes one after the other: pass a merkle_hash array's [0])
-** and signed
-** checkpoint (a signed note whose body is a checkpoint of a size above
-** index); extra may be NULL for no extra line.  Returns a string the caller
-** frees with free() (length in *out_len when not NULL), or NULL with err.
+** and signed checkpoint (a signed note whose body is a checkpoint of a
+** size above index); extra may be NULL for no extra line.  Returns a
+** string the caller frees with free() (length in *out_len when not NULL),
+** or NULL with err.
 */
 char *proof_format(const uint8_t *extra, size_t extra_len, int64_t index,
                    const uint8_t *path, size_t path_len, const char *checkpoint,
@@ -126,9 +126,8 @@ typedef struct proof_consistency {
 } proof_consistency;
 
 /* The body "old <size>\n<hashes>\n\n<checkpoint>" (path as for
-** proof_format).  Returns a string the
-** caller frees with free() (length in *out_len when not NULL), or NULL
-** with err. */
+** proof_format).  Returns a string the caller frees with free() (length in
+** *out_len when not NULL), or NULL with err. */
 char *proof_consistency_format(int64_t old_size, const uint8_t *path, size_t path_len,
                                const char *checkpoint, size_t checkpoint_len, size_t *out_len,
                                char *err, size_t errlen);
