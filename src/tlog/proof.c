@@ -25,13 +25,21 @@ const char *proof_part_name(proof_part p)
     return (unsigned)p < sizeof part_names / sizeof part_names[0] ? part_names[p] : "unknown";
 }
 
-/* Append the hash lines of path to out at *n. */
-static void put_hashes(char *out, size_t *n, const uint8_t *path, size_t path_len)
+/* The shared tail of both texts: after out[0..n), the hash lines of path,
+** an empty line and the checkpoint; NUL-ended, its length in *out_len. */
+static char *finish(char *out, size_t n, const uint8_t *path, size_t path_len,
+                    const char *checkpoint, size_t checkpoint_len, size_t *out_len)
 {
     for (size_t i = 0; i < path_len; i++) {
-        *n += c2sp_b64_encode(path + MERKLE_HASH * i, MERKLE_HASH, out + *n);
-        out[(*n)++] = '\n';
+        n += c2sp_b64_encode(path + MERKLE_HASH * i, MERKLE_HASH, out + n);
+        out[n++] = '\n';
     }
+    out[n++] = '\n';
+    memcpy(out + n, checkpoint, checkpoint_len);
+    n += checkpoint_len;
+    out[n] = '\0';
+    if (out_len) *out_len = n;
+    return out;
 }
 
 /* Check that checkpoint[0..len) is a signed note holding a checkpoint;
@@ -93,13 +101,7 @@ char *proof_format(const uint8_t *extra, size_t extra_len, int64_t index,
         out[n++] = '\n';
     }
     n += (size_t)snprintf(out + n, cap - n, "index %lld\n", (long long)index);
-    put_hashes(out, &n, path, path_len);
-    out[n++] = '\n';
-    memcpy(out + n, checkpoint, checkpoint_len);
-    n += checkpoint_len;
-    out[n] = '\0';
-    if (out_len) *out_len = n;
-    return out;
+    return finish(out, n, path, path_len, checkpoint, checkpoint_len, out_len);
 }
 
 /* Read hash lines from *pos until the empty line, which is consumed.
@@ -302,13 +304,7 @@ char *proof_consistency_format(int64_t old_size, const uint8_t *path, size_t pat
         return NULL;
     }
     size_t n = (size_t)snprintf(out, cap, "old %lld\n", (long long)old_size);
-    put_hashes(out, &n, path, path_len);
-    out[n++] = '\n';
-    memcpy(out + n, checkpoint, checkpoint_len);
-    n += checkpoint_len;
-    out[n] = '\0';
-    if (out_len) *out_len = n;
-    return out;
+    return finish(out, n, path, path_len, checkpoint, checkpoint_len, out_len);
 }
 
 int proof_consistency_parse(const char *body, size_t len, proof_consistency *out, char *err,

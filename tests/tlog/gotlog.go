@@ -89,8 +89,12 @@ func (v cosigVerifier) Verify(msg, sig []byte) bool {
 	if t > 1<<63-1 {
 		return false
 	}
-	m := append([]byte(fmt.Sprintf("cosignature/v1\ntime %d\n", t)), msg...)
-	return ed25519.Verify(v.pk, m, sig[8:])
+	return ed25519.Verify(v.pk, cosigned(t, msg), sig[8:])
+}
+
+// cosigned is the message a cosignature/v1 at time t signs.
+func cosigned(t uint64, text []byte) []byte {
+	return append([]byte(fmt.Sprintf("cosignature/v1\ntime %d\n", t)), text...)
 }
 
 type cosigSigner struct {
@@ -103,10 +107,9 @@ func (s cosigSigner) Name() string    { return s.name }
 func (s cosigSigner) KeyHash() uint32 { return s.id }
 func (s cosigSigner) Sign(msg []byte) ([]byte, error) {
 	t := uint64(time.Now().Unix())
-	m := append([]byte(fmt.Sprintf("cosignature/v1\ntime %d\n", t)), msg...)
 	out := make([]byte, 8, 8+ed25519.SignatureSize)
 	binary.BigEndian.PutUint64(out, t)
-	return append(out, ed25519.Sign(s.sk, m)...), nil
+	return append(out, ed25519.Sign(s.sk, cosigned(t, msg))...), nil
 }
 
 // verifier parses a vkey: Ed25519 (0x01) through x/mod, cosignature (0x04) here.

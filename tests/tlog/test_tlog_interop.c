@@ -17,6 +17,7 @@
 
 #include "tlog/c2sp.h"
 #include "tlog/proof.h"
+#include "tlog_fixture.h"
 
 /* Run "gotlog ARGS" with input on stdin; *out gets its stdout (caller
 ** frees).  Returns its exit status, or -1 when it could not run. */
@@ -57,16 +58,6 @@ static int go(const char *args, const char *input, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static note_signer new_signer(const char *name, uint8_t type)
-{
-    uint8_t pk[32], sk[64];
-    char err[256];
-    note_signer s;
-    crypto_sign_keypair(pk, sk);
-    note_signer_make(&s, name, type, sk, err, sizeof err);
-    return s;
-}
-
 /* The leaf datum both sides use for leaf i: SHA-256 of i in decimal (as an
 ** entry's 32-byte chain hash). */
 static void datum(int i, uint8_t out[32])
@@ -87,21 +78,6 @@ static void tree_of(merkle_mem *m, int n)
     }
 }
 
-/* A signed checkpoint of m at size. */
-static char *checkpoint_of(merkle_mem *m, int64_t size, const note_signer *s)
-{
-    char err[256];
-    merkle_reader r = merkle_mem_reader(m);
-    ckpt c = {.size = size};
-    snprintf(c.origin, sizeof c.origin, "%s", s->key.name);
-    merkle_tree_hash(size, &r, c.root, err, sizeof err);
-    size_t tl;
-    char *text = ckpt_format(&c, &tl, err, sizeof err);
-    char *msg = note_sign(text, tl, s, 1, 0, NULL, err, sizeof err);
-    free(text);
-    return msg;
-}
-
 static void b64(const uint8_t *h, char out[45])
 {
     c2sp_b64_encode(h, 32, out);
@@ -110,7 +86,7 @@ static void b64(const uint8_t *h, char out[45])
 TEST(go_computes_the_same_verifier_key)
 {
     for (int i = 0; i < 5; i++) {
-        note_signer s = new_signer(i % 2 ? "dss-audit/0192f0c4-7a1b" : "example.com/log42",
+        note_signer s = tf_signer(i % 2 ? "dss-audit/0192f0c4-7a1b" : "example.com/log42",
                                    NOTE_ED25519);
         char vkey[NOTE_VKEY_MAX], pkhex[65], args[512], *out;
         note_key_format(&s.key, vkey);
@@ -127,8 +103,8 @@ TEST(go_opens_our_signed_checkpoint_with_our_vkey)
 {
     merkle_mem m = {0};
     tree_of(&m, 100);
-    note_signer s = new_signer("dss-audit/interop", NOTE_ED25519);
-    char *cp = checkpoint_of(&m, 100, &s), vkey[NOTE_VKEY_MAX], args[512], *out;
+    note_signer s = tf_signer("dss-audit/interop", NOTE_ED25519);
+    char *cp = tf_checkpoint(&m, 100, &s), vkey[NOTE_VKEY_MAX], args[512], *out;
     note_key_format(&s.key, vkey);
     snprintf(args, sizeof args, "open '%s'", vkey);
     ASSERT_EQ_INT(go(args, cp, &out), 0);
@@ -148,10 +124,10 @@ TEST(go_opens_our_cosigned_checkpoint)
     merkle_mem m = {0};
     tree_of(&m, 10);
     char err[256], line[NOTE_LINE_MAX], args[1024], *out;
-    note_signer s = new_signer("dss-audit/interop", NOTE_ED25519);
-    note_signer w[2] = {new_signer("w1.example", NOTE_COSIGNATURE),
-                        new_signer("w2.example", NOTE_COSIGNATURE)};
-    char *cp = checkpoint_of(&m, 10, &s);
+    note_signer s = tf_signer("dss-audit/interop", NOTE_ED25519);
+    note_signer w[2] = {tf_signer("w1.example", NOTE_COSIGNATURE),
+                        tf_signer("w2.example", NOTE_COSIGNATURE)};
+    char *cp = tf_checkpoint(&m, 10, &s);
     char *all = malloc(strlen(cp) + 2 * NOTE_LINE_MAX);
     strcpy(all, cp);
     const char *text_end = strstr(cp, "\n\n") + 1;
@@ -383,7 +359,7 @@ TEST(we_open_notes_go_signed)
     ASSERT_EQ_INT(note_open(msg, strlen(msg), &k, 1, &n, err, sizeof err), NOTE_OK);
     ASSERT_EQ_INT(n.text_len, strlen("hello from Go\nsecond line\n"));
     /* With a wrong key of the same name it has no known signature. */
-    note_signer other = new_signer("example.com/go-signer", NOTE_ED25519);
+    note_signer other = tf_signer("example.com/go-signer", NOTE_ED25519);
     ASSERT_EQ_INT(note_open(msg, strlen(msg), &other.key, 1, &n, err, sizeof err), NOTE_ENOSIG);
     free(out);
 }
@@ -417,8 +393,8 @@ TEST(we_verify_cosignatures_go_made)
 {
     merkle_mem m = {0};
     tree_of(&m, 33);
-    note_signer s = new_signer("dss-audit/interop", NOTE_ED25519);
-    char *cp = checkpoint_of(&m, 33, &s), *out, err[256];
+    note_signer s = tf_signer("dss-audit/interop", NOTE_ED25519);
+    char *cp = tf_checkpoint(&m, 33, &s), *out, err[256];
     ASSERT_EQ_INT(go("cosign witness.example/go", cp, &out), 0);
     char *nl = strchr(out, '\n');
     ASSERT(nl);
@@ -486,9 +462,9 @@ TEST(the_reviewers_go_checker_accepts_our_proofs_and_names_each_tampered_part)
 {
     merkle_mem m = {0};
     tree_of(&m, 30);
-    note_signer s = new_signer("dss-audit/review", NOTE_ED25519);
-    note_signer w = new_signer("w.example", NOTE_COSIGNATURE);
-    char *cp = checkpoint_of(&m, 30, &s), err[256], line[NOTE_LINE_MAX], vkey[NOTE_VKEY_MAX];
+    note_signer s = tf_signer("dss-audit/review", NOTE_ED25519);
+    note_signer w = tf_signer("w.example", NOTE_COSIGNATURE);
+    char *cp = tf_checkpoint(&m, 30, &s), err[256], line[NOTE_LINE_MAX], vkey[NOTE_VKEY_MAX];
     note_key_format(&s.key, vkey);
     /* Cosigned: the checker ignores the cosignature it does not know. */
     note_sign_line(&w, cp, (size_t)(strstr(cp, "\n\n") + 1 - cp), 1700000000, line, err,
@@ -527,8 +503,8 @@ TEST(the_reviewers_go_checker_accepts_our_proofs_and_names_each_tampered_part)
     free(out);
     free(bad);
     /* Another key's signature. */
-    note_signer other = new_signer("dss-audit/review", NOTE_ED25519);
-    char *forged = checkpoint_of(&m, 30, &other);
+    note_signer other = tf_signer("dss-audit/review", NOTE_ED25519);
+    char *forged = tf_checkpoint(&m, 30, &other);
     bad = proof_format(entry, 32, 17, path[0], plen, forged, strlen(forged), NULL, err,
                        sizeof err);
     ASSERT_EQ_INT(verifyproof(bad, vkey, NULL, &out), 1);

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "tlog/ckpt.h"
+#include "tlog_fixture.h"
 
 #define SPEC_BODY                                                                          \
     "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
@@ -16,16 +17,6 @@ static note parsed_;
 static int parse(const char *text, ckpt *c, char *err)
 {
     return ckpt_parse(text, strlen(text), c, err, 256);
-}
-
-static note_signer signer_named(const char *name)
-{
-    uint8_t pk[32], sk[64];
-    char err[256];
-    note_signer s;
-    crypto_sign_keypair(pk, sk);
-    note_signer_make(&s, name, NOTE_ED25519, sk, err, sizeof err);
-    return s;
 }
 
 static ckpt_log log_of(const note_signer *s)
@@ -190,7 +181,7 @@ TEST(extension_lines_we_write_must_each_be_non_empty)
 TEST(a_signed_checkpoint_opens_with_its_logs_key)
 {
     char err[256];
-    note_signer s = signer_named("dss-audit/L");
+    note_signer s = tf_signer("dss-audit/L", NOTE_ED25519);
     ckpt_log l = log_of(&s);
     ASSERT_EQ_STR(l.origin, "dss-audit/L");
     ckpt c = {.size = 3}, got;
@@ -211,8 +202,8 @@ TEST(a_signed_checkpoint_opens_with_its_logs_key)
 TEST(an_unknown_origin_a_bad_or_a_missing_signature_are_told_apart)
 {
     char err[256] = "";
-    note_signer s = signer_named("dss-audit/L"), other = signer_named("dss-audit/L"),
-                mkey = signer_named("dss-audit/M");
+    note_signer s = tf_signer("dss-audit/L", NOTE_ED25519), other = tf_signer("dss-audit/L", NOTE_ED25519),
+                mkey = tf_signer("dss-audit/M", NOTE_ED25519);
     ckpt_log l = log_of(&s), m = log_of(&mkey);
     ckpt c = {.size = 3}, got;
     strcpy(c.origin, "dss-audit/L");

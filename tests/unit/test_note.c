@@ -14,6 +14,7 @@
 
 #include "tlog/c2sp.h"
 #include "tlog/note.h"
+#include "tlog_fixture.h"
 
 #define SPEC_VKEY "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
 #define SPEC_NOTE                                                                          \
@@ -56,16 +57,6 @@ static note_signer peter_signer(void)
     c2sp_b64_decode(PETER_SEED, strlen(PETER_SEED), raw, sizeof raw, &n);
     crypto_sign_seed_keypair(pk, sk, raw + 1);
     note_signer_make(&s, "PeterNeumann", NOTE_ED25519, sk, err, sizeof err);
-    return s;
-}
-
-static note_signer fresh_signer(const char *name, uint8_t type)
-{
-    uint8_t pk[32], sk[64];
-    char err[256];
-    note_signer s;
-    crypto_sign_keypair(pk, sk);
-    note_signer_make(&s, name, type, sk, err, sizeof err);
     return s;
 }
 
@@ -161,7 +152,7 @@ TEST(a_key_sharing_only_the_name_or_only_the_id_is_another_key)
 {
     char err[256], msg[1024];
     /* Same name, other ID: an unknown key, ignored, so no known signature. */
-    note_signer other = fresh_signer("PeterNeumann", NOTE_ED25519);
+    note_signer other = tf_signer("PeterNeumann", NOTE_ED25519);
     char *signed_msg = note_sign(TEXT, strlen(TEXT), &other, 1, 0, NULL, err, sizeof err);
     ASSERT(signed_msg);
     ASSERT_EQ_INT(open_with(signed_msg, PETER_VKEY, NULL, err), NOTE_ENOSIG);
@@ -411,8 +402,8 @@ TEST(signing_needs_a_newline_ended_text_and_valid_names)
 TEST(a_note_signed_by_several_keys_opens_with_each)
 {
     char err[256], v1[NOTE_VKEY_MAX], v2[NOTE_VKEY_MAX];
-    note_signer s[2] = {fresh_signer("log.example/a", NOTE_ED25519),
-                        fresh_signer("log.example/b", NOTE_ED25519)};
+    note_signer s[2] = {tf_signer("log.example/a", NOTE_ED25519),
+                        tf_signer("log.example/b", NOTE_ED25519)};
     note_key_format(&s[0].key, v1);
     note_key_format(&s[1].key, v2);
     char *msg = note_sign("hello\n", 6, s, 2, 0, NULL, err, sizeof err);
@@ -427,7 +418,7 @@ TEST(a_note_signed_by_several_keys_opens_with_each)
 TEST(cosignature_is_the_timestamped_signature_the_spec_defines)
 {
     char err[256], line[NOTE_LINE_MAX];
-    note_signer w = fresh_signer("witness.example/w1", NOTE_COSIGNATURE);
+    note_signer w = tf_signer("witness.example/w1", NOTE_COSIGNATURE);
     const char *text = "example.com/behind-the-sofa\n20852163\n"
                        "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
     ASSERT_EQ_INT(note_sign_line(&w, text, strlen(text), 1679315147, line, err, sizeof err),
@@ -460,7 +451,7 @@ TEST(cosignature_is_the_timestamped_signature_the_spec_defines)
 TEST(cosignatures_verify_with_the_witness_key_and_give_its_time)
 {
     char err[256], vkey[NOTE_VKEY_MAX];
-    note_signer w = fresh_signer("witness.example/w1", NOTE_COSIGNATURE);
+    note_signer w = tf_signer("witness.example/w1", NOTE_COSIGNATURE);
     note_key_format(&w.key, vkey);
     ASSERT(strstr(vkey, "+B") != NULL); /* base64 of 0x04 || key starts "B" */
     const char *text = "origin\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
@@ -487,7 +478,7 @@ TEST(cosignatures_verify_with_the_witness_key_and_give_its_time)
 TEST(a_cosignature_over_another_time_or_text_fails)
 {
     char err[256], line[NOTE_LINE_MAX], msg[1024];
-    note_signer w = fresh_signer("w", NOTE_COSIGNATURE);
+    note_signer w = tf_signer("w", NOTE_COSIGNATURE);
     const char *text = "origin\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
     ASSERT_EQ_INT(note_sign_line(&w, text, strlen(text), 1000, line, err, sizeof err), NOTE_OK);
     /* Flip a bit of the timestamp inside the base64: the signature no
@@ -523,7 +514,7 @@ TEST(a_cosignature_over_another_time_or_text_fails)
 TEST(cosigning_needs_a_timestamp_from_1_to_2_pow_63_minus_1)
 {
     char err[256] = "", line[NOTE_LINE_MAX];
-    note_signer w = fresh_signer("w", NOTE_COSIGNATURE);
+    note_signer w = tf_signer("w", NOTE_COSIGNATURE);
     ASSERT_EQ_INT(note_sign_line(&w, "a\n", 2, 0, line, err, sizeof err), NOTE_EFORMAT);
     ASSERT_CONTAINS(err, "timestamp");
     ASSERT_EQ_INT(note_sign_line(&w, "a\n", 2, (uint64_t)INT64_MAX + 1, line, err, sizeof err),

@@ -12,6 +12,7 @@
 
 #include "tlog/c2sp.h"
 #include "tlog/proof.h"
+#include "tlog_fixture.h"
 
 #define ORIGIN "dss-audit/test-log"
 #define SIZE 21
@@ -27,31 +28,6 @@ typedef struct fixture {
 
 static fixture fx;
 
-static note_signer new_signer(const char *name, uint8_t type)
-{
-    uint8_t pk[32], sk[64];
-    char err[256];
-    note_signer s;
-    crypto_sign_keypair(pk, sk);
-    note_signer_make(&s, name, type, sk, err, sizeof err);
-    return s;
-}
-
-/* The signed checkpoint of the fixture's tree at size, by signer s. */
-static char *sign_checkpoint(int64_t size, const note_signer *s)
-{
-    char err[256];
-    merkle_reader r = merkle_mem_reader(&fx.tree);
-    ckpt c = {.size = size};
-    strcpy(c.origin, ORIGIN);
-    merkle_tree_hash(size, &r, c.root, err, sizeof err);
-    size_t tl;
-    char *text = ckpt_format(&c, &tl, err, sizeof err);
-    char *msg = note_sign(text, tl, s, 1, 0, NULL, err, sizeof err);
-    free(text);
-    return msg;
-}
-
 static void setup(void)
 {
     char err[256], vkey[NOTE_VKEY_MAX];
@@ -62,15 +38,15 @@ static void setup(void)
         merkle_leaf_hash(fx.entries[i], 32, leaf);
         merkle_mem_append(&fx.tree, leaf);
     }
-    fx.log = new_signer(ORIGIN, NOTE_ED25519);
+    fx.log = tf_signer(ORIGIN, NOTE_ED25519);
     note_key_format(&fx.log.key, vkey);
     ckpt_log_from_vkey(vkey, &fx.trusted, err, sizeof err);
     static const char *const names[] = {"w1.example", "w2.example", "w3.example"};
     for (int i = 0; i < 3; i++) {
-        fx.witness[i] = new_signer(names[i], NOTE_COSIGNATURE);
+        fx.witness[i] = tf_signer(names[i], NOTE_COSIGNATURE);
         fx.wkeys[i] = fx.witness[i].key;
     }
-    fx.checkpoint = sign_checkpoint(SIZE, &fx.log);
+    fx.checkpoint = tf_checkpoint(&fx.tree, SIZE, &fx.log);
 }
 
 static void teardown(void)
@@ -250,8 +226,8 @@ TEST(a_different_checkpoint_signature_is_refused_naming_the_signature)
     proof_result res;
     /* The same checkpoint re-signed by another key of the same name (a
     ** rewritten machine's new key). */
-    note_signer impostor = new_signer(ORIGIN, NOTE_ED25519);
-    char *forged = sign_checkpoint(SIZE, &impostor);
+    note_signer impostor = tf_signer(ORIGIN, NOTE_ED25519);
+    char *forged = tf_checkpoint(&fx.tree, SIZE, &impostor);
     char *text = make_proof(4, forged, 1);
     ASSERT_EQ_INT(check(text, &pol, NULL, &res), PROOF_SIGNATURE);
     ASSERT_EQ_STR(proof_part_name(res.failed), "signature");
@@ -271,7 +247,7 @@ TEST(a_checkpoint_of_another_origin_is_refused)
 {
     setup();
     proof_result res;
-    note_signer other = new_signer("dss-audit/other", NOTE_ED25519);
+    note_signer other = tf_signer("dss-audit/other", NOTE_ED25519);
     char vkey[NOTE_VKEY_MAX], err[256];
     ckpt_log l;
     note_key_format(&other.key, vkey);
@@ -368,7 +344,7 @@ TEST(a_proof_under_an_older_checkpoint_still_proves)
     char err[256];
     proof_policy pol = policy(0, 0);
     proof_result res;
-    char *old = sign_checkpoint(10, &fx.log);
+    char *old = tf_checkpoint(&fx.tree, 10, &fx.log);
     merkle_reader r = merkle_mem_reader(&fx.tree);
     merkle_hash path[MERKLE_MAX_PROOF];
     size_t len;

@@ -32,6 +32,7 @@
 #include "witness/witness.h"
 #include "witness/witness_client.h"
 #include "witness/witness_db.h"
+#include "tlog_fixture.h"
 
 /* ---- the witness process ------------------------------------------------ */
 
@@ -280,11 +281,8 @@ typedef struct tlog {
 
 static void log_init(tlog *l, const char *origin, int fork_at)
 {
-    uint8_t pk[32], sk[64];
-    char err[256];
     memset(l, 0, sizeof *l);
-    crypto_sign_keypair(pk, sk);
-    note_signer_make(&l->key, origin, NOTE_ED25519, sk, err, sizeof err);
+    l->key = tf_signer(origin, NOTE_ED25519);
     note_key_format(&l->key.key, l->vkey);
     l->fork_at = fork_at;
 }
@@ -316,17 +314,8 @@ static void log_grow(tlog *l, int64_t size)
 /* The signed checkpoint of l at size (grown as needed); caller frees. */
 static char *log_checkpoint(tlog *l, int64_t size)
 {
-    char err[256];
     log_grow(l, size);
-    merkle_reader r = merkle_mem_reader(&l->tree);
-    ckpt c = {.size = size};
-    snprintf(c.origin, sizeof c.origin, "%s", l->key.key.name);
-    merkle_tree_hash(size, &r, c.root, err, sizeof err);
-    size_t tl;
-    char *text = ckpt_format(&c, &tl, err, sizeof err);
-    char *msg = note_sign(text, tl, &l->key, 1, 0, NULL, err, sizeof err);
-    free(text);
-    return msg;
+    return tf_checkpoint(&l->tree, size, &l->key);
 }
 
 /* The add-checkpoint body from old to size; caller frees. */
@@ -390,6 +379,15 @@ static int64_t stored_size(const wproc *w, const char *origin, uint8_t root[32])
     return size;
 }
 
+/* Log a ("dss-audit/a") and a witness watching it alone, started.  0 or
+** -1. */
+static int one_log(tlog *a, wproc *w)
+{
+    log_init(a, "dss-audit/a", -1);
+    const char *logs[] = {a->vkey};
+    return wstart(w, logs, 1, NULL);
+}
+
 /* ---- cases -------------------------------------------------------------- */
 
 TEST(start_prints_a_cosignature_vkey_and_makes_a_private_key_file)
@@ -442,9 +440,7 @@ TEST(extensions_with_consistency_proofs_are_cosigned)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     ASSERT_EQ_INT(submit(&w, &a, 0, 1, &ans), 200);
     static const int64_t sizes[] = {2, 3, 8, 13, 64, 65, 100};
     int64_t old = 1;
@@ -506,9 +502,7 @@ TEST(a_stale_old_size_is_409_with_the_latest_size)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     /* Never cosigned: it holds 0. */
     ASSERT_EQ_INT(submit(&w, &a, 2, 5, &ans), 409);
     ASSERT_EQ_STR(ans.body, "0\n");
@@ -528,9 +522,7 @@ TEST(an_old_size_above_the_checkpoints_is_400)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     ASSERT_EQ_INT(submit(&w, &a, 6, 5, &ans), 400);
     ASSERT(strstr(ans.body, "above the checkpoint's size"));
     ASSERT_EQ_INT(wfinish(&w), 0);
@@ -542,9 +534,7 @@ TEST(malformed_bodies_are_400)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     char *cp = log_checkpoint(&a, 3), body[4096];
     const char *bad[] = {"", "old 0", "old 00\n\n%s", "old 0\n%s", "old 0\nnot base64\n\n%s",
                          "old 0\n\nnot a note\n", "old 0\n\nnot a checkpoint\n\n%s"};
@@ -564,9 +554,7 @@ TEST(a_consistency_proof_that_fails_is_422_and_kept_as_evidence)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     ASSERT_EQ_INT(submit(&w, &a, 0, 5, &ans), 200);
     char *b = log_body(&a, 5, 12);
     b[strlen("old 5\n") + 3] ^= 1; /* a changed proof hash (still base64) */
@@ -617,9 +605,7 @@ TEST(a_proof_from_size_zero_must_be_empty)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     char *cp = log_checkpoint(&a, 4);
     char *b = malloc(strlen(cp) + 128);
     sprintf(b, "old 0\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n\n%s", cp);
@@ -637,9 +623,7 @@ TEST(a_size_zero_checkpoint_needs_the_empty_trees_root)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     char err[256];
     ckpt c = {.size = 0};
     strcpy(c.origin, "dss-audit/a");
@@ -665,9 +649,7 @@ TEST(other_methods_and_paths_are_405_and_404)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     ASSERT_EQ_INT(http(&w, "GET", "/add-checkpoint", NULL, 0, &ans), 0);
     ASSERT_EQ_INT(ans.status, 405);
     ASSERT_EQ_INT(http(&w, "PUT", "/add-checkpoint", NULL, 0, &ans), 0);
@@ -685,9 +667,7 @@ TEST(a_body_over_the_limit_is_413)
     tlog a;
     wproc w = {0};
     answer ans;
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     size_t n = WITNESS_MAX_BODY + 1;
     char *big = malloc(n);
     memset(big, 'a', n);
@@ -707,9 +687,7 @@ TEST(monitors_get_the_latest_cosigned_checkpoint)
     answer ans;
     char path[128], hex[65], err[256];
     uint8_t h[32];
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     crypto_hash_sha256(h, (const uint8_t *)"dss-audit/a", 11);
     sodium_bin2hex(hex, sizeof hex, h, 32);
     snprintf(path, sizeof path, "/%s/checkpoint", hex);
@@ -927,35 +905,62 @@ TEST(one_size_is_never_cosigned_with_two_roots)
 
 /* ---- the client side ---------------------------------------------------- */
 
+/* The log's side: l's checkpoint at size submitted to w with
+** witness_submit() from old, for the witness key key. */
+static int client(const wproc *w, tlog *l, int64_t old, int64_t size, const note_key *key,
+                  witness_reply *rep, char *err, size_t errlen)
+{
+    char *cp = log_checkpoint(l, size);
+    merkle_reader r = merkle_mem_reader(&l->tree);
+    int rc = witness_submit(w->url, key, cp, strlen(cp), old, &r, 30000, rep, err, errlen);
+    free(cp);
+    return rc;
+}
+
+/* A TCP socket bound to a free loopback port, listening when listening is
+** set; url gets "http://127.0.0.1:PORT".  The socket, or -1. */
+static int loopback_socket(int listening, char *url, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof sa;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        (listening && listen(fd, 4) != 0) || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    snprintf(url, cap, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    return fd;
+}
+
+/* A witness key nobody holds, for witnesses that never answer. */
+static note_key any_witness_key(void)
+{
+    note_signer s = tf_signer("w", NOTE_COSIGNATURE);
+    return s.key;
+}
+
 TEST(submit_follows_a_409_from_the_size_the_witness_reports)
 {
     tlog a;
     wproc w = {0};
     answer ans;
     char err[512];
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     ASSERT_EQ_INT(submit(&w, &a, 0, 5, &ans), 200);
-    char *cp = log_checkpoint(&a, 9);
-    merkle_reader r = merkle_mem_reader(&a.tree);
     witness_reply rep;
-    ASSERT_EQ_INT(witness_submit(w.url, &w.key, cp, strlen(cp), 0, &r, 30000, &rep, err,
-                                 sizeof err),
-                  WITNESS_OK);
+    ASSERT_EQ_INT(client(&w, &a, 0, 9, &w.key, &rep, err, sizeof err), WITNESS_OK);
     ASSERT_EQ_INT(rep.http_status, 200);
     ASSERT_EQ_INT(rep.witness_size, 9);
     ASSERT(rep.timestamp > 0);
     ASSERT(cosig_ok(&w, &a, 9, rep.cosignatures));
     witness_reply_free(&rep);
     /* A trailing slash on the prefix is fine; the same checkpoint again. */
-    char url[80];
-    snprintf(url, sizeof url, "%s/", w.url);
-    ASSERT_EQ_INT(witness_submit(url, &w.key, cp, strlen(cp), 9, &r, 30000, &rep, err,
-                                 sizeof err),
-                  WITNESS_OK);
+    wproc slash = w;
+    strcat(slash.url, "/");
+    ASSERT_EQ_INT(client(&slash, &a, 9, 9, &w.key, &rep, err, sizeof err), WITNESS_OK);
     witness_reply_free(&rep);
-    free(cp);
     ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
@@ -965,20 +970,13 @@ TEST(submit_refuses_a_reply_without_the_witness_keys_cosignature)
     tlog a;
     wproc w = {0};
     char err[512] = "";
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     note_key wrong = w.key;
     wrong.pk[0] ^= 1; /* the name and ID the log was told, another key */
-    char *cp = log_checkpoint(&a, 4);
-    merkle_reader r = merkle_mem_reader(&a.tree);
     witness_reply rep;
-    ASSERT_EQ_INT(witness_submit(w.url, &wrong, cp, strlen(cp), 0, &r, 30000, &rep, err,
-                                 sizeof err),
-                  WITNESS_EREPLY);
+    ASSERT_EQ_INT(client(&w, &a, 0, 4, &wrong, &rep, err, sizeof err), WITNESS_EREPLY);
     ASSERT_CONTAINS(err, "no valid cosignature");
     ASSERT(rep.cosignatures == NULL);
-    free(cp);
     ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
@@ -989,19 +987,12 @@ TEST(submit_says_when_the_witness_holds_a_larger_tree)
     wproc w = {0};
     answer ans;
     char err[512] = "";
-    log_init(&a, "dss-audit/a", -1);
-    const char *logs[] = {a.vkey};
-    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    ASSERT_EQ_INT(one_log(&a, &w), 0);
     ASSERT_EQ_INT(submit(&w, &a, 0, 12, &ans), 200);
-    char *cp = log_checkpoint(&a, 9);
-    merkle_reader r = merkle_mem_reader(&a.tree);
     witness_reply rep;
-    ASSERT_EQ_INT(witness_submit(w.url, &w.key, cp, strlen(cp), 0, &r, 30000, &rep, err,
-                                 sizeof err),
-                  WITNESS_EAHEAD);
+    ASSERT_EQ_INT(client(&w, &a, 0, 9, &w.key, &rep, err, sizeof err), WITNESS_EAHEAD);
     ASSERT_EQ_INT(rep.witness_size, 12);
     ASSERT_CONTAINS(err, "size 12");
-    free(cp);
     ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
 }
@@ -1017,15 +1008,11 @@ TEST(submit_reports_a_forked_log_refused_by_the_witness)
     const char *logs[] = {a.vkey};
     ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
     ASSERT_EQ_INT(submit(&w, &a, 0, 8, &ans), 200);
-    char *cp = log_checkpoint(&rewritten, 11);
-    merkle_reader r = merkle_mem_reader(&rewritten.tree);
     witness_reply rep;
-    ASSERT_EQ_INT(witness_submit(w.url, &w.key, cp, strlen(cp), 8, &r, 30000, &rep, err,
-                                 sizeof err),
+    ASSERT_EQ_INT(client(&w, &rewritten, 8, 11, &w.key, &rep, err, sizeof err),
                   WITNESS_EREFUSED);
     ASSERT_EQ_INT(rep.http_status, 422);
     ASSERT_CONTAINS(err, "answered 422");
-    free(cp);
     ASSERT_EQ_INT(wfinish(&w), 0);
     log_free(&a);
     log_free(&rewritten);
@@ -1037,19 +1024,12 @@ TEST(submit_to_a_witness_that_is_down_fails_without_waiting)
     char err[512] = "";
     log_init(&a, "dss-audit/a", -1);
     /* A port that was free a moment ago: nothing listens there. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t sl = sizeof sa;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
     char url[64], *cp = log_checkpoint(&a, 3);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    int fd = loopback_socket(0, url, sizeof url);
+    ASSERT(fd >= 0);
+    close(fd);
     merkle_reader r = merkle_mem_reader(&a.tree);
-    note_key k;
-    uint8_t pk[32] = {9};
-    note_key_make(&k, "w", NOTE_COSIGNATURE, pk, err, sizeof err);
+    note_key k = any_witness_key();
     witness_reply rep;
     ASSERT_EQ_INT(witness_submit(url, &k, cp, strlen(cp), 0, &r, 30000, &rep, err, sizeof err),
                   WITNESS_EUNREACHABLE);
@@ -1066,19 +1046,11 @@ TEST(submit_gives_up_on_a_witness_that_never_answers)
     log_init(&a, "dss-audit/a", -1);
     /* A socket that listens and never accepts: the connection is made
     ** (the kernel's backlog) and no answer ever comes. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t sl = sizeof sa;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ_INT(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ASSERT_EQ_INT(listen(fd, 4), 0);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
     char url[64], *cp = log_checkpoint(&a, 3);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    int fd = loopback_socket(1, url, sizeof url);
+    ASSERT(fd >= 0);
     merkle_reader r = merkle_mem_reader(&a.tree);
-    note_key k;
-    uint8_t pk[32] = {9};
-    note_key_make(&k, "w", NOTE_COSIGNATURE, pk, err, sizeof err);
+    note_key k = any_witness_key();
     witness_reply rep;
     ASSERT_EQ_INT(witness_submit(url, &k, cp, strlen(cp), 0, &r, 500, &rep, err, sizeof err),
                   WITNESS_EUNREACHABLE);
@@ -1104,9 +1076,7 @@ TEST(submit_refuses_bad_arguments)
                                  &rep, err, sizeof err),
                   WITNESS_EINVAL);
     ASSERT_CONTAINS(err, "type 0x04");
-    note_key k;
-    uint8_t pk[32] = {9};
-    note_key_make(&k, "w", NOTE_COSIGNATURE, pk, err, sizeof err);
+    note_key k = any_witness_key();
     ASSERT_EQ_INT(witness_submit("http://127.0.0.1:1", &k, "x\n", 2, 0, &r, 1000, &rep, err,
                                  sizeof err),
                   WITNESS_EINVAL);
