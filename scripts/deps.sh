@@ -13,7 +13,7 @@ testing=0
 [[ "${1:-}" == "--test" ]] && testing=1
 if (( testing )); then
   want+=(sqlite3 valgrind clang libclang-rt-14-dev groff-base man-db util-linux chromium
-         postgresql-15)
+         postgresql-15 golang-go golang-golang-x-mod-dev)
 fi
 
 missing=()
