@@ -296,19 +296,14 @@ static cJSON *fetch_asm(const char *issuer, char *err, size_t errlen)
     cJSON *j = NULL;
     for (int i = 0; i < n && !j; i++) j = get_json(urls[i], NULL, err, errlen);
     if (!j) return NULL;
+    /* RFC 8414 section 3.3: identical, as a string, to the issuer the
+    ** well-known URL was built from. */
     const char *iss = jstr(j, "issuer");
     if (!iss || strcmp(iss, issuer) != 0) {
-        /* The issuer identifier may be written with or without the final
-        ** slash in authorization_servers; compare exactly otherwise. */
-        size_t a = iss ? strlen(iss) : 0, b = strlen(issuer);
-        int slash_only = iss && ((a == b + 1 && iss[b] == '/' && strncmp(iss, issuer, b) == 0) ||
-                                 (b == a + 1 && issuer[a] == '/' && strncmp(iss, issuer, a) == 0));
-        if (!slash_only) {
-            snprintf(err, errlen, "the authorization server's metadata names another issuer "
-                     "(%s, not %s); refused", iss ? iss : "none", issuer);
-            cJSON_Delete(j);
-            return NULL;
-        }
+        snprintf(err, errlen, "the authorization server's metadata names another issuer "
+                 "(%s, not %s); refused", iss ? iss : "none", issuer);
+        cJSON_Delete(j);
+        return NULL;
     }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "code_challenge_methods_supported");
     int s256 = 0;

@@ -123,6 +123,11 @@ static int peer_run(peer *p)
         argv[n++] = strncmp(p->kind, "modern", 6) == 0 ? "modern" : "legacy";
         argv[n++] = port;
         if (strcmp(p->kind, "legacy-oauth") == 0) argv[n++] = "--oauth";
+        if (strncmp(p->kind, "legacy-oauth-lie-", 17) == 0) {
+            argv[n++] = "--oauth";
+            argv[n++] = "--lie";
+            argv[n++] = p->kind + 17;
+        }
         if (strcmp(p->kind, "legacy-oauth-cimd") == 0) {
             argv[n++] = "--oauth";
             argv[n++] = "--cimd";
@@ -1031,6 +1036,34 @@ TEST(oauth_uses_a_client_id_metadata_document_where_supported)
     srv_free(s);
 }
 
+TEST(oauth_refuses_metadata_for_another_issuer_or_resource)
+{
+    atexit(cleanup);
+    static const struct { const char *kind, *why; } cases[] = {
+        {"legacy-oauth-lie-issuer", "names another issuer"},
+        {"legacy-oauth-lie-resource", "for another resource"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        peer *p = peer_start(cases[i].kind);
+        ASSERT(p);
+        const char *args[] = {"--open-with", opener(p), NULL};
+        srv *s = drv(p, "/mcp", args, NULL);
+        ASSERT(s);
+        ASSERT_EQ_INT(srv_send_line(s, INIT("{}")), 0);
+        cJSON *r = until_id(s, 1, NULL);
+        ASSERT_EQ_INT(error_code(r), -31002);
+        ASSERT_CONTAINS(h_last_line(), cases[i].why);
+        ASSERT_EQ_INT(srv_wait(s), 0);
+        /* Refused before the browser step: nothing was authorized. */
+        ASSERT_EQ_INT(flows_of(s, NULL), 0);
+        char *log = peer_http(p, "GET", "/admin/log");
+        ASSERT(!strstr(log, "\"authorize\""));
+        free(log);
+        srv_free(s);
+        peer_stop(p);
+    }
+}
+
 TEST(auth_login_ahead_of_time_then_list_and_logout)
 {
     atexit(cleanup);
@@ -1115,5 +1148,6 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(oauth_expired_and_revoked_tokens_are_refreshed)
           TEST_ENTRY(oauth_step_up_on_insufficient_scope)
           TEST_ENTRY(oauth_uses_a_client_id_metadata_document_where_supported)
+          TEST_ENTRY(oauth_refuses_metadata_for_another_issuer_or_resource)
           TEST_ENTRY(auth_login_ahead_of_time_then_list_and_logout)
           TEST_ENTRY(auth_none_reports_that_authorization_is_needed))

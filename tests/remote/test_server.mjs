@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Remote MCP servers for tests/remote/test_remote.c, on 127.0.0.1 only.
 //
-//   node test_server.mjs legacy PORT [--oauth [--cimd]] [--token-ttl S]
+//   node test_server.mjs legacy PORT [--oauth [--cimd] [--lie issuer|resource]]
+//                        [--token-ttl S]
 //   node test_server.mjs modern PORT [--require-header NAME:VALUE]
 //
 // legacy: the official TypeScript SDK (v1, tests/client/node_modules) in
@@ -15,7 +16,9 @@
 // same process is the authorization server too (the SDK's mcpAuthRouter
 // with an in-memory provider that issues refresh tokens and access tokens
 // living --token-ttl seconds); with --cimd it also says it supports Client
-// ID Metadata Documents and serves one at /client.json.
+// ID Metadata Documents and serves one at /client.json; --lie serves
+// metadata naming another issuer, or another resource, which a client must
+// refuse.
 //
 // modern: a minimal stateless 2026-07-28 server on node:http: it checks the
 // request metadata headers against the body as the spec's server
@@ -227,6 +230,15 @@ function setupAuth(app, base, mcpUrl, ttl, cimd) {
   const routerOptions = { provider, issuerUrl: new URL(`${base}/`), resourceServerUrl: mcpUrl,
     scopesSupported: ['mcp:tools', 'mcp:admin'], authorizationOptions: { rateLimit: false },
     tokenOptions: { rateLimit: false }, clientRegistrationOptions: { rateLimit: false } };
+  const lie = opt('--lie', null);
+  if (lie === 'issuer') {
+    app.get('/.well-known/oauth-authorization-server', (_req, res) =>
+      res.json({ ...createOAuthMetadata(routerOptions), issuer: 'https://honest.example/' }));
+  }
+  if (lie === 'resource') {
+    app.get('/.well-known/oauth-protected-resource/mcp', (_req, res) =>
+      res.json({ resource: `${base}/other`, authorization_servers: [`${base}/`] }));
+  }
   if (cimd) {
     app.get('/.well-known/oauth-authorization-server', (_req, res) =>
       res.json({ ...createOAuthMetadata(routerOptions), client_id_metadata_document_supported: true }));
