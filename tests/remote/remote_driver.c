@@ -7,6 +7,7 @@
 **                 [--header 'Name: value' ...] [--auth auto|none]
 **                 [--config-dir DIR] [--open-with CMD] [--auth-timeout S]
 **                 [--client-id-url URL] [--max-queued BYTES] [--stall-ms MS]
+**                 [--max-message-bytes BYTES]
 **
 ** Lines from stdin go to remote_send(); messages come back on stdout, one
 ** per line; notices go to stderr prefixed with "remote: "; local answers
@@ -52,7 +53,7 @@ int main(int argc, char **argv)
     remote_kind kind = REMOTE_AUTO;
     int use_auth = 1;
     long auth_timeout = 60, stall_ms = 0;
-    size_t max_queued = 0;
+    size_t max_queued = 0, max_message = 4u << 20;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) goto usage;
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--client-id-url") == 0) cid = v;
         else if (strcmp(a, "--auth-timeout") == 0) auth_timeout = atol(v);
         else if (strcmp(a, "--max-queued") == 0) max_queued = (size_t)atol(v);
+        else if (strcmp(a, "--max-message-bytes") == 0) max_message = (size_t)atol(v);
         else if (strcmp(a, "--stall-ms") == 0) stall_ms = atol(v);
         else if (strcmp(a, "--auth") == 0) use_auth = strcmp(v, "none") != 0;
         else if (strcmp(a, "--transport") == 0)
@@ -101,7 +103,7 @@ int main(int argc, char **argv)
         }
     }
     remote_options ro = {.url = url, .headers = headers, .nheaders = nh, .kind = kind,
-                         .auth = auth, .max_message_bytes = 4u << 20,
+                         .auth = auth, .max_message_bytes = max_message,
                          .max_queued_bytes = max_queued};
     remote *r = remote_open(&ro, err, sizeof err);
     if (!r) {

@@ -668,6 +668,71 @@ TEST(modern_probe_of_a_legacy_server_gets_its_error_then_initialize_works)
     srv_free(s);
 }
 
+TEST(http_errors_and_redirects_are_answered_with_errors)
+{
+    atexit(cleanup);
+    peer *p = peer_start("modern");
+    ASSERT(p);
+    srv *s = drv(p, "/broken", NULL, NULL);
+    ASSERT(s);
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
+                                   "\"params\":{" META "}}"), 0);
+    cJSON *r = until_id(s, 1, NULL);
+    ASSERT_EQ_INT(error_code(r), -31000);
+    ASSERT_CONTAINS(h_last_line(), "answered HTTP 500");
+    ASSERT_CONTAINS(h_last_line(), "\"httpStatus\":500");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+    /* A redirect is not followed: the user is told to use the URL. */
+    s = drv(p, "/moved", NULL, NULL);
+    ASSERT(s);
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
+                                   "\"params\":{" META "}}"), 0);
+    r = until_id(s, 1, NULL);
+    ASSERT_EQ_INT(error_code(r), -31000);
+    ASSERT_CONTAINS(h_last_line(), "HTTP 307 (a redirect");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    char *log = peer_http(p, "GET", "/admin/log");
+    ASSERT(!strstr(log, "\"path\":\"/mcp\""));
+    free(log);
+    srv_free(s);
+}
+
+TEST(messages_over_the_size_limit_are_refused)
+{
+    atexit(cleanup);
+    peer *p = peer_start("modern");
+    ASSERT(p);
+    const char *args[] = {"--max-message-bytes", "65536", NULL};
+    srv *s = drv(p, "/mcp", args, NULL);
+    ASSERT(s);
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"big\",\"arguments\":{\"size\":60000}," META "}}"), 0);
+    cJSON *r = until_id(s, 1, NULL);
+    ASSERT(cJSON_GetObjectItemCaseSensitive(r, "result"));
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"big\",\"arguments\":{\"size\":70000}," META "}}"), 0);
+    r = until_id(s, 2, NULL);
+    ASSERT_EQ_INT(error_code(r), -31000);
+    ASSERT_CONTAINS(h_last_line(), "longer than 65536 bytes");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+    /* The same for an event of an SSE answer stream. */
+    peer *q = peer_start("legacy");
+    ASSERT(q);
+    const char *args2[] = {"--max-message-bytes", "10000", NULL};
+    s = drv(q, "/mcp", args2, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"flood\",\"arguments\":{\"count\":2,"
+                                   "\"size\":20000},\"_meta\":{\"progressToken\":1}}}"), 0);
+    r = until_id(s, 2, NULL);
+    ASSERT_EQ_INT(error_code(r), -31000);
+    ASSERT_CONTAINS(h_last_line(), "longer than 10000 bytes");
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+}
+
 TEST(unreachable_server_answers_each_request_with_an_error)
 {
     atexit(cleanup);
@@ -1137,6 +1202,8 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(sse_transport_of_2024_11_05)
           TEST_ENTRY(auto_falls_back_to_sse_when_post_is_refused)
           TEST_ENTRY(modern_probe_of_a_legacy_server_gets_its_error_then_initialize_works)
+          TEST_ENTRY(http_errors_and_redirects_are_answered_with_errors)
+          TEST_ENTRY(messages_over_the_size_limit_are_refused)
           TEST_ENTRY(unreachable_server_answers_each_request_with_an_error)
           TEST_ENTRY(modern_requests_carry_the_mirrored_headers)
           TEST_ENTRY(server_bytes_are_relayed_unchanged)

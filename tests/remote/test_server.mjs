@@ -22,7 +22,8 @@
 //
 // modern: a minimal stateless 2026-07-28 server on node:http: it checks the
 // request metadata headers against the body as the spec's server
-// validation says (400 HeaderMismatch otherwise), and serves
+// validation says (400 HeaderMismatch otherwise; /broken answers 500 and
+// /moved redirects), and serves
 // server/discover, tools/list (one tool with x-mcp-header), tools/call
 // (echo, ask with a multi round-trip, slow), subscriptions/listen.
 //
@@ -312,6 +313,8 @@ async function modern() {
         for (const l of listeners) l(); res.end('{}'); return;
       }
       record(req);
+      if (req.url === '/broken') { res.writeHead(500, { 'Content-Type': 'text/plain' }); res.end('boom'); return; }
+      if (req.url === '/moved') { res.writeHead(307, { Location: '/mcp' }); res.end(); return; }
       if (req.method !== 'POST') { res.writeHead(405); res.end(); return; }
       if (need) {
         const [n, v] = need.split(':');
@@ -362,6 +365,7 @@ async function modern() {
           structuredContent: { region: req.headers['mcp-param-region'] ?? null, level: req.headers['mcp-param-level'] ?? null } });
       }
       if (params.name === 'echo') return json(res, id, { content: [{ type: 'text', text: String(args.text) }] });
+      if (params.name === 'big') return json(res, id, { content: [{ type: 'text', text: 'b'.repeat(args.size) }] });
       if (params.name === 'raw') {
         // Formatting no serializer would produce: spaces, escapes, a
         // number written 1.50, a line break between tokens.
