@@ -338,9 +338,9 @@ async function modern() {
       }
       if (method === 'server/discover') {
         return json(res, id, { supportedVersions: [VERSION], capabilities: { tools: {} },
-          serverInfo: { name: 'remote-test-modern', version: '1.0.0' } });
+          serverInfo: { name: 'remote-test-modern', version: '1.0.0' }, ttlMs: 0, cacheScope: 'public' });
       }
-      if (method === 'tools/list') return json(res, id, { tools: TOOLS });
+      if (method === 'tools/list') return json(res, id, { tools: TOOLS, ttlMs: 0, cacheScope: 'public' });
       if (method === 'subscriptions/listen') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream', 'X-Accel-Buffering': 'no' });
         const send = (m) => res.write(`data: ${JSON.stringify(m)}\n\n`);
