@@ -60,6 +60,7 @@ struct oauth {
     tok_record rec;
     int have;
     char *header;            /* "Authorization: Bearer ..." */
+    unsigned gen;            /* bumped when the access token changes */
     int flows, refreshes;
 };
 
@@ -370,6 +371,7 @@ static int token_request(oauth *a, jbuf *form, char *err, size_t errlen)
         const char *at = jstr(j, "access_token"), *tt = jstr(j, "token_type");
         if (r.status == 200 && at && (!tt || strcasecmp(tt, "bearer") == 0)) {
             set_str(&t->access_token, at);
+            a->gen++;
             const char *rt = jstr(j, "refresh_token");
             if (rt) set_str(&t->refresh_token, rt); /* else the old one stays */
             const char *sc = jstr(j, "scope");
@@ -409,6 +411,9 @@ static int reload(oauth *a, const char *stale)
     tok_record fresh;
     char lerr[256];
     if (tok_load(a->config_dir, a->server_url, &fresh, lerr, sizeof lerr) != 1) return 0;
+    if (!fresh.access_token || !a->rec.access_token ||
+        strcmp(fresh.access_token, a->rec.access_token) != 0)
+        a->gen++;
     tok_record_free(&a->rec);
     a->rec = fresh;
     a->have = 1;
@@ -892,6 +897,8 @@ int oauth_login(oauth *a, char *err, size_t errlen)
     challenge_free(&c);
     return rc;
 }
+
+unsigned oauth_token_gen(oauth *a) { return a->gen; }
 
 void oauth_cancel(oauth *a)
 {

@@ -64,6 +64,11 @@ int oauth_challenge(oauth *a, long status, const char *www_authenticate,
 ** well-known URIs or a first unauthenticated request.  0 or -1 with err. */
 int oauth_login(oauth *a, char *err, size_t errlen);
 
+/* A number that changes whenever the held access token does: a request
+** refused with an older token is sent again with the new one rather than
+** starting another refresh (many requests in flight meet one expiry). */
+unsigned oauth_token_gen(oauth *a);
+
 /* Abandon a flow waiting for the browser (from any thread): the waiting
 ** call returns -1 soon after. */
 void oauth_cancel(oauth *a);

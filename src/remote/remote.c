@@ -69,6 +69,7 @@ typedef struct xfer {
     int has_request;       /* carries at least one request */
     int sent_session;      /* MCP-Session-Id was sent */
     int sent_token;        /* a bearer token was sent */
+    unsigned token_gen;    /* which one (oauth_token_gen) */
     int auth_rounds;
     int resumes;
     int fallback_probe;    /* a POST whose failure may mean HTTP+SSE */
@@ -464,6 +465,7 @@ static struct curl_slist *base_headers(remote *r, xfer *x, struct curl_slist *l)
     if (r->auth) {
         const char *a = oauth_header(r->auth);
         if (a) {
+            x->token_gen = oauth_token_gen(r->auth);
             struct curl_slist *n = curl_slist_append(l, a);
             if (!n) {
                 curl_slist_free_all(l);
@@ -893,6 +895,12 @@ static int auth_round(remote *r, xfer *x)
     int stepup = x->status == 403 && x->www_auth && strstr(x->www_auth, "insufficient_scope");
     if (x->status == 403 && !stepup) return 0;
     char err[512] = "";
+    if (r->auth && x->sent_token && x->token_gen != oauth_token_gen(r->auth) &&
+        x->auth_rounds++ < AUTH_MAX) {
+        /* Refused with a token replaced since (another request's 401 got
+        ** the new one): just send it again. */
+        if (xfer_start(r, x) == 0) return 1;
+    }
     if (!r->auth) {
         snprintf(err, sizeof err, "the remote server requires authorization (HTTP %ld); "
                  "run dss-audit-mcp auth --url with its URL, or pass --header", x->status);

@@ -1022,6 +1022,26 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
         ASSERT(!strstr(srv_stderr(s), *q));
     }
     srv_free(s);
+    /* Revoked again, with many requests in flight: one refresh serves
+    ** them all. */
+    s = drv(p, "/mcp", args, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    free(peer_http(p, "POST", "/admin/revoke"));
+    for (int i = 0; i < 8; i++)
+        ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"n%d\"}}}",
+                                   10 + i, i), 0);
+    for (int i = 0; i < 8; i++) {
+        cJSON *m = until_id(s, 10 + i, NULL);
+        ASSERT(m);
+        char want[8];
+        snprintf(want, sizeof want, "n%d", i);
+        ASSERT_EQ_STR(result_text(m), want);
+    }
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_INT(flows_of(s, &refreshes), 0);
+    ASSERT_EQ_INT(refreshes, 1);
+    srv_free(s);
     /* A token the record says has expired is refreshed before it is sent. */
     char cmd[512];
     snprintf(cmd, sizeof cmd,
@@ -1036,7 +1056,7 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
     ASSERT_EQ_INT(refreshes, 1);
     char *log = peer_http(p, "GET", "/admin/log");
     /* That one was refreshed ahead: no request of it was refused. */
-    ASSERT_EQ_INT(count_in_log(log, "\"event\":\"refreshed\""), 2);
+    ASSERT_EQ_INT(count_in_log(log, "\"event\":\"refreshed\""), 3);
     free(log);
     ASSERT_EQ_INT(srv_wait(s), 0);
     srv_free(s);
