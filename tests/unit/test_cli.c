@@ -842,9 +842,10 @@ TEST(parse_refuses_operands_where_none_belong)
     ASSERT_EQ_INT(parse("query", &no_env, ARGV("query", "alice"), &cx, err), CMD_EUSAGE);
     ASSERT_EQ_STR(err, "unexpected argument 'alice'");
     cmd_free(&cx);
-    /* hooks takes one, wherever it stands among the options. */
-    ASSERT_EQ_INT(parse("hooks", &no_env, ARGV("hooks", "--client", "cursor", "install"), &cx,
-                        err), CMD_OK);
+    /* hooks takes one, wherever it stands among the options.  (cx points
+    ** into argv: it must outlive the assertion.) */
+    char **argv = ARGV("hooks", "--client", "cursor", "install");
+    ASSERT_EQ_INT(parse("hooks", &no_env, argv, &cx, err), CMD_OK);
     ASSERT_EQ_INT(cx.n_operands, 1);
     ASSERT_EQ_STR(cx.operands[0], "install");
     cmd_free(&cx);
@@ -856,8 +857,8 @@ TEST(parse_wrap_hands_the_server_its_own_options)
 {
     cmd_ctx cx;
     char err[CMD_ERRLEN];
-    ASSERT_EQ_INT(parse("wrap", &no_env, ARGV("wrap", "--name", "fs", "server", "--name",
-                                               "--db", "-h"), &cx, err), CMD_OK);
+    char **argv = ARGV("wrap", "--name", "fs", "server", "--name", "--db", "-h");
+    ASSERT_EQ_INT(parse("wrap", &no_env, argv, &cx, err), CMD_OK);
     ASSERT_EQ_INT(cx.n_operands, 4);
     ASSERT_EQ_STR(cx.operands[0], "server");
     ASSERT_EQ_STR(cx.operands[3], "-h");
