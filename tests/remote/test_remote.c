@@ -1203,6 +1203,114 @@ TEST(auth_login_ahead_of_time_then_list_and_logout)
     srv_free(s);
 }
 
+/* Run the real binary with args, XDG_CONFIG_HOME in p's folder; its
+** stdout and stderr into the files p->dir/main.out and main.err.  The exit
+** status, or -1. */
+static int run_main(peer *p, const char *const *args)
+{
+    const char *bin = getenv("DSS_MAIN_BIN");
+    if (!bin) return -1;
+    char xdg[128], out[128], err[128];
+    snprintf(xdg, sizeof xdg, "%s/xdg", p->dir);
+    snprintf(out, sizeof out, "%s/main.out", p->dir);
+    snprintf(err, sizeof err, "%s/main.err", p->dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("XDG_CONFIG_HOME", xdg, 1);
+        unsetenv("DISPLAY");
+        unsetenv("WAYLAND_DISPLAY");
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int in = open("/dev/null", O_RDONLY);
+        if (o < 0 || e < 0 || in < 0) _exit(126);
+        dup2(in, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        char *argv[16] = {(char *)bin};
+        int n = 1;
+        for (int i = 0; args[i] && n < 15; i++) argv[n++] = (char *)args[i];
+        argv[n] = NULL;
+        execv(bin, argv);
+        _exit(127);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *b = calloc(1, 65536);
+    size_t n = fread(b, 1, 65535, f);
+    b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+TEST(auth_command_authorizes_lists_and_logs_out)
+{
+    atexit(cleanup);
+    peer *p = peer_start("legacy-oauth");
+    ASSERT(p);
+    char url[128], out[128], errf[128], cfg[128];
+    snprintf(url, sizeof url, "http://localhost:%d/mcp", p->port);
+    snprintf(out, sizeof out, "%s/main.out", p->dir);
+    snprintf(errf, sizeof errf, "%s/main.err", p->dir);
+    snprintf(cfg, sizeof cfg, "%s/xdg/dss-audit", p->dir);
+    /* Usage errors first. */
+    const char *none[] = {"auth", NULL};
+    ASSERT_EQ_INT(run_main(p, none), 2);
+    const char *two[] = {"auth", "--list", "--logout", url, NULL};
+    ASSERT_EQ_INT(run_main(p, two), 2);
+    const char *ftp[] = {"auth", "--url", "ftp://x/mcp", NULL};
+    ASSERT_EQ_INT(run_main(p, ftp), 2);
+    /* auth --url: the whole flow, the browser being the opener. */
+    const char *login[] = {"auth", "--url", url, "--open-with", opener(p), "--timeout", "30", NULL};
+    ASSERT_EQ_INT(run_main(p, login), 0);
+    char *o = slurp_file(out);
+    ASSERT_CONTAINS(o, "authorized: http://localhost:");
+    free(o);
+    char at[512], rt[512];
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "cat %s/oauth/*.json", cfg);
+    FILE *f = popen(cmd, "r");
+    char buf[8192] = "";
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = '\0';
+    pclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    ASSERT(j);
+    snprintf(at, sizeof at, "%s", cJSON_GetObjectItemCaseSensitive(j, "access_token")->valuestring);
+    snprintf(rt, sizeof rt, "%s", cJSON_GetObjectItemCaseSensitive(j, "refresh_token")->valuestring);
+    cJSON_Delete(j);
+    char *e = slurp_file(errf);
+    ASSERT_CONTAINS(e, "authorization needed for http://localhost:");
+    ASSERT(!strstr(e, at) && !strstr(e, rt));
+    free(e);
+    /* The transport finds the tokens there: no second flow. */
+    const char *dargs[] = {"--config-dir", cfg, "--open-with", opener(p), NULL};
+    srv *s = drv(p, "/mcp", dargs, NULL);
+    ASSERT(s && handshake(s, INIT("{}")));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_INT(flows_of(s, NULL), 0);
+    srv_free(s);
+    const char *list[] = {"auth", "--list", NULL};
+    ASSERT_EQ_INT(run_main(p, list), 0);
+    o = slurp_file(out);
+    ASSERT_CONTAINS(o, url);
+    ASSERT_CONTAINS(o, "refresh token held");
+    ASSERT(!strstr(o, at) && !strstr(o, rt));
+    free(o);
+    const char *logout[] = {"auth", "--logout", url, NULL};
+    ASSERT_EQ_INT(run_main(p, logout), 0);
+    ASSERT_EQ_INT(run_main(p, list), 0);
+    o = slurp_file(out);
+    ASSERT_CONTAINS(o, "no server has stored authorization");
+    free(o);
+}
+
 TEST(auth_none_reports_that_authorization_is_needed)
 {
     atexit(cleanup);
@@ -1246,4 +1354,5 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(oauth_uses_a_client_id_metadata_document_where_supported)
           TEST_ENTRY(oauth_refuses_metadata_for_another_issuer_or_resource)
           TEST_ENTRY(auth_login_ahead_of_time_then_list_and_logout)
+          TEST_ENTRY(auth_command_authorizes_lists_and_logs_out)
           TEST_ENTRY(auth_none_reports_that_authorization_is_needed))

@@ -57,7 +57,8 @@ static int run(const cfg *c, const char *client, int undo, char **out)
     char err[512] = "";
     size_t n;
     FILE *o = open_memstream(out, &n);
-    int rc = cli_wrap_config(client, c->file, undo, SELF, o, err, sizeof err);
+    cli_wrap_where where = {.home = c->dir, .xdg_config_home = NULL};
+    int rc = cli_wrap_config(client, c->file, undo, SELF, &where, o, err, sizeof err);
     fclose(o);
     if (rc != CLI_OK) fprintf(stderr, "wrap-config: %s\n", err);
     return rc;
