@@ -594,7 +594,7 @@ TEST(wrap_config_wraps_stdio_entries_and_undo_restores)
     ASSERT_EQ_INT(run_cfg(args, log), 0);
     char *out = slurp(log);
     ASSERT_CONTAINS(out, "wrapped gh");
-    ASSERT_CONTAINS(out, "wrapped far"); /* remote entries too (docs/remote.md) */
+    ASSERT_CONTAINS(out, "skipped far");
     cJSON *j = cJSON_Parse(slurp(file));
     ASSERT(j);
     cJSON *gh = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "mcpServers"), "gh");
