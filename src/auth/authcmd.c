@@ -35,7 +35,7 @@ int authcmd_list(const char *config_dir, FILE *out, char *err, size_t errlen)
     int n = tok_list(config_dir, &list, err, errlen);
     if (n < 0) return -1;
     if (n == 0) fprintf(out, "no server has stored authorization\n");
-    qsort(list, (size_t)n, sizeof *list, by_url);
+    if (n > 1) qsort(list, (size_t)n, sizeof *list, by_url);
     time_t now = time(NULL);
     for (int i = 0; i < n; i++) {
         tok_record *t = &list[i];

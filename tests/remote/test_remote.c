@@ -1041,7 +1041,7 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
             k--;
             continue;
         }
-        char want[8];
+        char want[16];
         snprintf(want, sizeof want, "n%d", id->valueint - 10);
         ASSERT_EQ_STR(result_text(m), want);
         answered[id->valueint - 10]++;

@@ -138,6 +138,12 @@ TEST(auth_list_shows_urls_and_expiry_never_tokens)
     tok_record u;
     ASSERT_EQ_INT(tok_load(dir, "https://mcp.example.com/mcp?key=querysecret", &u, err, sizeof err), 0);
     free(buf);
+    /* Nothing left (the lock file stays): said so. */
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    ASSERT_EQ_INT(authcmd_list(dir, out, err, sizeof err), 0);
+    fclose(out);
+    ASSERT_EQ_STR(buf, "no server has stored authorization\n");
     tok_record_free(&t);
     rm_rf(dir);
     free(dir);
