@@ -144,6 +144,7 @@ TEST(auth_list_shows_urls_and_expiry_never_tokens)
     ASSERT_EQ_INT(authcmd_list(dir, out, err, sizeof err), 0);
     fclose(out);
     ASSERT_EQ_STR(buf, "no server has stored authorization\n");
+    free(buf);
     tok_record_free(&t);
     rm_rf(dir);
     free(dir);
