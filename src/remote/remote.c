@@ -6,7 +6,10 @@
 ** (events for remote_next()), each under the one mutex.  The outbox has a
 ** pipe whose read end is remote_fd(): a byte is written when the outbox
 ** turns non-empty and the pipe is drained when it turns empty, so the
-** owner's poll() wakes exactly when there is something to take.
+** owner's poll() wakes exactly when there is something to take.  The
+** outbox has a byte limit: past it, the write callbacks ask libcurl to
+** pause, and the thread resumes the transfers once the owner has taken
+** half (remote_next() wakes it).
 **
 ** Each HTTP exchange is an xfer: a POST of one message, the GET stream of
 ** a session, a GET resuming a dropped POST stream, or the GET of HTTP+SSE.
