@@ -47,6 +47,7 @@ static const cmd_def commands[] = {
     {"prune", &cmd_prune, CMD_CRYPTO | CMD_SIGNS | CMD_WRITES},
     {"ship", &cmd_ship, CMD_CRYPTO},
     {"migrate", &cmd_migrate, CMD_CRYPTO},
+    {"auth", &cmd_auth, CMD_CRYPTO},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 
@@ -174,7 +175,9 @@ int main(int argc, char **argv)
         .max_db_size = getenv("DSS_AUDIT_MAX_DB_SIZE"),
         .read_only = getenv("DSS_AUDIT_READ_ONLY"),
         .home = getenv("HOME"), .xdg_data_home = getenv("XDG_DATA_HOME"),
-        .xdg_config_home = getenv("XDG_CONFIG_HOME"), .environ = environ,
+        .xdg_config_home = getenv("XDG_CONFIG_HOME"),
+        .display = getenv("DISPLAY") ? getenv("DISPLAY") : getenv("WAYLAND_DISPLAY"),
+        .environ = environ,
     };
     int rc = cmd_parse(commands, N_COMMANDS, cmd, name, argc, argv, &env, &cx, err, sizeof err);
     if (rc != CMD_OK) {

@@ -81,6 +81,8 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
 ** XDG_CONFIG_HOME, NULL when unset (main.c reads the environment). */
 typedef struct cli_wrap_where {
     const char *home, *xdg_config_home;
+    int remote; /* also rewrite remote entries into `wrap --url` (docs/remote.md);
+                   0 until this build's wrap has --url */
 } cli_wrap_where;
 
 /* wrap-config (cli_wrapconfig.c): rewrite the MCP configuration of client

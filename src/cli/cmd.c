@@ -344,6 +344,15 @@ static int misuse(const cmd_def *table, size_t n, const cmd_spec *sp, const char
 {
     char what[96];
     if (o == ':') {
+        /* An abbreviation of ours that is another command's option spelled
+        ** out (ui's --listen, auth's --list) is that option. */
+        const char *raw = optind > 0 ? argv[optind - 1] : NULL;
+        if (raw && raw[0] == '-' && raw[1] == '-') {
+            snprintf(what, sizeof what, "--%.*s", (int)strcspn(raw + 2, "="), raw + 2);
+            for (size_t i = 0; !takes(sp, what) && i < n; i++)
+                if (takes(table[i].spec, what))
+                    return usage(err, errlen, "option %s does not apply to '%s'", what, shown);
+        }
         spell(sp, optopt, what, sizeof what);
         return usage(err, errlen, "option %s needs a value", what);
     }
@@ -465,6 +474,11 @@ const char *cmd_home(const cmd_env *env)
     if (env->home && *env->home) return env->home;
     struct passwd *pw = getpwuid(geteuid());
     return pw ? pw->pw_dir : "/";
+}
+
+char *cmd_config_dir(const cmd_env *env)
+{
+    return xdg_path(env, env->xdg_config_home, ".config", "dss-audit");
 }
 
 void cmd_self_path(char *buf, size_t len)

@@ -104,6 +104,7 @@ typedef struct cmd_env {
     const char *max_message_bytes, *max_depth, *checkpoint_interval, *max_db_size;
     const char *read_only;
     const char *home, *xdg_data_home, *xdg_config_home;
+    const char *display;  /* DISPLAY, else WAYLAND_DISPLAY: a desktop session */
     char **environ; /* for the programs a command starts */
 } cmd_env;
 
@@ -199,6 +200,11 @@ int cmd_parse_int(const char *s, long long lo, long long hi, long long *out);
 /* The user's home folder: HOME, else the password database's, else "/". */
 const char *cmd_home(const cmd_env *env);
 
+/* $XDG_CONFIG_HOME/dss-audit (else ~/.config/dss-audit), where the
+** signing key, the redaction rules and the OAuth tokens live.  Caller
+** frees; NULL when out of memory. */
+char *cmd_config_dir(const cmd_env *env);
+
 /* This program's path (/proc/self/exe) into buf, or "dss-audit-mcp". */
 void cmd_self_path(char *buf, size_t len);
 
@@ -216,6 +222,6 @@ int cmd_trusted_key(const cmd_ctx *cx, const char *public_key_file, char pk[SIGN
 extern const cmd_spec cmd_serve, cmd_wrap, cmd_wrap_config, cmd_hook, cmd_hooks;
 extern const cmd_spec cmd_tail, cmd_query, cmd_stats, cmd_export, cmd_report, cmd_ui;
 extern const cmd_spec cmd_verify, cmd_checkpoint, cmd_public_key, cmd_prune;
-extern const cmd_spec cmd_ship, cmd_migrate;
+extern const cmd_spec cmd_ship, cmd_migrate, cmd_auth;
 
 #endif
