@@ -44,6 +44,7 @@ typedef struct relp_sink {
     char *ca, *cert, *key;
     int timeout_s;
     int failed;            /* the error callback fired in this session */
+    int auth_failed;       /* ... about the receiver's certificate */
     char why[200];         /* what it said first */
     jbuf msg;
 } relp_sink;
@@ -56,9 +57,17 @@ static void on_error(void *usr, char *obj, char *msg, relpRetVal code)
     s->failed = 1;
 }
 
+/* librelp calls its debug printer unconditionally; it has no default. */
+static void no_debug(char *fmt, ...)
+{
+    (void)fmt;
+}
+
 static void on_auth_error(void *usr, char *info, char *msg, relpRetVal code)
 {
+    relp_sink *s = usr;
     on_error(usr, info, msg, code);
+    if (s) s->auth_failed = 1;
 }
 
 /* A client for one session with the options of the sink.  RELP_RET_OK or
@@ -90,7 +99,8 @@ static int relp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
     relpRetVal r;
     int rc = SINK_EDOWN;
     size_t sent = 0;
-    s->failed = 0;
+    int connected = 0;
+    s->failed = s->auth_failed = 0;
     s->why[0] = '\0';
     sigset_t saved;
     sink_sigpipe_block(&saved);
@@ -105,6 +115,7 @@ static int relp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
                  s->why[0] ? s->why : "connection failed");
         goto done;
     }
+    connected = 1;
     relpCltHintBurstBegin(clt);
     for (; sent < b->n && !s->failed && !sink_stopped(base); sent++) {
         s->msg.len = 0;
@@ -132,6 +143,12 @@ done:
         snprintf(err, len, "%s: stopped", base->desc);
         return SINK_ESTOPPED;
     }
+    if (s->auth_failed) {
+        /* A receiver that cannot prove who it is will not by retrying. */
+        snprintf(err, len, "%s: %s", base->desc, s->why);
+        return SINK_EREFUSED;
+    }
+    if (!connected) return SINK_EDOWN;
     if (sent < b->n || s->failed) {
         snprintf(err, len, "%s: the receiver did not acknowledge the batch: %s", base->desc,
                  s->why[0] ? s->why : "session broken");
@@ -198,6 +215,7 @@ static int relp_open(const sink_config *cfg, sink **out, char *err, size_t len)
                 !(s->key = strdup(cfg->key_file))))
         goto nomem;
     if (relpEngineConstruct(&s->engine) != RELP_RET_OK) goto nomem;
+    relpEngineSetDbgprint(s->engine, no_debug);
     relpEngineSetOnErr(s->engine, on_error);
     relpEngineSetOnAuthErr(s->engine, on_auth_error);
     relpEngineSetEnableCmd(s->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
