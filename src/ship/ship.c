@@ -451,6 +451,18 @@ static int run_worker(worker *w)
     return SHIP_OK;
 }
 
+/* A sink's error with the sink named once: the sinks' own sentences
+** begin with it, the shipper's (cursor, local file) do not.  Static
+** buffer per thread. */
+static const char *sink_error(const ship_sink_result *s)
+{
+    static _Thread_local char msg[SINK_DESC_LEN + 600];
+    size_t n = strlen(s->sink);
+    if (strncmp(s->error, s->sink, n) == 0) snprintf(msg, sizeof msg, "ship to %s", s->error);
+    else snprintf(msg, sizeof msg, "ship to %s: %s", s->sink, s->error);
+    return msg;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -465,8 +477,7 @@ static void *worker_main(void *arg)
     if (w->rc != SHIP_OK) {
         w->res->failed = 1;
         /* With several sinks the others carry on: say it now. */
-        if (w->h->nworkers > 1)
-            diag("ship to %s: stopped: %s", w->sk->desc, w->res->error);
+        if (w->h->nworkers > 1) diag("%s", sink_error(w->res));
     }
     batch_free(w);
     store_close(w->local);
@@ -607,8 +618,7 @@ static int finish(ship_handle *h, ship_result *out, char *err, size_t len)
         if (r->head_seq < 0 || s->cursor < r->head_seq) r->head_seq = s->cursor;
         if (s->failed && rc == SHIP_OK) {
             rc = SHIP_EFAIL;
-            if (h->nworkers == 1) snprintf(err, len, "%s", s->error);
-            else snprintf(err, len, "%s: %s", s->sink, s->error);
+            snprintf(err, len, "%s", h->nworkers == 1 ? s->error : sink_error(s));
         }
     }
     if (r->head_seq < 0) r->head_seq = 0;

@@ -3,8 +3,8 @@
 //
 //   node receivers.mjs otlp|hec|webhook DIR
 //
-// Each listens on 127.0.0.1 (a port of its own, written to DIR/<kind>.port
-// once it listens), keeps every request body byte for byte in
+// Each listens on 127.0.0.1 (RECV_PORT, or a port of its own; written to
+// DIR/<kind>.port once it listens), keeps every request body byte for byte in
 // DIR/<kind>.raw (so the test can search them for secrets), writes what it
 // decoded to DIR/<kind>.jsonl (one line per entry or record) and one line
 // per request to DIR/<kind>.log ({n, t, status, records, ...}).
@@ -257,7 +257,7 @@ const server = kind === 'otlp'
   ? createHttp(wrapped)
   : createHttps({ cert: readFileSync(process.env.RECV_CERT), key: readFileSync(process.env.RECV_KEY) }, wrapped);
 server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => {
+server.listen(+(process.env.RECV_PORT || 0), '127.0.0.1', () => {
   writeFileSync(out('port.tmp'), String(server.address().port));
   renameSync(out('port.tmp'), out('port'));
 });

@@ -97,9 +97,18 @@ int main(int argc, char **argv)
         }
 #undef OPT
     }
-    if (!token && getenv("DSS_AUDIT_SINK_TOKEN")) token = strdup(getenv("DSS_AUDIT_SINK_TOKEN"));
-    if (!secret && getenv("DSS_AUDIT_SINK_SECRET"))
-        secret = strdup(getenv("DSS_AUDIT_SINK_SECRET"));
+    /* Secrets from the environment are copied, then wiped where they lie:
+    ** /proc/PID/environ (`ps e`) shows the first environment whatever
+    ** unsetenv() does to the list. */
+    const char *const vars[] = {"DSS_AUDIT_SINK_TOKEN", "DSS_AUDIT_SINK_SECRET"};
+    char **dest[] = {&token, &secret};
+    for (int i = 0; i < 2; i++) {
+        char *v = getenv(vars[i]);
+        if (!v) continue;
+        if (!*dest[i]) *dest[i] = strdup(v);
+        memset(v, 'x', strlen(v));
+        unsetenv(vars[i]);
+    }
     o.token = token;
     o.secret = secret;
     o.to_list = to;
