@@ -141,7 +141,7 @@ void sink_describe(const char *url, char *out, size_t len)
     const char *at = NULL;
     for (const char *q = auth; q < host_end; q++)
         if (*q == '@') at = q;
-#define PUT(c) do { if (w + 1 < len) out[w++] = (c); } while (0)
+#define PUT(c) do { char c_ = (c); if (w + 1 < len) out[w++] = c_; } while (0)
 #define PUTS(s) do { for (const char *s_ = (s); *s_; s_++) PUT(*s_); } while (0)
     while (p < auth) PUT(*p++);
     if (at) {
