@@ -293,7 +293,8 @@ static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
         if (b->n) ack->seq = b->seq[b->n - 1];
         if (rejected > 0 || msg[0]) {
             ack->rejected = rejected > 0 ? rejected : 0;
-            snprintf(ack->note, sizeof ack->note, "partial success: the receiver rejected %lld of %zu records%s%s",
+            snprintf(ack->note, sizeof ack->note,
+                     "partial success: the receiver rejected %lld of %zu records%s%.180s",
                      (long long)ack->rejected, b->n, msg[0] ? ": " : "", msg);
         }
         ack->stored = (int64_t)b->n - ack->rejected;
