@@ -217,7 +217,7 @@ int cursor_open_local(const char *db_path, const char *dir, int create, cursor *
     if (sqlite3_open_v2(file, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
             SQLITE_OK ||
         sqlite3_busy_timeout(c->db, 10000) != SQLITE_OK ||
-        sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", NULL, NULL,
+        sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
                      NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, len, "cannot open the ship cursors %s: %s", file,

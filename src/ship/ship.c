@@ -47,13 +47,20 @@ typedef struct worker {
     ship_sink_result *res;
     int64_t pos;            /* acknowledged up to */
     int fresh;              /* pos was set at the oldest entry, not by a cursor */
-    /* The batch being sent. */
+    /* The batch being sent: raw rows (SINK_RAW), or each entry encoded by
+    ** the sink as it was read (data, entry i at off[i]..off[i+1]) with its
+    ** id and hash for the cursor. */
     size_t n, cap, want;
     int64_t *seq;
-    cJSON **entry;
     store_raw_entry *raw;
+    jbuf data;
+    size_t *off;
+    char (*ids)[37];
+    char (*hashes)[CHAIN_HEX_LEN];
     int broken;             /* a raw entry without both hashes */
     int failed;             /* copying an entry ran out of memory */
+    int enc_rc;             /* the sink could not encode an entry */
+    char enc_err[400];
     /* Outages. */
     int outage;
     int64_t outage_ms;      /* when it began (monotonic) */
@@ -132,41 +139,52 @@ static void free_fields(chain_fields *f)
 
 static void batch_clear(worker *w)
 {
-    for (size_t i = 0; i < w->n; i++) {
-        if (w->raw) free_fields(&w->raw[i].f);
-        if (w->entry) cJSON_Delete(w->entry[i]);
-    }
+    for (size_t i = 0; i < w->n && w->raw; i++) free_fields(&w->raw[i].f);
     w->n = 0;
-    w->broken = w->failed = 0;
+    w->data.len = 0;
+    if (w->off) w->off[0] = 0;
+    w->broken = w->failed = w->enc_rc = 0;
 }
 
 static void batch_free(worker *w)
 {
     batch_clear(w);
     free(w->seq);
-    free(w->entry);
     free(w->raw);
+    free(w->off);
+    free(w->ids);
+    free(w->hashes);
+    jbuf_free(&w->data);
     w->seq = NULL;
-    w->entry = NULL;
     w->raw = NULL;
+    w->off = NULL;
+    w->ids = NULL;
+    w->hashes = NULL;
     w->cap = 0;
 }
 
-/* Room for one more entry; 0, or -1 when memory runs out. */
+/* Room for one more entry; 0, or -1 when memory runs out (what was
+** grown stays, and is freed with the rest). */
 static int batch_grow(worker *w, int raw)
 {
     if (w->n < w->cap) return 0;
     size_t cap = w->cap ? w->cap * 2 : 64;
     int64_t *seq = realloc(w->seq, cap * sizeof *seq);
-    if (seq) w->seq = seq;
+    if (!seq) return -1;
+    w->seq = seq;
     if (raw) {
         store_raw_entry *r = realloc(w->raw, cap * sizeof *r);
-        if (!seq || !r) return -1;
+        if (!r) return -1;
         w->raw = r;
     } else {
-        cJSON **e = realloc(w->entry, cap * sizeof *e);
-        if (!seq || !e) return -1;
-        w->entry = e;
+        size_t *off = realloc(w->off, (cap + 1) * sizeof *off);
+        if (off) w->off = off;
+        char(*ids)[37] = off ? realloc(w->ids, cap * sizeof *ids) : NULL;
+        if (ids) w->ids = ids;
+        char(*hashes)[CHAIN_HEX_LEN] = ids ? realloc(w->hashes, cap * sizeof *hashes) : NULL;
+        if (!hashes) return -1;
+        w->hashes = hashes;
+        if (w->n == 0) w->off[0] = 0;
     }
     w->cap = cap;
     return 0;
@@ -197,18 +215,25 @@ static int collect_raw(void *ctx, const store_raw_entry *src)
     return w->failed || w->n >= w->want;
 }
 
-/* store_each_match()'s callback: keep a copy of the printed entry. */
+/* store_each_match()'s callback: the entry encoded by the sink, at once,
+** so that no tree outlives the call. */
 static int collect_entry(void *ctx, const cJSON *e)
 {
     worker *w = ctx;
-    cJSON *copy = NULL;
-    if (batch_grow(w, 0) != 0 || !(copy = cJSON_Duplicate(e, 1))) {
+    if (batch_grow(w, 0) != 0) {
         w->failed = 1;
         return 1;
     }
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
-    w->entry[w->n] = copy;
-    w->seq[w->n++] = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
+    int rc = sink_encode(w->sk, e, &w->data, w->enc_err, sizeof w->enc_err);
+    if (rc != SINK_OK) {
+        w->enc_rc = rc;
+        return 1;
+    }
+    const char *id = sink_entry_str(e, "id"), *hash = sink_entry_str(e, "hash");
+    snprintf(w->ids[w->n], sizeof w->ids[w->n], "%s", id ? id : "");
+    snprintf(w->hashes[w->n], sizeof w->hashes[w->n], "%s", hash ? hash : "");
+    w->seq[w->n++] = sink_entry_int(e, "seq");
+    w->off[w->n] = w->data.len;
     return w->n >= w->want;
 }
 
@@ -232,6 +257,11 @@ static int read_batch(worker *w)
     }
     if (w->failed) {
         snprintf(w->res->error, sizeof w->res->error, "out of memory");
+        return SHIP_EFAIL;
+    }
+    if (w->enc_rc) {
+        snprintf(w->res->error, sizeof w->res->error, "the entry after seq %lld cannot be sent: %s",
+                 (long long)(w->n ? w->seq[w->n - 1] : w->pos), w->enc_err);
         return SHIP_EFAIL;
     }
     if (w->broken) {
@@ -292,10 +322,8 @@ static int advance(worker *w, int64_t seq)
             snprintf(m.id, sizeof m.id, "%s", w->raw[i].f.id ? w->raw[i].f.id : "");
             chain_hex(w->raw[i].hash, m.hash);
         } else {
-            const char *id = sink_entry_str(w->entry[i], "id");
-            const char *hash = sink_entry_str(w->entry[i], "hash");
-            snprintf(m.id, sizeof m.id, "%s", id ? id : "");
-            snprintf(m.hash, sizeof m.hash, "%s", hash ? hash : "");
+            memcpy(m.id, w->ids[i], sizeof m.id);
+            memcpy(m.hash, w->hashes[i], sizeof m.hash);
         }
     }
     return save_cursor(w, &m);
@@ -412,9 +440,9 @@ static int run_worker(worker *w)
                 wait_ms(h, h->opt.poll_ms > 0 ? h->opt.poll_ms : SHIP_POLL_MS, 1);
                 continue;
             }
-            sink_batch b = {.n = w->n, .seq = w->seq, .local = w->local,
-                            .entry = (const cJSON *const *)w->entry, .raw = w->raw,
-                            .log_id = h->log.log_id, .log_name = h->log.name};
+            sink_batch b = {.n = w->n, .seq = w->seq, .local = w->local, .data = w->data.p,
+                            .off = w->off, .raw = w->raw, .log_id = h->log.log_id,
+                            .log_name = h->log.name};
             ack.seq = w->pos;
             rc = sink_send(w->sk, &b, &ack, err, sizeof err);
             w->res->shipped += ack.stored;

@@ -112,6 +112,11 @@ int sink_open(const sink_config *cfg, sink **out, char *err, size_t len)
     return SINK_OK;
 }
 
+int sink_encode(sink *s, const cJSON *entry, jbuf *out, char *err, size_t len)
+{
+    return s->type->encode(s, entry, out, err, len);
+}
+
 int sink_send(sink *s, const sink_batch *b, sink_ack *ack, char *err, size_t len)
 {
     return s->type->send(s, b, ack, err, len);

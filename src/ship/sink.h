@@ -77,14 +77,17 @@ typedef struct sink_config {
     volatile sig_atomic_t *stop;
 } sink_config;
 
-/* A batch of consecutive entries, oldest first.  Sinks without
-** SINK_RAW read entry[] (each as store_find() shapes it); SINK_RAW sinks
-** read raw[] (the stored bytes and hashes).  n may be 0 for a
-** SINK_CHECKPOINTS sink, which ships what else became due. */
+/* A batch of consecutive entries, oldest first.  Sinks without SINK_RAW
+** get each entry already encoded by their own encode(), as the shipper
+** read it (so no entry is held as a tree): entry i is the bytes
+** data[off[i]] .. data[off[i + 1]].  SINK_RAW sinks read raw[] (the stored
+** bytes and hashes).  n may be 0 for a SINK_CHECKPOINTS sink, which ships
+** what else became due. */
 typedef struct sink_batch {
     size_t n;
     const int64_t *seq;          /* seq[i] of each entry */
-    const cJSON *const *entry;   /* NULL for SINK_RAW sinks */
+    const char *data;            /* NULL for SINK_RAW sinks */
+    const size_t *off;           /* n + 1 offsets into data */
     const store_raw_entry *raw;  /* NULL for the others */
     store *local;                /* the local store (read only) */
     const char *log_id, *log_name; /* the local log */
@@ -134,6 +137,11 @@ typedef struct sink_type {
     ** that a receiver that is down is an SINK_EDOWN to wait out rather
     ** than a failure to start).  *out is freed with close(). */
     int (*open)(const sink_config *cfg, sink **out, char *err, size_t len);
+    /* Append the wire form of one entry (as store_find() shapes it) to
+    ** out: what send() will carry for it.  SINK_OK, or SINK_EREFUSED (an
+    ** entry that cannot be encoded) / SINK_ENOMEM with a sentence.  NULL
+    ** for SINK_RAW sinks. */
+    int (*encode)(sink *s, const cJSON *entry, jbuf *out, char *err, size_t len);
     /* SINK_OWN_POSITION: the newest seq the receiver holds, read again
     ** before every batch. */
     int (*position)(sink *s, int64_t *seq, char *err, size_t len);
@@ -152,6 +160,7 @@ const sink_type *sink_type_of(const char *url, char *err, size_t len);
 /* Open the sink for cfg->url: checks the format against the type, then
 ** calls its open().  *out is closed with sink_close(). */
 int sink_open(const sink_config *cfg, sink **out, char *err, size_t len);
+int sink_encode(sink *s, const cJSON *entry, jbuf *out, char *err, size_t len);
 int sink_send(sink *s, const sink_batch *b, sink_ack *ack, char *err, size_t len);
 void sink_close(sink *s);
 

@@ -32,7 +32,6 @@ typedef struct hec_sink {
     char auth[1100];        /* "Authorization: Splunk <token>": wiped on close */
     char channel[64];       /* "X-Splunk-Request-Channel: <uuid>" */
     char host[256];
-    jbuf req;
 } hec_sink;
 
 static void sleep_ms(int ms)
@@ -96,38 +95,43 @@ static int wait_indexed(hec_sink *s, int64_t ack_id, char *err, size_t len)
     return SINK_EDOWN;
 }
 
-static int hec_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
+/* One event, and a newline: HEC takes them back to back. */
+static int hec_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
 {
     hec_sink *s = (hec_sink *)base;
     const char *sourcetype = base->format == SINK_FORMAT_OCSF ? "dss-audit:ocsf" : "dss-audit:jsonl";
-    int rc;
-    s->req.len = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const char *created = sink_entry_str(b->entry[i], "created_at");
-        int64_t us = 0;
-        char why[100], head[512];
-        if (!created || ts_parse(created, 0, &us, why, sizeof why) != 0) {
-            snprintf(err, len, "entry %s has no usable created_at",
-                     sink_entry_str(b->entry[i], "id") ? sink_entry_str(b->entry[i], "id") : "?");
-            return SINK_EREFUSED;
-        }
-        snprintf(head, sizeof head, "{\"time\":%lld.%03lld,\"host\":", (long long)(us / 1000000),
-                 (long long)(us % 1000000 / 1000));
-        jbuf_puts(&s->req, head);
-        jbuf_string(&s->req, s->host, strlen(s->host));
-        jbuf_puts(&s->req, ",\"source\":\"dss-audit-mcp\",\"sourcetype\":\"");
-        jbuf_puts(&s->req, sourcetype);
-        jbuf_puts(&s->req, "\",\"event\":");
-        if ((rc = sink_entry_json(base->format, b->entry[i], &s->req, err, len)) != SINK_OK)
-            return rc;
-        jbuf_puts(&s->req, "}\n");
+    const char *created = sink_entry_str(entry, "created_at");
+    int64_t us = 0;
+    char why[100], head[64];
+    if (!created || ts_parse(created, 0, &us, why, sizeof why) != 0) {
+        const char *id = sink_entry_str(entry, "id");
+        snprintf(err, len, "entry %s has no usable created_at", id ? id : "?");
+        return SINK_EREFUSED;
     }
-    if (s->req.failed) {
+    snprintf(head, sizeof head, "{\"time\":%lld.%03lld,\"host\":", (long long)(us / 1000000),
+             (long long)(us % 1000000 / 1000));
+    jbuf_puts(out, head);
+    jbuf_string(out, s->host, strlen(s->host));
+    jbuf_puts(out, ",\"source\":\"dss-audit-mcp\",\"sourcetype\":\"");
+    jbuf_puts(out, sourcetype);
+    jbuf_puts(out, "\",\"event\":");
+    int rc = sink_entry_json(base->format, entry, out, err, len);
+    if (rc != SINK_OK) return rc;
+    jbuf_puts(out, "}\n");
+    if (out->failed) {
         snprintf(err, len, "out of memory");
         return SINK_ENOMEM;
     }
+    return SINK_OK;
+}
+
+static int hec_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
+{
+    hec_sink *s = (hec_sink *)base;
+    int rc;
     const char *headers[] = {s->auth, s->channel, "Content-Type: application/json", NULL};
-    rc = sink_http_post(&s->http, s->url, base->desc, headers, s->req.p, s->req.len, err, len);
+    rc = sink_http_post(&s->http, s->url, base->desc, headers, b->data + b->off[0],
+                        b->off[b->n] - b->off[0], err, len);
     if (rc != SINK_OK) return rc;
     char text[200];
     long st = s->http.status;
@@ -156,7 +160,6 @@ static void hec_close(sink *base)
 {
     hec_sink *s = (hec_sink *)base;
     sink_http_free(&s->http);
-    jbuf_free(&s->req);
     sodium_memzero(s->auth, sizeof s->auth);
     free(s);
 }
@@ -205,6 +208,7 @@ const sink_type sink_hec_type = {
     .formats = 1u << SINK_FORMAT_JSONL | 1u << SINK_FORMAT_OCSF,
     .default_format = SINK_FORMAT_JSONL,
     .open = hec_open,
+    .encode = hec_encode,
     .send = hec_send,
     .close = hec_close,
 };

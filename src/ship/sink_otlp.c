@@ -153,8 +153,10 @@ static int pb_attr(void *ctx, const cli_otlp_attr *a)
     return k->out->failed ? -1 : 0;
 }
 
-/* One LogRecord of entry, into rec (emptied first). */
-static int encode_record(const cJSON *entry, jbuf *rec, jbuf *body, char *err, size_t len)
+/* Append one entry as a LogRecord, in the field log_records (2) of
+** ScopeLogs, to out; rec and body are scratch buffers. */
+static int encode_record(const cJSON *entry, jbuf *out, jbuf *rec, jbuf *body, char *err,
+                         size_t len)
 {
     cli_otlp_fields f;
     if (cli_otlp_head(entry, &f, err, len) != 0) return SINK_EREFUSED;
@@ -172,7 +174,42 @@ static int encode_record(const cJSON *entry, jbuf *rec, jbuf *body, char *err, s
     kv_ctx k = {.out = rec, .field = 6};           /* attributes */
     int rc = cli_otlp_attributes(entry, pb_attr, &k);
     pb_fixed64(rec, 11, nanos);                    /* observed_time_unix_nano */
-    if (rc != 0 || rec->failed || body->failed) {
+    if (rc == 0 && !rec->failed && !body->failed) pb_bytes(out, 2, rec->p, rec->len);
+    if (rc != 0 || rec->failed || body->failed || out->failed) {
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    return SINK_OK;
+}
+
+/* The ExportLogsServiceRequest around encoded records (n bytes of
+** ScopeLogs.log_records fields) into out (emptied first). */
+static int wrap_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
+                        size_t len)
+{
+    jbuf resource = {0}, scope = {0};
+    kv_ctx k = {.out = &resource, .field = 1};     /* Resource.attributes */
+    int arc = cli_otlp_resource(log_id, pb_attr, &k);
+    pb_string(&scope, 1, CLI_OTLP_SCOPE);          /* InstrumentationScope */
+    pb_string(&scope, 2, cli_otlp_version());
+    /* ScopeLogs { scope = 1; log_records = 2 }, ResourceLogs { resource = 1;
+    ** scope_logs = 2 }, ExportLogsServiceRequest { resource_logs = 1 }:
+    ** headers first, then the records copied once. */
+    size_t scope_logs = pb_head_size(scope.len) + scope.len + n;
+    size_t resource_logs = pb_head_size(resource.len) + resource.len +
+                           pb_head_size(scope_logs) + scope_logs;
+    out->len = 0;
+    pb_tag(out, 1, WIRE_LEN);
+    pb_varint(out, resource_logs);
+    pb_bytes(out, 1, resource.p ? resource.p : "", resource.len);
+    pb_tag(out, 2, WIRE_LEN);
+    pb_varint(out, scope_logs);
+    pb_bytes(out, 1, scope.p ? scope.p : "", scope.len);
+    jbuf_put(out, records ? records : "", n);
+    int failed = arc != 0 || resource.failed || scope.failed || out->failed;
+    jbuf_free(&resource);
+    jbuf_free(&scope);
+    if (failed) {
         snprintf(err, len, "out of memory");
         return SINK_ENOMEM;
     }
@@ -182,43 +219,14 @@ static int encode_record(const cJSON *entry, jbuf *rec, jbuf *body, char *err, s
 int sink_otlp_request(const char *log_id, const cJSON *const *entry, size_t n, jbuf *out,
                       char *err, size_t len)
 {
-    jbuf records = {0}, rec = {0}, body = {0}, resource = {0}, scope = {0};
+    jbuf records = {0}, rec = {0}, body = {0};
     int rc = SINK_OK;
-    for (size_t i = 0; i < n && rc == SINK_OK; i++) {
-        if ((rc = encode_record(entry[i], &rec, &body, err, len)) == SINK_OK)
-            pb_bytes(&records, 2, rec.p, rec.len); /* ScopeLogs.log_records */
-    }
-    if (rc != SINK_OK) goto done;
-    kv_ctx k = {.out = &resource, .field = 1};     /* Resource.attributes */
-    int arc = cli_otlp_resource(log_id, pb_attr, &k);
-    pb_string(&scope, 1, CLI_OTLP_SCOPE);          /* InstrumentationScope */
-    pb_string(&scope, 2, cli_otlp_version());
-    if (arc != 0 || records.failed || resource.failed || scope.failed) goto nomem;
-    /* ScopeLogs { scope = 1; log_records = 2 }, ResourceLogs { resource = 1;
-    ** scope_logs = 2 }, ExportLogsServiceRequest { resource_logs = 1 }:
-    ** headers first, then the records copied once. */
-    size_t scope_logs = pb_head_size(scope.len) + scope.len + records.len;
-    size_t resource_logs = pb_head_size(resource.len) + resource.len +
-                           pb_head_size(scope_logs) + scope_logs;
-    out->len = 0;
-    pb_tag(out, 1, WIRE_LEN);
-    pb_varint(out, resource_logs);
-    pb_bytes(out, 1, resource.p ? resource.p : "", resource.len);
-    pb_tag(out, 2, WIRE_LEN);
-    pb_varint(out, scope_logs);
-    pb_bytes(out, 1, scope.p, scope.len);
-    jbuf_put(out, records.p ? records.p : "", records.len);
-    if (out->failed) goto nomem;
-    goto done;
-nomem:
-    snprintf(err, len, "out of memory");
-    rc = SINK_ENOMEM;
-done:
+    for (size_t i = 0; i < n && rc == SINK_OK; i++)
+        rc = encode_record(entry[i], &records, &rec, &body, err, len);
+    if (rc == SINK_OK) rc = wrap_request(log_id, records.p, records.len, out, err, len);
     jbuf_free(&records);
     jbuf_free(&rec);
     jbuf_free(&body);
-    jbuf_free(&resource);
-    jbuf_free(&scope);
     return rc;
 }
 
@@ -230,6 +238,7 @@ typedef struct otlp_sink {
     char url[1100];
     char log_id[37];
     jbuf req;
+    jbuf rec, body;  /* scratch for encode */
 } otlp_sink;
 
 /* ExportLogsServiceResponse { partial_success = 1 { rejected_log_records = 1;
@@ -278,11 +287,18 @@ static void status_message(const sink_http *h, char *msg, size_t len)
         if ((unsigned char)*c < 32 || (unsigned char)*c == 127) *c = '?';
 }
 
+static int otlp_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+{
+    otlp_sink *s = (otlp_sink *)base;
+    return encode_record(entry, out, &s->rec, &s->body, err, len);
+}
+
 static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
 {
     otlp_sink *s = (otlp_sink *)base;
     static const char *const headers[] = {"Content-Type: application/x-protobuf", NULL};
-    int rc = sink_otlp_request(s->log_id, b->entry, b->n, &s->req, err, len);
+    int rc = wrap_request(s->log_id, b->data + b->off[0], b->off[b->n] - b->off[0], &s->req, err,
+                          len);
     if (rc != SINK_OK) return rc;
     rc = sink_http_post(&s->http, s->url, base->desc, headers, s->req.p, s->req.len, err, len);
     if (rc != SINK_OK) return rc;
@@ -315,6 +331,8 @@ static void otlp_close(sink *base)
     otlp_sink *s = (otlp_sink *)base;
     sink_http_free(&s->http);
     jbuf_free(&s->req);
+    jbuf_free(&s->rec);
+    jbuf_free(&s->body);
     free(s);
 }
 
@@ -351,6 +369,7 @@ const sink_type sink_otlp_type = {
     .formats = 1u << SINK_FORMAT_OTLP,
     .default_format = SINK_FORMAT_OTLP,
     .open = otlp_open,
+    .encode = otlp_encode,
     .send = otlp_send,
     .close = otlp_close,
 };

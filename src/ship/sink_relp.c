@@ -46,7 +46,6 @@ typedef struct relp_sink {
     int failed;            /* the error callback fired in this session */
     int auth_failed;       /* ... about the receiver's certificate */
     char why[200];         /* what it said first */
-    jbuf msg;
 } relp_sink;
 
 static void on_error(void *usr, char *obj, char *msg, relpRetVal code)
@@ -92,6 +91,18 @@ static relpRetVal make_client(relp_sink *s, relpClt_t **clt)
     return RELP_RET_OK;
 }
 
+/* The RFC 5424 message of an entry: RELP frames it. */
+static int relp_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+{
+    relp_sink *s = (relp_sink *)base;
+    int rc = sink_syslog_message(base->format, s->hostname, s->log_id, entry, out, err, len);
+    if (rc == SINK_OK && out->failed) {
+        snprintf(err, len, "out of memory");
+        rc = SINK_ENOMEM;
+    }
+    return rc;
+}
+
 static int relp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
 {
     relp_sink *s = (relp_sink *)base;
@@ -118,16 +129,9 @@ static int relp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
     connected = 1;
     relpCltHintBurstBegin(clt);
     for (; sent < b->n && !s->failed && !sink_stopped(base); sent++) {
-        s->msg.len = 0;
-        rc = sink_syslog_message(base->format, s->hostname, s->log_id, b->entry[sent], &s->msg,
-                                 err, len);
-        if (rc == SINK_OK && s->msg.failed) {
-            snprintf(err, len, "out of memory");
-            rc = SINK_ENOMEM;
-        }
-        if (rc != SINK_OK) break;
-        rc = SINK_EDOWN;
-        if ((r = relpCltSendSyslog(clt, (unsigned char *)s->msg.p, s->msg.len)) != RELP_RET_OK) {
+        const char *msg = b->data + b->off[sent];
+        size_t n = b->off[sent + 1] - b->off[sent];
+        if ((r = relpCltSendSyslog(clt, (unsigned char *)msg, n)) != RELP_RET_OK) {
             if (!s->failed) snprintf(s->why, sizeof s->why, "send failed (librelp %d)", r);
             s->failed = 1;
         }
@@ -138,7 +142,7 @@ done:
     ** after its answers to every command above. */
     if (clt) relpEngineCltDestruct(s->engine, &clt);
     sink_sigpipe_restore(&saved);
-    if (rc == SINK_ENOMEM || rc == SINK_EREFUSED || rc == SINK_EUSAGE) return rc;
+    if (rc == SINK_EUSAGE) return rc;
     if (sink_stopped(base)) {
         snprintf(err, len, "%s: stopped", base->desc);
         return SINK_ESTOPPED;
@@ -163,7 +167,6 @@ static void relp_close(sink *base)
 {
     relp_sink *s = (relp_sink *)base;
     if (s->engine) relpEngineDestruct(&s->engine);
-    jbuf_free(&s->msg);
     free(s->ca);
     free(s->cert);
     free(s->key);
@@ -236,6 +239,7 @@ const sink_type sink_relp_type = {
     .formats = 1u << SINK_FORMAT_JSONL | 1u << SINK_FORMAT_OCSF,
     .default_format = SINK_FORMAT_JSONL,
     .open = relp_open,
+    .encode = relp_encode,
     .send = relp_send,
     .close = relp_close,
 };

@@ -93,7 +93,7 @@ typedef struct syslog_sink {
     char log_id[37];
     int tls;
     CURL *curl;       /* NULL while not connected */
-    jbuf buf;         /* the framed messages of one batch */
+    jbuf msg;         /* one message being framed */
 } syslog_sink;
 
 static void disconnect(syslog_sink *s)
@@ -204,44 +204,45 @@ static int write_all(syslog_sink *s, const char *p, size_t n, char *err, size_t 
     return rc;
 }
 
+/* An entry framed by octet counting: "LEN SP MSG". */
+static int syslog_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+{
+    syslog_sink *s = (syslog_sink *)base;
+    char head[24];
+    s->msg.len = 0;
+    int rc = sink_syslog_message(base->format, s->hostname, s->log_id, entry, &s->msg, err, len);
+    if (rc != SINK_OK) return rc;
+    snprintf(head, sizeof head, "%zu ", s->msg.len);
+    jbuf_puts(out, head);
+    jbuf_put(out, s->msg.p, s->msg.len);
+    if (out->failed || s->msg.failed) {
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    return SINK_OK;
+}
+
 static int syslog_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
 {
     syslog_sink *s = (syslog_sink *)base;
     int rc;
-    jbuf_free(&s->buf);
-    jbuf msg = {0};
-    for (size_t i = 0; i < b->n; i++) {
-        char head[24];
-        msg.len = 0;
-        rc = sink_syslog_message(base->format, s->hostname, s->log_id, b->entry[i], &msg, err, len);
-        if (rc != SINK_OK) goto done;
-        snprintf(head, sizeof head, "%zu ", msg.len);
-        jbuf_puts(&s->buf, head);
-        jbuf_put(&s->buf, msg.p, msg.len);
-    }
-    if (s->buf.failed || msg.failed) {
-        snprintf(err, len, "out of memory");
-        rc = SINK_ENOMEM;
-        goto done;
-    }
     if (s->curl && closed_by_peer(s)) disconnect(s);
-    if (!s->curl && (rc = connect_to(s, err, len)) != SINK_OK) goto done;
-    if ((rc = write_all(s, s->buf.p, s->buf.len, err, len)) != SINK_OK) {
+    if (!s->curl && (rc = connect_to(s, err, len)) != SINK_OK) return rc;
+    /* The batch's frames are contiguous: one write. */
+    if ((rc = write_all(s, b->data + b->off[0], b->off[b->n] - b->off[0], err, len)) != SINK_OK) {
         disconnect(s);
-        goto done;
+        return rc;
     }
     if (b->n) ack->seq = b->seq[b->n - 1];
     ack->stored = (int64_t)b->n;
-done:
-    jbuf_free(&msg);
-    return rc;
+    return SINK_OK;
 }
 
 static void syslog_close(sink *base)
 {
     syslog_sink *s = (syslog_sink *)base;
     disconnect(s);
-    jbuf_free(&s->buf);
+    jbuf_free(&s->msg);
     free(s->ca);
     free(s->cert);
     free(s->key);
@@ -302,6 +303,7 @@ const sink_type sink_syslog_type = {
     .formats = 1u << SINK_FORMAT_JSONL | 1u << SINK_FORMAT_OCSF,
     .default_format = SINK_FORMAT_JSONL,
     .open = syslog_open,
+    .encode = syslog_encode,
     .send = syslog_send,
     .close = syslog_close,
 };
