@@ -3,7 +3,11 @@
 ** (see cursor.h).
 **
 ** <db>.ship/cursors.db holds one row per sink and log; saving a cursor is
-** one UPDATE committed with synchronous=FULL in WAL mode, so one fsync.
+** one UPDATE committed in WAL mode with synchronous=NORMAL: written to the
+** file before save returns, so a killed shipper finds it, but not fsynced
+** each time.  A power cut can therefore lose the newest saves, which only
+** makes a cursor lag (more is sent again; receivers drop repeats by id),
+** never lead past what was acknowledged, so no fsync per batch is owed.
 ** The audit database itself is never written: the shipper opens it read
 ** only, and its append-only triggers stay what they are.  Each sink's
 ** exclusive lock is a flock() on <db>.ship/<key>.lock, which the kernel
