@@ -40,6 +40,7 @@
 
 #include <curl/curl.h>
 
+#include "gen.h"
 #include "ship/ship.h"
 #include "ship/sink_int.h"
 #include "store/store.h"
@@ -51,17 +52,6 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ---- the RELP receiver ---------------------------------------------------- */
 
@@ -216,7 +206,7 @@ int main(int argc, char **argv)
         atomic_store(&relp_received, 0);
         if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
     }
-    double m = median(t, rounds);
+    double m = gen_median(t, rounds);
     printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld\n", entries, rounds, m,
            entries / m, atomic_load(&relp_received));
     fflush(stdout);
@@ -259,7 +249,7 @@ otlp:;
         }
         t[r] = now_s() - t0;
     }
-    double floor_s = median(t, rounds);
+    double floor_s = gen_median(t, rounds);
     printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu\n", entries,
            rounds, floor_s, entries / floor_s, req.len);
     fflush(stdout);
@@ -268,7 +258,7 @@ otlp:;
         snprintf(cursors, sizeof cursors, "%s/otlp%d", dir, r);
         if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
     }
-    m = median(t, rounds);
+    m = gen_median(t, rounds);
     printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f\n", entries, rounds,
            m, entries / m, floor_s / m);
 

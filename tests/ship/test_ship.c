@@ -34,7 +34,9 @@
 
 #include "test.h"
 #include "corpus.h"
+#include "fault_util.h" /* slurp, fu_rm_rf, fu_now_ms */
 
+#undef CHECK /* fault_util's speaks of the harness; these helpers set why */
 #define CHECK(cond)                                                                  \
     do {                                                                             \
         if (!(cond)) TEST_FAIL_("check failed: %s%s%s", #cond, why[0] ? ": " : "", why); \
@@ -49,6 +51,18 @@ static void say(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
+}
+
+/* A string member by its exact name (names with dots, unlike jpath's). */
+static const char *jkey(const cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+/* s, or "" for NULL. */
+static const char *s0(const char *s)
+{
+    return s ? s : "";
 }
 
 /* ---- processes and folders, cleaned up at exit -------------------------- */
@@ -71,19 +85,8 @@ static void cleanup(void)
         waitpid(live[i], NULL, 0);
     }
     nlive = 0;
-    for (int i = 0; i < ndirs; i++) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%.256s'", dirs[i]);
-        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dirs[i]);
-    }
+    for (int i = 0; i < ndirs; i++) fu_rm_rf(dirs[i]);
     ndirs = 0;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms)
@@ -161,11 +164,11 @@ static pid_t spawn(const char *const *argv, const spawn_opts *o)
 static int wait_exit(pid_t pid, int timeout_ms)
 {
     int st;
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = fu_now_ms() + timeout_ms;
     for (;;) {
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) break;
-        if (now_ms() > end) {
+        if (fu_now_ms() > end) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             forget(pid);
@@ -184,31 +187,11 @@ static void stop_proc(pid_t pid, int sig)
     wait_exit(pid, 15000);
 }
 
-/* A file's bytes, NUL-terminated (caller frees); NULL when absent. */
-static char *slurp(const char *path, size_t *len)
+/* A file's text (caller frees), NULL when absent. */
+static char *slurp_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap + 1);
-    size_t got;
-    while (p && (got = fread(p + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *q = realloc(p, cap * 2 + 1);
-            if (!q) {
-                free(p);
-                p = NULL;
-                break;
-            }
-            p = q;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (p) p[n] = '\0';
-    if (len) *len = n;
-    return p;
+    size_t n;
+    return slurp(path, &n);
 }
 
 static int count_lines(const char *path)
@@ -358,7 +341,7 @@ static int load_trail(tctx *t, trail *tr)
         say("export failed");
         return -1;
     }
-    char *text = slurp(out, NULL);
+    char *text = slurp_text(out);
     if (!text) return -1;
     int cap = 1024;
     tr->e = calloc((size_t)cap, sizeof *tr->e);
@@ -424,7 +407,7 @@ static int ship_once(tctx *t, run *r, const char *const *args, const char *const
 {
     if (ship_start(t, r, args, env) != 0) return -1;
     int rc = wait_exit(r->pid, 180000);
-    char *err = slurp(r->err, NULL);
+    char *err = slurp_text(r->err);
     say("shipper exited %d; stderr: %.1500s", rc, err ? err : "");
     free(err);
     return rc;
@@ -432,16 +415,33 @@ static int ship_once(tctx *t, run *r, const char *const *args, const char *const
 
 static cJSON *summary(const run *r)
 {
-    char *text = slurp(r->out, NULL);
+    char *text = slurp_text(r->out);
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     free(text);
     return j;
 }
 
+static int64_t sink_cursor(const run *r, int i)
+{
+    cJSON *s = summary(r);
+    const cJSON *sink = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "sinks"), i);
+    int64_t c = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sink, "cursor"));
+    cJSON_Delete(s);
+    return c;
+}
+
+static int64_t shipped(const run *r)
+{
+    cJSON *s = summary(r);
+    int64_t n = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "shipped"));
+    cJSON_Delete(s);
+    return n;
+}
+
 /* How many times stderr of r says needle. */
 static int err_count(const run *r, const char *needle)
 {
-    char *text = slurp(r->err, NULL);
+    char *text = slurp_text(r->err);
     int n = 0;
     for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
     free(text);
@@ -526,12 +526,12 @@ static int rsyslog_start(tctx *t, rsys *r)
     const char *argv[] = {env_or("DSS_RSYSLOGD", "rsyslogd"), "-n", "-f", conf, "-i", pidfile, NULL};
     spawn_opts o = {.err = errf, .out = errf, .as_nobody = 1};
     r->pid = spawn(argv, &o);
-    for (int64_t end = now_ms() + 20000; now_ms() < end; sleep_ms(50)) {
+    for (int64_t end = fu_now_ms() + 20000; fu_now_ms() < end; sleep_ms(50)) {
         if (port_open(r->relp) && port_open(r->relp_tls) && port_open(r->tcp) && port_open(r->tls))
             return 0;
         if (waitpid(r->pid, NULL, WNOHANG) == r->pid) break;
     }
-    char *e = slurp(errf, NULL);
+    char *e = slurp_text(errf);
     say("rsyslog did not start: %.1000s", e ? e : "");
     free(e);
     return -1;
@@ -557,7 +557,7 @@ static char *rs_file(rsys *r, const char *name)
 static int wait_lines(const char *file, int n, int timeout_ms)
 {
     int have = 0;
-    for (int64_t end = now_ms() + timeout_ms; now_ms() < end; sleep_ms(50))
+    for (int64_t end = fu_now_ms() + timeout_ms; fu_now_ms() < end; sleep_ms(50))
         if ((have = count_lines(file)) >= n) return 0;
     say("%s has %d lines, not %d", file, have, n);
     return -1;
@@ -623,10 +623,11 @@ static int parse5424(const char *line, m5424 *m)
 }
 
 /* Check a syslog receiver's file against the trail: every line RFC 5424
-** with our structured data, MSGID, severity and the entry (jsonl) as MSG;
-** every entry present, exactly once when exactly is set, else at least
-** once with at most max_dup repeats in all.  0, or -1 with why. */
-static int check_syslog(const char *file, const trail *tr, int exactly, int max_dup)
+** with our structured data, MSGID, severity and as MSG the entry (jsonl)
+** or, with ocsf, its OCSF event; every entry present, exactly once when
+** exactly is set, else at least once with at most max_dup repeats in all.
+** 0, or -1 with why. */
+static int check_syslog(const char *file, const trail *tr, int exactly, int max_dup, int ocsf)
 {
     size_t len;
     char *text = slurp(file, &len);
@@ -660,14 +661,18 @@ static int check_syslog(const char *file, const trail *tr, int exactly, int max_
                 m.msgid, m.id, m.hash, m.log);
             goto done;
         }
-        if (strcmp(m.msg, e->line) != 0) {
+        if (!ocsf && strcmp(m.msg, e->line) != 0) {
+            say("%s:%d: MSG is not the entry: %.300s", file, lineno, m.msg);
+            goto done;
+        }
+        if (ocsf) {
             cJSON *j = cJSON_Parse(m.msg);
-            const char *uid = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "metadata"), "uid"));
-            int ocsf = uid && strcmp(uid, e->id) == 0;
+            const char *uid = jkey(cJSON_GetObjectItemCaseSensitive(j, "metadata"), "uid");
+            int same = uid && strcmp(uid, e->id) == 0 &&
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "class_uid")) == 6003;
             cJSON_Delete(j);
-            if (!ocsf) {
-                say("%s:%d: MSG is neither the entry nor its OCSF event: %.300s", file, lineno, m.msg);
+            if (!same) {
+                say("%s:%d: MSG is not the entry's OCSF event: %.300s", file, lineno, m.msg);
                 goto done;
             }
         }
@@ -723,8 +728,8 @@ static int recv_start(tctx *t, recv_t *r, const char *kind, const char *const *e
     const char *argv[] = {env_or("DSS_NODE", "node"), script, kind, t->dir, NULL};
     spawn_opts o = {.out = errf, .err = errf, .env = envs};
     r->pid = spawn(argv, &o);
-    for (int64_t end = now_ms() + 20000; now_ms() < end; sleep_ms(30)) {
-        char *p = slurp(portf, NULL);
+    for (int64_t end = fu_now_ms() + 20000; fu_now_ms() < end; sleep_ms(30)) {
+        char *p = slurp_text(portf);
         if (p) {
             r->port = atoi(p);
             free(p);
@@ -732,7 +737,7 @@ static int recv_start(tctx *t, recv_t *r, const char *kind, const char *const *e
         }
         if (waitpid(r->pid, NULL, WNOHANG) == r->pid) break;
     }
-    char *e = slurp(errf, NULL);
+    char *e = slurp_text(errf);
     say("the %s receiver did not start: %.1000s", kind, e ? e : "");
     free(e);
     return -1;
@@ -749,7 +754,7 @@ static cJSON *recv_items(const recv_t *r)
 {
     char file[400];
     snprintf(file, sizeof file, "%s/%s.jsonl", r->t->dir, r->kind);
-    char *text = slurp(file, NULL);
+    char *text = slurp_text(file);
     cJSON *a = cJSON_CreateArray();
     for (char *line = text, *nl; text && (nl = strchr(line, '\n')); line = nl + 1) {
         *nl = '\0';
@@ -764,7 +769,7 @@ static cJSON *recv_log(const recv_t *r)
 {
     char file[400];
     snprintf(file, sizeof file, "%s/%s.log", r->t->dir, r->kind);
-    char *text = slurp(file, NULL);
+    char *text = slurp_text(file);
     cJSON *a = cJSON_CreateArray();
     for (char *line = text, *nl; text && (nl = strchr(line, '\n')); line = nl + 1) {
         *nl = '\0';
@@ -779,17 +784,6 @@ static int wait_items(const recv_t *r, int n, int timeout_ms)
     char file[400];
     snprintf(file, sizeof file, "%s/%s.jsonl", r->t->dir, r->kind);
     return wait_lines(file, n, timeout_ms);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-}
-
-/* s, or "" for NULL. */
-static const char *s0(const char *s)
-{
-    return s ? s : "";
 }
 
 /* Each entry of the trail once in items, found by get_seq(item); missing
@@ -825,57 +819,61 @@ done:
 
 enum { BIG = 5000 }; /* tools/calls: 10,000 entries */
 
-TEST(relp_delivers_10000_entries_exactly_once)
+/* Ship a trail of 10,000 entries to one of rsyslog's inputs ("relp",
+** "relp_tls", "tcp" or "tls") through url_fmt (with %d for its port), in
+** format ("jsonl" or "ocsf"), then check what rsyslog wrote: every entry exactly once
+** (RELP) or at least once (TCP).  0, or -1 with why. */
+static int deliver_10000(const char *input, const char *url_fmt, const char *format,
+                         int exactly)
 {
     tctx t;
     rsys r = {0};
     trail tr = {0};
     run sh;
-    char url[64];
-    CHECK(t_init(&t) == 0);
-    CHECK(fill(&t, 1, BIG) == 0);
-    CHECK(load_trail(&t, &tr) == 0);
-    ASSERT_EQ_INT(tr.n, 2 * BIG);
-    CHECK(rsyslog_start(&t, &r) == 0);
-    snprintf(url, sizeof url, "relp://127.0.0.1:%d", r.relp);
-    const char *args[] = {"--to", url, NULL};
-    CHECK(ship_once(&t, &sh, args, NULL) == 0);
+    char url[80], ca[400], cert[400], key[400];
+    const char *args[16] = {"--to", url, "--ca", ca, "--cert", cert, "--key", key};
+    int k = 8, rc = -1;
+    if (t_init(&t) != 0 || fill(&t, 1, BIG) != 0 || load_trail(&t, &tr) != 0) goto done;
+    if (tr.n != 2 * BIG) {
+        say("the trail holds %d entries", tr.n);
+        goto done;
+    }
+    if (rsyslog_start(&t, &r) != 0) goto done;
+    int port = strcmp(input, "relp") == 0 ? r.relp : strcmp(input, "relp_tls") == 0 ? r.relp_tls
+             : strcmp(input, "tcp") == 0 ? r.tcp : r.tls;
+    snprintf(url, sizeof url, url_fmt, port);
+    snprintf(ca, sizeof ca, "%s/ca.pem", t.certs);
+    snprintf(cert, sizeof cert, "%s/client.pem", t.certs);
+    snprintf(key, sizeof key, "%s/client.key", t.certs);
+    args[k++] = "--format";
+    args[k++] = format;
+    args[k] = NULL;
+    if (ship_once(&t, &sh, args, NULL) != 0) goto done;
     cJSON *sum = summary(&sh);
-    CHECK(sum);
-    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "shipped")), tr.n);
+    double n = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "shipped"));
     cJSON_Delete(sum);
-    CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
+    if (n != tr.n) {
+        say("the summary says %.0f shipped, not %d", n, tr.n);
+        goto done;
+    }
+    if (wait_lines(rs_file(&r, input), tr.n, 30000) != 0) goto done;
     rsyslog_stop(&r);
-    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0) == 0);
-    /* Shipping again sends nothing: the cursor is at the head. */
-    CHECK(ship_once(&t, &sh, args, NULL) == 0);
-    sum = summary(&sh);
-    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "shipped")), 0);
-    cJSON_Delete(sum);
+    rc = check_syslog(rs_file(&r, input), &tr, exactly, exactly ? 0 : 1000,
+                      strcmp(format, "ocsf") == 0);
+done:
+    if (r.pid) rsyslog_stop(&r);
     trail_free(&tr);
+    return rc;
+}
+
+TEST(relp_delivers_10000_entries_exactly_once)
+{
+    CHECK(deliver_10000("relp", "relp://127.0.0.1:%d", "jsonl", 1) == 0);
 }
 
 TEST(relp_tls_delivers_10000_entries_to_a_verified_receiver)
 {
-    tctx t;
-    rsys r = {0};
-    trail tr = {0};
-    run sh;
-    char url[64], ca[400], cert[400], key[400];
-    CHECK(t_init(&t) == 0);
-    CHECK(fill(&t, 1, BIG) == 0);
-    CHECK(load_trail(&t, &tr) == 0);
-    CHECK(rsyslog_start(&t, &r) == 0);
-    snprintf(url, sizeof url, "relp+tls://localhost:%d", r.relp_tls);
-    snprintf(ca, sizeof ca, "%s/ca.pem", t.certs);
-    snprintf(cert, sizeof cert, "%s/client.pem", t.certs);
-    snprintf(key, sizeof key, "%s/client.key", t.certs);
-    const char *args[] = {"--to", url, "--ca", ca, "--cert", cert, "--key", key, NULL};
-    CHECK(ship_once(&t, &sh, args, NULL) == 0);
-    CHECK(wait_lines(rs_file(&r, "relp_tls"), tr.n, 30000) == 0);
-    rsyslog_stop(&r);
-    CHECK(check_syslog(rs_file(&r, "relp_tls"), &tr, 1, 0) == 0);
-    trail_free(&tr);
+    CHECK(deliver_10000("relp_tls", "relp+tls://localhost:%d", "jsonl", 1) == 0);
 }
 
 TEST(tls_receivers_that_cannot_prove_their_name_are_refused)
@@ -914,48 +912,32 @@ TEST(tls_receivers_that_cannot_prove_their_name_are_refused)
 
 TEST(syslog_tls_delivers_10000_entries_at_least_once)
 {
-    tctx t;
-    rsys r = {0};
-    trail tr = {0};
-    run sh;
-    char url[64], ca[400];
-    CHECK(t_init(&t) == 0);
-    CHECK(fill(&t, 1, BIG) == 0);
-    CHECK(load_trail(&t, &tr) == 0);
-    CHECK(rsyslog_start(&t, &r) == 0);
-    snprintf(url, sizeof url, "syslog+tls://localhost:%d", r.tls);
-    snprintf(ca, sizeof ca, "%s/ca.pem", t.certs);
-    const char *args[] = {"--to", url, "--ca", ca, NULL};
-    CHECK(ship_once(&t, &sh, args, NULL) == 0);
-    CHECK(wait_lines(rs_file(&r, "tls"), tr.n, 30000) == 0);
-    rsyslog_stop(&r);
-    CHECK(check_syslog(rs_file(&r, "tls"), &tr, 0, 1000) == 0);
-    trail_free(&tr);
+    CHECK(deliver_10000("tls", "syslog+tls://localhost:%d", "jsonl", 0) == 0);
 }
 
 TEST(syslog_tcp_delivers_10000_entries_at_least_once_as_ocsf)
 {
+    CHECK(deliver_10000("tcp", "syslog+tcp://127.0.0.1:%d", "ocsf", 0) == 0);
+}
+
+TEST(shipping_again_sends_nothing_new)
+{
     tctx t;
     rsys r = {0};
-    trail tr = {0};
     run sh;
     char url[64];
     CHECK(t_init(&t) == 0);
-    CHECK(fill(&t, 1, BIG) == 0);
-    CHECK(load_trail(&t, &tr) == 0);
+    CHECK(fill(&t, 1, 50) == 0);
     CHECK(rsyslog_start(&t, &r) == 0);
-    snprintf(url, sizeof url, "syslog+tcp://127.0.0.1:%d", r.tcp);
-    const char *args[] = {"--to", url, "--format", "ocsf", NULL};
+    snprintf(url, sizeof url, "relp://127.0.0.1:%d", r.relp);
+    const char *args[] = {"--to", url, NULL};
     CHECK(ship_once(&t, &sh, args, NULL) == 0);
-    CHECK(wait_lines(rs_file(&r, "tcp"), tr.n, 30000) == 0);
+    ASSERT_EQ_INT(shipped(&sh), 100);
+    CHECK(ship_once(&t, &sh, args, NULL) == 0);
+    ASSERT_EQ_INT(shipped(&sh), 0);
+    CHECK(wait_lines(rs_file(&r, "relp"), 100, 30000) == 0);
     rsyslog_stop(&r);
-    /* check_syslog accepts an OCSF event whose metadata.uid is the entry's
-    ** id; make sure these are OCSF, not the entries. */
-    CHECK(check_syslog(rs_file(&r, "tcp"), &tr, 0, 1000) == 0);
-    char *text = slurp(rs_file(&r, "tcp"), NULL);
-    CHECK(text && strstr(text, "\"class_uid\":6003") && !strstr(text, "\xEF\xBB\xBF{\"seq\":"));
-    free(text);
-    trail_free(&tr);
+    ASSERT_EQ_INT(count_lines(rs_file(&r, "relp")), 100);
 }
 
 TEST(relp_shipper_killed_mid_stream_resends_at_most_one_batch)
@@ -974,7 +956,7 @@ TEST(relp_shipper_killed_mid_stream_resends_at_most_one_batch)
     const char *args[] = {"--to", url, "--batch", "50", NULL};
     CHECK(ship_start(&t, &sh, args, NULL) == 0);
     int before = 0;
-    for (int64_t end = now_ms() + 30000; now_ms() < end && before < 500; sleep_ms(2))
+    for (int64_t end = fu_now_ms() + 30000; fu_now_ms() < end && before < 500; sleep_ms(2))
         before = count_lines(rs_file(&r, "relp"));
     kill(sh.pid, SIGKILL);
     ASSERT_EQ_INT(wait_exit(sh.pid, 10000), -2);
@@ -985,7 +967,7 @@ TEST(relp_shipper_killed_mid_stream_resends_at_most_one_batch)
     CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
     rsyslog_stop(&r);
     /* Every entry; repeats only from the batch in flight at the kill. */
-    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 0, 50) == 0);
+    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 0, 50, 0) == 0);
     trail_free(&tr);
 }
 
@@ -1018,7 +1000,7 @@ TEST(relp_receiver_down_under_follow_then_back_gets_everything)
     rsyslog_stop(&r);
     /* Everything arrived.  Repeats: at most the one batch whose session
     ** rsyslog may have written but not closed when it was stopped. */
-    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 0, 400) == 0);
+    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 0, 400, 0) == 0);
     /* The outage was told once, and its end once. */
     ASSERT_EQ_INT(err_count(&sh, "retrying with backoff"), 1);
     ASSERT_EQ_INT(err_count(&sh, "delivering again"), 1);
@@ -1030,7 +1012,7 @@ TEST(relp_receiver_down_under_follow_then_back_gets_everything)
 static int64_t otlp_seq(const cJSON *rec)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "attributes");
-    return atoll(s0(jstr(cJSON_GetObjectItemCaseSensitive(a, "dss_audit.seq"), "int")));
+    return atoll(s0(jkey(cJSON_GetObjectItemCaseSensitive(a, "dss_audit.seq"), "int")));
 }
 
 /* Every record against its entry: body, time, severity, attributes. */
@@ -1046,13 +1028,13 @@ static int check_otlp_records(const cJSON *items, const trail *tr)
         const entry *e = &tr->e[seq - 1];
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "attributes");
         const cJSON *res = cJSON_GetObjectItemCaseSensitive(rec, "resource");
-        const char *body = jstr(rec, "body");
+        const char *body = jkey(rec, "body");
         if (!body || strcmp(body, e->line) != 0) {
             say("seq %lld: the body is not the entry", (long long)seq);
             return -1;
         }
-        const char *created = jstr(e->j, "created_at");
-        const char *nanos = jstr(rec, "timeUnixNano");
+        const char *created = jkey(e->j, "created_at");
+        const char *nanos = jkey(rec, "timeUnixNano");
         struct tm tm = {0};
         int us = 0;
         if (!created || !nanos ||
@@ -1067,25 +1049,25 @@ static int check_otlp_records(const cJSON *items, const trail *tr)
         int failed = strcmp(e->event_type, "error") == 0;
         const cJSON *sev = cJSON_GetObjectItemCaseSensitive(rec, "severityNumber");
         if (atoll(nanos) != want || !cJSON_IsNumber(sev) || sev->valueint != (failed ? 17 : 9) ||
-            strcmp(s0(jstr(res, "service.name")), "dss-audit-mcp") != 0 ||
-            strcmp(s0(jstr(res, "dss_audit.log_id")), tr->log_id) != 0 ||
-            strcmp(s0(jstr(a, "dss_audit.id")), e->id) != 0 ||
-            strcmp(s0(jstr(a, "dss_audit.hash")), e->hash) != 0 ||
-            strcmp(s0(jstr(a, "dss_audit.event_type")), e->event_type) != 0 ||
-            strcmp(s0(jstr(a, "user.id")), "tester") != 0) {
+            strcmp(s0(jkey(res, "service.name")), "dss-audit-mcp") != 0 ||
+            strcmp(s0(jkey(res, "dss_audit.log_id")), tr->log_id) != 0 ||
+            strcmp(s0(jkey(a, "dss_audit.id")), e->id) != 0 ||
+            strcmp(s0(jkey(a, "dss_audit.hash")), e->hash) != 0 ||
+            strcmp(s0(jkey(a, "dss_audit.event_type")), e->event_type) != 0 ||
+            strcmp(s0(jkey(a, "user.id")), "tester") != 0) {
             say("seq %lld: time %s (want %lld), severity or attributes differ", (long long)seq,
                 nanos, want);
             return -1;
         }
         /* A tool_call entry carries the GenAI and MCP conventions. */
         if (strcmp(e->event_type, "tool_call") == 0 &&
-            (strcmp(s0(jstr(a, "gen_ai.tool.name")), "log_operation") != 0 ||
-             strcmp(s0(jstr(a, "mcp.method.name")), "tools/call") != 0 ||
-             strcmp(s0(jstr(a, "gen_ai.operation.name")), "execute_tool") != 0)) {
+            (strcmp(s0(jkey(a, "gen_ai.tool.name")), "log_operation") != 0 ||
+             strcmp(s0(jkey(a, "mcp.method.name")), "tools/call") != 0 ||
+             strcmp(s0(jkey(a, "gen_ai.operation.name")), "execute_tool") != 0)) {
             say("seq %lld: a tool_call without gen_ai.tool.name / mcp.method.name", (long long)seq);
             return -1;
         }
-        if (failed && strcmp(s0(jstr(a, "error.message")), "upstream failed") != 0) {
+        if (failed && strcmp(s0(jkey(a, "error.message")), "upstream failed") != 0) {
             say("seq %lld: error.message", (long long)seq);
             return -1;
         }
@@ -1202,7 +1184,7 @@ static int check_hec_events(const cJSON *items, const trail *tr)
         char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(ev, "event"));
         int same = text && strcmp(text, e->line) == 0;
         cJSON_free(text);
-        const char *created = jstr(e->j, "created_at");
+        const char *created = jkey(e->j, "created_at");
         struct tm tm = {0};
         int us = 0;
         sscanf(created, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
@@ -1212,8 +1194,8 @@ static int check_hec_events(const cJSON *items, const trail *tr)
         double want = (double)timegm(&tm) + (us / 1000) / 1000.0;
         double got = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "time"));
         if (!same || got < want - 0.0005 || got > want + 0.0005 ||
-            strcmp(s0(jstr(ev, "host")), "ship-test-host") != 0 ||
-            strcmp(s0(jstr(ev, "sourcetype")), "dss-audit:jsonl") != 0) {
+            strcmp(s0(jkey(ev, "host")), "ship-test-host") != 0 ||
+            strcmp(s0(jkey(ev, "sourcetype")), "dss-audit:jsonl") != 0) {
             say("seq %lld: event, time %.3f (want %.3f), host or sourcetype", (long long)seq, got,
                 want);
             return -1;
@@ -1360,7 +1342,7 @@ TEST(webhook_batches_are_signed_with_hmac_sha256)
         char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it, "entry"));
         int same = text && strcmp(text, tr.e[webhook_seq(it) - 1].line) == 0;
         cJSON_free(text);
-        if (!same || strcmp(s0(jstr(it, "log_id")), tr.log_id) != 0)
+        if (!same || strcmp(s0(jkey(it, "log_id")), tr.log_id) != 0)
             TEST_FAIL_("seq %lld: not the entry, or no log_id", (long long)webhook_seq(it));
     }
     ASSERT_EQ_INT(cJSON_GetArraySize(log), 4); /* three batches, one refusal */
@@ -1407,23 +1389,6 @@ TEST(webhook_non_2xx_is_retried_with_backoff)
 }
 
 /* ---- delivery ------------------------------------------------------------------------ */
-
-static int64_t sink_cursor(const run *r, int i)
-{
-    cJSON *s = summary(r);
-    const cJSON *sink = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "sinks"), i);
-    int64_t c = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sink, "cursor"));
-    cJSON_Delete(s);
-    return c;
-}
-
-static int64_t shipped(const run *r)
-{
-    cJSON *s = summary(r);
-    int64_t n = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "shipped"));
-    cJSON_Delete(s);
-    return n;
-}
 
 TEST(first_run_starts_at_the_oldest_then_resumes_at_the_cursor)
 {
@@ -1514,7 +1479,7 @@ TEST(several_sinks_each_with_its_cursor_one_dead_holds_none_back)
     ASSERT_EQ_INT(wait_exit(sh.pid, 20000), 0);
     recv_stop(&rv);
     rsyslog_stop(&r);
-    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0) == 0);
+    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0, 0) == 0);
     cJSON *items = recv_items(&rv);
     CHECK(check_once(items, &tr, otlp_seq, 0) == 0);
     cJSON_Delete(items);
@@ -1758,6 +1723,7 @@ TEST_MAIN(
     TEST_ENTRY(tls_receivers_that_cannot_prove_their_name_are_refused)
     TEST_ENTRY(syslog_tls_delivers_10000_entries_at_least_once)
     TEST_ENTRY(syslog_tcp_delivers_10000_entries_at_least_once_as_ocsf)
+    TEST_ENTRY(shipping_again_sends_nothing_new)
     TEST_ENTRY(relp_shipper_killed_mid_stream_resends_at_most_one_batch)
     TEST_ENTRY(relp_receiver_down_under_follow_then_back_gets_everything)
     TEST_ENTRY(otlp_every_entry_decoded_with_its_attributes)
