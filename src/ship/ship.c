@@ -441,8 +441,7 @@ static int run_worker(worker *w)
                 continue;
             }
             sink_batch b = {.n = w->n, .seq = w->seq, .local = w->local, .data = w->data.p,
-                            .off = w->off, .raw = w->raw, .log_id = h->log.log_id,
-                            .log_name = h->log.name};
+                            .off = w->off, .raw = w->raw};
             ack.seq = w->pos;
             rc = sink_send(w->sk, &b, &ack, err, sizeof err);
             w->res->shipped += ack.stored;

@@ -90,7 +90,6 @@ typedef struct sink_batch {
     const size_t *off;           /* n + 1 offsets into data */
     const store_raw_entry *raw;  /* NULL for the others */
     store *local;                /* the local store (read only) */
-    const char *log_id, *log_name; /* the local log */
 } sink_batch;
 
 /* What a send achieved, also when it failed part-way. */
