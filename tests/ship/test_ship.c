@@ -389,7 +389,17 @@ static int ship_start(tctx *t, run *r, const char *const *args, const char *cons
 {
     static int n;
     const char *argv[64];
+    static char wrapper[512], supp[400];
     int k = 0;
+    /* DSS_E2E_WRAPPER (valgrind in CI) goes in front, with librelp's own
+    ** leaks suppressed. */
+    snprintf(wrapper, sizeof wrapper, "%s", env_or("DSS_E2E_WRAPPER", ""));
+    for (char *w = strtok(wrapper, " "); w && k < 40; w = strtok(NULL, " ")) argv[k++] = w;
+    if (k && strstr(argv[0], "valgrind")) {
+        snprintf(supp, sizeof supp, "--suppressions=%s/tests/ship/valgrind.supp",
+                 env_or("DSS_SOURCE_DIR", "."));
+        argv[k++] = supp;
+    }
     argv[k++] = env_or("DSS_SHIPPER", "ship_shipper");
     argv[k++] = "--db";
     argv[k++] = t->db;
@@ -436,6 +446,23 @@ static int64_t shipped(const run *r)
     int64_t n = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "shipped"));
     cJSON_Delete(s);
     return n;
+}
+
+/* Wait until `sinks` cursors of t's trail are at seq (or past it): what a
+** receiver got is acknowledged, and saved, a moment after it got it. */
+static int wait_cursors(tctx *t, int sinks, int64_t seq, int timeout_ms)
+{
+    char file[400];
+    long long have = -1;
+    snprintf(file, sizeof file, "%s/audit.db.ship/cursors.db", t->dir);
+    for (int64_t end = fu_now_ms() + timeout_ms; fu_now_ms() < end; sleep_ms(50)) {
+        char q[128];
+        snprintf(q, sizeof q, "SELECT count(*) FROM cursors WHERE seq >= %lld", (long long)seq);
+        have = db_scalar(file, q, NULL);
+        if (have >= sinks) return 0;
+    }
+    say("%lld of %d cursors at seq %lld", have, sinks, (long long)seq);
+    return -1;
 }
 
 /* How many times stderr of r says needle. */
@@ -1475,6 +1502,7 @@ TEST(several_sinks_each_with_its_cursor_one_dead_holds_none_back)
     const char *env[] = {port, NULL};
     CHECK(recv_start(&t, &rv, "otlp", env) == 0);
     CHECK(wait_items(&rv, tr.n, 30000) == 0);
+    CHECK(wait_cursors(&t, 2, tr.n, 30000) == 0);
     kill(sh.pid, SIGTERM);
     ASSERT_EQ_INT(wait_exit(sh.pid, 20000), 0);
     recv_stop(&rv);
