@@ -13,7 +13,8 @@ testing=0
 [[ "${1:-}" == "--test" ]] && testing=1
 if (( testing )); then
   want+=(sqlite3 valgrind clang libclang-rt-14-dev groff-base man-db util-linux chromium
-         postgresql-15 rsyslog rsyslog-relp rsyslog-gnutls openssl)
+         postgresql-15 golang-go golang-golang-x-mod-dev rsyslog rsyslog-relp rsyslog-gnutls
+         openssl)
 fi
 
 missing=()
