@@ -72,7 +72,7 @@ typedef struct sink_config {
     ** log->name (ship's --log). */
     const store_log *log;
     int timeout_ms; /* per network exchange; 0 = 30000 */
-    /* Set (by a signal handler or ship_stop) to abandon a blocking wait;
+    /* Set (by a signal handler or ship_finish) to abandon a blocking wait;
     ** may be NULL. */
     volatile sig_atomic_t *stop;
 } sink_config;
