@@ -109,6 +109,11 @@ static int webhook_open(const sink_config *cfg, sink **out, char *err, size_t le
     sink_url u;
     int rc = sink_url_parse(cfg->url, 443, &u, err, len);
     if (rc != SINK_OK) return rc;
+    if (strlen(cfg->url) >= sizeof ((webhook_sink *)0)->url) {
+        snprintf(err, len, "the webhook URL is too long (at most %zu bytes)",
+                 sizeof ((webhook_sink *)0)->url - 1);
+        return SINK_EUSAGE;
+    }
     if (!cfg->secret || !*cfg->secret) {
         snprintf(err, len, "a webhook sink signs its batches: set DSS_AUDIT_SINK_SECRET "
                            "or name a file holding the key (--secret-file)");
@@ -123,8 +128,9 @@ static int webhook_open(const sink_config *cfg, sink **out, char *err, size_t le
     s->key_len = strlen(cfg->secret);
     if (!(s->key = malloc(s->key_len))) goto nomem;
     memcpy(s->key, cfg->secret, s->key_len);
-    snprintf(s->url, sizeof s->url, strchr(u.host, ':') ? "https://[%s]:%d%s" : "https://%s:%d%s",
-             u.host, u.port, u.path);
+    /* Posted to as given (checked above): the Host header stays the
+    ** receiver's own. */
+    snprintf(s->url, sizeof s->url, "%s", cfg->url);
     if (cfg->log) {
         snprintf(s->log_id, sizeof s->log_id, "%s", cfg->log->log_id);
         snprintf(s->log_name, sizeof s->log_name, "%s", cfg->log->name);
