@@ -61,7 +61,7 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
 int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len)
 {
     const char *files[] = {cfg->ca_file, cfg->cert_file, cfg->key_file};
-    const char *what[] = {"--ca", "--cert", "--key"};
+    const char *what[] = {"--ca", "--client-cert", "--client-key"};
     for (int i = 0; i < 3; i++) {
         if (files[i] && access(files[i], R_OK) != 0) {
             snprintf(err, len, "%s %s cannot be read", what[i], files[i]);
@@ -69,7 +69,7 @@ int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len)
         }
     }
     if ((cfg->cert_file != NULL) != (cfg->key_file != NULL)) {
-        snprintf(err, len, "a client certificate needs both --cert and --key");
+        snprintf(err, len, "a client certificate needs both --client-cert and --client-key");
         return SINK_EUSAGE;
     }
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);

@@ -30,7 +30,7 @@ typedef struct sink_http {
 enum { SINK_HTTP_BODY_MAX = 1 << 20 };
 
 /* A client with cfg's TLS trust, client certificate, timeout and stop
-** flag.  SINK_OK, or SINK_EUSAGE (an unreadable --ca, --cert or --key) /
+** flag.  SINK_OK, or SINK_EUSAGE (an unreadable --ca, --client-cert or --client-key) /
 ** SINK_ENOMEM with a sentence in err.  Released with sink_http_free(). */
 int sink_http_init(sink_http *h, const sink_config *cfg, char *err, size_t len);
 

@@ -16,7 +16,7 @@
 **
 ** TLS: librelp verifies the receiver only when the client presents a
 ** certificate of its own (without one it falls back to anonymous TLS,
-** which verifies nothing), so relp+tls:// needs --cert and --key, and
+** which verifies nothing), so relp+tls:// needs --client-cert and --client-key, and
 ** checks the receiver's certificate against --ca (or the system's CA
 ** bundle) and its name against the URL's host.
 */
@@ -189,7 +189,7 @@ static int relp_open(const sink_config *cfg, sink **out, char *err, size_t len)
         return SINK_EUSAGE;
     }
     if (tls && (!cfg->cert_file || !cfg->key_file)) {
-        snprintf(err, len, "relp+tls needs a client certificate (--cert FILE --key FILE): "
+        snprintf(err, len, "relp+tls needs a client certificate (--client-cert FILE --client-key FILE): "
                            "without one librelp uses anonymous TLS, which cannot verify "
                            "the receiver");
         return SINK_EUSAGE;

@@ -4,7 +4,7 @@
 **
 **   shipper --db FILE --to URL [--to URL ...] [--follow] [--format F]
 **           [--from-start | --from-now] [--batch N] [--poll-ms N]
-**           [--ca FILE] [--cert FILE --key FILE] [--cursor-dir DIR]
+**           [--ca FILE] [--client-cert FILE --client-key FILE] [--cursor-dir DIR]
 **           [--timeout-ms N] [--backoff-max-ms N] [--hostname NAME]
 **           [--token-file FILE] [--secret-file FILE]
 **
@@ -74,8 +74,8 @@ int main(int argc, char **argv)
         else if (OPT("--timeout-ms")) o.timeout_ms = atoi(v);
         else if (OPT("--backoff-max-ms")) o.backoff_max_ms = atoi(v);
         else if (OPT("--ca")) o.ca_file = v;
-        else if (OPT("--cert")) o.cert_file = v;
-        else if (OPT("--key")) o.key_file = v;
+        else if (OPT("--client-cert")) o.cert_file = v;
+        else if (OPT("--client-key")) o.key_file = v;
         else if (OPT("--cursor-dir")) o.cursor_dir = v;
         else if (OPT("--hostname")) o.hostname = v;
         else if (OPT("--log")) o.log_name = v;

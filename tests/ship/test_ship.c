@@ -858,7 +858,7 @@ static int deliver_10000(const char *input, const char *url_fmt, const char *for
     trail tr = {0};
     run sh;
     char url[80], ca[400], cert[400], key[400];
-    const char *args[16] = {"--to", url, "--ca", ca, "--cert", cert, "--key", key};
+    const char *args[16] = {"--to", url, "--ca", ca, "--client-cert", cert, "--client-key", key};
     int k = 8, rc = -1;
     if (t_init(&t) != 0 || fill(&t, 1, BIG) != 0 || load_trail(&t, &tr) != 0) goto done;
     if (tr.n != 2 * BIG) {
@@ -920,7 +920,7 @@ TEST(tls_receivers_that_cannot_prove_their_name_are_refused)
     /* Under a CA that did not sign the receiver's certificate, and under
     ** the system's store: refused, exit 1, even with --follow (waiting
     ** would not make the certificate valid). */
-    const char *a1[] = {"--to", relp, "--ca", other, "--cert", cert, "--key", key, "--follow", NULL};
+    const char *a1[] = {"--to", relp, "--ca", other, "--client-cert", cert, "--client-key", key, "--follow", NULL};
     ASSERT_EQ_INT(ship_once(&t, &sh, a1, NULL), 1);
     CHECK(err_count(&sh, "certificate") >= 1);
     const char *a2[] = {"--to", tls, "--follow", NULL};
@@ -930,7 +930,7 @@ TEST(tls_receivers_that_cannot_prove_their_name_are_refused)
     ** usage error before anything is sent. */
     const char *a3[] = {"--to", relp, NULL};
     ASSERT_EQ_INT(ship_once(&t, &sh, a3, NULL), 2);
-    CHECK(err_count(&sh, "--cert") == 1);
+    CHECK(err_count(&sh, "--client-cert") == 1);
     sleep_ms(300);
     rsyslog_stop(&r);
     ASSERT_EQ_INT(count_lines(rs_file(&r, "relp_tls")), 0);
@@ -1677,7 +1677,7 @@ TEST(secrets_in_entries_never_reach_any_receiver)
     snprintf(cert, sizeof cert, "%s/client.pem", t.certs);
     snprintf(key, sizeof key, "%s/client.key", t.certs);
     const char *args[] = {"--to", u[0], "--to", u[1], "--to", u[2], "--to", u[3], "--to", u[4],
-                          "--ca", ca, "--cert", cert, "--key", key, NULL};
+                          "--ca", ca, "--client-cert", cert, "--client-key", key, NULL};
     const char *env[] = {"DSS_AUDIT_SINK_TOKEN=tok", "DSS_AUDIT_SINK_SECRET=sec", NULL};
     CHECK(ship_once(&t, &sh, args, env) == 0);
     CHECK(wait_lines(rs_file(&r, "relp_tls"), 2 * NSECRETS, 20000) == 0);
@@ -1745,6 +1745,91 @@ TEST(sink_secrets_never_in_ps_messages_or_the_trail)
     }
 }
 
+/* ---- the command ----------------------------------------------------------- */
+
+/* `dss-audit-mcp ship --db <t's trail> args...` and wait: its exit status. */
+static int command_ship(tctx *t, run *r, const char *const *args, const char *const *env)
+{
+    static int n;
+    const char *argv[48];
+    int k = 0;
+    argv[k++] = env_or("DSS_BIN", "dss-audit-mcp");
+    argv[k++] = "ship";
+    argv[k++] = "--db";
+    argv[k++] = t->db;
+    for (int i = 0; args && args[i] && k < 47; i++) argv[k++] = args[i];
+    argv[k] = NULL;
+    snprintf(r->out, sizeof r->out, "%s/cmd%d.out", t->dir, n);
+    snprintf(r->err, sizeof r->err, "%s/cmd%d.err", t->dir, n++);
+    spawn_opts o = {.out = r->out, .err = r->err, .env = env};
+    r->pid = spawn(argv, &o);
+    int rc = wait_exit(r->pid, 120000);
+    char *err = slurp_text(r->err);
+    say("ship exited %d; stderr: %.1500s", rc, err ? err : "");
+    free(err);
+    return rc;
+}
+
+TEST(the_ship_command_delivers_to_several_sinks)
+{
+    tctx t;
+    rsys r = {0};
+    recv_t hook;
+    trail tr = {0};
+    run sh;
+    char relp[64], url[80], ca[400];
+    CHECK(t_init(&t) == 0);
+    CHECK(fill(&t, 1, 100) == 0);
+    CHECK(load_trail(&t, &tr) == 0);
+    CHECK(rsyslog_start(&t, &r) == 0);
+    const char *wenv[] = {"RECV_SECRET=command-secret", NULL};
+    CHECK(recv_start(&t, &hook, "webhook", wenv) == 0);
+    snprintf(relp, sizeof relp, "relp://127.0.0.1:%d", r.relp);
+    snprintf(url, sizeof url, "https://localhost:%d/in", hook.port);
+    snprintf(ca, sizeof ca, "%s/ca.pem", t.certs);
+    const char *args[] = {"--to", relp, "--to", url, "--ca", ca, "--batch", "70", NULL};
+    const char *env[] = {"DSS_AUDIT_SINK_SECRET=command-secret", NULL};
+    CHECK(command_ship(&t, &sh, args, env) == 0);
+    cJSON *sum = summary(&sh);
+    const cJSON *sinks = cJSON_GetObjectItemCaseSensitive(sum, "sinks");
+    ASSERT_EQ_INT(cJSON_GetArraySize(sinks), 2);
+    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "shipped")), 2 * tr.n);
+    cJSON_Delete(sum);
+    CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
+    rsyslog_stop(&r);
+    recv_stop(&hook);
+    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0, 0) == 0);
+    cJSON *items = recv_items(&hook);
+    CHECK(check_once(items, &tr, webhook_seq, 0) == 0);
+    cJSON_Delete(items);
+    ASSERT_EQ_INT(err_count(&sh, "command-secret"), 0);
+    trail_free(&tr);
+}
+
+TEST(the_ship_command_refuses_bad_usage_with_status_2)
+{
+    tctx t;
+    run sh;
+    CHECK(t_init(&t) == 0);
+    CHECK(fill(&t, 1, 2) == 0);
+    static const struct { const char *a[6]; const char *says; } cases[] = {
+        {{NULL}, "ship needs --to"},
+        {{"--to", "ftp://example.org/", NULL}, "names no known sink"},
+        {{"--to", "relp://h:2514", "--from-start", "--from-now", NULL}, "contradict"},
+        {{"--to", "relp://h:2514", "--format", "csv", NULL}, "--format is jsonl, ocsf or otlp"},
+        {{"--to", "relp://h:2514", "--batch", "0", NULL}, "--batch is a number"},
+        {{"--to", "https://h/x", "--secret-file", "/nonexistent/secret", NULL},
+         "cannot read the secret file"},
+        {{"--to", "https://h/x", NULL}, "DSS_AUDIT_SINK_SECRET"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (command_ship(&t, &sh, cases[i].a, NULL) != 2)
+            TEST_FAIL_("case %zu did not exit 2: %s", i, why);
+        if (err_count(&sh, cases[i].says) < 1)
+            TEST_FAIL_("case %zu does not say \"%s\": %s", i, cases[i].says, why);
+    }
+}
+
 TEST_MAIN(
     TEST_ENTRY(relp_delivers_10000_entries_exactly_once)
     TEST_ENTRY(relp_tls_delivers_10000_entries_to_a_verified_receiver)
@@ -1770,4 +1855,6 @@ TEST_MAIN(
     TEST_ENTRY(usage_errors_name_the_problem_before_anything_is_sent)
     TEST_ENTRY(secrets_in_entries_never_reach_any_receiver)
     TEST_ENTRY(sink_secrets_never_in_ps_messages_or_the_trail)
+    TEST_ENTRY(the_ship_command_delivers_to_several_sinks)
+    TEST_ENTRY(the_ship_command_refuses_bad_usage_with_status_2)
 )

@@ -153,7 +153,7 @@ TEST(secrets_are_required_where_a_sink_needs_one)
     ASSERT_CONTAINS(err, "DSS_AUDIT_SINK_SECRET");
     c.url = "relp+tls://127.0.0.1:2514";
     ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
-    ASSERT_CONTAINS(err, "--cert FILE --key FILE");
+    ASSERT_CONTAINS(err, "--client-cert FILE --client-key FILE");
     c.url = "syslog+tls://127.0.0.1:6514";
     c.ca_file = "/nonexistent/ca.pem";
     ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
