@@ -103,6 +103,26 @@ static void wipe_db_password(char *env_db)
     }
 }
 
+/* A sink secret (DSS_AUDIT_SINK_TOKEN, DSS_AUDIT_SINK_SECRET): a copy for
+** the command (freed by the caller, wiped first), the variable's text
+** wiped where it lies (`ps e` shows the first environment) and removed,
+** so that neither `ps` nor a wrapped server sees it.  NULL when unset. */
+static char *take_secret(const char *name)
+{
+    char *v = getenv(name), *copy;
+    if (!v) return NULL;
+    copy = strdup(v);
+    memset(v, 'x', strlen(v));
+    unsetenv(name);
+    return copy;
+}
+
+static void drop_secret(char *s)
+{
+    if (s) memset(s, 0, strlen(s));
+    free(s);
+}
+
 /* The set-up the command's flags ask for.  0, or the exit status; an
 ** agent's command (CMD_AGENT) gets the reason in cx->setup_error instead,
 ** in why. */
@@ -151,6 +171,7 @@ int main(int argc, char **argv)
     signer sg;
     int have_key = 0, status;
     char err[CMD_ERRLEN], why[300];
+    char *sink_token = NULL, *sink_secret = NULL;
 
     /* Everything this program creates (database, WAL, keys) is private. */
     umask(077);
@@ -165,7 +186,10 @@ int main(int argc, char **argv)
         argv++;
         argc--;
     }
+    sink_token = take_secret("DSS_AUDIT_SINK_TOKEN");
+    sink_secret = take_secret("DSS_AUDIT_SINK_SECRET");
     cmd_env env = {
+        .sink_token = sink_token, .sink_secret = sink_secret,
         .db = getenv("DSS_AUDIT_DB"), .log = getenv("DSS_AUDIT_LOG"),
         .key = getenv("DSS_AUDIT_KEY"), .actor = getenv("DSS_AUDIT_ACTOR"),
         .config = getenv("DSS_AUDIT_CONFIG"),
@@ -201,5 +225,7 @@ done:
     store_close(cx.st);
     if (have_key) signer_wipe(&sg);
     cmd_free(&cx);
+    drop_secret(sink_token);
+    drop_secret(sink_secret);
     return status;
 }

@@ -182,15 +182,56 @@ int cli_ocsf_activity(const char *event_type, const char *operation_name);
 ** (caller frees with cJSON_Delete), or NULL with a sentence in err. */
 cJSON *cli_ocsf_event(const cJSON *entry, char *err, size_t errlen);
 
-/* OTLP/JSON logs (cli_otlp.c).  An export is lines of
-** cli_otlp_open(), up to CLI_OTLP_BATCH records separated by commas, and
-** cli_otlp_close(); log_id names the log in the resource.  Both return 0,
-** or -1 when the write fails. */
+/* OpenTelemetry logs (cli_otlp.c): one mapping of an entry to a log
+** record, two encodings: OTLP/JSON here (export --format otlp) and
+** OTLP/protobuf in ship's OTLP sink (src/ship/sink_otlp.c).
+**
+** An export is lines of cli_otlp_open(), up to CLI_OTLP_BATCH records
+** separated by commas, and cli_otlp_close(); log_id names the log in the
+** resource.  Both return 0, or -1 when the write fails. */
 enum { CLI_OTLP_BATCH = 512 };
+#define CLI_OTLP_SCOPE "dss-audit-mcp" /* service.name and the scope's name */
+#define CLI_OTLP_REQUEST_TAIL "]}]}]}"  /* closes cli_otlp_request_head() */
 int cli_otlp_open(FILE *out, const char *log_id);
 int cli_otlp_close(FILE *out);
+/* The OTLP/JSON text of an ExportLogsServiceRequest up to its first
+** record (records follow, separated by commas, then
+** CLI_OTLP_REQUEST_TAIL): a new string the caller frees with free(), or
+** NULL when memory runs out. */
+char *cli_otlp_request_head(const char *log_id);
 /* The OTLP LogRecord of one entry (as the store gives it): a new tree the
 ** caller frees with cJSON_Delete(), or NULL with a message in err. */
 cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen);
+
+/* The mapping itself, for any encoder.  An attribute is a key and either a
+** string or an integer; both are borrowed for the call. */
+typedef struct cli_otlp_attr {
+    const char *key;
+    const char *str; /* the value, unless is_int */
+    int64_t num;
+    int is_int;
+} cli_otlp_attr;
+/* Called once per attribute, in order; a non-zero return stops the walk
+** and is returned by it. */
+typedef int (*cli_otlp_attr_fn)(void *ctx, const cli_otlp_attr *a);
+/* Call fn with each attribute of entry's record (docs/export.md has the
+** table).  0, or the first non-zero return of fn (-1 also when memory
+** runs out). */
+int cli_otlp_attributes(const cJSON *entry, cli_otlp_attr_fn fn, void *ctx);
+/* Call fn with each attribute of the resource (the log and this
+** program). */
+int cli_otlp_resource(const char *log_id, cli_otlp_attr_fn fn, void *ctx);
+/* The rest of a record: its time (both timeUnixNano and
+** observedTimeUnixNano; microseconds) and severity.  The body is the
+** entry's JSON text (cJSON_PrintUnformatted), encoded by the caller.
+** 0, or -1 with a message in err for an entry without a usable time. */
+typedef struct cli_otlp_fields {
+    int64_t time_us;
+    int severity_number;
+    const char *severity_text; /* static */
+} cli_otlp_fields;
+int cli_otlp_head(const cJSON *entry, cli_otlp_fields *f, char *err, size_t errlen);
+/* The version the resource and the scope carry (static). */
+const char *cli_otlp_version(void);
 
 #endif

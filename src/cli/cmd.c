@@ -137,6 +137,16 @@ static int store_own(const cmd_option *o, void *opts, char *arg, char *err, size
         store_wipe_password(arg);
         return CMD_OK;
     }
+    case CMD_CONNINFOS: {
+        cmd_conninfos *l = (cmd_conninfos *)(void *)field;
+        if (l->n == CMD_MAX_REPEAT)
+            return usage(err, errlen, "too many --%s options (at most %d)", o->name,
+                         CMD_MAX_REPEAT);
+        if (!(l->v[l->n] = strdup(arg))) return usage(err, errlen, "out of memory");
+        l->n++;
+        store_wipe_password(arg);
+        return CMD_OK;
+    }
     }
     return CMD_OK;
 }
@@ -441,7 +451,11 @@ void cmd_free(cmd_ctx *cx)
 {
     for (size_t i = 0; cx->opts && cx->spec && i < n_own(cx->spec); i++) {
         const cmd_option *o = &cx->spec->options[i];
-        if (o->kind == CMD_CONNINFO) free(*(char **)(void *)((char *)cx->opts + o->offset));
+        char *field = (char *)cx->opts + o->offset;
+        if (o->kind == CMD_CONNINFO) free(*(char **)(void *)field);
+        if (o->kind == CMD_CONNINFOS)
+            for (int k = 0; k < ((cmd_conninfos *)(void *)field)->n; k++)
+                free(((cmd_conninfos *)(void *)field)->v[k]);
     }
     free(cx->opts);
     free(cx->common.db);

@@ -78,8 +78,9 @@ typedef enum cmd_kind {
     CMD_FLAG,     /* int, set to 1 */
     CMD_STRING,   /* const char *, borrowed from argv */
     CMD_STRINGS,  /* cmd_strings: repeatable, one more each time */
-    CMD_CONNINFO  /* char *, a copy freed by cmd_free(); the password in
+    CMD_CONNINFO, /* char *, a copy freed by cmd_free(); the password in
                      argv is wiped, so that `ps` never shows it */
+    CMD_CONNINFOS /* cmd_conninfos: CMD_CONNINFO, repeatable */
 } cmd_kind;
 
 enum { CMD_MAX_REPEAT = 16 };
@@ -88,6 +89,11 @@ typedef struct cmd_strings {
     const char *v[CMD_MAX_REPEAT];
     int n;
 } cmd_strings;
+
+typedef struct cmd_conninfos {
+    char *v[CMD_MAX_REPEAT]; /* copies, freed by cmd_free() */
+    int n;
+} cmd_conninfos;
 
 /* One option of a command: --name, and -short_name when not 0.  Its value
 ** goes to the field at offset in the command's options struct. */
@@ -103,6 +109,9 @@ typedef struct cmd_env {
     const char *db, *log, *key, *actor, *config; /* DSS_AUDIT_* */
     const char *max_message_bytes, *max_depth, *checkpoint_interval, *max_db_size;
     const char *read_only;
+    /* DSS_AUDIT_SINK_TOKEN and DSS_AUDIT_SINK_SECRET: main.c's copies (the
+    ** variables' text is wiped, as `ps e` would show it). */
+    const char *sink_token, *sink_secret;
     const char *home, *xdg_data_home, *xdg_config_home;
     const char *display;  /* DISPLAY, else WAYLAND_DISPLAY: a desktop session */
     char **environ; /* for the programs a command starts */
