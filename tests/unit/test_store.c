@@ -1176,7 +1176,7 @@ TEST(user_activity_counts)
     ASSERT_EQ_INT(append_simple(s, "call", "g", "bob", "p3", "x", NULL), STORE_OK);
     char err[STORE_ERRLEN];
     store_activity a;
-    int rc = store_user_activity(s, "alice", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rc = store_user_activity(s, "alice", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     store_close(s);
     ASSERT_EQ_INT(rc, STORE_OK);
     char *bt = cJSON_PrintUnformatted(a.by_type);
@@ -1200,7 +1200,7 @@ TEST(user_activity_ties_ordered_by_name)
     ASSERT_EQ_INT(append_simple(s, "mid", "a", "u", "p", NULL, NULL), STORE_OK);
     char err[STORE_ERRLEN];
     store_activity a;
-    int rc = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rc = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     store_close(s);
     ASSERT_EQ_INT(rc, STORE_OK);
     char *bt = cJSON_PrintUnformatted(a.by_type);
@@ -1221,8 +1221,8 @@ TEST(user_activity_respects_since)
     ASSERT_EQ_INT(append_simple(s, "login", "b", "u", "p2", NULL, &r2), STORE_OK);
     char err[STORE_ERRLEN];
     store_activity a, b;
-    int rc1 = store_user_activity(s, "u", r2.created_at, &a, err);
-    int rc2 = store_user_activity(s, "u", "9999-01-01T00:00:00.000000Z", &b, err);
+    int rc1 = store_user_activity(s, "u", r2.created_at, NULL, &a, err);
+    int rc2 = store_user_activity(s, "u", "9999-01-01T00:00:00.000000Z", NULL, &b, err);
     store_close(s);
     char *bt = cJSON_PrintUnformatted(a.by_type);
     char *bt2 = cJSON_PrintUnformatted(b.by_type);
@@ -1306,7 +1306,7 @@ TEST(user_activity_partial_day_matches_a_plain_count)
             snprintf(since, sizeof since, "2026-03-%02dT%02d:%02d:00.000000Z", day, hour,
                      (hour * 7) % 60);
             store_activity a;
-            if (store_user_activity(s, "u", since, &a, err) != STORE_OK) {
+            if (store_user_activity(s, "u", since, NULL, &a, err) != STORE_OK) {
                 fprintf(stderr, "store_user_activity(%s): %s\n", since, err);
                 bad = 1;
                 break;
@@ -1341,7 +1341,7 @@ TEST(user_activity_unknown_user)
     ASSERT(s);
     char err[STORE_ERRLEN];
     store_activity a;
-    int rc = store_user_activity(s, "nobody", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rc = store_user_activity(s, "nobody", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     store_close(s);
     ASSERT_EQ_INT(rc, STORE_OK);
     int empty = cJSON_IsObject(a.by_type) && a.by_type->child == NULL;
@@ -1387,7 +1387,7 @@ TEST(projects_touched_equals_a_count_over_entries)
                     strcmp(rc[i].created_at, since) >= 0 && !seen[project_of[i]]++)
                     want++;
             store_activity a;
-            if (store_user_activity(s, users[u], since, &a, err) != STORE_OK) {
+            if (store_user_activity(s, users[u], since, NULL, &a, err) != STORE_OK) {
                 store_close(s);
                 TEST_FAIL_("store_user_activity: %s", err);
             }
@@ -1535,9 +1535,20 @@ TEST(delete_blocked_by_trigger)
     ASSERT_EQ_INT(sql_count(path), 1);
 }
 
-/* ---- entries as text (store_find_json) --------------------------------- */
+/* ---- entries as text (store_find_rows) --------------------------------- */
 
-/* store_find_json's text for q, which must be exactly what cJSON prints for
+/* The entries q finds as the text of a JSON array, as the query tools
+** print them (store_find_rows() with the entry printer), into out. */
+static int find_json(store *s, const store_query *q, jbuf *out, store_page *page, char *err)
+{
+    entry_array rows = {.out = out};
+    jbuf_putc(out, '[');
+    int rc = store_find_rows(s, q, entry_array_add, &rows, page, err);
+    jbuf_putc(out, ']');
+    return rc;
+}
+
+/* find_json()'s text for q, which must be exactly what cJSON prints for
 ** store_find's array; the page goes to *page.  Returns the text (caller
 ** frees) or NULL, saying why on stderr. */
 static char *find_text_checked(store *s, const store_query *q, store_page *page)
@@ -1546,13 +1557,13 @@ static char *find_text_checked(store *s, const store_query *q, store_page *page)
     jbuf b = {0};
     int more = -1;
     cJSON *arr = find(s, q, &more);
-    int rc = store_find_json(s, q, &b, page, err);
+    int rc = find_json(s, q, &b, page, err);
     char *text = rc == STORE_OK ? jbuf_take(&b) : NULL;
     char *want = arr ? cJSON_PrintUnformatted(arr) : NULL;
     int same = text && want && strcmp(text, want) == 0 &&
                page->count == cJSON_GetArraySize(arr) && page->more == more;
     if (!same) {
-        fprintf(stderr, "store_find_json: %d %s\ntext: %s\nwant: %s\n", rc,
+        fprintf(stderr, "find_json: %d %s\ntext: %s\nwant: %s\n", rc,
                 rc == STORE_OK ? "" : err, text ? text : "(null)", want ? want : "(null)");
         free(text);
         text = NULL;
@@ -1710,7 +1721,7 @@ static int migrated_ok(const char *path)
     if (!s) return 0;
     int ra = append_simple(s, "t", "op", "u", "q", NULL, NULL);
     store_activity a = {0};
-    int rq = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rq = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     cJSON_Delete(a.by_type);
     store_close(s);
     if (ra != STORE_OK || rq != STORE_OK || a.total != 2 || a.projects != 2) {
@@ -2056,11 +2067,10 @@ TEST(commits_leave_pages_in_the_wal_until_store_idle)
     ASSERT_EQ_INT(store_idle(s, err), STORE_OK);
     long long db1 = file_size(path);
     store_stats st;
-    int rs = store_get_stats(s, 0, NULL, NULL, &st, err);
+    int rs = store_get_stats(s, NULL, 0, NULL, NULL, &st, err);
     store_close(s);
     ASSERT_EQ_INT(rs, STORE_OK);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
+    store_stats_free(&st);
     ASSERT_EQ_INT(st.entries, 301);
     /* The file holds every page: SQLite sizes it exactly once all of the
     ** WAL is copied back. */

@@ -1,0 +1,143 @@
+/*
+** sqlite_int.h: what the SQLite backend's files share and nothing else
+** sees: the handle, the error mapping every statement goes through, the
+** prepared statements, and each file's part of the methods table.
+**
+**   store_sqlite.c         opening: the file, WAL and durability, the
+**                          log's name and key, the methods table
+**   store_sqlite_schema.c  the schema and its migrations
+**   store_sqlite_write.c   transactions, savepoints, appends, checkpoints
+**   store_sqlite_query.c   queries, search, activity, walks
+**   store_sqlite_scan.c    retention, entry walks, the chain's reads,
+**                          statistics
+**
+** Every statement is prepared once per connection and bound with
+** parameters; no value is ever spliced into SQL.  The functions named
+** sq_<method> are the store_methods of the same name (store_methods.h).
+*/
+#ifndef DSS_SQLITE_INT_H
+#define DSS_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "../store_methods.h"
+
+enum {
+    ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_TYPES_BEFORE,
+    ST_HASH_AT, ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH,
+    ST_FTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
+};
+
+/* Query shapes: which filters a query uses (store_sqlite_query.c); each
+** shape gets one cached prepared statement. */
+#define SQ_SHAPES (1 << 12)
+
+typedef struct sqlite_store {
+    store base;
+    sqlite3 *db;
+    int in_tx;
+    int64_t tx_id;   /* number of the current (or last) write transaction */
+    int64_t lost_tx; /* a transaction SQLite rolled back by itself, or 0 */
+    int savepoint_depth;
+    /* Per transaction, set by sq_begin() and read only while in_tx: */
+    int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
+    int tx_writes;    /* entries appended in the open transaction */
+    int readonly;
+    int wal_frames;  /* pages in the WAL after this connection's last commit */
+    char log_id[37];
+    char log_name[STORE_LOG_NAME_MAX];
+    char public_key[65]; /* recorded in meta, "" when none */
+    sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *find[SQ_SHAPES];
+} sqlite_store;
+
+static inline sqlite_store *sq(store *s) { return (sqlite_store *)s; }
+static inline const sqlite_store *sq_const(const store *s) { return (const sqlite_store *)s; }
+
+/* The columns of an entry row, in ENTRY_FIELDS order, of audit_log a. */
+#define SQ_X_COLUMN(name, type, nullable, hash_at, since, by) ENTRY_SEP_##type "a." #name
+#define SQ_ENTRY_COLUMNS ENTRY_FIELDS(SQ_X_COLUMN)
+
+/* Fill r from the current row of st, which selected SQ_ENTRY_COLUMNS
+** first; the values are borrowed from st until its next step or reset.
+** STORE_OK, or STORE_ENOMEM when SQLite had no memory to give a value. */
+int sq_row(const sqlite_store *s, sqlite3_stmt *st, entry_row *r);
+
+/* Map an SQLite result code to a store code and a sentence for people;
+** notices a transaction SQLite rolled back by itself. */
+int sq_fail(sqlite_store *s, int rc, const char *doing, char *err);
+int sq_exec(sqlite_store *s, const char *sql, const char *doing, char *err);
+int sq_prepare(sqlite_store *s, const char *sql, sqlite3_stmt **out, char *err);
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* The fixed statements' text: sq_prepare_fixed() prepares st[i] from it. */
+extern const char *const sq_fixed_sql[ST_COUNT];
+int sq_prepare_fixed(sqlite_store *s, char *err);
+
+/* store_sqlite_schema.c: refuse, before anything is written, a database
+** that is not ours or is newer (*version: the schema version found); then,
+** once the connection is set up, migrate it to the current schema and read
+** its log_id. */
+int sq_schema_check(sqlite_store *s, const char *path, int *version, char *err);
+int sq_schema_migrate(sqlite_store *s, const char *path, int version, char *err);
+
+/* Statements retention runs (store_sqlite_schema.c): the delete trigger
+** it lifts and puts back, and the rebuild of the activity counters. */
+extern const char sq_no_delete_trigger[];
+extern const char sq_rebuild_activity[];
+
+/* One value of the meta table into out (len bytes), "" when absent, and
+** INSERT OR IGNORE of one. */
+int sq_meta_get(sqlite_store *s, const char *key, char *out, size_t len, char *err);
+int sq_meta_put(sqlite_store *s, const char *key, const char *value, char *err);
+
+/* store_sqlite_write.c */
+int sq_begin(store *s, char *err);
+int sq_commit(store *s, char *err);
+void sq_rollback(store *s);
+int sq_in_transaction(const store *s);
+int64_t sq_tx(const store *s);
+int sq_tx_has_writes(const store *s);
+int64_t sq_take_lost_tx(store *s);
+int sq_savepoint(store *s, char *err);
+void sq_savepoint_release(store *s);
+void sq_savepoint_rollback(store *s);
+int sq_append_head(store *s, store_tip *h, char *err);
+int sq_append_row(store *s, const store_raw_entry *e, char *err);
+int sq_add_checkpoint(store *s, store_checkpoint *cp, char *err);
+/* Index the open transaction's entries for search (before a search in it,
+** and at commit). */
+int sq_fts_sync(sqlite_store *s, char *err);
+
+/* store_sqlite_query.c */
+int sq_find(store *s, const store_query *q, store_row_fn fn, void *ctx, int *more, char *err);
+int sq_get(store *s, const char *id, store_row_fn fn, void *ctx, char *err);
+int sq_each_match(store *s, const store_scan *scan, store_row_fn fn, void *ctx, char *err);
+int sq_user_activity(store *s, const char *user_id, const char *since, const char *log,
+                     store_activity *out, char *err);
+int sq_activity_days(store *s, const char *user_id, const char *since_day,
+                     const char *until_day, store_activity_fn fn, void *ctx, char *err);
+int sq_activity_users(store *s, const char *since_day, const char *until_day,
+                      store_activity_fn fn, void *ctx, char *err);
+int sq_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
+int sq_explain_each_match(store *s, const store_scan *scan, char *plan, size_t len, char *err);
+int sq_explain_user_activity(store *s, char *plan, size_t len, char *err);
+
+/* store_sqlite_scan.c */
+int sq_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err);
+int sq_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err);
+int sq_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq, char *err);
+int sq_last_checkpoint(store *s, store_checkpoint *out, char *err);
+int sq_last_anchor(store *s, store_checkpoint *out, char *err);
+int sq_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err);
+int sq_each_entry(store *s, int64_t from, store_row_fn fn, void *ctx, char *err);
+int sq_prune(store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq,
+             char last_hash[CHAIN_HEX_LEN], char *err);
+int sq_seq_range(store *s, int64_t *first, int64_t *last, char *err);
+int sq_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err);
+int sq_get_stats(store *s, const char *log, int top_users, store_progress_fn progress,
+                 void *ctx, store_stats *out, char *err);
+/* The chain head of the log (the anchor's when every entry was pruned). */
+int sq_read_head(sqlite_store *s, store_tip *h, char *err);
+
+#endif
