@@ -130,13 +130,18 @@ int store_commit(store *s, char *err) { return s->m->commit(s, err); }
 
 void store_rollback(store *s) { s->m->rollback(s); }
 
-int store_in_transaction(const store *s) { return s->m->in_transaction(s); }
+int store_in_transaction(const store *s) { return s->in_tx; }
 
-int64_t store_tx(const store *s) { return s->m->tx(s); }
+int64_t store_tx(const store *s) { return s->in_tx ? s->tx_id : 0; }
 
-int store_tx_has_writes(const store *s) { return s->m->tx_has_writes(s); }
+int store_tx_has_writes(const store *s) { return s->in_tx && s->tx_writes > 0; }
 
-int64_t store_take_lost_tx(store *s) { return s->m->take_lost_tx(s); }
+int64_t store_take_lost_tx(store *s)
+{
+    int64_t lost = s->lost_tx;
+    s->lost_tx = 0;
+    return lost;
+}
 
 int store_idle(store *s, char *err) { return s->m->idle ? s->m->idle(s, err) : STORE_OK; }
 
@@ -358,7 +363,11 @@ int store_user_activity(store *s, const char *user_id, const char *since, const 
 int store_activity_days(store *s, const char *user_id, const char *since_day,
                         const char *until_day, store_activity_fn fn, void *ctx, char *err)
 {
-    return s->m->activity_days(s, user_id, since_day, until_day, fn, ctx, err);
+    /* until_day is inclusive: every created_at of that day sorts before
+    ** "<day>U" ('U' > 'T'). */
+    char until_before[16];
+    snprintf(until_before, sizeof until_before, "%.10sU", until_day);
+    return s->m->activity_days(s, user_id, since_day, until_day, until_before, fn, ctx, err);
 }
 
 int store_activity_users(store *s, const char *since_day, const char *until_day,
@@ -633,6 +642,15 @@ int store_import_checkpoint(store *s, const store_checkpoint *cp, int *stored, c
 }
 
 /* ---- shared by the backends ---- */
+
+int store_query_filters(const store_query *q)
+{
+    return (q->project_id ? STORE_QF_PROJECT : 0) | (q->user_id ? STORE_QF_USER : 0) |
+           (q->operation_name ? STORE_QF_OPNAME : 0) | (q->event_type ? STORE_QF_EVTYPE : 0) |
+           (q->since ? STORE_QF_SINCE : 0) | (q->until ? STORE_QF_UNTIL : 0) |
+           (q->text ? STORE_QF_TEXT : 0) | (q->server ? STORE_QF_SERVER : 0) |
+           (q->session_id ? STORE_QF_SESSION : 0) | (q->completes ? STORE_QF_COMPLETES : 0);
+}
 
 char *store_like_pattern(const char *term)
 {

@@ -87,7 +87,7 @@ static void set_where(pg_store *s)
 
 void pgs_tx_reset(pg_store *s)
 {
-    s->in_tx = 0;
+    s->base.in_tx = 0;
     s->nmarks = 0;
     s->buf_len = 0;
     s->rows_buf = 0;
@@ -96,8 +96,8 @@ void pgs_tx_reset(pg_store *s)
 
 void pgs_tx_lost(pg_store *s)
 {
-    if (!s->in_tx) return;
-    s->lost_tx = s->tx_id;
+    if (!s->base.in_tx) return;
+    s->base.lost_tx = s->base.tx_id;
     if (s->conn && !s->broken) {
         PGresult *r = PQexec(s->conn, "ROLLBACK");
         PQclear(r);
@@ -120,8 +120,8 @@ int pgs_fail(pg_store *s, const PGresult *r, const char *doing, char *err)
     if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
         conn_message(s, why, sizeof why);
         s->broken = 1;
-        if (s->in_tx) {
-            s->lost_tx = s->tx_id;
+        if (s->base.in_tx) {
+            s->base.lost_tx = s->base.tx_id;
             pgs_tx_reset(s);
             s->nmonths = 0;
         }
@@ -156,7 +156,7 @@ int pgs_fail(pg_store *s, const PGresult *r, const char *doing, char *err)
     /* Any error aborts a PostgreSQL transaction: it can be recovered only
     ** by rolling back to a savepoint the server knows.  Without one, the
     ** whole transaction is lost. */
-    if (s->in_tx && !any_mark_sent(s)) pgs_tx_lost(s);
+    if (s->base.in_tx && !any_mark_sent(s)) pgs_tx_lost(s);
     pgs_errf(err, "%s: %s", doing, why);
     return code;
 }
@@ -386,14 +386,14 @@ int pgs_ready(pg_store *s, char *err)
 {
     if (s->broken || !s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         s->broken = 1;
-        if (s->in_tx) {
-            s->lost_tx = s->tx_id;
+        if (s->base.in_tx) {
+            s->base.lost_tx = s->base.tx_id;
             pgs_tx_reset(s);
         }
         int rc = reconnect(s, err);
         if (rc != STORE_OK) return rc;
     }
-    return s->in_tx ? pgs_flush(s, err) : STORE_OK;
+    return s->base.in_tx ? pgs_flush(s, err) : STORE_OK;
 }
 
 
@@ -497,9 +497,7 @@ static int only_log(pg_store *s, char *err)
     return STORE_OK;
 }
 
-static void pg_close(store *st);
-
-static int pg_open(const store_options *opt, store **out, char *err)
+int pgs_open(const store_options *opt, store **out, char *err)
 {
     *out = NULL;
     int rc = STORE_OK;
@@ -575,15 +573,15 @@ static int pg_open(const store_options *opt, store **out, char *err)
     *out = &s->base;
     return STORE_OK;
 fail:
-    pg_close(&s->base);
+    pgs_close(&s->base);
     return rc;
 }
 
-static void pg_close(store *st)
+void pgs_close(store *st)
 {
     pg_store *s = pgs(st);
     if (!s) return;
-    if (s->in_tx && s->conn && !s->broken) {
+    if (s->base.in_tx && s->conn && !s->broken) {
         PGresult *r = PQexec(s->conn, "ROLLBACK");
         PQclear(r);
     }
@@ -597,18 +595,18 @@ static void pg_close(store *st)
     free(s);
 }
 
-static void pg_set_interrupt(store *st, int (*fn)(void *ctx), void *ctx)
+void pgs_set_interrupt(store *st, int (*fn)(void *ctx), void *ctx)
 {
     pg_store *s = pgs(st);
     s->interrupt = fn;
     s->interrupt_ctx = fn ? ctx : NULL;
 }
 
-static int pg_readonly(const store *s) { return pgs_const(s)->readonly; }
+int pgs_readonly(const store *s) { return pgs_const(s)->readonly; }
 
-static const char *pg_log_id(const store *s) { return pgs_const(s)->sel_id; }
+const char *pgs_log_id(const store *s) { return pgs_const(s)->sel_id; }
 
-static const char *pg_log_name(const store *s) { return pgs_const(s)->sel_name; }
+const char *pgs_log_name(const store *s) { return pgs_const(s)->sel_name; }
 
 int pgs_need_log(pg_store *s, char *err)
 {
@@ -626,7 +624,7 @@ int pgs_ready_log(pg_store *s, char *err)
     return rc == STORE_OK ? pgs_ready(s, err) : rc;
 }
 
-static int pg_each_log(store *st, store_log_fn fn, void *ctx, char *err)
+int pgs_each_log(store *st, store_log_fn fn, void *ctx, char *err)
 {
     pg_store *s = pgs(st);
     int rc = pgs_ready(s, err);
@@ -646,7 +644,7 @@ static int pg_each_log(store *st, store_log_fn fn, void *ctx, char *err)
     return STORE_OK;
 }
 
-static int pg_use_log(store *st, const char *log, char *err)
+int pgs_use_log(store *st, const char *log, char *err)
 {
     pg_store *s = pgs(st);
     if (!log) {
@@ -671,7 +669,7 @@ static int key_matches(pg_store *s, const char *recorded, const char *pk, char *
     return STORE_EINVAL;
 }
 
-static int pg_record_log_key(store *st, const char *pk, char *err)
+int pgs_record_log_key(store *st, const char *pk, char *err)
 {
     pg_store *s = pgs(st);
     int rc = pgs_need_log(s, err);
@@ -691,7 +689,7 @@ static int pg_record_log_key(store *st, const char *pk, char *err)
     return rc;
 }
 
-static int pg_ensure_log(store *st, const store_log *log, char *err)
+int pgs_ensure_log(store *st, const store_log *log, char *err)
 {
     pg_store *s = pgs(st);
     int rc = pgs_ready(s, err);
@@ -721,7 +719,7 @@ static int pg_ensure_log(store *st, const store_log *log, char *err)
     select_log(s, got.log_id, got.name);
     if (log->public_key[0]) {
         if (got.public_key[0]) return key_matches(s, got.public_key, log->public_key, err);
-        return pg_record_log_key(st, log->public_key, err);
+        return pgs_record_log_key(st, log->public_key, err);
     }
     return STORE_OK;
 }
@@ -731,7 +729,7 @@ void pgs_int_text(int64_t v, char out[24]) { snprintf(out, 24, "%lld", (long lon
 
 /* ---- reading entries ---- */
 
-int pgs_log_id(pg_store *s, const char *log, char out[37], char *err)
+int pgs_resolve_log(pg_store *s, const char *log, char out[37], char *err)
 {
     int rc;
     const char *p[1] = {log};
@@ -765,58 +763,17 @@ void pgs_row(const PGresult *r, int row, entry_row *e)
 /* Nothing waits for upkeep here: the server does its own (autovacuum), and
 ** a connection holds no page cache of its own to size. */
 
+#define PG_X_INIT(type, name, params) .name = pgs_##name,
 const store_methods pg_store_methods = {
     .name = "postgresql",
     .caps = STORE_CAP_MANY_LOGS | STORE_CAP_IMPORT | STORE_CAP_GUARDS | STORE_CAP_PARTITIONS |
             STORE_CAP_TEXT_INDEX,
     .remote = 1,
-    .claims = pgs_claims,
-    .open = pg_open,
-    .close = pg_close,
+    STORE_REQUIRED_METHODS(PG_X_INIT)
+    STORE_MANY_LOGS_METHODS(PG_X_INIT)
+    STORE_GUARDS_METHODS(PG_X_INIT)
+    STORE_IMPORT_METHODS(PG_X_INIT)
     .redact_path = pgs_redact_path,
     .wipe_password = pgs_wipe_password,
-    .set_interrupt = pg_set_interrupt,
-    .readonly = pg_readonly,
-    .log_id = pg_log_id,
-    .log_name = pg_log_name,
-    .each_log = pg_each_log,
-    .use_log = pg_use_log,
-    .record_log_key = pg_record_log_key,
-    .begin = pgs_begin,
-    .commit = pgs_commit,
-    .rollback = pgs_rollback,
-    .in_transaction = pgs_in_transaction,
-    .tx = pgs_tx,
-    .tx_has_writes = pgs_tx_has_writes,
-    .take_lost_tx = pgs_take_lost_tx,
-    .savepoint = pgs_savepoint,
-    .savepoint_release = pgs_savepoint_release,
-    .savepoint_rollback = pgs_savepoint_rollback,
-    .append_head = pgs_append_head,
-    .append_row = pgs_append_row,
-    .find = pgs_find,
-    .get = pgs_get,
-    .each_match = pgs_each_match,
-    .user_activity = pgs_user_activity,
-    .activity_days = pgs_activity_days,
-    .activity_users = pgs_activity_users,
-    .seq_range = pgs_seq_range,
-    .nth_newest_seq = pgs_nth_newest_seq,
-    .get_stats = pgs_get_stats,
-    .head = pgs_head,
-    .hash_at = pgs_hash_at,
-    .find_hash = pgs_find_hash,
-    .last_checkpoint = pgs_last_checkpoint,
-    .last_anchor = pgs_last_anchor,
-    .add_checkpoint = pgs_add_checkpoint,
-    .each_checkpoint = pgs_each_checkpoint,
-    .each_entry = pgs_each_entry,
-    .prune = pgs_prune,
-    .missing_guards = pgs_missing_guards,
-    .ensure_log = pg_ensure_log,
-    .import_head = pgs_import_head,
-    .stored_hashes = pgs_stored_hashes,
-    .import_rows = pgs_import_rows,
-    .import_checkpoint = pgs_import_checkpoint,
     .explain_find = pgs_explain_find,
 };

@@ -112,11 +112,7 @@ typedef struct pg_store {
     char sel_id[37];
     char sel_name[STORE_LOG_NAME_MAX];
 
-    /* The open transaction. */
-    int in_tx;
-    int64_t tx_id;
-    int64_t lost_tx;
-    int64_t tx_writes;
+    /* The open transaction (besides base's state). */
     pg_head head;      /* own log's head, locked at begin */
     pg_head head_at_begin; /* the head row as locked: commit updates it if moved */
     pg_mark marks[PG_MAX_MARKS];
@@ -210,7 +206,7 @@ int pgs_ready_log(pg_store *s, char *err);
 
 /* The id of the log `log` names (its id, or else its name; the first by id
 ** when several logs share the name) into out; STORE_ENOTFOUND when none. */
-int pgs_log_id(pg_store *s, const char *log, char out[37], char *err);
+int pgs_resolve_log(pg_store *s, const char *log, char out[37], char *err);
 
 /* Make the partition of entries holding month "YYYY-MM" exist (through
 ** the SECURITY DEFINER function the schema owns). */
@@ -235,63 +231,24 @@ void pgs_int_text(int64_t v, char out[24]);
 ** missing or older one.  Implemented in store_pg_schema.c. */
 int pgs_migrate(pg_store *s, char *err);
 
-/* store_pg_conninfo.c */
-int pgs_claims(const char *path);
-void pgs_redact_path(const char *path, char *out, size_t len);
-void pgs_wipe_password(char *path);
-/* Replace every occurrence of the conninfo's password in msg by "***". */
+/* Replace every occurrence of the conninfo's password in msg by "***"
+** (store_pg_conninfo.c). */
 void pgs_scrub_password(const char *conninfo, char *msg, size_t len);
 
-/* store_pg_write.c */
-int pgs_begin(store *s, char *err);
-int pgs_commit(store *s, char *err);
-void pgs_rollback(store *s);
-int pgs_in_transaction(const store *s);
-int64_t pgs_tx(const store *s);
-int pgs_tx_has_writes(const store *s);
-int64_t pgs_take_lost_tx(store *s);
-int pgs_savepoint(store *s, char *err);
-void pgs_savepoint_release(store *s);
-void pgs_savepoint_rollback(store *s);
-int pgs_append_head(store *s, store_tip *h, char *err);
-int pgs_append_row(store *s, const store_raw_entry *e, char *err);
-int pgs_add_checkpoint(store *s, store_checkpoint *cp, char *err);
-int pgs_import_head(store *s, store_tip *h, char *err);
-int pgs_stored_hashes(store *s, int64_t from, int64_t to,
-                      int (*fn)(void *ctx, int64_t seq, const uint8_t *hash), void *ctx,
-                      char *err);
-int pgs_import_rows(store *s, const store_raw_entry *e, size_t n, char *err);
-int pgs_import_checkpoint(store *s, const store_checkpoint *cp, int *stored, char *err);
 /* The selected log's head row, locked for this transaction (the own log's
-** is locked already and its head is the in-memory one). */
+** is locked already and its head is the in-memory one): store_pg_write.c. */
 int pgs_lock_head(pg_store *s, pg_head *h, char *err);
 
-/* store_pg_query.c */
-int pgs_find(store *s, const store_query *q, store_row_fn fn, void *ctx, int *more, char *err);
-int pgs_get(store *s, const char *id, store_row_fn fn, void *ctx, char *err);
-int pgs_each_match(store *s, const store_scan *scan, store_row_fn fn, void *ctx, char *err);
-int pgs_user_activity(store *s, const char *user_id, const char *since, const char *log,
-                      store_activity *out, char *err);
-int pgs_activity_days(store *s, const char *user_id, const char *since_day,
-                      const char *until_day, store_activity_fn fn, void *ctx, char *err);
-int pgs_activity_users(store *s, const char *since_day, const char *until_day,
-                       store_activity_fn fn, void *ctx, char *err);
-int pgs_get_stats(store *s, const char *log, int top_users, store_progress_fn progress,
-                  void *ctx, store_stats *out, char *err);
+/* The methods (store_methods.h), defined across the files above as
+** pgs_<name>: the required ones, those of this backend's capabilities,
+** and its optional ones. */
+#define PG_X_DECL(type, name, params) type pgs_##name params;
+STORE_REQUIRED_METHODS(PG_X_DECL)
+STORE_MANY_LOGS_METHODS(PG_X_DECL)
+STORE_GUARDS_METHODS(PG_X_DECL)
+STORE_IMPORT_METHODS(PG_X_DECL)
+void pgs_redact_path(const char *path, char *out, size_t len);
+void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
-
-/* store_pg_scan.c */
-int pgs_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err);
-int pgs_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err);
-int pgs_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq, char *err);
-int pgs_last_checkpoint(store *s, store_checkpoint *out, char *err);
-int pgs_last_anchor(store *s, store_checkpoint *out, char *err);
-int pgs_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err);
-int pgs_each_entry(store *s, int64_t from, store_row_fn fn, void *ctx, char *err);
-int pgs_seq_range(store *s, int64_t *first, int64_t *last, char *err);
-int pgs_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err);
-int pgs_prune(store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq,
-              char last_hash[CHAIN_HEX_LEN], char *err);
-int pgs_missing_guards(store *s, char *what, size_t len, char *err);
 
 #endif

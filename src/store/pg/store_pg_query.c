@@ -44,24 +44,16 @@ static int64_t int_at(const PGresult *res, int row, int col)
 
 /* ---- query shapes -------------------------------------------------------- */
 
-/* Bits naming which filters a query uses; each shape is one prepared
-** statement per connection. */
+/* A query's shape, each one prepared statement per connection: the
+** filters it uses (store_query_filters()), the log it names, its cursor. */
+#define Q(filter) STORE_QF_##filter
 enum {
-    Q_PROJECT = 1 << 0,
-    Q_USER = 1 << 1,
-    Q_OPNAME = 1 << 2,
-    Q_EVTYPE = 1 << 3,
-    Q_SINCE = 1 << 4,
-    Q_UNTIL = 1 << 5,
-    Q_TEXT = 1 << 6,
-    Q_SERVER = 1 << 7,
-    Q_SESSION = 1 << 8,
-    Q_COMPLETES = 1 << 9,
-    Q_LOG = 1 << 10,    /* one log, by its id (resolved from an id or a name) */
-    Q_CURSOR = 1 << 11, /* keyset continuation: (created_at, log_id, seq) */
-    Q_SEQ_CURSOR = 1 << 12, /* a cursor of seq alone, within the selected log */
-    Q_SHAPES = 1 << 13
+    Q_LOG = STORE_QF_NEXT,           /* one log, by its id (from an id or a name) */
+    Q_CURSOR = STORE_QF_NEXT << 1,   /* keyset continuation: (created_at, log_id, seq) */
+    Q_SEQ_CURSOR = STORE_QF_NEXT << 2, /* a cursor of seq alone, within the selected log */
+    Q_SHAPES = STORE_QF_NEXT << 3
 };
+_Static_assert((int)Q_SHAPES < (int)PG_SLOT_LOG_ID, "statement numbers of shapes and fixed ones apart");
 
 static const char *param_num(params *p, int slot, int64_t v)
 {
@@ -74,7 +66,7 @@ static const char *param_num(params *p, int slot, int64_t v)
 typedef struct resolved {
     int shape;
     char log_id[37];        /* Q_LOG */
-    char *pattern;          /* Q_TEXT: "%term%" escaped, freed by the caller */
+    char *pattern;          /* Q(TEXT): "%term%" escaped, freed by the caller */
     const char *after_created_at;
     char after_log_id[37];
 } resolved;
@@ -102,18 +94,18 @@ static int filter_sql(int shape, const store_query *q, const resolved *r, char *
                       size_t len, int n, params *p)
 {
 #define V(field) (q ? q->field : NULL)
-    if (shape & Q_PROJECT) n = add_clause(buf, len, n, p, "e.project_id = ?", V(project_id));
-    if (shape & Q_USER) n = add_clause(buf, len, n, p, "e.user_id = ?", V(user_id));
-    if (shape & Q_OPNAME)
+    if (shape & Q(PROJECT)) n = add_clause(buf, len, n, p, "e.project_id = ?", V(project_id));
+    if (shape & Q(USER)) n = add_clause(buf, len, n, p, "e.user_id = ?", V(user_id));
+    if (shape & Q(OPNAME))
         n = add_clause(buf, len, n, p, "e.operation_name = ?", V(operation_name));
-    if (shape & Q_EVTYPE) n = add_clause(buf, len, n, p, "e.event_type = ?", V(event_type));
-    if (shape & Q_SERVER) n = add_clause(buf, len, n, p, "e.server_name = ?", V(server));
-    if (shape & Q_SESSION) n = add_clause(buf, len, n, p, "e.session_id = ?", V(session_id));
-    if (shape & Q_COMPLETES) n = add_clause(buf, len, n, p, "e.completes = ?", V(completes));
+    if (shape & Q(EVTYPE)) n = add_clause(buf, len, n, p, "e.event_type = ?", V(event_type));
+    if (shape & Q(SERVER)) n = add_clause(buf, len, n, p, "e.server_name = ?", V(server));
+    if (shape & Q(SESSION)) n = add_clause(buf, len, n, p, "e.session_id = ?", V(session_id));
+    if (shape & Q(COMPLETES)) n = add_clause(buf, len, n, p, "e.completes = ?", V(completes));
     if (shape & Q_LOG) n = add_clause(buf, len, n, p, "e.log_id = ?", r ? r->log_id : NULL);
-    if (shape & Q_SINCE) n = add_clause(buf, len, n, p, "e.created_at >= ?", V(since));
-    if (shape & Q_UNTIL) n = add_clause(buf, len, n, p, "e.created_at <= ?", V(until));
-    if (shape & Q_TEXT)
+    if (shape & Q(SINCE)) n = add_clause(buf, len, n, p, "e.created_at >= ?", V(since));
+    if (shape & Q(UNTIL)) n = add_clause(buf, len, n, p, "e.created_at <= ?", V(until));
+    if (shape & Q(TEXT))
         n = add_clause(buf, len, n, p,
                        "(e.operation_name ILIKE ? ESCAPE '\\' OR e.error ILIKE ? ESCAPE '\\')",
                        r ? r->pattern : NULL);
@@ -146,11 +138,7 @@ static int shape_of(const store_query *q)
 {
     int cursor = 0;
     if (q->after_seq > 0) cursor = q->after_created_at ? Q_CURSOR : Q_SEQ_CURSOR | Q_LOG;
-    return (q->project_id ? Q_PROJECT : 0) | (q->user_id ? Q_USER : 0) |
-           (q->operation_name ? Q_OPNAME : 0) | (q->event_type ? Q_EVTYPE : 0) |
-           (q->since ? Q_SINCE : 0) | (q->until ? Q_UNTIL : 0) | (q->text ? Q_TEXT : 0) |
-           (q->server ? Q_SERVER : 0) | (q->session_id ? Q_SESSION : 0) |
-           (q->completes ? Q_COMPLETES : 0) | (q->log ? Q_LOG : 0) | cursor;
+    return store_query_filters(q) | (q->log ? Q_LOG : 0) | cursor;
 }
 
 /* The statement of one find shape, its parameters into p when q is set:
@@ -179,7 +167,7 @@ static int resolve(pg_store *s, const store_query *q, resolved *r, char *err)
     memset(r, 0, sizeof *r);
     r->shape = shape_of(q);
     if (q->log) {
-        int rc = pgs_log_id(s, q->log, r->log_id, err);
+        int rc = pgs_resolve_log(s, q->log, r->log_id, err);
         if (rc != STORE_OK) return rc;
     } else if (r->shape & Q_SEQ_CURSOR) {
         const char *sel = s->sel_id;
@@ -330,7 +318,7 @@ int pgs_user_activity(store *st, const char *user_id, const char *since, const c
     }
     /* One log: by its id.  A log the database does not hold counts
     ** nothing, as a query naming it finds nothing. */
-    if (log && (rc = pgs_log_id(s, log, log_id, err)) != STORE_OK) {
+    if (log && (rc = pgs_resolve_log(s, log, log_id, err)) != STORE_OK) {
         if (rc == STORE_ENOTFOUND) return STORE_OK;
         goto done;
     }
@@ -382,31 +370,32 @@ static int each_activity_row(pg_store *s, int slot, const char *sql, params *p,
     return STORE_OK;
 }
 
+/* activity_days' statements.  With a user: that user's counter rows.
+** Without: every user's rows of the window, summed, plus the entries that
+** have no user (which the counters do not hold), through the user index
+** (user_id IS NULL). */
+static const char days_of_user_sql[] =
+    "SELECT day, event_type, sum(n)::bigint, sum(errors)::bigint FROM dss_audit.activity_daily"
+    " WHERE user_id = $3 AND day BETWEEN $1 AND $2"
+    " GROUP BY day, event_type ORDER BY day, event_type COLLATE \"C\"";
+static const char days_of_all_sql[] =
+    "SELECT day, event_type, sum(n)::bigint, sum(e)::bigint FROM ("
+    "  SELECT day, event_type, n, errors AS e FROM dss_audit.activity_daily"
+    "  WHERE day BETWEEN $1 AND $2"
+    "  UNION ALL"
+    "  SELECT substr(created_at, 1, 10), event_type, 1, (error IS NOT NULL)::int"
+    "  FROM dss_audit.entries WHERE user_id IS NULL AND created_at >= $1 AND created_at < $3) t"
+    " GROUP BY day, event_type ORDER BY day, event_type COLLATE \"C\"";
+
 int pgs_activity_days(store *s, const char *user_id, const char *since_day,
-                      const char *until_day, store_activity_fn fn, void *ctx, char *err)
+                      const char *until_day, const char *until_before, store_activity_fn fn,
+                      void *ctx, char *err)
 {
-    /* With a user: that user's counter rows.  Without: every user's rows of
-    ** the window, summed, plus the entries that have no user (which the
-    ** counters do not hold), through the user index (user_id IS NULL). */
-    static const char one_user[] =
-        "SELECT day, event_type, sum(n)::bigint, sum(errors)::bigint FROM dss_audit.activity_daily"
-        " WHERE user_id = $3 AND day BETWEEN $1 AND $2"
-        " GROUP BY day, event_type ORDER BY day, event_type COLLATE \"C\"";
-    static const char all_users[] =
-        "SELECT day, event_type, sum(n)::bigint, sum(e)::bigint FROM ("
-        "  SELECT day, event_type, n, errors AS e FROM dss_audit.activity_daily"
-        "  WHERE day BETWEEN $1 AND $2"
-        "  UNION ALL"
-        "  SELECT substr(created_at, 1, 10), event_type, 1, (error IS NOT NULL)::int"
-        "  FROM dss_audit.entries WHERE user_id IS NULL AND created_at >= $1 AND created_at < $3) t"
-        " GROUP BY day, event_type ORDER BY day, event_type COLLATE \"C\"";
-    char until_ts[16];
-    /* until_day is inclusive: every created_at of that day sorts before
-    ** "<day>U" ('U' > 'T'). */
-    snprintf(until_ts, sizeof until_ts, "%.10sU", until_day);
-    params p = {.v = {since_day, until_day, user_id ? user_id : until_ts}, .n = 3};
-    return each_activity_row(pgs(s), user_id ? PG_SLOT_DAYS_USER : PG_SLOT_DAYS_ALL,
-                             user_id ? one_user : all_users, &p,
+    params p = {.v = {since_day, until_day, user_id ? user_id : until_before}, .n = 3};
+    if (user_id)
+        return each_activity_row(pgs(s), PG_SLOT_DAYS_USER, days_of_user_sql, &p,
+                                 "counting a user's activity per day", fn, ctx, err);
+    return each_activity_row(pgs(s), PG_SLOT_DAYS_ALL, days_of_all_sql, &p,
                              "counting activity per day", fn, ctx, err);
 }
 
@@ -466,7 +455,7 @@ int pgs_each_match(store *st, const store_scan *scan, store_row_fn fn, void *ctx
         p.v[p.n++] = param_num(&p, 3, scan->limit);
         snprintf(sql + n, sizeof sql - n, " LIMIT $%d::bigint", p.n);
     }
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         params none = {.n = 0};
         res = pgq_run(s, 0, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none, &rc,
                       "starting to read", err);
@@ -684,9 +673,9 @@ int pgs_get_stats(store *st, const char *log, int top_users, store_progress_fn p
         snprintf(err, STORE_ERRLEN, "out of memory");
         return STORE_ENOMEM;
     }
-    if (log && (rc = pgs_log_id(s, log, log_id, err)) != STORE_OK) return rc;
+    if (log && (rc = pgs_resolve_log(s, log, log_id, err)) != STORE_OK) return rc;
     /* One snapshot: every number describes the same moment. */
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         PGresult *res = pgq_run(s, 0, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &none,
                                 &rc, "starting to read", err);
         if (!res) return rc;

@@ -128,7 +128,7 @@ static void buffer_clear(pg_store *s, size_t total)
 
 int pgs_flush(pg_store *s, char *err)
 {
-    if (!s->in_tx) return STORE_OK;
+    if (!s->base.in_tx) return STORE_OK;
     sbuf b = {0};
     size_t total = flush_text(s, &b, 1);
     if (b.oom) {
@@ -231,7 +231,7 @@ int pgs_append_row(store *st, const store_raw_entry *e, char *err)
     s->head.seq = e->f.seq;
     memcpy(s->head.hash, e->hash, CHAIN_HASH_BYTES);
     snprintf(s->head.created_at, sizeof s->head.created_at, "%s", e->f.created_at);
-    s->tx_writes++;
+    s->base.tx_writes++;
     /* Keep one statement's text moderate: send a long batch early. */
     if (s->buf_len > (4u << 20)) return pgs_flush(s, err);
     return STORE_OK;
@@ -280,7 +280,7 @@ static int lock_own_head(pg_store *s, char *err);
 int pgs_begin(store *st, char *err)
 {
     pg_store *s = pgs(st);
-    if (s->in_tx) {
+    if (s->base.in_tx) {
         pgs_errf(err, "a transaction is already open");
         return STORE_EINVAL;
     }
@@ -304,9 +304,9 @@ int pgs_begin(store *st, char *err)
     }
     if (rc != STORE_OK) return rc;
     s->head_at_begin = s->head;
-    s->in_tx = 1;
-    s->tx_id++;
-    s->tx_writes = 0;
+    s->base.in_tx = 1;
+    s->base.tx_id++;
+    s->base.tx_writes = 0;
     s->nmarks = 0;
     buffer_clear(s, 0);
     return STORE_OK;
@@ -343,7 +343,7 @@ static int lock_own_head(pg_store *s, char *err)
 int pgs_commit(store *st, char *err)
 {
     pg_store *s = pgs(st);
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         pgs_errf(err, "no transaction is open");
         return STORE_EINVAL;
     }
@@ -378,7 +378,7 @@ int pgs_commit(store *st, char *err)
     }
     free(b.p);
     if (rc != STORE_OK) {
-        if (s->in_tx) {
+        if (s->base.in_tx) {
             if (s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
             pgs_tx_reset(s);
             s->nmonths = 0;
@@ -392,38 +392,16 @@ int pgs_commit(store *st, char *err)
 void pgs_rollback(store *st)
 {
     pg_store *s = pgs(st);
-    if (!s->in_tx) return;
+    if (!s->base.in_tx) return;
     if (s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
     pgs_tx_reset(s);
     s->nmonths = 0;
 }
 
-int pgs_in_transaction(const store *s) { return pgs_const(s)->in_tx; }
-
-int64_t pgs_tx(const store *st)
-{
-    const pg_store *s = pgs_const(st);
-    return s->in_tx ? s->tx_id : 0;
-}
-
-int pgs_tx_has_writes(const store *st)
-{
-    const pg_store *s = pgs_const(st);
-    return s->in_tx && s->tx_writes > 0;
-}
-
-int64_t pgs_take_lost_tx(store *st)
-{
-    pg_store *s = pgs(st);
-    int64_t lost = s->lost_tx;
-    s->lost_tx = 0;
-    return lost;
-}
-
 int pgs_savepoint(store *st, char *err)
 {
     pg_store *s = pgs(st);
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         pgs_errf(err, "no transaction is open");
         return STORE_EINVAL;
     }
@@ -435,14 +413,14 @@ int pgs_savepoint(store *st, char *err)
     m->rows = s->rows_flushed + s->rows_buf;
     m->head = s->head;
     m->sent = 0;
-    m->writes = s->tx_writes;
+    m->writes = s->base.tx_writes;
     return STORE_OK;
 }
 
 void pgs_savepoint_release(store *st)
 {
     pg_store *s = pgs(st);
-    if (!s->in_tx || s->nmarks <= 0) return;
+    if (!s->base.in_tx || s->nmarks <= 0) return;
     /* Lazy: a savepoint the server knows stays until the commit, which
     ** ends it; a later one of the same name shadows it, and rolling back
     ** to that name reaches the newest, as it must. */
@@ -452,7 +430,7 @@ void pgs_savepoint_release(store *st)
 void pgs_savepoint_rollback(store *st)
 {
     pg_store *s = pgs(st);
-    if (!s->in_tx || s->nmarks <= 0) return;
+    if (!s->base.in_tx || s->nmarks <= 0) return;
     int d = s->nmarks - 1;
     pg_mark m = s->marks[d];
     s->nmarks--;
@@ -463,7 +441,7 @@ void pgs_savepoint_rollback(store *st)
         ** transaction survives an error only through it. */
         s->nmarks++;
         int rc = pgs_exec(s, sql, "rolling back a request", err);
-        if (!s->in_tx) return; /* lost: nothing more to undo */
+        if (!s->base.in_tx) return; /* lost: nothing more to undo */
         s->nmarks--;
         if (rc != STORE_OK) {
             pgs_tx_lost(s);
@@ -477,7 +455,7 @@ void pgs_savepoint_rollback(store *st)
         s->rows_buf = keep;
     }
     s->head = m.head;
-    s->tx_writes = m.writes;
+    s->base.tx_writes = m.writes;
 }
 
 
@@ -506,7 +484,7 @@ int pgs_lock_head(pg_store *s, pg_head *h, char *err)
 
 static int need_tx(pg_store *s, const char *what, char *err)
 {
-    if (s->in_tx) return STORE_OK;
+    if (s->base.in_tx) return STORE_OK;
     pgs_errf(err, "%s outside a transaction", what);
     return STORE_EINVAL;
 }
@@ -534,7 +512,7 @@ int pgs_add_checkpoint(store *st, store_checkpoint *cp, char *err)
     if (rc != STORE_OK) return rc;
     cp->number = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    s->tx_writes++;
+    s->base.tx_writes++;
     return STORE_OK;
 }
 
@@ -622,7 +600,7 @@ int pgs_import_rows(store *st, const store_raw_entry *e, size_t n, char *err)
         memcpy(s->head.hash, last->hash, CHAIN_HASH_BYTES);
         snprintf(s->head.created_at, sizeof s->head.created_at, "%s", last->f.created_at);
     }
-    s->tx_writes += (int64_t)n;
+    s->base.tx_writes += (int64_t)n;
     return STORE_OK;
 }
 
@@ -663,6 +641,6 @@ int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, ch
                    9, v, NULL, "storing the shipped checkpoint", err);
     if (rc != STORE_OK) return rc;
     *stored = 1;
-    s->tx_writes++;
+    s->base.tx_writes++;
     return STORE_OK;
 }

@@ -13,7 +13,7 @@
 **
 ** Every statement is prepared once per connection and bound with
 ** parameters; no value is ever spliced into SQL.  The functions named
-** sq_<method> are the store_methods of the same name (store_methods.h).
+** sq_<method> are the store_methods of that name (store_methods.h).
 */
 #ifndef DSS_SQLITE_INT_H
 #define DSS_SQLITE_INT_H
@@ -35,13 +35,9 @@ enum {
 typedef struct sqlite_store {
     store base;
     sqlite3 *db;
-    int in_tx;
-    int64_t tx_id;   /* number of the current (or last) write transaction */
-    int64_t lost_tx; /* a transaction SQLite rolled back by itself, or 0 */
     int savepoint_depth;
     /* Per transaction, set by sq_begin() and read only while in_tx: */
     int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
-    int tx_writes;    /* entries appended in the open transaction */
     int readonly;
     int wal_frames;  /* pages in the WAL after this connection's last commit */
     char log_id[37];
@@ -91,52 +87,20 @@ extern const char sq_rebuild_activity[];
 int sq_meta_get(sqlite_store *s, const char *key, char *out, size_t len, char *err);
 int sq_meta_put(sqlite_store *s, const char *key, const char *value, char *err);
 
-/* store_sqlite_write.c */
-int sq_begin(store *s, char *err);
-int sq_commit(store *s, char *err);
-void sq_rollback(store *s);
-int sq_in_transaction(const store *s);
-int64_t sq_tx(const store *s);
-int sq_tx_has_writes(const store *s);
-int64_t sq_take_lost_tx(store *s);
-int sq_savepoint(store *s, char *err);
-void sq_savepoint_release(store *s);
-void sq_savepoint_rollback(store *s);
-int sq_append_head(store *s, store_tip *h, char *err);
-int sq_append_row(store *s, const store_raw_entry *e, char *err);
-int sq_add_checkpoint(store *s, store_checkpoint *cp, char *err);
-/* Index the open transaction's entries for search (before a search in it,
-** and at commit). */
-int sq_fts_sync(sqlite_store *s, char *err);
-
-/* store_sqlite_query.c */
-int sq_find(store *s, const store_query *q, store_row_fn fn, void *ctx, int *more, char *err);
-int sq_get(store *s, const char *id, store_row_fn fn, void *ctx, char *err);
-int sq_each_match(store *s, const store_scan *scan, store_row_fn fn, void *ctx, char *err);
-int sq_user_activity(store *s, const char *user_id, const char *since, const char *log,
-                     store_activity *out, char *err);
-int sq_activity_days(store *s, const char *user_id, const char *since_day,
-                     const char *until_day, store_activity_fn fn, void *ctx, char *err);
-int sq_activity_users(store *s, const char *since_day, const char *until_day,
-                      store_activity_fn fn, void *ctx, char *err);
+/* The methods (store_methods.h), defined across the files above: the
+** required ones as sq_<name>, then the optional ones this backend has. */
+#define SQ_X_DECL(type, name, params) type sq_##name params;
+STORE_REQUIRED_METHODS(SQ_X_DECL)
+int sq_idle(store *s, char *err);
+int sq_set_cache_size(store *s, int kib, char *err);
 int sq_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
 int sq_explain_each_match(store *s, const store_scan *scan, char *plan, size_t len, char *err);
 int sq_explain_user_activity(store *s, char *plan, size_t len, char *err);
 
-/* store_sqlite_scan.c */
-int sq_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err);
-int sq_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err);
-int sq_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq, char *err);
-int sq_last_checkpoint(store *s, store_checkpoint *out, char *err);
-int sq_last_anchor(store *s, store_checkpoint *out, char *err);
-int sq_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err);
-int sq_each_entry(store *s, int64_t from, store_row_fn fn, void *ctx, char *err);
-int sq_prune(store *s, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq,
-             char last_hash[CHAIN_HEX_LEN], char *err);
-int sq_seq_range(store *s, int64_t *first, int64_t *last, char *err);
-int sq_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err);
-int sq_get_stats(store *s, const char *log, int top_users, store_progress_fn progress,
-                 void *ctx, store_stats *out, char *err);
+/* Index the open transaction's entries for search (before a search in it,
+** and at commit): store_sqlite_write.c. */
+int sq_fts_sync(sqlite_store *s, char *err);
+
 /* The chain head of the log (the anchor's when every entry was pruned). */
 int sq_read_head(sqlite_store *s, store_tip *h, char *err);
 

@@ -85,9 +85,9 @@ int sq_fail(sqlite_store *s, int rc, const char *doing, char *err)
     ** transaction back on its own.  Notice, so that nothing later in the
     ** group runs outside a transaction and the writes acknowledged so far
     ** in it are reported as lost. */
-    if (s && s->db && s->in_tx && sqlite3_get_autocommit(s->db)) {
-        s->lost_tx = s->tx_id;
-        s->in_tx = 0;
+    if (s && s->db && s->base.in_tx && sqlite3_get_autocommit(s->db)) {
+        s->base.lost_tx = s->base.tx_id;
+        s->base.in_tx = 0;
         s->savepoint_depth = 0;
     }
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
@@ -225,7 +225,7 @@ static int cap_size(sqlite_store *s, int64_t max_bytes, char *err)
     return sq_exec(s, sql, "capping the database size", err);
 }
 
-static int sq_readonly(const store *s) { return sq_const(s)->readonly; }
+int sq_readonly(const store *s) { return sq_const(s)->readonly; }
 
 /* Read the durability settings back from a writing connection: a commit is
 ** acknowledged as durable only if SQLite fsyncs the WAL at every commit
@@ -338,25 +338,23 @@ static int after_commit(void *ctx, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-static int sq_idle(store *st, char *err)
+int sq_idle(store *st, char *err)
 {
     sqlite_store *s = sq(st);
-    if (s->readonly || s->in_tx || s->wal_frames < WAL_IDLE_FRAMES) return STORE_OK;
+    if (s->readonly || s->base.in_tx || s->wal_frames < WAL_IDLE_FRAMES) return STORE_OK;
     int rc = checkpoint_wal(s);
     if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY) return STORE_OK;
     return sq_fail(s, rc, "copying the write-ahead log into the database", err);
 }
 
-static void sq_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
+void sq_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
 {
     /* Every 50,000 virtual machine steps: a few times per millisecond of
     ** work, so a cancel takes effect quickly at a negligible cost. */
     sqlite3_progress_handler(sq(s)->db, fn ? 50000 : 0, fn, ctx);
 }
 
-static void sq_close(store *st);
-
-static int sq_open(const store_options *opt, store **out, char *err)
+int sq_open(const store_options *opt, store **out, char *err)
 {
     int rc;
     sqlite_store *s = calloc(1, sizeof *s);
@@ -410,11 +408,11 @@ fail:
     return rc;
 }
 
-static void sq_close(store *st)
+void sq_close(store *st)
 {
     sqlite_store *s = sq(st);
     if (!s) return;
-    if (s->in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s->base.in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
     for (int i = 0; i < SQ_SHAPES; i++) sqlite3_finalize(s->find[i]);
     sqlite3_close(s->db);
@@ -422,17 +420,17 @@ static void sq_close(store *st)
 }
 
 /* Any path is a local file (or ":memory:"): this backend is asked last. */
-static int sq_claims(const char *path)
+int sq_claims(const char *path)
 {
     (void)path;
     return 1;
 }
 
-static const char *sq_log_id(const store *s) { return sq_const(s)->log_id; }
+const char *sq_log_id(const store *s) { return sq_const(s)->log_id; }
 
-static const char *sq_log_name(const store *s) { return sq_const(s)->log_name; }
+const char *sq_log_name(const store *s) { return sq_const(s)->log_name; }
 
-static int sq_each_log(store *st, store_log_fn fn, void *ctx, char *err)
+int sq_each_log(store *st, store_log_fn fn, void *ctx, char *err)
 {
     const sqlite_store *s = sq(st);
     store_log l;
@@ -444,7 +442,7 @@ static int sq_each_log(store *st, store_log_fn fn, void *ctx, char *err)
     return STORE_OK;
 }
 
-static int sq_record_log_key(store *st, const char *pk, char *err)
+int sq_record_log_key(store *st, const char *pk, char *err)
 {
     sqlite_store *s = sq(st);
     if (s->public_key[0] && strcmp(s->public_key, pk) != 0) {
@@ -461,7 +459,7 @@ static int sq_record_log_key(store *st, const char *pk, char *err)
     return rc;
 }
 
-static int sq_set_cache_size(store *s, int kib, char *err)
+int sq_set_cache_size(store *s, int kib, char *err)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib > 0 ? kib : 1);
@@ -501,51 +499,14 @@ int sq_row(const sqlite_store *s, sqlite3_stmt *st, entry_row *r)
     return STORE_OK;
 }
 
+#define SQ_X_INIT(type, name, params) .name = sq_##name,
 const store_methods sqlite_store_methods = {
     .name = "sqlite",
     .caps = STORE_CAP_TEXT_INDEX,
     .remote = 0,
-    .claims = sq_claims,
-    .open = sq_open,
-    .close = sq_close,
-    .set_interrupt = sq_set_interrupt,
-    .readonly = sq_readonly,
-    .log_id = sq_log_id,
-    .log_name = sq_log_name,
-    .each_log = sq_each_log,
-    .record_log_key = sq_record_log_key,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .in_transaction = sq_in_transaction,
-    .tx = sq_tx,
-    .tx_has_writes = sq_tx_has_writes,
-    .take_lost_tx = sq_take_lost_tx,
+    STORE_REQUIRED_METHODS(SQ_X_INIT)
     .idle = sq_idle,
-    .savepoint = sq_savepoint,
-    .savepoint_release = sq_savepoint_release,
-    .savepoint_rollback = sq_savepoint_rollback,
-    .append_head = sq_append_head,
-    .append_row = sq_append_row,
-    .find = sq_find,
-    .get = sq_get,
-    .each_match = sq_each_match,
-    .user_activity = sq_user_activity,
-    .activity_days = sq_activity_days,
-    .activity_users = sq_activity_users,
-    .seq_range = sq_seq_range,
-    .nth_newest_seq = sq_nth_newest_seq,
-    .get_stats = sq_get_stats,
     .set_cache_size = sq_set_cache_size,
-    .head = sq_head,
-    .hash_at = sq_hash_at,
-    .find_hash = sq_find_hash,
-    .last_checkpoint = sq_last_checkpoint,
-    .last_anchor = sq_last_anchor,
-    .add_checkpoint = sq_add_checkpoint,
-    .each_checkpoint = sq_each_checkpoint,
-    .each_entry = sq_each_entry,
-    .prune = sq_prune,
     .explain_find = sq_explain_find,
     .explain_each_match = sq_explain_each_match,
     .explain_user_activity = sq_explain_user_activity,

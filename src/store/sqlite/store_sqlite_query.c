@@ -14,23 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bits that name which filters a query uses; each shape gets one cached
-** prepared statement. */
+/* A query's shape: the filters it uses (store_query_filters()) and this
+** backend's own bits; each shape gets one cached prepared statement.  A
+** text term is matched by LIKE (Q_TEXT), and narrowed through the trigram
+** index first when it has three characters or more (Q_FTS). */
 enum {
-    Q_PROJECT = 1 << 0,
-    Q_USER = 1 << 1,
-    Q_OPNAME = 1 << 2,
-    Q_EVTYPE = 1 << 3,
-    Q_SINCE = 1 << 4,
-    Q_UNTIL = 1 << 5,
-    Q_TEXT = 1 << 6,   /* substring by LIKE scan (terms under 3 characters) */
-    Q_FTS = 1 << 7,    /* substring through the trigram index */
-    Q_CURSOR = 1 << 8, /* keyset continuation after a previous page */
-    Q_SERVER = 1 << 9,
-    Q_SESSION = 1 << 10,
-    Q_COMPLETES = 1 << 11,
-    Q_SHAPES = SQ_SHAPES
+    Q_PROJECT = STORE_QF_PROJECT,
+    Q_USER = STORE_QF_USER,
+    Q_OPNAME = STORE_QF_OPNAME,
+    Q_EVTYPE = STORE_QF_EVTYPE,
+    Q_SINCE = STORE_QF_SINCE,
+    Q_UNTIL = STORE_QF_UNTIL,
+    Q_TEXT = STORE_QF_TEXT,
+    Q_SERVER = STORE_QF_SERVER,
+    Q_SESSION = STORE_QF_SESSION,
+    Q_COMPLETES = STORE_QF_COMPLETES,
+    Q_FTS = STORE_QF_NEXT,          /* substring through the trigram index */
+    Q_CURSOR = STORE_QF_NEXT << 1,  /* keyset continuation after a previous page */
+    Q_SHAPES = STORE_QF_NEXT << 2
 };
+_Static_assert(Q_SHAPES == SQ_SHAPES, "a cached statement per shape");
 
 /* Terms of three or more characters can use the trigram index. */
 static int fts_usable(const char *term)
@@ -43,12 +46,7 @@ static int fts_usable(const char *term)
 
 static int shape_of(const store_query *q)
 {
-    return (q->project_id ? Q_PROJECT : 0) | (q->user_id ? Q_USER : 0) |
-           (q->operation_name ? Q_OPNAME : 0) | (q->event_type ? Q_EVTYPE : 0) |
-           (q->since ? Q_SINCE : 0) | (q->until ? Q_UNTIL : 0) |
-           (q->text ? (fts_usable(q->text) ? Q_FTS | Q_TEXT : Q_TEXT) : 0) |
-           (q->server ? Q_SERVER : 0) | (q->session_id ? Q_SESSION : 0) |
-           (q->completes ? Q_COMPLETES : 0) |
+    return store_query_filters(q) | (q->text && fts_usable(q->text) ? Q_FTS : 0) |
            (q->after_seq > 0 ? Q_CURSOR : 0);
 }
 
@@ -492,22 +490,14 @@ int sq_explain_each_match(store *s, const store_scan *scan, char *plan, size_t l
 ** (user_id IS NULL, then created_at). */
 
 static int each_activity_row(sqlite_store *s, const char *sql, const char *doing,
-                             const char *user_id, const char *since_day,
-                             const char *until_day, store_activity_fn fn,
-                             void *ctx, char *err)
+                             const char *const bind[4], store_activity_fn fn, void *ctx,
+                             char *err)
 {
     sqlite3_stmt *st = NULL;
-    char until_ts[16];
     int rc = sq_prepare(s, sql, &st, err);
     if (rc != STORE_OK) return rc;
-    /* until_day is inclusive: every created_at of that day sorts before
-    ** "<day>U" ('U' > 'T'). */
-    snprintf(until_ts, sizeof until_ts, "%.10sU", until_day);
     /* Parameters a statement does not use are ignored (SQLITE_RANGE). */
-    sq_bind_text(st, 1, since_day);
-    sq_bind_text(st, 2, until_day);
-    sq_bind_text(st, 3, until_ts);
-    sq_bind_text(st, 4, user_id);
+    for (int i = 0; i < 4; i++) sq_bind_text(st, i + 1, bind[i]);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         const char *a = (const char *)sqlite3_column_text(st, 0);
@@ -523,12 +513,13 @@ static int each_activity_row(sqlite_store *s, const char *sql, const char *doing
     return rc;
 }
 
+/* With a user: that user's counter rows, a range of the primary key.
+** Without: every user's rows of the window, summed (the GROUP BY sorts
+** counter rows, not entries), plus the entries that have no user. */
 int sq_activity_days(store *st, const char *user_id, const char *since_day,
-                     const char *until_day, store_activity_fn fn, void *ctx, char *err)
+                     const char *until_day, const char *until_before, store_activity_fn fn,
+                     void *ctx, char *err)
 {
-    /* With a user: that user's counter rows, a range of the primary key.
-    ** Without: every user's rows of the window, summed (the GROUP BY sorts
-    ** counter rows, not entries), plus the entries that have no user. */
     static const char one_user[] =
         "SELECT day, event_type, n, errors FROM activity_daily"
         " WHERE user_id = ?4 AND day BETWEEN ?1 AND ?2 ORDER BY day, event_type";
@@ -541,9 +532,9 @@ int sq_activity_days(store *st, const char *user_id, const char *since_day,
         "  FROM audit_log WHERE user_id IS NULL AND created_at >= ?1"
         "  AND created_at < ?3)"
         " GROUP BY day, event_type ORDER BY day, event_type";
+    const char *bind[4] = {since_day, until_day, until_before, user_id};
     return each_activity_row(sq(st), user_id ? one_user : all_users,
-                             "counting activity per day", user_id, since_day,
-                             until_day, fn, ctx, err);
+                             "counting activity per day", bind, fn, ctx, err);
 }
 
 int sq_activity_users(store *st, const char *since_day, const char *until_day,
@@ -554,6 +545,6 @@ int sq_activity_users(store *st, const char *since_day, const char *until_day,
     static const char sql[] =
         "SELECT user_id, '', sum(n), sum(errors) FROM activity_daily"
         " WHERE day BETWEEN ?1 AND ?2 GROUP BY user_id ORDER BY user_id";
-    return each_activity_row(sq(st), sql, "counting activity per user", NULL,
-                             since_day, until_day, fn, ctx, err);
+    const char *bind[4] = {since_day, until_day, NULL, NULL};
+    return each_activity_row(sq(st), sql, "counting activity per user", bind, fn, ctx, err);
 }

@@ -399,7 +399,7 @@ int sq_get_stats(store *st, const char *log, int top_users, store_progress_fn pr
     memcpy(l->log_id, s->log_id, sizeof l->log_id);
     memcpy(l->name, s->log_name, sizeof l->name);
     /* One read transaction: every number describes the same moment. */
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         if ((rc = sq_exec(s, "BEGIN", "starting to read", err)) != STORE_OK) return rc;
         in_read = 1;
     }

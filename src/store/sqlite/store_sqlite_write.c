@@ -14,12 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sq_in_transaction(const store *s) { return sq_const(s)->in_tx; }
-
 int sq_begin(store *st, char *err)
 {
     sqlite_store *s = sq(st);
-    if (s->in_tx) {
+    if (s->base.in_tx) {
         snprintf(err, STORE_ERRLEN, "a transaction is already open");
         return STORE_EINVAL;
     }
@@ -31,33 +29,13 @@ int sq_begin(store *st, char *err)
     }
     int rc = sq_exec(s, "BEGIN IMMEDIATE", "starting a write", err);
     if (rc == STORE_OK) {
-        s->in_tx = 1;
-        s->tx_id++;
+        s->base.in_tx = 1;
+        s->base.tx_id++;
         s->savepoint_depth = 0;
         s->fts_from = 0;
-        s->tx_writes = 0;
+        s->base.tx_writes = 0;
     }
     return rc;
-}
-
-int64_t sq_tx(const store *st)
-{
-    const sqlite_store *s = sq_const(st);
-    return s->in_tx ? s->tx_id : 0;
-}
-
-int sq_tx_has_writes(const store *st)
-{
-    const sqlite_store *s = sq_const(st);
-    return s->in_tx && s->tx_writes > 0;
-}
-
-int64_t sq_take_lost_tx(store *st)
-{
-    sqlite_store *s = sq(st);
-    int64_t lost = s->lost_tx;
-    s->lost_tx = 0;
-    return lost;
 }
 
 /* Index this transaction's entries in audit_fts, so that a search made
@@ -65,7 +43,7 @@ int64_t sq_take_lost_tx(store *st)
 ** back with a savepoint are simply not found by the SELECT. */
 int sq_fts_sync(sqlite_store *s, char *err)
 {
-    if (!s->in_tx || !s->fts_from) return STORE_OK;
+    if (!s->base.in_tx || !s->fts_from) return STORE_OK;
     sqlite3_stmt *st = s->st[ST_FTS_SYNC];
     sqlite3_bind_int64(st, 1, s->fts_from);
     int rc = sqlite3_step(st);
@@ -78,23 +56,23 @@ int sq_fts_sync(sqlite_store *s, char *err)
 int sq_commit(store *st, char *err)
 {
     sqlite_store *s = sq(st);
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
     int rc = sq_fts_sync(s, err);
     if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    s->in_tx = 0;
+    s->base.in_tx = 0;
     return rc;
 }
 
 void sq_rollback(store *st)
 {
     sqlite_store *s = sq(st);
-    if (!s->in_tx) return;
+    if (!s->base.in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    s->in_tx = 0;
+    s->base.in_tx = 0;
 }
 
 /* Run one of the prepared savepoint statements. */
@@ -109,7 +87,7 @@ static int run_fixed(sqlite_store *s, int which)
 int sq_savepoint(store *st, char *err)
 {
     sqlite_store *s = sq(st);
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
@@ -122,7 +100,7 @@ int sq_savepoint(store *st, char *err)
 void sq_savepoint_release(store *st)
 {
     sqlite_store *s = sq(st);
-    if (!s->in_tx || s->savepoint_depth <= 0) return;
+    if (!s->base.in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_RELEASE);
     s->savepoint_depth--;
 }
@@ -130,7 +108,7 @@ void sq_savepoint_release(store *st)
 void sq_savepoint_rollback(store *st)
 {
     sqlite_store *s = sq(st);
-    if (!s->in_tx || s->savepoint_depth <= 0) return;
+    if (!s->base.in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_ROLLBACK_TO);
     run_fixed(s, ST_RELEASE);
     s->savepoint_depth--;
@@ -176,14 +154,14 @@ int sq_append_row(store *st, const store_raw_entry *e, char *err)
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
     if (!s->fts_from) s->fts_from = e->f.seq;
-    s->tx_writes++;
+    s->base.tx_writes++;
     return STORE_OK;
 }
 
 int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
 {
     sqlite_store *s = sq(st);
-    if (!s->in_tx) {
+    if (!s->base.in_tx) {
         snprintf(err, STORE_ERRLEN, "checkpoint outside a transaction");
         return STORE_EINVAL;
     }
