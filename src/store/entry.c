@@ -47,13 +47,6 @@ static int splices(const char *text, size_t len)
     return rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
 }
 
-/* A text column's length up to its first NUL, as cJSON strings end. */
-static size_t text_len(const entry_value *v)
-{
-    const char *nul = memchr(v->p, '\0', v->len);
-    return nul ? (size_t)(nul - v->p) : v->len;
-}
-
 /* A HASH column as hex into out ("" when it holds no valid hash). */
 static void hash_hex(const entry_value *v, char out[CHAIN_HEX_LEN])
 {
@@ -93,17 +86,18 @@ void entry_json(const entry_row *r, jbuf *out)
             jbuf_put(out, "null", 4);
         } else if (f->type == ENTRY_INT) {
             jbuf_int(out, int_of(v));
-        } else if (f->type == ENTRY_JSON && splices(v->p, v->len)) {
-            jbuf_put(out, v->p, v->len);
+        } else if (f->type == ENTRY_JSON) {
+            if (splices(v->p, v->len)) jbuf_put(out, v->p, v->len);
+            else jbuf_string(out, v->p, strlen(v->p));
         } else {
-            jbuf_string(out, v->p, text_len(v));
+            jbuf_string(out, v->p, v->len);
         }
     }
     jbuf_put(out, ",\"log_id\":", 10);
-    if (r->log_id.p) jbuf_string(out, r->log_id.p, text_len(&r->log_id));
+    if (r->log_id.p) jbuf_string(out, r->log_id.p, r->log_id.len);
     else jbuf_put(out, "null", 4);
     jbuf_put(out, ",\"log\":", 7);
-    if (r->log.p) jbuf_string(out, r->log.p, text_len(&r->log));
+    if (r->log.p) jbuf_string(out, r->log.p, r->log.len);
     else jbuf_put(out, "null", 4);
     jbuf_putc(out, '}');
 }

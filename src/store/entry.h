@@ -115,10 +115,13 @@ int entry_field_index(const char *name);
 
 /* ---- rows ----------------------------------------------------------------
 ** One column as a backend holds it: p points at its bytes and p == NULL is
-** SQL NULL.  Text is NUL-terminated at p[len] (both libraries give it so)
-** and ends, as cJSON strings do, at its first NUL.  A HASH column is its 32
-** bytes (len 32) or their 64 lower-case hex digits (len 64), as the backend
-** finds cheaper; any other length is a damaged hash, printed as "". */
+** SQL NULL.  Text is NUL-terminated (both libraries give it so) and ends,
+** as C and cJSON strings do, at its first NUL: len is strlen(p), except for
+** a JSON column, whose len is its whole stored length (so that stored text
+** that is not JSON, a NUL inside included, is printed as a string).  A HASH
+** column is its 32 bytes (len 32) or their 64 lower-case hex digits (len
+** 64), as the backend finds cheaper; any other length is a damaged hash,
+** printed as "". */
 typedef struct entry_value {
     const char *p;
     size_t len;

@@ -241,15 +241,17 @@ TEST(printer_hashes_as_hex_text_or_damaged)
     ASSERT(memcmp(hash, HASH_BYTES, 32) == 0);
 }
 
-TEST(printer_text_ends_at_a_nul_as_cjson_strings_do)
+/* Stored JSON is checked whole: a NUL inside makes it no JSON, printed as
+** the string it is up to the NUL (as cJSON strings end there). */
+TEST(printer_json_with_a_nul_inside_is_a_string)
 {
     entry_row r = full_row();
-    static const char with_nul[] = "ab\0cd";
-    r.v[ENTRY_F_error].p = with_nul;
-    r.v[ENTRY_F_error].len = 5;
+    static const char with_nul[] = "{}\0{}";
+    r.v[ENTRY_F_after_state].p = with_nul;
+    r.v[ENTRY_F_after_state].len = 5;
     char *t = printed(&r);
     ASSERT(t);
-    ASSERT_CONTAINS(t, "\"error\":\"ab\",");
+    ASSERT_CONTAINS(t, "\"after_state\":\"{}\",");
     free(t);
 }
 
@@ -295,6 +297,6 @@ TEST_MAIN(
     TEST_ENTRY(printer_text_and_tree_agree_on_every_field)
     TEST_ENTRY(printer_leaves_out_null_v2_fields_and_prints_v1_nulls)
     TEST_ENTRY(printer_hashes_as_hex_text_or_damaged)
-    TEST_ENTRY(printer_text_ends_at_a_nul_as_cjson_strings_do)
+    TEST_ENTRY(printer_json_with_a_nul_inside_is_a_string)
     TEST_ENTRY(row_fields_are_the_rows_strings)
     TEST_ENTRY(array_of_rows_is_a_json_array))

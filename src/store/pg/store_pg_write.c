@@ -151,22 +151,20 @@ int pgs_flush(pg_store *s, char *err)
 }
 
 /* One finished entry as the SQL tuple "(...)," of the INSERT above. */
+/* Each field in its place of ENTRY_FIELDS (store_raw_entry names its two
+** hashes as the fields).  Integers are checked decimal digits: store.c made
+** or checked them. */
+#define PUT_SEQ(name) sb_int(b, e->f.seq);
+#define PUT_TEXT(name) sb_puts(b, ","), sb_lit(b, e->f.name);
+#define PUT_JSON PUT_TEXT
+#define PUT_INT(name) sb_puts(b, ","), sb_puts(b, e->f.name ? e->f.name : "NULL");
+#define PUT_HASH(name) sb_puts(b, ","), sb_bytea(b, e->name, CHAIN_HASH_BYTES);
+#define X_PUT(name, type, nullable, hash_at, since, by) PUT_##type(name)
 static void put_row(sbuf *b, const store_raw_entry *e, const char *log_id)
 {
+    _Static_assert(ENTRY_F_seq == 0, "seq opens the tuple");
     sb_puts(b, "(");
-    for (int c = 0; c < ENTRY_NFIELDS; c++) {
-        const entry_field *f = &entry_fields[c];
-        const char *v = f->chain_off == ENTRY_NO_MEMBER
-                            ? NULL
-                            : *(const char *const *)((const char *)&e->f + f->chain_off);
-        if (c) sb_puts(b, ",");
-        if (f->type == ENTRY_SEQ) sb_int(b, e->f.seq);
-        else if (f->type == ENTRY_HASH)
-            sb_bytea(b, c == ENTRY_F_hash ? e->hash : e->prev_hash, CHAIN_HASH_BYTES);
-        /* Integers are checked decimal digits (store.c made or checked them). */
-        else if (f->type == ENTRY_INT) sb_puts(b, v ? v : "NULL");
-        else sb_lit(b, v);
-    }
+    ENTRY_FIELDS(X_PUT)
     sb_puts(b, ",");
     sb_lit(b, log_id);
     sb_puts(b, "),");

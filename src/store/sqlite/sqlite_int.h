@@ -42,6 +42,7 @@ typedef struct sqlite_store {
     int wal_frames;  /* pages in the WAL after this connection's last commit */
     char log_id[37];
     char log_name[STORE_LOG_NAME_MAX];
+    size_t log_id_len, log_name_len; /* of the two above, for rows */
     char public_key[65]; /* recorded in meta, "" when none */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *find[SQ_SHAPES];

@@ -398,6 +398,8 @@ int sq_open(const store_options *opt, store **out, char *err)
         (rc = load_log_name(s, opt->log_name, err)) ||
         (rc = sq_prepare_fixed(s, err)))
         goto fail;
+    s->log_id_len = strlen(s->log_id);
+    s->log_name_len = strlen(s->log_name);
     *out = &s->base;
     return STORE_OK;
 fail:
@@ -477,25 +479,33 @@ int sq_row(const sqlite_store *s, sqlite3_stmt *st, entry_row *r)
     r->seq = sqlite3_column_int64(st, ENTRY_F_seq);
     for (int c = 1; c < ENTRY_NFIELDS; c++) {
         entry_value *v = &r->v[c];
-        if (entry_fields[c].type == ENTRY_HASH) {
+        entry_type type = entry_fields[c].type;
+        v->len = 0;
+        if (type == ENTRY_HASH) {
             /* Anything but 32 bytes is no hash (entry.h): said with len 0. */
             v->p = sqlite3_column_blob(st, c);
-            v->len = sqlite3_column_bytes(st, c) == CHAIN_HASH_BYTES ? CHAIN_HASH_BYTES : 0;
+            if (sqlite3_column_bytes(st, c) == CHAIN_HASH_BYTES) v->len = CHAIN_HASH_BYTES;
+            continue;
+        }
+        /* Encoding v2's fields are NULL in most entries: asking the type
+        ** first spares converting them. */
+        if (entry_fields[c].since > 1 && sqlite3_column_type(st, c) == SQLITE_NULL) {
+            v->p = NULL;
             continue;
         }
         v->p = (const char *)sqlite3_column_text(st, c);
         if (!v->p) {
             /* SQL NULL, or no memory to convert the value. */
-            v->len = 0;
             if (sqlite3_column_type(st, c) != SQLITE_NULL) return STORE_ENOMEM;
         } else {
-            v->len = (size_t)sqlite3_column_bytes(st, c);
+            /* Text ends at its first NUL; JSON is checked whole (entry.h). */
+            v->len = type == ENTRY_JSON ? (size_t)sqlite3_column_bytes(st, c) : strlen(v->p);
         }
     }
     r->log_id.p = s->log_id;
-    r->log_id.len = strlen(s->log_id);
+    r->log_id.len = s->log_id_len;
     r->log.p = s->log_name;
-    r->log.len = strlen(s->log_name);
+    r->log.len = s->log_name_len;
     return STORE_OK;
 }
 

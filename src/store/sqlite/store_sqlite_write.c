@@ -119,29 +119,25 @@ int sq_append_head(store *s, store_tip *h, char *err)
     return sq_read_head(sq(s), h, err);
 }
 
-/* Bind each field of e in ENTRY_FIELDS order (the INSERT's), the integer
-** ones as integers: an INTEGER column gives back the decimal text the
-** hash covers. */
+/* Bind an integer field as an integer: an INTEGER column gives back the
+** decimal text the hash covers. */
+static void bind_int(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v) sqlite3_bind_int64(st, i, strtoll(v, NULL, 10));
+    else sqlite3_bind_null(st, i);
+}
+
+/* Bind each field of e as the INSERT's parameter of its place in
+** ENTRY_FIELDS (store_raw_entry names its two hashes as the fields). */
+#define BIND_SEQ(name, i) sqlite3_bind_int64(st, i, e->f.seq);
+#define BIND_TEXT(name, i) sq_bind_text(st, i, e->f.name);
+#define BIND_JSON BIND_TEXT
+#define BIND_INT(name, i) bind_int(st, i, e->f.name);
+#define BIND_HASH(name, i) sqlite3_bind_blob(st, i, e->name, CHAIN_HASH_BYTES, SQLITE_STATIC);
+#define X_BIND(name, type, nullable, hash_at, since, by) BIND_##type(name, 1 + ENTRY_F_##name)
 static void bind_entry(sqlite3_stmt *st, const store_raw_entry *e)
 {
-    for (int c = 0; c < ENTRY_NFIELDS; c++) {
-        const entry_field *f = &entry_fields[c];
-        const char *v = f->chain_off == ENTRY_NO_MEMBER
-                            ? NULL
-                            : *(const char *const *)((const char *)&e->f + f->chain_off);
-        switch (f->type) {
-        case ENTRY_SEQ: sqlite3_bind_int64(st, c + 1, e->f.seq); break;
-        case ENTRY_HASH:
-            sqlite3_bind_blob(st, c + 1, c == ENTRY_F_hash ? e->hash : e->prev_hash,
-                              CHAIN_HASH_BYTES, SQLITE_STATIC);
-            break;
-        case ENTRY_INT:
-            if (v) sqlite3_bind_int64(st, c + 1, strtoll(v, NULL, 10));
-            else sqlite3_bind_null(st, c + 1);
-            break;
-        default: sq_bind_text(st, c + 1, v); break;
-        }
-    }
+    ENTRY_FIELDS(X_BIND)
 }
 
 int sq_append_row(store *st, const store_raw_entry *e, char *err)
