@@ -1535,117 +1535,6 @@ TEST(delete_blocked_by_trigger)
     ASSERT_EQ_INT(sql_count(path), 1);
 }
 
-/* ---- entries as text (store_find_rows) --------------------------------- */
-
-/* The entries q finds as the text of a JSON array, as the query tools
-** print them (store_find_rows() with the entry printer), into out. */
-static int find_json(store *s, const store_query *q, jbuf *out, store_page *page, char *err)
-{
-    entry_array rows = {.out = out};
-    jbuf_putc(out, '[');
-    int rc = store_find_rows(s, q, entry_array_add, &rows, page, err);
-    jbuf_putc(out, ']');
-    return rc;
-}
-
-/* find_json()'s text for q, which must be exactly what cJSON prints for
-** store_find's array; the page goes to *page.  Returns the text (caller
-** frees) or NULL, saying why on stderr. */
-static char *find_text_checked(store *s, const store_query *q, store_page *page)
-{
-    char err[STORE_ERRLEN];
-    jbuf b = {0};
-    int more = -1;
-    cJSON *arr = find(s, q, &more);
-    int rc = find_json(s, q, &b, page, err);
-    char *text = rc == STORE_OK ? jbuf_take(&b) : NULL;
-    char *want = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    int same = text && want && strcmp(text, want) == 0 &&
-               page->count == cJSON_GetArraySize(arr) && page->more == more;
-    if (!same) {
-        fprintf(stderr, "find_json: %d %s\ntext: %s\nwant: %s\n", rc,
-                rc == STORE_OK ? "" : err, text ? text : "(null)", want ? want : "(null)");
-        free(text);
-        text = NULL;
-    }
-    jbuf_free(&b);
-    free(want);
-    cJSON_Delete(arr);
-    return text;
-}
-
-TEST(find_json_is_find_printed)
-{
-    store *s = open_memory();
-    ASSERT(s);
-    store_record r = rec_of("tool_call", "quote\"back\\slash\ttab", "u\u00e9\xE2\x82\xAC",
-                            NULL, "line\nbreak \x01 ctrl");
-    r.args = "{\"n\":12345678901234567890,\"s\":\"x\\\"y\",\"a\":[1,{}]}";
-    r.result = " [true, null] ";
-    r.before_state = "{\"v\":1}";
-    r.client = "{\"name\":\"c\"}";
-    ASSERT_EQ_INT(append_one(s, &r, NULL), STORE_OK);
-    for (int i = 0; i < 4; i++)
-        ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, NULL), STORE_OK);
-    store_query q = query_all();
-    store_page page;
-    char *all = find_text_checked(s, &q, &page);
-    ASSERT(all);
-    free(all);
-    ASSERT_EQ_INT(page.count, 5);
-    ASSERT_EQ_INT(page.more, 0);
-    ASSERT_EQ_INT(page.last_seq, 1);
-    /* A page that stops early: last_seq and created_at name its last entry. */
-    q.limit = 2;
-    char *two = find_text_checked(s, &q, &page);
-    cJSON *arr = two ? cJSON_Parse(two) : NULL;
-    const char *at = str_field(cJSON_GetArrayItem(arr, 1), "created_at");
-    int ok = arr && page.count == 2 && page.more == 1 && page.last_seq == 4 && at &&
-             strcmp(at, page.last_created_at) == 0;
-    free(two);
-    cJSON_Delete(arr);
-    /* No match is an empty array. */
-    q.user_id = "nobody";
-    char *none = find_text_checked(s, &q, &page);
-    store_close(s);
-    ASSERT(ok);
-    ASSERT_EQ_STR(none, "[]");
-    free(none);
-    ASSERT_EQ_INT(page.count, 0);
-}
-
-TEST(find_json_returns_edited_non_json_as_string)
-{
-    /* A database edited behind the server's back may hold text that is not
-    ** JSON where JSON is stored: it must come back as a string, and the
-    ** entries must still parse. */
-    ASSERT_EQ_INT(fresh_tmp(), 0);
-    char path[256], msg[256] = "";
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    int rc = sql_exec(path,
-                      "DROP TRIGGER audit_log_no_update;"
-                      "UPDATE audit_log SET args = '{\"a\":', result = '[1,2]x',"
-                      " client = '\"unterminated';",
-                      msg, sizeof msg);
-    if (rc != SQLITE_OK) fprintf(stderr, "%s\n", msg);
-    ASSERT_EQ_INT(rc, SQLITE_OK);
-    char err[STORE_ERRLEN];
-    store *s = open_path(path, 1, NULL, err);
-    ASSERT(s);
-    store_query q = query_all();
-    store_page page;
-    char *text = find_text_checked(s, &q, &page);
-    store_close(s);
-    cJSON *arr = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    const cJSON *e = cJSON_GetArrayItem(arr, 0);
-    int ok = e && str_field(e, "args") && !strcmp(str_field(e, "args"), "{\"a\":") &&
-             str_field(e, "result") && !strcmp(str_field(e, "result"), "[1,2]x") &&
-             str_field(e, "client") && !strcmp(str_field(e, "client"), "\"unterminated");
-    cJSON_Delete(arr);
-    ASSERT(ok);
-}
-
 /* ---- reopening -------------------------------------------------------- */
 
 TEST(reopen_keeps_log_id_and_chain)
@@ -2181,8 +2070,6 @@ TEST_MAIN(
     TEST_ENTRY(close_with_open_transaction_rolls_back)
     TEST_ENTRY(update_blocked_by_trigger)
     TEST_ENTRY(delete_blocked_by_trigger)
-    TEST_ENTRY(find_json_is_find_printed)
-    TEST_ENTRY(find_json_returns_edited_non_json_as_string)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
     TEST_ENTRY(version_5_database_migrates_to_8)
