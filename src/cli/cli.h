@@ -1,14 +1,14 @@
 /*
 ** cli.h: the commands for people: tail, query, stats and export.
 **
-** main.c parses the command line into a cli_args, checks it with
-** cli_check() before opening anything, opens the database read-only and
-** calls one of the cli_* commands.  They read the log only through
+** cmd_read.c parses the command line into a cli_args and checks it with
+** cli_check() before anything is opened; main.c opens the database
+** read-only, and cmd_read.c calls one of the cli_* commands.  They read the log only through
 ** store.h, print results to the stream given (an aligned table when it is a
 ** terminal, JSON Lines otherwise; export always writes its format), show
 ** progress on stderr when that is a terminal, and never print diagnostics:
 ** a failure comes back as a negative code with a sentence in `err`, which
-** main.c prints.  The lower half of this header is for the commands'
+** the command prints.  The lower half of this header is for the commands'
 ** building blocks (tables, progress, CSV and OCSF shaping), exposed so that
 ** tests can check each one on its own.
 */
@@ -24,7 +24,8 @@
 #include "../util/fsutil.h"
 #include "../util/ts.h"
 
-/* Return codes.  main.c maps CLI_EUSAGE to exit status 2, CLI_EFAIL to 1. */
+/* Return codes.  The commands map CLI_EUSAGE to exit status 2, CLI_EFAIL
+** to 1. */
 enum {
     CLI_OK = 0,
     CLI_EFAIL = -1,  /* the work failed: database or output error */
@@ -37,8 +38,8 @@ typedef enum cli_format {
     CLI_FORMAT_NONE, CLI_FORMAT_JSONL, CLI_FORMAT_CSV, CLI_FORMAT_OCSF, CLI_FORMAT_OTLP
 } cli_format;
 
-/* The options of tail, query, stats and export.  main.c fills the first
-** part with the strings given (borrowed from argv; NULL when absent);
+/* The options of tail, query, stats, export and report.  cmd_read.c fills
+** the first part with the strings given (borrowed from argv; NULL when absent);
 ** cli_check() validates them and fills the second part. */
 typedef struct cli_args {
     const char *lines;          /* tail -n */
@@ -55,13 +56,6 @@ typedef struct cli_args {
     char until_ts[TS_BUFLEN];
     cli_format fmt;
 } cli_args;
-
-/* Whether command names one of the commands here. */
-int cli_is_command(const char *command);
-
-/* Whether any option of cli_args was given (main.c refuses them for the
-** other commands). */
-int cli_any_option(const cli_args *a);
 
 /* Check that every option given applies to `command` and has a usable
 ** value, and fill the second part of *a.  Returns CLI_OK or CLI_EUSAGE
@@ -83,13 +77,20 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
 ** else to out. */
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
 
+/* Where the clients' own configuration files are: the values of HOME and
+** XDG_CONFIG_HOME, NULL when unset (main.c reads the environment). */
+typedef struct cli_wrap_where {
+    const char *home, *xdg_config_home;
+} cli_wrap_where;
+
 /* wrap-config (cli_wrapconfig.c): rewrite the MCP configuration of client
 ** (claude-desktop, claude-code, vscode or cursor; file NULL for its default
-** place) so that every stdio server runs through `self wrap`, or with undo
-** restore the entries; a backup is written beside the file first and each
-** change is printed to out.  A malformed file is left untouched. */
+** place under dirs) so that every stdio server runs through `self wrap`,
+** or with undo restore the entries; a backup is written beside the file
+** first and each change is printed to out.  A malformed file is left
+** untouched. */
 int cli_wrap_config(const char *client, const char *file, int undo, const char *self,
-                    FILE *out, char *err, size_t errlen);
+                    const cli_wrap_where *dirs, FILE *out, char *err, size_t errlen);
 
 /* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
 

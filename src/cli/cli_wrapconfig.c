@@ -27,14 +27,14 @@
 static const char *self_name = "dss-audit-mcp";
 
 /* The default configuration file of a client (caller frees), or NULL. */
-static char *default_file(const char *client)
+static char *default_file(const char *client, const cli_wrap_where *where)
 {
-    const char *home = getenv("HOME");
+    const char *home = where->home;
     char buf[PATH_MAX];
     if (strcmp(client, "vscode") == 0) return strdup(".vscode/mcp.json");
     if (!home) return NULL;
     if (strcmp(client, "claude-desktop") == 0) {
-        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *xdg = where->xdg_config_home;
         if (xdg && *xdg == '/')
             snprintf(buf, sizeof buf, "%s/Claude/claude_desktop_config.json", xdg);
         else
@@ -225,10 +225,10 @@ static int write_file(const char *path, const char *text, mode_t mode, char *err
 }
 
 int cli_wrap_config(const char *client, const char *file, int undo, const char *self,
-                    FILE *out, char *err, size_t errlen)
+                    const cli_wrap_where *dirs, FILE *out, char *err, size_t errlen)
 {
     int rc = CLI_EFAIL;
-    char *path = file ? strdup(file) : default_file(client ? client : "");
+    char *path = file ? strdup(file) : default_file(client ? client : "", dirs);
     char *text = NULL, *printed = NULL;
     cJSON *root = NULL;
     size_t n = 0;
