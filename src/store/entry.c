@@ -72,7 +72,7 @@ void entry_json(const entry_row *r, jbuf *out)
     for (int c = 1; c < ENTRY_NFIELDS; c++) {
         const entry_field *f = &entry_fields[c];
         const entry_value *v = &r->v[c];
-        if (!v->p && f->since > 1) continue;
+        if (f->since > 1 && !v->p) continue;
         jbuf_put(out, f->key, f->key_len);
         if (f->type == ENTRY_HASH) {
             /* Hex needs no escaping: quote it in place. */
@@ -129,7 +129,7 @@ cJSON *entry_cjson(const entry_row *r)
     cJSON *e = cJSON_CreateObject();
     if (!e) return NULL;
     for (int c = 0; c < ENTRY_NFIELDS; c++) {
-        if (!r->v[c].p && entry_fields[c].since > 1) continue;
+        if (entry_fields[c].since > 1 && !r->v[c].p) continue;
         cJSON *v = field_item(r, c);
         if (!v || !cJSON_AddItemToObject(e, entry_fields[c].name, v)) {
             cJSON_Delete(v);

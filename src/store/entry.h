@@ -127,7 +127,7 @@ typedef struct entry_value {
     size_t len;
 } entry_value;
 
-/* One stored entry.  v[ENTRY_F_seq] is unused: seq is the integer above.
+/* One stored entry.  v[ENTRY_F_seq] is not read: seq is the integer above.
 ** log_id and log (the log's readable name) are text, like the columns. */
 typedef struct entry_row {
     int64_t seq;

@@ -754,6 +754,8 @@ static void value_at(const PGresult *r, int row, int col, entry_value *v)
 void pgs_row(const PGresult *r, int row, entry_row *e)
 {
     e->seq = strtoll(PQgetvalue(r, row, ENTRY_F_seq), NULL, 10);
+    e->v[ENTRY_F_seq].p = NULL;
+    e->v[ENTRY_F_seq].len = 0;
     for (int c = 1; c < ENTRY_NFIELDS; c++) value_at(r, row, c, &e->v[c]);
     value_at(r, row, ENTRY_NFIELDS, &e->log_id);
     if (PQnfields(r) > ENTRY_NFIELDS + 1) value_at(r, row, ENTRY_NFIELDS + 1, &e->log);

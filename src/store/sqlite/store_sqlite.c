@@ -477,6 +477,8 @@ void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 int sq_row(const sqlite_store *s, sqlite3_stmt *st, entry_row *r)
 {
     r->seq = sqlite3_column_int64(st, ENTRY_F_seq);
+    r->v[ENTRY_F_seq].p = NULL;
+    r->v[ENTRY_F_seq].len = 0;
     for (int c = 1; c < ENTRY_NFIELDS; c++) {
         entry_value *v = &r->v[c];
         entry_type type = entry_fields[c].type;
