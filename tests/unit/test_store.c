@@ -1537,6 +1537,58 @@ TEST(delete_blocked_by_trigger)
 
 /* ---- reopening -------------------------------------------------------- */
 
+/* ---- paths: which backend, and the password they may hold ------------- */
+
+/* A PostgreSQL database is a URI or a string of libpq's own keywords (any
+** of them, even one libpq then refuses for a later mistake, which is then
+** reported as such instead of becoming a file); anything else is a file. */
+TEST(remote_paths_by_libpq_keywords)
+{
+    ASSERT_EQ_INT(store_is_remote("postgres://u@h/d"), 1);
+    ASSERT_EQ_INT(store_is_remote("postgresql://h"), 1);
+    ASSERT_EQ_INT(store_is_remote("host=/tmp dbname=audit"), 1);
+    ASSERT_EQ_INT(store_is_remote("  sslmode = require dbname=a"), 1);
+    ASSERT_EQ_INT(store_is_remote("target_session_attrs=any"), 1);
+    ASSERT_EQ_INT(store_is_remote("host=x password=p junk"), 1);
+    ASSERT_EQ_INT(store_is_remote("audit.db"), 0);
+    ASSERT_EQ_INT(store_is_remote("./name=1.db"), 0);
+    ASSERT_EQ_INT(store_is_remote("name=1.db"), 0);
+    ASSERT_EQ_INT(store_is_remote("/var/lib/a=b/audit.db"), 0);
+    ASSERT_EQ_INT(store_is_remote(":memory:"), 0);
+    ASSERT_EQ_INT(store_is_remote(""), 0);
+    ASSERT_EQ_INT(store_is_remote(NULL), 0);
+}
+
+TEST(redact_masks_every_password)
+{
+    char out[256];
+    store_redact_path("host=x password=secret dbname=d", out, sizeof out);
+    ASSERT_EQ_STR(out, "host=x password=*** dbname=d");
+    store_redact_path("password='a b' host=x password=c", out, sizeof out);
+    ASSERT_EQ_STR(out, "password=*** host=x password=***");
+    store_redact_path("postgresql://u:pw@h/d?password=q&sslmode=require", out, sizeof out);
+    ASSERT_EQ_STR(out, "postgresql://u:***@h/d?password=***&sslmode=require");
+    store_redact_path("postgres://u@h/d", out, sizeof out);
+    ASSERT_EQ_STR(out, "postgres://u@h/d");
+    store_redact_path("/tmp/password=x.db", out, sizeof out);
+    ASSERT_EQ_STR(out, "/tmp/password=x.db");
+    store_redact_path(NULL, out, sizeof out);
+    ASSERT_EQ_STR(out, "");
+}
+
+TEST(wipe_overwrites_passwords_in_place)
+{
+    char a[] = "host=x password=secret dbname=d password=two";
+    store_wipe_password(a);
+    ASSERT_EQ_STR(a, "host=x password=xxxxxx dbname=d password=xxx");
+    char b[] = "postgresql://u:pw@h/d";
+    store_wipe_password(b);
+    ASSERT_EQ_STR(b, "postgresql://u:xx@h/d");
+    char c[] = "audit.db";
+    store_wipe_password(c);
+    ASSERT_EQ_STR(c, "audit.db");
+}
+
 TEST(reopen_keeps_log_id_and_chain)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
@@ -2016,6 +2068,9 @@ TEST(the_wal_file_shrinks_back_after_an_outsized_transaction)
 }
 
 TEST_MAIN(
+    TEST_ENTRY(remote_paths_by_libpq_keywords)
+    TEST_ENTRY(redact_masks_every_password)
+    TEST_ENTRY(wipe_overwrites_passwords_in_place)
     TEST_ENTRY(open_memory)
     TEST_ENTRY(close_null_is_fine)
     TEST_ENTRY(open_creates_file_0600_and_parent_dirs)
