@@ -197,7 +197,7 @@ int main(int argc, char **argv)
         .max_depth = getenv("DSS_AUDIT_MAX_DEPTH"),
         .checkpoint_interval = getenv("DSS_AUDIT_CHECKPOINT_INTERVAL"),
         .max_db_size = getenv("DSS_AUDIT_MAX_DB_SIZE"),
-        .read_only = getenv("DSS_AUDIT_READ_ONLY"),
+        .read_only = getenv("DSS_AUDIT_READ_ONLY"), .origin = getenv("DSS_AUDIT_ORIGIN"),
         .home = getenv("HOME"), .xdg_data_home = getenv("XDG_DATA_HOME"),
         .xdg_config_home = getenv("XDG_CONFIG_HOME"),
         .display = getenv("DISPLAY") ? getenv("DISPLAY") : getenv("WAYLAND_DISPLAY"),

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../tlog/note.h"
 #include "../util/diag.h"
 #include "cli_help.h"
 
@@ -42,6 +43,7 @@ static const struct {
     {"checkpoint-interval", required_argument},
     {"max-db-size", required_argument},
     {"read-only", no_argument},
+    {"origin", required_argument},
 };
 enum { N_SHARED = sizeof shared_opts / sizeof *shared_opts };
 
@@ -290,6 +292,15 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
         const char *ro = env->read_only;
         c->read_only = OPT(CMD_OPT_READ_ONLY) || (ro && *ro && strcmp(ro, "0") != 0);
     }
+    if (take & CMD_OPT_ORIGIN) {
+        /* It names the log's key in every signed note: a key name. */
+        c->origin = set(VAR(CMD_OPT_ORIGIN, origin));
+        if (c->origin && (strlen(c->origin) > STORE_ORIGIN_MAX ||
+                          !note_name_ok(c->origin, strlen(c->origin))))
+            return usage(err, errlen, "--origin must be 1 to %d bytes of text without "
+                         "spaces or '+' (it names the log's key in signed notes)",
+                         STORE_ORIGIN_MAX);
+    }
 #undef OPT
 #undef VAR
     return CMD_OK;
@@ -470,7 +481,8 @@ void cmd_free(cmd_ctx *cx)
 store_options cmd_store_options(const cmd_ctx *cx, int readonly)
 {
     return (store_options){.path = cx->common.db, .log_name = cx->common.log,
-                           .readonly = readonly, .max_bytes = cx->common.max_db_size};
+                           .readonly = readonly, .max_bytes = cx->common.max_db_size,
+                           .origin = cx->common.origin};
 }
 
 int cmd_parse_int(const char *s, long long lo, long long hi, long long *out)

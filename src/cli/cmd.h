@@ -51,7 +51,8 @@ enum {
     CMD_OPT_MAX_DEPTH = 1 << 6,           /* DSS_AUDIT_MAX_DEPTH */
     CMD_OPT_CHECKPOINT_INTERVAL = 1 << 7, /* DSS_AUDIT_CHECKPOINT_INTERVAL */
     CMD_OPT_MAX_DB_SIZE = 1 << 8,         /* DSS_AUDIT_MAX_DB_SIZE */
-    CMD_OPT_READ_ONLY = 1 << 9            /* DSS_AUDIT_READ_ONLY */
+    CMD_OPT_READ_ONLY = 1 << 9,           /* DSS_AUDIT_READ_ONLY */
+    CMD_OPT_ORIGIN = 1 << 10              /* --origin NAME, DSS_AUDIT_ORIGIN */
 };
 
 /* Every command takes these, as the program's help has always said
@@ -108,7 +109,7 @@ typedef struct cmd_option {
 typedef struct cmd_env {
     const char *db, *log, *key, *actor, *config; /* DSS_AUDIT_* */
     const char *max_message_bytes, *max_depth, *checkpoint_interval, *max_db_size;
-    const char *read_only;
+    const char *read_only, *origin;
     /* DSS_AUDIT_SINK_TOKEN and DSS_AUDIT_SINK_SECRET: main.c's copies (the
     ** variables' text is wiped, as `ps e` would show it). */
     const char *sink_token, *sink_secret;
@@ -135,6 +136,8 @@ typedef struct cmd_common {
     long long checkpoint_interval; /* 1000 by default */
     long long max_db_size;     /* 0: no cap */
     int read_only;
+    const char *origin;        /* the own log's checkpoint origin; NULL: the one
+                                  recorded, else dss-audit/<log_id> */
 } cmd_common;
 
 typedef struct cmd_ctx cmd_ctx;
@@ -200,7 +203,8 @@ void cmd_free(cmd_ctx *cx);
 
 /* ---- helpers for the commands ------------------------------------------ */
 
-/* The store options of cx's shared options: --db, --log, --max-db-size. */
+/* The store options of cx's shared options: --db, --log, --max-db-size,
+** --origin. */
 store_options cmd_store_options(const cmd_ctx *cx, int readonly);
 
 /* An integer from lo to hi: 0, or -1 when s is not one. */

@@ -55,6 +55,6 @@ done:
 const cmd_spec cmd_serve = {
     .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_ACTOR | CMD_OPT_CONFIG |
               CMD_OPT_MAX_MESSAGE_BYTES | CMD_OPT_MAX_DEPTH | CMD_OPT_CHECKPOINT_INTERVAL |
-              CMD_OPT_MAX_DB_SIZE | CMD_OPT_READ_ONLY,
+              CMD_OPT_MAX_DB_SIZE | CMD_OPT_READ_ONLY | CMD_OPT_ORIGIN,
     .run = serve_run,
 };

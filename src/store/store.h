@@ -99,6 +99,10 @@ typedef struct store_options {
     int readonly;       /* open without ever writing the file */
     int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
     int64_t max_bytes;  /* cap on the database file's size; 0 = none */
+    /* The own log's origin (store_log_origin()), recorded when the store
+    ** opens writable; one already recorded must be the same (else the open
+    ** fails, STORE_EINVAL).  NULL: whatever is recorded, or the default. */
+    const char *origin;
 } store_options;
 
 /*
@@ -442,6 +446,10 @@ int store_tree_hashes(store *s, const int64_t *idx, size_t n, merkle_hash *out, 
 ** the witness client), valid while s is open, the same log selected and
 ** nothing else uses s meanwhile.  Its errors are the store's sentences. */
 merkle_reader store_tree_reader(store *s);
+
+/* The right edge of the selected log's tree at size leaves (verify starts
+** its walk there after a retention anchor). */
+int store_tree_frontier(store *s, int64_t size, merkle_frontier *f, char *err);
 
 /* ---- Origins, cosignatures and witnesses (docs/transparency.md) ---- */
 

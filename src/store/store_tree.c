@@ -366,6 +366,10 @@ int tree_open(store *s, const store_options *opt, char *err)
     if (store_readonly(s)) return STORE_OK;
     if (!opt->no_own_log) snprintf(t->own_id, sizeof t->own_id, "%s", store_log_id(s));
     int rc = STORE_OK;
+    if (opt->origin && t->own_id[0]) {
+        char have[STORE_ORIGIN_MAX + 1];
+        if ((rc = store_log_origin(s, opt->origin, have, err)) != STORE_OK) return rc;
+    }
     if (s->tree_new) rc = build_all(s, err);
     else if (t->own_id[0]) rc = build_selected(s, err);
     s->tree_new = 0;
@@ -660,6 +664,18 @@ merkle_reader store_tree_reader(store *s)
 {
     merkle_reader r = {tree_read, &s->tree->pub};
     return r;
+}
+
+int store_tree_frontier(store *s, int64_t size, merkle_frontier *f, char *err)
+{
+    int rc = need_size(s, size, err);
+    if (rc != STORE_OK) return rc;
+    tree_rd rd = {s, -1, 0, 0};
+    merkle_reader r = {tree_read, &rd};
+    char merr[STORE_ERRLEN];
+    if (merkle_frontier_load(f, size, &r, merr, sizeof merr) != MERKLE_OK)
+        return read_failed(&rd, merr, err);
+    return STORE_OK;
 }
 
 /* ---- store.h: origins, cosignatures, witnesses ---- */
