@@ -58,11 +58,13 @@ typedef struct item {
     char *refusal;   /* sent to the client instead when the commit fails */
     int flight;      /* index into the in-flight table of the request, or -1 */
     unsigned batch;  /* a client batch: its flights go if it is refused */
+    int64_t ticket;  /* of the records the bytes wait for (recorder_ticket) */
 } item;
 
 typedef struct relay {
     const relay_options *o;
     store *st;
+    recorder *rec;     /* over st; NULL when the trail could not be opened */
     char session[UUID7_BUFLEN];
     char *server_id;   /* serialized {name, version} */
     char *client_id;
@@ -71,8 +73,8 @@ typedef struct relay {
     size_t nfl, capfl;
     item *out;
     size_t nout, capout;
-    int tx_open, tx_failed;
     char tx_err[STORE_ERRLEN];
+    int untrailed;     /* a record was asked for with no trail open */
     pid_t pid;
     int to_srv, from_srv, client_open, server_open;
     int exited, status;
@@ -122,39 +124,22 @@ static void set_server(relay *r, const cJSON *info)
 
 /* ---- recording -------------------------------------------------------- */
 
-static int tx_ensure(relay *r)
-{
-    if (r->tx_failed) return -1;
-    if (r->tx_open) return 0;
-    if (!r->st) {
-        snprintf(r->tx_err, sizeof r->tx_err, "the audit database is not open");
-        r->tx_failed = 1;
-        return -1;
-    }
-    if (store_begin(r->st, r->tx_err) != STORE_OK) {
-        r->tx_failed = 1;
-        return -1;
-    }
-    r->tx_open = 1;
-    return 0;
-}
-
-/* Append ev in the iteration's transaction; entry (37 bytes) receives its
-** id.  Returns 0 or -1 (the whole iteration then counts as unrecorded). */
+/* Append ev to the iteration's group; entry (37 bytes) receives its id.
+** Returns 0 or -1 (the whole iteration then counts as unrecorded: the
+** recorder refuses the group's other appends and its commit). */
 static int rec(relay *r, record_event *ev, char *entry)
 {
-    if (tx_ensure(r) != 0) return -1;
+    if (!r->rec) {
+        snprintf(r->tx_err, sizeof r->tx_err, "the audit database is not open");
+        r->untrailed = 1;
+        return -1;
+    }
     ev->user_id = r->o->actor;
     ev->session_id = r->session;
     if (!ev->server) ev->server = r->server_id;
     if (!ev->client) ev->client = r->client_id;
     store_receipt rc;
-    if (record_append(r->st, ev, &rc, r->tx_err) != STORE_OK) {
-        store_rollback(r->st);
-        r->tx_open = 0;
-        r->tx_failed = 1;
-        return -1;
-    }
+    if (recorder_append(r->rec, ev, &rc, r->tx_err) != STORE_OK) return -1;
     if (entry) memcpy(entry, rc.id, sizeof rc.id);
     return 0;
 }
@@ -262,7 +247,8 @@ static int queue(relay *r, int fd, const char *bytes, size_t len, int own,
     char *b = own ? (char *)bytes : malloc(len + 1);
     if (!b) goto oom;
     if (!own) memcpy(b, bytes, len);
-    r->out[r->nout++] = (item){fd, b, len, refusal, fl, 0};
+    r->out[r->nout++] = (item){fd, b, len, refusal, fl, 0,
+                               r->rec ? recorder_ticket(r->rec) : 0};
     return 0;
 oom:
     if (own) free((char *)bytes);
@@ -464,12 +450,10 @@ static void server_line(relay *r, int kind, const char *line, size_t len)
 /* Commit the iteration's records, then write the outbox. */
 static void flush(relay *r)
 {
-    int ok = !r->tx_failed, had_tx = r->tx_open;
-    if (r->tx_open) {
-        ok = store_commit(r->st, r->tx_err) == STORE_OK;
-        r->tx_open = 0;
-    }
-    if (ok && had_tx) r->warned = 0;
+    int had = r->rec && recorder_pending(r->rec);
+    int ok = r->rec ? recorder_commit(r->rec, r->tx_err) == STORE_OK : !r->untrailed;
+    r->untrailed = 0;
+    if (ok && had) r->warned = 0;
     if (!ok && r->nout && !r->warned++)
         diag("wrap: the audit trail cannot be written: %s%s", r->tx_err,
              r->o->fail_open ? " (--fail-open: forwarding unrecorded)" : "");
@@ -478,7 +462,8 @@ static void flush(relay *r)
         int fd = it->fd;
         const char *b = it->bytes;
         size_t n = it->len;
-        if (!ok && it->refusal && !r->o->fail_open) {
+        if (it->refusal && !r->o->fail_open &&
+            !(r->rec && recorder_durable(r->rec, it->ticket, NULL))) {
             fd = r->o->out_fd;
             b = it->refusal;
             n = strlen(b);
@@ -498,7 +483,7 @@ static void flush(relay *r)
     if (!ok)
         for (size_t i = 0; i < r->nfl; i++)
             if (r->fl[i].recorded == 1) r->fl[i].recorded = 0;
-    r->tx_failed = 0;
+    if (r->rec) recorder_done(r->rec);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -652,6 +637,10 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
     ** touches, so a small cache keeps its memory low (issue 12: <= 16 MB). */
     if (r.st && store_set_cache_size(r.st, RELAY_CACHE_KIB, serr) != STORE_OK)
         diag("wrap: %s", serr);
+    if (r.st && !(r.rec = recorder_open(r.st, NULL))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         goto done;
@@ -739,6 +728,7 @@ done:
     free(r.server_id);
     free(r.client_id);
     free(r.base_name);
+    recorder_close(r.rec);
     store_close(r.st);
     if (sig_pipe[0] >= 0) {
         close(sig_pipe[0]);

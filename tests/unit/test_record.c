@@ -1,10 +1,13 @@
 /*
 ** test_record.c: the one recording path that serve, wrap and hook share.
 **
-** Each case appends through record_append() into a store in memory and
-** reads the entry back: what is scrubbed, what encoding v2 adds and how it
-** is hashed, and what --record-results keeps of a result.
+** Each case appends through a recorder into a store in memory and reads
+** the entry back: what is scrubbed, what encoding v2 adds and how it is
+** hashed, and what --record-results keeps of a result.  Then the
+** recorder's transaction policy: groups and their tickets, calls and their
+** savepoints, a lost group, checkpoints every N entries and at close.
 */
+#include <sodium.h>
 #include <string.h>
 
 #include "record/record.h"
@@ -19,13 +22,22 @@ static store *open_memory(void)
     return store_open(&o, &s, err) == STORE_OK ? s : NULL;
 }
 
+/* ev appended durably by a recorder of its own over s. */
+static int append_durable(store *s, record_event *ev, store_receipt *r, char *err)
+{
+    recorder *rc = recorder_open(s, NULL);
+    int code = rc ? recorder_append_durable(rc, ev, r, err) : STORE_ENOMEM;
+    recorder_close(rc);
+    return code;
+}
+
 /* Append ev durably and read its entry back as parsed JSON (caller
 ** frees), or NULL. */
 static cJSON *append_and_get(store *s, record_event *ev, store_receipt *r)
 {
     char err[STORE_ERRLEN];
     cJSON *e = NULL;
-    if (record_append_durable(s, ev, r, err) != STORE_OK) {
+    if (append_durable(s, ev, r, err) != STORE_OK) {
         fprintf(stderr, "append: %s\n", err);
         return NULL;
     }
@@ -171,9 +183,9 @@ TEST(v2_entries_chain_with_v1_entries_and_verify)
                             .session_id = "s", .has_duration = 1, .duration_ms = 0};
     store_receipt r;
     char err[STORE_ERRLEN];
-    ASSERT_EQ_INT(record_append_durable(s, &plain, &r, err), STORE_OK);
-    ASSERT_EQ_INT(record_append_durable(s, &relayed, &r, err), STORE_OK);
-    ASSERT_EQ_INT(record_append_durable(s, &plain, &r, err), STORE_OK);
+    ASSERT_EQ_INT(append_durable(s, &plain, &r, err), STORE_OK);
+    ASSERT_EQ_INT(append_durable(s, &relayed, &r, err), STORE_OK);
+    ASSERT_EQ_INT(append_durable(s, &plain, &r, err), STORE_OK);
     walk w = walk_chain(s);
     store_close(s);
     ASSERT(w.ok);
@@ -218,9 +230,9 @@ TEST(server_and_session_filters_select_relayed_calls)
     record_event c = {.event_type = "tool_call", .operation_name = "z"};
     store_receipt r;
     char err[STORE_ERRLEN];
-    ASSERT_EQ_INT(record_append_durable(s, &a, &r, err), STORE_OK);
-    ASSERT_EQ_INT(record_append_durable(s, &b, &r, err), STORE_OK);
-    ASSERT_EQ_INT(record_append_durable(s, &c, &r, err), STORE_OK);
+    ASSERT_EQ_INT(append_durable(s, &a, &r, err), STORE_OK);
+    ASSERT_EQ_INT(append_durable(s, &b, &r, err), STORE_OK);
+    ASSERT_EQ_INT(append_durable(s, &c, &r, err), STORE_OK);
     cJSON *by_server = NULL, *by_session = NULL, *by_completes = NULL;
     store_query qs = {.server = "github", .limit = 10};
     store_query qe = {.session_id = "s1", .limit = 10};
@@ -365,6 +377,328 @@ TEST(full_result_past_the_limit_is_cut_and_marked)
     ASSERT(whole);
 }
 
+/* ---- the recorder's transaction policy --------------------------------- */
+
+/* The number of entries in the log (its head seq). */
+static int64_t head_of(store *s)
+{
+    int64_t head = -1;
+    char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
+    if (store_head(s, &head, hash, err) != STORE_OK) return -1;
+    return head;
+}
+
+/* The seq of the newest checkpoint, 0 when there is none. */
+static int64_t last_checkpoint_seq(store *s)
+{
+    store_checkpoint cp;
+    char err[STORE_ERRLEN];
+    return store_last_checkpoint(s, &cp, err) == STORE_OK ? cp.seq : 0;
+}
+
+/* A fixed signing key, never written to disk. */
+static void test_key(signer *sg)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    memset(seed, 0x42, sizeof seed);
+    crypto_sign_seed_keypair(sg->pk, sg->sk, seed);
+    sodium_bin2hex(sg->pk_hex, sizeof sg->pk_hex, sg->pk, sizeof sg->pk);
+}
+
+static int copy_key(void *ctx, const store_log *log)
+{
+    snprintf(ctx, 65, "%s", log->public_key);
+    return 0;
+}
+
+/* An event the store refuses: its event_type is required. */
+static record_event refused_event(void)
+{
+    return (record_event){.event_type = NULL, .operation_name = "refused"};
+}
+
+TEST(group_begins_with_its_first_write_and_one_commit_makes_it_durable)
+{
+    store *s = open_memory();
+    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    ASSERT_EQ_INT(recorder_pending(rc), 0);
+    ASSERT_EQ_INT(recorder_ticket(rc), 0);
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    record_event b = {.event_type = "tool_call", .operation_name = "b"};
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    int64_t t1 = recorder_ticket(rc);
+    ASSERT_EQ_INT(recorder_append(rc, &b, NULL, err), STORE_OK);
+    int64_t t2 = recorder_ticket(rc);
+    ASSERT(t1 != 0);
+    ASSERT_EQ_INT(t1, t2); /* one group */
+    ASSERT_EQ_INT(recorder_pending(rc), 1);
+    ASSERT(!recorder_durable(rc, t1, NULL)); /* not before the commit */
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    ASSERT(recorder_durable(rc, t1, NULL));
+    ASSERT_EQ_INT(recorder_pending(rc), 0);
+    ASSERT_EQ_INT(head_of(s), 2);
+    /* The next write begins a new group with a new ticket. */
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    ASSERT(recorder_ticket(rc) != t1);
+    recorder_close(rc);
+    ASSERT_EQ_INT(head_of(s), 2); /* an uncommitted group is rolled back */
+    store_close(s);
+}
+
+TEST(abandoned_group_keeps_nothing)
+{
+    store *s = open_memory();
+    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    int64_t t = recorder_ticket(rc);
+    recorder_abandon(rc);
+    ASSERT_EQ_INT(recorder_pending(rc), 0);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK); /* nothing to commit */
+    ASSERT(!recorder_durable(rc, t, NULL));
+    ASSERT_EQ_INT(head_of(s), 0);
+    recorder_close(rc);
+    store_close(s);
+}
+
+/* wrap's rule: outside a call, one failed record fails the whole group, and
+** none of its requests may be forwarded. */
+TEST(failed_write_outside_a_call_loses_the_whole_group)
+{
+    store *s = open_memory();
+    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN], first[STORE_ERRLEN];
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    record_event bad = refused_event();
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    int64_t t = recorder_ticket(rc);
+    ASSERT(recorder_append(rc, &bad, NULL, first) != STORE_OK);
+    ASSERT_EQ_INT(recorder_ticket(rc), 0);
+    ASSERT_EQ_INT(recorder_pending(rc), 1);
+    /* Later appends of the group fail with the same sentence. */
+    ASSERT(recorder_append(rc, &a, NULL, err) != STORE_OK);
+    ASSERT_EQ_STR(err, first);
+    ASSERT(recorder_commit(rc, err) != STORE_OK);
+    ASSERT_EQ_STR(err, first);
+    const char *why = NULL;
+    ASSERT(!recorder_durable(rc, t, &why));
+    ASSERT(why && *why);
+    ASSERT_EQ_INT(head_of(s), 0);
+    /* The commit settled it: the next group works. */
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    t = recorder_ticket(rc);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    ASSERT(recorder_durable(rc, t, NULL));
+    ASSERT_EQ_INT(head_of(s), 1);
+    recorder_close(rc);
+    store_close(s);
+}
+
+TEST(call_scrubs_its_arguments_before_the_tool_sees_them)
+{
+    store *s = open_memory();
+    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    cJSON *args = cJSON_Parse("{\"path\":\"/x\",\"password\":\"hunter2-plain\"}");
+    recorder_call c;
+    int began = recorder_call_begin(rc, &c, args, 0, err);
+    const cJSON *pw = cJSON_GetObjectItemCaseSensitive(args, "password");
+    int redacted = cJSON_IsString(pw) && strcmp(pw->valuestring, SCRUB_REDACTED) == 0;
+    record_event ev = {.event_type = "tool_call", .operation_name = "read", .args = args,
+                       .scrubbed = 1};
+    int ended = began == STORE_OK ? recorder_call_end(rc, &c, 1, &ev, err) : began;
+    cJSON_Delete(args);
+    ASSERT_EQ_INT(began, STORE_OK);
+    ASSERT(c.scrubbed);
+    ASSERT(redacted);
+    ASSERT_EQ_INT(ended, STORE_OK);
+    ASSERT(c.ticket != 0);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    ASSERT(recorder_durable(rc, c.ticket, NULL));
+    recorder_close(rc);
+    store_close(s);
+}
+
+/* serve's rule: a failed tool keeps only the record of its attempt, and a
+** call whose record fails keeps nothing, without undoing the other calls
+** of the group. */
+TEST(failed_call_keeps_only_its_record_and_spares_the_others)
+{
+    store *s = open_memory();
+    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    record_event entry = {.event_type = "project_update", .operation_name = "wrote"};
+    record_event record = {.event_type = "tool_call", .operation_name = "log_operation"};
+    record_event bad = refused_event();
+    recorder_call c1, c2, c3;
+    /* 1: succeeds, entry and record. */
+    ASSERT_EQ_INT(recorder_call_begin(rc, &c1, cJSON_CreateObject(), 1, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_append(rc, &entry, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_call_end(rc, &c1, 1, &record, err), STORE_OK);
+    /* 2: the tool wrote, then failed: only its record stays. */
+    ASSERT_EQ_INT(recorder_call_begin(rc, &c2, cJSON_CreateObject(), 1, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_append(rc, &entry, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_call_end(rc, &c2, 0, &record, err), STORE_OK);
+    /* 3: the tool wrote, but its record fails: nothing of it stays. */
+    ASSERT_EQ_INT(recorder_call_begin(rc, &c3, cJSON_CreateObject(), 1, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_append(rc, &entry, NULL, err), STORE_OK);
+    ASSERT(recorder_call_end(rc, &c3, 1, &bad, err) != STORE_OK);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    ASSERT(recorder_durable(rc, c1.ticket, NULL));
+    ASSERT(recorder_durable(rc, c2.ticket, NULL));
+    ASSERT_EQ_INT(head_of(s), 3);
+    cJSON *all = NULL;
+    store_query q = {.limit = 10};
+    ASSERT_EQ_INT(store_find(s, &q, &all, NULL, err), STORE_OK);
+    int updates = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, all) updates += !strcmp(str_of(e, "event_type"), "project_update");
+    cJSON_Delete(all);
+    ASSERT_EQ_INT(updates, 1);
+    recorder_close(rc);
+    store_close(s);
+}
+
+/* A read answered from committed data stays true if the group's commit
+** fails; one made after the group wrote does not. */
+TEST(reads_committed_only_until_the_group_has_written)
+{
+    store *s = open_memory();
+    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    record_event record = {.event_type = "tool_call", .operation_name = "query"};
+    recorder_call c1, c2, w;
+    ASSERT_EQ_INT(recorder_call_begin(rc, &c1, cJSON_CreateObject(), 0, err), STORE_OK);
+    ASSERT(c1.reads_committed);
+    ASSERT_EQ_INT(recorder_call_end(rc, &c1, 1, &record, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_call_begin(rc, &c2, cJSON_CreateObject(), 0, err), STORE_OK);
+    ASSERT(!c2.reads_committed); /* the group holds c1's record */
+    ASSERT_EQ_INT(recorder_call_end(rc, &c2, 1, &record, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_call_begin(rc, &w, cJSON_CreateObject(), 1, err), STORE_OK);
+    ASSERT(!w.reads_committed); /* a write is never answered unrecorded */
+    ASSERT_EQ_INT(recorder_call_end(rc, &w, 1, &record, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    recorder_close(rc);
+    store_close(s);
+}
+
+TEST(read_only_store_serves_reads_unrecorded)
+{
+    char path[] = "/tmp/dss-record-XXXXXX", db[64], err[STORE_ERRLEN];
+    ASSERT(mkdtemp(path));
+    snprintf(db, sizeof db, "%s/audit.db", path);
+    store *s = NULL;
+    store_options rw = {.path = db}, ro = {.path = db, .readonly = 1};
+    int made = store_open(&rw, &s, err) == STORE_OK;
+    store_close(s);
+    s = NULL;
+    int opened = made && store_open(&ro, &s, err) == STORE_OK;
+    recorder *rc = opened ? recorder_open(s, NULL) : NULL;
+    recorder_call r, w;
+    int read = rc ? recorder_call_begin(rc, &r, cJSON_CreateObject(), 0, err) : 0;
+    int write = rc ? recorder_call_begin(rc, &w, cJSON_CreateObject(), 1, err) : 0;
+    recorder_close(rc);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    ASSERT(system(cmd) == 0);
+    ASSERT(rc);
+    ASSERT_EQ_INT(read, STORE_EREADONLY);
+    ASSERT(r.scrubbed); /* the read may run */
+    ASSERT_EQ_INT(write, STORE_EREADONLY);
+}
+
+TEST(checkpoint_every_interval_once_the_answers_are_out)
+{
+    signer sg;
+    test_key(&sg);
+    store *s = open_memory();
+    recorder_options o = {.sg = &sg, .checkpoint_interval = 3};
+    recorder *rc = s ? recorder_open(s, &o) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    recorder_done(rc);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 0); /* 2 < 3 */
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 0); /* not before the answers go */
+    recorder_done(rc);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 3);
+    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    recorder_done(rc);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 3); /* 2 more < 3 */
+    /* The key is recorded with the log. */
+    char key[65] = "";
+    ASSERT_EQ_INT(store_each_log(s, copy_key, key, err), STORE_OK);
+    ASSERT_EQ_STR(key, sg.pk_hex);
+    recorder_close(rc);
+    store_close(s);
+}
+
+TEST(close_checkpoints_the_final_head_but_not_an_uncommitted_group)
+{
+    signer sg;
+    test_key(&sg);
+    store *s = open_memory();
+    recorder_options o = {.sg = &sg, .checkpoint_interval = 1000};
+    recorder *rc = s ? recorder_open(s, &o) : NULL;
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
+    recorder_done(rc);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 0);
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK); /* never committed */
+    recorder_close(rc);
+    ASSERT_EQ_INT(head_of(s), 2);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 2);
+    /* A recorder with nothing new to sign adds no checkpoint. */
+    rc = recorder_open(s, &o);
+    ASSERT(rc);
+    recorder_close(rc);
+    store_checkpoint cp;
+    ASSERT_EQ_INT(store_last_checkpoint(s, &cp, err), STORE_OK);
+    ASSERT_EQ_INT(cp.number, 1);
+    store_close(s);
+}
+
+TEST(create_checkpoint_needs_a_key_and_signs_inside_the_group)
+{
+    signer sg;
+    test_key(&sg);
+    store *s = open_memory();
+    recorder *bare = s ? recorder_open(s, NULL) : NULL;
+    ASSERT(bare);
+    char err[STORE_ERRLEN];
+    store_checkpoint cp;
+    ASSERT_EQ_INT(recorder_checkpoint(bare, &cp, err), STORE_EINVAL);
+    recorder_close(bare);
+    recorder_options o = {.sg = &sg};
+    recorder *rc = recorder_open(s, &o);
+    ASSERT(rc);
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(recorder_checkpoint(rc, &cp, err), STORE_OK);
+    ASSERT_EQ_INT(cp.seq, 1);
+    recorder_abandon(rc); /* the checkpoint was part of the group */
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 0);
+    recorder_close(rc);
+    store_close(s);
+}
+
 TEST_MAIN(
     TEST_ENTRY(secret_under_a_sensitive_key_is_redacted_in_every_tree)
     TEST_ENTRY(error_text_goes_through_the_value_patterns)
@@ -381,4 +715,14 @@ TEST_MAIN(
     TEST_ENTRY(none_keeps_nothing)
     TEST_ENTRY(full_keeps_the_scrubbed_result)
     TEST_ENTRY(full_result_past_the_limit_is_cut_and_marked)
+    TEST_ENTRY(group_begins_with_its_first_write_and_one_commit_makes_it_durable)
+    TEST_ENTRY(abandoned_group_keeps_nothing)
+    TEST_ENTRY(failed_write_outside_a_call_loses_the_whole_group)
+    TEST_ENTRY(call_scrubs_its_arguments_before_the_tool_sees_them)
+    TEST_ENTRY(failed_call_keeps_only_its_record_and_spares_the_others)
+    TEST_ENTRY(reads_committed_only_until_the_group_has_written)
+    TEST_ENTRY(read_only_store_serves_reads_unrecorded)
+    TEST_ENTRY(checkpoint_every_interval_once_the_answers_are_out)
+    TEST_ENTRY(close_checkpoints_the_final_head_but_not_an_uncommitted_group)
+    TEST_ENTRY(create_checkpoint_needs_a_key_and_signs_inside_the_group)
 )
