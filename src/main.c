@@ -937,8 +937,10 @@ static int wrap_config(const config *c)
 /* Relay to the wrapped server; its exit status becomes ours. */
 static int wrap(const config *c, const store_options *so)
 {
+    extern char **environ;
     char err[512];
-    relay_options ro = {.argv = c->wrap_argv, .so = so, .name = c->wrap_name,
+    relay_options ro = {.argv = c->wrap_argv, .path = getenv("PATH"), .envp = environ,
+                        .so = so, .name = c->wrap_name,
                         .actor = c->actor, .results = c->record_results,
                         .fail_open = c->fail_open, .kill_after_s = c->kill_after,
                         .max_message_bytes = c->max_message_bytes,
