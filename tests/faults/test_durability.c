@@ -192,13 +192,15 @@ static int check_log(run *r, char *why, size_t cap)
                        h_error(), srv_stderr(s));                            \
     } while (0)
 
-#define CHECK_SYNCED(r, expected)                                            \
+/* check(r, why, cap) found every line in order and checked `expected`. */
+#define CHECK_SYNCED_BY(check, r, expected)                                  \
     do {                                                                     \
         char why_[512] = "";                                                 \
-        int got_ = check_log((r), why_, sizeof why_);                        \
+        int got_ = check((r), why_, sizeof why_);                            \
         if (got_ < 0) TEST_FAIL_("%s", why_);                                \
         ASSERT_EQ_INT(got_, (expected));                                     \
     } while (0)
+#define CHECK_SYNCED(r, expected) CHECK_SYNCED_BY(check_log, r, expected)
 
 static const char *initialize_line(run *r, const char *version)
 {
@@ -353,14 +355,6 @@ static int check_wrap_log(wrun *w, char *why, size_t cap)
     return checked;
 }
 
-#define CHECK_WRAP_SYNCED(w, expected)                                       \
-    do {                                                                     \
-        char why_[512] = "";                                                 \
-        int got_ = check_wrap_log((w), why_, sizeof why_);                   \
-        if (got_ < 0) TEST_FAIL_("%s", why_);                                \
-        ASSERT_EQ_INT(got_, (expected));                                     \
-    } while (0)
-
 static const char WRAP_INIT[] =
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
     "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
@@ -381,7 +375,7 @@ TEST(wrap_lockstep_calls_reach_the_server_after_their_sync)
     }
     END_SERVER(w.s);
     /* 21 requests forwarded after their records, 21 answers after theirs. */
-    CHECK_WRAP_SYNCED(&w, 42);
+    CHECK_SYNCED_BY(check_wrap_log, &w, 42);
     srv_free(w.s);
 }
 
@@ -404,7 +398,7 @@ TEST(wrap_pipelined_calls_reach_the_server_after_their_sync)
     CHECK(sent == 0);
     for (long id = 1; id <= 150; id++) CHECK(srv_recv(w.s));
     END_SERVER(w.s);
-    CHECK_WRAP_SYNCED(&w, 302);
+    CHECK_SYNCED_BY(check_wrap_log, &w, 302);
     srv_free(w.s);
 }
 
@@ -451,21 +445,35 @@ static srv *hook_once(const tdir *t, const char *client, const char *line, int s
         CHECK(db_scalar((t)->db, "SELECT count(*) FROM audit_log", NULL) == 2); \
     } while (0)
 
+/* After the hook s exited: a WAL sync came between reading its event and
+** its answer on stdout (when answered), and before its exit.  Returns 0,
+** or -1 with why. */
+static int check_hook_log(srv *s, int answered, char *why, size_t cap)
+{
+    int n_ev;
+    char how[128];
+    const event *ev = load_log(s, &n_ev, why, cap);
+    if (!ev) return -1;
+    if (answered && !sync_between(ev, n_ev, 'R', 1, 'W', 1, how, sizeof how)) {
+        snprintf(why, cap, "the answer was written before the event was synced (%s)", how);
+        return -1;
+    }
+    if (!sync_between(ev, n_ev, 'R', 1, 'X', 0, how, sizeof how)) {
+        snprintf(why, cap, "the hook exited before the event was synced (%s)", how);
+        return -1;
+    }
+    return 0;
+}
+
 TEST(hook_answer_and_exit_come_after_the_sync_of_the_event)
 {
     tdir *t;
     srv *s;
+    char why[256] = "";
     HOOK_TWICE(t, s, "cursor", CURSOR_PRE);
     /* Cursor reads its answer on stdout. */
     CHECK(strstr(srv_stdout(s), "\"permission\":\"allow\""));
-    int n_ev;
-    char why[256] = "";
-    const event *ev = load_log(s, &n_ev, why, sizeof why);
-    CHECKF(ev, "%s", why);
-    CHECKF(sync_between(ev, n_ev, 'R', 1, 'W', 1, why, sizeof why),
-           "the answer was written before the event was synced: %s", why);
-    CHECKF(sync_between(ev, n_ev, 'R', 1, 'X', 0, why, sizeof why),
-           "the hook exited before the event was synced: %s", why);
+    CHECKF(check_hook_log(s, 1, why, sizeof why) == 0, "%s", why);
     srv_free(s);
     tdir_free(t);
 }
@@ -474,19 +482,14 @@ TEST(hook_exit_comes_after_the_sync_of_the_event)
 {
     tdir *t;
     srv *s;
+    char why[256] = "";
     HOOK_TWICE(t, s, "claude-code", CLAUDE_PRE);
     /* Claude Code reads the exit status; nothing is written on stdout. */
     CHECK(srv_stdout(s)[0] == '\0');
-    int n_ev;
-    char why[256] = "";
-    const event *ev = load_log(s, &n_ev, why, sizeof why);
-    CHECKF(ev, "%s", why);
-    CHECKF(sync_between(ev, n_ev, 'R', 1, 'X', 0, why, sizeof why),
-           "the hook exited before the event was synced: %s", why);
+    CHECKF(check_hook_log(s, 0, why, sizeof why) == 0, "%s", why);
     srv_free(s);
     tdir_free(t);
 }
-
 
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)

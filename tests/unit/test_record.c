@@ -417,10 +417,43 @@ static record_event refused_event(void)
     return (record_event){.event_type = NULL, .operation_name = "refused"};
 }
 
+/* n entries in one group, committed, and the answers "sent"
+** (recorder_done): STORE_OK or the first failure. */
+static int write_group(recorder *rc, int n, char *err)
+{
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
+    int code = STORE_OK;
+    for (int i = 0; i < n && code == STORE_OK; i++) code = recorder_append(rc, &a, NULL, err);
+    if (code == STORE_OK) code = recorder_commit(rc, err);
+    if (code == STORE_OK) recorder_done(rc);
+    return code;
+}
+
+/* A store in memory (*s) and a recorder over it, or NULL. */
+static recorder *open_recording(store **s, const recorder_options *o)
+{
+    *s = open_memory();
+    return *s ? recorder_open(*s, o) : NULL;
+}
+
+/* One call on empty arguments, as serve makes it: begin, the tool's own
+** append (wrote, when not NULL), then the call's record.  What the first
+** step that failed returned. */
+static int run_call(recorder *rc, recorder_call *c, int writes, record_event *wrote,
+                    int tool_ok, record_event *record, char *err)
+{
+    cJSON *args = cJSON_CreateObject();
+    int code = recorder_call_begin(rc, c, args, writes, err);
+    if (code == STORE_OK && wrote) code = recorder_append(rc, wrote, NULL, err);
+    if (code == STORE_OK) code = recorder_call_end(rc, c, tool_ok, record, err);
+    cJSON_Delete(args);
+    return code;
+}
+
 TEST(group_begins_with_its_first_write_and_one_commit_makes_it_durable)
 {
-    store *s = open_memory();
-    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *rc = open_recording(&s, NULL);
     ASSERT(rc);
     char err[STORE_ERRLEN];
     ASSERT_EQ_INT(recorder_pending(rc), 0);
@@ -449,8 +482,8 @@ TEST(group_begins_with_its_first_write_and_one_commit_makes_it_durable)
 
 TEST(abandoned_group_keeps_nothing)
 {
-    store *s = open_memory();
-    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *rc = open_recording(&s, NULL);
     ASSERT(rc);
     char err[STORE_ERRLEN];
     record_event a = {.event_type = "tool_call", .operation_name = "a"};
@@ -469,8 +502,8 @@ TEST(abandoned_group_keeps_nothing)
 ** none of its requests may be forwarded. */
 TEST(failed_write_outside_a_call_loses_the_whole_group)
 {
-    store *s = open_memory();
-    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *rc = open_recording(&s, NULL);
     ASSERT(rc);
     char err[STORE_ERRLEN], first[STORE_ERRLEN];
     record_event a = {.event_type = "tool_call", .operation_name = "a"};
@@ -501,8 +534,8 @@ TEST(failed_write_outside_a_call_loses_the_whole_group)
 
 TEST(call_scrubs_its_arguments_before_the_tool_sees_them)
 {
-    store *s = open_memory();
-    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *rc = open_recording(&s, NULL);
     ASSERT(rc);
     char err[STORE_ERRLEN];
     cJSON *args = cJSON_Parse("{\"path\":\"/x\",\"password\":\"hunter2-plain\"}");
@@ -530,8 +563,8 @@ TEST(call_scrubs_its_arguments_before_the_tool_sees_them)
 ** of the group. */
 TEST(failed_call_keeps_only_its_record_and_spares_the_others)
 {
-    store *s = open_memory();
-    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *rc = open_recording(&s, NULL);
     ASSERT(rc);
     char err[STORE_ERRLEN];
     record_event entry = {.event_type = "project_update", .operation_name = "wrote"};
@@ -539,17 +572,11 @@ TEST(failed_call_keeps_only_its_record_and_spares_the_others)
     record_event bad = refused_event();
     recorder_call c1, c2, c3;
     /* 1: succeeds, entry and record. */
-    ASSERT_EQ_INT(recorder_call_begin(rc, &c1, cJSON_CreateObject(), 1, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_append(rc, &entry, NULL, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_call_end(rc, &c1, 1, &record, err), STORE_OK);
+    ASSERT_EQ_INT(run_call(rc, &c1, 1, &entry, 1, &record, err), STORE_OK);
     /* 2: the tool wrote, then failed: only its record stays. */
-    ASSERT_EQ_INT(recorder_call_begin(rc, &c2, cJSON_CreateObject(), 1, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_append(rc, &entry, NULL, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_call_end(rc, &c2, 0, &record, err), STORE_OK);
+    ASSERT_EQ_INT(run_call(rc, &c2, 1, &entry, 0, &record, err), STORE_OK);
     /* 3: the tool wrote, but its record fails: nothing of it stays. */
-    ASSERT_EQ_INT(recorder_call_begin(rc, &c3, cJSON_CreateObject(), 1, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_append(rc, &entry, NULL, err), STORE_OK);
-    ASSERT(recorder_call_end(rc, &c3, 1, &bad, err) != STORE_OK);
+    ASSERT(run_call(rc, &c3, 1, &entry, 1, &bad, err) != STORE_OK);
     ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
     ASSERT(recorder_durable(rc, c1.ticket, NULL));
     ASSERT(recorder_durable(rc, c2.ticket, NULL));
@@ -570,21 +597,18 @@ TEST(failed_call_keeps_only_its_record_and_spares_the_others)
 ** fails; one made after the group wrote does not. */
 TEST(reads_committed_only_until_the_group_has_written)
 {
-    store *s = open_memory();
-    recorder *rc = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *rc = open_recording(&s, NULL);
     ASSERT(rc);
     char err[STORE_ERRLEN];
     record_event record = {.event_type = "tool_call", .operation_name = "query"};
     recorder_call c1, c2, w;
-    ASSERT_EQ_INT(recorder_call_begin(rc, &c1, cJSON_CreateObject(), 0, err), STORE_OK);
+    ASSERT_EQ_INT(run_call(rc, &c1, 0, NULL, 1, &record, err), STORE_OK);
     ASSERT(c1.reads_committed);
-    ASSERT_EQ_INT(recorder_call_end(rc, &c1, 1, &record, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_call_begin(rc, &c2, cJSON_CreateObject(), 0, err), STORE_OK);
+    ASSERT_EQ_INT(run_call(rc, &c2, 0, NULL, 1, &record, err), STORE_OK);
     ASSERT(!c2.reads_committed); /* the group holds c1's record */
-    ASSERT_EQ_INT(recorder_call_end(rc, &c2, 1, &record, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_call_begin(rc, &w, cJSON_CreateObject(), 1, err), STORE_OK);
+    ASSERT_EQ_INT(run_call(rc, &w, 1, NULL, 1, &record, err), STORE_OK);
     ASSERT(!w.reads_committed); /* a write is never answered unrecorded */
-    ASSERT_EQ_INT(recorder_call_end(rc, &w, 1, &record, err), STORE_OK);
     ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
     recorder_close(rc);
     store_close(s);
@@ -603,8 +627,10 @@ TEST(read_only_store_serves_reads_unrecorded)
     int opened = made && store_open(&ro, &s, err) == STORE_OK;
     recorder *rc = opened ? recorder_open(s, NULL) : NULL;
     recorder_call r, w;
-    int read = rc ? recorder_call_begin(rc, &r, cJSON_CreateObject(), 0, err) : 0;
-    int write = rc ? recorder_call_begin(rc, &w, cJSON_CreateObject(), 1, err) : 0;
+    cJSON *args = cJSON_CreateObject();
+    int read = rc ? recorder_call_begin(rc, &r, args, 0, err) : 0;
+    int write = rc ? recorder_call_begin(rc, &w, args, 1, err) : 0;
+    cJSON_Delete(args);
     recorder_close(rc);
     store_close(s);
     char cmd[128];
@@ -620,24 +646,20 @@ TEST(checkpoint_every_interval_once_the_answers_are_out)
 {
     signer sg;
     test_key(&sg);
-    store *s = open_memory();
+    store *s;
     recorder_options o = {.sg = &sg, .checkpoint_interval = 3};
-    recorder *rc = s ? recorder_open(s, &o) : NULL;
+    recorder *rc = open_recording(&s, &o);
     ASSERT(rc);
     char err[STORE_ERRLEN];
-    record_event a = {.event_type = "tool_call", .operation_name = "a"};
-    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
-    recorder_done(rc);
+    ASSERT_EQ_INT(write_group(rc, 2, err), STORE_OK);
     ASSERT_EQ_INT(last_checkpoint_seq(s), 0); /* 2 < 3 */
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
     ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
     ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
     ASSERT_EQ_INT(last_checkpoint_seq(s), 0); /* not before the answers go */
     recorder_done(rc);
     ASSERT_EQ_INT(last_checkpoint_seq(s), 3);
-    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
-    recorder_done(rc);
+    ASSERT_EQ_INT(write_group(rc, 2, err), STORE_OK);
     ASSERT_EQ_INT(last_checkpoint_seq(s), 3); /* 2 more < 3 */
     /* The key is recorded with the log. */
     char key[65] = "";
@@ -651,16 +673,14 @@ TEST(close_checkpoints_the_final_head_but_not_an_uncommitted_group)
 {
     signer sg;
     test_key(&sg);
-    store *s = open_memory();
+    store *s;
     recorder_options o = {.sg = &sg, .checkpoint_interval = 1000};
-    recorder *rc = s ? recorder_open(s, &o) : NULL;
+    recorder *rc = open_recording(&s, &o);
     ASSERT(rc);
     char err[STORE_ERRLEN];
-    record_event a = {.event_type = "tool_call", .operation_name = "a"};
-    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
-    ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
-    recorder_done(rc);
+    ASSERT_EQ_INT(write_group(rc, 2, err), STORE_OK);
     ASSERT_EQ_INT(last_checkpoint_seq(s), 0);
+    record_event a = {.event_type = "tool_call", .operation_name = "a"};
     ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK); /* never committed */
     recorder_close(rc);
     ASSERT_EQ_INT(head_of(s), 2);
@@ -679,8 +699,8 @@ TEST(create_checkpoint_needs_a_key_and_signs_inside_the_group)
 {
     signer sg;
     test_key(&sg);
-    store *s = open_memory();
-    recorder *bare = s ? recorder_open(s, NULL) : NULL;
+    store *s;
+    recorder *bare = open_recording(&s, NULL);
     ASSERT(bare);
     char err[STORE_ERRLEN];
     store_checkpoint cp;
