@@ -120,7 +120,10 @@ static size_t reply_bytes(const mcp_reply *r)
 static int finish_group(mcp *m, group *g, int out_fd)
 {
     recorder *rec = mcp_recorder(m); /* NULL: no database yet, nothing written */
-    if (rec && recorder_pending(rec)) {
+    if (rec) {
+        /* Settled even with nothing left to commit: the database may have
+        ** rolled the group back by itself (a full disk), and the replies
+        ** that acknowledged its writes must say so. */
         char err[STORE_ERRLEN];
         if (recorder_commit(rec, err) != STORE_OK) diag("commit failed: %s", err);
         for (int i = 0; i < g->n; i++) mcp_reply_settle(&g->r[i], rec);

@@ -33,6 +33,7 @@ struct recorder {
     int in_call;              /* a call's scope is open */
     int failed;               /* a write outside a call failed: group lost */
     int fail_code;
+    int64_t fail_ticket;      /* the lost group's ticket */
     char fail_why[STORE_ERRLEN];
     int64_t tried;            /* the ticket the last commit tried, or 0 */
     int64_t committed;        /* ...when that commit succeeded, else 0 */
@@ -163,10 +164,12 @@ static int group_open(recorder *rc, char *err)
 /* A write outside a call failed: the group is lost as a whole. */
 static int group_fail(recorder *rc, int code, const char *err)
 {
+    int64_t ticket = store_tx(rc->st);
     store_rollback(rc->st);
     if (!rc->failed) {
         rc->failed = 1;
         rc->fail_code = code;
+        rc->fail_ticket = ticket;
         snprintf(rc->fail_why, sizeof rc->fail_why, "%s", err);
     }
     return code;
@@ -196,7 +199,7 @@ int recorder_pending(const recorder *rc)
 int recorder_commit(recorder *rc, char *err)
 {
     int code = STORE_OK;
-    rc->tried = recorder_ticket(rc);
+    rc->tried = rc->failed ? rc->fail_ticket : store_tx(rc->st);
     rc->committed = 0;
     rc->commit_why[0] = '\0';
     if (rc->failed) {

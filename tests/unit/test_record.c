@@ -7,8 +7,11 @@
 ** recorder's transaction policy: groups and their tickets, calls and their
 ** savepoints, a lost group, checkpoints every N entries and at close.
 */
+#include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "record/record.h"
 #include "scrub/scrub.h"
@@ -436,18 +439,31 @@ static recorder *open_recording(store **s, const recorder_options *o)
     return *s ? recorder_open(*s, o) : NULL;
 }
 
-/* One call on empty arguments, as serve makes it: begin, the tool's own
-** append (wrote, when not NULL), then the call's record.  What the first
-** step that failed returned. */
+/* One call on empty arguments, as serve makes it: begin, the tool (which
+** appends wrote, when not NULL, and fails when that fails or tool_ok is
+** 0), then the call's record.  What begin or the record returned. */
 static int run_call(recorder *rc, recorder_call *c, int writes, record_event *wrote,
                     int tool_ok, record_event *record, char *err)
 {
     cJSON *args = cJSON_CreateObject();
     int code = recorder_call_begin(rc, c, args, writes, err);
-    if (code == STORE_OK && wrote) code = recorder_append(rc, wrote, NULL, err);
-    if (code == STORE_OK) code = recorder_call_end(rc, c, tool_ok, record, err);
+    if (code == STORE_OK) {
+        if (wrote && recorder_append(rc, wrote, NULL, err) != STORE_OK) tool_ok = 0;
+        code = recorder_call_end(rc, c, tool_ok, record, err);
+    }
     cJSON_Delete(args);
     return code;
+}
+
+/* How many entries of the log have this operation_name; -1 on failure. */
+static int count_op(store *s, const char *op)
+{
+    char err[STORE_ERRLEN];
+    cJSON *list = NULL;
+    store_query q = {.operation_name = op, .limit = 100};
+    int n = store_find(s, &q, &list, NULL, err) == STORE_OK ? cJSON_GetArraySize(list) : -1;
+    cJSON_Delete(list);
+    return n;
 }
 
 TEST(group_begins_with_its_first_write_and_one_commit_makes_it_durable)
@@ -520,7 +536,8 @@ TEST(failed_write_outside_a_call_loses_the_whole_group)
     ASSERT_EQ_STR(err, first);
     const char *why = NULL;
     ASSERT(!recorder_durable(rc, t, &why));
-    ASSERT(why && *why);
+    ASSERT(why);
+    ASSERT_EQ_STR(why, first);
     ASSERT_EQ_INT(head_of(s), 0);
     /* The commit settled it: the next group works. */
     ASSERT_EQ_INT(recorder_append(rc, &a, NULL, err), STORE_OK);
@@ -612,6 +629,74 @@ TEST(reads_committed_only_until_the_group_has_written)
     ASSERT_EQ_INT(recorder_commit(rc, err), STORE_OK);
     recorder_close(rc);
     store_close(s);
+}
+
+/* The file system refusing a write in the middle of a group (the file
+** size limit, RLIMIT_FSIZE, reached while a huge entry spills from a small
+** cache): SQLite rolls the whole transaction back by itself, so the group's
+** earlier call, although its record was appended, is not durable, and says
+** so; the next group works once the files may grow again. */
+TEST(database_failing_mid_group_takes_back_the_groups_tickets)
+{
+    char path[] = "/tmp/dss-record-XXXXXX", db[64], wal[80], err[STORE_ERRLEN];
+    ASSERT(mkdtemp(path));
+    snprintf(db, sizeof db, "%s/audit.db", path);
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    store *s = NULL;
+    store_options o = {.path = db};
+    int opened = store_open(&o, &s, err) == STORE_OK &&
+                 store_set_cache_size(s, 256, err) == STORE_OK;
+    recorder *rc = opened ? recorder_open(s, NULL) : NULL;
+    size_t n = 4 * 1024 * 1024;
+    char *huge = malloc(n + 1);
+    cJSON *big = huge ? cJSON_CreateObject() : NULL;
+    if (big) {
+        memset(huge, 'x', n);
+        huge[n] = '\0';
+        cJSON_AddStringToObject(big, "blob", huge);
+    }
+    record_event small = {.event_type = "project_update", .operation_name = "small"};
+    record_event large = {.event_type = "project_update", .operation_name = "huge",
+                          .args = big};
+    record_event record = {.event_type = "tool_call", .operation_name = "log_operation"};
+    recorder_call c1, c2;
+    int first = rc ? run_call(rc, &c1, 1, &small, 1, &record, err) : -1;
+    /* From here the files may not grow past their size now (and 64 KiB). */
+    struct stat a, b;
+    struct rlimit old, lim;
+    int limited = stat(db, &a) == 0 && stat(wal, &b) == 0 && getrlimit(RLIMIT_FSIZE, &old) == 0;
+    lim = old;
+    lim.rlim_cur = (rlim_t)(a.st_size > b.st_size ? a.st_size : b.st_size) + 65536;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    limited = limited && setrlimit(RLIMIT_FSIZE, &lim) == 0;
+    int second = rc ? run_call(rc, &c2, 1, &large, 1, &record, err) : STORE_OK;
+    int pending = rc ? recorder_pending(rc) : -1;
+    int committed = rc ? recorder_commit(rc, err) : -1;
+    const char *why = NULL;
+    int durable = rc ? recorder_durable(rc, c1.ticket, &why) : -1;
+    char said[STORE_ERRLEN];
+    snprintf(said, sizeof said, "%s", why ? why : "");
+    if (limited) setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, was);
+    int small_kept = opened ? count_op(s, "small") : -1;
+    int next = rc ? write_group(rc, 1, err) : -1;
+    recorder_close(rc);
+    store_close(s);
+    cJSON_Delete(big);
+    free(huge);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    ASSERT(system(cmd) == 0);
+    ASSERT(opened && rc && big);
+    ASSERT(limited);
+    ASSERT_EQ_INT(first, STORE_OK);
+    ASSERT(second != STORE_OK);      /* not even the failed attempt's record */
+    ASSERT_EQ_INT(pending, 0);       /* the database ended the group itself */
+    ASSERT_EQ_INT(committed, STORE_OK);
+    ASSERT_EQ_INT(small_kept, 0);
+    ASSERT_EQ_INT(durable, 0);       /* so call 1 must not be acknowledged */
+    ASSERT(strstr(said, "rolled back"));
+    ASSERT_EQ_INT(next, STORE_OK);
 }
 
 TEST(read_only_store_serves_reads_unrecorded)
@@ -741,6 +826,7 @@ TEST_MAIN(
     TEST_ENTRY(call_scrubs_its_arguments_before_the_tool_sees_them)
     TEST_ENTRY(failed_call_keeps_only_its_record_and_spares_the_others)
     TEST_ENTRY(reads_committed_only_until_the_group_has_written)
+    TEST_ENTRY(database_failing_mid_group_takes_back_the_groups_tickets)
     TEST_ENTRY(read_only_store_serves_reads_unrecorded)
     TEST_ENTRY(checkpoint_every_interval_once_the_answers_are_out)
     TEST_ENTRY(close_checkpoints_the_final_head_but_not_an_uncommitted_group)
