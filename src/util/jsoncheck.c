@@ -52,8 +52,7 @@ static const unsigned char *skip_ws(const unsigned char *p, const unsigned char 
     return p;
 }
 
-/* Length of the valid UTF-8 sequence at p (non-ASCII lead byte), or 0. */
-static int utf8_seq(const unsigned char *p, const unsigned char *end)
+int jsoncheck_utf8_seq(const unsigned char *p, const unsigned char *end)
 {
     unsigned char c = p[0];
     int n;
@@ -137,7 +136,7 @@ static const unsigned char *string_slow(scan *s, const unsigned char *p)
             p++;
             continue;
         }
-        int n = utf8_seq(p, end);
+        int n = jsoncheck_utf8_seq(p, end);
         if (!n) return bad(s, p, JSONCHECK_SYNTAX, "invalid UTF-8");
         p += n;
     }

@@ -31,4 +31,13 @@ enum {
 int jsoncheck(const char *text, size_t len, int max_depth, char *err,
               size_t errlen);
 
+/*
+** The length (2 to 4) of the valid UTF-8 sequence starting at the non-ASCII
+** lead byte p, before end, or 0 when it is not valid UTF-8 (table 3-7 of
+** the Unicode standard: no overlong forms, no surrogates, nothing above
+** U+10FFFF).  The one UTF-8 check that the JSON scan and the signed notes
+** (src/tlog/c2sp.c) share.
+*/
+int jsoncheck_utf8_seq(const unsigned char *p, const unsigned char *end);
+
 #endif

@@ -458,9 +458,33 @@ static int make_room_on_tmpfs(tdir *t)
     return mount("tmpfs", tmpfs_dir, "tmpfs", MS_REMOUNT, "size=64m,mode=0700");
 }
 
+/* Whether / is a mount point of this process's view (a line of mountinfo
+** whose mount point, its fifth field, is "/"): 1, 0, or -1 when unknown. */
+static int root_is_mount_point(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    if (!f) return -1;
+    char line[4096], point[4096];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strcmp(point, "/") == 0;
+    fclose(f);
+    return found;
+}
+
 TEST(full_file_system_refuses_writes_cleanly_and_recovers)
 {
     if (!getenv("DSS_IN_MOUNT_NS")) {
+        /* unshare --propagation private makes every mount below / private,
+        ** which needs / to be a mount point: in a chroot whose root is a
+        ** plain folder it cannot, and says only "cannot change root
+        ** filesystem propagation". */
+        if (root_is_mount_point() == 0)
+            TEST_FAIL_("this case needs a mount namespace of its own (a private 1 MiB tmpfs "
+                       "to fill), and here / is not a mount point (a chroot into a plain "
+                       "folder?), so unshare cannot make mounts private: run the suite where "
+                       "/ is a mount point (a machine, a VM or a container), or bind-mount "
+                       "the chroot's folder onto itself before entering it");
         /* Run this case again in a mount namespace of its own (as root;
         ** otherwise in a user namespace too), so the tmpfs is private and
         ** goes away with it.  unshare is util-linux's. */

@@ -33,16 +33,47 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* What a case leaves in /tmp goes when its process ends, passed or failed:
+** the folder of its signing key, and the private cluster of the outage case
+** when a failed check left it running. */
+static char scratch[64];       /* /tmp/dss-pge2e-XXXXXX */
+static char private_state[64]; /* the outage case's cluster, while it runs */
+
+static void remove_leftovers(void)
+{
+    char cmd[512];
+    const char *script = getenv("DSS_PG_CLUSTER");
+    if (private_state[0] && script) {
+        snprintf(cmd, sizeof cmd, "'%s' stop '%s' >/dev/null 2>&1", script, private_state);
+        if (system(cmd) != 0) fprintf(stderr, "could not stop the cluster of %s\n", private_state);
+    }
+    if (private_state[0]) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", private_state);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", private_state);
+    }
+    if (scratch[0]) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch);
+    }
+}
+
 /* Every process of a case signs with one key (as the servers of one team
-** sharing a log would), so verify can check every checkpoint. */
+** sharing a log would), so verify can check every checkpoint.  The key
+** lives in a folder of this process's own, removed at exit. */
 static char key_env[128];
 
 static const char *const *key_vars(void)
 {
     static const char *vars[2];
-    if (!key_env[0])
-        snprintf(key_env, sizeof key_env, "DSS_AUDIT_KEY=/tmp/dss-pge2e-%d/signing.key",
-                 (int)getpid());
+    if (!key_env[0]) {
+        snprintf(scratch, sizeof scratch, "/tmp/dss-pge2e-XXXXXX");
+        if (!mkdtemp(scratch)) {
+            scratch[0] = '\0';
+            return NULL;
+        }
+        atexit(remove_leftovers);
+        snprintf(key_env, sizeof key_env, "DSS_AUDIT_KEY=%s/signing.key", scratch);
+    }
     vars[0] = key_env;
     vars[1] = NULL;
     return vars;
@@ -355,8 +386,10 @@ TEST(a_break_in_the_chain_is_refused_and_nothing_is_stored)
 ** cluster, which it stops and starts. */
 TEST(postgres_stopped_while_servers_write_then_back)
 {
+    CHECK(key_vars());
     char state[] = "/tmp/dss-pgstop.XXXXXX";
     ASSERT(mkdtemp(state));
+    snprintf(private_state, sizeof private_state, "%s", state);
     const char *script = getenv("DSS_PG_CLUSTER");
     CHECK(script);
     char cmd[1024];
@@ -442,6 +475,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     for (int i = 0; i < 2; i++) srv_free(d[i]);
     snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
     ASSERT_EQ_INT(system(cmd), 0);
+    private_state[0] = '\0';
 }
 
 /* The commands for people read a shared database: query across logs or
