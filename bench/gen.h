@@ -77,6 +77,9 @@ long long gen_num_arg(const char *s, void (*usage)(void));
 ** Caller frees with cJSON_free(). */
 char *gen_scrubbed(cJSON *tree);
 
+/* The median of v[0..n) (n >= 1), sorting v in place. */
+double gen_median(double *v, int n);
+
 /* A "kB" field of /proc/PID/status (VmRSS, VmHWM), or -1. */
 long gen_proc_kb(int pid, const char *field);
 

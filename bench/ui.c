@@ -86,17 +86,6 @@ static char *get(int port, const char *path, const char *token, double *ms)
     return strdup(body ? body + 4 : "");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* store_find_json() for the first page in this process: the floor. */
 static double floor_p50(const char *db, int runs, int page)
@@ -115,7 +104,7 @@ static double floor_p50(const char *db, int runs, int page)
         t[i] = (gen_now_s() - t0) * 1000;
         jbuf_free(&out);
     }
-    double m = median(t, runs);
+    double m = gen_median(t, runs);
     free(t);
     store_close(st);
     return m;
@@ -160,7 +149,7 @@ int main(int argc, char **argv)
     free(get(port, path, token, &first_ms));
     double *t = calloc((size_t)runs, sizeof *t);
     for (int i = 0; i < runs; i++) free(get(port, path, token, &t[i]));
-    double page_p50 = median(t, runs);
+    double page_p50 = gen_median(t, runs);
     free(t);
     double fl = floor_p50(db, runs, page);
     printf("first_ms=%.2f page_p50_ms=%.2f floor_p50_ms=%.3f ratio=%.1f", first_ms, page_p50,

@@ -8,12 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev uuid-dev libsodium-dev
-      libmicrohttpd-dev libpq-dev libcurl4-openssl-dev)
+      libmicrohttpd-dev libpq-dev libcurl4-openssl-dev librelp-dev)
 testing=0
 [[ "${1:-}" == "--test" ]] && testing=1
 if (( testing )); then
   want+=(sqlite3 valgrind clang libclang-rt-14-dev groff-base man-db util-linux chromium
-         postgresql-15 golang-go golang-golang-x-mod-dev)
+         postgresql-15 golang-go golang-golang-x-mod-dev rsyslog rsyslog-relp rsyslog-gnutls
+         openssl)
 fi
 
 missing=()

@@ -1,14 +1,14 @@
 /*
 ** cli.h: the commands for people: tail, query, stats and export.
 **
-** main.c parses the command line into a cli_args, checks it with
-** cli_check() before opening anything, opens the database read-only and
-** calls one of the cli_* commands.  They read the log only through
+** cmd_read.c parses the command line into a cli_args and checks it with
+** cli_check() before anything is opened; main.c opens the database
+** read-only, and cmd_read.c calls one of the cli_* commands.  They read the log only through
 ** store.h, print results to the stream given (an aligned table when it is a
 ** terminal, JSON Lines otherwise; export always writes its format), show
 ** progress on stderr when that is a terminal, and never print diagnostics:
 ** a failure comes back as a negative code with a sentence in `err`, which
-** main.c prints.  The lower half of this header is for the commands'
+** the command prints.  The lower half of this header is for the commands'
 ** building blocks (tables, progress, CSV and OCSF shaping), exposed so that
 ** tests can check each one on its own.
 */
@@ -24,7 +24,8 @@
 #include "../util/fsutil.h"
 #include "../util/ts.h"
 
-/* Return codes.  main.c maps CLI_EUSAGE to exit status 2, CLI_EFAIL to 1. */
+/* Return codes.  The commands map CLI_EUSAGE to exit status 2, CLI_EFAIL
+** to 1. */
 enum {
     CLI_OK = 0,
     CLI_EFAIL = -1,  /* the work failed: database or output error */
@@ -37,8 +38,8 @@ typedef enum cli_format {
     CLI_FORMAT_NONE, CLI_FORMAT_JSONL, CLI_FORMAT_CSV, CLI_FORMAT_OCSF, CLI_FORMAT_OTLP
 } cli_format;
 
-/* The options of tail, query, stats and export.  main.c fills the first
-** part with the strings given (borrowed from argv; NULL when absent);
+/* The options of tail, query, stats, export and report.  cmd_read.c fills
+** the first part with the strings given (borrowed from argv; NULL when absent);
 ** cli_check() validates them and fills the second part. */
 typedef struct cli_args {
     const char *lines;          /* tail -n */
@@ -55,13 +56,6 @@ typedef struct cli_args {
     char until_ts[TS_BUFLEN];
     cli_format fmt;
 } cli_args;
-
-/* Whether command names one of the commands here. */
-int cli_is_command(const char *command);
-
-/* Whether any option of cli_args was given (main.c refuses them for the
-** other commands). */
-int cli_any_option(const cli_args *a);
 
 /* Check that every option given applies to `command` and has a usable
 ** value, and fill the second part of *a.  Returns CLI_OK or CLI_EUSAGE
@@ -83,13 +77,22 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
 ** else to out. */
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
 
+/* Where the clients' own configuration files are: the values of HOME and
+** XDG_CONFIG_HOME, NULL when unset (main.c reads the environment). */
+typedef struct cli_wrap_where {
+    const char *home, *xdg_config_home;
+    int remote; /* also rewrite remote entries into `wrap --url` (docs/remote.md);
+                   0 until this build's wrap has --url */
+} cli_wrap_where;
+
 /* wrap-config (cli_wrapconfig.c): rewrite the MCP configuration of client
 ** (claude-desktop, claude-code, vscode or cursor; file NULL for its default
-** place) so that every stdio server runs through `self wrap`, or with undo
-** restore the entries; a backup is written beside the file first and each
-** change is printed to out.  A malformed file is left untouched. */
+** place under dirs) so that every stdio server runs through `self wrap`,
+** or with undo restore the entries; a backup is written beside the file
+** first and each change is printed to out.  A malformed file is left
+** untouched. */
 int cli_wrap_config(const char *client, const char *file, int undo, const char *self,
-                    FILE *out, char *err, size_t errlen);
+                    const cli_wrap_where *dirs, FILE *out, char *err, size_t errlen);
 
 /* ---- building blocks (cli_table.c, cli_export.c) ---------------------- */
 
@@ -179,15 +182,56 @@ int cli_ocsf_activity(const char *event_type, const char *operation_name);
 ** (caller frees with cJSON_Delete), or NULL with a sentence in err. */
 cJSON *cli_ocsf_event(const cJSON *entry, char *err, size_t errlen);
 
-/* OTLP/JSON logs (cli_otlp.c).  An export is lines of
-** cli_otlp_open(), up to CLI_OTLP_BATCH records separated by commas, and
-** cli_otlp_close(); log_id names the log in the resource.  Both return 0,
-** or -1 when the write fails. */
+/* OpenTelemetry logs (cli_otlp.c): one mapping of an entry to a log
+** record, two encodings: OTLP/JSON here (export --format otlp) and
+** OTLP/protobuf in ship's OTLP sink (src/ship/sink_otlp.c).
+**
+** An export is lines of cli_otlp_open(), up to CLI_OTLP_BATCH records
+** separated by commas, and cli_otlp_close(); log_id names the log in the
+** resource.  Both return 0, or -1 when the write fails. */
 enum { CLI_OTLP_BATCH = 512 };
+#define CLI_OTLP_SCOPE "dss-audit-mcp" /* service.name and the scope's name */
+#define CLI_OTLP_REQUEST_TAIL "]}]}]}"  /* closes cli_otlp_request_head() */
 int cli_otlp_open(FILE *out, const char *log_id);
 int cli_otlp_close(FILE *out);
+/* The OTLP/JSON text of an ExportLogsServiceRequest up to its first
+** record (records follow, separated by commas, then
+** CLI_OTLP_REQUEST_TAIL): a new string the caller frees with free(), or
+** NULL when memory runs out. */
+char *cli_otlp_request_head(const char *log_id);
 /* The OTLP LogRecord of one entry (as the store gives it): a new tree the
 ** caller frees with cJSON_Delete(), or NULL with a message in err. */
 cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen);
+
+/* The mapping itself, for any encoder.  An attribute is a key and either a
+** string or an integer; both are borrowed for the call. */
+typedef struct cli_otlp_attr {
+    const char *key;
+    const char *str; /* the value, unless is_int */
+    int64_t num;
+    int is_int;
+} cli_otlp_attr;
+/* Called once per attribute, in order; a non-zero return stops the walk
+** and is returned by it. */
+typedef int (*cli_otlp_attr_fn)(void *ctx, const cli_otlp_attr *a);
+/* Call fn with each attribute of entry's record (docs/export.md has the
+** table).  0, or the first non-zero return of fn (-1 also when memory
+** runs out). */
+int cli_otlp_attributes(const cJSON *entry, cli_otlp_attr_fn fn, void *ctx);
+/* Call fn with each attribute of the resource (the log and this
+** program). */
+int cli_otlp_resource(const char *log_id, cli_otlp_attr_fn fn, void *ctx);
+/* The rest of a record: its time (both timeUnixNano and
+** observedTimeUnixNano; microseconds) and severity.  The body is the
+** entry's JSON text (cJSON_PrintUnformatted), encoded by the caller.
+** 0, or -1 with a message in err for an entry without a usable time. */
+typedef struct cli_otlp_fields {
+    int64_t time_us;
+    int severity_number;
+    const char *severity_text; /* static */
+} cli_otlp_fields;
+int cli_otlp_head(const cJSON *entry, cli_otlp_fields *f, char *err, size_t errlen);
+/* The version the resource and the scope carry (static). */
+const char *cli_otlp_version(void);
 
 #endif

@@ -2,7 +2,7 @@
 ** cli_args.c: checking the options of tail, query, stats, export and
 ** report.
 **
-** main.c collects option strings; here each is checked against the
+** cmd_read.c collects option strings; here each is checked against the
 ** commands it applies to and turned into a value before the database is
 ** opened, so that a mistake is reported (exit status 2) without touching
 ** anything.  Dates are parsed with ts_parse() exactly as the MCP tools
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../tools/schemas.h"
+#include "../util/diag.h"
 
 enum { TAIL = 1, QUERY = 2, STATS = 4, EXPORT = 8, REPORT = 16 };
 
@@ -63,30 +64,8 @@ static int command_mask(const char *command)
     return 0;
 }
 
-int cli_is_command(const char *command)
-{
-    return command_mask(command) != 0;
-}
-
-int cli_any_option(const cli_args *a)
-{
-    for (size_t i = 0; i < sizeof string_opts / sizeof *string_opts; i++)
-        if (string_at(a, string_opts[i].offset)) return 1;
-    return a->follow || a->json;
-}
-
 /* Write the sentence into err and return CLI_EUSAGE. */
-static int usage(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int usage(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return CLI_EUSAGE;
-}
+#define usage(err, errlen, ...) diag_err(err, errlen, CLI_EUSAGE, __VA_ARGS__)
 
 /* An integer from lo to hi, or -1. */
 static int parse_count(const char *s, long long lo, long long hi, int64_t *out)

@@ -1,56 +1,64 @@
 /*
-** cli_help.h: the one source of every help text of dss-audit-mcp.
+** cli_help.h: every help text of dss-audit-mcp, rendered from text files.
 **
-** `dss-audit-mcp --help`, `dss-audit-mcp COMMAND --help` and the manual page
-** dss-audit-mcp.1 are all rendered from the tables in cli_help.c, so what a
-** person reads on the terminal and in man(1) cannot drift apart: change the
-** text there and both follow.  The manual page is printed at build time by
+** `dss-audit-mcp --help`, `dss-audit-mcp COMMAND --help` and the manual
+** page dss-audit-mcp.1 are all rendered from the files of src/cli/help/,
+** embedded in the binary at build time (cmake/embed_files.cmake), so what
+** a person reads on the terminal and in man(1) cannot drift apart: change
+** the file and both follow.  The manual page is printed at build time by
 ** the small program cli_man.c.
 **
-** Text conventions in the tables: paragraphs are separated by a blank line
-** and are re-wrapped when rendered; a line starting with two spaces is
+** A page is help/NAME.txt for the command NAME, or help/dss-audit-mcp.txt
+** for the program:
+**
+**   line 1     the usage, what follows "dss-audit-mcp "
+**   line 2     the summary: one line, lower case, no period
+**   line 3     empty
+**   the rest   the opening text, then sections
+**
+** In the rest, a line "== Title" starts a titled section ("==" alone an
+** untitled one); "* TERM" is a row of a two-column list (an option and
+** what it does), its text on the lines after it indented by four spaces;
+** "@NAME" stands for the lines of the snippet NAME of help/_shared.txt
+** (where "@@NAME" starts each snippet); "@commands" lists the commands
+** with their summaries.  Other lines are text: paragraphs separated by an
+** empty line, re-wrapped when rendered; a line starting with two spaces is
 ** shown verbatim (examples).
 */
 #ifndef DSS_CLI_HELP_H
 #define DSS_CLI_HELP_H
 
+#include <stddef.h>
 #include <stdio.h>
 
-/* One row of a two-column list: an option and what it does, or a command
-** and its summary. */
-typedef struct cli_help_item {
-    const char *term; /* "-n, --lines N" */
-    const char *text;
-} cli_help_item;
+/* An embedded file of src/cli/help/ (the generated cli_help_data.c). */
+typedef struct cli_help_file {
+    const char *name; /* "tail.txt" */
+    const char *text; /* its bytes, NUL-terminated */
+    size_t len;
+} cli_help_file;
 
-/* A titled part of a page: paragraphs, a list, or both (text first). */
-typedef struct cli_help_section {
-    const char *title;          /* "Options"; NULL for the page's opening text */
-    const char *text;           /* paragraphs, or NULL */
-    const cli_help_item *items; /* rows ending with {NULL, NULL}, or NULL */
-    int list_commands;          /* rows are the commands, from cli_help_pages */
-} cli_help_section;
+extern const cli_help_file cli_help_files[];
+extern const size_t cli_help_file_count;
 
-/* The help of the program (name NULL) or of one command. */
-typedef struct cli_help_page {
-    const char *name;                  /* "tail", or NULL for the program */
-    const char *usage;                 /* what follows "dss-audit-mcp " */
-    const char *summary;               /* one line, lower case, no period */
-    const cli_help_section *sections;  /* ending with an all-NULL section */
-} cli_help_page;
+/* Whether command has a help page (NULL: the program's). */
+int cli_help_has(const char *command);
 
-/* The program's page first, then one page per command in the order the
-** usage lists them; cli_help_page_count pages in all. */
-extern const cli_help_page cli_help_pages[];
-extern const unsigned cli_help_page_count;
-
-/* The page of a command, the program's for NULL, or NULL when unknown. */
-const cli_help_page *cli_help_find(const char *command);
+/* The commands that have a page, in the order of their files: the i-th
+** (from 0), or NULL past the last. */
+const char *cli_help_command(size_t i);
 
 /* Print a command's help (the program's for NULL) as plain text wrapped
-** to 79 columns.  Returns 0, or -1 when the command is unknown or the
-** stream failed. */
-int cli_help_print(FILE *out, const char *command);
+** to 79 columns.  The program's page lists `commands` (NULL-ended; NULL
+** for every command with a page).  Returns 0, or -1 when the command has
+** no page or the stream failed. */
+int cli_help_print(FILE *out, const char *command, const char *const *commands);
+
+/* Call fn with the term of every row of a command's page (the program's
+** for NULL), snippets included: "-n, --lines N", "$XDG_DATA_HOME/...".
+** Returns 0, or -1 when the command has no page. */
+int cli_help_terms(const char *command, void (*fn)(void *ctx, const char *term, size_t len),
+                   void *ctx);
 
 /* Print the whole manual page, every page above, as roff (man macros).
 ** version goes into the page footer.  Returns 0, or -1 when out failed. */

@@ -1,8 +1,9 @@
 /*
 ** cli_man.c: prints the manual page dss-audit-mcp.1 at build time.
 **
-** The page is rendered from the same tables as every --help output
-** (cli_help.c), so the manual cannot say something the program does not.
+** The page is rendered from the same files as every --help output
+** (src/cli/help/, through cli_help.c), so the manual cannot say something
+** the program does not.
 ** Usage: cli_man [OUTPUT]; without OUTPUT the page goes to stdout.
 */
 #include <stdio.h>

@@ -12,9 +12,12 @@
 ** named after OpenTelemetry's GenAI and MCP semantic conventions where one
 ** fits (gen_ai.tool.name, mcp.method.name, mcp.session.id, jsonrpc.request.id,
 ** user.id, error.message) and under dss_audit.* otherwise.  docs/export.md
-** has the table.
+** has the table.  The mapping (cli_otlp_attributes, cli_otlp_head,
+** cli_otlp_resource) is independent of the encoding: the JSON below and
+** the protobuf of ship's OTLP sink (src/ship/sink_otlp.c) both use it.
 */
 #include "cli.h"
+#include "../util/jbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,53 +34,35 @@ static const char *str_member(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Append {"key": key, "value": {"stringValue": s}} to attrs; nothing when
-** s is NULL.  0, or -1 when memory runs out. */
-static int attr_str(cJSON *attrs, const char *key, const char *s)
+/* Hand one string attribute to the encoder; nothing when s is NULL. */
+static int attr_str(cli_otlp_attr_fn fn, void *ctx, const char *key, const char *s)
 {
     if (!s) return 0;
-    cJSON *kv = cJSON_CreateObject(), *v;
-    if (!kv || !cJSON_AddItemToArray(attrs, kv)) {
-        cJSON_Delete(kv);
-        return -1;
-    }
-    return cJSON_AddStringToObject(kv, "key", key) && (v = cJSON_AddObjectToObject(kv, "value")) &&
-                   cJSON_AddStringToObject(v, "stringValue", s)
-               ? 0
-               : -1;
+    cli_otlp_attr a = {.key = key, .str = s};
+    return fn(ctx, &a);
 }
 
-/* The same with an intValue, which OTLP/JSON writes as a decimal string. */
-static int attr_int(cJSON *attrs, const char *key, int64_t n)
+static int attr_int(cli_otlp_attr_fn fn, void *ctx, const char *key, int64_t n)
 {
-    char num[24];
-    snprintf(num, sizeof num, "%lld", (long long)n);
-    cJSON *kv = cJSON_CreateObject(), *v;
-    if (!kv || !cJSON_AddItemToArray(attrs, kv)) {
-        cJSON_Delete(kv);
-        return -1;
-    }
-    return cJSON_AddStringToObject(kv, "key", key) && (v = cJSON_AddObjectToObject(kv, "value")) &&
-                   cJSON_AddStringToObject(v, "intValue", num)
-               ? 0
-               : -1;
+    cli_otlp_attr a = {.key = key, .num = n, .is_int = 1};
+    return fn(ctx, &a);
 }
 
 /* A JSON member of the entry (raw stored text, or a tree) as its JSON
 ** text in a string attribute; null and missing members are left out. */
-static int attr_json(cJSON *attrs, const char *key, const cJSON *v)
+static int attr_json(cli_otlp_attr_fn fn, void *ctx, const char *key, const cJSON *v)
 {
     if (!v || cJSON_IsNull(v)) return 0;
-    if (cJSON_IsRaw(v) || cJSON_IsString(v)) return attr_str(attrs, key, v->valuestring);
+    if (cJSON_IsRaw(v) || cJSON_IsString(v)) return attr_str(fn, ctx, key, v->valuestring);
     char *text = cJSON_PrintUnformatted(v);
-    int rc = text ? attr_str(attrs, key, text) : -1;
+    int rc = text ? attr_str(fn, ctx, key, text) : -1;
     cJSON_free(text);
     return rc;
 }
 
 /* name and version of an identity member ({name, version}, raw or a tree)
 ** as two attributes prefix.name and prefix.version. */
-static int attr_identity(cJSON *attrs, const char *prefix, const cJSON *v)
+static int attr_identity(cli_otlp_attr_fn fn, void *ctx, const char *prefix, const cJSON *v)
 {
     cJSON *parsed = NULL;
     char key[64];
@@ -85,15 +70,15 @@ static int attr_identity(cJSON *attrs, const char *prefix, const cJSON *v)
     if (cJSON_IsRaw(v)) v = parsed = cJSON_Parse(v->valuestring);
     if (cJSON_IsObject(v)) {
         snprintf(key, sizeof key, "%s.name", prefix);
-        rc = attr_str(attrs, key, str_member(v, "name"));
+        rc = attr_str(fn, ctx, key, str_member(v, "name"));
         snprintf(key, sizeof key, "%s.version", prefix);
-        if (rc == 0) rc = attr_str(attrs, key, str_member(v, "version"));
+        if (rc == 0) rc = attr_str(fn, ctx, key, str_member(v, "version"));
     }
     cJSON_Delete(parsed);
     return rc;
 }
 
-static int entry_attributes(cJSON *attrs, const cJSON *e)
+int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
 {
     static const char *const text_fields[][2] = {
         {"id", "dss_audit.id"},
@@ -118,53 +103,98 @@ static int entry_attributes(cJSON *attrs, const cJSON *e)
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
     const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "duration_ms");
     const char *event_type = str_member(e, "event_type");
-    if (cJSON_IsNumber(seq) && attr_int(attrs, "dss_audit.seq", (int64_t)seq->valuedouble) != 0)
+    if (cJSON_IsNumber(seq) && attr_int(fn, ctx, "dss_audit.seq", (int64_t)seq->valuedouble) != 0)
         return -1;
     for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++)
-        if (attr_str(attrs, text_fields[i][1], str_member(e, text_fields[i][0])) != 0) return -1;
+        if (attr_str(fn, ctx, text_fields[i][1], str_member(e, text_fields[i][0])) != 0)
+            return -1;
     /* A tool_call entry is one MCP tools/call: the GenAI execute_tool
     ** operation of the tool it names, answered to that JSON-RPC id. */
     if (event_type && strcmp(event_type, "tool_call") == 0 &&
-        (attr_str(attrs, "mcp.method.name", "tools/call") != 0 ||
-         attr_str(attrs, "gen_ai.operation.name", "execute_tool") != 0 ||
-         attr_str(attrs, "gen_ai.tool.name", str_member(e, "operation_name")) != 0 ||
-         attr_str(attrs, "jsonrpc.request.id", str_member(e, "operation_id")) != 0))
+        (attr_str(fn, ctx, "mcp.method.name", "tools/call") != 0 ||
+         attr_str(fn, ctx, "gen_ai.operation.name", "execute_tool") != 0 ||
+         attr_str(fn, ctx, "gen_ai.tool.name", str_member(e, "operation_name")) != 0 ||
+         attr_str(fn, ctx, "jsonrpc.request.id", str_member(e, "operation_id")) != 0))
         return -1;
     for (size_t i = 0; i < sizeof json_fields / sizeof *json_fields; i++)
-        if (attr_json(attrs, json_fields[i][1],
+        if (attr_json(fn, ctx, json_fields[i][1],
                       cJSON_GetObjectItemCaseSensitive(e, json_fields[i][0])) != 0)
             return -1;
-    if (attr_identity(attrs, "dss_audit.client", cJSON_GetObjectItemCaseSensitive(e, "client")) ||
-        attr_identity(attrs, "dss_audit.server", cJSON_GetObjectItemCaseSensitive(e, "server")))
+    if (attr_identity(fn, ctx, "dss_audit.client", cJSON_GetObjectItemCaseSensitive(e, "client")) ||
+        attr_identity(fn, ctx, "dss_audit.server", cJSON_GetObjectItemCaseSensitive(e, "server")))
         return -1;
     if (cJSON_IsNumber(dur) &&
-        attr_int(attrs, "dss_audit.duration_ms", (int64_t)dur->valuedouble) != 0)
+        attr_int(fn, ctx, "dss_audit.duration_ms", (int64_t)dur->valuedouble) != 0)
         return -1;
     return 0;
 }
 
-cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen)
+int cli_otlp_head(const cJSON *entry, cli_otlp_fields *f, char *err, size_t errlen)
 {
     const char *created = str_member(entry, "created_at");
     const char *id = str_member(entry, "id");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(entry, "error");
     int failed = error && !cJSON_IsNull(error);
-    char why[200], nanos[32], *body = NULL;
-    int64_t us = 0;
-    cJSON *r = NULL, *b, *attrs;
-    if (!created || ts_parse(created, 0, &us, why, sizeof why) != 0) {
+    char why[200];
+    if (!created || ts_parse(created, 0, &f->time_us, why, sizeof why) != 0) {
         snprintf(err, errlen, "entry %s has no usable created_at", id ? id : "?");
-        return NULL;
+        return -1;
     }
-    snprintf(nanos, sizeof nanos, "%lld000", (long long)us);
+    f->severity_number = failed ? SEVERITY_ERROR : SEVERITY_INFO;
+    f->severity_text = failed ? "ERROR" : "INFO";
+    return 0;
+}
+
+int cli_otlp_resource(const char *log_id, cli_otlp_attr_fn fn, void *ctx)
+{
+    return attr_str(fn, ctx, "service.name", CLI_OTLP_SCOPE) ||
+                   attr_str(fn, ctx, "service.version", DSS_VERSION) ||
+                   attr_str(fn, ctx, "dss_audit.log_id", log_id ? log_id : "")
+               ? -1
+               : 0;
+}
+
+const char *cli_otlp_version(void)
+{
+    return DSS_VERSION;
+}
+
+/* ---- OTLP/JSON ---------------------------------------------------------- */
+
+/* cli_otlp_attr_fn: {"key": key, "value": {"stringValue": s}}, or an
+** intValue, which OTLP/JSON writes as a decimal string, into a cJSON array. */
+static int json_attr(void *ctx, const cli_otlp_attr *a)
+{
+    cJSON *attrs = ctx, *kv = cJSON_CreateObject(), *v;
+    char num[24];
+    if (!kv || !cJSON_AddItemToArray(attrs, kv)) {
+        cJSON_Delete(kv);
+        return -1;
+    }
+    if (a->is_int) snprintf(num, sizeof num, "%lld", (long long)a->num);
+    return cJSON_AddStringToObject(kv, "key", a->key) && (v = cJSON_AddObjectToObject(kv, "value")) &&
+                   cJSON_AddStringToObject(v, a->is_int ? "intValue" : "stringValue",
+                                           a->is_int ? num : a->str)
+               ? 0
+               : -1;
+}
+
+cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen)
+{
+    cli_otlp_fields f;
+    char nanos[32], *body = NULL;
+    cJSON *r = NULL, *b, *attrs;
+    if (cli_otlp_head(entry, &f, err, errlen) != 0) return NULL;
+    snprintf(nanos, sizeof nanos, "%lld000", (long long)f.time_us);
     if (!(body = cJSON_PrintUnformatted(entry)) || !(r = cJSON_CreateObject()) ||
         !cJSON_AddStringToObject(r, "timeUnixNano", nanos) ||
         !cJSON_AddStringToObject(r, "observedTimeUnixNano", nanos) ||
-        !cJSON_AddNumberToObject(r, "severityNumber", failed ? SEVERITY_ERROR : SEVERITY_INFO) ||
-        !cJSON_AddStringToObject(r, "severityText", failed ? "ERROR" : "INFO") ||
+        !cJSON_AddNumberToObject(r, "severityNumber", f.severity_number) ||
+        !cJSON_AddStringToObject(r, "severityText", f.severity_text) ||
         !(b = cJSON_AddObjectToObject(r, "body")) ||
         !cJSON_AddStringToObject(b, "stringValue", body) ||
-        !(attrs = cJSON_AddArrayToObject(r, "attributes")) || entry_attributes(attrs, entry) != 0) {
+        !(attrs = cJSON_AddArrayToObject(r, "attributes")) ||
+        cli_otlp_attributes(entry, json_attr, attrs) != 0) {
         snprintf(err, errlen, "out of memory");
         cJSON_Delete(r);
         r = NULL;
@@ -173,22 +203,33 @@ cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen)
     return r;
 }
 
-int cli_otlp_open(FILE *out, const char *log_id)
+char *cli_otlp_request_head(const char *log_id)
 {
     /* The head of one ExportLogsServiceRequest, up to its first record. */
-    return fprintf(out,
-                   "{\"resourceLogs\":[{\"resource\":{\"attributes\":["
-                   "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"dss-audit-mcp\"}},"
-                   "{\"key\":\"service.version\",\"value\":{\"stringValue\":\"%s\"}},"
-                   "{\"key\":\"dss_audit.log_id\",\"value\":{\"stringValue\":\"%s\"}}]},"
-                   "\"scopeLogs\":[{\"scope\":{\"name\":\"dss-audit-mcp\",\"version\":\"%s\"},"
-                   "\"logRecords\":[",
-                   DSS_VERSION, log_id ? log_id : "", DSS_VERSION) < 0
-               ? -1
-               : 0;
+    cJSON *attrs = cJSON_CreateArray();
+    jbuf b = {0};
+    if (!attrs || cli_otlp_resource(log_id, json_attr, attrs) != 0) {
+        cJSON_Delete(attrs);
+        return NULL;
+    }
+    jbuf_puts(&b, "{\"resourceLogs\":[{\"resource\":{\"attributes\":");
+    jbuf_tree(&b, attrs);
+    jbuf_puts(&b, "},\"scopeLogs\":[{\"scope\":{\"name\":\"" CLI_OTLP_SCOPE "\",\"version\":");
+    jbuf_string(&b, DSS_VERSION, strlen(DSS_VERSION));
+    jbuf_puts(&b, "},\"logRecords\":[");
+    cJSON_Delete(attrs);
+    return jbuf_take(&b);
+}
+
+int cli_otlp_open(FILE *out, const char *log_id)
+{
+    char *head = cli_otlp_request_head(log_id);
+    int rc = head && fputs(head, out) != EOF ? 0 : -1;
+    free(head);
+    return rc;
 }
 
 int cli_otlp_close(FILE *out)
 {
-    return fputs("]}]}]}\n", out) == EOF ? -1 : 0;
+    return fputs(CLI_OTLP_REQUEST_TAIL "\n", out) == EOF ? -1 : 0;
 }

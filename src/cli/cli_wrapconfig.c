@@ -6,15 +6,25 @@
 ** An entry {command: C, args: A, env: E} becomes {command: SELF, args:
 ** ["wrap", "--name", KEY, "--", C, A...], env: E}; an entry whose args
 ** start with "wrap" under a command named dss-audit-mcp is wrapped already
-** and skipped, and remote entries (url, or type http/sse) are left alone.
-** --undo is the exact inverse of that rewrite.  The file is parsed whole
-** first: a malformed one is not touched and the message says where it is
-** malformed.  A timestamped backup is written beside it before the new
-** text replaces it (through a temporary file and rename()).
+** and skipped.  A remote entry {type: T, url: U, headers: H} becomes
+** {type: "stdio", command: SELF, args: ["wrap", "--name", KEY, "--url", U,
+** "--transport", T], env: {DSS_AUDIT_HEADERS: H as JSON text}}: the header
+** values (often tokens) go to the environment, never to the command line,
+** and so does a URL carrying credentials or a query (DSS_AUDIT_URL).  Each
+** member keeps its place, so --undo, the exact inverse, gives back the same
+** members in the same order.  Better still, --undo first looks for the
+** backup this command wrote: when wrapping that backup again gives the
+** current file exactly, the backup's bytes are put back as they were.
+**
+** The file is parsed whole first: a malformed one is not touched and the
+** message says where it is malformed.  A timestamped backup is written
+** beside it before the new text replaces it (through a temporary file and
+** rename()).
 */
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,14 +37,14 @@
 static const char *self_name = "dss-audit-mcp";
 
 /* The default configuration file of a client (caller frees), or NULL. */
-static char *default_file(const char *client)
+static char *default_file(const char *client, const cli_wrap_where *where)
 {
-    const char *home = getenv("HOME");
+    const char *home = where->home;
     char buf[PATH_MAX];
     if (strcmp(client, "vscode") == 0) return strdup(".vscode/mcp.json");
     if (!home) return NULL;
     if (strcmp(client, "claude-desktop") == 0) {
-        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *xdg = where->xdg_config_home;
         if (xdg && *xdg == '/')
             snprintf(buf, sizeof buf, "%s/Claude/claude_desktop_config.json", xdg);
         else
@@ -93,6 +103,141 @@ static int is_wrapped(const cJSON *e)
     return strcmp(base, self_name) == 0 && strcmp(a0->valuestring, "wrap") == 0;
 }
 
+/* The environment variables a remote entry's wrapper reads. */
+#define ENV_HEADERS "DSS_AUDIT_HEADERS"
+#define ENV_URL "DSS_AUDIT_URL"
+
+static int is_remote(const cJSON *e)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url"))) return 0;
+    return !type || (cJSON_IsString(type) && (strcmp(type->valuestring, "http") == 0 ||
+                                              strcmp(type->valuestring, "sse") == 0 ||
+                                              strcmp(type->valuestring, "streamable-http") == 0));
+}
+
+/* Give item the key name and put it at index at of object o. */
+static void insert_member(cJSON *o, int at, const char *name, cJSON *item)
+{
+    item->string = strdup(name);
+    if (!item->string) {
+        cJSON_Delete(item);
+        return;
+    }
+    if (!cJSON_InsertItemInArray(o, at, item)) cJSON_AddItemToObject(o, name, item);
+}
+
+static int index_of(const cJSON *o, const char *name)
+{
+    int i = 0;
+    for (const cJSON *c = o->child; c; c = c->next, i++)
+        if (c->string && strcmp(c->string, name) == 0) return i;
+    return -1;
+}
+
+/* Wrap a remote entry e named key: 1 changed, -1 out of memory. */
+static int wrap_remote(cJSON *e, const char *key, const char *self)
+{
+    const char *url = cJSON_GetObjectItemCaseSensitive(e, "url")->valuestring;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    cJSON *headers = cJSON_GetObjectItemCaseSensitive(e, "headers");
+    cJSON *env = cJSON_GetObjectItemCaseSensitive(e, "env");
+    /* user:password@ or a query often carries a secret: not for argv. */
+    const char *at = strchr(url, '@'), *slash = strstr(url, "://");
+    const char *path = slash ? strchr(slash + 3, '/') : NULL;
+    int secret_url = strchr(url, '?') || (at && (!path || at < path));
+    cJSON *args = cJSON_CreateArray();
+    if (!args) return -1;
+    cJSON_AddItemToArray(args, cJSON_CreateString("wrap"));
+    cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
+    cJSON_AddItemToArray(args, cJSON_CreateString(key));
+    if (!secret_url) {
+        cJSON_AddItemToArray(args, cJSON_CreateString("--url"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(url));
+    }
+    if (cJSON_IsString(type)) {
+        cJSON_AddItemToArray(args, cJSON_CreateString("--transport"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(type->valuestring));
+        cJSON_ReplaceItemInObjectCaseSensitive(e, "type", cJSON_CreateString("stdio"));
+    }
+    cJSON *newenv = env ? NULL : cJSON_CreateObject();
+    cJSON *target = env ? env : newenv;
+    if (!target) {
+        cJSON_Delete(args);
+        return -1;
+    }
+    if (headers) {
+        char *h = cJSON_PrintUnformatted(headers);
+        if (!h) {
+            cJSON_Delete(args);
+            cJSON_Delete(newenv);
+            return -1;
+        }
+        cJSON_AddStringToObject(target, ENV_HEADERS, h);
+        free(h);
+    }
+    if (secret_url) cJSON_AddStringToObject(target, ENV_URL, url);
+    /* command takes url's place and args follows it; env takes the place
+    ** of headers (or goes last). */
+    int ui = index_of(e, "url");
+    cJSON_ReplaceItemInObjectCaseSensitive(e, "url", cJSON_CreateString(self));
+    cJSON *cmd = cJSON_GetArrayItem(e, ui);
+    free(cmd->string);
+    cmd->string = strdup("command");
+    insert_member(e, ui + 1, "args", args);
+    if (newenv) {
+        int hi = index_of(e, "headers");
+        if (headers) cJSON_DeleteItemFromObjectCaseSensitive(e, "headers");
+        if (cJSON_GetArraySize(newenv) == 0) cJSON_Delete(newenv);
+        else if (hi >= 0) insert_member(e, hi, "env", newenv);
+        else cJSON_AddItemToObject(e, "env", newenv);
+    } else if (headers) {
+        cJSON_DeleteItemFromObjectCaseSensitive(e, "headers");
+    }
+    return 1;
+}
+
+/* Undo wrap_remote() on a wrapped entry whose args hold no "--": 1
+** changed, 0 not a wrapped remote entry. */
+static int unwrap_remote(cJSON *e)
+{
+    cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
+    cJSON *env = cJSON_GetObjectItemCaseSensitive(e, "env");
+    const char *url = NULL, *transport = NULL;
+    int n = cJSON_GetArraySize(args);
+    for (int i = 0; i + 1 < n; i++) {
+        const cJSON *a = cJSON_GetArrayItem(args, i), *v = cJSON_GetArrayItem(args, i + 1);
+        if (!cJSON_IsString(a) || !cJSON_IsString(v)) continue;
+        if (strcmp(a->valuestring, "--url") == 0) url = v->valuestring;
+        else if (strcmp(a->valuestring, "--transport") == 0) transport = v->valuestring;
+    }
+    const cJSON *eu = cJSON_GetObjectItemCaseSensitive(env, ENV_URL);
+    if (!url && cJSON_IsString(eu)) url = eu->valuestring;
+    if (!url) return 0;
+    const cJSON *eh = cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS);
+    cJSON *headers = cJSON_IsString(eh) ? cJSON_Parse(eh->valuestring) : NULL;
+    int ci = index_of(e, "command");
+    /* Both point into args (or env): copied before those go. */
+    cJSON *u = cJSON_CreateString(url);
+    cJSON *type = transport ? cJSON_CreateString(transport) : NULL;
+    cJSON_DeleteItemFromObjectCaseSensitive(e, "args");
+    cJSON_DeleteItemFromObjectCaseSensitive(e, "command");
+    insert_member(e, ci, "url", u);
+    if (type) cJSON_ReplaceItemInObjectCaseSensitive(e, "type", type);
+    if (env) {
+        cJSON_DeleteItemFromObjectCaseSensitive(env, ENV_HEADERS);
+        cJSON_DeleteItemFromObjectCaseSensitive(env, ENV_URL);
+        if (cJSON_GetArraySize(env) == 0) {
+            int ei = index_of(e, "env");
+            cJSON_DeleteItemFromObjectCaseSensitive(e, "env");
+            if (headers) insert_member(e, ei, "headers", headers);
+            headers = NULL;
+        }
+    }
+    if (headers) cJSON_AddItemToObject(e, "headers", headers);
+    return 1;
+}
+
 static int is_stdio(const cJSON *e)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
@@ -102,9 +247,11 @@ static int is_stdio(const cJSON *e)
 }
 
 /* Wrap entry e named key: 1 changed, 0 skipped, -1 out of memory. */
-static int wrap_entry(cJSON *e, const char *key, const char *self)
+static int wrap_entry(cJSON *e, const char *key, const char *self, int remote)
 {
-    if (!is_stdio(e) || is_wrapped(e)) return 0;
+    if (is_wrapped(e)) return 0;
+    if (is_remote(e)) return remote ? wrap_remote(e, key, self) : 0;
+    if (!is_stdio(e)) return 0;
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(e, "command");
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(e, "args");
     cJSON *args = cJSON_CreateArray();
@@ -132,7 +279,8 @@ static int unwrap_entry(cJSON *e)
         const cJSON *a = cJSON_GetArrayItem(args, i);
         if (cJSON_IsString(a) && strcmp(a->valuestring, "--") == 0) dash = i;
     }
-    if (dash < 0 || dash + 1 >= n) return 0;
+    if (dash < 0) return unwrap_remote(e);
+    if (dash + 1 >= n) return 0;
     const cJSON *cmd = cJSON_GetArrayItem(args, dash + 1);
     if (!cJSON_IsString(cmd)) return 0;
     cJSON *rest = cJSON_CreateArray();
@@ -149,22 +297,25 @@ static int unwrap_entry(cJSON *e)
     return 1;
 }
 
-/* Rewrite every entry of a servers object; prints each change. */
+/* Rewrite every entry of a servers object; prints each change (out NULL:
+** silently). */
 static int rewrite(cJSON *servers, const char *where, int undo, const char *self,
-                   FILE *out)
+                   int remote, FILE *out)
 {
     int changed = 0;
     cJSON *e;
     cJSON_ArrayForEach(e, servers) {
         if (!cJSON_IsObject(e) || !e->string) continue;
-        int rc = undo ? unwrap_entry(e) : wrap_entry(e, e->string, self);
+        int rc = undo ? unwrap_entry(e) : wrap_entry(e, e->string, self, remote);
         if (rc < 0) return -1;
         if (rc > 0) {
-            fprintf(out, "%s %s%s\n", undo ? "unwrapped" : "wrapped", where, e->string);
+            if (out) fprintf(out, "%s %s%s\n", undo ? "unwrapped" : "wrapped", where, e->string);
             changed++;
-        } else if (!undo) {
+        } else if (!undo && out) {
             fprintf(out, "skipped %s%s (%s)\n", where, e->string,
-                    is_wrapped(e) ? "already wrapped" : "not a stdio server");
+                    is_wrapped(e)  ? "already wrapped"
+                    : is_remote(e) ? "a remote server: this build's wrap has no --url"
+                                   : "neither a stdio nor a remote server");
         }
     }
     return changed;
@@ -208,14 +359,14 @@ static int write_backup(const char *path, const char *text, size_t n, mode_t mod
     return -1;
 }
 
-static int write_file(const char *path, const char *text, mode_t mode, char *err,
-                      size_t errlen)
+/* Replace path by text[0..n) (and a newline when nl), through a rename. */
+static int write_bytes(const char *path, const char *text, size_t n, int nl, mode_t mode,
+                       char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.dss-audit-tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    size_t n = strlen(text);
-    if (fd < 0 || write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
+    if (fd < 0 || write(fd, text, n) != (ssize_t)n || (nl && write(fd, "\n", 1) != 1) ||
         fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         if (fd >= 0) unlink(tmp);
@@ -224,11 +375,110 @@ static int write_file(const char *path, const char *text, mode_t mode, char *err
     return 0;
 }
 
+static int write_file(const char *path, const char *text, mode_t mode, char *err,
+                      size_t errlen)
+{
+    return write_bytes(path, text, strlen(text), 1, mode, err, errlen);
+}
+
+/* Rewrite every servers object of a client's configuration (Claude Code
+** also keeps them per project): the count of entries changed, or -1 when
+** memory ran out.  out NULL: no messages. */
+static int rewrite_root(cJSON *root, const char *client, int undo, const char *self,
+                        int remote, FILE *out)
+{
+    const char *key = strcmp(client, "vscode") == 0 ? "servers" : "mcpServers";
+    int changed = 0, r;
+    cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (cJSON_IsObject(servers)) {
+        if ((r = rewrite(servers, "", undo, self, remote, out)) < 0) return -1;
+        changed += r;
+    }
+    cJSON *projects = cJSON_GetObjectItemCaseSensitive(root, "projects");
+    if (strcmp(client, "claude-code") == 0 && cJSON_IsObject(projects)) {
+        cJSON *p;
+        cJSON_ArrayForEach(p, projects) {
+            cJSON *ps = cJSON_GetObjectItemCaseSensitive(p, "mcpServers");
+            if (!cJSON_IsObject(ps) || !p->string) continue;
+            char where[PATH_MAX];
+            snprintf(where, sizeof where, "%s: ", p->string);
+            if ((r = rewrite(ps, where, undo, self, remote, out)) < 0) return -1;
+            changed += r;
+        }
+    }
+    return changed;
+}
+
+/* The newest backup of path that this command would turn into text[0..n)
+** exactly: its bytes (caller frees, *bn its length), or NULL. */
+static char *matching_backup(const char *path, const char *client, const char *self,
+                             int remote, const char *text, size_t n, size_t *bn, char *name,
+                             size_t namelen)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    char prefix[PATH_MAX + 2];
+    snprintf(prefix, sizeof prefix, "%s.", base);
+    if (slash) *slash = '\0';
+    DIR *d = opendir(slash ? (*dir ? dir : "/") : ".");
+    if (!d) return NULL;
+    char best[2 * PATH_MAX] = "";
+    char *found = NULL;
+    struct dirent *e;
+    /* Newest first: the names carry a UTC time that sorts as text. */
+    char (*names)[256] = NULL;
+    size_t count = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || l < 4 ||
+            strcmp(e->d_name + l - 4, ".bak") != 0 || l >= 256)
+            continue;
+        char (*nn)[256] = realloc(names, (count + 1) * sizeof *names);
+        if (!nn) break;
+        names = nn;
+        snprintf(names[count++], 256, "%s", e->d_name);
+    }
+    closedir(d);
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = i + 1; j < count; j++)
+            if (strcmp(names[j], names[i]) > 0) {
+                char t[256];
+                memcpy(t, names[i], 256);
+                memcpy(names[i], names[j], 256);
+                memcpy(names[j], t, 256);
+            }
+    for (size_t i = 0; i < count && !found; i++) {
+        char bp[2 * PATH_MAX];
+        snprintf(bp, sizeof bp, "%s/%s", slash ? (*dir ? dir : "") : ".", names[i]);
+        char ignore[256];
+        size_t len;
+        char *b = read_all(bp, &len, ignore, sizeof ignore);
+        cJSON *root = b ? cJSON_ParseWithLength(b, len) : NULL;
+        char *printed = NULL;
+        if (cJSON_IsObject(root) && rewrite_root(root, client, 0, self, remote, NULL) > 0 &&
+            (printed = cJSON_Print(root)) && strlen(printed) + 1 == n &&
+            memcmp(printed, text, n - 1) == 0 && text[n - 1] == '\n') {
+            found = b;
+            *bn = len;
+            snprintf(best, sizeof best, "%s", bp);
+        } else {
+            free(b);
+        }
+        cJSON_free(printed);
+        cJSON_Delete(root);
+    }
+    free(names);
+    snprintf(name, namelen, "%s", best);
+    return found;
+}
+
 int cli_wrap_config(const char *client, const char *file, int undo, const char *self,
-                    FILE *out, char *err, size_t errlen)
+                    const cli_wrap_where *dirs, FILE *out, char *err, size_t errlen)
 {
     int rc = CLI_EFAIL;
-    char *path = file ? strdup(file) : default_file(client ? client : "");
+    char *path = file ? strdup(file) : default_file(client ? client : "", dirs);
     char *text = NULL, *printed = NULL;
     cJSON *root = NULL;
     size_t n = 0;
@@ -253,26 +503,9 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
                  path, line, col, root ? " (not a JSON object)" : "");
         goto done;
     }
-    const char *key = strcmp(client, "vscode") == 0 ? "servers" : "mcpServers";
-    int changed = 0, r;
-    cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (cJSON_IsObject(servers)) {
-        if ((r = rewrite(servers, "", undo, self, out)) < 0) goto oom;
-        changed += r;
-    }
-    /* Claude Code also keeps servers per project. */
-    cJSON *projects = cJSON_GetObjectItemCaseSensitive(root, "projects");
-    if (strcmp(client, "claude-code") == 0 && cJSON_IsObject(projects)) {
-        cJSON *p;
-        cJSON_ArrayForEach(p, projects) {
-            cJSON *ps = cJSON_GetObjectItemCaseSensitive(p, "mcpServers");
-            if (!cJSON_IsObject(ps) || !p->string) continue;
-            char where[PATH_MAX];
-            snprintf(where, sizeof where, "%s: ", p->string);
-            if ((r = rewrite(ps, where, undo, self, out)) < 0) goto oom;
-            changed += r;
-        }
-    }
+    int remote = dirs && dirs->remote;
+    int changed = rewrite_root(root, client, undo, self, remote, out);
+    if (changed < 0) goto oom;
     if (!changed) {
         fprintf(out, "nothing to change in %s\n", path);
         rc = CLI_OK;
@@ -283,6 +516,20 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
     char backup[PATH_MAX + 64];
     if (write_backup(path, text, n, mode, backup, sizeof backup, err, errlen) != 0)
         goto done;
+    /* An undo of our own rewrite puts the original bytes back. */
+    size_t bn = 0;
+    char bname[2 * PATH_MAX];
+    char *orig = undo ? matching_backup(path, client, self, remote, text, n, &bn, bname,
+                                        sizeof bname)
+                      : NULL;
+    if (orig) {
+        int wrc = write_bytes(path, orig, bn, 0, mode, err, errlen);
+        free(orig);
+        if (wrc != 0) goto done;
+        fprintf(out, "%s is back to its bytes before wrap-config (from %s)\n", path, bname);
+        rc = CLI_OK;
+        goto done;
+    }
     if (!(printed = cJSON_Print(root))) goto oom;
     if (write_file(path, printed, mode, err, errlen) != 0) goto done;
     fprintf(out, "%d entr%s changed in %s; the original is in %s\n", changed,

@@ -1,13 +1,19 @@
 /*
-** ship.h: copying a local log into the central database.
+** ship.h: delivering a local log to where it is needed, continuously.
 **
 ** A machine keeps writing its own SQLite file (the agent's server never
-** waits for the network); `dss-audit-mcp ship` copies that log into a
-** PostgreSQL store as a log of its own, with the local log's id, and every
-** entry and checkpoint as it is: ids, seq, timestamps and hashes.  The
-** central head of that log says where to resume, so a killed shipper loses
-** and duplicates nothing, and the central store checks every batch
-** (continuity and recomputed hashes) before it keeps any of it.
+** waits for the network); `dss-audit-mcp ship` reads that log on the side
+** and delivers it to one or more sinks (sink.h): the team's PostgreSQL
+** database (a copy of the log as it is, checked batch by batch), syslog
+** over RELP or TCP/TLS, OpenTelemetry, Splunk HEC and webhooks.
+**
+** Each sink has its own worker (a thread), its own connection and its own
+** durable cursor (cursor.h), advanced only after the receiver acknowledged
+** a batch, so a shipper killed at any moment re-sends at most one batch per
+** sink, and one dead sink never holds the others back.  A receiver that
+** goes away is waited for with capped exponential backoff and jitter,
+** logged once per outage.  The functions here know nothing about argv:
+** the command (and serve's --ship-to) fills a ship_options.
 */
 #ifndef DSS_SHIP_H
 #define DSS_SHIP_H
@@ -16,34 +22,116 @@
 #include <stdint.h>
 #include <signal.h>
 
+#include "sink.h"
+
+/* Where a sink starts. */
+typedef enum ship_start_at {
+    SHIP_RESUME = 0,  /* at its cursor; the oldest entry on its first run */
+    SHIP_FROM_START,  /* at the oldest entry, even past a cursor (re-sends) */
+    SHIP_FROM_NOW     /* at the newest entry: only what comes next */
+} ship_start_at;
+
+enum { SHIP_MAX_SINKS = 16 };
+
 typedef struct ship_options {
     const char *from;     /* the local database file (read only) */
-    const char *to;       /* the central database (a PostgreSQL string) */
-    const char *log_name; /* name for the central log; NULL: the local name */
-    int follow;           /* keep shipping new entries until *stop is set */
-    int batch;            /* entries per transaction; 0 = 1000 */
+    /* The sinks: URLs, or a PostgreSQL database (postgres://... or a libpq
+    ** keyword string).  `to` names one; to_list (nto > 0) several. */
+    const char *to;
+    const char *const *to_list;
+    int nto;
+    const char *log_name; /* PostgreSQL: name of the central log; NULL: the local name */
+    int follow;           /* keep shipping new entries until stopped */
+    int batch;            /* entries per batch; 0 = 1000 */
     int poll_ms;          /* --follow: how often to look for entries; 0 = 250 */
-    volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
+    ship_start_at start;
+    sink_format format;   /* SINK_FORMAT_DEFAULT: each sink's own */
+    /* TLS: a private CA (PEM) instead of the system's; a client
+    ** certificate and key (relp+tls needs them). */
+    const char *ca_file, *cert_file, *key_file;
+    /* Secrets, given by the caller from the environment or a file, never
+    ** from argv: the Splunk HEC token, the webhook's HMAC key. */
+    const char *token, *secret;
+    /* Where the cursors are kept; NULL: "<from>.ship/" beside the file. */
+    const char *cursor_dir;
+    const char *hostname; /* syslog HOSTNAME, HEC host; NULL: this machine's */
+    int timeout_ms;       /* per exchange with a receiver; 0 = 30000 */
+    int backoff_max_ms;   /* longest wait between retries; 0 = 5000 */
+    /* Set by a signal handler to stop (cleanly, between batches; a batch
+    ** in flight is abandoned and re-sent next time); may be NULL. */
+    volatile sig_atomic_t *stop;
 } ship_options;
 
-/* What a run did. */
+/* What a run did for one sink. */
+typedef struct ship_sink_result {
+    char sink[SINK_DESC_LEN]; /* as messages show it */
+    int64_t shipped;      /* entries the receiver acknowledged in this run */
+    int64_t skipped;      /* entries it already had (PostgreSQL) */
+    int64_t checkpoints;  /* checkpoints and anchors (PostgreSQL) */
+    int64_t rejected;     /* entries accepted but dropped (OTLP partial success) */
+    int64_t cursor;       /* acknowledged up to, at the end */
+    int failed;           /* it stopped on an error (in error) */
+    char error[512];
+} ship_sink_result;
+
+/* What a run did: totals over the sinks, then each sink. */
 typedef struct ship_result {
     char log_id[37];
     char log_name[128];
-    int64_t shipped;      /* entries stored centrally by this run */
-    int64_t skipped;      /* entries found already there */
-    int64_t checkpoints;  /* checkpoints and anchors stored by this run */
-    int64_t head_seq;     /* the central head of the log at the end */
+    int64_t shipped;
+    int64_t skipped;
+    int64_t checkpoints;
+    int64_t head_seq;     /* the lowest cursor of the sinks at the end */
+    int nsinks;
+    ship_sink_result sink[SHIP_MAX_SINKS];
 } ship_result;
 
+/* Return codes of ship_run() and ship_start(). */
+enum {
+    SHIP_OK = 0,
+    SHIP_EFAIL = -1,  /* a sink failed (refused a batch, or unreachable
+                         without follow), or the local file cannot be read */
+    SHIP_EUSAGE = -2  /* a bad sink URL, format or option: nothing was sent */
+};
+
 /*
-** Ship once (catching up to the local head), or with follow until *stop.
-** Returns 0; or -1 with a sentence in err (len bytes) when the local file
-** cannot be read or the central store refuses a batch (a chain break,
-** which is never stored).  With follow, a central store that goes away is
-** waited for and reconnected (with backoff, reported on stderr), not an
-** error.
+** Ship once (each sink catching up to the local head), or with follow
+** until *stop.  Returns SHIP_OK; or SHIP_EFAIL / SHIP_EUSAGE with a
+** sentence in err (len bytes) naming the first sink that failed (out
+** holds every sink's outcome).  Without follow, a sink that cannot be
+** reached fails the run, except that a receiver's own request to retry
+** later (HTTP 429/503 with Retry-After) is honoured a few times; with
+** follow, unreachable sinks are waited for.
 */
 int ship_run(const ship_options *opt, ship_result *out, char *err, size_t len);
+
+/* Shipping in the background (serve and wrap --ship-to): every sink
+** follows in a thread of its own until ship_finish().  opt and its strings
+** are borrowed until then; opt->follow is implied and opt->stop ignored.
+** SHIP_OK with *out set, or an error as ship_run() (nothing started). */
+typedef struct ship_handle ship_handle;
+int ship_start(const ship_options *opt, ship_handle **out, char *err, size_t len);
+
+/* New entries were committed: look now rather than at the next poll. */
+void ship_wake(ship_handle *h);
+
+/* Stop the workers (abandoning a batch in flight), wait for them and
+** free h; out (may be NULL) receives what they did.  SHIP_OK, or
+** SHIP_EFAIL with the first sink's error in err when one failed. */
+int ship_finish(ship_handle *h, ship_result *out, char *err, size_t len);
+
+/* The cursors kept beside the local trail db (cursor_dir as in
+** ship_options), each with its lag behind head: fn is called once per
+** sink, and a non-zero return stops.  SHIP_OK also when there is none. */
+typedef struct ship_cursor_info {
+    char sink[SINK_DESC_LEN];
+    char log_id[37];
+    int64_t seq;        /* acknowledged up to */
+    int64_t lag;        /* entries of the log after it */
+    char saved_at[TS_BUFLEN];
+} ship_cursor_info;
+int ship_cursors(const char *db, const char *cursor_dir,
+                 int (*fn)(void *ctx, const ship_cursor_info *c), void *ctx, char *err,
+                 size_t len);
 
 #endif

@@ -25,3 +25,13 @@ void diag(const char *fmt, ...)
     fprintf(stderr, "dss-audit-mcp: %s\n", buf);
     if (sink) sink(sink_ctx, buf);
 }
+
+int diag_err(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !errlen) return code;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}

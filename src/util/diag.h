@@ -9,10 +9,23 @@
 #ifndef DSS_DIAG_H
 #define DSS_DIAG_H
 
+#include <stddef.h>
+
 /* Print "dss-audit-mcp: <message>\n" to stderr. */
 void diag(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* The error convention of docs/architecture.md in one call: write a
+** sentence for the caller into err (errlen bytes, always NUL-terminated,
+** cut to fit; nothing when err is NULL) and return code, as in
+** `return diag_err(err, errlen, CLI_EUSAGE, "--limit must be ...");`.
+** Prints nothing. */
+int diag_err(char *err, size_t errlen, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
 

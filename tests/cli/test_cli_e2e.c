@@ -1492,6 +1492,250 @@ TEST(man_page_has_every_option_of_the_help)
     fx_free(f);
 }
 
+/* ==== the command table ================================================ */
+
+enum { MAX_CMDS = 40, MAX_OPTS = 48 };
+
+/* The commands `dss-audit-mcp --help` lists, NULL-ended (f owns them). */
+static const char **listed_commands(fx *f)
+{
+    static const char *names[MAX_CMDS + 1];
+    int n = 0;
+    result r = run(f, (const char *const[]){"--help", NULL});
+    const char *p = r.status == 0 ? strstr(r.out, "\nCommands:\n") : NULL;
+    if (!p) return NULL;
+    /* "  name   summary", the summary maybe going on under it. */
+    for (p += strlen("\nCommands:\n"); strncmp(p, "  ", 2) == 0 && n < MAX_CMDS;) {
+        size_t len = strcspn(p + 2, " \n");
+        if (len) names[n++] = fmt(f, "%.*s", (int)len, p + 2);
+        p += strcspn(p, "\n") + 1;
+    }
+    names[n] = NULL;
+    return n ? names : NULL;
+}
+
+/* An option row of a help page: its long name ("--lines") and whether it
+** takes a value ("-n, --lines N"). */
+typedef struct optrow {
+    const char *name;
+    int value;
+} optrow;
+
+/* The option rows of a command's --help (the program's for NULL).  The
+** program's "Options (every command)", which every command takes, are
+** left out, or with every set are the only ones read.  Returns how many,
+** or -1 when --help failed. */
+static int help_rows(fx *f, const char *cmd, int every, optrow *rows, int max)
+{
+    result r = cmd ? run(f, (const char *const[]){cmd, "--help", NULL})
+                   : run(f, (const char *const[]){"--help", NULL});
+    int n = 0, in_options = 0, in_every = 0;
+    if (r.status != 0) return -1;
+    for (const char *p = r.out; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0)) {
+        /* Rows of the sections "Options:", "Options (serve):", ... */
+        if (*p != ' ' && *p != '\n') {
+            in_options = strncmp(p, "Options", 7) == 0;
+            in_every = strncmp(p, "Options (every command):", 24) == 0;
+        }
+        if (!in_options || in_every != every || strncmp(p, "  -", 3) != 0) continue;
+        const char *l = strstr(p, "--");
+        if (!l || l > p + strcspn(p, "\n") || n == max) continue;
+        size_t len = strcspn(l, " \n");
+        const char *name = fmt(f, "%.*s", (int)len, l);
+        /* The term ends at two spaces or the end of the line. */
+        rows[n].name = name;
+        rows[n].value = l[len] == ' ' && l[len + 1] != ' ';
+        n++;
+    }
+    return n;
+}
+
+/* The rows of a command's own options: its help's, but -h and -V, which
+** every command takes as it takes the program's "every command" rows. */
+static int help_options(fx *f, const char *cmd, optrow *rows, int max)
+{
+    int n = help_rows(f, cmd, 0, rows, max), k = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].name, "--help") && strcmp(rows[i].name, "--version"))
+            rows[k++] = rows[i];
+    return n < 0 ? n : k;
+}
+
+static int has_option(const optrow *rows, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(rows[i].name, name)) return 1;
+    return 0;
+}
+
+/* hook never stops the agent: its usage errors exit 0, after the message. */
+static int usage_status(const char *cmd)
+{
+    return cmd && !strcmp(cmd, "hook") ? 0 : 2;
+}
+
+/* Every command --help lists answers --help (and -h) with its own page,
+** has a section in the manual page, and the manual page has no section
+** for a command the program does not know. */
+TEST(every_listed_command_has_help_and_a_man_section)
+{
+    fx *f = fx_new();
+    ASSERT(f);
+    const char **cmds = listed_commands(f);
+    ASSERT(cmds);
+    char *page = own(f, read_all(manpage(), NULL));
+    ASSERT(page);
+    int n = 0;
+    for (const char **c = cmds; *c; c++, n++) {
+        result r = run(f, (const char *const[]){*c, "--help", NULL});
+        if (r.status != 0) TEST_FAIL_("%s --help: status %d: %s", *c, r.status, r.err);
+        const char *want = fmt(f, "Usage: dss-audit-mcp %s%s", strcmp(*c, "serve") ? "" : "[",
+                               *c);
+        if (strncmp(r.out, want, strlen(want)) != 0)
+            TEST_FAIL_("%s --help printed: %.80s", *c, r.out);
+        result h = run(f, (const char *const[]){*c, "-h", NULL});
+        ASSERT_EQ_STR(h.out, r.out);
+        if (!strstr(page, fmt(f, "\n.SS %s\n", *c)))
+            TEST_FAIL_("the manual page has no section for %s", *c);
+    }
+    int sections = 0;
+    for (const char *p = page; (p = strstr(p, "\n.SS ")); p++) sections++;
+    ASSERT_EQ_INT(sections, n);
+    fx_free(f);
+}
+
+/* Each option a command's --help lists is one the command takes, and so
+** is each of the program's "Options (every command)": given before --help
+** (with a value when its row shows one), --help still wins. */
+TEST(every_option_a_help_lists_is_taken)
+{
+    fx *f = fx_new();
+    ASSERT(f);
+    const char **cmds = listed_commands(f);
+    ASSERT(cmds);
+    optrow every[8];
+    int n_every = help_rows(f, NULL, 1, every, 8);
+    ASSERT(n_every >= 4); /* --db, --key, --help, --version */
+    for (int k = -1; k < 0 || cmds[k]; k++) {
+        const char *cmd = k < 0 ? NULL : cmds[k];
+        optrow rows[MAX_OPTS + 8];
+        int n = help_options(f, cmd, rows, MAX_OPTS);
+        ASSERT(n >= 0);
+        for (int i = 0; i < n_every; i++)
+            if (strcmp(every[i].name, "--help") && strcmp(every[i].name, "--version"))
+                rows[n++] = every[i];
+        for (int i = 0; i < n; i++) {
+            const char *args[6];
+            int a = 0;
+            if (cmd) args[a++] = cmd;
+            args[a++] = rows[i].name;
+            if (rows[i].value) args[a++] = "x";
+            args[a++] = "--help";
+            args[a] = NULL;
+            result r = run(f, args);
+            if (r.status != 0 || strncmp(r.out, "Usage: ", 7) != 0)
+                TEST_FAIL_("%s %s: status %d: %s", cmd ? cmd : "(no command)", rows[i].name,
+                           r.status, r.err);
+        }
+        result v = cmd ? run(f, (const char *const[]){cmd, "--version", NULL})
+                       : run(f, (const char *const[]){"-V", NULL});
+        ASSERT_EQ_INT(v.status, 0);
+        ASSERT(strncmp(v.out, "dss-audit-mcp ", 14) == 0);
+    }
+    fx_free(f);
+}
+
+/* An option of another command (any option some --help lists but this
+** command's does not) is a usage error that names it and the command,
+** points at the command's help and writes nothing to stdout. */
+TEST(options_of_other_commands_are_refused_by_name)
+{
+    fx *f = fx_new();
+    ASSERT(f);
+    const char **cmds = listed_commands(f);
+    ASSERT(cmds);
+    optrow all[4 * MAX_OPTS], every[8];
+    int n_all = 0, n_every = help_rows(f, NULL, 1, every, 8);
+    ASSERT(n_every >= 4);
+    for (int k = -1; k < 0 || cmds[k]; k++) {
+        optrow rows[MAX_OPTS];
+        int n = help_options(f, k < 0 ? NULL : cmds[k], rows, MAX_OPTS);
+        ASSERT(n >= 0);
+        for (int i = 0; i < n; i++)
+            if (!has_option(all, n_all, rows[i].name) && n_all < 4 * MAX_OPTS)
+                all[n_all++] = rows[i];
+    }
+    for (int k = -1; k < 0 || cmds[k]; k++) {
+        const char *cmd = k < 0 ? NULL : cmds[k];
+        optrow own_rows[MAX_OPTS];
+        int n = help_options(f, cmd, own_rows, MAX_OPTS);
+        for (int i = 0; i < n_all; i++) {
+            if (has_option(own_rows, n, all[i].name) || has_option(every, n_every, all[i].name))
+                continue;
+            const char *args[5];
+            int a = 0;
+            if (cmd) args[a++] = cmd;
+            args[a++] = all[i].name;
+            if (all[i].value) args[a++] = "x";
+            args[a] = NULL;
+            result r = run(f, args);
+            const char *want = fmt(f, "option %s does not apply to '%s'", all[i].name,
+                                   cmd ? cmd : "serve");
+            if (r.status != usage_status(cmd) || !strstr(r.err, want))
+                TEST_FAIL_("%s %s: status %d: %s", cmd ? cmd : "(no command)", all[i].name,
+                           r.status, r.err);
+            ASSERT_EQ_STR(r.out, "");
+            ASSERT_CONTAINS(r.err, fmt(f, "Try 'dss-audit-mcp %s%s--help'.", cmd ? cmd : "",
+                                       cmd ? " " : ""));
+        }
+    }
+    fx_free(f);
+}
+
+/* An option no command has, and an option missing its value, are usage
+** errors naming the option, for every command. */
+TEST(unknown_options_and_missing_values_are_named_by_every_command)
+{
+    fx *f = fx_new();
+    ASSERT(f);
+    const char **cmds = listed_commands(f);
+    ASSERT(cmds);
+    for (int k = -1; k < 0 || cmds[k]; k++) {
+        const char *cmd = k < 0 ? NULL : cmds[k];
+        result r = cmd ? run(f, (const char *const[]){cmd, "--no-such-option", NULL})
+                       : run(f, (const char *const[]){"--no-such-option", NULL});
+        if (r.status != usage_status(cmd) || !strstr(r.err, "unknown option --no-such-option"))
+            TEST_FAIL_("%s --no-such-option: status %d: %s", cmd ? cmd : "", r.status, r.err);
+        ASSERT_EQ_STR(r.out, "");
+        optrow rows[MAX_OPTS];
+        int n = help_options(f, cmd, rows, MAX_OPTS);
+        for (int i = 0; i < n; i++) {
+            if (!rows[i].value) continue;
+            r = cmd ? run(f, (const char *const[]){cmd, rows[i].name, NULL})
+                    : run(f, (const char *const[]){rows[i].name, NULL});
+            if (r.status != usage_status(cmd) || !strstr(r.err, "needs a value") ||
+                !strstr(r.err, rows[i].name))
+                TEST_FAIL_("%s %s (no value): status %d: %s", cmd ? cmd : "", rows[i].name,
+                           r.status, r.err);
+            ASSERT_EQ_STR(r.out, "");
+        }
+    }
+    fx_free(f);
+}
+
+/* A command name the table does not have: exit 2, pointing at --help. */
+TEST(unknown_command_exits_2)
+{
+    fx *f = fx_new();
+    ASSERT(f);
+    result r = run(f, (const char *const[]){"frobnicate", "--help", NULL});
+    ASSERT_EQ_INT(r.status, 2);
+    ASSERT_EQ_STR(r.out, "");
+    ASSERT_CONTAINS(r.err, "unknown command 'frobnicate'");
+    ASSERT_CONTAINS(r.err, "Try 'dss-audit-mcp --help'.");
+    fx_free(f);
+}
+
 TEST_MAIN(
     TEST_ENTRY(tail_prints_the_newest_10_oldest_first)
     TEST_ENTRY(tail_n_prints_that_many)
@@ -1539,4 +1783,9 @@ TEST_MAIN(
     TEST_ENTRY(man_page_is_built)
     TEST_ENTRY(man_page_renders)
     TEST_ENTRY(man_page_has_every_option_of_the_help)
+    TEST_ENTRY(every_listed_command_has_help_and_a_man_section)
+    TEST_ENTRY(every_option_a_help_lists_is_taken)
+    TEST_ENTRY(options_of_other_commands_are_refused_by_name)
+    TEST_ENTRY(unknown_options_and_missing_values_are_named_by_every_command)
+    TEST_ENTRY(unknown_command_exits_2)
 )

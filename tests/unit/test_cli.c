@@ -20,6 +20,7 @@
 #include "../e2e/jpath.h"
 #include "cli/cli.h"
 #include "cli/cli_help.h"
+#include "cli/cmd.h"
 #include "store/store.h"
 #include "store/sqlite/store_sqlite.h"
 
@@ -591,22 +592,25 @@ TEST(help_has_a_page_for_every_command)
     for (const char *const *c = all_commands; *c; c++) {
         mem m;
         char want[64];
-        ASSERT(cli_help_find(*c));
+        ASSERT(cli_help_has(*c));
         ASSERT(mem_open(&m) == 0);
-        ASSERT(cli_help_print(m.f, *c) == 0);
+        ASSERT(cli_help_print(m.f, *c, NULL) == 0);
         snprintf(want, sizeof want, "Usage: dss-audit-mcp %s%s",
                  strcmp(*c, "serve") ? "" : "[", *c);
         ASSERT(strncmp(mem_text(&m), want, strlen(want)) == 0);
         mem_close(&m);
     }
-    ASSERT(!cli_help_find("nope"));
+    ASSERT(!cli_help_has("nope"));
+    /* The files that are not pages are no commands. */
+    ASSERT(!cli_help_has("_shared"));
+    ASSERT(!cli_help_has("dss-audit-mcp"));
 }
 
 TEST(help_program_page_lists_every_command)
 {
     mem m;
     ASSERT(mem_open(&m) == 0);
-    ASSERT(cli_help_print(m.f, NULL) == 0);
+    ASSERT(cli_help_print(m.f, NULL, NULL) == 0);
     for (const char *const *c = all_commands; *c; c++) {
         char row[64];
         snprintf(row, sizeof row, "\n  %s ", *c);
@@ -615,12 +619,29 @@ TEST(help_program_page_lists_every_command)
     mem_close(&m);
 }
 
+/* The program's page lists the commands it is given, in that order, each
+** with the summary line of its page. */
+TEST(help_program_page_lists_the_commands_given)
+{
+    static const char *const two[] = {"verify", "tail", NULL};
+    mem m;
+    ASSERT(mem_open(&m) == 0);
+    ASSERT(cli_help_print(m.f, NULL, two) == 0);
+    const char *t = mem_text(&m), *v = strstr(t, "\n  verify "), *l = strstr(t, "\n  tail ");
+    ASSERT(v && l && v < l);
+    ASSERT(!strstr(t, "\n  query "));
+    ASSERT_CONTAINS(t, "check the hash chain and every signed checkpoint");
+    mem_close(&m);
+}
+
 TEST(help_lines_fit_79_columns)
 {
-    for (unsigned i = 0; i < cli_help_page_count; i++) {
+    for (size_t i = 0;; i++) {
+        const char *name = i ? cli_help_command(i - 1) : NULL;
+        if (i && !name) break;
         mem m;
         ASSERT(mem_open(&m) == 0);
-        ASSERT(cli_help_print(m.f, cli_help_pages[i].name) == 0);
+        ASSERT(cli_help_print(m.f, name, NULL) == 0);
         const char *p = mem_text(&m);
         while (*p) {
             size_t n = strcspn(p, "\n");
@@ -629,6 +650,38 @@ TEST(help_lines_fit_79_columns)
         }
         mem_close(&m);
     }
+}
+
+typedef struct terms {
+    char v[64][64];
+    int n;
+} terms;
+
+static void add_term(void *ctx, const char *term, size_t len)
+{
+    terms *t = ctx;
+    if (t->n < 64 && len < sizeof t->v[0]) {
+        memcpy(t->v[t->n], term, len);
+        t->v[t->n++][len] = '\0';
+    }
+}
+
+/* Snippets are expanded in place: tail's page has the shared rows --db
+** (the read-only one) and -h, --help among its own. */
+TEST(help_terms_include_snippets)
+{
+    terms t = {.n = 0};
+    ASSERT_EQ_INT(cli_help_terms("tail", add_term, &t), 0);
+    ASSERT(t.n >= 5);
+    ASSERT_EQ_STR(t.v[0], "-n, --lines N");
+    int db = 0, help = 0;
+    for (int i = 0; i < t.n; i++) {
+        db += strcmp(t.v[i], "--db PATH") == 0;
+        help += strcmp(t.v[i], "-h, --help") == 0;
+    }
+    ASSERT_EQ_INT(db, 1);
+    ASSERT_EQ_INT(help, 1);
+    ASSERT_EQ_INT(cli_help_terms("nope", add_term, &t), -1);
 }
 
 TEST(help_roff_has_every_command_and_option)
@@ -646,22 +699,266 @@ TEST(help_roff_has_every_command_and_option)
         ASSERT_CONTAINS(roff, ss);
     }
     /* Every option of every page, with its hyphens as roff minus signs. */
-    for (unsigned i = 0; i < cli_help_page_count; i++)
-        for (const cli_help_section *s = cli_help_pages[i].sections; s->title || s->text ||
-                                                                     s->items || s->list_commands;
-             s++)
-            for (const cli_help_item *it = s->items; it && it->term; it++) {
-                char want[128];
-                size_t w = 0;
-                for (const char *p = it->term; *p && w < sizeof want - 3; p++) {
-                    if (*p == '-') want[w++] = '\\';
-                    want[w++] = *p;
-                }
-                want[w] = '\0';
-                if (it->term[0] == '-') ASSERT_CONTAINS(roff, want);
+    for (size_t i = 0;; i++) {
+        const char *name = i ? cli_help_command(i - 1) : NULL;
+        if (i && !name) break;
+        terms t = {.n = 0};
+        ASSERT_EQ_INT(cli_help_terms(name, add_term, &t), 0);
+        for (int k = 0; k < t.n; k++) {
+            char want[128];
+            size_t w = 0;
+            for (const char *p = t.v[k]; *p && w < sizeof want - 3; p++) {
+                if (*p == '-') want[w++] = '\\';
+                want[w++] = *p;
             }
+            want[w] = '\0';
+            if (t.v[k][0] == '-') ASSERT_CONTAINS(roff, want);
+        }
+    }
     ASSERT(!strstr(roff, "\n.\n"));
     mem_close(&m);
+}
+
+/* ---- the command line parser (cmd.c) ------------------------------------ */
+
+/* A table of real commands, as main.c's, for cmd_parse(). */
+static const cmd_def table[] = {
+    {"serve", &cmd_serve, 0}, {"tail", &cmd_tail, 0},     {"query", &cmd_query, 0},
+    {"verify", &cmd_verify, 0}, {"wrap", &cmd_wrap, 0},   {"hooks", &cmd_hooks, 0},
+    {"ship", &cmd_ship, 0},
+};
+enum { N_TABLE = sizeof table / sizeof *table };
+
+static const cmd_env no_env = {.home = "/home/t"};
+
+/* Parse argv (NULL-ended) for the command of that name in table. */
+static int parse(const char *command, const cmd_env *env, char **argv, cmd_ctx *cx, char *err)
+{
+    const cmd_def *d = table;
+    while (d < table + N_TABLE && strcmp(d->name, command)) d++;
+    int argc = 0;
+    while (argv[argc]) argc++;
+    err[0] = '\0';
+    return cmd_parse(table, N_TABLE, d, d->name, argc, argv, env, cx, err, CMD_ERRLEN);
+}
+
+#define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
+
+TEST(parse_fills_the_commands_options)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "-n", "5", "--follow", "--db", "x.db"),
+                        &cx, err), CMD_OK);
+    const cli_args *a = cx.opts;
+    ASSERT_EQ_STR(a->lines, "5");
+    ASSERT_EQ_INT(a->count, 5);
+    ASSERT_EQ_INT(a->follow, 1);
+    ASSERT_EQ_STR(cx.common.db, "x.db");
+    ASSERT_EQ_INT(cx.n_operands, 0);
+    cmd_free(&cx);
+}
+
+TEST(parse_refuses_an_unknown_option_naming_it)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "--frobnicate"), &cx, err), CMD_EUSAGE);
+    ASSERT_CONTAINS(err, "--frobnicate");
+    ASSERT_CONTAINS(err, "'tail'");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "-Z"), &cx, err), CMD_EUSAGE);
+    ASSERT_CONTAINS(err, "-Z");
+    cmd_free(&cx);
+}
+
+/* An option another command takes is named as such, long or short, and
+** whether its value is attached or not. */
+TEST(parse_refuses_an_option_of_another_command)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "--search", "x"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --search does not apply to 'tail'");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("query", &no_env, ARGV("query", "-f"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option -f does not apply to 'query'");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("verify", &no_env, ARGV("verify", "--to=postgres://h/d"), &cx, err),
+                  CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --to does not apply to 'verify'");
+    cmd_free(&cx);
+    /* A shared option of a command that does not take it. */
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "--actor", "bob"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --actor does not apply to 'tail'");
+    cmd_free(&cx);
+}
+
+/* getopt_long takes unambiguous abbreviations, but not one that spells
+** another command's option out: verify's --checkpoint is not serve's
+** --checkpoint-interval. */
+TEST(parse_refuses_an_abbreviation_that_is_another_commands_option)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("serve", &no_env, ARGV("serve", "--checkpoint", "7"), &cx, err),
+                  CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --checkpoint does not apply to 'serve'");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("serve", &no_env, ARGV("serve", "--checkpoint-int=7"), &cx, err),
+                  CMD_OK);
+    ASSERT_EQ_INT(cx.common.checkpoint_interval, 7);
+    cmd_free(&cx);
+}
+
+TEST(parse_names_an_option_missing_its_value)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("query", &no_env, ARGV("query", "--user"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --user needs a value");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "-n"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option -n/--lines needs a value");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "--db"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --db needs a value");
+    cmd_free(&cx);
+}
+
+TEST(parse_refuses_a_value_for_a_flag)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("tail", &no_env, ARGV("tail", "--json=yes"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "option --json takes no value");
+    cmd_free(&cx);
+}
+
+TEST(parse_refuses_operands_where_none_belong)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("query", &no_env, ARGV("query", "alice"), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "unexpected argument 'alice'");
+    cmd_free(&cx);
+    /* hooks takes one, wherever it stands among the options.  (cx points
+    ** into argv: it must outlive the assertion.) */
+    char **argv = ARGV("hooks", "--client", "cursor", "install");
+    ASSERT_EQ_INT(parse("hooks", &no_env, argv, &cx, err), CMD_OK);
+    ASSERT_EQ_INT(cx.n_operands, 1);
+    ASSERT_EQ_STR(cx.operands[0], "install");
+    cmd_free(&cx);
+}
+
+/* wrap's options end at the server's command: what follows is the
+** server's, even when it looks like one of wrap's options. */
+TEST(parse_wrap_hands_the_server_its_own_options)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    char **argv = ARGV("wrap", "--name", "fs", "server", "--name", "--db", "-h");
+    ASSERT_EQ_INT(parse("wrap", &no_env, argv, &cx, err), CMD_OK);
+    ASSERT_EQ_INT(cx.n_operands, 4);
+    ASSERT_EQ_STR(cx.operands[0], "server");
+    ASSERT_EQ_STR(cx.operands[3], "-h");
+    ASSERT(cx.operands[4] == NULL);
+    cmd_free(&cx);
+}
+
+/* Flags, then the environment (an empty variable counts as unset), then
+** the defaults. */
+TEST(parse_resolves_flags_then_environment_then_defaults)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    cmd_env env = {.db = "env.db", .actor = "", .max_depth = "9", .xdg_data_home = "/data",
+                   .xdg_config_home = "relative", .home = "/home/t"};
+    ASSERT_EQ_INT(parse("serve", &env, ARGV("serve", "--max-depth", "12"), &cx, err), CMD_OK);
+    ASSERT_EQ_STR(cx.common.db, "env.db");
+    ASSERT_EQ_INT(cx.common.max_depth, 12);
+    ASSERT_EQ_INT(cx.common.actor_given, 0);
+    ASSERT(cx.common.actor && *cx.common.actor);
+    ASSERT_EQ_INT(cx.common.max_message_bytes, 4 << 20);
+    ASSERT_EQ_INT(cx.common.checkpoint_interval, 1000);
+    /* XDG_CONFIG_HOME must be absolute to count (the XDG spec). */
+    ASSERT_EQ_STR(cx.common.key, "/home/t/.config/dss-audit/signing.key");
+    cmd_free(&cx);
+    env.db = NULL;
+    ASSERT_EQ_INT(parse("serve", &env, ARGV("serve"), &cx, err), CMD_OK);
+    ASSERT_EQ_STR(cx.common.db, "/data/dss-audit/audit.db");
+    ASSERT_EQ_INT(cx.common.max_depth, 9);
+    cmd_free(&cx);
+}
+
+TEST(parse_checks_shared_values)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    ASSERT_EQ_INT(parse("serve", &no_env, ARGV("serve", "--max-depth", "1"), &cx, err),
+                  CMD_EUSAGE);
+    ASSERT_CONTAINS(err, "--max-depth");
+    cmd_free(&cx);
+    cmd_env env = {.max_message_bytes = "lots"};
+    ASSERT_EQ_INT(parse("serve", &env, ARGV("serve"), &cx, err), CMD_EUSAGE);
+    ASSERT_CONTAINS(err, "--max-message-bytes");
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("serve", &no_env, ARGV("serve", "--db="), &cx, err), CMD_EUSAGE);
+    ASSERT_EQ_STR(err, "the database path is empty");
+    cmd_free(&cx);
+}
+
+/* --log on the command line selects a log for verify; DSS_AUDIT_LOG only
+** names the log (of the writers) and selects nothing. */
+TEST(parse_tells_log_given_from_log_of_the_environment)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    cmd_env env = {.log = "from-env", .home = "/h"};
+    ASSERT_EQ_INT(parse("verify", &env, ARGV("verify"), &cx, err), CMD_OK);
+    ASSERT_EQ_STR(cx.common.log, "from-env");
+    ASSERT_EQ_INT(cx.common.log_given, 0);
+    cmd_free(&cx);
+    ASSERT_EQ_INT(parse("verify", &env, ARGV("verify", "--log", "mine"), &cx, err), CMD_OK);
+    ASSERT_EQ_STR(cx.common.log, "mine");
+    ASSERT_EQ_INT(cx.common.log_given, 1);
+    cmd_free(&cx);
+    /* The reading commands filter by either. */
+    ASSERT_EQ_INT(parse("query", &env, ARGV("query"), &cx, err), CMD_OK);
+    ASSERT_EQ_STR(((const cli_args *)cx.opts)->log, "from-env");
+    cmd_free(&cx);
+}
+
+/* A PostgreSQL password given on the command line is wiped from argv
+** (so `ps` never shows it) after it is copied. */
+TEST(parse_wipes_passwords_from_argv)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    char db[] = "postgresql://u:hunter2@h/d", to[] = "--to=postgresql://u:swordfish@h/c";
+    ASSERT_EQ_INT(parse("ship", &no_env, ARGV("ship", "--db", db, to), &cx, err), CMD_OK);
+    ASSERT(!strstr(db, "hunter2"));
+    ASSERT(!strstr(to, "swordfish"));
+    ASSERT_CONTAINS(cx.common.db, "hunter2");
+    cmd_free(&cx);
+}
+
+/* --help and --version stop the parse with CMD_EXIT, before any value is
+** checked. */
+TEST(parse_help_wins_over_bad_values_after_it)
+{
+    cmd_ctx cx;
+    char err[CMD_ERRLEN];
+    FILE *saved = stdout;
+    mem m;
+    ASSERT(mem_open(&m) == 0);
+    stdout = m.f;
+    int rc = parse("tail", &no_env, ARGV("tail", "-n", "many", "--help", "--bogus"), &cx, err);
+    stdout = saved;
+    ASSERT_EQ_INT(rc, CMD_EXIT);
+    ASSERT(strncmp(mem_text(&m), "Usage: dss-audit-mcp tail", 25) == 0);
+    mem_close(&m);
+    cmd_free(&cx);
 }
 
 /* ---- store functions for the commands ---------------------------------- */
@@ -884,6 +1181,21 @@ TEST_MAIN(
     TEST_ENTRY(help_program_page_lists_every_command)
     TEST_ENTRY(help_lines_fit_79_columns)
     TEST_ENTRY(help_roff_has_every_command_and_option)
+    TEST_ENTRY(help_program_page_lists_the_commands_given)
+    TEST_ENTRY(help_terms_include_snippets)
+    TEST_ENTRY(parse_fills_the_commands_options)
+    TEST_ENTRY(parse_refuses_an_unknown_option_naming_it)
+    TEST_ENTRY(parse_refuses_an_option_of_another_command)
+    TEST_ENTRY(parse_refuses_an_abbreviation_that_is_another_commands_option)
+    TEST_ENTRY(parse_names_an_option_missing_its_value)
+    TEST_ENTRY(parse_refuses_a_value_for_a_flag)
+    TEST_ENTRY(parse_refuses_operands_where_none_belong)
+    TEST_ENTRY(parse_wrap_hands_the_server_its_own_options)
+    TEST_ENTRY(parse_resolves_flags_then_environment_then_defaults)
+    TEST_ENTRY(parse_checks_shared_values)
+    TEST_ENTRY(parse_tells_log_given_from_log_of_the_environment)
+    TEST_ENTRY(parse_wipes_passwords_from_argv)
+    TEST_ENTRY(parse_help_wins_over_bad_values_after_it)
     TEST_ENTRY(store_each_match_walks_in_seq_order)
     TEST_ENTRY(store_each_match_after_seq_and_limit)
     TEST_ENTRY(store_each_match_applies_every_filter)

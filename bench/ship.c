@@ -1,0 +1,275 @@
+/*
+** ship.c: how fast `ship` delivers a local trail to RELP and to OTLP/HTTP,
+** each next to a peer measured in the same run.
+**
+**   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp]
+**
+** RELP: a RELP receiver in this process (librelp's own server, the library
+** rsyslog's imrelp is built on, counting messages and acknowledging each)
+** on loopback; ship_run() delivers every entry of the file to it, through
+** the RELP sink with its per-batch session and graceful close.  The target
+** is an absolute one (50,000 entries/s), so the line also says how many
+** entries the receiver counted.
+**
+** OTLP: a minimal OTLP/HTTP receiver in this process (libmicrohttpd,
+** reading each body and answering 200 with an empty response); first a
+** minimal client posts one pre-encoded batch (the file's first --batch
+** entries, encoded once by the sink's own encoder) over one kept-alive
+** libcurl connection, as many times as the file has batches: the rate the
+** receiver and the transport allow.  Then ship_run() delivers the whole
+** file, reading, mapping and encoding every entry as it goes.  The ratio
+** of the two is the claim (>= 0.7).
+**
+** Each round ships from the start with a fresh cursor folder; the lines
+** give every round and the median.  Prints, per measure:
+**   relp entries=N rounds=R median_s=... rate=... received=...
+**   otlp_floor entries=N ... rate=...
+**   otlp_ship entries=N ... rate=... ratio=...
+*/
+#include <errno.h>
+#include <stddef.h>
+#include <librelp.h> /* needs size_t first */
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "gen.h"
+#include "ship/ship.h"
+#include "ship/sink_int.h"
+#include "store/store.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+/* ---- the RELP receiver ---------------------------------------------------- */
+
+static atomic_long relp_received;
+static relpEngine_t *relp_engine;
+
+static relpRetVal on_syslog(void *usr, unsigned char *host, unsigned char *ip, unsigned char *msg,
+                            size_t len)
+{
+    atomic_fetch_add(&relp_received, 1);
+    return RELP_RET_OK;
+}
+
+static void no_debug(char *fmt, ...)
+{
+    (void)fmt;
+}
+
+static void *relp_thread(void *arg)
+{
+    relpEngineRun(relp_engine);
+    return NULL;
+}
+
+static int relp_listen(int port)
+{
+    relpSrv_t *srv;
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    if (relpEngineConstruct(&relp_engine) != RELP_RET_OK) return -1;
+    relpEngineSetDbgprint(relp_engine, no_debug);
+    relpEngineSetEnableCmd(relp_engine, (unsigned char *)"syslog", eRelpCmdState_Required);
+    relpEngineSetSyslogRcv2(relp_engine, on_syslog);
+    if (relpEngineListnerConstruct(relp_engine, &srv) != RELP_RET_OK ||
+        relpSrvSetLstnPort(srv, (unsigned char *)p) != RELP_RET_OK ||
+        relpSrvSetLstnAddr(srv, (unsigned char *)"127.0.0.1") != RELP_RET_OK ||
+        relpEngineListnerConstructFinalize(relp_engine, srv) != RELP_RET_OK)
+        return -1;
+    pthread_t t;
+    return pthread_create(&t, NULL, relp_thread, NULL) == 0 ? 0 : -1;
+}
+
+/* ---- the OTLP receiver ---------------------------------------------------- */
+
+static atomic_long otlp_requests;
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **state)
+{
+    static int marker;
+    if (!*state) {
+        *state = &marker;
+        return MHD_YES;
+    }
+    if (*size) {
+        *size = 0; /* read and dropped */
+        return MHD_YES;
+    }
+    atomic_fetch_add(&otlp_requests, 1);
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "application/x-protobuf");
+    enum MHD_Result rc = MHD_queue_response(c, strcmp(url, "/v1/logs") == 0 ? 200 : 404, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* ---- rounds --------------------------------------------------------------- */
+
+static int ship_round(const char *db, const char *url, int batch, const char *cursors,
+                      double *secs)
+{
+    ship_result res;
+    char err[1024];
+    ship_options o = {.from = db, .to = url, .batch = batch, .start = SHIP_FROM_START,
+                      .cursor_dir = cursors};
+    double t0 = now_s();
+    int rc = ship_run(&o, &res, err, sizeof err);
+    *secs = now_s() - t0;
+    if (rc != SHIP_OK) fprintf(stderr, "bench_ship: %s\n", err);
+    return rc;
+}
+
+static size_t drop_body(char *p, size_t size, size_t n, void *ctx)
+{
+    return size * n;
+}
+
+typedef struct first_batch {
+    cJSON **e;
+    size_t n, want;
+} first_batch;
+
+static int keep_entry(void *ctx, const cJSON *e)
+{
+    first_batch *b = ctx;
+    b->e[b->n++] = cJSON_Duplicate(e, 1);
+    return b->n >= b->want;
+}
+
+int main(int argc, char **argv)
+{
+    const char *db = NULL, *only = "";
+    int rounds = 3, batch = 1000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) db = argv[++i];
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000] "
+                            "[--only relp|otlp]\n");
+            return 2;
+        }
+    }
+    if (!db || rounds < 1 || rounds > 20 || batch < 1) {
+        fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000]\n");
+        return 2;
+    }
+    store *s;
+    char serr[STORE_ERRLEN], log_id[37];
+    int64_t first, last;
+    store_options so = {.path = db, .readonly = 1};
+    if (store_open(&so, &s, serr) != STORE_OK || store_seq_range(s, &first, &last, serr) != STORE_OK) {
+        fprintf(stderr, "bench_ship: %s: %s\n", db, serr);
+        return 1;
+    }
+    snprintf(log_id, sizeof log_id, "%s", store_log_id(s));
+    long entries = last >= first && last ? (long)(last - first + 1) : 0;
+    first_batch fb = {.e = calloc((size_t)batch, sizeof(cJSON *)), .want = (size_t)batch};
+    store_scan scan = {.limit = batch};
+    store_each_match(s, &scan, keep_entry, &fb, serr);
+    store_close(s);
+    char dir[] = "/tmp/dss-bench-ship-XXXXXX", cursors[64];
+    if (!mkdtemp(dir) || entries == 0) {
+        fprintf(stderr, "bench_ship: no entries, or no temporary folder\n");
+        return 1;
+    }
+    double t[20];
+
+    /* RELP */
+    if (strcmp(only, "otlp") == 0) goto otlp;
+    int relp_port = 20000 + (int)(getpid() % 20000);
+    char url[128];
+    if (relp_listen(relp_port) != 0) {
+        fprintf(stderr, "bench_ship: cannot listen for RELP on %d\n", relp_port);
+        return 1;
+    }
+    snprintf(url, sizeof url, "relp://127.0.0.1:%d", relp_port);
+    for (int r = 0; r < rounds; r++) {
+        snprintf(cursors, sizeof cursors, "%s/relp%d", dir, r);
+        atomic_store(&relp_received, 0);
+        if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
+    }
+    double m = gen_median(t, rounds);
+    printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld\n", entries, rounds, m,
+           entries / m, atomic_load(&relp_received));
+    fflush(stdout);
+
+    if (strcmp(only, "relp") == 0) goto done;
+otlp:;
+    /* OTLP: the floor (pre-encoded batches), then ship. */
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
+                                            NULL, NULL, on_request, NULL, MHD_OPTION_END);
+    const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    if (!info) {
+        fprintf(stderr, "bench_ship: cannot start the OTLP receiver\n");
+        return 1;
+    }
+    jbuf req = {0};
+    char err[256];
+    if (sink_otlp_request(log_id, (const cJSON *const *)fb.e, fb.n, &req, err, sizeof err) != SINK_OK) {
+        fprintf(stderr, "bench_ship: %s\n", err);
+        return 1;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/logs", info->port);
+    long posts = (entries + batch - 1) / batch;
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.p);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
+    for (int r = 0; r < rounds; r++) {
+        double t0 = now_s();
+        for (long i = 0; i < posts; i++) {
+            long status = 0;
+            if (curl_easy_perform(c) != CURLE_OK ||
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
+                fprintf(stderr, "bench_ship: the minimal client's POST failed\n");
+                return 1;
+            }
+        }
+        t[r] = now_s() - t0;
+    }
+    double floor_s = gen_median(t, rounds);
+    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu\n", entries,
+           rounds, floor_s, entries / floor_s, req.len);
+    fflush(stdout);
+    snprintf(url, sizeof url, "otlp+http://127.0.0.1:%u", info->port);
+    for (int r = 0; r < rounds; r++) {
+        snprintf(cursors, sizeof cursors, "%s/otlp%d", dir, r);
+        if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
+    }
+    m = gen_median(t, rounds);
+    printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f\n", entries, rounds,
+           m, entries / m, floor_s / m);
+
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    MHD_stop_daemon(d);
+    jbuf_free(&req);
+done:
+    for (size_t i = 0; i < fb.n; i++) cJSON_Delete(fb.e[i]);
+    free(fb.e);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}

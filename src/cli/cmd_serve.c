@@ -1,0 +1,60 @@
+/*
+** cmd_serve.c: `dss-audit-mcp [serve]`, MCP on stdin and stdout.
+**
+** The default command, what MCP clients start.  It takes only shared
+** options; the database is opened once initialize has been answered
+** (mcp_options.open_later), and the server stops with the reason on
+** stderr if it cannot be opened.
+*/
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../protocol/mcp.h"
+#include "../server.h"
+#include "../util/diag.h"
+
+static int serve_run(cmd_ctx *cx)
+{
+    const cmd_common *c = &cx->common;
+    store_options so = cmd_store_options(cx, c->read_only);
+    server *sv = NULL;
+    mcp *m = NULL;
+    int status = EXIT_FAILURE;
+    char err[CMD_ERRLEN];
+    /* A person who runs the binary by hand would otherwise see nothing and
+    ** might think it hung: one line says what it waits for.  Never on
+    ** stdout, which carries only protocol messages. */
+    if (isatty(0))
+        fprintf(stderr,
+                "dss-audit-mcp: waiting for an MCP client on stdin (database %s%s); "
+                "to try it, type {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} "
+                "and Enter; Ctrl-D quits\n",
+                c->db_shown, so.readonly ? ", read-only" : "");
+    server_options so_io = {.in_fd = 0, .out_fd = 1,
+                            .max_message_bytes = c->max_message_bytes};
+    if (!(sv = server_new(&so_io))) {
+        diag("out of memory");
+        goto done;
+    }
+    mcp_options mo = {.open_later = &so, .actor = c->actor, .io = server_io(sv),
+                      .limits = {.max_depth = c->max_depth},
+                      .sg = cx->sg, .checkpoint_interval = c->checkpoint_interval};
+    if (!(m = mcp_new(&mo, err, sizeof err))) {
+        diag("cannot start: %s", err);
+        goto done;
+    }
+    status = server_run(sv, m) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+done:
+    mcp_free(m);
+    server_free(sv);
+    return status;
+}
+
+const cmd_spec cmd_serve = {
+    .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_ACTOR | CMD_OPT_CONFIG |
+              CMD_OPT_MAX_MESSAGE_BYTES | CMD_OPT_MAX_DEPTH | CMD_OPT_CHECKPOINT_INTERVAL |
+              CMD_OPT_MAX_DB_SIZE | CMD_OPT_READ_ONLY,
+    .run = serve_run,
+};

@@ -1,0 +1,202 @@
+/*
+** cmd_ship.c: `ship`, which delivers the local log to its sinks (the team's
+** PostgreSQL database, RELP, syslog, OTLP, Splunk HEC, webhooks: src/ship,
+** docs/ship.md), and `migrate`, which creates or brings forward a
+** database's schema and nothing else.
+*/
+#include "cmd.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ship/ship.h"
+#include "../util/diag.h"
+
+/* ---- ship --------------------------------------------------------------- */
+
+typedef struct ship_opts {
+    cmd_conninfos to;  /* copies: a PostgreSQL password is wiped from argv */
+    int follow, from_start, from_now;
+    const char *format, *batch, *ca, *cert, *key, *token_file, *secret_file;
+    /* Filled by ship_check(). */
+    sink_format fmt;
+    int batch_n;
+    char *token, *secret; /* from a file, else the environment's (borrowed) */
+    int token_owned, secret_owned;
+    char to_shown[512];
+} ship_opts;
+
+static const cmd_option ship_option_table[] = {
+    {"to", 0, CMD_CONNINFOS, offsetof(ship_opts, to)},
+    {"follow", 'f', CMD_FLAG, offsetof(ship_opts, follow)},
+    {"format", 0, CMD_STRING, offsetof(ship_opts, format)},
+    {"from-start", 0, CMD_FLAG, offsetof(ship_opts, from_start)},
+    {"from-now", 0, CMD_FLAG, offsetof(ship_opts, from_now)},
+    {"batch", 0, CMD_STRING, offsetof(ship_opts, batch)},
+    {"ca", 0, CMD_STRING, offsetof(ship_opts, ca)},
+    {"client-cert", 0, CMD_STRING, offsetof(ship_opts, cert)},
+    {"client-key", 0, CMD_STRING, offsetof(ship_opts, key)},
+    {"token-file", 0, CMD_STRING, offsetof(ship_opts, token_file)},
+    {"secret-file", 0, CMD_STRING, offsetof(ship_opts, secret_file)},
+    {NULL, 0, 0, 0},
+};
+
+/* The first line of path, without its line end: a secret given by file.
+** A new string (the caller wipes and frees it), or NULL with why. */
+static char *read_secret(const char *path, const char *what, char *err, size_t errlen)
+{
+    char buf[4096];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read the %s file %s", what, path);
+        return NULL;
+    }
+    char *line = fgets(buf, sizeof buf, f);
+    fclose(f);
+    buf[line ? strcspn(buf, "\r\n") : 0] = '\0';
+    char *s = buf[0] ? strdup(buf) : NULL;
+    memset(buf, 0, sizeof buf);
+    if (!s) snprintf(err, errlen, "the %s file %s holds no %s", what, path, what);
+    return s;
+}
+
+static int ship_check(cmd_ctx *cx, char *err, size_t errlen)
+{
+    ship_opts *o = cx->opts;
+    long long n = 1000;
+    if (o->to.n == 0) {
+        snprintf(err, errlen, "ship needs --to, a sink: a PostgreSQL database, relp://, "
+                              "syslog+tls://, otlp+http://, splunk-hec+https:// or https://");
+        return CMD_EUSAGE;
+    }
+    sink_describe(o->to.v[0], o->to_shown, sizeof o->to_shown);
+    if (o->to.n > 1) snprintf(o->to_shown, sizeof o->to_shown, "%d sinks", o->to.n);
+    if (o->from_start && o->from_now) {
+        snprintf(err, errlen, "--from-start and --from-now contradict each other");
+        return CMD_EUSAGE;
+    }
+    if (o->format && (o->fmt = sink_format_parse(o->format)) == SINK_FORMAT_DEFAULT) {
+        snprintf(err, errlen, "--format is jsonl, ocsf or otlp, not '%s'", o->format);
+        return CMD_EUSAGE;
+    }
+    if (o->batch && cmd_parse_int(o->batch, 1, 100000, &n) != 0) {
+        snprintf(err, errlen, "--batch is a number of entries from 1 to 100000, not '%s'",
+                 o->batch);
+        return CMD_EUSAGE;
+    }
+    o->batch_n = (int)n;
+    o->token = (char *)cx->env->sink_token;
+    o->secret = (char *)cx->env->sink_secret;
+    if (o->token_file) {
+        if (!(o->token = read_secret(o->token_file, "token", err, errlen))) return CMD_EUSAGE;
+        o->token_owned = 1;
+    }
+    if (o->secret_file) {
+        if (!(o->secret = read_secret(o->secret_file, "secret", err, errlen))) return CMD_EUSAGE;
+        o->secret_owned = 1;
+    }
+    return CMD_OK;
+}
+
+/* Set by SIGTERM and SIGINT: a handler can reach nothing else. */
+static volatile sig_atomic_t ship_stop;
+
+static void on_ship_signal(int sig)
+{
+    (void)sig;
+    ship_stop = 1;
+}
+
+static void wipe(char *s, int owned)
+{
+    if (!owned || !s) return;
+    memset(s, 0, strlen(s));
+    free(s);
+}
+
+/* Ship once, or with --follow until SIGTERM or SIGINT; a summary as JSON
+** on stdout.  0 done, 1 failed, 2 a sink's usage error. */
+static int ship_run_cmd(cmd_ctx *cx)
+{
+    ship_opts *o = cx->opts;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_ship_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* A receiver closing its end must not end the shipper. */
+    signal(SIGPIPE, SIG_IGN);
+    ship_options so = {.from = cx->common.db, .to_list = (const char *const *)o->to.v,
+                       .nto = o->to.n, .log_name = cx->common.log, .follow = o->follow,
+                       .batch = o->batch_n, .format = o->fmt, .ca_file = o->ca,
+                       .cert_file = o->cert, .key_file = o->key, .token = o->token,
+                       .secret = o->secret, .stop = &ship_stop,
+                       .start = o->from_start ? SHIP_FROM_START
+                                : o->from_now ? SHIP_FROM_NOW : SHIP_RESUME};
+    static ship_result r;
+    char err[1024];
+    int rc = ship_run(&so, &r, err, sizeof err);
+    wipe(o->token, o->token_owned);
+    wipe(o->secret, o->secret_owned);
+    o->token = o->secret = NULL;
+    if (rc != SHIP_OK) {
+        diag("ship %s to %s: %s", cx->common.db_shown, o->to_shown, err);
+        return rc == SHIP_EUSAGE ? 2 : EXIT_FAILURE;
+    }
+    cJSON *j = cJSON_CreateObject(), *sinks = NULL;
+    cJSON_AddStringToObject(j, "log_id", r.log_id);
+    cJSON_AddStringToObject(j, "log", r.log_name);
+    cJSON_AddNumberToObject(j, "shipped", (double)r.shipped);
+    cJSON_AddNumberToObject(j, "already_there", (double)r.skipped);
+    cJSON_AddNumberToObject(j, "checkpoints", (double)r.checkpoints);
+    cJSON_AddNumberToObject(j, "head_seq", (double)r.head_seq);
+    if (j && (sinks = cJSON_AddArrayToObject(j, "sinks")))
+        for (int i = 0; i < r.nsinks; i++) {
+            cJSON *s = cJSON_CreateObject();
+            if (!s || !cJSON_AddItemToArray(sinks, s)) {
+                cJSON_Delete(s);
+                break;
+            }
+            cJSON_AddStringToObject(s, "sink", r.sink[i].sink);
+            cJSON_AddNumberToObject(s, "shipped", (double)r.sink[i].shipped);
+            cJSON_AddNumberToObject(s, "rejected", (double)r.sink[i].rejected);
+            cJSON_AddNumberToObject(s, "cursor", (double)r.sink[i].cursor);
+            if (r.sink[i].failed) cJSON_AddStringToObject(s, "error", r.sink[i].error);
+        }
+    int ok = j && cmd_print_json(j) == 0;
+    cJSON_Delete(j);
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+const cmd_spec cmd_ship = {
+    .options = ship_option_table,
+    .opts_size = sizeof(ship_opts),
+    .shared = CMD_OPT_DB | CMD_OPT_LOG,
+    .check = ship_check,
+    .run = ship_run_cmd,
+};
+
+/* ---- migrate ------------------------------------------------------------ */
+
+/* No log is created: for an administrator who wants the schema to belong
+** to an owner role that the servers are not.  0 current, 1 failed. */
+static int migrate_run(cmd_ctx *cx)
+{
+    store_options so = {.path = cx->common.db, .no_own_log = 1};
+    store *st = NULL;
+    char err[STORE_ERRLEN];
+    if (store_open(&so, &st, err) != STORE_OK) {
+        diag("cannot migrate %s: %s", cx->common.db_shown, err);
+        return EXIT_FAILURE;
+    }
+    store_close(st);
+    diag("the audit schema of %s is current", cx->common.db_shown);
+    return EXIT_SUCCESS;
+}
+
+const cmd_spec cmd_migrate = {
+    .shared = CMD_OPT_DB,
+    .run = migrate_run,
+};

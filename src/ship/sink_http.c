@@ -1,0 +1,187 @@
+/*
+** sink_http.c: the HTTP client of the OTLP, Splunk HEC and webhook sinks
+** (see sink_int.h), on libcurl's easy interface.
+**
+** One handle per sink, reused so that its connection (and TLS session)
+** is kept alive between batches.  Certificates are always verified:
+** against the system's CA store, or the PEM file given with --ca.  A
+** request is abandoned when the stop flag is set (the progress callback
+** checks it), and redirects are not followed: a receiver that moved is
+** reported, not chased, since a redirect could carry the token elsewhere.
+*/
+#include "sink_int.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+void sink_sigpipe_block(sigset_t *saved)
+{
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, saved);
+}
+
+void sink_sigpipe_restore(const sigset_t *saved)
+{
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    /* Only a SIGPIPE this thread blocked and did not have pending before
+    ** is ours to discard. */
+    if (sigismember(&pending, SIGPIPE) && !sigismember(saved, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    sink_http *h = ctx;
+    size_t bytes = size * n;
+    if (h->body.len < SINK_HTTP_BODY_MAX)
+        jbuf_put(&h->body, p, bytes < SINK_HTTP_BODY_MAX - h->body.len
+                                  ? bytes : SINK_HTTP_BODY_MAX - h->body.len);
+    return bytes;
+}
+
+static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    sink_http *h = ctx;
+    return h->stop && *h->stop ? 1 : 0;
+}
+
+int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len)
+{
+    const char *files[] = {cfg->ca_file, cfg->cert_file, cfg->key_file};
+    const char *what[] = {"--ca", "--client-cert", "--client-key"};
+    for (int i = 0; i < 3; i++) {
+        if (files[i] && access(files[i], R_OK) != 0) {
+            snprintf(err, len, "%s %s cannot be read", what[i], files[i]);
+            return SINK_EUSAGE;
+        }
+    }
+    if ((cfg->cert_file != NULL) != (cfg->key_file != NULL)) {
+        snprintf(err, len, "a client certificate needs both --client-cert and --client-key");
+        return SINK_EUSAGE;
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (cfg->ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_file);
+    if (cfg->cert_file) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, cfg->cert_file);
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, cfg->key_file);
+    }
+    return SINK_OK;
+}
+
+int sink_http_init(sink_http *h, const sink_config *cfg, char *err, size_t len)
+{
+    memset(h, 0, sizeof *h);
+    h->stop = cfg->stop;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(h->curl = curl_easy_init())) {
+        snprintf(err, len, "cannot start libcurl");
+        return SINK_ENOMEM;
+    }
+    long timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+    CURL *c = h->curl;
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "dss-audit-mcp/" DSS_VERSION);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    int rc = sink_curl_tls(c, cfg, err, len);
+    if (rc != SINK_OK) sink_http_free(h);
+    return rc;
+}
+
+int sink_http_retryable(long status)
+{
+    return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+int sink_http_post(sink_http *h, const char *url, const char *desc,
+                   const char *const *headers, const void *body, size_t n, char *err,
+                   size_t len)
+{
+    struct curl_slist *list = NULL, *l;
+    int rc = SINK_ENOMEM;
+    if (len) err[0] = '\0';
+    for (const char *const *p = headers; p && *p; p++) {
+        if (!(l = curl_slist_append(list, *p))) goto done;
+        list = l;
+    }
+    /* No "Expect: 100-continue" round trip before each batch. */
+    if (!(l = curl_slist_append(list, "Expect:"))) goto done;
+    list = l;
+    jbuf_free(&h->body);
+    h->status = 0;
+    h->retry_after_ms = 0;
+    h->ctype[0] = '\0';
+    h->errbuf[0] = '\0';
+    curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    sigset_t saved;
+    sink_sigpipe_block(&saved);
+    CURLcode cc = curl_easy_perform(h->curl);
+    sink_sigpipe_restore(&saved);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(err, len, "%s: stopped", desc);
+        rc = SINK_ESTOPPED;
+        goto done;
+    }
+    if (cc != CURLE_OK) {
+        snprintf(err, len, "%s: %s", desc, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+        /* A certificate the receiver cannot prove is not an outage. */
+        rc = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+                     cc == CURLE_SSL_CERTPROBLEM
+                 ? SINK_EREFUSED
+                 : SINK_EDOWN;
+        goto done;
+    }
+    curl_off_t retry = 0;
+    char *ctype = NULL;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->status);
+    if (curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK && retry > 0)
+        h->retry_after_ms = retry > 3600 ? 3600 * 1000 : (int)retry * 1000;
+    if (curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+        snprintf(h->ctype, sizeof h->ctype, "%s", ctype);
+    if (h->body.failed) {
+        snprintf(err, len, "out of memory");
+        goto done;
+    }
+    rc = SINK_OK;
+done:
+    if (rc == SINK_ENOMEM && !err[0]) snprintf(err, len, "out of memory");
+    curl_slist_free_all(list);
+    return rc;
+}
+
+void sink_http_free(sink_http *h)
+{
+    if (h->curl) {
+        curl_easy_cleanup(h->curl);
+        curl_global_cleanup();
+    }
+    h->curl = NULL;
+    jbuf_free(&h->body);
+}

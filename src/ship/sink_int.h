@@ -1,0 +1,95 @@
+/*
+** sink_int.h: building blocks the sink implementations share, not part of
+** the contract (sink.h): an HTTP client on libcurl for the OTLP, HEC and
+** webhook sinks (sink_http.c), the RFC 5424 message for the RELP and
+** syslog sinks (sink_syslog.c), and SIGPIPE kept away from the process.
+*/
+#ifndef DSS_SINK_INT_H
+#define DSS_SINK_INT_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "sink.h"
+#include "../util/jbuf.h"
+
+/* ---- HTTP (sink_http.c) ---- */
+
+typedef struct sink_http {
+    CURL *curl;
+    volatile sig_atomic_t *stop;
+    long status;        /* of the last response; 0 when none came */
+    int retry_after_ms; /* its Retry-After, 0 when absent */
+    jbuf body;          /* its body (at most SINK_HTTP_BODY_MAX bytes kept) */
+    char ctype[128];    /* its Content-Type */
+    char errbuf[CURL_ERROR_SIZE];
+} sink_http;
+
+enum { SINK_HTTP_BODY_MAX = 1 << 20 };
+
+/* A client with cfg's TLS trust, client certificate, timeout and stop
+** flag.  SINK_OK, or SINK_EUSAGE (an unreadable --ca, --client-cert or --client-key) /
+** SINK_ENOMEM with a sentence in err.  Released with sink_http_free(). */
+int sink_http_init(sink_http *h, const sink_config *cfg, char *err, size_t len);
+
+/* POST body (n bytes) to url with the extra header lines given (NULL-ended;
+** they may hold a secret: they are never printed).  SINK_OK when a
+** response came, whatever its status (h->status, h->body, h->retry_after_ms);
+** SINK_EDOWN when none did (the sentence names desc, never the URL's
+** secrets); SINK_ESTOPPED when *stop was set. */
+int sink_http_post(sink_http *h, const char *url, const char *desc,
+                   const char *const *headers, const void *body, size_t n, char *err,
+                   size_t len);
+
+/* Whether an HTTP status is worth retrying per the OTLP specification
+** (429, 502, 503, 504): 1 or 0. */
+int sink_http_retryable(long status);
+
+void sink_http_free(sink_http *h);
+
+/* Apply cfg's TLS options to a libcurl handle (also for a raw TLS
+** connection): verification against the system's CA store or ca_file,
+** and the client certificate.  SINK_OK or SINK_EUSAGE with a sentence. */
+int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len);
+
+/* ---- syslog (sink_syslog.c) ---- */
+
+/* The private enterprise number in the structured data's SD-ID
+** (dss-audit@32473): 32473 is the number RFC 5612 reserves for
+** documentation examples; an organization with its own PEN can change it
+** here, receivers match on the "dss-audit@" prefix. */
+#define SINK_SYSLOG_SDID "dss-audit@32473"
+#define SINK_SYSLOG_FACILITY 13 /* log audit (RFC 5424, table 1) */
+#define SINK_SYSLOG_APP "dss-audit-mcp"
+
+/* RFC 5424 severity of an entry: 6 informational; 4 warning for a
+** security_event; 3 error for an entry with an error (docs/ship.md). */
+int sink_syslog_severity(const cJSON *entry);
+
+/* Append the RFC 5424 message of entry (no framing) to out:
+**   <PRI>1 created_at hostname dss-audit-mcp - event_type
+**   [dss-audit@32473 seq="" id="" log="" hash=""] BOM + the entry in format f
+** SINK_OK or an error as sink_entry_json(). */
+int sink_syslog_message(sink_format f, const char *hostname, const char *log_id,
+                        const cJSON *entry, jbuf *out, char *err, size_t len);
+
+/* ---- OTLP (sink_otlp.c) ---- */
+
+/* The protobuf ExportLogsServiceRequest of n entries of log log_id into
+** out (emptied first): what the OTLP sink posts (exposed for the
+** benchmark's minimal client).  SINK_OK, or an error as sink_entry_json(). */
+int sink_otlp_request(const char *log_id, const cJSON *const *entry, size_t n, jbuf *out,
+                      char *err, size_t len);
+
+/* ---- signals ---- */
+
+/* Writing to a socket the receiver closed raises SIGPIPE, which kills a
+** process by default, and librelp writes without MSG_NOSIGNAL.  Around such
+** writes the calling thread blocks SIGPIPE; the end discards one that
+** became pending and restores the mask. */
+void sink_sigpipe_block(sigset_t *saved);
+void sink_sigpipe_restore(const sigset_t *saved);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+** sink_otlp.c: otlp+http:// and otlp+https://, OpenTelemetry logs over
+** OTLP/HTTP in binary protobuf (POST /v1/logs, application/x-protobuf).
+**
+** Each batch is one ExportLogsServiceRequest: the resource (the log and
+** this program), one scope, and one LogRecord per entry, mapped by the
+** same function as `export --format otlp` (cli_otlp_attributes and
+** friends in src/cli/cli_otlp.c: GenAI and MCP semantic conventions where
+** they name a field, dss_audit.* otherwise), encoded here in protobuf.
+** The few messages needed are written by hand with the wire format
+** (varints, fixed64, length-delimited fields), which is stable by design
+** and small enough that a protobuf library and generated code would be the
+** larger part: tests/ship decodes what this writes with the official
+** definitions.
+**
+** Responses follow the OTLP specification: 200 is delivered, with a
+** partial success (some records rejected) reported but not retried, as
+** the specification forbids; 429, 502, 503 and 504 are retried after the
+** server's Retry-After when it gives one; any other status is a refusal,
+** whose google.rpc.Status message is shown.
+*/
+#include "sink_int.h"
+#include "../cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- protobuf wire format ------------------------------------------------ */
+
+enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
+
+static void pb_varint(jbuf *b, uint64_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    jbuf_put(b, tmp, n);
+}
+
+static size_t pb_varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v > 0x7f) v >>= 7, n++;
+    return n;
+}
+
+static void pb_tag(jbuf *b, int field, int wire)
+{
+    pb_varint(b, (uint64_t)field << 3 | (uint64_t)wire);
+}
+
+static void pb_bytes(jbuf *b, int field, const void *p, size_t n)
+{
+    pb_tag(b, field, WIRE_LEN);
+    pb_varint(b, n);
+    jbuf_put(b, p, n);
+}
+
+static void pb_string(jbuf *b, int field, const char *s)
+{
+    pb_bytes(b, field, s, strlen(s));
+}
+
+static void pb_fixed64(jbuf *b, int field, uint64_t v)
+{
+    char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (char)(v >> (8 * i));
+    pb_tag(b, field, WIRE_FIXED64);
+    jbuf_put(b, le, 8);
+}
+
+/* The size of a length-delimited field's tag and length (field < 16). */
+static size_t pb_head_size(size_t n)
+{
+    return 1 + pb_varint_size(n);
+}
+
+/* Reading: the next field of [*p, end).  0, or -1 at a malformed field. */
+typedef struct pb_field {
+    int field, wire;
+    uint64_t v;            /* varint and fixed values */
+    const char *p;         /* length-delimited value */
+    size_t n;
+} pb_field;
+
+static int pb_read_varint(const char **p, const char *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return -1;
+        unsigned char c = (unsigned char)*(*p)++;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) return 0;
+    }
+    return -1;
+}
+
+static int pb_next(const char **p, const char *end, pb_field *f)
+{
+    uint64_t key;
+    if (pb_read_varint(p, end, &key) != 0) return -1;
+    f->field = (int)(key >> 3);
+    f->wire = (int)(key & 7);
+    switch (f->wire) {
+    case WIRE_VARINT: return pb_read_varint(p, end, &f->v);
+    case WIRE_FIXED64:
+    case WIRE_FIXED32: {
+        size_t n = f->wire == WIRE_FIXED64 ? 8 : 4;
+        if ((size_t)(end - *p) < n) return -1;
+        *p += n;
+        return 0;
+    }
+    case WIRE_LEN:
+        if (pb_read_varint(p, end, &f->v) != 0 || f->v > (uint64_t)(end - *p)) return -1;
+        f->p = *p;
+        f->n = (size_t)f->v;
+        *p += f->n;
+        return 0;
+    default: return -1;
+    }
+}
+
+/* ---- the request --------------------------------------------------------- */
+
+/* KeyValue { key = 1; AnyValue value = 2 { string_value = 1 | int_value = 3 } },
+** as the repeated field `field` of the message being written to out. */
+typedef struct kv_ctx {
+    jbuf *out;
+    int field;
+} kv_ctx;
+
+static int pb_attr(void *ctx, const cli_otlp_attr *a)
+{
+    kv_ctx *k = ctx;
+    size_t klen = strlen(a->key), slen = a->is_int ? 0 : strlen(a->str);
+    size_t any_len = a->is_int ? 1 + pb_varint_size((uint64_t)a->num)
+                               : pb_head_size(slen) + slen;
+    pb_tag(k->out, k->field, WIRE_LEN);
+    pb_varint(k->out, pb_head_size(klen) + klen + pb_head_size(any_len) + any_len);
+    pb_bytes(k->out, 1, a->key, klen);
+    pb_tag(k->out, 2, WIRE_LEN);
+    pb_varint(k->out, any_len);
+    if (a->is_int) {
+        pb_tag(k->out, 3, WIRE_VARINT);
+        pb_varint(k->out, (uint64_t)a->num);
+    } else {
+        pb_bytes(k->out, 1, a->str, slen);
+    }
+    return k->out->failed ? -1 : 0;
+}
+
+/* Append one entry as a LogRecord, in the field log_records (2) of
+** ScopeLogs, to out; rec and body are scratch buffers. */
+static int encode_record(const cJSON *entry, jbuf *out, jbuf *rec, jbuf *body, char *err,
+                         size_t len)
+{
+    cli_otlp_fields f;
+    if (cli_otlp_head(entry, &f, err, len) != 0) return SINK_EREFUSED;
+    rec->len = 0;
+    body->len = 0;
+    uint64_t nanos = (uint64_t)f.time_us * 1000u;
+    pb_fixed64(rec, 1, nanos);                     /* time_unix_nano */
+    pb_tag(rec, 2, WIRE_VARINT);                   /* severity_number */
+    pb_varint(rec, (uint64_t)f.severity_number);
+    pb_string(rec, 3, f.severity_text);            /* severity_text */
+    jbuf_tree(body, entry);                        /* body: AnyValue{string} */
+    pb_tag(rec, 5, WIRE_LEN);
+    pb_varint(rec, pb_head_size(body->len) + body->len);
+    pb_bytes(rec, 1, body->p ? body->p : "", body->len);
+    kv_ctx k = {.out = rec, .field = 6};           /* attributes */
+    int rc = cli_otlp_attributes(entry, pb_attr, &k);
+    pb_fixed64(rec, 11, nanos);                    /* observed_time_unix_nano */
+    if (rc == 0 && !rec->failed && !body->failed) pb_bytes(out, 2, rec->p, rec->len);
+    if (rc != 0 || rec->failed || body->failed || out->failed) {
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    return SINK_OK;
+}
+
+/* The ExportLogsServiceRequest around encoded records (n bytes of
+** ScopeLogs.log_records fields) into out (emptied first). */
+static int wrap_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
+                        size_t len)
+{
+    jbuf resource = {0}, scope = {0};
+    kv_ctx k = {.out = &resource, .field = 1};     /* Resource.attributes */
+    int arc = cli_otlp_resource(log_id, pb_attr, &k);
+    pb_string(&scope, 1, CLI_OTLP_SCOPE);          /* InstrumentationScope */
+    pb_string(&scope, 2, cli_otlp_version());
+    /* ScopeLogs { scope = 1; log_records = 2 }, ResourceLogs { resource = 1;
+    ** scope_logs = 2 }, ExportLogsServiceRequest { resource_logs = 1 }:
+    ** headers first, then the records copied once. */
+    size_t scope_logs = pb_head_size(scope.len) + scope.len + n;
+    size_t resource_logs = pb_head_size(resource.len) + resource.len +
+                           pb_head_size(scope_logs) + scope_logs;
+    out->len = 0;
+    pb_tag(out, 1, WIRE_LEN);
+    pb_varint(out, resource_logs);
+    pb_bytes(out, 1, resource.p ? resource.p : "", resource.len);
+    pb_tag(out, 2, WIRE_LEN);
+    pb_varint(out, scope_logs);
+    pb_bytes(out, 1, scope.p ? scope.p : "", scope.len);
+    jbuf_put(out, records ? records : "", n);
+    int failed = arc != 0 || resource.failed || scope.failed || out->failed;
+    jbuf_free(&resource);
+    jbuf_free(&scope);
+    if (failed) {
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    return SINK_OK;
+}
+
+int sink_otlp_request(const char *log_id, const cJSON *const *entry, size_t n, jbuf *out,
+                      char *err, size_t len)
+{
+    jbuf records = {0}, rec = {0}, body = {0};
+    int rc = SINK_OK;
+    for (size_t i = 0; i < n && rc == SINK_OK; i++)
+        rc = encode_record(entry[i], &records, &rec, &body, err, len);
+    if (rc == SINK_OK) rc = wrap_request(log_id, records.p, records.len, out, err, len);
+    jbuf_free(&records);
+    jbuf_free(&rec);
+    jbuf_free(&body);
+    return rc;
+}
+
+/* ---- the sink ------------------------------------------------------------ */
+
+typedef struct otlp_sink {
+    sink base;
+    sink_http http;
+    char url[1100];
+    char log_id[37];
+    jbuf req;
+    jbuf rec, body;  /* scratch for encode */
+} otlp_sink;
+
+/* ExportLogsServiceResponse { partial_success = 1 { rejected_log_records = 1;
+** error_message = 2 } }: the rejected count and message (""), or -1 for a
+** body that is not one. */
+static int64_t partial_success(const jbuf *body, char *msg, size_t len)
+{
+    const char *p = body->p, *end = body->p + body->len;
+    pb_field f, g;
+    int64_t rejected = 0;
+    msg[0] = '\0';
+    while (p && p < end) {
+        if (pb_next(&p, end, &f) != 0) return -1;
+        if (f.field != 1 || f.wire != WIRE_LEN) continue;
+        const char *q = f.p, *qend = f.p + f.n;
+        while (q < qend) {
+            if (pb_next(&q, qend, &g) != 0) return -1;
+            if (g.field == 1 && g.wire == WIRE_VARINT) rejected = (int64_t)g.v;
+            if (g.field == 2 && g.wire == WIRE_LEN)
+                snprintf(msg, len, "%.*s", (int)(g.n < 200 ? g.n : 200), g.p);
+        }
+    }
+    return rejected;
+}
+
+/* google.rpc.Status { code = 1; message = 2 }: the message, if any. */
+static void status_message(const sink_http *h, char *msg, size_t len)
+{
+    const char *p = h->body.p, *end = h->body.p + h->body.len;
+    pb_field f;
+    msg[0] = '\0';
+    if (!p) return;
+    if (strstr(h->ctype, "protobuf")) {
+        while (p < end && pb_next(&p, end, &f) == 0)
+            if (f.field == 2 && f.wire == WIRE_LEN) {
+                snprintf(msg, len, ": %.*s", (int)(f.n < 200 ? f.n : 200), f.p);
+                return;
+            }
+        return;
+    }
+    /* Some receivers answer errors in text: the first line, printable. */
+    size_t n = 0;
+    while (n < h->body.len && n < 200 && h->body.p[n] != '\n') n++;
+    snprintf(msg, len, ": %.*s", (int)n, h->body.p);
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 32 || (unsigned char)*c == 127) *c = '?';
+}
+
+static int otlp_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+{
+    otlp_sink *s = (otlp_sink *)base;
+    return encode_record(entry, out, &s->rec, &s->body, err, len);
+}
+
+static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
+{
+    otlp_sink *s = (otlp_sink *)base;
+    static const char *const headers[] = {"Content-Type: application/x-protobuf", NULL};
+    int rc = wrap_request(s->log_id, b->data + b->off[0], b->off[b->n] - b->off[0], &s->req, err,
+                          len);
+    if (rc != SINK_OK) return rc;
+    rc = sink_http_post(&s->http, s->url, base->desc, headers, s->req.p, s->req.len, err, len);
+    if (rc != SINK_OK) return rc;
+    long st = s->http.status;
+    if (st >= 200 && st < 300) {
+        char msg[210];
+        int64_t rejected = partial_success(&s->http.body, msg, sizeof msg);
+        if (b->n) ack->seq = b->seq[b->n - 1];
+        if (rejected > 0 || msg[0]) {
+            ack->rejected = rejected > 0 ? rejected : 0;
+            snprintf(ack->note, sizeof ack->note,
+                     "partial success: the receiver rejected %lld of %zu records%s%.180s",
+                     (long long)ack->rejected, b->n, msg[0] ? ": " : "", msg);
+        }
+        ack->stored = (int64_t)b->n - ack->rejected;
+        return SINK_OK;
+    }
+    char msg[210];
+    status_message(&s->http, msg, sizeof msg);
+    snprintf(err, len, "%s: HTTP %ld%s", base->desc, st, msg);
+    if (sink_http_retryable(st)) {
+        ack->retry_after_ms = s->http.retry_after_ms;
+        return SINK_EDOWN;
+    }
+    return SINK_EREFUSED;
+}
+
+static void otlp_close(sink *base)
+{
+    otlp_sink *s = (otlp_sink *)base;
+    sink_http_free(&s->http);
+    jbuf_free(&s->req);
+    jbuf_free(&s->rec);
+    jbuf_free(&s->body);
+    free(s);
+}
+
+static int otlp_open(const sink_config *cfg, sink **out, char *err, size_t len)
+{
+    sink_url u;
+    int rc = sink_url_parse(cfg->url, 4318, &u, err, len);
+    if (rc != SINK_OK) return rc;
+    otlp_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    int tls = strcmp(u.scheme, "otlp+https") == 0;
+    /* A URL without a path is the collector's base: the logs endpoint is
+    ** /v1/logs below it (as OTEL_EXPORTER_OTLP_ENDPOINT). */
+    const char *path = u.path[0] && strcmp(u.path, "/") != 0 ? u.path : "/v1/logs";
+    snprintf(s->url, sizeof s->url, strchr(u.host, ':') ? "%s://[%s]:%d%s" : "%s://%s:%d%s",
+             tls ? "https" : "http", u.host, u.port, path);
+    snprintf(s->log_id, sizeof s->log_id, "%s", cfg->log ? cfg->log->log_id : "");
+    if ((rc = sink_http_init(&s->http, cfg, err, len)) != SINK_OK) {
+        free(s);
+        return rc;
+    }
+    *out = &s->base;
+    return SINK_OK;
+}
+
+static const char *const otlp_schemes[] = {"otlp+http", "otlp+https", NULL};
+
+const sink_type sink_otlp_type = {
+    .name = "OTLP",
+    .schemes = otlp_schemes,
+    .formats = 1u << SINK_FORMAT_OTLP,
+    .default_format = SINK_FORMAT_OTLP,
+    .open = otlp_open,
+    .encode = otlp_encode,
+    .send = otlp_send,
+    .close = otlp_close,
+};

@@ -1,0 +1,415 @@
+/*
+** test_sink.c: the parts of ship's sinks that need no receiver: URLs (parsed
+** and masked), the choice of sink by scheme and of format by sink, the RFC
+** 5424 message, the cursors beside a local file, and the shipper's own
+** refusals.  The sinks against real receivers are tests/ship/test_ship.c.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "ship/cursor.h"
+#include "ship/ship.h"
+#include "ship/sink.h"
+#include "ship/sink_int.h"
+
+static char dir[64];
+
+static void rm_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static const char *fresh_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dss-sink-XXXXXX");
+    if (!mkdtemp(dir)) return NULL;
+    atexit(rm_dir);
+    return dir;
+}
+
+TEST(describe_masks_passwords_and_query_values)
+{
+    char out[SINK_DESC_LEN];
+    sink_describe("https://hooks.example.org/in?token=abc123&team=sec#frag", out, sizeof out);
+    ASSERT_EQ_STR(out, "https://hooks.example.org/in?token=***&team=***");
+    sink_describe("https://user:s3cret@hooks.example.org:8443/x", out, sizeof out);
+    ASSERT_EQ_STR(out, "https://user:***@hooks.example.org:8443/x");
+    sink_describe("relp://logs.internal:2514", out, sizeof out);
+    ASSERT_EQ_STR(out, "relp://logs.internal:2514");
+    sink_describe("postgresql://writer:pw123@db.internal/audit", out, sizeof out);
+    ASSERT(!strstr(out, "pw123"));
+    /* A buffer too small cuts, never overflows. */
+    char small[12];
+    sink_describe("https://user:s3cret@hooks.example.org/", small, sizeof small);
+    ASSERT_EQ_INT(strlen(small), sizeof small - 1);
+    ASSERT(!strstr(small, "s3cret"));
+}
+
+TEST(url_parse_takes_hosts_ports_ipv6_and_paths)
+{
+    sink_url u;
+    char err[256];
+    ASSERT_EQ_INT(sink_url_parse("otlp+https://collector.example:4318/custom/logs?x=1", 4318, &u,
+                                 err, sizeof err), SINK_OK);
+    ASSERT_EQ_STR(u.scheme, "otlp+https");
+    ASSERT_EQ_STR(u.host, "collector.example");
+    ASSERT_EQ_INT(u.port, 4318);
+    ASSERT_EQ_STR(u.path, "/custom/logs?x=1");
+    ASSERT_EQ_INT(sink_url_parse("RELP://[::1]:2514", 0, &u, err, sizeof err), SINK_OK);
+    ASSERT_EQ_STR(u.scheme, "relp");
+    ASSERT_EQ_STR(u.host, "::1");
+    ASSERT_EQ_INT(u.port, 2514);
+    ASSERT_EQ_STR(u.path, "");
+    ASSERT_EQ_INT(sink_url_parse("splunk-hec+https://splunk", 8088, &u, err, sizeof err), SINK_OK);
+    ASSERT_EQ_INT(u.port, 8088);
+}
+
+TEST(url_parse_refuses_credentials_bad_ports_and_non_urls)
+{
+    sink_url u;
+    char err[256];
+    ASSERT_EQ_INT(sink_url_parse("https://bob:pw@host/x", 443, &u, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "credentials do not belong in the URL");
+    ASSERT(!strstr(err, ":pw@"));
+    const char *bad[] = {"relp://host:0", "relp://host:65536", "relp://host:12x", "relp://:514",
+                         "no-scheme-here", "relp://[::1", "relp://host:"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (sink_url_parse(bad[i], 514, &u, err, sizeof err) != SINK_EUSAGE)
+            TEST_FAIL_("%s was accepted", bad[i]);
+    ASSERT_EQ_INT(sink_url_parse("relp://host", 0, &u, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "needs a port");
+}
+
+TEST(each_scheme_picks_its_sink)
+{
+    char err[512];
+    static const struct { const char *url; const sink_type *t; } cases[] = {
+        {"relp://h:2514", &sink_relp_type},
+        {"relp+tls://h:2514", &sink_relp_type},
+        {"syslog+tcp://h:514", &sink_syslog_type},
+        {"syslog+tls://h:6514", &sink_syslog_type},
+        {"otlp+http://h:4318", &sink_otlp_type},
+        {"otlp+https://h", &sink_otlp_type},
+        {"splunk-hec+https://h:8088", &sink_hec_type},
+        {"https://h/hook", &sink_webhook_type},
+        {"postgres://h/db", &sink_pg_type},
+        {"postgresql://h/db", &sink_pg_type},
+        {"host=h dbname=audit", &sink_pg_type},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (sink_type_of(cases[i].url, err, sizeof err) != cases[i].t)
+            TEST_FAIL_("%s does not pick the %s sink", cases[i].url, cases[i].t->name);
+    ASSERT(sink_type_of("http://h/hook", err, sizeof err) == NULL);
+    ASSERT_CONTAINS(err, "names no known sink");
+    ASSERT_CONTAINS(err, "relp://");
+    ASSERT(sink_type_of("syslog://h", err, sizeof err) == NULL);
+}
+
+TEST(formats_are_checked_against_the_sink)
+{
+    char err[512];
+    sink *s = NULL;
+    sink_config c = {.url = "otlp+http://127.0.0.1:4318", .format = SINK_FORMAT_JSONL};
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "does not take --format jsonl (it takes otlp)");
+    c.url = "syslog+tcp://127.0.0.1:514";
+    c.format = SINK_FORMAT_OTLP;
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "(it takes jsonl, ocsf)");
+    c.url = "postgres://127.0.0.1/audit";
+    c.format = SINK_FORMAT_OCSF;
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "--format does not apply");
+    /* The default is each sink's own. */
+    c.url = "syslog+tcp://127.0.0.1:514";
+    c.format = SINK_FORMAT_DEFAULT;
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_OK);
+    ASSERT_EQ_INT(s->format, SINK_FORMAT_JSONL);
+    ASSERT_EQ_STR(s->desc, "syslog+tcp://127.0.0.1:514");
+    sink_close(s);
+    ASSERT_EQ_INT(sink_format_parse("ocsf"), SINK_FORMAT_OCSF);
+    ASSERT_EQ_INT(sink_format_parse("csv"), SINK_FORMAT_DEFAULT);
+}
+
+TEST(secrets_are_required_where_a_sink_needs_one)
+{
+    char err[512];
+    sink *s = NULL;
+    sink_config c = {.url = "splunk-hec+https://127.0.0.1:8088"};
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "DSS_AUDIT_SINK_TOKEN");
+    c.token = "line one\nline two";
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT(!strstr(err, "line one"));
+    c.url = "https://127.0.0.1/hook";
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "DSS_AUDIT_SINK_SECRET");
+    c.url = "relp+tls://127.0.0.1:2514";
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "--client-cert FILE --client-key FILE");
+    c.url = "syslog+tls://127.0.0.1:6514";
+    c.ca_file = "/nonexistent/ca.pem";
+    ASSERT_EQ_INT(sink_open(&c, &s, err, sizeof err), SINK_EUSAGE);
+    ASSERT_CONTAINS(err, "--ca /nonexistent/ca.pem cannot be read");
+}
+
+static cJSON *entry(const char *event_type, const char *error)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "seq", 42);
+    cJSON_AddStringToObject(e, "id", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    cJSON_AddStringToObject(e, "event_type", event_type);
+    if (error) cJSON_AddStringToObject(e, "error", error);
+    else cJSON_AddNullToObject(e, "error");
+    cJSON_AddStringToObject(e, "created_at", "2026-11-27T21:58:05.123456Z");
+    cJSON_AddStringToObject(e, "hash", "ab\"c]d\\e");
+    return e;
+}
+
+TEST(syslog_message_is_rfc5424_with_escaped_structured_data)
+{
+    cJSON *e = entry("tool_call", NULL);
+    jbuf out = {0};
+    char err[256];
+    ASSERT_EQ_INT(sink_syslog_message(SINK_FORMAT_JSONL, "laptop 7", "log-1", e, &out, err,
+                                      sizeof err), SINK_OK);
+    char *text = jbuf_take(&out);
+    /* facility 13 (log audit) * 8 + severity 6; the host's space is not
+    ** PRINTUSASCII; '"', '\' and ']' escaped in a PARAM-VALUE. */
+    ASSERT_EQ_STR(text,
+                  "<110>1 2026-11-27T21:58:05.123456Z laptop_7 dss-audit-mcp - tool_call "
+                  "[dss-audit@32473 seq=\"42\" id=\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\" "
+                  "log=\"log-1\" hash=\"ab\\\"c\\]d\\\\e\"] \xEF\xBB\xBF"
+                  "{\"seq\":42,\"id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"event_type\":"
+                  "\"tool_call\",\"error\":null,\"created_at\":\"2026-11-27T21:58:05.123456Z\","
+                  "\"hash\":\"ab\\\"c]d\\\\e\"}");
+    free(text);
+    cJSON_Delete(e);
+    /* No host: the NILVALUE; an over-long MSGID is cut to 32 characters. */
+    e = entry("a_very_long_event_type_name_beyond_32", NULL);
+    ASSERT_EQ_INT(sink_syslog_message(SINK_FORMAT_JSONL, "", "l", e, &out, err, sizeof err),
+                  SINK_OK);
+    text = jbuf_take(&out);
+    ASSERT_CONTAINS(text, "Z - dss-audit-mcp - a_very_long_event_type_name_beyo [");
+    free(text);
+    cJSON_Delete(e);
+}
+
+TEST(syslog_severity_rises_for_errors_and_security_events)
+{
+    cJSON *a = entry("tool_call", NULL), *b = entry("security_event", NULL),
+          *c = entry("tool_call", "timed out"), *d = entry("error", NULL),
+          *f = entry("security_event", "denied");
+    ASSERT_EQ_INT(sink_syslog_severity(a), 6);
+    ASSERT_EQ_INT(sink_syslog_severity(b), 4);
+    ASSERT_EQ_INT(sink_syslog_severity(c), 3);
+    ASSERT_EQ_INT(sink_syslog_severity(d), 3);
+    ASSERT_EQ_INT(sink_syslog_severity(f), 3);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+    cJSON_Delete(d);
+    cJSON_Delete(f);
+}
+
+TEST(cursor_saves_loads_and_survives_reopening)
+{
+    char err[512], db[128], key[65], other[65];
+    cursor *c = NULL;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    cursor_key("relp://h:2514", "log-a", key);
+    cursor_key("relp://h:2515", "log-a", other);
+    ASSERT(strcmp(key, other) != 0);
+    cursor_key("relp://h:2514", "log-b", other);
+    ASSERT(strcmp(key, other) != 0);
+    /* Nothing kept yet: nothing is created to read. */
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 0, &c, err, sizeof err), CURSOR_OK);
+    ASSERT(c == NULL);
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 1, &c, err, sizeof err), CURSOR_OK);
+    ship_mark m = {.seq = 7}, got;
+    snprintf(m.id, sizeof m.id, "id-7");
+    snprintf(m.hash, sizeof m.hash, "%064d", 7);
+    int found = 1;
+    ASSERT_EQ_INT(cursor_load(c, key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(found, 0);
+    ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err), CURSOR_OK);
+    m.seq = 9;
+    ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err), CURSOR_OK);
+    cursor_close(c);
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 0, &c, err, sizeof err), CURSOR_OK);
+    ASSERT(c != NULL);
+    ASSERT_EQ_INT(cursor_load(c, key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(found, 1);
+    ASSERT_EQ_INT(got.seq, 9);
+    ASSERT_EQ_STR(got.id, "id-7");
+    ASSERT_EQ_STR(got.hash, m.hash);
+    ASSERT_EQ_INT(strlen(got.saved_at), 27);
+    cursor_close(c);
+    struct stat st;
+    char p[160];
+    snprintf(p, sizeof p, "%s/audit.db.ship", dir);
+    ASSERT(stat(p, &st) == 0 && (st.st_mode & 0777) == 0700);
+}
+
+TEST(cursor_lock_is_exclusive_across_processes)
+{
+    char err[512], db[128], key[65];
+    cursor *c = NULL;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    cursor_key("https://h/x", "log-a", key);
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 1, &c, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_lock(c, key, err, sizeof err), CURSOR_OK);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cursor *d = NULL;
+        char e2[512];
+        int rc = cursor_open_local(db, NULL, 1, &d, e2, sizeof e2) == CURSOR_OK &&
+                 cursor_lock(d, key, e2, sizeof e2) == CURSOR_EBUSY &&
+                 strstr(e2, "another ship process");
+        _exit(rc ? 0 : 1);
+    }
+    int st;
+    ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    ASSERT_EQ_INT(WEXITSTATUS(st), 0);
+    cursor_close(c);
+    /* Released with the cursor: another process can take it now. */
+    pid = fork();
+    if (pid == 0) {
+        cursor *d = NULL;
+        char e2[512];
+        _exit(cursor_open_local(db, NULL, 1, &d, e2, sizeof e2) == CURSOR_OK &&
+                      cursor_lock(d, key, e2, sizeof e2) == CURSOR_OK
+                  ? 0
+                  : 1);
+    }
+    ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    ASSERT_EQ_INT(WEXITSTATUS(st), 0);
+}
+
+/* A local trail of n entries through the store API; its log id into
+** log_id. */
+static int make_trail(const char *db, int n, char log_id[37])
+{
+    store *s = NULL;
+    char err[STORE_ERRLEN];
+    store_options o = {.path = db};
+    if (store_open(&o, &s, err) != STORE_OK || store_begin(s, err) != STORE_OK) return -1;
+    for (int i = 0; i < n; i++) {
+        store_record r = {.event_type = "tool_call", .operation_name = "op", .args = "{}"};
+        store_receipt rc;
+        if (store_append(s, &r, &rc, err) != STORE_OK) return -1;
+    }
+    snprintf(log_id, 37, "%s", store_log_id(s));
+    int rc = store_commit(s, err);
+    store_close(s);
+    return rc == STORE_OK ? 0 : -1;
+}
+
+static int count_cursor(void *ctx, const ship_cursor_info *c)
+{
+    ship_cursor_info *got = ctx;
+    *got = *c;
+    return 0;
+}
+
+TEST(ship_cursors_report_each_sink_and_its_lag)
+{
+    char err[512], db[128], log_id[37], key[65];
+    cursor *c = NULL;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    ASSERT_EQ_INT(make_trail(db, 5, log_id), 0);
+    ship_cursor_info got;
+    memset(&got, 0, sizeof got);
+    ASSERT_EQ_INT(ship_cursors(db, NULL, count_cursor, &got, err, sizeof err), SHIP_OK);
+    ASSERT_EQ_STR(got.sink, "");
+    cursor_key("otlp+http://h:4318", log_id, key);
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 1, &c, err, sizeof err), CURSOR_OK);
+    ship_mark m = {.seq = 2};
+    ASSERT_EQ_INT(cursor_save(c, key, "otlp+http://h:4318", log_id, &m, err, sizeof err),
+                  CURSOR_OK);
+    /* A cursor of another file in the same folder is not this log's. */
+    m.seq = 1;
+    ASSERT_EQ_INT(cursor_save(c, "other", "relp://h:1", "another-log", &m, err, sizeof err),
+                  CURSOR_OK);
+    cursor_close(c);
+    ASSERT_EQ_INT(ship_cursors(db, NULL, count_cursor, &got, err, sizeof err), SHIP_OK);
+    ASSERT_EQ_STR(got.sink, "otlp+http://h:4318");
+    ASSERT_EQ_INT(got.seq, 2);
+    ASSERT_EQ_INT(got.lag, 3);
+}
+
+TEST(ship_refuses_what_it_cannot_do_before_sending)
+{
+    char err[512], db[128], log_id[37];
+    ship_result r;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    ASSERT_EQ_INT(make_trail(db, 2, log_id), 0);
+    ship_options o = {.from = db};
+    ASSERT_EQ_INT(ship_run(&o, &r, err, sizeof err), SHIP_EUSAGE);
+    ASSERT_CONTAINS(err, "needs a sink");
+    const char *twice[] = {"otlp+http://127.0.0.1:9", "otlp+http://127.0.0.1:9"};
+    o.to_list = twice;
+    o.nto = 2;
+    ASSERT_EQ_INT(ship_run(&o, &r, err, sizeof err), SHIP_EUSAGE);
+    ASSERT_CONTAINS(err, "is named twice");
+    o.nto = 0;
+    o.to = "otlp+http://127.0.0.1:9";
+    o.from = "postgres://h/db";
+    ASSERT_EQ_INT(ship_run(&o, &r, err, sizeof err), SHIP_EUSAGE);
+    ASSERT_CONTAINS(err, "local SQLite file");
+    /* Nothing listens on port 9 (discard) on loopback: without --follow,
+    ** an unreachable sink fails the run, and its cursor stays put. */
+    o.from = db;
+    ASSERT_EQ_INT(ship_run(&o, &r, err, sizeof err), SHIP_EFAIL);
+    ASSERT_CONTAINS(err, "otlp+http://127.0.0.1:9");
+    ASSERT_EQ_INT(r.nsinks, 1);
+    ASSERT_EQ_INT(r.sink[0].failed, 1);
+    ASSERT_EQ_INT(r.sink[0].cursor, 0);
+}
+
+TEST(background_shipping_stops_when_asked)
+{
+    char err[512], db[128], log_id[37];
+    ship_handle *h = NULL;
+    ship_result r;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    ASSERT_EQ_INT(make_trail(db, 3, log_id), 0);
+    /* A sink that never answers: the worker waits with backoff until
+    ** ship_finish() stops it, which must be prompt. */
+    ship_options o = {.from = db, .to = "otlp+http://127.0.0.1:9", .backoff_max_ms = 60000};
+    ASSERT_EQ_INT(ship_start(&o, &h, err, sizeof err), SHIP_OK);
+    ship_wake(h);
+    usleep(300 * 1000);
+    ASSERT_EQ_INT(ship_finish(h, &r, err, sizeof err), SHIP_OK);
+    ASSERT_EQ_INT(r.sink[0].failed, 0);
+    ASSERT_EQ_INT(r.sink[0].cursor, 0);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(describe_masks_passwords_and_query_values)
+    TEST_ENTRY(url_parse_takes_hosts_ports_ipv6_and_paths)
+    TEST_ENTRY(url_parse_refuses_credentials_bad_ports_and_non_urls)
+    TEST_ENTRY(each_scheme_picks_its_sink)
+    TEST_ENTRY(formats_are_checked_against_the_sink)
+    TEST_ENTRY(secrets_are_required_where_a_sink_needs_one)
+    TEST_ENTRY(syslog_message_is_rfc5424_with_escaped_structured_data)
+    TEST_ENTRY(syslog_severity_rises_for_errors_and_security_events)
+    TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
+    TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
+    TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
+    TEST_ENTRY(ship_refuses_what_it_cannot_do_before_sending)
+    TEST_ENTRY(background_shipping_stops_when_asked)
+)

@@ -1,0 +1,266 @@
+/*
+** test_wrapconfig.c: wrap-config's remote entries (src/cli/cli_wrapconfig.c):
+** each client's shapes of "url", "type" and "headers" become stdio entries
+** running `wrap --url`, with the headers (and a URL holding credentials or
+** a query) moved to the environment, never to args; --undo gives back the
+** file's original bytes, and the original members in order when the file
+** changed since.
+*/
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "test.h"
+
+#define SELF "/usr/bin/dss-audit-mcp"
+
+typedef struct cfg {
+    char dir[64], file[128];
+} cfg;
+
+static int cfg_new(cfg *c, const char *text)
+{
+    snprintf(c->dir, sizeof c->dir, "/tmp/dss-wrapcfg-XXXXXX");
+    if (!mkdtemp(c->dir)) return -1;
+    snprintf(c->file, sizeof c->file, "%s/mcp.json", c->dir);
+    FILE *f = fopen(c->file, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    fclose(f);
+    return 0;
+}
+
+static char *cfg_text(const cfg *c)
+{
+    FILE *f = fopen(c->file, "r");
+    if (!f) return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void cfg_free(cfg *c)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", c->dir);
+}
+
+/* Run wrap-config (remote entries too unless no_remote); its printed lines
+** into *out (caller frees). */
+static int run_with(const cfg *c, const char *client, int undo, int no_remote, char **out)
+{
+    char err[512] = "";
+    size_t n;
+    FILE *o = open_memstream(out, &n);
+    cli_wrap_where where = {.home = c->dir, .xdg_config_home = NULL, .remote = !no_remote};
+    int rc = cli_wrap_config(client, c->file, undo, SELF, &where, o, err, sizeof err);
+    fclose(o);
+    if (rc != CLI_OK) fprintf(stderr, "wrap-config: %s\n", err);
+    return rc;
+}
+
+static int run(const cfg *c, const char *client, int undo, char **out)
+{
+    return run_with(c, client, undo, 0, out);
+}
+
+static const cJSON *entry(const cJSON *root, const char *servers, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, servers), name);
+}
+
+static char *args_of(const cJSON *e)
+{
+    return cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(e, "args"));
+}
+
+/* Claude Code writes two-space JSON; VS Code tabs; Cursor by hand. */
+static const char CLAUDE_CODE[] =
+    "{\n  \"mcpServers\": {\n    \"linear\": {\n      \"type\": \"http\",\n"
+    "      \"url\": \"https://mcp.linear.app/mcp\",\n      \"headers\": {\n"
+    "        \"Authorization\": \"Bearer lin_api_S3CR3T\",\n        \"X-Team\": \"core\"\n"
+    "      }\n    },\n    \"local\": {\n      \"command\": \"npx\",\n      \"args\": [\"srv\"]\n"
+    "    }\n  },\n  \"projects\": {\n    \"/home/u/p\": {\n      \"mcpServers\": {\n"
+    "        \"legacy\": {\n          \"type\": \"sse\",\n          \"url\": \"https://old.example.com/sse\"\n"
+    "        }\n      }\n    }\n  },\n  \"numStartups\": 3\n}\n";
+
+TEST(claude_code_remote_entries_become_wrap_url)
+{
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, CLAUDE_CODE), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "claude-code", 0, &out), 0);
+    ASSERT_CONTAINS(out, "wrapped linear");
+    ASSERT_CONTAINS(out, "wrapped /home/u/p: legacy");
+    free(out);
+    char *text = cfg_text(&c);
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *lin = entry(j, "mcpServers", "linear");
+    char *a = args_of(lin);
+    ASSERT_EQ_STR(a, "[\"wrap\",\"--name\",\"linear\",\"--url\",\"https://mcp.linear.app/mcp\","
+                     "\"--transport\",\"http\"]");
+    ASSERT(!strstr(a, "S3CR3T"));
+    free(a);
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(lin, "type")->valuestring, "stdio");
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(lin, "command")->valuestring, SELF);
+    ASSERT(!cJSON_GetObjectItemCaseSensitive(lin, "headers"));
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(lin, "env"), "DSS_AUDIT_HEADERS");
+    ASSERT_EQ_STR(h->valuestring, "{\"Authorization\":\"Bearer lin_api_S3CR3T\",\"X-Team\":\"core\"}");
+    /* Member order: type, command, args, env (where url and headers were). */
+    const char *order[] = {"type", "command", "args", "env"};
+    int i = 0;
+    for (const cJSON *m = lin->child; m; m = m->next, i++) ASSERT_EQ_STR(m->string, order[i]);
+    const cJSON *legacy = entry(cJSON_GetObjectItemCaseSensitive(
+                                    cJSON_GetObjectItemCaseSensitive(j, "projects"), "/home/u/p"),
+                                "mcpServers", "legacy");
+    a = args_of(legacy);
+    ASSERT_EQ_STR(a, "[\"wrap\",\"--name\",\"legacy\",\"--url\",\"https://old.example.com/sse\","
+                     "\"--transport\",\"sse\"]");
+    free(a);
+    ASSERT(!cJSON_GetObjectItemCaseSensitive(legacy, "env"));
+    cJSON_Delete(j);
+    free(text);
+    /* --undo: the original bytes, two-space indentation and all. */
+    ASSERT_EQ_INT(run(&c, "claude-code", 1, &out), 0);
+    ASSERT_CONTAINS(out, "back to its bytes");
+    free(out);
+    text = cfg_text(&c);
+    ASSERT_EQ_STR(text, CLAUDE_CODE);
+    free(text);
+    cfg_free(&c);
+}
+
+TEST(vscode_and_cursor_shapes_and_streamable_http)
+{
+    static const char VSCODE[] =
+        "{\"servers\": {\"gh\": {\"type\": \"http\", \"url\": \"https://api.githubcopilot.com/mcp/\","
+        " \"headers\": {\"Authorization\": \"Bearer ghp_T0K3N\"}}}}";
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, VSCODE), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "vscode", 0, &out), 0);
+    free(out);
+    char *text = cfg_text(&c);
+    cJSON *j = cJSON_Parse(text);
+    char *a = args_of(entry(j, "servers", "gh"));
+    ASSERT_CONTAINS(a, "\"--url\",\"https://api.githubcopilot.com/mcp/\"");
+    ASSERT(!strstr(a, "ghp_T0K3N"));
+    free(a);
+    cJSON_Delete(j);
+    free(text);
+    cfg_free(&c);
+
+    static const char CURSOR[] =
+        "{\"mcpServers\": {\"n\": {\"url\": \"https://mcp.notion.com/mcp\"},"
+        " \"s\": {\"type\": \"streamable-http\", \"url\": \"https://mcp.sentry.dev/mcp\"},"
+        " \"w\": {\"type\": \"websocket\", \"url\": \"wss://x\"}}}";
+    ASSERT_EQ_INT(cfg_new(&c, CURSOR), 0);
+    ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
+    ASSERT_CONTAINS(out, "skipped w (neither a stdio nor a remote server)");
+    free(out);
+    text = cfg_text(&c);
+    j = cJSON_Parse(text);
+    a = args_of(entry(j, "mcpServers", "n"));
+    /* No type: no --transport (auto), and no type added. */
+    ASSERT_EQ_STR(a, "[\"wrap\",\"--name\",\"n\",\"--url\",\"https://mcp.notion.com/mcp\"]");
+    ASSERT(!cJSON_GetObjectItemCaseSensitive(entry(j, "mcpServers", "n"), "type"));
+    free(a);
+    a = args_of(entry(j, "mcpServers", "s"));
+    ASSERT_CONTAINS(a, "\"--transport\",\"streamable-http\"");
+    free(a);
+    cJSON_Delete(j);
+    free(text);
+    cfg_free(&c);
+}
+
+TEST(url_with_credentials_or_query_goes_to_the_environment)
+{
+    static const char TEXT[] =
+        "{\"mcpServers\": {\"k\": {\"url\": \"https://user:pw@h.example/mcp\"},"
+        " \"q\": {\"url\": \"https://h.example/mcp?api_key=QK3Y\", \"env\": {\"A\": \"1\"},"
+        " \"headers\": {\"X-K\": \"v\"}}}}";
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, TEXT), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
+    free(out);
+    char *text = cfg_text(&c);
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *k = entry(j, "mcpServers", "k"), *q = entry(j, "mcpServers", "q");
+    char *a = args_of(k);
+    ASSERT_EQ_STR(a, "[\"wrap\",\"--name\",\"k\"]");
+    free(a);
+    a = args_of(q);
+    ASSERT(!strstr(a, "QK3Y"));
+    free(a);
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(q, "env");
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(env, "A")->valuestring, "1");
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(env, "DSS_AUDIT_URL")->valuestring,
+                  "https://h.example/mcp?api_key=QK3Y");
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(env, "DSS_AUDIT_HEADERS")->valuestring,
+                  "{\"X-K\":\"v\"}");
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(k, "env"),
+                                                   "DSS_AUDIT_URL")->valuestring,
+                  "https://user:pw@h.example/mcp");
+    cJSON_Delete(j);
+    free(text);
+    /* Edited since: no backup matches, and the entries come back as they
+    ** were (env kept with its own member, headers restored). */
+    text = cfg_text(&c);
+    char *edited = malloc(strlen(text) + 32);
+    sprintf(edited, "{\"added\": true, %s", text + 1);
+    FILE *f = fopen(c.file, "w");
+    fputs(edited, f);
+    fclose(f);
+    ASSERT_EQ_INT(run(&c, "cursor", 1, &out), 0);
+    ASSERT_CONTAINS(out, "unwrapped q");
+    free(out);
+    free(text);
+    text = cfg_text(&c);
+    j = cJSON_Parse(text);
+    cJSON *want = cJSON_Parse(TEXT);
+    cJSON_AddTrueToObject(want, "added");
+    ASSERT(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(j, "mcpServers"),
+                         cJSON_GetObjectItemCaseSensitive(want, "mcpServers"), 1));
+    const char *korder[] = {"url"};
+    int i = 0;
+    for (const cJSON *m = entry(j, "mcpServers", "k")->child; m; m = m->next, i++)
+        ASSERT_EQ_STR(m->string, korder[i]);
+    cJSON_Delete(want);
+    cJSON_Delete(j);
+    free(text);
+    free(edited);
+    cfg_free(&c);
+}
+
+TEST(remote_entries_are_left_alone_while_wrap_has_no_url)
+{
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, CLAUDE_CODE), 0);
+    char *out;
+    ASSERT_EQ_INT(run_with(&c, "claude-code", 0, 1, &out), 0);
+    ASSERT_CONTAINS(out, "skipped linear (a remote server: this build's wrap has no --url)");
+    ASSERT_CONTAINS(out, "wrapped local");
+    free(out);
+    char *text = cfg_text(&c);
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *lin = entry(j, "mcpServers", "linear");
+    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(lin, "url")->valuestring,
+                  "https://mcp.linear.app/mcp");
+    ASSERT(!cJSON_GetObjectItemCaseSensitive(lin, "command"));
+    cJSON_Delete(j);
+    free(text);
+    cfg_free(&c);
+}
+
+TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
+          TEST_ENTRY(vscode_and_cursor_shapes_and_streamable_http)
+          TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
+          TEST_ENTRY(remote_entries_are_left_alone_while_wrap_has_no_url))
