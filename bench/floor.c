@@ -25,7 +25,7 @@
 **
 ** Only audit_log is written, through its triggers (activity counters), plus
 ** the search index, which the store fills once per transaction just before
-** COMMIT with sqlite_store_fts_sync_sql and the floor fills the same way.
+** COMMIT with store_testing_sqlite_fts_sync_sql and the floor fills the same way.
 **
 ** Run it on a copy or at the end: the dummy hashes break the chain of the
 ** database it writes to.
@@ -50,7 +50,7 @@
 #include "gen.h"
 #include "scrub/scrub.h"
 #include "store/store.h"
-#include "store/sqlite/store_sqlite.h"
+#include "store/store_testing.h"
 #include "util/ts.h"
 #include "util/uuid7.h"
 
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
                       " hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
               SQLITE_OK, "prepare insert") ||
-        check(db, sqlite3_prepare_v3(db, sqlite_store_fts_sync_sql, -1, SQLITE_PREPARE_PERSISTENT,
+        check(db, sqlite3_prepare_v3(db, store_testing_sqlite_fts_sync_sql, -1, SQLITE_PREPARE_PERSISTENT,
                                      &fts, NULL),
               SQLITE_OK, "prepare the search-index statement"))
         return 1;

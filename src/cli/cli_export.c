@@ -30,12 +30,9 @@ enum { SCAN_CACHE_KIB = 2048 };
 
 /* ---- CSV ---------------------------------------------------------------- */
 
-const char *const cli_csv_columns[] = {
-    "seq", "id", "event_type", "operation_name", "operation_id", "user_id",
-    "project_id", "args", "result", "error", "before_state", "after_state",
-    "created_at", "client", "prev_hash", "hash", "server", "session_id",
-    "duration_ms", "completes", "cwd",
-};
+/* An entry's fields in their order (entry.h), one column each. */
+#define X_CSV_COLUMN(name, type, nullable, hash_at, since, by) #name,
+const char *const cli_csv_columns[] = {ENTRY_FIELDS(X_CSV_COLUMN)};
 const int cli_csv_ncolumns = sizeof cli_csv_columns / sizeof *cli_csv_columns;
 
 int cli_csv_field(FILE *out, const char *s)

@@ -80,25 +80,29 @@ static int attr_identity(cli_otlp_attr_fn fn, void *ctx, const char *prefix, con
 
 int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
 {
-    static const char *const text_fields[][2] = {
-        {"id", "dss_audit.id"},
-        {"event_type", "dss_audit.event_type"},
-        {"operation_name", "dss_audit.operation_name"},
-        {"operation_id", "dss_audit.operation_id"},
-        {"user_id", "user.id"},
-        {"project_id", "dss_audit.project_id"},
-        {"error", "error.message"},
-        {"session_id", "mcp.session.id"},
-        {"completes", "dss_audit.completes"},
-        {"cwd", "dss_audit.cwd"},
-        {"prev_hash", "dss_audit.prev_hash"},
-        {"hash", "dss_audit.hash"},
-    };
-    static const char *const json_fields[][2] = {
-        {"args", "dss_audit.args"},
-        {"result", "dss_audit.result"},
-        {"before_state", "dss_audit.before_state"},
-        {"after_state", "dss_audit.after_state"},
+    /* Fields named by their index in ENTRY_FIELDS (entry.h): a field the
+    ** list does not hold does not compile. */
+    static const struct {
+        int field;
+        const char *attr;
+    } text_fields[] = {
+        {ENTRY_F_id, "dss_audit.id"},
+        {ENTRY_F_event_type, "dss_audit.event_type"},
+        {ENTRY_F_operation_name, "dss_audit.operation_name"},
+        {ENTRY_F_operation_id, "dss_audit.operation_id"},
+        {ENTRY_F_user_id, "user.id"},
+        {ENTRY_F_project_id, "dss_audit.project_id"},
+        {ENTRY_F_error, "error.message"},
+        {ENTRY_F_session_id, "mcp.session.id"},
+        {ENTRY_F_completes, "dss_audit.completes"},
+        {ENTRY_F_cwd, "dss_audit.cwd"},
+        {ENTRY_F_prev_hash, "dss_audit.prev_hash"},
+        {ENTRY_F_hash, "dss_audit.hash"},
+    }, json_fields[] = {
+        {ENTRY_F_args, "dss_audit.args"},
+        {ENTRY_F_result, "dss_audit.result"},
+        {ENTRY_F_before_state, "dss_audit.before_state"},
+        {ENTRY_F_after_state, "dss_audit.after_state"},
     };
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
     const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "duration_ms");
@@ -106,7 +110,8 @@ int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
     if (cJSON_IsNumber(seq) && attr_int(fn, ctx, "dss_audit.seq", (int64_t)seq->valuedouble) != 0)
         return -1;
     for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++)
-        if (attr_str(fn, ctx, text_fields[i][1], str_member(e, text_fields[i][0])) != 0)
+        if (attr_str(fn, ctx, text_fields[i].attr,
+                     str_member(e, entry_fields[text_fields[i].field].name)) != 0)
             return -1;
     /* A tool_call entry is one MCP tools/call: the GenAI execute_tool
     ** operation of the tool it names, answered to that JSON-RPC id. */
@@ -117,8 +122,8 @@ int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
          attr_str(fn, ctx, "jsonrpc.request.id", str_member(e, "operation_id")) != 0))
         return -1;
     for (size_t i = 0; i < sizeof json_fields / sizeof *json_fields; i++)
-        if (attr_json(fn, ctx, json_fields[i][1],
-                      cJSON_GetObjectItemCaseSensitive(e, json_fields[i][0])) != 0)
+        if (attr_json(fn, ctx, json_fields[i].attr,
+                      cJSON_GetObjectItemCaseSensitive(e, entry_fields[json_fields[i].field].name)) != 0)
             return -1;
     if (attr_identity(fn, ctx, "dss_audit.client", cJSON_GetObjectItemCaseSensitive(e, "client")) ||
         attr_identity(fn, ctx, "dss_audit.server", cJSON_GetObjectItemCaseSensitive(e, "server")))

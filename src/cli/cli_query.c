@@ -365,17 +365,22 @@ static cJSON *str_or_null(const char *s)
     return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* The stats as one JSON object (stats' JSON output, and the source of its
-** table).  Returns a new object the caller frees, or NULL with a sentence
-** in err.  Takes ownership of s->by_event_type and s->top_users either way. */
-static cJSON *stats_json(store *st, const char *db_path, store_stats *s,
-                         char *err, size_t errlen)
+/* A number, or null for a log that holds no entry. */
+static cJSON *seq_or_null(int64_t seq, int64_t entries)
+{
+    return entries ? cJSON_CreateNumber((double)seq) : cJSON_CreateNull();
+}
+
+/* One log's object: its numbers, its chain head and its newest checkpoint
+** (both read with the log selected).  NULL with a sentence in err. */
+static cJSON *log_stats_json(store *st, const store_log_stats *l, char *err, size_t errlen)
 {
     char serr[STORE_ERRLEN], head_hash[CHAIN_HEX_LEN];
     int64_t head_seq;
     store_checkpoint cp;
     cJSON *o = cJSON_CreateObject(), *head = cJSON_CreateObject(), *last_cp = NULL;
-    int rc = store_head(st, &head_seq, head_hash, serr);
+    int rc = store_use_log(st, l->log_id, serr);
+    if (rc == STORE_OK) rc = store_head(st, &head_seq, head_hash, serr);
     if (rc == STORE_OK) {
         rc = store_last_checkpoint(st, &cp, serr);
         if (rc == STORE_OK) last_cp = checkpoint_to_json(&cp);
@@ -386,37 +391,84 @@ static cJSON *stats_json(store *st, const char *db_path, store_stats *s,
     }
     if (rc != STORE_OK || !o || !head || !last_cp) {
         snprintf(err, errlen, "%s", rc != STORE_OK ? serr : "out of memory");
-        goto fail;
+        cJSON_Delete(o);
+        cJSON_Delete(head);
+        cJSON_Delete(last_cp);
+        return NULL;
     }
     cJSON_AddNumberToObject(head, "seq", (double)head_seq);
     cJSON_AddStringToObject(head, "hash", head_hash);
+    cJSON_AddStringToObject(o, "log_id", l->log_id);
+    cJSON_AddStringToObject(o, "log", l->name);
+    cJSON_AddNumberToObject(o, "entries", (double)l->entries);
+    cJSON_AddItemToObject(o, "first_seq", seq_or_null(l->first_seq, l->entries));
+    cJSON_AddItemToObject(o, "last_seq", seq_or_null(l->last_seq, l->entries));
+    cJSON_AddItemToObject(o, "first_created_at", str_or_null(l->first_created_at));
+    cJSON_AddItemToObject(o, "last_created_at", str_or_null(l->last_created_at));
+    cJSON_AddNumberToObject(o, "errors", (double)l->errors);
+    cJSON_AddItemToObject(o, "head", head);
+    cJSON_AddNumberToObject(o, "checkpoints", (double)l->checkpoints);
+    cJSON_AddNumberToObject(o, "anchors", (double)l->anchors);
+    cJSON_AddItemToObject(o, "last_checkpoint", last_cp);
+    return o;
+}
+
+/* A member of one log's object, copied to the top level (or null when the
+** stats count several logs). */
+static void one_log_member(cJSON *o, const cJSON *one, const char *key)
+{
+    const cJSON *v = one ? cJSON_GetObjectItemCaseSensitive(one, key) : NULL;
+    cJSON_AddItemToObject(o, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+}
+
+/*
+** The stats as one JSON object (stats' JSON output, and the source of its
+** table): the totals over the logs counted, and "logs", each log's own
+** numbers.  Counting one log (a local file, or --log), the top level also
+** holds that log's id, seq span, chain head and newest checkpoint, which
+** are null across several.  Returns a new object the caller frees, or NULL
+** with a sentence in err.  On success the object has taken s->by_event_type
+** and s->top_users (set to NULL); the caller frees s either way.
+*/
+static cJSON *stats_json(store *st, const char *db_path, store_stats *s,
+                         char *err, size_t errlen)
+{
+    char serr[STORE_ERRLEN];
+    cJSON *o = cJSON_CreateObject(), *logs = cJSON_CreateArray();
+    if (!o || !logs) goto oom;
+    for (size_t i = 0; i < s->n_logs; i++) {
+        cJSON *one = log_stats_json(st, &s->logs[i], err, errlen);
+        if (!one) goto fail;
+        cJSON_AddItemToArray(logs, one);
+    }
+    store_use_log(st, NULL, serr); /* the selection the store had */
+    const cJSON *only = s->n_logs == 1 ? logs->child : NULL;
     cJSON_AddStringToObject(o, "database", db_path ? db_path : "");
-    cJSON_AddStringToObject(o, "log_id", store_log_id(st));
+    one_log_member(o, only, "log_id");
+    one_log_member(o, only, "log");
     cJSON_AddNumberToObject(o, "entries", (double)s->entries);
-    cJSON_AddNumberToObject(o, "first_seq", (double)s->first_seq);
-    cJSON_AddNumberToObject(o, "last_seq", (double)s->last_seq);
+    one_log_member(o, only, "first_seq");
+    one_log_member(o, only, "last_seq");
     cJSON_AddItemToObject(o, "first_created_at", str_or_null(s->first_created_at));
     cJSON_AddItemToObject(o, "last_created_at", str_or_null(s->last_created_at));
     cJSON_AddNumberToObject(o, "errors", (double)s->errors);
-    cJSON_AddItemToObject(o, "head", head);
-    head = NULL;
+    one_log_member(o, only, "head");
     cJSON_AddNumberToObject(o, "checkpoints", (double)s->checkpoints);
     cJSON_AddNumberToObject(o, "anchors", (double)s->anchors);
-    cJSON_AddItemToObject(o, "last_checkpoint", last_cp);
-    last_cp = NULL;
+    one_log_member(o, only, "last_checkpoint");
     cJSON_AddNumberToObject(o, "db_bytes", (double)s->db_bytes);
     cJSON_AddNumberToObject(o, "wal_bytes", (double)s->wal_bytes);
     cJSON_AddItemToObject(o, "by_event_type", s->by_event_type);
     cJSON_AddItemToObject(o, "top_users", s->top_users);
+    cJSON_AddItemToObject(o, "logs", logs);
     s->by_event_type = s->top_users = NULL;
     return o;
+oom:
+    snprintf(err, errlen, "out of memory");
 fail:
+    store_use_log(st, NULL, serr);
     cJSON_Delete(o);
-    cJSON_Delete(head);
-    cJSON_Delete(last_cp);
-    cJSON_Delete(s->by_event_type);
-    cJSON_Delete(s->top_users);
-    s->by_event_type = s->top_users = NULL;
+    cJSON_Delete(logs);
     return NULL;
 }
 
@@ -452,21 +504,31 @@ static void kv(FILE *out, const char *key, const char *value)
     fprintf(out, "%-18s %s\n", key, safe);
 }
 
-/* The stats object as an aligned summary and two small tables. */
+/* The stats object as an aligned summary and small tables: the logs
+** (when several are counted), event types, users. */
 static int print_stats_table(FILE *out, const cJSON *o)
 {
     char line[512], a[64], b[64];
     const cJSON *head = cJSON_GetObjectItemCaseSensitive(o, "head");
     const cJSON *cp = cJSON_GetObjectItemCaseSensitive(o, "last_checkpoint");
+    const cJSON *logs = cJSON_GetObjectItemCaseSensitive(o, "logs");
+    int one = str(o, "log_id") != NULL;
     const cJSON *v;
     int rc = 0;
     kv(out, "Database", str(o, "database"));
-    kv(out, "Log id", str(o, "log_id"));
-    if (num(o, "entries") > 0)
+    if (one) {
+        snprintf(line, sizeof line, "%s (%s)", str(o, "log") ? str(o, "log") : "",
+                 str(o, "log_id"));
+        kv(out, "Log", line);
+    } else {
+        snprintf(line, sizeof line, "%d, counted together", cJSON_GetArraySize(logs));
+        kv(out, "Logs", line);
+    }
+    if (one && num(o, "entries") > 0)
         snprintf(line, sizeof line, "%.0f (seq %.0f to %.0f)", num(o, "entries"),
                  num(o, "first_seq"), num(o, "last_seq"));
     else
-        snprintf(line, sizeof line, "0");
+        snprintf(line, sizeof line, "%.0f", num(o, "entries"));
     kv(out, "Entries", line);
     if (str(o, "first_created_at")) {
         snprintf(line, sizeof line, "%s to %s", str(o, "first_created_at"),
@@ -475,9 +537,11 @@ static int print_stats_table(FILE *out, const cJSON *o)
     }
     snprintf(line, sizeof line, "%.0f", num(o, "errors"));
     kv(out, "With errors", line);
-    snprintf(line, sizeof line, "seq %.0f, hash %s", num(head, "seq"),
-             str(head, "hash") ? str(head, "hash") : "");
-    kv(out, "Chain head", line);
+    if (one) {
+        snprintf(line, sizeof line, "seq %.0f, hash %s", num(head, "seq"),
+                 str(head, "hash") ? str(head, "hash") : "");
+        kv(out, "Chain head", line);
+    }
     if (cJSON_IsObject(cp))
         snprintf(line, sizeof line, "%.0f (newest: seq %.0f at %s)", num(o, "checkpoints"),
                  num(cp, "seq"), str(cp, "created_at") ? str(cp, "created_at") : "?");
@@ -491,6 +555,26 @@ static int print_stats_table(FILE *out, const cJSON *o)
     snprintf(line, sizeof line, "%s (write-ahead log %s)", a, b);
     kv(out, "Size", line);
 
+    if (!one) {
+        static const cli_col log_cols[] = {
+            {"LOG", 3, 32, 0}, {"LOG ID", 6, 36, 0}, {"ENTRIES", 7, 20, 1},
+            {"ERRORS", 6, 20, 1}, {"CHECKPOINTS", 11, 20, 1}, {"HEAD SEQ", 8, 20, 1}};
+        cli_table *t = cli_table_new(out, log_cols, 6, 0);
+        if (!t) return -1;
+        fputc('\n', out);
+        cJSON_ArrayForEach(v, logs) {
+            char n[4][32];
+            snprintf(n[0], sizeof n[0], "%.0f", num(v, "entries"));
+            snprintf(n[1], sizeof n[1], "%.0f", num(v, "errors"));
+            snprintf(n[2], sizeof n[2], "%.0f", num(v, "checkpoints"));
+            snprintf(n[3], sizeof n[3], "%.0f",
+                     num(cJSON_GetObjectItemCaseSensitive(v, "head"), "seq"));
+            const char *cells[6] = {str(v, "log"), str(v, "log_id"), n[0], n[1], n[2], n[3]};
+            if (cli_table_add(t, cells) != 0) rc = -1;
+        }
+        if (cli_table_flush(t) != 0) rc = -1;
+        cli_table_free(t);
+    }
     static const cli_col type_cols[] = {{"EVENT TYPE", 10, 32, 0}, {"ENTRIES", 7, 20, 1}};
     static const cli_col user_cols[] = {
         {"USER", 4, 40, 0}, {"ENTRIES", 7, 20, 1}, {"ERRORS", 6, 20, 1}};
@@ -533,10 +617,13 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
     if (store_set_cache_size(st, SCAN_CACHE_KIB, serr) != STORE_OK)
         return store_failed(serr, err, errlen);
     cli_progress_start(&prog, stderr, "counting entries");
-    int src = store_get_stats(st, TOP_USERS, stats_progress, &prog, &s, serr);
+    /* Every log of the store, unless --log names one. */
+    int src = store_get_stats(st, a->log, TOP_USERS, stats_progress, &prog, &s, serr);
     cli_progress_end(&prog);
     if (src != STORE_OK) return store_failed(serr, err, errlen);
-    if (!(o = stats_json(st, db_path, &s, err, errlen))) return CLI_EFAIL;
+    o = stats_json(st, db_path, &s, err, errlen);
+    store_stats_free(&s);
+    if (!o) return CLI_EFAIL;
     if (cli_use_table(out, a)) {
         if (print_stats_table(out, o) != 0) rc = write_failed(err, errlen);
     } else {

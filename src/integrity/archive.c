@@ -69,32 +69,19 @@ int archive_write(archive_writer *w, const store_raw_entry *e)
     char prev[CHAIN_HEX_LEN], hash[CHAIN_HEX_LEN];
     chain_hex(e->prev_hash, prev);
     chain_hex(e->hash, hash);
-    const chain_fields *f = &e->f;
     cJSON *o = cJSON_CreateObject();
     char *line = NULL;
     if (o) {
-        cJSON_AddNumberToObject(o, "seq", (double)f->seq);
-        add_text(o, "id", f->id);
-        add_text(o, "event_type", f->event_type);
-        add_text(o, "operation_name", f->operation_name);
-        add_text(o, "operation_id", f->operation_id);
-        add_text(o, "user_id", f->user_id);
-        add_text(o, "project_id", f->project_id);
-        add_text(o, "args", f->args);
-        add_text(o, "result", f->result);
-        add_text(o, "error", f->error);
-        add_text(o, "before_state", f->before_state);
-        add_text(o, "after_state", f->after_state);
-        add_text(o, "created_at", f->created_at);
-        add_text(o, "client", f->client);
-        /* Encoding v2's fields only when set, so archives of v1 entries
-        ** keep the shape they always had. */
-        const char *const v2[5] = {f->server, f->session_id, f->duration_ms,
-                                   f->completes, f->cwd};
-        static const char *const v2_names[5] = {"server", "session_id", "duration_ms",
-                                                "completes", "cwd"};
-        for (int i = 0; i < 5; i++)
-            if (v2[i]) add_text(o, v2_names[i], v2[i]);
+        /* Every field of ENTRY_FIELDS (entry.h) as text, but the hashes,
+        ** which end the line; encoding v2's fields only when set, so
+        ** archives of v1 entries keep the shape they always had. */
+        cJSON_AddNumberToObject(o, "seq", (double)e->f.seq);
+        for (int c = 0; c < ENTRY_NFIELDS; c++) {
+            const entry_field *d = &entry_fields[c];
+            if (d->chain_off == ENTRY_NO_MEMBER) continue;
+            const char *v = *(const char *const *)((const char *)&e->f + d->chain_off);
+            if (v || d->since == 1) add_text(o, d->name, v);
+        }
         cJSON_AddStringToObject(o, "prev_hash", prev);
         cJSON_AddStringToObject(o, "hash", hash);
         line = cJSON_PrintUnformatted(o);
@@ -178,27 +165,14 @@ int archive_each(const char *path, store_entry_fn fn, void *ctx, char *err, size
         int bad = !cJSON_IsObject(o) || !cJSON_IsNumber(seq);
         store_raw_entry e = {.hashes_ok = 1};
         if (!bad) {
-            e.f = (chain_fields){
-                .seq = (int64_t)seq->valuedouble,
-                .id = opt_str(o, "id", &bad),
-                .event_type = opt_str(o, "event_type", &bad),
-                .operation_name = opt_str(o, "operation_name", &bad),
-                .operation_id = opt_str(o, "operation_id", &bad),
-                .user_id = opt_str(o, "user_id", &bad),
-                .project_id = opt_str(o, "project_id", &bad),
-                .args = opt_str(o, "args", &bad),
-                .result = opt_str(o, "result", &bad),
-                .error = opt_str(o, "error", &bad),
-                .before_state = opt_str(o, "before_state", &bad),
-                .after_state = opt_str(o, "after_state", &bad),
-                .created_at = opt_str(o, "created_at", &bad),
-                .client = opt_str(o, "client", &bad),
-                .server = v2_str(o, "server", &bad),
-                .session_id = v2_str(o, "session_id", &bad),
-                .duration_ms = v2_str(o, "duration_ms", &bad),
-                .completes = v2_str(o, "completes", &bad),
-                .cwd = v2_str(o, "cwd", &bad),
-            };
+            e.f.seq = (int64_t)seq->valuedouble;
+            for (int c = 0; c < ENTRY_NFIELDS; c++) {
+                const entry_field *d = &entry_fields[c];
+                if (d->chain_off == ENTRY_NO_MEMBER) continue;
+                /* Archives of v1 entries do not hold encoding v2's fields. */
+                *(const char **)((char *)&e.f + d->chain_off) =
+                    d->since == 1 ? opt_str(o, d->name, &bad) : v2_str(o, d->name, &bad);
+            }
             bad = bad || hex32(o, "prev_hash", e.prev_hash) || hex32(o, "hash", e.hash);
         }
         if (bad) {

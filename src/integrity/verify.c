@@ -429,12 +429,12 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
     }
     w.use_store_lookup = 1;
     /* From the lowest seq stored, so that rows forged below the start of
-    ** the chain are seen too.  On PostgreSQL, retention drops whole
-    ** partitions shared by every log, so a pruned log's rows stay below
-    ** its signed anchor until the last log is pruned past them: the walk
-    ** starts after the anchor there (store_pg_prune.c). */
+    ** the chain are seen too.  Where retention drops whole partitions
+    ** shared by every log (STORE_CAP_PARTITIONS), a pruned log's rows stay
+    ** below its signed anchor until the last log is pruned past them: the
+    ** walk starts after the anchor there (store_prune()). */
     int64_t from = INT64_MIN;
-    if (has_anchor && strcmp(store_backend(st), "postgresql") == 0) from = anchor.seq + 1;
+    if (has_anchor && (store_capabilities(st) & STORE_CAP_PARTITIONS)) from = anchor.seq + 1;
     if (store_each_entry(st, from, on_entry, ph, serr) != STORE_OK) {
         snprintf(err, errlen, "%s", serr);
         goto done;

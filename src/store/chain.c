@@ -12,6 +12,7 @@
 #include "chain.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char domain_v1[] = "dss-audit/entry/v1";
@@ -62,10 +63,60 @@ static void put_field(hasher *h, const char *s)
     put(h, s, n);
 }
 
+/*
+** The order in which the string fields are hashed, from hash_at in
+** ENTRY_FIELDS (entry.h): slot hash_at - 2 holds the field's place in
+** chain_fields.  It is the order of encoding v1 (which put error after the
+** states) followed by encoding v2's fields: changing it changes every
+** hash, and tests/kat's vectors, computed from docs/hash-encoding.md by
+** another program, would catch it.
+*/
+#define HASH_SLOT_SEQ(name, hash_at)
+#define HASH_SLOT_HASH(name, hash_at)
+#define HASH_SLOT_TEXT(name, hash_at) [(hash_at) - 2] = offsetof(chain_fields, name),
+#define HASH_SLOT_JSON HASH_SLOT_TEXT
+#define HASH_SLOT_INT HASH_SLOT_TEXT
+#define X_HASH_SLOT(name, type, nullable, hash_at, since, by) HASH_SLOT_##type(name, hash_at)
+static const size_t hash_order[CHAIN_STRING_FIELDS] = {ENTRY_FIELDS(X_HASH_SLOT)};
+
+/* How many string fields encoding v1 hashes: those of since 1. */
+#define X_V1(name, type, nullable, hash_at, since, by) \
+    +(since == 1 && ENTRY_##type != ENTRY_SEQ && ENTRY_##type != ENTRY_HASH)
+enum { V1_STRINGS = 0 ENTRY_FIELDS(X_V1), STRINGS = CHAIN_STRING_FIELDS };
+
+/* The list's promises that the code below relies on: prev_hash first and
+** seq second, every encoding v1 field hashed before any of encoding v2
+** (which only appends), and one place per string field. */
+#define X_CHECK(name, type, nullable, hash_at, since, by)                                   \
+    _Static_assert(ENTRY_##type != ENTRY_HASH || hash_at == 0 || hash_at == ENTRY_UNHASHED, \
+                   #name ": a hash is the chain link or unhashed");                     \
+    _Static_assert((ENTRY_##type == ENTRY_SEQ) == (hash_at == 1), #name ": seq is hashed second"); \
+    _Static_assert(ENTRY_##type == ENTRY_SEQ || ENTRY_##type == ENTRY_HASH ||           \
+                       (hash_at >= 2 && hash_at < 2 + STRINGS),              \
+                   #name ": hashed within the string fields");                          \
+    _Static_assert(ENTRY_##type == ENTRY_SEQ || ENTRY_##type == ENTRY_HASH ||           \
+                       (since == 1) == (hash_at < 2 + V1_STRINGS),                       \
+                   #name ": encoding v2's fields come after v1's");
+ENTRY_FIELDS(X_CHECK)
+#define X_HASH_SUM(name, type, nullable, hash_at, since, by) \
+    +(ENTRY_##type == ENTRY_SEQ || ENTRY_##type == ENTRY_HASH ? 0 : (hash_at - 2))
+#define X_HASH_SQUARES(name, type, nullable, hash_at, since, by) \
+    +(ENTRY_##type == ENTRY_SEQ || ENTRY_##type == ENTRY_HASH ? 0 : (hash_at - 2) * (hash_at - 2))
+_Static_assert((0 ENTRY_FIELDS(X_HASH_SUM)) == CHAIN_STRING_FIELDS * (CHAIN_STRING_FIELDS - 1) / 2 &&
+                   (0 ENTRY_FIELDS(X_HASH_SQUARES)) ==
+                       (CHAIN_STRING_FIELDS - 1) * CHAIN_STRING_FIELDS * (2 * CHAIN_STRING_FIELDS - 1) / 6,
+               "every string field has its own place in the hash order");
+
+static const char *field_at(const chain_fields *f, size_t off)
+{
+    return *(const char *const *)((const char *)f + off);
+}
+
 int chain_encoding(const chain_fields *f)
 {
-    return f->server || f->session_id || f->duration_ms || f->completes || f->cwd
-               ? 2 : 1;
+    for (int i = V1_STRINGS; i < CHAIN_STRING_FIELDS; i++)
+        if (field_at(f, hash_order[i])) return 2;
+    return 1;
 }
 
 void chain_entry_hash(const chain_fields *f, const uint8_t prev[CHAIN_HASH_BYTES],
@@ -80,26 +131,8 @@ void chain_entry_hash(const chain_fields *f, const uint8_t prev[CHAIN_HASH_BYTES
     else put(&h, domain_v1, sizeof domain_v1);
     put(&h, prev, CHAIN_HASH_BYTES);
     put_u64(&h, (uint64_t)f->seq);
-    put_field(&h, f->id);
-    put_field(&h, f->event_type);
-    put_field(&h, f->operation_name);
-    put_field(&h, f->operation_id);
-    put_field(&h, f->user_id);
-    put_field(&h, f->project_id);
-    put_field(&h, f->args);
-    put_field(&h, f->result);
-    put_field(&h, f->before_state);
-    put_field(&h, f->after_state);
-    put_field(&h, f->error);
-    put_field(&h, f->created_at);
-    put_field(&h, f->client);
-    if (v2) {
-        put_field(&h, f->server);
-        put_field(&h, f->session_id);
-        put_field(&h, f->duration_ms);
-        put_field(&h, f->completes);
-        put_field(&h, f->cwd);
-    }
+    int n = v2 ? CHAIN_STRING_FIELDS : V1_STRINGS;
+    for (int i = 0; i < n; i++) put_field(&h, field_at(f, hash_order[i]));
     crypto_hash_sha256_update(&h.st, h.buf, h.n);
     crypto_hash_sha256_final(&h.st, out);
 }
@@ -113,6 +146,19 @@ int chain_entry_matches(const chain_fields *f, int64_t seq,
     at.seq = seq;
     chain_entry_hash(&at, prev, h);
     return memcmp(h, hash, CHAIN_HASH_BYTES) == 0;
+}
+
+const char *chain_link_problem(const chain_fields *f, int hashes_ok,
+                               const uint8_t stored_prev[CHAIN_HASH_BYTES],
+                               const uint8_t hash[CHAIN_HASH_BYTES], int64_t seq,
+                               const uint8_t prev[CHAIN_HASH_BYTES])
+{
+    if (f->seq != seq) return "leaves a gap after the head";
+    if (!hashes_ok) return "has no valid hashes";
+    if (memcmp(stored_prev, prev, CHAIN_HASH_BYTES) != 0)
+        return "does not link to the previous entry's hash";
+    if (!chain_entry_matches(f, seq, prev, hash)) return "does not match its hash";
+    return NULL;
 }
 
 void chain_hex(const uint8_t h[CHAIN_HASH_BYTES], char out[CHAIN_HEX_LEN])
@@ -130,10 +176,33 @@ void chain_hex(const uint8_t h[CHAIN_HASH_BYTES], char out[CHAIN_HEX_LEN])
 
 void chain_string_slots(chain_fields *f, const char **slot[CHAIN_STRING_FIELDS])
 {
-    const char **s[CHAIN_STRING_FIELDS] = {
-        &f->id, &f->event_type, &f->operation_name, &f->operation_id,
-        &f->user_id, &f->project_id, &f->args, &f->result, &f->error,
-        &f->before_state, &f->after_state, &f->created_at, &f->client,
-        &f->server, &f->session_id, &f->duration_ms, &f->completes, &f->cwd};
+#define SLOT_SEQ(name)
+#define SLOT_HASH(name)
+#define SLOT_TEXT(name) &f->name,
+#define SLOT_JSON SLOT_TEXT
+#define SLOT_INT SLOT_TEXT
+#define X_SLOT(name, type, nullable, hash_at, since, by) SLOT_##type(name)
+    const char **s[CHAIN_STRING_FIELDS] = {ENTRY_FIELDS(X_SLOT)};
     memcpy(slot, s, sizeof s);
+}
+
+int chain_unhex(const char *hex, size_t len, uint8_t out[CHAIN_HASH_BYTES])
+{
+    /* Hashes are public: a table lookup is fine (sodium_hex2bin takes
+    ** constant time, several times as long), as in chain_hex(). */
+    static const signed char value[256] = {
+        ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+        ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
+        ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+        ['F'] = 16};
+    if (!hex || len != 2 * CHAIN_HASH_BYTES) goto bad;
+    for (int i = 0; i < CHAIN_HASH_BYTES; i++) {
+        int hi = value[(unsigned char)hex[2 * i]], lo = value[(unsigned char)hex[2 * i + 1]];
+        if (!hi || !lo) goto bad;
+        out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+    }
+    return 0;
+bad:
+    memset(out, 0, CHAIN_HASH_BYTES);
+    return -1;
 }

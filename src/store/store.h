@@ -1,14 +1,18 @@
 /*
 ** store.h: the storage contract of the audit trail.
 **
-** Everything above this header (the tools, the protocol) sees the audit log
-** only through these functions and never speaks SQL, so another backend, for
-** example PostgreSQL for teams whose agents run on many machines, can be added
-** by implementing this header alone.  store.c picks the backend from the
-** path: sqlite/ keeps one log in a local file; pg/ keeps a whole team's
-** logs in one PostgreSQL database.  Each backend's header (sqlite/store_sqlite.h,
-** pg/store_pg.h) mirrors this one function for function, plus what only it
-** has (query plans, for tests).
+** Everything above this header (the tools, the protocol, the commands) sees
+** the audit log only through these functions and never speaks SQL, nor asks
+** which backend it has.  store.c picks the backend from the path (sqlite/
+** keeps one log in a local file; pg/ keeps a whole team's logs in one
+** PostgreSQL database) and does what every backend shares: numbering and
+** hashing each new entry, checking shipped entries, turning rows into
+** entries.  A backend is a table of functions (store_methods.h) with
+** capability bits for what only some backends do (store_capabilities()).
+**
+** Entries: the store hands back rows (entry.h's entry_row, through a
+** store_row_fn) or entries built from them by entry.h's printer; callers
+** that print JSON text print the rows with entry.h themselves.
 **
 ** Logs: a store holds one log (SQLite) or many (PostgreSQL), each its own
 ** hash chain with its own seq, head and checkpoints, named by a random
@@ -34,9 +38,9 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "chain.h"
+#include "entry.h"
 
 #define STORE_ERRLEN 256
 
@@ -54,6 +58,26 @@ enum {
 };
 
 typedef struct store store;
+
+/* What only some backends do, as bits of store_capabilities(). */
+enum {
+    /* Many logs in one store (else: its own log alone; a query naming
+    ** another log matches nothing, and store_use_log() refuses it). */
+    STORE_CAP_MANY_LOGS = 1 << 0,
+    /* store_ensure_log(), store_import(), store_import_checkpoint(): logs
+    ** shipped in from elsewhere (else they fail with STORE_EINVAL). */
+    STORE_CAP_IMPORT = 1 << 1,
+    /* Append-only guards the store can report on (store_missing_guards());
+    ** without it the hash chain is the only proof, and it reports none. */
+    STORE_CAP_GUARDS = 1 << 2,
+    /* Retention drops whole partitions shared by every log, so a pruned
+    ** log's entries may stay stored below its anchor until every log with
+    ** entries beside them is pruned too (store_prune()). */
+    STORE_CAP_PARTITIONS = 1 << 3,
+    /* Substring search (store_query.text) through an index rather than a
+    ** scan of every entry. */
+    STORE_CAP_TEXT_INDEX = 1 << 4
+};
 
 /* Options for store_open(); zero-initialize and set what you need. */
 typedef struct store_options {
@@ -97,8 +121,12 @@ void store_redact_path(const char *path, char *out, size_t len);
 ** `ps` never shows it. */
 void store_wipe_password(char *path);
 
-/* The backend's name, "sqlite" or "postgresql". */
+/* The backend's name, "sqlite" or "postgresql", for messages.  Code that
+** depends on what a backend does asks store_capabilities() instead. */
 const char *store_backend(const store *s);
+
+/* The STORE_CAP_* bits of the store's backend. */
+unsigned store_capabilities(const store *s);
 
 /* While fn is set, long statements call it now and then, and stop with
 ** STORE_EINTERRUPTED when it returns non-zero (a cancelled request).  Pass
@@ -242,18 +270,13 @@ typedef struct store_query {
     void *progress_ctx;
 } store_query;
 
-/*
-** Run a query, newest first.  Across the logs of a PostgreSQL store: by
-** created_at, ties by log_id then seq.  In a store of one log: by seq, or
-** by created_at then seq for a time range (since or until given).  Every
-** entry carries its log_id and its log's name ("log").  *entries receives a new array of entry
-** objects (caller frees).  When more_out is not NULL it is set to 1 if more
-** entries matched beyond limit.
-*/
-int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
-               char *err);
+/* Called with each row a query finds (entry.h; the row and its strings
+** are borrowed for the call).  Returns 0 to go on, a positive number to stop
+** (the query then returns STORE_OK), or a negative STORE_E* code to stop
+** and fail with it. */
+typedef int (*store_row_fn)(void *ctx, const entry_row *row);
 
-/* What store_find_json() found besides the entries' text. */
+/* What a query found besides its rows. */
 typedef struct store_page {
     int64_t count;
     int more;        /* more entries matched beyond the limit */
@@ -263,20 +286,29 @@ typedef struct store_page {
 } store_page;
 
 /*
-** store_find() for replies, which only print the entries: appends them to
-** out as the text of a JSON array, the text cJSON would print for
-** store_find()'s array, without building a tree.  On failure out holds an
-** incomplete text the caller discards.
+** Run a query, newest first.  Across the logs of a PostgreSQL store: by
+** created_at, ties by log_id then seq.  In a store of one log: by seq, or
+** by created_at then seq for a time range (since or until given).  Each row
+** up to the limit goes to fn; *page (may be NULL) receives the count, more
+** and the last row's cursor.  A reply that only prints the entries hands
+** entry_array_add() as fn: no tree is built.
 */
-int store_find_json(store *s, const store_query *q, jbuf *out, store_page *page,
-                    char *err);
+int store_find_rows(store *s, const store_query *q, store_row_fn fn, void *ctx,
+                    store_page *page, char *err);
+
+/* store_find_rows() as entries: *entries receives a new array of entry
+** objects (entry_cjson(); caller frees).  When more_out is not NULL it is
+** set to 1 if more entries matched beyond limit. */
+int store_find(store *s, const store_query *q, cJSON **entries, int *more_out,
+               char *err);
 
 /* Look up one entry by its id; STORE_ENOTFOUND if there is none. */
 int store_get(store *s, const char *id, cJSON **entry, char *err);
 
 /* Counts for get_user_activity over entries of user_id at or after since,
-** answered from per-day counters: the cost grows with the window, not with
-** the user's number of entries. */
+** of the log `log` names (its id or name; NULL: every log), answered from
+** per-day counters: the cost grows with the window, not with the user's
+** number of entries.  A log the store does not hold counts nothing. */
 typedef struct store_activity {
     int64_t total;
     int64_t errors;
@@ -286,7 +318,7 @@ typedef struct store_activity {
 } store_activity;
 
 int store_user_activity(store *s, const char *user_id, const char *since,
-                        store_activity *out, char *err);
+                        const char *log, store_activity *out, char *err);
 
 /* ---- Integrity: chain head, checkpoints, verification, retention ---- */
 
@@ -434,35 +466,54 @@ int store_seq_range(store *s, int64_t *first, int64_t *last, char *err);
 ** than n exist; 0 when the log holds no entry. */
 int store_nth_newest_seq(store *s, int64_t n, int64_t *seq, char *err);
 
-/* Totals for `stats`. */
-typedef struct store_stats {
+/* One log's part of `stats`. */
+typedef struct store_log_stats {
+    char log_id[37];
+    char name[STORE_LOG_NAME_MAX];
     int64_t entries;          /* counted row by row, not derived from seq */
-    int64_t first_seq, last_seq;
+    int64_t first_seq, last_seq; /* 0 when the log holds no entry */
     char first_created_at[TS_BUFLEN]; /* "" when there is no entry */
     char last_created_at[TS_BUFLEN];
     int64_t errors;           /* entries with an error */
     int64_t checkpoints;      /* rows of kind "checkpoint" */
     int64_t anchors;          /* rows of kind "anchor" (retention) */
-    int64_t db_bytes;         /* the size of the stored log on disk */
+} store_log_stats;
+
+/* Totals for `stats`, over the logs counted (every log, or one). */
+typedef struct store_stats {
+    int64_t entries;
+    char first_created_at[TS_BUFLEN]; /* the oldest entry of any log counted */
+    char last_created_at[TS_BUFLEN];  /* the newest; both "" when none */
+    int64_t errors, checkpoints, anchors;
+    int64_t db_bytes;         /* the size of the stored entries on disk (for
+                                 PostgreSQL, every log's: they share tables) */
     int64_t wal_bytes;        /* a local file's write-ahead log, else 0 */
     cJSON *by_event_type;     /* object event_type -> count, most frequent
-                                 first; owned by the caller */
+                                 first */
     cJSON *top_users;         /* array of {user_id, entries, errors}, most
-                                 active first; owned by the caller */
+                                 active first */
+    store_log_stats *logs;    /* each log counted, in log_id order */
+    size_t n_logs;
 } store_stats;
 
 /* Progress of a long walk: done out of total units (entries). */
 typedef void (*store_progress_fn)(void *ctx, int64_t done, int64_t total);
 
 /*
-** Fill *out.  The entry count walks the table in chunks of seq, reporting
-** progress after each when progress is not NULL; counts by event type and
-** by user come from the per-day activity counters.  top_users (>= 0) caps
-** the user list.  On success the caller frees out->by_event_type and
-** out->top_users with cJSON_Delete(); on failure both are NULL.
+** Fill *out with the statistics of the log `log` names (its id or name), or
+** of every log of the store when log is NULL: totals, and each log's own
+** numbers in out->logs.  The entry count walks the entries in chunks,
+** reporting progress after each when progress is not NULL; counts by event
+** type and by user come from the per-day activity counters.  top_users
+** (>= 0) caps the user list.  STORE_ENOTFOUND when log names no log of the
+** store.  On success the caller releases *out with store_stats_free(); on
+** failure nothing is left to free.
 */
-int store_get_stats(store *s, int top_users, store_progress_fn progress,
+int store_get_stats(store *s, const char *log, int top_users, store_progress_fn progress,
                     void *ctx, store_stats *out, char *err);
+
+/* Free what store_get_stats() allocated in *st (not st itself). */
+void store_stats_free(store_stats *st);
 
 /* ---- For the viewer (src/viewer): activity for its charts ----
 ** Answered from the per-day activity counters, so the cost grows with the

@@ -31,8 +31,10 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
-    jbuf_puts(&text, "{\"entries\":");
-    int rc = store_find_json(ctx->st, q, &text, &page, err);
+    entry_array rows = {.out = &text};
+    jbuf_puts(&text, "{\"entries\":[");
+    int rc = store_find_rows(ctx->st, q, entry_array_add, &rows, &page, err);
+    jbuf_putc(&text, ']');
     if (rc != STORE_OK) {
         jbuf_free(&text);
         return tool_store_failed(ctx, rc, err);
@@ -130,7 +132,7 @@ int tool_get_user_activity(tool_ctx *ctx, const cJSON *args, cJSON **out,
     char since[TS_BUFLEN], err[STORE_ERRLEN];
     ts_format(ctx->now_us - days * INT64_C(86400000000), since);
     store_activity a;
-    int rc = store_user_activity(ctx->st, user, since, &a, err);
+    int rc = store_user_activity(ctx->st, user, since, tool_str_arg(args, "log"), &a, err);
     if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
     *out = cJSON_CreateObject();
     *summary = cJSON_CreateObject();

@@ -3,7 +3,7 @@
 **
 ** Each handler reads its parameters, asks the store, and writes the body
 ** straight into the caller's jbuf: the timeline's entries are spliced in
-** by store_find_json() as the text the tools reply with, so a page costs
+** by the entry printer (entry.h) as the text the tools reply with, so a page costs
 ** what a get_operation_history call costs and memory stays bounded by the
 ** page size whatever the size of the log.
 */
@@ -163,9 +163,11 @@ static int get_entries(viewer_api *api, const request *r)
     if ((q.since || q.until) && before_seq && !q.after_created_at)
         return fail(r, HTTP_BAD, "a time range pages with before_seq and before_at together");
     store_page page;
-    jbuf_puts(r->out, "{\"entries\":");
-    int rc = store_find_json(api->st, &q, r->out, &page, err);
+    entry_array rows = {.out = r->out};
+    jbuf_puts(r->out, "{\"entries\":[");
+    int rc = store_find_rows(api->st, &q, entry_array_add, &rows, &page, err);
     if (rc != STORE_OK) return store_failed(r, rc, err);
+    jbuf_putc(r->out, ']');
     key(r->out, "more", 0);
     jbuf_puts(r->out, page.more ? "true" : "false");
     key(r->out, "next", 0);
@@ -194,17 +196,14 @@ static int entry_at_seq(viewer_api *api, const request *r, int64_t seq)
     char err[STORE_ERRLEN];
     store_query q = {.limit = 1, .after_seq = seq + 1, .log = param(r, "log")};
     store_page page;
+    entry_array one = {.out = r->out};
     jbuf_puts(r->out, "{\"entry\":");
-    size_t at = r->out->len;
-    int rc = store_find_json(api->st, &q, r->out, &page, err);
+    int rc = store_find_rows(api->st, &q, entry_array_add, &one, &page, err);
     if (rc != STORE_OK) return store_failed(r, rc, err);
     if (page.count != 1 || page.last_seq != seq) {
         snprintf(err, sizeof err, "no entry has seq %lld", (long long)seq);
         return fail(r, HTTP_NOTFOUND, err);
     }
-    /* store_find_json wrote a one-element array: keep its element. */
-    memmove(r->out->p + at, r->out->p + at + 1, r->out->len - at - 2);
-    r->out->len -= 2;
     jbuf_putc(r->out, '}');
     return HTTP_OK;
 }
@@ -275,6 +274,14 @@ static int add_user_row(void *ctx, const char *user, const char *unused, int64_t
     return 0;
 }
 
+/* A row callback that keeps nothing: the page says what is needed. */
+static int no_row(void *ctx, const entry_row *row)
+{
+    (void)ctx;
+    (void)row;
+    return 0;
+}
+
 /* The time of the newest entry, or now for an empty log. */
 static int64_t newest_time(viewer_api *api)
 {
@@ -282,10 +289,8 @@ static int64_t newest_time(viewer_api *api)
     int64_t us = ts_now_us();
     store_query q = {.limit = 1};
     store_page page;
-    jbuf tmp = {0};
-    if (store_find_json(api->st, &q, &tmp, &page, err) == STORE_OK && page.count)
+    if (store_find_rows(api->st, &q, no_row, NULL, &page, err) == STORE_OK && page.count)
         ts_parse(page.last_created_at, 0, &us, err, sizeof err);
-    jbuf_free(&tmp);
     return us;
 }
 

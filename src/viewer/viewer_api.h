@@ -4,7 +4,7 @@
 ** One function answers one GET request: a path under /api/ and its query
 ** parameters in, an HTTP status and a JSON body out.  It knows nothing of
 ** HTTP (viewer_http.c carries requests to it) and reads the trail only
-** through store.h, with the queries the MCP tools use: store_find_json()
+** through store.h, with the queries the MCP tools use: store_find_rows()
 ** with keyset cursors for the timeline, store_get() for one entry, the
 ** per-day activity counters for the charts, store_each_checkpoint() and
 ** the background verification of viewer_verify.h.  Nothing here writes.

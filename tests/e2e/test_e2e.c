@@ -961,6 +961,36 @@ TEST(get_user_activity_summary)
     FINISH(s);
 }
 
+/* get_user_activity and verify_audit_log take the log argument the other
+** query tools take: the server's own log by its name counts and verifies
+** what every log does; another log counts nothing and cannot be verified. */
+TEST(activity_and_verify_of_one_log)
+{
+    START_INIT(s);
+    CHECK(log_op(s, "{\"event_type\":\"project_update\",\"operation_name\":\"u1\","
+                    "\"user_id\":\"alice\",\"project_id\":\"p1\"}"));
+    cJSON *h = srv_call_ok(s, "get_operation_history", "{\"limit\":1}");
+    CHECK(h);
+    const char *log = jstr(cJSON_GetArrayItem(jget(h, "entries"), 0), "log");
+    CHECK(log && *log);
+    cJSON *a = srv_call_ok(s, "get_user_activity",
+                           srv_fmt(s, "{\"user_id\":\"alice\",\"log\":\"%s\"}", log));
+    CHECK(a);
+    ASSERT_EQ_INT(jnum(a, "total_operations"), 1);
+    a = srv_call_ok(s, "get_user_activity", "{\"user_id\":\"alice\",\"log\":\"no-such-log\"}");
+    CHECK(a);
+    ASSERT_EQ_INT(jnum(a, "total_operations"), 0);
+    cJSON *v = srv_call_ok(s, "verify_audit_log", srv_fmt(s, "{\"log\":\"%s\"}", log));
+    CHECK(v);
+    CHECK(cJSON_IsTrue(jget(v, "ok")));
+    ASSERT_EQ_INT(cJSON_GetArraySize(jget(v, "logs")), 1);
+    CHECK(srv_call_err(s, "verify_audit_log", "{\"log\":\"no-such-log\"}", "'log'",
+                       "no-such-log"));
+    CHECK(srv_call_err(s, "get_user_activity", "{\"user_id\":\"alice\",\"log\":\"\"}", "log",
+                       NULL));
+    FINISH(s);
+}
+
 TEST(search_is_case_insensitive_and_literal)
 {
     START_INIT(s);
@@ -1930,6 +1960,7 @@ TEST_MAIN(
     TEST_ENTRY(get_audit_trail_compares_instants_across_offsets)
     TEST_ENTRY(get_audit_trail_truncated_and_newest_first)
     TEST_ENTRY(get_user_activity_summary)
+    TEST_ENTRY(activity_and_verify_of_one_log)
     TEST_ENTRY(search_is_case_insensitive_and_literal)
     TEST_ENTRY(unknown_tool_is_invalid_params)
     TEST_ENTRY(tools_call_without_name_is_invalid_params)

@@ -517,8 +517,57 @@ TEST(query_and_report_read_a_shared_database)
     srv_free(b);
 }
 
+/* `stats` on a database of two logs: every log totalled, each log's part
+** in "logs"; with --log, that log alone (it counted every log's entries as
+** that log's before). */
+TEST(stats_total_every_log_of_a_shared_database_or_one)
+{
+    char central[512];
+    pgtest_new_db(central, sizeof central);
+    srv *a = start_serve(central, "log-a"), *b = start_serve(central, "log-b");
+    CHECK(a);
+    CHECK(b);
+    /* log_operation records two entries: the entry and its tool_call. */
+    for (int i = 0; i < 3; i++) CHECK(log_marker(a, name_of("a-%d-%d", i, 0)));
+    CHECK(log_marker(b, "b-0"));
+    const char *every[] = {"stats", "--db", central, "--json", NULL};
+    srv_opts o = {.args = every, .no_db = 1, .no_actor = 1, .env = key_vars()};
+    srv *q = srv_start(&o);
+    CHECK(q);
+    ASSERT_EQ_INT(srv_wait(q), 0);
+    cJSON *all = cJSON_Parse(srv_stdout(q));
+    CHECK(all);
+    ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(all, "entries")->valuedouble, 8);
+    ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(all, "log_id")));
+    const cJSON *logs = cJSON_GetObjectItemCaseSensitive(all, "logs"), *l;
+    ASSERT_EQ_INT(cJSON_GetArraySize(logs), 2);
+    cJSON_ArrayForEach(l, logs) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "log"));
+        double n = cJSON_GetObjectItemCaseSensitive(l, "entries")->valuedouble;
+        ASSERT_EQ_INT(n, name && strcmp(name, "log-a") == 0 ? 6 : 2);
+    }
+    cJSON_Delete(all);
+    srv_free(q);
+    const char *one[] = {"stats", "--db", central, "--log", "log-b", "--json", NULL};
+    o.args = one;
+    q = srv_start(&o);
+    CHECK(q);
+    ASSERT_EQ_INT(srv_wait(q), 0);
+    cJSON *only = cJSON_Parse(srv_stdout(q));
+    CHECK(only);
+    ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(only, "entries")->valuedouble, 2);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(only, "log")), "log-b");
+    ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(only, "last_seq")->valuedouble, 2);
+    ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(only, "logs")), 1);
+    cJSON_Delete(only);
+    srv_free(q);
+    srv_free(a);
+    srv_free(b);
+}
+
 TEST_MAIN(
     TEST_ENTRY(query_and_report_read_a_shared_database)
+    TEST_ENTRY(stats_total_every_log_of_a_shared_database_or_one)
     TEST_ENTRY(three_shippers_and_two_direct_servers_make_one_trail)
     TEST_ENTRY(shipping_twice_is_a_no_op_and_keeps_every_byte)
     TEST_ENTRY(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)

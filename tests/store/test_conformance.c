@@ -215,6 +215,68 @@ static int tamper_delete(store *s, int64_t seq)
     return owner_exec(sql);
 }
 
+/* One column of the entries' table as the database describes it. */
+typedef struct column {
+    char name[64];
+    char type[32];  /* as declared (SQLite) or information_schema's data_type */
+    int nullable;
+} column;
+
+/* The columns of the table that holds entries, in their order, into
+** cols (at most max); returns how many, or -1 (reason on stderr). */
+static int table_columns(column *cols, int max)
+{
+    int n = 0;
+    if (is_pg()) {
+        PGconn *c = PQconnectdb(target);
+        PGresult *r = PQexec(c, "SELECT column_name, data_type, is_nullable"
+                                " FROM information_schema.columns"
+                                " WHERE table_schema = 'dss_audit' AND table_name = 'entries'"
+                                " ORDER BY ordinal_position");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            fprintf(stderr, "information_schema: %s\n", PQerrorMessage(c));
+            n = -1;
+        }
+        for (int i = 0; n >= 0 && i < PQntuples(r) && n < max; i++, n++) {
+            snprintf(cols[n].name, sizeof cols[n].name, "%s", PQgetvalue(r, i, 0));
+            snprintf(cols[n].type, sizeof cols[n].type, "%s", PQgetvalue(r, i, 1));
+            cols[n].nullable = strcmp(PQgetvalue(r, i, 2), "YES") == 0;
+        }
+        PQclear(r);
+        PQfinish(c);
+        return n;
+    }
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(target, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA table_info(audit_log)", -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "table_info: %s\n", sqlite3_errmsg(db));
+        n = -1;
+    }
+    while (n >= 0 && n < max && sqlite3_step(st) == SQLITE_ROW) {
+        /* cid, name, type, notnull, dflt_value, pk: the INTEGER PRIMARY
+        ** KEY (seq) is the rowid, never NULL whatever notnull says. */
+        snprintf(cols[n].name, sizeof cols[n].name, "%s", sqlite3_column_text(st, 1));
+        snprintf(cols[n].type, sizeof cols[n].type, "%s", sqlite3_column_text(st, 2));
+        cols[n].nullable = !sqlite3_column_int(st, 3) && !sqlite3_column_int(st, 5);
+        n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The column type each kind of field is stored in, per backend. */
+static const char *column_type(entry_type t)
+{
+    switch (t) {
+    case ENTRY_SEQ:
+    case ENTRY_INT: return is_pg() ? "bigint" : "INTEGER";
+    case ENTRY_HASH: return is_pg() ? "bytea" : "BLOB";
+    default: return is_pg() ? "text" : "TEXT";
+    }
+}
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static store_record rec(const char *type, const char *op, const char *label)
@@ -537,6 +599,17 @@ TEST(each_log_lists_own_log_and_its_key)
 /* ---- find_json ------------------------------------------------------- */
 
 /* Whether find_json prints exactly what find builds for q. */
+/* The entries q finds as the text of a JSON array, as the query tools
+** print them (store_find_rows() with the entry printer), into out. */
+static int find_json(store *s, const store_query *q, jbuf *out, store_page *page, char *err)
+{
+    entry_array rows = {.out = out};
+    jbuf_putc(out, '[');
+    int rc = store_find_rows(s, q, entry_array_add, &rows, page, err);
+    jbuf_putc(out, ']');
+    return rc;
+}
+
 static int same_text(store *s, const store_query *q)
 {
     char err[STORE_ERRLEN];
@@ -546,7 +619,7 @@ static int same_text(store *s, const store_query *q)
     jbuf out;
     memset(&out, 0, sizeof out);
     store_page page;
-    int rc = store_find_json(s, q, &out, &page, err);
+    int rc = find_json(s, q, &out, &page, err);
     int ok = rc == STORE_OK && tree && out.len == strlen(tree) &&
              memcmp(out.p, tree, out.len) == 0 &&
              page.count == cJSON_GetArraySize(arr);
@@ -609,7 +682,7 @@ TEST(find_json_page_reports_count_more_and_last)
     memset(&out, 0, sizeof out);
     store_page page;
     char err[STORE_ERRLEN];
-    ASSERT_EQ_INT(store_find_json(s, &q, &out, &page, err), STORE_OK);
+    ASSERT_EQ_INT(find_json(s, &q, &out, &page, err), STORE_OK);
     ASSERT_EQ_INT(page.count, 3);
     ASSERT_EQ_INT(page.more, 1);
     ASSERT_EQ_INT(page.last_seq, 3);
@@ -1091,7 +1164,7 @@ static int walk_pages(store *s, store_query q, char *out, size_t len,
         jbuf text;
         memset(&text, 0, sizeof text);
         store_page page;
-        if (store_find_json(s, &q, &text, &page, err) != STORE_OK) {
+        if (find_json(s, &q, &text, &page, err) != STORE_OK) {
             fprintf(stderr, "find_json: %s\n", err);
             jbuf_free(&text);
             return -1;
@@ -1271,7 +1344,7 @@ TEST(user_activity_counts_whole_window)
     store_activity a;
     char err[STORE_ERRLEN], since[TS_BUFLEN];
     ts_of(T0 - DAY_US, since);
-    ASSERT_EQ_INT(store_user_activity(s, "alice", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 4);
     ASSERT_EQ_INT(a.errors, 1);
     ASSERT_EQ_INT(a.projects, 3);
@@ -1291,7 +1364,7 @@ TEST(user_activity_since_before_noon_counts_exactly)
     store_activity a;
     char err[STORE_ERRLEN], since[TS_BUFLEN];
     ts_of(T0 + 9 * HOUR_US, since); /* after the 08:00 entry */
-    ASSERT_EQ_INT(store_user_activity(s, "alice", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 3);
     ASSERT_EQ_INT(a.errors, 1);
     ASSERT_EQ_INT(a.projects, 3);
@@ -1310,7 +1383,7 @@ TEST(user_activity_since_after_noon_counts_exactly)
     store_activity a;
     char err[STORE_ERRLEN], since[TS_BUFLEN];
     ts_of(T0 + 13 * HOUR_US, since);
-    ASSERT_EQ_INT(store_user_activity(s, "alice", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 2);
     ASSERT_EQ_INT(a.errors, 0);
     /* shop was last touched at 10:00, before the window */
@@ -1330,11 +1403,11 @@ TEST(user_activity_since_is_inclusive)
     store_activity a;
     char err[STORE_ERRLEN], since[TS_BUFLEN];
     ts_of(T0 + 14 * HOUR_US, since); /* exactly the 14:00 entry */
-    ASSERT_EQ_INT(store_user_activity(s, "alice", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 2);
     cJSON_Delete(a.by_type);
     ts_of(T0 + 10 * HOUR_US, since); /* exactly the 10:00 error */
-    ASSERT_EQ_INT(store_user_activity(s, "alice", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 3);
     ASSERT_EQ_INT(a.errors, 1);
     cJSON_Delete(a.by_type);
@@ -1349,7 +1422,7 @@ TEST(user_activity_unknown_user_is_zero)
     store_activity a;
     char err[STORE_ERRLEN], since[TS_BUFLEN];
     ts_of(T0 - DAY_US, since);
-    ASSERT_EQ_INT(store_user_activity(s, "zed", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "zed", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 0);
     ASSERT_EQ_INT(a.errors, 0);
     ASSERT_EQ_INT(a.projects, 0);
@@ -1458,7 +1531,45 @@ TEST(activity_walk_stops_when_asked)
     store_close(s);
 }
 
+/* ---- the entry's definition against the table ---------------------------- */
+
+/* Every field of ENTRY_FIELDS (entry.h) is a column, in the list's order,
+** of the type its kind is stored in and nullable as the list says; the
+** table holds nothing else but what the backend adds beside the entry (the
+** log, and PostgreSQL's server name derived from the server field). */
+TEST(entry_definition_matches_the_table)
+{
+    store *s = fresh();
+    ASSERT(s);
+    store_close(s);
+    column cols[64];
+    int n = table_columns(cols, 64), prev = -1;
+    ASSERT(n > 0);
+    for (int c = 0; c < ENTRY_NFIELDS; c++) {
+        const entry_field *f = &entry_fields[c];
+        int at = -1;
+        for (int i = 0; i < n; i++)
+            if (strcmp(cols[i].name, f->name) == 0) at = i;
+        if (at < 0) TEST_FAIL_("field %s is no column of the table", f->name);
+        if (at < prev) TEST_FAIL_("column %s is out of the list's order", f->name);
+        prev = at;
+        ASSERT_EQ_STR(cols[at].type, column_type(f->type));
+        if (cols[at].nullable != f->nullable)
+            TEST_FAIL_("column %s: nullable %d, the list says %d", f->name, cols[at].nullable,
+                       f->nullable);
+    }
+    static const char *const extra_pg[] = {"log_id", "server_name"};
+    for (int i = 0; i < n; i++) {
+        int known = entry_field_index(cols[i].name) >= 0;
+        for (size_t k = 0; is_pg() && k < sizeof extra_pg / sizeof *extra_pg; k++)
+            known |= strcmp(cols[i].name, extra_pg[k]) == 0;
+        if (!known) TEST_FAIL_("column %s is not in the entry's definition", cols[i].name);
+    }
+}
+
 /* ---- stats ------------------------------------------------------------ */
+
+static int checkpoint_here(store *s);
 
 static void progress_count(void *ctx, int64_t done, int64_t total) { (*(int *)ctx)++; }
 
@@ -1470,10 +1581,10 @@ TEST(stats_count_entries_types_users_and_size)
     store_stats st;
     char err[STORE_ERRLEN];
     int calls = 0;
-    ASSERT_EQ_INT(store_get_stats(s, 10, progress_count, &calls, &st, err), STORE_OK);
+    ASSERT_EQ_INT(store_get_stats(s, NULL, 10, progress_count, &calls, &st, err), STORE_OK);
     ASSERT_EQ_INT(st.entries, 6);
-    ASSERT_EQ_INT(st.first_seq, 1);
-    ASSERT_EQ_INT(st.last_seq, 6);
+    ASSERT_EQ_INT(st.logs[0].first_seq, 1);
+    ASSERT_EQ_INT(st.logs[0].last_seq, 6);
     char first[TS_BUFLEN], last[TS_BUFLEN];
     ts_of(T0 + 8 * HOUR_US, first);
     ts_of(T0 + DAY_US + 12 * HOUR_US, last);
@@ -1491,12 +1602,10 @@ TEST(stats_count_entries_types_users_and_size)
     ASSERT_EQ_STR(users, "[{\"user_id\":\"alice\",\"entries\":4,\"errors\":1},"
                          "{\"user_id\":\"bob\",\"entries\":1,\"errors\":0}]");
     free(users);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
-    ASSERT_EQ_INT(store_get_stats(s, 1, NULL, NULL, &st, err), STORE_OK);
+    store_stats_free(&st);
+    ASSERT_EQ_INT(store_get_stats(s, NULL, 1, NULL, NULL, &st, err), STORE_OK);
     ASSERT_EQ_INT(cJSON_GetArraySize(st.top_users), 1);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
+    store_stats_free(&st);
     store_close(s);
 }
 
@@ -1506,16 +1615,84 @@ TEST(stats_of_empty_log)
     ASSERT(s);
     store_stats st;
     char err[STORE_ERRLEN];
-    ASSERT_EQ_INT(store_get_stats(s, 10, NULL, NULL, &st, err), STORE_OK);
+    ASSERT_EQ_INT(store_get_stats(s, NULL, 10, NULL, NULL, &st, err), STORE_OK);
     ASSERT_EQ_INT(st.entries, 0);
-    ASSERT_EQ_INT(st.first_seq, 0);
-    ASSERT_EQ_INT(st.last_seq, 0);
+    ASSERT_EQ_INT(st.logs[0].first_seq, 0);
+    ASSERT_EQ_INT(st.logs[0].last_seq, 0);
     ASSERT_EQ_STR(st.first_created_at, "");
     ASSERT_EQ_INT(st.errors, 0);
     ASSERT(cJSON_IsObject(st.by_event_type) && !st.by_event_type->child);
     ASSERT(cJSON_IsArray(st.top_users) && !st.top_users->child);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
+    store_stats_free(&st);
+    store_close(s);
+}
+
+/* `stats --log X` on any backend: the own log, by its name or its id,
+** is the whole store; a log the store does not hold is not found. */
+TEST(stats_of_one_log_by_name_or_id)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_activity(s), 0);
+    store_stats st;
+    char err[STORE_ERRLEN];
+    const char *names[] = {"alpha", store_log_id(s)};
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(store_get_stats(s, names[i], 10, NULL, NULL, &st, err), STORE_OK);
+        ASSERT_EQ_INT(st.entries, 6);
+        ASSERT_EQ_INT(st.errors, 2);
+        ASSERT_EQ_INT(st.n_logs, 1);
+        ASSERT_EQ_STR(st.logs[0].name, "alpha");
+        ASSERT_EQ_STR(st.logs[0].log_id, store_log_id(s));
+        ASSERT_EQ_INT(st.logs[0].entries, 6);
+        ASSERT_EQ_INT(st.logs[0].errors, 2);
+        store_stats_free(&st);
+    }
+    ASSERT_EQ_INT(store_get_stats(s, "no-such-log", 10, NULL, NULL, &st, err), STORE_ENOTFOUND);
+    ASSERT(st.logs == NULL && st.by_event_type == NULL);
+    store_close(s);
+}
+
+TEST(stats_count_checkpoints_per_log)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_n(s, "a", 3), 0);
+    ASSERT_EQ_INT(checkpoint_here(s), STORE_OK);
+    ASSERT_EQ_INT(checkpoint_here(s), STORE_OK);
+    store_stats st;
+    char err[STORE_ERRLEN];
+    ASSERT_EQ_INT(store_get_stats(s, NULL, 10, NULL, NULL, &st, err), STORE_OK);
+    ASSERT_EQ_INT(st.checkpoints, 2);
+    ASSERT_EQ_INT(st.logs[0].checkpoints, 2);
+    ASSERT_EQ_INT(st.logs[0].anchors, 0);
+    store_stats_free(&st);
+    store_close(s);
+}
+
+/* get_user_activity's log argument: the own log counts what every log
+** does; a log the store does not hold counts nothing. */
+TEST(user_activity_of_one_log)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_activity(s), 0);
+    store_activity a;
+    char err[STORE_ERRLEN], since[TS_BUFLEN];
+    ts_of(T0 - DAY_US, since);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, "alpha", &a, err), STORE_OK);
+    ASSERT_EQ_INT(a.total, 4);
+    ASSERT_EQ_INT(a.projects, 3);
+    cJSON_Delete(a.by_type);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, store_log_id(s), &a, err), STORE_OK);
+    ASSERT_EQ_INT(a.total, 4);
+    cJSON_Delete(a.by_type);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, "no-such-log", &a, err), STORE_OK);
+    ASSERT_EQ_INT(a.total, 0);
+    ASSERT_EQ_INT(a.errors, 0);
+    ASSERT_EQ_INT(a.projects, 0);
+    ASSERT(cJSON_IsObject(a.by_type) && !a.by_type->child);
+    cJSON_Delete(a.by_type);
     store_close(s);
 }
 
@@ -2059,7 +2236,7 @@ TEST(prune_removes_old_prefix_and_anchors_it)
     store_activity a;
     char since[TS_BUFLEN];
     ts_of(T0 - DAY_US, since);
-    ASSERT_EQ_INT(store_user_activity(s, "alice", since, &a, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", since, NULL, &a, err), STORE_OK);
     ASSERT_EQ_INT(a.total, 1);
     cJSON_Delete(a.by_type);
     /* the chain goes on from the last entry, and verifies from the anchor */
@@ -2139,6 +2316,27 @@ TEST(verify_clean_log)
     char problems[512];
     ASSERT_EQ_INT(verify_report(s, problems, sizeof problems), 1);
     ASSERT_EQ_STR(problems, "");
+    store_close(s);
+}
+
+/* verify_audit_log's log argument: the store's log by name verifies it
+** alone; a log the store does not hold is refused. */
+TEST(verify_one_log_by_name)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_n(s, "a", 4), 0);
+    char err[STORE_ERRLEN];
+    verify_options o = {.log = "alpha"};
+    cJSON *report = verify_store(s, &o, err, sizeof err);
+    ASSERT(report);
+    ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "ok")));
+    ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(report, "entries_checked")->valuedouble, 4);
+    ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "logs")), 1);
+    cJSON_Delete(report);
+    o.log = "no-such-log";
+    ASSERT(verify_store(s, &o, err, sizeof err) == NULL);
+    ASSERT_CONTAINS(err, "no-such-log");
     store_close(s);
 }
 
@@ -2532,7 +2730,7 @@ TEST(pg_only_activity_and_stats_across_logs)
     store_activity act;
     char err[STORE_ERRLEN], since[TS_BUFLEN];
     ts_of(T0, since);
-    ASSERT_EQ_INT(store_user_activity(a, "alice", since, &act, err), STORE_OK);
+    ASSERT_EQ_INT(store_user_activity(a, "alice", since, NULL, &act, err), STORE_OK);
     ASSERT_EQ_INT(act.total, 2);
     ASSERT_EQ_INT(act.errors, 1);
     ASSERT_EQ_INT(act.projects, 2);
@@ -2541,6 +2739,170 @@ TEST(pg_only_activity_and_stats_across_logs)
     ASSERT_EQ_INT(store_activity_days(a, NULL, "2026-03-02", "2026-03-02", add_row, &r, err),
                   STORE_OK);
     ASSERT_EQ_STR(r.text, "2026-03-02/error/1/1 2026-03-02/tool_call/2/0");
+    store_close(a);
+    store_close(b);
+}
+
+/* Two logs of one database, 6 and 4 entries (the first log's with 2
+** errors and 2 users, the second's with 1 error), a checkpoint on the
+** first. */
+static int two_busy_logs(store **a, store **b)
+{
+    if (two_logs(a, b) != 0) return -1;
+    for (int i = 0; i < 6; i++)
+        if (put_at(*a, T0 + (2 * i) * HOUR_US, i < 2 ? "error" : "tool_call",
+                   i % 2 ? "bob" : "alice", "p", i < 2 ? "boom" : NULL))
+            return -1;
+    for (int i = 0; i < 4; i++)
+        if (put_at(*b, T0 + (2 * i + 1) * HOUR_US, "tool_result", "carol", "q",
+                   i == 0 ? "bad" : NULL))
+            return -1;
+    return checkpoint_here(*a) == STORE_OK ? 0 : -1;
+}
+
+/* The reported bug: `stats --log A` counted every log's entries as A's. */
+TEST(pg_only_stats_of_one_log_counts_only_it)
+{
+    store *a, *b;
+    ASSERT_EQ_INT(two_busy_logs(&a, &b), 0);
+    store_stats st;
+    char err[STORE_ERRLEN], first[TS_BUFLEN], last[TS_BUFLEN];
+    ASSERT_EQ_INT(store_get_stats(a, "beta", 10, NULL, NULL, &st, err), STORE_OK);
+    ASSERT_EQ_INT(st.entries, 4);
+    ASSERT_EQ_INT(st.errors, 1);
+    ASSERT_EQ_INT(st.checkpoints, 0);
+    ASSERT_EQ_INT(st.n_logs, 1);
+    ASSERT_EQ_STR(st.logs[0].name, "beta");
+    ASSERT_EQ_INT(st.logs[0].first_seq, 1);
+    ASSERT_EQ_INT(st.logs[0].last_seq, 4);
+    ts_of(T0 + HOUR_US, first);
+    ts_of(T0 + 7 * HOUR_US, last);
+    ASSERT_EQ_STR(st.first_created_at, first);
+    ASSERT_EQ_STR(st.last_created_at, last);
+    char *by = cJSON_PrintUnformatted(st.by_event_type);
+    ASSERT_EQ_STR(by, "{\"tool_result\":4}");
+    free(by);
+    char *users = cJSON_PrintUnformatted(st.top_users);
+    ASSERT_EQ_STR(users, "[{\"user_id\":\"carol\",\"entries\":4,\"errors\":1}]");
+    free(users);
+    store_stats_free(&st);
+    ASSERT_EQ_INT(store_get_stats(b, "alpha", 10, NULL, NULL, &st, err), STORE_OK);
+    ASSERT_EQ_INT(st.entries, 6);
+    ASSERT_EQ_INT(st.errors, 2);
+    ASSERT_EQ_INT(st.checkpoints, 1);
+    ASSERT_EQ_INT(st.logs[0].last_seq, 6);
+    store_stats_free(&st);
+    store_close(a);
+    store_close(b);
+}
+
+/* Without a log named, stats total every log, with each log's part. */
+TEST(pg_only_stats_across_logs_total_every_log)
+{
+    store *a, *b;
+    ASSERT_EQ_INT(two_busy_logs(&a, &b), 0);
+    store_stats st;
+    char err[STORE_ERRLEN], first[TS_BUFLEN], last[TS_BUFLEN];
+    int calls = 0;
+    ASSERT_EQ_INT(store_get_stats(a, NULL, 10, progress_count, &calls, &st, err), STORE_OK);
+    ASSERT_EQ_INT(st.entries, 10);
+    ASSERT_EQ_INT(st.errors, 3);
+    ASSERT_EQ_INT(st.checkpoints, 1);
+    ASSERT_EQ_INT(calls, 2);
+    ts_of(T0, first);
+    ts_of(T0 + 10 * HOUR_US, last);
+    ASSERT_EQ_STR(st.first_created_at, first);
+    ASSERT_EQ_STR(st.last_created_at, last);
+    ASSERT_EQ_INT(st.n_logs, 2);
+    int ia = strcmp(st.logs[0].name, "alpha") == 0 ? 0 : 1;
+    ASSERT_EQ_STR(st.logs[ia].name, "alpha");
+    ASSERT_EQ_STR(st.logs[1 - ia].name, "beta");
+    ASSERT(strcmp(st.logs[0].log_id, st.logs[1].log_id) < 0);
+    ASSERT_EQ_INT(st.logs[ia].entries, 6);
+    ASSERT_EQ_INT(st.logs[ia].errors, 2);
+    ASSERT_EQ_INT(st.logs[ia].checkpoints, 1);
+    ASSERT_EQ_INT(st.logs[1 - ia].entries, 4);
+    ASSERT_EQ_INT(st.logs[1 - ia].errors, 1);
+    ASSERT_EQ_INT(st.logs[1 - ia].last_seq, 4);
+    char *by = cJSON_PrintUnformatted(st.by_event_type);
+    ASSERT_EQ_STR(by, "{\"tool_call\":4,\"tool_result\":4,\"error\":2}");
+    free(by);
+    ASSERT_EQ_INT(cJSON_GetArraySize(st.top_users), 3);
+    store_stats_free(&st);
+    store_close(a);
+    store_close(b);
+}
+
+/* A read-only store of a database of several logs selects none; stats
+** still total them all (it refused before: "no log is selected"). */
+TEST(pg_only_stats_read_only_without_a_log)
+{
+    store *a, *b;
+    ASSERT_EQ_INT(two_busy_logs(&a, &b), 0);
+    store_options o = {.path = target, .readonly = 1};
+    store *r = NULL;
+    char err[STORE_ERRLEN];
+    ASSERT_EQ_INT(store_open(&o, &r, err), STORE_OK);
+    ASSERT_EQ_STR(store_log_id(r), "");
+    store_stats st;
+    ASSERT_EQ_INT(store_get_stats(r, NULL, 10, NULL, NULL, &st, err), STORE_OK);
+    ASSERT_EQ_INT(st.entries, 10);
+    ASSERT_EQ_INT(st.n_logs, 2);
+    store_stats_free(&st);
+    store_close(r);
+    store_close(a);
+    store_close(b);
+}
+
+TEST(pg_only_user_activity_of_one_log)
+{
+    store *a, *b;
+    ASSERT_EQ_INT(two_logs(&a, &b), 0);
+    ASSERT_EQ_INT(put_at(a, T0 + HOUR_US, "tool_call", "alice", "p1", NULL), 0);
+    ASSERT_EQ_INT(put_at(b, T0 + 2 * HOUR_US, "error", "alice", "p2", "x"), 0);
+    ASSERT_EQ_INT(put_at(b, T0 + 3 * HOUR_US, "tool_call", "alice", "p2", NULL), 0);
+    store_activity act;
+    char err[STORE_ERRLEN], since[TS_BUFLEN];
+    ts_of(T0, since);
+    ASSERT_EQ_INT(store_user_activity(a, "alice", since, "beta", &act, err), STORE_OK);
+    ASSERT_EQ_INT(act.total, 2);
+    ASSERT_EQ_INT(act.errors, 1);
+    ASSERT_EQ_INT(act.projects, 1);
+    char *by = cJSON_PrintUnformatted(act.by_type);
+    ASSERT_EQ_STR(by, "{\"error\":1,\"tool_call\":1}");
+    free(by);
+    cJSON_Delete(act.by_type);
+    ASSERT_EQ_INT(store_user_activity(b, "alice", since, "alpha", &act, err), STORE_OK);
+    ASSERT_EQ_INT(act.total, 1);
+    ASSERT_EQ_INT(act.projects, 1);
+    cJSON_Delete(act.by_type);
+    ASSERT_EQ_INT(store_user_activity(a, "alice", since, NULL, &act, err), STORE_OK);
+    ASSERT_EQ_INT(act.total, 3);
+    ASSERT_EQ_INT(act.projects, 2);
+    cJSON_Delete(act.by_type);
+    store_close(a);
+    store_close(b);
+}
+
+TEST(pg_only_verify_one_log_of_several)
+{
+    store *a, *b;
+    ASSERT_EQ_INT(two_logs(&a, &b), 0);
+    ASSERT_EQ_INT(put_n(a, "a", 3), 0);
+    ASSERT_EQ_INT(put_n(b, "b", 5), 0);
+    char err[STORE_ERRLEN];
+    verify_options o = {.log = "beta"};
+    cJSON *report = verify_store(a, &o, err, sizeof err);
+    ASSERT(report);
+    ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "ok")));
+    ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(report, "entries_checked")->valuedouble, 5);
+    const cJSON *logs = cJSON_GetObjectItemCaseSensitive(report, "logs");
+    ASSERT_EQ_INT(cJSON_GetArraySize(logs), 1);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(logs->child, "log")),
+                  "beta");
+    cJSON_Delete(report);
+    /* The store's own log is selected again afterwards. */
+    ASSERT_EQ_STR(store_log_name(a), "alpha");
     store_close(a);
     store_close(b);
 }
@@ -2598,8 +2960,12 @@ TEST_MAIN(
     TEST_ENTRY(activity_days_of_one_user)
     TEST_ENTRY(activity_users_per_user_without_anonymous)
     TEST_ENTRY(activity_walk_stops_when_asked)
+    TEST_ENTRY(entry_definition_matches_the_table)
     TEST_ENTRY(stats_count_entries_types_users_and_size)
     TEST_ENTRY(stats_of_empty_log)
+    TEST_ENTRY(stats_of_one_log_by_name_or_id)
+    TEST_ENTRY(stats_count_checkpoints_per_log)
+    TEST_ENTRY(user_activity_of_one_log)
     TEST_ENTRY(seq_range_and_nth_newest)
     TEST_ENTRY(checkpoints_add_last_each)
     TEST_ENTRY(checkpoint_rolled_back_is_gone)
@@ -2620,6 +2986,7 @@ TEST_MAIN(
     TEST_ENTRY(prune_removes_old_prefix_and_anchors_it)
     TEST_ENTRY(prune_keeps_everything_when_archive_fails)
     TEST_ENTRY(verify_clean_log)
+    TEST_ENTRY(verify_one_log_by_name)
     TEST_ENTRY(verify_finds_modified_entry)
     TEST_ENTRY(verify_finds_deleted_entry)
     TEST_ENTRY(verify_finds_truncation_below_checkpoint)
@@ -2634,4 +3001,9 @@ TEST_MAIN(
     TEST_ENTRY(pg_only_each_match_across_logs_in_order)
     TEST_ENTRY(pg_only_each_match_after_cursor_across_logs)
     TEST_ENTRY(pg_only_integrity_functions_follow_selected_log)
-    TEST_ENTRY(pg_only_activity_and_stats_across_logs))
+    TEST_ENTRY(pg_only_activity_and_stats_across_logs)
+    TEST_ENTRY(pg_only_stats_of_one_log_counts_only_it)
+    TEST_ENTRY(pg_only_stats_across_logs_total_every_log)
+    TEST_ENTRY(pg_only_stats_read_only_without_a_log)
+    TEST_ENTRY(pg_only_user_activity_of_one_log)
+    TEST_ENTRY(pg_only_verify_one_log_of_several))

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <cjson/cJSON.h>
 
-#include "store/pg/store_pg.h"
+#include "store/store_testing.h"
 #include "store/store.h"
 #include "pgtest.h"
 
@@ -104,7 +104,7 @@ static store *filled(void) { return filled_with(20000); }
 static int ordered(store *s, const store_query *q, char *plan, size_t len)
 {
     char err[STORE_ERRLEN];
-    if (pg_store_explain_find(store_as_pg(s), q, plan, len, err) != STORE_OK) {
+    if (store_testing_explain_find(s, q, plan, len, err) != STORE_OK) {
         fprintf(stderr, "explain: %s\n", err);
         return 0;
     }
@@ -183,7 +183,7 @@ TEST(history_combined_filters_read_an_index)
     q.user_id = "user3";
     q.project_id = "proj2";
     q.event_type = "error";
-    ASSERT_EQ_INT(pg_store_explain_find(store_as_pg(s), &q, plan, sizeof plan, err),
+    ASSERT_EQ_INT(store_testing_explain_find(s, &q, plan, sizeof plan, err),
                   STORE_OK);
     ASSERT_CONTAINS(plan, "user_id_created_at_log_id_seq_idx");
     ASSERT(!strstr(plan, "Seq Scan on entries"));
@@ -255,7 +255,7 @@ TEST(search_rare_term_uses_trigram_index)
     char plan[8192], err[STORE_ERRLEN];
     store_query q = newest();
     q.text = "exit 2999";
-    ASSERT_EQ_INT(pg_store_explain_find(store_as_pg(s), &q, plan, sizeof plan, err),
+    ASSERT_EQ_INT(store_testing_explain_find(s, &q, plan, sizeof plan, err),
                   STORE_OK);
     ASSERT_CONTAINS(plan, "Bitmap Index Scan on entries_2026_03_operation_name_idx");
     ASSERT_CONTAINS(plan, "Bitmap Index Scan on entries_2026_03_error_idx");

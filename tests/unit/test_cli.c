@@ -22,7 +22,7 @@
 #include "cli/cli_help.h"
 #include "cli/cmd.h"
 #include "store/store.h"
-#include "store/sqlite/store_sqlite.h"
+#include "store/store_testing.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1067,7 +1067,7 @@ TEST(store_each_match_never_sorts)
             if (m & 64) q.text = "op";
             for (int desc = 0; desc < 2; desc++) {
                 store_scan sc = {.filter = &q, .newest_first = desc, .limit = desc};
-                ASSERT(sqlite_store_explain_each_match(store_as_sqlite(s), &sc, plan, sizeof plan, err) == STORE_OK);
+                ASSERT(store_testing_explain_each_match(s, &sc, plan, sizeof plan, err) == STORE_OK);
                 if (strstr(plan, "TEMP B-TREE"))
                     TEST_FAIL_("filters %d (%s, pass %d) sort: %s", m, desc ? "desc" : "asc",
                                pass, plan);
@@ -1106,10 +1106,10 @@ TEST(store_stats_counts)
     ASSERT(append(s, "error", "c", "bob", "p", "boom") == 0);
     ASSERT(append(s, "project_update", "d", NULL, "p", NULL) == 0);
     ASSERT(append(s, "tool_call", "e", "alice", NULL, NULL) == 0);
-    ASSERT(store_get_stats(s, 10, count_progress, calls, &st, err) == STORE_OK);
+    ASSERT(store_get_stats(s, NULL, 10, count_progress, calls, &st, err) == STORE_OK);
     ASSERT_EQ_INT(st.entries, 5);
-    ASSERT_EQ_INT(st.first_seq, 1);
-    ASSERT_EQ_INT(st.last_seq, 5);
+    ASSERT_EQ_INT(st.logs[0].first_seq, 1);
+    ASSERT_EQ_INT(st.logs[0].last_seq, 5);
     ASSERT(st.first_created_at[0] && st.last_created_at[0]);
     ASSERT(strcmp(st.first_created_at, st.last_created_at) <= 0);
     ASSERT_EQ_INT(st.errors, 2);
@@ -1127,8 +1127,7 @@ TEST(store_stats_counts)
     ASSERT(calls[0] >= 1);
     ASSERT_EQ_INT(calls[1], 5);
     ASSERT_EQ_INT(calls[2], 5);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
+    store_stats_free(&st);
     store_close(s);
 }
 
@@ -1138,13 +1137,12 @@ TEST(store_stats_of_an_empty_log)
     store_stats st;
     store *s = new_store();
     ASSERT(s);
-    ASSERT(store_get_stats(s, 10, NULL, NULL, &st, err) == STORE_OK);
+    ASSERT(store_get_stats(s, NULL, 10, NULL, NULL, &st, err) == STORE_OK);
     ASSERT_EQ_INT(st.entries, 0);
-    ASSERT_EQ_INT(st.last_seq, 0);
+    ASSERT_EQ_INT(st.logs[0].last_seq, 0);
     ASSERT_EQ_STR(st.first_created_at, "");
     ASSERT_EQ_INT(cJSON_GetArraySize(st.top_users), 0);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
+    store_stats_free(&st);
     store_close(s);
 }
 

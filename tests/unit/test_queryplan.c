@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "store/sqlite/store_sqlite.h"
+#include "store/store_testing.h"
 #include "test.h"
 
 /* Open a fresh in-memory store; the caller closes it. */
@@ -27,7 +27,7 @@ static store *open_store(void)
 static int plan_ok(store *s, const store_query *q, char *plan, size_t len)
 {
     char err[STORE_ERRLEN];
-    if (sqlite_store_explain_find(store_as_sqlite(s), q, plan, len, err) != STORE_OK) return 0;
+    if (store_testing_explain_find(s, q, plan, len, err) != STORE_OK) return 0;
     return !strstr(plan, "TEMP B-TREE");
 }
 
@@ -158,7 +158,7 @@ TEST(user_activity_reads_counters_and_project_rows_by_primary_key)
     store *s = open_store();
     ASSERT(s);
     char plan[4096], err[STORE_ERRLEN];
-    ASSERT_EQ_INT(sqlite_store_explain_user_activity(store_as_sqlite(s), plan, sizeof plan, err), STORE_OK);
+    ASSERT_EQ_INT(store_testing_explain_user_activity(s, plan, sizeof plan, err), STORE_OK);
     store_close(s);
     ASSERT_CONTAINS(plan, "SEARCH activity_daily USING PRIMARY KEY (user_id=? AND day>?)");
     /* The partial first day is counted from the index alone (schema 7). */
@@ -202,11 +202,11 @@ TEST(every_audit_log_index_serves_a_tool_query)
     char plans[8192] = "";
     size_t at = 0;
     for (size_t i = 0; opened && i < sizeof shapes / sizeof *shapes; i++) {
-        if (sqlite_store_explain_find(store_as_sqlite(s), &shapes[i], plans + at, sizeof plans - at, err) != STORE_OK)
+        if (store_testing_explain_find(s, &shapes[i], plans + at, sizeof plans - at, err) != STORE_OK)
             opened = 0;
         at = strlen(plans);
     }
-    if (opened && sqlite_store_explain_user_activity(store_as_sqlite(s), plans + at, sizeof plans - at, err) != STORE_OK)
+    if (opened && store_testing_explain_user_activity(s, plans + at, sizeof plans - at, err) != STORE_OK)
         opened = 0;
     store_close(s);
     /* The indexes, read from the file the store created. */
@@ -306,7 +306,7 @@ TEST(trigram_search_equals_a_plain_scan_on_random_data)
         random_text(&x, term, 5);
         store_query q = {.text = term, .limit = N};
         char plan[2048];
-        ASSERT_EQ_INT(sqlite_store_explain_find(store_as_sqlite(s), &q, plan, sizeof plan, err), STORE_OK);
+        ASSERT_EQ_INT(store_testing_explain_find(s, &q, plan, sizeof plan, err), STORE_OK);
         if (strstr(plan, "VIRTUAL TABLE")) fts_terms++;
         cJSON *entries = NULL;
         ASSERT_EQ_INT(store_find(s, &q, &entries, NULL, err), STORE_OK);

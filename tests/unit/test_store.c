@@ -1176,7 +1176,7 @@ TEST(user_activity_counts)
     ASSERT_EQ_INT(append_simple(s, "call", "g", "bob", "p3", "x", NULL), STORE_OK);
     char err[STORE_ERRLEN];
     store_activity a;
-    int rc = store_user_activity(s, "alice", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rc = store_user_activity(s, "alice", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     store_close(s);
     ASSERT_EQ_INT(rc, STORE_OK);
     char *bt = cJSON_PrintUnformatted(a.by_type);
@@ -1200,7 +1200,7 @@ TEST(user_activity_ties_ordered_by_name)
     ASSERT_EQ_INT(append_simple(s, "mid", "a", "u", "p", NULL, NULL), STORE_OK);
     char err[STORE_ERRLEN];
     store_activity a;
-    int rc = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rc = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     store_close(s);
     ASSERT_EQ_INT(rc, STORE_OK);
     char *bt = cJSON_PrintUnformatted(a.by_type);
@@ -1221,8 +1221,8 @@ TEST(user_activity_respects_since)
     ASSERT_EQ_INT(append_simple(s, "login", "b", "u", "p2", NULL, &r2), STORE_OK);
     char err[STORE_ERRLEN];
     store_activity a, b;
-    int rc1 = store_user_activity(s, "u", r2.created_at, &a, err);
-    int rc2 = store_user_activity(s, "u", "9999-01-01T00:00:00.000000Z", &b, err);
+    int rc1 = store_user_activity(s, "u", r2.created_at, NULL, &a, err);
+    int rc2 = store_user_activity(s, "u", "9999-01-01T00:00:00.000000Z", NULL, &b, err);
     store_close(s);
     char *bt = cJSON_PrintUnformatted(a.by_type);
     char *bt2 = cJSON_PrintUnformatted(b.by_type);
@@ -1306,7 +1306,7 @@ TEST(user_activity_partial_day_matches_a_plain_count)
             snprintf(since, sizeof since, "2026-03-%02dT%02d:%02d:00.000000Z", day, hour,
                      (hour * 7) % 60);
             store_activity a;
-            if (store_user_activity(s, "u", since, &a, err) != STORE_OK) {
+            if (store_user_activity(s, "u", since, NULL, &a, err) != STORE_OK) {
                 fprintf(stderr, "store_user_activity(%s): %s\n", since, err);
                 bad = 1;
                 break;
@@ -1341,7 +1341,7 @@ TEST(user_activity_unknown_user)
     ASSERT(s);
     char err[STORE_ERRLEN];
     store_activity a;
-    int rc = store_user_activity(s, "nobody", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rc = store_user_activity(s, "nobody", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     store_close(s);
     ASSERT_EQ_INT(rc, STORE_OK);
     int empty = cJSON_IsObject(a.by_type) && a.by_type->child == NULL;
@@ -1387,7 +1387,7 @@ TEST(projects_touched_equals_a_count_over_entries)
                     strcmp(rc[i].created_at, since) >= 0 && !seen[project_of[i]]++)
                     want++;
             store_activity a;
-            if (store_user_activity(s, users[u], since, &a, err) != STORE_OK) {
+            if (store_user_activity(s, users[u], since, NULL, &a, err) != STORE_OK) {
                 store_close(s);
                 TEST_FAIL_("store_user_activity: %s", err);
             }
@@ -1535,107 +1535,59 @@ TEST(delete_blocked_by_trigger)
     ASSERT_EQ_INT(sql_count(path), 1);
 }
 
-/* ---- entries as text (store_find_json) --------------------------------- */
-
-/* store_find_json's text for q, which must be exactly what cJSON prints for
-** store_find's array; the page goes to *page.  Returns the text (caller
-** frees) or NULL, saying why on stderr. */
-static char *find_text_checked(store *s, const store_query *q, store_page *page)
-{
-    char err[STORE_ERRLEN];
-    jbuf b = {0};
-    int more = -1;
-    cJSON *arr = find(s, q, &more);
-    int rc = store_find_json(s, q, &b, page, err);
-    char *text = rc == STORE_OK ? jbuf_take(&b) : NULL;
-    char *want = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    int same = text && want && strcmp(text, want) == 0 &&
-               page->count == cJSON_GetArraySize(arr) && page->more == more;
-    if (!same) {
-        fprintf(stderr, "store_find_json: %d %s\ntext: %s\nwant: %s\n", rc,
-                rc == STORE_OK ? "" : err, text ? text : "(null)", want ? want : "(null)");
-        free(text);
-        text = NULL;
-    }
-    jbuf_free(&b);
-    free(want);
-    cJSON_Delete(arr);
-    return text;
-}
-
-TEST(find_json_is_find_printed)
-{
-    store *s = open_memory();
-    ASSERT(s);
-    store_record r = rec_of("tool_call", "quote\"back\\slash\ttab", "u\u00e9\xE2\x82\xAC",
-                            NULL, "line\nbreak \x01 ctrl");
-    r.args = "{\"n\":12345678901234567890,\"s\":\"x\\\"y\",\"a\":[1,{}]}";
-    r.result = " [true, null] ";
-    r.before_state = "{\"v\":1}";
-    r.client = "{\"name\":\"c\"}";
-    ASSERT_EQ_INT(append_one(s, &r, NULL), STORE_OK);
-    for (int i = 0; i < 4; i++)
-        ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, NULL), STORE_OK);
-    store_query q = query_all();
-    store_page page;
-    char *all = find_text_checked(s, &q, &page);
-    ASSERT(all);
-    free(all);
-    ASSERT_EQ_INT(page.count, 5);
-    ASSERT_EQ_INT(page.more, 0);
-    ASSERT_EQ_INT(page.last_seq, 1);
-    /* A page that stops early: last_seq and created_at name its last entry. */
-    q.limit = 2;
-    char *two = find_text_checked(s, &q, &page);
-    cJSON *arr = two ? cJSON_Parse(two) : NULL;
-    const char *at = str_field(cJSON_GetArrayItem(arr, 1), "created_at");
-    int ok = arr && page.count == 2 && page.more == 1 && page.last_seq == 4 && at &&
-             strcmp(at, page.last_created_at) == 0;
-    free(two);
-    cJSON_Delete(arr);
-    /* No match is an empty array. */
-    q.user_id = "nobody";
-    char *none = find_text_checked(s, &q, &page);
-    store_close(s);
-    ASSERT(ok);
-    ASSERT_EQ_STR(none, "[]");
-    free(none);
-    ASSERT_EQ_INT(page.count, 0);
-}
-
-TEST(find_json_returns_edited_non_json_as_string)
-{
-    /* A database edited behind the server's back may hold text that is not
-    ** JSON where JSON is stored: it must come back as a string, and the
-    ** entries must still parse. */
-    ASSERT_EQ_INT(fresh_tmp(), 0);
-    char path[256], msg[256] = "";
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    int rc = sql_exec(path,
-                      "DROP TRIGGER audit_log_no_update;"
-                      "UPDATE audit_log SET args = '{\"a\":', result = '[1,2]x',"
-                      " client = '\"unterminated';",
-                      msg, sizeof msg);
-    if (rc != SQLITE_OK) fprintf(stderr, "%s\n", msg);
-    ASSERT_EQ_INT(rc, SQLITE_OK);
-    char err[STORE_ERRLEN];
-    store *s = open_path(path, 1, NULL, err);
-    ASSERT(s);
-    store_query q = query_all();
-    store_page page;
-    char *text = find_text_checked(s, &q, &page);
-    store_close(s);
-    cJSON *arr = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    const cJSON *e = cJSON_GetArrayItem(arr, 0);
-    int ok = e && str_field(e, "args") && !strcmp(str_field(e, "args"), "{\"a\":") &&
-             str_field(e, "result") && !strcmp(str_field(e, "result"), "[1,2]x") &&
-             str_field(e, "client") && !strcmp(str_field(e, "client"), "\"unterminated");
-    cJSON_Delete(arr);
-    ASSERT(ok);
-}
-
 /* ---- reopening -------------------------------------------------------- */
+
+/* ---- paths: which backend, and the password they may hold ------------- */
+
+/* A PostgreSQL database is a URI or a string of libpq's own keywords (any
+** of them, even one libpq then refuses for a later mistake, which is then
+** reported as such instead of becoming a file); anything else is a file. */
+TEST(remote_paths_by_libpq_keywords)
+{
+    ASSERT_EQ_INT(store_is_remote("postgres://u@h/d"), 1);
+    ASSERT_EQ_INT(store_is_remote("postgresql://h"), 1);
+    ASSERT_EQ_INT(store_is_remote("host=/tmp dbname=audit"), 1);
+    ASSERT_EQ_INT(store_is_remote("  sslmode = require dbname=a"), 1);
+    ASSERT_EQ_INT(store_is_remote("target_session_attrs=any"), 1);
+    ASSERT_EQ_INT(store_is_remote("host=x password=p junk"), 1);
+    ASSERT_EQ_INT(store_is_remote("audit.db"), 0);
+    ASSERT_EQ_INT(store_is_remote("./name=1.db"), 0);
+    ASSERT_EQ_INT(store_is_remote("name=1.db"), 0);
+    ASSERT_EQ_INT(store_is_remote("/var/lib/a=b/audit.db"), 0);
+    ASSERT_EQ_INT(store_is_remote(":memory:"), 0);
+    ASSERT_EQ_INT(store_is_remote(""), 0);
+    ASSERT_EQ_INT(store_is_remote(NULL), 0);
+}
+
+TEST(redact_masks_every_password)
+{
+    char out[256];
+    store_redact_path("host=x password=secret dbname=d", out, sizeof out);
+    ASSERT_EQ_STR(out, "host=x password=*** dbname=d");
+    store_redact_path("password='a b' host=x password=c", out, sizeof out);
+    ASSERT_EQ_STR(out, "password=*** host=x password=***");
+    store_redact_path("postgresql://u:pw@h/d?password=q&sslmode=require", out, sizeof out);
+    ASSERT_EQ_STR(out, "postgresql://u:***@h/d?password=***&sslmode=require");
+    store_redact_path("postgres://u@h/d", out, sizeof out);
+    ASSERT_EQ_STR(out, "postgres://u@h/d");
+    store_redact_path("/tmp/password=x.db", out, sizeof out);
+    ASSERT_EQ_STR(out, "/tmp/password=x.db");
+    store_redact_path(NULL, out, sizeof out);
+    ASSERT_EQ_STR(out, "");
+}
+
+TEST(wipe_overwrites_passwords_in_place)
+{
+    char a[] = "host=x password=secret dbname=d password=two";
+    store_wipe_password(a);
+    ASSERT_EQ_STR(a, "host=x password=xxxxxx dbname=d password=xxx");
+    char b[] = "postgresql://u:pw@h/d";
+    store_wipe_password(b);
+    ASSERT_EQ_STR(b, "postgresql://u:xx@h/d");
+    char c[] = "audit.db";
+    store_wipe_password(c);
+    ASSERT_EQ_STR(c, "audit.db");
+}
 
 TEST(reopen_keeps_log_id_and_chain)
 {
@@ -1710,7 +1662,7 @@ static int migrated_ok(const char *path)
     if (!s) return 0;
     int ra = append_simple(s, "t", "op", "u", "q", NULL, NULL);
     store_activity a = {0};
-    int rq = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", &a, err);
+    int rq = store_user_activity(s, "u", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
     cJSON_Delete(a.by_type);
     store_close(s);
     if (ra != STORE_OK || rq != STORE_OK || a.total != 2 || a.projects != 2) {
@@ -2056,11 +2008,10 @@ TEST(commits_leave_pages_in_the_wal_until_store_idle)
     ASSERT_EQ_INT(store_idle(s, err), STORE_OK);
     long long db1 = file_size(path);
     store_stats st;
-    int rs = store_get_stats(s, 0, NULL, NULL, &st, err);
+    int rs = store_get_stats(s, NULL, 0, NULL, NULL, &st, err);
     store_close(s);
     ASSERT_EQ_INT(rs, STORE_OK);
-    cJSON_Delete(st.by_event_type);
-    cJSON_Delete(st.top_users);
+    store_stats_free(&st);
     ASSERT_EQ_INT(st.entries, 301);
     /* The file holds every page: SQLite sizes it exactly once all of the
     ** WAL is copied back. */
@@ -2117,6 +2068,9 @@ TEST(the_wal_file_shrinks_back_after_an_outsized_transaction)
 }
 
 TEST_MAIN(
+    TEST_ENTRY(remote_paths_by_libpq_keywords)
+    TEST_ENTRY(redact_masks_every_password)
+    TEST_ENTRY(wipe_overwrites_passwords_in_place)
     TEST_ENTRY(open_memory)
     TEST_ENTRY(close_null_is_fine)
     TEST_ENTRY(open_creates_file_0600_and_parent_dirs)
@@ -2171,8 +2125,6 @@ TEST_MAIN(
     TEST_ENTRY(close_with_open_transaction_rolls_back)
     TEST_ENTRY(update_blocked_by_trigger)
     TEST_ENTRY(delete_blocked_by_trigger)
-    TEST_ENTRY(find_json_is_find_printed)
-    TEST_ENTRY(find_json_returns_edited_non_json_as_string)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
     TEST_ENTRY(version_5_database_migrates_to_8)

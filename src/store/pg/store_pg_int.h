@@ -2,27 +2,40 @@
 ** store_pg_int.h: what the PostgreSQL backend's files share and nothing
 ** else sees: the handle, the round-trip helpers that every statement goes
 ** through (so cancellation, lost connections and error codes behave the
-** same in store_pg.c, store_pg_query.c and store_pg_prune.c), and the
-** central schema's version and migration entry point.
+** same everywhere), and each file's part of the methods table.
+**
+**   store_pg.c           the connection (and getting it back), logs,
+**                        opening, the methods table
+**   store_pg_conninfo.c  connection strings: which paths are ours, and
+**                        their passwords masked or wiped
+**   store_pg_schema.c    the central schema and its migrations
+**   store_pg_write.c     transactions, savepoints, appends, checkpoints,
+**                        shipping another log in
+**   store_pg_query.c     queries, activity, walks, statistics
+**   store_pg_scan.c      the chain's reads, entry walks, retention by
+**                        partitions, the append-only guards
 **
 ** Rules for code using this header:
 ** - Before any statement, call pgs_ready(): it reconnects after a lost
 **   connection and sends the appends buffered in the open transaction, so
 **   a read inside a transaction sees the transaction's own writes.
-** - Run statements with pgs_query() (or pgs_exec() when no rows matter):
-**   it polls the interrupt callback while waiting and maps SQLSTATEs to
-**   STORE_E* codes with a sentence that never holds the conninfo.
-** - Entries are read from dss_audit.entries; PG_ENTRY_COLUMNS lists the
-**   columns in store_raw_entry / chain_fields order.
+** - Run statements with pgs_query() (or pgs_exec() when no rows matter),
+**   or pgs_run() for a statement prepared once per connection: they poll
+**   the interrupt callback while waiting and map SQLSTATEs to STORE_E*
+**   codes with a sentence that never holds the conninfo.
+** - Entries are read with PG_ENTRY_COLUMNS (or PG_ENTRY_NAMED) and turned
+**   into rows with pgs_row().
+** - A store is used by one thread at a time (each thread opens its own),
+**   so nothing here takes a lock.
 */
 #ifndef DSS_STORE_PG_INT_H
 #define DSS_STORE_PG_INT_H
 
-#include "store_pg.h"
-
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../store_methods.h"
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
@@ -34,14 +47,21 @@
 #define PG_LOCK_MIGRATE "28274437064059239"
 #define PG_LOCK_PARTITION "28274437064258164"
 
-/* Columns of dss_audit.entries in chain_fields order (seq first), then
-** prev_hash and hash, then log_id: what pgs_row_to_raw() reads. */
-#define PG_ENTRY_COLUMNS                                                    \
-    "seq, id, event_type, operation_name, operation_id, user_id,"           \
-    " project_id, args, result, error, before_state, after_state,"          \
-    " created_at, client, server, session_id, duration_ms, completes, cwd," \
-    " prev_hash, hash, log_id"
-#define PG_ENTRY_NCOLS 22
+/* An entry's columns of dss_audit.entries e, in ENTRY_FIELDS order, the
+** hashes as hex ("" when not 32 bytes), then log_id: what pgs_row()
+** reads.  PG_ENTRY_NAMED adds the log's name, from a scalar subquery
+** evaluated per returned row only, so it does not change the plan of the
+** scan that finds the rows. */
+#define PG_COL_SEQ(name) "e." #name
+#define PG_COL_TEXT(name) ", e." #name
+#define PG_COL_JSON PG_COL_TEXT
+#define PG_COL_INT PG_COL_TEXT
+#define PG_COL_HASH(name) \
+    ", CASE WHEN length(e." #name ") = 32 THEN encode(e." #name ", 'hex') ELSE '' END"
+#define PG_X_COLUMN(name, type, nullable, hash_at, since, by) PG_COL_##type(name)
+#define PG_ENTRY_COLUMNS ENTRY_FIELDS(PG_X_COLUMN) ", e.log_id"
+#define PG_ENTRY_NAMED \
+    PG_ENTRY_COLUMNS ", (SELECT l.name FROM dss_audit.logs l WHERE l.log_id = e.log_id)"
 
 /* The head of the own log as the open transaction sees it, and what a
 ** savepoint saved of it. */
@@ -64,8 +84,18 @@ typedef struct pg_mark {
 
 #define PG_MAX_MARKS 64
 #define PG_MONTHS_CACHED 8
+/* Statement numbers of pgs_run(): query shapes below 8192, fixed
+** statements above. */
+#define PG_PREP_SLOTS 16384
+enum {
+    PG_SLOT_LOG_ID = 8200, PG_SLOT_GET, PG_SLOT_ACT_TYPES, PG_SLOT_ACT_PROJECTS,
+    PG_SLOT_ACT_TYPES_LOG, PG_SLOT_ACT_PROJECTS_LOG, PG_SLOT_DAYS_USER, PG_SLOT_DAYS_ALL,
+    PG_SLOT_USERS, PG_SLOT_STATS_LOGS, PG_SLOT_STATS_TYPES, PG_SLOT_STATS_USERS,
+    PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES
+};
 
-struct pg_store {
+typedef struct pg_store {
+    store base;
     PGconn *conn;
     char *conninfo;    /* as given (holds the password): never printed */
     char where[160];   /* "host H, database D" for messages */
@@ -82,17 +112,13 @@ struct pg_store {
     char sel_id[37];
     char sel_name[STORE_LOG_NAME_MAX];
 
-    /* The open transaction. */
-    int in_tx;
-    int64_t tx_id;
-    int64_t lost_tx;
-    int64_t tx_writes;
+    /* The open transaction (besides base's state). */
     pg_head head;      /* own log's head, locked at begin */
     pg_head head_at_begin; /* the head row as locked: commit updates it if moved */
     pg_mark marks[PG_MAX_MARKS];
     int nmarks;
 
-    /* Appends not yet sent: COPY text rows, one per append. */
+    /* Appends not yet sent: SQL tuples, one per append. */
     char *buf;
     size_t buf_len, buf_cap;
     size_t *row_off;   /* byte offset of each buffered row in buf */
@@ -103,9 +129,21 @@ struct pg_store {
     char months[PG_MONTHS_CACHED][8];
     int nmonths;
 
+    /* The statements this connection has prepared (pgs_run()), a bit per
+    ** statement number; cleared when a new connection is made. */
+    unsigned char prepared[PG_PREP_SLOTS / 8];
+    /* Cursors opened by walks, for distinct names when walks nest. */
+    int walks;
+
     int (*interrupt)(void *ctx);
     void *interrupt_ctx;
-};
+} pg_store;
+
+static inline pg_store *pgs(store *s) { return (pg_store *)s; }
+static inline const pg_store *pgs_const(const store *s) { return (const pg_store *)s; }
+
+/* A sentence into the caller's STORE_ERRLEN buffer, cut when too long. */
+void pgs_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reconnect when the connection was lost (with back-off, never waiting
 ** longer than the busy timeout), then send buffered appends.  0 or a
@@ -129,14 +167,28 @@ int pgs_query(pg_store *s, const char *sql, int nparams, const char *const *para
 ** statements when nparams is 0). */
 int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err);
 
+/* pgs_query() after pgs_ready() for a statement prepared once per
+** connection under the number slot (1 .. PG_PREP_SLOTS - 1; 0 runs sql
+** unprepared): the first run prepares it, later runs only bind and
+** execute.  Returns the result (the caller PQclear()s it) or NULL with *rc
+** and err set. */
+PGresult *pgs_run(pg_store *s, int slot, const char *sql, int nparams,
+                  const char *const *params, int *rc, const char *doing, char *err);
+
+/* Wait for the results of the statement sent on s->conn, polling the
+** interrupt callback and cancelling the statement when it asks to stop
+** (*cancelled set); returns the first error result or else the last one
+** (NULL when the connection broke). */
+PGresult *pgs_wait(pg_store *s, int *cancelled);
+
 /* Turn a failed result (or a NULL one) into a STORE_E* code and a
 ** sentence; marks the connection lost when it is.  Does not PQclear. */
 int pgs_fail(pg_store *s, const PGresult *r, const char *doing, char *err);
 
-/* Fill e from row `row` of a result selecting PG_ENTRY_COLUMNS (starting
-** at column `col`).  Strings point into r: valid until PQclear(r).  The
-** hashes are decoded into e->prev_hash / e->hash (hashes_ok). */
-void pgs_row_to_raw(const PGresult *r, int row, int col, store_raw_entry *e);
+/* Fill e from row `row` of a result selecting PG_ENTRY_COLUMNS (or
+** PG_ENTRY_NAMED: then the log's name too) from its first column.  The
+** values are borrowed from r: valid until PQclear(r). */
+void pgs_row(const PGresult *r, int row, entry_row *e);
 
 /* Decode a bytea column's text ("\\x..") into out (n bytes): 1 when it
 ** held exactly n bytes, else 0 (out zeroed). */
@@ -149,13 +201,54 @@ void pgs_bytea_text(const uint8_t *in, size_t n, char *out);
 ** STORE_EINVAL and a sentence when none is. */
 int pgs_need_log(pg_store *s, char *err);
 
+/* pgs_need_log(), then pgs_ready(). */
+int pgs_ready_log(pg_store *s, char *err);
+
+/* The id of the log `log` names (its id, or else its name; the first by id
+** when several logs share the name) into out; STORE_ENOTFOUND when none. */
+int pgs_resolve_log(pg_store *s, const char *log, char out[37], char *err);
+
 /* Make the partition of entries holding month "YYYY-MM" exist (through
 ** the SECURITY DEFINER function the schema owns). */
 int pgs_ensure_month(pg_store *s, const char *month, char *err);
+
+/* A transaction that was lost (the database rolled it back, or will at
+** ROLLBACK): every write acknowledged in it is gone.  pgs_tx_reset():
+** forget the open transaction's state (it ended, one way or the other). */
+void pgs_tx_lost(pg_store *s);
+void pgs_tx_reset(pg_store *s);
+
+/* v as decimal text into out. */
+void pgs_int_text(int64_t v, char out[24]);
+
+/* The checkpoints table's columns, in store_checkpoint's order. */
+#define PG_CHECKPOINT_COLUMNS                                                 \
+    "number, kind, log_id, seq, head_hash, created_at, prev_checkpoint_hash," \
+    " public_key, signature"
 
 /* Create or upgrade the dss_audit schema (writable stores) or check it
 ** (read-only): STORE_ESCHEMA for a newer version or, read-only, a
 ** missing or older one.  Implemented in store_pg_schema.c. */
 int pgs_migrate(pg_store *s, char *err);
+
+/* Replace every occurrence of the conninfo's password in msg by "***"
+** (store_pg_conninfo.c). */
+void pgs_scrub_password(const char *conninfo, char *msg, size_t len);
+
+/* The selected log's head row, locked for this transaction (the own log's
+** is locked already and its head is the in-memory one): store_pg_write.c. */
+int pgs_lock_head(pg_store *s, pg_head *h, char *err);
+
+/* The methods (store_methods.h), defined across the files above as
+** pgs_<name>: the required ones, those of this backend's capabilities,
+** and its optional ones. */
+#define PG_X_DECL(type, name, params) type pgs_##name params;
+STORE_REQUIRED_METHODS(PG_X_DECL)
+STORE_MANY_LOGS_METHODS(PG_X_DECL)
+STORE_GUARDS_METHODS(PG_X_DECL)
+STORE_IMPORT_METHODS(PG_X_DECL)
+void pgs_redact_path(const char *path, char *out, size_t len);
+void pgs_wipe_password(char *path);
+int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
 
 #endif

@@ -20,7 +20,7 @@
 **   dss_audit.ensure_partition(), a SECURITY DEFINER function: partitions
 **   belong to the schema's owner, never to a writer, so a writer (INSERT
 **   and SELECT only) can neither truncate nor drop them.  Retention drops
-**   whole partitions as the owner (store_pg_prune.c).
+**   whole partitions as the owner (store_pg_scan.c).
 ** - Uniqueness of (log_id, seq) comes from the head lock: every append
 **   locks its log's row in dss_audit.logs (SELECT ... FOR UPDATE) and
 **   numbers from it.  The primary key must hold the partition key, so it

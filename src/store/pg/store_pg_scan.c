@@ -1,10 +1,12 @@
 /*
-** store_pg_prune.c: retention for the PostgreSQL backend, and the check
-** that the append-only triggers still stand (for verify).
+** store_pg_scan.c: the PostgreSQL backend's walks over one log: the
+** chain's head and hashes, checkpoints, every entry in seq order (verify,
+** ship), retention, and the check that the append-only triggers still
+** stand (for verify).
 **
 ** Entries of every log share the monthly range partitions of
 ** dss_audit.entries, and row triggers refuse DELETE, so the only removal
-** is dropping a whole partition.  pg_store_prune() works on the selected
+** is dropping a whole partition.  pgs_prune() works on the selected
 ** log, as the contract says: it hands that log's oldest entries created
 ** before the month of `before` (so: lying in partitions wholly before it)
 ** to the keep callback, and reports the newest of them, for the caller to
@@ -27,6 +29,245 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void copy_checkpoint(const PGresult *r, int row, store_checkpoint *cp)
+{
+    cp->number = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    snprintf(cp->kind, sizeof cp->kind, "%s", PQgetvalue(r, row, 1));
+    snprintf(cp->log_id, sizeof cp->log_id, "%s", PQgetvalue(r, row, 2));
+    cp->seq = strtoll(PQgetvalue(r, row, 3), NULL, 10);
+    snprintf(cp->head_hash, sizeof cp->head_hash, "%s", PQgetvalue(r, row, 4));
+    snprintf(cp->created_at, sizeof cp->created_at, "%s", PQgetvalue(r, row, 5));
+    snprintf(cp->prev_checkpoint_hash, sizeof cp->prev_checkpoint_hash, "%s",
+             PQgetvalue(r, row, 6));
+    snprintf(cp->public_key, sizeof cp->public_key, "%s", PQgetvalue(r, row, 7));
+    snprintf(cp->signature, sizeof cp->signature, "%s", PQgetvalue(r, row, 8));
+}
+
+static int one_checkpoint(pg_store *s, const char *sql, store_checkpoint *out,
+                          const char *doing, char *err)
+{
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    const char *p[1] = {s->sel_id};
+    PGresult *r = NULL;
+    rc = pgs_query(s, sql, 1, p, &r, doing, err);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0) {
+        pgs_errf(err, "log %s has no checkpoint", s->sel_id);
+        rc = STORE_ENOTFOUND;
+    } else {
+        copy_checkpoint(r, 0, out);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgs_last_checkpoint(store *s, store_checkpoint *out, char *err)
+{
+    return one_checkpoint(pgs(s),
+                          "SELECT " PG_CHECKPOINT_COLUMNS " FROM dss_audit.checkpoints"
+                          " WHERE log_id = $1 ORDER BY number DESC LIMIT 1",
+                          out, "reading the last checkpoint", err);
+}
+
+int pgs_last_anchor(store *s, store_checkpoint *out, char *err)
+{
+    return one_checkpoint(pgs(s),
+                          "SELECT " PG_CHECKPOINT_COLUMNS " FROM dss_audit.checkpoints"
+                          " WHERE log_id = $1 AND kind = 'anchor'"
+                          " ORDER BY number DESC LIMIT 1",
+                          out, "reading the retention anchor", err);
+}
+
+int pgs_head(store *st, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
+{
+    pg_store *s = pgs(st);
+    *seq = 0;
+    uint8_t h[CHAIN_HASH_BYTES] = {0};
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    const char *p[1] = {s->sel_id};
+    PGresult *r = NULL;
+    rc = pgs_query(s,
+                   "SELECT seq, hash FROM dss_audit.entries WHERE log_id = $1"
+                   " ORDER BY seq DESC LIMIT 1",
+                   1, p, &r, "reading the chain head", err);
+    if (rc != STORE_OK) return rc;
+    int found = PQntuples(r) == 1;
+    if (found) {
+        *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        pgs_bytea(PQgetvalue(r, 0, 1), h, CHAIN_HASH_BYTES);
+    }
+    PQclear(r);
+    if (!found) {
+        /* Retention removed every entry: the chain continues from its anchor. */
+        store_checkpoint a;
+        rc = pgs_last_anchor(st, &a, err);
+        if (rc == STORE_OK) {
+            *seq = a.seq;
+            snprintf(hash, CHAIN_HEX_LEN, "%s", a.head_hash);
+            return STORE_OK;
+        }
+        if (rc != STORE_ENOTFOUND) return rc;
+    }
+    chain_hex(h, hash);
+    return STORE_OK;
+}
+
+int pgs_hash_at(store *st, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
+{
+    pg_store *s = pgs(st);
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    char n[24];
+    pgs_int_text(seq, n);
+    const char *p[2] = {s->sel_id, n};
+    PGresult *r = NULL;
+    rc = pgs_query(s, "SELECT hash FROM dss_audit.entries WHERE log_id = $1 AND seq = $2",
+                   2, p, &r, "reading an entry's hash", err);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0) {
+        pgs_errf(err, "log %s has no entry %lld", s->sel_id, (long long)seq);
+        rc = STORE_ENOTFOUND;
+    } else {
+        uint8_t h[CHAIN_HASH_BYTES];
+        pgs_bytea(PQgetvalue(r, 0, 0), h, CHAIN_HASH_BYTES);
+        chain_hex(h, hash);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgs_find_hash(store *st, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq, char *err)
+{
+    pg_store *s = pgs(st);
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    char h[2 * CHAIN_HASH_BYTES + 4];
+    pgs_bytea_text(hash, CHAIN_HASH_BYTES, h);
+    const char *p[2] = {s->sel_id, h};
+    PGresult *r = NULL;
+    rc = pgs_query(s,
+                   "SELECT seq FROM dss_audit.entries WHERE log_id = $1 AND hash = $2::bytea"
+                   " ORDER BY seq LIMIT 1",
+                   2, p, &r, "looking for a hash", err);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0) {
+        pgs_errf(err, "no entry of log %s has that hash", s->sel_id);
+        rc = STORE_ENOTFOUND;
+    } else {
+        *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgs_each_checkpoint(store *st, store_checkpoint_fn fn, void *ctx, char *err)
+{
+    pg_store *s = pgs(st);
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    /* In chunks, so the callback may use the store between them. */
+    int64_t after = 0;
+    for (;;) {
+        char n[24];
+        pgs_int_text(after, n);
+        const char *p[2] = {s->sel_id, n};
+        PGresult *r = NULL;
+        rc = pgs_query(s,
+                       "SELECT " PG_CHECKPOINT_COLUMNS " FROM dss_audit.checkpoints"
+                       " WHERE log_id = $1 AND number > $2 ORDER BY number LIMIT 1000",
+                       2, p, &r, "reading the checkpoints", err);
+        if (rc != STORE_OK) return rc;
+        int rows = PQntuples(r), stop = 0;
+        for (int i = 0; i < rows && !stop; i++) {
+            store_checkpoint cp;
+            copy_checkpoint(r, i, &cp);
+            after = cp.number;
+            stop = fn(ctx, &cp) != 0;
+        }
+        PQclear(r);
+        if (stop || rows < 1000) return STORE_OK;
+    }
+}
+
+int pgs_each_entry(store *st, int64_t from, store_row_fn fn, void *ctx, char *err)
+{
+    pg_store *s = pgs(st);
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    for (;;) {
+        char n[24];
+        pgs_int_text(from, n);
+        const char *p[2] = {s->sel_id, n};
+        PGresult *r = NULL;
+        rc = pgs_query(s,
+                       "SELECT " PG_ENTRY_COLUMNS " FROM dss_audit.entries e"
+                       " WHERE log_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1000",
+                       2, p, &r, "reading entries", err);
+        if (rc != STORE_OK) return rc;
+        int rows = PQntuples(r), stop = 0;
+        for (int i = 0; i < rows && !stop; i++) {
+            entry_row row;
+            pgs_row(r, i, &row);
+            from = row.seq + 1;
+            stop = fn(ctx, &row);
+        }
+        PQclear(r);
+        if (stop < 0) return stop;
+        if (stop || rows < 1000) return STORE_OK;
+    }
+}
+
+static int one_int64(pg_store *s, const char *sql, int64_t a, int64_t *out,
+                     const char *doing, char *err)
+{
+    int rc = pgs_ready_log(s, err);
+    if (rc != STORE_OK) return rc;
+    char n[24];
+    pgs_int_text(a, n);
+    const char *p[2] = {s->sel_id, n};
+    PGresult *r = NULL;
+    rc = pgs_query(s, sql, 2, p, &r, doing, err);
+    if (rc != STORE_OK) return rc;
+    *out = PQntuples(r) && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return STORE_OK;
+}
+
+int pgs_seq_range(store *st, int64_t *first, int64_t *last, char *err)
+{
+    pg_store *s = pgs(st);
+    *first = *last = 0;
+    int rc = one_int64(s,
+                       "SELECT seq FROM dss_audit.entries WHERE log_id = $1 AND $2::bigint = 0"
+                       " ORDER BY seq LIMIT 1",
+                       0, first, "reading the oldest entry", err);
+    if (rc == STORE_OK)
+        rc = one_int64(s,
+                       "SELECT seq FROM dss_audit.entries WHERE log_id = $1 AND $2::bigint = 0"
+                       " ORDER BY seq DESC LIMIT 1",
+                       0, last, "reading the newest entry", err);
+    return rc;
+}
+
+int pgs_nth_newest_seq(store *st, int64_t n, int64_t *seq, char *err)
+{
+    pg_store *s = pgs(st);
+    *seq = 0;
+    if (n < 1) n = 1;
+    int rc = one_int64(s,
+                       "SELECT seq FROM dss_audit.entries WHERE log_id = $1"
+                       " ORDER BY seq DESC OFFSET $2::bigint - 1 LIMIT 1",
+                       n, seq, "finding the n-th newest entry", err);
+    if (rc == STORE_OK && *seq == 0) {
+        int64_t last;
+        rc = pgs_seq_range(st, seq, &last, err);
+    }
+    return rc;
+}
+
 
 /* Entries read per round trip while looking for the prefix to go. */
 #define PRUNE_CHUNK 1000
@@ -72,15 +313,17 @@ static int gather(pg_store *s, int64_t after, const char *b, store_keep_fn keep,
         snprintf(from, sizeof from, "%lld", (long long)after);
         const char *p[] = {s->sel_id, from};
         int rc = pgs_query(s,
-                           "SELECT " PG_ENTRY_COLUMNS " FROM dss_audit.entries"
+                           "SELECT " PG_ENTRY_COLUMNS " FROM dss_audit.entries e"
                            " WHERE log_id = $1 AND seq > $2::bigint ORDER BY seq"
                            " LIMIT " STR(PRUNE_CHUNK),
                            2, p, &r, "reading entries to prune", err);
         if (rc != STORE_OK) return rc;
         int n = PQntuples(r), stop = n < PRUNE_CHUNK;
         for (int i = 0; i < n; i++) {
+            entry_row row;
             store_raw_entry e;
-            pgs_row_to_raw(r, i, 0, &e);
+            pgs_row(r, i, &row);
+            store_raw_of_row(&row, &e);
             if (!e.f.created_at || strcmp(e.f.created_at, b) >= 0) {
                 stop = 1;
                 break;
@@ -204,8 +447,9 @@ static const char missing_guards_sql[] =
     "  ON t.tgrelid = w.rel AND t.tgname = w.tg AND t.tgenabled <> 'D'"
     " WHERE t.oid IS NULL";
 
-int pg_store_missing_guards(pg_store *s, char *what, size_t len, char *err)
+int pgs_missing_guards(store *st, char *what, size_t len, char *err)
 {
+    pg_store *s = pgs(st);
     PGresult *r = NULL;
     if (len) what[0] = '\0';
     int rc = pgs_ready(s, err);
@@ -218,17 +462,11 @@ int pg_store_missing_guards(pg_store *s, char *what, size_t len, char *err)
     return STORE_OK;
 }
 
-int pg_store_prune(pg_store *s, const char *before, store_keep_fn keep, void *ctx,
-                   int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err)
+int pgs_prune(store *st, const char *before, store_keep_fn keep, void *ctx, int64_t *last_seq,
+              char last_hash[CHAIN_HEX_LEN], char *err)
 {
-    *last_seq = 0;
-    last_hash[0] = '\0';
-    if (!s->in_tx) {
-        snprintf(err, STORE_ERRLEN, "prune outside a transaction");
-        return STORE_EINVAL;
-    }
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    pg_store *s = pgs(st);
+    int rc = pgs_ready_log(s, err);
     if (rc != STORE_OK) return rc;
     /* Only whole partitions go: the month of `before` ("YYYY-MM") bounds
     ** them, and in text order every created_at of an earlier month sorts

@@ -1,0 +1,179 @@
+/*
+** store_sqlite_write.c: the SQLite backend's writes: transactions,
+** savepoints, appending finished entries, checkpoints.
+**
+** A transaction is BEGIN IMMEDIATE: it takes the write lock at once, so
+** the chain head an append reads cannot change under it even with other
+** writer processes.  store.c numbers and hashes each entry from that head
+** (store_append()); this file only stores the row.  The trigram index is
+** filled once per transaction, just before COMMIT (sq_fts_sync()).
+*/
+#include "sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sq_begin(store *st, char *err)
+{
+    sqlite_store *s = sq(st);
+    if (s->base.in_tx) {
+        snprintf(err, STORE_ERRLEN, "a transaction is already open");
+        return STORE_EINVAL;
+    }
+    if (s->readonly) {
+        snprintf(err, STORE_ERRLEN,
+                 "the audit log is open read-only (--read-only, or the database "
+                 "file has no write permission); no entry can be written");
+        return STORE_EREADONLY;
+    }
+    int rc = sq_exec(s, "BEGIN IMMEDIATE", "starting a write", err);
+    if (rc == STORE_OK) {
+        s->base.in_tx = 1;
+        s->base.tx_id++;
+        s->savepoint_depth = 0;
+        s->fts_from = 0;
+        s->base.tx_writes = 0;
+    }
+    return rc;
+}
+
+/* Index this transaction's entries in audit_fts, so that a search made
+** now, or any transaction after this one commits, sees them.  Rows rolled
+** back with a savepoint are simply not found by the SELECT. */
+int sq_fts_sync(sqlite_store *s, char *err)
+{
+    if (!s->base.in_tx || !s->fts_from) return STORE_OK;
+    sqlite3_stmt *st = s->st[ST_FTS_SYNC];
+    sqlite3_bind_int64(st, 1, s->fts_from);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return sq_fail(s, rc, "indexing the entries for search", err);
+    s->fts_from = 0;
+    return STORE_OK;
+}
+
+int sq_commit(store *st, char *err)
+{
+    sqlite_store *s = sq(st);
+    if (!s->base.in_tx) {
+        snprintf(err, STORE_ERRLEN, "no transaction is open");
+        return STORE_EINVAL;
+    }
+    int rc = sq_fts_sync(s, err);
+    if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
+    if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->base.in_tx = 0;
+    return rc;
+}
+
+void sq_rollback(store *st)
+{
+    sqlite_store *s = sq(st);
+    if (!s->base.in_tx) return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->base.in_tx = 0;
+}
+
+/* Run one of the prepared savepoint statements. */
+static int run_fixed(sqlite_store *s, int which)
+{
+    sqlite3_stmt *st = s->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_savepoint(store *st, char *err)
+{
+    sqlite_store *s = sq(st);
+    if (!s->base.in_tx) {
+        snprintf(err, STORE_ERRLEN, "no transaction is open");
+        return STORE_EINVAL;
+    }
+    int rc = run_fixed(s, ST_SAVEPOINT);
+    if (rc != SQLITE_DONE) return sq_fail(s, rc, "starting a request", err);
+    s->savepoint_depth++;
+    return STORE_OK;
+}
+
+void sq_savepoint_release(store *st)
+{
+    sqlite_store *s = sq(st);
+    if (!s->base.in_tx || s->savepoint_depth <= 0) return;
+    run_fixed(s, ST_RELEASE);
+    s->savepoint_depth--;
+}
+
+void sq_savepoint_rollback(store *st)
+{
+    sqlite_store *s = sq(st);
+    if (!s->base.in_tx || s->savepoint_depth <= 0) return;
+    run_fixed(s, ST_ROLLBACK_TO);
+    run_fixed(s, ST_RELEASE);
+    s->savepoint_depth--;
+}
+
+int sq_append_head(store *s, store_tip *h, char *err)
+{
+    return sq_read_head(sq(s), h, err);
+}
+
+/* Bind an integer field as an integer: an INTEGER column gives back the
+** decimal text the hash covers. */
+static void bind_int(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v) sqlite3_bind_int64(st, i, strtoll(v, NULL, 10));
+    else sqlite3_bind_null(st, i);
+}
+
+/* Bind each field of e as the INSERT's parameter of its place in
+** ENTRY_FIELDS (store_raw_entry names its two hashes as the fields). */
+#define BIND_SEQ(name, i) sqlite3_bind_int64(st, i, e->f.seq);
+#define BIND_TEXT(name, i) sq_bind_text(st, i, e->f.name);
+#define BIND_JSON BIND_TEXT
+#define BIND_INT(name, i) bind_int(st, i, e->f.name);
+#define BIND_HASH(name, i) sqlite3_bind_blob(st, i, e->name, CHAIN_HASH_BYTES, SQLITE_STATIC);
+#define X_BIND(name, type, nullable, hash_at, since, by) BIND_##type(name, 1 + ENTRY_F_##name)
+static void bind_entry(sqlite3_stmt *st, const store_raw_entry *e)
+{
+    ENTRY_FIELDS(X_BIND)
+}
+
+int sq_append_row(store *st, const store_raw_entry *e, char *err)
+{
+    sqlite_store *s = sq(st);
+    sqlite3_stmt *ins = s->st[ST_INSERT];
+    bind_entry(ins, e);
+    int rc = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins);
+    if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
+    if (!s->fts_from) s->fts_from = e->f.seq;
+    s->base.tx_writes++;
+    return STORE_OK;
+}
+
+int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
+{
+    sqlite_store *s = sq(st);
+    if (!s->base.in_tx) {
+        snprintf(err, STORE_ERRLEN, "checkpoint outside a transaction");
+        return STORE_EINVAL;
+    }
+    sqlite3_stmt *ins = s->st[ST_ADD_CP];
+    sq_bind_text(ins, 1, cp->kind);
+    sq_bind_text(ins, 2, cp->log_id);
+    sqlite3_bind_int64(ins, 3, cp->seq);
+    sq_bind_text(ins, 4, cp->head_hash);
+    sq_bind_text(ins, 5, cp->created_at);
+    sq_bind_text(ins, 6, cp->prev_checkpoint_hash);
+    sq_bind_text(ins, 7, cp->public_key);
+    sq_bind_text(ins, 8, cp->signature);
+    int rc = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins);
+    if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing a checkpoint", err);
+    cp->number = sqlite3_last_insert_rowid(s->db);
+    return STORE_OK;
+}

@@ -1,0 +1,31 @@
+/*
+** store_testing.h: what the tests may ask of a backend beyond store.h, and
+** nothing else may: the query plans its statements would use, so that
+** tests keep every query shape free of sorts and full scans.  Each returns
+** STORE_OK with the plan's lines, one per line, in plan (len bytes), or
+** STORE_EINVAL when the backend shows no plans.
+*/
+#ifndef DSS_STORE_TESTING_H
+#define DSS_STORE_TESTING_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+/* The plan of the statement store_find() would run for q. */
+int store_testing_explain_find(store *s, const store_query *q, char *plan, size_t len,
+                               char *err);
+
+/* The plan of store_each_match()'s walk for scan. */
+int store_testing_explain_each_match(store *s, const store_scan *scan, char *plan,
+                                     size_t len, char *err);
+
+/* The plans of store_user_activity()'s statements, one after the other. */
+int store_testing_explain_user_activity(store *s, char *plan, size_t len, char *err);
+
+/* The statement with which the SQLite backend fills its search index at
+** each commit (bound to the transaction's first seq), so that the
+** benchmark floor does the same work as the store. */
+extern const char store_testing_sqlite_fts_sync_sql[];
+
+#endif

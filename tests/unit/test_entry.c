@@ -1,0 +1,302 @@
+/*
+** test_entry.c: the entry's one definition (src/store/entry.h) against
+** what is made from it, and the one printer.
+**
+** The chain's field list (chain_fields, chain_string_slots(), the hash
+** order) must cover every field of ENTRY_FIELDS exactly once; each
+** backend's real columns are checked against the same list by the
+** conformance suite (entry_definition_matches_the_table, both backends).
+** The printer's two forms, text and cJSON tree, must give the same bytes
+** for every kind of row, and its text must be what cJSON would print.
+*/
+#include "test.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "store/chain.h"
+#include "store/entry.h"
+#include "util/jbuf.h"
+
+/* ---- the chain's list against the definition ------------------------------ */
+
+TEST(every_field_but_seq_and_the_hashes_is_a_chain_member)
+{
+    int members = 0;
+    for (int c = 0; c < ENTRY_NFIELDS; c++) {
+        const entry_field *f = &entry_fields[c];
+        int expect = f->type != ENTRY_SEQ && f->type != ENTRY_HASH;
+        ASSERT_EQ_INT(f->chain_off != ENTRY_NO_MEMBER, expect);
+        if (expect) {
+            members++;
+            ASSERT(f->chain_off >= offsetof(chain_fields, id) && f->chain_off < sizeof(chain_fields));
+        }
+    }
+    ASSERT_EQ_INT(members, CHAIN_STRING_FIELDS);
+    ASSERT_EQ_INT(sizeof(chain_fields), offsetof(chain_fields, id) + members * sizeof(const char *));
+}
+
+TEST(string_slots_cover_each_member_once)
+{
+    chain_fields f;
+    const char **slot[CHAIN_STRING_FIELDS];
+    chain_string_slots(&f, slot);
+    int seen[ENTRY_NFIELDS] = {0};
+    for (int i = 0; i < CHAIN_STRING_FIELDS; i++) {
+        size_t off = (size_t)((char *)slot[i] - (char *)&f);
+        int found = -1;
+        for (int c = 0; c < ENTRY_NFIELDS; c++)
+            if (entry_fields[c].chain_off == off) found = c;
+        ASSERT(found >= 0);
+        ASSERT_EQ_INT(seen[found], 0);
+        seen[found] = 1;
+    }
+}
+
+TEST(hash_positions_are_a_permutation_with_v1_first)
+{
+    int at[2 + CHAIN_STRING_FIELDS], v1 = 0;
+    for (int i = 0; i < 2 + CHAIN_STRING_FIELDS; i++) at[i] = -1;
+    for (int c = 0; c < ENTRY_NFIELDS; c++) {
+        const entry_field *f = &entry_fields[c];
+        if (f->hash_at == ENTRY_UNHASHED) {
+            ASSERT_EQ_STR(f->name, "hash");
+            continue;
+        }
+        ASSERT(f->hash_at >= 0 && f->hash_at < 2 + CHAIN_STRING_FIELDS);
+        ASSERT_EQ_INT(at[f->hash_at], -1);
+        at[f->hash_at] = c;
+        if (f->since == 1 && f->hash_at >= 2) v1++;
+    }
+    ASSERT_EQ_STR(entry_fields[at[0]].name, "prev_hash");
+    ASSERT_EQ_STR(entry_fields[at[1]].name, "seq");
+    /* Encoding v2 only appends: every v1 field comes first. */
+    for (int h = 2; h < 2 + CHAIN_STRING_FIELDS; h++)
+        ASSERT_EQ_INT(entry_fields[at[h]].since, h < 2 + v1 ? 1 : 2);
+}
+
+/* Each field of chain_fields changes the hash, so no field of the list is
+** left out of it; a field of encoding v2 changes the encoding too. */
+TEST(every_hashed_field_changes_the_hash)
+{
+    uint8_t prev[CHAIN_HASH_BYTES] = {0}, base[CHAIN_HASH_BYTES], h[CHAIN_HASH_BYTES];
+    chain_fields f;
+    memset(&f, 0, sizeof f);
+    f.seq = 7;
+    chain_entry_hash(&f, prev, base);
+    for (int c = 0; c < ENTRY_NFIELDS; c++) {
+        const entry_field *d = &entry_fields[c];
+        if (d->chain_off == ENTRY_NO_MEMBER) continue;
+        chain_fields g = f;
+        *(const char **)((char *)&g + d->chain_off) = "1";
+        chain_entry_hash(&g, prev, h);
+        if (memcmp(h, base, sizeof h) == 0) TEST_FAIL_("%s is not hashed", d->name);
+        ASSERT_EQ_INT(chain_encoding(&g), d->since);
+    }
+}
+
+TEST(csv_columns_are_the_entry_fields_in_order)
+{
+    ASSERT_EQ_INT(cli_csv_ncolumns, ENTRY_NFIELDS);
+    for (int c = 0; c < ENTRY_NFIELDS; c++)
+        ASSERT_EQ_STR(cli_csv_columns[c], entry_fields[c].name);
+}
+
+TEST(field_index_by_name)
+{
+    ASSERT_EQ_INT(entry_field_index("seq"), ENTRY_F_seq);
+    ASSERT_EQ_INT(entry_field_index("cwd"), ENTRY_F_cwd);
+    ASSERT_EQ_INT(entry_field_index("nope"), -1);
+    ASSERT_EQ_INT(entry_field_index(NULL), -1);
+}
+
+/* ---- the printer ---------------------------------------------------------- */
+
+static const uint8_t HASH_BYTES[32] = {0x00, 0x01, 0xab, 0xff, 0x10, 0x20, 0x30, 0x40,
+                                       0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0,
+                                       0xd0, 0xe0, 0xf0, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b,
+                                       0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3};
+
+static void set(entry_row *r, int c, const char *text)
+{
+    r->v[c].p = text;
+    r->v[c].len = text ? strlen(text) : 0;
+}
+
+/* A row of every field set, the hashes as bytes. */
+static entry_row full_row(void)
+{
+    entry_row r;
+    memset(&r, 0, sizeof r);
+    r.seq = 42;
+    set(&r, ENTRY_F_id, "0190-id");
+    set(&r, ENTRY_F_event_type, "tool_call");
+    set(&r, ENTRY_F_operation_name, "op \"quoted\"\n");
+    set(&r, ENTRY_F_operation_id, "7");
+    set(&r, ENTRY_F_user_id, "alice");
+    set(&r, ENTRY_F_project_id, "p");
+    set(&r, ENTRY_F_args, "{\"n\":1.50,\"big\":12345678901234567890}");
+    set(&r, ENTRY_F_result, "[1,2]");
+    set(&r, ENTRY_F_error, "bad\tthing");
+    set(&r, ENTRY_F_before_state, "{}");
+    set(&r, ENTRY_F_after_state, "not json");
+    set(&r, ENTRY_F_created_at, "2026-03-02T00:00:00.000000Z");
+    set(&r, ENTRY_F_client, "{\"name\":\"c\",\"version\":\"1\"}");
+    r.v[ENTRY_F_prev_hash].p = (const char *)HASH_BYTES;
+    r.v[ENTRY_F_prev_hash].len = 32;
+    r.v[ENTRY_F_hash].p = (const char *)HASH_BYTES;
+    r.v[ENTRY_F_hash].len = 32;
+    set(&r, ENTRY_F_server, "{\"name\":\"s\"}");
+    set(&r, ENTRY_F_session_id, "sess");
+    set(&r, ENTRY_F_duration_ms, "1234");
+    set(&r, ENTRY_F_completes, "0190-req");
+    set(&r, ENTRY_F_cwd, "/home/a");
+    r.log_id.p = "log-1";
+    r.log_id.len = 5;
+    r.log.p = "laptop";
+    r.log.len = 6;
+    return r;
+}
+
+/* The text printer's output, which must be what cJSON prints for the tree
+** printer's object.  Returns it (caller frees) or NULL on a difference. */
+static char *printed(const entry_row *r)
+{
+    jbuf b = {0};
+    entry_json(r, &b);
+    char *text = jbuf_take(&b);
+    cJSON *tree = entry_cjson(r);
+    char *want = tree ? cJSON_PrintUnformatted(tree) : NULL;
+    cJSON_Delete(tree);
+    int same = text && want && strcmp(text, want) == 0;
+    if (!same) fprintf(stderr, "text: %s\ntree: %s\n", text ? text : "-", want ? want : "-");
+    cJSON_free(want);
+    if (!same) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+TEST(printer_text_and_tree_agree_on_every_field)
+{
+    entry_row r = full_row();
+    char *t = printed(&r);
+    ASSERT(t);
+    ASSERT_EQ_STR(t,
+                  "{\"seq\":42,\"id\":\"0190-id\",\"event_type\":\"tool_call\","
+                  "\"operation_name\":\"op \\\"quoted\\\"\\n\",\"operation_id\":\"7\","
+                  "\"user_id\":\"alice\",\"project_id\":\"p\","
+                  "\"args\":{\"n\":1.50,\"big\":12345678901234567890},\"result\":[1,2],"
+                  "\"error\":\"bad\\tthing\",\"before_state\":{},\"after_state\":\"not json\","
+                  "\"created_at\":\"2026-03-02T00:00:00.000000Z\","
+                  "\"client\":{\"name\":\"c\",\"version\":\"1\"},"
+                  "\"prev_hash\":\"0001abff102030405060708090a0b0c0d0e0f00f1e2d3c4b5a69788796a5b4c3\","
+                  "\"hash\":\"0001abff102030405060708090a0b0c0d0e0f00f1e2d3c4b5a69788796a5b4c3\","
+                  "\"server\":{\"name\":\"s\"},\"session_id\":\"sess\",\"duration_ms\":1234,"
+                  "\"completes\":\"0190-req\",\"cwd\":\"/home/a\",\"log_id\":\"log-1\","
+                  "\"log\":\"laptop\"}");
+    free(t);
+}
+
+TEST(printer_leaves_out_null_v2_fields_and_prints_v1_nulls)
+{
+    entry_row r = full_row();
+    for (int c = 0; c < ENTRY_NFIELDS; c++)
+        if (entry_fields[c].nullable) set(&r, c, NULL);
+    r.log.p = NULL;
+    char *t = printed(&r);
+    ASSERT(t);
+    ASSERT(!strstr(t, "server") && !strstr(t, "session_id") && !strstr(t, "duration_ms") &&
+           !strstr(t, "completes") && !strstr(t, "cwd"));
+    ASSERT_CONTAINS(t, "\"operation_id\":null,\"user_id\":null,\"project_id\":null");
+    ASSERT_CONTAINS(t, "\"log\":null}");
+    free(t);
+}
+
+TEST(printer_hashes_as_hex_text_or_damaged)
+{
+    entry_row r = full_row();
+    char hex[65];
+    chain_hex(HASH_BYTES, hex);
+    r.v[ENTRY_F_prev_hash].p = hex; /* a backend may hand the hex itself */
+    r.v[ENTRY_F_prev_hash].len = 64;
+    r.v[ENTRY_F_hash].p = "abc";    /* neither 32 bytes nor 64 digits */
+    r.v[ENTRY_F_hash].len = 3;
+    char *t = printed(&r);
+    ASSERT(t);
+    char want[100];
+    snprintf(want, sizeof want, "\"prev_hash\":\"%s\",\"hash\":\"\"", hex);
+    ASSERT_CONTAINS(t, want);
+    free(t);
+    chain_fields f;
+    uint8_t prev[32], hash[32];
+    ASSERT_EQ_INT(entry_row_fields(&r, &f, prev, hash), 0);
+    ASSERT(memcmp(prev, HASH_BYTES, 32) == 0);
+    r.v[ENTRY_F_hash] = r.v[ENTRY_F_prev_hash];
+    ASSERT_EQ_INT(entry_row_fields(&r, &f, prev, hash), 1);
+    ASSERT(memcmp(hash, HASH_BYTES, 32) == 0);
+}
+
+/* Stored JSON is checked whole: a NUL inside makes it no JSON, printed as
+** the string it is up to the NUL (as cJSON strings end there). */
+TEST(printer_json_with_a_nul_inside_is_a_string)
+{
+    entry_row r = full_row();
+    static const char with_nul[] = "{}\0{}";
+    r.v[ENTRY_F_after_state].p = with_nul;
+    r.v[ENTRY_F_after_state].len = 5;
+    char *t = printed(&r);
+    ASSERT(t);
+    ASSERT_CONTAINS(t, "\"after_state\":\"{}\",");
+    free(t);
+}
+
+TEST(row_fields_are_the_rows_strings)
+{
+    entry_row r = full_row();
+    chain_fields f;
+    uint8_t prev[32], hash[32];
+    ASSERT_EQ_INT(entry_row_fields(&r, &f, prev, hash), 1);
+    ASSERT_EQ_INT(f.seq, 42);
+    ASSERT(f.id == r.v[ENTRY_F_id].p);
+    ASSERT(f.error == r.v[ENTRY_F_error].p);
+    ASSERT(f.duration_ms == r.v[ENTRY_F_duration_ms].p);
+    ASSERT(f.cwd == r.v[ENTRY_F_cwd].p);
+    ASSERT(memcmp(prev, HASH_BYTES, 32) == 0 && memcmp(hash, HASH_BYTES, 32) == 0);
+}
+
+TEST(array_of_rows_is_a_json_array)
+{
+    entry_row r = full_row();
+    jbuf b = {0};
+    entry_array a = {.out = &b};
+    jbuf_putc(&b, '[');
+    ASSERT_EQ_INT(entry_array_add(&a, &r), 0);
+    r.seq = 43;
+    ASSERT_EQ_INT(entry_array_add(&a, &r), 0);
+    jbuf_putc(&b, ']');
+    char *text = jbuf_take(&b);
+    cJSON *arr = cJSON_Parse(text);
+    ASSERT(cJSON_GetArraySize(arr) == 2);
+    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "seq")->valuedouble, 43);
+    cJSON_Delete(arr);
+    free(text);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(every_field_but_seq_and_the_hashes_is_a_chain_member)
+    TEST_ENTRY(string_slots_cover_each_member_once)
+    TEST_ENTRY(hash_positions_are_a_permutation_with_v1_first)
+    TEST_ENTRY(every_hashed_field_changes_the_hash)
+    TEST_ENTRY(csv_columns_are_the_entry_fields_in_order)
+    TEST_ENTRY(field_index_by_name)
+    TEST_ENTRY(printer_text_and_tree_agree_on_every_field)
+    TEST_ENTRY(printer_leaves_out_null_v2_fields_and_prints_v1_nulls)
+    TEST_ENTRY(printer_hashes_as_hex_text_or_damaged)
+    TEST_ENTRY(printer_json_with_a_nul_inside_is_a_string)
+    TEST_ENTRY(row_fields_are_the_rows_strings)
+    TEST_ENTRY(array_of_rows_is_a_json_array))
