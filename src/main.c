@@ -201,6 +201,7 @@ int main(int argc, char **argv)
         .home = getenv("HOME"), .xdg_data_home = getenv("XDG_DATA_HOME"),
         .xdg_config_home = getenv("XDG_CONFIG_HOME"),
         .display = getenv("DISPLAY") ? getenv("DISPLAY") : getenv("WAYLAND_DISPLAY"),
+        .path = getenv("PATH"),
         .environ = environ,
     };
     int rc = cmd_parse(commands, N_COMMANDS, cmd, name, argc, argv, &env, &cx, err, sizeof err);

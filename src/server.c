@@ -1,8 +1,11 @@
 /*
 ** server.c: read, handle, commit, reply; upkeep when the input falls quiet.
 **
-** Replies of one group wait for its commit and then go out together, with
-** as few writev() calls as possible.  Signals only set a flag:
+** The transport of `serve`: it reads lines, hands them to the MCP layer,
+** and decides only how many requests share a group.  What a group's commit
+** means (begin, savepoints, durability, checkpoints) is the recorder's
+** (record.h).  Replies of one group wait for its commit and then go out
+** together, with as few writev() calls as possible.  Signals only set a flag:
 ** the loop notices it between groups (or when a blocking read is
 ** interrupted), so a request is never abandoned half done.
 */
@@ -112,27 +115,25 @@ static size_t reply_bytes(const mcp_reply *r)
     return n;
 }
 
-/* Commit the group's writes, then send its replies in order. */
+/* Commit the recorder's group, settle each reply against it, send the
+** replies in order, and let the recorder do what it deferred. */
 static int finish_group(mcp *m, group *g, int out_fd)
 {
-    int committed = 0;
-    store *st = mcp_store(m); /* NULL: no database yet, so nothing written */
-    if (st && store_in_transaction(st)) {
+    recorder *rec = mcp_recorder(m); /* NULL: no database yet, nothing written */
+    if (rec) {
+        /* Settled even with nothing left to commit: the database may have
+        ** rolled the group back by itself (a full disk), and the replies
+        ** that acknowledged its writes must say so. */
         char err[STORE_ERRLEN];
-        if (store_commit(st, err) != STORE_OK) {
-            diag("commit failed: %s", err);
-            for (int i = 0; i < g->n; i++)
-                if (g->r[i].acks_write) mcp_reply_write_failed(&g->r[i], err);
-        } else {
-            committed = 1;
-        }
+        if (recorder_commit(rec, err) != STORE_OK) diag("commit failed: %s", err);
+        for (int i = 0; i < g->n; i++) mcp_reply_settle(&g->r[i], rec);
     }
     int rc = write_lines(out_fd, g);
     for (int i = 0; i < g->n; i++) mcp_reply_free(&g->r[i]);
     g->n = 0;
     g->bytes = 0;
-    /* Checkpointing happens after the replies so it never delays them. */
-    if (committed) mcp_after_commit(m);
+    /* A checkpoint comes after the replies so it never delays them. */
+    if (rec) recorder_done(rec);
     return rc;
 }
 
@@ -256,16 +257,8 @@ int server_run(server *sv, mcp *m)
             else mcp_handle(m, line, len, reply);
             g.bytes += reply_bytes(reply);
             block = 0;
-            /* No store yet: only initialize so far, which needs none. */
-            store *st = mcp_store(m);
-            if (!st && mcp_open_failed(m)) break; /* reported below */
-            /* A transaction SQLite abandoned takes the group's earlier
-            ** writes with it: their replies must not claim otherwise. */
-            int64_t lost = st ? store_take_lost_tx(st) : 0;
-            for (int i = 0; lost && i < g.n; i++)
-                mcp_reply_tx_lost(&g.r[i], lost,
-                                  "the database filled up or failed, so this "
-                                  "group's writes were rolled back");
+            /* No database yet: only initialize so far, which needs none. */
+            if (mcp_open_failed(m)) break; /* reported below */
         }
         if (finish_group(m, &g, sv->out_fd) != 0) {
             rc = -1;
@@ -283,11 +276,11 @@ int server_run(server *sv, mcp *m)
         /* The group ended because input ran dry, and none has come for a
         ** while: upkeep now is unlikely to delay a request. */
         if (r == FRAME_AGAIN && !stop_requested && quiet_for(sv->in_fd, QUIET_MS)) {
-            if (store_idle(mcp_store(m), err) != STORE_OK) diag("upkeep failed: %s", err);
+            if (recorder_idle(mcp_recorder(m), err) != STORE_OK) diag("upkeep failed: %s", err);
         }
     }
-    if (mcp_store(m) && store_in_transaction(mcp_store(m))) finish_group(m, &g, sv->out_fd);
-    mcp_shutdown(m);
+    recorder *rec = mcp_recorder(m);
+    if (rec && recorder_pending(rec)) finish_group(m, &g, sv->out_fd);
     free(g.r);
     return rc;
 }

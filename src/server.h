@@ -2,8 +2,8 @@
 ** server.h: the stdio loop that serves MCP.
 **
 ** The loop reads every complete request already waiting on stdin, handles
-** them inside one transaction, commits once, and only then writes their
-** replies: group commit.  A lone request is handled and committed at once,
+** them in one group of the recorder (record.h), commits once, and only
+** then writes their replies: group commit.  A lone request is handled and committed at once,
 ** so batching never adds waiting.  A reply that acknowledges a write is
 ** never written before the write is durable.
 */
@@ -32,8 +32,8 @@ void server_free(server *sv);
 mcp_io server_io(server *sv);
 
 /* Serve until the input ends or SIGTERM/SIGINT arrives; the request in hand
-** is finished, committed and answered first.  The store is m's (see
-** mcp_store()); when its open is deferred, initialize is answered first
+** is finished, committed and answered first.  The recorder is m's (see
+** mcp_recorder()); when its open is deferred, initialize is answered first
 ** and the database is opened right after those first replies.  Returns 0, or -1 when
 ** the output could not be written (the client went away) or the database
 ** could not be opened (said on stderr). */

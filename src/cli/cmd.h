@@ -115,6 +115,7 @@ typedef struct cmd_env {
     const char *sink_token, *sink_secret;
     const char *home, *xdg_data_home, *xdg_config_home;
     const char *display;  /* DISPLAY, else WAYLAND_DISPLAY: a desktop session */
+    const char *path;     /* PATH: where wrap looks for its server's command */
     char **environ; /* for the programs a command starts */
 } cmd_env;
 

@@ -58,7 +58,8 @@ static int wrap_run(cmd_ctx *cx)
     const cmd_common *c = &cx->common;
     char err[CMD_ERRLEN];
     store_options so = cmd_store_options(cx, c->read_only);
-    relay_options ro = {.argv = cx->operands, .so = &so, .name = o->name,
+    relay_options ro = {.argv = cx->operands, .path = cx->env->path,
+                        .envp = cx->env->environ, .so = &so, .name = o->name,
                         .actor = c->actor, .results = o->record_results,
                         .fail_open = o->fail_open, .kill_after_s = o->kill_after_s,
                         .max_message_bytes = c->max_message_bytes,

@@ -5,7 +5,7 @@
 ** The event is parsed once; each field the mapping uses is detached from
 ** the parsed object as it is taken, so what is left at the end is exactly
 ** what the mapping does not name, and it is stored (scrubbed, like every
-** tree, by record_append) under args.unmapped: nothing the client sent is
+** tree, by the recorder) under args.unmapped: nothing the client sent is
 ** silently dropped.  Tables below say, per client, which member holds the
 ** session, the tool's name, input, id and output, and per event what kind
 ** it is; the code that walks them is shared by every client.
@@ -359,8 +359,9 @@ static int sent_duration(hook_ctx *c, int64_t *ms)
 }
 
 /* Map the event and append it durably.  0, or -1 with c->why. */
-static int record(hook_ctx *c, store *st)
+static int record(hook_ctx *c, recorder *rec)
 {
+    store *st = recorder_store(rec);
     const client_fields *f = &fields[c->client];
     const event_def *d = c->def;
     record_event ev = {0};
@@ -451,8 +452,7 @@ static int record(hook_ctx *c, store *st)
         }
     }
     ev.args = args;
-    store_receipt r;
-    if (record_append_durable(st, &ev, &r, err) != STORE_OK) {
+    if (recorder_append_durable(rec, &ev, NULL, err) != STORE_OK) {
         snprintf(c->why, sizeof c->why, "%s", err);
         goto done;
     }
@@ -578,6 +578,7 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
     hook_options o = *opt;
     hook_ctx c = {.opt = &o, .client = opt->client};
     store *st = NULL;
+    recorder *rec = NULL;
     size_t len = 0;
     int turn = -2;
     char err[STORE_ERRLEN];
@@ -608,11 +609,16 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
         snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s", shown, err);
         goto done;
     }
+    if (!(rec = recorder_open(st, NULL))) {
+        snprintf(c.why, sizeof c.why, "out of memory");
+        goto done;
+    }
     if (needs_turns(so) && (turn = take_turn(so->path, c.why, sizeof c.why)) == -1) goto done;
-    record(&c, st);
+    record(&c, rec);
     if (turn >= 0) close(turn); /* the next hook's turn */
     turn = -2;
 done:
+    recorder_close(rec);
     store_close(st);
     if (turn >= 0) close(turn); /* the next hook's turn */
     int status = answer(&c, out, errf);

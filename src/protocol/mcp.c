@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../integrity/checkpoint.h"
 #include "../record/record.h"
 #include "../scrub/scrub.h"
 #include "../util/diag.h"
@@ -49,23 +48,11 @@ static const char instructions[] =
     "get_user_activity to answer what happened, when and by whom; every call "
     "to this server is itself recorded.";
 
-/* Start counting checkpoint_interval from the last checkpoint written. */
-static void note_checkpoint(mcp *m)
+/* The recorder over the store just opened: 0, or -1 when memory ran out. */
+static int open_recorder(mcp *m)
 {
-    store_checkpoint last;
-    char err[STORE_ERRLEN];
-    if (store_last_checkpoint(m->st, &last, err) == STORE_OK) m->checkpointed_seq = last.seq;
-}
-
-/* Record the signing key with the log, so that verify can tell a
-** checkpoint signed by another key.  A mismatch is only reported: the
-** agent's work comes first, and verify shows the conflict anyway. */
-static void record_key(mcp *m)
-{
-    char err[STORE_ERRLEN];
-    if (!m->sg || store_readonly(m->st)) return;
-    if (store_record_log_key(m->st, m->sg->pk_hex, err) != STORE_OK)
-        diag("warning: the signing key is not recorded with the log: %s", err);
+    m->rec = recorder_open(m->st, &m->rec_opt);
+    return m->rec ? 0 : -1;
 }
 
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
@@ -82,15 +69,12 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->sg = opt->sg;
     m->trusted_public_key = opt->trusted_public_key ? opt->trusted_public_key
                             : opt->sg ? opt->sg->pk_hex : NULL;
-    m->checkpoint_interval = opt->checkpoint_interval > 0 ? opt->checkpoint_interval : 1000;
+    m->rec_opt = (recorder_options){.sg = opt->sg,
+                                    .checkpoint_interval = opt->checkpoint_interval};
     m->log_level = -1;
     m->io = opt->io;
-    if (m->st) {
-        note_checkpoint(m);
-        record_key(m);
-    }
     snprintf(m->version, sizeof m->version, "%s", LATEST_VERSION);
-    if (!m->actor) {
+    if (!m->actor || (m->st && open_recorder(m) != 0)) {
         snprintf(err, errlen, "out of memory");
         mcp_free(m);
         return NULL;
@@ -103,6 +87,7 @@ void mcp_free(mcp *m)
 {
     if (!m) return;
     diag_set_sink(NULL, NULL);
+    recorder_close(m->rec);
     if (m->owns_st) store_close(m->st);
     free(m->open_error);
     tools_free(m->tools);
@@ -111,9 +96,9 @@ void mcp_free(mcp *m)
     free(m);
 }
 
-store *mcp_store(const mcp *m) { return m->st; }
+recorder *mcp_recorder(const mcp *m) { return m->rec; }
 
-int mcp_open_failed(const mcp *m) { return !m->st && !m->open_later; }
+int mcp_open_failed(const mcp *m) { return !m->rec && !m->open_later; }
 
 int mcp_ready(mcp *m, char *err, size_t errlen)
 {
@@ -132,9 +117,7 @@ int mcp_ready(mcp *m, char *err, size_t errlen)
         m->open_later = NULL;
         if (store_open(o, &m->st, why) == STORE_OK) {
             m->owns_st = 1;
-            note_checkpoint(m);
-            record_key(m);
-            if (store_readonly(m->st))
+            if (open_recorder(m) == 0 && store_readonly(m->st))
                 diag("serving %s read-only: queries work, every write is refused", shown);
         } else {
             snprintf(text, sizeof text, "cannot open the audit database %s: %s", shown,
@@ -142,7 +125,7 @@ int mcp_ready(mcp *m, char *err, size_t errlen)
             m->open_error = strdup(text); /* NULL says "out of memory" below */
         }
     }
-    if (!m->st) {
+    if (!m->rec) {
         if (err) snprintf(err, errlen, "%s", m->open_error ? m->open_error : "out of memory");
         return -1;
     }
@@ -250,13 +233,14 @@ void mcp_reply_write_failed(mcp_reply *r, const char *why)
     r->acks_write = 0;
 }
 
-void mcp_reply_tx_lost(mcp_reply *r, int64_t tx, const char *why)
+void mcp_reply_settle(mcp_reply *r, const recorder *rc)
 {
+    const char *why;
     if (r->is_batch) {
-        for (int i = 0; i < r->nparts; i++) mcp_reply_tx_lost(&r->parts[i], tx, why);
+        for (int i = 0; i < r->nparts; i++) mcp_reply_settle(&r->parts[i], rc);
         return;
     }
-    if (r->acks_write && r->tx == tx) mcp_reply_write_failed(r, why);
+    if (r->acks_write && !recorder_durable(rc, r->tx, &why)) mcp_reply_write_failed(r, why);
 }
 
 static const char *negotiate(const char *asked)
@@ -609,35 +593,4 @@ void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out)
     if (kind == RPC_KIND_BATCH) serve_batch(m, msg.root, out);
     else serve(m, kind, &msg, out);
     rpc_message_free(&msg);
-}
-
-/* Checkpoint the head if it is at least `min_new` entries past the last. */
-static void checkpoint_if(mcp *m, int64_t min_new)
-{
-    int64_t head;
-    char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
-    if (!m->sg || !m->st || store_head(m->st, &head, hash, err) != STORE_OK) return;
-    if (head - m->checkpointed_seq < min_new || head == 0) return;
-    /* Another server on the same database may have checkpointed already. */
-    store_checkpoint last;
-    if (store_last_checkpoint(m->st, &last, err) == STORE_OK && last.seq > m->checkpointed_seq) {
-        m->checkpointed_seq = last.seq;
-        if (head - m->checkpointed_seq < min_new) return;
-    }
-    store_checkpoint cp;
-    if (checkpoint_now(m->st, m->sg, &cp, err) != STORE_OK) {
-        diag("could not write a checkpoint: %s", err);
-        return;
-    }
-    m->checkpointed_seq = cp.seq;
-}
-
-void mcp_after_commit(mcp *m)
-{
-    checkpoint_if(m, m->checkpoint_interval);
-}
-
-void mcp_shutdown(mcp *m)
-{
-    checkpoint_if(m, 1);
 }

@@ -3,10 +3,11 @@
 **
 ** This layer owns the session (negotiated protocol version, the client's
 ** identity) and the method table: initialize, ping, tools/list and
-** tools/call.  It records every call of a known tool as a tool_call entry,
-** in the same transaction as anything the tool itself wrote.  It opens that
-** transaction lazily; the caller (server.c) commits once per group of
-** requests and only then sends the replies that acknowledge writes.
+** tools/call.  Every call of a known tool is recorded as a tool_call entry
+** through the recorder (record.h), together with anything the tool itself
+** wrote; the recorder decides the transactions.  The caller (server.c)
+** commits the recorder's group once per group of requests and only then
+** sends the replies, each settled against its ticket (mcp_reply_settle).
 */
 #ifndef DSS_MCP_H
 #define DSS_MCP_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "../integrity/signer.h"
+#include "../record/record.h"
 #include "../store/store.h"
 #include "rpc.h"
 
@@ -39,7 +41,8 @@ typedef struct mcp_options {
     rpc_limits limits;
     const signer *sg;   /* checkpoint key, borrowed; NULL disables checkpoints */
     const char *trusted_public_key; /* hex key verify trusts; NULL = sg's */
-    int64_t checkpoint_interval;    /* entries between checkpoints; 0 = 1000 */
+    int64_t checkpoint_interval;    /* entries between checkpoints; 0 = 1000
+                                       (the recorder's policy, record.h) */
     mcp_io io;                      /* may be all NULL (no notifications) */
 } mcp_options;
 
@@ -48,8 +51,8 @@ typedef struct mcp_options {
 ** into its array by mcp_reply_line() once the group has committed. */
 typedef struct mcp_reply {
     char *line;     /* the reply line without newline, or NULL: nothing to send */
-    int acks_write; /* the reply reports data written in the open transaction */
-    int64_t tx;     /* ...in this transaction (see store_tx()) */
+    int acks_write; /* the reply reports data written in the recorder's group */
+    int64_t tx;     /* ...under this ticket (see recorder_ticket()) */
     /* A query's reply whose only write is its own tool_call record and
     ** whose result was read before this transaction wrote anything: if the
     ** commit fails, the result is still true, so it is sent (unrecorded,
@@ -61,12 +64,14 @@ typedef struct mcp_reply {
     int is_batch;
 } mcp_reply;
 
-/* Returns NULL and a message in err on failure.  Free with mcp_free(). */
+/* Returns NULL and a message in err on failure.  Free with mcp_free(),
+** which closes the recorder (its final checkpoint) and what it opened. */
 mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen);
 void mcp_free(mcp *m);
 
-/* The store, once open: NULL while a deferred open has not happened. */
-store *mcp_store(const mcp *m);
+/* The recorder over the store, once it is open: NULL while a deferred open
+** has not happened (then nothing has been written). */
+recorder *mcp_recorder(const mcp *m);
 
 /* Build the tool table on the first call, and do the deferred open if
 ** there is one.  Returns 0 once both are ready, or -1 with a message
@@ -88,10 +93,13 @@ char *mcp_too_long_reply(size_t limit);
 
 /* Replace a reply whose writes could not be committed with an isError
 ** result saying why (for a batch, each part that acknowledged a write).
-** With tx non-zero, only writes made in that transaction count.  A reply
-** marked unrecorded_ok keeps its result, and a warning goes to stderr. */
+** A reply marked unrecorded_ok keeps its result, and a warning goes to
+** stderr. */
 void mcp_reply_write_failed(mcp_reply *r, const char *why);
-void mcp_reply_tx_lost(mcp_reply *r, int64_t tx, const char *why);
+
+/* After the recorder's commit: each reply (or batch part) that acknowledges
+** a write whose ticket is not durable becomes mcp_reply_write_failed(). */
+void mcp_reply_settle(mcp_reply *r, const recorder *rc);
 
 /* The line to send for a reply: r->line, or a batch's parts joined into a
 ** JSON array (built and stored in r->line on first call).  NULL when there
@@ -99,13 +107,5 @@ void mcp_reply_tx_lost(mcp_reply *r, int64_t tx, const char *why);
 const char *mcp_reply_line(mcp_reply *r);
 
 void mcp_reply_free(mcp_reply *r);
-
-/* After a commit: sign a checkpoint when checkpoint_interval entries have
-** been written since the last one.  Failures are reported on stderr only:
-** the entries themselves are already durable. */
-void mcp_after_commit(mcp *m);
-
-/* At clean shutdown: sign a checkpoint of the final head if it moved. */
-void mcp_shutdown(mcp *m);
 
 #endif

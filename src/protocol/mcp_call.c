@@ -1,31 +1,30 @@
 /*
 ** mcp_call.c: tools/call, and the tool_call entry that records every call.
 **
-** A call runs inside the group's transaction, in a savepoint of its own.
-** Whatever a failed tool wrote is rolled back, and then the record of the
-** call is appended, so the trail shows the attempt and its error.  A write
-** whose record cannot be appended is not kept either: an entry must never
-** exist without the call that made it.  Long calls can report progress and
-** be cancelled: SQLite's progress handler asks the transport whether a
-** notifications/cancelled for this request has arrived.
+** A call is a scope of the recorder's group (record.h: recorder_call_begin
+** and _end), which scrubs its arguments, undoes what a failed tool wrote
+** and appends the record of the call, so the trail shows the attempt and
+** its error; a write whose record cannot be appended is not kept either.
+** This file only shapes the record and the reply.  Long calls can report
+** progress and be cancelled: SQLite's progress handler asks the transport
+** whether a notifications/cancelled for this request has arrived.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../record/record.h"
-#include "../scrub/scrub.h"
 #include "../util/diag.h"
 #include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "mcp_int.h"
 
-/* Append the tool_call entry describing this call.  The arguments are
-** scrubbed already; the summary is the tool's own.  Returns a STORE_ code. */
-static int record_call(mcp *m, const mcp_req *rq, const char *name,
-                       cJSON *args, cJSON *summary, const char *error, char *err)
+/* The tool_call entry describing this call.  The arguments were scrubbed
+** by recorder_call_begin(); the summary is the tool's own. */
+static record_event tool_call_event(const mcp *m, const mcp_req *rq, const char *name,
+                                    cJSON *args, cJSON *summary, const char *error)
 {
-    record_event ev = {
+    return (record_event){
         .event_type = "tool_call",
         .operation_name = name,
         .operation_id = rq->msg->id_text,
@@ -37,8 +36,6 @@ static int record_call(mcp *m, const mcp_req *rq, const char *name,
         .client = rq->client,
         .scrubbed = 1,
     };
-    store_receipt r;
-    return record_append(m->st, &ev, &r, err);
 }
 
 /* A successful log_operation keeps its JSON payloads in the entry it
@@ -51,18 +48,6 @@ static void drop_stored_payloads(const tool *tl, cJSON *args, const cJSON *summa
     if (!tool_writes(tl) || !cJSON_GetObjectItemCaseSensitive(summary, "audit_id")) return;
     for (size_t i = 0; i < sizeof payloads / sizeof *payloads; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(args, payloads[i]);
-}
-
-/* Open the shared transaction if needed, and a savepoint for a request
-** that writes more than its own record.  A read writes one row, and a
-** failed statement undoes itself, so it needs no savepoint (which costs a
-** journal and a call into every virtual table). */
-static int begin_request(mcp *m, int writes, char *err)
-{
-    int rc = STORE_OK;
-    if (!store_in_transaction(m->st)) rc = store_begin(m->st, err);
-    if (rc == STORE_OK && writes) rc = store_savepoint(m->st, err);
-    return rc;
 }
 
 typedef struct hook {
@@ -104,28 +89,27 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
     }
     const cJSON *given = cJSON_GetObjectItemCaseSensitive(p, "arguments");
     int bad_params = given && !cJSON_IsObject(given) && !cJSON_IsNull(given);
-    /* The arguments are scrubbed once, in place: the message's tree is this
-    ** layer's own and is not read again, so it is taken over rather than
-    ** copied.  The tool and its tool_call record both see only the redacted
-    ** arguments. */
+    /* The message's tree is this layer's own and is not read again, so the
+    ** arguments are taken over rather than copied; the recorder scrubs
+    ** them in place before the tool sees them. */
     cJSON *args = cJSON_IsObject(given)
                       ? cJSON_DetachItemViaPointer((cJSON *)p, (cJSON *)given)
                       : cJSON_CreateObject();
     cJSON *structured = NULL, *summary = NULL;
     char err[STORE_ERRLEN];
     hook h = {m, rq};
-    tool_ctx ctx = {.st = m->st, .actor = m->actor, .client = rq->client,
+    tool_ctx ctx = {.st = m->st, .rec = m->rec, .actor = m->actor, .client = rq->client,
                     .sg = m->sg, .trusted_public_key = m->trusted_public_key,
                     .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h};
-    int rc = TOOL_EFAIL, recorded = 0, clean = 0;
-    if (!args || scrub_tree(args) != 0) {
+    int rc = TOOL_EFAIL, recorded = 0;
+    int writes = tool_writes(tl);
+    recorder_call call;
+    int began = recorder_call_begin(m->rec, &call, args, writes, err);
+    if (!call.scrubbed) {
         snprintf(ctx.err, sizeof ctx.err, "out of memory");
         goto reply;
     }
     /* A read-only log serves reads unrecorded; it said so at start-up. */
-    int writes = tool_writes(tl);
-    int began = store_readonly(m->st) && !writes
-                    ? STORE_EREADONLY : begin_request(m, writes, err);
     int quiet = began == STORE_EREADONLY && !writes;
     if (bad_params) {
         snprintf(ctx.err, sizeof ctx.err, "params.arguments must be an object");
@@ -137,9 +121,6 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         else
             snprintf(ctx.err, sizeof ctx.err, "%s", err);
     } else {
-        /* Before the tool runs: has this transaction written anything the
-        ** query could see and that a failed commit would take back? */
-        clean = !writes && !store_tx_has_writes(m->st);
         store_set_interrupt(m->st, interrupted, &h);
         rc = tools_run(tl, &ctx, args, &structured, &summary);
         store_set_interrupt(m->st, NULL, NULL);
@@ -148,21 +129,14 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         else if (rc == TOOL_EFAIL && ctx.store_code != STORE_OK)
             diag("%s failed: %s", tool_name(tl), ctx.err); /* for operators */
     }
-    if (began == STORE_OK && rc != TOOL_OK && writes) {
-        /* Keep nothing a failed tool wrote, only the record of it. */
-        store_savepoint_rollback(m->st);
-        began = store_savepoint(m->st, err);
-    }
     if (began == STORE_OK) {
         if (rc == TOOL_OK) drop_stored_payloads(tl, args, summary);
-        int src = record_call(m, rq, tool_name(tl), args, summary,
-                              rc == TOOL_OK ? NULL : ctx.err, err);
-        if (src == STORE_OK) {
-            if (writes) store_savepoint_release(m->st);
+        record_event ev = tool_call_event(m, rq, tool_name(tl), args, summary,
+                                          rc == TOOL_OK ? NULL : ctx.err);
+        if (recorder_call_end(m->rec, &call, rc == TOOL_OK, &ev, err) == STORE_OK) {
             recorded = 1;
-            out->tx = store_tx(m->st);
+            out->tx = call.ticket;
         } else {
-            if (writes) store_savepoint_rollback(m->st);
             diag("could not record the %s call: %s", tool_name(tl), err);
             if (rc == TOOL_OK && writes) {
                 /* An entry whose call cannot be recorded is not kept either. */
@@ -186,7 +160,7 @@ reply:
     else
         out->line = mcp_result(m, rq, mcp_call_result(structured, ctx.err), MCP_NO_CACHE);
     out->acks_write = recorded;
-    if (recorded && clean && rc == TOOL_OK) out->unrecorded_ok = tool_name(tl);
+    if (recorded && call.reads_committed && rc == TOOL_OK) out->unrecorded_ok = tool_name(tl);
     cJSON_Delete(summary);
     cJSON_Delete(args);
 }

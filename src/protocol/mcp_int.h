@@ -5,6 +5,7 @@
 #ifndef DSS_MCP_INT_H
 #define DSS_MCP_INT_H
 
+#include "../record/record.h"
 #include "../tools/tools.h"
 #include "mcp.h"
 
@@ -25,6 +26,8 @@ typedef struct mcp_req {
 
 struct mcp {
     store *st;         /* NULL until a background open finishes */
+    recorder *rec;     /* over st, once it is open */
+    recorder_options rec_opt;
     const store_options *open_later; /* the deferred open, until mcp_ready() */
     int owns_st;       /* st came from open_later: mcp_free() closes it */
     char *open_error;  /* why the background open failed, or NULL */
@@ -35,8 +38,6 @@ struct mcp {
     char *client;      /* serialized {name, version} from clientInfo, or NULL */
     const signer *sg;
     const char *trusted_public_key;
-    int64_t checkpoint_interval;
-    int64_t checkpointed_seq;
     int log_level;     /* set by logging/setLevel (legacy era), or -1 */
     mcp_io io;
     mcp_req *current;  /* the request being served, for log forwarding */

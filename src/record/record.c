@@ -1,10 +1,16 @@
 /*
-** record.c: scrub, serialize and append one event (see record.h).
+** record.c: the recorder (see record.h): scrub, serialize and append each
+** event, and decide when the group begins, commits and is checkpointed.
 **
 ** The JSON fields are scrubbed as trees, before serialization, so no secret
 ** reaches the text the store keeps; the error text goes through the value
 ** patterns.  Serialization uses jbuf_print(), the same printer as every
 ** other stored field, so an entry's bytes do not depend on its door.
+**
+** A ticket is the store's number of the transaction a write went into
+** (store_tx()).  A group normally is one transaction; when the database
+** rolls one back by itself (a full disk), the next write begins another,
+** so the tickets handed out before are simply never the one committed.
 */
 #include "record.h"
 
@@ -12,8 +18,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../integrity/checkpoint.h"
 #include "../scrub/scrub.h"
+#include "../util/diag.h"
 #include "../util/jbuf.h"
+
+#define DEFAULT_CHECKPOINT_INTERVAL 1000
+
+struct recorder {
+    store *st;
+    const signer *sg;
+    int64_t interval;
+    int64_t checkpointed_seq; /* the head at the newest checkpoint known */
+    int in_call;              /* a call's scope is open */
+    int failed;               /* a write outside a call failed: group lost */
+    int fail_code;
+    int64_t fail_ticket;      /* the lost group's ticket */
+    char fail_why[STORE_ERRLEN];
+    int64_t tried;            /* the ticket the last commit tried, or 0 */
+    int64_t committed;        /* ...when that commit succeeded, else 0 */
+    int checkpoint_due;       /* a commit since the last recorder_done() */
+    char commit_why[STORE_ERRLEN];
+};
+
+/* Why an answer held with a ticket of a transaction the database rolled
+** back by itself (or that a lost group took with it) cannot go. */
+static const char lost_why[] =
+    "the database filled up or failed, so this group's writes were rolled back";
 
 /* Scrub (unless done) and serialize an optional tree into *text, which the
 ** caller frees; *text stays NULL for NULL.  Returns -1 when memory runs out. */
@@ -26,7 +57,8 @@ static int field_text(cJSON *tree, int scrubbed, char **text)
     return *text ? 0 : -1;
 }
 
-int record_append(store *st, record_event *ev, store_receipt *out, char *err)
+/* Scrub, serialize and append ev inside the open transaction. */
+static int append(store *st, record_event *ev, store_receipt *out, char *err)
 {
     enum { ARGS, RESULT, BEFORE, AFTER, N_TREES };
     cJSON *trees[N_TREES] = {ev->args, ev->result, ev->before_state, ev->after_state};
@@ -66,15 +98,218 @@ done:
     return rc;
 }
 
-int record_append_durable(store *st, record_event *ev, store_receipt *out,
-                          char *err)
+/* ---- the recorder ------------------------------------------------------ */
+
+recorder *recorder_open(store *st, const recorder_options *opt)
 {
-    int rc = store_begin(st, err);
-    if (rc != STORE_OK) return rc;
-    rc = record_append(st, ev, out, err);
-    if (rc == STORE_OK) return store_commit(st, err);
-    store_rollback(st);
+    recorder *rc = calloc(1, sizeof *rc);
+    if (!rc) return NULL;
+    rc->st = st;
+    rc->sg = opt ? opt->sg : NULL;
+    rc->interval = opt && opt->checkpoint_interval > 0 ? opt->checkpoint_interval
+                                                       : DEFAULT_CHECKPOINT_INTERVAL;
+    if (rc->sg) {
+        char err[STORE_ERRLEN];
+        store_checkpoint last;
+        if (store_last_checkpoint(st, &last, err) == STORE_OK) rc->checkpointed_seq = last.seq;
+        /* So that verify can tell a checkpoint signed by another key. */
+        if (!store_readonly(st) && store_record_log_key(st, rc->sg->pk_hex, err) != STORE_OK)
+            diag("warning: the signing key is not recorded with the log: %s", err);
+    }
     return rc;
+}
+
+store *recorder_store(const recorder *rc) { return rc->st; }
+
+/* Checkpoint the head if it is at least min_new entries past the last. */
+static void checkpoint_if(recorder *rc, int64_t min_new)
+{
+    int64_t head;
+    char hash[CHAIN_HEX_LEN], err[STORE_ERRLEN];
+    if (!rc->sg || store_head(rc->st, &head, hash, err) != STORE_OK) return;
+    if (head - rc->checkpointed_seq < min_new || head == 0) return;
+    /* Another writer on the same database may have checkpointed already. */
+    store_checkpoint last;
+    if (store_last_checkpoint(rc->st, &last, err) == STORE_OK &&
+        last.seq > rc->checkpointed_seq) {
+        rc->checkpointed_seq = last.seq;
+        if (head - rc->checkpointed_seq < min_new) return;
+    }
+    store_checkpoint cp;
+    if (checkpoint_now(rc->st, rc->sg, &cp, err) != STORE_OK) {
+        diag("could not write a checkpoint: %s", err);
+        return;
+    }
+    rc->checkpointed_seq = cp.seq;
+}
+
+void recorder_close(recorder *rc)
+{
+    if (!rc) return;
+    recorder_abandon(rc);
+    checkpoint_if(rc, 1);
+    free(rc);
+}
+
+/* Open the group if it is not: 0, or a STORE_ code with err. */
+static int group_open(recorder *rc, char *err)
+{
+    if (rc->failed) {
+        snprintf(err, STORE_ERRLEN, "%s", rc->fail_why);
+        return rc->fail_code;
+    }
+    return store_in_transaction(rc->st) ? STORE_OK : store_begin(rc->st, err);
+}
+
+/* A write outside a call failed: the group is lost as a whole. */
+static int group_fail(recorder *rc, int code, const char *err)
+{
+    int64_t ticket = store_tx(rc->st);
+    store_rollback(rc->st);
+    if (!rc->failed) {
+        rc->failed = 1;
+        rc->fail_code = code;
+        rc->fail_ticket = ticket;
+        snprintf(rc->fail_why, sizeof rc->fail_why, "%s", err);
+    }
+    return code;
+}
+
+int recorder_append(recorder *rc, record_event *ev, store_receipt *out, char *err)
+{
+    store_receipt unused;
+    /* A call's scope opened the group; if the database has rolled it back
+    ** since, the append fails rather than begin another behind the call. */
+    int code = rc->in_call ? STORE_OK : group_open(rc, err);
+    if (code == STORE_OK) code = append(rc->st, ev, out ? out : &unused, err);
+    if (code != STORE_OK && !rc->in_call) return group_fail(rc, code, err);
+    return code;
+}
+
+int64_t recorder_ticket(const recorder *rc)
+{
+    return rc->failed ? 0 : store_tx(rc->st);
+}
+
+int recorder_pending(const recorder *rc)
+{
+    return rc->failed || store_in_transaction(rc->st);
+}
+
+int recorder_commit(recorder *rc, char *err)
+{
+    int code = STORE_OK;
+    rc->tried = rc->failed ? rc->fail_ticket : store_tx(rc->st);
+    rc->committed = 0;
+    rc->commit_why[0] = '\0';
+    if (rc->failed) {
+        snprintf(err, STORE_ERRLEN, "%s", rc->fail_why);
+        code = rc->fail_code;
+        rc->failed = 0;
+    } else if (store_in_transaction(rc->st)) {
+        code = store_commit(rc->st, err);
+        if (code == STORE_OK) {
+            rc->committed = rc->tried;
+            rc->checkpoint_due = 1;
+        }
+    }
+    if (code != STORE_OK) snprintf(rc->commit_why, sizeof rc->commit_why, "%s", err);
+    return code;
+}
+
+int recorder_durable(const recorder *rc, int64_t ticket, const char **why)
+{
+    if (ticket && ticket == rc->committed) return 1;
+    if (why) *why = ticket && ticket == rc->tried && rc->commit_why[0] ? rc->commit_why
+                                                                       : lost_why;
+    return 0;
+}
+
+void recorder_abandon(recorder *rc)
+{
+    store_rollback(rc->st);
+    rc->failed = 0;
+    rc->in_call = 0;
+}
+
+void recorder_done(recorder *rc)
+{
+    if (!rc->checkpoint_due) return;
+    rc->checkpoint_due = 0;
+    checkpoint_if(rc, rc->interval);
+}
+
+int recorder_idle(recorder *rc, char *err) { return store_idle(rc->st, err); }
+
+int recorder_checkpoint(recorder *rc, store_checkpoint *cp, char *err)
+{
+    if (!rc->sg) {
+        snprintf(err, STORE_ERRLEN, "no signing key is configured");
+        return STORE_EINVAL;
+    }
+    return checkpoint_now(rc->st, rc->sg, cp, err);
+}
+
+int recorder_call_begin(recorder *rc, recorder_call *c, cJSON *args, int writes,
+                        char *err)
+{
+    memset(c, 0, sizeof *c);
+    if (!args || scrub_tree(args) != 0) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        return STORE_ENOMEM;
+    }
+    c->scrubbed = 1;
+    /* A read-only log serves reads unrecorded. */
+    if (!writes && store_readonly(rc->st)) {
+        snprintf(err, STORE_ERRLEN, "the audit log is open read-only");
+        return STORE_EREADONLY;
+    }
+    int code = group_open(rc, err);
+    if (code != STORE_OK) return code;
+    c->reads_committed = !writes && !store_tx_has_writes(rc->st);
+    if (writes) {
+        if ((code = store_savepoint(rc->st, err)) != STORE_OK) return code;
+        c->savepoint = 1;
+    }
+    rc->in_call = 1;
+    return STORE_OK;
+}
+
+int recorder_call_end(recorder *rc, recorder_call *c, int tool_ok, record_event *ev,
+                      char *err)
+{
+    int code = STORE_OK;
+    if (c->savepoint && !tool_ok) {
+        /* Keep nothing a failed tool wrote, only the record of it. */
+        store_savepoint_rollback(rc->st);
+        c->savepoint = 0;
+        code = store_savepoint(rc->st, err);
+        c->savepoint = code == STORE_OK;
+    }
+    if (code == STORE_OK) code = recorder_append(rc, ev, NULL, err);
+    if (code == STORE_OK) {
+        if (c->savepoint) store_savepoint_release(rc->st);
+        c->ticket = store_tx(rc->st);
+    } else if (c->savepoint) {
+        store_savepoint_rollback(rc->st);
+    }
+    c->savepoint = 0;
+    rc->in_call = 0;
+    return code;
+}
+
+int recorder_append_durable(recorder *rc, record_event *ev, store_receipt *out,
+                            char *err)
+{
+    char ignored[STORE_ERRLEN];
+    int code = recorder_append(rc, ev, out, err);
+    if (code != STORE_OK) {
+        recorder_commit(rc, ignored); /* settles the lost group */
+        return code;
+    }
+    code = recorder_commit(rc, err);
+    if (code == STORE_OK) recorder_done(rc);
+    return code;
 }
 
 char *record_identity(const cJSON *info)

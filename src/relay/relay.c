@@ -2,26 +2,28 @@
 ** relay.c: the poll loop, in-flight table and write-ahead recording of
 ** `wrap` (see relay.h).
 **
-** One iteration: poll the client, the server and a self-pipe for signals;
-** drain every complete line that is ready from both sides; each line
-** becomes an outbox item (the bytes to forward, or a reply we make) and,
-** when it is audit data, an entry appended to the iteration's one open
-** transaction.  Then commit once and write the outbox in order.  When the
-** commit fails, items that carry a refusal (recorded client requests) send
-** it instead of the bytes, so the server never sees an unrecorded call.
+** One iteration: poll the client, the server's transport and a self-pipe
+** for signals; drain every complete message that is ready from both sides;
+** each becomes an outbox item (the bytes to forward, or a reply we make)
+** and, when it is audit data, an entry appended to the recorder's group
+** (record.h).  Then commit the group once and write the outbox in order.
+** An item that carries a refusal (a recorded client request) goes only
+** when the recorder says its ticket is durable, and otherwise sends the
+** refusal instead, so the server never sees an unrecorded call.
+**
+** The server itself is behind transport.h (stdio: a child over pipes), so
+** nothing here knows how messages reach it or how it ends.
 */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2 */
 #include "relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,8 +34,7 @@
 #include "../util/fsutil.h"
 #include "../util/ts.h"
 #include "../util/uuid7.h"
-
-extern char **environ;
+#include "transport.h"
 
 enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
 enum { RELAY_CACHE_KIB = 2048 };
@@ -50,19 +51,21 @@ typedef struct flight {
     int64_t start_us;
 } flight;
 
-/* One line to write once the iteration's records are durable. */
+/* One message to send once the iteration's records are durable. */
 typedef struct item {
-    int fd;
+    int to_server;   /* else to the client */
     char *bytes;     /* without newline */
     size_t len;
     char *refusal;   /* sent to the client instead when the commit fails */
     int flight;      /* index into the in-flight table of the request, or -1 */
     unsigned batch;  /* a client batch: its flights go if it is refused */
+    int64_t ticket;  /* of the records the bytes wait for (recorder_ticket) */
 } item;
 
 typedef struct relay {
     const relay_options *o;
     store *st;
+    recorder *rec;     /* over st; NULL when the trail could not be opened */
     char session[UUID7_BUFLEN];
     char *server_id;   /* serialized {name, version} */
     char *client_id;
@@ -71,11 +74,11 @@ typedef struct relay {
     size_t nfl, capfl;
     item *out;
     size_t nout, capout;
-    int tx_open, tx_failed;
     char tx_err[STORE_ERRLEN];
-    pid_t pid;
-    int to_srv, from_srv, client_open, server_open;
-    int exited, status;
+    int untrailed;     /* a record was asked for with no trail open */
+    transport *srv;    /* the wrapped server */
+    int client_open, server_open;
+    int status;        /* the server's exit status, once it ended */
     int stopping;      /* client gone or signal: wrapper is ending the server */
     int warned;        /* the trail's failure was reported (once per streak) */
     unsigned batch;    /* the current client batch's number while it is read */
@@ -122,39 +125,22 @@ static void set_server(relay *r, const cJSON *info)
 
 /* ---- recording -------------------------------------------------------- */
 
-static int tx_ensure(relay *r)
-{
-    if (r->tx_failed) return -1;
-    if (r->tx_open) return 0;
-    if (!r->st) {
-        snprintf(r->tx_err, sizeof r->tx_err, "the audit database is not open");
-        r->tx_failed = 1;
-        return -1;
-    }
-    if (store_begin(r->st, r->tx_err) != STORE_OK) {
-        r->tx_failed = 1;
-        return -1;
-    }
-    r->tx_open = 1;
-    return 0;
-}
-
-/* Append ev in the iteration's transaction; entry (37 bytes) receives its
-** id.  Returns 0 or -1 (the whole iteration then counts as unrecorded). */
+/* Append ev to the iteration's group; entry (37 bytes) receives its id.
+** Returns 0 or -1 (the whole iteration then counts as unrecorded: the
+** recorder refuses the group's other appends and its commit). */
 static int rec(relay *r, record_event *ev, char *entry)
 {
-    if (tx_ensure(r) != 0) return -1;
+    if (!r->rec) {
+        snprintf(r->tx_err, sizeof r->tx_err, "the audit database is not open");
+        r->untrailed = 1;
+        return -1;
+    }
     ev->user_id = r->o->actor;
     ev->session_id = r->session;
     if (!ev->server) ev->server = r->server_id;
     if (!ev->client) ev->client = r->client_id;
     store_receipt rc;
-    if (record_append(r->st, ev, &rc, r->tx_err) != STORE_OK) {
-        store_rollback(r->st);
-        r->tx_open = 0;
-        r->tx_failed = 1;
-        return -1;
-    }
+    if (recorder_append(r->rec, ev, &rc, r->tx_err) != STORE_OK) return -1;
     if (entry) memcpy(entry, rc.id, sizeof rc.id);
     return 0;
 }
@@ -248,8 +234,9 @@ static void flight_drop(relay *r, int i)
     }
 }
 
-/* Queue bytes (copied, or taken over when own) for fd. */
-static int queue(relay *r, int fd, const char *bytes, size_t len, int own,
+/* Queue bytes (copied, or taken over when own) for the server or the
+** client. */
+static int queue(relay *r, int to_server, const char *bytes, size_t len, int own,
                  char *refusal, int fl)
 {
     if (r->nout == r->capout) {
@@ -262,7 +249,8 @@ static int queue(relay *r, int fd, const char *bytes, size_t len, int own,
     char *b = own ? (char *)bytes : malloc(len + 1);
     if (!b) goto oom;
     if (!own) memcpy(b, bytes, len);
-    r->out[r->nout++] = (item){fd, b, len, refusal, fl, 0};
+    r->out[r->nout++] = (item){to_server, b, len, refusal, fl, 0,
+                               r->rec ? recorder_ticket(r->rec) : 0};
     return 0;
 oom:
     if (own) free((char *)bytes);
@@ -396,25 +384,28 @@ static void rec_invalid(relay *r, const char *reply)
     cJSON_Delete(j);
 }
 
+/* Parse a message with serve's limits: its kind, and *msg unless invalid
+** (then *reply holds the error reply for it, which the caller frees). */
+static rpc_kind parse(relay *r, const char *line, size_t len, rpc_message *msg,
+                      char **reply)
+{
+    rpc_limits lim = {.max_depth = r->o->max_depth};
+    *reply = NULL;
+    return rpc_parse(line, len, &lim, msg, reply);
+}
+
+/* A line from the client: recorded as it calls for, then queued for the
+** server, or answered here when it is not a JSON-RPC message. */
 static void client_line(relay *r, int kind, const char *line, size_t len)
 {
-    int out = r->o->out_fd;
-    if (kind == FRAME_TOO_LONG) {
-        char *reply = mcp_too_long_reply(r->o->max_message_bytes);
-        if (reply) {
-            rec_invalid(r, reply);
-            queue(r, out, reply, strlen(reply), 1, NULL, -1);
-        }
-        return;
-    }
     rpc_message msg;
     char *reply = NULL;
-    rpc_limits lim = {.max_depth = r->o->max_depth};
-    rpc_kind k = rpc_parse(line, len, &lim, &msg, &reply);
+    rpc_kind k = kind == FRAME_TOO_LONG ? RPC_KIND_INVALID : parse(r, line, len, &msg, &reply);
+    if (kind == FRAME_TOO_LONG) reply = mcp_too_long_reply(r->o->max_message_bytes);
     if (k == RPC_KIND_INVALID) {
         if (reply) {
             rec_invalid(r, reply);
-            queue(r, out, reply, strlen(reply), 1, NULL, -1);
+            queue(r, 0, reply, strlen(reply), 1, NULL, -1);
         }
         return;
     }
@@ -429,23 +420,23 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
         fl = on_message(r, C2S, msg.root, msg.id);
         if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
     }
-    if (queue(r, r->to_srv, line, len, 0, refusal, fl) == 0)
-        r->out[r->nout - 1].batch = r->batch;
+    if (queue(r, 1, line, len, 0, refusal, fl) == 0) r->out[r->nout - 1].batch = r->batch;
     r->batch = 0;
     rpc_message_free(&msg);
 }
 
-static void server_line(relay *r, int kind, const char *line, size_t len)
+/* A message from the server: recorded as it calls for, then queued for
+** the client. */
+static void server_message(relay *r, int kind, const char *line, size_t len)
 {
-    if (kind == FRAME_TOO_LONG) {
+    if (kind == TRANSPORT_TOO_LONG) {
         diag("wrap: the server sent a message longer than %zu bytes; dropped",
              r->o->max_message_bytes);
         return;
     }
     rpc_message msg;
-    char *reply = NULL;
-    rpc_limits lim = {.max_depth = r->o->max_depth};
-    rpc_kind k = rpc_parse(line, len, &lim, &msg, &reply);
+    char *reply;
+    rpc_kind k = parse(r, line, len, &msg, &reply);
     if (k == RPC_KIND_INVALID) {
         /* Not JSON-RPC: the server's chatter belongs on stderr. */
         free(reply);
@@ -457,40 +448,49 @@ static void server_line(relay *r, int kind, const char *line, size_t len)
     } else {
         on_message(r, S2C, msg.root, msg.id);
     }
-    queue(r, r->o->out_fd, line, len, 0, NULL, -1);
+    queue(r, 0, line, len, 0, NULL, -1);
     rpc_message_free(&msg);
 }
 
-/* Commit the iteration's records, then write the outbox. */
+/* Take every message the server has waiting; notes when it has ended. */
+static void drain_server(relay *r)
+{
+    const char *msg;
+    size_t len;
+    int k;
+    while ((k = r->srv->ops->next(r->srv, &msg, &len)) == TRANSPORT_MSG ||
+           k == TRANSPORT_TOO_LONG)
+        server_message(r, k, msg, len);
+    if (k == TRANSPORT_GONE) r->server_open = 0;
+}
+
+/* Commit the iteration's records, then send the outbox in order. */
 static void flush(relay *r)
 {
-    int ok = !r->tx_failed, had_tx = r->tx_open;
-    if (r->tx_open) {
-        ok = store_commit(r->st, r->tx_err) == STORE_OK;
-        r->tx_open = 0;
-    }
-    if (ok && had_tx) r->warned = 0;
+    int had = r->rec && recorder_pending(r->rec);
+    int ok = r->rec ? recorder_commit(r->rec, r->tx_err) == STORE_OK : !r->untrailed;
+    r->untrailed = 0;
+    if (ok && had) r->warned = 0;
     if (!ok && r->nout && !r->warned++)
         diag("wrap: the audit trail cannot be written: %s%s", r->tx_err,
              r->o->fail_open ? " (--fail-open: forwarding unrecorded)" : "");
     for (size_t k = 0; k < r->nout; k++) {
         item *it = &r->out[k];
-        int fd = it->fd;
+        int to_server = it->to_server;
         const char *b = it->bytes;
         size_t n = it->len;
-        if (!ok && it->refusal && !r->o->fail_open) {
-            fd = r->o->out_fd;
+        if (it->refusal && !r->o->fail_open &&
+            !(r->rec && recorder_durable(r->rec, it->ticket, NULL))) {
+            to_server = 0;
             b = it->refusal;
             n = strlen(b);
             if (it->flight >= 0) flight_drop(r, it->flight);
             for (size_t i = r->nfl; it->batch && i-- > 0;)
                 if (r->fl[i].batch == it->batch) flight_drop(r, (int)i);
         }
-        if (fd == r->to_srv && r->to_srv < 0) fd = -1;
-        if (fd >= 0 && write_line(fd, b, n) != 0 && fd == r->to_srv) {
-            close(r->to_srv);
-            r->to_srv = -1;
-        }
+        /* A server that can take no more shows its end in the transport. */
+        if (to_server) r->srv->ops->send(r->srv, b, n);
+        else write_line(r->o->out_fd, b, n);
         free(it->bytes);
         free(it->refusal);
     }
@@ -498,75 +498,10 @@ static void flush(relay *r)
     if (!ok)
         for (size_t i = 0; i < r->nfl; i++)
             if (r->fl[i].recorded == 1) r->fl[i].recorded = 0;
-    r->tx_failed = 0;
+    if (r->rec) recorder_done(r->rec);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
-
-/* Whether cmd names an executable file, directly or through PATH, as
-** posix_spawnp() will look for it: checked first, so that a missing
-** command is reported here rather than by a child that failed to exec. */
-static int command_exists(const char *cmd)
-{
-    if (strchr(cmd, '/')) return access(cmd, X_OK) == 0;
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-    char buf[4096];
-    for (const char *p = path;; p++) {
-        const char *end = strchr(p, ':');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, n ? p : ".", cmd);
-        if (access(buf, X_OK) == 0) return 1;
-        if (!end) return 0;
-        p = end;
-    }
-}
-
-static int spawn(relay *r, char *err, size_t errlen)
-{
-    int in[2], outp[2];
-    if (!command_exists(r->o->argv[0])) {
-        snprintf(err, errlen, "cannot start %s: %s", r->o->argv[0],
-                 strchr(r->o->argv[0], '/') ? strerror(errno)
-                                            : "no such command in PATH");
-        return -1;
-    }
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "cannot create pipes: %s", strerror(errno));
-        return -1;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    int rc = posix_spawnp(&r->pid, r->o->argv[0], &fa, NULL, r->o->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(outp[1]);
-    if (rc != 0) {
-        close(in[1]);
-        close(outp[0]);
-        snprintf(err, errlen, "cannot start %s: %s", r->o->argv[0], strerror(rc));
-        return -1;
-    }
-    r->to_srv = in[1];
-    r->from_srv = outp[0];
-    return 0;
-}
-
-static void reap(relay *r, int block)
-{
-    if (r->exited) return;
-    int st;
-    pid_t p;
-    do p = waitpid(r->pid, &st, block ? 0 : WNOHANG);
-    while (p < 0 && errno == EINTR);
-    if (p == r->pid) {
-        r->exited = 1;
-        r->status = WIFEXITED(st) ? WEXITSTATUS(st)
-                    : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
-    }
-}
 
 /* Every request still in flight ends without an answer. */
 static void end_flights(relay *r)
@@ -582,57 +517,69 @@ static void end_flights(relay *r)
         if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, text);
         if (f->dir == C2S && r->client_open >= 0 && !r->stopping) {
             char *reply = rpc_reply_error(f->id, RELAY_SERVER_EXITED, text, NULL);
-            if (reply) queue(r, r->o->out_fd, reply, strlen(reply), 1, NULL, -1);
+            if (reply) queue(r, 0, reply, strlen(reply), 1, NULL, -1);
         }
         flight_drop(r, 0);
     }
     flush(r);
 }
 
+/* The wrapper is ending the server (the client went away, or a signal):
+** nothing more is sent, and it has --kill-after seconds to finish, then
+** it is asked to stop, and as long again (and a second) before it is
+** killed.  What it still says is relayed meanwhile. */
 static void stop_server(relay *r)
 {
-    r->stopping = 1;
-    if (r->to_srv >= 0) close(r->to_srv);
-    r->to_srv = -1;
-}
-
-/* Wait for the server to exit after its stdin closed, forwarding what it
-** still says: --kill-after seconds, then SIGTERM, then SIGKILL. */
-static void drain_until_exit(relay *r, frame *fs)
-{
+    transport *t = r->srv;
     int64_t t0 = now_us(), grace = (int64_t)r->o->kill_after_s * 1000000;
-    int termed = 0;
-    while (!r->exited) {
+    int asked = 0;
+    t->ops->shut(t);
+    while (!t->ops->ended(t, 0, &r->status)) {
         int64_t el = now_us() - t0;
-        if (!termed && el >= grace) {
-            kill(r->pid, SIGTERM);
-            termed = 1;
-        } else if (termed && el >= 2 * grace + 1000000) {
-            kill(r->pid, SIGKILL);
-            reap(r, 1);
+        if (!asked && el >= grace) {
+            t->ops->stop(t, 0);
+            asked = 1;
+        } else if (asked && el >= 2 * grace + 1000000) {
+            t->ops->stop(t, 1);
+            t->ops->ended(t, 1, &r->status);
             break;
         }
-        struct pollfd p = {.fd = r->server_open ? r->from_srv : -1, .events = POLLIN};
-        int n = poll(&p, 1, 50);
-        if (n > 0 && r->server_open) {
-            const char *line;
-            size_t len;
-            int k;
-            while ((k = frame_next(fs, 0, NULL, &line, &len)) == FRAME_LINE ||
-                   k == FRAME_TOO_LONG)
-                server_line(r, k, line, len);
-            if (k == FRAME_EOF || k == FRAME_ERROR) r->server_open = 0;
+        struct pollfd p = {.fd = r->server_open ? t->ops->fd(t) : -1, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0 && r->server_open) {
+            drain_server(r);
             flush(r);
         }
-        reap(r, 0);
     }
+}
+
+/* The server has said its last (its output ended): it has --kill-after
+** seconds to end by itself before it is killed. */
+static void await_server(relay *r)
+{
+    transport *t = r->srv;
+    int64_t t0 = now_us();
+    t->ops->shut(t);
+    while (!t->ops->ended(t, 0, &r->status) &&
+           now_us() - t0 < (int64_t)r->o->kill_after_s * 1000000)
+        poll(NULL, 0, 20);
+    if (!t->ops->ended(t, 0, &r->status)) {
+        t->ops->stop(t, 1);
+        t->ops->ended(t, 1, &r->status);
+    }
+}
+
+/* The transport to the server relay_options names. */
+static transport *open_server(const relay_options *o, char *err, size_t errlen)
+{
+    transport_stdio_options so = {.argv = o->argv, .path = o->path, .envp = o->envp,
+                                  .max_message_bytes = o->max_message_bytes};
+    return transport_stdio_open(&so, err, errlen);
 }
 
 int relay_run(const relay_options *o, char *err, size_t errlen)
 {
-    relay r = {.o = o, .to_srv = -1, .from_srv = -1, .client_open = 1,
-               .server_open = 1};
-    frame *fc = NULL, *fs = NULL;
+    relay r = {.o = o, .client_open = 1, .server_open = 1};
+    frame *fc = NULL;
     int status = -1;
     char serr[STORE_ERRLEN];
     uuid7_next(now_us() / 1000, r.session);
@@ -652,29 +599,31 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
     ** touches, so a small cache keeps its memory low (issue 12: <= 16 MB). */
     if (r.st && store_set_cache_size(r.st, RELAY_CACHE_KIB, serr) != STORE_OK)
         diag("wrap: %s", serr);
+    if (r.st && !(r.rec = recorder_open(r.st, NULL))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         goto done;
     }
+    /* SIGCHLD only wakes the loop (a child transport's end shows at once),
+    ** and keeps its exit status from being discarded if it was ignored. */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (spawn(&r, err, errlen) != 0) goto done;
-    fc = frame_new(o->in_fd, o->max_message_bytes);
-    fs = frame_new(r.from_srv, o->max_message_bytes);
-    if (!fc || !fs) {
+    if (!(r.srv = open_server(o, err, errlen))) goto done;
+    if (!(fc = frame_new(o->in_fd, o->max_message_bytes))) {
         snprintf(err, errlen, "out of memory");
-        kill(r.pid, SIGKILL);
-        reap(&r, 1);
         goto done;
     }
     while (!r.stopping && r.server_open) {
         struct pollfd p[3] = {
             {.fd = r.client_open ? o->in_fd : -1, .events = POLLIN},
-            {.fd = r.from_srv, .events = POLLIN},
+            {.fd = r.srv->ops->fd(r.srv), .events = POLLIN},
             {.fd = sig_pipe[0], .events = POLLIN},
         };
         if (poll(p, 3, -1) < 0 && errno != EINTR) break;
@@ -685,10 +634,10 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
                 for (ssize_t i = 0; i < n; i++)
                     if (b[i] == SIGTERM || b[i] == SIGINT) r.stopping = 1;
         }
-        const char *line;
-        size_t len;
-        int k;
         if (p[0].revents) {
+            const char *line;
+            size_t len;
+            int k;
             while ((k = frame_next(fc, 0, NULL, &line, &len)) == FRAME_LINE ||
                    k == FRAME_TOO_LONG)
                 client_line(&r, k, line, len);
@@ -697,38 +646,16 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
                 r.stopping = 1;
             }
         }
-        if (p[1].revents) {
-            while ((k = frame_next(fs, 0, NULL, &line, &len)) == FRAME_LINE ||
-                   k == FRAME_TOO_LONG)
-                server_line(&r, k, line, len);
-            if (k == FRAME_EOF || k == FRAME_ERROR) r.server_open = 0;
-        }
+        if (p[1].revents) drain_server(&r);
         flush(&r);
     }
-    if (r.stopping) {
-        stop_server(&r);
-        drain_until_exit(&r, fs);
-    } else {
-        /* The server closed its output: it is exiting or gone. */
-        if (r.to_srv >= 0) close(r.to_srv);
-        r.to_srv = -1;
-        int64_t t0 = now_us();
-        while (!r.exited && now_us() - t0 < (int64_t)o->kill_after_s * 1000000) {
-            reap(&r, 0);
-            if (!r.exited) poll(NULL, 0, 20);
-        }
-        if (!r.exited) {
-            kill(r.pid, SIGKILL);
-            reap(&r, 1);
-        }
-    }
+    if (r.stopping) stop_server(&r);
+    else await_server(&r);
     end_flights(&r);
     status = r.status;
 done:
     frame_free(fc);
-    frame_free(fs);
-    if (r.to_srv >= 0) close(r.to_srv);
-    if (r.from_srv >= 0) close(r.from_srv);
+    if (r.srv) r.srv->ops->free(r.srv);
     for (size_t i = 0; i < r.nfl; i++) {
         free(r.fl[i].id);
         free(r.fl[i].method);
@@ -739,6 +666,7 @@ done:
     free(r.server_id);
     free(r.client_id);
     free(r.base_name);
+    recorder_close(r.rec);
     store_close(r.st);
     if (sig_pipe[0] >= 0) {
         close(sig_pipe[0]);

@@ -2,18 +2,21 @@
 ** relay.h: `dss-audit-mcp wrap`, an auditing relay around a stdio MCP server.
 **
 ** relay_run() starts the wrapped server as a child (no shell: the command
-** and its arguments go to posix_spawnp() as given), with its stdin and
-** stdout as pipes and its stderr shared with ours, and relays JSON-RPC
-** lines both ways as the bytes that arrived.  Lines are framed and checked
-** by the same code as `serve` (frame.h, rpc.h), so the same size and depth
-** limits and the same errors apply to the client's input.
+** and its arguments go to posix_spawn() as given, the command looked up in
+** `path`), with its stdin and stdout as pipes and its stderr shared with
+** ours, and relays JSON-RPC lines both ways as the bytes that arrived.
+** Lines are framed and checked by the same code as `serve` (frame.h,
+** rpc.h), so the same size and depth limits and the same errors apply to
+** the client's input.  How messages reach the server is a transport
+** (transport.h, internal): the relay's logic does not depend on it.
 **
-** What passes is recorded through record.h, write-ahead: every line that
-** arrived in one poll iteration is classified, the records it calls for are
-** appended in one transaction (group commit), and only once that commit is
-** durable are the lines forwarded.  When the trail cannot be written, a
-** recorded request is answered with an "audit trail unavailable" error and
-** never reaches the server, unless fail_open asks to forward it anyway.
+** What passes is recorded through the recorder (record.h), write-ahead:
+** every message that arrived in one poll iteration is classified, the
+** records it calls for are appended in one group (group commit), and only
+** once that group is durable are the messages forwarded.  When the trail
+** cannot be written, a recorded request is answered with an "audit trail
+** unavailable" error and never reaches the server, unless fail_open asks
+** to forward it anyway.
 */
 #ifndef DSS_RELAY_H
 #define DSS_RELAY_H
@@ -25,6 +28,8 @@
 
 typedef struct relay_options {
     char *const *argv;          /* the server's command and arguments, NULL-ended */
+    const char *path;           /* PATH to find argv[0] in; NULL = the usual folders */
+    char *const *envp;          /* the server's environment; NULL = empty */
     const store_options *so;    /* the trail, opened by relay_run() */
     const char *name;           /* --name, or NULL for serverInfo.name */
     const char *actor;          /* user_id of the entries */

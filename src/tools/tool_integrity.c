@@ -95,7 +95,7 @@ int tool_create_checkpoint(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON 
     }
     store_checkpoint cp;
     char err[STORE_ERRLEN];
-    int rc = checkpoint_now(ctx->st, ctx->sg, &cp, err);
+    int rc = recorder_checkpoint(ctx->rec, &cp, err);
     if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
     *out = checkpoint_to_json(&cp);
     *summary = cJSON_CreateObject();

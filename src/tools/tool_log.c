@@ -2,9 +2,9 @@
 ** tool_log.c: log_operation, the one tool that adds entries on request.
 **
 ** The arguments arrive validated and scrubbed; this handler only shapes them
-** into a record_event.  record_append() serializes the JSON fields once, and
-** the store keeps those exact bytes, which are also the bytes the hash chain
-** covers.
+** into a record_event and appends it to the call's group through the
+** recorder, which serializes the JSON fields once; the store keeps those
+** exact bytes, which are also the bytes the hash chain covers.
 */
 #include <stdlib.h>
 
@@ -39,7 +39,7 @@ int tool_log_operation(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **su
     };
     store_receipt r;
     char err[STORE_ERRLEN];
-    int src = record_append(ctx->st, &ev, &r, err);
+    int src = recorder_append(ctx->rec, &ev, &r, err);
     if (src != STORE_OK) {
         rc = tool_store_failed(ctx, src, err);
         goto done;

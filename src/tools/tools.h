@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "../integrity/signer.h"
+#include "../record/record.h"
 #include "../store/store.h"
 
 enum {
@@ -27,7 +28,8 @@ enum {
 /* What a handler may use while it runs.  err receives the message that an
 ** isError result and the tool_call entry's error field carry. */
 typedef struct tool_ctx {
-    store *st;
+    store *st;          /* for reads */
+    recorder *rec;      /* for writes: the call's group (record.h) */
     const char *actor;  /* the session's actor, the default user_id */
     const char *client; /* serialized {name, version} of the client, or NULL */
     const signer *sg;   /* the checkpoint signing key, or NULL */

@@ -50,27 +50,48 @@ static srv *start_wrap(const char *const *wopts, const char *code,
     return srv_start(&o);
 }
 
-/* Everything in the trail, oldest first, as an array owned by s. */
-static cJSON *trail(srv *s)
+/* Everything in the trail, oldest first, as an array owned by s; NULL with
+** a sentence in why when `query` fails or prints anything but entries, so
+** that a failed query never reads as "nothing was recorded". */
+static cJSON *trail_of(srv *s, char *why, size_t cap)
 {
     char *cmd = srv_fmt(s, "'%s' query --db '%s/audit.db' --json --limit 100000",
                         getenv("DSS_BIN"), srv_dir(s));
     FILE *p = popen(cmd, "r");
+    if (!p) {
+        snprintf(why, cap, "cannot run %s", cmd);
+        return NULL;
+    }
     cJSON *all = srv_keep(s, cJSON_CreateArray());
-    if (!p) return all;
     char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, p) > 0) {
+    size_t cap_line = 0;
+    int bad = 0;
+    while (getline(&line, &cap_line, p) > 0) {
         cJSON *e = cJSON_Parse(line);
+        if (!cJSON_IsObject(e) && !bad++) snprintf(why, cap, "query printed %.200s", line);
         if (e) cJSON_AddItemToArray(all, e); /* newest first */
     }
     free(line);
-    pclose(p);
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        snprintf(why, cap, "%s exited with status %d", cmd, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        return NULL;
+    }
+    if (bad) return NULL;
     cJSON *rev = srv_keep(s, cJSON_CreateArray());
     for (int i = cJSON_GetArraySize(all) - 1; i >= 0; i--)
         cJSON_AddItemReferenceToArray(rev, cJSON_GetArrayItem(all, i));
     return rev;
 }
+
+/* cJSON *t = the trail of s, or the case fails saying why. */
+#define TRAIL(t, s)                                                          \
+    cJSON *t;                                                                \
+    do {                                                                     \
+        char why_[600] = "";                                                 \
+        if (!(t = trail_of((s), why_, sizeof why_)))                         \
+            TEST_FAIL_("cannot read the trail: %s", why_);                  \
+    } while (0)
 
 static int count_type(const cJSON *t, const char *type)
 {
@@ -157,7 +178,7 @@ TEST(tools_call_recorded_with_outcome_and_identity)
     ASSERT(r);
     CHECK(srv_request(s, "tools/list", NULL)); /* relayed, not recorded */
     ASSERT_EQ_INT(srv_wait(s), 0);
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     const cJSON *req = find(t, "tool_call", "echo");
     ASSERT(req);
     const cJSON *out = outcome_of(t, req);
@@ -243,7 +264,7 @@ TEST(server_request_to_client_relayed_and_recorded)
         cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "content"), 0), "text"));
     ASSERT_EQ_STR(text, answer);
     ASSERT_EQ_INT(srv_wait(s), 0);
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     const cJSON *sr = find(t, "mcp_server_request", "sampling/createMessage");
     ASSERT(sr);
     const cJSON *so = outcome_of(t, sr);
@@ -284,7 +305,8 @@ TEST(batch_relayed_whole_and_its_calls_recorded)
     CHECK(srv_send_line(s, batch) == 0);
     ASSERT_EQ_INT(srv_wait(s), 0);
     ASSERT_EQ_STR(seen(s), srv_fmt(s, "%s\n", batch));
-    ASSERT(find(trail(s), "tool_call", "echo"));
+    TRAIL(t, s);
+    ASSERT(find(t, "tool_call", "echo"));
     srv_free(s);
 }
 
@@ -298,7 +320,7 @@ TEST(cancelled_call_recorded_as_cancelled)
                            "\"params\":{\"requestId\":5}}") == 0);
     CHECK(srv_recv(s)); /* the fake answers anyway; it is relayed */
     ASSERT_EQ_INT(srv_wait(s), 0);
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     const cJSON *o = outcome_of(t, find(t, "tool_call", "slow"));
     ASSERT(o);
     ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "error")), "cancelled");
@@ -317,7 +339,8 @@ TEST(invalid_client_input_answered_recorded_not_forwarded)
     ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "error"), "code")->valueint, -32600);
     ASSERT_EQ_INT(srv_wait(s), 0);
     ASSERT_EQ_STR(seen(s), "");
-    ASSERT_EQ_INT(count_type(trail(s), "mcp_invalid_input"), 2);
+    TRAIL(t, s);
+    ASSERT_EQ_INT(count_type(t, "mcp_invalid_input"), 2);
     srv_free(s);
 }
 
@@ -425,7 +448,7 @@ TEST(server_killed_mid_call_answers_in_flight)
     ASSERT(e);
     ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")), "status 3");
     ASSERT_EQ_INT(srv_wait(s), 3);
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     const cJSON *o = outcome_of(t, find(t, "tool_call", "die"));
     ASSERT(o);
     ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(o, "error")), "status 3");
@@ -468,7 +491,7 @@ TEST(sigterm_to_wrapper_ends_the_server_the_same_way)
     ASSERT(r);
     CHECK(cJSON_GetObjectItem(r, "result"));
     ASSERT_EQ_INT(srv_wait(s), 5);
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     const cJSON *o = outcome_of(t, find(t, "tool_call", "slow"));
     ASSERT(o);
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
@@ -505,7 +528,7 @@ TEST(secrets_scrubbed_in_raw_db_and_wal)
     ASSERT(db || wal);
     CHECK(!(db && h_memmem(db, n1, tok)));
     CHECK(!(wal && h_memmem(wal, n2, tok)));
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     ASSERT(find(t, "tool_call", "echo"));
     CHECK(outcome_of(t, find(t, "tool_call", "echo")));
     srv_free(s);
@@ -530,7 +553,7 @@ TEST(kill9_loses_no_record_of_a_forwarded_request)
     int saw = 0;
     for (char *p = log; (p = strstr(p, "tools/call")); p++) saw++;
     CHECK(saw >= 40);
-    cJSON *t = trail(s);
+    TRAIL(t, s);
     int recorded = count_type(t, "tool_call");
     if (recorded < saw) TEST_FAIL_("the server saw %d calls, the trail has %d", saw, recorded);
     /* and each seen id is among them */

@@ -1,15 +1,25 @@
 /*
 ** syncshim.c: an LD_PRELOAD library that records, in order, what proves a
-** reply was sent after its write was durable.
+** reply was sent, or a call forwarded, after its write was durable.
 **
-** Loaded into the server by tests/faults/test_durability.c, it appends one
+** Loaded into the program by tests/faults/test_durability.c, it appends one
 ** line per event to the file named by DSS_SYNCSHIM_LOG:
 **   R <n>      a read() from stdin completed the n-th request line
-**   W <n>      a write()/writev() to stdout completed the n-th reply line
+**   W <n>      a write()/writev() to stdout, or an fflush() of stdout (hook
+**              answers through stdio, whose writes libc makes internally),
+**              completed the n-th reply line
+**   F <n>      a write()/writev() to another pipe (wrap: the wrapped
+**              server's stdin) completed the n-th line sent there
+**   Q <n>      a read() from another pipe (wrap: the wrapped server's
+**              stdout) completed the n-th line received from it
 **   S <path>   fsync()/fdatasync() of that file succeeded
+**   X          the process is exiting (the shim's destructor)
 ** Counting newlines here, rather than copying the bytes, keeps the log
-** small and the server's timing close to its own.  The log is written with
+** small and the program's timing close to its own.  The log is written with
 ** the raw system call, so the shim never records or recurses into itself.
+** Only the first process logs: the variable naming the log is removed from
+** its environment at once, so a child it starts (wrap's server) inherits
+** the library but not the log.
 */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -19,12 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 static int log_fd = -1;
-static long lines_in, lines_out;
+static long lines_in, lines_out, lines_fwd, lines_back;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 __attribute__((constructor)) static void shim_init(void)
@@ -32,6 +43,7 @@ __attribute__((constructor)) static void shim_init(void)
     const char *path = getenv("DSS_SYNCSHIM_LOG");
     if (path) log_fd = (int)syscall(SYS_openat, AT_FDCWD, path,
                                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    unsetenv("DSS_SYNCSHIM_LOG");
 }
 
 static void record(const char *fmt, ...)
@@ -43,6 +55,11 @@ static void record(const char *fmt, ...)
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n > 0) syscall(SYS_write, log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+    record("X\n");
 }
 
 static long newlines(const void *p, size_t n)
@@ -65,6 +82,7 @@ typedef int (*sync_fn)(int);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
+typedef int (*fflush_fn)(FILE *);
 
 /* The next definition of name (libc's), as a function pointer: dlsym hands
 ** out an object pointer, which ISO C does not convert directly. */
@@ -91,37 +109,44 @@ int fdatasync(int fd)
     return rc;
 }
 
+/* A pipe other than stdin, stdout and stderr: wrap's pipes to its server
+** (fstat is async-signal-safe, and only asked once a newline was seen). */
+static int other_pipe(int fd)
+{
+    struct stat st;
+    return fd > 2 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* Count the newlines of p[0..n) moved through fd into the kind's counter:
+** 'R' or 'Q' reading, 'W' or 'F' writing. */
+static void moved(int fd, const void *p, size_t n, int reading)
+{
+    long k = newlines(p, n), *count;
+    char kind;
+    if (!k || log_fd < 0) return;
+    if (reading && fd == 0) kind = 'R', count = &lines_in;
+    else if (!reading && fd == 1) kind = 'W', count = &lines_out;
+    else if (other_pipe(fd)) kind = reading ? 'Q' : 'F', count = reading ? &lines_back : &lines_fwd;
+    else return;
+    pthread_mutex_lock(&mu);
+    *count += k;
+    record("%c %ld\n", kind, *count);
+    pthread_mutex_unlock(&mu);
+}
+
 ssize_t read(int fd, void *buf, size_t n)
 {
     REAL("read", read_fn);
     ssize_t r = real_(fd, buf, n);
-    if (fd == 0 && r > 0) {
-        long k = newlines(buf, (size_t)r);
-        if (k) {
-            pthread_mutex_lock(&mu);
-            lines_in += k;
-            record("R %ld\n", lines_in);
-            pthread_mutex_unlock(&mu);
-        }
-    }
+    if (r > 0) moved(fd, buf, (size_t)r, 1);
     return r;
-}
-
-static void wrote(const char *p, size_t n)
-{
-    long k = newlines(p, n);
-    if (!k) return;
-    pthread_mutex_lock(&mu);
-    lines_out += k;
-    record("W %ld\n", lines_out);
-    pthread_mutex_unlock(&mu);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
     REAL("write", write_fn);
     ssize_t r = real_(fd, buf, n);
-    if (fd == 1 && r > 0) wrote(buf, (size_t)r);
+    if (r > 0) moved(fd, buf, (size_t)r, 0);
     return r;
 }
 
@@ -129,13 +154,28 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     REAL("writev", writev_fn);
     ssize_t r = real_(fd, iov, cnt);
-    if (fd == 1 && r > 0) {
-        size_t left = (size_t)r;
-        for (int i = 0; i < cnt && left; i++) {
-            size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
-            wrote(iov[i].iov_base, k);
-            left -= k;
-        }
+    size_t left = r > 0 ? (size_t)r : 0;
+    for (int i = 0; i < cnt && left; i++) {
+        size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+        moved(fd, iov[i].iov_base, k, 0);
+        left -= k;
     }
     return r;
+}
+
+int fflush(FILE *f)
+{
+    REAL("fflush", fflush_fn);
+    /* What stdout's buffer holds (glibc's FILE) is what this flush writes. */
+    const char *from = stdout->_IO_write_base, *to = stdout->_IO_write_ptr;
+    size_t held = (f == stdout || f == NULL) && from && to > from ? (size_t)(to - from) : 0;
+    long k = held ? newlines(from, held) : 0;
+    int rc = real_(f);
+    if (rc == 0 && k) {
+        pthread_mutex_lock(&mu);
+        lines_out += k;
+        record("W %ld\n", lines_out);
+        pthread_mutex_unlock(&mu);
+    }
+    return rc;
 }

@@ -1,24 +1,28 @@
 /*
-** test_durability.c: every reply that acknowledges a write is sent after
-** that write was fsynced, for lockstep and pipelined clients and batches.
+** test_durability.c: nothing is answered or forwarded before its record
+** was fsynced, through every door: serve (lockstep, pipelined, batches),
+** wrap (each call reaches the wrapped server only after its record, and
+** each answer reaches the client only after its outcome) and hook (the
+** answer the client reads, and the process's exit, come after the event).
 **
 ** kill -9 cannot tell synchronous=OFF from FULL (the page cache survives a
 ** killed process), so these cases watch the system calls instead: the
-** server runs with tests/faults/syncshim.c preloaded, which logs in order
-** each request line read from stdin, each reply line written to stdout,
-** and each successful fsync/fdatasync with the file's path.  Every
-** tools/call writes (at least its own tool_call record), so each of its
-** replies must come after a sync of the write-ahead log made after its
-** request was read.  A reply sent before the commit, or a commit that does
-** not sync, fails here.
+** program runs with tests/faults/syncshim.c preloaded, which logs in order
+** each line read from stdin, each line written to stdout, each line
+** written to or read from wrap's pipes to its server, each successful
+** fsync/fdatasync with the file's path, and the exit.  Every tools/call
+** writes (at least its own tool_call record), so each of its replies must
+** come after a sync of the write-ahead log made after its request was
+** read.  A reply sent (or a call forwarded) before the commit, or a commit
+** that does not sync, fails here.
 */
 #include "fault_util.h"
 
 enum { MAX_EVENTS = 1 << 16, MAX_REQUESTS = 512 };
 
 typedef struct event {
-    char kind; /* R, W or S */
-    long n;    /* R, W: lines so far */
+    char kind; /* R, W, F, Q, S or X (see syncshim.c) */
+    long n;    /* R, W, F, Q: lines so far */
     int wal;   /* S: the file was the write-ahead log */
 } event;
 
@@ -28,8 +32,9 @@ typedef struct run {
     long call_line[MAX_REQUESTS];   /* tools/call id -> its request line */
 } run;
 
-/* Start the server with the shim preloaded. */
-static srv *start_shimmed(void)
+/* Start the program (`serve` unless opts says otherwise; opts may be NULL)
+** with the shim preloaded, logging to shim.log in its temp dir. */
+static srv *start_shimmed_as(const srv_opts *opts)
 {
     const char *shim = getenv("DSS_SYNCSHIM");
     if (!shim || access(shim, R_OK) != 0) {
@@ -43,10 +48,16 @@ static srv *start_shimmed(void)
     const char *a = getenv("ASAN_OPTIONS");
     snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", a ? a : "",
              a && *a ? ":" : "");
-    const char *env[] = {preload, "DSS_SYNCSHIM_LOG=@DIR@/shim.log", asan, NULL};
-    srv_opts o = {.env = env};
+    const char *env[16] = {preload, "DSS_SYNCSHIM_LOG=@DIR@/shim.log", asan};
+    int n = 3;
+    for (int i = 0; opts && opts->env && opts->env[i] && n < 15; i++) env[n++] = opts->env[i];
+    env[n] = NULL;
+    srv_opts o = opts ? *opts : (srv_opts){0};
+    o.env = env;
     return srv_start(&o);
 }
+
+static srv *start_shimmed(void) { return start_shimmed_as(NULL); }
 
 static int send_line(run *r, const char *line)
 {
@@ -100,33 +111,52 @@ static int first_reaching(const event *ev, int n_ev, char k, long n)
     return -1;
 }
 
+/* Whether a sync of the write-ahead log came between the first event of
+** kind a reaching line na and the first of kind b reaching line nb (X: the
+** exit); 1, or 0 with why. */
+static int sync_between(const event *ev, int n_ev, char a, long na, char b, long nb,
+                        char *why, size_t cap)
+{
+    int ea = first_reaching(ev, n_ev, a, na);
+    int eb = first_reaching(ev, n_ev, b, nb);
+    if (ea < 0 || eb < 0) {
+        snprintf(why, cap, "%c %ld or %c %ld is not in the shim's log", a, na, b, nb);
+        return 0;
+    }
+    for (int i = ea + 1; i < eb; i++)
+        if (ev[i].kind == 'S' && ev[i].wal) return 1;
+    snprintf(why, cap, "no WAL sync between %c %ld and %c %ld", a, na, b, nb);
+    return 0;
+}
+
 /* Check one reply id written as reply line j; 1 when it followed a sync. */
 static int followed_a_sync(const run *r, const event *ev, int n_ev, long id, long j,
                            char *why, size_t cap)
 {
-    int er = first_reaching(ev, n_ev, 'R', r->call_line[id]);
-    int ew = first_reaching(ev, n_ev, 'W', j);
-    if (er < 0 || ew < 0) {
-        snprintf(why, cap, "id %ld: its request or reply is not in the shim's log", id);
-        return 0;
-    }
-    for (int i = er + 1; i < ew; i++)
-        if (ev[i].kind == 'S' && ev[i].wal) return 1;
+    char how[128];
+    if (sync_between(ev, n_ev, 'R', r->call_line[id], 'W', j, how, sizeof how)) return 1;
     snprintf(why, cap, "id %ld: reply line %ld was written without a WAL sync since its"
-                       " request (line %ld) was read", id, j, r->call_line[id]);
+                       " request (line %ld) was read (%s)", id, j, r->call_line[id], how);
     return 0;
+}
+
+/* The shim's log of s, once it exited: its events (a static array) and
+** their number, or NULL with why. */
+static const event *load_log(srv *s, int *n_ev, char *why, size_t cap)
+{
+    static event ev[MAX_EVENTS];
+    if (read_events(srv_fmt(s, "%s/shim.log", srv_dir(s)), ev, n_ev) == 0) return ev;
+    snprintf(why, cap, "no shim log %s/shim.log (was the shim loaded?)", srv_dir(s));
+    return NULL;
 }
 
 /* After the server exited: every tools/call reply followed a sync.  Returns
 ** the number of replies checked, or -1 with why. */
 static int check_log(run *r, char *why, size_t cap)
 {
-    static event ev[MAX_EVENTS];
     int n_ev;
-    if (read_events(srv_fmt(r->s, "%s/shim.log", srv_dir(r->s)), ev, &n_ev) != 0) {
-        snprintf(why, cap, "no shim log %s/shim.log (was the shim loaded?)", srv_dir(r->s));
-        return -1;
-    }
+    const event *ev = load_log(r->s, &n_ev, why, cap);
+    if (!ev) return -1;
     const char *out = srv_stdout(r->s);
     long j = 0;
     int checked = 0;
@@ -162,13 +192,15 @@ static int check_log(run *r, char *why, size_t cap)
                        h_error(), srv_stderr(s));                            \
     } while (0)
 
-#define CHECK_SYNCED(r, expected)                                            \
+/* check(r, why, cap) found every line in order and checked `expected`. */
+#define CHECK_SYNCED_BY(check, r, expected)                                  \
     do {                                                                     \
         char why_[512] = "";                                                 \
-        int got_ = check_log((r), why_, sizeof why_);                        \
+        int got_ = check((r), why_, sizeof why_);                            \
         if (got_ < 0) TEST_FAIL_("%s", why_);                                \
         ASSERT_EQ_INT(got_, (expected));                                     \
     } while (0)
+#define CHECK_SYNCED(r, expected) CHECK_SYNCED_BY(check_log, r, expected)
 
 static const char *initialize_line(run *r, const char *version)
 {
@@ -249,6 +281,220 @@ TEST(batch_replies_follow_a_sync)
     END_CHECKED(&r, 30);
 }
 
+/* ---- wrap ----------------------------------------------------------------- */
+
+/* A wrap run: the lines sent, and which of them are recorded requests. */
+typedef struct wrun {
+    srv *s;
+    long lines_sent;
+    long recorded[MAX_REQUESTS]; /* their line numbers */
+    int n_recorded;
+} wrun;
+
+/* `wrap` around fake_mcp (tests/e2e/fake_mcp.c), with the shim preloaded:
+** the shim logs wrap's own pipes only, not the server's. */
+static srv *start_wrap_shimmed(void)
+{
+    const char *fake = getenv("DSS_FAKE_MCP");
+    if (!fake) {
+        fprintf(stderr, "DSS_FAKE_MCP (the fake server) is not set\n");
+        return NULL;
+    }
+    const char *args[] = {"wrap", "--db", "@DIR@/audit.db", "--actor", E2E_ACTOR,
+                          "--", fake, "@DIR@/seen.log", NULL};
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1};
+    return start_shimmed_as(&o);
+}
+
+/* The next line to send, noted as a recorded request when it is one. */
+static const char *wrap_line(wrun *w, const char *line, int recorded)
+{
+    w->lines_sent++;
+    if (recorded && w->n_recorded < MAX_REQUESTS) w->recorded[w->n_recorded++] = w->lines_sent;
+    return line;
+}
+
+static const char *echo_call(wrun *w, long id)
+{
+    return wrap_line(w, srv_fmt(w->s, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":"
+                                      "\"tools/call\",\"params\":{\"name\":\"echo\","
+                                      "\"arguments\":{\"n\":%ld}}}", id, id), 1);
+}
+
+/*
+** After wrap exited: each recorded request (client line k) was written to
+** the server (F k) only after a WAL sync made since it was read (R k); and
+** each answer (the server's line j, Q j, relayed as the client's reply line
+** j, W j: fake_mcp says nothing else) only after a WAL sync made since it
+** arrived, the sync of its outcome.  Returns the number of lines checked,
+** or -1 with why.
+*/
+static int check_wrap_log(wrun *w, char *why, size_t cap)
+{
+    int n_ev, checked = 0;
+    char how[128];
+    const event *ev = load_log(w->s, &n_ev, why, cap);
+    if (!ev) return -1;
+    for (int i = 0; i < w->n_recorded; i++, checked++) {
+        long k = w->recorded[i];
+        if (!sync_between(ev, n_ev, 'R', k, 'F', k, how, sizeof how)) {
+            snprintf(why, cap, "request line %ld reached the server before its record "
+                               "was synced (%s)", k, how);
+            return -1;
+        }
+    }
+    long replies = 0;
+    for (const char *p = srv_stdout(w->s); (p = strchr(p, '\n')); p++) replies++;
+    for (long j = 1; j <= replies; j++, checked++) {
+        if (!sync_between(ev, n_ev, 'Q', j, 'W', j, how, sizeof how)) {
+            snprintf(why, cap, "reply line %ld reached the client before its outcome "
+                               "was synced (%s)", j, how);
+            return -1;
+        }
+    }
+    return checked;
+}
+
+static const char WRAP_INIT[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
+    "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+    "\"clientInfo\":{\"name\":\"durability\",\"version\":\"1\"}}}";
+static const char WRAP_INITIALIZED[] =
+    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+
+TEST(wrap_lockstep_calls_reach_the_server_after_their_sync)
+{
+    static wrun w;
+    memset(&w, 0, sizeof w);
+    CHECK((w.s = start_wrap_shimmed()) != NULL);
+    CHECK(srv_send_line(w.s, wrap_line(&w, WRAP_INIT, 1)) == 0 && srv_recv(w.s));
+    CHECK(srv_send_line(w.s, wrap_line(&w, WRAP_INITIALIZED, 0)) == 0);
+    for (long id = 1; id <= 20; id++) {
+        CHECK(srv_send_line(w.s, echo_call(&w, id)) == 0);
+        CHECK(srv_recv(w.s));
+    }
+    END_SERVER(w.s);
+    /* 21 requests forwarded after their records, 21 answers after theirs. */
+    CHECK_SYNCED_BY(check_wrap_log, &w, 42);
+    srv_free(w.s);
+}
+
+TEST(wrap_pipelined_calls_reach_the_server_after_their_sync)
+{
+    static wrun w;
+    memset(&w, 0, sizeof w);
+    CHECK((w.s = start_wrap_shimmed()) != NULL);
+    CHECK(srv_send_line(w.s, wrap_line(&w, WRAP_INIT, 1)) == 0 && srv_recv(w.s));
+    /* All at once, so that wrap records many in one group. */
+    char *all = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&all, &len);
+    CHECK(m);
+    fprintf(m, "%s\n", wrap_line(&w, WRAP_INITIALIZED, 0));
+    for (long id = 1; id <= 150; id++) fprintf(m, "%s\n", echo_call(&w, id));
+    fclose(m);
+    int sent = srv_send_raw(w.s, all, len);
+    free(all);
+    CHECK(sent == 0);
+    for (long id = 1; id <= 150; id++) CHECK(srv_recv(w.s));
+    END_SERVER(w.s);
+    CHECK_SYNCED_BY(check_wrap_log, &w, 302);
+    srv_free(w.s);
+}
+
+/* ---- hook ----------------------------------------------------------------- */
+
+static const char CURSOR_PRE[] =
+    "{\"conversation_id\":\"conv-1\",\"cursor_version\":\"1.7.2\","
+    "\"hook_event_name\":\"beforeShellExecution\",\"command\":\"make\","
+    "\"cwd\":\"/home/u/proj\"}";
+static const char CLAUDE_PRE[] =
+    "{\"session_id\":\"sess-1\",\"cwd\":\"/home/u/proj\",\"hook_event_name\":"
+    "\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"make\"},"
+    "\"tool_use_id\":\"toolu_1\"}";
+
+/* Run `hook --client client --db` on t's database with one event, line
+** (the shim preloaded when shimmed), until it exits; *status gets its exit
+** status.  The caller frees the srv; NULL when it could not start. */
+static srv *hook_once(const tdir *t, const char *client, const char *line, int shimmed,
+                      int *status)
+{
+    const char *args[] = {"hook", "--client", client, "--db", t->db,
+                          "--actor", E2E_ACTOR, NULL};
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1};
+    srv *s = shimmed ? start_shimmed_as(&o) : srv_start(&o);
+    if (!s) return NULL;
+    *status = srv_send_line(s, line) == 0 ? srv_wait(s) : SRV_SIGNALED;
+    return s;
+}
+
+/* The second event on a database the first created, so that the only
+** commit the shimmed run makes is its event's. */
+#define HOOK_TWICE(t, s, client, event)                                      \
+    do {                                                                     \
+        int st_;                                                             \
+        CHECK(((t) = tdir_new()) != NULL);                                   \
+        srv *first_ = hook_once((t), (client), (event), 0, &st_);            \
+        CHECK(first_);                                                       \
+        srv_free(first_);                                                    \
+        CHECK(st_ == 0);                                                     \
+        CHECK(((s) = hook_once((t), (client), (event), 1, &st_)) != NULL);   \
+        if (st_ != 0)                                                        \
+            TEST_FAIL_("hook exit status %d; stderr: %.800s", st_,           \
+                       srv_stderr(s));                                       \
+        CHECK(db_scalar((t)->db, "SELECT count(*) FROM audit_log", NULL) == 2); \
+    } while (0)
+
+/* After the hook s exited: a WAL sync came between reading its event and
+** its answer on stdout (when answered), and before its exit.  Returns 0,
+** or -1 with why. */
+static int check_hook_log(srv *s, int answered, char *why, size_t cap)
+{
+    int n_ev;
+    char how[128];
+    const event *ev = load_log(s, &n_ev, why, cap);
+    if (!ev) return -1;
+    if (answered && !sync_between(ev, n_ev, 'R', 1, 'W', 1, how, sizeof how)) {
+        snprintf(why, cap, "the answer was written before the event was synced (%s)", how);
+        return -1;
+    }
+    if (!sync_between(ev, n_ev, 'R', 1, 'X', 0, how, sizeof how)) {
+        snprintf(why, cap, "the hook exited before the event was synced (%s)", how);
+        return -1;
+    }
+    return 0;
+}
+
+TEST(hook_answer_and_exit_come_after_the_sync_of_the_event)
+{
+    tdir *t;
+    srv *s;
+    char why[256] = "";
+    HOOK_TWICE(t, s, "cursor", CURSOR_PRE);
+    /* Cursor reads its answer on stdout. */
+    CHECK(strstr(srv_stdout(s), "\"permission\":\"allow\""));
+    CHECKF(check_hook_log(s, 1, why, sizeof why) == 0, "%s", why);
+    srv_free(s);
+    tdir_free(t);
+}
+
+TEST(hook_exit_comes_after_the_sync_of_the_event)
+{
+    tdir *t;
+    srv *s;
+    char why[256] = "";
+    HOOK_TWICE(t, s, "claude-code", CLAUDE_PRE);
+    /* Claude Code reads the exit status; nothing is written on stdout. */
+    CHECK(srv_stdout(s)[0] == '\0');
+    CHECKF(check_hook_log(s, 0, why, sizeof why) == 0, "%s", why);
+    srv_free(s);
+    tdir_free(t);
+}
+
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)
-          TEST_ENTRY(batch_replies_follow_a_sync))
+          TEST_ENTRY(batch_replies_follow_a_sync)
+          TEST_ENTRY(wrap_lockstep_calls_reach_the_server_after_their_sync)
+          TEST_ENTRY(wrap_pipelined_calls_reach_the_server_after_their_sync)
+          TEST_ENTRY(hook_answer_and_exit_come_after_the_sync_of_the_event)
+          TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event))

@@ -194,7 +194,7 @@ typedef struct group {
 ** odd first input byte exercises the commit-failed reply rewrite. */
 static void finish_group(group *g, int simulate_commit_failure)
 {
-    if (store_in_transaction(st)) store_rollback(st);
+    recorder_abandon(mcp_recorder(m));
     for (int i = 0; i < g->n; i++) {
         if (simulate_commit_failure && g->r[i].acks_write)
             mcp_reply_write_failed(&g->r[i], "fuzz: the commit failed");

@@ -407,16 +407,17 @@ TEST(api_session_and_server_filters)
     store *s = NULL;
     store_options o = {.path = db};
     ASSERT(store_open(&o, &s, err) == STORE_OK);
-    ASSERT(store_begin(s, err) == STORE_OK);
+    recorder *rec = recorder_open(s, NULL);
+    ASSERT(rec);
     for (int i = 0; i < 5; i++) {
         record_event ev = {.event_type = "tool_call", .operation_name = "relayed",
                            .session_id = i < 3 ? "sess-a" : "sess-b",
                            .server = i % 2 ? "{\"name\":\"figma\",\"version\":\"1\"}"
                                            : "{\"name\":\"git\",\"version\":\"2\"}"};
-        store_receipt rc;
-        ASSERT(record_append(s, &ev, &rc, err) == STORE_OK);
+        ASSERT(recorder_append(rec, &ev, NULL, err) == STORE_OK);
     }
-    ASSERT(store_commit(s, err) == STORE_OK);
+    ASSERT(recorder_commit(rec, err) == STORE_OK);
+    recorder_close(rec);
     store_close(s);
     viewer_api api = {.st = open_ro(db)};
     ASSERT(api.st);
