@@ -237,5 +237,6 @@ extern const cmd_spec cmd_serve, cmd_wrap, cmd_wrap_config, cmd_hook, cmd_hooks;
 extern const cmd_spec cmd_tail, cmd_query, cmd_stats, cmd_export, cmd_report, cmd_ui;
 extern const cmd_spec cmd_verify, cmd_checkpoint, cmd_public_key, cmd_prune;
 extern const cmd_spec cmd_ship, cmd_migrate, cmd_auth;
+extern const cmd_spec cmd_prove, cmd_verify_proof;
 
 #endif

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../tlog/c2sp.h"
+#include "../tlog/ckpt.h"
 #include "archive.h"
 #include "checkpoint.h"
 #include "prehash.h"
@@ -563,6 +564,95 @@ static int tree_report(walk *w, store *st, cJSON *r)
     return 0;
 }
 
+/* ---- witnesses ---- */
+
+/* The newest signed checkpoint's cosignatures by the witnesses trusted:
+** each one present must verify, and at least min_witnesses must.  0, or
+** -1 with err when the store cannot be read. */
+static int check_witnesses(walk *w, store *st, char *err, size_t errlen)
+{
+    const verify_options *o = w->opt;
+    if (!o->n_witnesses && !o->min_witnesses) return 0;
+    store_checkpoint cp;
+    char serr[STORE_ERRLEN], why[256];
+    int rc = checkpoint_last_noted(st, &cp, serr);
+    if (rc == STORE_ENOTFOUND) {
+        problem(w, 0, "witness", "no checkpoint of the log carries a signed note for "
+                                 "witnesses to cosign");
+        return 0;
+    }
+    char *text = rc == STORE_OK ? checkpoint_cosigned_note(st, &cp, serr) : NULL;
+    if (!text) {
+        snprintf(err, errlen, "%s", serr);
+        return -1;
+    }
+    note *n = malloc(sizeof *n);
+    note_verdict *v = calloc(o->n_witnesses ? o->n_witnesses : 1, sizeof *v);
+    int valid = -1;
+    if (n && v && note_parse(text, strlen(text), n, why, sizeof why) == NOTE_OK)
+        valid = note_check(n, o->witnesses, o->n_witnesses, v, why, sizeof why);
+    for (size_t i = 0; valid >= 0 && i < o->n_witnesses; i++) {
+        char vk[NOTE_VKEY_MAX];
+        note_key_format(&o->witnesses[i], vk);
+        if (v[i].invalid)
+            problem(w, cp.seq, "witness", "checkpoint %lld's cosignature by %s does not verify",
+                    (long long)cp.number, vk);
+    }
+    if (valid < 0)
+        problem(w, cp.seq, "witness", "checkpoint %lld's note cannot be read: %s",
+                (long long)cp.number, why);
+    else if ((size_t)valid < o->min_witnesses)
+        problem(w, cp.seq, "witness",
+                "checkpoint %lld (tree size %lld) is cosigned by %d of the %zu witnesses "
+                "trusted, fewer than the %zu required", (long long)cp.number,
+                (long long)cp.seq, valid, o->n_witnesses, o->min_witnesses);
+    free(text);
+    free(n);
+    free(v);
+    return w->oom ? -1 : 0;
+}
+
+typedef struct states {
+    cJSON *arr;
+    int64_t newest; /* the newest signed checkpoint's size */
+} states;
+
+static int add_state(void *ctx, const store_witness *x)
+{
+    states *st = ctx;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(st->arr, o)) {
+        cJSON_Delete(o);
+        return 1;
+    }
+    cJSON_AddStringToObject(o, "witness", x->witness);
+    cJSON_AddStringToObject(o, "url", x->url);
+    cJSON_AddNumberToObject(o, "size", (double)x->size);
+    cJSON_AddBoolToObject(o, "behind", x->size < st->newest);
+    cJSON_AddStringToObject(o, "last_attempt", x->last_attempt);
+    cJSON_AddStringToObject(o, "last_ok", x->last_ok);
+    cJSON_AddStringToObject(o, "last_error", x->last_error);
+    return 0;
+}
+
+/* How the log's witnesses fare (store_put_witness()), into r's
+** "witnesses": bookkeeping for people, never a problem by itself. */
+static int witness_states(store *st, cJSON *r)
+{
+    store_checkpoint cp;
+    char serr[STORE_ERRLEN];
+    states x = {cJSON_CreateArray(), 0};
+    if (!x.arr) return -1;
+    if (checkpoint_last_noted(st, &cp, serr) == STORE_OK) x.newest = cp.seq;
+    if (store_each_witness(st, add_state, &x, serr) != STORE_OK ||
+        cJSON_GetArraySize(x.arr) == 0) {
+        cJSON_Delete(x.arr);
+        return 0;
+    }
+    cJSON_AddItemToObject(r, "witnesses", x.arr);
+    return 0;
+}
+
 /* Verify the selected log, described by log (id, name, recorded key). */
 static cJSON *verify_one(store *st, const verify_options *opt, const store_log *log,
                          char *err, size_t errlen)
@@ -682,8 +772,9 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
             problem(&w, c->seq, "missing", "%s vouches for seq %lld, which is not in the log",
                     c->what, (long long)c->seq);
     }
+    if (check_witnesses(&w, st, err, errlen) != 0) goto done;
     out = report(&w);
-    if (!out || tree_report(&w, st, out) != 0) goto oom;
+    if (!out || tree_report(&w, st, out) != 0 || witness_states(st, out) != 0) goto oom;
     goto done;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -773,6 +864,14 @@ static int merge(cJSON *m, cJSON *r, const store_log *log, int is_head)
             cJSON_ReplaceItemInObjectCaseSensitive(m, "head", cJSON_Duplicate(head, 1));
         }
         cJSON_AddItemToObject(one, "head", head);
+    }
+    /* Each log's tree and witnesses; the head log's at the top as well. */
+    static const char *const per_log[] = {"tree", "witnesses"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *x = cJSON_DetachItemFromObjectCaseSensitive(r, per_log[i]);
+        if (!x) continue;
+        if (is_head) cJSON_AddItemToObject(m, per_log[i], cJSON_Duplicate(x, 1));
+        cJSON_AddItemToObject(one, per_log[i], x);
     }
     cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "problems");
     cJSON *p;
@@ -888,6 +987,148 @@ done:
     store_use_log(st, own[0] ? own : NULL, serr);
     cJSON_Delete(m);
     free(l.v);
+    return out;
+}
+
+/* ---- verify --since ---- */
+
+/* The log the note is of: opt->log, else the one whose origin it names. */
+static int since_log(store *st, const verify_options *opt, const char *origin, store_log *out,
+                     char *err, size_t errlen)
+{
+    log_list l = {0};
+    char serr[STORE_ERRLEN], have[STORE_ORIGIN_MAX + 1];
+    int found = 0;
+    if (list_logs(st, &l, err, errlen) != 0) return -1;
+    for (size_t i = 0; i < l.n && !found; i++) {
+        if (opt->log) {
+            found = strcmp(l.v[i].log_id, opt->log) == 0 || strcmp(l.v[i].name, opt->log) == 0;
+        } else if (store_use_log(st, l.v[i].log_id, serr) == STORE_OK &&
+                   store_log_origin(st, NULL, have, serr) == STORE_OK) {
+            if (!have[0]) ckpt_default_origin(l.v[i].log_id, have, sizeof have);
+            found = strcmp(have, origin) == 0;
+        }
+        if (found) *out = l.v[i];
+    }
+    free(l.v);
+    if (!found) {
+        if (opt->log) snprintf(err, errlen, "the store holds no log named %s", opt->log);
+        else snprintf(err, errlen, "no log of the store has the origin %.200s", origin);
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *verify_since(store *st, const char *text, size_t len, const verify_options *opt,
+                    char *err, size_t errlen)
+{
+    char own[37], serr[STORE_ERRLEN], why[256], b64[C2SP_B64_LEN(MERKLE_HASH) + 1];
+    note *n = malloc(sizeof *n);
+    ckpt c;
+    store_log log;
+    cJSON *out = NULL;
+    snprintf(own, sizeof own, "%s", store_log_id(st));
+    walk w = {.st = st, .opt = opt, .log = &log, .max_problems = 1000};
+    if (!n || !(w.problems = cJSON_CreateArray())) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (note_parse(text, len, n, why, sizeof why) != NOTE_OK ||
+        ckpt_parse(n->text, n->text_len, &c, why, sizeof why) != CKPT_OK) {
+        snprintf(err, errlen, "the --since checkpoint is not a signed checkpoint note: %s", why);
+        goto done;
+    }
+    if (since_log(st, opt, c.origin, &log, err, errlen) != 0 ||
+        store_use_log(st, log.log_id, serr) != STORE_OK)
+        goto done;
+    w.log_id = log.log_id;
+    /* 1. Signed by the log's key, under its origin. */
+    const char *pk = opt->trusted_public_key ? opt->trusted_public_key : log.public_key;
+    ckpt_log cl;
+    uint8_t pkb[32];
+    memset(&cl, 0, sizeof cl);
+    snprintf(cl.origin, sizeof cl.origin, "%s", c.origin);
+    if (!pk[0] || chain_unhex(pk, strlen(pk), pkb) != 0) {
+        snprintf(err, errlen, "no key to check the checkpoint with: give --public-key");
+        goto done;
+    }
+    if (note_key_make(&cl.key, c.origin, NOTE_ED25519, pkb, why, sizeof why) != NOTE_OK ||
+        ckpt_open(text, len, &cl, 1, n, &c, why, sizeof why) != CKPT_OK)
+        problem(&w, c.size, "bad_signature",
+                "the --since checkpoint is not signed by the log's key: %s", why);
+    /* 2. Today's tree extends the one it signed: a consistency proof. */
+    int64_t size = 0;
+    merkle_hash root, path[MERKLE_MAX_PROOF];
+    size_t plen = 0;
+    int rc = store_tree_size(st, &size, serr);
+    if (rc == STORE_OK) rc = store_tree_root(st, size, root, serr);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        goto done;
+    }
+    if (size < c.size) {
+        problem(&w, c.size, "truncated",
+                "the log's tree holds %lld leaves, fewer than the %lld of the checkpoint: "
+                "entries were removed", (long long)size, (long long)c.size);
+    } else if (store_tree_consistency(st, c.size, size, path, &plen, serr) != STORE_OK ||
+               merkle_verify_consistency(c.size, size, c.root, root, path[0], plen) !=
+                   MERKLE_OK) {
+        problem(&w, c.size, "modified",
+                "the log is not an append-only extension of the checkpoint of tree size "
+                "%lld: the tree it signed is not the first %lld leaves of today's",
+                (long long)c.size, (long long)c.size);
+    }
+    /* 3. The newest signed checkpoint: its note, and its root in the tree. */
+    store_checkpoint cp;
+    int have_cp = checkpoint_last_noted(st, &cp, serr) == STORE_OK;
+    if (have_cp) {
+        uint8_t signed_root[MERKLE_HASH];
+        merkle_hash at;
+        if (checkpoint_check_note(&cp, c.origin, signed_root, why, sizeof why) != 0)
+            problem(&w, cp.seq, "bad_signature", "checkpoint %lld: %s", (long long)cp.number,
+                    why);
+        else if (cp.seq > size || store_tree_root(st, cp.seq, at, serr) != STORE_OK ||
+                 memcmp(at, signed_root, MERKLE_HASH) != 0)
+            problem(&w, cp.seq, "tree", "checkpoint %lld signs a root the log's tree does not "
+                    "have at size %lld", (long long)cp.number, (long long)cp.seq);
+    }
+    if (check_witnesses(&w, st, err, errlen) != 0 || w.oom) goto done;
+    /* The report. */
+    if (!(out = cJSON_CreateObject())) goto done;
+    cJSON_AddBoolToObject(out, "ok", w.n_problems == 0);
+    cJSON *since = cJSON_AddObjectToObject(out, "since");
+    cJSON_AddStringToObject(since, "origin", c.origin);
+    cJSON_AddNumberToObject(since, "size", (double)c.size);
+    c2sp_b64_encode(c.root, MERKLE_HASH, b64);
+    cJSON_AddStringToObject(since, "root", b64);
+    cJSON *tree = cJSON_AddObjectToObject(out, "tree");
+    cJSON_AddNumberToObject(tree, "size", (double)size);
+    c2sp_b64_encode(root, MERKLE_HASH, b64);
+    cJSON_AddStringToObject(tree, "root", b64);
+    cJSON_AddNumberToObject(out, "proof_hashes", (double)plen);
+    if (have_cp) {
+        cJSON *nc = cJSON_AddObjectToObject(out, "newest_checkpoint");
+        cJSON_AddNumberToObject(nc, "number", (double)cp.number);
+        cJSON_AddNumberToObject(nc, "size", (double)cp.seq);
+    }
+    cJSON_AddItemToObject(out, "problems", w.problems);
+    w.problems = NULL;
+    cJSON_AddBoolToObject(out, "problems_truncated", w.truncated);
+    cJSON *logs = cJSON_AddArrayToObject(out, "logs");
+    cJSON *one = cJSON_CreateObject();
+    cJSON_AddItemToArray(logs, one);
+    cJSON_AddStringToObject(one, "log_id", log.log_id);
+    cJSON_AddStringToObject(one, "log", log.name);
+    cJSON_AddBoolToObject(one, "ok", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "ok")));
+    if (witness_states(st, out) != 0) {
+        cJSON_Delete(out);
+        out = NULL;
+        snprintf(err, errlen, "out of memory");
+    }
+done:
+    store_use_log(st, own[0] ? own : NULL, serr);
+    cJSON_Delete(w.problems);
+    free(n);
     return out;
 }
 
