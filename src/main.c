@@ -46,6 +46,7 @@ static const cmd_def commands[] = {
     {"public-key", &cmd_public_key, CMD_CRYPTO | CMD_SIGNS},
     {"prove", &cmd_prove, CMD_CRYPTO | CMD_SIGNS | CMD_READS},
     {"verify-proof", &cmd_verify_proof, CMD_CRYPTO},
+    {"witness", &cmd_witness, CMD_CRYPTO},
     {"prune", &cmd_prune, CMD_CRYPTO | CMD_SIGNS | CMD_WRITES},
     {"ship", &cmd_ship, CMD_CRYPTO},
     {"migrate", &cmd_migrate, CMD_CRYPTO},

@@ -241,6 +241,8 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
     int rc = CMD_OK;
 #define OPT(bit) ((take & (bit)) ? given[index_of(bit)] : NULL)
 #define VAR(bit, name) ((take & (bit)) ? pick(given[index_of(bit)], env->name) : NULL)
+    c->db_given = OPT(CMD_OPT_DB) != NULL;
+    c->key_given = OPT(CMD_OPT_KEY) != NULL;
     if (take & CMD_OPT_DB) {
         rc = path_option(env, VAR(CMD_OPT_DB, db), "database path", env->xdg_data_home,
                          ".local/share", "dss-audit/audit.db", &c->db, err, errlen);

@@ -123,6 +123,7 @@ typedef struct cmd_env {
 ** strings marked owned are freed by cmd_free(). */
 typedef struct cmd_common {
     char *db;                  /* owned; NULL when the command takes no --db */
+    int db_given, key_given;   /* by --db, --key themselves (witness: its own) */
     char db_shown[512];        /* db as printed: a PostgreSQL password masked */
     const char *log;           /* --log, else DSS_AUDIT_LOG; NULL when empty */
     int log_given;             /* by --log itself: verify and prune select a
@@ -231,12 +232,18 @@ int cmd_print_json(const cJSON *j);
 int cmd_trusted_key(const cmd_ctx *cx, const char *public_key_file, char pk[SIGNER_PK_HEX],
                     const char **trusted, char *err, size_t errlen);
 
+/* --witness URL=VKEY values (checkpoint, serve), parsed into w: CMD_OK, or
+** CMD_EUSAGE with a sentence naming the bad one. */
+struct wsync_witness;
+int cmd_parse_witnesses(const cmd_strings *specs, struct wsync_witness *w, char *err,
+                        size_t errlen);
+
 /* ---- the commands (src/cli/cmd_*.c) ------------------------------------ */
 
 extern const cmd_spec cmd_serve, cmd_wrap, cmd_wrap_config, cmd_hook, cmd_hooks;
 extern const cmd_spec cmd_tail, cmd_query, cmd_stats, cmd_export, cmd_report, cmd_ui;
 extern const cmd_spec cmd_verify, cmd_checkpoint, cmd_public_key, cmd_prune;
 extern const cmd_spec cmd_ship, cmd_migrate, cmd_auth;
-extern const cmd_spec cmd_prove, cmd_verify_proof;
+extern const cmd_spec cmd_prove, cmd_verify_proof, cmd_witness;
 
 #endif

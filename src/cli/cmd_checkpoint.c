@@ -15,15 +15,65 @@
 #include "../tlog/ckpt.h"
 #include "../tlog/note.h"
 #include "../util/diag.h"
+#include "../witness/wsync.h"
+
+#include <curl/curl.h>
 
 typedef struct checkpoint_opts {
     int note;
+    cmd_strings witness;
+    wsync_witness w[CMD_MAX_REPEAT]; /* --witness, parsed by check */
 } checkpoint_opts;
 
 static const cmd_option checkpoint_option_table[] = {
     {"note", 0, CMD_FLAG, offsetof(checkpoint_opts, note)},
+    {"witness", 0, CMD_STRINGS, offsetof(checkpoint_opts, witness)},
     {NULL, 0, 0, 0},
 };
+
+/* --witness URL=VKEY, each parsed into w (n of them): CMD_OK or CMD_EUSAGE.
+** Shared with serve (cmd_serve.c). */
+int cmd_parse_witnesses(const cmd_strings *specs, wsync_witness *w, char *err, size_t errlen)
+{
+    for (int i = 0; i < specs->n; i++) {
+        char why[400];
+        if (wsync_parse(specs->v[i], &w[i], why, sizeof why) != 0) {
+            snprintf(err, errlen, "--witness: %s", why);
+            return CMD_EUSAGE;
+        }
+    }
+    return CMD_OK;
+}
+
+static int checkpoint_check(cmd_ctx *cx, char *err, size_t errlen)
+{
+    checkpoint_opts *o = cx->opts;
+    return cmd_parse_witnesses(&o->witness, o->w, err, errlen);
+}
+
+/* Submit the newest signed checkpoint to every witness given, saying on
+** stderr what each did: 0 when each cosigned it, 1 when one did not. */
+static int witness_it(cmd_ctx *cx)
+{
+    const checkpoint_opts *o = cx->opts;
+    wsync_outcome out[CMD_MAX_REPEAT];
+    char err[STORE_ERRLEN];
+    size_t n = (size_t)o->witness.n;
+    if (!n) return 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int done = wsync_submit(cx->st, o->w, n, 10000, out, err, sizeof err);
+    curl_global_cleanup();
+    if (done < 0) {
+        diag("cannot submit the checkpoint to the witnesses: %s", err);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].cosigned) diag("witness %s cosigned tree size %lld", o->w[i].key.name,
+                                  (long long)out[i].size);
+        else diag("witness %s did not cosign: %s", o->w[i].key.name, out[i].why);
+    }
+    return (size_t)done == n ? 0 : 1;
+}
 
 /* The newest checkpoint with a note when it is of the current head, else
 ** a new one: `checkpoint --note` prints the same note until the log moves. */
@@ -50,6 +100,7 @@ static int checkpoint_run(cmd_ctx *cx)
         diag("cannot write a checkpoint: %s", err);
         return 2;
     }
+    int status = witness_it(cx);
     if (o->note) {
         char *text = checkpoint_cosigned_note(cx->st, &cp, err);
         if (!text) {
@@ -58,10 +109,10 @@ static int checkpoint_run(cmd_ctx *cx)
         }
         int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
         free(text);
-        return ok ? EXIT_SUCCESS : 2;
+        return ok ? status : 2;
     }
     cJSON *j = checkpoint_to_json(&cp);
-    int status = j && cmd_print_json(j) == 0 ? EXIT_SUCCESS : 2;
+    if (!j || cmd_print_json(j) != 0) status = 2;
     cJSON_Delete(j);
     return status;
 }
@@ -70,6 +121,7 @@ const cmd_spec cmd_checkpoint = {
     .options = checkpoint_option_table,
     .opts_size = sizeof(checkpoint_opts),
     .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_MAX_DB_SIZE | CMD_OPT_ORIGIN,
+    .check = checkpoint_check,
     .run = checkpoint_run,
 };
 

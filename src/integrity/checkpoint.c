@@ -252,6 +252,44 @@ int checkpoint_last_noted(store *st, store_checkpoint *out, char *err)
     return rc;
 }
 
+typedef struct states {
+    cJSON *arr;
+    int64_t newest; /* the newest signed checkpoint's size */
+} states;
+
+static int add_state(void *ctx, const store_witness *x)
+{
+    states *st = ctx;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(st->arr, o)) {
+        cJSON_Delete(o);
+        return 1;
+    }
+    cJSON_AddStringToObject(o, "witness", x->witness);
+    cJSON_AddStringToObject(o, "url", x->url);
+    cJSON_AddNumberToObject(o, "size", (double)x->size);
+    cJSON_AddBoolToObject(o, "behind", x->size < st->newest);
+    cJSON_AddStringToObject(o, "last_attempt", x->last_attempt);
+    cJSON_AddStringToObject(o, "last_ok", x->last_ok);
+    cJSON_AddStringToObject(o, "last_error", x->last_error);
+    return 0;
+}
+
+cJSON *checkpoint_witnesses_json(store *st)
+{
+    store_checkpoint cp;
+    char serr[STORE_ERRLEN];
+    states x = {cJSON_CreateArray(), 0};
+    if (!x.arr) return NULL;
+    if (checkpoint_last_noted(st, &cp, serr) == STORE_OK) x.newest = cp.seq;
+    if (store_each_witness(st, add_state, &x, serr) != STORE_OK ||
+        cJSON_GetArraySize(x.arr) == 0) {
+        cJSON_Delete(x.arr);
+        return NULL;
+    }
+    return x.arr;
+}
+
 int checkpoint_append(store *st, const signer *sg, const char *kind, int64_t seq,
                       const char *head_hash, store_checkpoint *out, char *err)
 {

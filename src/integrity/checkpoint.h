@@ -92,6 +92,12 @@ int checkpoint_check_note(const store_checkpoint *cp, const char *origin, uint8_
 ** no note or the cosignatures cannot be read. */
 char *checkpoint_cosigned_note(store *st, const store_checkpoint *cp, char *err);
 
+/* How the selected log's witnesses fare (store_each_witness()), as a new
+** JSON array the caller frees: [{witness, url, size, behind (it has not
+** cosigned the newest signed checkpoint), last_attempt, last_ok,
+** last_error}]; NULL when the log has none (or memory ran out). */
+cJSON *checkpoint_witnesses_json(store *st);
+
 /* The newest checkpoint of the selected log that carries a note:
 ** STORE_ENOTFOUND when none does. */
 int checkpoint_last_noted(store *st, store_checkpoint *out, char *err);

@@ -612,47 +612,6 @@ static int check_witnesses(walk *w, store *st, char *err, size_t errlen)
     return w->oom ? -1 : 0;
 }
 
-typedef struct states {
-    cJSON *arr;
-    int64_t newest; /* the newest signed checkpoint's size */
-} states;
-
-static int add_state(void *ctx, const store_witness *x)
-{
-    states *st = ctx;
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(st->arr, o)) {
-        cJSON_Delete(o);
-        return 1;
-    }
-    cJSON_AddStringToObject(o, "witness", x->witness);
-    cJSON_AddStringToObject(o, "url", x->url);
-    cJSON_AddNumberToObject(o, "size", (double)x->size);
-    cJSON_AddBoolToObject(o, "behind", x->size < st->newest);
-    cJSON_AddStringToObject(o, "last_attempt", x->last_attempt);
-    cJSON_AddStringToObject(o, "last_ok", x->last_ok);
-    cJSON_AddStringToObject(o, "last_error", x->last_error);
-    return 0;
-}
-
-/* How the log's witnesses fare (store_put_witness()), into r's
-** "witnesses": bookkeeping for people, never a problem by itself. */
-static int witness_states(store *st, cJSON *r)
-{
-    store_checkpoint cp;
-    char serr[STORE_ERRLEN];
-    states x = {cJSON_CreateArray(), 0};
-    if (!x.arr) return -1;
-    if (checkpoint_last_noted(st, &cp, serr) == STORE_OK) x.newest = cp.seq;
-    if (store_each_witness(st, add_state, &x, serr) != STORE_OK ||
-        cJSON_GetArraySize(x.arr) == 0) {
-        cJSON_Delete(x.arr);
-        return 0;
-    }
-    cJSON_AddItemToObject(r, "witnesses", x.arr);
-    return 0;
-}
-
 /* Verify the selected log, described by log (id, name, recorded key). */
 static cJSON *verify_one(store *st, const verify_options *opt, const store_log *log,
                          char *err, size_t errlen)
@@ -774,7 +733,9 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
     }
     if (check_witnesses(&w, st, err, errlen) != 0) goto done;
     out = report(&w);
-    if (!out || tree_report(&w, st, out) != 0 || witness_states(st, out) != 0) goto oom;
+    if (!out || tree_report(&w, st, out) != 0) goto oom;
+    cJSON *ws = checkpoint_witnesses_json(st);
+    if (ws) cJSON_AddItemToObject(out, "witnesses", ws);
     goto done;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -1120,11 +1081,8 @@ cJSON *verify_since(store *st, const char *text, size_t len, const verify_option
     cJSON_AddStringToObject(one, "log_id", log.log_id);
     cJSON_AddStringToObject(one, "log", log.name);
     cJSON_AddBoolToObject(one, "ok", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "ok")));
-    if (witness_states(st, out) != 0) {
-        cJSON_Delete(out);
-        out = NULL;
-        snprintf(err, errlen, "out of memory");
-    }
+    cJSON *ws = checkpoint_witnesses_json(st);
+    if (ws) cJSON_AddItemToObject(out, "witnesses", ws);
 done:
     store_use_log(st, own[0] ? own : NULL, serr);
     cJSON_Delete(w.problems);
