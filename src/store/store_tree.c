@@ -318,39 +318,20 @@ static int build_selected(store *s, char *err)
     return rc;
 }
 
-typedef struct log_ids {
-    char (*id)[37];
-    size_t n;
-    int oom;
-} log_ids;
-
-static int add_log_id(void *ctx, const store_log *log)
-{
-    log_ids *l = ctx;
-    char (*v)[37] = realloc(l->id, (l->n + 1) * sizeof *v);
-    if (!v) {
-        l->oom = 1;
-        return 1;
-    }
-    l->id = v;
-    memcpy(l->id[l->n++], log->log_id, 37);
-    return 0;
-}
-
 /* Every log's tree (after the migration that made the table). */
 static int build_all(store *s, char *err)
 {
-    log_ids l = {0};
+    store_log *l = NULL;
+    size_t n = 0;
     char was[37], ignored[STORE_ERRLEN];
     snprintf(was, sizeof was, "%s", store_log_id(s));
-    int rc = store_each_log(s, add_log_id, &l, err);
-    if (rc == STORE_OK && l.oom) rc = oom(err);
-    for (size_t i = 0; rc == STORE_OK && i < l.n; i++) {
-        rc = store_use_log(s, l.id[i], err);
+    int rc = store_list_logs(s, &l, &n, err);
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        rc = store_use_log(s, l[i].log_id, err);
         if (rc == STORE_OK) rc = build_selected(s, err);
     }
     store_use_log(s, was[0] ? was : NULL, ignored);
-    free(l.id);
+    free(l);
     return rc;
 }
 
