@@ -406,20 +406,38 @@ TEST(full_trail_fails_closed)
     srv_free(s);
 }
 
-/* A batch holding a call that cannot be recorded is refused whole, with
-** one error, and none of it reaches the server. */
+/* A batch holding a call that cannot be recorded is refused whole, and
+** none of it reaches the server: the answer is the array JSON-RPC 2.0
+** requires, an error for each request of the batch (by its id), none for
+** its notification. */
 TEST(unwritable_trail_refuses_a_batch_whole)
 {
     srv *s = start_wrap(NULL, "4", NULL, READ_ONLY_ENV);
     ASSERT(s);
-    cJSON *r = srv_rpc(s, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                          "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\",\"id\":2,"
-                          "\"method\":\"tools/list\"}]");
-    ASSERT(r);
-    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "error"), "code")->valueint, -32001);
+    CHECK(srv_send_line(s, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\","
+                           "\"method\":\"notifications/initialized\"},{\"jsonrpc\":\"2.0\","
+                           "\"id\":\"b\",\"method\":\"tools/list\"}]") == 0);
+    const char *line = srv_recv_json_line(s);
+    ASSERT(line);
+    cJSON *r = srv_keep(s, cJSON_Parse(line));
+    ASSERT(cJSON_IsArray(r));
+    ASSERT_EQ_INT(cJSON_GetArraySize(r), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *e = cJSON_GetArrayItem(r, i);
+        ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "jsonrpc")), "2.0");
+        ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "error"), "code")->valueint,
+                      -32001);
+        ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "error"),
+                                                                 "message")),
+                        "audit trail unavailable");
+    }
+    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "id")->valueint, 1);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 1), "id")), "b");
     ASSERT_EQ_INT(srv_wait(s), 4);
     ASSERT_EQ_STR(seen(s), "");
-    CHECK(srv_stdout_is_json_lines(s));
+    /* That one line and nothing else. */
+    ASSERT_EQ_STR(srv_stdout(s), srv_fmt(s, "%s\n", line));
     srv_free(s);
 }
 
@@ -617,12 +635,19 @@ TEST(wrap_config_wraps_stdio_entries_and_undo_restores)
     ASSERT_EQ_INT(run_cfg(args, log), 0);
     char *out = slurp(log);
     ASSERT_CONTAINS(out, "wrapped gh");
-    ASSERT_CONTAINS(out, "skipped far");
+    ASSERT_CONTAINS(out, "wrapped far");
     cJSON *j = cJSON_Parse(slurp(file));
     ASSERT(j);
     cJSON *gh = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "mcpServers"), "gh");
     char *ga = cJSON_PrintUnformatted(cJSON_GetObjectItem(gh, "args"));
     ASSERT_EQ_STR(ga, "[\"wrap\",\"--name\",\"gh\",\"--\",\"npx\",\"-y\",\"srv-gh\"]");
+    /* The remote entry runs wrap --url now. */
+    cJSON *far = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "mcpServers"), "far");
+    char *fa = cJSON_PrintUnformatted(cJSON_GetObjectItem(far, "args"));
+    ASSERT_EQ_STR(fa, "[\"wrap\",\"--name\",\"far\",\"--url\",\"https://h/mcp\","
+                      "\"--transport\",\"http\"]");
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(far, "type")), "stdio");
+    free(fa);
     ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(gh, "command")), "dss-audit-mcp");
     ASSERT(cJSON_GetObjectItem(gh, "env"));
     /* the backup holds the original bytes */
