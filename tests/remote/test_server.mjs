@@ -304,6 +304,9 @@ function modernAnswer(method, params) {
   if (method !== 'tools/call') return undefined;
   const args = params.arguments || {};
   if (params.name === 'echo') return complete({ content: [{ type: 'text', text: String(args.text) }] });
+  if (params.name === 'region_tool') // over stdio: no headers to mirror
+    return complete({ content: [{ type: 'text', text: `region ${args.region}` }],
+      structuredContent: { region: null, level: null } });
   if (params.name === 'ask') {
     const answer = params.inputResponses?.name;
     if (!answer) {
