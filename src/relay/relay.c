@@ -51,6 +51,7 @@
 enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
 enum {
     RELAY_CACHE_KIB = 2048,
+    RELAY_URL_CACHE_KIB = 512, /* with --url: libcurl and OpenSSL take ~3 MiB */
     RELAY_MAX_ROUNDS = 64  /* input_required answers awaiting their retry */
 };
 
@@ -862,8 +863,10 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
         r.st = NULL;
     }
     /* wrap only appends: the right edges of the b-trees are what it
-    ** touches, so a small cache keeps its memory low (issue 12: <= 16 MB). */
-    if (r.st && store_set_cache_size(r.st, RELAY_CACHE_KIB, serr) != STORE_OK)
+    ** touches, so a small cache keeps its memory low (issues 12 and 21:
+    ** <= 16 MB; bench/wrap.c, bench/remote.mjs). */
+    if (r.st && store_set_cache_size(r.st, o->url ? RELAY_URL_CACHE_KIB : RELAY_CACHE_KIB,
+                                     serr) != STORE_OK)
         diag("wrap: %s", serr);
     if (r.st && !(r.rec = recorder_open(r.st, NULL))) {
         snprintf(err, errlen, "out of memory");
