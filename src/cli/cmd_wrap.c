@@ -188,8 +188,9 @@ static int wrap_check_url(cmd_ctx *cx, char *err, size_t errlen)
         return CMD_EUSAGE;
     }
     char *shown = httpc_redact_url(o->the_url);
+    int parsed = shown != NULL;
     free(shown);
-    if (!shown) {
+    if (!parsed) {
         snprintf(err, errlen, "the URL%s cannot be parsed", o->url ? "" : " of DSS_AUDIT_URL");
         return CMD_EUSAGE;
     }
