@@ -587,6 +587,85 @@ TEST(verify_since_catches_a_rebuilt_log_and_a_truncated_one)
     free(note_text);
 }
 
+/* ---- retention ---- */
+
+/* The line after `n` newlines of a file, as a new string. */
+static char *file_line(const char *path, int n)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got = -1;
+    for (int i = 0; f && i <= n; i++) got = getline(&line, &cap, f);
+    if (f) fclose(f);
+    if (got < 0) {
+        free(line);
+        return NULL;
+    }
+    return line;
+}
+
+/* Prune keeps every leaf: an archived entry is still proved from the tree
+** (the archive's line is the entry verify-proof checks it with, an edited
+** one refused), the entries written after the prune are proved in the
+** same tree, a note kept before the prune still verifies with --since,
+** and the whole log verifies with and without the archive. */
+TEST(prune_keeps_what_proofs_of_archived_and_remaining_entries_need)
+{
+    ASSERT_EQ_INT(fresh(), 0);
+    ASSERT_EQ_INT(append(6), 0);
+    char *vkey = vkey_of_log(), *note_text = NULL, *out = NULL, *proof = NULL;
+    char npath[256], archive[256], ppath[256], epath[256], more[300];
+    ASSERT(vkey);
+    ASSERT_EQ_INT(cli(&note_text, "checkpoint --note"), 0);
+    ASSERT(put_file("old.note", note_text, npath, sizeof npath));
+    snprintf(archive, sizeof archive, "%s/archive.jsonl", dir);
+    ASSERT_EQ_INT(cli(&out, "prune --before 2999-01-01 --archive '%s' 2>/dev/null", archive), 0);
+    free(out);
+    ASSERT_EQ_INT(append(3), 0);
+
+    /* seq 2, archived: proved from the tree, checked with its archive line. */
+    ASSERT_EQ_INT(cli(&proof, "prove --seq 2 2>/dev/null"), 0);
+    ASSERT(!strstr(proof, "\nextra ")); /* the entry is no longer in the store */
+    ASSERT(put_file("p2", proof, ppath, sizeof ppath));
+    char *line = file_line(archive, 1);
+    ASSERT(line);
+    ASSERT_CONTAINS(line, "\"seq\":2");
+    ASSERT(put_file("e2.json", line, epath, sizeof epath));
+    snprintf(more, sizeof more, "--entry '%s'", epath);
+    ASSERT_EQ_INT(verify_proof(ppath, vkey, more, &out), 0);
+    ASSERT_CONTAINS(out, "(seq 2)");
+    ASSERT_CONTAINS(out, "the entry's fields hash to it");
+    free(out);
+    char *edited = strstr(line, "deploy");
+    ASSERT(edited);
+    memcpy(edited, "DEPLOY", 6);
+    ASSERT(put_file("e2.json", line, epath, sizeof epath));
+    ASSERT_EQ_INT(verify_proof(ppath, vkey, more, &out), 1);
+    ASSERT(strncmp(out, "invalid: entry hash:", 20) == 0);
+    free(out);
+    free(line);
+    free(proof);
+
+    /* seq 8, written after the prune: in the same tree, now of 9 leaves. */
+    ASSERT_EQ_INT(cli(&proof, "prove --seq 8 2>/dev/null"), 0);
+    ASSERT(put_file("p8", proof, ppath, sizeof ppath));
+    ASSERT_EQ_INT(go_verifyproof(ppath, vkey), 0);
+    ASSERT_EQ_INT(verify_proof(ppath, vkey, NULL, &out), 0);
+    ASSERT_CONTAINS(out, "tree size 9");
+    free(out);
+    free(proof);
+
+    ASSERT_EQ_INT(cli(&out, "verify --since '%s' 2>/dev/null", npath), 0);
+    free(out);
+    ASSERT_EQ_INT(cli(&out, "verify 2>/dev/null"), 0);
+    free(out);
+    ASSERT_EQ_INT(cli(&out, "verify --archive '%s' 2>/dev/null", archive), 0);
+    free(out);
+    free(note_text);
+    free(vkey);
+}
+
 TEST_MAIN(
     TEST_ENTRY(checkpoint_note_opens_with_gos_note_package_under_our_vkey)
     TEST_ENTRY(checkpoint_note_is_the_same_until_the_log_moves)
@@ -599,4 +678,5 @@ TEST_MAIN(
     TEST_ENTRY(prove_consistency_is_checked_by_gos_check_tree)
     TEST_ENTRY(verify_since_accepts_a_log_that_only_grew)
     TEST_ENTRY(verify_since_catches_a_rebuilt_log_and_a_truncated_one)
+    TEST_ENTRY(prune_keeps_what_proofs_of_archived_and_remaining_entries_need)
 )
