@@ -543,6 +543,27 @@ int cmd_print_json(const cJSON *j)
     return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* The log opened for writing, to sign a checkpoint no reader could: the
+** same log as the read-only store's, with its own key only.  NULL with err
+** otherwise. */
+store *cmd_open_to_sign(const cmd_ctx *cx, char *err)
+{
+    store_options so = cmd_store_options(cx, 0);
+    store *rw = NULL;
+    char name[STORE_LOG_NAME_MAX];
+    snprintf(name, sizeof name, "%s", store_log_name(cx->st));
+    if (name[0]) so.log_name = name;
+    if (store_open(&so, &rw, err) != STORE_OK) return NULL;
+    if (strcmp(store_log_id(rw), store_log_id(cx->st)) != 0) {
+        snprintf(err, STORE_ERRLEN, "the log is not this machine's own: no "
+                                    "checkpoint may be signed for it here");
+    } else if (store_record_log_key(rw, cx->sg->pk_hex, err) == STORE_OK) {
+        return rw;
+    }
+    store_close(rw);
+    return NULL;
+}
+
 int cmd_trusted_key(const cmd_ctx *cx, const char *public_key_file, char pk[SIGNER_PK_HEX],
                     const char **trusted, char *err, size_t errlen)
 {

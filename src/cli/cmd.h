@@ -237,6 +237,12 @@ void cmd_self_path(char *buf, size_t len);
 /* Print j pretty on stdout.  0, or -1 when printing failed. */
 int cmd_print_json(const cJSON *j);
 
+/* The log of the read-only cx->st opened for writing, to sign a checkpoint
+** no reader could (prove, report): the same log, recording cx->sg's key
+** as the log's (refused when another key signs it).  A store the caller
+** closes, or NULL with err (STORE_ERRLEN bytes). */
+store *cmd_open_to_sign(const cmd_ctx *cx, char *err);
+
 /* The public key a verification trusts: the file public_key_file, else the
 ** signing key's .pub when present, else none (each checkpoint's own).
 ** Sets *trusted to pk or NULL.  CMD_OK, or CMD_EUSAGE with err. */

@@ -75,27 +75,13 @@ static int witness_it(cmd_ctx *cx)
     return (size_t)done == n ? 0 : 1;
 }
 
-/* The newest checkpoint with a note when it is of the current head, else
-** a new one: `checkpoint --note` prints the same note until the log moves. */
-static int noted_head(store *st, const signer *sg, store_checkpoint *cp, char *err)
-{
-    int64_t head;
-    char hash[CHAIN_HEX_LEN];
-    int rc = store_head(st, &head, hash, err);
-    if (rc != STORE_OK) return rc;
-    rc = checkpoint_last_noted(st, cp, err);
-    if (rc == STORE_OK && cp->seq == head && strcmp(cp->head_hash, hash) == 0) return rc;
-    if (rc != STORE_OK && rc != STORE_ENOTFOUND) return rc;
-    return checkpoint_now(st, sg, cp, err);
-}
-
 /* Sign the current head and print the checkpoint: 0, or 2. */
 static int checkpoint_run(cmd_ctx *cx)
 {
     const checkpoint_opts *o = cx->opts;
     char err[STORE_ERRLEN];
     store_checkpoint cp;
-    int rc = o->note ? noted_head(cx->st, cx->sg, &cp, err) : checkpoint_now(cx->st, cx->sg, &cp, err);
+    int rc = o->note ? checkpoint_noted_head(cx->st, cx->sg, &cp, err) : checkpoint_now(cx->st, cx->sg, &cp, err);
     if (rc != STORE_OK) {
         diag("cannot write a checkpoint: %s", err);
         return 2;

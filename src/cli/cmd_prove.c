@@ -78,27 +78,6 @@ static int prove_check(cmd_ctx *cx, char *err, size_t errlen)
     return CMD_OK;
 }
 
-/* The log opened for writing, to sign a checkpoint no reader could: the
-** same log as the read-only store's, with its own key only.  NULL with err
-** otherwise. */
-static store *open_to_sign(cmd_ctx *cx, char *err)
-{
-    store_options so = cmd_store_options(cx, 0);
-    store *rw = NULL;
-    char name[STORE_LOG_NAME_MAX];
-    snprintf(name, sizeof name, "%s", store_log_name(cx->st));
-    if (name[0]) so.log_name = name;
-    if (store_open(&so, &rw, err) != STORE_OK) return NULL;
-    if (strcmp(store_log_id(rw), store_log_id(cx->st)) != 0) {
-        snprintf(err, STORE_ERRLEN, "the log to prove is not this machine's own: no "
-                                    "checkpoint may be signed for it here");
-    } else if (store_record_log_key(rw, cx->sg->pk_hex, err) == STORE_OK) {
-        return rw;
-    }
-    store_close(rw);
-    return NULL;
-}
-
 /* The proof of one entry: made on the read-only store, or, when a
 ** checkpoint must be signed for it, on the log opened for writing. */
 static int prove_one(cmd_ctx *cx, prove_result *res, char *err)
@@ -111,7 +90,7 @@ static int prove_one(cmd_ctx *cx, prove_result *res, char *err)
     prove_request rq = {.seq = seq, .size = o->size_n, .with_entry = o->entry};
     rc = prove_entry(cx->st, &rq, res, err);
     if (rc != STORE_EREADONLY && !(rc == STORE_EINVAL && o->size_n)) return rc;
-    store *rw = open_to_sign(cx, err);
+    store *rw = cmd_open_to_sign(cx, err);
     if (!rw) return rc == STORE_EINVAL ? rc : STORE_EIO;
     rq.sg = cx->sg;
     rc = prove_entry(rw, &rq, res, err);
@@ -125,7 +104,7 @@ static int prove_grew(cmd_ctx *cx, char **body, char *err)
     const prove_opts *o = cx->opts;
     int rc = prove_consistency(cx->st, NULL, o->old_n, o->new_n, body, err);
     if (rc != STORE_EREADONLY) return rc;
-    store *rw = open_to_sign(cx, err);
+    store *rw = cmd_open_to_sign(cx, err);
     if (!rw) return STORE_EIO;
     rc = prove_consistency(rw, cx->sg, o->old_n, o->new_n, body, err);
     store_close(rw);

@@ -396,3 +396,15 @@ int checkpoint_from_json(const cJSON *j, store_checkpoint *out, char *err, size_
     }
     return 0;
 }
+
+int checkpoint_noted_head(store *st, const signer *sg, store_checkpoint *out, char *err)
+{
+    int64_t head;
+    char hash[CHAIN_HEX_LEN];
+    int rc = store_head(st, &head, hash, err);
+    if (rc != STORE_OK) return rc;
+    rc = checkpoint_last_noted(st, out, err);
+    if (rc == STORE_OK && out->seq == head && strcmp(out->head_hash, hash) == 0) return rc;
+    if (rc != STORE_OK && rc != STORE_ENOTFOUND) return rc;
+    return checkpoint_now(st, sg, out, err);
+}

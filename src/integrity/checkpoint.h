@@ -102,4 +102,9 @@ cJSON *checkpoint_witnesses_json(store *st);
 ** STORE_ENOTFOUND when none does. */
 int checkpoint_last_noted(store *st, store_checkpoint *out, char *err);
 
+/* That checkpoint when it is of the current head, else a new one signed by
+** sg (checkpoint_now()): `checkpoint --note` prints the same note until the
+** log moves, and `report` signs only when the head moved. */
+int checkpoint_noted_head(store *st, const signer *sg, store_checkpoint *out, char *err);
+
 #endif

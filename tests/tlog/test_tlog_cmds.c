@@ -666,6 +666,66 @@ TEST(prune_keeps_what_proofs_of_archived_and_remaining_entries_need)
     free(vkey);
 }
 
+/* ---- the report ---- */
+
+/* How many entries the report at path embeds with a proof ("proved" in its
+** summary), -1 when it says nothing of it. */
+static int report_proved(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char buf[4096];
+    int n = -1;
+    while (n < 0 && fgets(buf, sizeof buf, f)) {
+        const char *at = strstr(buf, "\"proved\":");
+        if (at) n = atoi(at + 9);
+    }
+    fclose(f);
+    return n;
+}
+
+/* report embeds a proof of every entry it shows: it signs a checkpoint
+** when the head moved since the newest signed one and the log's key is
+** here, and only then; without the key the newer entries go without
+** proofs and stderr says so. */
+TEST(report_signs_a_checkpoint_so_every_entry_it_shows_is_proved)
+{
+    ASSERT_EQ_INT(fresh(), 0);
+    ASSERT_EQ_INT(append(5), 0);
+    char *out = NULL, path[256];
+    ASSERT_EQ_INT(cli(&out, "checkpoint --note"), 0); /* makes the key; tree size 5 */
+    free(out);
+    ASSERT_EQ_INT(append(4), 0);
+    int before = count_checkpoints();
+    snprintf(path, sizeof path, "%s/r1.html", dir);
+    ASSERT_EQ_INT(cli(&out, "report --since 2000-01-01 --until 2100-01-01 --output '%s' 2>&1",
+                      path), 0);
+    ASSERT_CONTAINS(out, "signed a checkpoint of tree size 9");
+    free(out);
+    ASSERT_EQ_INT(report_proved(path), 9);
+    ASSERT_EQ_INT(count_checkpoints(), before + 1);
+    /* The head did not move: nothing more is signed. */
+    snprintf(path, sizeof path, "%s/r2.html", dir);
+    ASSERT_EQ_INT(cli(&out, "report --since 2000-01-01 --until 2100-01-01 --output '%s' 2>&1",
+                      path), 0);
+    free(out);
+    ASSERT_EQ_INT(report_proved(path), 9);
+    ASSERT_EQ_INT(count_checkpoints(), before + 1);
+    /* Without the key: the two newest go without proofs, nothing is made. */
+    ASSERT_EQ_INT(append(2), 0);
+    char cmd[2048];
+    snprintf(path, sizeof path, "%s/r3.html", dir);
+    snprintf(cmd, sizeof cmd, "'%s' report --since 2000-01-01 --until 2100-01-01 --output '%s' "
+             "--db '%s' --key '%s/absent.key' 2>&1", getenv("DSS_BIN"), path, db, dir);
+    ASSERT_EQ_INT(tf_run(cmd, NULL, &out), 0);
+    ASSERT_CONTAINS(out, "after seq 9");
+    free(out);
+    ASSERT_EQ_INT(report_proved(path), 9);
+    ASSERT_EQ_INT(count_checkpoints(), before + 1);
+    snprintf(path, sizeof path, "%s/absent.key", dir);
+    ASSERT(access(path, F_OK) != 0);
+}
+
 TEST_MAIN(
     TEST_ENTRY(checkpoint_note_opens_with_gos_note_package_under_our_vkey)
     TEST_ENTRY(checkpoint_note_is_the_same_until_the_log_moves)
@@ -679,4 +739,5 @@ TEST_MAIN(
     TEST_ENTRY(verify_since_accepts_a_log_that_only_grew)
     TEST_ENTRY(verify_since_catches_a_rebuilt_log_and_a_truncated_one)
     TEST_ENTRY(prune_keeps_what_proofs_of_archived_and_remaining_entries_need)
+    TEST_ENTRY(report_signs_a_checkpoint_so_every_entry_it_shows_is_proved)
 )
