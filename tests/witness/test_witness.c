@@ -1205,6 +1205,23 @@ TEST(checkpoint_witness_stores_the_cosignature_that_proofs_carry)
     ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' 2>/dev/null", w.vkey), 0);
     ASSERT_CONTAINS(out, "\"witnesses\"");
     free(out);
+    /* A second witness that never cosigned: verify wants every witness
+    ** named by default, and --min-witnesses K of them. */
+    wproc w2 = {0};
+    strcpy(w2.dir, "/tmp/dss-witness-XXXXXX");
+    ASSERT(mkdtemp(w2.dir));
+    track(0, w2.dir);
+    ASSERT_EQ_INT(wstart(&w2, logs, 1, "witness.example/w2"), 0);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' --witness '%s' 2>/dev/null", w.vkey,
+                          w2.vkey), 1);
+    ASSERT_CONTAINS(out, "\"kind\":\t\"witness\"");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' --witness '%s' --min-witnesses 1 "
+                          "2>/dev/null", w.vkey, w2.vkey), 0);
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' --min-witnesses 2 2>&1", w.vkey), 2);
+    free(out);
+    ASSERT_EQ_INT(wfinish(&w2), 0);
     /* The log moves: the next submission goes on from the size it holds. */
     ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 3), 0);
     ASSERT_EQ_INT(run_cmd(&a, &out, "checkpoint --witness '%s=%s' 2>/dev/null", w.url, w.vkey),
