@@ -52,6 +52,25 @@ static int take_entry(void *ctx, const store_raw_entry *e)
     return 1;
 }
 
+int prove_stored_entry(store *st, int64_t seq, cJSON **out, char *err)
+{
+    one_entry e = {.seq = seq, .want_json = 1};
+    *out = NULL;
+    int rc = store_each_entry(st, seq, take_entry, &e, err);
+    if (rc != STORE_OK) return rc;
+    if (e.oom) {
+        cJSON_Delete(e.json);
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        return STORE_ENOMEM;
+    }
+    if (!e.found) {
+        snprintf(err, STORE_ERRLEN, "the log stores no entry %lld", (long long)seq);
+        return STORE_ENOTFOUND;
+    }
+    *out = e.json;
+    return STORE_OK;
+}
+
 int prove_seq_of_id(store *st, const char *id, int64_t *seq, char *err)
 {
     cJSON *e = NULL;

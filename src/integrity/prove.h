@@ -56,6 +56,11 @@ typedef struct prove_result {
 int prove_entry(store *st, const prove_request *rq, prove_result *out, char *err);
 void prove_result_free(prove_result *r);
 
+/* The entry seq of the selected log in archive form (archive.h: every
+** stored field as text, both hashes), a new object in *out the caller
+** frees: STORE_ENOTFOUND when the log no longer (or never) stored it. */
+int prove_stored_entry(store *st, int64_t seq, cJSON **out, char *err);
+
 /* The seq of the entry whose id is id: STORE_ENOTFOUND when none. */
 int prove_seq_of_id(store *st, const char *id, int64_t *seq, char *err);
 

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "../cli/cli.h"
-#include "../integrity/archive.h"
+#include "../integrity/prove.h"
 #include "../integrity/checkpoint.h"
 #include "../integrity/verify.h"
 #include "../tlog/c2sp.h"
@@ -187,18 +187,6 @@ static proving *proving_of(writer *w, const char *log_id)
     return p;
 }
 
-typedef struct stored_one {
-    int64_t seq;
-    cJSON *out;
-} stored_one;
-
-static int take_stored(void *ctx, const store_raw_entry *e)
-{
-    stored_one *o = ctx;
-    if (e->f.seq == o->seq) o->out = archive_entry_json(e);
-    return 1;
-}
-
 /* The entry e as embedded: as its log stores it, its log named, and its
 ** audit path when a signed checkpoint holds it.  A new object, or NULL. */
 static cJSON *embedded(writer *w, const cJSON *e)
@@ -207,20 +195,21 @@ static cJSON *embedded(writer *w, const cJSON *e)
     const cJSON *seqv = cJSON_GetObjectItemCaseSensitive(e, "seq");
     char err[STORE_ERRLEN];
     if (!log_id || !cJSON_IsNumber(seqv)) return NULL;
-    stored_one one = {(int64_t)seqv->valuedouble, NULL};
+    int64_t seq = (int64_t)seqv->valuedouble;
+    cJSON *out = NULL;
     if (store_use_log(w->st, log_id, err) != STORE_OK ||
-        store_each_entry(w->st, one.seq, take_stored, &one, err) != STORE_OK || !one.out)
+        prove_stored_entry(w->st, seq, &out, err) != STORE_OK)
         return NULL;
-    cJSON_AddStringToObject(one.out, "log_id", log_id);
-    cJSON_AddStringToObject(one.out, "log", log ? log : "");
+    cJSON_AddStringToObject(out, "log_id", log_id);
+    cJSON_AddStringToObject(out, "log", log ? log : "");
     proving *p = proving_of(w, log_id);
     merkle_hash path[MERKLE_MAX_PROOF];
     size_t len = 0;
-    if (p && p->size >= one.seq &&
-        store_tree_prove(w->st, one.seq - 1, p->size, path, &len, err) == STORE_OK) {
-        cJSON *proof = cJSON_AddObjectToObject(one.out, "proof");
+    if (p && p->size >= seq &&
+        store_tree_prove(w->st, seq - 1, p->size, path, &len, err) == STORE_OK) {
+        cJSON *proof = cJSON_AddObjectToObject(out, "proof");
         cJSON *arr = cJSON_AddArrayToObject(proof, "path");
-        cJSON_AddNumberToObject(proof, "index", (double)(one.seq - 1));
+        cJSON_AddNumberToObject(proof, "index", (double)(seq - 1));
         for (size_t i = 0; i < len; i++) {
             char b64[C2SP_B64_LEN(MERKLE_HASH) + 1];
             c2sp_b64_encode(path[i], MERKLE_HASH, b64);
@@ -228,7 +217,7 @@ static cJSON *embedded(writer *w, const cJSON *e)
         }
         w->proved++;
     }
-    return one.out;
+    return out;
 }
 
 /* store_match_fn: one entry into the file and the totals. */
