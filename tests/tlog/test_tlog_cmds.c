@@ -433,7 +433,7 @@ TEST(verify_proof_names_each_tampered_part)
     free(t);
     /* Another checkpoint signature: a key of the same name signed it. */
     t = strdup(good);
-    const char *cp = strstr(t, "\n\n") + 2;
+    const char *cp = strstr(good, "\n\n") + 2; /* in good: t is replaced below */
     char origin[300];
     snprintf(origin, sizeof origin, "%.*s", (int)strcspn(cp, "\n"), cp);
     note_signer other = tf_signer(origin, NOTE_ED25519);
