@@ -31,7 +31,7 @@ enum {
 };
 
 /* The statements of the tree, cosignatures and witnesses. */
-#define SQ_TREE_STATEMENTS 8
+#define SQ_TREE_STATEMENTS 9
 
 /* Query shapes: which filters a query uses (store_sqlite_query.c); each
 ** shape gets one cached prepared statement. */

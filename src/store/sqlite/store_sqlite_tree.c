@@ -12,12 +12,16 @@
 #include <string.h>
 
 enum {
-    TR_PUT, TR_GET, TR_RANGE, TR_LAST, TR_COSIG_ADD, TR_COSIG_EACH, TR_WITNESS_PUT,
+    TR_PUT, TR_PUT_MANY, TR_GET, TR_RANGE, TR_LAST, TR_COSIG_ADD, TR_COSIG_EACH, TR_WITNESS_PUT,
     TR_WITNESS_EACH
 };
 
 static const char *const tree_sql[SQ_TREE_STATEMENTS] = {
     [TR_PUT] = "INSERT INTO tree (idx, hash) VALUES (?1, ?2)",
+    /* PUT_MANY rows at once: a commit of many entries (an import, a big
+    ** transaction) steps once per PUT_MANY hashes, not once per hash. */
+    [TR_PUT_MANY] = "INSERT INTO tree (idx, hash) VALUES (?,?),(?,?),(?,?),(?,?),(?,?),(?,?),"
+                    "(?,?),(?,?),(?,?),(?,?),(?,?),(?,?),(?,?),(?,?),(?,?),(?,?)",
     [TR_GET] = "SELECT hash FROM tree WHERE idx = ?1",
     [TR_RANGE] = "SELECT idx, hash FROM tree WHERE idx BETWEEN ?1 AND ?2 ORDER BY idx",
     [TR_LAST] = "SELECT idx FROM tree ORDER BY idx DESC LIMIT 1",
@@ -44,20 +48,35 @@ void sq_tree_close(sqlite_store *s)
     for (int i = 0; i < SQ_TREE_STATEMENTS; i++) sqlite3_finalize(s->tree_st[i]);
 }
 
-int sq_tree_put(store *st, int own, int64_t first, const merkle_hash *h, size_t n, char *err)
+#define PUT_MANY 16
+
+/* h[0..n) at indexes first.. with the statement of `rows` rows. */
+static int put_rows(sqlite_store *s, int which, int rows, int64_t first, const merkle_hash *h,
+                    size_t n, char *err)
 {
-    sqlite_store *s = sq(st);
     int rc;
-    (void)own;
-    sqlite3_stmt *ins = stmt(s, TR_PUT, &rc, err);
-    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-        sqlite3_bind_int64(ins, 1, first + (int64_t)i);
-        sqlite3_bind_blob(ins, 2, h[i], MERKLE_HASH, SQLITE_STATIC);
+    sqlite3_stmt *ins = stmt(s, which, &rc, err);
+    for (size_t i = 0; rc == STORE_OK && i + (size_t)rows <= n; i += (size_t)rows) {
+        for (int r = 0; r < rows; r++) {
+            sqlite3_bind_int64(ins, 2 * r + 1, first + (int64_t)(i + (size_t)r));
+            sqlite3_bind_blob(ins, 2 * r + 2, h[i + (size_t)r], MERKLE_HASH, SQLITE_STATIC);
+        }
         int src = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (src != SQLITE_DONE) rc = sq_fail(s, src, "writing the Merkle tree", err);
     }
     if (ins) sqlite3_clear_bindings(ins);
+    return rc;
+}
+
+int sq_tree_put(store *st, int own, int64_t first, const merkle_hash *h, size_t n, char *err)
+{
+    sqlite_store *s = sq(st);
+    (void)own;
+    size_t many = n - n % PUT_MANY;
+    int rc = many ? put_rows(s, TR_PUT_MANY, PUT_MANY, first, h, many, err) : STORE_OK;
+    if (rc == STORE_OK && many < n)
+        rc = put_rows(s, TR_PUT, 1, first + (int64_t)many, h + many, n - many, err);
     return rc;
 }
 
