@@ -98,6 +98,13 @@ typedef struct store_options {
     int readonly;       /* open without ever writing the file */
     int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
     int64_t max_bytes;  /* cap on the database file's size; 0 = none */
+    /* A process that opens the store for one short write and exits (an
+    ** agent's hook).  SQLite keeps the write-ahead log between such
+    ** processes instead of copying it back and deleting it at every close,
+    ** and copies it back at close only once it has grown, so a write costs
+    ** one sync; the write itself is as durable as any other.  PostgreSQL
+    ** ignores it. */
+    int brief;
 } store_options;
 
 /*

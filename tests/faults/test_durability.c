@@ -491,10 +491,35 @@ TEST(hook_exit_comes_after_the_sync_of_the_event)
     tdir_free(t);
 }
 
+/* A hook is a new process per event, on the agent's critical path: on a
+** database whose write-ahead log is there already (the first event made it),
+** the event costs one sync, of the WAL, and nothing more (no folder sync
+** for the WAL, no checkpoint and no deletion of the WAL at close). */
+TEST(hook_event_costs_one_sync_of_the_wal)
+{
+    tdir *t;
+    srv *s;
+    char why[256] = "";
+    HOOK_TWICE(t, s, "claude-code", CLAUDE_PRE);
+    int n_ev, syncs = 0, wal_syncs = 0;
+    const event *ev = load_log(s, &n_ev, why, sizeof why);
+    CHECKF(ev != NULL, "%s", why);
+    for (int i = 0; i < n_ev; i++) {
+        if (ev[i].kind != 'S') continue;
+        syncs++;
+        wal_syncs += ev[i].wal;
+    }
+    CHECKF(syncs == 1 && wal_syncs == 1, "%d syncs (%d of the WAL) for one event", syncs,
+           wal_syncs);
+    srv_free(s);
+    tdir_free(t);
+}
+
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)
           TEST_ENTRY(batch_replies_follow_a_sync)
           TEST_ENTRY(wrap_lockstep_calls_reach_the_server_after_their_sync)
           TEST_ENTRY(wrap_pipelined_calls_reach_the_server_after_their_sync)
           TEST_ENTRY(hook_answer_and_exit_come_after_the_sync_of_the_event)
-          TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event))
+          TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event)
+          TEST_ENTRY(hook_event_costs_one_sync_of_the_wal))

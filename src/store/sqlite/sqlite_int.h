@@ -39,6 +39,7 @@ typedef struct sqlite_store {
     /* Per transaction, set by sq_begin() and read only while in_tx: */
     int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
     int readonly;
+    int brief;       /* store_options.brief: the WAL is kept between processes */
     int wal_frames;  /* pages in the WAL after this connection's last commit */
     char log_id[37];
     char log_name[STORE_LOG_NAME_MAX];
@@ -67,9 +68,11 @@ int sq_exec(sqlite_store *s, const char *sql, const char *doing, char *err);
 int sq_prepare(sqlite_store *s, const char *sql, sqlite3_stmt **out, char *err);
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 
-/* The fixed statements' text: sq_prepare_fixed() prepares st[i] from it. */
+/* The fixed statements' text.  sq_stmt() returns st[which], prepared from
+** it at its first use (a hook uses three of them; preparing all of them at
+** open was most of its SQLite time), or NULL with *rc and err set. */
 extern const char *const sq_fixed_sql[ST_COUNT];
-int sq_prepare_fixed(sqlite_store *s, char *err);
+sqlite3_stmt *sq_stmt(sqlite_store *s, int which, int *rc, char *err);
 
 /* store_sqlite_schema.c: refuse, before anything is written, a database
 ** that is not ours or is newer (*version: the schema version found); then,

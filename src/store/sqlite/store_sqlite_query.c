@@ -275,8 +275,9 @@ done:
 int sq_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 {
     sqlite_store *s = sq(st);
-    sqlite3_stmt *get = s->st[ST_GET];
-    int rc = STORE_OK;
+    int rc;
+    sqlite3_stmt *get = sq_stmt(s, ST_GET, &rc, err);
+    if (!get) return rc;
     sq_bind_text(get, 1, id);
     int src = sqlite3_step(get);
     if (src == SQLITE_ROW) {
@@ -346,8 +347,9 @@ int sq_user_activity(store *st, const char *user_id, const char *since, const ch
     /* since is ts_format()'s "YYYY-MM-DDTHH:...": before noon, the part of
     ** its day before it is the shorter one to read. */
     int before_noon = strlen(since) > 13 && strncmp(since + 11, "12", 2) < 0;
-    sqlite3_stmt *types = s->st[before_noon ? ST_ACT_TYPES_BEFORE : ST_ACT_TYPES],
-                 *proj = s->st[ST_ACT_TOTALS];
+    sqlite3_stmt *types = sq_stmt(s, before_noon ? ST_ACT_TYPES_BEFORE : ST_ACT_TYPES, &rc, err);
+    sqlite3_stmt *proj = types ? sq_stmt(s, ST_ACT_TOTALS, &rc, err) : NULL;
+    if (!proj) return rc;
     sq_bind_text(types, 1, user_id);
     sq_bind_text(types, 2, day);
     sq_bind_text(types, 3, since);

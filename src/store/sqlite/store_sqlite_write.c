@@ -44,9 +44,11 @@ int sq_begin(store *st, char *err)
 int sq_fts_sync(sqlite_store *s, char *err)
 {
     if (!s->base.in_tx || !s->fts_from) return STORE_OK;
-    sqlite3_stmt *st = s->st[ST_FTS_SYNC];
+    int rc;
+    sqlite3_stmt *st = sq_stmt(s, ST_FTS_SYNC, &rc, err);
+    if (!st) return rc;
     sqlite3_bind_int64(st, 1, s->fts_from);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "indexing the entries for search", err);
     s->fts_from = 0;
@@ -75,11 +77,14 @@ void sq_rollback(store *st)
     s->base.in_tx = 0;
 }
 
-/* Run one of the prepared savepoint statements. */
+/* Run one of the savepoint statements: an SQLite code. */
 static int run_fixed(sqlite_store *s, int which)
 {
-    sqlite3_stmt *st = s->st[which];
-    int rc = sqlite3_step(st);
+    char err[STORE_ERRLEN];
+    int rc;
+    sqlite3_stmt *st = sq_stmt(s, which, &rc, err);
+    if (!st) return SQLITE_ERROR;
+    rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc;
 }
@@ -143,9 +148,11 @@ static void bind_entry(sqlite3_stmt *st, const store_raw_entry *e)
 int sq_append_row(store *st, const store_raw_entry *e, char *err)
 {
     sqlite_store *s = sq(st);
-    sqlite3_stmt *ins = s->st[ST_INSERT];
+    int rc;
+    sqlite3_stmt *ins = sq_stmt(s, ST_INSERT, &rc, err);
+    if (!ins) return rc;
     bind_entry(ins, e);
-    int rc = sqlite3_step(ins);
+    rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
@@ -161,7 +168,9 @@ int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
         snprintf(err, STORE_ERRLEN, "checkpoint outside a transaction");
         return STORE_EINVAL;
     }
-    sqlite3_stmt *ins = s->st[ST_ADD_CP];
+    int rc;
+    sqlite3_stmt *ins = sq_stmt(s, ST_ADD_CP, &rc, err);
+    if (!ins) return rc;
     sq_bind_text(ins, 1, cp->kind);
     sq_bind_text(ins, 2, cp->log_id);
     sqlite3_bind_int64(ins, 3, cp->seq);
@@ -170,7 +179,7 @@ int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
     sq_bind_text(ins, 6, cp->prev_checkpoint_hash);
     sq_bind_text(ins, 7, cp->public_key);
     sq_bind_text(ins, 8, cp->signature);
-    int rc = sqlite3_step(ins);
+    rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing a checkpoint", err);
