@@ -7,7 +7,9 @@
 ** stdout and stderr in files, and checks its exit status, what it answered,
 ** and what it stored, read back with `dss-audit-mcp query --json`.
 ** DSS_E2E_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") goes in front of
-** the binary as in tests/e2e, except in the 1,600-process case.
+** the binary as in tests/e2e, except in the 1,600-process case.  The cases
+** are registered twice: hook.* run `hook` with dss-audit-mcp, hook_only.*
+** with the hook-only build, dss-audit-mcp-hook ($DSS_HOOK_BIN).
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,7 +109,11 @@ static const char *child_home;
 /* Run $DSS_BIN with args (NULL-terminated) and stdin from in_path. */
 static int run_bin(const char *const *args, const char *in_path, int wrapped, run *r)
 {
-    const char *bin = getenv("DSS_BIN");
+    /* The hook-only build (dss-audit-mcp-hook) runs the `hook` cases when
+    ** DSS_HOOK_BIN names it (the hook_only.* registration of this file). */
+    const char *bin = getenv(args[0] && !strcmp(args[0], "hook") && getenv("DSS_HOOK_BIN")
+                                 ? "DSS_HOOK_BIN"
+                                 : "DSS_BIN");
     const char *wrapper = wrapped ? getenv("DSS_E2E_WRAPPER") : NULL;
     char *argv[64], wcopy[512];
     int argc = 0;
@@ -831,6 +837,47 @@ TEST(install_uninstall_round_trip)
     }
 }
 
+/* The entries run the hook-only build when it is installed beside the
+** program (it starts without libpq, libcurl, libmicrohttpd or librelp), and
+** uninstall also removes entries that run dss-audit-mcp itself. */
+TEST(install_runs_the_hook_only_build)
+{
+    const char *path = in_dir("settings.json");
+    char want[600];
+    snprintf(want, sizeof want, "%s", getenv("DSS_BIN"));
+    char *slash = strrchr(want, '/');
+    ASSERT(slash);
+    snprintf(slash, sizeof want - (size_t)(slash - want),
+             "/dss-audit-mcp-hook hook --client claude-code");
+    ASSERT(access(getenv("DSS_BIN"), X_OK) == 0);
+    run r;
+    write_file(path, "{}", 2);
+    ASSERT(run_hooks("install", "claude-code", path, &r, NULL) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    run_free(&r);
+    char *now = read_file(path, NULL);
+    ASSERT(now);
+    cJSON *doc = cJSON_Parse(now);
+    free(now);
+    const cJSON *pre = cJSON_GetArrayItem(obj_at(doc, "hooks", "PreToolUse"), 0);
+    const cJSON *cmd = obj_at(cJSON_GetArrayItem(obj_at(pre, "hooks", NULL), 0), "command", NULL);
+    ASSERT(cJSON_IsString(cmd));
+    ASSERT_EQ_STR(cmd->valuestring, want);
+    cJSON_Delete(doc);
+    /* An entry written by an install of dss-audit-mcp alone. */
+    static const char older[] =
+        "{\"hooks\":{\"PreToolUse\":[{\"matcher\":\"*\",\"hooks\":[{\"type\":\"command\","
+        "\"command\":\"/opt/dss/bin/dss-audit-mcp hook --client claude-code\"}]}]}}";
+    write_file(path, older, strlen(older));
+    ASSERT(run_hooks("uninstall", "claude-code", path, &r, NULL) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    ASSERT_CONTAINS(r.out, "removed hooks.");
+    run_free(&r);
+    char *after = read_file(path, NULL);
+    ASSERT(after && !strstr(after, "dss-audit-mcp"));
+    free(after);
+}
+
 /* Installing twice adds nothing; uninstall after the user changed the file
 ** keeps the change and removes only our entries. */
 TEST(install_twice_then_user_edit)
@@ -935,4 +982,4 @@ TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(ge
                                           TEST_ENTRY(bad_input_unknown_event)
                                               TEST_ENTRY(bad_input_ten_megabytes)
                                                   TEST_ENTRY(usage_error_exits_zero)
-                                                      TEST_ENTRY(concurrent_hooks_one_chain) TEST_ENTRY(turn_dies_with_a_hook_killed_mid_turn) TEST_ENTRY(wal_kept_between_hooks_and_bounded) TEST_ENTRY(install_uninstall_round_trip) TEST_ENTRY(install_twice_then_user_edit) TEST_ENTRY(install_creates_user_file_uninstall_removes_it) TEST_ENTRY(install_malformed_file_untouched))
+                                                      TEST_ENTRY(concurrent_hooks_one_chain) TEST_ENTRY(turn_dies_with_a_hook_killed_mid_turn) TEST_ENTRY(wal_kept_between_hooks_and_bounded) TEST_ENTRY(install_uninstall_round_trip) TEST_ENTRY(install_runs_the_hook_only_build) TEST_ENTRY(install_twice_then_user_edit) TEST_ENTRY(install_creates_user_file_uninstall_removes_it) TEST_ENTRY(install_malformed_file_untouched))
