@@ -648,6 +648,32 @@ TEST(hook_event_costs_one_sync_of_the_wal)
     tdir_free(t);
 }
 
+/* The same two guarantees from the hook-only build, dss-audit-mcp-hook
+** (beside dss-audit-mcp): the answer and the exit follow the event's sync,
+** and the event costs that one sync. */
+TEST(hook_only_build_answers_after_its_one_sync)
+{
+    tdir *t;
+    srv *s;
+    char why[256] = "", full[600], lean[640];
+    snprintf(full, sizeof full, "%s", getenv("DSS_BIN"));
+    char *slash = strrchr(full, '/');
+    CHECK(slash != NULL);
+    snprintf(lean, sizeof lean, "%.*s/dss-audit-mcp-hook", (int)(slash - full), full);
+    setenv("DSS_BIN", lean, 1);
+    HOOK_TWICE(t, s, "cursor", CURSOR_PRE);
+    setenv("DSS_BIN", full, 1);
+    CHECK(strstr(srv_stdout(s), "\"permission\":\"allow\""));
+    CHECKF(check_hook_log(s, 1, why, sizeof why) == 0, "%s", why);
+    int n_ev, syncs = 0;
+    const event *ev = load_log(s, &n_ev, why, sizeof why);
+    CHECKF(ev != NULL, "%s", why);
+    for (int i = 0; i < n_ev; i++) syncs += ev[i].kind == 'S';
+    CHECKF(syncs == 1, "%d syncs for one event", syncs);
+    srv_free(s);
+    tdir_free(t);
+}
+
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)
           TEST_ENTRY(batch_replies_follow_a_sync)
@@ -657,4 +683,5 @@ TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(wrap_url_pipelined_calls_reach_the_network_after_their_sync)
           TEST_ENTRY(hook_answer_and_exit_come_after_the_sync_of_the_event)
           TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event)
-          TEST_ENTRY(hook_event_costs_one_sync_of_the_wal))
+          TEST_ENTRY(hook_event_costs_one_sync_of_the_wal)
+          TEST_ENTRY(hook_only_build_answers_after_its_one_sync))
