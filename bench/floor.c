@@ -24,9 +24,10 @@
 ** JSON work or protocol handling is timed.
 ** Everything but the SQLite calls is prepared before the clock starts.
 **
-** Only audit_log is written, through its triggers (activity counters), plus
-** the search index, which the store fills once per transaction just before
-** COMMIT with store_testing_sqlite_fts_sync_sql and the floor fills the same way.
+** Only audit_log is written, plus the search index and the activity
+** counters, which the store brings up to date once per transaction just
+** before COMMIT with the statements of store_testing.h; the floor runs the
+** same statements at the same moment.
 **
 ** Run it on a copy or at the end: the dummy hashes break the chain of the
 ** database it writes to.
@@ -227,6 +228,21 @@ static sqlite3 *open_store(const char *path, store **s)
     return db;
 }
 
+/* The statements with which the store brings its search index and its
+** activity counters up to date before each COMMIT (store_testing.h), each
+** bound to the transaction's first seq.  0, or -1 after saying why. */
+static int prepare_derived(sqlite3 *db, sqlite3_stmt *st[3])
+{
+    const char *sql[3] = {store_testing_sqlite_fts_sync_sql,
+                          store_testing_sqlite_activity_daily_sync_sql,
+                          store_testing_sqlite_activity_projects_sync_sql};
+    for (int k = 0; k < 3; k++)
+        if (check(db, sqlite3_prepare_v3(db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &st[k], NULL),
+                  SQLITE_OK, "prepare the search-index and counter statements"))
+            return -1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL, *probe_path = NULL, *schema = "store", *from = NULL;
@@ -252,7 +268,7 @@ int main(int argc, char **argv)
     sqlite3 *db = seed_schema_run ? open_seed(path, from) : open_store(path, &s);
     if (!db) return 1;
 
-    sqlite3_stmt *head = NULL, *ins = NULL, *fts = NULL;
+    sqlite3_stmt *head = NULL, *ins = NULL, *derived[3] = {NULL, NULL, NULL};
     int64_t seq = 0;
     if (seed_schema_run) {
         /* The seed's columns: no seq, client or hashes. */
@@ -280,9 +296,7 @@ int main(int argc, char **argv)
                           " hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                           -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
                   SQLITE_OK, "prepare insert") ||
-            check(db, sqlite3_prepare_v3(db, store_testing_sqlite_fts_sync_sql, -1,
-                                         SQLITE_PREPARE_PERSISTENT, &fts, NULL),
-                  SQLITE_OK, "prepare the search-index statement"))
+            prepare_derived(db, derived))
             return 1;
     }
 
@@ -346,10 +360,11 @@ int main(int argc, char **argv)
         }
         /* The store indexes a transaction's entries for search just before
         ** its COMMIT, with this very statement; so does the floor. */
-        if (fts) {
-            sqlite3_bind_int64(fts, 1, seq - 2 * n + 1);
-            if (check(db, sqlite3_step(fts), SQLITE_DONE, "search index")) return 1;
-            sqlite3_reset(fts);
+        for (int k = 0; k < 3 && derived[k]; k++) {
+            sqlite3_bind_int64(derived[k], 1, seq - 2 * n + 1);
+            if (check(db, sqlite3_step(derived[k]), SQLITE_DONE, "search index and counters"))
+                return 1;
+            sqlite3_reset(derived[k]);
         }
         if (check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK, "commit"))
             return 1;
@@ -362,7 +377,7 @@ int main(int argc, char **argv)
            schema);
 
     sqlite3_finalize(ins);
-    sqlite3_finalize(fts);
+    for (int k = 0; k < 3; k++) sqlite3_finalize(derived[k]);
     if (s) store_close(s);
     else sqlite3_close(db);
     for (int i = 0; i < npool; i++) {

@@ -25,7 +25,7 @@
 enum {
     ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_TYPES_BEFORE,
     ST_HASH_AT, ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH,
-    ST_FTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
+    ST_FTS_SYNC, ST_ACT_DAILY_SYNC, ST_ACT_PROJECTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
 };
 
 /* Query shapes: which filters a query uses (store_sqlite_query.c); each
@@ -37,7 +37,8 @@ typedef struct sqlite_store {
     sqlite3 *db;
     int savepoint_depth;
     /* Per transaction, set by sq_begin() and read only while in_tx: */
-    int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
+    int64_t fts_from; /* first seq of this transaction not yet in audit_fts and
+                         the activity counters, or 0 */
     int readonly;
     int brief;       /* store_options.brief: the WAL is kept between processes */
     int wal_frames;  /* pages in the WAL after this connection's last commit */
@@ -101,9 +102,10 @@ int sq_explain_find(store *s, const store_query *q, char *plan, size_t len, char
 int sq_explain_each_match(store *s, const store_scan *scan, char *plan, size_t len, char *err);
 int sq_explain_user_activity(store *s, char *plan, size_t len, char *err);
 
-/* Index the open transaction's entries for search (before a search in it,
+/* Bring the search index and the activity counters up to date with the
+** open transaction's entries (before a search or an activity count in it,
 ** and at commit): store_sqlite_write.c. */
-int sq_fts_sync(sqlite_store *s, char *err);
+int sq_derived_sync(sqlite_store *s, char *err);
 
 /* The chain head of the log (the anchor's when every entry was pruned). */
 int sq_read_head(sqlite_store *s, store_tip *h, char *err);

@@ -62,6 +62,8 @@ const char *const sq_fixed_sql[ST_COUNT] = {
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND +last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
     [ST_FTS_SYNC] = store_testing_sqlite_fts_sync_sql,
+    [ST_ACT_DAILY_SYNC] = store_testing_sqlite_activity_daily_sync_sql,
+    [ST_ACT_PROJECTS_SYNC] = store_testing_sqlite_activity_projects_sync_sql,
     /* Every writing request takes a savepoint: prepared once, not parsed
     ** again by sqlite3_exec() for each request. */
     [ST_SAVEPOINT] = "SAVEPOINT request",

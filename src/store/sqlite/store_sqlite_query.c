@@ -228,7 +228,7 @@ int sq_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *mo
     sqlite3_stmt *find;
     *more = 0;
     int rc = find_stmt(s, shape, &find, err);
-    if (rc == STORE_OK && (shape & Q_FTS)) rc = sq_fts_sync(s, err);
+    if (rc == STORE_OK && (shape & Q_FTS)) rc = sq_derived_sync(s, err);
     if (rc != STORE_OK) return rc;
     char *pattern = NULL, *phrase = NULL;
     if (q->text && (!(pattern = store_like_pattern(q->text)) ||
@@ -347,6 +347,7 @@ int sq_user_activity(store *st, const char *user_id, const char *since, const ch
     /* since is ts_format()'s "YYYY-MM-DDTHH:...": before noon, the part of
     ** its day before it is the shorter one to read. */
     int before_noon = strlen(since) > 13 && strncmp(since + 11, "12", 2) < 0;
+    if ((rc = sq_derived_sync(s, err)) != STORE_OK) return rc; /* inside a transaction */
     sqlite3_stmt *types = sq_stmt(s, before_noon ? ST_ACT_TYPES_BEFORE : ST_ACT_TYPES, &rc, err);
     sqlite3_stmt *proj = types ? sq_stmt(s, ST_ACT_TOTALS, &rc, err) : NULL;
     if (!proj) return rc;
@@ -496,7 +497,8 @@ static int each_activity_row(sqlite_store *s, const char *sql, const char *doing
                              char *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sq_prepare(s, sql, &st, err);
+    int rc = sq_derived_sync(s, err); /* the counters, inside a transaction */
+    if (rc == STORE_OK) rc = sq_prepare(s, sql, &st, err);
     if (rc != STORE_OK) return rc;
     /* Parameters a statement does not use are ignored (SQLITE_RANGE). */
     for (int i = 0; i < 4; i++) sq_bind_text(st, i + 1, bind[i]);

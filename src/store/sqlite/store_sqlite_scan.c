@@ -222,8 +222,12 @@ int sq_prune(store *store_, const char *before, store_keep_fn keep, void *ctx, i
     snprintf(del, sizeof del, "DELETE FROM audit_log WHERE seq <= %lld",
              (long long)*last_seq);
     /* The one sanctioned removal lifts the trigger inside its own
-    ** transaction: no other connection ever sees the table without it. */
-    if ((code = sq_exec(s, "DROP TRIGGER audit_log_no_delete", "starting retention", err)) ||
+    ** transaction: no other connection ever sees the table without it.
+    ** Entries this transaction appended are indexed and counted first, so
+    ** that the search index's delete trigger finds every row it removes
+    ** and the recount below is not added to again at commit. */
+    if ((code = sq_derived_sync(s, err)) ||
+        (code = sq_exec(s, "DROP TRIGGER audit_log_no_delete", "starting retention", err)) ||
         (code = sq_exec(s, del, "removing old entries", err)) ||
         (code = sq_exec(s, sq_no_delete_trigger, "finishing retention", err)) ||
         (code = sq_exec(s, sq_rebuild_activity, "recounting activity", err)))
@@ -428,7 +432,8 @@ int sq_get_stats(store *st, const char *log, int top_users, store_progress_fn pr
             if (progress) progress(ctx, to - l->first_seq + 1, span);
         }
     }
-    if ((rc = stats_by_type(s, out, err)) != STORE_OK ||
+    if ((rc = sq_derived_sync(s, err)) != STORE_OK || /* inside a transaction */
+        (rc = stats_by_type(s, out, err)) != STORE_OK ||
         (rc = stats_top_users(s, top_users, out, err)) != STORE_OK ||
         (rc = one_int64(s, "SELECT count(*) FROM checkpoints WHERE kind = 'checkpoint'",
                         0, 0, &l->checkpoints, NULL, "counting checkpoints", err)) ||

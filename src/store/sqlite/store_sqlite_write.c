@@ -5,8 +5,9 @@
 ** A transaction is BEGIN IMMEDIATE: it takes the write lock at once, so
 ** the chain head an append reads cannot change under it even with other
 ** writer processes.  store.c numbers and hashes each entry from that head
-** (store_append()); this file only stores the row.  The trigram index is
-** filled once per transaction, just before COMMIT (sq_fts_sync()).
+** (store_append()); this file only stores the row.  The trigram index and
+** the activity counters are brought up to date once per transaction, just
+** before COMMIT (sq_derived_sync()).
 */
 #include "sqlite_int.h"
 
@@ -38,19 +39,31 @@ int sq_begin(store *st, char *err)
     return rc;
 }
 
-/* Index this transaction's entries in audit_fts, so that a search made
-** now, or any transaction after this one commits, sees them.  Rows rolled
-** back with a savepoint are simply not found by the SELECT. */
-int sq_fts_sync(sqlite_store *s, char *err)
+/* Add this transaction's entries to audit_fts and to the activity
+** counters, so that a search or a count made now, or any transaction after
+** this one commits, sees them: three statements over the rows from
+** fts_from on, whatever their number.  Rows rolled back with a savepoint
+** are simply not found by the SELECTs. */
+int sq_derived_sync(sqlite_store *s, char *err)
 {
+    static const struct {
+        int which;
+        const char *doing;
+    } steps[] = {
+        {ST_FTS_SYNC, "indexing the entries for search"},
+        {ST_ACT_DAILY_SYNC, "counting the entries' activity"},
+        {ST_ACT_PROJECTS_SYNC, "noting the entries' projects"},
+    };
     if (!s->base.in_tx || !s->fts_from) return STORE_OK;
-    int rc;
-    sqlite3_stmt *st = sq_stmt(s, ST_FTS_SYNC, &rc, err);
-    if (!st) return rc;
-    sqlite3_bind_int64(st, 1, s->fts_from);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return sq_fail(s, rc, "indexing the entries for search", err);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        int rc;
+        sqlite3_stmt *st = sq_stmt(s, steps[i].which, &rc, err);
+        if (!st) return rc;
+        sqlite3_bind_int64(st, 1, s->fts_from);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) return sq_fail(s, rc, steps[i].doing, err);
+    }
     s->fts_from = 0;
     return STORE_OK;
 }
@@ -62,7 +75,7 @@ int sq_commit(store *st, char *err)
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
-    int rc = sq_fts_sync(s, err);
+    int rc = sq_derived_sync(s, err);
     if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
