@@ -2,6 +2,7 @@
 ** floor.c: how fast SQLite alone can append audit rows on this machine.
 **
 **   bench_floor --db PATH --calls M [--batch 64] [--seed S]
+**   bench_floor --schema seed --db PATH --from TIERDB --calls M [--batch 64]
 **   bench_floor --probe PATH [--count 200]
 **
 ** The database is opened by store_open() from dss_core, so the schema,
@@ -23,12 +24,23 @@
 ** JSON work or protocol handling is timed.
 ** Everything but the SQLite calls is prepared before the clock starts.
 **
-** Only audit_log is written, through its triggers (activity counters), plus
-** the search index, which the store fills once per transaction just before
-** COMMIT with store_testing_sqlite_fts_sync_sql and the floor fills the same way.
+** Only audit_log is written, plus the search index and the activity
+** counters, which the store brings up to date once per transaction just
+** before COMMIT with the statements of store_testing.h; the floor runs the
+** same statements at the same moment.
 **
 ** Run it on a copy or at the end: the dummy hashes break the chain of the
 ** database it writes to.
+**
+** --schema seed measures the floor of the seed's schema instead (the
+** reference the issue's write target is a ratio of): PATH is made afresh
+** with the seed's audit_log exactly as the seed declared it (id TEXT
+** PRIMARY KEY and its four indexes: user, project, event type, date; no
+** chain, no search index, no counters), with the same connection settings
+** as the store's (WAL, synchronous=FULL, 16 MiB page cache, temp_store in
+** memory, the WAL copied back every 10,000 pages), and filled first with
+** every entry of TIERDB (so it is as large as the tier it is compared
+** with).  Then the same two rows per call, --batch calls per transaction.
 **
 ** Prints one line: calls=... rows=... secs=... calls_per_s=... rows_per_s=...
 ** batch=...
@@ -67,6 +79,8 @@ typedef struct row {
 static void usage(void)
 {
     fputs("usage: bench_floor --db PATH --calls M [--batch 64] [--seed S]\n"
+          "       bench_floor --schema seed --db PATH [--from TIERDB] --calls M"
+          " [--batch 64]\n"
           "       bench_floor --probe PATH [--count 200]\n", stderr);
     exit(2);
 }
@@ -140,32 +154,66 @@ static int probe(const char *path, long long count)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    const char *path = NULL, *probe_path = NULL;
-    long long rows = -1, batch = 64, seed = 7, count = 200;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--db")) path = argv[i + 1];
-        else if (!strcmp(argv[i], "--probe")) probe_path = argv[i + 1];
-        else if (!strcmp(argv[i], "--count")) count = num_arg(argv[i + 1]);
-        else if (!strcmp(argv[i], "--calls")) rows = num_arg(argv[i + 1]);
-        else if (!strcmp(argv[i], "--batch")) batch = num_arg(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seed")) seed = num_arg(argv[i + 1]);
-        else usage();
-    }
-    if (argc % 2 != 1) usage();
-    if (probe_path) return probe(probe_path, count);
-    if (!path || rows < 1 || batch < 1) usage();
+/* The seed's table and indexes, as its ensure_audit_log_table() made them. */
+static const char seed_schema[] =
+    "CREATE TABLE audit_log ("
+    "  id TEXT PRIMARY KEY, event_type TEXT NOT NULL, operation_name TEXT NOT NULL,"
+    "  operation_id TEXT, user_id TEXT, project_id TEXT, args TEXT, result TEXT,"
+    "  error TEXT, before_state TEXT, after_state TEXT,"
+    "  created_at TEXT DEFAULT CURRENT_TIMESTAMP);"
+    "CREATE INDEX idx_audit_user ON audit_log(user_id);"
+    "CREATE INDEX idx_audit_project ON audit_log(project_id);"
+    "CREATE INDEX idx_audit_type ON audit_log(event_type);"
+    "CREATE INDEX idx_audit_date ON audit_log(created_at);";
 
-    /* The server's schema and settings, through the server's own
-    ** connection (see the header comment). */
+/* The store's connection settings (store_sqlite.c) on a plain connection. */
+static const char seed_settings[] =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;"
+    "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;"
+    "PRAGMA journal_size_limit=67108864;";
+
+/* A fresh database at path with the seed's schema, filled with every entry
+** of the store database from (if any).  The open connection, or NULL. */
+static sqlite3 *open_seed(const char *path, const char *from)
+{
+    sqlite3 *db = NULL;
+    char side[4200];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    if (check(db, sqlite3_open(path, &db), SQLITE_OK, "open") ||
+        check(db, sqlite3_exec(db, seed_settings, NULL, NULL, NULL), SQLITE_OK, "settings") ||
+        check(db, sqlite3_exec(db, seed_schema, NULL, NULL, NULL), SQLITE_OK, "schema"))
+        return NULL;
+    if (from) {
+        char *sql = sqlite3_mprintf(
+            "ATTACH %Q AS tier;"
+            "INSERT INTO audit_log SELECT id, event_type, operation_name, operation_id,"
+            " user_id, project_id, args, result, error, before_state, after_state,"
+            " created_at FROM tier.audit_log ORDER BY seq;"
+            "DETACH tier;", from);
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        sqlite3_free(sql);
+        if (check(db, rc, SQLITE_OK, "copying the tier's entries") ||
+            check(db, sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                                                NULL),
+                  SQLITE_OK, "checkpoint"))
+            return NULL;
+    }
+    return db;
+}
+
+/* The store's own connection to path (see the header comment), or NULL. */
+static sqlite3 *open_store(const char *path, store **s)
+{
     char err[STORE_ERRLEN];
-    store *s = NULL;
     store_options so = {.path = path};
     gen_capture_connections();
-    if (store_open(&so, &s, err) != STORE_OK) {
+    if (store_open(&so, s, err) != STORE_OK) {
         fprintf(stderr, "floor: cannot open %s: %s\n", path, err);
-        return 1;
+        return NULL;
     }
     sqlite3_reset_auto_extension();
     int n_captured;
@@ -175,29 +223,82 @@ int main(int argc, char **argv)
         ** store kept; better no floor than a wrong one. */
         fprintf(stderr, "floor: store_open opened %d connections, expected 1\n",
                 n_captured);
-        return 1;
+        return NULL;
     }
+    return db;
+}
 
-    sqlite3_stmt *head = NULL, *ins = NULL, *fts = NULL;
+/* The statements with which the store brings its search index and its
+** activity counters up to date before each COMMIT (store_testing.h), each
+** bound to the transaction's first seq.  0, or -1 after saying why. */
+static int prepare_derived(sqlite3 *db, sqlite3_stmt *st[3])
+{
+    const char *sql[3] = {store_testing_sqlite_fts_sync_sql,
+                          store_testing_sqlite_activity_daily_sync_sql,
+                          store_testing_sqlite_activity_projects_sync_sql};
+    for (int k = 0; k < 3; k++)
+        if (check(db, sqlite3_prepare_v3(db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &st[k], NULL),
+                  SQLITE_OK, "prepare the search-index and counter statements"))
+            return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL, *probe_path = NULL, *schema = "store", *from = NULL;
+    long long rows = -1, batch = 64, seed = 7, count = 200;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--db")) path = argv[i + 1];
+        else if (!strcmp(argv[i], "--probe")) probe_path = argv[i + 1];
+        else if (!strcmp(argv[i], "--count")) count = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--calls")) rows = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--batch")) batch = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seed")) seed = num_arg(argv[i + 1]);
+        else if (!strcmp(argv[i], "--schema")) schema = argv[i + 1];
+        else if (!strcmp(argv[i], "--from")) from = argv[i + 1];
+        else usage();
+    }
+    if (argc % 2 != 1) usage();
+    if (probe_path) return probe(probe_path, count);
+    if (!path || rows < 1 || batch < 1) usage();
+    int seed_schema_run = strcmp(schema, "seed") == 0;
+    if (!seed_schema_run && strcmp(schema, "store") != 0) usage();
+
+    store *s = NULL;
+    sqlite3 *db = seed_schema_run ? open_seed(path, from) : open_store(path, &s);
+    if (!db) return 1;
+
+    sqlite3_stmt *head = NULL, *ins = NULL, *derived[3] = {NULL, NULL, NULL};
     int64_t seq = 0;
-    if (check(db, sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM audit_log",
-                                     -1, &head, NULL), SQLITE_OK, "prepare") ||
-        check(db, sqlite3_step(head), SQLITE_ROW, "max(seq)"))
-        return 1;
-    seq = sqlite3_column_int64(head, 0);
-    sqlite3_finalize(head);
-    if (check(db, sqlite3_prepare_v3(
-                      db,
-                      "INSERT INTO audit_log (seq, id, event_type, operation_name,"
-                      " operation_id, user_id, project_id, args, result, error,"
-                      " before_state, after_state, created_at, client, prev_hash,"
-                      " hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                      -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
-              SQLITE_OK, "prepare insert") ||
-        check(db, sqlite3_prepare_v3(db, store_testing_sqlite_fts_sync_sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                     &fts, NULL),
-              SQLITE_OK, "prepare the search-index statement"))
-        return 1;
+    if (seed_schema_run) {
+        /* The seed's columns: no seq, client or hashes. */
+        if (check(db, sqlite3_prepare_v3(
+                          db,
+                          "INSERT INTO audit_log (id, event_type, operation_name,"
+                          " operation_id, user_id, project_id, args, result, error,"
+                          " before_state, after_state, created_at)"
+                          " VALUES (?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                          -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
+                  SQLITE_OK, "prepare insert"))
+            return 1;
+    } else {
+        if (check(db, sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM audit_log",
+                                         -1, &head, NULL), SQLITE_OK, "prepare") ||
+            check(db, sqlite3_step(head), SQLITE_ROW, "max(seq)"))
+            return 1;
+        seq = sqlite3_column_int64(head, 0);
+        sqlite3_finalize(head);
+        if (check(db, sqlite3_prepare_v3(
+                          db,
+                          "INSERT INTO audit_log (seq, id, event_type, operation_name,"
+                          " operation_id, user_id, project_id, args, result, error,"
+                          " before_state, after_state, created_at, client, prev_hash,"
+                          " hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                          -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
+                  SQLITE_OK, "prepare insert") ||
+            prepare_derived(db, derived))
+            return 1;
+    }
 
     /* Everything but SQLite, before the clock starts. */
     int npool = rows < POOL ? (int)rows : POOL;
@@ -259,21 +360,26 @@ int main(int argc, char **argv)
         }
         /* The store indexes a transaction's entries for search just before
         ** its COMMIT, with this very statement; so does the floor. */
-        sqlite3_bind_int64(fts, 1, seq - 2 * n + 1);
-        if (check(db, sqlite3_step(fts), SQLITE_DONE, "search index") ||
-            check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK,
-                  "commit"))
+        for (int k = 0; k < 3 && derived[k]; k++) {
+            sqlite3_bind_int64(derived[k], 1, seq - 2 * n + 1);
+            if (check(db, sqlite3_step(derived[k]), SQLITE_DONE, "search index and counters"))
+                return 1;
+            sqlite3_reset(derived[k]);
+        }
+        if (check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK, "commit"))
             return 1;
-        sqlite3_reset(fts);
         done += n;
     }
     double secs = gen_now_s() - t0;
-    printf("calls=%lld rows=%lld secs=%.3f calls_per_s=%.0f rows_per_s=%.0f batch=%lld\n",
-           done, 2 * done, secs, (double)done / secs, 2.0 * (double)done / secs, batch);
+    printf("calls=%lld rows=%lld secs=%.3f calls_per_s=%.0f rows_per_s=%.0f batch=%lld"
+           " schema=%s\n",
+           done, 2 * done, secs, (double)done / secs, 2.0 * (double)done / secs, batch,
+           schema);
 
     sqlite3_finalize(ins);
-    sqlite3_finalize(fts);
-    store_close(s);
+    for (int k = 0; k < 3; k++) sqlite3_finalize(derived[k]);
+    if (s) store_close(s);
+    else sqlite3_close(db);
     for (int i = 0; i < npool; i++) {
         cJSON_free(pool[i].args);
         cJSON_free(pool[i].result);

@@ -10,6 +10,13 @@
 ** calls exit()), does the set-up and runs the command.  Usage errors and
 ** an unusable database end the program with a message on stderr and a
 ** non-zero status before anything is written to stdout.
+**
+** Built with DSS_HOOK_ONLY, the same file is dss-audit-mcp-hook: the hook
+** command alone, linked without libpq (and, as hook needs none of them,
+** without libcurl, libmicrohttpd and librelp), because the dynamic loader
+** binding those libraries and theirs was three quarters of a hook's start
+** (docs/hooks.md, "Speed").  A database it cannot reach (PostgreSQL) is
+** handed to dss-audit-mcp beside it, before anything is read or opened.
 */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -19,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
 #include "scrub/scrub.h"
@@ -30,6 +38,9 @@ extern char **environ;
 /* The first row is the default command, run when none is named.  The
 ** order is the order of `dss-audit-mcp --help`. */
 static const cmd_def commands[] = {
+#ifdef DSS_HOOK_ONLY
+    {"hook", &cmd_hook, CMD_CRYPTO | CMD_REDACTION | CMD_AGENT},
+#else
     {"serve", &cmd_serve, CMD_CRYPTO | CMD_REDACTION | CMD_SIGNS | CMD_SERVES},
     {"wrap", &cmd_wrap, CMD_CRYPTO | CMD_REDACTION},
     {"wrap-config", &cmd_wrap_config, 0},
@@ -51,6 +62,7 @@ static const cmd_def commands[] = {
     {"ship", &cmd_ship, CMD_CRYPTO},
     {"migrate", &cmd_migrate, CMD_CRYPTO},
     {"auth", &cmd_auth, CMD_CRYPTO},
+#endif
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 
@@ -127,6 +139,34 @@ static void drop_secret(char *s)
     free(s);
 }
 
+#ifdef DSS_HOOK_ONLY
+/* Run dss-audit-mcp (beside this program) with the same arguments: for a
+** database this build cannot reach.  Returns only when that failed, with
+** why. */
+static void hand_off(char **argv, char *why, size_t whylen)
+{
+    char self[4096], full[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(why, whylen, "cannot find dss-audit-mcp for this database: %s", strerror(errno));
+        return;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    snprintf(full, sizeof full, "%s/dss-audit-mcp", slash ? self : ".");
+    char *args[256];
+    int k = 0;
+    args[k++] = full;
+    args[k++] = "hook";
+    for (int i = 1; argv[i] && k < 255; i++)
+        if (i > 1 || strcmp(argv[i], "hook") != 0) args[k++] = argv[i];
+    args[k] = NULL;
+    execv(full, args);
+    snprintf(why, whylen, "cannot run %.200s for this database: %s", full, strerror(errno));
+}
+#endif
+
 /* The set-up the command's flags ask for.  0, or the exit status; an
 ** agent's command (CMD_AGENT) gets the reason in cx->setup_error instead,
 ** in why. */
@@ -171,6 +211,9 @@ int main(int argc, char **argv)
 {
     const cmd_def *cmd = &commands[0];
     const char *name = NULL;
+#ifdef DSS_HOOK_ONLY
+    char **all_args = argv, handoff_why[300] = "";
+#endif
     cmd_ctx cx;
     signer sg;
     int have_key = 0, status;
@@ -226,8 +269,15 @@ int main(int argc, char **argv)
         }
         goto done;
     }
+#ifdef DSS_HOOK_ONLY
+    if (store_is_remote(cx.common.db)) hand_off(all_args, handoff_why, sizeof handoff_why);
+#endif
     wipe_db_password((char *)env.db);
     status = set_up(&cx, &sg, &have_key, why, sizeof why);
+#ifdef DSS_HOOK_ONLY
+    /* The hand-off failed: the hook answers as its policy says. */
+    if (handoff_why[0] && !cx.setup_error) cx.setup_error = handoff_why;
+#endif
     if (status == 0) status = cmd->spec->run(&cx);
 done:
     store_close(cx.st);

@@ -470,9 +470,9 @@ done:
 /* ---- taking turns ----------------------------------------------------- */
 
 /*
-** Hook processes take turns through a lock file beside the database
-** (PATH.hook-lock, flock), held while the event is looked up and written
-** (opening and closing the store overlap freely).
+** Hook processes take turns on the database file itself (flock on a
+** descriptor of their own), held while the event is looked up and written;
+** opening and closing the store overlap freely.
 ** SQLite's own busy handler polls, sleeping up to 100 ms between tries, and
 ** is not fair: with dozens of hooks fired at once by parallel tool calls, a
 ** process could keep missing the lock until its busy timeout ran out (seen
@@ -480,6 +480,12 @@ done:
 ** the kernel as soon as the lock is free, so every hook gets its turn in a
 ** few milliseconds per hook ahead of it.  The wait is bounded by an alarm;
 ** servers are not part of the turn-taking, SQLite's timeout covers them.
+**
+** The lock lives and dies with the descriptor: a hook killed with -9 holds
+** nothing and leaves no file behind.  flock() locks are apart from the
+** POSIX locks SQLite takes on the same file, but closing any descriptor of
+** a file drops every POSIX lock the process holds on it, so the descriptor
+** is released with LOCK_UN and closed only after the store is.
 */
 #define HOOK_TURN_SECONDS 30
 
@@ -488,14 +494,10 @@ static void on_alarm(int sig)
     (void)sig; /* only interrupts flock() */
 }
 
-/* The lock file's descriptor, held; -1 with why when the turn never came
-** (or the file cannot be made: then the hook goes on without it). */
-static int take_turn(const char *db, char *why, size_t whylen)
+/* Wait for the turn on fd (the database file).  0, or -1 with why when
+** it never came. */
+static int take_turn(int fd, const char *db, char *why, size_t whylen)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s.hook-lock", db);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return -2; /* no folder yet, read-only folder: SQLite decides */
     struct sigaction sa = {.sa_handler = on_alarm}, old;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: flock() returns EINTR */
@@ -504,12 +506,10 @@ static int take_turn(const char *db, char *why, size_t whylen)
     alarm(0);
     sigaction(SIGALRM, &old, NULL);
     if (rc != 0) {
-        snprintf(why, whylen, "other hooks kept %.200s locked for %d s", path,
-                 HOOK_TURN_SECONDS);
-        close(fd);
+        snprintf(why, whylen, "other hooks kept %.200s busy for %d s", db, HOOK_TURN_SECONDS);
         return -1;
     }
-    return fd;
+    return 0;
 }
 
 /* ---- answering --------------------------------------------------------- */
@@ -564,12 +564,13 @@ static int answer(hook_ctx *c, FILE *out, FILE *errf)
     return block ? 2 : 0;
 }
 
-/* Whether hooks must take turns on a lock file beside the database: not
-** in memory, and not on PostgreSQL, whose head-row lock serializes writers
-** of one log without starving any. */
-static int needs_turns(const store_options *so)
+/* A descriptor of the database file to take turns on (see above), or -1:
+** in memory, and on PostgreSQL, whose head-row lock serializes writers of
+** one log without starving any, there are no turns to take. */
+static int turn_fd(const store_options *so)
 {
-    return strcmp(so->path, ":memory:") != 0 && !store_is_remote(so->path);
+    if (!strcmp(so->path, ":memory:") || store_is_remote(so->path)) return -1;
+    return open(so->path, O_RDONLY | O_CLOEXEC);
 }
 
 int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *out,
@@ -580,7 +581,7 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
     store *st = NULL;
     recorder *rec = NULL;
     size_t len = 0;
-    int turn = -2;
+    int turn = -1, status;
     char err[STORE_ERRLEN];
     if (!o.max_bytes) o.max_bytes = HOOK_MAX_EVENT_BYTES;
     if (!o.max_depth) o.max_depth = 64;
@@ -603,7 +604,11 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
         snprintf(c.why, sizeof c.why, "%s", o.fail_reason);
         goto done;
     }
-    if (store_open(so, &st, err) != STORE_OK) {
+    /* One event and exit: the store keeps its write-ahead log for the next
+    ** hook rather than copying it back now (store_options.brief). */
+    store_options brief = *so;
+    brief.brief = 1;
+    if (store_open(&brief, &st, err) != STORE_OK) {
         char shown[512];
         store_redact_path(so->path, shown, sizeof shown);
         snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s", shown, err);
@@ -613,15 +618,18 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
         snprintf(c.why, sizeof c.why, "out of memory");
         goto done;
     }
-    if (needs_turns(so) && (turn = take_turn(so->path, c.why, sizeof c.why)) == -1) goto done;
+    /* The store made the file if it was missing: it can be opened now. */
+    turn = turn_fd(so);
+    if (turn >= 0 && take_turn(turn, so->path, c.why, sizeof c.why) != 0) goto done;
     record(&c, rec);
-    if (turn >= 0) close(turn); /* the next hook's turn */
-    turn = -2;
+    if (turn >= 0) flock(turn, LOCK_UN); /* the next hook's turn */
 done:
+    /* The entry is durable (or was not written): answer first, then close,
+    ** which may copy the write-ahead log back (store_options.brief). */
+    status = answer(&c, out, errf);
     recorder_close(rec);
     store_close(st);
-    if (turn >= 0) close(turn); /* the next hook's turn */
-    int status = answer(&c, out, errf);
+    if (turn >= 0) close(turn);
     cJSON_Delete(c.root);
     cJSON_Delete(c.taken);
     free(text);

@@ -4,8 +4,9 @@
 **
 ** Each client's file is described by a row of `formats`: its paths, the
 ** events to hook, and the shape of one entry.  Entries are recognized as
-** ours by their command alone (this program's path followed by
-** " hook --client C"), so uninstall never touches a hook the user wrote.
+** ours by their command alone (the path of this program, or of the
+** hook-only build beside it, followed by " hook --client C"), so uninstall
+** never touches a hook the user wrote.
 ** Files are replaced by writing a sibling and renaming it over, after an
 ** fsync, so a crash leaves the old file or the new one, never half of one.
 */
@@ -91,10 +92,17 @@ static int is_ours(const char *cmd, hook_client client)
     if (!at) return 0;
     const char *rest = at + strlen(tail);
     if (*rest && strcmp(rest, " --fail-closed") != 0) return 0;
-    /* The program's name, with or without a folder, precedes it. */
-    size_t n = (size_t)(at - cmd), base = strlen("dss-audit-mcp");
-    return n >= base && !strncmp(at - base, "dss-audit-mcp", base) &&
-           (n == base || at[-(long)base - 1] == '/');
+    /* The program's name, with or without a folder, precedes it: the
+    ** hook-only build (dss-audit-mcp-hook) or dss-audit-mcp. */
+    static const char *const names[] = {"dss-audit-mcp-hook", "dss-audit-mcp"};
+    size_t n = (size_t)(at - cmd);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t base = strlen(names[i]);
+        if (n >= base && !strncmp(at - base, names[i], base) &&
+            (n == base || at[-(long)base - 1] == '/'))
+            return 1;
+    }
+    return 0;
 }
 
 /* The command of an entry of the given shape, or NULL. */

@@ -103,6 +103,13 @@ typedef struct store_options {
     ** opens writable; one already recorded must be the same (else the open
     ** fails, STORE_EINVAL).  NULL: whatever is recorded, or the default. */
     const char *origin;
+    /* A process that opens the store for one short write and exits (an
+    ** agent's hook).  SQLite keeps the write-ahead log between such
+    ** processes instead of copying it back and deleting it at every close,
+    ** and copies it back at close only once it has grown, so a write costs
+    ** one sync; the write itself is as durable as any other.  PostgreSQL
+    ** ignores it. */
+    int brief;
 } store_options;
 
 /*

@@ -33,4 +33,9 @@ void store_testing_tree_off(store *s, int off);
 ** benchmark floor does the same work as the store. */
 extern const char store_testing_sqlite_fts_sync_sql[];
 
+/* The two statements with which it brings the activity counters up to
+** date at the same moment (bound to the same seq), likewise. */
+extern const char store_testing_sqlite_activity_daily_sync_sql[];
+extern const char store_testing_sqlite_activity_projects_sync_sql[];
+
 #endif

@@ -624,6 +624,56 @@ TEST(hook_exit_comes_after_the_sync_of_the_event)
     tdir_free(t);
 }
 
+/* A hook is a new process per event, on the agent's critical path: on a
+** database whose write-ahead log is there already (the first event made it),
+** the event costs one sync, of the WAL, and nothing more (no folder sync
+** for the WAL, no checkpoint and no deletion of the WAL at close). */
+TEST(hook_event_costs_one_sync_of_the_wal)
+{
+    tdir *t;
+    srv *s;
+    char why[256] = "";
+    HOOK_TWICE(t, s, "claude-code", CLAUDE_PRE);
+    int n_ev, syncs = 0, wal_syncs = 0;
+    const event *ev = load_log(s, &n_ev, why, sizeof why);
+    CHECKF(ev != NULL, "%s", why);
+    for (int i = 0; i < n_ev; i++) {
+        if (ev[i].kind != 'S') continue;
+        syncs++;
+        wal_syncs += ev[i].wal;
+    }
+    CHECKF(syncs == 1 && wal_syncs == 1, "%d syncs (%d of the WAL) for one event", syncs,
+           wal_syncs);
+    srv_free(s);
+    tdir_free(t);
+}
+
+/* The same two guarantees from the hook-only build, dss-audit-mcp-hook
+** (beside dss-audit-mcp): the answer and the exit follow the event's sync,
+** and the event costs that one sync. */
+TEST(hook_only_build_answers_after_its_one_sync)
+{
+    tdir *t;
+    srv *s;
+    char why[256] = "", full[600], lean[640];
+    snprintf(full, sizeof full, "%s", getenv("DSS_BIN"));
+    char *slash = strrchr(full, '/');
+    CHECK(slash != NULL);
+    snprintf(lean, sizeof lean, "%.*s/dss-audit-mcp-hook", (int)(slash - full), full);
+    setenv("DSS_BIN", lean, 1);
+    HOOK_TWICE(t, s, "cursor", CURSOR_PRE);
+    setenv("DSS_BIN", full, 1);
+    CHECK(strstr(srv_stdout(s), "\"permission\":\"allow\""));
+    CHECKF(check_hook_log(s, 1, why, sizeof why) == 0, "%s", why);
+    int n_ev, syncs = 0;
+    const event *ev = load_log(s, &n_ev, why, sizeof why);
+    CHECKF(ev != NULL, "%s", why);
+    for (int i = 0; i < n_ev; i++) syncs += ev[i].kind == 'S';
+    CHECKF(syncs == 1, "%d syncs for one event", syncs);
+    srv_free(s);
+    tdir_free(t);
+}
+
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)
           TEST_ENTRY(batch_replies_follow_a_sync)
@@ -632,4 +682,6 @@ TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(wrap_url_lockstep_calls_reach_the_network_after_their_sync)
           TEST_ENTRY(wrap_url_pipelined_calls_reach_the_network_after_their_sync)
           TEST_ENTRY(hook_answer_and_exit_come_after_the_sync_of_the_event)
-          TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event))
+          TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event)
+          TEST_ENTRY(hook_event_costs_one_sync_of_the_wal)
+          TEST_ENTRY(hook_only_build_answers_after_its_one_sync))

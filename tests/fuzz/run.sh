@@ -57,8 +57,9 @@ read -r -a PKG_CFLAGS <<< "$(pkg-config --cflags $PKG)"
 read -r -a PKG_LIBS <<< "$(pkg-config --libs $PKG)"
 
 # The sources of the dss_core library exactly as CMakeLists.txt lists them
-# (everything but main.c), and the generated schemas.
-mapfile -t SOURCES < <(awk '/^add_library\(dss_core/ {f = 1; next}
+# (dss_core_common's and the PostgreSQL backend's: everything but main.c;
+# not dss_core_local's stand-in for the backend), and the generated schemas.
+mapfile -t SOURCES < <(awk '/^add_library\(dss_core(_common)? / {f = 1; next}
     f { end = index($0, ")") > 0
         for (i = 1; i <= NF; i++) { w = $i; sub(/\).*/, "", w); if (w ~ /^src\/.*\.c$/) print w }
         if (end) f = 0 }' "$ROOT/CMakeLists.txt")

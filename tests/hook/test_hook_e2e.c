@@ -7,7 +7,9 @@
 ** stdout and stderr in files, and checks its exit status, what it answered,
 ** and what it stored, read back with `dss-audit-mcp query --json`.
 ** DSS_E2E_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") goes in front of
-** the binary as in tests/e2e, except in the 1,600-process case.
+** the binary as in tests/e2e, except in the 1,600-process case.  The cases
+** are registered twice: hook.* run `hook` with dss-audit-mcp, hook_only.*
+** with the hook-only build, dss-audit-mcp-hook ($DSS_HOOK_BIN).
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -104,7 +109,11 @@ static const char *child_home;
 /* Run $DSS_BIN with args (NULL-terminated) and stdin from in_path. */
 static int run_bin(const char *const *args, const char *in_path, int wrapped, run *r)
 {
-    const char *bin = getenv("DSS_BIN");
+    /* The hook-only build (dss-audit-mcp-hook) runs the `hook` cases when
+    ** DSS_HOOK_BIN names it (the hook_only.* registration of this file). */
+    const char *bin = getenv(args[0] && !strcmp(args[0], "hook") && getenv("DSS_HOOK_BIN")
+                                 ? "DSS_HOOK_BIN"
+                                 : "DSS_BIN");
     const char *wrapper = wrapped ? getenv("DSS_E2E_WRAPPER") : NULL;
     char *argv[64], wcopy[512];
     int argc = 0;
@@ -586,6 +595,24 @@ TEST(usage_error_exits_zero)
     ASSERT_EQ_INT(entry_count(), 0);
 }
 
+/* Files beside the database other than SQLite's own (audit.db, its -wal
+** and -shm): how many, with the first one's name in odd. */
+static int stray_files(char *odd, size_t cap)
+{
+    DIR *d = opendir(dir());
+    int n = 0;
+    odd[0] = '\0';
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, "audit.db", 8) != 0) continue;
+        const char *rest = e->d_name + 8;
+        if (!*rest || !strcmp(rest, "-wal") || !strcmp(rest, "-shm")) continue;
+        if (!n++) snprintf(odd, cap, "%s", e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
 /* ---- many hooks at once ------------------------------------------------ */
 
 /* 32 processes, each running 50 hook invocations back to back (as parallel
@@ -649,8 +676,79 @@ TEST(concurrent_hooks_one_chain)
     ASSERT(run_bin(vargs, in_dir("empty"), 0, &r) == 0);
     ASSERT_EQ_INT(r.status, 0);
     run_free(&r);
+    char odd[256];
+    ASSERT(stray_files(odd, sizeof odd) >= 0);
+    ASSERT_EQ_STR(odd, ""); /* no lock file */
 }
 
+
+/* Hooks take turns on the database file itself (flock), so a hook killed
+** with -9 while holding its turn leaves nothing behind, and the next hook
+** gets the turn at once and records its event.  The holder here is a
+** process doing exactly what a hook does for its turn. */
+TEST(turn_dies_with_a_hook_killed_mid_turn)
+{
+    const char *ev = fixture("claude-code", "PreToolUse");
+    ASSERT_EQ_INT(hook_status(ev), 0);
+    int ready[2];
+    ASSERT(pipe(ready) == 0);
+    pid_t holder = fork();
+    ASSERT(holder >= 0);
+    if (holder == 0) {
+        int fd = open(in_dir("audit.db"), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0) _exit(1);
+        if (write(ready[1], "x", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    char c;
+    ASSERT(read(ready[0], &c, 1) == 1);
+    close(ready[0]);
+    kill(holder, SIGKILL);
+    int st;
+    waitpid(holder, &st, 0);
+    ASSERT(WIFSIGNALED(st));
+    run r;
+    ASSERT(run_hook(ev, &r, NULL) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    ASSERT_EQ_STR(r.err, "");
+    run_free(&r);
+    ASSERT_EQ_INT(entry_count(), 2);
+    char odd[256];
+    ASSERT(stray_files(odd, sizeof odd) >= 0);
+    ASSERT_EQ_STR(odd, "");
+}
+
+/* Each hook keeps the write-ahead log for the next one (so an event costs
+** one sync: tests/faults durability.hook_event_costs_one_sync_of_the_wal),
+** and the hook whose commit makes it long copies it back: over 120 events
+** (some 7 MB of pages written) it stays under 4 MiB, every event is there
+** and the chain verifies. */
+TEST(wal_kept_between_hooks_and_bounded)
+{
+    enum { EVENTS = 120 };
+    const char *ev = fixture("claude-code", "PreToolUse");
+    const char *args[] = {"hook", "--db", in_dir("audit.db"), "--actor", "seq", NULL};
+    char wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", in_dir("audit.db"));
+    off_t largest = 0;
+    for (int i = 0; i < EVENTS; i++) {
+        run r;
+        ASSERT(run_bin(args, ev, 0, &r) == 0);
+        ASSERT_EQ_INT(r.status, 0);
+        run_free(&r);
+        struct stat sb;
+        ASSERT(stat(wal, &sb) == 0); /* kept at the hook's exit */
+        if (sb.st_size > largest) largest = sb.st_size;
+    }
+    ASSERT(largest > 0 && largest < 4 * 1024 * 1024);
+    ASSERT_EQ_INT(entry_count(), EVENTS);
+    const char *vargs[] = {"verify", "--db", in_dir("audit.db"), NULL};
+    run r;
+    ASSERT(run_bin(vargs, in_dir("empty"), 0, &r) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    run_free(&r);
+}
 
 /* ---- hooks install / uninstall ----------------------------------------- */
 
@@ -737,6 +835,47 @@ TEST(install_uninstall_round_trip)
         free(after);
         ASSERT(access(bak, F_OK) != 0);
     }
+}
+
+/* The entries run the hook-only build when it is installed beside the
+** program (it starts without libpq, libcurl, libmicrohttpd or librelp), and
+** uninstall also removes entries that run dss-audit-mcp itself. */
+TEST(install_runs_the_hook_only_build)
+{
+    const char *path = in_dir("settings.json");
+    char want[600];
+    snprintf(want, sizeof want, "%s", getenv("DSS_BIN"));
+    char *slash = strrchr(want, '/');
+    ASSERT(slash);
+    snprintf(slash, sizeof want - (size_t)(slash - want),
+             "/dss-audit-mcp-hook hook --client claude-code");
+    ASSERT(access(getenv("DSS_BIN"), X_OK) == 0);
+    run r;
+    write_file(path, "{}", 2);
+    ASSERT(run_hooks("install", "claude-code", path, &r, NULL) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    run_free(&r);
+    char *now = read_file(path, NULL);
+    ASSERT(now);
+    cJSON *doc = cJSON_Parse(now);
+    free(now);
+    const cJSON *pre = cJSON_GetArrayItem(obj_at(doc, "hooks", "PreToolUse"), 0);
+    const cJSON *cmd = obj_at(cJSON_GetArrayItem(obj_at(pre, "hooks", NULL), 0), "command", NULL);
+    ASSERT(cJSON_IsString(cmd));
+    ASSERT_EQ_STR(cmd->valuestring, want);
+    cJSON_Delete(doc);
+    /* An entry written by an install of dss-audit-mcp alone. */
+    static const char older[] =
+        "{\"hooks\":{\"PreToolUse\":[{\"matcher\":\"*\",\"hooks\":[{\"type\":\"command\","
+        "\"command\":\"/opt/dss/bin/dss-audit-mcp hook --client claude-code\"}]}]}}";
+    write_file(path, older, strlen(older));
+    ASSERT(run_hooks("uninstall", "claude-code", path, &r, NULL) == 0);
+    ASSERT_EQ_INT(r.status, 0);
+    ASSERT_CONTAINS(r.out, "removed hooks.");
+    run_free(&r);
+    char *after = read_file(path, NULL);
+    ASSERT(after && !strstr(after, "dss-audit-mcp"));
+    free(after);
 }
 
 /* Installing twice adds nothing; uninstall after the user changed the file
@@ -843,4 +982,4 @@ TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(ge
                                           TEST_ENTRY(bad_input_unknown_event)
                                               TEST_ENTRY(bad_input_ten_megabytes)
                                                   TEST_ENTRY(usage_error_exits_zero)
-                                                      TEST_ENTRY(concurrent_hooks_one_chain) TEST_ENTRY(install_uninstall_round_trip) TEST_ENTRY(install_twice_then_user_edit) TEST_ENTRY(install_creates_user_file_uninstall_removes_it) TEST_ENTRY(install_malformed_file_untouched))
+                                                      TEST_ENTRY(concurrent_hooks_one_chain) TEST_ENTRY(turn_dies_with_a_hook_killed_mid_turn) TEST_ENTRY(wal_kept_between_hooks_and_bounded) TEST_ENTRY(install_uninstall_round_trip) TEST_ENTRY(install_runs_the_hook_only_build) TEST_ENTRY(install_twice_then_user_edit) TEST_ENTRY(install_creates_user_file_uninstall_removes_it) TEST_ENTRY(install_malformed_file_untouched))

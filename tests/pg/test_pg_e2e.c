@@ -649,7 +649,41 @@ TEST(stats_total_every_log_of_a_shared_database_or_one)
     srv_free(b);
 }
 
+/* The hook-only build (dss-audit-mcp-hook, without libpq) hands an event
+** for a shared database to dss-audit-mcp beside it: the event lands in the
+** central database, with the exit status and silence of a recorded one. */
+TEST(hook_only_build_hands_a_shared_database_to_dss_audit_mcp)
+{
+    char central[512], full[600], lean[640];
+    pgtest_new_db(central, sizeof central);
+    snprintf(full, sizeof full, "%s", getenv("DSS_BIN"));
+    char *slash = strrchr(full, '/');
+    CHECK(slash);
+    snprintf(lean, sizeof lean, "%.*s/dss-audit-mcp-hook", (int)(slash - full), full);
+    const char *args[] = {"hook", "--client", "claude-code", "--db", central, "--log", "hooks",
+                          "--actor", "e2e", NULL};
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1, .env = key_vars()};
+    setenv("DSS_BIN", lean, 1);
+    srv *h = srv_start(&o);
+    setenv("DSS_BIN", full, 1);
+    CHECK(h);
+    CHECK(srv_send_line(h, "{\"session_id\":\"s1\",\"cwd\":\"/w\",\"hook_event_name\":"
+                           "\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":"
+                           "{\"command\":\"make\"},\"tool_use_id\":\"toolu_pg\"}") == 0);
+    int st = srv_wait(h);
+    if (st != 0 || srv_stderr(h)[0]) TEST_FAIL_("hook exited %d: %s", st, srv_stderr(h));
+    srv_free(h);
+    const char *q[] = {"query", "--db", central, "--log", "hooks", "--json", NULL};
+    o.args = q;
+    srv *r = srv_start(&o);
+    CHECK(r);
+    ASSERT_EQ_INT(srv_wait(r), 0);
+    ASSERT_CONTAINS(srv_stdout(r), "toolu_pg");
+    srv_free(r);
+}
+
 TEST_MAIN(
+    TEST_ENTRY(hook_only_build_hands_a_shared_database_to_dss_audit_mcp)
     TEST_ENTRY(query_and_report_read_a_shared_database)
     TEST_ENTRY(stats_total_every_log_of_a_shared_database_or_one)
     TEST_ENTRY(three_shippers_and_two_direct_servers_make_one_trail)

@@ -18,6 +18,7 @@
 
 #include "store/chain.h"
 #include "store/store.h"
+#include "store/store_testing.h"
 #include "util/jbuf.h"
 
 /* ---- temporary folders ------------------------------------------------ */
@@ -1190,6 +1191,57 @@ TEST(user_activity_counts)
     ASSERT(ok_bt);
 }
 
+/* The counters take a transaction's entries at its commit, in one grouped
+** statement: a count made inside the transaction sees the entries so far,
+** a savepoint rolled back takes its entry with it, and the commit counts
+** nothing twice. */
+static int alice(store *s, int64_t *total, int64_t *errors, int64_t *projects)
+{
+    char err[STORE_ERRLEN];
+    store_activity a;
+    int rc = store_user_activity(s, "alice", "1970-01-01T00:00:00.000000Z", NULL, &a, err);
+    if (rc != STORE_OK) fprintf(stderr, "store_user_activity: %s\n", err);
+    cJSON_Delete(a.by_type);
+    *total = a.total;
+    *errors = a.errors;
+    *projects = a.projects;
+    return rc;
+}
+
+TEST(user_activity_counts_a_transaction_once_inside_and_after_it)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt rcpt;
+    int64_t total, errors, projects;
+    store_record call = rec_of("call", "a", "alice", "p1", NULL);
+    store_record failed = rec_of("call", "b", "alice", "p2", "failed");
+    store_record dropped = rec_of("login", "c", "alice", "p3", NULL);
+    store_record bob = rec_of("call", "d", "bob", "p1", NULL);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &call, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &failed, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &dropped, &rcpt, err), STORE_OK);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(alice(s, &total, &errors, &projects), STORE_OK);
+    ASSERT_EQ_INT(total, 2);
+    ASSERT_EQ_INT(errors, 1);
+    ASSERT_EQ_INT(projects, 2);
+    ASSERT_EQ_INT(store_append(s, &bob, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(alice(s, &total, &errors, &projects), STORE_OK);
+    ASSERT_EQ_INT(total, 2);
+    ASSERT_EQ_INT(projects, 2);
+    ASSERT_EQ_INT(append_simple(s, "login", "e", "alice", "p3", NULL, NULL), STORE_OK);
+    ASSERT_EQ_INT(alice(s, &total, &errors, &projects), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(total, 3);
+    ASSERT_EQ_INT(errors, 1);
+    ASSERT_EQ_INT(projects, 3);
+}
+
 TEST(user_activity_ties_ordered_by_name)
 {
     store *s = open_memory();
@@ -1289,6 +1341,16 @@ TEST(user_activity_partial_day_matches_a_plain_count)
     sqlite3_bind_text(ins, 4, "failed", -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 5, "2026-03-12T01:00:00.000000Z", -1, SQLITE_STATIC);
     ASSERT_EQ_INT(sqlite3_step(ins), SQLITE_DONE);
+    /* Counted as the store counts a transaction's entries at its commit. */
+    const char *const counters[] = {store_testing_sqlite_activity_daily_sync_sql,
+                                    store_testing_sqlite_activity_projects_sync_sql};
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *c = NULL;
+        ASSERT_EQ_INT(sqlite3_prepare_v2(db, counters[k], -1, &c, NULL), SQLITE_OK);
+        sqlite3_bind_int64(c, 1, 1);
+        ASSERT_EQ_INT(sqlite3_step(c), SQLITE_DONE);
+        sqlite3_finalize(c);
+    }
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_finalize(ins);
     sqlite3_stmt *plain = NULL;
@@ -1626,7 +1688,7 @@ TEST(new_database_has_no_project_recency_index)
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 9);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 10);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
 }
 
@@ -1639,9 +1701,25 @@ TEST(new_database_has_no_project_recency_index)
     "    VALUES (NEW.seq, NEW.operation_name, NEW.error);"                  \
     "END;"
 
+/* Versions 3 to 9 counted activity with a trigger per row, which version 10
+** replaces by one grouped statement per transaction. */
+#define ACTIVITY_TRIGGER_OF_VERSION_3                                       \
+    "CREATE TRIGGER activity_insert AFTER INSERT ON audit_log"              \
+    "  WHEN NEW.user_id IS NOT NULL BEGIN"                                  \
+    "  INSERT INTO activity_daily VALUES (NEW.user_id,"                     \
+    "    substr(NEW.created_at, 1, 10), NEW.event_type, 1,"                 \
+    "    NEW.error IS NOT NULL)"                                            \
+    "    ON CONFLICT DO UPDATE SET n = n + 1, errors = errors + excluded.errors;" \
+    "  INSERT INTO activity_projects SELECT NEW.user_id, NEW.project_id,"   \
+    "    NEW.created_at WHERE NEW.project_id IS NOT NULL"                   \
+    "    ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);" \
+    "END;"
+#define SHAPE_OF_VERSION_9 ACTIVITY_TRIGGER_OF_VERSION_3
+
 /* Version 8 had no Merkle tree, checkpoint notes, cosignatures or
 ** witnesses. */
 #define SHAPE_OF_VERSION_8                                                  \
+    SHAPE_OF_VERSION_9                                                      \
     "DROP TABLE tree; DROP TABLE cosignatures; DROP TABLE witnesses;"       \
     "ALTER TABLE checkpoints DROP COLUMN note;"
 
@@ -1658,8 +1736,9 @@ TEST(new_database_has_no_project_recency_index)
     "ALTER TABLE audit_log DROP COLUMN cwd;"
 
 /* Open an older database, append to it and count its user's activity; the
-** schema must come out at version 9 with every entry kept and counted, and
-** a Merkle tree of both entries (three stored hashes). */
+** schema must come out at version 10 with every entry kept and counted
+** once (a trigger left in place would count the new one twice), and a
+** Merkle tree of both entries (three stored hashes). */
 #define USER_DATE_INDEX_COLUMNS \
     "SELECT count(*) FROM pragma_index_info('idx_audit_user_date')"
 
@@ -1678,8 +1757,9 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 9 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+    return sql_int(path, "PRAGMA user_version") == 10 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
            sql_int(path, "SELECT count(*) FROM tree") == 3 &&
+           sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'activity_insert'") == 0 &&
            sql_int(path, "SELECT count(*) FROM pragma_table_info('audit_log')"
                          " WHERE name IN ('server', 'session_id', 'duration_ms',"
                          " 'completes', 'cwd')") == 5 &&
@@ -1687,7 +1767,7 @@ static int migrated_ok(const char *path)
 }
 
 /* Version 5 had the recency index that version 6 drops. */
-TEST(version_5_database_migrates_to_9)
+TEST(version_5_database_migrates_to_10)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1700,7 +1780,7 @@ TEST(version_5_database_migrates_to_9)
 
 /* Version 6 had the two-column user/time index that version 7 widens so
 ** that activity's partial day reads the index alone. */
-TEST(version_6_database_migrates_to_9)
+TEST(version_6_database_migrates_to_10)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1714,7 +1794,7 @@ TEST(version_6_database_migrates_to_9)
 
 /* Version 4 also filled the search index by a trigger, which version 5
 ** drops: both steps run, in order. */
-TEST(version_4_database_migrates_to_9)
+TEST(version_4_database_migrates_to_10)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1724,6 +1804,30 @@ TEST(version_4_database_migrates_to_9)
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'audit_fts_insert'"), 0);
+}
+
+/* Version 9 counted activity with a trigger per row; version 10 counts
+** each transaction's entries at its commit, once. */
+TEST(version_9_database_migrates_to_10)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_9 "PRAGMA user_version = 9;", NULL, 0),
+                  SQLITE_OK);
+    ASSERT(migrated_ok(path));
+}
+
+/* Version 8 had neither the Merkle tree nor the counting at commit: both
+** steps run, in order. */
+TEST(version_8_database_migrates_to_10)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_8 "PRAGMA user_version = 8;", NULL, 0),
+                  SQLITE_OK);
+    ASSERT(migrated_ok(path));
 }
 
 /* Whether every entry's stored hash is its recomputed hash, chained. */
@@ -1755,7 +1859,7 @@ static int chain_intact(const char *path)
 
 /* Version 7's entries keep their v1 hashes, and entries appended after
 ** the upgrade chain on from them. */
-TEST(version_7_database_migrates_to_9_and_its_entries_verify)
+TEST(version_7_database_migrates_to_10_and_its_entries_verify)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -2124,6 +2228,7 @@ TEST_MAIN(
     TEST_ENTRY(get_found)
     TEST_ENTRY(get_not_found)
     TEST_ENTRY(user_activity_counts)
+    TEST_ENTRY(user_activity_counts_a_transaction_once_inside_and_after_it)
     TEST_ENTRY(user_activity_ties_ordered_by_name)
     TEST_ENTRY(user_activity_respects_since)
     TEST_ENTRY(user_activity_partial_day_matches_a_plain_count)
@@ -2136,10 +2241,12 @@ TEST_MAIN(
     TEST_ENTRY(delete_blocked_by_trigger)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
-    TEST_ENTRY(version_5_database_migrates_to_9)
-    TEST_ENTRY(version_4_database_migrates_to_9)
-    TEST_ENTRY(version_6_database_migrates_to_9)
-    TEST_ENTRY(version_7_database_migrates_to_9_and_its_entries_verify)
+    TEST_ENTRY(version_5_database_migrates_to_10)
+    TEST_ENTRY(version_4_database_migrates_to_10)
+    TEST_ENTRY(version_9_database_migrates_to_10)
+    TEST_ENTRY(version_8_database_migrates_to_10)
+    TEST_ENTRY(version_6_database_migrates_to_10)
+    TEST_ENTRY(version_7_database_migrates_to_10_and_its_entries_verify)
     TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)

@@ -27,7 +27,7 @@
 enum {
     ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_TYPES_BEFORE,
     ST_HASH_AT, ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH,
-    ST_FTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
+    ST_FTS_SYNC, ST_ACT_DAILY_SYNC, ST_ACT_PROJECTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
 };
 
 /* The statements of the tree, cosignatures and witnesses. */
@@ -42,8 +42,10 @@ typedef struct sqlite_store {
     sqlite3 *db;
     int savepoint_depth;
     /* Per transaction, set by sq_begin() and read only while in_tx: */
-    int64_t fts_from; /* first seq of this transaction not yet in audit_fts, or 0 */
+    int64_t fts_from; /* first seq of this transaction not yet in audit_fts and
+                         the activity counters, or 0 */
     int readonly;
+    int brief;       /* store_options.brief: the WAL is kept between processes */
     int wal_frames;  /* pages in the WAL after this connection's last commit */
     char log_id[37];
     char log_name[STORE_LOG_NAME_MAX];
@@ -73,9 +75,11 @@ int sq_exec(sqlite_store *s, const char *sql, const char *doing, char *err);
 int sq_prepare(sqlite_store *s, const char *sql, sqlite3_stmt **out, char *err);
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 
-/* The fixed statements' text: sq_prepare_fixed() prepares st[i] from it. */
+/* The fixed statements' text.  sq_stmt() returns st[which], prepared from
+** it at its first use (a hook uses three of them; preparing all of them at
+** open was most of its SQLite time), or NULL with *rc and err set. */
 extern const char *const sq_fixed_sql[ST_COUNT];
-int sq_prepare_fixed(sqlite_store *s, char *err);
+sqlite3_stmt *sq_stmt(sqlite_store *s, int which, int *rc, char *err);
 
 /* store_sqlite_schema.c: refuse, before anything is written, a database
 ** that is not ours or is newer (*version: the schema version found); then,
@@ -104,9 +108,10 @@ int sq_explain_find(store *s, const store_query *q, char *plan, size_t len, char
 int sq_explain_each_match(store *s, const store_scan *scan, char *plan, size_t len, char *err);
 int sq_explain_user_activity(store *s, char *plan, size_t len, char *err);
 
-/* Index the open transaction's entries for search (before a search in it,
+/* Bring the search index and the activity counters up to date with the
+** open transaction's entries (before a search or an activity count in it,
 ** and at commit): store_sqlite_write.c. */
-int sq_fts_sync(sqlite_store *s, char *err);
+int sq_derived_sync(sqlite_store *s, char *err);
 
 /* The chain head of the log (the anchor's when every entry was pruned). */
 int sq_read_head(sqlite_store *s, store_tip *h, char *err);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ const char *const sq_fixed_sql[ST_COUNT] = {
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND +last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
     [ST_FTS_SYNC] = store_testing_sqlite_fts_sync_sql,
+    [ST_ACT_DAILY_SYNC] = store_testing_sqlite_activity_daily_sync_sql,
+    [ST_ACT_PROJECTS_SYNC] = store_testing_sqlite_activity_projects_sync_sql,
     /* Every writing request takes a savepoint: prepared once, not parsed
     ** again by sqlite3_exec() for each request. */
     [ST_SAVEPOINT] = "SAVEPOINT request",
@@ -200,13 +203,10 @@ static int load_log_name(sqlite_store *s, const char *asked, char *err)
     return rc;
 }
 
-int sq_prepare_fixed(sqlite_store *s, char *err)
+sqlite3_stmt *sq_stmt(sqlite_store *s, int which, int *rc, char *err)
 {
-    for (int i = 0; i < ST_COUNT; i++) {
-        int rc = sq_prepare(s, sq_fixed_sql[i], &s->st[i], err);
-        if (rc != STORE_OK) return rc;
-    }
-    return STORE_OK;
+    *rc = s->st[which] ? STORE_OK : sq_prepare(s, sq_fixed_sql[which], &s->st[which], err);
+    return *rc == STORE_OK ? s->st[which] : NULL;
 }
 
 /* Cap the file at max_bytes (rounded down to whole pages, at least the
@@ -308,6 +308,20 @@ static int enable_wal(sqlite_store *s, char *err)
 #define WAL_IDLE_FRAMES 1000
 #define WAL_SIZE_LIMIT "67108864"
 
+/*
+** A brief process (store_options.brief: `hook`, one event and exit) is the
+** only connection to the file most of the time, and SQLite's last
+** connection copies the WAL back and deletes it at close: with the commit
+** and the WAL's re-creation that made four syncs for one entry.  A brief
+** store instead keeps the WAL at close (SQLITE_FCNTL_PERSIST_WAL, and no
+** checkpoint on close), so the next process appends to it and an event
+** costs the one sync of its commit.  The price is at open: a first
+** connection rebuilds the WAL index by reading the whole WAL, so the WAL
+** is copied back once it holds BRIEF_WAL_FRAMES pages, by the process
+** whose commit got it there, at close, after its answer has gone out.
+*/
+#define BRIEF_WAL_FRAMES 512
+
 /* Copy the WAL back into the database without waiting for, or blocking,
 ** any other connection (a PASSIVE checkpoint).  Returns an SQLite code;
 ** SQLITE_BUSY means another connection is checkpointing, doing the same
@@ -333,8 +347,9 @@ static int after_commit(void *ctx, sqlite3 *db, const char *name, int frames)
     (void)name;
     s->wal_frames = frames;
     /* A failure only leaves the pages in the WAL, as SQLite's own hook
-    ** does; the commit has happened either way. */
-    if (frames >= WAL_CHECKPOINT_FRAMES) checkpoint_wal(s);
+    ** does; the commit has happened either way.  A brief store copies it
+    ** back at close instead (BRIEF_WAL_FRAMES). */
+    if (frames >= WAL_CHECKPOINT_FRAMES && !s->brief) checkpoint_wal(s);
     return SQLITE_OK;
 }
 
@@ -354,6 +369,64 @@ void sq_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
     sqlite3_progress_handler(sq(s)->db, fn ? 50000 : 0, fn, ctx);
 }
 
+/*
+** SQLite's unix VFS fsyncs the folder at the first sync of any WAL it
+** opened with SQLITE_OPEN_CREATE, and the pager always asks for it, so
+** every process paid a folder sync even when the WAL was there already.
+** The brief VFS opens an existing WAL without the flag, which skips it:
+** the WAL's name was made durable by the process that created it (which
+** opened it with the flag, and synced the folder with its first commit),
+** and a sync of the file itself commits the file system's journal up to
+** the name's creation on ext4 and XFS.  When the file is gone by the time
+** it is opened (a server deleted it at its close), it is opened as SQLite
+** asked, folder sync included.  Everything else is the unix VFS's own.
+*/
+static sqlite3_vfs brief_vfs;
+static pthread_once_t brief_vfs_once = PTHREAD_ONCE_INIT;
+
+static int brief_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
+                      int *out_flags)
+{
+    sqlite3_vfs *unix_vfs = vfs->pAppData;
+    if ((flags & SQLITE_OPEN_WAL) && (flags & SQLITE_OPEN_CREATE) && name &&
+        access(name, F_OK) == 0) {
+        int rc = unix_vfs->xOpen(unix_vfs, name, f, flags & ~SQLITE_OPEN_CREATE, out_flags);
+        if (rc == SQLITE_OK) return rc;
+    }
+    return unix_vfs->xOpen(unix_vfs, name, f, flags, out_flags);
+}
+
+static void brief_vfs_register(void)
+{
+    sqlite3_vfs *unix_vfs = sqlite3_vfs_find(NULL);
+    if (!unix_vfs) return;
+    brief_vfs = *unix_vfs;
+    brief_vfs.pNext = NULL;
+    brief_vfs.zName = "dss-brief";
+    brief_vfs.pAppData = unix_vfs;
+    brief_vfs.xOpen = brief_open;
+    if (sqlite3_vfs_register(&brief_vfs, 0) != SQLITE_OK) brief_vfs.zName = NULL;
+}
+
+/* The VFS a brief store opens its file with: "dss-brief", or NULL (the
+** default) when it could not be registered. */
+static const char *brief_vfs_name(void)
+{
+    pthread_once(&brief_vfs_once, brief_vfs_register);
+    return brief_vfs.zName;
+}
+
+/* A brief store's WAL outlives the connection (BRIEF_WAL_FRAMES). */
+static int keep_wal(sqlite_store *s, char *err)
+{
+    int on = 1;
+    int rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+    if (rc == SQLITE_OK) rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    if (rc != SQLITE_OK) return sq_fail(s, rc, "keeping the write-ahead log", err);
+    s->brief = 1;
+    return STORE_OK;
+}
+
 int sq_open(const store_options *opt, store **out, char *err)
 {
     int rc;
@@ -370,7 +443,8 @@ int sq_open(const store_options *opt, store **out, char *err)
     int flags = (s->readonly ? SQLITE_OPEN_READONLY
                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
                 | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    int src = sqlite3_open_v2(opt->path, &s->db, flags, NULL);
+    const char *vfs = opt->brief && !s->readonly && !memory ? brief_vfs_name() : NULL;
+    int src = sqlite3_open_v2(opt->path, &s->db, flags, vfs);
     if (src != SQLITE_OK) {
         rc = sq_fail(s, src, "opening the database", err);
         goto fail;
@@ -383,6 +457,8 @@ int sq_open(const store_options *opt, store **out, char *err)
     if (opt->max_bytes > 0 && (rc = cap_size(s, opt->max_bytes, err)) != STORE_OK)
         goto fail;
     sqlite3_wal_hook(s->db, after_commit, s); /* see WAL_CHECKPOINT_FRAMES */
+    if (opt->brief && !s->readonly && !memory && (rc = keep_wal(s, err)) != STORE_OK)
+        goto fail;
     /* A group commit touches a few thousand pages; a cache that holds them
     ** keeps SQLite from spilling (and rewriting) pages mid-transaction. */
     if ((rc = sq_exec(s, "PRAGMA synchronous=FULL", "setting durability", err)) ||
@@ -395,8 +471,7 @@ int sq_open(const store_options *opt, store **out, char *err)
         (rc = sq_exec(s, "PRAGMA temp_store=MEMORY", "keeping journals in memory", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = sq_schema_migrate(s, opt->path, version, err)) ||
-        (rc = load_log_name(s, opt->log_name, err)) ||
-        (rc = sq_prepare_fixed(s, err)))
+        (rc = load_log_name(s, opt->log_name, err)))
         goto fail;
     s->log_id_len = strlen(s->log_id);
     s->log_name_len = strlen(s->log_name);
@@ -415,6 +490,11 @@ void sq_close(store *st)
     sqlite_store *s = sq(st);
     if (!s) return;
     if (s->base.in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    /* Nothing depends on it: the commits are durable in the WAL. */
+    if (s->brief && s->wal_frames >= BRIEF_WAL_FRAMES) {
+        checkpoint_wal(s);
+        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+    }
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
     sq_tree_close(s);
     for (int i = 0; i < SQ_SHAPES; i++) sqlite3_finalize(s->find[i]);

@@ -228,7 +228,7 @@ int sq_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *mo
     sqlite3_stmt *find;
     *more = 0;
     int rc = find_stmt(s, shape, &find, err);
-    if (rc == STORE_OK && (shape & Q_FTS)) rc = sq_fts_sync(s, err);
+    if (rc == STORE_OK && (shape & Q_FTS)) rc = sq_derived_sync(s, err);
     if (rc != STORE_OK) return rc;
     char *pattern = NULL, *phrase = NULL;
     if (q->text && (!(pattern = store_like_pattern(q->text)) ||
@@ -275,8 +275,9 @@ done:
 int sq_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 {
     sqlite_store *s = sq(st);
-    sqlite3_stmt *get = s->st[ST_GET];
-    int rc = STORE_OK;
+    int rc;
+    sqlite3_stmt *get = sq_stmt(s, ST_GET, &rc, err);
+    if (!get) return rc;
     sq_bind_text(get, 1, id);
     int src = sqlite3_step(get);
     if (src == SQLITE_ROW) {
@@ -346,8 +347,10 @@ int sq_user_activity(store *st, const char *user_id, const char *since, const ch
     /* since is ts_format()'s "YYYY-MM-DDTHH:...": before noon, the part of
     ** its day before it is the shorter one to read. */
     int before_noon = strlen(since) > 13 && strncmp(since + 11, "12", 2) < 0;
-    sqlite3_stmt *types = s->st[before_noon ? ST_ACT_TYPES_BEFORE : ST_ACT_TYPES],
-                 *proj = s->st[ST_ACT_TOTALS];
+    if ((rc = sq_derived_sync(s, err)) != STORE_OK) return rc; /* inside a transaction */
+    sqlite3_stmt *types = sq_stmt(s, before_noon ? ST_ACT_TYPES_BEFORE : ST_ACT_TYPES, &rc, err);
+    sqlite3_stmt *proj = types ? sq_stmt(s, ST_ACT_TOTALS, &rc, err) : NULL;
+    if (!proj) return rc;
     sq_bind_text(types, 1, user_id);
     sq_bind_text(types, 2, day);
     sq_bind_text(types, 3, since);
@@ -494,7 +497,8 @@ static int each_activity_row(sqlite_store *s, const char *sql, const char *doing
                              char *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sq_prepare(s, sql, &st, err);
+    int rc = sq_derived_sync(s, err); /* the counters, inside a transaction */
+    if (rc == STORE_OK) rc = sq_prepare(s, sql, &st, err);
     if (rc != STORE_OK) return rc;
     /* Parameters a statement does not use are ignored (SQLITE_RANGE). */
     for (int i = 0; i < 4; i++) sq_bind_text(st, i + 1, bind[i]);

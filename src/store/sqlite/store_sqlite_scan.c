@@ -17,13 +17,15 @@
 
 /* The seq and hash of the newest entry: where the chain continues.  When
 ** retention removed every entry, the chain continues from its anchor. */
-static int read_checkpoint(sqlite_store *s, sqlite3_stmt *st, store_checkpoint *out,
+static int read_checkpoint(sqlite_store *s, int which, store_checkpoint *out,
                            const char *doing, char *err);
 
 int sq_read_head(sqlite_store *s, store_tip *h, char *err)
 {
-    sqlite3_stmt *st = s->st[ST_HEAD];
-    int rc = sqlite3_step(st), found = 0;
+    int rc, found = 0;
+    sqlite3_stmt *st = sq_stmt(s, ST_HEAD, &rc, err);
+    if (!st) return rc;
+    rc = sqlite3_step(st);
     h->seq = 0;
     memset(h->hash, 0, CHAIN_HASH_BYTES);
     if (rc == SQLITE_ROW) {
@@ -37,7 +39,7 @@ int sq_read_head(sqlite_store *s, store_tip *h, char *err)
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "reading the chain head", err);
     if (found) return STORE_OK;
     store_checkpoint a;
-    int arc = read_checkpoint(s, s->st[ST_LAST_ANCHOR], &a, "reading the anchor", err);
+    int arc = read_checkpoint(s, ST_LAST_ANCHOR, &a, "reading the anchor", err);
     if (arc == STORE_ENOTFOUND) return STORE_OK;
     if (arc != STORE_OK) return arc;
     h->seq = a.seq;
@@ -57,9 +59,11 @@ int sq_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
 int sq_hash_at(store *store_, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
 {
     sqlite_store *s = sq(store_);
-    sqlite3_stmt *st = s->st[ST_HASH_AT];
+    int rc, out = STORE_OK;
+    sqlite3_stmt *st = sq_stmt(s, ST_HASH_AT, &rc, err);
+    if (!st) return rc;
     sqlite3_bind_int64(st, 1, seq);
-    int rc = sqlite3_step(st), out = STORE_OK;
+    rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         hash[0] = '\0';
         if (sqlite3_column_bytes(st, 0) == CHAIN_HASH_BYTES)
@@ -77,9 +81,11 @@ int sq_hash_at(store *store_, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
 int sq_find_hash(store *store_, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq, char *err)
 {
     sqlite_store *s = sq(store_);
-    sqlite3_stmt *st = s->st[ST_FIND_HASH];
+    int rc, out = STORE_OK;
+    sqlite3_stmt *st = sq_stmt(s, ST_FIND_HASH, &rc, err);
+    if (!st) return rc;
     sqlite3_bind_blob(st, 1, hash, CHAIN_HASH_BYTES, SQLITE_STATIC);
-    int rc = sqlite3_step(st), out = STORE_OK;
+    rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(st, 0);
     else if (rc == SQLITE_DONE) out = STORE_ENOTFOUND;
     else out = sq_fail(s, rc, "searching for a hash", err);
@@ -108,10 +114,13 @@ static void row_to_checkpoint(sqlite3_stmt *st, store_checkpoint *cp)
     copy_col(st, 9, cp->note, sizeof cp->note);
 }
 
-static int read_checkpoint(sqlite_store *s, sqlite3_stmt *st, store_checkpoint *out,
+static int read_checkpoint(sqlite_store *s, int which, store_checkpoint *out,
                            const char *doing, char *err)
 {
-    int rc = sqlite3_step(st), code = STORE_OK;
+    int rc, code = STORE_OK;
+    sqlite3_stmt *st = sq_stmt(s, which, &rc, err);
+    if (!st) return rc;
+    rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) row_to_checkpoint(st, out);
     else if (rc == SQLITE_DONE) code = STORE_ENOTFOUND;
     else code = sq_fail(s, rc, doing, err);
@@ -123,20 +132,21 @@ static int read_checkpoint(sqlite_store *s, sqlite3_stmt *st, store_checkpoint *
 int sq_last_checkpoint(store *st, store_checkpoint *out, char *err)
 {
     sqlite_store *s = sq(st);
-    return read_checkpoint(s, s->st[ST_LAST_CP], out, "reading checkpoints", err);
+    return read_checkpoint(s, ST_LAST_CP, out, "reading checkpoints", err);
 }
 
 int sq_last_anchor(store *st, store_checkpoint *out, char *err)
 {
     sqlite_store *s = sq(st);
-    return read_checkpoint(s, s->st[ST_LAST_ANCHOR], out, "reading checkpoints", err);
+    return read_checkpoint(s, ST_LAST_ANCHOR, out, "reading checkpoints", err);
 }
 
 int sq_each_checkpoint(store *store_, store_checkpoint_fn fn, void *ctx, char *err)
 {
     sqlite_store *s = sq(store_);
-    sqlite3_stmt *st = s->st[ST_EACH_CP];
     int rc;
+    sqlite3_stmt *st = sq_stmt(s, ST_EACH_CP, &rc, err);
+    if (!st) return rc;
     store_checkpoint cp;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         row_to_checkpoint(st, &cp);
@@ -213,8 +223,12 @@ int sq_prune(store *store_, const char *before, store_keep_fn keep, void *ctx, i
     snprintf(del, sizeof del, "DELETE FROM audit_log WHERE seq <= %lld",
              (long long)*last_seq);
     /* The one sanctioned removal lifts the trigger inside its own
-    ** transaction: no other connection ever sees the table without it. */
-    if ((code = sq_exec(s, "DROP TRIGGER audit_log_no_delete", "starting retention", err)) ||
+    ** transaction: no other connection ever sees the table without it.
+    ** Entries this transaction appended are indexed and counted first, so
+    ** that the search index's delete trigger finds every row it removes
+    ** and the recount below is not added to again at commit. */
+    if ((code = sq_derived_sync(s, err)) ||
+        (code = sq_exec(s, "DROP TRIGGER audit_log_no_delete", "starting retention", err)) ||
         (code = sq_exec(s, del, "removing old entries", err)) ||
         (code = sq_exec(s, sq_no_delete_trigger, "finishing retention", err)) ||
         (code = sq_exec(s, sq_rebuild_activity, "recounting activity", err)))
@@ -419,7 +433,8 @@ int sq_get_stats(store *st, const char *log, int top_users, store_progress_fn pr
             if (progress) progress(ctx, to - l->first_seq + 1, span);
         }
     }
-    if ((rc = stats_by_type(s, out, err)) != STORE_OK ||
+    if ((rc = sq_derived_sync(s, err)) != STORE_OK || /* inside a transaction */
+        (rc = stats_by_type(s, out, err)) != STORE_OK ||
         (rc = stats_top_users(s, top_users, out, err)) != STORE_OK ||
         (rc = one_int64(s, "SELECT count(*) FROM checkpoints WHERE kind = 'checkpoint'",
                         0, 0, &l->checkpoints, NULL, "counting checkpoints", err)) ||

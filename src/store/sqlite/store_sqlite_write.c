@@ -5,8 +5,9 @@
 ** A transaction is BEGIN IMMEDIATE: it takes the write lock at once, so
 ** the chain head an append reads cannot change under it even with other
 ** writer processes.  store.c numbers and hashes each entry from that head
-** (store_append()); this file only stores the row.  The trigram index is
-** filled once per transaction, just before COMMIT (sq_fts_sync()).
+** (store_append()); this file only stores the row.  The trigram index and
+** the activity counters are brought up to date once per transaction, just
+** before COMMIT (sq_derived_sync()).
 */
 #include "sqlite_int.h"
 
@@ -38,17 +39,31 @@ int sq_begin(store *st, char *err)
     return rc;
 }
 
-/* Index this transaction's entries in audit_fts, so that a search made
-** now, or any transaction after this one commits, sees them.  Rows rolled
-** back with a savepoint are simply not found by the SELECT. */
-int sq_fts_sync(sqlite_store *s, char *err)
+/* Add this transaction's entries to audit_fts and to the activity
+** counters, so that a search or a count made now, or any transaction after
+** this one commits, sees them: three statements over the rows from
+** fts_from on, whatever their number.  Rows rolled back with a savepoint
+** are simply not found by the SELECTs. */
+int sq_derived_sync(sqlite_store *s, char *err)
 {
+    static const struct {
+        int which;
+        const char *doing;
+    } steps[] = {
+        {ST_FTS_SYNC, "indexing the entries for search"},
+        {ST_ACT_DAILY_SYNC, "counting the entries' activity"},
+        {ST_ACT_PROJECTS_SYNC, "noting the entries' projects"},
+    };
     if (!s->base.in_tx || !s->fts_from) return STORE_OK;
-    sqlite3_stmt *st = s->st[ST_FTS_SYNC];
-    sqlite3_bind_int64(st, 1, s->fts_from);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return sq_fail(s, rc, "indexing the entries for search", err);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        int rc;
+        sqlite3_stmt *st = sq_stmt(s, steps[i].which, &rc, err);
+        if (!st) return rc;
+        sqlite3_bind_int64(st, 1, s->fts_from);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) return sq_fail(s, rc, steps[i].doing, err);
+    }
     s->fts_from = 0;
     return STORE_OK;
 }
@@ -60,7 +75,7 @@ int sq_commit(store *st, char *err)
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
-    int rc = sq_fts_sync(s, err);
+    int rc = sq_derived_sync(s, err);
     if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
@@ -75,11 +90,14 @@ void sq_rollback(store *st)
     s->base.in_tx = 0;
 }
 
-/* Run one of the prepared savepoint statements. */
+/* Run one of the savepoint statements: an SQLite code. */
 static int run_fixed(sqlite_store *s, int which)
 {
-    sqlite3_stmt *st = s->st[which];
-    int rc = sqlite3_step(st);
+    char err[STORE_ERRLEN];
+    int rc;
+    sqlite3_stmt *st = sq_stmt(s, which, &rc, err);
+    if (!st) return SQLITE_ERROR;
+    rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc;
 }
@@ -143,9 +161,11 @@ static void bind_entry(sqlite3_stmt *st, const store_raw_entry *e)
 int sq_append_row(store *st, const store_raw_entry *e, char *err)
 {
     sqlite_store *s = sq(st);
-    sqlite3_stmt *ins = s->st[ST_INSERT];
+    int rc;
+    sqlite3_stmt *ins = sq_stmt(s, ST_INSERT, &rc, err);
+    if (!ins) return rc;
     bind_entry(ins, e);
-    int rc = sqlite3_step(ins);
+    rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
@@ -161,7 +181,9 @@ int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
         snprintf(err, STORE_ERRLEN, "checkpoint outside a transaction");
         return STORE_EINVAL;
     }
-    sqlite3_stmt *ins = s->st[ST_ADD_CP];
+    int rc;
+    sqlite3_stmt *ins = sq_stmt(s, ST_ADD_CP, &rc, err);
+    if (!ins) return rc;
     sq_bind_text(ins, 1, cp->kind);
     sq_bind_text(ins, 2, cp->log_id);
     sqlite3_bind_int64(ins, 3, cp->seq);
@@ -171,7 +193,7 @@ int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
     sq_bind_text(ins, 7, cp->public_key);
     sq_bind_text(ins, 8, cp->signature);
     sq_bind_text(ins, 9, cp->note[0] ? cp->note : NULL);
-    int rc = sqlite3_step(ins);
+    rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing a checkpoint", err);
