@@ -98,7 +98,7 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 2);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'm1'"), 1);
