@@ -107,7 +107,7 @@ int pgs_cursor_save(store *st, const store_sink_cursor *c, char *err)
     if (rc != STORE_OK) return rc;
     if (PQntuples(r) != 1) {
         snprintf(err, STORE_ERRLEN,
-                 "this shipper no longer holds the lock of %.60s (its connection to %.100s was "
+                 "this shipper no longer holds the lock of %.60s (its connection to %.80s was "
                  "lost): another may have taken over",
                  c->sink, s->where);
         rc = STORE_EBUSY;
