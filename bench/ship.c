@@ -140,16 +140,19 @@ static size_t drop_body(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
+/* The file's first batch, encoded once by the OTLP sink's own encoder. */
 typedef struct first_batch {
-    cJSON **e;
+    jbuf records;
     size_t n, want;
+    int failed;
+    char err[256];
 } first_batch;
 
-static int keep_entry(void *ctx, const cJSON *e)
+static int keep_entry(void *ctx, const entry_row *row)
 {
     first_batch *b = ctx;
-    b->e[b->n++] = cJSON_Duplicate(e, 1);
-    return b->n >= b->want;
+    if (sink_otlp_record(row, &b->records, b->err, sizeof b->err) != SINK_OK) b->failed = 1;
+    return b->failed || ++b->n >= b->want;
 }
 
 int main(int argc, char **argv)
@@ -181,9 +184,11 @@ int main(int argc, char **argv)
     }
     snprintf(log_id, sizeof log_id, "%s", store_log_id(s));
     long entries = last >= first && last ? (long)(last - first + 1) : 0;
-    first_batch fb = {.e = calloc((size_t)batch, sizeof(cJSON *)), .want = (size_t)batch};
-    store_scan scan = {.limit = batch};
-    store_each_match(s, &scan, keep_entry, &fb, serr);
+    first_batch fb = {.want = (size_t)batch};
+    if (store_each_row(s, 1, keep_entry, &fb, serr) != STORE_OK || fb.failed) {
+        fprintf(stderr, "bench_ship: %s\n", fb.failed ? fb.err : serr);
+        return 1;
+    }
     store_close(s);
     char dir[] = "/tmp/dss-bench-ship-XXXXXX", cursors[64];
     if (!mkdtemp(dir) || entries == 0) {
@@ -223,7 +228,7 @@ otlp:;
     }
     jbuf req = {0};
     char err[256];
-    if (sink_otlp_request(log_id, (const cJSON *const *)fb.e, fb.n, &req, err, sizeof err) != SINK_OK) {
+    if (sink_otlp_request(log_id, fb.records.p, fb.records.len, &req, err, sizeof err) != SINK_OK) {
         fprintf(stderr, "bench_ship: %s\n", err);
         return 1;
     }
@@ -267,8 +272,7 @@ otlp:;
     MHD_stop_daemon(d);
     jbuf_free(&req);
 done:
-    for (size_t i = 0; i < fb.n; i++) cJSON_Delete(fb.e[i]);
-    free(fb.e);
+    jbuf_free(&fb.records);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;
