@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     signer sg;
     int have_key = 0, status;
     char err[CMD_ERRLEN], why[300];
-    char *sink_token = NULL, *sink_secret = NULL;
+    char *sink_token = NULL, *sink_secret = NULL, *ship_to = NULL;
 
     /* Everything this program creates (database, WAL, keys) is private. */
     umask(077);
@@ -188,8 +188,11 @@ int main(int argc, char **argv)
     }
     sink_token = take_secret("DSS_AUDIT_SINK_TOKEN");
     sink_secret = take_secret("DSS_AUDIT_SINK_SECRET");
+    /* A sink URL may hold a PostgreSQL password: out of `ps e` and of
+    ** what a wrapped server inherits, as the secrets. */
+    ship_to = take_secret("DSS_AUDIT_SHIP_TO");
     cmd_env env = {
-        .sink_token = sink_token, .sink_secret = sink_secret,
+        .sink_token = sink_token, .sink_secret = sink_secret, .ship_to = ship_to,
         .db = getenv("DSS_AUDIT_DB"), .log = getenv("DSS_AUDIT_LOG"),
         .key = getenv("DSS_AUDIT_KEY"), .actor = getenv("DSS_AUDIT_ACTOR"),
         .config = getenv("DSS_AUDIT_CONFIG"),
@@ -228,5 +231,6 @@ done:
     cmd_free(&cx);
     drop_secret(sink_token);
     drop_secret(sink_secret);
+    drop_secret(ship_to);
     return status;
 }

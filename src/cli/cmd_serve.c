@@ -1,13 +1,15 @@
 /*
 ** cmd_serve.c: `dss-audit-mcp [serve]`, MCP on stdin and stdout.
 **
-** The default command, what MCP clients start.  It takes only shared
-** options; the database is opened once initialize has been answered
-** (mcp_options.open_later), and the server stops with the reason on
-** stderr if it cannot be opened.
+** The default command, what MCP clients start.  Besides the shared options
+** it takes --ship-to and its kin (cmd_ship.c), which ship the trail in the
+** background once the store is open; the database is opened once
+** initialize has been answered (mcp_options.open_later), and the server
+** stops with the reason on stderr if it cannot be opened.
 */
 #include "cmd.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,8 +17,24 @@
 #include "../server.h"
 #include "../util/diag.h"
 
+typedef struct serve_opts {
+    cmd_ship_opts ship;
+} serve_opts;
+
+static const cmd_option serve_option_table[] = {
+    CMD_SHIP_OPTIONS(serve_opts, ship),
+    {NULL, 0, 0, 0},
+};
+
+static int serve_check(cmd_ctx *cx, char *err, size_t errlen)
+{
+    serve_opts *o = cx->opts;
+    return cmd_ship_check(cx, &o->ship, err, errlen);
+}
+
 static int serve_run(cmd_ctx *cx)
 {
+    serve_opts *o = cx->opts;
     const cmd_common *c = &cx->common;
     store_options so = cmd_store_options(cx, c->read_only);
     server *sv = NULL;
@@ -40,7 +58,8 @@ static int serve_run(cmd_ctx *cx)
     }
     mcp_options mo = {.open_later = &so, .actor = c->actor, .io = server_io(sv),
                       .limits = {.max_depth = c->max_depth},
-                      .sg = cx->sg, .checkpoint_interval = c->checkpoint_interval};
+                      .sg = cx->sg, .checkpoint_interval = c->checkpoint_interval,
+                      .watch = cmd_ship_watch(&o->ship)};
     if (!(m = mcp_new(&mo, err, sizeof err))) {
         diag("cannot start: %s", err);
         goto done;
@@ -49,10 +68,14 @@ static int serve_run(cmd_ctx *cx)
 done:
     mcp_free(m);
     server_free(sv);
+    cmd_ship_free(&o->ship);
     return status;
 }
 
 const cmd_spec cmd_serve = {
+    .options = serve_option_table,
+    .opts_size = sizeof(serve_opts),
+    .check = serve_check,
     .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_ACTOR | CMD_OPT_CONFIG |
               CMD_OPT_MAX_MESSAGE_BYTES | CMD_OPT_MAX_DEPTH | CMD_OPT_CHECKPOINT_INTERVAL |
               CMD_OPT_MAX_DB_SIZE | CMD_OPT_READ_ONLY,

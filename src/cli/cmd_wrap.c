@@ -20,6 +20,7 @@ typedef struct wrap_opts {
     int fail_open;
     record_results record_results; /* from results */
     int kill_after_s;              /* from kill_after; 5 by default */
+    cmd_ship_opts ship;
 } wrap_opts;
 
 static const cmd_option wrap_option_table[] = {
@@ -27,6 +28,7 @@ static const cmd_option wrap_option_table[] = {
     {"record-results", 0, CMD_STRING, offsetof(wrap_opts, results)},
     {"fail-open", 0, CMD_FLAG, offsetof(wrap_opts, fail_open)},
     {"kill-after", 0, CMD_STRING, offsetof(wrap_opts, kill_after)},
+    CMD_SHIP_OPTIONS(wrap_opts, ship),
     {NULL, 0, 0, 0},
 };
 
@@ -48,13 +50,13 @@ static int wrap_check(cmd_ctx *cx, char *err, size_t errlen)
         return CMD_EUSAGE;
     }
     o->kill_after_s = (int)ka;
-    return CMD_OK;
+    return cmd_ship_check(cx, &o->ship, err, errlen);
 }
 
 /* Relay to the wrapped server; its exit status becomes ours. */
 static int wrap_run(cmd_ctx *cx)
 {
-    const wrap_opts *o = cx->opts;
+    wrap_opts *o = cx->opts;
     const cmd_common *c = &cx->common;
     char err[CMD_ERRLEN];
     store_options so = cmd_store_options(cx, c->read_only);
@@ -63,8 +65,10 @@ static int wrap_run(cmd_ctx *cx)
                         .actor = c->actor, .results = o->record_results,
                         .fail_open = o->fail_open, .kill_after_s = o->kill_after_s,
                         .max_message_bytes = c->max_message_bytes,
-                        .max_depth = c->max_depth, .in_fd = 0, .out_fd = 1};
+                        .max_depth = c->max_depth, .in_fd = 0, .out_fd = 1,
+                        .watch = cmd_ship_watch(&o->ship)};
     int status = relay_run(&ro, err, sizeof err);
+    cmd_ship_free(&o->ship);
     if (status < 0) {
         diag("wrap: %s", err);
         return 127;

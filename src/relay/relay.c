@@ -599,7 +599,8 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
     ** touches, so a small cache keeps its memory low (issue 12: <= 16 MB). */
     if (r.st && store_set_cache_size(r.st, RELAY_CACHE_KIB, serr) != STORE_OK)
         diag("wrap: %s", serr);
-    if (r.st && !(r.rec = recorder_open(r.st, NULL))) {
+    recorder_options ropt = {.watch = o->watch};
+    if (r.st && !(r.rec = recorder_open(r.st, &ropt))) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }

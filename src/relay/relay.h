@@ -39,6 +39,7 @@ typedef struct relay_options {
     size_t max_message_bytes;   /* both directions */
     int max_depth;              /* client input, as serve */
     int in_fd, out_fd;          /* the client's side: 0 and 1 */
+    recorder_watch watch;       /* told what the recorder makes durable (--ship-to) */
 } relay_options;
 
 /* The JSON-RPC error code of a request refused because the trail cannot
