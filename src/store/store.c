@@ -331,7 +331,7 @@ static int match_entry(void *ctx, const entry_row *row)
     return stop ? 1 : 0;
 }
 
-int store_each_match(store *s, const store_scan *scan, store_match_fn fn, void *ctx, char *err)
+int store_match_rows(store *s, const store_scan *scan, store_row_fn fn, void *ctx, char *err)
 {
     store_query one;
     store_scan sc = *scan;
@@ -341,8 +341,15 @@ int store_each_match(store *s, const store_scan *scan, store_match_fn fn, void *
         if (!has(s, STORE_CAP_MANY_LOGS)) one.log = NULL;
         sc.filter = &one;
     }
+    int rc = s->m->each_match(s, &sc, fn, ctx, err);
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    return rc;
+}
+
+int store_each_match(store *s, const store_scan *scan, store_match_fn fn, void *ctx, char *err)
+{
     relay r = {.match = fn, .ctx = ctx};
-    return finish(&r, s->m->each_match(s, &sc, match_entry, &r, err), err);
+    return finish(&r, store_match_rows(s, scan, match_entry, &r, err), err);
 }
 
 int store_user_activity(store *s, const char *user_id, const char *since, const char *log,

@@ -502,6 +502,12 @@ typedef int (*store_match_fn)(void *ctx, const cJSON *entry);
 int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
                      void *ctx, char *err);
 
+/* The same walk as rows (entry.h) for a caller that prints them itself
+** (export): fn gets each row, borrowed for the call; its return means
+** what store_row_fn's does. */
+int store_match_rows(store *s, const store_scan *scan, store_row_fn fn, void *ctx,
+                     char *err);
+
 /* The seq of the oldest and the newest entry; both 0 when the log holds no
 ** entry. */
 int store_seq_range(store *s, int64_t *first, int64_t *last, char *err);

@@ -151,7 +151,9 @@ int pgs_cursor_lock(store *st, const char *key, char *err)
                        1, p, &r, "locking a ship cursor", err);
     if (rc != STORE_OK) return rc;
     if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-        snprintf(err, STORE_ERRLEN, "another shipper holds this sink's lock for the log in %s",
+        snprintf(err, STORE_ERRLEN,
+                 "another ship process is already shipping this log there (it holds the lock in "
+                 "%.100s)",
                  s->where);
         rc = STORE_EBUSY;
     }
