@@ -97,6 +97,7 @@ typedef struct worker {
     char note[256];         /* the last partial-success note told */
     pthread_t thread;
     int threaded;
+    int done;               /* its loop has ended (under h->mu) */
     int rc;                 /* SHIP_OK or SHIP_EFAIL at the end */
 } worker;
 
@@ -731,6 +732,7 @@ static void *worker_main(void *arg)
     }
     batch_free(w);
     pthread_mutex_lock(&w->h->mu);
+    w->done = 1;
     w->h->ndone++;
     pthread_cond_broadcast(&w->h->cond);
     pthread_mutex_unlock(&w->h->mu);
@@ -887,9 +889,34 @@ int ship_check(const ship_options *opt, char *err, size_t len)
     return SHIP_OK;
 }
 
+/* A no-op: its only use is that a signal caught by it interrupts the
+** system call the thread it is sent to waits in. */
+static void on_poke(int sig)
+{
+    (void)sig;
+}
+
+/* Catch SHIP_POKE_SIGNAL with on_poke(), once per process, unless the
+** program has a handler of its own for it.  SIGURG is ignored by default,
+** so a stray one neither kills the process nor, caught, does anything
+** else. */
+#define SHIP_POKE_SIGNAL SIGURG
+static void install_poke(void)
+{
+    struct sigaction old;
+    if (sigaction(SHIP_POKE_SIGNAL, NULL, &old) != 0 || old.sa_handler != SIG_DFL) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_poke; /* no SA_RESTART: the wait must end */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SHIP_POKE_SIGNAL, &sa, NULL);
+}
+
 /* A handle for opt, before any worker: NULL when memory runs out. */
 static ship_handle *handle_new(const ship_options *opt, int standby)
 {
+    static pthread_once_t poke_once = PTHREAD_ONCE_INIT;
+    pthread_once(&poke_once, install_poke);
     ship_handle *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     pthread_condattr_t ca;
@@ -966,8 +993,34 @@ static int start_threads(ship_handle *h, char *err, size_t len)
     return SHIP_OK;
 }
 
+/* Wait for the workers' threads.  Once stopped, a worker may still be
+** blocked in a library's wait that does not look at the stop flag until
+** it times out (librelp polls for its whole session timeout, 30 s, then
+** checks the flag it was given): each worker still running is poked with
+** SHIP_POKE_SIGNAL every 100 ms, which ends the wait with EINTR, after
+** which the library sees the flag. */
 static void join_threads(ship_handle *h)
 {
+    int threads = 0;
+    for (int i = 0; i < h->nworkers; i++) threads += h->w[i].threaded;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        int running = 0;
+        for (int i = 0; i < h->nworkers; i++) {
+            worker *w = &h->w[i];
+            if (!w->threaded || w->done) continue;
+            running++;
+            if (stopped(h)) pthread_kill(w->thread, SHIP_POKE_SIGNAL);
+        }
+        if (!running || !threads) break;
+        struct timespec at;
+        clock_gettime(CLOCK_MONOTONIC, &at);
+        at.tv_nsec += 100 * 1000000L;
+        at.tv_sec += at.tv_nsec / 1000000000L;
+        at.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&h->cond, &h->mu, &at);
+    }
+    pthread_mutex_unlock(&h->mu);
     for (int i = 0; i < h->nworkers; i++)
         if (h->w[i].threaded) pthread_join(h->w[i].thread, NULL);
 }
