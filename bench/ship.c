@@ -3,6 +3,8 @@
 ** each next to a peer measured in the same run.
 **
 **   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp]
+**   bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] [--inflight K]
+**              [--rounds 5]
 **
 ** RELP: a RELP receiver in this process (librelp's own server, the library
 ** rsyslog's imrelp is built on, counting messages and acknowledging each)
@@ -25,6 +27,18 @@
 **   relp entries=N rounds=R median_s=... rate=... received=...
 **   otlp_floor entries=N ... rate=...
 **   otlp_ship entries=N ... rate=... ratio=...
+**
+** --serve-cost: what shipping in the background costs serve.  The same
+** RELP receiver listens; bench_loadgen (LOADGEN) drives SERVER with the
+** write workload (N requests, K in flight; 3,000 and 1 by default) on a
+** fresh database, alternately without and with DSS_AUDIT_SHIP_TO naming
+** the receiver (the same as --ship-to), --rounds times each.  Prints the
+** medians of both and the cost (1 - shipping / plain, in percent; the
+** claim is <= 5), and the server's CPU time per call (its shipping thread
+** included):
+**   serve_ship requests=N inflight=K rounds=R plain_calls_per_s=...
+**     shipping_calls_per_s=... cost_pct=... plain_cpu_us=... shipping_cpu_us=...
+**     received=...
 */
 #include <errno.h>
 #include <stddef.h>
@@ -155,13 +169,82 @@ static int keep_entry(void *ctx, const entry_row *row)
     return b->failed || ++b->n >= b->want;
 }
 
+/* The number after "key=" in line, or -1. */
+static double field(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+    return p ? atof(p + strlen(key)) : -1;
+}
+
+/* One run of loadgen on a fresh database in dir: its calls/s and the
+** server's CPU microseconds per call.  0, or -1. */
+static int loadgen_round(const char *loadgen, const char *bin, const char *dir, int n, long requests,
+                         long inflight, double *rate, double *cpu)
+{
+    char cmd[2048], line[4096] = "";
+    snprintf(cmd, sizeof cmd,
+             "'%s' --bin '%s' --db '%s/serve%d.db' --workload write --requests %ld "
+             "--inflight %ld",
+             loadgen, bin, dir, n, requests, inflight);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f) && !strstr(line, "calls_per_s=")) {}
+    int rc = pclose(f);
+    *rate = field(line, "calls_per_s=");
+    *cpu = field(line, "server_cpu_us_per_call=");
+    if (rc != 0 || *rate <= 0) {
+        fprintf(stderr, "bench_ship: loadgen failed (%d): %s\n", rc, line);
+        return -1;
+    }
+    return 0;
+}
+
+static int serve_cost(const char *loadgen, const char *bin, long requests, long inflight, int rounds)
+{
+    double plain[20], ship[20], plain_cpu[20], ship_cpu[20];
+    char dir[] = "/tmp/dss-bench-serve-XXXXXX", url[128], cmd[128];
+    int port = 20000 + (int)(getpid() % 20000);
+    if (!mkdtemp(dir) || relp_listen(port) != 0) {
+        fprintf(stderr, "bench_ship: no temporary folder, or cannot listen for RELP on %d\n", port);
+        return 1;
+    }
+    snprintf(url, sizeof url, "relp://127.0.0.1:%d", port);
+    /* Alternately, so that a change in the machine's load falls on both. */
+    for (int r = 0; r < rounds; r++) {
+        unsetenv("DSS_AUDIT_SHIP_TO");
+        if (loadgen_round(loadgen, bin, dir, 2 * r, requests, inflight, &plain[r],
+                          &plain_cpu[r]) != 0)
+            return 1;
+        setenv("DSS_AUDIT_SHIP_TO", url, 1);
+        if (loadgen_round(loadgen, bin, dir, 2 * r + 1, requests, inflight, &ship[r],
+                          &ship_cpu[r]) != 0)
+            return 1;
+    }
+    double p = gen_median(plain, rounds), s = gen_median(ship, rounds);
+    printf("serve_ship requests=%ld inflight=%ld rounds=%d plain_calls_per_s=%.1f "
+           "shipping_calls_per_s=%.1f cost_pct=%.1f plain_cpu_us=%.1f shipping_cpu_us=%.1f "
+           "received=%ld\n",
+           requests, inflight, rounds, p, s, (1 - s / p) * 100, gen_median(plain_cpu, rounds),
+           gen_median(ship_cpu, rounds), atomic_load(&relp_received));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *db = NULL, *only = "";
-    int rounds = 3, batch = 1000;
+    const char *db = NULL, *only = "", *loadgen = NULL, *bin = NULL;
+    int rounds = 3, batch = 1000, rounds_given = 0;
+    long requests = 3000, inflight = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) db = argv[++i];
-        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
+        if (strcmp(argv[i], "--serve-cost") == 0 && i + 1 < argc) loadgen = argv[++i];
+        else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc) bin = argv[++i];
+        else if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = atol(argv[++i]);
+        else if (strcmp(argv[i], "--inflight") == 0 && i + 1 < argc) inflight = atol(argv[++i]);
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+            rounds_given = 1;
+        }
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) db = argv[++i];
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
@@ -169,6 +252,14 @@ int main(int argc, char **argv)
                             "[--only relp|otlp]\n");
             return 2;
         }
+    }
+    if (loadgen) {
+        if (!bin || requests < 1 || inflight < 1 || rounds < 1 || rounds > 20) {
+            fprintf(stderr, "usage: bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] "
+                            "[--inflight K] [--rounds 5]\n");
+            return 2;
+        }
+        return serve_cost(loadgen, bin, requests, inflight, rounds_given ? rounds : 5);
     }
     if (!db || rounds < 1 || rounds > 20 || batch < 1) {
         fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000]\n");

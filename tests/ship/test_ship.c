@@ -229,6 +229,7 @@ typedef struct tctx {
 
 static int t_init(tctx *t)
 {
+    memset(t, 0, sizeof *t);
     snprintf(t->dir, sizeof t->dir, "/tmp/dss-ship-XXXXXX");
     if (!mkdtemp(t->dir)) return -1;
     /* rsyslog runs as nobody: it must reach its folder. */
