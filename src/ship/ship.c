@@ -48,6 +48,11 @@
 #define SHIP_BACKOFF_MAX_MS 5000
 #define SHIP_RETRY_AFTER_MAX_MS 300000 /* a receiver asking for more is capped */
 #define SHIP_ONESHOT_RETRIES 5         /* without follow: Retry-After honoured so often */
+/* Following, what comes within this long of the last delivery waits for
+** it and goes in one batch: a server commits once per call, and a batch
+** of its own per call would cost a receiver's session each (RELP: a
+** connection and two handshakes) for an entry or two. */
+#define SHIP_GATHER_MS 100
 #define SHIP_STANDBY_MS 1000           /* a lane standing by asks for its lock this often */
 #define SHIP_LOGS_EVERY_MS 5000        /* a shared trail is checked for new logs this often */
 
@@ -94,6 +99,7 @@ typedef struct worker {
     int outage;
     int64_t outage_ms;      /* when it began (monotonic) */
     int backoff_ms;
+    int64_t sent_at_ms;     /* when a round last delivered something */
     char note[256];         /* the last partial-success note told */
     pthread_t thread;
     int threaded;
@@ -699,12 +705,16 @@ static int run_worker(worker *w)
         int r = round_of(w, &oneshot_retries);
         if (r == ROUND_FAILED) return SHIP_EFAIL;
         if (r == ROUND_DONE) break;
+        if (r == ROUND_SENT) w->sent_at_ms = now_ms();
         if (r == ROUND_SENT || r == ROUND_WAITED) continue;
         /* Nothing to send: caught up (or standing by). */
         outage_over(w);
         if (!h->opt.follow || h->draining) break;
         int poll = h->opt.poll_ms > 0 ? h->opt.poll_ms : SHIP_POLL_MS;
         wait_ms(h, r == ROUND_WAITING && poll > SHIP_STANDBY_MS ? SHIP_STANDBY_MS : poll, 1);
+        int64_t since = now_ms() - w->sent_at_ms;
+        if (r != ROUND_WAITING && since < SHIP_GATHER_MS)
+            wait_ms(h, (int)(SHIP_GATHER_MS - since), 0);
     }
     return SHIP_OK;
 }
