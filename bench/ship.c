@@ -24,9 +24,13 @@
 **
 ** Each round ships from the start with a fresh cursor folder; the lines
 ** give every round and the median.  Prints, per measure:
-**   relp entries=N rounds=R median_s=... rate=... received=...
-**   otlp_floor entries=N ... rate=...
-**   otlp_ship entries=N ... rate=... ratio=...
+**   relp entries=N rounds=R median_s=... rate=... received=... ship_cpu_s=... cpu_rate=...
+**   otlp_floor entries=N ... rate=... client_cpu_s=...
+**   otlp_ship entries=N ... rate=... ratio=... ship_cpu_s=... cpu_ratio=...
+** The CPU figures are the sending thread's own (the receivers run in other
+** threads of this process): cpu_rate is the rate the shipper would reach
+** with a CPU of its own, cpu_ratio the ratio of the two senders' CPU costs,
+** both far less distorted by a busy machine than the wall-time ones.
 **
 ** --serve-cost: what shipping in the background costs serve.  The same
 ** RELP receiver listens; bench_loadgen (LOADGEN) drives SERVER with the
@@ -135,16 +139,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- rounds --------------------------------------------------------------- */
 
+/* CPU seconds the calling thread has used: a cost that a busy machine
+** distorts far less than wall time (the receivers' threads are not
+** counted). */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One ship_run() from the start: wall seconds in *secs, and the CPU
+** seconds of the shipper (one sink: it runs in this thread) in *cpu. */
 static int ship_round(const char *db, const char *url, int batch, const char *cursors,
-                      double *secs)
+                      double *secs, double *cpu)
 {
     ship_result res;
     char err[1024];
     ship_options o = {.from = db, .to = url, .batch = batch, .start = SHIP_FROM_START,
                       .cursor_dir = cursors};
-    double t0 = now_s();
+    double t0 = now_s(), c0 = thread_cpu_s();
     int rc = ship_run(&o, &res, err, sizeof err);
     *secs = now_s() - t0;
+    *cpu = thread_cpu_s() - c0;
     if (rc != SHIP_OK) fprintf(stderr, "bench_ship: %s\n", err);
     return rc;
 }
@@ -286,7 +303,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ship: no entries, or no temporary folder\n");
         return 1;
     }
-    double t[20];
+    double t[20], cpu[20];
 
     /* RELP */
     if (strcmp(only, "otlp") == 0) goto otlp;
@@ -300,11 +317,12 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         snprintf(cursors, sizeof cursors, "%s/relp%d", dir, r);
         atomic_store(&relp_received, 0);
-        if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
+        if (ship_round(db, url, batch, cursors, &t[r], &cpu[r]) != SHIP_OK) return 1;
     }
-    double m = gen_median(t, rounds);
-    printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld\n", entries, rounds, m,
-           entries / m, atomic_load(&relp_received));
+    double m = gen_median(t, rounds), mc = gen_median(cpu, rounds);
+    printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld ship_cpu_s=%.3f "
+           "cpu_rate=%.0f\n",
+           entries, rounds, m, entries / m, atomic_load(&relp_received), mc, entries / mc);
     fflush(stdout);
 
     if (strcmp(only, "relp") == 0) goto done;
@@ -334,7 +352,7 @@ otlp:;
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
     for (int r = 0; r < rounds; r++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = thread_cpu_s();
         for (long i = 0; i < posts; i++) {
             long status = 0;
             if (curl_easy_perform(c) != CURLE_OK ||
@@ -344,19 +362,23 @@ otlp:;
             }
         }
         t[r] = now_s() - t0;
+        cpu[r] = thread_cpu_s() - c0;
     }
-    double floor_s = gen_median(t, rounds);
-    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu\n", entries,
-           rounds, floor_s, entries / floor_s, req.len);
+    double floor_s = gen_median(t, rounds), floor_cpu = gen_median(cpu, rounds);
+    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu "
+           "client_cpu_s=%.3f\n",
+           entries, rounds, floor_s, entries / floor_s, req.len, floor_cpu);
     fflush(stdout);
     snprintf(url, sizeof url, "otlp+http://127.0.0.1:%u", info->port);
     for (int r = 0; r < rounds; r++) {
         snprintf(cursors, sizeof cursors, "%s/otlp%d", dir, r);
-        if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
+        if (ship_round(db, url, batch, cursors, &t[r], &cpu[r]) != SHIP_OK) return 1;
     }
     m = gen_median(t, rounds);
-    printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f\n", entries, rounds,
-           m, entries / m, floor_s / m);
+    mc = gen_median(cpu, rounds);
+    printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f ship_cpu_s=%.3f "
+           "cpu_ratio=%.2f\n",
+           entries, rounds, m, entries / m, floor_s / m, mc, floor_cpu / mc);
 
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
