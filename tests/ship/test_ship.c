@@ -1900,6 +1900,41 @@ static int entries_now(tctx *t)
     return n;
 }
 
+/* rsyslog, then serve on t's trail shipping to its RELP input (URL into
+** url): calls tools/calls answered, and what they made durable written
+** by rsyslog while the session goes on (nothing waits for the end).  The
+** server, still running; or NULL with why. */
+static srv *serve_shipping(tctx *t, rsys *r, char *url, size_t cap, int calls)
+{
+    if (rsyslog_start(t, r) != 0) return NULL;
+    snprintf(url, cap, "relp://127.0.0.1:%d", r->relp);
+    const char *extra[] = {"--ship-to", url, NULL};
+    srv *s = start_server(t, NULL, extra);
+    int so_far = 0;
+    if (!s || !srv_initialize(s, "2025-06-18") || answered_calls(s, 0, 1, calls) != 0 ||
+        (so_far = entries_now(t)) < calls || wait_lines(rs_file(r, "relp"), so_far, 30000) != 0)
+        return NULL;
+    if (!srv_alive(s)) {
+        say("the server stopped answering: %s", h_error());
+        return NULL;
+    }
+    return s;
+}
+
+/* The server s exits 0, and rsyslog then holds every entry of t's trail
+** (loaded into tr) exactly once.  0, or -1 with why. */
+static int served_all_once(tctx *t, rsys *r, srv *s, trail *tr)
+{
+    int rc = srv_wait(s);
+    if (rc != 0) {
+        say("the server exited %d: %s", rc, srv_stderr(s));
+        return -1;
+    }
+    if (load_trail(t, tr) != 0 || wait_lines(rs_file(r, "relp"), tr->n, 30000) != 0) return -1;
+    rsyslog_stop(r);
+    return check_syslog(rs_file(r, "relp"), tr, 1, 0, 0);
+}
+
 TEST(serve_ships_in_the_background_while_calls_are_answered)
 {
     tctx t;
@@ -1907,32 +1942,17 @@ TEST(serve_ships_in_the_background_while_calls_are_answered)
     trail tr = {0};
     char url[64];
     CHECK(t_init(&t) == 0);
-    CHECK(rsyslog_start(&t, &r) == 0);
-    snprintf(url, sizeof url, "relp://127.0.0.1:%d", r.relp);
-    const char *extra[] = {"--ship-to", url, NULL};
-    srv *s = start_server(&t, NULL, extra);
+    srv *s = serve_shipping(&t, &r, url, sizeof url, 60);
     CHECK(s);
-    CHECK(srv_initialize(s, "2025-06-18"));
-    CHECK(answered_calls(s, 0, 1, 60) == 0);
-    /* What the server made durable reaches rsyslog while the session goes
-    ** on: nothing waits for the end. */
-    int so_far = entries_now(&t);
-    CHECK(so_far >= 60);
-    CHECK(wait_lines(rs_file(&r, "relp"), so_far, 30000) == 0);
-    CHECK(srv_alive(s));
     CHECK(answered_calls(s, 0, 61, 60) == 0);
-    ASSERT_EQ_INT(srv_wait(s), 0);
     /* At exit the sink takes what is left: every entry exactly once, and
     ** its cursor at the head, so a later `ship` has nothing to send. */
-    CHECK(load_trail(&t, &tr) == 0);
-    CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
+    CHECK(served_all_once(&t, &r, s, &tr) == 0);
     CHECK(wait_cursors(&t, 1, tr.n, 10000) == 0);
     run sh;
     const char *args[] = {"--to", url, NULL};
     CHECK(command_ship(&t, &sh, args, NULL) == 0);
     ASSERT_EQ_INT(shipped(&sh), 0);
-    rsyslog_stop(&r);
-    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0, 0) == 0);
     srv_free(s);
     trail_free(&tr);
 }
@@ -2215,21 +2235,9 @@ TEST(pg_serve_ships_its_own_log_with_the_cursor_in_postgres)
     t.log = "other";
     CHECK(fill(&t, 1, 5) == 0);
     t.log = "server-b";
-    CHECK(rsyslog_start(&t, &r) == 0);
-    snprintf(url, sizeof url, "relp://127.0.0.1:%d", r.relp);
-    const char *extra[] = {"--ship-to", url, NULL};
-    srv *s = start_server(&t, NULL, extra);
+    srv *s = serve_shipping(&t, &r, url, sizeof url, 30);
     CHECK(s);
-    CHECK(srv_initialize(s, "2025-06-18"));
-    CHECK(answered_calls(s, 0, 1, 30) == 0);
-    int so_far = entries_now(&t);
-    CHECK(so_far >= 30);
-    CHECK(wait_lines(rs_file(&r, "relp"), so_far, 30000) == 0);
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    CHECK(load_trail(&t, &tr) == 0);
-    CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
-    rsyslog_stop(&r);
-    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0, 0) == 0);
+    CHECK(served_all_once(&t, &r, s, &tr) == 0);
     ASSERT_EQ_INT(pgtest_value(t.db, "SELECT count(*) FROM dss_audit.sink_cursors"), 1);
     char q[300];
     snprintf(q, sizeof q, "SELECT seq FROM dss_audit.sink_cursors WHERE log_id = '%s'",
