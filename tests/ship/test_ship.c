@@ -1957,6 +1957,39 @@ TEST(serve_ships_in_the_background_while_calls_are_answered)
     trail_free(&tr);
 }
 
+TEST(two_servers_on_one_file_deliver_each_entry_once)
+{
+    tctx t;
+    rsys r = {0};
+    trail tr = {0};
+    char url[64];
+    CHECK(t_init(&t) == 0);
+    srv *a = serve_shipping(&t, &r, url, sizeof url, 20);
+    CHECK(a);
+    /* A second server on the same file ships to the same sink: it stands
+    ** by while the first holds the sink's lock. */
+    const char *extra[] = {"--ship-to", url, NULL};
+    srv *b = start_server(&t, NULL, extra);
+    CHECK(b);
+    CHECK(srv_initialize(b, "2025-06-18"));
+    CHECK(answered_calls(b, 0, 100, 20) == 0);
+    CHECK(answered_calls(a, 0, 200, 20) == 0);
+    ASSERT_EQ_INT(srv_wait(a), 0);
+    /* The first is gone: the second takes over and delivers the rest
+    ** while it runs. */
+    CHECK(answered_calls(b, 0, 300, 10) == 0);
+    int so_far = entries_now(&t);
+    CHECK(wait_lines(rs_file(&r, "relp"), so_far, 30000) == 0);
+    CHECK(srv_alive(b));
+    CHECK(served_all_once(&t, &r, b, &tr) == 0);
+    const char *err = srv_stderr(b);
+    if (!strstr(err, "standing by") || !strstr(err, "taking over"))
+        TEST_FAIL_("the second server did not stand by, then take over: %s", err);
+    srv_free(a);
+    srv_free(b);
+    trail_free(&tr);
+}
+
 TEST(wrap_ships_in_the_background_while_calls_are_answered)
 {
     tctx t;
@@ -2275,6 +2308,7 @@ TEST_MAIN(
     TEST_ENTRY(the_ship_command_delivers_to_several_sinks)
     TEST_ENTRY(the_ship_command_refuses_bad_usage_with_status_2)
     TEST_ENTRY(serve_ships_in_the_background_while_calls_are_answered)
+    TEST_ENTRY(two_servers_on_one_file_deliver_each_entry_once)
     TEST_ENTRY(wrap_ships_in_the_background_while_calls_are_answered)
     TEST_ENTRY(a_server_whose_sinks_are_dead_or_hung_answers_and_exits_promptly)
     TEST_ENTRY(serve_refuses_a_bad_ship_to_before_it_starts)
