@@ -114,7 +114,7 @@ static relpRetVal connect_client(relp_sink *s, relpClt_t **clt, int *setup)
                               (unsigned char *)s->host);
     }
     r = RELP_RET_IO_ERR;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
+    for (struct addrinfo *a = res; a && !sink_stopped(&s->base); a = a->ai_next) {
         if (getnameinfo(a->ai_addr, a->ai_addrlen, num, sizeof num, NULL, 0,
                         NI_NUMERICHOST) != 0)
             continue;
