@@ -2091,17 +2091,20 @@ TEST(a_server_whose_sinks_are_dead_or_hung_answers_and_exits_promptly)
 
 TEST(serve_refuses_a_bad_ship_to_before_it_starts)
 {
-    static const struct { const char *a[5]; const char *says; } cases[] = {
-        {{"--ship-to", "ftp://example.org/", NULL}, "names no known sink"},
-        {{"--ship-to", "relp://h:2514", "--ship-format", "csv", NULL}, "--ship-format"},
-        {{"--ship-format", "ocsf", NULL}, "need a sink"},
-        {{"--ship-to", "https://h/x", NULL}, "DSS_AUDIT_SINK_SECRET"},
+    static const struct { const char *a[5]; const char *says; const char *env; } cases[] = {
+        {{"--ship-to", "ftp://example.org/", NULL}, "names no known sink", NULL},
+        {{NULL}, "names no known sink", "DSS_AUDIT_SHIP_TO=relp://h:2514  ftp://example.org/"},
+        {{"--ship-to", "relp://h:2514", "--ship-to", "relp://h:2514", NULL}, "named twice", NULL},
+        {{"--ship-to", "relp://h:2514", "--ship-format", "csv", NULL}, "--ship-format", NULL},
+        {{"--ship-format", "ocsf", NULL}, "need a sink", NULL},
+        {{"--ship-to", "https://h/x", NULL}, "DSS_AUDIT_SINK_SECRET", NULL},
     };
     tctx t;
     CHECK(t_init(&t) == 0);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         run r;
-        CHECK(command_start(&t, "serve", &r, cases[i].a, NULL) == 0);
+        const char *env[] = {cases[i].env, NULL};
+        CHECK(command_start(&t, "serve", &r, cases[i].a, cases[i].env ? env : NULL) == 0);
         int rc = wait_exit(r.pid, 30000);
         if (rc != 2) TEST_FAIL_("case %zu exited %d, not 2", i, rc);
         if (err_count(&r, cases[i].says) < 1) {
