@@ -2114,6 +2114,21 @@ TEST(serve_refuses_a_bad_ship_to_before_it_starts)
     }
 }
 
+TEST(wrap_refuses_a_bad_ship_to_before_it_starts_its_server)
+{
+    tctx t;
+    run r;
+    CHECK(t_init(&t) == 0);
+    char touch[600];
+    snprintf(touch, sizeof touch, "touch '%s'", path(&t, "started"));
+    const char *args[] = {"--ship-to", "ftp://example.org/", "--", "/bin/sh", "-c", touch, NULL};
+    CHECK(command_start(&t, "wrap", &r, args, NULL) == 0);
+    ASSERT_EQ_INT(wait_exit(r.pid, 30000), 2);
+    CHECK(err_count(&r, "names no known sink") >= 1);
+    struct stat st;
+    ASSERT(stat(path(&t, "started"), &st) != 0); /* the server never ran */
+}
+
 /* ---- stats -------------------------------------------------------------------- */
 
 /* `stats --db <t's trail> --json`, parsed (caller frees), or NULL. */
@@ -2315,6 +2330,7 @@ TEST_MAIN(
     TEST_ENTRY(wrap_ships_in_the_background_while_calls_are_answered)
     TEST_ENTRY(a_server_whose_sinks_are_dead_or_hung_answers_and_exits_promptly)
     TEST_ENTRY(serve_refuses_a_bad_ship_to_before_it_starts)
+    TEST_ENTRY(wrap_refuses_a_bad_ship_to_before_it_starts_its_server)
     TEST_ENTRY(stats_shows_each_sink_with_its_cursor_and_lag_and_nothing_without_sinks)
     TEST_ENTRY(pg_shared_trail_keeps_its_cursors_in_postgres_one_shipper_at_a_time)
     TEST_ENTRY(pg_serve_ships_its_own_log_with_the_cursor_in_postgres)
