@@ -88,6 +88,7 @@ static void set_where(pg_store *s)
 void pgs_tx_reset(pg_store *s)
 {
     s->base.in_tx = 0;
+    s->tree_len = 0;
     s->nmarks = 0;
     s->buf_len = 0;
     s->rows_buf = 0;
@@ -592,6 +593,7 @@ void pgs_close(store *st)
     }
     free(s->buf);
     free(s->row_off);
+    pgs_tree_free(s);
     free(s);
 }
 

@@ -349,9 +349,11 @@ int pgs_commit(store *st, char *err)
         int rc = pgs_fail(s, NULL, "committing", err);
         return rc;
     }
-    /* One round trip: the rows still buffered, the head, COMMIT. */
+    /* One round trip: the rows still buffered, their tree's hashes, the
+    ** head, COMMIT. */
     sbuf b = {0};
     flush_text(s, &b, 0);
+    if (!b.oom && pgs_tree_commit_text(s, &b.p, &b.len, &b.cap) != 0) b.oom = 1;
     if (s->head.seq != s->head_at_begin.seq ||
         memcmp(s->head.hash, s->head_at_begin.hash, 32) != 0) {
         sb_puts(&b, "UPDATE dss_audit.logs SET head_seq = ");
@@ -499,14 +501,15 @@ int pgs_add_checkpoint(store *st, store_checkpoint *cp, char *err)
     snprintf(cp->log_id, sizeof cp->log_id, "%s", s->sel_id);
     char seq[24];
     pgs_int_text(cp->seq, seq);
-    const char *p[8] = {s->sel_id, cp->kind, seq, cp->head_hash, cp->created_at,
-                        cp->prev_checkpoint_hash, cp->public_key, cp->signature};
+    const char *p[9] = {s->sel_id, cp->kind, seq, cp->head_hash, cp->created_at,
+                        cp->prev_checkpoint_hash, cp->public_key, cp->signature,
+                        cp->note[0] ? cp->note : NULL};
     PGresult *r = NULL;
     rc = pgs_query(s,
                    "INSERT INTO dss_audit.checkpoints (" PG_CHECKPOINT_COLUMNS ")"
-                   " SELECT coalesce(max(number), 0) + 1, $2, $1, $3, $4, $5, $6, $7, $8"
+                   " SELECT coalesce(max(number), 0) + 1, $2, $1, $3, $4, $5, $6, $7, $8, $9"
                    " FROM dss_audit.checkpoints WHERE log_id = $1 RETURNING number",
-                   8, p, &r, "writing the checkpoint", err);
+                   9, p, &r, "writing the checkpoint", err);
     if (rc != STORE_OK) return rc;
     cp->number = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
@@ -626,17 +629,18 @@ int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, ch
     if (have) return STORE_OK;
     /* Keep its number when it is free (the local log's numbering), else
     ** the next one. */
-    const char *v[9] = {s->sel_id, num, cp->kind, seq, cp->head_hash, cp->created_at,
-                        cp->prev_checkpoint_hash, cp->public_key, cp->signature};
+    const char *v[10] = {s->sel_id, num, cp->kind, seq, cp->head_hash, cp->created_at,
+                         cp->prev_checkpoint_hash, cp->public_key, cp->signature,
+                         cp->note[0] ? cp->note : NULL};
     rc = pgs_query(s,
                    "INSERT INTO dss_audit.checkpoints (log_id, number, kind, seq, head_hash,"
-                   " created_at, prev_checkpoint_hash, public_key, signature)"
+                   " created_at, prev_checkpoint_hash, public_key, signature, note)"
                    " SELECT $1, CASE WHEN $2::bigint > 0 AND NOT EXISTS (SELECT 1 FROM"
                    "  dss_audit.checkpoints WHERE log_id = $1 AND number = $2::bigint)"
                    "  THEN $2::bigint ELSE (SELECT coalesce(max(number), 0) + 1 FROM"
                    "  dss_audit.checkpoints WHERE log_id = $1) END,"
-                   " $3, $4, $5, $6, $7, $8, $9",
-                   9, v, NULL, "storing the shipped checkpoint", err);
+                   " $3, $4, $5, $6, $7, $8, $9, $10",
+                   10, v, NULL, "storing the shipped checkpoint", err);
     if (rc != STORE_OK) return rc;
     *stored = 1;
     s->base.tx_writes++;
