@@ -288,8 +288,16 @@ TEST(other_logs_do_not_wait)
     /* Another log appends and commits within its short busy timeout... */
     ASSERT_EQ_INT(append_n(b, 3, &r), 0);
     ASSERT_EQ_INT(r.seq, 3);
-    /* ...while the same log waits it out: the lock is real. */
-    ASSERT_EQ_INT(store_begin(a2, err), STORE_EBUSY);
+    /* ...while the same log waits it out: the lock is real.  The begin
+    ** only sends the lock; its first write says it was not granted, and
+    ** so does every later one and the commit. */
+    ASSERT_EQ_INT(store_begin(a2, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(a2, &x, &r, err), STORE_EBUSY);
+    ASSERT_CONTAINS(err, "another writer kept the log locked");
+    ASSERT_EQ_INT(store_append(a2, &x, &r, err), STORE_EBUSY);
+    ASSERT_EQ_INT(store_commit(a2, err), STORE_EBUSY);
+    ASSERT_EQ_INT(store_in_transaction(a2), 0);
+    ASSERT_EQ_INT(store_take_lost_tx(a2), 0); /* nothing was written in it */
     ASSERT_EQ_INT(store_commit(a, err), STORE_OK);
     ASSERT_EQ_INT(append_n(a2, 1, &r), 0);
     ASSERT_EQ_INT(r.seq, 2);
@@ -762,13 +770,17 @@ TEST(interrupt_cancels_a_long_wait)
     ASSERT_EQ_INT(store_begin(a, err), STORE_OK);
     int calls = 0;
     store_set_interrupt(b, stop_soon, &calls);
-    ASSERT_EQ_INT(store_begin(b, err), STORE_EINTERRUPTED);
+    /* The begin sends the lock; the first write waits for it. */
+    ASSERT_EQ_INT(store_begin(b, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("never");
+    ASSERT_EQ_INT(store_append(b, &x, &r, err), STORE_EINTERRUPTED);
     ASSERT(calls >= 3);
+    store_rollback(b);
     ASSERT_EQ_INT(store_in_transaction(b), 0);
     store_set_interrupt(b, NULL, NULL);
     store_rollback(a);
     /* b still works afterwards. */
-    store_receipt r;
     ASSERT_EQ_INT(append_n(b, 1, &r), 0);
     ASSERT_EQ_INT(r.seq, 1);
     store_close(a);
