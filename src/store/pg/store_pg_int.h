@@ -123,7 +123,9 @@ enum {
     PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES,
     /* the write path's */
     PG_SLOT_BEGIN, PG_SLOT_LOCK, PG_SLOT_INSERT, PG_SLOT_INSERT_HEAD, PG_SLOT_HEAD,
-    PG_SLOT_COMMIT
+    PG_SLOT_COMMIT,
+    /* the chain's */
+    PG_SLOT_HEAD_READ, PG_SLOT_HASH_AT, PG_SLOT_LAST_CHECKPOINT, PG_SLOT_LAST_ANCHOR
 };
 
 /* How a statement wants the session's plan_cache_mode (pgs_pipeline()):
