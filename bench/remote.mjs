@@ -1,22 +1,29 @@
 #!/usr/bin/env node
-// The remote transport's cost, measured against the official SDK client
+// `dss-audit-mcp wrap --url` measured against the official SDK client
 // talking to the same server over HTTP directly (issue 21's targets:
 // added latency p50 per lockstep call <= 1 ms, throughput at 16 in flight
-// >= 0.7x direct, relay peak RSS <= 16 MB).
+// >= 0.7x direct, wrapper peak RSS <= 16 MB), with recording: each wrapped
+// session writes its trail to a fresh database (synchronous=FULL, as
+// always).
 //
-//   node bench/remote.mjs --relay PATH [--args "..."] [--calls 500]
-//                         [--flight-calls 4000] [--rounds 3]
+//   node bench/remote.mjs --bin PATH [--driver PATH] [--calls 500]
+//                         [--flight-calls 4000] [--rounds 3] [--dir DIR]
 //
-// The server is the SDK's own stateful Streamable HTTP server
+// --bin is dss-audit-mcp (run as `wrap --db DIR/rN.db --url URL --auth
+// none`); --driver, when given, also measures tests/remote/remote_driver
+// (the transport alone, no recording), to tell the transport's cost from
+// the trail's.  The server is the SDK's own stateful Streamable HTTP server
 // (tests/remote/test_server.mjs legacy), whose echo tool answers over SSE
-// as most servers do.  The relay is given `--url URL` then --args (split on
-// blanks): tests/remote/remote_driver.c now, `dss-audit-mcp wrap` later.
-// Output: one line per round and the medians; nothing is asserted.
+// as most servers do.  Every round runs direct, wrapped (and driver) one
+// after the other, so the ratios of a round come from one moment of the
+// machine; the summary gives their medians.  Peak RSS is the wrapper's
+// VmHWM read from /proc just before it is closed.  Nothing is asserted.
+// bench/run --remote runs it on the Release build.
 import { spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,12 +40,13 @@ const arg = (name, d) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : d;
 };
-const relay = arg('--relay');
-if (!relay) {
-  console.error('usage: bench/remote.mjs --relay PATH [--args "..."]');
+const bin = arg('--bin');
+const driver = arg('--driver');
+if (!bin) {
+  console.error('usage: bench/remote.mjs --bin PATH-TO-dss-audit-mcp [--driver PATH] [--calls N] ' +
+                '[--flight-calls N] [--rounds N] [--dir DIR]');
   process.exit(2);
 }
-const extra = (arg('--args', '') || '').split(/\s+/).filter(Boolean);
 const CALLS = Number(arg('--calls', 500));
 const FLIGHT_CALLS = Number(arg('--flight-calls', 4000));
 const ROUNDS = Number(arg('--rounds', 3));
@@ -100,28 +108,48 @@ async function measure(transport, pidOf) {
   return { p50: median(lat), rate: FLIGHT_CALLS / secs, rss };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'dss-bench-remote-'));
+const dir = arg('--dir') ?? mkdtempSync(join(tmpdir(), 'dss-bench-remote-'));
 const srv = await startServer();
 const rows = [];
+const fmt = (x, d = 3) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(d));
+console.log(`# bench/remote.mjs: ${CALLS} lockstep calls, ${FLIGHT_CALLS} calls with ${FLIGHT} in ` +
+            `flight, ${ROUNDS} rounds; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 try {
   for (let r = 0; r < ROUNDS; r++) {
     const direct = await measure(new StreamableHTTPClientTransport(new URL(srv.url)));
-    const t = new StdioClientTransport({ command: relay,
-      args: ['--url', srv.url, '--config-dir', dir, ...extra], stderr: 'ignore' });
-    const relayed = await measure(t, () => t.pid);
-    rows.push({ direct, relayed });
-    console.log(`round ${r + 1}: lockstep p50 ${direct.p50.toFixed(3)} ms direct, ` +
-      `${relayed.p50.toFixed(3)} ms relayed (+${(relayed.p50 - direct.p50).toFixed(3)} ms); ` +
-      `16 in flight ${direct.rate.toFixed(0)}/s direct, ${relayed.rate.toFixed(0)}/s relayed ` +
-      `(${(relayed.rate / direct.rate).toFixed(2)}x); relay peak RSS ${relayed.rss?.toFixed(1)} MiB`);
+    const db = join(dir, `remote-r${r}.db`);
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+    const t = new StdioClientTransport({ command: bin,
+      args: ['wrap', '--db', db, '--actor', 'bench', '--url', srv.url, '--auth', 'none'],
+      env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') }, stderr: 'ignore' });
+    const wrapped = await measure(t, () => t.pid);
+    let bare = null;
+    if (driver) {
+      const d = new StdioClientTransport({ command: driver,
+        args: ['--url', srv.url, '--config-dir', dir, '--auth', 'none'], stderr: 'ignore' });
+      bare = await measure(d, () => d.pid);
+    }
+    rows.push({ direct, wrapped, bare });
+    console.log(`round ${r + 1}: lockstep p50 ${fmt(direct.p50)} ms direct, ${fmt(wrapped.p50)} ms ` +
+      `wrap --url (+${fmt(wrapped.p50 - direct.p50)} ms)` +
+      (bare ? `, ${fmt(bare.p50)} ms transport alone (+${fmt(bare.p50 - direct.p50)} ms)` : '') +
+      `; 16 in flight ${fmt(direct.rate, 0)}/s direct, ${fmt(wrapped.rate, 0)}/s wrap --url ` +
+      `(${fmt(wrapped.rate / direct.rate, 2)}x)` +
+      (bare ? `, ${fmt(bare.rate, 0)}/s transport alone (${fmt(bare.rate / direct.rate, 2)}x)` : '') +
+      `; wrapper peak RSS ${fmt(wrapped.rss, 1)} MiB` + (bare ? ` (transport alone ${fmt(bare.rss, 1)})` : ''));
   }
-  const added = median(rows.map((x) => x.relayed.p50 - x.direct.p50));
-  const ratio = median(rows.map((x) => x.relayed.rate / x.direct.rate));
-  const rss = median(rows.map((x) => x.relayed.rss ?? NaN));
-  console.log(`median of ${ROUNDS}: added latency p50 ${added.toFixed(3)} ms (target <= 1), ` +
-    `throughput ${ratio.toFixed(2)}x direct (target >= 0.7), relay peak RSS ${rss.toFixed(1)} MiB ` +
-    '(target <= 16)');
+  const added = median(rows.map((x) => x.wrapped.p50 - x.direct.p50));
+  const ratio = median(rows.map((x) => x.wrapped.rate / x.direct.rate));
+  const rss = median(rows.map((x) => x.wrapped.rss ?? NaN));
+  console.log(`median of ${ROUNDS}: wrap --url added latency p50 ${fmt(added)} ms (target <= 1: ` +
+    `${added <= 1 ? 'met' : 'NOT met'}), throughput ${fmt(ratio, 2)}x direct (target >= 0.7: ` +
+    `${ratio >= 0.7 ? 'met' : 'NOT met'}), peak RSS ${fmt(rss, 1)} MiB (target <= 16 MB = 15.3 MiB: ` +
+    `${rss <= 16e6 / 1048576 ? 'met' : 'NOT met'})`);
+  if (driver)
+    console.log(`median of ${ROUNDS}: transport alone added latency p50 ` +
+      `${fmt(median(rows.map((x) => x.bare.p50 - x.direct.p50)))} ms, throughput ` +
+      `${fmt(median(rows.map((x) => x.bare.rate / x.direct.rate)), 2)}x direct`);
 } finally {
   srv.child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  if (!arg('--dir')) rmSync(dir, { recursive: true, force: true });
 }

@@ -103,10 +103,11 @@ static void wipe_db_password(char *env_db)
     }
 }
 
-/* A sink secret (DSS_AUDIT_SINK_TOKEN, DSS_AUDIT_SINK_SECRET): a copy for
-** the command (freed by the caller, wiped first), the variable's text
-** wiped where it lies (`ps e` shows the first environment) and removed,
-** so that neither `ps` nor a wrapped server sees it.  NULL when unset. */
+/* A secret (DSS_AUDIT_SINK_TOKEN, DSS_AUDIT_SINK_SECRET, and wrap --url's
+** DSS_AUDIT_URL, DSS_AUDIT_HEADERS): a copy for the command (freed by the
+** caller, wiped first), the variable's text wiped where it lies (`ps e`
+** shows the first environment) and removed, so that neither `ps` nor a
+** wrapped server sees it.  NULL when unset. */
 static char *take_secret(const char *name)
 {
     char *v = getenv(name), *copy;
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
     signer sg;
     int have_key = 0, status;
     char err[CMD_ERRLEN], why[300];
-    char *sink_token = NULL, *sink_secret = NULL;
+    char *sink_token = NULL, *sink_secret = NULL, *remote_url = NULL, *remote_headers = NULL;
 
     /* Everything this program creates (database, WAL, keys) is private. */
     umask(077);
@@ -188,8 +189,11 @@ int main(int argc, char **argv)
     }
     sink_token = take_secret("DSS_AUDIT_SINK_TOKEN");
     sink_secret = take_secret("DSS_AUDIT_SINK_SECRET");
+    remote_url = take_secret("DSS_AUDIT_URL");
+    remote_headers = take_secret("DSS_AUDIT_HEADERS");
     cmd_env env = {
         .sink_token = sink_token, .sink_secret = sink_secret,
+        .remote_url = remote_url, .remote_headers = remote_headers,
         .db = getenv("DSS_AUDIT_DB"), .log = getenv("DSS_AUDIT_LOG"),
         .key = getenv("DSS_AUDIT_KEY"), .actor = getenv("DSS_AUDIT_ACTOR"),
         .config = getenv("DSS_AUDIT_CONFIG"),
@@ -228,5 +232,7 @@ done:
     cmd_free(&cx);
     drop_secret(sink_token);
     drop_secret(sink_secret);
+    drop_secret(remote_url);
+    drop_secret(remote_headers);
     return status;
 }

@@ -81,16 +81,14 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
 ** XDG_CONFIG_HOME, NULL when unset (main.c reads the environment). */
 typedef struct cli_wrap_where {
     const char *home, *xdg_config_home;
-    int remote; /* also rewrite remote entries into `wrap --url` (docs/remote.md);
-                   0 until this build's wrap has --url */
 } cli_wrap_where;
 
 /* wrap-config (cli_wrapconfig.c): rewrite the MCP configuration of client
 ** (claude-desktop, claude-code, vscode or cursor; file NULL for its default
-** place under dirs) so that every stdio server runs through `self wrap`,
-** or with undo restore the entries; a backup is written beside the file
-** first and each change is printed to out.  A malformed file is left
-** untouched. */
+** place under dirs) so that every stdio server runs through `self wrap`
+** and every remote one through `self wrap --url` (docs/remote.md), or with
+** undo restore the entries; a backup is written beside the file first and
+** each change is printed to out.  A malformed file is left untouched. */
 int cli_wrap_config(const char *client, const char *file, int undo, const char *self,
                     const cli_wrap_where *dirs, FILE *out, char *err, size_t errlen);
 

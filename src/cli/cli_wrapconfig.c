@@ -247,10 +247,10 @@ static int is_stdio(const cJSON *e)
 }
 
 /* Wrap entry e named key: 1 changed, 0 skipped, -1 out of memory. */
-static int wrap_entry(cJSON *e, const char *key, const char *self, int remote)
+static int wrap_entry(cJSON *e, const char *key, const char *self)
 {
     if (is_wrapped(e)) return 0;
-    if (is_remote(e)) return remote ? wrap_remote(e, key, self) : 0;
+    if (is_remote(e)) return wrap_remote(e, key, self);
     if (!is_stdio(e)) return 0;
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(e, "command");
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(e, "args");
@@ -300,22 +300,20 @@ static int unwrap_entry(cJSON *e)
 /* Rewrite every entry of a servers object; prints each change (out NULL:
 ** silently). */
 static int rewrite(cJSON *servers, const char *where, int undo, const char *self,
-                   int remote, FILE *out)
+                   FILE *out)
 {
     int changed = 0;
     cJSON *e;
     cJSON_ArrayForEach(e, servers) {
         if (!cJSON_IsObject(e) || !e->string) continue;
-        int rc = undo ? unwrap_entry(e) : wrap_entry(e, e->string, self, remote);
+        int rc = undo ? unwrap_entry(e) : wrap_entry(e, e->string, self);
         if (rc < 0) return -1;
         if (rc > 0) {
             if (out) fprintf(out, "%s %s%s\n", undo ? "unwrapped" : "wrapped", where, e->string);
             changed++;
         } else if (!undo && out) {
             fprintf(out, "skipped %s%s (%s)\n", where, e->string,
-                    is_wrapped(e)  ? "already wrapped"
-                    : is_remote(e) ? "a remote server: this build's wrap has no --url"
-                                   : "neither a stdio nor a remote server");
+                    is_wrapped(e) ? "already wrapped" : "neither a stdio nor a remote server");
         }
     }
     return changed;
@@ -385,13 +383,13 @@ static int write_file(const char *path, const char *text, mode_t mode, char *err
 ** also keeps them per project): the count of entries changed, or -1 when
 ** memory ran out.  out NULL: no messages. */
 static int rewrite_root(cJSON *root, const char *client, int undo, const char *self,
-                        int remote, FILE *out)
+                        FILE *out)
 {
     const char *key = strcmp(client, "vscode") == 0 ? "servers" : "mcpServers";
     int changed = 0, r;
     cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, key);
     if (cJSON_IsObject(servers)) {
-        if ((r = rewrite(servers, "", undo, self, remote, out)) < 0) return -1;
+        if ((r = rewrite(servers, "", undo, self, out)) < 0) return -1;
         changed += r;
     }
     cJSON *projects = cJSON_GetObjectItemCaseSensitive(root, "projects");
@@ -402,7 +400,7 @@ static int rewrite_root(cJSON *root, const char *client, int undo, const char *s
             if (!cJSON_IsObject(ps) || !p->string) continue;
             char where[PATH_MAX];
             snprintf(where, sizeof where, "%s: ", p->string);
-            if ((r = rewrite(ps, where, undo, self, remote, out)) < 0) return -1;
+            if ((r = rewrite(ps, where, undo, self, out)) < 0) return -1;
             changed += r;
         }
     }
@@ -412,7 +410,7 @@ static int rewrite_root(cJSON *root, const char *client, int undo, const char *s
 /* The newest backup of path that this command would turn into text[0..n)
 ** exactly: its bytes (caller frees, *bn its length), or NULL. */
 static char *matching_backup(const char *path, const char *client, const char *self,
-                             int remote, const char *text, size_t n, size_t *bn, char *name,
+                             const char *text, size_t n, size_t *bn, char *name,
                              size_t namelen)
 {
     char dir[PATH_MAX];
@@ -457,7 +455,7 @@ static char *matching_backup(const char *path, const char *client, const char *s
         char *b = read_all(bp, &len, ignore, sizeof ignore);
         cJSON *root = b ? cJSON_ParseWithLength(b, len) : NULL;
         char *printed = NULL;
-        if (cJSON_IsObject(root) && rewrite_root(root, client, 0, self, remote, NULL) > 0 &&
+        if (cJSON_IsObject(root) && rewrite_root(root, client, 0, self, NULL) > 0 &&
             (printed = cJSON_Print(root)) && strlen(printed) + 1 == n &&
             memcmp(printed, text, n - 1) == 0 && text[n - 1] == '\n') {
             found = b;
@@ -503,8 +501,7 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
                  path, line, col, root ? " (not a JSON object)" : "");
         goto done;
     }
-    int remote = dirs && dirs->remote;
-    int changed = rewrite_root(root, client, undo, self, remote, out);
+    int changed = rewrite_root(root, client, undo, self, out);
     if (changed < 0) goto oom;
     if (!changed) {
         fprintf(out, "nothing to change in %s\n", path);
@@ -519,8 +516,7 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
     /* An undo of our own rewrite puts the original bytes back. */
     size_t bn = 0;
     char bname[2 * PATH_MAX];
-    char *orig = undo ? matching_backup(path, client, self, remote, text, n, &bn, bname,
-                                        sizeof bname)
+    char *orig = undo ? matching_backup(path, client, self, text, n, &bn, bname, sizeof bname)
                       : NULL;
     if (orig) {
         int wrc = write_bytes(path, orig, bn, 0, mode, err, errlen);

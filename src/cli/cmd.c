@@ -147,6 +147,18 @@ static int store_own(const cmd_option *o, void *opts, char *arg, char *err, size
         store_wipe_password(arg);
         return CMD_OK;
     }
+    case CMD_SECRETS: {
+        cmd_secrets *l = (cmd_secrets *)(void *)field;
+        if (l->n == CMD_MAX_REPEAT)
+            return usage(err, errlen, "too many --%s options (at most %d)", o->name,
+                         CMD_MAX_REPEAT);
+        if (!(l->v[l->n] = strdup(arg))) return usage(err, errlen, "out of memory");
+        l->n++;
+        char *colon = strchr(arg, ':');
+        char *from = colon ? colon + 1 : arg;
+        memset(from, 'x', strlen(from));
+        return CMD_OK;
+    }
     }
     return CMD_OK;
 }
@@ -456,6 +468,12 @@ void cmd_free(cmd_ctx *cx)
         if (o->kind == CMD_CONNINFOS)
             for (int k = 0; k < ((cmd_conninfos *)(void *)field)->n; k++)
                 free(((cmd_conninfos *)(void *)field)->v[k]);
+        if (o->kind == CMD_SECRETS)
+            for (int k = 0; k < ((cmd_secrets *)(void *)field)->n; k++) {
+                char *v = ((cmd_secrets *)(void *)field)->v[k];
+                memset(v, 0, strlen(v));
+                free(v);
+            }
     }
     free(cx->opts);
     free(cx->common.db);

@@ -80,7 +80,10 @@ typedef enum cmd_kind {
     CMD_STRINGS,  /* cmd_strings: repeatable, one more each time */
     CMD_CONNINFO, /* char *, a copy freed by cmd_free(); the password in
                      argv is wiped, so that `ps` never shows it */
-    CMD_CONNINFOS /* cmd_conninfos: CMD_CONNINFO, repeatable */
+    CMD_CONNINFOS, /* cmd_conninfos: CMD_CONNINFO, repeatable */
+    CMD_SECRETS   /* cmd_secrets: repeatable "Name: value" lines (wrap
+                     --header), copies freed by cmd_free(); what follows
+                     the first ':' is wiped in argv, so `ps` never shows it */
 } cmd_kind;
 
 enum { CMD_MAX_REPEAT = 16 };
@@ -94,6 +97,11 @@ typedef struct cmd_conninfos {
     char *v[CMD_MAX_REPEAT]; /* copies, freed by cmd_free() */
     int n;
 } cmd_conninfos;
+
+typedef struct cmd_secrets {
+    char *v[CMD_MAX_REPEAT]; /* copies, wiped and freed by cmd_free() */
+    int n;
+} cmd_secrets;
 
 /* One option of a command: --name, and -short_name when not 0.  Its value
 ** goes to the field at offset in the command's options struct. */
@@ -112,6 +120,9 @@ typedef struct cmd_env {
     /* DSS_AUDIT_SINK_TOKEN and DSS_AUDIT_SINK_SECRET: main.c's copies (the
     ** variables' text is wiped, as `ps e` would show it). */
     const char *sink_token, *sink_secret;
+    /* DSS_AUDIT_URL and DSS_AUDIT_HEADERS (wrap --url, as wrap-config
+    ** writes them): main.c's copies, wiped and removed like the above. */
+    const char *remote_url, *remote_headers;
     const char *home, *xdg_data_home, *xdg_config_home;
     const char *display;  /* DISPLAY, else WAYLAND_DISPLAY: a desktop session */
     const char *path;     /* PATH: where wrap looks for its server's command */

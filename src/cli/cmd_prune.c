@@ -33,25 +33,6 @@ static int prune_check(cmd_ctx *cx, char *err, size_t errlen)
     return CMD_OK;
 }
 
-typedef struct prune_logs {
-    store_log *v;
-    size_t n;
-    int oom;
-} prune_logs;
-
-static int add_prune_log(void *ctx, const store_log *log)
-{
-    prune_logs *l = ctx;
-    store_log *v = realloc(l->v, (l->n + 1) * sizeof *v);
-    if (!v) {
-        l->oom = 1;
-        return 1;
-    }
-    l->v = v;
-    l->v[l->n++] = *log;
-    return 0;
-}
-
 /* Every log of the store (or the one --log names), one archive each:
 ** --archive FILE itself for one log, FILE.<log_id> for each of several.
 ** On PostgreSQL, the call for the last log drops the partitions every log
@@ -64,10 +45,13 @@ static int prune_run(cmd_ctx *cx)
     /* As verify: DSS_AUDIT_LOG does not narrow prune, only --log does. */
     const char *only = cx->common.log_given ? cx->common.log : NULL;
     char err[STORE_ERRLEN], serr[STORE_ERRLEN];
-    prune_logs l = {0};
+    struct {
+        store_log *v;
+        size_t n;
+    } l = {0};
     int status = 2;
-    if (store_each_log(cx->st, add_prune_log, &l, err) != STORE_OK || l.oom) {
-        diag("prune failed: %s", l.oom ? "out of memory" : err);
+    if (store_list_logs(cx->st, &l.v, &l.n, err) != STORE_OK) {
+        diag("prune failed: %s", err);
         goto done;
     }
     size_t todo = 0;

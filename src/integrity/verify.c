@@ -472,31 +472,13 @@ done:
 typedef struct log_list {
     store_log *v;
     size_t n;
-    int oom;
 } log_list;
-
-static int collect_log(void *ctx, const store_log *log)
-{
-    log_list *l = ctx;
-    store_log *v = realloc(l->v, (l->n + 1) * sizeof *v);
-    if (!v) {
-        l->oom = 1;
-        return 1;
-    }
-    l->v = v;
-    l->v[l->n++] = *log;
-    return 0;
-}
 
 static int list_logs(store *st, log_list *l, char *err, size_t errlen)
 {
     char serr[STORE_ERRLEN];
-    if (store_each_log(st, collect_log, l, serr) != STORE_OK) {
+    if (store_list_logs(st, &l->v, &l->n, serr) != STORE_OK) {
         snprintf(err, errlen, "%s", serr);
-        return -1;
-    }
-    if (l->oom) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
     return 0;

@@ -327,6 +327,20 @@ char *record_identity(const cJSON *info)
     return out;
 }
 
+char *record_server_identity(const char *name, const char *version, const char *url)
+{
+    if (!name && !version && !url) return NULL;
+    cJSON *c = cJSON_CreateObject();
+    char *out = NULL;
+    if (!c) return NULL;
+    if (name) cJSON_AddStringToObject(c, "name", name);
+    if (version) cJSON_AddStringToObject(c, "version", version);
+    if (url) cJSON_AddStringToObject(c, "url", url);
+    if (scrub_tree(c) == 0) out = jbuf_print(c);
+    cJSON_Delete(c);
+    return out;
+}
+
 int record_results_parse(const char *word, record_results *out)
 {
     static const char *const words[] = {"summary", "full", "none"};

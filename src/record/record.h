@@ -191,6 +191,11 @@ int recorder_append_durable(recorder *rc, record_event *ev, store_receipt *out,
 ** caller frees the text with free(). */
 char *record_identity(const cJSON *info);
 
+/* The serialized, scrubbed {name, version, url} of a relayed server, each
+** member present when not NULL (url: a remote server's, already without
+** credentials or query), or NULL when all are.  The caller frees it. */
+char *record_server_identity(const char *name, const char *version, const char *url);
+
 /* What of a successful result is kept (`--record-results`). */
 typedef enum record_results {
     RECORD_RESULTS_SUMMARY = 0, /* content types and sizes, structuredContent

@@ -11,8 +11,18 @@
 ** when the recorder says its ticket is durable, and otherwise sends the
 ** refusal instead, so the server never sees an unrecorded call.
 **
-** The server itself is behind transport.h (stdio: a child over pipes), so
-** nothing here knows how messages reach it or how it ends.
+** The server itself is behind transport.h (stdio: a child over pipes;
+** HTTP: a remote server, `wrap --url`), so nothing here knows how
+** messages reach it or how it ends.
+**
+** What is recorded does not depend on the protocol era either: the client
+** identity comes from initialize or from each request's
+** _meta["io.modelcontextprotocol/clientInfo"] (2026-07-28), the server's
+** from initialize, server/discover or a result's
+** _meta["io.modelcontextprotocol/serverInfo"]; and a multi round-trip
+** request (2026-07-28: an InputRequiredResult, then the client's retry with
+** inputResponses) is one logical call whose rounds are linked through
+** `completes` (docs/wrap.md, "What is recorded").
 */
 #define _GNU_SOURCE /* pipe2 */
 #include "relay.h"
@@ -30,14 +40,20 @@
 #include "../protocol/frame.h"
 #include "../protocol/mcp.h"
 #include "../protocol/rpc.h"
+#include "../remote/httpc.h"
 #include "../util/diag.h"
 #include "../util/fsutil.h"
+#include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "../util/uuid7.h"
 #include "transport.h"
 
 enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
-enum { RELAY_CACHE_KIB = 2048 };
+enum {
+    RELAY_CACHE_KIB = 2048,
+    RELAY_URL_CACHE_KIB = 512, /* with --url: libcurl and OpenSSL take ~3 MiB */
+    RELAY_MAX_ROUNDS = 64  /* input_required answers awaiting their retry */
+};
 
 /* A request still waiting for its response. */
 typedef struct flight {
@@ -45,11 +61,23 @@ typedef struct flight {
     char *id;        /* exact JSON text of the id */
     char *op;        /* operation_name of its entry */
     char *method;
+    char *target;    /* params.name (params.uri for resources/read) of a
+                        request that may need input rounds, else NULL */
+    char *client;    /* the client identity it was sent with, or NULL */
     int recorded;    /* entry[] names a committed (or pending) entry */
     unsigned batch;  /* the client batch it came in, or 0 */
     char entry[37];
     int64_t start_us;
 } flight;
+
+/* A request answered with an InputRequiredResult (2026-07-28): the
+** client's retry of it (same method and target, requestState echoed) is
+** its next round. */
+typedef struct round {
+    char *method, *target, *state; /* target and state may be NULL */
+    char entry[37];                /* the mcp_input_required entry */
+    int pending;                   /* in the group not yet committed */
+} round;
 
 /* One message to send once the iteration's records are durable. */
 typedef struct item {
@@ -67,11 +95,16 @@ typedef struct relay {
     store *st;
     recorder *rec;     /* over st; NULL when the trail could not be opened */
     char session[UUID7_BUFLEN];
-    char *server_id;   /* serialized {name, version} */
-    char *client_id;
-    char *base_name;
+    char *server_id;   /* serialized {name, version[, url]} */
+    char *client_id;   /* the last identity the client declared */
+    char *base_name;   /* the server's name when it gives none */
+    char *shown_url;   /* a remote server's URL without credentials, query */
+    char *srv_name, *srv_version; /* the serverInfo server_id was made of */
+    char *cli_name, *cli_version; /* the clientInfo client_id was made of */
     flight *fl;
     size_t nfl, capfl;
+    round rounds[RELAY_MAX_ROUNDS];
+    size_t nrounds;
     item *out;
     size_t nout, capout;
     char tx_err[STORE_ERRLEN];
@@ -102,25 +135,83 @@ static int write_line(int fd, const char *p, size_t n)
     return fs_write_all(fd, p, n) == 0 && fs_write_all(fd, "\n", 1) == 0 ? 0 : -1;
 }
 
-/* ---- server identity -------------------------------------------------- */
+/* ---- identities -------------------------------------------------------- */
 
-/* Set the server identity from serverInfo (may be NULL), with --name or
-** the command's base name standing in for a missing name. */
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static const char *str_item(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Note *name and *version of an Implementation object (serverInfo,
+** clientInfo) as the ones an identity was made of: 1 when they changed
+** (or info is NULL, the fallback), 0 when the identity stands. */
+static int identity_changed(const cJSON *info, char **name, char **version, int first)
+{
+    const char *n = str_item(info, "name"), *v = str_item(info, "version");
+    if (!first && same_str(n, *name) && same_str(v, *version)) return 0;
+    char *nn = n ? strdup(n) : NULL, *nv = v ? strdup(v) : NULL;
+    if ((n && !nn) || (v && !nv)) {
+        free(nn);
+        free(nv);
+        return 0;
+    }
+    free(*name);
+    free(*version);
+    *name = nn;
+    *version = nv;
+    return 1;
+}
+
+/* Set the server identity from serverInfo (NULL at the start), with
+** --name or the fallback name (the command's base name, the URL) standing
+** in for a missing name; a remote server's carries its URL too. */
 static void set_server(relay *r, const cJSON *info)
 {
-    cJSON *o = cJSON_CreateObject();
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(info, "name");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(info, "version");
-    const char *name = r->o->name ? r->o->name
-                       : cJSON_IsString(n) ? n->valuestring : r->base_name;
-    cJSON_AddStringToObject(o, "name", name);
-    if (cJSON_IsString(v)) cJSON_AddStringToObject(o, "version", v->valuestring);
-    char *id = record_identity(o);
-    cJSON_Delete(o);
+    if (!identity_changed(info, &r->srv_name, &r->srv_version, info == NULL)) return;
+    const char *name = r->o->name ? r->o->name : r->srv_name ? r->srv_name : r->base_name;
+    char *id = record_server_identity(name, r->srv_version, r->shown_url);
     if (id) {
         free(r->server_id);
         r->server_id = id;
     }
+}
+
+/* The server's identity in an answer to the client's method: serverInfo
+** of initialize and server/discover, or (2026-07-28) any result's
+** _meta["io.modelcontextprotocol/serverInfo"]. */
+static void note_server(relay *r, const char *method, const cJSON *result)
+{
+    const cJSON *info;
+    if (strcmp(method, "initialize") == 0 || strcmp(method, "server/discover") == 0)
+        info = cJSON_GetObjectItemCaseSensitive(result, "serverInfo");
+    else
+        info = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(result, "_meta"), "io.modelcontextprotocol/serverInfo");
+    if (cJSON_IsObject(info)) set_server(r, info);
+}
+
+/* The client's identity in its request: clientInfo of initialize, or
+** (2026-07-28) the request's _meta["io.modelcontextprotocol/clientInfo"].
+** It stands for the session until the client declares another. */
+static void note_client(relay *r, const char *method, const cJSON *params)
+{
+    const cJSON *info;
+    if (strcmp(method, "initialize") == 0)
+        info = cJSON_GetObjectItemCaseSensitive(params, "clientInfo");
+    else
+        info = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(params, "_meta"), "io.modelcontextprotocol/clientInfo");
+    if (!cJSON_IsObject(info) || !identity_changed(info, &r->cli_name, &r->cli_version, 0))
+        return;
+    char *cid = record_identity(info);
+    free(r->client_id);
+    r->client_id = cid;
 }
 
 /* ---- recording -------------------------------------------------------- */
@@ -175,6 +266,7 @@ static void rec_outcome(relay *r, flight *f, const cJSON *result,
         .operation_id = f->id,
         .result = res,
         .error = etext,
+        .client = f->client,
         .completes = f->entry,
         .has_duration = 1,
         .duration_ms = (now_us() - f->start_us) / 1000,
@@ -183,7 +275,105 @@ static void rec_outcome(relay *r, flight *f, const cJSON *result,
     cJSON_Delete(res);
 }
 
+/* ---- multi round-trip requests (2026-07-28) ------------------------------ */
+
+/* Methods whose answer may be an InputRequiredResult
+** (basic/patterns/mrtr.mdx, "Supported Requests"). */
+static int mrtr_method(const char *m)
+{
+    return strcmp(m, "tools/call") == 0 || strcmp(m, "prompts/get") == 0 ||
+           strcmp(m, "resources/read") == 0;
+}
+
+static int input_required(const cJSON *result)
+{
+    const char *t = str_item(result, "resultType");
+    return t && strcmp(t, "input_required") == 0;
+}
+
+static void round_drop(relay *r, size_t i)
+{
+    free(r->rounds[i].method);
+    free(r->rounds[i].target);
+    free(r->rounds[i].state);
+    memmove(&r->rounds[i], &r->rounds[i + 1], (r->nrounds - i - 1) * sizeof *r->rounds);
+    r->nrounds--;
+}
+
+/* Remember an input_required answer (its entry) for the retry to come;
+** the oldest is forgotten past RELAY_MAX_ROUNDS. */
+static void round_add(relay *r, const flight *f, const char *state, const char *entry)
+{
+    if (r->nrounds == RELAY_MAX_ROUNDS) round_drop(r, 0);
+    round *x = &r->rounds[r->nrounds];
+    memset(x, 0, sizeof *x);
+    x->method = strdup(f->method);
+    x->target = f->target ? strdup(f->target) : NULL;
+    x->state = state ? strdup(state) : NULL;
+    if (!x->method || (f->target && !x->target) || (state && !x->state)) {
+        free(x->method);
+        free(x->target);
+        free(x->state);
+        return;
+    }
+    memcpy(x->entry, entry, sizeof x->entry);
+    x->pending = 1;
+    r->nrounds++;
+}
+
+/* The newest round a retry (method, target, requestState) continues, or
+** -1.  The spec has the client echo requestState exactly, and send none
+** when the answer had none; without one, the newest answer to the same
+** method and target is the one answered. */
+static int round_find(const relay *r, const char *method, const char *target,
+                      const char *state)
+{
+    for (size_t i = r->nrounds; i-- > 0;) {
+        const round *x = &r->rounds[i];
+        if (strcmp(x->method, method) == 0 && same_str(x->target, target) &&
+            same_str(x->state, state))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The answer to flight f asks the client for input: recorded as the
+** round's outcome (mcp_input_required, completing the request; result:
+** the input requests, scrubbed; requestState, opaque to all but the
+** server, is not kept), and remembered for the retry. */
+static void rec_round(relay *r, flight *f, const cJSON *result)
+{
+    cJSON *res = cJSON_CreateObject();
+    const cJSON *ir = cJSON_GetObjectItemCaseSensitive(result, "inputRequests");
+    if (res) {
+        cJSON_AddStringToObject(res, "resultType", "input_required");
+        if (ir) cJSON_AddItemToObject(res, "inputRequests", cJSON_Duplicate(ir, 1));
+    }
+    record_event ev = {
+        .event_type = "mcp_input_required",
+        .operation_name = f->op,
+        .operation_id = f->id,
+        .result = res,
+        .client = f->client,
+        .completes = f->entry,
+        .has_duration = 1,
+        .duration_ms = (now_us() - f->start_us) / 1000,
+    };
+    char entry[37];
+    if (rec(r, &ev, entry) == 0) round_add(r, f, str_item(result, "requestState"), entry);
+    cJSON_Delete(res);
+}
+
 /* ---- in-flight table and outbox --------------------------------------- */
+
+static void flight_free(flight *f)
+{
+    free(f->id);
+    free(f->method);
+    free(f->op);
+    free(f->target);
+    free(f->client);
+}
 
 static int flight_find(relay *r, int dir, const char *id)
 {
@@ -194,7 +384,7 @@ static int flight_find(relay *r, int dir, const char *id)
 }
 
 static int flight_add(relay *r, int dir, const char *id, const char *method,
-                      const char *op)
+                      const char *op, const char *target)
 {
     if (r->nfl == r->capfl) {
         size_t cap = r->capfl ? r->capfl * 2 : 16;
@@ -210,11 +400,12 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
     f->id = strdup(id);
     f->method = strdup(method);
     f->op = strdup(op);
+    f->target = target ? strdup(target) : NULL;
+    f->client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
     f->start_us = now_us();
-    if (!f->id || !f->method || !f->op) {
-        free(f->id);
-        free(f->method);
-        free(f->op);
+    if (!f->id || !f->method || !f->op || (target && !f->target) ||
+        (dir == C2S && r->client_id && !f->client)) {
+        flight_free(f);
         return -1;
     }
     return (int)r->nfl++;
@@ -223,9 +414,7 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
 /* Remove flight i; outbox items pointing at later flights are renumbered. */
 static void flight_drop(relay *r, int i)
 {
-    free(r->fl[i].id);
-    free(r->fl[i].method);
-    free(r->fl[i].op);
+    flight_free(&r->fl[i]);
     memmove(&r->fl[i], &r->fl[i + 1], (r->nfl - (size_t)i - 1) * sizeof *r->fl);
     r->nfl--;
     for (size_t k = 0; k < r->nout; k++) {
@@ -278,10 +467,30 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     const char *method = m->valuestring;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
-    const char *op = method;
+    const char *op = method, *target = NULL, *completes = NULL;
     const char *etype = dir == C2S ? "mcp_request" : "mcp_server_request";
+    char linked[37];
     cJSON *args = NULL;
-    if (dir == C2S && strcmp(method, "tools/call") == 0) {
+    if (dir == C2S) note_client(r, method, params);
+    int mrtr = dir == C2S && mrtr_method(method);
+    if (mrtr) target = str_item(params, strcmp(method, "resources/read") == 0 ? "uri" : "name");
+    if (mrtr && (cJSON_GetObjectItemCaseSensitive(params, "inputResponses") ||
+                 cJSON_GetObjectItemCaseSensitive(params, "requestState"))) {
+        /* A retry: the next round of a call answered input_required.  Its
+        ** record is the client's input (params without _meta and the
+        ** opaque requestState), linked to the round it answers. */
+        if (strcmp(method, "tools/call") == 0 && target) op = target;
+        etype = "mcp_input_response";
+        args = cJSON_Duplicate(params, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(args, "_meta");
+        cJSON_DeleteItemFromObjectCaseSensitive(args, "requestState");
+        int k = round_find(r, method, target, str_item(params, "requestState"));
+        if (k >= 0) {
+            /* Kept: a retry refused here may come again. */
+            memcpy(linked, r->rounds[k].entry, sizeof linked);
+            completes = linked;
+        }
+    } else if (dir == C2S && strcmp(method, "tools/call") == 0) {
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(params, "name");
         if (cJSON_IsString(n)) op = n->valuestring;
         etype = "tool_call";
@@ -289,18 +498,11 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
     } else if (params) {
         args = cJSON_Duplicate(params, 1);
     }
-    if (dir == C2S && strcmp(method, "initialize") == 0) {
-        char *cid = record_identity(
-            cJSON_GetObjectItemCaseSensitive(params, "clientInfo"));
-        if (cid) {
-            free(r->client_id);
-            r->client_id = cid;
-        }
-    }
-    int i = flight_add(r, dir, id, method, op);
+    int i = flight_add(r, dir, id, method, op, mrtr ? target : NULL);
     if (i >= 0 && (dir == S2C || recorded_method(method))) {
         record_event ev = {.event_type = etype, .operation_name = op,
-                           .operation_id = id, .args = args};
+                           .operation_id = id, .args = args, .client = r->fl[i].client,
+                           .completes = completes};
         if (rec(r, &ev, r->fl[i].entry) == 0) r->fl[i].recorded = 1;
         else r->fl[i].recorded = -1; /* asked for, not written */
     }
@@ -317,9 +519,12 @@ static void on_response(relay *r, int req_dir, const cJSON *root, const char *id
     flight *f = &r->fl[i];
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
-    if (req_dir == C2S && strcmp(f->method, "initialize") == 0 && result)
-        set_server(r, cJSON_GetObjectItemCaseSensitive(result, "serverInfo"));
-    if (f->recorded == 1) rec_outcome(r, f, result, error, NULL);
+    if (req_dir == C2S && cJSON_IsObject(result)) note_server(r, f->method, result);
+    if (f->recorded == 1) {
+        if (req_dir == C2S && mrtr_method(f->method) && input_required(result))
+            rec_round(r, f, result);
+        else rec_outcome(r, f, result, error, NULL);
+    }
     flight_drop(r, i);
 }
 
@@ -371,6 +576,35 @@ static char *refusal_for(const char *id)
                            "forwarded because it could not be recorded", NULL);
 }
 
+/* The answer to a batch refused whole: as JSON-RPC 2.0 has it, an array
+** with an error for each request in it (notifications get none).  NULL
+** when memory ran out. */
+static char *batch_refusal(const cJSON *batch)
+{
+    jbuf b = {0};
+    int n = 0;
+    jbuf_putc(&b, '[');
+    for (const cJSON *e = batch->child; e; e = e->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+        if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "method")) || !id) continue;
+        char *idt = id_json(id);
+        char *line = idt ? rpc_reply_error(idt, RELAY_AUDIT_UNAVAILABLE,
+                                           "audit trail unavailable: the batch was not "
+                                           "forwarded because a request in it could not "
+                                           "be recorded", NULL)
+                         : NULL;
+        if (!line) jbuf_fail(&b);
+        else {
+            if (n++) jbuf_putc(&b, ',');
+            jbuf_puts(&b, line);
+        }
+        free(idt);
+        free(line);
+    }
+    jbuf_putc(&b, ']');
+    return jbuf_take(&b);
+}
+
 /* Record an invalid line from the client. */
 static void rec_invalid(relay *r, const char *reply)
 {
@@ -415,7 +649,7 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
         /* A batch goes as one line: refused whole if any part could not
         ** be recorded. */
         r->batch = ++r->batches ? r->batches : ++r->batches;
-        if (on_batch(r, C2S, msg.root)) refusal = refusal_for(NULL);
+        if (on_batch(r, C2S, msg.root)) refusal = batch_refusal(msg.root);
     } else {
         fl = on_message(r, C2S, msg.root, msg.id);
         if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
@@ -498,6 +732,12 @@ static void flush(relay *r)
     if (!ok)
         for (size_t i = 0; i < r->nfl; i++)
             if (r->fl[i].recorded == 1) r->fl[i].recorded = 0;
+    /* A round whose entry was lost cannot be linked to. */
+    for (size_t i = r->nrounds; i-- > 0;) {
+        if (!r->rounds[i].pending) continue;
+        if (ok) r->rounds[i].pending = 0;
+        else round_drop(r, i);
+    }
     if (r->rec) recorder_done(r->rec);
 }
 
@@ -507,8 +747,13 @@ static void flush(relay *r)
 static void end_flights(relay *r)
 {
     char text[160];
-    if (r->stopping)
+    if (r->stopping && r->o->url)
+        snprintf(text, sizeof text, "no answer: the wrapper stopped waiting for the "
+                                    "remote server");
+    else if (r->stopping)
         snprintf(text, sizeof text, "no answer: the wrapper stopped the server");
+    else if (r->o->url)
+        snprintf(text, sizeof text, "no answer: the remote server closed the connection");
     else
         snprintf(text, sizeof text,
                  "no answer: the MCP server exited with status %d", r->status);
@@ -571,9 +816,26 @@ static void await_server(relay *r)
 /* The transport to the server relay_options names. */
 static transport *open_server(const relay_options *o, char *err, size_t errlen)
 {
+    if (o->url) {
+        transport_http_options ho = {.url = o->url, .headers = o->headers,
+                                     .nheaders = o->nheaders, .kind = o->kind,
+                                     .auth = o->auth,
+                                     .max_message_bytes = o->max_message_bytes};
+        return transport_http_open(&ho, err, errlen);
+    }
     transport_stdio_options so = {.argv = o->argv, .path = o->path, .envp = o->envp,
                                   .max_message_bytes = o->max_message_bytes};
     return transport_stdio_open(&so, err, errlen);
+}
+
+/* The name a server that gives none is known by: the command's base
+** name, or the URL without credentials, query and fragment.  Caller
+** frees; NULL when out of memory or the URL cannot be parsed. */
+static char *fallback_name(const relay_options *o)
+{
+    if (o->url) return httpc_redact_url(o->url);
+    const char *slash = strrchr(o->argv[0], '/');
+    return strdup(slash ? slash + 1 : o->argv[0]);
 }
 
 int relay_run(const relay_options *o, char *err, size_t errlen)
@@ -583,9 +845,14 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
     int status = -1;
     char serr[STORE_ERRLEN];
     uuid7_next(now_us() / 1000, r.session);
-    const char *slash = strrchr(o->argv[0], '/');
-    r.base_name = strdup(slash ? slash + 1 : o->argv[0]);
-    if (!r.base_name) goto done;
+    if (!(r.base_name = fallback_name(o))) {
+        snprintf(err, errlen, o->url ? "the URL cannot be parsed" : "out of memory");
+        goto done;
+    }
+    if (o->url && !(r.shown_url = strdup(r.base_name))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     set_server(&r, NULL);
     if (store_open(o->so, &r.st, serr) != STORE_OK) {
         char shown[512];
@@ -596,8 +863,10 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
         r.st = NULL;
     }
     /* wrap only appends: the right edges of the b-trees are what it
-    ** touches, so a small cache keeps its memory low (issue 12: <= 16 MB). */
-    if (r.st && store_set_cache_size(r.st, RELAY_CACHE_KIB, serr) != STORE_OK)
+    ** touches, so a small cache keeps its memory low (issues 12 and 21:
+    ** <= 16 MB; bench/wrap.c, bench/remote.mjs). */
+    if (r.st && store_set_cache_size(r.st, o->url ? RELAY_URL_CACHE_KIB : RELAY_CACHE_KIB,
+                                     serr) != STORE_OK)
         diag("wrap: %s", serr);
     if (r.st && !(r.rec = recorder_open(r.st, NULL))) {
         snprintf(err, errlen, "out of memory");
@@ -656,16 +925,18 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
 done:
     frame_free(fc);
     if (r.srv) r.srv->ops->free(r.srv);
-    for (size_t i = 0; i < r.nfl; i++) {
-        free(r.fl[i].id);
-        free(r.fl[i].method);
-        free(r.fl[i].op);
-    }
+    for (size_t i = 0; i < r.nfl; i++) flight_free(&r.fl[i]);
+    while (r.nrounds) round_drop(&r, r.nrounds - 1);
     free(r.fl);
     free(r.out);
     free(r.server_id);
     free(r.client_id);
     free(r.base_name);
+    free(r.shown_url);
+    free(r.srv_name);
+    free(r.srv_version);
+    free(r.cli_name);
+    free(r.cli_version);
     recorder_close(r.rec);
     store_close(r.st);
     if (sig_pipe[0] >= 0) {

@@ -6,9 +6,10 @@
 ** in-flight table, the write-ahead outbox); a transport only moves whole
 ** JSON-RPC messages to and from one server and tells when that server has
 ** ended.  transport_stdio.c runs the server as a child process over pipes;
-** an HTTP transport (Streamable HTTP, `wrap --url`) implements the same
-** table: a descriptor the relay can poll for "the server side has
-** something", messages in and out, and an end with an exit status.
+** transport_http.c reaches a remote server over HTTP (`wrap --url`, on
+** src/remote/): the same table, a descriptor the relay can poll for "the
+** server side has something", messages in and out, and an end with an
+** exit status.
 **
 ** Messages are the exact bytes of one JSON-RPC message (object or batch),
 ** without a line terminator.  Nothing here blocks except ended(..., 1).
@@ -17,6 +18,8 @@
 #define DSS_RELAY_TRANSPORT_H
 
 #include <stddef.h>
+
+#include "../remote/remote.h"
 
 typedef struct transport transport;
 
@@ -45,8 +48,9 @@ typedef struct transport_ops {
     /* Make the server end: politely (SIGTERM), or with force at once. */
     void (*stop)(transport *t, int force);
     /* Whether the server has ended (1) or not (0), waiting for it when
-    ** block is set; once ended, *status is its exit status, 128 + the
-    ** signal's number when a signal ended it. */
+    ** block is set (the relay blocks only after stop(t, 1)); once ended,
+    ** *status is its exit status, 128 + the signal's number when a signal
+    ** ended it. */
     int (*ended)(transport *t, int block, int *status);
     /* Release everything; a server still running is killed first. */
     void (*free)(transport *t);
@@ -72,5 +76,25 @@ typedef struct transport_stdio_options {
 ** be found or started.  Free with t->ops->free(t). */
 transport *transport_stdio_open(const transport_stdio_options *o, char *err,
                                 size_t errlen);
+
+/* ---- HTTP: a remote server (`wrap --url`) ---- */
+
+typedef struct transport_http_options {
+    const char *url;             /* the MCP endpoint (or HTTP+SSE URL) */
+    const char *const *headers;  /* "Name: value" lines sent on every request */
+    size_t nheaders;
+    remote_kind kind;            /* REMOTE_AUTO, REMOTE_STREAMABLE, REMOTE_SSE */
+    oauth *auth;                 /* borrowed, or NULL: no authorization flow */
+    size_t max_message_bytes;    /* longer messages from the server are
+                                    answered with an error (remote.h) */
+} transport_http_options;
+
+/* Start the HTTP transport (remote_open: nothing is sent until the first
+** message).  The server ends when the HTTP+SSE stream closes (status 1),
+** or, once shut, when every request sent has its answer (status 0).  Its
+** notices go to stderr.  Freeing DELETEs the session.  NULL with a
+** sentence in err when the URL is unusable.  Free with t->ops->free(t). */
+transport *transport_http_open(const transport_http_options *o, char *err,
+                               size_t errlen);
 
 #endif

@@ -111,6 +111,43 @@ int store_each_log(store *s, store_log_fn fn, void *ctx, char *err)
     return s->m->each_log(s, fn, ctx, err);
 }
 
+typedef struct log_list {
+    store_log *v;
+    size_t n;
+    int oom;
+} log_list;
+
+static int collect_log(void *ctx, const store_log *log)
+{
+    log_list *l = ctx;
+    store_log *v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v) {
+        l->oom = 1;
+        return 1;
+    }
+    l->v = v;
+    l->v[l->n++] = *log;
+    return 0;
+}
+
+int store_list_logs(store *s, store_log **logs, size_t *n, char *err)
+{
+    log_list l = {0};
+    int rc = store_each_log(s, collect_log, &l, err);
+    if (rc == STORE_OK && l.oom) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        rc = STORE_ENOMEM;
+    }
+    if (rc != STORE_OK) {
+        free(l.v);
+        l.v = NULL;
+        l.n = 0;
+    }
+    *logs = l.v;
+    *n = l.n;
+    return rc;
+}
+
 int store_use_log(store *s, const char *log, char *err)
 {
     if (has(s, STORE_CAP_MANY_LOGS)) return s->m->use_log(s, log, err);

@@ -162,6 +162,10 @@ const char *store_log_name(const store *s);
 typedef int (*store_log_fn)(void *ctx, const store_log *log);
 int store_each_log(store *s, store_log_fn fn, void *ctx, char *err);
 
+/* Every log, in log_id order, as a new array of *n logs in *logs that the
+** caller frees with free() (NULL when there is none). */
+int store_list_logs(store *s, store_log **logs, size_t *n, char *err);
+
 /* Select the log whose id or name is `log` for the integrity functions
 ** (NULL: the store's own again); STORE_ENOTFOUND when there is none. */
 int store_use_log(store *s, const char *log, char *err);

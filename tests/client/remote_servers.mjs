@@ -1,27 +1,30 @@
 #!/usr/bin/env node
-// The remote transport with the official TypeScript SDK client on its stdio
-// side: @modelcontextprotocol/server-everything (pinned in package.json)
-// is started in streamableHttp and in sse mode on a loopback port, and the
-// SDK client talks to it twice: directly over HTTP (its own
+// `dss-audit-mcp wrap --url` with the official TypeScript SDK client on its
+// stdio side: @modelcontextprotocol/server-everything (pinned in
+// package.json) is started in streamableHttp and in sse mode on a loopback
+// port, and the SDK client talks to it directly over HTTP (its own
 // StreamableHTTPClientTransport / SSEClientTransport), and over stdio
-// through the relay (tests/remote/remote_driver.c until `wrap --url`
-// exists).  Every answer must be identical: tools/list, calls, sampling,
-// elicitation and roots answered by the client's handlers, progress
-// notifications, and a cancellation.
+// through `wrap --url` (with --transport given, and auto).  Every answer
+// must be identical: tools/list, calls, sampling, elicitation and roots
+// answered by the client's handlers, progress notifications, and a
+// cancellation.  Then each wrapper's trail is read back (query --json):
+// every call recorded with its outcome, the server named with its URL, the
+// secret in an argument scrubbed from the raw database, the chain verified.
 //
-//   node tests/client/remote_servers.mjs <path-to-remote_driver>
+//   node tests/client/remote_servers.mjs <path-to-dss-audit-mcp>
 //
 // Output: `ok - name` / `not ok - name: reason` lines and a summary; exit 0
 // only when nothing failed.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 
-const relay = process.argv[2];
+const bin = process.argv[2];
+const SECRET = 'ghp_' + 'q1w2e3r4t5y6u7i8o9p0'.repeat(2).slice(0, 36);
 let passed = 0, failed = 0;
 function check(name, cond, why = '') {
   if (cond) { passed++; console.log(`ok - ${name}`); }
@@ -81,7 +84,7 @@ async function session(transport) {
   await client.connect(transport);
   const out = {};
   out.tools = (await client.listTools()).tools;
-  out.echo = await client.callTool({ name: 'echo', arguments: { message: 'héllo remote' } });
+  out.echo = await client.callTool({ name: 'echo', arguments: { message: `héllo remote ${SECRET}` } });
   out.sum = await client.callTool({ name: 'get-sum', arguments: { a: 2, b: 40 } });
   const names = out.tools.map((t) => t.name);
   if (names.includes('trigger-sampling-request'))
@@ -114,6 +117,29 @@ async function session(transport) {
 const KEYS = ['tools', 'echo', 'sum', 'sampling', 'elicit', 'roots', 'long', 'cancelled',
               'after', 'serverName'];
 
+// The trail of one wrapped session: every tools/call with its outcome,
+// the server's name and URL, the server's own requests, the secret
+// scrubbed from the raw bytes, the chain verified.
+function checkTrail(name, db, url) {
+  const entries = execFileSync(bin, ['query', '--db', db, '--json', '--limit', '100000']).toString()
+    .trim().split('\n').map((l) => JSON.parse(l));
+  const calls = entries.filter((e) => e.event_type === 'tool_call');
+  check(`${name}: every call recorded with its outcome`, calls.length >= 8 &&
+        calls.every((c) => entries.some((o) => o.completes === c.id)), `${calls.length} calls`);
+  check(`${name}: the server is named with its URL`, calls.every((c) =>
+    c.server?.name === 'mcp-servers/everything' && c.server?.url === url), JSON.stringify(calls[0]?.server));
+  check(`${name}: the server's sampling, elicitation and roots requests recorded`,
+        ['sampling/createMessage', 'elicitation/create', 'roots/list'].every((m) =>
+          entries.some((e) => e.event_type === 'mcp_server_request' && e.operation_name === m)));
+  check(`${name}: the cancelled call's outcome says so`, entries.some((o) =>
+    o.event_type === 'mcp_outcome' && o.error === 'cancelled'));
+  const raw = [db, `${db}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');
+  check(`${name}: the secret argument is not in the raw database`, raw.length > 0 && !raw.includes(SECRET));
+  let verified = true;
+  try { execFileSync(bin, ['verify', '--db', db], { stdio: 'ignore' }); } catch { verified = false; }
+  check(`${name}: the chain verifies`, verified);
+}
+
 for (const [mode, path, Direct, flag] of [
   ['streamableHttp', '/mcp', StreamableHTTPClientTransport, 'streamable-http'],
   ['sse', '/sse', SSEClientTransport, 'sse'],
@@ -124,15 +150,19 @@ for (const [mode, path, Direct, flag] of [
     const url = `http://127.0.0.1:${srv.port}${path}`;
     const direct = await session(new Direct(new URL(url)));
     for (const transportArg of [flag, 'auto']) {
+      const db = join(dir, `${mode}-${transportArg}.db`);
       const relayed = await session(new StdioClientTransport({
-        command: relay, args: ['--url', url, '--transport', transportArg, '--config-dir', dir,
-                               '--auth', 'none'], stderr: 'pipe' }));
+        command: bin, args: ['wrap', '--db', db, '--actor', 'sdk', '--kill-after', '1', '--url', url,
+                             '--transport', transportArg, '--auth', 'none'],
+        env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') }, stderr: 'pipe' }));
+      const name = `${mode} (--transport ${transportArg})`;
       for (const k of KEYS)
-        check(`${mode} (--transport ${transportArg}): ${k} identical to the SDK client over HTTP`,
+        check(`${name}: ${k} identical to the SDK client over HTTP`,
               isDeepStrictEqual(direct[k], relayed[k]),
               JSON.stringify(relayed[k])?.slice(0, 200));
-      check(`${mode} (--transport ${transportArg}): progress notifications reached the client`,
+      check(`${name}: progress notifications reached the client`,
             relayed.progress >= 2, `${relayed.progress}`);
+      checkTrail(name, db, url);
     }
     check(`${mode}: sampling, elicitation and roots were exercised`,
           direct.sampling && direct.elicit && direct.roots);

@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "test.h"
+#include "trail.h"
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
@@ -48,93 +49,6 @@ static srv *start_wrap(const char *const *wopts, const char *code,
     args[n] = NULL;
     srv_opts o = {.args = args, .env = env, .no_db = 1, .no_actor = 1};
     return srv_start(&o);
-}
-
-/* Everything in the trail, oldest first, as an array owned by s; NULL with
-** a sentence in why when `query` fails or prints anything but entries, so
-** that a failed query never reads as "nothing was recorded". */
-static cJSON *trail_of(srv *s, char *why, size_t cap)
-{
-    char *cmd = srv_fmt(s, "'%s' query --db '%s/audit.db' --json --limit 100000",
-                        getenv("DSS_BIN"), srv_dir(s));
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        snprintf(why, cap, "cannot run %s", cmd);
-        return NULL;
-    }
-    cJSON *all = srv_keep(s, cJSON_CreateArray());
-    char *line = NULL;
-    size_t cap_line = 0;
-    int bad = 0;
-    while (getline(&line, &cap_line, p) > 0) {
-        cJSON *e = cJSON_Parse(line);
-        if (!cJSON_IsObject(e) && !bad++) snprintf(why, cap, "query printed %.200s", line);
-        if (e) cJSON_AddItemToArray(all, e); /* newest first */
-    }
-    free(line);
-    int st = pclose(p);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        snprintf(why, cap, "%s exited with status %d", cmd, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        return NULL;
-    }
-    if (bad) return NULL;
-    cJSON *rev = srv_keep(s, cJSON_CreateArray());
-    for (int i = cJSON_GetArraySize(all) - 1; i >= 0; i--)
-        cJSON_AddItemReferenceToArray(rev, cJSON_GetArrayItem(all, i));
-    return rev;
-}
-
-/* cJSON *t = the trail of s, or the case fails saying why. */
-#define TRAIL(t, s)                                                          \
-    cJSON *t;                                                                \
-    do {                                                                     \
-        char why_[600] = "";                                                 \
-        if (!(t = trail_of((s), why_, sizeof why_)))                         \
-            TEST_FAIL_("cannot read the trail: %s", why_);                  \
-    } while (0)
-
-static int count_type(const cJSON *t, const char *type)
-{
-    int n = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, t) {
-        const char *et = cJSON_GetStringValue(cJSON_GetObjectItem(e, "event_type"));
-        n += et && strcmp(et, type) == 0;
-    }
-    return n;
-}
-
-/* The first entry of type with operation_name op (NULL: any). */
-static const cJSON *find(const cJSON *t, const char *type, const char *op)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, t) {
-        const char *et = cJSON_GetStringValue(cJSON_GetObjectItem(e, "event_type"));
-        const char *on = cJSON_GetStringValue(cJSON_GetObjectItem(e, "operation_name"));
-        if (et && strcmp(et, type) == 0 && (!op || (on && strcmp(on, op) == 0)))
-            return e;
-    }
-    return NULL;
-}
-
-/* The outcome entry completing entry e. */
-static const cJSON *outcome_of(const cJSON *t, const cJSON *e)
-{
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "id"));
-    const cJSON *o;
-    cJSON_ArrayForEach(o, t) {
-        const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(o, "completes"));
-        if (id && c && strcmp(c, id) == 0) return o;
-    }
-    return NULL;
-}
-
-static int verify_ok(srv *s)
-{
-    char *cmd = srv_fmt(s, "'%s' verify --db '%s/audit.db' >/dev/null 2>&1",
-                        getenv("DSS_BIN"), srv_dir(s));
-    int rc = system(cmd);
-    return WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
 }
 
 static char *seen(srv *s)
@@ -406,20 +320,38 @@ TEST(full_trail_fails_closed)
     srv_free(s);
 }
 
-/* A batch holding a call that cannot be recorded is refused whole, with
-** one error, and none of it reaches the server. */
+/* A batch holding a call that cannot be recorded is refused whole, and
+** none of it reaches the server: the answer is the array JSON-RPC 2.0
+** requires, an error for each request of the batch (by its id), none for
+** its notification. */
 TEST(unwritable_trail_refuses_a_batch_whole)
 {
     srv *s = start_wrap(NULL, "4", NULL, READ_ONLY_ENV);
     ASSERT(s);
-    cJSON *r = srv_rpc(s, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                          "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\",\"id\":2,"
-                          "\"method\":\"tools/list\"}]");
-    ASSERT(r);
-    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "error"), "code")->valueint, -32001);
+    CHECK(srv_send_line(s, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\","
+                           "\"method\":\"notifications/initialized\"},{\"jsonrpc\":\"2.0\","
+                           "\"id\":\"b\",\"method\":\"tools/list\"}]") == 0);
+    const char *line = srv_recv_json_line(s);
+    ASSERT(line);
+    cJSON *r = srv_keep(s, cJSON_Parse(line));
+    ASSERT(cJSON_IsArray(r));
+    ASSERT_EQ_INT(cJSON_GetArraySize(r), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *e = cJSON_GetArrayItem(r, i);
+        ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "jsonrpc")), "2.0");
+        ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "error"), "code")->valueint,
+                      -32001);
+        ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "error"),
+                                                                 "message")),
+                        "audit trail unavailable");
+    }
+    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "id")->valueint, 1);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 1), "id")), "b");
     ASSERT_EQ_INT(srv_wait(s), 4);
     ASSERT_EQ_STR(seen(s), "");
-    CHECK(srv_stdout_is_json_lines(s));
+    /* That one line and nothing else. */
+    ASSERT_EQ_STR(srv_stdout(s), srv_fmt(s, "%s\n", line));
     srv_free(s);
 }
 
@@ -617,12 +549,19 @@ TEST(wrap_config_wraps_stdio_entries_and_undo_restores)
     ASSERT_EQ_INT(run_cfg(args, log), 0);
     char *out = slurp(log);
     ASSERT_CONTAINS(out, "wrapped gh");
-    ASSERT_CONTAINS(out, "skipped far");
+    ASSERT_CONTAINS(out, "wrapped far");
     cJSON *j = cJSON_Parse(slurp(file));
     ASSERT(j);
     cJSON *gh = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "mcpServers"), "gh");
     char *ga = cJSON_PrintUnformatted(cJSON_GetObjectItem(gh, "args"));
     ASSERT_EQ_STR(ga, "[\"wrap\",\"--name\",\"gh\",\"--\",\"npx\",\"-y\",\"srv-gh\"]");
+    /* The remote entry runs wrap --url now. */
+    cJSON *far = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "mcpServers"), "far");
+    char *fa = cJSON_PrintUnformatted(cJSON_GetObjectItem(far, "args"));
+    ASSERT_EQ_STR(fa, "[\"wrap\",\"--name\",\"far\",\"--url\",\"https://h/mcp\","
+                      "\"--transport\",\"http\"]");
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(far, "type")), "stdio");
+    free(fa);
     ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(gh, "command")), "dss-audit-mcp");
     ASSERT(cJSON_GetObjectItem(gh, "env"));
     /* the backup holds the original bytes */

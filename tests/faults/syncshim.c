@@ -12,6 +12,12 @@
 **              server's stdin) completed the n-th line sent there
 **   Q <n>      a read() from another pipe (wrap: the wrapped server's
 **              stdout) completed the n-th line received from it
+**   H <id>     a send() on a socket (wrap --url: a request to the remote
+**              server) carried a JSON-RPC message with this numeric id
+**              ("id":<digits>, as the tests write it and JavaScript prints
+**              it); one line per id seen, also across split sends
+**   G <id>     a recv() on a socket (an answer from the remote server)
+**              brought one with this id
 **   S <path>   fsync()/fdatasync() of that file succeeded
 **   X          the process is exiting (the shim's destructor)
 ** Counting newlines here, rather than copying the bytes, keeps the log
@@ -79,6 +85,8 @@ static void record_sync(int fd)
 }
 
 typedef int (*sync_fn)(int);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
@@ -132,6 +140,73 @@ static void moved(int fd, const void *p, size_t n, int reading)
     *count += k;
     record("%c %ld\n", kind, *count);
     pthread_mutex_unlock(&mu);
+}
+
+/* ---- sockets: the numeric JSON-RPC ids of what goes out and comes in ---- */
+
+enum { CARRY = 32, MAX_FD = 1024 };
+static char carry[2][MAX_FD][CARRY]; /* the last bytes seen per fd and way */
+static size_t carry_n[2][MAX_FD];
+
+static int is_socket(int fd)
+{
+    struct stat st;
+    return fd > 2 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Log each "id":<digits> of p[0..n) that starts before `from_before`
+** (all when SIZE_MAX) and whose digits end inside p. */
+static void ids_in(char kind, const char *p, size_t n, size_t from_before)
+{
+    static const char pat[] = "\"id\":";
+    for (size_t i = 0; i + 5 < n && i < from_before; i++) {
+        if (memcmp(p + i, pat, 5) != 0) continue;
+        size_t j = i + 5, d = j;
+        while (d < n && p[d] >= '0' && p[d] <= '9') d++;
+        if (d == j || d == n || d - j > 18) continue; /* none, or maybe cut */
+        record("%c %.*s\n", kind, (int)(d - j), p + j);
+    }
+}
+
+/* The ids of n bytes moved through socket fd (way 0 sent, 1 received),
+** also those cut between this chunk and the one before. */
+static void socket_moved(int way, int fd, const char *p, size_t n)
+{
+    if (log_fd < 0 || fd < 0 || fd >= MAX_FD || !n || !is_socket(fd)) return;
+    char kind = way ? 'G' : 'H';
+    pthread_mutex_lock(&mu);
+    char edge[2 * CARRY];
+    size_t c = carry_n[way][fd], k = n < CARRY ? n : CARRY;
+    memcpy(edge, carry[way][fd], c);
+    memcpy(edge + c, p, k);
+    ids_in(kind, edge, c + k, c);  /* those starting in the carry */
+    ids_in(kind, p, n, (size_t)-1);
+    /* The new carry: the last CARRY bytes of carry and p together. */
+    if (n >= CARRY) {
+        memcpy(carry[way][fd], p + n - CARRY, CARRY);
+        carry_n[way][fd] = CARRY;
+    } else {
+        size_t all = c + n, keep = all < CARRY ? all : CARRY;
+        memcpy(carry[way][fd], edge + all - keep, keep);
+        carry_n[way][fd] = keep;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    REAL("send", send_fn);
+    ssize_t r = real_(fd, buf, n, flags);
+    if (r > 0) socket_moved(0, fd, buf, (size_t)r);
+    return r;
+}
+
+ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    REAL("recv", recv_fn);
+    ssize_t r = real_(fd, buf, n, flags);
+    if (r > 0) socket_moved(1, fd, buf, (size_t)r);
+    return r;
 }
 
 ssize_t read(int fd, void *buf, size_t n)

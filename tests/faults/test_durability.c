@@ -2,8 +2,10 @@
 ** test_durability.c: nothing is answered or forwarded before its record
 ** was fsynced, through every door: serve (lockstep, pipelined, batches),
 ** wrap (each call reaches the wrapped server only after its record, and
-** each answer reaches the client only after its outcome) and hook (the
-** answer the client reads, and the process's exit, come after the event).
+** each answer reaches the client only after its outcome), wrap --url (the
+** same, the server being a remote one over HTTP: the shim also logs the
+** JSON-RPC ids sent and received on sockets) and hook (the answer the
+** client reads, and the process's exit, come after the event).
 **
 ** kill -9 cannot tell synchronous=OFF from FULL (the page cache survives a
 ** killed process), so these cases watch the system calls instead: the
@@ -17,6 +19,7 @@
 ** that does not sync, fails here.
 */
 #include "fault_util.h"
+#include "peer.h"
 
 enum { MAX_EVENTS = 1 << 16, MAX_REQUESTS = 512 };
 
@@ -59,7 +62,7 @@ static srv *start_shimmed_as(const srv_opts *opts)
 
 static srv *start_shimmed(void) { return start_shimmed_as(NULL); }
 
-static int send_line(run *r, const char *line)
+static int run_send(run *r, const char *line)
 {
     r->lines_sent++;
     return srv_send_line(r->s, line);
@@ -103,11 +106,13 @@ static int read_events(const char *path, event *ev, int *n)
     return 0;
 }
 
-/* The first event of kind k whose line count reaches n, or -1. */
+/* The first event of kind k whose line count reaches n (for H and G,
+** which carry a JSON-RPC id: whose id is n), or -1. */
 static int first_reaching(const event *ev, int n_ev, char k, long n)
 {
+    int exact = k == 'H' || k == 'G';
     for (int i = 0; i < n_ev; i++)
-        if (ev[i].kind == k && ev[i].n >= n) return i;
+        if (ev[i].kind == k && (exact ? ev[i].n == n : ev[i].n >= n)) return i;
     return -1;
 }
 
@@ -214,7 +219,7 @@ static const char *initialize_line(run *r, const char *version)
     do {                                                                     \
         memset((r), 0, sizeof *(r));                                         \
         CHECK(((r)->s = start_shimmed()) != NULL);                           \
-        CHECK(send_line((r), initialize_line((r), (version))) == 0 &&        \
+        CHECK(run_send((r), initialize_line((r), (version))) == 0 &&        \
               srv_recv((r)->s));                                             \
     } while (0)
 
@@ -231,7 +236,7 @@ TEST(lockstep_replies_each_follow_a_sync)
     static run r;
     BEGIN(&r, "2025-11-25");
     for (long id = 1; id <= 30; id++) {
-        CHECK(send_line(&r, call_line(&r, id)) == 0);
+        CHECK(run_send(&r, call_line(&r, id)) == 0);
         CHECK(srv_recv(r.s));
     }
     END_CHECKED(&r, 30);
@@ -273,7 +278,7 @@ TEST(batch_replies_follow_a_sync)
             fprintf(m, "%s%s", k ? "," : "", call_line(&r, id));
         fputc(']', m);
         fclose(m);
-        int ok = send_line(&r, batch) == 0;
+        int ok = run_send(&r, batch) == 0;
         free(batch);
         CHECK(ok);
         CHECK(srv_recv_json_line(r.s));
@@ -402,6 +407,134 @@ TEST(wrap_pipelined_calls_reach_the_server_after_their_sync)
     srv_free(w.s);
 }
 
+/* ---- wrap --url -------------------------------------------------------------- */
+
+/* A wrap --url run: the request line of each recorded request's id. */
+typedef struct urun {
+    srv *s;
+    long lines_sent;
+    long line_of[MAX_REQUESTS];
+} urun;
+
+/* `wrap --url` to p (the stateful test server: answers over SSE), with
+** the shim preloaded. */
+static srv *start_wrap_url_shimmed(peer *p)
+{
+    static char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", p->port);
+    const char *args[] = {"wrap", "--db", "@DIR@/audit.db", "--actor", E2E_ACTOR,
+                          "--auth", "none", "--url", url, NULL};
+    const char *env[] = {"XDG_CONFIG_HOME=@DIR@/xdg", NULL};
+    srv_opts o = {.args = args, .env = env, .no_db = 1, .no_actor = 1};
+    return start_shimmed_as(&o);
+}
+
+/* The next line to send, noted with its id when it is a recorded request. */
+static const char *url_line(urun *u, long id, const char *line)
+{
+    u->lines_sent++;
+    if (id > 0 && id < MAX_REQUESTS) u->line_of[id] = u->lines_sent;
+    return line;
+}
+
+static const char *url_call(urun *u, long id)
+{
+    return url_line(u, id, srv_fmt(u->s, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":"
+                                         "\"tools/call\",\"params\":{\"name\":\"echo\","
+                                         "\"arguments\":{\"text\":\"n%ld\"}}}", id, id));
+}
+
+/*
+** After wrap --url exited: each recorded request (id k, client line n)
+** went out on a socket (H k) only after a WAL sync made since it was read
+** (R n); and each answer (client reply line j, id k) was written (W j)
+** only after a WAL sync made since it came in from the network (G k).
+** Returns the number checked, or -1 with why.
+*/
+static int check_wrap_url_log(urun *u, char *why, size_t cap)
+{
+    int n_ev, checked = 0;
+    char how[128];
+    const event *ev = load_log(u->s, &n_ev, why, cap);
+    if (!ev) return -1;
+    for (long id = 1; id < MAX_REQUESTS; id++) {
+        if (!u->line_of[id]) continue;
+        if (!sync_between(ev, n_ev, 'R', u->line_of[id], 'H', id, how, sizeof how)) {
+            snprintf(why, cap, "request %ld reached the network before its record was "
+                               "synced (%s)", id, how);
+            return -1;
+        }
+        checked++;
+    }
+    long j = 0;
+    for (const char *p = srv_stdout(u->s); *p;) {
+        size_t len = strcspn(p, "\n");
+        j++;
+        cJSON *reply = cJSON_ParseWithLength(p, len);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id");
+        long k = cJSON_IsNumber(id) ? (long)id->valuedouble : -1;
+        cJSON_Delete(reply);
+        if (k > 0 && k < MAX_REQUESTS && u->line_of[k]) {
+            if (!sync_between(ev, n_ev, 'G', k, 'W', j, how, sizeof how)) {
+                snprintf(why, cap, "the answer to %ld (reply line %ld) reached the client "
+                                   "before its outcome was synced (%s)", k, j, how);
+                return -1;
+            }
+            checked++;
+        }
+        p += len + (p[len] == '\n');
+    }
+    return checked;
+}
+
+static const char URL_INIT[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+    "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
+    "\"clientInfo\":{\"name\":\"durability\",\"version\":\"1\"}}}";
+
+TEST(wrap_url_lockstep_calls_reach_the_network_after_their_sync)
+{
+    static urun u;
+    memset(&u, 0, sizeof u);
+    peer *p = peer_start("legacy");
+    CHECK(p);
+    CHECK((u.s = start_wrap_url_shimmed(p)) != NULL);
+    CHECK(srv_send_line(u.s, url_line(&u, 1, URL_INIT)) == 0 && srv_recv(u.s));
+    CHECK(srv_send_line(u.s, url_line(&u, 0, WRAP_INITIALIZED)) == 0);
+    for (long id = 2; id <= 21; id++) {
+        CHECK(srv_send_line(u.s, url_call(&u, id)) == 0);
+        CHECK(srv_recv(u.s));
+    }
+    END_SERVER(u.s);
+    /* 21 requests sent after their records, 21 answers after theirs. */
+    CHECK_SYNCED_BY(check_wrap_url_log, &u, 42);
+    srv_free(u.s);
+}
+
+TEST(wrap_url_pipelined_calls_reach_the_network_after_their_sync)
+{
+    static urun u;
+    memset(&u, 0, sizeof u);
+    peer *p = peer_start("legacy");
+    CHECK(p);
+    CHECK((u.s = start_wrap_url_shimmed(p)) != NULL);
+    CHECK(srv_send_line(u.s, url_line(&u, 1, URL_INIT)) == 0 && srv_recv(u.s));
+    char *all = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&all, &len);
+    CHECK(m);
+    fprintf(m, "%s\n", url_line(&u, 0, WRAP_INITIALIZED));
+    for (long id = 2; id <= 151; id++) fprintf(m, "%s\n", url_call(&u, id));
+    fclose(m);
+    int sent = srv_send_raw(u.s, all, len);
+    free(all);
+    CHECK(sent == 0);
+    for (long id = 2; id <= 151; id++) CHECK(srv_recv(u.s));
+    END_SERVER(u.s);
+    CHECK_SYNCED_BY(check_wrap_url_log, &u, 302);
+    srv_free(u.s);
+}
+
 /* ---- hook ----------------------------------------------------------------- */
 
 static const char CURSOR_PRE[] =
@@ -496,5 +629,7 @@ TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(batch_replies_follow_a_sync)
           TEST_ENTRY(wrap_lockstep_calls_reach_the_server_after_their_sync)
           TEST_ENTRY(wrap_pipelined_calls_reach_the_server_after_their_sync)
+          TEST_ENTRY(wrap_url_lockstep_calls_reach_the_network_after_their_sync)
+          TEST_ENTRY(wrap_url_pipelined_calls_reach_the_network_after_their_sync)
           TEST_ENTRY(hook_answer_and_exit_come_after_the_sync_of_the_event)
           TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event))

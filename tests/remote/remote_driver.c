@@ -1,7 +1,9 @@
 /*
 ** remote_driver.c: a tests-only stdio front for the remote transport: a
-** minimal relay without recording, so that src/remote/ and src/auth/ can be
-** driven end to end before `wrap --url` exists.
+** minimal relay without recording, so that src/remote/ and src/auth/ are
+** driven end to end on their own (test_remote.c), with knobs `wrap --url`
+** does not have (--max-queued, --stall-ms, --config-dir) and the counts of
+** OAuth flows and refreshes on exit.
 **
 **   remote_driver --url URL [--transport auto|streamable-http|sse]
 **                 [--header 'Name: value' ...] [--auth auto|none]

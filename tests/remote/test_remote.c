@@ -1,18 +1,12 @@
 /*
 ** test_remote.c: the MCP HTTP client transport (src/remote/) and the OAuth
-** client (src/auth/) end to end, through tests/remote/remote_driver.c (a
-** stdio relay without recording; DSS_BIN) against real peers started on
-** free loopback ports:
-**
-**   everything-http  @modelcontextprotocol/server-everything streamableHttp
-**   everything-sse   the same in its HTTP+SSE (2024-11-05) mode
-**   legacy           remote/test_server.mjs: the SDK, stateful, resumable
-**   legacy-oauth     the same, also its own authorization server
-**   modern           remote/test_server.mjs: stateless 2026-07-28
-**   sdk-oauth        the SDK's examples/server/simpleStreamableHttp.js --oauth
-**
-** Every peer is killed when its test ends (also when an ASSERT returns
-** early: an atexit handler kills what is left).
+** client (src/auth/) on their own, through tests/remote/remote_driver.c (a
+** stdio relay without recording; DSS_BIN) against real peers (peer.h):
+** sessions, resumption, the GET stream, HTTP+SSE and the fallback, HTTP
+** errors and limits, the 2026-07-28 headers and streams, the outbox limit,
+** OAuth's refreshes, step-up, metadata checks and client ids, and the
+** `auth` command.  What `wrap --url` records and how it lives is
+** test_wrap_remote.c's.
 */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,183 +25,8 @@
 #include <unistd.h>
 
 #include "auth/authcmd.h"
-#include "harness.h"
-#include "remote/httpc.h"
+#include "peer.h"
 #include "test.h"
-
-/* ---- peers -------------------------------------------------------------- */
-
-typedef struct peer {
-    pid_t pid;
-    int port, port2;
-    char kind[32];
-    char dir[64];  /* a private temp dir (config dir for tokens) */
-} peer;
-
-static peer *peers[16];
-
-static void peer_stop(peer *p)
-{
-    if (!p || p->pid <= 0) return;
-    kill(-p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    p->pid = 0;
-}
-
-static void cleanup(void)
-{
-    for (int i = 0; i < 16; i++)
-        if (peers[i]) {
-            peer_stop(peers[i]);
-            char cmd[128];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", peers[i]->dir);
-            if (system(cmd) != 0) {}
-            free(peers[i]);
-            peers[i] = NULL;
-        }
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t n = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &n) != 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static int port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) close(fd);
-    return ok;
-}
-
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* (Re)start p's process on its ports; 0 or -1. */
-static int peer_run(peer *p)
-{
-    const char *src = getenv("DSS_SOURCE_DIR"), *node = getenv("DSS_NODE");
-    if (!src || !node) return -1;
-    char script[1024], port[16], port2[16];
-    snprintf(port, sizeof port, "%d", p->port);
-    snprintf(port2, sizeof port2, "%d", p->port2);
-    char *argv[12] = {(char *)node, script, NULL};
-    int n = 2;
-    if (strncmp(p->kind, "everything", 10) == 0) {
-        snprintf(script, sizeof script,
-                 "%s/tests/client/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-                 src);
-        argv[n++] = strcmp(p->kind, "everything-sse") == 0 ? "sse" : "streamableHttp";
-    } else if (strcmp(p->kind, "sdk-oauth") == 0) {
-        snprintf(script, sizeof script,
-                 "%s/tests/client/node_modules/@modelcontextprotocol/sdk/dist/esm/examples/"
-                 "server/simpleStreamableHttp.js", src);
-        argv[n++] = "--oauth";
-    } else {
-        snprintf(script, sizeof script, "%s/tests/remote/test_server.mjs", src);
-        argv[n++] = strncmp(p->kind, "modern", 6) == 0 ? "modern" : "legacy";
-        argv[n++] = port;
-        if (strcmp(p->kind, "legacy-oauth") == 0) argv[n++] = "--oauth";
-        if (strncmp(p->kind, "legacy-oauth-lie-", 17) == 0) {
-            argv[n++] = "--oauth";
-            argv[n++] = "--lie";
-            argv[n++] = p->kind + 17;
-        }
-        if (strcmp(p->kind, "legacy-oauth-cimd") == 0) {
-            argv[n++] = "--oauth";
-            argv[n++] = "--cimd";
-        }
-        if (strcmp(p->kind, "legacy-oauth-short") == 0) {
-            argv[n++] = "--oauth";
-            argv[n++] = "--token-ttl";
-            argv[n++] = "30";
-        }
-        if (strcmp(p->kind, "modern-key") == 0) {
-            argv[n++] = "--require-header";
-            argv[n++] = "X-Api-Key:k3y-s3cr3t-v4lu3";
-        }
-    }
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        setpgid(0, 0);
-        setenv("PORT", port, 1);
-        setenv("MCP_PORT", port, 1);
-        setenv("MCP_AUTH_PORT", port2, 1);
-        char log[128];
-        snprintf(log, sizeof log, "%s/peer.log", p->dir);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(node, argv);
-        _exit(127);
-    }
-    p->pid = pid;
-    for (int i = 0; i < 300; i++) {
-        if (port_open(p->port) && (!p->port2 || port_open(p->port2))) return 0;
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            p->pid = 0;
-            return -1;
-        }
-        nap(50);
-    }
-    return -1;
-}
-
-static peer *peer_start(const char *kind)
-{
-    peer *p = calloc(1, sizeof *p);
-    snprintf(p->kind, sizeof p->kind, "%s", kind);
-    snprintf(p->dir, sizeof p->dir, "/tmp/dss-remote-XXXXXX");
-    if (!mkdtemp(p->dir)) {
-        free(p);
-        return NULL;
-    }
-    for (int i = 0; i < 16; i++)
-        if (!peers[i]) {
-            peers[i] = p;
-            break;
-        }
-    p->port = free_port();
-    if (strcmp(kind, "sdk-oauth") == 0) p->port2 = free_port();
-    if (peer_run(p) != 0) {
-        fprintf(stderr, "cannot start the peer %s\n", kind);
-        return NULL;
-    }
-    return p;
-}
-
-/* GET or POST http://127.0.0.1:PORT/path of p: the body (caller frees). */
-static char *peer_http(peer *p, const char *method, const char *path)
-{
-    char url[256], err[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p->port, path);
-    httpc_response r;
-    if (httpc_request(method, url, NULL, "", 0, 5000, 0, 1 << 20, &r, err, sizeof err) != 0)
-        return NULL;
-    char *b = r.body;
-    r.body = NULL;
-    httpc_response_free(&r);
-    return b;
-}
 
 /* The driver on p's URL (host "localhost" for the OAuth peers, whose
 ** resource is named so), with extra arguments and environment. */
@@ -224,278 +43,10 @@ static srv *drv(peer *p, const char *path, const char *const *extra, const char 
     return srv_start(&o);
 }
 
-/* ---- reading --------------------------------------------------------------- */
-
-/* Lines until the response with numeric id; the others are appended to
-** *others (a JSON array, may be NULL).  The response, or NULL. */
-static cJSON *until_id(srv *s, int id, cJSON *others)
-{
-    for (;;) {
-        cJSON *m = srv_recv(s);
-        if (!m) return NULL;
-        const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "id");
-        if (cJSON_IsNumber(mid) && mid->valuedouble == id &&
-            !cJSON_GetObjectItemCaseSensitive(m, "method"))
-            return m;
-        if (others) cJSON_AddItemToArray(others, cJSON_Duplicate(m, 1));
-    }
-}
-
-static const char *result_text(const cJSON *resp)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(resp, "result"), "content");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(c, 0), "text");
-    return cJSON_IsString(t) ? t->valuestring : NULL;
-}
-
-static int error_code(const cJSON *resp)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(resp, "error"), "code");
-    return cJSON_IsNumber(c) ? c->valueint : 0;
-}
-
-static int send_line(srv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int send_line(srv *s, const char *fmt, ...)
-{
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return srv_send_line(s, buf);
-}
-
-#define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
-             "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"t\",\"version\":\"1\"}," \
-             "\"io.modelcontextprotocol/clientCapabilities\":{}}"
-
-#define INIT(caps)                                                                         \
-    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
-    "\"2025-11-25\",\"capabilities\":" caps ",\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"
-#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
-
-/* initialize (id 1) and notifications/initialized; the init response. */
-static cJSON *handshake(srv *s, const char *init_line)
-{
-    if (srv_send_line(s, init_line) != 0) return NULL;
-    cJSON *r = until_id(s, 1, NULL);
-    if (!cJSON_GetObjectItemCaseSensitive(r, "result")) return NULL;
-    if (srv_send_line(s, INITIALIZED) != 0) return NULL;
-    return r;
-}
-
-static cJSON *call(srv *s, int id, const char *tool, const char *args, cJSON *others)
-{
-    if (send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
-                     "{\"name\":\"%s\",\"arguments\":%s}}", id, tool, args) != 0)
-        return NULL;
-    return until_id(s, id, others);
-}
-
-/* The peer's log once it contains needle (at most 5 s): caller frees. */
-static char *wait_log(peer *p, const char *needle)
-{
-    char *log = NULL;
-    for (int i = 0; i < 50 && !(log && strstr(log, needle)); i++) {
-        free(log);
-        nap(100);
-        log = peer_http(p, "GET", "/admin/log");
-    }
-    return log;
-}
-
-/* Lines until a request or notification of method; that message, or NULL. */
-static cJSON *until_method(srv *s, const char *method)
-{
-    for (;;) {
-        cJSON *m = srv_recv(s);
-        if (!m) return NULL;
-        const cJSON *mm = cJSON_GetObjectItemCaseSensitive(m, "method");
-        if (cJSON_IsString(mm) && strcmp(mm->valuestring, method) == 0) return m;
-    }
-}
-
-static int count_in_log(const char *log, const char *needle)
-{
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
-
-/* ---- Streamable HTTP against server-everything -------------------------------- */
-
-TEST(streamable_tools_list_and_call)
-{
-    atexit(cleanup);
-    peer *p = peer_start("everything-http");
-    ASSERT(p);
-    srv *s = drv(p, "/mcp", NULL, NULL);
-    ASSERT(s);
-    cJSON *init = handshake(s, INIT("{}"));
-    ASSERT(init);
-    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(
-                      cJSON_GetObjectItemCaseSensitive(init, "result"), "protocolVersion")->valuestring,
-                  "2025-11-25");
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}"), 0);
-    cJSON *tl = until_id(s, 2, NULL);
-    ASSERT(tl);
-    ASSERT(strstr(h_last_line(), "\"name\":\"echo\""));
-    cJSON *r = call(s, 3, "echo", "{\"message\":\"h\\u00e9llo over http\"}", NULL);
-    ASSERT(r);
-    ASSERT_CONTAINS(result_text(r), "héllo over http");
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    ASSERT(srv_stdout_is_json_lines(s));
-    srv_free(s);
-}
-
-TEST(progress_notifications_stream_as_they_arrive)
-{
-    atexit(cleanup);
-    peer *p = peer_start("everything-http");
-    ASSERT(p);
-    srv *s = drv(p, "/mcp", NULL, NULL);
-    ASSERT(s && handshake(s, INIT("{}")));
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":"
-                               "{\"name\":\"trigger-long-running-operation\",\"arguments\":"
-                               "{\"duration\":3,\"steps\":3},\"_meta\":{\"progressToken\":\"pt\"}}}"),
-                  0);
-    /* The first progress event arrives while the operation still runs: a
-    ** ping sent now is answered before the tool's result. */
-    cJSON *first = srv_recv(s);
-    ASSERT(first);
-    ASSERT_CONTAINS(h_last_line(), "notifications/progress");
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}"), 0);
-    cJSON *seen = cJSON_CreateArray();
-    ASSERT(until_id(s, 6, seen));
-    const cJSON *e;
-    cJSON_ArrayForEach(e, seen) ASSERT(!cJSON_GetObjectItemCaseSensitive(e, "result"));
-    cJSON *res = until_id(s, 5, seen);
-    ASSERT(res);
-    ASSERT_CONTAINS(result_text(res), "Long running operation completed");
-    int progress = 1;
-    cJSON_ArrayForEach(e, seen) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "method");
-        if (cJSON_IsString(m) && strcmp(m->valuestring, "notifications/progress") == 0) progress++;
-    }
-    ASSERT_EQ_INT(progress, 3);
-    cJSON_Delete(seen);
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
-TEST(server_requests_sampling_elicitation_roots_answered_through_the_relay)
-{
-    atexit(cleanup);
-    peer *p = peer_start("everything-http");
-    ASSERT(p);
-    srv *s = drv(p, "/mcp", NULL, NULL);
-    ASSERT(s && handshake(s, INIT("{\"sampling\":{},\"elicitation\":{},\"roots\":{}}")));
-    /* roots/list comes on the session's GET stream after initialized. */
-    cJSON *m = until_method(s, "roots/list");
-    ASSERT(m);
-    char *rid = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"roots\":[{\"uri\":"
-                               "\"file:///tmp/remote-root\",\"name\":\"remote-root\"}]}}", rid), 0);
-    free(rid);
-    cJSON *r = call(s, 7, "get-roots-list", "{}", NULL);
-    ASSERT(r);
-    ASSERT_CONTAINS(h_last_line(), "remote-root");
-    /* sampling/createMessage arrives on the tool call's answer stream. */
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":"
-                               "{\"name\":\"trigger-sampling-request\",\"arguments\":{\"prompt\":\"hi\"}}}"),
-                  0);
-    m = until_method(s, "sampling/createMessage");
-    ASSERT(m);
-    rid = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":\"assistant\","
-                               "\"content\":{\"type\":\"text\",\"text\":\"sampled-through-wrapper\"},"
-                               "\"model\":\"test\",\"stopReason\":\"endTurn\"}}", rid), 0);
-    free(rid);
-    r = until_id(s, 8, NULL);
-    ASSERT(r);
-    ASSERT_CONTAINS(h_last_line(), "sampled-through-wrapper");
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":"
-                               "{\"name\":\"trigger-elicitation-request\",\"arguments\":{}}}"), 0);
-    m = until_method(s, "elicitation/create");
-    ASSERT(m);
-    rid = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"action\":\"decline\"}}", rid), 0);
-    free(rid);
-    r = until_id(s, 9, NULL);
-    ASSERT(r);
-    ASSERT(cJSON_GetObjectItemCaseSensitive(r, "result"));
-    ASSERT_CONTAINS(h_last_line(), "decline");
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
-TEST(cancellation_is_forwarded_and_the_call_stays_unanswered)
-{
-    atexit(cleanup);
-    peer *p = peer_start("legacy");
-    ASSERT(p);
-    srv *s = drv(p, "/mcp", NULL, NULL);
-    ASSERT(s && handshake(s, INIT("{}")));
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":"
-                                   "{\"name\":\"slow\",\"arguments\":{\"ms\":3000}}}"), 0);
-    nap(300);
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                                   "\"params\":{\"requestId\":4,\"reason\":\"user\"}}"), 0);
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}"), 0);
-    cJSON *seen = cJSON_CreateArray();
-    ASSERT(until_id(s, 5, seen));
-    char *log = wait_log(p, "\"cancelled\"");
-    ASSERT_CONTAINS(log, "\"event\":\"cancelled\"");
-    free(log);
-    /* No answer for it: neither the server's nor one made up when its
-    ** stream ends (the call would have run 3 s). */
-    ASSERT(srv_silent_for(s, 3500));
-    cJSON_Delete(seen);
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
-TEST(server_killed_mid_stream_gives_errors_and_a_restart_works)
-{
-    atexit(cleanup);
-    peer *p = peer_start("everything-http");
-    ASSERT(p);
-    srv *s = drv(p, "/mcp", NULL, NULL);
-    ASSERT(s && handshake(s, INIT("{}")));
-    ASSERT_EQ_INT(send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":"
-                               "{\"name\":\"trigger-long-running-operation\",\"arguments\":"
-                               "{\"duration\":20,\"steps\":20},\"_meta\":{\"progressToken\":1}}}"), 0);
-    ASSERT(srv_recv(s)); /* the first progress event: the stream is live */
-    peer_stop(p);
-    cJSON *r = until_id(s, 5, NULL);
-    ASSERT(r);
-    ASSERT_EQ_INT(error_code(r), -31000);
-    /* While it is down, requests get errors at once. */
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\"}"), 0);
-    r = until_id(s, 6, NULL);
-    ASSERT(r);
-    ASSERT_EQ_INT(error_code(r), -31000);
-    ASSERT_CONTAINS(h_last_line(), "cannot reach the remote server");
-    /* Restarted: it knows no session; a new initialize works again. */
-    ASSERT_EQ_INT(peer_run(p), 0);
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}"), 0);
-    r = until_id(s, 7, NULL);
-    ASSERT(r && cJSON_GetObjectItemCaseSensitive(r, "error"));
-    ASSERT(handshake(s, INIT("{}")));
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/list\"}"), 0);
-    r = until_id(s, 8, NULL);
-    ASSERT(r && cJSON_GetObjectItemCaseSensitive(r, "result"));
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
 /* ---- sessions, resumption, the GET stream (test_server.mjs legacy) ----------- */
 
 TEST(session_404_answers_cleanly_until_the_client_initializes_again)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -527,7 +78,6 @@ TEST(session_404_answers_cleanly_until_the_client_initializes_again)
 
 TEST(dropped_stream_resumes_with_last_event_id_without_duplicates)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -560,7 +110,6 @@ TEST(dropped_stream_resumes_with_last_event_id_without_duplicates)
 
 TEST(a_client_that_does_not_read_stops_the_reading_at_the_outbox_limit)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy");
     ASSERT(p);
     const char *args[] = {"--max-queued", "65536", "--stall-ms", "1500", NULL};
@@ -585,7 +134,6 @@ TEST(a_client_that_does_not_read_stops_the_reading_at_the_outbox_limit)
 
 TEST(get_stream_carries_the_servers_own_notifications_and_delete_ends_the_session)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -611,7 +159,6 @@ TEST(get_stream_carries_the_servers_own_notifications_and_delete_ends_the_sessio
 
 TEST(sse_transport_of_2024_11_05)
 {
-    atexit(cleanup);
     peer *p = peer_start("everything-sse");
     ASSERT(p);
     const char *args[] = {"--transport", "sse", NULL};
@@ -631,7 +178,6 @@ TEST(sse_transport_of_2024_11_05)
 
 TEST(auto_falls_back_to_sse_when_post_is_refused)
 {
-    atexit(cleanup);
     peer *p = peer_start("everything-sse");
     ASSERT(p);
     srv *s = drv(p, "/sse", NULL, NULL);
@@ -646,7 +192,6 @@ TEST(auto_falls_back_to_sse_when_post_is_refused)
 
 TEST(modern_probe_of_a_legacy_server_gets_its_error_then_initialize_works)
 {
-    atexit(cleanup);
     peer *p = peer_start("everything-http");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -670,7 +215,6 @@ TEST(modern_probe_of_a_legacy_server_gets_its_error_then_initialize_works)
 
 TEST(http_errors_and_redirects_are_answered_with_errors)
 {
-    atexit(cleanup);
     peer *p = peer_start("modern");
     ASSERT(p);
     srv *s = drv(p, "/broken", NULL, NULL);
@@ -700,7 +244,6 @@ TEST(http_errors_and_redirects_are_answered_with_errors)
 
 TEST(messages_over_the_size_limit_are_refused)
 {
-    atexit(cleanup);
     peer *p = peer_start("modern");
     ASSERT(p);
     const char *args[] = {"--max-message-bytes", "65536", NULL};
@@ -735,7 +278,6 @@ TEST(messages_over_the_size_limit_are_refused)
 
 TEST(unreachable_server_answers_each_request_with_an_error)
 {
-    atexit(cleanup);
     peer p = {.port = free_port()};
     snprintf(p.kind, sizeof p.kind, "none");
     snprintf(p.dir, sizeof p.dir, "/tmp");
@@ -753,7 +295,6 @@ TEST(unreachable_server_answers_each_request_with_an_error)
 
 TEST(modern_requests_carry_the_mirrored_headers)
 {
-    atexit(cleanup);
     peer *p = peer_start("modern");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -795,7 +336,6 @@ TEST(modern_requests_carry_the_mirrored_headers)
 
 TEST(server_bytes_are_relayed_unchanged)
 {
-    atexit(cleanup);
     peer *p = peer_start("modern");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -811,31 +351,8 @@ TEST(server_bytes_are_relayed_unchanged)
     srv_free(s);
 }
 
-TEST(modern_multi_round_trip_request)
-{
-    atexit(cleanup);
-    peer *p = peer_start("modern");
-    ASSERT(p);
-    srv *s = drv(p, "/mcp", NULL, NULL);
-    ASSERT(s);
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                                   "\"params\":{\"name\":\"ask\",\"arguments\":{}," META "}}"), 0);
-    cJSON *r = until_id(s, 1, NULL);
-    ASSERT(r);
-    ASSERT_CONTAINS(h_last_line(), "\"resultType\":\"input_required\"");
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
-                                   "\"params\":{\"name\":\"ask\",\"arguments\":{},\"inputResponses\":"
-                                   "{\"name\":{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}},"
-                                   "\"requestState\":\"round-1\"," META "}}"), 0);
-    r = until_id(s, 2, NULL);
-    ASSERT_EQ_STR(result_text(r), "hello Ada");
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
 TEST(modern_cancellation_closes_the_answer_stream)
 {
-    atexit(cleanup);
     peer *p = peer_start("modern");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -857,7 +374,6 @@ TEST(modern_cancellation_closes_the_answer_stream)
 
 TEST(modern_subscriptions_listen_stream_stays_open)
 {
-    atexit(cleanup);
     peer *p = peer_start("modern");
     ASSERT(p);
     srv *s = drv(p, "/mcp", NULL, NULL);
@@ -882,67 +398,7 @@ TEST(modern_subscriptions_listen_stream_stays_open)
     srv_free(s);
 }
 
-TEST(header_values_are_sent_and_never_shown)
-{
-    atexit(cleanup);
-    peer *p = peer_start("modern-key");
-    ASSERT(p);
-    /* Without the header: refused (401 without OAuth metadata). */
-    const char *none[] = {"--auth", "none", NULL};
-    srv *s = drv(p, "/mcp", none, NULL);
-    ASSERT(s);
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
-                                   "\"params\":{" META "}}"), 0);
-    cJSON *r = until_id(s, 1, NULL);
-    ASSERT_EQ_INT(error_code(r), -31002);
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-    /* From the environment, as wrap-config writes it. */
-    const char *env[] = {"DSS_AUDIT_HEADERS={\"X-Other\":\"1\",\"X-Api-Key\":\"k3y-s3cr3t-v4lu3\"}",
-                         NULL};
-    s = drv(p, "/mcp", none, env);
-    ASSERT(s);
-    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
-                                   "\"params\":{" META "}}"), 0);
-    r = until_id(s, 1, NULL);
-    ASSERT(r && cJSON_GetObjectItemCaseSensitive(r, "result"));
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    ASSERT(!strstr(srv_stdout(s), "k3y-s3cr3t-v4lu3"));
-    ASSERT(!strstr(srv_stderr(s), "k3y-s3cr3t-v4lu3"));
-    srv_free(s);
-}
-
 /* ---- OAuth ------------------------------------------------------------------------------ */
-
-/* The --open-with command: a browser stand-in that follows the
-** authorization server's redirect to the loopback listener, and keeps
-** its command line for the test to check. */
-static const char *opener(peer *p)
-{
-    static char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "sh -c 'printf \"%%s\\n\" \"$*\" >> %s/opener.argv; curl -s -L -o /dev/null \"$1\"' opener",
-             p->dir);
-    return cmd;
-}
-
-/* The stored access and refresh tokens (from the one record file). */
-static void stored_tokens(peer *p, char *at, char *rt, size_t n)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "cat %s/oauth/*.json", p->dir);
-    FILE *f = popen(cmd, "r");
-    char buf[8192] = "";
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    buf[got] = '\0';
-    pclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "access_token");
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "refresh_token");
-    snprintf(at, n, "%s", cJSON_IsString(a) ? a->valuestring : "");
-    snprintf(rt, n, "%s", cJSON_IsString(r) ? r->valuestring : "");
-    cJSON_Delete(j);
-}
 
 static int flows_of(srv *s, int *refreshes)
 {
@@ -953,46 +409,8 @@ static int flows_of(srv *s, int *refreshes)
     return f;
 }
 
-TEST(oauth_from_401_to_a_call_with_the_sdk_example_server)
-{
-    atexit(cleanup);
-    peer *p = peer_start("sdk-oauth");
-    ASSERT(p);
-    const char *args[] = {"--open-with", opener(p), NULL};
-    srv *s = drv(p, "/mcp", args, NULL);
-    ASSERT(s && handshake(s, INIT("{}")));
-    cJSON *r = call(s, 2, "greet", "{\"name\":\"oauth\"}", NULL);
-    ASSERT(r);
-    ASSERT_EQ_STR(result_text(r), "Hello, oauth!");
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    ASSERT_EQ_INT(flows_of(s, NULL), 1);
-    char at[512], rt[512];
-    stored_tokens(p, at, rt, sizeof at);
-    ASSERT(strlen(at) > 8);
-    ASSERT(!strstr(srv_stdout(s), at) && !strstr(srv_stderr(s), at));
-    char path[256];
-    snprintf(path, sizeof path, "%s/opener.argv", p->dir);
-    size_t n;
-    char *argv_seen = srv_read_file(s, path, &n);
-    ASSERT(argv_seen);
-    ASSERT_CONTAINS(argv_seen, "code_challenge_method=S256");
-    ASSERT_CONTAINS(argv_seen, "resource=http%3A%2F%2Flocalhost");
-    ASSERT(!strstr(argv_seen, at));
-    /* A second wrapper reuses the stored token: no new flow. */
-    srv *s2 = drv(p, "/mcp", args, NULL);
-    ASSERT(s2 && handshake(s2, INIT("{}")));
-    r = call(s2, 2, "greet", "{\"name\":\"again\"}", NULL);
-    ASSERT_EQ_STR(result_text(r), "Hello, again!");
-    ASSERT_EQ_INT(srv_wait(s2), 0);
-    ASSERT_EQ_INT(flows_of(s2, NULL), 0);
-    srv_free(s2);
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
 TEST(oauth_expired_and_revoked_tokens_are_refreshed)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy-oauth");
     ASSERT(p);
     const char *args[] = {"--open-with", opener(p), NULL};
@@ -1002,7 +420,7 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
     ASSERT_EQ_INT(flows_of(s, NULL), 1);
     srv_free(s);
     char at1[512], rt1[512], at2[512], rt2[512];
-    stored_tokens(p, at1, rt1, sizeof at1);
+    stored_tokens(p->dir, at1, rt1, sizeof at1);
     ASSERT(*rt1);
     /* The server forgets every access token: the next request gets 401
     ** invalid_token and is sent again after a refresh, without a flow. */
@@ -1015,7 +433,7 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
     int refreshes;
     ASSERT_EQ_INT(flows_of(s, &refreshes), 0);
     ASSERT_EQ_INT(refreshes, 1);
-    stored_tokens(p, at2, rt2, sizeof at2);
+    stored_tokens(p->dir, at2, rt2, sizeof at2);
     ASSERT(strcmp(at1, at2) != 0 && strcmp(rt1, rt2) != 0);
     for (const char *secret[] = {at1, rt1, at2, rt2, NULL}, **q = secret; *q; q++) {
         ASSERT(!strstr(srv_stdout(s), *q));
@@ -1073,7 +491,6 @@ TEST(oauth_expired_and_revoked_tokens_are_refreshed)
 
 TEST(oauth_step_up_on_insufficient_scope)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy-oauth");
     ASSERT(p);
     const char *args[] = {"--open-with", opener(p), NULL};
@@ -1095,7 +512,6 @@ TEST(oauth_step_up_on_insufficient_scope)
 
 TEST(oauth_uses_a_client_id_metadata_document_where_supported)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy-oauth-cimd");
     ASSERT(p);
     char cid[128];
@@ -1132,7 +548,6 @@ TEST(oauth_uses_a_client_id_metadata_document_where_supported)
 
 TEST(oauth_refuses_metadata_for_another_issuer_or_resource)
 {
-    atexit(cleanup);
     static const struct { const char *kind, *why; } cases[] = {
         {"legacy-oauth-lie-issuer", "names another issuer"},
         {"legacy-oauth-lie-resource", "for another resource"},
@@ -1160,7 +575,6 @@ TEST(oauth_refuses_metadata_for_another_issuer_or_resource)
 
 TEST(auth_login_ahead_of_time_then_list_and_logout)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy-oauth");
     ASSERT(p);
     char url[128], err[512];
@@ -1183,7 +597,7 @@ TEST(auth_login_ahead_of_time_then_list_and_logout)
     ASSERT_EQ_INT(flows_of(s, NULL), 0);
     srv_free(s);
     char at[512], rt[512];
-    stored_tokens(p, at, rt, sizeof at);
+    stored_tokens(p->dir, at, rt, sizeof at);
     out = open_memstream(&buf, &len);
     ASSERT_EQ_INT(authcmd_list(p->dir, out, err, sizeof err), 0);
     fclose(out);
@@ -1251,7 +665,6 @@ static char *slurp_file(const char *path)
 
 TEST(auth_command_authorizes_lists_and_logs_out)
 {
-    atexit(cleanup);
     peer *p = peer_start("legacy-oauth");
     ASSERT(p);
     char url[128], out[128], errf[128], cfg[128];
@@ -1311,28 +724,7 @@ TEST(auth_command_authorizes_lists_and_logs_out)
     free(o);
 }
 
-TEST(auth_none_reports_that_authorization_is_needed)
-{
-    atexit(cleanup);
-    peer *p = peer_start("legacy-oauth");
-    ASSERT(p);
-    const char *args[] = {"--auth", "none", NULL};
-    srv *s = drv(p, "/mcp", args, NULL);
-    ASSERT(s);
-    ASSERT_EQ_INT(srv_send_line(s, INIT("{}")), 0);
-    cJSON *r = until_id(s, 1, NULL);
-    ASSERT_EQ_INT(error_code(r), -31002);
-    ASSERT_CONTAINS(h_last_line(), "requires authorization");
-    ASSERT_EQ_INT(srv_wait(s), 0);
-    srv_free(s);
-}
-
-TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
-          TEST_ENTRY(progress_notifications_stream_as_they_arrive)
-          TEST_ENTRY(server_requests_sampling_elicitation_roots_answered_through_the_relay)
-          TEST_ENTRY(cancellation_is_forwarded_and_the_call_stays_unanswered)
-          TEST_ENTRY(server_killed_mid_stream_gives_errors_and_a_restart_works)
-          TEST_ENTRY(session_404_answers_cleanly_until_the_client_initializes_again)
+TEST_MAIN(TEST_ENTRY(session_404_answers_cleanly_until_the_client_initializes_again)
           TEST_ENTRY(dropped_stream_resumes_with_last_event_id_without_duplicates)
           TEST_ENTRY(a_client_that_does_not_read_stops_the_reading_at_the_outbox_limit)
           TEST_ENTRY(get_stream_carries_the_servers_own_notifications_and_delete_ends_the_session)
@@ -1344,15 +736,11 @@ TEST_MAIN(TEST_ENTRY(streamable_tools_list_and_call)
           TEST_ENTRY(unreachable_server_answers_each_request_with_an_error)
           TEST_ENTRY(modern_requests_carry_the_mirrored_headers)
           TEST_ENTRY(server_bytes_are_relayed_unchanged)
-          TEST_ENTRY(modern_multi_round_trip_request)
           TEST_ENTRY(modern_cancellation_closes_the_answer_stream)
           TEST_ENTRY(modern_subscriptions_listen_stream_stays_open)
-          TEST_ENTRY(header_values_are_sent_and_never_shown)
-          TEST_ENTRY(oauth_from_401_to_a_call_with_the_sdk_example_server)
           TEST_ENTRY(oauth_expired_and_revoked_tokens_are_refreshed)
           TEST_ENTRY(oauth_step_up_on_insufficient_scope)
           TEST_ENTRY(oauth_uses_a_client_id_metadata_document_where_supported)
           TEST_ENTRY(oauth_refuses_metadata_for_another_issuer_or_resource)
           TEST_ENTRY(auth_login_ahead_of_time_then_list_and_logout)
-          TEST_ENTRY(auth_command_authorizes_lists_and_logs_out)
-          TEST_ENTRY(auth_none_reports_that_authorization_is_needed))
+          TEST_ENTRY(auth_command_authorizes_lists_and_logs_out))

@@ -4,6 +4,7 @@
 //   node test_server.mjs legacy PORT [--oauth [--cimd] [--lie issuer|resource]]
 //                        [--token-ttl S]
 //   node test_server.mjs modern PORT [--require-header NAME:VALUE]
+//   node test_server.mjs modern-stdio
 //
 // legacy: the official TypeScript SDK (v1, tests/client/node_modules) in
 // stateful Streamable HTTP with an event store (resumable streams), 404 for
@@ -25,11 +26,15 @@
 // validation says (400 HeaderMismatch otherwise; /broken answers 500 and
 // /moved redirects), and serves
 // server/discover, tools/list (one tool with x-mcp-header), tools/call
-// (echo, ask with a multi round-trip, slow), subscriptions/listen.
+// (echo, ask with a multi round-trip, slow), subscriptions/listen.  Every
+// result names the server in _meta["io.modelcontextprotocol/serverInfo"].
+// modern-stdio: the same server's discover, tools/list, echo and ask over
+// stdio (one JSON-RPC message per line), for stdio `wrap`.
 //
-// Both log every HTTP request (method, headers of interest) and events
-// (cancelled, listen closed) for GET /admin/log; POST /admin/expire ends
-// every session, /admin/revoke every access token, /admin/notify sends a
+// Both log every HTTP request (method, headers of interest, and the
+// JSON-RPC id and method of a POSTed message) and events (cancelled,
+// listen closed) for GET /admin/log; POST /admin/expire ends every
+// session, /admin/revoke every access token, /admin/notify sends a
 // list_changed notification to open listen streams.
 import { createRequire } from 'node:module';
 import http from 'node:http';
@@ -50,16 +55,13 @@ function record(req, extra = {}) {
   for (const k of Object.keys(req.headers)) {
     if (INTEREST.includes(k) || k.startsWith('mcp-param-')) h[k] = req.headers[k];
   }
-  log.push({ method: req.method, path: req.url, headers: h, ...extra });
+  const b = req.body;
+  const rpc = b && typeof b === 'object' && !Array.isArray(b) && typeof b.method === 'string'
+    ? { rpcMethod: b.method, ...(b.id !== undefined ? { rpcId: b.id } : {}) } : {};
+  log.push({ method: req.method, path: req.url, headers: h, ...rpc, ...extra });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-if (mode === 'legacy') await legacy();
-else if (mode === 'modern') await modern();
-else {
-  console.error('usage: test_server.mjs legacy|modern PORT');
-  process.exit(2);
-}
 
 async function legacy() {
   const express = require('express');
@@ -279,19 +281,70 @@ function adminRoutes(app, hooks) {
   app.post('/admin/notify', (_req, res) => { hooks.notify?.(); res.json({ ok: true }); });
 }
 
+// The 2026-07-28 server's tools, and the answers both of its transports
+// give: a result object (resultType included), or undefined when the
+// transport answers itself.
+const MODERN_VERSION = '2026-07-28';
+const MODERN_TOOLS = [
+  { name: 'echo', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
+  { name: 'region_tool', inputSchema: { type: 'object', properties: {
+    region: { type: 'string', 'x-mcp-header': 'Region' },
+    opts: { type: 'object', properties: { level: { type: 'integer', 'x-mcp-header': 'Level' } } },
+    query: { type: 'string' } } } },
+  { name: 'ask', inputSchema: { type: 'object' } },
+  { name: 'slow', inputSchema: { type: 'object', properties: { ms: { type: 'integer' } } } },
+];
+const SERVER_META = { 'io.modelcontextprotocol/serverInfo': { name: 'remote-test-modern', version: '1.0.0' } };
+function modernAnswer(method, params) {
+  const complete = (r) => ({ resultType: 'complete', ...r, _meta: SERVER_META });
+  if (method === 'server/discover')
+    return complete({ supportedVersions: [MODERN_VERSION], capabilities: { tools: {} },
+      serverInfo: { name: 'remote-test-modern', version: '1.0.0' }, ttlMs: 0, cacheScope: 'public' });
+  if (method === 'tools/list') return complete({ tools: MODERN_TOOLS, ttlMs: 0, cacheScope: 'public' });
+  if (method !== 'tools/call') return undefined;
+  const args = params.arguments || {};
+  if (params.name === 'echo') return complete({ content: [{ type: 'text', text: String(args.text) }] });
+  if (params.name === 'region_tool') // over stdio: no headers to mirror
+    return complete({ content: [{ type: 'text', text: `region ${args.region}` }],
+      structuredContent: { region: null, level: null } });
+  if (params.name === 'ask') {
+    const answer = params.inputResponses?.name;
+    if (!answer) {
+      return { resultType: 'input_required',
+        inputRequests: { name: { method: 'elicitation/create', params: { mode: 'form', message: 'Your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } } },
+        requestState: 'round-1', _meta: SERVER_META };
+    }
+    return complete({ content: [{ type: 'text', text: `hello ${answer.content?.name}` }] });
+  }
+  return undefined;
+}
+
+function modernStdio() {
+  let buf = '';
+  const out = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let msg;
+      try { msg = JSON.parse(line); } catch { continue; }
+      if (msg.id === undefined || typeof msg.method !== 'string') continue;
+      const result = modernAnswer(msg.method, msg.params || {});
+      if (result) out({ jsonrpc: '2.0', id: msg.id, result });
+      else out({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'Method not found' } });
+    }
+  });
+  process.stdin.on('end', () => process.exit(0));
+}
+
 async function modern() {
-  const VERSION = '2026-07-28';
+  const VERSION = MODERN_VERSION;
   const need = opt('--require-header', null);
   const listeners = new Set();
-  const TOOLS = [
-    { name: 'echo', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
-    { name: 'region_tool', inputSchema: { type: 'object', properties: {
-      region: { type: 'string', 'x-mcp-header': 'Region' },
-      opts: { type: 'object', properties: { level: { type: 'integer', 'x-mcp-header': 'Level' } } },
-      query: { type: 'string' } } } },
-    { name: 'ask', inputSchema: { type: 'object' } },
-    { name: 'slow', inputSchema: { type: 'object', properties: { ms: { type: 'integer' } } } },
-  ];
   const decode = (v) => {
     const m = /^=\?base64\?(.*)\?=$/.exec(v ?? '');
     return m ? Buffer.from(m[1], 'base64').toString('utf8') : v;
@@ -302,7 +355,8 @@ async function modern() {
   };
   const json = (res, id, result) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { resultType: 'complete', ...result } }));
+    res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { resultType: 'complete', ...result,
+      _meta: SERVER_META } }));
   };
   const server = http.createServer((req, res) => {
     let body = '';
@@ -336,11 +390,8 @@ async function modern() {
           data: { supported: [VERSION], requested: ver } } }));
         return;
       }
-      if (method === 'server/discover') {
-        return json(res, id, { supportedVersions: [VERSION], capabilities: { tools: {} },
-          serverInfo: { name: 'remote-test-modern', version: '1.0.0' }, ttlMs: 0, cacheScope: 'public' });
-      }
-      if (method === 'tools/list') return json(res, id, { tools: TOOLS, ttlMs: 0, cacheScope: 'public' });
+      if (method === 'server/discover' || method === 'tools/list')
+        return json(res, id, modernAnswer(method, params));
       if (method === 'subscriptions/listen') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream', 'X-Accel-Buffering': 'no' });
         const send = (m) => res.write(`data: ${JSON.stringify(m)}\n\n`);
@@ -364,7 +415,11 @@ async function modern() {
         return json(res, id, { content: [{ type: 'text', text: `region ${args.region}` }],
           structuredContent: { region: req.headers['mcp-param-region'] ?? null, level: req.headers['mcp-param-level'] ?? null } });
       }
-      if (params.name === 'echo') return json(res, id, { content: [{ type: 'text', text: String(args.text) }] });
+      if (params.name === 'echo' || params.name === 'ask') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id, result: modernAnswer(method, params) }));
+        return;
+      }
       if (params.name === 'big') return json(res, id, { content: [{ type: 'text', text: 'b'.repeat(args.size) }] });
       if (params.name === 'raw') {
         // Formatting no serializer would produce: spaces, escapes, a
@@ -373,18 +428,6 @@ async function modern() {
         res.end(`{ "jsonrpc" : "2.0",\r\n "id" : ${JSON.stringify(id)}, "result" : {"resultType":"complete",` +
           `"content":[{"type":"text","text":"caf\\u00e9 \\/ 1.50"}],"n":1.50 } }\n`);
         return;
-      }
-      if (params.name === 'ask') {
-        const answer = params.inputResponses?.name;
-        if (!answer) {
-          res.writeHead(200, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { resultType: 'input_required',
-            inputRequests: { name: { method: 'elicitation/create', params: { mode: 'form', message: 'Your name?',
-              requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } } },
-            requestState: 'round-1' } }));
-          return;
-        }
-        return json(res, id, { content: [{ type: 'text', text: `hello ${answer.content?.name}` }] });
       }
       if (params.name === 'slow') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
@@ -403,4 +446,13 @@ async function modern() {
     });
   });
   server.listen(PORT, '127.0.0.1', () => console.error(`modern test server on ${PORT}`));
+}
+
+// Last: the constants above are initialized by now.
+if (mode === 'legacy') await legacy();
+else if (mode === 'modern') await modern();
+else if (mode === 'modern-stdio') modernStdio();
+else {
+  console.error('usage: test_server.mjs legacy|modern PORT | modern-stdio');
+  process.exit(2);
 }

@@ -51,23 +51,17 @@ static void cfg_free(cfg *c)
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", c->dir);
 }
 
-/* Run wrap-config (remote entries too unless no_remote); its printed lines
-** into *out (caller frees). */
-static int run_with(const cfg *c, const char *client, int undo, int no_remote, char **out)
+/* Run wrap-config; its printed lines into *out (caller frees). */
+static int run(const cfg *c, const char *client, int undo, char **out)
 {
     char err[512] = "";
     size_t n;
     FILE *o = open_memstream(out, &n);
-    cli_wrap_where where = {.home = c->dir, .xdg_config_home = NULL, .remote = !no_remote};
+    cli_wrap_where where = {.home = c->dir, .xdg_config_home = NULL};
     int rc = cli_wrap_config(client, c->file, undo, SELF, &where, o, err, sizeof err);
     fclose(o);
     if (rc != CLI_OK) fprintf(stderr, "wrap-config: %s\n", err);
     return rc;
-}
-
-static int run(const cfg *c, const char *client, int undo, char **out)
-{
-    return run_with(c, client, undo, 0, out);
 }
 
 static const cJSON *entry(const cJSON *root, const char *servers, const char *name)
@@ -240,27 +234,6 @@ TEST(url_with_credentials_or_query_goes_to_the_environment)
     cfg_free(&c);
 }
 
-TEST(remote_entries_are_left_alone_while_wrap_has_no_url)
-{
-    cfg c;
-    ASSERT_EQ_INT(cfg_new(&c, CLAUDE_CODE), 0);
-    char *out;
-    ASSERT_EQ_INT(run_with(&c, "claude-code", 0, 1, &out), 0);
-    ASSERT_CONTAINS(out, "skipped linear (a remote server: this build's wrap has no --url)");
-    ASSERT_CONTAINS(out, "wrapped local");
-    free(out);
-    char *text = cfg_text(&c);
-    cJSON *j = cJSON_Parse(text);
-    const cJSON *lin = entry(j, "mcpServers", "linear");
-    ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(lin, "url")->valuestring,
-                  "https://mcp.linear.app/mcp");
-    ASSERT(!cJSON_GetObjectItemCaseSensitive(lin, "command"));
-    cJSON_Delete(j);
-    free(text);
-    cfg_free(&c);
-}
-
 TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
           TEST_ENTRY(vscode_and_cursor_shapes_and_streamable_http)
-          TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
-          TEST_ENTRY(remote_entries_are_left_alone_while_wrap_has_no_url))
+          TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment))
