@@ -108,7 +108,7 @@ void pgs_tx_lost(pg_store *s)
     if (!s->base.in_tx) return;
     s->base.lost_tx = s->base.tx_id;
     send_rollback(s);
-    s->plan_generic = -1; /* a SET in it was undone with it */
+    s->plan_mode = -1; /* a SET in it was undone with it */
     pgs_tx_reset(s);
     s->nmonths = 0; /* partitions made in it went with it */
 }
@@ -287,14 +287,14 @@ static int send_sync(pg_store *s, int part, char *err)
 static int send_stmt(pg_store *s, const pg_stmt *st, int part, char *err)
 {
     PGconn *c = s->conn;
-    if (st->plan != PG_PLAN_ANY && (st->plan == PG_PLAN_GENERIC) != s->plan_generic) {
-        int generic = st->plan == PG_PLAN_GENERIC;
-        if (!PQsendQueryParams(c, generic ? "SET plan_cache_mode = force_generic_plan"
-                                          : "SET plan_cache_mode = auto",
+    if (st->plan != PG_PLAN_ANY && st->plan != s->plan_mode) {
+        if (!PQsendQueryParams(c, st->plan == PG_PLAN_GENERIC
+                                      ? "SET plan_cache_mode = force_generic_plan"
+                                      : "SET plan_cache_mode = force_custom_plan",
                                0, NULL, NULL, NULL, NULL, 0) ||
             expect(s, PG_X_EXEC, part, 0, NULL, "choosing how statements are planned") != 0)
             return send_failed(s, st->doing, err);
-        s->plan_generic = generic; /* a failure here loses the connection's state anyway */
+        s->plan_mode = st->plan; /* a failure here loses the connection's state anyway */
     }
     if (st->slot <= 0) {
         if (!PQsendQueryParams(c, st->sql, st->nparams, NULL, st->values, st->lengths,
@@ -557,16 +557,22 @@ int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err)
 PGresult *pgs_run(pg_store *s, int slot, const char *sql, int nparams,
                   const char *const *params, int *rc, const char *doing, char *err)
 {
+    return pgs_run_planned(s, slot, PG_PLAN_GENERIC, sql, nparams, params, rc, doing, err);
+}
+
+PGresult *pgs_run_planned(pg_store *s, int slot, int plan, const char *sql, int nparams,
+                          const char *const *params, int *rc, const char *doing, char *err)
+{
     PGresult *r = NULL;
     if ((*rc = pgs_ready(s, err)) != STORE_OK) return NULL;
     if (slot <= 0) {
         *rc = pgs_query(s, sql, nparams, params, &r, doing, err);
         return *rc == STORE_OK ? r : NULL;
     }
-    /* Prepared once per connection and planned once (a generic plan):
-    ** later runs only bind and execute. */
+    /* Prepared once per connection: later runs only bind (and plan, when
+    ** custom) and execute. */
     pg_stmt st = {.slot = slot, .sql = sql, .nparams = nparams, .values = params,
-                  .plan = nparams ? PG_PLAN_GENERIC : PG_PLAN_ANY, .res = &r, .doing = doing};
+                  .plan = nparams ? plan : PG_PLAN_ANY, .res = &r, .doing = doing};
     *rc = pgs_pipeline(s, &st, 1, err);
     return *rc == STORE_OK ? r : NULL;
 }
@@ -606,7 +612,7 @@ static int connect_once(pg_store *s, char *err)
     ** plans as the server's settings say. */
     memset(s->prepared, 0, sizeof s->prepared);
     forget_air(s);
-    s->plan_generic = 0;
+    s->plan_mode = PG_PLAN_ANY;
     if (!s->conn) {
         pgs_errf(err, "cannot connect to PostgreSQL: out of memory");
         return STORE_ENOMEM;

@@ -129,9 +129,12 @@ enum {
 };
 
 /* How a statement wants the session's plan_cache_mode (pgs_pipeline()):
-** a prepared read is planned once (generic plans: planning the
-** partitioned table each time cost more than running the query), a
-** one-off statement with parameters is planned for its values. */
+** a prepared lookup by key is planned once (a generic plan: planning the
+** partitioned table each time cost more than running the query); a
+** one-off statement with parameters, and a prepared find whose best plan
+** depends on its values, is planned for them (force_custom_plan: at 10M
+** entries a generic plan of a user's newest 20 ran 55 ms against 0.2 ms
+** for the custom one, bench/RESULTS-pg.md), still parsed only once. */
 enum { PG_PLAN_ANY = 0, PG_PLAN_GENERIC, PG_PLAN_CUSTOM };
 
 typedef struct pg_store {
@@ -179,7 +182,9 @@ typedef struct pg_store {
     /* Statements sent in pipeline mode whose results are not read yet. */
     pg_expect *air;
     size_t nair, air_cap;
-    int plan_generic;  /* the session's plan_cache_mode is force_generic_plan */
+    int plan_mode;     /* the session's plan_cache_mode: PG_PLAN_GENERIC or
+                       ** PG_PLAN_CUSTOM when forced, PG_PLAN_ANY (auto) as
+                       ** connected, -1 unknown */
 
     /* Months whose partition is known to exist ("2026-12"). */
     char months[PG_MONTHS_CACHED][8];
@@ -277,6 +282,11 @@ int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err);
 ** and err set. */
 PGresult *pgs_run(pg_store *s, int slot, const char *sql, int nparams,
                   const char *const *params, int *rc, const char *doing, char *err);
+
+/* pgs_run() with the plan a statement with parameters wants (PG_PLAN_*):
+** pgs_run() plans once (PG_PLAN_GENERIC). */
+PGresult *pgs_run_planned(pg_store *s, int slot, int plan, const char *sql, int nparams,
+                          const char *const *params, int *rc, const char *doing, char *err);
 
 /* Wait for the results of the statement sent on s->conn, polling the
 ** interrupt callback and cancelling the statement when it asks to stop

@@ -211,7 +211,10 @@ int pgs_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *m
     }
     if (rc != STORE_OK) goto done;
     find_sql(r.shape, q, &r, sql, sizeof sql, &p);
-    res = pgq_run(s, 1 + r.shape, sql, &p, &rc, "querying the audit log", err);
+    /* Planned for its values each time (PG_PLAN_CUSTOM): a find's best
+    ** plan depends on them (which partitions, how rare a user, a term). */
+    res = pgs_run_planned(s, 1 + r.shape, PG_PLAN_CUSTOM, sql, p.n, p.v, &rc,
+                          "querying the audit log", err);
     if (!res) goto done;
     int rows = PQntuples(res);
     int64_t got = 0;

@@ -377,7 +377,7 @@ void pgs_rollback(store *st)
         if (s->conn && !s->broken && PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF)
             PQclear(PQexec(s->conn, "ROLLBACK"));
         s->nmonths = 0;
-        s->plan_generic = -1;
+        s->plan_mode = -1;
     }
     pgs_tx_reset(s);
 }
@@ -437,7 +437,7 @@ void pgs_savepoint_rollback(store *st)
         /* What the server undid: partitions made and settings changed
         ** since the savepoint. */
         s->nmonths = 0;
-        s->plan_generic = -1;
+        s->plan_mode = -1;
         pgs_rows_trim(&s->rows, 0);
         s->rows_flushed = m.rows;
     } else if (!m.sent) {
