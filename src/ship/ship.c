@@ -244,7 +244,9 @@ static int read_batch(worker *w)
     char serr[STORE_ERRLEN];
     int rc;
     batch_clear(w);
-    w->want = (size_t)(w->h->opt.batch > 0 ? w->h->opt.batch : SHIP_BATCH);
+    w->want = w->h->opt.batch > 0 ? (size_t)w->h->opt.batch
+              : w->sk->type->batch  ? w->sk->type->batch
+                                    : SHIP_BATCH;
     if (w->sk->type->flags & SINK_RAW) {
         rc = store_each_entry(w->local, w->pos + 1, collect_raw, w, serr);
     } else {
