@@ -1078,4 +1078,5 @@ const store_methods pg_store_methods = {
     .redact_path = pgs_redact_path,
     .wipe_password = pgs_wipe_password,
     .explain_find = pgs_explain_find,
+    .find_plans = pgs_find_plans,
 };

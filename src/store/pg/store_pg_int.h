@@ -398,5 +398,6 @@ STORE_IMPORT_METHODS(PG_X_DECL)
 void pgs_redact_path(const char *path, char *out, size_t len);
 void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
+int pgs_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
 
 #endif

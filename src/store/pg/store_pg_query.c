@@ -267,6 +267,27 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     return STORE_OK;
 }
 
+/* The plans of this connection's find statements (numbered 1 + shape,
+** below Q_SHAPES + 1), from pg_prepared_statements. */
+int pgs_find_plans(store *st, int64_t *generic, int64_t *custom, char *err)
+{
+    pg_store *s = pgs(st);
+    char top[24];
+    snprintf(top, sizeof top, "%d", (int)Q_SHAPES + 1);
+    const char *p[1] = {top};
+    int rc = STORE_OK;
+    PGresult *res = pgs_run(s, 0,
+                            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+                            " FROM pg_prepared_statements WHERE name ~ '^dss_q[0-9]+$'"
+                            " AND substr(name, 6)::int < $1::int",
+                            1, p, &rc, "reading the plans of finds", err);
+    if (!res) return rc;
+    *generic = int_at(res, 0, 0);
+    *custom = int_at(res, 0, 1);
+    PQclear(res);
+    return STORE_OK;
+}
+
 int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 {
     int rc = STORE_OK;
