@@ -98,9 +98,10 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 2);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'm1'"), 1);
     /* Opening again neither migrates nor makes a second log of that name. */
     ASSERT_EQ_INT(open_store(db, "m1", 0, 0, &s, err), STORE_OK);
@@ -141,6 +142,25 @@ TEST(eight_stores_migrate_once)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     /* Eight servers creating one name together made one log. */
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'together'"), 1);
+}
+
+/* A version-1 schema (before the time BRIN index) is brought up to date
+** when a writer opens it, its entries kept, and searches use the index. */
+TEST(version_1_schema_migrates_to_2)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_exec(db, "DROP INDEX dss_audit.entries_time_brin;"
+                                  "UPDATE dss_audit.schema_version SET version = 1"), 0);
+    s = NULL;
+    ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 2);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
 }
 
 TEST(newer_schema_refused)
@@ -788,6 +808,7 @@ TEST(interrupt_cancels_a_long_wait)
 }
 
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database) TEST_ENTRY(eight_stores_migrate_once)
+          TEST_ENTRY(version_1_schema_migrates_to_2)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)
