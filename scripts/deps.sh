@@ -14,7 +14,7 @@ testing=0
 if (( testing )); then
   want+=(sqlite3 valgrind clang libclang-rt-14-dev groff-base man-db util-linux chromium
          postgresql-15 golang-go golang-golang-x-mod-dev rsyslog rsyslog-relp rsyslog-gnutls
-         openssl)
+         openssl curl)
 fi
 
 missing=()

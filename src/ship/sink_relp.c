@@ -23,6 +23,7 @@
 #include "sink_int.h"
 
 #include <librelp.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,47 @@ static relpRetVal make_client(relp_sink *s, relpClt_t **clt)
     return RELP_RET_OK;
 }
 
+/* A client connected to the sink's host: every address the name has, in
+** getaddrinfo's order, until one answers.  librelp tries only the first
+** address a name resolves to, and on a stock Debian "localhost" is ::1
+** first, so a receiver listening on 127.0.0.1 would never be reached.  The
+** name stays the permitted peer, so TLS still checks the certificate
+** against it.  RELP_RET_OK with *clt connected, or librelp's code, with
+** *setup set when a client could not even be set up.  *clt, when set, is
+** the caller's to destroy either way. */
+static relpRetVal connect_client(relp_sink *s, relpClt_t **clt, int *setup)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    relpRetVal r;
+    char num[INET6_ADDRSTRLEN];
+    if (getaddrinfo(s->host, s->port, &hints, &res) != 0 || !res) {
+        if ((r = make_client(s, clt)) != RELP_RET_OK) {
+            *setup = 1;
+            return r;
+        }
+        /* Let librelp resolve and say why it failed, as before. */
+        return relpCltConnect(*clt, AF_UNSPEC, (unsigned char *)s->port,
+                              (unsigned char *)s->host);
+    }
+    r = RELP_RET_IO_ERR;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        if (getnameinfo(a->ai_addr, a->ai_addrlen, num, sizeof num, NULL, 0,
+                        NI_NUMERICHOST) != 0)
+            continue;
+        if (*clt) relpEngineCltDestruct(s->engine, clt);
+        if ((r = make_client(s, clt)) != RELP_RET_OK) {
+            *setup = 1;
+            break;
+        }
+        s->failed = 0; /* what an earlier address said is not this one's */
+        s->why[0] = '\0';
+        r = relpCltConnect(*clt, a->ai_family, (unsigned char *)s->port, (unsigned char *)num);
+        if (r == RELP_RET_OK || s->auth_failed) break;
+    }
+    freeaddrinfo(res);
+    return r;
+}
+
 /* The RFC 5424 message of an entry: RELP frames it. */
 static int relp_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
 {
@@ -115,15 +157,15 @@ static int relp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
     s->why[0] = '\0';
     sigset_t saved;
     sink_sigpipe_block(&saved);
-    if ((r = make_client(s, &clt)) != RELP_RET_OK) {
-        snprintf(err, len, "%s: cannot set up a RELP client (librelp %d)", base->desc, r);
-        rc = SINK_EUSAGE;
-        goto done;
-    }
-    if ((r = relpCltConnect(clt, AF_UNSPEC, (unsigned char *)s->port,
-                            (unsigned char *)s->host)) != RELP_RET_OK) {
-        snprintf(err, len, "%s: cannot open a RELP session: %s", base->desc,
-                 s->why[0] ? s->why : "connection failed");
+    int setup = 0;
+    if ((r = connect_client(s, &clt, &setup)) != RELP_RET_OK) {
+        if (setup) {
+            snprintf(err, len, "%s: cannot set up a RELP client (librelp %d)", base->desc, r);
+            rc = SINK_EUSAGE;
+        } else {
+            snprintf(err, len, "%s: cannot open a RELP session: %s", base->desc,
+                     s->why[0] ? s->why : "connection failed");
+        }
         goto done;
     }
     connected = 1;
