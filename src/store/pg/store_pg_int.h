@@ -190,6 +190,10 @@ typedef struct pg_store {
     char months[PG_MONTHS_CACHED][8];
     int nmonths;
 
+    /* Whether a substring search walks windows of time (store_pg_query.c):
+    ** 0 not known yet, 1 yes, -1 no (the entries are few). */
+    int search_windows;
+
     /* The statements this connection has prepared (pgs_run()), a bit per
     ** statement number; cleared when a new connection is made. */
     unsigned char prepared[PG_PREP_SLOTS / 8];

@@ -210,22 +210,45 @@ static int resolve(pg_store *s, const store_query *q, resolved *r, char *err)
 ** order, so keeping the newest meant fetching every match first: 20,000
 ** rows for a term in 0.2% of 10,000,000 entries.  Instead the search walks
 ** back in time through windows of created_at, newest first, each one
-** statement in which the trigram indexes find the window's matches (and
-** partitions outside the window are pruned), so a window costs what its
-** matches cost.  The first window is the hour before the newest entry the
-** query can return (now, its until bound or its cursor) and everything
-** after; each next one is eight times as long, back to the start (the
-** seventh reaches 30 years, the eighth everything).  The walk stops once
-** it has the rows it needs: a common term in the first window, a rare one
-** after a handful of cheap statements.  At 10,000,000 entries over 90
-** days a term in 0.2% of them took two windows, about 4 ms, against 40 ms
-** (warm) to 450 ms (cold) walking the time index (bench/RESULTS-pg.md).
-** Windows do not overlap and each is sorted, so the rows come out in the
-** query's order, as one statement would give them.
+** statement in which the trigram indexes find the window's matches, ANDed
+** with the BRIN index on created_at (and partitions outside the window are
+** pruned), so a window costs what its matches cost.  The windows reach back from the newest entry the query
+** can return (now, its until bound or its cursor): the last hour, the day
+** before it, the month before that, then everything older.  The walk stops
+** once it has the rows it needs: a common term in the first window, a
+** rare one in at most four statements, the last of them the whole search
+** (so a term with fewer matches than the limit costs little more than one
+** statement).  At 10,000,000 entries over 90 days a term in 0.2% of them
+** took two windows, against reading the time index back through about
+** 30,000 rows (40 ms warm, 450 ms cold; bench/RESULTS-pg.md).  Windows do
+** not overlap and each is sorted, so the rows come out in the query's
+** order, as one statement would give them.
 */
-#define WINDOW_FIRST_US (60LL * 60 * 1000000)
-#define WINDOW_GROWTH 8
-#define WINDOWS 8
+#define HOUR_US (60LL * 60 * 1000000)
+/* How far back each window but the last reaches (the last: everything). */
+static const int64_t window_reach_us[] = {HOUR_US, 25 * HOUR_US, 32 * 24 * HOUR_US};
+#define WINDOWS ((int)(sizeof window_reach_us / sizeof window_reach_us[0]) + 1)
+
+/* Windows pay once the entries are many; below this many (the planner's
+** estimate, read once per connection) a search is one statement, since a
+** rare term would otherwise cost every window's round trip. */
+#define WINDOWS_FROM_ENTRIES 1000000
+
+static int walks_windows(pg_store *s)
+{
+    if (s->search_windows) return s->search_windows > 0;
+    int rc = STORE_OK;
+    char ignored[STORE_ERRLEN];
+    PGresult *res = pgs_run(s, 0,
+                            "SELECT coalesce(sum(c.reltuples), 0)::bigint FROM pg_inherits i"
+                            " JOIN pg_class c ON c.oid = i.inhrelid"
+                            " WHERE i.inhparent = 'dss_audit.entries'::regclass",
+                            0, NULL, &rc, "estimating the entries", ignored);
+    if (!res) return 1; /* not known: windows are right either way */
+    s->search_windows = int_at(res, 0, 0) >= WINDOWS_FROM_ENTRIES ? 1 : -1;
+    PQclear(res);
+    return s->search_windows > 0;
+}
 
 /* Where window 0 ends: the newest created_at the query can return. */
 static int64_t windows_top(const store_query *q)
@@ -239,14 +262,13 @@ static int64_t windows_top(const store_query *q)
     return top;
 }
 
-/* Window i's bounds into r; 1 when it reaches back to the start. */
+/* Window i's bounds into r, its upper bound the lower one r holds ("~",
+** after every timestamp, before the first); 1 when it reaches back to
+** the start. */
 static int window_bounds(const store_query *q, int64_t top, int i, resolved *r)
 {
-    if (i == 0) snprintf(r->win_hi, sizeof r->win_hi, "~"); /* after every timestamp */
-    else memcpy(r->win_hi, r->win_lo, sizeof r->win_hi);
-    int64_t span = WINDOW_FIRST_US;
-    for (int k = 0; k < i; k++) span *= WINDOW_GROWTH;
-    ts_format(top - span, r->win_lo);
+    memcpy(r->win_hi, r->win_lo, sizeof r->win_hi); /* where the one before began */
+    if (i < WINDOWS - 1) ts_format(top - window_reach_us[i], r->win_lo);
     if (i == WINDOWS - 1 || (q->since && strcmp(r->win_lo, q->since) <= 0)) {
         r->win_lo[0] = '\0'; /* before every timestamp */
         return 1;
@@ -293,7 +315,9 @@ int pgs_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *m
     ** offset skipped here. */
     int64_t want = q->offset + q->limit + 1, got = 0, top = windows_top(q);
     int last = 1;
-    for (int w = 0; rc == STORE_OK; w++) {
+    int first = (r.shape & Q(TEXT)) && !walks_windows(s) ? WINDOWS - 1 : 0;
+    snprintf(r.win_lo, sizeof r.win_lo, "~"); /* the first window's upper bound */
+    for (int w = first; rc == STORE_OK; w++) {
         params p = {.n = 0};
         if (r.shape & Q(TEXT)) last = window_bounds(q, top, w, &r);
         store_query one = *q;
