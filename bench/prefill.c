@@ -3,7 +3,7 @@
 ** server's own storage code.
 **
 **   bench_prefill --db PATH --count N [--batch 10000] [--span-days 90]
-**                 [--seed S] [--now] [--cache-mb 256]
+**                 [--seed S] [--now] [--cache-mb 256] [--no-tree]
 **
 ** Every entry goes through scrub_tree() and store_append() exactly as a
 ** log_operation call does, inside store_begin()/store_commit() transactions
@@ -29,6 +29,11 @@
 ** At the end the search index is merged into one segment (FTS5 'optimize'),
 ** see the comment there.
 **
+** --no-tree appends without keeping the log's Merkle tree
+** (store_testing_tree_off()), to measure what keeping it costs (bench/run
+** --tlog); such a database is for that measurement only (its tree is built
+** again when a writable store next opens it).
+**
 ** Prints one line: rows=... secs=... rows_per_s=... first=... last=...
 ** clock=...
 */
@@ -43,6 +48,7 @@
 #include "scrub/scrub.h"
 #include "store/chain.h"
 #include "store/store.h"
+#include "store/store_testing.h"
 #include "util/ts.h"
 
 /* The clock the store sees; see the header comment. */
@@ -62,7 +68,7 @@ static int cache_kib = 256 * 1024;
 static void usage(void)
 {
     fputs("usage: bench_prefill --db PATH --count N [--batch 10000] "
-          "[--span-days 90] [--seed S] [--now] [--cache-mb 256]\n", stderr);
+          "[--span-days 90] [--seed S] [--now] [--cache-mb 256] [--no-tree]\n", stderr);
     exit(2);
 }
 
@@ -75,11 +81,12 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     long long count = -1, batch = 10000, span_days = 90, seed = 1;
-    int backdate = 1;
+    int backdate = 1, no_tree = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--now")) { backdate = 0; continue; }
+        if (!strcmp(a, "--no-tree")) { no_tree = 1; continue; }
         if (!v) usage();
         if (!strcmp(a, "--db")) path = v;
         else if (!strcmp(a, "--count")) count = num_arg(v);
@@ -105,6 +112,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sqlite3_reset_auto_extension();
+    if (no_tree) store_testing_tree_off(st, 1);
     /* The store's connection, so that the fill can enlarge its cache after
     ** store_open() has set its own. */
     int n_captured;

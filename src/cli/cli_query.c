@@ -410,6 +410,8 @@ static cJSON *log_stats_json(store *st, const store_log_stats *l, char *err, siz
     cJSON_AddNumberToObject(o, "checkpoints", (double)l->checkpoints);
     cJSON_AddNumberToObject(o, "anchors", (double)l->anchors);
     cJSON_AddItemToObject(o, "last_checkpoint", last_cp);
+    cJSON *ws = checkpoint_witnesses_json(st);
+    if (ws) cJSON_AddItemToObject(o, "witnesses", ws);
     return o;
 }
 
@@ -456,6 +458,7 @@ static cJSON *stats_json(store *st, const char *db_path, store_stats *s,
     cJSON_AddNumberToObject(o, "checkpoints", (double)s->checkpoints);
     cJSON_AddNumberToObject(o, "anchors", (double)s->anchors);
     one_log_member(o, only, "last_checkpoint");
+    one_log_member(o, only, "witnesses");
     cJSON_AddNumberToObject(o, "db_bytes", (double)s->db_bytes);
     cJSON_AddNumberToObject(o, "wal_bytes", (double)s->wal_bytes);
     cJSON_AddItemToObject(o, "by_event_type", s->by_event_type);
@@ -550,6 +553,21 @@ static int print_stats_table(FILE *out, const cJSON *o)
     kv(out, "Checkpoints", line);
     snprintf(line, sizeof line, "%.0f", num(o, "anchors"));
     kv(out, "Retention anchors", line);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(o, "witnesses")) {
+        const char *e = str(v, "last_error"), *ok = str(v, "last_ok");
+        if (e && *e)
+            snprintf(line, sizeof line, "FAILING (%s); cosigned size %.0f %s", e,
+                     num(v, "size"), ok && *ok ? ok : "never");
+        else
+            snprintf(line, sizeof line, "cosigned size %.0f%s at %s", num(v, "size"),
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "behind"))
+                         ? " (behind the newest checkpoint)" : "",
+                     ok && *ok ? ok : "?");
+        char key[64];
+        snprintf(key, sizeof key, "Witness %.*s", (int)strcspn(str(v, "witness"), "+"),
+                 str(v, "witness"));
+        kv(out, key, line);
+    }
     human_size(num(o, "db_bytes"), a, sizeof a);
     human_size(num(o, "wal_bytes"), b, sizeof b);
     snprintf(line, sizeof line, "%s (write-ahead log %s)", a, b);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../tlog/note.h"
 #include "../util/diag.h"
 #include "cli_help.h"
 
@@ -42,6 +43,7 @@ static const struct {
     {"checkpoint-interval", required_argument},
     {"max-db-size", required_argument},
     {"read-only", no_argument},
+    {"origin", required_argument},
 };
 enum { N_SHARED = sizeof shared_opts / sizeof *shared_opts };
 
@@ -251,6 +253,8 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
     int rc = CMD_OK;
 #define OPT(bit) ((take & (bit)) ? given[index_of(bit)] : NULL)
 #define VAR(bit, name) ((take & (bit)) ? pick(given[index_of(bit)], env->name) : NULL)
+    c->db_given = OPT(CMD_OPT_DB) != NULL;
+    c->key_given = OPT(CMD_OPT_KEY) != NULL;
     if (take & CMD_OPT_DB) {
         rc = path_option(env, VAR(CMD_OPT_DB, db), "database path", env->xdg_data_home,
                          ".local/share", "dss-audit/audit.db", &c->db, err, errlen);
@@ -301,6 +305,15 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
     if (take & CMD_OPT_READ_ONLY) {
         const char *ro = env->read_only;
         c->read_only = OPT(CMD_OPT_READ_ONLY) || (ro && *ro && strcmp(ro, "0") != 0);
+    }
+    if (take & CMD_OPT_ORIGIN) {
+        /* It names the log's key in every signed note: a key name. */
+        c->origin = set(VAR(CMD_OPT_ORIGIN, origin));
+        if (c->origin && (strlen(c->origin) > STORE_ORIGIN_MAX ||
+                          !note_name_ok(c->origin, strlen(c->origin))))
+            return usage(err, errlen, "--origin must be 1 to %d bytes of text without "
+                         "spaces or '+' (it names the log's key in signed notes)",
+                         STORE_ORIGIN_MAX);
     }
 #undef OPT
 #undef VAR
@@ -488,7 +501,8 @@ void cmd_free(cmd_ctx *cx)
 store_options cmd_store_options(const cmd_ctx *cx, int readonly)
 {
     return (store_options){.path = cx->common.db, .log_name = cx->common.log,
-                           .readonly = readonly, .max_bytes = cx->common.max_db_size};
+                           .readonly = readonly, .max_bytes = cx->common.max_db_size,
+                           .origin = cx->common.origin};
 }
 
 int cmd_parse_int(const char *s, long long lo, long long hi, long long *out)
@@ -527,6 +541,27 @@ int cmd_print_json(const cJSON *j)
     puts(text);
     cJSON_free(text);
     return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* The log opened for writing, to sign a checkpoint no reader could: the
+** same log as the read-only store's, with its own key only.  NULL with err
+** otherwise. */
+store *cmd_open_to_sign(const cmd_ctx *cx, char *err)
+{
+    store_options so = cmd_store_options(cx, 0);
+    store *rw = NULL;
+    char name[STORE_LOG_NAME_MAX];
+    snprintf(name, sizeof name, "%s", store_log_name(cx->st));
+    if (name[0]) so.log_name = name;
+    if (store_open(&so, &rw, err) != STORE_OK) return NULL;
+    if (strcmp(store_log_id(rw), store_log_id(cx->st)) != 0) {
+        snprintf(err, STORE_ERRLEN, "the log is not this machine's own: no "
+                                    "checkpoint may be signed for it here");
+    } else if (store_record_log_key(rw, cx->sg->pk_hex, err) == STORE_OK) {
+        return rw;
+    }
+    store_close(rw);
+    return NULL;
 }
 
 int cmd_trusted_key(const cmd_ctx *cx, const char *public_key_file, char pk[SIGNER_PK_HEX],

@@ -51,7 +51,8 @@ enum {
     CMD_OPT_MAX_DEPTH = 1 << 6,           /* DSS_AUDIT_MAX_DEPTH */
     CMD_OPT_CHECKPOINT_INTERVAL = 1 << 7, /* DSS_AUDIT_CHECKPOINT_INTERVAL */
     CMD_OPT_MAX_DB_SIZE = 1 << 8,         /* DSS_AUDIT_MAX_DB_SIZE */
-    CMD_OPT_READ_ONLY = 1 << 9            /* DSS_AUDIT_READ_ONLY */
+    CMD_OPT_READ_ONLY = 1 << 9,           /* DSS_AUDIT_READ_ONLY */
+    CMD_OPT_ORIGIN = 1 << 10              /* --origin NAME, DSS_AUDIT_ORIGIN */
 };
 
 /* Every command takes these, as the program's help has always said
@@ -116,7 +117,7 @@ typedef struct cmd_option {
 typedef struct cmd_env {
     const char *db, *log, *key, *actor, *config; /* DSS_AUDIT_* */
     const char *max_message_bytes, *max_depth, *checkpoint_interval, *max_db_size;
-    const char *read_only;
+    const char *read_only, *origin;
     /* DSS_AUDIT_SINK_TOKEN and DSS_AUDIT_SINK_SECRET: main.c's copies (the
     ** variables' text is wiped, as `ps e` would show it). */
     const char *sink_token, *sink_secret;
@@ -133,6 +134,7 @@ typedef struct cmd_env {
 ** strings marked owned are freed by cmd_free(). */
 typedef struct cmd_common {
     char *db;                  /* owned; NULL when the command takes no --db */
+    int db_given, key_given;   /* by --db, --key themselves (witness: its own) */
     char db_shown[512];        /* db as printed: a PostgreSQL password masked */
     const char *log;           /* --log, else DSS_AUDIT_LOG; NULL when empty */
     int log_given;             /* by --log itself: verify and prune select a
@@ -147,6 +149,8 @@ typedef struct cmd_common {
     long long checkpoint_interval; /* 1000 by default */
     long long max_db_size;     /* 0: no cap */
     int read_only;
+    const char *origin;        /* the own log's checkpoint origin; NULL: the one
+                                  recorded, else dss-audit/<log_id> */
 } cmd_common;
 
 typedef struct cmd_ctx cmd_ctx;
@@ -212,7 +216,8 @@ void cmd_free(cmd_ctx *cx);
 
 /* ---- helpers for the commands ------------------------------------------ */
 
-/* The store options of cx's shared options: --db, --log, --max-db-size. */
+/* The store options of cx's shared options: --db, --log, --max-db-size,
+** --origin. */
 store_options cmd_store_options(const cmd_ctx *cx, int readonly);
 
 /* An integer from lo to hi: 0, or -1 when s is not one. */
@@ -232,11 +237,23 @@ void cmd_self_path(char *buf, size_t len);
 /* Print j pretty on stdout.  0, or -1 when printing failed. */
 int cmd_print_json(const cJSON *j);
 
+/* The log of the read-only cx->st opened for writing, to sign a checkpoint
+** no reader could (prove, report): the same log, recording cx->sg's key
+** as the log's (refused when another key signs it).  A store the caller
+** closes, or NULL with err (STORE_ERRLEN bytes). */
+store *cmd_open_to_sign(const cmd_ctx *cx, char *err);
+
 /* The public key a verification trusts: the file public_key_file, else the
 ** signing key's .pub when present, else none (each checkpoint's own).
 ** Sets *trusted to pk or NULL.  CMD_OK, or CMD_EUSAGE with err. */
 int cmd_trusted_key(const cmd_ctx *cx, const char *public_key_file, char pk[SIGNER_PK_HEX],
                     const char **trusted, char *err, size_t errlen);
+
+/* --witness URL=VKEY values (checkpoint, serve), parsed into w: CMD_OK, or
+** CMD_EUSAGE with a sentence naming the bad one. */
+struct wsync_witness;
+int cmd_parse_witnesses(const cmd_strings *specs, struct wsync_witness *w, char *err,
+                        size_t errlen);
 
 /* ---- the commands (src/cli/cmd_*.c) ------------------------------------ */
 
@@ -244,5 +261,6 @@ extern const cmd_spec cmd_serve, cmd_wrap, cmd_wrap_config, cmd_hook, cmd_hooks;
 extern const cmd_spec cmd_tail, cmd_query, cmd_stats, cmd_export, cmd_report, cmd_ui;
 extern const cmd_spec cmd_verify, cmd_checkpoint, cmd_public_key, cmd_prune;
 extern const cmd_spec cmd_ship, cmd_migrate, cmd_auth;
+extern const cmd_spec cmd_prove, cmd_verify_proof, cmd_witness;
 
 #endif

@@ -98,7 +98,7 @@ done:
 const cmd_spec cmd_prune = {
     .options = prune_option_table,
     .opts_size = sizeof(prune_opts),
-    .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_MAX_DB_SIZE,
+    .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_MAX_DB_SIZE | CMD_OPT_ORIGIN,
     .check = prune_check,
     .run = prune_run,
 };

@@ -5,13 +5,17 @@
 ** Their options fill one cli_args; cli_check() (cli_args.c) turns the
 ** strings into values before the database is opened, so that a mistake
 ** is a usage error that touches nothing.  main.c opens the store
-** read-only for them (CMD_READS).
+** read-only for them (CMD_READS); report may sign a checkpoint first (its
+** proofs need one holding every entry), on a store of its own.
 */
 #include "cmd.h"
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "../integrity/checkpoint.h"
 #include "../util/diag.h"
 #include "../viewer/viewer_report.h"
 #include "cli.h"
@@ -103,6 +107,39 @@ static const cmd_option report_option_table[] = {
     OUTPUT, FILTERS, {"public-key", 0, CMD_STRING, offsetof(report_opts, public_key)}, END,
 };
 
+/* A report embeds a proof of every entry it shows, against the log's
+** newest signed checkpoint: when the head moved since that one and the
+** log's signing key is here, sign one first, as prove does (never a key
+** made for it, never a log made for it).  Without, the newer entries go
+** without proofs and the page says so; stderr says why. */
+static void sign_for_report(cmd_ctx *cx)
+{
+    char err[STORE_ERRLEN], hash[CHAIN_HEX_LEN];
+    int64_t head = 0;
+    store_checkpoint cp;
+    if (store_head(cx->st, &head, hash, err) != STORE_OK || head == 0) return;
+    int rc = checkpoint_last_noted(cx->st, &cp, err);
+    if (rc == STORE_OK && cp.seq == head && strcmp(cp.head_hash, hash) == 0) return;
+    signer sg;
+    if (access(cx->common.key, R_OK) != 0 ||
+        signer_load(cx->common.key, 0, &sg, err, sizeof err) != 0) {
+        diag("report: no signed checkpoint holds the entries after seq %lld, and the log's "
+             "key is not here to sign one: they go without proofs",
+             rc == STORE_OK ? (long long)cp.seq : 0LL);
+        return;
+    }
+    cx->sg = &sg;
+    store *rw = cmd_open_to_sign(cx, err);
+    if (!rw || checkpoint_noted_head(rw, &sg, &cp, err) != STORE_OK)
+        diag("report: could not sign a checkpoint for the newest entries (they go without "
+             "proofs): %s", err);
+    else
+        diag("report: signed a checkpoint of tree size %lld for the proofs", (long long)cp.seq);
+    store_close(rw);
+    cx->sg = NULL;
+    signer_wipe(&sg);
+}
+
 /* report: 0 written, 1 failed, 2 usage. */
 static int report_run(cmd_ctx *cx)
 {
@@ -115,6 +152,7 @@ static int report_run(cmd_ctx *cx)
         diag("%s", err);
         return 2;
     }
+    sign_for_report(cx);
     int rc = viewer_report_write(cx->st, &ro, err, sizeof err);
     if (rc != 0) {
         diag("report: %s", err);

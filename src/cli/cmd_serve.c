@@ -14,6 +14,43 @@
 #include "../protocol/mcp.h"
 #include "../server.h"
 #include "../util/diag.h"
+#include "../witness/wsync.h"
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+typedef struct serve_opts {
+    cmd_strings witness;
+    wsync_witness w[CMD_MAX_REPEAT]; /* --witness, parsed by check */
+} serve_opts;
+
+static const cmd_option serve_option_table[] = {
+    {"witness", 0, CMD_STRINGS, offsetof(serve_opts, witness)},
+    {NULL, 0, 0, 0},
+};
+
+static int serve_check(cmd_ctx *cx, char *err, size_t errlen)
+{
+    serve_opts *o = cx->opts;
+    return cmd_parse_witnesses(&o->witness, o->w, err, errlen);
+}
+
+/* The witnesses' thread: it submits each new signed checkpoint in the
+** background, so that no agent's call waits on a witness.  NULL when none
+** is configured (or the log is read-only: it signs no checkpoint). */
+static wsync *start_witnesses(cmd_ctx *cx, const store_options *so)
+{
+    const serve_opts *o = cx->opts;
+    char err[256];
+    if (!o->witness.n || so->readonly) return NULL;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    wsync *ws = wsync_start(so, o->w, (size_t)o->witness.n, err, sizeof err);
+    if (!ws) {
+        diag("warning: the checkpoints will not be witnessed: %s", err);
+        curl_global_cleanup();
+    }
+    return ws;
+}
 
 static int serve_run(cmd_ctx *cx)
 {
@@ -21,6 +58,7 @@ static int serve_run(cmd_ctx *cx)
     store_options so = cmd_store_options(cx, c->read_only);
     server *sv = NULL;
     mcp *m = NULL;
+    wsync *ws = NULL;
     int status = EXIT_FAILURE;
     char err[CMD_ERRLEN];
     /* A person who runs the binary by hand would otherwise see nothing and
@@ -45,16 +83,24 @@ static int serve_run(cmd_ctx *cx)
         diag("cannot start: %s", err);
         goto done;
     }
+    ws = start_witnesses(cx, &so);
     status = server_run(sv, m) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 done:
-    mcp_free(m);
+    mcp_free(m); /* its last checkpoint, which the witnesses get below */
     server_free(sv);
+    if (ws) {
+        wsync_stop(ws);
+        curl_global_cleanup();
+    }
     return status;
 }
 
 const cmd_spec cmd_serve = {
+    .options = serve_option_table,
+    .opts_size = sizeof(serve_opts),
+    .check = serve_check,
     .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY | CMD_OPT_ACTOR | CMD_OPT_CONFIG |
               CMD_OPT_MAX_MESSAGE_BYTES | CMD_OPT_MAX_DEPTH | CMD_OPT_CHECKPOINT_INTERVAL |
-              CMD_OPT_MAX_DB_SIZE | CMD_OPT_READ_ONLY,
+              CMD_OPT_MAX_DB_SIZE | CMD_OPT_READ_ONLY | CMD_OPT_ORIGIN,
     .run = serve_run,
 };

@@ -13,11 +13,14 @@
 
 #include "../integrity/checkpoint.h"
 #include "../integrity/verify.h"
+#include "../tlog/note.h"
 #include "../util/diag.h"
 
 typedef struct verify_opts {
-    const char *checkpoint, *public_key, *trusted_keys;
-    cmd_strings archives;
+    const char *checkpoint, *public_key, *trusted_keys, *since, *min_witnesses;
+    cmd_strings archives, witnesses;
+    note_key keys[CMD_MAX_REPEAT]; /* --witness, parsed by check */
+    long long min;
 } verify_opts;
 
 static const cmd_option verify_option_table[] = {
@@ -25,8 +28,39 @@ static const cmd_option verify_option_table[] = {
     {"public-key", 0, CMD_STRING, offsetof(verify_opts, public_key)},
     {"trusted-keys", 0, CMD_STRING, offsetof(verify_opts, trusted_keys)},
     {"archive", 0, CMD_STRINGS, offsetof(verify_opts, archives)},
+    {"since", 0, CMD_STRING, offsetof(verify_opts, since)},
+    {"witness", 0, CMD_STRINGS, offsetof(verify_opts, witnesses)},
+    {"min-witnesses", 0, CMD_STRING, offsetof(verify_opts, min_witnesses)},
     {NULL, 0, 0, 0},
 };
+
+static int verify_check(cmd_ctx *cx, char *err, size_t errlen)
+{
+    verify_opts *o = cx->opts;
+    char why[256];
+    if (o->since && (o->archives.n || o->checkpoint)) {
+        snprintf(err, errlen, "--since checks the log against one kept checkpoint note: it "
+                              "takes neither --archive nor --checkpoint");
+        return CMD_EUSAGE;
+    }
+    for (int i = 0; i < o->witnesses.n; i++) {
+        if (note_key_parse(o->witnesses.v[i], &o->keys[i], why, sizeof why) != NOTE_OK ||
+            o->keys[i].type != NOTE_COSIGNATURE) {
+            snprintf(err, errlen, "--witness %.200s: %s", o->witnesses.v[i],
+                     o->keys[i].type != NOTE_COSIGNATURE ? "not a witness's key (type 0x04)"
+                                                         : why);
+            return CMD_EUSAGE;
+        }
+    }
+    o->min = o->witnesses.n;
+    if (o->min_witnesses &&
+        cmd_parse_int(o->min_witnesses, 0, o->witnesses.n, &o->min) != 0) {
+        snprintf(err, errlen, "--min-witnesses must be a number from 0 to the %d --witness "
+                 "keys given", o->witnesses.n);
+        return CMD_EUSAGE;
+    }
+    return CMD_OK;
+}
 
 static void verify_progress(void *ctx, int64_t done)
 {
@@ -67,6 +101,57 @@ static void print_problems(const cJSON *report)
     }
 }
 
+/* A witness that did not cosign the newest checkpoint, or failed last
+** time, is said on stderr: not tampering, but a witness to look after. */
+static void print_witnesses(const cJSON *report)
+{
+    const cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(report, "witnesses")) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "witness"));
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "last_error"));
+        const char *ok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "last_ok"));
+        if (e && *e)
+            diag("witness %s: its last attempt failed (%s); last cosigned %s", name, e,
+                 ok && *ok ? ok : "never");
+        else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "behind")))
+            diag("witness %s has not cosigned the newest checkpoint yet", name);
+    }
+}
+
+/* Print a report and its problems; the exit status it means. */
+static int finish(cJSON *report)
+{
+    int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "ok"));
+    cmd_print_json(report);
+    print_problems(report);
+    print_witnesses(report);
+    diag("%s: %d problem(s)", ok ? "the audit log is intact" : "THE AUDIT LOG WAS TAMPERED WITH",
+         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "problems")));
+    cJSON_Delete(report);
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* A kept checkpoint note (checkpoint --note), at most a note's size. */
+static char *read_note(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(NOTE_MAX_SIZE + 2);
+    size_t n = buf ? fread(buf, 1, NOTE_MAX_SIZE + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > NOTE_MAX_SIZE) {
+        snprintf(err, errlen, "%s: %s", path, buf ? "larger than a note" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 /* verify: 0 intact, 1 tampered, 2 usage or I/O. */
 static int verify_run(cmd_ctx *cx)
 {
@@ -78,7 +163,9 @@ static int verify_run(cmd_ctx *cx)
     /* DSS_AUDIT_LOG names the log the servers write; verify checks every
     ** log unless --log names one. */
     verify_options opt = {.archives = o->archives.v, .n_archives = o->archives.n,
-                          .log = cx->common.log_given ? cx->common.log : NULL};
+                          .log = cx->common.log_given ? cx->common.log : NULL,
+                          .witnesses = o->keys, .n_witnesses = (size_t)o->witnesses.n,
+                          .min_witnesses = (size_t)o->min};
     if (cmd_trusted_key(cx, o->public_key, pk, &opt.trusted_public_key, err, sizeof err) !=
         CMD_OK) {
         diag("%s", err);
@@ -106,26 +193,34 @@ static int verify_run(cmd_ctx *cx)
         }
         opt.external = &external;
     }
+    cJSON *report;
+    if (o->since) {
+        size_t len = 0;
+        char *note_text = read_note(o->since, &len, err, sizeof err);
+        report = note_text ? verify_since(cx->st, note_text, len, &opt, err, sizeof err) : NULL;
+        free(note_text);
+        verify_free_trusted_keys(keys, n_keys);
+        if (!report) {
+            diag("verify --since failed: %s", err);
+            return 2;
+        }
+        return finish(report);
+    }
     if (isatty(2)) opt.progress = verify_progress;
-    cJSON *report = verify_store(cx->st, &opt, err, sizeof err);
+    report = verify_store(cx->st, &opt, err, sizeof err);
     verify_free_trusted_keys(keys, n_keys);
     if (isatty(2) && opt.progress) fputc('\n', stderr);
     if (!report) {
         diag("verify failed: %s", err);
         return 2;
     }
-    int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "ok"));
-    cmd_print_json(report);
-    print_problems(report);
-    diag("%s: %d problem(s)", ok ? "the audit log is intact" : "THE AUDIT LOG WAS TAMPERED WITH",
-         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "problems")));
-    cJSON_Delete(report);
-    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+    return finish(report);
 }
 
 const cmd_spec cmd_verify = {
     .options = verify_option_table,
     .opts_size = sizeof(verify_opts),
     .shared = CMD_OPT_DB | CMD_OPT_LOG | CMD_OPT_KEY,
+    .check = verify_check,
     .run = verify_run,
 };

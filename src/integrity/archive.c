@@ -63,29 +63,33 @@ static void add_text(cJSON *o, const char *k, const char *v)
     else cJSON_AddNullToObject(o, k);
 }
 
-int archive_write(archive_writer *w, const store_raw_entry *e)
+cJSON *archive_entry_json(const store_raw_entry *e)
 {
-    if (w->failed) return -1;
     char prev[CHAIN_HEX_LEN], hash[CHAIN_HEX_LEN];
     chain_hex(e->prev_hash, prev);
     chain_hex(e->hash, hash);
     cJSON *o = cJSON_CreateObject();
-    char *line = NULL;
-    if (o) {
-        /* Every field of ENTRY_FIELDS (entry.h) as text, but the hashes,
-        ** which end the line; encoding v2's fields only when set, so
-        ** archives of v1 entries keep the shape they always had. */
-        cJSON_AddNumberToObject(o, "seq", (double)e->f.seq);
-        for (int c = 0; c < ENTRY_NFIELDS; c++) {
-            const entry_field *d = &entry_fields[c];
-            if (d->chain_off == ENTRY_NO_MEMBER) continue;
-            const char *v = *(const char *const *)((const char *)&e->f + d->chain_off);
-            if (v || d->since == 1) add_text(o, d->name, v);
-        }
-        cJSON_AddStringToObject(o, "prev_hash", prev);
-        cJSON_AddStringToObject(o, "hash", hash);
-        line = cJSON_PrintUnformatted(o);
+    if (!o) return NULL;
+    /* Every field of ENTRY_FIELDS (entry.h) as text, but the hashes, which
+    ** end the line; encoding v2's fields only when set, so archives of v1
+    ** entries keep the shape they always had. */
+    cJSON_AddNumberToObject(o, "seq", (double)e->f.seq);
+    for (int c = 0; c < ENTRY_NFIELDS; c++) {
+        const entry_field *d = &entry_fields[c];
+        if (d->chain_off == ENTRY_NO_MEMBER) continue;
+        const char *v = *(const char *const *)((const char *)&e->f + d->chain_off);
+        if (v || d->since == 1) add_text(o, d->name, v);
     }
+    cJSON_AddStringToObject(o, "prev_hash", prev);
+    cJSON_AddStringToObject(o, "hash", hash);
+    return o;
+}
+
+int archive_write(archive_writer *w, const store_raw_entry *e)
+{
+    if (w->failed) return -1;
+    cJSON *o = archive_entry_json(e);
+    char *line = o ? cJSON_PrintUnformatted(o) : NULL;
     if (!line || fputs(line, w->f) == EOF || fputc('\n', w->f) == EOF) w->failed = 1;
     else w->count++;
     cJSON_free(line);
@@ -146,6 +150,25 @@ static int hex32(const cJSON *o, const char *k, uint8_t out[CHAIN_HASH_BYTES])
                ? 0 : -1;
 }
 
+int archive_entry_read(const cJSON *o, store_raw_entry *e)
+{
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+    int bad = !cJSON_IsObject(o) || !cJSON_IsNumber(seq);
+    memset(e, 0, sizeof *e);
+    e->hashes_ok = 1;
+    if (bad) return -1;
+    e->f.seq = (int64_t)seq->valuedouble;
+    for (int c = 0; c < ENTRY_NFIELDS; c++) {
+        const entry_field *d = &entry_fields[c];
+        if (d->chain_off == ENTRY_NO_MEMBER) continue;
+        /* Archives of v1 entries do not hold encoding v2's fields. */
+        *(const char **)((char *)&e->f + d->chain_off) =
+            d->since == 1 ? opt_str(o, d->name, &bad) : v2_str(o, d->name, &bad);
+    }
+    bad = bad || hex32(o, "prev_hash", e->prev_hash) || hex32(o, "hash", e->hash);
+    return bad ? -1 : 0;
+}
+
 int archive_each(const char *path, store_entry_fn fn, void *ctx, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
@@ -161,21 +184,8 @@ int archive_each(const char *path, store_entry_fn fn, void *ctx, char *err, size
     while ((n = getline(&line, &cap, f)) > 0) {
         lineno++;
         cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
-        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
-        int bad = !cJSON_IsObject(o) || !cJSON_IsNumber(seq);
-        store_raw_entry e = {.hashes_ok = 1};
-        if (!bad) {
-            e.f.seq = (int64_t)seq->valuedouble;
-            for (int c = 0; c < ENTRY_NFIELDS; c++) {
-                const entry_field *d = &entry_fields[c];
-                if (d->chain_off == ENTRY_NO_MEMBER) continue;
-                /* Archives of v1 entries do not hold encoding v2's fields. */
-                *(const char **)((char *)&e.f + d->chain_off) =
-                    d->since == 1 ? opt_str(o, d->name, &bad) : v2_str(o, d->name, &bad);
-            }
-            bad = bad || hex32(o, "prev_hash", e.prev_hash) || hex32(o, "hash", e.hash);
-        }
-        if (bad) {
+        store_raw_entry e;
+        if (archive_entry_read(o, &e) != 0) {
             snprintf(err, errlen, "archive %s line %ld is not an archived entry", path, lineno);
             rc = -1;
         } else if (fn(ctx, &e) != 0) {

@@ -11,6 +11,7 @@
 #define DSS_ARCHIVE_H
 
 #include <stddef.h>
+#include <cjson/cJSON.h>
 
 #include "../store/store.h"
 #include "signer.h"
@@ -30,6 +31,16 @@ int archive_finish(archive_writer *w, char *err, size_t errlen);
 
 /* Close and delete an archive that will not be used.  NULL is fine. */
 void archive_discard(archive_writer *w);
+
+/* One entry as an archive line holds it: {seq, every field as its stored
+** text (JSON columns as strings), prev_hash, hash (hex)}.  The form a proof
+** carries its entry in (prove.h): from it anyone recomputes the entry's
+** hash (docs/hash-encoding.md).  A new object the caller frees, or NULL. */
+cJSON *archive_entry_json(const store_raw_entry *e);
+
+/* Read such an object into e, whose strings point into o (which must
+** outlive it).  0, or -1 when o is not an archived entry. */
+int archive_entry_read(const cJSON *o, store_raw_entry *e);
 
 /* Read an archive, calling fn for each entry in file order.  Returns 0, or
 ** -1 with err when the file cannot be read or a line is malformed. */

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tlog/c2sp.h"
+#include "../tlog/ckpt.h"
 #include "archive.h"
 #include "checkpoint.h"
 #include "prehash.h"
@@ -31,7 +33,14 @@ typedef struct head_claim {
     uint8_t hash[CHAIN_HASH_BYTES];
     char what[96]; /* "checkpoint 3" or "the external checkpoint" */
     int seen;
+    int has_root;  /* its signed note's tree root, to compare with the entries' */
+    uint8_t root[MERKLE_HASH];
 } head_claim;
+
+/* Stored hashes compared per read: a range of indexes, about two per entry. */
+#define TREE_BATCH 4096
+/* Tree problems reported per log before the rest are only counted. */
+#define TREE_PROBLEMS 10
 
 typedef struct walk {
     store *st;
@@ -60,6 +69,18 @@ typedef struct walk {
     head_claim *anchors;       /* validly signed retention anchors */
     size_t n_anchors;
     int oom;
+    /* The Merkle tree: recomputed from the entries as they are judged and
+    ** compared with the stored hashes, TREE_BATCH at a time. */
+    char origin[STORE_ORIGIN_MAX + 1]; /* the log's recorded origin, "" none */
+    int tree_on;
+    int64_t tree_size;         /* leaves the stored tree holds */
+    merkle_frontier tf;        /* the entries' tree so far */
+    int tf_ok;
+    int64_t tq_first;          /* the expected stored hashes from this index */
+    merkle_hash *tq;
+    size_t tq_n;
+    int tree_problems;
+    size_t next_root;          /* the next claim whose root is compared */
 } walk;
 
 static void problem(walk *w, int64_t seq, const char *kind, const char *fmt, ...)
@@ -92,13 +113,24 @@ static void problem(walk *w, int64_t seq, const char *kind, const char *fmt, ...
     w->last_problem_seq = seq;
 }
 
+/* A problem of `kind` found by the tree's check: the first TREE_PROBLEMS
+** are reported.  It leaves the chain walk's memory of its last problem
+** alone (that one decides which broken links are echoes). */
+#define tree_problem(w, seq, kind, ...)                                         \
+    do {                                                                        \
+        int64_t last_ = (w)->last_problem_seq;                                  \
+        if ((w)->tree_problems++ < TREE_PROBLEMS) problem(w, seq, kind, __VA_ARGS__); \
+        (w)->last_problem_seq = last_;                                          \
+    } while (0)
+
 static int cmp_claims(const void *a, const void *b)
 {
     const head_claim *x = a, *y = b;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int add_claim(walk *w, int64_t seq, const char *hex, const char *what)
+static int add_claim(walk *w, int64_t seq, const char *hex, const char *what,
+                     const uint8_t *root)
 {
     head_claim *c = realloc(w->claims, (w->n_claims + 1) * sizeof *c);
     if (!c) return -1;
@@ -107,6 +139,11 @@ static int add_claim(walk *w, int64_t seq, const char *hex, const char *what)
     memset(c, 0, sizeof *c);
     c->seq = seq;
     snprintf(c->what, sizeof c->what, "%s", what);
+    if (root) {
+        c->has_root = 1;
+        memcpy(c->root, root, MERKLE_HASH);
+    }
+    c->seen = seq == 0; /* an empty log's checkpoint vouches for no entry */
     size_t got = 0;
     if (sodium_hex2bin(c->hash, CHAIN_HASH_BYTES, hex, strlen(hex), NULL, &got, NULL) ||
         got != CHAIN_HASH_BYTES)
@@ -202,6 +239,116 @@ static void check_start(walk *w, const store_raw_entry *e)
     memset(w->expect_prev, 0, CHAIN_HASH_BYTES);
 }
 
+/* ---- the tree ---- */
+
+/* The seq of the leaf whose append stored index idx. */
+static int64_t seq_of_index(int64_t idx)
+{
+    int level;
+    int64_t k;
+    merkle_split_stored_index(idx, &level, &k);
+    return (k + 1) << level;
+}
+
+/* Compare the expected stored hashes queued with the stored ones.  The
+** first that differs is reported (every subtree over a changed leaf
+** differs too: they are counted), and the walk goes on from the stored
+** tree, so one change is one problem. */
+static void tree_flush(walk *w)
+{
+    if (!w->tq_n) return;
+    merkle_hash *got = malloc(w->tq_n * sizeof *got);
+    int64_t *idx = malloc(w->tq_n * sizeof *idx);
+    char err[STORE_ERRLEN];
+    size_t bad = 0, first = 0;
+    if (!got || !idx) {
+        w->oom = 1;
+    } else {
+        for (size_t i = 0; i < w->tq_n; i++) idx[i] = w->tq_first + (int64_t)i;
+        if (store_tree_hashes(w->st, idx, w->tq_n, got, err) != STORE_OK) {
+            tree_problem(w, seq_of_index(w->tq_first), "tree",
+                         "the Merkle tree's stored hashes from index %lld cannot be read: %s",
+                         (long long)w->tq_first, err);
+            w->tf_ok = 0;
+        } else {
+            for (size_t i = 0; i < w->tq_n; i++)
+                if (memcmp(got[i], w->tq[i], MERKLE_HASH) != 0 && !bad++) first = i;
+        }
+    }
+    if (bad) {
+        int level;
+        int64_t k;
+        merkle_split_stored_index(idx[first], &level, &k);
+        tree_problem(w, seq_of_index(idx[first]), "tree",
+                     "the Merkle tree's stored hash at index %lld (%s %lld) is not the one "
+                     "the entries give (%zu stored hash(es) from there on differ)",
+                     (long long)idx[first],
+                     level ? "the subtree completed by entry" : "the leaf of entry",
+                     (long long)seq_of_index(idx[first]), bad);
+        w->tf_ok = 0; /* the next entry starts again from the stored tree */
+    }
+    free(got);
+    free(idx);
+    w->tq_n = 0;
+}
+
+/* Roots that checkpoint notes sign at the size the entries' tree has now. */
+static void root_claims(walk *w)
+{
+    int64_t size = w->tf.size;
+    while (w->next_root < w->n_claims && w->claims[w->next_root].seq < size) w->next_root++;
+    for (size_t i = w->next_root; i < w->n_claims && w->claims[i].seq == size; i++) {
+        head_claim *c = &w->claims[i];
+        merkle_hash root;
+        if (!c->has_root) continue;
+        merkle_frontier_root(&w->tf, root);
+        if (memcmp(root, c->root, MERKLE_HASH) != 0)
+            tree_problem(w, size, "tree",
+                         "%s signs a Merkle root that is not the root of the log's tree at "
+                         "size %lld", c->what, (long long)size);
+    }
+}
+
+/* The entry's leaf: extend the entries' tree and queue the hashes its
+** append must have stored. */
+static void tree_step(walk *w, const store_raw_entry *e)
+{
+    int64_t seq = e->f.seq;
+    char err[STORE_ERRLEN];
+    if (!w->tree_on || seq < 1) return;
+    if (seq > w->tree_size) {
+        tree_flush(w);
+        tree_problem(w, seq, "tree", "the Merkle tree holds %lld leaves: entry %lld and the "
+                     "ones after it have none", (long long)w->tree_size, (long long)seq);
+        w->tree_on = 0;
+        return;
+    }
+    if (!w->tf_ok || w->tf.size != seq - 1) {
+        /* The first entry after an anchor, or after a gap the chain walk
+        ** reports: go on from the stored tree there. */
+        tree_flush(w);
+        if (store_tree_frontier(w->st, seq - 1, &w->tf, err) != STORE_OK) {
+            tree_problem(w, seq, "tree", "the Merkle tree cannot be read at size %lld: %s",
+                         (long long)seq - 1, err);
+            w->tf_ok = 0;
+            return;
+        }
+        w->tf_ok = 1;
+        root_claims(w);
+    }
+    if (w->tq_n + MERKLE_MAX_STORED > TREE_BATCH) tree_flush(w);
+    if (!w->tq_n) w->tq_first = merkle_stored_index(0, seq - 1);
+    merkle_hash leaf;
+    size_t count = 0;
+    merkle_leaf_hash(e->hash, CHAIN_HASH_BYTES, leaf);
+    if (merkle_frontier_append(&w->tf, leaf, w->tq + w->tq_n, &count) != MERKLE_OK) {
+        w->tf_ok = 0;
+        return;
+    }
+    w->tq_n += count;
+    root_claims(w);
+}
+
 /* Judge one entry, in seq order, whose own hash check is already known. */
 static int judge(void *ctx, const store_raw_entry *e, int own_ok)
 {
@@ -249,6 +396,10 @@ static int judge(void *ctx, const store_raw_entry *e, int own_ok)
                 "it was forged into the chain", (long long)seq, (long long)seq - 1);
     }
     check_claims(w, seq, e->hash);
+    /* An entry the chain walk reported is named already: the tree goes on
+    ** from its stored leaf, so the same change is not reported twice. */
+    if (w->last_problem_seq == seq || (w->pending && w->pending_seq == seq)) w->tf_ok = 0;
+    else tree_step(w, e);
     w->expect_seq = seq + 1;
     memcpy(w->expect_prev, e->hash, CHAIN_HASH_BYTES);
     w->head_seq = seq;
@@ -314,13 +465,28 @@ static int on_checkpoint(void *ctx, const store_checkpoint *cp)
                 cp->log_id);
         bad = 1;
     }
+    /* Its C2SP note: the same key, the same head, and a root the entries'
+    ** tree must give at its size (compared during the walk). */
+    uint8_t root[MERKLE_HASH];
+    int has_root = 0;
+    if (!bad && cp->note[0]) {
+        char why[400];
+        if (checkpoint_check_note(cp, w->origin[0] ? w->origin : NULL, root, why,
+                                  sizeof why) != 0) {
+            problem(w, cp->seq, "bad_signature", "%s: %s", what, why);
+            bad = 1;
+        } else {
+            has_root = 1;
+        }
+    }
     if (!w->prev_bad && strcmp(cp->prev_checkpoint_hash, w->prev_digest) != 0)
         problem(w, cp->seq, "missing",
                 "%s does not follow the checkpoint before it: a checkpoint was "
                 "removed or altered", what);
     checkpoint_digest(cp, w->prev_digest);
     w->prev_bad = bad;
-    if (!bad && cp->seq > 0 && add_claim(w, cp->seq, cp->head_hash, what) != 0)
+    if (!bad && (cp->seq > 0 || has_root) &&
+        add_claim(w, cp->seq, cp->head_hash, what, has_root ? root : NULL) != 0)
         w->oom = 1;
     if (!bad && strcmp(cp->kind, "anchor") == 0) {
         head_claim *a = realloc(w->anchors, (w->n_anchors + 1) * sizeof *a);
@@ -357,6 +523,95 @@ static cJSON *report(walk *w)
     return r;
 }
 
+/* Before the walk: the stored tree's size.  A log pruned before trees
+** existed (no leaf, and an anchor without a note) has none and cannot have
+** one: that is said in the report, not counted as a problem. */
+static int tree_start(walk *w, store *st, const store_checkpoint *anchor, char *err,
+                      size_t errlen)
+{
+    char serr[STORE_ERRLEN];
+    if (store_tree_size(st, &w->tree_size, serr) != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        return -1;
+    }
+    if (w->tree_size == 0 && anchor && !anchor->note[0]) return 0;
+    if (!(w->tq = malloc(TREE_BATCH * sizeof *w->tq))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    w->tree_on = 1;
+    return 0;
+}
+
+/* The report's "tree": its size and root (base64, as notes print it). */
+static int tree_report(walk *w, store *st, cJSON *r)
+{
+    char serr[STORE_ERRLEN], b64[C2SP_B64_LEN(MERKLE_HASH) + 1];
+    merkle_hash root;
+    cJSON *t = cJSON_AddObjectToObject(r, "tree");
+    if (!t) return -1;
+    cJSON_AddNumberToObject(t, "size", (double)w->tree_size);
+    if (!w->tq && w->tree_size == 0 && w->head_seq > 0) {
+        cJSON_AddStringToObject(t, "missing",
+                                "the log was pruned before it kept a Merkle tree: its "
+                                "entries cannot be proved with one");
+        return 0;
+    }
+    if (store_tree_root(st, w->tree_size, root, serr) == STORE_OK) {
+        c2sp_b64_encode(root, MERKLE_HASH, b64);
+        cJSON_AddStringToObject(t, "root", b64);
+    }
+    return 0;
+}
+
+/* ---- witnesses ---- */
+
+/* The newest signed checkpoint's cosignatures by the witnesses trusted:
+** each one present must verify, and at least min_witnesses must.  0, or
+** -1 with err when the store cannot be read. */
+static int check_witnesses(walk *w, store *st, char *err, size_t errlen)
+{
+    const verify_options *o = w->opt;
+    if (!o->n_witnesses && !o->min_witnesses) return 0;
+    store_checkpoint cp;
+    char serr[STORE_ERRLEN], why[256];
+    int rc = checkpoint_last_noted(st, &cp, serr);
+    if (rc == STORE_ENOTFOUND) {
+        problem(w, 0, "witness", "no checkpoint of the log carries a signed note for "
+                                 "witnesses to cosign");
+        return 0;
+    }
+    char *text = rc == STORE_OK ? checkpoint_cosigned_note(st, &cp, serr) : NULL;
+    if (!text) {
+        snprintf(err, errlen, "%s", serr);
+        return -1;
+    }
+    note *n = malloc(sizeof *n);
+    note_verdict *v = calloc(o->n_witnesses ? o->n_witnesses : 1, sizeof *v);
+    int valid = -1;
+    if (n && v && note_parse(text, strlen(text), n, why, sizeof why) == NOTE_OK)
+        valid = note_check(n, o->witnesses, o->n_witnesses, v, why, sizeof why);
+    for (size_t i = 0; valid >= 0 && i < o->n_witnesses; i++) {
+        char vk[NOTE_VKEY_MAX];
+        note_key_format(&o->witnesses[i], vk);
+        if (v[i].invalid)
+            problem(w, cp.seq, "witness", "checkpoint %lld's cosignature by %s does not verify",
+                    (long long)cp.number, vk);
+    }
+    if (valid < 0)
+        problem(w, cp.seq, "witness", "checkpoint %lld's note cannot be read: %s",
+                (long long)cp.number, why);
+    else if ((size_t)valid < o->min_witnesses)
+        problem(w, cp.seq, "witness",
+                "checkpoint %lld (tree size %lld) is cosigned by %d of the %zu witnesses "
+                "trusted, fewer than the %zu required", (long long)cp.number,
+                (long long)cp.seq, valid, o->n_witnesses, o->min_witnesses);
+    free(text);
+    free(n);
+    free(v);
+    return w->oom ? -1 : 0;
+}
+
 /* Verify the selected log, described by log (id, name, recorded key). */
 static cJSON *verify_one(store *st, const verify_options *opt, const store_log *log,
                          char *err, size_t errlen)
@@ -370,6 +625,12 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
     memset(w.prev_digest, '0', 64);
     if (!(w.problems = cJSON_CreateArray())) goto oom;
     if (!(ph = prehash_new(-1, judge, &w))) goto oom;
+
+    /* Notes must name the log's recorded origin (when one is recorded). */
+    if (store_log_origin(st, NULL, w.origin, serr) != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        goto done;
+    }
 
     /* 1. Checkpoints: signatures, their own chain, and the heads they claim. */
     if (store_each_checkpoint(st, on_checkpoint, &w, serr) != STORE_OK) {
@@ -385,8 +646,18 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
         else if (strcmp(x->log_id, w.log_id) != 0)
             problem(&w, x->seq, "bad_signature",
                     "the external checkpoint belongs to another log (%s)", x->log_id);
-        else if (x->seq > 0 && add_claim(&w, x->seq, x->head_hash, "the external checkpoint"))
-            goto oom;
+        else {
+            uint8_t root[MERKLE_HASH];
+            char why[400];
+            int noted = x->note[0] != '\0';
+            if (noted && checkpoint_check_note(x, w.origin[0] ? w.origin : NULL, root, why,
+                                               sizeof why) != 0)
+                problem(&w, x->seq, "bad_signature", "the external checkpoint: %s", why);
+            else if ((x->seq > 0 || noted) &&
+                     add_claim(&w, x->seq, x->head_hash, "the external checkpoint",
+                               noted ? root : NULL))
+                goto oom;
+        }
     }
     if (w.oom) goto oom;
     if (w.n_claims) qsort(w.claims, w.n_claims, sizeof *w.claims, cmp_claims);
@@ -402,6 +673,7 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
     /* 2. The chain: archives first, then the database. */
     store_checkpoint anchor;
     int has_anchor = store_last_anchor(st, &anchor, serr) == STORE_OK;
+    if (tree_start(&w, st, has_anchor ? &anchor : NULL, err, errlen) != 0) goto done;
     for (int i = 0; i < opt->n_archives; i++) {
         if (archive_each(opt->archives[i], on_entry, ph, err, errlen) != 0) goto done;
     }
@@ -441,6 +713,11 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
     }
     if (prehash_drain(ph) != 0 || w.oom) goto oom;
     settle_pending(&w, NULL);
+    tree_flush(&w);
+    if (w.tree_on && w.tree_size > w.head_seq)
+        tree_problem(&w, w.tree_size, "truncated", "the Merkle tree holds %lld leaves but "
+                     "the log ends at seq %lld: entries were removed after they were written",
+                     (long long)w.tree_size, (long long)w.head_seq);
     if (w.oom) goto oom;
 
     /* 3. Heads claimed beyond the end of the log: it was truncated. */
@@ -454,8 +731,11 @@ static cJSON *verify_one(store *st, const verify_options *opt, const store_log *
             problem(&w, c->seq, "missing", "%s vouches for seq %lld, which is not in the log",
                     c->what, (long long)c->seq);
     }
+    if (check_witnesses(&w, st, err, errlen) != 0) goto done;
     out = report(&w);
-    if (!out) goto oom;
+    if (!out || tree_report(&w, st, out) != 0) goto oom;
+    cJSON *ws = checkpoint_witnesses_json(st);
+    if (ws) cJSON_AddItemToObject(out, "witnesses", ws);
     goto done;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -464,6 +744,7 @@ done:
     cJSON_Delete(w.problems);
     free(w.claims);
     free(w.anchors);
+    free(w.tq);
     return out;
 }
 
@@ -526,6 +807,14 @@ static int merge(cJSON *m, cJSON *r, const store_log *log, int is_head)
             cJSON_ReplaceItemInObjectCaseSensitive(m, "head", cJSON_Duplicate(head, 1));
         }
         cJSON_AddItemToObject(one, "head", head);
+    }
+    /* Each log's tree and witnesses; the head log's at the top as well. */
+    static const char *const per_log[] = {"tree", "witnesses"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *x = cJSON_DetachItemFromObjectCaseSensitive(r, per_log[i]);
+        if (!x) continue;
+        if (is_head) cJSON_AddItemToObject(m, per_log[i], cJSON_Duplicate(x, 1));
+        cJSON_AddItemToObject(one, per_log[i], x);
     }
     cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "problems");
     cJSON *p;
@@ -641,6 +930,145 @@ done:
     store_use_log(st, own[0] ? own : NULL, serr);
     cJSON_Delete(m);
     free(l.v);
+    return out;
+}
+
+/* ---- verify --since ---- */
+
+/* The log the note is of: opt->log, else the one whose origin it names. */
+static int since_log(store *st, const verify_options *opt, const char *origin, store_log *out,
+                     char *err, size_t errlen)
+{
+    log_list l = {0};
+    char serr[STORE_ERRLEN], have[STORE_ORIGIN_MAX + 1];
+    int found = 0;
+    if (list_logs(st, &l, err, errlen) != 0) return -1;
+    for (size_t i = 0; i < l.n && !found; i++) {
+        if (opt->log) {
+            found = strcmp(l.v[i].log_id, opt->log) == 0 || strcmp(l.v[i].name, opt->log) == 0;
+        } else if (store_use_log(st, l.v[i].log_id, serr) == STORE_OK &&
+                   store_log_origin(st, NULL, have, serr) == STORE_OK) {
+            if (!have[0]) ckpt_default_origin(l.v[i].log_id, have, sizeof have);
+            found = strcmp(have, origin) == 0;
+        }
+        if (found) *out = l.v[i];
+    }
+    free(l.v);
+    if (!found) {
+        if (opt->log) snprintf(err, errlen, "the store holds no log named %s", opt->log);
+        else snprintf(err, errlen, "no log of the store has the origin %.200s", origin);
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *verify_since(store *st, const char *text, size_t len, const verify_options *opt,
+                    char *err, size_t errlen)
+{
+    char own[37], serr[STORE_ERRLEN], why[256], b64[C2SP_B64_LEN(MERKLE_HASH) + 1];
+    note *n = malloc(sizeof *n);
+    ckpt c;
+    store_log log;
+    cJSON *out = NULL;
+    snprintf(own, sizeof own, "%s", store_log_id(st));
+    walk w = {.st = st, .opt = opt, .log = &log, .max_problems = 1000};
+    if (!n || !(w.problems = cJSON_CreateArray())) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (note_parse(text, len, n, why, sizeof why) != NOTE_OK ||
+        ckpt_parse(n->text, n->text_len, &c, why, sizeof why) != CKPT_OK) {
+        snprintf(err, errlen, "the --since checkpoint is not a signed checkpoint note: %s", why);
+        goto done;
+    }
+    if (since_log(st, opt, c.origin, &log, err, errlen) != 0 ||
+        store_use_log(st, log.log_id, serr) != STORE_OK)
+        goto done;
+    w.log_id = log.log_id;
+    /* 1. Signed by the log's key, under its origin. */
+    const char *pk = opt->trusted_public_key ? opt->trusted_public_key : log.public_key;
+    ckpt_log cl;
+    uint8_t pkb[32];
+    memset(&cl, 0, sizeof cl);
+    snprintf(cl.origin, sizeof cl.origin, "%s", c.origin);
+    if (!pk[0] || chain_unhex(pk, strlen(pk), pkb) != 0) {
+        snprintf(err, errlen, "no key to check the checkpoint with: give --public-key");
+        goto done;
+    }
+    if (note_key_make(&cl.key, c.origin, NOTE_ED25519, pkb, why, sizeof why) != NOTE_OK ||
+        ckpt_open(text, len, &cl, 1, n, &c, why, sizeof why) != CKPT_OK)
+        problem(&w, c.size, "bad_signature",
+                "the --since checkpoint is not signed by the log's key: %s", why);
+    /* 2. Today's tree extends the one it signed: a consistency proof. */
+    int64_t size = 0;
+    merkle_hash root, path[MERKLE_MAX_PROOF];
+    size_t plen = 0;
+    int rc = store_tree_size(st, &size, serr);
+    if (rc == STORE_OK) rc = store_tree_root(st, size, root, serr);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "%s", serr);
+        goto done;
+    }
+    if (size < c.size) {
+        problem(&w, c.size, "truncated",
+                "the log's tree holds %lld leaves, fewer than the %lld of the checkpoint: "
+                "entries were removed", (long long)size, (long long)c.size);
+    } else if (store_tree_consistency(st, c.size, size, path, &plen, serr) != STORE_OK ||
+               merkle_verify_consistency(c.size, size, c.root, root, path[0], plen) !=
+                   MERKLE_OK) {
+        problem(&w, c.size, "modified",
+                "the log is not an append-only extension of the checkpoint of tree size "
+                "%lld: the tree it signed is not the first %lld leaves of today's",
+                (long long)c.size, (long long)c.size);
+    }
+    /* 3. The newest signed checkpoint: its note, and its root in the tree. */
+    store_checkpoint cp;
+    int have_cp = checkpoint_last_noted(st, &cp, serr) == STORE_OK;
+    if (have_cp) {
+        uint8_t signed_root[MERKLE_HASH];
+        merkle_hash at;
+        if (checkpoint_check_note(&cp, c.origin, signed_root, why, sizeof why) != 0)
+            problem(&w, cp.seq, "bad_signature", "checkpoint %lld: %s", (long long)cp.number,
+                    why);
+        else if (cp.seq > size || store_tree_root(st, cp.seq, at, serr) != STORE_OK ||
+                 memcmp(at, signed_root, MERKLE_HASH) != 0)
+            problem(&w, cp.seq, "tree", "checkpoint %lld signs a root the log's tree does not "
+                    "have at size %lld", (long long)cp.number, (long long)cp.seq);
+    }
+    if (check_witnesses(&w, st, err, errlen) != 0 || w.oom) goto done;
+    /* The report. */
+    if (!(out = cJSON_CreateObject())) goto done;
+    cJSON_AddBoolToObject(out, "ok", w.n_problems == 0);
+    cJSON *since = cJSON_AddObjectToObject(out, "since");
+    cJSON_AddStringToObject(since, "origin", c.origin);
+    cJSON_AddNumberToObject(since, "size", (double)c.size);
+    c2sp_b64_encode(c.root, MERKLE_HASH, b64);
+    cJSON_AddStringToObject(since, "root", b64);
+    cJSON *tree = cJSON_AddObjectToObject(out, "tree");
+    cJSON_AddNumberToObject(tree, "size", (double)size);
+    c2sp_b64_encode(root, MERKLE_HASH, b64);
+    cJSON_AddStringToObject(tree, "root", b64);
+    cJSON_AddNumberToObject(out, "proof_hashes", (double)plen);
+    if (have_cp) {
+        cJSON *nc = cJSON_AddObjectToObject(out, "newest_checkpoint");
+        cJSON_AddNumberToObject(nc, "number", (double)cp.number);
+        cJSON_AddNumberToObject(nc, "size", (double)cp.seq);
+    }
+    cJSON_AddItemToObject(out, "problems", w.problems);
+    w.problems = NULL;
+    cJSON_AddBoolToObject(out, "problems_truncated", w.truncated);
+    cJSON *logs = cJSON_AddArrayToObject(out, "logs");
+    cJSON *one = cJSON_CreateObject();
+    cJSON_AddItemToArray(logs, one);
+    cJSON_AddStringToObject(one, "log_id", log.log_id);
+    cJSON_AddStringToObject(one, "log", log.name);
+    cJSON_AddBoolToObject(one, "ok", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "ok")));
+    cJSON *ws = checkpoint_witnesses_json(st);
+    if (ws) cJSON_AddItemToObject(out, "witnesses", ws);
+done:
+    store_use_log(st, own[0] ? own : NULL, serr);
+    cJSON_Delete(w.problems);
+    free(n);
     return out;
 }
 

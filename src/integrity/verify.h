@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "../store/store.h"
+#include "../tlog/note.h"
 
 /* A key trusted to sign checkpoints: of the log named `log` (its name or
 ** its id) only, or of any log when log is NULL. */
@@ -43,6 +44,11 @@ typedef struct verify_options {
     const char *const *archives;      /* archives of pruned entries, oldest first */
     int n_archives;
     int max_problems;                 /* 0 = 1000 */
+    /* Witnesses whose cosignatures of the newest signed checkpoint count
+    ** (type 0x04 keys); fewer than min_witnesses valid ones is a problem. */
+    const note_key *witnesses;
+    size_t n_witnesses;
+    size_t min_witnesses;
     void (*progress)(void *ctx, int64_t entries_done);
     void *progress_ctx;
 } verify_options;
@@ -67,6 +73,22 @@ cJSON *verify_log(store *st, const verify_options *opt, char *err, size_t errlen
 ** The store's selected log is its own again afterwards.  Caller frees.
 */
 cJSON *verify_store(store *st, const verify_options *opt, char *err, size_t errlen);
+
+/*
+** verify --since: that the selected log (or, with opt->log, that one; else
+** the log whose origin the note names) is an append-only extension of the
+** signed checkpoint note[0..len) kept from earlier, by a consistency proof
+** from its size to the log's tree now, in O(log n) reads: the note signed
+** by the trusted key (opt->trusted_public_key, else the log's recorded
+** one), the stored tree's root at the note's size proved to be a prefix of
+** today's, and the newest signed checkpoint's note and root checked.  It
+** does not read the entries: `verify` checks those against the tree.  The
+** report: {ok, since: {origin, size, root}, tree: {size, root},
+** proof_hashes, newest_checkpoint: {number, size}, problems, logs}; NULL
+** with err when the note is not a checkpoint or no log is its own.
+*/
+cJSON *verify_since(store *st, const char *note, size_t len, const verify_options *opt,
+                    char *err, size_t errlen);
 
 /*
 ** Read a trusted-keys file: one hex public key a line, or "NAME KEY" to

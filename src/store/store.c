@@ -19,6 +19,7 @@
 */
 #include "store_methods.h"
 #include "store_testing.h"
+#include "tree_int.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -65,12 +66,20 @@ void store_wipe_password(char *path)
 int store_open(const store_options *opt, store **out, char *err)
 {
     *out = NULL;
-    return backend_for(opt->path)->open(opt, out, err);
+    int rc = backend_for(opt->path)->open(opt, out, err);
+    /* The tree's state, and any tree that lags built (store_tree.c). */
+    if (rc == STORE_OK && (rc = tree_open(*out, opt, err)) != STORE_OK) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void store_close(store *s)
 {
-    if (s) s->m->close(s);
+    if (!s) return;
+    tree_close(s);
+    s->m->close(s);
 }
 
 const char *store_backend(const store *s) { return s->m->name; }
@@ -161,11 +170,35 @@ int store_record_log_key(store *s, const char *pk, char *err)
 
 /* ---- transactions ---- */
 
-int store_begin(store *s, char *err) { return s->m->begin(s, err); }
+/* Around the backend's transactions, the tree's (store_tree.c): the
+** hashes an append made wait until the commit, which hands them to the
+** backend first; a transaction that does not commit takes them back. */
+int store_begin(store *s, char *err)
+{
+    int rc = s->m->begin(s, err);
+    if (rc == STORE_OK) tree_begin(s);
+    return rc;
+}
 
-int store_commit(store *s, char *err) { return s->m->commit(s, err); }
+int store_commit(store *s, char *err)
+{
+    if (!s->in_tx) return s->m->commit(s, err);
+    int rc = tree_precommit(s, err);
+    if (rc != STORE_OK) {
+        s->m->rollback(s);
+        tree_end(s, 0);
+        return rc;
+    }
+    rc = s->m->commit(s, err);
+    tree_end(s, rc == STORE_OK);
+    return rc;
+}
 
-void store_rollback(store *s) { s->m->rollback(s); }
+void store_rollback(store *s)
+{
+    s->m->rollback(s);
+    tree_end(s, 0);
+}
 
 int store_in_transaction(const store *s) { return s->in_tx; }
 
@@ -182,11 +215,28 @@ int64_t store_take_lost_tx(store *s)
 
 int store_idle(store *s, char *err) { return s->m->idle ? s->m->idle(s, err) : STORE_OK; }
 
-int store_savepoint(store *s, char *err) { return s->m->savepoint(s, err); }
+int store_savepoint(store *s, char *err)
+{
+    int rc = s->m->savepoint(s, err);
+    if (rc == STORE_OK && tree_savepoint(s) != 0) {
+        s->m->savepoint_release(s);
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        return STORE_ENOMEM;
+    }
+    return rc;
+}
 
-void store_savepoint_release(store *s) { s->m->savepoint_release(s); }
+void store_savepoint_release(store *s)
+{
+    s->m->savepoint_release(s);
+    tree_savepoint_release(s);
+}
 
-void store_savepoint_rollback(store *s) { s->m->savepoint_rollback(s); }
+void store_savepoint_rollback(store *s)
+{
+    s->m->savepoint_rollback(s);
+    tree_savepoint_rollback(s);
+}
 
 /* ---- appends ---- */
 
@@ -217,8 +267,9 @@ _Static_assert(sizeof(store_record) == (0 ENTRY_FIELDS(X_CALLER_STRINGS)) * size
 ** same instant as created_at (in milliseconds), seq follows the head, and
 ** the hash covers every field after the head's hash.  duration_ms is
 ** hashed as the decimal text an integer column gives back.  Whatever else
-** is derived from an entry as it is written belongs here too.  e's strings
-** point into rec, out and duration (24 bytes).
+** is derived from an entry as it is written belongs here too (its leaf of
+** the log's Merkle tree: store_append() hands the hash to tree_append()).
+** e's strings point into rec, out and duration (24 bytes).
 */
 static void prepare_entry(const store_record *rec, const store_tip *head,
                           store_receipt *out, char duration[24], store_raw_entry *e)
@@ -255,7 +306,10 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     store_raw_entry e;
     char duration[24];
     prepare_entry(rec, &head, out, duration, &e);
-    return s->m->append_row(s, &e, err);
+    if ((rc = tree_append(s, &head, e.hash, err)) != STORE_OK) return rc;
+    rc = s->m->append_row(s, &e, err);
+    if (rc != STORE_OK) tree_append_failed(s);
+    return rc;
 }
 
 /* ---- reading entries ---- */
@@ -663,6 +717,8 @@ int store_import(store *s, const store_raw_entry *e, size_t n, int64_t *stored,
     *skipped = (int64_t)i;
     if (i == n) return STORE_OK;
     rc = s->m->import_rows(s, e + i, n - i, err);
+    /* The same tree as the log's own copy: the same leaves, in order. */
+    if (rc == STORE_OK) rc = tree_import(s, &h, e + i, n - i, err);
     if (rc == STORE_OK) *stored = (int64_t)(n - i);
     return rc;
 }

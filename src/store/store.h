@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "../tlog/merkle.h"
 #include "../util/ts.h"
 #include "chain.h"
 #include "entry.h"
@@ -98,6 +99,10 @@ typedef struct store_options {
     int readonly;       /* open without ever writing the file */
     int busy_timeout_ms;/* how long to wait for another writer; 0 = 10000 */
     int64_t max_bytes;  /* cap on the database file's size; 0 = none */
+    /* The own log's origin (store_log_origin()), recorded when the store
+    ** opens writable; one already recorded must be the same (else the open
+    ** fails, STORE_EINVAL).  NULL: whatever is recorded, or the default. */
+    const char *origin;
 } store_options;
 
 /*
@@ -338,9 +343,19 @@ int store_hash_at(store *s, int64_t seq, char hash[CHAIN_HEX_LEN], char *err);
 int store_find_hash(store *s, const uint8_t hash[CHAIN_HASH_BYTES],
                     int64_t *seq, char *err);
 
+/* The longest signed checkpoint note a checkpoint row holds: its text (an
+** origin of up to STORE_ORIGIN_MAX bytes, size, root and two extension
+** lines) and the log's signature line (checkpoint.h). */
+#define STORE_NOTE_MAX 1024
+/* The longest origin (tlog-checkpoint's first line, the log key's name). */
+#define STORE_ORIGIN_MAX 255
+
 /* A signed checkpoint (kind "checkpoint") or retention anchor ("anchor"),
 ** as stored in the append-only checkpoints table.  Hashes, keys and
-** signatures are lower-case hex. */
+** signatures are lower-case hex.  note is the C2SP signed checkpoint note
+** of the same head (tree size seq), signed by the same key, "" for
+** checkpoints written before notes existed; its witnesses' cosignatures
+** are stored apart (store_add_cosignature()). */
 typedef struct store_checkpoint {
     int64_t number; /* position in the checkpoints table, from 1 */
     char kind[16];
@@ -351,6 +366,7 @@ typedef struct store_checkpoint {
     char prev_checkpoint_hash[CHAIN_HEX_LEN];
     char public_key[65];
     char signature[129];
+    char note[STORE_NOTE_MAX];
 } store_checkpoint;
 
 /* The newest checkpoint of any kind; STORE_ENOTFOUND if there is none. */
@@ -397,6 +413,98 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx,
 typedef int (*store_keep_fn)(void *ctx, const store_raw_entry *e);
 int store_prune(store *s, const char *before, store_keep_fn keep, void *ctx,
                 int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err);
+
+/* ---- The Merkle tree (docs/transparency.md) ----
+** Each log is also an RFC 6962 Merkle tree over its entries: leaf i holds
+** the chain hash of the entry with seq i + 1.  The store keeps the tree's
+** stored hashes in Go's sumdb/tlog layout (merkle.h) beside the entries,
+** computed in store.c and written by the transaction that writes the
+** entry (store_append(), store_import()), so a root or a proof reads
+** O(log n) of them.  Retention removes none: a pruned entry's leaf stays,
+** so its archived copy can still be proved against the anchor.  These
+** functions work on the selected log and see the open transaction's own
+** appends. */
+
+/* The number of leaves of the selected log's tree: its head seq, unless
+** the tree lags behind the entries (written before this version kept a
+** tree, and not yet built; or built impossibly: entries pruned before it
+** existed).  0 for an empty tree. */
+int store_tree_size(store *s, int64_t *size, char *err);
+
+/* The root of the tree's first size leaves (size <= store_tree_size()). */
+int store_tree_root(store *s, int64_t size, merkle_hash root, char *err);
+
+/* The inclusion proof of leaf index in the tree of size leaves
+** (merkle_prove_inclusion()), and the consistency proof between two sizes
+** (merkle_prove_consistency()).  *len receives the hash count. */
+int store_tree_prove(store *s, int64_t index, int64_t size, merkle_hash path[MERKLE_MAX_PROOF],
+                     size_t *len, char *err);
+int store_tree_consistency(store *s, int64_t old_size, int64_t new_size,
+                           merkle_hash path[MERKLE_MAX_PROOF], size_t *len, char *err);
+
+/* The stored hashes at idx[0..n) into out (merkle.h's indexes):
+** STORE_ENOTFOUND naming the first missing one.  For verify's walk. */
+int store_tree_hashes(store *s, const int64_t *idx, size_t n, merkle_hash *out, char *err);
+
+/* A merkle_reader over the selected log's stored hashes (for merkle.h and
+** the witness client), valid while s is open, the same log selected and
+** nothing else uses s meanwhile.  Its errors are the store's sentences. */
+merkle_reader store_tree_reader(store *s);
+
+/* The right edge of the selected log's tree at size leaves (verify starts
+** its walk there after a retention anchor). */
+int store_tree_frontier(store *s, int64_t size, merkle_frontier *f, char *err);
+
+/* ---- Origins, cosignatures and witnesses (docs/transparency.md) ---- */
+
+/* The origin recorded for the selected log (the first line of its
+** checkpoint notes and its key's name) into out, "" when none is.  With
+** set not NULL, record it first when none is: STORE_EINVAL naming both
+** when another is recorded. */
+int store_log_origin(store *s, const char *set, char out[STORE_ORIGIN_MAX + 1], char *err);
+
+/* A witness's cosignature of a checkpoint of the selected log: the
+** checkpoint's number, the witness's verifier key (signed-note vkey text),
+** the cosignature's time and its signature line, newline included. */
+#define STORE_VKEY_MAX 320
+#define STORE_COSIG_LINE_MAX 384
+typedef struct store_cosignature {
+    int64_t number;
+    char witness[STORE_VKEY_MAX];
+    int64_t time;
+    char line[STORE_COSIG_LINE_MAX];
+} store_cosignature;
+
+/* Store a cosignature unless the witness's one of that checkpoint is
+** stored already (then STORE_OK).  In the open transaction, or on its
+** own when none is open. */
+int store_add_cosignature(store *s, const store_cosignature *c, char *err);
+
+/* Call fn with each cosignature of checkpoint `number` (0: of every
+** checkpoint), by checkpoint then witness; a non-zero return stops. */
+typedef int (*store_cosignature_fn)(void *ctx, const store_cosignature *c);
+int store_each_cosignature(store *s, int64_t number, store_cosignature_fn fn, void *ctx,
+                           char *err);
+
+/* How the selected log's checkpoints fare with one witness: the size it
+** last cosigned, and the last attempt's time and outcome.  Kept so that
+** `stats` and `verify` can say which witness is behind and why. */
+typedef struct store_witness {
+    char witness[STORE_VKEY_MAX]; /* its verifier key */
+    char url[512];                /* its submission prefix */
+    int64_t size;                 /* the tree size it last cosigned, 0 none */
+    char last_attempt[TS_BUFLEN]; /* "" never tried */
+    char last_ok[TS_BUFLEN];      /* "" never cosigned */
+    char last_error[256];         /* "" when the last attempt succeeded */
+} store_witness;
+
+/* Record (insert or replace) a witness's state.  In the open transaction,
+** or on its own when none is open. */
+int store_put_witness(store *s, const store_witness *w, char *err);
+
+/* Call fn with each witness state of the selected log, by verifier key. */
+typedef int (*store_witness_fn)(void *ctx, const store_witness *w);
+int store_each_witness(store *s, store_witness_fn fn, void *ctx, char *err);
 
 /* The append-only guards of the store that are missing or disabled, as a
 ** list a person can read into what (len bytes), "" when all stand.

@@ -36,6 +36,11 @@ struct store {
     int64_t tx_id;     /* the number of the open (or last) one */
     int64_t lost_tx;   /* one the database rolled back by itself, or 0 */
     int64_t tx_writes; /* entries and checkpoints written in the open one */
+    /* The Merkle tree's state (store_tree.c), made by store_open(). */
+    struct store_tree *tree;
+    /* Set by the migration that made the tree's table on a database that
+    ** held entries: store_open() then builds every log's tree. */
+    int tree_new;
 };
 
 /* Where a log's chain continues: its newest entry's seq and hash (the
@@ -124,7 +129,26 @@ typedef struct store_tip {
     /* hands them on as store_raw_entry.                                     */           \
     X(int, each_entry, (store *s, int64_t from, store_row_fn fn, void *ctx, char *err))     \
     X(int, prune, (store *s, const char *before, store_keep_fn keep, void *ctx,            \
-                   int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err))
+                   int64_t *last_seq, char last_hash[CHAIN_HEX_LEN], char *err))          \
+    /* ---- the Merkle tree's stored hashes, by index (store_tree.c) ----    */           \
+    /* Of the own log (own 1: what appends wrote) or the selected log (own  */           \
+    /* 0).  tree_put: h[0..n) at indexes first.., inside the open           */           \
+    /* transaction.  tree_get: the hashes at idx[0..n) into out,            */           \
+    /* STORE_ENOTFOUND naming the first missing.  tree_last: the highest    */           \
+    /* index stored, -1 when none.                                          */           \
+    X(int, tree_put, (store *s, int own, int64_t first, const merkle_hash *h, size_t n,    \
+                      char *err))                                                           \
+    X(int, tree_get, (store *s, int own, const int64_t *idx, size_t n, merkle_hash *out,   \
+                      char *err))                                                           \
+    X(int, tree_last, (store *s, int own, int64_t *idx, char *err))                        \
+    /* ---- origins, cosignatures and witnesses, of the selected log ----  */           \
+    X(int, log_origin, (store *s, const char *set, char out[STORE_ORIGIN_MAX + 1],        \
+                        char *err))                                                         \
+    X(int, add_cosignature, (store *s, const store_cosignature *c, char *err))             \
+    X(int, each_cosignature, (store *s, int64_t number, store_cosignature_fn fn,           \
+                              void *ctx, char *err))                                        \
+    X(int, put_witness, (store *s, const store_witness *w, char *err))                     \
+    X(int, each_witness, (store *s, store_witness_fn fn, void *ctx, char *err))
 
 /* Optional.  redact_path and wipe_password: store_redact_path() and
 ** store_wipe_password() for paths that may hold a secret.  The explain_*

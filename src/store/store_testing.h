@@ -28,6 +28,11 @@ int store_testing_explain_user_activity(store *s, char *plan, size_t len, char *
 ** (*generic).  STORE_EINVAL for a backend that does not plan so. */
 int store_testing_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
 
+/* Keep (off 0) or stop keeping (off 1) the Merkle tree as s appends: for
+** the benchmark that measures what keeping it costs (bench/).  A tree
+** left behind is built again when a writable store next opens. */
+void store_testing_tree_off(store *s, int off);
+
 /* The statement with which the SQLite backend fills its search index at
 ** each commit (bound to the transaction's first seq), so that the
 ** benchmark floor does the same work as the store. */

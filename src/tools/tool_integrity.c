@@ -1,11 +1,13 @@
 /*
 ** tool_integrity.c: the tools that expose the log's tamper evidence:
-** get_audit_entry, verify_audit_log and create_checkpoint.
+** get_audit_entry, verify_audit_log, create_checkpoint and
+** get_inclusion_proof.
 */
 #include <stdio.h>
 #include <string.h>
 
 #include "../integrity/checkpoint.h"
+#include "../integrity/prove.h"
 #include "../integrity/verify.h"
 #include "tools.h"
 
@@ -107,5 +109,59 @@ int tool_create_checkpoint(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON 
     }
     cJSON_AddNumberToObject(*summary, "seq", (double)cp.seq);
     cJSON_AddStringToObject(*summary, "head_hash", cp.head_hash);
+    return TOOL_OK;
+}
+
+/* The proof of one entry, by id or seq, of the server's log (or the one
+** `log` names in a shared database). */
+int tool_get_inclusion_proof(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary)
+{
+    const char *id = tool_str_arg(args, "audit_id"), *log = tool_str_arg(args, "log");
+    const cJSON *seqv = cJSON_GetObjectItemCaseSensitive(args, "seq");
+    char err[STORE_ERRLEN], was[37], ignored[STORE_ERRLEN];
+    if ((id != NULL) == (seqv != NULL)) {
+        snprintf(ctx->err, sizeof ctx->err, "give the entry's audit_id or its seq (one of them)");
+        return TOOL_EARG;
+    }
+    snprintf(was, sizeof was, "%s", store_log_id(ctx->st));
+    int rc = log ? store_use_log(ctx->st, log, err) : STORE_OK;
+    if (rc == STORE_ENOTFOUND) {
+        snprintf(ctx->err, sizeof ctx->err, "argument 'log': %s", err);
+        return TOOL_EARG;
+    }
+    prove_request rq = {.seq = seqv ? (int64_t)seqv->valuedouble : 0, .sg = ctx->sg,
+                        .with_entry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                            args, "include_entry"))};
+    /* Only the server's own log is signed for: another's is its owner's. */
+    if (log && strcmp(store_log_id(ctx->st), was) != 0) rq.sg = NULL;
+    prove_result res;
+    if (rc == STORE_OK && id) rc = prove_seq_of_id(ctx->st, id, &rq.seq, err);
+    if (rc == STORE_OK) rc = prove_entry(ctx->st, &rq, &res, err);
+    store_use_log(ctx->st, was[0] ? was : NULL, ignored);
+    if (rc == STORE_ENOTFOUND) {
+        snprintf(ctx->err, sizeof ctx->err, "argument '%s': %s", id ? "audit_id" : "seq", err);
+        return TOOL_EARG;
+    }
+    if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
+    *out = cJSON_CreateObject();
+    *summary = cJSON_CreateObject();
+    if (!*out || !*summary || !cJSON_AddStringToObject(*out, "proof", res.proof) ||
+        !cJSON_AddStringToObject(*out, "vkey", res.vkey)) {
+        cJSON_Delete(*out);
+        cJSON_Delete(*summary);
+        *out = *summary = NULL;
+        prove_result_free(&res);
+        return TOOL_EFAIL;
+    }
+    cJSON_AddNumberToObject(*out, "seq", (double)rq.seq);
+    cJSON_AddNumberToObject(*out, "tree_size", (double)res.size);
+    cJSON_AddBoolToObject(*out, "checkpoint_signed", res.signed_now);
+    if (res.entry) {
+        cJSON_AddItemToObject(*out, "entry", res.entry);
+        res.entry = NULL;
+    }
+    cJSON_AddNumberToObject(*summary, "seq", (double)rq.seq);
+    cJSON_AddNumberToObject(*summary, "tree_size", (double)res.size);
+    prove_result_free(&res);
     return TOOL_OK;
 }

@@ -29,6 +29,8 @@ static const struct {
     {"get_audit_entry", tool_get_audit_entry, 0},
     {"verify_audit_log", tool_verify_audit_log, 0},
     {"create_checkpoint", tool_create_checkpoint, 1},
+    /* It signs a checkpoint when none holds the entry yet. */
+    {"get_inclusion_proof", tool_get_inclusion_proof, 1},
 };
 #define NTOOLS (sizeof table / sizeof table[0])
 

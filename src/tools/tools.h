@@ -110,5 +110,6 @@ int tool_search_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON *
 int tool_get_audit_entry(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
 int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
 int tool_create_checkpoint(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
+int tool_get_inclusion_proof(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary);
 
 #endif

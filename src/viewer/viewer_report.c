@@ -9,6 +9,17 @@
 ** the summary (totals, days, verification, checkpoints), which is known
 ** only once every entry has been seen.  Every '<' in them is escaped, so
 ** nothing in the trail can close the element.
+**
+** Proofs that travel (docs/transparency.md): each entry is embedded as its
+** log stores it (the archive's form: every field's stored text and both
+** hashes), with its Merkle audit path in the tree of its log's newest
+** signed checkpoint; the summary holds that checkpoint's signed note and
+** the log's verifier key, and the order in which the chain hashes the
+** fields (from entry.h).  The page recomputes each entry's hash from the
+** fields it shows, folds the path to the note's root and checks the note's
+** Ed25519 signature, with WebCrypto and nothing else: an entry edited in
+** the file no longer verifies.  An entry newer than the newest signed
+** checkpoint has no proof yet ('checkpoint' before 'report' covers all).
 */
 #include "viewer_report.h"
 
@@ -17,8 +28,10 @@
 #include <string.h>
 
 #include "../cli/cli.h"
+#include "../integrity/prove.h"
 #include "../integrity/checkpoint.h"
 #include "../integrity/verify.h"
+#include "../tlog/c2sp.h"
 #include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "viewer_web.h"
@@ -54,8 +67,23 @@ static void csp_hash(const char *text, size_t len, char out[64])
     snprintf(out, 64, "'sha256-%s'", b64);
 }
 
+/* What proves the entries of one log: the tree size of its newest signed
+** checkpoint (0: none), that note with its cosignatures, its vkey. */
+typedef struct proving {
+    char log_id[37];
+    int64_t size;
+    cJSON *info; /* {checkpoint, vkey, size} for the summary, or NULL */
+} proving;
+
+#define MAX_PROVED_LOGS 256
+
 typedef struct writer {
     FILE *f;
+    store *st;
+    const char *trusted_public_key;
+    proving logs[MAX_PROVED_LOGS];
+    size_t nlogs;
+    int64_t proved; /* entries embedded with a proof */
     int failed;         /* a write or an allocation failed */
     int64_t count, errors, newest_seq;
     cJSON *by_type;     /* event_type -> count */
@@ -132,6 +160,66 @@ static int count_entry(writer *w, const cJSON *e)
     return bump(w->by_type, type, 1) || bump(d, type, 1) ? -1 : 0;
 }
 
+/* The proving state of log_id: its newest signed checkpoint, read once. */
+static proving *proving_of(writer *w, const char *log_id)
+{
+    for (size_t i = 0; i < w->nlogs; i++)
+        if (strcmp(w->logs[i].log_id, log_id) == 0) return &w->logs[i];
+    if (w->nlogs == MAX_PROVED_LOGS) return NULL;
+    proving *p = &w->logs[w->nlogs++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->log_id, sizeof p->log_id, "%s", log_id);
+    store_checkpoint cp;
+    char err[STORE_ERRLEN], vkey[NOTE_VKEY_MAX], why[256];
+    if (checkpoint_last_noted(w->st, &cp, err) != STORE_OK) return p;
+    char *cosigned = checkpoint_cosigned_note(w->st, &cp, err), origin[STORE_ORIGIN_MAX + 1];
+    snprintf(origin, sizeof origin, "%.*s", (int)strcspn(cp.note, "\n"), cp.note);
+    /* The key the reader trusts, else the one the checkpoint names. */
+    const char *pk = w->trusted_public_key ? w->trusted_public_key : cp.public_key;
+    if (cosigned && checkpoint_vkey(origin, pk, vkey, why, sizeof why) == 0 &&
+        (p->info = cJSON_CreateObject())) {
+        cJSON_AddStringToObject(p->info, "checkpoint", cosigned);
+        cJSON_AddStringToObject(p->info, "vkey", vkey);
+        cJSON_AddNumberToObject(p->info, "size", (double)cp.seq);
+        p->size = cp.seq;
+    }
+    free(cosigned);
+    return p;
+}
+
+/* The entry e as embedded: as its log stores it, its log named, and its
+** audit path when a signed checkpoint holds it.  A new object, or NULL. */
+static cJSON *embedded(writer *w, const cJSON *e)
+{
+    const char *log_id = member(e, "log_id"), *log = member(e, "log");
+    const cJSON *seqv = cJSON_GetObjectItemCaseSensitive(e, "seq");
+    char err[STORE_ERRLEN];
+    if (!log_id || !cJSON_IsNumber(seqv)) return NULL;
+    int64_t seq = (int64_t)seqv->valuedouble;
+    cJSON *out = NULL;
+    if (store_use_log(w->st, log_id, err) != STORE_OK ||
+        prove_stored_entry(w->st, seq, &out, err) != STORE_OK)
+        return NULL;
+    cJSON_AddStringToObject(out, "log_id", log_id);
+    cJSON_AddStringToObject(out, "log", log ? log : "");
+    proving *p = proving_of(w, log_id);
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t len = 0;
+    if (p && p->size >= seq &&
+        store_tree_prove(w->st, seq - 1, p->size, path, &len, err) == STORE_OK) {
+        cJSON *proof = cJSON_AddObjectToObject(out, "proof");
+        cJSON *arr = cJSON_AddArrayToObject(proof, "path");
+        cJSON_AddNumberToObject(proof, "index", (double)(seq - 1));
+        for (size_t i = 0; i < len; i++) {
+            char b64[C2SP_B64_LEN(MERKLE_HASH) + 1];
+            c2sp_b64_encode(path[i], MERKLE_HASH, b64);
+            cJSON_AddItemToArray(arr, cJSON_CreateString(b64));
+        }
+        w->proved++;
+    }
+    return out;
+}
+
 /* store_match_fn: one entry into the file and the totals. */
 static int write_entry(void *ctx, const cJSON *e)
 {
@@ -139,7 +227,10 @@ static int write_entry(void *ctx, const cJSON *e)
     jbuf b = {0};
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
     if (w->count == 0 && cJSON_IsNumber(seq)) w->newest_seq = (int64_t)seq->valuedouble;
-    jbuf_tree(&b, e);
+    cJSON *x = embedded(w, e);
+    if (!x) w->failed = 1;
+    else jbuf_tree(&b, x);
+    cJSON_Delete(x);
     if (b.failed || count_entry(w, e) != 0 ||
         (w->count && fputs(",\n", w->f) == EOF) ||
         viewer_report_put_json(w->f, b.p, b.len) != 0)
@@ -240,6 +331,25 @@ static cJSON *summary(writer *w, const viewer_report_options *opt, store *st,
     if (pk) cJSON_AddStringToObject(s, "public_key", pk);
     else cJSON_AddNullToObject(s, "public_key");
     cJSON_AddBoolToObject(s, "public_key_trusted", opt->trusted_public_key != NULL);
+    /* What the page checks the entries' proofs with. */
+    cJSON *t = cJSON_AddObjectToObject(s, "transparency");
+    cJSON *logs = cJSON_AddObjectToObject(t, "logs");
+    for (size_t i = 0; i < w->nlogs; i++) {
+        if (!w->logs[i].info) continue;
+        cJSON_AddItemToObject(logs, w->logs[i].log_id, w->logs[i].info);
+        w->logs[i].info = NULL;
+    }
+    cJSON_AddNumberToObject(t, "proved", (double)w->proved);
+    cJSON *fields = cJSON_AddArrayToObject(t, "hash_fields");
+    for (int h = 2; h < ENTRY_NFIELDS + 2; h++) {
+        for (int c = 0; c < ENTRY_NFIELDS; c++) {
+            if (entry_fields[c].hash_at != h) continue;
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "name", entry_fields[c].name);
+            cJSON_AddNumberToObject(f, "since", entry_fields[c].since);
+            cJSON_AddItemToArray(fields, f);
+        }
+    }
     return s;
 }
 
@@ -316,6 +426,8 @@ int viewer_report_write(store *st, const viewer_report_options *opt, char *err,
     fs_newfile nf;
     if (cli_output_open(&nf, opt->output, "report", err, errlen) != CLI_OK) return -2;
     w.f = nf.f;
+    w.st = st;
+    w.trusted_public_key = opt->trusted_public_key;
     if (!(w.by_type = cJSON_CreateObject()) || !(w.by_user = cJSON_CreateObject()) ||
         !(w.days = cJSON_CreateObject())) {
         snprintf(err, errlen, "out of memory");
@@ -368,6 +480,8 @@ written:
     if (ok && cli_output_publish(&nf, "report", err, errlen) != CLI_OK) ok = 0;
 done:
     fs_newfile_discard(&nf); /* unless published: then it is empty */
+    store_use_log(st, NULL, serr);
+    for (size_t i = 0; i < w.nlogs; i++) cJSON_Delete(w.logs[i].info);
     cJSON_Delete(sum);
     cJSON_Delete(w.by_type);
     cJSON_Delete(w.by_user);

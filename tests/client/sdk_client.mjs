@@ -821,6 +821,24 @@ async function sessionLatest(binary, tmp, spec, state) {
       return sc;
     });
   }
+  if (tools.has('get_inclusion_proof')) {
+    await check(`${L}get_inclusion_proof proves an entry, with the entry when asked`, async () => {
+      assert(history, 'no history entry to prove');
+      const res = await call('get_inclusion_proof', { audit_id: history.e.id, include_entry: true });
+      const sc = structured(res, 'get_inclusion_proof');
+      assert(sc.proof.startsWith('c2sp.org/tlog-proof@v1\nextra '), `proof: ${sc.proof.slice(0, 60)}`);
+      assertEq(sc.seq, history.e.seq, 'seq');
+      assertEq(sc.entry.hash, history.e.hash, 'entry.hash');
+      const extra = sc.proof.split('\n')[1].slice(6);
+      assertEq(Buffer.from(extra, 'base64').toString('hex'), history.e.hash, 'extra line');
+      assert(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$/.test(sc.vkey), `vkey: ${sc.vkey}`);
+    });
+    await check(`${L}get_inclusion_proof without an entry is a tool error naming it`, async () => {
+      const res = await call('get_inclusion_proof', {});
+      assertEq(res.isError, true, 'isError');
+      assert(/audit_id|seq/.test(textOf(res)), `error text: ${JSON.stringify(textOf(res))}`);
+    });
+  }
   if (tools.has('verify_audit_log')) {
     await check(`${L}verify_audit_log finds the log intact`, async () => {
       const res = await call('verify_audit_log', {});

@@ -42,6 +42,7 @@ const EXPECTED_TOOLS = [
   'get_audit_entry',
   'verify_audit_log',
   'create_checkpoint',
+  'get_inclusion_proof',
 ].sort();
 // Result definition in schema.json, by the request method it answers.
 const RESULT_DEF = {
@@ -273,7 +274,7 @@ try {
       assert(d.supportedVersions?.includes(SPEC_VERSION), `supportedVersions: ${JSON.stringify(d.supportedVersions)}`);
     });
 
-    await check('tools/list returns the 8 audit tools', async () => {
+    await check('tools/list returns the 9 audit tools', async () => {
       const { tools } = await client.listTools(undefined, { timeout: REQUEST_TIMEOUT_MS });
       const names = tools.map((t) => t.name).sort();
       assert(JSON.stringify(names) === JSON.stringify(EXPECTED_TOOLS), `tools: ${names.join(', ')}`);
@@ -324,6 +325,18 @@ try {
       assert(Array.isArray(sc.entries), 'entries is not an array');
       assert(sc.entries.some((e) => e.id === logged?.audit_id && e.operation_name === opName), `entries: ${JSON.stringify(sc.entries.map((e) => e.id))}`);
     });
+
+    if (logged) {
+      await check('get_inclusion_proof proves the logged entry under the log\'s verifier key', async () => {
+        const sc = structured(await call('get_inclusion_proof', { audit_id: logged.audit_id }), 'get_inclusion_proof');
+        const lines = sc.proof.split('\n');
+        assert(lines[0] === 'c2sp.org/tlog-proof@v1', `first line: ${JSON.stringify(lines[0])}`);
+        assert(lines[2] === `index ${logged.seq - 1}`, `index line: ${JSON.stringify(lines[2])}`);
+        const origin = lines[lines.indexOf('') + 1];
+        assert(sc.vkey.startsWith(`${origin}+`), `vkey ${sc.vkey} is not of the checkpoint's origin ${origin}`);
+        assert(sc.tree_size >= logged.seq, `tree_size ${sc.tree_size}`);
+      });
+    }
 
     await check('verify_audit_log reports ok', async () => {
       const sc = structured(await call('verify_audit_log', {}), 'verify_audit_log');

@@ -20,6 +20,8 @@
 #include "jpath.h"
 #include "test.h"
 
+#include <sys/wait.h>
+
 /* ---- assertions that say what the server did ---------------------------- */
 
 #define CHECK(cond)                                                          \
@@ -991,6 +993,76 @@ TEST(activity_and_verify_of_one_log)
     FINISH(s);
 }
 
+/* Run verify-proof on text (a proof or prove's bundle) with the log's vkey:
+** its exit status (0 valid, 1 invalid, 2 unusable). */
+static int verify_proof(srv *s, const char *text, const char *vkey)
+{
+    const char *path = srv_fmt(s, "%s/proof", srv_dir(s));
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    fclose(f);
+    int st = system(srv_fmt(s, "'%s' verify-proof '%s' --key '%s' >/dev/null 2>&1",
+                            getenv("DSS_BIN"), path, vkey));
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* get_inclusion_proof: a logged entry's proof, by its audit_id or its seq,
+** checks offline with the vkey the tool returns; asked once, it signs a
+** checkpoint, asked again it proves against that one. */
+TEST(get_inclusion_proof_proves_an_entry_offline)
+{
+    START_INIT(s);
+    for (int i = 0; i < 3; i++)
+        CHECK(log_op(s, "{\"event_type\":\"project_update\",\"operation_name\":\"p\"}"));
+    cJSON *h = srv_call_ok(s, "get_operation_history", "{\"limit\":3}");
+    CHECK(h);
+    const cJSON *e = cJSON_GetArrayItem(jget(h, "entries"), 1);
+    const char *id = jstr(e, "id");
+    long long seq = (long long)jnum(e, "seq");
+    CHECK(id);
+    cJSON *p = srv_call_ok(s, "get_inclusion_proof",
+                           srv_fmt(s, "{\"audit_id\":\"%s\",\"include_entry\":true}", id));
+    CHECK(p);
+    const char *proof = jstr(p, "proof"), *vkey = jstr(p, "vkey");
+    CHECK(proof && vkey);
+    ASSERT_EQ_INT((long long)jnum(p, "seq"), seq);
+    CHECK((long long)jnum(p, "tree_size") >= seq);
+    CHECK(cJSON_IsTrue(jget(p, "checkpoint_signed")));
+    ASSERT_CONTAINS(proof, srv_fmt(s, "\nindex %lld\n", seq - 1));
+    ASSERT_EQ_STR(jstr(jget(p, "entry"), "id"), id);
+    ASSERT_EQ_INT(verify_proof(s, proof, vkey), 0);
+    /* A changed extra line is refused. */
+    char *bad = strdup(proof);
+    CHECK(bad);
+    char *x = strstr(bad, "\nextra ") + 7;
+    *x = *x == 'A' ? 'B' : 'A';
+    ASSERT_EQ_INT(verify_proof(s, bad, vkey), 1);
+    free(bad);
+    cJSON *q = srv_call_ok(s, "get_inclusion_proof", srv_fmt(s, "{\"seq\":%lld}", seq));
+    CHECK(q);
+    CHECK(!cJSON_IsTrue(jget(q, "checkpoint_signed")));
+    ASSERT_EQ_INT((long long)jnum(q, "tree_size"), (long long)jnum(p, "tree_size"));
+    ASSERT_EQ_INT(verify_proof(s, jstr(q, "proof"), jstr(q, "vkey")), 0);
+    FINISH(s);
+}
+
+TEST(get_inclusion_proof_refuses_bad_arguments_by_name)
+{
+    START_INIT(s);
+    CHECK(log_op(s, "{\"event_type\":\"project_update\",\"operation_name\":\"p\"}"));
+    CHECK(srv_call_err(s, "get_inclusion_proof", "{}", "audit_id", NULL));
+    CHECK(srv_call_err(s, "get_inclusion_proof", "{\"audit_id\":\"x\",\"seq\":1}", "seq", NULL));
+    CHECK(srv_call_err(s, "get_inclusion_proof", "{\"seq\":0}", "seq", NULL));
+    CHECK(srv_call_err(s, "get_inclusion_proof", "{\"seq\":999}", "'seq'", "999"));
+    CHECK(srv_call_err(s, "get_inclusion_proof",
+                       "{\"audit_id\":\"00000000-0000-4000-8000-000000000000\"}", "'audit_id'",
+                       NULL));
+    CHECK(srv_call_err(s, "get_inclusion_proof", "{\"seq\":1,\"log\":\"no-such-log\"}", "'log'",
+                       NULL));
+    FINISH(s);
+}
+
 TEST(search_is_case_insensitive_and_literal)
 {
     START_INIT(s);
@@ -1935,6 +2007,8 @@ TEST(postgres_password_never_shows_in_ps)
 }
 
 TEST_MAIN(
+    TEST_ENTRY(get_inclusion_proof_proves_an_entry_offline)
+    TEST_ENTRY(get_inclusion_proof_refuses_bad_arguments_by_name)
     TEST_ENTRY(entries_carry_their_log_and_the_log_argument_filters)
     TEST_ENTRY(log_name_is_kept_from_creation)
     TEST_ENTRY(postgres_password_never_shows_in_ps)

@@ -603,6 +603,17 @@ TEST(distant_entries_swapped_is_reordered)
 
 /* ---- the chain rewritten ---- */
 
+/* Whether every problem of the report is of kind a or b. */
+static int only_kinds(const cJSON *r, const char *a, const char *b)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "kind"));
+        if (!k || (strcmp(k, a) != 0 && strcmp(k, b) != 0)) return 0;
+    }
+    return 1;
+}
+
 TEST(recomputed_chain_caught_by_signed_checkpoints)
 {
     NEW_FX(f);
@@ -630,9 +641,11 @@ TEST(recomputed_chain_caught_by_signed_checkpoints)
     cJSON *r;
     int rc = fx_verify(f, NULL, &r);
     EXPECT_TAMPERED(f, rc, r);
-    /* The chain itself is consistent again: only the signed heads object. */
-    ASSERT(!fx_has_problem(r, edited, NULL));
-    EXPECT_ONLY(f, r, "modified");
+    /* The chain itself is consistent again: the signed heads object, and
+    ** the Merkle tree kept beside the chain names the first leaf changed. */
+    ASSERT(!fx_has_problem(r, edited, "modified"));
+    EXPECT_PROBLEM(f, r, edited, "tree");
+    ASSERT(only_kinds(r, "modified", "tree"));
     const char *seqs = fx_sql_text(
         f, fx_fmt(f, "SELECT group_concat(seq) FROM (SELECT DISTINCT seq FROM checkpoints"
                      " WHERE seq >= %lld ORDER BY seq);", edited));
@@ -643,17 +656,17 @@ TEST(recomputed_chain_caught_by_signed_checkpoints)
         if (*p == ',') p++;
     }
 
-    /* The attacker also drops every checkpoint from the edit on: the
-    ** exported checkpoint still catches the rewrite. */
+    /* The attacker also drops every checkpoint from the edit on: the tree
+    ** and the exported checkpoint still catch the rewrite. */
     SQL_OK(f, fx_fmt(f, "DROP TRIGGER checkpoints_no_delete;"
                         "DELETE FROM checkpoints WHERE seq >= %lld;", edited));
     rc = fx_verify(f, NULL, &r);
-    fprintf(stderr, "note: rewrite plus deleted checkpoints, verify without "
-                    "--checkpoint exits %d (the exported checkpoint is needed)\n", rc);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_PROBLEM(f, r, edited, "tree");
     rc = fx_verify(f, fx_fmt(f, "--checkpoint %s", fx_q(f, fx_path(f, "cp.json"))), &r);
     EXPECT_TAMPERED(f, rc, r);
     EXPECT_PROBLEM(f, r, cp_seq, "modified");
-    EXPECT_ONLY(f, r, "modified");
+    ASSERT(only_kinds(r, "modified", "tree"));
     fx_free(f);
 }
 
@@ -746,6 +759,61 @@ TEST(first_checkpoint_deleted_is_detected)
     int rc = fx_verify(f, NULL, &r);
     EXPECT_TAMPERED(f, rc, r);
     EXPECT_PROBLEM(f, r, -1, "missing");
+    fx_free(f);
+}
+
+/* ---- the Merkle tree and the checkpoint notes ---- */
+
+/* One stored hash of the tree changed (a proof made from it would be
+** forged): named by index and the entry whose append stored it. */
+TEST(merkle_tree_hash_changed_is_a_tree_problem)
+{
+    NEW_FX(f);
+    FILL(f, 20, 1000);
+    /* Index 36: the subtree entry 20 completes (level 2: entries 17..20). */
+    SQL_OK(f, "DROP TRIGGER tree_no_update; UPDATE tree SET hash = randomblob(32)"
+              " WHERE idx = 36;");
+    cJSON *r;
+    int rc = fx_verify(f, NULL, &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_PROBLEM(f, r, 20, "tree");
+    EXPECT_ONLY(f, r, "tree");
+    fx_free(f);
+}
+
+/* Stored hashes removed from the tree's end: the tree no longer holds the
+** newest entries' leaves. */
+TEST(merkle_tree_rows_deleted_are_a_tree_problem)
+{
+    NEW_FX(f);
+    FILL(f, 12, 1000);
+    SQL_OK(f, "DROP TRIGGER tree_no_delete; DELETE FROM tree WHERE idx >= 17;");
+    cJSON *r;
+    int rc = fx_verify(f, NULL, &r);
+    EXPECT_TAMPERED(f, rc, r);
+    ASSERT(fx_has_problem(r, -1, "tree"));
+    EXPECT_ONLY(f, r, "tree");
+    fx_free(f);
+}
+
+/* Every checkpoint carries its note; one whose text was changed (another
+** root) no longer verifies under the log's key. */
+TEST(checkpoint_note_changed_is_a_bad_signature)
+{
+    NEW_FX(f);
+    FILL(f, 6, 1000);
+    ASSERT_EQ_INT(fx_sql_int(f, "SELECT count(*) FROM checkpoints WHERE note IS NULL;"), 0);
+    ASSERT_EQ_INT(fx_sql_int(f, "SELECT instr(note, char(10) || 'chain-head ') > 0"
+                                " FROM checkpoints ORDER BY number LIMIT 1;"), 1);
+    long long seq = fx_sql_int(f, "SELECT seq FROM checkpoints WHERE number = 1;");
+    /* Its chain-head line names another hash. */
+    SQL_OK(f, "DROP TRIGGER checkpoints_no_update; UPDATE checkpoints"
+              " SET note = replace(note, 'chain-head ', 'chain-head 0') WHERE number = 1;");
+    cJSON *r;
+    int rc = fx_verify(f, NULL, &r);
+    EXPECT_TAMPERED(f, rc, r);
+    EXPECT_PROBLEM(f, r, seq, "bad_signature");
+    EXPECT_ONLY(f, r, "bad_signature");
     fx_free(f);
 }
 
@@ -1662,6 +1730,9 @@ TEST_MAIN(
     TEST_ENTRY(checkpoint_head_altered_is_bad_signature)
     TEST_ENTRY(external_checkpoint_edited_is_bad_signature)
     TEST_ENTRY(checkpoint_deleted_is_detected)
+    TEST_ENTRY(merkle_tree_hash_changed_is_a_tree_problem)
+    TEST_ENTRY(merkle_tree_rows_deleted_are_a_tree_problem)
+    TEST_ENTRY(checkpoint_note_changed_is_a_bad_signature)
     TEST_ENTRY(first_checkpoint_deleted_is_detected)
     TEST_ENTRY(update_and_delete_fail_while_triggers_stand)
     TEST_ENTRY(delete_fails_even_with_retention_flag_in_meta)

@@ -199,6 +199,19 @@ static int verify(srv *any, const char *db, const char **out)
     return st;
 }
 
+/* A command of the binary (its args NULL-ended, with --db in them): its
+** exit status; its stdout, kept by any, in *out (stderr on a failure). */
+static int run_cmd(srv *any, const char *const *args, const char **out)
+{
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1, .env = key_vars()};
+    srv *c = srv_start(&o);
+    if (!c) return -1;
+    int st = srv_wait(c);
+    *out = srv_fmt(any, "%s", st == 0 ? srv_stdout(c) : srv_stderr(c));
+    srv_free(c);
+    return st;
+}
+
 /* The conninfo of a cluster started by cluster.sh into state (its env
 ** file: PGHOST=..., PGPORT=...). */
 static int private_conninfo(const char *state, char *out, size_t len)
@@ -532,6 +545,77 @@ TEST(query_and_report_read_a_shared_database)
     srv_free(b);
 }
 
+/* A log shipped to the central database has the same Merkle tree there:
+** the checkpoint note signed on the agent's machine (shipped with the
+** entries) verifies against the central copy byte for byte (verify
+** --since, and the full verify walking the central tree), and an entry's
+** proof made centrally is the very proof made locally, which verify-proof
+** accepts with the agent's verifier key. */
+TEST(a_shipped_log_proves_the_same_entries_with_the_same_root_centrally)
+{
+    char central[512];
+    pgtest_new_db(central, sizeof central);
+    srv *m = start_serve(NULL, "laptop");
+    CHECK(m);
+    for (int k = 0; k < 9; k++) CHECK(log_marker(m, name_of("t%d", k, 0)));
+    const char *local = srv_db(m), *out = NULL;
+    const char *note_args[] = {"checkpoint", "--note", "--db", local, NULL};
+    ASSERT_EQ_INT(run_cmd(m, note_args, &out), 0);
+    const char *note = out;
+    ASSERT_CONTAINS(note, "\n18\n"); /* 9 markers and their tool_call records */
+    const char *vkey_args[] = {"public-key", "--note", "--db", local, NULL};
+    ASSERT_EQ_INT(run_cmd(m, vkey_args, &out), 0);
+    char vkey[512];
+    snprintf(vkey, sizeof vkey, "%.*s", (int)strcspn(out, "\n"), out);
+    const char *lp_args[] = {"prove", "--seq", "7", "--db", local, NULL};
+    ASSERT_EQ_INT(run_cmd(m, lp_args, &out), 0);
+    const char *local_proof = out;
+
+    srv *sh = start_ship(local, central, 0);
+    CHECK(sh);
+    ASSERT_EQ_INT(srv_wait(sh), 0);
+    srv_free(sh);
+
+    /* The agent's note against the central tree. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/laptop.note", srv_dir(m));
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    CHECK(fputs(note, f) >= 0 && fclose(f) == 0);
+    const char *since_args[] = {"verify", "--db", central, "--log", "laptop", "--since", path,
+                                NULL};
+    int st = run_cmd(m, since_args, &out);
+    if (st != 0) TEST_FAIL_("verify --since exited %d: %s", st, out);
+    const char *full_args[] = {"verify", "--db", central, "--log", "laptop", NULL};
+    st = run_cmd(m, full_args, &out);
+    if (st != 0) TEST_FAIL_("verify exited %d: %s", st, out);
+    cJSON *v = cJSON_Parse(out);
+    CHECK(v);
+    srv_keep(m, v);
+    ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "ok")));
+
+    /* The same proof, byte for byte, from the central copy; valid offline. */
+    const char *cp_args[] = {"prove", "--seq", "7", "--db", central, "--log", "laptop", NULL};
+    st = run_cmd(m, cp_args, &out);
+    if (st != 0) TEST_FAIL_("prove centrally exited %d: %s", st, out);
+    ASSERT_EQ_STR(out, local_proof);
+    snprintf(path, sizeof path, "%s/seq7.tlog-proof", srv_dir(m));
+    f = fopen(path, "w");
+    CHECK(f);
+    CHECK(fputs(out, f) >= 0 && fclose(f) == 0);
+    const char *vp_args[] = {"verify-proof", path, "--key", vkey, NULL};
+    st = run_cmd(m, vp_args, &out);
+    if (st != 0) TEST_FAIL_("verify-proof exited %d: %s", st, out);
+    ASSERT_CONTAINS(out, "valid");
+
+    /* A consistency proof made centrally ends in the agent's own note. */
+    const char *grew_args[] = {"prove", "--consistency", "5", "--db", central, "--log",
+                               "laptop", NULL};
+    ASSERT_EQ_INT(run_cmd(m, grew_args, &out), 0);
+    ASSERT_CONTAINS(out, note);
+    srv_free(m);
+}
+
 /* `stats` on a database of two logs: every log totalled, each log's part
 ** in "logs"; with --log, that log alone (it counted every log's entries as
 ** that log's before). */
@@ -585,6 +669,7 @@ TEST_MAIN(
     TEST_ENTRY(stats_total_every_log_of_a_shared_database_or_one)
     TEST_ENTRY(three_shippers_and_two_direct_servers_make_one_trail)
     TEST_ENTRY(shipping_twice_is_a_no_op_and_keeps_every_byte)
+    TEST_ENTRY(a_shipped_log_proves_the_same_entries_with_the_same_root_centrally)
     TEST_ENTRY(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
     TEST_ENTRY(a_break_in_the_chain_is_refused_and_nothing_is_stored)
     TEST_ENTRY(postgres_stopped_while_servers_write_then_back)

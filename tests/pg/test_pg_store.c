@@ -10,6 +10,7 @@
 #include "pgtest.h"
 #include "store/store.h"
 #include "store/chain.h"
+#include "tlog/merkle.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -98,7 +99,7 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 2);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
@@ -144,9 +145,9 @@ TEST(eight_stores_migrate_once)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'together'"), 1);
 }
 
-/* A version-1 schema (before the time BRIN index) is brought up to date
-** when a writer opens it, its entries kept, and searches use the index. */
-TEST(version_1_schema_migrates_to_2)
+/* A version-2 schema (before the time BRIN index) is brought up to date
+** when a writer opens it. */
+TEST(version_2_schema_migrates_to_3)
 {
     char db[1024], err[STORE_ERRLEN];
     pgtest_new_db(db, sizeof db);
@@ -154,11 +155,11 @@ TEST(version_1_schema_migrates_to_2)
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
     ASSERT_EQ_INT(pgtest_exec(db, "DROP INDEX dss_audit.entries_time_brin;"
-                                  "UPDATE dss_audit.schema_version SET version = 1"), 0);
+                                  "UPDATE dss_audit.schema_version SET version = 2"), 0);
     s = NULL;
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 2);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
 }
@@ -807,8 +808,70 @@ TEST(interrupt_cancels_a_long_wait)
     store_close(b);
 }
 
-TEST_MAIN(TEST_ENTRY(migrates_fresh_database) TEST_ENTRY(eight_stores_migrate_once)
-          TEST_ENTRY(version_1_schema_migrates_to_2)
+/* The shape of schema version 1, made from a current one (as a superuser):
+** no tree, notes, cosignatures, witnesses or origins. */
+static const char shape_of_version_1[] =
+    "DROP TABLE dss_audit.tree; DROP TABLE dss_audit.cosignatures;"
+    "DROP TABLE dss_audit.witnesses;"
+    "ALTER TABLE dss_audit.checkpoints DROP COLUMN note;"
+    "CREATE OR REPLACE FUNCTION dss_audit.logs_guard() RETURNS trigger"
+    " LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;"
+    "ALTER TABLE dss_audit.logs DROP COLUMN origin;"
+    "UPDATE dss_audit.schema_version SET version = 1;";
+
+/* The root of a log's tree, recomputed from its entries' hashes. */
+static int leaf_of(void *ctx, const store_raw_entry *e)
+{
+    merkle_hash leaf;
+    merkle_leaf_hash(e->hash, CHAIN_HASH_BYTES, leaf);
+    return merkle_mem_append(ctx, leaf) != MERKLE_OK;
+}
+
+static int tree_matches_entries(store *s, const char *log, int64_t want_size)
+{
+    char err[STORE_ERRLEN];
+    merkle_mem m = {0};
+    merkle_hash want, got;
+    int64_t size = -1;
+    int ok = store_use_log(s, log, err) == STORE_OK &&
+             store_each_entry(s, 1, leaf_of, &m, err) == STORE_OK &&
+             store_tree_size(s, &size, err) == STORE_OK && size == want_size &&
+             store_tree_root(s, size, got, err) == STORE_OK;
+    merkle_frontier_root(&m.f, want);
+    ok = ok && m.f.size == want_size && memcmp(want, got, MERKLE_HASH) == 0;
+    if (!ok) fprintf(stderr, "log %s: tree of %lld leaves (%s)\n", log, (long long)size, err);
+    merkle_mem_free(&m);
+    return ok;
+}
+
+/* A database of version 1 migrates to 2 and every log gains its tree,
+** the logs of other servers included. */
+TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *a = NULL, *b = NULL;
+    ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
+    ASSERT_EQ_INT(open_store(db, "two", 0, 0, &b, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(a, 5, NULL), 0);
+    ASSERT_EQ_INT(append_n(b, 11, NULL), 0);
+    store_close(a);
+    store_close(b);
+    ASSERT_EQ_INT(pgtest_exec(db, shape_of_version_1), 0);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
+    ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
+    ASSERT(tree_matches_entries(a, "one", 5));
+    ASSERT(tree_matches_entries(a, "two", 11));
+    ASSERT_EQ_INT(store_use_log(a, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(a, 2, NULL), 0);
+    ASSERT(tree_matches_entries(a, "one", 7));
+    store_close(a);
+}
+
+TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
+          TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
+          TEST_ENTRY(version_2_schema_migrates_to_3) TEST_ENTRY(eight_stores_migrate_once)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)

@@ -83,7 +83,8 @@ const tools = expectedTools();
 // Calls run in this order (each uses what the one before produced); a tool
 // added to schemas/ later runs last.
 const ORDER = ['log_operation', 'get_audit_entry', 'get_operation_history', 'get_audit_trail',
-  'get_user_activity', 'search_audit_log', 'create_checkpoint', 'verify_audit_log'];
+  'get_user_activity', 'search_audit_log', 'create_checkpoint', 'verify_audit_log',
+  'get_inclusion_proof'];
 const callOrder = [...ORDER.filter((t) => tools.includes(t)), ...tools.filter((t) => !ORDER.includes(t))];
 note(`binary: ${BIN}`);
 note(`tools expected (schemas/*.tool.json): ${tools.join(', ')}`);
@@ -232,6 +233,15 @@ for (const era of ERAS) {
             'head_hash/signature/public_key are not hex of the right length');
           assert(Number.isInteger(sc.seq) && sc.seq >= (logged ? logged.seq : 0), `seq ${sc.seq}`);
           checkpoint = sc;
+        });
+        break;
+      case 'get_inclusion_proof':
+        await check(label, async () => {
+          assert(logged, 'nothing logged (log_operation failed)');
+          const sc = await call(name, [`audit_id=${logged.audit_id}`]);
+          assert(sc.proof.startsWith('c2sp.org/tlog-proof@v1\n'), `proof: ${String(sc.proof).slice(0, 40)}`);
+          assert(sc.proof.includes(`\nindex ${logged.seq - 1}\n`), 'no index line for the logged entry');
+          assert(/\+[0-9a-f]{8}\+/.test(sc.vkey), `vkey ${sc.vkey}`);
         });
         break;
       case 'verify_audit_log':

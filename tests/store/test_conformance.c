@@ -34,6 +34,7 @@
 #include "integrity/verify.h"
 #include "store/chain.h"
 #include "store/store.h"
+#include "tlog/merkle.h"
 #include "util/jbuf.h"
 #include "util/ts.h"
 #include "pgtest.h"
@@ -2328,6 +2329,385 @@ TEST(prune_keeps_everything_when_archive_fails)
     store_close(s);
 }
 
+/* ---- the Merkle tree ---------------------------------------------------- */
+
+/* The selected log's entry hashes in seq order (from seq 1: a pruned log
+** gives fewer), into a merkle_mem of their leaves. */
+static int gather_leaf(void *ctx, const store_raw_entry *e)
+{
+    merkle_hash leaf;
+    merkle_leaf_hash(e->hash, CHAIN_HASH_BYTES, leaf);
+    return merkle_mem_append(ctx, leaf) != MERKLE_OK;
+}
+
+static int entries_tree(store *s, merkle_mem *m)
+{
+    char err[STORE_ERRLEN];
+    int rc = store_each_entry(s, 1, gather_leaf, m, err);
+    if (rc != STORE_OK) fprintf(stderr, "each_entry: %s\n", err);
+    return rc == STORE_OK ? 0 : -1;
+}
+
+/* Whether the selected log's stored tree is m, leaf for leaf: the same
+** size, the same root at every size, every inclusion proof at the full
+** size and every consistency proof into it verifying against m's roots.
+** 1 or 0 (what differs on stderr). */
+static int tree_is(store *s, merkle_mem *m)
+{
+    char err[STORE_ERRLEN], merr[256];
+    int64_t size, n = m->f.size;
+    merkle_reader r = merkle_mem_reader(m);
+    merkle_hash want, got, full, path[MERKLE_MAX_PROOF];
+    size_t len;
+    if (store_tree_size(s, &size, err) != STORE_OK || size != n) {
+        fprintf(stderr, "tree size %lld, want %lld (%s)\n", (long long)size, (long long)n, err);
+        return 0;
+    }
+    merkle_frontier_root(&m->f, full);
+    for (int64_t k = 0; k <= n; k++) {
+        if (merkle_tree_hash(k, &r, want, merr, sizeof merr) != MERKLE_OK ||
+            store_tree_root(s, k, got, err) != STORE_OK || memcmp(want, got, MERKLE_HASH)) {
+            fprintf(stderr, "root at %lld differs (%s)\n", (long long)k, err);
+            return 0;
+        }
+        if (store_tree_consistency(s, k, n, path, &len, err) != STORE_OK ||
+            merkle_verify_consistency(k, n, want, full, path[0], len) != MERKLE_OK) {
+            fprintf(stderr, "consistency %lld..%lld fails (%s)\n", (long long)k, (long long)n,
+                    err);
+            return 0;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (store_tree_prove(s, i, n, path, &len, err) != STORE_OK ||
+            merkle_verify_inclusion(i, n, m->h[merkle_stored_index(0, i)], path[0], len,
+                                    full) != MERKLE_OK) {
+            fprintf(stderr, "inclusion of %lld in %lld fails (%s)\n", (long long)i,
+                    (long long)n, err);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The stored tree is the entries' tree, read back from the entries. */
+static int tree_of_entries(store *s)
+{
+    merkle_mem m = {0};
+    int ok = entries_tree(s, &m) == 0 && tree_is(s, &m);
+    merkle_mem_free(&m);
+    return ok;
+}
+
+/* Append n entries in transactions of `group` entries each. */
+static int put_groups(store *s, int n, int group)
+{
+    char err[STORE_ERRLEN];
+    for (int i = 0; i < n;) {
+        if (store_begin(s, err) != STORE_OK) return -1;
+        for (int k = 0; k < group && i < n; k++, i++) {
+            store_record r = rec("tool_call", "op", "g");
+            store_receipt out;
+            if (store_append(s, &r, &out, err) != STORE_OK) {
+                store_rollback(s);
+                return -1;
+            }
+        }
+        if (store_commit(s, err) != STORE_OK) return -1;
+    }
+    return 0;
+}
+
+TEST(tree_is_the_merkle_tree_of_the_entry_hashes)
+{
+    store *s = fresh();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    int64_t size = -1;
+    merkle_hash root, empty;
+    ASSERT_EQ_INT(store_tree_size(s, &size, err), STORE_OK);
+    ASSERT_EQ_INT(size, 0);
+    ASSERT_EQ_INT(store_tree_root(s, 0, root, err), STORE_OK);
+    merkle_empty_root(empty);
+    ASSERT(memcmp(root, empty, MERKLE_HASH) == 0);
+    /* One by one, then group commits of several sizes. */
+    ASSERT_EQ_INT(put_n(s, "a", 5), 0);
+    ASSERT_EQ_INT(put_groups(s, 11, 4), 0);
+    ASSERT_EQ_INT(put_groups(s, 17, 17), 0);
+    ASSERT(tree_of_entries(s));
+    /* Another store on the file reads the same tree. */
+    store *r = open_log("alpha");
+    ASSERT(r);
+    ASSERT(tree_of_entries(r));
+    store_close(r);
+    store_close(s);
+}
+
+TEST(tree_bounds_are_refused_by_name)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_n(s, "a", 3), 0);
+    char err[STORE_ERRLEN] = "";
+    merkle_hash root, path[MERKLE_MAX_PROOF];
+    size_t len;
+    ASSERT_EQ_INT(store_tree_root(s, 4, root, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, "holds 3 leaves");
+    ASSERT_EQ_INT(store_tree_prove(s, 3, 3, path, &len, err), STORE_EINVAL);
+    ASSERT_EQ_INT(store_tree_consistency(s, 3, 2, path, &len, err), STORE_EINVAL);
+    store_close(s);
+}
+
+/* Savepoints rolled back, a transaction rolled back and one that failed
+** leave the tree exactly the entries' tree, and the next appends extend
+** it. */
+TEST(tree_follows_savepoints_and_rollbacks)
+{
+    store *s = fresh();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt out;
+    store_record r = rec("tool_call", "op", "x");
+    ASSERT_EQ_INT(put_n(s, "a", 2), 0);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &r, &out, err), STORE_OK);
+    store_savepoint_release(s);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &r, &out, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &r, &out, err), STORE_OK);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_append(s, &r, &out, err), STORE_OK);
+    /* Inside the transaction the tree already holds its appends. */
+    int64_t size;
+    ASSERT_EQ_INT(store_tree_size(s, &size, err), STORE_OK);
+    ASSERT_EQ_INT(size, 4);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT(tree_of_entries(s));
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &r, &out, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &r, &out, err), STORE_OK);
+    store_rollback(s);
+    ASSERT(tree_of_entries(s));
+    ASSERT_EQ_INT(put_n(s, "b", 3), 0);
+    ASSERT(tree_of_entries(s));
+    size = 0;
+    ASSERT_EQ_INT(store_tree_size(s, &size, err), STORE_OK);
+    ASSERT_EQ_INT(size, 7);
+    store_close(s);
+}
+
+/* Retention removes entries but none of their leaves: the tree still
+** proves the pruned entries (as their archive holds them) and goes on. */
+TEST(tree_keeps_the_leaves_of_pruned_entries)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_at(s, T0 - 70 * DAY_US, "tool_call", "alice", "p", NULL), STORE_OK);
+    ASSERT_EQ_INT(put_at(s, T0 - 70 * DAY_US + HOUR_US, "tool_call", "alice", "p", NULL),
+                  STORE_OK);
+    ASSERT_EQ_INT(put_at(s, T0, "tool_call", "alice", "p", NULL), STORE_OK);
+    merkle_mem m = {0};
+    ASSERT_EQ_INT(entries_tree(s, &m), 0);
+    signer sg;
+    ASSERT_EQ_INT(load_signer(&sg), 0);
+    char err[STORE_ERRLEN], cut[TS_BUFLEN], last_hash[CHAIN_HEX_LEN];
+    ts_of(T0 - 20 * DAY_US, cut);
+    int kept = 0;
+    int64_t last_seq = -1;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_prune(s, cut, keep_count, &kept, &last_seq, last_hash, err), STORE_OK);
+    store_checkpoint anchor;
+    ASSERT_EQ_INT(checkpoint_append(s, &sg, "anchor", last_seq, last_hash, &anchor, err),
+                  STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    signer_wipe(&sg);
+    ASSERT_EQ_INT(last_seq, 2);
+    ASSERT(tree_is(s, &m));
+    /* The chain and the tree go on from the remaining entry. */
+    ASSERT_EQ_INT(put_n(s, "b", 2), 0);
+    store_raw_entry e;
+    memset(&e, 0, sizeof e);
+    char hex[CHAIN_HEX_LEN];
+    for (int64_t seq = 4; seq <= 5; seq++) {
+        ASSERT_EQ_INT(store_hash_at(s, seq, hex, err), STORE_OK);
+        ASSERT_EQ_INT(hex_to_hash(hex, e.hash), 0);
+        ASSERT_EQ_INT(gather_leaf(&m, &e), 0);
+    }
+    ASSERT(tree_is(s, &m));
+    merkle_mem_free(&m);
+    store_close(s);
+}
+
+/* The owner's way to make a database from before trees: no stored hash. */
+static int drop_tree(store *s)
+{
+    char sql[512];
+    if (is_pg())
+        snprintf(sql, sizeof sql,
+                 "SET session_replication_role = replica;"
+                 "DELETE FROM dss_audit.tree WHERE log_id = '%s';", store_log_id(s));
+    else
+        snprintf(sql, sizeof sql, "DROP TRIGGER tree_no_delete; DELETE FROM tree;"
+                                  "CREATE TRIGGER tree_no_delete BEFORE DELETE ON tree BEGIN"
+                                  "  SELECT RAISE(ABORT, 'the Merkle tree is append-only');"
+                                  " END;");
+    return owner_exec(sql);
+}
+
+/* A log whose tree is missing (a database from before trees) gains it when
+** a writable store opens; a read-only one finds none and builds nothing. */
+TEST(tree_missing_is_built_when_a_writable_store_opens)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_n(s, "a", 9), 0);
+    ASSERT_EQ_INT(drop_tree(s), 0);
+    store_close(s);
+    store_options o;
+    memset(&o, 0, sizeof o);
+    o.path = target;
+    o.log_name = "alpha";
+    o.readonly = 1;
+    char err[STORE_ERRLEN];
+    int64_t size = -1;
+    ASSERT_EQ_INT(store_open(&o, &s, err), STORE_OK);
+    ASSERT_EQ_INT(store_tree_size(s, &size, err), STORE_OK);
+    ASSERT_EQ_INT(size, 0);
+    store_close(s);
+    s = open_log("alpha");
+    ASSERT(s);
+    ASSERT(tree_of_entries(s));
+    ASSERT_EQ_INT(put_n(s, "c", 3), 0);
+    ASSERT(tree_of_entries(s));
+    ASSERT_EQ_INT(store_tree_size(s, &size, err), STORE_OK);
+    ASSERT_EQ_INT(size, 12);
+    store_close(s);
+}
+
+/* A tree that cannot be built (its first entries were pruned before the
+** log kept one) stays as it is: appends go on without it, and a proof is
+** refused by name. */
+TEST(tree_that_cannot_be_built_does_not_stop_appends)
+{
+    store *s = fresh();
+    ASSERT(s);
+    ASSERT_EQ_INT(put_at(s, T0 - 70 * DAY_US, "tool_call", "alice", "p", NULL), STORE_OK);
+    ASSERT_EQ_INT(put_at(s, T0, "tool_call", "alice", "p", NULL), STORE_OK);
+    char err[STORE_ERRLEN] = "", cut[TS_BUFLEN], last_hash[CHAIN_HEX_LEN];
+    ts_of(T0 - 20 * DAY_US, cut);
+    int kept = 0;
+    int64_t last_seq = -1, size = -1;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_prune(s, cut, keep_count, &kept, &last_seq, last_hash, err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(drop_tree(s), 0);
+    store_close(s);
+    s = open_log("alpha");
+    ASSERT(s);
+    ASSERT_EQ_INT(put_n(s, "b", 2), 0);
+    ASSERT_EQ_INT(store_tree_size(s, &size, err), STORE_OK);
+    ASSERT_EQ_INT(size, 0);
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t len;
+    ASSERT_EQ_INT(store_tree_prove(s, 2, 4, path, &len, err), STORE_EINVAL);
+    ASSERT_CONTAINS(err, "holds 0 leaves");
+    int64_t first, last;
+    ASSERT_EQ_INT(store_seq_range(s, &first, &last, err), STORE_OK);
+    ASSERT_EQ_INT(last, 4);
+    store_close(s);
+}
+
+/* Two stores appending to one log (two servers): each sees the other's
+** appends and reloads its edge, and the tree stays the entries'. */
+TEST(pg_only_tree_of_a_log_two_stores_append_to)
+{
+    ASSERT_EQ_INT(fresh_db(), 0);
+    store *a = open_log("alpha"), *b = open_log("alpha");
+    ASSERT(a && b);
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ_INT(put_groups(a, 1 + i, 2), 0);
+        ASSERT_EQ_INT(put_groups(b, 3, 3), 0);
+    }
+    ASSERT(tree_of_entries(a));
+    ASSERT(tree_of_entries(b));
+    store_close(a);
+    store_close(b);
+}
+
+/* Deep copies of a log's entries, to import elsewhere. */
+typedef struct copies {
+    store_raw_entry e[64];
+    size_t n;
+} copies;
+
+static int copy_entry(void *ctx, const store_raw_entry *e)
+{
+    copies *c = ctx;
+    if (c->n == 64) return 1;
+    store_raw_entry *x = &c->e[c->n++];
+    *x = *e;
+    const char **slot[CHAIN_STRING_FIELDS];
+    chain_string_slots(&x->f, slot);
+    for (int i = 0; i < CHAIN_STRING_FIELDS; i++)
+        if (*slot[i]) *slot[i] = strdup(*slot[i]);
+    return 0;
+}
+
+static void free_copies(copies *c)
+{
+    for (size_t k = 0; k < c->n; k++) {
+        const char **slot[CHAIN_STRING_FIELDS];
+        chain_string_slots(&c->e[k].f, slot);
+        for (int i = 0; i < CHAIN_STRING_FIELDS; i++) free((char *)*slot[i]);
+    }
+    c->n = 0;
+}
+
+static int import_batch(store *s, const store_raw_entry *e, size_t n)
+{
+    char err[STORE_ERRLEN];
+    int64_t stored, skipped;
+    int rc = store_begin(s, err);
+    if (rc == STORE_OK) rc = store_import(s, e, n, &stored, &skipped, err);
+    if (rc == STORE_OK) rc = store_commit(s, err);
+    else store_rollback(s);
+    if (rc != STORE_OK) fprintf(stderr, "import: %s\n", err);
+    return rc;
+}
+
+/* A log shipped into another log of the store gets the same tree: the
+** same root at every size, so a checkpoint signed over the original
+** verifies against the copy. */
+TEST(pg_only_tree_of_an_imported_log_is_the_original_s)
+{
+    ASSERT_EQ_INT(fresh_db(), 0);
+    store *a = open_log("alpha"), *c = open_log("central");
+    ASSERT(a && c);
+    ASSERT_EQ_INT(put_groups(a, 13, 5), 0);
+    static copies cp;
+    char err[STORE_ERRLEN];
+    ASSERT_EQ_INT(store_each_entry(a, 1, copy_entry, &cp, err), STORE_OK);
+    ASSERT_EQ_INT(cp.n, 13);
+    store_log l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.log_id, sizeof l.log_id, "c0b1e5a2-0000-4000-8000-00000000c0b1");
+    snprintf(l.name, sizeof l.name, "copy");
+    ASSERT_EQ_INT(store_ensure_log(c, &l, err), STORE_OK);
+    ASSERT_EQ_INT(import_batch(c, cp.e, 6), STORE_OK);
+    ASSERT_EQ_INT(import_batch(c, cp.e, 13), STORE_OK); /* re-sent, then the rest */
+    merkle_mem m = {0};
+    ASSERT_EQ_INT(entries_tree(a, &m), 0);
+    ASSERT(tree_is(c, &m));
+    /* The central store's own log is untouched, and appends on. */
+    ASSERT_EQ_INT(store_use_log(c, NULL, err), STORE_OK);
+    ASSERT_EQ_INT(put_n(c, "x", 2), 0);
+    ASSERT(tree_of_entries(c));
+    merkle_mem_free(&m);
+    free_copies(&cp);
+    store_close(a);
+    store_close(c);
+}
+
 /* ---- verify ------------------------------------------------------------- */
 
 /* verify_log's report on s: ok (1/0) and the problems as "seq:kind ..." */
@@ -3042,6 +3422,14 @@ TEST_MAIN(
     TEST_ENTRY(head_after_reopen)
     TEST_ENTRY(prune_removes_old_prefix_and_anchors_it)
     TEST_ENTRY(prune_keeps_everything_when_archive_fails)
+    TEST_ENTRY(tree_is_the_merkle_tree_of_the_entry_hashes)
+    TEST_ENTRY(tree_bounds_are_refused_by_name)
+    TEST_ENTRY(tree_follows_savepoints_and_rollbacks)
+    TEST_ENTRY(tree_keeps_the_leaves_of_pruned_entries)
+    TEST_ENTRY(tree_missing_is_built_when_a_writable_store_opens)
+    TEST_ENTRY(tree_that_cannot_be_built_does_not_stop_appends)
+    TEST_ENTRY(pg_only_tree_of_a_log_two_stores_append_to)
+    TEST_ENTRY(pg_only_tree_of_an_imported_log_is_the_original_s)
     TEST_ENTRY(verify_clean_log)
     TEST_ENTRY(verify_one_log_by_name)
     TEST_ENTRY(verify_finds_modified_entry)

@@ -24,38 +24,14 @@
 static int go(const char *args, const char *input, char **out)
 {
     const char *bin = getenv("DSS_GOTLOG");
-    char tmp[] = "/tmp/dss-gotlog-XXXXXX", cmd[4096];
+    char cmd[4096];
     *out = NULL;
     if (!bin) {
         fprintf(stderr, "DSS_GOTLOG is not set\n");
         return -1;
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) return -1;
-    size_t len = input ? strlen(input) : 0;
-    if (write(fd, input ? input : "", len) != (ssize_t)len) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s < %s", bin, args, tmp);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        unlink(tmp);
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += got;
-        if (cap - n < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    int st = pclose(p);
-    unlink(tmp);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(cmd, sizeof cmd, "%s %s", bin, args);
+    return tf_run(cmd, input, out);
 }
 
 /* The leaf datum both sides use for leaf i: SHA-256 of i in decimal (as an

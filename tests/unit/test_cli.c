@@ -630,7 +630,7 @@ TEST(help_program_page_lists_the_commands_given)
     const char *t = mem_text(&m), *v = strstr(t, "\n  verify "), *l = strstr(t, "\n  tail ");
     ASSERT(v && l && v < l);
     ASSERT(!strstr(t, "\n  query "));
-    ASSERT_CONTAINS(t, "check the hash chain and every signed checkpoint");
+    ASSERT_CONTAINS(t, "check the hash chain, the Merkle tree and every");
     mem_close(&m);
 }
 

@@ -1626,7 +1626,7 @@ TEST(new_database_has_no_project_recency_index)
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 8);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 9);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
 }
 
@@ -1639,8 +1639,15 @@ TEST(new_database_has_no_project_recency_index)
     "    VALUES (NEW.seq, NEW.operation_name, NEW.error);"                  \
     "END;"
 
+/* Version 8 had no Merkle tree, checkpoint notes, cosignatures or
+** witnesses. */
+#define SHAPE_OF_VERSION_8                                                  \
+    "DROP TABLE tree; DROP TABLE cosignatures; DROP TABLE witnesses;"       \
+    "ALTER TABLE checkpoints DROP COLUMN note;"
+
 /* Version 7 had none of the columns of relayed and hooked calls. */
 #define SHAPE_OF_VERSION_7                                                  \
+    SHAPE_OF_VERSION_8                                                      \
     "DROP INDEX idx_audit_server; DROP INDEX idx_audit_session;"            \
     "DROP INDEX idx_audit_completes; DROP INDEX idx_audit_server_date;"    \
     "DROP INDEX idx_audit_session_date;"                                    \
@@ -1651,7 +1658,8 @@ TEST(new_database_has_no_project_recency_index)
     "ALTER TABLE audit_log DROP COLUMN cwd;"
 
 /* Open an older database, append to it and count its user's activity; the
-** schema must come out at version 6 with every entry kept and counted. */
+** schema must come out at version 9 with every entry kept and counted, and
+** a Merkle tree of both entries (three stored hashes). */
 #define USER_DATE_INDEX_COLUMNS \
     "SELECT count(*) FROM pragma_index_info('idx_audit_user_date')"
 
@@ -1670,7 +1678,8 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 8 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+    return sql_int(path, "PRAGMA user_version") == 9 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+           sql_int(path, "SELECT count(*) FROM tree") == 3 &&
            sql_int(path, "SELECT count(*) FROM pragma_table_info('audit_log')"
                          " WHERE name IN ('server', 'session_id', 'duration_ms',"
                          " 'completes', 'cwd')") == 5 &&
@@ -1678,7 +1687,7 @@ static int migrated_ok(const char *path)
 }
 
 /* Version 5 had the recency index that version 6 drops. */
-TEST(version_5_database_migrates_to_8)
+TEST(version_5_database_migrates_to_9)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1691,7 +1700,7 @@ TEST(version_5_database_migrates_to_8)
 
 /* Version 6 had the two-column user/time index that version 7 widens so
 ** that activity's partial day reads the index alone. */
-TEST(version_6_database_migrates_to_8)
+TEST(version_6_database_migrates_to_9)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1705,7 +1714,7 @@ TEST(version_6_database_migrates_to_8)
 
 /* Version 4 also filled the search index by a trigger, which version 5
 ** drops: both steps run, in order. */
-TEST(version_4_database_migrates_to_8)
+TEST(version_4_database_migrates_to_9)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1746,7 +1755,7 @@ static int chain_intact(const char *path)
 
 /* Version 7's entries keep their v1 hashes, and entries appended after
 ** the upgrade chain on from them. */
-TEST(version_7_database_migrates_to_8_and_its_entries_verify)
+TEST(version_7_database_migrates_to_9_and_its_entries_verify)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -2127,10 +2136,10 @@ TEST_MAIN(
     TEST_ENTRY(delete_blocked_by_trigger)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
-    TEST_ENTRY(version_5_database_migrates_to_8)
-    TEST_ENTRY(version_4_database_migrates_to_8)
-    TEST_ENTRY(version_6_database_migrates_to_8)
-    TEST_ENTRY(version_7_database_migrates_to_8_and_its_entries_verify)
+    TEST_ENTRY(version_5_database_migrates_to_9)
+    TEST_ENTRY(version_4_database_migrates_to_9)
+    TEST_ENTRY(version_6_database_migrates_to_9)
+    TEST_ENTRY(version_7_database_migrates_to_9_and_its_entries_verify)
     TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)

@@ -335,6 +335,78 @@ test('report_makes_no_requests_and_shows_entries_and_verification', async () => 
   assert.deepEqual(problems, []);
 });
 
+// A report of `calls` calls, its HTML text and where it is.
+function writeReport(dir, db, edit) {
+  const out = join(dir, 'report.html');
+  const today = new Date().toISOString().slice(0, 10);
+  const r = spawnSync(BIN, ['report', '--db', db, '--since', today, '--until', today, '--output', out],
+    { env: { ...process.env, DSS_AUDIT_KEY: join(dir, 'signing.key') }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  if (edit) writeFileSync(out, edit(readFileSync(out, 'utf8')));
+  return out;
+}
+
+// Open a report with no request allowed; resolves once every entry shown
+// has been checked.  Returns the page and what it requested.
+async function openReport(out) {
+  const { ctx, page, problems } = await browser();
+  const fileUrl = 'file://' + out;
+  const requests = [];
+  await ctx.route('**/*', (route) => {
+    if (route.request().url() !== fileUrl) { requests.push(route.request().url()); route.abort(); } else route.continue();
+  });
+  await page.goto(fileUrl);
+  await page.waitForSelector('#entries tbody tr');
+  await page.waitForFunction(() => /entries verified/.test(document.getElementById('report-proofs').textContent));
+  return { page, problems, requests };
+}
+
+const proofStates = (page) => page.$$eval('#entries tbody tr', (trs) => trs.map((tr) => ({
+  seq: Number(tr.children[1].textContent), operation: tr.children[5].textContent,
+  proof: tr.querySelector('td.proof').getAttribute('data-proof') })));
+
+test('report_checks_every_entrys_proof_in_the_browser', async () => {
+  const dir = tempDir();
+  const db = fillDb(dir, 20);
+  const { page, problems, requests } = await openReport(writeReport(dir, db));
+  const states = await proofStates(page);
+  assert.equal(states.length, 40);
+  assert.deepEqual(states.filter((s) => s.proof !== 'verified'), [], 'every entry verified');
+  assert.match(await page.textContent('#report-proofs'), /^40 of 40 entries verified in this browser/);
+  // The log's verifier key is shown, as public-key --note prints it.
+  const vkey = spawnSync(BIN, ['public-key', '--note', '--db', db],
+    { env: { ...process.env, DSS_AUDIT_KEY: join(dir, 'signing.key') }, encoding: 'utf8' });
+  assert.equal((await page.textContent('#report-vkey')).trim(), vkey.stdout.trim());
+  await page.click('#entries tbody tr:nth-child(3)');
+  assert.equal(await page.textContent('#detail-fields tr[data-field="proof"] td'), 'verified in this browser');
+  assert.deepEqual(requests, [], 'zero network requests');
+  await page.screenshot({ path: screenshotPath('report-proofs'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test('report_marks_an_entry_edited_in_the_html_not_verified', async () => {
+  const dir = tempDir();
+  const db = fillDb(dir, 10);
+  let edited = 0;
+  const out = writeReport(dir, db, (html) => html.replace('"operation_name":"op_7"', () => {
+    edited++;
+    return '"operation_name":"op_8"';
+  }));
+  assert.equal(edited, 1, 'the entry was found in the report');
+  const { page, problems, requests } = await openReport(out);
+  const states = await proofStates(page);
+  const bad = states.filter((s) => s.proof !== 'verified');
+  assert.equal(bad.length, 1, JSON.stringify(bad));
+  assert.equal(bad[0].operation, 'op_8');
+  assert.equal(bad[0].proof, 'not verified');
+  assert.match(await page.textContent('#report-proofs'), /^19 of 20 entries verified/);
+  const row = await page.$(`#entries tbody tr[data-seq="${bad[0].seq}"]`);
+  await row.click();
+  assert.match(await page.textContent('#detail-fields tr[data-field="proof"] td'), /NOT VERIFIED: entry hash/);
+  assert.deepEqual(requests, [], 'zero network requests');
+  assert.deepEqual(problems, []);
+});
+
 // ---- run one case ---------------------------------------------------------------------
 
 const name = process.argv[2];

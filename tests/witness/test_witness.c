@@ -8,11 +8,15 @@
 ** libcurl: every status code of c2sp.org/tlog-witness, its state across a
 ** restart and across kill -9 mid-submission, and the rule that one size is
 ** never cosigned with two roots.  DSS_E2E_WRAPPER (e.g. valgrind) is put
-** in front of the witness when set.
+** in front of the witness when set.  The last cases run real logs through
+** the real commands: checkpoint --witness, serve --witness in the
+** background, two logs with one witness, a log rebuilt and signed again.
 */
 #include "test.h"
 
 #include <arpa/inet.h>
+#include <sqlite3.h>
+#include <stdarg.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "tlog/c2sp.h"
 #include "tlog/proof.h"
 #include "witness/witness.h"
@@ -1107,6 +1112,243 @@ TEST(the_command_refuses_bad_usage_with_status_2)
     ASSERT_EQ_INT(WEXITSTATUS(system(cmd)), 0);
 }
 
+/* ---- real logs through the real commands --------------------------------- */
+
+/* A log of our own: a database and a key in a folder of w's (made by
+** wstart), filled through the store. */
+typedef struct reallog {
+    char db[160], key[160];
+} reallog;
+
+static int reallog_make(reallog *r, const char *dir, const char *name, int entries)
+{
+    snprintf(r->db, sizeof r->db, "%s/%s.db", dir, name);
+    snprintf(r->key, sizeof r->key, "%s/%s.key", dir, name);
+    store_options o = {.path = r->db};
+    store *s = NULL;
+    char err[STORE_ERRLEN];
+    int rc = store_open(&o, &s, err);
+    for (int i = 0; rc == STORE_OK && i < entries; i++) {
+        char op[32];
+        snprintf(op, sizeof op, "%s-%d", name, i);
+        store_record rec = {.event_type = "tool_call", .operation_name = op, .args = "{}"};
+        store_receipt out;
+        rc = store_begin(s, err);
+        if (rc == STORE_OK) rc = store_append(s, &rec, &out, err);
+        if (rc == STORE_OK) rc = store_commit(s, err);
+    }
+    if (rc != STORE_OK) fprintf(stderr, "reallog: %s\n", err);
+    store_close(s);
+    return rc == STORE_OK ? 0 : -1;
+}
+
+/* Run "dss-audit-mcp ARGS --db DB --key KEY" (args formatted) for log r,
+** with input (may be NULL) on its stdin; *out its stdout (caller frees);
+** its exit status. */
+static int run_in(const reallog *r, const char *input, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int run_in(const reallog *r, const char *input, char **out, const char *fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s --db '%s' --key '%s'", getenv("DSS_WITNESS_BIN"), args,
+             r->db, r->key);
+    return tf_run(cmd, input, out);
+}
+#define run_cmd(r, out, ...) run_in(r, NULL, out, __VA_ARGS__)
+
+static char *log_vkey(const reallog *r)
+{
+    char *v = NULL;
+    if (run_cmd(r, &v, "public-key --note") != 0) {
+        free(v);
+        return NULL;
+    }
+    v[strcspn(v, "\n")] = '\0';
+    return v;
+}
+
+/* checkpoint --witness: the witness cosigns the real log's note, the
+** cosignature is stored with the checkpoint, and proofs carry it. */
+TEST(checkpoint_witness_stores_the_cosignature_that_proofs_carry)
+{
+    wproc w = {0};
+    reallog a;
+    strcpy(w.dir, "/tmp/dss-witness-XXXXXX");
+    ASSERT(mkdtemp(w.dir));
+    track(0, w.dir);
+    ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 6), 0);
+    char *vkey = log_vkey(&a), *out = NULL, path[256];
+    ASSERT(vkey);
+    const char *logs[] = {vkey};
+    ASSERT_EQ_INT(wstart(&w, logs, 1, "witness.example/w1"), 0);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "checkpoint --note --witness '%s=%s'", w.url, w.vkey), 0);
+    ASSERT_CONTAINS(out, "\n— witness.example/w1 ");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "prove --seq 3"), 0);
+    ASSERT_CONTAINS(out, "\n— witness.example/w1 ");
+    snprintf(path, sizeof path, "%s/p", w.dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fputs(out, f);
+    fclose(f);
+    free(out);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' verify-proof '%s' --key '%s' --witness '%s'",
+             getenv("DSS_WITNESS_BIN"), path, vkey, w.vkey);
+    ASSERT_EQ_INT(tf_run(cmd, NULL, &out), 0);
+    ASSERT_CONTAINS(out, "cosigned by 1 of the 1 witnesses given");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' 2>/dev/null", w.vkey), 0);
+    ASSERT_CONTAINS(out, "\"witnesses\"");
+    free(out);
+    /* A second witness that never cosigned: verify wants every witness
+    ** named by default, and --min-witnesses K of them. */
+    wproc w2 = {0};
+    strcpy(w2.dir, "/tmp/dss-witness-XXXXXX");
+    ASSERT(mkdtemp(w2.dir));
+    track(0, w2.dir);
+    ASSERT_EQ_INT(wstart(&w2, logs, 1, "witness.example/w2"), 0);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' --witness '%s' 2>/dev/null", w.vkey,
+                          w2.vkey), 1);
+    ASSERT_CONTAINS(out, "\"kind\":\t\"witness\"");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' --witness '%s' --min-witnesses 1 "
+                          "2>/dev/null", w.vkey, w2.vkey), 0);
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' --min-witnesses 2 2>&1", w.vkey), 2);
+    free(out);
+    ASSERT_EQ_INT(wfinish(&w2), 0);
+    /* The log moves: the next submission goes on from the size it holds. */
+    ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 3), 0);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "checkpoint --witness '%s=%s' 2>/dev/null", w.url, w.vkey),
+                  0);
+    free(out);
+    uint8_t root[32];
+    char origin[300];
+    snprintf(origin, sizeof origin, "%.*s", (int)strcspn(vkey, "+"), vkey);
+    ASSERT_EQ_INT(stored_size(&w, origin, root), 9);
+    ASSERT_EQ_INT(wfinish(&w), 0);
+    free(vkey);
+}
+
+/* Two real logs, one witness: each cosigned.  Then one is rebuilt (a new
+** file with its log id, other entries, signed again with its key): the
+** witness refuses it (its 409 is followed, then 422), the command says so,
+** and verify --since with the note kept earlier catches the rewrite. */
+TEST(two_real_logs_one_witness_and_a_rebuilt_log_refused)
+{
+    wproc w = {0};
+    reallog a, b;
+    strcpy(w.dir, "/tmp/dss-witness-XXXXXX");
+    ASSERT(mkdtemp(w.dir));
+    track(0, w.dir);
+    ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 5), 0);
+    ASSERT_EQ_INT(reallog_make(&b, w.dir, "b", 8), 0);
+    char *va = log_vkey(&a), *vb = log_vkey(&b), *out = NULL, *kept = NULL;
+    ASSERT(va && vb);
+    const char *logs[] = {va, vb};
+    ASSERT_EQ_INT(wstart(&w, logs, 2, NULL), 0);
+    ASSERT_EQ_INT(run_cmd(&a, &kept, "checkpoint --note --witness '%s=%s'", w.url, w.vkey), 0);
+    ASSERT_EQ_INT(run_cmd(&b, &out, "checkpoint --note --witness '%s=%s'", w.url, w.vkey), 0);
+    free(out);
+    char note_path[256], id[64];
+    snprintf(note_path, sizeof note_path, "%s/a.note", w.dir);
+    FILE *f = fopen(note_path, "w");
+    ASSERT(f);
+    fputs(kept, f);
+    fclose(f);
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(kept + 10, "\n"), kept + 10);
+    /* The rebuilt file. */
+    char moved[300], sql[512];
+    snprintf(moved, sizeof moved, "%s.orig", a.db);
+    ASSERT_EQ_INT(rename(a.db, moved), 0);
+    ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 1), 0);
+    sqlite3 *h = NULL;
+    snprintf(sql, sizeof sql, "UPDATE meta SET value = '%s' WHERE key = 'log_id';", id);
+    ASSERT_EQ_INT(sqlite3_open(a.db, &h), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 6), 0);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "checkpoint --witness '%s=%s' 2>&1", w.url, w.vkey), 1);
+    ASSERT_CONTAINS(out, "did not cosign");
+    ASSERT_CONTAINS(out, "422");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --since '%s' 2>/dev/null", note_path), 1);
+    ASSERT_CONTAINS(out, "not an append-only extension");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "verify --witness '%s' 2>/dev/null", w.vkey), 1);
+    ASSERT_CONTAINS(out, "\"kind\":\t\"witness\"");
+    free(out);
+    /* Log b is not affected. */
+    ASSERT_EQ_INT(reallog_make(&b, w.dir, "b", 2), 0);
+    ASSERT_EQ_INT(run_cmd(&b, &out, "checkpoint --witness '%s=%s' 2>/dev/null", w.url, w.vkey),
+                  0);
+    free(out);
+    ASSERT_EQ_INT(wfinish(&w), 0);
+    free(kept);
+    free(va);
+    free(vb);
+}
+
+/* serve --witness: the server's checkpoints are cosigned in the
+** background, its last one when it stops; a witness that is down never
+** holds a call up, and stats says it failed. */
+TEST(serve_witnesses_its_checkpoints_in_the_background)
+{
+    wproc w = {0};
+    reallog a;
+    strcpy(w.dir, "/tmp/dss-witness-XXXXXX");
+    ASSERT(mkdtemp(w.dir));
+    track(0, w.dir);
+    ASSERT_EQ_INT(reallog_make(&a, w.dir, "a", 2), 0);
+    char *vkey = log_vkey(&a), *out = NULL, in[2048];
+    ASSERT(vkey);
+    const char *logs[] = {vkey};
+    ASSERT_EQ_INT(wstart(&w, logs, 1, NULL), 0);
+    size_t n = (size_t)snprintf(in, sizeof in,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+        "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+        "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}\n"
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    for (int i = 0; i < 4; i++)
+        n += (size_t)snprintf(in + n, sizeof in - n,
+                              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
+                              "\"params\":{\"name\":\"log_operation\",\"arguments\":{"
+                              "\"event_type\":\"tool_call\",\"operation_name\":\"op%d\","
+                              "\"args\":{}}}}\n", i + 2, i);
+    /* Checkpoints every 2 entries; the last at the stop. */
+    ASSERT_EQ_INT(run_in(&a, in, &out, "serve --checkpoint-interval 2 --witness '%s=%s'"
+                                       " 2>/dev/null", w.url, w.vkey), 0);
+    ASSERT_CONTAINS(out, "\"id\":5");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "checkpoint --note"), 0);
+    ASSERT_CONTAINS(out, "\n— dss-audit-witness/"); /* the newest, cosigned */
+    free(out);
+    /* Every checkpoint the server signed while it ran was submitted: the
+    ** witness holds the newest tree (2 + 4 entries and 4 tool_call records). */
+    uint8_t root[32];
+    char origin[300];
+    snprintf(origin, sizeof origin, "%.*s", (int)strcspn(vkey, "+"), vkey);
+    ASSERT_EQ_INT(stored_size(&w, origin, root), 10);
+    ASSERT_EQ_INT(wstop(&w, SIGTERM), 0);
+    /* The witness is gone: the server answers all the same, stats says so. */
+    ASSERT_EQ_INT(run_in(&a, in, &out, "serve --witness '%s=%s' 2>/dev/null", w.url, w.vkey),
+                  0);
+    ASSERT_CONTAINS(out, "\"id\":5");
+    free(out);
+    ASSERT_EQ_INT(run_cmd(&a, &out, "stats --json"), 0);
+    ASSERT_CONTAINS(out, "\"witnesses\"");
+    ASSERT_CONTAINS(out, "\"last_error\":\"");
+    ASSERT(!strstr(out, "\"last_error\":\"\""));
+    free(out);
+    wfree(&w);
+    free(vkey);
+}
+
 TEST_MAIN(TEST_ENTRY(start_prints_a_cosignature_vkey_and_makes_a_private_key_file)
           TEST_ENTRY(a_first_checkpoint_from_size_zero_is_cosigned)
           TEST_ENTRY(extensions_with_consistency_proofs_are_cosigned)
@@ -1134,4 +1376,7 @@ TEST_MAIN(TEST_ENTRY(start_prints_a_cosignature_vkey_and_makes_a_private_key_fil
           TEST_ENTRY(submit_to_a_witness_that_is_down_fails_without_waiting)
           TEST_ENTRY(submit_gives_up_on_a_witness_that_never_answers)
           TEST_ENTRY(submit_refuses_bad_arguments)
-          TEST_ENTRY(the_command_refuses_bad_usage_with_status_2))
+          TEST_ENTRY(the_command_refuses_bad_usage_with_status_2)
+          TEST_ENTRY(checkpoint_witness_stores_the_cosignature_that_proofs_carry)
+          TEST_ENTRY(two_real_logs_one_witness_and_a_rebuilt_log_refused)
+          TEST_ENTRY(serve_witnesses_its_checkpoints_in_the_background))

@@ -88,6 +88,7 @@ static void set_where(pg_store *s)
 void pgs_tx_reset(pg_store *s)
 {
     s->base.in_tx = 0;
+    s->tree_len = 0;
     s->nmarks = 0;
     s->tx_failed = 0;
     s->tx_fail_why[0] = '\0';
@@ -892,6 +893,7 @@ void pgs_close(store *st)
     pgs_rows_free(&s->rows);
     forget_air(s);
     free(s->air);
+    pgs_tree_free(s);
     free(s);
 }
 

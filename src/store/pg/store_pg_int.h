@@ -16,6 +16,8 @@
 **   store_pg_query.c     queries, activity, walks, statistics
 **   store_pg_scan.c      the chain's reads, entry walks, retention by
 **                        partitions, the append-only guards
+**   store_pg_tree.c      the Merkle tree's stored hashes, the logs'
+**                        origins, cosignatures and witnesses
 **
 ** Rules for code using this header:
 ** - Before any statement, call pgs_ready(): it reconnects after a lost
@@ -46,7 +48,7 @@
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL
@@ -199,6 +201,11 @@ typedef struct pg_store {
     unsigned char prepared[PG_PREP_SLOTS / 8];
     /* Cursors opened by walks, for distinct names when walks nest. */
     int walks;
+
+    /* The own log's stored tree hashes of the open transaction, as SQL
+    ** sent with its COMMIT (store_pg_tree.c). */
+    char *tree_sql;
+    size_t tree_len, tree_cap;
 
     int (*interrupt)(void *ctx);
     void *interrupt_ctx;
@@ -376,7 +383,7 @@ void pgs_int_text(int64_t v, char out[24]);
 /* The checkpoints table's columns, in store_checkpoint's order. */
 #define PG_CHECKPOINT_COLUMNS                                                 \
     "number, kind, log_id, seq, head_hash, created_at, prev_checkpoint_hash," \
-    " public_key, signature"
+    " public_key, signature, note"
 
 /* Create or upgrade the dss_audit schema (writable stores) or check it
 ** (read-only): STORE_ESCHEMA for a newer version or, read-only, a
@@ -390,6 +397,12 @@ void pgs_scrub_password(const char *conninfo, char *msg, size_t len);
 /* The selected log's head row, locked for this transaction (the own log's
 ** is locked already and its head is the in-memory one): store_pg_write.c. */
 int pgs_lock_head(pg_store *s, pg_head *h, char *err);
+
+/* store_pg_tree.c: append the transaction's tree statement (if any) to
+** the commit's text (sql, len, cap: a growable buffer); 0, or -1 when out
+** of memory.  pgs_tree_free() at close. */
+int pgs_tree_commit_text(pg_store *s, char **sql, size_t *len, size_t *cap);
+void pgs_tree_free(pg_store *s);
 
 /* The methods (store_methods.h), defined across the files above as
 ** pgs_<name>: the required ones, those of this backend's capabilities,

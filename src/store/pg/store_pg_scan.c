@@ -42,6 +42,7 @@ static void copy_checkpoint(const PGresult *r, int row, store_checkpoint *cp)
              PQgetvalue(r, row, 6));
     snprintf(cp->public_key, sizeof cp->public_key, "%s", PQgetvalue(r, row, 7));
     snprintf(cp->signature, sizeof cp->signature, "%s", PQgetvalue(r, row, 8));
+    snprintf(cp->note, sizeof cp->note, "%s", PQgetvalue(r, row, 9));
 }
 
 /* The reads below run after every group commit (the recorder's checkpoint
@@ -437,7 +438,11 @@ static const char missing_guards_sql[] =
     "   ('dss_audit.checkpoints'::regclass, 'checkpoints_no_change'),"
     "   ('dss_audit.checkpoints'::regclass, 'checkpoints_no_truncate'),"
     "   ('dss_audit.logs'::regclass, 'logs_guard'),"
-    "   ('dss_audit.logs'::regclass, 'logs_no_truncate')"
+    "   ('dss_audit.logs'::regclass, 'logs_no_truncate'),"
+    "   ('dss_audit.tree'::regclass, 'tree_no_change'),"
+    "   ('dss_audit.tree'::regclass, 'tree_no_truncate'),"
+    "   ('dss_audit.cosignatures'::regclass, 'cosignatures_no_change'),"
+    "   ('dss_audit.cosignatures'::regclass, 'cosignatures_no_truncate')"
     "  UNION ALL"
     "  SELECT i.inhrelid::regclass, v.tg FROM pg_inherits i,"
     "   (VALUES ('entries_no_change'), ('entries_no_truncate')) v(tg)"

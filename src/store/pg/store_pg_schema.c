@@ -230,20 +230,79 @@ static const char m1_activity[] =
     "  REFERENCING NEW TABLE AS new_rows"
     "  FOR EACH STATEMENT EXECUTE FUNCTION dss_audit.count_activity();";
 
-/* Version 2: a BRIN index on created_at.  A substring search reads one
+/* Version 2: the transparency log (docs/transparency.md): each log's
+** origin (set once, like its key), its Merkle tree's stored hashes by index
+** (Go's sumdb/tlog layout), each checkpoint's C2SP signed note, witnesses'
+** cosignatures and each witness's state.  The trees start empty and are
+** built from the entries by the server that migrates (store_tree.c). */
+static const char m2_tree[] =
+    "ALTER TABLE dss_audit.logs ADD COLUMN origin text COLLATE \"C\";"
+    "CREATE OR REPLACE FUNCTION dss_audit.logs_guard() RETURNS trigger"
+    " LANGUAGE plpgsql AS $f$ BEGIN"
+    "  IF TG_OP = 'DELETE' THEN"
+    "    RAISE EXCEPTION 'dss_audit.logs is append-only: a log cannot be deleted'"
+    "      USING ERRCODE = 'insufficient_privilege';"
+    "  END IF;"
+    "  IF NEW.log_id IS DISTINCT FROM OLD.log_id OR NEW.name IS DISTINCT FROM OLD.name"
+    "     OR NEW.created_at IS DISTINCT FROM OLD.created_at"
+    "     OR (OLD.public_key IS NOT NULL AND NEW.public_key IS DISTINCT FROM OLD.public_key)"
+    "     OR (OLD.origin IS NOT NULL AND NEW.origin IS DISTINCT FROM OLD.origin)"
+    "     OR NEW.head_seq < OLD.head_seq THEN"
+    "    RAISE EXCEPTION 'dss_audit.logs: only the head may move forward and the key"
+    " and origin be set once'"
+    "      USING ERRCODE = 'insufficient_privilege';"
+    "  END IF;"
+    "  RETURN NEW;"
+    " END $f$;"
+    /* The stored hashes: one row per index, about two per entry.  Not
+    ** partitioned: retention keeps them all (a pruned entry stays a leaf). */
+    "CREATE TABLE dss_audit.tree ("
+    "  log_id text COLLATE \"C\" NOT NULL,"
+    "  idx bigint NOT NULL,"
+    "  hash bytea NOT NULL,"
+    "  PRIMARY KEY (log_id, idx));"
+    "CREATE TRIGGER tree_no_change BEFORE UPDATE OR DELETE ON dss_audit.tree"
+    "  FOR EACH ROW EXECUTE FUNCTION dss_audit.refuse_change();"
+    "CREATE TRIGGER tree_no_truncate BEFORE TRUNCATE ON dss_audit.tree"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION dss_audit.refuse_change();"
+    "ALTER TABLE dss_audit.checkpoints ADD COLUMN note text COLLATE \"C\";"
+    "CREATE TABLE dss_audit.cosignatures ("
+    "  log_id text COLLATE \"C\" NOT NULL,"
+    "  number bigint NOT NULL,"
+    "  witness text COLLATE \"C\" NOT NULL,"
+    "  time bigint NOT NULL,"
+    "  line text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY (log_id, number, witness));"
+    "CREATE TRIGGER cosignatures_no_change BEFORE UPDATE OR DELETE ON dss_audit.cosignatures"
+    "  FOR EACH ROW EXECUTE FUNCTION dss_audit.refuse_change();"
+    "CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON dss_audit.cosignatures"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION dss_audit.refuse_change();"
+    /* Bookkeeping, replaced at each attempt: not evidence. */
+    "CREATE TABLE dss_audit.witnesses ("
+    "  log_id text COLLATE \"C\" NOT NULL,"
+    "  witness text COLLATE \"C\" NOT NULL,"
+    "  url text COLLATE \"C\" NOT NULL,"
+    "  size bigint NOT NULL,"
+    "  last_attempt text COLLATE \"C\" NOT NULL,"
+    "  last_ok text COLLATE \"C\" NOT NULL,"
+    "  last_error text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY (log_id, witness));";
+
+/* Version 3: a BRIN index on created_at.  A substring search reads one
 ** window of time at a time (store_pg_query.c); the planner ANDs this index
 ** with the trigram bitmaps, so a window fetches its own matches rather
 ** than every match in its partitions (the btree on created_at is not
 ** ANDed).  Entries arrive in time order, so the index is tiny and cheap to
 ** keep up.  Building it reads each partition once. */
-static const char m2_time_brin[] =
+static const char m3_time_brin[] =
     "CREATE INDEX IF NOT EXISTS entries_time_brin ON dss_audit.entries USING brin (created_at);";
 
 /* Each version's statements, NULL-terminated. */
 static const char *const m1[] = { m1_logs, m1_entries, m1_partition, m1_checkpoints,
                                   m1_activity, NULL };
-static const char *const m2[] = { m2_time_brin, NULL };
-static const char *const *const migrations[PG_SCHEMA_VERSION] = { m1, m2 };
+static const char *const m2[] = { m2_tree, NULL };
+static const char *const m3[] = { m3_time_brin, NULL };
+static const char *const *const migrations[PG_SCHEMA_VERSION] = { m1, m2, m3 };
 
 /* The schema holding pg_trgm, for its operator class's qualified name. */
 static int trgm_schema(pg_store *s, char *out, size_t len, char *err)
@@ -330,6 +389,9 @@ static int apply(pg_store *s, int from, char *err)
             if (rc != STORE_OK) return rc;
         }
     }
+    /* A database that had a schema had entries without trees: store_open()
+    ** builds them (store_tree.c). */
+    if (from >= 1 && from < 2) s->base.tree_new = 1;
     snprintf(sql, sizeof sql, "UPDATE dss_audit.schema_version SET version = %d",
              PG_SCHEMA_VERSION);
     return pgs_exec(s, sql, "recording the schema version", err);

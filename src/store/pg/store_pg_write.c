@@ -334,6 +334,26 @@ int pgs_commit(store *st, char *err)
         if (s->base.in_tx) pgs_rollback(st);
         return rc;
     }
+    /* The own log's tree hashes (store_pg_tree.c) are SQL text, one or
+    ** more statements: sent first by the simple protocol, which also sends
+    ** the rows buffered so far (one more round trip while the tree is
+    ** kept; folding them into the pipelined INSERT is left to do). */
+    if (s->tree_len) {
+        jbuf t = {0};
+        char *sql = NULL;
+        if (pgs_tree_commit_text(s, &t.p, &t.len, &t.cap) != 0 || !(sql = jbuf_take(&t))) {
+            jbuf_free(&t);
+            pgs_rollback(st);
+            pgs_errf(err, "out of memory");
+            return STORE_ENOMEM;
+        }
+        rc = pgs_exec(s, sql, "writing the Merkle tree", err);
+        free(sql);
+        if (rc != STORE_OK) {
+            if (s->base.in_tx) pgs_rollback(st);
+            return rc;
+        }
+    }
     /* One round trip: the rows still buffered with the head's move in one
     ** statement (or the head alone), an imported log's head, COMMIT.  No
     ** savepoint can save a failing commit: a failure loses all. */
@@ -489,14 +509,15 @@ int pgs_add_checkpoint(store *st, store_checkpoint *cp, char *err)
     snprintf(cp->log_id, sizeof cp->log_id, "%s", s->sel_id);
     char seq[24];
     pgs_int_text(cp->seq, seq);
-    const char *p[8] = {s->sel_id, cp->kind, seq, cp->head_hash, cp->created_at,
-                        cp->prev_checkpoint_hash, cp->public_key, cp->signature};
+    const char *p[9] = {s->sel_id, cp->kind, seq, cp->head_hash, cp->created_at,
+                        cp->prev_checkpoint_hash, cp->public_key, cp->signature,
+                        cp->note[0] ? cp->note : NULL};
     PGresult *r = NULL;
     rc = pgs_query(s,
                    "INSERT INTO dss_audit.checkpoints (" PG_CHECKPOINT_COLUMNS ")"
-                   " SELECT coalesce(max(number), 0) + 1, $2, $1, $3, $4, $5, $6, $7, $8"
+                   " SELECT coalesce(max(number), 0) + 1, $2, $1, $3, $4, $5, $6, $7, $8, $9"
                    " FROM dss_audit.checkpoints WHERE log_id = $1 RETURNING number",
-                   8, p, &r, "writing the checkpoint", err);
+                   9, p, &r, "writing the checkpoint", err);
     if (rc != STORE_OK) return rc;
     cp->number = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
@@ -653,17 +674,18 @@ int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, ch
     if (have) return STORE_OK;
     /* Keep its number when it is free (the local log's numbering), else
     ** the next one. */
-    const char *v[9] = {s->sel_id, num, cp->kind, seq, cp->head_hash, cp->created_at,
-                        cp->prev_checkpoint_hash, cp->public_key, cp->signature};
+    const char *v[10] = {s->sel_id, num, cp->kind, seq, cp->head_hash, cp->created_at,
+                         cp->prev_checkpoint_hash, cp->public_key, cp->signature,
+                         cp->note[0] ? cp->note : NULL};
     rc = pgs_query(s,
                    "INSERT INTO dss_audit.checkpoints (log_id, number, kind, seq, head_hash,"
-                   " created_at, prev_checkpoint_hash, public_key, signature)"
+                   " created_at, prev_checkpoint_hash, public_key, signature, note)"
                    " SELECT $1, CASE WHEN $2::bigint > 0 AND NOT EXISTS (SELECT 1 FROM"
                    "  dss_audit.checkpoints WHERE log_id = $1 AND number = $2::bigint)"
                    "  THEN $2::bigint ELSE (SELECT coalesce(max(number), 0) + 1 FROM"
                    "  dss_audit.checkpoints WHERE log_id = $1) END,"
-                   " $3, $4, $5, $6, $7, $8, $9",
-                   9, v, NULL, "storing the shipped checkpoint", err);
+                   " $3, $4, $5, $6, $7, $8, $9, $10",
+                   10, v, NULL, "storing the shipped checkpoint", err);
     if (rc != STORE_OK) return rc;
     *stored = 1;
     s->base.tx_writes++;

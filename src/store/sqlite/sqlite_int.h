@@ -10,6 +10,8 @@
 **   store_sqlite_query.c   queries, search, activity, walks
 **   store_sqlite_scan.c    retention, entry walks, the chain's reads,
 **                          statistics
+**   store_sqlite_tree.c    the Merkle tree's stored hashes, the log's
+**                          origin, cosignatures and witnesses
 **
 ** Every statement is prepared once per connection and bound with
 ** parameters; no value is ever spliced into SQL.  The functions named
@@ -27,6 +29,9 @@ enum {
     ST_HASH_AT, ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH,
     ST_FTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
 };
+
+/* The statements of the tree, cosignatures and witnesses. */
+#define SQ_TREE_STATEMENTS 9
 
 /* Query shapes: which filters a query uses (store_sqlite_query.c); each
 ** shape gets one cached prepared statement. */
@@ -46,6 +51,7 @@ typedef struct sqlite_store {
     char public_key[65]; /* recorded in meta, "" when none */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *find[SQ_SHAPES];
+    sqlite3_stmt *tree_st[SQ_TREE_STATEMENTS]; /* store_sqlite_tree.c's, prepared on use */
 } sqlite_store;
 
 static inline sqlite_store *sq(store *s) { return (sqlite_store *)s; }
@@ -104,5 +110,8 @@ int sq_fts_sync(sqlite_store *s, char *err);
 
 /* The chain head of the log (the anchor's when every entry was pruned). */
 int sq_read_head(sqlite_store *s, store_tip *h, char *err);
+
+/* Finalize store_sqlite_tree.c's statements (sq_close()). */
+void sq_tree_close(sqlite_store *s);
 
 #endif

@@ -23,7 +23,7 @@
 
 #define CHECKPOINT_COLUMNS                                                  \
     "number, kind, log_id, seq, head_hash, created_at, prev_checkpoint_hash," \
-    " public_key, signature"
+    " public_key, signature, note"
 
 /* The INSERT's column list and its parameters, from ENTRY_FIELDS. */
 #define X_INSERT_COLUMN(name, type, nullable, hash_at, since, by) ENTRY_SEP_##type #name
@@ -72,8 +72,8 @@ const char *const sq_fixed_sql[ST_COUNT] = {
     [ST_EACH_CP] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints ORDER BY number",
     [ST_ADD_CP] =
         "INSERT INTO checkpoints (kind, log_id, seq, head_hash, created_at,"
-        " prev_checkpoint_hash, public_key, signature)"
-        " VALUES (?,?,?,?,?,?,?,?)",
+        " prev_checkpoint_hash, public_key, signature, note)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
     [ST_FIND_HASH] = "SELECT seq FROM audit_log WHERE hash = ? LIMIT 1",
 };
 
@@ -416,6 +416,7 @@ void sq_close(store *st)
     if (!s) return;
     if (s->base.in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    sq_tree_close(s);
     for (int i = 0; i < SQ_SHAPES; i++) sqlite3_finalize(s->find[i]);
     sqlite3_close(s->db);
     free(s);

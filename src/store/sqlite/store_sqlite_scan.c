@@ -105,6 +105,7 @@ static void row_to_checkpoint(sqlite3_stmt *st, store_checkpoint *cp)
     copy_col(st, 6, cp->prev_checkpoint_hash, sizeof cp->prev_checkpoint_hash);
     copy_col(st, 7, cp->public_key, sizeof cp->public_key);
     copy_col(st, 8, cp->signature, sizeof cp->signature);
+    copy_col(st, 9, cp->note, sizeof cp->note);
 }
 
 static int read_checkpoint(sqlite_store *s, sqlite3_stmt *st, store_checkpoint *out,

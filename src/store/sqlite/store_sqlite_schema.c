@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 #define NO_DELETE_TRIGGER                                                   \
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"   \
@@ -134,6 +134,45 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  WHERE session_id IS NOT NULL;"
     "CREATE INDEX idx_audit_completes ON audit_log(completes)"
     "  WHERE completes IS NOT NULL;",
+    /* Version 9: the transparency log (docs/transparency.md).  The Merkle
+    ** tree's stored hashes by index (Go's sumdb/tlog layout, merkle.h),
+    ** written with each entry and kept by retention; each checkpoint's
+    ** C2SP signed note; witnesses' cosignatures of them; and how each
+    ** witness fares.  The tree starts empty: store_open() builds it from
+    ** the entries (store_tree.c).  Tree and cosignatures are append-only
+    ** like the entries; a witness's state is bookkeeping, replaced. */
+    "CREATE TABLE tree ("
+    "  idx INTEGER PRIMARY KEY,"
+    "  hash BLOB NOT NULL"
+    ");"
+    "CREATE TRIGGER tree_no_update BEFORE UPDATE ON tree BEGIN"
+    "  SELECT RAISE(ABORT, 'the Merkle tree is append-only');"
+    "END;"
+    "CREATE TRIGGER tree_no_delete BEFORE DELETE ON tree BEGIN"
+    "  SELECT RAISE(ABORT, 'the Merkle tree is append-only');"
+    "END;"
+    "ALTER TABLE checkpoints ADD COLUMN note TEXT;"
+    "CREATE TABLE cosignatures ("
+    "  checkpoint INTEGER NOT NULL,"
+    "  witness TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  line TEXT NOT NULL,"
+    "  PRIMARY KEY (checkpoint, witness)"
+    ") WITHOUT ROWID;"
+    "CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures BEGIN"
+    "  SELECT RAISE(ABORT, 'cosignatures are append-only');"
+    "END;"
+    "CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures BEGIN"
+    "  SELECT RAISE(ABORT, 'cosignatures are append-only');"
+    "END;"
+    "CREATE TABLE witnesses ("
+    "  witness TEXT PRIMARY KEY,"
+    "  url TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  last_attempt TEXT NOT NULL,"
+    "  last_ok TEXT NOT NULL,"
+    "  last_error TEXT NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 /* Derived tables that only speed queries up; rebuilt from audit_log when

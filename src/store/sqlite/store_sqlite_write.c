@@ -170,6 +170,7 @@ int sq_add_checkpoint(store *st, store_checkpoint *cp, char *err)
     sq_bind_text(ins, 6, cp->prev_checkpoint_hash);
     sq_bind_text(ins, 7, cp->public_key);
     sq_bind_text(ins, 8, cp->signature);
+    sq_bind_text(ins, 9, cp->note[0] ? cp->note : NULL);
     int rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);

@@ -4,6 +4,11 @@
 // the access token from the page's URL sent as a bearer token).  In a
 // report it reads the data embedded in the page instead: the script
 // elements #dss-report-entries and #dss-report, and makes no request.
+// There it also checks every entry's proof itself (WebCrypto's SHA-256 and
+// Ed25519, nothing else): that the fields it shows hash to the entry's
+// chain hash, that its Merkle audit path leads to the root of the log's
+// signed checkpoint note, and that the note is signed by the log's key
+// (docs/transparency.md, "The report's check").
 //
 // Rule: every string from the trail reaches the page as text (textContent,
 // createTextNode, attribute values), never as HTML; this file never uses
@@ -74,7 +79,24 @@
 
   const reportEl = $('dss-report');
   const REPORT = reportEl ? JSON.parse(reportEl.textContent) : null;
-  const REPORT_ENTRIES = REPORT ? JSON.parse($('dss-report-entries').textContent) : null;
+  // A report embeds each entry as its log stores it (every field's stored
+  // text); what the page shows is made from that, so what it shows is what
+  // the proofs check.
+  const STORED = REPORT ? JSON.parse($('dss-report-entries').textContent) : null;
+  const JSON_STORED = new Set(['args', 'result', 'before_state', 'after_state', 'client', 'server']);
+  function shown(s) {
+    const e = {};
+    for (const [k, v] of Object.entries(s)) {
+      if (k === 'proof') continue;
+      if (JSON_STORED.has(k) && typeof v === 'string') {
+        try { e[k] = JSON.parse(v); } catch (err) { e[k] = v; }
+      } else if (k === 'duration_ms' && typeof v === 'string') e[k] = Number(v);
+      else e[k] = v;
+    }
+    return e;
+  }
+  const REPORT_ENTRIES = STORED ? STORED.map(shown) : null;
+  const PROOF = new Map(); // entry id -> {ok, why}, once checked
   const TOKEN = new URLSearchParams(location.search).get('token') || '';
 
   async function api(path, params) {
@@ -126,6 +148,7 @@
       e.error !== null && e.error !== undefined
         ? el('td', { class: 'error' }, typeof e.error === 'string' ? e.error : JSON.stringify(e.error))
         : el('td', {}, 'ok'));
+    if (REPORT) tr.appendChild(proofCell(e.id));
     if (state.entry === e.id) tr.classList.add('selected');
     tr.addEventListener('click', () => { state.entry = e.id; writeState(state, true); showDetail(); markSelected(); });
     return tr;
@@ -213,9 +236,15 @@
     clear($('detail-json'));
     if (!e) { $('detail-seq').textContent = '(not found)'; return; }
     $('detail-seq').textContent = '#' + e.seq;
-    const shown = ['id', 'seq', 'created_at', 'event_type', 'operation_name', 'operation_id',
+    const names = ['id', 'seq', 'created_at', 'event_type', 'operation_name', 'operation_id',
       'user_id', 'project_id', 'session_id', 'duration_ms', 'completes', 'cwd', 'hash', 'prev_hash'];
-    for (const k of shown) {
+    if (REPORT) {
+      const p = PROOF.get(e.id);
+      fields.appendChild(el('tr', { 'data-field': 'proof' }, el('th', {}, 'proof'),
+        el('td', { class: p && p.ok ? 'ok' : 'error' },
+          !p ? 'checking…' : p.ok ? 'verified in this browser' : 'NOT VERIFIED: ' + p.why)));
+    }
+    for (const k of names) {
       if (!(k in e)) continue;
       const v = e[k];
       fields.appendChild(el('tr', { 'data-field': k }, el('th', {}, k),
@@ -232,6 +261,139 @@
       $('detail-json').appendChild(el('h3', {}, k));
       $('detail-json').appendChild(el('pre', { class: 'json', 'data-field': k }, pretty(e[k])));
     }
+  }
+
+  // ---- proofs (a report) ------------------------------------------------------
+  // Each step is the one `verify-proof` takes; a failing one names the part.
+
+  const enc = new TextEncoder();
+  const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  const unhex = (h) => new Uint8Array((h.match(/../g) || []).map((x) => parseInt(x, 16)));
+  function unb64(s) {
+    const bin = atob(s);
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  }
+  function concat(parts) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+  function u64be(n) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(n));
+    return b;
+  }
+  const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+  // The entry's chain hash from its stored fields (docs/hash-encoding.md),
+  // in the order the report states (from the server's one list of fields).
+  async function chainHash(s) {
+    const fields = REPORT.transparency.hash_fields;
+    const v2 = fields.some((f) => f.since > 1 && s[f.name] !== null && s[f.name] !== undefined);
+    const parts = [enc.encode(v2 ? 'dss-audit/entry/v2' : 'dss-audit/entry/v1'), new Uint8Array([0]),
+      unhex(s.prev_hash), u64be(s.seq)];
+    for (const f of fields) {
+      if (f.since > 1 && !v2) continue;
+      const v = s[f.name];
+      if (v === null || v === undefined) { parts.push(new Uint8Array([0])); continue; }
+      const b = enc.encode(String(v));
+      parts.push(new Uint8Array([1]), u64be(b.length), b);
+    }
+    return sha256(concat(parts));
+  }
+
+  // RFC 9162 2.1.3.2: the root an audit path leads to from leaf index.
+  async function rootOf(leaf, index, size, path) {
+    let fn = BigInt(index), sn = BigInt(size) - 1n, r = leaf;
+    for (const p of path) {
+      if (sn === 0n) return null;
+      const h = unb64(p);
+      if ((fn & 1n) || fn === sn) {
+        r = await sha256(concat([new Uint8Array([1]), h, r]));
+        if (!(fn & 1n)) while (!(fn & 1n) && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+      } else {
+        r = await sha256(concat([new Uint8Array([1]), r, h]));
+      }
+      fn >>= 1n;
+      sn >>= 1n;
+    }
+    return sn === 0n ? r : null;
+  }
+
+  // A log's signed checkpoint note checked with its verifier key: its root
+  // and size, or why not.
+  async function openNote(note, vkey) {
+    // name+<8 hex>+base64 (whose own characters may include '+').
+    const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey || '');
+    if (!m) return { why: 'signature: the verifier key is malformed' };
+    const [, name, idHex, keyB64] = m;
+    const key = unb64(keyB64);
+    if (!name || key.length !== 33 || key[0] !== 1) return { why: 'signature: the verifier key is not a log\'s Ed25519 key' };
+    const id = (await sha256(concat([enc.encode(name + '\n'), key]))).slice(0, 4);
+    if (hex(id) !== idHex) return { why: 'signature: the verifier key\'s ID does not match it' };
+    const cut = note.lastIndexOf('\n\n');
+    const text = note.slice(0, cut + 1), lines = text.split('\n');
+    let pub;
+    try {
+      pub = await crypto.subtle.importKey('raw', key.slice(1), { name: 'Ed25519' }, false, ['verify']);
+    } catch (err) {
+      return { why: 'signature: this browser cannot check Ed25519 signatures' };
+    }
+    for (const line of note.slice(cut + 2).split('\n')) {
+      const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const sig = unb64(m[2]);
+      if (sig.length !== 68 || !same(sig.slice(0, 4), id)) continue;
+      const ok = await crypto.subtle.verify({ name: 'Ed25519' }, pub, sig.slice(4), enc.encode(text));
+      if (!ok) return { why: 'signature: the checkpoint\'s signature does not verify' };
+      if (lines[0] !== name) return { why: 'signature: the checkpoint is of another origin' };
+      return { size: Number(lines[1]), root: unb64(lines[2]) };
+    }
+    return { why: 'signature: the checkpoint is not signed by the log\'s key' };
+  }
+
+  // Every entry of the report, once; the table and the summary say how it went.
+  async function checkProofs() {
+    const notes = new Map();
+    const logs = (REPORT.transparency && REPORT.transparency.logs) || {};
+    for (const [id, l] of Object.entries(logs)) notes.set(id, await openNote(l.checkpoint, l.vkey));
+    let ok = 0;
+    for (const s of STORED) {
+      let why = null;
+      const n = notes.get(s.log_id);
+      try {
+        const h = await chainHash(s);
+        if (hex(h) !== s.hash) why = 'entry hash: its fields do not hash to its hash (the entry was edited)';
+        else if (!s.proof) why = 'no signed checkpoint holds it yet';
+        else if (!n || n.why) why = n ? n.why : 'no signed checkpoint of its log';
+        else if (s.proof.index !== s.seq - 1 || s.proof.index >= n.size) why = 'index: not the entry\'s leaf in the signed tree';
+        else {
+          const leaf = await sha256(concat([new Uint8Array([0]), h]));
+          const root = await rootOf(leaf, s.proof.index, n.size, s.proof.path);
+          if (!root || !same(root, n.root)) why = 'audit path: it does not lead to the signed root';
+        }
+      } catch (err) {
+        why = 'unreadable: ' + err.message;
+      }
+      PROOF.set(s.id, { ok: !why, why });
+      if (!why) ok++;
+    }
+    $('report-proofs').textContent = `${fmt(ok)} of ${fmt(STORED.length)} entries verified in this ` +
+      'browser against the log\'s signed checkpoint (no request made)';
+    for (const tr of document.querySelectorAll('#entries tbody tr')) {
+      const cell = tr.querySelector('td.proof');
+      if (cell) tr.replaceChild(proofCell(tr.getAttribute('data-id')), cell);
+    }
+    showDetail();
+  }
+
+  function proofCell(id) {
+    const p = PROOF.get(id);
+    const state = !p ? 'checking' : p.ok ? 'verified' : 'not verified';
+    return el('td', { class: 'proof ' + (!p ? 'muted' : p.ok ? 'ok' : 'error'), 'data-proof': state,
+      title: p && !p.ok ? p.why : null }, !p ? '…' : p.ok ? '✓ verified' : '✗ not verified');
   }
 
   // ---- verification -----------------------------------------------------------
@@ -430,6 +592,10 @@
       delete c.number;
       $('report-checkpoint').textContent = JSON.stringify(c, null, 2);
     }
+    if (REPORT.transparency) {
+      const l = Object.values(REPORT.transparency.logs)[0];
+      if (l) $('report-vkey').textContent = l.vkey;
+    }
     $('footer').textContent = 'dss-audit-mcp evidence report: self-contained, no network requests.';
   }
 
@@ -494,9 +660,13 @@
   });
   window.addEventListener('popstate', () => { state = readState(); refresh(); });
 
-  if (REPORT) showReport();
+  if (REPORT) {
+    showReport();
+    $('th-proof').hidden = false;
+  }
   loadInfo();
   refresh();
   pollVerify();
   loadCheckpoints();
+  if (REPORT) checkProofs();
 })();
