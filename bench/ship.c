@@ -3,6 +3,8 @@
 ** each next to a peer measured in the same run.
 **
 **   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp]
+**   bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] [--inflight K]
+**              [--rounds 5]
 **
 ** RELP: a RELP receiver in this process (librelp's own server, the library
 ** rsyslog's imrelp is built on, counting messages and acknowledging each)
@@ -22,9 +24,25 @@
 **
 ** Each round ships from the start with a fresh cursor folder; the lines
 ** give every round and the median.  Prints, per measure:
-**   relp entries=N rounds=R median_s=... rate=... received=...
-**   otlp_floor entries=N ... rate=...
-**   otlp_ship entries=N ... rate=... ratio=...
+**   relp entries=N rounds=R median_s=... rate=... received=... ship_cpu_s=... cpu_rate=...
+**   otlp_floor entries=N ... rate=... client_cpu_s=...
+**   otlp_ship entries=N ... rate=... ratio=... ship_cpu_s=... cpu_ratio=...
+** The CPU figures are the sending thread's own (the receivers run in other
+** threads of this process): cpu_rate is the rate the shipper would reach
+** with a CPU of its own, cpu_ratio the ratio of the two senders' CPU costs,
+** both far less distorted by a busy machine than the wall-time ones.
+**
+** --serve-cost: what shipping in the background costs serve.  The same
+** RELP receiver listens; bench_loadgen (LOADGEN) drives SERVER with the
+** write workload (N requests, K in flight; 3,000 and 1 by default) on a
+** fresh database, alternately without and with DSS_AUDIT_SHIP_TO naming
+** the receiver (the same as --ship-to), --rounds times each.  Prints the
+** medians of both and the cost (1 - shipping / plain, in percent; the
+** claim is <= 5), and the server's CPU time per call (its shipping thread
+** included):
+**   serve_ship requests=N inflight=K rounds=R plain_calls_per_s=...
+**     shipping_calls_per_s=... cost_pct=... plain_cpu_us=... shipping_cpu_us=...
+**     received=...
 */
 #include <errno.h>
 #include <stddef.h>
@@ -121,16 +139,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- rounds --------------------------------------------------------------- */
 
+/* CPU seconds the calling thread has used: a cost that a busy machine
+** distorts far less than wall time (the receivers' threads are not
+** counted). */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One ship_run() from the start: wall seconds in *secs, and the CPU
+** seconds of the shipper (one sink: it runs in this thread) in *cpu. */
 static int ship_round(const char *db, const char *url, int batch, const char *cursors,
-                      double *secs)
+                      double *secs, double *cpu)
 {
     ship_result res;
     char err[1024];
     ship_options o = {.from = db, .to = url, .batch = batch, .start = SHIP_FROM_START,
                       .cursor_dir = cursors};
-    double t0 = now_s();
+    double t0 = now_s(), c0 = thread_cpu_s();
     int rc = ship_run(&o, &res, err, sizeof err);
     *secs = now_s() - t0;
+    *cpu = thread_cpu_s() - c0;
     if (rc != SHIP_OK) fprintf(stderr, "bench_ship: %s\n", err);
     return rc;
 }
@@ -140,25 +171,97 @@ static size_t drop_body(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
+/* The file's first batch, encoded once by the OTLP sink's own encoder. */
 typedef struct first_batch {
-    cJSON **e;
+    jbuf records;
     size_t n, want;
+    int failed;
+    char err[256];
 } first_batch;
 
-static int keep_entry(void *ctx, const cJSON *e)
+static int keep_entry(void *ctx, const entry_row *row)
 {
     first_batch *b = ctx;
-    b->e[b->n++] = cJSON_Duplicate(e, 1);
-    return b->n >= b->want;
+    if (sink_otlp_record(row, &b->records, b->err, sizeof b->err) != SINK_OK) b->failed = 1;
+    return b->failed || ++b->n >= b->want;
+}
+
+/* The number after "key=" in line, or -1. */
+static double field(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+    return p ? atof(p + strlen(key)) : -1;
+}
+
+/* One run of loadgen on a fresh database in dir: its calls/s and the
+** server's CPU microseconds per call.  0, or -1. */
+static int loadgen_round(const char *loadgen, const char *bin, const char *dir, int n, long requests,
+                         long inflight, double *rate, double *cpu)
+{
+    char cmd[2048], line[4096] = "";
+    snprintf(cmd, sizeof cmd,
+             "'%s' --bin '%s' --db '%s/serve%d.db' --workload write --requests %ld "
+             "--inflight %ld",
+             loadgen, bin, dir, n, requests, inflight);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f) && !strstr(line, "calls_per_s=")) {}
+    int rc = pclose(f);
+    *rate = field(line, "calls_per_s=");
+    *cpu = field(line, "server_cpu_us_per_call=");
+    if (rc != 0 || *rate <= 0) {
+        fprintf(stderr, "bench_ship: loadgen failed (%d): %s\n", rc, line);
+        return -1;
+    }
+    return 0;
+}
+
+static int serve_cost(const char *loadgen, const char *bin, long requests, long inflight, int rounds)
+{
+    double plain[20], ship[20], plain_cpu[20], ship_cpu[20];
+    char dir[] = "/tmp/dss-bench-serve-XXXXXX", url[128], cmd[128];
+    int port = 20000 + (int)(getpid() % 20000);
+    if (!mkdtemp(dir) || relp_listen(port) != 0) {
+        fprintf(stderr, "bench_ship: no temporary folder, or cannot listen for RELP on %d\n", port);
+        return 1;
+    }
+    snprintf(url, sizeof url, "relp://127.0.0.1:%d", port);
+    /* Alternately, so that a change in the machine's load falls on both. */
+    for (int r = 0; r < rounds; r++) {
+        unsetenv("DSS_AUDIT_SHIP_TO");
+        if (loadgen_round(loadgen, bin, dir, 2 * r, requests, inflight, &plain[r],
+                          &plain_cpu[r]) != 0)
+            return 1;
+        setenv("DSS_AUDIT_SHIP_TO", url, 1);
+        if (loadgen_round(loadgen, bin, dir, 2 * r + 1, requests, inflight, &ship[r],
+                          &ship_cpu[r]) != 0)
+            return 1;
+    }
+    double p = gen_median(plain, rounds), s = gen_median(ship, rounds);
+    printf("serve_ship requests=%ld inflight=%ld rounds=%d plain_calls_per_s=%.1f "
+           "shipping_calls_per_s=%.1f cost_pct=%.1f plain_cpu_us=%.1f shipping_cpu_us=%.1f "
+           "received=%ld\n",
+           requests, inflight, rounds, p, s, (1 - s / p) * 100, gen_median(plain_cpu, rounds),
+           gen_median(ship_cpu, rounds), atomic_load(&relp_received));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-    const char *db = NULL, *only = "";
-    int rounds = 3, batch = 1000;
+    const char *db = NULL, *only = "", *loadgen = NULL, *bin = NULL;
+    int rounds = 3, batch = 1000, rounds_given = 0;
+    long requests = 3000, inflight = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) db = argv[++i];
-        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
+        if (strcmp(argv[i], "--serve-cost") == 0 && i + 1 < argc) loadgen = argv[++i];
+        else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc) bin = argv[++i];
+        else if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = atol(argv[++i]);
+        else if (strcmp(argv[i], "--inflight") == 0 && i + 1 < argc) inflight = atol(argv[++i]);
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+            rounds_given = 1;
+        }
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) db = argv[++i];
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
@@ -166,6 +269,14 @@ int main(int argc, char **argv)
                             "[--only relp|otlp]\n");
             return 2;
         }
+    }
+    if (loadgen) {
+        if (!bin || requests < 1 || inflight < 1 || rounds < 1 || rounds > 20) {
+            fprintf(stderr, "usage: bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] "
+                            "[--inflight K] [--rounds 5]\n");
+            return 2;
+        }
+        return serve_cost(loadgen, bin, requests, inflight, rounds_given ? rounds : 5);
     }
     if (!db || rounds < 1 || rounds > 20 || batch < 1) {
         fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000]\n");
@@ -181,16 +292,18 @@ int main(int argc, char **argv)
     }
     snprintf(log_id, sizeof log_id, "%s", store_log_id(s));
     long entries = last >= first && last ? (long)(last - first + 1) : 0;
-    first_batch fb = {.e = calloc((size_t)batch, sizeof(cJSON *)), .want = (size_t)batch};
-    store_scan scan = {.limit = batch};
-    store_each_match(s, &scan, keep_entry, &fb, serr);
+    first_batch fb = {.want = (size_t)batch};
+    if (store_each_row(s, 1, keep_entry, &fb, serr) != STORE_OK || fb.failed) {
+        fprintf(stderr, "bench_ship: %s\n", fb.failed ? fb.err : serr);
+        return 1;
+    }
     store_close(s);
     char dir[] = "/tmp/dss-bench-ship-XXXXXX", cursors[64];
     if (!mkdtemp(dir) || entries == 0) {
         fprintf(stderr, "bench_ship: no entries, or no temporary folder\n");
         return 1;
     }
-    double t[20];
+    double t[20], cpu[20];
 
     /* RELP */
     if (strcmp(only, "otlp") == 0) goto otlp;
@@ -204,11 +317,12 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         snprintf(cursors, sizeof cursors, "%s/relp%d", dir, r);
         atomic_store(&relp_received, 0);
-        if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
+        if (ship_round(db, url, batch, cursors, &t[r], &cpu[r]) != SHIP_OK) return 1;
     }
-    double m = gen_median(t, rounds);
-    printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld\n", entries, rounds, m,
-           entries / m, atomic_load(&relp_received));
+    double m = gen_median(t, rounds), mc = gen_median(cpu, rounds);
+    printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld ship_cpu_s=%.3f "
+           "cpu_rate=%.0f\n",
+           entries, rounds, m, entries / m, atomic_load(&relp_received), mc, entries / mc);
     fflush(stdout);
 
     if (strcmp(only, "relp") == 0) goto done;
@@ -223,7 +337,7 @@ otlp:;
     }
     jbuf req = {0};
     char err[256];
-    if (sink_otlp_request(log_id, (const cJSON *const *)fb.e, fb.n, &req, err, sizeof err) != SINK_OK) {
+    if (sink_otlp_request(log_id, fb.records.p, fb.records.len, &req, err, sizeof err) != SINK_OK) {
         fprintf(stderr, "bench_ship: %s\n", err);
         return 1;
     }
@@ -238,7 +352,7 @@ otlp:;
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
     for (int r = 0; r < rounds; r++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = thread_cpu_s();
         for (long i = 0; i < posts; i++) {
             long status = 0;
             if (curl_easy_perform(c) != CURLE_OK ||
@@ -248,27 +362,30 @@ otlp:;
             }
         }
         t[r] = now_s() - t0;
+        cpu[r] = thread_cpu_s() - c0;
     }
-    double floor_s = gen_median(t, rounds);
-    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu\n", entries,
-           rounds, floor_s, entries / floor_s, req.len);
+    double floor_s = gen_median(t, rounds), floor_cpu = gen_median(cpu, rounds);
+    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu "
+           "client_cpu_s=%.3f\n",
+           entries, rounds, floor_s, entries / floor_s, req.len, floor_cpu);
     fflush(stdout);
     snprintf(url, sizeof url, "otlp+http://127.0.0.1:%u", info->port);
     for (int r = 0; r < rounds; r++) {
         snprintf(cursors, sizeof cursors, "%s/otlp%d", dir, r);
-        if (ship_round(db, url, batch, cursors, &t[r]) != SHIP_OK) return 1;
+        if (ship_round(db, url, batch, cursors, &t[r], &cpu[r]) != SHIP_OK) return 1;
     }
     m = gen_median(t, rounds);
-    printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f\n", entries, rounds,
-           m, entries / m, floor_s / m);
+    mc = gen_median(cpu, rounds);
+    printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f ship_cpu_s=%.3f "
+           "cpu_ratio=%.2f\n",
+           entries, rounds, m, entries / m, floor_s / m, mc, floor_cpu / mc);
 
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     MHD_stop_daemon(d);
     jbuf_free(&req);
 done:
-    for (size_t i = 0; i < fb.n; i++) cJSON_Delete(fb.e[i]);
-    free(fb.e);
+    jbuf_free(&fb.records);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;

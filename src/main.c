@@ -175,7 +175,8 @@ int main(int argc, char **argv)
     signer sg;
     int have_key = 0, status;
     char err[CMD_ERRLEN], why[300];
-    char *sink_token = NULL, *sink_secret = NULL, *remote_url = NULL, *remote_headers = NULL;
+    char *sink_token = NULL, *sink_secret = NULL, *ship_to = NULL;
+    char *remote_url = NULL, *remote_headers = NULL;
 
     /* Everything this program creates (database, WAL, keys) is private. */
     umask(077);
@@ -192,10 +193,13 @@ int main(int argc, char **argv)
     }
     sink_token = take_secret("DSS_AUDIT_SINK_TOKEN");
     sink_secret = take_secret("DSS_AUDIT_SINK_SECRET");
+    /* A sink URL may hold a PostgreSQL password: out of `ps e` and of
+    ** what a wrapped server inherits, as the secrets. */
+    ship_to = take_secret("DSS_AUDIT_SHIP_TO");
     remote_url = take_secret("DSS_AUDIT_URL");
     remote_headers = take_secret("DSS_AUDIT_HEADERS");
     cmd_env env = {
-        .sink_token = sink_token, .sink_secret = sink_secret,
+        .sink_token = sink_token, .sink_secret = sink_secret, .ship_to = ship_to,
         .remote_url = remote_url, .remote_headers = remote_headers,
         .db = getenv("DSS_AUDIT_DB"), .log = getenv("DSS_AUDIT_LOG"),
         .key = getenv("DSS_AUDIT_KEY"), .actor = getenv("DSS_AUDIT_ACTOR"),
@@ -235,6 +239,7 @@ done:
     cmd_free(&cx);
     drop_secret(sink_token);
     drop_secret(sink_secret);
+    drop_secret(ship_to);
     drop_secret(remote_url);
     drop_secret(remote_headers);
     return status;

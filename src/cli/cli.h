@@ -71,8 +71,11 @@ store_query cli_filter(const cli_args *a);
 ** Each returns CLI_OK, or CLI_EFAIL / CLI_EUSAGE with a sentence in err. */
 int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
 int cli_query(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
-int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
-              char *err, size_t errlen);
+/* stats: sinks is the trail's ship cursors (an array of {sink, log_id,
+** log, cursor, saved_at, lag}, borrowed; NULL or empty: nothing is said
+** about sinks). */
+int cli_stats(store *st, const char *db_path, const cli_args *a, const cJSON *sinks,
+              FILE *out, char *err, size_t errlen);
 /* export writes to a->output when given (a new file, mode 0600, fsynced),
 ** else to out. */
 int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen);
@@ -197,9 +200,10 @@ int cli_otlp_close(FILE *out);
 ** CLI_OTLP_REQUEST_TAIL): a new string the caller frees with free(), or
 ** NULL when memory runs out. */
 char *cli_otlp_request_head(const char *log_id);
-/* The OTLP LogRecord of one entry (as the store gives it): a new tree the
-** caller frees with cJSON_Delete(), or NULL with a message in err. */
-cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen);
+/* The OTLP LogRecord of one entry (a row, as the store gives it): a new
+** tree the caller frees with cJSON_Delete(), or NULL with a message in
+** err. */
+cJSON *cli_otlp_record(const entry_row *row, char *err, size_t errlen);
 
 /* The mapping itself, for any encoder.  An attribute is a key and either a
 ** string or an integer; both are borrowed for the call. */
@@ -212,23 +216,23 @@ typedef struct cli_otlp_attr {
 /* Called once per attribute, in order; a non-zero return stops the walk
 ** and is returned by it. */
 typedef int (*cli_otlp_attr_fn)(void *ctx, const cli_otlp_attr *a);
-/* Call fn with each attribute of entry's record (docs/export.md has the
-** table).  0, or the first non-zero return of fn (-1 also when memory
-** runs out). */
-int cli_otlp_attributes(const cJSON *entry, cli_otlp_attr_fn fn, void *ctx);
+/* Call fn with each attribute of the entry's record (docs/export.md has
+** the table), read straight from its row: no tree is built.  0, or the
+** first non-zero return of fn (-1 also when memory runs out). */
+int cli_otlp_attributes(const entry_row *row, cli_otlp_attr_fn fn, void *ctx);
 /* Call fn with each attribute of the resource (the log and this
 ** program). */
 int cli_otlp_resource(const char *log_id, cli_otlp_attr_fn fn, void *ctx);
 /* The rest of a record: its time (both timeUnixNano and
 ** observedTimeUnixNano; microseconds) and severity.  The body is the
-** entry's JSON text (cJSON_PrintUnformatted), encoded by the caller.
+** entry's JSON text (entry_json()), encoded by the caller.
 ** 0, or -1 with a message in err for an entry without a usable time. */
 typedef struct cli_otlp_fields {
     int64_t time_us;
     int severity_number;
     const char *severity_text; /* static */
 } cli_otlp_fields;
-int cli_otlp_head(const cJSON *entry, cli_otlp_fields *f, char *err, size_t errlen);
+int cli_otlp_head(const entry_row *row, cli_otlp_fields *f, char *err, size_t errlen);
 /* The version the resource and the scope carry (static). */
 const char *cli_otlp_version(void);
 

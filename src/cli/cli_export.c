@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "../util/fsutil.h"
+#include "../util/jbuf.h"
 
 #ifndef DSS_VERSION
 #define DSS_VERSION "0.0.0"
@@ -249,44 +250,66 @@ typedef struct exporter {
     cli_progress progress;
     const char *log_id;  /* otlp: the resource's identity */
     int in_batch;        /* otlp: records on the open line */
+    jbuf line;           /* the line being written */
 } exporter;
 
-/* store_match_fn: write one entry in the chosen format. */
-static int export_entry(void *ctx, const cJSON *e)
+/* The JSON Lines text of one entry: the entry itself (printed from its
+** row), its OCSF event or its OTLP record, into line.  0, or -1 with
+** x->err set. */
+static int export_line(exporter *x, const entry_row *row, jbuf *line)
+{
+    cJSON *e = NULL, *ev = NULL;
+    if (x->fmt == CLI_FORMAT_JSONL) {
+        entry_json(row, line);
+    } else if (x->fmt == CLI_FORMAT_OTLP) {
+        if (!(ev = cli_otlp_record(row, x->err, sizeof x->err))) return -1;
+    } else if (!(e = entry_cjson(row))) {
+        snprintf(x->err, sizeof x->err, "out of memory");
+        return -1;
+    } else if (!(ev = cli_ocsf_event(e, x->err, sizeof x->err))) {
+        cJSON_Delete(e);
+        return -1;
+    }
+    if (ev) jbuf_tree(line, ev);
+    cJSON_Delete(ev);
+    cJSON_Delete(e);
+    if (line->failed) {
+        snprintf(x->err, sizeof x->err, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* store_row_fn: write one entry in the chosen format. */
+static int export_entry(void *ctx, const entry_row *row)
 {
     exporter *x = ctx;
-    char *line = NULL;
-    cJSON *ev = NULL;
     if (x->fmt == CLI_FORMAT_CSV) {
-        if (cli_csv_row(x->f, e) != 0) x->failed = 1;
-    } else {
-        /* JSON Lines: the entry itself, its OCSF event, or its OTLP record. */
-        if (x->fmt == CLI_FORMAT_OCSF && !(ev = cli_ocsf_event(e, x->err, sizeof x->err)))
-            return 1;
-        if (x->fmt == CLI_FORMAT_OTLP && !(ev = cli_otlp_record(e, x->err, sizeof x->err)))
-            return 1;
-        line = cJSON_PrintUnformatted(ev ? ev : e);
-        cJSON_Delete(ev);
-        if (!line) {
+        cJSON *e = entry_cjson(row);
+        if (!e) {
             snprintf(x->err, sizeof x->err, "out of memory");
             return 1;
         }
+        if (cli_csv_row(x->f, e) != 0) x->failed = 1;
+        cJSON_Delete(e);
+    } else {
+        x->line.len = 0;
+        if (export_line(x, row, &x->line) != 0) return 1;
+        const char *line = x->line.p ? x->line.p : "";
+        size_t n = x->line.len;
         if (x->fmt == CLI_FORMAT_OTLP) {
             /* Records join the open request line; every CLI_OTLP_BATCH of
             ** them closes it. */
             if ((x->in_batch ? fputc(',', x->f) == EOF : cli_otlp_open(x->f, x->log_id) != 0) ||
-                fputs(line, x->f) == EOF ||
+                fwrite(line, 1, n, x->f) != n ||
                 (++x->in_batch == CLI_OTLP_BATCH && cli_otlp_close(x->f) != 0))
                 x->failed = 1;
             if (x->in_batch == CLI_OTLP_BATCH) x->in_batch = 0;
-        } else if (fputs(line, x->f) == EOF || fputc('\n', x->f) == EOF) {
+        } else if (fwrite(line, 1, n, x->f) != n || fputc('\n', x->f) == EOF) {
             x->failed = 1;
         }
-        cJSON_free(line);
     }
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
-    if (cJSON_IsNumber(seq))
-        cli_progress_update(&x->progress, (int64_t)seq->valuedouble - x->first + 1, x->span);
+    cli_progress_update(&x->progress, row->seq - x->first + 1, x->span);
     return x->failed;
 }
 
@@ -316,7 +339,8 @@ int cli_export(store *st, const cli_args *a, FILE *out, char *err, size_t errlen
     cli_progress_start(&x.progress, stderr, "exporting");
     if (x.fmt == CLI_FORMAT_CSV && cli_csv_header(x.f) != 0) x.failed = 1;
     x.log_id = store_log_id(st);
-    int src = x.failed ? STORE_OK : store_each_match(st, &scan, export_entry, &x, serr);
+    int src = x.failed ? STORE_OK : store_match_rows(st, &scan, export_entry, &x, serr);
+    jbuf_free(&x.line);
     if (src == STORE_OK && !x.failed && !x.err[0] && x.in_batch && cli_otlp_close(x.f) != 0)
         x.failed = 1;
     cli_progress_end(&x.progress);

@@ -28,10 +28,11 @@
 
 enum { SEVERITY_INFO = 9, SEVERITY_ERROR = 17 };
 
-static const char *str_member(const cJSON *o, const char *k)
+/* A text column of the row, NULL when SQL NULL (entry.h: text is
+** NUL-terminated). */
+static const char *text_of(const entry_row *r, int field)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return r->v[field].p;
 }
 
 /* Hand one string attribute to the encoder; nothing when s is NULL. */
@@ -48,37 +49,29 @@ static int attr_int(cli_otlp_attr_fn fn, void *ctx, const char *key, int64_t n)
     return fn(ctx, &a);
 }
 
-/* A JSON member of the entry (raw stored text, or a tree) as its JSON
-** text in a string attribute; null and missing members are left out. */
-static int attr_json(cli_otlp_attr_fn fn, void *ctx, const char *key, const cJSON *v)
-{
-    if (!v || cJSON_IsNull(v)) return 0;
-    if (cJSON_IsRaw(v) || cJSON_IsString(v)) return attr_str(fn, ctx, key, v->valuestring);
-    char *text = cJSON_PrintUnformatted(v);
-    int rc = text ? attr_str(fn, ctx, key, text) : -1;
-    cJSON_free(text);
-    return rc;
-}
-
-/* name and version of an identity member ({name, version}, raw or a tree)
+/* name and version of an identity column ({name, version} as stored JSON)
 ** as two attributes prefix.name and prefix.version. */
-static int attr_identity(cli_otlp_attr_fn fn, void *ctx, const char *prefix, const cJSON *v)
+static int attr_identity(cli_otlp_attr_fn fn, void *ctx, const char *prefix,
+                         const entry_value *v)
 {
-    cJSON *parsed = NULL;
+    if (!v->p) return 0;
+    cJSON *parsed = cJSON_ParseWithLength(v->p, v->len);
     char key[64];
     int rc = 0;
-    if (cJSON_IsRaw(v)) v = parsed = cJSON_Parse(v->valuestring);
-    if (cJSON_IsObject(v)) {
+    if (cJSON_IsObject(parsed)) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(parsed, "name");
+        const cJSON *version = cJSON_GetObjectItemCaseSensitive(parsed, "version");
         snprintf(key, sizeof key, "%s.name", prefix);
-        rc = attr_str(fn, ctx, key, str_member(v, "name"));
+        rc = attr_str(fn, ctx, key, cJSON_IsString(name) ? name->valuestring : NULL);
         snprintf(key, sizeof key, "%s.version", prefix);
-        if (rc == 0) rc = attr_str(fn, ctx, key, str_member(v, "version"));
+        if (rc == 0)
+            rc = attr_str(fn, ctx, key, cJSON_IsString(version) ? version->valuestring : NULL);
     }
     cJSON_Delete(parsed);
     return rc;
 }
 
-int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
+int cli_otlp_attributes(const entry_row *r, cli_otlp_attr_fn fn, void *ctx)
 {
     /* Fields named by their index in ENTRY_FIELDS (entry.h): a field the
     ** list does not hold does not compile. */
@@ -96,6 +89,7 @@ int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
         {ENTRY_F_session_id, "mcp.session.id"},
         {ENTRY_F_completes, "dss_audit.completes"},
         {ENTRY_F_cwd, "dss_audit.cwd"},
+    }, hash_fields[] = {
         {ENTRY_F_prev_hash, "dss_audit.prev_hash"},
         {ENTRY_F_hash, "dss_audit.hash"},
     }, json_fields[] = {
@@ -104,42 +98,41 @@ int cli_otlp_attributes(const cJSON *e, cli_otlp_attr_fn fn, void *ctx)
         {ENTRY_F_before_state, "dss_audit.before_state"},
         {ENTRY_F_after_state, "dss_audit.after_state"},
     };
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
-    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "duration_ms");
-    const char *event_type = str_member(e, "event_type");
-    if (cJSON_IsNumber(seq) && attr_int(fn, ctx, "dss_audit.seq", (int64_t)seq->valuedouble) != 0)
-        return -1;
+    const char *event_type = text_of(r, ENTRY_F_event_type);
+    if (attr_int(fn, ctx, "dss_audit.seq", r->seq) != 0) return -1;
     for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++)
-        if (attr_str(fn, ctx, text_fields[i].attr,
-                     str_member(e, entry_fields[text_fields[i].field].name)) != 0)
+        if (attr_str(fn, ctx, text_fields[i].attr, text_of(r, text_fields[i].field)) != 0)
             return -1;
+    for (size_t i = 0; i < sizeof hash_fields / sizeof *hash_fields; i++) {
+        char hex[CHAIN_HEX_LEN];
+        entry_hash_hex(&r->v[hash_fields[i].field], hex);
+        if (attr_str(fn, ctx, hash_fields[i].attr, hex) != 0) return -1;
+    }
     /* A tool_call entry is one MCP tools/call: the GenAI execute_tool
     ** operation of the tool it names, answered to that JSON-RPC id. */
     if (event_type && strcmp(event_type, "tool_call") == 0 &&
         (attr_str(fn, ctx, "mcp.method.name", "tools/call") != 0 ||
          attr_str(fn, ctx, "gen_ai.operation.name", "execute_tool") != 0 ||
-         attr_str(fn, ctx, "gen_ai.tool.name", str_member(e, "operation_name")) != 0 ||
-         attr_str(fn, ctx, "jsonrpc.request.id", str_member(e, "operation_id")) != 0))
+         attr_str(fn, ctx, "gen_ai.tool.name", text_of(r, ENTRY_F_operation_name)) != 0 ||
+         attr_str(fn, ctx, "jsonrpc.request.id", text_of(r, ENTRY_F_operation_id)) != 0))
         return -1;
     for (size_t i = 0; i < sizeof json_fields / sizeof *json_fields; i++)
-        if (attr_json(fn, ctx, json_fields[i].attr,
-                      cJSON_GetObjectItemCaseSensitive(e, entry_fields[json_fields[i].field].name)) != 0)
+        if (attr_str(fn, ctx, json_fields[i].attr, text_of(r, json_fields[i].field)) != 0)
             return -1;
-    if (attr_identity(fn, ctx, "dss_audit.client", cJSON_GetObjectItemCaseSensitive(e, "client")) ||
-        attr_identity(fn, ctx, "dss_audit.server", cJSON_GetObjectItemCaseSensitive(e, "server")))
+    if (attr_identity(fn, ctx, "dss_audit.client", &r->v[ENTRY_F_client]) ||
+        attr_identity(fn, ctx, "dss_audit.server", &r->v[ENTRY_F_server]))
         return -1;
-    if (cJSON_IsNumber(dur) &&
-        attr_int(fn, ctx, "dss_audit.duration_ms", (int64_t)dur->valuedouble) != 0)
+    const char *dur = text_of(r, ENTRY_F_duration_ms);
+    if (dur && attr_int(fn, ctx, "dss_audit.duration_ms", strtoll(dur, NULL, 10)) != 0)
         return -1;
     return 0;
 }
 
-int cli_otlp_head(const cJSON *entry, cli_otlp_fields *f, char *err, size_t errlen)
+int cli_otlp_head(const entry_row *r, cli_otlp_fields *f, char *err, size_t errlen)
 {
-    const char *created = str_member(entry, "created_at");
-    const char *id = str_member(entry, "id");
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(entry, "error");
-    int failed = error && !cJSON_IsNull(error);
+    const char *created = text_of(r, ENTRY_F_created_at);
+    const char *id = text_of(r, ENTRY_F_id);
+    int failed = r->v[ENTRY_F_error].p != NULL;
     char why[200];
     if (!created || ts_parse(created, 0, &f->time_us, why, sizeof why) != 0) {
         snprintf(err, errlen, "entry %s has no usable created_at", id ? id : "?");
@@ -184,27 +177,30 @@ static int json_attr(void *ctx, const cli_otlp_attr *a)
                : -1;
 }
 
-cJSON *cli_otlp_record(const cJSON *entry, char *err, size_t errlen)
+cJSON *cli_otlp_record(const entry_row *row, char *err, size_t errlen)
 {
     cli_otlp_fields f;
-    char nanos[32], *body = NULL;
+    char nanos[32];
+    jbuf body = {0};
     cJSON *r = NULL, *b, *attrs;
-    if (cli_otlp_head(entry, &f, err, errlen) != 0) return NULL;
+    if (cli_otlp_head(row, &f, err, errlen) != 0) return NULL;
     snprintf(nanos, sizeof nanos, "%lld000", (long long)f.time_us);
-    if (!(body = cJSON_PrintUnformatted(entry)) || !(r = cJSON_CreateObject()) ||
+    entry_json(row, &body);
+    jbuf_putc(&body, '\0');
+    if (body.failed || !(r = cJSON_CreateObject()) ||
         !cJSON_AddStringToObject(r, "timeUnixNano", nanos) ||
         !cJSON_AddStringToObject(r, "observedTimeUnixNano", nanos) ||
         !cJSON_AddNumberToObject(r, "severityNumber", f.severity_number) ||
         !cJSON_AddStringToObject(r, "severityText", f.severity_text) ||
         !(b = cJSON_AddObjectToObject(r, "body")) ||
-        !cJSON_AddStringToObject(b, "stringValue", body) ||
+        !cJSON_AddStringToObject(b, "stringValue", body.p) ||
         !(attrs = cJSON_AddArrayToObject(r, "attributes")) ||
-        cli_otlp_attributes(entry, json_attr, attrs) != 0) {
+        cli_otlp_attributes(row, json_attr, attrs) != 0) {
         snprintf(err, errlen, "out of memory");
         cJSON_Delete(r);
         r = NULL;
     }
-    cJSON_free(body);
+    jbuf_free(&body);
     return r;
 }
 

@@ -623,8 +623,32 @@ done:
     return rc;
 }
 
-int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
-              char *err, size_t errlen)
+/* The ship cursors (cli_stats's sinks) as a table: where each sink is in
+** each log, and how far behind. */
+static int print_sinks_table(FILE *out, const cJSON *sinks)
+{
+    static const cli_col cols[] = {{"SINK", 4, 48, 0}, {"LOG", 3, 32, 0},
+                                   {"CURSOR", 6, 20, 1}, {"LAG", 3, 20, 1},
+                                   {"SAVED (UTC)", 11, 27, 0}};
+    const cJSON *v;
+    int rc = 0;
+    cli_table *t = cli_table_new(out, cols, 5, 0);
+    if (!t) return -1;
+    fputc('\n', out);
+    cJSON_ArrayForEach(v, sinks) {
+        char seq[32], lag[32];
+        snprintf(seq, sizeof seq, "%.0f", num(v, "cursor"));
+        snprintf(lag, sizeof lag, "%.0f", num(v, "lag"));
+        const char *cells[5] = {str(v, "sink"), str(v, "log"), seq, lag, str(v, "saved_at")};
+        if (cli_table_add(t, cells) != 0) rc = -1;
+    }
+    if (cli_table_flush(t) != 0) rc = -1;
+    cli_table_free(t);
+    return rc;
+}
+
+int cli_stats(store *st, const char *db_path, const cli_args *a, const cJSON *sinks,
+              FILE *out, char *err, size_t errlen)
 {
     store_stats s;
     cli_progress prog;
@@ -642,8 +666,19 @@ int cli_stats(store *st, const char *db_path, const cli_args *a, FILE *out,
     o = stats_json(st, db_path, &s, err, errlen);
     store_stats_free(&s);
     if (!o) return CLI_EFAIL;
+    int with_sinks = cJSON_GetArraySize(sinks) > 0;
+    if (with_sinks) {
+        cJSON *copy = cJSON_Duplicate(sinks, 1);
+        if (!copy || !cJSON_AddItemToObject(o, "sinks", copy)) {
+            cJSON_Delete(copy);
+            cJSON_Delete(o);
+            snprintf(err, errlen, "out of memory");
+            return CLI_EFAIL;
+        }
+    }
     if (cli_use_table(out, a)) {
-        if (print_stats_table(out, o) != 0) rc = write_failed(err, errlen);
+        if (print_stats_table(out, o) != 0 || (with_sinks && print_sinks_table(out, sinks) != 0))
+            rc = write_failed(err, errlen);
     } else {
         char *line = cJSON_PrintUnformatted(o);
         if (!line || fputs(line, out) == EOF || fputc('\n', out) == EOF)

@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "../integrity/signer.h"
+#include "../record/record.h"
 #include "../store/store.h"
 
 enum {
@@ -121,6 +122,9 @@ typedef struct cmd_env {
     /* DSS_AUDIT_SINK_TOKEN and DSS_AUDIT_SINK_SECRET: main.c's copies (the
     ** variables' text is wiped, as `ps e` would show it). */
     const char *sink_token, *sink_secret;
+    /* DSS_AUDIT_SHIP_TO: serve's and wrap's sinks when no --ship-to is
+    ** given (main.c's copy, taken out of the environment as the secrets). */
+    const char *ship_to;
     /* DSS_AUDIT_URL and DSS_AUDIT_HEADERS (wrap --url, as wrap-config
     ** writes them): main.c's copies, wiped and removed like the above. */
     const char *remote_url, *remote_headers;
@@ -248,6 +252,42 @@ store *cmd_open_to_sign(const cmd_ctx *cx, char *err);
 ** Sets *trusted to pk or NULL.  CMD_OK, or CMD_EUSAGE with err. */
 int cmd_trusted_key(const cmd_ctx *cx, const char *public_key_file, char pk[SIGNER_PK_HEX],
                     const char **trusted, char *err, size_t errlen);
+
+/* ---- shipping in the background (serve, wrap: cmd_ship.c) ------------- */
+
+/* The --ship-* options serve and wrap share, as part of each command's own
+** options struct (the member named in CMD_SHIP_OPTIONS), and the shipper
+** they start once the store is open (ship.h's ship_start), woken after
+** every commit and given a moment to finish when the server exits: its
+** recorder_watch.  No reply ever waits on a sink. */
+struct cmd_shipping;
+typedef struct cmd_ship_opts {
+    cmd_conninfos to;  /* --ship-to, or DSS_AUDIT_SHIP_TO split at spaces */
+    const char *format, *ca, *cert, *key, *token_file, *secret_file;
+    struct cmd_shipping *run; /* set by cmd_ship_check() when there are sinks */
+} cmd_ship_opts;
+
+#define CMD_SHIP_OPTIONS(type, m)                                                      \
+    {"ship-to", 0, CMD_CONNINFOS, offsetof(type, m.to)},                               \
+    {"ship-format", 0, CMD_STRING, offsetof(type, m.format)},                          \
+    {"ship-ca", 0, CMD_STRING, offsetof(type, m.ca)},                                  \
+    {"ship-client-cert", 0, CMD_STRING, offsetof(type, m.cert)},                       \
+    {"ship-client-key", 0, CMD_STRING, offsetof(type, m.key)},                         \
+    {"ship-token-file", 0, CMD_STRING, offsetof(type, m.token_file)},                  \
+    {"ship-secret-file", 0, CMD_STRING, offsetof(type, m.secret_file)}
+
+/* Check the --ship-* values (the sinks' URLs, formats and secrets are
+** checked when the shipper starts, after the store opens: a mistake then
+** is told on stderr and the server runs without shipping).  CMD_OK, or
+** CMD_EUSAGE with err. */
+int cmd_ship_check(cmd_ctx *cx, cmd_ship_opts *o, char *err, size_t errlen);
+
+/* The watch to hand the recorder: all NULL when there are no sinks. */
+recorder_watch cmd_ship_watch(cmd_ship_opts *o);
+
+/* Free what cmd_ship_check() made, wiping the secrets (after the server
+** ended, which finished the shipper). */
+void cmd_ship_free(cmd_ship_opts *o);
 
 /* --witness URL=VKEY values (checkpoint, serve), parsed into w: CMD_OK, or
 ** CMD_EUSAGE with a sentence naming the bad one. */

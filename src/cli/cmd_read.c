@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../integrity/checkpoint.h"
+#include "../ship/ship.h"
 #include "../util/diag.h"
 #include "../viewer/viewer_report.h"
 #include "cli.h"
@@ -61,10 +62,43 @@ static int query_run(cmd_ctx *cx)
     return status_of(cx, cli_query(cx->st, cx->opts, stdout, err, sizeof err), err);
 }
 
+/* ship_cursors()'s callback: each sink's cursor in each log (of the log
+** --log names, when it does) into the array. */
+typedef struct sinks_ctx {
+    cJSON *array;
+    const char *log;
+} sinks_ctx;
+
+static int add_sink(void *ctx, const ship_cursor_info *c)
+{
+    sinks_ctx *k = ctx;
+    if (k->log && strcmp(k->log, c->log_id) != 0 && strcmp(k->log, c->log) != 0) return 0;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(k->array, o)) {
+        cJSON_Delete(o);
+        return 1;
+    }
+    cJSON_AddStringToObject(o, "sink", c->sink);
+    cJSON_AddStringToObject(o, "log_id", c->log_id);
+    cJSON_AddStringToObject(o, "log", c->log);
+    cJSON_AddNumberToObject(o, "cursor", (double)c->seq);
+    cJSON_AddNumberToObject(o, "lag", (double)c->lag);
+    cJSON_AddStringToObject(o, "saved_at", c->saved_at);
+    return 0;
+}
+
 static int stats_run(cmd_ctx *cx)
 {
     char err[CLI_ERRLEN];
-    int rc = cli_stats(cx->st, cx->common.db_shown, cx->opts, stdout, err, sizeof err);
+    const cli_args *a = cx->opts;
+    sinks_ctx k = {.array = cJSON_CreateArray(), .log = a->log};
+    /* Where each sink is, beside the file or in the shared trail; the
+    ** counts are worth showing without them. */
+    if (k.array && ship_cursors(cx->st, cx->common.db, NULL, add_sink, &k, err, sizeof err) !=
+                       SHIP_OK)
+        diag("stats: the ship cursors cannot be read: %s", err);
+    int rc = cli_stats(cx->st, cx->common.db_shown, a, k.array, stdout, err, sizeof err);
+    cJSON_Delete(k.array);
     return status_of(cx, rc, err);
 }
 

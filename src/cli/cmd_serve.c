@@ -1,10 +1,11 @@
 /*
 ** cmd_serve.c: `dss-audit-mcp [serve]`, MCP on stdin and stdout.
 **
-** The default command, what MCP clients start.  It takes only shared
-** options; the database is opened once initialize has been answered
-** (mcp_options.open_later), and the server stops with the reason on
-** stderr if it cannot be opened.
+** The default command, what MCP clients start.  Besides the shared options
+** it takes --ship-to and its kin (cmd_ship.c), which ship the trail in the
+** background once the store is open; the database is opened once
+** initialize has been answered (mcp_options.open_later), and the server
+** stops with the reason on stderr if it cannot be opened.
 */
 #include "cmd.h"
 
@@ -22,17 +23,20 @@
 typedef struct serve_opts {
     cmd_strings witness;
     wsync_witness w[CMD_MAX_REPEAT]; /* --witness, parsed by check */
+    cmd_ship_opts ship;
 } serve_opts;
 
 static const cmd_option serve_option_table[] = {
     {"witness", 0, CMD_STRINGS, offsetof(serve_opts, witness)},
+    CMD_SHIP_OPTIONS(serve_opts, ship),
     {NULL, 0, 0, 0},
 };
 
 static int serve_check(cmd_ctx *cx, char *err, size_t errlen)
 {
     serve_opts *o = cx->opts;
-    return cmd_parse_witnesses(&o->witness, o->w, err, errlen);
+    int rc = cmd_parse_witnesses(&o->witness, o->w, err, errlen);
+    return rc != CMD_OK ? rc : cmd_ship_check(cx, &o->ship, err, errlen);
 }
 
 /* The witnesses' thread: it submits each new signed checkpoint in the
@@ -54,6 +58,7 @@ static wsync *start_witnesses(cmd_ctx *cx, const store_options *so)
 
 static int serve_run(cmd_ctx *cx)
 {
+    serve_opts *o = cx->opts;
     const cmd_common *c = &cx->common;
     store_options so = cmd_store_options(cx, c->read_only);
     server *sv = NULL;
@@ -78,7 +83,8 @@ static int serve_run(cmd_ctx *cx)
     }
     mcp_options mo = {.open_later = &so, .actor = c->actor, .io = server_io(sv),
                       .limits = {.max_depth = c->max_depth},
-                      .sg = cx->sg, .checkpoint_interval = c->checkpoint_interval};
+                      .sg = cx->sg, .checkpoint_interval = c->checkpoint_interval,
+                      .watch = cmd_ship_watch(&o->ship)};
     if (!(m = mcp_new(&mo, err, sizeof err))) {
         diag("cannot start: %s", err);
         goto done;
@@ -88,6 +94,7 @@ static int serve_run(cmd_ctx *cx)
 done:
     mcp_free(m); /* its last checkpoint, which the witnesses get below */
     server_free(sv);
+    cmd_ship_free(&o->ship);
     if (ws) {
         wsync_stop(ws);
         curl_global_cleanup();

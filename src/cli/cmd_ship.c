@@ -1,8 +1,9 @@
 /*
-** cmd_ship.c: `ship`, which delivers the local log to its sinks (the team's
+** cmd_ship.c: `ship`, which delivers a trail to its sinks (the team's
 ** PostgreSQL database, RELP, syslog, OTLP, Splunk HEC, webhooks: src/ship,
-** docs/ship.md), and `migrate`, which creates or brings forward a
-** database's schema and nothing else.
+** docs/ship.md); the --ship-* options of serve and wrap, which do the same
+** in the background of a server; and `migrate`, which creates or brings
+** forward a database's schema and nothing else.
 */
 #include "cmd.h"
 
@@ -62,7 +63,26 @@ static char *read_secret(const char *path, const char *what, char *err, size_t e
     return s;
 }
 
-static int ship_check(cmd_ctx *cx, char *err, size_t errlen)
+/* The secrets of the sinks: from a file when one is named, else the
+** environment's (main.c's copies, borrowed).  CMD_OK or CMD_EUSAGE. */
+static int take_secrets(const cmd_ctx *cx, const char *token_file, const char *secret_file,
+                        char **token, int *token_owned, char **secret, int *secret_owned,
+                        char *err, size_t errlen)
+{
+    *token = (char *)cx->env->sink_token;
+    *secret = (char *)cx->env->sink_secret;
+    if (token_file) {
+        if (!(*token = read_secret(token_file, "token", err, errlen))) return CMD_EUSAGE;
+        *token_owned = 1;
+    }
+    if (secret_file) {
+        if (!(*secret = read_secret(secret_file, "secret", err, errlen))) return CMD_EUSAGE;
+        *secret_owned = 1;
+    }
+    return CMD_OK;
+}
+
+static int ship_cmd_check(cmd_ctx *cx, char *err, size_t errlen)
 {
     ship_opts *o = cx->opts;
     long long n = 1000;
@@ -87,17 +107,8 @@ static int ship_check(cmd_ctx *cx, char *err, size_t errlen)
         return CMD_EUSAGE;
     }
     o->batch_n = (int)n;
-    o->token = (char *)cx->env->sink_token;
-    o->secret = (char *)cx->env->sink_secret;
-    if (o->token_file) {
-        if (!(o->token = read_secret(o->token_file, "token", err, errlen))) return CMD_EUSAGE;
-        o->token_owned = 1;
-    }
-    if (o->secret_file) {
-        if (!(o->secret = read_secret(o->secret_file, "secret", err, errlen))) return CMD_EUSAGE;
-        o->secret_owned = 1;
-    }
-    return CMD_OK;
+    return take_secrets(cx, o->token_file, o->secret_file, &o->token, &o->token_owned,
+                        &o->secret, &o->secret_owned, err, errlen);
 }
 
 /* Set by SIGTERM and SIGINT: a handler can reach nothing else. */
@@ -129,12 +140,16 @@ static int ship_run_cmd(cmd_ctx *cx)
     /* A receiver closing its end must not end the shipper. */
     signal(SIGPIPE, SIG_IGN);
     ship_options so = {.from = cx->common.db, .to_list = (const char *const *)o->to.v,
-                       .nto = o->to.n, .log_name = cx->common.log, .follow = o->follow,
+                       .nto = o->to.n, .follow = o->follow,
                        .batch = o->batch_n, .format = o->fmt, .ca_file = o->ca,
                        .cert_file = o->cert, .key_file = o->key, .token = o->token,
                        .secret = o->secret, .stop = &ship_stop,
                        .start = o->from_start ? SHIP_FROM_START
                                 : o->from_now ? SHIP_FROM_NOW : SHIP_RESUME};
+    /* --log: a shared trail's log to ship (default: every log), or the
+    ** name a local file's log gets in a PostgreSQL sink. */
+    if (store_is_remote(cx->common.db)) so.source_log = cx->common.log;
+    else so.log_name = cx->common.log;
     static ship_result r;
     char err[1024];
     int rc = ship_run(&so, &r, err, sizeof err);
@@ -146,8 +161,14 @@ static int ship_run_cmd(cmd_ctx *cx)
         return rc == SHIP_EUSAGE ? 2 : EXIT_FAILURE;
     }
     cJSON *j = cJSON_CreateObject(), *sinks = NULL;
-    cJSON_AddStringToObject(j, "log_id", r.log_id);
-    cJSON_AddStringToObject(j, "log", r.log_name);
+    /* Every log of a shared trail: no one log to name. */
+    if (r.log_id[0]) {
+        cJSON_AddStringToObject(j, "log_id", r.log_id);
+        cJSON_AddStringToObject(j, "log", r.log_name);
+    } else {
+        cJSON_AddNullToObject(j, "log_id");
+        cJSON_AddNullToObject(j, "log");
+    }
     cJSON_AddNumberToObject(j, "shipped", (double)r.shipped);
     cJSON_AddNumberToObject(j, "already_there", (double)r.skipped);
     cJSON_AddNumberToObject(j, "checkpoints", (double)r.checkpoints);
@@ -162,7 +183,8 @@ static int ship_run_cmd(cmd_ctx *cx)
             cJSON_AddStringToObject(s, "sink", r.sink[i].sink);
             cJSON_AddNumberToObject(s, "shipped", (double)r.sink[i].shipped);
             cJSON_AddNumberToObject(s, "rejected", (double)r.sink[i].rejected);
-            cJSON_AddNumberToObject(s, "cursor", (double)r.sink[i].cursor);
+            if (r.sink[i].logs <= 1) cJSON_AddNumberToObject(s, "cursor", (double)r.sink[i].cursor);
+            else cJSON_AddNumberToObject(s, "logs", r.sink[i].logs);
             if (r.sink[i].failed) cJSON_AddStringToObject(s, "error", r.sink[i].error);
         }
     int ok = j && cmd_print_json(j) == 0;
@@ -174,9 +196,139 @@ const cmd_spec cmd_ship = {
     .options = ship_option_table,
     .opts_size = sizeof(ship_opts),
     .shared = CMD_OPT_DB | CMD_OPT_LOG,
-    .check = ship_check,
+    .check = ship_cmd_check,
     .run = ship_run_cmd,
 };
+
+/* ---- serve and wrap: --ship-to ------------------------------------------ */
+
+/* How long a server's exit waits for its sinks to take what is left: a
+** sink that is down is not waited for, and what is not delivered stays for
+** the next run (the cursors are durable). */
+#define CMD_SHIP_DRAIN_MS 2000
+
+struct cmd_shipping {
+    const cmd_ctx *cx;
+    ship_options so;
+    char log_id[37];         /* a shared trail: the server's own log */
+    char *token, *secret;
+    int token_owned, secret_owned;
+    ship_handle *h;
+};
+
+static void on_opened(void *ctx, store *st)
+{
+    struct cmd_shipping *sh = ctx;
+    char err[1024];
+    /* A shared trail: the server's own log, with its cursors kept there. */
+    if (store_is_remote(sh->so.from)) {
+        snprintf(sh->log_id, sizeof sh->log_id, "%s", store_log_id(st));
+        sh->so.source_log = sh->log_id;
+    }
+    if (ship_start(&sh->so, &sh->h, err, sizeof err) != SHIP_OK)
+        diag("cannot ship in the background: %s (the server goes on without shipping)", err);
+}
+
+static void on_committed(void *ctx)
+{
+    struct cmd_shipping *sh = ctx;
+    ship_wake(sh->h);
+}
+
+static void on_closing(void *ctx)
+{
+    struct cmd_shipping *sh = ctx;
+    char err[1024];
+    ship_result r;
+    if (!sh->h) return;
+    if (ship_finish(sh->h, CMD_SHIP_DRAIN_MS, &r, err, sizeof err) != SHIP_OK)
+        diag("%s", err);
+    sh->h = NULL;
+}
+
+/* DSS_AUDIT_SHIP_TO's URLs, separated by white space, into o->to (copies,
+** freed by cmd_free() with the command's options). */
+static int ship_to_from_env(const char *env, cmd_ship_opts *o, char *err, size_t errlen)
+{
+    for (const char *p = env; *p;) {
+        p += strspn(p, " \t\r\n");
+        size_t n = strcspn(p, " \t\r\n");
+        if (!n) break;
+        if (o->to.n == CMD_MAX_REPEAT) {
+            snprintf(err, errlen, "DSS_AUDIT_SHIP_TO names more than %d sinks", CMD_MAX_REPEAT);
+            return CMD_EUSAGE;
+        }
+        if (!(o->to.v[o->to.n] = strndup(p, n))) {
+            snprintf(err, errlen, "out of memory");
+            return CMD_EUSAGE;
+        }
+        o->to.n++;
+        p += n;
+    }
+    return CMD_OK;
+}
+
+int cmd_ship_check(cmd_ctx *cx, cmd_ship_opts *o, char *err, size_t errlen)
+{
+    sink_format fmt = SINK_FORMAT_DEFAULT;
+    if (o->to.n == 0 && cx->env->ship_to && *cx->env->ship_to &&
+        ship_to_from_env(cx->env->ship_to, o, err, errlen) != CMD_OK)
+        return CMD_EUSAGE;
+    if (o->to.n == 0) {
+        if (o->format || o->ca || o->cert || o->key || o->token_file || o->secret_file) {
+            snprintf(err, errlen, "the --ship-* options need a sink: --ship-to URL");
+            return CMD_EUSAGE;
+        }
+        return CMD_OK;
+    }
+    if (o->format && (fmt = sink_format_parse(o->format)) == SINK_FORMAT_DEFAULT) {
+        snprintf(err, errlen, "--ship-format is jsonl, ocsf or otlp, not '%s'", o->format);
+        return CMD_EUSAGE;
+    }
+    struct cmd_shipping *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        snprintf(err, errlen, "out of memory");
+        return CMD_EUSAGE;
+    }
+    o->run = sh;
+    sh->cx = cx;
+    sh->so = (ship_options){.from = cx->common.db, .to_list = (const char *const *)o->to.v,
+                            .nto = o->to.n, .format = fmt, .ca_file = o->ca,
+                            .cert_file = o->cert, .key_file = o->key};
+    if (take_secrets(cx, o->token_file, o->secret_file, &sh->token, &sh->token_owned,
+                     &sh->secret, &sh->secret_owned, err, errlen) != CMD_OK) {
+        cmd_ship_free(o);
+        return CMD_EUSAGE;
+    }
+    sh->so.token = sh->token;
+    sh->so.secret = sh->secret;
+    /* The sinks' mistakes now, as usage errors, not once the server runs. */
+    char why[1024];
+    if (ship_check(&sh->so, why, sizeof why) != SHIP_OK) {
+        snprintf(err, errlen, "--ship-to: %s", why);
+        cmd_ship_free(o);
+        return CMD_EUSAGE;
+    }
+    return CMD_OK;
+}
+
+recorder_watch cmd_ship_watch(cmd_ship_opts *o)
+{
+    if (!o->run) return (recorder_watch){0};
+    return (recorder_watch){.opened = on_opened, .committed = on_committed,
+                            .closing = on_closing, .ctx = o->run};
+}
+
+void cmd_ship_free(cmd_ship_opts *o)
+{
+    struct cmd_shipping *sh = o->run;
+    if (!sh) return;
+    on_closing(sh); /* in case the recorder never closed */
+    wipe(sh->token, sh->token_owned);
+    wipe(sh->secret, sh->secret_owned);
+    free(sh);
+    o->run = NULL;
+}
 
 /* ---- migrate ------------------------------------------------------------ */
 

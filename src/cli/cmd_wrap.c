@@ -31,6 +31,7 @@ typedef struct wrap_opts {
     const char *the_url;           /* --url, else DSS_AUDIT_URL */
     remote_kind kind;              /* from transport */
     int no_auth;                   /* --auth none */
+    cmd_ship_opts ship;
 } wrap_opts;
 
 static const cmd_option wrap_option_table[] = {
@@ -38,6 +39,7 @@ static const cmd_option wrap_option_table[] = {
     {"record-results", 0, CMD_STRING, offsetof(wrap_opts, results)},
     {"fail-open", 0, CMD_FLAG, offsetof(wrap_opts, fail_open)},
     {"kill-after", 0, CMD_STRING, offsetof(wrap_opts, kill_after)},
+    CMD_SHIP_OPTIONS(wrap_opts, ship),
     {"url", 0, CMD_STRING, offsetof(wrap_opts, url)},
     {"header", 0, CMD_SECRETS, offsetof(wrap_opts, header)},
     {"transport", 0, CMD_STRING, offsetof(wrap_opts, transport)},
@@ -226,13 +228,13 @@ static int wrap_check(cmd_ctx *cx, char *err, size_t errlen)
         return CMD_EUSAGE;
     }
     o->kill_after_s = (int)ka;
-    return CMD_OK;
+    return cmd_ship_check(cx, &o->ship, err, errlen);
 }
 
 /* Relay to the wrapped server; its exit status becomes ours. */
 static int wrap_run(cmd_ctx *cx)
 {
-    const wrap_opts *o = cx->opts;
+    wrap_opts *o = cx->opts;
     const cmd_common *c = &cx->common;
     char err[CMD_ERRLEN];
     char *lines[2 * CMD_MAX_REPEAT], *dir = NULL;
@@ -244,7 +246,8 @@ static int wrap_run(cmd_ctx *cx)
                         .actor = c->actor, .results = o->record_results,
                         .fail_open = o->fail_open, .kill_after_s = o->kill_after_s,
                         .max_message_bytes = c->max_message_bytes,
-                        .max_depth = c->max_depth, .in_fd = 0, .out_fd = 1};
+                        .max_depth = c->max_depth, .in_fd = 0, .out_fd = 1,
+                        .watch = cmd_ship_watch(&o->ship)};
     if (o->the_url) {
         if (header_lines(cx, lines, &nlines, err, sizeof err) != CMD_OK) goto fail;
         if (!o->no_auth) {
@@ -274,6 +277,7 @@ static int wrap_run(cmd_ctx *cx)
 fail:
     diag("wrap: %s", err);
 done:
+    cmd_ship_free(&o->ship);
     oauth_free(auth);
     free(dir);
     free_lines(lines, nlines);

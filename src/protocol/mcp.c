@@ -70,7 +70,8 @@ mcp *mcp_new(const mcp_options *opt, char *err, size_t errlen)
     m->trusted_public_key = opt->trusted_public_key ? opt->trusted_public_key
                             : opt->sg ? opt->sg->pk_hex : NULL;
     m->rec_opt = (recorder_options){.sg = opt->sg,
-                                    .checkpoint_interval = opt->checkpoint_interval};
+                                    .checkpoint_interval = opt->checkpoint_interval,
+                                    .watch = opt->watch};
     m->log_level = -1;
     m->io = opt->io;
     snprintf(m->version, sizeof m->version, "%s", LATEST_VERSION);

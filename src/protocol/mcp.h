@@ -44,6 +44,7 @@ typedef struct mcp_options {
     int64_t checkpoint_interval;    /* entries between checkpoints; 0 = 1000
                                        (the recorder's policy, record.h) */
     mcp_io io;                      /* may be all NULL (no notifications) */
+    recorder_watch watch;           /* told what the recorder makes durable */
 } mcp_options;
 
 /* One reply to send.  All pointers are owned; free with mcp_reply_free().

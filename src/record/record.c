@@ -39,6 +39,7 @@ struct recorder {
     int64_t committed;        /* ...when that commit succeeded, else 0 */
     int checkpoint_due;       /* a commit since the last recorder_done() */
     char commit_why[STORE_ERRLEN];
+    recorder_watch watch;
 };
 
 /* Why an answer held with a ticket of a transaction the database rolled
@@ -116,6 +117,8 @@ recorder *recorder_open(store *st, const recorder_options *opt)
         if (!store_readonly(st) && store_record_log_key(st, rc->sg->pk_hex, err) != STORE_OK)
             diag("warning: the signing key is not recorded with the log: %s", err);
     }
+    if (opt) rc->watch = opt->watch;
+    if (rc->watch.opened) rc->watch.opened(rc->watch.ctx, st);
     return rc;
 }
 
@@ -148,6 +151,7 @@ void recorder_close(recorder *rc)
     if (!rc) return;
     recorder_abandon(rc);
     checkpoint_if(rc, 1);
+    if (rc->watch.closing) rc->watch.closing(rc->watch.ctx);
     free(rc);
 }
 
@@ -211,6 +215,7 @@ int recorder_commit(recorder *rc, char *err)
         if (code == STORE_OK) {
             rc->committed = rc->tried;
             rc->checkpoint_due = 1;
+            if (rc->watch.committed) rc->watch.committed(rc->watch.ctx);
         }
     }
     if (code != STORE_OK) snprintf(rc->commit_why, sizeof rc->commit_why, "%s", err);

@@ -66,9 +66,24 @@ typedef struct record_event {
 
 typedef struct recorder recorder;
 
+/* Someone following what the recorder makes durable: serve's and wrap's
+** background shipper (--ship-to).  opened: the store is open and the
+** recorder made over it (the door may have opened the store late, as
+** serve does after initialize); committed: a commit made entries durable;
+** closing: the recorder is closing, after its final checkpoint.  Each may
+** be NULL; they are called on the door's thread and must neither block
+** for long nor call the recorder. */
+typedef struct recorder_watch {
+    void (*opened)(void *ctx, store *st);
+    void (*committed)(void *ctx);
+    void (*closing)(void *ctx);
+    void *ctx;
+} recorder_watch;
+
 typedef struct recorder_options {
     const signer *sg;            /* signs checkpoints, borrowed; NULL: none */
     int64_t checkpoint_interval; /* entries between checkpoints; 0 = 1000 */
+    recorder_watch watch;        /* all NULL: nobody follows */
 } recorder_options;
 
 /* A recorder over st (borrowed; it must outlive the recorder).  opt may be

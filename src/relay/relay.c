@@ -868,7 +868,8 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
     if (r.st && store_set_cache_size(r.st, o->url ? RELAY_URL_CACHE_KIB : RELAY_CACHE_KIB,
                                      serr) != STORE_OK)
         diag("wrap: %s", serr);
-    if (r.st && !(r.rec = recorder_open(r.st, NULL))) {
+    recorder_options ropt = {.watch = o->watch};
+    if (r.st && !(r.rec = recorder_open(r.st, &ropt))) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }

@@ -43,6 +43,7 @@ typedef struct relay_options {
     size_t max_message_bytes;   /* both directions */
     int max_depth;              /* client input, as serve */
     int in_fd, out_fd;          /* the client's side: 0 and 1 */
+    recorder_watch watch;       /* told what the recorder makes durable (--ship-to) */
     /* A remote server instead of argv (wrap --url).  The URL may hold
     ** credentials or a query: entries and messages show it without them. */
     const char *url;

@@ -12,8 +12,13 @@
 ** only, and its append-only triggers stay what they are.  Each sink's
 ** exclusive lock is a flock() on <db>.ship/<key>.lock, which the kernel
 ** releases when the process ends, however it ends.
+**
+** A shared trail's cursors are the store's own (store_cursor_*, kept by
+** PostgreSQL beside the logs); the second table of functions below only
+** turns between the two shapes.
 */
 #include "cursor.h"
+#include "../store/store.h"
 #include "../util/fsutil.h"
 
 #include <errno.h>
@@ -34,6 +39,7 @@ typedef struct local_cursor {
     sqlite3 *db;
     char *dir;
     int locks[MAX_LOCKS];
+    char lock_keys[MAX_LOCKS][65];
     int nlocks;
 } local_cursor;
 
@@ -65,9 +71,10 @@ static int db_error(local_cursor *c, const char *what, char *err, size_t len)
     return CURSOR_EIO;
 }
 
-static int local_load(cursor *base, const char *key, ship_mark *m, int *found, char *err,
-                      size_t len)
+static int local_load(cursor *base, const char *log_id, const char *key, ship_mark *m,
+                      int *found, char *err, size_t len)
 {
+    (void)log_id; /* the key names the log too */
     local_cursor *c = (local_cursor *)base;
     sqlite3_stmt *st = NULL;
     memset(m, 0, sizeof *m);
@@ -149,6 +156,8 @@ static int local_lock(cursor *base, const char *key, char *err, size_t len)
 {
     local_cursor *c = (local_cursor *)base;
     char path[4200];
+    for (int i = 0; i < c->nlocks; i++)
+        if (strcmp(c->lock_keys[i], key) == 0) return CURSOR_OK;
     if (c->nlocks == MAX_LOCKS) {
         snprintf(err, len, "too many sinks at once (at most %d)", MAX_LOCKS);
         return CURSOR_EIO;
@@ -170,6 +179,7 @@ static int local_lock(cursor *base, const char *key, char *err, size_t len)
         snprintf(err, len, "cannot lock %s: %s", path, strerror(e));
         return CURSOR_EIO;
     }
+    snprintf(c->lock_keys[c->nlocks], sizeof c->lock_keys[c->nlocks], "%s", key);
     c->locks[c->nlocks++] = fd;
     return CURSOR_OK;
 }
@@ -218,12 +228,13 @@ int cursor_open_local(const char *db_path, const char *dir, int create, cursor *
         }
         close(fd);
     }
-    if (sqlite3_open_v2(file, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-            SQLITE_OK ||
+    /* Without create (stats), only read: a reader may not own the file. */
+    int flags = (create ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(file, &c->db, flags, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(c->db, 10000) != SQLITE_OK ||
-        sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
-                     NULL) != SQLITE_OK ||
-        sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        (create && (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                                 NULL, NULL, NULL) != SQLITE_OK ||
+                    sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK))) {
         snprintf(err, len, "cannot open the ship cursors %s: %s", file,
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
         goto fail;
@@ -237,4 +248,116 @@ nomem:
 fail:
     local_close(&c->base);
     return CURSOR_EIO;
+}
+
+/* ---- a shared trail's cursors, in the store -------------------------------- */
+
+typedef struct store_cursor {
+    cursor base;
+    store *st;
+} store_cursor;
+
+static int from_store(int rc, const char *serr, char *err, size_t len)
+{
+    if (rc == STORE_OK) return CURSOR_OK;
+    snprintf(err, len, "%s", serr);
+    return rc == STORE_EBUSY ? CURSOR_EBUSY : rc == STORE_ENOMEM ? CURSOR_ENOMEM : CURSOR_EIO;
+}
+
+static int shared_load(cursor *base, const char *log_id, const char *key, ship_mark *m,
+                       int *found, char *err, size_t len)
+{
+    store_cursor *c = (store_cursor *)base;
+    store_sink_cursor sc;
+    char serr[STORE_ERRLEN];
+    memset(m, 0, sizeof *m);
+    *found = 0;
+    int rc = store_cursor_load(c->st, log_id, key, &sc, serr);
+    if (rc == STORE_ENOTFOUND) return CURSOR_OK;
+    if (rc != STORE_OK) return from_store(rc, serr, err, len);
+    *found = 1;
+    m->seq = sc.seq;
+    memcpy(m->id, sc.id, sizeof m->id);
+    memcpy(m->hash, sc.hash, sizeof m->hash);
+    memcpy(m->saved_at, sc.saved_at, sizeof m->saved_at);
+    return CURSOR_OK;
+}
+
+static int shared_save(cursor *base, const char *key, const char *sink_desc, const char *log_id,
+                       const ship_mark *m, char *err, size_t len)
+{
+    store_cursor *c = (store_cursor *)base;
+    store_sink_cursor sc;
+    char serr[STORE_ERRLEN];
+    memset(&sc, 0, sizeof sc);
+    snprintf(sc.log_id, sizeof sc.log_id, "%s", log_id);
+    snprintf(sc.key, sizeof sc.key, "%s", key);
+    snprintf(sc.sink, sizeof sc.sink, "%s", sink_desc);
+    sc.seq = m->seq;
+    memcpy(sc.id, m->id, sizeof sc.id);
+    memcpy(sc.hash, m->hash, sizeof sc.hash);
+    return from_store(store_cursor_save(c->st, &sc, serr), serr, err, len);
+}
+
+typedef struct each_relay {
+    int (*fn)(void *ctx, const ship_cursor_row *r);
+    void *ctx;
+} each_relay;
+
+static int shared_row(void *ctx, const store_sink_cursor *sc)
+{
+    each_relay *e = ctx;
+    ship_cursor_row r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.key, sc->key, sizeof r.key);
+    memcpy(r.sink, sc->sink, sizeof r.sink);
+    memcpy(r.log_id, sc->log_id, sizeof r.log_id);
+    r.mark.seq = sc->seq;
+    memcpy(r.mark.id, sc->id, sizeof r.mark.id);
+    memcpy(r.mark.hash, sc->hash, sizeof r.mark.hash);
+    memcpy(r.mark.saved_at, sc->saved_at, sizeof r.mark.saved_at);
+    return e->fn(e->ctx, &r);
+}
+
+static int shared_each(cursor *base, int (*fn)(void *ctx, const ship_cursor_row *r), void *ctx,
+                       char *err, size_t len)
+{
+    store_cursor *c = (store_cursor *)base;
+    char serr[STORE_ERRLEN];
+    each_relay e = {.fn = fn, .ctx = ctx};
+    return from_store(store_each_cursor(c->st, shared_row, &e, serr), serr, err, len);
+}
+
+static int shared_lock(cursor *base, const char *key, char *err, size_t len)
+{
+    store_cursor *c = (store_cursor *)base;
+    char serr[STORE_ERRLEN];
+    return from_store(store_cursor_lock(c->st, key, serr), serr, err, len);
+}
+
+static void shared_close(cursor *base)
+{
+    free(base);
+}
+
+static const cursor_ops shared_ops = {
+    .load = shared_load,
+    .save = shared_save,
+    .each = shared_each,
+    .lock = shared_lock,
+    .close = shared_close,
+};
+
+int cursor_open_store(store *st, cursor **out, char *err, size_t len)
+{
+    store_cursor *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!c) {
+        snprintf(err, len, "out of memory");
+        return CURSOR_ENOMEM;
+    }
+    c->base.ops = &shared_ops;
+    c->st = st;
+    *out = &c->base;
+    return CURSOR_OK;
 }

@@ -112,9 +112,9 @@ int sink_open(const sink_config *cfg, sink **out, char *err, size_t len)
     return SINK_OK;
 }
 
-int sink_encode(sink *s, const cJSON *entry, jbuf *out, char *err, size_t len)
+int sink_encode(sink *s, const entry_row *row, jbuf *out, char *err, size_t len)
 {
-    return s->type->encode(s, entry, out, err, len);
+    return s->type->encode(s, row, out, err, len);
 }
 
 int sink_send(sink *s, const sink_batch *b, sink_ack *ack, char *err, size_t len)
@@ -236,29 +236,30 @@ bad:
 
 /* ---- entries ------------------------------------------------------------ */
 
-const char *sink_entry_str(const cJSON *entry, const char *key)
+const char *sink_row_text(const entry_row *row, int field)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return row->v[field].p;
 }
 
-int64_t sink_entry_int(const cJSON *entry, const char *key)
+int sink_entry_json(sink_format f, const entry_row *row, jbuf *out, char *err, size_t len)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-int sink_entry_json(sink_format f, const cJSON *entry, jbuf *out, char *err, size_t len)
-{
-    cJSON *shaped = NULL;
-    if (f == SINK_FORMAT_OCSF) shaped = cli_ocsf_event(entry, err, len);
-    else if (f == SINK_FORMAT_OTLP) shaped = cli_otlp_record(entry, err, len);
-    if (f != SINK_FORMAT_JSONL && !shaped) {
+    cJSON *entry = NULL, *shaped = NULL;
+    if (f == SINK_FORMAT_JSONL) {
+        entry_json(row, out);
+    } else {
+        if (f == SINK_FORMAT_OTLP) {
+            shaped = cli_otlp_record(row, err, len);
+        } else if ((entry = entry_cjson(row))) {
+            shaped = cli_ocsf_event(entry, err, len);
+        } else {
+            snprintf(err, len, "out of memory");
+        }
+        cJSON_Delete(entry);
         /* Both fail only for an entry without a time or without memory. */
-        return strstr(err, "memory") ? SINK_ENOMEM : SINK_EREFUSED;
+        if (!shaped) return strstr(err, "memory") ? SINK_ENOMEM : SINK_EREFUSED;
+        jbuf_tree(out, shaped);
+        cJSON_Delete(shaped);
     }
-    jbuf_tree(out, shaped ? shaped : entry);
-    cJSON_Delete(shaped);
     if (out->failed) {
         snprintf(err, len, "out of memory");
         return SINK_ENOMEM;

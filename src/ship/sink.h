@@ -68,8 +68,9 @@ typedef struct sink_config {
     const char *token;  /* Splunk HEC: the token (DSS_AUDIT_SINK_TOKEN) */
     const char *secret; /* webhook: the HMAC-SHA256 key (DSS_AUDIT_SINK_SECRET) */
     const char *hostname; /* this machine: syslog HOSTNAME, HEC host */
-    /* The local log being shipped; PostgreSQL creates it centrally under
-    ** log->name (ship's --log). */
+    /* The local log being shipped (a PostgreSQL sink creates it centrally
+    ** under log->name, ship's --log); NULL when a shared trail's many logs
+    ** are shipped, each batch naming its own (sink_batch.log). */
     const store_log *log;
     int timeout_ms; /* per network exchange; 0 = 30000 */
     /* Set (by a signal handler or ship_finish) to abandon a blocking wait;
@@ -77,13 +78,14 @@ typedef struct sink_config {
     volatile sig_atomic_t *stop;
 } sink_config;
 
-/* A batch of consecutive entries, oldest first.  Sinks without SINK_RAW
-** get each entry already encoded by their own encode(), as the shipper
-** read it (so no entry is held as a tree): entry i is the bytes
-** data[off[i]] .. data[off[i + 1]].  SINK_RAW sinks read raw[] (the stored
-** bytes and hashes).  n may be 0 for a SINK_CHECKPOINTS sink, which ships
-** what else became due. */
+/* A batch of consecutive entries of one log, oldest first.  Sinks without
+** SINK_RAW get each entry already encoded by their own encode(), straight
+** from the stored row as the shipper read it (no tree is built): entry i
+** is the bytes data[off[i]] .. data[off[i + 1]].  SINK_RAW sinks read
+** raw[] (the stored bytes and hashes).  n may be 0 for a SINK_CHECKPOINTS
+** sink, which ships what else became due. */
 typedef struct sink_batch {
+    const store_log *log;        /* the log the entries belong to */
     size_t n;
     const int64_t *seq;          /* seq[i] of each entry */
     const char *data;            /* NULL for SINK_RAW sinks */
@@ -139,11 +141,11 @@ typedef struct sink_type {
     ** that a receiver that is down is an SINK_EDOWN to wait out rather
     ** than a failure to start).  *out is freed with close(). */
     int (*open)(const sink_config *cfg, sink **out, char *err, size_t len);
-    /* Append the wire form of one entry (as store_find() shapes it) to
-    ** out: what send() will carry for it.  SINK_OK, or SINK_EREFUSED (an
-    ** entry that cannot be encoded) / SINK_ENOMEM with a sentence.  NULL
-    ** for SINK_RAW sinks. */
-    int (*encode)(sink *s, const cJSON *entry, jbuf *out, char *err, size_t len);
+    /* Append the wire form of one entry (its stored row, entry.h, with
+    ** log_id and log set) to out: what send() will carry for it.  SINK_OK,
+    ** or SINK_EREFUSED (an entry that cannot be encoded) / SINK_ENOMEM
+    ** with a sentence.  NULL for SINK_RAW sinks. */
+    int (*encode)(sink *s, const entry_row *row, jbuf *out, char *err, size_t len);
     /* SINK_OWN_POSITION: the newest seq the receiver holds, read again
     ** before every batch. */
     int (*position)(sink *s, int64_t *seq, char *err, size_t len);
@@ -162,7 +164,7 @@ const sink_type *sink_type_of(const char *url, char *err, size_t len);
 /* Open the sink for cfg->url: checks the format against the type, then
 ** calls its open().  *out is closed with sink_close(). */
 int sink_open(const sink_config *cfg, sink **out, char *err, size_t len);
-int sink_encode(sink *s, const cJSON *entry, jbuf *out, char *err, size_t len);
+int sink_encode(sink *s, const entry_row *row, jbuf *out, char *err, size_t len);
 int sink_send(sink *s, const sink_batch *b, sink_ack *ack, char *err, size_t len);
 void sink_close(sink *s);
 
@@ -189,15 +191,14 @@ int sink_stopped(const sink *s);
 
 /* ---- The entry in each format, shared by the sinks ---- */
 
-/* Append the JSON text of entry in format f (JSONL: as `query` prints it;
-** OCSF: the API Activity event; OTLP: the OTLP/JSON log record) to out.
-** SINK_OK, or SINK_ENOMEM / SINK_EREFUSED (an entry without a usable
+/* Append the JSON text of the entry in format f (JSONL: as `query` prints
+** it; OCSF: the API Activity event; OTLP: the OTLP/JSON log record) to
+** out.  SINK_OK, or SINK_ENOMEM / SINK_EREFUSED (an entry without a usable
 ** time) with a sentence in err. */
-int sink_entry_json(sink_format f, const cJSON *entry, jbuf *out, char *err, size_t len);
+int sink_entry_json(sink_format f, const entry_row *row, jbuf *out, char *err, size_t len);
 
-/* String and integer members of an entry (NULL / 0 when absent). */
-const char *sink_entry_str(const cJSON *entry, const char *key);
-int64_t sink_entry_int(const cJSON *entry, const char *key);
+/* A text field of the row (ENTRY_F_*), NULL when it is SQL NULL. */
+const char *sink_row_text(const entry_row *row, int field);
 
 /* The sink types. */
 extern const sink_type sink_pg_type, sink_relp_type, sink_syslog_type, sink_otlp_type,

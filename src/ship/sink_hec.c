@@ -96,15 +96,15 @@ static int wait_indexed(hec_sink *s, int64_t ack_id, char *err, size_t len)
 }
 
 /* One event, and a newline: HEC takes them back to back. */
-static int hec_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+static int hec_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
     hec_sink *s = (hec_sink *)base;
     const char *sourcetype = base->format == SINK_FORMAT_OCSF ? "dss-audit:ocsf" : "dss-audit:jsonl";
-    const char *created = sink_entry_str(entry, "created_at");
+    const char *created = sink_row_text(row, ENTRY_F_created_at);
     int64_t us = 0;
     char why[100], head[64];
     if (!created || ts_parse(created, 0, &us, why, sizeof why) != 0) {
-        const char *id = sink_entry_str(entry, "id");
+        const char *id = sink_row_text(row, ENTRY_F_id);
         snprintf(err, len, "entry %s has no usable created_at", id ? id : "?");
         return SINK_EREFUSED;
     }
@@ -115,7 +115,7 @@ static int hec_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size
     jbuf_puts(out, ",\"source\":\"dss-audit-mcp\",\"sourcetype\":\"");
     jbuf_puts(out, sourcetype);
     jbuf_puts(out, "\",\"event\":");
-    int rc = sink_entry_json(base->format, entry, out, err, len);
+    int rc = sink_entry_json(base->format, row, out, err, len);
     if (rc != SINK_OK) return rc;
     jbuf_puts(out, "}\n");
     if (out->failed) {

@@ -66,22 +66,25 @@ int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len);
 
 /* RFC 5424 severity of an entry: 6 informational; 4 warning for a
 ** security_event; 3 error for an entry with an error (docs/ship.md). */
-int sink_syslog_severity(const cJSON *entry);
+int sink_syslog_severity(const entry_row *row);
 
-/* Append the RFC 5424 message of entry (no framing) to out:
+/* Append the RFC 5424 message of the entry (no framing) to out:
 **   <PRI>1 created_at hostname dss-audit-mcp - event_type
 **   [dss-audit@32473 seq="" id="" log="" hash=""] BOM + the entry in format f
-** SINK_OK or an error as sink_entry_json(). */
-int sink_syslog_message(sink_format f, const char *hostname, const char *log_id,
-                        const cJSON *entry, jbuf *out, char *err, size_t len);
+** (log is the row's log_id).  SINK_OK or an error as sink_entry_json(). */
+int sink_syslog_message(sink_format f, const char *hostname, const entry_row *row, jbuf *out,
+                        char *err, size_t len);
 
 /* ---- OTLP (sink_otlp.c) ---- */
 
-/* The protobuf ExportLogsServiceRequest of n entries of log log_id into
-** out (emptied first): what the OTLP sink posts (exposed for the
-** benchmark's minimal client).  SINK_OK, or an error as sink_entry_json(). */
-int sink_otlp_request(const char *log_id, const cJSON *const *entry, size_t n, jbuf *out,
-                      char *err, size_t len);
+/* The OTLP sink's encoding, exposed for the benchmark's minimal client:
+** sink_otlp_record() appends one entry's LogRecord (as a log_records
+** field of ScopeLogs) to records; sink_otlp_request() puts n bytes of such
+** records into the ExportLogsServiceRequest of the log log_id, in out
+** (emptied first).  SINK_OK, or an error as sink_entry_json(). */
+int sink_otlp_record(const entry_row *row, jbuf *records, char *err, size_t len);
+int sink_otlp_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
+                      size_t len);
 
 /* ---- signals ---- */
 

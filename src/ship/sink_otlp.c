@@ -154,12 +154,14 @@ static int pb_attr(void *ctx, const cli_otlp_attr *a)
 }
 
 /* Append one entry as a LogRecord, in the field log_records (2) of
-** ScopeLogs, to out; rec and body are scratch buffers. */
-static int encode_record(const cJSON *entry, jbuf *out, jbuf *rec, jbuf *body, char *err,
+** ScopeLogs, to out; rec and body are scratch buffers.  Everything comes
+** from the stored row: the body is entry_json()'s text, the attributes
+** the shared mapping's (cli_otlp_attributes). */
+static int encode_record(const entry_row *row, jbuf *out, jbuf *rec, jbuf *body, char *err,
                          size_t len)
 {
     cli_otlp_fields f;
-    if (cli_otlp_head(entry, &f, err, len) != 0) return SINK_EREFUSED;
+    if (cli_otlp_head(row, &f, err, len) != 0) return SINK_EREFUSED;
     rec->len = 0;
     body->len = 0;
     uint64_t nanos = (uint64_t)f.time_us * 1000u;
@@ -167,12 +169,12 @@ static int encode_record(const cJSON *entry, jbuf *out, jbuf *rec, jbuf *body, c
     pb_tag(rec, 2, WIRE_VARINT);                   /* severity_number */
     pb_varint(rec, (uint64_t)f.severity_number);
     pb_string(rec, 3, f.severity_text);            /* severity_text */
-    jbuf_tree(body, entry);                        /* body: AnyValue{string} */
+    entry_json(row, body);                         /* body: AnyValue{string} */
     pb_tag(rec, 5, WIRE_LEN);
     pb_varint(rec, pb_head_size(body->len) + body->len);
     pb_bytes(rec, 1, body->p ? body->p : "", body->len);
     kv_ctx k = {.out = rec, .field = 6};           /* attributes */
-    int rc = cli_otlp_attributes(entry, pb_attr, &k);
+    int rc = cli_otlp_attributes(row, pb_attr, &k);
     pb_fixed64(rec, 11, nanos);                    /* observed_time_unix_nano */
     if (rc == 0 && !rec->failed && !body->failed) pb_bytes(out, 2, rec->p, rec->len);
     if (rc != 0 || rec->failed || body->failed || out->failed) {
@@ -184,8 +186,8 @@ static int encode_record(const cJSON *entry, jbuf *out, jbuf *rec, jbuf *body, c
 
 /* The ExportLogsServiceRequest around encoded records (n bytes of
 ** ScopeLogs.log_records fields) into out (emptied first). */
-static int wrap_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
-                        size_t len)
+int sink_otlp_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
+                      size_t len)
 {
     jbuf resource = {0}, scope = {0};
     kv_ctx k = {.out = &resource, .field = 1};     /* Resource.attributes */
@@ -216,15 +218,10 @@ static int wrap_request(const char *log_id, const char *records, size_t n, jbuf 
     return SINK_OK;
 }
 
-int sink_otlp_request(const char *log_id, const cJSON *const *entry, size_t n, jbuf *out,
-                      char *err, size_t len)
+int sink_otlp_record(const entry_row *row, jbuf *records, char *err, size_t len)
 {
-    jbuf records = {0}, rec = {0}, body = {0};
-    int rc = SINK_OK;
-    for (size_t i = 0; i < n && rc == SINK_OK; i++)
-        rc = encode_record(entry[i], &records, &rec, &body, err, len);
-    if (rc == SINK_OK) rc = wrap_request(log_id, records.p, records.len, out, err, len);
-    jbuf_free(&records);
+    jbuf rec = {0}, body = {0};
+    int rc = encode_record(row, records, &rec, &body, err, len);
     jbuf_free(&rec);
     jbuf_free(&body);
     return rc;
@@ -236,7 +233,6 @@ typedef struct otlp_sink {
     sink base;
     sink_http http;
     char url[1100];
-    char log_id[37];
     jbuf req;
     jbuf rec, body;  /* scratch for encode */
 } otlp_sink;
@@ -287,18 +283,18 @@ static void status_message(const sink_http *h, char *msg, size_t len)
         if ((unsigned char)*c < 32 || (unsigned char)*c == 127) *c = '?';
 }
 
-static int otlp_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+static int otlp_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
     otlp_sink *s = (otlp_sink *)base;
-    return encode_record(entry, out, &s->rec, &s->body, err, len);
+    return encode_record(row, out, &s->rec, &s->body, err, len);
 }
 
 static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
 {
     otlp_sink *s = (otlp_sink *)base;
     static const char *const headers[] = {"Content-Type: application/x-protobuf", NULL};
-    int rc = wrap_request(s->log_id, b->data + b->off[0], b->off[b->n] - b->off[0], &s->req, err,
-                          len);
+    int rc = sink_otlp_request(b->log->log_id, b->data + b->off[0], b->off[b->n] - b->off[0],
+                               &s->req, err, len);
     if (rc != SINK_OK) return rc;
     rc = sink_http_post(&s->http, s->url, base->desc, headers, s->req.p, s->req.len, err, len);
     if (rc != SINK_OK) return rc;
@@ -352,7 +348,6 @@ static int otlp_open(const sink_config *cfg, sink **out, char *err, size_t len)
     const char *path = u.path[0] && strcmp(u.path, "/") != 0 ? u.path : "/v1/logs";
     snprintf(s->url, sizeof s->url, strchr(u.host, ':') ? "%s://[%s]:%d%s" : "%s://%s:%d%s",
              tls ? "https" : "http", u.host, u.port, path);
-    snprintf(s->log_id, sizeof s->log_id, "%s", cfg->log ? cfg->log->log_id : "");
     if ((rc = sink_http_init(&s->http, cfg, err, len)) != SINK_OK) {
         free(s);
         return rc;

@@ -40,7 +40,6 @@ typedef struct relp_sink {
     relpEngine_t *engine;
     char host[256], port[8];
     char hostname[256];
-    char log_id[37];
     int tls;
     char *ca, *cert, *key;
     int timeout_s;
@@ -115,7 +114,7 @@ static relpRetVal connect_client(relp_sink *s, relpClt_t **clt, int *setup)
                               (unsigned char *)s->host);
     }
     r = RELP_RET_IO_ERR;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
+    for (struct addrinfo *a = res; a && !sink_stopped(&s->base); a = a->ai_next) {
         if (getnameinfo(a->ai_addr, a->ai_addrlen, num, sizeof num, NULL, 0,
                         NI_NUMERICHOST) != 0)
             continue;
@@ -134,10 +133,10 @@ static relpRetVal connect_client(relp_sink *s, relpClt_t **clt, int *setup)
 }
 
 /* The RFC 5424 message of an entry: RELP frames it. */
-static int relp_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+static int relp_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
     relp_sink *s = (relp_sink *)base;
-    int rc = sink_syslog_message(base->format, s->hostname, s->log_id, entry, out, err, len);
+    int rc = sink_syslog_message(base->format, s->hostname, row, out, err, len);
     if (rc == SINK_OK && out->failed) {
         snprintf(err, len, "out of memory");
         rc = SINK_ENOMEM;
@@ -253,7 +252,6 @@ static int relp_open(const sink_config *cfg, sink **out, char *err, size_t len)
     snprintf(s->host, sizeof s->host, "%s", u.host);
     snprintf(s->port, sizeof s->port, "%d", u.port);
     snprintf(s->hostname, sizeof s->hostname, "%s", cfg->hostname ? cfg->hostname : "-");
-    snprintf(s->log_id, sizeof s->log_id, "%s", cfg->log ? cfg->log->log_id : "");
     int secs = (cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000) / 1000;
     s->timeout_s = secs > 0 ? secs : 1;
     if (tls && (!(s->ca = strdup(ca)) || !(s->cert = strdup(cfg->cert_file)) ||

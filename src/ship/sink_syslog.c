@@ -27,11 +27,10 @@
 
 /* ---- the RFC 5424 message ------------------------------------------------ */
 
-int sink_syslog_severity(const cJSON *entry)
+int sink_syslog_severity(const entry_row *row)
 {
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(entry, "error");
-    const char *type = sink_entry_str(entry, "event_type");
-    if ((error && !cJSON_IsNull(error)) || (type && strcmp(type, "error") == 0)) return 3;
+    const char *type = sink_row_text(row, ENTRY_F_event_type);
+    if (row->v[ENTRY_F_error].p || (type && strcmp(type, "error") == 0)) return 3;
     if (type && strcmp(type, "security_event") == 0) return 4;
     return 6;
 }
@@ -61,25 +60,26 @@ static void put_param(jbuf *out, const char *name, const char *value)
     jbuf_putc(out, '"');
 }
 
-int sink_syslog_message(sink_format f, const char *hostname, const char *log_id,
-                        const cJSON *entry, jbuf *out, char *err, size_t len)
+int sink_syslog_message(sink_format f, const char *hostname, const entry_row *row, jbuf *out,
+                        char *err, size_t len)
 {
-    char pri[16], seq[24];
-    snprintf(pri, sizeof pri, "<%d>1 ", SINK_SYSLOG_FACILITY * 8 + sink_syslog_severity(entry));
-    snprintf(seq, sizeof seq, "%lld", (long long)sink_entry_int(entry, "seq"));
+    char pri[16], seq[24], hash[CHAIN_HEX_LEN];
+    snprintf(pri, sizeof pri, "<%d>1 ", SINK_SYSLOG_FACILITY * 8 + sink_syslog_severity(row));
+    snprintf(seq, sizeof seq, "%lld", (long long)row->seq);
+    entry_hash_hex(&row->v[ENTRY_F_hash], hash);
     jbuf_puts(out, pri);
-    put_token(out, sink_entry_str(entry, "created_at"), 32);
+    put_token(out, sink_row_text(row, ENTRY_F_created_at), 32);
     jbuf_putc(out, ' ');
     put_token(out, hostname, 255);
     jbuf_puts(out, " " SINK_SYSLOG_APP " - ");
-    put_token(out, sink_entry_str(entry, "event_type"), 32);
+    put_token(out, sink_row_text(row, ENTRY_F_event_type), 32);
     jbuf_puts(out, " [" SINK_SYSLOG_SDID);
     put_param(out, "seq", seq);
-    put_param(out, "id", sink_entry_str(entry, "id"));
-    put_param(out, "log", log_id);
-    put_param(out, "hash", sink_entry_str(entry, "hash"));
+    put_param(out, "id", sink_row_text(row, ENTRY_F_id));
+    put_param(out, "log", row->log_id.p);
+    put_param(out, "hash", hash);
     jbuf_puts(out, "] \xEF\xBB\xBF");
-    return sink_entry_json(f, entry, out, err, len);
+    return sink_entry_json(f, row, out, err, len);
 }
 
 /* ---- the TCP and TLS transport ------------------------------------------- */
@@ -90,7 +90,6 @@ typedef struct syslog_sink {
     char *ca, *cert, *key;
     char url[512];    /* what libcurl connects to: http:// or https:// */
     char hostname[256];
-    char log_id[37];
     int tls;
     CURL *curl;       /* NULL while not connected */
     jbuf msg;         /* one message being framed */
@@ -205,12 +204,12 @@ static int write_all(syslog_sink *s, const char *p, size_t n, char *err, size_t 
 }
 
 /* An entry framed by octet counting: "LEN SP MSG". */
-static int syslog_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+static int syslog_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
     syslog_sink *s = (syslog_sink *)base;
     char head[24];
     s->msg.len = 0;
-    int rc = sink_syslog_message(base->format, s->hostname, s->log_id, entry, &s->msg, err, len);
+    int rc = sink_syslog_message(base->format, s->hostname, row, &s->msg, err, len);
     if (rc != SINK_OK) return rc;
     snprintf(head, sizeof head, "%zu ", s->msg.len);
     jbuf_puts(out, head);
@@ -277,7 +276,6 @@ static int syslog_open(const sink_config *cfg, sink **out, char *err, size_t len
     snprintf(s->url, sizeof s->url, strchr(u.host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
              tls ? "https" : "http", u.host, u.port);
     snprintf(s->hostname, sizeof s->hostname, "%s", cfg->hostname ? cfg->hostname : "-");
-    snprintf(s->log_id, sizeof s->log_id, "%s", cfg->log ? cfg->log->log_id : "");
     /* Check the TLS files now: a typo is a usage error, not an outage. */
     CURL *probe = curl_easy_init();
     if (!probe) goto nomem;

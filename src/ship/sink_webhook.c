@@ -26,8 +26,6 @@ typedef struct webhook_sink {
     char url[1100];
     unsigned char *key;  /* the HMAC key: wiped and freed on close */
     size_t key_len;
-    char log_id[37];
-    char log_name[STORE_LOG_NAME_MAX];
     jbuf req;
 } webhook_sink;
 
@@ -36,15 +34,15 @@ static int build_body(webhook_sink *s, const sink_batch *b, char *err, size_t le
 {
     s->req.len = 0;
     if (s->base.format == SINK_FORMAT_OTLP) {
-        char *head = cli_otlp_request_head(s->log_id);
+        char *head = cli_otlp_request_head(b->log->log_id);
         if (!head) goto nomem;
         jbuf_puts(&s->req, head);
         free(head);
     } else {
         jbuf_puts(&s->req, "{\"log_id\":");
-        jbuf_string(&s->req, s->log_id, strlen(s->log_id));
+        jbuf_string(&s->req, b->log->log_id, strlen(b->log->log_id));
         jbuf_puts(&s->req, ",\"log\":");
-        jbuf_string(&s->req, s->log_name, strlen(s->log_name));
+        jbuf_string(&s->req, b->log->name, strlen(b->log->name));
         jbuf_puts(&s->req, ",\"entries\":[");
     }
     for (size_t i = 0; i < b->n; i++) {
@@ -60,9 +58,9 @@ nomem:
 
 /* The entry in the chosen format (entries, OCSF events or OTLP/JSON
 ** records); the batch's body puts them together. */
-static int webhook_encode(sink *base, const cJSON *entry, jbuf *out, char *err, size_t len)
+static int webhook_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
-    return sink_entry_json(base->format, entry, out, err, len);
+    return sink_entry_json(base->format, row, out, err, len);
 }
 
 static int webhook_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
@@ -131,10 +129,6 @@ static int webhook_open(const sink_config *cfg, sink **out, char *err, size_t le
     /* Posted to as given (checked above): the Host header stays the
     ** receiver's own. */
     snprintf(s->url, sizeof s->url, "%s", cfg->url);
-    if (cfg->log) {
-        snprintf(s->log_id, sizeof s->log_id, "%s", cfg->log->log_id);
-        snprintf(s->log_name, sizeof s->log_name, "%s", cfg->log->name);
-    }
     if ((rc = sink_http_init(&s->http, cfg, err, len)) != SINK_OK) {
         webhook_close(&s->base);
         return rc;

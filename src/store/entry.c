@@ -47,8 +47,7 @@ static int splices(const char *text, size_t len)
     return rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
 }
 
-/* A HASH column as hex into out ("" when it holds no valid hash). */
-static void hash_hex(const entry_value *v, char out[CHAIN_HEX_LEN])
+void entry_hash_hex(const entry_value *v, char out[CHAIN_HEX_LEN])
 {
     if (v->p && v->len == CHAIN_HASH_BYTES) {
         chain_hex((const uint8_t *)v->p, out);
@@ -77,7 +76,7 @@ void entry_json(const entry_row *r, jbuf *out)
         if (f->type == ENTRY_HASH) {
             /* Hex needs no escaping: quote it in place. */
             char quoted[CHAIN_HEX_LEN + 1];
-            hash_hex(v, quoted + 1);
+            entry_hash_hex(v, quoted + 1);
             size_t n = strlen(quoted + 1);
             quoted[0] = '"';
             quoted[n + 1] = '"';
@@ -110,7 +109,7 @@ static cJSON *field_item(const entry_row *r, int c)
     if (f->type == ENTRY_SEQ) return cJSON_CreateNumber((double)r->seq);
     if (f->type == ENTRY_HASH) {
         char hex[CHAIN_HEX_LEN];
-        hash_hex(v, hex);
+        entry_hash_hex(v, hex);
         return cJSON_CreateString(hex);
     }
     if (!v->p) return cJSON_CreateNull();

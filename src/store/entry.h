@@ -145,6 +145,10 @@ typedef struct entry_row {
 ** failed (jbuf's convention). */
 void entry_json(const entry_row *r, jbuf *out);
 
+/* A HASH column as 64 lower-case hex digits into out (CHAIN_HEX_LEN
+** bytes), "" when it holds no valid hash: as the printer shows it. */
+void entry_hash_hex(const entry_value *v, char out[65]);
+
 /* The same entry as a new cJSON object the caller frees, whose
 ** cJSON_PrintUnformatted() text is entry_json()'s; NULL when memory runs
 ** out. */

@@ -422,7 +422,7 @@ static int match_entry(void *ctx, const entry_row *row)
     return stop ? 1 : 0;
 }
 
-int store_each_match(store *s, const store_scan *scan, store_match_fn fn, void *ctx, char *err)
+int store_match_rows(store *s, const store_scan *scan, store_row_fn fn, void *ctx, char *err)
 {
     store_query one;
     store_scan sc = *scan;
@@ -432,8 +432,15 @@ int store_each_match(store *s, const store_scan *scan, store_match_fn fn, void *
         if (!has(s, STORE_CAP_MANY_LOGS)) one.log = NULL;
         sc.filter = &one;
     }
+    int rc = s->m->each_match(s, &sc, fn, ctx, err);
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    return rc;
+}
+
+int store_each_match(store *s, const store_scan *scan, store_match_fn fn, void *ctx, char *err)
+{
     relay r = {.match = fn, .ctx = ctx};
-    return finish(&r, s->m->each_match(s, &sc, match_entry, &r, err), err);
+    return finish(&r, store_match_rows(s, scan, match_entry, &r, err), err);
 }
 
 int store_user_activity(store *s, const char *user_id, const char *since, const char *log,
@@ -557,6 +564,71 @@ int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx, char 
 {
     relay r = {.entry = fn, .ctx = ctx};
     return s->m->each_entry(s, from, raw_entry, &r, err);
+}
+
+/* A row with the selected log's id and name where the backend left
+** them out (a walk of one log need not read them per row). */
+typedef struct named_relay {
+    store *s;
+    store_row_fn fn;
+    void *ctx;
+} named_relay;
+
+static int named_row(void *ctx, const entry_row *row)
+{
+    named_relay *r = ctx;
+    if (row->log_id.p && row->log.p) return r->fn(r->ctx, row);
+    entry_row named = *row;
+    if (!named.log_id.p) {
+        named.log_id.p = store_log_id(r->s);
+        named.log_id.len = strlen(named.log_id.p);
+    }
+    if (!named.log.p) {
+        named.log.p = store_log_name(r->s);
+        named.log.len = strlen(named.log.p);
+    }
+    return r->fn(r->ctx, &named);
+}
+
+int store_each_row(store *s, int64_t from, store_row_fn fn, void *ctx, char *err)
+{
+    named_relay r = {.s = s, .fn = fn, .ctx = ctx};
+    int rc = s->m->each_entry(s, from, named_row, &r, err);
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    return rc > 0 ? STORE_OK : rc;
+}
+
+/* ---- ship cursors ---- */
+
+static int no_cursors(const store *s, char *err)
+{
+    snprintf(err, STORE_ERRLEN, "a %s store keeps no ship cursors", s->m->name);
+    return STORE_EINVAL;
+}
+
+int store_cursor_load(store *s, const char *log_id, const char *key, store_sink_cursor *out,
+                      char *err)
+{
+    if (!has(s, STORE_CAP_SINK_CURSORS)) return no_cursors(s, err);
+    return s->m->cursor_load(s, log_id, key, out, err);
+}
+
+int store_cursor_save(store *s, const store_sink_cursor *c, char *err)
+{
+    if (!has(s, STORE_CAP_SINK_CURSORS)) return no_cursors(s, err);
+    return s->m->cursor_save(s, c, err);
+}
+
+int store_each_cursor(store *s, store_cursor_fn fn, void *ctx, char *err)
+{
+    if (!has(s, STORE_CAP_SINK_CURSORS)) return no_cursors(s, err);
+    return s->m->each_cursor(s, fn, ctx, err);
+}
+
+int store_cursor_lock(store *s, const char *key, char *err)
+{
+    if (!has(s, STORE_CAP_SINK_CURSORS)) return no_cursors(s, err);
+    return s->m->cursor_lock(s, key, err);
 }
 
 int store_missing_guards(store *s, char *what, size_t len, char *err)

@@ -77,7 +77,10 @@ enum {
     STORE_CAP_PARTITIONS = 1 << 3,
     /* Substring search (store_query.text) through an index rather than a
     ** scan of every entry. */
-    STORE_CAP_TEXT_INDEX = 1 << 4
+    STORE_CAP_TEXT_INDEX = 1 << 4,
+    /* The ship cursors of its logs kept in the store itself, for a shared
+    ** trail (store_cursor_*): else a shipper keeps them beside the file. */
+    STORE_CAP_SINK_CURSORS = 1 << 5
 };
 
 /* Options for store_open(); zero-initialize and set what you need. */
@@ -396,6 +399,12 @@ typedef int (*store_entry_fn)(void *ctx, const store_raw_entry *e);
 int store_each_entry(store *s, int64_t from, store_entry_fn fn, void *ctx,
                      char *err);
 
+/* The same walk as rows (entry.h), for a reader that prints or encodes
+** entries itself (ship's sinks): fn gets each row, borrowed for the call,
+** with its log_id and log (the selected log's name) set; its return means
+** what store_row_fn's does.  Reads only as far as fn goes. */
+int store_each_row(store *s, int64_t from, store_row_fn fn, void *ctx, char *err);
+
 /* Retention: remove the oldest entries (the longest prefix created before
 ** `before`), inside the open transaction.  Before anything is removed,
 ** `keep` is called with each entry to go, and must return 0 once all are
@@ -539,6 +548,41 @@ int store_import(store *s, const store_raw_entry *e, size_t n, int64_t *stored,
 int store_import_checkpoint(store *s, const store_checkpoint *cp, int *stored,
                             char *err);
 
+/* ---- Ship cursors (STORE_CAP_SINK_CURSORS) ----
+** Where each sink is in each log, for `ship` reading a shared trail
+** (src/ship/cursor.h is the shipper's side).  Bookkeeping, not audit
+** data: a cursor row is updated in place.  Without the capability these
+** fail with STORE_EINVAL. */
+
+/* One sink's position in one log: the last entry it acknowledged. */
+typedef struct store_sink_cursor {
+    char log_id[37];
+    char key[65];       /* the shipper's key for the sink and log (hex) */
+    char sink[256];     /* the sink as messages show it (no secret) */
+    int64_t seq;        /* 0: none yet */
+    char id[37];        /* the entry's id and hash ("" with seq 0) */
+    char hash[CHAIN_HEX_LEN];
+    char saved_at[TS_BUFLEN]; /* set by store_cursor_save() */
+} store_sink_cursor;
+
+/* The cursor of key in log_id into *out; STORE_ENOTFOUND when none. */
+int store_cursor_load(store *s, const char *log_id, const char *key, store_sink_cursor *out,
+                      char *err);
+
+/* Save c (saved_at is set to now), durably, only while this store holds
+** c's lock (store_cursor_lock): STORE_EBUSY when it does not (the
+** connection was lost and another shipper may have taken over). */
+int store_cursor_save(store *s, const store_sink_cursor *c, char *err);
+
+/* Call fn for every cursor, in log_id then key order; non-zero stops. */
+typedef int (*store_cursor_fn)(void *ctx, const store_sink_cursor *c);
+int store_each_cursor(store *s, store_cursor_fn fn, void *ctx, char *err);
+
+/* Hold the exclusive right to ship key's sink and log, until the store is
+** closed (or its connection is lost): STORE_OK when this store holds it
+** (already, or now), STORE_EBUSY when another does. */
+int store_cursor_lock(store *s, const char *key, char *err);
+
 /* ---- For the command line (src/cli): streaming walks and statistics ----
 ** Read-only helpers for people's subcommands (tail, query, stats, export);
 ** they never write, so they work on a store opened read-only. */
@@ -569,6 +613,12 @@ typedef int (*store_match_fn)(void *ctx, const cJSON *entry);
 ** Runs one statement of its own: the callback may use the store. */
 int store_each_match(store *s, const store_scan *scan, store_match_fn fn,
                      void *ctx, char *err);
+
+/* The same walk as rows (entry.h) for a caller that prints them itself
+** (export): fn gets each row, borrowed for the call; its return means
+** what store_row_fn's does. */
+int store_match_rows(store *s, const store_scan *scan, store_row_fn fn, void *ctx,
+                     char *err);
 
 /* The seq of the oldest and the newest entry; both 0 when the log holds no
 ** entry. */

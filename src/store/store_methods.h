@@ -188,6 +188,15 @@ typedef struct store_tip {
     X(int, import_checkpoint, (store *s, const store_checkpoint *cp, int *stored,          \
                                char *err))
 
+/* STORE_CAP_SINK_CURSORS: store_cursor_load/save/lock, store_each_cursor
+** (load answers STORE_ENOTFOUND when there is none). */
+#define STORE_SINK_CURSOR_METHODS(X)                                                       \
+    X(int, cursor_load, (store *s, const char *log_id, const char *key,                     \
+                         store_sink_cursor *out, char *err))                                \
+    X(int, cursor_save, (store *s, const store_sink_cursor *c, char *err))                  \
+    X(int, each_cursor, (store *s, store_cursor_fn fn, void *ctx, char *err))               \
+    X(int, cursor_lock, (store *s, const char *key, char *err))
+
 #define STORE_X_MEMBER(type, name, params) type(*name) params;
 struct store_methods {
     const char *name;  /* store_backend()'s answer */
@@ -198,6 +207,7 @@ struct store_methods {
     STORE_MANY_LOGS_METHODS(STORE_X_MEMBER)
     STORE_GUARDS_METHODS(STORE_X_MEMBER)
     STORE_IMPORT_METHODS(STORE_X_MEMBER)
+    STORE_SINK_CURSOR_METHODS(STORE_X_MEMBER)
 };
 
 /* The backends, in the order store_open() asks them. */

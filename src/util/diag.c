@@ -6,8 +6,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static void (*sink)(void *ctx, const char *text);
-static void *sink_ctx;
+/* The sink belongs to the thread that set it (serve's: the MCP session,
+** not thread-safe): a message from another thread, a background
+** shipper's, goes to stderr only. */
+static _Thread_local void (*sink)(void *ctx, const char *text);
+static _Thread_local void *sink_ctx;
 
 void diag_set_sink(void (*fn)(void *ctx, const char *text), void *ctx)
 {

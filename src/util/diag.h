@@ -29,8 +29,9 @@ int diag_err(char *err, size_t errlen, int code, const char *fmt, ...)
 #endif
     ;
 
-/* Also hand every message to fn (after printing it), or stop with NULL.
-** The MCP layer forwards them to clients as log notifications. */
+/* Also hand every message of the calling thread to fn (after printing
+** it), or stop with NULL.  The MCP layer forwards them to clients as log
+** notifications; other threads' messages go to stderr only. */
 void diag_set_sink(void (*fn)(void *ctx, const char *text), void *ctx);
 
 #endif

@@ -99,7 +99,7 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
@@ -145,9 +145,9 @@ TEST(eight_stores_migrate_once)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'together'"), 1);
 }
 
-/* A version-2 schema (before the time BRIN index) is brought up to date
+/* A version-3 schema (before the time BRIN index) is brought up to date
 ** when a writer opens it. */
-TEST(version_2_schema_migrates_to_3)
+TEST(version_3_schema_migrates_to_4)
 {
     char db[1024], err[STORE_ERRLEN];
     pgtest_new_db(db, sizeof db);
@@ -155,11 +155,11 @@ TEST(version_2_schema_migrates_to_3)
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
     ASSERT_EQ_INT(pgtest_exec(db, "DROP INDEX dss_audit.entries_time_brin;"
-                                  "UPDATE dss_audit.schema_version SET version = 2"), 0);
+                                  "UPDATE dss_audit.schema_version SET version = 3"), 0);
     s = NULL;
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
 }
@@ -811,6 +811,7 @@ TEST(interrupt_cancels_a_long_wait)
 /* The shape of schema version 1, made from a current one (as a superuser):
 ** no tree, notes, cosignatures, witnesses or origins. */
 static const char shape_of_version_1[] =
+    "DROP TABLE dss_audit.sink_cursors;"
     "DROP TABLE dss_audit.tree; DROP TABLE dss_audit.cosignatures;"
     "DROP TABLE dss_audit.witnesses;"
     "ALTER TABLE dss_audit.checkpoints DROP COLUMN note;"
@@ -860,7 +861,8 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     ASSERT_EQ_INT(pgtest_exec(db, shape_of_version_1), 0);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
+    /* Through 2 (the trees), 3 (ship's cursors) to 4 (the time BRIN index). */
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
     ASSERT(tree_matches_entries(a, "one", 5));
     ASSERT(tree_matches_entries(a, "two", 11));
     ASSERT_EQ_INT(store_use_log(a, NULL, err), STORE_OK);
@@ -871,7 +873,7 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
 
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
-          TEST_ENTRY(version_2_schema_migrates_to_3) TEST_ENTRY(eight_stores_migrate_once)
+          TEST_ENTRY(version_3_schema_migrates_to_4) TEST_ENTRY(eight_stores_migrate_once)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)

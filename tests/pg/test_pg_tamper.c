@@ -25,6 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -488,6 +491,30 @@ TEST(documented_roles_work)
     ASSERT(pgtest_exec_err(writer, "UPDATE dss_audit.entries SET args = '{}'", err,
                            sizeof err) != 0);
     ASSERT(pgtest_exec_err(writer, "DROP TABLE dss_audit.checkpoints", err, sizeof err) != 0);
+
+    /* The writer ships the shared trail: its cursor is a row of
+    ** dss_audit.sink_cursors, made by the first run and moved by the next.
+    ** The receiver: a socket nobody accepts on, whose kernel takes the
+    ** bytes (syslog over TCP has no acknowledgement beyond that). */
+    int ls = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    ASSERT(ls >= 0 && bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && listen(ls, 8) == 0 &&
+           getsockname(ls, (struct sockaddr *)&a, &alen) == 0);
+    port = ntohs(a.sin_port);
+    for (int round = 0; round < 2; round++) {
+        if (round) {
+            rc = run_bin(&t, "serve --db \"%s\" --log w1 --key '%s' <'%s'", writer, t.key, in);
+            if (rc != 0) TEST_FAIL_("the writer's second server exited %d: %s", rc, t.err);
+        }
+        rc = run_bin(&t, "ship --db \"%s\" --log w1 --to syslog+tcp://127.0.0.1:%d", writer,
+                     port);
+        if (rc != 0) TEST_FAIL_("the writer's ship (round %d) exited %d: %s", round, rc, t.err);
+        ASSERT_EQ_INT(pgtest_value(t.db, "SELECT s.seq - l.head_seq FROM dss_audit.sink_cursors s"
+                                         " JOIN dss_audit.logs l USING (log_id)"
+                                         " WHERE l.name = 'w1'"), 0);
+    }
+    close(ls);
 
     /* The reviewer reads and verifies, and cannot write. */
     rc = run_bin(&t, "verify --db \"%s\" --key '%s'", reviewer, t.key);

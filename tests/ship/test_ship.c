@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +36,8 @@
 #include "test.h"
 #include "corpus.h"
 #include "fault_util.h" /* slurp, fu_rm_rf, fu_now_ms */
+#include "harness.h"    /* serve and wrap over pipes */
+#include "pgtest.h"     /* a PostgreSQL database of the case's own */
 
 #undef CHECK /* fault_util's speaks of the harness; these helpers set why */
 #define CHECK(cond)                                                                  \
@@ -219,12 +222,14 @@ static int mem_has(const char *hay, size_t n, const char *needle)
 
 typedef struct tctx {
     char dir[256];
-    char db[300];
+    char db[600];    /* the trail: audit.db in dir, or a PostgreSQL database */
     char certs[300];
+    const char *log; /* --log of fill and export; NULL: the default */
 } tctx;
 
 static int t_init(tctx *t)
 {
+    memset(t, 0, sizeof *t);
     snprintf(t->dir, sizeof t->dir, "/tmp/dss-ship-XXXXXX");
     if (!mkdtemp(t->dir)) return -1;
     /* rsyslog runs as nobody: it must reach its folder. */
@@ -298,7 +303,7 @@ static int fill(tctx *t, int first, int calls)
     }
     fclose(f);
     const char *argv[] = {env_or("DSS_BIN", "dss-audit-mcp"), "--db", t->db, "--actor", "tester",
-                          NULL};
+                          t->log ? "--log" : NULL, t->log, NULL};
     spawn_opts o = {.in = in, .out = path(t, "fill.out"), .err = path(t, "fill.err")};
     int rc = wait_exit(spawn(argv, &o), 120000);
     if (rc != 0) say("filling the trail exited %d", rc);
@@ -333,7 +338,7 @@ static int load_trail(tctx *t, trail *tr)
 {
     trail_free(tr);
     const char *argv[] = {env_or("DSS_BIN", "dss-audit-mcp"), "export", "--db", t->db,
-                          "--format", "jsonl", NULL};
+                          "--format", "jsonl", t->log ? "--log" : NULL, t->log, NULL};
     char *out = path(t, "export.jsonl");
     unlink(out);
     spawn_opts o = {.out = out, .err = path(t, "export.err")};
@@ -1088,7 +1093,8 @@ static int check_otlp_records(const cJSON *items, const trail *tr)
         }
         /* A tool_call entry carries the GenAI and MCP conventions. */
         if (strcmp(e->event_type, "tool_call") == 0 &&
-            (strcmp(s0(jkey(a, "gen_ai.tool.name")), "log_operation") != 0 ||
+            (strcmp(s0(jkey(a, "gen_ai.tool.name")), s0(jkey(e->j, "operation_name"))) != 0 ||
+             !jkey(a, "gen_ai.tool.name") ||
              strcmp(s0(jkey(a, "mcp.method.name")), "tools/call") != 0 ||
              strcmp(s0(jkey(a, "gen_ai.operation.name")), "execute_tool") != 0)) {
             say("seq %lld: a tool_call without gen_ai.tool.name / mcp.method.name", (long long)seq);
@@ -1747,14 +1753,15 @@ TEST(sink_secrets_never_in_ps_messages_or_the_trail)
 
 /* ---- the command ----------------------------------------------------------- */
 
-/* `dss-audit-mcp ship --db <t's trail> args...` and wait: its exit status. */
-static int command_ship(tctx *t, run *r, const char *const *args, const char *const *env)
+/* Start `dss-audit-mcp CMD --db <t's trail> args...`: 0, or -1. */
+static int command_start(tctx *t, const char *cmd, run *r, const char *const *args,
+                         const char *const *env)
 {
     static int n;
     const char *argv[48];
     int k = 0;
     argv[k++] = env_or("DSS_BIN", "dss-audit-mcp");
-    argv[k++] = "ship";
+    argv[k++] = cmd;
     argv[k++] = "--db";
     argv[k++] = t->db;
     for (int i = 0; args && args[i] && k < 47; i++) argv[k++] = args[i];
@@ -1763,6 +1770,13 @@ static int command_ship(tctx *t, run *r, const char *const *args, const char *co
     snprintf(r->err, sizeof r->err, "%s/cmd%d.err", t->dir, n++);
     spawn_opts o = {.out = r->out, .err = r->err, .env = env};
     r->pid = spawn(argv, &o);
+    return r->pid > 0 ? 0 : -1;
+}
+
+/* `dss-audit-mcp ship --db <t's trail> args...` and wait: its exit status. */
+static int command_ship(tctx *t, run *r, const char *const *args, const char *const *env)
+{
+    if (command_start(t, "ship", r, args, env) != 0) return -1;
     int rc = wait_exit(r->pid, 120000);
     char *err = slurp_text(r->err);
     say("ship exited %d; stderr: %.1500s", rc, err ? err : "");
@@ -1830,6 +1844,460 @@ TEST(the_ship_command_refuses_bad_usage_with_status_2)
     }
 }
 
+/* ---- serve and wrap: --ship-to ----------------------------------------------- */
+
+/* serve on t's trail (or, with fake, wrap around that server) with extra
+** options (NULL-ended), over pipes; NULL with why. */
+static srv *start_server(tctx *t, const char *fake, const char *const *extra)
+{
+    const char *args[40];
+    int n = 0;
+    if (fake) args[n++] = "wrap";
+    args[n++] = "--db";
+    args[n++] = t->db;
+    args[n++] = "--actor";
+    args[n++] = "tester";
+    if (t->log) {
+        args[n++] = "--log";
+        args[n++] = t->log;
+    }
+    for (int i = 0; extra && extra[i] && n < 34; i++) args[n++] = extra[i];
+    if (fake) {
+        args[n++] = "--";
+        args[n++] = fake;
+        args[n++] = path(t, "seen.log");
+    }
+    args[n] = NULL;
+    srv_opts o = {.args = args, .no_db = 1, .no_actor = 1};
+    srv *s = srv_start(&o);
+    if (!s) say("cannot start the server: %s", h_error());
+    return s;
+}
+
+/* calls tools/calls answered one after the other (log_operation on serve,
+** the fake's echo through wrap): 0, or -1 with why. */
+static int answered_calls(srv *s, int wrapped, int first, int calls)
+{
+    for (int i = first; i < first + calls; i++) {
+        const char *args = wrapped ? srv_fmt(s, "{\"n\":%d}", i)
+                                   : srv_fmt(s, "{\"event_type\":\"tool_call\","
+                                                "\"operation_name\":\"op_%d\"}", i);
+        const cJSON *res = wrapped ? srv_call(s, "echo", args) : srv_call_ok(s, "log_operation", args);
+        if (!res || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "isError"))) {
+            say("call %d was not answered: %s", i, h_error());
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The entries of t's trail so far (export while the server writes). */
+static int entries_now(tctx *t)
+{
+    trail tr = {0};
+    int n = load_trail(t, &tr) == 0 ? tr.n : -1;
+    trail_free(&tr);
+    return n;
+}
+
+/* rsyslog, then serve on t's trail shipping to its RELP input (URL into
+** url): calls tools/calls answered, and what they made durable written
+** by rsyslog while the session goes on (nothing waits for the end).  The
+** server, still running; or NULL with why. */
+static srv *serve_shipping(tctx *t, rsys *r, char *url, size_t cap, int calls)
+{
+    if (rsyslog_start(t, r) != 0) return NULL;
+    snprintf(url, cap, "relp://127.0.0.1:%d", r->relp);
+    const char *extra[] = {"--ship-to", url, NULL};
+    srv *s = start_server(t, NULL, extra);
+    int so_far = 0;
+    if (!s || !srv_initialize(s, "2025-06-18") || answered_calls(s, 0, 1, calls) != 0 ||
+        (so_far = entries_now(t)) < calls || wait_lines(rs_file(r, "relp"), so_far, 30000) != 0)
+        return NULL;
+    if (!srv_alive(s)) {
+        say("the server stopped answering: %s", h_error());
+        return NULL;
+    }
+    return s;
+}
+
+/* The server s exits 0, and rsyslog then holds every entry of t's trail
+** (loaded into tr) exactly once.  0, or -1 with why. */
+static int served_all_once(tctx *t, rsys *r, srv *s, trail *tr)
+{
+    int rc = srv_wait(s);
+    if (rc != 0) {
+        say("the server exited %d: %s", rc, srv_stderr(s));
+        return -1;
+    }
+    if (load_trail(t, tr) != 0 || wait_lines(rs_file(r, "relp"), tr->n, 30000) != 0) return -1;
+    rsyslog_stop(r);
+    return check_syslog(rs_file(r, "relp"), tr, 1, 0, 0);
+}
+
+TEST(serve_ships_in_the_background_while_calls_are_answered)
+{
+    tctx t;
+    rsys r = {0};
+    trail tr = {0};
+    char url[64];
+    CHECK(t_init(&t) == 0);
+    srv *s = serve_shipping(&t, &r, url, sizeof url, 60);
+    CHECK(s);
+    CHECK(answered_calls(s, 0, 61, 60) == 0);
+    /* At exit the sink takes what is left: every entry exactly once, and
+    ** its cursor at the head, so a later `ship` has nothing to send. */
+    CHECK(served_all_once(&t, &r, s, &tr) == 0);
+    CHECK(wait_cursors(&t, 1, tr.n, 10000) == 0);
+    run sh;
+    const char *args[] = {"--to", url, NULL};
+    CHECK(command_ship(&t, &sh, args, NULL) == 0);
+    ASSERT_EQ_INT(shipped(&sh), 0);
+    srv_free(s);
+    trail_free(&tr);
+}
+
+TEST(two_servers_on_one_file_deliver_each_entry_once)
+{
+    tctx t;
+    rsys r = {0};
+    trail tr = {0};
+    char url[64];
+    CHECK(t_init(&t) == 0);
+    srv *a = serve_shipping(&t, &r, url, sizeof url, 20);
+    CHECK(a);
+    /* A second server on the same file ships to the same sink: it stands
+    ** by while the first holds the sink's lock. */
+    const char *extra[] = {"--ship-to", url, NULL};
+    srv *b = start_server(&t, NULL, extra);
+    CHECK(b);
+    CHECK(srv_initialize(b, "2025-06-18"));
+    CHECK(answered_calls(b, 0, 100, 20) == 0);
+    CHECK(answered_calls(a, 0, 200, 20) == 0);
+    ASSERT_EQ_INT(srv_wait(a), 0);
+    /* The first is gone: the second takes over and delivers the rest
+    ** while it runs. */
+    CHECK(answered_calls(b, 0, 300, 10) == 0);
+    int so_far = entries_now(&t);
+    CHECK(wait_lines(rs_file(&r, "relp"), so_far, 30000) == 0);
+    CHECK(srv_alive(b));
+    CHECK(served_all_once(&t, &r, b, &tr) == 0);
+    const char *err = srv_stderr(b);
+    if (!strstr(err, "standing by") || !strstr(err, "taking over"))
+        TEST_FAIL_("the second server did not stand by, then take over: %s", err);
+    srv_free(a);
+    srv_free(b);
+    trail_free(&tr);
+}
+
+TEST(wrap_ships_in_the_background_while_calls_are_answered)
+{
+    tctx t;
+    recv_t rv;
+    trail tr = {0};
+    char url[64];
+    const char *fake = getenv("DSS_FAKE_MCP");
+    CHECK(fake);
+    CHECK(t_init(&t) == 0);
+    CHECK(recv_start(&t, &rv, "otlp", NULL) == 0);
+    snprintf(url, sizeof url, "otlp+http://127.0.0.1:%d", rv.port);
+    const char *extra[] = {"--ship-to", url, NULL};
+    srv *s = start_server(&t, fake, extra);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-06-18"));
+    CHECK(answered_calls(s, 1, 1, 40) == 0);
+    int so_far = entries_now(&t);
+    CHECK(so_far >= 40);
+    CHECK(wait_items(&rv, so_far, 30000) == 0);
+    CHECK(srv_alive(s));
+    CHECK(answered_calls(s, 1, 41, 40) == 0);
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    CHECK(load_trail(&t, &tr) == 0);
+    CHECK(wait_items(&rv, tr.n, 30000) == 0);
+    recv_stop(&rv);
+    cJSON *items = recv_items(&rv);
+    CHECK(check_once(items, &tr, otlp_seq, 0) == 0);
+    CHECK(check_otlp_records(items, &tr) == 0);
+    cJSON_Delete(items);
+    srv_free(s);
+    trail_free(&tr);
+}
+
+/* A TCP port that takes connections and never says a word (the kernel
+** completes the handshake; nobody accepts): a receiver that hangs.  The
+** listening socket, or -1; *port gets its port. */
+static int hung_listener(int *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 16) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &len) != 0) {
+        if (s >= 0) close(s);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+TEST(a_server_whose_sinks_are_dead_or_hung_answers_and_exits_promptly)
+{
+    tctx t;
+    rsys r = {0};
+    trail tr = {0};
+    char dead[64], hung[64], hung_otlp[64];
+    int hport;
+    CHECK(t_init(&t) == 0);
+    /* rsyslog's ports, with nothing listening on them for now. */
+    CHECK(rsyslog_start(&t, &r) == 0);
+    rsyslog_stop(&r);
+    int hs = hung_listener(&hport);
+    CHECK(hs >= 0);
+    snprintf(dead, sizeof dead, "relp://127.0.0.1:%d", r.relp);
+    snprintf(hung, sizeof hung, "relp://127.0.0.1:%d", hport);
+    snprintf(hung_otlp, sizeof hung_otlp, "otlp+http://127.0.0.1:%d", hport);
+    const char *extra[] = {"--ship-to", dead, "--ship-to", hung, "--ship-to", hung_otlp, NULL};
+    srv *s = start_server(&t, NULL, extra);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-06-18"));
+    CHECK(answered_calls(s, 0, 1, 50) == 0);
+    int64_t t0 = fu_now_ms();
+    int status = srv_wait(s);
+    int64_t took = fu_now_ms() - t0;
+    close(hs);
+    ASSERT_EQ_INT(status, 0);
+    /* The exit waits for the sinks a bounded time (2 s), not for a
+    ** receiver's timeout (30 s). */
+    if (took > 12000) TEST_FAIL_("the server took %lld ms to exit", (long long)took);
+    /* The dead sink's outage is told once, not at every retry. */
+    const char *err = srv_stderr(s);
+    int told = 0;
+    for (const char *p = err; (p = strstr(p, "retrying with backoff")); p++) told++;
+    if (told < 1 || told > 2) TEST_FAIL_("the outage was told %d times: %s", told, err);
+    /* What was not delivered stays for the next run: `ship` to the sink,
+    ** once it is back, sends every entry, once. */
+    CHECK(rsyslog_start(&t, &r) == 0);
+    CHECK(load_trail(&t, &tr) == 0);
+    run sh;
+    const char *args[] = {"--to", dead, NULL};
+    CHECK(command_ship(&t, &sh, args, NULL) == 0);
+    ASSERT_EQ_INT(shipped(&sh), tr.n);
+    CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
+    rsyslog_stop(&r);
+    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 1, 0, 0) == 0);
+    srv_free(s);
+    trail_free(&tr);
+}
+
+TEST(serve_refuses_a_bad_ship_to_before_it_starts)
+{
+    static const struct { const char *a[5]; const char *says; const char *env; } cases[] = {
+        {{"--ship-to", "ftp://example.org/", NULL}, "names no known sink", NULL},
+        {{NULL}, "names no known sink", "DSS_AUDIT_SHIP_TO=relp://h:2514  ftp://example.org/"},
+        {{"--ship-to", "relp://h:2514", "--ship-to", "relp://h:2514", NULL}, "named twice", NULL},
+        {{"--ship-to", "relp://h:2514", "--ship-format", "csv", NULL}, "--ship-format", NULL},
+        {{"--ship-format", "ocsf", NULL}, "need a sink", NULL},
+        {{"--ship-to", "https://h/x", NULL}, "DSS_AUDIT_SINK_SECRET", NULL},
+    };
+    tctx t;
+    CHECK(t_init(&t) == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        run r;
+        const char *env[] = {cases[i].env, NULL};
+        CHECK(command_start(&t, "serve", &r, cases[i].a, cases[i].env ? env : NULL) == 0);
+        int rc = wait_exit(r.pid, 30000);
+        if (rc != 2) TEST_FAIL_("case %zu exited %d, not 2", i, rc);
+        if (err_count(&r, cases[i].says) < 1) {
+            char *e = slurp_text(r.err);
+            TEST_FAIL_("case %zu does not say \"%s\": %s", i, cases[i].says, s0(e));
+        }
+    }
+}
+
+TEST(wrap_refuses_a_bad_ship_to_before_it_starts_its_server)
+{
+    tctx t;
+    run r;
+    CHECK(t_init(&t) == 0);
+    char touch[600];
+    snprintf(touch, sizeof touch, "touch '%s'", path(&t, "started"));
+    const char *args[] = {"--ship-to", "ftp://example.org/", "--", "/bin/sh", "-c", touch, NULL};
+    CHECK(command_start(&t, "wrap", &r, args, NULL) == 0);
+    ASSERT_EQ_INT(wait_exit(r.pid, 30000), 2);
+    CHECK(err_count(&r, "names no known sink") >= 1);
+    struct stat st;
+    ASSERT(stat(path(&t, "started"), &st) != 0); /* the server never ran */
+}
+
+/* ---- stats -------------------------------------------------------------------- */
+
+/* `stats --db <t's trail> --json`, parsed (caller frees), or NULL. */
+static cJSON *stats_of(tctx *t)
+{
+    run r;
+    const char *args[] = {"--json", NULL};
+    if (command_start(t, "stats", &r, args, NULL) != 0 || wait_exit(r.pid, 60000) != 0) {
+        say("stats failed");
+        return NULL;
+    }
+    return summary(&r);
+}
+
+/* `stats --db <t's trail>` on a terminal: what it printed (caller
+** frees), or NULL. */
+static char *stats_on_a_terminal(tctx *t)
+{
+    struct winsize ws = {.ws_row = 40, .ws_col = 160};
+    int master, st;
+    fflush(NULL);
+    pid_t pid = forkpty(&master, NULL, NULL, &ws);
+    if (pid < 0) return NULL;
+    if (pid == 0) {
+        unsetenv("DSS_AUDIT_DB");
+        execlp(env_or("DSS_BIN", "dss-audit-mcp"), "dss-audit-mcp", "stats", "--db", t->db,
+               (char *)NULL);
+        _exit(127);
+    }
+    size_t n = 0, cap = 1 << 16;
+    char *out = malloc(cap);
+    for (ssize_t k; out && n + 1 < cap && (k = read(master, out + n, cap - n - 1)) > 0;)
+        n += (size_t)k;
+    close(master);
+    waitpid(pid, &st, 0);
+    if (out) out[n] = '\0';
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        say("stats on a terminal failed: %s", s0(out));
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+TEST(stats_shows_each_sink_with_its_cursor_and_lag_and_nothing_without_sinks)
+{
+    tctx t;
+    rsys r = {0};
+    run sh;
+    char url[64];
+    CHECK(t_init(&t) == 0);
+    CHECK(fill(&t, 1, 10) == 0);
+    /* No sink yet: not a word about sinks. */
+    cJSON *j = stats_of(&t);
+    CHECK(j);
+    ASSERT(!cJSON_HasObjectItem(j, "sinks"));
+    cJSON_Delete(j);
+    char *text = stats_on_a_terminal(&t);
+    CHECK(text);
+    ASSERT(!strstr(text, "SINK") && !strstr(text, "sink"));
+    free(text);
+    /* Shipped up to 20, then 10 more entries: lag 10. */
+    CHECK(rsyslog_start(&t, &r) == 0);
+    snprintf(url, sizeof url, "relp://127.0.0.1:%d", r.relp);
+    const char *args[] = {"--to", url, NULL};
+    CHECK(command_ship(&t, &sh, args, NULL) == 0);
+    rsyslog_stop(&r);
+    CHECK(fill(&t, 11, 5) == 0);
+    j = stats_of(&t);
+    CHECK(j);
+    const cJSON *sinks = cJSON_GetObjectItemCaseSensitive(j, "sinks");
+    ASSERT_EQ_INT(cJSON_GetArraySize(sinks), 1);
+    const cJSON *k = cJSON_GetArrayItem(sinks, 0);
+    ASSERT_EQ_STR(jkey(k, "sink"), url);
+    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(k, "cursor")), 20);
+    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(k, "lag")), 10);
+    ASSERT(jkey(k, "saved_at") && strlen(jkey(k, "saved_at")) >= 20);
+    ASSERT(jkey(k, "log") && jkey(k, "log_id"));
+    cJSON_Delete(j);
+    text = stats_on_a_terminal(&t);
+    CHECK(text);
+    char *row = strstr(text, url);
+    if (!strstr(text, "SINK") || !row) TEST_FAIL_("no sink table: %s", text);
+    long long cursor = -1, lag = -1;
+    char logname[128];
+    if (sscanf(row + strlen(url), " %127s %lld %lld", logname, &cursor, &lag) != 3 ||
+        cursor != 20 || lag != 10)
+        TEST_FAIL_("the sink's row says cursor %lld lag %lld: %s", cursor, lag, text);
+    free(text);
+}
+
+/* ---- a shared trail in PostgreSQL: cursors kept in it --------------------------- */
+
+TEST(pg_shared_trail_keeps_its_cursors_in_postgres_one_shipper_at_a_time)
+{
+    tctx t;
+    rsys r = {0};
+    trail tr = {0};
+    run a, b, c;
+    char url[64];
+    CHECK(t_init(&t) == 0);
+    pgtest_new_db(t.db, sizeof t.db);
+    t.log = "shared-a";
+    CHECK(fill(&t, 1, 1500) == 0);
+    CHECK(load_trail(&t, &tr) == 0);
+    ASSERT_EQ_INT(tr.n, 3000);
+    CHECK(rsyslog_start(&t, &r) == 0);
+    snprintf(url, sizeof url, "relp://127.0.0.1:%d", r.relp);
+    const char *args[] = {"--to", url, "--batch", "50", NULL};
+    CHECK(command_start(&t, "ship", &a, args, NULL) == 0);
+    int before = 0;
+    for (int64_t end = fu_now_ms() + 30000; fu_now_ms() < end && before < 300; sleep_ms(2))
+        before = count_lines(rs_file(&r, "relp"));
+    /* A second shipper of the same trail to the same sink, from anywhere,
+    ** is refused while the first holds the log's lock in PostgreSQL. */
+    ASSERT_EQ_INT(command_ship(&t, &b, args, NULL), 1);
+    CHECK(err_count(&b, "another ship process is already shipping this log there") >= 1);
+    kill(a.pid, SIGKILL);
+    ASSERT_EQ_INT(wait_exit(a.pid, 10000), -2);
+    sleep_ms(500); /* rsyslog writes what it acknowledged */
+    int at_kill = count_lines(rs_file(&r, "relp"));
+    if (at_kill >= tr.n) TEST_FAIL_("the shipper finished before the kill (%d lines)", at_kill);
+    /* Its cursor is a row of dss_audit.sink_cursors, not a file. */
+    long long saved = pgtest_value(t.db, "SELECT seq FROM dss_audit.sink_cursors");
+    if (saved < 50 || saved > at_kill)
+        TEST_FAIL_("the cursor in PostgreSQL is %lld with %d lines received", saved, at_kill);
+    /* The lock went with the killed session: the next shipper resumes. */
+    CHECK(command_ship(&t, &c, args, NULL) == 0);
+    CHECK(wait_lines(rs_file(&r, "relp"), tr.n, 30000) == 0);
+    rsyslog_stop(&r);
+    CHECK(check_syslog(rs_file(&r, "relp"), &tr, 0, 50, 0) == 0);
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT count(*) FROM dss_audit.sink_cursors"), 1);
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT seq FROM dss_audit.sink_cursors"), tr.n);
+    /* stats of the shared trail shows the sink where it is. */
+    cJSON *j = stats_of(&t);
+    CHECK(j);
+    const cJSON *k = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "sinks"), 0);
+    ASSERT_EQ_STR(jkey(k, "sink"), url);
+    ASSERT_EQ_STR(jkey(k, "log"), "shared-a");
+    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(k, "cursor")), tr.n);
+    ASSERT_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(k, "lag")), 0);
+    cJSON_Delete(j);
+    trail_free(&tr);
+}
+
+TEST(pg_serve_ships_its_own_log_with_the_cursor_in_postgres)
+{
+    tctx t;
+    rsys r = {0};
+    trail tr = {0};
+    char url[64];
+    CHECK(t_init(&t) == 0);
+    pgtest_new_db(t.db, sizeof t.db);
+    /* Another log of the same database, which this server does not ship. */
+    t.log = "other";
+    CHECK(fill(&t, 1, 5) == 0);
+    t.log = "server-b";
+    srv *s = serve_shipping(&t, &r, url, sizeof url, 30);
+    CHECK(s);
+    CHECK(served_all_once(&t, &r, s, &tr) == 0);
+    ASSERT_EQ_INT(pgtest_value(t.db, "SELECT count(*) FROM dss_audit.sink_cursors"), 1);
+    char q[300];
+    snprintf(q, sizeof q, "SELECT seq FROM dss_audit.sink_cursors WHERE log_id = '%s'",
+             tr.log_id);
+    ASSERT_EQ_INT(pgtest_value(t.db, q), tr.n);
+    srv_free(s);
+    trail_free(&tr);
+}
+
 TEST_MAIN(
     TEST_ENTRY(relp_delivers_10000_entries_exactly_once)
     TEST_ENTRY(relp_tls_delivers_10000_entries_to_a_verified_receiver)
@@ -1857,4 +2325,13 @@ TEST_MAIN(
     TEST_ENTRY(sink_secrets_never_in_ps_messages_or_the_trail)
     TEST_ENTRY(the_ship_command_delivers_to_several_sinks)
     TEST_ENTRY(the_ship_command_refuses_bad_usage_with_status_2)
+    TEST_ENTRY(serve_ships_in_the_background_while_calls_are_answered)
+    TEST_ENTRY(two_servers_on_one_file_deliver_each_entry_once)
+    TEST_ENTRY(wrap_ships_in_the_background_while_calls_are_answered)
+    TEST_ENTRY(a_server_whose_sinks_are_dead_or_hung_answers_and_exits_promptly)
+    TEST_ENTRY(serve_refuses_a_bad_ship_to_before_it_starts)
+    TEST_ENTRY(wrap_refuses_a_bad_ship_to_before_it_starts_its_server)
+    TEST_ENTRY(stats_shows_each_sink_with_its_cursor_and_lag_and_nothing_without_sinks)
+    TEST_ENTRY(pg_shared_trail_keeps_its_cursors_in_postgres_one_shipper_at_a_time)
+    TEST_ENTRY(pg_serve_ships_its_own_log_with_the_cursor_in_postgres)
 )

@@ -160,63 +160,77 @@ TEST(secrets_are_required_where_a_sink_needs_one)
     ASSERT_CONTAINS(err, "--ca /nonexistent/ca.pem cannot be read");
 }
 
-static cJSON *entry(const char *event_type, const char *error)
+static void set_value(entry_value *v, const char *text)
 {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "seq", 42);
-    cJSON_AddStringToObject(e, "id", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
-    cJSON_AddStringToObject(e, "event_type", event_type);
-    if (error) cJSON_AddStringToObject(e, "error", error);
-    else cJSON_AddNullToObject(e, "error");
-    cJSON_AddStringToObject(e, "created_at", "2026-11-27T21:58:05.123456Z");
-    cJSON_AddStringToObject(e, "hash", "ab\"c]d\\e");
-    return e;
+    v->p = text;
+    v->len = text ? strlen(text) : 0;
+}
+
+/* A stored entry as the store hands it to a sink: a row (entry.h). */
+static entry_row entry(const char *event_type, const char *error, const char *log_id)
+{
+    static const char hash[] = "1f01a87e0ba6568b5f4839fb569b578756bd463f265db08d802298ef75bd8bfc";
+    entry_row r;
+    memset(&r, 0, sizeof r);
+    r.seq = 42;
+#define SET(f, text) set_value(&r.v[ENTRY_F_##f], (text))
+    SET(id, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    SET(event_type, event_type);
+    SET(operation_name, "op");
+    SET(args, "{\"n\":1}");
+    SET(error, error);
+    SET(created_at, "2026-11-27T21:58:05.123456Z");
+    SET(prev_hash, hash);
+    SET(hash, hash);
+#undef SET
+    r.log_id.p = log_id;
+    r.log_id.len = strlen(log_id);
+    r.log.p = "vm";
+    r.log.len = 2;
+    return r;
 }
 
 TEST(syslog_message_is_rfc5424_with_escaped_structured_data)
 {
-    cJSON *e = entry("tool_call", NULL);
-    jbuf out = {0};
+    entry_row e = entry("tool_call", NULL, "lo\"g]\\1");
+    jbuf out = {0}, body = {0};
     char err[256];
-    ASSERT_EQ_INT(sink_syslog_message(SINK_FORMAT_JSONL, "laptop 7", "log-1", e, &out, err,
-                                      sizeof err), SINK_OK);
-    char *text = jbuf_take(&out);
-    /* facility 13 (log audit) * 8 + severity 6; the host's space is not
-    ** PRINTUSASCII; '"', '\' and ']' escaped in a PARAM-VALUE. */
-    ASSERT_EQ_STR(text,
-                  "<110>1 2026-11-27T21:58:05.123456Z laptop_7 dss-audit-mcp - tool_call "
-                  "[dss-audit@32473 seq=\"42\" id=\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\" "
-                  "log=\"log-1\" hash=\"ab\\\"c\\]d\\\\e\"] \xEF\xBB\xBF"
-                  "{\"seq\":42,\"id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"event_type\":"
-                  "\"tool_call\",\"error\":null,\"created_at\":\"2026-11-27T21:58:05.123456Z\","
-                  "\"hash\":\"ab\\\"c]d\\\\e\"}");
-    free(text);
-    cJSON_Delete(e);
-    /* No host: the NILVALUE; an over-long MSGID is cut to 32 characters. */
-    e = entry("a_very_long_event_type_name_beyond_32", NULL);
-    ASSERT_EQ_INT(sink_syslog_message(SINK_FORMAT_JSONL, "", "l", e, &out, err, sizeof err),
+    ASSERT_EQ_INT(sink_syslog_message(SINK_FORMAT_JSONL, "laptop 7", &e, &out, err, sizeof err),
                   SINK_OK);
-    text = jbuf_take(&out);
-    ASSERT_CONTAINS(text, "Z - dss-audit-mcp - a_very_long_event_type_name_beyo [");
-    free(text);
-    cJSON_Delete(e);
+    jbuf_putc(&out, '\0');
+    /* facility 13 (log audit) * 8 + severity 6; the host's space is not
+    ** PRINTUSASCII; '"', '\' and ']' escaped in a PARAM-VALUE; then the
+    ** BOM and the entry as the printer prints it. */
+    static const char head[] =
+        "<110>1 2026-11-27T21:58:05.123456Z laptop_7 dss-audit-mcp - tool_call "
+        "[dss-audit@32473 seq=\"42\" id=\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\" "
+        "log=\"lo\\\"g\\]\\\\1\" "
+        "hash=\"1f01a87e0ba6568b5f4839fb569b578756bd463f265db08d802298ef75bd8bfc\"] \xEF\xBB\xBF";
+    ASSERT(strncmp(out.p, head, strlen(head)) == 0);
+    entry_json(&e, &body);
+    jbuf_putc(&body, '\0');
+    ASSERT_EQ_STR(out.p + strlen(head), body.p);
+    ASSERT_CONTAINS(body.p, "\"log_id\":\"lo\\\"g]\\\\1\",\"log\":\"vm\"");
+    jbuf_free(&out);
+    jbuf_free(&body);
+    /* No host: the NILVALUE; an over-long MSGID is cut to 32 characters. */
+    e = entry("a_very_long_event_type_name_beyond_32", NULL, "l");
+    ASSERT_EQ_INT(sink_syslog_message(SINK_FORMAT_JSONL, "", &e, &out, err, sizeof err), SINK_OK);
+    jbuf_putc(&out, '\0');
+    ASSERT_CONTAINS(out.p, "Z - dss-audit-mcp - a_very_long_event_type_name_beyo [");
+    jbuf_free(&out);
 }
 
 TEST(syslog_severity_rises_for_errors_and_security_events)
 {
-    cJSON *a = entry("tool_call", NULL), *b = entry("security_event", NULL),
-          *c = entry("tool_call", "timed out"), *d = entry("error", NULL),
-          *f = entry("security_event", "denied");
-    ASSERT_EQ_INT(sink_syslog_severity(a), 6);
-    ASSERT_EQ_INT(sink_syslog_severity(b), 4);
-    ASSERT_EQ_INT(sink_syslog_severity(c), 3);
-    ASSERT_EQ_INT(sink_syslog_severity(d), 3);
-    ASSERT_EQ_INT(sink_syslog_severity(f), 3);
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    cJSON_Delete(c);
-    cJSON_Delete(d);
-    cJSON_Delete(f);
+    entry_row a = entry("tool_call", NULL, "l"), b = entry("security_event", NULL, "l"),
+              c = entry("tool_call", "timed out", "l"), d = entry("error", NULL, "l"),
+              f = entry("security_event", "denied", "l");
+    ASSERT_EQ_INT(sink_syslog_severity(&a), 6);
+    ASSERT_EQ_INT(sink_syslog_severity(&b), 4);
+    ASSERT_EQ_INT(sink_syslog_severity(&c), 3);
+    ASSERT_EQ_INT(sink_syslog_severity(&d), 3);
+    ASSERT_EQ_INT(sink_syslog_severity(&f), 3);
 }
 
 TEST(cursor_saves_loads_and_survives_reopening)
@@ -238,7 +252,7 @@ TEST(cursor_saves_loads_and_survives_reopening)
     snprintf(m.id, sizeof m.id, "id-7");
     snprintf(m.hash, sizeof m.hash, "%064d", 7);
     int found = 1;
-    ASSERT_EQ_INT(cursor_load(c, key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_load(c, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
     ASSERT_EQ_INT(found, 0);
     ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err), CURSOR_OK);
     m.seq = 9;
@@ -246,7 +260,7 @@ TEST(cursor_saves_loads_and_survives_reopening)
     cursor_close(c);
     ASSERT_EQ_INT(cursor_open_local(db, NULL, 0, &c, err, sizeof err), CURSOR_OK);
     ASSERT(c != NULL);
-    ASSERT_EQ_INT(cursor_load(c, key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_load(c, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
     ASSERT_EQ_INT(found, 1);
     ASSERT_EQ_INT(got.seq, 9);
     ASSERT_EQ_STR(got.id, "id-7");
@@ -331,7 +345,11 @@ TEST(ship_cursors_report_each_sink_and_its_lag)
     ASSERT_EQ_INT(make_trail(db, 5, log_id), 0);
     ship_cursor_info got;
     memset(&got, 0, sizeof got);
-    ASSERT_EQ_INT(ship_cursors(db, NULL, count_cursor, &got, err, sizeof err), SHIP_OK);
+    store *st = NULL;
+    char serr[STORE_ERRLEN];
+    store_options so = {.path = db, .readonly = 1};
+    ASSERT_EQ_INT(store_open(&so, &st, serr), STORE_OK);
+    ASSERT_EQ_INT(ship_cursors(st, db, NULL, count_cursor, &got, err, sizeof err), SHIP_OK);
     ASSERT_EQ_STR(got.sink, "");
     cursor_key("otlp+http://h:4318", log_id, key);
     ASSERT_EQ_INT(cursor_open_local(db, NULL, 1, &c, err, sizeof err), CURSOR_OK);
@@ -343,10 +361,12 @@ TEST(ship_cursors_report_each_sink_and_its_lag)
     ASSERT_EQ_INT(cursor_save(c, "other", "relp://h:1", "another-log", &m, err, sizeof err),
                   CURSOR_OK);
     cursor_close(c);
-    ASSERT_EQ_INT(ship_cursors(db, NULL, count_cursor, &got, err, sizeof err), SHIP_OK);
+    ASSERT_EQ_INT(ship_cursors(st, db, NULL, count_cursor, &got, err, sizeof err), SHIP_OK);
     ASSERT_EQ_STR(got.sink, "otlp+http://h:4318");
+    ASSERT_EQ_STR(got.log, store_log_name(st));
     ASSERT_EQ_INT(got.seq, 2);
     ASSERT_EQ_INT(got.lag, 3);
+    store_close(st);
 }
 
 TEST(ship_refuses_what_it_cannot_do_before_sending)
@@ -365,10 +385,11 @@ TEST(ship_refuses_what_it_cannot_do_before_sending)
     ASSERT_EQ_INT(ship_run(&o, &r, err, sizeof err), SHIP_EUSAGE);
     ASSERT_CONTAINS(err, "is named twice");
     o.nto = 0;
-    o.to = "otlp+http://127.0.0.1:9";
+    o.to = "postgres://h2/db";
     o.from = "postgres://h/db";
     ASSERT_EQ_INT(ship_run(&o, &r, err, sizeof err), SHIP_EUSAGE);
-    ASSERT_CONTAINS(err, "local SQLite file");
+    ASSERT_CONTAINS(err, "already in PostgreSQL");
+    o.to = "otlp+http://127.0.0.1:9";
     /* Nothing listens on port 9 (discard) on loopback: without --follow,
     ** an unreachable sink fails the run, and its cursor stays put. */
     o.from = db;
@@ -393,7 +414,7 @@ TEST(background_shipping_stops_when_asked)
     ASSERT_EQ_INT(ship_start(&o, &h, err, sizeof err), SHIP_OK);
     ship_wake(h);
     usleep(300 * 1000);
-    ASSERT_EQ_INT(ship_finish(h, &r, err, sizeof err), SHIP_OK);
+    ASSERT_EQ_INT(ship_finish(h, 0, &r, err, sizeof err), SHIP_OK);
     ASSERT_EQ_INT(r.sink[0].failed, 0);
     ASSERT_EQ_INT(r.sink[0].cursor, 0);
 }

@@ -1071,12 +1071,13 @@ void pgs_row(const PGresult *r, int row, entry_row *e)
 const store_methods pg_store_methods = {
     .name = "postgresql",
     .caps = STORE_CAP_MANY_LOGS | STORE_CAP_IMPORT | STORE_CAP_GUARDS | STORE_CAP_PARTITIONS |
-            STORE_CAP_TEXT_INDEX,
+            STORE_CAP_TEXT_INDEX | STORE_CAP_SINK_CURSORS,
     .remote = 1,
     STORE_REQUIRED_METHODS(PG_X_INIT)
     STORE_MANY_LOGS_METHODS(PG_X_INIT)
     STORE_GUARDS_METHODS(PG_X_INIT)
     STORE_IMPORT_METHODS(PG_X_INIT)
+    STORE_SINK_CURSOR_METHODS(PG_X_INIT)
     .redact_path = pgs_redact_path,
     .wipe_password = pgs_wipe_password,
     .explain_find = pgs_explain_find,

@@ -16,6 +16,7 @@
 **   store_pg_query.c     queries, activity, walks, statistics
 **   store_pg_scan.c      the chain's reads, entry walks, retention by
 **                        partitions, the append-only guards
+**   store_pg_cursor.c    ship cursors of the shared trail, and their locks
 **   store_pg_tree.c      the Merkle tree's stored hashes, the logs'
 **                        origins, cosignatures and witnesses
 **
@@ -48,7 +49,7 @@
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL
@@ -412,6 +413,7 @@ STORE_REQUIRED_METHODS(PG_X_DECL)
 STORE_MANY_LOGS_METHODS(PG_X_DECL)
 STORE_GUARDS_METHODS(PG_X_DECL)
 STORE_IMPORT_METHODS(PG_X_DECL)
+STORE_SINK_CURSOR_METHODS(PG_X_DECL)
 void pgs_redact_path(const char *path, char *out, size_t len);
 void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
