@@ -320,7 +320,9 @@ static int read_batch(worker *w, lane *l, char *why, size_t len)
     char serr[STORE_ERRLEN];
     int rc;
     batch_clear(w);
-    w->want = (size_t)(w->h->opt.batch > 0 ? w->h->opt.batch : SHIP_BATCH);
+    w->want = w->h->opt.batch > 0 ? (size_t)w->h->opt.batch
+              : w->sk->type->batch  ? w->sk->type->batch
+                                    : SHIP_BATCH;
     if ((rc = select_log(w, l, serr)) == STORE_OK) {
         if (w->sk->type->flags & SINK_RAW)
             rc = store_each_entry(w->src, l->pos + 1, collect_raw, w, serr);

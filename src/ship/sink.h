@@ -134,6 +134,9 @@ typedef struct sink_type {
     unsigned flags;               /* SINK_* capabilities */
     unsigned formats;             /* 1 << each sink_format accepted */
     sink_format default_format;
+    /* Entries a batch holds when ship is not given --batch; 0 for ship's
+    ** default (1000). */
+    size_t batch;
     /* Check cfg and make a sink (connecting lazily, on the first send, so
     ** that a receiver that is down is an SINK_EDOWN to wait out rather
     ** than a failure to start).  *out is freed with close(). */

@@ -172,6 +172,11 @@ const sink_type sink_pg_type = {
     .flags = SINK_RAW | SINK_OWN_POSITION | SINK_CHECKPOINTS,
     .formats = 0,
     .default_format = SINK_FORMAT_DEFAULT,
+    /* A batch is one transaction, so one COMMIT (a WAL flush) each: at
+    ** 1000 entries the commits were about a tenth of a ship's time against
+    ** the COPY floor (bench/RESULTS-pg.md).  10,000 raw entries hold about
+    ** 14 MB. */
+    .batch = 10000,
     .open = pg_open,
     .position = pg_position,
     .send = pg_send,

@@ -864,6 +864,11 @@ int store_testing_explain_each_match(store *s, const store_scan *scan, char *pla
                                     : no_plan(s, err);
 }
 
+int store_testing_find_plans(store *s, int64_t *generic, int64_t *custom, char *err)
+{
+    return s->m->find_plans ? s->m->find_plans(s, generic, custom, err) : no_plan(s, err);
+}
+
 int store_testing_explain_user_activity(store *s, char *plan, size_t len, char *err)
 {
     return s->m->explain_user_activity ? s->m->explain_user_activity(s, plan, len, err)

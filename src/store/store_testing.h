@@ -23,6 +23,11 @@ int store_testing_explain_each_match(store *s, const store_scan *scan, char *pla
 /* The plans of store_user_activity()'s statements, one after the other. */
 int store_testing_explain_user_activity(store *s, char *plan, size_t len, char *err);
 
+/* How often the statements of store_find() were planned on s's
+** connection so far: once for every value (*custom) or once for all
+** (*generic).  STORE_EINVAL for a backend that does not plan so. */
+int store_testing_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
+
 /* Keep (off 0) or stop keeping (off 1) the Merkle tree as s appends: for
 ** the benchmark that measures what keeping it costs (bench/).  A tree
 ** left behind is built again when a writable store next opens. */

@@ -157,12 +157,26 @@ static int log_marker(srv *s, const char *name)
     return r && !cJSON_IsTrue(e);
 }
 
-static srv *start_ship(const char *local, const char *central, int follow)
+/* ship from local to central in batches of batch entries (NULL: the
+** default for PostgreSQL). */
+static srv *start_ship_in(const char *local, const char *central, int follow,
+                          const char *batch)
 {
-    const char *args[] = {"ship", "--db", local, "--to", central, follow ? "--follow" : NULL,
-                          NULL};
+    const char *args[9] = {"ship", "--db", local, "--to", central};
+    int n = 5;
+    if (follow) args[n++] = "--follow";
+    if (batch) {
+        args[n++] = "--batch";
+        args[n++] = batch;
+    }
+    args[n] = NULL;
     srv_opts o = {.args = args, .no_db = 1, .no_actor = 1, .env = key_vars()};
     return srv_start(&o);
+}
+
+static srv *start_ship(const char *local, const char *central, int follow)
+{
+    return start_ship_in(local, central, follow, NULL);
 }
 
 /* SIGTERM a shipper and reap it: its exit status. */
@@ -325,7 +339,8 @@ TEST(shipping_twice_is_a_no_op_and_keeps_every_byte)
 }
 
 /* A shipper killed with SIGKILL in the middle of a batch, then started
-** again: no gap and no duplicate. */
+** again: no gap and no duplicate.  Batches of 1000 (the 3000 rows would
+** be one batch by default), so that the kill lands after the first. */
 TEST(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
 {
     char central[512];
@@ -334,7 +349,7 @@ TEST(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
     CHECK(m);
     enum { N = 1500 };
     for (int k = 0; k < N; k++) CHECK(log_marker(m, srv_fmt(m, "k%d", k)));
-    srv *sh = start_ship(srv_db(m), central, 1);
+    srv *sh = start_ship_in(srv_db(m), central, 1, "1000");
     CHECK(sh);
     long long got = 0;
     for (int t = 0; t < 4000 && got <= 0; t++) {

@@ -99,9 +99,10 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'm1'"), 1);
     /* Opening again neither migrates nor makes a second log of that name. */
     ASSERT_EQ_INT(open_store(db, "m1", 0, 0, &s, err), STORE_OK);
@@ -142,6 +143,25 @@ TEST(eight_stores_migrate_once)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     /* Eight servers creating one name together made one log. */
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'together'"), 1);
+}
+
+/* A version-3 schema (before the time BRIN index) is brought up to date
+** when a writer opens it. */
+TEST(version_3_schema_migrates_to_4)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_exec(db, "DROP INDEX dss_audit.entries_time_brin;"
+                                  "UPDATE dss_audit.schema_version SET version = 3"), 0);
+    s = NULL;
+    ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
 }
 
 TEST(newer_schema_refused)
@@ -289,8 +309,16 @@ TEST(other_logs_do_not_wait)
     /* Another log appends and commits within its short busy timeout... */
     ASSERT_EQ_INT(append_n(b, 3, &r), 0);
     ASSERT_EQ_INT(r.seq, 3);
-    /* ...while the same log waits it out: the lock is real. */
-    ASSERT_EQ_INT(store_begin(a2, err), STORE_EBUSY);
+    /* ...while the same log waits it out: the lock is real.  The begin
+    ** only sends the lock; its first write says it was not granted, and
+    ** so does every later one and the commit. */
+    ASSERT_EQ_INT(store_begin(a2, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(a2, &x, &r, err), STORE_EBUSY);
+    ASSERT_CONTAINS(err, "another writer kept the log locked");
+    ASSERT_EQ_INT(store_append(a2, &x, &r, err), STORE_EBUSY);
+    ASSERT_EQ_INT(store_commit(a2, err), STORE_EBUSY);
+    ASSERT_EQ_INT(store_in_transaction(a2), 0);
+    ASSERT_EQ_INT(store_take_lost_tx(a2), 0); /* nothing was written in it */
     ASSERT_EQ_INT(store_commit(a, err), STORE_OK);
     ASSERT_EQ_INT(append_n(a2, 1, &r), 0);
     ASSERT_EQ_INT(r.seq, 2);
@@ -763,13 +791,17 @@ TEST(interrupt_cancels_a_long_wait)
     ASSERT_EQ_INT(store_begin(a, err), STORE_OK);
     int calls = 0;
     store_set_interrupt(b, stop_soon, &calls);
-    ASSERT_EQ_INT(store_begin(b, err), STORE_EINTERRUPTED);
+    /* The begin sends the lock; the first write waits for it. */
+    ASSERT_EQ_INT(store_begin(b, err), STORE_OK);
+    store_receipt r;
+    store_record x = rec("never");
+    ASSERT_EQ_INT(store_append(b, &x, &r, err), STORE_EINTERRUPTED);
     ASSERT(calls >= 3);
+    store_rollback(b);
     ASSERT_EQ_INT(store_in_transaction(b), 0);
     store_set_interrupt(b, NULL, NULL);
     store_rollback(a);
     /* b still works afterwards. */
-    store_receipt r;
     ASSERT_EQ_INT(append_n(b, 1, &r), 0);
     ASSERT_EQ_INT(r.seq, 1);
     store_close(a);
@@ -829,8 +861,8 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     ASSERT_EQ_INT(pgtest_exec(db, shape_of_version_1), 0);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
-    /* Through 2 (the trees) to 3 (ship's cursors). */
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 3);
+    /* Through 2 (the trees), 3 (ship's cursors) to 4 (the time BRIN index). */
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
     ASSERT(tree_matches_entries(a, "one", 5));
     ASSERT(tree_matches_entries(a, "two", 11));
     ASSERT_EQ_INT(store_use_log(a, NULL, err), STORE_OK);
@@ -840,7 +872,8 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
 }
 
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
-          TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree) TEST_ENTRY(eight_stores_migrate_once)
+          TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
+          TEST_ENTRY(version_3_schema_migrates_to_4) TEST_ENTRY(eight_stores_migrate_once)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)

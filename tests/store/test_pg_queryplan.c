@@ -262,6 +262,40 @@ TEST(search_rare_term_uses_trigram_index)
     store_close(s);
 }
 
+/* A find's best plan depends on its values (which user, which term, which
+** partitions), so each run is planned for them: with one generic plan a
+** user's newest 20 took 55 ms at 10,000,000 entries against 0.2 ms.
+** PostgreSQL's default would switch to a generic plan after five runs;
+** ten runs of each shape must all have been custom plans. */
+TEST(finds_are_planned_for_their_values_every_time)
+{
+    store *s = filled();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    for (int k = 0; k < 10; k++) {
+        char user[16], term[16];
+        snprintf(user, sizeof user, "user%d", k);
+        snprintf(term, sizeof term, "exit %d", 17 * k);
+        store_query q = newest();
+        q.user_id = user;
+        cJSON *rows = NULL;
+        int more = 0;
+        ASSERT_EQ_INT(store_find(s, &q, &rows, &more, err), STORE_OK);
+        ASSERT(cJSON_GetArraySize(rows) == 20);
+        cJSON_Delete(rows);
+        q = newest();
+        q.text = term;
+        ASSERT_EQ_INT(store_find(s, &q, &rows, &more, err), STORE_OK);
+        ASSERT(cJSON_GetArraySize(rows) >= 1);
+        cJSON_Delete(rows);
+    }
+    int64_t generic = -1, custom = -1;
+    ASSERT_EQ_INT(store_testing_find_plans(s, &generic, &custom, err), STORE_OK);
+    ASSERT_EQ_INT((int)generic, 0);
+    ASSERT(custom >= 20); /* a search may take several statements (windows) */
+    store_close(s);
+}
+
 TEST_MAIN(
     TEST_ENTRY(history_without_filter_reads_time_index_in_order)
     TEST_ENTRY(history_every_single_filter_needs_no_sort)
@@ -270,4 +304,5 @@ TEST_MAIN(
     TEST_ENTRY(log_filter_needs_no_sort)
     TEST_ENTRY(trail_time_range_needs_no_sort)
     TEST_ENTRY(cursor_across_logs_needs_no_sort)
-    TEST_ENTRY(search_rare_term_uses_trigram_index))
+    TEST_ENTRY(search_rare_term_uses_trigram_index)
+    TEST_ENTRY(finds_are_planned_for_their_values_every_time))

@@ -90,19 +90,26 @@ void pgs_tx_reset(pg_store *s)
     s->base.in_tx = 0;
     s->tree_len = 0;
     s->nmarks = 0;
-    s->buf_len = 0;
-    s->rows_buf = 0;
+    s->tx_failed = 0;
+    s->tx_fail_why[0] = '\0';
+    s->import_pending = 0;
+    pgs_rows_trim(&s->rows, 0);
     s->rows_flushed = 0;
+}
+
+/* ROLLBACK on a connection that is up, outside pipeline mode. */
+static void send_rollback(pg_store *s)
+{
+    if (!s->conn || s->broken || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) return;
+    PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
 void pgs_tx_lost(pg_store *s)
 {
     if (!s->base.in_tx) return;
     s->base.lost_tx = s->base.tx_id;
-    if (s->conn && !s->broken) {
-        PGresult *r = PQexec(s->conn, "ROLLBACK");
-        PQclear(r);
-    }
+    send_rollback(s);
+    s->plan_mode = -1; /* a SET in it was undone with it */
     pgs_tx_reset(s);
     s->nmonths = 0; /* partitions made in it went with it */
 }
@@ -114,6 +121,15 @@ static int any_mark_sent(const pg_store *s)
     return 0;
 }
 
+/* The connection is gone: nothing in the air will answer. */
+static void forget_air(pg_store *s)
+{
+    s->nair = 0;
+    s->begin_air = 0;
+    PQclear(s->lock_res);
+    s->lock_res = NULL;
+}
+
 int pgs_fail(pg_store *s, const PGresult *r, const char *doing, char *err)
 {
     char why[200];
@@ -121,7 +137,8 @@ int pgs_fail(pg_store *s, const PGresult *r, const char *doing, char *err)
     if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
         conn_message(s, why, sizeof why);
         s->broken = 1;
-        if (s->base.in_tx) {
+        forget_air(s);
+        if (s->base.in_tx && !s->tx_failed) {
             s->base.lost_tx = s->base.tx_id;
             pgs_tx_reset(s);
             s->nmonths = 0;
@@ -156,24 +173,26 @@ int pgs_fail(pg_store *s, const PGresult *r, const char *doing, char *err)
     }
     /* Any error aborts a PostgreSQL transaction: it can be recovered only
     ** by rolling back to a savepoint the server knows.  Without one, the
-    ** whole transaction is lost. */
-    if (s->base.in_tx && !any_mark_sent(s)) pgs_tx_lost(s);
+    ** whole transaction is lost.  (A transaction whose begin failed holds
+    ** nothing on the server: its reads run outside it.) */
+    if (s->base.in_tx && !s->tx_failed && !any_mark_sent(s)) pgs_tx_lost(s);
     pgs_errf(err, "%s: %s", doing, why);
     return code;
 }
 
 
-/* Wait for the results of the statement sent, polling the interrupt
-** callback; returns the first error result or else the last one. */
-PGresult *pgs_wait(pg_store *s, int *cancelled)
+/* Wait until PQgetResult() will not block, polling the interrupt callback
+** and cancelling the statement running when it asks to stop (*cancelled
+** set).  0, or -1 when the connection broke. */
+static int wait_input(pg_store *s, int *cancelled)
 {
     PGconn *c = s->conn;
     int sock = PQsocket(c);
     while (PQisBusy(c)) {
         struct pollfd p = {.fd = sock, .events = POLLIN};
         int n = poll(&p, 1, s->interrupt ? 50 : 1000);
-        if (n < 0 && errno != EINTR) break;
-        if (!PQconsumeInput(c)) break;
+        if (n < 0 && errno != EINTR) return -1;
+        if (!PQconsumeInput(c)) return -1;
         if (!*cancelled && s->interrupt && s->interrupt(s->interrupt_ctx)) {
             PGcancel *k = PQgetCancel(c);
             char ebuf[128];
@@ -184,8 +203,18 @@ PGresult *pgs_wait(pg_store *s, int *cancelled)
             *cancelled = 1;
         }
     }
+    return 0;
+}
+
+/* Wait for the results of the statement sent, polling the interrupt
+** callback; returns the first error result or else the last one. */
+PGresult *pgs_wait(pg_store *s, int *cancelled)
+{
+    PGconn *c = s->conn;
     PGresult *keep = NULL, *r;
-    while ((r = PQgetResult(c)) != NULL) {
+    for (;;) {
+        if (wait_input(s, cancelled) != 0) break;
+        if ((r = PQgetResult(c)) == NULL) break;
         ExecStatusType st = PQresultStatus(r);
         int bad = st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE;
         if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
@@ -196,9 +225,294 @@ PGresult *pgs_wait(pg_store *s, int *cancelled)
         } else {
             PQclear(r);
         }
-        if (PQstatus(c) == CONNECTION_BAD) break;
+        /* COPY waits for our data: its result is the last for now. */
+        if (st == PGRES_COPY_IN || PQstatus(c) == CONNECTION_BAD) break;
     }
     return keep;
+}
+
+
+static int reconnect(pg_store *s, char *err);
+
+/* ---- pipelines ----
+**
+** libpq's pipeline mode sends statements without waiting for the previous
+** ones' results, so a group of them costs one round trip: a commit (rows,
+** head, COMMIT), a read with the rows buffered before it, the first run of
+** a prepared statement (PREPARE and EXECUTE).  store_begin() leaves its
+** BEGIN and head lock in the air, so that the lock's round trip overlaps
+** whatever the caller does next; the next statement's flight reads their
+** results first.  What is sent is remembered (s->air) and read back in
+** order: a statement's result and the NULL ending it, a sync's
+** PGRES_PIPELINE_SYNC.  After an error, the server skips what follows up
+** to the next sync (PGRES_PIPELINE_ABORTED), and an explicit transaction
+** stays aborted beyond it. */
+
+int pgs_is_prepared(const pg_store *s, int slot)
+{
+    return slot > 0 && slot < PG_PREP_SLOTS && ((s->prepared[slot / 8] >> (slot % 8)) & 1);
+}
+
+static int expect(pg_store *s, int kind, int part, int slot, PGresult **res, const char *doing)
+{
+    if (s->nair == s->air_cap) {
+        size_t cap = s->air_cap ? s->air_cap * 2 : 32;
+        pg_expect *a = realloc(s->air, cap * sizeof *a);
+        if (!a) return -1;
+        s->air = a;
+        s->air_cap = cap;
+    }
+    s->air[s->nair++] = (pg_expect){(unsigned char)kind, (unsigned char)part, slot, res, doing};
+    return 0;
+}
+
+/* A failure to hand something to libpq: the connection, or memory. */
+static int send_failed(pg_store *s, const char *doing, char *err)
+{
+    if (PQstatus(s->conn) == CONNECTION_BAD) return pgs_fail(s, NULL, doing, err);
+    char why[200];
+    conn_message(s, why, sizeof why);
+    pgs_errf(err, "%s: %s", doing, why);
+    return STORE_ENOMEM;
+}
+
+static int send_sync(pg_store *s, int part, char *err)
+{
+    if (!PQpipelineSync(s->conn) || expect(s, PG_X_SYNC, part, 0, NULL, "syncing") != 0)
+        return send_failed(s, "sending statements", err);
+    return STORE_OK;
+}
+
+/* Send one statement (and its PREPARE when new), with the SET that gives
+** it the plan_cache_mode it wants. */
+static int send_stmt(pg_store *s, const pg_stmt *st, int part, char *err)
+{
+    PGconn *c = s->conn;
+    if (st->plan != PG_PLAN_ANY && st->plan != s->plan_mode) {
+        if (!PQsendQueryParams(c, st->plan == PG_PLAN_GENERIC
+                                      ? "SET plan_cache_mode = force_generic_plan"
+                                      : "SET plan_cache_mode = force_custom_plan",
+                               0, NULL, NULL, NULL, NULL, 0) ||
+            expect(s, PG_X_EXEC, part, 0, NULL, "choosing how statements are planned") != 0)
+            return send_failed(s, st->doing, err);
+        s->plan_mode = st->plan; /* a failure here loses the connection's state anyway */
+    }
+    if (st->slot <= 0) {
+        if (!PQsendQueryParams(c, st->sql, st->nparams, NULL, st->values, st->lengths,
+                               st->formats, 0) ||
+            expect(s, PG_X_EXEC, part, 0, st->res, st->doing) != 0)
+            return send_failed(s, st->doing, err);
+        return STORE_OK;
+    }
+    char name[24];
+    snprintf(name, sizeof name, "dss_q%d", st->slot);
+    if (!pgs_is_prepared(s, st->slot)) {
+        /* Each statement is parsed once per connection, in the same round
+        ** trip as its first run. */
+        if (!PQsendPrepare(c, name, st->sql, st->nparams, NULL) ||
+            expect(s, PG_X_PREPARE, part, st->slot, NULL, st->doing) != 0)
+            return send_failed(s, st->doing, err);
+        /* Prepared from now on for this flight's later statements; a
+        ** failed PREPARE takes the mark back (drain()). */
+        s->prepared[st->slot / 8] |= (unsigned char)(1u << (st->slot % 8));
+    }
+    if (!PQsendQueryPrepared(c, name, st->nparams, st->values, st->lengths, st->formats, 0) ||
+        expect(s, PG_X_EXEC, part, 0, st->res, st->doing) != 0)
+        return send_failed(s, st->doing, err);
+    return STORE_OK;
+}
+
+static int enter_pipeline(pg_store *s, const char *doing, char *err)
+{
+    if (!s->conn || s->broken) return pgs_fail(s, NULL, doing, err);
+    if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) return STORE_OK;
+    if (!PQenterPipelineMode(s->conn)) return send_failed(s, doing, err);
+    return STORE_OK;
+}
+
+int pgs_send_part(pg_store *s, const pg_stmt *st, int n, int part, char *err)
+{
+    int rc = enter_pipeline(s, n ? st[0].doing : "sending statements", err);
+    for (int i = 0; rc == STORE_OK && i < n; i++) rc = send_stmt(s, &st[i], part, err);
+    if (rc == STORE_OK) rc = send_sync(s, part, err);
+    return rc;
+}
+
+/* The first failure of a drain, kept to be reported once everything in
+** the air has been read. */
+typedef struct drained {
+    PGresult *err_res;     /* the first error result (owned), or NULL */
+    const char *err_doing;
+    int err_part;          /* its part, 0 when none failed */
+    int cancelled;
+    int begin_read;        /* the begin's results were among them */
+    int begin_ok;
+    int flush_sent;        /* flush statements were among them */
+    int flush_ok;
+} drained;
+
+/* Note r (a failed or aborted result, owned) as a failure of part. */
+static void note_failure(drained *d, PGresult *r, const pg_expect *x)
+{
+    if (x->part == PG_PART_BEGIN) d->begin_ok = 0;
+    if (x->part == PG_PART_FLUSH) d->flush_ok = 0;
+    if (!d->err_res && r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+        d->err_res = r;
+        d->err_doing = x->doing;
+        d->err_part = x->part;
+        return;
+    }
+    if (!d->err_part) {
+        d->err_part = x->part;
+        d->err_doing = x->doing;
+    }
+    PQclear(r);
+}
+
+/* Read every result in the air, in order, then leave pipeline mode.
+** Returns 0, or -1 when the connection broke (d says what failed). */
+static int drain(pg_store *s, drained *d)
+{
+    PGconn *c = s->conn;
+    int broke = 0;
+    for (size_t i = 0; i < s->nair; i++) {
+        pg_expect *x = &s->air[i];
+        if (x->part == PG_PART_BEGIN) d->begin_read = 1;
+        if (x->part == PG_PART_FLUSH) d->flush_sent = 1;
+        if (x->res) *x->res = NULL;
+        PGresult *r = NULL;
+        if (!broke && wait_input(s, &d->cancelled) == 0) r = PQgetResult(c);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (!r) broke = 1;
+        if (x->kind == PG_X_SYNC) {
+            if (st != PGRES_PIPELINE_SYNC) {
+                /* Out of step with the server: the connection cannot be
+                ** trusted any more. */
+                broke = 1;
+                note_failure(d, r, x);
+            } else {
+                PQclear(r);
+            }
+            continue;
+        }
+        if (r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+            if (x->res) *x->res = r;
+            else PQclear(r);
+        } else {
+            if (x->kind == PG_X_PREPARE)
+                s->prepared[x->slot / 8] &= (unsigned char)~(1u << (x->slot % 8));
+            note_failure(d, r, x);
+        }
+        /* A statement's results end with a NULL. */
+        if (!broke && wait_input(s, &d->cancelled) == 0) {
+            PGresult *end;
+            while ((end = PQgetResult(c)) != NULL) PQclear(end); /* one NULL expected */
+        }
+    }
+    s->nair = 0;
+    if (broke || PQstatus(c) == CONNECTION_BAD) return -1;
+    if (!PQexitPipelineMode(c)) return -1;
+    return 0;
+}
+
+/* Read what is in the air and settle what it concerns: the begin (its
+** head or its failure), the flush (marks sent, or the transaction given
+** up).  Returns STORE_OK or the first failure's code with err set; *part
+** says whose it was (0 none). */
+static int settle_air(pg_store *s, int *part, char *err)
+{
+    drained d = {.begin_ok = 1, .flush_ok = 1};
+    int broke = drain(s, &d) != 0;
+    int rc = STORE_OK;
+    *part = d.err_part;
+    if (broke) {
+        /* A transaction whose begin was still in the air held nothing: it
+        ** is failed rather than lost, and may begin again. */
+        if (d.begin_read && s->base.in_tx) s->tx_failed = STORE_EIO;
+        /* The results may hold the reason (the server's FATAL message). */
+        rc = pgs_fail(s, d.err_res, d.err_doing ? d.err_doing : "waiting for the database", err);
+        if (rc != STORE_EIO) {
+            s->broken = 1;
+            forget_air(s);
+        }
+    } else if (d.err_part) {
+        char why[STORE_ERRLEN];
+        int keep_tx = d.err_part != PG_PART_BEGIN && d.flush_ok;
+        /* pgs_fail() gives the transaction up unless a savepoint saves it:
+        ** the flush's marks count only when the flush went through. */
+        if (d.flush_sent) pgs_flush_done(s, d.flush_ok);
+        if (!keep_tx && d.err_part == PG_PART_BEGIN && s->base.in_tx) s->tx_failed = STORE_EIO;
+        rc = pgs_fail(s, d.err_res, d.err_doing, why);
+        if (d.cancelled && rc != STORE_EIO) {
+            rc = STORE_EINTERRUPTED;
+            snprintf(why, sizeof why, "%s: interrupted", d.err_doing);
+        }
+        snprintf(err, STORE_ERRLEN, "%s", why);
+    } else if (d.flush_sent) {
+        pgs_flush_done(s, 1);
+    }
+    PQclear(d.err_res);
+    if (d.begin_read) {
+        pgs_begin_settled(s, d.err_part == PG_PART_BEGIN || broke ? rc : STORE_OK, err);
+        s->begin_air = 0;
+    }
+    return rc;
+}
+
+int pgs_settle(pg_store *s, char *err)
+{
+    /* Only the begin is ever left in the air: pgs_pipeline() reads it, and
+    ** gets a connection that died while idle back. */
+    return s->nair ? pgs_pipeline(s, NULL, 0, err) : STORE_OK;
+}
+
+int pgs_pipeline(pg_store *s, const pg_stmt *st, int n, char *err)
+{
+    int retried = 0, rerun = 0;
+    for (;;) {
+        int had_begin = s->begin_air, part = 0;
+        int rc = enter_pipeline(s, n ? st[0].doing : "writing the entries", err);
+        if (rc == STORE_OK && s->base.in_tx && !s->tx_failed && !s->begin_air)
+            rc = pgs_flush_send(s, err);
+        for (int i = 0; rc == STORE_OK && i < n; i++) rc = send_stmt(s, &st[i], PG_PART_CALLER, err);
+        if (rc == STORE_OK && s->nair && s->air[s->nair - 1].kind != PG_X_SYNC)
+            rc = send_sync(s, PG_PART_CALLER, err);
+        if (rc == STORE_OK || s->nair) {
+            int sent_rc = rc;
+            rc = settle_air(s, &part, err);
+            if (rc == STORE_OK) rc = sent_rc;
+        }
+        if (rc == STORE_OK || !had_begin || part != PG_PART_BEGIN) {
+            /* A statement's own failure, or none: their results are final. */
+            if (rc != STORE_OK)
+                for (int i = 0; i < n; i++)
+                    if (st[i].res) {
+                        PQclear(*st[i].res);
+                        *st[i].res = NULL;
+                    }
+            return rc;
+        }
+        /* The begin failed, and the statements with it.  When the
+        ** connection had died while idle (a restart), nothing is lost:
+        ** connect again and begin again, once.  Otherwise the statements
+        ** run again outside the failed transaction. */
+        for (int i = 0; i < n; i++)
+            if (st[i].res) {
+                PQclear(*st[i].res);
+                *st[i].res = NULL;
+            }
+        if (s->broken && !retried && s->base.in_tx && s->tx_failed) {
+            retried = 1;
+            char why[STORE_ERRLEN];
+            if (reconnect(s, why) == STORE_OK) {
+                s->tx_failed = 0;
+                if (pgs_begin_send(s, why) == STORE_OK) continue;
+            }
+            return rc;
+        }
+        if (rerun || s->broken) return rc;
+        rerun = 1;
+    }
 }
 
 
@@ -207,21 +521,28 @@ int pgs_query(pg_store *s, const char *sql, int nparams, const char *const *para
 {
     if (res) *res = NULL;
     if (!s->conn || s->broken) return pgs_fail(s, NULL, doing, err);
-    int ok = nparams > 0 ? PQsendQueryParams(s->conn, sql, nparams, NULL, params, NULL,
-                                             NULL, 0)
-                         : PQsendQuery(s->conn, sql);
-    if (!ok) return pgs_fail(s, NULL, doing, err);
+    if (nparams > 0) {
+        pg_stmt st = {.sql = sql, .nparams = nparams, .values = params,
+                      .plan = PG_PLAN_CUSTOM, .res = res, .doing = doing};
+        return pgs_pipeline(s, &st, 1, err);
+    }
+    /* Text that may hold several statements: the simple protocol, outside
+    ** pipeline mode, after what is in the air and the buffered appends. */
+    int rc = pgs_settle(s, err);
+    if (rc == STORE_OK && s->base.in_tx && !s->tx_failed) rc = pgs_pipeline(s, NULL, 0, err);
+    if (rc != STORE_OK) return rc;
+    if (!PQsendQuery(s->conn, sql)) return pgs_fail(s, NULL, doing, err);
     int cancelled = 0;
     PGresult *r = pgs_wait(s, &cancelled);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (!r || (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)) {
-        int rc = pgs_fail(s, r, doing, err);
-        if (cancelled && rc != STORE_EIO) {
-            rc = STORE_EINTERRUPTED;
+        int rc2 = pgs_fail(s, r, doing, err);
+        if (cancelled && rc2 != STORE_EIO) {
+            rc2 = STORE_EINTERRUPTED;
             pgs_errf(err, "%s: interrupted", doing);
         }
         PQclear(r);
-        return rc;
+        return rc2;
     }
     if (res) *res = r;
     else PQclear(r);
@@ -237,47 +558,24 @@ int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err)
 PGresult *pgs_run(pg_store *s, int slot, const char *sql, int nparams,
                   const char *const *params, int *rc, const char *doing, char *err)
 {
+    return pgs_run_planned(s, slot, PG_PLAN_GENERIC, sql, nparams, params, rc, doing, err);
+}
+
+PGresult *pgs_run_planned(pg_store *s, int slot, int plan, const char *sql, int nparams,
+                          const char *const *params, int *rc, const char *doing, char *err)
+{
     PGresult *r = NULL;
     if ((*rc = pgs_ready(s, err)) != STORE_OK) return NULL;
     if (slot <= 0) {
         *rc = pgs_query(s, sql, nparams, params, &r, doing, err);
         return *rc == STORE_OK ? r : NULL;
     }
-    /* Each statement is parsed once per connection: the first run prepares
-    ** it (PQprepare, a parse on the server) under its number's name, later
-    ** runs only bind and execute.  Preparing waits like running: parsing
-    ** takes the tables' locks. */
-    char name[24];
-    int cancelled = 0, held = (s->prepared[slot / 8] >> (slot % 8)) & 1;
-    snprintf(name, sizeof name, "dss_q%d", slot);
-    if (!held) {
-        if (!PQsendPrepare(s->conn, name, sql, 0, NULL)) {
-            *rc = pgs_fail(s, NULL, doing, err);
-            return NULL;
-        }
-        r = pgs_wait(s, &cancelled);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) goto failed;
-        PQclear(r);
-        s->prepared[slot / 8] |= (unsigned char)(1u << (slot % 8));
-    }
-    if (!PQsendQueryPrepared(s->conn, name, nparams, params, NULL, NULL, 0)) {
-        *rc = pgs_fail(s, NULL, doing, err);
-        return NULL;
-    }
-    r = pgs_wait(s, &cancelled);
-    ExecStatusType st = PQresultStatus(r);
-    if (r && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
-        *rc = STORE_OK;
-        return r;
-    }
-failed:
-    *rc = pgs_fail(s, r, doing, err);
-    if (cancelled && *rc != STORE_OK && PQstatus(s->conn) == CONNECTION_OK) {
-        *rc = STORE_EINTERRUPTED;
-        snprintf(err, STORE_ERRLEN, "%s: interrupted", doing);
-    }
-    PQclear(r);
-    return NULL;
+    /* Prepared once per connection: later runs only bind (and plan, when
+    ** custom) and execute. */
+    pg_stmt st = {.slot = slot, .sql = sql, .nparams = nparams, .values = params,
+                  .plan = nparams ? plan : PG_PLAN_ANY, .res = &r, .doing = doing};
+    *rc = pgs_pipeline(s, &st, 1, err);
+    return *rc == STORE_OK ? r : NULL;
 }
 
 /* ---- the connection ---- */
@@ -311,8 +609,11 @@ static int connect_once(pg_store *s, char *err)
         }
     s->conn = PQconnectdbParams(keys, vals, 1);
     PQconninfoFree(defaults);
-    /* A new connection holds no prepared statement. */
+    /* A new connection holds no prepared statement, owes no result, and
+    ** plans as the server's settings say. */
     memset(s->prepared, 0, sizeof s->prepared);
+    forget_air(s);
+    s->plan_mode = PG_PLAN_ANY;
     if (!s->conn) {
         pgs_errf(err, "cannot connect to PostgreSQL: out of memory");
         return STORE_ENOMEM;
@@ -387,14 +688,15 @@ int pgs_ready(pg_store *s, char *err)
 {
     if (s->broken || !s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         s->broken = 1;
-        if (s->base.in_tx) {
+        /* A transaction with writes is lost with the connection; one whose
+        ** begin failed keeps its failure for the commit to report. */
+        if (s->base.in_tx && !s->tx_failed) {
             s->base.lost_tx = s->base.tx_id;
             pgs_tx_reset(s);
         }
-        int rc = reconnect(s, err);
-        if (rc != STORE_OK) return rc;
+        return reconnect(s, err);
     }
-    return s->base.in_tx ? pgs_flush(s, err) : STORE_OK;
+    return STORE_OK;
 }
 
 
@@ -582,17 +884,15 @@ void pgs_close(store *st)
 {
     pg_store *s = pgs(st);
     if (!s) return;
-    if (s->base.in_tx && s->conn && !s->broken) {
-        PGresult *r = PQexec(s->conn, "ROLLBACK");
-        PQclear(r);
-    }
+    if (s->base.in_tx) pgs_rollback(st);
     if (s->conn) PQfinish(s->conn);
     if (s->conninfo) {
         sodium_memzero(s->conninfo, strlen(s->conninfo));
         free(s->conninfo);
     }
-    free(s->buf);
-    free(s->row_off);
+    pgs_rows_free(&s->rows);
+    forget_air(s);
+    free(s->air);
     pgs_tree_free(s);
     free(s);
 }
@@ -781,4 +1081,5 @@ const store_methods pg_store_methods = {
     .redact_path = pgs_redact_path,
     .wipe_password = pgs_wipe_password,
     .explain_find = pgs_explain_find,
+    .find_plans = pgs_find_plans,
 };

@@ -11,6 +11,8 @@
 **   store_pg_schema.c    the central schema and its migrations
 **   store_pg_write.c     transactions, savepoints, appends, checkpoints,
 **                        shipping another log in
+**   store_pg_rows.c      entries in PostgreSQL's binary formats: the
+**                        column arrays of the appends' INSERT, COPY tuples
 **   store_pg_query.c     queries, activity, walks, statistics
 **   store_pg_scan.c      the chain's reads, entry walks, retention by
 **                        partitions, the append-only guards
@@ -20,12 +22,16 @@
 **
 ** Rules for code using this header:
 ** - Before any statement, call pgs_ready(): it reconnects after a lost
-**   connection and sends the appends buffered in the open transaction, so
-**   a read inside a transaction sees the transaction's own writes.
+**   connection.
 ** - Run statements with pgs_query() (or pgs_exec() when no rows matter),
-**   or pgs_run() for a statement prepared once per connection: they poll
-**   the interrupt callback while waiting and map SQLSTATEs to STORE_E*
-**   codes with a sentence that never holds the conninfo.
+**   or pgs_run() for a statement prepared once per connection, or several
+**   at once with pgs_pipeline(): they poll the interrupt callback while
+**   waiting and map SQLSTATEs to STORE_E* codes with a sentence that never
+**   holds the conninfo.  Each sends the appends buffered in the open
+**   transaction ahead of the statement, in the same round trip, so a read
+**   inside a transaction sees the transaction's own writes; and reads the
+**   results of the transaction's BEGIN and head lock, which store_begin()
+**   sends without waiting (pipeline mode, see pgs_pipeline()).
 ** - Entries are read with PG_ENTRY_COLUMNS (or PG_ENTRY_NAMED) and turned
 **   into rows with pgs_row().
 ** - A store is used by one thread at a time (each thread opens its own),
@@ -39,10 +45,11 @@
 #include <stdint.h>
 
 #include "../store_methods.h"
+#include "../../util/jbuf.h"
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL
@@ -77,13 +84,35 @@ typedef struct pg_head {
 /* One savepoint of the open transaction.  Savepoints are lazy: most
 ** requests only append, and their appends are buffered, so rolling one
 ** back only trims the buffer.  A savepoint is sent to the server (sent=1)
-** only when a statement must run after it (pgs_flush()). */
+** only when a statement must run after it (ahead of that statement). */
 typedef struct pg_mark {
     size_t rows;   /* appended rows of the tx when the savepoint was set */
     pg_head head;
     int64_t writes; /* tx_writes then */
     int sent;
 } pg_mark;
+
+/* Rows of entries kept to be sent (store_pg_rows.c): each field's bytes
+** once, row after row; flen holds ENTRY_NFIELDS lengths a row (-1: NULL). */
+typedef struct pg_rows {
+    char *data;
+    size_t len, cap;
+    size_t *start;     /* where each row's bytes begin in data */
+    int32_t *flen;
+    size_t n, rows_cap;
+} pg_rows;
+
+/* What a statement sent in pipeline mode owes: its results, read in the
+** order sent (pgs_pipeline()). */
+typedef struct pg_expect {
+    unsigned char kind;  /* PG_X_PREPARE, PG_X_EXEC, PG_X_SYNC */
+    unsigned char part;  /* PG_PART_BEGIN, PG_PART_FLUSH or PG_PART_CALLER */
+    int slot;            /* PG_X_PREPARE: the number it prepares */
+    PGresult **res;      /* PG_X_EXEC: where its result goes, or NULL */
+    const char *doing;
+} pg_expect;
+enum { PG_X_PREPARE = 1, PG_X_EXEC, PG_X_SYNC };
+enum { PG_PART_BEGIN = 1, PG_PART_FLUSH, PG_PART_CALLER };
 
 #define PG_MAX_MARKS 64
 #define PG_MONTHS_CACHED 8
@@ -94,8 +123,22 @@ enum {
     PG_SLOT_LOG_ID = 8200, PG_SLOT_GET, PG_SLOT_ACT_TYPES, PG_SLOT_ACT_PROJECTS,
     PG_SLOT_ACT_TYPES_LOG, PG_SLOT_ACT_PROJECTS_LOG, PG_SLOT_DAYS_USER, PG_SLOT_DAYS_ALL,
     PG_SLOT_USERS, PG_SLOT_STATS_LOGS, PG_SLOT_STATS_TYPES, PG_SLOT_STATS_USERS,
-    PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES
+    PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES,
+    /* the write path's */
+    PG_SLOT_BEGIN, PG_SLOT_LOCK, PG_SLOT_INSERT, PG_SLOT_INSERT_HEAD, PG_SLOT_HEAD,
+    PG_SLOT_COMMIT,
+    /* the chain's */
+    PG_SLOT_HEAD_READ, PG_SLOT_HASH_AT, PG_SLOT_LAST_CHECKPOINT, PG_SLOT_LAST_ANCHOR
 };
+
+/* How a statement wants the session's plan_cache_mode (pgs_pipeline()):
+** a prepared lookup by key is planned once (a generic plan: planning the
+** partitioned table each time cost more than running the query); a
+** one-off statement with parameters, and a prepared find whose best plan
+** depends on its values, is planned for them (force_custom_plan: at 10M
+** entries a generic plan of a user's newest 20 ran 55 ms against 0.2 ms
+** for the custom one, bench/RESULTS-pg.md), still parsed only once. */
+enum { PG_PLAN_ANY = 0, PG_PLAN_GENERIC, PG_PLAN_CUSTOM };
 
 typedef struct pg_store {
     store base;
@@ -120,17 +163,39 @@ typedef struct pg_store {
     pg_head head_at_begin; /* the head row as locked: commit updates it if moved */
     pg_mark marks[PG_MAX_MARKS];
     int nmarks;
+    /* store_begin() sent BEGIN and the head lock; their results are read
+    ** with the next statement's (pgs_settle()).  lock_res: the lock's. */
+    int begin_air;
+    PGresult *lock_res;
+    /* The begin failed (the lock, the connection): its STORE_E* code, which
+    ** every write of the transaction and its commit report with
+    ** tx_fail_why; reads run outside it.  0 otherwise. */
+    int tx_failed;
+    char tx_fail_why[STORE_ERRLEN];
+    /* An import into another log moved that log's head: the COMMIT's round
+    ** trip stores it. */
+    int import_pending;
+    pg_head import_head;
+    char import_log[37];
 
-    /* Appends not yet sent: SQL tuples, one per append. */
-    char *buf;
-    size_t buf_len, buf_cap;
-    size_t *row_off;   /* byte offset of each buffered row in buf */
-    size_t rows_buf, rows_cap;
-    size_t rows_flushed; /* rows of the tx already sent */
+    /* Appends not yet sent (rows_flushed of the tx were sent already). */
+    pg_rows rows;
+    size_t rows_flushed;
+
+    /* Statements sent in pipeline mode whose results are not read yet. */
+    pg_expect *air;
+    size_t nair, air_cap;
+    int plan_mode;     /* the session's plan_cache_mode: PG_PLAN_GENERIC or
+                       ** PG_PLAN_CUSTOM when forced, PG_PLAN_ANY (auto) as
+                       ** connected, -1 unknown */
 
     /* Months whose partition is known to exist ("2026-12"). */
     char months[PG_MONTHS_CACHED][8];
     int nmonths;
+
+    /* Whether a substring search walks windows of time (store_pg_query.c):
+    ** 0 not known yet, 1 yes, -1 no (the entries are few). */
+    int search_windows;
 
     /* The statements this connection has prepared (pgs_run()), a bit per
     ** statement number; cleared when a new connection is made. */
@@ -154,13 +219,60 @@ static inline const pg_store *pgs_const(const store *s) { return (const pg_store
 void pgs_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reconnect when the connection was lost (with back-off, never waiting
-** longer than the busy timeout), then send buffered appends.  0 or a
-** STORE_E* code with err filled. */
+** longer than the busy timeout).  0 or a STORE_E* code with err filled. */
 int pgs_ready(pg_store *s, char *err);
 
-/* Send the open transaction's buffered appends (and the savepoints set
-** between them) to the server. */
-int pgs_flush(pg_store *s, char *err);
+/* One statement for pgs_pipeline(): prepared once per connection under the
+** number slot (> 0), or sent as it is (slot 0); values as in
+** PQsendQueryParams() (lengths and formats NULL: every value is text).
+** Its result goes to *res (NULL to discard; the caller PQclear()s it). */
+typedef struct pg_stmt {
+    int slot;
+    const char *sql;
+    int nparams;
+    const char *const *values;
+    const int *lengths;
+    const int *formats;
+    int plan;           /* PG_PLAN_* */
+    PGresult **res;
+    const char *doing;
+} pg_stmt;
+
+/* Run n statements in one round trip (libpq's pipeline mode): the open
+** transaction's buffered appends and savepoints go first, then each
+** statement (its PREPARE with it when it is new to the connection), then
+** a sync.  Reads the results of everything in the air, store_begin()'s
+** included, in order.  STORE_OK when every statement succeeded, else the
+** code and sentence of the first failure (as pgs_fail() makes them; the
+** *res of the statements are then NULL).  When the transaction's begin
+** failed, the statements run again outside it, once. */
+int pgs_pipeline(pg_store *s, const pg_stmt *st, int n, char *err);
+
+/* Send statements without reading their results (the begin's BEGIN and
+** head lock), marked part PG_PART_BEGIN; pgs_settle() reads them.  The
+** connection stays in pipeline mode meanwhile. */
+int pgs_send_part(pg_store *s, const pg_stmt *st, int n, int part, char *err);
+
+/* Read whatever is in the air (store_begin()'s lock), leaving pipeline
+** mode: before anything that cannot be pipelined (simple queries, COPY)
+** and before the head is needed. */
+int pgs_settle(pg_store *s, char *err);
+
+/* store_pg_write.c, for pgs_pipeline(): send the buffered appends and the
+** savepoints not yet sent, as part PG_PART_FLUSH (nothing when there are
+** none); and, after the results, mark them sent (ok) or give the
+** transaction up.  pgs_begin_settled(): the begin's results were read
+** (lock_res holds the lock's result, or NULL when it failed). */
+int pgs_flush_send(pg_store *s, char *err);
+void pgs_flush_done(pg_store *s, int ok);
+void pgs_begin_settled(pg_store *s, int rc, const char *why);
+
+/* store_pg_write.c: send the begin's BEGIN and head lock (part
+** PG_PART_BEGIN) and leave them in the air (begin_air). */
+int pgs_begin_send(pg_store *s, char *err);
+
+/* Whether the statement numbered slot is prepared on this connection. */
+int pgs_is_prepared(const pg_store *s, int slot);
 
 /* Run one statement with text parameters (NULL = SQL NULL; bytea passed as
 ** "\\x<hex>" text) and text results.  On STORE_OK *res (may be NULL to
@@ -183,6 +295,11 @@ int pgs_exec(pg_store *s, const char *sql, const char *doing, char *err);
 PGresult *pgs_run(pg_store *s, int slot, const char *sql, int nparams,
                   const char *const *params, int *rc, const char *doing, char *err);
 
+/* pgs_run() with the plan a statement with parameters wants (PG_PLAN_*):
+** pgs_run() plans once (PG_PLAN_GENERIC). */
+PGresult *pgs_run_planned(pg_store *s, int slot, int plan, const char *sql, int nparams,
+                          const char *const *params, int *rc, const char *doing, char *err);
+
 /* Wait for the results of the statement sent on s->conn, polling the
 ** interrupt callback and cancelling the statement when it asks to stop
 ** (*cancelled set); returns the first error result or else the last one
@@ -204,6 +321,41 @@ int pgs_bytea(const char *text, uint8_t *out, size_t n);
 
 /* "\\x" and hex of n bytes into out (2n + 3 bytes). */
 void pgs_bytea_text(const uint8_t *in, size_t n, char *out);
+
+/* ---- entries in binary (store_pg_rows.c) ---- */
+
+/* pgs_rows_params()'s parameters: a column array per field, then the
+** log's id; with the head, its seq, hash and time follow. */
+#define PG_ROWS_PARAMS (ENTRY_NFIELDS + 1)
+#define PG_ROWS_LOG_PARAM (ENTRY_NFIELDS + 1)
+#define PG_ROWS_HEAD_PARAMS (PG_ROWS_PARAMS + 3)
+#define PG_ROWS_SQL_MAX 1400
+
+/* Keep a copy of e's fields; 0, or -1 when memory ran out (r is then
+** empty). */
+int pgs_rows_add(pg_rows *r, const store_raw_entry *e);
+/* Keep the first n rows only. */
+void pgs_rows_trim(pg_rows *r, size_t n);
+void pgs_rows_free(pg_rows *r);
+
+/* The parameters of pgs_rows_insert_sql()'s statement for rows [a, z) of r
+** on log log_id: binary column arrays, built in buf (reused; the caller
+** frees it), values pointing into it.  0, or -1 when memory ran out. */
+int pgs_rows_params(const pg_rows *r, size_t a, size_t z, const char *log_id, jbuf *buf,
+                    const char *values[PG_ROWS_PARAMS], int lengths[PG_ROWS_PARAMS],
+                    int formats[PG_ROWS_PARAMS]);
+
+/* The INSERT of rows from those arrays into out (PG_ROWS_SQL_MAX bytes);
+** with_head: and the log's head moved to $22 (seq), $23 (hash), $24
+** (created_at) in the same statement. */
+void pgs_rows_insert_sql(char *out, size_t len, int with_head);
+
+/* COPY of entries in binary: the statement, then the data's header, a
+** tuple per entry (with the log's id), the trailer. */
+extern const char pgs_copy_sql[];
+void pgs_copy_header(jbuf *b);
+void pgs_copy_row(jbuf *b, const store_raw_entry *e, const char *log_id);
+void pgs_copy_trailer(jbuf *b);
 
 /* The log id selected for the integrity functions, or fail with
 ** STORE_EINVAL and a sentence when none is. */
@@ -265,5 +417,6 @@ STORE_SINK_CURSOR_METHODS(PG_X_DECL)
 void pgs_redact_path(const char *path, char *out, size_t len);
 void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
+int pgs_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
 
 #endif

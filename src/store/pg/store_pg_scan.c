@@ -45,15 +45,17 @@ static void copy_checkpoint(const PGresult *r, int row, store_checkpoint *cp)
     snprintf(cp->note, sizeof cp->note, "%s", PQgetvalue(r, row, 9));
 }
 
-static int one_checkpoint(pg_store *s, const char *sql, store_checkpoint *out,
+/* The reads below run after every group commit (the recorder's checkpoint
+** test) and in every verify: each is prepared and planned once per
+** connection (pgs_run()). */
+static int one_checkpoint(pg_store *s, int slot, const char *sql, store_checkpoint *out,
                           const char *doing, char *err)
 {
-    int rc = pgs_ready_log(s, err);
+    int rc = pgs_need_log(s, err);
     if (rc != STORE_OK) return rc;
     const char *p[1] = {s->sel_id};
-    PGresult *r = NULL;
-    rc = pgs_query(s, sql, 1, p, &r, doing, err);
-    if (rc != STORE_OK) return rc;
+    PGresult *r = pgs_run(s, slot, sql, 1, p, &rc, doing, err);
+    if (!r) return rc;
     if (PQntuples(r) == 0) {
         pgs_errf(err, "log %s has no checkpoint", s->sel_id);
         rc = STORE_ENOTFOUND;
@@ -66,7 +68,7 @@ static int one_checkpoint(pg_store *s, const char *sql, store_checkpoint *out,
 
 int pgs_last_checkpoint(store *s, store_checkpoint *out, char *err)
 {
-    return one_checkpoint(pgs(s),
+    return one_checkpoint(pgs(s), PG_SLOT_LAST_CHECKPOINT,
                           "SELECT " PG_CHECKPOINT_COLUMNS " FROM dss_audit.checkpoints"
                           " WHERE log_id = $1 ORDER BY number DESC LIMIT 1",
                           out, "reading the last checkpoint", err);
@@ -74,7 +76,7 @@ int pgs_last_checkpoint(store *s, store_checkpoint *out, char *err)
 
 int pgs_last_anchor(store *s, store_checkpoint *out, char *err)
 {
-    return one_checkpoint(pgs(s),
+    return one_checkpoint(pgs(s), PG_SLOT_LAST_ANCHOR,
                           "SELECT " PG_CHECKPOINT_COLUMNS " FROM dss_audit.checkpoints"
                           " WHERE log_id = $1 AND kind = 'anchor'"
                           " ORDER BY number DESC LIMIT 1",
@@ -86,15 +88,14 @@ int pgs_head(store *st, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
     pg_store *s = pgs(st);
     *seq = 0;
     uint8_t h[CHAIN_HASH_BYTES] = {0};
-    int rc = pgs_ready_log(s, err);
+    int rc = pgs_need_log(s, err);
     if (rc != STORE_OK) return rc;
     const char *p[1] = {s->sel_id};
-    PGresult *r = NULL;
-    rc = pgs_query(s,
-                   "SELECT seq, hash FROM dss_audit.entries WHERE log_id = $1"
-                   " ORDER BY seq DESC LIMIT 1",
-                   1, p, &r, "reading the chain head", err);
-    if (rc != STORE_OK) return rc;
+    PGresult *r = pgs_run(s, PG_SLOT_HEAD_READ,
+                          "SELECT seq, hash FROM dss_audit.entries WHERE log_id = $1"
+                          " ORDER BY seq DESC LIMIT 1",
+                          1, p, &rc, "reading the chain head", err);
+    if (!r) return rc;
     int found = PQntuples(r) == 1;
     if (found) {
         *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -119,15 +120,15 @@ int pgs_head(store *st, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
 int pgs_hash_at(store *st, int64_t seq, char hash[CHAIN_HEX_LEN], char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_ready_log(s, err);
+    int rc = pgs_need_log(s, err);
     if (rc != STORE_OK) return rc;
     char n[24];
     pgs_int_text(seq, n);
     const char *p[2] = {s->sel_id, n};
-    PGresult *r = NULL;
-    rc = pgs_query(s, "SELECT hash FROM dss_audit.entries WHERE log_id = $1 AND seq = $2",
-                   2, p, &r, "reading an entry's hash", err);
-    if (rc != STORE_OK) return rc;
+    PGresult *r = pgs_run(s, PG_SLOT_HASH_AT,
+                          "SELECT hash FROM dss_audit.entries WHERE log_id = $1 AND seq = $2",
+                          2, p, &rc, "reading an entry's hash", err);
+    if (!r) return rc;
     if (PQntuples(r) == 0) {
         pgs_errf(err, "log %s has no entry %lld", s->sel_id, (long long)seq);
         rc = STORE_ENOTFOUND;

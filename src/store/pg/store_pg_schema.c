@@ -303,12 +303,22 @@ static const char m3_sink_cursors[] =
     "  saved_at timestamptz NOT NULL,"
     "  PRIMARY KEY (log_id, sink_key));";
 
+/* Version 4: a BRIN index on created_at.  A substring search reads one
+** window of time at a time (store_pg_query.c); the planner ANDs this index
+** with the trigram bitmaps, so a window fetches its own matches rather
+** than every match in its partitions (the btree on created_at is not
+** ANDed).  Entries arrive in time order, so the index is tiny and cheap to
+** keep up.  Building it reads each partition once. */
+static const char m4_time_brin[] =
+    "CREATE INDEX IF NOT EXISTS entries_time_brin ON dss_audit.entries USING brin (created_at);";
+
 /* Each version's statements, NULL-terminated. */
 static const char *const m1[] = { m1_logs, m1_entries, m1_partition, m1_checkpoints,
                                   m1_activity, NULL };
 static const char *const m2[] = { m2_tree, NULL };
 static const char *const m3[] = { m3_sink_cursors, NULL };
-static const char *const *const migrations[PG_SCHEMA_VERSION] = { m1, m2, m3 };
+static const char *const m4[] = { m4_time_brin, NULL };
+static const char *const *const migrations[PG_SCHEMA_VERSION] = { m1, m2, m3, m4 };
 
 /* The schema holding pg_trgm, for its operator class's qualified name. */
 static int trgm_schema(pg_store *s, char *out, size_t len, char *err)

@@ -6,11 +6,23 @@
 ** locks the own log's head row (SELECT ... FOR UPDATE), so appends on one
 ** log are serialized across servers while other logs never wait.  store.c
 ** numbers and hashes each entry from the head kept here (append_head), so
-** the receipt is known at once; the rows are buffered as SQL tuples and
-** sent as one multi-row INSERT together with the head's UPDATE and COMMIT:
-** a whole group commit costs one round trip.  Savepoints are lazy for the
-** same reason: rolling back a request that only appended trims the buffer;
-** a savepoint reaches the server only when a statement must run after it.
+** the receipt is known at once.
+**
+** Round trips are what a group commit costs beyond the disk, so each step
+** sends what it can in one (libpq's pipeline mode, store_pg.c):
+**   - begin sends BEGIN and the lock without waiting; their results are
+**     read when the head is first needed, or with the next statement (a
+**     read's query rides in the same round trip as the lock);
+**   - appends are kept as rows (store_pg_rows.c) and sent as one prepared
+**     INSERT of column arrays: nothing to parse or plan per group;
+**   - commit is that INSERT with the head's UPDATE folded in, and COMMIT:
+**     one round trip, one statement.
+** Savepoints are lazy for the same reason: rolling back a request that only
+** appended trims the rows; a savepoint reaches the server only when a
+** statement must run after it, in that statement's round trip.
+**
+** Shipping (store_import()) sends each checked batch with COPY (binary) in
+** the batch's transaction; the shipped log's head moves with the COMMIT.
 */
 #include "store_pg_int.h"
 
@@ -18,183 +30,86 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable text for building SQL; `oom` sticks once an allocation failed. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-/* A string literal (standard_conforming_strings is on: only ' is special),
-** or NULL. */
-static void sb_lit(sbuf *b, const char *v)
-{
-    if (!v) {
-        sb_puts(b, "NULL");
-        return;
-    }
-    sb_put(b, "'", 1);
-    const char *q;
-    while ((q = strchr(v, '\'')) != NULL) {
-        sb_put(b, v, (size_t)(q - v) + 1);
-        sb_put(b, "'", 1);
-        v = q + 1;
-    }
-    sb_puts(b, v);
-    sb_put(b, "'", 1);
-}
-
-static void sb_bytea(sbuf *b, const uint8_t *h, size_t n)
-{
-    char hex[2 * 64 + 4];
-    pgs_bytea_text(h, n, hex);
-    sb_put(b, "'", 1);
-    sb_puts(b, hex);
-    sb_puts(b, "'::bytea");
-}
-
-static void sb_int(sbuf *b, int64_t v)
-{
-    char n[24];
-    snprintf(n, sizeof n, "%lld", (long long)v);
-    sb_puts(b, n);
-}
-
+static int tx_usable(pg_store *s, const char *what, char *err);
 
 /* ---- buffered appends ---- */
 
-/* Every column of ENTRY_FIELDS, then log_id: the order of put_row(). */
-#define X_INSERT_COLUMN(name, type, nullable, hash_at, since, by) ENTRY_SEP_##type #name
-static const char insert_head[] =
-    "INSERT INTO dss_audit.entries (" ENTRY_FIELDS(X_INSERT_COLUMN) ", log_id) VALUES ";
+/* An INSERT of rows [a, z) of the buffer (tx-absolute numbers) into *st,
+** its parameters built in b (which must live until it is sent). */
+typedef struct insert_stmt {
+    const char *values[PG_ROWS_HEAD_PARAMS];
+    int lengths[PG_ROWS_HEAD_PARAMS], formats[PG_ROWS_HEAD_PARAMS];
+    char sql[PG_ROWS_SQL_MAX];
+    char seq[24], hash[2 * CHAIN_HASH_BYTES + 3];
+} insert_stmt;
 
-/* The INSERT of buffered rows [from, to) (absolute row numbers). */
-static void put_insert(pg_store *s, sbuf *b, size_t from, size_t to)
+static int insert_of(pg_store *s, size_t a, size_t z, const pg_head *head, jbuf *b,
+                     insert_stmt *x, pg_stmt *st, char *err)
 {
-    if (from >= to) return;
-    sb_puts(b, insert_head);
-    size_t a = from - s->rows_flushed, z = to - s->rows_flushed;
-    size_t start = s->row_off[a];
-    size_t end = z < s->rows_buf ? s->row_off[z] : s->buf_len;
-    /* Rows are stored each followed by a comma: drop the last one. */
-    sb_put(b, s->buf + start, end - start - 1);
-    sb_puts(b, ";");
-}
-
-/* The flush's text: rows, with the savepoints not yet sent at their
-** places.  Returns the row count the text covers. */
-static size_t flush_text(pg_store *s, sbuf *b, int with_marks)
-{
-    size_t pos = s->rows_flushed, total = s->rows_flushed + s->rows_buf;
-    char sp[48];
-    for (int i = 0; with_marks && i < s->nmarks; i++) {
-        if (s->marks[i].sent) continue;
-        put_insert(s, b, pos, s->marks[i].rows);
-        pos = s->marks[i].rows;
-        snprintf(sp, sizeof sp, "SAVEPOINT sp%d;", i);
-        sb_puts(b, sp);
-    }
-    put_insert(s, b, pos, total);
-    return total;
-}
-
-static void buffer_clear(pg_store *s, size_t total)
-{
-    s->rows_flushed = total;
-    s->rows_buf = 0;
-    s->buf_len = 0;
-}
-
-int pgs_flush(pg_store *s, char *err)
-{
-    if (!s->base.in_tx) return STORE_OK;
-    sbuf b = {0};
-    size_t total = flush_text(s, &b, 1);
-    if (b.oom) {
-        free(b.p);
+    size_t base = s->rows_flushed;
+    if (pgs_rows_params(&s->rows, a - base, z - base, s->own_id, b, x->values, x->lengths,
+                        x->formats) != 0) {
         pgs_errf(err, "out of memory");
         return STORE_ENOMEM;
     }
-    if (!b.len) return STORE_OK;
-    int rc = pgs_exec(s, b.p, "writing the entries", err);
-    free(b.p);
-    if (rc != STORE_OK) {
+    int slot = head ? PG_SLOT_INSERT_HEAD : PG_SLOT_INSERT;
+    x->sql[0] = '\0';
+    if (!pgs_is_prepared(s, slot)) pgs_rows_insert_sql(x->sql, sizeof x->sql, head != NULL);
+    int n = PG_ROWS_PARAMS;
+    if (head) {
+        pgs_int_text(head->seq, x->seq);
+        pgs_bytea_text(head->hash, CHAIN_HASH_BYTES, x->hash);
+        x->values[n] = x->seq;
+        x->values[n + 1] = x->hash;
+        x->values[n + 2] = head->created_at[0] ? head->created_at : NULL;
+        for (int i = n; i < n + 3; i++) x->lengths[i] = x->formats[i] = 0;
+        n += 3;
+    }
+    *st = (pg_stmt){.slot = slot, .sql = x->sql, .nparams = n, .values = x->values,
+                    .lengths = x->lengths, .formats = x->formats, .doing = "writing the entries"};
+    return STORE_OK;
+}
+
+/* Send rows [a, z) as one INSERT, part of the flush. */
+static int send_rows(pg_store *s, size_t a, size_t z, jbuf *b, char *err)
+{
+    if (a >= z) return STORE_OK;
+    insert_stmt x;
+    pg_stmt st;
+    int rc = insert_of(s, a, z, NULL, b, &x, &st, err);
+    return rc == STORE_OK ? pgs_send_part(s, &st, 1, PG_PART_FLUSH, err) : rc;
+}
+
+int pgs_flush_send(pg_store *s, char *err)
+{
+    size_t pos = s->rows_flushed, total = s->rows_flushed + s->rows.n;
+    jbuf b = {0};
+    int rc = STORE_OK;
+    char sp[48];
+    for (int i = 0; rc == STORE_OK && i < s->nmarks; i++) {
+        if (s->marks[i].sent) continue;
+        rc = send_rows(s, pos, s->marks[i].rows, &b, err);
+        pos = s->marks[i].rows;
+        snprintf(sp, sizeof sp, "SAVEPOINT sp%d", i);
+        pg_stmt st = {.sql = sp, .doing = "setting a savepoint"};
+        if (rc == STORE_OK) rc = pgs_send_part(s, &st, 1, PG_PART_FLUSH, err);
+    }
+    if (rc == STORE_OK) rc = send_rows(s, pos, total, &b, err);
+    jbuf_free(&b);
+    return rc;
+}
+
+void pgs_flush_done(pg_store *s, int ok)
+{
+    if (!ok) {
         /* A batch failing half way leaves savepoints in doubt: give the
         ** whole transaction up rather than guess. */
         pgs_tx_lost(s);
-        return rc;
+        return;
     }
     for (int i = 0; i < s->nmarks; i++) s->marks[i].sent = 1;
-    buffer_clear(s, total);
-    return STORE_OK;
-}
-
-/* One finished entry as the SQL tuple "(...)," of the INSERT above. */
-/* Each field in its place of ENTRY_FIELDS (store_raw_entry names its two
-** hashes as the fields).  Integers are checked decimal digits: store.c made
-** or checked them. */
-#define PUT_SEQ(name) sb_int(b, e->f.seq);
-#define PUT_TEXT(name) sb_puts(b, ","), sb_lit(b, e->f.name);
-#define PUT_JSON PUT_TEXT
-#define PUT_INT(name) sb_puts(b, ","), sb_puts(b, e->f.name ? e->f.name : "NULL");
-#define PUT_HASH(name) sb_puts(b, ","), sb_bytea(b, e->name, CHAIN_HASH_BYTES);
-#define X_PUT(name, type, nullable, hash_at, since, by) PUT_##type(name)
-static void put_row(sbuf *b, const store_raw_entry *e, const char *log_id)
-{
-    _Static_assert(ENTRY_F_seq == 0, "seq opens the tuple");
-    sb_puts(b, "(");
-    ENTRY_FIELDS(X_PUT)
-    sb_puts(b, ",");
-    sb_lit(b, log_id);
-    sb_puts(b, "),");
-}
-
-/* Add one row to the transaction's buffer. */
-static int buffer_row(pg_store *s, const store_raw_entry *e, char *err)
-{
-    sbuf b = {.p = s->buf, .len = s->buf_len, .cap = s->buf_cap};
-    size_t start = b.len;
-    put_row(&b, e, s->own_id);
-    s->buf = b.p;
-    s->buf_cap = b.cap;
-    if (b.oom) {
-        pgs_errf(err, "out of memory");
-        return STORE_ENOMEM;
-    }
-    if (s->rows_buf == s->rows_cap) {
-        size_t cap = s->rows_cap ? s->rows_cap * 2 : 256;
-        size_t *p = realloc(s->row_off, cap * sizeof *p);
-        if (!p) {
-            pgs_errf(err, "out of memory");
-            return STORE_ENOMEM;
-        }
-        s->row_off = p;
-        s->rows_cap = cap;
-    }
-    s->row_off[s->rows_buf++] = start;
-    s->buf_len = b.len;
-    return STORE_OK;
+    s->rows_flushed += s->rows.n;
+    pgs_rows_trim(&s->rows, 0);
 }
 
 /* ---- appends: store.c numbers and hashes, this stores ---- */
@@ -206,6 +121,10 @@ int pgs_append_head(store *st, store_tip *h, char *err)
         pgs_errf(err, "this store has no log of its own to write to");
         return STORE_EINVAL;
     }
+    /* The lock sent at begin: its answer is the head. */
+    int rc = pgs_settle(s, err);
+    if (rc == STORE_OK) rc = tx_usable(s, "an append", err);
+    if (rc != STORE_OK) return rc;
     h->seq = s->head.seq;
     memcpy(h->hash, s->head.hash, CHAIN_HASH_BYTES);
     return STORE_OK;
@@ -216,22 +135,21 @@ int pgs_append_row(store *st, const store_raw_entry *e, char *err)
     pg_store *s = pgs(st);
     char month[8];
     snprintf(month, sizeof month, "%.7s", e->f.created_at);
-    int known = 0;
-    for (int i = 0; i < s->nmonths; i++) known |= !strcmp(s->months[i], month);
-    if (!known) {
-        /* A transaction that outlived the months begin() prepared. */
-        int rc = pgs_flush(s, err);
-        if (rc == STORE_OK) rc = pgs_ensure_month(s, month, err);
-        if (rc != STORE_OK) return rc;
-    }
-    int rc = buffer_row(s, e, err);
+    /* A transaction that outlived the months begin() prepared: the rows
+    ** so far go ahead of the partition's creation. */
+    int rc = pgs_ensure_month(s, month, err);
     if (rc != STORE_OK) return rc;
+    if (pgs_rows_add(&s->rows, e) != 0) {
+        pgs_errf(err, "out of memory");
+        pgs_tx_lost(s);
+        return STORE_ENOMEM;
+    }
     s->head.seq = e->f.seq;
     memcpy(s->head.hash, e->hash, CHAIN_HASH_BYTES);
     snprintf(s->head.created_at, sizeof s->head.created_at, "%s", e->f.created_at);
     s->base.tx_writes++;
-    /* Keep one statement's text moderate: send a long batch early. */
-    if (s->buf_len > (4u << 20)) return pgs_flush(s, err);
+    /* Keep one statement moderate: send a long batch early. */
+    if (s->rows.len > (4u << 20)) return pgs_pipeline(s, NULL, 0, err);
     return STORE_OK;
 }
 
@@ -240,7 +158,7 @@ int pgs_append_row(store *st, const store_raw_entry *e, char *err)
 int pgs_ensure_month(pg_store *s, const char *month, char *err)
 {
     for (int i = 0; i < s->nmonths; i++)
-        if (!strcmp(s->months[i], month)) return STORE_OK;
+        if (!strncmp(s->months[i], month, 7)) return STORE_OK;
     const char *p[1] = {month};
     int rc = pgs_query(s, "SELECT dss_audit.ensure_partition($1)", 1, p, NULL,
                        "creating the month's partition", err);
@@ -266,14 +184,71 @@ static int ensure_month_of(pg_store *s, int64_t us, char *err)
 
 static int read_head_row(pg_store *s, PGresult *r, pg_head *h)
 {
-    if (PQntuples(r) != 1) return 0;
+    (void)s;
+    if (!r || PQntuples(r) != 1) return 0;
     h->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     pgs_bytea(PQgetvalue(r, 0, 1), h->hash, 32);
     snprintf(h->created_at, sizeof h->created_at, "%s", PQgetvalue(r, 0, 2));
     return 1;
 }
 
-static int lock_own_head(pg_store *s, char *err);
+static const char lock_sql[] =
+    "SELECT head_seq, head_hash, coalesce(head_created_at, '')"
+    " FROM dss_audit.logs WHERE log_id = $1 FOR UPDATE";
+
+int pgs_begin_send(pg_store *s, char *err)
+{
+    const char *p[1] = {s->own_id};
+    pg_stmt st[2] = {
+        {.slot = PG_SLOT_BEGIN, .sql = "BEGIN", .doing = "beginning"},
+        {.slot = PG_SLOT_LOCK, .sql = lock_sql, .nparams = 1, .values = p,
+         .res = &s->lock_res, .doing = "locking the log's head"},
+    };
+    /* A shipper's transaction holds only what store_import() locks: the
+    ** head of the log it imports into. */
+    int rc = pgs_send_part(s, st, s->own_id[0] ? 2 : 1, PG_PART_BEGIN, err);
+    if (rc == STORE_OK) s->begin_air = 1;
+    return rc;
+}
+
+void pgs_begin_settled(pg_store *s, int rc, const char *why)
+{
+    PGresult *r = s->lock_res;
+    s->lock_res = NULL;
+    if (rc == STORE_OK && s->own_id[0] && !read_head_row(s, r, &s->head)) {
+        rc = STORE_ESCHEMA;
+        snprintf(s->tx_fail_why, sizeof s->tx_fail_why, "the log %s is missing from %s",
+                 s->own_id, s->where);
+        why = NULL;
+    }
+    PQclear(r);
+    if (!s->base.in_tx) return;
+    if (rc == STORE_OK) {
+        s->head_at_begin = s->head;
+        return;
+    }
+    /* The transaction holds nothing (so nothing is lost): what is asked of
+    ** it fails with this sentence, reads run outside it. */
+    s->tx_failed = rc;
+    if (why) snprintf(s->tx_fail_why, sizeof s->tx_fail_why, "%s", why);
+    if (s->conn && !s->broken && PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+/* A write inside the open transaction: STORE_OK, or why not (none is
+** open, or its begin failed). */
+static int tx_usable(pg_store *s, const char *what, char *err)
+{
+    if (!s->base.in_tx) {
+        pgs_errf(err, "%s outside a transaction", what);
+        return STORE_EINVAL;
+    }
+    if (s->tx_failed) {
+        snprintf(err, STORE_ERRLEN, "%s", s->tx_fail_why);
+        return s->tx_failed;
+    }
+    return STORE_OK;
+}
 
 int pgs_begin(store *st, char *err)
 {
@@ -291,51 +266,58 @@ int pgs_begin(store *st, char *err)
         pgs_errf(err, "this store has no log of its own to write to");
         return STORE_EINVAL;
     }
-    /* A shipper's transaction holds only what store_import() locks: the
-    ** head of the log it imports into. */
-    int rc = s->own_id[0] ? lock_own_head(s, err) : pgs_ready(s, err);
-    if (rc == STORE_OK && !s->own_id[0]) rc = pgs_exec(s, "BEGIN", "beginning", err);
-    if (rc == STORE_EIO && s->broken && s->own_id[0]) {
-        /* The connection died while idle (a restart, an idle timeout):
-        ** nothing was lost, so connect again and retry once. */
-        rc = lock_own_head(s, err);
-    }
-    if (rc != STORE_OK) return rc;
-    s->head_at_begin = s->head;
-    s->base.in_tx = 1;
-    s->base.tx_id++;
-    s->base.tx_writes = 0;
-    s->nmarks = 0;
-    buffer_clear(s, 0);
-    return STORE_OK;
-}
-
-/* BEGIN and lock the own log's head row, reading the head (begin()). */
-static int lock_own_head(pg_store *s, char *err)
-{
     int rc = pgs_ready(s, err);
+    if (rc == STORE_OK) rc = pgs_settle(s, err);
     /* Partitions are made outside the transaction: creating one locks the
     ** parent table, which must not be held until a commit.  Today's month,
     ** and tomorrow's for a transaction crossing midnight at a month's end. */
     int64_t now = ts_now_us();
-    if (rc == STORE_OK) rc = ensure_month_of(s, now, err);
-    if (rc == STORE_OK) rc = ensure_month_of(s, now + 86400LL * 1000000, err);
+    if (rc == STORE_OK && s->own_id[0]) rc = ensure_month_of(s, now, err);
+    if (rc == STORE_OK && s->own_id[0]) rc = ensure_month_of(s, now + 86400LL * 1000000, err);
     if (rc != STORE_OK) return rc;
-    sbuf b = {0};
-    sb_puts(&b, "BEGIN; SELECT head_seq, head_hash, coalesce(head_created_at, '')"
-                " FROM dss_audit.logs WHERE log_id = ");
-    sb_lit(&b, s->own_id);
-    sb_puts(&b, " FOR UPDATE");
-    PGresult *r = NULL;
-    rc = b.oom ? STORE_ENOMEM : pgs_query(s, b.p, 0, NULL, &r, "locking the log's head", err);
-    free(b.p);
-    if (rc == STORE_OK && !read_head_row(s, r, &s->head)) {
-        pgs_errf(err, "the log %s is missing from %s", s->own_id, s->where);
-        rc = STORE_ESCHEMA;
+    pgs_rows_trim(&s->rows, 0);
+    s->rows_flushed = 0;
+    s->base.in_tx = 1;
+    s->base.tx_id++;
+    s->base.tx_writes = 0;
+    s->nmarks = 0;
+    s->tx_failed = 0;
+    s->import_pending = 0;
+    /* Sent, not waited for: the answer is read when first needed. */
+    rc = pgs_begin_send(s, err);
+    if (rc != STORE_OK) {
+        s->base.in_tx = 0;
+        if (s->broken && pgs_ready(s, err) == STORE_OK) {
+            /* The connection died while idle (a restart, an idle timeout):
+            ** nothing was lost, so connect again and begin once more. */
+            s->base.in_tx = 1;
+            rc = pgs_begin_send(s, err);
+            if (rc != STORE_OK) s->base.in_tx = 0;
+        }
     }
-    PQclear(r);
-    if (rc != STORE_OK && s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
+}
+
+/* The statement moving a log's head (no rows): the own log's at commit, or
+** an imported log's. */
+typedef struct head_stmt {
+    const char *values[4];
+    char seq[24], hash[2 * CHAIN_HASH_BYTES + 3];
+} head_stmt;
+
+static void head_of(const char *log_id, const pg_head *h, head_stmt *x, pg_stmt *st)
+{
+    pgs_int_text(h->seq, x->seq);
+    pgs_bytea_text(h->hash, CHAIN_HASH_BYTES, x->hash);
+    x->values[0] = log_id;
+    x->values[1] = x->seq;
+    x->values[2] = x->hash;
+    x->values[3] = h->created_at[0] ? h->created_at : NULL;
+    *st = (pg_stmt){.slot = PG_SLOT_HEAD,
+                    .sql = "UPDATE dss_audit.logs SET head_seq = $2::bigint,"
+                           " head_hash = $3::bytea, head_created_at = $4::text"
+                           " WHERE log_id = $1::text",
+                    .nparams = 4, .values = x->values, .doing = "moving the log's head"};
 }
 
 int pgs_commit(store *st, char *err)
@@ -345,44 +327,59 @@ int pgs_commit(store *st, char *err)
         pgs_errf(err, "no transaction is open");
         return STORE_EINVAL;
     }
-    if (s->broken) {
-        int rc = pgs_fail(s, NULL, "committing", err);
+    int rc = pgs_settle(s, err);
+    if (rc == STORE_OK) rc = tx_usable(s, "a commit", err);
+    if (rc == STORE_OK && s->broken) rc = pgs_fail(s, NULL, "committing", err);
+    if (rc != STORE_OK) {
+        if (s->base.in_tx) pgs_rollback(st);
         return rc;
     }
-    /* One round trip: the rows still buffered, their tree's hashes, the
-    ** head, COMMIT. */
-    sbuf b = {0};
-    flush_text(s, &b, 0);
-    if (!b.oom && pgs_tree_commit_text(s, &b.p, &b.len, &b.cap) != 0) b.oom = 1;
-    if (s->head.seq != s->head_at_begin.seq ||
-        memcmp(s->head.hash, s->head_at_begin.hash, 32) != 0) {
-        sb_puts(&b, "UPDATE dss_audit.logs SET head_seq = ");
-        sb_int(&b, s->head.seq);
-        sb_puts(&b, ", head_hash = ");
-        sb_bytea(&b, s->head.hash, 32);
-        sb_puts(&b, ", head_created_at = ");
-        sb_lit(&b, s->head.created_at[0] ? s->head.created_at : NULL);
-        sb_puts(&b, " WHERE log_id = ");
-        sb_lit(&b, s->own_id);
-        sb_puts(&b, ";");
-    }
-    sb_puts(&b, "COMMIT");
-    int rc;
-    if (b.oom) {
-        pgs_errf(err, "out of memory");
-        rc = STORE_ENOMEM;
-    } else {
-        /* No savepoint can save a failing commit: a failure loses all. */
-        s->nmarks = 0;
-        rc = pgs_exec(s, b.p, "committing", err);
-    }
-    free(b.p);
-    if (rc != STORE_OK) {
-        if (s->base.in_tx) {
-            if (s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
-            pgs_tx_reset(s);
-            s->nmonths = 0;
+    /* The own log's tree hashes (store_pg_tree.c) are SQL text, one or
+    ** more statements: sent first by the simple protocol, which also sends
+    ** the rows buffered so far (one more round trip while the tree is
+    ** kept; folding them into the pipelined INSERT is left to do). */
+    if (s->tree_len) {
+        jbuf t = {0};
+        char *sql = NULL;
+        if (pgs_tree_commit_text(s, &t.p, &t.len, &t.cap) != 0 || !(sql = jbuf_take(&t))) {
+            jbuf_free(&t);
+            pgs_rollback(st);
+            pgs_errf(err, "out of memory");
+            return STORE_ENOMEM;
         }
+        rc = pgs_exec(s, sql, "writing the Merkle tree", err);
+        free(sql);
+        if (rc != STORE_OK) {
+            if (s->base.in_tx) pgs_rollback(st);
+            return rc;
+        }
+    }
+    /* One round trip: the rows still buffered with the head's move in one
+    ** statement (or the head alone), an imported log's head, COMMIT.  No
+    ** savepoint can save a failing commit: a failure loses all. */
+    s->nmarks = 0;
+    pg_stmt stmts[4];
+    int n = 0;
+    jbuf b = {0};
+    insert_stmt ins;
+    head_stmt own_head, imported;
+    int moved = s->head.seq != s->head_at_begin.seq ||
+                memcmp(s->head.hash, s->head_at_begin.hash, 32) != 0;
+    if (s->rows.n) {
+        rc = insert_of(s, s->rows_flushed, s->rows_flushed + s->rows.n, &s->head, &b, &ins,
+                       &stmts[n++], err);
+        pgs_rows_trim(&s->rows, 0); /* in the statement now */
+    } else if (moved) {
+        head_of(s->own_id, &s->head, &own_head, &stmts[n++]);
+    }
+    if (rc == STORE_OK && s->import_pending)
+        head_of(s->import_log, &s->import_head, &imported, &stmts[n++]);
+    stmts[n++] = (pg_stmt){.slot = PG_SLOT_COMMIT, .sql = "COMMIT", .doing = "committing"};
+    if (rc == STORE_OK) rc = pgs_pipeline(s, stmts, n, err);
+    jbuf_free(&b);
+    if (rc != STORE_OK) {
+        if (s->base.in_tx) pgs_rollback(st);
+        s->nmonths = 0;
         return rc;
     }
     pgs_tx_reset(s);
@@ -393,9 +390,16 @@ void pgs_rollback(store *st)
 {
     pg_store *s = pgs(st);
     if (!s->base.in_tx) return;
-    if (s->conn && !s->broken) PQclear(PQexec(s->conn, "ROLLBACK"));
+    char ignored[STORE_ERRLEN];
+    /* Whatever is in the air is read first; its failure changes nothing. */
+    pgs_settle(s, ignored);
+    if (s->base.in_tx && !s->tx_failed) {
+        if (s->conn && !s->broken && PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF)
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        s->nmonths = 0;
+        s->plan_mode = -1;
+    }
     pgs_tx_reset(s);
-    s->nmonths = 0;
 }
 
 int pgs_savepoint(store *st, char *err)
@@ -410,7 +414,7 @@ int pgs_savepoint(store *st, char *err)
         return STORE_EINVAL;
     }
     pg_mark *m = &s->marks[s->nmarks++];
-    m->rows = s->rows_flushed + s->rows_buf;
+    m->rows = s->rows_flushed + s->rows.n;
     m->head = s->head;
     m->sent = 0;
     m->writes = s->base.tx_writes;
@@ -434,25 +438,30 @@ void pgs_savepoint_rollback(store *st)
     int d = s->nmarks - 1;
     pg_mark m = s->marks[d];
     s->nmarks--;
-    if (m.sent) {
-        char sql[80], err[STORE_ERRLEN];
-        snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d", d, d);
+    if (m.sent && !s->tx_failed) {
+        char back[48], release[48], err[STORE_ERRLEN];
+        snprintf(back, sizeof back, "ROLLBACK TO SAVEPOINT sp%d", d);
+        snprintf(release, sizeof release, "RELEASE SAVEPOINT sp%d", d);
+        pg_stmt st2[2] = {{.sql = back, .doing = "rolling back a request"},
+                          {.sql = release, .doing = "rolling back a request"}};
         /* Keep the mark visible to pgs_fail while it runs: the
         ** transaction survives an error only through it. */
         s->nmarks++;
-        int rc = pgs_exec(s, sql, "rolling back a request", err);
+        int rc = pgs_pipeline(s, st2, 2, err);
         if (!s->base.in_tx) return; /* lost: nothing more to undo */
         s->nmarks--;
         if (rc != STORE_OK) {
             pgs_tx_lost(s);
             return;
         }
+        /* What the server undid: partitions made and settings changed
+        ** since the savepoint. */
         s->nmonths = 0;
-        buffer_clear(s, m.rows);
-    } else {
-        size_t keep = m.rows - s->rows_flushed;
-        if (keep < s->rows_buf) s->buf_len = s->row_off[keep];
-        s->rows_buf = keep;
+        s->plan_mode = -1;
+        pgs_rows_trim(&s->rows, 0);
+        s->rows_flushed = m.rows;
+    } else if (!m.sent) {
+        pgs_rows_trim(&s->rows, m.rows - s->rows_flushed);
     }
     s->head = m.head;
     s->base.tx_writes = m.writes;
@@ -464,16 +473,22 @@ void pgs_savepoint_rollback(store *st)
 int pgs_lock_head(pg_store *s, pg_head *h, char *err)
 {
     if (!strcmp(s->sel_id, s->own_id)) {
+        int rc = pgs_settle(s, err);
+        if (rc == STORE_OK) rc = tx_usable(s, "locking the head", err);
+        if (rc != STORE_OK) return rc;
         *h = s->head;
         return STORE_OK;
     }
     const char *p[1] = {s->sel_id};
     PGresult *r = NULL;
-    int rc = pgs_query(s,
-                       "SELECT head_seq, head_hash, coalesce(head_created_at, '')"
-                       " FROM dss_audit.logs WHERE log_id = $1 FOR UPDATE",
-                       1, p, &r, "locking the log's head", err);
-    if (rc != STORE_OK) return rc;
+    pg_stmt st = {.slot = PG_SLOT_LOCK, .sql = lock_sql, .nparams = 1, .values = p, .res = &r,
+                  .doing = "locking the log's head"};
+    int rc = pgs_pipeline(s, &st, 1, err);
+    if (rc == STORE_OK) rc = tx_usable(s, "locking the head", err);
+    if (rc != STORE_OK) {
+        PQclear(r);
+        return rc;
+    }
     if (!read_head_row(s, r, h)) {
         pgs_errf(err, "the log %s is missing from %s", s->sel_id, s->where);
         rc = STORE_ENOTFOUND;
@@ -482,18 +497,11 @@ int pgs_lock_head(pg_store *s, pg_head *h, char *err)
     return rc;
 }
 
-static int need_tx(pg_store *s, const char *what, char *err)
-{
-    if (s->base.in_tx) return STORE_OK;
-    pgs_errf(err, "%s outside a transaction", what);
-    return STORE_EINVAL;
-}
-
 int pgs_add_checkpoint(store *st, store_checkpoint *cp, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = need_tx(s, "a checkpoint", err);
-    if (rc == STORE_OK) rc = pgs_ready_log(s, err);
+    int rc = pgs_need_log(s, err);
+    if (rc == STORE_OK) rc = pgs_ready(s, err);
     pg_head h;
     /* Numbers per log come from max + 1 under the log's head lock. */
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
@@ -525,8 +533,16 @@ int pgs_import_head(store *st, store_tip *tip, char *err)
 {
     pg_store *s = pgs(st);
     pg_head h;
-    int rc = pgs_ready_log(s, err);
-    if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
+    int rc = pgs_need_log(s, err);
+    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    if (rc == STORE_OK) rc = tx_usable(s, "an import", err);
+    if (rc == STORE_OK && s->import_pending && !strcmp(s->import_log, s->sel_id)) {
+        /* This transaction imported into the log already: its head is
+        ** the one that import left, locked since. */
+        h = s->import_head;
+    } else if (rc == STORE_OK) {
+        rc = pgs_lock_head(s, &h, err);
+    }
     if (rc != STORE_OK) return rc;
     tip->seq = h.seq;
     memcpy(tip->hash, h.hash, CHAIN_HASH_BYTES);
@@ -557,49 +573,77 @@ int pgs_stored_hashes(store *st, int64_t from, int64_t to,
     return STORE_OK;
 }
 
+/* COPY e[0..n) into entries of the selected log: the data in pieces of
+** about 1 MiB, as the rows are encoded. */
+static int copy_rows(pg_store *s, const store_raw_entry *e, size_t n, char *err)
+{
+    static const char doing[] = "storing the shipped entries";
+    int rc = pgs_settle(s, err);
+    if (rc != STORE_OK) return rc;
+    if (!PQsendQuery(s->conn, pgs_copy_sql)) return pgs_fail(s, NULL, doing, err);
+    int cancelled = 0;
+    PGresult *r = pgs_wait(s, &cancelled);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        rc = pgs_fail(s, r, doing, err);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    jbuf b = {0};
+    int sent = 1;
+    pgs_copy_header(&b);
+    for (size_t k = 0; k < n && sent; k++) {
+        pgs_copy_row(&b, &e[k], s->sel_id);
+        if (b.len >= (1u << 20) || k + 1 == n) {
+            if (k + 1 == n) pgs_copy_trailer(&b);
+            sent = !b.failed && PQputCopyData(s->conn, b.p, (int)b.len) == 1;
+            b.len = 0;
+        }
+    }
+    int oom = b.failed;
+    jbuf_free(&b);
+    /* Ending the COPY with an error message makes the server refuse it:
+    ** nothing of it is stored. */
+    if (PQputCopyEnd(s->conn, sent ? NULL : "the client could not send the batch") != 1)
+        return pgs_fail(s, NULL, doing, err);
+    r = pgs_wait(s, &cancelled);
+    if (r && PQresultStatus(r) == PGRES_COMMAND_OK && sent) {
+        PQclear(r);
+        return STORE_OK;
+    }
+    rc = pgs_fail(s, r, doing, err);
+    PQclear(r);
+    if (oom && rc != STORE_EIO) {
+        pgs_errf(err, "out of memory");
+        rc = STORE_ENOMEM;
+    }
+    return rc;
+}
+
 int pgs_import_rows(store *st, const store_raw_entry *e, size_t n, char *err)
 {
     pg_store *s = pgs(st);
-    int rc;
-    /* Months first (their partitions), then the rows in statements of at
-    ** most 1,000 rows. */
-    for (size_t k = 0; k < n; k++) {
+    int rc = tx_usable(s, "an import", err);
+    /* Months first (their partitions: creating one cannot happen during
+    ** the COPY), then the rows in one COPY. */
+    for (size_t k = 0; rc == STORE_OK && k < n; k++) {
         char m[8];
         snprintf(m, sizeof m, "%.7s", e[k].f.created_at);
-        if ((rc = pgs_ensure_month(s, m, err)) != STORE_OK) return rc;
+        rc = pgs_ensure_month(s, m, err);
     }
-    int own = !strcmp(s->sel_id, s->own_id);
+    if (rc == STORE_OK && n) rc = copy_rows(s, e, n, err);
+    if (rc != STORE_OK) return rc;
     const store_raw_entry *last = &e[n - 1];
-    for (size_t k = 0; k < n;) {
-        sbuf b = {0};
-        sb_puts(&b, insert_head);
-        size_t end = k + 1000 < n ? k + 1000 : n;
-        for (size_t j = k; j < end; j++) put_row(&b, &e[j], s->sel_id);
-        b.len--; /* the last row's comma */
-        if (!own && end == n) {
-            sb_puts(&b, "; UPDATE dss_audit.logs SET head_seq = ");
-            sb_int(&b, last->f.seq);
-            sb_puts(&b, ", head_hash = ");
-            sb_bytea(&b, last->hash, CHAIN_HASH_BYTES);
-            sb_puts(&b, ", head_created_at = ");
-            sb_lit(&b, last->f.created_at);
-            sb_puts(&b, " WHERE log_id = ");
-            sb_lit(&b, s->sel_id);
-        }
-        if (b.oom) {
-            free(b.p);
-            pgs_errf(err, "out of memory");
-            return STORE_ENOMEM;
-        }
-        rc = pgs_exec(s, b.p, "storing the shipped entries", err);
-        free(b.p);
-        if (rc != STORE_OK) return rc;
-        k = end;
-    }
-    if (own) {
-        s->head.seq = last->f.seq;
-        memcpy(s->head.hash, last->hash, CHAIN_HASH_BYTES);
-        snprintf(s->head.created_at, sizeof s->head.created_at, "%s", last->f.created_at);
+    pg_head h = {.seq = last->f.seq};
+    memcpy(h.hash, last->hash, CHAIN_HASH_BYTES);
+    snprintf(h.created_at, sizeof h.created_at, "%s", last->f.created_at);
+    if (!strcmp(s->sel_id, s->own_id)) {
+        s->head = h;
+    } else {
+        /* The head moves with the COMMIT, in its round trip. */
+        s->import_pending = 1;
+        s->import_head = h;
+        snprintf(s->import_log, sizeof s->import_log, "%s", s->sel_id);
     }
     s->base.tx_writes += (int64_t)n;
     return STORE_OK;
@@ -608,7 +652,8 @@ int pgs_import_rows(store *st, const store_raw_entry *e, size_t n, char *err)
 int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_ready_log(s, err);
+    int rc = pgs_need_log(s, err);
+    if (rc == STORE_OK) rc = pgs_ready(s, err);
     pg_head h;
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
     if (rc != STORE_OK) return rc;
