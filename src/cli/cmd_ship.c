@@ -8,6 +8,7 @@
 #include "cmd.h"
 
 #include <signal.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static char *read_secret(const char *path, const char *what, char *err, size_t e
     fclose(f);
     buf[line ? strcspn(buf, "\r\n") : 0] = '\0';
     char *s = buf[0] ? strdup(buf) : NULL;
-    memset(buf, 0, sizeof buf);
+    sodium_memzero(buf, sizeof buf);
     if (!s) snprintf(err, errlen, "the %s file %s holds no %s", what, path, what);
     return s;
 }
@@ -123,7 +124,7 @@ static void on_ship_signal(int sig)
 static void wipe(char *s, int owned)
 {
     if (!owned || !s) return;
-    memset(s, 0, strlen(s));
+    sodium_memzero(s, strlen(s)); /* memset before free may be optimized away */
     free(s);
 }
 

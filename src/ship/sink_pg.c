@@ -14,6 +14,7 @@
 */
 #include "sink_int.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,7 @@ static void pg_close(sink *base)
     pg_sink *s = (pg_sink *)base;
     store_close(s->central);
     if (s->to) {
-        memset(s->to, 0, strlen(s->to));
+        sodium_memzero(s->to, strlen(s->to)); /* it may hold a password */
         free(s->to);
     }
     free(s);
