@@ -183,6 +183,15 @@ int cli_ocsf_activity(const char *event_type, const char *operation_name);
 ** (caller frees with cJSON_Delete), or NULL with a sentence in err. */
 cJSON *cli_ocsf_event(const cJSON *entry, char *err, size_t errlen);
 
+/* The JSON Lines text of one entry (a row, as the store gives it) in fmt,
+** appended to out: CLI_FORMAT_JSONL the entry as `query` prints it,
+** CLI_FORMAT_OTLP its OTLP/JSON log record, any other its OCSF event.  The
+** one mapping `export` and ship's sinks (sink_entry_json) share.  0, or -1
+** with a sentence in err ("out of memory" when memory ran out). */
+struct jbuf;
+int cli_entry_json(cli_format fmt, const entry_row *row, struct jbuf *out, char *err,
+                   size_t errlen);
+
 /* OpenTelemetry logs (cli_otlp.c): one mapping of an entry to a log
 ** record, two encodings: OTLP/JSON here (export --format otlp) and
 ** OTLP/protobuf in ship's OTLP sink (src/ship/sink_otlp.c).

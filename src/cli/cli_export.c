@@ -253,28 +253,27 @@ typedef struct exporter {
     jbuf line;           /* the line being written */
 } exporter;
 
-/* The JSON Lines text of one entry: the entry itself (printed from its
-** row), its OCSF event or its OTLP record, into line.  0, or -1 with
-** x->err set. */
-static int export_line(exporter *x, const entry_row *row, jbuf *line)
+/* See cli.h: the one mapping `export` and ship's sinks share. */
+int cli_entry_json(cli_format fmt, const entry_row *row, struct jbuf *out, char *err,
+                   size_t errlen)
 {
     cJSON *e = NULL, *ev = NULL;
-    if (x->fmt == CLI_FORMAT_JSONL) {
-        entry_json(row, line);
-    } else if (x->fmt == CLI_FORMAT_OTLP) {
-        if (!(ev = cli_otlp_record(row, x->err, sizeof x->err))) return -1;
+    if (fmt == CLI_FORMAT_JSONL) {
+        entry_json(row, out);
+    } else if (fmt == CLI_FORMAT_OTLP) {
+        if (!(ev = cli_otlp_record(row, err, errlen))) return -1;
     } else if (!(e = entry_cjson(row))) {
-        snprintf(x->err, sizeof x->err, "out of memory");
+        snprintf(err, errlen, "out of memory");
         return -1;
-    } else if (!(ev = cli_ocsf_event(e, x->err, sizeof x->err))) {
+    } else if (!(ev = cli_ocsf_event(e, err, errlen))) {
         cJSON_Delete(e);
         return -1;
     }
-    if (ev) jbuf_tree(line, ev);
+    if (ev) jbuf_tree(out, ev);
     cJSON_Delete(ev);
     cJSON_Delete(e);
-    if (line->failed) {
-        snprintf(x->err, sizeof x->err, "out of memory");
+    if (out->failed) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -294,7 +293,7 @@ static int export_entry(void *ctx, const entry_row *row)
         cJSON_Delete(e);
     } else {
         x->line.len = 0;
-        if (export_line(x, row, &x->line) != 0) return 1;
+        if (cli_entry_json(x->fmt, row, &x->line, x->err, sizeof x->err) != 0) return 1;
         const char *line = x->line.p ? x->line.p : "";
         size_t n = x->line.len;
         if (x->fmt == CLI_FORMAT_OTLP) {

@@ -142,6 +142,17 @@ static int stopped(const struct ship_handle *h)
     return *h->stop != 0;
 }
 
+/* Wait on h->cond (h->mu held) for at most ms, a short slice. */
+static void cond_wait_ms(struct ship_handle *h, int64_t ms)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_nsec += (long)(ms * 1000000);
+    at.tv_sec += at.tv_nsec / 1000000000L;
+    at.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&h->cond, &h->mu, &at);
+}
+
 /* Wait up to ms, in short slices so that a stop is seen at once; with
 ** wakeable, also return at a ship_wake() (and when draining begins). */
 static void wait_ms(struct ship_handle *h, int ms, int wakeable)
@@ -152,13 +163,7 @@ static void wait_ms(struct ship_handle *h, int ms, int wakeable)
     while (!stopped(h) && !(wakeable && h->wakes != seen) && !(!wakeable && h->draining)) {
         int64_t left = end - now_ms();
         if (left <= 0) break;
-        struct timespec at;
-        clock_gettime(CLOCK_MONOTONIC, &at);
-        int64_t slice = left < 50 ? left : 50;
-        at.tv_nsec += (long)(slice * 1000000);
-        at.tv_sec += at.tv_nsec / 1000000000L;
-        at.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->cond, &h->mu, &at);
+        cond_wait_ms(h, left < 50 ? left : 50);
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -1025,12 +1030,7 @@ static void join_threads(ship_handle *h)
             if (stopped(h)) pthread_kill(w->thread, SHIP_POKE_SIGNAL);
         }
         if (!running || !threads) break;
-        struct timespec at;
-        clock_gettime(CLOCK_MONOTONIC, &at);
-        at.tv_nsec += 100 * 1000000L;
-        at.tv_sec += at.tv_nsec / 1000000000L;
-        at.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->cond, &h->mu, &at);
+        cond_wait_ms(h, 100);
     }
     pthread_mutex_unlock(&h->mu);
     for (int i = 0; i < h->nworkers; i++)
@@ -1116,12 +1116,7 @@ int ship_finish(ship_handle *h, int drain_ms, ship_result *out, char *err, size_
     while (!h->launched || h->ndone < h->nworkers) {
         int64_t left = end - now_ms();
         if (left <= 0) break;
-        struct timespec at;
-        clock_gettime(CLOCK_MONOTONIC, &at);
-        at.tv_nsec += (long)((left < 50 ? left : 50) * 1000000);
-        at.tv_sec += at.tv_nsec / 1000000000L;
-        at.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->cond, &h->mu, &at);
+        cond_wait_ms(h, left < 50 ? left : 50);
     }
     pthread_mutex_unlock(&h->mu);
     *h->stop = 1;

@@ -243,26 +243,10 @@ const char *sink_row_text(const entry_row *row, int field)
 
 int sink_entry_json(sink_format f, const entry_row *row, jbuf *out, char *err, size_t len)
 {
-    cJSON *entry = NULL, *shaped = NULL;
-    if (f == SINK_FORMAT_JSONL) {
-        entry_json(row, out);
-    } else {
-        if (f == SINK_FORMAT_OTLP) {
-            shaped = cli_otlp_record(row, err, len);
-        } else if ((entry = entry_cjson(row))) {
-            shaped = cli_ocsf_event(entry, err, len);
-        } else {
-            snprintf(err, len, "out of memory");
-        }
-        cJSON_Delete(entry);
-        /* Both fail only for an entry without a time or without memory. */
-        if (!shaped) return strstr(err, "memory") ? SINK_ENOMEM : SINK_EREFUSED;
-        jbuf_tree(out, shaped);
-        cJSON_Delete(shaped);
-    }
-    if (out->failed) {
-        snprintf(err, len, "out of memory");
-        return SINK_ENOMEM;
-    }
-    return SINK_OK;
+    cli_format cf = f == SINK_FORMAT_JSONL  ? CLI_FORMAT_JSONL
+                    : f == SINK_FORMAT_OTLP ? CLI_FORMAT_OTLP
+                                            : CLI_FORMAT_OCSF;
+    if (cli_entry_json(cf, row, out, err, len) == 0) return SINK_OK;
+    /* It fails only for an entry without a time or without memory. */
+    return strstr(err, "memory") ? SINK_ENOMEM : SINK_EREFUSED;
 }

@@ -40,16 +40,22 @@ static void sleep_ms(int ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
-/* HEC's JSON answer: its code (-1 when absent) and text. */
-static int hec_code(const sink_http *h, char *text, size_t len)
+/* HEC's JSON answer: its code (-1 when absent) and text, and when has_ack
+** is given, whether it holds an ackId and which. */
+static int hec_code(const sink_http *h, char *text, size_t len, int *has_ack, int64_t *ack_id)
 {
     int code = -1;
     text[0] = '\0';
     cJSON *j = h->body.p ? cJSON_ParseWithLength(h->body.p, h->body.len) : NULL;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "text");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "ackId");
     if (cJSON_IsNumber(c)) code = (int)c->valuedouble;
     if (cJSON_IsString(t)) snprintf(text, len, "%s", t->valuestring);
+    if (has_ack) {
+        *has_ack = cJSON_IsNumber(id);
+        *ack_id = *has_ack ? (int64_t)id->valuedouble : 0;
+    }
     for (char *p = text; *p; p++)
         if ((unsigned char)*p < 32) *p = '?';
     cJSON_Delete(j);
@@ -72,7 +78,7 @@ static int wait_indexed(hec_sink *s, int64_t ack_id, char *err, size_t len)
         if (rc != SINK_OK) return rc;
         if (s->http.status != 200) {
             char text[200];
-            hec_code(&s->http, text, sizeof text);
+            hec_code(&s->http, text, sizeof text, NULL, NULL);
             snprintf(err, len, "%s: the acknowledgement endpoint answered HTTP %ld%s%s",
                      s->base.desc, s->http.status, text[0] ? ": " : "", text);
             return s->http.status == 401 || s->http.status == 403 ? SINK_EREFUSED : SINK_EDOWN;
@@ -135,13 +141,10 @@ static int hec_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, s
     if (rc != SINK_OK) return rc;
     char text[200];
     long st = s->http.status;
-    int code = hec_code(&s->http, text, sizeof text);
+    int has_ack;
+    int64_t ack_id;
+    int code = hec_code(&s->http, text, sizeof text, &has_ack, &ack_id);
     if (st == 200 && (code == 0 || code == -1)) {
-        cJSON *j = cJSON_ParseWithLength(s->http.body.p ? s->http.body.p : "", s->http.body.len);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "ackId");
-        int has_ack = cJSON_IsNumber(id);
-        int64_t ack_id = has_ack ? (int64_t)id->valuedouble : 0;
-        cJSON_Delete(j);
         if (has_ack && (rc = wait_indexed(s, ack_id, err, len)) != SINK_OK) return rc;
         if (b->n) ack->seq = b->seq[b->n - 1];
         ack->stored = (int64_t)b->n;

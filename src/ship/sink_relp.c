@@ -136,12 +136,7 @@ static relpRetVal connect_client(relp_sink *s, relpClt_t **clt, int *setup)
 static int relp_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
     relp_sink *s = (relp_sink *)base;
-    int rc = sink_syslog_message(base->format, s->hostname, row, out, err, len);
-    if (rc == SINK_OK && out->failed) {
-        snprintf(err, len, "out of memory");
-        rc = SINK_ENOMEM;
-    }
-    return rc;
+    return sink_syslog_message(base->format, s->hostname, row, out, err, len);
 }
 
 static int relp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)

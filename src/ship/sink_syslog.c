@@ -214,7 +214,7 @@ static int syslog_encode(sink *base, const entry_row *row, jbuf *out, char *err,
     snprintf(head, sizeof head, "%zu ", s->msg.len);
     jbuf_puts(out, head);
     jbuf_put(out, s->msg.p, s->msg.len);
-    if (out->failed || s->msg.failed) {
+    if (out->failed) {
         snprintf(err, len, "out of memory");
         return SINK_ENOMEM;
     }
