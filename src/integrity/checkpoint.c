@@ -78,6 +78,14 @@ int checkpoint_vkey(const char *origin, const char *pk_hex, char *out, char *err
     return 0;
 }
 
+/* cp's extension lines (its head hash and previous digest) into ext;
+** their length, as snprintf gives it. */
+static int ext_lines(const store_checkpoint *cp, char ext[256])
+{
+    return snprintf(ext, 256, CHECKPOINT_EXT_HEAD "%s\n" CHECKPOINT_EXT_PREV "%s\n",
+                    cp->head_hash, cp->prev_checkpoint_hash);
+}
+
 /* The note text of cp (origin, size, root, extension lines) into a new
 ** string (caller frees), or NULL with err. */
 static char *note_text(const store_checkpoint *cp, const char *origin, const uint8_t root[32],
@@ -89,8 +97,7 @@ static char *note_text(const store_checkpoint *cp, const char *origin, const uin
     snprintf(c.origin, sizeof c.origin, "%s", origin);
     c.size = cp->seq;
     memcpy(c.root, root, 32);
-    int n = snprintf(ext, sizeof ext, CHECKPOINT_EXT_HEAD "%s\n" CHECKPOINT_EXT_PREV "%s\n",
-                     cp->head_hash, cp->prev_checkpoint_hash);
+    int n = ext_lines(cp, ext);
     c.ext = ext;
     c.ext_len = (size_t)n;
     return ckpt_format(&c, len, err, STORE_ERRLEN);
@@ -134,8 +141,7 @@ static int sign_note(store *st, const signer *sg, store_checkpoint *cp, char *er
 static int ext_matches(const ckpt *c, const store_checkpoint *cp)
 {
     char want[256];
-    int n = snprintf(want, sizeof want, CHECKPOINT_EXT_HEAD "%s\n" CHECKPOINT_EXT_PREV "%s\n",
-                     cp->head_hash, cp->prev_checkpoint_hash);
+    int n = ext_lines(cp, want);
     return n > 0 && c->ext_len == (size_t)n && memcmp(c->ext, want, (size_t)n) == 0;
 }
 
