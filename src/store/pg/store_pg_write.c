@@ -500,8 +500,7 @@ int pgs_lock_head(pg_store *s, pg_head *h, char *err)
 int pgs_add_checkpoint(store *st, store_checkpoint *cp, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     pg_head h;
     /* Numbers per log come from max + 1 under the log's head lock. */
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
@@ -533,8 +532,7 @@ int pgs_import_head(store *st, store_tip *tip, char *err)
 {
     pg_store *s = pgs(st);
     pg_head h;
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     if (rc == STORE_OK) rc = tx_usable(s, "an import", err);
     if (rc == STORE_OK && s->import_pending && !strcmp(s->import_log, s->sel_id)) {
         /* This transaction imported into the log already: its head is
@@ -652,8 +650,7 @@ int pgs_import_rows(store *st, const store_raw_entry *e, size_t n, char *err)
 int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     pg_head h;
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
     if (rc != STORE_OK) return rc;
