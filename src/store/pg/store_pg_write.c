@@ -553,8 +553,8 @@ int pgs_stored_hashes(store *st, int64_t from, int64_t to,
 {
     pg_store *s = pgs(st);
     char a[24], b[24];
-    snprintf(a, sizeof a, "%lld", (long long)from);
-    snprintf(b, sizeof b, "%lld", (long long)to);
+    pgs_int_text(from, a);
+    pgs_int_text(to, b);
     const char *p[3] = {s->sel_id, a, b};
     PGresult *r = NULL;
     int rc = pgs_query(s,
@@ -655,8 +655,8 @@ int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, ch
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
     if (rc != STORE_OK) return rc;
     char seq[24], num[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)cp->seq);
-    snprintf(num, sizeof num, "%lld", (long long)cp->number);
+    pgs_int_text(cp->seq, seq);
+    pgs_int_text(cp->number, num);
     const char *p[3] = {s->sel_id, cp->kind, seq};
     PGresult *r = NULL;
     /* The same checkpoint stored already (kind, seq and signature)? */
