@@ -974,8 +974,7 @@ static int key_matches(pg_store *s, const char *recorded, const char *pk, char *
 int pgs_record_log_key(store *st, const char *pk, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     if (rc != STORE_OK) return rc;
     const char *p[2] = {s->sel_id, pk};
     PGresult *r = NULL;

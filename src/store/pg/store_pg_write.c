@@ -500,8 +500,7 @@ int pgs_lock_head(pg_store *s, pg_head *h, char *err)
 int pgs_add_checkpoint(store *st, store_checkpoint *cp, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     pg_head h;
     /* Numbers per log come from max + 1 under the log's head lock. */
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
@@ -533,8 +532,7 @@ int pgs_import_head(store *st, store_tip *tip, char *err)
 {
     pg_store *s = pgs(st);
     pg_head h;
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     if (rc == STORE_OK) rc = tx_usable(s, "an import", err);
     if (rc == STORE_OK && s->import_pending && !strcmp(s->import_log, s->sel_id)) {
         /* This transaction imported into the log already: its head is
@@ -555,8 +553,8 @@ int pgs_stored_hashes(store *st, int64_t from, int64_t to,
 {
     pg_store *s = pgs(st);
     char a[24], b[24];
-    snprintf(a, sizeof a, "%lld", (long long)from);
-    snprintf(b, sizeof b, "%lld", (long long)to);
+    pgs_int_text(from, a);
+    pgs_int_text(to, b);
     const char *p[3] = {s->sel_id, a, b};
     PGresult *r = NULL;
     int rc = pgs_query(s,
@@ -652,14 +650,13 @@ int pgs_import_rows(store *st, const store_raw_entry *e, size_t n, char *err)
 int pgs_import_checkpoint(store *st, const store_checkpoint *cp, int *stored, char *err)
 {
     pg_store *s = pgs(st);
-    int rc = pgs_need_log(s, err);
-    if (rc == STORE_OK) rc = pgs_ready(s, err);
+    int rc = pgs_ready_log(s, err);
     pg_head h;
     if (rc == STORE_OK) rc = pgs_lock_head(s, &h, err);
     if (rc != STORE_OK) return rc;
     char seq[24], num[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)cp->seq);
-    snprintf(num, sizeof num, "%lld", (long long)cp->number);
+    pgs_int_text(cp->seq, seq);
+    pgs_int_text(cp->number, num);
     const char *p[3] = {s->sel_id, cp->kind, seq};
     PGresult *r = NULL;
     /* The same checkpoint stored already (kind, seq and signature)? */

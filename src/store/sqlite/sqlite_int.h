@@ -74,6 +74,8 @@ int sq_fail(sqlite_store *s, int rc, const char *doing, char *err);
 int sq_exec(sqlite_store *s, const char *sql, const char *doing, char *err);
 int sq_prepare(sqlite_store *s, const char *sql, sqlite3_stmt **out, char *err);
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Column col of st's current row into dst (len bytes), "" when NULL. */
+void sq_copy_col(sqlite3_stmt *st, int col, char *dst, size_t len);
 
 /* The fixed statements' text.  sq_stmt() returns st[which], prepared from
 ** it at its first use (a hook uses three of them; preparing all of them at

@@ -93,7 +93,7 @@ int sq_find_hash(store *store_, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *s
     return out;
 }
 
-static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
+void sq_copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(dst, len, "%s", t ? (const char *)t : "");
@@ -103,15 +103,15 @@ static void row_to_checkpoint(sqlite3_stmt *st, store_checkpoint *cp)
 {
     memset(cp, 0, sizeof *cp);
     cp->number = sqlite3_column_int64(st, 0);
-    copy_col(st, 1, cp->kind, sizeof cp->kind);
-    copy_col(st, 2, cp->log_id, sizeof cp->log_id);
+    sq_copy_col(st, 1, cp->kind, sizeof cp->kind);
+    sq_copy_col(st, 2, cp->log_id, sizeof cp->log_id);
     cp->seq = sqlite3_column_int64(st, 3);
-    copy_col(st, 4, cp->head_hash, sizeof cp->head_hash);
-    copy_col(st, 5, cp->created_at, sizeof cp->created_at);
-    copy_col(st, 6, cp->prev_checkpoint_hash, sizeof cp->prev_checkpoint_hash);
-    copy_col(st, 7, cp->public_key, sizeof cp->public_key);
-    copy_col(st, 8, cp->signature, sizeof cp->signature);
-    copy_col(st, 9, cp->note, sizeof cp->note);
+    sq_copy_col(st, 4, cp->head_hash, sizeof cp->head_hash);
+    sq_copy_col(st, 5, cp->created_at, sizeof cp->created_at);
+    sq_copy_col(st, 6, cp->prev_checkpoint_hash, sizeof cp->prev_checkpoint_hash);
+    sq_copy_col(st, 7, cp->public_key, sizeof cp->public_key);
+    sq_copy_col(st, 8, cp->signature, sizeof cp->signature);
+    sq_copy_col(st, 9, cp->note, sizeof cp->note);
 }
 
 static int read_checkpoint(sqlite_store *s, int which, store_checkpoint *out,
@@ -308,7 +308,7 @@ static int created_at_of(sqlite_store *s, int64_t seq, char out[TS_BUFLEN], char
     }
     sqlite3_bind_int64(st, 1, seq);
     src = sqlite3_step(st);
-    if (src == SQLITE_ROW) copy_col(st, 0, out, TS_BUFLEN);
+    if (src == SQLITE_ROW) sq_copy_col(st, 0, out, TS_BUFLEN);
     else if (src != SQLITE_DONE) rc = sq_fail(s, src, "reading an entry's time", err);
 done:
     sqlite3_finalize(st);

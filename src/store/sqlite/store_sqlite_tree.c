@@ -183,12 +183,6 @@ int sq_add_cosignature(store *st, const store_cosignature *c, char *err)
     return src == SQLITE_DONE ? STORE_OK : sq_fail(s, src, "storing a cosignature", err);
 }
 
-static void text_col(sqlite3_stmt *q, int col, char *dst, size_t len)
-{
-    const unsigned char *t = sqlite3_column_text(q, col);
-    snprintf(dst, len, "%s", t ? (const char *)t : "");
-}
-
 int sq_each_cosignature(store *st, int64_t number, store_cosignature_fn fn, void *ctx,
                         char *err)
 {
@@ -202,9 +196,9 @@ int sq_each_cosignature(store *st, int64_t number, store_cosignature_fn fn, void
     while ((src = sqlite3_step(q)) == SQLITE_ROW) {
         memset(&c, 0, sizeof c);
         c.number = sqlite3_column_int64(q, 0);
-        text_col(q, 1, c.witness, sizeof c.witness);
+        sq_copy_col(q, 1, c.witness, sizeof c.witness);
         c.time = sqlite3_column_int64(q, 2);
-        text_col(q, 3, c.line, sizeof c.line);
+        sq_copy_col(q, 3, c.line, sizeof c.line);
         if (fn(ctx, &c) != 0) {
             src = SQLITE_DONE;
             break;
@@ -241,12 +235,12 @@ int sq_each_witness(store *st, store_witness_fn fn, void *ctx, char *err)
     store_witness w;
     while ((src = sqlite3_step(q)) == SQLITE_ROW) {
         memset(&w, 0, sizeof w);
-        text_col(q, 0, w.witness, sizeof w.witness);
-        text_col(q, 1, w.url, sizeof w.url);
+        sq_copy_col(q, 0, w.witness, sizeof w.witness);
+        sq_copy_col(q, 1, w.url, sizeof w.url);
         w.size = sqlite3_column_int64(q, 2);
-        text_col(q, 3, w.last_attempt, sizeof w.last_attempt);
-        text_col(q, 4, w.last_ok, sizeof w.last_ok);
-        text_col(q, 5, w.last_error, sizeof w.last_error);
+        sq_copy_col(q, 3, w.last_attempt, sizeof w.last_attempt);
+        sq_copy_col(q, 4, w.last_ok, sizeof w.last_ok);
+        sq_copy_col(q, 5, w.last_error, sizeof w.last_error);
         if (fn(ctx, &w) != 0) {
             src = SQLITE_DONE;
             break;
