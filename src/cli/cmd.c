@@ -117,6 +117,18 @@ static void spell(const cmd_spec *sp, int val, char *out, size_t len)
     else snprintf(out, len, "-%c", val > 32 && val < 127 ? val : '?');
 }
 
+/* Append a copy of arg to the repeatable option o's list v of *n. */
+static int add_copy(const cmd_option *o, char **v, int *n, const char *arg, char *err,
+                    size_t errlen)
+{
+    if (*n == CMD_MAX_REPEAT)
+        return usage(err, errlen, "too many --%s options (at most %d)", o->name,
+                     CMD_MAX_REPEAT);
+    if (!(v[*n] = strdup(arg))) return usage(err, errlen, "out of memory");
+    (*n)++;
+    return CMD_OK;
+}
+
 /* Store the value of option o into the command's options. */
 static int store_own(const cmd_option *o, void *opts, char *arg, char *err, size_t errlen)
 {
@@ -141,21 +153,15 @@ static int store_own(const cmd_option *o, void *opts, char *arg, char *err, size
     }
     case CMD_CONNINFOS: {
         cmd_conninfos *l = (cmd_conninfos *)(void *)field;
-        if (l->n == CMD_MAX_REPEAT)
-            return usage(err, errlen, "too many --%s options (at most %d)", o->name,
-                         CMD_MAX_REPEAT);
-        if (!(l->v[l->n] = strdup(arg))) return usage(err, errlen, "out of memory");
-        l->n++;
+        int rc = add_copy(o, l->v, &l->n, arg, err, errlen);
+        if (rc != CMD_OK) return rc;
         store_wipe_password(arg);
         return CMD_OK;
     }
     case CMD_SECRETS: {
         cmd_secrets *l = (cmd_secrets *)(void *)field;
-        if (l->n == CMD_MAX_REPEAT)
-            return usage(err, errlen, "too many --%s options (at most %d)", o->name,
-                         CMD_MAX_REPEAT);
-        if (!(l->v[l->n] = strdup(arg))) return usage(err, errlen, "out of memory");
-        l->n++;
+        int rc = add_copy(o, l->v, &l->n, arg, err, errlen);
+        if (rc != CMD_OK) return rc;
         char *colon = strchr(arg, ':');
         char *from = colon ? colon + 1 : arg;
         memset(from, 'x', strlen(from));

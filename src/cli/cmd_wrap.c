@@ -59,17 +59,6 @@ static int reserved_header(const char *name, size_t n)
     return n >= 4 && strncasecmp(name, "mcp-", 4) == 0;
 }
 
-/* Whether name[0..n) is an HTTP field name (RFC 9110 token). */
-static int header_name_ok(const char *name, size_t n)
-{
-    if (!n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (!(c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c))) return 0;
-    }
-    return 1;
-}
-
 /* Append the line "name: value" to lines (NULL: only check).  A sentence
 ** naming the header, never its value, when it cannot be sent. */
 static int add_header(char **lines, int *n, const char *name, size_t nl, const char *value,
@@ -78,7 +67,7 @@ static int add_header(char **lines, int *n, const char *name, size_t nl, const c
     while (*value == ' ' || *value == '\t') value++;
     size_t vl = strlen(value);
     while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t')) vl--;
-    if (!header_name_ok(name, nl)) {
+    if (!httpc_token_ok(name, nl)) {
         snprintf(err, errlen, "%s: a header needs a name of letters, digits and !#$%%&'*+-.^_`|~",
                  from);
         return CMD_EUSAGE;

@@ -321,15 +321,8 @@ char *record_identity(const cJSON *info)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(info, "name");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(info, "version");
-    if (!cJSON_IsString(name) && !cJSON_IsString(ver)) return NULL;
-    cJSON *c = cJSON_CreateObject();
-    char *out = NULL;
-    if (!c) return NULL;
-    if (cJSON_IsString(name)) cJSON_AddStringToObject(c, "name", name->valuestring);
-    if (cJSON_IsString(ver)) cJSON_AddStringToObject(c, "version", ver->valuestring);
-    if (scrub_tree(c) == 0) out = jbuf_print(c);
-    cJSON_Delete(c);
-    return out;
+    return record_server_identity(cJSON_IsString(name) ? name->valuestring : NULL,
+                                  cJSON_IsString(ver) ? ver->valuestring : NULL, NULL);
 }
 
 char *record_server_identity(const char *name, const char *version, const char *url)

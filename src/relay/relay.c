@@ -236,6 +236,25 @@ static int rec(relay *r, record_event *ev, char *entry)
     return 0;
 }
 
+/* Record an answer to flight f (etype: mcp_outcome, mcp_input_required),
+** completing its request entry; entry (37 bytes, or NULL) receives its id. */
+static int rec_answer(relay *r, const flight *f, const char *etype, cJSON *res,
+                      const char *etext, char *entry)
+{
+    record_event ev = {
+        .event_type = etype,
+        .operation_name = f->op,
+        .operation_id = f->id,
+        .result = res,
+        .error = etext,
+        .client = f->client,
+        .completes = f->entry,
+        .has_duration = 1,
+        .duration_ms = (now_us() - f->start_us) / 1000,
+    };
+    return rec(r, &ev, entry);
+}
+
 /* Record the outcome of flight f: a result, an error object, or a reason
 ** with no answer (cancelled, server exited, wrapper stopped). */
 static void rec_outcome(relay *r, flight *f, const cJSON *result,
@@ -260,18 +279,7 @@ static void rec_outcome(relay *r, flight *f, const cJSON *result,
         const cJSON *ie = cJSON_GetObjectItemCaseSensitive(result, "isError");
         if (cJSON_IsTrue(ie)) etext = "the tool returned isError";
     }
-    record_event ev = {
-        .event_type = "mcp_outcome",
-        .operation_name = f->op,
-        .operation_id = f->id,
-        .result = res,
-        .error = etext,
-        .client = f->client,
-        .completes = f->entry,
-        .has_duration = 1,
-        .duration_ms = (now_us() - f->start_us) / 1000,
-    };
-    rec(r, &ev, NULL);
+    rec_answer(r, f, "mcp_outcome", res, etext, NULL);
     cJSON_Delete(res);
 }
 
@@ -349,18 +357,9 @@ static void rec_round(relay *r, flight *f, const cJSON *result)
         cJSON_AddStringToObject(res, "resultType", "input_required");
         if (ir) cJSON_AddItemToObject(res, "inputRequests", cJSON_Duplicate(ir, 1));
     }
-    record_event ev = {
-        .event_type = "mcp_input_required",
-        .operation_name = f->op,
-        .operation_id = f->id,
-        .result = res,
-        .client = f->client,
-        .completes = f->entry,
-        .has_duration = 1,
-        .duration_ms = (now_us() - f->start_us) / 1000,
-    };
     char entry[37];
-    if (rec(r, &ev, entry) == 0) round_add(r, f, str_item(result, "requestState"), entry);
+    if (rec_answer(r, f, "mcp_input_required", res, NULL, entry) == 0)
+        round_add(r, f, str_item(result, "requestState"), entry);
     cJSON_Delete(res);
 }
 

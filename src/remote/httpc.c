@@ -211,3 +211,13 @@ int httpc_header_safe(const char *v, size_t n)
     }
     return 1;
 }
+
+int httpc_token_ok(const char *s, size_t n)
+{
+    if (!n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c))) return 0;
+    }
+    return 1;
+}

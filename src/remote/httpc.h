@@ -67,4 +67,8 @@ char *httpc_header_value(const char *line, size_t n, const char *name);
 ** tab, no leading or trailing white space. */
 int httpc_header_safe(const char *v, size_t n);
 
+/* Whether s[0..n) is an RFC 9110 token (a field name): one or more
+** tchars. */
+int httpc_token_ok(const char *s, size_t n);
+
 #endif

@@ -116,19 +116,6 @@ void mcphdr_tools_free(mcphdr_tools *t)
     free(t);
 }
 
-/* RFC 9110 tchar. */
-static int is_token(const char *s)
-{
-    if (!*s) return 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              strchr("!#$%&'*+-.^_`|~", c)))
-            return 0;
-    }
-    return 1;
-}
-
 /* Collect the annotations of schema node s into list; path is the chain of
 ** property keys to s; on_chain says that s is reached by properties keys
 ** only.  Returns NULL when valid, else the reason. */
@@ -139,7 +126,7 @@ static const char *scan(const cJSON *s, int on_chain, cJSON *path, cJSON *list)
         if (cJSON_IsObject(s) && c->string && strcmp(c->string, "x-mcp-header") == 0) {
             if (!on_chain || cJSON_GetArraySize(path) == 0)
                 return "x-mcp-header outside a chain of properties";
-            if (!cJSON_IsString(c) || !is_token(c->valuestring))
+            if (!cJSON_IsString(c) || !httpc_token_ok(c->valuestring, strlen(c->valuestring)))
                 return "an x-mcp-header value is not an HTTP token";
             const cJSON *type = cJSON_GetObjectItemCaseSensitive(s, "type");
             if (!cJSON_IsString(type) || (strcmp(type->valuestring, "string") &&
