@@ -16,6 +16,7 @@
 #include "ship/ship.h"
 #include "ship/sink.h"
 #include "ship/sink_int.h"
+#include "cli/cli.h"
 
 static char dir[64];
 
@@ -233,6 +234,152 @@ TEST(syslog_severity_rises_for_errors_and_security_events)
     ASSERT_EQ_INT(sink_syslog_severity(&f), 3);
 }
 
+/* ---- the OTLP encoding, against a plain nested encoder -------------------
+** The sink writes each LogRecord and the request around a batch in one
+** pass, without building the nested messages one inside the other; this
+** reference builds them the obvious way (each message whole, then copied
+** into its parent as a length-delimited field), from the same mapping
+** (cli_otlp_head, cli_otlp_attributes, cli_otlp_resource), so the two must
+** agree byte for byte. */
+
+static void ref_varint(jbuf *b, uint64_t v)
+{
+    do {
+        jbuf_putc(b, (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+        v >>= 7;
+    } while (v);
+}
+
+static void ref_tag(jbuf *b, int field, int wire)
+{
+    ref_varint(b, (uint64_t)field << 3 | (uint64_t)wire);
+}
+
+static void ref_bytes(jbuf *b, int field, const char *p, size_t n)
+{
+    ref_tag(b, field, 2);
+    ref_varint(b, n);
+    jbuf_put(b, p ? p : "", n);
+}
+
+static void ref_fixed64(jbuf *b, int field, uint64_t v)
+{
+    ref_tag(b, field, 1);
+    for (int i = 0; i < 8; i++) jbuf_putc(b, (char)(v >> (8 * i)));
+}
+
+typedef struct ref_kv {
+    jbuf *out;
+    int field;
+} ref_kv;
+
+static int ref_attr(void *ctx, const cli_otlp_attr *a)
+{
+    ref_kv *k = ctx;
+    jbuf kv = {0}, any = {0};
+    if (a->is_int) {
+        ref_tag(&any, 3, 0);
+        ref_varint(&any, (uint64_t)a->num);
+    } else {
+        ref_bytes(&any, 1, a->str, strlen(a->str));
+    }
+    ref_bytes(&kv, 1, a->key, strlen(a->key));
+    ref_bytes(&kv, 2, any.p, any.len);
+    ref_bytes(k->out, k->field, kv.p, kv.len);
+    jbuf_free(&kv);
+    jbuf_free(&any);
+    return 0;
+}
+
+/* LogRecord, as the field log_records (2) of ScopeLogs, appended to out. */
+static int ref_record(const entry_row *row, jbuf *out)
+{
+    cli_otlp_fields f;
+    char err[256];
+    jbuf rec = {0}, body = {0}, any = {0};
+    if (cli_otlp_head(row, &f, err, sizeof err) != 0) return -1;
+    uint64_t nanos = (uint64_t)f.time_us * 1000u;
+    ref_fixed64(&rec, 1, nanos);
+    ref_tag(&rec, 2, 0);
+    ref_varint(&rec, (uint64_t)f.severity_number);
+    ref_bytes(&rec, 3, f.severity_text, strlen(f.severity_text));
+    entry_json(row, &body);
+    ref_bytes(&any, 1, body.p, body.len);
+    ref_bytes(&rec, 5, any.p, any.len);
+    ref_kv k = {&rec, 6};
+    int rc = cli_otlp_attributes(row, ref_attr, &k);
+    ref_fixed64(&rec, 11, nanos);
+    ref_bytes(out, 2, rec.p, rec.len);
+    jbuf_free(&rec);
+    jbuf_free(&body);
+    jbuf_free(&any);
+    return rc;
+}
+
+static void ref_request(const char *log_id, const jbuf *records, jbuf *out)
+{
+    jbuf resource = {0}, scope = {0}, scope_logs = {0}, resource_logs = {0};
+    ref_kv k = {&resource, 1};
+    cli_otlp_resource(log_id, ref_attr, &k);
+    ref_bytes(&scope, 1, CLI_OTLP_SCOPE, strlen(CLI_OTLP_SCOPE));
+    ref_bytes(&scope, 2, cli_otlp_version(), strlen(cli_otlp_version()));
+    ref_bytes(&scope_logs, 1, scope.p, scope.len);
+    jbuf_put(&scope_logs, records->p ? records->p : "", records->len);
+    ref_bytes(&resource_logs, 1, resource.p, resource.len);
+    ref_bytes(&resource_logs, 2, scope_logs.p, scope_logs.len);
+    ref_bytes(out, 1, resource_logs.p, resource_logs.len);
+    jbuf_free(&resource);
+    jbuf_free(&scope);
+    jbuf_free(&scope_logs);
+    jbuf_free(&resource_logs);
+}
+
+/* Each entry's record, and the request of them all, as the reference
+** writes them; args of sizes that put the body's, the record's and the
+** request's lengths on each side of a varint's 1-, 2- and 3-byte limits. */
+TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
+{
+    static const size_t sizes[] = {0, 1, 30, 60, 100, 110, 16200, 16300, 16384, 2097000,
+                                   2097152};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    char *args[N], err[256];
+    entry_row rows[N];
+    jbuf got = {0}, want = {0}, batch = {0}, req = {0}, ref = {0};
+    for (size_t i = 0; i < N; i++) {
+        args[i] = malloc(sizes[i] + 16);
+        ASSERT(args[i]);
+        memcpy(args[i], "{\"s\":\"", 6);
+        memset(args[i] + 6, 'x', sizes[i]);
+        memcpy(args[i] + 6 + sizes[i], "\"}", 3);
+        rows[i] = entry(i % 3 ? "tool_call" : "security_event", i % 4 ? NULL : "boom", "L1");
+        rows[i].seq = (int64_t)(i + 1) << (i * 5);
+        set_value(&rows[i].v[ENTRY_F_args], args[i]);
+    }
+    for (size_t i = 0; i < N; i++) {
+        got.len = want.len = 0;
+        ASSERT_EQ_INT(sink_otlp_record(&rows[i], &got, err, sizeof err), SINK_OK);
+        ASSERT_EQ_INT(ref_record(&rows[i], &want), 0);
+        ASSERT_EQ_INT(got.len, want.len);
+        ASSERT(memcmp(got.p, want.p, got.len) == 0);
+        jbuf_put(&batch, got.p, got.len);
+    }
+    for (size_t n = 0; n <= batch.len; n += batch.len) {
+        jbuf part = {.p = batch.p, .len = n};
+        ref.len = 0;
+        ref_request("L1", &part, &ref);
+        ASSERT_EQ_INT(sink_otlp_request("L1", batch.p, n, &req, err, sizeof err), SINK_OK);
+        ASSERT_EQ_INT(req.len, ref.len);
+        ASSERT(memcmp(req.p, ref.p, req.len) == 0);
+        if (!batch.len) break;
+    }
+    for (size_t i = 0; i < N; i++) free(args[i]);
+    jbuf_free(&got);
+    jbuf_free(&want);
+    jbuf_free(&batch);
+    jbuf_free(&req);
+    jbuf_free(&ref);
+}
+
 TEST(cursor_saves_loads_and_survives_reopening)
 {
     char err[512], db[128], key[65], other[65];
@@ -428,6 +575,7 @@ TEST_MAIN(
     TEST_ENTRY(secrets_are_required_where_a_sink_needs_one)
     TEST_ENTRY(syslog_message_is_rfc5424_with_escaped_structured_data)
     TEST_ENTRY(syslog_severity_rises_for_errors_and_security_events)
+    TEST_ENTRY(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
     TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
     TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
