@@ -380,6 +380,50 @@ TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     jbuf_free(&ref);
 }
 
+/* The client and server attributes, read from the identity columns: the
+** shipper keeps the last one parsed, which must never answer for another
+** (a change, a column missing a member, one too long to keep). */
+typedef struct attrs_seen {
+    char text[4096];
+} attrs_seen;
+
+static int see_attr(void *ctx, const cli_otlp_attr *a)
+{
+    attrs_seen *s = ctx;
+    size_t n = strlen(s->text);
+    if (!a->is_int && strncmp(a->key, "dss_audit.client", 16) == 0)
+        snprintf(s->text + n, sizeof s->text - n, "%s=%.40s;", a->key, a->str);
+    return 0;
+}
+
+static const char *client_attrs(const char *client, attrs_seen *s)
+{
+    entry_row r = entry("tool_call", NULL, "l");
+    set_value(&r.v[ENTRY_F_client], client);
+    s->text[0] = '\0';
+    return cli_otlp_attributes(&r, see_attr, s) == 0 ? s->text : "failed";
+}
+
+TEST(otlp_identity_attributes_follow_each_row)
+{
+    attrs_seen s;
+    char big[2048];
+    snprintf(big, sizeof big, "{\"name\":\"%0*d\",\"version\":\"9\"}", 1500, 7);
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"a\",\"version\":\"1\"}", &s),
+                  "dss_audit.client.name=a;dss_audit.client.version=1;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"a\",\"version\":\"1\"}", &s),
+                  "dss_audit.client.name=a;dss_audit.client.version=1;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"a\",\"version\":\"2\"}", &s),
+                  "dss_audit.client.name=a;dss_audit.client.version=2;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"b\"}", &s), "dss_audit.client.name=b;");
+    ASSERT_EQ_STR(client_attrs("[1]", &s), "");
+    ASSERT_EQ_STR(client_attrs(NULL, &s), "");
+    ASSERT_EQ_STR(client_attrs(big, &s),
+                  "dss_audit.client.name=0000000000000000000000000000000000000000;"
+                  "dss_audit.client.version=9;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"b\"}", &s), "dss_audit.client.name=b;");
+}
+
 TEST(cursor_saves_loads_and_survives_reopening)
 {
     char err[512], db[128], key[65], other[65];
@@ -576,6 +620,7 @@ TEST_MAIN(
     TEST_ENTRY(syslog_message_is_rfc5424_with_escaped_structured_data)
     TEST_ENTRY(syslog_severity_rises_for_errors_and_security_events)
     TEST_ENTRY(otlp_encoding_is_byte_identical_to_the_nested_encoding)
+    TEST_ENTRY(otlp_identity_attributes_follow_each_row)
     TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
     TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
     TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
