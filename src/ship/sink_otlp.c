@@ -425,6 +425,7 @@ static const char *const otlp_schemes[] = {"otlp+http", "otlp+https", NULL};
 const sink_type sink_otlp_type = {
     .name = "OTLP",
     .schemes = otlp_schemes,
+    .flags = SINK_PIPELINE, /* encode: rec, body; send: head, fixed, http */
     .formats = 1u << SINK_FORMAT_OTLP,
     .default_format = SINK_FORMAT_OTLP,
     .open = otlp_open,
