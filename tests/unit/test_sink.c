@@ -4,6 +4,8 @@
 ** 5424 message, the cursors beside a local file, and the shipper's own
 ** refusals.  The sinks against real receivers are tests/ship/test_ship.c.
 */
+#include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,6 +612,132 @@ TEST(background_shipping_stops_when_asked)
     ASSERT_EQ_INT(r.sink[0].cursor, 0);
 }
 
+/* ---- the read-ahead against a receiver that fails part-way -------------
+** An OTLP receiver in this process answering each POST as told by
+** answers[] (200, 400, or 503 with Retry-After: 1), 200 past the end; it
+** keeps the first dss_audit.seq of each request. */
+
+typedef struct otlp_recv {
+    pthread_mutex_t mu;
+    const int *answers;
+    int nanswers;
+    int requests;
+    int64_t first_seq[64];
+} otlp_recv;
+
+typedef struct upload {
+    char *p;
+    size_t n;
+} upload;
+
+/* The value of the first dss_audit.seq attribute in an encoded request:
+** KeyValue { key = "dss_audit.seq"; value = AnyValue { int_value = 3 } }. */
+static int64_t first_seq_in(const char *p, size_t n)
+{
+    static const char key[] = "dss_audit.seq";
+    for (size_t i = 0; i + sizeof key + 3 <= n; i++) {
+        if (memcmp(p + i, key, sizeof key - 1) != 0) continue;
+        const unsigned char *q = (const unsigned char *)p + i + sizeof key - 1;
+        if (q[0] != 0x12 || q[2] != 0x18) return -1;
+        uint64_t v = 0;
+        q += 3;
+        for (int shift = 0; (const char *)q < p + n; shift += 7, q++) {
+            v |= (uint64_t)(*q & 0x7f) << shift;
+            if (!(*q & 0x80)) return (int64_t)v;
+        }
+    }
+    return -1;
+}
+
+static enum MHD_Result on_post(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *size, void **state)
+{
+    otlp_recv *r = cls;
+    upload *u = *state;
+    if (!u) {
+        *state = calloc(1, sizeof *u);
+        return *state ? MHD_YES : MHD_NO;
+    }
+    if (*size) {
+        char *p = realloc(u->p, u->n + *size);
+        if (!p) return MHD_NO;
+        memcpy(p + u->n, data, *size);
+        u->p = p;
+        u->n += *size;
+        *size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&r->mu);
+    int i = r->requests++, status = i < r->nanswers ? r->answers[i] : 200;
+    if (i < 64) r->first_seq[i] = first_seq_in(u->p, u->n);
+    pthread_mutex_unlock(&r->mu);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
+                                                                MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "application/x-protobuf");
+    if (status == 503) MHD_add_response_header(resp, "Retry-After", "1");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **state,
+                    enum MHD_RequestTerminationCode code)
+{
+    upload *u = *state;
+    if (u) free(u->p);
+    free(u);
+    *state = NULL;
+}
+
+/* The shipper reads batch k + 1 while k is sent; when k is refused, or
+** must wait (503), what was read ahead is not what comes next: the cursor
+** stays at the last acknowledged batch and the next run, or the retry,
+** sends from there, in order. */
+TEST(otlp_read_ahead_keeps_the_cursor_at_what_was_acknowledged)
+{
+    char err[512], db[128], log_id[37], url[64];
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    ASSERT_EQ_INT(make_trail(db, 50, log_id), 0);
+    static const int refuse_third[] = {200, 200, 400}, wait_once[] = {503};
+    otlp_recv r = {.mu = PTHREAD_MUTEX_INITIALIZER, .answers = refuse_third, .nanswers = 3};
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_post, &r,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    ASSERT(d);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(url, sizeof url, "otlp+http://127.0.0.1:%u", info->port);
+    ship_options o = {.from = db, .to = url, .batch = 10};
+    ship_result res;
+    int rc = ship_run(&o, &res, err, sizeof err);
+    ASSERT_EQ_INT(rc, SHIP_EFAIL);
+    ASSERT_CONTAINS(err, "HTTP 400");
+    ASSERT_EQ_INT(res.sink[0].cursor, 20);
+    ASSERT_EQ_INT(res.shipped, 20);
+    pthread_mutex_lock(&r.mu);
+    ASSERT_EQ_INT(r.requests, 3);
+    ASSERT_EQ_INT(r.first_seq[0], 1);
+    ASSERT_EQ_INT(r.first_seq[1], 11);
+    ASSERT_EQ_INT(r.first_seq[2], 21);
+    r.requests = 0;
+    r.answers = wait_once;
+    r.nanswers = 1;
+    pthread_mutex_unlock(&r.mu);
+    rc = ship_run(&o, &res, err, sizeof err);
+    ASSERT_EQ_INT(rc, SHIP_OK);
+    ASSERT_EQ_INT(res.sink[0].cursor, 50);
+    ASSERT_EQ_INT(res.shipped, 30);
+    pthread_mutex_lock(&r.mu);
+    ASSERT_EQ_INT(r.requests, 4);
+    ASSERT_EQ_INT(r.first_seq[0], 21); /* 503: read ahead 31..40 is dropped */
+    ASSERT_EQ_INT(r.first_seq[1], 21);
+    ASSERT_EQ_INT(r.first_seq[2], 31);
+    ASSERT_EQ_INT(r.first_seq[3], 41);
+    pthread_mutex_unlock(&r.mu);
+    MHD_stop_daemon(d);
+}
+
 TEST_MAIN(
     TEST_ENTRY(describe_masks_passwords_and_query_values)
     TEST_ENTRY(url_parse_takes_hosts_ports_ipv6_and_paths)
@@ -626,4 +754,5 @@ TEST_MAIN(
     TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
     TEST_ENTRY(ship_refuses_what_it_cannot_do_before_sending)
     TEST_ENTRY(background_shipping_stops_when_asked)
+    TEST_ENTRY(otlp_read_ahead_keeps_the_cursor_at_what_was_acknowledged)
 )
