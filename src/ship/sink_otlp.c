@@ -133,23 +133,46 @@ typedef struct kv_ctx {
     int field;
 } kv_ctx;
 
+/* Write v as a varint at p; returns the bytes written (at most 10). */
+static size_t pb_varint_at(char *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* Every attribute of every entry comes through here, some thirty per
+** entry: all but the string value is gathered on the stack first and
+** appended at once, then the value (two appends, not eight). */
 static int pb_attr(void *ctx, const cli_otlp_attr *a)
 {
     kv_ctx *k = ctx;
     size_t klen = strlen(a->key), slen = a->is_int ? 0 : strlen(a->str);
     size_t any_len = a->is_int ? 1 + pb_varint_size((uint64_t)a->num)
                                : pb_head_size(slen) + slen;
-    pb_tag(k->out, k->field, WIRE_LEN);
-    pb_varint(k->out, pb_head_size(klen) + klen + pb_head_size(any_len) + any_len);
-    pb_bytes(k->out, 1, a->key, klen);
-    pb_tag(k->out, 2, WIRE_LEN);
-    pb_varint(k->out, any_len);
+    char small[128], *head = small, *big = NULL;
+    if (klen + 60 > sizeof small && !(head = big = malloc(klen + 60))) return -1;
+    size_t n = pb_varint_at(head, (uint64_t)k->field << 3 | WIRE_LEN);
+    n += pb_varint_at(head + n, pb_head_size(klen) + klen + pb_head_size(any_len) + any_len);
+    head[n++] = 1 << 3 | WIRE_LEN; /* key = 1 */
+    n += pb_varint_at(head + n, klen);
+    memcpy(head + n, a->key, klen);
+    n += klen;
+    head[n++] = 2 << 3 | WIRE_LEN; /* value = 2: AnyValue */
+    n += pb_varint_at(head + n, any_len);
     if (a->is_int) {
-        pb_tag(k->out, 3, WIRE_VARINT);
-        pb_varint(k->out, (uint64_t)a->num);
+        head[n++] = 3 << 3 | WIRE_VARINT; /* int_value = 3 */
+        n += pb_varint_at(head + n, (uint64_t)a->num);
     } else {
-        pb_bytes(k->out, 1, a->str, slen);
+        head[n++] = 1 << 3 | WIRE_LEN; /* string_value = 1 */
+        n += pb_varint_at(head + n, slen);
     }
+    jbuf_put(k->out, head, n);
+    if (slen) jbuf_put(k->out, a->str, slen);
+    free(big);
     return k->out->failed ? -1 : 0;
 }
 
