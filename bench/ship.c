@@ -2,7 +2,7 @@
 ** ship.c: how fast `ship` delivers a local trail to RELP and to OTLP/HTTP,
 ** each next to a peer measured in the same run.
 **
-**   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp]
+**   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp|otlp-ship]
 **   bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] [--inflight K]
 **              [--rounds 5]
 **
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000] "
-                            "[--only relp|otlp]\n");
+                            "[--only relp|otlp|otlp-ship]\n");
             return 2;
         }
     }
@@ -367,7 +367,7 @@ int main(int argc, char **argv)
     }
 
     /* RELP */
-    if (strcmp(only, "otlp") == 0) goto otlp;
+    if (strncmp(only, "otlp", 4) == 0) goto otlp;
     int relp_port = 20000 + (int)(getpid() % 20000);
     char url[128];
     if (relp_listen(relp_port) != 0) {
@@ -411,10 +411,13 @@ otlp:;
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
     double ft[20], fcpu[20];
     long seen[2][2] = {{0, 0}, {0, 0}}; /* requests and bytes: floor, ship */
+    /* --only otlp-ship: ship alone, e.g. under perf (the floor's line then
+    ** says 0). */
+    long floor_posts = strcmp(only, "otlp-ship") == 0 ? 0 : posts;
     for (int r = 0; r < rounds; r++) {
         long q0 = atomic_load(&otlp_seen->requests), b0 = atomic_load(&otlp_seen->bytes);
         double t0 = now_s(), c0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
-        for (long i = 0; i < posts; i++) {
+        for (long i = 0; i < floor_posts; i++) {
             long status = 0;
             if (curl_easy_perform(c) != CURLE_OK ||
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
