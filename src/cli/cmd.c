@@ -502,6 +502,30 @@ void cmd_free(cmd_ctx *cx)
     memset(cx, 0, sizeof *cx);
 }
 
+char *cmd_read_small(const char *path, size_t max, const char *what, size_t *len, char *err,
+                     size_t errlen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(max + 2);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int bad = !buf || ferror(f);
+    if (f != stdin) fclose(f);
+    if (bad || n > max) {
+        if (!buf) snprintf(err, errlen, "%s: out of memory", path);
+        else if (n > max) snprintf(err, errlen, "%s: larger than %s", path, what);
+        else snprintf(err, errlen, "%s: read error", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
 /* ---- helpers ------------------------------------------------------------ */
 
 store_options cmd_store_options(const cmd_ctx *cx, int readonly)
