@@ -22,6 +22,7 @@
 
 #include "../tlog/note.h"
 #include "../util/diag.h"
+#include "../util/wipe.h"
 #include "cli_help.h"
 
 #ifndef DSS_VERSION
@@ -488,11 +489,8 @@ void cmd_free(cmd_ctx *cx)
             for (int k = 0; k < ((cmd_conninfos *)(void *)field)->n; k++)
                 free(((cmd_conninfos *)(void *)field)->v[k]);
         if (o->kind == CMD_SECRETS)
-            for (int k = 0; k < ((cmd_secrets *)(void *)field)->n; k++) {
-                char *v = ((cmd_secrets *)(void *)field)->v[k];
-                memset(v, 0, strlen(v));
-                free(v);
-            }
+            for (int k = 0; k < ((cmd_secrets *)(void *)field)->n; k++)
+                wipe_free_str(((cmd_secrets *)(void *)field)->v[k]);
     }
     free(cx->opts);
     free(cx->common.db);
