@@ -130,11 +130,6 @@ static void on_signal(int sig)
 
 static int64_t now_us(void) { return ts_now_us(); }
 
-static int write_line(int fd, const char *p, size_t n)
-{
-    return fs_write_all(fd, p, n) == 0 && fs_write_all(fd, "\n", 1) == 0 ? 0 : -1;
-}
-
 /* ---- identities -------------------------------------------------------- */
 
 static int same_str(const char *a, const char *b)
@@ -723,7 +718,7 @@ static void flush(relay *r)
         }
         /* A server that can take no more shows its end in the transport. */
         if (to_server) r->srv->ops->send(r->srv, b, n);
-        else write_line(r->o->out_fd, b, n);
+        else fs_write_line(r->o->out_fd, b, n);
         free(it->bytes);
         free(it->refusal);
     }
