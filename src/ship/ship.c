@@ -11,7 +11,10 @@
 ** log is never held back for long), each row encoded by the sink as it is
 ** read (no tree is built), hands the batch to the sink, and moves the
 ** position to what the receiver acknowledged, saving the cursor durably
-** before anything else is sent.  Lanes take turns, a batch each.  A sink
+** before anything else is sent.  For a sink whose encoding may run beside
+** its sending (SINK_PIPELINE: OTLP), the batch after a full one is read in
+** a thread of its own while that one is sent, and used only if it begins
+** where the receiver acknowledged (next_batch()).  Lanes take turns, a batch each.  A sink
 ** that knows what it holds (PostgreSQL) is asked for its position instead,
 ** and keeps no cursor here.
 **
@@ -107,7 +110,8 @@ typedef struct worker {
     int ahead_ok;           /* ... and holds a read (ahead_rc, ahead_why) */
     int ahead_rc;
     char ahead_why[512];
-    lane *ahead_lane;
+    lane *ahead_lane;       /* the lane read (valid while the reader runs) */
+    size_t ahead_index;     /* ... and its index, to match it later */
     /* Outages. */
     int outage;
     int64_t outage_ms;      /* when it began (monotonic) */
@@ -386,7 +390,7 @@ static void *read_ahead(void *arg)
 static int next_batch(worker *w, lane *l, char *why, size_t len)
 {
     int rc;
-    if (w->ahead_ok && w->ahead_lane == l && w->ahead_from == l->pos) {
+    if (w->ahead_ok && w->ahead_index == (size_t)(l - w->lanes) && w->ahead_from == l->pos) {
         batch t = w->bt;
         w->bt = w->ahead;
         w->ahead = t;
@@ -684,6 +688,7 @@ static int lane_turn(worker *w, lane *l, sink_ack *ack, char *err, size_t len)
                     !stopped(w->h);
         if (ahead) {
             w->ahead_lane = l;
+            w->ahead_index = (size_t)(l - w->lanes);
             w->ahead_from = bt->seq[bt->n - 1];
             ahead = pthread_create(&reader, NULL, read_ahead, w) == 0;
         }
