@@ -112,6 +112,14 @@ typedef struct worker {
     char ahead_why[512];
     lane *ahead_lane;       /* the lane read (valid while the reader runs) */
     size_t ahead_index;     /* ... and its index, to match it later */
+    /* The reader: one thread for the worker's life, started at its first
+    ** read-ahead (a thread per batch would hand its memory back to the
+    ** system at each exit, and fault it in again at the next). */
+    pthread_t reader;
+    int reader_up;          /* started (rmu and rcond initialized) */
+    pthread_mutex_t rmu;
+    pthread_cond_t rcond;
+    int rwant, rdone, rquit;
     /* Outages. */
     int outage;
     int64_t outage_ms;      /* when it began (monotonic) */
@@ -375,13 +383,72 @@ static int read_batch(worker *w, lane *l, int64_t from, batch *bt, char *why, si
     return SHIP_OK;
 }
 
-/* The read-ahead's thread: the batch after w->ahead_from. */
+/* The reader's thread: on each request, the batch after w->ahead_from. */
 static void *read_ahead(void *arg)
 {
     worker *w = arg;
-    w->ahead_rc = read_batch(w, w->ahead_lane, w->ahead_from, &w->ahead, w->ahead_why,
-                             sizeof w->ahead_why);
+    pthread_mutex_lock(&w->rmu);
+    for (;;) {
+        while (!w->rwant && !w->rquit) pthread_cond_wait(&w->rcond, &w->rmu);
+        if (w->rquit) break;
+        pthread_mutex_unlock(&w->rmu);
+        int rc = read_batch(w, w->ahead_lane, w->ahead_from, &w->ahead, w->ahead_why,
+                            sizeof w->ahead_why);
+        pthread_mutex_lock(&w->rmu);
+        w->ahead_rc = rc;
+        w->rwant = 0;
+        w->rdone = 1;
+        pthread_cond_broadcast(&w->rcond);
+    }
+    pthread_mutex_unlock(&w->rmu);
     return NULL;
+}
+
+/* Ask the reader for the batch after from in l: 1, or 0 when there is no
+** reader (it could not be started). */
+static int reader_ask(worker *w, lane *l, int64_t from)
+{
+    if (!w->reader_up) {
+        pthread_mutex_init(&w->rmu, NULL);
+        pthread_cond_init(&w->rcond, NULL);
+        w->rwant = w->rdone = w->rquit = 0;
+        if (pthread_create(&w->reader, NULL, read_ahead, w) != 0) {
+            pthread_mutex_destroy(&w->rmu);
+            pthread_cond_destroy(&w->rcond);
+            return 0;
+        }
+        w->reader_up = 1;
+    }
+    pthread_mutex_lock(&w->rmu);
+    w->ahead_lane = l;
+    w->ahead_index = (size_t)(l - w->lanes);
+    w->ahead_from = from;
+    w->rdone = 0;
+    w->rwant = 1;
+    pthread_cond_broadcast(&w->rcond);
+    pthread_mutex_unlock(&w->rmu);
+    return 1;
+}
+
+/* Wait for the batch asked for. */
+static void reader_wait(worker *w)
+{
+    pthread_mutex_lock(&w->rmu);
+    while (!w->rdone) pthread_cond_wait(&w->rcond, &w->rmu);
+    pthread_mutex_unlock(&w->rmu);
+}
+
+static void reader_stop(worker *w)
+{
+    if (!w->reader_up) return;
+    pthread_mutex_lock(&w->rmu);
+    w->rquit = 1;
+    pthread_cond_broadcast(&w->rcond);
+    pthread_mutex_unlock(&w->rmu);
+    pthread_join(w->reader, NULL);
+    pthread_mutex_destroy(&w->rmu);
+    pthread_cond_destroy(&w->rcond);
+    w->reader_up = 0;
 }
 
 /* l's next batch into w->bt: the one read ahead when it begins where l
@@ -683,15 +750,8 @@ static int lane_turn(worker *w, lane *l, sink_ack *ack, char *err, size_t len)
         ** one will be acknowledged whole (if not, next_batch() drops it).
         ** The cursor still moves here, in order, after each
         ** acknowledgement; and the next send waits for it. */
-        pthread_t reader;
         int ahead = (t->flags & SINK_PIPELINE) && w->nlanes == 1 && bt->n == bt->want &&
-                    !stopped(w->h);
-        if (ahead) {
-            w->ahead_lane = l;
-            w->ahead_index = (size_t)(l - w->lanes);
-            w->ahead_from = bt->seq[bt->n - 1];
-            ahead = pthread_create(&reader, NULL, read_ahead, w) == 0;
-        }
+                    !stopped(w->h) && reader_ask(w, l, bt->seq[bt->n - 1]);
         sink_batch b = {.log = &l->log, .n = bt->n, .seq = bt->seq, .local = w->src,
                         .data = bt->data.p, .off = bt->off, .raw = bt->raw};
         ack->seq = l->pos;
@@ -702,9 +762,9 @@ static int lane_turn(worker *w, lane *l, sink_ack *ack, char *err, size_t len)
         w->res->rejected += ack->rejected;
         /* A shared trail's cursor is saved on the connection the reader
         ** uses: it waits for the reader.  A file's is a file of its own. */
-        if (ahead && w->h->remote) pthread_join(reader, NULL);
+        if (ahead && w->h->remote) reader_wait(w);
         int arc = ack->seq > l->pos ? advance(w, l, ack->seq, why, sizeof why) : SHIP_OK;
-        if (ahead && !w->h->remote) pthread_join(reader, NULL);
+        if (ahead && !w->h->remote) reader_wait(w);
         w->ahead_ok = ahead;
         if (arc != SHIP_OK) {
             snprintf(err, len, "%s", why);
@@ -819,6 +879,7 @@ static void *worker_main(void *arg)
         /* With several sinks the others carry on: say it now. */
         if (w->h->nworkers > 1) diag("%s", sink_error(w->res));
     }
+    reader_stop(w);
     batch_free(&w->bt);
     batch_free(&w->ahead);
     pthread_mutex_lock(&w->h->mu);
