@@ -181,6 +181,15 @@ done:
     return status;
 }
 
+/* Hooks have been quiet for a moment: copy the write-ahead log back now
+** rather than inside a later commit. */
+static void upkeep(void *ctx)
+{
+    rec_ctx *r = ctx;
+    char err[STORE_ERRLEN];
+    if (recorder_idle(r->rec, err) != STORE_OK) diag("recorder: upkeep failed: %s", err);
+}
+
 static int recorder_check(cmd_ctx *cx, char *err, size_t errlen)
 {
     if (store_is_remote(cx->common.db)) {
@@ -222,7 +231,8 @@ static int recorder_run(cmd_ctx *cx)
         diag("recorder: %s", why);
         goto done;
     }
-    hookrec_options ho = {.socket_path = path, .handle = handle, .ctx = &r, .log = stderr};
+    hookrec_options ho = {.socket_path = path, .handle = handle, .ctx = &r, .log = stderr,
+                          .idle = upkeep};
     if (hookrec_serve(&ho, NULL, why, sizeof why) != 0) {
         diag("recorder: %s", why);
         goto done;

@@ -6,7 +6,8 @@
 ** anyway, so a single thread keeps the order simple: read, handle (which
 ** commits durably), answer, close.  Waiting for a connection is the only
 ** place SIGTERM and SIGINT are let in (ppoll), so a stop never cuts a
-** request between its commit and its answer.
+** request between its commit and its answer.  Once hooks have been quiet
+** for a moment, upkeep runs (o->idle), as in serve (server.c, QUIET_MS).
 */
 #define _GNU_SOURCE
 #include "hook_recorder.h"
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hook_sock.h"
@@ -212,10 +214,18 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
     sigset_t wait_mask = old_mask;
     sigdelset(&wait_mask, SIGTERM);
     sigdelset(&wait_mask, SIGINT);
+    unsigned quiet = o->quiet_ms ? o->quiet_ms : 20;
+    int busy = 0; /* a hook came since the last upkeep */
     while (!stop_asked) {
         struct pollfd p = {.fd = lfd, .events = POLLIN};
-        int r = ppoll(&p, 1, NULL, &wait_mask);
+        struct timespec ts = {.tv_sec = quiet / 1000, .tv_nsec = (long)(quiet % 1000) * 1000000};
+        int r = ppoll(&p, 1, busy && o->idle ? &ts : NULL, &wait_mask);
         if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+            busy = 0;
+            o->idle(o->ctx);
+            continue;
+        }
         if (r < 0) {
             snprintf(why, whylen, "waiting for hooks failed: %s", strerror(errno));
             goto done;
@@ -223,6 +233,7 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) continue; /* the hook went already; it writes directly */
         serve_one(o, fd, stats);
+        busy = 1;
     }
     rc = 0;
 done:

@@ -43,6 +43,11 @@ typedef struct hookrec_options {
     FILE *log;                /* one line per start, stop and refusal */
     unsigned timeout_ms;      /* how long a hook may take to send its request;
                                  0: 10,000 */
+    /* Called once no hook has come for quiet_ms (0: 20) after the last
+    ** one, for upkeep that would otherwise delay a commit (recorder_idle:
+    ** copying the write-ahead log back), as serve does.  May be NULL. */
+    void (*idle)(void *ctx);
+    unsigned quiet_ms;
 } hookrec_options;
 
 /* Counts of what was served, for the log and the tests. */
