@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "hook_sock.h"
 #include "../util/jsoncheck.h"
 #include "../util/ts.h"
 
@@ -142,52 +143,6 @@ static const char *take_str(hook_ctx *c, const char *name)
 }
 
 /* ---- reading and recognizing ------------------------------------------ */
-
-static void too_large(char *why, size_t whylen, size_t max)
-{
-    snprintf(why, whylen, "the event is larger than %zu bytes", max);
-}
-
-/* Read all of fd into a new buffer (caller frees), refusing more than max
-** bytes; the rest is drained so the client's write does not fail. */
-static char *read_all(int fd, size_t max, size_t *len, char *why, size_t whylen)
-{
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1), drain[65536];
-    if (!buf) goto oom;
-    for (;;) {
-        if (n == cap && cap <= max) {
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            char *nb = realloc(buf, ncap + 1);
-            if (!nb) goto oom;
-            buf = nb;
-            cap = ncap;
-        }
-        char *dst = n < cap ? buf + n : drain;
-        size_t room = n < cap ? cap - n : sizeof drain;
-        ssize_t r = read(fd, dst, room);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            snprintf(why, whylen, "cannot read the event from stdin: %s", strerror(errno));
-            free(buf);
-            return NULL;
-        }
-        if (r == 0) break;
-        if (n < cap) n += (size_t)r;
-    }
-    if (n > max) {
-        too_large(why, whylen, max);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-oom:
-    free(buf);
-    snprintf(why, whylen, "out of memory");
-    return NULL;
-}
 
 /* Which client sent ev, from fields only one client sends. */
 static hook_client recognize(const cJSON *ev)
@@ -630,7 +585,7 @@ static int run_event(const hook_options *opt, const store_options *so, recorder 
         goto done;
     }
     if (len > o.max_bytes) {
-        too_large(c.why, sizeof c.why, o.max_bytes);
+        snprintf(c.why, sizeof c.why, "the event is larger than %zu bytes", o.max_bytes);
         goto done;
     }
     if (jsoncheck(text, len, o.max_depth, err, sizeof err) != JSONCHECK_OK) {
@@ -696,8 +651,12 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
 {
     char why[STORE_ERRLEN + 64] = "";
     size_t len = 0;
-    char *text = read_all(in_fd, opt->max_bytes ? opt->max_bytes : HOOK_MAX_EVENT_BYTES, &len,
-                          why, sizeof why);
+    int e = 0;
+    /* One byte over the limit is enough to refuse it (run_event). */
+    char *text = hsock_read_event(in_fd, (opt->max_bytes ? opt->max_bytes : HOOK_MAX_EVENT_BYTES) + 1,
+                                &len, &e);
+    if (!text && e == ENOMEM) snprintf(why, sizeof why, "out of memory");
+    else if (!text) snprintf(why, sizeof why, "cannot read the event from stdin: %s", strerror(e));
     int status = run_event(opt, so, NULL, -1, text, len, why, out, errf);
     free(text);
     return status;

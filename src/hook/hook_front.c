@@ -147,41 +147,6 @@ static int asks_help(int argc, char **argv)
     return 0;
 }
 
-/* Read all of stdin, keeping at most MAX_EVENT + 1 bytes (a longer event
-** is refused whole by the writer, whose sentence needs only to know it is
-** longer) and draining the rest so the client's write does not fail.  A
-** new buffer (caller frees), or NULL on a read error or out of memory. */
-static char *read_event(size_t *len)
-{
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap), drain[65536];
-    if (!buf) return NULL;
-    for (;;) {
-        if (n == cap && cap < MAX_EVENT + 1) {
-            size_t ncap = cap * 2 > MAX_EVENT + 1 ? MAX_EVENT + 1 : cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        char *dst = n < cap ? buf + n : drain;
-        size_t room = n < cap ? cap - n : sizeof drain;
-        ssize_t r = read(0, dst, room);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            free(buf);
-            return NULL;
-        }
-        if (r == 0) break;
-        if (n < cap) n += (size_t)r;
-    }
-    *len = n;
-    return buf;
-}
-
 /* A new version 7 UUID (RFC 9562) from the clock and getrandom(), as the
 ** store's ids are (uuid7.h): 48 bits of milliseconds, then random bits. */
 static int new_id(char out[37])
@@ -277,8 +242,10 @@ int main(int argc, char **argv)
         hsock_path(db, getenv("XDG_RUNTIME_DIR"), sock, sizeof sock, why, sizeof why) != 0 ||
         access(sock, F_OK) != 0)
         return direct(argc, argv, NULL, NULL, 0);
+    /* One byte over the limit is enough for the writer to refuse it whole. */
     size_t len = 0;
-    char *ev = read_event(&len);
+    int e;
+    char *ev = hsock_read_event(0, MAX_EVENT + 1, &len, &e);
     if (!ev) return direct(argc, argv, NULL, NULL, 0);
     int fd = connect_recorder(sock);
     if (fd < 0 || new_id(id) != 0) {

@@ -47,6 +47,40 @@ int hsock_path(const char *db, const char *runtime_dir, char *out, size_t out_le
     return 0;
 }
 
+char *hsock_read_event(int fd, size_t keep, size_t *len, int *err_no)
+{
+    size_t cap = keep < 65536 ? keep : 65536, n = 0;
+    char *buf = malloc(cap + 1), drain[65536];
+    if (!buf) goto oom;
+    for (;;) {
+        if (n == cap && cap < keep) {
+            size_t ncap = cap * 2 > keep ? keep : cap * 2;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) goto oom;
+            buf = nb;
+            cap = ncap;
+        }
+        char *dst = n < cap ? buf + n : drain;
+        size_t room = n < cap ? cap - n : sizeof drain;
+        ssize_t r = read(fd, dst, room);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            *err_no = errno;
+            free(buf);
+            return NULL;
+        }
+        if (r == 0) break;
+        if (n < cap) n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+oom:
+    free(buf);
+    *err_no = ENOMEM;
+    return NULL;
+}
+
 int hsock_write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;

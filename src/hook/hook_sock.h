@@ -56,6 +56,13 @@ extern const char *const hsock_env_names[];
 int hsock_path(const char *db, const char *runtime_dir, char *out, size_t out_len,
                char *why, size_t whylen);
 
+/* Read fd to its end into a new buffer (caller frees), keeping at most
+** `keep` bytes and draining the rest (so the writer's write does not fail):
+** *len is the number kept, so a *len of `keep` means "at least keep".  A
+** hook's event is read this way, by dss-audit-mcp-hook and by the direct
+** writer alike.  NULL with *err_no (errno, ENOMEM) on failure. */
+char *hsock_read_event(int fd, size_t keep, size_t *len, int *err_no);
+
 /* Write or read exactly n bytes, going on after EINTR.  0, or -1 (error,
 ** end of file). */
 int hsock_write_all(int fd, const void *p, size_t n);

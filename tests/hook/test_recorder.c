@@ -322,6 +322,56 @@ static int make_db(void)
     return hook_ok("first");
 }
 
+/* procs processes, each recording `each` events back to back (ids
+** "<prefix><p>-<i>"), as parallel tool calls fire hooks; their pids in kids. */
+static int start_writers(int procs, int each, const char *prefix, pid_t *kids)
+{
+    for (int p = 0; p < procs; p++) {
+        if ((kids[p] = fork()) < 0) return -1;
+        if (kids[p] == 0) {
+            int bad = 0;
+            char id[32];
+            for (int i = 0; i < each; i++) {
+                snprintf(id, sizeof id, "%s%d-%d", prefix, p, i);
+                bad |= hook_ok(id) != 0;
+            }
+            _exit(bad);
+        }
+    }
+    return 0;
+}
+
+/* How many of the writers failed (a hook that did not exit 0 silently). */
+static int writers_failed(int procs, const pid_t *kids)
+{
+    int failed = 0;
+    for (int p = 0; p < procs; p++) {
+        int st;
+        while (waitpid(kids[p], &st, 0) < 0 && errno == EINTR) {}
+        failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    return failed;
+}
+
+/* Whether every writer's event is in the database exactly once, beside the
+** first event, and nothing else. */
+static int each_once(int procs, int each, const char *prefix)
+{
+    cJSON *all = entries();
+    int ok = all && cJSON_GetArraySize(all) == procs * each + 1;
+    char id[32];
+    for (int p = 0; ok && p < procs; p++)
+        for (int i = 0; ok && i < each; i++) {
+            snprintf(id, sizeof id, "%s%d-%d", prefix, p, i);
+            if (count_op(all, id) != 1) {
+                fprintf(stderr, "%s is there %d times\n", id, count_op(all, id));
+                ok = 0;
+            }
+        }
+    cJSON_Delete(all);
+    return ok;
+}
+
 /* ---- cases --------------------------------------------------------------- */
 
 /* Events through a recorder, then written directly while none runs, then
@@ -383,41 +433,14 @@ TEST(concurrent_hooks_through_the_recorder_one_chain)
     enum { PROCS = 32, EACH = 10 };
     setup();
     rec a;
+    pid_t kids[PROCS];
     ASSERT(make_db() == 0);
     ASSERT_EQ_INT(rec_start(&a, NULL), 0);
-    pid_t kids[PROCS];
-    for (int p = 0; p < PROCS; p++) {
-        kids[p] = fork();
-        ASSERT(kids[p] >= 0);
-        if (kids[p] == 0) {
-            int bad = 0;
-            char id[32];
-            for (int i = 0; i < EACH; i++) {
-                snprintf(id, sizeof id, "p%d-%d", p, i);
-                bad |= hook_ok(id) != 0;
-            }
-            _exit(bad);
-        }
-    }
-    int failed = 0;
-    for (int p = 0; p < PROCS; p++) {
-        int st;
-        waitpid(kids[p], &st, 0);
-        failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    }
-    ASSERT_EQ_INT(failed, 0);
+    ASSERT(start_writers(PROCS, EACH, "p", kids) == 0);
+    ASSERT_EQ_INT(writers_failed(PROCS, kids), 0);
     ASSERT_EQ_INT(rec_stop(&a, SIGTERM), 0);
     ASSERT_EQ_INT(served(&a, "events answered"), PROCS * EACH);
-    cJSON *all = entries();
-    ASSERT(all);
-    ASSERT_EQ_INT(cJSON_GetArraySize(all), PROCS * EACH + 1);
-    char id[32];
-    for (int p = 0; p < PROCS; p++)
-        for (int i = 0; i < EACH; i++) {
-            snprintf(id, sizeof id, "p%d-%d", p, i);
-            ASSERT_EQ_INT(count_op(all, id), 1);
-        }
-    cJSON_Delete(all);
+    ASSERT(each_once(PROCS, EACH, "p"));
     ASSERT_EQ_INT(verify(), 0);
 }
 
@@ -430,42 +453,15 @@ TEST(recorder_killed_mid_stream_every_event_once)
     enum { PROCS = 8, EACH = 25 };
     setup();
     rec a;
+    pid_t kids[PROCS];
     ASSERT(make_db() == 0);
     ASSERT_EQ_INT(rec_start(&a, NULL), 0);
-    pid_t kids[PROCS];
-    for (int p = 0; p < PROCS; p++) {
-        kids[p] = fork();
-        ASSERT(kids[p] >= 0);
-        if (kids[p] == 0) {
-            int bad = 0;
-            char id[32];
-            for (int i = 0; i < EACH; i++) {
-                snprintf(id, sizeof id, "k%d-%d", p, i);
-                bad |= hook_ok(id) != 0;
-            }
-            _exit(bad);
-        }
-    }
+    ASSERT(start_writers(PROCS, EACH, "k", kids) == 0);
     /* Kill it once a few dozen events went through it. */
     for (int i = 0; i < 3000 && entry_count() < 40; i++) usleep(10000);
     ASSERT_EQ_INT(rec_stop(&a, SIGKILL), -1);
-    int failed = 0;
-    for (int p = 0; p < PROCS; p++) {
-        int st;
-        waitpid(kids[p], &st, 0);
-        failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    }
-    ASSERT_EQ_INT(failed, 0);
-    cJSON *all = entries();
-    ASSERT(all);
-    ASSERT_EQ_INT(cJSON_GetArraySize(all), PROCS * EACH + 1);
-    char id[32];
-    for (int p = 0; p < PROCS; p++)
-        for (int i = 0; i < EACH; i++) {
-            snprintf(id, sizeof id, "k%d-%d", p, i);
-            ASSERT_EQ_INT(count_op(all, id), 1);
-        }
-    cJSON_Delete(all);
+    ASSERT_EQ_INT(writers_failed(PROCS, kids), 0);
+    ASSERT(each_once(PROCS, EACH, "k"));
     ASSERT_EQ_INT(verify(), 0);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -v -E '^(\\.|\\.\\.|audit\\.db(-wal|-shm)?|run|"
