@@ -171,7 +171,10 @@ static int handle(void *ctx, const hookrec_request *rq, FILE *out, FILE *errf)
     }
     if (!ho.actor) ho.fallback_user = login;
     ho.event_id = rq->id;
-    ho.event_id_retry = 0;
+    /* A hook that stopped waiting for this recorder (it was stopped, or
+    ** slow past the hook's patience) wrote the event directly with this id:
+    ** then it is there already, found inside the turn. */
+    ho.event_id_retry = 1;
     status = hook_run_recorded(&ho, r->rec, cx.common.db, r->turn, rq->event, rq->len, out,
                                errf);
 done:

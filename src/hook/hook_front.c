@@ -19,10 +19,11 @@
 ** socket file not owned by this user or open to others, a refused
 ** connection), when the recorder declines the event (another database,
 ** other settings), and when the connection drops before the answer.  In
-** the last case the recorder may have committed the event and died before
-** answering: the hook chose the entry's id before sending, and passes it
-** on (--event-id), and the direct writer counts an entry with that id as
-** recorded, so no event is recorded twice.
+** the last case, and when no answer comes within ANSWER_SECONDS, the
+** recorder may have committed the event (or may still): the hook chose the
+** entry's id before sending and passes it on (--event-id); the direct
+** writer and the recorder both count an entry with that id as recorded,
+** looked up in their turn on the database, so no event is recorded twice.
 **
 ** The database's path is found as cmd.c resolves it (--db, DSS_AUDIT_DB,
 ** $XDG_DATA_HOME or ~/.local/share); anything but an absolute path
@@ -40,6 +41,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,6 +51,12 @@
 
 #define DIRECT_NAME "dss-audit-mcp-hook-direct"
 #define MAX_EVENT (8u << 20) /* HOOK_MAX_EVENT_BYTES */
+/* How long to wait for the recorder's answer before writing directly: a
+** recorder answers in milliseconds; one that takes this long is stopped or
+** stuck, and the agent must not hang on it.  The event keeps its id, and
+** whichever of the two writes second finds it there (both look it up in
+** their turn on the database), so it is recorded once. */
+#define ANSWER_SECONDS 20
 
 /* Become the direct writer: argv (argv[0] replaced), with --event-id id
 ** when id is not NULL, and the event on stdin: payload (len bytes) when
@@ -184,8 +192,10 @@ static int connect_recorder(const char *path)
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    struct timeval tv = {.tv_sec = ANSWER_SECONDS};
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || hsock_peer(fd, &uid, &pid) != 0 ||
-        uid != geteuid()) {
+        uid != geteuid() || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
         close(fd);
         return -1;
     }

@@ -529,6 +529,32 @@ TEST(answer_lost_after_the_commit_is_not_recorded_twice)
     ASSERT_EQ_INT(verify(), 0);
 }
 
+/* A recorder that stops answering (SIGSTOP here) does not hang the agent:
+** the hook waits 20 s for its answer, then writes the event directly with
+** the id it chose.  When the recorder resumes, it takes the request, finds
+** that id in the database and writes nothing: the event is there once. */
+TEST(stopped_recorder_does_not_hang_the_hook_nor_record_twice)
+{
+    setup();
+    rec a;
+    ASSERT(make_db() == 0);
+    ASSERT_EQ_INT(rec_start(&a, NULL), 0);
+    ASSERT(kill(a.pid, SIGSTOP) == 0);
+    ASSERT(hook_ok("while-stopped") == 0);
+    ASSERT(kill(a.pid, SIGCONT) == 0);
+    /* Served after the stopped hook's request, which came first. */
+    ASSERT(hook_ok("after") == 0);
+    ASSERT_EQ_INT(rec_stop(&a, SIGTERM), 0);
+    ASSERT_EQ_INT(served(&a, "events answered"), 2);
+    cJSON *all = entries();
+    ASSERT(all);
+    ASSERT_EQ_INT(cJSON_GetArraySize(all), 3);
+    ASSERT_EQ_INT(count_op(all, "while-stopped"), 1);
+    ASSERT_EQ_INT(count_op(all, "after"), 1);
+    cJSON_Delete(all);
+    ASSERT_EQ_INT(verify(), 0);
+}
+
 /* The same id given twice to the direct writer: one entry, and both runs
 ** answer as recorded. */
 TEST(event_id_given_twice_is_recorded_once)
@@ -733,6 +759,7 @@ TEST_MAIN(TEST_ENTRY(recorded_and_direct_events_form_one_verified_chain)
           TEST_ENTRY(concurrent_hooks_through_the_recorder_one_chain)
           TEST_ENTRY(recorder_killed_mid_stream_every_event_once)
           TEST_ENTRY(answer_lost_after_the_commit_is_not_recorded_twice)
+          TEST_ENTRY(stopped_recorder_does_not_hang_the_hook_nor_record_twice)
           TEST_ENTRY(event_id_given_twice_is_recorded_once)
           TEST_ENTRY(stale_socket_means_direct_and_is_replaced)
           TEST_ENTRY(socket_open_to_others_is_not_used)
