@@ -245,7 +245,7 @@ done:
             unlink(o->socket_path);
         close(lfd);
     }
-    if (o->log) {
+    if (o->log && rc == 0) {
         fprintf(o->log, "dss-audit-mcp recorder: stopped: %llu events answered, %llu "
                         "declined, %llu connections refused\n",
                 stats->answered, stats->declined, stats->refused);
