@@ -11,8 +11,9 @@
 ** an unusable database end the program with a message on stderr and a
 ** non-zero status before anything is written to stdout.
 **
-** Built with DSS_HOOK_ONLY, the same file is dss-audit-mcp-hook: the hook
-** command alone, linked without libpq (and, as hook needs none of them,
+** Built with DSS_HOOK_ONLY, the same file is dss-audit-mcp-hook-direct
+** (which dss-audit-mcp-hook, src/hook/hook_front.c, runs when no recorder
+** takes the event): the hook command alone, linked without libpq (and, as hook needs none of them,
 ** without libcurl, libmicrohttpd and librelp), because the dynamic loader
 ** binding those libraries and theirs was three quarters of a hook's start
 ** (docs/hooks.md, "Speed").  A database it cannot reach (PostgreSQL) is

@@ -140,15 +140,17 @@ static int hooks_check(cmd_ctx *cx, char *err, size_t errlen)
 static int hooks_run(cmd_ctx *cx)
 {
     hooks_opts *o = cx->opts;
-    char exe[4096], lean[4200], err[4600];
+    char exe[4096], lean[4200], direct[4300], err[4600];
     cmd_self_path(exe, sizeof exe);
     o->inst.program = exe;
-    /* The hook-only build, when installed beside this program, starts in a
-    ** fraction of the time (main.c): the entries run it. */
+    /* dss-audit-mcp-hook, when installed beside this program with the
+    ** direct writer it runs when no recorder takes the event, starts in a
+    ** fraction of the time (src/hook/hook_front.c): the entries run it. */
     char *slash = strrchr(exe, '/');
     if (slash) {
         snprintf(lean, sizeof lean, "%.*s/dss-audit-mcp-hook", (int)(slash - exe), exe);
-        if (access(lean, X_OK) == 0) o->inst.program = lean;
+        snprintf(direct, sizeof direct, "%s-direct", lean);
+        if (access(lean, X_OK) == 0 && access(direct, X_OK) == 0) o->inst.program = lean;
     }
     o->inst.home = cmd_home(cx->env);
     if (hookinst_run(&o->inst, o->install, stdout, err, sizeof err) != 0) {
