@@ -9,6 +9,7 @@
 #include "test.h"
 #include "pgtest.h"
 #include "store/store.h"
+#include "store/store_testing.h"
 #include "store/chain.h"
 #include "tlog/merkle.h"
 
@@ -875,6 +876,28 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     store_close(a);
 }
 
+
+/* A group commit costs two round trips, the Merkle tree's hashes
+** included: the head lock (sent at begin, read at the first append) and
+** one flight holding the rows, the head's move, the tree's hashes and
+** COMMIT.  The tree still matches the entries after several groups. */
+TEST(group_commit_is_two_round_trips_tree_included)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "rt", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 3, NULL), 0); /* prepares the statements */
+    for (int group = 0; group < 3; group++) {
+        int64_t before = store_testing_round_trips(s);
+        ASSERT(before >= 0);
+        ASSERT_EQ_INT(append_n(s, 31, NULL), 0);
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+    }
+    ASSERT(tree_matches_entries(s, "rt", 3 + 3 * 31));
+    store_close(s);
+}
+
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
           TEST_ENTRY(version_3_schema_migrates_to_4) TEST_ENTRY(eight_stores_migrate_once)
@@ -886,4 +909,5 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(import_continues_resends_and_refuses_breaks)
           TEST_ENTRY(checkpoints_and_log_key) TEST_ENTRY(use_log_by_name_and_shared_names)
           TEST_ENTRY(lost_connection_fails_group_then_reconnects)
-          TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait))
+          TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait)
+          TEST_ENTRY(group_commit_is_two_round_trips_tree_included))

@@ -85,10 +85,12 @@ static void set_where(pg_store *s)
 
 /* ---- the transaction's state ---- */
 
+int64_t pgs_round_trips(store *st) { return pgs(st)->round_trips; }
+
 void pgs_tx_reset(pg_store *s)
 {
     s->base.in_tx = 0;
-    s->tree_len = 0;
+    s->tree.n = 0;
     s->nmarks = 0;
     s->tx_failed = 0;
     s->tx_fail_why[0] = '\0';
@@ -212,6 +214,7 @@ PGresult *pgs_wait(pg_store *s, int *cancelled)
 {
     PGconn *c = s->conn;
     PGresult *keep = NULL, *r;
+    s->round_trips++;
     for (;;) {
         if (wait_input(s, cancelled) != 0) break;
         if ((r = PQgetResult(c)) == NULL) break;
@@ -375,6 +378,7 @@ static int drain(pg_store *s, drained *d)
 {
     PGconn *c = s->conn;
     int broke = 0;
+    if (s->nair) s->round_trips++;
     for (size_t i = 0; i < s->nair; i++) {
         pg_expect *x = &s->air[i];
         if (x->part == PG_PART_BEGIN) d->begin_read = 1;
@@ -1081,4 +1085,5 @@ const store_methods pg_store_methods = {
     .wipe_password = pgs_wipe_password,
     .explain_find = pgs_explain_find,
     .find_plans = pgs_find_plans,
+    .round_trips = pgs_round_trips,
 };

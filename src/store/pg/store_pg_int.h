@@ -126,7 +126,7 @@ enum {
     PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES,
     /* the write path's */
     PG_SLOT_BEGIN, PG_SLOT_LOCK, PG_SLOT_INSERT, PG_SLOT_INSERT_HEAD, PG_SLOT_HEAD,
-    PG_SLOT_COMMIT,
+    PG_SLOT_COMMIT, PG_SLOT_TREE,
     /* the chain's */
     PG_SLOT_HEAD_READ, PG_SLOT_HASH_AT, PG_SLOT_LAST_CHECKPOINT, PG_SLOT_LAST_ANCHOR
 };
@@ -139,6 +139,15 @@ enum {
 ** entries a generic plan of a user's newest 20 ran 55 ms against 0.2 ms
 ** for the custom one, bench/RESULTS-pg.md), still parsed only once. */
 enum { PG_PLAN_ANY = 0, PG_PLAN_GENERIC, PG_PLAN_CUSTOM };
+
+/* Merkle tree hashes of the own log waiting for the commit: n of them at
+** indexes first.., as the text of a PostgreSQL array of hex strings
+** ("{ab12..,cd34..}"), the parameter of the tree's INSERT. */
+typedef struct pg_tree_pending {
+    int64_t first;
+    size_t n;
+    jbuf arr;
+} pg_tree_pending;
 
 typedef struct pg_store {
     store base;
@@ -203,10 +212,12 @@ typedef struct pg_store {
     /* Cursors opened by walks, for distinct names when walks nest. */
     int walks;
 
-    /* The own log's stored tree hashes of the open transaction, as SQL
-    ** sent with its COMMIT (store_pg_tree.c). */
-    char *tree_sql;
-    size_t tree_len, tree_cap;
+    /* The own log's stored tree hashes of the open transaction, sent in
+    ** its commit's round trip (store_pg_tree.c). */
+    pg_tree_pending tree;
+    /* Flights waited for (pgs_wait(), each pipeline's drain): the round
+    ** trips the tests count (store_testing_round_trips()). */
+    int64_t round_trips;
 
     int (*interrupt)(void *ctx);
     void *interrupt_ctx;
@@ -399,10 +410,15 @@ void pgs_scrub_password(const char *conninfo, char *msg, size_t len);
 ** is locked already and its head is the in-memory one): store_pg_write.c. */
 int pgs_lock_head(pg_store *s, pg_head *h, char *err);
 
-/* store_pg_tree.c: append the transaction's tree statement (if any) to
-** the commit's text (sql, len, cap: a growable buffer); 0, or -1 when out
-** of memory.  pgs_tree_free() at close. */
-int pgs_tree_commit_text(pg_store *s, char **sql, size_t *len, size_t *cap);
+/* store_pg_tree.c: the statement storing the own log's pending tree
+** hashes (s->tree; x holds its parameters and must outlive the send), for
+** the commit's pipeline; 0 when none are pending.  pgs_tree_free() at
+** close. */
+typedef struct pg_tree_stmt {
+    const char *values[3];
+    char first[24];
+} pg_tree_stmt;
+int pgs_tree_commit_stmt(pg_store *s, pg_tree_stmt *x, pg_stmt *st);
 void pgs_tree_free(pg_store *s);
 
 /* The methods (store_methods.h), defined across the files above as
@@ -418,5 +434,6 @@ void pgs_redact_path(const char *path, char *out, size_t len);
 void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
 int pgs_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
+int64_t pgs_round_trips(store *s);
 
 #endif

@@ -15,8 +15,9 @@
 **     read's query rides in the same round trip as the lock);
 **   - appends are kept as rows (store_pg_rows.c) and sent as one prepared
 **     INSERT of column arrays: nothing to parse or plan per group;
-**   - commit is that INSERT with the head's UPDATE folded in, and COMMIT:
-**     one round trip, one statement.
+**   - commit is that INSERT with the head's UPDATE folded in, the Merkle
+**     tree's new hashes (one prepared INSERT, store_pg_tree.c), and
+**     COMMIT: one round trip.
 ** Savepoints are lazy for the same reason: rolling back a request that only
 ** appended trims the rows; a savepoint reaches the server only when a
 ** statement must run after it, in that statement's round trip.
@@ -334,31 +335,13 @@ int pgs_commit(store *st, char *err)
         if (s->base.in_tx) pgs_rollback(st);
         return rc;
     }
-    /* The own log's tree hashes (store_pg_tree.c) are SQL text, one or
-    ** more statements: sent first by the simple protocol, which also sends
-    ** the rows buffered so far (one more round trip while the tree is
-    ** kept; folding them into the pipelined INSERT is left to do). */
-    if (s->tree_len) {
-        jbuf t = {0};
-        char *sql = NULL;
-        if (pgs_tree_commit_text(s, &t.p, &t.len, &t.cap) != 0 || !(sql = jbuf_take(&t))) {
-            jbuf_free(&t);
-            pgs_rollback(st);
-            pgs_errf(err, "out of memory");
-            return STORE_ENOMEM;
-        }
-        rc = pgs_exec(s, sql, "writing the Merkle tree", err);
-        free(sql);
-        if (rc != STORE_OK) {
-            if (s->base.in_tx) pgs_rollback(st);
-            return rc;
-        }
-    }
     /* One round trip: the rows still buffered with the head's move in one
-    ** statement (or the head alone), an imported log's head, COMMIT.  No
-    ** savepoint can save a failing commit: a failure loses all. */
+    ** statement (or the head alone), the own log's tree hashes, an
+    ** imported log's head, COMMIT.  No savepoint can save a failing
+    ** commit: a failure loses all. */
     s->nmarks = 0;
-    pg_stmt stmts[4];
+    pg_stmt stmts[5];
+    pg_tree_stmt tree;
     int n = 0;
     jbuf b = {0};
     insert_stmt ins;
@@ -371,6 +354,14 @@ int pgs_commit(store *st, char *err)
         pgs_rows_trim(&s->rows, 0); /* in the statement now */
     } else if (moved) {
         head_of(s->own_id, &s->head, &own_head, &stmts[n++]);
+    }
+    if (rc == STORE_OK) {
+        int made = pgs_tree_commit_stmt(s, &tree, &stmts[n]);
+        if (made < 0) {
+            pgs_errf(err, "out of memory");
+            rc = STORE_ENOMEM;
+        }
+        n += made > 0;
     }
     if (rc == STORE_OK && s->import_pending)
         head_of(s->import_log, &s->import_head, &imported, &stmts[n++]);
