@@ -635,20 +635,32 @@ static int connect_once(pg_store *s, char *err)
     }
     /* Commits wait for the disk; results come back as text in known forms
     ** (bytea as hex); lock waits end at the busy timeout. */
-    char setup[512];
+    char setup[1024];
     snprintf(setup, sizeof setup,
              "SET synchronous_commit = on; SET application_name = 'dss-audit-mcp';"
              " SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
              " SET bytea_output = 'hex'; SET lock_timeout = %d;%s",
              s->busy_timeout_ms,
              s->readonly ? " SET default_transaction_read_only = on;" : "");
+    /* And whether this session may write a WAL message, which is what
+    ** lets a commit release the log's head before its flush (pgs_commit()):
+    ** in the same round trip. */
+    size_t used = strlen(setup);
+    snprintf(setup + used, sizeof setup - used,
+             " SELECT coalesce((SELECT has_function_privilege(p.oid, 'EXECUTE')"
+             " FROM pg_catalog.pg_proc p WHERE p.oid = to_regprocedure("
+             "'pg_catalog.pg_logical_emit_message(boolean,text,text)')), false)");
     s->broken = 0;
-    int rc = pgs_exec(s, setup, "setting the session up", err);
+    PGresult *r = NULL;
+    int rc = pgs_query(s, setup, 0, NULL, &r, "setting the session up", err);
     if (rc != STORE_OK) {
         PQfinish(s->conn);
         s->conn = NULL;
         s->broken = 1;
+        return rc;
     }
+    s->early_release = !s->readonly && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
     return rc;
 }
 

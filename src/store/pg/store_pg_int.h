@@ -126,7 +126,7 @@ enum {
     PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES,
     /* the write path's */
     PG_SLOT_BEGIN, PG_SLOT_LOCK, PG_SLOT_INSERT, PG_SLOT_INSERT_HEAD, PG_SLOT_HEAD,
-    PG_SLOT_COMMIT, PG_SLOT_TREE,
+    PG_SLOT_COMMIT, PG_SLOT_TREE, PG_SLOT_ASYNC, PG_SLOT_FLUSH,
     /* the chain's */
     PG_SLOT_HEAD_READ, PG_SLOT_HASH_AT, PG_SLOT_LAST_CHECKPOINT, PG_SLOT_LAST_ANCHOR
 };
@@ -205,6 +205,11 @@ typedef struct pg_store {
     /* Whether a substring search walks windows of time (store_pg_query.c):
     ** 0 not known yet, 1 yes, -1 no (the entries are few). */
     int search_windows;
+
+    /* Whether a commit that appended releases the log's head before its
+    ** WAL flush (store_pg_write.c, pgs_commit()): 1 when this session may
+    ** write a WAL message (pg_logical_emit_message), learnt at connect. */
+    int early_release;
 
     /* The statements this connection has prepared (pgs_run()), a bit per
     ** statement number; cleared when a new connection is made. */

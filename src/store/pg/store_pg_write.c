@@ -340,7 +340,7 @@ int pgs_commit(store *st, char *err)
     ** imported log's head, COMMIT.  No savepoint can save a failing
     ** commit: a failure loses all. */
     s->nmarks = 0;
-    pg_stmt stmts[5];
+    pg_stmt stmts[7];
     pg_tree_stmt tree;
     int n = 0;
     jbuf b = {0};
@@ -365,7 +365,27 @@ int pgs_commit(store *st, char *err)
     }
     if (rc == STORE_OK && s->import_pending)
         head_of(s->import_log, &s->import_head, &imported, &stmts[n++]);
+    /* A commit that appended releases the log's head without waiting for
+    ** its WAL flush, so that the other servers of the log lock, append and
+    ** commit while this one's flush is under way (PostgreSQL then flushes
+    ** several servers' commits at once), and a second transaction in the
+    ** same flight, which writes a WAL message and commits synchronously,
+    ** waits for the flush: WAL is flushed in order, so when it returns,
+    ** this commit is on disk, and the reply still follows its own commit.
+    ** A crash between the two loses the group unanswered, and every later
+    ** group of the log with it (their flushes come after), so the chain
+    ** stays whole.  Without the right to write the message, commits wait
+    ** for their flush with the head held, as before. */
+    int early = s->early_release && (moved || s->rows_flushed || s->import_pending);
+    if (rc == STORE_OK && early)
+        stmts[n++] = (pg_stmt){.slot = PG_SLOT_ASYNC, .sql = "SET LOCAL synchronous_commit = off",
+                               .doing = "committing"};
     stmts[n++] = (pg_stmt){.slot = PG_SLOT_COMMIT, .sql = "COMMIT", .doing = "committing"};
+    if (rc == STORE_OK && early)
+        stmts[n++] = (pg_stmt){.slot = PG_SLOT_FLUSH,
+                               .sql = "SELECT pg_catalog.pg_logical_emit_message(true,"
+                                      " 'dss_audit', 'durable')",
+                               .doing = "waiting for the commit to reach the disk"};
     if (rc == STORE_OK) rc = pgs_pipeline(s, stmts, n, err);
     jbuf_free(&b);
     if (rc != STORE_OK) {
