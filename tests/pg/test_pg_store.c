@@ -898,6 +898,42 @@ TEST(group_commit_is_two_round_trips_tree_included)
     store_close(s);
 }
 
+/* A read recorded as serve records it (begin, the query, its tool_call
+** record, commit) costs two round trips: BEGIN, the head lock and the
+** query in one; the record's rows, the head's move, the tree and COMMIT
+** (with the wait for its flush) in the other.  The record is committed
+** when commit returns: another connection sees it. */
+TEST(read_and_its_record_are_two_round_trips)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "reads", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 5, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        int64_t before = store_testing_round_trips(s);
+        ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+        store_query q = {.user_id = "alice", .limit = 20};
+        cJSON *found = NULL;
+        int more = 0;
+        ASSERT_EQ_INT(store_find(s, &q, &found, &more, err), STORE_OK);
+        ASSERT_EQ_INT(cJSON_GetArraySize(found), 5 + k);
+        cJSON_Delete(found);
+        store_record r = rec("history");
+        store_receipt got;
+        ASSERT_EQ_INT(store_append(s, &r, &got, err), STORE_OK);
+        ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM dss_audit.entries WHERE operation_name = 'history'"
+                 " AND seq = %lld",
+                 (long long)got.seq);
+        ASSERT_EQ_INT(pgtest_value(db, sql), 1);
+    }
+    store_close(s);
+}
+
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
           TEST_ENTRY(version_3_schema_migrates_to_4) TEST_ENTRY(eight_stores_migrate_once)
@@ -910,4 +946,5 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(checkpoints_and_log_key) TEST_ENTRY(use_log_by_name_and_shared_names)
           TEST_ENTRY(lost_connection_fails_group_then_reconnects)
           TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait)
-          TEST_ENTRY(group_commit_is_two_round_trips_tree_included))
+          TEST_ENTRY(group_commit_is_two_round_trips_tree_included)
+          TEST_ENTRY(read_and_its_record_are_two_round_trips))
