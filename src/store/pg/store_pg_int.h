@@ -115,6 +115,9 @@ enum { PG_X_PREPARE = 1, PG_X_EXEC, PG_X_SYNC };
 enum { PG_PART_BEGIN = 1, PG_PART_FLUSH, PG_PART_CALLER };
 
 #define PG_MAX_MARKS 64
+/* Groups that keep releasing the head early after another writer of the
+** log was last seen (pgs_commit()). */
+#define PG_SHARED_GROUPS 64
 #define PG_MONTHS_CACHED 8
 /* Statement numbers of pgs_run(): query shapes below 8192, fixed
 ** statements above. */
@@ -206,10 +209,17 @@ typedef struct pg_store {
     ** 0 not known yet, 1 yes, -1 no (the entries are few). */
     int search_windows;
 
-    /* Whether a commit that appended releases the log's head before its
-    ** WAL flush (store_pg_write.c, pgs_commit()): 1 when this session may
-    ** write a WAL message (pg_logical_emit_message), learnt at connect. */
+    /* Whether a commit that appended may release the log's head before
+    ** its WAL flush (store_pg_write.c, pgs_commit()): 1 when this session
+    ** may write a WAL message (pg_logical_emit_message), learnt at
+    ** connect.  It does so while the log is shared: shared_groups counts
+    ** down the groups since a head lock last found the head moved by
+    ** another writer (not where this store's last commit left it,
+    ** last_commit, known when have_last_commit). */
     int early_release;
+    int shared_groups;
+    int have_last_commit;
+    pg_head last_commit;
 
     /* The statements this connection has prepared (pgs_run()), a bit per
     ** statement number; cleared when a new connection is made. */

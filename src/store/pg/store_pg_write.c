@@ -226,6 +226,11 @@ void pgs_begin_settled(pg_store *s, int rc, const char *why)
     if (!s->base.in_tx) return;
     if (rc == STORE_OK) {
         s->head_at_begin = s->head;
+        /* Another writer moved the head since this store's last commit:
+        ** the log is shared, and its writers take turns on the head. */
+        if (s->have_last_commit && (s->head.seq != s->last_commit.seq ||
+                                    memcmp(s->head.hash, s->last_commit.hash, 32) != 0))
+            s->shared_groups = PG_SHARED_GROUPS;
         return;
     }
     /* The transaction holds nothing (so nothing is lost): what is asked of
@@ -374,17 +379,25 @@ int pgs_commit(store *st, char *err)
     ** this commit is on disk, and the reply still follows its own commit.
     ** A crash between the two loses the group unanswered, and every later
     ** group of the log with it (their flushes come after), so the chain
-    ** stays whole.  Without the right to write the message, commits wait
-    ** for their flush with the head held, as before. */
-    int early = s->early_release && (moved || s->rows_flushed || s->import_pending);
+    ** stays whole.  Only while the log is shared (another writer was
+    ** seen lately): a server alone on its log has no one to let go first,
+    ** and an early commit there wakes the WAL writer, whose flush the
+    ** second transaction then waits behind (two flushes a group: half the
+    ** rate, bench/RESULTS-pg.md).  Without the right to write the
+    ** message, commits wait for their flush with the head held. */
+    int early = s->early_release && s->shared_groups > 0 &&
+                (moved || s->rows_flushed || s->import_pending);
     if (rc == STORE_OK && early)
         stmts[n++] = (pg_stmt){.slot = PG_SLOT_ASYNC, .sql = "SET LOCAL synchronous_commit = off",
                                .doing = "committing"};
     stmts[n++] = (pg_stmt){.slot = PG_SLOT_COMMIT, .sql = "COMMIT", .doing = "committing"};
+    /* The message names the log (for whoever reads the WAL). */
+    const char *flush_p[1] = {s->own_id};
     if (rc == STORE_OK && early)
         stmts[n++] = (pg_stmt){.slot = PG_SLOT_FLUSH,
                                .sql = "SELECT pg_catalog.pg_logical_emit_message(true,"
-                                      " 'dss_audit', 'durable')",
+                                      " 'dss_audit', $1::text)",
+                               .nparams = 1, .values = flush_p,
                                .doing = "waiting for the commit to reach the disk"};
     if (rc == STORE_OK) rc = pgs_pipeline(s, stmts, n, err);
     jbuf_free(&b);
@@ -393,6 +406,11 @@ int pgs_commit(store *st, char *err)
         s->nmonths = 0;
         return rc;
     }
+    if (s->own_id[0]) {
+        s->last_commit = s->head;
+        s->have_last_commit = 1;
+    }
+    if (s->shared_groups > 0) s->shared_groups--;
     pgs_tx_reset(s);
     return STORE_OK;
 }
