@@ -326,6 +326,31 @@ static void head_of(const char *log_id, const pg_head *h, head_stmt *x, pg_stmt 
                     .nparams = 4, .values = x->values, .doing = "moving the log's head"};
 }
 
+/* Whether this commit releases the log's head before its WAL flush.
+**
+** Servers of one log take turns on its head row, which a commit holds until
+** it returns.  A commit that appended may release it without waiting for
+** its WAL flush (SET LOCAL synchronous_commit = off), so that the other
+** servers lock, append and commit while this one's flush is under way
+** (PostgreSQL then flushes several servers' commits at once); a second
+** transaction in the same flight, which writes a WAL message and commits
+** synchronously, waits for the flush: WAL is flushed in order, so when it
+** returns, this commit is on disk, and the reply still follows its own
+** commit.  A crash between the two loses the group unanswered, and every
+** later group of the log with it (their commit records come after), so
+** the chain stays whole.
+**
+** Only while the log is shared (another writer was seen lately): a server
+** alone on its log has no one to let go first, and an early commit there
+** wakes the WAL writer, whose flush the second transaction then waits
+** behind (two flushes a group: 0.86 of the rate in bench/RESULTS-pg.md's
+** run).  Without the right to write the message, never. */
+static int releases_early(const pg_store *s, int moved)
+{
+    return s->early_release && s->shared_groups > 0 &&
+           (moved || s->rows_flushed || s->import_pending);
+}
+
 int pgs_commit(store *st, char *err)
 {
     pg_store *s = pgs(st);
@@ -370,34 +395,18 @@ int pgs_commit(store *st, char *err)
     }
     if (rc == STORE_OK && s->import_pending)
         head_of(s->import_log, &s->import_head, &imported, &stmts[n++]);
-    /* A commit that appended releases the log's head without waiting for
-    ** its WAL flush, so that the other servers of the log lock, append and
-    ** commit while this one's flush is under way (PostgreSQL then flushes
-    ** several servers' commits at once), and a second transaction in the
-    ** same flight, which writes a WAL message and commits synchronously,
-    ** waits for the flush: WAL is flushed in order, so when it returns,
-    ** this commit is on disk, and the reply still follows its own commit.
-    ** A crash between the two loses the group unanswered, and every later
-    ** group of the log with it (their flushes come after), so the chain
-    ** stays whole.  Only while the log is shared (another writer was
-    ** seen lately): a server alone on its log has no one to let go first,
-    ** and an early commit there wakes the WAL writer, whose flush the
-    ** second transaction then waits behind (two flushes a group: half the
-    ** rate, bench/RESULTS-pg.md).  Without the right to write the
-    ** message, commits wait for their flush with the head held. */
-    int early = s->early_release && s->shared_groups > 0 &&
-                (moved || s->rows_flushed || s->import_pending);
+    int early = releases_early(s, moved);
     if (rc == STORE_OK && early)
         stmts[n++] = (pg_stmt){.slot = PG_SLOT_ASYNC, .sql = "SET LOCAL synchronous_commit = off",
                                .doing = "committing"};
     stmts[n++] = (pg_stmt){.slot = PG_SLOT_COMMIT, .sql = "COMMIT", .doing = "committing"};
     /* The message names the log (for whoever reads the WAL). */
-    const char *flush_p[1] = {s->own_id};
+    const char *log_p[1] = {s->own_id};
     if (rc == STORE_OK && early)
         stmts[n++] = (pg_stmt){.slot = PG_SLOT_FLUSH,
                                .sql = "SELECT pg_catalog.pg_logical_emit_message(true,"
                                       " 'dss_audit', $1::text)",
-                               .nparams = 1, .values = flush_p,
+                               .nparams = 1, .values = log_p,
                                .doing = "waiting for the commit to reach the disk"};
     if (rc == STORE_OK) rc = pgs_pipeline(s, stmts, n, err);
     jbuf_free(&b);
