@@ -247,6 +247,39 @@ static int private_conninfo(const char *state, char *out, size_t len)
     return host[0] ? 0 : -1;
 }
 
+/* Start a cluster of this case's own (cluster.sh) in a new folder made
+** from the template state ("/tmp/NAME.XXXXXX"), its conninfo in conninfo:
+** the script's path, or NULL when it could not.  stop_private_cluster()
+** at the end; remove_leftovers() when a failed check comes first. */
+static const char *start_private_cluster(char *state, char *conninfo, size_t len)
+{
+    const char *script = getenv("DSS_PG_CLUSTER");
+    char cmd[1024];
+    if (!script || !mkdtemp(state)) return NULL;
+    snprintf(private_state, sizeof private_state, "%s", state);
+    snprintf(cmd, sizeof cmd, "'%s' start '%s' 2>/dev/null", script, state);
+    if (system(cmd) != 0 || private_conninfo(state, conninfo, len) != 0) return NULL;
+    return script;
+}
+
+/* Run cluster.sh's command what (pause, resume, crash) on state: 0 when
+** it succeeded. */
+static int cluster_do(const char *script, const char *what, const char *state)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s '%s'", script, what, state);
+    return system(cmd);
+}
+
+static int stop_private_cluster(const char *script, const char *state)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
+    int rc = system(cmd);
+    if (rc == 0) private_state[0] = '\0';
+    return rc;
+}
+
 /* ---- cases -------------------------------------------------------------- */
 
 /* Three machines ship their local logs concurrently while two servers
@@ -432,16 +465,9 @@ TEST(a_break_in_the_chain_is_refused_and_nothing_is_stored)
 TEST(postgres_stopped_while_servers_write_then_back)
 {
     CHECK(key_vars());
-    char state[] = "/tmp/dss-pgstop.XXXXXX";
-    ASSERT(mkdtemp(state));
-    snprintf(private_state, sizeof private_state, "%s", state);
-    const char *script = getenv("DSS_PG_CLUSTER");
+    char state[] = "/tmp/dss-pgstop.XXXXXX", conninfo[512];
+    const char *script = start_private_cluster(state, conninfo, sizeof conninfo);
     CHECK(script);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' start '%s' 2>/dev/null", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
-    char conninfo[512];
-    ASSERT_EQ_INT(private_conninfo(state, conninfo, sizeof conninfo), 0);
     srv *d[2];
     for (int i = 0; i < 2; i++) CHECK(d[i] = start_serve(conninfo, "outage"));
     /* And a machine shipping its local log through the outage. */
@@ -467,8 +493,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     for (int k = 0; k < 20; k++)
         for (int i = 0; i < 2; i++) MARK(d[i], "before-%d-%d", i, k);
     ASSERT_EQ_INT(acked, 40);
-    snprintf(cmd, sizeof cmd, "'%s' pause '%s'", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(cluster_do(script, "pause", state), 0);
     int failed = 0;
     for (int k = 0; k < 5; k++)
         for (int i = 0; i < 2; i++) {
@@ -479,8 +504,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     for (int i = 0; i < 2; i++) CHECK(srv_alive(d[i]));
     /* The local log goes on while the database is away. */
     for (int k = 0; k < 10; k++) CHECK(log_marker(m, name_of("local-%d-%d", k, 0)));
-    snprintf(cmd, sizeof cmd, "'%s' resume '%s'", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(cluster_do(script, "resume", state), 0);
     /* Reconnecting backs off for at most a few seconds. */
     int back = 0;
     for (int t = 0; t < 100 && back < 2; t++) {
@@ -518,9 +542,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     const char *out = NULL;
     ASSERT_EQ_INT(verify(d[0], conninfo, &out), 0);
     for (int i = 0; i < 2; i++) srv_free(d[i]);
-    snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
-    ASSERT_EQ_INT(system(cmd), 0);
-    private_state[0] = '\0';
+    ASSERT_EQ_INT(stop_private_cluster(script, state), 0);
 }
 
 /* The commands for people read a shared database: query across logs or
@@ -723,16 +745,9 @@ TEST(hook_only_build_hands_a_shared_database_to_dss_audit_mcp)
 TEST(postgres_crash_right_after_acknowledgements_loses_none)
 {
     CHECK(key_vars());
-    char state[] = "/tmp/dss-pgcrash.XXXXXX";
-    ASSERT(mkdtemp(state));
-    snprintf(private_state, sizeof private_state, "%s", state);
-    const char *script = getenv("DSS_PG_CLUSTER");
+    char state[] = "/tmp/dss-pgcrash.XXXXXX", conninfo[512];
+    const char *script = start_private_cluster(state, conninfo, sizeof conninfo);
     CHECK(script);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' start '%s' 2>/dev/null", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
-    char conninfo[512];
-    ASSERT_EQ_INT(private_conninfo(state, conninfo, sizeof conninfo), 0);
     ASSERT_EQ_INT(pg_do(conninfo, "ALTER SYSTEM SET wal_writer_delay = '10s'"), 0);
     ASSERT_EQ_INT(pg_do(conninfo, "ALTER SYSTEM SET wal_writer_flush_after = '64MB'"), 0);
     ASSERT_EQ_INT(pg_do(conninfo, "SELECT pg_reload_conf()"), 0);
@@ -746,11 +761,9 @@ TEST(postgres_crash_right_after_acknowledgements_loses_none)
             if (log_marker(d[i], n)) snprintf(acked_names[acked++], sizeof acked_names[0], "%s", n);
         }
     ASSERT_EQ_INT(acked, 300);
-    snprintf(cmd, sizeof cmd, "'%s' crash '%s'", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(cluster_do(script, "crash", state), 0);
     for (int i = 0; i < 3; i++) srv_free(d[i]);
-    snprintf(cmd, sizeof cmd, "'%s' resume '%s'", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(cluster_do(script, "resume", state), 0);
     for (int i = 0; i < acked; i++)
         ASSERT_EQ_INT(pg_scalar(conninfo,
                                 "SELECT count(*) FROM dss_audit.entries WHERE operation_name = $1",
@@ -762,9 +775,7 @@ TEST(postgres_crash_right_after_acknowledgements_loses_none)
     int vst = verify(any, conninfo, &out);
     if (vst != 0) TEST_FAIL_("verify exited %d: %s", vst, out);
     srv_free(any);
-    snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
-    ASSERT_EQ_INT(system(cmd), 0);
-    private_state[0] = '\0';
+    ASSERT_EQ_INT(stop_private_cluster(script, state), 0);
 }
 
 TEST_MAIN(
