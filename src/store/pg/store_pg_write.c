@@ -341,10 +341,11 @@ static void head_of(const char *log_id, const pg_head *h, head_stmt *x, pg_stmt 
 ** the chain stays whole.
 **
 ** Only while the log is shared (another writer was seen lately): a server
-** alone on its log has no one to let go first, and an early commit there
-** wakes the WAL writer, whose flush the second transaction then waits
-** behind (two flushes a group: 0.86 of the rate in bench/RESULTS-pg.md's
-** run).  Without the right to write the message, never. */
+** alone on its log has no one to let go first, so there the second
+** transaction is pure cost, and the asynchronous commit wakes the WAL
+** writer, whose flush the second transaction may wait behind (the
+** profile runs of bench/RESULTS-pg.md: servers on their own logs were
+** slower with it).  Without the right to write the message, never. */
 static int releases_early(const pg_store *s, int moved)
 {
     return s->early_release && s->shared_groups > 0 &&
