@@ -2,7 +2,7 @@
 ** ship.c: how fast `ship` delivers a local trail to RELP and to OTLP/HTTP,
 ** each next to a peer measured in the same run.
 **
-**   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp]
+**   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp|otlp-ship]
 **   bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] [--inflight K]
 **              [--rounds 5]
 **
@@ -13,24 +13,30 @@
 ** is an absolute one (50,000 entries/s), so the line also says how many
 ** entries the receiver counted.
 **
-** OTLP: a minimal OTLP/HTTP receiver in this process (libmicrohttpd,
-** reading each body and answering 200 with an empty response); first a
-** minimal client posts one pre-encoded batch (the file's first --batch
-** entries, encoded once by the sink's own encoder) over one kept-alive
+** OTLP: a minimal OTLP/HTTP receiver in a child process (libmicrohttpd,
+** reading each body and answering 200 with an empty response, counting
+** requests and bytes); first a minimal client posts one pre-encoded batch
+** (the file's first --batch entries, encoded once by the sink's own
+** encoder: the same bytes per entry as ship sends) over one kept-alive
 ** libcurl connection, as many times as the file has batches: the rate the
 ** receiver and the transport allow.  Then ship_run() delivers the whole
 ** file, reading, mapping and encoding every entry as it goes.  The ratio
-** of the two is the claim (>= 0.7).
+** of the two is the claim (>= 0.7).  Both rates count entries the
+** receiver acknowledged (ship's from its result, which only counts
+** acknowledged batches); each line also says how many requests and bytes
+** the receiver read in that measure's rounds.
 **
 ** Each round ships from the start with a fresh cursor folder; the lines
 ** give every round and the median.  Prints, per measure:
 **   relp entries=N rounds=R median_s=... rate=... received=... ship_cpu_s=... cpu_rate=...
 **   otlp_floor entries=N ... rate=... client_cpu_s=...
 **   otlp_ship entries=N ... rate=... ratio=... ship_cpu_s=... cpu_ratio=...
-** The CPU figures are the sending thread's own (the receivers run in other
-** threads of this process): cpu_rate is the rate the shipper would reach
-** with a CPU of its own, cpu_ratio the ratio of the two senders' CPU costs,
-** both far less distorted by a busy machine than the wall-time ones.
+** The CPU figures are the sender's own: for RELP the shipping thread's
+** (the receiver is a thread of this process), for OTLP this process's
+** (the receiver is the child; ship's reading thread is counted): cpu_rate
+** is the rate the shipper would reach with a CPU of its own, cpu_ratio
+** the ratio of the two senders' CPU costs, both far less distorted by a
+** busy machine than the wall-time ones.
 **
 ** --serve-cost: what shipping in the background costs serve.  The same
 ** RELP receiver listens; bench_loadgen (LOADGEN) drives SERVER with the
@@ -53,6 +59,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,7 +122,11 @@ static int relp_listen(int port)
 
 /* ---- the OTLP receiver ---------------------------------------------------- */
 
-static atomic_long otlp_requests;
+/* Counted by the receiver (in the child), read by the parent: shared. */
+typedef struct otlp_counts {
+    atomic_long requests, bytes;
+} otlp_counts;
+static otlp_counts *otlp_seen;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *data,
@@ -126,10 +138,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*size) {
+        atomic_fetch_add(&otlp_seen->bytes, (long)*size);
         *size = 0; /* read and dropped */
         return MHD_YES;
     }
-    atomic_fetch_add(&otlp_requests, 1);
+    atomic_fetch_add(&otlp_seen->requests, 1);
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, "Content-Type", "application/x-protobuf");
     enum MHD_Result rc = MHD_queue_response(c, strcmp(url, "/v1/logs") == 0 ? 200 : 404, r);
@@ -137,32 +150,72 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return rc;
 }
 
+/* Start the receiver in a child process, before this one has threads:
+** its port, or 0.  The child stops when *done_fd (the pipe it reads) is
+** closed. */
+static unsigned otlp_receiver(pid_t *child, int *done_fd)
+{
+    int up[2], down[2];
+    unsigned port = 0;
+    otlp_seen = mmap(NULL, sizeof *otlp_seen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    if (otlp_seen == MAP_FAILED || pipe(up) != 0 || pipe(down) != 0) return 0;
+    if ((*child = fork()) < 0) return 0;
+    if (*child == 0) {
+        close(up[0]);
+        close(down[1]);
+        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+                                                0, NULL, NULL, on_request, NULL, MHD_OPTION_END);
+        const union MHD_DaemonInfo *info =
+            d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+        port = info ? info->port : 0;
+        if (write(up[1], &port, sizeof port) != sizeof port) _exit(1);
+        char c;
+        while (read(down[0], &c, 1) > 0) {}
+        if (d) MHD_stop_daemon(d);
+        _exit(0);
+    }
+    close(up[1]);
+    close(down[0]);
+    if (read(up[0], &port, sizeof port) != sizeof port) port = 0;
+    close(up[0]);
+    *done_fd = down[1];
+    return port;
+}
+
 /* ---- rounds --------------------------------------------------------------- */
 
 /* CPU seconds the calling thread has used: a cost that a busy machine
 ** distorts far less than wall time (the receivers' threads are not
 ** counted). */
-static double thread_cpu_s(void)
+static double cpu_s(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* One ship_run() from the start: wall seconds in *secs, and the CPU
-** seconds of the shipper (one sink: it runs in this thread) in *cpu. */
+** seconds of the shipper on clock in *cpu (one sink: it runs in this
+** thread, and its reader in others for OTLP).  Every entry of the file
+** must be acknowledged (entries). */
 static int ship_round(const char *db, const char *url, int batch, const char *cursors,
-                      double *secs, double *cpu)
+                      clockid_t clock, long entries, double *secs, double *cpu)
 {
     ship_result res;
     char err[1024];
     ship_options o = {.from = db, .to = url, .batch = batch, .start = SHIP_FROM_START,
                       .cursor_dir = cursors};
-    double t0 = now_s(), c0 = thread_cpu_s();
+    double t0 = now_s(), c0 = cpu_s(clock);
     int rc = ship_run(&o, &res, err, sizeof err);
     *secs = now_s() - t0;
-    *cpu = thread_cpu_s() - c0;
+    *cpu = cpu_s(clock) - c0;
     if (rc != SHIP_OK) fprintf(stderr, "bench_ship: %s\n", err);
+    else if (res.shipped != entries) {
+        fprintf(stderr, "bench_ship: %lld of %ld entries acknowledged\n",
+                (long long)res.shipped, entries);
+        rc = SHIP_EFAIL;
+    }
     return rc;
 }
 
@@ -266,7 +319,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000] "
-                            "[--only relp|otlp]\n");
+                            "[--only relp|otlp|otlp-ship]\n");
             return 2;
         }
     }
@@ -304,9 +357,17 @@ int main(int argc, char **argv)
         return 1;
     }
     double t[20], cpu[20];
+    /* The OTLP receiver's process first, while this one has no threads. */
+    pid_t child = -1;
+    int done_fd = -1;
+    unsigned otlp_port = strcmp(only, "relp") == 0 ? 0 : otlp_receiver(&child, &done_fd);
+    if (strcmp(only, "relp") != 0 && !otlp_port) {
+        fprintf(stderr, "bench_ship: cannot start the OTLP receiver\n");
+        return 1;
+    }
 
     /* RELP */
-    if (strcmp(only, "otlp") == 0) goto otlp;
+    if (strncmp(only, "otlp", 4) == 0) goto otlp;
     int relp_port = 20000 + (int)(getpid() % 20000);
     char url[128];
     if (relp_listen(relp_port) != 0) {
@@ -317,7 +378,9 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         snprintf(cursors, sizeof cursors, "%s/relp%d", dir, r);
         atomic_store(&relp_received, 0);
-        if (ship_round(db, url, batch, cursors, &t[r], &cpu[r]) != SHIP_OK) return 1;
+        if (ship_round(db, url, batch, cursors, CLOCK_THREAD_CPUTIME_ID, entries, &t[r],
+                       &cpu[r]) != SHIP_OK)
+            return 1;
     }
     double m = gen_median(t, rounds), mc = gen_median(cpu, rounds);
     printf("relp entries=%ld rounds=%d median_s=%.3f rate=%.0f received=%ld ship_cpu_s=%.3f "
@@ -327,21 +390,16 @@ int main(int argc, char **argv)
 
     if (strcmp(only, "relp") == 0) goto done;
 otlp:;
-    /* OTLP: the floor (pre-encoded batches), then ship. */
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-                                            NULL, NULL, on_request, NULL, MHD_OPTION_END);
-    const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info) {
-        fprintf(stderr, "bench_ship: cannot start the OTLP receiver\n");
-        return 1;
-    }
+    /* OTLP: the floor (pre-encoded batches) and ship, a round of each in
+    ** turn, so that a change in the machine's load falls on both. */
     jbuf req = {0};
-    char err[256];
+    char err[256], ship_url[128];
     if (sink_otlp_request(log_id, fb.records.p, fb.records.len, &req, err, sizeof err) != SINK_OK) {
         fprintf(stderr, "bench_ship: %s\n", err);
         return 1;
     }
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/logs", info->port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/logs", otlp_port);
+    snprintf(ship_url, sizeof ship_url, "otlp+http://127.0.0.1:%u", otlp_port);
     long posts = (entries + batch - 1) / batch;
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
@@ -351,9 +409,15 @@ otlp:;
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.p);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
+    double ft[20], fcpu[20];
+    long seen[2][2] = {{0, 0}, {0, 0}}; /* requests and bytes: floor, ship */
+    /* --only otlp-ship: ship alone, e.g. under perf (the floor's line then
+    ** says 0). */
+    long floor_posts = strcmp(only, "otlp-ship") == 0 ? 0 : posts;
     for (int r = 0; r < rounds; r++) {
-        double t0 = now_s(), c0 = thread_cpu_s();
-        for (long i = 0; i < posts; i++) {
+        long q0 = atomic_load(&otlp_seen->requests), b0 = atomic_load(&otlp_seen->bytes);
+        double t0 = now_s(), c0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+        for (long i = 0; i < floor_posts; i++) {
             long status = 0;
             if (curl_easy_perform(c) != CURLE_OK ||
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
@@ -361,30 +425,38 @@ otlp:;
                 return 1;
             }
         }
-        t[r] = now_s() - t0;
-        cpu[r] = thread_cpu_s() - c0;
-    }
-    double floor_s = gen_median(t, rounds), floor_cpu = gen_median(cpu, rounds);
-    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu "
-           "client_cpu_s=%.3f\n",
-           entries, rounds, floor_s, entries / floor_s, req.len, floor_cpu);
-    fflush(stdout);
-    snprintf(url, sizeof url, "otlp+http://127.0.0.1:%u", info->port);
-    for (int r = 0; r < rounds; r++) {
+        ft[r] = now_s() - t0;
+        fcpu[r] = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        long q1 = atomic_load(&otlp_seen->requests), b1 = atomic_load(&otlp_seen->bytes);
         snprintf(cursors, sizeof cursors, "%s/otlp%d", dir, r);
-        if (ship_round(db, url, batch, cursors, &t[r], &cpu[r]) != SHIP_OK) return 1;
+        if (ship_round(db, ship_url, batch, cursors, CLOCK_PROCESS_CPUTIME_ID, entries, &t[r],
+                       &cpu[r]) != SHIP_OK)
+            return 1;
+        seen[0][0] += q1 - q0;
+        seen[0][1] += b1 - b0;
+        seen[1][0] += atomic_load(&otlp_seen->requests) - q1;
+        seen[1][1] += atomic_load(&otlp_seen->bytes) - b1;
     }
+    double floor_s = gen_median(ft, rounds), floor_cpu = gen_median(fcpu, rounds);
+    printf("otlp_floor entries=%ld rounds=%d median_s=%.3f rate=%.0f batch_bytes=%zu "
+           "client_cpu_s=%.3f requests=%ld bytes=%ld\n",
+           entries, rounds, floor_s, entries / floor_s, req.len, floor_cpu, seen[0][0] / rounds,
+           seen[0][1] / rounds);
     m = gen_median(t, rounds);
     mc = gen_median(cpu, rounds);
     printf("otlp_ship entries=%ld rounds=%d median_s=%.3f rate=%.0f ratio=%.2f ship_cpu_s=%.3f "
-           "cpu_ratio=%.2f\n",
-           entries, rounds, m, entries / m, floor_s / m, mc, floor_cpu / mc);
+           "cpu_ratio=%.2f requests=%ld bytes=%ld\n",
+           entries, rounds, m, entries / m, floor_s / m, mc, floor_cpu / mc, seen[1][0] / rounds,
+           seen[1][1] / rounds);
 
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    MHD_stop_daemon(d);
     jbuf_free(&req);
 done:
+    if (child > 0) {
+        close(done_fd);
+        waitpid(child, NULL, 0);
+    }
     jbuf_free(&fb.records);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

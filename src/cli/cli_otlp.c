@@ -49,26 +49,67 @@ static int attr_int(cli_otlp_attr_fn fn, void *ctx, const char *key, int64_t n)
     return fn(ctx, &a);
 }
 
-/* name and version of an identity column ({name, version} as stored JSON)
-** as two attributes prefix.name and prefix.version. */
-static int attr_identity(cli_otlp_attr_fn fn, void *ctx, const char *prefix,
-                         const entry_value *v)
+/* An identity column parsed: its text and the name and version read from
+** it ("" and no attribute when absent or not a string). */
+typedef struct identity {
+    char text[512];
+    size_t len;
+    char name[256], version[256];
+    int has_name, has_version;
+} identity;
+
+/* Parse text (len bytes) into id; 0, or -1 for text too long to keep. */
+static int identity_parse(identity *id, const char *text, size_t len)
 {
-    if (!v->p) return 0;
-    cJSON *parsed = cJSON_ParseWithLength(v->p, v->len);
-    char key[64];
-    int rc = 0;
-    if (cJSON_IsObject(parsed)) {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(parsed, "name");
-        const cJSON *version = cJSON_GetObjectItemCaseSensitive(parsed, "version");
-        snprintf(key, sizeof key, "%s.name", prefix);
-        rc = attr_str(fn, ctx, key, cJSON_IsString(name) ? name->valuestring : NULL);
-        snprintf(key, sizeof key, "%s.version", prefix);
-        if (rc == 0)
-            rc = attr_str(fn, ctx, key, cJSON_IsString(version) ? version->valuestring : NULL);
-    }
+    if (len >= sizeof id->text) return -1;
+    cJSON *parsed = cJSON_ParseWithLength(text, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(parsed, "name");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(parsed, "version");
+    int obj = cJSON_IsObject(parsed);
+    id->has_name = obj && cJSON_IsString(name) && strlen(name->valuestring) < sizeof id->name;
+    id->has_version =
+        obj && cJSON_IsString(version) && strlen(version->valuestring) < sizeof id->version;
+    int fits = (!obj || !cJSON_IsString(name) || id->has_name) &&
+               (!obj || !cJSON_IsString(version) || id->has_version);
+    if (id->has_name) snprintf(id->name, sizeof id->name, "%s", name->valuestring);
+    if (id->has_version) snprintf(id->version, sizeof id->version, "%s", version->valuestring);
     cJSON_Delete(parsed);
-    return rc;
+    if (!fits) return -1;
+    memcpy(id->text, text, len);
+    id->len = len;
+    return 0;
+}
+
+/* name and version of an identity column ({name, version} as stored JSON)
+** as two attributes, keys name_key and version_key.  A shipper maps
+** thousands of entries a second whose client and server are the same
+** from one entry to the next: the last text parsed is kept per thread
+** and column (slot), and parsed again only when it changes. */
+static int attr_identity(cli_otlp_attr_fn fn, void *ctx, int slot, const char *name_key,
+                         const char *version_key, const entry_value *v)
+{
+    static _Thread_local identity last[2];
+    identity *id = &last[slot];
+    if (!v->p) return 0;
+    if (!(id->len == v->len && id->len && memcmp(id->text, v->p, v->len) == 0) &&
+        identity_parse(id, v->p, v->len) != 0) {
+        /* Too long to keep: parsed for this entry alone. */
+        id->len = 0;
+        cJSON *parsed = cJSON_ParseWithLength(v->p, v->len);
+        int rc = 0;
+        if (cJSON_IsObject(parsed)) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(parsed, "name");
+            const cJSON *version = cJSON_GetObjectItemCaseSensitive(parsed, "version");
+            rc = attr_str(fn, ctx, name_key, cJSON_IsString(name) ? name->valuestring : NULL);
+            if (rc == 0)
+                rc = attr_str(fn, ctx, version_key,
+                              cJSON_IsString(version) ? version->valuestring : NULL);
+        }
+        cJSON_Delete(parsed);
+        return rc;
+    }
+    int rc = attr_str(fn, ctx, name_key, id->has_name ? id->name : NULL);
+    return rc ? rc : attr_str(fn, ctx, version_key, id->has_version ? id->version : NULL);
 }
 
 int cli_otlp_attributes(const entry_row *r, cli_otlp_attr_fn fn, void *ctx)
@@ -119,8 +160,10 @@ int cli_otlp_attributes(const entry_row *r, cli_otlp_attr_fn fn, void *ctx)
     for (size_t i = 0; i < sizeof json_fields / sizeof *json_fields; i++)
         if (attr_str(fn, ctx, json_fields[i].attr, text_of(r, json_fields[i].field)) != 0)
             return -1;
-    if (attr_identity(fn, ctx, "dss_audit.client", &r->v[ENTRY_F_client]) ||
-        attr_identity(fn, ctx, "dss_audit.server", &r->v[ENTRY_F_server]))
+    if (attr_identity(fn, ctx, 0, "dss_audit.client.name", "dss_audit.client.version",
+                      &r->v[ENTRY_F_client]) ||
+        attr_identity(fn, ctx, 1, "dss_audit.server.name", "dss_audit.server.version",
+                      &r->v[ENTRY_F_server]))
         return -1;
     const char *dur = text_of(r, ENTRY_F_duration_ms);
     if (dur && attr_int(fn, ctx, "dss_audit.duration_ms", strtoll(dur, NULL, 10)) != 0)

@@ -11,7 +11,10 @@
 ** log is never held back for long), each row encoded by the sink as it is
 ** read (no tree is built), hands the batch to the sink, and moves the
 ** position to what the receiver acknowledged, saving the cursor durably
-** before anything else is sent.  Lanes take turns, a batch each.  A sink
+** before anything else is sent.  For a sink whose encoding may run beside
+** its sending (SINK_PIPELINE: OTLP), the batch after a full one is read in
+** a thread of its own while that one is sent, and used only if it begins
+** where the receiver acknowledged (next_batch()).  Lanes take turns, a batch each.  A sink
 ** that knows what it holds (PostgreSQL) is asked for its position instead,
 ** and keeps no cursor here.
 **
@@ -70,20 +73,11 @@ typedef struct lane {
     int failed;             /* stopped on an error of its own (told) */
 } lane;
 
-typedef struct worker {
-    struct ship_handle *h;
-    const char *url;
-    sink *sk;
-    store *src;             /* its own connection to the trail */
-    cursor *cur;            /* NULL for a sink that keeps its own position */
-    ship_sink_result *res;
-    lane *lanes;
-    size_t nlanes, lanes_cap;
-    size_t next;            /* the lane whose turn it is */
-    int64_t logs_at_ms;     /* when the shared trail's logs were last listed */
-    /* The batch being sent, of one lane: raw rows (SINK_RAW), or each
-    ** entry encoded by the sink as it was read (data, entry i at
-    ** off[i]..off[i+1]) with its id and hash for the cursor. */
+/* A batch of one lane: raw rows (SINK_RAW), or each entry encoded by the
+** sink as it was read (data, entry i at off[i]..off[i+1]) with its id and
+** hash for the cursor. */
+typedef struct batch {
+    sink *sk;               /* the sink that encodes */
     size_t n, cap, want;
     int64_t *seq;
     store_raw_entry *raw;
@@ -95,6 +89,37 @@ typedef struct worker {
     int failed;             /* copying an entry ran out of memory */
     int enc_rc;             /* the sink could not encode an entry */
     char enc_err[400];
+} batch;
+
+typedef struct worker {
+    struct ship_handle *h;
+    const char *url;
+    sink *sk;
+    store *src;             /* its own connection to the trail */
+    cursor *cur;            /* NULL for a sink that keeps its own position */
+    ship_sink_result *res;
+    lane *lanes;
+    size_t nlanes, lanes_cap;
+    size_t next;            /* the lane whose turn it is */
+    int64_t logs_at_ms;     /* when the shared trail's logs were last listed */
+    batch bt;               /* the batch being sent */
+    /* Read-ahead (SINK_PIPELINE sinks): the batch after bt, read and
+    ** encoded by a thread of its own while bt is sent (see lane_turn). */
+    batch ahead;
+    int64_t ahead_from;     /* ahead is what follows this seq, */
+    int ahead_ok;           /* ... and holds a read (ahead_rc, ahead_why) */
+    int ahead_rc;
+    char ahead_why[512];
+    lane *ahead_lane;       /* the lane read (valid while the reader runs) */
+    size_t ahead_index;     /* ... and its index, to match it later */
+    /* The reader: one thread for the worker's life, started at its first
+    ** read-ahead (a thread per batch would hand its memory back to the
+    ** system at each exit, and fault it in again at the next). */
+    pthread_t reader;
+    int reader_up;          /* started (rmu and rcond initialized) */
+    pthread_mutex_t rmu;
+    pthread_cond_t rcond;
+    int rwant, rdone, rquit;
     /* Outages. */
     int outage;
     int64_t outage_ms;      /* when it began (monotonic) */
@@ -210,56 +235,56 @@ static void free_fields(chain_fields *f)
     for (int i = 0; i < CHAIN_STRING_FIELDS; i++) free((char *)*slot[i]);
 }
 
-static void batch_clear(worker *w)
+static void batch_clear(batch *b)
 {
-    for (size_t i = 0; i < w->n && w->raw; i++) free_fields(&w->raw[i].f);
-    w->n = 0;
-    w->data.len = 0;
-    if (w->off) w->off[0] = 0;
-    w->broken = w->failed = w->enc_rc = 0;
+    for (size_t i = 0; i < b->n && b->raw; i++) free_fields(&b->raw[i].f);
+    b->n = 0;
+    b->data.len = 0;
+    if (b->off) b->off[0] = 0;
+    b->broken = b->failed = b->enc_rc = 0;
 }
 
-static void batch_free(worker *w)
+static void batch_free(batch *b)
 {
-    batch_clear(w);
-    free(w->seq);
-    free(w->raw);
-    free(w->off);
-    free(w->ids);
-    free(w->hashes);
-    jbuf_free(&w->data);
-    w->seq = NULL;
-    w->raw = NULL;
-    w->off = NULL;
-    w->ids = NULL;
-    w->hashes = NULL;
-    w->cap = 0;
+    batch_clear(b);
+    free(b->seq);
+    free(b->raw);
+    free(b->off);
+    free(b->ids);
+    free(b->hashes);
+    jbuf_free(&b->data);
+    b->seq = NULL;
+    b->raw = NULL;
+    b->off = NULL;
+    b->ids = NULL;
+    b->hashes = NULL;
+    b->cap = 0;
 }
 
 /* Room for one more entry; 0, or -1 when memory runs out (what was
 ** grown stays, and is freed with the rest). */
-static int batch_grow(worker *w, int raw)
+static int batch_grow(batch *b, int raw)
 {
-    if (w->n < w->cap) return 0;
-    size_t cap = w->cap ? w->cap * 2 : 64;
-    int64_t *seq = realloc(w->seq, cap * sizeof *seq);
+    if (b->n < b->cap) return 0;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    int64_t *seq = realloc(b->seq, cap * sizeof *seq);
     if (!seq) return -1;
-    w->seq = seq;
+    b->seq = seq;
     if (raw) {
-        store_raw_entry *r = realloc(w->raw, cap * sizeof *r);
+        store_raw_entry *r = realloc(b->raw, cap * sizeof *r);
         if (!r) return -1;
-        w->raw = r;
+        b->raw = r;
     } else {
-        size_t *off = realloc(w->off, (cap + 1) * sizeof *off);
-        if (off) w->off = off;
-        char(*ids)[37] = off ? realloc(w->ids, cap * sizeof *ids) : NULL;
-        if (ids) w->ids = ids;
-        char(*hashes)[CHAIN_HEX_LEN] = ids ? realloc(w->hashes, cap * sizeof *hashes) : NULL;
+        size_t *off = realloc(b->off, (cap + 1) * sizeof *off);
+        if (off) b->off = off;
+        char(*ids)[37] = off ? realloc(b->ids, cap * sizeof *ids) : NULL;
+        if (ids) b->ids = ids;
+        char(*hashes)[CHAIN_HEX_LEN] = ids ? realloc(b->hashes, cap * sizeof *hashes) : NULL;
         if (!hashes) return -1;
-        w->hashes = hashes;
-        if (w->n == 0) w->off[0] = 0;
+        b->hashes = hashes;
+        if (b->n == 0) b->off[0] = 0;
     }
-    w->cap = cap;
+    b->cap = cap;
     return 0;
 }
 
@@ -267,49 +292,49 @@ static int batch_grow(worker *w, int raw)
 ** walk once the batch is full (or on a damaged entry or no memory). */
 static int collect_raw(void *ctx, const store_raw_entry *src)
 {
-    worker *w = ctx;
+    batch *b = ctx;
     if (!src->hashes_ok) {
-        w->broken = 1;
+        b->broken = 1;
         return 1;
     }
-    if (batch_grow(w, 1) != 0) {
-        w->failed = 1;
+    if (batch_grow(b, 1) != 0) {
+        b->failed = 1;
         return 1;
     }
-    store_raw_entry *d = &w->raw[w->n];
+    store_raw_entry *d = &b->raw[b->n];
     *d = *src;
     /* Each string is copied in place of the borrowed pointer; a failed
     ** copy leaves NULL, which free_fields() skips. */
     const char **slot[CHAIN_STRING_FIELDS];
     chain_string_slots(&d->f, slot);
     for (int i = 0; i < CHAIN_STRING_FIELDS; i++)
-        if (*slot[i] && !(*slot[i] = strdup(*slot[i]))) w->failed = 1;
-    w->seq[w->n++] = src->f.seq; /* counted even when a copy failed, so it is freed */
-    return w->failed || w->n >= w->want;
+        if (*slot[i] && !(*slot[i] = strdup(*slot[i]))) b->failed = 1;
+    b->seq[b->n++] = src->f.seq; /* counted even when a copy failed, so it is freed */
+    return b->failed || b->n >= b->want;
 }
 
 /* store_each_row()'s callback: the row encoded by the sink at once, with
 ** the id and hash its cursor will need. */
 static int collect_row(void *ctx, const entry_row *row)
 {
-    worker *w = ctx;
-    if (batch_grow(w, 0) != 0) {
-        w->failed = 1;
+    batch *b = ctx;
+    if (batch_grow(b, 0) != 0) {
+        b->failed = 1;
         return 1;
     }
-    int rc = sink_encode(w->sk, row, &w->data, w->enc_err, sizeof w->enc_err);
+    int rc = sink_encode(b->sk, row, &b->data, b->enc_err, sizeof b->enc_err);
     if (rc != SINK_OK) {
-        w->enc_rc = rc;
+        b->enc_rc = rc;
         return 1;
     }
     const entry_value *id = &row->v[ENTRY_F_id];
-    size_t n = id->p && id->len < sizeof w->ids[0] ? id->len : 0;
-    memcpy(w->ids[w->n], id->p ? id->p : "", n);
-    w->ids[w->n][n] = '\0';
-    entry_hash_hex(&row->v[ENTRY_F_hash], w->hashes[w->n]);
-    w->seq[w->n++] = row->seq;
-    w->off[w->n] = w->data.len;
-    return w->n >= w->want;
+    size_t n = id->p && id->len < sizeof b->ids[0] ? id->len : 0;
+    memcpy(b->ids[b->n], id->p ? id->p : "", n);
+    b->ids[b->n][n] = '\0';
+    entry_hash_hex(&row->v[ENTRY_F_hash], b->hashes[b->n]);
+    b->seq[b->n++] = row->seq;
+    b->off[b->n] = b->data.len;
+    return b->n >= b->want;
 }
 
 /* Select the lane's log on the worker's connection (a shared trail). */
@@ -318,46 +343,138 @@ static int select_log(worker *w, lane *l, char serr[STORE_ERRLEN])
     return w->h->remote ? store_use_log(w->src, l->log.log_id, serr) : STORE_OK;
 }
 
-/* Read up to one batch of l after its position.  SHIP_OK, or SHIP_EFAIL
-** with the reason in why (len bytes). */
-static int read_batch(worker *w, lane *l, char *why, size_t len)
+/* Read up to one batch of l's entries after seq from into bt.  SHIP_OK,
+** or SHIP_EFAIL with the reason in why (len bytes).  Touches nothing but
+** bt and the worker's connection: the read-ahead runs it in a thread of
+** its own while the worker sends. */
+static int read_batch(worker *w, lane *l, int64_t from, batch *bt, char *why, size_t len)
 {
     char serr[STORE_ERRLEN];
     int rc;
-    batch_clear(w);
-    w->want = w->h->opt.batch > 0 ? (size_t)w->h->opt.batch
-              : w->sk->type->batch  ? w->sk->type->batch
-                                    : SHIP_BATCH;
+    batch_clear(bt);
+    bt->sk = w->sk;
+    bt->want = w->h->opt.batch > 0 ? (size_t)w->h->opt.batch
+               : w->sk->type->batch  ? w->sk->type->batch
+                                     : SHIP_BATCH;
     if ((rc = select_log(w, l, serr)) == STORE_OK) {
         if (w->sk->type->flags & SINK_RAW)
-            rc = store_each_entry(w->src, l->pos + 1, collect_raw, w, serr);
+            rc = store_each_entry(w->src, from + 1, collect_raw, bt, serr);
         else
-            rc = store_each_row(w->src, l->pos + 1, collect_row, w, serr);
+            rc = store_each_row(w->src, from + 1, collect_row, bt, serr);
     }
     if (rc != STORE_OK) {
         snprintf(why, len, "%s", serr);
         return SHIP_EFAIL;
     }
-    if (w->failed) {
+    if (bt->failed) {
         snprintf(why, len, "out of memory");
         return SHIP_EFAIL;
     }
-    if (w->enc_rc) {
+    if (bt->enc_rc) {
         snprintf(why, len, "the entry after seq %lld cannot be sent: %s",
-                 (long long)(w->n ? w->seq[w->n - 1] : l->pos), w->enc_err);
+                 (long long)(bt->n ? bt->seq[bt->n - 1] : from), bt->enc_err);
         return SHIP_EFAIL;
     }
-    if (w->broken) {
+    if (bt->broken) {
         snprintf(why, len, "the entry of %s after seq %lld has no valid hash: run verify on it",
-                 log_named(w, l), (long long)(l->pos + (int64_t)w->n));
+                 log_named(w, l), (long long)(from + (int64_t)bt->n));
         return SHIP_EFAIL;
     }
+    return SHIP_OK;
+}
+
+/* The reader's thread: on each request, the batch after w->ahead_from. */
+static void *read_ahead(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->rmu);
+    for (;;) {
+        while (!w->rwant && !w->rquit) pthread_cond_wait(&w->rcond, &w->rmu);
+        if (w->rquit) break;
+        pthread_mutex_unlock(&w->rmu);
+        int rc = read_batch(w, w->ahead_lane, w->ahead_from, &w->ahead, w->ahead_why,
+                            sizeof w->ahead_why);
+        pthread_mutex_lock(&w->rmu);
+        w->ahead_rc = rc;
+        w->rwant = 0;
+        w->rdone = 1;
+        pthread_cond_broadcast(&w->rcond);
+    }
+    pthread_mutex_unlock(&w->rmu);
+    return NULL;
+}
+
+/* Ask the reader for the batch after from in l: 1, or 0 when there is no
+** reader (it could not be started). */
+static int reader_ask(worker *w, lane *l, int64_t from)
+{
+    if (!w->reader_up) {
+        pthread_mutex_init(&w->rmu, NULL);
+        pthread_cond_init(&w->rcond, NULL);
+        w->rwant = w->rdone = w->rquit = 0;
+        if (pthread_create(&w->reader, NULL, read_ahead, w) != 0) {
+            pthread_mutex_destroy(&w->rmu);
+            pthread_cond_destroy(&w->rcond);
+            return 0;
+        }
+        w->reader_up = 1;
+    }
+    pthread_mutex_lock(&w->rmu);
+    w->ahead_lane = l;
+    w->ahead_index = (size_t)(l - w->lanes);
+    w->ahead_from = from;
+    w->rdone = 0;
+    w->rwant = 1;
+    pthread_cond_broadcast(&w->rcond);
+    pthread_mutex_unlock(&w->rmu);
+    return 1;
+}
+
+/* Wait for the batch asked for. */
+static void reader_wait(worker *w)
+{
+    pthread_mutex_lock(&w->rmu);
+    while (!w->rdone) pthread_cond_wait(&w->rcond, &w->rmu);
+    pthread_mutex_unlock(&w->rmu);
+}
+
+static void reader_stop(worker *w)
+{
+    if (!w->reader_up) return;
+    pthread_mutex_lock(&w->rmu);
+    w->rquit = 1;
+    pthread_cond_broadcast(&w->rcond);
+    pthread_mutex_unlock(&w->rmu);
+    pthread_join(w->reader, NULL);
+    pthread_mutex_destroy(&w->rmu);
+    pthread_cond_destroy(&w->rcond);
+    w->reader_up = 0;
+}
+
+/* l's next batch into w->bt: the one read ahead when it begins where l
+** stands (what was acknowledged), else read now.  SHIP_OK or SHIP_EFAIL
+** with why. */
+static int next_batch(worker *w, lane *l, char *why, size_t len)
+{
+    int rc;
+    if (w->ahead_ok && w->ahead_index == (size_t)(l - w->lanes) && w->ahead_from == l->pos) {
+        batch t = w->bt;
+        w->bt = w->ahead;
+        w->ahead = t;
+        rc = w->ahead_rc;
+        if (rc != SHIP_OK) snprintf(why, len, "%s", w->ahead_why);
+    } else {
+        rc = read_batch(w, l, l->pos, &w->bt, why, len);
+    }
+    w->ahead_ok = 0;
+    if (rc != SHIP_OK) return rc;
     /* Retention may have removed entries before they reached the sink:
     ** say so once, since the receiver will never get them. */
-    if (w->n && w->seq[0] > l->pos + 1 && !l->fresh && !(w->sk->type->flags & SINK_RAW))
+    if (w->bt.n && w->bt.seq[0] > l->pos + 1 && !l->fresh && !(w->sk->type->flags & SINK_RAW))
         diag("ship to %s: entries %lld to %lld of %s were removed (retention) before they "
              "were delivered",
-             w->sk->desc, (long long)(l->pos + 1), (long long)(w->seq[0] - 1), log_named(w, l));
+             w->sk->desc, (long long)(l->pos + 1), (long long)(w->bt.seq[0] - 1),
+             log_named(w, l));
     l->fresh = 0;
     return SHIP_OK;
 }
@@ -407,14 +524,15 @@ static int advance(worker *w, lane *l, int64_t seq, char *why, size_t len)
     l->pos = seq;
     if (w->nlanes == 1) w->res->cursor = seq;
     if (!w->cur) return SHIP_OK;
-    for (size_t i = 0; i < w->n; i++) {
-        if (w->seq[i] != seq) continue;
-        if (w->raw) {
-            snprintf(m.id, sizeof m.id, "%s", w->raw[i].f.id ? w->raw[i].f.id : "");
-            chain_hex(w->raw[i].hash, m.hash);
+    const batch *bt = &w->bt;
+    for (size_t i = 0; i < bt->n; i++) {
+        if (bt->seq[i] != seq) continue;
+        if (bt->raw) {
+            snprintf(m.id, sizeof m.id, "%s", bt->raw[i].f.id ? bt->raw[i].f.id : "");
+            chain_hex(bt->raw[i].hash, m.hash);
         } else {
-            memcpy(m.id, w->ids[i], sizeof m.id);
-            memcpy(m.hash, w->hashes[i], sizeof m.hash);
+            memcpy(m.id, bt->ids[i], sizeof m.id);
+            memcpy(m.hash, bt->hashes[i], sizeof m.hash);
         }
     }
     return save_cursor(w, l, &m, why, len);
@@ -623,18 +741,32 @@ static int lane_turn(worker *w, lane *l, sink_ack *ack, char *err, size_t len)
         if (rc == SINK_OK) l->pos = w->res->cursor = pos;
     }
     if (rc == SINK_OK) {
-        if (read_batch(w, l, why, sizeof why) != SHIP_OK)
+        if (next_batch(w, l, why, sizeof why) != SHIP_OK)
             return lane_failed(w, l, why) == SHIP_OK ? TURN_IDLE : TURN_FAILED;
-        if (w->n == 0 && !(t->flags & SINK_CHECKPOINTS)) return TURN_IDLE;
-        sink_batch b = {.log = &l->log, .n = w->n, .seq = w->seq, .local = w->src,
-                        .data = w->data.p, .off = w->off, .raw = w->raw};
+        batch *bt = &w->bt;
+        if (bt->n == 0 && !(t->flags & SINK_CHECKPOINTS)) return TURN_IDLE;
+        /* A full batch of a sink that may encode while it sends: the next
+        ** one is read in another thread meanwhile, on the guess that this
+        ** one will be acknowledged whole (if not, next_batch() drops it).
+        ** The cursor still moves here, in order, after each
+        ** acknowledgement; and the next send waits for it. */
+        int ahead = (t->flags & SINK_PIPELINE) && w->nlanes == 1 && bt->n == bt->want &&
+                    !stopped(w->h) && reader_ask(w, l, bt->seq[bt->n - 1]);
+        sink_batch b = {.log = &l->log, .n = bt->n, .seq = bt->seq, .local = w->src,
+                        .data = bt->data.p, .off = bt->off, .raw = bt->raw};
         ack->seq = l->pos;
         rc = sink_send(w->sk, &b, ack, err, len);
         w->res->shipped += ack->stored;
         w->res->skipped += ack->skipped;
         w->res->checkpoints += ack->extra;
         w->res->rejected += ack->rejected;
-        if (ack->seq > l->pos && advance(w, l, ack->seq, why, sizeof why) != SHIP_OK) {
+        /* A shared trail's cursor is saved on the connection the reader
+        ** uses: it waits for the reader.  A file's is a file of its own. */
+        if (ahead && w->h->remote) reader_wait(w);
+        int arc = ack->seq > l->pos ? advance(w, l, ack->seq, why, sizeof why) : SHIP_OK;
+        if (ahead && !w->h->remote) reader_wait(w);
+        w->ahead_ok = ahead;
+        if (arc != SHIP_OK) {
             snprintf(err, len, "%s", why);
             return TURN_FAILED;
         }
@@ -643,7 +775,7 @@ static int lane_turn(worker *w, lane *l, sink_ack *ack, char *err, size_t len)
             snprintf(w->note, sizeof w->note, "%s", ack->note);
         }
     }
-    if (rc == SINK_OK) return w->n > 0 || ack->extra > 0 ? TURN_SENT : TURN_IDLE;
+    if (rc == SINK_OK) return w->bt.n > 0 || ack->extra > 0 ? TURN_SENT : TURN_IDLE;
     if (rc == SINK_ESTOPPED) return TURN_STOPPED;
     if (rc == SINK_EDOWN) return TURN_DOWN;
     return TURN_FAILED;
@@ -747,7 +879,9 @@ static void *worker_main(void *arg)
         /* With several sinks the others carry on: say it now. */
         if (w->h->nworkers > 1) diag("%s", sink_error(w->res));
     }
-    batch_free(w);
+    reader_stop(w);
+    batch_free(&w->bt);
+    batch_free(&w->ahead);
     pthread_mutex_lock(&w->h->mu);
     w->done = 1;
     w->h->ndone++;

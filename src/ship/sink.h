@@ -125,7 +125,12 @@ enum {
     SINK_RAW = 1 << 0,          /* wants raw rows, not printed entries */
     SINK_OWN_POSITION = 1 << 1, /* the receiver knows what it holds
                                    (position()); no local cursor is kept */
-    SINK_CHECKPOINTS = 1 << 2   /* also ships checkpoints (send with n 0) */
+    SINK_CHECKPOINTS = 1 << 2,  /* also ships checkpoints (send with n 0) */
+    SINK_PIPELINE = 1 << 3      /* encode() may run in another thread while
+                                   send() runs (they share no state, and send
+                                   reads nothing but the batch): the shipper
+                                   reads and encodes the next batch while one
+                                   is sent */
 };
 
 typedef struct sink_type {

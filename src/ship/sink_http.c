@@ -115,9 +115,57 @@ int sink_http_retryable(long status)
     return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
+/* The body of a request in several parts, read by libcurl as it fills
+** its upload buffer: the parts are sent as they lie, never joined into
+** one buffer first. */
+typedef struct body_reader {
+    const sink_part *parts;
+    int nparts;
+    int i;      /* the part being read */
+    size_t off; /* ... and how far */
+} body_reader;
+
+static size_t read_parts(char *buf, size_t size, size_t nitems, void *ctx)
+{
+    body_reader *r = ctx;
+    size_t room = size * nitems, got = 0;
+    while (got < room && r->i < r->nparts) {
+        const sink_part *p = &r->parts[r->i];
+        size_t n = p->n - r->off < room - got ? p->n - r->off : room - got;
+        if (n) memcpy(buf + got, (const char *)p->p + r->off, n);
+        got += n;
+        r->off += n;
+        if (r->off == p->n) r->i++, r->off = 0;
+    }
+    return got;
+}
+
+/* libcurl rewinds the body when it sends a request again on a new
+** connection (a kept-alive one the receiver had closed). */
+static int seek_parts(void *ctx, curl_off_t offset, int origin)
+{
+    body_reader *r = ctx;
+    if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+    r->i = 0;
+    r->off = 0;
+    size_t left = (size_t)offset;
+    while (r->i < r->nparts && left >= r->parts[r->i].n) left -= r->parts[r->i++].n;
+    if (left && r->i == r->nparts) return CURL_SEEKFUNC_FAIL;
+    r->off = left;
+    return CURL_SEEKFUNC_OK;
+}
+
 int sink_http_post(sink_http *h, const char *url, const char *desc,
                    const char *const *headers, const void *body, size_t n, char *err,
                    size_t len)
+{
+    sink_part one = {body, n};
+    return sink_http_post_parts(h, url, desc, headers, &one, 1, err, len);
+}
+
+int sink_http_post_parts(sink_http *h, const char *url, const char *desc,
+                         const char *const *headers, const sink_part *parts, int nparts,
+                         char *err, size_t len)
 {
     struct curl_slist *list = NULL, *l;
     int rc = SINK_ENOMEM;
@@ -137,13 +185,25 @@ int sink_http_post(sink_http *h, const char *url, const char *desc,
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    /* One part is libcurl's own POSTFIELDS (a small body goes out with the
+    ** head in one write); several are read in turn. */
+    body_reader reader = {.parts = parts, .nparts = nparts};
+    curl_off_t total = 0;
+    for (int i = 0; i < nparts; i++) total += (curl_off_t)parts[i].n;
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS,
+                     nparts == 1 ? (parts[0].p ? parts[0].p : "") : NULL);
+    curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, read_parts);
+    curl_easy_setopt(h->curl, CURLOPT_READDATA, &reader);
+    curl_easy_setopt(h->curl, CURLOPT_SEEKFUNCTION, seek_parts);
+    curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, &reader);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, total);
     sigset_t saved;
     sink_sigpipe_block(&saved);
     CURLcode cc = curl_easy_perform(h->curl);
     sink_sigpipe_restore(&saved);
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h->curl, CURLOPT_READDATA, NULL); /* reader is gone */
+    curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, NULL);
     if (cc == CURLE_ABORTED_BY_CALLBACK) {
         snprintf(err, len, "%s: stopped", desc);
         rc = SINK_ESTOPPED;

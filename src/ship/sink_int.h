@@ -43,6 +43,17 @@ int sink_http_post(sink_http *h, const char *url, const char *desc,
                    const char *const *headers, const void *body, size_t n, char *err,
                    size_t len);
 
+/* The same with the body in nparts parts, sent one after the other as
+** they lie (never joined into one buffer): a batch's records after a head
+** made for it.  The parts are borrowed for the call. */
+typedef struct sink_part {
+    const void *p;
+    size_t n;
+} sink_part;
+int sink_http_post_parts(sink_http *h, const char *url, const char *desc,
+                         const char *const *headers, const sink_part *parts, int nparts,
+                         char *err, size_t len);
+
 /* Whether an HTTP status is worth retrying per the OTLP specification
 ** (429, 502, 503, 504): 1 or 0. */
 int sink_http_retryable(long status);

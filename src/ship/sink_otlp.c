@@ -133,30 +133,61 @@ typedef struct kv_ctx {
     int field;
 } kv_ctx;
 
+/* Write v as a varint at p; returns the bytes written (at most 10). */
+static size_t pb_varint_at(char *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* Every attribute of every entry comes through here, some thirty per
+** entry: all but the string value is gathered on the stack first and
+** appended at once, then the value (two appends, not eight). */
 static int pb_attr(void *ctx, const cli_otlp_attr *a)
 {
     kv_ctx *k = ctx;
     size_t klen = strlen(a->key), slen = a->is_int ? 0 : strlen(a->str);
     size_t any_len = a->is_int ? 1 + pb_varint_size((uint64_t)a->num)
                                : pb_head_size(slen) + slen;
-    pb_tag(k->out, k->field, WIRE_LEN);
-    pb_varint(k->out, pb_head_size(klen) + klen + pb_head_size(any_len) + any_len);
-    pb_bytes(k->out, 1, a->key, klen);
-    pb_tag(k->out, 2, WIRE_LEN);
-    pb_varint(k->out, any_len);
+    char small[128], *head = small, *big = NULL;
+    if (klen + 60 > sizeof small && !(head = big = malloc(klen + 60))) return -1;
+    size_t n = pb_varint_at(head, (uint64_t)k->field << 3 | WIRE_LEN);
+    n += pb_varint_at(head + n, pb_head_size(klen) + klen + pb_head_size(any_len) + any_len);
+    head[n++] = 1 << 3 | WIRE_LEN; /* key = 1 */
+    n += pb_varint_at(head + n, klen);
+    memcpy(head + n, a->key, klen);
+    n += klen;
+    head[n++] = 2 << 3 | WIRE_LEN; /* value = 2: AnyValue */
+    n += pb_varint_at(head + n, any_len);
     if (a->is_int) {
-        pb_tag(k->out, 3, WIRE_VARINT);
-        pb_varint(k->out, (uint64_t)a->num);
+        head[n++] = 3 << 3 | WIRE_VARINT; /* int_value = 3 */
+        n += pb_varint_at(head + n, (uint64_t)a->num);
     } else {
-        pb_bytes(k->out, 1, a->str, slen);
+        head[n++] = 1 << 3 | WIRE_LEN; /* string_value = 1 */
+        n += pb_varint_at(head + n, slen);
     }
+    jbuf_put(k->out, head, n);
+    if (slen) jbuf_put(k->out, a->str, slen);
+    free(big);
     return k->out->failed ? -1 : 0;
 }
 
 /* Append one entry as a LogRecord, in the field log_records (2) of
 ** ScopeLogs, to out; rec and body are scratch buffers.  Everything comes
-** from the stored row: the body is entry_json()'s text, the attributes
-** the shared mapping's (cli_otlp_attributes). */
+** from the stored row: the body is the entry's JSON (entry_json_stored():
+** an opaque string here), the attributes the shared mapping's
+** (cli_otlp_attributes).
+**
+** The record is written into out in one pass, each byte copied once: its
+** small fields (times, severity, attributes) go to rec and the body to
+** body first, since a length-delimited field's length comes before it;
+** then out gets the record's head, the body and the rest.  The fields are
+** in field-number order, as a nested encoding writes them
+** (test_sink.otlp_encoding_is_byte_identical_to_the_nested_encoding). */
 static int encode_record(const entry_row *row, jbuf *out, jbuf *rec, jbuf *body, char *err,
                          size_t len)
 {
@@ -169,49 +200,96 @@ static int encode_record(const entry_row *row, jbuf *out, jbuf *rec, jbuf *body,
     pb_tag(rec, 2, WIRE_VARINT);                   /* severity_number */
     pb_varint(rec, (uint64_t)f.severity_number);
     pb_string(rec, 3, f.severity_text);            /* severity_text */
-    entry_json(row, body);                         /* body: AnyValue{string} */
-    pb_tag(rec, 5, WIRE_LEN);
-    pb_varint(rec, pb_head_size(body->len) + body->len);
-    pb_bytes(rec, 1, body->p ? body->p : "", body->len);
+    size_t head = rec->len;
+    entry_json_stored(row, body);                  /* body = 5: AnyValue{string = 1} */
     kv_ctx k = {.out = rec, .field = 6};           /* attributes */
     int rc = cli_otlp_attributes(row, pb_attr, &k);
     pb_fixed64(rec, 11, nanos);                    /* observed_time_unix_nano */
-    if (rc == 0 && !rec->failed && !body->failed) pb_bytes(out, 2, rec->p, rec->len);
-    if (rc != 0 || rec->failed || body->failed || out->failed) {
+    if (rc != 0 || rec->failed || body->failed) {
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    size_t any = pb_head_size(body->len) + body->len;
+    pb_tag(out, 2, WIRE_LEN);
+    pb_varint(out, rec->len + pb_head_size(any) + any);
+    jbuf_put(out, rec->p, head);
+    pb_tag(out, 5, WIRE_LEN);
+    pb_varint(out, any);
+    pb_bytes(out, 1, body->p, body->len);
+    jbuf_put(out, rec->p + head, rec->len - head);
+    if (out->failed) {
         snprintf(err, len, "out of memory");
         return SINK_ENOMEM;
     }
     return SINK_OK;
 }
 
-/* The ExportLogsServiceRequest around encoded records (n bytes of
-** ScopeLogs.log_records fields) into out (emptied first). */
-int sink_otlp_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
-                      size_t len)
+/* What comes before a batch's records in every request of a log: the
+** fields resource (1) of ResourceLogs and scope (2) of ScopeLogs, encoded
+** once per log and kept by the sink. */
+typedef struct otlp_fixed {
+    char log_id[37];
+    jbuf resource, scope;
+} otlp_fixed;
+
+static int fixed_for(otlp_fixed *x, const char *log_id)
 {
-    jbuf resource = {0}, scope = {0};
-    kv_ctx k = {.out = &resource, .field = 1};     /* Resource.attributes */
-    int arc = cli_otlp_resource(log_id, pb_attr, &k);
-    pb_string(&scope, 1, CLI_OTLP_SCOPE);          /* InstrumentationScope */
+    if (x->resource.len && strcmp(x->log_id, log_id) == 0) return 0;
+    jbuf attrs = {0};
+    kv_ctx k = {.out = &attrs, .field = 1};        /* Resource.attributes */
+    int rc = cli_otlp_resource(log_id, pb_attr, &k);
+    x->resource.len = x->scope.len = 0;
+    pb_bytes(&x->resource, 1, attrs.p ? attrs.p : "", attrs.len);
+    jbuf scope = {0};                              /* InstrumentationScope */
+    pb_string(&scope, 1, CLI_OTLP_SCOPE);
     pb_string(&scope, 2, cli_otlp_version());
-    /* ScopeLogs { scope = 1; log_records = 2 }, ResourceLogs { resource = 1;
-    ** scope_logs = 2 }, ExportLogsServiceRequest { resource_logs = 1 }:
-    ** headers first, then the records copied once. */
-    size_t scope_logs = pb_head_size(scope.len) + scope.len + n;
-    size_t resource_logs = pb_head_size(resource.len) + resource.len +
-                           pb_head_size(scope_logs) + scope_logs;
+    pb_bytes(&x->scope, 1, scope.p ? scope.p : "", scope.len);
+    rc = rc != 0 || attrs.failed || scope.failed || x->resource.failed || x->scope.failed;
+    jbuf_free(&attrs);
+    jbuf_free(&scope);
+    if (rc) {
+        jbuf_free(&x->resource);
+        jbuf_free(&x->scope);
+        return -1;
+    }
+    snprintf(x->log_id, sizeof x->log_id, "%s", log_id);
+    return 0;
+}
+
+static void fixed_free(otlp_fixed *x)
+{
+    jbuf_free(&x->resource);
+    jbuf_free(&x->scope);
+}
+
+/* The ExportLogsServiceRequest up to n bytes of records (ScopeLogs'
+** log_records fields), which follow it: ExportLogsServiceRequest {
+** resource_logs = 1 { resource = 1; scope_logs = 2 { scope = 1;
+** log_records = 2 ... } } }.  Into out, emptied first. */
+static void request_head(const otlp_fixed *x, size_t n, jbuf *out)
+{
+    size_t scope_logs = x->scope.len + n;
+    size_t resource_logs = x->resource.len + pb_head_size(scope_logs) + scope_logs;
     out->len = 0;
     pb_tag(out, 1, WIRE_LEN);
     pb_varint(out, resource_logs);
-    pb_bytes(out, 1, resource.p ? resource.p : "", resource.len);
+    jbuf_put(out, x->resource.p, x->resource.len);
     pb_tag(out, 2, WIRE_LEN);
     pb_varint(out, scope_logs);
-    pb_bytes(out, 1, scope.p ? scope.p : "", scope.len);
-    jbuf_put(out, records ? records : "", n);
-    int failed = arc != 0 || resource.failed || scope.failed || out->failed;
-    jbuf_free(&resource);
-    jbuf_free(&scope);
-    if (failed) {
+    jbuf_put(out, x->scope.p, x->scope.len);
+}
+
+int sink_otlp_request(const char *log_id, const char *records, size_t n, jbuf *out, char *err,
+                      size_t len)
+{
+    otlp_fixed x = {0};
+    int rc = fixed_for(&x, log_id);
+    if (rc == 0) {
+        request_head(&x, n, out);
+        jbuf_put(out, records ? records : "", n);
+    }
+    fixed_free(&x);
+    if (rc != 0 || out->failed) {
         snprintf(err, len, "out of memory");
         return SINK_ENOMEM;
     }
@@ -233,7 +311,8 @@ typedef struct otlp_sink {
     sink base;
     sink_http http;
     char url[1100];
-    jbuf req;
+    jbuf head;       /* the request's head, before the batch's records */
+    otlp_fixed fixed;
     jbuf rec, body;  /* scratch for encode */
 } otlp_sink;
 
@@ -293,10 +372,17 @@ static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
 {
     otlp_sink *s = (otlp_sink *)base;
     static const char *const headers[] = {"Content-Type: application/x-protobuf", NULL};
-    int rc = sink_otlp_request(b->log->log_id, b->data + b->off[0], b->off[b->n] - b->off[0],
-                               &s->req, err, len);
-    if (rc != SINK_OK) return rc;
-    rc = sink_http_post(&s->http, s->url, base->desc, headers, s->req.p, s->req.len, err, len);
+    size_t n = b->off[b->n] - b->off[0];
+    if (fixed_for(&s->fixed, b->log->log_id) != 0 || (request_head(&s->fixed, n, &s->head),
+                                                      s->head.failed)) {
+        jbuf_free(&s->head);
+        snprintf(err, len, "out of memory");
+        return SINK_ENOMEM;
+    }
+    /* The head, then the records where the shipper encoded them. */
+    sink_part body[2] = {{s->head.p, s->head.len},
+                          {b->data ? b->data + b->off[0] : "", n}};
+    int rc = sink_http_post_parts(&s->http, s->url, base->desc, headers, body, 2, err, len);
     if (rc != SINK_OK) return rc;
     long st = s->http.status;
     if (st >= 200 && st < 300) {
@@ -326,7 +412,8 @@ static void otlp_close(sink *base)
 {
     otlp_sink *s = (otlp_sink *)base;
     sink_http_free(&s->http);
-    jbuf_free(&s->req);
+    jbuf_free(&s->head);
+    fixed_free(&s->fixed);
     jbuf_free(&s->rec);
     jbuf_free(&s->body);
     free(s);
@@ -361,6 +448,7 @@ static const char *const otlp_schemes[] = {"otlp+http", "otlp+https", NULL};
 const sink_type sink_otlp_type = {
     .name = "OTLP",
     .schemes = otlp_schemes,
+    .flags = SINK_PIPELINE, /* encode: rec, body; send: head, fixed, http */
     .formats = 1u << SINK_FORMAT_OTLP,
     .default_format = SINK_FORMAT_OTLP,
     .open = otlp_open,

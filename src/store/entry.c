@@ -64,7 +64,8 @@ static int64_t int_of(const entry_value *v)
     return strtoll(v->p, NULL, 10);
 }
 
-void entry_json(const entry_row *r, jbuf *out)
+/* check: whether JSON columns are checked before they are spliced in. */
+static void print_entry(const entry_row *r, int check, jbuf *out)
 {
     jbuf_put(out, "{\"seq\":", 7);
     jbuf_int(out, r->seq);
@@ -86,7 +87,7 @@ void entry_json(const entry_row *r, jbuf *out)
         } else if (f->type == ENTRY_INT) {
             jbuf_int(out, int_of(v));
         } else if (f->type == ENTRY_JSON) {
-            if (splices(v->p, v->len)) jbuf_put(out, v->p, v->len);
+            if (!check || splices(v->p, v->len)) jbuf_put(out, v->p, v->len);
             else jbuf_string(out, v->p, strlen(v->p));
         } else {
             jbuf_string(out, v->p, v->len);
@@ -99,6 +100,16 @@ void entry_json(const entry_row *r, jbuf *out)
     if (r->log.p) jbuf_string(out, r->log.p, r->log.len);
     else jbuf_put(out, "null", 4);
     jbuf_putc(out, '}');
+}
+
+void entry_json(const entry_row *r, jbuf *out)
+{
+    print_entry(r, 1, out);
+}
+
+void entry_json_stored(const entry_row *r, jbuf *out)
+{
+    print_entry(r, 0, out);
 }
 
 /* One field of r as a new cJSON item, NULL when memory runs out. */

@@ -255,6 +255,31 @@ TEST(printer_json_with_a_nul_inside_is_a_string)
     free(t);
 }
 
+/* The unchecked printer: the same text wherever the stored JSON is JSON;
+** stored text that is not is spliced as it is (the checked printer quotes
+** it). */
+TEST(printer_of_stored_text_splices_json_unchecked)
+{
+    entry_row r = full_row();
+    set(&r, ENTRY_F_after_state, "{\"ok\":true}");
+    jbuf a = {0}, b = {0};
+    entry_json(&r, &a);
+    entry_json_stored(&r, &b);
+    ASSERT(!a.failed && !b.failed);
+    ASSERT_EQ_INT(a.len, b.len);
+    ASSERT(memcmp(a.p, b.p, a.len) == 0);
+    a.len = b.len = 0;
+    set(&r, ENTRY_F_after_state, "not json");
+    entry_json(&r, &a);
+    entry_json_stored(&r, &b);
+    jbuf_putc(&a, '\0');
+    jbuf_putc(&b, '\0');
+    ASSERT_CONTAINS(a.p, "\"after_state\":\"not json\",");
+    ASSERT_CONTAINS(b.p, "\"after_state\":not json,");
+    jbuf_free(&a);
+    jbuf_free(&b);
+}
+
 TEST(row_fields_are_the_rows_strings)
 {
     entry_row r = full_row();
@@ -298,5 +323,6 @@ TEST_MAIN(
     TEST_ENTRY(printer_leaves_out_null_v2_fields_and_prints_v1_nulls)
     TEST_ENTRY(printer_hashes_as_hex_text_or_damaged)
     TEST_ENTRY(printer_json_with_a_nul_inside_is_a_string)
+    TEST_ENTRY(printer_of_stored_text_splices_json_unchecked)
     TEST_ENTRY(row_fields_are_the_rows_strings)
     TEST_ENTRY(array_of_rows_is_a_json_array))

@@ -4,6 +4,8 @@
 ** 5424 message, the cursors beside a local file, and the shipper's own
 ** refusals.  The sinks against real receivers are tests/ship/test_ship.c.
 */
+#include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "ship/ship.h"
 #include "ship/sink.h"
 #include "ship/sink_int.h"
+#include "cli/cli.h"
 
 static char dir[64];
 
@@ -233,6 +236,196 @@ TEST(syslog_severity_rises_for_errors_and_security_events)
     ASSERT_EQ_INT(sink_syslog_severity(&f), 3);
 }
 
+/* ---- the OTLP encoding, against a plain nested encoder -------------------
+** The sink writes each LogRecord and the request around a batch in one
+** pass, without building the nested messages one inside the other; this
+** reference builds them the obvious way (each message whole, then copied
+** into its parent as a length-delimited field), from the same mapping
+** (cli_otlp_head, cli_otlp_attributes, cli_otlp_resource), so the two must
+** agree byte for byte. */
+
+static void ref_varint(jbuf *b, uint64_t v)
+{
+    do {
+        jbuf_putc(b, (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+        v >>= 7;
+    } while (v);
+}
+
+static void ref_tag(jbuf *b, int field, int wire)
+{
+    ref_varint(b, (uint64_t)field << 3 | (uint64_t)wire);
+}
+
+static void ref_bytes(jbuf *b, int field, const char *p, size_t n)
+{
+    ref_tag(b, field, 2);
+    ref_varint(b, n);
+    jbuf_put(b, p ? p : "", n);
+}
+
+static void ref_fixed64(jbuf *b, int field, uint64_t v)
+{
+    ref_tag(b, field, 1);
+    for (int i = 0; i < 8; i++) jbuf_putc(b, (char)(v >> (8 * i)));
+}
+
+typedef struct ref_kv {
+    jbuf *out;
+    int field;
+} ref_kv;
+
+static int ref_attr(void *ctx, const cli_otlp_attr *a)
+{
+    ref_kv *k = ctx;
+    jbuf kv = {0}, any = {0};
+    if (a->is_int) {
+        ref_tag(&any, 3, 0);
+        ref_varint(&any, (uint64_t)a->num);
+    } else {
+        ref_bytes(&any, 1, a->str, strlen(a->str));
+    }
+    ref_bytes(&kv, 1, a->key, strlen(a->key));
+    ref_bytes(&kv, 2, any.p, any.len);
+    ref_bytes(k->out, k->field, kv.p, kv.len);
+    jbuf_free(&kv);
+    jbuf_free(&any);
+    return 0;
+}
+
+/* LogRecord, as the field log_records (2) of ScopeLogs, appended to out. */
+static int ref_record(const entry_row *row, jbuf *out)
+{
+    cli_otlp_fields f;
+    char err[256];
+    jbuf rec = {0}, body = {0}, any = {0};
+    if (cli_otlp_head(row, &f, err, sizeof err) != 0) return -1;
+    uint64_t nanos = (uint64_t)f.time_us * 1000u;
+    ref_fixed64(&rec, 1, nanos);
+    ref_tag(&rec, 2, 0);
+    ref_varint(&rec, (uint64_t)f.severity_number);
+    ref_bytes(&rec, 3, f.severity_text, strlen(f.severity_text));
+    entry_json(row, &body);
+    ref_bytes(&any, 1, body.p, body.len);
+    ref_bytes(&rec, 5, any.p, any.len);
+    ref_kv k = {&rec, 6};
+    int rc = cli_otlp_attributes(row, ref_attr, &k);
+    ref_fixed64(&rec, 11, nanos);
+    ref_bytes(out, 2, rec.p, rec.len);
+    jbuf_free(&rec);
+    jbuf_free(&body);
+    jbuf_free(&any);
+    return rc;
+}
+
+static void ref_request(const char *log_id, const jbuf *records, jbuf *out)
+{
+    jbuf resource = {0}, scope = {0}, scope_logs = {0}, resource_logs = {0};
+    ref_kv k = {&resource, 1};
+    cli_otlp_resource(log_id, ref_attr, &k);
+    ref_bytes(&scope, 1, CLI_OTLP_SCOPE, strlen(CLI_OTLP_SCOPE));
+    ref_bytes(&scope, 2, cli_otlp_version(), strlen(cli_otlp_version()));
+    ref_bytes(&scope_logs, 1, scope.p, scope.len);
+    jbuf_put(&scope_logs, records->p ? records->p : "", records->len);
+    ref_bytes(&resource_logs, 1, resource.p, resource.len);
+    ref_bytes(&resource_logs, 2, scope_logs.p, scope_logs.len);
+    ref_bytes(out, 1, resource_logs.p, resource_logs.len);
+    jbuf_free(&resource);
+    jbuf_free(&scope);
+    jbuf_free(&scope_logs);
+    jbuf_free(&resource_logs);
+}
+
+/* Each entry's record, and the request of them all, as the reference
+** writes them; args of sizes that put the body's, the record's and the
+** request's lengths on each side of a varint's 1-, 2- and 3-byte limits. */
+TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
+{
+    static const size_t sizes[] = {0, 1, 30, 60, 100, 110, 16200, 16300, 16384, 2097000,
+                                   2097152};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    char *args[N], err[256];
+    entry_row rows[N];
+    jbuf got = {0}, want = {0}, batch = {0}, req = {0}, ref = {0};
+    for (size_t i = 0; i < N; i++) {
+        args[i] = malloc(sizes[i] + 16);
+        ASSERT(args[i]);
+        memcpy(args[i], "{\"s\":\"", 6);
+        memset(args[i] + 6, 'x', sizes[i]);
+        memcpy(args[i] + 6 + sizes[i], "\"}", 3);
+        rows[i] = entry(i % 3 ? "tool_call" : "security_event", i % 4 ? NULL : "boom", "L1");
+        rows[i].seq = (int64_t)(i + 1) << (i * 5);
+        set_value(&rows[i].v[ENTRY_F_args], args[i]);
+    }
+    for (size_t i = 0; i < N; i++) {
+        got.len = want.len = 0;
+        ASSERT_EQ_INT(sink_otlp_record(&rows[i], &got, err, sizeof err), SINK_OK);
+        ASSERT_EQ_INT(ref_record(&rows[i], &want), 0);
+        ASSERT_EQ_INT(got.len, want.len);
+        ASSERT(memcmp(got.p, want.p, got.len) == 0);
+        jbuf_put(&batch, got.p, got.len);
+    }
+    for (size_t n = 0; n <= batch.len; n += batch.len) {
+        jbuf part = {.p = batch.p, .len = n};
+        ref.len = 0;
+        ref_request("L1", &part, &ref);
+        ASSERT_EQ_INT(sink_otlp_request("L1", batch.p, n, &req, err, sizeof err), SINK_OK);
+        ASSERT_EQ_INT(req.len, ref.len);
+        ASSERT(memcmp(req.p, ref.p, req.len) == 0);
+        if (!batch.len) break;
+    }
+    for (size_t i = 0; i < N; i++) free(args[i]);
+    jbuf_free(&got);
+    jbuf_free(&want);
+    jbuf_free(&batch);
+    jbuf_free(&req);
+    jbuf_free(&ref);
+}
+
+/* The client and server attributes, read from the identity columns: the
+** shipper keeps the last one parsed, which must never answer for another
+** (a change, a column missing a member, one too long to keep). */
+typedef struct attrs_seen {
+    char text[4096];
+} attrs_seen;
+
+static int see_attr(void *ctx, const cli_otlp_attr *a)
+{
+    attrs_seen *s = ctx;
+    size_t n = strlen(s->text);
+    if (!a->is_int && strncmp(a->key, "dss_audit.client", 16) == 0)
+        snprintf(s->text + n, sizeof s->text - n, "%s=%.40s;", a->key, a->str);
+    return 0;
+}
+
+static const char *client_attrs(const char *client, attrs_seen *s)
+{
+    entry_row r = entry("tool_call", NULL, "l");
+    set_value(&r.v[ENTRY_F_client], client);
+    s->text[0] = '\0';
+    return cli_otlp_attributes(&r, see_attr, s) == 0 ? s->text : "failed";
+}
+
+TEST(otlp_identity_attributes_follow_each_row)
+{
+    attrs_seen s;
+    char big[2048];
+    snprintf(big, sizeof big, "{\"name\":\"%0*d\",\"version\":\"9\"}", 1500, 7);
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"a\",\"version\":\"1\"}", &s),
+                  "dss_audit.client.name=a;dss_audit.client.version=1;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"a\",\"version\":\"1\"}", &s),
+                  "dss_audit.client.name=a;dss_audit.client.version=1;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"a\",\"version\":\"2\"}", &s),
+                  "dss_audit.client.name=a;dss_audit.client.version=2;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"b\"}", &s), "dss_audit.client.name=b;");
+    ASSERT_EQ_STR(client_attrs("[1]", &s), "");
+    ASSERT_EQ_STR(client_attrs(NULL, &s), "");
+    ASSERT_EQ_STR(client_attrs(big, &s),
+                  "dss_audit.client.name=0000000000000000000000000000000000000000;"
+                  "dss_audit.client.version=9;");
+    ASSERT_EQ_STR(client_attrs("{\"name\":\"b\"}", &s), "dss_audit.client.name=b;");
+}
+
 TEST(cursor_saves_loads_and_survives_reopening)
 {
     char err[512], db[128], key[65], other[65];
@@ -419,6 +612,132 @@ TEST(background_shipping_stops_when_asked)
     ASSERT_EQ_INT(r.sink[0].cursor, 0);
 }
 
+/* ---- the read-ahead against a receiver that fails part-way -------------
+** An OTLP receiver in this process answering each POST as told by
+** answers[] (200, 400, or 503 with Retry-After: 1), 200 past the end; it
+** keeps the first dss_audit.seq of each request. */
+
+typedef struct otlp_recv {
+    pthread_mutex_t mu;
+    const int *answers;
+    int nanswers;
+    int requests;
+    int64_t first_seq[64];
+} otlp_recv;
+
+typedef struct upload {
+    char *p;
+    size_t n;
+} upload;
+
+/* The value of the first dss_audit.seq attribute in an encoded request:
+** KeyValue { key = "dss_audit.seq"; value = AnyValue { int_value = 3 } }. */
+static int64_t first_seq_in(const char *p, size_t n)
+{
+    static const char key[] = "dss_audit.seq";
+    for (size_t i = 0; i + sizeof key + 3 <= n; i++) {
+        if (memcmp(p + i, key, sizeof key - 1) != 0) continue;
+        const unsigned char *q = (const unsigned char *)p + i + sizeof key - 1;
+        if (q[0] != 0x12 || q[2] != 0x18) return -1;
+        uint64_t v = 0;
+        q += 3;
+        for (int shift = 0; (const char *)q < p + n; shift += 7, q++) {
+            v |= (uint64_t)(*q & 0x7f) << shift;
+            if (!(*q & 0x80)) return (int64_t)v;
+        }
+    }
+    return -1;
+}
+
+static enum MHD_Result on_post(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *size, void **state)
+{
+    otlp_recv *r = cls;
+    upload *u = *state;
+    if (!u) {
+        *state = calloc(1, sizeof *u);
+        return *state ? MHD_YES : MHD_NO;
+    }
+    if (*size) {
+        char *p = realloc(u->p, u->n + *size);
+        if (!p) return MHD_NO;
+        memcpy(p + u->n, data, *size);
+        u->p = p;
+        u->n += *size;
+        *size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&r->mu);
+    int i = r->requests++, status = i < r->nanswers ? r->answers[i] : 200;
+    if (i < 64) r->first_seq[i] = first_seq_in(u->p, u->n);
+    pthread_mutex_unlock(&r->mu);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
+                                                                MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "application/x-protobuf");
+    if (status == 503) MHD_add_response_header(resp, "Retry-After", "1");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **state,
+                    enum MHD_RequestTerminationCode code)
+{
+    upload *u = *state;
+    if (u) free(u->p);
+    free(u);
+    *state = NULL;
+}
+
+/* The shipper reads batch k + 1 while k is sent; when k is refused, or
+** must wait (503), what was read ahead is not what comes next: the cursor
+** stays at the last acknowledged batch and the next run, or the retry,
+** sends from there, in order. */
+TEST(otlp_read_ahead_keeps_the_cursor_at_what_was_acknowledged)
+{
+    char err[512], db[128], log_id[37], url[64];
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    ASSERT_EQ_INT(make_trail(db, 50, log_id), 0);
+    static const int refuse_third[] = {200, 200, 400}, wait_once[] = {503};
+    otlp_recv r = {.mu = PTHREAD_MUTEX_INITIALIZER, .answers = refuse_third, .nanswers = 3};
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_post, &r,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    ASSERT(d);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(url, sizeof url, "otlp+http://127.0.0.1:%u", info->port);
+    ship_options o = {.from = db, .to = url, .batch = 10};
+    ship_result res;
+    int rc = ship_run(&o, &res, err, sizeof err);
+    ASSERT_EQ_INT(rc, SHIP_EFAIL);
+    ASSERT_CONTAINS(err, "HTTP 400");
+    ASSERT_EQ_INT(res.sink[0].cursor, 20);
+    ASSERT_EQ_INT(res.shipped, 20);
+    pthread_mutex_lock(&r.mu);
+    ASSERT_EQ_INT(r.requests, 3);
+    ASSERT_EQ_INT(r.first_seq[0], 1);
+    ASSERT_EQ_INT(r.first_seq[1], 11);
+    ASSERT_EQ_INT(r.first_seq[2], 21);
+    r.requests = 0;
+    r.answers = wait_once;
+    r.nanswers = 1;
+    pthread_mutex_unlock(&r.mu);
+    rc = ship_run(&o, &res, err, sizeof err);
+    ASSERT_EQ_INT(rc, SHIP_OK);
+    ASSERT_EQ_INT(res.sink[0].cursor, 50);
+    ASSERT_EQ_INT(res.shipped, 30);
+    pthread_mutex_lock(&r.mu);
+    ASSERT_EQ_INT(r.requests, 4);
+    ASSERT_EQ_INT(r.first_seq[0], 21); /* 503: read ahead 31..40 is dropped */
+    ASSERT_EQ_INT(r.first_seq[1], 21);
+    ASSERT_EQ_INT(r.first_seq[2], 31);
+    ASSERT_EQ_INT(r.first_seq[3], 41);
+    pthread_mutex_unlock(&r.mu);
+    MHD_stop_daemon(d);
+}
+
 TEST_MAIN(
     TEST_ENTRY(describe_masks_passwords_and_query_values)
     TEST_ENTRY(url_parse_takes_hosts_ports_ipv6_and_paths)
@@ -428,9 +747,12 @@ TEST_MAIN(
     TEST_ENTRY(secrets_are_required_where_a_sink_needs_one)
     TEST_ENTRY(syslog_message_is_rfc5424_with_escaped_structured_data)
     TEST_ENTRY(syslog_severity_rises_for_errors_and_security_events)
+    TEST_ENTRY(otlp_encoding_is_byte_identical_to_the_nested_encoding)
+    TEST_ENTRY(otlp_identity_attributes_follow_each_row)
     TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
     TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
     TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
     TEST_ENTRY(ship_refuses_what_it_cannot_do_before_sending)
     TEST_ENTRY(background_shipping_stops_when_asked)
+    TEST_ENTRY(otlp_read_ahead_keeps_the_cursor_at_what_was_acknowledged)
 )
