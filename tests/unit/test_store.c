@@ -1688,7 +1688,7 @@ TEST(new_database_has_no_project_recency_index)
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 10);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 11);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
 }
 
@@ -1714,7 +1714,19 @@ TEST(new_database_has_no_project_recency_index)
     "    NEW.created_at WHERE NEW.project_id IS NOT NULL"                   \
     "    ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);" \
     "END;"
-#define SHAPE_OF_VERSION_9 ACTIVITY_TRIGGER_OF_VERSION_3
+/* Versions 1 to 10 had four single-column indexes that a wider one on the
+** same column and created_at repeats; version 11 drops them. */
+#define SHAPE_OF_VERSION_10                                                 \
+    "CREATE INDEX idx_audit_user ON audit_log(user_id);"                    \
+    "CREATE INDEX idx_audit_type ON audit_log(event_type);"                 \
+    "CREATE INDEX idx_audit_server ON audit_log(json_extract(server, '$.name'))" \
+    "  WHERE server IS NOT NULL;"                                           \
+    "CREATE INDEX idx_audit_session ON audit_log(session_id)"               \
+    "  WHERE session_id IS NOT NULL;"
+#define SINGLE_COLUMN_INDEXES_OF_VERSION_10                                 \
+    "SELECT count(*) FROM sqlite_master WHERE name IN ('idx_audit_user',"   \
+    " 'idx_audit_type', 'idx_audit_server', 'idx_audit_session')"
+#define SHAPE_OF_VERSION_9 SHAPE_OF_VERSION_10 ACTIVITY_TRIGGER_OF_VERSION_3
 
 /* Version 8 had no Merkle tree, checkpoint notes, cosignatures or
 ** witnesses. */
@@ -1757,7 +1769,8 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 10 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+    return sql_int(path, "PRAGMA user_version") == 11 &&
+           sql_int(path, SINGLE_COLUMN_INDEXES_OF_VERSION_10) == 0 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
            sql_int(path, "SELECT count(*) FROM tree") == 3 &&
            sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'activity_insert'") == 0 &&
            sql_int(path, "SELECT count(*) FROM pragma_table_info('audit_log')"
@@ -1767,7 +1780,7 @@ static int migrated_ok(const char *path)
 }
 
 /* Version 5 had the recency index that version 6 drops. */
-TEST(version_5_database_migrates_to_10)
+TEST(version_5_database_migrates_to_current)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1780,7 +1793,7 @@ TEST(version_5_database_migrates_to_10)
 
 /* Version 6 had the two-column user/time index that version 7 widens so
 ** that activity's partial day reads the index alone. */
-TEST(version_6_database_migrates_to_10)
+TEST(version_6_database_migrates_to_current)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1794,7 +1807,7 @@ TEST(version_6_database_migrates_to_10)
 
 /* Version 4 also filled the search index by a trigger, which version 5
 ** drops: both steps run, in order. */
-TEST(version_4_database_migrates_to_10)
+TEST(version_4_database_migrates_to_current)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1806,9 +1819,22 @@ TEST(version_4_database_migrates_to_10)
                                 " WHERE name = 'audit_fts_insert'"), 0);
 }
 
+/* Version 10 had the four single-column indexes that version 11 drops;
+** its entries stay, and history by user still finds them. */
+TEST(version_10_database_migrates_to_current)
+{
+    ASSERT_EQ_INT(fresh_tmp(), 0);
+    char path[256];
+    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_10 "PRAGMA user_version = 10;", NULL, 0),
+                  SQLITE_OK);
+    ASSERT_EQ_INT(sql_int(path, SINGLE_COLUMN_INDEXES_OF_VERSION_10), 4);
+    ASSERT(migrated_ok(path));
+}
+
 /* Version 9 counted activity with a trigger per row; version 10 counts
 ** each transaction's entries at its commit, once. */
-TEST(version_9_database_migrates_to_10)
+TEST(version_9_database_migrates_to_current)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1820,7 +1846,7 @@ TEST(version_9_database_migrates_to_10)
 
 /* Version 8 had neither the Merkle tree nor the counting at commit: both
 ** steps run, in order. */
-TEST(version_8_database_migrates_to_10)
+TEST(version_8_database_migrates_to_current)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -1859,7 +1885,7 @@ static int chain_intact(const char *path)
 
 /* Version 7's entries keep their v1 hashes, and entries appended after
 ** the upgrade chain on from them. */
-TEST(version_7_database_migrates_to_10_and_its_entries_verify)
+TEST(version_7_database_migrates_to_current_and_its_entries_verify)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
@@ -2241,12 +2267,13 @@ TEST_MAIN(
     TEST_ENTRY(delete_blocked_by_trigger)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
-    TEST_ENTRY(version_5_database_migrates_to_10)
-    TEST_ENTRY(version_4_database_migrates_to_10)
-    TEST_ENTRY(version_9_database_migrates_to_10)
-    TEST_ENTRY(version_8_database_migrates_to_10)
-    TEST_ENTRY(version_6_database_migrates_to_10)
-    TEST_ENTRY(version_7_database_migrates_to_10_and_its_entries_verify)
+    TEST_ENTRY(version_5_database_migrates_to_current)
+    TEST_ENTRY(version_4_database_migrates_to_current)
+    TEST_ENTRY(version_10_database_migrates_to_current)
+    TEST_ENTRY(version_9_database_migrates_to_current)
+    TEST_ENTRY(version_8_database_migrates_to_current)
+    TEST_ENTRY(version_6_database_migrates_to_current)
+    TEST_ENTRY(version_7_database_migrates_to_current_and_its_entries_verify)
     TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)
