@@ -32,6 +32,7 @@
 #include "scrub/scrub.h"
 #include "store/chain.h"
 #include "util/diag.h"
+#include "util/wipe.h"
 
 extern char **environ;
 
@@ -133,11 +134,6 @@ static char *take_secret(const char *name)
     return copy;
 }
 
-static void drop_secret(char *s)
-{
-    if (s) memset(s, 0, strlen(s));
-    free(s);
-}
 
 #ifdef DSS_HOOK_ONLY
 /* Run dss-audit-mcp (beside this program) with the same arguments: for a
@@ -287,10 +283,10 @@ done:
     store_close(cx.st);
     if (have_key) signer_wipe(&sg);
     cmd_free(&cx);
-    drop_secret(sink_token);
-    drop_secret(sink_secret);
-    drop_secret(ship_to);
-    drop_secret(remote_url);
-    drop_secret(remote_headers);
+    wipe_free_str(sink_token);
+    wipe_free_str(sink_secret);
+    wipe_free_str(ship_to);
+    wipe_free_str(remote_url);
+    wipe_free_str(remote_headers);
     return status;
 }

@@ -190,7 +190,7 @@ void server_free(server *sv)
 static void emit_now(void *ctx, const char *line)
 {
     server *io = ctx;
-    if (fs_write_all(io->out_fd, line, strlen(line)) == 0) fs_write_all(io->out_fd, "\n", 1);
+    fs_write_line(io->out_fd, line, strlen(line));
 }
 
 /* Is this buffered line a notifications/cancelled naming `id`? */

@@ -22,6 +22,7 @@
 
 #include "../tlog/note.h"
 #include "../util/diag.h"
+#include "../util/wipe.h"
 #include "cli_help.h"
 
 #ifndef DSS_VERSION
@@ -488,11 +489,8 @@ void cmd_free(cmd_ctx *cx)
             for (int k = 0; k < ((cmd_conninfos *)(void *)field)->n; k++)
                 free(((cmd_conninfos *)(void *)field)->v[k]);
         if (o->kind == CMD_SECRETS)
-            for (int k = 0; k < ((cmd_secrets *)(void *)field)->n; k++) {
-                char *v = ((cmd_secrets *)(void *)field)->v[k];
-                memset(v, 0, strlen(v));
-                free(v);
-            }
+            for (int k = 0; k < ((cmd_secrets *)(void *)field)->n; k++)
+                wipe_free_str(((cmd_secrets *)(void *)field)->v[k]);
     }
     free(cx->opts);
     free(cx->common.db);
@@ -500,6 +498,30 @@ void cmd_free(cmd_ctx *cx)
     free(cx->common.actor);
     free(cx->common.config);
     memset(cx, 0, sizeof *cx);
+}
+
+char *cmd_read_small(const char *path, size_t max, const char *what, size_t *len, char *err,
+                     size_t errlen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(max + 2);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int bad = !buf || ferror(f);
+    if (f != stdin) fclose(f);
+    if (bad || n > max) {
+        if (!buf) snprintf(err, errlen, "%s: out of memory", path);
+        else if (n > max) snprintf(err, errlen, "%s: larger than %s", path, what);
+        else snprintf(err, errlen, "%s: read error", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
 }
 
 /* ---- helpers ------------------------------------------------------------ */

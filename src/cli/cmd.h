@@ -238,6 +238,12 @@ char *cmd_config_dir(const cmd_env *env);
 /* This program's path (/proc/self/exe) into buf, or "dss-audit-mcp". */
 void cmd_self_path(char *buf, size_t len);
 
+/* A whole small file (stdin for "-") as a NUL-ended string the caller
+** frees, its length in *len (may be NULL); NULL with err naming path when
+** it cannot be read or holds more than max bytes ("larger than what"). */
+char *cmd_read_small(const char *path, size_t max, const char *what, size_t *len, char *err,
+                     size_t errlen);
+
 /* Print j pretty on stdout.  0, or -1 when printing failed. */
 int cmd_print_json(const cJSON *j);
 

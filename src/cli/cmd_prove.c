@@ -188,30 +188,6 @@ static int verify_proof_check(cmd_ctx *cx, char *err, size_t errlen)
     return CMD_OK;
 }
 
-/* A whole small file (or stdin for "-") as a string the caller frees;
-** NULL with err.  Larger than max is refused. */
-static char *read_small(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(max + 2);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    int bad = !buf || ferror(f);
-    if (f != stdin) fclose(f);
-    if (bad || n > max) {
-        snprintf(err, errlen, "%s: %s", path,
-                 !buf ? "out of memory" : n > max ? "too large for a proof" : "read error");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* The log's verifier key: --key as a vkey, or a file holding one (as
 ** public-key --note prints it). */
 static int log_key(const char *given, ckpt_log *log, char *err, size_t errlen)
@@ -219,7 +195,7 @@ static int log_key(const char *given, ckpt_log *log, char *err, size_t errlen)
     char why[256];
     if (ckpt_log_from_vkey(given, log, why, sizeof why) == CKPT_OK) return 0;
     size_t n = 0;
-    char *text = read_small(given, NOTE_VKEY_MAX + 2, &n, err, errlen);
+    char *text = cmd_read_small(given, NOTE_VKEY_MAX + 2, "a verifier key", &n, err, errlen);
     if (text) {
         text[strcspn(text, "\r\n")] = '\0';
         int rc = ckpt_log_from_vkey(text, log, why, sizeof why);
@@ -285,7 +261,8 @@ static int verify_proof_run(cmd_ctx *cx)
         diag("--min-witnesses must be a number from 0 to the %zu --witness keys given", nw);
         goto done;
     }
-    if (!(text = read_small(cx->operands[0], PROOF_MAX_SIZE + 16384, &len, err, sizeof err)))
+    if (!(text = cmd_read_small(cx->operands[0], PROOF_MAX_SIZE + 16384, "a proof", &len, err,
+                               sizeof err)))
         goto unusable;
     const char *proof_text = text;
     if (text[strspn(text, " \t\r\n")] == '{') {
@@ -303,7 +280,7 @@ static int verify_proof_run(cmd_ctx *cx)
     }
     if (o->entry) {
         size_t elen;
-        char *etext = read_small(o->entry, 1 << 24, &elen, err, sizeof err);
+        char *etext = cmd_read_small(o->entry, 1 << 24, "an entry", &elen, err, sizeof err);
         if (!etext) goto unusable;
         entry_doc = cJSON_ParseWithLength(etext, elen);
         free(etext);

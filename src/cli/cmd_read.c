@@ -148,18 +148,19 @@ static const cmd_option report_option_table[] = {
 ** without proofs and the page says so; stderr says why. */
 static void sign_for_report(cmd_ctx *cx)
 {
-    char err[STORE_ERRLEN], hash[CHAIN_HEX_LEN];
+    char err[STORE_ERRLEN];
     int64_t head = 0;
     store_checkpoint cp;
-    if (store_head(cx->st, &head, hash, err) != STORE_OK || head == 0) return;
-    int rc = checkpoint_last_noted(cx->st, &cp, err);
-    if (rc == STORE_OK && cp.seq == head && strcmp(cp.head_hash, hash) == 0) return;
+    int noted = checkpoint_head_noted(cx->st, &cp, &head, err);
+    if (noted < 0) diag("report: cannot tell whether a signed checkpoint holds the newest "
+                        "entries (they may go without proofs): %s", err);
+    if (noted != 0 || head == 0) return;
     signer sg;
     if (access(cx->common.key, R_OK) != 0 ||
         signer_load(cx->common.key, 0, &sg, err, sizeof err) != 0) {
         diag("report: no signed checkpoint holds the entries after seq %lld, and the log's "
              "key is not here to sign one: they go without proofs",
-             rc == STORE_OK ? (long long)cp.seq : 0LL);
+             (long long)cp.seq);
         return;
     }
     cx->sg = &sg;

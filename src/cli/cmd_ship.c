@@ -15,6 +15,7 @@
 
 #include "../ship/ship.h"
 #include "../util/diag.h"
+#include "../util/wipe.h"
 
 /* ---- ship --------------------------------------------------------------- */
 
@@ -121,13 +122,6 @@ static void on_ship_signal(int sig)
     ship_stop = 1;
 }
 
-static void wipe(char *s, int owned)
-{
-    if (!owned || !s) return;
-    sodium_memzero(s, strlen(s)); /* memset before free may be optimized away */
-    free(s);
-}
-
 /* Ship once, or with --follow until SIGTERM or SIGINT; a summary as JSON
 ** on stdout.  0 done, 1 failed, 2 a sink's usage error. */
 static int ship_run_cmd(cmd_ctx *cx)
@@ -154,8 +148,8 @@ static int ship_run_cmd(cmd_ctx *cx)
     static ship_result r;
     char err[1024];
     int rc = ship_run(&so, &r, err, sizeof err);
-    wipe(o->token, o->token_owned);
-    wipe(o->secret, o->secret_owned);
+    if (o->token_owned) wipe_free_str(o->token);
+    if (o->secret_owned) wipe_free_str(o->secret);
     o->token = o->secret = NULL;
     if (rc != SHIP_OK) {
         diag("ship %s to %s: %s", cx->common.db_shown, o->to_shown, err);
@@ -325,8 +319,8 @@ void cmd_ship_free(cmd_ship_opts *o)
     struct cmd_shipping *sh = o->run;
     if (!sh) return;
     on_closing(sh); /* in case the recorder never closed */
-    wipe(sh->token, sh->token_owned);
-    wipe(sh->secret, sh->secret_owned);
+    if (sh->token_owned) wipe_free_str(sh->token);
+    if (sh->secret_owned) wipe_free_str(sh->secret);
     free(sh);
     o->run = NULL;
 }

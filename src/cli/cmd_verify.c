@@ -71,16 +71,10 @@ static void verify_progress(void *ctx, int64_t done)
 /* Read and parse a small JSON file. Returns a new tree or NULL with err. */
 static cJSON *read_json_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    char *text = cmd_read_small(path, 65536, "a checkpoint", NULL, err, errlen);
+    if (!text) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
     if (!j) snprintf(err, errlen, "%s is not a JSON checkpoint", path);
     return j;
 }
@@ -131,27 +125,6 @@ static int finish(cJSON *report)
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-/* A kept checkpoint note (checkpoint --note), at most a note's size. */
-static char *read_note(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(NOTE_MAX_SIZE + 2);
-    size_t n = buf ? fread(buf, 1, NOTE_MAX_SIZE + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > NOTE_MAX_SIZE) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "larger than a note" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* verify: 0 intact, 1 tampered, 2 usage or I/O. */
 static int verify_run(cmd_ctx *cx)
 {
@@ -196,7 +169,7 @@ static int verify_run(cmd_ctx *cx)
     cJSON *report;
     if (o->since) {
         size_t len = 0;
-        char *note_text = read_note(o->since, &len, err, sizeof err);
+        char *note_text = cmd_read_small(o->since, NOTE_MAX_SIZE, "a note", &len, err, sizeof err);
         report = note_text ? verify_since(cx->st, note_text, len, &opt, err, sizeof err) : NULL;
         free(note_text);
         verify_free_trusted_keys(keys, n_keys);

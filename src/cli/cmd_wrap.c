@@ -16,6 +16,7 @@
 #include "../relay/relay.h"
 #include "../remote/httpc.h"
 #include "../util/diag.h"
+#include "../util/wipe.h"
 #include "cli.h"
 
 /* ---- wrap --------------------------------------------------------------- */
@@ -141,10 +142,7 @@ static int header_lines(const cmd_ctx *cx, char **lines, int *n, char *err, size
 
 static void free_lines(char **lines, int n)
 {
-    for (int i = 0; i < n; i++) {
-        memset(lines[i], 0, strlen(lines[i]));
-        free(lines[i]);
-    }
+    for (int i = 0; i < n; i++) wipe_free_str(lines[i]);
 }
 
 /* --url's own checks; the options that apply only with it refused

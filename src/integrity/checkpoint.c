@@ -65,6 +65,18 @@ int checkpoint_origin(store *st, char *out, char *err)
     return store_log_origin(st, want, out, err);
 }
 
+int checkpoint_note_origin(const char *text, char *out)
+{
+    size_t nl = strcspn(text, "\n");
+    if (nl > STORE_ORIGIN_MAX) {
+        out[0] = '\0';
+        return -1;
+    }
+    memcpy(out, text, nl);
+    out[nl] = '\0';
+    return 0;
+}
+
 int checkpoint_vkey(const char *origin, const char *pk_hex, char *out, char *err, size_t errlen)
 {
     uint8_t pk[32];
@@ -403,14 +415,24 @@ int checkpoint_from_json(const cJSON *j, store_checkpoint *out, char *err, size_
     return 0;
 }
 
+int checkpoint_head_noted(store *st, store_checkpoint *out, int64_t *head, char *err)
+{
+    char hash[CHAIN_HEX_LEN];
+    int rc = store_head(st, head, hash, err);
+    if (rc != STORE_OK) return rc;
+    rc = checkpoint_last_noted(st, out, err);
+    if (rc == STORE_ENOTFOUND) {
+        memset(out, 0, sizeof *out);
+        return 0;
+    }
+    if (rc != STORE_OK) return rc;
+    return out->seq == *head && strcmp(out->head_hash, hash) == 0;
+}
+
 int checkpoint_noted_head(store *st, const signer *sg, store_checkpoint *out, char *err)
 {
     int64_t head;
-    char hash[CHAIN_HEX_LEN];
-    int rc = store_head(st, &head, hash, err);
-    if (rc != STORE_OK) return rc;
-    rc = checkpoint_last_noted(st, out, err);
-    if (rc == STORE_OK && out->seq == head && strcmp(out->head_hash, hash) == 0) return rc;
-    if (rc != STORE_OK && rc != STORE_ENOTFOUND) return rc;
-    return checkpoint_now(st, sg, out, err);
+    int rc = checkpoint_head_noted(st, out, &head, err);
+    if (rc < 0) return rc;
+    return rc == 1 ? STORE_OK : checkpoint_now(st, sg, out, err);
 }

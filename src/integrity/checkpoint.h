@@ -72,6 +72,11 @@ int checkpoint_from_json(const cJSON *j, store_checkpoint *out, char *err,
 ** writable store).  Returns a STORE_ code. */
 int checkpoint_origin(store *st, char *out, char *err);
 
+/* The origin a checkpoint note names (its first line) into out
+** (STORE_ORIGIN_MAX + 1 bytes).  0, or -1 with out empty when the line is
+** longer than an origin can be. */
+int checkpoint_note_origin(const char *text, char *out);
+
 /* The signed-note verifier key of a log's checkpoints: the origin as key
 ** name, type 0x01, the hex Ed25519 public key pk_hex, into out
 ** (NOTE_VKEY_MAX bytes).  0, or -1 with a sentence in err. */
@@ -101,6 +106,12 @@ cJSON *checkpoint_witnesses_json(store *st);
 /* The newest checkpoint of the selected log that carries a note:
 ** STORE_ENOTFOUND when none does. */
 int checkpoint_last_noted(store *st, store_checkpoint *out, char *err);
+
+/* Whether the newest signed checkpoint note of the selected log is of its
+** head: 1 (out is that checkpoint), 0 (out the newest noted one, or zeroed
+** when there is none), or a negative STORE_ code with err.  *head gets the
+** head's seq (0 for an empty log). */
+int checkpoint_head_noted(store *st, store_checkpoint *out, int64_t *head, char *err);
 
 /* That checkpoint when it is of the current head, else a new one signed by
 ** sg (checkpoint_now()): `checkpoint --note` prints the same note until the

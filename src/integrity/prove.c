@@ -149,9 +149,8 @@ static int pick_checkpoint(store *st, int64_t seq, int64_t size, const signer *s
 /* The log's vkey of cp's note: its origin and cp's key. */
 static int vkey_of(const store_checkpoint *cp, char out[NOTE_VKEY_MAX], char *err)
 {
-    size_t nl = strcspn(cp->note, "\n");
     char origin[STORE_ORIGIN_MAX + 1], why[256];
-    snprintf(origin, sizeof origin, "%.*s", (int)(nl < sizeof origin ? nl : 0), cp->note);
+    checkpoint_note_origin(cp->note, origin);
     if (checkpoint_vkey(origin, cp->public_key, out, why, sizeof why) != 0) {
         snprintf(err, STORE_ERRLEN, "checkpoint %lld: %.200s", (long long)cp->number, why);
         return STORE_EINVAL;

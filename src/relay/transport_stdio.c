@@ -58,7 +58,7 @@ static int st_send(transport *t, const char *msg, size_t len)
 {
     stdio_transport *s = (stdio_transport *)t;
     if (s->to_srv < 0) return -1;
-    if (fs_write_all(s->to_srv, msg, len) == 0 && fs_write_all(s->to_srv, "\n", 1) == 0)
+    if (fs_write_line(s->to_srv, msg, len) == 0)
         return 0;
     close(s->to_srv);
     s->to_srv = -1;

@@ -41,6 +41,25 @@ static void verify_progress(void *c, int64_t done)
     ctx->progress(ctx->hook_ctx, done, 0);
 }
 
+/* Select the log a tool's `log` argument names (its name or id; none: the
+** server's own) for one call, keeping the server's own in was (37 bytes)
+** for put_log_back().  STORE_OK, or a STORE_ code with err; a log the
+** store does not hold is the caller's mistake: STORE_ENOTFOUND with
+** ctx->err naming the argument. */
+static int use_log_arg(tool_ctx *ctx, const char *log, char *was, char *err)
+{
+    snprintf(was, 37, "%s", store_log_id(ctx->st));
+    int rc = log ? store_use_log(ctx->st, log, err) : STORE_OK;
+    if (rc == STORE_ENOTFOUND) snprintf(ctx->err, sizeof ctx->err, "argument 'log': %s", err);
+    return rc;
+}
+
+static void put_log_back(tool_ctx *ctx, const char *was)
+{
+    char ignored[STORE_ERRLEN];
+    store_use_log(ctx->st, was[0] ? was : NULL, ignored);
+}
+
 int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON **summary)
 {
     store_checkpoint external;
@@ -60,14 +79,10 @@ int tool_verify_audit_log(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSON *
     ** caller's mistake, not a failure of the store. */
     opt.log = tool_str_arg(args, "log");
     if (opt.log) {
-        char was[37], ignored[STORE_ERRLEN];
-        snprintf(was, sizeof was, "%s", store_log_id(ctx->st));
-        int rc = store_use_log(ctx->st, opt.log, err);
-        store_use_log(ctx->st, was[0] ? was : NULL, ignored);
-        if (rc == STORE_ENOTFOUND) {
-            snprintf(ctx->err, sizeof ctx->err, "argument 'log': %s", err);
-            return TOOL_EARG;
-        }
+        char was[37];
+        int rc = use_log_arg(ctx, opt.log, was, err);
+        put_log_back(ctx, was);
+        if (rc == STORE_ENOTFOUND) return TOOL_EARG;
         if (rc != STORE_OK) return tool_store_failed(ctx, rc, err);
     }
     if (ctx->progress) {
@@ -118,15 +133,14 @@ int tool_get_inclusion_proof(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSO
 {
     const char *id = tool_str_arg(args, "audit_id"), *log = tool_str_arg(args, "log");
     const cJSON *seqv = cJSON_GetObjectItemCaseSensitive(args, "seq");
-    char err[STORE_ERRLEN], was[37], ignored[STORE_ERRLEN];
+    char err[STORE_ERRLEN], was[37];
     if ((id != NULL) == (seqv != NULL)) {
         snprintf(ctx->err, sizeof ctx->err, "give the entry's audit_id or its seq (one of them)");
         return TOOL_EARG;
     }
-    snprintf(was, sizeof was, "%s", store_log_id(ctx->st));
-    int rc = log ? store_use_log(ctx->st, log, err) : STORE_OK;
+    int rc = use_log_arg(ctx, log, was, err);
     if (rc == STORE_ENOTFOUND) {
-        snprintf(ctx->err, sizeof ctx->err, "argument 'log': %s", err);
+        put_log_back(ctx, was);
         return TOOL_EARG;
     }
     prove_request rq = {.seq = seqv ? (int64_t)seqv->valuedouble : 0, .sg = ctx->sg,
@@ -137,7 +151,7 @@ int tool_get_inclusion_proof(tool_ctx *ctx, const cJSON *args, cJSON **out, cJSO
     prove_result res;
     if (rc == STORE_OK && id) rc = prove_seq_of_id(ctx->st, id, &rq.seq, err);
     if (rc == STORE_OK) rc = prove_entry(ctx->st, &rq, &res, err);
-    store_use_log(ctx->st, was[0] ? was : NULL, ignored);
+    put_log_back(ctx, was);
     if (rc == STORE_ENOTFOUND) {
         snprintf(ctx->err, sizeof ctx->err, "argument '%s': %s", id ? "audit_id" : "seq", err);
         return TOOL_EARG;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef RENAME_NOREPLACE
@@ -179,4 +180,18 @@ int fs_write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+int fs_write_line(int fd, const void *p, size_t n)
+{
+    struct iovec v[2] = {{.iov_base = (void *)p, .iov_len = n}, {.iov_base = "\n", .iov_len = 1}};
+    ssize_t w;
+    do w = writev(fd, v, 2);
+    while (w < 0 && errno == EINTR);
+    if (w < 0) return -1;
+    if ((size_t)w > n) return 0;
+    return fs_write_all(fd, (const char *)p + w, n - (size_t)w) == 0 &&
+                   fs_write_all(fd, "\n", 1) == 0
+               ? 0
+               : -1;
 }

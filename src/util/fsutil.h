@@ -63,4 +63,10 @@ int fs_write_new(const char *path, const void *data, size_t len, int replace,
 ** with errno set. */
 int fs_write_all(int fd, const void *p, size_t n);
 
+/* Write the n bytes of p and a line end to fd as one message (one writev
+** when the pipe takes it whole), retrying short writes and EINTR: how
+** every newline-delimited JSON-RPC message goes out.  0, or -1 with errno
+** set. */
+int fs_write_line(int fd, const void *p, size_t n);
+
 #endif

@@ -173,7 +173,7 @@ static proving *proving_of(writer *w, const char *log_id)
     char err[STORE_ERRLEN], vkey[NOTE_VKEY_MAX], why[256];
     if (checkpoint_last_noted(w->st, &cp, err) != STORE_OK) return p;
     char *cosigned = checkpoint_cosigned_note(w->st, &cp, err), origin[STORE_ORIGIN_MAX + 1];
-    snprintf(origin, sizeof origin, "%.*s", (int)strcspn(cp.note, "\n"), cp.note);
+    checkpoint_note_origin(cp.note, origin);
     /* The key the reader trusts, else the one the checkpoint names. */
     const char *pk = w->trusted_public_key ? w->trusted_public_key : cp.public_key;
     if (cosigned && checkpoint_vkey(origin, pk, vkey, why, sizeof why) == 0 &&
