@@ -70,17 +70,22 @@ static void bind_filters(sqlite3_stmt *st, const store_query *q)
 }
 
 /* Whether a shape's rows come newest first by (created_at, seq) rather
-** than by seq.  By time unless an index on a filter's column gives seq
-** order (the project, operation and completes filters' indexes, whose
-** keys end in the rowid, and the trigram index's rowids) and no time
-** range asks for time order.  The user, event type, server and session
-** filters have only indexes on the column and created_at (schema 11), so
-** their shapes go by time.  Both orders are the same for every entry this
-** store writes: each is given created_at under the write lock. */
+** than by seq: the order the index most likely to be the narrowest gives
+** without a sort.  The user, server and session filters have only indexes
+** on the column and created_at (schema 11), so a shape with one of them
+** goes by time, as does any time range; the completes filter (an entry's
+** id: one or two rows) and the trigram index give seq order, and so do
+** the project and operation filters' indexes (their keys end in the
+** rowid) when nothing narrower is asked for.  The event type alone goes
+** by time, through its (event_type, created_at) index.  Both orders are
+** the same for every entry this store writes: each is given created_at
+** under the write lock. */
 static int by_time(int shape)
 {
-    return (shape & (Q_SINCE | Q_UNTIL)) ||
-           !(shape & (Q_PROJECT | Q_OPNAME | Q_COMPLETES | Q_FTS));
+    if (shape & (Q_SINCE | Q_UNTIL)) return 1;
+    if (shape & (Q_COMPLETES | Q_FTS)) return 0;
+    if (shape & (Q_USER | Q_SERVER | Q_SESSION)) return 1;
+    return !(shape & (Q_PROJECT | Q_OPNAME));
 }
 
 /* Build the SQL for one query shape.  Parameters are numbered so that
