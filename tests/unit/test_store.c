@@ -1779,14 +1779,21 @@ static int migrated_ok(const char *path)
            sql_int(path, USER_DATE_INDEX_COLUMNS) == 5 && sql_count(path) == 2;
 }
 
+/* A database this store made, holding one entry, turned back into an
+** older version's shape by sql (which also sets its user_version). */
+static int older_database(const char *sql, char *path, size_t len)
+{
+    if (fresh_tmp() != 0 || file_with_entry("audit.db", path, len) != 0) return -1;
+    return sql_exec(path, sql, NULL, 0) == SQLITE_OK ? 0 : -1;
+}
+
 /* Version 5 had the recency index that version 6 drops. */
 TEST(version_5_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3
-                           "PRAGMA user_version = 5;", NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3
+                                 "PRAGMA user_version = 5;",
+                                 path, sizeof path), 0);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 1);
     ASSERT(migrated_ok(path));
 }
@@ -1795,12 +1802,11 @@ TEST(version_5_database_migrates_to_current)
 ** that activity's partial day reads the index alone. */
 TEST(version_6_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 "DROP INDEX idx_audit_user_date;"
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 "DROP INDEX idx_audit_user_date;"
                                  "CREATE INDEX idx_audit_user_date ON audit_log(user_id, created_at);"
-                                 "PRAGMA user_version = 6;", NULL, 0), SQLITE_OK);
+                                 "PRAGMA user_version = 6;",
+                                 path, sizeof path), 0);
     ASSERT_EQ_INT(sql_int(path, USER_DATE_INDEX_COLUMNS), 2);
     ASSERT(migrated_ok(path));
 }
@@ -1809,11 +1815,10 @@ TEST(version_6_database_migrates_to_current)
 ** drops: both steps run, in order. */
 TEST(version_4_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
-                           "PRAGMA user_version = 4;", NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
+                                 "PRAGMA user_version = 4;",
+                                 path, sizeof path), 0);
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'audit_fts_insert'"), 0);
@@ -1823,11 +1828,8 @@ TEST(version_4_database_migrates_to_current)
 ** its entries stay, and history by user still finds them. */
 TEST(version_10_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_10 "PRAGMA user_version = 10;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_10 "PRAGMA user_version = 10;", path, sizeof path), 0);
     ASSERT_EQ_INT(sql_int(path, SINGLE_COLUMN_INDEXES_OF_VERSION_10), 4);
     ASSERT(migrated_ok(path));
 }
@@ -1836,11 +1838,8 @@ TEST(version_10_database_migrates_to_current)
 ** each transaction's entries at its commit, once. */
 TEST(version_9_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_9 "PRAGMA user_version = 9;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_9 "PRAGMA user_version = 9;", path, sizeof path), 0);
     ASSERT(migrated_ok(path));
 }
 
@@ -1848,11 +1847,8 @@ TEST(version_9_database_migrates_to_current)
 ** steps run, in order. */
 TEST(version_8_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_8 "PRAGMA user_version = 8;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_8 "PRAGMA user_version = 8;", path, sizeof path), 0);
     ASSERT(migrated_ok(path));
 }
 
@@ -1887,11 +1883,8 @@ static int chain_intact(const char *path)
 ** the upgrade chain on from them. */
 TEST(version_7_database_migrates_to_current_and_its_entries_verify)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 "PRAGMA user_version = 7;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 "PRAGMA user_version = 7;", path, sizeof path), 0);
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(chain_intact(path), 1);
 }
