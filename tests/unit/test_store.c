@@ -1469,6 +1469,31 @@ TEST(projects_touched_equals_a_count_over_entries)
 
 /* ---- savepoints and rollback ------------------------------------------ */
 
+/* A cursor of seq alone (no created_at) asks for the entries before that
+** seq, newest first, with or without filters: the viewer finds one entry
+** by its seq so, and so did older callers of the store. */
+TEST(cursor_of_seq_alone_finds_the_entries_before_it)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    for (int i = 0; i < 5; i++) ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, NULL), 0);
+    store_query plain = {.limit = 2, .after_seq = 4};
+    store_query by_user = {.limit = 2, .after_seq = 4, .user_id = "u"};
+    store_query past_head = {.limit = 1, .after_seq = 6};
+    cJSON *a = find(s, &plain, NULL), *b = find(s, &by_user, NULL), *c = find(s, &past_head, NULL);
+    store_close(s);
+    char got[3][64] = {"", "", ""};
+    if (a) seqs(a, got[0], sizeof got[0]);
+    if (b) seqs(b, got[1], sizeof got[1]);
+    if (c) seqs(c, got[2], sizeof got[2]);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+    ASSERT_EQ_STR(got[0], "3,2");
+    ASSERT_EQ_STR(got[1], "3,2");
+    ASSERT_EQ_STR(got[2], "5");
+}
+
 TEST(savepoint_rollback_discards_only_that_request)
 {
     store *s = open_memory();
@@ -2253,6 +2278,7 @@ TEST_MAIN(
     TEST_ENTRY(user_activity_partial_day_matches_a_plain_count)
     TEST_ENTRY(user_activity_unknown_user)
     TEST_ENTRY(projects_touched_equals_a_count_over_entries)
+    TEST_ENTRY(cursor_of_seq_alone_finds_the_entries_before_it)
     TEST_ENTRY(savepoint_rollback_discards_only_that_request)
     TEST_ENTRY(rollback_discards_all)
     TEST_ENTRY(close_with_open_transaction_rolls_back)

@@ -31,7 +31,8 @@ enum {
     Q_COMPLETES = STORE_QF_COMPLETES,
     Q_FTS = STORE_QF_NEXT,          /* substring through the trigram index */
     Q_CURSOR = STORE_QF_NEXT << 1,  /* keyset continuation after a previous page */
-    Q_SHAPES = STORE_QF_NEXT << 2
+    Q_SEQ_CURSOR = STORE_QF_NEXT << 2, /* ... given by seq alone (no created_at) */
+    Q_SHAPES = STORE_QF_NEXT << 3
 };
 _Static_assert(Q_SHAPES == SQ_SHAPES, "a cached statement per shape");
 
@@ -47,7 +48,7 @@ static int fts_usable(const char *term)
 static int shape_of(const store_query *q)
 {
     return store_query_filters(q) | (q->text && fts_usable(q->text) ? Q_FTS : 0) |
-           (q->after_seq > 0 ? Q_CURSOR : 0);
+           (q->after_seq > 0 ? Q_CURSOR | (q->after_created_at ? 0 : Q_SEQ_CURSOR) : 0);
 }
 
 /* The server filter, in the form idx_audit_server is declared with (its
@@ -83,7 +84,9 @@ static void bind_filters(sqlite3_stmt *st, const store_query *q)
 static int by_time(int shape)
 {
     if (shape & (Q_SINCE | Q_UNTIL)) return 1;
-    if (shape & (Q_COMPLETES | Q_FTS)) return 0;
+    /* A cursor of seq alone ("the newest entries before seq N", as the
+    ** viewer finds one entry by its seq) asks for seq order. */
+    if (shape & (Q_COMPLETES | Q_FTS | Q_SEQ_CURSOR)) return 0;
     if (shape & (Q_USER | Q_SERVER | Q_SESSION)) return 1;
     return !(shape & (Q_PROJECT | Q_OPNAME));
 }
