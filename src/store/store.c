@@ -869,6 +869,11 @@ int store_testing_find_plans(store *s, int64_t *generic, int64_t *custom, char *
     return s->m->find_plans ? s->m->find_plans(s, generic, custom, err) : no_plan(s, err);
 }
 
+int64_t store_testing_round_trips(store *s)
+{
+    return s->m->round_trips ? s->m->round_trips(s) : -1;
+}
+
 int store_testing_explain_user_activity(store *s, char *plan, size_t len, char *err)
 {
     return s->m->explain_user_activity ? s->m->explain_user_activity(s, plan, len, err)

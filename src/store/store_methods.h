@@ -163,7 +163,8 @@ typedef struct store_tip {
     X(int, explain_each_match, (store *s, const store_scan *scan, char *plan, size_t len,  \
                                 char *err))                                                 \
     X(int, explain_user_activity, (store *s, char *plan, size_t len, char *err))         \
-    X(int, find_plans, (store *s, int64_t *generic, int64_t *custom, char *err))
+    X(int, find_plans, (store *s, int64_t *generic, int64_t *custom, char *err))         \
+    X(int64_t, round_trips, (store *s))
 
 /* STORE_CAP_MANY_LOGS: select another log (store.c answers for a backend
 ** of one log).  STORE_CAP_GUARDS: store_missing_guards(). */

@@ -28,6 +28,10 @@ int store_testing_explain_user_activity(store *s, char *plan, size_t len, char *
 ** (*generic).  STORE_EINVAL for a backend that does not plan so. */
 int store_testing_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
 
+/* How many times s has waited for its database's answers so far (a
+** client-server backend's round trips; -1 for a backend without them). */
+int64_t store_testing_round_trips(store *s);
+
 /* Keep (off 0) or stop keeping (off 1) the Merkle tree as s appends: for
 ** the benchmark that measures what keeping it costs (bench/).  A tree
 ** left behind is built again when a writable store next opens. */

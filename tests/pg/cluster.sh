@@ -6,12 +6,15 @@
 #   cluster.sh env STATE     print the PG* variables that reach it
 #   cluster.sh pause STATE   stop the server, keeping its data (an outage)
 #   cluster.sh resume STATE  start it again on the same data
+#   cluster.sh crash STATE   stop the server as a crash would (immediate:
+#                            no checkpoint, unwritten WAL lost), keeping
+#                            its data for resume
 # STATE is a folder (the build's pgtest/) that remembers where the cluster
 # is.  initdb refuses to run as root, so as root the cluster runs as
 # `nobody`; the server listens on a Unix socket only, in the temporary
 # folder (a short path: sockets have a 107-byte limit).
 set -euo pipefail
-cmd=${1:?usage: cluster.sh start|stop|env STATE}
+cmd=${1:?usage: cluster.sh start|stop|env|pause|resume|crash STATE}
 state=${2:?usage: cluster.sh start|stop|env STATE}
 bin=${DSS_PG_BIN:-/usr/lib/postgresql/15/bin}
 mkdir -p "$state"
@@ -59,6 +62,10 @@ stop) stop ;;
 pause)
   dir=$(cat "$state/dir")
   as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+crash)
+  dir=$(cat "$state/dir")
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
   ;;
 resume)
   dir=$(cat "$state/dir")

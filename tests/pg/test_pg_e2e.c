@@ -111,6 +111,23 @@ static long long pg_scalar(const char *conninfo, const char *sql, const char *pa
     return v;
 }
 
+/* One statement on the central database (no transaction block around it,
+** as ALTER SYSTEM needs); 0 when it succeeded. */
+static int pg_do(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    int rc = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return rc;
+}
+
 /* Entries of the log named `name`: count, distinct seqs and the largest
 ** seq, which are all n exactly when seq runs 1..n once each. */
 static int log_is_exactly(const char *conninfo, const char *name, long long n)
@@ -228,6 +245,39 @@ static int private_conninfo(const char *state, char *out, size_t len)
     fclose(f);
     snprintf(out, len, "host=%s port=%s user=postgres dbname=postgres", host, port);
     return host[0] ? 0 : -1;
+}
+
+/* Start a cluster of this case's own (cluster.sh) in a new folder made
+** from the template state ("/tmp/NAME.XXXXXX"), its conninfo in conninfo:
+** the script's path, or NULL when it could not.  stop_private_cluster()
+** at the end; remove_leftovers() when a failed check comes first. */
+static const char *start_private_cluster(char *state, char *conninfo, size_t len)
+{
+    const char *script = getenv("DSS_PG_CLUSTER");
+    char cmd[1024];
+    if (!script || !mkdtemp(state)) return NULL;
+    snprintf(private_state, sizeof private_state, "%s", state);
+    snprintf(cmd, sizeof cmd, "'%s' start '%s' 2>/dev/null", script, state);
+    if (system(cmd) != 0 || private_conninfo(state, conninfo, len) != 0) return NULL;
+    return script;
+}
+
+/* Run cluster.sh's command what (pause, resume, crash) on state: 0 when
+** it succeeded. */
+static int cluster_do(const char *script, const char *what, const char *state)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s '%s'", script, what, state);
+    return system(cmd);
+}
+
+static int stop_private_cluster(const char *script, const char *state)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
+    int rc = system(cmd);
+    if (rc == 0) private_state[0] = '\0';
+    return rc;
 }
 
 /* ---- cases -------------------------------------------------------------- */
@@ -415,16 +465,9 @@ TEST(a_break_in_the_chain_is_refused_and_nothing_is_stored)
 TEST(postgres_stopped_while_servers_write_then_back)
 {
     CHECK(key_vars());
-    char state[] = "/tmp/dss-pgstop.XXXXXX";
-    ASSERT(mkdtemp(state));
-    snprintf(private_state, sizeof private_state, "%s", state);
-    const char *script = getenv("DSS_PG_CLUSTER");
+    char state[] = "/tmp/dss-pgstop.XXXXXX", conninfo[512];
+    const char *script = start_private_cluster(state, conninfo, sizeof conninfo);
     CHECK(script);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' start '%s' 2>/dev/null", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
-    char conninfo[512];
-    ASSERT_EQ_INT(private_conninfo(state, conninfo, sizeof conninfo), 0);
     srv *d[2];
     for (int i = 0; i < 2; i++) CHECK(d[i] = start_serve(conninfo, "outage"));
     /* And a machine shipping its local log through the outage. */
@@ -450,8 +493,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     for (int k = 0; k < 20; k++)
         for (int i = 0; i < 2; i++) MARK(d[i], "before-%d-%d", i, k);
     ASSERT_EQ_INT(acked, 40);
-    snprintf(cmd, sizeof cmd, "'%s' pause '%s'", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(cluster_do(script, "pause", state), 0);
     int failed = 0;
     for (int k = 0; k < 5; k++)
         for (int i = 0; i < 2; i++) {
@@ -462,8 +504,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     for (int i = 0; i < 2; i++) CHECK(srv_alive(d[i]));
     /* The local log goes on while the database is away. */
     for (int k = 0; k < 10; k++) CHECK(log_marker(m, name_of("local-%d-%d", k, 0)));
-    snprintf(cmd, sizeof cmd, "'%s' resume '%s'", script, state);
-    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(cluster_do(script, "resume", state), 0);
     /* Reconnecting backs off for at most a few seconds. */
     int back = 0;
     for (int t = 0; t < 100 && back < 2; t++) {
@@ -501,9 +542,7 @@ TEST(postgres_stopped_while_servers_write_then_back)
     const char *out = NULL;
     ASSERT_EQ_INT(verify(d[0], conninfo, &out), 0);
     for (int i = 0; i < 2; i++) srv_free(d[i]);
-    snprintf(cmd, sizeof cmd, "'%s' stop '%s'; rm -rf '%s'", script, state, state);
-    ASSERT_EQ_INT(system(cmd), 0);
-    private_state[0] = '\0';
+    ASSERT_EQ_INT(stop_private_cluster(script, state), 0);
 }
 
 /* The commands for people read a shared database: query across logs or
@@ -697,7 +736,50 @@ TEST(hook_only_build_hands_a_shared_database_to_dss_audit_mcp)
     srv_free(r);
 }
 
+
+/* Servers of one log commit without holding its head through the WAL
+** flush (store_pg_write.c), and answer only once the flush is done: a
+** crash of PostgreSQL right after the last answer (the WAL writer made
+** lazy, so that only the commits themselves flush) loses no acknowledged
+** entry, and the chain verifies after recovery. */
+TEST(postgres_crash_right_after_acknowledgements_loses_none)
+{
+    CHECK(key_vars());
+    char state[] = "/tmp/dss-pgcrash.XXXXXX", conninfo[512];
+    const char *script = start_private_cluster(state, conninfo, sizeof conninfo);
+    CHECK(script);
+    ASSERT_EQ_INT(pg_do(conninfo, "ALTER SYSTEM SET wal_writer_delay = '10s'"), 0);
+    ASSERT_EQ_INT(pg_do(conninfo, "ALTER SYSTEM SET wal_writer_flush_after = '64MB'"), 0);
+    ASSERT_EQ_INT(pg_do(conninfo, "SELECT pg_reload_conf()"), 0);
+    srv *d[3];
+    for (int i = 0; i < 3; i++) CHECK(d[i] = start_serve(conninfo, "crash"));
+    static char acked_names[300][48];
+    int acked = 0;
+    for (int k = 0; k < 100; k++)
+        for (int i = 0; i < 3; i++) {
+            const char *n = name_of("acked-%d-%d", i, k);
+            if (log_marker(d[i], n)) snprintf(acked_names[acked++], sizeof acked_names[0], "%s", n);
+        }
+    ASSERT_EQ_INT(acked, 300);
+    ASSERT_EQ_INT(cluster_do(script, "crash", state), 0);
+    for (int i = 0; i < 3; i++) srv_free(d[i]);
+    ASSERT_EQ_INT(cluster_do(script, "resume", state), 0);
+    for (int i = 0; i < acked; i++)
+        ASSERT_EQ_INT(pg_scalar(conninfo,
+                                "SELECT count(*) FROM dss_audit.entries WHERE operation_name = $1",
+                                acked_names[i]),
+                      1);
+    srv *any = start_serve(NULL, "crash-reader");
+    CHECK(any);
+    const char *out = NULL;
+    int vst = verify(any, conninfo, &out);
+    if (vst != 0) TEST_FAIL_("verify exited %d: %s", vst, out);
+    srv_free(any);
+    ASSERT_EQ_INT(stop_private_cluster(script, state), 0);
+}
+
 TEST_MAIN(
+    TEST_ENTRY(postgres_crash_right_after_acknowledgements_loses_none)
     TEST_ENTRY(hook_only_build_hands_a_shared_database_to_dss_audit_mcp)
     TEST_ENTRY(query_and_report_read_a_shared_database)
     TEST_ENTRY(stats_total_every_log_of_a_shared_database_or_one)

@@ -9,9 +9,11 @@
 #include "test.h"
 #include "pgtest.h"
 #include "store/store.h"
+#include "store/store_testing.h"
 #include "store/chain.h"
 #include "tlog/merkle.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -875,6 +877,120 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     store_close(a);
 }
 
+
+/* A group commit costs two round trips, the Merkle tree's hashes
+** included: the head lock (sent at begin, read at the first append) and
+** one flight holding the rows, the head's move, the tree's hashes and
+** COMMIT.  The tree still matches the entries after several groups. */
+TEST(group_commit_is_two_round_trips_tree_included)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "rt", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 3, NULL), 0); /* prepares the statements */
+    for (int group = 0; group < 3; group++) {
+        int64_t before = store_testing_round_trips(s);
+        ASSERT(before >= 0);
+        ASSERT_EQ_INT(append_n(s, 31, NULL), 0);
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+    }
+    ASSERT(tree_matches_entries(s, "rt", 3 + 3 * 31));
+    store_close(s);
+}
+
+/* A read recorded as serve records it (begin, the query, its tool_call
+** record, commit) costs two round trips: BEGIN, the head lock and the
+** query in one; the record's rows, the head's move, the tree and COMMIT
+** (with the wait for its flush) in the other.  The record is committed
+** when commit returns: another connection sees it. */
+TEST(read_and_its_record_are_two_round_trips)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "reads", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 5, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        int64_t before = store_testing_round_trips(s);
+        ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+        store_query q = {.user_id = "alice", .limit = 20};
+        cJSON *found = NULL;
+        int more = 0;
+        ASSERT_EQ_INT(store_find(s, &q, &found, &more, err), STORE_OK);
+        ASSERT_EQ_INT(cJSON_GetArraySize(found), 5 + k);
+        cJSON_Delete(found);
+        store_record r = rec("history");
+        store_receipt got;
+        ASSERT_EQ_INT(store_append(s, &r, &got, err), STORE_OK);
+        ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM dss_audit.entries WHERE operation_name = 'history'"
+                 " AND seq = %lld",
+                 (long long)got.seq);
+        ASSERT_EQ_INT(pgtest_value(db, sql), 1);
+    }
+    store_close(s);
+}
+
+/* The WAL messages (pg_logical_emit_message) naming the log `name` written
+** since the LSN `from`: one per commit that released the head before its
+** flush.  -1 when it cannot tell. */
+static long long early_commits(const char *db, const char *name, const char *from)
+{
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_get_wal_records_info('%s', pg_current_wal_flush_lsn())"
+             " WHERE resource_manager = 'LogicalMessage' AND description LIKE '%%' ||"
+             " (SELECT string_agg(lpad(upper(to_hex(get_byte(b, i))), 2, '0'), ' ')"
+             " FROM (SELECT convert_to(log_id, 'UTF8') AS b FROM dss_audit.logs"
+             " WHERE name = '%s') x, generate_series(0, length(b) - 1) i) || '%%'",
+             from, name);
+    return pgtest_value(db, sql);
+}
+
+static void wal_now(const char *db, char *lsn, size_t len)
+{
+    PGconn *c = PQconnectdb(db);
+    PGresult *r = PQexec(c, "SELECT pg_current_wal_flush_lsn()");
+    snprintf(lsn, len, "%s", PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "0/0");
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A server alone on its log commits with the head held through the flush
+** (an early release there only costs a second flush); once another writer
+** moves the head between its groups, its commits release the head before
+** the flush and wait for it with a WAL message of their own. */
+TEST(head_released_before_the_flush_only_while_the_log_is_shared)
+{
+    char db[1024], err[STORE_ERRLEN], from[64];
+    pgtest_new_db(db, sizeof db);
+    ASSERT_EQ_INT(pgtest_exec(db, "CREATE EXTENSION pg_walinspect"), 0);
+    store *a = NULL, *b = NULL;
+    ASSERT_EQ_INT(open_store(db, "shared-or-not", 0, 0, &a, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(a, 2, NULL), 0);
+    wal_now(db, from, sizeof from);
+    for (int k = 0; k < 5; k++) ASSERT_EQ_INT(append_n(a, 3, NULL), 0);
+    ASSERT_EQ_INT(early_commits(db, "shared-or-not", from), 0);
+    ASSERT_EQ_INT(open_store(db, "shared-or-not", 0, 0, &b, err), STORE_OK);
+    wal_now(db, from, sizeof from);
+    for (int k = 0; k < 5; k++) {
+        ASSERT_EQ_INT(append_n(b, 1, NULL), 0);
+        ASSERT_EQ_INT(append_n(a, 3, NULL), 0);
+    }
+    /* a saw the head moved at each of its five groups; b at its last four. */
+    ASSERT(early_commits(db, "shared-or-not", from) >= 9);
+    int64_t count = 0;
+    ASSERT(verify_chain(a, &count));
+    ASSERT_EQ_INT(count, 2 + 5 * 3 + 5 * 4);
+    ASSERT(tree_matches_entries(a, "shared-or-not", count));
+    store_close(a);
+    store_close(b);
+}
+
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
           TEST_ENTRY(version_3_schema_migrates_to_4) TEST_ENTRY(eight_stores_migrate_once)
@@ -886,4 +1002,7 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(import_continues_resends_and_refuses_breaks)
           TEST_ENTRY(checkpoints_and_log_key) TEST_ENTRY(use_log_by_name_and_shared_names)
           TEST_ENTRY(lost_connection_fails_group_then_reconnects)
-          TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait))
+          TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait)
+          TEST_ENTRY(group_commit_is_two_round_trips_tree_included)
+          TEST_ENTRY(read_and_its_record_are_two_round_trips)
+          TEST_ENTRY(head_released_before_the_flush_only_while_the_log_is_shared))

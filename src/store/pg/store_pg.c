@@ -85,10 +85,12 @@ static void set_where(pg_store *s)
 
 /* ---- the transaction's state ---- */
 
+int64_t pgs_round_trips(store *st) { return pgs(st)->round_trips; }
+
 void pgs_tx_reset(pg_store *s)
 {
     s->base.in_tx = 0;
-    s->tree_len = 0;
+    s->tree.n = 0;
     s->nmarks = 0;
     s->tx_failed = 0;
     s->tx_fail_why[0] = '\0';
@@ -212,6 +214,7 @@ PGresult *pgs_wait(pg_store *s, int *cancelled)
 {
     PGconn *c = s->conn;
     PGresult *keep = NULL, *r;
+    s->round_trips++;
     for (;;) {
         if (wait_input(s, cancelled) != 0) break;
         if ((r = PQgetResult(c)) == NULL) break;
@@ -375,6 +378,7 @@ static int drain(pg_store *s, drained *d)
 {
     PGconn *c = s->conn;
     int broke = 0;
+    if (s->nair) s->round_trips++;
     for (size_t i = 0; i < s->nair; i++) {
         pg_expect *x = &s->air[i];
         if (x->part == PG_PART_BEGIN) d->begin_read = 1;
@@ -631,20 +635,32 @@ static int connect_once(pg_store *s, char *err)
     }
     /* Commits wait for the disk; results come back as text in known forms
     ** (bytea as hex); lock waits end at the busy timeout. */
-    char setup[512];
+    char setup[1024];
     snprintf(setup, sizeof setup,
              "SET synchronous_commit = on; SET application_name = 'dss-audit-mcp';"
              " SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
              " SET bytea_output = 'hex'; SET lock_timeout = %d;%s",
              s->busy_timeout_ms,
              s->readonly ? " SET default_transaction_read_only = on;" : "");
+    /* And whether this session may write a WAL message, which is what
+    ** lets a commit release the log's head before its flush (pgs_commit()):
+    ** in the same round trip. */
+    size_t used = strlen(setup);
+    snprintf(setup + used, sizeof setup - used,
+             " SELECT coalesce((SELECT has_function_privilege(p.oid, 'EXECUTE')"
+             " FROM pg_catalog.pg_proc p WHERE p.oid = to_regprocedure("
+             "'pg_catalog.pg_logical_emit_message(boolean,text,text)')), false)");
     s->broken = 0;
-    int rc = pgs_exec(s, setup, "setting the session up", err);
+    PGresult *r = NULL;
+    int rc = pgs_query(s, setup, 0, NULL, &r, "setting the session up", err);
     if (rc != STORE_OK) {
         PQfinish(s->conn);
         s->conn = NULL;
         s->broken = 1;
+        return rc;
     }
+    s->early_release = !s->readonly && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
     return rc;
 }
 
@@ -1081,4 +1097,5 @@ const store_methods pg_store_methods = {
     .wipe_password = pgs_wipe_password,
     .explain_find = pgs_explain_find,
     .find_plans = pgs_find_plans,
+    .round_trips = pgs_round_trips,
 };

@@ -115,6 +115,9 @@ enum { PG_X_PREPARE = 1, PG_X_EXEC, PG_X_SYNC };
 enum { PG_PART_BEGIN = 1, PG_PART_FLUSH, PG_PART_CALLER };
 
 #define PG_MAX_MARKS 64
+/* Groups that keep releasing the head early after another writer of the
+** log was last seen (pgs_commit()). */
+#define PG_SHARED_GROUPS 64
 #define PG_MONTHS_CACHED 8
 /* Statement numbers of pgs_run(): query shapes below 8192, fixed
 ** statements above. */
@@ -126,7 +129,7 @@ enum {
     PG_SLOT_STATS_ERRORS, PG_SLOT_STATS_BYTES,
     /* the write path's */
     PG_SLOT_BEGIN, PG_SLOT_LOCK, PG_SLOT_INSERT, PG_SLOT_INSERT_HEAD, PG_SLOT_HEAD,
-    PG_SLOT_COMMIT,
+    PG_SLOT_COMMIT, PG_SLOT_TREE, PG_SLOT_ASYNC, PG_SLOT_FLUSH,
     /* the chain's */
     PG_SLOT_HEAD_READ, PG_SLOT_HASH_AT, PG_SLOT_LAST_CHECKPOINT, PG_SLOT_LAST_ANCHOR
 };
@@ -139,6 +142,15 @@ enum {
 ** entries a generic plan of a user's newest 20 ran 55 ms against 0.2 ms
 ** for the custom one, bench/RESULTS-pg.md), still parsed only once. */
 enum { PG_PLAN_ANY = 0, PG_PLAN_GENERIC, PG_PLAN_CUSTOM };
+
+/* Merkle tree hashes of the own log waiting for the commit: n of them at
+** indexes first.., as the text of a PostgreSQL array of hex strings
+** ("{ab12..,cd34..}"), the parameter of the tree's INSERT. */
+typedef struct pg_tree_pending {
+    int64_t first;
+    size_t n;
+    jbuf arr;
+} pg_tree_pending;
 
 typedef struct pg_store {
     store base;
@@ -197,16 +209,30 @@ typedef struct pg_store {
     ** 0 not known yet, 1 yes, -1 no (the entries are few). */
     int search_windows;
 
+    /* Whether a commit that appended may release the log's head before
+    ** its WAL flush (store_pg_write.c, pgs_commit()): 1 when this session
+    ** may write a WAL message (pg_logical_emit_message), learnt at
+    ** connect.  It does so while the log is shared: shared_groups counts
+    ** down the groups since a head lock last found the head moved by
+    ** another writer (not where this store's last commit left it,
+    ** last_commit, known when have_last_commit). */
+    int early_release;
+    int shared_groups;
+    int have_last_commit;
+    pg_head last_commit;
+
     /* The statements this connection has prepared (pgs_run()), a bit per
     ** statement number; cleared when a new connection is made. */
     unsigned char prepared[PG_PREP_SLOTS / 8];
     /* Cursors opened by walks, for distinct names when walks nest. */
     int walks;
 
-    /* The own log's stored tree hashes of the open transaction, as SQL
-    ** sent with its COMMIT (store_pg_tree.c). */
-    char *tree_sql;
-    size_t tree_len, tree_cap;
+    /* The own log's stored tree hashes of the open transaction, sent in
+    ** its commit's round trip (store_pg_tree.c). */
+    pg_tree_pending tree;
+    /* Flights waited for (pgs_wait(), each pipeline's drain): the round
+    ** trips the tests count (store_testing_round_trips()). */
+    int64_t round_trips;
 
     int (*interrupt)(void *ctx);
     void *interrupt_ctx;
@@ -399,10 +425,15 @@ void pgs_scrub_password(const char *conninfo, char *msg, size_t len);
 ** is locked already and its head is the in-memory one): store_pg_write.c. */
 int pgs_lock_head(pg_store *s, pg_head *h, char *err);
 
-/* store_pg_tree.c: append the transaction's tree statement (if any) to
-** the commit's text (sql, len, cap: a growable buffer); 0, or -1 when out
-** of memory.  pgs_tree_free() at close. */
-int pgs_tree_commit_text(pg_store *s, char **sql, size_t *len, size_t *cap);
+/* store_pg_tree.c: the statement storing the own log's pending tree
+** hashes (s->tree; x holds its parameters and must outlive the send), for
+** the commit's pipeline; 0 when none are pending.  pgs_tree_free() at
+** close. */
+typedef struct pg_tree_stmt {
+    const char *values[3];
+    char first[24];
+} pg_tree_stmt;
+int pgs_tree_commit_stmt(pg_store *s, pg_tree_stmt *x, pg_stmt *st);
 void pgs_tree_free(pg_store *s);
 
 /* The methods (store_methods.h), defined across the files above as
@@ -418,5 +449,6 @@ void pgs_redact_path(const char *path, char *out, size_t len);
 void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
 int pgs_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
+int64_t pgs_round_trips(store *s);
 
 #endif

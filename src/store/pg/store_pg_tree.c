@@ -6,11 +6,12 @@
 ** hashes; this file only keeps them.
 **
 ** The own log's hashes of a transaction arrive just before its commit and
-** travel with it: pgs_commit() puts the statement made here into its one
-** round trip (rows, tree, head, COMMIT), so keeping the tree costs a group
-** commit no extra round trip.  Hashes of another log (an import, a tree
-** being built) are written at once.  A batch of hashes is one statement
-** over an array of hex texts, so the log's id is written once.
+** travel with it: pgs_commit() puts the statement made here into its
+** pipeline (rows and head, tree, COMMIT: one round trip), so keeping the
+** tree costs a group commit no extra round trip.  Hashes of another log
+** (an import, a tree being built) are written at once.  A batch of hashes
+** is one prepared statement over an array of hex texts, so the log's id is
+** written once and nothing is parsed per batch.
 */
 #include "store_pg_int.h"
 
@@ -20,37 +21,77 @@
 
 #include "../../util/jbuf.h"
 
-/* A string literal (standard_conforming_strings is on: only ' is special). */
-static void put_literal(jbuf *b, const char *v)
-{
-    jbuf_putc(b, '\'');
-    for (const char *q; (q = strchr(v, '\'')) != NULL; v = q + 1) {
-        jbuf_put(b, v, (size_t)(q - v) + 1);
-        jbuf_putc(b, '\'');
-    }
-    jbuf_puts(b, v);
-    jbuf_putc(b, '\'');
-}
+static const char tree_insert_sql[] =
+    "INSERT INTO dss_audit.tree (log_id, idx, hash)"
+    " SELECT $1::text, $2::bigint + o - 1, decode(h, 'hex')"
+    " FROM unnest($3::text[]) WITH ORDINALITY AS t(h, o)";
 
-/* The INSERT of h[0..n) at indexes first.. of log. */
-static void put_insert(jbuf *b, const char *log, int64_t first, const merkle_hash *h, size_t n)
+/* h[0..n) as the elements of an array of hex texts, appended to b (its
+** braces are the caller's). */
+static void put_hex(jbuf *b, const merkle_hash *h, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    jbuf_puts(b, "INSERT INTO dss_audit.tree (log_id, idx, hash) SELECT ");
-    put_literal(b, log);
-    jbuf_puts(b, ", ");
-    jbuf_int(b, first);
-    jbuf_puts(b, " + o - 1, decode(h, 'hex') FROM unnest('{");
     for (size_t i = 0; i < n; i++) {
         char x[2 * MERKLE_HASH + 1];
+        x[0] = ',';
         for (int k = 0; k < MERKLE_HASH; k++) {
-            x[2 * k] = hex[h[i][k] >> 4];
-            x[2 * k + 1] = hex[h[i][k] & 15];
+            x[1 + 2 * k] = hex[h[i][k] >> 4];
+            x[2 + 2 * k] = hex[h[i][k] & 15];
         }
-        x[2 * MERKLE_HASH] = i + 1 < n ? ',' : '}';
-        jbuf_put(b, x, sizeof x);
+        /* The first element of the array has no comma before it. */
+        if (b->len > 0 && b->p[b->len - 1] == '{') jbuf_put(b, x + 1, sizeof x - 1);
+        else jbuf_put(b, x, sizeof x);
     }
-    jbuf_puts(b, "'::text[]) WITH ORDINALITY AS t(h, o);");
+}
+
+/* The INSERT of the n hashes in arr ("{..}", NUL-terminated) at indexes
+** first.. of log, its parameters in x. */
+static void tree_stmt(const char *log, int64_t first, const char *arr, pg_tree_stmt *x,
+                      pg_stmt *st)
+{
+    pgs_int_text(first, x->first);
+    x->values[0] = log;
+    x->values[1] = x->first;
+    x->values[2] = arr;
+    *st = (pg_stmt){.slot = PG_SLOT_TREE, .sql = tree_insert_sql, .nparams = 3,
+                    .values = x->values,
+                    .doing = "writing the Merkle tree"};
+}
+
+/* Close the pending array and make its statement. */
+static int pending_stmt(pg_store *s, pg_tree_stmt *x, pg_stmt *st)
+{
+    pg_tree_pending *t = &s->tree;
+    if (!t->n) return 0;
+    jbuf_putc(&t->arr, '}');
+    if (t->arr.failed) return -1;
+    t->arr.p[t->arr.len] = '\0';
+    tree_stmt(s->own_id, t->first, t->arr.p, x, st);
+    return 1;
+}
+
+int pgs_tree_commit_stmt(pg_store *s, pg_tree_stmt *x, pg_stmt *st)
+{
+    int made = pending_stmt(s, x, st);
+    /* Once in the statement the hashes are no longer pending: a failed
+    ** commit loses them with the transaction. */
+    s->tree.n = 0;
+    return made;
+}
+
+/* The own log's pending hashes written now (another batch that does not
+** follow them arrived). */
+static int send_pending(pg_store *s, char *err)
+{
+    pg_tree_stmt x;
+    pg_stmt st;
+    int made = pending_stmt(s, &x, &st);
+    s->tree.n = 0;
+    if (made < 0) {
+        pgs_errf(err, "out of memory");
+        return STORE_ENOMEM;
+    }
+    return made ? pgs_pipeline(s, &st, 1, err) : STORE_OK;
 }
 
 int pgs_tree_put(store *st, int own, int64_t first, const merkle_hash *h, size_t n, char *err)
@@ -58,51 +99,50 @@ int pgs_tree_put(store *st, int own, int64_t first, const merkle_hash *h, size_t
     pg_store *s = pgs(st);
     if (n == 0) return STORE_OK;
     if (own) {
-        /* Sent with the commit (pgs_tree_commit_text()). */
-        jbuf b = {.p = s->tree_sql, .len = s->tree_len, .cap = s->tree_cap};
-        put_insert(&b, s->own_id, first, h, n);
-        if (b.failed) {
-            s->tree_sql = NULL;
-            s->tree_len = s->tree_cap = 0;
+        /* Kept for the commit's pipeline (pgs_tree_commit_stmt()). */
+        pg_tree_pending *t = &s->tree;
+        if (t->n && first != t->first + (int64_t)t->n) {
+            int rc = send_pending(s, err);
+            if (rc != STORE_OK) return rc;
+        }
+        if (!t->n) {
+            t->arr.len = 0;
+            t->arr.failed = 0;
+            jbuf_putc(&t->arr, '{');
+            t->first = first;
+        }
+        put_hex(&t->arr, h, n);
+        if (t->arr.failed) {
+            t->n = 0;
             pgs_errf(err, "out of memory");
             return STORE_ENOMEM;
         }
-        s->tree_sql = b.p;
-        s->tree_len = b.len;
-        s->tree_cap = b.cap;
+        t->n += n;
         return STORE_OK;
     }
     int rc = pgs_ready_log(s, err);
     if (rc != STORE_OK) return rc;
     jbuf b = {0};
-    put_insert(&b, s->sel_id, first, h, n);
-    char *sql = jbuf_take(&b);
-    if (!sql) {
+    jbuf_putc(&b, '{');
+    put_hex(&b, h, n);
+    jbuf_putc(&b, '}');
+    char *arr = jbuf_take(&b);
+    if (!arr) {
         pgs_errf(err, "out of memory");
         return STORE_ENOMEM;
     }
-    rc = pgs_exec(s, sql, "writing the Merkle tree", err);
-    free(sql);
+    pg_tree_stmt x;
+    pg_stmt stmt;
+    tree_stmt(s->sel_id, first, arr, &x, &stmt);
+    rc = pgs_pipeline(s, &stmt, 1, err);
+    free(arr);
     return rc;
-}
-
-int pgs_tree_commit_text(pg_store *s, char **sql, size_t *len, size_t *cap)
-{
-    if (!s->tree_len) return 0;
-    jbuf b = {.p = *sql, .len = *len, .cap = *cap};
-    jbuf_put(&b, s->tree_sql, s->tree_len);
-    s->tree_len = 0;
-    *sql = b.p;
-    *len = b.len;
-    *cap = b.cap;
-    return b.failed ? -1 : 0;
 }
 
 void pgs_tree_free(pg_store *s)
 {
-    free(s->tree_sql);
-    s->tree_sql = NULL;
-    s->tree_len = s->tree_cap = 0;
+    jbuf_free(&s->tree.arr);
+    s->tree.n = 0;
 }
 
 /* The log `own` names (the own or the selected), ready for a statement. */

@@ -15,8 +15,9 @@
 **     read's query rides in the same round trip as the lock);
 **   - appends are kept as rows (store_pg_rows.c) and sent as one prepared
 **     INSERT of column arrays: nothing to parse or plan per group;
-**   - commit is that INSERT with the head's UPDATE folded in, and COMMIT:
-**     one round trip, one statement.
+**   - commit is that INSERT with the head's UPDATE folded in, the Merkle
+**     tree's new hashes (one prepared INSERT, store_pg_tree.c), and
+**     COMMIT: one round trip.
 ** Savepoints are lazy for the same reason: rolling back a request that only
 ** appended trims the rows; a savepoint reaches the server only when a
 ** statement must run after it, in that statement's round trip.
@@ -225,6 +226,11 @@ void pgs_begin_settled(pg_store *s, int rc, const char *why)
     if (!s->base.in_tx) return;
     if (rc == STORE_OK) {
         s->head_at_begin = s->head;
+        /* Another writer moved the head since this store's last commit:
+        ** the log is shared, and its writers take turns on the head. */
+        if (s->have_last_commit && (s->head.seq != s->last_commit.seq ||
+                                    memcmp(s->head.hash, s->last_commit.hash, 32) != 0))
+            s->shared_groups = PG_SHARED_GROUPS;
         return;
     }
     /* The transaction holds nothing (so nothing is lost): what is asked of
@@ -320,6 +326,32 @@ static void head_of(const char *log_id, const pg_head *h, head_stmt *x, pg_stmt 
                     .nparams = 4, .values = x->values, .doing = "moving the log's head"};
 }
 
+/* Whether this commit releases the log's head before its WAL flush.
+**
+** Servers of one log take turns on its head row, which a commit holds until
+** it returns.  A commit that appended may release it without waiting for
+** its WAL flush (SET LOCAL synchronous_commit = off), so that the other
+** servers lock, append and commit while this one's flush is under way
+** (PostgreSQL then flushes several servers' commits at once); a second
+** transaction in the same flight, which writes a WAL message and commits
+** synchronously, waits for the flush: WAL is flushed in order, so when it
+** returns, this commit is on disk, and the reply still follows its own
+** commit.  A crash between the two loses the group unanswered, and every
+** later group of the log with it (their commit records come after), so
+** the chain stays whole.
+**
+** Only while the log is shared (another writer was seen lately): a server
+** alone on its log has no one to let go first, so there the second
+** transaction is pure cost, and the asynchronous commit wakes the WAL
+** writer, whose flush the second transaction may wait behind (the
+** profile runs of bench/RESULTS-pg.md: servers on their own logs were
+** slower with it).  Without the right to write the message, never. */
+static int releases_early(const pg_store *s, int moved)
+{
+    return s->early_release && s->shared_groups > 0 &&
+           (moved || s->rows_flushed || s->import_pending);
+}
+
 int pgs_commit(store *st, char *err)
 {
     pg_store *s = pgs(st);
@@ -334,31 +366,13 @@ int pgs_commit(store *st, char *err)
         if (s->base.in_tx) pgs_rollback(st);
         return rc;
     }
-    /* The own log's tree hashes (store_pg_tree.c) are SQL text, one or
-    ** more statements: sent first by the simple protocol, which also sends
-    ** the rows buffered so far (one more round trip while the tree is
-    ** kept; folding them into the pipelined INSERT is left to do). */
-    if (s->tree_len) {
-        jbuf t = {0};
-        char *sql = NULL;
-        if (pgs_tree_commit_text(s, &t.p, &t.len, &t.cap) != 0 || !(sql = jbuf_take(&t))) {
-            jbuf_free(&t);
-            pgs_rollback(st);
-            pgs_errf(err, "out of memory");
-            return STORE_ENOMEM;
-        }
-        rc = pgs_exec(s, sql, "writing the Merkle tree", err);
-        free(sql);
-        if (rc != STORE_OK) {
-            if (s->base.in_tx) pgs_rollback(st);
-            return rc;
-        }
-    }
     /* One round trip: the rows still buffered with the head's move in one
-    ** statement (or the head alone), an imported log's head, COMMIT.  No
-    ** savepoint can save a failing commit: a failure loses all. */
+    ** statement (or the head alone), the own log's tree hashes, an
+    ** imported log's head, COMMIT.  No savepoint can save a failing
+    ** commit: a failure loses all. */
     s->nmarks = 0;
-    pg_stmt stmts[4];
+    pg_stmt stmts[7];
+    pg_tree_stmt tree;
     int n = 0;
     jbuf b = {0};
     insert_stmt ins;
@@ -372,9 +386,29 @@ int pgs_commit(store *st, char *err)
     } else if (moved) {
         head_of(s->own_id, &s->head, &own_head, &stmts[n++]);
     }
+    if (rc == STORE_OK) {
+        int made = pgs_tree_commit_stmt(s, &tree, &stmts[n]);
+        if (made < 0) {
+            pgs_errf(err, "out of memory");
+            rc = STORE_ENOMEM;
+        }
+        n += made > 0;
+    }
     if (rc == STORE_OK && s->import_pending)
         head_of(s->import_log, &s->import_head, &imported, &stmts[n++]);
+    int early = releases_early(s, moved);
+    if (rc == STORE_OK && early)
+        stmts[n++] = (pg_stmt){.slot = PG_SLOT_ASYNC, .sql = "SET LOCAL synchronous_commit = off",
+                               .doing = "committing"};
     stmts[n++] = (pg_stmt){.slot = PG_SLOT_COMMIT, .sql = "COMMIT", .doing = "committing"};
+    /* The message names the log (for whoever reads the WAL). */
+    const char *log_p[1] = {s->own_id};
+    if (rc == STORE_OK && early)
+        stmts[n++] = (pg_stmt){.slot = PG_SLOT_FLUSH,
+                               .sql = "SELECT pg_catalog.pg_logical_emit_message(true,"
+                                      " 'dss_audit', $1::text)",
+                               .nparams = 1, .values = log_p,
+                               .doing = "waiting for the commit to reach the disk"};
     if (rc == STORE_OK) rc = pgs_pipeline(s, stmts, n, err);
     jbuf_free(&b);
     if (rc != STORE_OK) {
@@ -382,6 +416,11 @@ int pgs_commit(store *st, char *err)
         s->nmonths = 0;
         return rc;
     }
+    if (s->own_id[0]) {
+        s->last_commit = s->head;
+        s->have_last_commit = 1;
+    }
+    if (s->shared_groups > 0) s->shared_groups--;
     pgs_tx_reset(s);
     return STORE_OK;
 }
