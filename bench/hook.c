@@ -10,6 +10,15 @@
 ** hook once (stdin from EVENT.json, one new entry appended to DB, default
 ** a fresh file under /tmp), in turn, so both see the same machine.  Prints
 ** the medians and their ratio as one line of JSON.  Nothing is asserted.
+**
+**   bench_hook --alt EVENT.json N LABEL=BINARY@DB ...
+**
+** Several ways of recording the event in one run: each round starts
+** /bin/true and then each BINARY once, in the order given, so that every
+** path sees the same moments of the machine; one line of JSON per path
+** ("path": LABEL), each against the same /bin/true median.  bench/run
+** --hook uses it for the recorder path, the fallback and the direct
+** writers (docs/hooks.md, "Speed").
 */
 #include <fcntl.h>
 #include <stdio.h>
@@ -54,8 +63,60 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* --alt: the paths of argv[4..] alternated, round by round. */
+static int alternate(int argc, char **argv)
+{
+    int n = atoi(argv[3]), k = argc - 4;
+    if (n < 1) n = 1;
+    if (k < 1 || k > 16) {
+        fprintf(stderr, "usage: bench_hook --alt EVENT.json N LABEL=BINARY@DB ...\n");
+        return 2;
+    }
+    char *label[16], *bin[16], *db[16];
+    char *args[16][7];
+    double *t[17];
+    for (int j = 0; j < k; j++) {
+        char *eq = strchr(argv[4 + j], '='), *at = eq ? strchr(eq, '@') : NULL;
+        if (!eq || !at) {
+            fprintf(stderr, "bench_hook: %s is not LABEL=BINARY@DB\n", argv[4 + j]);
+            return 2;
+        }
+        *eq = *at = '\0';
+        label[j] = argv[4 + j];
+        bin[j] = eq + 1;
+        db[j] = at + 1;
+        char *a[] = {bin[j], "hook", "--db", db[j], "--actor", "bench", NULL};
+        memcpy(args[j], a, sizeof a);
+        /* The first run creates the database (or wakes its recorder): not counted. */
+        if (timed(args[j], argv[2]) < 0) {
+            fprintf(stderr, "bench_hook: %s (%s) failed\n", label[j], bin[j]);
+            return 1;
+        }
+    }
+    for (int j = 0; j <= k; j++)
+        if (!(t[j] = calloc((size_t)n, sizeof *t[j]))) return 1;
+    char *true_argv[] = {"/bin/true", NULL};
+    for (int i = 0; i < n; i++) {
+        t[k][i] = timed(true_argv, NULL);
+        for (int j = 0; j < k; j++)
+            if ((t[j][i] = timed(args[j], argv[2])) < 0) {
+                fprintf(stderr, "bench_hook: a run of %s failed\n", label[j]);
+                return 1;
+            }
+    }
+    for (int j = 0; j <= k; j++) qsort(t[j], (size_t)n, sizeof *t[j], cmp);
+    double mt = t[k][n / 2];
+    for (int j = 0; j < k; j++)
+        printf("{\"bench\":\"hook\",\"path\":\"%s\",\"runs\":%d,\"true_median_ms\":%.3f,"
+               "\"hook_median_ms\":%.3f,\"hook_p90_ms\":%.3f,\"ratio\":%.2f}\n",
+               label[j], n, mt, t[j][n / 2], t[j][n * 9 / 10], t[j][n / 2] / mt);
+    for (int j = 0; j <= k; j++) free(t[j]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[1], "--alt") == 0) return alternate(argc, argv);
     if (argc < 3) {
         fprintf(stderr, "usage: bench_hook BINARY EVENT.json [N] [DB]\n");
         return 2;

@@ -11,8 +11,9 @@
 ** an unusable database end the program with a message on stderr and a
 ** non-zero status before anything is written to stdout.
 **
-** Built with DSS_HOOK_ONLY, the same file is dss-audit-mcp-hook: the hook
-** command alone, linked without libpq (and, as hook needs none of them,
+** Built with DSS_HOOK_ONLY, the same file is dss-audit-mcp-hook-direct
+** (which dss-audit-mcp-hook, src/hook/hook_front.c, runs when no recorder
+** takes the event): the hook command alone, linked without libpq (and, as hook needs none of them,
 ** without libcurl, libmicrohttpd and librelp), because the dynamic loader
 ** binding those libraries and theirs was three quarters of a hook's start
 ** (docs/hooks.md, "Speed").  A database it cannot reach (PostgreSQL) is
@@ -47,6 +48,7 @@ static const cmd_def commands[] = {
     {"wrap-config", &cmd_wrap_config, 0},
     {"hook", &cmd_hook, CMD_CRYPTO | CMD_REDACTION | CMD_AGENT},
     {"hooks", &cmd_hooks, 0},
+    {"recorder", &cmd_recorder, CMD_CRYPTO | CMD_REDACTION | CMD_SERVES},
     {"tail", &cmd_tail, CMD_CRYPTO | CMD_READS},
     {"query", &cmd_query, CMD_CRYPTO | CMD_READS},
     {"stats", &cmd_stats, CMD_CRYPTO | CMD_READS},
@@ -250,6 +252,7 @@ int main(int argc, char **argv)
         .read_only = getenv("DSS_AUDIT_READ_ONLY"), .origin = getenv("DSS_AUDIT_ORIGIN"),
         .home = getenv("HOME"), .xdg_data_home = getenv("XDG_DATA_HOME"),
         .xdg_config_home = getenv("XDG_CONFIG_HOME"),
+        .xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
         .display = getenv("DISPLAY") ? getenv("DISPLAY") : getenv("WAYLAND_DISPLAY"),
         .path = getenv("PATH"),
         .environ = environ,

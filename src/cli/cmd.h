@@ -129,6 +129,7 @@ typedef struct cmd_env {
     ** writes them): main.c's copies, wiped and removed like the above. */
     const char *remote_url, *remote_headers;
     const char *home, *xdg_data_home, *xdg_config_home;
+    const char *xdg_runtime_dir; /* XDG_RUNTIME_DIR: where recorders listen */
     const char *display;  /* DISPLAY, else WAYLAND_DISPLAY: a desktop session */
     const char *path;     /* PATH: where wrap looks for its server's command */
     char **environ; /* for the programs a command starts */
@@ -303,7 +304,12 @@ int cmd_parse_witnesses(const cmd_strings *specs, struct wsync_witness *w, char 
 
 /* ---- the commands (src/cli/cmd_*.c) ------------------------------------ */
 
-extern const cmd_spec cmd_serve, cmd_wrap, cmd_wrap_config, cmd_hook, cmd_hooks;
+extern const cmd_spec cmd_serve, cmd_wrap, cmd_wrap_config, cmd_hook, cmd_hooks, cmd_recorder;
+
+/* The hook_options of a parsed `hook` command line (cmd_hook.c): for
+** `recorder`, which resolves each hook's own arguments and settings. */
+struct hook_options;
+void cmd_hook_prepare(cmd_ctx *cx, struct hook_options *out);
 extern const cmd_spec cmd_tail, cmd_query, cmd_stats, cmd_export, cmd_report, cmd_ui;
 extern const cmd_spec cmd_verify, cmd_checkpoint, cmd_public_key, cmd_prune;
 extern const cmd_spec cmd_ship, cmd_migrate, cmd_auth;

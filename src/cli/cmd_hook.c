@@ -24,7 +24,7 @@ static const char client_words[] = "auto, claude-code, cursor, gemini, copilot o
 /* ---- hook --------------------------------------------------------------- */
 
 typedef struct hook_opts {
-    const char *client, *results;
+    const char *client, *results, *event_id;
     int fail_closed, record_prompts;
     hook_options hook; /* from the above */
 } hook_opts;
@@ -34,6 +34,7 @@ static const cmd_option hook_option_table[] = {
     {"fail-closed", 0, CMD_FLAG, offsetof(hook_opts, fail_closed)},
     {"record-prompts", 0, CMD_FLAG, offsetof(hook_opts, record_prompts)},
     {"record-results", 0, CMD_STRING, offsetof(hook_opts, results)},
+    {"event-id", 0, CMD_STRING, offsetof(hook_opts, event_id)},
     {NULL, 0, 0, 0},
 };
 
@@ -49,13 +50,19 @@ static int hook_check(cmd_ctx *cx, char *err, size_t errlen)
         snprintf(err, errlen, "--record-results must be summary, full or none");
         return CMD_EUSAGE;
     }
+    /* Set by dss-audit-mcp-hook when its recorder went before answering. */
+    if (o->event_id && !store_uuid_ok(o->event_id)) {
+        snprintf(err, errlen, "--event-id must be a lower-case UUID");
+        return CMD_EUSAGE;
+    }
+    o->hook.event_id = o->event_id;
+    o->hook.event_id_retry = o->event_id != NULL;
     o->hook.fail_closed = o->fail_closed;
     o->hook.record_prompts = o->record_prompts;
     return CMD_OK;
 }
 
-/* Record one event from stdin; the exit status is hook_run()'s. */
-static int hook_run_cmd(cmd_ctx *cx)
+void cmd_hook_prepare(cmd_ctx *cx, hook_options *out)
 {
     hook_opts *o = cx->opts;
     const cmd_common *c = &cx->common;
@@ -63,8 +70,16 @@ static int hook_run_cmd(cmd_ctx *cx)
     o->hook.fallback_user = c->actor;
     o->hook.max_depth = c->max_depth;
     o->hook.fail_reason = cx->setup_error;
+    *out = o->hook;
+}
+
+/* Record one event from stdin; the exit status is hook_run()'s. */
+static int hook_run_cmd(cmd_ctx *cx)
+{
+    hook_options ho;
+    cmd_hook_prepare(cx, &ho);
     store_options so = cmd_store_options(cx, 0);
-    return hook_run(&o->hook, &so, 0, stdout, stderr);
+    return hook_run(&ho, &so, 0, stdout, stderr);
 }
 
 const cmd_spec cmd_hook = {
@@ -125,15 +140,17 @@ static int hooks_check(cmd_ctx *cx, char *err, size_t errlen)
 static int hooks_run(cmd_ctx *cx)
 {
     hooks_opts *o = cx->opts;
-    char exe[4096], lean[4200], err[4600];
+    char exe[4096], lean[4200], direct[4300], err[4600];
     cmd_self_path(exe, sizeof exe);
     o->inst.program = exe;
-    /* The hook-only build, when installed beside this program, starts in a
-    ** fraction of the time (main.c): the entries run it. */
+    /* dss-audit-mcp-hook, when installed beside this program with the
+    ** direct writer it runs when no recorder takes the event, starts in a
+    ** fraction of the time (src/hook/hook_front.c): the entries run it. */
     char *slash = strrchr(exe, '/');
     if (slash) {
         snprintf(lean, sizeof lean, "%.*s/dss-audit-mcp-hook", (int)(slash - exe), exe);
-        if (access(lean, X_OK) == 0) o->inst.program = lean;
+        snprintf(direct, sizeof direct, "%s-direct", lean);
+        if (access(lean, X_OK) == 0 && access(direct, X_OK) == 0) o->inst.program = lean;
     }
     o->inst.home = cmd_home(cx->env);
     if (hookinst_run(&o->inst, o->install, stdout, err, sizeof err) != 0) {

@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "hook_sock.h"
 #include "../util/jsoncheck.h"
 #include "../util/ts.h"
 
@@ -142,47 +143,6 @@ static const char *take_str(hook_ctx *c, const char *name)
 }
 
 /* ---- reading and recognizing ------------------------------------------ */
-
-/* Read all of fd into a new buffer (caller frees), refusing more than max
-** bytes; the rest is drained so the client's write does not fail. */
-static char *read_all(int fd, size_t max, size_t *len, char *why, size_t whylen)
-{
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1), drain[65536];
-    if (!buf) goto oom;
-    for (;;) {
-        if (n == cap && cap <= max) {
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            char *nb = realloc(buf, ncap + 1);
-            if (!nb) goto oom;
-            buf = nb;
-            cap = ncap;
-        }
-        char *dst = n < cap ? buf + n : drain;
-        size_t room = n < cap ? cap - n : sizeof drain;
-        ssize_t r = read(fd, dst, room);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            snprintf(why, whylen, "cannot read the event from stdin: %s", strerror(errno));
-            free(buf);
-            return NULL;
-        }
-        if (r == 0) break;
-        if (n < cap) n += (size_t)r;
-    }
-    if (n > max) {
-        snprintf(why, whylen, "the event is larger than %zu bytes", max);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-oom:
-    free(buf);
-    snprintf(why, whylen, "out of memory");
-    return NULL;
-}
 
 /* Which client sent ev, from fields only one client sends. */
 static hook_client recognize(const cJSON *ev)
@@ -452,6 +412,7 @@ static int record(hook_ctx *c, recorder *rec)
         }
     }
     ev.args = args;
+    ev.id = c->opt->event_id;
     if (recorder_append_durable(rec, &ev, NULL, err) != STORE_OK) {
         snprintf(c->why, sizeof c->why, "%s", err);
         goto done;
@@ -573,20 +534,60 @@ static int turn_fd(const store_options *so)
     return open(so->path, O_RDONLY | O_CLOEXEC);
 }
 
-int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *out,
-             FILE *errf)
+/* Whether the entry with id is in the store already (a recorder wrote it
+** and died before answering): 1 after making it durable, 0 when it is not
+** there, -1 with why.  The turn's descriptor of the database file syncs the
+** file, and the write-ahead log is synced through a descriptor of its own
+** (SQLite's locks are on the -shm file and the database, not the log). */
+static int already_recorded(store *st, const char *db, int turn, const char *id, char *why,
+                            size_t whylen)
+{
+    cJSON *e = NULL;
+    char err[STORE_ERRLEN], wal[4200];
+    int rc = store_get(st, id, &e, err);
+    cJSON_Delete(e);
+    if (rc == STORE_ENOTFOUND) return 0;
+    if (rc != STORE_OK) {
+        snprintf(why, whylen, "cannot look up the event's entry: %s", err);
+        return -1;
+    }
+    if (turn >= 0) fdatasync(turn);
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (fdatasync(fd) != 0) {
+            snprintf(why, whylen, "cannot sync %.200s: %s", wal, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    return 1;
+}
+
+/* Record the event (rec given: the caller's recorder, and turn its
+** descriptor to take turns on; else the store so describes is opened here,
+** as a brief process).  text NULL: reading failed, read_why says why. */
+static int run_event(const hook_options *opt, const store_options *so, recorder *given,
+                     int given_turn, const char *text, size_t len, const char *read_why,
+                     FILE *out, FILE *errf)
 {
     hook_options o = *opt;
     hook_ctx c = {.opt = &o, .client = opt->client};
     store *st = NULL;
-    recorder *rec = NULL;
-    size_t len = 0;
-    int turn = -1, status;
+    recorder *rec = given;
+    int turn = given ? given_turn : -1, status;
     char err[STORE_ERRLEN];
     if (!o.max_bytes) o.max_bytes = HOOK_MAX_EVENT_BYTES;
     if (!o.max_depth) o.max_depth = 64;
-    char *text = read_all(in_fd, o.max_bytes, &len, c.why, sizeof c.why);
-    if (!text) goto done;
+    if (!text) {
+        snprintf(c.why, sizeof c.why, "%s", read_why);
+        goto done;
+    }
+    if (len > o.max_bytes) {
+        snprintf(c.why, sizeof c.why, "the event is larger than %zu bytes", o.max_bytes);
+        goto done;
+    }
     if (jsoncheck(text, len, o.max_depth, err, sizeof err) != JSONCHECK_OK) {
         snprintf(c.why, sizeof c.why, "the event is not valid JSON: %s", err);
         goto done;
@@ -604,34 +605,66 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *
         snprintf(c.why, sizeof c.why, "%s", o.fail_reason);
         goto done;
     }
-    /* One event and exit: the store keeps its write-ahead log for the next
-    ** hook rather than copying it back now (store_options.brief). */
-    store_options brief = *so;
-    brief.brief = 1;
-    if (store_open(&brief, &st, err) != STORE_OK) {
-        char shown[512];
-        store_redact_path(so->path, shown, sizeof shown);
-        snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s", shown, err);
-        goto done;
+    if (!given) {
+        /* One event and exit: the store keeps its write-ahead log for the
+        ** next hook rather than copying it back now (store_options.brief). */
+        store_options brief = *so;
+        brief.brief = 1;
+        if (store_open(&brief, &st, err) != STORE_OK) {
+            char shown[512];
+            store_redact_path(so->path, shown, sizeof shown);
+            snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s",
+                     shown, err);
+            goto done;
+        }
+        if (!(rec = recorder_open(st, NULL))) {
+            snprintf(c.why, sizeof c.why, "out of memory");
+            goto done;
+        }
+        /* The store made the file if it was missing: it can be opened now. */
+        turn = turn_fd(so);
     }
-    if (!(rec = recorder_open(st, NULL))) {
-        snprintf(c.why, sizeof c.why, "out of memory");
+    if (turn >= 0 && take_turn(turn, so->path, c.why, sizeof c.why) != 0)
         goto done;
-    }
-    /* The store made the file if it was missing: it can be opened now. */
-    turn = turn_fd(so);
-    if (turn >= 0 && take_turn(turn, so->path, c.why, sizeof c.why) != 0) goto done;
-    record(&c, rec);
+    int seen = o.event_id && o.event_id_retry
+                   ? already_recorded(recorder_store(rec), so->path, turn, o.event_id,
+                                      c.why, sizeof c.why)
+                   : 0;
+    if (seen == 0) record(&c, rec);
     if (turn >= 0) flock(turn, LOCK_UN); /* the next hook's turn */
 done:
     /* The entry is durable (or was not written): answer first, then close,
     ** which may copy the write-ahead log back (store_options.brief). */
     status = answer(&c, out, errf);
-    recorder_close(rec);
-    store_close(st);
-    if (turn >= 0) close(turn);
+    if (!given) {
+        recorder_close(rec);
+        store_close(st);
+        if (turn >= 0) close(turn);
+    }
     cJSON_Delete(c.root);
     cJSON_Delete(c.taken);
+    return status;
+}
+
+int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *out,
+             FILE *errf)
+{
+    char why[STORE_ERRLEN + 64] = "";
+    size_t len = 0;
+    int e = 0;
+    /* One byte over the limit is enough to refuse it (run_event). */
+    char *text = hsock_read_event(in_fd, (opt->max_bytes ? opt->max_bytes : HOOK_MAX_EVENT_BYTES) + 1,
+                                &len, &e);
+    if (!text && e == ENOMEM) snprintf(why, sizeof why, "out of memory");
+    else if (!text) snprintf(why, sizeof why, "cannot read the event from stdin: %s", strerror(e));
+    int status = run_event(opt, so, NULL, -1, text, len, why, out, errf);
     free(text);
     return status;
+}
+
+int hook_run_recorded(const hook_options *opt, recorder *rec, const char *db, int turn,
+                      const char *text, size_t len, FILE *out, FILE *errf)
+{
+    store_options so = {.path = db};
+    return run_event(opt, &so, rec, turn, text, len, NULL, out, errf);
 }

@@ -50,6 +50,13 @@ typedef struct hook_options {
     const char *fail_reason; /* set: the event is read and answered as one
                                 that could not be recorded, for this reason
                                 (a setup error found before hook_run) */
+    const char *event_id;   /* the entry's id (a lower-case UUID) chosen by
+                               dss-audit-mcp-hook before it handed the event
+                               to a recorder; NULL: a new one */
+    int event_id_retry;     /* an entry with event_id already present is this
+                               event, recorded by a recorder that did not
+                               live to answer: it counts as recorded (and is
+                               made durable), nothing is appended */
 } hook_options;
 
 /* Parse a --client word ("auto", "claude-code", "cursor", "gemini",
@@ -68,5 +75,16 @@ const char *hook_client_name(hook_client c);
 */
 int hook_run(const hook_options *opt, const store_options *so, int in_fd,
              FILE *out, FILE *errf);
+
+/*
+** hook_run() for an event already read (text, len bytes: longer than
+** max_bytes is refused as hook_run() refuses it), recorded through rec, a
+** recorder the caller keeps open (`dss-audit-mcp recorder`) on the database
+** at db (its path, for messages).  turn is a descriptor of the database
+** file to take turns on with hook processes writing directly (see hook.c),
+** or -1.  Same answers and exit status as hook_run().
+*/
+int hook_run_recorded(const hook_options *opt, recorder *rec, const char *db, int turn,
+                      const char *text, size_t len, FILE *out, FILE *errf);
 
 #endif

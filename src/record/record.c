@@ -91,7 +91,7 @@ static int append(store *st, record_event *ev, store_receipt *out, char *err)
         .has_duration = ev->has_duration,
         .duration_ms = ev->duration_ms,
     };
-    rc = store_append(st, &rec, out, err);
+    rc = store_append_as(st, &rec, ev->id, out, err);
 done:
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     for (int i = 0; i < N_TREES; i++) free(text[i]);

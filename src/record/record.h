@@ -58,6 +58,8 @@ typedef struct record_event {
     const char *cwd;
     int has_duration;
     int64_t duration_ms;
+    const char *id;             /* the entry's id, chosen by the door
+                                   (store_append_as); NULL: a new one */
     int scrubbed;               /* the trees are parts of a call's
                                    arguments, scrubbed by recorder_call_begin() */
 } record_event;

@@ -264,20 +264,25 @@ _Static_assert(sizeof(store_record) == (0 ENTRY_FIELDS(X_CALLER_STRINGS)) * size
 
 /*
 ** The one preparation of a new entry, for every backend: the id embeds the
-** same instant as created_at (in milliseconds), seq follows the head, and
+** same instant as created_at (in milliseconds; an id the caller chose,
+** store_append_as(), embeds the instant it was chosen, a little earlier),
+** seq follows the head, and
 ** the hash covers every field after the head's hash.  duration_ms is
 ** hashed as the decimal text an integer column gives back.  Whatever else
 ** is derived from an entry as it is written belongs here too (its leaf of
 ** the log's Merkle tree: store_append() hands the hash to tree_append()).
 ** e's strings point into rec, out and duration (24 bytes).
 */
-static void prepare_entry(const store_record *rec, const store_tip *head,
+static void prepare_entry(const store_record *rec, const char *id, const store_tip *head,
                           store_receipt *out, char duration[24], store_raw_entry *e)
 {
     chain_fields *f = &e->f;
     int64_t now = ts_now_us();
     memset(e, 0, sizeof *e);
-    uuid7_next(now / 1000, out->id);
+    if (id)
+        snprintf(out->id, sizeof out->id, "%s", id);
+    else
+        uuid7_next(now / 1000, out->id);
     out->seq = head->seq + 1;
     ts_format(now, out->created_at);
     ENTRY_FIELDS(X_FROM)
@@ -296,6 +301,16 @@ static void prepare_entry(const store_record *rec, const store_tip *head,
 
 int store_append(store *s, const store_record *rec, store_receipt *out, char *err)
 {
+    return store_append_as(s, rec, NULL, out, err);
+}
+
+int store_append_as(store *s, const store_record *rec, const char *id, store_receipt *out,
+                    char *err)
+{
+    if (id && !store_uuid_ok(id)) {
+        snprintf(err, STORE_ERRLEN, "the entry id '%.40s' is not a lower-case UUID", id);
+        return STORE_EINVAL;
+    }
     if (!store_in_transaction(s)) {
         snprintf(err, STORE_ERRLEN, "append outside a transaction");
         return STORE_EINVAL;
@@ -305,7 +320,7 @@ int store_append(store *s, const store_record *rec, store_receipt *out, char *er
     if (rc != STORE_OK) return rc;
     store_raw_entry e;
     char duration[24];
-    prepare_entry(rec, &head, out, duration, &e);
+    prepare_entry(rec, id, &head, out, duration, &e);
     if ((rc = tree_append(s, &head, e.hash, err)) != STORE_OK) return rc;
     rc = s->m->append_row(s, &e, err);
     if (rc != STORE_OK) tree_append_failed(s);
@@ -830,6 +845,18 @@ char *store_like_pattern(const char *term)
     *w++ = '%';
     *w = '\0';
     return p;
+}
+
+int store_uuid_ok(const char *id)
+{
+    for (int i = 0; i < 36; i++) {
+        char c = id[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-'
+                                                    : !((c >= '0' && c <= '9') ||
+                                                        (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return id[36] == '\0';
 }
 
 void store_random_uuid(char out[37])

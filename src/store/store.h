@@ -260,6 +260,18 @@ typedef struct store_receipt {
 int store_append(store *s, const store_record *rec, store_receipt *out,
                  char *err);
 
+/* store_append() giving the entry the id `id` (a lower-case UUID, 36
+** characters) instead of a new one, or a new one when id is NULL: for a door
+** that names its entry before it is written so that a retry can find it
+** (dss-audit-mcp-hook, docs/hooks.md).  The id should be a version 7 UUID
+** of about the same instant, so that ids keep growing with time (uuid7.h).
+** STORE_EINVAL when id is not a UUID. */
+int store_append_as(store *s, const store_record *rec, const char *id, store_receipt *out,
+                    char *err);
+
+/* 1 when id is a lower-case UUID in 8-4-4-4-12 form, else 0. */
+int store_uuid_ok(const char *id);
+
 /* A query over entries.  Every non-NULL filter must match.  since/until are
 ** inclusive created_at bounds in ts_format() form.  text is a literal,
 ** case-insensitive substring of operation_name or error.  server matches

@@ -23,9 +23,10 @@
 ** Counting newlines here, rather than copying the bytes, keeps the log
 ** small and the program's timing close to its own.  The log is written with
 ** the raw system call, so the shim never records or recurses into itself.
-** Only the first process logs: the variable naming the log is removed from
-** its environment at once, so a child it starts (wrap's server) inherits
-** the library but not the log.
+** Only the first process logs, also after it executes another program
+** (dss-audit-mcp-hook becomes dss-audit-mcp-hook-direct): it notes its pid
+** in DSS_SYNCSHIM_PID, so a child it starts (wrap's server) inherits the
+** library and the variables but does not log.
 */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -47,9 +48,15 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 __attribute__((constructor)) static void shim_init(void)
 {
     const char *path = getenv("DSS_SYNCSHIM_LOG");
-    if (path) log_fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-                                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    unsetenv("DSS_SYNCSHIM_LOG");
+    const char *owner = getenv("DSS_SYNCSHIM_PID");
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    /* The first process, and the same process after an exec (the hook's
+    ** front becomes the direct writer), log; a child does not. */
+    if (!path || (owner && strcmp(owner, pid) != 0)) return;
+    log_fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                          0600);
+    setenv("DSS_SYNCSHIM_PID", pid, 1);
 }
 
 static void record(const char *fmt, ...)

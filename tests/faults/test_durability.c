@@ -18,6 +18,10 @@
 ** read.  A reply sent (or a call forwarded) before the commit, or a commit
 ** that does not sync, fails here.
 */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+
 #include "fault_util.h"
 #include "peer.h"
 
@@ -674,6 +678,81 @@ TEST(hook_only_build_answers_after_its_one_sync)
     tdir_free(t);
 }
 
+/* dss-audit-mcp-hook handing the event to `dss-audit-mcp recorder`: the
+** recorder makes the event durable, and the hook answers and exits only
+** after that sync.  Both processes log to one shim log (appends, in the
+** order they happen), and the recorder says it answered the event. */
+TEST(hook_through_recorder_answers_after_the_recorders_sync)
+{
+    tdir *t;
+    int st;
+    char why[256] = "", full[600], lean[640], run_dir[PATH_MAX + 8], sock_dir[PATH_MAX + 24];
+    char log[PATH_MAX + 16], logenv[PATH_MAX + 40], xdgenv[PATH_MAX + 40];
+    char homeenv[PATH_MAX + 16], cfgenv[PATH_MAX + 32], preload[PATH_MAX + 16];
+    CHECK((t = tdir_new()) != NULL);
+    srv *first = hook_once(t, "cursor", CURSOR_PRE, 0, &st);
+    CHECK(first);
+    srv_free(first);
+    CHECK(st == 0);
+    snprintf(run_dir, sizeof run_dir, "%s/run", t->path);
+    snprintf(sock_dir, sizeof sock_dir, "%s/dss-audit", run_dir);
+    CHECK(mkdir(run_dir, 0700) == 0);
+    snprintf(log, sizeof log, "%s/shim.log", t->path);
+    snprintf(logenv, sizeof logenv, "DSS_SYNCSHIM_LOG=%s", log);
+    snprintf(xdgenv, sizeof xdgenv, "XDG_RUNTIME_DIR=%s", run_dir);
+    /* One HOME for both: the redaction rules' default path must agree. */
+    snprintf(homeenv, sizeof homeenv, "HOME=%s", t->path);
+    snprintf(cfgenv, sizeof cfgenv, "XDG_CONFIG_HOME=%s/.config", t->path);
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", getenv("DSS_SYNCSHIM"));
+    const char *rec_args[] = {"recorder", "--db", t->db, NULL};
+    const char *rec_env[] = {preload, logenv, xdgenv, homeenv, cfgenv,
+                             "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
+    srv_opts ro = {.args = rec_args, .env = rec_env, .no_db = 1, .no_actor = 1};
+    srv *rec = srv_start(&ro);
+    CHECK(rec);
+    /* Wait for its socket. */
+    int ready = 0;
+    for (int i = 0; i < 1000 && !ready; i++) {
+        DIR *d = opendir(sock_dir);
+        for (struct dirent *e; d && (e = readdir(d));) ready |= strstr(e->d_name, ".sock") != NULL;
+        if (d) closedir(d);
+        if (!ready) usleep(10000);
+    }
+    CHECKF(ready, "the recorder made no socket: %s", srv_stderr(rec));
+    snprintf(full, sizeof full, "%s", getenv("DSS_BIN"));
+    char *slash = strrchr(full, '/');
+    CHECK(slash != NULL);
+    snprintf(lean, sizeof lean, "%.*s/dss-audit-mcp-hook", (int)(slash - full), full);
+    setenv("DSS_BIN", lean, 1);
+    const char *args[] = {"hook", "--client", "cursor", "--db", t->db, "--actor", E2E_ACTOR,
+                          NULL};
+    const char *env[] = {logenv, xdgenv, homeenv, cfgenv, NULL};
+    srv_opts o = {.args = args, .env = env, .no_db = 1, .no_actor = 1};
+    srv *s = start_shimmed_as(&o);
+    setenv("DSS_BIN", full, 1);
+    CHECK(s);
+    st = srv_send_line(s, CURSOR_PRE) == 0 ? srv_wait(s) : SRV_SIGNALED;
+    CHECKF(st == 0, "hook exit status %d; stderr: %.800s", st, srv_stderr(s));
+    CHECK(strstr(srv_stdout(s), "\"permission\":\"allow\""));
+    kill(srv_pid(rec), SIGTERM);
+    CHECK(srv_wait(rec) == 0);
+    CHECKF(strstr(srv_stderr(rec), "1 events answered"), "the recorder did not answer the "
+           "event: %s", srv_stderr(rec));
+    CHECK(db_scalar(t->db, "SELECT count(*) FROM audit_log", NULL) == 2);
+    static event ev[MAX_EVENTS];
+    int n_ev;
+    CHECK(read_events(log, ev, &n_ev) == 0);
+    char how[128];
+    CHECKF(sync_between(ev, n_ev, 'R', 1, 'W', 1, how, sizeof how),
+           "the answer was written before the recorder synced the event (%s)", how);
+    CHECKF(sync_between(ev, n_ev, 'R', 1, 'X', 0, how, sizeof how),
+           "the hook exited before the recorder synced the event (%s)", how);
+    (void)why;
+    srv_free(s);
+    srv_free(rec);
+    tdir_free(t);
+}
+
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)
           TEST_ENTRY(batch_replies_follow_a_sync)
@@ -684,4 +763,5 @@ TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(hook_answer_and_exit_come_after_the_sync_of_the_event)
           TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event)
           TEST_ENTRY(hook_event_costs_one_sync_of_the_wal)
-          TEST_ENTRY(hook_only_build_answers_after_its_one_sync))
+          TEST_ENTRY(hook_only_build_answers_after_its_one_sync)
+          TEST_ENTRY(hook_through_recorder_answers_after_the_recorders_sync))

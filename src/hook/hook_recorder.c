@@ -1,0 +1,258 @@
+/*
+** hook_recorder.c: the recorder's socket loop (see hook_recorder.h).
+**
+** One request at a time: hooks send their whole event at once (they read
+** stdin before connecting), and the store takes one writer at a time
+** anyway, so a single thread keeps the order simple: read, handle (which
+** commits durably), answer, close.  Waiting for a connection is the only
+** place SIGTERM and SIGINT are let in (ppoll), so a stop never cuts a
+** request between its commit and its answer.  Once hooks have been quiet
+** for a moment, upkeep runs (o->idle), as in serve (server.c, QUIET_MS).
+*/
+#define _GNU_SOURCE
+#include "hook_recorder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hook_sock.h"
+
+static volatile sig_atomic_t stop_asked;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_asked = 1;
+}
+
+/* The folder of path: made with mode 0700 when missing; refused when it is
+** not this user's or others may enter it. */
+static int check_folder(const char *path, char *why, size_t whylen)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {
+        snprintf(why, whylen, "%s is not in a folder of its own", path);
+        return -1;
+    }
+    *slash = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, whylen, "cannot make %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077)) {
+        snprintf(why, whylen, "%s must be a folder of this user's with mode 0700", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* A listening socket at path, mode 0600.  A socket file nobody answers on
+** (its recorder was killed) is removed first.  -1 with why. */
+static int listen_at(const char *path, char *why, size_t whylen)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path) {
+        snprintf(why, whylen, "the socket path %s is too long", path);
+        return -1;
+    }
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    if (check_folder(path, why, whylen) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) goto fail;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        snprintf(why, whylen, "another recorder is serving this database on %s", path);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(why, whylen, "%s exists and is not a socket", path);
+            return -1;
+        }
+        unlink(path); /* stale: its recorder is gone */
+    }
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) goto fail;
+    mode_t old = umask(077);
+    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
+        snprintf(why, whylen, "cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+fail:
+    snprintf(why, whylen, "cannot make a socket: %s", strerror(errno));
+    return -1;
+}
+
+/* Split a request body into rq (argv and env: new arrays, caller frees
+** both; their strings are copies in *strings, freed by the caller).  0 or
+** -1 when the body is malformed. */
+static int parse_request(const char *body, size_t n, hookrec_request *rq, char **strings)
+{
+    hsock_reader r = {.p = body, .len = n};
+    uint32_t magic, argc, nenv;
+    const char *p;
+    size_t len;
+    *strings = NULL;
+    rq->argv = rq->env = NULL;
+    if (hsock_get_u32(&r, &magic) != 0 || magic != HSOCK_MAGIC) return -1;
+    /* Every string gets a NUL: at most n bytes of text, plus one each. */
+    char *s = malloc(2 * n + 1), *at = s;
+    if (!s) return -1;
+    *strings = s;
+#define TAKE(dst)                                   \
+    do {                                            \
+        if (hsock_get_bytes(&r, &p, &len) != 0 || memchr(p, '\0', len)) return -1; \
+        memcpy(at, p, len);                         \
+        at[len] = '\0';                             \
+        (dst) = at;                                 \
+        at += len + 1;                              \
+    } while (0)
+    TAKE(rq->id);
+    if (hsock_get_u32(&r, &argc) != 0 || argc > n / 4) return -1;
+    if (!(rq->argv = calloc((size_t)argc + 1, sizeof *rq->argv))) return -1;
+    for (uint32_t i = 0; i < argc; i++) TAKE(rq->argv[i]);
+    rq->argc = (int)argc;
+    if (hsock_get_u32(&r, &nenv) != 0 || nenv > n / 4) return -1;
+    if (!(rq->env = calloc((size_t)nenv + 1, sizeof *rq->env))) return -1;
+    for (uint32_t i = 0; i < nenv; i++) TAKE(rq->env[i]);
+#undef TAKE
+    if (hsock_get_bytes(&r, &rq->event, &rq->len) != 0) return -1;
+    return r.at == r.len ? 0 : -1;
+}
+
+/* Serve one connection: read, handle, answer. */
+static void serve_one(const hookrec_options *o, int fd, hookrec_stats *stats)
+{
+    hookrec_request rq = {0};
+    char *body = NULL, *strings = NULL, *out = NULL, *err = NULL;
+    size_t n = 0, out_n = 0, err_n = 0;
+    FILE *fo = NULL, *fe = NULL;
+    unsigned ms = o->timeout_ms ? o->timeout_ms : 10000;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (hsock_peer(fd, &rq.uid, &rq.pid) != 0 || rq.uid != geteuid()) {
+        stats->refused++;
+        if (o->log)
+            fprintf(o->log, "dss-audit-mcp recorder: refused a connection from uid %ld\n",
+                    (long)rq.uid);
+        goto done;
+    }
+    if (hsock_recv(fd, HSOCK_MAX_BODY, &body, &n) != 0) goto done; /* it went: it writes */
+    if (parse_request(body, n, &rq, &strings) != 0) {
+        stats->refused++;
+        if (o->log) fprintf(o->log, "dss-audit-mcp recorder: refused a malformed request\n");
+        goto done;
+    }
+    if (!(fo = open_memstream(&out, &out_n)) || !(fe = open_memstream(&err, &err_n))) goto done;
+    int status = o->handle(o->ctx, &rq, fo, fe);
+    fclose(fo);
+    fclose(fe);
+    fo = fe = NULL;
+    hsock_buf b = {0};
+    hsock_put_u32(&b, status == HOOKREC_DECLINE ? HSOCK_DECLINED : HSOCK_ANSWERED);
+    hsock_put_u32(&b, status == HOOKREC_DECLINE ? 0 : (uint32_t)status);
+    hsock_put_bytes(&b, out, out_n);
+    hsock_put_bytes(&b, err, err_n);
+    hsock_send(fd, &b); /* a hook that went writes directly, and finds its id */
+    hsock_buf_free(&b);
+    if (status == HOOKREC_DECLINE)
+        stats->declined++;
+    else
+        stats->answered++;
+done:
+    if (fo) fclose(fo);
+    if (fe) fclose(fe);
+    free(out);
+    free(err);
+    free(rq.argv);
+    free(rq.env);
+    free(strings);
+    free(body);
+    close(fd);
+}
+
+int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, size_t whylen)
+{
+    hookrec_stats own = {0};
+    if (!stats) stats = &own;
+    struct sigaction sa = {.sa_handler = on_stop}, old_term, old_int;
+    sigset_t block, old_mask;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old_mask);
+    stop_asked = 0;
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    int lfd = listen_at(o->socket_path, why, whylen), rc = -1;
+    struct stat mine;
+    if (lfd < 0 || stat(o->socket_path, &mine) != 0) goto done;
+    if (o->log) {
+        fprintf(o->log, "dss-audit-mcp recorder: listening on %s\n", o->socket_path);
+        fflush(o->log);
+    }
+    sigset_t wait_mask = old_mask;
+    sigdelset(&wait_mask, SIGTERM);
+    sigdelset(&wait_mask, SIGINT);
+    unsigned quiet = o->quiet_ms ? o->quiet_ms : 20;
+    int busy = 0; /* a hook came since the last upkeep */
+    while (!stop_asked) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN};
+        struct timespec ts = {.tv_sec = quiet / 1000, .tv_nsec = (long)(quiet % 1000) * 1000000};
+        int r = ppoll(&p, 1, busy && o->idle ? &ts : NULL, &wait_mask);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+            busy = 0;
+            o->idle(o->ctx);
+            continue;
+        }
+        if (r < 0) {
+            snprintf(why, whylen, "waiting for hooks failed: %s", strerror(errno));
+            goto done;
+        }
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) continue; /* the hook went already; it writes directly */
+        serve_one(o, fd, stats);
+        busy = 1;
+    }
+    rc = 0;
+done:
+    if (lfd >= 0) {
+        struct stat now;
+        /* Only our own socket: a recorder started since may have taken the name. */
+        if (stat(o->socket_path, &now) == 0 && now.st_ino == mine.st_ino &&
+            now.st_dev == mine.st_dev)
+            unlink(o->socket_path);
+        close(lfd);
+    }
+    if (o->log && rc == 0) {
+        fprintf(o->log, "dss-audit-mcp recorder: stopped: %llu events answered, %llu "
+                        "declined, %llu connections refused\n",
+                stats->answered, stats->declined, stats->refused);
+        fflush(o->log);
+    }
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    return rc;
+}
