@@ -1,7 +1,7 @@
 /*
 ** floor.c: how fast SQLite alone can append audit rows on this machine.
 **
-**   bench_floor --db PATH --calls M [--batch 64] [--seed S]
+**   bench_floor --db PATH --calls M [--batch 64] [--seed S] [--savepoints 1]
 **   bench_floor --schema seed --db PATH --from TIERDB --calls M [--batch 64]
 **   bench_floor --probe PATH [--count 200]
 **
@@ -29,6 +29,10 @@
 ** before COMMIT with the statements of store_testing.h; the floor runs the
 ** same statements at the same moment.
 **
+** --savepoints 1 wraps each call's two rows in SAVEPOINT .. RELEASE, as
+** serve's recorder wraps every call that writes (record.h): what that
+** journal costs, next to the floor without it.
+**
 ** Run it on a copy or at the end: the dummy hashes break the chain of the
 ** database it writes to.
 **
@@ -37,9 +41,9 @@
 ** with the seed's audit_log exactly as the seed declared it (id TEXT
 ** PRIMARY KEY and its four indexes: user, project, event type, date; no
 ** chain, no search index, no counters), with the same connection settings
-** as the store's (WAL, synchronous=FULL, 16 MiB page cache, temp_store in
-** memory, the WAL copied back every 10,000 pages), and filled first with
-** every entry of TIERDB (so it is as large as the tier it is compared
+** as the store's (WAL, synchronous=FULL, 16 MiB page cache,
+** temp_store=FILE, the WAL copied back every 10,000 pages), and filled
+** first with every entry of TIERDB (so it is as large as the tier it is compared
 ** with).  Then the same two rows per call, --batch calls per transaction.
 **
 ** Prints one line: calls=... rows=... secs=... calls_per_s=... rows_per_s=...
@@ -78,7 +82,7 @@ typedef struct row {
 
 static void usage(void)
 {
-    fputs("usage: bench_floor --db PATH --calls M [--batch 64] [--seed S]\n"
+    fputs("usage: bench_floor --db PATH --calls M [--batch 64] [--seed S] [--savepoints 1]\n"
           "       bench_floor --schema seed --db PATH [--from TIERDB] --calls M"
           " [--batch 64]\n"
           "       bench_floor --probe PATH [--count 200]\n", stderr);
@@ -169,7 +173,7 @@ static const char seed_schema[] =
 /* The store's connection settings (store_sqlite.c) on a plain connection. */
 static const char seed_settings[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;"
-    "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;"
+    "PRAGMA temp_store=FILE; PRAGMA wal_autocheckpoint=10000;"
     "PRAGMA journal_size_limit=67108864;";
 
 /* A fresh database at path with the seed's schema, filled with every entry
@@ -246,7 +250,7 @@ static int prepare_derived(sqlite3 *db, sqlite3_stmt *st[3])
 int main(int argc, char **argv)
 {
     const char *path = NULL, *probe_path = NULL, *schema = "store", *from = NULL;
-    long long rows = -1, batch = 64, seed = 7, count = 200;
+    long long rows = -1, batch = 64, seed = 7, count = 200, savepoints = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--db")) path = argv[i + 1];
         else if (!strcmp(argv[i], "--probe")) probe_path = argv[i + 1];
@@ -256,6 +260,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seed")) seed = num_arg(argv[i + 1]);
         else if (!strcmp(argv[i], "--schema")) schema = argv[i + 1];
         else if (!strcmp(argv[i], "--from")) from = argv[i + 1];
+        else if (!strcmp(argv[i], "--savepoints")) savepoints = num_arg(argv[i + 1]);
         else usage();
     }
     if (argc % 2 != 1) usage();
@@ -356,7 +361,13 @@ int main(int argc, char **argv)
                 ids[2 * (done + j) + 1], "tool_call", "log_operation", opid,
                 GEN_ACTOR, r->project_id, r->record_args, results[done + j],
                 NULL, NULL, NULL, created, GEN_CLIENT};
+            if (savepoints && check(db, sqlite3_exec(db, "SAVEPOINT call", NULL, NULL, NULL),
+                                    SQLITE_OK, "savepoint"))
+                return 1;
             if (insert(db, ins, ++seq, entry) || insert(db, ins, ++seq, record)) return 1;
+            if (savepoints && check(db, sqlite3_exec(db, "RELEASE call", NULL, NULL, NULL),
+                                    SQLITE_OK, "release"))
+                return 1;
         }
         /* The store indexes a transaction's entries for search just before
         ** its COMMIT, with this very statement; so does the floor. */

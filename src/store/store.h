@@ -318,8 +318,12 @@ typedef struct store_page {
 
 /*
 ** Run a query, newest first.  Across the logs of a PostgreSQL store: by
-** created_at, ties by log_id then seq.  In a store of one log: by seq, or
-** by created_at then seq for a time range (since or until given).  Each row
+** created_at, ties by log_id then seq.  In a store of one log: by
+** created_at then seq, or, without a time range, by seq for a completes
+** filter, a search term of three characters or more, a cursor of seq alone
+** (after_created_at NULL), or a project or operation filter without a
+** user, server or session one (the two orders agree for entries the store
+** wrote itself).  Each row
 ** up to the limit goes to fn; *page (may be NULL) receives the count, more
 ** and the last row's cursor.  A reply that only prints the entries hands
 ** entry_array_add() as fn: no tree is built.

@@ -356,6 +356,33 @@ TEST(duplicate_key_inside_array_invalid)
                         RPC_INVALID_REQUEST, "duplicate", "'k'"));
 }
 
+/* Objects of up to 16 keys are checked pair by pair, larger ones sorted:
+** a duplicate is found either way, and distinct keys pass either way. */
+TEST(duplicate_key_in_small_and_large_objects)
+{
+    char small[512], large[512];
+    int n = snprintf(small, sizeof small, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\","
+                                          "\"params\":{");
+    int m = snprintf(large, sizeof large, "%s", small);
+    for (int i = 0; i < 16; i++) n += snprintf(small + n, sizeof small - n, "\"k%d\":%d,", i, i);
+    for (int i = 0; i < 20; i++) m += snprintf(large + m, sizeof large - m, "\"k%d\":%d,", i, i);
+    /* Each ends in a key that repeats one in the middle. */
+    snprintf(small + n, sizeof small - n, "\"k7\":0}}");
+    snprintf(large + m, sizeof large - m, "\"k13\":0}}");
+    ASSERT(invalid_with(small, RPC_INVALID_REQUEST, "duplicate", "'k7'"));
+    ASSERT(invalid_with(large, RPC_INVALID_REQUEST, "duplicate", "'k13'"));
+    /* The same objects without the repeated key are valid requests. */
+    small[n - 1] = '}', small[n] = '}', small[n + 1] = '\0';
+    large[m - 1] = '}', large[m] = '}', large[m + 1] = '\0';
+    const char *clean[2] = {small, large};
+    for (int i = 0; i < 2; i++) {
+        parsed p = parse_line(clean[i]);
+        int ok = p.kind == RPC_KIND_REQUEST && p.reply == NULL;
+        done(&p);
+        ASSERT(ok);
+    }
+}
+
 TEST(duplicate_escaped_key_invalid)
 {
     /* "\u0061" and "a" are the same key once decoded. */
@@ -547,6 +574,7 @@ TEST_MAIN(
     TEST_ENTRY(non_empty_array_is_batch)
     TEST_ENTRY(batch_element_checked_with_rpc_check)
     TEST_ENTRY(duplicate_top_level_key_invalid)
+    TEST_ENTRY(duplicate_key_in_small_and_large_objects)
     TEST_ENTRY(duplicate_nested_key_invalid)
     TEST_ENTRY(duplicate_key_inside_array_invalid)
     TEST_ENTRY(duplicate_escaped_key_invalid)

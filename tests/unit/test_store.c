@@ -1469,6 +1469,31 @@ TEST(projects_touched_equals_a_count_over_entries)
 
 /* ---- savepoints and rollback ------------------------------------------ */
 
+/* A cursor of seq alone (no created_at) asks for the entries before that
+** seq, newest first, with or without filters: the viewer finds one entry
+** by its seq so, and so did older callers of the store. */
+TEST(cursor_of_seq_alone_finds_the_entries_before_it)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    for (int i = 0; i < 5; i++) ASSERT_EQ_INT(append_simple(s, "t", "op", "u", "p", NULL, NULL), 0);
+    store_query plain = {.limit = 2, .after_seq = 4};
+    store_query by_user = {.limit = 2, .after_seq = 4, .user_id = "u"};
+    store_query past_head = {.limit = 1, .after_seq = 6};
+    cJSON *a = find(s, &plain, NULL), *b = find(s, &by_user, NULL), *c = find(s, &past_head, NULL);
+    store_close(s);
+    char got[3][64] = {"", "", ""};
+    if (a) seqs(a, got[0], sizeof got[0]);
+    if (b) seqs(b, got[1], sizeof got[1]);
+    if (c) seqs(c, got[2], sizeof got[2]);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+    ASSERT_EQ_STR(got[0], "3,2");
+    ASSERT_EQ_STR(got[1], "3,2");
+    ASSERT_EQ_STR(got[2], "5");
+}
+
 TEST(savepoint_rollback_discards_only_that_request)
 {
     store *s = open_memory();
@@ -1688,7 +1713,7 @@ TEST(new_database_has_no_project_recency_index)
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 10);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 11);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
 }
 
@@ -1714,7 +1739,19 @@ TEST(new_database_has_no_project_recency_index)
     "    NEW.created_at WHERE NEW.project_id IS NOT NULL"                   \
     "    ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);" \
     "END;"
-#define SHAPE_OF_VERSION_9 ACTIVITY_TRIGGER_OF_VERSION_3
+/* Versions 1 to 10 had four single-column indexes that a wider one on the
+** same column and created_at repeats; version 11 drops them. */
+#define SHAPE_OF_VERSION_10                                                 \
+    "CREATE INDEX idx_audit_user ON audit_log(user_id);"                    \
+    "CREATE INDEX idx_audit_type ON audit_log(event_type);"                 \
+    "CREATE INDEX idx_audit_server ON audit_log(json_extract(server, '$.name'))" \
+    "  WHERE server IS NOT NULL;"                                           \
+    "CREATE INDEX idx_audit_session ON audit_log(session_id)"               \
+    "  WHERE session_id IS NOT NULL;"
+#define SINGLE_COLUMN_INDEXES_OF_VERSION_10                                 \
+    "SELECT count(*) FROM sqlite_master WHERE name IN ('idx_audit_user',"   \
+    " 'idx_audit_type', 'idx_audit_server', 'idx_audit_session')"
+#define SHAPE_OF_VERSION_9 SHAPE_OF_VERSION_10 ACTIVITY_TRIGGER_OF_VERSION_3
 
 /* Version 8 had no Merkle tree, checkpoint notes, cosignatures or
 ** witnesses. */
@@ -1757,7 +1794,8 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 10 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
+    return sql_int(path, "PRAGMA user_version") == 11 &&
+           sql_int(path, SINGLE_COLUMN_INDEXES_OF_VERSION_10) == 0 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
            sql_int(path, "SELECT count(*) FROM tree") == 3 &&
            sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'activity_insert'") == 0 &&
            sql_int(path, "SELECT count(*) FROM pragma_table_info('audit_log')"
@@ -1766,67 +1804,76 @@ static int migrated_ok(const char *path)
            sql_int(path, USER_DATE_INDEX_COLUMNS) == 5 && sql_count(path) == 2;
 }
 
-/* Version 5 had the recency index that version 6 drops. */
-TEST(version_5_database_migrates_to_10)
+/* A database this store made, holding one entry, turned back into an
+** older version's shape by sql (which also sets its user_version). */
+static int older_database(const char *sql, char *path, size_t len)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
+    if (fresh_tmp() != 0 || file_with_entry("audit.db", path, len) != 0) return -1;
+    return sql_exec(path, sql, NULL, 0) == SQLITE_OK ? 0 : -1;
+}
+
+/* Version 5 had the recency index that version 6 drops. */
+TEST(version_5_database_migrates_to_current)
+{
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3
-                           "PRAGMA user_version = 5;", NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3
+                                 "PRAGMA user_version = 5;",
+                                 path, sizeof path), 0);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 1);
     ASSERT(migrated_ok(path));
 }
 
 /* Version 6 had the two-column user/time index that version 7 widens so
 ** that activity's partial day reads the index alone. */
-TEST(version_6_database_migrates_to_10)
+TEST(version_6_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 "DROP INDEX idx_audit_user_date;"
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 "DROP INDEX idx_audit_user_date;"
                                  "CREATE INDEX idx_audit_user_date ON audit_log(user_id, created_at);"
-                                 "PRAGMA user_version = 6;", NULL, 0), SQLITE_OK);
+                                 "PRAGMA user_version = 6;",
+                                 path, sizeof path), 0);
     ASSERT_EQ_INT(sql_int(path, USER_DATE_INDEX_COLUMNS), 2);
     ASSERT(migrated_ok(path));
 }
 
 /* Version 4 also filled the search index by a trigger, which version 5
 ** drops: both steps run, in order. */
-TEST(version_4_database_migrates_to_10)
+TEST(version_4_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
-                           "PRAGMA user_version = 4;", NULL, 0), SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 RECENCY_INDEX_OF_VERSION_3 FTS_TRIGGER_OF_VERSION_3
+                                 "PRAGMA user_version = 4;",
+                                 path, sizeof path), 0);
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'audit_fts_insert'"), 0);
 }
 
+/* Version 10 had the four single-column indexes that version 11 drops;
+** its entries stay, and history by user still finds them. */
+TEST(version_10_database_migrates_to_current)
+{
+    char path[256];
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_10 "PRAGMA user_version = 10;", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_int(path, SINGLE_COLUMN_INDEXES_OF_VERSION_10), 4);
+    ASSERT(migrated_ok(path));
+}
+
 /* Version 9 counted activity with a trigger per row; version 10 counts
 ** each transaction's entries at its commit, once. */
-TEST(version_9_database_migrates_to_10)
+TEST(version_9_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_9 "PRAGMA user_version = 9;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_9 "PRAGMA user_version = 9;", path, sizeof path), 0);
     ASSERT(migrated_ok(path));
 }
 
 /* Version 8 had neither the Merkle tree nor the counting at commit: both
 ** steps run, in order. */
-TEST(version_8_database_migrates_to_10)
+TEST(version_8_database_migrates_to_current)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_8 "PRAGMA user_version = 8;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_8 "PRAGMA user_version = 8;", path, sizeof path), 0);
     ASSERT(migrated_ok(path));
 }
 
@@ -1859,13 +1906,10 @@ static int chain_intact(const char *path)
 
 /* Version 7's entries keep their v1 hashes, and entries appended after
 ** the upgrade chain on from them. */
-TEST(version_7_database_migrates_to_10_and_its_entries_verify)
+TEST(version_7_database_migrates_to_current_and_its_entries_verify)
 {
-    ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
-    ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_exec(path, SHAPE_OF_VERSION_7 "PRAGMA user_version = 7;", NULL, 0),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_7 "PRAGMA user_version = 7;", path, sizeof path), 0);
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(chain_intact(path), 1);
 }
@@ -2234,6 +2278,7 @@ TEST_MAIN(
     TEST_ENTRY(user_activity_partial_day_matches_a_plain_count)
     TEST_ENTRY(user_activity_unknown_user)
     TEST_ENTRY(projects_touched_equals_a_count_over_entries)
+    TEST_ENTRY(cursor_of_seq_alone_finds_the_entries_before_it)
     TEST_ENTRY(savepoint_rollback_discards_only_that_request)
     TEST_ENTRY(rollback_discards_all)
     TEST_ENTRY(close_with_open_transaction_rolls_back)
@@ -2241,12 +2286,13 @@ TEST_MAIN(
     TEST_ENTRY(delete_blocked_by_trigger)
     TEST_ENTRY(reopen_keeps_log_id_and_chain)
     TEST_ENTRY(new_database_has_no_project_recency_index)
-    TEST_ENTRY(version_5_database_migrates_to_10)
-    TEST_ENTRY(version_4_database_migrates_to_10)
-    TEST_ENTRY(version_9_database_migrates_to_10)
-    TEST_ENTRY(version_8_database_migrates_to_10)
-    TEST_ENTRY(version_6_database_migrates_to_10)
-    TEST_ENTRY(version_7_database_migrates_to_10_and_its_entries_verify)
+    TEST_ENTRY(version_5_database_migrates_to_current)
+    TEST_ENTRY(version_4_database_migrates_to_current)
+    TEST_ENTRY(version_10_database_migrates_to_current)
+    TEST_ENTRY(version_9_database_migrates_to_current)
+    TEST_ENTRY(version_8_database_migrates_to_current)
+    TEST_ENTRY(version_6_database_migrates_to_current)
+    TEST_ENTRY(version_7_database_migrates_to_current_and_its_entries_verify)
     TEST_ENTRY(version_5_database_refused_readonly)
     TEST_ENTRY(log_ids_differ_between_databases)
     TEST_ENTRY(not_a_database_refused_unchanged)

@@ -35,7 +35,7 @@ enum {
 
 /* Query shapes: which filters a query uses (store_sqlite_query.c); each
 ** shape gets one cached prepared statement. */
-#define SQ_SHAPES (1 << 12)
+#define SQ_SHAPES (1 << 13)
 
 typedef struct sqlite_store {
     store base;

@@ -31,7 +31,8 @@ enum {
     Q_COMPLETES = STORE_QF_COMPLETES,
     Q_FTS = STORE_QF_NEXT,          /* substring through the trigram index */
     Q_CURSOR = STORE_QF_NEXT << 1,  /* keyset continuation after a previous page */
-    Q_SHAPES = STORE_QF_NEXT << 2
+    Q_SEQ_CURSOR = STORE_QF_NEXT << 2, /* ... given by seq alone (no created_at) */
+    Q_SHAPES = STORE_QF_NEXT << 3
 };
 _Static_assert(Q_SHAPES == SQ_SHAPES, "a cached statement per shape");
 
@@ -47,7 +48,7 @@ static int fts_usable(const char *term)
 static int shape_of(const store_query *q)
 {
     return store_query_filters(q) | (q->text && fts_usable(q->text) ? Q_FTS : 0) |
-           (q->after_seq > 0 ? Q_CURSOR : 0);
+           (q->after_seq > 0 ? Q_CURSOR | (q->after_created_at ? 0 : Q_SEQ_CURSOR) : 0);
 }
 
 /* The server filter, in the form idx_audit_server is declared with (its
@@ -69,13 +70,34 @@ static void bind_filters(sqlite3_stmt *st, const store_query *q)
     if (q->completes) sq_bind_text(st, 15, q->completes);
 }
 
+/* Whether a shape's rows come newest first by (created_at, seq) rather
+** than by seq: the order the index most likely to be the narrowest gives
+** without a sort.  The user, server and session filters have only indexes
+** on the column and created_at (schema 11), so a shape with one of them
+** goes by time, as does any time range; the completes filter (an entry's
+** id: one or two rows) and the trigram index give seq order, and so do
+** the project and operation filters' indexes (their keys end in the
+** rowid) when nothing narrower is asked for.  The event type alone goes
+** by time, through its (event_type, created_at) index.  Both orders are
+** the same for every entry this store writes: each is given created_at
+** under the write lock. */
+static int by_time(int shape)
+{
+    if (shape & (Q_SINCE | Q_UNTIL)) return 1;
+    /* A cursor of seq alone ("the newest entries before seq N", as the
+    ** viewer finds one entry by its seq) asks for seq order. */
+    if (shape & (Q_COMPLETES | Q_FTS | Q_SEQ_CURSOR)) return 0;
+    if (shape & (Q_USER | Q_SERVER | Q_SESSION)) return 1;
+    return !(shape & (Q_PROJECT | Q_OPNAME));
+}
+
 /* Build the SQL for one query shape.  Parameters are numbered so that
 ** binding does not depend on which filters are present.  The trigram index
 ** only narrows the candidates; the LIKE filter still decides, so results
 ** are exactly those of a scan. */
 static void find_sql(int shape, char *buf, size_t len)
 {
-    int timed = shape & (Q_SINCE | Q_UNTIL);
+    int timed = by_time(shape);
     int n = snprintf(buf, len, "SELECT %s FROM %s WHERE 1", SQ_ENTRY_COLUMNS,
                      shape & Q_FTS
                          ? "audit_fts f JOIN audit_log a ON a.seq = f.rowid"
@@ -94,8 +116,11 @@ static void find_sql(int shape, char *buf, size_t len)
         n += snprintf(buf + n, len - n,
                       " AND (a.operation_name LIKE ?7 ESCAPE '\\'"
                       " OR a.error LIKE ?7 ESCAPE '\\')");
+    /* The plain bound lets the date index seek to the cursor; the row
+    ** value alone would be checked row by row from the newest entry on. */
     if ((shape & Q_CURSOR) && timed)
-        n += snprintf(buf + n, len - n, " AND (a.created_at, a.seq) < (?12, ?11)");
+        n += snprintf(buf + n, len - n,
+                      " AND a.created_at <= ?12 AND (a.created_at, a.seq) < (?12, ?11)");
     else if (shape & Q_CURSOR)
         n += snprintf(buf + n, len - n, " AND %s < ?11",
                       shape & Q_FTS ? "f.rowid" : "a.seq");
@@ -417,12 +442,18 @@ static void scan_sql(const store_scan *sc, char *buf, size_t len)
     int n = snprintf(buf, len, "SELECT %s FROM audit_log a WHERE a.seq > ?11",
                      SQ_ENTRY_COLUMNS);
     if (q && q->project_id) n += snprintf(buf + n, len - n, " AND a.project_id = ?1");
-    if (q && q->user_id) n += snprintf(buf + n, len - n, " AND a.user_id = ?2");
+    /* The user, event type, server and session filters are checked row by
+    ** row (unary +): their only indexes also hold created_at (schema 11)
+    ** and would deliver rows in time order, needing a sort to restore seq
+    ** order. */
+    if (q && q->user_id) n += snprintf(buf + n, len - n, " AND +a.user_id = ?2");
     if (q && q->operation_name)
         n += snprintf(buf + n, len - n, " AND a.operation_name = ?3");
-    if (q && q->event_type) n += snprintf(buf + n, len - n, " AND a.event_type = ?4");
-    if (q && q->server) n += snprintf(buf + n, len - n, " AND %s", server_match);
-    if (q && q->session_id) n += snprintf(buf + n, len - n, " AND a.session_id = ?14");
+    if (q && q->event_type) n += snprintf(buf + n, len - n, " AND +a.event_type = ?4");
+    if (q && q->server)
+        n += snprintf(buf + n, len - n,
+                      " AND a.server IS NOT NULL AND +json_extract(a.server, '$.name') = ?13");
+    if (q && q->session_id) n += snprintf(buf + n, len - n, " AND +a.session_id = ?14");
     if (q && q->completes) n += snprintf(buf + n, len - n, " AND a.completes = ?15");
     /* The unary + keeps the date indexes out: they would deliver rows in
     ** time order and need a sort, which holds rows in memory, to restore
