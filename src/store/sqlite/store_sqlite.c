@@ -465,16 +465,15 @@ int sq_open(const store_options *opt, store **out, char *err)
         (rc = sq_exec(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT,
                    "limiting the write-ahead log", err)) ||
         (rc = sq_exec(s, "PRAGMA cache_size=-16384", "sizing the cache", err)) ||
-        /* Each call's savepoint journals the pages it changes.  With
-        ** temp_store=MEMORY SQLite keeps that journal in 1 KiB pieces, a
-        ** malloc and a free each: 71 K instructions per logged call, a
-        ** tenth of serve's (bench_floor --savepoints 1, issue 23).  With
-        ** FILE it keeps the journal in memory in one piece up to its
-        ** statement-journal spill size (64 KiB, some sixteen pages: more
-        ** than a call of ordinary size changes) and only a larger one
-        ** goes on into an unlinked temporary file; sorts, which no query
-        ** of the tools makes, spill there only beyond the page cache. */
-        (rc = sq_exec(s, "PRAGMA temp_store=FILE", "placing temporary journals", err)) ||
+        /* Each call's savepoint journals the pages it changes, and the
+        ** commit's grouped statements (search index, counters) build
+        ** transient b-trees.  temp_store=FILE would keep the journal in one
+        ** 64 KiB piece instead of 1 KiB mallocs (54 K fewer instructions a
+        ** call) but writes those b-trees to temporary files: three times
+        ** the pwrite calls of a write, 13% fewer calls/s quiet (issue 23,
+        ** bench/RESULTS-issue23-local.md).  In memory both cost nothing
+        ** but the mallocs. */
+        (rc = sq_exec(s, "PRAGMA temp_store=MEMORY", "placing temporary journals", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = sq_schema_migrate(s, opt->path, version, err)) ||
         (rc = load_log_name(s, opt->log_name, err)))
