@@ -420,13 +420,13 @@ TEST(prune_drops_partitions_once_every_log_is_pruned)
     teardown(&t);
 }
 
-/* ---- the roles of the README ---- */
+/* ---- the roles of docs/postgres.md ---- */
 
-/* The fenced block opened by "```sql <tag>" in README.md, into out. */
+/* The fenced block opened by "```sql <tag>" in docs/postgres.md, into out. */
 static int doc_block(const char *tag, char *out, size_t len)
 {
-    char path[1024], doc[32768], open_line[64];
-    snprintf(path, sizeof path, "%s/README.md", getenv("DSS_SOURCE_DIR"));
+    char path[1024], doc[65536], open_line[64];
+    snprintf(path, sizeof path, "%s/docs/postgres.md", getenv("DSS_SOURCE_DIR"));
     slurp(path, doc, sizeof doc);
     snprintf(open_line, sizeof open_line, "\n```sql %s\n", tag);
     const char *a = strstr(doc, open_line);
@@ -456,7 +456,7 @@ TEST(documented_roles_work)
     pgtest_exec_err(t.db, "DROP ROLE IF EXISTS dss_writer; DROP ROLE IF EXISTS dss_reviewer;"
                           " DROP ROLE IF EXISTS dss_owner", NULL, 0);
     ASSERT_EQ_INT(pgtest_exec(t.db, roles), 0);
-    /* The tables, made by the owner as the README says. */
+    /* The tables, made by the owner as docs/postgres.md says. */
     snprintf(as, sizeof as, "%s options='-c role=dss_owner'", t.db);
     int rc = run_bin(&t, "migrate --db \"%s\"", as);
     if (rc != 0) TEST_FAIL_("creating the schema as the owner exited %d: %s", rc, t.err);
