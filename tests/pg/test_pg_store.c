@@ -628,6 +628,56 @@ TEST(import_continues_resends_and_refuses_breaks)
     store_close(s);
 }
 
+/* Entry 2 of a three-entry chain with args set to text, re-hashed so that
+** only the text can be wrong. */
+static void chain_with_args(shipped *c, const char *text)
+{
+    build_chain(c, 3);
+    snprintf(c->args[1], sizeof c->args[1], "%s", text);
+    for (int i = 1; i < 3; i++) {
+        store_raw_entry *e = &c->e[i];
+        memcpy(e->prev_hash, c->e[i - 1].hash, CHAIN_HASH_BYTES);
+        chain_entry_hash(&e->f, e->prev_hash, e->hash);
+    }
+}
+
+/* Text PostgreSQL would take or choke on is judged by the one strict UTF-8
+** rule (RFC 3629): an import carrying an overlong form, a surrogate or a
+** code point above U+10FFFF is refused whole, naming the entry, the field
+** and the problem; the longest valid forms still import. */
+TEST(import_refuses_invalid_utf8_naming_the_problem)
+{
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"{\"s\":\"\xC0\xAF\"}", "an overlong form at byte 6"},
+        {"{\"s\":\"\xE0\x80\xAF\"}", "an overlong form at byte 6"},
+        {"{\"s\":\"\xED\xA0\x80\"}", "a UTF-16 surrogate at byte 6"},
+        {"{\"s\":\"\xF4\x90\x80\x80\"}", "a code point above U+10FFFF at byte 6"},
+        {"{\"s\":\"\xE2\x82\"}", "a truncated sequence at byte 6"},
+    };
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "central", 0, 0, &s, err), STORE_OK);
+    store_log l = {.log_id = "5a1b2c3d-0000-4000-8000-000000000008", .name = "laptop"};
+    ASSERT_EQ_INT(store_ensure_log(s, &l, err), STORE_OK);
+    static shipped c;
+    int64_t stored, skipped;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        chain_with_args(&c, bad[k].text);
+        ASSERT_EQ_INT(import_tx(s, c.e, 3, &stored, &skipped, err), STORE_EINVAL);
+        ASSERT_CONTAINS(err, "entry 2 of log");
+        ASSERT_CONTAINS(err, "field args not valid UTF-8");
+        ASSERT_CONTAINS(err, bad[k].why);
+        ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.entries"), 0);
+    }
+    chain_with_args(&c, "{\"s\":\"\xF4\x8F\xBF\xBF\xED\x9F\xBF\xEF\xBF\xBF\xC2\x80\"}");
+    ASSERT_EQ_INT(import_tx(s, c.e, 3, &stored, &skipped, err), STORE_OK);
+    ASSERT_EQ_INT(stored, 3);
+    store_close(s);
+}
+
 static int count_logs(void *ctx, const store_log *l)
 {
     int *n = ctx;
@@ -1000,6 +1050,7 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(failed_request_keeps_the_others) TEST_ENTRY(rollback_discards_all)
           TEST_ENTRY(writer_role_cannot_change_entries) TEST_ENTRY(every_key_leads_with_log_id)
           TEST_ENTRY(import_continues_resends_and_refuses_breaks)
+          TEST_ENTRY(import_refuses_invalid_utf8_naming_the_problem)
           TEST_ENTRY(checkpoints_and_log_key) TEST_ENTRY(use_log_by_name_and_shared_names)
           TEST_ENTRY(lost_connection_fails_group_then_reconnects)
           TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait)
