@@ -15,6 +15,7 @@
 
 #include "test.h"
 #include "ship/cursor.h"
+#include "ship/cursor_testing.h"
 #include "ship/ship.h"
 #include "ship/sink.h"
 #include "ship/sink_int.h"
@@ -466,6 +467,55 @@ TEST(cursor_saves_loads_and_survives_reopening)
     ASSERT(stat(p, &st) == 0 && (st.st_mode & 0777) == 0700);
 }
 
+static int count_rows(void *ctx, const ship_cursor_row *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* A shipper saves after every batch: each statement is prepared once per
+** connection and run again, not prepared on every call; and what each call
+** gives is still the newest (no read held open between calls). */
+TEST(cursor_statements_prepared_once_per_connection)
+{
+    char err[512], db[128], key[65];
+    cursor *c = NULL;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    cursor_key("relp://h:2514", "log-a", key);
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 1, &c, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_testing_runs(c, "save"), 0);
+    ship_mark m = {.seq = 0}, got;
+    int found, rows;
+    for (int i = 1; i <= 5; i++) {
+        m.seq = i;
+        snprintf(m.id, sizeof m.id, "id-%d", i);
+        snprintf(m.hash, sizeof m.hash, "%064d", i);
+        ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err),
+                      CURSOR_OK);
+        ASSERT_EQ_INT(cursor_load(c, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
+        ASSERT_EQ_INT(got.seq, i);
+        rows = 0;
+        ASSERT_EQ_INT(cursor_each(c, count_rows, &rows, err, sizeof err), CURSOR_OK);
+        ASSERT_EQ_INT(rows, 1);
+    }
+    ASSERT_EQ_INT(cursor_testing_runs(c, "save"), 5);
+    ASSERT_EQ_INT(cursor_testing_runs(c, "load"), 5);
+    ASSERT_EQ_INT(cursor_testing_runs(c, "each"), 5);
+    /* Another connection sees every save: none waits in an open read. */
+    cursor *d = NULL;
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 0, &d, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_load(d, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(got.seq, 5);
+    m.seq = 6;
+    ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_load(d, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(got.seq, 6);
+    cursor_close(d);
+    cursor_close(c);
+}
+
 TEST(cursor_lock_is_exclusive_across_processes)
 {
     char err[512], db[128], key[65];
@@ -750,6 +800,7 @@ TEST_MAIN(
     TEST_ENTRY(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     TEST_ENTRY(otlp_identity_attributes_follow_each_row)
     TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
+    TEST_ENTRY(cursor_statements_prepared_once_per_connection)
     TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
     TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
     TEST_ENTRY(ship_refuses_what_it_cannot_do_before_sending)
