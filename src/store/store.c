@@ -558,9 +558,35 @@ int store_add_checkpoint(store *s, store_checkpoint *cp, char *err)
     return s->m->add_checkpoint(s, cp, err);
 }
 
+/* Counts what each_checkpoint hands on (store_testing_checkpoints_read()). */
+typedef struct cp_relay {
+    store *s;
+    store_checkpoint_fn fn;
+    void *ctx;
+} cp_relay;
+
+static int relay_checkpoint(void *ctx, const store_checkpoint *cp)
+{
+    cp_relay *r = ctx;
+    r->s->checkpoints_read++;
+    return r->fn(r->ctx, cp);
+}
+
+int store_each_checkpoint_after(store *s, int64_t after, store_checkpoint_fn fn, void *ctx,
+                                char *err)
+{
+    cp_relay r = {s, fn, ctx};
+    return s->m->each_checkpoint(s, after, relay_checkpoint, &r, err);
+}
+
 int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err)
 {
-    return s->m->each_checkpoint(s, fn, ctx, err);
+    return store_each_checkpoint_after(s, 0, fn, ctx, err);
+}
+
+int64_t store_testing_checkpoints_read(store *s)
+{
+    return s->checkpoints_read;
 }
 
 void store_raw_of_row(const entry_row *row, store_raw_entry *e)
