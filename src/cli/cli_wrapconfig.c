@@ -23,6 +23,7 @@
 */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "../util/jbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,31 +67,21 @@ static char *read_all(const char *path, size_t *n, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-        if (cap - len < 4096) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
+    jbuf b = {0};
+    int rc = jbuf_read(&b, f, SIZE_MAX - 1), read_errno = errno;
     fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
+    size_t len = b.len;
+    char *text = rc == 0 ? jbuf_take(&b) : NULL;
+    if (!text) {
+        if (rc == -1 && !b.failed)
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(read_errno));
+        else
+            snprintf(err, errlen, "out of memory");
+        jbuf_free(&b);
         return NULL;
     }
-    buf[len] = '\0';
     *n = len;
-    return buf;
+    return text;
 }
 
 static int is_wrapped(const cJSON *e)

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "../util/fsutil.h"
+#include "../util/jbuf.h"
 #include "../util/jsoncheck.h"
 
 typedef enum shape {
@@ -158,27 +159,20 @@ static int load(const char *path, char **text, size_t *len, cJSON **doc, char *e
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap + 1);
-    while (b && (r = fread(b + n, 1, cap - n, fp)) > 0) {
-        n += r;
-        if (n == cap) {
-            char *nb = cap < (64u << 20) ? realloc(b, cap * 2 + 1) : NULL;
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-    }
+    jbuf buf = {0};
+    int rc = jbuf_read(&buf, fp, 64u << 20);
+    int read_errno = errno;
     fclose(fp);
+    size_t n = buf.len;
+    char *b = rc == 0 ? jbuf_take(&buf) : NULL;
     if (!b) {
-        snprintf(err, errlen, "%s is too large or memory ran out", path);
+        if (rc == -1 && !buf.failed)
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(read_errno));
+        else
+            snprintf(err, errlen, "%s is too large or memory ran out", path);
+        jbuf_free(&buf);
         return -1;
     }
-    b[n] = '\0';
     char why[200];
     if (n == 0) {
         snprintf(err, errlen, "%s is empty, not a JSON object; it was left untouched", path);
