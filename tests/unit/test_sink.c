@@ -427,6 +427,39 @@ TEST(otlp_identity_attributes_follow_each_row)
     ASSERT_EQ_STR(client_attrs("{\"name\":\"b\"}", &s), "dss_audit.client.name=b;");
 }
 
+/* The one message for a receiver's certificate that fails verification:
+** the sink, the host, which problem, the TLS library's words, and what to
+** do about it (--ca where it can help). */
+TEST(tls_failure_message_names_host_problem_and_ca)
+{
+    char m[1024];
+    sink_tls_explain("syslog+tls://logs.example:6514", "logs.example", SINK_TLS_UNKNOWN_CA,
+                     NULL, "SSL certificate problem: unable to get local issuer certificate",
+                     m, sizeof m);
+    ASSERT_CONTAINS(m, "syslog+tls://logs.example:6514: ");
+    ASSERT_CONTAINS(m, "the certificate of logs.example comes from an unknown CA");
+    ASSERT_CONTAINS(m, "(SSL certificate problem: unable to get local issuer certificate)");
+    ASSERT_CONTAINS(m, "no CA in the system's store signed it");
+    ASSERT_CONTAINS(m, "--ca FILE");
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_UNKNOWN_CA, "/etc/team-ca.pem", NULL, m,
+                     sizeof m);
+    ASSERT_CONTAINS(m, "the certificate of h comes from an unknown CA");
+    ASSERT_CONTAINS(m, "the CA in --ca /etc/team-ca.pem did not sign it");
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_NAME_MISMATCH, NULL, "no alternative name",
+                     m, sizeof m);
+    ASSERT_CONTAINS(m, "the certificate of h does not name it (a name mismatch)");
+    ASSERT_CONTAINS(m, "--ca cannot change names");
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_EXPIRED, "ca.pem", "certificate has expired",
+                     m, sizeof m);
+    ASSERT_CONTAINS(m, "the certificate of h has expired");
+    ASSERT_CONTAINS(m, "(certificate has expired)");
+    ASSERT_CONTAINS(m, "--ca cannot help");
+    /* A message cut short by a small buffer is still a string. */
+    char small[16];
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_OTHER, NULL, NULL, small, sizeof small);
+    ASSERT_EQ_INT(strlen(small), sizeof small - 1);
+}
+
 TEST(cursor_saves_loads_and_survives_reopening)
 {
     char err[512], db[128], key[65], other[65];
@@ -799,6 +832,7 @@ TEST_MAIN(
     TEST_ENTRY(syslog_severity_rises_for_errors_and_security_events)
     TEST_ENTRY(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     TEST_ENTRY(otlp_identity_attributes_follow_each_row)
+    TEST_ENTRY(tls_failure_message_names_host_problem_and_ca)
     TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
     TEST_ENTRY(cursor_statements_prepared_once_per_connection)
     TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
