@@ -22,7 +22,6 @@
 #include <cjson/cJSON.h>
 
 #include "../util/fsutil.h"
-#include "../util/jbuf.h"
 #include "../util/jsoncheck.h"
 
 typedef enum shape {
@@ -153,26 +152,9 @@ static int load(const char *path, char **text, size_t *len, cJSON **doc, char *e
 {
     *text = NULL;
     *doc = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    jbuf buf = {0};
-    int rc = jbuf_read(&buf, fp, 64u << 20);
-    int read_errno = errno;
-    fclose(fp);
-    size_t n = buf.len;
-    char *b = rc == 0 ? jbuf_take(&buf) : NULL;
-    if (!b) {
-        if (rc == -1 && !buf.failed)
-            snprintf(err, errlen, "cannot read %s: %s", path, strerror(read_errno));
-        else
-            snprintf(err, errlen, "%s is too large or memory ran out", path);
-        jbuf_free(&buf);
-        return -1;
-    }
+    size_t n;
+    char *b = fs_read_all(path, 64u << 20, &n, err, errlen);
+    if (!b) return errno == ENOENT ? 0 : -1;
     char why[200];
     if (n == 0) {
         snprintf(err, errlen, "%s is empty, not a JSON object; it was left untouched", path);
