@@ -56,6 +56,9 @@
 ** of its own per call would cost a receiver's session each (RELP: a
 ** connection and two handshakes) for an entry or two. */
 #define SHIP_GATHER_MS 100
+/* ship_options.map_file: map as much of the file as SQLite allows (it caps
+** the size at its build's maximum). */
+#define SHIP_MAP_BYTES ((int64_t)1 << 40)
 #define SHIP_STANDBY_MS 1000           /* a lane standing by asks for its lock this often */
 #define SHIP_LOGS_EVERY_MS 5000        /* a shared trail is checked for new logs this often */
 
@@ -930,7 +933,8 @@ static void handle_free(ship_handle *h)
 static int open_source(ship_handle *h, worker *w, char *err, size_t len)
 {
     char serr[STORE_ERRLEN], shown[512];
-    store_options so = {.path = h->opt.from, .readonly = !h->remote, .no_own_log = h->remote};
+    store_options so = {.path = h->opt.from, .readonly = !h->remote, .no_own_log = h->remote,
+                        .mmap_bytes = h->opt.map_file ? SHIP_MAP_BYTES : 0};
     store_redact_path(h->opt.from, shown, sizeof shown);
     if (store_open(&so, &w->src, serr) != STORE_OK) {
         snprintf(err, len, "cannot open %s: %s", shown, serr);
@@ -1232,6 +1236,7 @@ int ship_start(const ship_options *opt, ship_handle **out, char *err, size_t len
     ship_options bg = *opt;
     bg.follow = 1;
     bg.stop = NULL;
+    bg.map_file = 0; /* a SIGBUS would take the server down with it */
     *out = NULL;
     int rc = ship_check(&bg, err, len);
     if (rc != SHIP_OK) return rc;

@@ -427,6 +427,15 @@ static int keep_wal(sqlite_store *s, char *err)
     return STORE_OK;
 }
 
+/* store_options.mmap_bytes: a read-only connection reads through a map of
+** the file (SQLite falls back to reads where it cannot map). */
+static int map_file(sqlite_store *s, int64_t bytes, char *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA mmap_size=%lld", (long long)bytes);
+    return sq_exec(s, sql, "mapping the file", err);
+}
+
 int sq_open(const store_options *opt, store **out, char *err)
 {
     int rc;
@@ -476,7 +485,8 @@ int sq_open(const store_options *opt, store **out, char *err)
         (rc = sq_exec(s, "PRAGMA temp_store=MEMORY", "placing temporary journals", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = sq_schema_migrate(s, opt->path, version, err)) ||
-        (rc = load_log_name(s, opt->log_name, err)))
+        (rc = load_log_name(s, opt->log_name, err)) ||
+        (s->readonly && opt->mmap_bytes > 0 && (rc = map_file(s, opt->mmap_bytes, err))))
         goto fail;
     s->log_id_len = strlen(s->log_id);
     s->log_name_len = strlen(s->log_name);
