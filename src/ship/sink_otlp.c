@@ -150,7 +150,7 @@ static size_t pb_varint_at(char *p, uint64_t v)
 static int pb_attr(void *ctx, const cli_otlp_attr *a)
 {
     kv_ctx *k = ctx;
-    size_t klen = strlen(a->key), slen = a->is_int ? 0 : strlen(a->str);
+    size_t klen = a->key_len, slen = a->is_int ? 0 : a->str_len;
     size_t any_len = a->is_int ? 1 + pb_varint_size((uint64_t)a->num)
                                : pb_head_size(slen) + slen;
     char small[128], *head = small, *big = NULL;
