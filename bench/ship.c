@@ -27,6 +27,10 @@
 ** acknowledged batches); each line also says how many requests and bytes
 ** the receiver read in that measure's rounds.
 **
+** ship_run() reads the file through a memory map, as the `ship` command
+** does (ship_options.map_file); --no-map reads it with plain reads, as
+** shipping in the background of a server does, to measure the difference.
+**
 ** Each round ships from the start with a fresh cursor folder; the lines
 ** give every round and the median.  Prints, per measure:
 **   relp entries=N rounds=R median_s=... rate=... received=... ship_cpu_s=... cpu_rate=...
