@@ -12,6 +12,7 @@
 #include "store/store_testing.h"
 #include "store/chain.h"
 #include "ship/sink.h"
+#include "raw_copy.h"
 #include "tlog/merkle.h"
 
 #include <libpq-fe.h>
@@ -689,22 +690,13 @@ static int keep_raw(void *ctx, const store_raw_entry *e)
 {
     raw_list *l = ctx;
     if (l->n == 32) return 1;
-    store_raw_entry *x = &l->e[l->n++];
-    *x = *e;
-    const char **slot[CHAIN_STRING_FIELDS];
-    chain_string_slots(&x->f, slot);
-    for (int i = 0; i < CHAIN_STRING_FIELDS; i++)
-        if (*slot[i]) *slot[i] = strdup(*slot[i]);
+    raw_copy(&l->e[l->n++], e);
     return 0;
 }
 
 static void free_raw(raw_list *l)
 {
-    for (size_t k = 0; k < l->n; k++) {
-        const char **slot[CHAIN_STRING_FIELDS];
-        chain_string_slots(&l->e[k].f, slot);
-        for (int i = 0; i < CHAIN_STRING_FIELDS; i++) free((char *)*slot[i]);
-    }
+    for (size_t k = 0; k < l->n; k++) raw_copy_free(&l->e[k]);
     l->n = 0;
 }
 
