@@ -23,6 +23,7 @@
 */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "../util/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -57,40 +58,6 @@ static char *default_file(const char *client, const cli_wrap_where *where)
         return NULL;
     }
     return strdup(buf);
-}
-
-static char *read_all(const char *path, size_t *n, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rbe");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-        if (cap - len < 4096) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    buf[len] = '\0';
-    *n = len;
-    return buf;
 }
 
 static int is_wrapped(const cJSON *e)
@@ -452,7 +419,7 @@ static char *matching_backup(const char *path, const char *client, const char *s
         snprintf(bp, sizeof bp, "%s/%s", slash ? (*dir ? dir : "") : ".", names[i]);
         char ignore[256];
         size_t len;
-        char *b = read_all(bp, &len, ignore, sizeof ignore);
+        char *b = fs_read_all(bp, SIZE_MAX - 1, &len, ignore, sizeof ignore);
         cJSON *root = b ? cJSON_ParseWithLength(b, len) : NULL;
         char *printed = NULL;
         if (cJSON_IsObject(root) && rewrite_root(root, client, 0, self, NULL) > 0 &&
@@ -491,7 +458,7 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
         rc = CLI_EUSAGE;
         goto done;
     }
-    if (!(text = read_all(path, &n, err, errlen))) goto done;
+    if (!(text = fs_read_all(path, SIZE_MAX - 1, &n, err, errlen))) goto done;
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
     if (!root || !cJSON_IsObject(root)) {

@@ -152,33 +152,9 @@ static int load(const char *path, char **text, size_t *len, cJSON **doc, char *e
 {
     *text = NULL;
     *doc = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap + 1);
-    while (b && (r = fread(b + n, 1, cap - n, fp)) > 0) {
-        n += r;
-        if (n == cap) {
-            char *nb = cap < (64u << 20) ? realloc(b, cap * 2 + 1) : NULL;
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-    }
-    fclose(fp);
-    if (!b) {
-        snprintf(err, errlen, "%s is too large or memory ran out", path);
-        return -1;
-    }
-    b[n] = '\0';
+    size_t n;
+    char *b = fs_read_all(path, 64u << 20, &n, err, errlen);
+    if (!b) return errno == ENOENT ? 0 : -1;
     char why[200];
     if (n == 0) {
         snprintf(err, errlen, "%s is empty, not a JSON object; it was left untouched", path);

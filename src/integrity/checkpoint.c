@@ -15,6 +15,7 @@
 
 #include "../tlog/ckpt.h"
 #include "../tlog/note.h"
+#include "../util/jbuf.h"
 #include "../util/ts.h"
 
 _Static_assert(STORE_ORIGIN_MAX == CKPT_ORIGIN_MAX, "an origin fits the store");
@@ -199,29 +200,11 @@ int checkpoint_check_note(const store_checkpoint *cp, const char *origin, uint8_
     return 0;
 }
 
-typedef struct cosig_text {
-    char *p;
-    size_t len, cap;
-    int oom;
-} cosig_text;
-
 static int add_cosig_line(void *ctx, const store_cosignature *c)
 {
-    cosig_text *t = ctx;
-    size_t n = strlen(c->line);
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = (t->len + n + 1) * 2;
-        char *p = realloc(t->p, cap);
-        if (!p) {
-            t->oom = 1;
-            return 1;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, c->line, n + 1);
-    t->len += n;
-    return 0;
+    jbuf *t = ctx;
+    jbuf_puts(t, c->line);
+    return t->failed;
 }
 
 char *checkpoint_cosigned_note(store *st, const store_checkpoint *cp, char *err)
@@ -231,20 +214,16 @@ char *checkpoint_cosigned_note(store *st, const store_checkpoint *cp, char *err)
                  "notes existed, or the log's tree was incomplete)", (long long)cp->number);
         return NULL;
     }
-    size_t n = strlen(cp->note);
-    cosig_text t = {.p = malloc(n + 1), .len = n, .cap = n + 1};
-    if (!t.p) {
-        snprintf(err, STORE_ERRLEN, "out of memory");
+    jbuf t = {0};
+    jbuf_puts(&t, cp->note);
+    int rc = t.failed ? STORE_OK : store_each_cosignature(st, cp->number, add_cosig_line, &t, err);
+    if (rc != STORE_OK) {
+        jbuf_free(&t);
         return NULL;
     }
-    memcpy(t.p, cp->note, n + 1);
-    int rc = store_each_cosignature(st, cp->number, add_cosig_line, &t, err);
-    if (rc == STORE_OK && t.oom) snprintf(err, STORE_ERRLEN, "out of memory");
-    if (rc != STORE_OK || t.oom) {
-        free(t.p);
-        return NULL;
-    }
-    return t.p;
+    char *text = jbuf_take(&t);
+    if (!text) snprintf(err, STORE_ERRLEN, "out of memory");
+    return text;
 }
 
 static int keep_noted(void *ctx, const store_checkpoint *cp)

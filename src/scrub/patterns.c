@@ -17,6 +17,7 @@
 #include "patterns.h"
 
 #include "scrub.h"
+#include "../util/jbuf.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -682,40 +683,10 @@ static int try_at(scan *c, size_t i, span *m)
 
 /* ---- output --------------------------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const void *src, size_t n)
-{
-    if (b->oom || !n) return;
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (n > cap - b->len) {
-            if (cap > SIZE_MAX / 2) {
-                b->oom = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-
 int patterns_scan(const char *in, size_t n, char **out, size_t *outlen)
 {
     scan c = {(const unsigned char *)in, n, 0};
-    buf b = {0};
+    jbuf b = {0};
     size_t i = 0, last = 0;
     int found = 0;
     *out = NULL;
@@ -734,24 +705,18 @@ int patterns_scan(const char *in, size_t n, char **out, size_t *outlen)
         }
         if (!found) {
             found = 1;
-            b.cap = n < SIZE_MAX - 64 ? n + 64 : n;
-            b.p = malloc(b.cap);
-            if (!b.p) b.oom = 1;
+            jbuf_reserve(&b, n < SIZE_MAX - 64 ? n + 64 : n); /* a failure shows at the end */
         }
-        put(&b, in + last, m.a - last);
-        put(&b, SCRUB_REDACTED, sizeof SCRUB_REDACTED - 1);
+        jbuf_put(&b, in + last, m.a - last);
+        jbuf_put(&b, SCRUB_REDACTED, sizeof SCRUB_REDACTED - 1);
         last = m.b;
         i = m.b > i ? m.b : i + 1;
     }
     atomic_fetch_add_explicit(&total_work, c.work, memory_order_relaxed);
     if (!found) return 0;
-    put(&b, in + last, n - last);
-    put(&b, "", 1);
-    if (b.oom) {
-        free(b.p);
-        return -1;
-    }
-    *out = b.p;
-    if (outlen) *outlen = b.len - 1;
+    jbuf_put(&b, in + last, n - last);
+    size_t len = b.len;
+    if (!(*out = jbuf_take(&b))) return -1;
+    if (outlen) *outlen = len;
     return 1;
 }

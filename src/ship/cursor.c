@@ -11,13 +11,16 @@
 ** The audit database itself is never written: the shipper opens it read
 ** only, and its append-only triggers stay what they are.  Each sink's
 ** exclusive lock is a flock() on <db>.ship/<key>.lock, which the kernel
-** releases when the process ends, however it ends.
+** releases when the process ends, however it ends.  Its three statements
+** are prepared on first use and kept for the cursor's life (a shipper saves
+** after every batch), finalized at close.
 **
 ** A shared trail's cursors are the store's own (store_cursor_*, kept by
 ** PostgreSQL beside the logs); the second table of functions below only
 ** turns between the two shapes.
 */
 #include "cursor.h"
+#include "cursor_testing.h"
 #include "../store/store.h"
 #include "../util/fsutil.h"
 
@@ -34,9 +37,22 @@
 
 enum { MAX_LOCKS = 16 };
 
+/* The local cursor's statements, each prepared once (stmt_get()). */
+enum { STMT_LOAD, STMT_SAVE, STMT_EACH, NSTMT };
+
+static const char *const stmt_sql[NSTMT] = {
+    [STMT_LOAD] = "SELECT seq, id, hash, saved_at FROM cursors WHERE key = ?",
+    [STMT_SAVE] = "INSERT INTO cursors(key, sink, log_id, seq, id, hash, saved_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                  "sink = excluded.sink, seq = excluded.seq, id = excluded.id, "
+                  "hash = excluded.hash, saved_at = excluded.saved_at",
+    [STMT_EACH] = "SELECT key, sink, log_id, seq, id, hash, saved_at FROM cursors ORDER BY key",
+};
+
 typedef struct local_cursor {
     cursor base;
     sqlite3 *db;
+    sqlite3_stmt *stmt[NSTMT];
     char *dir;
     int locks[MAX_LOCKS];
     char lock_keys[MAX_LOCKS][65];
@@ -71,17 +87,34 @@ static int db_error(local_cursor *c, const char *what, char *err, size_t len)
     return CURSOR_EIO;
 }
 
+/* c's statement which, prepared on its first use; NULL on failure (the
+** connection's message says why).  Owned by c: finalized at close. */
+static sqlite3_stmt *stmt_get(local_cursor *c, int which)
+{
+    if (!c->stmt[which] &&
+        sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                           &c->stmt[which], NULL) != SQLITE_OK)
+        return NULL;
+    return c->stmt[which];
+}
+
+/* Ready for the next use: no read left open (it would hold the WAL
+** snapshot) and no pointer to the caller's strings kept. */
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 static int local_load(cursor *base, const char *log_id, const char *key, ship_mark *m,
                       int *found, char *err, size_t len)
 {
     (void)log_id; /* the key names the log too */
     local_cursor *c = (local_cursor *)base;
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = stmt_get(c, STMT_LOAD);
     memset(m, 0, sizeof *m);
     *found = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, id, hash, saved_at FROM cursors WHERE key = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_error(c, "read", err, len);
+    if (!st) return db_error(c, "read", err, len);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -91,7 +124,7 @@ static int local_load(cursor *base, const char *log_id, const char *key, ship_ma
         snprintf(m->hash, sizeof m->hash, "%s", (const char *)sqlite3_column_text(st, 2));
         snprintf(m->saved_at, sizeof m->saved_at, "%s", (const char *)sqlite3_column_text(st, 3));
     }
-    sqlite3_finalize(st);
+    stmt_done(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? CURSOR_OK : db_error(c, "read", err, len);
 }
 
@@ -99,16 +132,10 @@ static int local_save(cursor *base, const char *key, const char *sink_desc, cons
                       const ship_mark *m, char *err, size_t len)
 {
     local_cursor *c = (local_cursor *)base;
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = stmt_get(c, STMT_SAVE);
     char now[TS_BUFLEN];
     ts_format(ts_now_us(), now);
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT INTO cursors(key, sink, log_id, seq, id, hash, saved_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                           "sink = excluded.sink, seq = excluded.seq, id = excluded.id, "
-                           "hash = excluded.hash, saved_at = excluded.saved_at",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_error(c, "save", err, len);
+    if (!st) return db_error(c, "save", err, len);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sink_desc, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, log_id, -1, SQLITE_STATIC);
@@ -117,7 +144,7 @@ static int local_save(cursor *base, const char *key, const char *sink_desc, cons
     sqlite3_bind_text(st, 6, m->hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(st);
     return rc == SQLITE_DONE ? CURSOR_OK : db_error(c, "save", err, len);
 }
 
@@ -125,11 +152,8 @@ static int local_each(cursor *base, int (*fn)(void *ctx, const ship_cursor_row *
                       char *err, size_t len)
 {
     local_cursor *c = (local_cursor *)base;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT key, sink, log_id, seq, id, hash, saved_at FROM cursors "
-                           "ORDER BY key", -1, &st, NULL) != SQLITE_OK)
-        return db_error(c, "read", err, len);
+    sqlite3_stmt *st = stmt_get(c, STMT_EACH);
+    if (!st) return db_error(c, "read", err, len);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ship_cursor_row r;
@@ -148,7 +172,7 @@ static int local_each(cursor *base, int (*fn)(void *ctx, const ship_cursor_row *
             break;
         }
     }
-    sqlite3_finalize(st);
+    stmt_done(st);
     return rc == SQLITE_DONE ? CURSOR_OK : db_error(c, "read", err, len);
 }
 
@@ -187,6 +211,7 @@ static int local_lock(cursor *base, const char *key, char *err, size_t len)
 static void local_close(cursor *base)
 {
     local_cursor *c = (local_cursor *)base;
+    for (int i = 0; i < NSTMT; i++) sqlite3_finalize(c->stmt[i]);
     sqlite3_close(c->db);
     for (int i = 0; i < c->nlocks; i++) close(c->locks[i]);
     free(c->dir);
@@ -248,6 +273,17 @@ nomem:
 fail:
     local_close(&c->base);
     return CURSOR_EIO;
+}
+
+int64_t cursor_testing_runs(cursor *base, const char *which)
+{
+    static const char *const names[NSTMT] = {"load", "save", "each"};
+    if (base->ops != &local_ops) return -1;
+    local_cursor *c = (local_cursor *)base;
+    for (int i = 0; i < NSTMT; i++)
+        if (strcmp(names[i], which) == 0)
+            return c->stmt[i] ? sqlite3_stmt_status(c->stmt[i], SQLITE_STMTSTATUS_RUN, 0) : 0;
+    return -1;
 }
 
 /* ---- a shared trail's cursors, in the store -------------------------------- */

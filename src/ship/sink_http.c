@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -82,6 +83,109 @@ int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len)
     return SINK_OK;
 }
 
+/* OpenSSL's certificate verification results (x509_vfy.h; stable
+** numbers), as libcurl's OpenSSL backend reports them in
+** CURLINFO_SSL_VERIFYRESULT. */
+enum {
+    X509_OK = 0,
+    X509_NO_ISSUER = 2,
+    X509_NOT_YET_VALID = 9,
+    X509_EXPIRED = 10,
+    X509_SELF_SIGNED = 18,
+    X509_SELF_SIGNED_IN_CHAIN = 19,
+    X509_NO_LOCAL_ISSUER = 20,
+    X509_NO_LEAF_ISSUER = 21,
+    X509_UNTRUSTED = 27,
+    X509_HOST_MISMATCH = 62,
+    X509_IP_MISMATCH = 64
+};
+
+void sink_tls_explain(const char *desc, const char *host, sink_tls_problem what,
+                      const char *ca_file, const char *detail, char *err, size_t len)
+{
+    char trust[600];
+    if (ca_file)
+        snprintf(trust, sizeof trust, "the CA in --ca %s did not sign it: give the CA that did "
+                                      "with --ca", ca_file);
+    else
+        snprintf(trust, sizeof trust, "no CA in the system's store signed it: give the CA that "
+                                      "did with --ca FILE");
+    const char *says = "";
+    switch (what) {
+    case SINK_TLS_UNKNOWN_CA:
+        says = "comes from an unknown CA";
+        break;
+    case SINK_TLS_NAME_MISMATCH:
+        says = "does not name it (a name mismatch)";
+        snprintf(trust, sizeof trust, "connect by a name the certificate carries, or give the "
+                                      "receiver one for this name (--ca cannot change names)");
+        break;
+    case SINK_TLS_EXPIRED:
+        says = "has expired, or is not valid yet";
+        snprintf(trust, sizeof trust, "renew it on the receiver, or check this machine's "
+                                      "clock (--ca cannot help)");
+        break;
+    case SINK_TLS_OTHER:
+        says = "could not be verified";
+        snprintf(trust, sizeof trust, "check the receiver's certificate%s",
+                 ca_file ? " and the CA given with --ca" : ", or give its CA with --ca FILE");
+        break;
+    }
+    snprintf(err, len, "%s: the certificate of %s %s (%s); %s", desc, host, says,
+             detail && *detail ? detail : "TLS verification failed", trust);
+}
+
+/* What verification result v (with libcurl's code cc) means. */
+static sink_tls_problem tls_problem(CURLcode cc, long v)
+{
+    switch (v) {
+    case X509_NO_ISSUER: case X509_SELF_SIGNED: case X509_SELF_SIGNED_IN_CHAIN:
+    case X509_NO_LOCAL_ISSUER: case X509_NO_LEAF_ISSUER: case X509_UNTRUSTED:
+        return SINK_TLS_UNKNOWN_CA;
+    case X509_NOT_YET_VALID: case X509_EXPIRED:
+        return SINK_TLS_EXPIRED;
+    case X509_HOST_MISMATCH: case X509_IP_MISMATCH:
+        return SINK_TLS_NAME_MISMATCH;
+    case X509_OK:
+        /* The chain was good: what failed is libcurl's own check of the
+        ** name, after the handshake. */
+        return cc == CURLE_PEER_FAILED_VERIFICATION ? SINK_TLS_NAME_MISMATCH : SINK_TLS_OTHER;
+    default:
+        return SINK_TLS_OTHER;
+    }
+}
+
+int sink_tls_refusal(CURL *curl, CURLcode cc, const char *ca_file, const char *desc,
+                     const char *detail, char *err, size_t len)
+{
+    if (cc != CURLE_PEER_FAILED_VERIFICATION && cc != CURLE_SSL_CACERT_BADFILE &&
+        cc != CURLE_SSL_CERTPROBLEM)
+        return 0;
+    if (cc != CURLE_PEER_FAILED_VERIFICATION) { /* our own files, not the receiver's */
+        snprintf(err, len, "%s: %s (check --ca, --client-cert and --client-key)", desc,
+                 detail && *detail ? detail : curl_easy_strerror(cc));
+        return SINK_EREFUSED;
+    }
+    char host[256] = "the receiver";
+    char *url = NULL, *h = NULL;
+    CURLU *u = curl_url();
+    if (u && curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url &&
+        curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+        snprintf(host, sizeof host, "%s", h);
+    curl_free(h);
+    curl_url_cleanup(u);
+    /* The verification result's numbers are OpenSSL's; another TLS
+    ** library's are not known here. */
+    long v = -1;
+    const curl_version_info_data *ver = curl_version_info(CURLVERSION_NOW);
+    if (!(ver->ssl_version && strncmp(ver->ssl_version, "OpenSSL", 7) == 0) ||
+        curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &v) != CURLE_OK)
+        v = -1;
+    sink_tls_explain(desc, host, tls_problem(cc, v), ca_file, detail, err, len);
+    return SINK_EREFUSED;
+}
+
 int sink_http_init(sink_http *h, const sink_config *cfg, char *err, size_t len)
 {
     memset(h, 0, sizeof *h);
@@ -106,6 +210,10 @@ int sink_http_init(sink_http *h, const sink_config *cfg, char *err, size_t len)
     curl_easy_setopt(c, CURLOPT_USERAGENT, "dss-audit-mcp/" DSS_VERSION);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     int rc = sink_curl_tls(c, cfg, err, len);
+    if (rc == SINK_OK && cfg->ca_file && !(h->ca_file = strdup(cfg->ca_file))) {
+        snprintf(err, len, "out of memory");
+        rc = SINK_ENOMEM;
+    }
     if (rc != SINK_OK) sink_http_free(h);
     return rc;
 }
@@ -210,12 +318,10 @@ int sink_http_post_parts(sink_http *h, const char *url, const char *desc,
         goto done;
     }
     if (cc != CURLE_OK) {
-        snprintf(err, len, "%s: %s", desc, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
         /* A certificate the receiver cannot prove is not an outage. */
-        rc = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-                     cc == CURLE_SSL_CERTPROBLEM
-                 ? SINK_EREFUSED
-                 : SINK_EDOWN;
+        if ((rc = sink_tls_refusal(h->curl, cc, h->ca_file, desc, h->errbuf, err, len))) goto done;
+        snprintf(err, len, "%s: %s", desc, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+        rc = SINK_EDOWN;
         goto done;
     }
     curl_off_t retry = 0;
@@ -244,4 +350,6 @@ void sink_http_free(sink_http *h)
     }
     h->curl = NULL;
     jbuf_free(&h->body);
+    free(h->ca_file);
+    h->ca_file = NULL;
 }

@@ -25,6 +25,7 @@ typedef struct sink_http {
     jbuf body;          /* its body (at most SINK_HTTP_BODY_MAX bytes kept) */
     char ctype[128];    /* its Content-Type */
     char errbuf[CURL_ERROR_SIZE];
+    char *ca_file;      /* --ca, for the messages; NULL: the system's store */
 } sink_http;
 
 enum { SINK_HTTP_BODY_MAX = 1 << 20 };
@@ -64,6 +65,28 @@ void sink_http_free(sink_http *h);
 ** connection): verification against the system's CA store or ca_file,
 ** and the client certificate.  SINK_OK or SINK_EUSAGE with a sentence. */
 int sink_curl_tls(CURL *curl, const sink_config *cfg, char *err, size_t len);
+
+/* What a failed verification of the receiver's certificate was. */
+typedef enum sink_tls_problem {
+    SINK_TLS_UNKNOWN_CA,    /* no trusted CA signed it */
+    SINK_TLS_NAME_MISMATCH, /* it does not name the host connected to */
+    SINK_TLS_EXPIRED,       /* expired, or not valid yet */
+    SINK_TLS_OTHER
+} sink_tls_problem;
+
+/* The one message a TLS sink shows when the receiver's certificate fails
+** verification, into err: desc (the sink), the host, what is wrong, the
+** TLS library's own words (detail; may be NULL) and what to do (--ca). */
+void sink_tls_explain(const char *desc, const char *host, sink_tls_problem what,
+                      const char *ca_file, const char *detail, char *err, size_t len);
+
+/* After curl_easy_perform() on curl failed with cc: when the failure is
+** the receiver's certificate (or our own TLS files), SINK_EREFUSED with
+** sink_tls_explain()'s message in err (the host from the handle's URL,
+** the problem from its verification result); 0 for any other failure,
+** err untouched.  ca_file is --ca, NULL for the system's store. */
+int sink_tls_refusal(CURL *curl, CURLcode cc, const char *ca_file, const char *desc,
+                     const char *detail, char *err, size_t len);
 
 /* ---- syslog (sink_syslog.c) ---- */
 

@@ -10,7 +10,10 @@
 ** and recomputes every hash before it keeps any of it; a break is refused
 ** whole.  Checkpoints and retention anchors follow once the entries they
 ** cover have arrived; a local log pruned before it was ever shipped starts
-** with its anchor, so the central chain has where to begin.
+** with its anchor, so the central chain has where to begin.  The local
+** checkpoints are read once per run and after that only the new ones
+** (store_each_checkpoint_after()): a long run ships many batches, and
+** reading them all for each would grow with the log.
 */
 #include "sink_int.h"
 
@@ -19,13 +22,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Local checkpoints, oldest first. */
+typedef struct cp_list {
+    store_checkpoint *cp;
+    size_t n, cap;
+    int oom; /* the last read stopped for want of memory */
+} cp_list;
+
 typedef struct pg_sink {
     sink base;
     char *to;             /* the connection string (it may hold a password) */
     store_log log;        /* the local log, as the central one is named */
     store *central;       /* NULL while not connected */
     int64_t head;         /* the central head, as position() last read it */
-    size_t cps_done;      /* local checkpoints already shipped by this run */
+    int64_t cps_read;     /* the number of the last local checkpoint read */
+    cp_list pending;      /* those read and not yet shipped */
     char err[STORE_ERRLEN];
 } pg_sink;
 
@@ -72,48 +83,55 @@ static int pg_position(sink *base, int64_t *seq, char *err, size_t len)
     return SINK_OK;
 }
 
-/* The local checkpoints, oldest first. */
-typedef struct cp_list {
-    store_checkpoint *cp;
-    size_t n, cap;
-} cp_list;
-
+/* Ship the local checkpoints whose entries have all arrived (seq at or
+** below head), in order, in one transaction.  The local ones are read once
+** per run and after that only the new ones (numbered above s->cps_read);
+** those not yet shipped wait in s->pending. */
 static int add_cp(void *ctx, const store_checkpoint *cp)
 {
-    cp_list *l = ctx;
+    pg_sink *s = ctx;
+    cp_list *l = &s->pending;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         store_checkpoint *a = realloc(l->cp, cap * sizeof *a);
-        if (!a) return -1;
+        if (!a) {
+            l->oom = 1;
+            return -1;
+        }
         l->cp = a;
         l->cap = cap;
     }
     l->cp[l->n++] = *cp;
+    s->cps_read = cp->number;
     return 0;
 }
 
-/* Ship the local checkpoints whose entries have all arrived (seq at or
-** below head), in order, in one transaction. */
 static int ship_checkpoints(pg_sink *s, store *local, int64_t head, int64_t *stored)
 {
-    cp_list l = {0};
-    int rc = store_each_checkpoint(local, add_cp, &l, s->err);
-    if (rc != STORE_OK) goto done;
-    size_t due = s->cps_done;
-    while (due < l.n && l.cp[due].seq <= head) due++;
-    if (due == s->cps_done) goto done;
-    if ((rc = store_begin(s->central, s->err)) != STORE_OK) goto done;
-    for (size_t i = s->cps_done; i < due && rc == STORE_OK; i++) {
+    cp_list *l = &s->pending;
+    /* A read cut short keeps what it read: the rest comes next time. */
+    int rc = store_each_checkpoint_after(local, s->cps_read, add_cp, s, s->err);
+    if (rc != STORE_OK) return rc;
+    if (l->oom) {
+        l->oom = 0;
+        snprintf(s->err, sizeof s->err, "out of memory");
+        return STORE_ENOMEM;
+    }
+    size_t due = 0;
+    while (due < l->n && l->cp[due].seq <= head) due++;
+    if (due == 0) return STORE_OK;
+    if ((rc = store_begin(s->central, s->err)) != STORE_OK) return rc;
+    for (size_t i = 0; i < due && rc == STORE_OK; i++) {
         int one = 0;
-        rc = store_import_checkpoint(s->central, &l.cp[i], &one, s->err);
+        rc = store_import_checkpoint(s->central, &l->cp[i], &one, s->err);
         *stored += one;
     }
     if (rc == STORE_OK) rc = store_commit(s->central, s->err);
     else store_rollback(s->central);
-    if (rc == STORE_OK) s->cps_done = due;
-done:
-    free(l.cp);
-    return rc;
+    if (rc != STORE_OK) return rc;
+    memmove(l->cp, l->cp + due, (l->n - due) * sizeof *l->cp);
+    l->n -= due;
+    return STORE_OK;
 }
 
 static int pg_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
@@ -145,6 +163,7 @@ static void pg_close(sink *base)
 {
     pg_sink *s = (pg_sink *)base;
     store_close(s->central);
+    free(s->pending.cp);
     if (s->to) {
         sodium_memzero(s->to, strlen(s->to)); /* it may hold a password */
         free(s->to);

@@ -134,9 +134,14 @@ static int connect_to(syslog_sink *s, char *err, size_t len)
     sink_sigpipe_restore(&saved);
     curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
     if (cc != CURLE_OK) {
-        snprintf(err, len, "%s: %s", s->base.desc, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        /* A certificate the receiver cannot prove is not an outage. */
+        rc = sink_tls_refusal(s->curl, cc, s->cfg.ca_file, s->base.desc, errbuf, err, len);
+        if (!rc) {
+            snprintf(err, len, "%s: %s", s->base.desc, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+            rc = SINK_EDOWN;
+        }
         disconnect(s);
-        return cc == CURLE_PEER_FAILED_VERIFICATION ? SINK_EREFUSED : SINK_EDOWN;
+        return rc;
     }
     return SINK_OK;
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "../util/jsoncheck.h"
 #include "../util/uuid7.h"
 
 _Static_assert(ENTRY_ENOMEM == STORE_ENOMEM, "a row callback fails with STORE_ENOMEM");
@@ -557,9 +558,35 @@ int store_add_checkpoint(store *s, store_checkpoint *cp, char *err)
     return s->m->add_checkpoint(s, cp, err);
 }
 
+/* Counts what each_checkpoint hands on (store_testing_checkpoints_read()). */
+typedef struct cp_relay {
+    store *s;
+    store_checkpoint_fn fn;
+    void *ctx;
+} cp_relay;
+
+static int relay_checkpoint(void *ctx, const store_checkpoint *cp)
+{
+    cp_relay *r = ctx;
+    r->s->checkpoints_read++;
+    return r->fn(r->ctx, cp);
+}
+
+int store_each_checkpoint_after(store *s, int64_t after, store_checkpoint_fn fn, void *ctx,
+                                char *err)
+{
+    cp_relay r = {s, fn, ctx};
+    return s->m->each_checkpoint(s, after, relay_checkpoint, &r, err);
+}
+
 int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err)
 {
-    return s->m->each_checkpoint(s, fn, ctx, err);
+    return store_each_checkpoint_after(s, 0, fn, ctx, err);
+}
+
+int64_t store_testing_checkpoints_read(store *s)
+{
+    return s->checkpoints_read;
 }
 
 void store_raw_of_row(const entry_row *row, store_raw_entry *e)
@@ -681,24 +708,6 @@ int store_ensure_log(store *s, const store_log *log, char *err)
     return strcmp(log->log_id, store_log_id(s)) == 0 ? STORE_OK : own_log_only(s, err);
 }
 
-/* Whether an entry can be stored exactly as it came: the fields its
-** schema requires present, its text valid UTF-8 (what PostgreSQL takes),
-** an integer field the decimal text its column gives back, and created_at
-** at least a month (the partition it goes to). */
-static int valid_utf8(const char *t)
-{
-    const unsigned char *p = (const unsigned char *)t;
-    while (*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
-              : (*p & 0xf8) == 0xf0 ? 3 : -1;
-        if (n < 0) return 0;
-        p++;
-        for (int k = 0; k < n; k++, p++)
-            if ((*p & 0xc0) != 0x80) return 0;
-    }
-    return 1;
-}
-
 static int canonical_int(const char *t)
 {
     char *end, back[24];
@@ -707,19 +716,37 @@ static int canonical_int(const char *t)
     return *end == '\0' && strcmp(back, t) == 0;
 }
 
-static int storable(const chain_fields *f)
+/* Why an entry cannot be stored exactly as it came, into why[len], or
+** NULL when it can: the fields its schema requires present, its text valid
+** UTF-8 by RFC 3629 (what PostgreSQL takes; the one check the JSON scan
+** makes), an integer field the decimal text its column gives back, and
+** created_at at least a month (the partition it goes to). */
+static const char *unstorable(const chain_fields *f, char *why, size_t len)
 {
     for (int c = 0; c < ENTRY_NFIELDS; c++) {
         const entry_field *d = &entry_fields[c];
         if (d->chain_off == ENTRY_NO_MEMBER) continue;
         const char *v = *(const char *const *)((const char *)f + d->chain_off);
+        const char *bad;
+        size_t at;
         if (!v) {
-            if (!d->nullable) return 0;
-        } else if (d->type == ENTRY_INT ? !canonical_int(v) : !valid_utf8(v)) {
-            return 0;
+            if (d->nullable) continue;
+            snprintf(why, len, "lacks field %s", d->name);
+            return why;
+        }
+        if (d->type == ENTRY_INT) {
+            if (canonical_int(v)) continue;
+            snprintf(why, len, "has field %s not a plain decimal integer", d->name);
+            return why;
+        }
+        if ((bad = jsoncheck_utf8(v, strlen(v), &at))) {
+            snprintf(why, len, "has field %s not valid UTF-8 (%s at byte %zu)", d->name, bad, at);
+            return why;
         }
     }
-    return strlen(f->created_at) >= 7;
+    if (strlen(f->created_at) >= 7) return NULL;
+    snprintf(why, len, "has a created_at without a month");
+    return why;
 }
 
 /* Compares a re-sent batch's entries with the stored ones, seq by seq. */
@@ -787,12 +814,13 @@ int store_import(store *s, const store_raw_entry *e, size_t n, int64_t *stored,
     }
     /* The rest must continue the chain from the head. */
     uint8_t prev[CHAIN_HASH_BYTES];
+    char problem[160];
     memcpy(prev, h.hash, CHAIN_HASH_BYTES);
     for (size_t k = i; k < n; k++) {
         const store_raw_entry *x = &e[k];
         const char *why = chain_link_problem(&x->f, x->hashes_ok, x->prev_hash, x->hash,
                                              h.seq + 1 + (int64_t)(k - i), prev);
-        if (!why && !storable(&x->f)) why = "has a field that cannot be stored as it is";
+        if (!why) why = unstorable(&x->f, problem, sizeof problem);
         if (why) {
             snprintf(err, STORE_ERRLEN,
                      "entry %lld of log %s %s; nothing of the batch was stored",

@@ -416,6 +416,11 @@ int store_add_checkpoint(store *s, store_checkpoint *cp, char *err);
 typedef int (*store_checkpoint_fn)(void *ctx, const store_checkpoint *cp);
 int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err);
 
+/* The same for the checkpoints numbered above after only: what a reader
+** that saw those up to after has not seen yet. */
+int store_each_checkpoint_after(store *s, int64_t after, store_checkpoint_fn fn, void *ctx,
+                                char *err);
+
 /* One stored entry as verification sees it: the exact stored bytes. */
 typedef struct store_raw_entry {
     chain_fields f;

@@ -41,6 +41,9 @@ struct store {
     /* Set by the migration that made the tree's table on a database that
     ** held entries: store_open() then builds every log's tree. */
     int tree_new;
+    /* Checkpoints handed to store_each_checkpoint*()'s callbacks so far
+    ** (store_testing_checkpoints_read()). */
+    int64_t checkpoints_read;
 };
 
 /* Where a log's chain continues: its newest entry's seq and hash (the
@@ -124,7 +127,8 @@ typedef struct store_tip {
     X(int, last_checkpoint, (store *s, store_checkpoint *out, char *err))                   \
     X(int, last_anchor, (store *s, store_checkpoint *out, char *err))                       \
     X(int, add_checkpoint, (store *s, store_checkpoint *cp, char *err))                     \
-    X(int, each_checkpoint, (store *s, store_checkpoint_fn fn, void *ctx, char *err))       \
+    X(int, each_checkpoint, (store *s, int64_t after, store_checkpoint_fn fn, void *ctx,    \
+                             char *err))                                               \
     /* each_entry: the rows with seq >= from in seq order to fn; store.c     */           \
     /* hands them on as store_raw_entry.                                     */           \
     X(int, each_entry, (store *s, int64_t from, store_row_fn fn, void *ctx, char *err))     \

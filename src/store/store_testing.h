@@ -47,4 +47,8 @@ extern const char store_testing_sqlite_fts_sync_sql[];
 extern const char store_testing_sqlite_activity_daily_sync_sql[];
 extern const char store_testing_sqlite_activity_projects_sync_sql[];
 
+/* How many checkpoints s has handed to store_each_checkpoint*()'s
+** callbacks since it was opened: what a reader of them read. */
+int64_t store_testing_checkpoints_read(store *s);
+
 #endif

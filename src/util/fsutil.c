@@ -2,6 +2,7 @@
 ** fsutil.c: the helpers declared in fsutil.h.
 */
 #include "fsutil.h"
+#include "jbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,4 +195,31 @@ int fs_write_line(int fd, const void *p, size_t n)
                    fs_write_all(fd, "\n", 1) == 0
                ? 0
                : -1;
+}
+
+char *fs_read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+        errno = e;
+        return NULL;
+    }
+    jbuf b = {0};
+    int rc = jbuf_read(&b, f, max), e = errno;
+    fclose(f);
+    *len = b.len;
+    char *text = rc == 0 ? jbuf_take(&b) : NULL;
+    if (!text) {
+        if (rc == -2)
+            snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
+        else if (b.failed)
+            snprintf(err, errlen, "out of memory reading %s", path);
+        else
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+        jbuf_free(&b);
+        errno = e == ENOENT ? EIO : e;
+    }
+    return text;
 }

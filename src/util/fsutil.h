@@ -69,4 +69,11 @@ int fs_write_all(int fd, const void *p, size_t n);
 ** set. */
 int fs_write_line(int fd, const void *p, size_t n);
 
+/* The whole file at path, at most max bytes, as a NUL-terminated string the
+** caller frees (its length in *len, NULs inside counted).  NULL with a
+** sentence in err when it cannot be opened or read, holds more than max
+** bytes, or memory runs out; errno is then ENOENT exactly when the file
+** does not exist. */
+char *fs_read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
 #endif

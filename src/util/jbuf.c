@@ -71,6 +71,24 @@ void jbuf_puts(jbuf *b, const char *s)
     jbuf_put(b, s, strlen(s));
 }
 
+int jbuf_reserve(jbuf *b, size_t extra)
+{
+    return reserve(b, extra) ? 0 : -1;
+}
+
+int jbuf_read(jbuf *b, FILE *f, size_t max)
+{
+    size_t start = b->len;
+    for (;;) {
+        if (b->len - start > max) return -2;
+        /* Straight into the buffer, growing it as it fills. */
+        if (!reserve(b, 4096)) return -1;
+        size_t got = fread(b->p + b->len, 1, b->cap - b->len - 1, f);
+        b->len += got;
+        if (got == 0) return ferror(f) ? -1 : b->len - start > max ? -2 : 0;
+    }
+}
+
 /* The escape of c, a byte that needs one, at w; returns the new end. */
 static char *escape_special(char *w, unsigned char c)
 {

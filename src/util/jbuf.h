@@ -11,12 +11,17 @@
 ** Appending never reports errors one by one: the first failed allocation
 ** marks the buffer failed, later appends do nothing, and jbuf_take() then
 ** returns NULL.  Builders check once, at the end.
+**
+** It is the program's one growable byte buffer, for any text or bytes
+** (a scrubbed copy, a file read whole, lines gathered): only the JSON
+** helpers below are about JSON.
 */
 #ifndef DSS_JBUF_H
 #define DSS_JBUF_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 
@@ -51,6 +56,16 @@ static inline void jbuf_putc(jbuf *b, char c)
 }
 
 void jbuf_puts(jbuf *b, const char *s);
+
+/* Room for extra more bytes (and the final NUL) without another
+** allocation, for a caller that knows the size it will build or writes
+** into p + len itself: 0, or -1 when the buffer is (now) failed. */
+int jbuf_reserve(jbuf *b, size_t extra);
+
+/* Append what is left in f, up to max bytes: 0 at its end; -1 when
+** reading failed (errno says why) or memory ran out (b->failed); -2 when
+** f holds more than max (the buffer keeps the first max bytes or more). */
+int jbuf_read(jbuf *b, FILE *f, size_t max);
 
 /* Mark the buffer failed and drop its text: for a builder whose source of
 ** text ran out of memory. */

@@ -72,6 +72,38 @@ int jsoncheck_utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+const char *jsoncheck_utf8_why(const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = p[0];
+    if (c >= 0x80 && c <= 0xBF) return "a continuation byte without a lead byte";
+    if (c >= 0xF8) return "a byte UTF-8 never uses";
+    int n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (end - p < n) return "a truncated sequence";
+    for (int i = 1; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return "a truncated sequence";
+    if (c >= 0xF5 || (c == 0xF4 && p[1] > 0x8F)) return "a code point above U+10FFFF";
+    if (c == 0xED && p[1] > 0x9F) return "a UTF-16 surrogate";
+    return "an overlong form"; /* C0, C1, E0 80-9F, F0 80-8F */
+}
+
+const char *jsoncheck_utf8(const char *s, size_t len, size_t *at)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int n = jsoncheck_utf8_seq(p, end);
+        if (!n) {
+            *at = (size_t)(p - (const unsigned char *)s);
+            return jsoncheck_utf8_why(p, end);
+        }
+        p += n;
+    }
+    return NULL;
+}
+
 /* The four hex digits of a \\u escape at p into *out. */
 static const unsigned char *hex4(scan *s, const unsigned char *p, unsigned *out)
 {

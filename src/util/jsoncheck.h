@@ -40,4 +40,20 @@ int jsoncheck(const char *text, size_t len, int max_depth, char *err,
 */
 int jsoncheck_utf8_seq(const unsigned char *p, const unsigned char *end);
 
+/*
+** What is wrong with the sequence at p, before end, for which
+** jsoncheck_utf8_seq() returned 0: "an overlong form", "a UTF-16
+** surrogate", "a code point above U+10FFFF", "a truncated sequence", "a
+** continuation byte without a lead byte" or "a byte UTF-8 never uses".  A
+** static string; nobody frees it.
+*/
+const char *jsoncheck_utf8_why(const unsigned char *p, const unsigned char *end);
+
+/*
+** Whether s[0..len) is valid UTF-8 by the same rule (RFC 3629): NULL when
+** it is, else what is wrong (jsoncheck_utf8_why()) with *at set to the
+** byte offset of the first bad sequence.  ASCII, NUL included, is valid.
+*/
+const char *jsoncheck_utf8(const char *s, size_t len, size_t *at);
+
 #endif

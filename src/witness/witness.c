@@ -26,6 +26,7 @@
 #include "../tlog/ckpt.h"
 #include "../tlog/proof.h"
 #include "../util/diag.h"
+#include "../util/jbuf.h"
 #include "../viewer/viewer_http.h"
 #include "witness_db.h"
 
@@ -44,8 +45,7 @@ struct witness {
 
 /* One request's body as it arrives. */
 typedef struct request {
-    char *body;
-    size_t len, cap;
+    jbuf body;
     int too_large;
 } request;
 
@@ -284,31 +284,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->too_large) return MHD_YES;
-        if (n > WITNESS_MAX_BODY - r->len) {
+        if (n > WITNESS_MAX_BODY - r->body.len) {
             r->too_large = 1;
-            free(r->body);
-            r->body = NULL;
+            jbuf_free(&r->body);
             return say(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is larger than %d bytes",
                        WITNESS_MAX_BODY);
         }
-        if (r->cap - r->len < n + 1) {
-            size_t cap = r->cap ? r->cap : 4096;
-            while (cap - r->len < n + 1) cap *= 2;
-            char *b = realloc(r->body, cap);
-            if (!b) return MHD_NO;
-            r->body = b;
-            r->cap = cap;
-        }
-        memcpy(r->body + r->len, upload, n);
-        r->len += n;
-        r->body[r->len] = '\0';
-        return MHD_YES;
+        jbuf_put(&r->body, upload, n);
+        return r->body.failed ? MHD_NO : MHD_YES;
     }
     if (r->too_large) return MHD_YES; /* answered already */
     if (submit) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return say(c, MHD_HTTP_METHOD_NOT_ALLOWED, "add-checkpoint takes a POST");
-        return add_checkpoint(w, c, r->body ? r->body : "", r->len);
+        /* NUL-ended for the parser (room for it is always kept). */
+        if (jbuf_reserve(&r->body, 0) != 0) return MHD_NO;
+        r->body.p[r->body.len] = '\0';
+        return add_checkpoint(w, c, r->body.p, r->body.len);
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
         return monitor(w, c, url);
@@ -320,7 +312,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     request *r = *con_cls;
     if (!r) return;
-    free(r->body);
+    jbuf_free(&r->body);
     free(r);
     *con_cls = NULL;
 }

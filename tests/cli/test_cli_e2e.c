@@ -14,6 +14,7 @@
 ** put in front of the binary as in tests/e2e; the memory bound of the big
 ** export is then not asserted.  $DSS_MANPAGE names the built manual page.
 */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pty.h>
@@ -1645,6 +1646,108 @@ TEST(every_option_a_help_lists_is_taken)
     fx_free(f);
 }
 
+/* The docs/ pages that document each command (configuration.md, the
+** shared options' page, is read for every one). */
+static const struct {
+    const char *cmd, *pages[3];
+} doc_pages[] = {
+    {"serve", {"configuration.md", "ship.md", "transparency.md"}},
+    {"wrap", {"wrap.md", "remote.md", "ship.md"}},
+    {"wrap-config", {"wrap.md"}},
+    {"auth", {"remote.md"}},
+    {"hook", {"hooks.md"}},
+    {"hooks", {"hooks.md"}},
+    {"recorder", {"hooks.md"}},
+    {"tail", {"cli.md"}},
+    {"query", {"cli.md"}},
+    {"stats", {"cli.md"}},
+    {"export", {"export.md"}},
+    {"report", {"viewer.md"}},
+    {"ui", {"viewer.md"}},
+    {"verify", {"integrity.md", "transparency.md"}},
+    {"prune", {"integrity.md", "transparency.md"}},
+    {"checkpoint", {"transparency.md"}},
+    {"public-key", {"transparency.md"}},
+    {"prove", {"transparency.md"}},
+    {"verify-proof", {"transparency.md"}},
+    {"witness", {"transparency.md"}},
+    {"ship", {"ship.md"}},
+    {"migrate", {"postgres.md"}},
+};
+
+/* Whether text names word (an option or a variable) as a whole word. */
+static int names_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; (p = strstr(p, word)); p++) {
+        char after = p[n];
+        int before_ok = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '-' ||
+                                       p[-1] == '_');
+        if (before_ok && !(isalnum((unsigned char)after) || after == '-' || after == '_'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Docs true to the code: every option a command's --help lists, and every
+** DSS_AUDIT_ variable it names, appears on the docs/ page(s) documenting
+** that command; and every command --help lists has such a page here. */
+TEST(every_option_a_help_lists_is_on_its_docs_page)
+{
+    fx *f = fx_new();
+    ASSERT(f);
+    const char **cmds = listed_commands(f);
+    ASSERT(cmds);
+    const char *src = getenv("DSS_SOURCE_DIR");
+    ASSERT(src);
+    size_t len;
+    char *config = read_all(fmt(f, "%s/docs/configuration.md", src), &len);
+    ASSERT(config);
+    int missing = 0;
+    for (int k = 0; cmds[k]; k++) {
+        size_t d = 0;
+        while (d < sizeof doc_pages / sizeof *doc_pages && strcmp(doc_pages[d].cmd, cmds[k])) d++;
+        if (d == sizeof doc_pages / sizeof *doc_pages) {
+            fprintf(stderr, "%s has no docs page in doc_pages[]\n", cmds[k]);
+            missing++;
+            continue;
+        }
+        char *pages[3] = {0};
+        for (int i = 0; i < 3 && doc_pages[d].pages[i]; i++) {
+            pages[i] = read_all(fmt(f, "%s/docs/%s", src, doc_pages[d].pages[i]), &len);
+            if (!pages[i]) {
+                fprintf(stderr, "docs/%s cannot be read\n", doc_pages[d].pages[i]);
+                missing++;
+            }
+        }
+        optrow rows[MAX_OPTS];
+        int n = help_options(f, cmds[k], rows, MAX_OPTS);
+        ASSERT(n >= 0);
+        const char *words[MAX_OPTS + 16];
+        int nw = 0;
+        for (int i = 0; i < n; i++) words[nw++] = rows[i].name;
+        result h = run(f, (const char *const[]){cmds[k], "--help", NULL});
+        for (const char *p = h.out; (p = strstr(p, "DSS_AUDIT_")) && nw < MAX_OPTS + 16;) {
+            size_t w = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789");
+            words[nw++] = fmt(f, "%.*s", (int)w, p);
+            p += w;
+        }
+        for (int i = 0; i < nw; i++) {
+            int found = names_word(config, words[i]);
+            for (int j = 0; j < 3 && pages[j] && !found; j++) found = names_word(pages[j], words[i]);
+            if (!found) {
+                fprintf(stderr, "%s --help lists %s, which docs/%s does not mention\n",
+                        cmds[k], words[i], doc_pages[d].pages[0]);
+                missing++;
+            }
+        }
+        for (int j = 0; j < 3; j++) free(pages[j]);
+    }
+    free(config);
+    fx_free(f);
+    ASSERT_EQ_INT(missing, 0);
+}
+
 /* An option of another command (any option some --help lists but this
 ** command's does not) is a usage error that names it and the command,
 ** points at the command's help and writes nothing to stdout. */
@@ -1785,6 +1888,7 @@ TEST_MAIN(
     TEST_ENTRY(man_page_has_every_option_of_the_help)
     TEST_ENTRY(every_listed_command_has_help_and_a_man_section)
     TEST_ENTRY(every_option_a_help_lists_is_taken)
+    TEST_ENTRY(every_option_a_help_lists_is_on_its_docs_page)
     TEST_ENTRY(options_of_other_commands_are_refused_by_name)
     TEST_ENTRY(unknown_options_and_missing_values_are_named_by_every_command)
     TEST_ENTRY(unknown_command_exits_2)

@@ -11,6 +11,8 @@
 #include "store/store.h"
 #include "store/store_testing.h"
 #include "store/chain.h"
+#include "ship/sink.h"
+#include "raw_copy.h"
 #include "tlog/merkle.h"
 
 #include <libpq-fe.h>
@@ -628,6 +630,162 @@ TEST(import_continues_resends_and_refuses_breaks)
     store_close(s);
 }
 
+/* Entry 2 of a three-entry chain with args set to text, re-hashed so that
+** only the text can be wrong. */
+static void chain_with_args(shipped *c, const char *text)
+{
+    build_chain(c, 3);
+    snprintf(c->args[1], sizeof c->args[1], "%s", text);
+    for (int i = 1; i < 3; i++) {
+        store_raw_entry *e = &c->e[i];
+        memcpy(e->prev_hash, c->e[i - 1].hash, CHAIN_HASH_BYTES);
+        chain_entry_hash(&e->f, e->prev_hash, e->hash);
+    }
+}
+
+/* Text PostgreSQL would take or choke on is judged by the one strict UTF-8
+** rule (RFC 3629): an import carrying an overlong form, a surrogate or a
+** code point above U+10FFFF is refused whole, naming the entry, the field
+** and the problem; the longest valid forms still import. */
+TEST(import_refuses_invalid_utf8_naming_the_problem)
+{
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"{\"s\":\"\xC0\xAF\"}", "an overlong form at byte 6"},
+        {"{\"s\":\"\xE0\x80\xAF\"}", "an overlong form at byte 6"},
+        {"{\"s\":\"\xED\xA0\x80\"}", "a UTF-16 surrogate at byte 6"},
+        {"{\"s\":\"\xF4\x90\x80\x80\"}", "a code point above U+10FFFF at byte 6"},
+        {"{\"s\":\"\xE2\x82\"}", "a truncated sequence at byte 6"},
+    };
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "central", 0, 0, &s, err), STORE_OK);
+    store_log l = {.log_id = "5a1b2c3d-0000-4000-8000-000000000008", .name = "laptop"};
+    ASSERT_EQ_INT(store_ensure_log(s, &l, err), STORE_OK);
+    static shipped c;
+    int64_t stored, skipped;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        chain_with_args(&c, bad[k].text);
+        ASSERT_EQ_INT(import_tx(s, c.e, 3, &stored, &skipped, err), STORE_EINVAL);
+        ASSERT_CONTAINS(err, "entry 2 of log");
+        ASSERT_CONTAINS(err, "field args not valid UTF-8");
+        ASSERT_CONTAINS(err, bad[k].why);
+        ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.entries"), 0);
+    }
+    chain_with_args(&c, "{\"s\":\"\xF4\x8F\xBF\xBF\xED\x9F\xBF\xEF\xBF\xBF\xC2\x80\"}");
+    ASSERT_EQ_INT(import_tx(s, c.e, 3, &stored, &skipped, err), STORE_OK);
+    ASSERT_EQ_INT(stored, 3);
+    store_close(s);
+}
+
+/* A local log's raw entries from seq from on, deep-copied (free_raw()). */
+typedef struct raw_list {
+    store_raw_entry e[32];
+    size_t n;
+} raw_list;
+
+static int keep_raw(void *ctx, const store_raw_entry *e)
+{
+    raw_list *l = ctx;
+    if (l->n == 32) return 1;
+    raw_copy(&l->e[l->n++], e);
+    return 0;
+}
+
+static void free_raw(raw_list *l)
+{
+    for (size_t k = 0; k < l->n; k++) raw_copy_free(&l->e[k]);
+    l->n = 0;
+}
+
+/* Two entries and a checkpoint over them on the local store s. */
+static int two_and_a_checkpoint(store *s)
+{
+    char err[STORE_ERRLEN];
+    store_receipt r;
+    if (append_n(s, 2, &r) != 0) return -1;
+    store_checkpoint cp = {.kind = "checkpoint", .seq = r.seq};
+    snprintf(cp.head_hash, sizeof cp.head_hash, "%s", r.hash);
+    snprintf(cp.created_at, sizeof cp.created_at, "%s", r.created_at);
+    memset(cp.prev_checkpoint_hash, '0', 64);
+    memset(cp.public_key, 'a', 64);
+    memset(cp.signature, 'e', 128);
+    int rc = store_begin(s, err);
+    if (rc == STORE_OK) rc = store_add_checkpoint(s, &cp, err);
+    if (rc == STORE_OK) rc = store_commit(s, err);
+    if (rc != STORE_OK) fprintf(stderr, "checkpoint: %s\n", err);
+    return rc;
+}
+
+/* Ship the local entries after seq to the sink as one batch. */
+static int ship_after(sink *sk, store *local, const store_log *log, int64_t after,
+                      sink_ack *ack)
+{
+    char err[STORE_ERRLEN];
+    static raw_list l;
+    int64_t seq[32];
+    int rc = store_each_entry(local, after + 1, keep_raw, &l, err);
+    if (rc != STORE_OK) return rc;
+    for (size_t k = 0; k < l.n; k++) seq[k] = l.e[k].f.seq;
+    sink_batch b = {.log = log, .n = l.n, .seq = seq, .raw = l.e, .local = local};
+    memset(ack, 0, sizeof *ack);
+    rc = sink_send(sk, &b, ack, err, sizeof err);
+    if (rc != SINK_OK) fprintf(stderr, "send: %s\n", err);
+    free_raw(&l);
+    return rc;
+}
+
+/* The PostgreSQL sink reads the local checkpoints once per run and then
+** only the new ones, and still ships each, in order, once its entries
+** are there. */
+TEST(pg_sink_reads_each_local_checkpoint_once_per_run)
+{
+    char db[1024], err[STORE_ERRLEN], tmp[] = "/tmp/pgsinkXXXXXX", path[64];
+    pgtest_new_db(db, sizeof db);
+    ASSERT(mkdtemp(tmp) != NULL);
+    snprintf(path, sizeof path, "%s/audit.db", tmp);
+    store *local = NULL;
+    ASSERT_EQ_INT(open_store(path, "laptop", 0, 0, &local, err), STORE_OK);
+    store_log log = {0};
+    snprintf(log.log_id, sizeof log.log_id, "%s", store_log_id(local));
+    snprintf(log.name, sizeof log.name, "%s", store_log_name(local));
+    for (int i = 0; i < 3; i++) ASSERT_EQ_INT(two_and_a_checkpoint(local), STORE_OK);
+    sink *sk = NULL;
+    sink_config cfg = {.url = db, .log = &log};
+    ASSERT_EQ_INT(sink_open(&cfg, &sk, err, sizeof err), SINK_OK);
+    sink_ack ack;
+    int64_t before = store_testing_checkpoints_read(local);
+    ASSERT_EQ_INT(ship_after(sk, local, &log, 0, &ack), SINK_OK);
+    ASSERT_EQ_INT(ack.seq, 6);
+    ASSERT_EQ_INT(ack.extra, 3);
+    ASSERT_EQ_INT(store_testing_checkpoints_read(local) - before, 3);
+    /* Batches with nothing new read no checkpoint again. */
+    for (int round = 0; round < 3; round++) {
+        ASSERT_EQ_INT(ship_after(sk, local, &log, 6, &ack), SINK_OK);
+        ASSERT_EQ_INT(ack.extra, 0);
+    }
+    ASSERT_EQ_INT(store_testing_checkpoints_read(local) - before, 3);
+    /* A new checkpoint is read once, and shipped with its entries. */
+    ASSERT_EQ_INT(two_and_a_checkpoint(local), STORE_OK);
+    ASSERT_EQ_INT(ship_after(sk, local, &log, 6, &ack), SINK_OK);
+    ASSERT_EQ_INT(ack.seq, 8);
+    ASSERT_EQ_INT(ack.extra, 1);
+    ASSERT_EQ_INT(store_testing_checkpoints_read(local) - before, 4);
+    sink_close(sk);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.checkpoints c"
+                                   " JOIN dss_audit.logs l USING (log_id)"
+                                   " WHERE l.name = 'laptop'"), 4);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT max(seq) FROM dss_audit.checkpoints c"
+                                   " JOIN dss_audit.logs l USING (log_id)"
+                                   " WHERE l.name = 'laptop'"), 8);
+    store_close(local);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
 static int count_logs(void *ctx, const store_log *l)
 {
     int *n = ctx;
@@ -1000,6 +1158,8 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(savepoint_rollback_restores_head) TEST_ENTRY(failed_request_keeps_the_others) TEST_ENTRY(rollback_discards_all)
           TEST_ENTRY(writer_role_cannot_change_entries) TEST_ENTRY(every_key_leads_with_log_id)
           TEST_ENTRY(import_continues_resends_and_refuses_breaks)
+          TEST_ENTRY(import_refuses_invalid_utf8_naming_the_problem)
+          TEST_ENTRY(pg_sink_reads_each_local_checkpoint_once_per_run)
           TEST_ENTRY(checkpoints_and_log_key) TEST_ENTRY(use_log_by_name_and_shared_names)
           TEST_ENTRY(lost_connection_fails_group_then_reconnects)
           TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait)

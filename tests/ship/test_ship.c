@@ -931,6 +931,14 @@ TEST(tls_receivers_that_cannot_prove_their_name_are_refused)
     const char *a2[] = {"--to", tls, "--follow", NULL};
     ASSERT_EQ_INT(ship_once(&t, &sh, a2, NULL), 1);
     CHECK(err_count(&sh, "certificate") >= 1);
+    /* The message names the host and the problem and says what to do. */
+    CHECK(err_count(&sh, "the certificate of localhost comes from an unknown CA") >= 1);
+    CHECK(err_count(&sh, "no CA in the system's store signed it: give the CA that did "
+                         "with --ca FILE") >= 1);
+    const char *a2b[] = {"--to", tls, "--ca", other, NULL};
+    ASSERT_EQ_INT(ship_once(&t, &sh, a2b, NULL), 1);
+    CHECK(err_count(&sh, "the certificate of localhost comes from an unknown CA") >= 1);
+    CHECK(err_count(&sh, "did not sign it: give the CA that did with --ca") >= 1);
     /* relp+tls without a client certificate would be anonymous TLS: a
     ** usage error before anything is sent. */
     const char *a3[] = {"--to", relp, NULL};
@@ -1342,6 +1350,33 @@ static int64_t webhook_seq(const cJSON *it)
 {
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "entry"), "seq");
     return cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
+}
+
+/* An HTTPS receiver whose certificate no trusted CA signed: refused
+** (exit 1, nothing delivered), with the same message as syslog over TLS. */
+TEST(https_receiver_under_an_unknown_ca_is_refused_naming_host_and_ca)
+{
+    tctx t;
+    recv_t rv;
+    run sh;
+    char url[80], other[400];
+    CHECK(t_init(&t) == 0);
+    CHECK(fill(&t, 1, 5) == 0);
+    const char *env[] = {"RECV_SECRET=hmac-key-for-the-test", NULL};
+    CHECK(recv_start(&t, &rv, "webhook", env) == 0);
+    snprintf(url, sizeof url, "https://localhost:%d/hooks/audit", rv.port);
+    snprintf(other, sizeof other, "%s/other-ca.pem", t.certs);
+    const char *args[] = {"--to", url, "--ca", other, "--follow", NULL};
+    const char *senv[] = {"DSS_AUDIT_SINK_SECRET=hmac-key-for-the-test", NULL};
+    ASSERT_EQ_INT(ship_once(&t, &sh, args, senv), 1);
+    CHECK(err_count(&sh, "the certificate of localhost comes from an unknown CA") >= 1);
+    CHECK(err_count(&sh, "did not sign it: give the CA that did with --ca") >= 1);
+    CHECK(err_count(&sh, "other-ca.pem") >= 1);
+    recv_stop(&rv);
+    cJSON *items = recv_items(&rv);
+    CHECK(items);
+    ASSERT_EQ_INT(cJSON_GetArraySize(items), 0);
+    cJSON_Delete(items);
 }
 
 TEST(webhook_batches_are_signed_with_hmac_sha256)
@@ -2393,6 +2428,7 @@ TEST_MAIN(
     TEST_ENTRY(hec_delivers_events_with_token_time_host_source_and_sourcetype)
     TEST_ENTRY(hec_waits_for_indexer_acknowledgement)
     TEST_ENTRY(hec_wrong_token_is_refused_and_never_shown)
+    TEST_ENTRY(https_receiver_under_an_unknown_ca_is_refused_naming_host_and_ca)
     TEST_ENTRY(webhook_batches_are_signed_with_hmac_sha256)
     TEST_ENTRY(webhook_non_2xx_is_retried_with_backoff)
     TEST_ENTRY(first_run_starts_at_the_oldest_then_resumes_at_the_cursor)

@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "integrity/checkpoint.h"
+#include "raw_copy.h"
 #include "integrity/signer.h"
 #include "integrity/verify.h"
 #include "store/chain.h"
@@ -2644,22 +2645,13 @@ static int copy_entry(void *ctx, const store_raw_entry *e)
 {
     copies *c = ctx;
     if (c->n == 64) return 1;
-    store_raw_entry *x = &c->e[c->n++];
-    *x = *e;
-    const char **slot[CHAIN_STRING_FIELDS];
-    chain_string_slots(&x->f, slot);
-    for (int i = 0; i < CHAIN_STRING_FIELDS; i++)
-        if (*slot[i]) *slot[i] = strdup(*slot[i]);
+    raw_copy(&c->e[c->n++], e);
     return 0;
 }
 
 static void free_copies(copies *c)
 {
-    for (size_t k = 0; k < c->n; k++) {
-        const char **slot[CHAIN_STRING_FIELDS];
-        chain_string_slots(&c->e[k].f, slot);
-        for (int i = 0; i < CHAIN_STRING_FIELDS; i++) free((char *)*slot[i]);
-    }
+    for (size_t k = 0; k < c->n; k++) raw_copy_free(&c->e[k]);
     c->n = 0;
 }
 

@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,6 +126,35 @@ TEST(a_missing_folder_is_an_error_naming_the_file)
     remove_dir(dir);
 }
 
+/* fs_read_all(): the whole file, NULs included; a missing file says so
+** by errno (callers treat it as "nothing yet"); a file over the limit or a
+** folder is an error naming the path. */
+TEST(read_all_reads_whole_files_and_names_what_fails)
+{
+    char dir[256], path[320], err[256] = "";
+    size_t len = 0;
+    ASSERT_EQ_INT(make_dir(dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/f", dir);
+    ASSERT_EQ_INT(fs_write_new(path, "a\0b\n", 4, 0, err, sizeof err), 0);
+    char *text = fs_read_all(path, 4, &len, err, sizeof err);
+    ASSERT(text != NULL);
+    ASSERT_EQ_INT(len, 4);
+    ASSERT(memcmp(text, "a\0b\n", 5) == 0);
+    free(text);
+    ASSERT(fs_read_all(path, 3, &len, err, sizeof err) == NULL);
+    ASSERT_CONTAINS(err, path);
+    ASSERT_CONTAINS(err, "larger than 3 bytes");
+    ASSERT(errno != ENOENT);
+    ASSERT(fs_read_all(dir, 100, &len, err, sizeof err) == NULL);
+    ASSERT_CONTAINS(err, "cannot read");
+    ASSERT(errno != ENOENT);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    ASSERT(fs_read_all(path, 100, &len, err, sizeof err) == NULL);
+    ASSERT_EQ_INT(errno, ENOENT);
+    ASSERT_CONTAINS(err, path);
+    remove_dir(dir);
+}
+
 TEST_MAIN(
     TEST_ENTRY(write_new_publishes_the_whole_file_private)
     TEST_ENTRY(write_new_never_replaces_an_existing_file)
@@ -132,4 +162,5 @@ TEST_MAIN(
     TEST_ENTRY(nothing_appears_under_the_name_before_publish)
     TEST_ENTRY(discard_leaves_nothing_behind)
     TEST_ENTRY(a_missing_folder_is_an_error_naming_the_file)
+    TEST_ENTRY(read_all_reads_whole_files_and_names_what_fails)
 )

@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include <math.h>
+#include <errno.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -270,6 +271,88 @@ TEST(appends_build_text)
     free(s);
 }
 
+/* The one growable buffer also holds any bytes: room reserved up front
+** takes the appends without moving, and a failed buffer stays failed. */
+TEST(reserve_holds_what_follows_and_failure_sticks)
+{
+    jbuf b = {0};
+    ASSERT_EQ_INT(jbuf_reserve(&b, 5000), 0);
+    char *at = b.p;
+    char chunk[1000];
+    memset(chunk, '\0', sizeof chunk);
+    for (int i = 0; i < 5; i++) jbuf_put(&b, chunk, sizeof chunk);
+    ASSERT(b.p == at);
+    ASSERT_EQ_INT(b.len, 5000);
+    jbuf_fail(&b);
+    ASSERT_EQ_INT(jbuf_reserve(&b, 1), -1);
+    jbuf_puts(&b, "more");
+    ASSERT(b.p == NULL && b.len == 0);
+    ASSERT(jbuf_take(&b) == NULL);
+}
+
+/* A temporary stream holding n bytes of a pattern (NULs included). */
+static FILE *stream_of(size_t n)
+{
+    FILE *f = tmpfile();
+    if (!f) return NULL;
+    for (size_t i = 0; i < n; i++) fputc((int)(i % 251), f);
+    rewind(f);
+    return f;
+}
+
+TEST(read_appends_a_whole_stream)
+{
+    FILE *f = stream_of(300000);
+    ASSERT(f);
+    jbuf b = {0};
+    jbuf_puts(&b, "head:");
+    ASSERT_EQ_INT(jbuf_read(&b, f, 300000), 0);
+    fclose(f);
+    ASSERT_EQ_INT(b.len, 5 + 300000);
+    ASSERT(memcmp(b.p, "head:", 5) == 0);
+    int same = 1;
+    for (size_t i = 0; i < 300000; i++) same &= (unsigned char)b.p[5 + i] == i % 251;
+    ASSERT(same);
+    jbuf_free(&b);
+}
+
+TEST(read_stops_past_its_limit)
+{
+    FILE *f = stream_of(20000);
+    ASSERT(f);
+    jbuf b = {0};
+    ASSERT_EQ_INT(jbuf_read(&b, f, 19999), -2);
+    ASSERT(!b.failed);
+    jbuf_free(&b);
+    rewind(f);
+    ASSERT_EQ_INT(jbuf_read(&b, f, 20000), 0); /* exactly the limit is fine */
+    ASSERT_EQ_INT(b.len, 20000);
+    jbuf_free(&b);
+    fclose(f);
+}
+
+TEST(read_failure_is_an_error_not_a_crash)
+{
+    /* A folder opens as a stream, but reading it fails (EISDIR). */
+    FILE *d = fopen("/", "r");
+    ASSERT(d);
+    jbuf b = {0};
+    errno = 0;
+    ASSERT_EQ_INT(jbuf_read(&b, d, 1000), -1);
+    ASSERT_EQ_INT(errno, EISDIR);
+    ASSERT(!b.failed);
+    jbuf_free(&b);
+    fclose(d);
+    FILE *f = stream_of(10);
+    ASSERT(f);
+    /* A buffer that already failed reads nothing and says so. */
+    jbuf_fail(&b);
+    ASSERT_EQ_INT(jbuf_read(&b, f, 1000), -1);
+    ASSERT(b.failed);
+    ASSERT(jbuf_take(&b) == NULL);
+    fclose(f);
+}
+
 TEST_MAIN(
     TEST_ENTRY(every_control_character_escaped)
     TEST_ENTRY(quote_and_backslash_escaped)
@@ -286,4 +369,8 @@ TEST_MAIN(
     TEST_ENTRY(invalid_tree_gives_null)
     TEST_ENTRY(take_of_empty_buffer_is_empty_string)
     TEST_ENTRY(appends_build_text)
+    TEST_ENTRY(reserve_holds_what_follows_and_failure_sticks)
+    TEST_ENTRY(read_appends_a_whole_stream)
+    TEST_ENTRY(read_stops_past_its_limit)
+    TEST_ENTRY(read_failure_is_an_error_not_a_crash)
 )

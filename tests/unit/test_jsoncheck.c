@@ -438,6 +438,67 @@ TEST(long_strings_checked_at_every_offset)
     }
 }
 
+/* jsoncheck_utf8(): the rule the scan applies, on any text, with the
+** first bad byte and what is wrong there. */
+static const char *why_at(const char *text, size_t *at)
+{
+    *at = (size_t)-1;
+    return jsoncheck_utf8(text, strlen(text), at);
+}
+
+TEST(utf8_text_valid_forms_pass)
+{
+    size_t at;
+    ASSERT(why_at("", &at) == NULL);
+    ASSERT(why_at("plain \x01\x7F", &at) == NULL);
+    ASSERT(why_at("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xED\x9F\xBF \xF4\x8F\xBF\xBF", &at) ==
+           NULL);
+    ASSERT_EQ_INT(at, (size_t)-1);
+}
+
+TEST(utf8_text_names_each_problem_and_where)
+{
+    static const struct {
+        const char *text, *why;
+        size_t at;
+    } cases[] = {
+        {"ab\xC0\x80", "an overlong form", 2},
+        {"\xC1\xBF", "an overlong form", 0},
+        {"x\xE0\x9F\xBF", "an overlong form", 1},
+        {"\xC3\xA9\xF0\x8F\xBF\xBF", "an overlong form", 2},
+        {"\xED\xA0\x80", "a UTF-16 surrogate", 0},
+        {"a\xED\xBF\xBF", "a UTF-16 surrogate", 1},
+        {"\xF4\x90\x80\x80", "a code point above U+10FFFF", 0},
+        {"\xF5\x80\x80\x80", "a code point above U+10FFFF", 0},
+        {"\xE2\x82", "a truncated sequence", 0},
+        {"\xE2\x82z", "a truncated sequence", 0},
+        {"ok\x80", "a continuation byte without a lead byte", 2},
+        {"\xFF", "a byte UTF-8 never uses", 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t at;
+        const char *why = why_at(cases[k].text, &at);
+        if (!why || strcmp(why, cases[k].why) != 0 || at != cases[k].at)
+            TEST_FAIL_("case %zu: got \"%s\" at %zu, want \"%s\" at %zu", k, why ? why : "(valid)",
+                       at, cases[k].why, cases[k].at);
+    }
+}
+
+/* The scan and the text check agree: what one refuses the other does. */
+TEST(utf8_text_and_scan_agree)
+{
+    char text[8];
+    for (unsigned a = 0x80; a <= 0xFF; a++)
+        for (unsigned b = 0x70; b <= 0xC0; b += 0x08) {
+            snprintf(text, sizeof text, "\"%c%c\x80\x80\"", (char)a, (char)b);
+            size_t at;
+            int scan_ok = jc(text) == JSONCHECK_OK;
+            int text_ok = jsoncheck_utf8(text, strlen(text), &at) == NULL;
+            if (scan_ok != text_ok)
+                TEST_FAIL_("bytes %02X %02X: scan %d, text %d", a, b, scan_ok, text_ok);
+        }
+}
+
 TEST(error_message_truncated_safely)
 {
     char err[8];
@@ -490,4 +551,7 @@ TEST_MAIN(
     TEST_ENTRY(error_message_has_byte_offset)
     TEST_ENTRY(long_strings_checked_at_every_offset)
     TEST_ENTRY(error_message_truncated_safely)
+    TEST_ENTRY(utf8_text_valid_forms_pass)
+    TEST_ENTRY(utf8_text_names_each_problem_and_where)
+    TEST_ENTRY(utf8_text_and_scan_agree)
 )

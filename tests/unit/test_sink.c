@@ -15,6 +15,7 @@
 
 #include "test.h"
 #include "ship/cursor.h"
+#include "ship/cursor_testing.h"
 #include "ship/ship.h"
 #include "ship/sink.h"
 #include "ship/sink_int.h"
@@ -432,6 +433,39 @@ TEST(otlp_identity_attributes_follow_each_row)
     ASSERT_EQ_STR(client_attrs("{\"name\":\"b\"}", &s), "dss_audit.client.name=b;");
 }
 
+/* The one message for a receiver's certificate that fails verification:
+** the sink, the host, which problem, the TLS library's words, and what to
+** do about it (--ca where it can help). */
+TEST(tls_failure_message_names_host_problem_and_ca)
+{
+    char m[1024];
+    sink_tls_explain("syslog+tls://logs.example:6514", "logs.example", SINK_TLS_UNKNOWN_CA,
+                     NULL, "SSL certificate problem: unable to get local issuer certificate",
+                     m, sizeof m);
+    ASSERT_CONTAINS(m, "syslog+tls://logs.example:6514: ");
+    ASSERT_CONTAINS(m, "the certificate of logs.example comes from an unknown CA");
+    ASSERT_CONTAINS(m, "(SSL certificate problem: unable to get local issuer certificate)");
+    ASSERT_CONTAINS(m, "no CA in the system's store signed it");
+    ASSERT_CONTAINS(m, "--ca FILE");
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_UNKNOWN_CA, "/etc/team-ca.pem", NULL, m,
+                     sizeof m);
+    ASSERT_CONTAINS(m, "the certificate of h comes from an unknown CA");
+    ASSERT_CONTAINS(m, "the CA in --ca /etc/team-ca.pem did not sign it");
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_NAME_MISMATCH, NULL, "no alternative name",
+                     m, sizeof m);
+    ASSERT_CONTAINS(m, "the certificate of h does not name it (a name mismatch)");
+    ASSERT_CONTAINS(m, "--ca cannot change names");
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_EXPIRED, "ca.pem", "certificate has expired",
+                     m, sizeof m);
+    ASSERT_CONTAINS(m, "the certificate of h has expired");
+    ASSERT_CONTAINS(m, "(certificate has expired)");
+    ASSERT_CONTAINS(m, "--ca cannot help");
+    /* A message cut short by a small buffer is still a string. */
+    char small[16];
+    sink_tls_explain("https://h:1/x", "h", SINK_TLS_OTHER, NULL, NULL, small, sizeof small);
+    ASSERT_EQ_INT(strlen(small), sizeof small - 1);
+}
+
 TEST(cursor_saves_loads_and_survives_reopening)
 {
     char err[512], db[128], key[65], other[65];
@@ -470,6 +504,55 @@ TEST(cursor_saves_loads_and_survives_reopening)
     char p[160];
     snprintf(p, sizeof p, "%s/audit.db.ship", dir);
     ASSERT(stat(p, &st) == 0 && (st.st_mode & 0777) == 0700);
+}
+
+static int count_rows(void *ctx, const ship_cursor_row *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* A shipper saves after every batch: each statement is prepared once per
+** connection and run again, not prepared on every call; and what each call
+** gives is still the newest (no read held open between calls). */
+TEST(cursor_statements_prepared_once_per_connection)
+{
+    char err[512], db[128], key[65];
+    cursor *c = NULL;
+    ASSERT(fresh_dir());
+    snprintf(db, sizeof db, "%s/audit.db", dir);
+    cursor_key("relp://h:2514", "log-a", key);
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 1, &c, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_testing_runs(c, "save"), 0);
+    ship_mark m = {.seq = 0}, got;
+    int found, rows;
+    for (int i = 1; i <= 5; i++) {
+        m.seq = i;
+        snprintf(m.id, sizeof m.id, "id-%d", i);
+        snprintf(m.hash, sizeof m.hash, "%064d", i);
+        ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err),
+                      CURSOR_OK);
+        ASSERT_EQ_INT(cursor_load(c, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
+        ASSERT_EQ_INT(got.seq, i);
+        rows = 0;
+        ASSERT_EQ_INT(cursor_each(c, count_rows, &rows, err, sizeof err), CURSOR_OK);
+        ASSERT_EQ_INT(rows, 1);
+    }
+    ASSERT_EQ_INT(cursor_testing_runs(c, "save"), 5);
+    ASSERT_EQ_INT(cursor_testing_runs(c, "load"), 5);
+    ASSERT_EQ_INT(cursor_testing_runs(c, "each"), 5);
+    /* Another connection sees every save: none waits in an open read. */
+    cursor *d = NULL;
+    ASSERT_EQ_INT(cursor_open_local(db, NULL, 0, &d, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_load(d, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(got.seq, 5);
+    m.seq = 6;
+    ASSERT_EQ_INT(cursor_save(c, key, "relp://h:2514", "log-a", &m, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(cursor_load(d, "log-a", key, &got, &found, err, sizeof err), CURSOR_OK);
+    ASSERT_EQ_INT(got.seq, 6);
+    cursor_close(d);
+    cursor_close(c);
 }
 
 TEST(cursor_lock_is_exclusive_across_processes)
@@ -755,7 +838,9 @@ TEST_MAIN(
     TEST_ENTRY(syslog_severity_rises_for_errors_and_security_events)
     TEST_ENTRY(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     TEST_ENTRY(otlp_identity_attributes_follow_each_row)
+    TEST_ENTRY(tls_failure_message_names_host_problem_and_ca)
     TEST_ENTRY(cursor_saves_loads_and_survives_reopening)
+    TEST_ENTRY(cursor_statements_prepared_once_per_connection)
     TEST_ENTRY(cursor_lock_is_exclusive_across_processes)
     TEST_ENTRY(ship_cursors_report_each_sink_and_its_lag)
     TEST_ENTRY(ship_refuses_what_it_cannot_do_before_sending)

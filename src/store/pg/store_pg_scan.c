@@ -165,13 +165,12 @@ int pgs_find_hash(store *st, const uint8_t hash[CHAIN_HASH_BYTES], int64_t *seq,
     return rc;
 }
 
-int pgs_each_checkpoint(store *st, store_checkpoint_fn fn, void *ctx, char *err)
+int pgs_each_checkpoint(store *st, int64_t after, store_checkpoint_fn fn, void *ctx, char *err)
 {
     pg_store *s = pgs(st);
     int rc = pgs_ready_log(s, err);
     if (rc != STORE_OK) return rc;
     /* In chunks, so the callback may use the store between them. */
-    int64_t after = 0;
     for (;;) {
         char n[24];
         pgs_int_text(after, n);

@@ -73,7 +73,7 @@ const char *const sq_fixed_sql[ST_COUNT] = {
     [ST_LAST_ANCHOR] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints WHERE kind = 'anchor'"
                        " ORDER BY number DESC LIMIT 1",
     [ST_EACH_ENTRY] = "SELECT " SQ_ENTRY_COLUMNS " FROM audit_log a WHERE seq >= ? ORDER BY seq",
-    [ST_EACH_CP] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints ORDER BY number",
+    [ST_EACH_CP] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints WHERE number > ? ORDER BY number",
     [ST_ADD_CP] =
         "INSERT INTO checkpoints (kind, log_id, seq, head_hash, created_at,"
         " prev_checkpoint_hash, public_key, signature, note)"

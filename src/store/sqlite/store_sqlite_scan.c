@@ -141,12 +141,14 @@ int sq_last_anchor(store *st, store_checkpoint *out, char *err)
     return read_checkpoint(s, ST_LAST_ANCHOR, out, "reading checkpoints", err);
 }
 
-int sq_each_checkpoint(store *store_, store_checkpoint_fn fn, void *ctx, char *err)
+int sq_each_checkpoint(store *store_, int64_t after, store_checkpoint_fn fn, void *ctx,
+                       char *err)
 {
     sqlite_store *s = sq(store_);
     int rc;
     sqlite3_stmt *st = sq_stmt(s, ST_EACH_CP, &rc, err);
     if (!st) return rc;
+    sqlite3_bind_int64(st, 1, after);
     store_checkpoint cp;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         row_to_checkpoint(st, &cp);
