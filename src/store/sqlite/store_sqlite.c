@@ -61,9 +61,6 @@ const char *const sq_fixed_sql[ST_COUNT] = {
     [ST_ACT_TOTALS] =
         "SELECT count(*) FROM activity_projects WHERE user_id = ? AND +last_seen >= ?",
     [ST_HASH_AT] = "SELECT hash FROM audit_log WHERE seq = ?",
-    [ST_FTS_SYNC] = store_testing_sqlite_fts_sync_sql,
-    [ST_ACT_DAILY_SYNC] = store_testing_sqlite_activity_daily_sync_sql,
-    [ST_ACT_PROJECTS_SYNC] = store_testing_sqlite_activity_projects_sync_sql,
     /* Every writing request takes a savepoint: prepared once, not parsed
     ** again by sqlite3_exec() for each request. */
     [ST_SAVEPOINT] = "SAVEPOINT request",
@@ -501,6 +498,7 @@ void sq_close(store *st)
         sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     }
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    sq_pending_free(&s->pending);
     sq_tree_close(s);
     for (int i = 0; i < SQ_SHAPES; i++) sqlite3_finalize(s->find[i]);
     sqlite3_close(s->db);

@@ -5,9 +5,10 @@
 ** A transaction is BEGIN IMMEDIATE: it takes the write lock at once, so
 ** the chain head an append reads cannot change under it even with other
 ** writer processes.  store.c numbers and hashes each entry from that head
-** (store_append()); this file only stores the row.  The trigram index and
-** the activity counters are brought up to date once per transaction, just
-** before COMMIT (sq_derived_sync()).
+** (store_append()); this file only stores the row, and notes the fields
+** the trigram index and the activity counters need: those are brought up
+** to date once per transaction, just before COMMIT, from the noted copies
+** (sq_derived_sync(), store_sqlite_derived.c).
 */
 #include "sqlite_int.h"
 
@@ -33,7 +34,7 @@ int sq_begin(store *st, char *err)
         s->base.in_tx = 1;
         s->base.tx_id++;
         s->savepoint_depth = 0;
-        s->fts_from = 0;
+        sq_pending_clear(&s->pending);
         s->base.tx_writes = 0;
     }
     return rc;
@@ -41,31 +42,14 @@ int sq_begin(store *st, char *err)
 
 /* Add this transaction's entries to audit_fts and to the activity
 ** counters, so that a search or a count made now, or any transaction after
-** this one commits, sees them: three statements over the rows from
-** fts_from on, whatever their number.  Rows rolled back with a savepoint
-** are simply not found by the SELECTs. */
+** this one commits, sees them.  Rows rolled back with a savepoint were
+** dropped from the list with it. */
 int sq_derived_sync(sqlite_store *s, char *err)
 {
-    static const struct {
-        int which;
-        const char *doing;
-    } steps[] = {
-        {ST_FTS_SYNC, "indexing the entries for search"},
-        {ST_ACT_DAILY_SYNC, "counting the entries' activity"},
-        {ST_ACT_PROJECTS_SYNC, "noting the entries' projects"},
-    };
-    if (!s->base.in_tx || !s->fts_from) return STORE_OK;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        int rc;
-        sqlite3_stmt *st = sq_stmt(s, steps[i].which, &rc, err);
-        if (!st) return rc;
-        sqlite3_bind_int64(st, 1, s->fts_from);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) return sq_fail(s, rc, steps[i].doing, err);
-    }
-    s->fts_from = 0;
-    return STORE_OK;
+    if (!s->base.in_tx || !s->pending.n) return STORE_OK;
+    const char *doing = "indexing the entries for search";
+    int rc = sq_pending_flush(&s->pending, s->db, &doing);
+    return rc == SQLITE_OK ? STORE_OK : sq_fail(s, rc, doing, err);
 }
 
 int sq_commit(store *st, char *err)
@@ -79,6 +63,7 @@ int sq_commit(store *st, char *err)
     if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
+    sq_pending_clear(&s->pending);
     return rc;
 }
 
@@ -88,6 +73,7 @@ void sq_rollback(store *st)
     if (!s->base.in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
+    sq_pending_clear(&s->pending);
 }
 
 /* Run one of the savepoint statements: an SQLite code. */
@@ -109,8 +95,15 @@ int sq_savepoint(store *st, char *err)
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
+    if (sq_pending_mark(&s->pending) != STORE_OK) {
+        snprintf(err, STORE_ERRLEN, "out of memory starting a request");
+        return STORE_ENOMEM;
+    }
     int rc = run_fixed(s, ST_SAVEPOINT);
-    if (rc != SQLITE_DONE) return sq_fail(s, rc, "starting a request", err);
+    if (rc != SQLITE_DONE) {
+        sq_pending_release(&s->pending);
+        return sq_fail(s, rc, "starting a request", err);
+    }
     s->savepoint_depth++;
     return STORE_OK;
 }
@@ -120,6 +113,7 @@ void sq_savepoint_release(store *st)
     sqlite_store *s = sq(st);
     if (!s->base.in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_RELEASE);
+    sq_pending_release(&s->pending);
     s->savepoint_depth--;
 }
 
@@ -129,6 +123,7 @@ void sq_savepoint_rollback(store *st)
     if (!s->base.in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_ROLLBACK_TO);
     run_fixed(s, ST_RELEASE);
+    sq_pending_rollback(&s->pending);
     s->savepoint_depth--;
 }
 
@@ -169,7 +164,18 @@ int sq_append_row(store *st, const store_raw_entry *e, char *err)
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
-    if (!s->fts_from) s->fts_from = e->f.seq;
+    if (sq_pending_add(&s->pending, e->f.seq, e->f.operation_name, e->f.error, e->f.user_id,
+                       e->f.project_id, e->f.created_at, e->f.event_type) != STORE_OK) {
+        /* The row is written but could not be noted for search: undo it
+        ** with the transaction rather than leave the index short. */
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->base.lost_tx = s->base.tx_id;
+        s->base.in_tx = 0;
+        s->savepoint_depth = 0;
+        sq_pending_clear(&s->pending);
+        snprintf(err, STORE_ERRLEN, "out of memory noting the entry for search");
+        return STORE_ENOMEM;
+    }
     s->base.tx_writes++;
     return STORE_OK;
 }
