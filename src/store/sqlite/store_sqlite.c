@@ -442,6 +442,11 @@ static void configure_sqlite(void)
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
 }
 
+void store_testing_sqlite_configure(void)
+{
+    pthread_once(&config_once, configure_sqlite);
+}
+
 int sq_open(const store_options *opt, store **out, char *err)
 {
     int rc;
