@@ -199,44 +199,45 @@ static int feed_fts(sq_pending *p, sqlite3 *db)
     return rc;
 }
 
-/* refs: the rows with a user, sorted by (user, day, event type). */
-static int feed_daily(sq_pending *p, sqlite3 *db, ref *refs, size_t n)
+/* Sort refs by cmp and run st once per run of equal keys, bound by bind
+** from the run's rows. */
+static int feed_runs(sqlite3_stmt *st, ref *refs, size_t n,
+                     int (*cmp)(const void *, const void *),
+                     void (*bind_run)(sqlite3_stmt *st, const ref *run, size_t len))
 {
-    int rc = prepare(db, daily_sql, &p->daily);
-    qsort(refs, n, sizeof *refs, by_day_key);
-    for (size_t i = 0; rc == SQLITE_OK && i < n;) {
-        size_t j = i;
-        int64_t errors = 0;
-        for (; j < n && (j == i || by_day_key(&refs[i], &refs[j]) == 0); j++)
-            errors += text(&refs[j], P_ERROR) != NULL;
-        bind(p->daily, 1, text(&refs[i], P_USER), -1);
-        bind(p->daily, 2, text(&refs[i], P_CREATED), 10);
-        bind(p->daily, 3, text(&refs[i], P_TYPE), -1);
-        sqlite3_bind_int64(p->daily, 4, (int64_t)(j - i));
-        sqlite3_bind_int64(p->daily, 5, errors);
-        rc = step(p->daily);
-        i = j;
+    int rc = SQLITE_OK;
+    qsort(refs, n, sizeof *refs, cmp);
+    for (size_t i = 0, j; rc == SQLITE_OK && i < n; i = j) {
+        for (j = i + 1; j < n && cmp(&refs[i], &refs[j]) == 0; j++)
+            ;
+        bind_run(st, refs + i, j - i);
+        rc = step(st);
     }
     return rc;
 }
 
-/* refs: the rows with a user and a project, sorted by (user, project). */
-static int feed_projects(sq_pending *p, sqlite3 *db, ref *refs, size_t n)
+/* One (user, day, event type): its count and its errors. */
+static void bind_day(sqlite3_stmt *st, const ref *run, size_t len)
 {
-    int rc = prepare(db, projects_sql, &p->projects);
-    qsort(refs, n, sizeof *refs, by_project_key);
-    for (size_t i = 0; rc == SQLITE_OK && i < n;) {
-        size_t j = i;
-        const char *last = text(&refs[i], P_CREATED);
-        for (; j < n && (j == i || by_project_key(&refs[i], &refs[j]) == 0); j++)
-            if (strcmp(text(&refs[j], P_CREATED), last) > 0) last = text(&refs[j], P_CREATED);
-        bind(p->projects, 1, text(&refs[i], P_USER), -1);
-        bind(p->projects, 2, text(&refs[i], P_PROJECT), -1);
-        bind(p->projects, 3, last, -1);
-        rc = step(p->projects);
-        i = j;
-    }
-    return rc;
+    int64_t errors = 0;
+    for (size_t i = 0; i < len; i++) errors += text(&run[i], P_ERROR) != NULL;
+    bind(st, 1, text(run, P_USER), -1);
+    const char *at = text(run, P_CREATED);
+    bind(st, 2, at, (int)strnlen(at, 10)); /* the day: substr(created_at, 1, 10) */
+    bind(st, 3, text(run, P_TYPE), -1);
+    sqlite3_bind_int64(st, 4, (int64_t)len);
+    sqlite3_bind_int64(st, 5, errors);
+}
+
+/* One (user, project): its latest time. */
+static void bind_project(sqlite3_stmt *st, const ref *run, size_t len)
+{
+    const char *last = text(run, P_CREATED);
+    for (size_t i = 1; i < len; i++)
+        if (strcmp(text(&run[i], P_CREATED), last) > 0) last = text(&run[i], P_CREATED);
+    bind(st, 1, text(run, P_USER), -1);
+    bind(st, 2, text(run, P_PROJECT), -1);
+    bind(st, 3, last, -1);
 }
 
 int sq_pending_flush(sq_pending *p, sqlite3 *db, const char **doing)
@@ -254,12 +255,15 @@ int sq_pending_flush(sq_pending *p, sqlite3 *db, const char **doing)
     for (size_t i = p->fed; i < p->n; i++)
         if (p->rows[i].off[P_USER] != NO_TEXT) refs[n++] = (ref){&p->rows[i], p->buf};
     *doing = "counting the entries' activity";
-    if ((rc = feed_daily(p, db, refs, n)) != SQLITE_OK) goto done;
+    if ((rc = prepare(db, daily_sql, &p->daily)) != SQLITE_OK ||
+        (rc = feed_runs(p->daily, refs, n, by_day_key, bind_day)) != SQLITE_OK)
+        goto done;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (refs[i].r->off[P_PROJECT] != NO_TEXT) refs[m++] = refs[i];
     *doing = "noting the entries' projects";
-    rc = feed_projects(p, db, refs, m);
+    if ((rc = prepare(db, projects_sql, &p->projects)) == SQLITE_OK)
+        rc = feed_runs(p->projects, refs, m, by_project_key, bind_project);
 done:
     free(refs);
     if (rc == SQLITE_OK) {
