@@ -1279,6 +1279,40 @@ TEST(rows_counted_inside_a_savepoint_leave_with_it)
     ASSERT(found);
 }
 
+/* An entry whose INSERT fails (here, an id already taken) is neither
+** searched for nor counted; the transaction's other entries are. */
+TEST(an_entry_that_fails_to_insert_is_neither_searched_nor_counted)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt rcpt;
+    int64_t total = -1, errors = -1, projects = -1;
+    static const char id[] = "0190f3c4-5a6b-7c8d-9e0f-112233445566";
+    store_record first = rec_of("call", "first-yak", "alice", "p1", NULL);
+    store_record clash = rec_of("login", "clashing-yak", "alice", "p2", "failed");
+    store_record next = rec_of("call", "next-yak", "alice", "p1", NULL);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append_as(s, &first, id, &rcpt, err), STORE_OK);
+    int refused = store_append_as(s, &clash, id, &rcpt, err);
+    int in_tx = store_in_transaction(s);
+    if (in_tx) ASSERT_EQ_INT(store_append(s, &next, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(alice(s, &total, &errors, &projects), STORE_OK);
+    store_query q = query_all();
+    q.text = "clashing";
+    int found = finds_seqs(s, &q, "");
+    q.text = "yak";
+    found = found && finds_seqs(s, &q, "2,1");
+    store_close(s);
+    ASSERT(refused != STORE_OK);
+    ASSERT(in_tx);
+    ASSERT_EQ_INT(total, 2);
+    ASSERT_EQ_INT(errors, 0);
+    ASSERT_EQ_INT(projects, 1);
+    ASSERT(found);
+}
+
 TEST(user_activity_ties_ordered_by_name)
 {
     store *s = open_memory();
@@ -2316,6 +2350,7 @@ TEST_MAIN(
     TEST_ENTRY(user_activity_counts)
     TEST_ENTRY(user_activity_counts_a_transaction_once_inside_and_after_it)
     TEST_ENTRY(rows_counted_inside_a_savepoint_leave_with_it)
+    TEST_ENTRY(an_entry_that_fails_to_insert_is_neither_searched_nor_counted)
     TEST_ENTRY(user_activity_ties_ordered_by_name)
     TEST_ENTRY(user_activity_respects_since)
     TEST_ENTRY(user_activity_partial_day_matches_a_plain_count)

@@ -66,6 +66,8 @@ typedef struct sq_pending {
 int sq_pending_add(sq_pending *p, int64_t seq, const char *operation_name,
                    const char *error, const char *user_id, const char *project_id,
                    const char *created_at, const char *event_type);
+/* Forget the row noted last, not fed yet (its INSERT failed). */
+void sq_pending_drop_last(sq_pending *p);
 /* A savepoint opened (STORE_OK or STORE_ENOMEM), released, rolled back
 ** (the rows noted since its mark are dropped). */
 int sq_pending_mark(sq_pending *p);

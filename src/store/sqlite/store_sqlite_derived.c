@@ -88,6 +88,17 @@ int sq_pending_add(sq_pending *p, int64_t seq, const char *operation_name,
     return STORE_OK;
 }
 
+void sq_pending_drop_last(sq_pending *p)
+{
+    if (p->n <= p->fed) return;
+    const sq_pending_row *r = &p->rows[--p->n];
+    for (int i = 0; i < P_FIELDS; i++)
+        if (r->off[i] != NO_TEXT) {
+            p->len = r->off[i]; /* the row's first copy: its fields are kept in order */
+            break;
+        }
+}
+
 int sq_pending_mark(sq_pending *p)
 {
     if (p->nmarks == p->mcap) {

@@ -159,22 +159,20 @@ int sq_append_row(store *st, const store_raw_entry *e, char *err)
     int rc;
     sqlite3_stmt *ins = sq_stmt(s, ST_INSERT, &rc, err);
     if (!ins) return rc;
+    /* Noted first, so that no row is written that the search index and
+    ** the counters would miss; taken back if the INSERT fails. */
+    if (sq_pending_add(&s->pending, e->f.seq, e->f.operation_name, e->f.error, e->f.user_id,
+                       e->f.project_id, e->f.created_at, e->f.event_type) != STORE_OK) {
+        snprintf(err, STORE_ERRLEN, "out of memory noting the entry for search");
+        return STORE_ENOMEM;
+    }
     bind_entry(ins, e);
     rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
-    if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
-    if (sq_pending_add(&s->pending, e->f.seq, e->f.operation_name, e->f.error, e->f.user_id,
-                       e->f.project_id, e->f.created_at, e->f.event_type) != STORE_OK) {
-        /* The row is written but could not be noted for search: undo it
-        ** with the transaction rather than leave the index short. */
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->base.lost_tx = s->base.tx_id;
-        s->base.in_tx = 0;
-        s->savepoint_depth = 0;
-        sq_pending_clear(&s->pending);
-        snprintf(err, STORE_ERRLEN, "out of memory noting the entry for search");
-        return STORE_ENOMEM;
+    if (rc != SQLITE_DONE) {
+        sq_pending_drop_last(&s->pending);
+        return sq_fail(s, rc, "writing the entry", err);
     }
     s->base.tx_writes++;
     return STORE_OK;
