@@ -89,6 +89,11 @@ typedef struct sqlite_store {
     /* Per transaction, emptied by sq_begin(): the rows not yet in
     ** audit_fts and the activity counters. */
     sq_pending pending;
+    /* The chain head as this transaction's last append left it (tip_ok),
+    ** so that the next append need not read it back; forgotten at every
+    ** transaction boundary and savepoint rollback. */
+    store_tip tip;
+    int tip_ok;
     int readonly;
     int brief;       /* store_options.brief: the WAL is kept between processes */
     int wal_frames;  /* pages in the WAL after this connection's last commit */

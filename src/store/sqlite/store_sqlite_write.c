@@ -35,6 +35,7 @@ int sq_begin(store *st, char *err)
         s->base.tx_id++;
         s->savepoint_depth = 0;
         sq_pending_clear(&s->pending);
+        s->tip_ok = 0;
         s->base.tx_writes = 0;
     }
     return rc;
@@ -63,6 +64,7 @@ int sq_commit(store *st, char *err)
     if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
+    s->tip_ok = 0;
     sq_pending_clear(&s->pending);
     return rc;
 }
@@ -73,6 +75,7 @@ void sq_rollback(store *st)
     if (!s->base.in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
+    s->tip_ok = 0;
     sq_pending_clear(&s->pending);
 }
 
@@ -124,12 +127,20 @@ void sq_savepoint_rollback(store *st)
     run_fixed(s, ST_ROLLBACK_TO);
     run_fixed(s, ST_RELEASE);
     sq_pending_rollback(&s->pending);
+    s->tip_ok = 0;
     s->savepoint_depth--;
 }
 
-int sq_append_head(store *s, store_tip *h, char *err)
+/* Under the write lock no other process appends, so the head after this
+** transaction's last append is that entry. */
+int sq_append_head(store *st, store_tip *h, char *err)
 {
-    return sq_read_head(sq(s), h, err);
+    sqlite_store *s = sq(st);
+    if (s->tip_ok && s->base.in_tx) {
+        *h = s->tip;
+        return STORE_OK;
+    }
+    return sq_read_head(s, h, err);
 }
 
 /* Bind an integer field as an integer: an INTEGER column gives back the
@@ -172,8 +183,12 @@ int sq_append_row(store *st, const store_raw_entry *e, char *err)
     sqlite3_clear_bindings(ins);
     if (rc != SQLITE_DONE) {
         sq_pending_drop_last(&s->pending);
+        s->tip_ok = 0;
         return sq_fail(s, rc, "writing the entry", err);
     }
+    s->tip.seq = e->f.seq;
+    memcpy(s->tip.hash, e->hash, CHAIN_HASH_BYTES);
+    s->tip_ok = 1;
     s->base.tx_writes++;
     return STORE_OK;
 }
