@@ -26,8 +26,8 @@
 **
 ** Only audit_log is written, plus the search index and the activity
 ** counters, which the store brings up to date once per transaction just
-** before COMMIT with the statements of store_testing.h; the floor runs the
-** same statements at the same moment.
+** before COMMIT from the fields it noted of each row (store_testing.h);
+** the floor runs the same code at the same moment.
 **
 ** --savepoints 1 wraps each call's two rows in SAVEPOINT .. RELEASE, as
 ** serve's recorder wraps every call that writes (record.h): what that
@@ -214,6 +214,7 @@ static sqlite3 *open_store(const char *path, store **s)
 {
     char err[STORE_ERRLEN];
     store_options so = {.path = path};
+    store_testing_sqlite_configure(); /* before SQLite initializes, as in the server */
     gen_capture_connections();
     if (store_open(&so, s, err) != STORE_OK) {
         fprintf(stderr, "floor: cannot open %s: %s\n", path, err);
@@ -230,21 +231,6 @@ static sqlite3 *open_store(const char *path, store **s)
         return NULL;
     }
     return db;
-}
-
-/* The statements with which the store brings its search index and its
-** activity counters up to date before each COMMIT (store_testing.h), each
-** bound to the transaction's first seq.  0, or -1 after saying why. */
-static int prepare_derived(sqlite3 *db, sqlite3_stmt *st[3])
-{
-    const char *sql[3] = {store_testing_sqlite_fts_sync_sql,
-                          store_testing_sqlite_activity_daily_sync_sql,
-                          store_testing_sqlite_activity_projects_sync_sql};
-    for (int k = 0; k < 3; k++)
-        if (check(db, sqlite3_prepare_v3(db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &st[k], NULL),
-                  SQLITE_OK, "prepare the search-index and counter statements"))
-            return -1;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -273,7 +259,8 @@ int main(int argc, char **argv)
     sqlite3 *db = seed_schema_run ? open_seed(path, from) : open_store(path, &s);
     if (!db) return 1;
 
-    sqlite3_stmt *head = NULL, *ins = NULL, *derived[3] = {NULL, NULL, NULL};
+    sqlite3_stmt *head = NULL, *ins = NULL;
+    store_testing_derived *derived = NULL;
     int64_t seq = 0;
     if (seed_schema_run) {
         /* The seed's columns: no seq, client or hashes. */
@@ -300,9 +287,12 @@ int main(int argc, char **argv)
                           " before_state, after_state, created_at, client, prev_hash,"
                           " hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                           -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
-                  SQLITE_OK, "prepare insert") ||
-            prepare_derived(db, derived))
+                  SQLITE_OK, "prepare insert"))
             return 1;
+        if (!(derived = store_testing_sqlite_derived_new())) {
+            fprintf(stderr, "floor: out of memory\n");
+            return 1;
+        }
     }
 
     /* Everything but SQLite, before the clock starts. */
@@ -365,18 +355,26 @@ int main(int argc, char **argv)
                                     SQLITE_OK, "savepoint"))
                 return 1;
             if (insert(db, ins, ++seq, entry) || insert(db, ins, ++seq, record)) return 1;
+            /* The store notes each row's fields for the search index and
+            ** the counters as it inserts it; so does the floor. */
+            if (derived &&
+                (store_testing_sqlite_derived_add(derived, seq - 1, entry[2], entry[8], entry[4],
+                                                  entry[5], entry[11], entry[1]) ||
+                 store_testing_sqlite_derived_add(derived, seq, record[2], record[8], record[4],
+                                                  record[5], record[11], record[1]))) {
+                fprintf(stderr, "floor: out of memory\n");
+                return 1;
+            }
             if (savepoints && check(db, sqlite3_exec(db, "RELEASE call", NULL, NULL, NULL),
                                     SQLITE_OK, "release"))
                 return 1;
         }
-        /* The store indexes a transaction's entries for search just before
-        ** its COMMIT, with this very statement; so does the floor. */
-        for (int k = 0; k < 3 && derived[k]; k++) {
-            sqlite3_bind_int64(derived[k], 1, seq - 2 * n + 1);
-            if (check(db, sqlite3_step(derived[k]), SQLITE_DONE, "search index and counters"))
-                return 1;
-            sqlite3_reset(derived[k]);
-        }
+        /* The store feeds a transaction's entries to the search index and
+        ** the counters just before its COMMIT, with this very code; so
+        ** does the floor. */
+        if (derived && check(db, store_testing_sqlite_derived_flush(derived, db), SQLITE_OK,
+                             "search index and counters"))
+            return 1;
         if (check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK, "commit"))
             return 1;
         done += n;
@@ -388,7 +386,7 @@ int main(int argc, char **argv)
            schema);
 
     sqlite3_finalize(ins);
-    for (int k = 0; k < 3; k++) sqlite3_finalize(derived[k]);
+    store_testing_sqlite_derived_free(derived);
     if (s) store_close(s);
     else sqlite3_close(db);
     for (int i = 0; i < npool; i++) {

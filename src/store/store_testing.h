@@ -37,15 +37,24 @@ int64_t store_testing_round_trips(store *s);
 ** left behind is built again when a writable store next opens. */
 void store_testing_tree_off(store *s, int off);
 
-/* The statement with which the SQLite backend fills its search index at
-** each commit (bound to the transaction's first seq), so that the
-** benchmark floor does the same work as the store. */
-extern const char store_testing_sqlite_fts_sync_sql[];
+/* The process-wide SQLite settings the SQLite backend makes before its
+** first open (the statement-journal spill, store_sqlite.c), for a program
+** that initializes SQLite itself before opening a store (bench_floor). */
+void store_testing_sqlite_configure(void);
 
-/* The two statements with which it brings the activity counters up to
-** date at the same moment (bound to the same seq), likewise. */
-extern const char store_testing_sqlite_activity_daily_sync_sql[];
-extern const char store_testing_sqlite_activity_projects_sync_sql[];
+/* The SQLite backend's search-index and counter feed (store_sqlite_derived.c),
+** for the benchmark floor to do the same work as the store at the same
+** moment: note each row as it is inserted, flush just before COMMIT (an
+** SQLite code).  new: NULL without memory; free it with _free(). */
+struct sqlite3;
+typedef struct store_testing_derived store_testing_derived;
+store_testing_derived *store_testing_sqlite_derived_new(void);
+int store_testing_sqlite_derived_add(store_testing_derived *d, int64_t seq,
+                                     const char *operation_name, const char *error,
+                                     const char *user_id, const char *project_id,
+                                     const char *created_at, const char *event_type);
+int store_testing_sqlite_derived_flush(store_testing_derived *d, struct sqlite3 *db);
+void store_testing_sqlite_derived_free(store_testing_derived *d);
 
 /* How many checkpoints s has handed to store_each_checkpoint*()'s
 ** callbacks since it was opened: what a reader of them read. */

@@ -1242,6 +1242,77 @@ TEST(user_activity_counts_a_transaction_once_inside_and_after_it)
     ASSERT_EQ_INT(projects, 3);
 }
 
+/* A count or a search inside a savepoint feeds the counters and the index
+** the rows so far; when the savepoint is then rolled back, those rows leave
+** both with it, and so do the rows noted after the count, while the rows
+** from before the savepoint and after it stay. */
+TEST(rows_counted_inside_a_savepoint_leave_with_it)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt rcpt;
+    int64_t total = -1, errors = -1, projects = -1, inside = -1;
+    store_record before = rec_of("call", "kept-yak", "alice", "p1", NULL);
+    store_record dropped = rec_of("login", "dropped-yak", "alice", "p3", "failed");
+    store_record later = rec_of("call", "late-yak", "alice", "p2", NULL);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &before, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_savepoint(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &dropped, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(alice(s, &inside, &errors, &projects), STORE_OK);
+    ASSERT_EQ_INT(store_append(s, &dropped, &rcpt, err), STORE_OK);
+    store_savepoint_rollback(s);
+    ASSERT_EQ_INT(store_append(s, &later, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(alice(s, &total, &errors, &projects), STORE_OK);
+    store_query q = query_all();
+    q.text = "yak";
+    int found = finds_seqs(s, &q, "2,1");
+    q.text = "dropped";
+    found = found && finds_seqs(s, &q, "");
+    store_close(s);
+    ASSERT_EQ_INT(inside, 2);
+    ASSERT_EQ_INT(total, 2);
+    ASSERT_EQ_INT(errors, 0);
+    ASSERT_EQ_INT(projects, 2);
+    ASSERT(found);
+}
+
+/* An entry whose INSERT fails (here, an id already taken) is neither
+** searched for nor counted; the transaction's other entries are. */
+TEST(an_entry_that_fails_to_insert_is_neither_searched_nor_counted)
+{
+    store *s = open_memory();
+    ASSERT(s);
+    char err[STORE_ERRLEN];
+    store_receipt rcpt;
+    int64_t total = -1, errors = -1, projects = -1;
+    static const char id[] = "0190f3c4-5a6b-7c8d-9e0f-112233445566";
+    store_record first = rec_of("call", "first-yak", "alice", "p1", NULL);
+    store_record clash = rec_of("login", "clashing-yak", "alice", "p2", "failed");
+    store_record next = rec_of("call", "next-yak", "alice", "p1", NULL);
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    ASSERT_EQ_INT(store_append_as(s, &first, id, &rcpt, err), STORE_OK);
+    int refused = store_append_as(s, &clash, id, &rcpt, err);
+    int in_tx = store_in_transaction(s);
+    if (in_tx) ASSERT_EQ_INT(store_append(s, &next, &rcpt, err), STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(alice(s, &total, &errors, &projects), STORE_OK);
+    store_query q = query_all();
+    q.text = "clashing";
+    int found = finds_seqs(s, &q, "");
+    q.text = "yak";
+    found = found && finds_seqs(s, &q, "2,1");
+    store_close(s);
+    ASSERT(refused != STORE_OK);
+    ASSERT(in_tx);
+    ASSERT_EQ_INT(total, 2);
+    ASSERT_EQ_INT(errors, 0);
+    ASSERT_EQ_INT(projects, 1);
+    ASSERT(found);
+}
+
 TEST(user_activity_ties_ordered_by_name)
 {
     store *s = open_memory();
@@ -1316,6 +1387,8 @@ TEST(user_activity_partial_day_matches_a_plain_count)
                       -1, &ins, NULL), SQLITE_OK);
     static const char *const types[] = {"call", "login", "error", "sync"};
     unsigned rnd = 12345;
+    store_testing_derived *fed = store_testing_sqlite_derived_new();
+    ASSERT(fed);
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     for (int i = 0; i < 600; i++) {
         rnd = rnd * 1103515245u + 12345u;
@@ -1330,6 +1403,11 @@ TEST(user_activity_partial_day_matches_a_plain_count)
         else sqlite3_bind_null(ins, 4);
         sqlite3_bind_text(ins, 5, at, -1, SQLITE_TRANSIENT);
         ASSERT_EQ_INT(sqlite3_step(ins), SQLITE_DONE);
+        ASSERT_EQ_INT(store_testing_sqlite_derived_add(
+                          fed, sqlite3_last_insert_rowid(db), "op",
+                          (rnd >> 14) % 4 == 0 ? "failed" : NULL,
+                          (rnd >> 9) % 5 ? "u" : "other", "p", at, types[(rnd >> 5) % 4]),
+                      STORE_OK);
         sqlite3_reset(ins);
         sqlite3_clear_bindings(ins);
     }
@@ -1341,16 +1419,14 @@ TEST(user_activity_partial_day_matches_a_plain_count)
     sqlite3_bind_text(ins, 4, "failed", -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 5, "2026-03-12T01:00:00.000000Z", -1, SQLITE_STATIC);
     ASSERT_EQ_INT(sqlite3_step(ins), SQLITE_DONE);
-    /* Counted as the store counts a transaction's entries at its commit. */
-    const char *const counters[] = {store_testing_sqlite_activity_daily_sync_sql,
-                                    store_testing_sqlite_activity_projects_sync_sql};
-    for (int k = 0; k < 2; k++) {
-        sqlite3_stmt *c = NULL;
-        ASSERT_EQ_INT(sqlite3_prepare_v2(db, counters[k], -1, &c, NULL), SQLITE_OK);
-        sqlite3_bind_int64(c, 1, 1);
-        ASSERT_EQ_INT(sqlite3_step(c), SQLITE_DONE);
-        sqlite3_finalize(c);
-    }
+    ASSERT_EQ_INT(store_testing_sqlite_derived_add(fed, sqlite3_last_insert_rowid(db), "op",
+                                                   "failed", "u", "p",
+                                                   "2026-03-12T01:00:00.000000Z", "rare"),
+                  STORE_OK);
+    /* Counted as the store counts a transaction's entries at its commit:
+    ** each row noted as inserted, all of them fed before COMMIT. */
+    ASSERT_EQ_INT(store_testing_sqlite_derived_flush(fed, db), SQLITE_OK);
+    store_testing_sqlite_derived_free(fed);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_finalize(ins);
     sqlite3_stmt *plain = NULL;
@@ -2273,6 +2349,8 @@ TEST_MAIN(
     TEST_ENTRY(get_not_found)
     TEST_ENTRY(user_activity_counts)
     TEST_ENTRY(user_activity_counts_a_transaction_once_inside_and_after_it)
+    TEST_ENTRY(rows_counted_inside_a_savepoint_leave_with_it)
+    TEST_ENTRY(an_entry_that_fails_to_insert_is_neither_searched_nor_counted)
     TEST_ENTRY(user_activity_ties_ordered_by_name)
     TEST_ENTRY(user_activity_respects_since)
     TEST_ENTRY(user_activity_partial_day_matches_a_plain_count)

@@ -7,6 +7,7 @@
 **                          log's name and key, the methods table
 **   store_sqlite_schema.c  the schema and its migrations
 **   store_sqlite_write.c   transactions, savepoints, appends, checkpoints
+**   store_sqlite_derived.c the search index and counters fed at commit
 **   store_sqlite_query.c   queries, search, activity, walks
 **   store_sqlite_scan.c    retention, entry walks, the chain's reads,
 **                          statistics
@@ -21,14 +22,15 @@
 #define DSS_SQLITE_INT_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "../store_methods.h"
 
 enum {
     ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_TYPES_BEFORE,
     ST_HASH_AT, ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH,
-    ST_FTS_SYNC, ST_ACT_DAILY_SYNC, ST_ACT_PROJECTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-    ST_EACH_ENTRY, ST_COUNT
+    ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_EACH_ENTRY, ST_COUNT
 };
 
 /* The statements of the tree, cosignatures and witnesses. */
@@ -38,13 +40,60 @@ enum {
 ** shape gets one cached prepared statement. */
 #define SQ_SHAPES (1 << 13)
 
+/* store_sqlite_derived.c: the open transaction's rows not yet in the
+** search index and the activity counters, as copies of the fields those
+** read (offsets into buf; UINT32_MAX for NULL), with a mark per open
+** savepoint. */
+typedef struct sq_pending_row {
+    int64_t seq;
+    uint32_t off[6];
+} sq_pending_row;
+typedef struct sq_pending_mark_t {
+    size_t n, len, fed;
+} sq_pending_mark_t;
+typedef struct sq_pending {
+    sq_pending_row *rows;
+    size_t n, cap;
+    size_t fed; /* rows[0..fed) are in audit_fts and the counters already */
+    char *buf;
+    size_t len, bcap;
+    sq_pending_mark_t *marks;
+    size_t nmarks, mcap;
+    sqlite3_stmt *fts, *daily, *projects; /* prepared at the first flush */
+} sq_pending;
+
+/* Note one appended row: STORE_OK or STORE_ENOMEM (the list unchanged). */
+int sq_pending_add(sq_pending *p, int64_t seq, const char *operation_name,
+                   const char *error, const char *user_id, const char *project_id,
+                   const char *created_at, const char *event_type);
+/* Forget the row noted last, not fed yet (its INSERT failed). */
+void sq_pending_drop_last(sq_pending *p);
+/* A savepoint opened (STORE_OK or STORE_ENOMEM), released, rolled back
+** (the rows noted since its mark are dropped). */
+int sq_pending_mark(sq_pending *p);
+void sq_pending_release(sq_pending *p);
+void sq_pending_rollback(sq_pending *p);
+/* Forget every row and mark (a transaction begun or rolled back). */
+void sq_pending_clear(sq_pending *p);
+/* Feed the rows not fed yet to audit_fts and the counters through db
+** (forgetting them when no savepoint is open): an SQLite code, with
+** *doing naming the step that failed. */
+int sq_pending_flush(sq_pending *p, sqlite3 *db, const char **doing);
+/* Free the buffers and finalize the statements (p is left empty). */
+void sq_pending_free(sq_pending *p);
+
 typedef struct sqlite_store {
     store base;
     sqlite3 *db;
     int savepoint_depth;
-    /* Per transaction, set by sq_begin() and read only while in_tx: */
-    int64_t fts_from; /* first seq of this transaction not yet in audit_fts and
-                         the activity counters, or 0 */
+    /* Per transaction, emptied by sq_begin(): the rows not yet in
+    ** audit_fts and the activity counters. */
+    sq_pending pending;
+    /* The chain head as this transaction's last append left it (tip_ok),
+    ** so that the next append need not read it back; forgotten at every
+    ** transaction boundary and savepoint rollback. */
+    store_tip tip;
+    int tip_ok;
     int readonly;
     int brief;       /* store_options.brief: the WAL is kept between processes */
     int wal_frames;  /* pages in the WAL after this connection's last commit */

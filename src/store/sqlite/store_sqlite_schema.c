@@ -89,7 +89,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
     ** of data can ever open a way around it. */
     "DROP TRIGGER audit_log_no_delete;" NO_DELETE_TRIGGER,
     /* Version 5: the trigram index is filled once per transaction, just
-    ** before COMMIT (store_testing_sqlite_fts_sync_sql), not by a trigger per row.  FTS5
+    ** before COMMIT (sq_derived_sync()), not by a trigger per row.  FTS5
     ** in SQLite 3.40 writes its pending terms out as a new segment at every
     ** statement or savepoint boundary, so a per-row trigger made one tiny
     ** segment per entry, and merging them was most of a write's cost. */
@@ -175,7 +175,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
     ") WITHOUT ROWID;",
     /* Version 10: the activity counters are brought up to date once per
     ** transaction, just before COMMIT, by one grouped statement per table
-    ** (store_testing_sqlite_activity_*_sync_sql), not by a trigger per row:
+    ** (sq_derived_sync(); since issue 23 aggregated in C), not by a trigger per row:
     ** the trigger's two upserts were a third of an append's instructions
     ** (callgrind of bench_floor), and a group of 64 calls mostly adds to
     ** the same few (user, day, event type) rows. */
@@ -243,28 +243,6 @@ static const char *const migration3 =
     "    ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);"
     "END;"
     REBUILD_ACTIVITY;
-
-/* Filled once per transaction, just before COMMIT (sq_derived_sync()). */
-const char store_testing_sqlite_fts_sync_sql[] =
-    "INSERT INTO audit_fts(rowid, operation_name, error)"
-    " SELECT seq, operation_name, error FROM audit_log WHERE seq >= ?";
-
-/* The counters, at the same moment, from the same rows: what the trigger
-** of version 3 did row by row, grouped.  NOT INDEXED keeps the read to the
-** transaction's rows by seq: without statistics the planner would scan the
-** whole user/time index, which covers these columns, at every commit
-** (test_queryplan checks the plans).  WHERE comes before ON CONFLICT as
-** SQLite's upsert grammar asks of an INSERT ... SELECT. */
-const char store_testing_sqlite_activity_daily_sync_sql[] =
-    "INSERT INTO activity_daily"
-    " SELECT user_id, substr(created_at, 1, 10), event_type, count(*), count(error)"
-    " FROM audit_log NOT INDEXED WHERE seq >= ?1 AND user_id IS NOT NULL GROUP BY 1, 2, 3"
-    " ON CONFLICT DO UPDATE SET n = n + excluded.n, errors = errors + excluded.errors";
-const char store_testing_sqlite_activity_projects_sync_sql[] =
-    "INSERT INTO activity_projects"
-    " SELECT user_id, project_id, max(created_at) FROM audit_log NOT INDEXED"
-    " WHERE seq >= ?1 AND user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2"
-    " ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)";
 
 static int user_version(sqlite_store *s, int *out, char *err)
 {

@@ -5,9 +5,10 @@
 ** A transaction is BEGIN IMMEDIATE: it takes the write lock at once, so
 ** the chain head an append reads cannot change under it even with other
 ** writer processes.  store.c numbers and hashes each entry from that head
-** (store_append()); this file only stores the row.  The trigram index and
-** the activity counters are brought up to date once per transaction, just
-** before COMMIT (sq_derived_sync()).
+** (store_append()); this file only stores the row, and notes the fields
+** the trigram index and the activity counters need: those are brought up
+** to date once per transaction, just before COMMIT, from the noted copies
+** (sq_derived_sync(), store_sqlite_derived.c).
 */
 #include "sqlite_int.h"
 
@@ -33,7 +34,8 @@ int sq_begin(store *st, char *err)
         s->base.in_tx = 1;
         s->base.tx_id++;
         s->savepoint_depth = 0;
-        s->fts_from = 0;
+        sq_pending_clear(&s->pending);
+        s->tip_ok = 0;
         s->base.tx_writes = 0;
     }
     return rc;
@@ -41,31 +43,14 @@ int sq_begin(store *st, char *err)
 
 /* Add this transaction's entries to audit_fts and to the activity
 ** counters, so that a search or a count made now, or any transaction after
-** this one commits, sees them: three statements over the rows from
-** fts_from on, whatever their number.  Rows rolled back with a savepoint
-** are simply not found by the SELECTs. */
+** this one commits, sees them.  Rows rolled back with a savepoint were
+** dropped from the list with it. */
 int sq_derived_sync(sqlite_store *s, char *err)
 {
-    static const struct {
-        int which;
-        const char *doing;
-    } steps[] = {
-        {ST_FTS_SYNC, "indexing the entries for search"},
-        {ST_ACT_DAILY_SYNC, "counting the entries' activity"},
-        {ST_ACT_PROJECTS_SYNC, "noting the entries' projects"},
-    };
-    if (!s->base.in_tx || !s->fts_from) return STORE_OK;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        int rc;
-        sqlite3_stmt *st = sq_stmt(s, steps[i].which, &rc, err);
-        if (!st) return rc;
-        sqlite3_bind_int64(st, 1, s->fts_from);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) return sq_fail(s, rc, steps[i].doing, err);
-    }
-    s->fts_from = 0;
-    return STORE_OK;
+    if (!s->base.in_tx || !s->pending.n) return STORE_OK;
+    const char *doing = "indexing the entries for search";
+    int rc = sq_pending_flush(&s->pending, s->db, &doing);
+    return rc == SQLITE_OK ? STORE_OK : sq_fail(s, rc, doing, err);
 }
 
 int sq_commit(store *st, char *err)
@@ -79,6 +64,8 @@ int sq_commit(store *st, char *err)
     if (rc == STORE_OK) rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
+    s->tip_ok = 0;
+    sq_pending_clear(&s->pending);
     return rc;
 }
 
@@ -88,6 +75,8 @@ void sq_rollback(store *st)
     if (!s->base.in_tx) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->base.in_tx = 0;
+    s->tip_ok = 0;
+    sq_pending_clear(&s->pending);
 }
 
 /* Run one of the savepoint statements: an SQLite code. */
@@ -109,8 +98,15 @@ int sq_savepoint(store *st, char *err)
         snprintf(err, STORE_ERRLEN, "no transaction is open");
         return STORE_EINVAL;
     }
+    if (sq_pending_mark(&s->pending) != STORE_OK) {
+        snprintf(err, STORE_ERRLEN, "out of memory starting a request");
+        return STORE_ENOMEM;
+    }
     int rc = run_fixed(s, ST_SAVEPOINT);
-    if (rc != SQLITE_DONE) return sq_fail(s, rc, "starting a request", err);
+    if (rc != SQLITE_DONE) {
+        sq_pending_release(&s->pending);
+        return sq_fail(s, rc, "starting a request", err);
+    }
     s->savepoint_depth++;
     return STORE_OK;
 }
@@ -120,6 +116,7 @@ void sq_savepoint_release(store *st)
     sqlite_store *s = sq(st);
     if (!s->base.in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_RELEASE);
+    sq_pending_release(&s->pending);
     s->savepoint_depth--;
 }
 
@@ -129,12 +126,21 @@ void sq_savepoint_rollback(store *st)
     if (!s->base.in_tx || s->savepoint_depth <= 0) return;
     run_fixed(s, ST_ROLLBACK_TO);
     run_fixed(s, ST_RELEASE);
+    sq_pending_rollback(&s->pending);
+    s->tip_ok = 0;
     s->savepoint_depth--;
 }
 
-int sq_append_head(store *s, store_tip *h, char *err)
+/* Under the write lock no other process appends, so the head after this
+** transaction's last append is that entry. */
+int sq_append_head(store *st, store_tip *h, char *err)
 {
-    return sq_read_head(sq(s), h, err);
+    sqlite_store *s = sq(st);
+    if (s->tip_ok && s->base.in_tx) {
+        *h = s->tip;
+        return STORE_OK;
+    }
+    return sq_read_head(s, h, err);
 }
 
 /* Bind an integer field as an integer: an INTEGER column gives back the
@@ -164,12 +170,25 @@ int sq_append_row(store *st, const store_raw_entry *e, char *err)
     int rc;
     sqlite3_stmt *ins = sq_stmt(s, ST_INSERT, &rc, err);
     if (!ins) return rc;
+    /* Noted first, so that no row is written that the search index and
+    ** the counters would miss; taken back if the INSERT fails. */
+    if (sq_pending_add(&s->pending, e->f.seq, e->f.operation_name, e->f.error, e->f.user_id,
+                       e->f.project_id, e->f.created_at, e->f.event_type) != STORE_OK) {
+        snprintf(err, STORE_ERRLEN, "out of memory noting the entry for search");
+        return STORE_ENOMEM;
+    }
     bind_entry(ins, e);
     rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
-    if (rc != SQLITE_DONE) return sq_fail(s, rc, "writing the entry", err);
-    if (!s->fts_from) s->fts_from = e->f.seq;
+    if (rc != SQLITE_DONE) {
+        sq_pending_drop_last(&s->pending);
+        s->tip_ok = 0;
+        return sq_fail(s, rc, "writing the entry", err);
+    }
+    s->tip.seq = e->f.seq;
+    memcpy(s->tip.hash, e->hash, CHAIN_HASH_BYTES);
+    s->tip_ok = 1;
     s->base.tx_writes++;
     return STORE_OK;
 }
