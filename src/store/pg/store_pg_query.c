@@ -477,6 +477,47 @@ done:
     return rc;
 }
 
+/* EXPLAIN of sql's generic plan, the one a shape planned once runs (with
+** its partitions pruned when it starts, for p's values): PostgreSQL 15
+** explains a generic plan only through EXECUTE of a prepared statement,
+** so sql is prepared under a name of its own, explained with p's values
+** as literals, and deallocated.  The result, or NULL with *rc set. */
+static PGresult *explain_generic(pg_store *s, const char *sql, const params *p, int *rc,
+                                 char *err)
+{
+    jbuf b = {0};
+    PGresult *res = NULL;
+    char *prep = NULL;
+    *rc = pgs_ready(s, err);
+    if (*rc != STORE_OK) return NULL;
+    if (!(prep = malloc(strlen(sql) + 32))) goto oom;
+    sprintf(prep, "PREPARE dss_explain AS %s", sql);
+    if ((*rc = pgs_exec(s, prep, "explaining a query", err)) != STORE_OK) goto done;
+    jbuf_puts(&b, "SET plan_cache_mode = force_generic_plan; EXPLAIN EXECUTE dss_explain(");
+    for (int i = 0; i < p->n; i++) {
+        char *lit = p->v[i] ? PQescapeLiteral(s->conn, p->v[i], strlen(p->v[i])) : NULL;
+        if (i) jbuf_putc(&b, ',');
+        jbuf_puts(&b, lit ? lit : "NULL");
+        if (p->v[i] && !lit) jbuf_fail(&b);
+        PQfreemem(lit);
+    }
+    jbuf_puts(&b, ")");
+    jbuf_putc(&b, '\0');
+    if (b.failed) goto oom;
+    *rc = pgs_query(s, b.p, 0, NULL, &res, "explaining a query", err);
+    s->plan_mode = *rc == STORE_OK ? PG_PLAN_GENERIC : -1; /* as the SET left it */
+    char ignored[STORE_ERRLEN];
+    pgs_exec(s, "DEALLOCATE dss_explain", "explaining a query", ignored);
+    goto done;
+oom:
+    snprintf(err, STORE_ERRLEN, "out of memory");
+    *rc = STORE_ENOMEM;
+done:
+    jbuf_free(&b);
+    free(prep);
+    return res;
+}
+
 int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, char *err)
 {
     pg_store *s = pgs(st);
@@ -497,9 +538,15 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     /* A search is explained over its widest window, everything. */
     r.win_lo[0] = '\0';
     snprintf(r.win_hi, sizeof r.win_hi, "~");
-    int n = snprintf(sql, sizeof sql, "EXPLAIN ");
-    find_sql(r.shape, q, &r, sql + n, sizeof sql - n, &p);
-    PGresult *res = pgq_run(s, 0, sql, &p, &rc, "explaining a query", err);
+    PGresult *res = NULL;
+    if (find_plan(r.shape) == PG_PLAN_GENERIC) {
+        find_sql(r.shape, q, &r, sql, sizeof sql, &p);
+        res = explain_generic(s, sql, &p, &rc, err);
+    } else {
+        int n = snprintf(sql, sizeof sql, "EXPLAIN ");
+        find_sql(r.shape, q, &r, sql + n, sizeof sql - n, &p);
+        res = pgq_run(s, 0, sql, &p, &rc, "explaining a query", err);
+    }
     free(r.pattern);
     if (!res) return rc;
     size_t at = 0;
