@@ -354,6 +354,57 @@ TEST(time_only_finds_are_planned_once)
     store_close(s);
 }
 
+/* A search on a large log walks back through windows of time, each next
+** one sized by the matches the ones before found.  Here a match every two
+** hours before a fixed until bound: the first hour holds one (ten minutes
+** before it), which says the 20 more wanted lie about 40 hours back, so
+** the second window, sized for twice that, ends the search: two
+** statements (fixed windows of an hour, a day and a month took three),
+** and the rows are the 21 newest matches in order. */
+TEST(search_windows_are_sized_by_the_matches_found)
+{
+    store *s = filled();
+    ASSERT(s);
+    char err[512];
+    ASSERT_EQ_INT(pgtest_exec_err(target,
+                                  "INSERT INTO dss_audit.logs (log_id, name, created_at)"
+                                  " VALUES ('needles', 'needles', '2026-03-01T00:00:00.000000Z');"
+                                  "INSERT INTO dss_audit.entries (log_id, seq, id, event_type,"
+                                  "  operation_name, args, created_at, prev_hash, hash)"
+                                  " SELECT 'needles', g + 1, 'n' || g, 'tool_call',"
+                                  "  'find_the_needle_' || g, '{}',"
+                                  "  to_char(timestamp '2026-03-20 00:00' - interval '10 minutes'"
+                                  "          - g * interval '2 hours', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+                                  "  '\\x00', '\\x00' FROM generate_series(0, 99) g;"
+                                  /* a large log, as the planner sees it: windows */
+                                  "UPDATE pg_class SET reltuples = 2000000 WHERE oid IN"
+                                  " (SELECT inhrelid FROM pg_inherits"
+                                  "  WHERE inhparent = 'dss_audit.entries'::regclass);",
+                                  err, sizeof err),
+                  0);
+    for (int k = 0; k < 2; k++) {
+        store_query q = newest();
+        q.text = "the_needle";
+        q.until = "2026-03-20T00:00:00.000000Z";
+        cJSON *rows = NULL;
+        int more = 0;
+        int64_t before = store_testing_round_trips(s);
+        ASSERT_EQ_INT(store_find(s, &q, &rows, &more, err), STORE_OK);
+        /* the second time the log's name is known: the windows alone */
+        if (k == 1) ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+        ASSERT_EQ_INT(cJSON_GetArraySize(rows), 20);
+        ASSERT(more);
+        int g = 0;
+        for (cJSON *e = rows->child; e; e = e->next, g++) {
+            char want[32];
+            snprintf(want, sizeof want, "find_the_needle_%d", g);
+            ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "operation_name")), want);
+        }
+        cJSON_Delete(rows);
+    }
+    store_close(s);
+}
+
 TEST_MAIN(
     TEST_ENTRY(history_without_filter_reads_time_index_in_order)
     TEST_ENTRY(history_every_single_filter_needs_no_sort)
@@ -364,4 +415,5 @@ TEST_MAIN(
     TEST_ENTRY(cursor_across_logs_needs_no_sort)
     TEST_ENTRY(search_rare_term_uses_trigram_index)
     TEST_ENTRY(finds_are_planned_for_their_values_every_time)
-    TEST_ENTRY(time_only_finds_are_planned_once))
+    TEST_ENTRY(time_only_finds_are_planned_once)
+    TEST_ENTRY(search_windows_are_sized_by_the_matches_found))

@@ -335,22 +335,37 @@ static int resolve(pg_store *s, const store_query *q, resolved *r, char *err)
 ** back in time through windows of created_at, newest first, each one
 ** statement in which the trigram indexes find the window's matches, ANDed
 ** with the BRIN index on created_at (and partitions outside the window are
-** pruned), so a window costs what its matches cost.  The windows reach back from the newest entry the query
-** can return (now, its until bound or its cursor): the last hour, the day
-** before it, the month before that, then everything older.  The walk stops
-** once it has the rows it needs: a common term in the first window, a
-** rare one in at most four statements, the last of them the whole search
-** (so a term with fewer matches than the limit costs little more than one
-** statement).  At 10,000,000 entries over 90 days a term in 0.2% of them
-** took two windows, against reading the time index back through about
-** 30,000 rows (40 ms warm, 450 ms cold; bench/RESULTS-pg.md).  Windows do
-** not overlap and each is sorted, so the rows come out in the query's
-** order, as one statement would give them.
+** pruned), so a window costs what its matches cost.  The windows reach
+** back from the newest entry the query can return (now, its until bound or
+** its cursor).  The first is the last hour.  Each next one is sized by
+** what the ones before found: at the rate of matches they met, enough time
+** for twice the rows still wanted (at least doubling the reach), or, when
+** they found none, 24 times the reach (a day, then about a month).  The
+** fourth is everything older.  The walk stops once it has the rows it
+** needs: a common term in the first window, a rare one mostly in the
+** second, since the first hour's matches tell how far back the rest lie.
+** Fixed windows (an hour, a day, a month) made a term in 0.2% of
+** 1,000,000 entries over 90 days read the month's 700 matches to keep 50
+** (bench/RESULTS-pg.md).  At 10,000,000 entries the windows replaced
+** reading the time index back through about 30,000 rows (40 ms warm, 450
+** ms cold).  Windows do not overlap and each is sorted, so the rows come
+** out in the query's order, as one statement would give them.
 */
 #define HOUR_US (60LL * 60 * 1000000)
-/* How far back each window but the last reaches (the last: everything). */
-static const int64_t window_reach_us[] = {HOUR_US, 25 * HOUR_US, 32 * 24 * HOUR_US};
-#define WINDOWS ((int)(sizeof window_reach_us / sizeof window_reach_us[0]) + 1)
+#define WINDOWS 4
+
+/* How far back from the top window i reaches (0: everything, the last
+** one), given the reach of the windows before it and the rows they found
+** (got) of those wanted. */
+static int64_t window_reach(int i, int64_t reach, int64_t got, int64_t want)
+{
+    if (i == 0) return HOUR_US;
+    if (i >= WINDOWS - 1) return 0;
+    if (got == 0) return reach * 24;
+    double more = 2.0 * (double)(want - got) * ((double)reach / (double)got);
+    int64_t next = more < 1e15 ? reach + (int64_t)more : reach + (int64_t)1e15;
+    return next > 2 * reach ? next : 2 * reach;
+}
 
 /* Windows pay once the entries are many; below this many (the planner's
 ** estimate, read once per connection) a search is one statement, since a
@@ -385,14 +400,14 @@ static int64_t windows_top(const store_query *q)
     return top;
 }
 
-/* Window i's bounds into r, its upper bound the lower one r holds ("~",
-** after every timestamp, before the first); 1 when it reaches back to
-** the start. */
-static int window_bounds(const store_query *q, int64_t top, int i, resolved *r)
+/* The bounds into r of the window reaching `reach` back from top (0:
+** everything), its upper bound the lower one r holds ("~", after every
+** timestamp, before the first); 1 when it reaches back to the start. */
+static int window_bounds(const store_query *q, int64_t top, int64_t reach, resolved *r)
 {
     memcpy(r->win_hi, r->win_lo, sizeof r->win_hi); /* where the one before began */
-    if (i < WINDOWS - 1) ts_format(top - window_reach_us[i], r->win_lo);
-    if (i == WINDOWS - 1 || (q->since && strcmp(r->win_lo, q->since) <= 0)) {
+    if (reach) ts_format(top - reach, r->win_lo);
+    if (!reach || (q->since && strcmp(r->win_lo, q->since) <= 0)) {
         r->win_lo[0] = '\0'; /* before every timestamp */
         return 1;
     }
@@ -449,13 +464,16 @@ int pgs_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *m
     /* One statement, or one per window of a search: each asks for the rows
     ** still wanted (one past the limit says whether there is more), the
     ** offset skipped here. */
-    int64_t want = q->offset + q->limit + 1, got = 0, top = windows_top(q);
+    int64_t want = q->offset + q->limit + 1, got = 0, top = windows_top(q), reach = 0;
     int last = 1;
     int first = (r.shape & Q(TEXT)) && !walks_windows(s) ? WINDOWS - 1 : 0;
     snprintf(r.win_lo, sizeof r.win_lo, "~"); /* the first window's upper bound */
     for (int w = first; rc == STORE_OK; w++) {
         params p = {.n = 0};
-        if (r.shape & Q(TEXT)) last = window_bounds(q, top, w, &r);
+        if (r.shape & Q(TEXT)) {
+            reach = window_reach(w, reach, got, want);
+            last = window_bounds(q, top, reach, &r);
+        }
         store_query one = *q;
         one.limit = want - got - 1;
         one.offset = 0;
