@@ -935,6 +935,49 @@ TEST(read_and_its_record_are_two_round_trips)
     store_close(s);
 }
 
+/* get_user_activity recorded as serve records it costs two round trips,
+** as a find does: its two statements (the counts by type, the projects)
+** go in one, with BEGIN and the head lock; the record and COMMIT in the
+** other.  The counts include the record of the call before. */
+TEST(activity_and_its_record_are_two_round_trips)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "acts", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 4, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        int64_t before = store_testing_round_trips(s);
+        ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+        store_activity a;
+        ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", NULL, &a,
+                                          err),
+                      STORE_OK);
+        ASSERT_EQ_INT((int)a.total, 4 + k);
+        ASSERT_EQ_INT((int)a.projects, 1);
+        ASSERT_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(a.by_type, "tool_call")),
+                      4 + k);
+        cJSON_Delete(a.by_type);
+        store_record r = rec("activity");
+        store_receipt got;
+        ASSERT_EQ_INT(store_append(s, &r, &got, err), STORE_OK);
+        ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+    }
+    /* One log, by name: the same counts; an unknown log counts nothing. */
+    store_activity a;
+    ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", "acts", &a, err),
+                  STORE_OK);
+    ASSERT_EQ_INT((int)a.total, 7);
+    cJSON_Delete(a.by_type);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", "nowhere", &a,
+                                      err),
+                  STORE_OK);
+    ASSERT_EQ_INT((int)a.total, 0);
+    cJSON_Delete(a.by_type);
+    store_close(s);
+}
+
 /* Each entry a read returns names its log, from the store's cache of log
 ** names: the first read that meets logs other than its own asks for their
 ** names in one more round trip, for all of them at once; a read after it
@@ -1069,4 +1112,5 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(group_commit_is_two_round_trips_tree_included)
           TEST_ENTRY(read_and_its_record_are_two_round_trips)
           TEST_ENTRY(reads_name_their_logs_from_a_cache)
+          TEST_ENTRY(activity_and_its_record_are_two_round_trips)
           TEST_ENTRY(head_released_before_the_flush_only_while_the_log_is_shared))

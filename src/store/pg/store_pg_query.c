@@ -659,29 +659,30 @@ int pgs_user_activity(store *st, const char *user_id, const char *since, const c
     }
     snprintf(day, sizeof day, "%.10s", since);
     snprintf(day_end, sizeof day_end, "%.10sT99", since);
-    params p = {.v = {user_id, day, since, day_end, log_id}, .n = log ? 5 : 4};
-    PGresult *res = pgq_run(s, log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
-                            log ? types_log_sql : types_sql, &p, &rc,
-                            "counting the user's activity", err);
-    if (!res) goto done;
-    for (int i = 0; rc == STORE_OK && i < PQntuples(res); i++) {
-        int64_t n = int_at(res, i, 1);
+    /* Both statements in one round trip (with the begin's lock, when a
+    ** recorded call's transaction has just begun). */
+    const char *tv[] = {user_id, day, since, day_end, log_id}, *pv[] = {user_id, since, log_id};
+    PGresult *types = NULL, *projects = NULL;
+    pg_stmt stmts[2] = {
+        {.slot = log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
+         .sql = log ? types_log_sql : types_sql, .nparams = log ? 5 : 4, .values = tv,
+         .plan = PG_PLAN_GENERIC, .res = &types, .doing = "counting the user's activity"},
+        {.slot = log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
+         .sql = log ? projects_log_sql : projects_sql, .nparams = log ? 3 : 2, .values = pv,
+         .plan = PG_PLAN_GENERIC, .res = &projects, .doing = "counting the user's projects"},
+    };
+    if ((rc = pgs_ready(s, err)) != STORE_OK || (rc = pgs_pipeline(s, stmts, 2, err)) != STORE_OK)
+        goto done;
+    for (int i = 0; rc == STORE_OK && i < PQntuples(types); i++) {
+        int64_t n = int_at(types, i, 1);
         out->total += n;
-        out->errors += int_at(res, i, 2);
-        if (!cJSON_AddNumberToObject(out->by_type, PQgetvalue(res, i, 0), (double)n))
+        out->errors += int_at(types, i, 2);
+        if (!cJSON_AddNumberToObject(out->by_type, PQgetvalue(types, i, 0), (double)n))
             rc = STORE_ENOMEM;
     }
-    PQclear(res);
-    if (rc == STORE_OK) {
-        params pp = {.v = {user_id, since, log_id}, .n = log ? 3 : 2};
-        res = pgq_run(s, log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
-                      log ? projects_log_sql : projects_sql, &pp, &rc,
-                      "counting the user's projects", err);
-        if (res) {
-            out->projects = int_at(res, 0, 0);
-            PQclear(res);
-        }
-    }
+    out->projects = PQntuples(projects) ? int_at(projects, 0, 0) : 0;
+    PQclear(types);
+    PQclear(projects);
 done:
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     if (rc != STORE_OK) {
