@@ -61,7 +61,7 @@
 ** hashes as hex ("" when not 32 bytes), then log_id: what pgs_row()
 ** reads.  The reads name each row's log from the store's cache of log
 ** names (pgs_name_rows()), not from a join: a subquery per row cost a
-** 100-row trail half a millisecond of the server's time. */
+** 100-row trail 0.2-0.5 ms of PostgreSQL's time. */
 #define PG_COL_SEQ(name) "e." #name
 #define PG_COL_TEXT(name) ", e." #name
 #define PG_COL_JSON PG_COL_TEXT
