@@ -3,6 +3,7 @@
 ** each next to a peer measured in the same run.
 **
 **   bench_ship --db PATH [--rounds 3] [--batch 1000] [--only relp|otlp|otlp-ship]
+**              [--no-map]
 **   bench_ship --serve-cost LOADGEN --bin SERVER [--requests N] [--inflight K]
 **              [--rounds 5]
 **
@@ -25,6 +26,10 @@
 ** receiver acknowledged (ship's from its result, which only counts
 ** acknowledged batches); each line also says how many requests and bytes
 ** the receiver read in that measure's rounds.
+**
+** ship_run() reads the file through a memory map, as the `ship` command
+** does (ship_options.map_file); --no-map reads it with plain reads, as
+** shipping in the background of a server does, to measure the difference.
 **
 ** Each round ships from the start with a fresh cursor folder; the lines
 ** give every round and the median.  Prints, per measure:
@@ -195,6 +200,11 @@ static double cpu_s(clockid_t clock)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Whether ship_run() reads the file through a memory map, as the `ship`
+** command does (ship_options.map_file); --no-map: plain reads, as a
+** server's background shipping. */
+static int map_file = 1;
+
 /* One ship_run() from the start: wall seconds in *secs, and the CPU
 ** seconds of the shipper on clock in *cpu (one sink: it runs in this
 ** thread, and its reader in others for OTLP).  Every entry of the file
@@ -205,7 +215,7 @@ static int ship_round(const char *db, const char *url, int batch, const char *cu
     ship_result res;
     char err[1024];
     ship_options o = {.from = db, .to = url, .batch = batch, .start = SHIP_FROM_START,
-                      .cursor_dir = cursors};
+                      .cursor_dir = cursors, .map_file = map_file};
     double t0 = now_s(), c0 = cpu_s(clock);
     int rc = ship_run(&o, &res, err, sizeof err);
     *secs = now_s() - t0;
@@ -317,9 +327,10 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) db = argv[++i];
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--no-map") == 0) map_file = 0;
         else {
             fprintf(stderr, "usage: bench_ship --db PATH [--rounds 3] [--batch 1000] "
-                            "[--only relp|otlp|otlp-ship]\n");
+                            "[--only relp|otlp|otlp-ship] [--no-map]\n");
             return 2;
         }
     }

@@ -221,6 +221,7 @@ typedef struct cli_otlp_attr {
     const char *str; /* the value, unless is_int */
     int64_t num;
     int is_int;
+    size_t key_len, str_len; /* strlen() of key and str, known to the mapping */
 } cli_otlp_attr;
 /* Called once per attribute, in order; a non-zero return stops the walk
 ** and is returned by it. */

@@ -35,18 +35,39 @@ static const char *text_of(const entry_row *r, int field)
     return r->v[field].p;
 }
 
-/* Hand one string attribute to the encoder; nothing when s is NULL. */
-static int attr_str(cli_otlp_attr_fn fn, void *ctx, const char *key, const char *s)
+/* A key literal and its length, for attr_str_n() and the tables. */
+#define KEY(s) s, sizeof s - 1
+
+/* Hand one string attribute to the encoder, with the lengths of key and s
+** (a shipper maps thirty a record: the encoder need not count them);
+** nothing when s is NULL. */
+static int attr_str_n(cli_otlp_attr_fn fn, void *ctx, const char *key, size_t key_len,
+                      const char *s, size_t s_len)
 {
     if (!s) return 0;
-    cli_otlp_attr a = {.key = key, .str = s};
+    cli_otlp_attr a = {.key = key, .str = s, .key_len = key_len, .str_len = s_len};
     return fn(ctx, &a);
 }
 
-static int attr_int(cli_otlp_attr_fn fn, void *ctx, const char *key, int64_t n)
+static int attr_str(cli_otlp_attr_fn fn, void *ctx, const char *key, const char *s)
 {
-    cli_otlp_attr a = {.key = key, .num = n, .is_int = 1};
+    return attr_str_n(fn, ctx, key, strlen(key), s, s ? strlen(s) : 0);
+}
+
+static int attr_int(cli_otlp_attr_fn fn, void *ctx, const char *key, size_t key_len, int64_t n)
+{
+    cli_otlp_attr a = {.key = key, .num = n, .is_int = 1, .key_len = key_len};
     return fn(ctx, &a);
+}
+
+/* A column's text as an attribute: a text column's len is its strlen()
+** (entry.h); a JSON column's is its whole stored length, which a NUL
+** inside would make longer than the string, so it is counted. */
+static int attr_column(cli_otlp_attr_fn fn, void *ctx, const char *key, size_t key_len,
+                       const entry_value *v, int json)
+{
+    if (!v->p) return 0;
+    return attr_str_n(fn, ctx, key, key_len, v->p, json ? strlen(v->p) : v->len);
 }
 
 /* An identity column parsed: its text and the name and version read from
@@ -119,46 +140,51 @@ int cli_otlp_attributes(const entry_row *r, cli_otlp_attr_fn fn, void *ctx)
     static const struct {
         int field;
         const char *attr;
+        size_t attr_len;
     } text_fields[] = {
-        {ENTRY_F_id, "dss_audit.id"},
-        {ENTRY_F_event_type, "dss_audit.event_type"},
-        {ENTRY_F_operation_name, "dss_audit.operation_name"},
-        {ENTRY_F_operation_id, "dss_audit.operation_id"},
-        {ENTRY_F_user_id, "user.id"},
-        {ENTRY_F_project_id, "dss_audit.project_id"},
-        {ENTRY_F_error, "error.message"},
-        {ENTRY_F_session_id, "mcp.session.id"},
-        {ENTRY_F_completes, "dss_audit.completes"},
-        {ENTRY_F_cwd, "dss_audit.cwd"},
+        {ENTRY_F_id, KEY("dss_audit.id")},
+        {ENTRY_F_event_type, KEY("dss_audit.event_type")},
+        {ENTRY_F_operation_name, KEY("dss_audit.operation_name")},
+        {ENTRY_F_operation_id, KEY("dss_audit.operation_id")},
+        {ENTRY_F_user_id, KEY("user.id")},
+        {ENTRY_F_project_id, KEY("dss_audit.project_id")},
+        {ENTRY_F_error, KEY("error.message")},
+        {ENTRY_F_session_id, KEY("mcp.session.id")},
+        {ENTRY_F_completes, KEY("dss_audit.completes")},
+        {ENTRY_F_cwd, KEY("dss_audit.cwd")},
     }, hash_fields[] = {
-        {ENTRY_F_prev_hash, "dss_audit.prev_hash"},
-        {ENTRY_F_hash, "dss_audit.hash"},
+        {ENTRY_F_prev_hash, KEY("dss_audit.prev_hash")},
+        {ENTRY_F_hash, KEY("dss_audit.hash")},
     }, json_fields[] = {
-        {ENTRY_F_args, "dss_audit.args"},
-        {ENTRY_F_result, "dss_audit.result"},
-        {ENTRY_F_before_state, "dss_audit.before_state"},
-        {ENTRY_F_after_state, "dss_audit.after_state"},
+        {ENTRY_F_args, KEY("dss_audit.args")},
+        {ENTRY_F_result, KEY("dss_audit.result")},
+        {ENTRY_F_before_state, KEY("dss_audit.before_state")},
+        {ENTRY_F_after_state, KEY("dss_audit.after_state")},
     };
     const char *event_type = text_of(r, ENTRY_F_event_type);
-    if (attr_int(fn, ctx, "dss_audit.seq", r->seq) != 0) return -1;
+    if (attr_int(fn, ctx, KEY("dss_audit.seq"), r->seq) != 0) return -1;
     for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++)
-        if (attr_str(fn, ctx, text_fields[i].attr, text_of(r, text_fields[i].field)) != 0)
+        if (attr_column(fn, ctx, text_fields[i].attr, text_fields[i].attr_len,
+                        &r->v[text_fields[i].field], 0) != 0)
             return -1;
     for (size_t i = 0; i < sizeof hash_fields / sizeof *hash_fields; i++) {
         char hex[CHAIN_HEX_LEN];
         entry_hash_hex(&r->v[hash_fields[i].field], hex);
-        if (attr_str(fn, ctx, hash_fields[i].attr, hex) != 0) return -1;
+        if (attr_str_n(fn, ctx, hash_fields[i].attr, hash_fields[i].attr_len, hex,
+                       strlen(hex)) != 0)
+            return -1;
     }
     /* A tool_call entry is one MCP tools/call: the GenAI execute_tool
     ** operation of the tool it names, answered to that JSON-RPC id. */
     if (event_type && strcmp(event_type, "tool_call") == 0 &&
-        (attr_str(fn, ctx, "mcp.method.name", "tools/call") != 0 ||
-         attr_str(fn, ctx, "gen_ai.operation.name", "execute_tool") != 0 ||
-         attr_str(fn, ctx, "gen_ai.tool.name", text_of(r, ENTRY_F_operation_name)) != 0 ||
-         attr_str(fn, ctx, "jsonrpc.request.id", text_of(r, ENTRY_F_operation_id)) != 0))
+        (attr_str_n(fn, ctx, KEY("mcp.method.name"), KEY("tools/call")) != 0 ||
+         attr_str_n(fn, ctx, KEY("gen_ai.operation.name"), KEY("execute_tool")) != 0 ||
+         attr_column(fn, ctx, KEY("gen_ai.tool.name"), &r->v[ENTRY_F_operation_name], 0) != 0 ||
+         attr_column(fn, ctx, KEY("jsonrpc.request.id"), &r->v[ENTRY_F_operation_id], 0) != 0))
         return -1;
     for (size_t i = 0; i < sizeof json_fields / sizeof *json_fields; i++)
-        if (attr_str(fn, ctx, json_fields[i].attr, text_of(r, json_fields[i].field)) != 0)
+        if (attr_column(fn, ctx, json_fields[i].attr, json_fields[i].attr_len,
+                        &r->v[json_fields[i].field], 1) != 0)
             return -1;
     if (attr_identity(fn, ctx, 0, "dss_audit.client.name", "dss_audit.client.version",
                       &r->v[ENTRY_F_client]) ||
@@ -166,7 +192,7 @@ int cli_otlp_attributes(const entry_row *r, cli_otlp_attr_fn fn, void *ctx)
                       &r->v[ENTRY_F_server]))
         return -1;
     const char *dur = text_of(r, ENTRY_F_duration_ms);
-    if (dur && attr_int(fn, ctx, "dss_audit.duration_ms", strtoll(dur, NULL, 10)) != 0)
+    if (dur && attr_int(fn, ctx, KEY("dss_audit.duration_ms"), strtoll(dur, NULL, 10)) != 0)
         return -1;
     return 0;
 }

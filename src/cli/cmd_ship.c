@@ -139,6 +139,9 @@ static int ship_run_cmd(cmd_ctx *cx)
                        .batch = o->batch_n, .format = o->fmt, .ca_file = o->ca,
                        .cert_file = o->cert, .key_file = o->key, .token = o->token,
                        .secret = o->secret, .stop = &ship_stop,
+                       /* This process serves no one: a SIGBUS from a
+                       ** mapped page ends only the shipper (ship.h). */
+                       .map_file = 1,
                        .start = o->from_start ? SHIP_FROM_START
                                 : o->from_now ? SHIP_FROM_NOW : SHIP_RESUME};
     /* --log: a shared trail's log to ship (default: every log), or the

@@ -56,6 +56,9 @@
 ** of its own per call would cost a receiver's session each (RELP: a
 ** connection and two handshakes) for an entry or two. */
 #define SHIP_GATHER_MS 100
+/* ship_options.map_file: map as much of the file as SQLite allows (it caps
+** the size at its build's maximum). */
+#define SHIP_MAP_BYTES ((int64_t)1 << 40)
 #define SHIP_STANDBY_MS 1000           /* a lane standing by asks for its lock this often */
 #define SHIP_LOGS_EVERY_MS 5000        /* a shared trail is checked for new logs this often */
 
@@ -314,25 +317,37 @@ static int collect_raw(void *ctx, const store_raw_entry *src)
 }
 
 /* store_each_row()'s callback: the row encoded by the sink at once, with
-** the id and hash its cursor will need. */
-static int collect_row(void *ctx, const entry_row *row)
+** the id and hash its cursor will need.
+**
+** An entry's two hashes are printed in hex up to five times (the cursor's
+** copy, the body, and a sink's attributes or structured data): they are
+** hexed once here and the sink gets the row with its hashes as hex, which
+** entry.h allows and every printer copies as it is (a damaged hash stays
+** "", with length 0). */
+static int collect_row(void *ctx, const entry_row *stored)
 {
     batch *b = ctx;
     if (batch_grow(b, 0) != 0) {
         b->failed = 1;
         return 1;
     }
-    int rc = sink_encode(b->sk, row, &b->data, b->enc_err, sizeof b->enc_err);
+    entry_row row = *stored;
+    char prev[CHAIN_HEX_LEN];
+    char *hash = b->hashes[b->n];
+    entry_hash_hex(&stored->v[ENTRY_F_hash], hash);
+    entry_hash_hex(&stored->v[ENTRY_F_prev_hash], prev);
+    row.v[ENTRY_F_hash] = (entry_value){hash, strlen(hash)};
+    row.v[ENTRY_F_prev_hash] = (entry_value){prev, strlen(prev)};
+    int rc = sink_encode(b->sk, &row, &b->data, b->enc_err, sizeof b->enc_err);
     if (rc != SINK_OK) {
         b->enc_rc = rc;
         return 1;
     }
-    const entry_value *id = &row->v[ENTRY_F_id];
+    const entry_value *id = &row.v[ENTRY_F_id];
     size_t n = id->p && id->len < sizeof b->ids[0] ? id->len : 0;
     memcpy(b->ids[b->n], id->p ? id->p : "", n);
     b->ids[b->n][n] = '\0';
-    entry_hash_hex(&row->v[ENTRY_F_hash], b->hashes[b->n]);
-    b->seq[b->n++] = row->seq;
+    b->seq[b->n++] = row.seq;
     b->off[b->n] = b->data.len;
     return b->n >= b->want;
 }
@@ -918,7 +933,8 @@ static void handle_free(ship_handle *h)
 static int open_source(ship_handle *h, worker *w, char *err, size_t len)
 {
     char serr[STORE_ERRLEN], shown[512];
-    store_options so = {.path = h->opt.from, .readonly = !h->remote, .no_own_log = h->remote};
+    store_options so = {.path = h->opt.from, .readonly = !h->remote, .no_own_log = h->remote,
+                        .mmap_bytes = h->opt.map_file ? SHIP_MAP_BYTES : 0};
     store_redact_path(h->opt.from, shown, sizeof shown);
     if (store_open(&so, &w->src, serr) != STORE_OK) {
         snprintf(err, len, "cannot open %s: %s", shown, serr);
@@ -1220,6 +1236,7 @@ int ship_start(const ship_options *opt, ship_handle **out, char *err, size_t len
     ship_options bg = *opt;
     bg.follow = 1;
     bg.stop = NULL;
+    bg.map_file = 0; /* a SIGBUS would take the server down with it */
     *out = NULL;
     int rc = ship_check(&bg, err, len);
     if (rc != SHIP_OK) return rc;

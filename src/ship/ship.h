@@ -70,6 +70,13 @@ typedef struct ship_options {
     /* Set by a signal handler to stop (cleanly, between batches; a batch
     ** in flight is abandoned and re-sent next time); may be NULL. */
     volatile sig_atomic_t *stop;
+    /* A local file is read through a memory map (store_options.mmap_bytes):
+    ** fewer copies, but an I/O error on the file is a SIGBUS that ends the
+    ** process.  Only the standalone `ship` command sets it: ship_start()
+    ** (shipping inside a server) ignores it.  The cursor only moves after
+    ** an acknowledgement, so a shipper ended that way re-sends at most one
+    ** batch when started again. */
+    int map_file;
 } ship_options;
 
 /* What a run did for one sink. */

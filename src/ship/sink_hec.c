@@ -208,6 +208,7 @@ static const char *const hec_schemes[] = {"splunk-hec+https", NULL};
 const sink_type sink_hec_type = {
     .name = "Splunk HEC",
     .schemes = hec_schemes,
+    .flags = SINK_PIPELINE, /* encode: host, format (set at open); send: http, channel */
     .formats = 1u << SINK_FORMAT_JSONL | 1u << SINK_FORMAT_OCSF,
     .default_format = SINK_FORMAT_JSONL,
     .open = hec_open,

@@ -150,7 +150,7 @@ static size_t pb_varint_at(char *p, uint64_t v)
 static int pb_attr(void *ctx, const cli_otlp_attr *a)
 {
     kv_ctx *k = ctx;
-    size_t klen = strlen(a->key), slen = a->is_int ? 0 : strlen(a->str);
+    size_t klen = a->key_len, slen = a->is_int ? 0 : a->str_len;
     size_t any_len = a->is_int ? 1 + pb_varint_size((uint64_t)a->num)
                                : pb_head_size(slen) + slen;
     char small[128], *head = small, *big = NULL;
@@ -176,52 +176,78 @@ static int pb_attr(void *ctx, const cli_otlp_attr *a)
     return k->out->failed ? -1 : 0;
 }
 
+/* Room left for a length not yet known: two bytes, a varint's size for
+** 128 to 16383, which an entry's body, its AnyValue and its record all are
+** but for a very large entry. */
+enum { LEN_ROOM = 2 };
+
 /* Append one entry as a LogRecord, in the field log_records (2) of
-** ScopeLogs, to out; rec and body are scratch buffers.  Everything comes
-** from the stored row: the body is the entry's JSON (entry_json_stored():
-** an opaque string here), the attributes the shared mapping's
-** (cli_otlp_attributes).
+** ScopeLogs, to out; scratch is a buffer for the rare entry whose lengths
+** do not fit the room left for them.  Everything comes from the stored
+** row: the body is the entry's JSON (entry_json_stored(): an opaque string
+** here), the attributes the shared mapping's (cli_otlp_attributes).
 **
-** The record is written into out in one pass, each byte copied once: its
-** small fields (times, severity, attributes) go to rec and the body to
-** body first, since a length-delimited field's length comes before it;
-** then out gets the record's head, the body and the rest.  The fields are
-** in field-number order, as a nested encoding writes them
+** The record is written straight into out, each byte once: a
+** length-delimited field's length comes before it, so LEN_ROOM bytes are
+** left for each of the three unknown ones (the record's, the body's
+** AnyValue's and its string's), filled in at the end.  When one needs
+** another size, the record is written again through scratch.  The fields
+** are in field-number order, as a nested encoding writes them
 ** (test_sink.otlp_encoding_is_byte_identical_to_the_nested_encoding). */
-static int encode_record(const entry_row *row, jbuf *out, jbuf *rec, jbuf *body, char *err,
+static int encode_record(const entry_row *row, jbuf *out, jbuf *scratch, char *err,
                          size_t len)
 {
+    static const char room[LEN_ROOM] = {0};
     cli_otlp_fields f;
     if (cli_otlp_head(row, &f, err, len) != 0) return SINK_EREFUSED;
-    rec->len = 0;
-    body->len = 0;
+    size_t start = out->len;
     uint64_t nanos = (uint64_t)f.time_us * 1000u;
-    pb_fixed64(rec, 1, nanos);                     /* time_unix_nano */
-    pb_tag(rec, 2, WIRE_VARINT);                   /* severity_number */
-    pb_varint(rec, (uint64_t)f.severity_number);
-    pb_string(rec, 3, f.severity_text);            /* severity_text */
-    size_t head = rec->len;
-    entry_json_stored(row, body);                  /* body = 5: AnyValue{string = 1} */
-    kv_ctx k = {.out = rec, .field = 6};           /* attributes */
+    pb_tag(out, 2, WIRE_LEN);                      /* ScopeLogs.log_records */
+    jbuf_put(out, room, LEN_ROOM);
+    size_t head = out->len;
+    pb_fixed64(out, 1, nanos);                     /* time_unix_nano */
+    pb_tag(out, 2, WIRE_VARINT);                   /* severity_number */
+    pb_varint(out, (uint64_t)f.severity_number);
+    pb_string(out, 3, f.severity_text);            /* severity_text */
+    size_t head_n = out->len - head;
+    pb_tag(out, 5, WIRE_LEN);                      /* body = 5: AnyValue */
+    jbuf_put(out, room, LEN_ROOM);
+    pb_tag(out, 1, WIRE_LEN);                      /* { string_value = 1 } */
+    jbuf_put(out, room, LEN_ROOM);
+    size_t body = out->len;
+    entry_json_stored(row, out);
+    size_t body_n = out->len - body;
+    kv_ctx k = {.out = out, .field = 6};           /* attributes */
     int rc = cli_otlp_attributes(row, pb_attr, &k);
-    pb_fixed64(rec, 11, nanos);                    /* observed_time_unix_nano */
-    if (rc != 0 || rec->failed || body->failed) {
-        snprintf(err, len, "out of memory");
-        return SINK_ENOMEM;
+    pb_fixed64(out, 11, nanos);                    /* observed_time_unix_nano */
+    if (rc != 0 || out->failed) goto oom;
+    size_t rest = out->len - body - body_n;
+    size_t any = pb_head_size(body_n) + body_n;
+    size_t rec = head_n + pb_head_size(any) + any + rest;
+    if (pb_varint_size(rec) == LEN_ROOM && pb_varint_size(any) == LEN_ROOM &&
+        pb_varint_size(body_n) == LEN_ROOM) {
+        pb_varint_at(out->p + head - LEN_ROOM, rec);
+        pb_varint_at(out->p + head + head_n + 1, any);
+        pb_varint_at(out->p + body - LEN_ROOM, body_n);
+        return SINK_OK;
     }
-    size_t any = pb_head_size(body->len) + body->len;
+    /* Again, with the lengths' own sizes: the parts from scratch. */
+    scratch->len = 0;
+    jbuf_put(scratch, out->p + head, out->len - head);
+    if (scratch->failed) goto oom;
+    const char *s = scratch->p, *s_body = s + (body - head);
+    out->len = start;
     pb_tag(out, 2, WIRE_LEN);
-    pb_varint(out, rec->len + pb_head_size(any) + any);
-    jbuf_put(out, rec->p, head);
+    pb_varint(out, rec);
+    jbuf_put(out, s, head_n);
     pb_tag(out, 5, WIRE_LEN);
     pb_varint(out, any);
-    pb_bytes(out, 1, body->p, body->len);
-    jbuf_put(out, rec->p + head, rec->len - head);
-    if (out->failed) {
-        snprintf(err, len, "out of memory");
-        return SINK_ENOMEM;
-    }
-    return SINK_OK;
+    pb_bytes(out, 1, s_body, body_n);
+    jbuf_put(out, s_body + body_n, rest);
+    if (!out->failed) return SINK_OK;
+oom:
+    snprintf(err, len, "out of memory");
+    return SINK_ENOMEM;
 }
 
 /* What comes before a batch's records in every request of a log: the
@@ -298,10 +324,9 @@ int sink_otlp_request(const char *log_id, const char *records, size_t n, jbuf *o
 
 int sink_otlp_record(const entry_row *row, jbuf *records, char *err, size_t len)
 {
-    jbuf rec = {0}, body = {0};
-    int rc = encode_record(row, records, &rec, &body, err, len);
-    jbuf_free(&rec);
-    jbuf_free(&body);
+    jbuf scratch = {0};
+    int rc = encode_record(row, records, &scratch, err, len);
+    jbuf_free(&scratch);
     return rc;
 }
 
@@ -313,7 +338,7 @@ typedef struct otlp_sink {
     char url[1100];
     jbuf head;       /* the request's head, before the batch's records */
     otlp_fixed fixed;
-    jbuf rec, body;  /* scratch for encode */
+    jbuf scratch;    /* encode's, for a very large entry */
 } otlp_sink;
 
 /* ExportLogsServiceResponse { partial_success = 1 { rejected_log_records = 1;
@@ -365,7 +390,7 @@ static void status_message(const sink_http *h, char *msg, size_t len)
 static int otlp_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
 {
     otlp_sink *s = (otlp_sink *)base;
-    return encode_record(row, out, &s->rec, &s->body, err, len);
+    return encode_record(row, out, &s->scratch, err, len);
 }
 
 static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, size_t len)
@@ -414,8 +439,7 @@ static void otlp_close(sink *base)
     sink_http_free(&s->http);
     jbuf_free(&s->head);
     fixed_free(&s->fixed);
-    jbuf_free(&s->rec);
-    jbuf_free(&s->body);
+    jbuf_free(&s->scratch);
     free(s);
 }
 
@@ -448,7 +472,7 @@ static const char *const otlp_schemes[] = {"otlp+http", "otlp+https", NULL};
 const sink_type sink_otlp_type = {
     .name = "OTLP",
     .schemes = otlp_schemes,
-    .flags = SINK_PIPELINE, /* encode: rec, body; send: head, fixed, http */
+    .flags = SINK_PIPELINE, /* encode: scratch; send: head, fixed, http */
     .formats = 1u << SINK_FORMAT_OTLP,
     .default_format = SINK_FORMAT_OTLP,
     .open = otlp_open,

@@ -146,6 +146,7 @@ static const char *const webhook_schemes[] = {"https", NULL};
 const sink_type sink_webhook_type = {
     .name = "webhook",
     .schemes = webhook_schemes,
+    .flags = SINK_PIPELINE, /* encode: format (set at open); send: req, http */
     .formats = 1u << SINK_FORMAT_JSONL | 1u << SINK_FORMAT_OCSF | 1u << SINK_FORMAT_OTLP,
     .default_format = SINK_FORMAT_JSONL,
     .open = webhook_open,

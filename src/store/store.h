@@ -113,6 +113,14 @@ typedef struct store_options {
     ** one sync; the write itself is as durable as any other.  PostgreSQL
     ** ignores it. */
     int brief;
+    /* SQLite, read only: read the file through a memory map of up to this
+    ** many bytes (PRAGMA mmap_size; SQLite caps it at its build's
+    ** maximum, 2 GiB in Debian's), sparing the copy of every page a read()
+    ** makes.  An I/O error on a mapped page is then a SIGBUS, which kills
+    ** the process instead of failing a call: only for a process that
+    ** serves no one (the standalone shipper), never for a server.  0: plain
+    ** reads.  PostgreSQL and writable stores ignore it. */
+    int64_t mmap_bytes;
 } store_options;
 
 /*

@@ -113,6 +113,7 @@ int main(int argc, char **argv)
     o.secret = secret;
     o.to_list = to;
     o.nto = nto;
+    o.map_file = 1; /* as the command: a process that serves no one */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

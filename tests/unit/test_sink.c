@@ -338,7 +338,9 @@ static void ref_request(const char *log_id, const jbuf *records, jbuf *out)
 
 /* Each entry's record, and the request of them all, as the reference
 ** writes them; args of sizes that put the body's, the record's and the
-** request's lengths on each side of a varint's 1-, 2- and 3-byte limits. */
+** request's lengths on each side of a varint's 1-, 2- and 3-byte limits.
+** Each record is also written after the ones before it in one buffer, as
+** the shipper does (the encoder fills in lengths where the record began). */
 TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
 {
     static const size_t sizes[] = {0, 1, 30, 60, 100, 110, 16200, 16300, 16384, 2097000,
@@ -346,7 +348,7 @@ TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     enum { N = sizeof sizes / sizeof sizes[0] };
     char *args[N], err[256];
     entry_row rows[N];
-    jbuf got = {0}, want = {0}, batch = {0}, req = {0}, ref = {0};
+    jbuf got = {0}, want = {0}, batch = {0}, req = {0}, ref = {0}, direct = {0};
     for (size_t i = 0; i < N; i++) {
         args[i] = malloc(sizes[i] + 16);
         ASSERT(args[i]);
@@ -364,7 +366,10 @@ TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
         ASSERT_EQ_INT(got.len, want.len);
         ASSERT(memcmp(got.p, want.p, got.len) == 0);
         jbuf_put(&batch, got.p, got.len);
+        ASSERT_EQ_INT(sink_otlp_record(&rows[i], &direct, err, sizeof err), SINK_OK);
     }
+    ASSERT_EQ_INT(direct.len, batch.len);
+    ASSERT(memcmp(direct.p, batch.p, batch.len) == 0);
     for (size_t n = 0; n <= batch.len; n += batch.len) {
         jbuf part = {.p = batch.p, .len = n};
         ref.len = 0;
@@ -380,6 +385,7 @@ TEST(otlp_encoding_is_byte_identical_to_the_nested_encoding)
     jbuf_free(&batch);
     jbuf_free(&req);
     jbuf_free(&ref);
+    jbuf_free(&direct);
 }
 
 /* The client and server attributes, read from the identity columns: the

@@ -27,7 +27,8 @@
 enum {
     ST_HEAD, ST_INSERT, ST_GET, ST_ACT_TOTALS, ST_ACT_TYPES, ST_ACT_TYPES_BEFORE,
     ST_HASH_AT, ST_LAST_CP, ST_LAST_ANCHOR, ST_ADD_CP, ST_EACH_CP, ST_FIND_HASH,
-    ST_FTS_SYNC, ST_ACT_DAILY_SYNC, ST_ACT_PROJECTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT
+    ST_FTS_SYNC, ST_ACT_DAILY_SYNC, ST_ACT_PROJECTS_SYNC, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
+    ST_EACH_ENTRY, ST_COUNT
 };
 
 /* The statements of the tree, cosignatures and witnesses. */
@@ -52,6 +53,7 @@ typedef struct sqlite_store {
     size_t log_id_len, log_name_len; /* of the two above, for rows */
     char public_key[65]; /* recorded in meta, "" when none */
     sqlite3_stmt *st[ST_COUNT];
+    int each_busy;   /* st[ST_EACH_ENTRY] is being stepped (sq_each_entry) */
     sqlite3_stmt *find[SQ_SHAPES];
     sqlite3_stmt *tree_st[SQ_TREE_STATEMENTS]; /* store_sqlite_tree.c's, prepared on use */
 } sqlite_store;

@@ -72,6 +72,7 @@ const char *const sq_fixed_sql[ST_COUNT] = {
     [ST_LAST_CP] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints ORDER BY number DESC LIMIT 1",
     [ST_LAST_ANCHOR] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints WHERE kind = 'anchor'"
                        " ORDER BY number DESC LIMIT 1",
+    [ST_EACH_ENTRY] = "SELECT " SQ_ENTRY_COLUMNS " FROM audit_log a WHERE seq >= ? ORDER BY seq",
     [ST_EACH_CP] = "SELECT " CHECKPOINT_COLUMNS " FROM checkpoints ORDER BY number",
     [ST_ADD_CP] =
         "INSERT INTO checkpoints (kind, log_id, seq, head_hash, created_at,"
@@ -427,6 +428,15 @@ static int keep_wal(sqlite_store *s, char *err)
     return STORE_OK;
 }
 
+/* store_options.mmap_bytes: a read-only connection reads through a map of
+** the file (SQLite falls back to reads where it cannot map). */
+static int map_file(sqlite_store *s, int64_t bytes, char *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA mmap_size=%lld", (long long)bytes);
+    return sq_exec(s, sql, "mapping the file", err);
+}
+
 int sq_open(const store_options *opt, store **out, char *err)
 {
     int rc;
@@ -476,7 +486,8 @@ int sq_open(const store_options *opt, store **out, char *err)
         (rc = sq_exec(s, "PRAGMA temp_store=MEMORY", "placing temporary journals", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = sq_schema_migrate(s, opt->path, version, err)) ||
-        (rc = load_log_name(s, opt->log_name, err)))
+        (rc = load_log_name(s, opt->log_name, err)) ||
+        (s->readonly && opt->mmap_bytes > 0 && (rc = map_file(s, opt->mmap_bytes, err))))
         goto fail;
     s->log_id_len = strlen(s->log_id);
     s->log_name_len = strlen(s->log_name);
@@ -565,30 +576,32 @@ int sq_row(const sqlite_store *s, sqlite3_stmt *st, entry_row *r)
     r->seq = sqlite3_column_int64(st, ENTRY_F_seq);
     r->v[ENTRY_F_seq].p = NULL;
     r->v[ENTRY_F_seq].len = 0;
+    /* Each column is taken once as a value and read with sqlite3_value_*,
+    ** which, unlike each sqlite3_column_* call, do not enter the statement
+    ** again (a fifth of reading a row, for a shipper's million rows).  The
+    ** connection is opened with SQLITE_OPEN_NOMUTEX, where SQLite makes no
+    ** difference between the protected and unprotected values
+    ** sqlite3_column_value() returns. */
     for (int c = 1; c < ENTRY_NFIELDS; c++) {
         entry_value *v = &r->v[c];
         entry_type type = entry_fields[c].type;
+        sqlite3_value *cv = sqlite3_column_value(st, c);
         v->len = 0;
-        if (type == ENTRY_HASH) {
-            /* Anything but 32 bytes is no hash (entry.h): said with len 0. */
-            v->p = sqlite3_column_blob(st, c);
-            if (sqlite3_column_bytes(st, c) == CHAIN_HASH_BYTES) v->len = CHAIN_HASH_BYTES;
-            continue;
-        }
-        /* Encoding v2's fields are NULL in most entries: asking the type
-        ** first spares converting them. */
-        if (entry_fields[c].since > 1 && sqlite3_column_type(st, c) == SQLITE_NULL) {
+        if (sqlite3_value_type(cv) == SQLITE_NULL) {
             v->p = NULL;
             continue;
         }
-        v->p = (const char *)sqlite3_column_text(st, c);
-        if (!v->p) {
-            /* SQL NULL, or no memory to convert the value. */
-            if (sqlite3_column_type(st, c) != SQLITE_NULL) return STORE_ENOMEM;
-        } else {
-            /* Text ends at its first NUL; JSON is checked whole (entry.h). */
-            v->len = type == ENTRY_JSON ? (size_t)sqlite3_column_bytes(st, c) : strlen(v->p);
+        if (type == ENTRY_HASH) {
+            /* Anything but 32 bytes is no hash (entry.h): said with len 0. */
+            v->p = sqlite3_value_blob(cv);
+            if (sqlite3_value_bytes(cv) == CHAIN_HASH_BYTES) v->len = CHAIN_HASH_BYTES;
+            continue;
         }
+        v->p = (const char *)sqlite3_value_text(cv);
+        /* Not NULL: no text is no memory to convert the value. */
+        if (!v->p) return STORE_ENOMEM;
+        /* Text ends at its first NUL; JSON is checked whole (entry.h). */
+        v->len = type == ENTRY_JSON ? (size_t)sqlite3_value_bytes(cv) : strlen(v->p);
     }
     r->log_id.p = s->log_id;
     r->log_id.len = s->log_id_len;
