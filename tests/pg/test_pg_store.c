@@ -1093,6 +1093,112 @@ TEST(read_and_its_record_are_two_round_trips)
     store_close(s);
 }
 
+/* get_user_activity recorded as serve records it costs two round trips,
+** as a find does: its two statements (the counts by type, the projects)
+** go in one, with BEGIN and the head lock; the record and COMMIT in the
+** other.  The counts include the record of the call before. */
+TEST(activity_and_its_record_are_two_round_trips)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "acts", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 4, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        int64_t before = store_testing_round_trips(s);
+        ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+        store_activity a;
+        ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", NULL, &a,
+                                          err),
+                      STORE_OK);
+        ASSERT_EQ_INT((int)a.total, 4 + k);
+        ASSERT_EQ_INT((int)a.projects, 1);
+        ASSERT_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(a.by_type, "tool_call")),
+                      4 + k);
+        cJSON_Delete(a.by_type);
+        store_record r = rec("activity");
+        store_receipt got;
+        ASSERT_EQ_INT(store_append(s, &r, &got, err), STORE_OK);
+        ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+    }
+    /* One log, by name: the same counts; an unknown log counts nothing. */
+    store_activity a;
+    ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", "acts", &a, err),
+                  STORE_OK);
+    ASSERT_EQ_INT((int)a.total, 7);
+    cJSON_Delete(a.by_type);
+    ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", "nowhere", &a,
+                                      err),
+                  STORE_OK);
+    ASSERT_EQ_INT((int)a.total, 0);
+    cJSON_Delete(a.by_type);
+    store_close(s);
+}
+
+/* Each entry a read returns names its log, from the store's cache of log
+** names: the first read that meets logs other than its own asks for their
+** names in one more round trip, for all of them at once; a read after it
+** meets the same logs and costs its query alone.  The names are the logs'
+** (a log's own entries, another log's, read by a store of a third log). */
+TEST(reads_name_their_logs_from_a_cache)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    const char *logs[] = {"north", "south", "east"};
+    for (int i = 0; i < 3; i++) {
+        store *w = NULL;
+        ASSERT_EQ_INT(open_store(db, logs[i], 0, 0, &w, err), STORE_OK);
+        ASSERT_EQ_INT(append_n(w, 2, NULL), 0);
+        store_close(w);
+    }
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "reader", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 1, NULL), 0);
+    for (int k = 0; k < 2; k++) {
+        int64_t before = store_testing_round_trips(s);
+        store_query q = {.user_id = "alice", .limit = 20};
+        cJSON *found = NULL;
+        int more = 0;
+        ASSERT_EQ_INT(store_find(s, &q, &found, &more, err), STORE_OK);
+        /* the query, and on the first read the names of the three others */
+        ASSERT_EQ_INT(store_testing_round_trips(s) - before, k == 0 ? 2 : 1);
+        ASSERT_EQ_INT(cJSON_GetArraySize(found), 7);
+        int named[4] = {0};
+        for (cJSON *e = found->child; e; e = e->next) {
+            const char *log = cJSON_GetStringValue(cJSON_GetObjectItem(e, "log"));
+            const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "log_id"));
+            ASSERT(log && id);
+            char sql[200];
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM dss_audit.logs WHERE log_id = '%s' AND name = '%s'",
+                     id, log);
+            ASSERT_EQ_INT(pgtest_value(db, sql), 1);
+            for (int i = 0; i < 3; i++) named[i] += !strcmp(log, logs[i]);
+            named[3] += !strcmp(log, "reader");
+        }
+        ASSERT_EQ_INT(named[0], 2);
+        ASSERT_EQ_INT(named[1], 2);
+        ASSERT_EQ_INT(named[2], 2);
+        ASSERT_EQ_INT(named[3], 1);
+        cJSON_Delete(found);
+    }
+    /* One entry by its id, and a walk: the same names. */
+    store_query q = {.user_id = "alice", .limit = 1};
+    cJSON *found = NULL;
+    int more = 0;
+    ASSERT_EQ_INT(store_find(s, &q, &found, &more, err), STORE_OK);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(found->child, "id"));
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(found->child, "log"));
+    ASSERT(id && name);
+    cJSON *one = NULL;
+    ASSERT_EQ_INT(store_get(s, id, &one, err), STORE_OK);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(one, "log")), name);
+    cJSON_Delete(one);
+    cJSON_Delete(found);
+    store_close(s);
+}
+
 /* The WAL messages (pg_logical_emit_message) naming the log `name` written
 ** since the LSN `from`: one per commit that released the head before its
 ** flush.  -1 when it cannot tell. */
@@ -1165,4 +1271,6 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(password_never_in_messages) TEST_ENTRY(interrupt_cancels_a_long_wait)
           TEST_ENTRY(group_commit_is_two_round_trips_tree_included)
           TEST_ENTRY(read_and_its_record_are_two_round_trips)
+          TEST_ENTRY(reads_name_their_logs_from_a_cache)
+          TEST_ENTRY(activity_and_its_record_are_two_round_trips)
           TEST_ENTRY(head_released_before_the_flush_only_while_the_log_is_shared))

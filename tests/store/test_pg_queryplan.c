@@ -296,6 +296,115 @@ TEST(finds_are_planned_for_their_values_every_time)
     store_close(s);
 }
 
+/* A shape that filters on time alone (a trail) has one best plan, the
+** time index read backwards, so it is planned once per connection: ten
+** trails over other windows, some across the two partitions, all ran the
+** generic plan, planned for no values (partitions pruned when it starts,
+** rather than when it is planned), and each returned its window's
+** newest entries in order. */
+TEST(time_only_finds_are_planned_once)
+{
+    store *s = filled();
+    ASSERT(s);
+    char err[STORE_ERRLEN], plan[8192];
+    static const char *const windows[][2] = {
+        {"2026-03-03T00:00:00.000000Z", "2026-03-04T00:00:00.000000Z"},
+        {"2026-03-30T12:00:00.000000Z", "2026-04-01T12:00:00.000000Z"},
+        {"2026-03-10T00:00:00.000000Z", "2026-03-10T06:00:00.000000Z"},
+        {"2026-03-31T00:00:00.000000Z", "2026-04-02T00:00:00.000000Z"},
+        {"2026-04-01T00:00:00.000000Z", "2026-04-03T00:00:00.000000Z"},
+    };
+    for (int k = 0; k < 10; k++) {
+        store_query q = newest();
+        q.since = windows[k % 5][0];
+        q.until = windows[k % 5][1];
+        cJSON *rows = NULL;
+        int more = 0;
+        ASSERT_EQ_INT(store_find(s, &q, &rows, &more, err), STORE_OK);
+        ASSERT_EQ_INT(cJSON_GetArraySize(rows), 20);
+        const char *prev = NULL;
+        for (cJSON *e = rows->child; e; e = e->next) {
+            const char *at = cJSON_GetStringValue(cJSON_GetObjectItem(e, "created_at"));
+            ASSERT(at && strcmp(at, q.since) >= 0 && strcmp(at, q.until) <= 0);
+            ASSERT(!prev || strcmp(at, prev) <= 0);
+            prev = at;
+        }
+        /* the first row is the window's newest */
+        char sql[400];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM dss_audit.entries WHERE created_at > '%s'"
+                 " AND created_at <= '%s'",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(rows->child, "created_at")), q.until);
+        ASSERT_EQ_INT(pgtest_value(target, sql), 0);
+        cJSON_Delete(rows);
+    }
+    int64_t generic = -1, custom = -1;
+    ASSERT_EQ_INT(store_testing_find_plans(s, &generic, &custom, err), STORE_OK);
+    ASSERT_EQ_INT((int)custom, 0);
+    ASSERT((int)generic >= 10);
+    /* The plan it runs: the time index of the one partition the window
+    ** touches, the other pruned at start. */
+    store_query q = newest();
+    q.since = windows[0][0];
+    q.until = windows[0][1];
+    ASSERT(ordered(s, &q, plan, sizeof plan));
+    ASSERT_CONTAINS(plan, "Index Scan Backward using entries_2026_03_created_at_log_id_seq_idx");
+    ASSERT_CONTAINS(plan, "Subplans Removed: 1");
+    ASSERT_CONTAINS(plan, "$1");
+    store_close(s);
+}
+
+/* A search on a large log walks back through windows of time, each next
+** one sized by the matches the ones before found.  Here a match every two
+** hours before a fixed until bound: the first hour holds one (ten minutes
+** before it), which says the 20 more wanted lie about 40 hours back, so
+** the second window, sized for twice that, ends the search: two
+** statements (fixed windows of an hour, a day and a month took three),
+** and the rows are the 21 newest matches in order. */
+TEST(search_windows_are_sized_by_the_matches_found)
+{
+    store *s = filled();
+    ASSERT(s);
+    char err[512];
+    ASSERT_EQ_INT(pgtest_exec_err(target,
+                                  "INSERT INTO dss_audit.logs (log_id, name, created_at)"
+                                  " VALUES ('needles', 'needles', '2026-03-01T00:00:00.000000Z');"
+                                  "INSERT INTO dss_audit.entries (log_id, seq, id, event_type,"
+                                  "  operation_name, args, created_at, prev_hash, hash)"
+                                  " SELECT 'needles', g + 1, 'n' || g, 'tool_call',"
+                                  "  'find_the_needle_' || g, '{}',"
+                                  "  to_char(timestamp '2026-03-20 00:00' - interval '10 minutes'"
+                                  "          - g * interval '2 hours', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+                                  "  '\\x00', '\\x00' FROM generate_series(0, 99) g;"
+                                  /* a large log, as the planner sees it: windows */
+                                  "UPDATE pg_class SET reltuples = 2000000 WHERE oid IN"
+                                  " (SELECT inhrelid FROM pg_inherits"
+                                  "  WHERE inhparent = 'dss_audit.entries'::regclass);",
+                                  err, sizeof err),
+                  0);
+    for (int k = 0; k < 2; k++) {
+        store_query q = newest();
+        q.text = "the_needle";
+        q.until = "2026-03-20T00:00:00.000000Z";
+        cJSON *rows = NULL;
+        int more = 0;
+        int64_t before = store_testing_round_trips(s);
+        ASSERT_EQ_INT(store_find(s, &q, &rows, &more, err), STORE_OK);
+        /* the second time the log's name is known: the windows alone */
+        if (k == 1) ASSERT_EQ_INT(store_testing_round_trips(s) - before, 2);
+        ASSERT_EQ_INT(cJSON_GetArraySize(rows), 20);
+        ASSERT(more);
+        int g = 0;
+        for (cJSON *e = rows->child; e; e = e->next, g++) {
+            char want[32];
+            snprintf(want, sizeof want, "find_the_needle_%d", g);
+            ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "operation_name")), want);
+        }
+        cJSON_Delete(rows);
+    }
+    store_close(s);
+}
+
 TEST_MAIN(
     TEST_ENTRY(history_without_filter_reads_time_index_in_order)
     TEST_ENTRY(history_every_single_filter_needs_no_sort)
@@ -305,4 +414,6 @@ TEST_MAIN(
     TEST_ENTRY(trail_time_range_needs_no_sort)
     TEST_ENTRY(cursor_across_logs_needs_no_sort)
     TEST_ENTRY(search_rare_term_uses_trigram_index)
-    TEST_ENTRY(finds_are_planned_for_their_values_every_time))
+    TEST_ENTRY(finds_are_planned_for_their_values_every_time)
+    TEST_ENTRY(time_only_finds_are_planned_once)
+    TEST_ENTRY(search_windows_are_sized_by_the_matches_found))

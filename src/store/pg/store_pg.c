@@ -910,6 +910,7 @@ void pgs_close(store *st)
     forget_air(s);
     free(s->air);
     pgs_tree_free(s);
+    pgs_names_free(s);
     free(s);
 }
 

@@ -42,6 +42,131 @@ static int64_t int_at(const PGresult *res, int row, int col)
     return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* ---- the names of logs ----------------------------------------------------
+**
+** Every entry a read returns carries its log's name.  A scalar subquery
+** per row (SELECT name FROM logs WHERE log_id = e.log_id) cost a trail of
+** 101 rows 101 scans of dss_audit.logs, 0.2-0.5 ms of the
+** server's time, and planning it each time; a log's name never changes
+** (dss_audit.logs_guard), so the names are cached here instead, sorted by
+** log_id, and fetched once for each log a connection meets.
+*/
+
+static int name_cmp(const void *key, const void *item)
+{
+    return strcmp(key, ((const pg_log_name *)item)->log_id);
+}
+
+static const pg_log_name *name_find(const pg_store *s, const char *log_id)
+{
+    return s->nnames ? bsearch(log_id, s->names, s->nnames, sizeof *s->names, name_cmp) : NULL;
+}
+
+/* Insert (log_id, name) in order; -1 when memory runs out. */
+static int name_add(pg_store *s, const char *log_id, const char *name)
+{
+    size_t at = 0;
+    while (at < s->nnames && strcmp(s->names[at].log_id, log_id) < 0) at++;
+    if (at < s->nnames && strcmp(s->names[at].log_id, log_id) == 0) return 0;
+    if (s->nnames == s->names_cap) {
+        size_t cap = s->names_cap ? s->names_cap * 2 : 16;
+        pg_log_name *n = realloc(s->names, cap * sizeof *n);
+        if (!n) return -1;
+        s->names = n;
+        s->names_cap = cap;
+    }
+    pg_log_name item = {strdup(log_id), strdup(name)};
+    if (!item.log_id || !item.name) {
+        free(item.log_id);
+        free(item.name);
+        return -1;
+    }
+    memmove(&s->names[at + 1], &s->names[at], (s->nnames - at) * sizeof *s->names);
+    s->names[at] = item;
+    s->nnames++;
+    return 0;
+}
+
+void pgs_names_free(pg_store *s)
+{
+    for (size_t i = 0; i < s->nnames; i++) {
+        free(s->names[i].log_id);
+        free(s->names[i].name);
+    }
+    free(s->names);
+    s->names = NULL;
+    s->nnames = s->names_cap = 0;
+}
+
+/* Append log_id to b as an element of a PostgreSQL array literal. */
+static void array_element(jbuf *b, const char *log_id)
+{
+    if (b->len > 1) jbuf_putc(b, ',');
+    jbuf_putc(b, '"');
+    for (const char *c = log_id; *c; c++) {
+        if (*c == '"' || *c == '\\') jbuf_putc(b, '\\');
+        jbuf_putc(b, *c);
+    }
+    jbuf_putc(b, '"');
+}
+
+int pgs_name_rows(pg_store *s, const PGresult *r, char *err)
+{
+    jbuf ids = {0};
+    int rows = PQntuples(r), rc = STORE_OK;
+    jbuf_putc(&ids, '{');
+    for (int i = 0; i < rows; i++) {
+        const char *id = PQgetvalue(r, i, ENTRY_NFIELDS);
+        if (PQgetisnull(r, i, ENTRY_NFIELDS) || name_find(s, id)) continue;
+        /* The own and the selected log are known without asking (unless
+        ** a name filled its buffer: it may have been cut). */
+        const char *known = !strcmp(id, s->own_id) ? s->own_name
+                            : !strcmp(id, s->sel_id) ? s->sel_name
+                                                     : NULL;
+        if (known && (!known[0] || strlen(known) >= STORE_LOG_NAME_MAX - 1)) known = NULL;
+        if (known) {
+            if (name_add(s, id, known) != 0) {
+                rc = STORE_ENOMEM;
+                goto done;
+            }
+            continue;
+        }
+        /* Rows come in time order, so a log's rows seldom follow each
+        ** other: a log named twice is looked up twice, which is harmless. */
+        array_element(&ids, id);
+    }
+    if (ids.len == 1 || ids.failed) {
+        rc = ids.failed ? STORE_ENOMEM : STORE_OK;
+        goto done;
+    }
+    jbuf_putc(&ids, '}');
+    jbuf_putc(&ids, '\0');
+    if (ids.failed) {
+        rc = STORE_ENOMEM;
+        goto done;
+    }
+    const char *p[1] = {ids.p};
+    PGresult *res = pgs_run(s, PG_SLOT_LOG_NAMES,
+                            "SELECT log_id, name FROM dss_audit.logs WHERE log_id = ANY($1::text[])",
+                            1, p, &rc, "reading the names of logs", err);
+    if (!res) goto done;
+    for (int i = 0; rc == STORE_OK && i < PQntuples(res); i++)
+        if (name_add(s, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) != 0) rc = STORE_ENOMEM;
+    PQclear(res);
+done:
+    if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
+    jbuf_free(&ids);
+    return rc;
+}
+
+void pgs_row_named(pg_store *s, const PGresult *r, int row, entry_row *e)
+{
+    pgs_row(r, row, e);
+    const pg_log_name *n = e->log_id.p ? name_find(s, e->log_id.p) : NULL;
+    e->log.p = n ? n->name : NULL;
+    e->log.len = n ? strlen(n->name) : 0;
+}
+
 /* ---- query shapes -------------------------------------------------------- */
 
 /* A query's shape, each one prepared statement per connection: the
@@ -150,7 +275,7 @@ static int shape_of(const store_query *q)
 static void find_sql(int shape, const store_query *q, const resolved *r, char *buf,
                      size_t len, params *p)
 {
-    int n = snprintf(buf, len, "SELECT " PG_ENTRY_NAMED " FROM dss_audit.entries e WHERE true");
+    int n = snprintf(buf, len, "SELECT " PG_ENTRY_COLUMNS " FROM dss_audit.entries e WHERE true");
     n = filter_sql(shape, q, r, buf, len, n, p);
     n = cursor_sql(shape, r, q ? q->after_seq : 0, '<', buf, len, n, p);
     if (shape & Q(TEXT)) {
@@ -212,22 +337,37 @@ static int resolve(pg_store *s, const store_query *q, resolved *r, char *err)
 ** back in time through windows of created_at, newest first, each one
 ** statement in which the trigram indexes find the window's matches, ANDed
 ** with the BRIN index on created_at (and partitions outside the window are
-** pruned), so a window costs what its matches cost.  The windows reach back from the newest entry the query
-** can return (now, its until bound or its cursor): the last hour, the day
-** before it, the month before that, then everything older.  The walk stops
-** once it has the rows it needs: a common term in the first window, a
-** rare one in at most four statements, the last of them the whole search
-** (so a term with fewer matches than the limit costs little more than one
-** statement).  At 10,000,000 entries over 90 days a term in 0.2% of them
-** took two windows, against reading the time index back through about
-** 30,000 rows (40 ms warm, 450 ms cold; bench/RESULTS-pg.md).  Windows do
-** not overlap and each is sorted, so the rows come out in the query's
-** order, as one statement would give them.
+** pruned), so a window costs what its matches cost.  The windows reach
+** back from the newest entry the query can return (now, its until bound or
+** its cursor).  The first is the last hour.  Each next one is sized by
+** what the ones before found: at the rate of matches they met, enough time
+** for twice the rows still wanted (at least doubling the reach), or, when
+** they found none, 24 times the reach (a day, then about a month).  The
+** fourth is everything older.  The walk stops once it has the rows it
+** needs: a common term in the first window, a rare one mostly in the
+** second, since the first hour's matches tell how far back the rest lie.
+** Fixed windows (an hour, a day, a month) made a term in 0.2% of
+** 1,000,000 entries over 90 days read the month's 700 matches to keep 50
+** (bench/RESULTS-pg.md).  At 10,000,000 entries the windows replaced
+** reading the time index back through about 30,000 rows (40 ms warm, 450
+** ms cold).  Windows do not overlap and each is sorted, so the rows come
+** out in the query's order, as one statement would give them.
 */
 #define HOUR_US (60LL * 60 * 1000000)
-/* How far back each window but the last reaches (the last: everything). */
-static const int64_t window_reach_us[] = {HOUR_US, 25 * HOUR_US, 32 * 24 * HOUR_US};
-#define WINDOWS ((int)(sizeof window_reach_us / sizeof window_reach_us[0]) + 1)
+#define WINDOWS 4
+
+/* How far back from the top window i reaches (0: everything, the last
+** one), given the reach of the windows before it and the rows they found
+** (got) of those wanted. */
+static int64_t window_reach(int i, int64_t reach, int64_t got, int64_t want)
+{
+    if (i == 0) return HOUR_US;
+    if (i >= WINDOWS - 1) return 0;
+    if (got == 0) return reach * 24;
+    double more = 2.0 * (double)(want - got) * ((double)reach / (double)got);
+    int64_t next = more < 1e15 ? reach + (int64_t)more : reach + (int64_t)1e15;
+    return next > 2 * reach ? next : 2 * reach;
+}
 
 /* Windows pay once the entries are many; below this many (the planner's
 ** estimate, read once per connection) a search is one statement, since a
@@ -262,14 +402,14 @@ static int64_t windows_top(const store_query *q)
     return top;
 }
 
-/* Window i's bounds into r, its upper bound the lower one r holds ("~",
-** after every timestamp, before the first); 1 when it reaches back to
-** the start. */
-static int window_bounds(const store_query *q, int64_t top, int i, resolved *r)
+/* The bounds into r of the window reaching `reach` back from top (0:
+** everything), its upper bound the lower one r holds ("~", after every
+** timestamp, before the first); 1 when it reaches back to the start. */
+static int window_bounds(const store_query *q, int64_t top, int64_t reach, resolved *r)
 {
     memcpy(r->win_hi, r->win_lo, sizeof r->win_hi); /* where the one before began */
-    if (i < WINDOWS - 1) ts_format(top - window_reach_us[i], r->win_lo);
-    if (i == WINDOWS - 1 || (q->since && strcmp(r->win_lo, q->since) <= 0)) {
+    if (reach) ts_format(top - reach, r->win_lo);
+    if (!reach || (q->since && strcmp(r->win_lo, q->since) <= 0)) {
         r->win_lo[0] = '\0'; /* before every timestamp */
         return 1;
     }
@@ -279,7 +419,7 @@ static int window_bounds(const store_query *q, int64_t top, int i, resolved *r)
 /* Hand row i of res to fn as the query's n-th row (0-based): rows before
 ** the offset are skipped, the one after the limit only says there is
 ** more.  Returns STORE_OK to go on, 1 to stop, or fn's failure. */
-static int hand_row(const store_query *q, const PGresult *res, int i, int64_t n,
+static int hand_row(pg_store *s, const store_query *q, const PGresult *res, int i, int64_t n,
                     store_row_fn fn, void *ctx, int *more)
 {
     if (n < q->offset) return STORE_OK;
@@ -289,11 +429,24 @@ static int hand_row(const store_query *q, const PGresult *res, int i, int64_t n,
         return 1;
     }
     entry_row row;
-    pgs_row(res, i, &row);
+    pgs_row_named(s, res, i, &row);
     int rc = fn(ctx, &row);
     if (rc != STORE_OK) return rc > 0 ? 1 : rc;
     if (q->progress && (k + 1) % 1000 == 0) q->progress(q->progress_ctx, k + 1, q->limit);
     return STORE_OK;
+}
+
+/* How a find shape is planned.  Most are planned for their values each
+** time (PG_PLAN_CUSTOM): their best plan depends on them (how rare a user,
+** a term).  A shape that filters on time alone (a trail, a page after a
+** cursor, history without filters) has one best plan whatever the values:
+** the time index read backwards from the upper bound, the partitions
+** outside the bounds pruned when it starts (run-time pruning).  It is
+** planned once per connection (PG_PLAN_GENERIC): planning the four
+** partitions' dozen indexes took a trail 0.3 ms, its query 0.1. */
+static int find_plan(int shape)
+{
+    return shape & ~(Q(SINCE) | Q(UNTIL) | Q_CURSOR) ? PG_PLAN_CUSTOM : PG_PLAN_GENERIC;
 }
 
 /* Run q and hand each row (up to its limit) to fn. */
@@ -313,25 +466,27 @@ int pgs_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *m
     /* One statement, or one per window of a search: each asks for the rows
     ** still wanted (one past the limit says whether there is more), the
     ** offset skipped here. */
-    int64_t want = q->offset + q->limit + 1, got = 0, top = windows_top(q);
+    int64_t want = q->offset + q->limit + 1, got = 0, top = windows_top(q), reach = 0;
     int last = 1;
     int first = (r.shape & Q(TEXT)) && !walks_windows(s) ? WINDOWS - 1 : 0;
     snprintf(r.win_lo, sizeof r.win_lo, "~"); /* the first window's upper bound */
     for (int w = first; rc == STORE_OK; w++) {
         params p = {.n = 0};
-        if (r.shape & Q(TEXT)) last = window_bounds(q, top, w, &r);
+        if (r.shape & Q(TEXT)) {
+            reach = window_reach(w, reach, got, want);
+            last = window_bounds(q, top, reach, &r);
+        }
         store_query one = *q;
         one.limit = want - got - 1;
         one.offset = 0;
         find_sql(r.shape, &one, &r, sql, sizeof sql, &p);
-        /* Planned for its values each time (PG_PLAN_CUSTOM): a find's best
-        ** plan depends on them (which partitions, how rare a user, a term). */
-        res = pgs_run_planned(s, 1 + r.shape, PG_PLAN_CUSTOM, sql, p.n, p.v, &rc,
+        res = pgs_run_planned(s, 1 + r.shape, find_plan(r.shape), sql, p.n, p.v, &rc,
                               "querying the audit log", err);
         if (!res) goto done;
         int rows = PQntuples(res), stop = 0;
+        if ((rc = pgs_name_rows(s, res, err)) != STORE_OK) goto done;
         for (int i = 0; i < rows && !stop; i++)
-            if ((stop = hand_row(q, res, i, got++, fn, ctx, more)) < 0) rc = stop;
+            if ((stop = hand_row(s, q, res, i, got++, fn, ctx, more)) < 0) rc = stop;
         PQclear(res);
         res = NULL;
         if (stop || got >= want || last) break;
@@ -340,6 +495,47 @@ done:
     PQclear(res);
     free(r.pattern);
     return rc;
+}
+
+/* EXPLAIN of sql's generic plan, the one a shape planned once runs (with
+** its partitions pruned when it starts, for p's values): PostgreSQL 15
+** explains a generic plan only through EXECUTE of a prepared statement,
+** so sql is prepared under a name of its own, explained with p's values
+** as literals, and deallocated.  The result, or NULL with *rc set. */
+static PGresult *explain_generic(pg_store *s, const char *sql, const params *p, int *rc,
+                                 char *err)
+{
+    jbuf b = {0};
+    PGresult *res = NULL;
+    char *prep = NULL;
+    *rc = pgs_ready(s, err);
+    if (*rc != STORE_OK) return NULL;
+    if (!(prep = malloc(strlen(sql) + 32))) goto oom;
+    sprintf(prep, "PREPARE dss_explain AS %s", sql);
+    if ((*rc = pgs_exec(s, prep, "explaining a query", err)) != STORE_OK) goto done;
+    jbuf_puts(&b, "SET plan_cache_mode = force_generic_plan; EXPLAIN EXECUTE dss_explain(");
+    for (int i = 0; i < p->n; i++) {
+        char *lit = p->v[i] ? PQescapeLiteral(s->conn, p->v[i], strlen(p->v[i])) : NULL;
+        if (i) jbuf_putc(&b, ',');
+        jbuf_puts(&b, lit ? lit : "NULL");
+        if (p->v[i] && !lit) jbuf_fail(&b);
+        PQfreemem(lit);
+    }
+    jbuf_puts(&b, ")");
+    jbuf_putc(&b, '\0');
+    if (b.failed) goto oom;
+    *rc = pgs_query(s, b.p, 0, NULL, &res, "explaining a query", err);
+    s->plan_mode = *rc == STORE_OK ? PG_PLAN_GENERIC : -1; /* as the SET left it */
+    char ignored[STORE_ERRLEN];
+    pgs_exec(s, "DEALLOCATE dss_explain", "explaining a query", ignored);
+    goto done;
+oom:
+    snprintf(err, STORE_ERRLEN, "out of memory");
+    *rc = STORE_ENOMEM;
+done:
+    jbuf_free(&b);
+    free(prep);
+    return res;
 }
 
 int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, char *err)
@@ -362,9 +558,15 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     /* A search is explained over its widest window, everything. */
     r.win_lo[0] = '\0';
     snprintf(r.win_hi, sizeof r.win_hi, "~");
-    int n = snprintf(sql, sizeof sql, "EXPLAIN ");
-    find_sql(r.shape, q, &r, sql + n, sizeof sql - n, &p);
-    PGresult *res = pgq_run(s, 0, sql, &p, &rc, "explaining a query", err);
+    PGresult *res = NULL;
+    if (find_plan(r.shape) == PG_PLAN_GENERIC) {
+        find_sql(r.shape, q, &r, sql, sizeof sql, &p);
+        res = explain_generic(s, sql, &p, &rc, err);
+    } else {
+        int n = snprintf(sql, sizeof sql, "EXPLAIN ");
+        find_sql(r.shape, q, &r, sql + n, sizeof sql - n, &p);
+        res = pgq_run(s, 0, sql, &p, &rc, "explaining a query", err);
+    }
     free(r.pattern);
     if (!res) return rc;
     size_t at = 0;
@@ -400,19 +602,20 @@ int pgs_find_plans(store *st, int64_t *generic, int64_t *custom, char *err)
 
 int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 {
+    pg_store *s = pgs(st);
     int rc = STORE_OK;
     params p = {.v = {id}, .n = 1};
-    PGresult *res = pgq_run(pgs(st), PG_SLOT_GET,
-                            "SELECT " PG_ENTRY_NAMED " FROM dss_audit.entries e"
+    PGresult *res = pgq_run(s, PG_SLOT_GET,
+                            "SELECT " PG_ENTRY_COLUMNS " FROM dss_audit.entries e"
                             " WHERE e.id = $1 LIMIT 1",
                             &p, &rc, "reading the entry", err);
     if (!res) return rc;
     if (PQntuples(res) == 0) {
         snprintf(err, STORE_ERRLEN, "no audit entry has id '%.64s'", id);
         rc = STORE_ENOTFOUND;
-    } else {
+    } else if ((rc = pgs_name_rows(s, res, err)) == STORE_OK) {
         entry_row row;
-        pgs_row(res, 0, &row);
+        pgs_row_named(s, res, 0, &row);
         rc = fn(ctx, &row);
         if (rc > 0) rc = STORE_OK;
     }
@@ -458,29 +661,30 @@ int pgs_user_activity(store *st, const char *user_id, const char *since, const c
     }
     snprintf(day, sizeof day, "%.10s", since);
     snprintf(day_end, sizeof day_end, "%.10sT99", since);
-    params p = {.v = {user_id, day, since, day_end, log_id}, .n = log ? 5 : 4};
-    PGresult *res = pgq_run(s, log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
-                            log ? types_log_sql : types_sql, &p, &rc,
-                            "counting the user's activity", err);
-    if (!res) goto done;
-    for (int i = 0; rc == STORE_OK && i < PQntuples(res); i++) {
-        int64_t n = int_at(res, i, 1);
+    /* Both statements in one round trip (with the begin's lock, when a
+    ** recorded call's transaction has just begun). */
+    const char *tv[] = {user_id, day, since, day_end, log_id}, *pv[] = {user_id, since, log_id};
+    PGresult *types = NULL, *projects = NULL;
+    pg_stmt stmts[2] = {
+        {.slot = log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
+         .sql = log ? types_log_sql : types_sql, .nparams = log ? 5 : 4, .values = tv,
+         .plan = PG_PLAN_GENERIC, .res = &types, .doing = "counting the user's activity"},
+        {.slot = log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
+         .sql = log ? projects_log_sql : projects_sql, .nparams = log ? 3 : 2, .values = pv,
+         .plan = PG_PLAN_GENERIC, .res = &projects, .doing = "counting the user's projects"},
+    };
+    if ((rc = pgs_ready(s, err)) != STORE_OK || (rc = pgs_pipeline(s, stmts, 2, err)) != STORE_OK)
+        goto done;
+    for (int i = 0; rc == STORE_OK && i < PQntuples(types); i++) {
+        int64_t n = int_at(types, i, 1);
         out->total += n;
-        out->errors += int_at(res, i, 2);
-        if (!cJSON_AddNumberToObject(out->by_type, PQgetvalue(res, i, 0), (double)n))
+        out->errors += int_at(types, i, 2);
+        if (!cJSON_AddNumberToObject(out->by_type, PQgetvalue(types, i, 0), (double)n))
             rc = STORE_ENOMEM;
     }
-    PQclear(res);
-    if (rc == STORE_OK) {
-        params pp = {.v = {user_id, since, log_id}, .n = log ? 3 : 2};
-        res = pgq_run(s, log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
-                      log ? projects_log_sql : projects_sql, &pp, &rc,
-                      "counting the user's projects", err);
-        if (res) {
-            out->projects = int_at(res, 0, 0);
-            PQclear(res);
-        }
-    }
+    out->projects = PQntuples(projects) ? int_at(projects, 0, 0) : 0;
+    PQclear(types);
+    PQclear(projects);
 done:
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     if (rc != STORE_OK) {
@@ -578,7 +782,7 @@ int pgs_each_match(store *st, const store_scan *scan, store_row_fn fn, void *ctx
     if (rc != STORE_OK) goto done;
     snprintf(name, sizeof name, "dss_walk_%d", ++s->walks);
     const char *dir = scan->newest_first ? "DESC" : "ASC";
-    int n = snprintf(sql, sizeof sql, "DECLARE %s NO SCROLL CURSOR FOR SELECT " PG_ENTRY_NAMED
+    int n = snprintf(sql, sizeof sql, "DECLARE %s NO SCROLL CURSOR FOR SELECT " PG_ENTRY_COLUMNS
                      " FROM dss_audit.entries e WHERE true", name);
     n = filter_sql(r.shape, &f, &r, sql, sizeof sql, n, &p);
     n = cursor_sql(r.shape, &r, f.after_seq, scan->newest_first ? '<' : '>', sql, sizeof sql,
@@ -607,9 +811,10 @@ int pgs_each_match(store *st, const store_scan *scan, store_row_fn fn, void *ctx
         res = pgq_run(s, 0, fetch, &none, &rc, "reading entries", err);
         if (!res) goto done;
         int rows = PQntuples(res);
+        if ((rc = pgs_name_rows(s, res, err)) != STORE_OK) goto done;
         for (int i = 0; i < rows && !stop; i++) {
             entry_row row;
-            pgs_row(res, i, &row);
+            pgs_row_named(s, res, i, &row);
             stop = fn(ctx, &row);
         }
         if (stop < 0) {
