@@ -38,6 +38,8 @@ struct recorder {
     int64_t tried;            /* the ticket the last commit tried, or 0 */
     int64_t committed;        /* ...when that commit succeeded, else 0 */
     int checkpoint_due;       /* a commit since the last recorder_done() */
+    int64_t group_seq;        /* the highest seq appended in the open group */
+    int64_t own_seq;          /* ...in any group this recorder committed */
     char commit_why[STORE_ERRLEN];
     recorder_watch watch;
 };
@@ -185,7 +187,9 @@ int recorder_append(recorder *rc, record_event *ev, store_receipt *out, char *er
     /* A call's scope opened the group; if the database has rolled it back
     ** since, the append fails rather than begin another behind the call. */
     int code = rc->in_call ? STORE_OK : group_open(rc, err);
-    if (code == STORE_OK) code = append(rc->st, ev, out ? out : &unused, err);
+    if (!out) out = &unused;
+    if (code == STORE_OK) code = append(rc->st, ev, out, err);
+    if (code == STORE_OK && out->seq > rc->group_seq) rc->group_seq = out->seq;
     if (code != STORE_OK && !rc->in_call) return group_fail(rc, code, err);
     return code;
 }
@@ -214,10 +218,12 @@ int recorder_commit(recorder *rc, char *err)
         code = store_commit(rc->st, err);
         if (code == STORE_OK) {
             rc->committed = rc->tried;
+            if (rc->group_seq > rc->own_seq) rc->own_seq = rc->group_seq;
             rc->checkpoint_due = 1;
             if (rc->watch.committed) rc->watch.committed(rc->watch.ctx);
         }
     }
+    rc->group_seq = 0;
     if (code != STORE_OK) snprintf(rc->commit_why, sizeof rc->commit_why, "%s", err);
     return code;
 }
@@ -233,14 +239,23 @@ int recorder_durable(const recorder *rc, int64_t ticket, const char **why)
 void recorder_abandon(recorder *rc)
 {
     store_rollback(rc->st);
+    rc->group_seq = 0;
     rc->failed = 0;
     rc->in_call = 0;
 }
 
+/* The head is read only once this recorder's own entries reach the
+** interval: on PostgreSQL that read is a round trip after every answer,
+** which the next request of a lockstep client waits behind.  Nothing due
+** is missed: every append takes the seq after the head, so whichever
+** writer appends the entry that completes an interval sees its own seq
+** there; and a seq counted too high (a call's rolled-back writes) only
+** costs the read, which then decides. */
 void recorder_done(recorder *rc)
 {
     if (!rc->checkpoint_due) return;
     rc->checkpoint_due = 0;
+    if (rc->own_seq - rc->checkpointed_seq < rc->interval) return;
     checkpoint_if(rc, rc->interval);
 }
 

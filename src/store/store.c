@@ -530,6 +530,7 @@ int store_set_cache_size(store *s, int kib, char *err)
 
 int store_head(store *s, int64_t *seq, char hash[CHAIN_HEX_LEN], char *err)
 {
+    s->heads_read++;
     return s->m->head(s, seq, hash, err);
 }
 
@@ -583,6 +584,8 @@ int store_each_checkpoint(store *s, store_checkpoint_fn fn, void *ctx, char *err
 {
     return store_each_checkpoint_after(s, 0, fn, ctx, err);
 }
+
+int64_t store_testing_heads_read(store *s) { return s->heads_read; }
 
 int64_t store_testing_checkpoints_read(store *s)
 {

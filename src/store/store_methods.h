@@ -44,6 +44,8 @@ struct store {
     /* Checkpoints handed to store_each_checkpoint*()'s callbacks so far
     ** (store_testing_checkpoints_read()). */
     int64_t checkpoints_read;
+    /* How often store_head() was asked (store_testing_heads_read()). */
+    int64_t heads_read;
 };
 
 /* Where a log's chain continues: its newest entry's seq and hash (the

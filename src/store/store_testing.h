@@ -60,4 +60,7 @@ void store_testing_sqlite_derived_free(store_testing_derived *d);
 ** callbacks since it was opened: what a reader of them read. */
 int64_t store_testing_checkpoints_read(store *s);
 
+/* How often store_head() was called on s since it was opened. */
+int64_t store_testing_heads_read(store *s);
+
 #endif

@@ -13,8 +13,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "integrity/checkpoint.h"
 #include "record/record.h"
 #include "scrub/scrub.h"
+#include "store/store_testing.h"
 #include "test.h"
 
 static store *open_memory(void)
@@ -754,6 +756,57 @@ TEST(checkpoint_every_interval_once_the_answers_are_out)
     store_close(s);
 }
 
+/* Below the interval the recorder's own entries tell it no checkpoint is
+** due, so an answer is not followed by a read of the head (a round trip
+** on PostgreSQL that the next request waits behind). */
+TEST(no_head_read_after_an_answer_until_the_interval_is_near)
+{
+    signer sg;
+    test_key(&sg);
+    store *s;
+    recorder_options o = {.sg = &sg, .checkpoint_interval = 5};
+    recorder *rc = open_recording(&s, &o);
+    ASSERT(rc);
+    char err[STORE_ERRLEN];
+    int64_t before = store_testing_heads_read(s);
+    for (int i = 0; i < 4; i++) ASSERT_EQ_INT(write_group(rc, 1, err), STORE_OK);
+    ASSERT_EQ_INT((int)(store_testing_heads_read(s) - before), 0);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 0);
+    ASSERT_EQ_INT(write_group(rc, 1, err), STORE_OK); /* the fifth */
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 5);
+    recorder_close(rc);
+    store_close(s);
+}
+
+/* Entries of another writer on the log count towards the interval: the
+** signing recorder checkpoints at its first answer past it. */
+TEST(checkpoint_counts_the_entries_of_other_writers)
+{
+    signer sg;
+    test_key(&sg);
+    store *s;
+    recorder_options o = {.sg = &sg, .checkpoint_interval = 4};
+    recorder *rc = open_recording(&s, &o);
+    ASSERT(rc);
+    recorder *other = recorder_open(s, NULL); /* no key: never checkpoints */
+    ASSERT(other);
+    char err[STORE_ERRLEN];
+    ASSERT_EQ_INT(write_group(rc, 1, err), STORE_OK);
+    ASSERT_EQ_INT(write_group(other, 5, err), STORE_OK);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 0);
+    ASSERT_EQ_INT(write_group(rc, 1, err), STORE_OK);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 7);
+    /* A checkpoint another writer made is seen, not repeated. */
+    ASSERT_EQ_INT(write_group(other, 2, err), STORE_OK);
+    store_checkpoint cp;
+    ASSERT_EQ_INT(checkpoint_now(s, &sg, &cp, err), STORE_OK);
+    ASSERT_EQ_INT(write_group(rc, 1, err), STORE_OK);
+    ASSERT_EQ_INT(last_checkpoint_seq(s), 9);
+    recorder_close(other);
+    recorder_close(rc);
+    store_close(s);
+}
+
 TEST(close_checkpoints_the_final_head_but_not_an_uncommitted_group)
 {
     signer sg;
@@ -829,6 +882,8 @@ TEST_MAIN(
     TEST_ENTRY(database_failing_mid_group_takes_back_the_groups_tickets)
     TEST_ENTRY(read_only_store_serves_reads_unrecorded)
     TEST_ENTRY(checkpoint_every_interval_once_the_answers_are_out)
+    TEST_ENTRY(no_head_read_after_an_answer_until_the_interval_is_near)
+    TEST_ENTRY(checkpoint_counts_the_entries_of_other_writers)
     TEST_ENTRY(close_checkpoints_the_final_head_but_not_an_uncommitted_group)
     TEST_ENTRY(create_checkpoint_needs_a_key_and_signs_inside_the_group)
 )
