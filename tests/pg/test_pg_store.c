@@ -103,7 +103,7 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 5);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
@@ -151,7 +151,7 @@ TEST(eight_stores_migrate_once)
 
 /* A version-3 schema (before the time BRIN index) is brought up to date
 ** when a writer opens it. */
-TEST(version_3_schema_migrates_to_4)
+TEST(version_3_schema_migrates_to_current)
 {
     char db[1024], err[STORE_ERRLEN];
     pgtest_new_db(db, sizeof db);
@@ -163,9 +163,44 @@ TEST(version_3_schema_migrates_to_4)
     s = NULL;
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 5);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
+}
+
+/* A version-4 schema gets the indexes get_user_activity counts from
+** (the user's index carrying event_type, the user's errors), and history
+** by user still reads the user's index. */
+TEST(version_4_schema_migrates_to_5)
+{
+    char db[1024], err[STORE_ERRLEN];
+    pgtest_new_db(db, sizeof db);
+    store *s = NULL;
+    ASSERT_EQ_INT(open_store(db, "v4", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(append_n(s, 3, NULL), 0);
+    store_close(s);
+    ASSERT_EQ_INT(pgtest_exec(db, "DROP INDEX dss_audit.entries_user_errors;"
+                                  "DROP INDEX dss_audit.entries_user;"
+                                  "CREATE INDEX entries_user ON dss_audit.entries"
+                                  "  (user_id, created_at, log_id, seq) WHERE user_id IS NOT NULL;"
+                                  "UPDATE dss_audit.schema_version SET version = 4"),
+                  0);
+    s = NULL;
+    ASSERT_EQ_INT(open_store(db, "v4", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 5);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'dss_audit'"
+                                   " AND indexname = 'entries_user'"
+                                   " AND indexdef LIKE '%INCLUDE (event_type)%'"),
+                  1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'dss_audit'"
+                                   " AND indexname = 'entries_user_errors'"),
+                  1);
+    store_activity a;
+    ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", NULL, &a, err),
+                  STORE_OK);
+    ASSERT_EQ_INT((int)a.total, 3);
+    cJSON_Delete(a.by_type);
+    store_close(s);
 }
 
 TEST(newer_schema_refused)
@@ -1026,7 +1061,7 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
     /* Through 2 (the trees), 3 (ship's cursors) to 4 (the time BRIN index). */
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 4);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 5);
     ASSERT(tree_matches_entries(a, "one", 5));
     ASSERT(tree_matches_entries(a, "two", 11));
     ASSERT_EQ_INT(store_use_log(a, NULL, err), STORE_OK);
@@ -1257,7 +1292,8 @@ TEST(head_released_before_the_flush_only_while_the_log_is_shared)
 
 TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
-          TEST_ENTRY(version_3_schema_migrates_to_4) TEST_ENTRY(eight_stores_migrate_once)
+          TEST_ENTRY(version_3_schema_migrates_to_current)
+          TEST_ENTRY(version_4_schema_migrates_to_5) TEST_ENTRY(eight_stores_migrate_once)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)
           TEST_ENTRY(two_stores_on_one_log_make_one_chain) TEST_ENTRY(other_logs_do_not_wait)

@@ -1097,6 +1097,7 @@ const store_methods pg_store_methods = {
     .redact_path = pgs_redact_path,
     .wipe_password = pgs_wipe_password,
     .explain_find = pgs_explain_find,
+    .explain_user_activity = pgs_explain_user_activity,
     .find_plans = pgs_find_plans,
     .round_trips = pgs_round_trips,
 };

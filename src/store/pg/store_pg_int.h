@@ -49,7 +49,7 @@
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL
@@ -470,6 +470,7 @@ STORE_SINK_CURSOR_METHODS(PG_X_DECL)
 void pgs_redact_path(const char *path, char *out, size_t len);
 void pgs_wipe_password(char *path);
 int pgs_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
+int pgs_explain_user_activity(store *s, char *plan, size_t len, char *err);
 int pgs_find_plans(store *s, int64_t *generic, int64_t *custom, char *err);
 int64_t pgs_round_trips(store *s);
 

@@ -538,6 +538,18 @@ done:
     return res;
 }
 
+/* An EXPLAIN's lines into plan (len bytes), one per line; res freed. */
+static void plan_lines(PGresult *res, char *plan, size_t len)
+{
+    size_t at = 0;
+    plan[0] = '\0';
+    for (int i = 0; i < PQntuples(res) && at < len; i++) {
+        int w = snprintf(plan + at, len - at, "%s\n", PQgetvalue(res, i, 0));
+        at += w > 0 ? (size_t)w : 0;
+    }
+    PQclear(res);
+}
+
 int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, char *err)
 {
     pg_store *s = pgs(st);
@@ -569,13 +581,7 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     }
     free(r.pattern);
     if (!res) return rc;
-    size_t at = 0;
-    plan[0] = '\0';
-    for (int i = 0; i < PQntuples(res) && at < len; i++) {
-        int w = snprintf(plan + at, len - at, "%s\n", PQgetvalue(res, i, 0));
-        at += w > 0 ? (size_t)w : 0;
-    }
-    PQclear(res);
+    plan_lines(res, plan, len);
     return STORE_OK;
 }
 
@@ -625,27 +631,31 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 
 /* ---- activity, from the per-day counters ------------------------------- */
 
+/* Whole days after since's day come from the counters; since's own day
+** is counted exactly from the entries, so the cost grows with the window,
+** not with the user's number of entries.  That day's entries and its
+** errors are counted apart, each from an index holding event_type (schema
+** version 5), so both are index-only scans. */
+#define TYPES_SQL(log)                                                                 \
+    "SELECT event_type, sum(n)::bigint AS total, sum(errors)::bigint FROM ("           \
+    "  SELECT event_type, n, errors FROM dss_audit.activity_daily"                     \
+    "  WHERE user_id = $1 AND day > $2" log "  UNION ALL"                              \
+    "  SELECT event_type, 1, 0 FROM dss_audit.entries"                                 \
+    "  WHERE user_id = $1 AND created_at >= $3 AND created_at < $4" log "  UNION ALL"  \
+    "  SELECT event_type, 0, 1 FROM dss_audit.entries WHERE user_id = $1"              \
+    "  AND error IS NOT NULL AND created_at >= $3 AND created_at < $4" log ") t"       \
+    " GROUP BY event_type ORDER BY total DESC, event_type COLLATE \"C\""
+#define PROJECTS_SQL(log)                                                \
+    "SELECT count(DISTINCT project_id) FROM dss_audit.activity_projects" \
+    " WHERE user_id = $1 AND last_seen >= $2" log
+static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $5"),
+                  projects_sql[] = PROJECTS_SQL(""),
+                  projects_log_sql[] = PROJECTS_SQL(" AND log_id = $3");
+
 int pgs_user_activity(store *st, const char *user_id, const char *since, const char *log,
                       store_activity *out, char *err)
 {
     pg_store *s = pgs(st);
-    /* Whole days after since's day come from the counters; since's own day
-    ** is counted exactly from the entries (the user's index), so the cost
-    ** grows with the window, not with the user's number of entries. */
-#define TYPES_SQL(log)                                                               \
-    "SELECT event_type, sum(n)::bigint AS total, sum(errors)::bigint FROM ("           \
-    "  SELECT event_type, n, errors FROM dss_audit.activity_daily"                     \
-    "  WHERE user_id = $1 AND day > $2" log "  UNION ALL"                               \
-    "  SELECT event_type, 1, (error IS NOT NULL)::int FROM dss_audit.entries"          \
-    "  WHERE user_id = $1 AND created_at >= $3 AND created_at < $4" log ") t"          \
-    " GROUP BY event_type ORDER BY total DESC, event_type COLLATE \"C\""
-#define PROJECTS_SQL(log)                                                  \
-    "SELECT count(DISTINCT project_id) FROM dss_audit.activity_projects" \
-    " WHERE user_id = $1 AND last_seen >= $2" log
-    static const char types_sql[] = TYPES_SQL(""),
-                      types_log_sql[] = TYPES_SQL(" AND log_id = $5"),
-                      projects_sql[] = PROJECTS_SQL(""),
-                      projects_log_sql[] = PROJECTS_SQL(" AND log_id = $3");
     char day[11], day_end[16], log_id[37];
     int rc = STORE_OK;
     memset(out, 0, sizeof *out);
@@ -692,6 +702,29 @@ done:
         out->by_type = NULL;
     }
     return rc;
+}
+
+/* The plan of the counting statement (types_sql) as get_user_activity runs
+** it (planned once), for a window starting at the newest entry: its first
+** day is then in the newest partition, the one the counts read exactly. */
+int pgs_explain_user_activity(store *st, char *plan, size_t len, char *err)
+{
+    pg_store *s = pgs(st);
+    int rc;
+    PGresult *newest = pgs_run(s, 0, "SELECT coalesce(max(created_at), '2000-01-01')"
+                                     " FROM dss_audit.entries", 0, NULL, &rc,
+                               "explaining a query", err);
+    if (!newest) return rc;
+    char since[TS_BUFLEN], day[11], day_end[16];
+    snprintf(since, sizeof since, "%s", PQgetvalue(newest, 0, 0));
+    PQclear(newest);
+    snprintf(day, sizeof day, "%.10s", since);
+    snprintf(day_end, sizeof day_end, "%.10sT99", since);
+    params p = {.v = {"user-explained", day, since, day_end}, .n = 4};
+    PGresult *res = explain_generic(s, types_sql, &p, &rc, err);
+    if (!res) return rc;
+    plan_lines(res, plan, len);
+    return STORE_OK;
 }
 
 static int each_activity_row(pg_store *s, int slot, const char *sql, params *p,
