@@ -44,9 +44,10 @@ enum {
 ** search index and the activity counters, as copies of the fields those
 ** read (offsets into buf; UINT32_MAX for NULL), with a mark per open
 ** savepoint. */
+enum { SQ_PENDING_FIELDS = 6 }; /* store_sqlite_derived.c's P_FIELDS */
 typedef struct sq_pending_row {
     int64_t seq;
-    uint32_t off[6];
+    uint32_t off[SQ_PENDING_FIELDS];
 } sq_pending_row;
 typedef struct sq_pending_mark_t {
     size_t n, len, fed;

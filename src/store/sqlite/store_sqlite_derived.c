@@ -30,6 +30,7 @@
 #define NO_TEXT UINT32_MAX
 
 enum { P_OP, P_ERROR, P_USER, P_PROJECT, P_CREATED, P_TYPE, P_FIELDS };
+_Static_assert((int)P_FIELDS == (int)SQ_PENDING_FIELDS, "a pending row keeps each field's offset");
 
 static const char fts_sql[] =
     "INSERT INTO audit_fts(rowid, operation_name, error) VALUES (?1, ?2, ?3)";
