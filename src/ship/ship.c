@@ -12,7 +12,7 @@
 ** read (no tree is built), hands the batch to the sink, and moves the
 ** position to what the receiver acknowledged, saving the cursor durably
 ** before anything else is sent.  For a sink whose encoding may run beside
-** its sending (SINK_PIPELINE: OTLP), the batch after a full one is read in
+** its sending (SINK_PIPELINE: the HTTP sinks), the batch after a full one is read in
 ** a thread of its own while that one is sent, and used only if it begins
 ** where the receiver acknowledged (next_batch()).  Lanes take turns, a batch each.  A sink
 ** that knows what it holds (PostgreSQL) is asked for its position instead,
