@@ -141,7 +141,8 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
             if (rc == TOOL_OK && writes) {
                 /* An entry whose call cannot be recorded is not kept either. */
                 cJSON_Delete(structured);
-                structured = NULL;
+                cJSON_Delete(ctx.text);
+                structured = ctx.text = NULL;
                 rc = TOOL_EFAIL;
                 snprintf(ctx.err, sizeof ctx.err,
                          "the call could not be recorded, so nothing was written: %s", err);
@@ -151,14 +152,15 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
         diag("could not record the %s call: %s", tool_name(tl), err);
     }
 reply:
-    if (rc != TOOL_OK) {
+    if (rc != TOOL_OK || !structured) {
         cJSON_Delete(structured);
-        structured = NULL;
+        cJSON_Delete(ctx.text);
+        structured = ctx.text = NULL;
     }
     if (bad_params)
         out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, ctx.err, NULL);
     else
-        out->line = mcp_result(m, rq, mcp_call_result(structured, ctx.err), MCP_NO_CACHE);
+        out->line = mcp_result(m, rq, mcp_call_result(structured, ctx.text, ctx.err), MCP_NO_CACHE);
     out->acks_write = recorded;
     if (recorded && call.reads_committed && rc == TOOL_OK) out->unrecorded_ok = tool_name(tl);
     cJSON_Delete(summary);

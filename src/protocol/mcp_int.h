@@ -55,8 +55,11 @@ struct mcp {
 ** takes result over.  Caller frees the line. */
 char *mcp_result(mcp *m, const mcp_req *rq, cJSON *result, int64_t ttl_ms);
 
-/* A tools/call result with its text block (mcp.c); takes structured. */
-cJSON *mcp_call_result(cJSON *structured, const char *error_text);
+/* A tools/call result with its text block (mcp.c); takes structured and
+** text over.  text, when not NULL, is the text block already printed: a
+** raw item holding structured's JSON text as a quoted JSON string
+** (tools.h: tool_ctx.text); NULL: structured is escaped here. */
+cJSON *mcp_call_result(cJSON *structured, cJSON *text, const char *error_text);
 
 /* Send notifications/progress when the request asked for it. */
 void mcp_progress(mcp *m, const mcp_req *rq, double done, double total,

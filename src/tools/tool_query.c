@@ -13,12 +13,22 @@
 #include "../util/ts.h"
 #include "tools.h"
 
+/* Pages are sized up front for this many entries at most (a trail may ask
+** for 10,000, and find three) of about ENTRY_TYPICAL_BYTES each (an entry
+** with a few hundred bytes of arguments, as the bench's, prints to 1.1
+** KB); the text block escapes about a quarter more. */
+#define PAGE_RESERVE_ROWS 128
+#define ENTRY_TYPICAL_BYTES 1024
+
 /*
 ** Run a query with the optional cursor and shape the page:
 ** {"entries":[...],"next_cursor":"..."}, plus "truncated" for tools whose
 ** output has it.  The page is written as text straight from the rows and
 ** handed back as a raw item: a page can hold thousands of entries, and a
-** tree of them would only be printed again.
+** tree of them would only be printed again.  The text block, the same page
+** as a JSON string, is written in the same pass into ctx->text (entry.h:
+** entry_json_text()), so the page is not scanned a second time to escape
+** it.
 */
 static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
                     cJSON **out, cJSON **summary)
@@ -27,36 +37,49 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     tool_cursor after;
     if (tool_cursor_arg(ctx, args, q, &after) != TOOL_OK) return TOOL_EARG;
     q->log = tool_str_arg(args, "log");
-    jbuf text = {0};
+    jbuf raw = {0}, text = {0};
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
-    entry_array rows = {.out = &text};
-    jbuf_puts(&text, "{\"entries\":[");
+    entry_array rows = {.out = &raw, .text = &text};
+    /* Room for a page of typical entries up front, so that the page is not
+    ** copied each time its buffers double; a larger page still grows. */
+    int64_t expect = q->limit > 0 && q->limit < PAGE_RESERVE_ROWS ? q->limit : PAGE_RESERVE_ROWS;
+    jbuf_reserve(&raw, (size_t)expect * ENTRY_TYPICAL_BYTES);
+    jbuf_reserve(&text, (size_t)expect * ENTRY_TYPICAL_BYTES * 5 / 4);
+    jbuf_puts(&raw, "{\"entries\":[");
+    jbuf_putc(&text, '"');
+    jbuf_escape_since(&text, &raw, 0);
     int rc = store_find_rows(ctx->st, q, entry_array_add, &rows, &page, err);
-    jbuf_putc(&text, ']');
     if (rc != STORE_OK) {
+        jbuf_free(&raw);
         jbuf_free(&text);
         return tool_store_failed(ctx, rc, err);
     }
+    size_t tail = raw.len;
+    jbuf_putc(&raw, ']');
     int more = page.more && page.count > 0;
     if (more) {
         char *next = tool_cursor_encode(&page);
-        if (!next) jbuf_fail(&text);
+        if (!next) jbuf_fail(&raw);
         else {
-            jbuf_puts(&text, ",\"next_cursor\":");
-            jbuf_string(&text, next, strlen(next));
+            jbuf_puts(&raw, ",\"next_cursor\":");
+            jbuf_string(&raw, next, strlen(next));
         }
         free(next);
     }
-    if (truncated) jbuf_puts(&text, more ? ",\"truncated\":true" : ",\"truncated\":false");
-    jbuf_putc(&text, '}');
-    *out = jbuf_take_raw(&text);
+    if (truncated) jbuf_puts(&raw, more ? ",\"truncated\":true" : ",\"truncated\":false");
+    jbuf_putc(&raw, '}');
+    jbuf_escape_since(&text, &raw, tail);
+    jbuf_putc(&text, '"');
+    *out = jbuf_take_raw(&raw);
+    ctx->text = jbuf_take_raw(&text);
     *summary = cJSON_CreateObject();
-    if (!*out || !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
+    if (!*out || !ctx->text || !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
         cJSON_Delete(*out);
+        cJSON_Delete(ctx->text);
         cJSON_Delete(*summary);
-        *out = *summary = NULL;
+        *out = *summary = ctx->text = NULL;
         snprintf(ctx->err, sizeof ctx->err, "out of memory");
         return TOOL_EFAIL;
     }

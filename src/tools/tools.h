@@ -40,6 +40,11 @@ typedef struct tool_ctx {
     void (*progress)(void *hook_ctx, int64_t done, int64_t total);
     void *hook_ctx;
     int store_code;     /* the STORE_E* code behind a TOOL_EFAIL, if any */
+    /* Set by a handler that writes its raw *out and the text block at once
+    ** (pages of entries): a raw item holding *out's JSON text as a quoted
+    ** JSON string, byte for byte what printing *out as a string gives; the
+    ** caller frees it.  NULL: the caller prints *out as the text itself. */
+    cJSON *text;
     char err[TOOL_ERRLEN];
 } tool_ctx;
 

@@ -144,10 +144,9 @@ static char *escape_into(char *w, const unsigned char *p, const unsigned char *s
     return w;
 }
 
-void jbuf_string(jbuf *b, const char *s, size_t n)
+void jbuf_escaped(jbuf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    jbuf_putc(b, '"');
     while (p < end) {
         size_t chunk = (size_t)(end - p) < ESCAPE_CHUNK ? (size_t)(end - p) : ESCAPE_CHUNK;
         if (!reserve(b, chunk * 6)) return;
@@ -155,7 +154,36 @@ void jbuf_string(jbuf *b, const char *s, size_t n)
         b->len = (size_t)(w - b->p);
         p += chunk;
     }
+}
+
+void jbuf_string(jbuf *b, const char *s, size_t n)
+{
     jbuf_putc(b, '"');
+    jbuf_escaped(b, s, n);
+    jbuf_putc(b, '"');
+}
+
+void jbuf_escape_since(jbuf *esc, const jbuf *raw, size_t from)
+{
+    if (raw->failed) jbuf_fail(esc);
+    else if (raw->len > from) jbuf_escaped(esc, raw->p + from, raw->len - from);
+}
+
+void jbuf_string_twice(jbuf *raw, jbuf *esc, const char *s, size_t n)
+{
+    size_t from = raw->len;
+    jbuf_string(raw, s, n);
+    if (raw->failed) {
+        jbuf_fail(esc);
+    } else if (raw->len - from == n + 2) {
+        /* Nothing was escaped (each escape lengthens the text), so only
+        ** the quotes need one now. */
+        jbuf_put(esc, "\\\"", 2);
+        jbuf_put(esc, s, n);
+        jbuf_put(esc, "\\\"", 2);
+    } else {
+        jbuf_escape_since(esc, raw, from);
+    }
 }
 
 void jbuf_int(jbuf *b, int64_t v)
@@ -261,9 +289,25 @@ void jbuf_free(jbuf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* About how long item's text is: its raw texts, which make up nearly all
+** of a large reply (pages of entries, written as text), plus a little for
+** everything else.  Reserving it once spares the copies that growing by
+** doubling makes of hundreds of kilobytes. */
+static size_t size_hint(const cJSON *item, int depth)
+{
+    size_t n = 0;
+    for (; item; item = item->next) {
+        n += 16;
+        if (cJSON_IsRaw(item) && item->valuestring) n += strlen(item->valuestring);
+        else if (item->child && depth < 4) n += size_hint(item->child, depth + 1);
+    }
+    return n;
+}
+
 char *jbuf_print(const cJSON *item)
 {
     jbuf b = {0};
+    if (item) reserve(&b, size_hint(item->child, 0) + 16);
     jbuf_tree(&b, item);
     return jbuf_take(&b);
 }
