@@ -102,44 +102,45 @@ static char *escape_special(char *w, unsigned char c)
     return w + 6;
 }
 
-/* Escape p[0..stop) to w, which has room for six bytes per input byte.
-** Returns the new end of the output.  Plain stretches are copied a block
-** at a time: the output has room, and what a copy puts past the stretch is
-** overwritten by what follows. */
+/* Escape the len (at most JSONWORD_BLOCK) bytes at p to w, one mask for
+** every escape among them; p must be readable for two blocks (a copy after
+** an escape reads ahead).  Returns the new end of the output.  The plain
+** bytes are copied a block at a time: what a copy puts past them is
+** overwritten by what follows, so w needs room for a block more than the
+** escaped text. */
+static inline char *escape_block(char *w, const unsigned char *p, unsigned len)
+{
+    unsigned m = jsonword_mask(p, 0), done = 0;
+    jsonword_copy(w, p);
+    while (m) {
+        unsigned k = jsonword_first(m);
+        w = escape_special(w + (k - done), p[k]);
+        done = k + 1;
+        jsonword_copy(w, p + done);
+        m &= m - 1;
+    }
+    return w + (len - done);
+}
+
+/* Escape p[0..stop) to w, which has room for six bytes per input byte and
+** a block more (escape_block()).  Returns the new end of the output. */
 static char *escape_into(char *w, const unsigned char *p, const unsigned char *stop)
 {
-    /* While a block and the one after it can be read, one mask serves
-    ** every escape in the block (the copy after an escape reads ahead). */
     while (stop - p >= 2 * JSONWORD_BLOCK) {
-        unsigned m = jsonword_mask(p, 0), done = 0;
-        jsonword_copy(w, p);
-        while (m) {
-            unsigned k = jsonword_first(m);
-            w = escape_special(w + (k - done), p[k]);
-            done = k + 1;
-            jsonword_copy(w, p + done);
-            m &= m - 1;
-        }
-        w += JSONWORD_BLOCK - done;
+        w = escape_block(w, p, JSONWORD_BLOCK);
         p += JSONWORD_BLOCK;
     }
-    /* The rest: a block at a time up to the next escape, then bytes. */
-    while (p < stop) {
-        if (stop - p >= JSONWORD_BLOCK) {
-            unsigned m = jsonword_mask(p, 0);
-            jsonword_copy(w, p);
-            if (!m) {
-                p += JSONWORD_BLOCK;
-                w += JSONWORD_BLOCK;
-                continue;
-            }
-            unsigned k = jsonword_first(m);
-            p += k;
-            w += k;
-        }
-        unsigned char c = *p++;
-        if (escape_of[c]) w = escape_special(w, c);
-        else *w++ = (char)c;
+    /* The last bytes (most strings are shorter than two blocks) through a
+    ** copy padded with spaces, which need no escape, so that the blocks
+    ** serve them too rather than a loop over single bytes. */
+    size_t n = (size_t)(stop - p);
+    if (n) {
+        unsigned char pad[3 * JSONWORD_BLOCK];
+        memset(pad, ' ', sizeof pad);
+        memcpy(pad, p, n);
+        w = escape_block(w, pad, n < JSONWORD_BLOCK ? (unsigned)n : JSONWORD_BLOCK);
+        if (n > JSONWORD_BLOCK)
+            w = escape_block(w, pad + JSONWORD_BLOCK, (unsigned)(n - JSONWORD_BLOCK));
     }
     return w;
 }
@@ -149,7 +150,7 @@ void jbuf_escaped(jbuf *b, const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
         size_t chunk = (size_t)(end - p) < ESCAPE_CHUNK ? (size_t)(end - p) : ESCAPE_CHUNK;
-        if (!reserve(b, chunk * 6)) return;
+        if (!reserve(b, chunk * 6 + JSONWORD_BLOCK)) return;
         char *w = escape_into(b->p + b->len, p, p + chunk);
         b->len = (size_t)(w - b->p);
         p += chunk;
