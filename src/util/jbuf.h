@@ -92,6 +92,11 @@ void jbuf_string_twice(jbuf *raw, jbuf *esc, const char *s, size_t n);
 ** writing anything to raw that it cannot write to esc more cheaply. */
 void jbuf_escape_since(jbuf *esc, const jbuf *raw, size_t from);
 
+/* For tests: with on 0, the escaper takes its portable path even where
+** the CPU offers the wider one (jbuf.c); 1 restores it.  Returns whether
+** the CPU offers it. */
+int jbuf_testing_wide(int on);
+
 /* A signed integer in decimal. */
 void jbuf_int(jbuf *b, int64_t v);
 

@@ -272,6 +272,57 @@ TEST(escape_since_mirrors_what_was_appended_and_failure)
     jbuf_free(&esc);
 }
 
+/* Whether jbuf_string() gives cJSON's text for strings of every length up
+** to 200 drawn from pool (seeded), each at every offset of a buffer. */
+static int escapes_match_cjson(const char *pool, size_t npool, unsigned seed)
+{
+    for (size_t n = 0; n <= 200; n++) {
+        for (int round = 0; round < 6; round++) {
+            char in[201];
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                in[i] = pool[(seed >> 16) % npool];
+            }
+            in[n] = '\0';
+            jbuf b = {0};
+            for (int i = 0; i < round * 3; i++) jbuf_putc(&b, '<');
+            jbuf_string(&b, in, n);
+            char *got = jbuf_take(&b);
+            cJSON *str = cJSON_CreateString(in);
+            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
+            int same = got && want && strcmp(got + round * 3, want) == 0;
+            free(got);
+            cJSON_free(want);
+            cJSON_Delete(str);
+            if (!same) {
+                fprintf(stderr, "length %zu, round %d\n", n, round);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+TEST(both_escapers_match_cjson)
+{
+    /* The SSSE3 escaper (where the CPU has it) and the portable one, on
+    ** JSON-like text (quotes and backslashes every few bytes), on text
+    ** with control characters among them (which the wide one hands to the
+    ** portable one block by block) and on UTF-8. */
+    static const char json_like[] = {'"', '\\', 'a', 'b', ':', ',', '{', '}', '1', ' '};
+    static const char with_controls[] = {'"', '\\', 'a', '\n', 0x01, 0x1f, '\t', 'z'};
+    static const char utf8[] = {'"', (char)0xC3, (char)0xA9, (char)0xE2, (char)0x80,
+                                (char)0xA8, 'x', 0x7f};
+    for (int wide = 1; wide >= 0; wide--) {
+        jbuf_testing_wide(wide);
+        int ok = escapes_match_cjson(json_like, sizeof json_like, 1) &&
+                 escapes_match_cjson(with_controls, sizeof with_controls, 2) &&
+                 escapes_match_cjson(utf8, sizeof utf8, 3);
+        jbuf_testing_wide(1);
+        if (!ok) TEST_FAIL_("the %s escaper", wide ? "wide" : "portable");
+    }
+}
+
 TEST(integers)
 {
     static const int64_t v[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
@@ -461,6 +512,7 @@ TEST_MAIN(
     TEST_ENTRY(string_twice_is_the_string_escaped_again)
     TEST_ENTRY(escaped_appends_after_any_prefix_without_touching_it)
     TEST_ENTRY(escape_since_mirrors_what_was_appended_and_failure)
+    TEST_ENTRY(both_escapers_match_cjson)
     TEST_ENTRY(integers)
     TEST_ENTRY(tree_matches_cjson)
     TEST_ENTRY(tree_scalars_and_empties_match_cjson)
