@@ -250,8 +250,42 @@ void jbuf_escaped(jbuf *b, const char *s, size_t n)
     }
 }
 
+/* Strings up to this long are first tested for needing no escape at all:
+** most stored text values (ids, names, times) are short and plain, and
+** then a copy does, without the escaper's set-up. */
+#define PLAIN_MAX 64
+
+/* Whether p[0..n) needs no escape, read without going past it: blocks, the
+** last one overlapping the one before; short text a byte at a time. */
+static inline int plain(const unsigned char *p, size_t n)
+{
+    if (n < JSONWORD_BLOCK) {
+        char any = 0;
+        for (size_t i = 0; i < n; i++) any |= escape_of[p[i]];
+        return !any;
+    }
+    for (size_t i = 0; i + JSONWORD_BLOCK < n; i += JSONWORD_BLOCK)
+        if (jsonword_mask(p + i, 0)) return 0;
+    return !jsonword_mask(p + n - JSONWORD_BLOCK, 0);
+}
+
+/* s[0..n), known plain, between the quote q (1 or 2 bytes) on each side. */
+static void quoted_plain(jbuf *b, const char *q, size_t qn, const char *s, size_t n)
+{
+    if (!reserve(b, n + 2 * qn)) return;
+    char *w = b->p + b->len;
+    memcpy(w, q, qn);
+    memcpy(w + qn, s, n);
+    memcpy(w + qn + n, q, qn);
+    b->len += n + 2 * qn;
+}
+
 void jbuf_string(jbuf *b, const char *s, size_t n)
 {
+    if (n <= PLAIN_MAX && plain((const unsigned char *)s, n)) {
+        quoted_plain(b, "\"", 1, s, n);
+        return;
+    }
     jbuf_putc(b, '"');
     jbuf_escaped(b, s, n);
     jbuf_putc(b, '"');
@@ -265,19 +299,16 @@ void jbuf_escape_since(jbuf *esc, const jbuf *raw, size_t from)
 
 void jbuf_string_twice(jbuf *raw, jbuf *esc, const char *s, size_t n)
 {
+    if (n <= PLAIN_MAX && plain((const unsigned char *)s, n)) {
+        /* Only the quotes need an escape in the second form. */
+        quoted_plain(raw, "\"", 1, s, n);
+        quoted_plain(esc, "\\\"", 2, s, n);
+        if (raw->failed) jbuf_fail(esc);
+        return;
+    }
     size_t from = raw->len;
     jbuf_string(raw, s, n);
-    if (raw->failed) {
-        jbuf_fail(esc);
-    } else if (raw->len - from == n + 2) {
-        /* Nothing was escaped (each escape lengthens the text), so only
-        ** the quotes need one now. */
-        jbuf_put(esc, "\\\"", 2);
-        jbuf_put(esc, s, n);
-        jbuf_put(esc, "\\\"", 2);
-    } else {
-        jbuf_escape_since(esc, raw, from);
-    }
+    jbuf_escape_since(esc, raw, from);
 }
 
 void jbuf_int(jbuf *b, int64_t v)
