@@ -134,32 +134,51 @@ TEST(nul_byte_escaped)
     free(s);
 }
 
+/* n bytes drawn from pool into in, then a NUL; *seed advances. */
+static void draw(char *in, size_t n, const char *pool, size_t npool, unsigned *seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        in[i] = pool[(*seed >> 16) % npool];
+    }
+    in[n] = '\0';
+}
+
+/* Whether jbuf_string() gives cJSON's text for strings of every length up
+** to 200 drawn from pool (seeded), each at every offset of a buffer. */
+static int escapes_match_cjson(const char *pool, size_t npool, unsigned seed)
+{
+    for (size_t n = 0; n <= 200; n++) {
+        for (int round = 0; round < 6; round++) {
+            char in[201];
+            draw(in, n, pool, npool, &seed);
+            jbuf b = {0};
+            for (int i = 0; i < round * 3; i++) jbuf_putc(&b, '<');
+            jbuf_string(&b, in, n);
+            char *got = jbuf_take(&b);
+            cJSON *str = cJSON_CreateString(in);
+            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
+            int same = got && want && strcmp(got + round * 3, want) == 0;
+            free(got);
+            cJSON_free(want);
+            cJSON_Delete(str);
+            if (!same) {
+                fprintf(stderr, "length %zu, round %d\n", n, round);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 TEST(dense_escapes_match_cjson)
 {
-    /* Strings of every length up to 100 drawn from a few plain bytes and
+    /* Strings of every length up to 200 drawn from a few plain bytes and
     ** many that need escapes, so that blocks hold several escapes, one
     ** right after another, and at their edges. */
     static const char pool[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 'z', (char)0xC3,
                                 (char)0xA9, '/', ' ', 0x7f};
-    unsigned seed = 12345;
-    for (size_t n = 1; n <= 100; n++) {
-        for (int round = 0; round < 20; round++) {
-            char in[101];
-            for (size_t i = 0; i < n; i++) {
-                seed = seed * 1103515245u + 12345u;
-                in[i] = pool[(seed >> 16) % sizeof pool];
-            }
-            in[n] = '\0';
-            char *s = escaped(in, n);
-            cJSON *str = cJSON_CreateString(in);
-            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
-            int same = s && want && strcmp(s, want) == 0;
-            free(s);
-            cJSON_free(want);
-            cJSON_Delete(str);
-            if (!same) TEST_FAIL_("length %zu, round %d", n, round);
-        }
-    }
+    ASSERT(escapes_match_cjson(pool, sizeof pool, 12345));
 }
 
 TEST(long_string_round_trips)
@@ -199,17 +218,14 @@ TEST(string_twice_is_the_string_escaped_again)
     ** escaped once more, as cJSON would print it inside a string. */
     static const char pool[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 'z', (char)0xE2,
                                 (char)0x80, (char)0xA8, '/', ' ', 0x7f};
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
     unsigned seed = 777;
     for (size_t n = 0; n <= 100; n++) {
         for (int round = 0; round < 12; round++) {
             char in[101];
-            for (size_t i = 0; i < n; i++) {
-                seed = seed * 1103515245u + 12345u;
-                /* Rounds 0 and 1 are plain text: the one-scan path. */
-                in[i] = round < 2 ? (char)('a' + (seed >> 16) % 26)
-                                  : pool[(seed >> 16) % sizeof pool];
-            }
-            in[n] = '\0';
+            /* Rounds 0 and 1 are plain text: the one-scan path. */
+            if (round < 2) draw(in, n, letters, sizeof letters - 1, &seed);
+            else draw(in, n, pool, sizeof pool, &seed);
             jbuf raw = {0}, esc = {0};
             jbuf_puts(&raw, "[");
             jbuf_puts(&esc, "[");
@@ -270,37 +286,6 @@ TEST(escape_since_mirrors_what_was_appended_and_failure)
     ASSERT(raw.failed && esc.failed);
     jbuf_free(&raw);
     jbuf_free(&esc);
-}
-
-/* Whether jbuf_string() gives cJSON's text for strings of every length up
-** to 200 drawn from pool (seeded), each at every offset of a buffer. */
-static int escapes_match_cjson(const char *pool, size_t npool, unsigned seed)
-{
-    for (size_t n = 0; n <= 200; n++) {
-        for (int round = 0; round < 6; round++) {
-            char in[201];
-            for (size_t i = 0; i < n; i++) {
-                seed = seed * 1103515245u + 12345u;
-                in[i] = pool[(seed >> 16) % npool];
-            }
-            in[n] = '\0';
-            jbuf b = {0};
-            for (int i = 0; i < round * 3; i++) jbuf_putc(&b, '<');
-            jbuf_string(&b, in, n);
-            char *got = jbuf_take(&b);
-            cJSON *str = cJSON_CreateString(in);
-            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
-            int same = got && want && strcmp(got + round * 3, want) == 0;
-            free(got);
-            cJSON_free(want);
-            cJSON_Delete(str);
-            if (!same) {
-                fprintf(stderr, "length %zu, round %d\n", n, round);
-                return 0;
-            }
-        }
-    }
-    return 1;
 }
 
 TEST(both_escapers_match_cjson)
