@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../util/jsoncheck.h"
+#include "../util/jsonword.h"
 
 #define X_FIELD(name, type, nullable, hash_at, since, by)                                       \
     {#name, ENTRY_##type, nullable, hash_at, since, ",\"" #name "\":", sizeof #name + 3, \
@@ -47,24 +48,24 @@ static int splices(const char *text, size_t len)
     return rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
 }
 
-/* Whether the 64 bytes at p are hex digits: a hash a backend hands as hex
-** is printed as it is, so a damaged one (a hand-edited row) must not put
-** a quote or a control character into the reply. */
-static int is_hex(const char *p)
+/* Whether the 64 bytes at p may be printed as they are inside a JSON
+** string: a hash a backend hands as hex text is, so a damaged one (a
+** hand-edited row) must not put a quote, a backslash, a control character
+** or a byte of broken UTF-8 into the reply.  Tested sixteen bytes at a
+** time: every entry has two. */
+static int printable_hex(const char *p)
 {
-    for (int i = 0; i < 2 * CHAIN_HASH_BYTES; i++) {
-        char c = p[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return 1;
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned m = 0;
+    for (int i = 0; i < 2 * CHAIN_HASH_BYTES; i += JSONWORD_BLOCK) m |= jsonword_mask(u + i, 1);
+    return m == 0;
 }
 
 void entry_hash_hex(const entry_value *v, char out[CHAIN_HEX_LEN])
 {
     if (v->p && v->len == CHAIN_HASH_BYTES) {
         chain_hex((const uint8_t *)v->p, out);
-    } else if (v->p && v->len == 2 * CHAIN_HASH_BYTES && is_hex(v->p)) {
+    } else if (v->p && v->len == 2 * CHAIN_HASH_BYTES && printable_hex(v->p)) {
         memcpy(out, v->p, 2 * CHAIN_HASH_BYTES);
         out[2 * CHAIN_HASH_BYTES] = '\0';
     } else {
@@ -228,7 +229,16 @@ int entry_array_add(void *array, const entry_row *row)
         jbuf_putc(a->out, ',');
         if (a->text) jbuf_putc(a->text, ',');
     }
+    size_t out_from = a->out->len, text_from = a->text ? a->text->len : 0;
     print_entry(row, 1, a->out, a->text);
+    if (a->n == 1 && a->expect > 1) {
+        /* Room for the rest of the page, by the first row's size with an
+        ** eighth to spare, so that the page is not copied each time its
+        ** buffer would double. */
+        size_t rest = (size_t)(a->expect - 1);
+        jbuf_reserve(a->out, (a->out->len - out_from) * rest / 8 * 9);
+        if (a->text) jbuf_reserve(a->text, (a->text->len - text_from) * rest / 8 * 9);
+    }
     return a->out->failed || (a->text && a->text->failed) ? ENTRY_ENOMEM : 0;
 }
 

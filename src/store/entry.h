@@ -123,8 +123,9 @@ int entry_field_index(const char *name);
 ** a JSON column, whose len is its whole stored length (so that stored text
 ** that is not JSON, a NUL inside included, is printed as a string).  A HASH
 ** column is its 32 bytes (len 32) or their 64 lower-case hex digits (len
-** 64), as the backend finds cheaper; any other length, or 64 bytes that
-** are not all hex digits, is a damaged hash, printed as "". */
+** 64), as the backend finds cheaper; any other length, or 64 bytes of
+** which one would need an escape in JSON or is not ASCII, is a damaged
+** hash, printed as "". */
 typedef struct entry_value {
     const char *p;
     size_t len;
@@ -178,11 +179,14 @@ cJSON *entry_cjson(const entry_row *r);
 ** zero-initialized entry_array naming out (it is a row callback of
 ** store.h).  When text is set too, the rows also go there escaped, as
 ** entry_json_text() writes them (the caller escapes its own brackets
-** there as well).  Returns 0, or ENTRY_ENOMEM once out or text failed. */
+** there as well).  With expect set (the rows the caller expects at most),
+** the buffers are sized for that many rows like the first once it is
+** printed.  Returns 0, or ENTRY_ENOMEM once out or text failed. */
 #define ENTRY_ENOMEM (-7) /* STORE_ENOMEM, as a row callback fails (store.c checks) */
 typedef struct entry_array {
     jbuf *out;
-    jbuf *text; /* optional */
+    jbuf *text;     /* optional */
+    int64_t expect; /* optional */
     int64_t n;
 } entry_array;
 int entry_array_add(void *array, const entry_row *row);

@@ -13,12 +13,10 @@
 #include "../util/ts.h"
 #include "tools.h"
 
-/* Pages are sized up front for this many entries at most (a trail may ask
-** for 10,000, and find three) of about ENTRY_TYPICAL_BYTES each (an entry
-** with a few hundred bytes of arguments, as the bench's, prints to 1.1
-** KB); the text block escapes about a quarter more. */
-#define PAGE_RESERVE_ROWS 128
-#define ENTRY_TYPICAL_BYTES 1024
+/* A page's buffers are sized, after its first row, for this many rows at
+** most (entry.h: entry_array.expect): a trail may ask for 10,000 and find
+** three. */
+#define PAGE_RESERVE_ROWS 256
 
 /*
 ** Run a query with the optional cursor and shape the page:
@@ -41,12 +39,11 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
-    entry_array rows = {.out = &raw, .text = &text};
-    /* Room for a page of typical entries up front, so that the page is not
-    ** copied each time its buffers double; a larger page still grows. */
-    int64_t expect = q->limit > 0 && q->limit < PAGE_RESERVE_ROWS ? q->limit : PAGE_RESERVE_ROWS;
-    jbuf_reserve(&raw, (size_t)expect * ENTRY_TYPICAL_BYTES);
-    jbuf_reserve(&text, (size_t)expect * ENTRY_TYPICAL_BYTES * 5 / 4);
+    entry_array rows = {
+        .out = &raw,
+        .text = &text,
+        .expect = q->limit > 0 && q->limit < PAGE_RESERVE_ROWS ? q->limit : PAGE_RESERVE_ROWS,
+    };
     jbuf_puts(&raw, "{\"entries\":[");
     jbuf_putc(&text, '"');
     jbuf_escape_since(&text, &raw, 0);

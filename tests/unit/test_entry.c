@@ -392,22 +392,33 @@ TEST(page_text_is_the_page_escaped_byte_for_byte)
         if (!text_matches_page(rows, n)) TEST_FAIL_("a page of %d rows", n);
 }
 
-TEST(printer_hex_hash_that_is_not_hex_is_damaged)
+TEST(printer_hex_hash_that_needs_an_escape_is_damaged)
 {
-    /* 64 bytes holding a quote, as a hand-edited row might: printed as a
+    /* 64 bytes holding a quote, a backslash, a control character or
+    ** non-ASCII bytes anywhere, as a hand-edited row might: printed as a
     ** damaged hash, not spliced into the reply's JSON. */
-    entry_row r = full_row();
-    set(&r, ENTRY_F_hash, "\"0001abff102030405060708090a0b0c0d0e0f00f1e2d3c4b5a69788796a5b4c");
-    ASSERT_EQ_INT(r.v[ENTRY_F_hash].len, 64);
-    char *t = printed(&r);
-    ASSERT(t);
-    ASSERT_CONTAINS(t, ",\"hash\":\"\",");
-    free(t);
+    static const struct {
+        int at;
+        const char *bytes;
+    } bad[] = {{0, "\""}, {63, "\\"}, {40, "\n"}, {17, "\xc3\xa9"}, {31, "\x01"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char hex[65];
+        chain_hex(HASH_BYTES, hex);
+        memcpy(hex + bad[i].at, bad[i].bytes, strlen(bad[i].bytes));
+        entry_row r = full_row();
+        set(&r, ENTRY_F_hash, hex);
+        ASSERT_EQ_INT(r.v[ENTRY_F_hash].len, 64);
+        char *t = printed(&r);
+        ASSERT(t);
+        if (!strstr(t, ",\"hash\":\"\",")) TEST_FAIL_("case %zu: %s", i, t);
+        free(t);
+    }
     char hex[65];
     chain_hex(HASH_BYTES, hex);
     for (int i = 0; i < 64; i += 9) hex[i] = (char)(i % 2 ? 'A' : 'F'); /* upper case is hex */
+    entry_row r = full_row();
     set(&r, ENTRY_F_hash, hex);
-    t = printed(&r);
+    char *t = printed(&r);
     ASSERT(t);
     char want[80];
     snprintf(want, sizeof want, ",\"hash\":\"%s\",", hex);
@@ -430,4 +441,4 @@ TEST_MAIN(
     TEST_ENTRY(row_fields_are_the_rows_strings)
     TEST_ENTRY(array_of_rows_is_a_json_array)
     TEST_ENTRY(page_text_is_the_page_escaped_byte_for_byte)
-    TEST_ENTRY(printer_hex_hash_that_is_not_hex_is_damaged))
+    TEST_ENTRY(printer_hex_hash_that_needs_an_escape_is_damaged))
