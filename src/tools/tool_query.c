@@ -26,7 +26,7 @@
 ** tree of them would only be printed again.  The text block, the same page
 ** as a JSON string, is written in the same pass into ctx->text (entry.h:
 ** entry_json_text()), so the page is not scanned a second time to escape
-** it.
+** it, nor copied into the reply.
 */
 static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
                     cJSON **out, cJSON **summary)
@@ -35,22 +35,23 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     tool_cursor after;
     if (tool_cursor_arg(ctx, args, q, &after) != TOOL_OK) return TOOL_EARG;
     q->log = tool_str_arg(args, "log");
-    jbuf raw = {0}, text = {0};
+    jbuf raw = {0}, *text = ctx->text;
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
     entry_array rows = {
         .out = &raw,
-        .text = &text,
+        .text = text,
         .expect = q->limit > 0 && q->limit < PAGE_RESERVE_ROWS ? q->limit : PAGE_RESERVE_ROWS,
     };
     jbuf_puts(&raw, "{\"entries\":[");
-    jbuf_putc(&text, '"');
-    jbuf_escape_since(&text, &raw, 0);
+    if (text) {
+        jbuf_putc(text, '"');
+        jbuf_escape_since(text, &raw, 0);
+    }
     int rc = store_find_rows(ctx->st, q, entry_array_add, &rows, &page, err);
     if (rc != STORE_OK) {
         jbuf_free(&raw);
-        jbuf_free(&text);
         return tool_store_failed(ctx, rc, err);
     }
     size_t tail = raw.len;
@@ -67,19 +68,21 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     }
     if (truncated) jbuf_puts(&raw, more ? ",\"truncated\":true" : ",\"truncated\":false");
     jbuf_putc(&raw, '}');
-    jbuf_escape_since(&text, &raw, tail);
-    jbuf_putc(&text, '"');
+    if (text) {
+        jbuf_escape_since(text, &raw, tail);
+        jbuf_putc(text, '"');
+    }
     *out = jbuf_take_raw(&raw);
-    ctx->text = jbuf_take_raw(&text);
     *summary = cJSON_CreateObject();
-    if (!*out || !ctx->text || !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
+    if (!*out || (text && text->failed) ||
+        !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
         cJSON_Delete(*out);
-        cJSON_Delete(ctx->text);
         cJSON_Delete(*summary);
-        *out = *summary = ctx->text = NULL;
+        *out = *summary = NULL;
         snprintf(ctx->err, sizeof ctx->err, "out of memory");
         return TOOL_EFAIL;
     }
+    ctx->text_done = text != NULL;
     return TOOL_OK;
 }
 

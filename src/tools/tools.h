@@ -40,11 +40,14 @@ typedef struct tool_ctx {
     void (*progress)(void *hook_ctx, int64_t done, int64_t total);
     void *hook_ctx;
     int store_code;     /* the STORE_E* code behind a TOOL_EFAIL, if any */
-    /* Set by a handler that writes its raw *out and the text block at once
-    ** (pages of entries): a raw item holding *out's JSON text as a quoted
-    ** JSON string, byte for byte what printing *out as a string gives; the
-    ** caller frees it.  NULL: the caller prints *out as the text itself. */
-    cJSON *text;
+    /* Where a handler that writes its result as text (pages of entries)
+    ** writes the reply's text block in the same pass: the JSON string
+    ** holding *out's text, quotes included, byte for byte what printing *out
+    ** as a string gives, appended to what the caller put there (the reply's
+    ** opening, src/protocol/mcp_call.c).  The handler sets text_done when it
+    ** did.  NULL: the handler writes none, and the caller escapes *out. */
+    jbuf *text;
+    int text_done;
     char err[TOOL_ERRLEN];
 } tool_ctx;
 
