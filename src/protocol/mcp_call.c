@@ -10,7 +10,7 @@
 ** whether a notifications/cancelled for this request has arrived.
 **
 ** A read tool that prints its result as text (pages of entries) writes the
-** text block straight into the reply line (tools.h: tool_ctx.text), whose
+** text block straight into the reply line (tools.h: tool_ctx.text_block), whose
 ** opening and closing are cut from the line the same result would print
 ** as with markers in place of its two texts (reply_frame()): a page is
 ** hundreds of kilobytes, and the line is then not a third copy of it.
@@ -95,7 +95,23 @@ static char *framed_reply(const char *frame, size_t text_at, size_t structured_a
 typedef struct hook {
     mcp *m;
     mcp_req *rq;
+    /* The reply line being written by a tool that writes its text block
+    ** (text_block()), cut from frame at text_at and structured_at. */
+    jbuf text;
+    char *frame;
+    size_t text_at, structured_at;
 } hook;
+
+/* tool_ctx.text_block: the reply line, opened, made when a tool asks. */
+static jbuf *text_block(void *ctx)
+{
+    hook *h = ctx;
+    if (!h->frame && !(h->frame = reply_frame(h->m, h->rq, &h->text_at, &h->structured_at)))
+        return NULL;
+    jbuf_free(&h->text);
+    jbuf_put(&h->text, h->frame, h->text_at);
+    return &h->text;
+}
 
 static int interrupted(void *ctx)
 {
@@ -139,20 +155,14 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
                       : cJSON_CreateObject();
     cJSON *structured = NULL, *summary = NULL;
     char err[STORE_ERRLEN];
-    hook h = {m, rq};
-    tool_ctx ctx = {.st = m->st, .rec = m->rec, .actor = m->actor, .client = rq->client,
-                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
-                    .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h};
+    hook h = {.m = m, .rq = rq};
     int rc = TOOL_EFAIL, recorded = 0;
     int writes = tool_writes(tl);
-    /* Reads may write their text block straight into the reply line. */
-    jbuf text = {0};
-    size_t text_at = 0, structured_at = 0;
-    char *frame = writes ? NULL : reply_frame(m, rq, &text_at, &structured_at);
-    if (frame) {
-        jbuf_put(&text, frame, text_at);
-        ctx.text = &text;
-    }
+    tool_ctx ctx = {.st = m->st, .rec = m->rec, .actor = m->actor, .client = rq->client,
+                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
+                    .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h,
+                    /* Reads may write their text block into the reply line. */
+                    .text_block = writes ? NULL : text_block};
     recorder_call call;
     int began = recorder_call_begin(m->rec, &call, args, writes, err);
     if (!call.scrubbed) {
@@ -207,12 +217,12 @@ reply:
     }
     if (bad_params)
         out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, ctx.err, NULL);
-    else if (structured && ctx.text_done && cJSON_IsRaw(structured))
-        out->line = framed_reply(frame, text_at, structured_at, &text, structured);
+    else if (structured && ctx.text_done && h.frame && cJSON_IsRaw(structured))
+        out->line = framed_reply(h.frame, h.text_at, h.structured_at, &h.text, structured);
     else
         out->line = mcp_result(m, rq, mcp_call_result(structured, NULL, ctx.err), MCP_NO_CACHE);
-    jbuf_free(&text);
-    free(frame);
+    jbuf_free(&h.text);
+    free(h.frame);
     out->acks_write = recorded;
     if (recorded && call.reads_committed && rc == TOOL_OK) out->unrecorded_ok = tool_name(tl);
     cJSON_Delete(summary);

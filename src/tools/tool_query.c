@@ -35,7 +35,7 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     tool_cursor after;
     if (tool_cursor_arg(ctx, args, q, &after) != TOOL_OK) return TOOL_EARG;
     q->log = tool_str_arg(args, "log");
-    jbuf raw = {0}, *text = ctx->text;
+    jbuf raw = {0}, *text = ctx->text_block ? ctx->text_block(ctx->hook_ctx) : NULL;
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
