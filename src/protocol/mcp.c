@@ -179,8 +179,8 @@ char *mcp_too_long_reply(size_t limit)
 ** The structured result (a tree, or a raw item a tool wrote as text) is
 ** serialized once and held once: structuredContent owns the text and
 ** splices it in raw, and the text block refers to the same bytes (a reply
-** to a read holds hundreds of kilobytes of entries), or is the escaped
-** text the tool wrote beside it (pages of entries). */
+** to a read holds hundreds of kilobytes of entries), unless the caller
+** gives the text block itself. */
 cJSON *mcp_call_result(cJSON *structured, cJSON *text, const char *error_text)
 {
     cJSON *r = cJSON_CreateObject(), *content = cJSON_CreateArray(),

@@ -56,9 +56,9 @@ struct mcp {
 char *mcp_result(mcp *m, const mcp_req *rq, cJSON *result, int64_t ttl_ms);
 
 /* A tools/call result with its text block (mcp.c); takes structured and
-** text over.  text, when not NULL, is the text block already printed: a
-** raw item holding structured's JSON text as a quoted JSON string
-** (tools.h: tool_ctx.text); NULL: structured is escaped here. */
+** text over.  text, when not NULL, is the text block's JSON as a raw item
+** (mcp_call.c's reply frame puts a marker there); NULL: the text block is
+** structured's text, escaped as a string. */
 cJSON *mcp_call_result(cJSON *structured, cJSON *text, const char *error_text);
 
 /* Send notifications/progress when the request asked for it. */

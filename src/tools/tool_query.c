@@ -24,9 +24,9 @@
 ** output has it.  The page is written as text straight from the rows and
 ** handed back as a raw item: a page can hold thousands of entries, and a
 ** tree of them would only be printed again.  The text block, the same page
-** as a JSON string, is written in the same pass into ctx->text (entry.h:
-** entry_json_text()), so the page is not scanned a second time to escape
-** it, nor copied into the reply.
+** as a JSON string, is written in the same pass where ctx->text_block says
+** (entry.h: entry_json_text()), so the page is not scanned a second time to
+** escape it, nor copied into the reply.
 */
 static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
                     cJSON **out, cJSON **summary)
