@@ -179,6 +179,7 @@ enum {
     Q_SHAPES = STORE_QF_NEXT << 3
 };
 _Static_assert((int)Q_SHAPES < (int)PG_SLOT_LOG_ID, "statement numbers of shapes and fixed ones apart");
+_Static_assert((int)Q_SHAPES <= PG_FIND_SHAPES, "a generic plan's state for every shape");
 
 static const char *param_num(params *p, int slot, int64_t v)
 {
@@ -436,17 +437,146 @@ static int hand_row(pg_store *s, const store_query *q, const PGresult *res, int 
     return STORE_OK;
 }
 
-/* How a find shape is planned.  Most are planned for their values each
-** time (PG_PLAN_CUSTOM): their best plan depends on them (how rare a user,
-** a term).  A shape that filters on time alone (a trail, a page after a
-** cursor, history without filters) has one best plan whatever the values:
-** the time index read backwards from the upper bound, the partitions
-** outside the bounds pruned when it starts (run-time pruning).  It is
-** planned once per connection (PG_PLAN_GENERIC): planning the four
-** partitions' dozen indexes took a trail 0.3 ms, its query 0.1. */
-static int find_plan(int shape)
+/* How a find shape is planned.  A shape that filters on time alone (a
+** trail, a page after a cursor, history without filters) has one best
+** plan whatever the values: the time index read backwards from the upper
+** bound, the partitions outside the bounds pruned when it starts
+** (run-time pruning).  It is planned once per connection
+** (PG_PLAN_GENERIC): planning the four partitions' dozen indexes took a
+** trail 0.3 ms, its query 0.1.  A shape of one equality filter (a user's
+** history) has one best plan too, that filter's index, which ends with
+** (created_at, log_id, seq), read backwards, unless the filter's values
+** are few: a generic plan is costed for an average value, and with a
+** handful of users it may rather read the time index and filter, which
+** for a rare user reads every partition.  So such a shape is planned once
+** only when its generic plan, explained on this connection, reads the
+** filter's own index (shape_plan()).  The rest are planned for their
+** values each time (PG_PLAN_CUSTOM): a substring search (how rare the
+** term: trigram bitmaps or the time index), several filters (which is
+** rarest), a log (the own log or a small one), a cursor of seq alone.
+** (A generic plan of a user's newest 20 once took 55 ms at 10,000,000
+** entries: JIT compiling it each run, its LIMIT unknown to the cost; the
+** session runs without JIT, store_pg.c.) */
+static const struct {
+    int filter;
+    const char *index; /* how its partitions' index names go on */
+} one_filter[] = {
+    {Q(PROJECT), "_project_id_created_at_log_id_seq"},
+    {Q(USER), "_user_id_created_at_log_id_seq"},
+    {Q(OPNAME), "_operation_name_created_at_log_id_seq"},
+    {Q(EVTYPE), "_event_type_created_at_log_id_seq"},
+    {Q(SERVER), "_server_name_created_at_log_id_seq"},
+    {Q(SESSION), "_session_id_created_at_log_id_seq"},
+    {Q(COMPLETES), "_completes_created_at_log_id_seq"},
+};
+#define N_ONE_FILTER (int)(sizeof one_filter / sizeof one_filter[0])
+/* Runs of a generic plan before it is explained again (statistics move). */
+#define GENERIC_RECHECK 4096
+
+/* The one equality filter of shape (its one_filter index), -1 when it has
+** none, -2 when it is no candidate for a generic plan. */
+static int single_filter(int shape)
 {
-    return shape & ~(Q(SINCE) | Q(UNTIL) | Q_CURSOR) ? PG_PLAN_CUSTOM : PG_PLAN_GENERIC;
+    if (shape & (Q(TEXT) | Q_LOG | Q_SEQ_CURSOR)) return -2;
+    int at = -1;
+    for (int i = 0; i < N_ONE_FILTER; i++) {
+        if (!(shape & one_filter[i].filter)) continue;
+        if (at >= 0) return -2;
+        at = i;
+    }
+    return at;
+}
+
+/* The plan this run of shape uses; *check set when the run is also to
+** explain the shape's generic plan and decide (generic_fits()). */
+static int shape_plan(pg_store *s, int shape, int *check)
+{
+    *check = 0;
+    int f = single_filter(shape);
+    if (f == -1) return PG_PLAN_GENERIC;
+    if (f < 0) return PG_PLAN_CUSTOM;
+    unsigned short *g = &s->find_generic[shape];
+    if (*g == 0 || *g >= GENERIC_RECHECK) {
+        *check = 1;
+        return PG_PLAN_CUSTOM;
+    }
+    if (*g == 1) return PG_PLAN_CUSTOM;
+    (*g)++;
+    return PG_PLAN_GENERIC;
+}
+
+/* Whether an EXPLAIN of a one-filter shape's generic plan reads that
+** filter's index on every partition it reads, in order: no other index,
+** no filter applied row by row, no sort, no bitmap. */
+static int generic_fits(const PGresult *plan, int shape)
+{
+    const char *index = one_filter[single_filter(shape)].index;
+    int scans = 0;
+    for (int i = 0; i < PQntuples(plan); i++) {
+        const char *l = PQgetvalue(plan, i, 0);
+        if (strstr(l, "Seq Scan") || strstr(l, "Sort") || strstr(l, "Bitmap") ||
+            strstr(l, "Filter:"))
+            return 0;
+        const char *u = strstr(l, " using ");
+        if (!u) continue;
+        if (!strstr(u, index)) return 0;
+        scans++;
+    }
+    return scans > 0;
+}
+
+/* "EXPLAIN EXECUTE dss_qN(v1, ...)" of the find statement numbered slot
+** with p's values as literals, into b: what shape_plan() checks, run with
+** the statement's first execution (slot prepared then). */
+static int explain_sql(pg_store *s, int slot, const params *p, jbuf *b)
+{
+    char head[48];
+    snprintf(head, sizeof head, "EXPLAIN EXECUTE dss_q%d(", slot);
+    jbuf_puts(b, head);
+    for (int i = 0; i < p->n; i++) {
+        char *lit = p->v[i] ? PQescapeLiteral(s->conn, p->v[i], strlen(p->v[i])) : NULL;
+        if (i) jbuf_putc(b, ',');
+        jbuf_puts(b, lit ? lit : "NULL");
+        if (p->v[i] && !lit) jbuf_fail(b);
+        PQfreemem(lit);
+    }
+    jbuf_puts(b, ")");
+    jbuf_putc(b, '\0');
+    return b->failed ? STORE_ENOMEM : STORE_OK;
+}
+
+/* Run a find statement of shape (numbered 1 + shape) as shape_plan()
+** says; the first run of a one-filter shape on a connection also explains
+** its generic plan, in the same round trip, and remembers whether it fits.
+** The result, or NULL with *rc set. */
+static PGresult *run_find(pg_store *s, int shape, const char *sql, const params *p, int *rc,
+                          char *err)
+{
+    static const char doing[] = "querying the audit log";
+    int check, slot = 1 + shape;
+    int plan = shape_plan(s, shape, &check);
+    if (!check)
+        return pgs_run_planned(s, slot, plan, sql, p->n, p->v, rc, doing, err);
+    PGresult *res = NULL, *explained = NULL;
+    jbuf b = {0};
+    if ((*rc = pgs_ready(s, err)) != STORE_OK) goto done;
+    if (explain_sql(s, slot, p, &b) != STORE_OK) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        *rc = STORE_ENOMEM;
+        goto done;
+    }
+    pg_stmt st[2] = {
+        {.slot = slot, .sql = sql, .nparams = p->n, .values = p->v, .plan = PG_PLAN_CUSTOM,
+         .res = &res, .doing = doing},
+        {.sql = b.p, .plan = PG_PLAN_GENERIC, .res = &explained,
+         .doing = "explaining a query"},
+    };
+    *rc = pgs_pipeline(s, st, 2, err);
+    if (*rc == STORE_OK) s->find_generic[shape] = generic_fits(explained, shape) ? 2 : 1;
+done:
+    PQclear(explained);
+    jbuf_free(&b);
+    return *rc == STORE_OK ? res : NULL;
 }
 
 /* Run q and hand each row (up to its limit) to fn. */
@@ -480,8 +610,7 @@ int pgs_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *m
         one.limit = want - got - 1;
         one.offset = 0;
         find_sql(r.shape, &one, &r, sql, sizeof sql, &p);
-        res = pgs_run_planned(s, 1 + r.shape, find_plan(r.shape), sql, p.n, p.v, &rc,
-                              "querying the audit log", err);
+        res = run_find(s, r.shape, sql, &p, &rc, err);
         if (!res) goto done;
         int rows = PQntuples(res), stop = 0;
         if ((rc = pgs_name_rows(s, res, err)) != STORE_OK) goto done;
@@ -571,7 +700,8 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     r.win_lo[0] = '\0';
     snprintf(r.win_hi, sizeof r.win_hi, "~");
     PGresult *res = NULL;
-    if (find_plan(r.shape) == PG_PLAN_GENERIC) {
+    int f = single_filter(r.shape);
+    if (f == -1 || (f >= 0 && s->find_generic[r.shape] >= 2)) {
         find_sql(r.shape, q, &r, sql, sizeof sql, &p);
         res = explain_generic(s, sql, &p, &rc, err);
     } else {
