@@ -544,8 +544,56 @@ TEST(activity_counts_its_first_day_from_indexes_alone)
     store_close(s);
 }
 
+/* get_user_activity counts since's own day from its nearer end: after
+** noon the entries from since on, before noon the day's counters less the
+** entries before since.  Either way the counts are exactly those of the
+** entries at or after since (counted here by brute force), by type and
+** errors, for a morning, an afternoon, a bare date, the last morning of a
+** month, noon itself, and one log. */
+TEST(activity_counts_its_first_day_from_the_nearer_end)
+{
+    store *s = filled();
+    ASSERT(s);
+    static const char *const sinces[] = {
+        "2026-03-10T03:17:00.000000Z", "2026-03-10T20:41:00.000000Z", "2026-03-10",
+        "2026-03-31T11:59:59.999999Z", "2026-04-01T12:00:00.000000Z",
+        "2026-03-20T00:00:00.000000Z",
+    };
+    char err[STORE_ERRLEN], sql[400];
+    for (int k = 0; k < 7; k++) {
+        const char *since = sinces[k % 6], *log = k == 6 ? "name3" : NULL;
+        const char *only = log ? " AND log_id = 'log3'" : "";
+        store_activity a;
+        ASSERT_EQ_INT(store_user_activity(s, "user3", since, log, &a, err), STORE_OK);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM dss_audit.entries WHERE user_id = 'user3'"
+                 " AND created_at >= '%s'%s", since, only);
+        long long total = pgtest_value(target, sql);
+        ASSERT(total > 0);
+        ASSERT_EQ_INT((int)a.total, (int)total);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(error) FROM dss_audit.entries WHERE user_id = 'user3'"
+                 " AND created_at >= '%s'%s", since, only);
+        ASSERT_EQ_INT((int)a.errors, (int)pgtest_value(target, sql));
+        int types = 0;
+        for (cJSON *t = a.by_type->child; t; t = t->next, types++) {
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM dss_audit.entries WHERE user_id = 'user3'"
+                     " AND created_at >= '%s' AND event_type = '%s'%s", since, t->string, only);
+            ASSERT_EQ_INT((int)t->valuedouble, (int)pgtest_value(target, sql));
+        }
+        snprintf(sql, sizeof sql,
+                 "SELECT count(DISTINCT event_type) FROM dss_audit.entries"
+                 " WHERE user_id = 'user3' AND created_at >= '%s'%s", since, only);
+        ASSERT_EQ_INT(types, (int)pgtest_value(target, sql));
+        cJSON_Delete(a.by_type);
+    }
+    store_close(s);
+}
+
 TEST_MAIN(
     TEST_ENTRY(activity_counts_its_first_day_from_indexes_alone)
+    TEST_ENTRY(activity_counts_its_first_day_from_the_nearer_end)
     TEST_ENTRY(history_without_filter_reads_time_index_in_order)
     TEST_ENTRY(history_every_single_filter_needs_no_sort)
     TEST_ENTRY(history_rare_values_need_no_sort)

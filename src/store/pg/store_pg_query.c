@@ -763,30 +763,66 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 
 /* Whole days after since's day come from the counters; since's own day
 ** is counted exactly from the entries, so the cost grows with the window,
-** not with the user's number of entries.  That day's entries and its
-** errors are counted apart, each from an index holding event_type (schema
-** version 5), so both are index-only scans. */
+** not with the user's number of entries.  That day is counted from its
+** nearer end: after noon, its entries from since on ($3 = since, $4 = the
+** day's end, each counted once, $5 = 1); before noon, the day's counters
+** less its entries before since ($3 = the day's start, $4 = since, each
+** counted -1), which the counters hold exactly (the same transaction
+** writes both, and retention recounts them).  So at most half a day of the
+** user's entries is read, a quarter on average: at 10,000,000 entries
+** since's afternoon was 1,589 index tuples, 0.5 ms of the statement's 0.8.
+** The entries and the errors are counted apart, each from an index
+** holding event_type (schema version 5), so both are index-only scans.
+** $2 is the first day the counters give whole: since's day, or one past
+** it ("YYYY-MM-DD~" sorts after that day and before the next). */
 #define TYPES_SQL(log)                                                                 \
     "SELECT event_type, sum(n)::bigint AS total, sum(errors)::bigint FROM ("           \
     "  SELECT event_type, n, errors FROM dss_audit.activity_daily"                     \
-    "  WHERE user_id = $1 AND day > $2" log "  UNION ALL"                              \
-    "  SELECT event_type, 1, 0 FROM dss_audit.entries"                                 \
+    "  WHERE user_id = $1 AND day >= $2" log "  UNION ALL"                             \
+    "  SELECT event_type, $5::int, 0 FROM dss_audit.entries"                           \
     "  WHERE user_id = $1 AND created_at >= $3 AND created_at < $4" log "  UNION ALL"  \
-    "  SELECT event_type, 0, 1 FROM dss_audit.entries WHERE user_id = $1"              \
+    "  SELECT event_type, 0, $5::int FROM dss_audit.entries WHERE user_id = $1"        \
     "  AND error IS NOT NULL AND created_at >= $3 AND created_at < $4" log ") t"       \
-    " GROUP BY event_type ORDER BY total DESC, event_type COLLATE \"C\""
+    " GROUP BY event_type HAVING sum(n) > 0"                                           \
+    " ORDER BY total DESC, event_type COLLATE \"C\""
 #define PROJECTS_SQL(log)                                                \
     "SELECT count(DISTINCT project_id) FROM dss_audit.activity_projects" \
     " WHERE user_id = $1 AND last_seen >= $2" log
-static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $5"),
+static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $6"),
                   projects_sql[] = PROJECTS_SQL(""),
                   projects_log_sql[] = PROJECTS_SQL(" AND log_id = $3");
+
+/* The bounds of types_sql for since, as its comment says: the first whole
+** day ($2), the part of since's day counted from the entries [$3, $4) and
+** its sign ($5). */
+typedef struct activity_bounds {
+    char first_day[12], lo[64], hi[64];
+    const char *sign;
+} activity_bounds;
+
+static void activity_bounds_of(const char *since, activity_bounds *b)
+{
+    /* "YYYY-MM-DDTHH...": the hour decides the nearer end. */
+    int afternoon = strlen(since) >= 13 && strncmp(since + 11, "12", 2) >= 0;
+    if (afternoon) {
+        snprintf(b->first_day, sizeof b->first_day, "%.10s~", since);
+        snprintf(b->lo, sizeof b->lo, "%s", since);
+        snprintf(b->hi, sizeof b->hi, "%.10sT99", since);
+        b->sign = "1";
+    } else {
+        snprintf(b->first_day, sizeof b->first_day, "%.10s", since);
+        snprintf(b->lo, sizeof b->lo, "%.10s", since);
+        snprintf(b->hi, sizeof b->hi, "%s", since);
+        b->sign = "-1";
+    }
+}
 
 int pgs_user_activity(store *st, const char *user_id, const char *since, const char *log,
                       store_activity *out, char *err)
 {
     pg_store *s = pgs(st);
-    char day[11], day_end[16], log_id[37];
+    char log_id[37];
+    activity_bounds b;
     int rc = STORE_OK;
     memset(out, 0, sizeof *out);
     if (!(out->by_type = cJSON_CreateObject())) {
@@ -799,15 +835,15 @@ int pgs_user_activity(store *st, const char *user_id, const char *since, const c
         if (rc == STORE_ENOTFOUND) return STORE_OK;
         goto done;
     }
-    snprintf(day, sizeof day, "%.10s", since);
-    snprintf(day_end, sizeof day_end, "%.10sT99", since);
+    activity_bounds_of(since, &b);
     /* Both statements in one round trip (with the begin's lock, when a
     ** recorded call's transaction has just begun). */
-    const char *tv[] = {user_id, day, since, day_end, log_id}, *pv[] = {user_id, since, log_id};
+    const char *tv[] = {user_id, b.first_day, b.lo, b.hi, b.sign, log_id},
+               *pv[] = {user_id, since, log_id};
     PGresult *types = NULL, *projects = NULL;
     pg_stmt stmts[2] = {
         {.slot = log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
-         .sql = log ? types_log_sql : types_sql, .nparams = log ? 5 : 4, .values = tv,
+         .sql = log ? types_log_sql : types_sql, .nparams = log ? 6 : 5, .values = tv,
          .plan = PG_PLAN_GENERIC, .res = &types, .doing = "counting the user's activity"},
         {.slot = log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
          .sql = log ? projects_log_sql : projects_sql, .nparams = log ? 3 : 2, .values = pv,
@@ -845,12 +881,12 @@ int pgs_explain_user_activity(store *st, char *plan, size_t len, char *err)
                                      " FROM dss_audit.entries", 0, NULL, &rc,
                                "explaining a query", err);
     if (!newest) return rc;
-    char since[TS_BUFLEN], day[11], day_end[16];
+    char since[TS_BUFLEN];
+    activity_bounds b;
     snprintf(since, sizeof since, "%s", PQgetvalue(newest, 0, 0));
     PQclear(newest);
-    snprintf(day, sizeof day, "%.10s", since);
-    snprintf(day_end, sizeof day_end, "%.10sT99", since);
-    params p = {.v = {"user-explained", day, since, day_end}, .n = 4};
+    activity_bounds_of(since, &b);
+    params p = {.v = {"user-explained", b.first_day, b.lo, b.hi, b.sign}, .n = 5};
     PGresult *res = explain_generic(s, types_sql, &p, &rc, err);
     if (!res) return rc;
     plan_lines(res, plan, len);
