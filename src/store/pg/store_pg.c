@@ -640,12 +640,18 @@ static int connect_once(pg_store *s, char *err)
     ** planned once (a generic plan, LIMIT unknown) is costed as if it read
     ** a tenth of the partitions, past jit_above_cost, so each run compiled
     ** itself first: a user's newest 20 took 49 ms at 10,000,000 entries,
-    ** 0.18 ms without (bench/RESULTS-pg.md). */
+    ** 0.18 ms without (bench/RESULTS-pg.md).  The trigram indexes' pending
+    ** lists (GIN's fast update, flushed by the insert that overflows them)
+    ** kept short: every search statement reads its partition's list whole,
+    ** and at the default 4 MB that was 4.5 ms of a 5 ms window (10,000,000
+    ** entries); the writers' inserts flush them, so the writers' setting
+    ** is the one that counts. */
     char setup[1024];
     snprintf(setup, sizeof setup,
              "SET synchronous_commit = on; SET application_name = 'dss-audit-mcp';"
              " SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
-             " SET bytea_output = 'hex'; SET lock_timeout = %d; SET jit = off;%s",
+             " SET bytea_output = 'hex'; SET lock_timeout = %d; SET jit = off;"
+             " SET gin_pending_list_limit = 256;%s",
              s->busy_timeout_ms,
              s->readonly ? " SET default_transaction_read_only = on;" : "");
     /* And whether this session may write a WAL message, which is what

@@ -49,7 +49,7 @@
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 5
+#define PG_SCHEMA_VERSION 6
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL
@@ -232,8 +232,8 @@ typedef struct pg_store {
     unsigned char prepared[PG_PREP_SLOTS / 8];
     /* Whether a find shape of one filter runs its generic plan
     ** (store_pg_query.c, shape_plan()), per shape: 0 not checked on this
-    ** connection, 1 no (planned for its values), 2.. yes (runs since the
-    ** check); cleared with prepared. */
+    ** connection, else the runs since the check and whether it fits;
+    ** cleared with prepared. */
     unsigned short find_generic[PG_FIND_SHAPES];
     /* Cursors opened by walks, for distinct names when walks nest. */
     int walks;

@@ -336,9 +336,14 @@ static int resolve(pg_store *s, const store_query *q, resolved *r, char *err)
 ** order, so keeping the newest meant fetching every match first: 20,000
 ** rows for a term in 0.2% of 10,000,000 entries.  Instead the search walks
 ** back in time through windows of created_at, newest first, each one
-** statement in which the trigram indexes find the window's matches, ANDed
-** with the BRIN index on created_at (and partitions outside the window are
-** pruned), so a window costs what its matches cost.  The windows reach
+** statement in which the trigram indexes find the matches of the
+** partitions the window touches (the others pruned), the rows outside the
+** window dropped as they are fetched, so a window costs what its
+** partitions' matches cost.  (Version 4's BRIN index on created_at, ANDed
+** with them, matched every page of the month being written, whose pages'
+** room is filled by later rows, and made the bitmaps lossy: 9.9 ms for a
+** day's window at 10,000,000 entries against 2.5 ms without; schema
+** version 6 drops it.)  The windows reach
 ** back from the newest entry the query can return (now, its until bound or
 ** its cursor).  The first is the last hour.  Each next one is sized by
 ** what the ones before found: at the rate of matches they met, enough time
@@ -487,22 +492,27 @@ static int single_filter(int shape)
     return at;
 }
 
+/* What find_generic[shape] holds once checked: the runs since the check,
+** and this bit when the generic plan fits. */
+#define GENERIC_FITS 0x8000u
+
 /* The plan this run of shape uses; *check set when the run is also to
-** explain the shape's generic plan and decide (generic_fits()). */
+** explain the shape's generic plan and decide (generic_fits()): its first
+** run on the connection, and every GENERIC_RECHECK runs after, either
+** way (the plan may have been checked on an empty table). */
 static int shape_plan(pg_store *s, int shape, int *check)
 {
     *check = 0;
     int f = single_filter(shape);
     if (f == -1) return PG_PLAN_GENERIC;
     if (f < 0) return PG_PLAN_CUSTOM;
-    unsigned short *g = &s->find_generic[shape];
-    if (*g == 0 || *g >= GENERIC_RECHECK) {
+    unsigned g = s->find_generic[shape];
+    if (g == 0 || (g & ~GENERIC_FITS) >= GENERIC_RECHECK) {
         *check = 1;
         return PG_PLAN_CUSTOM;
     }
-    if (*g == 1) return PG_PLAN_CUSTOM;
-    (*g)++;
-    return PG_PLAN_GENERIC;
+    s->find_generic[shape] = (unsigned short)(g + 1);
+    return g & GENERIC_FITS ? PG_PLAN_GENERIC : PG_PLAN_CUSTOM;
 }
 
 /* Whether an EXPLAIN of a one-filter shape's generic plan reads that
@@ -572,7 +582,8 @@ static PGresult *run_find(pg_store *s, int shape, const char *sql, const params 
          .doing = "explaining a query"},
     };
     *rc = pgs_pipeline(s, st, 2, err);
-    if (*rc == STORE_OK) s->find_generic[shape] = generic_fits(explained, shape) ? 2 : 1;
+    if (*rc == STORE_OK)
+        s->find_generic[shape] = (unsigned short)(generic_fits(explained, shape) ? GENERIC_FITS | 1 : 1);
 done:
     PQclear(explained);
     jbuf_free(&b);
@@ -701,7 +712,7 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     snprintf(r.win_hi, sizeof r.win_hi, "~");
     PGresult *res = NULL;
     int f = single_filter(r.shape);
-    if (f == -1 || (f >= 0 && s->find_generic[r.shape] >= 2)) {
+    if (f == -1 || (f >= 0 && (s->find_generic[r.shape] & GENERIC_FITS))) {
         find_sql(r.shape, q, &r, sql, sizeof sql, &p);
         res = explain_generic(s, sql, &p, &rc, err);
     } else {
