@@ -150,6 +150,28 @@ TEST(eight_stores_migrate_once)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'together'"), 1);
 }
 
+/* A fresh database (its conninfo into db) holding three entries of the
+** log "old", then set back by sql to an older version's shape, and a
+** writer's store opened on it again (which migrates it); NULL on failure. */
+static store *reopened_after(char *db, size_t len, const char *sql)
+{
+    char err[STORE_ERRLEN];
+    pgtest_new_db(db, len);
+    store *s = NULL;
+    if (open_store(db, "old", 0, 0, &s, err) != STORE_OK || append_n(s, 3, NULL) != 0) {
+        fprintf(stderr, "filling: %s\n", err);
+        store_close(s);
+        return NULL;
+    }
+    store_close(s);
+    s = NULL;
+    if (pgtest_exec(db, sql) != 0 || open_store(db, "old", 0, 0, &s, err) != STORE_OK) {
+        fprintf(stderr, "reopening: %s\n", err);
+        return NULL;
+    }
+    return s;
+}
+
 /* A version-3 schema (before the time BRIN index, which version 6 drops
 ** again) is brought up to date when a writer opens it. */
 TEST(version_3_schema_migrates_to_current)
@@ -176,17 +198,10 @@ TEST(version_3_schema_migrates_to_current)
 TEST(version_5_schema_migrates_to_6)
 {
     char db[1024], err[STORE_ERRLEN];
-    pgtest_new_db(db, sizeof db);
-    store *s = NULL;
-    ASSERT_EQ_INT(open_store(db, "v5", 0, 0, &s, err), STORE_OK);
-    ASSERT_EQ_INT(append_n(s, 3, NULL), 0);
-    store_close(s);
-    ASSERT_EQ_INT(pgtest_exec(db, "CREATE INDEX entries_time_brin ON dss_audit.entries"
-                                  "  USING brin (created_at);"
-                                  "UPDATE dss_audit.schema_version SET version = 5"),
-                  0);
-    s = NULL;
-    ASSERT_EQ_INT(open_store(db, "v5", 0, 0, &s, err), STORE_OK);
+    store *s = reopened_after(db, sizeof db, "CREATE INDEX entries_time_brin ON dss_audit.entries"
+                                             "  USING brin (created_at);"
+                                             "UPDATE dss_audit.schema_version SET version = 5");
+    ASSERT(s);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname LIKE"
                                    " 'entries%created_at_idx' OR relname = 'entries_time_brin'"),
@@ -246,19 +261,13 @@ TEST(search_indexes_keep_short_pending_lists)
 TEST(version_4_schema_migrates_to_5)
 {
     char db[1024], err[STORE_ERRLEN];
-    pgtest_new_db(db, sizeof db);
-    store *s = NULL;
-    ASSERT_EQ_INT(open_store(db, "v4", 0, 0, &s, err), STORE_OK);
-    ASSERT_EQ_INT(append_n(s, 3, NULL), 0);
-    store_close(s);
-    ASSERT_EQ_INT(pgtest_exec(db, "DROP INDEX dss_audit.entries_user_errors;"
-                                  "DROP INDEX dss_audit.entries_user;"
-                                  "CREATE INDEX entries_user ON dss_audit.entries"
-                                  "  (user_id, created_at, log_id, seq) WHERE user_id IS NOT NULL;"
-                                  "UPDATE dss_audit.schema_version SET version = 4"),
-                  0);
-    s = NULL;
-    ASSERT_EQ_INT(open_store(db, "v4", 0, 0, &s, err), STORE_OK);
+    store *s = reopened_after(db, sizeof db,
+                              "DROP INDEX dss_audit.entries_user_errors;"
+                              "DROP INDEX dss_audit.entries_user;"
+                              "CREATE INDEX entries_user ON dss_audit.entries"
+                              "  (user_id, created_at, log_id, seq) WHERE user_id IS NOT NULL;"
+                              "UPDATE dss_audit.schema_version SET version = 4");
+    ASSERT(s);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'dss_audit'"
                                    " AND indexname = 'entries_user'"
