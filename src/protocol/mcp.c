@@ -179,12 +179,17 @@ char *mcp_too_long_reply(size_t limit)
 ** The structured result (a tree, or a raw item a tool wrote as text) is
 ** serialized once and held once: structuredContent owns the text and
 ** splices it in raw, and the text block refers to the same bytes (a reply
-** to a read holds hundreds of kilobytes of entries). */
-cJSON *mcp_call_result(cJSON *structured, const char *error_text)
+** to a read holds hundreds of kilobytes of entries), unless the caller
+** gives the text block itself. */
+cJSON *mcp_call_result(cJSON *structured, cJSON *text, const char *error_text)
 {
     cJSON *r = cJSON_CreateObject(), *content = cJSON_CreateArray(),
-          *block = cJSON_CreateObject(), *raw = NULL, *text;
+          *block = cJSON_CreateObject(), *raw = NULL;
     int ok = structured != NULL;
+    if (!ok) {
+        cJSON_Delete(text);
+        text = NULL;
+    }
     if (ok && cJSON_IsRaw(structured)) {
         raw = structured; /* already text */
     } else if (ok) {
@@ -193,8 +198,9 @@ cJSON *mcp_call_result(cJSON *structured, const char *error_text)
         raw = jbuf_take_raw(&b);
         cJSON_Delete(structured);
     }
-    text = raw ? cJSON_CreateStringReference(raw->valuestring)
-               : ok ? NULL : cJSON_CreateString(error_text);
+    if (!text)
+        text = raw ? cJSON_CreateStringReference(raw->valuestring)
+                   : ok ? NULL : cJSON_CreateString(error_text);
     if (!r || !content || !block || !text || (ok && !raw)) {
         cJSON_Delete(r);
         cJSON_Delete(content);
@@ -230,7 +236,7 @@ void mcp_reply_write_failed(mcp_reply *r, const char *why)
     snprintf(msg, sizeof msg,
              "the call was not recorded and nothing it wrote was kept: %s", why);
     free(r->line);
-    r->line = rpc_reply_result(r->id, mcp_call_result(NULL, msg));
+    r->line = rpc_reply_result(r->id, mcp_call_result(NULL, NULL, msg));
     r->acks_write = 0;
 }
 

@@ -8,6 +8,12 @@
 ** This file only shapes the record and the reply.  Long calls can report
 ** progress and be cancelled: SQLite's progress handler asks the transport
 ** whether a notifications/cancelled for this request has arrived.
+**
+** A read tool that prints its result as text (pages of entries) writes the
+** text block straight into the reply line (tools.h: tool_ctx.text_block), whose
+** opening and closing are cut from the line the same result would print
+** as with markers in place of its two texts (reply_frame()): a page is
+** hundreds of kilobytes, and the line is then not a third copy of it.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +56,62 @@ static void drop_stored_payloads(const tool *tl, cJSON *args, const cJSON *summa
         cJSON_DeleteItemFromObjectCaseSensitive(args, payloads[i]);
 }
 
+/* The reply line of a successful call whose structuredContent and text
+** block are raw texts, cut where they go: *text_at and *structured_at are
+** the offsets of the one-byte markers standing for them.  A new string the
+** caller frees, or NULL when memory runs out. */
+static char *reply_frame(mcp *m, const mcp_req *rq, size_t *text_at, size_t *structured_at)
+{
+    cJSON *s = cJSON_CreateRaw("\x01"), *t = cJSON_CreateRaw("\x02");
+    if (!s || !t) {
+        cJSON_Delete(s);
+        cJSON_Delete(t);
+        return NULL;
+    }
+    char *line = mcp_result(m, rq, mcp_call_result(s, t, NULL), MCP_NO_CACHE);
+    char *ts = line ? strchr(line, '\x02') : NULL, *ss = line ? strchr(line, '\x01') : NULL;
+    if (!ts || !ss || ts > ss) {
+        free(line);
+        return NULL;
+    }
+    *text_at = (size_t)(ts - line);
+    *structured_at = (size_t)(ss - line);
+    return line;
+}
+
+/* The reply line from frame, the text block written after its opening in
+** text, and structured (a raw item, taken over): text's buffer becomes the
+** line.  NULL when memory runs out. */
+static char *framed_reply(const char *frame, size_t text_at, size_t structured_at, jbuf *text,
+                          cJSON *structured)
+{
+    jbuf_put(text, frame + text_at + 1, structured_at - text_at - 1);
+    jbuf_puts(text, structured->valuestring);
+    jbuf_puts(text, frame + structured_at + 1);
+    cJSON_Delete(structured);
+    return jbuf_take(text);
+}
+
 typedef struct hook {
     mcp *m;
     mcp_req *rq;
+    /* The reply line being written by a tool that writes its text block
+    ** (text_block()), cut from frame at text_at and structured_at. */
+    jbuf text;
+    char *frame;
+    size_t text_at, structured_at;
 } hook;
+
+/* tool_ctx.text_block: the reply line, opened, made when a tool asks. */
+static jbuf *text_block(void *ctx)
+{
+    hook *h = ctx;
+    if (!h->frame && !(h->frame = reply_frame(h->m, h->rq, &h->text_at, &h->structured_at)))
+        return NULL;
+    jbuf_free(&h->text);
+    jbuf_put(&h->text, h->frame, h->text_at);
+    return &h->text;
+}
 
 static int interrupted(void *ctx)
 {
@@ -97,12 +155,14 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
                       : cJSON_CreateObject();
     cJSON *structured = NULL, *summary = NULL;
     char err[STORE_ERRLEN];
-    hook h = {m, rq};
-    tool_ctx ctx = {.st = m->st, .rec = m->rec, .actor = m->actor, .client = rq->client,
-                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
-                    .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h};
+    hook h = {.m = m, .rq = rq};
     int rc = TOOL_EFAIL, recorded = 0;
     int writes = tool_writes(tl);
+    tool_ctx ctx = {.st = m->st, .rec = m->rec, .actor = m->actor, .client = rq->client,
+                    .sg = m->sg, .trusted_public_key = m->trusted_public_key,
+                    .now_us = ts_now_us(), .progress = progress, .hook_ctx = &h,
+                    /* Reads may write their text block into the reply line. */
+                    .text_block = writes ? NULL : text_block};
     recorder_call call;
     int began = recorder_call_begin(m->rec, &call, args, writes, err);
     if (!call.scrubbed) {
@@ -157,8 +217,12 @@ reply:
     }
     if (bad_params)
         out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, ctx.err, NULL);
+    else if (structured && ctx.text_done && h.frame && cJSON_IsRaw(structured))
+        out->line = framed_reply(h.frame, h.text_at, h.structured_at, &h.text, structured);
     else
-        out->line = mcp_result(m, rq, mcp_call_result(structured, ctx.err), MCP_NO_CACHE);
+        out->line = mcp_result(m, rq, mcp_call_result(structured, NULL, ctx.err), MCP_NO_CACHE);
+    jbuf_free(&h.text);
+    free(h.frame);
     out->acks_write = recorded;
     if (recorded && call.reads_committed && rc == TOOL_OK) out->unrecorded_ok = tool_name(tl);
     cJSON_Delete(summary);

@@ -55,8 +55,11 @@ struct mcp {
 ** takes result over.  Caller frees the line. */
 char *mcp_result(mcp *m, const mcp_req *rq, cJSON *result, int64_t ttl_ms);
 
-/* A tools/call result with its text block (mcp.c); takes structured. */
-cJSON *mcp_call_result(cJSON *structured, const char *error_text);
+/* A tools/call result with its text block (mcp.c); takes structured and
+** text over.  text, when not NULL, is the text block's JSON as a raw item
+** (mcp_call.c's reply frame puts a marker there); NULL: the text block is
+** structured's text, escaped as a string. */
+cJSON *mcp_call_result(cJSON *structured, cJSON *text, const char *error_text);
 
 /* Send notifications/progress when the request asked for it. */
 void mcp_progress(mcp *m, const mcp_req *rq, double done, double total,

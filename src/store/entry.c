@@ -14,10 +14,11 @@
 #include <string.h>
 
 #include "../util/jsoncheck.h"
+#include "../util/jsonword.h"
 
 #define X_FIELD(name, type, nullable, hash_at, since, by)                                       \
     {#name, ENTRY_##type, nullable, hash_at, since, ",\"" #name "\":", sizeof #name + 3, \
-     MEMBER_##type(name)},
+     ",\\\"" #name "\\\":", sizeof #name + 5, MEMBER_##type(name)},
 #define MEMBER_SEQ(name) ENTRY_NO_MEMBER
 #define MEMBER_HASH(name) ENTRY_NO_MEMBER
 #define MEMBER_TEXT(name) offsetof(chain_fields, name)
@@ -47,11 +48,24 @@ static int splices(const char *text, size_t len)
     return rc == JSONCHECK_OK || rc == JSONCHECK_NUL;
 }
 
+/* Whether the 64 bytes at p may be printed as they are inside a JSON
+** string: a hash a backend hands as hex text is, so a damaged one (a
+** hand-edited row) must not put a quote, a backslash, a control character
+** or a byte of broken UTF-8 into the reply.  Tested sixteen bytes at a
+** time: every entry has two. */
+static int printable_hex(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned m = 0;
+    for (int i = 0; i < 2 * CHAIN_HASH_BYTES; i += JSONWORD_BLOCK) m |= jsonword_mask(u + i, 1);
+    return m == 0;
+}
+
 void entry_hash_hex(const entry_value *v, char out[CHAIN_HEX_LEN])
 {
     if (v->p && v->len == CHAIN_HASH_BYTES) {
         chain_hex((const uint8_t *)v->p, out);
-    } else if (v->p && v->len == 2 * CHAIN_HASH_BYTES) {
+    } else if (v->p && v->len == 2 * CHAIN_HASH_BYTES && printable_hex(v->p)) {
         memcpy(out, v->p, 2 * CHAIN_HASH_BYTES);
         out[2 * CHAIN_HASH_BYTES] = '\0';
     } else {
@@ -64,16 +78,46 @@ static int64_t int_of(const entry_value *v)
     return strtoll(v->p, NULL, 10);
 }
 
-/* check: whether JSON columns are checked before they are spliced in. */
-static void print_entry(const entry_row *r, int check, jbuf *out)
+/* What out got since byte `from`, which needed no escape (digits, hex,
+** "null"), copied to esc as it is. */
+static void copy_since(jbuf *esc, const jbuf *out, size_t from)
+{
+    if (out->failed) jbuf_fail(esc);
+    else jbuf_put(esc, out->p + from, out->len - from);
+}
+
+static void put_int(jbuf *out, jbuf *esc, int64_t v)
+{
+    size_t from = out->len;
+    jbuf_int(out, v);
+    if (esc) copy_since(esc, out, from);
+}
+
+static void put_null(jbuf *out, jbuf *esc)
+{
+    jbuf_put(out, "null", 4);
+    if (esc) jbuf_put(esc, "null", 4);
+}
+
+static void put_string(jbuf *out, jbuf *esc, const char *s, size_t n)
+{
+    if (esc) jbuf_string_twice(out, esc, s, n);
+    else jbuf_string(out, s, n);
+}
+
+/* check: whether JSON columns are checked before they are spliced in.
+** esc, when set, gets the same text escaped (entry_json_text()). */
+static void print_entry(const entry_row *r, int check, jbuf *out, jbuf *esc)
 {
     jbuf_put(out, "{\"seq\":", 7);
-    jbuf_int(out, r->seq);
+    if (esc) jbuf_put(esc, "{\\\"seq\\\":", 9);
+    put_int(out, esc, r->seq);
     for (int c = 1; c < ENTRY_NFIELDS; c++) {
         const entry_field *f = &entry_fields[c];
         const entry_value *v = &r->v[c];
         if (f->since > 1 && !v->p) continue;
         jbuf_put(out, f->key, f->key_len);
+        if (esc) jbuf_put(esc, f->key_esc, f->key_esc_len);
         if (f->type == ENTRY_HASH) {
             /* Hex needs no escaping: quote it in place. */
             char quoted[CHAIN_HEX_LEN + 1];
@@ -82,34 +126,51 @@ static void print_entry(const entry_row *r, int check, jbuf *out)
             quoted[0] = '"';
             quoted[n + 1] = '"';
             jbuf_put(out, quoted, n + 2);
+            if (esc) {
+                jbuf_put(esc, "\\\"", 2);
+                jbuf_put(esc, quoted + 1, n);
+                jbuf_put(esc, "\\\"", 2);
+            }
         } else if (!v->p) {
-            jbuf_put(out, "null", 4);
+            put_null(out, esc);
         } else if (f->type == ENTRY_INT) {
-            jbuf_int(out, int_of(v));
+            put_int(out, esc, int_of(v));
         } else if (f->type == ENTRY_JSON) {
-            if (!check || splices(v->p, v->len)) jbuf_put(out, v->p, v->len);
-            else jbuf_string(out, v->p, strlen(v->p));
+            if (!check || splices(v->p, v->len)) {
+                jbuf_put(out, v->p, v->len);
+                if (esc) jbuf_escaped(esc, v->p, v->len);
+            } else {
+                put_string(out, esc, v->p, strlen(v->p));
+            }
         } else {
-            jbuf_string(out, v->p, v->len);
+            put_string(out, esc, v->p, v->len);
         }
     }
     jbuf_put(out, ",\"log_id\":", 10);
-    if (r->log_id.p) jbuf_string(out, r->log_id.p, r->log_id.len);
-    else jbuf_put(out, "null", 4);
+    if (esc) jbuf_put(esc, ",\\\"log_id\\\":", 12);
+    if (r->log_id.p) put_string(out, esc, r->log_id.p, r->log_id.len);
+    else put_null(out, esc);
     jbuf_put(out, ",\"log\":", 7);
-    if (r->log.p) jbuf_string(out, r->log.p, r->log.len);
-    else jbuf_put(out, "null", 4);
+    if (esc) jbuf_put(esc, ",\\\"log\\\":", 9);
+    if (r->log.p) put_string(out, esc, r->log.p, r->log.len);
+    else put_null(out, esc);
     jbuf_putc(out, '}');
+    if (esc) jbuf_putc(esc, '}');
 }
 
 void entry_json(const entry_row *r, jbuf *out)
 {
-    print_entry(r, 1, out);
+    print_entry(r, 1, out, NULL);
+}
+
+void entry_json_text(const entry_row *r, jbuf *out, jbuf *text)
+{
+    print_entry(r, 1, out, text);
 }
 
 void entry_json_stored(const entry_row *r, jbuf *out)
 {
-    print_entry(r, 0, out);
+    print_entry(r, 0, out, NULL);
 }
 
 /* One field of r as a new cJSON item, NULL when memory runs out. */
@@ -164,9 +225,21 @@ oom:
 int entry_array_add(void *array, const entry_row *row)
 {
     entry_array *a = array;
-    if (a->n++) jbuf_putc(a->out, ',');
-    entry_json(row, a->out);
-    return a->out->failed ? ENTRY_ENOMEM : 0;
+    if (a->n++) {
+        jbuf_putc(a->out, ',');
+        if (a->text) jbuf_putc(a->text, ',');
+    }
+    size_t out_from = a->out->len, text_from = a->text ? a->text->len : 0;
+    print_entry(row, 1, a->out, a->text);
+    if (a->n == 1 && a->expect > 1) {
+        /* Room for the rest of the page, by the first row's size with an
+        ** eighth to spare, so that the page is not copied each time its
+        ** buffer would double. */
+        size_t rest = (size_t)(a->expect - 1);
+        jbuf_reserve(a->out, (a->out->len - out_from) * rest / 8 * 9);
+        if (a->text) jbuf_reserve(a->text, (a->text->len - text_from) * rest / 8 * 9);
+    }
+    return a->out->failed || (a->text && a->text->failed) ? ENTRY_ENOMEM : 0;
 }
 
 /* A HASH column's bytes into out: 1, or 0 (out zeroed) when invalid. */

@@ -93,7 +93,8 @@ enum {
 };
 
 /* The list as data, for code that walks it at run time.  key is the
-** field's `,"name":` as entry text holds it; chain_off is the field's
+** field's `,"name":` as entry text holds it, key_esc the same escaped as
+** the inside of a JSON string (`,\"name\":`); chain_off is the field's
 ** place in chain_fields (a const char * there), or ENTRY_NO_MEMBER for seq
 ** and the two hashes, which chain_fields keeps otherwise. */
 #define ENTRY_NO_MEMBER ((size_t)-1)
@@ -105,6 +106,8 @@ typedef struct entry_field {
     int since;
     const char *key;
     size_t key_len;
+    const char *key_esc;
+    size_t key_esc_len;
     size_t chain_off;
 } entry_field;
 
@@ -120,8 +123,9 @@ int entry_field_index(const char *name);
 ** a JSON column, whose len is its whole stored length (so that stored text
 ** that is not JSON, a NUL inside included, is printed as a string).  A HASH
 ** column is its 32 bytes (len 32) or their 64 lower-case hex digits (len
-** 64), as the backend finds cheaper; any other length is a damaged hash,
-** printed as "". */
+** 64), as the backend finds cheaper; any other length, or 64 bytes of
+** which one would need an escape in JSON or is not ASCII, is a damaged
+** hash, printed as "". */
 typedef struct entry_value {
     const char *p;
     size_t len;
@@ -145,6 +149,14 @@ typedef struct entry_row {
 ** failed (jbuf's convention). */
 void entry_json(const entry_row *r, jbuf *out);
 
+/* entry_json() into out and, into text, that same JSON escaped as the
+** inside of a JSON string (jbuf_escaped() of what out got, byte for
+** byte), in one pass: a reply carries a page of entries twice, as
+** structuredContent and as the JSON string of its text block, and the
+** keys, hashes, numbers and plain strings need no second scan.  A failed
+** allocation marks out or text failed. */
+void entry_json_text(const entry_row *r, jbuf *out, jbuf *text);
+
 /* The same text with the JSON columns spliced in as they are stored,
 ** unchecked: for a caller that carries the text as an opaque string (an
 ** OTLP record's body), which stored text that is not JSON (only possible
@@ -165,10 +177,16 @@ cJSON *entry_cjson(const entry_row *r);
 /* Rows printed as the elements of a JSON array: the caller writes '[' and
 ** ']' around the rows and hands each row to entry_array_add() with a
 ** zero-initialized entry_array naming out (it is a row callback of
-** store.h).  Returns 0, or ENTRY_ENOMEM once out failed. */
+** store.h).  When text is set too, the rows also go there escaped, as
+** entry_json_text() writes them (the caller escapes its own brackets
+** there as well).  With expect set (the rows the caller expects at most),
+** the buffers are sized for that many rows like the first once it is
+** printed.  Returns 0, or ENTRY_ENOMEM once out or text failed. */
 #define ENTRY_ENOMEM (-7) /* STORE_ENOMEM, as a row callback fails (store.c checks) */
 typedef struct entry_array {
     jbuf *out;
+    jbuf *text;     /* optional */
+    int64_t expect; /* optional */
     int64_t n;
 } entry_array;
 int entry_array_add(void *array, const entry_row *row);

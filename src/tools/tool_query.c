@@ -13,12 +13,20 @@
 #include "../util/ts.h"
 #include "tools.h"
 
+/* A page's buffers are sized, after its first row, for this many rows at
+** most (entry.h: entry_array.expect): a trail may ask for 10,000 and find
+** three. */
+#define PAGE_RESERVE_ROWS 256
+
 /*
 ** Run a query with the optional cursor and shape the page:
 ** {"entries":[...],"next_cursor":"..."}, plus "truncated" for tools whose
 ** output has it.  The page is written as text straight from the rows and
 ** handed back as a raw item: a page can hold thousands of entries, and a
-** tree of them would only be printed again.
+** tree of them would only be printed again.  The text block, the same page
+** as a JSON string, is written in the same pass where ctx->text_block says
+** (entry.h: entry_json_text()), so the page is not scanned a second time to
+** escape it, nor copied into the reply.
 */
 static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
                     cJSON **out, cJSON **summary)
@@ -27,39 +35,54 @@ static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int trunca
     tool_cursor after;
     if (tool_cursor_arg(ctx, args, q, &after) != TOOL_OK) return TOOL_EARG;
     q->log = tool_str_arg(args, "log");
-    jbuf text = {0};
+    jbuf raw = {0}, *text = ctx->text_block ? ctx->text_block(ctx->hook_ctx) : NULL;
     store_page page;
     q->progress = ctx->progress;
     q->progress_ctx = ctx->hook_ctx;
-    entry_array rows = {.out = &text};
-    jbuf_puts(&text, "{\"entries\":[");
+    entry_array rows = {
+        .out = &raw,
+        .text = text,
+        .expect = q->limit > 0 && q->limit < PAGE_RESERVE_ROWS ? q->limit : PAGE_RESERVE_ROWS,
+    };
+    jbuf_puts(&raw, "{\"entries\":[");
+    if (text) {
+        jbuf_putc(text, '"');
+        jbuf_escape_since(text, &raw, 0);
+    }
     int rc = store_find_rows(ctx->st, q, entry_array_add, &rows, &page, err);
-    jbuf_putc(&text, ']');
     if (rc != STORE_OK) {
-        jbuf_free(&text);
+        jbuf_free(&raw);
         return tool_store_failed(ctx, rc, err);
     }
+    size_t tail = raw.len;
+    jbuf_putc(&raw, ']');
     int more = page.more && page.count > 0;
     if (more) {
         char *next = tool_cursor_encode(&page);
-        if (!next) jbuf_fail(&text);
+        if (!next) jbuf_fail(&raw);
         else {
-            jbuf_puts(&text, ",\"next_cursor\":");
-            jbuf_string(&text, next, strlen(next));
+            jbuf_puts(&raw, ",\"next_cursor\":");
+            jbuf_string(&raw, next, strlen(next));
         }
         free(next);
     }
-    if (truncated) jbuf_puts(&text, more ? ",\"truncated\":true" : ",\"truncated\":false");
-    jbuf_putc(&text, '}');
-    *out = jbuf_take_raw(&text);
+    if (truncated) jbuf_puts(&raw, more ? ",\"truncated\":true" : ",\"truncated\":false");
+    jbuf_putc(&raw, '}');
+    if (text) {
+        jbuf_escape_since(text, &raw, tail);
+        jbuf_putc(text, '"');
+    }
+    *out = jbuf_take_raw(&raw);
     *summary = cJSON_CreateObject();
-    if (!*out || !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
+    if (!*out || (text && text->failed) ||
+        !cJSON_AddNumberToObject(*summary, "count", (double)page.count)) {
         cJSON_Delete(*out);
         cJSON_Delete(*summary);
         *out = *summary = NULL;
         snprintf(ctx->err, sizeof ctx->err, "out of memory");
         return TOOL_EFAIL;
     }
+    ctx->text_done = text != NULL;
     return TOOL_OK;
 }
 

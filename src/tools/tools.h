@@ -40,6 +40,15 @@ typedef struct tool_ctx {
     void (*progress)(void *hook_ctx, int64_t done, int64_t total);
     void *hook_ctx;
     int store_code;     /* the STORE_E* code behind a TOOL_EFAIL, if any */
+    /* For a handler that writes its result as text (pages of entries): the
+    ** buffer to write the reply's text block into in the same pass, the
+    ** JSON string holding *out's text, quotes included, byte for byte what
+    ** printing *out as a string gives, appended to what is there (the
+    ** reply's opening, src/protocol/mcp_call.c); NULL when there is none.
+    ** The handler sets text_done when it wrote it.  text_block may be NULL:
+    ** then the handler writes none, and the caller escapes *out. */
+    jbuf *(*text_block)(void *hook_ctx);
+    int text_done;
     char err[TOOL_ERRLEN];
 } tool_ctx;
 

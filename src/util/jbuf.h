@@ -76,6 +76,27 @@ void jbuf_fail(jbuf *b);
 ** writes them) and copies every other byte, so UTF-8 passes unchanged. */
 void jbuf_string(jbuf *b, const char *s, size_t n);
 
+/* s[0..n) escaped as jbuf_string() escapes it, without the quotes: the
+** inside of a JSON string whose value is s. */
+void jbuf_escaped(jbuf *b, const char *s, size_t n);
+
+/* s[0..n) as a quoted JSON string into raw (as jbuf_string()) and, into
+** esc, the text just written to raw escaped once more (as jbuf_escaped()):
+** for a page printed at once as JSON and as the JSON string holding that
+** JSON (MCP's text block).  One scan of s serves both when s needs no
+** escape, the common case.  When raw fails, esc is marked failed too. */
+void jbuf_string_twice(jbuf *raw, jbuf *esc, const char *s, size_t n);
+
+/* raw's text from byte `from` to its end, escaped into esc as
+** jbuf_escaped(): what a builder writing both forms appends to esc after
+** writing anything to raw that it cannot write to esc more cheaply. */
+void jbuf_escape_since(jbuf *esc, const jbuf *raw, size_t from);
+
+/* For tests: with on 0, the escaper takes its portable path even where
+** the CPU offers the wider one (jbuf.c); 1 restores it.  Returns whether
+** the CPU offers it. */
+int jbuf_testing_wide(int on);
+
 /* A signed integer in decimal. */
 void jbuf_int(jbuf *b, int64_t v);
 

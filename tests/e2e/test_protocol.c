@@ -391,6 +391,109 @@ TEST(resource_template_names_entries)
     FINISH(s);
 }
 
+/* ---- pages of entries: structuredContent and the text block ---- */
+
+/* Whether a tools/call reply line's text block is its structuredContent's
+** text escaped as one JSON string, byte for byte as cJSON prints that
+** string (what the server did, by escaping the printed page, before pages
+** were written in both forms at once).  *entries gets the page's count. */
+static int text_is_page_escaped(const char *line, int *entries)
+{
+    static const char block[] = "\"content\":[{\"type\":\"text\",\"text\":\"";
+    const char *t = strstr(line, block);
+    if (!t) return 0;
+    t += sizeof block - 2; /* the text block's opening quote */
+    const char *e = t + 1;
+    while (*e && *e != '"') e += *e == '\\' ? 2 : 1;
+    if (!*e) return 0;
+    size_t tlen = (size_t)(e + 1 - t);
+    static const char sc_key[] = "}],\"structuredContent\":";
+    const char *sc = strstr(e, sc_key), *end = NULL;
+    if (!sc) return 0;
+    sc += sizeof sc_key - 1;
+    for (const char *q = strstr(sc, ",\"isError\":"); q; q = strstr(q + 1, ",\"isError\":")) end = q;
+    if (!end) return 0;
+    char *page = strndup(sc, (size_t)(end - sc));
+    cJSON *str = cJSON_CreateString(page), *tree = cJSON_Parse(page);
+    char *want = cJSON_PrintUnformatted(str);
+    int ok = want && tree && strlen(want) == tlen && memcmp(want, t, tlen) == 0;
+    if (!ok) fprintf(stderr, "text block:\n%.*s\nwanted:\n%s\n", (int)tlen, t, want ? want : "-");
+    *entries = cJSON_GetArraySize(cJSON_GetObjectItem(tree, "entries"));
+    cJSON_free(want);
+    cJSON_Delete(str);
+    cJSON_Delete(tree);
+    free(page);
+    return ok;
+}
+
+/* Strings that need every kind of escape, twice over in the text block:
+** quotes, backslashes, each control character, DEL, two- to four-byte
+** UTF-8 and U+2028/2029, at lengths around the escaper's 16-byte blocks. */
+static const char *const awkward[] = {
+    "plain",
+    "q\\\"uo\\\"te and back\\\\slash",
+    "\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f"
+    "\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
+    "\\u001c\\u001d\\u001e\\u001f\\u007f",
+    "caf\\u00e9 \\u20ac \\ud834\\udd1e line\\u2028para\\u2029end",
+    "fifteen chars!\\\"",
+    "sixteen chars!!\\\"",
+    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
+    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"",
+    "a long run of plain text that goes past two blocks before its \\\\ escape\\n",
+};
+
+TEST(page_text_block_is_the_page_escaped_byte_for_byte)
+{
+    srv *s = srv_start(NULL);
+    CHECK(s);
+    size_t n = sizeof awkward / sizeof *awkward;
+    for (size_t i = 0; i < n; i++) {
+        const char *a = awkward[i];
+        CHECK(srv_call_ok(s, "log_operation", srv_fmt(s,
+            "{\"event_type\":\"project_update\",\"operation_name\":\"%s\",\"user_id\":\"%s\","
+            "\"project_id\":\"p\",\"error\":\"%s\",\"args\":{\"k\\\"%s\":\"%s\",\"n\":[1.50,-0,2e-3],"
+            "\"deep\":{\"s\":\"%s\",\"t\":true,\"f\":false,\"z\":null}},\"result\":{\"r\":\"%s\"},"
+            "\"before_state\":{\"%s\":\"%s\"},\"after_state\":{\"a\":[\"%s\"]}}",
+            a, a, a, a, a, a, a, a, a, a)));
+    }
+    static const char *const reads[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":901,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"get_operation_history\",\"arguments\":{\"project_id\":\"p\",\"limit\":5}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":902,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"get_operation_history\",\"arguments\":{\"project_id\":\"p\",\"limit\":50}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":903,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"get_audit_trail\",\"arguments\":{\"start_date\":\"2000-01-01\",\"end_date\":\"2999-12-31\"}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":904,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"search_audit_log\",\"arguments\":{\"search_term\":\"plain\"}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":905,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"get_operation_history\",\"arguments\":{\"project_id\":\"p\"}," META "}}}",
+    };
+    static const int at_least[] = {5, 8, 16, 1, 8};
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        CHECK(srv_send_line(s, reads[i]) == 0);
+        const char *line = srv_recv_line(s);
+        CHECK(line);
+        int count = -1;
+        CHECK(text_is_page_escaped(line, &count));
+        if (count < at_least[i]) TEST_FAIL_("read %zu: %d entries", i, count);
+    }
+    /* The awkward strings came back as they were sent. */
+    cJSON *h = srv_call_ok(s, "get_operation_history", "{\"project_id\":\"p\",\"limit\":50}");
+    CHECK(h);
+    cJSON *want = srv_keep(s, cJSON_Parse(srv_fmt(s, "\"%s\"", awkward[3])));
+    CHECK(cJSON_IsString(want));
+    int found = 0;
+    cJSON *e;
+    cJSON_ArrayForEach(e, jget(h, "entries")) {
+        const char *name = jstr(e, "operation_name"), *deep = jstr(e, "args.deep.s");
+        found += name && deep && strcmp(name, want->valuestring) == 0 &&
+                 strcmp(deep, want->valuestring) == 0;
+    }
+    ASSERT_EQ_INT(found, 1);
+    FINISH(s);
+}
+
 TEST_MAIN(
     TEST_ENTRY(discover_describes_versions_and_capabilities)
     TEST_ENTRY(modern_request_without_capabilities_is_invalid_params)
@@ -409,4 +512,5 @@ TEST_MAIN(
     TEST_ENTRY(resources_list_pages_by_cursor)
     TEST_ENTRY(resources_read_entries_stats_and_checkpoints)
     TEST_ENTRY(resource_template_names_entries)
+    TEST_ENTRY(page_text_block_is_the_page_escaped_byte_for_byte)
 )

@@ -312,6 +312,120 @@ TEST(array_of_rows_is_a_json_array)
     free(text);
 }
 
+/* Rows printed with entry_array_add() into a page and its text block:
+** whether the text is the page escaped as one JSON string, byte for byte
+** as cJSON prints that string (as the reply's text block was made before
+** both were written at once), and the page is what entry_json() gives. */
+static int text_matches_page(entry_row *rows, int n)
+{
+    jbuf raw = {0}, text = {0}, one = {0};
+    entry_array a = {.out = &raw, .text = &text};
+    jbuf_putc(&raw, '[');
+    jbuf_putc(&one, '[');
+    jbuf_put(&text, "\"[", 2);
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        ok &= entry_array_add(&a, &rows[i]) == 0;
+        if (i) jbuf_putc(&one, ',');
+        entry_json(&rows[i], &one);
+    }
+    jbuf_putc(&raw, ']');
+    jbuf_putc(&one, ']');
+    jbuf_put(&text, "]\"", 2);
+    char *page = jbuf_take(&raw), *t = jbuf_take(&text), *o = jbuf_take(&one);
+    cJSON *str = page ? cJSON_CreateString(page) : NULL;
+    char *want = str ? cJSON_PrintUnformatted(str) : NULL;
+    cJSON *tree = page ? cJSON_Parse(page) : NULL;
+    ok = ok && page && t && o && want && tree && strcmp(t, want) == 0 && strcmp(page, o) == 0;
+    if (!ok) fprintf(stderr, "page: %s\ntext: %s\nwant: %s\n", page ? page : "-",
+                     t ? t : "-", want ? want : "-");
+    cJSON_Delete(tree);
+    cJSON_Delete(str);
+    cJSON_free(want);
+    free(page);
+    free(t);
+    free(o);
+    return ok;
+}
+
+TEST(page_text_is_the_page_escaped_byte_for_byte)
+{
+    /* Every kind of field with every kind of awkward text: quotes,
+    ** backslashes, each control character, DEL, two- to four-byte UTF-8,
+    ** U+2028/2029 (left as they are), JSON columns holding escapes, text
+    ** that is not JSON, NULLs, hashes as bytes, as hex and damaged, at
+    ** lengths around the escaper's 16-byte blocks. */
+    static char controls[40];
+    for (int i = 1; i < 32; i++) controls[i - 1] = (char)i;
+    controls[31] = 0x7f;
+    static const char *const texts[] = {
+        "", "x", "q\"uo\"te\\back", controls, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e",
+        "line\xe2\x80\xa8para\xe2\x80\xa9", "fifteen chars!\"", "sixteen chars!!\"",
+        "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+        "a long run of plain text that goes past two blocks before its \\ escape\n",
+    };
+    static const char *const jsons[] = {
+        "{\"k\\\"q\":\"v\\\\w\\n\\u0001\\u2028\",\"n\":[1.50,-0,2e-3,true,null]}",
+        "\"a string \\\" with \\\\ escapes\"", " [ {} , [] ]\n", "not json \"at all\"",
+        "{\"caf\xc3\xa9\":\"\xf0\x9d\x84\x9e\"}", "12345678901234567890",
+    };
+    size_t nt = sizeof texts / sizeof *texts, nj = sizeof jsons / sizeof *jsons;
+    char hex[65];
+    chain_hex(HASH_BYTES, hex);
+    entry_row rows[12];
+    for (int i = 0; i < 12; i++) {
+        entry_row r = full_row();
+        r.seq = 100 + i;
+        for (int c = 1; c < ENTRY_NFIELDS; c++) {
+            if (entry_fields[c].type == ENTRY_TEXT) set(&r, c, texts[(size_t)(i + c) % nt]);
+            if (entry_fields[c].type == ENTRY_JSON) set(&r, c, jsons[(size_t)(i + c) % nj]);
+            if (entry_fields[c].nullable && (i + c) % 5 == 0) set(&r, c, NULL);
+        }
+        if (i % 3 == 1) set(&r, ENTRY_F_prev_hash, hex);
+        if (i % 3 == 2) set(&r, ENTRY_F_hash, "damaged");
+        r.log_id.p = texts[(size_t)i % nt];
+        r.log_id.len = strlen(r.log_id.p);
+        if (i % 4 == 3) r.log.p = NULL;
+        rows[i] = r;
+    }
+    for (int n = 1; n <= 12; n++)
+        if (!text_matches_page(rows, n)) TEST_FAIL_("a page of %d rows", n);
+}
+
+TEST(printer_hex_hash_that_needs_an_escape_is_damaged)
+{
+    /* 64 bytes holding a quote, a backslash, a control character or
+    ** non-ASCII bytes anywhere, as a hand-edited row might: printed as a
+    ** damaged hash, not spliced into the reply's JSON. */
+    static const struct {
+        int at;
+        const char *bytes;
+    } bad[] = {{0, "\""}, {63, "\\"}, {40, "\n"}, {17, "\xc3\xa9"}, {31, "\x01"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char hex[65];
+        chain_hex(HASH_BYTES, hex);
+        memcpy(hex + bad[i].at, bad[i].bytes, strlen(bad[i].bytes));
+        entry_row r = full_row();
+        set(&r, ENTRY_F_hash, hex);
+        ASSERT_EQ_INT(r.v[ENTRY_F_hash].len, 64);
+        char *t = printed(&r);
+        ASSERT(t);
+        if (!strstr(t, ",\"hash\":\"\",")) TEST_FAIL_("case %zu: %s", i, t);
+        free(t);
+    }
+    char hex[65];
+    chain_hex(HASH_BYTES, hex);
+    for (int i = 0; i < 64; i += 9) hex[i] = (char)(i % 2 ? 'A' : 'F'); /* upper case is hex */
+    entry_row r = full_row();
+    set(&r, ENTRY_F_hash, hex);
+    char *t = printed(&r);
+    ASSERT(t);
+    char want[80];
+    snprintf(want, sizeof want, ",\"hash\":\"%s\",", hex);
+    ASSERT_CONTAINS(t, want);
+    free(t);
+}
+
 TEST_MAIN(
     TEST_ENTRY(every_field_but_seq_and_the_hashes_is_a_chain_member)
     TEST_ENTRY(string_slots_cover_each_member_once)
@@ -325,4 +439,6 @@ TEST_MAIN(
     TEST_ENTRY(printer_json_with_a_nul_inside_is_a_string)
     TEST_ENTRY(printer_of_stored_text_splices_json_unchecked)
     TEST_ENTRY(row_fields_are_the_rows_strings)
-    TEST_ENTRY(array_of_rows_is_a_json_array))
+    TEST_ENTRY(array_of_rows_is_a_json_array)
+    TEST_ENTRY(page_text_is_the_page_escaped_byte_for_byte)
+    TEST_ENTRY(printer_hex_hash_that_needs_an_escape_is_damaged))

@@ -134,32 +134,51 @@ TEST(nul_byte_escaped)
     free(s);
 }
 
+/* n bytes drawn from pool into in, then a NUL; *seed advances. */
+static void draw(char *in, size_t n, const char *pool, size_t npool, unsigned *seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        in[i] = pool[(*seed >> 16) % npool];
+    }
+    in[n] = '\0';
+}
+
+/* Whether jbuf_string() gives cJSON's text for strings of every length up
+** to 200 drawn from pool (seeded), each at every offset of a buffer. */
+static int escapes_match_cjson(const char *pool, size_t npool, unsigned seed)
+{
+    for (size_t n = 0; n <= 200; n++) {
+        for (int round = 0; round < 6; round++) {
+            char in[201];
+            draw(in, n, pool, npool, &seed);
+            jbuf b = {0};
+            for (int i = 0; i < round * 3; i++) jbuf_putc(&b, '<');
+            jbuf_string(&b, in, n);
+            char *got = jbuf_take(&b);
+            cJSON *str = cJSON_CreateString(in);
+            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
+            int same = got && want && strcmp(got + round * 3, want) == 0;
+            free(got);
+            cJSON_free(want);
+            cJSON_Delete(str);
+            if (!same) {
+                fprintf(stderr, "length %zu, round %d\n", n, round);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 TEST(dense_escapes_match_cjson)
 {
-    /* Strings of every length up to 100 drawn from a few plain bytes and
+    /* Strings of every length up to 200 drawn from a few plain bytes and
     ** many that need escapes, so that blocks hold several escapes, one
     ** right after another, and at their edges. */
     static const char pool[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 'z', (char)0xC3,
                                 (char)0xA9, '/', ' ', 0x7f};
-    unsigned seed = 12345;
-    for (size_t n = 1; n <= 100; n++) {
-        for (int round = 0; round < 20; round++) {
-            char in[101];
-            for (size_t i = 0; i < n; i++) {
-                seed = seed * 1103515245u + 12345u;
-                in[i] = pool[(seed >> 16) % sizeof pool];
-            }
-            in[n] = '\0';
-            char *s = escaped(in, n);
-            cJSON *str = cJSON_CreateString(in);
-            char *want = str ? cJSON_PrintUnformatted(str) : NULL;
-            int same = s && want && strcmp(s, want) == 0;
-            free(s);
-            cJSON_free(want);
-            cJSON_Delete(str);
-            if (!same) TEST_FAIL_("length %zu, round %d", n, round);
-        }
-    }
+    ASSERT(escapes_match_cjson(pool, sizeof pool, 12345));
 }
 
 TEST(long_string_round_trips)
@@ -175,6 +194,118 @@ TEST(long_string_round_trips)
     free(s);
     free(in);
     ASSERT(ok);
+}
+
+/* cJSON's text of s as a JSON string, less its quotes when bare; caller
+** frees with cJSON_free(). */
+static char *cjson_string(const char *s, int bare)
+{
+    cJSON *str = cJSON_CreateString(s);
+    char *t = str ? cJSON_PrintUnformatted(str) : NULL;
+    cJSON_Delete(str);
+    if (t && bare) {
+        size_t n = strlen(t);
+        memmove(t, t + 1, n - 2);
+        t[n - 2] = '\0';
+    }
+    return t;
+}
+
+TEST(string_twice_is_the_string_escaped_again)
+{
+    /* The two forms of one string, from plain and dense inputs of every
+    ** length up to 100: raw is jbuf_string()'s text and esc that text
+    ** escaped once more, as cJSON would print it inside a string. */
+    static const char pool[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 'z', (char)0xE2,
+                                (char)0x80, (char)0xA8, '/', ' ', 0x7f};
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
+    unsigned seed = 777;
+    for (size_t n = 0; n <= 100; n++) {
+        for (int round = 0; round < 12; round++) {
+            char in[101];
+            /* Rounds 0 and 1 are plain text: the one-scan path. */
+            if (round < 2) draw(in, n, letters, sizeof letters - 1, &seed);
+            else draw(in, n, pool, sizeof pool, &seed);
+            jbuf raw = {0}, esc = {0};
+            jbuf_puts(&raw, "[");
+            jbuf_puts(&esc, "[");
+            jbuf_string_twice(&raw, &esc, in, n);
+            char *r = jbuf_take(&raw), *e = jbuf_take(&esc);
+            char *want_r = cjson_string(in, 0);
+            char *want_e = cjson_string(r ? r + 1 : "", 1);
+            int same = r && e && want_r && want_e && strcmp(r + 1, want_r) == 0 &&
+                       e[0] == '[' && strcmp(e + 1, want_e) == 0;
+            free(r);
+            free(e);
+            cJSON_free(want_r);
+            cJSON_free(want_e);
+            if (!same) TEST_FAIL_("length %zu, round %d", n, round);
+        }
+    }
+}
+
+TEST(escaped_appends_after_any_prefix_without_touching_it)
+{
+    /* The escaper writes blocks past the end of what it appends; what the
+    ** buffer held before must survive, whatever its length. */
+    static const char text[] = "{\"k\":\"v\\\\w\",\"n\":[1,2]}\n\x01 tail of plain text";
+    for (size_t prefix = 0; prefix < 70; prefix++) {
+        for (size_t n = 0; n < sizeof text; n += 3) {
+            char part[sizeof text];
+            memcpy(part, text, n);
+            part[n] = '\0';
+            jbuf b = {0};
+            for (size_t i = 0; i < prefix; i++) jbuf_putc(&b, (char)('A' + i % 26));
+            jbuf_escaped(&b, part, n);
+            char *got = jbuf_take(&b);
+            char *want = cjson_string(part, 1);
+            int ok = got && want && strlen(got) == prefix + strlen(want) &&
+                     strcmp(got + prefix, want) == 0;
+            for (size_t i = 0; ok && i < prefix; i++) ok = got[i] == (char)('A' + i % 26);
+            free(got);
+            cJSON_free(want);
+            if (!ok) TEST_FAIL_("prefix %zu, length %zu", prefix, n);
+        }
+    }
+}
+
+TEST(escape_since_mirrors_what_was_appended_and_failure)
+{
+    jbuf raw = {0}, esc = {0};
+    jbuf_puts(&raw, "skip");
+    size_t from = raw.len;
+    jbuf_puts(&raw, "{\"a\":\"b\\n\"}");
+    jbuf_escape_since(&esc, &raw, from);
+    char *e = jbuf_take(&esc);
+    ASSERT_EQ_STR(e, "{\\\"a\\\":\\\"b\\\\n\\\"}");
+    free(e);
+    jbuf_fail(&raw);
+    jbuf_escape_since(&esc, &raw, 0);
+    ASSERT(esc.failed);
+    jbuf_string_twice(&raw, &esc, "x", 1);
+    ASSERT(raw.failed && esc.failed);
+    jbuf_free(&raw);
+    jbuf_free(&esc);
+}
+
+TEST(both_escapers_match_cjson)
+{
+    /* The SSSE3 escaper (where the CPU has it) and the portable one, on
+    ** JSON-like text (quotes and backslashes every few bytes), on text
+    ** with control characters among them (which the wide one hands to the
+    ** portable one block by block) and on UTF-8. */
+    static const char json_like[] = {'"', '\\', 'a', 'b', ':', ',', '{', '}', '1', ' '};
+    static const char with_controls[] = {'"', '\\', 'a', '\n', 0x01, 0x1f, '\t', 'z'};
+    static const char utf8[] = {'"', (char)0xC3, (char)0xA9, (char)0xE2, (char)0x80,
+                                (char)0xA8, 'x', 0x7f};
+    for (int wide = 1; wide >= 0; wide--) {
+        jbuf_testing_wide(wide);
+        int ok = escapes_match_cjson(json_like, sizeof json_like, 1) &&
+                 escapes_match_cjson(with_controls, sizeof with_controls, 2) &&
+                 escapes_match_cjson(utf8, sizeof utf8, 3);
+        jbuf_testing_wide(1);
+        if (!ok) TEST_FAIL_("the %s escaper", wide ? "wide" : "portable");
+    }
 }
 
 TEST(integers)
@@ -363,6 +494,10 @@ TEST_MAIN(
     TEST_ENTRY(nul_byte_escaped)
     TEST_ENTRY(dense_escapes_match_cjson)
     TEST_ENTRY(long_string_round_trips)
+    TEST_ENTRY(string_twice_is_the_string_escaped_again)
+    TEST_ENTRY(escaped_appends_after_any_prefix_without_touching_it)
+    TEST_ENTRY(escape_since_mirrors_what_was_appended_and_failure)
+    TEST_ENTRY(both_escapers_match_cjson)
     TEST_ENTRY(integers)
     TEST_ENTRY(tree_matches_cjson)
     TEST_ENTRY(tree_scalars_and_empties_match_cjson)

@@ -507,7 +507,99 @@ TEST(error_message_truncated_safely)
     ASSERT(memchr(err, '\0', sizeof err) != NULL);
 }
 
+TEST(edges_keep_their_verdicts_and_messages)
+{
+    /* Closing mixed containers, whitespace and bytes that look like it,
+    ** numbers' grammar, truncated, overlong and surrogate UTF-8, escapes
+    ** and nesting: each verdict and message as the checker gave them
+    ** before it tracked the innermost container and tested whitespace
+    ** with one comparison (the table was made by that checker). */
+    static const struct {
+        const char *text;
+        int depth, code;
+        const char *err;
+    } edges[] = {
+    {"[{\"a\":[1,{\"b\":[]}],\"c\":{}},[]]", 8, 0, ""},
+    {"{\"a\":[],\"b\":1}", 8, 0, ""},
+    {"[{},1]", 8, 0, ""},
+    {"[{},{\"a\":[]}]", 8, 0, ""},
+    {"{\"a\":{},\"b\":{}}", 8, 0, ""},
+    {"[{]}", 8, -1, "expected a key at byte 2"},
+    {"{\"a\":[}]", 8, -1, "unexpected character at byte 6"},
+    {"[{}}", 8, -1, "expected ',' or a closing bracket at byte 3"},
+    {"{\"a\":{}]", 8, -1, "expected ',' or a closing bracket at byte 7"},
+    {"{\"a\":[]}}", 8, -1, "unexpected text after the value at byte 8"},
+    {"[[]}", 8, -1, "expected ',' or a closing bracket at byte 3"},
+    {"{\"a\":{},\"b\":[{}]]", 8, -1, "expected ',' or a closing bracket at byte 16"},
+    {"{\"a\":[],}", 8, -1, "expected a key at byte 8"},
+    {"[{},]", 8, -1, "unexpected character at byte 4"},
+    {"[{\"a\":[]},{\"b\":{\"c\":[]}}]", 3, -2, "nesting deeper than the limit at byte 20"},
+    {"[{\"a\":[]},{\"b\":{\"c\":[]}}]", 2, -2, "nesting deeper than the limit at byte 6"},
+    {"{\"a\":[[]],\"b\":[[[]]]}", 3, -2, "nesting deeper than the limit at byte 16"},
+    {"\x0b""1", 8, -1, "unexpected character at byte 0"},
+    {"\x0c""1", 8, -1, "unexpected character at byte 0"},
+    {"1\x1f""", 8, -1, "unexpected text after the value at byte 1"},
+    {"[1,\x0b""2]", 8, -1, "unexpected character at byte 3"},
+    {" \x09""\x0a""\x0d""[ \x09""\x0a""\x0d""1 \x09""\x0a""\x0d"", \x09""\x0a""\x0d""{ \x09""\x0a""\x0d""\"k\" \x09""\x0a""\x0d"": \x09""\x0a""\x0d""[] \x09""\x0a""\x0d""} \x09""\x0a""\x0d""] \x09""\x0a""\x0d""", 8, 0, ""},
+    {"\xc2""\xa0""1", 8, -1, "unexpected character at byte 0"},
+    {"[1\x7f""]", 8, -1, "expected ',' or a closing bracket at byte 2"},
+    {"{\"a\"\x0c"":1}", 8, -1, "expected ':' at byte 4"},
+    {"{\"a\":1", 8, -1, "unexpected end of input at byte 6"},
+    {"-", 8, -1, "malformed number at byte 1"},
+    {"-01", 8, -1, "unexpected text after the value at byte 2"},
+    {"1.e5", 8, -1, "malformed number at byte 2"},
+    {"1e", 8, -1, "malformed number at byte 2"},
+    {"1E+", 8, -1, "malformed number at byte 3"},
+    {"0.0e-0", 8, 0, ""},
+    {"-0", 8, 0, ""},
+    {"1.5E+10", 8, 0, ""},
+    {"01", 8, -1, "unexpected text after the value at byte 1"},
+    {".5", 8, -1, "unexpected character at byte 0"},
+    {"+1", 8, -1, "unexpected character at byte 0"},
+    {"1e5.5", 8, -1, "unexpected text after the value at byte 3"},
+    {"[1.]", 8, -1, "malformed number at byte 3"},
+    {"2.", 8, -1, "malformed number at byte 2"},
+    {"[-]", 8, -1, "malformed number at byte 2"},
+    {"[1e+]", 8, -1, "malformed number at byte 4"},
+    {"{\"n\":-0.0E-00}", 8, 0, ""},
+    {"[0x1]", 8, -1, "expected ',' or a closing bracket at byte 2"},
+    {"[1,-]", 8, -1, "malformed number at byte 4"},
+    {"\"\xe2""\x82""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xe2""\x82""", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xf0""\x9d""\x84""", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xc0""\xaf""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xe0""\x80""\xaf""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xf0""\x80""\x80""\xaf""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xed""\xa0""\x80""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xf4""\x90""\x80""\x80""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\x80""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\xff""\"", 8, -1, "invalid UTF-8 at byte 1"},
+    {"\"\\ud800\"", 8, -1, "lone high surrogate escape at byte 7"},
+    {"\"\\udc00\"", 8, -1, "lone low surrogate escape at byte 7"},
+    {"\"\\ud800\\u0041\"", 8, -1, "lone high surrogate escape at byte 13"},
+    {"\"\\ud834\\udd1e\"", 8, 0, ""},
+    {"\"\\u00\"", 8, -1, "truncated \\u escape at byte 3"},
+    {"\"\\uZZZZ\"", 8, -1, "bad \\u escape at byte 3"},
+    {"\"\\x\"", 8, -1, "bad escape in string at byte 2"},
+    {"[\"\\u0000\"]", 8, -3, "\\u0000 in a string at byte 8"},
+    {"[[[[[[[[[]]]]]]]]]", 8, -2, "nesting deeper than the limit at byte 8"},
+    {"[[[[[[[[[]]]]]]]]]", 9, 0, ""},
+    {"[[[[[[[[[]]]]]]]]", 9, -1, "unexpected end of input at byte 17"},
+    {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}", 7, -2, "nesting deeper than the limit at byte 35"},
+    {"a sixteen-byte+ plain string that is not quoted", 8, -1, "unexpected character at byte 0"},
+    {"\"a string longer than sixteen bytes with a \x01"" inside\"", 8, -1, "unescaped control character in string at byte 43"},
+    {"\"a string longer than sixteen bytes, then truncated", 8, -1, "unterminated string at byte 51"},
+    };
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        int got = jcn(edges[i].text, strlen(edges[i].text), edges[i].depth);
+        if (got != edges[i].code || strcmp(last_err, edges[i].err) != 0)
+            TEST_FAIL_("case %zu: %d '%s', want %d '%s'", i, got, last_err, edges[i].code,
+                       edges[i].err);
+    }
+}
+
 TEST_MAIN(
+    TEST_ENTRY(edges_keep_their_verdicts_and_messages)
     TEST_ENTRY(valid_scalars)
     TEST_ENTRY(valid_objects)
     TEST_ENTRY(valid_arrays)
