@@ -716,7 +716,7 @@ TEST(read_only_store_serves_reads_unrecorded)
     recorder_call r, w;
     cJSON *args = cJSON_CreateObject();
     int read = rc ? recorder_call_begin(rc, &r, args, 0, err) : 0;
-    int write = rc ? recorder_call_begin(rc, &w, args, 1, err) : 0;
+    int write = rc ? recorder_call_begin(rc, &w, args, RECORDER_CALL_WRITES, err) : 0;
     cJSON_Delete(args);
     recorder_close(rc);
     store_close(s);
