@@ -22,6 +22,38 @@ static mcp *new_mcp(void)
     return mcp_new(&o, err, sizeof err);
 }
 
+/* An inbox reading a pipe the test writes to (fx.p[1]). */
+typedef struct fx {
+    mcp *m;
+    int p[2];
+    inbox *ib;
+} fx;
+
+static int fx_open(fx *f, size_t max_message)
+{
+    char err[256];
+    memset(f, 0, sizeof *f);
+    f->p[0] = f->p[1] = -1;
+    if (!(f->m = new_mcp()) || pipe(f->p) != 0) return -1;
+    f->ib = inbox_start(f->p[0], max_message, f->m, err, sizeof err);
+    return f->ib ? 0 : -1;
+}
+
+/* Close the writing end (when still open) first, so the reader sees EOF. */
+static void fx_close(fx *f)
+{
+    if (f->p[1] >= 0) close(f->p[1]);
+    inbox_stop(f->ib);
+    if (f->p[0] >= 0) close(f->p[0]);
+    mcp_free(f->m);
+}
+
+static void fx_end_input(fx *f)
+{
+    close(f->p[1]);
+    f->p[1] = -1;
+}
+
 static int write_all(int fd, const char *s)
 {
     size_t n = strlen(s);
@@ -55,39 +87,33 @@ static int take_all(inbox *ib, int block, char *methods, size_t cap)
 
 TEST(messages_come_in_order_then_eof)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256], got[512];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n"
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
+    char got[512];
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n"
                            "\n"
                            "not json\n"
                            "{\"jsonrpc\":\"2.0\",\"method\":\"b\"}\n"
                            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"c\"}") == 0);
-    close(p[1]);
+    fx_end_input(&f);
     ASSERT_EQ_INT(take_all(ib, 1, got, sizeof got), INBOX_EOF);
     ASSERT_EQ_STR(got, "a,(blank),(invalid),b,c");
     mcp_input in;
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_EOF); /* and stays so */
     ASSERT_EQ_INT(inbox_next(ib, 0, NULL, &in), INBOX_EOF);
-    inbox_stop(ib);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 TEST(again_only_once_nothing_more_is_waiting)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256], got[512];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
+    char got[512];
     /* Three complete lines and the start of a fourth: the three make one
     ** group, then nothing more is waiting, as a single thread saw it. */
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n"
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n"
                            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"b\"}\n"
                            "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"c\"}\n"
                            "{\"jsonrpc\":\"2.0\",") == 0);
@@ -96,39 +122,33 @@ TEST(again_only_once_nothing_more_is_waiting)
     mcp_input_free(&in);
     ASSERT_EQ_INT(take_all(ib, 0, got, sizeof got), INBOX_AGAIN);
     ASSERT_EQ_STR(got, "b,c");
-    ASSERT(write_all(p[1], "\"id\":4,\"method\":\"d\"}\n") == 0);
+    ASSERT(write_all(f.p[1], "\"id\":4,\"method\":\"d\"}\n") == 0);
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_MESSAGE);
     ASSERT_EQ_STR(in.msg.method, "d");
     mcp_input_free(&in);
-    close(p[1]);
+    fx_end_input(&f);
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_EOF);
-    inbox_stop(ib);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 TEST(a_line_over_the_limit_is_reported_and_the_next_one_served)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256], got[512];
-    inbox *ib = inbox_start(p[0], 64, m, err, sizeof err);
-    ASSERT(ib);
+    fx f;
+    ASSERT(fx_open(&f, 64) == 0);
+    inbox *ib = f.ib;
+    char got[512];
     char long_line[200];
     memset(long_line, 'x', sizeof long_line - 2);
     long_line[sizeof long_line - 2] = '\n';
     long_line[sizeof long_line - 1] = '\0';
-    ASSERT(write_all(p[1], long_line) == 0);
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n") == 0);
-    close(p[1]);
+    ASSERT(write_all(f.p[1], long_line) == 0);
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n") == 0);
+    fx_end_input(&f);
     mcp_input in;
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_TOO_LONG);
     ASSERT_EQ_INT(take_all(ib, 1, got, sizeof got), INBOX_EOF);
     ASSERT_EQ_STR(got, "a");
-    inbox_stop(ib);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 /* A writer thread: more lines than the inbox holds, for the bound. */
@@ -150,15 +170,13 @@ static void *feed(void *arg)
 
 TEST(more_lines_than_it_holds_all_arrive_in_order)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
-    feeder f = {p[1], INBOX_MAX_ITEMS * 4};
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
+    feeder fd = {f.p[1], INBOX_MAX_ITEMS * 4};
+    f.p[1] = -1; /* the feeder closes it */
     pthread_t t;
-    ASSERT(pthread_create(&t, NULL, feed, &f) == 0);
+    ASSERT(pthread_create(&t, NULL, feed, &fd) == 0);
     usleep(100000); /* let the reader fill the inbox and wait for room */
     mcp_input in;
     int n = 0, r, in_order = 1;
@@ -172,25 +190,20 @@ TEST(more_lines_than_it_holds_all_arrive_in_order)
     ASSERT_EQ_INT(r, INBOX_EOF);
     ASSERT_EQ_INT(n, INBOX_MAX_ITEMS * 4);
     ASSERT(in_order);
-    inbox_stop(ib);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 TEST(a_cancellation_behind_the_request_is_seen)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\"}\n") == 0);
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\"}\n") == 0);
     mcp_input in;
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_MESSAGE);
     cJSON *id = cJSON_CreateNumber(7), *other = cJSON_CreateNumber(8);
     ASSERT(!inbox_cancelled(ib, id));
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
                            "\"params\":{\"requestId\":7}}\n") == 0);
     int seen = 0;
     for (int i = 0; i < 500 && !seen; i++) {
@@ -202,21 +215,15 @@ TEST(a_cancellation_behind_the_request_is_seen)
     mcp_input_free(&in);
     cJSON_Delete(id);
     cJSON_Delete(other);
-    inbox_stop(ib);
-    close(p[1]);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 TEST(call_arguments_arrive_scrubbed)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
                            "{\"name\":\"log_operation\",\"arguments\":{\"password\":\"hunter2\"}}}\n"
                            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":"
                            "{\"arguments\":{\"password\":\"hunter2\"}}}\n") == 0);
@@ -231,10 +238,7 @@ TEST(call_arguments_arrive_scrubbed)
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_MESSAGE);
     ASSERT(!in.args_scrubbed);
     mcp_input_free(&in);
-    inbox_stop(ib);
-    close(p[1]);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 static volatile int stop_flag;
@@ -256,12 +260,9 @@ static void *signal_later(void *arg)
 
 TEST(a_signal_ends_a_blocking_wait)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal; /* no SA_RESTART, as serve installs its own */
@@ -276,54 +277,39 @@ TEST(a_signal_ends_a_blocking_wait)
     sigaction(SIGUSR1, &old, NULL);
     ASSERT_EQ_INT(r, INBOX_STOPPED);
     ASSERT(stop_flag);
-    inbox_stop(ib);
-    close(p[1]);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 TEST(quiet_until_a_line_arrives)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n") == 0);
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}\n") == 0);
     mcp_input in;
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_MESSAGE);
     mcp_input_free(&in);
     ASSERT_EQ_INT(inbox_next(ib, 0, NULL, &in), INBOX_AGAIN);
     ASSERT(inbox_quiet(ib, 20));
-    ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"b\"}\n") == 0);
+    ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"b\"}\n") == 0);
     ASSERT(!inbox_quiet(ib, 5000)); /* ends as soon as the line is in */
     ASSERT_EQ_INT(inbox_next(ib, 0, NULL, &in), INBOX_MESSAGE);
     mcp_input_free(&in);
-    inbox_stop(ib);
-    close(p[1]);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f);
 }
 
 TEST(stopping_drops_what_was_not_taken)
 {
-    mcp *m = new_mcp();
-    int p[2];
-    ASSERT(m && pipe(p) == 0);
-    char err[256];
-    inbox *ib = inbox_start(p[0], 4096, m, err, sizeof err);
-    ASSERT(ib);
+    fx f;
+    ASSERT(fx_open(&f, 4096) == 0);
+    inbox *ib = f.ib;
     for (int i = 0; i < 20; i++)
-        ASSERT(write_all(p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+        ASSERT(write_all(f.p[1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
                                "\"params\":{\"arguments\":{\"a\":[1,2,3]}}}\n") == 0);
     mcp_input in;
     ASSERT_EQ_INT(inbox_next(ib, 1, NULL, &in), INBOX_MESSAGE);
     mcp_input_free(&in);
-    inbox_stop(ib); /* the rest, parsed or not, is freed (ASan, valgrind) */
-    close(p[1]);
-    close(p[0]);
-    mcp_free(m);
+    fx_close(&f); /* the rest, parsed or not, is freed (ASan, valgrind) */
 }
 
 TEST_MAIN(TEST_ENTRY(messages_come_in_order_then_eof)
