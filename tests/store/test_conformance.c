@@ -2294,7 +2294,9 @@ TEST(prune_of_thousands_of_entries_removes_them_all)
     ASSERT_EQ_INT(kept, OLD);
     ASSERT_EQ_INT(last_seq, OLD);
     int64_t first, last;
-    ASSERT_EQ_INT(store_seq_range(s, &first, &last, err), STORE_OK);
+    int ranged = store_seq_range(s, &first, &last, err);
+    store_close(s);
+    ASSERT_EQ_INT(ranged, STORE_OK);
     ASSERT_EQ_INT(first, OLD + 1);
     ASSERT_EQ_INT(last, OLD + 1);
 }
