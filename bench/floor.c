@@ -214,6 +214,7 @@ static sqlite3 *open_store(const char *path, store **s)
 {
     char err[STORE_ERRLEN];
     store_options so = {.path = path};
+    store_testing_sqlite_configure(); /* before SQLite initializes, as in the server */
     gen_capture_connections();
     if (store_open(&so, s, err) != STORE_OK) {
         fprintf(stderr, "floor: cannot open %s: %s\n", path, err);

@@ -37,6 +37,11 @@ int64_t store_testing_round_trips(store *s);
 ** left behind is built again when a writable store next opens. */
 void store_testing_tree_off(store *s, int off);
 
+/* The process-wide SQLite settings the SQLite backend makes before its
+** first open (the statement-journal spill, store_sqlite.c), for a program
+** that initializes SQLite itself before opening a store (bench_floor). */
+void store_testing_sqlite_configure(void);
+
 /* The SQLite backend's search-index and counter feed (store_sqlite_derived.c),
 ** for the benchmark floor to do the same work as the store at the same
 ** moment: note each row as it is inserted, flush just before COMMIT (an

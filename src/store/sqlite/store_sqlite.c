@@ -425,6 +425,32 @@ static int keep_wal(sqlite_store *s, char *err)
     return STORE_OK;
 }
 
+/* A savepoint's journal stays in memory, one piece, up to this size
+** (SQLite's default is 64 KiB).  A call's savepoint journals each page it
+** changes once, and a call with a large entry changes more than 64 KiB of
+** pages; past the limit SQLite moves the journal to a temporary file,
+** which then stays a file for the rest of the transaction: a pwrite per
+** journaled page of every later call of the group (three times the pwrite
+** calls of a write when measured, issue 23).  It cannot be larger: the
+** move writes the piece in one call of the unix VFS, which writes at most
+** 0x1ffff bytes at once (seekAndWriteFd: nBuf &= 0x1ffff), and a larger
+** piece lost its tail and failed the statement as "disk full" (a 1 MiB
+** spill broke prune and migrations, issue 23;
+** store_sqlite.prune_of_thousands_of_entries_removes_them_all). */
+#define STMT_JOURNAL_SPILL 0x1ffff
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/* Process-wide, and only possible before SQLite initializes: when
+** something initialized it first, the default stays (correct, slower). */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
+}
+
+void store_testing_sqlite_configure(void)
+{
+    pthread_once(&config_once, configure_sqlite);
+}
 
 /* store_options.mmap_bytes: a read-only connection reads through a map of
 ** the file (SQLite falls back to reads where it cannot map). */
@@ -438,6 +464,7 @@ static int map_file(sqlite_store *s, int64_t bytes, char *err)
 int sq_open(const store_options *opt, store **out, char *err)
 {
     int rc;
+    pthread_once(&config_once, configure_sqlite);
     sqlite_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, STORE_ERRLEN, "out of memory");
@@ -473,17 +500,16 @@ int sq_open(const store_options *opt, store **out, char *err)
         (rc = sq_exec(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT,
                    "limiting the write-ahead log", err)) ||
         (rc = sq_exec(s, "PRAGMA cache_size=-16384", "sizing the cache", err)) ||
-        /* Statement and savepoint journals stay in memory, whatever their
-        ** size.  With temp_store=FILE they spill to a temporary file, and
-        ** SQLite 3.40 (Debian 12) then fails statements that journal more
-        ** than its spill size as "disk full" when that size is set above
-        ** 128 KiB: prune of a few thousand entries, a migration that drops
-        ** a table (test store_sqlite.prune_of_thousands_of_entries_removes_
-        ** them_all).  At the default 64 KiB spill a call's journal goes to a
-        ** file, three times the pwrite calls of a write (issue 23,
-        ** bench/RESULTS-issue23-local.md); memory costs ~47 K instructions
-        ** a call for its 1 KiB pieces instead. */
-        (rc = sq_exec(s, "PRAGMA temp_store=MEMORY", "placing temporary journals", err)) ||
+        /* Each call's savepoint journals the pages it changes.  With
+        ** temp_store=FILE that journal is one piece in memory up to
+        ** STMT_JOURNAL_SPILL (a file only past it) instead of a malloc per
+        ** 1 KiB (~47 K fewer instructions a logged call).  It was reverted
+        ** once because the commit's grouped statements then sent their
+        ** transient b-trees to temporary files (three times the pwrite
+        ** calls); the commit no longer groups in SQL
+        ** (store_sqlite_derived.c), so nothing of a write sorts (issue 23,
+        ** bench/RESULTS-issue23-local.md). */
+        (rc = sq_exec(s, "PRAGMA temp_store=FILE", "placing temporary journals", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = sq_schema_migrate(s, opt->path, version, err)) ||
         (rc = load_log_name(s, opt->log_name, err)) ||
