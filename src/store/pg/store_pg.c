@@ -616,6 +616,7 @@ static int connect_once(pg_store *s, char *err)
     /* A new connection holds no prepared statement, owes no result, and
     ** plans as the server's settings say. */
     memset(s->prepared, 0, sizeof s->prepared);
+    memset(s->find_generic, 0, sizeof s->find_generic);
     forget_air(s);
     s->plan_mode = PG_PLAN_ANY;
     if (!s->conn) {
@@ -634,12 +635,23 @@ static int connect_once(pg_store *s, char *err)
         return STORE_EIO;
     }
     /* Commits wait for the disk; results come back as text in known forms
-    ** (bytea as hex); lock waits end at the busy timeout. */
+    ** (bytea as hex); lock waits end at the busy timeout.  No JIT: every
+    ** statement here reads a few pages through an index, and a statement
+    ** planned once (a generic plan, LIMIT unknown) is costed as if it read
+    ** a tenth of the partitions, past jit_above_cost, so each run compiled
+    ** itself first: a user's newest 20 took 49 ms at 10,000,000 entries,
+    ** 0.18 ms without (bench/RESULTS-pg.md).  The trigram indexes' pending
+    ** lists (GIN's fast update, flushed by the insert that overflows them)
+    ** kept short: every search statement reads its partition's list whole,
+    ** and at the default 4 MB that was 4.5 ms of a 5 ms window (10,000,000
+    ** entries); the writers' inserts flush them, so the writers' setting
+    ** is the one that counts. */
     char setup[1024];
     snprintf(setup, sizeof setup,
              "SET synchronous_commit = on; SET application_name = 'dss-audit-mcp';"
              " SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
-             " SET bytea_output = 'hex'; SET lock_timeout = %d;%s",
+             " SET bytea_output = 'hex'; SET lock_timeout = %d; SET jit = off;"
+             " SET gin_pending_list_limit = 256;%s",
              s->busy_timeout_ms,
              s->readonly ? " SET default_transaction_read_only = on;" : "");
     /* And whether this session may write a WAL message, which is what

@@ -49,7 +49,7 @@
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 5
+#define PG_SCHEMA_VERSION 6
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL
@@ -120,6 +120,8 @@ enum { PG_PART_BEGIN = 1, PG_PART_FLUSH, PG_PART_CALLER };
 /* Statement numbers of pgs_run(): query shapes below 8192, fixed
 ** statements above. */
 #define PG_PREP_SLOTS 16384
+/* Query shapes (store_pg_query.c): the statement numbers below 8192. */
+#define PG_FIND_SHAPES 8192
 enum {
     PG_SLOT_LOG_ID = 8200, PG_SLOT_GET, PG_SLOT_ACT_TYPES, PG_SLOT_ACT_PROJECTS,
     PG_SLOT_ACT_TYPES_LOG, PG_SLOT_ACT_PROJECTS_LOG, PG_SLOT_DAYS_USER, PG_SLOT_DAYS_ALL,
@@ -228,6 +230,11 @@ typedef struct pg_store {
     /* The statements this connection has prepared (pgs_run()), a bit per
     ** statement number; cleared when a new connection is made. */
     unsigned char prepared[PG_PREP_SLOTS / 8];
+    /* Whether a find shape of one filter runs its generic plan
+    ** (store_pg_query.c, shape_plan()), per shape: 0 not checked on this
+    ** connection, else the runs since the check and whether it fits;
+    ** cleared with prepared. */
+    unsigned short find_generic[PG_FIND_SHAPES];
     /* Cursors opened by walks, for distinct names when walks nest. */
     int walks;
     /* The names of the logs met in rows read, sorted by log_id

@@ -179,6 +179,7 @@ enum {
     Q_SHAPES = STORE_QF_NEXT << 3
 };
 _Static_assert((int)Q_SHAPES < (int)PG_SLOT_LOG_ID, "statement numbers of shapes and fixed ones apart");
+_Static_assert((int)Q_SHAPES <= PG_FIND_SHAPES, "a generic plan's state for every shape");
 
 static const char *param_num(params *p, int slot, int64_t v)
 {
@@ -335,9 +336,14 @@ static int resolve(pg_store *s, const store_query *q, resolved *r, char *err)
 ** order, so keeping the newest meant fetching every match first: 20,000
 ** rows for a term in 0.2% of 10,000,000 entries.  Instead the search walks
 ** back in time through windows of created_at, newest first, each one
-** statement in which the trigram indexes find the window's matches, ANDed
-** with the BRIN index on created_at (and partitions outside the window are
-** pruned), so a window costs what its matches cost.  The windows reach
+** statement in which the trigram indexes find the matches of the
+** partitions the window touches (the others pruned), the rows outside the
+** window dropped as they are fetched, so a window costs what its
+** partitions' matches cost.  (Version 4's BRIN index on created_at, ANDed
+** with them, matched every page of the month being written, whose pages'
+** room is filled by later rows, and made the bitmaps lossy: 9.9 ms for a
+** day's window at 10,000,000 entries against 2.5 ms without; schema
+** version 6 drops it.)  The windows reach
 ** back from the newest entry the query can return (now, its until bound or
 ** its cursor).  The first is the last hour.  Each next one is sized by
 ** what the ones before found: at the rate of matches they met, enough time
@@ -436,17 +442,152 @@ static int hand_row(pg_store *s, const store_query *q, const PGresult *res, int 
     return STORE_OK;
 }
 
-/* How a find shape is planned.  Most are planned for their values each
-** time (PG_PLAN_CUSTOM): their best plan depends on them (how rare a user,
-** a term).  A shape that filters on time alone (a trail, a page after a
-** cursor, history without filters) has one best plan whatever the values:
-** the time index read backwards from the upper bound, the partitions
-** outside the bounds pruned when it starts (run-time pruning).  It is
-** planned once per connection (PG_PLAN_GENERIC): planning the four
-** partitions' dozen indexes took a trail 0.3 ms, its query 0.1. */
-static int find_plan(int shape)
+/* How a find shape is planned.  A shape that filters on time alone (a
+** trail, a page after a cursor, history without filters) has one best
+** plan whatever the values: the time index read backwards from the upper
+** bound, the partitions outside the bounds pruned when it starts
+** (run-time pruning).  It is planned once per connection
+** (PG_PLAN_GENERIC): planning the four partitions' dozen indexes took a
+** trail 0.3 ms, its query 0.1.  A shape of one equality filter (a user's
+** history) has one best plan too, that filter's index, which ends with
+** (created_at, log_id, seq), read backwards, unless the filter's values
+** are few: a generic plan is costed for an average value, and with a
+** handful of users it may rather read the time index and filter, which
+** for a rare user reads every partition.  So such a shape is planned once
+** only when its generic plan, explained on this connection, reads the
+** filter's own index (shape_plan()).  The rest are planned for their
+** values each time (PG_PLAN_CUSTOM): a substring search (how rare the
+** term: trigram bitmaps or the time index), several filters (which is
+** rarest), a log (the own log or a small one), a cursor of seq alone.
+** (A generic plan of a user's newest 20 once took 55 ms at 10,000,000
+** entries: JIT compiling it each run, its LIMIT unknown to the cost; the
+** session runs without JIT, store_pg.c.) */
+static const struct {
+    int filter;
+    const char *index; /* how its partitions' index names go on */
+} one_filter[] = {
+    {Q(PROJECT), "_project_id_created_at_log_id_seq"},
+    {Q(USER), "_user_id_created_at_log_id_seq"},
+    {Q(OPNAME), "_operation_name_created_at_log_id_seq"},
+    {Q(EVTYPE), "_event_type_created_at_log_id_seq"},
+    {Q(SERVER), "_server_name_created_at_log_id_seq"},
+    {Q(SESSION), "_session_id_created_at_log_id_seq"},
+    {Q(COMPLETES), "_completes_created_at_log_id_seq"},
+};
+#define N_ONE_FILTER (int)(sizeof one_filter / sizeof one_filter[0])
+/* Runs of a generic plan before it is explained again (statistics move). */
+#define GENERIC_RECHECK 4096
+
+/* The one equality filter of shape (its one_filter index), -1 when it has
+** none, -2 when it is no candidate for a generic plan. */
+static int single_filter(int shape)
 {
-    return shape & ~(Q(SINCE) | Q(UNTIL) | Q_CURSOR) ? PG_PLAN_CUSTOM : PG_PLAN_GENERIC;
+    if (shape & (Q(TEXT) | Q_LOG | Q_SEQ_CURSOR)) return -2;
+    int at = -1;
+    for (int i = 0; i < N_ONE_FILTER; i++) {
+        if (!(shape & one_filter[i].filter)) continue;
+        if (at >= 0) return -2;
+        at = i;
+    }
+    return at;
+}
+
+/* What find_generic[shape] holds once checked: the runs since the check,
+** and this bit when the generic plan fits. */
+#define GENERIC_FITS 0x8000u
+
+/* The plan this run of shape uses; *check set when the run is also to
+** explain the shape's generic plan and decide (generic_fits()): its first
+** run on the connection, and every GENERIC_RECHECK runs after, either
+** way (the plan may have been checked on an empty table). */
+static int shape_plan(pg_store *s, int shape, int *check)
+{
+    *check = 0;
+    int f = single_filter(shape);
+    if (f == -1) return PG_PLAN_GENERIC;
+    if (f < 0) return PG_PLAN_CUSTOM;
+    unsigned g = s->find_generic[shape];
+    if (g == 0 || (g & ~GENERIC_FITS) >= GENERIC_RECHECK) {
+        *check = 1;
+        return PG_PLAN_CUSTOM;
+    }
+    s->find_generic[shape] = (unsigned short)(g + 1);
+    return g & GENERIC_FITS ? PG_PLAN_GENERIC : PG_PLAN_CUSTOM;
+}
+
+/* Whether an EXPLAIN of a one-filter shape's generic plan reads that
+** filter's index on every partition it reads, in order: no other index,
+** no filter applied row by row, no sort, no bitmap. */
+static int generic_fits(const PGresult *plan, int shape)
+{
+    const char *index = one_filter[single_filter(shape)].index;
+    int scans = 0;
+    for (int i = 0; i < PQntuples(plan); i++) {
+        const char *l = PQgetvalue(plan, i, 0);
+        if (strstr(l, "Seq Scan") || strstr(l, "Sort") || strstr(l, "Bitmap") ||
+            strstr(l, "Filter:"))
+            return 0;
+        const char *u = strstr(l, " using ");
+        if (!u) continue;
+        if (!strstr(u, index)) return 0;
+        scans++;
+    }
+    return scans > 0;
+}
+
+/* "EXPLAIN EXECUTE dss_qN(v1, ...)" of the find statement numbered slot
+** with p's values as literals, into b: what shape_plan() checks, run with
+** the statement's first execution (slot prepared then). */
+static int explain_sql(pg_store *s, int slot, const params *p, jbuf *b)
+{
+    char head[48];
+    snprintf(head, sizeof head, "EXPLAIN EXECUTE dss_q%d(", slot);
+    jbuf_puts(b, head);
+    for (int i = 0; i < p->n; i++) {
+        char *lit = p->v[i] ? PQescapeLiteral(s->conn, p->v[i], strlen(p->v[i])) : NULL;
+        if (i) jbuf_putc(b, ',');
+        jbuf_puts(b, lit ? lit : "NULL");
+        if (p->v[i] && !lit) jbuf_fail(b);
+        PQfreemem(lit);
+    }
+    jbuf_puts(b, ")");
+    jbuf_putc(b, '\0');
+    return b->failed ? STORE_ENOMEM : STORE_OK;
+}
+
+/* Run a find statement of shape (numbered 1 + shape) as shape_plan()
+** says; the first run of a one-filter shape on a connection also explains
+** its generic plan, in the same round trip, and remembers whether it fits.
+** The result, or NULL with *rc set. */
+static PGresult *run_find(pg_store *s, int shape, const char *sql, const params *p, int *rc,
+                          char *err)
+{
+    static const char doing[] = "querying the audit log";
+    int check, slot = 1 + shape;
+    int plan = shape_plan(s, shape, &check);
+    if (!check)
+        return pgs_run_planned(s, slot, plan, sql, p->n, p->v, rc, doing, err);
+    PGresult *res = NULL, *explained = NULL;
+    jbuf b = {0};
+    if ((*rc = pgs_ready(s, err)) != STORE_OK) goto done;
+    if (explain_sql(s, slot, p, &b) != STORE_OK) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        *rc = STORE_ENOMEM;
+        goto done;
+    }
+    pg_stmt st[2] = {
+        {.slot = slot, .sql = sql, .nparams = p->n, .values = p->v, .plan = PG_PLAN_CUSTOM,
+         .res = &res, .doing = doing},
+        {.sql = b.p, .plan = PG_PLAN_GENERIC, .res = &explained,
+         .doing = "explaining a query"},
+    };
+    *rc = pgs_pipeline(s, st, 2, err);
+    if (*rc == STORE_OK)
+        s->find_generic[shape] = (unsigned short)(generic_fits(explained, shape) ? GENERIC_FITS | 1 : 1);
+done:
+    PQclear(explained);
+    jbuf_free(&b);
+    return *rc == STORE_OK ? res : NULL;
 }
 
 /* Run q and hand each row (up to its limit) to fn. */
@@ -480,8 +621,7 @@ int pgs_find(store *st, const store_query *q, store_row_fn fn, void *ctx, int *m
         one.limit = want - got - 1;
         one.offset = 0;
         find_sql(r.shape, &one, &r, sql, sizeof sql, &p);
-        res = pgs_run_planned(s, 1 + r.shape, find_plan(r.shape), sql, p.n, p.v, &rc,
-                              "querying the audit log", err);
+        res = run_find(s, r.shape, sql, &p, &rc, err);
         if (!res) goto done;
         int rows = PQntuples(res), stop = 0;
         if ((rc = pgs_name_rows(s, res, err)) != STORE_OK) goto done;
@@ -571,7 +711,8 @@ int pgs_explain_find(store *st, const store_query *q, char *plan, size_t len, ch
     r.win_lo[0] = '\0';
     snprintf(r.win_hi, sizeof r.win_hi, "~");
     PGresult *res = NULL;
-    if (find_plan(r.shape) == PG_PLAN_GENERIC) {
+    int f = single_filter(r.shape);
+    if (f == -1 || (f >= 0 && (s->find_generic[r.shape] & GENERIC_FITS))) {
         find_sql(r.shape, q, &r, sql, sizeof sql, &p);
         res = explain_generic(s, sql, &p, &rc, err);
     } else {
@@ -633,30 +774,66 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 
 /* Whole days after since's day come from the counters; since's own day
 ** is counted exactly from the entries, so the cost grows with the window,
-** not with the user's number of entries.  That day's entries and its
-** errors are counted apart, each from an index holding event_type (schema
-** version 5), so both are index-only scans. */
+** not with the user's number of entries.  That day is counted from its
+** nearer end: after noon, its entries from since on ($3 = since, $4 = the
+** day's end, each counted once, $5 = 1); before noon, the day's counters
+** less its entries before since ($3 = the day's start, $4 = since, each
+** counted -1), which the counters hold exactly (the same transaction
+** writes both, and retention recounts them).  So at most half a day of the
+** user's entries is read, a quarter on average: at 10,000,000 entries
+** since's afternoon was 1,589 index tuples, 0.5 ms of the statement's 0.8.
+** The entries and the errors are counted apart, each from an index
+** holding event_type (schema version 5), so both are index-only scans.
+** $2 is the first day the counters give whole: since's day, or one past
+** it ("YYYY-MM-DD~" sorts after that day and before the next). */
 #define TYPES_SQL(log)                                                                 \
     "SELECT event_type, sum(n)::bigint AS total, sum(errors)::bigint FROM ("           \
     "  SELECT event_type, n, errors FROM dss_audit.activity_daily"                     \
-    "  WHERE user_id = $1 AND day > $2" log "  UNION ALL"                              \
-    "  SELECT event_type, 1, 0 FROM dss_audit.entries"                                 \
+    "  WHERE user_id = $1 AND day >= $2" log "  UNION ALL"                             \
+    "  SELECT event_type, $5::int, 0 FROM dss_audit.entries"                           \
     "  WHERE user_id = $1 AND created_at >= $3 AND created_at < $4" log "  UNION ALL"  \
-    "  SELECT event_type, 0, 1 FROM dss_audit.entries WHERE user_id = $1"              \
+    "  SELECT event_type, 0, $5::int FROM dss_audit.entries WHERE user_id = $1"        \
     "  AND error IS NOT NULL AND created_at >= $3 AND created_at < $4" log ") t"       \
-    " GROUP BY event_type ORDER BY total DESC, event_type COLLATE \"C\""
+    " GROUP BY event_type HAVING sum(n) > 0"                                           \
+    " ORDER BY total DESC, event_type COLLATE \"C\""
 #define PROJECTS_SQL(log)                                                \
     "SELECT count(DISTINCT project_id) FROM dss_audit.activity_projects" \
     " WHERE user_id = $1 AND last_seen >= $2" log
-static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $5"),
+static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $6"),
                   projects_sql[] = PROJECTS_SQL(""),
                   projects_log_sql[] = PROJECTS_SQL(" AND log_id = $3");
+
+/* The bounds of types_sql for since, as its comment says: the first whole
+** day ($2), the part of since's day counted from the entries [$3, $4) and
+** its sign ($5). */
+typedef struct activity_bounds {
+    char first_day[12], lo[64], hi[64];
+    const char *sign;
+} activity_bounds;
+
+static void activity_bounds_of(const char *since, activity_bounds *b)
+{
+    /* "YYYY-MM-DDTHH...": the hour decides the nearer end. */
+    int afternoon = strlen(since) >= 13 && strncmp(since + 11, "12", 2) >= 0;
+    if (afternoon) {
+        snprintf(b->first_day, sizeof b->first_day, "%.10s~", since);
+        snprintf(b->lo, sizeof b->lo, "%s", since);
+        snprintf(b->hi, sizeof b->hi, "%.10sT99", since);
+        b->sign = "1";
+    } else {
+        snprintf(b->first_day, sizeof b->first_day, "%.10s", since);
+        snprintf(b->lo, sizeof b->lo, "%.10s", since);
+        snprintf(b->hi, sizeof b->hi, "%s", since);
+        b->sign = "-1";
+    }
+}
 
 int pgs_user_activity(store *st, const char *user_id, const char *since, const char *log,
                       store_activity *out, char *err)
 {
     pg_store *s = pgs(st);
-    char day[11], day_end[16], log_id[37];
+    char log_id[37];
+    activity_bounds b;
     int rc = STORE_OK;
     memset(out, 0, sizeof *out);
     if (!(out->by_type = cJSON_CreateObject())) {
@@ -669,15 +846,15 @@ int pgs_user_activity(store *st, const char *user_id, const char *since, const c
         if (rc == STORE_ENOTFOUND) return STORE_OK;
         goto done;
     }
-    snprintf(day, sizeof day, "%.10s", since);
-    snprintf(day_end, sizeof day_end, "%.10sT99", since);
+    activity_bounds_of(since, &b);
     /* Both statements in one round trip (with the begin's lock, when a
     ** recorded call's transaction has just begun). */
-    const char *tv[] = {user_id, day, since, day_end, log_id}, *pv[] = {user_id, since, log_id};
+    const char *tv[] = {user_id, b.first_day, b.lo, b.hi, b.sign, log_id},
+               *pv[] = {user_id, since, log_id};
     PGresult *types = NULL, *projects = NULL;
     pg_stmt stmts[2] = {
         {.slot = log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
-         .sql = log ? types_log_sql : types_sql, .nparams = log ? 5 : 4, .values = tv,
+         .sql = log ? types_log_sql : types_sql, .nparams = log ? 6 : 5, .values = tv,
          .plan = PG_PLAN_GENERIC, .res = &types, .doing = "counting the user's activity"},
         {.slot = log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
          .sql = log ? projects_log_sql : projects_sql, .nparams = log ? 3 : 2, .values = pv,
@@ -715,12 +892,12 @@ int pgs_explain_user_activity(store *st, char *plan, size_t len, char *err)
                                      " FROM dss_audit.entries", 0, NULL, &rc,
                                "explaining a query", err);
     if (!newest) return rc;
-    char since[TS_BUFLEN], day[11], day_end[16];
+    char since[TS_BUFLEN];
+    activity_bounds b;
     snprintf(since, sizeof since, "%s", PQgetvalue(newest, 0, 0));
     PQclear(newest);
-    snprintf(day, sizeof day, "%.10s", since);
-    snprintf(day_end, sizeof day_end, "%.10sT99", since);
-    params p = {.v = {"user-explained", day, since, day_end}, .n = 4};
+    activity_bounds_of(since, &b);
+    params p = {.v = {"user-explained", b.first_day, b.lo, b.hi, b.sign}, .n = 5};
     PGresult *res = explain_generic(s, types_sql, &p, &rc, err);
     if (!res) return rc;
     plan_lines(res, plan, len);
