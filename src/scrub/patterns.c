@@ -21,6 +21,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,13 +181,20 @@ static struct {
     unsigned char first[256]; /* first bytes of the prefixes */
 } cfg;
 
+static void make_default_trie(void)
+{
+    trie_init(&default_trie);
+    add_free_words(&default_trie); /* fits DEFAULT_NODES by construction */
+}
+
+/* Built once, on first use, by whichever thread scrubs first: serve scrubs
+** on its reader thread and its main thread alike. */
+static pthread_once_t default_trie_once = PTHREAD_ONCE_INIT;
+
 static const trie *active_words(void)
 {
     if (cfg.words.n) return &cfg.words;
-    if (!default_trie.n) {
-        trie_init(&default_trie);
-        add_free_words(&default_trie); /* fits DEFAULT_NODES by construction */
-    }
+    pthread_once(&default_trie_once, make_default_trie);
     return &default_trie;
 }
 

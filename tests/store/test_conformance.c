@@ -2254,6 +2254,53 @@ static int load_signer(signer *sg)
     return 0;
 }
 
+/* A prune (and any statement) that changes more than a megabyte of the
+** database's pages inside its transaction: SQLite journals those pages for
+** the statement, and with a statement-journal spill above 128 KiB, SQLite
+** 3.40's in-memory journal failed such statements as "disk full" once it
+** spilled to a file (issue 23, bench/RESULTS-issue23-local.md). */
+TEST(prune_of_thousands_of_entries_removes_them_all)
+{
+    store *s = fresh();
+    ASSERT(s);
+    enum { OLD = 3000 };
+    char err[STORE_ERRLEN], cut[TS_BUFLEN], last_hash[CHAIN_HEX_LEN];
+    int64_t step = clock_step;
+    clock_step = 0;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    int rc = STORE_OK;
+    for (int i = 0; i < OLD && rc == STORE_OK; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "old%d", i);
+        clock_now = T0 - 70 * DAY_US + i;
+        store_record r = rec("tool_call", "operation_of_some_length", label);
+        r.user_id = "alice";
+        r.project_id = "p";
+        store_receipt got;
+        rc = store_append(s, &r, &got, err);
+    }
+    clock_step = step;
+    ASSERT_EQ_INT(rc, STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(put_at(s, T0, "tool_call", "alice", "p", NULL), STORE_OK);
+    ts_of(T0 - 20 * DAY_US, cut);
+    int kept = 0;
+    int64_t last_seq = -1;
+    ASSERT_EQ_INT(store_begin(s, err), STORE_OK);
+    rc = store_prune(s, cut, keep_count, &kept, &last_seq, last_hash, err);
+    if (rc != STORE_OK) fprintf(stderr, "prune: %s\n", err);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    ASSERT_EQ_INT(store_commit(s, err), STORE_OK);
+    ASSERT_EQ_INT(kept, OLD);
+    ASSERT_EQ_INT(last_seq, OLD);
+    int64_t first, last;
+    int ranged = store_seq_range(s, &first, &last, err);
+    store_close(s);
+    ASSERT_EQ_INT(ranged, STORE_OK);
+    ASSERT_EQ_INT(first, OLD + 1);
+    ASSERT_EQ_INT(last, OLD + 1);
+}
+
 TEST(prune_removes_old_prefix_and_anchors_it)
 {
     store *s = fresh();
@@ -3412,6 +3459,7 @@ TEST_MAIN(
     TEST_ENTRY(rollback_undoes_transaction)
     TEST_ENTRY(append_outside_transaction_is_refused)
     TEST_ENTRY(head_after_reopen)
+    TEST_ENTRY(prune_of_thousands_of_entries_removes_them_all)
     TEST_ENTRY(prune_removes_old_prefix_and_anchors_it)
     TEST_ENTRY(prune_keeps_everything_when_archive_fails)
     TEST_ENTRY(tree_is_the_merkle_tree_of_the_entry_hashes)

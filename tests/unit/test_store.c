@@ -1783,14 +1783,17 @@ TEST(reopen_keeps_log_id_and_chain)
 
 #define HAS_RECENCY_INDEX                                                   \
     "SELECT count(*) FROM sqlite_master WHERE name = 'idx_activity_projects_seen'"
+#define HAS_FTS_DOCSIZE                                                     \
+    "SELECT count(*) FROM sqlite_master WHERE name = 'audit_fts_docsize'"
 
 TEST(new_database_has_no_project_recency_index)
 {
     ASSERT_EQ_INT(fresh_tmp(), 0);
     char path[256];
     ASSERT_EQ_INT(file_with_entry("audit.db", path, sizeof path), 0);
-    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 11);
+    ASSERT_EQ_INT(sql_int(path, "PRAGMA user_version"), 12);
     ASSERT_EQ_INT(sql_int(path, HAS_RECENCY_INDEX), 0);
+    ASSERT_EQ_INT(sql_int(path, HAS_FTS_DOCSIZE), 0);
 }
 
 /* Turn a database this store made back into an older version's shape. */
@@ -1815,9 +1818,25 @@ TEST(new_database_has_no_project_recency_index)
     "    NEW.created_at WHERE NEW.project_id IS NOT NULL"                   \
     "    ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);" \
     "END;"
+/* Versions 3 to 11 kept each entry's column sizes in the search index
+** (audit_fts_docsize); version 12 builds it again without them. */
+#define SHAPE_OF_VERSION_11                                                 \
+    "DROP TRIGGER audit_fts_delete; DROP TABLE audit_fts;"                  \
+    "CREATE VIRTUAL TABLE audit_fts USING fts5(operation_name, error,"      \
+    "  content='audit_log', content_rowid='seq', tokenize='trigram');"      \
+    "INSERT INTO audit_fts(audit_fts) VALUES ('rebuild');"                  \
+    "CREATE TRIGGER audit_fts_delete AFTER DELETE ON audit_log BEGIN"       \
+    "  INSERT INTO audit_fts(audit_fts, rowid, operation_name, error)"      \
+    "    VALUES ('delete', OLD.seq, OLD.operation_name, OLD.error);"        \
+    "END;"
+/* FTS5's own check of the search index against audit_log's rows. */
+#define FTS_MATCHES_ITS_CONTENT                                             \
+    "INSERT INTO audit_fts(audit_fts, rank) VALUES ('integrity-check', 1);"
+
 /* Versions 1 to 10 had four single-column indexes that a wider one on the
 ** same column and created_at repeats; version 11 drops them. */
 #define SHAPE_OF_VERSION_10                                                 \
+    SHAPE_OF_VERSION_11                                                     \
     "CREATE INDEX idx_audit_user ON audit_log(user_id);"                    \
     "CREATE INDEX idx_audit_type ON audit_log(event_type);"                 \
     "CREATE INDEX idx_audit_server ON audit_log(json_extract(server, '$.name'))" \
@@ -1870,7 +1889,8 @@ static int migrated_ok(const char *path)
                 (long long)a.total, (long long)a.projects);
         return 0;
     }
-    return sql_int(path, "PRAGMA user_version") == 11 &&
+    return sql_int(path, "PRAGMA user_version") == 12 && sql_int(path, HAS_FTS_DOCSIZE) == 0 &&
+           sql_exec(path, FTS_MATCHES_ITS_CONTENT, NULL, 0) == SQLITE_OK &&
            sql_int(path, SINGLE_COLUMN_INDEXES_OF_VERSION_10) == 0 && sql_int(path, HAS_RECENCY_INDEX) == 0 &&
            sql_int(path, "SELECT count(*) FROM tree") == 3 &&
            sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'activity_insert'") == 0 &&
@@ -1923,6 +1943,26 @@ TEST(version_4_database_migrates_to_current)
     ASSERT(migrated_ok(path));
     ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'audit_fts_insert'"), 0);
+}
+
+/* Version 11 kept column sizes in the search index, which version 12
+** builds again without them: the entries stay findable, the index agrees
+** with them, and later appends and deletions keep it so. */
+TEST(version_11_database_migrates_to_current)
+{
+    char path[256];
+    ASSERT_EQ_INT(older_database(SHAPE_OF_VERSION_11 "PRAGMA user_version = 11;", path, sizeof path), 0);
+    ASSERT_EQ_INT(sql_int(path, HAS_FTS_DOCSIZE), 1);
+    ASSERT(migrated_ok(path));
+    char err[STORE_ERRLEN];
+    store *s = open_path(path, 0, NULL, err);
+    ASSERT(s);
+    int rc = append_simple(s, "t", "searchable_op", "u", "p", "disk quota", NULL);
+    store_close(s);
+    ASSERT_EQ_INT(rc, STORE_OK);
+    ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM audit_fts WHERE audit_fts MATCH 'chabl'"), 1);
+    ASSERT_EQ_INT(sql_int(path, "SELECT count(*) FROM audit_fts WHERE audit_fts MATCH 'quot'"), 1);
+    ASSERT_EQ_INT(sql_exec(path, FTS_MATCHES_ITS_CONTENT, NULL, 0), SQLITE_OK);
 }
 
 /* Version 10 had the four single-column indexes that version 11 drops;
@@ -2366,6 +2406,7 @@ TEST_MAIN(
     TEST_ENTRY(new_database_has_no_project_recency_index)
     TEST_ENTRY(version_5_database_migrates_to_current)
     TEST_ENTRY(version_4_database_migrates_to_current)
+    TEST_ENTRY(version_11_database_migrates_to_current)
     TEST_ENTRY(version_10_database_migrates_to_current)
     TEST_ENTRY(version_9_database_migrates_to_current)
     TEST_ENTRY(version_8_database_migrates_to_current)

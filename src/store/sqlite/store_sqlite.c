@@ -425,15 +425,19 @@ static int keep_wal(sqlite_store *s, char *err)
     return STORE_OK;
 }
 
-/* A savepoint's journal stays in memory up to this size (SQLite's default
-** is 64 KiB).  A call's savepoint journals each page it changes once, and
-** a call with a large entry changes more than 64 KiB of pages; past the
-** limit SQLite moves the journal to a temporary file, which then stays a
-** file for the rest of the transaction: a pwrite per journaled page of
-** every later call of the group (three times the pwrite calls of a write
-** when measured, issue 23).  Only pages the database had when the
-** savepoint began are journaled, so 1 MiB is far above a call's need. */
-#define STMT_JOURNAL_SPILL (1 << 20)
+/* A savepoint's journal stays in memory, one piece, up to this size
+** (SQLite's default is 64 KiB).  A call's savepoint journals each page it
+** changes once, and a call with a large entry changes more than 64 KiB of
+** pages; past the limit SQLite moves the journal to a temporary file,
+** which then stays a file for the rest of the transaction: a pwrite per
+** journaled page of every later call of the group (three times the pwrite
+** calls of a write when measured, issue 23).  It cannot be larger: the
+** move writes the piece in one call of the unix VFS, which writes at most
+** 0x1ffff bytes at once (seekAndWriteFd: nBuf &= 0x1ffff), and a larger
+** piece lost its tail and failed the statement as "disk full" (a 1 MiB
+** spill broke prune and migrations, issue 23;
+** store_sqlite.prune_of_thousands_of_entries_removes_them_all). */
+#define STMT_JOURNAL_SPILL 0x1ffff
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 /* Process-wide, and only possible before SQLite initializes: when
@@ -497,13 +501,14 @@ int sq_open(const store_options *opt, store **out, char *err)
                    "limiting the write-ahead log", err)) ||
         (rc = sq_exec(s, "PRAGMA cache_size=-16384", "sizing the cache", err)) ||
         /* Each call's savepoint journals the pages it changes.  With
-        ** temp_store=FILE that journal is one 64 KiB piece in memory (a
-        ** file only past it) instead of a malloc per 1 KiB (54 K fewer
-        ** instructions a call).  It was reverted once because the commit's
-        ** grouped statements then sent their transient b-trees to
-        ** temporary files (three times the pwrite calls); the commit no
-        ** longer groups in SQL (store_sqlite_derived.c), so nothing of a
-        ** write sorts (issue 23, bench/RESULTS-issue23-local.md). */
+        ** temp_store=FILE that journal is one piece in memory up to
+        ** STMT_JOURNAL_SPILL (a file only past it) instead of a malloc per
+        ** 1 KiB (~47 K fewer instructions a logged call).  It was reverted
+        ** once because the commit's grouped statements then sent their
+        ** transient b-trees to temporary files (three times the pwrite
+        ** calls); the commit no longer groups in SQL
+        ** (store_sqlite_derived.c), so nothing of a write sorts (issue 23,
+        ** bench/RESULTS-issue23-local.md). */
         (rc = sq_exec(s, "PRAGMA temp_store=FILE", "placing temporary journals", err)) ||
         (!s->readonly && !memory && (rc = check_durability(s, err))) ||
         (rc = sq_schema_migrate(s, opt->path, version, err)) ||

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 11
+#define SCHEMA_VERSION 12
 
 #define NO_DELETE_TRIGGER                                                   \
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"   \
@@ -194,6 +194,25 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "DROP INDEX idx_audit_type;"
     "DROP INDEX idx_audit_server;"
     "DROP INDEX idx_audit_session;",
+    /* Version 12: the search index keeps no per-row column sizes
+    ** (columnsize=0).  Only ranking functions (bm25) read them, and search
+    ** orders by time, never by rank; keeping them wrote a row into
+    ** audit_fts_docsize for every entry (9 K instructions an append,
+    ** callgrind of bench_floor; issue 23).  The index is built again from
+    ** audit_log, which takes a while on a large log once (docs/performance.md),
+    ** and merged into one segment: as 'rebuild' leaves it, every commit's
+    ** new segment was merged with the rebuilt ones, a commit's FTS5 work four
+    ** times what it was (bench_floor under callgrind: 365 K -> 448 K a call). */
+    "DROP TRIGGER audit_fts_delete;"
+    "DROP TABLE audit_fts;"
+    "CREATE VIRTUAL TABLE audit_fts USING fts5(operation_name, error,"
+    "  content='audit_log', content_rowid='seq', tokenize='trigram', columnsize=0);"
+    "INSERT INTO audit_fts(audit_fts) VALUES ('rebuild');"
+    "INSERT INTO audit_fts(audit_fts) VALUES ('optimize');"
+    "CREATE TRIGGER audit_fts_delete AFTER DELETE ON audit_log BEGIN"
+    "  INSERT INTO audit_fts(audit_fts, rowid, operation_name, error)"
+    "    VALUES ('delete', OLD.seq, OLD.operation_name, OLD.error);"
+    "END;",
 };
 
 /* Derived tables that only speed queries up; rebuilt from audit_log when
