@@ -1,9 +1,8 @@
 /*
 ** server.c: read, handle, commit, reply; upkeep when the input falls quiet.
 **
-** The transport of `serve`: it takes requests, read and parsed ahead by the
-** inbox's thread (inbox.h), hands them to the MCP layer in order, and
-** decides only how many requests share a group.  What a group's commit
+** The transport of `serve`: it reads lines, hands them to the MCP layer,
+** and decides only how many requests share a group.  What a group's commit
 ** means (begin, savepoints, durability, checkpoints) is the recorder's
 ** (record.h).  Replies of one group wait for its commit and then go out
 ** together, with as few writev() calls as possible.  Signals only set a flag:
@@ -16,13 +15,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "inbox.h"
+#include "protocol/frame.h"
 #include "protocol/rpc.h"
 #include "util/diag.h"
 
@@ -141,7 +141,7 @@ struct server {
     int in_fd, out_fd;
     size_t max_message;
     int max_group;
-    inbox *ib; /* while server_run() runs */
+    frame *f;
 };
 
 /* A pipe holds 64 KiB by default, and a reply to a query can be several
@@ -170,6 +170,10 @@ server *server_new(const server_options *opt)
     sv->out_fd = opt->out_fd;
     sv->max_message = opt->max_message_bytes ? opt->max_message_bytes : DEFAULT_MAX_MESSAGE;
     sv->max_group = opt->max_group > 0 ? opt->max_group : DEFAULT_MAX_GROUP;
+    if (!(sv->f = frame_new(sv->in_fd, sv->max_message))) {
+        free(sv);
+        return NULL;
+    }
     widen_pipe(sv->out_fd);
     return sv;
 }
@@ -177,6 +181,7 @@ server *server_new(const server_options *opt)
 void server_free(server *sv)
 {
     if (!sv) return;
+    frame_free(sv->f);
     free(sv);
 }
 
@@ -188,10 +193,16 @@ static void emit_now(void *ctx, const char *line)
     fs_write_line(io->out_fd, line, strlen(line));
 }
 
+/* Is this buffered line a notifications/cancelled naming `id`? */
+static int cancels(void *ctx, const char *line, size_t len)
+{
+    return rpc_is_cancellation(line, len, ctx);
+}
+
 static int cancelled_ahead(void *ctx, const cJSON *id)
 {
     server *sv = ctx;
-    return sv->ib && inbox_cancelled(sv->ib, id);
+    return frame_peek(sv->f, cancels, (void *)id);
 }
 
 mcp_io server_io(server *sv)
@@ -211,35 +222,39 @@ mcp_io server_io(server *sv)
 ** 2.0 to 3.6 instead of 1.7 with 64. */
 #define QUIET_MS 20
 
+/* Whether nothing arrives on fd for ms milliseconds (nothing is read).  A
+** signal ends the wait early and counts as not quiet. */
+static int quiet_for(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 0;
+}
+
 int server_run(server *sv, mcp *m)
 {
     group g = {0};
     int rc = 0;
     char err[STORE_ERRLEN + 512];
     install_signals();
-    if (!(sv->ib = inbox_start(sv->in_fd, sv->max_message, m, err, sizeof err))) {
-        diag("%s", err);
-        return -1;
-    }
     while (!stop_requested) {
-        mcp_input in;
-        int block = 1, r = INBOX_MESSAGE;
+        const char *line;
+        size_t len;
+        int block = 1, r = FRAME_LINE;
         /* Take what is waiting: block for the first line only. */
         while (g.n < sv->max_group && g.bytes < MAX_GROUP_REPLY_BYTES &&
-               (r = inbox_next(sv->ib, block, &stop_requested, &in)) != INBOX_AGAIN) {
-            if (r != INBOX_MESSAGE && r != INBOX_TOO_LONG) { /* EOF, error, signal */
+               (r = frame_next(sv->f, block, &stop_requested, &line, &len)) != FRAME_AGAIN) {
+            if (r == FRAME_EOF || r == FRAME_ERROR) {
                 stop_requested = 1;
                 break;
             }
             mcp_reply *reply = group_add(&g);
             if (!reply) {
-                if (r == INBOX_MESSAGE) mcp_input_free(&in);
                 diag("out of memory");
                 stop_requested = 1;
                 break;
             }
-            if (r == INBOX_TOO_LONG) reply->line = mcp_too_long_reply(sv->max_message);
-            else mcp_handle_input(m, &in, reply);
+            if (r == FRAME_TOO_LONG) reply->line = mcp_too_long_reply(sv->max_message);
+            else mcp_handle(m, line, len, reply);
             g.bytes += reply_bytes(reply);
             block = 0;
             /* No database yet: only initialize so far, which needs none. */
@@ -260,14 +275,12 @@ int server_run(server *sv, mcp *m)
         }
         /* The group ended because input ran dry, and none has come for a
         ** while: upkeep now is unlikely to delay a request. */
-        if (r == INBOX_AGAIN && !stop_requested && inbox_quiet(sv->ib, QUIET_MS)) {
+        if (r == FRAME_AGAIN && !stop_requested && quiet_for(sv->in_fd, QUIET_MS)) {
             if (recorder_idle(mcp_recorder(m), err) != STORE_OK) diag("upkeep failed: %s", err);
         }
     }
     recorder *rec = mcp_recorder(m);
     if (rec && recorder_pending(rec)) finish_group(m, &g, sv->out_fd);
     free(g.r);
-    inbox_stop(sv->ib);
-    sv->ib = NULL;
     return rc;
 }

@@ -597,8 +597,9 @@ void mcp_parse(const mcp *m, const char *line, size_t len, mcp_input *in)
         return;
     }
     in->kind = rpc_parse(line, len, &m->limits, &in->msg, &in->error_reply);
-    /* Scrubbing is the recorder's (record.h), but needs no recorder: done
-    ** here, it runs on serve's reader thread, off the writer's. */
+    /* Scrubbing is the recorder's (record.h), but needs no recorder, so a
+    ** parsed line arrives clean and the call's record does not scan it
+    ** again (RECORDER_CALL_SCRUBBED). */
     if (in->kind == RPC_KIND_REQUEST && strcmp(in->msg.method, "tools/call") == 0) {
         cJSON *args = cJSON_GetObjectItemCaseSensitive(in->msg.params, "arguments");
         in->args_scrubbed = cJSON_IsObject(args) && record_scrub_args(args) == 0;

@@ -103,8 +103,7 @@ typedef struct mcp_input {
 
 /* The part of mcp_handle() that needs no session and no store: parse and
 ** check the line, and scrub a tools/call's arguments.  It reads only the
-** limits m was made with, so serve's reader thread calls it for request
-** N+1 while the main thread serves request N. */
+** limits m was made with. */
 void mcp_parse(const mcp *m, const char *line, size_t len, mcp_input *in);
 
 /* Serve a parsed line into *out (zeroed first), as mcp_handle() does; in

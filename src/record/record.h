@@ -183,8 +183,9 @@ enum {
 };
 
 /* Scrub a call's arguments in place, as recorder_call_begin() does.  It
-** touches no recorder, so a door may do it ahead, on another thread (serve's
-** reader), and tell recorder_call_begin() with RECORDER_CALL_SCRUBBED.
+** touches no recorder, so a door may do it ahead, as it parses a request
+** (serve's mcp_parse()), and tell recorder_call_begin() with
+** RECORDER_CALL_SCRUBBED.
 ** 0, or -1 when memory ran out (args are then not known to be clean). */
 int record_scrub_args(cJSON *args);
 

@@ -187,8 +187,8 @@ static void make_default_trie(void)
     add_free_words(&default_trie); /* fits DEFAULT_NODES by construction */
 }
 
-/* Built once, on first use, by whichever thread scrubs first: serve scrubs
-** on its reader thread and its main thread alike. */
+/* Built once, on first use, by whichever thread scrubs first (a door may
+** scrub on a thread of its own). */
 static pthread_once_t default_trie_once = PTHREAD_ONCE_INIT;
 
 static const trie *active_words(void)

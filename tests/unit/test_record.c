@@ -577,8 +577,8 @@ TEST(call_scrubs_its_arguments_before_the_tool_sees_them)
     store_close(s);
 }
 
-/* serve scrubs a call's arguments on its reader thread (record_scrub_args)
-** and says so: the writer's thread does not scan them a second time, and
+/* serve scrubs a call's arguments as it parses them (record_scrub_args)
+** and says so: the call's record does not scan them a second time, and
 ** the record still holds no secret. */
 TEST(arguments_scrubbed_ahead_are_not_scanned_again)
 {
