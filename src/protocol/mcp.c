@@ -515,17 +515,14 @@ static void dispatch(mcp *m, mcp_req *rq, mcp_reply *out)
                                     "internal error: out of memory", NULL);
 }
 
-/* Serve one checked request or notification into out.  args_scrubbed: see
-** mcp_input. */
-static void serve(mcp *m, rpc_kind kind, const rpc_message *msg, int args_scrubbed,
-                  mcp_reply *out)
+/* Serve one checked request or notification into out. */
+static void serve(mcp *m, rpc_kind kind, const rpc_message *msg, mcp_reply *out)
 {
     if (kind != RPC_KIND_REQUEST) return; /* notifications and responses */
     if (strcmp(msg->method, "initialize") != 0 && mcp_ready(m, NULL, 0) != 0)
         return; /* no database: the server stops, answering nothing more */
     mcp_req rq;
     out->line = open_request(m, msg, &rq);
-    rq.args_scrubbed = args_scrubbed;
     if (!out->line) {
         m->current = &rq;
         dispatch(m, &rq, out);
@@ -575,7 +572,7 @@ static void serve_batch(mcp *m, cJSON *root, mcp_reply *out)
                                          "invalid request: initialize may not be "
                                          "part of a batch", NULL);
         else
-            serve(m, kind, &msg, 0, part);
+            serve(m, kind, &msg, part);
         out->acks_write |= part->acks_write;
         rpc_message_free(&msg);
     }
@@ -589,49 +586,18 @@ static int blank(const char *line, size_t len)
     return 1;
 }
 
-void mcp_parse(const mcp *m, const char *line, size_t len, mcp_input *in)
-{
-    memset(in, 0, sizeof *in);
-    if (blank(line, len)) {
-        in->blank = 1;
-        return;
-    }
-    in->kind = rpc_parse(line, len, &m->limits, &in->msg, &in->error_reply);
-    /* Scrubbing is the recorder's (record.h), but needs no recorder, so a
-    ** parsed line arrives clean and the call's record does not scan it
-    ** again (RECORDER_CALL_SCRUBBED). */
-    if (in->kind == RPC_KIND_REQUEST && strcmp(in->msg.method, "tools/call") == 0) {
-        cJSON *args = cJSON_GetObjectItemCaseSensitive(in->msg.params, "arguments");
-        in->args_scrubbed = cJSON_IsObject(args) && record_scrub_args(args) == 0;
-    }
-}
-
-void mcp_input_free(mcp_input *in)
-{
-    if (!in) return;
-    rpc_message_free(&in->msg);
-    free(in->error_reply);
-    memset(in, 0, sizeof *in);
-}
-
-void mcp_handle_input(mcp *m, mcp_input *in, mcp_reply *out)
-{
-    memset(out, 0, sizeof *out);
-    if (in->blank) return;
-    if (in->kind == RPC_KIND_INVALID) {
-        out->line = in->error_reply;
-        in->error_reply = NULL;
-    } else if (in->kind == RPC_KIND_BATCH) {
-        serve_batch(m, in->msg.root, out);
-    } else {
-        serve(m, in->kind, &in->msg, in->args_scrubbed, out);
-    }
-    mcp_input_free(in);
-}
-
 void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out)
 {
-    mcp_input in;
-    mcp_parse(m, line, len, &in);
-    mcp_handle_input(m, &in, out);
+    memset(out, 0, sizeof *out);
+    if (blank(line, len)) return;
+    rpc_message msg;
+    char *error_reply = NULL;
+    rpc_kind kind = rpc_parse(line, len, &m->limits, &msg, &error_reply);
+    if (kind == RPC_KIND_INVALID) {
+        out->line = error_reply;
+        return;
+    }
+    if (kind == RPC_KIND_BATCH) serve_batch(m, msg.root, out);
+    else serve(m, kind, &msg, out);
+    rpc_message_free(&msg);
 }

@@ -86,31 +86,8 @@ int mcp_open_failed(const mcp *m);
 
 /* Handle one received line and fill *out (zeroed first).  Any request but
 ** initialize waits for the store; when it cannot be opened, *out is left
-** empty and mcp_ready() says why.  The same as mcp_parse() then
-** mcp_handle_input(). */
+** empty and mcp_ready() says why. */
 void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out);
-
-/* A received line, parsed and checked but not yet served.  Owned pointers;
-** mcp_handle_input() or mcp_input_free() releases them. */
-typedef struct mcp_input {
-    rpc_kind kind;     /* meaningless when blank */
-    int blank;         /* an empty line: nothing to serve, nothing to answer */
-    int args_scrubbed; /* a tools/call whose params.arguments were scrubbed
-                          (record.h: RECORDER_CALL_SCRUBBED) */
-    rpc_message msg;   /* for every kind but RPC_KIND_INVALID */
-    char *error_reply; /* for RPC_KIND_INVALID: the reply to send */
-} mcp_input;
-
-/* The part of mcp_handle() that needs no session and no store: parse and
-** check the line, and scrub a tools/call's arguments.  It reads only the
-** limits m was made with. */
-void mcp_parse(const mcp *m, const char *line, size_t len, mcp_input *in);
-
-/* Serve a parsed line into *out (zeroed first), as mcp_handle() does; in
-** is consumed. */
-void mcp_handle_input(mcp *m, mcp_input *in, mcp_reply *out);
-
-void mcp_input_free(mcp_input *in);
 
 /* The reply for a line longer than the message size limit. */
 char *mcp_too_long_reply(size_t limit);

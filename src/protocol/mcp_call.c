@@ -164,11 +164,7 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
                     /* Reads may write their text block into the reply line. */
                     .text_block = writes ? NULL : text_block};
     recorder_call call;
-    int began = recorder_call_begin(m->rec, &call, args,
-                                    (writes ? RECORDER_CALL_WRITES : 0) |
-                                        (rq->args_scrubbed && cJSON_IsObject(given)
-                                             ? RECORDER_CALL_SCRUBBED : 0),
-                                    err);
+    int began = recorder_call_begin(m->rec, &call, args, writes, err);
     if (!call.scrubbed) {
         snprintf(ctx.err, sizeof ctx.err, "out of memory");
         goto reply;

@@ -21,7 +21,6 @@ typedef struct mcp_req {
     const cJSON *progress_token; /* params._meta.progressToken, borrowed */
     int log_level;               /* per-request level (modern), or -1 */
     int cancelled;               /* the client sent notifications/cancelled */
-    int args_scrubbed;           /* params.arguments scrubbed (mcp_parse) */
     int64_t next_cancel_check_us;
 } mcp_req;
 

@@ -270,14 +270,11 @@ int recorder_checkpoint(recorder *rc, store_checkpoint *cp, char *err)
     return checkpoint_now(rc->st, rc->sg, cp, err);
 }
 
-int record_scrub_args(cJSON *args) { return scrub_tree(args); }
-
-int recorder_call_begin(recorder *rc, recorder_call *c, cJSON *args, int flags,
+int recorder_call_begin(recorder *rc, recorder_call *c, cJSON *args, int writes,
                         char *err)
 {
-    int writes = (flags & RECORDER_CALL_WRITES) != 0;
     memset(c, 0, sizeof *c);
-    if (!args || (!(flags & RECORDER_CALL_SCRUBBED) && record_scrub_args(args) != 0)) {
+    if (!args || scrub_tree(args) != 0) {
         snprintf(err, STORE_ERRLEN, "out of memory");
         return STORE_ENOMEM;
     }

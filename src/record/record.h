@@ -176,29 +176,16 @@ typedef struct recorder_call {
     int64_t ticket;      /* after a successful recorder_call_end() */
 } recorder_call;
 
-/* What recorder_call_begin() is told of a call. */
-enum {
-    RECORDER_CALL_WRITES = 1,  /* the tool writes entries of its own */
-    RECORDER_CALL_SCRUBBED = 2 /* args went through record_scrub_args() */
-};
-
-/* Scrub a call's arguments in place, as recorder_call_begin() does.  It
-** touches no recorder, so a door may do it ahead, as it parses a request
-** (serve's mcp_parse()), and tell recorder_call_begin() with
-** RECORDER_CALL_SCRUBBED.
-** 0, or -1 when memory ran out (args are then not known to be clean). */
-int record_scrub_args(cJSON *args);
-
 /*
-** Scrub args in place unless flags say RECORDER_CALL_SCRUBBED (the tool and
-** its record see only the redacted arguments), then open the call's scope,
-** beginning the group if needed.  flags: RECORDER_CALL_*.  Returns STORE_OK;
+** Scrub args in place (the tool and its record see only the redacted
+** arguments), then open the call's scope, beginning the group if needed.
+** writes: the tool writes entries of its own.  Returns STORE_OK;
 ** STORE_ENOMEM when the arguments could not be scrubbed (c->scrubbed is 0:
 ** the tool must not run); STORE_EREADONLY for a read on a read-only store
 ** (it may run, unrecorded); or the code and sentence of why the group
 ** could not begin.
 */
-int recorder_call_begin(recorder *rc, recorder_call *c, cJSON *args, int flags,
+int recorder_call_begin(recorder *rc, recorder_call *c, cJSON *args, int writes,
                         char *err);
 
 /* Only after recorder_call_begin() returned STORE_OK: close the call's

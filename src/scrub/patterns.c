@@ -21,7 +21,6 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,20 +180,13 @@ static struct {
     unsigned char first[256]; /* first bytes of the prefixes */
 } cfg;
 
-static void make_default_trie(void)
-{
-    trie_init(&default_trie);
-    add_free_words(&default_trie); /* fits DEFAULT_NODES by construction */
-}
-
-/* Built once, on first use, by whichever thread scrubs first (a door may
-** scrub on a thread of its own). */
-static pthread_once_t default_trie_once = PTHREAD_ONCE_INIT;
-
 static const trie *active_words(void)
 {
     if (cfg.words.n) return &cfg.words;
-    pthread_once(&default_trie_once, make_default_trie);
+    if (!default_trie.n) {
+        trie_init(&default_trie);
+        add_free_words(&default_trie); /* fits DEFAULT_NODES by construction */
+    }
     return &default_trie;
 }
 
