@@ -106,7 +106,7 @@ static void put_string(jbuf *out, jbuf *esc, const char *s, size_t n)
 }
 
 /* check: whether JSON columns are checked before they are spliced in.
-** esc, when set, gets the same text escaped (entry_json_text()). */
+** esc, when set, gets the same text escaped (entry_array.text). */
 static void print_entry(const entry_row *r, int check, jbuf *out, jbuf *esc)
 {
     jbuf_put(out, "{\"seq\":", 7);
@@ -161,11 +161,6 @@ static void print_entry(const entry_row *r, int check, jbuf *out, jbuf *esc)
 void entry_json(const entry_row *r, jbuf *out)
 {
     print_entry(r, 1, out, NULL);
-}
-
-void entry_json_text(const entry_row *r, jbuf *out, jbuf *text)
-{
-    print_entry(r, 1, out, text);
 }
 
 void entry_json_stored(const entry_row *r, jbuf *out)

@@ -149,14 +149,6 @@ typedef struct entry_row {
 ** failed (jbuf's convention). */
 void entry_json(const entry_row *r, jbuf *out);
 
-/* entry_json() into out and, into text, that same JSON escaped as the
-** inside of a JSON string (jbuf_escaped() of what out got, byte for
-** byte), in one pass: a reply carries a page of entries twice, as
-** structuredContent and as the JSON string of its text block, and the
-** keys, hashes, numbers and plain strings need no second scan.  A failed
-** allocation marks out or text failed. */
-void entry_json_text(const entry_row *r, jbuf *out, jbuf *text);
-
 /* The same text with the JSON columns spliced in as they are stored,
 ** unchecked: for a caller that carries the text as an opaque string (an
 ** OTLP record's body), which stored text that is not JSON (only possible
@@ -177,9 +169,12 @@ cJSON *entry_cjson(const entry_row *r);
 /* Rows printed as the elements of a JSON array: the caller writes '[' and
 ** ']' around the rows and hands each row to entry_array_add() with a
 ** zero-initialized entry_array naming out (it is a row callback of
-** store.h).  When text is set too, the rows also go there escaped, as
-** entry_json_text() writes them (the caller escapes its own brackets
-** there as well).  With expect set (the rows the caller expects at most),
+** store.h).  When text is set too, each row also goes there, in the same
+** pass, as its JSON escaped as the inside of a JSON string (jbuf_escaped()
+** of what out got, byte for byte): a reply carries a page of entries
+** twice, as structuredContent and as the JSON string of its text block,
+** and the keys, hashes, numbers and plain strings need no second scan
+** (the caller escapes its own brackets there as well).  With expect set (the rows the caller expects at most),
 ** the buffers are sized for that many rows like the first once it is
 ** printed.  Returns 0, or ENTRY_ENOMEM once out or text failed. */
 #define ENTRY_ENOMEM (-7) /* STORE_ENOMEM, as a row callback fails (store.c checks) */

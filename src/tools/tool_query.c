@@ -25,7 +25,7 @@
 ** handed back as a raw item: a page can hold thousands of entries, and a
 ** tree of them would only be printed again.  The text block, the same page
 ** as a JSON string, is written in the same pass where ctx->text_block says
-** (entry.h: entry_json_text()), so the page is not scanned a second time to
+** (entry.h: entry_array.text), so the page is not scanned a second time to
 ** escape it, nor copied into the reply.
 */
 static int run_find(tool_ctx *ctx, const cJSON *args, store_query *q, int truncated,
