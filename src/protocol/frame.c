@@ -6,10 +6,12 @@
 ** moved out of the way only when room is needed, so a burst of small
 ** messages costs one read() and no copying per message.
 */
+#define _GNU_SOURCE /* ppoll() */
 #include "frame.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +50,27 @@ void frame_free(frame *f)
     free(f);
 }
 
+/* Wait until fd has input (or has closed), unless *stop is or becomes set:
+** returns non-zero for a stop.  A signal that sets *stop between a check
+** of it and a blocking read() would leave the read waiting for the next
+** input; so the check runs with SIGTERM and SIGINT blocked and ppoll()
+** unblocks them only while it waits, which a pending one then ends.  The
+** read that follows finds input ready (or the end), so it does not block. */
+static int wait_unless_stopped(int fd, volatile int *stop)
+{
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &term, &old) != 0) return *stop;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (!*stop && ppoll(&p, 1, NULL, &old) < 0 && errno == EINTR) {
+    }
+    int stopped = *stop;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return stopped;
+}
+
 /* Read more input; returns bytes read, 0 at EOF, -1 on error, -2 if
 ** interrupted with a stop requested, -3 when nothing is ready (non-blocking). */
 static ssize_t fill(frame *f, int block, volatile int *stop)
@@ -60,6 +83,8 @@ static ssize_t fill(frame *f, int block, volatile int *stop)
     if (!block) {
         struct pollfd p = {.fd = f->fd, .events = POLLIN};
         if (poll(&p, 1, 0) <= 0) return -3;
+    } else if (stop && wait_unless_stopped(f->fd, stop)) {
+        return -2;
     }
     for (;;) {
         ssize_t n = read(f->fd, f->buf + f->end, f->cap - f->end);
