@@ -78,6 +78,7 @@ static unsigned char lower(unsigned char ch)
 #define NSYM 39
 #define F_FREE 1u /* built-in free-text key word */
 #define F_CONF 2u /* word from the config file: JSON keys and free text */
+#define F_KEY 4u  /* built-in JSON key word */
 
 typedef struct {
     uint16_t (*next)[NSYM];
@@ -85,11 +86,14 @@ typedef struct {
     size_t n, cap;
 } trie;
 
+/* Every byte of every key scanned comes through here: letters, most of
+** them, cost one test (setting bit 5 folds 'A'-'Z' onto 'a'-'z' and maps
+** no other byte there). */
 static int sym(unsigned char ch)
 {
-    if (ch >= 'a' && ch <= 'z') return ch - 'a';
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= '0' && ch <= '9') return 26 + (ch - '0');
+    unsigned folded = ch | 0x20u;
+    if (folded - 'a' < 26u) return (int)(folded - 'a');
+    if ((unsigned)ch - '0' < 10u) return 26 + (ch - '0');
     if (ch == '_') return 36;
     if (ch == '.') return 37;
     if (ch == '-') return 38;
@@ -149,30 +153,42 @@ static const char *const free_words[] = {
     "credential", "authorization", "encrypted_data",
 };
 
+/* JSON keys that name a secret when they contain one of these (any case):
+** the seed's list, matched as its key.lower() matched it. */
+static const char *const key_words[] = {
+    "token", "api_key", "secret", "password", "credential",
+    "auth", "figma_token", "encrypted_data",
+};
+
 #define DEFAULT_NODES 192
 static uint16_t default_next[DEFAULT_NODES][NSYM];
 static unsigned char default_flag[DEFAULT_NODES];
 static trie default_trie = {default_next, default_flag, 0, DEFAULT_NODES};
 
-static int add_free_words(trie *t)
+/* The built-in words: free-text keys and JSON keys share one trie. */
+static int add_builtin_words(trie *t)
 {
     for (size_t i = 0; i < sizeof free_words / sizeof *free_words; i++)
         if (trie_add(t, free_words[i], F_FREE) != 0) return -1;
+    for (size_t i = 0; i < sizeof key_words / sizeof *key_words; i++)
+        if (trie_add(t, key_words[i], F_KEY) != 0) return -1;
     return 0;
 }
 
-static size_t free_words_len(void)
+static size_t builtin_words_len(void)
 {
     size_t n = 0;
     for (size_t i = 0; i < sizeof free_words / sizeof *free_words; i++)
         n += strlen(free_words[i]);
+    for (size_t i = 0; i < sizeof key_words / sizeof *key_words; i++)
+        n += strlen(key_words[i]);
     return n;
 }
 
 /* ---- configured state --------------------------------------------------- */
 
 static struct {
-    trie words;      /* free_words plus the config's keys; n == 0 when unset */
+    trie words;      /* the built-in words plus the config's; n == 0 when unset */
     size_t nkeys;
     char **prefixes; /* literal prefixes, each followed by >= 8 [A-Za-z0-9_-] */
     size_t *plen;
@@ -185,7 +201,7 @@ static const trie *active_words(void)
     if (cfg.words.n) return &cfg.words;
     if (!default_trie.n) {
         trie_init(&default_trie);
-        add_free_words(&default_trie); /* fits DEFAULT_NODES by construction */
+        add_builtin_words(&default_trie); /* fits DEFAULT_NODES by construction */
     }
     return &default_trie;
 }
@@ -218,7 +234,7 @@ int patterns_configure(const char *const *keys, size_t nkeys,
     char **p = NULL;
     size_t *plen = NULL, made = 0;
 
-    size_t cap = 1 + free_words_len();
+    size_t cap = 1 + builtin_words_len();
     for (size_t i = 0; i < nkeys; i++) cap += strlen(keys[i]);
     if (nkeys) {
         t.next = malloc(cap * sizeof *t.next);
@@ -226,7 +242,7 @@ int patterns_configure(const char *const *keys, size_t nkeys,
         t.cap = cap;
         if (!t.next || !t.flag) goto fail;
         trie_init(&t);
-        if (add_free_words(&t) != 0) goto fail;
+        if (add_builtin_words(&t) != 0) goto fail;
         for (size_t i = 0; i < nkeys; i++)
             if (trie_add(&t, keys[i], F_CONF) != 0) goto fail;
     }
@@ -254,12 +270,12 @@ fail:
     return -1;
 }
 
-int patterns_key_configured(const char *key)
+int patterns_key_sensitive(const char *key)
 {
-    if (!key || !cfg.nkeys) return 0;
+    if (!key) return 0;
     size_t work = 0;
-    return trie_contains(&cfg.words, (const unsigned char *)key, strlen(key),
-                         F_CONF, &work);
+    return trie_contains(active_words(), (const unsigned char *)key, strlen(key),
+                         F_KEY | F_CONF, &work);
 }
 
 /* ---- the scanner ---------------------------------------------------------- */

@@ -30,8 +30,10 @@ int patterns_configure(const char *const *keys, size_t nkeys,
 /* Drop the configured key words and prefixes: built-in patterns only. */
 void patterns_reset(void);
 
-/* True when key contains, ignoring case, one of the configured key words. */
-int patterns_key_configured(const char *key);
+/* True when key contains, ignoring case, one of the built-in JSON key
+** words or a configured key word: one walk of the words' trie from each
+** byte of the key. */
+int patterns_key_sensitive(const char *key);
 
 /* Total bytes examined by every scan so far (see scrub_work_units). */
 unsigned long long patterns_work(void);

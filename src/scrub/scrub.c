@@ -11,48 +11,15 @@
 
 #include "patterns.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const sensitive_words[] = {
-    "token", "api_key", "secret", "password", "credential",
-    "auth", "figma_token", "encrypted_data",
-};
-
-/* Case-insensitive substring search over ASCII; secrets' key names are
-** matched the way the seed's key.lower() matched them. */
-static int contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == needle[i])
-            i++;
-        if (i == n) return 1;
-    }
-    return 0;
-}
-
 int scrub_key_is_sensitive(const char *key)
 {
-    if (!key) return 0;
-    /* Keys are short: fold the case once, then plain substring searches.
-    ** A longer key takes the slower path, which folds as it compares. */
-    char low[128];
-    size_t n = strlen(key);
-    if (n < sizeof low) {
-        for (size_t i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)key[i]);
-        for (size_t i = 0; i < sizeof sensitive_words / sizeof *sensitive_words; i++)
-            if (strstr(low, sensitive_words[i])) return 1;
-    } else {
-        for (size_t i = 0; i < sizeof sensitive_words / sizeof *sensitive_words; i++)
-            if (contains_nocase(key, sensitive_words[i])) return 1;
-    }
-    return patterns_key_configured(key);
+    return patterns_key_sensitive(key);
 }
 
 int scrub_text(const char *in, size_t len, char **out, size_t *outlen)

@@ -120,6 +120,52 @@ TEST(non_sensitive_keys_kept)
                      "{\"name\":\"n\",\"key\":\"k\",\"count\":3,\"ok\":true}"));
 }
 
+/* The seed's rule, written as plainly as it reads: lower-case the key,
+** then look for each word.  The scrubber's one-walk matcher must agree
+** with it on every key. */
+static int seed_rule(const char *key)
+{
+    static const char *const words[] = {"token", "api_key", "secret", "password",
+                                        "credential", "auth", "figma_token", "encrypted_data"};
+    char low[512];
+    size_t n = strlen(key);
+    for (size_t i = 0; i <= n; i++)
+        low[i] = key[i] >= 'A' && key[i] <= 'Z' ? (char)(key[i] + 32) : key[i];
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strstr(low, words[i])) return 1;
+    return 0;
+}
+
+TEST(key_words_match_the_seed_rule_on_generated_keys)
+{
+    /* Keys built from pieces of the words, near misses, case changes,
+    ** separators and bytes outside ASCII, short and past 128 bytes. */
+    static const char *const pieces[] = {
+        "tok", "en", "token", "TOKEN", "api", "_", "key", "api_key", "Api_Key", "sec", "ret",
+        "SeCrEt", "pass", "word", "PASSWORD", "cred", "ential", "au", "th", "AUTH", "figma",
+        "encrypted", "_data", "encrypted_data", "-", ".", " ", "x", "\xc3\xa9", "\xe2\x80\x8b",
+        "0123456789abcdef0123456789abcdef", "t", "o", "k", "e", "n", "a", "p", "s", "c", "d"};
+    size_t np = sizeof pieces / sizeof *pieces, agreed = 0, sensitive = 0;
+    unsigned long long r = 88172645463325252ull;
+    for (int k = 0; k < 20000; k++) {
+        char key[400] = "";
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int parts = 1 + (int)(r % 12);
+        for (int j = 0; j < parts; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            const char *pc = pieces[r % np];
+            if (strlen(key) + strlen(pc) < sizeof key) strcat(key, pc);
+        }
+        if (scrub_key_is_sensitive(key) != seed_rule(key))
+            TEST_FAIL_("'%s': scrubber says %d, the seed's rule %d", key,
+                       scrub_key_is_sensitive(key), seed_rule(key));
+        agreed++;
+        sensitive += (size_t)seed_rule(key);
+    }
+    /* Both answers were well represented. */
+    ASSERT(agreed == 20000 && sensitive > 2000 && sensitive < 18000);
+}
+
 TEST(null_key_not_sensitive)
 {
     ASSERT(!scrub_key_is_sensitive(NULL));
@@ -279,6 +325,7 @@ TEST(deep_tree)
 
 TEST_MAIN(
     TEST_ENTRY(redacted_text_is_exact)
+    TEST_ENTRY(key_words_match_the_seed_rule_on_generated_keys)
     TEST_ENTRY(seed_word_token)
     TEST_ENTRY(seed_word_api_key)
     TEST_ENTRY(seed_word_secret)
