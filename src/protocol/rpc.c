@@ -7,6 +7,7 @@
 ** parsers could disagree on which one counts) and numbers too large for a
 ** double (they would be stored as something else) are invalid requests.
 */
+#define _GNU_SOURCE /* memmem() */
 #include "rpc.h"
 
 #include <math.h>
@@ -278,11 +279,7 @@ int rpc_is_cancellation(const char *line, size_t len, const cJSON *id)
 {
     /* A cheap filter first: most lines ahead are not cancellations. */
     static const char method_name[] = "notifications/cancelled";
-    size_t m = sizeof method_name - 1;
-    int seen = 0;
-    for (size_t i = 0; !seen && i + m <= len; i++)
-        seen = line[i] == 'n' && memcmp(line + i, method_name, m) == 0;
-    if (!seen) return 0;
+    if (!memmem(line, len, method_name, sizeof method_name - 1)) return 0;
     cJSON *n = cJSON_ParseWithLength(line, len);
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(n, "method");
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
