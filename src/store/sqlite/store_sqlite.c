@@ -445,6 +445,10 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 static void configure_sqlite(void)
 {
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
+    /* No allocation statistics: with them on, every allocation SQLite makes
+    ** takes a process-wide mutex to count itself, and nothing here reads
+    ** the counts (sqlite3_memory_used(), a soft heap limit). */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 void store_testing_sqlite_configure(void)
