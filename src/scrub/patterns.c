@@ -334,13 +334,19 @@ static int alnum_before(const scan *c, size_t i)
 ** A literal prefix and then a run of at least min bytes of one class; the
 ** whole run is the secret.  A failed attempt examined fewer than min bytes
 ** of run; a successful one consumes all it examined.
+**
+** The prefixes are grouped by their first byte, and an attempt walks only
+** its byte's group: 's', 'p', 'r' and 'n' are common letters in any text,
+** and each used to walk all 27.
 */
-static const struct tokpat {
+typedef struct tokpat {
     const char *pfx;
     unsigned char len;
     unsigned char min;
     unsigned short cls;
-} tokpats[] = {
+} tokpat;
+
+static const tokpat tok_g[] = {
     {"ghp_", 4, 36, C_ALNUM},          /* GitHub personal access token */
     {"gho_", 4, 36, C_ALNUM},          /* GitHub OAuth token */
     {"ghu_", 4, 36, C_ALNUM},          /* GitHub user-to-server token */
@@ -351,6 +357,8 @@ static const struct tokpat {
     {"glptt-", 6, 20, C_B64URL},       /* GitLab pipeline trigger token */
     {"gldt-", 5, 20, C_B64URL},        /* GitLab deploy token */
     {"glrt-", 5, 20, C_B64URL},        /* GitLab runner token */
+};
+static const tokpat tok_x[] = {
     {"xoxb-", 5, 10, C_SLACK},         /* Slack bot token */
     {"xoxp-", 5, 10, C_SLACK},         /* Slack user token */
     {"xoxa-", 5, 10, C_SLACK},         /* Slack app token */
@@ -358,24 +366,56 @@ static const struct tokpat {
     {"xoxs-", 5, 10, C_SLACK},         /* Slack session token */
     {"xoxe-", 5, 10, C_SLACK},         /* Slack rotating token */
     {"xapp-", 5, 10, C_SLACK},         /* Slack app-level token */
+};
+static const tokpat tok_s[] = {
     {"sk_live_", 8, 16, C_ALNUM},      /* Stripe secret key */
     {"sk_test_", 8, 16, C_ALNUM},
+    {"sk-", 3, 20, C_B64URL},          /* OpenAI sk-, sk-proj-; Anthropic sk-ant- */
+};
+static const tokpat tok_r[] = {
     {"rk_live_", 8, 16, C_ALNUM},      /* Stripe restricted key */
     {"rk_test_", 8, 16, C_ALNUM},
+};
+static const tokpat tok_p[] = {
     {"pk_live_", 8, 16, C_ALNUM},      /* Stripe publishable key */
     {"pk_test_", 8, 16, C_ALNUM},
+};
+static const tokpat tok_w[] = {
     {"whsec_", 6, 24, C_ALNUM},        /* Stripe webhook signing secret */
-    {"sk-", 3, 20, C_B64URL},          /* OpenAI sk-, sk-proj-; Anthropic sk-ant- */
+};
+static const tokpat tok_n[] = {
     {"npm_", 4, 36, C_ALNUM},          /* npm access token */
+};
+static const tokpat tok_a[] = {
     {"AIza", 4, 35, C_B64URL},         /* Google API key */
 };
 
+#define GROUP(g) (*n = sizeof g / sizeof *g, g)
+/* The prefixes starting with ch, *n of them (none: NULL). */
+static const tokpat *tok_group(unsigned char ch, size_t *n)
+{
+    switch (ch) {
+    case 'g': return GROUP(tok_g);
+    case 'x': return GROUP(tok_x);
+    case 's': return GROUP(tok_s);
+    case 'r': return GROUP(tok_r);
+    case 'p': return GROUP(tok_p);
+    case 'w': return GROUP(tok_w);
+    case 'n': return GROUP(tok_n);
+    case 'A': return GROUP(tok_a);
+    default: *n = 0; return NULL;
+    }
+}
+#undef GROUP
+
 static int m_tokens(scan *c, size_t i, span *m)
 {
-    if (alnum_before(c, i)) return 0;
-    for (size_t t = 0; t < sizeof tokpats / sizeof *tokpats; t++) {
-        const struct tokpat *p = &tokpats[t];
-        if ((unsigned char)p->pfx[0] != c->s[i] || !lit(c, i, p->pfx, p->len)) continue;
+    size_t n;
+    const tokpat *g = tok_group(c->s[i], &n);
+    if (!n || alnum_before(c, i)) return 0;
+    for (size_t t = 0; t < n; t++) {
+        const tokpat *p = &g[t];
+        if (!lit(c, i, p->pfx, p->len)) continue;
         size_t k = i + p->len, e = run(c, k, p->cls);
         if (e - k >= p->min) {
             m->a = i;

@@ -134,6 +134,35 @@ static int utf8_ok(const char *s)
 
 /* ---- AWS ------------------------------------------------------------------ */
 
+/* Every built-in token prefix, split so that this file holds none whole:
+** its shortest secret is redacted, one byte shorter is kept. */
+TEST(every_token_prefix_is_redacted_from_its_shortest_secret)
+{
+    static const struct {
+        const char *a, *b;
+        size_t min;
+        const char *alpha;
+    } t[] = {
+        {"gh", "p_", 36, ALNUM}, {"gh", "o_", 36, ALNUM}, {"gh", "u_", 36, ALNUM},
+        {"gh", "s_", 36, ALNUM}, {"gh", "r_", 36, ALNUM}, {"github", "_pat_", 22, ALNUM "_"},
+        {"gl", "pat-", 20, B64}, {"gl", "ptt-", 20, B64}, {"gl", "dt-", 20, B64},
+        {"gl", "rt-", 20, B64}, {"xo", "xb-", 10, "12-ab"}, {"xo", "xp-", 10, "12-ab"},
+        {"xo", "xa-", 10, "12-ab"}, {"xo", "xr-", 10, "12-ab"}, {"xo", "xs-", 10, "12-ab"},
+        {"xo", "xe-", 10, "12-ab"}, {"xa", "pp-", 10, "12-ab"}, {"sk", "_live_", 16, ALNUM},
+        {"sk", "_test_", 16, ALNUM}, {"rk", "_live_", 16, ALNUM}, {"rk", "_test_", 16, ALNUM},
+        {"pk", "_live_", 16, ALNUM}, {"pk", "_test_", 16, ALNUM}, {"wh", "sec_", 24, ALNUM},
+        {"s", "k-", 20, B64}, {"np", "m_", 36, ALNUM}, {"AI", "za", 35, B64},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        const char *pfx = fmt("%s%s", t[i].a, t[i].b);
+        const char *secret = mk(pfx, t[i].min, t[i].alpha);
+        if (strcmp(scrub(fmt("v %s.", secret)), "v " R ".") != 0)
+            TEST_FAIL_("%s... (%zu bytes after the prefix) was not redacted", pfx, t[i].min);
+        if (!kept(mk(pfx, t[i].min - 1, t[i].alpha)))
+            TEST_FAIL_("%s... one byte short was redacted", pfx);
+    }
+}
+
 TEST(aws_key_redacted)
 {
     const char *k = mk("AK" "IA", 16, UPDIG), *s = mk("AS" "IA", 16, UPDIG);
@@ -808,6 +837,7 @@ TEST(linear_tree)
 }
 
 TEST_MAIN(
+    TEST_ENTRY(every_token_prefix_is_redacted_from_its_shortest_secret)
     TEST_ENTRY(aws_key_redacted)
     TEST_ENTRY(aws_key_near_miss)
     TEST_ENTRY(github_classic_tokens_redacted)
