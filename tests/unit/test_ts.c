@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <time.h>
 
 #include "util/ts.h"
 
@@ -103,6 +104,32 @@ TEST(format_clamps_out_of_range_years)
     ASSERT_EQ_STR(buf, "9999-12-31T23:59:59.999999Z");
     ts_format(INT64_MIN, buf);
     ASSERT_EQ_STR(buf, "0000-01-01T00:00:00.000000Z");
+}
+
+/* The C library's calendar as the reference: 200,000 instants spread over
+** years 0 to 9999, each formatted and compared field by field. */
+TEST(format_agrees_with_gmtime_over_ten_thousand_years)
+{
+    const int64_t lo = INT64_C(-62167219200) * US_PER_SEC; /* 0000-01-01 */
+    const int64_t span = INT64_C(315569520000) * US_PER_SEC; /* 10,000 years */
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 200000; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int64_t us = lo + (int64_t)(r % (uint64_t)span);
+        char got[TS_BUFLEN], want[64];
+        ts_format(us, got);
+        int64_t whole = us / US_PER_SEC, frac = us % US_PER_SEC;
+        if (frac < 0) frac += US_PER_SEC, whole--; /* before 1970: round down */
+        time_t secs = (time_t)whole;
+        struct tm tm;
+        if (!gmtime_r(&secs, &tm)) TEST_FAIL_("gmtime_r refused %lld", (long long)secs);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)frac);
+        if (strcmp(got, want) != 0)
+            TEST_FAIL_("%lld us: \"%s\", the C library's calendar says \"%s\"",
+                       (long long)us, got, want);
+    }
 }
 
 TEST(now_is_plausible)
@@ -377,6 +404,7 @@ TEST(format_sorts_lexically_in_time_order)
 }
 
 TEST_MAIN(
+    TEST_ENTRY(format_agrees_with_gmtime_over_ten_thousand_years)
     TEST_ENTRY(format_epoch_zero)
     TEST_ENTRY(format_leap_day)
     TEST_ENTRY(format_shape_is_fixed_width)
