@@ -23,78 +23,102 @@ static void on_term(int sig)
     stop = 1;
 }
 
-TEST(a_line_written_in_pieces_is_read_whole)
-{
-    int fd[2];
-    ASSERT(pipe(fd) == 0);
-    frame *f = frame_new(fd[0], 1024);
-    ASSERT(f);
+/* A frame reading a pipe's end, and the last line it returned. */
+typedef struct piped {
+    int in, out; /* out is -1 once closed */
+    frame *f;
     const char *line;
     size_t len;
-    ASSERT(write(fd[1], "{\"a\":", 5) == 5);
-    ASSERT_EQ_INT(frame_next(f, 0, NULL, &line, &len), FRAME_AGAIN);
-    ASSERT(write(fd[1], "1}\r\n{\"b\":2}\n", 12) == 12);
-    ASSERT_EQ_INT(frame_next(f, 0, NULL, &line, &len), FRAME_LINE);
-    ASSERT(len == 7 && memcmp(line, "{\"a\":1}", 7) == 0);
-    ASSERT_EQ_INT(frame_next(f, 0, NULL, &line, &len), FRAME_LINE);
-    ASSERT(len == 7 && memcmp(line, "{\"b\":2}", 7) == 0);
-    close(fd[1]);
-    ASSERT_EQ_INT(frame_next(f, 1, NULL, &line, &len), FRAME_EOF);
-    frame_free(f);
-    close(fd[0]);
+} piped;
+
+static int piped_open(piped *p, size_t max)
+{
+    int fd[2];
+    memset(p, 0, sizeof *p);
+    if (pipe(fd) != 0) return -1;
+    p->in = fd[0];
+    p->out = fd[1];
+    p->f = frame_new(fd[0], max);
+    return p->f ? 0 : -1;
+}
+
+static void piped_end_input(piped *p)
+{
+    close(p->out);
+    p->out = -1;
+}
+
+static void piped_close(piped *p)
+{
+    frame_free(p->f);
+    close(p->in);
+    if (p->out >= 0) close(p->out);
+}
+
+static int next(piped *p, int block, volatile int *stop_flag)
+{
+    return frame_next(p->f, block, stop_flag, &p->line, &p->len);
+}
+
+static int line_is(const piped *p, const char *want)
+{
+    return p->len == strlen(want) && memcmp(p->line, want, p->len) == 0;
+}
+
+TEST(a_line_written_in_pieces_is_read_whole)
+{
+    piped p;
+    ASSERT(piped_open(&p, 1024) == 0);
+    ASSERT(write(p.out, "{\"a\":", 5) == 5);
+    ASSERT_EQ_INT(next(&p, 0, NULL), FRAME_AGAIN);
+    ASSERT(write(p.out, "1}\r\n{\"b\":2}\n", 12) == 12);
+    ASSERT_EQ_INT(next(&p, 0, NULL), FRAME_LINE);
+    ASSERT(line_is(&p, "{\"a\":1}"));
+    ASSERT_EQ_INT(next(&p, 0, NULL), FRAME_LINE);
+    ASSERT(line_is(&p, "{\"b\":2}"));
+    piped_end_input(&p);
+    ASSERT_EQ_INT(next(&p, 1, NULL), FRAME_EOF);
+    piped_close(&p);
 }
 
 TEST(a_line_over_the_limit_is_skipped_and_the_next_one_read)
 {
-    int fd[2];
-    ASSERT(pipe(fd) == 0);
-    frame *f = frame_new(fd[0], 8);
-    ASSERT(f);
-    const char *line;
-    size_t len;
+    piped p;
+    ASSERT(piped_open(&p, 8) == 0);
     const char in[] = "0123456789abcdef\nshort\n";
-    ASSERT(write(fd[1], in, sizeof in - 1) == (ssize_t)(sizeof in - 1));
-    close(fd[1]);
-    ASSERT_EQ_INT(frame_next(f, 1, NULL, &line, &len), FRAME_TOO_LONG);
-    ASSERT_EQ_INT(frame_next(f, 1, NULL, &line, &len), FRAME_LINE);
-    ASSERT(len == 5 && memcmp(line, "short", 5) == 0);
-    ASSERT_EQ_INT(frame_next(f, 1, NULL, &line, &len), FRAME_EOF);
-    frame_free(f);
-    close(fd[0]);
+    ASSERT(write(p.out, in, sizeof in - 1) == (ssize_t)(sizeof in - 1));
+    piped_end_input(&p);
+    ASSERT_EQ_INT(next(&p, 1, NULL), FRAME_TOO_LONG);
+    ASSERT_EQ_INT(next(&p, 1, NULL), FRAME_LINE);
+    ASSERT(line_is(&p, "short"));
+    ASSERT_EQ_INT(next(&p, 1, NULL), FRAME_EOF);
+    piped_close(&p);
 }
 
 /* The window a signal could once fall into: the stop is already requested
 ** when the reader is about to wait, and no input will ever come. */
 TEST(a_stop_requested_before_a_blocking_wait_ends_it)
 {
-    int fd[2];
-    ASSERT(pipe(fd) == 0);
-    frame *f = frame_new(fd[0], 1024);
-    ASSERT(f);
-    const char *line;
-    size_t len;
+    piped p;
+    ASSERT(piped_open(&p, 1024) == 0);
     stop = 1;
     alarm(10);
-    int r = frame_next(f, 1, &stop, &line, &len);
+    int r = next(&p, 1, &stop);
     alarm(0);
     stop = 0;
     ASSERT_EQ_INT(r, FRAME_EOF);
-    frame_free(f);
-    close(fd[0]);
-    close(fd[1]);
+    piped_close(&p);
 }
 
 TEST(sigterm_during_a_blocking_wait_ends_it)
 {
-    int fd[2];
-    ASSERT(pipe(fd) == 0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term; /* no SA_RESTART, as the server installs it */
     sigemptyset(&sa.sa_mask);
     ASSERT(sigaction(SIGTERM, &sa, NULL) == 0);
-    frame *f = frame_new(fd[0], 1024);
-    ASSERT(f);
+    piped p;
+    ASSERT(piped_open(&p, 1024) == 0);
     pid_t parent = getpid(), child = fork();
     ASSERT(child >= 0);
     if (child == 0) {
@@ -102,22 +126,18 @@ TEST(sigterm_during_a_blocking_wait_ends_it)
         kill(parent, SIGTERM);
         _exit(0);
     }
-    const char *line;
-    size_t len;
     stop = 0;
     alarm(10);
-    int r = frame_next(f, 1, &stop, &line, &len);
+    int r = next(&p, 1, &stop);
     alarm(0);
     waitpid(child, NULL, 0);
     ASSERT_EQ_INT(r, FRAME_EOF);
     ASSERT(stop == 1);
-    /* The signals the wait unblocked are blocked no longer, nor more. */
+    /* The wait leaves neither signal blocked. */
     sigset_t now;
     ASSERT(sigprocmask(SIG_BLOCK, NULL, &now) == 0);
     ASSERT(!sigismember(&now, SIGTERM) && !sigismember(&now, SIGINT));
-    frame_free(f);
-    close(fd[0]);
-    close(fd[1]);
+    piped_close(&p);
 }
 
 TEST_MAIN(TEST_ENTRY(a_line_written_in_pieces_is_read_whole)
