@@ -103,7 +103,7 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
     /* version 4 made it, version 6 dropped it */
@@ -186,7 +186,7 @@ TEST(version_3_schema_migrates_to_current)
     s = NULL;
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 0);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
 }
@@ -202,7 +202,7 @@ TEST(version_5_schema_migrates_to_6)
                                              "  USING brin (created_at);"
                                              "UPDATE dss_audit.schema_version SET version = 5");
     ASSERT(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname LIKE"
                                    " 'entries%created_at_idx' OR relname = 'entries_time_brin'"),
                   0);
@@ -215,6 +215,30 @@ TEST(version_5_schema_migrates_to_6)
     ASSERT_EQ_INT(store_find(s, &q, &rows, &more, err), STORE_OK);
     ASSERT_EQ_INT(cJSON_GetArraySize(rows), 3);
     cJSON_Delete(rows);
+    store_close(s);
+}
+
+/* Version 7: the counters' user index carries what activity sums, so a
+** version-6 database gets it rebuilt, and activity counts as before. */
+TEST(version_6_schema_migrates_to_7)
+{
+    char db[1024], err[STORE_ERRLEN];
+    store *s = reopened_after(db, sizeof db,
+                              "DROP INDEX dss_audit.activity_daily_user;"
+                              "CREATE INDEX activity_daily_user ON dss_audit.activity_daily"
+                              "  (user_id, day);"
+                              "UPDATE dss_audit.schema_version SET version = 6");
+    ASSERT(s);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'dss_audit'"
+                                   " AND indexname = 'activity_daily_user'"
+                                   " AND indexdef LIKE '%(user_id, day) INCLUDE (event_type, n, errors)'"),
+                  1);
+    store_activity a;
+    ASSERT_EQ_INT(store_user_activity(s, "alice", "2000-01-01T00:00:00.000000Z", NULL, &a, err),
+                  STORE_OK);
+    ASSERT_EQ_INT((int)a.total, 3);
+    cJSON_Delete(a.by_type);
     store_close(s);
 }
 
@@ -268,7 +292,7 @@ TEST(version_4_schema_migrates_to_5)
                               "  (user_id, created_at, log_id, seq) WHERE user_id IS NOT NULL;"
                               "UPDATE dss_audit.schema_version SET version = 4");
     ASSERT(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'dss_audit'"
                                    " AND indexname = 'entries_user'"
                                    " AND indexdef LIKE '%INCLUDE (event_type)%'"),
@@ -1142,7 +1166,7 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
     /* Through 2 (the trees), 3 (ship's cursors) to 4 (the time BRIN index). */
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 6);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
     ASSERT(tree_matches_entries(a, "one", 5));
     ASSERT(tree_matches_entries(a, "two", 11));
     ASSERT_EQ_INT(store_use_log(a, NULL, err), STORE_OK);
@@ -1375,6 +1399,7 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
           TEST_ENTRY(version_3_schema_migrates_to_current)
           TEST_ENTRY(version_4_schema_migrates_to_5) TEST_ENTRY(version_5_schema_migrates_to_6)
+          TEST_ENTRY(version_6_schema_migrates_to_7)
           TEST_ENTRY(search_indexes_keep_short_pending_lists) TEST_ENTRY(eight_stores_migrate_once)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)

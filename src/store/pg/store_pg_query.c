@@ -783,7 +783,9 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 ** user's entries is read, a quarter on average: at 10,000,000 entries
 ** since's afternoon was 1,589 index tuples, 0.5 ms of the statement's 0.8.
 ** The entries and the errors are counted apart, each from an index
-** holding event_type (schema version 5), so both are index-only scans.
+** holding event_type (schema version 5), so both are index-only scans, as
+** is the counters' part (schema version 7: their user index holds what is
+** summed; a user's counter rows lie one to a heap page).
 ** $2 is the first day the counters give whole: since's day, or one past
 ** it ("YYYY-MM-DD~" sorts after that day and before the next). */
 #define TYPES_SQL(log)                                                                 \
