@@ -56,6 +56,17 @@ typedef struct { const char *name; test_fn fn; } test_case;
                        h_ ? h_ : "(null)", n_);                             \
     } while (0)
 
+/* The next value of a repeatable pseudo-random sequence (xorshift64), for
+** cases that generate their inputs; *state starts at any non-zero value. */
+static inline unsigned long long test_random(unsigned long long *state)
+{
+    unsigned long long x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
 #define TEST_MAIN(...)                                                      \
     static const test_case test_cases_[] = {__VA_ARGS__};                   \
     int main(int argc, char **argv) {                                       \

@@ -149,11 +149,9 @@ TEST(key_words_match_the_seed_rule_on_generated_keys)
     unsigned long long r = 88172645463325252ull;
     for (int k = 0; k < 20000; k++) {
         char key[400] = "";
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        int parts = 1 + (int)(r % 12);
+        int parts = 1 + (int)(test_random(&r) % 12);
         for (int j = 0; j < parts; j++) {
-            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-            const char *pc = pieces[r % np];
+            const char *pc = pieces[test_random(&r) % np];
             if (strlen(key) + strlen(pc) < sizeof key) strcat(key, pc);
         }
         if (scrub_key_is_sensitive(key) != seed_rule(key))

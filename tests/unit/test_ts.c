@@ -49,6 +49,14 @@ static int rejected(const char *s)
     return 1;
 }
 
+/* A random instant of years 0 to 9999, the range ts_format() writes. */
+static int64_t random_instant(unsigned long long *state)
+{
+    const int64_t lo = INT64_C(-62167219200000000); /* 0000-01-01T00:00:00Z */
+    const uint64_t span = (uint64_t)(INT64_C(253402300799999999) - lo) + 1;
+    return lo + (int64_t)(test_random(state) % span);
+}
+
 TEST(format_epoch_zero)
 {
     char buf[TS_BUFLEN];
@@ -110,12 +118,9 @@ TEST(format_clamps_out_of_range_years)
 ** years 0 to 9999, each formatted and compared field by field. */
 TEST(format_agrees_with_gmtime_over_ten_thousand_years)
 {
-    const int64_t lo = INT64_C(-62167219200) * US_PER_SEC; /* 0000-01-01 */
-    const int64_t span = INT64_C(315569520000) * US_PER_SEC; /* 10,000 years */
-    uint64_t r = 0x9E3779B97F4A7C15ull;
+    unsigned long long r = 0x9E3779B97F4A7C15ull;
     for (int i = 0; i < 200000; i++) {
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        int64_t us = lo + (int64_t)(r % (uint64_t)span);
+        int64_t us = random_instant(&r);
         char got[TS_BUFLEN], want[64];
         ts_format(us, got);
         int64_t whole = us / US_PER_SEC, frac = us % US_PER_SEC;
@@ -370,12 +375,9 @@ TEST(round_trip_parse_format)
         ASSERT_EQ_INT(ts_parse(buf, 0, &back, err, sizeof err), 0);
         ASSERT_EQ_INT(back, fixed[i]);
     }
-    const int64_t lo = INT64_C(-62167219200000000);
-    const uint64_t span = (uint64_t)(INT64_C(253402300799999999) - lo) + 1;
-    uint64_t x = 0x9E3779B97F4A7C15u;
+    unsigned long long x = 0x9E3779B97F4A7C15u;
     for (int i = 0; i < 20000; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        int64_t v = lo + (int64_t)(x % span);
+        int64_t v = random_instant(&x);
         int64_t back = 0;
         ts_format(v, buf);
         if (ts_parse(buf, 0, &back, err, sizeof err) != 0 || back != v)
@@ -387,14 +389,10 @@ TEST(round_trip_parse_format)
 TEST(format_sorts_lexically_in_time_order)
 {
     char a[TS_BUFLEN], b[TS_BUFLEN];
-    uint64_t x = 12345;
-    const int64_t lo = INT64_C(-62167219200000000);
-    const uint64_t span = (uint64_t)(INT64_C(253402300799999999) - lo);
+    unsigned long long x = 12345;
     for (int i = 0; i < 5000; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        int64_t u = lo + (int64_t)(x % span);
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        int64_t v = lo + (int64_t)(x % span);
+        int64_t u = random_instant(&x);
+        int64_t v = random_instant(&x);
         ts_format(u, a);
         ts_format(v, b);
         int c = strcmp(a, b);
