@@ -8,11 +8,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -858,4 +860,40 @@ int h_memmem(const char *hay, size_t n, const char *needle)
     for (size_t i = 0; i + k <= n; i++)
         if (hay[i] == needle[0] && memcmp(hay + i, needle, k) == 0) return 1;
     return 0;
+}
+
+int h_free_ports(int n, int *ports)
+{
+    int fds[16], rc = 0, k;
+    if (n < 1 || n > 16) return -1;
+    for (k = 0; k < n && rc == 0; k++) {
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        fds[k] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[k] < 0 || bind(fds[k], (struct sockaddr *)&a, sizeof a) != 0 ||
+            getsockname(fds[k], (struct sockaddr *)&a, &len) != 0)
+            rc = -1;
+        else
+            ports[k] = ntohs(a.sin_port);
+    }
+    while (k-- > 0)
+        if (fds[k] >= 0) close(fds[k]);
+    return rc;
+}
+
+int h_free_port(void)
+{
+    int port;
+    return h_free_ports(1, &port) == 0 ? port : -1;
+}
+
+int h_port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
 }

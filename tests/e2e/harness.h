@@ -126,4 +126,13 @@ char *srv_read_file(srv *s, const char *path, size_t *n);
 /* Does the memory [hay, hay+n) contain the string needle? */
 int h_memmem(const char *hay, size_t n, const char *needle);
 
+/* n distinct loopback TCP ports free a moment ago, into ports: 0, or -1.
+** All n are bound at once before any is let go, so two never coincide (a
+** port bound and closed alone may be handed out again at once). */
+int h_free_ports(int n, int *ports);
+/* One such port, or -1. */
+int h_free_port(void);
+/* Does something accept connections on 127.0.0.1:port? */
+int h_port_open(int port);
+
 #endif

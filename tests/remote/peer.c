@@ -48,31 +48,6 @@ static void cleanup(void)
         }
 }
 
-int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t n = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &n) != 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-int port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) close(fd);
-    return ok;
-}
-
 void nap(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -143,7 +118,7 @@ int peer_run(peer *p)
     }
     p->pid = pid;
     for (int i = 0; i < 300; i++) {
-        if (port_open(p->port) && (!p->port2 || port_open(p->port2))) return 0;
+        if (h_port_open(p->port) && (!p->port2 || h_port_open(p->port2))) return 0;
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             p->pid = 0;
             return -1;
@@ -168,8 +143,10 @@ peer *peer_start(const char *kind)
             peers[i] = p;
             break;
         }
-    p->port = free_port();
-    if (strcmp(kind, "sdk-oauth") == 0) p->port2 = free_port();
+    int ports[2];
+    if (h_free_ports(2, ports) != 0) return NULL;
+    p->port = ports[0];
+    if (strcmp(kind, "sdk-oauth") == 0) p->port2 = ports[1];
     if (peer_run(p) != 0) {
         fprintf(stderr, "cannot start the peer %s\n", kind);
         return NULL;

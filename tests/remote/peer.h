@@ -45,8 +45,6 @@ char *peer_http(peer *p, const char *method, const char *path);
 /* The peer's /admin/log once it contains needle (at most 5 s): caller frees. */
 char *wait_log(peer *p, const char *needle);
 int count_in_log(const char *log, const char *needle);
-int free_port(void);
-int port_open(int port);
 void nap(int ms);
 
 /* The --open-with command: a browser stand-in that follows the

@@ -278,7 +278,7 @@ TEST(messages_over_the_size_limit_are_refused)
 
 TEST(unreachable_server_answers_each_request_with_an_error)
 {
-    peer p = {.port = free_port()};
+    peer p = {.port = h_free_port()};
     snprintf(p.kind, sizeof p.kind, "none");
     snprintf(p.dir, sizeof p.dir, "/tmp");
     srv *s = drv(&p, "/mcp", NULL, NULL);

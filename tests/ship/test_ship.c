@@ -488,43 +488,39 @@ typedef struct rsys {
     char dir[300];
 } rsys;
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0) close(s);
-    return port;
-}
-
-static int port_open(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-    if (s >= 0) close(s);
-    return ok;
-}
-
 /* Start rsyslog with imrelp, imrelp over TLS, imtcp and imtcp over TLS,
 ** each writing its own file in r->dir (relp.log, relp_tls.log, tcp.log,
 ** tls.log) as RFC 5424 lines; ports kept from an earlier start of r. */
+static int rsyslog_run(tctx *t, rsys *r);
+
+/* Ports are picked free a moment before rsyslog binds them; when one is
+** taken in between (tests run in parallel), rsyslog is started again on
+** fresh ports.  A restart keeps the ports: the shipper under test was
+** told them. */
 static int rsyslog_start(tctx *t, rsys *r)
 {
-    if (!r->relp) {
-        snprintf(r->dir, sizeof r->dir, "%s/rsyslog", t->dir);
-        mkdir(r->dir, 0777);
-        chmod(r->dir, 0777); /* written by nobody */
-        r->relp = free_port();
-        r->relp_tls = free_port();
-        r->tcp = free_port();
-        r->tls = free_port();
-        if (make_certs(t) != 0) return -1;
+    if (r->relp) return rsyslog_run(t, r);
+    snprintf(r->dir, sizeof r->dir, "%s/rsyslog", t->dir);
+    mkdir(r->dir, 0777);
+    chmod(r->dir, 0777); /* written by nobody */
+    if (make_certs(t) != 0) return -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int ports[4];
+        if (h_free_ports(4, ports) != 0) return -1;
+        r->relp = ports[0];
+        r->relp_tls = ports[1];
+        r->tcp = ports[2];
+        r->tls = ports[3];
+        int rc = rsyslog_run(t, r);
+        if (rc != -2) return rc;
     }
+    return -1;
+}
+
+/* rsyslog_start on r's ports: 0, -1, or -2 when one of them was taken
+** (rsyslog could not bind it), its messages shown. */
+static int rsyslog_run(tctx *t, rsys *r)
+{
     char conf[400];
     snprintf(conf, sizeof conf, "%s/rsyslog.conf", r->dir);
     FILE *f = fopen(conf, "w");
@@ -557,16 +553,33 @@ static int rsyslog_start(tctx *t, rsys *r)
     snprintf(errf, sizeof errf, "%s/rsyslog.err", r->dir);
     const char *argv[] = {env_or("DSS_RSYSLOGD", "rsyslogd"), "-n", "-f", conf, "-i", pidfile, NULL};
     spawn_opts o = {.err = errf, .out = errf, .as_nobody = 1};
+    unlink(errf); /* this run's messages alone */
     r->pid = spawn(argv, &o);
+    int rc = -1;
     for (int64_t end = fu_now_ms() + 20000; fu_now_ms() < end; sleep_ms(50)) {
-        if (port_open(r->relp) && port_open(r->relp_tls) && port_open(r->tcp) && port_open(r->tls))
-            return 0;
-        if (waitpid(r->pid, NULL, WNOHANG) == r->pid) break;
+        if (h_port_open(r->relp) && h_port_open(r->relp_tls) && h_port_open(r->tcp) &&
+            h_port_open(r->tls)) {
+            /* A port taken by another process: rsyslog says so and runs
+            ** on without that input, and the other process answers. */
+            char *e = slurp_text(errf);
+            int taken = e && strstr(e, "binding");
+            free(e);
+            if (!taken) return 0;
+            rc = -2;
+            break;
+        }
+        if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+            forget(r->pid);
+            r->pid = 0;
+            break;
+        }
     }
+    if (r->pid) stop_proc(r->pid, SIGKILL);
+    r->pid = 0;
     char *e = slurp_text(errf);
     say("rsyslog did not start: %.1000s", e ? e : "");
     free(e);
-    return -1;
+    return rc;
 }
 
 /* Stop rsyslog cleanly (it writes what it queued). */
@@ -1530,7 +1543,7 @@ TEST(several_sinks_each_with_its_cursor_one_dead_holds_none_back)
     CHECK(fill(&t, 1, 300) == 0);
     CHECK(load_trail(&t, &tr) == 0);
     CHECK(rsyslog_start(&t, &r) == 0);
-    int dead = free_port();
+    int dead = h_free_port();
     snprintf(relp, sizeof relp, "relp://127.0.0.1:%d", r.relp);
     snprintf(otlp, sizeof otlp, "otlp+http://127.0.0.1:%d", dead);
     const char *args[] = {"--to", otlp, "--to", relp, "--follow", "--poll-ms", "100",
