@@ -103,7 +103,7 @@ TEST(migrates_fresh_database)
     ASSERT_EQ_STR(store_log_name(s), "m1");
     ASSERT_EQ_INT(strlen(store_log_id(s)), 36);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
     /* version 4 made it, version 6 dropped it */
@@ -212,7 +212,7 @@ TEST(version_3_schema_migrates_to_current)
     s = NULL;
     ASSERT_EQ_INT(open_store(db, "v1", 0, 0, &s, err), STORE_OK);
     store_close(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname = 'entries_time_brin'"), 0);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.logs WHERE name = 'v1'"), 1);
 }
@@ -228,7 +228,7 @@ TEST(version_5_schema_migrates_to_6)
                                              "  USING brin (created_at);"
                                              "UPDATE dss_audit.schema_version SET version = 5");
     ASSERT(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
     ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM pg_class WHERE relname LIKE"
                                    " 'entries%created_at_idx' OR relname = 'entries_time_brin'"),
                   0);
@@ -255,10 +255,47 @@ TEST(version_6_schema_migrates_to_7)
                               "  (user_id, day);"
                               "UPDATE dss_audit.schema_version SET version = 6");
     ASSERT(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
     ASSERT_EQ_INT(index_count(db, "activity_daily_user",
                               "%(user_id, day) INCLUDE (event_type, n, errors)"), 1);
     ASSERT_EQ_INT(alice_total_then_close(s), 3);
+}
+
+/* Version 8: the per-hour counters.  A version-7 database gets them
+** counted from its entries, with the privileges its day counters have (so
+** a writer granted those keeps writing), and its trigger keeps them from
+** then on; a second run of the version (as bench/run-pg's fit_schema
+** makes) counts nothing twice. */
+TEST(version_7_schema_migrates_to_8)
+{
+    char db[1024], err[STORE_ERRLEN];
+    store *s = reopened_after(db, sizeof db,
+                              "DROP TABLE dss_audit.activity_hourly;"
+                              "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles"
+                              " WHERE rolname = 'dss_counter_t') THEN"
+                              " CREATE ROLE dss_counter_t; END IF; END $$;"
+                              "GRANT INSERT, UPDATE ON dss_audit.activity_daily TO dss_counter_t;"
+                              "UPDATE dss_audit.schema_version SET version = 7");
+    ASSERT(s);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
+    const char *hourly = "SELECT sum(n) FROM dss_audit.activity_hourly WHERE user_id = 'alice'";
+    ASSERT_EQ_INT(pgtest_value(db, hourly), 3);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT count(*) FROM dss_audit.activity_hourly"
+                                   " WHERE length(hour) <> 13"), 0);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT (has_table_privilege('dss_counter_t',"
+                                   " 'dss_audit.activity_hourly', 'UPDATE')"
+                                   " AND has_table_privilege('dss_counter_t',"
+                                   " 'dss_audit.activity_hourly', 'INSERT'))::int"), 1);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT has_table_privilege('dss_counter_t',"
+                                   " 'dss_audit.activity_hourly', 'DELETE')::int"), 0);
+    ASSERT_EQ_INT(append_n(s, 2, NULL), 0);
+    ASSERT_EQ_INT(pgtest_value(db, hourly), 5);
+    store_close(s);
+    s = NULL;
+    ASSERT_EQ_INT(pgtest_exec(db, "UPDATE dss_audit.schema_version SET version = 7"), 0);
+    ASSERT_EQ_INT(open_store(db, "old", 0, 0, &s, err), STORE_OK);
+    ASSERT_EQ_INT(pgtest_value(db, hourly), 5);
+    ASSERT_EQ_INT(alice_total_then_close(s), 5);
 }
 
 /* Every search statement reads the whole pending list of its partition's
@@ -311,7 +348,7 @@ TEST(version_4_schema_migrates_to_5)
                               "  (user_id, created_at, log_id, seq) WHERE user_id IS NOT NULL;"
                               "UPDATE dss_audit.schema_version SET version = 4");
     ASSERT(s);
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
     ASSERT_EQ_INT(index_count(db, "entries_user", "%INCLUDE (event_type)%"), 1);
     ASSERT_EQ_INT(index_count(db, "entries_user_errors", "%"), 1);
     ASSERT_EQ_INT(alice_total_then_close(s), 3);
@@ -592,7 +629,8 @@ TEST(writer_role_cannot_change_entries)
         "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA dss_audit TO dss_writer_t;"
         "GRANT UPDATE (head_seq, head_hash, head_created_at, public_key)"
         "  ON dss_audit.logs TO dss_writer_t;"
-        "GRANT UPDATE ON dss_audit.activity_daily, dss_audit.activity_projects TO dss_writer_t;"
+        "GRANT UPDATE ON dss_audit.activity_daily, dss_audit.activity_hourly,"
+        "  dss_audit.activity_projects TO dss_writer_t;"
         "GRANT EXECUTE ON FUNCTION dss_audit.ensure_partition(text) TO dss_writer_t;"), 0);
     snprintf(wdb, sizeof wdb, "%s user=dss_writer_t", db);
     ASSERT_EQ_INT(open_store(wdb, "writer", 0, 0, &s, err), STORE_OK);
@@ -1175,7 +1213,7 @@ TEST(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
     ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 1);
     ASSERT_EQ_INT(open_store(db, "one", 0, 0, &a, err), STORE_OK);
     /* Through 2 (the trees), 3 (ship's cursors) to 4 (the time BRIN index). */
-    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 7);
+    ASSERT_EQ_INT(pgtest_value(db, "SELECT version FROM dss_audit.schema_version"), 8);
     ASSERT(tree_matches_entries(a, "one", 5));
     ASSERT(tree_matches_entries(a, "two", 11));
     ASSERT_EQ_INT(store_use_log(a, NULL, err), STORE_OK);
@@ -1408,7 +1446,7 @@ TEST_MAIN(TEST_ENTRY(migrates_fresh_database)
           TEST_ENTRY(version_1_database_migrates_to_2_and_every_log_gains_its_tree)
           TEST_ENTRY(version_3_schema_migrates_to_current)
           TEST_ENTRY(version_4_schema_migrates_to_5) TEST_ENTRY(version_5_schema_migrates_to_6)
-          TEST_ENTRY(version_6_schema_migrates_to_7)
+          TEST_ENTRY(version_6_schema_migrates_to_7) TEST_ENTRY(version_7_schema_migrates_to_8)
           TEST_ENTRY(search_indexes_keep_short_pending_lists) TEST_ENTRY(eight_stores_migrate_once)
           TEST_ENTRY(newer_schema_refused) TEST_ENTRY(readonly_without_schema_refused)
           TEST_ENTRY(append_head_and_walk_round_trip)

@@ -570,24 +570,44 @@ TEST(activity_sums_its_whole_days_from_the_counters_index_alone)
     ASSERT(!strstr(plan, "Heap Scan on activity_daily"));
 }
 
-/* get_user_activity counts since's own day from its nearer end: after
-** noon the entries from since on, before noon the day's counters less the
-** entries before since.  Either way the counts are exactly those of the
-** entries at or after since (counted here by brute force), by type and
-** errors, for a morning, an afternoon, a bare date, the last morning of a
-** month, noon itself, and one log. */
+/* The whole hours of since's day come from the hour counters' user index
+** alone (schema version 8). */
+TEST(activity_sums_its_first_days_hours_from_the_hour_counters_index_alone)
+{
+    char plan[8192];
+    ASSERT_EQ_INT(activity_plan("dss_audit.activity_hourly", plan, sizeof plan), 0);
+    if (!strstr(plan, "Index Only Scan using activity_hourly_user")) fprintf(stderr, "%s", plan);
+    ASSERT(strstr(plan, "Index Only Scan using activity_hourly_user"));
+    ASSERT(!strstr(plan, "Heap Scan on activity_hourly"));
+    ASSERT(!strstr(plan, "Seq Scan on activity_hourly"));
+}
+
+/* get_user_activity counts since's own hour from its nearer end: from
+** half past, the entries from since on; before, the hour's counters less
+** the entries before since; the rest of since's day comes from the hour
+** counters (schema version 8).  Either way the counts are exactly those of
+** the entries at or after since (counted here by brute force), by type and
+** errors, for: a morning and an evening; a bare date; the last hour of a
+** month, just before its half; noon itself; midnight; exactly half past;
+** the day's last hour before and after its half (no whole hours left);
+** since exactly at one of the user's entries, before and after half past
+** (which each count); and one log. */
 TEST(activity_counts_its_first_day_from_the_nearer_end)
 {
     store *s = filled();
     ASSERT(s);
     static const char *const sinces[] = {
         "2026-03-10T03:17:00.000000Z", "2026-03-10T20:41:00.000000Z", "2026-03-10",
-        "2026-03-31T11:59:59.999999Z", "2026-04-01T12:00:00.000000Z",
-        "2026-03-20T00:00:00.000000Z",
+        "2026-03-31T23:29:59.999999Z", "2026-04-01T12:00:00.000000Z",
+        "2026-03-20T00:00:00.000000Z", "2026-03-12T07:30:00.000000Z",
+        "2026-03-12T23:29:59.999999Z", "2026-03-12T23:45:10.000000Z",
+        /* user3's entries are at 00:07:30 and every 50 minutes on */
+        "2026-03-01T08:27:30.000000Z", "2026-03-01T00:57:30.000000Z",
     };
+    enum { NSINCE = sizeof sinces / sizeof *sinces };
     char err[STORE_ERRLEN], sql[400];
-    for (int k = 0; k < 7; k++) {
-        const char *since = sinces[k % 6], *log = k == 6 ? "name3" : NULL;
+    for (int k = 0; k <= NSINCE; k++) {
+        const char *since = sinces[k % NSINCE], *log = k == NSINCE ? "name3" : NULL;
         const char *only = log ? " AND log_id = 'log3'" : "";
         store_activity a;
         ASSERT_EQ_INT(store_user_activity(s, "user3", since, log, &a, err), STORE_OK);
@@ -620,6 +640,7 @@ TEST(activity_counts_its_first_day_from_the_nearer_end)
 TEST_MAIN(
     TEST_ENTRY(activity_counts_its_first_day_from_indexes_alone)
     TEST_ENTRY(activity_sums_its_whole_days_from_the_counters_index_alone)
+    TEST_ENTRY(activity_sums_its_first_days_hours_from_the_hour_counters_index_alone)
     TEST_ENTRY(activity_counts_its_first_day_from_the_nearer_end)
     TEST_ENTRY(history_without_filter_reads_time_index_in_order)
     TEST_ENTRY(history_every_single_filter_needs_no_sort)

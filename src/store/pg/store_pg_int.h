@@ -49,7 +49,7 @@
 
 /* The newest schema this code knows; a database at a higher version is
 ** refused (STORE_ESCHEMA). */
-#define PG_SCHEMA_VERSION 7
+#define PG_SCHEMA_VERSION 8
 
 /* pg_advisory_xact_lock keys: one for migrations, one for creating
 ** partitions.  Fixed numbers (ASCII "dssamig" and "dssaprt"), as SQL

@@ -770,28 +770,31 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
     return rc;
 }
 
-/* ---- activity, from the per-day counters ------------------------------- */
+/* ---- activity, from the per-day and per-hour counters ------------------ */
 
-/* Whole days after since's day come from the counters; since's own day
-** is counted exactly from the entries, so the cost grows with the window,
-** not with the user's number of entries.  That day is counted from its
-** nearer end: after noon, its entries from since on ($3 = since, $4 = the
-** day's end, each counted once, $5 = 1); before noon, the day's counters
-** less its entries before since ($3 = the day's start, $4 = since, each
-** counted -1), which the counters hold exactly (the same transaction
-** writes both, and retention recounts them).  So at most half a day of the
-** user's entries is read, a quarter on average: at 10,000,000 entries
-** since's afternoon was 1,589 index tuples, 0.5 ms of the statement's 0.8.
-** The entries and the errors are counted apart, each from an index
-** holding event_type (schema version 5), so both are index-only scans, as
-** is the counters' part (schema version 7: their user index holds what is
-** summed; a user's counter rows lie one to a heap page).
-** $2 is the first day the counters give whole: since's day, or one past
-** it ("YYYY-MM-DD~" sorts after that day and before the next). */
+/* Whole days after since's day come from the day counters ($2 is the
+** first of them: "YYYY-MM-DD~" sorts after since's day and before the
+** next), the whole hours of since's day after since's hour from the hour
+** counters (schema version 8: hours from $6 to the day's end), and since's
+** own hour exactly from the entries, counted from its nearer end: from
+** half past, its entries from since on ($3 = since, $4 = the hour's end,
+** each counted once, $5 = 1); before half past, the hour's counters less
+** its entries before since ($3 = the hour's start, $4 = since, each
+** counted -1), which the counters hold exactly (the same statement's
+** trigger writes both, and retention recounts them).  So at most half an
+** hour of the user's entries is read: at 10,000,000 entries, counted from
+** the nearer end of the day (schema 7), since's day was up to 3,300 index
+** tuples and most of the statement's time.  The entries and the errors are
+** counted apart, each from an index holding event_type (schema version 5),
+** and the counters' user indexes hold what is summed (version 7), so every
+** part is an index-only scan.  A since that is not a whole timestamp
+** counts its day from the day counters less the entries before since. */
 #define TYPES_SQL(log)                                                                 \
     "SELECT event_type, sum(n)::bigint AS total, sum(errors)::bigint FROM ("           \
     "  SELECT event_type, n, errors FROM dss_audit.activity_daily"                     \
     "  WHERE user_id = $1 AND day >= $2" log "  UNION ALL"                             \
+    "  SELECT event_type, n, errors FROM dss_audit.activity_hourly"                    \
+    "  WHERE user_id = $1 AND hour >= $6 AND hour < $2" log "  UNION ALL"              \
     "  SELECT event_type, $5::int, 0 FROM dss_audit.entries"                           \
     "  WHERE user_id = $1 AND created_at >= $3 AND created_at < $4" log "  UNION ALL"  \
     "  SELECT event_type, 0, $5::int FROM dss_audit.entries WHERE user_id = $1"        \
@@ -801,30 +804,41 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
 #define PROJECTS_SQL(log)                                                \
     "SELECT count(DISTINCT project_id) FROM dss_audit.activity_projects" \
     " WHERE user_id = $1 AND last_seen >= $2" log
-static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $6"),
+static const char types_sql[] = TYPES_SQL(""), types_log_sql[] = TYPES_SQL(" AND log_id = $7"),
                   projects_sql[] = PROJECTS_SQL(""),
                   projects_log_sql[] = PROJECTS_SQL(" AND log_id = $3");
 
 /* The bounds of types_sql for since, as its comment says: the first whole
-** day ($2), the part of since's day counted from the entries [$3, $4) and
-** its sign ($5). */
+** day ($2), the first whole hour ($6), the part of since's hour counted
+** from the entries [$3, $4) and its sign ($5). */
 typedef struct activity_bounds {
-    char first_day[12], lo[64], hi[64];
+    char first_day[12], first_hour[16], lo[64], hi[64];
     const char *sign;
 } activity_bounds;
 
 static void activity_bounds_of(const char *since, activity_bounds *b)
 {
-    /* "YYYY-MM-DDTHH...": the hour decides the nearer end. */
-    int afternoon = strlen(since) >= 13 && strncmp(since + 11, "12", 2) >= 0;
-    if (afternoon) {
-        snprintf(b->first_day, sizeof b->first_day, "%.10s~", since);
+    size_t n = strlen(since);
+    if (n < 13 || since[10] != 'T') {
+        /* Its day's counters less its entries before since; no hours. */
+        snprintf(b->first_day, sizeof b->first_day, "%.10s", since);
+        snprintf(b->first_hour, sizeof b->first_hour, "%.10s", since);
+        snprintf(b->lo, sizeof b->lo, "%.10s", since);
+        snprintf(b->hi, sizeof b->hi, "%s", since);
+        b->sign = "-1";
+        return;
+    }
+    /* "YYYY-MM-DDTHH:MM...": the minute decides the nearer end. */
+    int late = n >= 16 && strncmp(since + 14, "30", 2) >= 0;
+    snprintf(b->first_day, sizeof b->first_day, "%.10s~", since);
+    if (late) {
+        snprintf(b->first_hour, sizeof b->first_hour, "%.13s~", since);
         snprintf(b->lo, sizeof b->lo, "%s", since);
-        snprintf(b->hi, sizeof b->hi, "%.10sT99", since);
+        snprintf(b->hi, sizeof b->hi, "%.13s~", since);
         b->sign = "1";
     } else {
-        snprintf(b->first_day, sizeof b->first_day, "%.10s", since);
-        snprintf(b->lo, sizeof b->lo, "%.10s", since);
+        snprintf(b->first_hour, sizeof b->first_hour, "%.13s", since);
+        snprintf(b->lo, sizeof b->lo, "%.13s", since);
         snprintf(b->hi, sizeof b->hi, "%s", since);
         b->sign = "-1";
     }
@@ -851,12 +865,12 @@ int pgs_user_activity(store *st, const char *user_id, const char *since, const c
     activity_bounds_of(since, &b);
     /* Both statements in one round trip (with the begin's lock, when a
     ** recorded call's transaction has just begun). */
-    const char *tv[] = {user_id, b.first_day, b.lo, b.hi, b.sign, log_id},
+    const char *tv[] = {user_id, b.first_day, b.lo, b.hi, b.sign, b.first_hour, log_id},
                *pv[] = {user_id, since, log_id};
     PGresult *types = NULL, *projects = NULL;
     pg_stmt stmts[2] = {
         {.slot = log ? PG_SLOT_ACT_TYPES_LOG : PG_SLOT_ACT_TYPES,
-         .sql = log ? types_log_sql : types_sql, .nparams = log ? 6 : 5, .values = tv,
+         .sql = log ? types_log_sql : types_sql, .nparams = log ? 7 : 6, .values = tv,
          .plan = PG_PLAN_GENERIC, .res = &types, .doing = "counting the user's activity"},
         {.slot = log ? PG_SLOT_ACT_PROJECTS_LOG : PG_SLOT_ACT_PROJECTS,
          .sql = log ? projects_log_sql : projects_sql, .nparams = log ? 3 : 2, .values = pv,
@@ -899,7 +913,7 @@ int pgs_explain_user_activity(store *st, char *plan, size_t len, char *err)
     snprintf(since, sizeof since, "%s", PQgetvalue(newest, 0, 0));
     PQclear(newest);
     activity_bounds_of(since, &b);
-    params p = {.v = {"user-explained", b.first_day, b.lo, b.hi, b.sign}, .n = 5};
+    params p = {.v = {"user-explained", b.first_day, b.lo, b.hi, b.sign, b.first_hour}, .n = 6};
     PGresult *res = explain_generic(s, types_sql, &p, &rc, err);
     if (!res) return rc;
     plan_lines(res, plan, len);

@@ -398,8 +398,8 @@ static int drop_partitions(pg_store *s, const char *b, int64_t upto, int *droppe
     return rc;
 }
 
-/* The activity counters of days before month b, counted again from the
-** entries still stored (as SQLite's retention recounts). */
+/* The activity counters (by day and by hour) before month b, counted
+** again from the entries still stored (as SQLite's retention recounts). */
 static int recount_activity(pg_store *s, const char *b, char *err)
 {
     const char *p[] = {b};
@@ -409,6 +409,16 @@ static int recount_activity(pg_store *s, const char *b, char *err)
         rc = pgs_query(s,
                        "INSERT INTO dss_audit.activity_daily"
                        " SELECT log_id, user_id, substr(created_at, 1, 10), event_type,"
+                       "  count(*), count(error) FROM dss_audit.entries"
+                       " WHERE created_at < $1 AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4",
+                       1, p, NULL, "recounting activity", err);
+    if (rc == STORE_OK)
+        rc = pgs_query(s, "DELETE FROM dss_audit.activity_hourly WHERE hour < $1", 1, p, NULL,
+                       "recounting activity", err);
+    if (rc == STORE_OK)
+        rc = pgs_query(s,
+                       "INSERT INTO dss_audit.activity_hourly"
+                       " SELECT log_id, user_id, substr(created_at, 1, 13), event_type,"
                        "  count(*), count(error) FROM dss_audit.entries"
                        " WHERE created_at < $1 AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4",
                        1, p, NULL, "recounting activity", err);
