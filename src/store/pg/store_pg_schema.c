@@ -191,6 +191,17 @@ static const char m1_checkpoints[] =
     "  FOR EACH STATEMENT EXECUTE FUNCTION dss_audit.refuse_change();"
 
     ;
+/* The end of the activity trigger's function, the same in every version:
+** the projects each user touched, with when last. */
+#define COUNT_PROJECTS_AND_END                                                    \
+    "  INSERT INTO dss_audit.activity_projects AS p"                              \
+    "    SELECT log_id, user_id, project_id, max(created_at) FROM new_rows"       \
+    "    WHERE user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2, 3"   \
+    "    ON CONFLICT (log_id, user_id, project_id) DO UPDATE"                     \
+    "    SET last_seen = greatest(p.last_seen, excluded.last_seen);"              \
+    "  RETURN NULL;"                                                              \
+    " END $f$;"
+
 static const char m1_activity[] =
     /* Per-user activity counters, as SQLite's activity_daily and
     ** activity_projects, per log.  Derived data: retention rebuilds them. */
@@ -219,13 +230,7 @@ static const char m1_activity[] =
     "    GROUP BY 1, 2, 3, 4"
     "    ON CONFLICT (log_id, user_id, day, event_type) DO UPDATE"
     "    SET n = a.n + excluded.n, errors = a.errors + excluded.errors;"
-    "  INSERT INTO dss_audit.activity_projects AS p"
-    "    SELECT log_id, user_id, project_id, max(created_at) FROM new_rows"
-    "    WHERE user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2, 3"
-    "    ON CONFLICT (log_id, user_id, project_id) DO UPDATE"
-    "    SET last_seen = greatest(p.last_seen, excluded.last_seen);"
-    "  RETURN NULL;"
-    " END $f$;"
+    COUNT_PROJECTS_AND_END
     "CREATE TRIGGER entries_activity AFTER INSERT ON dss_audit.entries"
     "  REFERENCING NEW TABLE AS new_rows"
     "  FOR EACH STATEMENT EXECUTE FUNCTION dss_audit.count_activity();";
@@ -409,13 +414,7 @@ static const char m8_activity_hourly[] =
     "    FROM h GROUP BY 1, 2, 3, 4"
     "    ON CONFLICT (log_id, user_id, day, event_type) DO UPDATE"
     "    SET n = a.n + excluded.n, errors = a.errors + excluded.errors;"
-    "  INSERT INTO dss_audit.activity_projects AS p"
-    "    SELECT log_id, user_id, project_id, max(created_at) FROM new_rows"
-    "    WHERE user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2, 3"
-    "    ON CONFLICT (log_id, user_id, project_id) DO UPDATE"
-    "    SET last_seen = greatest(p.last_seen, excluded.last_seen);"
-    "  RETURN NULL;"
-    " END $f$;";
+    COUNT_PROJECTS_AND_END;
 
 /* Each version's statements, NULL-terminated. */
 static const char *const m1[] = { m1_logs, m1_entries, m1_partition, m1_checkpoints,
