@@ -398,41 +398,33 @@ static int drop_partitions(pg_store *s, const char *b, int64_t upto, int *droppe
     return rc;
 }
 
-/* The activity counters (by day and by hour) before month b, counted
-** again from the entries still stored (as SQLite's retention recounts). */
+/* The activity counters before month b, counted again from the entries
+** still stored (as SQLite's retention recounts): the hours from the
+** entries, the days from the hours (as the trigger sums them), so the
+** entries are read once for both. */
 static int recount_activity(pg_store *s, const char *b, char *err)
 {
+    static const char *const steps[] = {
+        "DELETE FROM dss_audit.activity_hourly WHERE hour < $1",
+        "INSERT INTO dss_audit.activity_hourly"
+        " SELECT log_id, user_id, substr(created_at, 1, 13), event_type,"
+        "  count(*), count(error) FROM dss_audit.entries"
+        " WHERE created_at < $1 AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4",
+        "DELETE FROM dss_audit.activity_daily WHERE day < $1",
+        "INSERT INTO dss_audit.activity_daily"
+        " SELECT log_id, user_id, substr(hour, 1, 10), event_type, sum(n), sum(errors)"
+        " FROM dss_audit.activity_hourly WHERE hour < $1 GROUP BY 1, 2, 3, 4",
+        "DELETE FROM dss_audit.activity_projects WHERE last_seen < $1",
+        "INSERT INTO dss_audit.activity_projects"
+        " SELECT log_id, user_id, project_id, max(created_at)"
+        " FROM dss_audit.entries WHERE created_at < $1"
+        " AND user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2, 3"
+        " ON CONFLICT (log_id, user_id, project_id) DO NOTHING",
+    };
     const char *p[] = {b};
-    int rc = pgs_query(s, "DELETE FROM dss_audit.activity_daily WHERE day < $1", 1, p, NULL,
-                       "recounting activity", err);
-    if (rc == STORE_OK)
-        rc = pgs_query(s,
-                       "INSERT INTO dss_audit.activity_daily"
-                       " SELECT log_id, user_id, substr(created_at, 1, 10), event_type,"
-                       "  count(*), count(error) FROM dss_audit.entries"
-                       " WHERE created_at < $1 AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4",
-                       1, p, NULL, "recounting activity", err);
-    if (rc == STORE_OK)
-        rc = pgs_query(s, "DELETE FROM dss_audit.activity_hourly WHERE hour < $1", 1, p, NULL,
-                       "recounting activity", err);
-    if (rc == STORE_OK)
-        rc = pgs_query(s,
-                       "INSERT INTO dss_audit.activity_hourly"
-                       " SELECT log_id, user_id, substr(created_at, 1, 13), event_type,"
-                       "  count(*), count(error) FROM dss_audit.entries"
-                       " WHERE created_at < $1 AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4",
-                       1, p, NULL, "recounting activity", err);
-    if (rc == STORE_OK)
-        rc = pgs_query(s, "DELETE FROM dss_audit.activity_projects WHERE last_seen < $1", 1,
-                       p, NULL, "recounting activity", err);
-    if (rc == STORE_OK)
-        rc = pgs_query(s,
-                       "INSERT INTO dss_audit.activity_projects"
-                       " SELECT log_id, user_id, project_id, max(created_at)"
-                       " FROM dss_audit.entries WHERE created_at < $1"
-                       " AND user_id IS NOT NULL AND project_id IS NOT NULL GROUP BY 1, 2, 3"
-                       " ON CONFLICT (log_id, user_id, project_id) DO NOTHING",
-                       1, p, NULL, "recounting activity", err);
+    int rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && i < sizeof steps / sizeof *steps; i++)
+        rc = pgs_query(s, steps[i], 1, p, NULL, "recounting activity", err);
     return rc;
 }
 
