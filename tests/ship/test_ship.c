@@ -488,11 +488,6 @@ typedef struct rsys {
     char dir[300];
 } rsys;
 
-/* Start rsyslog with imrelp, imrelp over TLS, imtcp and imtcp over TLS,
-** each writing its own file in r->dir (relp.log, relp_tls.log, tcp.log,
-** tls.log) as RFC 5424 lines; ports kept from an earlier start of r. */
-static int rsyslog_run(tctx *t, rsys *r);
-
 /* Does process pid hold the socket listening on 127.0.0.1:port?  The
 ** listening socket's inode from /proc/net/tcp, looked for among pid's
 ** descriptors. */
@@ -505,11 +500,10 @@ static int listens_in(pid_t pid, int port)
     if (!f) return 0;
     snprintf(want, sizeof want, "0100007F:%04X", (unsigned)port);
     while (fgets(line, sizeof line, f) && n < 8) {
-        char local[40], remote[40], st[8];
+        char local[40], st[8];
         unsigned long inode;
         /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-        if (sscanf(line, "%*s %39s %39s %7s %*s %*s %*s %*s %*s %lu", local, remote, st,
-                   &inode) == 4 &&
+        if (sscanf(line, "%*s %39s %*s %7s %*s %*s %*s %*s %*s %lu", local, st, &inode) == 3 &&
             strcmp(local, want) == 0 && strcmp(st, "0A") == 0)
             inodes[n++] = inode;
     }
@@ -530,30 +524,6 @@ static int listens_in(pid_t pid, int port)
     }
     if (d) closedir(d);
     return found;
-}
-
-/* Ports are picked free a moment before rsyslog binds them; when one is
-** taken in between (tests run in parallel), rsyslog is started again on
-** fresh ports.  A restart keeps the ports: the shipper under test was
-** told them. */
-static int rsyslog_start(tctx *t, rsys *r)
-{
-    if (r->relp) return rsyslog_run(t, r);
-    snprintf(r->dir, sizeof r->dir, "%s/rsyslog", t->dir);
-    mkdir(r->dir, 0777);
-    chmod(r->dir, 0777); /* written by nobody */
-    if (make_certs(t) != 0) return -1;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int ports[4];
-        if (h_free_ports(4, ports) != 0) return -1;
-        r->relp = ports[0];
-        r->relp_tls = ports[1];
-        r->tcp = ports[2];
-        r->tls = ports[3];
-        int rc = rsyslog_run(t, r);
-        if (rc != -2) return rc;
-    }
-    return -1;
 }
 
 /* rsyslog_start on r's ports: 0, -1, or -2 when one of them was taken
@@ -618,6 +588,33 @@ static int rsyslog_run(tctx *t, rsys *r)
     say("rsyslog did not start: %.1000s", e ? e : "");
     free(e);
     return rc;
+}
+
+/* Start rsyslog with imrelp, imrelp over TLS, imtcp and imtcp over TLS,
+** each writing its own file in r->dir (relp.log, relp_tls.log, tcp.log,
+** tls.log) as RFC 5424 lines; ports kept from an earlier start of r.
+** Ports are picked free a moment before rsyslog binds them; when one is
+** taken in between (tests run in parallel), rsyslog is started again on
+** fresh ports.  A restart keeps the ports: the shipper under test was
+** told them. */
+static int rsyslog_start(tctx *t, rsys *r)
+{
+    if (r->relp) return rsyslog_run(t, r);
+    snprintf(r->dir, sizeof r->dir, "%s/rsyslog", t->dir);
+    mkdir(r->dir, 0777);
+    chmod(r->dir, 0777); /* written by nobody */
+    if (make_certs(t) != 0) return -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int ports[4];
+        if (h_free_ports(4, ports) != 0) return -1;
+        r->relp = ports[0];
+        r->relp_tls = ports[1];
+        r->tcp = ports[2];
+        r->tls = ports[3];
+        int rc = rsyslog_run(t, r);
+        if (rc != -2) return rc;
+    }
+    return -1;
 }
 
 /* Stop rsyslog cleanly (it writes what it queued). */

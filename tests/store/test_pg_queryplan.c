@@ -523,10 +523,6 @@ TEST(search_windows_are_sized_by_the_matches_found)
     store_close(s);
 }
 
-/* get_user_activity counts the part of its first day after `since` from
-** the entries: both of its counts (entries by type, errors by type) are
-** index-only scans, never the heap row by row (at 10,000,000 entries that
-** was a page per entry, 3 ms a call). */
 /* The plan of get_user_activity's statement on a filled database, after
 ** VACUUM ANALYZE of table (so that the visibility map allows index-only
 ** scans).  0, or -1 (and a message). */
@@ -545,6 +541,10 @@ static int activity_plan(const char *table, char *plan, size_t len)
     return rc;
 }
 
+/* get_user_activity counts the part of since's hour it cannot take from
+** the counters from the entries: both of its counts (entries by type,
+** errors by type) are index-only scans, never the heap row by row (at
+** 10,000,000 entries that was a page per entry, 3 ms a call). */
 TEST(activity_counts_its_first_day_from_indexes_alone)
 {
     char plan[8192];
