@@ -1,34 +1,49 @@
 #!/usr/bin/env bash
-# Build the libFuzzer target tests/fuzz/fuzz_message.c with clang and run it
-# for a bounded time.  Fails on any crash, leak, sanitizer report or broken
-# output promise.
+# Build the libFuzzer targets tests/fuzz/fuzz_*.c with clang and run each for
+# a bounded time.  Fails on any crash, leak, sanitizer report or broken
+# promise a target checks.
 #
-# usage: tests/fuzz/run.sh [SECONDS]          (default 60)
+# usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
+#
+# SECONDS (default 60) is each target's time; TARGET names one, as its file
+# does without fuzz_ and .c (message, note, ...); all of them by default.
+# A target's own libFuzzer flags (its -max_len, say) are on the line of its
+# opening comment that starts with "** fuzz flags:".
 #
 # Environment:
-#   FUZZ_BUILD_DIR   where objects, the binary, the working corpus and the
-#                    log go (default <repo>/build-fuzz)
+#   FUZZ_BUILD_DIR   where objects, the binaries, the working corpora and the
+#                    logs go (default <repo>/build-fuzz)
 #   FUZZ_CC          the compiler (default clang)
 #   FUZZ_JOBS        parallel compiles (default: nproc)
 #   FUZZ_EXTRA_CFLAGS  more compiler flags, e.g. -fno-sanitize=nonnull-attribute
 #                    to look past a known report while it is being fixed
-#   FUZZ_TOLERATE_NUL_BLANK=1   look past the known "line of NULs gets no
-#                    reply" server bug (see fuzz_message.c) until it is fixed
+#   FUZZ_TOLERATE_NUL_BLANK=1   (message) look past the known "line of NULs
+#                    gets no reply" server bug (see fuzz_message.c)
 #
-# The seed corpus in tests/fuzz/corpus/ is only read; new inputs go to
-# $FUZZ_BUILD_DIR/corpus, crash reproducers to $FUZZ_BUILD_DIR/artifacts/.
-# Reproduce one with: $FUZZ_BUILD_DIR/fuzz_message <file>
+# Each target's seed corpus in tests/fuzz/corpus/TARGET/ is only read; new
+# inputs go to $FUZZ_BUILD_DIR/corpus/TARGET, crash reproducers to
+# $FUZZ_BUILD_DIR/artifacts/TARGET/.  Reproduce one with:
+# $FUZZ_BUILD_DIR/fuzz_TARGET <file>
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECS=${1:-60}
 case $SECS in '' | *[!0-9]*) echo "run.sh: SECONDS must be a number" >&2; exit 2 ;; esac
+shift $(( $# > 0 ? 1 : 0 ))
+if (( $# > 0 )); then
+    TARGETS=("$@")
+else
+    mapfile -t TARGETS < <(cd "$ROOT/tests/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
+fi
+for t in "${TARGETS[@]}"; do
+    [[ -f $ROOT/tests/fuzz/fuzz_$t.c ]] || { echo "run.sh: no target $t (tests/fuzz/fuzz_$t.c)" >&2; exit 2; }
+done
 OUT=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 CC=${FUZZ_CC:-clang}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 command -v "$CC" >/dev/null || { echo "run.sh: $CC not found (install clang)" >&2; exit 2; }
-mkdir -p "$OUT/obj" "$OUT/corpus" "$OUT/artifacts"
+mkdir -p "$OUT/obj"
 
 VERSION=$(sed -n 's/^project([^)]*VERSION \([0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")
 PKG="libcjson sqlite3 libpq uuid libsodium"
@@ -79,31 +94,44 @@ for src in "${SOURCES[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-"$CC" "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${PKG_CFLAGS[@]}" \
-      "$ROOT/tests/fuzz/fuzz_message.c" "${OBJS[@]}" "${PKG_LIBS[@]}" -lm \
-      -o "$OUT/fuzz_message"
+# fuzz TARGET: build it, run it for SECS, and judge its log.  0 or 1.
+fuzz() {
+    local t=$1 bin=$OUT/fuzz_$1 log=$OUT/fuzz_$1.log status execs cov flags=()
+    mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$ROOT/tests/fuzz/corpus/$t"
+    read -r -a flags <<< "$(sed -n 's/^\*\* fuzz flags: *//p' "$ROOT/tests/fuzz/fuzz_$t.c" | head -n 1)"
+    "$CC" "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${PKG_CFLAGS[@]}" \
+          "$ROOT/tests/fuzz/fuzz_$t.c" "${OBJS[@]}" "${PKG_LIBS[@]}" -lm -o "$bin" || return 1
+    echo "run.sh: fuzzing $t for ${SECS}s (log: $log)"
+    set +e
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "$bin" -max_total_time="$SECS" -max_len=8192 -timeout=10 \
+        -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 "${flags[@]}" \
+        -artifact_prefix="$OUT/artifacts/$t/" "$OUT/corpus/$t" "$ROOT/tests/fuzz/corpus/$t" \
+        > "$log" 2>&1
+    status=$?
+    set -e
+    tail -n 25 "$log"
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|fuzz_$t: " "$log"; then
+        echo "run.sh: $t FAILED: a sanitizer or the target reported a problem (see $log," \
+             "reproducers in $OUT/artifacts/$t/)" >&2
+        return 1
+    fi
+    if (( status != 0 )); then
+        echo "run.sh: $t FAILED: the fuzzer exited $status (see $log)" >&2
+        return 1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1)
+    echo "run.sh: $t OK: ${execs:-?} inputs in ${SECS}s, ${cov:-no coverage line}, no crash, leak or sanitizer report"
+}
 
-echo "run.sh: fuzzing for ${SECS}s (log: $OUT/fuzz.log)"
-set +e
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-"$OUT/fuzz_message" -max_total_time="$SECS" -max_len=8192 -timeout=10 \
-    -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
-    -artifact_prefix="$OUT/artifacts/" "$OUT/corpus" "$ROOT/tests/fuzz/corpus" \
-    > "$OUT/fuzz.log" 2>&1
-status=$?
-set -e
-tail -n 25 "$OUT/fuzz.log"
-
-if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|fuzz_message: ' "$OUT/fuzz.log"; then
-    echo "run.sh: FAILED: a sanitizer or the target reported a problem (see $OUT/fuzz.log," \
-         "reproducers in $OUT/artifacts/)" >&2
+failed=()
+for t in "${TARGETS[@]}"; do
+    fuzz "$t" || failed+=("$t")
+done
+if (( ${#failed[@]} > 0 )); then
+    echo "run.sh: FAILED: ${failed[*]}" >&2
     exit 1
 fi
-if (( status != 0 )); then
-    echo "run.sh: FAILED: the fuzzer exited $status (see $OUT/fuzz.log)" >&2
-    exit 1
-fi
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/fuzz.log")
-cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$OUT/fuzz.log" | tail -n 1)
-echo "run.sh: OK: ${execs:-?} inputs in ${SECS}s, ${cov:-no coverage line}, no crash, leak or sanitizer report"
+echo "run.sh: every target ran clean: ${TARGETS[*]}"
