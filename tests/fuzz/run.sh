@@ -7,8 +7,10 @@
 #
 # SECONDS (default 60) is each target's time; TARGET names one, as its file
 # does without fuzz_ and .c (message, note, ...); all of them by default.
-# A target's own libFuzzer flags (its -max_len, say) are on the line of its
-# opening comment that starts with "** fuzz flags:".
+# A target says what it needs beyond the dss_core library on lines of its
+# opening comment: "** fuzz flags:" its libFuzzer flags (its -max_len, say),
+# "** fuzz sources:" more of src/ to build with it (src/remote/sse.c ...),
+# "** fuzz packages:" the pkg-config packages those need (libcurl ...).
 #
 # Environment:
 #   FUZZ_BUILD_DIR   where objects, the binaries, the working corpora and the
@@ -98,9 +100,20 @@ for p in "${pids[@]}"; do wait "$p"; done
 fuzz() {
     local t=$1 bin=$OUT/fuzz_$1 log=$OUT/fuzz_$1.log status execs cov flags=()
     mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$ROOT/tests/fuzz/corpus/$t"
-    read -r -a flags <<< "$(sed -n 's/^\*\* fuzz flags: *//p' "$ROOT/tests/fuzz/fuzz_$t.c" | head -n 1)"
-    "$CC" "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${PKG_CFLAGS[@]}" \
-          "$ROOT/tests/fuzz/fuzz_$t.c" "${OBJS[@]}" "${PKG_LIBS[@]}" -lm -o "$bin" || return 1
+    local src=$ROOT/tests/fuzz/fuzz_$t.c more=() pkgs=() pcf=() pcl=() f
+    read -r -a flags <<< "$(sed -n 's/^\*\* fuzz flags: *//p' "$src" | head -n 1)"
+    read -r -a more <<< "$(sed -n 's/^\*\* fuzz sources: *//p' "$src" | head -n 1)"
+    read -r -a pkgs <<< "$(sed -n 's/^\*\* fuzz packages: *//p' "$src" | head -n 1)"
+    if (( ${#pkgs[@]} > 0 )); then
+        read -r -a pcf <<< "$(pkg-config --cflags "${pkgs[@]}")" || return 1
+        read -r -a pcl <<< "$(pkg-config --libs "${pkgs[@]}")" || return 1
+    fi
+    for f in "${more[@]}"; do
+        [[ -f $ROOT/$f ]] || { echo "run.sh: $t names $f, which is not there" >&2; return 1; }
+    done
+    "$CC" "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${PKG_CFLAGS[@]}" "${pcf[@]}" \
+          "$src" "${more[@]/#/$ROOT/}" "${OBJS[@]}" "${PKG_LIBS[@]}" "${pcl[@]}" -lm \
+          -o "$bin" || return 1
     echo "run.sh: fuzzing $t for ${SECS}s (log: $log)"
     set +e
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
