@@ -44,10 +44,6 @@ static store *st;
 static mcp *m;
 static signer sg;
 static int in_fd = -1;
-/* Known server bug, see the report: mcp.c's blank() takes NUL bytes for
-** blanks, so a line of NULs (and spaces) gets no reply instead of -32700.
-** FUZZ_TOLERATE_NUL_BLANK=1 lets a run look past it until it is fixed. */
-static int tolerate_nul_blank;
 static frame *cur_frame;   /* the input being read, for cancellation look-ahead */
 static int saw_cancel;     /* a request of this line was found cancelled */
 
@@ -104,7 +100,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!(m = mcp_new(&mo, err, sizeof err))) die("mcp_new", err);
     in_fd = memfd_create("fuzz-input", MFD_CLOEXEC);
     if (in_fd < 0) die("memfd_create", "failed");
-    tolerate_nul_blank = getenv("FUZZ_TOLERATE_NUL_BLANK") != NULL;
     return 0;
 }
 
@@ -175,12 +170,12 @@ static void check_line(const char *line, int notification)
     cJSON_Delete(r);
 }
 
-/* Only spaces, tabs and CRs (and NULs when tolerated): a blank line, which
-** is no message and gets no reply. */
-static int blank(const char *p, size_t n, int nul_too)
+/* Only spaces, tabs and CRs: a blank line, which is no message and gets
+** no reply.  (A NUL is not blank: a line of NULs gets -32700.) */
+static int blank(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && !(nul_too && p[i] == '\0'))
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
             return 0;
     return 1;
 }
@@ -243,7 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 die("a notification or response was answered", reply->line);
             if (kind == RPC_KIND_REQUEST && !reply->line && !saw_cancel)
                 die("a request got no reply (and was not cancelled)", "");
-            if (kind == RPC_KIND_INVALID && !reply->line && !blank(line, len, tolerate_nul_blank))
+            if (kind == RPC_KIND_INVALID && !reply->line && !blank(line, len))
                 die("an invalid message got no reply (a line of NULs is not blank)", "");
         }
         if (g.n == FUZZ_MAX_GROUP) finish_group(&g, fail_commits);

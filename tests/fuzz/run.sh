@@ -19,8 +19,6 @@
 #   FUZZ_JOBS        parallel compiles (default: nproc)
 #   FUZZ_EXTRA_CFLAGS  more compiler flags, e.g. -fno-sanitize=nonnull-attribute
 #                    to look past a known report while it is being fixed
-#   FUZZ_TOLERATE_NUL_BLANK=1   (message) look past the known "line of NULs
-#                    gets no reply" server bug (see fuzz_message.c)
 #
 # Each target's seed corpus in tests/fuzz/corpus/TARGET/ is only read; new
 # inputs go to $FUZZ_BUILD_DIR/corpus/TARGET, crash reproducers to
