@@ -274,3 +274,23 @@ int prove_entry_hash(const cJSON *entry, uint8_t hash[CHAIN_HASH_BYTES], char *w
     }
     return 0;
 }
+
+int prove_check_entry(const cJSON *entry, const tlog_proof *p, uint8_t hash[CHAIN_HASH_BYTES],
+                      proof_result *res)
+{
+    char why[300];
+    if (prove_entry_hash(entry, hash, why, sizeof why) != 0) {
+        res->failed = PROOF_ENTRY;
+        snprintf(res->why, sizeof res->why, "%s", why);
+        return -1;
+    }
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry, "seq");
+    if ((int64_t)seq->valuedouble != p->index + 1) {
+        res->failed = PROOF_INDEX;
+        snprintf(res->why, sizeof res->why, "the entry is seq %lld, not the proof's leaf %lld "
+                 "(seq %lld)", (long long)seq->valuedouble, (long long)p->index,
+                 (long long)p->index + 1);
+        return -1;
+    }
+    return 0;
+}
