@@ -284,12 +284,14 @@ int prove_check_entry(const cJSON *entry, const tlog_proof *p, uint8_t hash[CHAI
         snprintf(res->why, sizeof res->why, "%s", why);
         return -1;
     }
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry, "seq");
-    if ((int64_t)seq->valuedouble != p->index + 1) {
+    /* prove_entry_hash took the seq as a whole number from 1; the index
+    ** may be INT64_MAX, whose seq does not fit an int64_t. */
+    int64_t seq = (int64_t)cJSON_GetObjectItemCaseSensitive(entry, "seq")->valuedouble;
+    if (seq - 1 != p->index) {
         res->failed = PROOF_INDEX;
         snprintf(res->why, sizeof res->why, "the entry is seq %lld, not the proof's leaf %lld "
-                 "(seq %lld)", (long long)seq->valuedouble, (long long)p->index,
-                 (long long)p->index + 1);
+                 "(seq %llu)", (long long)seq, (long long)p->index,
+                 (unsigned long long)p->index + 1);
         return -1;
     }
     return 0;
