@@ -227,9 +227,12 @@ static int verify_proof_run(cmd_ctx *cx)
     }
     if (log_key(cx->common.key, &log, err, sizeof err) != 0) goto unusable;
     for (size_t i = 0; i < nw; i++) {
-        if (note_key_parse(o->witnesses.v[i], &w[i], err, sizeof err) != NOTE_OK ||
-            w[i].type != NOTE_COSIGNATURE) {
-            if (w[i].type != NOTE_COSIGNATURE) snprintf(err, sizeof err, "not a witness's key");
+        /* A key that does not parse says why (its type is then 0, which
+        ** must not replace the reason with "not a witness's key"). */
+        int rc = note_key_parse(o->witnesses.v[i], &w[i], err, sizeof err);
+        if (rc == NOTE_OK && w[i].type != NOTE_COSIGNATURE)
+            snprintf(err, sizeof err, "a log's key (type 0x01), not a witness's (type 0x04)");
+        if (rc != NOTE_OK || w[i].type != NOTE_COSIGNATURE) {
             diag("--witness %s: %s", o->witnesses.v[i], err);
             goto done;
         }

@@ -436,6 +436,27 @@ TEST(verify_proof_refuses_an_entry_whose_seq_is_no_entry_number)
     free(vkey);
 }
 
+/* A --witness that is no key is refused saying why, and a log's key as a
+** witness's is told apart (both said "not a witness's key"). */
+TEST(verify_proof_says_why_a_witness_key_is_refused)
+{
+    ASSERT_EQ_INT(fresh(), 0);
+    ASSERT_EQ_INT(append(2), 0);
+    char *vkey = vkey_of_log(), *proof = NULL, *out = NULL, path[256], more[1024];
+    ASSERT(vkey);
+    ASSERT_EQ_INT(cli(&proof, "prove --seq 1"), 0);
+    ASSERT(put_file("p", proof, path, sizeof path));
+    ASSERT_EQ_INT(verify_proof(path, vkey, "--witness 'w.example+zz+AAAA' 2>&1", &out), 2);
+    ASSERT_CONTAINS(out, "ID must be 8 lowercase hex digits");
+    free(out);
+    snprintf(more, sizeof more, "--witness '%s' 2>&1", vkey);
+    ASSERT_EQ_INT(verify_proof(path, vkey, more, &out), 2);
+    ASSERT_CONTAINS(out, "a log's key (type 0x01), not a witness's");
+    free(out);
+    free(proof);
+    free(vkey);
+}
+
 /* Replace the first occurrence of from in *text by to (a new string). */
 static void swap_text(char **text, const char *from, const char *to)
 {
@@ -785,6 +806,7 @@ TEST_MAIN(
     TEST_ENTRY(prove_signs_a_checkpoint_only_when_none_holds_the_entry)
     TEST_ENTRY(prove_entry_bundle_is_checked_whole_and_an_edit_is_refused)
     TEST_ENTRY(verify_proof_refuses_an_entry_whose_seq_is_no_entry_number)
+    TEST_ENTRY(verify_proof_says_why_a_witness_key_is_refused)
     TEST_ENTRY(verify_proof_names_each_tampered_part)
     TEST_ENTRY(prove_consistency_is_checked_by_gos_check_tree)
     TEST_ENTRY(verify_since_accepts_a_log_that_only_grew)
