@@ -317,6 +317,13 @@ static void write_seeds(const char *dir)
     note_key_format(&tf_k.wkeys[0], vkey);
     tf_write_mode(dir, "vkey_witness", 2, vkey, strlen(vkey));
 
+    /* The most signature lines a note may have, and one more. */
+    for (int lines = 100; lines <= 101; lines++) {
+        char many[2048] = "a\n\n";
+        for (int i = 0; i < lines; i++) strcat(many, "\xE2\x80\x94 a AAAAAAA=\n");
+        tf_write_mode(dir, lines == 100 ? "sigs_100" : "sigs_101", 0, many, strlen(many));
+    }
+
     snprintf(body, sizeof body, "%c%c%c%c%c%c%c%c%s", 0, 0, 30, 0x20, 0x69, 0x55, 0xb9, 0x00, t);
     tf_write_mode(dir, "sign_ckpt_flip", 3, body, 8 + strlen(t));
     snprintf(body, sizeof body, "%c%c%c%c%c%c%c%c%s", 1, 0, 80, 0, 0, 0, 0, 1, "hi\n");

@@ -302,6 +302,20 @@ static void write_seeds(const char *dir)
     put(dir, "consistency_b_24_31", 1, make_consistency(&tf_b, 24, 31));
     put(dir, "consistency_b_26_39", 1, make_consistency(&tf_b, 26, 39));
 
+    /* The longest path a text may hold, and one hash more: a real path's
+    ** first line repeated. */
+    for (int lines = 63; lines <= 64; lines++) {
+        char *p = make_proof(&tf_a, 7, 40, 0, 1, NULL), *cut = strstr(p, "index 7\n") + 8;
+        size_t n = strlen(p), hl = 45;
+        char *q = malloc(n + (size_t)lines * hl + 1);
+        memcpy(q, p, (size_t)(cut - p));
+        char *at = q + (cut - p);
+        for (int i = 0; i < lines; i++, at += hl) memcpy(at, cut, hl);
+        strcpy(at, strstr(cut, "\n\n") + 1);
+        put(dir, lines == 63 ? "proof_path_63" : "proof_path_64", 0, q);
+        free(p);
+    }
+
     for (int i = 0; i < 2; i++) {
         const tf_tree *t = i ? &tf_b : &tf_a;
         int64_t index = i ? 30 : 3;
