@@ -207,28 +207,6 @@ static int log_key(const char *given, ckpt_log *log, char *err, size_t errlen)
     return -1;
 }
 
-/* What verify-proof checks an entry against: the one --entry names, or
-** the one a bundle (prove --entry) carries. */
-static int entry_hash_of(const cJSON *entry, const tlog_proof *p, uint8_t hash[32],
-                         proof_result *res)
-{
-    char why[300];
-    if (prove_entry_hash(entry, hash, why, sizeof why) != 0) {
-        res->failed = PROOF_ENTRY;
-        snprintf(res->why, sizeof res->why, "%s", why);
-        return -1;
-    }
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry, "seq");
-    if ((int64_t)seq->valuedouble != p->index + 1) {
-        res->failed = PROOF_INDEX;
-        snprintf(res->why, sizeof res->why, "the entry is seq %lld, not the proof's leaf %lld "
-                 "(seq %lld)", (long long)seq->valuedouble, (long long)p->index,
-                 (long long)p->index + 1);
-        return -1;
-    }
-    return 0;
-}
-
 /* verify-proof: 0 valid, 1 invalid (which part, on stdout), 2 unusable. */
 static int verify_proof_run(cmd_ctx *cx)
 {
@@ -249,9 +227,12 @@ static int verify_proof_run(cmd_ctx *cx)
     }
     if (log_key(cx->common.key, &log, err, sizeof err) != 0) goto unusable;
     for (size_t i = 0; i < nw; i++) {
-        if (note_key_parse(o->witnesses.v[i], &w[i], err, sizeof err) != NOTE_OK ||
-            w[i].type != NOTE_COSIGNATURE) {
-            if (w[i].type != NOTE_COSIGNATURE) snprintf(err, sizeof err, "not a witness's key");
+        /* A key that does not parse says why (its type is then 0, which
+        ** must not replace the reason with "not a witness's key"). */
+        int rc = note_key_parse(o->witnesses.v[i], &w[i], err, sizeof err);
+        if (rc == NOTE_OK && w[i].type != NOTE_COSIGNATURE)
+            snprintf(err, sizeof err, "a log's key (type 0x01), not a witness's (type 0x04)");
+        if (rc != NOTE_OK || w[i].type != NOTE_COSIGNATURE) {
             diag("--witness %s: %s", o->witnesses.v[i], err);
             goto done;
         }
@@ -296,7 +277,7 @@ static int verify_proof_run(cmd_ctx *cx)
     proof_result res;
     uint8_t hash[32];
     memset(&res, 0, sizeof res);
-    if (!entry || entry_hash_of(entry, p, hash, &res) == 0)
+    if (!entry || prove_check_entry(entry, p, hash, &res) == 0)
         proof_verify(p, &pol, entry ? hash : NULL, &res);
     if (res.failed != PROOF_VALID) {
         printf("invalid: %s: %s\n", proof_part_name(res.failed), res.why);

@@ -150,10 +150,20 @@ static int hex32(const cJSON *o, const char *k, uint8_t out[CHAIN_HASH_BYTES])
                ? 0 : -1;
 }
 
+/* Whether v is an entry's seq: a whole number from 1 to 2^53, which a
+** JSON number read as a double holds exactly.  Archives and proof bundles
+** come from anyone: converting 4e58 to int64_t is undefined, and 2.5 must
+** not read as entry 2. */
+static int seq_ok(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 9007199254740992.0 &&
+           v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
 int archive_entry_read(const cJSON *o, store_raw_entry *e)
 {
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
-    int bad = !cJSON_IsObject(o) || !cJSON_IsNumber(seq);
+    int bad = !cJSON_IsObject(o) || !seq_ok(seq);
     memset(e, 0, sizeof *e);
     e->hashes_ok = 1;
     if (bad) return -1;

@@ -39,7 +39,8 @@ void archive_discard(archive_writer *w);
 cJSON *archive_entry_json(const store_raw_entry *e);
 
 /* Read such an object into e, whose strings point into o (which must
-** outlive it).  0, or -1 when o is not an archived entry. */
+** outlive it).  0, or -1 when o is not an archived entry (its seq a whole
+** number from 1 to 2^53 among them). */
 int archive_entry_read(const cJSON *o, store_raw_entry *e);
 
 /* Read an archive, calling fn for each entry in file order.  Returns 0, or

@@ -274,3 +274,25 @@ int prove_entry_hash(const cJSON *entry, uint8_t hash[CHAIN_HASH_BYTES], char *w
     }
     return 0;
 }
+
+int prove_check_entry(const cJSON *entry, const tlog_proof *p, uint8_t hash[CHAIN_HASH_BYTES],
+                      proof_result *res)
+{
+    char why[300];
+    if (prove_entry_hash(entry, hash, why, sizeof why) != 0) {
+        res->failed = PROOF_ENTRY;
+        snprintf(res->why, sizeof res->why, "%s", why);
+        return -1;
+    }
+    /* prove_entry_hash took the seq as a whole number from 1; the index
+    ** may be INT64_MAX, whose seq does not fit an int64_t. */
+    int64_t seq = (int64_t)cJSON_GetObjectItemCaseSensitive(entry, "seq")->valuedouble;
+    if (seq - 1 != p->index) {
+        res->failed = PROOF_INDEX;
+        snprintf(res->why, sizeof res->why, "the entry is seq %lld, not the proof's leaf %lld "
+                 "(seq %llu)", (long long)seq, (long long)p->index,
+                 (unsigned long long)p->index + 1);
+        return -1;
+    }
+    return 0;
+}

@@ -83,4 +83,12 @@ int prove_consistency(store *st, const signer *sg, int64_t old_size, int64_t new
 int prove_entry_hash(const cJSON *entry, uint8_t hash[CHAIN_HASH_BYTES], char *why,
                      size_t whylen);
 
+/* What verify-proof checks of an entry it is given (--entry, or the one a
+** prove --entry bundle carries) against the proof p: that its fields hash
+** to the hash it states (into hash), and that it is the proof's leaf (seq
+** = index + 1).  0, or -1 with res->failed (PROOF_ENTRY or PROOF_INDEX)
+** and res->why. */
+int prove_check_entry(const cJSON *entry, const tlog_proof *p, uint8_t hash[CHAIN_HASH_BYTES],
+                      proof_result *res);
+
 #endif

@@ -4,7 +4,8 @@
 ** Base64 is libsodium's (original alphabet, padded), which already refuses
 ** non-canonical encodings; what is added here is that the whole input must
 ** be consumed, since libsodium stops quietly at the first character it
-** does not know when asked where it stopped.
+** does not know when asked where it stopped, and that it holds nothing but
+** the alphabet (libsodium 1.0.18 takes bytes above 0x7F for '/').
 */
 #include "c2sp.h"
 
@@ -25,6 +26,15 @@ int c2sp_b64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t 
     size_t n = 0;
     /* libsodium wants room for every byte the text could hold. */
     if (len % 4 != 0 || len / 4 * 3 > cap + 2) return -1;
+    /* libsodium 1.0.18 (Debian 12's) decodes every byte above 0x7F as '/',
+    ** so a hash or a signature would have many texts ("é" for "//"), which
+    ** other implementations refuse: only the alphabet and '=' pass. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '='))
+            return -1;
+    }
     if (sodium_base642bin(out, cap, s, len, NULL, &n, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != s + len)

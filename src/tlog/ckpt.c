@@ -59,10 +59,12 @@ int ckpt_parse(const char *text, size_t len, ckpt *out, char *err, size_t errlen
         out->ext_len = len - pos;
         for (int i = 4; pos < len; i++) {
             const char *line;
-            size_t n;
-            if (c2sp_line(text, len, &pos, &line, &n) != 0 || n == 0) {
+            size_t n = 0;
+            /* c2sp_line sets no length for a line without a newline. */
+            int unended = c2sp_line(text, len, &pos, &line, &n) != 0;
+            if (unended || n == 0) {
                 snprintf(err, errlen, "the checkpoint's line %d is %s", i,
-                         n == 0 ? "empty" : "not ended by a newline");
+                         unended ? "not ended by a newline" : "empty");
                 return CKPT_EFORMAT;
             }
         }

@@ -5,7 +5,8 @@
 ** check the log's signature (no lock needed), then under the witness's
 ** lock one SQLite transaction reads the latest size and root, checks the
 ** old size and the consistency proof against them, signs, stores, and
-** commits durably; only then is the cosignature sent.  A crash anywhere
+** commits durably; only then is the cosignature sent.  The parsing and the
+** checks are witness_check.c's.  A crash anywhere
 ** before the commit leaves the previous state and no cosignature.
 */
 #include "witness.h"
@@ -28,6 +29,7 @@
 #include "../util/diag.h"
 #include "../util/jbuf.h"
 #include "../viewer/viewer_http.h"
+#include "witness_check.h"
 #include "witness_db.h"
 
 struct witness {
@@ -115,50 +117,31 @@ static void keep_refused(witness *w, const char *origin, int64_t old, const char
     diag("witness: refused a checkpoint of %s: %s", origin, reason);
 }
 
-/* The checks under the lock, from "old size is the latest" on.  Returns
-** the HTTP status; fills line (the cosignature) on 200, msg otherwise. */
-static unsigned check_and_cosign(witness *w, const proof_consistency *pc, const note *n,
-                                 const ckpt *cp, char line[NOTE_LINE_MAX], char *msg,
-                                 size_t msglen)
+/* The checks under the lock, from "old size is the latest" on
+** (witness_judge), then the cosignature, stored before it is sent.
+** Returns the HTTP status; fills line (the cosignature) on 200, msg
+** otherwise. */
+static unsigned check_and_cosign(witness *w, const witness_submission *s,
+                                 char line[NOTE_LINE_MAX], char *msg, size_t msglen)
 {
+    const proof_consistency *pc = &s->pc;
+    const note *n = &s->n;
+    const ckpt *cp = &s->cp;
     char err[512];
     int64_t latest = 0;
-    uint8_t root[32], empty[32];
+    uint8_t root[32];
     /* A log never cosigned is held at size 0: the empty tree. */
-    merkle_empty_root(empty);
-    memcpy(root, empty, 32);
+    merkle_empty_root(root);
     if (wdb_begin(w->db, err, sizeof err) != 0 ||
         wdb_latest(w->db, cp->origin, &latest, root, err, sizeof err) < 0) {
         wdb_rollback(w->db);
         snprintf(msg, msglen, "%s", err);
         return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (pc->old_size != latest) {
-        wdb_rollback(w->db);
-        snprintf(msg, msglen, "%lld\n", (long long)latest);
-        return MHD_HTTP_CONFLICT;
-    }
-    unsigned status = 0;
-    if (cp->size == 0 && memcmp(cp->root, empty, 32) != 0)
-        snprintf(msg, msglen, "a checkpoint of size 0 must have the empty tree's root hash");
-    else if (pc->old_size == 0 && pc->path_len != 0)
-        snprintf(msg, msglen, "a consistency proof from size 0 must be empty");
-    else if (pc->old_size == cp->size && (pc->path_len != 0 || memcmp(root, cp->root, 32) != 0))
-        snprintf(msg, msglen,
-                 "the witness holds another tree of size %lld (or the proof is not empty)",
-                 (long long)cp->size);
-    else if (pc->old_size > 0 && pc->old_size < cp->size &&
-             merkle_verify_consistency(pc->old_size, cp->size, root, cp->root, pc->path[0],
-                                       pc->path_len) != MERKLE_OK)
-        snprintf(msg, msglen,
-                 "the consistency proof from size %lld to size %lld does not verify against "
-                 "the tree the witness holds",
-                 (long long)pc->old_size, (long long)cp->size);
-    else
-        status = MHD_HTTP_OK;
+    unsigned status = witness_judge(s, latest, root, msg, msglen);
     if (status != MHD_HTTP_OK) {
         wdb_rollback(w->db);
-        return MHD_HTTP_UNPROCESSABLE_CONTENT;
+        return status;
     }
     /* Sign, and store what monitors are served: the checkpoint with the
     ** log's verified signatures and this cosignature. */
@@ -193,34 +176,17 @@ static unsigned check_and_cosign(witness *w, const proof_consistency *pc, const 
 static enum MHD_Result add_checkpoint(witness *w, struct MHD_Connection *c, const char *body,
                                       size_t len)
 {
-    char err[512], msg[512], line[NOTE_LINE_MAX];
-    proof_consistency *pc = malloc(sizeof *pc);
-    note *n = malloc(sizeof *n);
-    ckpt cp;
+    char msg[512], line[NOTE_LINE_MAX];
+    witness_submission *s = malloc(sizeof *s);
     enum MHD_Result ret;
-    if (!pc || !n) {
-        ret = say(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-        goto done;
-    }
-    if (proof_consistency_parse(body, len, pc, err, sizeof err) != 0) {
-        ret = say(c, MHD_HTTP_BAD_REQUEST, "malformed add-checkpoint body: %s", err);
-        goto done;
-    }
-    switch (ckpt_open(pc->checkpoint, pc->checkpoint_len, w->logs, w->nlogs, n, &cp, err,
-                      sizeof err)) {
-    case CKPT_OK: break;
-    case CKPT_EORIGIN: ret = say(c, MHD_HTTP_NOT_FOUND, "%s", err); goto done;
-    case CKPT_ESIG: ret = say(c, MHD_HTTP_FORBIDDEN, "%s", err); goto done;
-    case CKPT_EFORMAT: ret = say(c, MHD_HTTP_BAD_REQUEST, "%s", err); goto done;
-    default: ret = say(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err); goto done;
-    }
-    if (pc->old_size > cp.size) {
-        ret = say(c, MHD_HTTP_BAD_REQUEST, "the old size %lld is above the checkpoint's size %lld",
-                  (long long)pc->old_size, (long long)cp.size);
+    if (!s) return say(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    unsigned status = witness_check_submission(w->logs, w->nlogs, body, len, s, msg, sizeof msg);
+    if (status != 0) {
+        ret = say(c, status, "%s", msg);
         goto done;
     }
     pthread_mutex_lock(&w->lock);
-    unsigned status = check_and_cosign(w, pc, n, &cp, line, msg, sizeof msg);
+    status = check_and_cosign(w, s, line, msg, sizeof msg);
     pthread_mutex_unlock(&w->lock);
     switch (status) {
     case MHD_HTTP_OK:
@@ -230,7 +196,7 @@ static enum MHD_Result add_checkpoint(witness *w, struct MHD_Connection *c, cons
         ret = reply(c, MHD_HTTP_CONFLICT, "text/x.tlog.size", msg);
         break;
     case MHD_HTTP_UNPROCESSABLE_CONTENT:
-        keep_refused(w, cp.origin, pc->old_size, body, len, msg);
+        keep_refused(w, s->cp.origin, s->pc.old_size, body, len, msg);
         ret = say(c, status, "%s", msg);
         break;
     default:
@@ -238,8 +204,7 @@ static enum MHD_Result add_checkpoint(witness *w, struct MHD_Connection *c, cons
         ret = say(c, status, "the witness could not record the checkpoint: %s", msg);
     }
 done:
-    free(pc);
-    free(n);
+    free(s);
     return ret;
 }
 

@@ -37,11 +37,8 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-/* The witness's cosignature lines in reply[0..len) over the checkpoint's
-** note n: kept when by key and valid.  Returns WITNESS_OK with out filled,
-** or WITNESS_EREPLY / WITNESS_ENOMEM with err. */
-static int take_cosignatures(const note *n, const note_key *key, const char *reply, size_t len,
-                             witness_reply *out, char *err, size_t errlen)
+int witness_reply_parse(const note *n, const note_key *key, const char *reply, size_t len,
+                        witness_reply *out, char *err, size_t errlen)
 {
     /* The reply is signature lines: joined to the note's text it is a note,
     ** which the note parser checks line by line. */
@@ -91,6 +88,14 @@ done:
     free(keep);
     free(all);
     return rc;
+}
+
+int witness_size_parse(const char *type, const char *text, size_t len, int64_t *size)
+{
+    if (strncmp(type, "text/x.tlog.size", 16) != 0 || len < 2 || text[len - 1] != '\n' ||
+        c2sp_decimal(text, len - 1, size) != 0)
+        return -1;
+    return 0;
 }
 
 /* One POST of body to url.  Returns 0 with the status and answer, or
@@ -193,15 +198,13 @@ int witness_submit(const char *url, const note_key *key, const char *checkpoint,
                        sizeof type, err, errlen)) != 0)
             goto done;
         if (out->http_status == 200) {
-            rc = take_cosignatures(n, key, ans.p, ans.len, out, err, errlen);
+            rc = witness_reply_parse(n, key, ans.p, ans.len, out, err, errlen);
             if (rc == WITNESS_OK) out->witness_size = cp.size;
             goto done;
         }
         if (out->http_status != 409) break;
         int64_t theirs;
-        size_t al = ans.len;
-        if (strncmp(type, "text/x.tlog.size", 16) != 0 || al < 2 || ans.p[al - 1] != '\n' ||
-            c2sp_decimal(ans.p, al - 1, &theirs) != 0) {
+        if (witness_size_parse(type, ans.p, ans.len, &theirs) != 0) {
             snprintf(err, errlen, "the witness answered 409 without its size (text/x.tlog.size)");
             rc = WITNESS_EREFUSED;
             goto done;

@@ -62,6 +62,23 @@ int witness_submit(const char *url, const note_key *key, const char *checkpoint,
                    int64_t old_size, const merkle_reader *tree, long timeout_ms,
                    witness_reply *out, char *err, size_t errlen);
 
+/*
+** The two answers witness_submit() reads, parsed (public for the tests and
+** the fuzzer, tests/fuzz/fuzz_witness.c).  witness_reply_parse: a 200's
+** body reply[0..len), the cosignature lines over the submitted
+** checkpoint's note n; the lines by key are kept when every one of them
+** verifies (lines by other keys are dropped).  Returns WITNESS_OK with
+** out's cosignatures, len and timestamp set, or WITNESS_EREPLY /
+** WITNESS_ENOMEM with err.
+*/
+int witness_reply_parse(const note *n, const note_key *key, const char *reply, size_t len,
+                        witness_reply *out, char *err, size_t errlen);
+
+/* A 409's answer: its Content-Type type and body text[0..len), the size the
+** witness holds (text/x.tlog.size, a decimal and a newline).  0 with *size
+** set, or -1. */
+int witness_size_parse(const char *type, const char *text, size_t len, int64_t *size);
+
 /* Free out's cosignatures and zero it.  Fine on a zeroed reply. */
 void witness_reply_free(witness_reply *out);
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "integrity/checkpoint.h"
+#include "integrity/prove.h"
 #include "store/store.h"
 #include "tlog/c2sp.h"
 #include "tlog/ckpt.h"
@@ -386,6 +387,76 @@ TEST(prove_entry_bundle_is_checked_whole_and_an_edit_is_refused)
     free(vkey);
 }
 
+/* Found by tests/fuzz/fuzz_proof.c: the seq of an entry given to
+** verify-proof was converted to an integer whatever number it was (4e58
+** is undefined behaviour), and the proof's index + 1 overflowed at
+** INT64_MAX.  An entry's seq is a whole number from 1, or the entry is
+** refused; the index is compared without overflow. */
+TEST(verify_proof_refuses_an_entry_whose_seq_is_no_entry_number)
+{
+    ASSERT_EQ_INT(fresh(), 0);
+    ASSERT_EQ_INT(append(3), 0);
+    char *vkey = vkey_of_log(), *bundle = NULL, *out = NULL, path[256], err[256];
+    ASSERT(vkey);
+    ASSERT_EQ_INT(cli(&bundle, "prove --seq 2 --entry"), 0);
+    cJSON *b = cJSON_Parse(bundle);
+    ASSERT(b);
+    cJSON *entry = cJSON_GetObjectItemCaseSensitive(b, "entry");
+    const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "proof"));
+    static tlog_proof p;
+    ASSERT_EQ_INT(proof_parse(text, strlen(text), &p, err, sizeof err), 0);
+    proof_result res;
+    uint8_t hash[32];
+    memset(&res, 0, sizeof res);
+    ASSERT_EQ_INT(prove_check_entry(entry, &p, hash, &res), 0);
+    static const double bad[] = {4e58, -4e58, 1e300, 0, -1, 2.5, 9223372036854775807.0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON_ReplaceItemInObjectCaseSensitive(entry, "seq", cJSON_CreateNumber(bad[i]));
+        memset(&res, 0, sizeof res);
+        ASSERT_EQ_INT(prove_check_entry(entry, &p, hash, &res), -1);
+        ASSERT_EQ_INT(res.failed, PROOF_ENTRY);
+    }
+    /* The real seq against the largest index a proof text can hold. */
+    cJSON_ReplaceItemInObjectCaseSensitive(entry, "seq", cJSON_CreateNumber(2));
+    p.index = INT64_MAX;
+    memset(&res, 0, sizeof res);
+    ASSERT_EQ_INT(prove_check_entry(entry, &p, hash, &res), -1);
+    ASSERT_EQ_INT(res.failed, PROOF_INDEX);
+    ASSERT_CONTAINS(res.why, "(seq 9223372036854775808)");
+    /* And through the command. */
+    cJSON_ReplaceItemInObjectCaseSensitive(entry, "seq", cJSON_CreateNumber(4e58));
+    char *edited = cJSON_Print(b);
+    ASSERT(put_file("b.json", edited, path, sizeof path));
+    ASSERT_EQ_INT(verify_proof(path, vkey, NULL, &out), 1);
+    ASSERT(strncmp(out, "invalid: entry hash:", 20) == 0);
+    free(out);
+    free(edited);
+    cJSON_Delete(b);
+    free(bundle);
+    free(vkey);
+}
+
+/* A --witness that is no key is refused saying why, and a log's key as a
+** witness's is told apart (both said "not a witness's key"). */
+TEST(verify_proof_says_why_a_witness_key_is_refused)
+{
+    ASSERT_EQ_INT(fresh(), 0);
+    ASSERT_EQ_INT(append(2), 0);
+    char *vkey = vkey_of_log(), *proof = NULL, *out = NULL, path[256], more[1024];
+    ASSERT(vkey);
+    ASSERT_EQ_INT(cli(&proof, "prove --seq 1"), 0);
+    ASSERT(put_file("p", proof, path, sizeof path));
+    ASSERT_EQ_INT(verify_proof(path, vkey, "--witness 'w.example+zz+AAAA' 2>&1", &out), 2);
+    ASSERT_CONTAINS(out, "ID must be 8 lowercase hex digits");
+    free(out);
+    snprintf(more, sizeof more, "--witness '%s' 2>&1", vkey);
+    ASSERT_EQ_INT(verify_proof(path, vkey, more, &out), 2);
+    ASSERT_CONTAINS(out, "a log's key (type 0x01), not a witness's");
+    free(out);
+    free(proof);
+    free(vkey);
+}
+
 /* Replace the first occurrence of from in *text by to (a new string). */
 static void swap_text(char **text, const char *from, const char *to)
 {
@@ -734,6 +805,8 @@ TEST_MAIN(
     TEST_ENTRY(prove_is_valid_for_gos_checker_and_verify_proof)
     TEST_ENTRY(prove_signs_a_checkpoint_only_when_none_holds_the_entry)
     TEST_ENTRY(prove_entry_bundle_is_checked_whole_and_an_edit_is_refused)
+    TEST_ENTRY(verify_proof_refuses_an_entry_whose_seq_is_no_entry_number)
+    TEST_ENTRY(verify_proof_says_why_a_witness_key_is_refused)
     TEST_ENTRY(verify_proof_names_each_tampered_part)
     TEST_ENTRY(prove_consistency_is_checked_by_gos_check_tree)
     TEST_ENTRY(verify_since_accepts_a_log_that_only_grew)

@@ -99,6 +99,18 @@ TEST(empty_lines_are_malformed)
     ASSERT_CONTAINS(err, "line 5 is empty");
 }
 
+/* The message for a last line without its newline read the length of a
+** line that was never found (an indeterminate value). */
+TEST(an_extension_line_without_a_newline_is_named_so)
+{
+    char err[256] = "";
+    ckpt c;
+    ASSERT_EQ_INT(parse(SPEC_BODY "ext", &c, err), CKPT_EFORMAT);
+    ASSERT_CONTAINS(err, "line 4 is not ended by a newline");
+    ASSERT_EQ_INT(parse(SPEC_BODY "ext\nmore", &c, err), CKPT_EFORMAT);
+    ASSERT_CONTAINS(err, "line 5 is not ended by a newline");
+}
+
 TEST(the_tree_size_is_a_decimal_without_leading_zeroes)
 {
     char err[256];
@@ -246,6 +258,7 @@ TEST_MAIN(TEST_ENTRY(the_spec_example_parses)
           TEST_ENTRY(the_default_origin_is_dss_audit_and_the_log_id)
           TEST_ENTRY(fewer_than_three_lines_is_malformed)
           TEST_ENTRY(empty_lines_are_malformed)
+          TEST_ENTRY(an_extension_line_without_a_newline_is_named_so)
           TEST_ENTRY(the_tree_size_is_a_decimal_without_leading_zeroes)
           TEST_ENTRY(the_root_hash_is_the_base64_of_32_bytes)
           TEST_ENTRY(any_origin_parses_but_ours_must_be_key_names)

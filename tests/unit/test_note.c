@@ -524,6 +524,36 @@ TEST(cosigning_needs_a_timestamp_from_1_to_2_pow_63_minus_1)
     note_signer_wipe(&w);
 }
 
+/* Found by tests/fuzz/fuzz_note.c: libsodium 1.0.18 decodes every byte
+** above 0x7F as '/', so "é" (C3 A9) read as "//" and a signature line
+** written otherwise than its signer wrote it still verified here, where
+** Go refuses the note. */
+TEST(base64_with_bytes_above_0x7f_is_malformed)
+{
+    uint8_t raw[8];
+    size_t n = 0;
+    char err[256], line[NOTE_LINE_MAX], text[32], msg[512];
+    ASSERT_EQ_INT(c2sp_b64_decode("\xad\xc9\xc5\xc4", 4, raw, sizeof raw, &n), -1);
+    ASSERT_EQ_INT(c2sp_b64_decode("\xc3\xa9" "AA", 4, raw, sizeof raw, &n), -1);
+    ASSERT_EQ_INT(c2sp_b64_decode("//AA", 4, raw, sizeof raw, &n), 0);
+    /* A real signature whose base64 holds "//", that pair written "é". */
+    note_signer s = peter_signer();
+    char *slashes = NULL;
+    for (int i = 0; i < 10000 && !slashes; i++) {
+        snprintf(text, sizeof text, "text %d\n", i);
+        ASSERT_EQ_INT(note_sign_line(&s, text, strlen(text), 0, line, err, sizeof err), NOTE_OK);
+        slashes = strstr(line, "//");
+    }
+    ASSERT(slashes);
+    memcpy(slashes, "\xc3\xa9", 2);
+    snprintf(msg, sizeof msg, "%s\n%s", text, line);
+    ASSERT_EQ_INT(open_with(msg, PETER_VKEY, NULL, err), NOTE_EFORMAT);
+    memcpy(slashes, "//", 2);
+    snprintf(msg, sizeof msg, "%s\n%s", text, line);
+    ASSERT_EQ_INT(open_with(msg, PETER_VKEY, NULL, err), NOTE_OK);
+    note_signer_wipe(&s);
+}
+
 TEST_MAIN(TEST_ENTRY(spec_example_key_parses_and_prints_back)
           TEST_ENTRY(spec_example_note_verifies)
           TEST_ENTRY(our_signature_is_go_notes_byte_for_byte)
@@ -551,4 +581,5 @@ TEST_MAIN(TEST_ENTRY(spec_example_key_parses_and_prints_back)
           TEST_ENTRY(cosignature_is_the_timestamped_signature_the_spec_defines)
           TEST_ENTRY(cosignatures_verify_with_the_witness_key_and_give_its_time)
           TEST_ENTRY(a_cosignature_over_another_time_or_text_fails)
-          TEST_ENTRY(cosigning_needs_a_timestamp_from_1_to_2_pow_63_minus_1))
+          TEST_ENTRY(cosigning_needs_a_timestamp_from_1_to_2_pow_63_minus_1)
+          TEST_ENTRY(base64_with_bytes_above_0x7f_is_malformed))
