@@ -106,7 +106,7 @@ TEST(our_signature_is_go_notes_byte_for_byte)
     note_signer_wipe(&s);
 }
 
-TEST(signatures_by_unknowparsed_keys_are_ignored)
+TEST(signatures_by_unknown_keys_are_ignored)
 {
     char err[256];
     ASSERT_EQ_INT(open_with(TEXT "\n" PETER_SIG ENOCH_SIG, PETER_VKEY, NULL, err), NOTE_OK);
@@ -114,7 +114,7 @@ TEST(signatures_by_unknowparsed_keys_are_ignored)
     ASSERT_EQ_INT(open_with(TEXT "\n" ENOCH_SIG PETER_SIG, PETER_VKEY, NULL, err), NOTE_OK);
 }
 
-TEST(every_knowparsed_key_is_verified)
+TEST(every_known_key_is_verified)
 {
     char err[256];
     note_key k[2] = {key(PETER_VKEY), key(ENOCH_VKEY)};
@@ -125,7 +125,7 @@ TEST(every_knowparsed_key_is_verified)
     ASSERT(v[0].valid && v[1].valid && !v[0].invalid && !v[1].invalid);
 }
 
-TEST(a_note_without_a_knowparsed_signature_is_refused)
+TEST(a_note_without_a_known_signature_is_refused)
 {
     char err[256] = "";
     ASSERT_EQ_INT(open_with(TEXT "\n" ENOCH_SIG, PETER_VKEY, NULL, err), NOTE_ENOSIG);
@@ -133,7 +133,7 @@ TEST(a_note_without_a_knowparsed_signature_is_refused)
     ASSERT_EQ_INT(open_with(TEXT "\n" PETER_SIG, NULL, NULL, err), NOTE_ENOSIG);
 }
 
-TEST(a_failing_signature_by_a_knowparsed_key_rejects_the_note)
+TEST(a_failing_signature_by_a_known_key_rejects_the_note)
 {
     char err[256] = "", msg[1024];
     /* Go's own case: four base64 characters inserted in the signature. */
@@ -232,7 +232,7 @@ TEST(a_text_without_signatures_is_malformed)
     ASSERT_EQ_INT(open_with(TEXT "\n", PETER_VKEY, NULL, err), NOTE_EFORMAT);
 }
 
-TEST(a_signature_line_must_end_iparsed_a_newline)
+TEST(a_signature_line_must_end_in_a_newline)
 {
     char err[256], msg[1024];
     snprintf(msg, sizeof msg, "%s\n%.*s", TEXT, (int)strlen(PETER_SIG) - 1, PETER_SIG);
@@ -557,17 +557,17 @@ TEST(base64_with_bytes_above_0x7f_is_malformed)
 TEST_MAIN(TEST_ENTRY(spec_example_key_parses_and_prints_back)
           TEST_ENTRY(spec_example_note_verifies)
           TEST_ENTRY(our_signature_is_go_notes_byte_for_byte)
-          TEST_ENTRY(signatures_by_unknowparsed_keys_are_ignored)
-          TEST_ENTRY(every_knowparsed_key_is_verified)
-          TEST_ENTRY(a_note_without_a_knowparsed_signature_is_refused)
-          TEST_ENTRY(a_failing_signature_by_a_knowparsed_key_rejects_the_note)
+          TEST_ENTRY(signatures_by_unknown_keys_are_ignored)
+          TEST_ENTRY(every_known_key_is_verified)
+          TEST_ENTRY(a_note_without_a_known_signature_is_refused)
+          TEST_ENTRY(a_failing_signature_by_a_known_key_rejects_the_note)
           TEST_ENTRY(a_key_sharing_only_the_name_or_only_the_id_is_another_key)
           TEST_ENTRY(duplicate_signatures_count_once_and_each_is_checked)
           TEST_ENTRY(two_different_keys_with_one_name_and_id_are_refused)
           TEST_ENTRY(at_most_100_signatures)
           TEST_ENTRY(at_most_256_kib)
           TEST_ENTRY(a_text_without_signatures_is_malformed)
-          TEST_ENTRY(a_signature_line_must_end_iparsed_a_newline)
+          TEST_ENTRY(a_signature_line_must_end_in_a_newline)
           TEST_ENTRY(control_characters_are_malformed)
           TEST_ENTRY(invalid_utf8_is_malformed)
           TEST_ENTRY(a_line_after_the_signatures_is_malformed)
