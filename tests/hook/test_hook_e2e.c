@@ -539,6 +539,31 @@ TEST(secrets_scrubbed_in_raw_bytes)
     }
 }
 
+/* A Gemini CLI tool that failed: its error, a string or an object's
+** message, is the entry's error.  The text was read after the parsed output
+** holding it was freed (a use after free, found while making the mapping
+** fuzzable, tests/fuzz/fuzz_hook.c). */
+TEST(gemini_tool_error_text_is_kept)
+{
+    static const char *const ev[] = {
+        "{\"session_id\":\"s\",\"hook_event_name\":\"AfterTool\",\"tool_name\":\"run\","
+        "\"tool_response\":{\"error\":\"the command failed: permission denied\"}}",
+        "{\"session_id\":\"s\",\"hook_event_name\":\"AfterTool\",\"tool_name\":\"run\","
+        "\"tool_response\":{\"error\":{\"message\":\"the command failed: permission denied\","
+        "\"type\":\"shell\"}}}",
+    };
+    for (int i = 0; i < 2; i++) {
+        ASSERT(write_file(in_dir("event.json"), ev[i], strlen(ev[i])) == 0);
+        ASSERT_EQ_INT(hook_status(in_dir("event.json")), 0);
+    }
+    cJSON *all = entries();
+    ASSERT(all && cJSON_GetArraySize(all) == 2);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ_STR(str_at(cJSON_GetArrayItem(all, i), "error", NULL),
+                      "the command failed: permission denied");
+    cJSON_Delete(all);
+}
+
 /* A prompt's text is kept only with --record-prompts; its length always. */
 TEST(prompts_private_by_default)
 {
@@ -1064,7 +1089,7 @@ TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(ge
               TEST_ENTRY(copilot_events) TEST_ENTRY(vscode_events)
                   TEST_ENTRY(post_completes_pre) TEST_ENTRY(cursor_after_completes_before)
                       TEST_ENTRY(user_from_cursor_email) TEST_ENTRY(secrets_scrubbed_in_raw_bytes)
-                          TEST_ENTRY(prompts_private_by_default)
+                          TEST_ENTRY(gemini_tool_error_text_is_kept) TEST_ENTRY(prompts_private_by_default)
                               TEST_ENTRY(unrecordable_event_both_policies)
                                   TEST_ENTRY(bad_input_not_json) TEST_ENTRY(bad_input_not_object)
                                       TEST_ENTRY(bad_input_invalid_utf8)
