@@ -161,6 +161,30 @@ static const char *take_str(hook_ctx *c, const char *name)
     return take(c, name)->valuestring;
 }
 
+/* How many bytes of s to print to show at most max of them: the cut is
+** moved back to a character boundary, since what is printed is shown to
+** the agent (inside JSON for Cursor and Copilot CLI) or stored, and half
+** a UTF-8 sequence would make it invalid. */
+static int utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    if (s[n] != '\0')
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    return (int)n;
+}
+
+/* Drop an incomplete UTF-8 sequence that snprintf() left at the end of buf
+** when it cut what it printed (what went in was valid UTF-8). */
+static void utf8_trim_end(char *buf)
+{
+    size_t n = strlen(buf), i = n;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) i--;
+    if (i == 0 || (unsigned char)buf[i - 1] < 0xC0) return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (n - (i - 1) < want) buf[i - 1] = '\0';
+}
+
 /* ---- reading and recognizing ------------------------------------------ */
 
 /* Which client sent ev, from fields only one client sends. */
@@ -205,8 +229,8 @@ static int identify(hook_ctx *c)
         if (events[i].client == c->client && strcmp(events[i].name, name) == 0)
             c->def = &events[i];
     if (!c->def) {
-        snprintf(c->why, sizeof c->why, "'%.64s' is not a %s event this program maps",
-                 name, f->word);
+        snprintf(c->why, sizeof c->why, "'%.*s' is not a %s event this program maps",
+                 utf8_cut(name, 64), name, f->word);
         return -1;
     }
     c->name = c->def->name; /* static: the member is detached next */
@@ -243,13 +267,16 @@ static const char *output_error(hook_ctx *c, const cJSON *out, char *buf, size_t
         char *t = cJSON_PrintUnformatted(e);
         snprintf(buf, len, "%s", t ? t : "error");
         cJSON_free(t);
+        utf8_trim_end(buf);
         return buf;
     }
     if (c->client == HOOK_CLIENT_COPILOT) {
         const char *rt = str_member(out, "resultType");
         if (!rt || !strcmp(rt, "success")) return NULL;
         const char *text = str_member(out, "textResultForLlm");
-        snprintf(buf, len, "%s%s%.400s", rt, text ? ": " : "", text ? text : "");
+        snprintf(buf, len, "%s%s%.*s", rt, text ? ": " : "", text ? utf8_cut(text, 400) : 0,
+                 text ? text : "");
+        utf8_trim_end(buf);
         return buf;
     }
     return NULL;
@@ -498,7 +525,8 @@ static int take_turn(int fd, const char *db, char *why, size_t whylen)
     alarm(0);
     sigaction(SIGALRM, &old, NULL);
     if (rc != 0) {
-        snprintf(why, whylen, "other hooks kept %.200s busy for %d s", db, HOOK_TURN_SECONDS);
+        snprintf(why, whylen, "other hooks kept %.*s busy for %d s", utf8_cut(db, 200), db,
+                 HOOK_TURN_SECONDS);
         return -1;
     }
     return 0;
@@ -587,7 +615,8 @@ static int already_recorded(store *st, const char *db, int turn, const char *id,
     int fd = open(wal, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         if (fdatasync(fd) != 0) {
-            snprintf(why, whylen, "cannot sync %.200s: %s", wal, strerror(errno));
+            snprintf(why, whylen, "cannot sync %.*s: %s", utf8_cut(wal, 200), wal,
+                     strerror(errno));
             close(fd);
             return -1;
         }
@@ -659,8 +688,8 @@ static int run_event(const hook_options *opt, const store_options *so, recorder 
         if (store_open(&brief, &st, err) != STORE_OK) {
             char shown[512];
             store_redact_path(so->path, shown, sizeof shown);
-            snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s",
-                     shown, err);
+            snprintf(c.why, sizeof c.why, "cannot open the audit database %.*s: %.*s",
+                     utf8_cut(shown, 120), shown, utf8_cut(err, 150), err);
             goto done;
         }
         if (!(rec = recorder_open(st, NULL))) {
