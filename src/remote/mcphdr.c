@@ -52,6 +52,12 @@ char *mcphdr_encode(const char *v, size_t n)
 struct curl_slist *mcphdr_add(struct curl_slist *list, const char *name,
                               const char *value)
 {
+    /* libcurl sends a header line as it is given: a CR or LF would end it
+    ** and start a header of whoever chose the value (a session id, a
+    ** protocol version, an event id, all a server's), and the other
+    ** control characters no field value may hold either. */
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if ((*c < 0x20 && *c != '\t') || *c == 0x7f) return list;
     size_t n = strlen(name) + strlen(value) + 3;
     char *line = malloc(n);
     if (!line) {

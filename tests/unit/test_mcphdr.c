@@ -139,8 +139,29 @@ TEST(invalid_annotations_are_refused_with_a_warning)
     }
 }
 
+/* A value a server chose (its session id, protocol version, an event id)
+** is sent back by mcphdr_add(): libcurl sends a line as it is given, so a
+** CR or LF in it would add headers of the server's choosing.  Such a value
+** is left out (test_remote's server_values_sent_back_in_headers_cannot_add_
+** headers has the transport's side; tests/fuzz/fuzz_remotehdr.c holds every
+** value to it). */
+TEST(a_value_with_a_control_character_is_never_sent)
+{
+    static const char *const bad[] = {"2025-06-18\r\nX-Injected: yes", "s1\rX: y", "a\nb",
+                                      "\x01", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *s = flat(mcphdr_add(NULL, "MCP-Protocol-Version", bad[i]));
+        ASSERT_EQ_STR(s, "");
+        free(s);
+    }
+    char *s = flat(mcphdr_add(NULL, "Last-Event-ID", "caf\xc3\xa9\t7"));
+    ASSERT_EQ_STR(s, "Last-Event-ID: caf\xc3\xa9\t7");
+    free(s);
+}
+
 TEST_MAIN(TEST_ENTRY(plain_values_pass_unchanged) TEST_ENTRY(unsafe_values_use_the_base64_sentinel)
           TEST_ENTRY(standard_headers_of_a_tools_call)
           TEST_ENTRY(resources_read_names_its_uri_and_lists_name_nothing)
           TEST_ENTRY(x_mcp_header_values_mirrored_on_tools_call)
-          TEST_ENTRY(invalid_annotations_are_refused_with_a_warning))
+          TEST_ENTRY(invalid_annotations_are_refused_with_a_warning)
+          TEST_ENTRY(a_value_with_a_control_character_is_never_sent))
