@@ -208,7 +208,7 @@ struct curl_slist *mcphdr_params(const mcphdr_tools *t, struct curl_slist *list,
         const cJSON *k;
         cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(e, "p"))
             v = cJSON_GetObjectItemCaseSensitive(v, k->valuestring);
-        char num[32], hname[300];
+        char num[32];
         const char *val = NULL;
         if (cJSON_IsString(v)) val = v->valuestring;
         else if (cJSON_IsBool(v)) val = cJSON_IsTrue(v) ? "true" : "false";
@@ -218,9 +218,19 @@ struct curl_slist *mcphdr_params(const mcphdr_tools *t, struct curl_slist *list,
             val = num;
         }
         if (!val) continue; /* absent or null: the header is omitted */
-        snprintf(hname, sizeof hname, "Mcp-Param-%s",
-                 cJSON_GetObjectItemCaseSensitive(e, "h")->valuestring);
-        if (!(list = add_encoded(list, hname, val, strlen(val)))) return NULL;
+        /* As long as the annotation is: a name cut short could be another
+        ** annotation's, and the header would be sent twice. */
+        const char *h = cJSON_GetObjectItemCaseSensitive(e, "h")->valuestring;
+        size_t hl = strlen("Mcp-Param-") + strlen(h) + 1;
+        char *hname = malloc(hl);
+        if (!hname) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        snprintf(hname, hl, "Mcp-Param-%s", h);
+        list = add_encoded(list, hname, val, strlen(val));
+        free(hname);
+        if (!list) return NULL;
     }
     return list;
 }
