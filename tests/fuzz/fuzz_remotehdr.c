@@ -27,6 +27,7 @@
 ** fuzz sources: src/auth/oauth.c src/auth/tokens.c src/auth/pkce.c src/auth/loopback.c src/remote/httpc.c src/remote/mcphdr.c
 ** fuzz packages: libcurl libmicrohttpd
 */
+#define _GNU_SOURCE /* memmem */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
