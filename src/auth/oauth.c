@@ -146,38 +146,55 @@ static int secure_url(const char *url)
 
 /* ---- WWW-Authenticate -------------------------------------------------- */
 
-typedef struct challenge {
-    char *resource_metadata, *scope, *error;
-} challenge;
+typedef oauth_bearer_params challenge;
 
-static void challenge_free(challenge *c)
+void oauth_bearer_params_free(oauth_bearer_params *c)
 {
     free(c->resource_metadata);
     free(c->scope);
     free(c->error);
+    memset(c, 0, sizeof *c);
 }
 
-/* The auth-params of the Bearer challenge (RFC 6750 section 3): name=value
-** or name="quoted value" separated by commas. */
-static void parse_challenge(const char *h, challenge *c)
+static void challenge_free(challenge *c) { oauth_bearer_params_free(c); }
+
+/* A tchar of RFC 9110 (the characters of a token). */
+static int tchar(char c)
+{
+    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+/* The parameters of the Bearer challenge (RFC 6750 section 3).  The value
+** is a list of challenges (RFC 9110 section 11.6.1), each an auth-scheme
+** and then a token68 or auth-params (name=token or name="quoted string"),
+** all separated by commas; a challenge begins at a token that no "="
+** follows.  Only the params of a Bearer challenge are taken, the first of
+** each name: another scheme's (Basic's realm, DPoP's error...) may say
+** "bearer" or carry a scope, and none of it is Bearer's. */
+void oauth_parse_www_authenticate(const char *h, oauth_bearer_params *c)
 {
     memset(c, 0, sizeof *c);
     if (!h) return;
-    const char *p = strcasestr(h, "bearer");
-    if (!p) return;
-    p += 6;
+    const char *p = h;
+    int bearer = 0;
     while (*p) {
         while (*p == ' ' || *p == '\t' || *p == ',') p++;
         const char *n = p;
-        while (*p && *p != '=' && *p != ' ' && *p != ',') p++;
+        while (tchar(*p)) p++;
         size_t nl = (size_t)(p - n);
-        while (*p == ' ') p++;
-        if (*p != '=') {
-            if (!*p) break;
+        if (!nl) {
+            if (*p) p++; /* not a token: skipped */
             continue;
         }
-        p++;
-        while (*p == ' ') p++;
+        const char *q = p;
+        while (*q == ' ' || *q == '\t') q++;
+        if (*q != '=') {
+            /* An auth-scheme: a new challenge. */
+            bearer = nl == 6 && strncasecmp(n, "bearer", 6) == 0;
+            continue;
+        }
+        p = q + 1;
+        while (*p == ' ' || *p == '\t') p++;
         jbuf v = {0};
         if (*p == '"') {
             p++;
@@ -187,16 +204,17 @@ static void parse_challenge(const char *h, challenge *c)
             }
             if (*p == '"') p++;
         } else {
-            while (*p && *p != ',' && *p != ' ') jbuf_putc(&v, *p++);
+            /* A token, or the padding of a token68; an unquoted URL (not a
+            ** token) is taken whole too. */
+            while (*p && *p != ',' && *p != ' ' && *p != '\t') jbuf_putc(&v, *p++);
         }
-        char *val = jbuf_take(&v);
-        if (!val) val = strdup("");
-        char **dst = nl == 17 && strncasecmp(n, "resource_metadata", 17) == 0 ? &c->resource_metadata
-                     : nl == 5 && strncasecmp(n, "scope", 5) == 0            ? &c->scope
-                     : nl == 5 && strncasecmp(n, "error", 5) == 0            ? &c->error
-                                                                           : NULL;
-        if (dst && !*dst) *dst = val;
-        else free(val);
+        char **dst = !bearer                                                      ? NULL
+                     : nl == 17 && strncasecmp(n, "resource_metadata", 17) == 0 ? &c->resource_metadata
+                     : nl == 5 && strncasecmp(n, "scope", 5) == 0              ? &c->scope
+                     : nl == 5 && strncasecmp(n, "error", 5) == 0              ? &c->error
+                                                                               : NULL;
+        if (dst && !*dst) *dst = jbuf_take(&v); /* NULL only when memory ran out */
+        jbuf_free(&v);
     }
 }
 
@@ -850,7 +868,7 @@ int oauth_challenge(oauth *a, long status, const char *www_authenticate, char *e
                     size_t errlen)
 {
     challenge c;
-    parse_challenge(www_authenticate, &c);
+    oauth_parse_www_authenticate(www_authenticate, &c);
     int rc;
     char *stale = a->rec.access_token ? strdup(a->rec.access_token) : NULL;
     if (status == 403) {
@@ -883,7 +901,7 @@ int oauth_login(oauth *a, char *err, size_t errlen)
     static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}";
     if (httpc_request("POST", a->server_url, h, ping, strlen(ping), 10000, 0, 65536, &r, ignore,
                       sizeof ignore) == 0) {
-        if (r.status == 401 || r.status == 403) parse_challenge(r.www_authenticate, &c);
+        if (r.status == 401 || r.status == 403) oauth_parse_www_authenticate(r.www_authenticate, &c);
         httpc_response_free(&r);
     }
     curl_slist_free_all(h);

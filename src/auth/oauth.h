@@ -77,4 +77,16 @@ void oauth_cancel(oauth *a);
 ** made, for tests and messages. */
 void oauth_counts(const oauth *a, int *flows, int *refreshes);
 
+/* The parameters of the Bearer challenge of a WWW-Authenticate value that
+** the flow uses (RFC 6750 section 3), each NULL when absent. */
+typedef struct oauth_bearer_params {
+    char *resource_metadata, *scope, *error;
+} oauth_bearer_params;
+
+/* Parse h (may be NULL) into *out (what oauth_challenge() does first),
+** for the fuzzer (tests/fuzz/fuzz_remotehdr.c).  Free with
+** oauth_bearer_params_free(). */
+void oauth_parse_www_authenticate(const char *h, oauth_bearer_params *out);
+void oauth_bearer_params_free(oauth_bearer_params *p);
+
 #endif

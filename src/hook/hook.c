@@ -117,9 +117,28 @@ typedef struct hook_ctx {
     const event_def *def;   /* NULL while unknown */
     const char *name;       /* the event's name, for messages */
     cJSON *root;            /* the event; mapped members are detached */
-    cJSON *taken;           /* the detached members, freed at the end */
+    cJSON *taken;           /* the detached members, and trees made of them
+                            ** that ev points into, freed at the end */
+    /* The mapping (map_event): ev's strings point into root, taken and
+    ** the fields below; its trees are args and result. */
+    record_event ev;
+    cJSON *args, *result;
+    char *client_text;      /* ev.client */
+    int sent_duration;      /* the client sent ev.duration_ms itself */
+    char errbuf[512];       /* ev.error, when made up here */
     char why[STORE_ERRLEN + 64];
 } hook_ctx;
+
+static void ctx_free(hook_ctx *c)
+{
+    cJSON_Delete(c->root);
+    cJSON_Delete(c->taken);
+    cJSON_Delete(c->args);
+    cJSON_Delete(c->result);
+    free(c->client_text);
+    c->root = c->taken = c->args = c->result = NULL;
+    c->client_text = NULL;
+}
 
 static const char *str_member(const cJSON *o, const char *name)
 {
@@ -140,6 +159,30 @@ static const char *take_str(hook_ctx *c, const char *name)
 {
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c->root, name))) return NULL;
     return take(c, name)->valuestring;
+}
+
+/* How many bytes of s to print to show at most max of them: the cut is
+** moved back to a character boundary, since what is printed is shown to
+** the agent (inside JSON for Cursor and Copilot CLI) or stored, and half
+** a UTF-8 sequence would make it invalid. */
+static int utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    if (s[n] != '\0')
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    return (int)n;
+}
+
+/* Drop an incomplete UTF-8 sequence that snprintf() left at the end of buf
+** when it cut what it printed (what went in was valid UTF-8). */
+static void utf8_trim_end(char *buf)
+{
+    size_t n = strlen(buf), i = n;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) i--;
+    if (i == 0 || (unsigned char)buf[i - 1] < 0xC0) return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (n - (i - 1) < want) buf[i - 1] = '\0';
 }
 
 /* ---- reading and recognizing ------------------------------------------ */
@@ -186,8 +229,8 @@ static int identify(hook_ctx *c)
         if (events[i].client == c->client && strcmp(events[i].name, name) == 0)
             c->def = &events[i];
     if (!c->def) {
-        snprintf(c->why, sizeof c->why, "'%.64s' is not a %s event this program maps",
-                 name, f->word);
+        snprintf(c->why, sizeof c->why, "'%.*s' is not a %s event this program maps",
+                 utf8_cut(name, 64), name, f->word);
         return -1;
     }
     c->name = c->def->name; /* static: the member is detached next */
@@ -224,13 +267,16 @@ static const char *output_error(hook_ctx *c, const cJSON *out, char *buf, size_t
         char *t = cJSON_PrintUnformatted(e);
         snprintf(buf, len, "%s", t ? t : "error");
         cJSON_free(t);
+        utf8_trim_end(buf);
         return buf;
     }
     if (c->client == HOOK_CLIENT_COPILOT) {
         const char *rt = str_member(out, "resultType");
         if (!rt || !strcmp(rt, "success")) return NULL;
         const char *text = str_member(out, "textResultForLlm");
-        snprintf(buf, len, "%s%s%.400s", rt, text ? ": " : "", text ? text : "");
+        snprintf(buf, len, "%s%s%.*s", rt, text ? ": " : "", text ? utf8_cut(text, 400) : 0,
+                 text ? text : "");
+        utf8_trim_end(buf);
         return buf;
     }
     return NULL;
@@ -318,114 +364,126 @@ static int sent_duration(hook_ctx *c, int64_t *ms)
     return 0;
 }
 
-/* Map the event and append it durably.  0, or -1 with c->why. */
-static int record(hook_ctx *c, recorder *rec)
+/* Map the event onto c->ev, as far as it goes without the store: a post
+** event is linked to its pre event (and timed from it) by record().  0, or
+** -1 with c->why. */
+static int map_event(hook_ctx *c)
 {
-    store *st = recorder_store(rec);
     const client_fields *f = &fields[c->client];
     const event_def *d = c->def;
-    record_event ev = {0};
-    cJSON *args = cJSON_CreateObject(), *input = NULL, *result = NULL;
-    char *client = NULL, errbuf[512], err[STORE_ERRLEN], pre_id[37] = "";
-    int rc = -1, oom = 0;
-    if (!args) goto oom;
-    ev.session_id = take_str(c, f->session);
-    ev.cwd = take_str(c, "cwd");
-    if (!ev.cwd && c->client == HOOK_CLIENT_CURSOR) {
+    record_event *ev = &c->ev;
+    cJSON *input = NULL;
+    int oom = 0;
+    if (!(c->args = cJSON_CreateObject())) goto oom;
+    ev->session_id = take_str(c, f->session);
+    ev->cwd = take_str(c, "cwd");
+    if (!ev->cwd && c->client == HOOK_CLIENT_CURSOR) {
         const cJSON *roots = cJSON_GetObjectItemCaseSensitive(c->root, "workspace_roots");
         const cJSON *r0 = cJSON_GetArrayItem(roots, 0);
-        if (cJSON_IsString(r0)) ev.cwd = r0->valuestring;
+        if (cJSON_IsString(r0)) ev->cwd = r0->valuestring;
     }
     const char *email = c->client == HOOK_CLIENT_CURSOR && !c->opt->actor
                             ? take_str(c, "user_email") : NULL;
-    ev.user_id = c->opt->actor ? c->opt->actor : email ? email : c->opt->fallback_user;
+    ev->user_id = c->opt->actor ? c->opt->actor : email ? email : c->opt->fallback_user;
     cJSON *ident = cJSON_CreateObject();
     if (!ident) goto oom;
     cJSON_AddStringToObject(ident, "name", f->word);
     const char *version = take_str(c, f->version);
     if (version) cJSON_AddStringToObject(ident, "version", version);
-    client = record_identity(ident);
+    c->client_text = record_identity(ident);
     cJSON_Delete(ident);
-    ev.client = client;
+    ev->client = c->client_text;
 
     if (d->kind == K_PRE || d->kind == K_POST || d->kind == K_FAIL) {
-        ev.event_type = "tool_call";
-        ev.operation_name = d->op ? d->op : take_str(c, f->tool);
-        if (!ev.operation_name) {
+        ev->event_type = "tool_call";
+        ev->operation_name = d->op ? d->op : take_str(c, f->tool);
+        if (!ev->operation_name) {
             snprintf(c->why, sizeof c->why, "the %s %s event has no string %s", f->word,
                      c->name, f->tool);
-            goto done;
+            return -1;
         }
-        ev.operation_id = take_str(c, f->id);
-        if (!cJSON_AddStringToObject(args, "phase", d->kind == K_PRE ? "pre" : "post"))
+        ev->operation_id = take_str(c, f->id);
+        if (!cJSON_AddStringToObject(c->args, "phase", d->kind == K_PRE ? "pre" : "post"))
             goto oom;
-        if ((input = tool_input(c))) cJSON_AddItemToObject(args, "input", input);
+        if ((input = tool_input(c))) cJSON_AddItemToObject(c->args, "input", input);
     } else if (d->kind == K_PROMPT) {
-        ev.event_type = "state_transition";
-        ev.operation_name = d->name;
+        ev->event_type = "state_transition";
+        ev->operation_name = d->name;
         const char *prompt = take_str(c, "prompt");
-        if (!cJSON_AddNumberToObject(args, "prompt_length", prompt ? utf8_chars(prompt) : 0))
+        if (!cJSON_AddNumberToObject(c->args, "prompt_length", prompt ? utf8_chars(prompt) : 0))
             goto oom;
-        if (prompt && c->opt->record_prompts) cJSON_AddStringToObject(args, "prompt", prompt);
+        if (prompt && c->opt->record_prompts) cJSON_AddStringToObject(c->args, "prompt", prompt);
     } else {
-        ev.event_type = "state_transition";
-        ev.operation_name = d->name;
+        ev->event_type = "state_transition";
+        ev->operation_name = d->name;
     }
     if (d->kind == K_POST || d->kind == K_FAIL) {
         cJSON *out = take(c, d->output ? d->output : f->output);
         if (out) {
             cJSON *val = value_of(out, c->opt->max_depth);
             if (!val) goto oom;
-            ev.error = output_error(c, val, errbuf, sizeof errbuf);
-            result = record_result(val, c->opt->results, &oom);
-            cJSON_Delete(val);
+            ev->error = output_error(c, val, c->errbuf, sizeof c->errbuf);
+            c->result = record_result(val, c->opt->results, &oom);
+            /* The error may point into val: keep it with the taken members. */
+            cJSON_AddItemToArray(c->taken, val);
             if (oom) goto oom;
         }
         if (d->kind == K_FAIL) {
-            ev.error = take_str(c, "error");
-            if (!ev.error) ev.error = "the tool failed";
+            ev->error = take_str(c, "error");
+            if (!ev->error) ev->error = "the tool failed";
         }
-        ev.result = result;
-        int64_t pre_us = 0, ms;
-        if (ev.session_id &&
-            find_pre(st, ev.session_id, ev.operation_name, ev.operation_id, pre_id, &pre_us,
-                     err) != STORE_OK) {
-            snprintf(c->why, sizeof c->why, "cannot look up the pre event: %s", err);
-            goto done;
-        }
-        if (pre_id[0]) ev.completes = pre_id;
+        ev->result = c->result;
+        int64_t ms;
         if (sent_duration(c, &ms)) {
-            ev.has_duration = 1;
-            ev.duration_ms = ms;
-        } else if (pre_us > 0) {
-            int64_t d_us = ts_now_us() - pre_us;
-            ev.has_duration = 1;
-            ev.duration_ms = d_us > 0 ? d_us / 1000 : 0;
+            c->sent_duration = 1;
+            ev->has_duration = 1;
+            ev->duration_ms = ms;
         }
     }
     /* Whatever is left is kept: nothing the client sent is dropped. */
     if (cJSON_GetArraySize(c->root) > 0) {
         cJSON *rest = cJSON_Duplicate(c->root, 1);
-        if (!rest || !cJSON_AddItemToObject(args, "unmapped", rest)) {
+        if (!rest || !cJSON_AddItemToObject(c->args, "unmapped", rest)) {
             cJSON_Delete(rest);
             goto oom;
         }
     }
-    ev.args = args;
-    ev.id = c->opt->event_id;
-    if (recorder_append_durable(rec, &ev, NULL, err) != STORE_OK) {
-        snprintf(c->why, sizeof c->why, "%s", err);
-        goto done;
-    }
-    rc = 0;
-    goto done;
+    ev->args = c->args;
+    ev->id = c->opt->event_id;
+    return 0;
 oom:
     snprintf(c->why, sizeof c->why, "out of memory");
-done:
-    cJSON_Delete(args);
-    cJSON_Delete(result);
-    free(client);
-    return rc;
+    return -1;
+}
+
+/* Link a mapped post event to its pre event, and append it durably.  0, or
+** -1 with c->why. */
+static int record(hook_ctx *c, recorder *rec)
+{
+    record_event *ev = &c->ev;
+    char err[STORE_ERRLEN], pre_id[37] = "";
+    if (c->def->kind == K_POST || c->def->kind == K_FAIL) {
+        int64_t pre_us = 0;
+        if (ev->session_id &&
+            find_pre(recorder_store(rec), ev->session_id, ev->operation_name,
+                     ev->operation_id, pre_id, &pre_us, err) != STORE_OK) {
+            snprintf(c->why, sizeof c->why, "cannot look up the pre event: %s", err);
+            return -1;
+        }
+        if (pre_id[0]) ev->completes = pre_id;
+        if (!c->sent_duration && pre_us > 0) {
+            int64_t d_us = ts_now_us() - pre_us;
+            ev->has_duration = 1;
+            ev->duration_ms = d_us > 0 ? d_us / 1000 : 0;
+        }
+    }
+    int rc = recorder_append_durable(rec, ev, NULL, err);
+    ev->completes = NULL; /* pre_id goes out of scope */
+    if (rc != STORE_OK) {
+        snprintf(c->why, sizeof c->why, "%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- taking turns ----------------------------------------------------- */
@@ -467,7 +525,8 @@ static int take_turn(int fd, const char *db, char *why, size_t whylen)
     alarm(0);
     sigaction(SIGALRM, &old, NULL);
     if (rc != 0) {
-        snprintf(why, whylen, "other hooks kept %.200s busy for %d s", db, HOOK_TURN_SECONDS);
+        snprintf(why, whylen, "other hooks kept %.*s busy for %d s", utf8_cut(db, 200), db,
+                 HOOK_TURN_SECONDS);
         return -1;
     }
     return 0;
@@ -556,7 +615,8 @@ static int already_recorded(store *st, const char *db, int turn, const char *id,
     int fd = open(wal, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         if (fdatasync(fd) != 0) {
-            snprintf(why, whylen, "cannot sync %.200s: %s", wal, strerror(errno));
+            snprintf(why, whylen, "cannot sync %.*s: %s", utf8_cut(wal, 200), wal,
+                     strerror(errno));
             close(fd);
             return -1;
         }
@@ -568,6 +628,37 @@ static int already_recorded(store *st, const char *db, int turn, const char *id,
 /* Record the event (rec given: the caller's recorder, and turn its
 ** descriptor to take turns on; else the store so describes is opened here,
 ** as a brief process).  text NULL: reading failed, read_why says why. */
+/* Defaults for the options left 0. */
+static void fill_defaults(hook_options *o)
+{
+    if (!o->max_bytes) o->max_bytes = HOOK_MAX_EVENT_BYTES;
+    if (!o->max_depth) o->max_depth = 64;
+}
+
+/* Check and parse the event text and identify its client and event into
+** c.  0, or -1 with c->why. */
+static int read_event(hook_ctx *c, const char *text, size_t len)
+{
+    char err[STORE_ERRLEN];
+    if (len > c->opt->max_bytes) {
+        snprintf(c->why, sizeof c->why, "the event is larger than %zu bytes", c->opt->max_bytes);
+        return -1;
+    }
+    if (jsoncheck(text, len, c->opt->max_depth, err, sizeof err) != JSONCHECK_OK) {
+        snprintf(c->why, sizeof c->why, "the event is not valid JSON: %s", err);
+        return -1;
+    }
+    if (!(c->root = cJSON_ParseWithLength(text, len)) || !(c->taken = cJSON_CreateArray())) {
+        snprintf(c->why, sizeof c->why, "out of memory");
+        return -1;
+    }
+    if (!cJSON_IsObject(c->root)) {
+        snprintf(c->why, sizeof c->why, "the event is not a JSON object");
+        return -1;
+    }
+    return identify(c);
+}
+
 static int run_event(const hook_options *opt, const store_options *so, recorder *given,
                      int given_turn, const char *text, size_t len, const char *read_why,
                      FILE *out, FILE *errf)
@@ -578,33 +669,17 @@ static int run_event(const hook_options *opt, const store_options *so, recorder 
     recorder *rec = given;
     int turn = given ? given_turn : -1, status;
     char err[STORE_ERRLEN];
-    if (!o.max_bytes) o.max_bytes = HOOK_MAX_EVENT_BYTES;
-    if (!o.max_depth) o.max_depth = 64;
+    fill_defaults(&o);
     if (!text) {
         snprintf(c.why, sizeof c.why, "%s", read_why);
         goto done;
     }
-    if (len > o.max_bytes) {
-        snprintf(c.why, sizeof c.why, "the event is larger than %zu bytes", o.max_bytes);
-        goto done;
-    }
-    if (jsoncheck(text, len, o.max_depth, err, sizeof err) != JSONCHECK_OK) {
-        snprintf(c.why, sizeof c.why, "the event is not valid JSON: %s", err);
-        goto done;
-    }
-    if (!(c.root = cJSON_ParseWithLength(text, len)) || !(c.taken = cJSON_CreateArray())) {
-        snprintf(c.why, sizeof c.why, "out of memory");
-        goto done;
-    }
-    if (!cJSON_IsObject(c.root)) {
-        snprintf(c.why, sizeof c.why, "the event is not a JSON object");
-        goto done;
-    }
-    if (identify(&c) != 0) goto done;
+    if (read_event(&c, text, len) != 0) goto done;
     if (o.fail_reason) {
         snprintf(c.why, sizeof c.why, "%s", o.fail_reason);
         goto done;
     }
+    if (map_event(&c) != 0) goto done;
     if (!given) {
         /* One event and exit: the store keeps its write-ahead log for the
         ** next hook rather than copying it back now (store_options.brief). */
@@ -613,8 +688,8 @@ static int run_event(const hook_options *opt, const store_options *so, recorder 
         if (store_open(&brief, &st, err) != STORE_OK) {
             char shown[512];
             store_redact_path(so->path, shown, sizeof shown);
-            snprintf(c.why, sizeof c.why, "cannot open the audit database %.120s: %.150s",
-                     shown, err);
+            snprintf(c.why, sizeof c.why, "cannot open the audit database %.*s: %.*s",
+                     utf8_cut(shown, 120), shown, utf8_cut(err, 150), err);
             goto done;
         }
         if (!(rec = recorder_open(st, NULL))) {
@@ -641,9 +716,42 @@ done:
         store_close(st);
         if (turn >= 0) close(turn);
     }
-    cJSON_Delete(c.root);
-    cJSON_Delete(c.taken);
+    ctx_free(&c);
     return status;
+}
+
+struct hook_mapped {
+    hook_options o;
+    hook_ctx c;
+};
+
+hook_mapped *hook_map(const hook_options *opt, const char *text, size_t len, char *why,
+                      size_t whylen)
+{
+    hook_mapped *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    m->o = *opt;
+    fill_defaults(&m->o);
+    m->c.opt = &m->o;
+    m->c.client = opt->client;
+    if (read_event(&m->c, text, len) != 0 || map_event(&m->c) != 0) {
+        snprintf(why, whylen, "%s", m->c.why);
+        hook_mapped_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+record_event *hook_mapped_event(hook_mapped *m) { return &m->c.ev; }
+
+void hook_mapped_free(hook_mapped *m)
+{
+    if (!m) return;
+    ctx_free(&m->c);
+    free(m);
 }
 
 int hook_run(const hook_options *opt, const store_options *so, int in_fd, FILE *out,

@@ -87,4 +87,23 @@ int hook_run(const hook_options *opt, const store_options *so, int in_fd,
 int hook_run_recorded(const hook_options *opt, recorder *rec, const char *db, int turn,
                       const char *text, size_t len, FILE *out, FILE *errf);
 
+/*
+** The half of hook_run() that needs no database, for tests and the fuzzer
+** (tests/fuzz/fuzz_hook.c): check and parse the event text (len bytes),
+** recognize its client and event, and map it onto the record_event that
+** would be appended.  A post event is not linked to its pre event
+** (completes) nor timed from it: that takes the store.  The event's trees
+** are not scrubbed yet; the recorder scrubs what it appends.
+** opt->fail_reason is not looked at.  Returns the mapping, or NULL with the
+** sentence hook_run() would warn with in why (whylen bytes).
+*/
+typedef struct hook_mapped hook_mapped;
+hook_mapped *hook_map(const hook_options *opt, const char *text, size_t len, char *why,
+                      size_t whylen);
+
+/* The event mapped; it and everything it points to live until
+** hook_mapped_free(). */
+record_event *hook_mapped_event(hook_mapped *m);
+void hook_mapped_free(hook_mapped *m);
+
 #endif

@@ -97,6 +97,9 @@ char *httpc_header_value(const char *line, size_t n, const char *name)
     size_t nl = strlen(name);
     if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0) return NULL;
     const char *v = line + nl + 1, *end = line + n;
+    /* The value is a C string: it ends at a NUL, and is trimmed there. */
+    const char *nul = memchr(v, '\0', (size_t)(end - v));
+    if (nul) end = nul;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
     while (end > v && isspace((unsigned char)end[-1])) end--;
     return strndup(v, (size_t)(end - v));

@@ -52,6 +52,12 @@ char *mcphdr_encode(const char *v, size_t n)
 struct curl_slist *mcphdr_add(struct curl_slist *list, const char *name,
                               const char *value)
 {
+    /* libcurl sends a header line as it is given: a CR or LF would end it
+    ** and start a header of whoever chose the value (a session id, a
+    ** protocol version, an event id, all a server's), and the other
+    ** control characters no field value may hold either. */
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if ((*c < 0x20 && *c != '\t') || *c == 0x7f) return list;
     size_t n = strlen(name) + strlen(value) + 3;
     char *line = malloc(n);
     if (!line) {
@@ -202,7 +208,7 @@ struct curl_slist *mcphdr_params(const mcphdr_tools *t, struct curl_slist *list,
         const cJSON *k;
         cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(e, "p"))
             v = cJSON_GetObjectItemCaseSensitive(v, k->valuestring);
-        char num[32], hname[300];
+        char num[32];
         const char *val = NULL;
         if (cJSON_IsString(v)) val = v->valuestring;
         else if (cJSON_IsBool(v)) val = cJSON_IsTrue(v) ? "true" : "false";
@@ -212,9 +218,19 @@ struct curl_slist *mcphdr_params(const mcphdr_tools *t, struct curl_slist *list,
             val = num;
         }
         if (!val) continue; /* absent or null: the header is omitted */
-        snprintf(hname, sizeof hname, "Mcp-Param-%s",
-                 cJSON_GetObjectItemCaseSensitive(e, "h")->valuestring);
-        if (!(list = add_encoded(list, hname, val, strlen(val)))) return NULL;
+        /* As long as the annotation is: a name cut short could be another
+        ** annotation's, and the header would be sent twice. */
+        const char *h = cJSON_GetObjectItemCaseSensitive(e, "h")->valuestring;
+        size_t hl = strlen("Mcp-Param-") + strlen(h) + 1;
+        char *hname = malloc(hl);
+        if (!hname) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        snprintf(hname, hl, "Mcp-Param-%s", h);
+        list = add_encoded(list, hname, val, strlen(val));
+        free(hname);
+        if (!list) return NULL;
     }
     return list;
 }

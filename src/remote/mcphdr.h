@@ -31,7 +31,9 @@ const char *mcphdr_meta_version(const cJSON *msg);
 char *mcphdr_encode(const char *v, size_t n);
 
 /* Append "Name: value" to list; returns the new list, or NULL when memory
-** ran out (list is then freed). */
+** ran out (list is then freed).  A value holding a control character other
+** than HTAB (a CR or LF would start another header) is never sent: list
+** comes back unchanged. */
 struct curl_slist *mcphdr_add(struct curl_slist *list, const char *name,
                               const char *value);
 

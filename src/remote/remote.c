@@ -370,9 +370,15 @@ static void inspect(remote *r, const cJSON *msg)
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(msg, "result");
     if (strcmp(p->method, "initialize") == 0 && result) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(result, "protocolVersion");
-        if (cJSON_IsString(v)) {
+        /* It is sent back in a header of every later request: only plain
+        ** header text is taken (mcphdr_add() would leave it out anyway). */
+        if (cJSON_IsString(v) && *v->valuestring &&
+            httpc_header_safe(v->valuestring, strlen(v->valuestring))) {
             free(r->version);
             r->version = strdup(v->valuestring);
+        } else if (cJSON_IsString(v)) {
+            notice(r, "the remote server's protocolVersion is not plain header text; "
+                      "it is not sent back");
         }
     } else if (strcmp(p->method, "tools/list") == 0 && result) {
         mcphdr_tools_learn(r->tools, result, learn_warn, r);
@@ -981,6 +987,16 @@ static void ended_sse_get(remote *r, xfer *x, CURLcode rc)
     r->ended = 1;
 }
 
+/* A session id as the spec allows it (visible ASCII, 0x21 to 0x7E): it is
+** sent back in a header of every later request. */
+static int session_id_ok(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) return 0;
+    return 1;
+}
+
 static void ended(remote *r, xfer *x, CURLcode rc)
 {
     long st = x->status;
@@ -1062,8 +1078,13 @@ static void ended(remote *r, xfer *x, CURLcode rc)
         }
     } else {
         if (x->is_init && x->session && !r->session) {
-            r->session = strdup(x->session);
-            r->expired = 0;
+            if (session_id_ok(x->session)) {
+                r->session = strdup(x->session);
+                r->expired = 0;
+            } else {
+                notice(r, "the remote server's MCP-Session-Id holds characters other than "
+                          "visible ASCII; it is not sent back");
+            }
         }
         if (x->json_body && x->in.len) {
             server_message(r, x->in.p, x->in.len);

@@ -19,7 +19,9 @@ struct sse_parser {
     jbuf line;        /* the current line, without its end */
     jbuf data;        /* the event's data lines, each followed by "\n" */
     char *type;       /* the event's type, or NULL for "message" */
-    char *last_id;    /* the last event id buffer */
+    char *id_buf;     /* the last event id buffer: the id lines set it */
+    char *last_id;    /* the last event id: the buffer as of the last
+                      ** dispatch (blank line), what a resumption names */
     long retry;
     int after_cr;     /* the previous byte was a CR */
     int bom_checked;  /* the first bytes were looked at for a BOM */
@@ -33,7 +35,10 @@ sse_parser *sse_new(size_t max_bytes)
     p->max = max_bytes;
     p->retry = -1;
     p->last_id = strdup("");
-    if (!p->last_id) {
+    p->id_buf = strdup("");
+    if (!p->last_id || !p->id_buf) {
+        free(p->last_id);
+        free(p->id_buf);
         free(p);
         return NULL;
     }
@@ -46,6 +51,7 @@ void sse_free(sse_parser *p)
     jbuf_free(&p->line);
     jbuf_free(&p->data);
     free(p->type);
+    free(p->id_buf);
     free(p->last_id);
     free(p);
 }
@@ -57,6 +63,15 @@ long sse_retry_ms(const sse_parser *p) { return p->retry; }
 static int dispatch(sse_parser *p, sse_cb cb, void *ud)
 {
     int rc = 0;
+    /* The id takes effect here, not at its line: a stream that drops
+    ** inside an event must be resumed from the event before it, or the
+    ** server would replay only what follows the lost one. */
+    if (strcmp(p->last_id, p->id_buf) != 0) {
+        char *id = strdup(p->id_buf);
+        if (!id) return SSE_ENOMEM;
+        free(p->last_id);
+        p->last_id = id;
+    }
     if (p->has_data) {
         /* The data buffer ends with the "\n" of its last line. */
         size_t n = p->data.len ? p->data.len - 1 : 0;
@@ -106,8 +121,8 @@ static int process_line(sse_parser *p, sse_cb cb, void *ud)
         if (memchr(val, '\0', vlen)) return 0;
         char *id = strndup(val, vlen);
         if (!id) return SSE_ENOMEM;
-        free(p->last_id);
-        p->last_id = id;
+        free(p->id_buf);
+        p->id_buf = id;
     } else if (nlen == 5 && memcmp(s, "retry", 5) == 0) {
         long ms = 0;
         if (vlen == 0) return 0;
@@ -138,7 +153,10 @@ int sse_feed(sse_parser *p, const char *buf, size_t n, sse_cb cb, void *ud)
             p->line.len = 0;
             p->bom_checked = 1;
         } else if (i < n) {
-            p->bom_checked = 1; /* not a BOM: what was held is line text */
+            /* Not a BOM: what was held is line text, under the limit like
+            ** the rest (it matters only for a limit under three bytes). */
+            p->bom_checked = 1;
+            if (p->line.len > p->max) return SSE_ETOOBIG;
         } else {
             return 0;
         }

@@ -9,9 +9,11 @@
 ** split between two chunks); a leading byte order mark is skipped; lines
 ** starting with ':' are comments; the fields are event, data (several data
 ** lines join with "\n"), id (ignored when it contains NUL) and retry (digits
-** only).  An event with no data is not dispatched, but its id still becomes
-** the stream's last event id, which is how a server "primes" a stream for
-** resumption.
+** only).  An id becomes the stream's last event id when its event ends (at
+** the blank line), never before, so an event cut off by a dropped stream is
+** asked for again on resumption.  An event with no data is not dispatched,
+** but its id still becomes the last event id, which is how a server
+** "primes" a stream for resumption.
 **
 ** Every buffer has a limit: an event whose data, or a line, grows past
 ** max_bytes makes sse_feed() fail with SSE_ETOOBIG.
@@ -44,7 +46,8 @@ void sse_free(sse_parser *p);
 /* Parse n more bytes.  Returns 0, a callback's nonzero value, or SSE_*. */
 int sse_feed(sse_parser *p, const char *buf, size_t n, sse_cb cb, void *ud);
 
-/* The stream's last event id ("" when none); owned by p. */
+/* The stream's last event id, as of the last blank line ("" when none);
+** owned by p. */
 const char *sse_last_id(const sse_parser *p);
 
 /* The reconnection time the stream asked for in ms, or -1. */

@@ -2,8 +2,10 @@
 ** jsoncheck.h: a strict RFC 8259 syntax check that runs before cJSON parses.
 **
 ** cJSON is forgiving where an audit trail must not be: it accepts raw control
-** characters in strings, invalid UTF-8, and some malformed numbers, and its
-** recursion depth is limited only by a compile-time constant.  Every message
+** characters in strings (and as white space), invalid UTF-8, some malformed
+** numbers, a \u escape whose digits are not all hex (read as \u0000: cJSON
+** issues 635 and 736) and a leading byte order mark, and its recursion
+** depth is limited only by a compile-time constant.  Every message
 ** passes this single linear scan first, so what reaches cJSON (and so the
 ** database and stdout) is well-formed JSON in valid UTF-8 with bounded
 ** nesting.  The scan itself is iterative and uses no memory.

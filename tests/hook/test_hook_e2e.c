@@ -539,6 +539,94 @@ TEST(secrets_scrubbed_in_raw_bytes)
     }
 }
 
+/* A Gemini CLI tool that failed: its error, a string or an object's
+** message, is the entry's error.  The text was read after the parsed output
+** holding it was freed (a use after free, found while making the mapping
+** fuzzable, tests/fuzz/fuzz_hook.c). */
+TEST(gemini_tool_error_text_is_kept)
+{
+    static const char *const ev[] = {
+        "{\"session_id\":\"s\",\"hook_event_name\":\"AfterTool\",\"tool_name\":\"run\","
+        "\"tool_response\":{\"error\":\"the command failed: permission denied\"}}",
+        "{\"session_id\":\"s\",\"hook_event_name\":\"AfterTool\",\"tool_name\":\"run\","
+        "\"tool_response\":{\"error\":{\"message\":\"the command failed: permission denied\","
+        "\"type\":\"shell\"}}}",
+    };
+    for (int i = 0; i < 2; i++) {
+        ASSERT(write_file(in_dir("event.json"), ev[i], strlen(ev[i])) == 0);
+        ASSERT_EQ_INT(hook_status(in_dir("event.json")), 0);
+    }
+    cJSON *all = entries();
+    ASSERT(all && cJSON_GetArraySize(all) == 2);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ_STR(str_at(cJSON_GetArrayItem(all, i), "error", NULL),
+                      "the command failed: permission denied");
+    cJSON_Delete(all);
+}
+
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
+** past U+10FFFF). */
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int len = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3
+                : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+        if (!len) return 0;
+        for (int i = 1; i < len; i++)
+            if ((p[i] & 0xC0) != 0x80) return 0;
+        if ((*p == 0xE0 && p[1] < 0xA0) || (*p == 0xED && p[1] > 0x9F) ||
+            (*p == 0xF0 && p[1] < 0x90) || (*p == 0xF4 && p[1] > 0x8F))
+            return 0;
+        p += len;
+    }
+    return 1;
+}
+
+/* Texts the hook cuts to a length (an unknown event's name in the warning,
+** a failed tool's error) are cut between characters, never inside one: the
+** warning goes into Cursor's JSON answer, the error into the entry (found
+** by tests/fuzz/fuzz_hook.c). */
+TEST(cut_texts_end_on_a_character)
+{
+    char name[128], ev[2048], text[600];
+    memset(name, 'a', 63);
+    snprintf(name + 63, sizeof name - 63, "\xC3\xA9\xC3\xA9");
+    snprintf(ev, sizeof ev, "{\"hook_event_name\":\"%s\",\"conversation_id\":\"c\"}", name);
+    ASSERT(write_file(in_dir("event.json"), ev, strlen(ev)) == 0);
+    run r;
+    ASSERT(run_hook(in_dir("event.json"), &r, "--fail-closed", "--client", "cursor", NULL) == 0);
+    ASSERT_CONTAINS(r.out, "\"permission\":\"deny\"");
+    ASSERT_CONTAINS(r.err, "aaa'");
+    if (!valid_utf8(r.out) || !valid_utf8(r.err))
+        TEST_FAIL_("not valid UTF-8: stdout '%s', stderr '%s'", r.out, r.err);
+    run_free(&r);
+    /* Copilot CLI's failure text is cut at 400 bytes, Gemini CLI's error
+    ** object at the 511 bytes of its buffer. */
+    memset(text, 'a', 399);
+    snprintf(text + 399, sizeof text - 399, "\xC3\xA9 and more");
+    snprintf(ev, sizeof ev, "{\"sessionId\":\"s\",\"toolName\":\"bash\",\"toolArgs\":\"{}\","
+             "\"toolResult\":{\"resultType\":\"failure\",\"textResultForLlm\":\"%s\"}}", text);
+    ASSERT(write_file(in_dir("event.json"), ev, strlen(ev)) == 0);
+    ASSERT_EQ_INT(hook_status(in_dir("event.json")), 0);
+    memset(text, 'a', 499);
+    snprintf(text + 499, sizeof text - 499, "\xC3\xA9 and more");
+    snprintf(ev, sizeof ev, "{\"session_id\":\"s\",\"hook_event_name\":\"AfterTool\","
+             "\"tool_name\":\"run\",\"tool_response\":{\"error\":{\"detail\":\"%s\"}}}", text);
+    ASSERT(write_file(in_dir("event.json"), ev, strlen(ev)) == 0);
+    ASSERT_EQ_INT(hook_status(in_dir("event.json")), 0);
+    cJSON *all = entries();
+    ASSERT(all && cJSON_GetArraySize(all) == 2);
+    const char *copilot = str_at(cJSON_GetArrayItem(all, 0), "error", NULL);
+    const char *gemini = str_at(cJSON_GetArrayItem(all, 1), "error", NULL);
+    ASSERT(copilot && gemini);
+    if (!valid_utf8(copilot) || !valid_utf8(gemini))
+        TEST_FAIL_("an error is not valid UTF-8: '%s', '%s'", copilot, gemini);
+    ASSERT_EQ_INT(strlen(copilot), strlen("failure: ") + 399);
+    ASSERT_EQ_INT(strlen(gemini), strlen("{\"detail\":\"") + 499);
+    cJSON_Delete(all);
+}
+
 /* A prompt's text is kept only with --record-prompts; its length always. */
 TEST(prompts_private_by_default)
 {
@@ -1064,7 +1152,7 @@ TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(ge
               TEST_ENTRY(copilot_events) TEST_ENTRY(vscode_events)
                   TEST_ENTRY(post_completes_pre) TEST_ENTRY(cursor_after_completes_before)
                       TEST_ENTRY(user_from_cursor_email) TEST_ENTRY(secrets_scrubbed_in_raw_bytes)
-                          TEST_ENTRY(prompts_private_by_default)
+                          TEST_ENTRY(gemini_tool_error_text_is_kept) TEST_ENTRY(cut_texts_end_on_a_character) TEST_ENTRY(prompts_private_by_default)
                               TEST_ENTRY(unrecordable_event_both_policies)
                                   TEST_ENTRY(bad_input_not_json) TEST_ENTRY(bad_input_not_object)
                                       TEST_ENTRY(bad_input_invalid_utf8)

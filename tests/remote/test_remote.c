@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 
 #include "auth/authcmd.h"
 #include "peer.h"
+#include "remote/remote.h"
 #include "test.h"
 
 /* The driver on p's URL (host "localhost" for the OAuth peers, whose
@@ -724,6 +727,173 @@ TEST(auth_command_authorizes_lists_and_logs_out)
     free(o);
 }
 
+/* ---- a hostile server (a loopback peer written here) ------------------------ */
+
+/* A server of canned answers: each request (headers, and a body of its
+** Content-Length) gets the next answer, on any of its connections; the
+** requests are kept as they came, for the case to look at. */
+typedef struct raw_peer {
+    int lfd, port;
+    const char *const *answers;
+    int next;
+    char got[16384];
+    size_t got_len;
+    pthread_mutex_t mu;
+    pthread_t th;
+    volatile int stop;
+} raw_peer;
+
+static void *raw_peer_run(void *arg)
+{
+    raw_peer *rp = arg;
+    struct pollfd fds[8] = {{.fd = rp->lfd, .events = POLLIN}};
+    char buf[8][8192];
+    size_t have[8] = {0};
+    int n = 1;
+    while (!rp->stop) {
+        if (poll(fds, (nfds_t)n, 50) <= 0) continue;
+        if ((fds[0].revents & POLLIN) && n < 8) {
+            int c = accept(rp->lfd, NULL, NULL);
+            if (c >= 0) {
+                fds[n] = (struct pollfd){.fd = c, .events = POLLIN};
+                have[n++] = 0;
+            }
+        }
+        for (int i = 1; i < n; i++) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+            ssize_t k = read(fds[i].fd, buf[i] + have[i], sizeof buf[i] - 1 - have[i]);
+            if (k <= 0) {
+                close(fds[i].fd);
+                fds[i] = fds[--n];
+                memcpy(buf[i], buf[n], have[n]);
+                have[i] = have[n];
+                i--;
+                continue;
+            }
+            have[i] += (size_t)k;
+            buf[i][have[i]] = '\0';
+            char *end = strstr(buf[i], "\r\n\r\n");
+            if (!end) continue;
+            const char *cl = strcasestr(buf[i], "content-length:");
+            size_t body = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+            size_t whole = (size_t)(end + 4 - buf[i]) + body;
+            if (have[i] < whole) continue;
+            pthread_mutex_lock(&rp->mu);
+            if (rp->got_len + whole < sizeof rp->got) {
+                memcpy(rp->got + rp->got_len, buf[i], whole);
+                rp->got_len += whole;
+                rp->got[rp->got_len] = '\0';
+            }
+            const char *a = rp->answers[rp->next] ? rp->answers[rp->next++] : NULL;
+            pthread_mutex_unlock(&rp->mu);
+            char out[4096];
+            int len = a ? snprintf(out, sizeof out, "%s", a)
+                        : snprintf(out, sizeof out, "HTTP/1.1 202 Accepted\r\n"
+                                                    "Content-Length: 0\r\n\r\n");
+            if (write(fds[i].fd, out, (size_t)len) < 0) {}
+            memmove(buf[i], buf[i] + whole, have[i] - whole);
+            have[i] -= whole;
+        }
+    }
+    for (int i = 0; i < n; i++) close(fds[i].fd);
+    return NULL;
+}
+
+static raw_peer *raw_peer_start(const char *const *answers)
+{
+    raw_peer *rp = calloc(1, sizeof *rp);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (!rp || (rp->lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+        bind(rp->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(rp->lfd, 8) != 0 ||
+        getsockname(rp->lfd, (struct sockaddr *)&a, &al) != 0) {
+        free(rp);
+        return NULL;
+    }
+    rp->port = ntohs(a.sin_port);
+    rp->answers = answers;
+    pthread_mutex_init(&rp->mu, NULL);
+    if (pthread_create(&rp->th, NULL, raw_peer_run, rp) != 0) {
+        close(rp->lfd);
+        free(rp);
+        return NULL;
+    }
+    return rp;
+}
+
+static void raw_peer_stop(raw_peer *rp)
+{
+    rp->stop = 1;
+    pthread_join(rp->th, NULL);
+    free(rp);
+}
+
+/* The next message event of r within 5 s (caller frees), or NULL; notices
+** are appended to notes. */
+static char *next_message(remote *r, char *notes, size_t nlen)
+{
+    for (int waited = 0; waited < 5000; waited += 10) {
+        remote_event ev;
+        while (remote_next(r, &ev)) {
+            if (ev.kind == REMOTE_EV_MESSAGE) return ev.bytes;
+            size_t used = strlen(notes);
+            snprintf(notes + used, nlen - used, "%s\n", ev.bytes);
+            free(ev.bytes);
+        }
+        nap(10);
+    }
+    return NULL;
+}
+
+/* What a server answers is sent back in request headers (its protocol
+** version, its session id): a value with a line break in it would have
+** put headers of the server's choosing into every later request, since
+** libcurl sends a header line as it is given.  Such values are not taken,
+** with a notice; a session id must be visible ASCII (the spec's rule). */
+TEST(server_values_sent_back_in_headers_cannot_add_headers)
+{
+    static const char init_answer[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        "Mcp-Session-Id: s1\rX-Injected-By-Session: yes\r\nContent-Length: %d\r\n\r\n%s";
+    static const char body[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":"
+        "\"2025-06-18\\r\\nX-Injected-By-Version: yes\",\"capabilities\":{},"
+        "\"serverInfo\":{\"name\":\"hostile\",\"version\":\"1\"}}}";
+    static const char ping_answer[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}";
+    char first[2048];
+    snprintf(first, sizeof first, init_answer, (int)strlen(body), body);
+    const char *answers[] = {first, ping_answer, NULL};
+    raw_peer *rp = raw_peer_start(answers);
+    ASSERT(rp);
+    char url[64], err[256], notes[2048] = "";
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", rp->port);
+    remote_options o = {.url = url, .kind = REMOTE_STREAMABLE, .max_message_bytes = 1 << 20};
+    remote *r = remote_open(&o, err, sizeof err);
+    ASSERT(r);
+    static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                               "\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                               "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
+    ASSERT_EQ_INT(remote_send(r, init, strlen(init)), 0);
+    char *m1 = next_message(r, notes, sizeof notes);
+    ASSERT_EQ_INT(remote_send(r, ping, strlen(ping)), 0);
+    char *m2 = next_message(r, notes, sizeof notes);
+    remote_close(r, 1000);
+    static char got[sizeof rp->got];
+    memcpy(got, rp->got, sizeof got);
+    raw_peer_stop(rp);
+    ASSERT(m1 && m2);
+    ASSERT_CONTAINS(m2, "\"id\":2");
+    free(m1);
+    free(m2);
+    ASSERT(strstr(got, "\"method\":\"ping\""));
+    if (strstr(got, "X-Injected")) TEST_FAIL_("a server's value added a header:\n%s", got);
+    ASSERT_CONTAINS(notes, "protocolVersion");
+    ASSERT_CONTAINS(notes, "MCP-Session-Id");
+}
+
 TEST_MAIN(TEST_ENTRY(session_404_answers_cleanly_until_the_client_initializes_again)
           TEST_ENTRY(dropped_stream_resumes_with_last_event_id_without_duplicates)
           TEST_ENTRY(a_client_that_does_not_read_stops_the_reading_at_the_outbox_limit)
@@ -743,4 +913,5 @@ TEST_MAIN(TEST_ENTRY(session_404_answers_cleanly_until_the_client_initializes_ag
           TEST_ENTRY(oauth_uses_a_client_id_metadata_document_where_supported)
           TEST_ENTRY(oauth_refuses_metadata_for_another_issuer_or_resource)
           TEST_ENTRY(auth_login_ahead_of_time_then_list_and_logout)
-          TEST_ENTRY(auth_command_authorizes_lists_and_logs_out))
+          TEST_ENTRY(auth_command_authorizes_lists_and_logs_out)
+          TEST_ENTRY(server_values_sent_back_in_headers_cannot_add_headers))

@@ -2,7 +2,8 @@
 ** test_auth.c: the pieces of the OAuth client that need no server: PKCE
 ** (RFC 7636's known answer), the token store (modes, keys without
 ** credentials, list, delete), the loopback listener (state checked, one
-** answer taken), and the auth command's list and logout.
+** answer taken), the auth command's list and logout, and the reading of
+** WWW-Authenticate challenges.
 */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "auth/authcmd.h"
 #include "auth/loopback.h"
+#include "auth/oauth.h"
 #include "auth/pkce.h"
 #include "auth/tokens.h"
 #include "remote/httpc.h"
@@ -198,10 +200,64 @@ TEST(loopback_wait_ends_on_cancel)
     loopback_stop(l);
 }
 
+/* The Bearer challenge's parameters are its own: another scheme's in the
+** same WWW-Authenticate (a DPoP error, a scope, a Basic realm that says
+** "bearer") were taken for Bearer's, which then asked for scopes or
+** metadata the resource never named (found by tests/fuzz/
+** fuzz_remotehdr.c). */
+TEST(bearer_params_are_read_from_the_bearer_challenge_only)
+{
+    static const struct {
+        const char *h, *rm, *scope, *error;
+    } cases[] = {
+        /* The TypeScript SDK's form. */
+        {"Bearer error=\"insufficient_scope\", error_description=\"Insufficient scope\", "
+         "scope=\"mcp:tools files:read\", resource_metadata=\"https://a.example/prm\"",
+         "https://a.example/prm", "mcp:tools files:read", "insufficient_scope"},
+        {"Bearer scope=\"abcde\", DPoP error=\"use_dpop_nonce\", resource_metadata=\"\"", NULL,
+         "abcde", NULL},
+        {"Basic realm=\"the bearer scope=admin\", Bearer resource_metadata=\"https://a/prm\"",
+         "https://a/prm", NULL, NULL},
+        {"DPoP algs=\"ES256\", error=\"x\", bearer Scope=a, SCOPE=b, error=\"q\\\"d\\\\\"", NULL, "a",
+         "q\"d\\"},
+        {"Bearer resource_metadata=https://a.example/.well-known/oauth-protected-resource",
+         "https://a.example/.well-known/oauth-protected-resource", NULL, NULL},
+        {"Bearerx scope=a, Negotiate", NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        oauth_bearer_params c;
+        oauth_parse_www_authenticate(cases[i].h, &c);
+        const char *want[] = {cases[i].rm, cases[i].scope, cases[i].error};
+        const char *got[] = {c.resource_metadata, c.scope, c.error};
+        for (int k = 0; k < 3; k++)
+            if ((want[k] == NULL) != (got[k] == NULL) || (want[k] && strcmp(want[k], got[k])))
+                TEST_FAIL_("case %zu, parameter %d: want %s, got %s", i, k,
+                           want[k] ? want[k] : "none", got[k] ? got[k] : "none");
+        oauth_bearer_params_free(&c);
+    }
+}
+
+/* A response header's value has no white space around it, also when a NUL
+** in the line ends it early (it is a C string): "Bearer \\0..." gave
+** "Bearer " (found by tests/fuzz/fuzz_remotehdr.c). */
+TEST(header_values_are_trimmed_where_they_end)
+{
+    static const char line[] = "WWW-Authenticate:\tBearer \0Bearer x=\"y\"\r\n";
+    char *v = httpc_header_value(line, sizeof line - 1, "www-authenticate");
+    ASSERT_EQ_STR(v, "Bearer");
+    free(v);
+    v = httpc_header_value("mcp-session-id:  a b \r\n", 22, "MCP-Session-Id");
+    ASSERT_EQ_STR(v, "a b");
+    free(v);
+    ASSERT(!httpc_header_value("content-typo: x\r\n", 17, "content-type"));
+}
+
 TEST_MAIN(TEST_ENTRY(pkce_s256_known_answer)
           TEST_ENTRY(pkce_verifiers_are_43_urlsafe_characters_and_differ)
           TEST_ENTRY(token_record_round_trips_in_a_private_file)
           TEST_ENTRY(credentials_in_the_url_never_reach_the_record_key)
           TEST_ENTRY(auth_list_shows_urls_and_expiry_never_tokens)
           TEST_ENTRY(loopback_takes_only_the_answer_with_its_state)
-          TEST_ENTRY(loopback_wait_ends_on_cancel))
+          TEST_ENTRY(loopback_wait_ends_on_cancel)
+          TEST_ENTRY(bearer_params_are_read_from_the_bearer_challenge_only)
+          TEST_ENTRY(header_values_are_trimmed_where_they_end))

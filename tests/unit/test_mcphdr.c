@@ -139,8 +139,58 @@ TEST(invalid_annotations_are_refused_with_a_warning)
     }
 }
 
+/* A value a server chose (its session id, protocol version, an event id)
+** is sent back by mcphdr_add(): libcurl sends a line as it is given, so a
+** CR or LF in it would add headers of the server's choosing.  Such a value
+** is left out (test_remote's server_values_sent_back_in_headers_cannot_add_
+** headers has the transport's side; tests/fuzz/fuzz_remotehdr.c holds every
+** value to it). */
+TEST(a_value_with_a_control_character_is_never_sent)
+{
+    static const char *const bad[] = {"2025-06-18\r\nX-Injected: yes", "s1\rX: y", "a\nb",
+                                      "\x01", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *s = flat(mcphdr_add(NULL, "MCP-Protocol-Version", bad[i]));
+        ASSERT_EQ_STR(s, "");
+        free(s);
+    }
+    char *s = flat(mcphdr_add(NULL, "Last-Event-ID", "caf\xc3\xa9\t7"));
+    ASSERT_EQ_STR(s, "Last-Event-ID: caf\xc3\xa9\t7");
+    free(s);
+}
+
+/* An annotation names its header whatever its length: names were cut at
+** 289 bytes, so two long annotations alike up to there sent one header
+** twice (found with tests/fuzz/fuzz_remotehdr.c). */
+TEST(long_annotation_names_are_not_cut)
+{
+    char a[400], b[400], doc[1200];
+    memset(a, 'A', 295);
+    strcpy(a + 295, "x");
+    memcpy(b, a, 295);
+    strcpy(b + 295, "y");
+    snprintf(doc, sizeof doc, "{\"tools\":[{\"name\":\"t\",\"inputSchema\":{\"type\":\"object\","
+             "\"properties\":{\"x\":{\"type\":\"string\",\"x-mcp-header\":\"%s\"},"
+             "\"y\":{\"type\":\"string\",\"x-mcp-header\":\"%s\"}}}}]}", a, b);
+    cJSON *tl = cJSON_Parse(doc);
+    cJSON *params = cJSON_Parse("{\"name\":\"t\",\"arguments\":{\"x\":\"1\",\"y\":\"2\"}}");
+    mcphdr_tools *t = mcphdr_tools_new();
+    ASSERT(tl && params && t);
+    mcphdr_tools_learn(t, tl, NULL, NULL);
+    char *s = flat(mcphdr_params(t, NULL, params));
+    char want[1000];
+    snprintf(want, sizeof want, "Mcp-Param-%s: 1|Mcp-Param-%s: 2", a, b);
+    ASSERT_EQ_STR(s, want);
+    free(s);
+    mcphdr_tools_free(t);
+    cJSON_Delete(tl);
+    cJSON_Delete(params);
+}
+
 TEST_MAIN(TEST_ENTRY(plain_values_pass_unchanged) TEST_ENTRY(unsafe_values_use_the_base64_sentinel)
           TEST_ENTRY(standard_headers_of_a_tools_call)
           TEST_ENTRY(resources_read_names_its_uri_and_lists_name_nothing)
           TEST_ENTRY(x_mcp_header_values_mirrored_on_tools_call)
-          TEST_ENTRY(invalid_annotations_are_refused_with_a_warning))
+          TEST_ENTRY(invalid_annotations_are_refused_with_a_warning)
+          TEST_ENTRY(a_value_with_a_control_character_is_never_sent)
+          TEST_ENTRY(long_annotation_names_are_not_cut))

@@ -171,10 +171,44 @@ TEST(callback_can_stop_the_feed)
     sse_free(p);
 }
 
+/* Found by tests/fuzz/fuzz_sse.c: an id took effect as soon as its line was
+** read, so a stream that dropped inside an event was resumed after that
+** event, which was then never delivered.  The standard sets the last event
+** id when the event is dispatched (at its blank line). */
+TEST(last_id_waits_for_the_blank_line)
+{
+    got g;
+    sse_parser *p;
+    ASSERT_EQ_INT(parse("id: 1\ndata: a\n\nid: 2\ndata: b\n", 0, &g, &p), 0);
+    ASSERT_EQ_INT(g.n, 1);
+    ASSERT_EQ_STR(sse_last_id(p), "1");
+    ASSERT_EQ_INT(sse_feed(p, "\n", 1, collect, &g), 0);
+    ASSERT_EQ_INT(g.n, 2);
+    ASSERT_EQ_STR(g.id[1], "2");
+    ASSERT_EQ_STR(sse_last_id(p), "2");
+    sse_free(p);
+}
+
+/* Found by tests/fuzz/fuzz_sse.c: the bytes held while deciding whether
+** the stream opens with a BOM went into the line without the limit being
+** checked, so under a limit of one or two bytes such a line was taken. */
+TEST(bom_prefix_held_as_line_text_counts_against_the_limit)
+{
+    sse_parser *p = sse_new(1);
+    got g = {0};
+    ASSERT_EQ_INT(sse_feed(p, "\xEF\xBB\n", 3, collect, &g), SSE_ETOOBIG);
+    sse_free(p);
+    p = sse_new(2);
+    ASSERT_EQ_INT(sse_feed(p, "\xEF\xBB\n", 3, collect, &g), 0);
+    sse_free(p);
+}
+
 TEST_MAIN(TEST_ENTRY(one_event_with_default_type) TEST_ENTRY(multi_line_data_joined_with_newline)
           TEST_ENTRY(crlf_cr_and_lf_line_ends) TEST_ENTRY(byte_by_byte_gives_the_same_events)
           TEST_ENTRY(comments_and_unknown_fields_are_ignored)
           TEST_ENTRY(event_without_data_is_not_dispatched_but_sets_the_id)
           TEST_ENTRY(id_persists_across_events_until_changed) TEST_ENTRY(retry_takes_digits_only)
           TEST_ENTRY(incomplete_event_is_held_until_its_blank_line)
-          TEST_ENTRY(data_over_the_limit_fails) TEST_ENTRY(callback_can_stop_the_feed))
+          TEST_ENTRY(data_over_the_limit_fails) TEST_ENTRY(callback_can_stop_the_feed)
+          TEST_ENTRY(last_id_waits_for_the_blank_line)
+          TEST_ENTRY(bom_prefix_held_as_line_text_counts_against_the_limit))
