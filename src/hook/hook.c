@@ -309,16 +309,23 @@ static cJSON *tool_input(hook_ctx *c)
 
 /* The newest pre event of this call not completed yet: same session, tool
 ** and tool-use id.  Fills pre_id (37 bytes) and *pre_us, or leaves pre_id
-** empty.  Looked up through the session index, newest first, no sort. */
+** empty.  Looked up through the session index, newest first, no sort, by
+** the texts as the pre event was stored: scrubbed (record_text). */
 static int find_pre(store *st, const char *session, const char *op, const char *op_id,
                     char *pre_id, int64_t *pre_us, char *err)
 {
     cJSON *list = NULL;
+    char *own[3] = {NULL, NULL, NULL};
+    int rc = STORE_ENOMEM;
     pre_id[0] = '\0';
+    if (record_text(session, &session, &own[0]) != 0 || record_text(op, &op, &own[1]) != 0 ||
+        record_text(op_id, &op_id, &own[2]) != 0) {
+        snprintf(err, STORE_ERRLEN, "out of memory");
+        goto done;
+    }
     store_query q = {.session_id = session, .operation_name = op,
                      .event_type = "tool_call", .limit = 64};
-    int rc = store_find(st, &q, &list, NULL, err);
-    if (rc != STORE_OK) return rc;
+    if ((rc = store_find(st, &q, &list, NULL, err)) != STORE_OK) goto done;
     const cJSON *e;
     cJSON_ArrayForEach(e, list) {
         /* The store hands JSON columns back as raw text. */
@@ -331,11 +338,11 @@ static int find_pre(store *st, const char *session, const char *op, const char *
         if (!is_pre) continue;
         if ((op_id || id) && (!op_id || !id || strcmp(op_id, id) != 0)) continue;
         const char *eid = str_member(e, "id");
-        cJSON *done = NULL;
+        cJSON *completions = NULL;
         store_query dq = {.completes = eid, .limit = 1};
-        rc = store_find(st, &dq, &done, NULL, err);
-        int taken = rc == STORE_OK && cJSON_GetArraySize(done) > 0;
-        cJSON_Delete(done);
+        rc = store_find(st, &dq, &completions, NULL, err);
+        int taken = rc == STORE_OK && cJSON_GetArraySize(completions) > 0;
+        cJSON_Delete(completions);
         if (rc != STORE_OK) break;
         if (taken) continue;
         snprintf(pre_id, 37, "%s", eid);
@@ -344,7 +351,9 @@ static int find_pre(store *st, const char *session, const char *op, const char *
         if (!at || ts_parse(at, 0, pre_us, why, sizeof why) != 0) *pre_us = 0;
         break;
     }
+done:
     cJSON_Delete(list);
+    for (int i = 0; i < 3; i++) free(own[i]);
     return rc;
 }
 

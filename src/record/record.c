@@ -60,36 +60,51 @@ static int field_text(cJSON *tree, int scrubbed, char **text)
     return *text ? 0 : -1;
 }
 
-/* Scrub, serialize and append ev inside the open transaction. */
+int record_text(const char *s, const char **out, char **owned)
+{
+    *out = s;
+    *owned = NULL;
+    if (!s) return 0;
+    if (scrub_text(s, strlen(s), owned, NULL) < 0) return -1;
+    if (*owned) *out = *owned;
+    return 0;
+}
+
+/* Scrub, serialize and append ev inside the open transaction.  Every text
+** is scrubbed here, whichever door made the event: a JSON-RPC id, a tool's
+** name from a hook payload or a working folder can hold a secret as well
+** as the arguments can. */
 static int append(store *st, record_event *ev, store_receipt *out, char *err)
 {
     enum { ARGS, RESULT, BEFORE, AFTER, N_TREES };
     cJSON *trees[N_TREES] = {ev->args, ev->result, ev->before_state, ev->after_state};
     char *text[N_TREES] = {NULL, NULL, NULL, NULL};
-    char *clean_error = NULL;
+    enum { TYPE, NAME, OP_ID, USER, PROJECT, SESSION, CWD, ERROR, N_TEXTS };
+    const char *plain[N_TEXTS] = {ev->event_type, ev->operation_name, ev->operation_id,
+                                  ev->user_id,    ev->project_id,     ev->session_id,
+                                  ev->cwd,        ev->error};
+    char *owned[N_TEXTS] = {NULL};
     int rc = STORE_ENOMEM;
     for (int i = 0; i < N_TREES; i++)
         if (field_text(trees[i], ev->scrubbed, &text[i]) != 0) goto done;
-    /* An error message may quote what the caller sent. */
-    const char *error = ev->error;
-    if (error && scrub_text(error, strlen(error), &clean_error, NULL) < 0) goto done;
-    if (clean_error) error = clean_error;
+    for (int i = 0; i < N_TEXTS; i++)
+        if (record_text(plain[i], &plain[i], &owned[i]) != 0) goto done;
     store_record rec = {
-        .event_type = ev->event_type,
-        .operation_name = ev->operation_name,
-        .operation_id = ev->operation_id,
-        .user_id = ev->user_id,
-        .project_id = ev->project_id,
+        .event_type = plain[TYPE],
+        .operation_name = plain[NAME],
+        .operation_id = plain[OP_ID],
+        .user_id = plain[USER],
+        .project_id = plain[PROJECT],
         .args = text[ARGS] ? text[ARGS] : "{}",
         .result = text[RESULT],
-        .error = error,
+        .error = plain[ERROR],
         .before_state = text[BEFORE],
         .after_state = text[AFTER],
         .client = ev->client,
         .server = ev->server,
-        .session_id = ev->session_id,
+        .session_id = plain[SESSION],
         .completes = ev->completes,
-        .cwd = ev->cwd,
+        .cwd = plain[CWD],
         .has_duration = ev->has_duration,
         .duration_ms = ev->duration_ms,
     };
@@ -97,7 +112,7 @@ static int append(store *st, record_event *ev, store_receipt *out, char *err)
 done:
     if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     for (int i = 0; i < N_TREES; i++) free(text[i]);
-    free(clean_error);
+    for (int i = 0; i < N_TEXTS; i++) free(owned[i]);
     return rc;
 }
 

@@ -50,7 +50,8 @@ typedef struct record_event {
     cJSON *result;
     cJSON *before_state;
     cJSON *after_state;
-    const char *error;          /* plain text; its secrets are redacted */
+    const char *error;          /* plain text; like every text field here,
+                                   its secrets are redacted when appended */
     const char *client;         /* serialized identity (record_identity) */
     const char *server;         /* serialized identity of a relayed server */
     const char *session_id;
@@ -212,6 +213,16 @@ char *record_identity(const cJSON *info);
 ** member present when not NULL (url: a remote server's, already without
 ** credentials or query), or NULL when all are.  The caller frees it. */
 char *record_server_identity(const char *name, const char *version, const char *url);
+
+/* A plain text as the trail keeps it: every secret its value patterns
+** find redacted, as append does to each text field of an event (its type,
+** names, ids, user, project, session, folder and error).  *out is s itself
+** when s is NULL or holds no secret; otherwise a redacted copy, which is
+** also put in *owned for the caller to free (*owned is NULL otherwise).
+** A door that looks entries up by a text it will store (hook's pre event,
+** by session and tool) looks them up by this form.  0, or -1 when memory
+** ran out. */
+int record_text(const char *s, const char **out, char **owned);
 
 /* What of a successful result is kept (`--record-results`). */
 typedef enum record_results {

@@ -6,8 +6,9 @@
 ** Scrubbing runs on the parsed cJSON tree of every JSON field an entry stores
 ** (args, result, before_state, after_state), before serialization, so no
 ** secret value caught here reaches SQLite's pages, its WAL or a log line.
-** Plain-text fields (error, operation_name) go through scrub_text, or
-** through scrub_tree as a cJSON string.
+** Every plain-text field (event_type, operation_name, operation_id,
+** user_id, project_id, session_id, cwd, error) goes through scrub_text when
+** the recorder appends it (record.c), whichever door made the entry.
 **
 ** Two kinds of redaction:
 **

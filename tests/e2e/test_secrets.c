@@ -3,7 +3,8 @@
 **
 ** A corpus with each kind of secret the scrubber knows is written into
 ** every stored field (args, result, before_state, after_state, error,
-** operation_name) through the real binary; then the raw bytes of the
+** operation_name, and the request's id and the actor, which no argument
+** carries) through the real binary; then the raw bytes of the
 ** database and its WAL are searched for every secret.  The secrets are
 ** assembled at run time from pieces, so this file holds none verbatim.
 ** Each text holds one secret that exactly one value pattern catches (no
@@ -73,6 +74,36 @@ TEST(value_secrets_in_every_field_never_reach_the_disk)
     srv_free(s);
 }
 
+/* The texts the server stores that no argument carries: the request's id
+** (the tool_call record's operation_id) and the actor (its user_id). */
+TEST(value_secrets_in_request_ids_and_the_actor_never_reach_the_disk)
+{
+    static corpus c;
+    build(&c);
+    const char *args[] = {"--actor", c.text[0], NULL};
+    srv_opts o = {.args = args, .no_actor = 1};
+    srv *s = srv_start(&o);
+    CHECK(s);
+    CHECK(srv_initialize(s, "2025-11-25"));
+    const char *marker = "visible-marker-3c9a";
+    for (int i = 0; i < NSECRETS; i++) {
+        char q[900];
+        quote(q, sizeof q, c.text[i]);
+        CHECK(srv_send_line(s, srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":"
+                                          "\"tools/call\",\"params\":{\"name\":"
+                                          "\"log_operation\",\"arguments\":{\"event_type\":"
+                                          "\"security_event\",\"operation_name\":\"%s\"}}}",
+                                       q, marker)) == 0);
+        const cJSON *r = srv_recv(s);
+        CHECK(r && cJSON_GetObjectItemCaseSensitive(r, "result"));
+    }
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    int seen = 0;
+    CHECK(raw_bytes_clean(s, &c, marker, &seen));
+    CHECK(seen);
+    srv_free(s);
+}
+
 TEST(config_file_adds_keys_and_prefixes)
 {
     char dir[] = "/tmp/dss-config-XXXXXX", path[64];
@@ -122,6 +153,7 @@ TEST(missing_named_config_file_is_a_usage_error)
 
 TEST_MAIN(
     TEST_ENTRY(value_secrets_in_every_field_never_reach_the_disk)
+    TEST_ENTRY(value_secrets_in_request_ids_and_the_actor_never_reach_the_disk)
     TEST_ENTRY(config_file_adds_keys_and_prefixes)
     TEST_ENTRY(missing_named_config_file_is_a_usage_error)
 )

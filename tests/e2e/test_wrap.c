@@ -442,8 +442,8 @@ TEST(unstartable_server_is_a_clear_error)
     srv_free(s);
 }
 
-/* Secrets by value in arguments and (with --record-results full) results
-** never reach the database or its WAL. */
+/* Secrets by value in arguments, request ids and (with --record-results
+** full) results never reach the database or its WAL. */
 TEST(secrets_scrubbed_in_raw_db_and_wal)
 {
     char tok[64] = "ghp_";
@@ -453,6 +453,11 @@ TEST(secrets_scrubbed_in_raw_db_and_wal)
     srv *s = start_wrap(w, NULL, NULL, NULL);
     ASSERT(s);
     CHECK(srv_call(s, "echo", srv_fmt(s, "{\"note\":\"use %s\"}", tok)));
+    /* A request's id is stored too (the record's operation_id). */
+    CHECK(srv_send_line(s, srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":\"req-%s\",\"method\":"
+                                      "\"tools/call\",\"params\":{\"name\":\"echo\","
+                                      "\"arguments\":{}}}", tok)) == 0);
+    CHECK(srv_recv(s));
     srv_kill(s); /* the WAL is left as it was, not checkpointed */
     size_t n1 = 0, n2 = 0;
     char *db = srv_read_file(s, srv_fmt(s, "%s/audit.db", srv_dir(s)), &n1);

@@ -463,6 +463,66 @@ TEST(post_completes_pre)
     cJSON_Delete(all);
 }
 
+/* The file of the database (audit.db or its WAL) whose bytes hold SECRET,
+** or NULL when neither does (a WAL checkpointed away holds nothing). */
+static const char *secret_on_disk(void)
+{
+    static const char *const files[] = {"audit.db", "audit.db-wal"};
+    for (int f = 0; f < 2; f++) {
+        size_t len = 0, n = strlen(SECRET);
+        char *bytes = read_file(in_dir(files[f]), &len);
+        int found = 0;
+        for (size_t k = 0; bytes && k + n <= len && !found; k++)
+            found = memcmp(bytes + k, SECRET, n) == 0;
+        free(bytes);
+        if (found) return files[f];
+    }
+    return NULL;
+}
+
+/* A fixture with SECRET written into its session, tool name, tool-use id
+** and folder, as path. */
+static int with_secret_texts(const char *client, const char *event, const char *path)
+{
+    size_t n;
+    char *text = read_file(fixture(client, event), &n);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!o) return -1;
+    const char *const keys[] = {"session_id", "tool_name", "tool_use_id", "cwd"};
+    const char *const values[] = {"sess-" SECRET, "mcp__vault__" SECRET, SECRET,
+                                  "/home/u/" SECRET};
+    for (int i = 0; i < 4; i++)
+        cJSON_ReplaceItemInObjectCaseSensitive(o, keys[i], cJSON_CreateString(values[i]));
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int rc = out ? write_file(path, out, strlen(out)) : -1;
+    free(out);
+    return rc;
+}
+
+/* Secrets in the texts a hook stores as they come (the session, the tool's
+** name and use id, the folder) are redacted like any other, and the post
+** event still completes its pre event, looked up by the redacted texts. */
+TEST(secrets_in_sessions_tool_names_and_folders_are_redacted_and_still_link)
+{
+    ASSERT(with_secret_texts("claude-code", "PreToolUse", in_dir("pre.json")) == 0);
+    ASSERT(with_secret_texts("claude-code", "PostToolUse", in_dir("post.json")) == 0);
+    ASSERT_EQ_INT(hook_status(in_dir("pre.json")), 0);
+    ASSERT_EQ_INT(hook_status(in_dir("post.json")), 0);
+    cJSON *all = entries();
+    ASSERT(all && cJSON_GetArraySize(all) == 2);
+    const cJSON *pre = cJSON_GetArrayItem(all, 0), *post = cJSON_GetArrayItem(all, 1);
+    ASSERT_EQ_STR(str_at(post, "completes", NULL), str_at(pre, "id", NULL));
+    ASSERT_EQ_STR(str_at(pre, "session_id", NULL), "sess-***REDACTED***");
+    ASSERT_EQ_STR(str_at(pre, "operation_name", NULL), "mcp__vault__***REDACTED***");
+    ASSERT_EQ_STR(str_at(pre, "operation_id", NULL), "***REDACTED***");
+    ASSERT_EQ_STR(str_at(post, "cwd", NULL), "/home/u/***REDACTED***");
+    cJSON_Delete(all);
+    const char *where = secret_on_disk();
+    if (where) TEST_FAIL_("the secret is in %s", where);
+}
+
 /* Cursor's after events complete the newest open before event of the same
 ** tool in the conversation, and carry the duration Cursor measured. */
 TEST(cursor_after_completes_before)
@@ -526,17 +586,8 @@ TEST(secrets_scrubbed_in_raw_bytes)
     ASSERT(strstr(printed, "\"returnDisplay\""));
     free(printed);
     cJSON_Delete(all);
-    const char *files[] = {"audit.db", "audit.db-wal"};
-    for (int f = 0; f < 2; f++) {
-        size_t len = 0;
-        char *bytes = read_file(in_dir(files[f]), &len);
-        if (!bytes) continue; /* no WAL left: nothing in it */
-        int found = 0;
-        for (size_t k = 0; k + strlen(SECRET) <= len && !found; k++)
-            found = memcmp(bytes + k, SECRET, strlen(SECRET)) == 0;
-        free(bytes);
-        if (found) TEST_FAIL_("the secret is in %s", files[f]);
-    }
+    const char *where = secret_on_disk();
+    if (where) TEST_FAIL_("the secret is in %s", where);
 }
 
 /* A Gemini CLI tool that failed: its error, a string or an object's
@@ -1152,6 +1203,7 @@ TEST_MAIN(TEST_ENTRY(claude_code_events) TEST_ENTRY(cursor_events) TEST_ENTRY(ge
               TEST_ENTRY(copilot_events) TEST_ENTRY(vscode_events)
                   TEST_ENTRY(post_completes_pre) TEST_ENTRY(cursor_after_completes_before)
                       TEST_ENTRY(user_from_cursor_email) TEST_ENTRY(secrets_scrubbed_in_raw_bytes)
+                      TEST_ENTRY(secrets_in_sessions_tool_names_and_folders_are_redacted_and_still_link)
                           TEST_ENTRY(gemini_tool_error_text_is_kept) TEST_ENTRY(cut_texts_end_on_a_character) TEST_ENTRY(prompts_private_by_default)
                               TEST_ENTRY(unrecordable_event_both_policies)
                                   TEST_ENTRY(bad_input_not_json) TEST_ENTRY(bad_input_not_object)
