@@ -8,7 +8,8 @@
 ** the event.  hook_map() checks, parses, recognizes and maps it without a
 ** database; then the target does to the event what the recorder does
 ** before it stores it (record.c's append: scrub_tree() and jbuf_print() of
-** each tree, scrub_text() of the error) and checks what would be stored:
+** each tree, record_text() of each text field) and checks what would be
+** stored:
 **   - a refused event has a reason, in valid UTF-8 (it is shown to the
 **     agent, inside JSON for Cursor and Copilot CLI);
 **   - an entry has an event type and an operation name, and every text
@@ -16,7 +17,7 @@
 **   - the client column and the JSON trees print as JSON that jsoncheck
 **     accepts;
 **   - scrubbing is done: scrubbing the stored trees again (parsed back) and
-**     the stored error again changes nothing, so no secret the patterns
+**     the stored texts again changes nothing, so no secret the patterns
 **     know is left (scrub.h: scrubbing scrubbed text changes nothing),
 **     and a search of its own finds no AWS key id nor GitHub token.
 **
@@ -141,16 +142,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ev->completes) die("linked to a pre event without a store", ev->completes);
     stored_tree("args", ev->args);
     stored_tree("result", ev->result);
-    if (ev->error) {
-        char *clean = NULL, *again = NULL;
-        int r = scrub_text(ev->error, strlen(ev->error), &clean, NULL);
-        if (r < 0) die("error", "scrub_text failed");
-        const char *stored = clean ? clean : ev->error;
-        utf8_text("the stored error", stored);
-        no_secret("the stored error", stored);
+    /* Each text as append() stores it (record_text). */
+    const char *const plain[][2] = {
+        {"event_type", ev->event_type}, {"operation_name", ev->operation_name},
+        {"operation_id", ev->operation_id}, {"user_id", ev->user_id},
+        {"project_id", ev->project_id}, {"session_id", ev->session_id}, {"cwd", ev->cwd},
+        {"error", ev->error},
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        const char *stored;
+        char *own = NULL, *again = NULL;
+        if (record_text(plain[i][1], &stored, &own) != 0) die(plain[i][0], "record_text failed");
+        if (!stored) continue;
+        utf8_text(plain[i][0], stored);
+        no_secret(plain[i][0], stored);
         if (scrub_text(stored, strlen(stored), &again, NULL) != 0)
-            die("the stored error", "a second scrub changes it: a secret was left");
-        free(clean);
+            die(plain[i][0], "a second scrub changes it: a secret was left");
+        free(own);
     }
     hook_mapped_free(m);
     return 0;
