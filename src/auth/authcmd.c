@@ -44,7 +44,10 @@ int authcmd_list(const char *config_dir, FILE *out, char *err, size_t errlen)
         if (t->access_token && t->expires_at) {
             time_t e = (time_t)t->expires_at;
             struct tm tm;
-            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&e, &tm));
+            /* tok_parse() bounds expires_at, but gmtime_r() is the one to say
+            ** what it can show. */
+            if (gmtime_r(&e, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            else snprintf(when, sizeof when, "at an unrepresentable time");
             if (e <= now) strcat(when, " (expired)");
         } else if (t->access_token) {
             snprintf(when, sizeof when, "no expiry given");

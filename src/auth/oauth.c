@@ -137,11 +137,20 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* https, or http on a loopback host (local servers and tests). */
-static int secure_url(const char *url)
+/* https, or http on a loopback host (local servers and tests), and only
+** visible ASCII: every URL a server names is requested, printed and given
+** to the browser's shell (tok_is_url). */
+static int secure_url(const char *url) { return tok_is_url(url); }
+
+/* What a server wrote, for a message: its control characters as '?' (a
+** terminal would act on an escape sequence), cut to n - 1 bytes. */
+static const char *shown(const char *s, char *buf, size_t n)
 {
-    return strncasecmp(url, "https://", 8) == 0 ||
-           (strncasecmp(url, "http://", 7) == 0 && httpc_is_loopback(url));
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < n; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
 }
 
 /* ---- WWW-Authenticate -------------------------------------------------- */
@@ -271,7 +280,12 @@ static int resource_matches(const char *resource, const char *key)
 {
     size_t n = strlen(resource);
     while (n && resource[n - 1] == '/') n--;
-    if (strncmp(key, resource, n) != 0) return 0;
+    /* The prefix must hold the whole origin: "https:" or "https://" (its
+    ** slashes trimmed) is a prefix of every https URL, and metadata named
+    ** by a challenge may come from anywhere. */
+    const char *sep = strstr(key, "://");
+    size_t origin = sep ? (size_t)(sep - key) + 3 + strcspn(sep + 3, "/?#") : strlen(key);
+    if (n < origin || strncmp(key, resource, n) != 0) return 0;
     char next = key[n];
     return next == '\0' || next == '/' || next == '?';
 }
@@ -281,7 +295,8 @@ static int resource_matches(const char *resource, const char *key)
 static cJSON *fetch_asm(const char *issuer, char *err, size_t errlen)
 {
     if (!secure_url(issuer)) {
-        snprintf(err, errlen, "the authorization server %s is not https", issuer);
+        char a[200];
+        snprintf(err, errlen, "the authorization server %s is not https", shown(issuer, a, sizeof a));
         return NULL;
     }
     CURLU *u = curl_url();
@@ -314,15 +329,24 @@ static cJSON *fetch_asm(const char *issuer, char *err, size_t errlen)
     curl_free(path);
     cJSON *j = NULL;
     for (int i = 0; i < n && !j; i++) j = get_json(urls[i], NULL, err, errlen);
-    if (!j) return NULL;
+    if (j && oauth_check_asm(j, issuer, err, errlen) != 0) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    return j;
+}
+
+int oauth_check_asm(const cJSON *j, const char *issuer, char *err, size_t errlen)
+{
+    char a[200], b[200];
     /* RFC 8414 section 3.3: identical, as a string, to the issuer the
     ** well-known URL was built from. */
     const char *iss = jstr(j, "issuer");
     if (!iss || strcmp(iss, issuer) != 0) {
         snprintf(err, errlen, "the authorization server's metadata names another issuer "
-                 "(%s, not %s); refused", iss ? iss : "none", issuer);
-        cJSON_Delete(j);
-        return NULL;
+                 "(%s, not %s); refused", iss ? shown(iss, a, sizeof a) : "none",
+                 shown(issuer, b, sizeof b));
+        return -1;
     }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "code_challenge_methods_supported");
     int s256 = 0;
@@ -330,17 +354,41 @@ static cJSON *fetch_asm(const char *issuer, char *err, size_t errlen)
     cJSON_ArrayForEach(e, m) if (cJSON_IsString(e) && strcmp(e->valuestring, "S256") == 0) s256 = 1;
     if (!s256) {
         snprintf(err, errlen, "the authorization server does not support PKCE with S256; refused");
-        cJSON_Delete(j);
-        return NULL;
+        return -1;
     }
     const char *ae = jstr(j, "authorization_endpoint"), *te = jstr(j, "token_endpoint");
     if (!ae || !te || !secure_url(ae) || !secure_url(te)) {
         snprintf(err, errlen, "the authorization server's metadata lacks https authorization "
                  "and token endpoints");
-        cJSON_Delete(j);
-        return NULL;
+        return -1;
     }
-    return j;
+    return 0;
+}
+
+int oauth_check_prm(const cJSON *prm, const char *key, const char **issuer, char *err,
+                    size_t errlen)
+{
+    char a[200];
+    *issuer = NULL;
+    const char *resource = jstr(prm, "resource");
+    if (resource && !resource_matches(resource, key)) {
+        snprintf(err, errlen, "the protected resource metadata is for another resource (%s); refused",
+                 shown(resource, a, sizeof a));
+        return -1;
+    }
+    const cJSON *servers = cJSON_GetObjectItemCaseSensitive(prm, "authorization_servers");
+    const cJSON *first = cJSON_GetArrayItem(servers, 0);
+    if (!cJSON_IsString(first)) {
+        snprintf(err, errlen, "the protected resource metadata names no authorization server");
+        return -1;
+    }
+    if (!secure_url(first->valuestring)) {
+        snprintf(err, errlen, "the authorization server %s is not https",
+                 shown(first->valuestring, a, sizeof a));
+        return -1;
+    }
+    *issuer = first->valuestring;
+    return 0;
 }
 
 /* ---- tokens --------------------------------------------------------------- */
@@ -385,27 +433,9 @@ static int token_request(oauth *a, jbuf *form, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
     } else if (httpc_request("POST", t->token_endpoint, h, body, strlen(body), HTTP_TIMEOUT_MS, 0,
                              META_MAX, &r, err, errlen) == 0) {
-        cJSON *j = cJSON_ParseWithLength(r.body, r.len);
-        const char *at = jstr(j, "access_token"), *tt = jstr(j, "token_type");
-        if (r.status == 200 && at && (!tt || strcasecmp(tt, "bearer") == 0)) {
-            set_str(&t->access_token, at);
-            a->gen++;
-            const char *rt = jstr(j, "refresh_token");
-            if (rt) set_str(&t->refresh_token, rt); /* else the old one stays */
-            const char *sc = jstr(j, "scope");
-            if (sc) set_str(&t->scope, sc);
-            const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
-            t->expires_at = cJSON_IsNumber(ex) ? now_s() + (int64_t)ex->valuedouble : 0;
-            rc = 0;
-        } else {
-            const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
-            snprintf(err, errlen, "the token endpoint answered HTTP %ld%s%s%s%s", r.status,
-                     e ? ": " : "", e ? e : "", d ? " - " : "", d ? d : "");
-            if (r.status == 200 && at) snprintf(err, errlen, "the token endpoint issued a token "
-                                                "of type %s, not Bearer", tt);
-        }
+        rc = oauth_take_tokens(t, r.status, r.body, r.len, now_s(), err, errlen);
+        if (rc == 0) a->gen++;
         if (r.body) sodium_memzero(r.body, r.len);
-        cJSON_Delete(j);
         httpc_response_free(&r);
     }
     if (body) {
@@ -413,6 +443,49 @@ static int token_request(oauth *a, jbuf *form, char *err, size_t errlen)
         free(body);
     }
     curl_slist_free_all(h);
+    return rc;
+}
+
+/* A lifetime beyond this is taken as this: it only decides when to refresh
+** ahead, and the sum with the clock stays far from overflow. */
+#define MAX_LIFETIME_S (10.0 * 366 * 24 * 3600)
+
+int oauth_take_tokens(tok_record *t, long status, const char *body, size_t n, int64_t now,
+                      char *err, size_t errlen)
+{
+    cJSON *j = body ? cJSON_ParseWithLength(body, n) : NULL;
+    const char *at = jstr(j, "access_token"), *tt = jstr(j, "token_type");
+    char a[200], b[200];
+    int rc = -1;
+    if (status == 200 && at && (!tt || strcasecmp(tt, "bearer") == 0)) {
+        /* It goes into the Authorization header as it is. */
+        if (!tok_is_token(at)) {
+            snprintf(err, errlen, "the token endpoint issued an access token that is not one "
+                     "(empty, too long, or with spaces or control characters); refused");
+            goto done;
+        }
+        set_str(&t->access_token, at);
+        const char *rt = jstr(j, "refresh_token");
+        if (rt) set_str(&t->refresh_token, rt); /* else the old one stays */
+        const char *sc = jstr(j, "scope");
+        if (sc) set_str(&t->scope, sc);
+        const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+        /* A lifetime that is not a positive number is no lifetime: the
+        ** token is used until the server refuses it. */
+        double life = cJSON_IsNumber(ex) ? ex->valuedouble : 0;
+        t->expires_at = life >= 1 ? now + (int64_t)(life < MAX_LIFETIME_S ? life : MAX_LIFETIME_S)
+                                  : 0;
+        rc = 0;
+    } else {
+        const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
+        snprintf(err, errlen, "the token endpoint answered HTTP %ld%s%s%s%s", status,
+                 e ? ": " : "", e ? shown(e, a, sizeof a) : "", d ? " - " : "",
+                 d ? shown(d, b, sizeof b) : "");
+        if (status == 200 && at) snprintf(err, errlen, "the token endpoint issued a token "
+                                          "of type %s, not Bearer", shown(tt, a, sizeof a));
+    }
+done:
+    cJSON_Delete(j);
     return rc;
 }
 
@@ -538,22 +611,8 @@ static int register_client(oauth *a, const cJSON *as, const char *redirect, cons
     if (body && h &&
         httpc_request("POST", ep, h, body, strlen(body), HTTP_TIMEOUT_MS, 0, META_MAX, &r, err,
                       errlen) == 0) {
-        cJSON *j = cJSON_ParseWithLength(r.body, r.len);
-        const char *id = jstr(j, "client_id");
-        if ((r.status == 200 || r.status == 201) && id) {
-            set_str(&a->rec.client_id, id);
-            set_str(&a->rec.client_secret, jstr(j, "client_secret"));
-            const char *m = jstr(j, "token_endpoint_auth_method");
-            set_str(&a->rec.auth_method, m ? m : a->rec.client_secret ? "client_secret_basic" : "none");
-            set_str(&a->rec.redirect_uri, redirect);
-            rc = 0;
-        } else {
-            const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
-            snprintf(err, errlen, "client registration answered HTTP %ld%s%s%s%s", r.status,
-                     e ? ": " : "", e ? e : "", d ? " - " : "", d ? d : "");
-        }
+        rc = oauth_take_registration(&a->rec, r.status, r.body, r.len, redirect, err, errlen);
         if (r.body) sodium_memzero(r.body, r.len);
-        cJSON_Delete(j);
         httpc_response_free(&r);
     } else if (!body || !h) {
         snprintf(err, errlen, "out of memory");
@@ -563,11 +622,53 @@ static int register_client(oauth *a, const cJSON *as, const char *redirect, cons
     return rc;
 }
 
+static int no_controls(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    return 1;
+}
+
+int oauth_take_registration(tok_record *t, long status, const char *body, size_t n,
+                            const char *redirect, char *err, size_t errlen)
+{
+    cJSON *j = body ? cJSON_ParseWithLength(body, n) : NULL;
+    const char *id = jstr(j, "client_id");
+    char a[200], b[200];
+    int rc = -1;
+    if ((status == 200 || status == 201) && id) {
+        /* The client id is sent, stored and compared as a string: one with
+        ** a control character is no registration this client can use. */
+        const char *sec = jstr(j, "client_secret");
+        if (!no_controls(id) || !*id || strlen(id) > TOK_MAX) {
+            snprintf(err, errlen, "client registration answered with a client_id that is not "
+                     "one; refused");
+            goto done;
+        }
+        set_str(&t->client_id, id);
+        set_str(&t->client_secret, sec);
+        const char *m = jstr(j, "token_endpoint_auth_method");
+        set_str(&t->auth_method, m ? m : t->client_secret ? "client_secret_basic" : "none");
+        set_str(&t->redirect_uri, redirect);
+        rc = 0;
+    } else {
+        const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
+        snprintf(err, errlen, "client registration answered HTTP %ld%s%s%s%s", status,
+                 e ? ": " : "", e ? shown(e, a, sizeof a) : "", d ? " - " : "",
+                 d ? shown(d, b, sizeof b) : "");
+    }
+done:
+    cJSON_Delete(j);
+    return rc;
+}
+
 /* The loopback port of a stored redirect URI, or 0. */
 static int stored_port(const char *redirect)
 {
     const char *p = redirect ? strstr(redirect, "127.0.0.1:") : NULL;
-    return p ? atoi(p + 10) : 0;
+    /* The record may be hand-edited: a port out of range is no port. */
+    long v = p ? strtol(p + 10, NULL, 10) : 0;
+    return v > 0 && v < 65536 ? (int)v : 0;
 }
 
 /* The whole flow, from the challenge (may be empty) to saved tokens. */
@@ -593,19 +694,9 @@ static int run_flow(oauth *a, const challenge *c, const char *want_scope, char *
         snprintf(err, errlen, "no protected resource metadata: %s", inner);
         goto done;
     }
-    const char *resource = jstr(prm, "resource");
-    if (resource && !resource_matches(resource, key)) {
-        snprintf(err, errlen, "the protected resource metadata is for another resource (%s); refused",
-                 resource);
-        goto done;
-    }
-    const cJSON *servers = cJSON_GetObjectItemCaseSensitive(prm, "authorization_servers");
-    const cJSON *issuer = cJSON_GetArrayItem(servers, 0);
-    if (!cJSON_IsString(issuer)) {
-        snprintf(err, errlen, "the protected resource metadata names no authorization server");
-        goto done;
-    }
-    if (!(as = fetch_asm(issuer->valuestring, err, errlen))) goto done;
+    const char *resource = jstr(prm, "resource"), *issuer;
+    if (oauth_check_prm(prm, key, &issuer, err, errlen) != 0) goto done;
+    if (!(as = fetch_asm(issuer, err, errlen))) goto done;
     /* Scopes: the challenge's, else the resource's scopes_supported; on a
     ** step-up, the union with those held. */
     jbuf sc = {0};

@@ -28,6 +28,11 @@
 #define DSS_OAUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "tokens.h"
 
 typedef struct oauth oauth;
 
@@ -88,5 +93,30 @@ typedef struct oauth_bearer_params {
 ** oauth_bearer_params_free(). */
 void oauth_parse_www_authenticate(const char *h, oauth_bearer_params *out);
 void oauth_bearer_params_free(oauth_bearer_params *p);
+
+/* What the flow takes from the servers' documents, each 0 or -1 with a
+** sentence in err (no control character of the server's in it); for the
+** tests and tests/fuzz/fuzz_oauth.c.
+** oauth_check_prm(): protected resource metadata (RFC 9728) for the
+** resource key (tok_key_url of the server URL): its resource matches, and
+** *issuer (borrowed from prm) is its first authorization server, a URL
+** tok_is_url() takes.
+** oauth_check_asm(): authorization server metadata (RFC 8414, OpenID
+** discovery) of issuer: the same issuer, PKCE S256, and authorization and
+** token endpoints that tok_is_url() takes.
+** oauth_take_tokens(): a token endpoint's answer (HTTP status, body of n
+** bytes) at Unix time now, into t: a Bearer access token tok_is_token()
+** takes, the refresh token and scope when given, expires_at 0 (unknown)
+** or within ten years of now.  t is unchanged on -1.
+** oauth_take_registration(): a dynamic client registration answer (RFC
+** 7591) into t: client id (without control characters), secret, method,
+** and redirect as the redirect URI.  t is unchanged on -1. */
+int oauth_check_prm(const cJSON *prm, const char *key, const char **issuer, char *err,
+                    size_t errlen);
+int oauth_check_asm(const cJSON *as, const char *issuer, char *err, size_t errlen);
+int oauth_take_tokens(tok_record *t, long status, const char *body, size_t n, int64_t now,
+                      char *err, size_t errlen);
+int oauth_take_registration(tok_record *t, long status, const char *body, size_t n,
+                            const char *redirect, char *err, size_t errlen);
 
 #endif

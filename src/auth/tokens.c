@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "../remote/httpc.h"
 #include "../util/fsutil.h"
 
 /* The string members, in file order: one list for load, save and free. */
@@ -80,20 +82,67 @@ static int path_for(const char *dir, const char *url, const char *suffix, char *
     return 0;
 }
 
-static int from_json(const cJSON *j, tok_record *t)
+int tok_is_token(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++)
+        if ((unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f) return 0;
+    return n > 0 && n <= TOK_MAX;
+}
+
+int tok_is_url(const char *s)
+{
+    if (!s) return 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c <= 0x20 || *c >= 0x7f) return 0;
+    return strncasecmp(s, "https://", 8) == 0 ||
+           (strncasecmp(s, "http://", 7) == 0 && httpc_is_loopback(s));
+}
+
+/* The largest expiry taken from a file: 2^53 seconds, past any real time,
+** exact in a double and far from int64_t's end, so that the expiry
+** arithmetic cannot overflow. */
+#define TOK_EXPIRES_MAX 9007199254740992.0
+
+int tok_parse(const char *text, tok_record *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
+    cJSON *j = cJSON_Parse(text);
     const cJSON *v;
+    const char *why = "not a JSON object";
+    if (!cJSON_IsObject(j)) goto bad;
 #define LOAD_ONE(f)                                                          \
     v = cJSON_GetObjectItemCaseSensitive(j, #f);                            \
     if (cJSON_IsString(v) && !(t->f = strdup(v->valuestring))) goto oom;
     TOK_FIELDS(LOAD_ONE)
 #undef LOAD_ONE
+    why = "no server_url";
+    if (!t->server_url) goto bad;
+    /* A corrupted or hand-edited file must not put a line break into the
+    ** Authorization header or send the refresh token anywhere but over
+    ** TLS.  (The refresh token and client secret only ever go out
+    ** URL-encoded or in Base64.) */
+    why = "an access token that cannot be sent";
+    if (t->access_token && !tok_is_token(t->access_token)) goto bad;
+    why = "a token endpoint that is not https";
+    if (t->token_endpoint && !tok_is_url(t->token_endpoint)) goto bad;
     v = cJSON_GetObjectItemCaseSensitive(j, "expires_at");
-    if (cJSON_IsNumber(v)) t->expires_at = (int64_t)v->valuedouble;
-    return t->server_url ? 0 : -1;
+    why = "an expires_at that is not a time";
+    if (v) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= TOK_EXPIRES_MAX))
+            goto bad;
+        t->expires_at = (int64_t)v->valuedouble;
+    }
+    cJSON_Delete(j);
+    return 0;
+bad:
+    snprintf(err, errlen, "%s", why);
+    goto fail;
 oom:
+    snprintf(err, errlen, "out of memory");
+fail:
     tok_record_free(t);
+    cJSON_Delete(j);
     return -1;
 }
 
@@ -105,15 +154,13 @@ static int load_file(const char *path, tok_record *t, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    char buf[65536];
+    char buf[65536], why[128];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    int rc = tok_parse(buf, t, why, sizeof why) == 0 ? 1 : -1;
     sodium_memzero(buf, n);
-    int rc = j && from_json(j, t) == 0 ? 1 : -1;
-    cJSON_Delete(j);
-    if (rc < 0) snprintf(err, errlen, "%s is not a token record", path);
+    if (rc < 0) snprintf(err, errlen, "%s is not a token record: %s", path, why);
     return rc;
 }
 

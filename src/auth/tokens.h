@@ -36,6 +36,24 @@ typedef struct tok_record {
     int64_t expires_at;   /* Unix seconds; 0 when unknown */
 } tok_record;
 
+/* Whether s may be sent as an access token: 1 to TOK_MAX bytes of
+** visible ASCII, since it goes into the Authorization header as it is
+** (RFC 6750's b64token is narrower still). */
+enum { TOK_MAX = 16384 };
+int tok_is_token(const char *s);
+
+/* Whether s is a URL the client may send requests to and print: https,
+** or http on a loopback host, and nothing but visible ASCII (no space,
+** CR, LF, escape or other control character). */
+int tok_is_url(const char *s);
+
+/* Read a record from the text of its file (NUL-terminated): 0 (t filled;
+** free with tok_record_free), or -1 with a sentence in err (not JSON, no
+** server_url, a token or URL that cannot be used, an expiry that is not a
+** time).  What tok_load() does with a file's bytes; for
+** tests/fuzz/fuzz_oauth.c. */
+int tok_parse(const char *text, tok_record *t, char *err, size_t errlen);
+
 /* Free a record's strings and zero it. */
 void tok_record_free(tok_record *t);
 

@@ -7,6 +7,7 @@
 #include "sink.h"
 #include "sink_int.h"
 #include "../cli/cli.h"
+#include "../util/jsoncheck.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -188,6 +189,15 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
         snprintf(err, len, "'%s' is not a URL (scheme://host:port)", shown);
         return SINK_EUSAGE;
     }
+    /* RFC 3986 has no place for spaces or control characters, and what
+    ** follows would carry them into requests, syslog's HOSTNAME and the
+    ** messages. */
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f) {
+            snprintf(err, len, "'%s' is not a URL: it holds a space or a control character",
+                     shown);
+            return SINK_EUSAGE;
+        }
     const char *h = strstr(url, "://") + 3;
     const char *end = h + strcspn(h, "/?#");
     if (memchr(h, '@', (size_t)(end - h))) {
@@ -226,12 +236,38 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
         snprintf(err, len, "%s: the URL needs a port", shown);
         return SINK_EUSAGE;
     }
-    if (strlen(end) >= sizeof out->path) goto bad;
-    snprintf(out->path, sizeof out->path, "%s", *end == '#' ? "" : end);
+    /* The path begins with '/' (sink.h): a bare "?query" gets one. */
+    if (strlen(end) + 1 >= sizeof out->path) goto bad;
+    snprintf(out->path, sizeof out->path, "%s%s", *end == '?' ? "/" : "",
+             *end == '#' ? "" : end);
     return SINK_OK;
 bad:
     snprintf(err, len, "'%s' is not a usable URL (scheme://host:port/path)", shown);
     return SINK_EUSAGE;
+}
+
+/* A receiver's words end up on a terminal and in logs: an escape sequence
+** or a cut character must not come with them. */
+void sink_printable(const char *p, size_t n, size_t max, char *out, size_t len)
+{
+    size_t w = 0, i = 0;
+    if (max > len - 1) max = len - 1;
+    while (i < n) {
+        const unsigned char *c = (const unsigned char *)p + i;
+        size_t k = 1;
+        char sub = 0;
+        if (*c < 0x20 || *c == 0x7f)
+            sub = '?';
+        else if (*c >= 0x80 && !(k = (size_t)jsoncheck_utf8_seq(c, (const unsigned char *)p + n)))
+            k = 1, sub = '?';
+        else if (k == 2 && *c == 0xC2 && c[1] < 0xA0) /* C1 controls: CSI is U+009B */
+            sub = '?';
+        if (w + k > max) break;
+        if (sub) out[w++] = sub;
+        else memcpy(out + w, c, k), w += k;
+        i += k;
+    }
+    out[w] = '\0';
 }
 
 /* ---- entries ------------------------------------------------------------ */

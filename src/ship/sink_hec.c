@@ -40,26 +40,41 @@ static void sleep_ms(int ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
-/* HEC's JSON answer: its code (-1 when absent) and text, and when has_ack
-** is given, whether it holds an ackId and which. */
-static int hec_code(const sink_http *h, char *text, size_t len, int *has_ack, int64_t *ack_id)
+/* A JSON number as HEC's codes and ackIds are: an integer in [0, 2^53]
+** (exact in a double), so that the cast below is defined; -1 otherwise. */
+static int64_t hec_int(const cJSON *v)
+{
+    double d = v->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -1;
+    return (int64_t)d;
+}
+
+int sink_hec_answer(const char *p, size_t n, char *text, size_t len, int *has_ack,
+                    int64_t *ack_id)
 {
     int code = -1;
     text[0] = '\0';
-    cJSON *j = h->body.p ? cJSON_ParseWithLength(h->body.p, h->body.len) : NULL;
+    if (has_ack) *has_ack = 0, *ack_id = 0;
+    cJSON *j = p ? cJSON_ParseWithLength(p, n) : NULL;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "text");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "ackId");
-    if (cJSON_IsNumber(c)) code = (int)c->valuedouble;
-    if (cJSON_IsString(t)) snprintf(text, len, "%s", t->valuestring);
-    if (has_ack) {
-        *has_ack = cJSON_IsNumber(id);
-        *ack_id = *has_ack ? (int64_t)id->valuedouble : 0;
+    if (cJSON_IsNumber(c)) {
+        int64_t v = hec_int(c);
+        code = v >= 0 && v <= 1000 ? (int)v : -2;
     }
-    for (char *p = text; *p; p++)
-        if ((unsigned char)*p < 32) *p = '?';
+    if (cJSON_IsString(t)) sink_printable(t->valuestring, strlen(t->valuestring), 200, text, len);
+    /* An ackId that is no id cannot be waited for: the batch is not known
+    ** to be kept. */
+    if (id && (!cJSON_IsNumber(id) || hec_int(id) < 0)) code = -2;
+    else if (has_ack && id) *has_ack = 1, *ack_id = hec_int(id);
     cJSON_Delete(j);
     return code;
+}
+
+static int hec_code(const sink_http *h, char *text, size_t len, int *has_ack, int64_t *ack_id)
+{
+    return sink_hec_answer(h->body.p, h->body.len, text, len, has_ack, ack_id);
 }
 
 /* Poll the acknowledgement endpoint until ack_id is indexed.  SINK_OK,
@@ -150,6 +165,8 @@ static int hec_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, s
         ack->stored = (int64_t)b->n;
         return SINK_OK;
     }
+    if (st == 200 && code == -2 && !text[0])
+        snprintf(text, sizeof text, "an answer with a code or ackId that is not one");
     snprintf(err, len, "%s: HTTP %ld%s%s", base->desc, st, text[0] ? ": " : "", text);
     /* 503 with code 9 is "server is busy"; 5xx and 429 in general pass. */
     if (st == 429 || st >= 500) {

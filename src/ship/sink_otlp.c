@@ -103,6 +103,9 @@ static int pb_next(const char **p, const char *end, pb_field *f)
 {
     uint64_t key;
     if (pb_read_varint(p, end, &key) != 0) return -1;
+    /* Field numbers are 1 to 2^29 - 1: anything else is not protobuf (and
+    ** would not fit the int it is compared as). */
+    if (key >> 3 == 0 || key >> 3 > 0x1fffffff) return -1;
     f->field = (int)(key >> 3);
     f->wire = (int)(key & 7);
     switch (f->wire) {
@@ -341,50 +344,64 @@ typedef struct otlp_sink {
     jbuf scratch;    /* encode's, for a very large entry */
 } otlp_sink;
 
-/* ExportLogsServiceResponse { partial_success = 1 { rejected_log_records = 1;
-** error_message = 2 } }: the rejected count and message (""), or -1 for a
-** body that is not one. */
-static int64_t partial_success(const jbuf *body, char *msg, size_t len)
+/* Messages from the receiver are kept this short: a note (sink_ack) holds
+** the sentence around one. */
+enum { RECEIVER_MSG_MAX = 150 };
+
+int64_t sink_otlp_partial_success(const char *p, size_t n, size_t records, char *msg,
+                                  size_t len)
 {
-    const char *p = body->p, *end = body->p + body->len;
+    const char *end = p ? p + n : p; /* an empty body's p is NULL (no NULL + 0) */
     pb_field f, g;
     int64_t rejected = 0;
     msg[0] = '\0';
     while (p && p < end) {
-        if (pb_next(&p, end, &f) != 0) return -1;
+        if (pb_next(&p, end, &f) != 0) goto bad;
         if (f.field != 1 || f.wire != WIRE_LEN) continue;
         const char *q = f.p, *qend = f.p + f.n;
         while (q < qend) {
-            if (pb_next(&q, qend, &g) != 0) return -1;
-            if (g.field == 1 && g.wire == WIRE_VARINT) rejected = (int64_t)g.v;
+            if (pb_next(&q, qend, &g) != 0) goto bad;
+            /* An int64 on the wire: a negative count is no count, and
+            ** more than were sent cannot have been rejected. */
+            if (g.field == 1 && g.wire == WIRE_VARINT)
+                rejected = g.v > (uint64_t)INT64_MAX ? 0
+                           : g.v > records           ? (int64_t)records
+                                                     : (int64_t)g.v;
             if (g.field == 2 && g.wire == WIRE_LEN)
-                snprintf(msg, len, "%.*s", (int)(g.n < 200 ? g.n : 200), g.p);
+                sink_printable(g.p, g.n, RECEIVER_MSG_MAX, msg, len);
         }
     }
     return rejected;
+bad:
+    msg[0] = '\0';
+    return -1;
 }
 
 /* google.rpc.Status { code = 1; message = 2 }: the message, if any. */
-static void status_message(const sink_http *h, char *msg, size_t len)
+void sink_otlp_status_message(const sink_http *h, char *msg, size_t len)
 {
-    const char *p = h->body.p, *end = h->body.p + h->body.len;
+    /* An empty body has no buffer: NULL + 0 is undefined, so end is made
+    ** only once there is one. */
+    const char *p = h->body.p, *end;
     pb_field f;
+    char text[RECEIVER_MSG_MAX + 1];
     msg[0] = '\0';
     if (!p) return;
+    end = p + h->body.len;
     if (strstr(h->ctype, "protobuf")) {
         while (p < end && pb_next(&p, end, &f) == 0)
             if (f.field == 2 && f.wire == WIRE_LEN) {
-                snprintf(msg, len, ": %.*s", (int)(f.n < 200 ? f.n : 200), f.p);
+                sink_printable(f.p, f.n, RECEIVER_MSG_MAX, text, sizeof text);
+                snprintf(msg, len, ": %s", text);
                 return;
             }
         return;
     }
-    /* Some receivers answer errors in text: the first line, printable. */
+    /* Some receivers answer errors in text: the first line. */
     size_t n = 0;
-    while (n < h->body.len && n < 200 && h->body.p[n] != '\n') n++;
-    snprintf(msg, len, ": %.*s", (int)n, h->body.p);
-    for (char *c = msg; *c; c++)
-        if ((unsigned char)*c < 32 || (unsigned char)*c == 127) *c = '?';
+    while (n < h->body.len && h->body.p[n] != '\n') n++;
+    sink_printable(h->body.p, n, RECEIVER_MSG_MAX, text, sizeof text);
+    snprintf(msg, len, ": %s", text);
 }
 
 static int otlp_encode(sink *base, const entry_row *row, jbuf *out, char *err, size_t len)
@@ -411,20 +428,21 @@ static int otlp_send(sink *base, const sink_batch *b, sink_ack *ack, char *err, 
     if (rc != SINK_OK) return rc;
     long st = s->http.status;
     if (st >= 200 && st < 300) {
-        char msg[210];
-        int64_t rejected = partial_success(&s->http.body, msg, sizeof msg);
+        char msg[RECEIVER_MSG_MAX + 1];
+        int64_t rejected = sink_otlp_partial_success(s->http.body.p, s->http.body.len, b->n,
+                                                     msg, sizeof msg);
         if (b->n) ack->seq = b->seq[b->n - 1];
         if (rejected > 0 || msg[0]) {
             ack->rejected = rejected > 0 ? rejected : 0;
             snprintf(ack->note, sizeof ack->note,
-                     "partial success: the receiver rejected %lld of %zu records%s%.180s",
+                     "partial success: the receiver rejected %lld of %zu records%s%s",
                      (long long)ack->rejected, b->n, msg[0] ? ": " : "", msg);
         }
         ack->stored = (int64_t)b->n - ack->rejected;
         return SINK_OK;
     }
-    char msg[210];
-    status_message(&s->http, msg, sizeof msg);
+    char msg[RECEIVER_MSG_MAX + 3];
+    sink_otlp_status_message(&s->http, msg, sizeof msg);
     snprintf(err, len, "%s: HTTP %ld%s", base->desc, st, msg);
     if (sink_http_retryable(st)) {
         ack->retry_after_ms = s->http.retry_after_ms;

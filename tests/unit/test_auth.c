@@ -152,6 +152,179 @@ TEST(auth_list_shows_urls_and_expiry_never_tokens)
     free(dir);
 }
 
+/* The one record file in dir/oauth, rewritten with text (as a hand or a
+** bad disk may leave it). */
+static void rewrite_record(const char *dir, const char *text)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "for f in '%s'/oauth/*.json; do printf '%%s' '%s' > \"$f\"; done",
+             dir, text);
+    if (system(cmd) != 0) fprintf(stderr, "could not rewrite the record\n");
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
+TEST(hand_edited_token_files_are_refused_not_trusted)
+{
+    char *dir = tmpdir_new();
+    char err[512];
+    tok_record t = {0}, u;
+    t.server_url = strdup("https://mcp.example.com/mcp");
+    t.access_token = strdup("at-1");
+    ASSERT_EQ_INT(tok_save(dir, &t, err, sizeof err), 0);
+    /* An expiry of 1e18 s: converted to int64_t before (1e300 would have
+    ** been undefined), and `auth --list` gave gmtime_r()'s NULL for a year
+    ** past INT_MAX to strftime(), a crash. */
+    const char *bad[] = {
+        "{\"server_url\":\"https://mcp.example.com/mcp\",\"access_token\":\"at-1\",\"expires_at\":1e18}",
+        "{\"server_url\":\"https://mcp.example.com/mcp\",\"access_token\":\"at-1\",\"expires_at\":-5}",
+        "{\"server_url\":\"https://mcp.example.com/mcp\",\"access_token\":\"at-1\",\"expires_at\":\"soon\"}",
+        /* A line break would end the Authorization header and start another. */
+        "{\"server_url\":\"https://mcp.example.com/mcp\",\"access_token\":\"at\\r\\nX-Evil: 1\"}",
+        "{\"server_url\":\"https://mcp.example.com/mcp\",\"access_token\":\"\"}",
+        /* The refresh token would go there in clear. */
+        "{\"server_url\":\"https://mcp.example.com/mcp\",\"token_endpoint\":\"http://evil.example/t\"}",
+        "[1,2]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rewrite_record(dir, bad[i]);
+        if (tok_load(dir, "https://mcp.example.com/mcp", &u, err, sizeof err) != -1)
+            TEST_FAIL_("record %zu was taken", i);
+        else if (!strstr(err, "is not a token record: ")) TEST_FAIL_("%s", err);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&buf, &len);
+        ASSERT_EQ_INT(authcmd_list(dir, out, err, sizeof err), 0);
+        fclose(out);
+        ASSERT_EQ_STR(buf, "no server has stored authorization\n");
+        free(buf);
+    }
+    /* A loopback token endpoint over http is a local server's. */
+    rewrite_record(dir, "{\"server_url\":\"https://mcp.example.com/mcp\",\"token_endpoint\":"
+                        "\"http://127.0.0.1:9/t\",\"access_token\":\"at-1\",\"expires_at\":2000000000}");
+    ASSERT_EQ_INT(tok_load(dir, "https://mcp.example.com/mcp", &u, err, sizeof err), 1);
+    ASSERT_EQ_INT(u.expires_at, 2000000000);
+    tok_record_free(&u);
+    tok_record_free(&t);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* A record as the flow holds it before an answer. */
+static void held_record(tok_record *t)
+{
+    memset(t, 0, sizeof *t);
+    t->server_url = strdup("https://mcp.example.com/mcp");
+    t->access_token = strdup("old-access");
+    t->refresh_token = strdup("old-refresh");
+    t->expires_at = 1700000100;
+}
+
+TEST(token_answers_with_unsendable_tokens_or_wild_lifetimes_are_handled)
+{
+    tok_record t;
+    char err[512];
+    const int64_t now = 1700000000;
+    held_record(&t);
+    /* It went into "Authorization: Bearer ..." as it came. */
+    const char *crlf = "{\"access_token\":\"at\\r\\nX-Evil: 1\",\"token_type\":\"Bearer\"}";
+    ASSERT_EQ_INT(oauth_take_tokens(&t, 200, crlf, strlen(crlf), now, err, sizeof err), -1);
+    ASSERT_CONTAINS(err, "not one");
+    ASSERT_EQ_STR(t.access_token, "old-access");
+    ASSERT_EQ_INT(t.expires_at, 1700000100);
+    /* 1e400 is infinity to cJSON: converting it to int64_t was undefined,
+    ** and a finite 9e18 overflowed the sum with the clock. */
+    const char *lives[] = {"1e400", "9e18", "-1e400", "-30", "0", "0.5", "3600"};
+    const int64_t want[] = {now + 10LL * 366 * 24 * 3600, now + 10LL * 366 * 24 * 3600, 0, 0, 0,
+                            0, now + 3600};
+    for (size_t i = 0; i < sizeof lives / sizeof *lives; i++) {
+        char body[200];
+        snprintf(body, sizeof body, "{\"access_token\":\"at-%zu\",\"token_type\":\"bearer\","
+                 "\"expires_in\":%s}", i, lives[i]);
+        ASSERT_EQ_INT(oauth_take_tokens(&t, 200, body, strlen(body), now, err, sizeof err), 0);
+        if (t.expires_at != want[i])
+            TEST_FAIL_("expires_in %s gave %lld", lives[i], (long long)t.expires_at);
+    }
+    ASSERT_EQ_STR(t.refresh_token, "old-refresh");
+    /* The server's words in the sentence, without its escape sequences. */
+    const char *e = "{\"error\":\"invalid_grant\\u001b[2J\",\"error_description\":\"gone\\n\"}";
+    ASSERT_EQ_INT(oauth_take_tokens(&t, 400, e, strlen(e), now, err, sizeof err), -1);
+    ASSERT_EQ_STR(err, "the token endpoint answered HTTP 400: invalid_grant?[2J - gone?");
+    tok_record_free(&t);
+    /* A registration whose client id holds a control character. */
+    held_record(&t);
+    const char *reg = "{\"client_id\":\"c1\\u0007x\"}";
+    ASSERT_EQ_INT(oauth_take_registration(&t, 201, reg, strlen(reg), "http://127.0.0.1:1/callback",
+                                          err, sizeof err), -1);
+    ASSERT(!t.client_id);
+    reg = "{\"client_id\":\"s6BhdRkqt3\",\"client_secret\":\"cf136dc3\"}";
+    ASSERT_EQ_INT(oauth_take_registration(&t, 201, reg, strlen(reg), "http://127.0.0.1:1/callback",
+                                          err, sizeof err), 0);
+    ASSERT_EQ_STR(t.client_id, "s6BhdRkqt3");
+    ASSERT_EQ_STR(t.auth_method, "client_secret_basic");
+    tok_record_free(&t);
+}
+
+TEST(metadata_urls_with_control_characters_are_refused)
+{
+    char err[512];
+    const char *issuer;
+    /* The endpoints are requested, printed, and the authorization URL is
+    ** given to the browser's shell: "https://" was all that was checked. */
+    cJSON *prm = cJSON_Parse("{\"resource\":\"https://mcp.example.com/mcp\","
+                             "\"authorization_servers\":[\"https://as.example/\\r\\nX: 1\"]}");
+    ASSERT_EQ_INT(oauth_check_prm(prm, "https://mcp.example.com/mcp", &issuer, err, sizeof err), -1);
+    ASSERT(!issuer && !has_control(err));
+    cJSON_Delete(prm);
+    prm = cJSON_Parse("{\"resource\":\"https://mcp.example.com\","
+                      "\"authorization_servers\":[\"https://as.example\"]}");
+    ASSERT_EQ_INT(oauth_check_prm(prm, "https://mcp.example.com/mcp", &issuer, err, sizeof err), 0);
+    ASSERT_EQ_STR(issuer, "https://as.example");
+    cJSON_Delete(prm);
+    /* "https://" less its slashes was a path prefix of every https URL. */
+    const char *loose[] = {"https://", "https:", "https:/", "https://mcp.example.co",
+                           "https://mcp.example.com/mc"};
+    for (size_t i = 0; i < sizeof loose / sizeof *loose; i++) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "resource", loose[i]);
+        cJSON_AddItemToObject(doc, "authorization_servers",
+                              cJSON_CreateStringArray((const char *[]){"https://as.example"}, 1));
+        if (oauth_check_prm(doc, "https://mcp.example.com/mcp", &issuer, err, sizeof err) != -1)
+            TEST_FAIL_("resource %s was taken for https://mcp.example.com/mcp", loose[i]);
+        cJSON_Delete(doc);
+    }
+    prm = cJSON_Parse("{\"resource\":\"https://other.example/\\u001b[2J\","
+                      "\"authorization_servers\":[\"https://as.example\"]}");
+    ASSERT_EQ_INT(oauth_check_prm(prm, "https://mcp.example.com/mcp", &issuer, err, sizeof err), -1);
+    ASSERT_CONTAINS(err, "another resource (https://other.example/?[2J)");
+    cJSON_Delete(prm);
+    const char *docs[] = {
+        "{\"issuer\":\"https://as.example\",\"code_challenge_methods_supported\":[\"S256\"],"
+        "\"authorization_endpoint\":\"https://as.example/a\\nb\",\"token_endpoint\":\"https://as.example/t\"}",
+        "{\"issuer\":\"https://as.example\",\"code_challenge_methods_supported\":[\"S256\"],"
+        "\"authorization_endpoint\":\"https://as.example/a\",\"token_endpoint\":\"https://as.example/t x\"}",
+        "{\"issuer\":\"https://as.example\",\"code_challenge_methods_supported\":[\"S256\"],"
+        "\"authorization_endpoint\":\"https://as.example/\\u00e9\",\"token_endpoint\":\"https://as.example/t\"}",
+        "{\"issuer\":\"https://as.example\\u001b\",\"code_challenge_methods_supported\":[\"S256\"],"
+        "\"authorization_endpoint\":\"https://as.example/a\",\"token_endpoint\":\"https://as.example/t\"}"};
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        cJSON *as = cJSON_Parse(docs[i]);
+        if (oauth_check_asm(as, "https://as.example", err, sizeof err) != -1)
+            TEST_FAIL_("document %zu was taken", i);
+        else if (has_control(err)) TEST_FAIL_("document %zu: a control character in the sentence", i);
+        cJSON_Delete(as);
+    }
+    cJSON *as = cJSON_Parse("{\"issuer\":\"http://localhost:9\",\"code_challenge_methods_supported\":"
+                            "[\"S256\"],\"authorization_endpoint\":\"http://localhost:9/a\","
+                            "\"token_endpoint\":\"http://127.0.0.1:9/t\"}");
+    ASSERT_EQ_INT(oauth_check_asm(as, "http://localhost:9", err, sizeof err), 0);
+    cJSON_Delete(as);
+}
+
 static long get_status(const char *url)
 {
     httpc_response r;
@@ -257,6 +430,9 @@ TEST_MAIN(TEST_ENTRY(pkce_s256_known_answer)
           TEST_ENTRY(token_record_round_trips_in_a_private_file)
           TEST_ENTRY(credentials_in_the_url_never_reach_the_record_key)
           TEST_ENTRY(auth_list_shows_urls_and_expiry_never_tokens)
+          TEST_ENTRY(hand_edited_token_files_are_refused_not_trusted)
+          TEST_ENTRY(token_answers_with_unsendable_tokens_or_wild_lifetimes_are_handled)
+          TEST_ENTRY(metadata_urls_with_control_characters_are_refused)
           TEST_ENTRY(loopback_takes_only_the_answer_with_its_state)
           TEST_ENTRY(loopback_wait_ends_on_cancel)
           TEST_ENTRY(bearer_params_are_read_from_the_bearer_challenge_only)

@@ -20,6 +20,7 @@
 #include "ship/sink.h"
 #include "ship/sink_int.h"
 #include "cli/cli.h"
+#include "util/jsoncheck.h"
 
 static char dir[64];
 
@@ -89,6 +90,165 @@ TEST(url_parse_refuses_credentials_bad_ports_and_non_urls)
             TEST_FAIL_("%s was accepted", bad[i]);
     ASSERT_EQ_INT(sink_url_parse("relp://host", 0, &u, err, sizeof err), SINK_EUSAGE);
     ASSERT_CONTAINS(err, "needs a port");
+}
+
+/* Printable as sink_printable() promises: no control character, C1
+** included, and valid UTF-8. */
+static int printable_utf8(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) return 0;
+        if (*c == 0xC2 && c[1] >= 0x80 && c[1] < 0xA0) return 0;
+    }
+    size_t at;
+    return jsoncheck_utf8(s, strlen(s), &at) == NULL;
+}
+
+/* ExportLogsServiceResponse { partial_success = 1 { rejected_log_records = 1;
+** error_message = 2 } }, by hand. */
+static size_t put_varint(unsigned char *out, size_t v)
+{
+    size_t n = 0;
+    for (; v > 0x7f; v >>= 7) out[n++] = (unsigned char)(v | 0x80);
+    out[n++] = (unsigned char)v;
+    return n;
+}
+
+static size_t partial_answer(unsigned char *out, const unsigned char *count, size_t count_n,
+                             const char *msg, size_t msg_n)
+{
+    unsigned char inner[300];
+    size_t i = 0, n = 0;
+    inner[i++] = 0x08;
+    memcpy(inner + i, count, count_n);
+    i += count_n;
+    if (msg) {
+        inner[i++] = 0x12;
+        i += put_varint(inner + i, msg_n);
+        memcpy(inner + i, msg, msg_n);
+        i += msg_n;
+    }
+    out[n++] = 0x0a;
+    n += put_varint(out + n, i);
+    memcpy(out + n, inner, i);
+    return n + i;
+}
+
+TEST(otlp_partial_success_counts_stay_within_the_batch)
+{
+    unsigned char b[300];
+    char msg[151];
+    /* 1000 rejected of a batch of 5: at most the 5 sent (the shipper's
+    ** stored count, n - rejected, went negative). */
+    static const unsigned char thousand[] = {0xe8, 0x07};
+    size_t n = partial_answer(b, thousand, 2, NULL, 0);
+    ASSERT_EQ_INT(sink_otlp_partial_success((char *)b, n, 5, msg, sizeof msg), 5);
+    /* An int64 of -1 (ten bytes on the wire) is no count, not "malformed". */
+    static const unsigned char minus1[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0x01};
+    n = partial_answer(b, minus1, 10, "dropped", 7);
+    ASSERT_EQ_INT(sink_otlp_partial_success((char *)b, n, 5, msg, sizeof msg), 0);
+    ASSERT_EQ_STR(msg, "dropped");
+    static const unsigned char three[] = {3};
+    n = partial_answer(b, three, 1, "three bad", 9);
+    ASSERT_EQ_INT(sink_otlp_partial_success((char *)b, n, 100, msg, sizeof msg), 3);
+    /* A field number of 0 is not protobuf, and neither is a cut message:
+    ** no count and no half-read message. */
+    n = partial_answer(b, three, 1, "three bad", 9);
+    ASSERT_EQ_INT(sink_otlp_partial_success((char *)b, n - 1, 100, msg, sizeof msg), -1);
+    ASSERT_EQ_STR(msg, "");
+    ASSERT_EQ_INT(sink_otlp_partial_success("\x00\x01", 2, 100, msg, sizeof msg), -1);
+    ASSERT_EQ_INT(sink_otlp_partial_success("", 0, 100, msg, sizeof msg), 0);
+    /* The usual answer, an empty 200, has no buffer at all: NULL + 0 was
+    ** computed (undefined; UBSan in tests/fuzz/fuzz_sinkreply.c). */
+    ASSERT_EQ_INT(sink_otlp_partial_success(NULL, 0, 100, msg, sizeof msg), 0);
+    ASSERT_EQ_STR(msg, "");
+    sink_http h;
+    memset(&h, 0, sizeof h);
+    sink_otlp_status_message(&h, msg, sizeof msg);
+    ASSERT_EQ_STR(msg, "");
+}
+
+TEST(receiver_messages_are_printable_utf8_and_bounded)
+{
+    unsigned char b[320];
+    char msg[151];
+    static const unsigned char one[] = {1};
+    /* An escape sequence (clear the screen, set the title), a C1 CSI, a
+    ** NUL and a cut character, as a receiver may send them. */
+    static const char evil[] = "bad \x1b[2J\x1b]0;owned\x07 \xc2\x9b" "31m \0 nul \xe2\x82";
+    size_t n = partial_answer(b, one, 1, evil, sizeof evil - 1);
+    ASSERT_EQ_INT(sink_otlp_partial_success((char *)b, n, 10, msg, sizeof msg), 1);
+    ASSERT(printable_utf8(msg));
+    ASSERT_CONTAINS(msg, "bad ?[2J?]0;owned? ?31m ? nul ?");
+    /* 100 two-byte characters: cut between characters, at most 150 bytes. */
+    char wide[200];
+    for (int i = 0; i < 100; i++) wide[2 * i] = (char)0xc3, wide[2 * i + 1] = (char)0xa9;
+    n = partial_answer(b, one, 1, wide, 200);
+    ASSERT_EQ_INT(sink_otlp_partial_success((char *)b, n, 10, msg, sizeof msg), 1);
+    ASSERT_EQ_INT(strlen(msg), 150);
+    ASSERT(printable_utf8(msg));
+    /* google.rpc.Status { code = 3; message = 2 } of an error answer. */
+    sink_http h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.ctype, sizeof h.ctype, "application/x-protobuf");
+    jbuf_put(&h.body, "\x08\x03\x12\x09" "a\x1b[31mbad", 13);
+    char line[153];
+    sink_otlp_status_message(&h, line, sizeof line);
+    ASSERT_EQ_STR(line, ": a?[31mbad");
+    /* A text answer: its first line, with DEL and invalid UTF-8 replaced. */
+    h.ctype[0] = '\0';
+    jbuf_free(&h.body);
+    jbuf_puts(&h.body, "oops \x7f\xff\xfe here\nsecond line");
+    sink_otlp_status_message(&h, line, sizeof line);
+    ASSERT_EQ_STR(line, ": oops ??? here");
+    jbuf_free(&h.body);
+}
+
+TEST(hec_codes_and_ack_ids_that_hec_never_sends_are_refused)
+{
+    char text[201];
+    int has_ack;
+    int64_t id;
+    const char *ok = "{\"text\":\"Success\",\"code\":0,\"ackId\":7}";
+    ASSERT_EQ_INT(sink_hec_answer(ok, strlen(ok), text, sizeof text, &has_ack, &id), 0);
+    ASSERT_EQ_INT(has_ack, 1);
+    ASSERT_EQ_INT(id, 7);
+    ASSERT_EQ_STR(text, "Success");
+    /* A code or ackId past what a double converts to an integer exactly
+    ** was converted regardless (undefined behaviour: 1e300 to int); an
+    ** ackId that is not a whole non-negative number was waited for. */
+    const char *bad[] = {"{\"code\":1e300}", "{\"code\":-1e300}", "{\"code\":0.5}",
+                         "{\"code\":-1}", "{\"code\":0,\"ackId\":1e30}",
+                         "{\"code\":0,\"ackId\":-3}", "{\"code\":0,\"ackId\":1.5}",
+                         "{\"code\":0,\"ackId\":\"7\"}", "{\"ackId\":null}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int code = sink_hec_answer(bad[i], strlen(bad[i]), text, sizeof text, &has_ack, &id);
+        if (code != -2 || has_ack) TEST_FAIL_("%s gave code %d, has_ack %d", bad[i], code, has_ack);
+    }
+    const char *none = "<html>not json</html>";
+    ASSERT_EQ_INT(sink_hec_answer(none, strlen(none), text, sizeof text, &has_ack, &id), -1);
+    ASSERT_EQ_INT(has_ack, 0);
+    const char *esc = "{\"text\":\"Invalid \\u001b[2J\\u009b token\\u007f\",\"code\":4}";
+    ASSERT_EQ_INT(sink_hec_answer(esc, strlen(esc), text, sizeof text, NULL, NULL), 4);
+    ASSERT_EQ_STR(text, "Invalid ?[2J? token?");
+}
+
+TEST(url_parse_refuses_spaces_and_control_characters)
+{
+    sink_url u;
+    char err[256];
+    /* They went into the request line, syslog's HOSTNAME and messages. */
+    const char *bad[] = {"otlp+http://collector\r\nX-Evil: 1:4318/", "https://hooks.example.org/a b",
+                         "relp://logs\x1b[2J:2514", "syslog+tcp://host:514/\x7f",
+                         "splunk-hec+https://splunk\t:8088"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (sink_url_parse(bad[i], 443, &u, err, sizeof err) != SINK_EUSAGE)
+            TEST_FAIL_("'%s' was accepted", bad[i]);
+    ASSERT_CONTAINS(err, "a space or a control character");
+    /* A query without a path: the path still begins with '/' (sink.h). */
+    ASSERT_EQ_INT(sink_url_parse("otlp+http://h:4318?x=1", 0, &u, err, sizeof err), SINK_OK);
+    ASSERT_EQ_STR(u.path, "/?x=1");
 }
 
 TEST(each_scheme_picks_its_sink)
@@ -831,6 +991,10 @@ TEST_MAIN(
     TEST_ENTRY(describe_masks_passwords_and_query_values)
     TEST_ENTRY(url_parse_takes_hosts_ports_ipv6_and_paths)
     TEST_ENTRY(url_parse_refuses_credentials_bad_ports_and_non_urls)
+    TEST_ENTRY(otlp_partial_success_counts_stay_within_the_batch)
+    TEST_ENTRY(receiver_messages_are_printable_utf8_and_bounded)
+    TEST_ENTRY(hec_codes_and_ack_ids_that_hec_never_sends_are_refused)
+    TEST_ENTRY(url_parse_refuses_spaces_and_control_characters)
     TEST_ENTRY(each_scheme_picks_its_sink)
     TEST_ENTRY(formats_are_checked_against_the_sink)
     TEST_ENTRY(secrets_are_required_where_a_sink_needs_one)
