@@ -46,6 +46,7 @@
 #include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "../util/uuid7.h"
+#include "relay_testing.h"
 #include "transport.h"
 
 enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
@@ -841,22 +842,56 @@ static char *fallback_name(const relay_options *o)
     return strdup(slash ? slash + 1 : o->argv[0]);
 }
 
+/* The session and the server's first identity, before anything is read.
+** 0, or -1 with a sentence in err. */
+static int relay_begin(relay *r, const relay_options *o, char *err, size_t errlen)
+{
+    r->o = o;
+    r->client_open = 1;
+    r->server_open = 1;
+    uuid7_next(now_us() / 1000, r->session);
+    if (!(r->base_name = fallback_name(o))) {
+        snprintf(err, errlen, o->url ? "the URL cannot be parsed" : "out of memory");
+        return -1;
+    }
+    if (o->url && !(r->shown_url = strdup(r->base_name))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    set_server(r, NULL);
+    return 0;
+}
+
+/* Free what the relay holds but the store and the transport, which
+** relay_run() opened and the testing seam borrows. */
+static void relay_release(relay *r)
+{
+    for (size_t i = 0; i < r->nfl; i++) flight_free(&r->fl[i]);
+    while (r->nrounds) round_drop(r, r->nrounds - 1);
+    for (size_t k = 0; k < r->nout; k++) {
+        free(r->out[k].bytes);
+        free(r->out[k].refusal);
+    }
+    free(r->fl);
+    free(r->out);
+    free(r->server_id);
+    free(r->client_id);
+    free(r->base_name);
+    free(r->shown_url);
+    free(r->srv_name);
+    free(r->srv_version);
+    free(r->cli_name);
+    free(r->cli_version);
+    recorder_close(r->rec);
+}
+
 int relay_run(const relay_options *o, char *err, size_t errlen)
 {
-    relay r = {.o = o, .client_open = 1, .server_open = 1};
+    relay r = {0};
     frame *fc = NULL;
     int status = -1;
     char serr[STORE_ERRLEN];
-    uuid7_next(now_us() / 1000, r.session);
-    if (!(r.base_name = fallback_name(o))) {
-        snprintf(err, errlen, o->url ? "the URL cannot be parsed" : "out of memory");
-        goto done;
-    }
-    if (o->url && !(r.shown_url = strdup(r.base_name))) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    set_server(&r, NULL);
+    if (relay_begin(&r, o, err, errlen) != 0) goto done;
     if (store_open(o->so, &r.st, serr) != STORE_OK) {
         char shown[512];
         store_redact_path(o->so->path, shown, sizeof shown);
@@ -929,19 +964,7 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
 done:
     frame_free(fc);
     if (r.srv) r.srv->ops->free(r.srv);
-    for (size_t i = 0; i < r.nfl; i++) flight_free(&r.fl[i]);
-    while (r.nrounds) round_drop(&r, r.nrounds - 1);
-    free(r.fl);
-    free(r.out);
-    free(r.server_id);
-    free(r.client_id);
-    free(r.base_name);
-    free(r.shown_url);
-    free(r.srv_name);
-    free(r.srv_version);
-    free(r.cli_name);
-    free(r.cli_version);
-    recorder_close(r.rec);
+    relay_release(&r);
     store_close(r.st);
     if (sig_pipe[0] >= 0) {
         close(sig_pipe[0]);
@@ -949,4 +972,49 @@ done:
         sig_pipe[0] = sig_pipe[1] = -1;
     }
     return status;
+}
+
+/* ---- the testing seam (relay_testing.h) --------------------------------- */
+
+relay *relay_testing_new(const relay_options *o, store *st, transport *srv)
+{
+    char err[128];
+    relay *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->st = st;
+    r->srv = srv;
+    recorder_options ropt = {.watch = o->watch};
+    if (relay_begin(r, o, err, sizeof err) != 0 ||
+        (st && !(r->rec = recorder_open(st, &ropt)))) {
+        relay_release(r);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void relay_testing_client(relay *r, int frame_kind, const char *line, size_t len)
+{
+    client_line(r, frame_kind, line, len);
+}
+
+void relay_testing_server(relay *r, int transport_kind, const char *msg, size_t len)
+{
+    server_message(r, transport_kind, msg, len);
+}
+
+void relay_testing_flush(relay *r) { flush(r); }
+
+void relay_testing_server_ended(relay *r, int status)
+{
+    r->server_open = 0;
+    r->status = status;
+    end_flights(r);
+}
+
+void relay_testing_free(relay *r)
+{
+    if (!r) return;
+    relay_release(r);
+    free(r);
 }
