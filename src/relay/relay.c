@@ -623,10 +623,22 @@ static rpc_kind parse(relay *r, const char *line, size_t len, rpc_message *msg,
     return rpc_parse(line, len, &lim, msg, reply);
 }
 
+/* Only spaces, tabs and CRs, which is what serve skips (mcp_handle). */
+static int blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
+    return 1;
+}
+
 /* A line from the client: recorded as it calls for, then queued for the
 ** server, or answered here when it is not a JSON-RPC message. */
 static void client_line(relay *r, int kind, const char *line, size_t len)
 {
+    /* A blank line is no message, as in serve: a parse error for it would
+    ** answer no request the client made, and its record would show input
+    ** nobody sent. */
+    if (kind == FRAME_LINE && blank(line, len)) return;
     rpc_message msg;
     char *reply = NULL;
     rpc_kind k = kind == FRAME_TOO_LONG ? RPC_KIND_INVALID : parse(r, line, len, &msg, &reply);

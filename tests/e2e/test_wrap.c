@@ -258,6 +258,26 @@ TEST(invalid_client_input_answered_recorded_not_forwarded)
     srv_free(s);
 }
 
+/* A blank line (spaces, tabs, a CR) is no message: serve ignores it, and
+** so must wrap, not answer it with a parse error nobody can match to a
+** request nor record it as invalid input. */
+TEST(blank_client_line_ignored_as_serve_does)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_send_raw(s, " \t\r\n\n", 5) == 0);
+    const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}";
+    cJSON *r = srv_rpc(s, ping);
+    ASSERT(r);
+    ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(r, "id")));
+    ASSERT(!cJSON_GetObjectItem(r, "error"));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_STR(seen(s), srv_fmt(s, "%s\n", ping));
+    TRAIL(t, s);
+    ASSERT_EQ_INT(count_type(t, "mcp_invalid_input"), 0);
+    srv_free(s);
+}
+
 TEST(non_json_server_line_goes_to_stderr)
 {
     srv *s = start_wrap(NULL, NULL, NULL, NULL);
@@ -622,6 +642,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(batch_relayed_whole_and_its_calls_recorded)
           TEST_ENTRY(cancelled_call_recorded_as_cancelled)
           TEST_ENTRY(invalid_client_input_answered_recorded_not_forwarded)
+          TEST_ENTRY(blank_client_line_ignored_as_serve_does)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)
           TEST_ENTRY(unwritable_trail_fails_closed)
           TEST_ENTRY(full_trail_fails_closed)
