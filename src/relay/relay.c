@@ -564,6 +564,16 @@ static int on_batch(relay *r, int from, const cJSON *root)
     return recorded;
 }
 
+/* The id a reply the relay makes itself may carry: a batch's elements are
+** relayed unchecked, so a request's id may be an object, an array or a
+** boolean, which JSON-RPC 2.0 does not allow in a reply; such a request
+** is answered, as JSON-RPC answers a request whose id it cannot tell,
+** with a null id (NULL for rpc_reply_error()). */
+static const char *reply_id(const char *id)
+{
+    return id && (id[0] == '"' || id[0] == '-' || (id[0] >= '0' && id[0] <= '9')) ? id : NULL;
+}
+
 static char *refusal_for(const char *id)
 {
     return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE,
@@ -583,7 +593,7 @@ static char *batch_refusal(const cJSON *batch)
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "method")) || !id) continue;
         char *idt = id_json(id);
-        char *line = idt ? rpc_reply_error(idt, RELAY_AUDIT_UNAVAILABLE,
+        char *line = idt ? rpc_reply_error(reply_id(idt), RELAY_AUDIT_UNAVAILABLE,
                                            "audit trail unavailable: the batch was not "
                                            "forwarded because a request in it could not "
                                            "be recorded", NULL)
@@ -768,7 +778,7 @@ static void end_flights(relay *r)
         flight *f = &r->fl[0];
         if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, text);
         if (f->dir == C2S && r->client_open >= 0 && !r->stopping) {
-            char *reply = rpc_reply_error(f->id, RELAY_SERVER_EXITED, text, NULL);
+            char *reply = rpc_reply_error(reply_id(f->id), RELAY_SERVER_EXITED, text, NULL);
             if (reply) queue(r, 0, reply, strlen(reply), 1, NULL, -1);
         }
         flight_drop(r, 0);
