@@ -83,7 +83,11 @@ static int is_remote(const cJSON *e)
                                               strcmp(type->valuestring, "streamable-http") == 0));
 }
 
-/* Give item the key name and put it at index at of object o. */
+/* Give item the key name and put it at index at of object o (at its end
+** when at is past it or negative).  Linked by hand: Debian 12's cJSON
+** (1.7.15-1+deb12u4) refuses cJSON_InsertItemInArray() at every index but
+** the first and the end, and the member went to the end, out of its place,
+** so that undo was no longer the inverse of wrap (tests/fuzz/fuzz_wrapconfig.c). */
 static void insert_member(cJSON *o, int at, const char *name, cJSON *item)
 {
     item->string = strdup(name);
@@ -91,7 +95,18 @@ static void insert_member(cJSON *o, int at, const char *name, cJSON *item)
         cJSON_Delete(item);
         return;
     }
-    if (!cJSON_InsertItemInArray(o, at, item)) cJSON_AddItemToObject(o, name, item);
+    cJSON *after = at >= 0 ? o->child : NULL;
+    for (int i = 0; after && i < at; i++) after = after->next;
+    if (!after) {
+        cJSON_AddItemToObject(o, name, item);
+        return;
+    }
+    /* A child's prev is the one before it; the first's is the last. */
+    item->next = after;
+    item->prev = after->prev;
+    if (after == o->child) o->child = item;
+    else item->prev->next = item;
+    after->prev = item;
 }
 
 static int index_of(const cJSON *o, const char *name)
