@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "../util/fsutil.h"
+#include "../util/jsoncheck.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -74,10 +75,23 @@ static int is_wrapped(const cJSON *e)
 #define ENV_HEADERS "DSS_AUDIT_HEADERS"
 #define ENV_URL "DSS_AUDIT_URL"
 
+/* Whether the rewrite of a remote entry would lose or double a member:
+** its command and args would be second ones, and its headers and URL go
+** into env, which must be an object without them. */
+static int remote_clashes(const cJSON *e)
+{
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(e, "env");
+    return cJSON_GetObjectItemCaseSensitive(e, "command") ||
+           cJSON_GetObjectItemCaseSensitive(e, "args") || (env && !cJSON_IsObject(env)) ||
+           cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS) ||
+           cJSON_GetObjectItemCaseSensitive(env, ENV_URL);
+}
+
 static int is_remote(const cJSON *e)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url"))) return 0;
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url")) || remote_clashes(e))
+        return 0;
     return !type || (cJSON_IsString(type) && (strcmp(type->valuestring, "http") == 0 ||
                                               strcmp(type->valuestring, "sse") == 0 ||
                                               strcmp(type->valuestring, "streamable-http") == 0));
@@ -223,7 +237,10 @@ static int unwrap_remote(cJSON *e)
 static int is_stdio(const cJSON *e)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
     if (cJSON_GetObjectItemCaseSensitive(e, "url")) return 0;
+    /* args that are no array would be lost in the wrapper's own. */
+    if (args && !cJSON_IsArray(args)) return 0;
     if (cJSON_IsString(type) && strcmp(type->valuestring, "stdio") != 0) return 0;
     return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "command"));
 }
@@ -481,6 +498,14 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
         line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
         snprintf(err, errlen, "%s is malformed at line %d, column %d%s; left untouched",
                  path, line, col, root ? " (not a JSON object)" : "");
+        goto done;
+    }
+    /* cJSON also takes what JSON is not (text after the object, a raw
+    ** control character or NUL in a string, invalid UTF-8), and what it
+    ** would write back would have lost it. */
+    char why[160];
+    if (jsoncheck(text, n, 256, why, sizeof why) != JSONCHECK_OK) {
+        snprintf(err, errlen, "%s is malformed (%s); left untouched", path, why);
         goto done;
     }
     int changed = rewrite_root(root, client, undo, self, out);

@@ -279,7 +279,56 @@ TEST(members_keep_their_place_through_wrap_and_undo)
     cfg_free(&c);
 }
 
+/* Entries the rewrite could only make worse are skipped, the file left as
+** it was: a remote one with a command or args of its own (they would be
+** doubled) or an env that is no object (its headers would be lost), a
+** stdio one whose args are no array (found by tests/fuzz/fuzz_wrapconfig.c). */
+TEST(entries_that_would_lose_or_double_a_member_are_skipped)
+{
+    static const char TEXT[] =
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://x.example/mcp\", \"command\": \"uvx\"},"
+        " \"b\": {\"url\": \"https://x.example/mcp\", \"env\": \"E\", \"headers\": {\"K\": \"v\"}},"
+        " \"c\": {\"command\": \"node\", \"args\": \"s.js\"}}}";
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, TEXT), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
+    ASSERT_CONTAINS(out, "skipped a");
+    ASSERT_CONTAINS(out, "skipped b");
+    ASSERT_CONTAINS(out, "skipped c");
+    ASSERT_CONTAINS(out, "nothing to change");
+    free(out);
+    char *text = cfg_text(&c);
+    ASSERT_EQ_STR(text, TEXT);
+    free(text);
+    cfg_free(&c);
+}
+
+/* What cJSON reads but JSON is not (text after the object, a raw control
+** character in a string) is malformed: written back it would have lost
+** that text or cut that string. */
+TEST(file_that_is_not_strict_json_is_left_untouched)
+{
+    static const char *const TEXTS[] = {
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\"}}} trailing",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\ty\"}}}",
+    };
+    for (int i = 0; i < 2; i++) {
+        cfg c;
+        ASSERT_EQ_INT(cfg_new(&c, TEXTS[i]), 0);
+        char *out;
+        ASSERT(run(&c, "cursor", 0, &out) != CLI_OK);
+        free(out);
+        char *text = cfg_text(&c);
+        ASSERT_EQ_STR(text, TEXTS[i]);
+        free(text);
+        cfg_free(&c);
+    }
+}
+
 TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
           TEST_ENTRY(vscode_and_cursor_shapes_and_streamable_http)
           TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
-          TEST_ENTRY(members_keep_their_place_through_wrap_and_undo))
+          TEST_ENTRY(members_keep_their_place_through_wrap_and_undo)
+          TEST_ENTRY(entries_that_would_lose_or_double_a_member_are_skipped)
+          TEST_ENTRY(file_that_is_not_strict_json_is_left_untouched))
