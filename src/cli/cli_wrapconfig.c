@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "../util/fsutil.h"
+#include "../util/jsoncheck.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -74,16 +75,33 @@ static int is_wrapped(const cJSON *e)
 #define ENV_HEADERS "DSS_AUDIT_HEADERS"
 #define ENV_URL "DSS_AUDIT_URL"
 
+/* Whether the rewrite of a remote entry would lose or double a member:
+** its command and args would be second ones, and its headers and URL go
+** into env, which must be an object without them. */
+static int remote_clashes(const cJSON *e)
+{
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(e, "env");
+    return cJSON_GetObjectItemCaseSensitive(e, "command") ||
+           cJSON_GetObjectItemCaseSensitive(e, "args") || (env && !cJSON_IsObject(env)) ||
+           cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS) ||
+           cJSON_GetObjectItemCaseSensitive(env, ENV_URL);
+}
+
 static int is_remote(const cJSON *e)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url"))) return 0;
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url")) || remote_clashes(e))
+        return 0;
     return !type || (cJSON_IsString(type) && (strcmp(type->valuestring, "http") == 0 ||
                                               strcmp(type->valuestring, "sse") == 0 ||
                                               strcmp(type->valuestring, "streamable-http") == 0));
 }
 
-/* Give item the key name and put it at index at of object o. */
+/* Give item the key name and put it at index at of object o (at its end
+** when at is past it or negative).  Linked by hand: Debian 12's cJSON
+** (1.7.15-1+deb12u4) refuses cJSON_InsertItemInArray() at every index but
+** the first and the end, and the member went to the end, out of its place,
+** so that undo was no longer the inverse of wrap (tests/fuzz/fuzz_wrapconfig.c). */
 static void insert_member(cJSON *o, int at, const char *name, cJSON *item)
 {
     item->string = strdup(name);
@@ -91,7 +109,18 @@ static void insert_member(cJSON *o, int at, const char *name, cJSON *item)
         cJSON_Delete(item);
         return;
     }
-    if (!cJSON_InsertItemInArray(o, at, item)) cJSON_AddItemToObject(o, name, item);
+    cJSON *after = at >= 0 ? o->child : NULL;
+    for (int i = 0; after && i < at; i++) after = after->next;
+    if (!after) {
+        cJSON_AddItemToObject(o, name, item);
+        return;
+    }
+    /* A child's prev is the one before it; the first's is the last. */
+    item->next = after;
+    item->prev = after->prev;
+    if (after == o->child) o->child = item;
+    else item->prev->next = item;
+    after->prev = item;
 }
 
 static int index_of(const cJSON *o, const char *name)
@@ -208,7 +237,10 @@ static int unwrap_remote(cJSON *e)
 static int is_stdio(const cJSON *e)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
     if (cJSON_GetObjectItemCaseSensitive(e, "url")) return 0;
+    /* args that are no array would be lost in the wrapper's own. */
+    if (args && !cJSON_IsArray(args)) return 0;
     if (cJSON_IsString(type) && strcmp(type->valuestring, "stdio") != 0) return 0;
     return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "command"));
 }
@@ -466,6 +498,14 @@ int cli_wrap_config(const char *client, const char *file, int undo, const char *
         line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
         snprintf(err, errlen, "%s is malformed at line %d, column %d%s; left untouched",
                  path, line, col, root ? " (not a JSON object)" : "");
+        goto done;
+    }
+    /* cJSON also takes what JSON is not (text after the object, a raw
+    ** control character or NUL in a string, invalid UTF-8), and what it
+    ** would write back would have lost it. */
+    char why[160];
+    if (jsoncheck(text, n, 256, why, sizeof why) != JSONCHECK_OK) {
+        snprintf(err, errlen, "%s is malformed (%s); left untouched", path, why);
         goto done;
     }
     int changed = rewrite_root(root, client, undo, self, out);

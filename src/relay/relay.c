@@ -46,6 +46,7 @@
 #include "../util/jbuf.h"
 #include "../util/ts.h"
 #include "../util/uuid7.h"
+#include "relay_testing.h"
 #include "transport.h"
 
 enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
@@ -563,6 +564,16 @@ static int on_batch(relay *r, int from, const cJSON *root)
     return recorded;
 }
 
+/* The id a reply the relay makes itself may carry: a batch's elements are
+** relayed unchecked, so a request's id may be an object, an array or a
+** boolean, which JSON-RPC 2.0 does not allow in a reply; such a request
+** is answered, as JSON-RPC answers a request whose id it cannot tell,
+** with a null id (NULL for rpc_reply_error()). */
+static const char *reply_id(const char *id)
+{
+    return id && (id[0] == '"' || id[0] == '-' || (id[0] >= '0' && id[0] <= '9')) ? id : NULL;
+}
+
 static char *refusal_for(const char *id)
 {
     return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE,
@@ -582,7 +593,7 @@ static char *batch_refusal(const cJSON *batch)
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "method")) || !id) continue;
         char *idt = id_json(id);
-        char *line = idt ? rpc_reply_error(idt, RELAY_AUDIT_UNAVAILABLE,
+        char *line = idt ? rpc_reply_error(reply_id(idt), RELAY_AUDIT_UNAVAILABLE,
                                            "audit trail unavailable: the batch was not "
                                            "forwarded because a request in it could not "
                                            "be recorded", NULL)
@@ -622,10 +633,22 @@ static rpc_kind parse(relay *r, const char *line, size_t len, rpc_message *msg,
     return rpc_parse(line, len, &lim, msg, reply);
 }
 
+/* Only spaces, tabs and CRs, which is what serve skips (mcp_handle). */
+static int blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
+    return 1;
+}
+
 /* A line from the client: recorded as it calls for, then queued for the
 ** server, or answered here when it is not a JSON-RPC message. */
 static void client_line(relay *r, int kind, const char *line, size_t len)
 {
+    /* A blank line is no message, as in serve: a parse error for it would
+    ** answer no request the client made, and its record would show input
+    ** nobody sent. */
+    if (kind == FRAME_LINE && blank(line, len)) return;
     rpc_message msg;
     char *reply = NULL;
     rpc_kind k = kind == FRAME_TOO_LONG ? RPC_KIND_INVALID : parse(r, line, len, &msg, &reply);
@@ -755,7 +778,7 @@ static void end_flights(relay *r)
         flight *f = &r->fl[0];
         if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, text);
         if (f->dir == C2S && r->client_open >= 0 && !r->stopping) {
-            char *reply = rpc_reply_error(f->id, RELAY_SERVER_EXITED, text, NULL);
+            char *reply = rpc_reply_error(reply_id(f->id), RELAY_SERVER_EXITED, text, NULL);
             if (reply) queue(r, 0, reply, strlen(reply), 1, NULL, -1);
         }
         flight_drop(r, 0);
@@ -841,22 +864,56 @@ static char *fallback_name(const relay_options *o)
     return strdup(slash ? slash + 1 : o->argv[0]);
 }
 
+/* The session and the server's first identity, before anything is read.
+** 0, or -1 with a sentence in err. */
+static int relay_begin(relay *r, const relay_options *o, char *err, size_t errlen)
+{
+    r->o = o;
+    r->client_open = 1;
+    r->server_open = 1;
+    uuid7_next(now_us() / 1000, r->session);
+    if (!(r->base_name = fallback_name(o))) {
+        snprintf(err, errlen, o->url ? "the URL cannot be parsed" : "out of memory");
+        return -1;
+    }
+    if (o->url && !(r->shown_url = strdup(r->base_name))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    set_server(r, NULL);
+    return 0;
+}
+
+/* Free what the relay holds but the store and the transport, which
+** relay_run() opened and the testing seam borrows. */
+static void relay_release(relay *r)
+{
+    for (size_t i = 0; i < r->nfl; i++) flight_free(&r->fl[i]);
+    while (r->nrounds) round_drop(r, r->nrounds - 1);
+    for (size_t k = 0; k < r->nout; k++) {
+        free(r->out[k].bytes);
+        free(r->out[k].refusal);
+    }
+    free(r->fl);
+    free(r->out);
+    free(r->server_id);
+    free(r->client_id);
+    free(r->base_name);
+    free(r->shown_url);
+    free(r->srv_name);
+    free(r->srv_version);
+    free(r->cli_name);
+    free(r->cli_version);
+    recorder_close(r->rec);
+}
+
 int relay_run(const relay_options *o, char *err, size_t errlen)
 {
-    relay r = {.o = o, .client_open = 1, .server_open = 1};
+    relay r = {0};
     frame *fc = NULL;
     int status = -1;
     char serr[STORE_ERRLEN];
-    uuid7_next(now_us() / 1000, r.session);
-    if (!(r.base_name = fallback_name(o))) {
-        snprintf(err, errlen, o->url ? "the URL cannot be parsed" : "out of memory");
-        goto done;
-    }
-    if (o->url && !(r.shown_url = strdup(r.base_name))) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    set_server(&r, NULL);
+    if (relay_begin(&r, o, err, errlen) != 0) goto done;
     if (store_open(o->so, &r.st, serr) != STORE_OK) {
         char shown[512];
         store_redact_path(o->so->path, shown, sizeof shown);
@@ -929,19 +986,7 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
 done:
     frame_free(fc);
     if (r.srv) r.srv->ops->free(r.srv);
-    for (size_t i = 0; i < r.nfl; i++) flight_free(&r.fl[i]);
-    while (r.nrounds) round_drop(&r, r.nrounds - 1);
-    free(r.fl);
-    free(r.out);
-    free(r.server_id);
-    free(r.client_id);
-    free(r.base_name);
-    free(r.shown_url);
-    free(r.srv_name);
-    free(r.srv_version);
-    free(r.cli_name);
-    free(r.cli_version);
-    recorder_close(r.rec);
+    relay_release(&r);
     store_close(r.st);
     if (sig_pipe[0] >= 0) {
         close(sig_pipe[0]);
@@ -949,4 +994,49 @@ done:
         sig_pipe[0] = sig_pipe[1] = -1;
     }
     return status;
+}
+
+/* ---- the testing seam (relay_testing.h) --------------------------------- */
+
+relay *relay_testing_new(const relay_options *o, store *st, transport *srv)
+{
+    char err[128];
+    relay *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->st = st;
+    r->srv = srv;
+    recorder_options ropt = {.watch = o->watch};
+    if (relay_begin(r, o, err, sizeof err) != 0 ||
+        (st && !(r->rec = recorder_open(st, &ropt)))) {
+        relay_release(r);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void relay_testing_client(relay *r, int frame_kind, const char *line, size_t len)
+{
+    client_line(r, frame_kind, line, len);
+}
+
+void relay_testing_server(relay *r, int transport_kind, const char *msg, size_t len)
+{
+    server_message(r, transport_kind, msg, len);
+}
+
+void relay_testing_flush(relay *r) { flush(r); }
+
+void relay_testing_server_ended(relay *r, int status)
+{
+    r->server_open = 0;
+    r->status = status;
+    end_flights(r);
+}
+
+void relay_testing_free(relay *r)
+{
+    if (!r) return;
+    relay_release(r);
+    free(r);
 }

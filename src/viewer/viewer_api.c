@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../integrity/checkpoint.h"
+#include "../util/jsoncheck.h"
 #include "../util/ts.h"
 
 #ifndef DSS_VERSION
@@ -27,21 +28,43 @@ typedef struct request {
     viewer_param_fn param;
     void *ctx;
     jbuf *out;
+    const char **bad; /* set to the name of a parameter that is not UTF-8 */
 } request;
 
 static const char *param(const request *r, const char *name)
 {
     const char *v = r->param(r->ctx, name);
+    size_t at;
+    /* A query's %-escapes can carry any byte, and what is echoed (in an
+    ** error, the activity's user) must stay JSON, which is UTF-8: such a
+    ** value is taken as absent here and the request answered 400. */
+    if (v && jsoncheck_utf8(v, strlen(v), &at)) {
+        if (!*r->bad) *r->bad = name;
+        return NULL;
+    }
     return v && *v ? v : NULL; /* an empty field of a form is no filter */
 }
 
-/* Replace the body with {"error": msg} and return status. */
+/* Replace the body with {"error": msg} and return status.  msg may quote a
+** parameter cut short by the layer that made it (ts_parse(), the store:
+** "%.64s"), perhaps inside a character: a cut sequence becomes U+FFFD so
+** that the body stays UTF-8. */
 static int fail(const request *r, int status, const char *msg)
 {
+    jbuf clean = {0};
+    const unsigned char *p = (const unsigned char *)msg, *end = p + strlen(msg);
+    while (p < end) {
+        int n = *p < 0x80 ? 1 : jsoncheck_utf8_seq(p, end);
+        if (n) jbuf_put(&clean, (const char *)p, (size_t)n);
+        else jbuf_puts(&clean, "\xef\xbf\xbd");
+        p += n ? n : 1;
+    }
     r->out->len = 0;
     jbuf_puts(r->out, "{\"error\":");
-    jbuf_string(r->out, msg, strlen(msg));
+    if (clean.failed) jbuf_fail(r->out);
+    else jbuf_string(r->out, clean.p ? clean.p : "", clean.len);
     jbuf_putc(r->out, '}');
+    jbuf_free(&clean);
     return status;
 }
 
@@ -388,16 +411,27 @@ static int get_checkpoints(viewer_api *api, const request *r)
 int viewer_api_get(viewer_api *api, const char *path, viewer_param_fn param_fn,
                    void *ctx, jbuf *out)
 {
-    request r = {.param = param_fn, .ctx = ctx, .out = out};
-    if (strcmp(path, "/api/info") == 0) return get_info(api, &r);
-    if (strcmp(path, "/api/entries") == 0) return get_entries(api, &r);
-    if (strcmp(path, "/api/entry") == 0) return get_entry(api, &r);
-    if (strcmp(path, "/api/activity") == 0) return get_activity(api, &r);
-    if (strcmp(path, "/api/checkpoints") == 0) return get_checkpoints(api, &r);
-    if (strcmp(path, "/api/verify") == 0) {
-        if (!api->verify) return fail(&r, HTTP_NOTFOUND, "verification is not running");
+    const char *bad = NULL;
+    request r = {.param = param_fn, .ctx = ctx, .out = out, .bad = &bad};
+    int status;
+    if (strcmp(path, "/api/info") == 0) status = get_info(api, &r);
+    else if (strcmp(path, "/api/entries") == 0) status = get_entries(api, &r);
+    else if (strcmp(path, "/api/entry") == 0) status = get_entry(api, &r);
+    else if (strcmp(path, "/api/activity") == 0) status = get_activity(api, &r);
+    else if (strcmp(path, "/api/checkpoints") == 0) status = get_checkpoints(api, &r);
+    else if (strcmp(path, "/api/verify") == 0 && api->verify) {
         viewer_verify_status(api->verify, out);
-        return HTTP_OK;
+        status = HTTP_OK;
+    } else if (strcmp(path, "/api/verify") == 0) {
+        status = fail(&r, HTTP_NOTFOUND, "verification is not running");
+    } else {
+        status = fail(&r, HTTP_NOTFOUND, "no such API path");
     }
-    return fail(&r, HTTP_NOTFOUND, "no such API path");
+    /* The answer was made without that parameter: it is not the one asked for. */
+    if (bad) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s is not valid UTF-8", bad);
+        status = fail(&r, HTTP_BAD, msg);
+    }
+    return status;
 }

@@ -258,6 +258,26 @@ TEST(invalid_client_input_answered_recorded_not_forwarded)
     srv_free(s);
 }
 
+/* A blank line (spaces, tabs, a CR) is no message: serve ignores it, and
+** so must wrap, not answer it with a parse error nobody can match to a
+** request nor record it as invalid input. */
+TEST(blank_client_line_ignored_as_serve_does)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_send_raw(s, " \t\r\n\n", 5) == 0);
+    const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}";
+    cJSON *r = srv_rpc(s, ping);
+    ASSERT(r);
+    ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(r, "id")));
+    ASSERT(!cJSON_GetObjectItem(r, "error"));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_STR(seen(s), srv_fmt(s, "%s\n", ping));
+    TRAIL(t, s);
+    ASSERT_EQ_INT(count_type(t, "mcp_invalid_input"), 0);
+    srv_free(s);
+}
+
 TEST(non_json_server_line_goes_to_stderr)
 {
     srv *s = start_wrap(NULL, NULL, NULL, NULL);
@@ -352,6 +372,31 @@ TEST(unwritable_trail_refuses_a_batch_whole)
     ASSERT_EQ_STR(seen(s), "");
     /* That one line and nothing else. */
     ASSERT_EQ_STR(srv_stdout(s), srv_fmt(s, "%s\n", line));
+    srv_free(s);
+}
+
+/* A batch's elements are relayed unchecked, so a request in it may carry
+** an id JSON-RPC does not allow (an object, an array); the answers wrap
+** makes itself then carry a null id, as JSON-RPC answers a request whose
+** id it cannot tell, not that id (found by tests/fuzz/fuzz_relay.c). */
+TEST(batch_refusal_of_an_object_id_answers_with_a_null_id)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, READ_ONLY_ENV);
+    ASSERT(s);
+    CHECK(srv_send_line(s, "[{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\",\"id\":[2],"
+                           "\"method\":\"tools/list\"},{\"jsonrpc\":\"2.0\",\"id\":3,"
+                           "\"method\":\"ping\"}]") == 0);
+    const char *line = srv_recv_json_line(s);
+    ASSERT(line);
+    cJSON *r = srv_keep(s, cJSON_Parse(line));
+    ASSERT(cJSON_IsArray(r));
+    ASSERT_EQ_INT(cJSON_GetArraySize(r), 3);
+    ASSERT(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "id")));
+    ASSERT(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 1), "id")));
+    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 2), "id")->valueint, 3);
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    ASSERT_EQ_STR(seen(s), "");
     srv_free(s);
 }
 
@@ -622,10 +667,12 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(batch_relayed_whole_and_its_calls_recorded)
           TEST_ENTRY(cancelled_call_recorded_as_cancelled)
           TEST_ENTRY(invalid_client_input_answered_recorded_not_forwarded)
+          TEST_ENTRY(blank_client_line_ignored_as_serve_does)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)
           TEST_ENTRY(unwritable_trail_fails_closed)
           TEST_ENTRY(full_trail_fails_closed)
           TEST_ENTRY(unwritable_trail_refuses_a_batch_whole)
+          TEST_ENTRY(batch_refusal_of_an_object_id_answers_with_a_null_id)
           TEST_ENTRY(fail_open_forwards_and_warns)
           TEST_ENTRY(server_killed_mid_call_answers_in_flight)
           TEST_ENTRY(exit_status_is_the_servers)

@@ -234,6 +234,101 @@ TEST(url_with_credentials_or_query_goes_to_the_environment)
     cfg_free(&c);
 }
 
+/* A remote entry whose url is not its last member: wrap puts args right
+** after the command that takes url's place, and undo puts url back in its
+** place (cJSON_InsertItemInArray() of Debian 12 refuses a middle index;
+** found by tests/fuzz/fuzz_wrapconfig.c). */
+TEST(members_keep_their_place_through_wrap_and_undo)
+{
+    static const char TEXT[] =
+        "{\"mcpServers\": {\"l\": {\"type\": \"http\", \"url\": \"https://x.example/mcp\","
+        " \"note\": 1}}}";
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, TEXT), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
+    free(out);
+    char *text = cfg_text(&c);
+    cJSON *j = cJSON_Parse(text);
+    const char *wrapped[] = {"type", "command", "args", "note"};
+    int i = 0;
+    for (const cJSON *m = entry(j, "mcpServers", "l")->child; m; m = m->next, i++) {
+        ASSERT(i < 4);
+        ASSERT_EQ_STR(m->string, wrapped[i]);
+    }
+    ASSERT_EQ_INT(i, 4);
+    cJSON_Delete(j);
+    free(text);
+    /* No backup: undo itself must give the members back in order. */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/*.bak", c.dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(run(&c, "cursor", 1, &out), 0);
+    free(out);
+    text = cfg_text(&c);
+    j = cJSON_Parse(text);
+    const char *undone[] = {"type", "url", "note"};
+    i = 0;
+    for (const cJSON *m = entry(j, "mcpServers", "l")->child; m; m = m->next, i++) {
+        ASSERT(i < 3);
+        ASSERT_EQ_STR(m->string, undone[i]);
+    }
+    ASSERT_EQ_INT(i, 3);
+    cJSON_Delete(j);
+    free(text);
+    cfg_free(&c);
+}
+
+/* Entries the rewrite could only make worse are skipped, the file left as
+** it was: a remote one with a command or args of its own (they would be
+** doubled) or an env that is no object (its headers would be lost), a
+** stdio one whose args are no array (found by tests/fuzz/fuzz_wrapconfig.c). */
+TEST(entries_that_would_lose_or_double_a_member_are_skipped)
+{
+    static const char TEXT[] =
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://x.example/mcp\", \"command\": \"uvx\"},"
+        " \"b\": {\"url\": \"https://x.example/mcp\", \"env\": \"E\", \"headers\": {\"K\": \"v\"}},"
+        " \"c\": {\"command\": \"node\", \"args\": \"s.js\"}}}";
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, TEXT), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
+    ASSERT_CONTAINS(out, "skipped a");
+    ASSERT_CONTAINS(out, "skipped b");
+    ASSERT_CONTAINS(out, "skipped c");
+    ASSERT_CONTAINS(out, "nothing to change");
+    free(out);
+    char *text = cfg_text(&c);
+    ASSERT_EQ_STR(text, TEXT);
+    free(text);
+    cfg_free(&c);
+}
+
+/* What cJSON reads but JSON is not (text after the object, a raw control
+** character in a string) is malformed: written back it would have lost
+** that text or cut that string. */
+TEST(file_that_is_not_strict_json_is_left_untouched)
+{
+    static const char *const TEXTS[] = {
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\"}}} trailing",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\ty\"}}}",
+    };
+    for (int i = 0; i < 2; i++) {
+        cfg c;
+        ASSERT_EQ_INT(cfg_new(&c, TEXTS[i]), 0);
+        char *out;
+        ASSERT(run(&c, "cursor", 0, &out) != CLI_OK);
+        free(out);
+        char *text = cfg_text(&c);
+        ASSERT_EQ_STR(text, TEXTS[i]);
+        free(text);
+        cfg_free(&c);
+    }
+}
+
 TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
           TEST_ENTRY(vscode_and_cursor_shapes_and_streamable_http)
-          TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment))
+          TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
+          TEST_ENTRY(members_keep_their_place_through_wrap_and_undo)
+          TEST_ENTRY(entries_that_would_lose_or_double_a_member_are_skipped)
+          TEST_ENTRY(file_that_is_not_strict_json_is_left_untouched))

@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "test.h"
 #include "util/jbuf.h"
+#include "util/jsoncheck.h"
 #include "viewer/viewer_api.h"
 #include "viewer/viewer_http.h"
 #include "viewer/viewer_report.h"
@@ -458,6 +459,41 @@ TEST(api_bad_parameters_are_400)
     store_close(api.st);
 }
 
+/* The body of a reply, which must be JSON and so UTF-8 (fuzz_viewer). */
+static int body_is_utf8_json(viewer_api *api, const char *path, params *p, int *status)
+{
+    jbuf out = {0};
+    size_t at;
+    *status = viewer_api_get(api, path, get, p, &out);
+    int ok = !out.failed && out.p && !jsoncheck_utf8(out.p, out.len, &at) &&
+             jsoncheck(out.p, out.len, 64, NULL, 0) == JSONCHECK_OK;
+    jbuf_free(&out);
+    return ok;
+}
+
+/* A query's %-escapes carry any byte: a value that is not UTF-8 is a bad
+** parameter (it was echoed into the body, even of a 200), and a message
+** that quotes a parameter cut inside a character stays UTF-8. */
+TEST(api_parameters_not_utf8_are_400_and_bodies_stay_utf8)
+{
+    viewer_api api;
+    ASSERT(api_on(3, &api) == 0);
+    int status;
+    params id = {{"id"}, {"019af4b2-1c2d-7e3f\x8a" "4b-5c6d7e8f9a0b"}, 1};
+    ASSERT(body_is_utf8_json(&api, "/api/entry", &id, &status));
+    ASSERT_EQ_INT(status, 400);
+    params user = {{"user"}, {"\xff"}, 1};
+    ASSERT(body_is_utf8_json(&api, "/api/activity", &user, &status));
+    ASSERT_EQ_INT(status, 400);
+    char cut[80];
+    memset(cut, 'a', 63);
+    strcpy(cut + 63, "\xc3\xa9"); /* U+00E9 across ts_parse()'s 64-byte quote */
+    params since = {{"since"}, {cut}, 1};
+    ASSERT(body_is_utf8_json(&api, "/api/entries", &since, &status));
+    ASSERT_EQ_INT(status, 400);
+    store_close(api.st);
+}
+
 TEST(api_activity_counts_per_day_and_user)
 {
     viewer_api api;
@@ -567,6 +603,7 @@ TEST_MAIN(
     TEST_ENTRY(api_entry_by_id_and_seq)
     TEST_ENTRY(api_session_and_server_filters)
     TEST_ENTRY(api_bad_parameters_are_400)
+    TEST_ENTRY(api_parameters_not_utf8_are_400_and_bodies_stay_utf8)
     TEST_ENTRY(api_activity_counts_per_day_and_user)
     TEST_ENTRY(report_json_cannot_close_its_script_element)
     TEST_ENTRY(report_command_writes_a_new_private_file)
