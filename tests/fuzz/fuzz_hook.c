@@ -36,11 +36,11 @@
 #include "scrub/scrub.h"
 #include "util/jbuf.h"
 #include "util/jsoncheck.h"
+#include "fuzz_util.h"
 
 static void die(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_hook: %s: %.300s\n", what, detail ? detail : "(null)");
-    abort();
+    fz_die("fuzz_hook", what, detail);
 }
 
 static void utf8_text(const char *what, const char *s)

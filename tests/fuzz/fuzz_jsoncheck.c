@@ -32,6 +32,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/jsoncheck.h"
+#include "fuzz_util.h"
 
 #define CJSON_DEPTH 1000 /* CJSON_NESTING_LIMIT, and jsoncheck's hard limit */
 
@@ -40,31 +41,6 @@ static void die(const char *what, const char *text, size_t n, int rc, const char
     fprintf(stderr, "fuzz_jsoncheck: %s (jsoncheck %d: %s) on %zu bytes: %.*s\n", what, rc,
             err, n, (int)(n < 200 ? n : 200), text);
     abort();
-}
-
-/* Strict UTF-8, written apart from jsoncheck's (as in fuzz_message.c). */
-static int valid_utf8(const unsigned char *p, size_t n)
-{
-    const unsigned char *end = p + n;
-    while (p < end) {
-        unsigned char c = *p;
-        if (c < 0x80) { p++; continue; }
-        int len;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c == 0xE0) { len = 3; lo = 0xA0; }
-        else if (c == 0xED) { len = 3; hi = 0x9F; }
-        else if (c >= 0xE1 && c <= 0xEF) len = 3;
-        else if (c == 0xF0) { len = 4; lo = 0x90; }
-        else if (c == 0xF4) { len = 4; hi = 0x8F; }
-        else if (c >= 0xF1 && c <= 0xF3) len = 4;
-        else return 0;
-        if (end - p < len || p[1] < lo || p[1] > hi) return 0;
-        for (int i = 2; i < len; i++)
-            if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-        p += len;
-    }
-    return 1;
 }
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -109,7 +85,7 @@ typedef struct facts {
 
 static facts lex(const unsigned char *s, size_t n)
 {
-    facts f = {0, 0, !valid_utf8(s, n)};
+    facts f = {0, 0, !fz_valid_utf8(s, n)};
     if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) f.forgiven = 1;
     int depth = 0, in_string = 0;
     for (size_t i = 0; i < n; i++) {
@@ -216,9 +192,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The UTF-8 check alone. */
     size_t bad_at = 0;
     const char *why = jsoncheck_utf8(s, n, &bad_at);
-    if ((why == NULL) != valid_utf8((const unsigned char *)s, n))
+    if ((why == NULL) != fz_valid_utf8((const unsigned char *)s, n))
         die("jsoncheck_utf8 disagrees with the UTF-8 rule", s, n, rc, why ? why : "valid");
-    if (why && (bad_at >= n || valid_utf8((const unsigned char *)s, bad_at) == 0))
+    if (why && (bad_at >= n || fz_valid_utf8((const unsigned char *)s, bad_at) == 0))
         die("jsoncheck_utf8 names the wrong offset", s, n, rc, why);
     return 0;
 }

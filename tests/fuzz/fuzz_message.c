@@ -34,6 +34,7 @@
 #include "store/chain.h"
 #include "store/store.h"
 #include "util/diag.h"
+#include "fuzz_util.h"
 
 /* Small limits so that short inputs reach the limit paths too. */
 #define FUZZ_MAX_MESSAGE 4096
@@ -103,31 +104,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-static int valid_utf8(const unsigned char *p, size_t n)
-{
-    const unsigned char *end = p + n;
-    while (p < end) {
-        unsigned char c = *p;
-        if (c < 0x80) { p++; continue; }
-        int len;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c == 0xE0) { len = 3; lo = 0xA0; }
-        else if (c == 0xED) { len = 3; hi = 0x9F; }
-        else if (c >= 0xE1 && c <= 0xEF) len = 3;
-        else if (c == 0xF0) { len = 4; lo = 0x90; }
-        else if (c == 0xF4) { len = 4; hi = 0x8F; }
-        else if (c >= 0xF1 && c <= 0xF3) len = 4;
-        else return 0;
-        if (end - p < len || p[1] < lo || p[1] > hi) return 0;
-        for (int i = 2; i < len; i++)
-            if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-        p += len;
-    }
-    return 1;
-}
-
 /* One reply object (or, for a notification, one notification object). */
 static void check_object(const cJSON *r, const char *line, int notification)
 {
@@ -157,7 +133,7 @@ static void check_line(const char *line, int notification)
     size_t n = strlen(line);
     if (n == 0 || memchr(line, '\n', n) || memchr(line, '\r', n))
         die("output is not one line", line);
-    if (!valid_utf8((const unsigned char *)line, n)) die("output is not valid UTF-8", line);
+    if (!fz_valid_utf8((const unsigned char *)line, n)) die("output is not valid UTF-8", line);
     const char *end = NULL;
     cJSON *r = cJSON_ParseWithLengthOpts(line, n, &end, 0);
     if (!r || end != line + n) die("output is not one JSON value", line);

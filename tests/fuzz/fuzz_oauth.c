@@ -41,20 +41,11 @@
 
 #include "auth/oauth.h"
 #include "auth/tokens.h"
+#include "fuzz_util.h"
 
 static void die(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_oauth: %s: %.400s\n", what, detail ? detail : "(null)");
-    abort();
-}
-
-static char *cstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (!s) die("out of memory", NULL);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
+    fz_die("fuzz_oauth", what, detail);
 }
 
 static int visible(const char *s)
@@ -221,7 +212,7 @@ static void registration(const uint8_t *p, size_t n)
 
 static void file(const uint8_t *p, size_t n)
 {
-    char *text = cstr(p, n), err[512] = "";
+    char *text = fz_cstr(p, n), err[512] = "";
     tok_record t;
     if (tok_parse(text, &t, err, sizeof err) == 0) {
         if (!t.server_url) die("file: no server_url", NULL);

@@ -42,28 +42,18 @@
 #include "remote/httpc.h"
 #include "remote/mcphdr.h"
 #include "util/jbuf.h"
+#include "fuzz_util.h"
 
 static void die(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_remotehdr: %s: %.400s\n", what, detail ? detail : "(null)");
-    abort();
-}
-
-/* The input as a C string (up to its first NUL); caller frees. */
-static char *cstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (!s) die("out of memory", NULL);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
+    fz_die("fuzz_remotehdr", what, detail);
 }
 
 /* ---- 0: WWW-Authenticate as bytes ------------------------------------- */
 
 static void raw_challenge(const uint8_t *p, size_t n)
 {
-    char *h = cstr(p, n);
+    char *h = fz_cstr(p, n);
     oauth_bearer_params c;
     oauth_parse_www_authenticate(h, &c);
     size_t len = strlen(h);
@@ -188,7 +178,7 @@ static void header_line(const uint8_t *p, size_t n)
         free(v);
     }
     /* What a server said, sent back as a header value. */
-    char *value = cstr(p, n);
+    char *value = fz_cstr(p, n);
     struct curl_slist *l = mcphdr_add(NULL, "MCP-Session-Id", value);
     one_line_each(l, value);
     curl_slist_free_all(l);

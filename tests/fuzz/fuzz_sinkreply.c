@@ -44,20 +44,11 @@
 #include "ship/sink.h"
 #include "ship/sink_int.h"
 #include "util/jsoncheck.h"
+#include "fuzz_util.h"
 
 static void die(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_sinkreply: %s: %.400s\n", what, detail ? detail : "(null)");
-    abort();
-}
-
-static char *cstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (!s) die("out of memory", NULL);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
+    fz_die("fuzz_sinkreply", what, detail);
 }
 
 /* Printable, as the header says, and at most max bytes. */
@@ -191,7 +182,7 @@ static void hec(const uint8_t *p, size_t n)
 
 static void url(const uint8_t *p, size_t n)
 {
-    char *u = cstr(p, n), err[512], shown[SINK_DESC_LEN];
+    char *u = fz_cstr(p, n), err[512], shown[SINK_DESC_LEN];
     sink_type_of(u, err, sizeof err);
     sink_describe(u, shown, sizeof shown);
     if (strlen(shown) >= SINK_DESC_LEN) die("describe: too long", NULL);

@@ -28,6 +28,7 @@
 
 #include "remote/sse.h"
 #include "util/jbuf.h"
+#include "fuzz_util.h"
 
 #define STOP_RC 7
 
@@ -44,8 +45,7 @@ typedef struct outcome {
 
 static void die(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_sse: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
+    fz_die("fuzz_sse", what, detail);
 }
 
 static void put_event(outcome *o, const char *type, const char *data, size_t len,

@@ -36,6 +36,7 @@
 #include "cli/cli.h"
 #include "util/fsutil.h"
 #include "util/jsoncheck.h"
+#include "fuzz_util.h"
 
 static const char *const clients[] = {"claude-desktop", "claude-code", "vscode", "cursor"};
 static const char self[] = "/usr/local/bin/dss-audit-mcp";
@@ -44,8 +45,7 @@ static FILE *devnull;
 
 static void die(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_wrapconfig: %s: %.600s\n", what, detail ? detail : "(null)");
-    abort();
+    fz_die("fuzz_wrapconfig", what, detail);
 }
 
 static void clean_dir(void)
