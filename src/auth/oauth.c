@@ -137,11 +137,6 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* https, or http on a loopback host (local servers and tests), and only
-** visible ASCII: every URL a server names is requested, printed and given
-** to the browser's shell (tok_is_url). */
-static int secure_url(const char *url) { return tok_is_url(url); }
-
 /* What a server wrote, for a message: its control characters as '?' (a
 ** terminal would act on an escape sequence), cut to n - 1 bytes. */
 static const char *shown(const char *s, char *buf, size_t n)
@@ -234,7 +229,7 @@ void oauth_parse_www_authenticate(const char *h, oauth_bearer_params *c)
 static cJSON *fetch_prm(oauth *a, const char *hinted, char *err, size_t errlen)
 {
     if (hinted) {
-        if (!secure_url(hinted)) {
+        if (!tok_is_url(hinted)) {
             snprintf(err, errlen, "the resource metadata URL is not https");
             return NULL;
         }
@@ -294,7 +289,7 @@ static int resource_matches(const char *resource, const char *key)
 ** URIs, with its issuer checked against the one asked for. */
 static cJSON *fetch_asm(const char *issuer, char *err, size_t errlen)
 {
-    if (!secure_url(issuer)) {
+    if (!tok_is_url(issuer)) {
         char a[200];
         snprintf(err, errlen, "the authorization server %s is not https", shown(issuer, a, sizeof a));
         return NULL;
@@ -357,7 +352,7 @@ int oauth_check_asm(const cJSON *j, const char *issuer, char *err, size_t errlen
         return -1;
     }
     const char *ae = jstr(j, "authorization_endpoint"), *te = jstr(j, "token_endpoint");
-    if (!ae || !te || !secure_url(ae) || !secure_url(te)) {
+    if (!ae || !te || !tok_is_url(ae) || !tok_is_url(te)) {
         snprintf(err, errlen, "the authorization server's metadata lacks https authorization "
                  "and token endpoints");
         return -1;
@@ -382,7 +377,7 @@ int oauth_check_prm(const cJSON *prm, const char *key, const char **issuer, char
         snprintf(err, errlen, "the protected resource metadata names no authorization server");
         return -1;
     }
-    if (!secure_url(first->valuestring)) {
+    if (!tok_is_url(first->valuestring)) {
         snprintf(err, errlen, "the authorization server %s is not https",
                  shown(first->valuestring, a, sizeof a));
         return -1;
@@ -585,7 +580,7 @@ static int register_client(oauth *a, const cJSON *as, const char *redirect, cons
                            char *err, size_t errlen)
 {
     const char *ep = jstr(as, "registration_endpoint");
-    if (!ep || !secure_url(ep)) {
+    if (!ep || !tok_is_url(ep)) {
         snprintf(err, errlen, "the authorization server offers no dynamic client registration "
                  "and no Client ID Metadata Document URL was configured");
         return -1;

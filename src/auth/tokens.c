@@ -84,19 +84,14 @@ static int path_for(const char *dir, const char *url, const char *suffix, char *
 
 int tok_is_token(const char *s)
 {
-    size_t n = 0;
-    for (; s && s[n]; n++)
-        if ((unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f) return 0;
-    return n > 0 && n <= TOK_MAX;
+    return httpc_visible_ascii(s) && strlen(s) <= TOK_MAX;
 }
 
 int tok_is_url(const char *s)
 {
-    if (!s) return 0;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        if (*c <= 0x20 || *c >= 0x7f) return 0;
-    return strncasecmp(s, "https://", 8) == 0 ||
-           (strncasecmp(s, "http://", 7) == 0 && httpc_is_loopback(s));
+    return httpc_visible_ascii(s) &&
+           (strncasecmp(s, "https://", 8) == 0 ||
+            (strncasecmp(s, "http://", 7) == 0 && httpc_is_loopback(s)));
 }
 
 /* The largest expiry taken from a file: 2^53 seconds, past any real time,

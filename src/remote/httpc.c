@@ -204,6 +204,14 @@ char *httpc_redact_url(const char *url)
     return out;
 }
 
+int httpc_visible_ascii(const char *s)
+{
+    if (!s || !*s) return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) return 0;
+    return 1;
+}
+
 int httpc_header_safe(const char *v, size_t n)
 {
     if (n && (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t'))

@@ -67,6 +67,11 @@ char *httpc_header_value(const char *line, size_t n, const char *name);
 ** tab, no leading or trailing white space. */
 int httpc_header_safe(const char *v, size_t n);
 
+/* Whether s is one or more bytes of visible ASCII (0x21 to 0x7E): what a
+** token, a session id or a URL a server names must be before it is sent
+** back in a header, a request line or a shell command. */
+int httpc_visible_ascii(const char *s);
+
 /* Whether s[0..n) is an RFC 9110 token (a field name): one or more
 ** tchars. */
 int httpc_token_ok(const char *s, size_t n);

@@ -987,16 +987,6 @@ static void ended_sse_get(remote *r, xfer *x, CURLcode rc)
     r->ended = 1;
 }
 
-/* A session id as the spec allows it (visible ASCII, 0x21 to 0x7E): it is
-** sent back in a header of every later request. */
-static int session_id_ok(const char *s)
-{
-    if (!*s) return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) return 0;
-    return 1;
-}
-
 static void ended(remote *r, xfer *x, CURLcode rc)
 {
     long st = x->status;
@@ -1078,7 +1068,9 @@ static void ended(remote *r, xfer *x, CURLcode rc)
         }
     } else {
         if (x->is_init && x->session && !r->session) {
-            if (session_id_ok(x->session)) {
+            /* Visible ASCII, as the spec allows: it is sent back in a header
+            ** of every later request. */
+            if (httpc_visible_ascii(x->session)) {
                 r->session = strdup(x->session);
                 r->expired = 0;
             } else {
