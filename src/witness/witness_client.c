@@ -11,6 +11,7 @@
 #include "../tlog/c2sp.h"
 #include "../tlog/ckpt.h"
 #include "../tlog/proof.h"
+#include "../util/utf8.h"
 
 /* A witness answers with a few lines; more is not a witness. */
 #define REPLY_MAX (64 * 1024)
@@ -223,8 +224,8 @@ int witness_submit(const char *url, const note_key *key, const char *checkpoint,
     /* Refused: show the witness's own sentence, on one line. */
     for (size_t i = 0; i < ans.len; i++)
         if (ans.p[i] == '\n' || ans.p[i] == '\r') ans.p[i] = ' ';
-    snprintf(err, errlen, "the witness at %s answered %ld: %.300s", target, out->http_status,
-             ans.len ? ans.p : "(no text)");
+    snprintf(err, errlen, "the witness at %s answered %ld: %.*s", target, out->http_status,
+             utf8_cut(ans.len ? ans.p : "(no text)", 300), ans.len ? ans.p : "(no text)");
     rc = WITNESS_EREFUSED;
 done:
     curl_slist_free_all(hdr);
