@@ -226,6 +226,8 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
     memcpy(out->host, h, (size_t)(hend - h));
     out->port = default_port;
     if (port) {
+        /* Digits alone: strtol() would also take "+80", "-0" or " 80". */
+        if (*port < '0' || *port > '9') goto bad;
         char *stop;
         errno = 0;
         long v = strtol(port, &stop, 10);
