@@ -34,4 +34,13 @@ void utf8_trim_end(char *buf);
 */
 char *utf8_mend(const char *s, size_t len);
 
+/*
+** p[0..n), a remote party's words (a receiver's answer, an authorization
+** server's error), made fit for a terminal or a log: control characters
+** (C0, DEL and C1, CSI among them) and bytes that are not UTF-8 become
+** '?', and the text is cut between characters at max bytes (at most
+** len - 1).  Into out (len > 0), always NUL-terminated.
+*/
+void utf8_printable(const char *p, size_t n, size_t max, char *out, size_t len);
+
 #endif

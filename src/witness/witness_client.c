@@ -221,11 +221,11 @@ int witness_submit(const char *url, const note_key *key, const char *checkpoint,
         if (theirs == old_size) break; /* it contradicts itself: give up */
         old_size = theirs;
     }
-    /* Refused: show the witness's own sentence, on one line. */
-    for (size_t i = 0; i < ans.len; i++)
-        if (ans.p[i] == '\n' || ans.p[i] == '\r') ans.p[i] = ' ';
-    snprintf(err, errlen, "the witness at %s answered %ld: %.*s", target, out->http_status,
-             utf8_cut(ans.len ? ans.p : "(no text)", 300), ans.len ? ans.p : "(no text)");
+    /* Refused: show the witness's own sentence, on one line, without the
+    ** escape sequences or invalid bytes a hostile witness could send. */
+    char said[301];
+    utf8_printable(ans.len ? ans.p : "(no text)", ans.len ? ans.len : 9, 300, said, sizeof said);
+    snprintf(err, errlen, "the witness at %s answered %ld: %s", target, out->http_status, said);
     rc = WITNESS_EREFUSED;
 done:
     curl_slist_free_all(hdr);

@@ -92,7 +92,7 @@ TEST(url_parse_refuses_credentials_bad_ports_and_non_urls)
     ASSERT_CONTAINS(err, "needs a port");
 }
 
-/* Printable as sink_printable() promises: no control character, C1
+/* Printable as utf8_printable() promises: no control character, C1
 ** included, and valid UTF-8. */
 static int printable_utf8(const char *s)
 {
