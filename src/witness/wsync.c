@@ -117,7 +117,8 @@ static int submit_one(store *st, const store_checkpoint *cp, const wsync_witness
         c.number = cp->number;
         c.time = (int64_t)reply.timestamp;
         snprintf(c.witness, sizeof c.witness, "%s", w->vkey);
-        /* Its first line: one cosignature per witness and checkpoint. */
+        /* Its first line, the one whose time is c.time: one cosignature
+        ** per witness and checkpoint. */
         size_t l1 = strcspn(reply.cosignatures, "\n") + 1;
         snprintf(c.line, sizeof c.line, "%.*s", (int)(l1 < sizeof c.line ? l1 : 0),
                  reply.cosignatures);
