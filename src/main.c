@@ -33,6 +33,7 @@
 #include "scrub/scrub.h"
 #include "store/chain.h"
 #include "util/diag.h"
+#include "util/utf8.h"
 #include "util/wipe.h"
 
 extern char **environ;
@@ -161,7 +162,8 @@ static void hand_off(char **argv, char *why, size_t whylen)
         if (i > 1 || strcmp(argv[i], "hook") != 0) args[k++] = argv[i];
     args[k] = NULL;
     execv(full, args);
-    snprintf(why, whylen, "cannot run %.200s for this database: %s", full, strerror(errno));
+    snprintf(why, whylen, "cannot run %.*s for this database: %s", utf8_cut(full, 200), full,
+             strerror(errno));
 }
 #endif
 

@@ -33,6 +33,7 @@
 #include "../remote/httpc.h"
 #include "../util/diag.h"
 #include "../util/jbuf.h"
+#include "../util/utf8.h"
 #include "loopback.h"
 #include "pkce.h"
 #include "tokens.h"
@@ -137,15 +138,23 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* What a server wrote, for a message: its control characters as '?' (a
-** terminal would act on an escape sequence), cut to n - 1 bytes. */
+/* What a server wrote, for a message: its control characters and bytes
+** that are not UTF-8 as '?' (a terminal would act on an escape sequence),
+** cut between characters to at most n - 1 bytes. */
 static const char *shown(const char *s, char *buf, size_t n)
 {
-    size_t i = 0;
-    for (; s && s[i] && i + 1 < n; i++)
-        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-    buf[i] = '\0';
+    utf8_printable(s ? s : "", s ? strlen(s) : 0, n - 1, buf, n);
     return buf;
+}
+
+/* "<who> answered HTTP <status>[: error][ - error_description]" into err,
+** from an error answer of an authorization server (RFC 6749, 5.2). */
+static void server_error(const char *who, long status, const cJSON *j, char *err, size_t errlen)
+{
+    char a[200], b[200];
+    const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
+    snprintf(err, errlen, "%s answered HTTP %ld%s%s%s%s", who, status, e ? ": " : "",
+             e ? shown(e, a, sizeof a) : "", d ? " - " : "", d ? shown(d, b, sizeof b) : "");
 }
 
 /* ---- WWW-Authenticate -------------------------------------------------- */
@@ -450,7 +459,7 @@ int oauth_take_tokens(tok_record *t, long status, const char *body, size_t n, in
 {
     cJSON *j = body ? cJSON_ParseWithLength(body, n) : NULL;
     const char *at = jstr(j, "access_token"), *tt = jstr(j, "token_type");
-    char a[200], b[200];
+    char a[200];
     int rc = -1;
     if (status == 200 && at && (!tt || strcasecmp(tt, "bearer") == 0)) {
         /* It goes into the Authorization header as it is. */
@@ -472,10 +481,7 @@ int oauth_take_tokens(tok_record *t, long status, const char *body, size_t n, in
                                   : 0;
         rc = 0;
     } else {
-        const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
-        snprintf(err, errlen, "the token endpoint answered HTTP %ld%s%s%s%s", status,
-                 e ? ": " : "", e ? shown(e, a, sizeof a) : "", d ? " - " : "",
-                 d ? shown(d, b, sizeof b) : "");
+        server_error("the token endpoint", status, j, err, errlen);
         if (status == 200 && at) snprintf(err, errlen, "the token endpoint issued a token "
                                           "of type %s, not Bearer", shown(tt, a, sizeof a));
     }
@@ -629,7 +635,6 @@ int oauth_take_registration(tok_record *t, long status, const char *body, size_t
 {
     cJSON *j = body ? cJSON_ParseWithLength(body, n) : NULL;
     const char *id = jstr(j, "client_id");
-    char a[200], b[200];
     int rc = -1;
     if ((status == 200 || status == 201) && id) {
         /* The client id is sent, stored and compared as a string: one with
@@ -647,10 +652,7 @@ int oauth_take_registration(tok_record *t, long status, const char *body, size_t
         set_str(&t->redirect_uri, redirect);
         rc = 0;
     } else {
-        const char *e = jstr(j, "error"), *d = jstr(j, "error_description");
-        snprintf(err, errlen, "client registration answered HTTP %ld%s%s%s%s", status,
-                 e ? ": " : "", e ? shown(e, a, sizeof a) : "", d ? " - " : "",
-                 d ? shown(d, b, sizeof b) : "");
+        server_error("client registration", status, j, err, errlen);
     }
 done:
     cJSON_Delete(j);

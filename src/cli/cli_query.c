@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "../integrity/checkpoint.h"
+#include "../util/utf8.h"
 
 enum { QUERY_PAGE = 500, FOLLOW_POLL_MS = 250, TOP_USERS = 10 };
 enum { SCAN_CACHE_KIB = 2048 }; /* stats walks the table once */
@@ -63,7 +64,7 @@ static const char *str_member(const cJSON *e, const char *k)
 static void outcome_text(printer *p, const cJSON *e, const char *error,
                          char *out, size_t len)
 {
-    int n = error ? snprintf(out, len, "error: %.500s", error)
+    int n = error ? snprintf(out, len, "error: %.*s", utf8_cut(error, 500), error)
                   : snprintf(out, len, "ok");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "duration_ms");
     if (cJSON_IsNumber(d) && n > 0 && (size_t)n < len)

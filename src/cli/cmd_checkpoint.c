@@ -15,6 +15,7 @@
 #include "../tlog/ckpt.h"
 #include "../tlog/note.h"
 #include "../util/diag.h"
+#include "../util/utf8.h"
 #include "../witness/wsync.h"
 
 #include <curl/curl.h>
@@ -143,14 +144,15 @@ static int note_origin(cmd_ctx *cx, char origin[STORE_ORIGIN_MAX + 1])
     }
     int rc = store_log_origin(st, NULL, origin, err);
     if (rc == STORE_OK && origin[0] && given && strcmp(given, origin) != 0) {
-        snprintf(err, sizeof err, "the log's origin is %.100s, not %.100s", origin, given);
+        snprintf(err, sizeof err, "the log's origin is %.*s, not %.*s", utf8_cut(origin, 100),
+                 origin, utf8_cut(given, 100), given);
         rc = STORE_EINVAL;
     } else if (rc == STORE_OK && !origin[0] && given) {
         snprintf(origin, STORE_ORIGIN_MAX + 1, "%s", given);
     } else if (rc == STORE_OK && !origin[0] &&
                ckpt_default_origin(store_log_id(st), origin, STORE_ORIGIN_MAX + 1) != 0) {
-        snprintf(err, sizeof err, "%.200s holds several logs: name one with --log",
-                 cx->common.db_shown);
+        snprintf(err, sizeof err, "%.*s holds several logs: name one with --log",
+                 utf8_cut(cx->common.db_shown, 200), cx->common.db_shown);
         rc = STORE_EINVAL;
     }
     store_close(st);

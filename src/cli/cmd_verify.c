@@ -15,6 +15,7 @@
 #include "../integrity/verify.h"
 #include "../tlog/note.h"
 #include "../util/diag.h"
+#include "../util/utf8.h"
 
 typedef struct verify_opts {
     const char *checkpoint, *public_key, *trusted_keys, *since, *min_witnesses;
@@ -46,7 +47,8 @@ static int verify_check(cmd_ctx *cx, char *err, size_t errlen)
     for (int i = 0; i < o->witnesses.n; i++) {
         if (note_key_parse(o->witnesses.v[i], &o->keys[i], why, sizeof why) != NOTE_OK ||
             o->keys[i].type != NOTE_COSIGNATURE) {
-            snprintf(err, errlen, "--witness %.200s: %s", o->witnesses.v[i],
+            snprintf(err, errlen, "--witness %.*s: %s", utf8_cut(o->witnesses.v[i], 200),
+                     o->witnesses.v[i],
                      o->keys[i].type != NOTE_COSIGNATURE ? "not a witness's key (type 0x04)"
                                                          : why);
             return CMD_EUSAGE;

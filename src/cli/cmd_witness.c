@@ -18,6 +18,7 @@
 
 #include "../tlog/ckpt.h"
 #include "../util/diag.h"
+#include "../util/utf8.h"
 #include "../witness/witness.h"
 
 typedef struct witness_opts {
@@ -54,13 +55,13 @@ static int witness_check(cmd_ctx *cx, char *err, size_t errlen)
         ckpt_log l;
         char why[256];
         if (ckpt_log_from_vkey(o->keys[i], &l, why, sizeof why) != CKPT_OK) {
-            snprintf(err, errlen, "--log %.200s: %s", o->keys[i], why);
+            snprintf(err, errlen, "--log %.*s: %s", utf8_cut(o->keys[i], 200), o->keys[i], why);
             return CMD_EUSAGE;
         }
     }
     if (o->name && !note_name_ok(o->name, strlen(o->name))) {
-        snprintf(err, errlen, "--name %.200s is not a valid key name (no spaces, no '+')",
-                 o->name);
+        snprintf(err, errlen, "--name %.*s is not a valid key name (no spaces, no '+')",
+                 utf8_cut(o->name, 200), o->name);
         return CMD_EUSAGE;
     }
     return CMD_OK;

@@ -23,6 +23,7 @@
 #include "hook_sock.h"
 #include "../util/jsoncheck.h"
 #include "../util/ts.h"
+#include "../util/utf8.h"
 
 typedef enum kind { K_PRE, K_POST, K_FAIL, K_PROMPT, K_STATE } kind;
 
@@ -159,30 +160,6 @@ static const char *take_str(hook_ctx *c, const char *name)
 {
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c->root, name))) return NULL;
     return take(c, name)->valuestring;
-}
-
-/* How many bytes of s to print to show at most max of them: the cut is
-** moved back to a character boundary, since what is printed is shown to
-** the agent (inside JSON for Cursor and Copilot CLI) or stored, and half
-** a UTF-8 sequence would make it invalid. */
-static int utf8_cut(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max);
-    if (s[n] != '\0')
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
-    return (int)n;
-}
-
-/* Drop an incomplete UTF-8 sequence that snprintf() left at the end of buf
-** when it cut what it printed (what went in was valid UTF-8). */
-static void utf8_trim_end(char *buf)
-{
-    size_t n = strlen(buf), i = n;
-    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) i--;
-    if (i == 0 || (unsigned char)buf[i - 1] < 0xC0) return;
-    unsigned char lead = (unsigned char)buf[i - 1];
-    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-    if (n - (i - 1) < want) buf[i - 1] = '\0';
 }
 
 /* ---- reading and recognizing ------------------------------------------ */

@@ -17,6 +17,7 @@
 #include "../tlog/note.h"
 #include "../util/jbuf.h"
 #include "../util/ts.h"
+#include "../util/utf8.h"
 
 _Static_assert(STORE_ORIGIN_MAX == CKPT_ORIGIN_MAX, "an origin fits the store");
 
@@ -60,7 +61,8 @@ int checkpoint_origin(store *st, char *out, char *err)
     int rc = store_log_origin(st, NULL, out, err);
     if (rc != STORE_OK || out[0]) return rc;
     if (ckpt_default_origin(store_log_id(st), want, sizeof want) != 0) {
-        snprintf(err, STORE_ERRLEN, "the log id %.64s makes no valid origin", store_log_id(st));
+        snprintf(err, STORE_ERRLEN, "the log id %.*s makes no valid origin",
+                 utf8_cut(store_log_id(st), 64), store_log_id(st));
         return STORE_EINVAL;
     }
     return store_log_origin(st, want, out, err);
@@ -174,8 +176,9 @@ int checkpoint_check_note(const store_checkpoint *cp, const char *origin, uint8_
         return -1;
     }
     if (origin && strcmp(c.origin, origin) != 0) {
-        snprintf(why, whylen, "its note names the origin %.80s, not the log's %.80s", c.origin,
-                 origin);
+        snprintf(why, whylen, "its note names the origin %.*s, not the log's %.*s",
+                 utf8_cut(c.origin, 80), c.origin,
+                 utf8_cut(origin, 80), origin);
         return -1;
     }
     uint8_t pk[32];

@@ -20,6 +20,7 @@
 
 #include "../tlog/c2sp.h"
 #include "../tlog/ckpt.h"
+#include "../util/utf8.h"
 #include "archive.h"
 #include "checkpoint.h"
 
@@ -152,7 +153,8 @@ static int vkey_of(const store_checkpoint *cp, char out[NOTE_VKEY_MAX], char *er
     char origin[STORE_ORIGIN_MAX + 1], why[256];
     checkpoint_note_origin(cp->note, origin);
     if (checkpoint_vkey(origin, cp->public_key, out, why, sizeof why) != 0) {
-        snprintf(err, STORE_ERRLEN, "checkpoint %lld: %.200s", (long long)cp->number, why);
+        snprintf(err, STORE_ERRLEN, "checkpoint %lld: %.*s", (long long)cp->number, utf8_cut(why,
+                 200), why);
         return STORE_EINVAL;
     }
     return STORE_OK;

@@ -24,6 +24,7 @@
 
 #include "../tlog/c2sp.h"
 #include "../tlog/ckpt.h"
+#include "../util/utf8.h"
 #include "archive.h"
 #include "checkpoint.h"
 #include "prehash.h"
@@ -956,7 +957,8 @@ static int since_log(store *st, const verify_options *opt, const char *origin, s
     free(l.v);
     if (!found) {
         if (opt->log) snprintf(err, errlen, "the store holds no log named %s", opt->log);
-        else snprintf(err, errlen, "no log of the store has the origin %.200s", origin);
+        else snprintf(err, errlen, "no log of the store has the origin %.*s", utf8_cut(origin,
+                      200), origin);
         return -1;
     }
     return 0;

@@ -21,6 +21,7 @@
 #include "../util/diag.h"
 #include "../util/jbuf.h"
 #include "../util/ts.h"
+#include "../util/utf8.h"
 
 #ifndef DSS_VERSION
 #define DSS_VERSION "0.0.0"
@@ -200,7 +201,7 @@ cJSON *mcp_call_result(cJSON *structured, cJSON *text, const char *error_text)
     }
     if (!text)
         text = raw ? cJSON_CreateStringReference(raw->valuestring)
-                   : ok ? NULL : cJSON_CreateString(error_text);
+                   : ok ? NULL : rpc_text(error_text);
     if (!r || !content || !block || !text || (ok && !raw)) {
         cJSON_Delete(r);
         cJSON_Delete(content);
@@ -507,7 +508,7 @@ static void dispatch(mcp *m, mcp_req *rq, mcp_reply *out)
         out->line = handle_set_level(m, rq);
     } else if (!(out->line = mcp_resources(m, rq, method))) {
         char text[300];
-        snprintf(text, sizeof text, "method not found: '%.200s'", method);
+        snprintf(text, sizeof text, "method not found: '%.*s'", utf8_cut(method, 200), method);
         out->line = rpc_reply_error(msg->id, RPC_METHOD_NOT_FOUND, text, NULL);
     }
     if (!out->line && !rq->cancelled)

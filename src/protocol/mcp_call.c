@@ -23,6 +23,7 @@
 #include "../util/diag.h"
 #include "../util/jbuf.h"
 #include "../util/ts.h"
+#include "../util/utf8.h"
 #include "mcp_int.h"
 
 /* The tool_call entry describing this call.  The arguments were scrubbed
@@ -141,7 +142,8 @@ void mcp_call_tool(mcp *m, mcp_req *rq, mcp_reply *out)
     const tool *tl = tools_find(m->tools, name->valuestring);
     if (!tl) {
         char text[320];
-        snprintf(text, sizeof text, "unknown tool '%.256s'", name->valuestring);
+        snprintf(text, sizeof text, "unknown tool '%.*s'", utf8_cut(name->valuestring, 256),
+                 name->valuestring);
         out->line = rpc_reply_error(msg->id, RPC_INVALID_PARAMS, text, NULL);
         return;
     }

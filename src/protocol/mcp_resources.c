@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../integrity/checkpoint.h"
+#include "../util/utf8.h"
 #include "mcp_int.h"
 
 #define PAGE 100
@@ -86,8 +87,9 @@ static char *list(mcp *m, mcp_req *rq)
         char uri[96], name[48], title[320];
         snprintf(uri, sizeof uri, ENTRY_PREFIX "%s", id ? id : "");
         snprintf(name, sizeof name, "entry-%lld", (long long)last);
-        snprintf(title, sizeof title, "#%lld %s: %.256s", (long long)last,
-                 type ? type : "", op ? op : "");
+        snprintf(title, sizeof title, "#%lld %s: %.*s", (long long)last,
+                 type ? type : "", utf8_cut(op ? op : "", 256), op ? op : "");
+        utf8_trim_end(title); /* a long event type cut by the buffer */
         cJSON_AddItemToArray(list, resource(uri, name, title, NULL));
     }
     cJSON_Delete(entries);
@@ -147,7 +149,7 @@ static char *not_found(mcp *m, mcp_req *rq, const char *uri, const char *why)
 {
     (void)m;
     char text[400];
-    snprintf(text, sizeof text, "resource not found: %.200s (%s)", uri, why);
+    snprintf(text, sizeof text, "resource not found: %.*s (%s)", utf8_cut(uri, 200), uri, why);
     cJSON *data = cJSON_CreateObject();
     if (data) cJSON_AddStringToObject(data, "uri", uri);
     /* 2026-07-28 replaced -32002 with -32602; earlier revisions use -32002. */

@@ -17,6 +17,7 @@
 
 #include "../util/jbuf.h"
 #include "../util/jsoncheck.h"
+#include "../util/utf8.h"
 
 #define DEFAULT_MAX_DEPTH 64
 
@@ -121,7 +122,7 @@ static int ambiguous(const cJSON *item, char *why, size_t len)
         for (const cJSON *a = item->child; a; a = a->next)
             for (const cJSON *b = a->next; b; b = b->next)
                 if (strcmp(a->string, b->string) == 0) {
-                    snprintf(why, len, "duplicate key '%.64s'", b->string);
+                    snprintf(why, len, "duplicate key '%.*s'", utf8_cut(b->string, 64), b->string);
                     return 1;
                 }
         return 0;
@@ -137,7 +138,8 @@ static int ambiguous(const cJSON *item, char *why, size_t len)
     int dup = 0;
     for (i = 1; i < n && !dup; i++) {
         if (strcmp(keys[i - 1]->string, keys[i]->string) == 0) {
-            snprintf(why, len, "duplicate key '%.64s'", keys[i]->string);
+            snprintf(why, len, "duplicate key '%.*s'", utf8_cut(keys[i]->string, 64),
+                     keys[i]->string);
             dup = 1;
         }
     }
@@ -319,15 +321,27 @@ char *rpc_reply_result(const char *id, cJSON *result)
     return reply(id, "result", result);
 }
 
+cJSON *rpc_text(const char *s)
+{
+    size_t len = strlen(s), at;
+    if (!jsoncheck_utf8(s, len, &at)) return cJSON_CreateString(s);
+    char *mended = utf8_mend(s, len);
+    cJSON *item = mended ? cJSON_CreateString(mended) : NULL;
+    free(mended);
+    return item;
+}
+
 char *rpc_reply_error(const char *id, int code, const char *message, cJSON *data)
 {
-    cJSON *e = cJSON_CreateObject();
-    if (!e) {
+    cJSON *e = cJSON_CreateObject(), *text = rpc_text(message);
+    if (!e || !text) {
+        cJSON_Delete(e);
+        cJSON_Delete(text);
         cJSON_Delete(data);
         return NULL;
     }
     cJSON_AddNumberToObject(e, "code", code);
-    cJSON_AddStringToObject(e, "message", message);
+    cJSON_AddItemToObject(e, "message", text);
     if (data) cJSON_AddItemToObject(e, "data", data);
     return reply(id, "error", e);
 }

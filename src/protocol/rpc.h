@@ -71,8 +71,16 @@ int rpc_is_cancellation(const char *line, size_t len, const cJSON *id);
 ** Returns a new single-line string the caller frees, or NULL on OOM. */
 char *rpc_reply_result(const char *id, cJSON *result);
 
-/* An error reply; data (may be NULL) is taken over.  Caller frees. */
+/* An error reply; data (may be NULL) is taken over.  message may quote
+** input cut inside a character: invalid UTF-8 in it is mended
+** (rpc_text()).  Caller frees. */
 char *rpc_reply_error(const char *id, int code, const char *message,
                       cJSON *data);
+
+/* A JSON string item holding s, each sequence of it that is not UTF-8
+** replaced by U+FFFD (utf8_mend()), so a message quoting cut input still
+** prints as valid JSON text.  Caller frees (cJSON_Delete) or adds it to a
+** tree; NULL on OOM. */
+cJSON *rpc_text(const char *s);
 
 #endif

@@ -35,6 +35,7 @@
 #include "ship.h"
 #include "cursor.h"
 #include "../util/diag.h"
+#include "../util/utf8.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -597,9 +598,10 @@ static int resume(worker *w, lane *l, char *why, size_t len)
         l->fresh = 1;
     } else if (m.seq > last) {
         snprintf(why, len,
-                 "%.150s ends at seq %lld, but %.150s already acknowledged up to seq %lld: "
+                 "%.*s ends at seq %lld, but %.*s already acknowledged up to seq %lld: "
                  "was it restored from an older copy? ship --from-start sends it again",
-                 log_named(w, l), (long long)last, w->sk->desc, (long long)m.seq);
+                 utf8_cut(log_named(w, l), 150), log_named(w, l), (long long)last,
+                 utf8_cut(w->sk->desc, 150), w->sk->desc, (long long)m.seq);
         return SHIP_EFAIL;
     } else {
         if (m.seq >= first && m.seq > 0 && m.hash[0]) {
@@ -609,12 +611,14 @@ static int resume(worker *w, lane *l, char *why, size_t len)
                 return SHIP_EFAIL;
             }
             if (strcmp(hash, m.hash) != 0) {
+                const char *named = w->h->remote ? log_named(w, l) : "";
                 snprintf(why, len,
-                         "the %sentry%s%.150s at seq %lld is not the one %.150s acknowledged "
+                         "the %sentry%s%.*s at seq %lld is not the one %.*s acknowledged "
                          "(hash %.16s..., now %.16s...): was %s replaced? ship --from-start "
                          "sends it again",
                          w->h->remote ? "" : "local ", w->h->remote ? " of " : "",
-                         w->h->remote ? log_named(w, l) : "", (long long)m.seq, w->sk->desc,
+                         utf8_cut(named, 150), named, (long long)m.seq, utf8_cut(w->sk->desc, 150),
+                         w->sk->desc,
                          m.hash, hash, w->h->remote ? "it" : "the file");
                 return SHIP_EFAIL;
             }

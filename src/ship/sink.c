@@ -7,7 +7,6 @@
 #include "sink.h"
 #include "sink_int.h"
 #include "../cli/cli.h"
-#include "../util/jsoncheck.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -226,6 +225,8 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
     memcpy(out->host, h, (size_t)(hend - h));
     out->port = default_port;
     if (port) {
+        /* Digits alone: strtol() would also take "+80", "-0" or " 80". */
+        if (*port < '0' || *port > '9') goto bad;
         char *stop;
         errno = 0;
         long v = strtol(port, &stop, 10);
@@ -244,30 +245,6 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
 bad:
     snprintf(err, len, "'%s' is not a usable URL (scheme://host:port/path)", shown);
     return SINK_EUSAGE;
-}
-
-/* A receiver's words end up on a terminal and in logs: an escape sequence
-** or a cut character must not come with them. */
-void sink_printable(const char *p, size_t n, size_t max, char *out, size_t len)
-{
-    size_t w = 0, i = 0;
-    if (max > len - 1) max = len - 1;
-    while (i < n) {
-        const unsigned char *c = (const unsigned char *)p + i;
-        size_t k = 1;
-        char sub = 0;
-        if (*c < 0x20 || *c == 0x7f)
-            sub = '?';
-        else if (*c >= 0x80 && !(k = (size_t)jsoncheck_utf8_seq(c, (const unsigned char *)p + n)))
-            k = 1, sub = '?';
-        else if (k == 2 && *c == 0xC2 && c[1] < 0xA0) /* C1 controls: CSI is U+009B */
-            sub = '?';
-        if (w + k > max) break;
-        if (sub) out[w++] = sub;
-        else memcpy(out + w, c, k), w += k;
-        i += k;
-    }
-    out[w] = '\0';
 }
 
 /* ---- entries ------------------------------------------------------------ */

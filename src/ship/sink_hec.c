@@ -63,7 +63,7 @@ int sink_hec_answer(const char *p, size_t n, char *text, size_t len, int *has_ac
         int64_t v = hec_int(c);
         code = v >= 0 && v <= 1000 ? (int)v : -2;
     }
-    if (cJSON_IsString(t)) sink_printable(t->valuestring, strlen(t->valuestring), 200, text, len);
+    if (cJSON_IsString(t)) utf8_printable(t->valuestring, strlen(t->valuestring), 200, text, len);
     /* An ackId that is no id cannot be waited for: the batch is not known
     ** to be kept. */
     if (id && (!cJSON_IsNumber(id) || hec_int(id) < 0)) code = -2;

@@ -14,6 +14,7 @@
 
 #include "sink.h"
 #include "../util/jbuf.h"
+#include "../util/utf8.h" /* utf8_printable() for receivers' words */
 
 /* ---- HTTP (sink_http.c) ---- */
 
@@ -125,26 +126,20 @@ int sink_otlp_request(const char *log_id, const char *records, size_t n, jbuf *o
 ** sink_otlp_partial_success(): an ExportLogsServiceResponse of n bytes
 ** { partial_success = 1 { rejected_log_records = 1; error_message = 2 } }
 ** answering a request of `records` records: the rejected count, within
-** [0, records], and its message (sink_printable(), "" when none) in msg;
+** [0, records], and its message (utf8_printable(), "" when none) in msg;
 ** or -1 for bytes that are not such a response.
 ** sink_otlp_status_message(): ": " and the message of an error answer
 ** (a google.rpc.Status when h->ctype says protobuf, else the body's first
 ** line) into msg, "" when there is none.
 ** sink_hec_answer(): HEC's JSON answer: its code (-1 when absent, -2 when
 ** the answer's code or ackId is not a number HEC sends: never a success),
-** its text (sink_printable()), and when has_ack is given, whether it holds
+** its text (utf8_printable()), and when has_ack is given, whether it holds
 ** an ackId and which. */
 int64_t sink_otlp_partial_success(const char *p, size_t n, size_t records, char *msg,
                                   size_t len);
 void sink_otlp_status_message(const sink_http *h, char *msg, size_t len);
 int sink_hec_answer(const char *p, size_t n, char *text, size_t len, int *has_ack,
                     int64_t *ack_id);
-
-/* A receiver's text (n bytes, not NUL-terminated, any bytes) as a message
-** may show it, into out (len bytes, len > 0): valid UTF-8 cut only between
-** characters, each control character and each byte of invalid UTF-8 a '?',
-** at most max bytes (and len - 1) of it. */
-void sink_printable(const char *p, size_t n, size_t max, char *out, size_t len);
 
 /* ---- signals ---- */
 

@@ -368,7 +368,7 @@ int64_t sink_otlp_partial_success(const char *p, size_t n, size_t records, char 
                            : g.v > records           ? (int64_t)records
                                                      : (int64_t)g.v;
             if (g.field == 2 && g.wire == WIRE_LEN)
-                sink_printable(g.p, g.n, RECEIVER_MSG_MAX, msg, len);
+                utf8_printable(g.p, g.n, RECEIVER_MSG_MAX, msg, len);
         }
     }
     return rejected;
@@ -391,7 +391,7 @@ void sink_otlp_status_message(const sink_http *h, char *msg, size_t len)
     if (strstr(h->ctype, "protobuf")) {
         while (p < end && pb_next(&p, end, &f) == 0)
             if (f.field == 2 && f.wire == WIRE_LEN) {
-                sink_printable(f.p, f.n, RECEIVER_MSG_MAX, text, sizeof text);
+                utf8_printable(f.p, f.n, RECEIVER_MSG_MAX, text, sizeof text);
                 snprintf(msg, len, ": %s", text);
                 return;
             }
@@ -400,7 +400,7 @@ void sink_otlp_status_message(const sink_http *h, char *msg, size_t len)
     /* Some receivers answer errors in text: the first line. */
     size_t n = 0;
     while (n < h->body.len && h->body.p[n] != '\n') n++;
-    sink_printable(h->body.p, n, RECEIVER_MSG_MAX, text, sizeof text);
+    utf8_printable(h->body.p, n, RECEIVER_MSG_MAX, text, sizeof text);
     snprintf(msg, len, ": %s", text);
 }
 

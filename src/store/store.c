@@ -28,6 +28,7 @@
 #include <uuid/uuid.h>
 
 #include "../util/jsoncheck.h"
+#include "../util/utf8.h"
 #include "../util/uuid7.h"
 
 _Static_assert(ENTRY_ENOMEM == STORE_ENOMEM, "a row callback fails with STORE_ENOMEM");
@@ -111,8 +112,8 @@ static int other_log(const store *s, const char *log)
 
 static int not_this_log(const store *s, const char *log, char *err)
 {
-    snprintf(err, STORE_ERRLEN, "this database holds the log %s (%s), not %.64s",
-             store_log_name(s), store_log_id(s), log);
+    snprintf(err, STORE_ERRLEN, "this database holds the log %s (%s), not %.*s",
+             store_log_name(s), store_log_id(s), utf8_cut(log, 64), log);
     return STORE_ENOTFOUND;
 }
 
@@ -309,7 +310,8 @@ int store_append_as(store *s, const store_record *rec, const char *id, store_rec
                     char *err)
 {
     if (id && !store_uuid_ok(id)) {
-        snprintf(err, STORE_ERRLEN, "the entry id '%.40s' is not a lower-case UUID", id);
+        snprintf(err, STORE_ERRLEN, "the entry id '%.*s' is not a lower-case UUID", utf8_cut(id,
+                 40), id);
         return STORE_EINVAL;
     }
     if (!store_in_transaction(s)) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/utf8.h"
 #include "c2sp.h"
 
 int ckpt_default_origin(const char *log_id, char *out, size_t cap)
@@ -90,9 +91,9 @@ char *ckpt_format(const ckpt *c, size_t *out_len, char *err, size_t errlen)
     size_t olen = strlen(c->origin);
     if (!note_name_ok(c->origin, olen)) {
         snprintf(err, errlen,
-                 "the origin \"%.80s\" is not a valid key name (1 to %d bytes, no spaces, "
+                 "the origin \"%.*s\" is not a valid key name (1 to %d bytes, no spaces, "
                  "no '+')",
-                 c->origin, CKPT_ORIGIN_MAX);
+                 utf8_cut(c->origin, 80), c->origin, CKPT_ORIGIN_MAX);
         return NULL;
     }
     if (c->size < 0) {
@@ -150,7 +151,8 @@ int ckpt_open(const char *msg, size_t len, const ckpt_log *logs, size_t nlogs, n
     for (size_t i = 0; i < nlogs; i++)
         if (strcmp(logs[i].origin, out->origin) == 0) keys[nkeys++] = logs[i].key;
     if (nkeys == 0) {
-        snprintf(err, errlen, "no trusted log has the origin \"%.80s\"", out->origin);
+        snprintf(err, errlen, "no trusted log has the origin \"%.*s\"", utf8_cut(out->origin, 80),
+                 out->origin);
         rc = CKPT_EORIGIN;
         goto done;
     }
@@ -168,8 +170,8 @@ int ckpt_open(const char *msg, size_t len, const ckpt_log *logs, size_t nlogs, n
         }
     if (rc == CKPT_OK && count == 0) {
         snprintf(err, errlen,
-                 "the checkpoint of %.80s is not signed by a trusted key of that log",
-                 out->origin);
+                 "the checkpoint of %.*s is not signed by a trusted key of that log",
+                 utf8_cut(out->origin, 80), out->origin);
         rc = CKPT_ESIG;
     }
 done:

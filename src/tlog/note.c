@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../util/jsoncheck.h"
+#include "../util/utf8.h"
 #include "c2sp.h"
 
 #define EM_DASH "\xE2\x80\x94" /* U+2014 */
@@ -78,9 +79,9 @@ int note_key_make(note_key *k, const char *name, uint8_t type, const uint8_t pk[
     memset(k, 0, sizeof *k);
     if (!note_name_ok(name, len)) {
         snprintf(err, errlen,
-                 "\"%.80s\" is not a valid key name (1 to %d bytes of UTF-8, no spaces, "
+                 "\"%.*s\" is not a valid key name (1 to %d bytes of UTF-8, no spaces, "
                  "no '+')",
-                 name, NOTE_NAME_MAX);
+                 utf8_cut(name, 80), name, NOTE_NAME_MAX);
         return NOTE_EFORMAT;
     }
     if (type != NOTE_ED25519 && type != NOTE_COSIGNATURE) {
@@ -115,8 +116,8 @@ int note_key_parse(const char *vkey, note_key *out, char *err, size_t errlen)
     const char *p1 = strchr(vkey, '+');
     const char *p2 = p1 ? strchr(p1 + 1, '+') : NULL;
     if (!p1 || !p2) {
-        snprintf(err, errlen, "a verifier key is <name>+<key ID>+<key>: \"%.80s\" is not",
-                 vkey);
+        snprintf(err, errlen, "a verifier key is <name>+<key ID>+<key>: \"%.*s\" is not",
+                 utf8_cut(vkey, 80), vkey);
         return NOTE_EFORMAT;
     }
     size_t name_len = (size_t)(p1 - vkey), id_len = (size_t)(p2 - p1 - 1);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "utf8.h"
+
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
 
@@ -109,7 +111,7 @@ static int digits(const char **p, int n)
 
 static int fail(char *err, size_t errlen, const char *s, const char *why)
 {
-    snprintf(err, errlen, "'%.64s' is not a valid date: %s", s, why);
+    snprintf(err, errlen, "'%.*s' is not a valid date: %s", utf8_cut(s, 64), s, why);
     return -1;
 }
 

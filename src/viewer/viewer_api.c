@@ -17,6 +17,7 @@
 #include "../integrity/checkpoint.h"
 #include "../util/jsoncheck.h"
 #include "../util/ts.h"
+#include "../util/utf8.h"
 
 #ifndef DSS_VERSION
 #define DSS_VERSION "0.0.0"
@@ -51,20 +52,13 @@ static const char *param(const request *r, const char *name)
 ** that the body stays UTF-8. */
 static int fail(const request *r, int status, const char *msg)
 {
-    jbuf clean = {0};
-    const unsigned char *p = (const unsigned char *)msg, *end = p + strlen(msg);
-    while (p < end) {
-        int n = *p < 0x80 ? 1 : jsoncheck_utf8_seq(p, end);
-        if (n) jbuf_put(&clean, (const char *)p, (size_t)n);
-        else jbuf_puts(&clean, "\xef\xbf\xbd");
-        p += n ? n : 1;
-    }
+    char *clean = utf8_mend(msg, strlen(msg));
     r->out->len = 0;
     jbuf_puts(r->out, "{\"error\":");
-    if (clean.failed) jbuf_fail(r->out);
-    else jbuf_string(r->out, clean.p ? clean.p : "", clean.len);
+    if (!clean) jbuf_fail(r->out);
+    else jbuf_string(r->out, clean, strlen(clean));
     jbuf_putc(r->out, '}');
-    jbuf_free(&clean);
+    free(clean);
     return status;
 }
 

@@ -28,6 +28,7 @@
 #include "../tlog/proof.h"
 #include "../util/diag.h"
 #include "../util/jbuf.h"
+#include "../util/utf8.h"
 #include "../viewer/viewer_http.h"
 #include "witness_check.h"
 #include "witness_db.h"
@@ -329,7 +330,8 @@ witness *witness_start(const witness_options *o, char *err, size_t errlen)
     for (size_t i = 0; i < o->nlogs; i++) {
         char why[256];
         if (ckpt_log_from_vkey(o->log_vkeys[i], &w->logs[i], why, sizeof why) != CKPT_OK) {
-            snprintf(err, errlen, "--log %.100s: %s", o->log_vkeys[i], why);
+            snprintf(err, errlen, "--log %.*s: %s", utf8_cut(o->log_vkeys[i], 100),
+                     o->log_vkeys[i], why);
             goto fail;
         }
     }

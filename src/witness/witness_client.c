@@ -11,6 +11,7 @@
 #include "../tlog/c2sp.h"
 #include "../tlog/ckpt.h"
 #include "../tlog/proof.h"
+#include "../util/utf8.h"
 
 /* A witness answers with a few lines; more is not a witness. */
 #define REPLY_MAX (64 * 1024)
@@ -35,6 +36,25 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
     b->len += len;
     b->p[b->len] = '\0';
     return len;
+}
+
+/* Whether the signature line s names key (its name and ID). */
+static int by_key(const note_sig *s, const note_key *key)
+{
+    return s->id == key->id && s->name_len == strlen(key->name) &&
+           memcmp(s->name, key->name, s->name_len) == 0;
+}
+
+/* The time a cosignature/v1 line carries: the 8 bytes after its key ID
+** (c2sp.org/tlog-cosignature), or 0 when it does not decode as one. */
+static uint64_t cosig_time(const note_sig *s)
+{
+    uint8_t raw[4 + 8 + 64];
+    size_t n = 0;
+    if (c2sp_b64_decode(s->b64, s->b64_len, raw, sizeof raw, &n) != 0 || n != sizeof raw) return 0;
+    uint64_t t = 0;
+    for (int i = 4; i < 12; i++) t = t << 8 | raw[i];
+    return t;
 }
 
 int witness_reply_parse(const note *n, const note_key *key, const char *reply, size_t len,
@@ -68,15 +88,19 @@ int witness_reply_parse(const note *n, const note_key *key, const char *reply, s
                  key->name, key->id, v.invalid ? " (one fails to verify)" : "");
         goto done;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < all->nsigs; i++) {
-        const note_sig *s = &all->sigs[i];
-        if (s->id == key->id && s->name_len == strlen(key->name) &&
-            memcmp(s->name, key->name, s->name_len) == 0) {
+    /* The key's lines, the newest first: a witness may send several, and
+    ** whoever keeps one line keeps the one whose time is out->timestamp
+    ** (every line by the key verified, so one carries the newest time). */
+    size_t k = 0, newest = all->nsigs;
+    for (size_t i = 0; i < all->nsigs && newest == all->nsigs; i++)
+        if (by_key(&all->sigs[i], key) && cosig_time(&all->sigs[i]) == v.timestamp) newest = i;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < all->nsigs; i++) {
+            const note_sig *s = &all->sigs[i];
+            if (!by_key(s, key) || (pass == 0) != (i == newest)) continue;
             memcpy(keep + k, s->line, s->line_len);
             k += s->line_len;
         }
-    }
     keep[k] = '\0';
     out->cosignatures = keep;
     out->len = k;
@@ -220,11 +244,11 @@ int witness_submit(const char *url, const note_key *key, const char *checkpoint,
         if (theirs == old_size) break; /* it contradicts itself: give up */
         old_size = theirs;
     }
-    /* Refused: show the witness's own sentence, on one line. */
-    for (size_t i = 0; i < ans.len; i++)
-        if (ans.p[i] == '\n' || ans.p[i] == '\r') ans.p[i] = ' ';
-    snprintf(err, errlen, "the witness at %s answered %ld: %.300s", target, out->http_status,
-             ans.len ? ans.p : "(no text)");
+    /* Refused: show the witness's own sentence, on one line, without the
+    ** escape sequences or invalid bytes a hostile witness could send. */
+    char said[301];
+    utf8_printable(ans.len ? ans.p : "(no text)", ans.len ? ans.len : 9, 300, said, sizeof said);
+    snprintf(err, errlen, "the witness at %s answered %ld: %s", target, out->http_status, said);
     rc = WITNESS_EREFUSED;
 done:
     curl_slist_free_all(hdr);

@@ -39,8 +39,9 @@ enum {
 
 /* What one submission gave. */
 typedef struct witness_reply {
-    char *cosignatures; /* the witness's valid cosignature lines ("— ...\n"), which
-                           the caller frees with free(); NULL unless WITNESS_OK */
+    char *cosignatures; /* the witness's valid cosignature lines ("— ...\n"), the
+                           newest (the one of timestamp) first, which the caller
+                           frees with free(); NULL unless WITNESS_OK */
     size_t len;
     uint64_t timestamp; /* the newest cosignature's time */
     int64_t witness_size; /* the size the witness holds after the exchange (its 409

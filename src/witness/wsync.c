@@ -19,6 +19,7 @@
 
 #include "../integrity/checkpoint.h"
 #include "../util/ts.h"
+#include "../util/utf8.h"
 #include "witness_client.h"
 
 int wsync_parse(const char *spec, wsync_witness *out, char *err, size_t errlen)
@@ -31,19 +32,20 @@ int wsync_parse(const char *spec, wsync_witness *out, char *err, size_t errlen)
     for (const char *p = strchr(spec, '='); p && !eq; p = strchr(p + 1, '='))
         if (note_key_parse(p + 1, &out->key, why, sizeof why) == NOTE_OK) eq = p;
     if (!eq) {
-        snprintf(err, errlen, "%.200s is not URL=VKEY (a witness's submission URL and its "
-                 "verifier key, as it prints them)", spec);
+        snprintf(err, errlen, "%.*s is not URL=VKEY (a witness's submission URL and its "
+                 "verifier key, as it prints them)", utf8_cut(spec, 200), spec);
         return -1;
     }
     size_t ul = (size_t)(eq - spec);
     if (ul >= sizeof out->url ||
         (strncmp(spec, "http://", 7) != 0 && strncmp(spec, "https://", 8) != 0)) {
-        snprintf(err, errlen, "the witness URL of %.200s must start with http:// or https://",
-                 spec);
+        snprintf(err, errlen, "the witness URL of %.*s must start with http:// or https://",
+                 utf8_cut(spec, 200), spec);
         return -1;
     }
     if (out->key.type != NOTE_COSIGNATURE) {
-        snprintf(err, errlen, "%.200s is a log's key, not a witness's (type 0x04)", eq + 1);
+        snprintf(err, errlen, "%.*s is a log's key, not a witness's (type 0x04)", utf8_cut(eq + 1,
+                 200), eq + 1);
         return -1;
     }
     memcpy(out->url, spec, ul);
@@ -115,7 +117,8 @@ static int submit_one(store *st, const store_checkpoint *cp, const wsync_witness
         c.number = cp->number;
         c.time = (int64_t)reply.timestamp;
         snprintf(c.witness, sizeof c.witness, "%s", w->vkey);
-        /* Its first line: one cosignature per witness and checkpoint. */
+        /* Its first line, the one whose time is c.time: one cosignature
+        ** per witness and checkpoint. */
         size_t l1 = strcspn(reply.cosignatures, "\n") + 1;
         snprintf(c.line, sizeof c.line, "%.*s", (int)(l1 < sizeof c.line ? l1 : 0),
                  reply.cosignatures);
@@ -127,7 +130,8 @@ static int submit_one(store *st, const store_checkpoint *cp, const wsync_witness
             state.last_error[0] = '\0';
         }
     } else {
-        snprintf(state.last_error, sizeof state.last_error, "%.250s", out->why);
+        snprintf(state.last_error, sizeof state.last_error, "%.*s", utf8_cut(out->why, 250),
+                 out->why);
         /* What it said it holds, when no more than ours: the next try
         ** starts there (a larger one means this log was rolled back). */
         if (reply.witness_size >= 0 && reply.witness_size <= cp->seq)

@@ -218,8 +218,35 @@ static int remaining(long long deadline)
     return left < 0 ? 0 : (int)left;
 }
 
+int h_valid_utf8(const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + n;
+    while (p < end) {
+        unsigned char c = *p;
+        if (c < 0x80) { p++; continue; }
+        int len;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c == 0xE0) { len = 3; lo = 0xA0; }
+        else if (c == 0xED) { len = 3; hi = 0x9F; }
+        else if (c >= 0xE1 && c <= 0xEF) len = 3;
+        else if (c == 0xF0) { len = 4; lo = 0x90; }
+        else if (c == 0xF4) { len = 4; hi = 0x8F; }
+        else if (c >= 0xF1 && c <= 0xF3) len = 4;
+        else return 0;
+        if (end - p < len || p[1] < lo || p[1] > hi) return 0;
+        for (int i = 2; i < len; i++)
+            if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+        p += len;
+    }
+    return 1;
+}
+
+/* One JSON object on one line, in UTF-8 (RFC 8259, 8.1: JSON text
+** exchanged between systems that are not part of a closed ecosystem). */
 static int is_json_object_line(const char *p, size_t n)
 {
+    if (!h_valid_utf8(p, n)) return 0;
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(p, n, &end, 0);
     int ok = v && cJSON_IsObject(v) && end == p + n;

@@ -107,7 +107,8 @@ void srv_kill(srv *s);
 ** what is waiting in the pipes is read first, without blocking). */
 const char *srv_stdout(srv *s);
 const char *srv_stderr(srv *s);
-/* 1 when all of stdout so far is complete lines, each one JSON object. */
+/* 1 when all of stdout so far is complete lines, each one JSON object in
+** UTF-8 (every line srv_recv_json_line() returns is held to the same). */
 int srv_stdout_is_json_lines(srv *s);
 
 /* Stop (as srv_wait when still running), remove the temp dir, free all. */
@@ -122,6 +123,11 @@ cJSON *srv_load_json(srv *s, const char *path);
 /* A file's bytes (NUL-terminated), or NULL if it does not exist; *n gets
 ** the size. */
 char *srv_read_file(srv *s, const char *path, size_t *n);
+
+/* 1 when text[0..n) is valid UTF-8 (Unicode table 3-7: no overlong forms,
+** no surrogates, nothing above U+10FFFF).  The tests' own check, written
+** apart from the server's (src/util/jsoncheck.c). */
+int h_valid_utf8(const char *text, size_t n);
 
 /* Does the memory [hay, hay+n) contain the string needle? */
 int h_memmem(const char *hay, size_t n, const char *needle);

@@ -1135,6 +1135,52 @@ TEST(tools_call_without_name_is_invalid_params)
     FINISH(s);
 }
 
+/* Messages quote what they were given cut to a length ("unknown tool
+** '%.256s'"); a cut inside a character made the reply's JSON text invalid
+** UTF-8.  Each message here quotes input whose cut falls inside "é": the
+** quote must end on the character before it, and every line stays UTF-8
+** (srv_rpc() refuses a line that is not). */
+static char *repeat(srv *s, char c, int n, const char *tail)
+{
+    char *p = srv_fmt(s, "%*s%s", n, "", tail);
+    memset(p, c, (size_t)n);
+    return p;
+}
+
+TEST(messages_quoting_long_input_are_cut_between_characters)
+{
+    START_INIT(s);
+    char *tool = repeat(s, 'a', 255, "\xc3\xa9");
+    char *method = repeat(s, 'm', 199, "\xc3\xa9");
+    char *key = repeat(s, 'k', 63, "\xc3\xa9");
+    char *date = repeat(s, '2', 63, "\xc3\xa9");
+    struct {
+        const char *line, *quoted, *where;
+    } cases[] = {
+        {srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"%s\",\"arguments\":{}}}", tool),
+         repeat(s, 'a', 255, "'"), "error.message"},
+        {srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"%s\"}", method),
+         repeat(s, 'm', 199, "'"), "error.message"},
+        {srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\","
+                    "\"params\":{\"%s\":1,\"%s\":2}}", key, key),
+         repeat(s, 'k', 63, "'"), "error.message"},
+        {srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":"
+                    "{\"name\":\"get_audit_trail\",\"arguments\":{\"start_date\":\"%s\","
+                    "\"end_date\":\"2026-01-01\"}}}", date),
+         repeat(s, '2', 63, "'"), "result.content.0.text"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *r = srv_rpc(s, cases[i].line);
+        CHECK(r);
+        const char *msg = jstr(r, cases[i].where);
+        CHECK(msg);
+        if (!strstr(msg, cases[i].quoted) || strstr(msg, "\xef\xbf\xbd"))
+            TEST_FAIL_("case %zu: the quote is not cut before the character: %s", i, msg);
+    }
+    FINISH(s);
+}
+
 TEST(unknown_method_is_method_not_found)
 {
     START_INIT(s);
@@ -2039,6 +2085,7 @@ TEST_MAIN(
     TEST_ENTRY(unknown_tool_is_invalid_params)
     TEST_ENTRY(tools_call_without_name_is_invalid_params)
     TEST_ENTRY(unknown_method_is_method_not_found)
+    TEST_ENTRY(messages_quoting_long_input_are_cut_between_characters)
     TEST_ENTRY(parse_error_has_null_id)
     TEST_ENTRY(invalid_requests_are_rejected)
     TEST_ENTRY(ids_are_echoed_exactly)

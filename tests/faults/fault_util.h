@@ -6,7 +6,7 @@
 ** (with the signing key inside it, via DSS_AUDIT_KEY), servers started on a
 ** database path of the test's choosing (so that a database outlives the
 ** server that wrote it), the `verify` subcommand, raw reads of the database
-** with SQLite, and a strict UTF-8 check of what the server writes.
+** with SQLite.
 **
 ** Everything is static: each test file is one translation unit.
 */
@@ -85,34 +85,6 @@ static inline int count_entries(const cJSON *sc)
 {
     const cJSON *e = jget(sc, "entries");
     return cJSON_IsArray(e) ? cJSON_GetArraySize(e) : -1;
-}
-
-/* ---- UTF-8 -------------------------------------------------------------- */
-
-/* 1 when p[0..n) is valid UTF-8 (Unicode table 3-7: no overlong forms, no
-** surrogates, nothing above U+10FFFF). */
-static inline int valid_utf8(const char *text, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)text, *end = p + n;
-    while (p < end) {
-        unsigned char c = *p;
-        if (c < 0x80) { p++; continue; }
-        int len;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c == 0xE0) { len = 3; lo = 0xA0; }
-        else if (c == 0xED) { len = 3; hi = 0x9F; }
-        else if (c >= 0xE1 && c <= 0xEF) len = 3;
-        else if (c == 0xF0) { len = 4; lo = 0x90; }
-        else if (c == 0xF4) { len = 4; hi = 0x8F; }
-        else if (c >= 0xF1 && c <= 0xF3) len = 4;
-        else return 0;
-        if (end - p < len || p[1] < lo || p[1] > hi) return 0;
-        for (int i = 2; i < len; i++)
-            if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-        p += len;
-    }
-    return 1;
 }
 
 /* ---- cleanup at exit ------------------------------------------------------ */

@@ -55,7 +55,7 @@ static cJSON *send_then_ping(srv *s, const char *msg, size_t len, int n, int *si
     for (int k = 0; k < 3; k++) {
         const char *line = srv_recv_line(s);
         if (!line) return NULL;
-        if (!valid_utf8(line, strlen(line))) {
+        if (!h_valid_utf8(line, strlen(line))) {
             snprintf(why, sizeof why, "reply is not valid UTF-8: %.300s", line);
             fprintf(stderr, "%s\n", why);
             return NULL;
@@ -348,7 +348,7 @@ TEST(invalid_utf8_is_a_parse_error_never_stored_or_echoed)
                   "UTF8OK \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
     CHECK(srv_stdout_is_json_lines(s));
     const char *all = srv_stdout(s);
-    CHECKF(valid_utf8(all, strlen(all)), "stdout holds invalid UTF-8");
+    CHECKF(h_valid_utf8(all, strlen(all)), "stdout holds invalid UTF-8");
     char db[PATH_MAX + 16];
     snprintf(db, sizeof db, "%s", srv_db(s));
     /* Nothing of a refused message was stored, in the database or its WAL. */

@@ -31,6 +31,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "harness.h"
 #include "test.h"
 
 #define SECRET "AKIAIOSFODNN7EXAMPLE"
@@ -615,25 +616,6 @@ TEST(gemini_tool_error_text_is_kept)
     cJSON_Delete(all);
 }
 
-/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
-** past U+10FFFF). */
-static int valid_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int len = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3
-                : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
-        if (!len) return 0;
-        for (int i = 1; i < len; i++)
-            if ((p[i] & 0xC0) != 0x80) return 0;
-        if ((*p == 0xE0 && p[1] < 0xA0) || (*p == 0xED && p[1] > 0x9F) ||
-            (*p == 0xF0 && p[1] < 0x90) || (*p == 0xF4 && p[1] > 0x8F))
-            return 0;
-        p += len;
-    }
-    return 1;
-}
-
 /* Texts the hook cuts to a length (an unknown event's name in the warning,
 ** a failed tool's error) are cut between characters, never inside one: the
 ** warning goes into Cursor's JSON answer, the error into the entry (found
@@ -649,7 +631,7 @@ TEST(cut_texts_end_on_a_character)
     ASSERT(run_hook(in_dir("event.json"), &r, "--fail-closed", "--client", "cursor", NULL) == 0);
     ASSERT_CONTAINS(r.out, "\"permission\":\"deny\"");
     ASSERT_CONTAINS(r.err, "aaa'");
-    if (!valid_utf8(r.out) || !valid_utf8(r.err))
+    if (!h_valid_utf8(r.out, strlen(r.out)) || !h_valid_utf8(r.err, strlen(r.err)))
         TEST_FAIL_("not valid UTF-8: stdout '%s', stderr '%s'", r.out, r.err);
     run_free(&r);
     /* Copilot CLI's failure text is cut at 400 bytes, Gemini CLI's error
@@ -671,7 +653,7 @@ TEST(cut_texts_end_on_a_character)
     const char *copilot = str_at(cJSON_GetArrayItem(all, 0), "error", NULL);
     const char *gemini = str_at(cJSON_GetArrayItem(all, 1), "error", NULL);
     ASSERT(copilot && gemini);
-    if (!valid_utf8(copilot) || !valid_utf8(gemini))
+    if (!h_valid_utf8(copilot, strlen(copilot)) || !h_valid_utf8(gemini, strlen(gemini)))
         TEST_FAIL_("an error is not valid UTF-8: '%s', '%s'", copilot, gemini);
     ASSERT_EQ_INT(strlen(copilot), strlen("failure: ") + 399);
     ASSERT_EQ_INT(strlen(gemini), strlen("{\"detail\":\"") + 499);

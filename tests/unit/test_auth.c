@@ -18,6 +18,7 @@
 #include "auth/pkce.h"
 #include "auth/tokens.h"
 #include "remote/httpc.h"
+#include "util/jsoncheck.h"
 #include "test.h"
 
 static char *tmpdir_new(void)
@@ -222,6 +223,31 @@ static void held_record(tok_record *t)
     t->access_token = strdup("old-access");
     t->refresh_token = strdup("old-refresh");
     t->expires_at = 1700000100;
+}
+
+/* An authorization server's error and description reach a terminal: C1
+** controls (CSI is U+009B) and bytes that are not UTF-8 are shown as '?',
+** and a long description is cut between characters, for the token and the
+** registration answers alike. */
+TEST(server_errors_are_printable_and_cut_between_characters)
+{
+    tok_record t;
+    char err[1024], body[1024], desc[400];
+    held_record(&t);
+    const char *odd = "{\"error\":\"bad\\u009b2J\",\"error_description\":\"x\xff\xfey\"}";
+    ASSERT_EQ_INT(oauth_take_tokens(&t, 400, odd, strlen(odd), 1700000000, err, sizeof err), -1);
+    ASSERT_EQ_STR(err, "the token endpoint answered HTTP 400: bad?2J - x??y");
+    /* 198 bytes, then "é": the 200-byte buffer holds 199, inside it. */
+    memset(desc, 'd', 198);
+    snprintf(desc + 198, sizeof desc - 198, "\xc3\xa9tail");
+    snprintf(body, sizeof body, "{\"error\":\"invalid_client\",\"error_description\":\"%s\"}", desc);
+    ASSERT_EQ_INT(oauth_take_registration(&t, 400, body, strlen(body), "http://127.0.0.1:1/callback",
+                                          err, sizeof err), -1);
+    size_t at;
+    ASSERT(jsoncheck_utf8(err, strlen(err), &at) == NULL);
+    ASSERT_CONTAINS(err, "client registration answered HTTP 400: invalid_client - ddd");
+    ASSERT(strstr(err, "\xc3") == NULL);
+    tok_record_free(&t);
 }
 
 TEST(token_answers_with_unsendable_tokens_or_wild_lifetimes_are_handled)
@@ -432,6 +458,7 @@ TEST_MAIN(TEST_ENTRY(pkce_s256_known_answer)
           TEST_ENTRY(auth_list_shows_urls_and_expiry_never_tokens)
           TEST_ENTRY(hand_edited_token_files_are_refused_not_trusted)
           TEST_ENTRY(token_answers_with_unsendable_tokens_or_wild_lifetimes_are_handled)
+    TEST_ENTRY(server_errors_are_printable_and_cut_between_characters)
           TEST_ENTRY(metadata_urls_with_control_characters_are_refused)
           TEST_ENTRY(loopback_takes_only_the_answer_with_its_state)
           TEST_ENTRY(loopback_wait_ends_on_cancel)

@@ -92,7 +92,7 @@ TEST(url_parse_refuses_credentials_bad_ports_and_non_urls)
     ASSERT_CONTAINS(err, "needs a port");
 }
 
-/* Printable as sink_printable() promises: no control character, C1
+/* Printable as utf8_printable() promises: no control character, C1
 ** included, and valid UTF-8. */
 static int printable_utf8(const char *s)
 {
@@ -234,7 +234,7 @@ TEST(hec_codes_and_ack_ids_that_hec_never_sends_are_refused)
     ASSERT_EQ_STR(text, "Invalid ?[2J? token?");
 }
 
-TEST(url_parse_refuses_spaces_and_control_characters)
+TEST(url_parse_refuses_spaces_control_characters_and_signed_ports)
 {
     sink_url u;
     char err[256];
@@ -246,6 +246,13 @@ TEST(url_parse_refuses_spaces_and_control_characters)
         if (sink_url_parse(bad[i], 443, &u, err, sizeof err) != SINK_EUSAGE)
             TEST_FAIL_("'%s' was accepted", bad[i]);
     ASSERT_CONTAINS(err, "a space or a control character");
+    /* A port is digits alone: strtol() took a sign. */
+    const char *signed_port[] = {"relp://h:+2514", "relp://h:-0", "otlp+http://[::1]:+4318/"};
+    for (size_t i = 0; i < sizeof signed_port / sizeof *signed_port; i++)
+        if (sink_url_parse(signed_port[i], 0, &u, err, sizeof err) != SINK_EUSAGE)
+            TEST_FAIL_("'%s' was accepted", signed_port[i]);
+    ASSERT_EQ_INT(sink_url_parse("relp://h:02514", 0, &u, err, sizeof err), SINK_OK);
+    ASSERT_EQ_INT(u.port, 2514);
     /* A query without a path: the path still begins with '/' (sink.h). */
     ASSERT_EQ_INT(sink_url_parse("otlp+http://h:4318?x=1", 0, &u, err, sizeof err), SINK_OK);
     ASSERT_EQ_STR(u.path, "/?x=1");
@@ -994,7 +1001,7 @@ TEST_MAIN(
     TEST_ENTRY(otlp_partial_success_counts_stay_within_the_batch)
     TEST_ENTRY(receiver_messages_are_printable_utf8_and_bounded)
     TEST_ENTRY(hec_codes_and_ack_ids_that_hec_never_sends_are_refused)
-    TEST_ENTRY(url_parse_refuses_spaces_and_control_characters)
+    TEST_ENTRY(url_parse_refuses_spaces_control_characters_and_signed_ports)
     TEST_ENTRY(each_scheme_picks_its_sink)
     TEST_ENTRY(formats_are_checked_against_the_sink)
     TEST_ENTRY(secrets_are_required_where_a_sink_needs_one)

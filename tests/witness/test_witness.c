@@ -970,6 +970,35 @@ TEST(submit_follows_a_409_from_the_size_the_witness_reports)
     log_free(&a);
 }
 
+/* A witness may answer with several cosignature lines of its key; the
+** line kept (the first, which wsync stores with the reply's time) is the
+** one whose time the reply reports, not whichever came first. */
+TEST(a_reply_of_several_cosignatures_puts_the_newest_first)
+{
+    merkle_mem m = {0};
+    merkle_hash leaf = {1};
+    ASSERT_EQ_INT(merkle_mem_append(&m, leaf), 0);
+    note_signer log = tf_signer("example.org/log", NOTE_ED25519);
+    note_signer wit = tf_signer("example.org/witness", NOTE_COSIGNATURE);
+    char *cp = tf_checkpoint(&m, 1, &log), err[256];
+    ASSERT(cp != NULL);
+    note n;
+    ASSERT_EQ_INT(note_parse(cp, strlen(cp), &n, err, sizeof err), NOTE_OK);
+    char older[NOTE_LINE_MAX], newer[NOTE_LINE_MAX], reply[2 * NOTE_LINE_MAX];
+    ASSERT_EQ_INT(note_sign_line(&wit, n.text, n.text_len, 1000, older, err, sizeof err), NOTE_OK);
+    ASSERT_EQ_INT(note_sign_line(&wit, n.text, n.text_len, 2000, newer, err, sizeof err), NOTE_OK);
+    snprintf(reply, sizeof reply, "%s%s", older, newer);
+    witness_reply rep;
+    ASSERT_EQ_INT(witness_reply_parse(&n, &wit.key, reply, strlen(reply), &rep, err, sizeof err),
+                  WITNESS_OK);
+    ASSERT_EQ_INT(rep.timestamp, 2000);
+    ASSERT(strncmp(rep.cosignatures, newer, strlen(newer)) == 0);
+    ASSERT(strstr(rep.cosignatures, older) != NULL); /* the other is still there */
+    witness_reply_free(&rep);
+    free(cp);
+    merkle_mem_free(&m);
+}
+
 TEST(submit_refuses_a_reply_without_the_witness_keys_cosignature)
 {
     tlog a;
@@ -1370,6 +1399,7 @@ TEST_MAIN(TEST_ENTRY(start_prints_a_cosignature_vkey_and_makes_a_private_key_fil
           TEST_ENTRY(kill_9_with_a_request_half_sent_changes_nothing)
           TEST_ENTRY(one_size_is_never_cosigned_with_two_roots)
           TEST_ENTRY(submit_follows_a_409_from_the_size_the_witness_reports)
+          TEST_ENTRY(a_reply_of_several_cosignatures_puts_the_newest_first)
           TEST_ENTRY(submit_refuses_a_reply_without_the_witness_keys_cosignature)
           TEST_ENTRY(submit_says_when_the_witness_holds_a_larger_tree)
           TEST_ENTRY(submit_reports_a_forked_log_refused_by_the_witness)

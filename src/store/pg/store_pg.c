@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "../../util/utf8.h"
+
 /* ---- small helpers ---- */
 
 void pgs_errf(char *err, const char *fmt, ...)
@@ -1070,7 +1072,7 @@ int pgs_resolve_log(pg_store *s, const char *log, char out[37], char *err)
     if (!res) return rc;
     rc = PQntuples(res) ? STORE_OK : STORE_ENOTFOUND;
     if (rc == STORE_OK) snprintf(out, 37, "%s", PQgetvalue(res, 0, 0));
-    else snprintf(err, STORE_ERRLEN, "no log has the id or name '%.64s'", log);
+    else snprintf(err, STORE_ERRLEN, "no log has the id or name '%.*s'", utf8_cut(log, 64), log);
     PQclear(res);
     return rc;
 }

@@ -17,6 +17,7 @@
 ** them (docs/postgres.md lists the grant), and the entry's hash kept in
 ** the row lets the shipper notice a cursor that no longer matches the log.
 */
+#include "../../util/utf8.h"
 #include "store_pg_int.h"
 
 #include <stdio.h>
@@ -107,9 +108,9 @@ int pgs_cursor_save(store *st, const store_sink_cursor *c, char *err)
     if (rc != STORE_OK) return rc;
     if (PQntuples(r) != 1) {
         snprintf(err, STORE_ERRLEN,
-                 "this shipper no longer holds the lock of %.60s (its connection to %.80s was "
+                 "this shipper no longer holds the lock of %.*s (its connection to %.*s was "
                  "lost): another may have taken over",
-                 c->sink, s->where);
+                 utf8_cut(c->sink, 60), c->sink, utf8_cut(s->where, 80), s->where);
         rc = STORE_EBUSY;
     }
     PQclear(r);
@@ -153,8 +154,8 @@ int pgs_cursor_lock(store *st, const char *key, char *err)
     if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
         snprintf(err, STORE_ERRLEN,
                  "another ship process is already shipping this log there (it holds the lock in "
-                 "%.100s)",
-                 s->where);
+                 "%.*s)",
+                 utf8_cut(s->where, 100), s->where);
         rc = STORE_EBUSY;
     }
     PQclear(r);

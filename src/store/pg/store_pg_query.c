@@ -16,6 +16,7 @@
 ** spliced into SQL.  Statements are sent asynchronously and waited for in
 ** slices, so the interrupt callback can cancel them (PQcancel).
 */
+#include "../../util/utf8.h"
 #include "store_pg_int.h"
 
 #include <stdio.h>
@@ -758,7 +759,7 @@ int pgs_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
                             &p, &rc, "reading the entry", err);
     if (!res) return rc;
     if (PQntuples(res) == 0) {
-        snprintf(err, STORE_ERRLEN, "no audit entry has id '%.64s'", id);
+        snprintf(err, STORE_ERRLEN, "no audit entry has id '%.*s'", utf8_cut(id, 64), id);
         rc = STORE_ENOTFOUND;
     } else if ((rc = pgs_name_rows(s, res, err)) == STORE_OK) {
         entry_row row;

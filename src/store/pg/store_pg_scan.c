@@ -24,6 +24,7 @@
 ** drop must commit together with the anchor, so the plain DETACH is used:
 ** it locks the parent table for a moment, and writers wait that moment.
 */
+#include "../../util/utf8.h"
 #include "store_pg_int.h"
 
 #include <stdio.h>
@@ -389,7 +390,8 @@ static int drop_partitions(pg_store *s, const char *b, int64_t upto, int *droppe
             char why[STORE_ERRLEN];
             snprintf(why, sizeof why, "%s", err);
             snprintf(err, STORE_ERRLEN,
-                     "%.180s (prune drops partitions: run it as the schema's owner role)", why);
+                     "%.*s (prune drops partitions: run it as the schema's owner role)",
+                     utf8_cut(why, 180), why);
             break;
         }
         (*dropped)++;

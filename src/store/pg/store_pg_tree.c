@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../../util/jbuf.h"
+#include "../../util/utf8.h"
 
 static const char tree_insert_sql[] =
     "INSERT INTO dss_audit.tree (log_id, idx, hash)"
@@ -273,7 +274,8 @@ int pgs_log_origin(store *st, const char *set, char out[STORE_ORIGIN_MAX + 1], c
     PQclear(r);
     if (set && !out[0]) snprintf(out, STORE_ORIGIN_MAX + 1, "%s", set); /* read-only */
     if (set && strcmp(out, set) != 0) {
-        pgs_errf(err, "the log %.40s has the origin %.90s, not %.90s", s->sel_name, out, set);
+        pgs_errf(err, "the log %.*s has the origin %.*s, not %.*s", utf8_cut(s->sel_name, 40),
+                 s->sel_name, utf8_cut(out, 90), out, utf8_cut(set, 90), set);
         return STORE_EINVAL;
     }
     return STORE_OK;

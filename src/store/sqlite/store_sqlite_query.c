@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../util/utf8.h"
+
 /* A query's shape: the filters it uses (store_query_filters()) and this
 ** backend's own bits; each shape gets one cached prepared statement.  A
 ** text term is matched by LIKE (Q_TEXT), and narrowed through the trigram
@@ -311,7 +313,7 @@ int sq_get(store *st, const char *id, store_row_fn fn, void *ctx, char *err)
         if (rc > 0) rc = STORE_OK;
         if (rc == STORE_ENOMEM) snprintf(err, STORE_ERRLEN, "out of memory");
     } else if (src == SQLITE_DONE) {
-        snprintf(err, STORE_ERRLEN, "no audit entry has id '%.64s'", id);
+        snprintf(err, STORE_ERRLEN, "no audit entry has id '%.*s'", utf8_cut(id, 64), id);
         rc = STORE_ENOTFOUND;
     } else {
         rc = sq_fail(s, src, "reading the entry", err);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../util/utf8.h"
+
 enum {
     TR_PUT, TR_PUT_MANY, TR_GET, TR_RANGE, TR_LAST, TR_COSIG_ADD, TR_COSIG_EACH, TR_WITNESS_PUT,
     TR_WITNESS_EACH
@@ -154,8 +156,9 @@ int sq_log_origin(store *st, const char *set, char out[STORE_ORIGIN_MAX + 1], ch
     if (rc != STORE_OK || !set) return rc;
     if (out[0]) {
         if (strcmp(out, set) == 0) return STORE_OK;
-        snprintf(err, STORE_ERRLEN, "the log %.40s has the origin %.90s, not %.90s",
-                 s->log_name, out, set);
+        snprintf(err, STORE_ERRLEN, "the log %.*s has the origin %.*s, not %.*s",
+                 utf8_cut(s->log_name, 40), s->log_name, utf8_cut(out, 90), out, utf8_cut(set, 90),
+                 set);
         return STORE_EINVAL;
     }
     if (s->readonly) {
