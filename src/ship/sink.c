@@ -142,7 +142,10 @@ void sink_describe(const char *url, char *out, size_t len)
     size_t w = 0;
     const char *p = url, *auth = strstr(url, "://");
     auth = auth ? auth + 3 : url;
-    const char *host_end = auth + strcspn(auth, "/?#");
+    /* The password ends at the last '@' before the query, not the first
+    ** '/': one typed with a '/' unencoded ("user:pa/ss@host") is still
+    ** masked whole.  A path holding '@' masks more than it needs to. */
+    const char *host_end = auth + strcspn(auth, "?#");
     const char *at = NULL;
     for (const char *q = auth; q < host_end; q++)
         if (*q == '@') at = q;

@@ -50,6 +50,11 @@ TEST(describe_masks_passwords_and_query_values)
     ASSERT_EQ_STR(out, "relp://logs.internal:2514");
     sink_describe("postgresql://writer:pw123@db.internal/audit", out, sizeof out);
     ASSERT(!strstr(out, "pw123"));
+    /* A '/' typed unencoded in the password did not end the masking. */
+    sink_describe("https://user:pa/ss@hooks.example.org/x", out, sizeof out);
+    ASSERT_EQ_STR(out, "https://user:***@hooks.example.org/x");
+    sink_describe("postgresql://writer:pw/123@db.internal/audit", out, sizeof out);
+    ASSERT(!strstr(out, "pw/123") && !strstr(out, "123@"));
     /* A buffer too small cuts, never overflows. */
     char small[12];
     sink_describe("https://user:s3cret@hooks.example.org/", small, sizeof small);

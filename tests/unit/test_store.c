@@ -1733,6 +1733,9 @@ TEST(redact_masks_every_password)
     ASSERT_EQ_STR(out, "postgresql://u:***@h/d?password=***&sslmode=require");
     store_redact_path("postgres://u@h/d", out, sizeof out);
     ASSERT_EQ_STR(out, "postgres://u@h/d");
+    /* A '/' typed unencoded in the password: masked whole, not from it on. */
+    store_redact_path("postgresql://u:pw/123@h/d", out, sizeof out);
+    ASSERT_EQ_STR(out, "postgresql://u:***@h/d");
     store_redact_path("/tmp/password=x.db", out, sizeof out);
     ASSERT_EQ_STR(out, "/tmp/password=x.db");
     store_redact_path(NULL, out, sizeof out);
@@ -1747,6 +1750,9 @@ TEST(wipe_overwrites_passwords_in_place)
     char b[] = "postgresql://u:pw@h/d";
     store_wipe_password(b);
     ASSERT_EQ_STR(b, "postgresql://u:xx@h/d");
+    char slash[] = "postgresql://u:pw/123@h/d";
+    store_wipe_password(slash);
+    ASSERT_EQ_STR(slash, "postgresql://u:xxxxxx@h/d");
     char c[] = "audit.db";
     store_wipe_password(c);
     ASSERT_EQ_STR(c, "audit.db");

@@ -47,9 +47,11 @@ static int password_span(const char *text, int uri, int userinfo, size_t *from, 
 {
     if (uri && userinfo) {
         /* scheme://user:password@host..., the userinfo ending at the last
-        ** '@' before the path. */
+        ** '@' before the query: a password typed with an unencoded '/'
+        ** ("pw/123") is masked and wiped whole, not left from its '/' on
+        ** (a path holding '@' masks more than it needs to). */
         const char *auth = strstr(text, "://") + 3;
-        const char *end = auth + strcspn(auth, "/?#");
+        const char *end = auth + strcspn(auth, "?#");
         const char *at = NULL;
         for (const char *q = auth; q < end; q++)
             if (*q == '@') at = q;
