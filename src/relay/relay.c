@@ -11,6 +11,10 @@
 ** when the recorder says its ticket is durable, and otherwise sends the
 ** refusal instead, so the server never sees an unrecorded call.
 **
+** The in-flight table holds the requests of both sides awaiting answers,
+** matched by the value of their ids (rpc_id_key: a server may answer 1.0
+** as 1).
+**
 ** The server itself is behind transport.h (stdio: a child over pipes;
 ** HTTP: a remote server, `wrap --url`), so nothing here knows how
 ** messages reach it or how it ends.
@@ -59,7 +63,10 @@ enum {
 /* A request still waiting for its response. */
 typedef struct flight {
     int dir;
-    char *id;        /* exact JSON text of the id */
+    char *id;        /* the id's JSON text as rpc_parse() gives it: a number
+                        as it was written, a string as cJSON prints it */
+    char *key;       /* its value (rpc_id_key): what an answer is matched by,
+                        however the other side spelled the id */
     char *op;        /* operation_name of its entry */
     char *method;
     char *target;    /* params.name (params.uri for resources/read) of a
@@ -364,17 +371,17 @@ static void rec_round(relay *r, flight *f, const cJSON *result)
 static void flight_free(flight *f)
 {
     free(f->id);
+    free(f->key);
     free(f->method);
     free(f->op);
     free(f->target);
     free(f->client);
 }
 
-static int flight_find(relay *r, int dir, const char *id)
+static int flight_find(relay *r, int dir, const char *key)
 {
     for (size_t i = 0; i < r->nfl; i++)
-        if (r->fl[i].dir == dir && r->fl[i].id && strcmp(r->fl[i].id, id) == 0)
-            return (int)i;
+        if (r->fl[i].dir == dir && strcmp(r->fl[i].key, key) == 0) return (int)i;
     return -1;
 }
 
@@ -393,12 +400,13 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
     f->dir = dir;
     f->batch = r->batch;
     f->id = strdup(id);
+    f->key = rpc_id_key(id, strlen(id));
     f->method = strdup(method);
     f->op = strdup(op);
     f->target = target ? strdup(target) : NULL;
     f->client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
     f->start_us = now_us();
-    if (!f->id || !f->method || !f->op || (target && !f->target) ||
+    if (!f->id || !f->key || !f->method || !f->op || (target && !f->target) ||
         (dir == C2S && r->client_id && !f->client)) {
         flight_free(f);
         return -1;
@@ -450,9 +458,18 @@ static int recorded_method(const char *m)
            strcmp(m, "resources/read") == 0 || strcmp(m, "prompts/get") == 0;
 }
 
-static char *id_json(const cJSON *id)
+/* The JSON text of member name of obj, whose exact bytes are raw (n long),
+** as rpc_parse() gives a message's id: a number as it was written (cJSON
+** keeps a double: 9007199254740993 would read 9007199254740992), anything
+** else as cJSON prints it.  Caller frees; NULL when there is none or
+** memory ran out. */
+static char *member_text(const cJSON *obj, const char *name, const char *raw, size_t n)
 {
-    return id ? cJSON_PrintUnformatted(id) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsNumber(v)) return v ? cJSON_PrintUnformatted(v) : NULL;
+    size_t vn;
+    const char *p = rpc_raw_member(raw, n, name, &vn);
+    return p ? strndup(p, vn) : NULL;
 }
 
 /* A request from the client (dir C2S) or from the server (S2C).  Returns
@@ -505,11 +522,14 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
     return i;
 }
 
-/* A response travelling in direction `to` answers a request of the other
-** side. */
+/* A response answers a request of req_dir, found by the value of its id
+** (rpc_id_key): a server that parses and prints ids again answers 1.0 as
+** 1 and "\u0061" as "a".  One that matches none is relayed, unrecorded. */
 static void on_response(relay *r, int req_dir, const cJSON *root, const char *id)
 {
-    int i = flight_find(r, req_dir, id);
+    char *key = rpc_id_key(id, strlen(id));
+    int i = key ? flight_find(r, req_dir, key) : -1;
+    free(key);
     if (i < 0) return;
     flight *f = &r->fl[i];
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
@@ -524,40 +544,50 @@ static void on_response(relay *r, int req_dir, const cJSON *root, const char *id
 }
 
 /* notifications/cancelled, sent by the side that made the request. */
-static void on_notification(relay *r, int req_dir, const cJSON *root)
+static void on_notification(relay *r, int req_dir, const cJSON *root, const char *raw,
+                            size_t n)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (!cJSON_IsString(m) || strcmp(m->valuestring, "notifications/cancelled") != 0)
         return;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
-    char *id = id_json(cJSON_GetObjectItemCaseSensitive(params, "requestId"));
-    int i = id ? flight_find(r, req_dir, id) : -1;
+    size_t pn;
+    const char *praw = rpc_raw_member(raw, n, "params", &pn);
+    char *id = praw ? member_text(params, "requestId", praw, pn) : NULL;
+    char *key = id ? rpc_id_key(id, strlen(id)) : NULL;
+    int i = key ? flight_find(r, req_dir, key) : -1;
     free(id);
+    free(key);
     if (i < 0) return;
     if (r->fl[i].recorded == 1) rec_outcome(r, &r->fl[i], NULL, NULL, "cancelled");
     flight_drop(r, i);
 }
 
-/* One checked message object from `from` (C2S: the client).  Returns the
-** flight index of a request, else -1. */
-static int on_message(relay *r, int from, const cJSON *root, const char *id)
+/* One checked message object from `from` (C2S: the client), its id's
+** text (member_text) and its exact bytes raw (n long).  Returns what
+** on_request() does for a request, else -1. */
+static int on_message(relay *r, int from, const cJSON *root, const char *id,
+                      const char *raw, size_t n)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (cJSON_IsString(m) && id) return on_request(r, from, root, id);
-    if (cJSON_IsString(m)) on_notification(r, from, root); /* sender's own request */
+    if (cJSON_IsString(m)) on_notification(r, from, root, raw, n); /* sender's own request */
     else if (id) on_response(r, from == C2S ? S2C : C2S, root, id);
     return -1;
 }
 
-/* Each object of a batch from `from`; returns 1 when any was a request
-** whose record was asked for. */
-static int on_batch(relay *r, int from, const cJSON *root)
+/* Each object of a batch from `from` (raw: its exact bytes, n long);
+** returns 1 when any was a request whose record was asked for. */
+static int on_batch(relay *r, int from, const cJSON *root, const char *raw, size_t n)
 {
     int recorded = 0;
+    const char *at = NULL, *el;
+    size_t en = 0;
     for (const cJSON *e = root->child; e; e = e->next) {
+        if (!(el = rpc_raw_element(raw, n, &at, &en))) break;
         if (!cJSON_IsObject(e)) continue;
-        char *id = id_json(cJSON_GetObjectItemCaseSensitive(e, "id"));
-        int i = on_message(r, from, e, id);
+        char *id = member_text(e, "id", el, en);
+        int i = on_message(r, from, e, id, el, en);
         if (i >= 0 && r->fl[i].recorded) recorded = 1;
         free(id);
     }
@@ -581,18 +611,21 @@ static char *refusal_for(const char *id)
                            "forwarded because it could not be recorded", NULL);
 }
 
-/* The answer to a batch refused whole: as JSON-RPC 2.0 has it, an array
-** with an error for each request in it (notifications get none).  NULL
-** when memory ran out. */
-static char *batch_refusal(const cJSON *batch)
+/* The answer to a batch refused whole (raw: its exact bytes, n long): as
+** JSON-RPC 2.0 has it, an array with an error for each request in it
+** (notifications get none).  NULL when memory ran out. */
+static char *batch_refusal(const cJSON *batch, const char *raw, size_t n)
 {
     jbuf b = {0};
-    int n = 0;
+    int k = 0;
+    const char *at = NULL, *el;
+    size_t en = 0;
     jbuf_putc(&b, '[');
-    for (const cJSON *e = batch->child; e; e = e->next) {
+    for (const cJSON *e = batch->child; e && (el = rpc_raw_element(raw, n, &at, &en));
+         e = e->next) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "method")) || !id) continue;
-        char *idt = id_json(id);
+        char *idt = member_text(e, "id", el, en);
         char *line = idt ? rpc_reply_error(reply_id(idt), RELAY_AUDIT_UNAVAILABLE,
                                            "audit trail unavailable: the batch was not "
                                            "forwarded because a request in it could not "
@@ -600,7 +633,7 @@ static char *batch_refusal(const cJSON *batch)
                          : NULL;
         if (!line) jbuf_fail(&b);
         else {
-            if (n++) jbuf_putc(&b, ',');
+            if (k++) jbuf_putc(&b, ',');
             jbuf_puts(&b, line);
         }
         free(idt);
@@ -666,9 +699,9 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
         /* A batch goes as one line: refused whole if any part could not
         ** be recorded. */
         r->batch = ++r->batches ? r->batches : ++r->batches;
-        if (on_batch(r, C2S, msg.root)) refusal = batch_refusal(msg.root);
+        if (on_batch(r, C2S, msg.root, line, len)) refusal = batch_refusal(msg.root, line, len);
     } else {
-        fl = on_message(r, C2S, msg.root, msg.id);
+        fl = on_message(r, C2S, msg.root, msg.id, line, len);
         if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
     }
     if (queue(r, 1, line, len, 0, refusal, fl) == 0) r->out[r->nout - 1].batch = r->batch;
@@ -695,9 +728,9 @@ static void server_message(relay *r, int kind, const char *line, size_t len)
         return;
     }
     if (k == RPC_KIND_BATCH) {
-        on_batch(r, S2C, msg.root);
+        on_batch(r, S2C, msg.root, line, len);
     } else {
-        on_message(r, S2C, msg.root, msg.id);
+        on_message(r, S2C, msg.root, msg.id, line, len);
     }
     queue(r, 0, line, len, 0, NULL, -1);
     rpc_message_free(&msg);

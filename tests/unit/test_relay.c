@@ -1,0 +1,281 @@
+/*
+** test_relay.c: wrap's relay in-process, through src/relay/relay_testing.h.
+**
+** Each case hands client lines and server messages to a relay over a store
+** in memory (or none, as when the trail cannot be opened), with a
+** transport that keeps what reaches the server and a memfd as the
+** client's stdout, then reads back what each side got and what was
+** recorded: answers matched to their requests by the value of their ids.
+*/
+#define _GNU_SOURCE /* memfd_create */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "protocol/frame.h"
+#include "protocol/rpc.h"
+#include "relay/relay.h"
+#include "relay/relay_testing.h"
+#include "relay/transport.h"
+#include "store/store.h"
+#include "test.h"
+
+/* ---- the fake server and the relay ----------------------------------------- */
+
+/* What reached the server, one message a line. */
+static char *to_server;
+static size_t to_server_len;
+
+static int ft_fd(transport *t) { (void)t; return -1; }
+static int ft_next(transport *t, const char **msg, size_t *len)
+{
+    (void)t, (void)msg, (void)len;
+    return TRANSPORT_AGAIN;
+}
+static int ft_send(transport *t, const char *msg, size_t len)
+{
+    (void)t;
+    char *n = realloc(to_server, to_server_len + len + 2);
+    if (!n) return -1;
+    to_server = n;
+    memcpy(to_server + to_server_len, msg, len);
+    to_server_len += len;
+    to_server[to_server_len++] = '\n';
+    to_server[to_server_len] = '\0';
+    return 0;
+}
+static void ft_shut(transport *t) { (void)t; }
+static void ft_stop(transport *t, int force) { (void)t, (void)force; }
+static int ft_ended(transport *t, int block, int *status)
+{
+    (void)t, (void)block;
+    *status = 0;
+    return 1;
+}
+static void ft_free(transport *t) { (void)t; }
+static const transport_ops fake_ops = {ft_fd, ft_next, ft_send, ft_shut, ft_stop, ft_ended,
+                                       ft_free};
+static transport fake = {&fake_ops};
+
+typedef struct fx {
+    store *st;           /* NULL: no trail */
+    relay *r;
+    int out;             /* the client's stdout */
+    cJSON *trail;        /* read by trail() */
+    relay_options o;
+} fx;
+
+static int fx_open(fx *f, int with_trail, int fail_open)
+{
+    static char *const argv[] = {"fake-mcp", NULL};
+    char err[STORE_ERRLEN];
+    memset(f, 0, sizeof *f);
+    free(to_server);
+    to_server = NULL;
+    to_server_len = 0;
+    store_options so = {.path = ":memory:"};
+    if (with_trail && store_open(&so, &f->st, err) != STORE_OK) return -1;
+    f->out = memfd_create("test-relay-client", MFD_CLOEXEC);
+    f->o = (relay_options){.argv = argv, .actor = "tester", .fail_open = fail_open,
+                           .max_message_bytes = 1 << 20, .max_depth = 64, .in_fd = -1,
+                           .out_fd = f->out};
+    f->r = f->out >= 0 ? relay_testing_new(&f->o, f->st, &fake) : NULL;
+    return f->r ? 0 : -1;
+}
+
+static void fx_close(fx *f)
+{
+    relay_testing_free(f->r);
+    store_close(f->st);
+    if (f->out >= 0) close(f->out);
+    cJSON_Delete(f->trail);
+    free(to_server);
+    to_server = NULL;
+    to_server_len = 0;
+}
+
+static void client(fx *f, const char *line)
+{
+    relay_testing_client(f->r, FRAME_LINE, line, strlen(line));
+}
+
+static void server(fx *f, const char *line)
+{
+    relay_testing_server(f->r, TRANSPORT_MSG, line, strlen(line));
+}
+
+/* Every entry recorded so far, as a client of `query --json` reads them. */
+static const cJSON *trail(fx *f)
+{
+    char err[STORE_ERRLEN];
+    cJSON *e = NULL;
+    store_query q = {.limit = 100000};
+    cJSON_Delete(f->trail);
+    f->trail = NULL;
+    if (store_find(f->st, &q, &e, NULL, err) != STORE_OK) return NULL;
+    char *text = cJSON_PrintUnformatted(e);
+    cJSON_Delete(e);
+    f->trail = text ? cJSON_Parse(text) : NULL;
+    cJSON_free(text);
+    return f->trail;
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+/* The entry of type whose operation_id is op_id, or NULL. */
+static const cJSON *entry(const cJSON *t, const char *type, const char *op_id)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, t) {
+        const char *et = str_of(e, "event_type"), *oid = str_of(e, "operation_id");
+        if (et && oid && strcmp(et, type) == 0 && strcmp(oid, op_id) == 0) return e;
+    }
+    return NULL;
+}
+
+/* How many entries complete e. */
+static int outcomes(const cJSON *t, const cJSON *e)
+{
+    const char *id = str_of(e, "id");
+    int n = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, t) {
+        const char *c = str_of(o, "completes");
+        n += id && c && strcmp(c, id) == 0;
+    }
+    return n;
+}
+
+/* The entry that completes e, or NULL. */
+static const cJSON *outcome(const cJSON *t, const cJSON *e)
+{
+    const char *id = str_of(e, "id");
+    const cJSON *o;
+    cJSON_ArrayForEach(o, t) {
+        const char *c = str_of(o, "completes");
+        if (id && c && strcmp(c, id) == 0) return o;
+    }
+    return NULL;
+}
+
+static char *call_line(char *buf, size_t cap, const char *id, const char *tool)
+{
+    snprintf(buf, cap, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
+                       "\"params\":{\"name\":\"%s\",\"arguments\":{}}}", id, tool);
+    return buf;
+}
+
+static char *answer_line(char *buf, size_t cap, const char *id)
+{
+    snprintf(buf, cap, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[]}}", id);
+    return buf;
+}
+
+/* ---- ids matched by value -------------------------------------------------- */
+
+/* cJSON holds a batch element's id as a double, in which 9007199254740993
+** is 9007199254740992: each must keep its own digits, in its record and
+** in the matching of its answer. */
+TEST(big_integer_ids_in_a_batch_kept_apart)
+{
+    fx f;
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    client(&f, "[{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"method\":\"tools/call\","
+               "\"params\":{\"name\":\"odd\"}},{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,"
+               "\"method\":\"tools/call\",\"params\":{\"name\":\"even\"}}]");
+    relay_testing_flush(f.r);
+    server(&f, "{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,\"result\":{\"content\":[]}}");
+    relay_testing_flush(f.r);
+    const cJSON *t = trail(&f);
+    ASSERT(t);
+    const cJSON *odd = entry(t, "tool_call", "9007199254740993");
+    const cJSON *even = entry(t, "tool_call", "9007199254740992");
+    ASSERT(odd && even);
+    ASSERT_EQ_STR(str_of(odd, "operation_name"), "odd");
+    ASSERT_EQ_STR(str_of(even, "operation_name"), "even");
+    ASSERT_EQ_INT(outcomes(t, odd), 0);
+    ASSERT_EQ_INT(outcomes(t, even), 1);
+    server(&f, "{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"result\":{\"isError\":true}}");
+    relay_testing_flush(f.r);
+    t = trail(&f);
+    ASSERT(t);
+    odd = entry(t, "tool_call", "9007199254740993");
+    ASSERT(odd && outcome(t, odd));
+    ASSERT_EQ_STR(str_of(outcome(t, odd), "error"), "the tool returned isError");
+    ASSERT_EQ_STR(str_of(outcome(t, odd), "operation_id"), "9007199254740993");
+    fx_close(&f);
+}
+
+/* The same for messages of their own, and for a server that re-spells a
+** client's id: each answer goes to the request of its exact value. */
+TEST(answers_matched_by_exact_value_of_their_ids)
+{
+    fx f;
+    char line[256];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    client(&f, call_line(line, sizeof line, "9007199254740993", "odd"));
+    client(&f, call_line(line, sizeof line, "9007199254740992", "even"));
+    client(&f, call_line(line, sizeof line, "1.50e1", "fifteen"));
+    relay_testing_flush(f.r);
+    server(&f, answer_line(line, sizeof line, "9007199254740992"));
+    server(&f, answer_line(line, sizeof line, "15"));
+    relay_testing_flush(f.r);
+    const cJSON *t = trail(&f);
+    ASSERT(t);
+    ASSERT_EQ_INT(outcomes(t, entry(t, "tool_call", "9007199254740993")), 0);
+    ASSERT_EQ_INT(outcomes(t, entry(t, "tool_call", "9007199254740992")), 1);
+    ASSERT_EQ_INT(outcomes(t, entry(t, "tool_call", "1.50e1")), 1);
+    fx_close(&f);
+}
+
+/* The server's requests to the client share the table: the client's
+** answer 1e1 to the server's request 10 is its outcome. */
+TEST(server_request_answered_in_another_spelling_linked)
+{
+    fx f;
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    server(&f, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"roots/list\"}");
+    relay_testing_flush(f.r);
+    client(&f, "{\"jsonrpc\":\"2.0\",\"id\":1e1,\"result\":{\"roots\":[]}}");
+    relay_testing_flush(f.r);
+    const cJSON *t = trail(&f);
+    ASSERT(t);
+    const cJSON *req = entry(t, "mcp_server_request", "10");
+    ASSERT(req);
+    ASSERT_EQ_INT(outcomes(t, req), 1);
+    ASSERT(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(outcome(t, req), "result"), "roots")));
+    fx_close(&f);
+}
+
+/* A cancellation inside a batch names its request by value too. */
+TEST(cancellation_in_a_batch_names_its_request_by_value)
+{
+    fx f;
+    char line[256];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    client(&f, call_line(line, sizeof line, "2.0", "slow"));
+    relay_testing_flush(f.r);
+    client(&f, "[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+               "\"params\":{\"requestId\":2}}]");
+    relay_testing_flush(f.r);
+    const cJSON *t = trail(&f);
+    ASSERT(t);
+    const cJSON *call = entry(t, "tool_call", "2.0");
+    ASSERT(call && outcome(t, call));
+    ASSERT_EQ_STR(str_of(outcome(t, call), "error"), "cancelled");
+    fx_close(&f);
+}
+
+TEST_MAIN(
+    TEST_ENTRY(big_integer_ids_in_a_batch_kept_apart)
+    TEST_ENTRY(answers_matched_by_exact_value_of_their_ids)
+    TEST_ENTRY(server_request_answered_in_another_spelling_linked)
+    TEST_ENTRY(cancellation_in_a_batch_names_its_request_by_value)
+)
