@@ -13,7 +13,8 @@
 **
 ** The in-flight table holds the requests of both sides awaiting answers,
 ** matched by the value of their ids (rpc_id_key: a server may answer 1.0
-** as 1).
+** as 1), and is bounded: past RELAY_MAX_FLIGHTS requests or
+** RELAY_MAX_FLIGHT_BYTES the oldest is no longer followed.
 **
 ** The server itself is behind transport.h (stdio: a child over pipes;
 ** HTTP: a remote server, `wrap --url`), so nothing here knows how
@@ -57,7 +58,13 @@ enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
 enum {
     RELAY_CACHE_KIB = 2048,
     RELAY_URL_CACHE_KIB = 512, /* with --url: libcurl and OpenSSL take ~3 MiB */
-    RELAY_MAX_ROUNDS = 64  /* input_required answers awaiting their retry */
+    RELAY_MAX_ROUNDS = 64, /* input_required answers awaiting their retry */
+    /* The in-flight table's bounds: requests nobody answers (a server that
+    ** ignores them, a client that floods) must not grow the wrapper
+    ** without end.  Past either, the oldest flight is no longer followed
+    ** (flight_evict). */
+    RELAY_MAX_FLIGHTS = 4096,
+    RELAY_MAX_FLIGHT_BYTES = 8 << 20
 };
 
 /* A request still waiting for its response. */
@@ -76,6 +83,7 @@ typedef struct flight {
     unsigned batch;  /* the client batch it came in, or 0 */
     char entry[37];
     int64_t start_us;
+    size_t bytes;    /* what it holds, counted against RELAY_MAX_FLIGHT_BYTES */
 } flight;
 
 /* A request answered with an InputRequiredResult (2026-07-28): the
@@ -111,6 +119,9 @@ typedef struct relay {
     char *cli_name, *cli_version; /* the clientInfo client_id was made of */
     flight *fl;
     size_t nfl, capfl;
+    size_t flight_bytes; /* the sum of their bytes */
+    size_t max_flights, max_flight_bytes;
+    size_t dropped;    /* flights no longer followed in this streak (noticed once) */
     round rounds[RELAY_MAX_ROUNDS];
     size_t nrounds;
     item *out;
@@ -385,38 +396,10 @@ static int flight_find(relay *r, int dir, const char *key)
     return -1;
 }
 
-static int flight_add(relay *r, int dir, const char *id, const char *method,
-                      const char *op, const char *target)
-{
-    if (r->nfl == r->capfl) {
-        size_t cap = r->capfl ? r->capfl * 2 : 16;
-        flight *n = realloc(r->fl, cap * sizeof *n);
-        if (!n) return -1;
-        r->fl = n;
-        r->capfl = cap;
-    }
-    flight *f = &r->fl[r->nfl];
-    memset(f, 0, sizeof *f);
-    f->dir = dir;
-    f->batch = r->batch;
-    f->id = strdup(id);
-    f->key = rpc_id_key(id, strlen(id));
-    f->method = strdup(method);
-    f->op = strdup(op);
-    f->target = target ? strdup(target) : NULL;
-    f->client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
-    f->start_us = now_us();
-    if (!f->id || !f->key || !f->method || !f->op || (target && !f->target) ||
-        (dir == C2S && r->client_id && !f->client)) {
-        flight_free(f);
-        return -1;
-    }
-    return (int)r->nfl++;
-}
-
 /* Remove flight i; outbox items pointing at later flights are renumbered. */
 static void flight_drop(relay *r, int i)
 {
+    r->flight_bytes -= r->fl[i].bytes;
     flight_free(&r->fl[i]);
     memmove(&r->fl[i], &r->fl[i + 1], (r->nfl - (size_t)i - 1) * sizeof *r->fl);
     r->nfl--;
@@ -424,6 +407,71 @@ static void flight_drop(relay *r, int i)
         if (r->out[k].flight == i) r->out[k].flight = -1;
         else if (r->out[k].flight > i) r->out[k].flight--;
     }
+}
+
+/* Stop following the oldest flight, the table being full: its request's
+** record stands, its outcome is recorded as not followed, and an answer
+** that comes for it later matches nothing, so it is relayed unrecorded as
+** any such answer is.  Said on stderr once per streak (flush() ends one
+** when the table is down to half its bounds). */
+static void flight_evict(relay *r, int by_bytes)
+{
+    char why[160];
+    if (by_bytes)
+        snprintf(why, sizeof why, "requests in flight holding more than %zu bytes",
+                 r->max_flight_bytes);
+    else
+        snprintf(why, sizeof why, "more than %zu requests in flight", r->max_flights);
+    if (!r->dropped++)
+        diag("wrap: %s: the oldest are no longer followed (their outcome is recorded "
+             "as such, a later answer relayed unrecorded)", why);
+    if (r->fl[0].recorded == 1) {
+        char text[200];
+        snprintf(text, sizeof text, "no answer followed: %s", why);
+        rec_outcome(r, &r->fl[0], NULL, NULL, text);
+    }
+    flight_drop(r, 0);
+}
+
+static size_t slen(const char *s) { return s ? strlen(s) + 1 : 0; }
+
+/* Add a flight for request id (its JSON text) of dir, the oldest ones
+** giving way past the table's bounds.  Its index, or -1 when memory ran
+** out. */
+static int flight_add(relay *r, int dir, const char *id, const char *method,
+                      const char *op, const char *target)
+{
+    flight f = {.dir = dir, .batch = r->batch, .start_us = now_us()};
+    f.id = strdup(id);
+    f.key = rpc_id_key(id, strlen(id));
+    f.method = strdup(method);
+    f.op = strdup(op);
+    f.target = target ? strdup(target) : NULL;
+    f.client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
+    if (!f.id || !f.key || !f.method || !f.op || (target && !f.target) ||
+        (dir == C2S && r->client_id && !f.client)) {
+        flight_free(&f);
+        return -1;
+    }
+    f.bytes = sizeof f + slen(f.id) + slen(f.key) + slen(f.method) + slen(f.op) +
+              slen(f.target) + slen(f.client);
+    /* The newest always stays, however large. */
+    while (r->nfl && (r->nfl >= r->max_flights ||
+                      r->flight_bytes + f.bytes > r->max_flight_bytes))
+        flight_evict(r, r->nfl < r->max_flights);
+    if (r->nfl == r->capfl) {
+        size_t cap = r->capfl ? r->capfl * 2 : 16;
+        flight *n = realloc(r->fl, cap * sizeof *n);
+        if (!n) {
+            flight_free(&f);
+            return -1;
+        }
+        r->fl = n;
+        r->capfl = cap;
+    }
+    r->fl[r->nfl] = f;
+    r->flight_bytes += f.bytes;
+    return (int)r->nfl++;
 }
 
 /* Queue bytes (copied, or taken over when own) for the server or the
@@ -782,6 +830,11 @@ static void flush(relay *r)
     if (!ok)
         for (size_t i = 0; i < r->nfl; i++)
             if (r->fl[i].recorded == 1) r->fl[i].recorded = 0;
+    /* A streak of flights no longer followed ends when the table is down
+    ** to half its bounds. */
+    if (r->dropped && r->nfl <= r->max_flights / 2 &&
+        r->flight_bytes <= r->max_flight_bytes / 2)
+        r->dropped = 0;
     /* A round whose entry was lost cannot be linked to. */
     for (size_t i = r->nrounds; i-- > 0;) {
         if (!r->rounds[i].pending) continue;
@@ -902,6 +955,8 @@ static char *fallback_name(const relay_options *o)
 static int relay_begin(relay *r, const relay_options *o, char *err, size_t errlen)
 {
     r->o = o;
+    r->max_flights = RELAY_MAX_FLIGHTS;
+    r->max_flight_bytes = RELAY_MAX_FLIGHT_BYTES;
     r->client_open = 1;
     r->server_open = 1;
     uuid7_next(now_us() / 1000, r->session);
@@ -1065,6 +1120,18 @@ void relay_testing_server_ended(relay *r, int status)
     r->server_open = 0;
     r->status = status;
     end_flights(r);
+}
+
+void relay_testing_bound_flights(relay *r, size_t max, size_t max_bytes)
+{
+    r->max_flights = max ? max : 1;
+    r->max_flight_bytes = max_bytes ? max_bytes : 1;
+}
+
+size_t relay_testing_flights(const relay *r, size_t *bytes)
+{
+    if (bytes) *bytes = r->flight_bytes;
+    return r->nfl;
 }
 
 void relay_testing_free(relay *r)

@@ -5,7 +5,8 @@
 ** in memory (or none, as when the trail cannot be opened), with a
 ** transport that keeps what reaches the server and a memfd as the
 ** client's stdout, then reads back what each side got and what was
-** recorded: answers matched to their requests by the value of their ids.
+** recorded: answers matched to their requests by the value of their ids,
+** and the in-flight table's bounds.
 */
 #define _GNU_SOURCE /* memfd_create */
 #include <cjson/cJSON.h>
@@ -64,6 +65,7 @@ typedef struct fx {
     store *st;           /* NULL: no trail */
     relay *r;
     int out;             /* the client's stdout */
+    char *client_text;   /* what it got, read by client_got() */
     cJSON *trail;        /* read by trail() */
     relay_options o;
 } fx;
@@ -91,6 +93,7 @@ static void fx_close(fx *f)
     relay_testing_free(f->r);
     store_close(f->st);
     if (f->out >= 0) close(f->out);
+    free(f->client_text);
     cJSON_Delete(f->trail);
     free(to_server);
     to_server = NULL;
@@ -105,6 +108,19 @@ static void client(fx *f, const char *line)
 static void server(fx *f, const char *line)
 {
     relay_testing_server(f->r, TRANSPORT_MSG, line, strlen(line));
+}
+
+static const char *server_got(void) { return to_server ? to_server : ""; }
+
+/* Everything the client got so far, one message a line. */
+static const char *client_got(fx *f)
+{
+    off_t end = lseek(f->out, 0, SEEK_END);
+    free(f->client_text);
+    f->client_text = calloc(1, end > 0 ? (size_t)end + 1 : 1);
+    if (f->client_text && end > 0 && pread(f->out, f->client_text, (size_t)end, 0) != end)
+        f->client_text[0] = '\0';
+    return f->client_text ? f->client_text : "";
 }
 
 /* Every entry recorded so far, as a client of `query --json` reads them. */
@@ -162,6 +178,13 @@ static const cJSON *outcome(const cJSON *t, const cJSON *e)
         if (id && c && strcmp(c, id) == 0) return o;
     }
     return NULL;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
 }
 
 static char *call_line(char *buf, size_t cap, const char *id, const char *tool)
@@ -273,9 +296,146 @@ TEST(cancellation_in_a_batch_names_its_request_by_value)
     fx_close(&f);
 }
 
+/* ---- the in-flight table's bounds ------------------------------------------ */
+
+/* A server that answers nothing: the table keeps the newest requests, and
+** each request it stops following gets an outcome saying so; an answer
+** that comes for one later is relayed as it came and recorded nowhere. */
+TEST(in_flight_table_bounded_oldest_no_longer_followed)
+{
+    fx f;
+    char line[256], line2[256], id[16];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    relay_testing_bound_flights(f.r, 4, 1 << 20);
+    for (int i = 1; i <= 10; i++) {
+        snprintf(id, sizeof id, "%d", i);
+        client(&f, call_line(line, sizeof line, id, "hang"));
+        relay_testing_flush(f.r);
+        ASSERT(relay_testing_flights(f.r, NULL) <= 4);
+    }
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 4);
+    ASSERT_EQ_INT(count_of(server_got(), "\"method\":\"tools/call\""), 10);
+    const cJSON *t = trail(&f);
+    ASSERT(t);
+    for (int i = 1; i <= 10; i++) {
+        snprintf(id, sizeof id, "%d", i);
+        const cJSON *call = entry(t, "tool_call", id);
+        ASSERT(call);
+        ASSERT_EQ_INT(outcomes(t, call), i <= 6);
+        if (i <= 6)
+            ASSERT_EQ_STR(str_of(outcome(t, call), "error"),
+                          "no answer followed: more than 4 requests in flight");
+    }
+    const char *late = answer_line(line, sizeof line, "2");
+    server(&f, late);
+    server(&f, answer_line(line2, sizeof line2, "9"));
+    relay_testing_flush(f.r);
+    ASSERT_CONTAINS(client_got(&f), late);
+    t = trail(&f);
+    ASSERT(t);
+    ASSERT_EQ_INT(outcomes(t, entry(t, "tool_call", "2")), 1);
+    const cJSON *nine = outcome(t, entry(t, "tool_call", "9"));
+    ASSERT(nine && !str_of(nine, "error"));
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 3);
+    fx_close(&f);
+}
+
+/* Large ids fill the table by bytes before they do by count. */
+TEST(in_flight_table_bounded_by_bytes)
+{
+    fx f;
+    char id[1100], line[1400];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    relay_testing_bound_flights(f.r, 1000, 8192);
+    for (int i = 0; i < 40; i++) {
+        int n = snprintf(id, sizeof id, "\"%d-", i);
+        memset(id + n, 'x', 1000);
+        strcpy(id + n + 1000, "\"");
+        client(&f, call_line(line, sizeof line, id, "hang"));
+        relay_testing_flush(f.r);
+        size_t bytes;
+        size_t nfl = relay_testing_flights(f.r, &bytes);
+        ASSERT(nfl >= 1 && nfl < 10);
+        ASSERT(bytes <= 8192);
+    }
+    const cJSON *t = trail(&f);
+    ASSERT(t);
+    int dropped = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, t) {
+        const char *err = str_of(e, "error");
+        dropped += err && strcmp(err, "no answer followed: requests in flight holding "
+                                      "more than 8192 bytes") == 0;
+    }
+    ASSERT(dropped > 30);
+    fx_close(&f);
+}
+
+/* With the real bounds, a flood of requests nobody answers leaves the
+** table at RELAY_MAX_FLIGHTS (4096) requests, not one more. */
+TEST(unanswered_flood_leaves_the_table_at_its_bound)
+{
+    fx f;
+    char line[128];
+    ASSERT(fx_open(&f, 0, 0) == 0);
+    for (int i = 0; i < 6000; i++) {
+        snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"ping\"}", i);
+        client(&f, line);
+        if (i % 100 == 99) relay_testing_flush(f.r);
+    }
+    relay_testing_flush(f.r);
+    size_t bytes;
+    ASSERT_EQ_INT(relay_testing_flights(f.r, &bytes), 4096);
+    ASSERT(bytes <= 8 << 20);
+    ASSERT_EQ_INT(count_of(server_got(), "\"method\":\"ping\""), 6000);
+    fx_close(&f);
+}
+
+/* What wrap says on stderr while the table is full: one notice a streak,
+** a streak ending when the table is down to half its bound. */
+TEST(flight_bound_noticed_once_a_streak)
+{
+    fx f;
+    char line[256], id[16], path[] = "/tmp/test-relay-stderr-XXXXXX";
+    int log = mkstemp(path), saved = dup(2);
+    ASSERT(log >= 0 && saved >= 0);
+    unlink(path);
+    ASSERT(fx_open(&f, 0, 0) == 0);
+    relay_testing_bound_flights(f.r, 4, 1 << 20);
+    fflush(stderr);
+    dup2(log, 2);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 10; i++) {
+            snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"ping\"}",
+                     round * 100 + i);
+            client(&f, line);
+            relay_testing_flush(f.r);
+        }
+        for (int i = 6; i < 10; i++) {
+            snprintf(id, sizeof id, "%d", round * 100 + i);
+            server(&f, answer_line(line, sizeof line, id));
+        }
+        relay_testing_flush(f.r);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[2048] = "";
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
+    close(log);
+    text[n > 0 ? n : 0] = '\0';
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 0);
+    fx_close(&f);
+    ASSERT_EQ_INT(count_of(text, "more than 4 requests in flight"), 2);
+}
+
 TEST_MAIN(
     TEST_ENTRY(big_integer_ids_in_a_batch_kept_apart)
     TEST_ENTRY(answers_matched_by_exact_value_of_their_ids)
     TEST_ENTRY(server_request_answered_in_another_spelling_linked)
     TEST_ENTRY(cancellation_in_a_batch_names_its_request_by_value)
+    TEST_ENTRY(in_flight_table_bounded_oldest_no_longer_followed)
+    TEST_ENTRY(in_flight_table_bounded_by_bytes)
+    TEST_ENTRY(unanswered_flood_leaves_the_table_at_its_bound)
+    TEST_ENTRY(flight_bound_noticed_once_a_streak)
 )
