@@ -7,9 +7,11 @@
 ** each becomes an outbox item (the bytes to forward, or a reply we make)
 ** and, when it is audit data, an entry appended to the recorder's group
 ** (record.h).  Then commit the group once and write the outbox in order.
-** An item that carries a refusal (a recorded client request) goes only
-** when the recorder says its ticket is durable, and otherwise sends the
-** refusal instead, so the server never sees an unrecorded call.
+** An item that holds a recorded client request goes only when the
+** recorder says its ticket is durable, and otherwise its refusal goes to
+** the client instead, so the server never sees an unrecorded call; when
+** memory does not suffice to ask for the record, or to build the refusal,
+** the call is refused all the same (GUARD_LOST, bare_refusal).
 **
 ** The in-flight table holds the requests of both sides awaiting answers,
 ** matched by the value of their ids (rpc_id_key: a server may answer 1.0
@@ -95,12 +97,25 @@ typedef struct round {
     int pending;                   /* in the group not yet committed */
 } round;
 
+/* What an item to the server waits for (unless --fail-open). */
+enum guard {
+    GUARD_NONE,   /* nothing: it goes as it is */
+    GUARD_RECORD, /* its request's record: refused unless its ticket is durable */
+    GUARD_LOST    /* refused: memory did not suffice to ask for its record */
+};
+
+/* A request tracked by no flight though its record was due (out of
+** memory): what on_request() returns for it.  A client's is refused. */
+enum { UNTRACKED = -2 };
+
 /* One message to send once the iteration's records are durable. */
 typedef struct item {
     int to_server;   /* else to the client */
     char *bytes;     /* without newline */
     size_t len;
-    char *refusal;   /* sent to the client instead when the commit fails */
+    int guard;       /* enum guard */
+    char *refusal;   /* sent to the client instead of a refused request; NULL
+                        when memory did not suffice (bare_refusal) */
     int flight;      /* index into the in-flight table of the request, or -1 */
     unsigned batch;  /* a client batch: its flights go if it is refused */
     int64_t ticket;  /* of the records the bytes wait for (recorder_ticket) */
@@ -475,9 +490,9 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
 }
 
 /* Queue bytes (copied, or taken over when own) for the server or the
-** client. */
-static int queue(relay *r, int to_server, const char *bytes, size_t len, int own,
-                 char *refusal, int fl)
+** client: the new item, its request fields for the caller to set, or
+** NULL when memory ran out (own bytes are freed). */
+static item *queue(relay *r, int to_server, const char *bytes, size_t len, int own)
 {
     if (r->nout == r->capout) {
         size_t cap = r->capout ? r->capout * 2 : 32;
@@ -489,13 +504,13 @@ static int queue(relay *r, int to_server, const char *bytes, size_t len, int own
     char *b = own ? (char *)bytes : malloc(len + 1);
     if (!b) goto oom;
     if (!own) memcpy(b, bytes, len);
-    r->out[r->nout++] = (item){to_server, b, len, refusal, fl, 0,
-                               r->rec ? recorder_ticket(r->rec) : 0};
-    return 0;
+    item *it = &r->out[r->nout++];
+    *it = (item){.to_server = to_server, .bytes = b, .len = len, .flight = -1,
+                 .ticket = r->rec ? recorder_ticket(r->rec) : 0};
+    return it;
 oom:
     if (own) free((char *)bytes);
-    free(refusal);
-    return -1;
+    return NULL;
 }
 
 /* ---- classifying messages --------------------------------------------- */
@@ -504,6 +519,13 @@ static int recorded_method(const char *m)
 {
     return strcmp(m, "tools/call") == 0 || strcmp(m, "initialize") == 0 ||
            strcmp(m, "resources/read") == 0 || strcmp(m, "prompts/get") == 0;
+}
+
+/* Whether a request of dir is recorded: all of the server's, and the
+** client's of recorded_method(). */
+static int records(int dir, const char *method)
+{
+    return dir == S2C || recorded_method(method);
 }
 
 /* The JSON text of member name of obj, whose exact bytes are raw (n long),
@@ -521,7 +543,8 @@ static char *member_text(const cJSON *obj, const char *name, const char *raw, si
 }
 
 /* A request from the client (dir C2S) or from the server (S2C).  Returns
-** the flight's index or -1. */
+** the flight's index, -1 when it has none, or UNTRACKED when its record
+** was due but memory did not suffice for its flight. */
 static int on_request(relay *r, int dir, const cJSON *root, const char *id)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
@@ -559,7 +582,8 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
         args = cJSON_Duplicate(params, 1);
     }
     int i = flight_add(r, dir, id, method, op, mrtr ? target : NULL);
-    if (i >= 0 && (dir == S2C || recorded_method(method))) {
+    if (i < 0 && records(dir, method)) i = UNTRACKED;
+    if (i >= 0 && records(dir, method)) {
         record_event ev = {.event_type = etype, .operation_name = op,
                            .operation_id = id, .args = args, .client = r->fl[i].client,
                            .completes = completes};
@@ -624,22 +648,30 @@ static int on_message(relay *r, int from, const cJSON *root, const char *id,
     return -1;
 }
 
-/* Each object of a batch from `from` (raw: its exact bytes, n long);
-** returns 1 when any was a request whose record was asked for. */
+/* Each object of a batch from `from` (raw: its exact bytes, n long).
+** Returns the guard the batch needs: GUARD_RECORD when any request's
+** record was asked for, GUARD_LOST when one's could not be. */
 static int on_batch(relay *r, int from, const cJSON *root, const char *raw, size_t n)
 {
-    int recorded = 0;
+    int guard = GUARD_NONE;
     const char *at = NULL, *el;
     size_t en = 0;
     for (const cJSON *e = root->child; e; e = e->next) {
         if (!(el = rpc_raw_element(raw, n, &at, &en))) break;
         if (!cJSON_IsObject(e)) continue;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "method");
         char *id = member_text(e, "id", el, en);
-        int i = on_message(r, from, e, id, el, en);
-        if (i >= 0 && r->fl[i].recorded) recorded = 1;
+        int i = UNTRACKED;
+        /* A request whose id could not be read would pass for a
+        ** notification, unrecorded. */
+        if (id || !cJSON_GetObjectItemCaseSensitive(e, "id") || !cJSON_IsString(m) ||
+            !records(from, m->valuestring))
+            i = on_message(r, from, e, id, el, en);
+        if (i == UNTRACKED) guard = GUARD_LOST;
+        else if (i >= 0 && r->fl[i].recorded && guard == GUARD_NONE) guard = GUARD_RECORD;
         free(id);
     }
-    return recorded;
+    return guard;
 }
 
 /* The id a reply the relay makes itself may carry: a batch's elements are
@@ -652,11 +684,14 @@ static const char *reply_id(const char *id)
     return id && (id[0] == '"' || id[0] == '-' || (id[0] >= '0' && id[0] <= '9')) ? id : NULL;
 }
 
+static const char REFUSED[] = "audit trail unavailable: the request was not forwarded "
+                              "because it could not be recorded";
+static const char BATCH_REFUSED[] = "audit trail unavailable: the batch was not forwarded "
+                                    "because a request in it could not be recorded";
+
 static char *refusal_for(const char *id)
 {
-    return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE,
-                           "audit trail unavailable: the request was not "
-                           "forwarded because it could not be recorded", NULL);
+    return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE, REFUSED, NULL);
 }
 
 /* The answer to a batch refused whole (raw: its exact bytes, n long): as
@@ -675,9 +710,7 @@ static char *batch_refusal(const cJSON *batch, const char *raw, size_t n)
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "method")) || !id) continue;
         char *idt = member_text(e, "id", el, en);
         char *line = idt ? rpc_reply_error(reply_id(idt), RELAY_AUDIT_UNAVAILABLE,
-                                           "audit trail unavailable: the batch was not "
-                                           "forwarded because a request in it could not "
-                                           "be recorded", NULL)
+                                           BATCH_REFUSED, NULL)
                          : NULL;
         if (!line) jbuf_fail(&b);
         else {
@@ -689,6 +722,29 @@ static char *batch_refusal(const cJSON *batch, const char *raw, size_t n)
     }
     jbuf_putc(&b, ']');
     return jbuf_take(&b);
+}
+
+enum { BARE_REFUSAL_MAX = 320, BARE_ID_MAX = 64 };
+_Static_assert(sizeof REFUSED < 160 && sizeof BATCH_REFUSED < 160,
+               "a bare refusal fits in BARE_REFUSAL_MAX");
+
+/* The refusal of it when memory did not suffice to make one: written into
+** buf with no allocation, as one error object.  It carries the request's
+** id as it came when it is short and JSON-RPC allows it in a reply, else
+** null, which is also what a batch gets (one error for the whole, as
+** JSON-RPC answers a batch it cannot take apart).  Returns its length. */
+static size_t bare_refusal(const item *it, char buf[BARE_REFUSAL_MAX])
+{
+    size_t n = 0;
+    const char *id = it->batch ? NULL : rpc_raw_member(it->bytes, it->len, "id", &n);
+    if (!id || n > BARE_ID_MAX || !reply_id(id)) {
+        id = "null";
+        n = 4;
+    }
+    int w = snprintf(buf, BARE_REFUSAL_MAX,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"code\":%d,\"message\":\"%s\"}}",
+                     (int)n, id, RELAY_AUDIT_UNAVAILABLE, it->batch ? BATCH_REFUSED : REFUSED);
+    return (size_t)w;
 }
 
 /* Record an invalid line from the client. */
@@ -737,22 +793,35 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
     if (k == RPC_KIND_INVALID) {
         if (reply) {
             rec_invalid(r, reply);
-            queue(r, 0, reply, strlen(reply), 1, NULL, -1);
+            queue(r, 0, reply, strlen(reply), 1);
         }
         return;
     }
-    int fl = -1;
-    char *refusal = NULL;
+    int fl = -1, guard;
     if (k == RPC_KIND_BATCH) {
         /* A batch goes as one line: refused whole if any part could not
         ** be recorded. */
         r->batch = ++r->batches ? r->batches : ++r->batches;
-        if (on_batch(r, C2S, msg.root, line, len)) refusal = batch_refusal(msg.root, line, len);
+        guard = on_batch(r, C2S, msg.root, line, len);
     } else {
         fl = on_message(r, C2S, msg.root, msg.id, line, len);
-        if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
+        guard = fl == UNTRACKED ? GUARD_LOST
+                : fl >= 0 && r->fl[fl].recorded ? GUARD_RECORD : GUARD_NONE;
     }
-    if (queue(r, 1, line, len, 0, refusal, fl) == 0) r->out[r->nout - 1].batch = r->batch;
+    if (guard == GUARD_LOST)
+        diag("wrap: out of memory: a request could not be recorded%s",
+             r->o->fail_open ? " (--fail-open: forwarding it unrecorded)" : "; refused");
+    item *it = queue(r, 1, line, len, 0);
+    if (it) {
+        it->guard = guard;
+        it->flight = fl >= 0 ? fl : -1;
+        it->batch = r->batch;
+        /* Made now, while the message is at hand; a refusal that finds no
+        ** memory is still made, bare, when it is due (flush). */
+        if (guard != GUARD_NONE)
+            it->refusal = k == RPC_KIND_BATCH ? batch_refusal(msg.root, line, len)
+                                              : refusal_for(msg.id);
+    }
     r->batch = 0;
     rpc_message_free(&msg);
 }
@@ -780,7 +849,7 @@ static void server_message(relay *r, int kind, const char *line, size_t len)
     } else {
         on_message(r, S2C, msg.root, msg.id, line, len);
     }
-    queue(r, 0, line, len, 0, NULL, -1);
+    queue(r, 0, line, len, 0);
     rpc_message_free(&msg);
 }
 
@@ -811,11 +880,13 @@ static void flush(relay *r)
         int to_server = it->to_server;
         const char *b = it->bytes;
         size_t n = it->len;
-        if (it->refusal && !r->o->fail_open &&
-            !(r->rec && recorder_durable(r->rec, it->ticket, NULL))) {
+        char bare[BARE_REFUSAL_MAX];
+        if (it->guard != GUARD_NONE && !r->o->fail_open &&
+            (it->guard == GUARD_LOST ||
+             !(r->rec && recorder_durable(r->rec, it->ticket, NULL)))) {
             to_server = 0;
-            b = it->refusal;
-            n = strlen(b);
+            b = it->refusal ? it->refusal : bare;
+            n = it->refusal ? strlen(b) : bare_refusal(it, bare);
             if (it->flight >= 0) flight_drop(r, it->flight);
             for (size_t i = r->nfl; it->batch && i-- > 0;)
                 if (r->fl[i].batch == it->batch) flight_drop(r, (int)i);
@@ -865,7 +936,7 @@ static void end_flights(relay *r)
         if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, text);
         if (f->dir == C2S && r->client_open >= 0 && !r->stopping) {
             char *reply = rpc_reply_error(reply_id(f->id), RELAY_SERVER_EXITED, text, NULL);
-            if (reply) queue(r, 0, reply, strlen(reply), 1, NULL, -1);
+            if (reply) queue(r, 0, reply, strlen(reply), 1);
         }
         flight_drop(r, 0);
     }

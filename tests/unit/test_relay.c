@@ -6,7 +6,13 @@
 ** transport that keeps what reaches the server and a memfd as the
 ** client's stdout, then reads back what each side got and what was
 ** recorded: answers matched to their requests by the value of their ids,
-** and the in-flight table's bounds.
+** the in-flight table's bounds, and refusals when memory runs out.
+**
+** Memory runs out where a case says: this binary is linked with
+** -Wl,--wrap=rpc_reply_error and -Wl,--wrap=strdup (tests/CMakeLists.txt),
+** so the relay's calls to those reach __wrap_rpc_reply_error() and
+** __wrap_strdup() below, which fail while fail_replies is set, or for the
+** string fail_strdup_of.  Nothing in the relay knows.
 */
 #define _GNU_SOURCE /* memfd_create */
 #include <cjson/cJSON.h>
@@ -23,6 +29,28 @@
 #include "relay/transport.h"
 #include "store/store.h"
 #include "test.h"
+
+/* ---- memory that runs out on demand --------------------------------------- */
+
+static int fail_replies;            /* rpc_reply_error() finds no memory */
+static const char *fail_strdup_of;  /* strdup() of this string finds none */
+
+char *__real_rpc_reply_error(const char *id, int code, const char *message, cJSON *data);
+char *__wrap_rpc_reply_error(const char *id, int code, const char *message, cJSON *data);
+char *__real_strdup(const char *s);
+char *__wrap_strdup(const char *s);
+
+char *__wrap_rpc_reply_error(const char *id, int code, const char *message, cJSON *data)
+{
+    if (!fail_replies) return __real_rpc_reply_error(id, code, message, data);
+    cJSON_Delete(data);
+    return NULL;
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return fail_strdup_of && strcmp(s, fail_strdup_of) == 0 ? NULL : __real_strdup(s);
+}
 
 /* ---- the fake server and the relay ----------------------------------------- */
 
@@ -78,6 +106,8 @@ static int fx_open(fx *f, int with_trail, int fail_open)
     free(to_server);
     to_server = NULL;
     to_server_len = 0;
+    fail_replies = 0;
+    fail_strdup_of = NULL;
     store_options so = {.path = ":memory:"};
     if (with_trail && store_open(&so, &f->st, err) != STORE_OK) return -1;
     f->out = memfd_create("test-relay-client", MFD_CLOEXEC);
@@ -429,6 +459,95 @@ TEST(flight_bound_noticed_once_a_streak)
     ASSERT_EQ_INT(count_of(text, "more than 4 requests in flight"), 2);
 }
 
+/* ---- refusals when memory runs out ----------------------------------------- */
+
+/* No trail, and no memory to build the refusal: the request is still
+** refused (with its id as it came), never forwarded unrecorded. */
+TEST(refusal_that_finds_no_memory_still_refuses)
+{
+    fx f;
+    char line[256];
+    ASSERT(fx_open(&f, 0, 0) == 0);
+    fail_replies = 1;
+    client(&f, call_line(line, sizeof line, "\"q-\\u0031\"", "echo"));
+    relay_testing_flush(f.r);
+    fail_replies = 0;
+    ASSERT_EQ_STR(server_got(), "");
+    const char *got = client_got(&f);
+    ASSERT_CONTAINS(got, "\"id\":\"q-\\u0031\"");
+    ASSERT_CONTAINS(got, "\"code\":-32001");
+    cJSON *reply = cJSON_Parse(got);
+    ASSERT(reply);
+    cJSON_Delete(reply);
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 0);
+    fx_close(&f);
+}
+
+TEST(batch_refusal_that_finds_no_memory_still_refuses)
+{
+    fx f;
+    ASSERT(fx_open(&f, 0, 0) == 0);
+    fail_replies = 1;
+    client(&f, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+               "\"params\":{\"name\":\"echo\"}},{\"jsonrpc\":\"2.0\",\"id\":2,"
+               "\"method\":\"ping\"}]");
+    relay_testing_flush(f.r);
+    fail_replies = 0;
+    ASSERT_EQ_STR(server_got(), "");
+    const char *got = client_got(&f);
+    ASSERT_CONTAINS(got, "\"id\":null");
+    ASSERT_CONTAINS(got, "\"code\":-32001");
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 0);
+    fx_close(&f);
+}
+
+/* No memory for the request's flight, which its record needs: the request
+** is refused, not forwarded without a record. */
+TEST(request_that_finds_no_memory_for_its_flight_is_refused)
+{
+    fx f;
+    char line[256];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    fail_strdup_of = "tools/call";
+    client(&f, call_line(line, sizeof line, "7", "echo"));
+    relay_testing_flush(f.r);
+    fail_strdup_of = NULL;
+    ASSERT_EQ_STR(server_got(), "");
+    ASSERT_CONTAINS(client_got(&f), "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32001");
+    fx_close(&f);
+}
+
+TEST(batch_with_a_request_that_finds_no_memory_is_refused)
+{
+    fx f;
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    fail_strdup_of = "tools/call";
+    client(&f, "[{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\","
+               "\"params\":{\"name\":\"echo\"}}]");
+    relay_testing_flush(f.r);
+    fail_strdup_of = NULL;
+    ASSERT_EQ_STR(server_got(), "");
+    ASSERT_CONTAINS(client_got(&f), "[{\"jsonrpc\":\"2.0\",\"id\":8,\"error\":{\"code\":-32001");
+    fx_close(&f);
+}
+
+/* --fail-open: the user asked for the call to go even unrecorded. */
+TEST(request_that_finds_no_memory_forwarded_with_fail_open)
+{
+    fx f;
+    char line[256];
+    ASSERT(fx_open(&f, 1, 1) == 0);
+    fail_strdup_of = "tools/call";
+    client(&f, call_line(line, sizeof line, "9", "echo"));
+    relay_testing_flush(f.r);
+    fail_strdup_of = NULL;
+    char want[300];
+    snprintf(want, sizeof want, "%s\n", line);
+    ASSERT_EQ_STR(server_got(), want);
+    ASSERT_EQ_STR(client_got(&f), "");
+    fx_close(&f);
+}
+
 TEST_MAIN(
     TEST_ENTRY(big_integer_ids_in_a_batch_kept_apart)
     TEST_ENTRY(answers_matched_by_exact_value_of_their_ids)
@@ -438,4 +557,9 @@ TEST_MAIN(
     TEST_ENTRY(in_flight_table_bounded_by_bytes)
     TEST_ENTRY(unanswered_flood_leaves_the_table_at_its_bound)
     TEST_ENTRY(flight_bound_noticed_once_a_streak)
+    TEST_ENTRY(refusal_that_finds_no_memory_still_refuses)
+    TEST_ENTRY(batch_refusal_that_finds_no_memory_still_refuses)
+    TEST_ENTRY(request_that_finds_no_memory_for_its_flight_is_refused)
+    TEST_ENTRY(batch_with_a_request_that_finds_no_memory_is_refused)
+    TEST_ENTRY(request_that_finds_no_memory_forwarded_with_fail_open)
 )
