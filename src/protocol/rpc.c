@@ -17,6 +17,7 @@
 
 #include "../util/jbuf.h"
 #include "../util/jsoncheck.h"
+#include "../util/jsonnum.h"
 #include "../util/utf8.h"
 
 #define DEFAULT_MAX_DEPTH 64
@@ -57,12 +58,7 @@ static const char *skip_value(const char *p, const char *end)
     return p;
 }
 
-/*
-** Find the raw text of the first top-level member named "id" in validated
-** object text.  Keys written with escapes are decoded through cJSON so that
-** "\u0069d" is found as well.  Returns a new string or NULL.
-*/
-static char *raw_member(const char *text, size_t len, const char *name)
+const char *rpc_raw_member(const char *text, size_t len, const char *name, size_t *n)
 {
     const char *p = text, *end = text + len;
     while (p < end && *p != '{') p++;
@@ -87,12 +83,39 @@ static char *raw_member(const char *text, size_t len, const char *name)
             p++;
         const char *v = p;
         p = skip_value(p, end);
-        if (match) return dup_range(v, (size_t)(p - v));
+        if (match) {
+            *n = (size_t)(p - v);
+            return v;
+        }
         while (p < end && *p != ',' && *p != '}') p++;
         if (p < end && *p == '}') return NULL;
         p++;
     }
     return NULL;
+}
+
+const char *rpc_raw_element(const char *text, size_t len, const char **at, size_t *n)
+{
+    const char *p = *at ? *at : text, *end = text + len;
+    /* Past the '[' (or the element before) and the ',' after it. */
+    while (p < end && *p != (*at ? ',' : '[') && *p != ']') p++;
+    if (p >= end || *p == ']') return NULL;
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (p >= end || *p == ']') return NULL;
+    const char *v = p;
+    *at = skip_value(p, end);
+    *n = (size_t)(*at - v);
+    return v;
+}
+
+/* The raw text of the first top-level member named name, as a new string,
+** or NULL. */
+static char *raw_member(const char *text, size_t len, const char *name)
+{
+    size_t n;
+    const char *v = rpc_raw_member(text, len, name, &n);
+    return v ? dup_range(v, n) : NULL;
 }
 
 static int cmp_keys(const void *a, const void *b)
@@ -294,6 +317,18 @@ int rpc_is_cancellation(const char *line, size_t len, const cJSON *id)
                 rid->valuedouble == id->valuedouble));
     cJSON_Delete(n);
     return hit;
+}
+
+char *rpc_id_key(const char *id, size_t len)
+{
+    while (len && strchr(" \t\r\n", id[len - 1])) len--;
+    while (len && strchr(" \t\r\n", *id)) id++, len--;
+    if (len && (*id == '-' || (*id >= '0' && *id <= '9'))) return jsonnum_canonical(id, len);
+    /* cJSON prints a string as a function of its decoded characters. */
+    cJSON *v = cJSON_ParseWithLength(id, len);
+    char *key = v ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    return key;
 }
 
 /* Assemble {"jsonrpc":"2.0","id":...,key:value}, taking value over.  The

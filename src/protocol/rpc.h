@@ -67,6 +67,27 @@ void rpc_message_free(rpc_message *msg);
 ** the input while a long request runs; 0 for anything unparsable. */
 int rpc_is_cancellation(const char *line, size_t len, const cJSON *id);
 
+/* Where a value lies in validated JSON text (a line rpc_parse() took):
+** the exact bytes of the first top-level member `name` of the object in
+** text (keys compared decoded, as cJSON does), *n long, or NULL when it
+** has none.  cJSON keeps a number as a double; these are its digits as
+** they were written. */
+const char *rpc_raw_member(const char *text, size_t len, const char *name, size_t *n);
+
+/* The elements of the array in validated JSON text, in order: start with
+** *at = NULL; each call returns the next element's exact bytes (*n long)
+** and moves *at past it, or returns NULL after the last. */
+const char *rpc_raw_element(const char *text, size_t len, const char **at, size_t *n);
+
+/* The key a request id is matched by, from its JSON text (len bytes):
+** two ids get the same key exactly when they are the same JSON value,
+** however each side spelled it.  Strings by their decoded characters
+** ("\u0061" is "a"), numbers by exact value (jsonnum_canonical(): 1.0 is
+** 1, 1e2 is 100, 9007199254740993 is not 9007199254740992), anything else
+** (no valid id) as cJSON prints it.  Caller frees; NULL when memory ran
+** out or the text is not JSON. */
+char *rpc_id_key(const char *id, size_t len);
+
 /* A success reply for id (NULL means null), taking ownership of result.
 ** Returns a new single-line string the caller frees, or NULL on OOM. */
 char *rpc_reply_result(const char *id, cJSON *result);

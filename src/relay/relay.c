@@ -7,9 +7,16 @@
 ** each becomes an outbox item (the bytes to forward, or a reply we make)
 ** and, when it is audit data, an entry appended to the recorder's group
 ** (record.h).  Then commit the group once and write the outbox in order.
-** An item that carries a refusal (a recorded client request) goes only
-** when the recorder says its ticket is durable, and otherwise sends the
-** refusal instead, so the server never sees an unrecorded call.
+** An item that holds a recorded client request goes only when the
+** recorder says its ticket is durable, and otherwise its refusal goes to
+** the client instead, so the server never sees an unrecorded call; when
+** memory does not suffice to ask for the record, or to build the refusal,
+** the call is refused all the same (GUARD_LOST, bare_refusal).
+**
+** The in-flight table holds the requests of both sides awaiting answers,
+** matched by the value of their ids (rpc_id_key: a server may answer 1.0
+** as 1), and is bounded: past RELAY_MAX_FLIGHTS requests or
+** RELAY_MAX_FLIGHT_BYTES the oldest is no longer followed.
 **
 ** The server itself is behind transport.h (stdio: a child over pipes;
 ** HTTP: a remote server, `wrap --url`), so nothing here knows how
@@ -53,13 +60,22 @@ enum dir { C2S = 0, S2C = 1 }; /* who sent the request */
 enum {
     RELAY_CACHE_KIB = 2048,
     RELAY_URL_CACHE_KIB = 512, /* with --url: libcurl and OpenSSL take ~3 MiB */
-    RELAY_MAX_ROUNDS = 64  /* input_required answers awaiting their retry */
+    RELAY_MAX_ROUNDS = 64, /* input_required answers awaiting their retry */
+    /* The in-flight table's bounds: requests nobody answers (a server that
+    ** ignores them, a client that floods) must not grow the wrapper
+    ** without end.  Past either, the oldest flight is no longer followed
+    ** (flight_evict). */
+    RELAY_MAX_FLIGHTS = 4096,
+    RELAY_MAX_FLIGHT_BYTES = 8 << 20
 };
 
 /* A request still waiting for its response. */
 typedef struct flight {
     int dir;
-    char *id;        /* exact JSON text of the id */
+    char *id;        /* the id's JSON text as rpc_parse() gives it: a number
+                        as it was written, a string as cJSON prints it */
+    char *key;       /* its value (rpc_id_key): what an answer is matched by,
+                        however the other side spelled the id */
     char *op;        /* operation_name of its entry */
     char *method;
     char *target;    /* params.name (params.uri for resources/read) of a
@@ -69,6 +85,7 @@ typedef struct flight {
     unsigned batch;  /* the client batch it came in, or 0 */
     char entry[37];
     int64_t start_us;
+    size_t bytes;    /* what it holds, counted against RELAY_MAX_FLIGHT_BYTES */
 } flight;
 
 /* A request answered with an InputRequiredResult (2026-07-28): the
@@ -80,12 +97,25 @@ typedef struct round {
     int pending;                   /* in the group not yet committed */
 } round;
 
+/* What an item to the server waits for (unless --fail-open). */
+enum guard {
+    GUARD_NONE,   /* nothing: it goes as it is */
+    GUARD_RECORD, /* its request's record: refused unless its ticket is durable */
+    GUARD_LOST    /* refused: memory did not suffice to ask for its record */
+};
+
+/* A request tracked by no flight though its record was due (out of
+** memory): what on_request() returns for it.  A client's is refused. */
+enum { UNTRACKED = -2 };
+
 /* One message to send once the iteration's records are durable. */
 typedef struct item {
     int to_server;   /* else to the client */
     char *bytes;     /* without newline */
     size_t len;
-    char *refusal;   /* sent to the client instead when the commit fails */
+    int guard;       /* enum guard */
+    char *refusal;   /* sent to the client instead of a refused request; NULL
+                        when memory did not suffice (bare_refusal) */
     int flight;      /* index into the in-flight table of the request, or -1 */
     unsigned batch;  /* a client batch: its flights go if it is refused */
     int64_t ticket;  /* of the records the bytes wait for (recorder_ticket) */
@@ -104,6 +134,9 @@ typedef struct relay {
     char *cli_name, *cli_version; /* the clientInfo client_id was made of */
     flight *fl;
     size_t nfl, capfl;
+    size_t flight_bytes; /* the sum of their bytes */
+    size_t max_flights, max_flight_bytes;
+    size_t dropped;    /* flights no longer followed in this streak (noticed once) */
     round rounds[RELAY_MAX_ROUNDS];
     size_t nrounds;
     item *out;
@@ -364,51 +397,24 @@ static void rec_round(relay *r, flight *f, const cJSON *result)
 static void flight_free(flight *f)
 {
     free(f->id);
+    free(f->key);
     free(f->method);
     free(f->op);
     free(f->target);
     free(f->client);
 }
 
-static int flight_find(relay *r, int dir, const char *id)
+static int flight_find(relay *r, int dir, const char *key)
 {
     for (size_t i = 0; i < r->nfl; i++)
-        if (r->fl[i].dir == dir && r->fl[i].id && strcmp(r->fl[i].id, id) == 0)
-            return (int)i;
+        if (r->fl[i].dir == dir && strcmp(r->fl[i].key, key) == 0) return (int)i;
     return -1;
-}
-
-static int flight_add(relay *r, int dir, const char *id, const char *method,
-                      const char *op, const char *target)
-{
-    if (r->nfl == r->capfl) {
-        size_t cap = r->capfl ? r->capfl * 2 : 16;
-        flight *n = realloc(r->fl, cap * sizeof *n);
-        if (!n) return -1;
-        r->fl = n;
-        r->capfl = cap;
-    }
-    flight *f = &r->fl[r->nfl];
-    memset(f, 0, sizeof *f);
-    f->dir = dir;
-    f->batch = r->batch;
-    f->id = strdup(id);
-    f->method = strdup(method);
-    f->op = strdup(op);
-    f->target = target ? strdup(target) : NULL;
-    f->client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
-    f->start_us = now_us();
-    if (!f->id || !f->method || !f->op || (target && !f->target) ||
-        (dir == C2S && r->client_id && !f->client)) {
-        flight_free(f);
-        return -1;
-    }
-    return (int)r->nfl++;
 }
 
 /* Remove flight i; outbox items pointing at later flights are renumbered. */
 static void flight_drop(relay *r, int i)
 {
+    r->flight_bytes -= r->fl[i].bytes;
     flight_free(&r->fl[i]);
     memmove(&r->fl[i], &r->fl[i + 1], (r->nfl - (size_t)i - 1) * sizeof *r->fl);
     r->nfl--;
@@ -418,10 +424,75 @@ static void flight_drop(relay *r, int i)
     }
 }
 
+/* Stop following the oldest flight, the table being full: its request's
+** record stands, its outcome is recorded as not followed, and an answer
+** that comes for it later matches nothing, so it is relayed unrecorded as
+** any such answer is.  Said on stderr once per streak (flush() ends one
+** when the table is down to half its bounds). */
+static void flight_evict(relay *r, int by_bytes)
+{
+    char why[160];
+    if (by_bytes)
+        snprintf(why, sizeof why, "requests in flight holding more than %zu bytes",
+                 r->max_flight_bytes);
+    else
+        snprintf(why, sizeof why, "more than %zu requests in flight", r->max_flights);
+    if (!r->dropped++)
+        diag("wrap: %s: the oldest are no longer followed (their outcome is recorded "
+             "as such, a later answer relayed unrecorded)", why);
+    if (r->fl[0].recorded == 1) {
+        char text[200];
+        snprintf(text, sizeof text, "no answer followed: %s", why);
+        rec_outcome(r, &r->fl[0], NULL, NULL, text);
+    }
+    flight_drop(r, 0);
+}
+
+static size_t slen(const char *s) { return s ? strlen(s) + 1 : 0; }
+
+/* Add a flight for request id (its JSON text) of dir, the oldest ones
+** giving way past the table's bounds.  Its index, or -1 when memory ran
+** out. */
+static int flight_add(relay *r, int dir, const char *id, const char *method,
+                      const char *op, const char *target)
+{
+    flight f = {.dir = dir, .batch = r->batch, .start_us = now_us()};
+    f.id = strdup(id);
+    f.key = rpc_id_key(id, strlen(id));
+    f.method = strdup(method);
+    f.op = strdup(op);
+    f.target = target ? strdup(target) : NULL;
+    f.client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
+    if (!f.id || !f.key || !f.method || !f.op || (target && !f.target) ||
+        (dir == C2S && r->client_id && !f.client)) {
+        flight_free(&f);
+        return -1;
+    }
+    f.bytes = sizeof f + slen(f.id) + slen(f.key) + slen(f.method) + slen(f.op) +
+              slen(f.target) + slen(f.client);
+    /* The newest always stays, however large. */
+    while (r->nfl && (r->nfl >= r->max_flights ||
+                      r->flight_bytes + f.bytes > r->max_flight_bytes))
+        flight_evict(r, r->nfl < r->max_flights);
+    if (r->nfl == r->capfl) {
+        size_t cap = r->capfl ? r->capfl * 2 : 16;
+        flight *n = realloc(r->fl, cap * sizeof *n);
+        if (!n) {
+            flight_free(&f);
+            return -1;
+        }
+        r->fl = n;
+        r->capfl = cap;
+    }
+    r->fl[r->nfl] = f;
+    r->flight_bytes += f.bytes;
+    return (int)r->nfl++;
+}
+
 /* Queue bytes (copied, or taken over when own) for the server or the
-** client. */
-static int queue(relay *r, int to_server, const char *bytes, size_t len, int own,
-                 char *refusal, int fl)
+** client: the new item, its request fields for the caller to set, or
+** NULL when memory ran out (own bytes are freed). */
+static item *queue(relay *r, int to_server, const char *bytes, size_t len, int own)
 {
     if (r->nout == r->capout) {
         size_t cap = r->capout ? r->capout * 2 : 32;
@@ -433,13 +504,13 @@ static int queue(relay *r, int to_server, const char *bytes, size_t len, int own
     char *b = own ? (char *)bytes : malloc(len + 1);
     if (!b) goto oom;
     if (!own) memcpy(b, bytes, len);
-    r->out[r->nout++] = (item){to_server, b, len, refusal, fl, 0,
-                               r->rec ? recorder_ticket(r->rec) : 0};
-    return 0;
+    item *it = &r->out[r->nout++];
+    *it = (item){.to_server = to_server, .bytes = b, .len = len, .flight = -1,
+                 .ticket = r->rec ? recorder_ticket(r->rec) : 0};
+    return it;
 oom:
     if (own) free((char *)bytes);
-    free(refusal);
-    return -1;
+    return NULL;
 }
 
 /* ---- classifying messages --------------------------------------------- */
@@ -450,13 +521,30 @@ static int recorded_method(const char *m)
            strcmp(m, "resources/read") == 0 || strcmp(m, "prompts/get") == 0;
 }
 
-static char *id_json(const cJSON *id)
+/* Whether a request of dir is recorded: all of the server's, and the
+** client's of recorded_method(). */
+static int records(int dir, const char *method)
 {
-    return id ? cJSON_PrintUnformatted(id) : NULL;
+    return dir == S2C || recorded_method(method);
+}
+
+/* The JSON text of member name of obj, whose exact bytes are raw (n long),
+** as rpc_parse() gives a message's id: a number as it was written (cJSON
+** keeps a double: 9007199254740993 would read 9007199254740992), anything
+** else as cJSON prints it.  Caller frees; NULL when there is none or
+** memory ran out. */
+static char *member_text(const cJSON *obj, const char *name, const char *raw, size_t n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsNumber(v)) return v ? cJSON_PrintUnformatted(v) : NULL;
+    size_t vn;
+    const char *p = rpc_raw_member(raw, n, name, &vn);
+    return p ? strndup(p, vn) : NULL;
 }
 
 /* A request from the client (dir C2S) or from the server (S2C).  Returns
-** the flight's index or -1. */
+** the flight's index, -1 when it has none, or UNTRACKED when its record
+** was due but memory did not suffice for its flight. */
 static int on_request(relay *r, int dir, const cJSON *root, const char *id)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
@@ -494,7 +582,8 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
         args = cJSON_Duplicate(params, 1);
     }
     int i = flight_add(r, dir, id, method, op, mrtr ? target : NULL);
-    if (i >= 0 && (dir == S2C || recorded_method(method))) {
+    if (i < 0 && records(dir, method)) i = UNTRACKED;
+    if (i >= 0 && records(dir, method)) {
         record_event ev = {.event_type = etype, .operation_name = op,
                            .operation_id = id, .args = args, .client = r->fl[i].client,
                            .completes = completes};
@@ -505,11 +594,14 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
     return i;
 }
 
-/* A response travelling in direction `to` answers a request of the other
-** side. */
+/* A response answers a request of req_dir, found by the value of its id
+** (rpc_id_key): a server that parses and prints ids again answers 1.0 as
+** 1 and "\u0061" as "a".  One that matches none is relayed, unrecorded. */
 static void on_response(relay *r, int req_dir, const cJSON *root, const char *id)
 {
-    int i = flight_find(r, req_dir, id);
+    char *key = rpc_id_key(id, strlen(id));
+    int i = key ? flight_find(r, req_dir, key) : -1;
+    free(key);
     if (i < 0) return;
     flight *f = &r->fl[i];
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
@@ -524,44 +616,62 @@ static void on_response(relay *r, int req_dir, const cJSON *root, const char *id
 }
 
 /* notifications/cancelled, sent by the side that made the request. */
-static void on_notification(relay *r, int req_dir, const cJSON *root)
+static void on_notification(relay *r, int req_dir, const cJSON *root, const char *raw,
+                            size_t n)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (!cJSON_IsString(m) || strcmp(m->valuestring, "notifications/cancelled") != 0)
         return;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
-    char *id = id_json(cJSON_GetObjectItemCaseSensitive(params, "requestId"));
-    int i = id ? flight_find(r, req_dir, id) : -1;
+    size_t pn;
+    const char *praw = rpc_raw_member(raw, n, "params", &pn);
+    char *id = praw ? member_text(params, "requestId", praw, pn) : NULL;
+    char *key = id ? rpc_id_key(id, strlen(id)) : NULL;
+    int i = key ? flight_find(r, req_dir, key) : -1;
     free(id);
+    free(key);
     if (i < 0) return;
     if (r->fl[i].recorded == 1) rec_outcome(r, &r->fl[i], NULL, NULL, "cancelled");
     flight_drop(r, i);
 }
 
-/* One checked message object from `from` (C2S: the client).  Returns the
-** flight index of a request, else -1. */
-static int on_message(relay *r, int from, const cJSON *root, const char *id)
+/* One checked message object from `from` (C2S: the client), its id's
+** text (member_text) and its exact bytes raw (n long).  Returns what
+** on_request() does for a request, else -1. */
+static int on_message(relay *r, int from, const cJSON *root, const char *id,
+                      const char *raw, size_t n)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (cJSON_IsString(m) && id) return on_request(r, from, root, id);
-    if (cJSON_IsString(m)) on_notification(r, from, root); /* sender's own request */
+    if (cJSON_IsString(m)) on_notification(r, from, root, raw, n); /* sender's own request */
     else if (id) on_response(r, from == C2S ? S2C : C2S, root, id);
     return -1;
 }
 
-/* Each object of a batch from `from`; returns 1 when any was a request
-** whose record was asked for. */
-static int on_batch(relay *r, int from, const cJSON *root)
+/* Each object of a batch from `from` (raw: its exact bytes, n long).
+** Returns the guard the batch needs: GUARD_RECORD when any request's
+** record was asked for, GUARD_LOST when one's could not be. */
+static int on_batch(relay *r, int from, const cJSON *root, const char *raw, size_t n)
 {
-    int recorded = 0;
+    int guard = GUARD_NONE;
+    const char *at = NULL, *el;
+    size_t en = 0;
     for (const cJSON *e = root->child; e; e = e->next) {
+        if (!(el = rpc_raw_element(raw, n, &at, &en))) break;
         if (!cJSON_IsObject(e)) continue;
-        char *id = id_json(cJSON_GetObjectItemCaseSensitive(e, "id"));
-        int i = on_message(r, from, e, id);
-        if (i >= 0 && r->fl[i].recorded) recorded = 1;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "method");
+        char *id = member_text(e, "id", el, en);
+        int i = UNTRACKED;
+        /* A request whose id could not be read would pass for a
+        ** notification, unrecorded. */
+        if (id || !cJSON_GetObjectItemCaseSensitive(e, "id") || !cJSON_IsString(m) ||
+            !records(from, m->valuestring))
+            i = on_message(r, from, e, id, el, en);
+        if (i == UNTRACKED) guard = GUARD_LOST;
+        else if (i >= 0 && r->fl[i].recorded && guard == GUARD_NONE) guard = GUARD_RECORD;
         free(id);
     }
-    return recorded;
+    return guard;
 }
 
 /* The id a reply the relay makes itself may carry: a batch's elements are
@@ -574,33 +684,37 @@ static const char *reply_id(const char *id)
     return id && (id[0] == '"' || id[0] == '-' || (id[0] >= '0' && id[0] <= '9')) ? id : NULL;
 }
 
+static const char REFUSED[] = "audit trail unavailable: the request was not forwarded "
+                              "because it could not be recorded";
+static const char BATCH_REFUSED[] = "audit trail unavailable: the batch was not forwarded "
+                                    "because a request in it could not be recorded";
+
 static char *refusal_for(const char *id)
 {
-    return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE,
-                           "audit trail unavailable: the request was not "
-                           "forwarded because it could not be recorded", NULL);
+    return rpc_reply_error(id, RELAY_AUDIT_UNAVAILABLE, REFUSED, NULL);
 }
 
-/* The answer to a batch refused whole: as JSON-RPC 2.0 has it, an array
-** with an error for each request in it (notifications get none).  NULL
-** when memory ran out. */
-static char *batch_refusal(const cJSON *batch)
+/* The answer to a batch refused whole (raw: its exact bytes, n long): as
+** JSON-RPC 2.0 has it, an array with an error for each request in it
+** (notifications get none).  NULL when memory ran out. */
+static char *batch_refusal(const cJSON *batch, const char *raw, size_t n)
 {
     jbuf b = {0};
-    int n = 0;
+    int k = 0;
+    const char *at = NULL, *el;
+    size_t en = 0;
     jbuf_putc(&b, '[');
-    for (const cJSON *e = batch->child; e; e = e->next) {
+    for (const cJSON *e = batch->child; e && (el = rpc_raw_element(raw, n, &at, &en));
+         e = e->next) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "method")) || !id) continue;
-        char *idt = id_json(id);
+        char *idt = member_text(e, "id", el, en);
         char *line = idt ? rpc_reply_error(reply_id(idt), RELAY_AUDIT_UNAVAILABLE,
-                                           "audit trail unavailable: the batch was not "
-                                           "forwarded because a request in it could not "
-                                           "be recorded", NULL)
+                                           BATCH_REFUSED, NULL)
                          : NULL;
         if (!line) jbuf_fail(&b);
         else {
-            if (n++) jbuf_putc(&b, ',');
+            if (k++) jbuf_putc(&b, ',');
             jbuf_puts(&b, line);
         }
         free(idt);
@@ -608,6 +722,29 @@ static char *batch_refusal(const cJSON *batch)
     }
     jbuf_putc(&b, ']');
     return jbuf_take(&b);
+}
+
+enum { BARE_REFUSAL_MAX = 320, BARE_ID_MAX = 64 };
+_Static_assert(sizeof REFUSED < 160 && sizeof BATCH_REFUSED < 160,
+               "a bare refusal fits in BARE_REFUSAL_MAX");
+
+/* The refusal of it when memory did not suffice to make one: written into
+** buf with no allocation, as one error object.  It carries the request's
+** id as it came when it is short and JSON-RPC allows it in a reply, else
+** null, which is also what a batch gets (one error for the whole, as
+** JSON-RPC answers a batch it cannot take apart).  Returns its length. */
+static size_t bare_refusal(const item *it, char buf[BARE_REFUSAL_MAX])
+{
+    size_t n = 0;
+    const char *id = it->batch ? NULL : rpc_raw_member(it->bytes, it->len, "id", &n);
+    if (!id || n > BARE_ID_MAX || !reply_id(id)) {
+        id = "null";
+        n = 4;
+    }
+    int w = snprintf(buf, BARE_REFUSAL_MAX,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"code\":%d,\"message\":\"%s\"}}",
+                     (int)n, id, RELAY_AUDIT_UNAVAILABLE, it->batch ? BATCH_REFUSED : REFUSED);
+    return (size_t)w;
 }
 
 /* Record an invalid line from the client. */
@@ -656,22 +793,35 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
     if (k == RPC_KIND_INVALID) {
         if (reply) {
             rec_invalid(r, reply);
-            queue(r, 0, reply, strlen(reply), 1, NULL, -1);
+            queue(r, 0, reply, strlen(reply), 1);
         }
         return;
     }
-    int fl = -1;
-    char *refusal = NULL;
+    int fl = -1, guard;
     if (k == RPC_KIND_BATCH) {
         /* A batch goes as one line: refused whole if any part could not
         ** be recorded. */
         r->batch = ++r->batches ? r->batches : ++r->batches;
-        if (on_batch(r, C2S, msg.root)) refusal = batch_refusal(msg.root);
+        guard = on_batch(r, C2S, msg.root, line, len);
     } else {
-        fl = on_message(r, C2S, msg.root, msg.id);
-        if (fl >= 0 && r->fl[fl].recorded) refusal = refusal_for(msg.id);
+        fl = on_message(r, C2S, msg.root, msg.id, line, len);
+        guard = fl == UNTRACKED ? GUARD_LOST
+                : fl >= 0 && r->fl[fl].recorded ? GUARD_RECORD : GUARD_NONE;
     }
-    if (queue(r, 1, line, len, 0, refusal, fl) == 0) r->out[r->nout - 1].batch = r->batch;
+    if (guard == GUARD_LOST)
+        diag("wrap: out of memory: a request could not be recorded%s",
+             r->o->fail_open ? " (--fail-open: forwarding it unrecorded)" : "; refused");
+    item *it = queue(r, 1, line, len, 0);
+    if (it) {
+        it->guard = guard;
+        it->flight = fl >= 0 ? fl : -1;
+        it->batch = r->batch;
+        /* Made now, while the message is at hand; a refusal that finds no
+        ** memory is still made, bare, when it is due (flush). */
+        if (guard != GUARD_NONE)
+            it->refusal = k == RPC_KIND_BATCH ? batch_refusal(msg.root, line, len)
+                                              : refusal_for(msg.id);
+    }
     r->batch = 0;
     rpc_message_free(&msg);
 }
@@ -695,11 +845,11 @@ static void server_message(relay *r, int kind, const char *line, size_t len)
         return;
     }
     if (k == RPC_KIND_BATCH) {
-        on_batch(r, S2C, msg.root);
+        on_batch(r, S2C, msg.root, line, len);
     } else {
-        on_message(r, S2C, msg.root, msg.id);
+        on_message(r, S2C, msg.root, msg.id, line, len);
     }
-    queue(r, 0, line, len, 0, NULL, -1);
+    queue(r, 0, line, len, 0);
     rpc_message_free(&msg);
 }
 
@@ -730,11 +880,13 @@ static void flush(relay *r)
         int to_server = it->to_server;
         const char *b = it->bytes;
         size_t n = it->len;
-        if (it->refusal && !r->o->fail_open &&
-            !(r->rec && recorder_durable(r->rec, it->ticket, NULL))) {
+        char bare[BARE_REFUSAL_MAX];
+        if (it->guard != GUARD_NONE && !r->o->fail_open &&
+            (it->guard == GUARD_LOST ||
+             !(r->rec && recorder_durable(r->rec, it->ticket, NULL)))) {
             to_server = 0;
-            b = it->refusal;
-            n = strlen(b);
+            b = it->refusal ? it->refusal : bare;
+            n = it->refusal ? strlen(b) : bare_refusal(it, bare);
             if (it->flight >= 0) flight_drop(r, it->flight);
             for (size_t i = r->nfl; it->batch && i-- > 0;)
                 if (r->fl[i].batch == it->batch) flight_drop(r, (int)i);
@@ -749,6 +901,11 @@ static void flush(relay *r)
     if (!ok)
         for (size_t i = 0; i < r->nfl; i++)
             if (r->fl[i].recorded == 1) r->fl[i].recorded = 0;
+    /* A streak of flights no longer followed ends when the table is down
+    ** to half its bounds. */
+    if (r->dropped && r->nfl <= r->max_flights / 2 &&
+        r->flight_bytes <= r->max_flight_bytes / 2)
+        r->dropped = 0;
     /* A round whose entry was lost cannot be linked to. */
     for (size_t i = r->nrounds; i-- > 0;) {
         if (!r->rounds[i].pending) continue;
@@ -779,7 +936,7 @@ static void end_flights(relay *r)
         if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, text);
         if (f->dir == C2S && r->client_open >= 0 && !r->stopping) {
             char *reply = rpc_reply_error(reply_id(f->id), RELAY_SERVER_EXITED, text, NULL);
-            if (reply) queue(r, 0, reply, strlen(reply), 1, NULL, -1);
+            if (reply) queue(r, 0, reply, strlen(reply), 1);
         }
         flight_drop(r, 0);
     }
@@ -869,6 +1026,8 @@ static char *fallback_name(const relay_options *o)
 static int relay_begin(relay *r, const relay_options *o, char *err, size_t errlen)
 {
     r->o = o;
+    r->max_flights = RELAY_MAX_FLIGHTS;
+    r->max_flight_bytes = RELAY_MAX_FLIGHT_BYTES;
     r->client_open = 1;
     r->server_open = 1;
     uuid7_next(now_us() / 1000, r->session);
@@ -1032,6 +1191,18 @@ void relay_testing_server_ended(relay *r, int status)
     r->server_open = 0;
     r->status = status;
     end_flights(r);
+}
+
+void relay_testing_bound_flights(relay *r, size_t max, size_t max_bytes)
+{
+    r->max_flights = max ? max : 1;
+    r->max_flight_bytes = max_bytes ? max_bytes : 1;
+}
+
+size_t relay_testing_flights(const relay *r, size_t *bytes)
+{
+    if (bytes) *bytes = r->flight_bytes;
+    return r->nfl;
 }
 
 void relay_testing_free(relay *r)

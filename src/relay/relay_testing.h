@@ -43,6 +43,16 @@ void relay_testing_flush(relay *r);
 ** and recorded as having none, as relay_run() does; flushed. */
 void relay_testing_server_ended(relay *r, int status);
 
+/* Bound the in-flight table to max requests and max_bytes of what they
+** hold (each at least 1) instead of RELAY_MAX_FLIGHTS and
+** RELAY_MAX_FLIGHT_BYTES, so that a case reaches the bounds with a few
+** requests. */
+void relay_testing_bound_flights(relay *r, size_t max, size_t max_bytes);
+
+/* How many requests the in-flight table holds; *bytes (may be NULL)
+** receives what they count for against the bound. */
+size_t relay_testing_flights(const relay *r, size_t *bytes);
+
 /* Free the relay (not st, not srv).  NULL is fine. */
 void relay_testing_free(relay *r);
 

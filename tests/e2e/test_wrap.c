@@ -188,6 +188,69 @@ TEST(server_request_to_client_relayed_and_recorded)
     srv_free(s);
 }
 
+/* fake_mcp parses ids and prints them again, as many servers do: 1.0
+** comes back as 1, 1e2 as 100, "\u0061" as "a".  Each answer is still
+** its request's outcome, which carries the id as the client wrote it. */
+TEST(id_answered_in_another_spelling_links_its_outcome)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    static const char *const ids[] = {"1.0", "1e2", "\"\\u0061\""};
+    static const char *const back[] = {"\"id\" : 1,", "\"id\" : 100,", "\"id\" : \"a\","};
+    static const char *const recorded[] = {"1.0", "1e2", "\"a\""};
+    for (int i = 0; i < 3; i++) {
+        CHECK(srv_send_line(s, srv_fmt(s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":"
+                                          "\"tools/call\",\"params\":{\"name\":\"echo\","
+                                          "\"arguments\":{\"i\":%d}}}", ids[i], i)) == 0);
+        const char *line = srv_recv_line(s);
+        ASSERT(line);
+        ASSERT_CONTAINS(line, back[i]);
+    }
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    TRAIL(t, s);
+    ASSERT_EQ_INT(count_type(t, "tool_call"), 3);
+    ASSERT_EQ_INT(count_type(t, "mcp_outcome"), 3);
+    for (int i = 0; i < 3; i++) {
+        const cJSON *req = NULL, *e;
+        cJSON_ArrayForEach(e, t) {
+            const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(e, "operation_id"));
+            const char *et = cJSON_GetStringValue(cJSON_GetObjectItem(e, "event_type"));
+            if (oid && et && !strcmp(et, "tool_call") && !strcmp(oid, recorded[i])) req = e;
+        }
+        if (!req) TEST_FAIL_("no tool_call with operation_id %s", recorded[i]);
+        const cJSON *out = outcome_of(t, req);
+        if (!out) TEST_FAIL_("the call with id %s has no outcome", ids[i]);
+        ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(out, "operation_id")),
+                      recorded[i]);
+        CHECK(!cJSON_GetStringValue(cJSON_GetObjectItem(out, "error")));
+    }
+    CHECK(verify_ok(s));
+    srv_free(s);
+}
+
+/* The same the other way: the client answers the server's request "srv-1"
+** as "srv\u002d1". */
+TEST(server_request_answered_in_another_spelling_links_its_outcome)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"ask\",\"arguments\":{}}}") == 0);
+    CHECK(srv_recv(s));
+    CHECK(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":\"srv\\u002d1\",\"result\":{\"role\":"
+                           "\"assistant\",\"content\":{\"type\":\"text\",\"text\":\"ok\"}}}") == 0);
+    CHECK(srv_recv(s));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    TRAIL(t, s);
+    const cJSON *sr = find(t, "mcp_server_request", "sampling/createMessage");
+    ASSERT(sr);
+    const cJSON *so = outcome_of(t, sr);
+    ASSERT(so);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+                      cJSON_GetObjectItem(so, "result"), "role")), "assistant");
+    srv_free(s);
+}
+
 TEST(notifications_relayed_both_ways)
 {
     srv *s = start_wrap(NULL, NULL, NULL, NULL);
@@ -238,6 +301,25 @@ TEST(cancelled_call_recorded_as_cancelled)
     const cJSON *o = outcome_of(t, find(t, "tool_call", "slow"));
     ASSERT(o);
     ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "error")), "cancelled");
+    srv_free(s);
+}
+
+/* A cancellation that names the request 5.0 as 5 cancels it. */
+TEST(cancellation_naming_the_id_in_another_spelling_recorded)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":5.0,\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"slow\",\"arguments\":{}}}") == 0);
+    CHECK(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                           "\"params\":{\"requestId\":5}}") == 0);
+    CHECK(srv_recv(s));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    TRAIL(t, s);
+    const cJSON *o = outcome_of(t, find(t, "tool_call", "slow"));
+    ASSERT(o);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "error")), "cancelled");
+    ASSERT_EQ_INT(count_type(t, "mcp_outcome"), 1);
     srv_free(s);
 }
 
@@ -663,9 +745,12 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(tools_call_recorded_with_outcome_and_identity)
           TEST_ENTRY(query_table_links_outcome_to_request)
           TEST_ENTRY(server_request_to_client_relayed_and_recorded)
+          TEST_ENTRY(id_answered_in_another_spelling_links_its_outcome)
+          TEST_ENTRY(server_request_answered_in_another_spelling_links_its_outcome)
           TEST_ENTRY(notifications_relayed_both_ways)
           TEST_ENTRY(batch_relayed_whole_and_its_calls_recorded)
           TEST_ENTRY(cancelled_call_recorded_as_cancelled)
+          TEST_ENTRY(cancellation_naming_the_id_in_another_spelling_recorded)
           TEST_ENTRY(invalid_client_input_answered_recorded_not_forwarded)
           TEST_ENTRY(blank_client_line_ignored_as_serve_does)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)

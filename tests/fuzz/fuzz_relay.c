@@ -5,13 +5,14 @@
 ** The first input byte chooses the options: what of a tools/call result
 ** is kept (bits 0-1), no trail at all, as when the database cannot be
 ** opened (bit 2), --fail-open (bit 3), --name (bit 4), a remote server's
-** URL instead of a command (bit 5), and whether the server ends after the
-** last line, answering what is still in flight (bit 6).  The rest is
-** lines; the first byte of each says who sends the rest of it and whether
-** the poll iteration ends after it: '>' the client, then a flush; '<' the
-** server, then a flush; any other byte: bit 0 the side (1: the server),
-** bit 1 a flush.  Lines are cut as the framers cut them (a CR before the
-** newline dropped; longer than the limit: too long).
+** URL instead of a command (bit 5), whether the server ends after the
+** last line, answering what is still in flight (bit 6), and an in-flight
+** table of 3 requests and 1 KiB, so that short inputs overflow it (bit 7).
+** The rest is lines; the first byte of each says who sends the rest of it
+** and whether the poll iteration ends after it: '>' the client, then a
+** flush; '<' the server, then a flush; any other byte: bit 0 the side (1:
+** the server), bit 1 a flush.  Lines are cut as the framers cut them (a CR
+** before the newline dropped; longer than the limit: too long).
 **
 ** Everything goes through relay_testing.h: the relay's own classification,
 ** records, outbox and refusals, with a fake transport that keeps what is
@@ -342,6 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (store_head(st, &head, hash, err) != STORE_OK) die("store_head", err, strlen(err));
     relay *r = relay_testing_new(&o, trail ? st : NULL, &fake);
     if (!r) die("relay_testing_new", "failed", 6);
+    if (opt & 128) relay_testing_bound_flights(r, 3, 1024);
 
     event *ev = malloc((size / 2 + 2) * sizeof *ev);
     size_t nev = 0;

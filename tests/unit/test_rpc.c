@@ -437,6 +437,87 @@ TEST(escaped_string_id_key_found)
     ASSERT(ok);
 }
 
+/* 1 when ids a and b (JSON texts) get the same key exactly when want
+** says they should. */
+static int same_key(const char *a, const char *b, int want)
+{
+    char *ka = rpc_id_key(a, strlen(a)), *kb = rpc_id_key(b, strlen(b));
+    int ok = ka && kb && (strcmp(ka, kb) == 0) == want;
+    if (!ok)
+        fprintf(stderr, "ids %s and %s: keys %s and %s, want them %s\n", a, b,
+                ka ? ka : "(null)", kb ? kb : "(null)", want ? "equal" : "different");
+    free(ka);
+    free(kb);
+    return ok;
+}
+
+TEST(id_keys_of_numbers_equal_by_exact_value)
+{
+    ASSERT(same_key("1", "1.0", 1));
+    ASSERT(same_key("1", "1e0", 1));
+    ASSERT(same_key("1", "10e-1", 1));
+    ASSERT(same_key("1", "0.1E+1", 1));
+    ASSERT(same_key("100", "1e2", 1));
+    ASSERT(same_key("100", "1.00e2", 1));
+    ASSERT(same_key("-17", "-1.7e1", 1));
+    ASSERT(same_key("0", "-0", 1));
+    ASSERT(same_key("0", "0.000e99", 1));
+    ASSERT(same_key(" 1.0\t", "1", 1));
+    ASSERT(same_key("9007199254740993", "9007199254740992", 0));
+    ASSERT(same_key("12345678901234567890", "12345678901234567891", 0));
+    ASSERT(same_key("1e-400", "0", 0));
+    ASSERT(same_key("1", "-1", 0));
+    ASSERT(same_key("1", "10", 0));
+    ASSERT(same_key("15e-1", "1.5", 1));
+}
+
+/* Exponents past what an int64 holds are added to exactly, as digits. */
+TEST(id_keys_of_numbers_with_huge_exponents_exact)
+{
+    ASSERT(same_key("1e1000000000000000000", "10e999999999999999999", 1));
+    ASSERT(same_key("1e-1000000000000000000", "0.1e-999999999999999999", 1));
+    ASSERT(same_key("1e100000000000000000000", "100e99999999999999999998", 1));
+    ASSERT(same_key("1e99999999999999999997", "0.001e100000000000000000000", 1));
+    ASSERT(same_key("1e-99999999999999999997", "1000e-100000000000000000000", 1));
+    ASSERT(same_key("1e99999999999999999999", "1e99999999999999999998", 0));
+    ASSERT(same_key("1e0000000000000000000000001", "10", 1));
+}
+
+TEST(id_keys_of_strings_equal_by_decoded_characters)
+{
+    ASSERT(same_key("\"a\"", "\"\\u0061\"", 1));
+    ASSERT(same_key("\"a/b\"", "\"a\\/b\"", 1));
+    ASSERT(same_key("\"\u00e9\"", "\"\\u00e9\"", 1));
+    ASSERT(same_key("\"a\"", "\"A\"", 0));
+    ASSERT(same_key("\"1\"", "1", 0));
+    ASSERT(same_key("\"null\"", "null", 0));
+}
+
+/* A batch's elements as they were written, and the members of each. */
+TEST(raw_elements_and_members_as_written)
+{
+    const char *text = " [ {\"id\":1.0,\"x\":[1,{\"id\":2}]} ,\"s,]\", 7e0 ,{\"\\u0069d\":\"q\"}]";
+    const char *want[] = {"{\"id\":1.0,\"x\":[1,{\"id\":2}]}", "\"s,]\"", "7e0",
+                          "{\"\\u0069d\":\"q\"}"};
+    const char *at = NULL, *el;
+    size_t n, k = 0;
+    while ((el = rpc_raw_element(text, strlen(text), &at, &n))) {
+        ASSERT(k < 4);
+        ASSERT_EQ_INT(n, strlen(want[k]));
+        ASSERT(memcmp(el, want[k], n) == 0);
+        k++;
+    }
+    ASSERT_EQ_INT(k, 4);
+    size_t vn;
+    const char *v = rpc_raw_member(want[0], strlen(want[0]), "id", &vn);
+    ASSERT(v && vn == 3 && memcmp(v, "1.0", 3) == 0);
+    v = rpc_raw_member(want[3], strlen(want[3]), "id", &vn);
+    ASSERT(v && vn == 3 && memcmp(v, "\"q\"", 3) == 0);
+    ASSERT(!rpc_raw_member(want[0], strlen(want[0]), "y", &vn));
+    at = NULL;
+    ASSERT(!rpc_raw_element("[ ]", 3, &at, &n));
+}
+
 TEST(nul_escape_invalid_request)
 {
     ASSERT(invalid_with("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\\u0000x\"}",
@@ -583,6 +664,10 @@ TEST_MAIN(
     TEST_ENTRY(huge_id_invalid)
     TEST_ENTRY(escaped_id_key_found)
     TEST_ENTRY(escaped_string_id_key_found)
+    TEST_ENTRY(id_keys_of_numbers_equal_by_exact_value)
+    TEST_ENTRY(id_keys_of_numbers_with_huge_exponents_exact)
+    TEST_ENTRY(id_keys_of_strings_equal_by_decoded_characters)
+    TEST_ENTRY(raw_elements_and_members_as_written)
     TEST_ENTRY(nul_escape_invalid_request)
     TEST_ENTRY(depth_limit_invalid_request)
     TEST_ENTRY(default_depth_limit_applies)
