@@ -96,6 +96,7 @@ typedef struct xfer {
 /* A request waiting for its answer. */
 typedef struct pend {
     char *id;              /* JSON text as the client wrote it */
+    char *key;             /* its value (rpc_id_key): what answers match */
     char *method;
     xfer *x;               /* the stream expected to answer, or NULL */
     struct pend *next;
@@ -231,11 +232,23 @@ static void answer_error(remote *r, const char *id, int code, const char *msg, l
 
 /* ---- the pending table ------------------------------------------------- */
 
+/* The pending request whose id has the value of the JSON text id: a
+** server that parses and prints ids again answers 1.0 as 1 (rpc_id_key). */
 static pend *pend_find(remote *r, const char *id)
 {
-    for (pend *p = r->pending; p; p = p->next)
-        if (strcmp(p->id, id) == 0) return p;
-    return NULL;
+    char *key = rpc_id_key(id, strlen(id));
+    pend *p = r->pending;
+    while (key && p && strcmp(p->key, key) != 0) p = p->next;
+    free(key);
+    return key ? p : NULL;
+}
+
+static void pend_free(pend *p)
+{
+    free(p->id);
+    free(p->key);
+    free(p->method);
+    free(p);
 }
 
 static void pend_add(remote *r, const char *id, const char *method, xfer *x)
@@ -243,12 +256,11 @@ static void pend_add(remote *r, const char *id, const char *method, xfer *x)
     pend *p = calloc(1, sizeof *p);
     if (!p) return;
     p->id = strdup(id);
+    p->key = rpc_id_key(id, strlen(id));
     p->method = strdup(method ? method : "");
     p->x = x;
-    if (!p->id || !p->method) {
-        free(p->id);
-        free(p->method);
-        free(p);
+    if (!p->id || !p->key || !p->method) {
+        pend_free(p);
         return;
     }
     p->next = r->pending;
@@ -260,9 +272,7 @@ static void pend_unlink(remote *r, pend *p)
     for (pend **pp = &r->pending; *pp; pp = &(*pp)->next)
         if (*pp == p) {
             *pp = p->next;
-            free(p->id);
-            free(p->method);
-            free(p);
+            pend_free(p);
             return;
         }
 }
@@ -276,9 +286,7 @@ static void fail_pending(remote *r, const xfer *x, int code, const char *msg, lo
         if (p->x == x) {
             if (code) answer_error(r, p->id, code, msg, status);
             *pp = p->next;
-            free(p->id);
-            free(p->method);
-            free(p);
+            pend_free(p);
         } else {
             pp = &p->next;
         }
@@ -357,14 +365,6 @@ static void inspect(remote *r, const cJSON *msg)
     if (!id || cJSON_GetObjectItemCaseSensitive(msg, "method")) return;
     char *idt = cJSON_PrintUnformatted(id);
     pend *p = idt ? pend_find(r, idt) : NULL;
-    /* A numeric id the client wrote as 1.0 prints as 1: try the number. */
-    if (!p && idt && cJSON_IsNumber(id)) {
-        for (pend *q = r->pending; q && !p; q = q->next) {
-            cJSON *n = cJSON_Parse(q->id);
-            if (cJSON_IsNumber(n) && n->valuedouble == id->valuedouble) p = q;
-            cJSON_Delete(n);
-        }
-    }
     free(idt);
     if (!p) return;
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(msg, "result");
@@ -878,9 +878,7 @@ static void post_failed(remote *r, xfer *x)
             answer_error(r, p->id, REMOTE_E_HTTP, msg, x->status);
         }
         *pp = p->next;
-        free(p->id);
-        free(p->method);
-        free(p);
+        pend_free(p);
     }
     cJSON_Delete(j);
 }
@@ -979,9 +977,7 @@ static void ended_sse_get(remote *r, xfer *x, CURLcode rc)
         pend *p = *pp;
         answer_error(r, p->id, REMOTE_E_HTTP, msg, 0);
         *pp = p->next;
-        free(p->id);
-        free(p->method);
-        free(p);
+        pend_free(p);
     }
     emit(r, REMOTE_EV_CLOSED, strdup(msg), strlen(msg), 1);
     r->ended = 1;

@@ -375,6 +375,27 @@ TEST(modern_cancellation_closes_the_answer_stream)
     srv_free(s);
 }
 
+/* The cancellation names the request by value: 1.0 and 1 are one id. */
+TEST(modern_cancellation_naming_the_id_in_another_spelling_closes_its_stream)
+{
+    peer *p = peer_start("modern");
+    ASSERT(p);
+    srv *s = drv(p, "/mcp", NULL, NULL);
+    ASSERT(s);
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":1.0,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"slow\",\"arguments\":{\"ms\":5000}," META "}}"), 0);
+    ASSERT(srv_recv(s)); /* its first progress event */
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                                   "\"params\":{\"requestId\":1}}"), 0);
+    char *log = wait_log(p, "\"cancelled\"");
+    ASSERT_CONTAINS(log, "\"event\":\"cancelled\",\"id\":1");
+    ASSERT(!strstr(log, "notifications/cancelled"));
+    free(log);
+    ASSERT(srv_silent_for(s, 300));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    srv_free(s);
+}
+
 TEST(modern_subscriptions_listen_stream_stays_open)
 {
     peer *p = peer_start("modern");
@@ -907,6 +928,7 @@ TEST_MAIN(TEST_ENTRY(session_404_answers_cleanly_until_the_client_initializes_ag
           TEST_ENTRY(modern_requests_carry_the_mirrored_headers)
           TEST_ENTRY(server_bytes_are_relayed_unchanged)
           TEST_ENTRY(modern_cancellation_closes_the_answer_stream)
+          TEST_ENTRY(modern_cancellation_naming_the_id_in_another_spelling_closes_its_stream)
           TEST_ENTRY(modern_subscriptions_listen_stream_stays_open)
           TEST_ENTRY(oauth_expired_and_revoked_tokens_are_refreshed)
           TEST_ENTRY(oauth_step_up_on_insufficient_scope)
