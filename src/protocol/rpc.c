@@ -209,6 +209,14 @@ static rpc_kind check(cJSON *root, char *raw_id, rpc_message *msg,
                        "invalid request: a message must be a JSON object");
     }
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    /* An error response may name no request: JSON-RPC 2.0 answers a
+    ** request whose id it could not read with "id": null, and MCP's schema
+    ** lets an error response leave its id out.  It is a response with no
+    ** id (msg->id NULL), which nobody answers. */
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+    int idless_error = cJSON_IsObject(error) && (!id || cJSON_IsNull(id)) &&
+                       !cJSON_GetObjectItemCaseSensitive(root, "method");
+    if (idless_error) id = NULL;
     if (id && !valid_id(id)) {
         free(msg->id);
         msg->id = NULL;
@@ -235,8 +243,7 @@ static rpc_kind check(cJSON *root, char *raw_id, rpc_message *msg,
                        "invalid request: jsonrpc must be \"2.0\"");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (!method) {
-        if (id && (cJSON_GetObjectItemCaseSensitive(root, "result") ||
-                   cJSON_GetObjectItemCaseSensitive(root, "error")))
+        if (idless_error || (id && (cJSON_GetObjectItemCaseSensitive(root, "result") || error)))
             return RPC_KIND_RESPONSE;
         return invalid(msg, error_reply, msg->id,
                        "invalid request: method is missing");

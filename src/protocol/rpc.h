@@ -26,7 +26,8 @@ enum {
 typedef enum rpc_kind {
     RPC_KIND_REQUEST,      /* has an id: must be answered */
     RPC_KIND_NOTIFICATION, /* no id: never answered */
-    RPC_KIND_RESPONSE,     /* a client's reply to us: ignored */
+    RPC_KIND_RESPONSE,     /* a reply (result or error): never answered; an error
+                              may name no request (id null or absent) */
     RPC_KIND_BATCH,        /* a non-empty array: for the caller to decide */
     RPC_KIND_INVALID       /* *error_reply holds the answer to send */
 } rpc_kind;
@@ -37,7 +38,8 @@ typedef struct rpc_message {
     cJSON *root;
     const char *method;
     const cJSON *params; /* NULL when absent */
-    char *id;            /* the id's exact JSON text; NULL for notifications */
+    char *id;            /* the id's exact JSON text; NULL for notifications and
+                            for an error response that names no request */
     char *id_text;       /* the id as plain text (a string id unquoted) */
 } rpc_message;
 

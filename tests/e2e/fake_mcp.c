@@ -8,7 +8,9 @@
 ** Tools: echo (returns its arguments as text), ask (sends the client a
 ** sampling/createMessage request and returns the answer), progress (a
 ** notifications/progress first), chatter (a non-JSON line on stdout
-** first), die (exits 3 without answering), slow (answers after 300 ms).
+** first), unlinked (two error responses naming no request first: "id":
+** null, and no id), die (exits 3 without answering), slow (answers after
+** 300 ms).
 ** At end of input it exits with EXIT_CODE (default 0), or with "linger"
 ** ignores the end of input and waits to be killed.
 */
@@ -62,6 +64,10 @@ static void call(const char *id, const cJSON *params)
     if (strcmp(name, "die") == 0) exit(3);
     if (strcmp(name, "slow") == 0) nanosleep(&(struct timespec){0, 300000000}, NULL);
     if (strcmp(name, "chatter") == 0) out("this line is not JSON-RPC");
+    if (strcmp(name, "unlinked") == 0) {
+        out("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}");
+        out("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"no id\"}}");
+    }
     if (strcmp(name, "progress") == 0)
         out("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
             "\"params\":{\"progressToken\":\"p1\",\"progress\":1,\"total\":2}}");

@@ -372,6 +372,27 @@ TEST(non_json_server_line_goes_to_stderr)
     srv_free(s);
 }
 
+/* An error response that names no request ("id": null, as JSON-RPC 2.0
+** answers an id it could not read; or no id, as MCP's schema allows) is the
+** server's word to the client: relayed, not taken for chatter. */
+TEST(server_errors_naming_no_request_reach_the_client)
+{
+    srv *s = start_wrap(NULL, NULL, NULL, NULL);
+    ASSERT(s);
+    ASSERT_EQ_INT(srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                                   "\"params\":{\"name\":\"unlinked\",\"arguments\":{}}}"), 0);
+    const char *l = srv_recv_json_line(s);
+    ASSERT_EQ_STR(l, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
+                     "\"message\":\"Parse error\"}}");
+    l = srv_recv_json_line(s);
+    ASSERT_EQ_STR(l, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"no id\"}}");
+    l = srv_recv_json_line(s);
+    ASSERT(l && strstr(l, "\"id\" : 7"));
+    ASSERT_EQ_INT(srv_wait(s), 0);
+    CHECK(!strstr(srv_stderr(s), "Parse error"));
+    srv_free(s);
+}
+
 static const char *const READ_ONLY_ENV[] = {"DSS_AUDIT_READ_ONLY=1", NULL};
 
 TEST(unwritable_trail_fails_closed)
@@ -754,6 +775,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(invalid_client_input_answered_recorded_not_forwarded)
           TEST_ENTRY(blank_client_line_ignored_as_serve_does)
           TEST_ENTRY(non_json_server_line_goes_to_stderr)
+    TEST_ENTRY(server_errors_naming_no_request_reach_the_client)
           TEST_ENTRY(unwritable_trail_fails_closed)
           TEST_ENTRY(full_trail_fails_closed)
           TEST_ENTRY(unwritable_trail_refuses_a_batch_whole)

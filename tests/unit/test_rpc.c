@@ -221,6 +221,33 @@ TEST(response_error_is_response)
     ASSERT_EQ_INT(k, RPC_KIND_RESPONSE);
 }
 
+/* JSON-RPC 2.0 answers a request whose id it could not read with "id":
+** null, and MCP's schema lets an error response leave its id out: both are
+** responses naming no request, never answered, not invalid input. */
+TEST(error_response_naming_no_request_is_a_response_without_id)
+{
+    static const char *const lines[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}",
+        "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"no id\"}}",
+    };
+    for (int i = 0; i < 2; i++) {
+        parsed p = parse_line(lines[i]);
+        int ok = p.kind == RPC_KIND_RESPONSE && p.msg.id == NULL && p.reply == NULL;
+        done(&p);
+        if (!ok) TEST_FAIL_("%s was not taken for a response without an id", lines[i]);
+    }
+    /* Not for a result, an error that is no object, or a request. */
+    ASSERT(invalid_with("{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}", RPC_INVALID_REQUEST,
+                        "id", NULL));
+    ASSERT(invalid_with("{\"jsonrpc\":\"2.0\",\"error\":\"x\"}", RPC_INVALID_REQUEST, "method",
+                        NULL));
+    ASSERT(invalid_with("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"m\",\"error\":{}}",
+                        RPC_INVALID_REQUEST, "id", NULL));
+    /* It is held to the other rules all the same. */
+    ASSERT(invalid_with("{\"jsonrpc\":\"1.0\",\"error\":{\"code\":1,\"message\":\"m\"}}",
+                        RPC_INVALID_REQUEST, "jsonrpc", NULL));
+}
+
 TEST(bad_json_parse_error)
 {
     ASSERT(invalid_with("{", RPC_PARSE_ERROR, "\"id\":null", "byte"));
@@ -640,6 +667,7 @@ TEST_MAIN(
     TEST_ENTRY(notification_has_no_id)
     TEST_ENTRY(response_result_is_response)
     TEST_ENTRY(response_error_is_response)
+    TEST_ENTRY(error_response_naming_no_request_is_a_response_without_id)
     TEST_ENTRY(bad_json_parse_error)
     TEST_ENTRY(missing_jsonrpc_invalid)
     TEST_ENTRY(jsonrpc_1_0_invalid)
