@@ -76,6 +76,8 @@ typedef struct flight {
                         as it was written, a string as cJSON prints it */
     char *key;       /* its value (rpc_id_key): what an answer is matched by,
                         however the other side spelled the id */
+    char *op_id;     /* the operation_id of its entries, as serve records an
+                        id: a string unquoted, a number as written (id_plain) */
     char *op;        /* operation_name of its entry */
     char *method;
     char *target;    /* params.name (params.uri for resources/read) of a
@@ -273,7 +275,7 @@ static int rec_answer(relay *r, const flight *f, const char *etype, cJSON *res,
     record_event ev = {
         .event_type = etype,
         .operation_name = f->op,
-        .operation_id = f->id,
+        .operation_id = f->op_id,
         .result = res,
         .error = etext,
         .client = f->client,
@@ -398,6 +400,7 @@ static void flight_free(flight *f)
 {
     free(f->id);
     free(f->key);
+    free(f->op_id);
     free(f->method);
     free(f->op);
     free(f->target);
@@ -450,6 +453,20 @@ static void flight_evict(relay *r, int by_bytes)
 
 static size_t slen(const char *s) { return s ? strlen(s) + 1 : 0; }
 
+/* An id's JSON text as an entry's operation_id, the form serve records
+** (rpc_message's id_text), so that one trail, and the exports that map
+** operation_id to jsonrpc.request.id, hold one form whichever door wrote
+** it: a string without its quotes and escapes, a number as written.
+** Caller frees; NULL when memory ran out. */
+static char *id_plain(const char *id)
+{
+    if (id[0] != '"') return strdup(id);
+    cJSON *s = cJSON_Parse(id);
+    char *p = cJSON_IsString(s) ? strdup(s->valuestring) : NULL;
+    cJSON_Delete(s);
+    return p;
+}
+
 /* Add a flight for request id (its JSON text) of dir, the oldest ones
 ** giving way past the table's bounds.  Its index, or -1 when memory ran
 ** out. */
@@ -459,17 +476,18 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
     flight f = {.dir = dir, .batch = r->batch, .start_us = now_us()};
     f.id = strdup(id);
     f.key = rpc_id_key(id, strlen(id));
+    f.op_id = id_plain(id);
     f.method = strdup(method);
     f.op = strdup(op);
     f.target = target ? strdup(target) : NULL;
     f.client = dir == C2S && r->client_id ? strdup(r->client_id) : NULL;
-    if (!f.id || !f.key || !f.method || !f.op || (target && !f.target) ||
+    if (!f.id || !f.key || !f.op_id || !f.method || !f.op || (target && !f.target) ||
         (dir == C2S && r->client_id && !f.client)) {
         flight_free(&f);
         return -1;
     }
-    f.bytes = sizeof f + slen(f.id) + slen(f.key) + slen(f.method) + slen(f.op) +
-              slen(f.target) + slen(f.client);
+    f.bytes = sizeof f + slen(f.id) + slen(f.key) + slen(f.op_id) + slen(f.method) +
+              slen(f.op) + slen(f.target) + slen(f.client);
     /* The newest always stays, however large. */
     while (r->nfl && (r->nfl >= r->max_flights ||
                       r->flight_bytes + f.bytes > r->max_flight_bytes))
@@ -585,7 +603,8 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
     if (i < 0 && records(dir, method)) i = UNTRACKED;
     if (i >= 0 && records(dir, method)) {
         record_event ev = {.event_type = etype, .operation_name = op,
-                           .operation_id = id, .args = args, .client = r->fl[i].client,
+                           .operation_id = r->fl[i].op_id, .args = args,
+                           .client = r->fl[i].client,
                            .completes = completes};
         if (rec(r, &ev, r->fl[i].entry) == 0) r->fl[i].recorded = 1;
         else r->fl[i].recorded = -1; /* asked for, not written */
