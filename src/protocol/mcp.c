@@ -579,18 +579,10 @@ static void serve_batch(mcp *m, cJSON *root, mcp_reply *out)
     }
 }
 
-static int blank(const char *line, size_t len)
-{
-    /* (Not strchr: it would find a NUL byte in its own terminator.) */
-    for (size_t i = 0; i < len; i++)
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
-    return 1;
-}
-
 void mcp_handle(mcp *m, const char *line, size_t len, mcp_reply *out)
 {
     memset(out, 0, sizeof *out);
-    if (blank(line, len)) return;
+    if (rpc_is_blank(line, len)) return;
     rpc_message msg;
     char *error_reply = NULL;
     rpc_kind kind = rpc_parse(line, len, &m->limits, &msg, &error_reply);

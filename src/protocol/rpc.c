@@ -31,13 +31,19 @@ static char *dup_range(const char *p, size_t n)
     return s;
 }
 
+/* Past JSON white space. */
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
 /* Skip one JSON value in already-validated text; returns the end. */
 static const char *skip_value(const char *p, const char *end)
 {
     int depth = 0;
     do {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-            p++;
+        p = skip_ws(p, end);
         if (p >= end) return end;
         if (*p == '"') {
             for (p++; p < end && *p != '"'; p++)
@@ -78,9 +84,7 @@ const char *rpc_raw_member(const char *text, size_t len, const char *name, size_
                     memcmp(k + 1, name, strlen(name)) == 0;
         }
         while (p < end && *p != ':') p++;
-        p++;
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-            p++;
+        p = skip_ws(p + 1, end);
         const char *v = p;
         p = skip_value(p, end);
         if (match) {
@@ -100,8 +104,7 @@ const char *rpc_raw_element(const char *text, size_t len, const char **at, size_
     /* Past the '[' (or the element before) and the ',' after it. */
     while (p < end && *p != (*at ? ',' : '[') && *p != ']') p++;
     if (p >= end || *p == ']') return NULL;
-    p++;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    p = skip_ws(p + 1, end);
     if (p >= end || *p == ']') return NULL;
     const char *v = p;
     *at = skip_value(p, end);
@@ -324,6 +327,14 @@ int rpc_is_cancellation(const char *line, size_t len, const cJSON *id)
                 rid->valuedouble == id->valuedouble));
     cJSON_Delete(n);
     return hit;
+}
+
+int rpc_is_blank(const char *line, size_t len)
+{
+    /* (Not strchr: it would find a NUL byte in its own terminator.) */
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
+    return 1;
 }
 
 char *rpc_id_key(const char *id, size_t len)

@@ -69,6 +69,10 @@ void rpc_message_free(rpc_message *msg);
 ** the input while a long request runs; 0 for anything unparsable. */
 int rpc_is_cancellation(const char *line, size_t len, const cJSON *id);
 
+/* Whether line (len bytes) holds only spaces, tabs and CRs: no message,
+** skipped by every door (serve, wrap) and never answered. */
+int rpc_is_blank(const char *line, size_t len);
+
 /* Where a value lies in validated JSON text (a line rpc_parse() took):
 ** the exact bytes of the first top-level member `name` of the object in
 ** text (keys compared decoded, as cJSON does), *n long, or NULL when it

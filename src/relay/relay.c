@@ -407,11 +407,17 @@ static void flight_free(flight *f)
     free(f->client);
 }
 
-static int flight_find(relay *r, int dir, const char *key)
+/* The flight of dir whose id has the value of the JSON text id (rpc_id_key:
+** a server that parses and prints ids again answers 1.0 as 1 and "\u0061"
+** as "a"), or -1. */
+static int flight_find(relay *r, int dir, const char *id)
 {
-    for (size_t i = 0; i < r->nfl; i++)
-        if (r->fl[i].dir == dir && strcmp(r->fl[i].key, key) == 0) return (int)i;
-    return -1;
+    char *key = rpc_id_key(id, strlen(id));
+    int found = -1;
+    for (size_t i = 0; key && i < r->nfl && found < 0; i++)
+        if (r->fl[i].dir == dir && strcmp(r->fl[i].key, key) == 0) found = (int)i;
+    free(key);
+    return found;
 }
 
 /* Remove flight i; outbox items pointing at later flights are renumbered. */
@@ -614,13 +620,10 @@ static int on_request(relay *r, int dir, const cJSON *root, const char *id)
 }
 
 /* A response answers a request of req_dir, found by the value of its id
-** (rpc_id_key): a server that parses and prints ids again answers 1.0 as
-** 1 and "\u0061" as "a".  One that matches none is relayed, unrecorded. */
+** (flight_find).  One that matches none is relayed, unrecorded. */
 static void on_response(relay *r, int req_dir, const cJSON *root, const char *id)
 {
-    char *key = rpc_id_key(id, strlen(id));
-    int i = key ? flight_find(r, req_dir, key) : -1;
-    free(key);
+    int i = flight_find(r, req_dir, id);
     if (i < 0) return;
     flight *f = &r->fl[i];
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
@@ -645,10 +648,8 @@ static void on_notification(relay *r, int req_dir, const cJSON *root, const char
     size_t pn;
     const char *praw = rpc_raw_member(raw, n, "params", &pn);
     char *id = praw ? member_text(params, "requestId", praw, pn) : NULL;
-    char *key = id ? rpc_id_key(id, strlen(id)) : NULL;
-    int i = key ? flight_find(r, req_dir, key) : -1;
+    int i = id ? flight_find(r, req_dir, id) : -1;
     free(id);
-    free(key);
     if (i < 0) return;
     if (r->fl[i].recorded == 1) rec_outcome(r, &r->fl[i], NULL, NULL, "cancelled");
     flight_drop(r, i);
@@ -789,14 +790,6 @@ static rpc_kind parse(relay *r, const char *line, size_t len, rpc_message *msg,
     return rpc_parse(line, len, &lim, msg, reply);
 }
 
-/* Only spaces, tabs and CRs, which is what serve skips (mcp_handle). */
-static int blank(const char *line, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
-    return 1;
-}
-
 /* A line from the client: recorded as it calls for, then queued for the
 ** server, or answered here when it is not a JSON-RPC message. */
 static void client_line(relay *r, int kind, const char *line, size_t len)
@@ -804,7 +797,7 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
     /* A blank line is no message, as in serve: a parse error for it would
     ** answer no request the client made, and its record would show input
     ** nobody sent. */
-    if (kind == FRAME_LINE && blank(line, len)) return;
+    if (kind == FRAME_LINE && rpc_is_blank(line, len)) return;
     rpc_message msg;
     char *reply = NULL;
     rpc_kind k = kind == FRAME_TOO_LONG ? RPC_KIND_INVALID : parse(r, line, len, &msg, &reply);

@@ -423,6 +423,12 @@ static int same_key(const note_key *a, const note_key *b)
     return a->type == b->type && memcmp(a->pk, b->pk, sizeof a->pk) == 0;
 }
 
+int note_sig_by(const note_sig *s, const note_key *k)
+{
+    return s->id == k->id && s->name_len == strlen(k->name) &&
+           memcmp(s->name, k->name, s->name_len) == 0;
+}
+
 int note_check(const note *n, const note_key *keys, size_t nkeys, note_verdict *out,
                char *err, size_t errlen)
 {
@@ -439,9 +445,7 @@ int note_check(const note *n, const note_key *keys, size_t nkeys, note_verdict *
     for (size_t s = 0; s < n->nsigs; s++) {
         const note_sig *sig = &n->sigs[s];
         for (size_t i = 0; i < nkeys; i++) {
-            if (keys[i].id != sig->id || strlen(keys[i].name) != sig->name_len ||
-                memcmp(keys[i].name, sig->name, sig->name_len) != 0)
-                continue;
+            if (!note_sig_by(sig, &keys[i])) continue;
             uint64_t t = 0;
             int ok = verify_sig(n, sig, &keys[i], &t);
             if (ok < 0) {
@@ -449,6 +453,7 @@ int note_check(const note *n, const note_key *keys, size_t nkeys, note_verdict *
                 return NOTE_ENOMEM;
             }
             if (ok) {
+                if (!out[i].valid || t > out[i].timestamp) out[i].newest = s;
                 out[i].valid = 1;
                 if (t > out[i].timestamp) out[i].timestamp = t;
             } else {

@@ -146,7 +146,12 @@ typedef struct note_verdict {
     int valid;          /* a line by this key verified */
     int invalid;        /* a line matching this key's name and ID did not */
     uint64_t timestamp; /* cosignature: the newest verified time */
+    size_t newest;      /* the index in the note's sigs of the line of that
+                           time (of the first valid line for other types) */
 } note_verdict;
+
+/* Whether the signature line s names key k (its name and ID). */
+int note_sig_by(const note_sig *s, const note_key *k);
 
 /*
 ** Check n's signatures against keys[0..nkeys): each line whose name and ID

@@ -38,25 +38,6 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-/* Whether the signature line s names key (its name and ID). */
-static int by_key(const note_sig *s, const note_key *key)
-{
-    return s->id == key->id && s->name_len == strlen(key->name) &&
-           memcmp(s->name, key->name, s->name_len) == 0;
-}
-
-/* The time a cosignature/v1 line carries: the 8 bytes after its key ID
-** (c2sp.org/tlog-cosignature), or 0 when it does not decode as one. */
-static uint64_t cosig_time(const note_sig *s)
-{
-    uint8_t raw[4 + 8 + 64];
-    size_t n = 0;
-    if (c2sp_b64_decode(s->b64, s->b64_len, raw, sizeof raw, &n) != 0 || n != sizeof raw) return 0;
-    uint64_t t = 0;
-    for (int i = 4; i < 12; i++) t = t << 8 | raw[i];
-    return t;
-}
-
 int witness_reply_parse(const note *n, const note_key *key, const char *reply, size_t len,
                         witness_reply *out, char *err, size_t errlen)
 {
@@ -88,16 +69,14 @@ int witness_reply_parse(const note *n, const note_key *key, const char *reply, s
                  key->name, key->id, v.invalid ? " (one fails to verify)" : "");
         goto done;
     }
-    /* The key's lines, the newest first: a witness may send several, and
-    ** whoever keeps one line keeps the one whose time is out->timestamp
-    ** (every line by the key verified, so one carries the newest time). */
-    size_t k = 0, newest = all->nsigs;
-    for (size_t i = 0; i < all->nsigs && newest == all->nsigs; i++)
-        if (by_key(&all->sigs[i], key) && cosig_time(&all->sigs[i]) == v.timestamp) newest = i;
+    /* The key's lines, the newest first (note_check() says which): a
+    ** witness may send several, and whoever keeps one line keeps the one
+    ** whose time is out->timestamp. */
+    size_t k = 0;
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < all->nsigs; i++) {
             const note_sig *s = &all->sigs[i];
-            if (!by_key(s, key) || (pass == 0) != (i == newest)) continue;
+            if (!note_sig_by(s, key) || (pass == 0) != (i == v.newest)) continue;
             memcpy(keep + k, s->line, s->line_len);
             k += s->line_len;
         }
