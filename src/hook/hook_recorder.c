@@ -60,15 +60,26 @@ static int check_folder(const char *path, char *why, size_t whylen)
 }
 
 /* A listening socket at path, mode 0600.  A socket file nobody answers on
-** (its recorder was killed) is removed first.  -1 with why. */
+** (its recorder was killed) is removed first.  The socket is made under a
+** private name in the same folder and linked to path only once it listens:
+** a hook that finds the name can connect (a socket bound but not yet
+** listening refuses, and the hook would write directly), and link(), unlike
+** rename(), refuses a name another recorder took meanwhile.  -1 with why. */
 static int listen_at(const char *path, char *why, size_t whylen)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    struct sockaddr_un a = {.sun_family = AF_UNIX}, tmp = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path) {
         snprintf(why, whylen, "the socket path %s is too long", path);
         return -1;
     }
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    const char *slash = strrchr(path, '/');
+    if (!slash || snprintf(tmp.sun_path, sizeof tmp.sun_path, "%.*s/.%ld.tmp",
+                           (int)(slash - path), path, (long)getpid()) >=
+                      (int)sizeof tmp.sun_path) {
+        snprintf(why, whylen, "the socket path %s is too long", path);
+        return -1;
+    }
     if (check_folder(path, why, whylen) != 0) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) goto fail;
@@ -87,14 +98,22 @@ static int listen_at(const char *path, char *why, size_t whylen)
         unlink(path); /* stale: its recorder is gone */
     }
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) goto fail;
+    unlink(tmp.sun_path); /* left by a recorder of this pid killed between bind and link */
     mode_t old = umask(077);
-    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+    int rc = bind(fd, (struct sockaddr *)&tmp, sizeof tmp);
     umask(old);
-    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
-        snprintf(why, whylen, "cannot listen on %s: %s", path, strerror(errno));
+    if (rc != 0 || chmod(tmp.sun_path, 0600) != 0 || listen(fd, 128) != 0 ||
+        link(tmp.sun_path, path) != 0) {
+        int e = errno;
+        if (e == EEXIST)
+            snprintf(why, whylen, "another recorder took %s as this one started", path);
+        else
+            snprintf(why, whylen, "cannot listen on %s: %s", path, strerror(e));
+        if (rc == 0) unlink(tmp.sun_path);
         close(fd);
         return -1;
     }
+    unlink(tmp.sun_path);
     return fd;
 fail:
     snprintf(why, whylen, "cannot make a socket: %s", strerror(errno));

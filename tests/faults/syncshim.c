@@ -20,6 +20,9 @@
 **              brought one with this id
 **   S <path>   fsync()/fdatasync() of that file succeeded
 **   X          the process is exiting (the shim's destructor)
+** With DSS_SYNCSHIM_LISTEN_DELAY_MS set, listen() first sleeps that long,
+** widening the moment between a socket's bind() and its listen() (the
+** recorder must not name its socket before it listens).
 ** Counting newlines here, rather than copying the bytes, keeps the log
 ** small and the program's timing close to its own.  The log is written with
 ** the raw system call, so the shim never records or recurses into itself.
@@ -98,6 +101,7 @@ typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef int (*fflush_fn)(FILE *);
+typedef int (*listen_fn)(int, int);
 
 /* The next definition of name (libc's), as a function pointer: dlsym hands
 ** out an object pointer, which ISO C does not convert directly. */
@@ -122,6 +126,14 @@ int fdatasync(int fd)
     int rc = real_(fd);
     if (rc == 0) record_sync(fd);
     return rc;
+}
+
+int listen(int fd, int backlog)
+{
+    REAL("listen", listen_fn);
+    const char *ms = getenv("DSS_SYNCSHIM_LISTEN_DELAY_MS");
+    if (ms && *ms) usleep((useconds_t)atoi(ms) * 1000);
+    return real_(fd, backlog);
 }
 
 /* A pipe other than stdin, stdout and stderr: wrap's pipes to its server

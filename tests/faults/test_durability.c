@@ -20,7 +20,9 @@
 */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "fault_util.h"
 #include "peer.h"
@@ -753,6 +755,56 @@ TEST(hook_through_recorder_answers_after_the_recorders_sync)
     tdir_free(t);
 }
 
+/* The recorder names its socket only once it listens: a hook that finds
+** the name connects to it, and is not refused (which would send it to
+** write directly) because the recorder has bound but not yet listened.
+** listen() is slowed by the shim so that moment cannot go unseen. */
+TEST(recorder_socket_is_named_only_once_it_listens)
+{
+    tdir *t;
+    char run_dir[PATH_MAX + 8], sock_dir[PATH_MAX + 24], sock[PATH_MAX + 64] = "";
+    char logenv[PATH_MAX + 40], xdgenv[PATH_MAX + 40], homeenv[PATH_MAX + 16];
+    char preload[PATH_MAX + 16];
+    CHECK((t = tdir_new()) != NULL);
+    snprintf(run_dir, sizeof run_dir, "%s/run", t->path);
+    snprintf(sock_dir, sizeof sock_dir, "%s/dss-audit", run_dir);
+    CHECK(mkdir(run_dir, 0700) == 0);
+    snprintf(logenv, sizeof logenv, "DSS_SYNCSHIM_LOG=%s/shim.log", t->path);
+    snprintf(xdgenv, sizeof xdgenv, "XDG_RUNTIME_DIR=%s", run_dir);
+    snprintf(homeenv, sizeof homeenv, "HOME=%s", t->path);
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", getenv("DSS_SYNCSHIM"));
+    const char *rec_args[] = {"recorder", "--db", t->db, NULL};
+    const char *rec_env[] = {preload, logenv, xdgenv, homeenv,
+                             "DSS_SYNCSHIM_LISTEN_DELAY_MS=400",
+                             "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
+    srv_opts ro = {.args = rec_args, .env = rec_env, .no_db = 1, .no_actor = 1};
+    srv *rec = srv_start(&ro);
+    CHECK(rec);
+    for (int i = 0; i < 30000 && !sock[0]; i++) { /* 30 s: valgrind starts slowly */
+        DIR *d = opendir(sock_dir);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            size_t n = strlen(e->d_name);
+            if (n > 5 && !strcmp(e->d_name + n - 5, ".sock"))
+                snprintf(sock, sizeof sock, "%s/%s", sock_dir, e->d_name);
+        }
+        if (d) closedir(d);
+        if (!sock[0]) usleep(1000);
+    }
+    CHECKF(sock[0], "the recorder made no socket: %s", srv_stderr(rec));
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(fd >= 0);
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(fd);
+    CHECKF(rc == 0, "the socket was named before it listened: connect: %s", strerror(e));
+    kill(srv_pid(rec), SIGTERM);
+    CHECK(srv_wait(rec) == 0);
+    srv_free(rec);
+    tdir_free(t);
+}
+
 TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(pipelined_replies_each_follow_a_sync)
           TEST_ENTRY(batch_replies_follow_a_sync)
@@ -764,4 +816,5 @@ TEST_MAIN(TEST_ENTRY(lockstep_replies_each_follow_a_sync)
           TEST_ENTRY(hook_exit_comes_after_the_sync_of_the_event)
           TEST_ENTRY(hook_event_costs_one_sync_of_the_wal)
           TEST_ENTRY(hook_only_build_answers_after_its_one_sync)
-          TEST_ENTRY(hook_through_recorder_answers_after_the_recorders_sync))
+          TEST_ENTRY(hook_through_recorder_answers_after_the_recorders_sync)
+          TEST_ENTRY(recorder_socket_is_named_only_once_it_listens))
