@@ -4,7 +4,9 @@
 ** `wrap` (see docs/wrap.md), and puts the entries back with --undo.
 **
 ** An entry {command: C, args: A, env: E} becomes {command: SELF, args:
-** ["wrap", "--name", KEY, "--", C, A...], env: E}; an entry whose args
+** ["wrap", "--name", KEY, "--", C, A...], env: E} (["wrap", "--name=KEY",
+** "--", C] when A is [], which would otherwise wrap to what an entry
+** without args does, and undo could not tell them apart); an entry whose args
 ** start with "wrap" under a command named dss-audit-mcp is wrapped already
 ** and skipped.  A remote entry {type: T, url: U, headers: H} becomes
 ** {type: "stdio", command: SELF, args: ["wrap", "--name", KEY, "--url", U,
@@ -256,8 +258,20 @@ static int wrap_entry(cJSON *e, const char *key, const char *self)
     cJSON *args = cJSON_CreateArray();
     if (!args) return -1;
     cJSON_AddItemToArray(args, cJSON_CreateString("wrap"));
-    cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
-    cJSON_AddItemToArray(args, cJSON_CreateString(key));
+    if (old && cJSON_GetArraySize(old) == 0) {
+        /* "args": [] and no args at all wrap to one command line; the
+        ** spelling --name=KEY (the same to wrap) keeps them apart. */
+        char *named = NULL;
+        if (asprintf(&named, "--name=%s", key) < 0) {
+            cJSON_Delete(args);
+            return -1;
+        }
+        cJSON_AddItemToArray(args, cJSON_CreateString(named));
+        free(named);
+    } else {
+        cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(key));
+    }
     cJSON_AddItemToArray(args, cJSON_CreateString("--"));
     cJSON_AddItemToArray(args, cJSON_CreateString(cmd->valuestring));
     const cJSON *a;
@@ -274,9 +288,11 @@ static int unwrap_entry(cJSON *e)
     if (!is_wrapped(e)) return 0;
     cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
     int n = cJSON_GetArraySize(args), dash = -1;
-    for (int i = 0; i < n && dash < 0; i++) {
+    for (int i = 1; i < n && dash < 0; i++) {
         const cJSON *a = cJSON_GetArrayItem(args, i);
-        if (cJSON_IsString(a) && strcmp(a->valuestring, "--") == 0) dash = i;
+        if (!cJSON_IsString(a)) continue;
+        if (strcmp(a->valuestring, "--name") == 0) i++; /* a server named "--" */
+        else if (strcmp(a->valuestring, "--") == 0) dash = i;
     }
     if (dash < 0) return unwrap_remote(e);
     if (dash + 1 >= n) return 0;
@@ -286,8 +302,11 @@ static int unwrap_entry(cJSON *e)
     for (int i = dash + 2; i < n; i++)
         cJSON_AddItemToArray(rest, cJSON_Duplicate(cJSON_GetArrayItem(args, i), 1));
     cJSON_ReplaceItemInObjectCaseSensitive(e, "command", cJSON_CreateString(cmd->valuestring));
-    /* wrap_entry() adds args to an entry that had none. */
-    if (cJSON_GetArraySize(rest) == 0) {
+    /* wrap_entry() adds args to an entry that had none, and spells the
+    ** name --name=KEY for one whose args were empty. */
+    const cJSON *a1 = cJSON_GetArrayItem(args, 1);
+    int had_args = cJSON_IsString(a1) && strncmp(a1->valuestring, "--name=", 7) == 0;
+    if (cJSON_GetArraySize(rest) == 0 && !had_args) {
         cJSON_Delete(rest);
         cJSON_DeleteItemFromObjectCaseSensitive(e, "args");
     } else {

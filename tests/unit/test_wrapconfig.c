@@ -326,8 +326,79 @@ TEST(file_that_is_not_strict_json_is_left_untouched)
     }
 }
 
+/* Wrap, remove the backups, undo: the file's members as they were.  Undo
+** without a backup must invert the rewrite itself. */
+static int round_trip(const char *text, char **wrapped)
+{
+    cfg c;
+    char *out, cmd[256];
+    if (cfg_new(&c, text) != 0 || run(&c, "cursor", 0, &out) != 0) return -1;
+    free(out);
+    *wrapped = cfg_text(&c);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/*.bak", c.dir);
+    if (system(cmd) != 0 || run(&c, "cursor", 1, &out) != 0) return -1;
+    free(out);
+    char *back = cfg_text(&c);
+    cJSON *a = cJSON_Parse(text), *b = cJSON_Parse(back);
+    char *pa = cJSON_PrintUnformatted(a), *pb = cJSON_PrintUnformatted(b);
+    int same = pa && pb && strcmp(pa, pb) == 0;
+    if (!same) fprintf(stderr, "undo gave %s\n  for %s\n", pb ? pb : "?", pa ? pa : "?");
+    cJSON_free(pa);
+    cJSON_free(pb);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(back);
+    cfg_free(&c);
+    return same ? 0 : -1;
+}
+
+/* "args": [] and no args at all are one command line; wrapped, the empty
+** one spells its name --name=KEY, so undo gives each back as it was (found
+** by tests/fuzz/fuzz_wrapconfig.c: [] came back as no args). */
+TEST(empty_args_and_no_args_each_come_back_from_undo)
+{
+    static const char *const TEXTS[] = {
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"args\": []}}}",
+        "{\"mcpServers\": {\"a\": {\"args\": [], \"command\": \"x\", \"env\": {}}}}",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\"}}}",
+    };
+    static const char *const ARGS[] = {
+        "[\"wrap\",\"--name=a\",\"--\",\"x\"]",
+        "[\"wrap\",\"--name=a\",\"--\",\"x\"]",
+        "[\"wrap\",\"--name\",\"a\",\"--\",\"x\"]",
+    };
+    for (int i = 0; i < 3; i++) {
+        char *wrapped;
+        ASSERT_EQ_INT(round_trip(TEXTS[i], &wrapped), 0);
+        cJSON *j = cJSON_Parse(wrapped);
+        char *args = args_of(entry(j, "mcpServers", "a"));
+        ASSERT_EQ_STR(args, ARGS[i]);
+        cJSON_free(args);
+        cJSON_Delete(j);
+        free(wrapped);
+    }
+}
+
+/* A server named "--": the name is --name's value, not the end of wrap's
+** options, and undo finds the command after the real "--". */
+TEST(server_named_double_dash_comes_back_from_undo)
+{
+    char *wrapped;
+    ASSERT_EQ_INT(round_trip("{\"mcpServers\": {\"--\": {\"command\": \"x\", \"args\": [\"y\"]}}}",
+                             &wrapped),
+                  0);
+    cJSON *j = cJSON_Parse(wrapped);
+    char *args = args_of(entry(j, "mcpServers", "--"));
+    ASSERT_EQ_STR(args, "[\"wrap\",\"--name\",\"--\",\"--\",\"x\",\"y\"]");
+    cJSON_free(args);
+    cJSON_Delete(j);
+    free(wrapped);
+}
+
 TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
           TEST_ENTRY(vscode_and_cursor_shapes_and_streamable_http)
+          TEST_ENTRY(empty_args_and_no_args_each_come_back_from_undo)
+          TEST_ENTRY(server_named_double_dash_comes_back_from_undo)
           TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
           TEST_ENTRY(members_keep_their_place_through_wrap_and_undo)
           TEST_ENTRY(entries_that_would_lose_or_double_a_member_are_skipped)
