@@ -150,6 +150,7 @@ typedef struct relay {
     int status;        /* the server's exit status, once it ended */
     int stopping;      /* client gone or signal: wrapper is ending the server */
     int warned;        /* the trail's failure was reported (once per streak) */
+    int outbox_warned; /* a message the outbox could not take was reported */
     unsigned batch;    /* the current client batch's number while it is read */
     unsigned batches;
 } relay;
@@ -515,7 +516,7 @@ static int flight_add(relay *r, int dir, const char *id, const char *method,
 
 /* Queue bytes (copied, or taken over when own) for the server or the
 ** client: the new item, its request fields for the caller to set, or
-** NULL when memory ran out (own bytes are freed). */
+** NULL when memory ran out (own bytes stay the caller's). */
 static item *queue(relay *r, int to_server, const char *bytes, size_t len, int own)
 {
     if (r->nout == r->capout) {
@@ -531,10 +532,22 @@ static item *queue(relay *r, int to_server, const char *bytes, size_t len, int o
     item *it = &r->out[r->nout++];
     *it = (item){.to_server = to_server, .bytes = b, .len = len, .flight = -1,
                  .ticket = r->rec ? recorder_ticket(r->rec) : 0};
+    r->outbox_warned = 0;
     return it;
 oom:
-    if (own) free((char *)bytes);
+    if (!r->outbox_warned++) diag("wrap: out of memory: a message could not be queued");
     return NULL;
+}
+
+/* Queue an error reply of our own for the client (taken over), or, when
+** the outbox cannot take it, write it now: an error acknowledges no
+** write, so it need not wait for the commit, and the client is not left
+** waiting for it. */
+static void queue_error(relay *r, char *reply)
+{
+    if (!reply || queue(r, 0, reply, strlen(reply), 1)) return;
+    fs_write_line(r->o->out_fd, reply, strlen(reply));
+    free(reply);
 }
 
 /* ---- classifying messages --------------------------------------------- */
@@ -767,6 +780,32 @@ static size_t bare_refusal(const item *it, char buf[BARE_REFUSAL_MAX])
     return (size_t)w;
 }
 
+static const char LOST_REQUEST[] = "wrap ran out of memory: the request was not forwarded";
+static const char LOST_ANSWER[] = "wrap ran out of memory: the server's answer was lost";
+
+/* A request from the client, or the server's answer to one, that the
+** outbox could not take: the client gets an error for it now, made with
+** no allocation (the id as it came when short and allowed in a reply,
+** else null, as for a batch), so it does not wait for what cannot come;
+** a request's records are given that outcome.  An answer cannot be
+** replaced by anything truer, and an error acknowledges no write. */
+static void lost(relay *r, int fl, unsigned batch, const char *id, const char *why)
+{
+    for (size_t i = r->nfl; i-- > 0;) {
+        flight *f = &r->fl[i];
+        if (batch ? f->batch != batch : (int)i != fl) continue;
+        if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, why);
+        flight_drop(r, (int)i);
+    }
+    if (!id && !batch) return; /* a notification: nobody waits */
+    if (!id || strlen(id) > BARE_ID_MAX || !reply_id(id)) id = "null";
+    char buf[BARE_REFUSAL_MAX];
+    int w = snprintf(buf, sizeof buf,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32603,\"message\":\"%s\"}}",
+                     id, why);
+    fs_write_line(r->o->out_fd, buf, (size_t)w);
+}
+
 /* Record an invalid line from the client. */
 static void rec_invalid(relay *r, const char *reply)
 {
@@ -805,7 +844,7 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
     if (k == RPC_KIND_INVALID) {
         if (reply) {
             rec_invalid(r, reply);
-            queue(r, 0, reply, strlen(reply), 1);
+            queue_error(r, reply);
         }
         return;
     }
@@ -824,6 +863,11 @@ static void client_line(relay *r, int kind, const char *line, size_t len)
         diag("wrap: out of memory: a request could not be recorded%s",
              r->o->fail_open ? " (--fail-open: forwarding it unrecorded)" : "; refused");
     item *it = queue(r, 1, line, len, 0);
+    /* A response of the client's (to a server's request) has nobody to
+    ** tell; the server's own timeout is all there is. */
+    if (!it && k != RPC_KIND_RESPONSE)
+        lost(r, fl, k == RPC_KIND_BATCH ? r->batch : 0, k == RPC_KIND_BATCH ? NULL : msg.id,
+             LOST_REQUEST);
     if (it) {
         it->guard = guard;
         it->flight = fl >= 0 ? fl : -1;
@@ -861,7 +905,10 @@ static void server_message(relay *r, int kind, const char *line, size_t len)
     } else {
         on_message(r, S2C, msg.root, msg.id, line, len);
     }
-    queue(r, 0, line, len, 0);
+    /* An answer lost here would leave the client waiting: it gets an
+    ** error in its place.  (A batch of answers names its ids inside.) */
+    if (!queue(r, 0, line, len, 0) && k == RPC_KIND_RESPONSE && msg.id)
+        lost(r, -1, 0, msg.id, LOST_ANSWER);
     rpc_message_free(&msg);
 }
 
@@ -947,8 +994,7 @@ static void end_flights(relay *r)
         flight *f = &r->fl[0];
         if (f->recorded == 1) rec_outcome(r, f, NULL, NULL, text);
         if (f->dir == C2S && r->client_open >= 0 && !r->stopping) {
-            char *reply = rpc_reply_error(reply_id(f->id), RELAY_SERVER_EXITED, text, NULL);
-            if (reply) queue(r, 0, reply, strlen(reply), 1);
+            queue_error(r, rpc_reply_error(reply_id(f->id), RELAY_SERVER_EXITED, text, NULL));
         }
         flight_drop(r, 0);
     }

@@ -9,10 +9,12 @@
 ** the in-flight table's bounds, and refusals when memory runs out.
 **
 ** Memory runs out where a case says: this binary is linked with
-** -Wl,--wrap=rpc_reply_error and -Wl,--wrap=strdup (tests/CMakeLists.txt),
-** so the relay's calls to those reach __wrap_rpc_reply_error() and
-** __wrap_strdup() below, which fail while fail_replies is set, or for the
-** string fail_strdup_of.  Nothing in the relay knows.
+** -Wl,--wrap=rpc_reply_error, -Wl,--wrap=strdup and -Wl,--wrap=malloc
+** (tests/CMakeLists.txt), so the relay's calls to those reach the
+** __wrap_ functions below, which fail while fail_replies is set, for the
+** string fail_strdup_of, or for an allocation of fail_malloc_size bytes
+** (the outbox's copy of a line of a length no other allocation has).
+** Nothing in the relay knows.
 */
 #define _GNU_SOURCE /* memfd_create */
 #include <cjson/cJSON.h>
@@ -34,11 +36,19 @@
 
 static int fail_replies;            /* rpc_reply_error() finds no memory */
 static const char *fail_strdup_of;  /* strdup() of this string finds none */
+static size_t fail_malloc_size;     /* malloc() of this many bytes finds none */
 
 char *__real_rpc_reply_error(const char *id, int code, const char *message, cJSON *data);
 char *__wrap_rpc_reply_error(const char *id, int code, const char *message, cJSON *data);
 char *__real_strdup(const char *s);
 char *__wrap_strdup(const char *s);
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+    return fail_malloc_size && n == fail_malloc_size ? NULL : __real_malloc(n);
+}
 
 char *__wrap_rpc_reply_error(const char *id, int code, const char *message, cJSON *data)
 {
@@ -108,6 +118,7 @@ static int fx_open(fx *f, int with_trail, int fail_open)
     to_server_len = 0;
     fail_replies = 0;
     fail_strdup_of = NULL;
+    fail_malloc_size = 0;
     store_options so = {.path = ":memory:"};
     if (with_trail && store_open(&so, &f->st, err) != STORE_OK) return -1;
     f->out = memfd_create("test-relay-client", MFD_CLOEXEC);
@@ -548,6 +559,67 @@ TEST(request_that_finds_no_memory_forwarded_with_fail_open)
     fx_close(&f);
 }
 
+/* A call padded to a length of its own (the size the outbox copies). */
+static const char *padded_call(char *buf, size_t cap, const char *id, size_t len)
+{
+    int n = snprintf(buf, cap, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
+                               "\"params\":{\"name\":\"echo\",\"arguments\":{\"pad\":\"", id);
+    while ((size_t)n < len - 4 && (size_t)n < cap - 5) buf[n++] = 'p';
+    snprintf(buf + n, cap - (size_t)n, "\"}}}");
+    return buf;
+}
+
+/* No memory to queue a request for the server: it is not forwarded, the
+** client gets an error for it at once rather than waiting for ever, and
+** its record's outcome says why. */
+TEST(request_the_outbox_cannot_take_is_answered_and_its_outcome_recorded)
+{
+    fx f;
+    char line[4096];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    padded_call(line, sizeof line, "\"o-1\"", 3001);
+    ASSERT_EQ_INT((int)strlen(line), 3001);
+    fail_malloc_size = 3002;
+    client(&f, line);
+    fail_malloc_size = 0;
+    relay_testing_flush(f.r);
+    ASSERT_EQ_STR(server_got(), "");
+    ASSERT_CONTAINS(client_got(&f), "{\"jsonrpc\":\"2.0\",\"id\":\"o-1\",\"error\":{\"code\":-32603,"
+                                    "\"message\":\"wrap ran out of memory: the request was not "
+                                    "forwarded\"}}");
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 0);
+    const cJSON *t = trail(&f), *call = entry(t, "tool_call", "o-1");
+    ASSERT(call);
+    ASSERT_EQ_INT(outcomes(t, call), 1);
+    ASSERT_CONTAINS(str_of(outcome(t, call), "error"), "the request was not forwarded");
+    fx_close(&f);
+}
+
+/* No memory to queue the server's answer: the client gets an error with
+** its request's id in its place. */
+TEST(answer_the_outbox_cannot_take_becomes_an_error_for_the_client)
+{
+    fx f;
+    char line[256], answer[4096];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    client(&f, call_line(line, sizeof line, "12", "echo"));
+    relay_testing_flush(f.r);
+    int n = snprintf(answer, sizeof answer,
+                     "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"content\":[],\"pad\":\"");
+    while (n < 2997) answer[n++] = 'p';
+    snprintf(answer + n, sizeof answer - (size_t)n, "\"}}");
+    ASSERT_EQ_INT((int)strlen(answer), 3000);
+    fail_malloc_size = 3001;
+    server(&f, answer);
+    fail_malloc_size = 0;
+    relay_testing_flush(f.r);
+    ASSERT_CONTAINS(client_got(&f), "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32603,"
+                                    "\"message\":\"wrap ran out of memory: the server's answer "
+                                    "was lost\"}}");
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 0);
+    fx_close(&f);
+}
+
 TEST_MAIN(
     TEST_ENTRY(big_integer_ids_in_a_batch_kept_apart)
     TEST_ENTRY(answers_matched_by_exact_value_of_their_ids)
@@ -558,6 +630,8 @@ TEST_MAIN(
     TEST_ENTRY(unanswered_flood_leaves_the_table_at_its_bound)
     TEST_ENTRY(flight_bound_noticed_once_a_streak)
     TEST_ENTRY(refusal_that_finds_no_memory_still_refuses)
+    TEST_ENTRY(request_the_outbox_cannot_take_is_answered_and_its_outcome_recorded)
+    TEST_ENTRY(answer_the_outbox_cannot_take_becomes_an_error_for_the_client)
     TEST_ENTRY(batch_refusal_that_finds_no_memory_still_refuses)
     TEST_ENTRY(request_that_finds_no_memory_for_its_flight_is_refused)
     TEST_ENTRY(batch_with_a_request_that_finds_no_memory_is_refused)
