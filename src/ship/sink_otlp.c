@@ -352,7 +352,7 @@ int64_t sink_otlp_partial_success(const char *p, size_t n, size_t records, char 
                                   size_t len)
 {
     const char *end = p ? p + n : p; /* an empty body's p is NULL (no NULL + 0) */
-    pb_field f, g;
+    pb_field f = {0}, g = {0}; /* set by pb_next() before use; GCC cannot tell */
     int64_t rejected = 0;
     msg[0] = '\0';
     while (p && p < end) {
@@ -383,7 +383,7 @@ void sink_otlp_status_message(const sink_http *h, char *msg, size_t len)
     /* An empty body has no buffer: NULL + 0 is undefined, so end is made
     ** only once there is one. */
     const char *p = h->body.p, *end;
-    pb_field f;
+    pb_field f = {0}; /* set by pb_next() before use */
     char text[RECEIVER_MSG_MAX + 1];
     msg[0] = '\0';
     if (!p) return;
