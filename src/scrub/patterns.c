@@ -14,6 +14,7 @@
 ** Matches start and end only at ASCII bytes or at the ends of the string,
 ** so a redaction never cuts a UTF-8 sequence in two.
 */
+#define _GNU_SOURCE /* memmem */
 #include "patterns.h"
 
 #include "scrub.h"
@@ -599,10 +600,18 @@ static int value_stop(unsigned char ch)
     return is_space(ch) || ch == '&' || ch == ';' || ch == ',' || is_quote(ch);
 }
 
+static int m_pem(scan *c, size_t i, span *m);
+
+/* The end of an unquoted value from k.  A private key met in it is taken
+** whole, spaces and lines included, and the value goes on after it: the
+** redaction must not stop at the space of its BEGIN line and leave the
+** key's body, and what it leaves must read the same when scrubbed again. */
 static size_t value_end(scan *c, size_t k)
 {
     size_t j = k;
-    while (j < c->n && !value_stop(c->s[j])) j++;
+    span pem;
+    while (j < c->n && !value_stop(c->s[j]))
+        j = c->s[j] == '-' && m_pem(c, j, &pem) ? pem.b : j + 1;
     c->work += j - k + 1;
     return j;
 }
@@ -651,7 +660,12 @@ static int m_kv(scan *c, size_t i, span *m)
     }
     size_t v0 = k, v1;
     if (q) {
+        span pem;
         while (k < n && s[k] != q && s[k] != '\n') {
+            if (s[k] == '-' && m_pem(c, k, &pem)) { /* a key across lines: whole */
+                k = pem.b;
+                continue;
+            }
             if (!escaped && s[k] == '\\' && k + 1 < n) k++;
             k++;
         }
@@ -668,15 +682,17 @@ static int m_kv(scan *c, size_t i, span *m)
     } else {
         v1 = value_end(c, k);
         if (v1 > v0 && s[v1 - 1] == '\\' && v1 < n && is_quote(s[v1])) v1--;
-        if (v1 < n && (s[v1] == ' ' || s[v1] == '\t') && is_scheme(s + v0, v1 - v0)) {
+        /* The scheme word stays and the word after it goes; "Bearer
+        ** Bearer x" (a token that already held its scheme) loses x.  Each
+        ** round takes a word: linear. */
+        while (v1 < n && (s[v1] == ' ' || s[v1] == '\t') && is_scheme(s + v0, v1 - v0)) {
             size_t w = v1, wsp = 0;
             while (w < n && wsp < 4 && (s[w] == ' ' || s[w] == '\t')) w++, wsp++;
             size_t e = value_end(c, w);
             if (e > w && s[e - 1] == '\\' && e < n && is_quote(s[e])) e--;
-            if (e > w) {
-                v0 = w;
-                v1 = e;
-            }
+            if (e <= w) break;
+            v0 = w;
+            v1 = e;
         }
     }
     if (v1 <= v0) return 0;
@@ -739,6 +755,29 @@ static int try_at(scan *c, size_t i, span *m)
 
 /* ---- output --------------------------------------------------------------- */
 
+/* A match that takes a private key's BEGIN line (or its start) takes the
+** whole block: "private_key: -----BEGIN RSA PRIVATE KEY-----" is met by the
+** key=value rule first, whose value ends at the space, and the key's body
+** on the lines after would be left.  Each block found here is one m_pem()
+** would take; its body holds no other BEGIN line, so the look goes on
+** from the next byte.  Linear: spans do not overlap. */
+static void take_whole_pems(scan *c, span *m)
+{
+    static const char begin[] = "-----BEGIN ";
+    const size_t bl = sizeof begin - 1;
+    size_t p = m->a;
+    while (p < m->b) {
+        size_t lim = m->b + bl < c->n ? m->b + bl : c->n;
+        const unsigned char *h = memmem(c->s + p, lim - p, begin, bl);
+        c->work += (h ? (size_t)(h - c->s) : lim) - p + 1;
+        if (!h || (size_t)(h - c->s) >= m->b) return;
+        p = (size_t)(h - c->s);
+        span pem;
+        if (m_pem(c, p, &pem) && pem.b > m->b) m->b = pem.b;
+        p++;
+    }
+}
+
 int patterns_scan(const char *in, size_t n, char **out, size_t *outlen)
 {
     scan c = {(const unsigned char *)in, n, 0};
@@ -759,6 +798,7 @@ int patterns_scan(const char *in, size_t n, char **out, size_t *outlen)
             i = m.b; /* already redacted: scrubbing twice changes nothing */
             continue;
         }
+        take_whole_pems(&c, &m);
         if (!found) {
             found = 1;
             jbuf_reserve(&b, n < SIZE_MAX - 64 ? n + 64 : n); /* a failure shows at the end */

@@ -65,7 +65,11 @@
 **    their class after the prefix.  Scanning is linear in the string's
 **    length: hand-written matchers, no backtracking (see patterns.c).
 **    Redactions begin and end at ASCII bytes or at the ends of the string,
-**    so UTF-8 is never cut.  Scrubbing scrubbed text changes nothing more.
+**    so UTF-8 is never cut.  A private key met inside another rule's
+**    match (as the value of "private_key: ...") is taken whole with it.  A
+**    marker is not taken again by the rule that left it, but it can give
+**    another rule new context (a URL's authority that a redacted '/' no
+**    longer ends, say), so scrubbing scrubbed text may take more.
 **
 ** Configuration is module state, set once at startup, before scrubbing
 ** begins; none of these functions may run concurrently with a change to it.

@@ -373,6 +373,35 @@ TEST(pem_without_end_redacted)
                   "{\"k\":\"" R "\",\"n\":1}");
 }
 
+/* A private key as the value of a secret-named key: the key=value rule
+** meets it first, and the redaction must take the whole block, not the
+** value's first word (found by tests/fuzz/fuzz_scrub.c: the key's body was
+** left in the text). */
+TEST(pem_as_the_value_of_a_secret_key_redacted_whole)
+{
+    const char *body = mk("MII", 61, ALNUM "+/");
+    ASSERT_EQ_STR(scrub(fmt("private_key: -----BEGIN RSA PRIVATE KEY-----\n%s\n"
+                            "-----END RSA PRIVATE KEY-----\nnext: 1", body)),
+                  "private_key: " R "\nnext: 1");
+    ASSERT_EQ_STR(scrub(fmt("token=-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----",
+                            body)),
+                  "token=" R);
+    /* Quoted across real lines (YAML): the quote's line end no longer ends it. */
+    ASSERT_EQ_STR(scrub(fmt("private_key: \"-----BEGIN EC PRIVATE KEY-----\n%s\n"
+                            "-----END EC PRIVATE KEY-----\"\nnext: 1", body)),
+                  "private_key: \"" R "\"\nnext: 1");
+    /* Without an END line, through its body, as m_pem() takes it. */
+    ASSERT_EQ_STR(scrub(fmt("secret: -----BEGIN PRIVATE KEY-----\n%s", body)), "secret: " R);
+    /* A value that takes the BEGIN line anywhere in it: an unclosed quote
+    ** before it on its line, or a value glued to it. */
+    ASSERT_EQ_STR(scrub(fmt("token: 'abc -----BEGIN RSA PRIVATE KEY-----\n%s\n"
+                            "-----END RSA PRIVATE KEY-----\nnext: 1", body)),
+                  "token: '" R "\nnext: 1");
+    ASSERT_EQ_STR(scrub(fmt("token=abc-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----",
+                            body)),
+                  "token=" R);
+}
+
 TEST(pem_public_blocks_kept)
 {
     ASSERT(kept(fmt("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----",
@@ -457,6 +486,19 @@ TEST(kv_authorization_keeps_scheme)
     ASSERT_EQ_STR(scrub("{\"authorization\": \"Bearer abc123xyz\"}"),
                   "{\"authorization\": \"Bearer " R "\"}");
     ASSERT_EQ_STR(scrub("auth=token abc123"), "auth=token " R);
+}
+
+/* A token that already held its scheme, given it again ("Bearer Bearer
+** x", a common mistake): x goes, not the second scheme word (found by
+** tests/fuzz/fuzz_scrub.c). */
+TEST(kv_scheme_given_twice_still_loses_the_token)
+{
+    ASSERT_EQ_STR(scrub("Authorization: Bearer Bearer abc123xyz"),
+                  "Authorization: Bearer Bearer " R);
+    ASSERT_EQ_STR(scrub("token: Bearer   Bearer abcdefgh12345678 next"),
+                  "token: Bearer   Bearer " R " next");
+    ASSERT_EQ_STR(scrub("{\"authorization\": \"Bearer Bearer abc123xyz\"}"),
+                  "{\"authorization\": \"Bearer " R "\"}");
 }
 
 TEST(kv_near_miss)
@@ -861,6 +903,7 @@ TEST_MAIN(
     TEST_ENTRY(jwt_near_miss)
     TEST_ENTRY(pem_block_redacted_whole)
     TEST_ENTRY(pem_without_end_redacted)
+    TEST_ENTRY(pem_as_the_value_of_a_secret_key_redacted_whole)
     TEST_ENTRY(pem_public_blocks_kept)
     TEST_ENTRY(bearer_token_redacted)
     TEST_ENTRY(bearer_near_miss)
@@ -871,6 +914,7 @@ TEST_MAIN(
     TEST_ENTRY(kv_json_like_redacted)
     TEST_ENTRY(kv_query_string_redacted)
     TEST_ENTRY(kv_authorization_keeps_scheme)
+    TEST_ENTRY(kv_scheme_given_twice_still_loses_the_token)
     TEST_ENTRY(kv_near_miss)
     TEST_ENTRY(surrounding_text_kept)
     TEST_ENTRY(multiple_secrets_one_string)
