@@ -600,8 +600,6 @@ static int value_stop(unsigned char ch)
     return is_space(ch) || ch == '&' || ch == ';' || ch == ',' || is_quote(ch);
 }
 
-static int m_pem(scan *c, size_t i, span *m);
-
 /* The end of an unquoted value from k.  A private key met in it is taken
 ** whole, spaces and lines included, and the value goes on after it: the
 ** redaction must not stop at the space of its BEGIN line and leave the
