@@ -681,15 +681,22 @@ static int m_kv(scan *c, size_t i, span *m)
         v1 = value_end(c, k);
         if (v1 > v0 && s[v1 - 1] == '\\' && v1 < n && is_quote(s[v1])) v1--;
         /* The scheme word stays and the word after it goes; "Bearer
-        ** Bearer x" (a token that already held its scheme) loses x.  Each
-        ** round takes a word: linear. */
-        while (v1 < n && (s[v1] == ' ' || s[v1] == '\t') && is_scheme(s + v0, v1 - v0)) {
+        ** Bearer x" (a token that already held its scheme) loses x.  A
+        ** value that only ends in a scheme word ("x<Bearer tok") goes
+        ** with the word after it.  Each round takes a word: linear. */
+        for (;;) {
+            size_t t = v1;
+            while (t > v0 && v1 - t < 7 && (cmask(s[t - 1]) & C_ALNUM)) t--;
+            c->work += v1 - t + 1;
+            if (!(v1 < n && (s[v1] == ' ' || s[v1] == '\t') && is_scheme(s + t, v1 - t) &&
+                  (t == v0 || !(cmask(s[t - 1]) & C_ALNUM))))
+                break;
             size_t w = v1, wsp = 0;
             while (w < n && wsp < 4 && (s[w] == ' ' || s[w] == '\t')) w++, wsp++;
             size_t e = value_end(c, w);
             if (e > w && s[e - 1] == '\\' && e < n && is_quote(s[e])) e--;
             if (e <= w) break;
-            v0 = w;
+            if (t == v0) v0 = w;
             v1 = e;
         }
     }
@@ -781,22 +788,49 @@ int patterns_scan(const char *in, size_t n, char **out, size_t *outlen)
     scan c = {(const unsigned char *)in, n, 0};
     jbuf b = {0};
     size_t i = 0, last = 0;
-    int found = 0;
+    int found = 0, deferred = 0;
+    span pend = {0, 0};
     *out = NULL;
     if (outlen) *outlen = 0;
-    while (i < n) {
+    while (i < n || deferred) {
         span m;
-        c.work++;
-        if (!try_at(&c, i, &m)) {
-            i++;
-            continue;
-        }
-        if (m.b - m.a == sizeof SCRUB_REDACTED - 1 &&
-            memcmp(in + m.a, SCRUB_REDACTED, m.b - m.a) == 0) {
-            i = m.b; /* already redacted: scrubbing twice changes nothing */
-            continue;
+        if (deferred && i >= pend.a) {
+            m = pend;
+            deferred = 0;
+        } else {
+            c.work++;
+            if (!try_at(&c, i, &m)) {
+                i++;
+                continue;
+            }
+            if (m.b - m.a == sizeof SCRUB_REDACTED - 1 &&
+                memcmp(in + m.a, SCRUB_REDACTED, m.b - m.a) == 0) {
+                /* already redacted: scrubbing twice changes nothing (what
+                ** lies before it is still looked at) */
+                i = m.a > i ? i + 1 : m.b;
+                continue;
+            }
+            if (deferred && m.a >= pend.a) { /* from within the one waiting: joined */
+                if (m.b > pend.b) pend.b = m.b;
+                i++;
+                continue;
+            }
+            /* A match found at i that begins further on (a URL's password
+            ** after its user, a key's value, a Bearer token) waits while the
+            ** bytes before it are looked at: "https://ghp_x:pw@host" holds a
+            ** token as the user.  One that meets it takes it in. */
+            if (!deferred && m.a > i) {
+                pend = m;
+                deferred = 1;
+                i++;
+                continue;
+            }
         }
         take_whole_pems(&c, &m);
+        if (deferred && m.b > pend.a) {
+            m.b = m.b > pend.b ? m.b : pend.b;
+            deferred = 0;
+        }
         if (!found) {
             found = 1;
             jbuf_reserve(&b, n < SIZE_MAX - 64 ? n + 64 : n); /* a failure shows at the end */

@@ -3,9 +3,10 @@
 ** (src/scrub/), the step that keeps secrets off the disk.
 **
 ** The first input byte picks a known secret of one of the patterns
-** scrub.h lists; the second, where in the text it goes; the rest is the
-** text.  The secret is put in with a space on each side (a boundary every
-** pattern accepts), and scrub_text() runs on the whole.
+** scrub.h lists, and the bytes put on each side of it (a space, a line
+** end, quotes, brackets: boundaries every pattern accepts); the second,
+** where in the text it goes; the rest is the text.  scrub_text() runs on
+** the whole.
 **
 ** Besides the sanitizers, the target checks and aborts when broken:
 **   - the secret put in is gone: the output holds fewer copies of its
@@ -58,6 +59,12 @@ static const struct sample {
 };
 enum { NSAMPLES = sizeof samples / sizeof *samples };
 
+/* What goes before and after the secret. */
+static const char sides[][2] = {{' ', ' '}, {'\n', '\n'}, {'"', '"'}, {'\'', '\''},
+                                {'(', ')'}, {'[', ']'}, {'<', '>'}, {'\t', ','},
+                                {'=', ';'}, {'`', '`'}, {' ', '\r'}, {'{', '}'}};
+enum { NSIDES = sizeof sides / sizeof *sides };
+
 static void die(const char *what, const char *detail)
 {
     fz_die("fuzz_scrub", what, detail);
@@ -101,15 +108,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
     const struct sample *s = &samples[data[0] % NSAMPLES];
+    const char *side = sides[(data[0] / NSAMPLES) % NSIDES];
     const char *text = (const char *)data + 2;
     size_t n = size - 2, at = n ? (size_t)data[1] * n / 255 : 0;
     size_t wl = strlen(s->what), len = n + wl + 2;
     char *in = malloc(len + 1);
     if (!in) die("out of memory", NULL);
     memcpy(in, text, at);
-    in[at] = ' ';
+    in[at] = side[0];
     memcpy(in + at + 1, s->what, wl);
-    in[at + 1 + wl] = ' ';
+    in[at + 1 + wl] = side[1];
     memcpy(in + at + 2 + wl, text + at, n - at);
     in[len] = '\0';
 

@@ -402,6 +402,20 @@ TEST(pem_as_the_value_of_a_secret_key_redacted_whole)
                   "token=" R);
 }
 
+/* A token as a URL's user, before the password the URL rule redacts
+** ("https://<token>:x-oauth-basic@github.com", as git takes it): the
+** bytes before a match's span are still looked at (found by
+** tests/fuzz/fuzz_scrub.c: the token was left). */
+TEST(token_as_a_urls_user_redacted_with_its_password)
+{
+    const char *tok = mk("ghp_", 36, ALNUM);
+    ASSERT_EQ_STR(scrub(fmt("git clone https://%s:x-oauth-basic@github.com/o/r", tok)),
+                  "git clone https://" R ":" R "@github.com/o/r");
+    ASSERT_EQ_STR(scrub(fmt("https://%s@github.com/o/r", tok)), "https://" R "@github.com/o/r");
+    /* Scrubbed again, the same. */
+    ASSERT_EQ_STR(scrub("https://" R ":" R "@github.com/o/r"), "https://" R ":" R "@github.com/o/r");
+}
+
 TEST(pem_public_blocks_kept)
 {
     ASSERT(kept(fmt("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----",
@@ -499,6 +513,11 @@ TEST(kv_scheme_given_twice_still_loses_the_token)
                   "token: Bearer   Bearer " R " next");
     ASSERT_EQ_STR(scrub("{\"authorization\": \"Bearer Bearer abc123xyz\"}"),
                   "{\"authorization\": \"Bearer " R "\"}");
+    /* A value that ends in the scheme word goes with the token after it,
+    ** and what is left scrubs to itself. */
+    ASSERT_EQ_STR(scrub("password=x<Bearer abcdefgh12345678> ok"), "password=" R " ok");
+    ASSERT_EQ_STR(scrub("Authorization:$Bearer AKIAIOSFODNN3EXAMps://x"), "Authorization:" R);
+    ASSERT(kept("Authorization:" R));
 }
 
 TEST(kv_near_miss)
@@ -904,6 +923,7 @@ TEST_MAIN(
     TEST_ENTRY(pem_block_redacted_whole)
     TEST_ENTRY(pem_without_end_redacted)
     TEST_ENTRY(pem_as_the_value_of_a_secret_key_redacted_whole)
+    TEST_ENTRY(token_as_a_urls_user_redacted_with_its_password)
     TEST_ENTRY(pem_public_blocks_kept)
     TEST_ENTRY(bearer_token_redacted)
     TEST_ENTRY(bearer_near_miss)
