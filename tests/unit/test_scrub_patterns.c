@@ -518,6 +518,10 @@ TEST(kv_scheme_given_twice_still_loses_the_token)
     ASSERT_EQ_STR(scrub("password=x<Bearer abcdefgh12345678> ok"), "password=" R " ok");
     ASSERT_EQ_STR(scrub("Authorization:$Bearer AKIAIOSFODNN3EXAMps://x"), "Authorization:" R);
     ASSERT(kept("Authorization:" R));
+    /* A Bearer token that ends in the word Bearer, glued: the token after
+    ** it goes too, however long the chain. */
+    ASSERT_EQ_STR(scrub("Bearer Bearer=Bearer abcdefgh12345678; next"), "Bearer " R "; next");
+    ASSERT_EQ_STR(scrub("Bearer aaaaaaaa=Bearer bbbbbbbb=Bearer cccccccc"), "Bearer " R);
 }
 
 TEST(kv_near_miss)
@@ -858,6 +862,10 @@ TEST(linear_other_adversaries)
     ASSERT(linear("long keys=", "", "passworpassworpassworpassworpassworpassworpassworpasswor="));
     ASSERT(linear("quote never closed", "\"password\":\"", "a"));
     ASSERT(linear("Bearer *", "", "Bearer "));
+    ASSERT(linear("Bearer tokens glued*", "Bearer ", "aaaaaaaa=Bearer "));
+    ASSERT(linear("token: Bearer x<*", "token: ", "x<Bearer "));
+    ASSERT(linear("token=-----BEGIN *", "token=", "-----BEGIN RSA PRIVATE KEY-----x"));
+    ASSERT(linear("://user part*", "https://", "ghp_aaaa=://"));
     ASSERT(linear("gh prefixes*", "", "gh" "p_gho_gh"));
     ASSERT(linear("sk- short*", "", "s" "k-abc "));
     ASSERT(linear("slack hook*", "", "hooks.slack.com/services/"));
