@@ -65,8 +65,12 @@
 **    their class after the prefix.  Scanning is linear in the string's
 **    length: hand-written matchers, no backtracking (see patterns.c).
 **    Redactions begin and end at ASCII bytes or at the ends of the string,
-**    so UTF-8 is never cut.  A private key met inside another rule's
-**    match (as the value of "private_key: ...") is taken whole with it.  A
+**    so UTF-8 is never cut.  Where rules meet, the secret goes whole: a
+**    private key met inside another rule's match (as the value of
+**    "private_key: ...") is taken whole with it; a token after a scheme
+**    word that ends a value or a Bearer token ("Bearer Bearer x",
+**    "x<Bearer tok") goes too; and the bytes before a match that begins
+**    further on (a URL's user before its password) are still scanned.  A
 **    marker is not taken again by the rule that left it, but it can give
 **    another rule new context (a URL's authority that a redacted '/' no
 **    longer ends, say), so scrubbing scrubbed text may take more.
