@@ -680,6 +680,28 @@ TEST(hook_only_build_answers_after_its_one_sync)
     tdir_free(t);
 }
 
+/* The path of the recorder's socket in sock_dir (a name ending in .sock)
+** into out, looked for every millisecond for up to ms: 0, or -1 when none
+** appeared. */
+static int recorder_socket(const char *sock_dir, int ms, char *out, size_t outlen)
+{
+    for (int i = 0; i < ms; i++) {
+        DIR *d = opendir(sock_dir);
+        int found = 0;
+        for (struct dirent *e; d && !found && (e = readdir(d));) {
+            size_t n = strlen(e->d_name);
+            if (n > 5 && strcmp(e->d_name + n - 5, ".sock") == 0) {
+                snprintf(out, outlen, "%s/%s", sock_dir, e->d_name);
+                found = 1;
+            }
+        }
+        if (d) closedir(d);
+        if (found) return 0;
+        usleep(1000);
+    }
+    return -1;
+}
+
 /* dss-audit-mcp-hook handing the event to `dss-audit-mcp recorder`: the
 ** recorder makes the event durable, and the hook answers and exits only
 ** after that sync.  Both processes log to one shim log (appends, in the
@@ -712,15 +734,9 @@ TEST(hook_through_recorder_answers_after_the_recorders_sync)
     srv_opts ro = {.args = rec_args, .env = rec_env, .no_db = 1, .no_actor = 1};
     srv *rec = srv_start(&ro);
     CHECK(rec);
-    /* Wait for its socket. */
-    int ready = 0;
-    for (int i = 0; i < 1000 && !ready; i++) {
-        DIR *d = opendir(sock_dir);
-        for (struct dirent *e; d && (e = readdir(d));) ready |= strstr(e->d_name, ".sock") != NULL;
-        if (d) closedir(d);
-        if (!ready) usleep(10000);
-    }
-    CHECKF(ready, "the recorder made no socket: %s", srv_stderr(rec));
+    char sock[PATH_MAX + 64];
+    CHECKF(recorder_socket(sock_dir, 10000, sock, sizeof sock) == 0,
+           "the recorder made no socket: %s", srv_stderr(rec));
     snprintf(full, sizeof full, "%s", getenv("DSS_BIN"));
     char *slash = strrchr(full, '/');
     CHECK(slash != NULL);
@@ -762,7 +778,7 @@ TEST(hook_through_recorder_answers_after_the_recorders_sync)
 TEST(recorder_socket_is_named_only_once_it_listens)
 {
     tdir *t;
-    char run_dir[PATH_MAX + 8], sock_dir[PATH_MAX + 24], sock[PATH_MAX + 64] = "";
+    char run_dir[PATH_MAX + 8], sock_dir[PATH_MAX + 24], sock[PATH_MAX + 64];
     char logenv[PATH_MAX + 40], xdgenv[PATH_MAX + 40], homeenv[PATH_MAX + 16];
     char preload[PATH_MAX + 16];
     CHECK((t = tdir_new()) != NULL);
@@ -780,19 +796,12 @@ TEST(recorder_socket_is_named_only_once_it_listens)
     srv_opts ro = {.args = rec_args, .env = rec_env, .no_db = 1, .no_actor = 1};
     srv *rec = srv_start(&ro);
     CHECK(rec);
-    for (int i = 0; i < 30000 && !sock[0]; i++) { /* 30 s: valgrind starts slowly */
-        DIR *d = opendir(sock_dir);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            size_t n = strlen(e->d_name);
-            if (n > 5 && !strcmp(e->d_name + n - 5, ".sock"))
-                snprintf(sock, sizeof sock, "%s/%s", sock_dir, e->d_name);
-        }
-        if (d) closedir(d);
-        if (!sock[0]) usleep(1000);
-    }
-    CHECKF(sock[0], "the recorder made no socket: %s", srv_stderr(rec));
+    /* 30 s: valgrind starts slowly */
+    CHECKF(recorder_socket(sock_dir, 30000, sock, sizeof sock) == 0,
+           "the recorder made no socket: %s", srv_stderr(rec));
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+    CHECK(strlen(sock) < sizeof a.sun_path);
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CHECK(fd >= 0);
     int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
