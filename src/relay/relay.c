@@ -761,33 +761,42 @@ enum { BARE_REFUSAL_MAX = 320, BARE_ID_MAX = 64 };
 _Static_assert(sizeof REFUSED < 160 && sizeof BATCH_REFUSED < 160,
                "a bare refusal fits in BARE_REFUSAL_MAX");
 
-/* The refusal of it when memory did not suffice to make one: written into
-** buf with no allocation, as one error object.  It carries the request's
-** id as it came when it is short and JSON-RPC allows it in a reply, else
-** null, which is also what a batch gets (one error for the whole, as
-** JSON-RPC answers a batch it cannot take apart).  Returns its length. */
-static size_t bare_refusal(const item *it, char buf[BARE_REFUSAL_MAX])
+/* An error reply made when memory may have run out: written into buf with
+** no allocation.  It carries the id (n bytes of JSON text) as it came when
+** it is short and JSON-RPC allows it in a reply, else null, which is also
+** what a batch gets (one error for the whole, as JSON-RPC answers a batch
+** it cannot take apart).  message is one of this file's constants.
+** Returns its length. */
+static size_t bare_error(char buf[BARE_REFUSAL_MAX], const char *id, size_t n, int code,
+                         const char *message)
 {
-    size_t n = 0;
-    const char *id = it->batch ? NULL : rpc_raw_member(it->bytes, it->len, "id", &n);
     if (!id || n > BARE_ID_MAX || !reply_id(id)) {
         id = "null";
         n = 4;
     }
     int w = snprintf(buf, BARE_REFUSAL_MAX,
                      "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"code\":%d,\"message\":\"%s\"}}",
-                     (int)n, id, RELAY_AUDIT_UNAVAILABLE, it->batch ? BATCH_REFUSED : REFUSED);
+                     (int)n, id, code, message);
     return (size_t)w;
+}
+
+/* The refusal of it when memory did not suffice to make one. */
+static size_t bare_refusal(const item *it, char buf[BARE_REFUSAL_MAX])
+{
+    size_t n = 0;
+    const char *id = it->batch ? NULL : rpc_raw_member(it->bytes, it->len, "id", &n);
+    return bare_error(buf, id, n, RELAY_AUDIT_UNAVAILABLE, it->batch ? BATCH_REFUSED : REFUSED);
 }
 
 static const char LOST_REQUEST[] = "wrap ran out of memory: the request was not forwarded";
 static const char LOST_ANSWER[] = "wrap ran out of memory: the server's answer was lost";
+_Static_assert(sizeof LOST_REQUEST < 160 && sizeof LOST_ANSWER < 160,
+               "a bare error fits in BARE_REFUSAL_MAX");
 
 /* A request from the client, or the server's answer to one, that the
-** outbox could not take: the client gets an error for it now, made with
-** no allocation (the id as it came when short and allowed in a reply,
-** else null, as for a batch), so it does not wait for what cannot come;
-** a request's records are given that outcome.  An answer cannot be
+** outbox could not take: the client gets an error for it now (bare_error:
+** a batch's has a null id), so it does not wait for what cannot come; a
+** request's records are given that outcome.  An answer cannot be
 ** replaced by anything truer, and an error acknowledges no write. */
 static void lost(relay *r, int fl, unsigned batch, const char *id, const char *why)
 {
@@ -798,12 +807,8 @@ static void lost(relay *r, int fl, unsigned batch, const char *id, const char *w
         flight_drop(r, (int)i);
     }
     if (!id && !batch) return; /* a notification: nobody waits */
-    if (!id || strlen(id) > BARE_ID_MAX || !reply_id(id)) id = "null";
     char buf[BARE_REFUSAL_MAX];
-    int w = snprintf(buf, sizeof buf,
-                     "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32603,\"message\":\"%s\"}}",
-                     id, why);
-    fs_write_line(r->o->out_fd, buf, (size_t)w);
+    fs_write_line(r->o->out_fd, buf, bare_error(buf, id, id ? strlen(id) : 0, -32603, why));
 }
 
 /* Record an invalid line from the client. */
