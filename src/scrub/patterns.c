@@ -514,6 +514,17 @@ static int m_pem(scan *c, size_t i, span *m)
     return 1;
 }
 
+/* Where the run of letters and digits that ends at b begins, looking back
+** no further than a and than 7 bytes: a scheme word (6 bytes at most) is
+** whole when the run is one. */
+static size_t word_before(scan *c, size_t a, size_t b)
+{
+    size_t t = b;
+    while (t > a && b - t < 7 && (cmask(c->s[t - 1]) & C_ALNUM)) t--;
+    c->work += b - t + 1;
+    return t;
+}
+
 /* "Bearer" at i, blanks and a token of >= 8 bytes: 1 with the token in m. */
 static int bearer_at(scan *c, size_t i, span *m)
 {
@@ -538,9 +549,7 @@ static int m_bearer(scan *c, size_t i, span *m)
     span more;
     if (!bearer_at(c, i, m)) return 0;
     for (;;) {
-        size_t t = m->b;
-        while (t > m->a && m->b - t < 7 && (cmask(c->s[t - 1]) & C_ALNUM)) t--;
-        c->work += m->b - t + 1;
+        size_t t = word_before(c, m->a, m->b);
         if (m->b - t != 6 || !bearer_at(c, t, &more)) return 1;
         m->b = more.b;
     }
@@ -702,11 +711,8 @@ static int m_kv(scan *c, size_t i, span *m)
         ** value that only ends in a scheme word ("x<Bearer tok") goes
         ** with the word after it.  Each round takes a word: linear. */
         for (;;) {
-            size_t t = v1;
-            while (t > v0 && v1 - t < 7 && (cmask(s[t - 1]) & C_ALNUM)) t--;
-            c->work += v1 - t + 1;
-            if (!(v1 < n && (s[v1] == ' ' || s[v1] == '\t') && is_scheme(s + t, v1 - t) &&
-                  (t == v0 || !(cmask(s[t - 1]) & C_ALNUM))))
+            size_t t = word_before(c, v0, v1);
+            if (!(v1 < n && (s[v1] == ' ' || s[v1] == '\t') && is_scheme(s + t, v1 - t)))
                 break;
             size_t w = v1, wsp = 0;
             while (w < n && wsp < 4 && (s[w] == ' ' || s[w] == '\t')) w++, wsp++;
