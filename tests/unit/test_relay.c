@@ -559,13 +559,16 @@ TEST(request_that_finds_no_memory_forwarded_with_fail_open)
     fx_close(&f);
 }
 
-/* A call padded to a length of its own (the size the outbox copies). */
-static const char *padded_call(char *buf, size_t cap, const char *id, size_t len)
+/* head, 'p' bytes, then tail: a line of exactly len bytes (len < cap), of
+** a length no other allocation has, so that fail_malloc_size can name the
+** outbox's copy of it. */
+static const char *padded(char *buf, size_t cap, const char *head, const char *tail, size_t len)
 {
-    int n = snprintf(buf, cap, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"echo\",\"arguments\":{\"pad\":\"", id);
-    while ((size_t)n < len - 4 && (size_t)n < cap - 5) buf[n++] = 'p';
-    snprintf(buf + n, cap - (size_t)n, "\"}}}");
+    size_t h = strlen(head), t = strlen(tail);
+    if (len >= cap || h + t > len) abort();
+    memcpy(buf, head, h);
+    memset(buf + h, 'p', len - h - t);
+    memcpy(buf + len - t, tail, t + 1);
     return buf;
 }
 
@@ -577,7 +580,9 @@ TEST(request_the_outbox_cannot_take_is_answered_and_its_outcome_recorded)
     fx f;
     char line[4096];
     ASSERT(fx_open(&f, 1, 0) == 0);
-    padded_call(line, sizeof line, "\"o-1\"", 3001);
+    padded(line, sizeof line,
+           "{\"jsonrpc\":\"2.0\",\"id\":\"o-1\",\"method\":\"tools/call\",\"params\":"
+           "{\"name\":\"echo\",\"arguments\":{\"pad\":\"", "\"}}}", 3001);
     ASSERT_EQ_INT((int)strlen(line), 3001);
     fail_malloc_size = 3002;
     client(&f, line);
@@ -604,10 +609,8 @@ TEST(answer_the_outbox_cannot_take_becomes_an_error_for_the_client)
     ASSERT(fx_open(&f, 1, 0) == 0);
     client(&f, call_line(line, sizeof line, "12", "echo"));
     relay_testing_flush(f.r);
-    int n = snprintf(answer, sizeof answer,
-                     "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"content\":[],\"pad\":\"");
-    while (n < 2997) answer[n++] = 'p';
-    snprintf(answer + n, sizeof answer - (size_t)n, "\"}}");
+    padded(answer, sizeof answer,
+           "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"content\":[],\"pad\":\"", "\"}}", 3000);
     ASSERT_EQ_INT((int)strlen(answer), 3000);
     fail_malloc_size = 3001;
     server(&f, answer);
