@@ -811,6 +811,25 @@ static void lost(relay *r, int fl, unsigned batch, const char *id, const char *w
     fs_write_line(r->o->out_fd, buf, bare_error(buf, id, id ? strlen(id) : 0, -32603, why));
 }
 
+/* A batch of the server's answers (raw: its bytes, n long) that the outbox
+** could not take: each answer in it becomes an error for the client, with
+** its id, one line each (made without allocating: memory has run out), so
+** that no request waits for what cannot come.  Its records were made as it
+** was read. */
+static void lost_answers(relay *r, const cJSON *batch, const char *raw, size_t n)
+{
+    const char *at = NULL, *el, *id;
+    size_t en = 0, idn = 0;
+    for (const cJSON *e = batch->child; e; e = e->next) {
+        if (!(el = rpc_raw_element(raw, n, &at, &en))) break;
+        if (!cJSON_IsObject(e) || cJSON_GetObjectItemCaseSensitive(e, "method") ||
+            !(id = rpc_raw_member(el, en, "id", &idn)))
+            continue;
+        char buf[BARE_REFUSAL_MAX];
+        fs_write_line(r->o->out_fd, buf, bare_error(buf, id, idn, -32603, LOST_ANSWER));
+    }
+}
+
 /* Record an invalid line from the client. */
 static void rec_invalid(relay *r, const char *reply)
 {
@@ -911,9 +930,11 @@ static void server_message(relay *r, int kind, const char *line, size_t len)
         on_message(r, S2C, msg.root, msg.id, line, len);
     }
     /* An answer lost here would leave the client waiting: it gets an
-    ** error in its place.  (A batch of answers names its ids inside.) */
-    if (!queue(r, 0, line, len, 0) && k == RPC_KIND_RESPONSE && msg.id)
-        lost(r, -1, 0, msg.id, LOST_ANSWER);
+    ** error in its place, and so does each answer of a batch. */
+    if (!queue(r, 0, line, len, 0)) {
+        if (k == RPC_KIND_RESPONSE && msg.id) lost(r, -1, 0, msg.id, LOST_ANSWER);
+        else if (k == RPC_KIND_BATCH) lost_answers(r, msg.root, line, len);
+    }
     rpc_message_free(&msg);
 }
 

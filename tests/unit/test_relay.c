@@ -623,6 +623,37 @@ TEST(answer_the_outbox_cannot_take_becomes_an_error_for_the_client)
     fx_close(&f);
 }
 
+/* No memory to queue a batch of the server's answers: each request it
+** answered gets an error with its id, and nothing is left in flight. */
+TEST(batch_of_answers_the_outbox_cannot_take_becomes_an_error_for_each)
+{
+    fx f;
+    char line[256], answer[4096];
+    ASSERT(fx_open(&f, 1, 0) == 0);
+    client(&f, call_line(line, sizeof line, "12", "echo"));
+    client(&f, call_line(line, sizeof line, "\"b\"", "echo"));
+    relay_testing_flush(f.r);
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 2);
+    padded(answer, sizeof answer,
+           "[{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"result\":{\"content\":[]}},"
+           "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}},"
+           "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"content\":[],\"pad\":\"",
+           "\"}}]", 3000);
+    ASSERT_EQ_INT((int)strlen(answer), 3000);
+    fail_malloc_size = 3001;
+    server(&f, answer);
+    fail_malloc_size = 0;
+    relay_testing_flush(f.r);
+    const char *got = client_got(&f);
+    ASSERT_CONTAINS(got, "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32603,"
+                         "\"message\":\"wrap ran out of memory: the server's answer was lost\"}}");
+    ASSERT_CONTAINS(got, "{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"error\":{\"code\":-32603,"
+                         "\"message\":\"wrap ran out of memory: the server's answer was lost\"}}");
+    ASSERT(strstr(got, "notifications/message") == NULL);
+    ASSERT_EQ_INT(relay_testing_flights(f.r, NULL), 0);
+    fx_close(&f);
+}
+
 TEST_MAIN(
     TEST_ENTRY(big_integer_ids_in_a_batch_kept_apart)
     TEST_ENTRY(answers_matched_by_exact_value_of_their_ids)
@@ -635,6 +666,7 @@ TEST_MAIN(
     TEST_ENTRY(refusal_that_finds_no_memory_still_refuses)
     TEST_ENTRY(request_the_outbox_cannot_take_is_answered_and_its_outcome_recorded)
     TEST_ENTRY(answer_the_outbox_cannot_take_becomes_an_error_for_the_client)
+    TEST_ENTRY(batch_of_answers_the_outbox_cannot_take_becomes_an_error_for_each)
     TEST_ENTRY(batch_refusal_that_finds_no_memory_still_refuses)
     TEST_ENTRY(request_that_finds_no_memory_for_its_flight_is_refused)
     TEST_ENTRY(batch_with_a_request_that_finds_no_memory_is_refused)
