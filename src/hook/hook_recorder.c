@@ -12,9 +12,12 @@
 #define _GNU_SOURCE
 #include "hook_recorder.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,8 +62,38 @@ static int check_folder(const char *path, char *why, size_t whylen)
     return 0;
 }
 
+/* Remove the private names (".<pid>.tmp") that recorders killed between
+** bind() and link() left in the socket's folder: those whose process is
+** gone.  The folder is this user's alone (check_folder), and a name whose
+** pid runs is left, whoever runs it now: it costs nothing but a file. */
+static void sweep_private_names(const char *path)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return;
+    *slash = '\0';
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *p = e->d_name;
+        if (p[0] != '.' || p[1] < '1' || p[1] > '9') continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(p + 1, &end, 10);
+        if (errno || pid <= 0 || pid > INT32_MAX || strcmp(end, ".tmp") != 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+            unlinkat(dirfd(d), p, 0);
+    }
+    closedir(d);
+}
+
 /* A listening socket at path, mode 0600.  A socket file nobody answers on
-** (its recorder was killed) is removed first.  The socket is made under a
+** (its recorder was killed) is removed first, and so are the private
+** names of recorders killed while starting.  The socket is made under a
 ** private name in the same folder and linked to path only once it listens:
 ** a hook that finds the name can connect (a socket bound but not yet
 ** listening refuses, and the hook would write directly), and link(), unlike
@@ -97,6 +130,7 @@ static int listen_at(const char *path, char *why, size_t whylen)
         }
         unlink(path); /* stale: its recorder is gone */
     }
+    sweep_private_names(path);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) goto fail;
     unlink(tmp.sun_path); /* left by a recorder of this pid killed between bind and link */
     mode_t old = umask(077);

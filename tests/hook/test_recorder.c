@@ -606,6 +606,60 @@ TEST(stale_socket_means_direct_and_is_replaced)
     ASSERT_EQ_INT(verify(), 0);
 }
 
+/* A socket bound at .<pid>.tmp in the socket's folder, as a recorder
+** killed between bind() and link() leaves it; path gets the name.  With
+** live 0 the binding process has exited (a child, reaped); else it is this
+** test, still running.  0 or -1. */
+static int private_name(int live, char *path, size_t len)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    snprintf(dir, sizeof dir, "%s", sock_path());
+    char *slash = strrchr(dir, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return -1;
+    pid_t pid = live ? getpid() : fork();
+    if (pid < 0) return -1;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (snprintf(a.sun_path, sizeof a.sun_path, "%s/.%ld.tmp", dir,
+                 (long)(pid == 0 ? getpid() : pid)) >= (int)sizeof a.sun_path ||
+        snprintf(path, len, "%s", a.sun_path) >= (int)len) {
+        if (pid == 0) _exit(1);
+        return -1;
+    }
+    if (pid == 0 || live) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        int rc = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : -1;
+        if (!live) _exit(rc ? 1 : 0);
+        if (fd >= 0) close(fd);
+        return rc;
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+    return 0;
+}
+
+/* A recorder killed while starting leaves its private name; the next
+** recorder to start removes the names whose process is gone, and only
+** those. */
+TEST(private_names_of_dead_recorders_are_removed)
+{
+    setup();
+    rec a;
+    char dead[128], alive[128];
+    ASSERT(make_db() == 0);
+    ASSERT_EQ_INT(private_name(0, dead, sizeof dead), 0);
+    ASSERT_EQ_INT(private_name(1, alive, sizeof alive), 0);
+    ASSERT(access(dead, F_OK) == 0);
+    ASSERT_EQ_INT(rec_start(&a, NULL), 0);
+    ASSERT(access(dead, F_OK) != 0);
+    ASSERT(access(alive, F_OK) == 0);
+    ASSERT(hook_ok("after") == 0);
+    ASSERT_EQ_INT(rec_stop(&a, SIGTERM), 0);
+    ASSERT_EQ_INT(served(&a, "events answered"), 1);
+    unlink(alive);
+}
+
 /* A socket others may connect to is not one of ours: the hook does not
 ** use it (and writes directly). */
 TEST(socket_open_to_others_is_not_used)
@@ -762,6 +816,7 @@ TEST_MAIN(TEST_ENTRY(recorded_and_direct_events_form_one_verified_chain)
           TEST_ENTRY(stopped_recorder_does_not_hang_the_hook_nor_record_twice)
           TEST_ENTRY(event_id_given_twice_is_recorded_once)
           TEST_ENTRY(stale_socket_means_direct_and_is_replaced)
+          TEST_ENTRY(private_names_of_dead_recorders_are_removed)
           TEST_ENTRY(socket_open_to_others_is_not_used)
           TEST_ENTRY(other_users_are_refused)
           TEST_ENTRY(second_recorder_is_refused)
