@@ -87,7 +87,7 @@ static int take_secrets(const cmd_ctx *cx, const char *token_file, const char *s
 static int ship_cmd_check(cmd_ctx *cx, char *err, size_t errlen)
 {
     ship_opts *o = cx->opts;
-    long long n = 1000;
+    long long n = 0; /* the sink's own: 10,000 into PostgreSQL, else 1000 */
     if (o->to.n == 0) {
         snprintf(err, errlen, "ship needs --to, a sink: a PostgreSQL database, relp://, "
                               "syslog+tls://, otlp+http://, splunk-hec+https:// or https://");
@@ -181,6 +181,7 @@ static int ship_run_cmd(cmd_ctx *cx)
             cJSON_AddStringToObject(s, "sink", r.sink[i].sink);
             cJSON_AddNumberToObject(s, "shipped", (double)r.sink[i].shipped);
             cJSON_AddNumberToObject(s, "rejected", (double)r.sink[i].rejected);
+            cJSON_AddNumberToObject(s, "batches", (double)r.sink[i].batches);
             if (r.sink[i].logs <= 1) cJSON_AddNumberToObject(s, "cursor", (double)r.sink[i].cursor);
             else cJSON_AddNumberToObject(s, "logs", r.sink[i].logs);
             if (r.sink[i].failed) cJSON_AddStringToObject(s, "error", r.sink[i].error);

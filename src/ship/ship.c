@@ -779,6 +779,7 @@ static int lane_turn(worker *w, lane *l, sink_ack *ack, char *err, size_t len)
         w->res->skipped += ack->skipped;
         w->res->checkpoints += ack->extra;
         w->res->rejected += ack->rejected;
+        if (rc == SINK_OK && bt->n > 0) w->res->batches++;
         /* A shared trail's cursor is saved on the connection the reader
         ** uses: it waits for the reader.  A file's is a file of its own. */
         if (ahead && w->h->remote) reader_wait(w);

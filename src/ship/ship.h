@@ -86,6 +86,7 @@ typedef struct ship_sink_result {
     int64_t skipped;      /* entries it already had (PostgreSQL) */
     int64_t checkpoints;  /* checkpoints and anchors (PostgreSQL) */
     int64_t rejected;     /* entries accepted but dropped (OTLP partial success) */
+    int64_t batches;      /* batches of entries it acknowledged in this run */
     int64_t cursor;       /* acknowledged up to, at the end (of its only log) */
     int logs;             /* logs it shipped (a shared trail may have many) */
     int failed;           /* it stopped on an error (in error) */

@@ -388,6 +388,43 @@ TEST(shipping_twice_is_a_no_op_and_keeps_every_byte)
     srv_free(m);
 }
 
+/* The "batches" of a ship summary's only sink. */
+static long long sink_batches(const char *summary)
+{
+    cJSON *j = cJSON_Parse(summary);
+    const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "sinks"), 0);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(s, "batches");
+    long long n = cJSON_IsNumber(b) ? (long long)b->valuedouble : -1;
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Into PostgreSQL a batch is one transaction, 10,000 entries by default
+** (docs/ship.md); --batch still sets it. */
+TEST(shipping_into_postgres_takes_ten_thousand_entries_a_batch_by_default)
+{
+    char central[512], other[512];
+    pgtest_new_db(central, sizeof central);
+    pgtest_new_db(other, sizeof other);
+    srv *m = start_serve(NULL, "batched");
+    CHECK(m);
+    enum { N = 1100 }; /* 2,200 entries: three batches of 1000 */
+    for (int k = 0; k < N; k++) CHECK(log_marker(m, srv_fmt(m, "b%d", k)));
+    srv *sh = start_ship(srv_db(m), central, 0);
+    CHECK(sh);
+    ASSERT_EQ_INT(srv_wait(sh), 0);
+    ASSERT_EQ_INT((int)sink_batches(srv_stdout(sh)), 1);
+    srv_free(sh);
+    ASSERT(log_is_exactly(central, "batched", 2LL * N));
+    sh = start_ship_in(srv_db(m), other, 0, "1000");
+    CHECK(sh);
+    ASSERT_EQ_INT(srv_wait(sh), 0);
+    ASSERT_EQ_INT((int)sink_batches(srv_stdout(sh)), 3);
+    srv_free(sh);
+    ASSERT(log_is_exactly(other, "batched", 2LL * N));
+    srv_free(m);
+}
+
 /* A shipper killed with SIGKILL in the middle of a batch, then started
 ** again: no gap and no duplicate.  Batches of 1000 (the 3000 rows would
 ** be one batch by default), so that the kill lands after the first. */
@@ -785,6 +822,7 @@ TEST_MAIN(
     TEST_ENTRY(stats_total_every_log_of_a_shared_database_or_one)
     TEST_ENTRY(three_shippers_and_two_direct_servers_make_one_trail)
     TEST_ENTRY(shipping_twice_is_a_no_op_and_keeps_every_byte)
+    TEST_ENTRY(shipping_into_postgres_takes_ten_thousand_entries_a_batch_by_default)
     TEST_ENTRY(a_shipped_log_proves_the_same_entries_with_the_same_root_centrally)
     TEST_ENTRY(shipper_killed_mid_batch_then_restarted_has_no_gap_or_duplicate)
     TEST_ENTRY(a_break_in_the_chain_is_refused_and_nothing_is_stored)
