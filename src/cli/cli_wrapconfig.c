@@ -10,7 +10,9 @@
 ** start with "wrap" under a command named dss-audit-mcp is wrapped already
 ** and skipped.  A remote entry {type: T, url: U, headers: H} becomes
 ** {type: "stdio", command: SELF, args: ["wrap", "--name", KEY, "--url", U,
-** "--transport", T], env: {DSS_AUDIT_HEADERS: H as JSON text}}: the header
+** "--transport", T], env: {DSS_AUDIT_HEADERS: H as JSON text}} (["wrap",
+** "--name=KEY", ...] when the entry had an env of its own, which then
+** takes those and is kept by undo even if nothing else is in it): the header
 ** values (often tokens) go to the environment, never to the command line,
 ** and so does a URL carrying credentials or a query (DSS_AUDIT_URL).  Each
 ** member keeps its place, so --undo, the exact inverse, gives back the same
@@ -79,14 +81,17 @@ static int is_wrapped(const cJSON *e)
 
 /* Whether the rewrite of a remote entry would lose or double a member:
 ** its command and args would be second ones, and its headers and URL go
-** into env, which must be an object without them. */
+** into env, which must be an object without them.  When the entry has an
+** env of its own, its headers must be its last member: they go into that
+** env, and undo puts them back last. */
 static int remote_clashes(const cJSON *e)
 {
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(e, "env");
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(e, "headers");
     return cJSON_GetObjectItemCaseSensitive(e, "command") ||
            cJSON_GetObjectItemCaseSensitive(e, "args") || (env && !cJSON_IsObject(env)) ||
            cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS) ||
-           cJSON_GetObjectItemCaseSensitive(env, ENV_URL);
+           cJSON_GetObjectItemCaseSensitive(env, ENV_URL) || (env && headers && headers->next);
 }
 
 static int is_remote(const cJSON *e)
@@ -147,8 +152,20 @@ static int wrap_remote(cJSON *e, const char *key, const char *self)
     cJSON *args = cJSON_CreateArray();
     if (!args) return -1;
     cJSON_AddItemToArray(args, cJSON_CreateString("wrap"));
-    cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
-    cJSON_AddItemToArray(args, cJSON_CreateString(key));
+    if (env) {
+        /* The spelling --name=KEY (the same to wrap) tells undo the env
+        ** was the entry's own, to be kept even when nothing else is in it. */
+        char *named;
+        if (asprintf(&named, "--name=%s", key) < 0) {
+            cJSON_Delete(args);
+            return -1;
+        }
+        cJSON_AddItemToArray(args, cJSON_CreateString(named));
+        free(named);
+    } else {
+        cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(key));
+    }
     if (!secret_url) {
         cJSON_AddItemToArray(args, cJSON_CreateString("--url"));
         cJSON_AddItemToArray(args, cJSON_CreateString(url));
@@ -214,6 +231,9 @@ static int unwrap_remote(cJSON *e)
     if (!url) return 0;
     const cJSON *eh = cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS);
     cJSON *headers = cJSON_IsString(eh) ? cJSON_Parse(eh->valuestring) : NULL;
+    /* wrap_remote() spells the name --name=KEY when env was the entry's own. */
+    const cJSON *a1 = cJSON_GetArrayItem(args, 1);
+    int own_env = cJSON_IsString(a1) && strncmp(a1->valuestring, "--name=", 7) == 0;
     int ci = index_of(e, "command");
     /* Both point into args (or env): copied before those go. */
     cJSON *u = cJSON_CreateString(url);
@@ -225,7 +245,7 @@ static int unwrap_remote(cJSON *e)
     if (env) {
         cJSON_DeleteItemFromObjectCaseSensitive(env, ENV_HEADERS);
         cJSON_DeleteItemFromObjectCaseSensitive(env, ENV_URL);
-        if (cJSON_GetArraySize(env) == 0) {
+        if (cJSON_GetArraySize(env) == 0 && !own_env) {
             int ei = index_of(e, "env");
             cJSON_DeleteItemFromObjectCaseSensitive(e, "env");
             if (headers) insert_member(e, ei, "headers", headers);

@@ -379,6 +379,46 @@ TEST(empty_args_and_no_args_each_come_back_from_undo)
     }
 }
 
+/* A remote entry with an env of its own keeps it through wrap and undo,
+** even when nothing else is in it (found by tests/fuzz/fuzz_wrapconfig.c:
+** an empty env was taken for the one wrap makes, and dropped); with its
+** own env, headers that are not its last member are skipped, since undo
+** puts them back last. */
+TEST(remote_entry_with_its_own_env_comes_back_from_undo)
+{
+    static const char *const TEXTS[] = {
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://x.example/mcp\", \"env\": {}}}}",
+        "{\"mcpServers\": {\"a\": {\"env\": {}, \"url\": \"https://x.example/mcp\","
+        " \"headers\": {\"K\": \"v\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://x.example/mcp?k=1\", \"env\": {\"A\": \"1\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://x.example/mcp\", \"headers\": {\"K\": \"v\"}}}}",
+    };
+    static const char *const NAMED[] = {"--name=a", "--name=a", "--name=a", "--name"};
+    for (int i = 0; i < 4; i++) {
+        char *wrapped;
+        ASSERT_EQ_INT(round_trip(TEXTS[i], &wrapped), 0);
+        cJSON *j = cJSON_Parse(wrapped);
+        const cJSON *a1 =
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(entry(j, "mcpServers", "a"), "args"), 1);
+        ASSERT_EQ_STR(cJSON_GetStringValue(a1), NAMED[i]);
+        cJSON_Delete(j);
+        free(wrapped);
+    }
+    static const char SKIPPED[] =
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://x.example/mcp\", \"headers\": {\"K\": \"v\"},"
+        " \"env\": {}}}}";
+    cfg c;
+    ASSERT_EQ_INT(cfg_new(&c, SKIPPED), 0);
+    char *out;
+    ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
+    ASSERT_CONTAINS(out, "skipped a");
+    free(out);
+    char *text = cfg_text(&c);
+    ASSERT_EQ_STR(text, SKIPPED);
+    free(text);
+    cfg_free(&c);
+}
+
 /* A server named "--": the name is --name's value, not the end of wrap's
 ** options, and undo finds the command after the real "--". */
 TEST(server_named_double_dash_comes_back_from_undo)
@@ -399,6 +439,7 @@ TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
           TEST_ENTRY(vscode_and_cursor_shapes_and_streamable_http)
           TEST_ENTRY(empty_args_and_no_args_each_come_back_from_undo)
           TEST_ENTRY(server_named_double_dash_comes_back_from_undo)
+          TEST_ENTRY(remote_entry_with_its_own_env_comes_back_from_undo)
           TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
           TEST_ENTRY(members_keep_their_place_through_wrap_and_undo)
           TEST_ENTRY(entries_that_would_lose_or_double_a_member_are_skipped)
