@@ -138,6 +138,36 @@ static int index_of(const cJSON *o, const char *name)
     return -1;
 }
 
+/* The start of a wrapped entry's args: ["wrap", "--name", key], or
+** ["wrap", "--name=KEY"] when once (the same to wrap: the spelling tells
+** undo something the wrapped entry would not show otherwise).  A new
+** array (caller frees), NULL when out of memory. */
+static cJSON *wrap_args(const char *key, int once)
+{
+    cJSON *args = cJSON_CreateArray();
+    char *named = NULL;
+    if (!args || (once && asprintf(&named, "--name=%s", key) < 0)) {
+        cJSON_Delete(args);
+        return NULL;
+    }
+    cJSON_AddItemToArray(args, cJSON_CreateString("wrap"));
+    if (once) {
+        cJSON_AddItemToArray(args, cJSON_CreateString(named));
+        free(named);
+    } else {
+        cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(key));
+    }
+    return args;
+}
+
+/* Whether wrapped args spell the name --name=KEY (wrap_args()). */
+static int named_once(const cJSON *args)
+{
+    const cJSON *a1 = cJSON_GetArrayItem(args, 1);
+    return cJSON_IsString(a1) && strncmp(a1->valuestring, "--name=", 7) == 0;
+}
+
 /* Wrap a remote entry e named key: 1 changed, -1 out of memory. */
 static int wrap_remote(cJSON *e, const char *key, const char *self)
 {
@@ -149,23 +179,10 @@ static int wrap_remote(cJSON *e, const char *key, const char *self)
     const char *at = strchr(url, '@'), *slash = strstr(url, "://");
     const char *path = slash ? strchr(slash + 3, '/') : NULL;
     int secret_url = strchr(url, '?') || (at && (!path || at < path));
-    cJSON *args = cJSON_CreateArray();
+    /* --name=KEY: the env was the entry's own, which undo keeps even when
+    ** nothing else is in it. */
+    cJSON *args = wrap_args(key, env != NULL);
     if (!args) return -1;
-    cJSON_AddItemToArray(args, cJSON_CreateString("wrap"));
-    if (env) {
-        /* The spelling --name=KEY (the same to wrap) tells undo the env
-        ** was the entry's own, to be kept even when nothing else is in it. */
-        char *named;
-        if (asprintf(&named, "--name=%s", key) < 0) {
-            cJSON_Delete(args);
-            return -1;
-        }
-        cJSON_AddItemToArray(args, cJSON_CreateString(named));
-        free(named);
-    } else {
-        cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
-        cJSON_AddItemToArray(args, cJSON_CreateString(key));
-    }
     if (!secret_url) {
         cJSON_AddItemToArray(args, cJSON_CreateString("--url"));
         cJSON_AddItemToArray(args, cJSON_CreateString(url));
@@ -231,9 +248,7 @@ static int unwrap_remote(cJSON *e)
     if (!url) return 0;
     const cJSON *eh = cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS);
     cJSON *headers = cJSON_IsString(eh) ? cJSON_Parse(eh->valuestring) : NULL;
-    /* wrap_remote() spells the name --name=KEY when env was the entry's own. */
-    const cJSON *a1 = cJSON_GetArrayItem(args, 1);
-    int own_env = cJSON_IsString(a1) && strncmp(a1->valuestring, "--name=", 7) == 0;
+    int own_env = named_once(args); /* wrap_remote(): env was the entry's own */
     int ci = index_of(e, "command");
     /* Both point into args (or env): copied before those go. */
     cJSON *u = cJSON_CreateString(url);
@@ -275,23 +290,10 @@ static int wrap_entry(cJSON *e, const char *key, const char *self)
     if (!is_stdio(e)) return 0;
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(e, "command");
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(e, "args");
-    cJSON *args = cJSON_CreateArray();
+    /* "args": [] and no args at all wrap to one command line; --name=KEY
+    ** keeps them apart. */
+    cJSON *args = wrap_args(key, old && cJSON_GetArraySize(old) == 0);
     if (!args) return -1;
-    cJSON_AddItemToArray(args, cJSON_CreateString("wrap"));
-    if (old && cJSON_GetArraySize(old) == 0) {
-        /* "args": [] and no args at all wrap to one command line; the
-        ** spelling --name=KEY (the same to wrap) keeps them apart. */
-        char *named = NULL;
-        if (asprintf(&named, "--name=%s", key) < 0) {
-            cJSON_Delete(args);
-            return -1;
-        }
-        cJSON_AddItemToArray(args, cJSON_CreateString(named));
-        free(named);
-    } else {
-        cJSON_AddItemToArray(args, cJSON_CreateString("--name"));
-        cJSON_AddItemToArray(args, cJSON_CreateString(key));
-    }
     cJSON_AddItemToArray(args, cJSON_CreateString("--"));
     cJSON_AddItemToArray(args, cJSON_CreateString(cmd->valuestring));
     const cJSON *a;
@@ -324,8 +326,7 @@ static int unwrap_entry(cJSON *e)
     cJSON_ReplaceItemInObjectCaseSensitive(e, "command", cJSON_CreateString(cmd->valuestring));
     /* wrap_entry() adds args to an entry that had none, and spells the
     ** name --name=KEY for one whose args were empty. */
-    const cJSON *a1 = cJSON_GetArrayItem(args, 1);
-    int had_args = cJSON_IsString(a1) && strncmp(a1->valuestring, "--name=", 7) == 0;
+    int had_args = named_once(args);
     if (cJSON_GetArraySize(rest) == 0 && !had_args) {
         cJSON_Delete(rest);
         cJSON_DeleteItemFromObjectCaseSensitive(e, "args");
