@@ -37,19 +37,11 @@ static void on_stop(int sig)
     stop_asked = 1;
 }
 
-/* The folder of path: made with mode 0700 when missing; refused when it is
-** not this user's or others may enter it. */
-static int check_folder(const char *path, char *why, size_t whylen)
+/* The socket's folder dir: made with mode 0700 when missing; refused when
+** it is not this user's or others may enter it. */
+static int check_folder(const char *dir, char *why, size_t whylen)
 {
-    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
     struct stat st;
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) {
-        snprintf(why, whylen, "%s is not in a folder of its own", path);
-        return -1;
-    }
-    *slash = '\0';
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(why, whylen, "cannot make %s: %s", dir, strerror(errno));
         return -1;
@@ -63,16 +55,11 @@ static int check_folder(const char *path, char *why, size_t whylen)
 }
 
 /* Remove the private names (".<pid>.tmp") that recorders killed between
-** bind() and link() left in the socket's folder: those whose process is
-** gone.  The folder is this user's alone (check_folder), and a name whose
-** pid runs is left, whoever runs it now: it costs nothing but a file. */
-static void sweep_private_names(const char *path)
+** bind() and link() left in the socket's folder dir: those whose process
+** is gone.  The folder is this user's alone (check_folder), and a name
+** whose pid runs is left, whoever runs it now: it costs nothing but a file. */
+static void sweep_private_names(const char *dir)
 {
-    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) return;
-    *slash = '\0';
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
@@ -101,19 +88,24 @@ static void sweep_private_names(const char *path)
 static int listen_at(const char *path, char *why, size_t whylen)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX}, tmp = {.sun_family = AF_UNIX};
+    char dir[sizeof a.sun_path];
     if (strlen(path) >= sizeof a.sun_path) {
         snprintf(why, whylen, "the socket path %s is too long", path);
         return -1;
     }
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     const char *slash = strrchr(path, '/');
-    if (!slash || snprintf(tmp.sun_path, sizeof tmp.sun_path, "%.*s/.%ld.tmp",
-                           (int)(slash - path), path, (long)getpid()) >=
-                      (int)sizeof tmp.sun_path) {
+    if (!slash || slash == path) {
+        snprintf(why, whylen, "%s is not in a folder of its own", path);
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s/.%ld.tmp", dir, (long)getpid()) >=
+        (int)sizeof tmp.sun_path) {
         snprintf(why, whylen, "the socket path %s is too long", path);
         return -1;
     }
-    if (check_folder(path, why, whylen) != 0) return -1;
+    if (check_folder(dir, why, whylen) != 0) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) goto fail;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
@@ -130,7 +122,7 @@ static int listen_at(const char *path, char *why, size_t whylen)
         }
         unlink(path); /* stale: its recorder is gone */
     }
-    sweep_private_names(path);
+    sweep_private_names(dir);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) goto fail;
     unlink(tmp.sun_path); /* left by a recorder of this pid killed between bind and link */
     mode_t old = umask(077);
