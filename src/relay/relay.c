@@ -793,6 +793,14 @@ static const char LOST_ANSWER[] = "wrap ran out of memory: the server's answer w
 _Static_assert(sizeof LOST_REQUEST < 160 && sizeof LOST_ANSWER < 160,
                "a bare error fits in BARE_REFUSAL_MAX");
 
+/* Write the client an error now for what memory did not suffice to pass
+** on (id: n bytes of JSON text, or NULL), made without allocating. */
+static void write_lost(relay *r, const char *id, size_t n, const char *why)
+{
+    char buf[BARE_REFUSAL_MAX];
+    fs_write_line(r->o->out_fd, buf, bare_error(buf, id, n, -32603, why));
+}
+
 /* A request from the client, or the server's answer to one, that the
 ** outbox could not take: the client gets an error for it now (bare_error:
 ** a batch's has a null id), so it does not wait for what cannot come; a
@@ -807,8 +815,7 @@ static void lost(relay *r, int fl, unsigned batch, const char *id, const char *w
         flight_drop(r, (int)i);
     }
     if (!id && !batch) return; /* a notification: nobody waits */
-    char buf[BARE_REFUSAL_MAX];
-    fs_write_line(r->o->out_fd, buf, bare_error(buf, id, id ? strlen(id) : 0, -32603, why));
+    write_lost(r, id, id ? strlen(id) : 0, why);
 }
 
 /* A batch of the server's answers (raw: its bytes, n long) that the outbox
@@ -825,8 +832,7 @@ static void lost_answers(relay *r, const cJSON *batch, const char *raw, size_t n
         if (!cJSON_IsObject(e) || cJSON_GetObjectItemCaseSensitive(e, "method") ||
             !(id = rpc_raw_member(el, en, "id", &idn)))
             continue;
-        char buf[BARE_REFUSAL_MAX];
-        fs_write_line(r->o->out_fd, buf, bare_error(buf, id, idn, -32603, LOST_ANSWER));
+        write_lost(r, id, idn, LOST_ANSWER);
     }
 }
 
