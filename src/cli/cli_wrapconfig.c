@@ -79,29 +79,40 @@ static int is_wrapped(const cJSON *e)
 #define ENV_HEADERS "DSS_AUDIT_HEADERS"
 #define ENV_URL "DSS_AUDIT_URL"
 
-/* Whether the rewrite of a remote entry would lose or double a member:
-** its command and args would be second ones, and its headers and URL go
-** into env, which must be an object without them.  When the entry has an
-** env of its own, its headers must be its last member: they go into that
-** env, and undo puts them back last. */
-static int remote_clashes(const cJSON *e)
+/* Why the rewrite of a remote entry would lose or double a member, NULL
+** when it would not: its command and args would be second ones, and its
+** headers and URL go into env, which must be an object without them.  When
+** the entry has an env of its own, its headers must be its last member:
+** they go into that env, and undo puts them back last.  A static string. */
+static const char *remote_clash(const cJSON *e)
 {
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(e, "env");
     const cJSON *headers = cJSON_GetObjectItemCaseSensitive(e, "headers");
-    return cJSON_GetObjectItemCaseSensitive(e, "command") ||
-           cJSON_GetObjectItemCaseSensitive(e, "args") || (env && !cJSON_IsObject(env)) ||
-           cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS) ||
-           cJSON_GetObjectItemCaseSensitive(env, ENV_URL) || (env && headers && headers->next);
+    if (cJSON_GetObjectItemCaseSensitive(e, "command") || cJSON_GetObjectItemCaseSensitive(e, "args"))
+        return "a remote server that also has a command or args";
+    if (env && !cJSON_IsObject(env)) return "a remote server whose env is not an object";
+    if (cJSON_GetObjectItemCaseSensitive(env, ENV_HEADERS))
+        return "a remote server whose env already sets " ENV_HEADERS;
+    if (cJSON_GetObjectItemCaseSensitive(env, ENV_URL))
+        return "a remote server whose env already sets " ENV_URL;
+    if (env && headers && headers->next)
+        return "a remote server with an env of its own and members after its headers: "
+               "undo could not put them back in place";
+    return NULL;
+}
+
+/* The transports wrap relays (docs/remote.md). */
+static int remote_type(const cJSON *type)
+{
+    return !type || (cJSON_IsString(type) && (strcmp(type->valuestring, "http") == 0 ||
+                                              strcmp(type->valuestring, "sse") == 0 ||
+                                              strcmp(type->valuestring, "streamable-http") == 0));
 }
 
 static int is_remote(const cJSON *e)
 {
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url")) || remote_clashes(e))
-        return 0;
-    return !type || (cJSON_IsString(type) && (strcmp(type->valuestring, "http") == 0 ||
-                                              strcmp(type->valuestring, "sse") == 0 ||
-                                              strcmp(type->valuestring, "streamable-http") == 0));
+    return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "url")) && !remote_clash(e) &&
+           remote_type(cJSON_GetObjectItemCaseSensitive(e, "type"));
 }
 
 /* Give item the key name and put it at index at of object o (at its end
@@ -282,6 +293,26 @@ static int is_stdio(const cJSON *e)
     return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "command"));
 }
 
+/* Why wrap_entry() leaves e as it is: a static string. */
+static const char *skip_reason(const cJSON *e)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
+    const char *why;
+    if (is_wrapped(e)) return "already wrapped";
+    if (url) {
+        if (!cJSON_IsString(url)) return "its url is not a string";
+        if ((why = remote_clash(e))) return why;
+        return "a remote server of a type wrap does not relay (http, sse and "
+               "streamable-http are relayed)";
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
+    if (args && !cJSON_IsArray(args)) return "its args are not an array";
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "stdio") != 0)
+        return "not a stdio server, and no url to relay";
+    return "neither a command nor a url";
+}
+
 /* Wrap entry e named key: 1 changed, 0 skipped, -1 out of memory. */
 static int wrap_entry(cJSON *e, const char *key, const char *self)
 {
@@ -352,7 +383,7 @@ static int rewrite(cJSON *servers, const char *where, int undo, const char *self
             changed++;
         } else if (!undo && out) {
             fprintf(out, "skipped %s%s (%s)\n", where, e->string,
-                    is_wrapped(e) ? "already wrapped" : "neither a stdio nor a remote server");
+                    skip_reason(e));
         }
     }
     return changed;

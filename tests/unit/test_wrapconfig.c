@@ -157,7 +157,7 @@ TEST(vscode_and_cursor_shapes_and_streamable_http)
         " \"w\": {\"type\": \"websocket\", \"url\": \"wss://x\"}}}";
     ASSERT_EQ_INT(cfg_new(&c, CURSOR), 0);
     ASSERT_EQ_INT(run(&c, "cursor", 0, &out), 0);
-    ASSERT_CONTAINS(out, "skipped w (neither a stdio nor a remote server)");
+    ASSERT_CONTAINS(out, "skipped w (a remote server of a type wrap does not relay");
     free(out);
     text = cfg_text(&c);
     j = cJSON_Parse(text);
@@ -313,6 +313,41 @@ TEST(entries_that_would_lose_or_double_a_member_are_skipped)
     free(out);
 }
 
+/* Each skipped entry says what about it stops the rewrite, so the user
+** knows what to change (a remote entry once read "neither a stdio nor a
+** remote server"). */
+TEST(each_skipped_entry_says_why)
+{
+    static const char TEXT[] =
+        "{\"mcpServers\": {"
+        "\"a\": {\"url\": \"https://x.example/mcp\", \"args\": []},"
+        " \"b\": {\"url\": \"https://x.example/mcp\", \"env\": []},"
+        " \"c\": {\"url\": \"https://x.example/mcp\", \"env\": {\"DSS_AUDIT_HEADERS\": \"{}\"}},"
+        " \"d\": {\"url\": \"https://x.example/mcp\", \"env\": {\"DSS_AUDIT_URL\": \"u\"}},"
+        " \"e\": {\"url\": \"https://x.example/mcp\", \"headers\": {}, \"env\": {}},"
+        " \"f\": {\"type\": \"websocket\", \"url\": \"wss://x\"},"
+        " \"g\": {\"url\": 7},"
+        " \"h\": {\"command\": \"node\", \"args\": \"s.js\"},"
+        " \"i\": {\"type\": \"http\", \"command\": \"node\"},"
+        " \"j\": {\"cwd\": \"/\"},"
+        " \"k\": {\"command\": \"" SELF "\", \"args\": [\"wrap\", \"--name\", \"k\", \"--\", \"x\"]}}}";
+    char *out;
+    ASSERT_EQ_INT(wrap_leaves_untouched(TEXT, &out), 0);
+    ASSERT_CONTAINS(out, "skipped a (a remote server that also has a command or args)");
+    ASSERT_CONTAINS(out, "skipped b (a remote server whose env is not an object)");
+    ASSERT_CONTAINS(out, "skipped c (a remote server whose env already sets DSS_AUDIT_HEADERS)");
+    ASSERT_CONTAINS(out, "skipped d (a remote server whose env already sets DSS_AUDIT_URL)");
+    ASSERT_CONTAINS(out, "skipped e (a remote server with an env of its own and members after "
+                         "its headers: undo could not put them back in place)");
+    ASSERT_CONTAINS(out, "skipped f (a remote server of a type wrap does not relay");
+    ASSERT_CONTAINS(out, "skipped g (its url is not a string)");
+    ASSERT_CONTAINS(out, "skipped h (its args are not an array)");
+    ASSERT_CONTAINS(out, "skipped i (not a stdio server, and no url to relay)");
+    ASSERT_CONTAINS(out, "skipped j (neither a command nor a url)");
+    ASSERT_CONTAINS(out, "skipped k (already wrapped)");
+    free(out);
+}
+
 /* What cJSON reads but JSON is not (text after the object, a raw control
 ** character in a string) is malformed: written back it would have lost
 ** that text or cut that string. */
@@ -446,4 +481,5 @@ TEST_MAIN(TEST_ENTRY(claude_code_remote_entries_become_wrap_url)
           TEST_ENTRY(url_with_credentials_or_query_goes_to_the_environment)
           TEST_ENTRY(members_keep_their_place_through_wrap_and_undo)
           TEST_ENTRY(entries_that_would_lose_or_double_a_member_are_skipped)
+          TEST_ENTRY(each_skipped_entry_says_why)
           TEST_ENTRY(file_that_is_not_strict_json_is_left_untouched))
