@@ -207,13 +207,15 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
                            "use DSS_AUDIT_SINK_TOKEN or DSS_AUDIT_SINK_SECRET (or a file)", shown);
         return SINK_EUSAGE;
     }
-    const char *port = NULL, *hend = end;
+    const char *port = NULL, *hend = end, *why;
     if (*h == '[') {
         const char *rb = memchr(h, ']', (size_t)(end - h));
+        why = "its IPv6 address has no closing ']'";
         if (!rb) goto bad;
         h++;
         hend = rb;
         if (rb + 1 < end) {
+            why = "only :port may follow its IPv6 address";
             if (rb[1] != ':') goto bad;
             port = rb + 2;
         }
@@ -224,16 +226,21 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
             port = colon + 1;
         }
     }
-    if (hend == h || (size_t)(hend - h) >= sizeof out->host) goto bad;
+    why = "it names no host";
+    if (hend == h) goto bad;
+    why = "its host name is too long";
+    if ((size_t)(hend - h) >= sizeof out->host) goto bad;
     memcpy(out->host, h, (size_t)(hend - h));
     out->port = default_port;
     if (port) {
         /* Digits alone: strtol() would also take "+80", "-0" or " 80". */
-        if (*port < '0' || *port > '9') goto bad;
         char *stop;
         errno = 0;
-        long v = strtol(port, &stop, 10);
-        if (stop != end || port == end || errno || v < 1 || v > 65535) goto bad;
+        long v = *port >= '0' && *port <= '9' ? strtol(port, &stop, 10) : -1;
+        why = "its port is not a number";
+        if (v < 0 || stop != end) goto bad;
+        why = "its port is not from 1 to 65535";
+        if (errno || v < 1 || v > 65535) goto bad;
         out->port = (int)v;
     }
     if (out->port <= 0) {
@@ -241,12 +248,13 @@ int sink_url_parse(const char *url, int default_port, sink_url *out, char *err, 
         return SINK_EUSAGE;
     }
     /* The path begins with '/' (sink.h): a bare "?query" gets one. */
+    why = "its path is too long";
     if (strlen(end) + 1 >= sizeof out->path) goto bad;
     snprintf(out->path, sizeof out->path, "%s%s", *end == '?' ? "/" : "",
              *end == '#' ? "" : end);
     return SINK_OK;
 bad:
-    snprintf(err, len, "'%s' is not a usable URL (scheme://host:port/path)", shown);
+    snprintf(err, len, "'%s' is not a usable URL (scheme://host:port/path): %s", shown, why);
     return SINK_EUSAGE;
 }
 

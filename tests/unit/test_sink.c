@@ -88,11 +88,24 @@ TEST(url_parse_refuses_credentials_bad_ports_and_non_urls)
     ASSERT_EQ_INT(sink_url_parse("https://bob:pw@host/x", 443, &u, err, sizeof err), SINK_EUSAGE);
     ASSERT_CONTAINS(err, "credentials do not belong in the URL");
     ASSERT(!strstr(err, ":pw@"));
-    const char *bad[] = {"relp://host:0", "relp://host:65536", "relp://host:12x", "relp://:514",
-                         "no-scheme-here", "relp://[::1", "relp://host:"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        if (sink_url_parse(bad[i], 514, &u, err, sizeof err) != SINK_EUSAGE)
-            TEST_FAIL_("%s was accepted", bad[i]);
+    /* Each refusal names what is wrong with the URL. */
+    static const char *const bad[][2] = {
+        {"relp://host:0", "its port is not from 1 to 65535"},
+        {"relp://host:65536", "its port is not from 1 to 65535"},
+        {"relp://host:99999999999999999999", "its port is not from 1 to 65535"},
+        {"relp://host:12x", "its port is not a number"},
+        {"relp://host:-1", "its port is not a number"},
+        {"relp://host:", "its port is not a number"},
+        {"relp://:514", "it names no host"},
+        {"no-scheme-here", "is not a URL"},
+        {"relp://[::1", "its IPv6 address has no closing ']'"},
+        {"relp://[::1]x", "only :port may follow its IPv6 address"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (sink_url_parse(bad[i][0], 514, &u, err, sizeof err) != SINK_EUSAGE)
+            TEST_FAIL_("%s was accepted", bad[i][0]);
+        if (!strstr(err, bad[i][1])) TEST_FAIL_("%s: '%s' does not say '%s'", bad[i][0], err, bad[i][1]);
+    }
     ASSERT_EQ_INT(sink_url_parse("relp://host", 0, &u, err, sizeof err), SINK_EUSAGE);
     ASSERT_CONTAINS(err, "needs a port");
 }
