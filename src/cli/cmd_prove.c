@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "../integrity/prove.h"
 #include "../tlog/c2sp.h"
@@ -185,25 +188,38 @@ static int verify_proof_check(cmd_ctx *cx, char *err, size_t errlen)
         snprintf(err, errlen, "verify-proof needs one proof FILE (- for stdin)");
         return CMD_EUSAGE;
     }
+    /* Only --key itself: DSS_AUDIT_KEY and the default name the signing
+    ** key, a secret, which is no verifier key and must not be read here. */
+    if (!cx->common.key_given) {
+        snprintf(err, errlen, "verify-proof needs --key VKEY: the log's verifier key, as "
+                              "'public-key --note' prints it, or a file holding it");
+        return CMD_EUSAGE;
+    }
     return CMD_OK;
 }
 
 /* The log's verifier key: --key as a vkey, or a file holding one (as
-** public-key --note prints it). */
+** public-key --note prints it).  What a file holds is never quoted: given
+** the wrong file, the signing key say, the message must not show it. */
 static int log_key(const char *given, ckpt_log *log, char *err, size_t errlen)
 {
     char why[256];
     if (ckpt_log_from_vkey(given, log, why, sizeof why) == CKPT_OK) return 0;
+    if (access(given, F_OK) != 0) {
+        snprintf(err, errlen, "--key must be the log's verifier key (public-key --note prints "
+                              "it), or a file holding it: %s", why);
+        return -1;
+    }
     size_t n = 0;
     char *text = cmd_read_small(given, NOTE_VKEY_MAX + 2, "a verifier key", &n, err, errlen);
-    if (text) {
-        text[strcspn(text, "\r\n")] = '\0';
-        int rc = ckpt_log_from_vkey(text, log, why, sizeof why);
-        free(text);
-        if (rc == CKPT_OK) return 0;
-    }
-    snprintf(err, errlen, "--key must be the log's verifier key (public-key --note prints "
-                          "it), or a file holding it: %s", why);
+    if (!text) return -1;
+    text[strcspn(text, "\r\n")] = '\0';
+    int rc = ckpt_log_from_vkey(text, log, why, sizeof why);
+    sodium_memzero(text, n);
+    free(text);
+    if (rc == CKPT_OK) return 0;
+    snprintf(err, errlen, "--key: %s holds no verifier key (<name>+<key ID>+<key>, as "
+                          "public-key --note prints it)", given);
     return -1;
 }
 

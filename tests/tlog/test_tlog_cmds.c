@@ -457,6 +457,35 @@ TEST(verify_proof_says_why_a_witness_key_is_refused)
     free(vkey);
 }
 
+/* verify-proof reads a key only from --key, and never quotes a file it
+** cannot use: given the signing key by mistake (or, once, by default, when
+** --key was left out), its message showed the secret key's hex. */
+TEST(verify_proof_never_shows_a_key_file_it_cannot_use)
+{
+    ASSERT_EQ_INT(fresh(), 0);
+    ASSERT_EQ_INT(append(2), 0);
+    char *proof = NULL, *out = NULL, path[256], cmd[2048], secret[80] = "";
+    ASSERT_EQ_INT(cli(&proof, "prove --seq 1"), 0);
+    ASSERT(put_file("p", proof, path, sizeof path));
+    FILE *f = fopen(key, "r");
+    ASSERT(f);
+    ASSERT(fgets(secret, sizeof secret, f));
+    fclose(f);
+    secret[strcspn(secret, "\n")] = '\0';
+    ASSERT(strlen(secret) >= 32);
+    ASSERT_EQ_INT(verify_proof(path, key, "2>&1", &out), 2);
+    ASSERT_CONTAINS(out, "holds no verifier key");
+    if (strstr(out, secret) || strstr(out, secret + 16)) TEST_FAIL_("the key file was shown: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "DSS_AUDIT_KEY='%s' '%s' verify-proof '%s' 2>&1", key,
+             getenv("DSS_BIN"), path);
+    ASSERT_EQ_INT(tf_run(cmd, NULL, &out), 2);
+    ASSERT_CONTAINS(out, "verify-proof needs --key VKEY");
+    if (strstr(out, secret) || strstr(out, secret + 16)) TEST_FAIL_("the key file was shown: %s", out);
+    free(out);
+    free(proof);
+}
+
 /* Replace the first occurrence of from in *text by to (a new string). */
 static void swap_text(char **text, const char *from, const char *to)
 {
@@ -798,6 +827,7 @@ TEST(report_signs_a_checkpoint_so_every_entry_it_shows_is_proved)
 }
 
 TEST_MAIN(
+    TEST_ENTRY(verify_proof_never_shows_a_key_file_it_cannot_use)
     TEST_ENTRY(checkpoint_note_opens_with_gos_note_package_under_our_vkey)
     TEST_ENTRY(checkpoint_note_is_the_same_until_the_log_moves)
     TEST_ENTRY(origin_is_recorded_with_the_log_and_then_fixed)
