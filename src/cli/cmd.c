@@ -22,6 +22,7 @@
 
 #include "../tlog/note.h"
 #include "../util/diag.h"
+#include "../util/utf8.h"
 #include "../util/wipe.h"
 #include "cli_help.h"
 
@@ -241,13 +242,19 @@ static int path_option(const cmd_env *env, const char *v, const char *what, cons
     return *out ? CMD_OK : usage(err, errlen, "out of memory");
 }
 
-/* *out: the integer v from lo to hi, else def; msg says what is wrong. */
-static int number_option(const char *v, long long lo, long long hi, long long def,
-                         const char *msg, long long *out, char *err, size_t errlen)
+/* *out: the integer flag (else var, else def) from lo to hi; msg says what
+** is wrong, and a value from the environment is named by its variable,
+** since no flag was typed. */
+static int number_option(const char *flag, const char *var, const char *var_name, long long lo,
+                         long long hi, long long def, const char *msg, long long *out, char *err,
+                         size_t errlen)
 {
+    const char *v = pick(flag, var);
     *out = def;
-    if (v && cmd_parse_int(v, lo, hi, out) != 0) return usage(err, errlen, "%s", msg);
-    return CMD_OK;
+    if (!v || cmd_parse_int(v, lo, hi, out) == 0) return CMD_OK;
+    if (flag) return usage(err, errlen, "%s", msg);
+    return usage(err, errlen, "%s='%.*s' in the environment: %s", var_name, utf8_cut(v, 64), v,
+                 msg);
 }
 
 /* Resolve the shared options sp takes: given[i] is the flag's value (or
@@ -260,6 +267,8 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
     int rc = CMD_OK;
 #define OPT(bit) ((take & (bit)) ? given[index_of(bit)] : NULL)
 #define VAR(bit, name) ((take & (bit)) ? pick(given[index_of(bit)], env->name) : NULL)
+/* A number's flag, variable and the variable's name, for number_option(). */
+#define NUM(bit, name, var_name) OPT(bit), ((take & (bit)) ? env->name : NULL), var_name
     c->db_given = OPT(CMD_OPT_DB) != NULL;
     c->key_given = OPT(CMD_OPT_KEY) != NULL;
     if (take & CMD_OPT_DB) {
@@ -292,20 +301,23 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
             return usage(err, errlen, "out of memory");
     }
     if (rc != CMD_OK ||
-        (rc = number_option(VAR(CMD_OPT_MAX_MESSAGE_BYTES, max_message_bytes), 64, 1LL << 30,
-                            4 << 20, "--max-message-bytes must be an integer from 64 to "
-                            "1073741824", &v, err, errlen)) != CMD_OK)
+        (rc = number_option(NUM(CMD_OPT_MAX_MESSAGE_BYTES, max_message_bytes,
+                                "DSS_AUDIT_MAX_MESSAGE_BYTES"), 64, 1LL << 30, 4 << 20,
+                            "--max-message-bytes must be an integer from 64 to 1073741824", &v,
+                            err, errlen)) != CMD_OK)
         return rc;
     c->max_message_bytes = (size_t)v;
-    if ((rc = number_option(VAR(CMD_OPT_MAX_DEPTH, max_depth), 2, 1024, 64,
-                            "--max-depth must be an integer from 2 to 1024", &v, err,
+    if ((rc = number_option(NUM(CMD_OPT_MAX_DEPTH, max_depth, "DSS_AUDIT_MAX_DEPTH"), 2, 1024,
+                            64, "--max-depth must be an integer from 2 to 1024", &v, err,
                             errlen)) != CMD_OK)
         return rc;
     c->max_depth = (int)v;
-    if ((rc = number_option(VAR(CMD_OPT_CHECKPOINT_INTERVAL, checkpoint_interval), 1,
-                            1LL << 40, 1000, "--checkpoint-interval must be a positive integer",
+    if ((rc = number_option(NUM(CMD_OPT_CHECKPOINT_INTERVAL, checkpoint_interval,
+                                "DSS_AUDIT_CHECKPOINT_INTERVAL"), 1, 1LL << 40, 1000,
+                            "--checkpoint-interval must be a positive integer",
                             &c->checkpoint_interval, err, errlen)) != CMD_OK ||
-        (rc = number_option(VAR(CMD_OPT_MAX_DB_SIZE, max_db_size), 65536, 1LL << 50, 0,
+        (rc = number_option(NUM(CMD_OPT_MAX_DB_SIZE, max_db_size, "DSS_AUDIT_MAX_DB_SIZE"),
+                            65536, 1LL << 50, 0,
                             "--max-db-size must be a number of bytes, at least 65536",
                             &c->max_db_size, err, errlen)) != CMD_OK)
         return rc;
@@ -324,6 +336,7 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
     }
 #undef OPT
 #undef VAR
+#undef NUM
     return CMD_OK;
 }
 

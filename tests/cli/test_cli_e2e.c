@@ -1371,6 +1371,31 @@ TEST(bad_values_exit_2_with_a_message)
     fx_free(f);
 }
 
+/* A bad number from the environment is named by its variable, since the
+** user typed no flag (the message once named --max-message-bytes alone). */
+TEST(bad_number_in_the_environment_is_named_by_its_variable)
+{
+    fx *f = fx_standard();
+    ASSERT(f);
+    static const char *const vars[][2] = {
+        {"DSS_AUDIT_MAX_MESSAGE_BYTES=abc", "DSS_AUDIT_MAX_MESSAGE_BYTES='abc' in the environment"},
+        {"DSS_AUDIT_MAX_DEPTH=1", "DSS_AUDIT_MAX_DEPTH='1' in the environment"},
+        {"DSS_AUDIT_MAX_DB_SIZE=12", "DSS_AUDIT_MAX_DB_SIZE='12' in the environment"},
+    };
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *const env[] = {vars[i][0], NULL};
+        result r = run_env(f, ARGS0(f, "serve"), env, NULL);
+        if (r.status != 2) TEST_FAIL_("%s: status %d", vars[i][0], r.status);
+        ASSERT_CONTAINS(r.err, vars[i][1]);
+    }
+    /* The flag's own value is named by the flag. */
+    const char *const env[] = {"DSS_AUDIT_MAX_DEPTH=1", NULL};
+    result r = run_env(f, ARGS(f, "serve", "--max-depth", "0"), env, NULL);
+    ASSERT_EQ_INT(r.status, 2);
+    ASSERT_CONTAINS(r.err, "dss-audit-mcp: --max-depth must be");
+    fx_free(f);
+}
+
 TEST(missing_database_exits_2_and_is_not_created)
 {
     fx *f = fx_new();
@@ -1881,6 +1906,7 @@ TEST_MAIN(
     TEST_ENTRY(help_of_the_program_lists_every_command)
     TEST_ENTRY(bad_option_exits_2_with_a_message)
     TEST_ENTRY(bad_values_exit_2_with_a_message)
+    TEST_ENTRY(bad_number_in_the_environment_is_named_by_its_variable)
     TEST_ENTRY(missing_database_exits_2_and_is_not_created)
     TEST_ENTRY(commands_never_write_the_database)
     TEST_ENTRY(man_page_is_built)
