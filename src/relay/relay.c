@@ -149,6 +149,8 @@ typedef struct relay {
     int client_open, server_open;
     int status;        /* the server's exit status, once it ended */
     int stopping;      /* client gone or signal: wrapper is ending the server */
+    int signalled;     /* ... because of SIGTERM or SIGINT (else the client left) */
+    int forced;        /* the signal the wrapper sent the server, 0 when it ended itself */
     int warned;        /* the trail's failure was reported (once per streak) */
     int outbox_warned; /* a message the outbox could not take was reported */
     unsigned batch;    /* the current client batch's number while it is read */
@@ -1008,15 +1010,27 @@ static void flush(relay *r)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-/* Every request still in flight ends without an answer. */
+/* Every request still in flight ends without an answer, the record saying
+** what ended it: the server alone, or once its input closed (the client
+** gone, or the wrapper told to stop), by itself or by the wrapper's
+** signal: a reviewer must not read that the wrapper killed a server that
+** exited on its own. */
 static void end_flights(relay *r)
 {
-    char text[160];
+    char text[256];
+    const char *why = r->signalled ? "the wrapper was told to stop" : "the client closed its input";
     if (r->stopping && r->o->url)
         snprintf(text, sizeof text, "no answer: the wrapper stopped waiting for the "
                                     "remote server");
+    else if (r->stopping && r->forced)
+        snprintf(text, sizeof text,
+                 "no answer: the wrapper stopped the server (%s), which had not ended "
+                 "%d s after its input closed (%s)",
+                 r->forced == SIGKILL ? "SIGKILL" : "SIGTERM", r->o->kill_after_s, why);
     else if (r->stopping)
-        snprintf(text, sizeof text, "no answer: the wrapper stopped the server");
+        snprintf(text, sizeof text,
+                 "no answer: the MCP server exited with status %d once its input closed (%s)",
+                 r->status, why);
     else if (r->o->url)
         snprintf(text, sizeof text, "no answer: the remote server closed the connection");
     else
@@ -1048,8 +1062,10 @@ static void stop_server(relay *r)
         if (!asked && el >= grace) {
             t->ops->stop(t, 0);
             asked = 1;
+            r->forced = SIGTERM;
         } else if (asked && el >= 2 * grace + 1000000) {
             t->ops->stop(t, 1);
+            r->forced = SIGKILL;
             t->ops->ended(t, 1, &r->status);
             break;
         }
@@ -1211,7 +1227,7 @@ int relay_run(const relay_options *o, char *err, size_t errlen)
             ssize_t n;
             while ((n = read(sig_pipe[0], b, sizeof b)) > 0)
                 for (ssize_t i = 0; i < n; i++)
-                    if (b[i] == SIGTERM || b[i] == SIGINT) r.stopping = 1;
+                    if (b[i] == SIGTERM || b[i] == SIGINT) r.stopping = r.signalled = 1;
         }
         if (p[0].revents) {
             const char *line;

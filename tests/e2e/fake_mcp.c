@@ -10,7 +10,7 @@
 ** notifications/progress first), chatter (a non-JSON line on stdout
 ** first), unlinked (two error responses naming no request first: "id":
 ** null, and no id), die (exits 3 without answering), slow (answers after
-** 300 ms).
+** 300 ms), hold (never answers).
 ** At end of input it exits with EXIT_CODE (default 0), or with "linger"
 ** ignores the end of input and waits to be killed.
 */
@@ -62,6 +62,7 @@ static void call(const char *id, const cJSON *params)
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(params, "name"));
     if (!name) name = "";
     if (strcmp(name, "die") == 0) exit(3);
+    if (strcmp(name, "hold") == 0) return;
     if (strcmp(name, "slow") == 0) nanosleep(&(struct timespec){0, 300000000}, NULL);
     if (strcmp(name, "chatter") == 0) out("this line is not JSON-RPC");
     if (strcmp(name, "unlinked") == 0) {

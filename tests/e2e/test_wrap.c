@@ -555,6 +555,55 @@ TEST(lingering_server_terminated_after_kill_after)
     srv_free(s);
 }
 
+/* The outcome of a call the server never answered, once the client closed
+** its input (the call "hold" is never answered): the error of its record. */
+static const char *held_call_error(srv *s)
+{
+    if (srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":\"h\",\"method\":\"tools/call\","
+                         "\"params\":{\"name\":\"hold\",\"arguments\":{}}}") != 0)
+        return NULL;
+    /* The call has reached the server before its input closes. */
+    for (int i = 0; i < 200 && !strstr(seen(s), "hold"); i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    srv_close_stdin(s);
+    srv_wait(s);
+    char why[600];
+    const cJSON *t = trail_of(s, why, sizeof why);
+    if (!t) fprintf(stderr, "cannot read the trail: %s\n", why);
+    const cJSON *o = t ? outcome_of(t, find(t, "tool_call", "hold")) : NULL;
+    return cJSON_GetStringValue(cJSON_GetObjectItem(o, "error"));
+}
+
+/* A server that exits by itself once its input closes, with a call still
+** unanswered: the record says so, and not that the wrapper stopped it (it
+** once did, which told a reviewer the wrapper had killed the server). */
+TEST(unanswered_call_of_a_server_that_exits_when_its_input_closes)
+{
+    srv *s = start_wrap(NULL, "4", NULL, NULL);
+    ASSERT(s);
+    CHECK(srv_alive(s));
+    const char *e = held_call_error(s);
+    ASSERT(e);
+    ASSERT_EQ_STR(e, "no answer: the MCP server exited with status 4 once its input closed "
+                     "(the client closed its input)");
+    srv_free(s);
+}
+
+/* A server that outlives its closed input is stopped, and the record of
+** its unanswered call names the signal and the grace it had. */
+TEST(unanswered_call_of_a_server_the_wrapper_stops_names_the_signal)
+{
+    const char *const w[] = {"--kill-after", "1", NULL};
+    srv *s = start_wrap(w, "0", "linger", NULL);
+    ASSERT(s);
+    CHECK(srv_alive(s));
+    const char *e = held_call_error(s);
+    ASSERT(e);
+    ASSERT_EQ_STR(e, "no answer: the wrapper stopped the server (SIGTERM), which had not ended "
+                     "1 s after its input closed (the client closed its input)");
+    srv_free(s);
+}
+
 /* SIGTERM to the wrapper ends the server as a closed stdin does: a call
 ** in flight is still answered and recorded, then the status is the
 ** server's. */
@@ -784,6 +833,8 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(server_killed_mid_call_answers_in_flight)
           TEST_ENTRY(exit_status_is_the_servers)
           TEST_ENTRY(lingering_server_terminated_after_kill_after)
+          TEST_ENTRY(unanswered_call_of_a_server_that_exits_when_its_input_closes)
+          TEST_ENTRY(unanswered_call_of_a_server_the_wrapper_stops_names_the_signal)
           TEST_ENTRY(sigterm_to_wrapper_ends_the_server_the_same_way)
           TEST_ENTRY(unstartable_server_is_a_clear_error)
           TEST_ENTRY(secrets_scrubbed_in_raw_db_and_wal)
