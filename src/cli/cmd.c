@@ -20,7 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../store/store.h"
 #include "../tlog/note.h"
+#include "../util/jsoncheck.h"
 #include "../util/diag.h"
 #include "../util/utf8.h"
 #include "../util/wipe.h"
@@ -242,6 +244,20 @@ static int path_option(const cmd_env *env, const char *v, const char *what, cons
     return *out ? CMD_OK : usage(err, errlen, "out of memory");
 }
 
+/* What is wrong with a log's name, NULL when nothing: a log is found by its
+** name (shared by every server of a PostgreSQL database), and a longer one
+** was cut to fit, so that two names alike in their first 127 bytes named one
+** log; a control character would reach every line that shows it. */
+static const char *log_name_problem(const char *name)
+{
+    size_t n = strlen(name), at;
+    if (n >= STORE_LOG_NAME_MAX) return "is longer";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) return "holds a control character";
+    if (jsoncheck_utf8(name, n, &at)) return "is not valid UTF-8";
+    return NULL;
+}
+
 /* *out: the integer flag (else var, else def) from lo to hi; msg says what
 ** is wrong, and a value from the environment is named by its variable,
 ** since no flag was typed. */
@@ -283,6 +299,12 @@ static int resolve(const cmd_spec *sp, const cmd_env *env, const char *const *gi
     if (take & CMD_OPT_LOG) {
         c->log_given = OPT(CMD_OPT_LOG) != NULL;
         c->log = set(VAR(CMD_OPT_LOG, log));
+        const char *bad = c->log ? log_name_problem(c->log) : NULL;
+        if (bad)
+            return usage(err, errlen, "%s--log must name a log in 1 to %d bytes of UTF-8 text "
+                         "without control characters: this one %s",
+                         c->log_given ? "" : "DSS_AUDIT_LOG in the environment: ",
+                         STORE_LOG_NAME_MAX - 1, bad);
     }
     if (take & CMD_OPT_KEY)
         rc = path_option(env, VAR(CMD_OPT_KEY, key), "key path", env->xdg_config_home,

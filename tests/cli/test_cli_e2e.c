@@ -1396,6 +1396,38 @@ TEST(bad_number_in_the_environment_is_named_by_its_variable)
     fx_free(f);
 }
 
+/* A log is found by its name, so a name is refused rather than cut (two
+** names alike in their first 127 bytes once named one log) or stored with
+** a control character that every line showing it would carry. */
+TEST(log_name_too_long_or_with_control_characters_is_refused)
+{
+    fx *f = fx_standard();
+    ASSERT(f);
+    char longname[200];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    static const char *const why[] = {"is longer", "holds a control character",
+                                      "is not valid UTF-8"};
+    const char *names[] = {longname, "a\nb", "\xff\xfe"};
+    for (int i = 0; i < 3; i++) {
+        result r = run(f, ARGS(f, "query", "--log", names[i]));
+        if (r.status != 2) TEST_FAIL_("name %d: status %d", i, r.status);
+        ASSERT_CONTAINS(r.err, "--log must name a log in 1 to 127 bytes");
+        ASSERT_CONTAINS(r.err, why[i]);
+    }
+    const char *const env[] = {"DSS_AUDIT_LOG=a\tb", NULL};
+    result r = run_env(f, ARGS0(f, "serve"), env, NULL);
+    ASSERT_EQ_INT(r.status, 2);
+    ASSERT_CONTAINS(r.err, "DSS_AUDIT_LOG in the environment: --log must");
+    /* 127 bytes of text, multibyte included, are a name. */
+    char fits[128];
+    memset(fits, 'y', 124);
+    memcpy(fits + 124, "\xc3\xa9", 3); /* e-acute: 126 bytes and the NUL */
+    r = run(f, ARGS(f, "query", "--log", fits));
+    ASSERT_EQ_INT(r.status, 0);
+    fx_free(f);
+}
+
 TEST(missing_database_exits_2_and_is_not_created)
 {
     fx *f = fx_new();
@@ -1907,6 +1939,7 @@ TEST_MAIN(
     TEST_ENTRY(bad_option_exits_2_with_a_message)
     TEST_ENTRY(bad_values_exit_2_with_a_message)
     TEST_ENTRY(bad_number_in_the_environment_is_named_by_its_variable)
+    TEST_ENTRY(log_name_too_long_or_with_control_characters_is_refused)
     TEST_ENTRY(missing_database_exits_2_and_is_not_created)
     TEST_ENTRY(commands_never_write_the_database)
     TEST_ENTRY(man_page_is_built)
