@@ -545,19 +545,10 @@ TEST(exit_status_is_the_servers)
     srv_free(s);
 }
 
-TEST(lingering_server_terminated_after_kill_after)
-{
-    const char *const w[] = {"--kill-after", "1", NULL};
-    srv *s = start_wrap(w, "0", "linger", NULL);
-    ASSERT(s);
-    CHECK(srv_alive(s));
-    ASSERT_EQ_INT(srv_wait(s), 128 + SIGTERM);
-    srv_free(s);
-}
-
 /* The outcome of a call the server never answered, once the client closed
-** its input (the call "hold" is never answered): the error of its record. */
-static const char *held_call_error(srv *s)
+** its input (the call "hold" is never answered): the error of its record;
+** the wrapper's exit status in *status. */
+static const char *held_call_error(srv *s, int *status)
 {
     if (srv_send_line(s, "{\"jsonrpc\":\"2.0\",\"id\":\"h\",\"method\":\"tools/call\","
                          "\"params\":{\"name\":\"hold\",\"arguments\":{}}}") != 0)
@@ -566,7 +557,7 @@ static const char *held_call_error(srv *s)
     for (int i = 0; i < 200 && !strstr(seen(s), "hold"); i++)
         nanosleep(&(struct timespec){0, 10000000}, NULL);
     srv_close_stdin(s);
-    srv_wait(s);
+    *status = srv_wait(s);
     char why[600];
     const cJSON *t = trail_of(s, why, sizeof why);
     if (!t) fprintf(stderr, "cannot read the trail: %s\n", why);
@@ -582,25 +573,30 @@ TEST(unanswered_call_of_a_server_that_exits_when_its_input_closes)
     srv *s = start_wrap(NULL, "4", NULL, NULL);
     ASSERT(s);
     CHECK(srv_alive(s));
-    const char *e = held_call_error(s);
+    int status;
+    const char *e = held_call_error(s, &status);
     ASSERT(e);
     ASSERT_EQ_STR(e, "no answer: the MCP server exited with status 4 once its input closed "
                      "(the client closed its input)");
+    ASSERT_EQ_INT(status, 4);
     srv_free(s);
 }
 
-/* A server that outlives its closed input is stopped, and the record of
+/* A server that outlives its closed input is terminated after
+** --kill-after, the wrapper's status its (128 + SIGTERM), and the record of
 ** its unanswered call names the signal and the grace it had. */
-TEST(unanswered_call_of_a_server_the_wrapper_stops_names_the_signal)
+TEST(lingering_server_terminated_after_kill_after)
 {
     const char *const w[] = {"--kill-after", "1", NULL};
     srv *s = start_wrap(w, "0", "linger", NULL);
     ASSERT(s);
     CHECK(srv_alive(s));
-    const char *e = held_call_error(s);
+    int status;
+    const char *e = held_call_error(s, &status);
     ASSERT(e);
     ASSERT_EQ_STR(e, "no answer: the wrapper stopped the server (SIGTERM), which had not ended "
                      "1 s after its input closed (the client closed its input)");
+    ASSERT_EQ_INT(status, 128 + SIGTERM);
     srv_free(s);
 }
 
@@ -832,9 +828,8 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(fail_open_forwards_and_warns)
           TEST_ENTRY(server_killed_mid_call_answers_in_flight)
           TEST_ENTRY(exit_status_is_the_servers)
-          TEST_ENTRY(lingering_server_terminated_after_kill_after)
           TEST_ENTRY(unanswered_call_of_a_server_that_exits_when_its_input_closes)
-          TEST_ENTRY(unanswered_call_of_a_server_the_wrapper_stops_names_the_signal)
+          TEST_ENTRY(lingering_server_terminated_after_kill_after)
           TEST_ENTRY(sigterm_to_wrapper_ends_the_server_the_same_way)
           TEST_ENTRY(unstartable_server_is_a_clear_error)
           TEST_ENTRY(secrets_scrubbed_in_raw_db_and_wal)
