@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../ship/ship.h"
 #include "../util/diag.h"
@@ -46,8 +47,13 @@ static const cmd_option ship_option_table[] = {
     {NULL, 0, 0, 0},
 };
 
-/* The first line of path, without its line end: a secret given by file.
-** A new string (the caller wipes and frees it), or NULL with why. */
+/* A secret given by file: its one line, without the line end.  A file of
+** several lines, or with a control character, is refused rather than cut
+** (the first line of a file of something else is no secret; a control
+** character would reach a header), and one that other users can read is
+** taken with a warning, as its secret is theirs too.  Nothing of the file
+** is ever quoted.  A new string (the caller wipes and frees it), or NULL
+** with why. */
 static char *read_secret(const char *path, const char *what, char *err, size_t errlen)
 {
     char buf[4096];
@@ -56,12 +62,30 @@ static char *read_secret(const char *path, const char *what, char *err, size_t e
         snprintf(err, errlen, "cannot read the %s file %s", what, path);
         return NULL;
     }
-    char *line = fgets(buf, sizeof buf, f);
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        diag("warning: the %s file %s can be read by other users (chmod 600 it)", what, path);
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int more = n == sizeof buf, failed = ferror(f);
     fclose(f);
-    buf[line ? strcspn(buf, "\r\n") : 0] = '\0';
-    char *s = buf[0] ? strdup(buf) : NULL;
+    /* One line end at the end is the file's, not the secret's. */
+    if (n && buf[n - 1] == '\n') n--;
+    if (n && buf[n - 1] == '\r') n--;
+    const char *problem = failed ? "cannot be read"
+                          : more ? "is larger than a secret (4 KiB)"
+                          : n == 0 ? "is empty" : NULL;
+    for (size_t i = 0; !problem && i < n; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            problem = buf[i] == '\n' || buf[i] == '\r' ? "holds more than one line"
+                                                        : "holds a control character";
+    char *s = NULL;
+    if (!problem) {
+        buf[n] = '\0';
+        if (!(s = strdup(buf))) problem = "cannot be held (out of memory)";
+    }
     sodium_memzero(buf, sizeof buf);
-    if (!s) snprintf(err, errlen, "the %s file %s holds no %s", what, path, what);
+    if (problem) snprintf(err, errlen, "the %s file %s %s: it must hold the %s alone, on one line",
+                          what, path, problem, what);
     return s;
 }
 

@@ -2005,6 +2005,27 @@ TEST(the_ship_command_refuses_bad_usage_with_status_2)
         if (err_count(&sh, cases[i].says) < 1)
             TEST_FAIL_("case %zu does not say \"%s\": %s", i, cases[i].says, why);
     }
+    /* A secret file holds the secret alone, on one line: others are
+    ** refused, never cut to their first line, and never quoted; one that
+    ** other users can read is taken with a warning. */
+    static const struct { const char *text; int mode; const char *says; } files[] = {
+        {"SECRET-ONE\nSECRET-TWO\n", 0600, "holds more than one line"},
+        {"SECRET-ONE\001\n", 0600, "holds a control character"},
+        {"", 0600, "is empty"},
+        {"SECRET-ONE\n", 0644, "can be read by other users"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char *file = path(&t, "secret-file");
+        FILE *f = fopen(file, "w");
+        CHECK(f && fputs(files[i].text, f) >= 0 && fclose(f) == 0);
+        CHECK(chmod(file, (mode_t)files[i].mode) == 0);
+        const char *a[] = {"--to", "https://127.0.0.1:1/x", "--secret-file", file, NULL};
+        int st = command_ship(&t, &sh, a, NULL);
+        if (files[i].mode == 0600 && st != 2) TEST_FAIL_("file %zu did not exit 2: %s", i, why);
+        if (err_count(&sh, files[i].says) < 1)
+            TEST_FAIL_("file %zu does not say \"%s\": %s", i, files[i].says, why);
+        if (err_count(&sh, "SECRET-") > 0) TEST_FAIL_("file %zu was quoted", i);
+    }
 }
 
 /* ---- serve and wrap: --ship-to ----------------------------------------------- */
