@@ -1,13 +1,16 @@
 /*
 ** hook_recorder.c: the recorder's socket loop (see hook_recorder.h).
 **
-** One request at a time: hooks send their whole event at once (they read
-** stdin before connecting), and the store takes one writer at a time
-** anyway, so a single thread keeps the order simple: read, handle (which
-** commits durably), answer, close.  Waiting for a connection is the only
-** place SIGTERM and SIGINT are let in (ppoll), so a stop never cuts a
-** request between its commit and its answer.  Once hooks have been quiet
-** for a moment, upkeep runs (o->idle), as in serve (server.c, QUIET_MS).
+** One thread.  Requests are read side by side, each connection's bytes as
+** they come (poll), so a hook that connected and went quiet (stopped with
+** its agent by Ctrl-Z, say) holds up no other: the first request read
+** whole is handled (which commits durably) and answered, one at a time,
+** since the store takes one writer at a time anyway.  A connection has
+** o->timeout_ms from its accept to send its whole request, however slowly
+** it drips.  Waiting is the only place SIGTERM and SIGINT are let in
+** (ppoll), so a stop never cuts a request between its commit and its
+** answer.  Once hooks have been quiet for a moment, upkeep runs (o->idle),
+** as in serve (server.c, QUIET_MS).
 */
 #define _GNU_SOURCE
 #include "hook_recorder.h"
@@ -183,32 +186,45 @@ static int parse_request(const char *body, size_t n, hookrec_request *rq, char *
     return r.at == r.len ? 0 : -1;
 }
 
-/* Serve one connection: read, handle, answer. */
-static void serve_one(const hookrec_options *o, int fd, hookrec_stats *stats)
+/* A connection whose request is still arriving: its 4-byte length, then
+** that many bytes of body. */
+typedef struct pending {
+    int fd;
+    uid_t uid;
+    pid_t pid;
+    unsigned char head[4];
+    size_t head_n;
+    char *body;
+    uint32_t need; /* the body's length, once the head is in */
+    size_t have;
+    int64_t deadline_ms;
+} pending;
+
+/* Connections read at once; more wait in the listen backlog. */
+#define MAX_PENDING 64
+
+static int64_t mono_ms(void)
 {
-    hookrec_request rq = {0};
-    char *body = NULL, *strings = NULL, *out = NULL, *err = NULL;
-    size_t n = 0, out_n = 0, err_n = 0;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Handle the request body[0..n) that came on fd from rq's hook, and
+** answer it.  Takes body. */
+static void serve_request(const hookrec_options *o, int fd, hookrec_request *rq, char *body,
+                          size_t n, hookrec_stats *stats)
+{
+    char *strings = NULL, *out = NULL, *err = NULL;
+    size_t out_n = 0, err_n = 0;
     FILE *fo = NULL, *fe = NULL;
-    unsigned ms = o->timeout_ms ? o->timeout_ms : 10000;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (hsock_peer(fd, &rq.uid, &rq.pid) != 0 || rq.uid != geteuid()) {
-        stats->refused++;
-        if (o->log)
-            fprintf(o->log, "dss-audit-mcp recorder: refused a connection from uid %ld\n",
-                    (long)rq.uid);
-        goto done;
-    }
-    if (hsock_recv(fd, HSOCK_MAX_BODY, &body, &n) != 0) goto done; /* it went: it writes */
-    if (parse_request(body, n, &rq, &strings) != 0) {
+    if (parse_request(body, n, rq, &strings) != 0) {
         stats->refused++;
         if (o->log) fprintf(o->log, "dss-audit-mcp recorder: refused a malformed request\n");
         goto done;
     }
     if (!(fo = open_memstream(&out, &out_n)) || !(fe = open_memstream(&err, &err_n))) goto done;
-    int status = o->handle(o->ctx, &rq, fo, fe);
+    int status = o->handle(o->ctx, rq, fo, fe);
     fclose(fo);
     fclose(fe);
     fo = fe = NULL;
@@ -228,11 +244,72 @@ done:
     if (fe) fclose(fe);
     free(out);
     free(err);
-    free(rq.argv);
-    free(rq.env);
+    free(rq->argv);
+    free(rq->env);
     free(strings);
     free(body);
-    close(fd);
+}
+
+/* A new connection from the listening socket lfd into pd; refused when it
+** is not this user's. */
+static void take_connection(const hookrec_options *o, int lfd, pending *pd, size_t *n,
+                            hookrec_stats *stats)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return; /* the hook went already; it writes directly */
+    pending c = {.fd = fd};
+    if (hsock_peer(fd, &c.uid, &c.pid) != 0 || c.uid != geteuid()) {
+        stats->refused++;
+        if (o->log)
+            fprintf(o->log, "dss-audit-mcp recorder: refused a connection from uid %ld\n",
+                    (long)c.uid);
+        close(fd);
+        return;
+    }
+    c.deadline_ms = mono_ms() + (o->timeout_ms ? o->timeout_ms : 10000);
+    pd[(*n)++] = c;
+}
+
+/* Read what c's hook has sent so far: 1 when its request is whole, 0 when
+** more is to come, -1 when the connection is to be dropped (it closed,
+** failed, or announced more than a request may hold). */
+static int read_some(pending *c)
+{
+    for (;;) {
+        ssize_t r;
+        if (c->head_n < 4) {
+            r = read(c->fd, c->head + c->head_n, 4 - c->head_n);
+        } else {
+            if (!c->body) {
+                memcpy(&c->need, c->head, 4);
+                if (c->need > HSOCK_MAX_BODY || !(c->body = malloc(c->need ? c->need : 1)))
+                    return -1;
+            }
+            if (c->have == c->need) return 1;
+            r = read(c->fd, c->body + c->have, c->need - c->have);
+        }
+        if (r > 0) {
+            if (c->head_n < 4) c->head_n += (size_t)r;
+            else c->have += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    }
+}
+
+/* Hand c's whole request over: the connection is made blocking again,
+** with o->timeout_ms to take the answer, which is then sent. */
+static void serve_pending(const hookrec_options *o, pending *c, hookrec_stats *stats)
+{
+    unsigned ms = o->timeout_ms ? o->timeout_ms : 10000;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    int fl = fcntl(c->fd, F_GETFL);
+    if (fl >= 0) fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    hookrec_request rq = {.uid = c->uid, .pid = c->pid};
+    serve_request(o, c->fd, &rq, c->body, c->have, stats);
+    c->body = NULL;
 }
 
 int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, size_t whylen)
@@ -250,6 +327,8 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGINT, &sa, &old_int);
     int lfd = listen_at(o->socket_path, why, whylen), rc = -1;
+    pending pend[MAX_PENDING];
+    size_t npend = 0;
     struct stat mine;
     if (lfd < 0 || stat(o->socket_path, &mine) != 0) goto done;
     if (o->log) {
@@ -262,26 +341,59 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
     unsigned quiet = o->quiet_ms ? o->quiet_ms : 20;
     int busy = 0; /* a hook came since the last upkeep */
     while (!stop_asked) {
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        struct timespec ts = {.tv_sec = quiet / 1000, .tv_nsec = (long)(quiet % 1000) * 1000000};
-        int r = ppoll(&p, 1, busy && o->idle ? &ts : NULL, &wait_mask);
-        if (r < 0 && errno == EINTR) continue;
-        if (r == 0) {
-            busy = 0;
-            o->idle(o->ctx);
-            continue;
+        /* The listening socket while there is room, then each connection
+        ** whose request is arriving; the wait ends at the nearest
+        ** deadline, or after a quiet moment for upkeep. */
+        struct pollfd p[MAX_PENDING + 1];
+        size_t np = 0;
+        p[np++] = (struct pollfd){.fd = npend < MAX_PENDING ? lfd : -1, .events = POLLIN};
+        int64_t now = mono_ms(), wait = -1;
+        for (size_t i = 0; i < npend; i++) {
+            p[np++] = (struct pollfd){.fd = pend[i].fd, .events = POLLIN};
+            int64_t left = pend[i].deadline_ms > now ? pend[i].deadline_ms - now : 0;
+            if (wait < 0 || left < wait) wait = left;
         }
+        int upkeep = busy && o->idle && npend == 0;
+        if (upkeep) wait = quiet;
+        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (long)(wait % 1000) * 1000000};
+        int r = ppoll(p, np, wait >= 0 ? &ts : NULL, &wait_mask);
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             snprintf(why, whylen, "waiting for hooks failed: %s", strerror(errno));
             goto done;
         }
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) continue; /* the hook went already; it writes directly */
-        serve_one(o, fd, stats);
-        busy = 1;
+        if (r == 0 && upkeep) {
+            busy = 0;
+            o->idle(o->ctx);
+            continue;
+        }
+        /* Requests read whole are served, the oldest connection first;
+        ** those served, gone or out of time are then dropped. */
+        now = mono_ms();
+        for (size_t i = 0; i < npend; i++) {
+            int got = p[i + 1].revents ? read_some(&pend[i]) : 0;
+            if (got == 1) {
+                serve_pending(o, &pend[i], stats);
+                busy = 1;
+            }
+            if (got != 0 || pend[i].deadline_ms <= now) {
+                close(pend[i].fd);
+                free(pend[i].body);
+                pend[i].fd = -1;
+            }
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < npend; i++)
+            if (pend[i].fd >= 0) pend[kept++] = pend[i];
+        npend = kept;
+        if (p[0].revents) take_connection(o, lfd, pend, &npend, stats);
     }
     rc = 0;
 done:
+    for (size_t i = 0; i < npend; i++) {
+        close(pend[i].fd);
+        free(pend[i].body);
+    }
     if (lfd >= 0) {
         struct stat now;
         /* Only our own socket: a recorder started since may have taken the name. */

@@ -13,6 +13,7 @@
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -555,6 +556,38 @@ TEST(stopped_recorder_does_not_hang_the_hook_nor_record_twice)
     ASSERT_EQ_INT(verify(), 0);
 }
 
+/* A hook that connected and went quiet (stopped with its agent, say)
+** holds up no other: requests are read side by side, so a hook beside it
+** is answered while the quiet connection is still open; the recorder used
+** to read one connection at a time and made the next hook wait out the
+** quiet one's 10 s. */
+TEST(quiet_connection_holds_up_no_other_hook)
+{
+    setup();
+    rec a;
+    ASSERT(make_db() == 0);
+    ASSERT_EQ_INT(rec_start(&a, NULL), 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path());
+    int quiet = socket(AF_UNIX, SOCK_STREAM, 0), half = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT(quiet >= 0 && connect(quiet, (struct sockaddr *)&addr, sizeof addr) == 0);
+    /* And one that sent two bytes of its request's length. */
+    ASSERT(half >= 0 && connect(half, (struct sockaddr *)&addr, sizeof addr) == 0);
+    ASSERT_EQ_INT(write(half, "\x10\x00", 2), 2);
+    ASSERT(hook_ok("beside-quiet-ones") == 0);
+    /* Neither was closed by the recorder yet: nothing waited for them. */
+    struct pollfd pf[2] = {{.fd = quiet, .events = POLLIN}, {.fd = half, .events = POLLIN}};
+    ASSERT_EQ_INT(poll(pf, 2, 0), 0);
+    close(quiet);
+    close(half);
+    ASSERT_EQ_INT(rec_stop(&a, SIGTERM), 0);
+    ASSERT_EQ_INT(served(&a, "events answered"), 1);
+    cJSON *all = entries();
+    ASSERT(all);
+    ASSERT_EQ_INT(count_op(all, "beside-quiet-ones"), 1);
+    cJSON_Delete(all);
+}
+
 /* The same id given twice to the direct writer: one entry, and both runs
 ** answer as recorded. */
 TEST(event_id_given_twice_is_recorded_once)
@@ -809,6 +842,7 @@ TEST(recorder_refuses_postgresql)
 }
 
 TEST_MAIN(TEST_ENTRY(recorded_and_direct_events_form_one_verified_chain)
+          TEST_ENTRY(quiet_connection_holds_up_no_other_hook)
           TEST_ENTRY(sigterm_stops_cleanly_and_removes_the_socket)
           TEST_ENTRY(concurrent_hooks_through_the_recorder_one_chain)
           TEST_ENTRY(recorder_killed_mid_stream_every_event_once)
