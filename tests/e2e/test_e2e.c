@@ -1710,6 +1710,35 @@ TEST(acknowledged_entry_survives_kill_9)
     srv_free(s);
 }
 
+/* A database file deleted (or replaced) under a running server: SQLite
+** would go on committing into the deleted file, acknowledging entries that
+** vanish with it.  Writes are refused instead, saying why, and the server
+** goes on answering. */
+TEST(database_deleted_while_serving_refuses_writes_saying_why)
+{
+    START_INIT(s);
+    CHECK(log_op(s, "{\"event_type\":\"error\",\"operation_name\":\"before\"}"));
+    char path[600];
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", srv_db(s), suffix[i]);
+        unlink(path);
+    }
+    CHECK(srv_call_err(s, "log_operation",
+                       "{\"event_type\":\"error\",\"operation_name\":\"after\"}",
+                       "was deleted, moved or replaced while it was open", "restart"));
+    CHECK(srv_alive(s));
+    /* A new server makes a new file there, and writes to it. */
+    srv_close_stdin(s);
+    srv_wait(s);
+    const char *args[] = {"--db", srv_db(s), NULL};
+    srv_opts o = {.args = args, .no_db = 1};
+    START(s2, &o);
+    CHECK(log_op(s2, "{\"event_type\":\"error\",\"operation_name\":\"after-restart\"}"));
+    FINISH(s2);
+    srv_free(s);
+}
+
 /* The main database file's size, and the size its pages add up to as a
 ** reader sees them (through the WAL); -1 when anything fails. */
 static long long file_bytes(const char *path)
@@ -2109,6 +2138,7 @@ TEST_MAIN(
     TEST_ENTRY(default_db_under_xdg_data_home)
     TEST_ENTRY(db_file_created_with_mode_0600)
     TEST_ENTRY(acknowledged_entry_survives_kill_9)
+    TEST_ENTRY(database_deleted_while_serving_refuses_writes_saying_why)
     TEST_ENTRY(quiet_server_copies_the_wal_back_into_the_database)
     TEST_ENTRY(secrets_never_reach_the_database_or_wal)
 )

@@ -29,6 +29,21 @@ int sq_begin(store *st, char *err)
                  "file has no write permission); no entry can be written");
         return STORE_EREADONLY;
     }
+    /* In WAL mode SQLite goes on writing to a file deleted or replaced
+    ** while it is open: entries committed there would be acknowledged and
+    ** lost with the file (or missing from the one now at its path).  One
+    ** stat() a transaction says so. */
+    int moved = 0;
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+        moved) {
+        const char *path = sqlite3_db_filename(s->db, "main");
+        snprintf(err, STORE_ERRLEN,
+                 "the audit database %s was deleted, moved or replaced while it was open: "
+                 "nothing more is written to it (what would be written would not be at "
+                 "that path); restart to open the file now there",
+                 path ? path : "");
+        return STORE_EIO;
+    }
     int rc = sq_exec(s, "BEGIN IMMEDIATE", "starting a write", err);
     if (rc == STORE_OK) {
         s->base.in_tx = 1;
