@@ -196,7 +196,7 @@ typedef struct pending {
     size_t head_n;
     char *body;
     uint32_t need; /* the body's length, once the head is in */
-    size_t have;
+    size_t have, cap; /* body grows as bytes come, not to what the head claims */
     int64_t deadline_ms;
 } pending;
 
@@ -280,13 +280,21 @@ static int read_some(pending *c)
         if (c->head_n < 4) {
             r = read(c->fd, c->head + c->head_n, 4 - c->head_n);
         } else {
-            if (!c->body) {
+            if (!c->cap) {
                 memcpy(&c->need, c->head, 4);
-                if (c->need > HSOCK_MAX_BODY || !(c->body = malloc(c->need ? c->need : 1)))
-                    return -1;
+                if (c->need > HSOCK_MAX_BODY) return -1;
+            }
+            if (c->have == c->need && c->cap) return 1;
+            if (c->have == c->cap) {
+                size_t cap = c->cap ? 2 * c->cap : 65536;
+                if (cap > c->need) cap = c->need ? c->need : 1;
+                char *b = realloc(c->body, cap);
+                if (!b) return -1;
+                c->body = b;
+                c->cap = cap;
             }
             if (c->have == c->need) return 1;
-            r = read(c->fd, c->body + c->have, c->need - c->have);
+            r = read(c->fd, c->body + c->have, c->cap - c->have);
         }
         if (r > 0) {
             if (c->head_n < 4) c->head_n += (size_t)r;
