@@ -251,12 +251,12 @@ done:
 }
 
 /* A new connection from the listening socket lfd into pd; refused when it
-** is not this user's. */
-static void take_connection(const hookrec_options *o, int lfd, pending *pd, size_t *n,
-                            hookrec_stats *stats)
+** is not this user's.  1 when one was added (the last of pd), else 0. */
+static int take_connection(const hookrec_options *o, int lfd, pending *pd, size_t *n,
+                           hookrec_stats *stats)
 {
-    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) return; /* the hook went already; it writes directly */
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) return 0; /* the hook went already; it writes directly */
     pending c = {.fd = fd};
     if (hsock_peer(fd, &c.uid, &c.pid) != 0 || c.uid != geteuid()) {
         stats->refused++;
@@ -264,10 +264,11 @@ static void take_connection(const hookrec_options *o, int lfd, pending *pd, size
             fprintf(o->log, "dss-audit-mcp recorder: refused a connection from uid %ld\n",
                     (long)c.uid);
         close(fd);
-        return;
+        return 0;
     }
     c.deadline_ms = mono_ms() + (o->timeout_ms ? o->timeout_ms : 10000);
     pd[(*n)++] = c;
+    return 1;
 }
 
 /* Read what c's hook has sent so far: 1 when its request is whole, 0 when
@@ -278,7 +279,7 @@ static int read_some(pending *c)
     for (;;) {
         ssize_t r;
         if (c->head_n < 4) {
-            r = read(c->fd, c->head + c->head_n, 4 - c->head_n);
+            r = recv(c->fd, c->head + c->head_n, 4 - c->head_n, MSG_DONTWAIT);
         } else {
             if (!c->cap) {
                 memcpy(&c->need, c->head, 4);
@@ -294,7 +295,7 @@ static int read_some(pending *c)
                 c->cap = cap;
             }
             if (c->have == c->need) return 1;
-            r = read(c->fd, c->body + c->have, c->cap - c->have);
+            r = recv(c->fd, c->body + c->have, c->cap - c->have, MSG_DONTWAIT);
         }
         if (r > 0) {
             if (c->head_n < 4) c->head_n += (size_t)r;
@@ -306,14 +307,13 @@ static int read_some(pending *c)
     }
 }
 
-/* Hand c's whole request over: the connection is made blocking again,
-** with o->timeout_ms to take the answer, which is then sent. */
+/* Hand c's whole request over; its hook has o->timeout_ms to take the
+** answer, which is then sent.  (Reads never block, MSG_DONTWAIT; the
+** socket itself is left blocking for this send.) */
 static void serve_pending(const hookrec_options *o, pending *c, hookrec_stats *stats)
 {
     unsigned ms = o->timeout_ms ? o->timeout_ms : 10000;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    int fl = fcntl(c->fd, F_GETFL);
-    if (fl >= 0) fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     hookrec_request rq = {.uid = c->uid, .pid = c->pid};
     serve_request(o, c->fd, &rq, c->body, c->have, stats);
@@ -394,7 +394,21 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
         for (size_t i = 0; i < npend; i++)
             if (pend[i].fd >= 0) pend[kept++] = pend[i];
         npend = kept;
-        if (p[0].revents) take_connection(o, lfd, pend, &npend, stats);
+        /* A hook sends its request as it connects: it is most often all
+        ** there already, and served without another wait. */
+        if (p[0].revents && take_connection(o, lfd, pend, &npend, stats)) {
+            pending *c = &pend[npend - 1];
+            int got = read_some(c);
+            if (got == 1) {
+                serve_pending(o, c, stats);
+                busy = 1;
+            }
+            if (got != 0) {
+                close(c->fd);
+                free(c->body);
+                npend--;
+            }
+        }
     }
     rc = 0;
 done:
