@@ -320,6 +320,38 @@ static void serve_pending(const hookrec_options *o, pending *c, hookrec_stats *s
     c->body = NULL;
 }
 
+/* Read what has come on c and serve its request once it is whole: 1 when
+** c is finished with (served, gone, or out of time at now), else 0. */
+static int advance(const hookrec_options *o, pending *c, int readable, int64_t now,
+                   hookrec_stats *stats, int *busy)
+{
+    int got = readable ? read_some(c) : 0;
+    if (got == 1) {
+        serve_pending(o, c, stats);
+        *busy = 1;
+    }
+    if (got == 0 && c->deadline_ms > now) return 0;
+    close(c->fd);
+    free(c->body);
+    c->fd = -1;
+    return 1;
+}
+
+/* The poll set: the listening socket while there is room, then each
+** connection whose request is arriving.  The milliseconds to the nearest
+** deadline, -1 when there is none. */
+static int64_t poll_set(int lfd, const pending *pend, size_t npend, struct pollfd *p)
+{
+    int64_t now = mono_ms(), wait = -1;
+    p[0] = (struct pollfd){.fd = npend < MAX_PENDING ? lfd : -1, .events = POLLIN};
+    for (size_t i = 0; i < npend; i++) {
+        p[i + 1] = (struct pollfd){.fd = pend[i].fd, .events = POLLIN};
+        int64_t left = pend[i].deadline_ms > now ? pend[i].deadline_ms - now : 0;
+        if (wait < 0 || left < wait) wait = left;
+    }
+    return wait;
+}
+
 int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, size_t whylen)
 {
     hookrec_stats own = {0};
@@ -349,22 +381,14 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
     unsigned quiet = o->quiet_ms ? o->quiet_ms : 20;
     int busy = 0; /* a hook came since the last upkeep */
     while (!stop_asked) {
-        /* The listening socket while there is room, then each connection
-        ** whose request is arriving; the wait ends at the nearest
-        ** deadline, or after a quiet moment for upkeep. */
+        /* The wait ends at the nearest deadline, or after a quiet moment
+        ** for upkeep. */
         struct pollfd p[MAX_PENDING + 1];
-        size_t np = 0;
-        p[np++] = (struct pollfd){.fd = npend < MAX_PENDING ? lfd : -1, .events = POLLIN};
-        int64_t now = mono_ms(), wait = -1;
-        for (size_t i = 0; i < npend; i++) {
-            p[np++] = (struct pollfd){.fd = pend[i].fd, .events = POLLIN};
-            int64_t left = pend[i].deadline_ms > now ? pend[i].deadline_ms - now : 0;
-            if (wait < 0 || left < wait) wait = left;
-        }
+        int64_t wait = poll_set(lfd, pend, npend, p);
         int upkeep = busy && o->idle && npend == 0;
         if (upkeep) wait = quiet;
         struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (long)(wait % 1000) * 1000000};
-        int r = ppoll(p, np, wait >= 0 ? &ts : NULL, &wait_mask);
+        int r = ppoll(p, npend + 1, wait >= 0 ? &ts : NULL, &wait_mask);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             snprintf(why, whylen, "waiting for hooks failed: %s", strerror(errno));
@@ -375,40 +399,18 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
             o->idle(o->ctx);
             continue;
         }
-        /* Requests read whole are served, the oldest connection first;
-        ** those served, gone or out of time are then dropped. */
-        now = mono_ms();
-        for (size_t i = 0; i < npend; i++) {
-            int got = p[i + 1].revents ? read_some(&pend[i]) : 0;
-            if (got == 1) {
-                serve_pending(o, &pend[i], stats);
-                busy = 1;
-            }
-            if (got != 0 || pend[i].deadline_ms <= now) {
-                close(pend[i].fd);
-                free(pend[i].body);
-                pend[i].fd = -1;
-            }
-        }
+        /* Requests read whole are served, the oldest connection first. */
+        int64_t now = mono_ms();
         size_t kept = 0;
         for (size_t i = 0; i < npend; i++)
-            if (pend[i].fd >= 0) pend[kept++] = pend[i];
+            if (!advance(o, &pend[i], p[i + 1].revents != 0, now, stats, &busy))
+                pend[kept++] = pend[i];
         npend = kept;
         /* A hook sends its request as it connects: it is most often all
         ** there already, and served without another wait. */
-        if (p[0].revents && take_connection(o, lfd, pend, &npend, stats)) {
-            pending *c = &pend[npend - 1];
-            int got = read_some(c);
-            if (got == 1) {
-                serve_pending(o, c, stats);
-                busy = 1;
-            }
-            if (got != 0) {
-                close(c->fd);
-                free(c->body);
-                npend--;
-            }
-        }
+        if (p[0].revents && take_connection(o, lfd, pend, &npend, stats) &&
+            advance(o, &pend[npend - 1], 1, now, stats, &busy))
+            npend--;
     }
     rc = 0;
 done:
