@@ -22,8 +22,8 @@
 
 #include "../store/store.h"
 #include "../tlog/note.h"
-#include "../util/jsoncheck.h"
 #include "../util/diag.h"
+#include "../util/jsoncheck.h"
 #include "../util/utf8.h"
 #include "../util/wipe.h"
 #include "cli_help.h"

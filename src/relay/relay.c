@@ -1022,11 +1022,16 @@ static void end_flights(relay *r)
     if (r->stopping && r->o->url)
         snprintf(text, sizeof text, "no answer: the wrapper stopped waiting for the "
                                     "remote server");
+    else if (r->stopping && r->forced == SIGKILL)
+        snprintf(text, sizeof text,
+                 "no answer: the wrapper killed the server (SIGKILL), which had not ended "
+                 "%d s after its input closed (%s) nor once sent SIGTERM",
+                 r->o->kill_after_s, why);
     else if (r->stopping && r->forced)
         snprintf(text, sizeof text,
-                 "no answer: the wrapper stopped the server (%s), which had not ended "
+                 "no answer: the wrapper stopped the server (SIGTERM), which had not ended "
                  "%d s after its input closed (%s)",
-                 r->forced == SIGKILL ? "SIGKILL" : "SIGTERM", r->o->kill_after_s, why);
+                 r->o->kill_after_s, why);
     else if (r->stopping)
         snprintf(text, sizeof text,
                  "no answer: the MCP server exited with status %d once its input closed (%s)",
