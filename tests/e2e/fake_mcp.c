@@ -12,9 +12,11 @@
 ** null, and no id), die (exits 3 without answering), slow (answers after
 ** 300 ms), hold (never answers).
 ** At end of input it exits with EXIT_CODE (default 0), or with "linger"
-** ignores the end of input and waits to be killed.
+** ignores the end of input and waits to be killed ("stubborn": and
+** ignores SIGTERM too).
 */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,9 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !(seen = fopen(argv[1], "a"))) return 2;
     int code = argc > 2 ? atoi(argv[2]) : 0;
-    int linger = argc > 3 && strcmp(argv[3], "linger") == 0;
+    int stubborn = argc > 3 && strcmp(argv[3], "stubborn") == 0;
+    int linger = stubborn || (argc > 3 && strcmp(argv[3], "linger") == 0);
+    if (stubborn) signal(SIGTERM, SIG_IGN);
     const char *l;
     while ((l = next_line())) {
         cJSON *m = cJSON_Parse(l);

@@ -600,6 +600,23 @@ TEST(lingering_server_terminated_after_kill_after)
     srv_free(s);
 }
 
+/* A server that ignores SIGTERM too is killed, and the record says so. */
+TEST(server_ignoring_sigterm_is_killed_and_the_record_says_so)
+{
+    const char *const w[] = {"--kill-after", "1", NULL};
+    srv *s = start_wrap(w, "0", "stubborn", NULL);
+    ASSERT(s);
+    CHECK(srv_alive(s));
+    int status;
+    const char *e = held_call_error(s, &status);
+    ASSERT(e);
+    ASSERT_EQ_STR(e, "no answer: the wrapper killed the server (SIGKILL), which had not ended "
+                     "1 s after its input closed (the client closed its input) nor once sent "
+                     "SIGTERM");
+    ASSERT_EQ_INT(status, 128 + SIGKILL);
+    srv_free(s);
+}
+
 /* SIGTERM to the wrapper ends the server as a closed stdin does: a call
 ** in flight is still answered and recorded, then the status is the
 ** server's. */
@@ -830,6 +847,7 @@ TEST_MAIN(TEST_ENTRY(relays_bytes_unchanged_both_ways)
           TEST_ENTRY(exit_status_is_the_servers)
           TEST_ENTRY(unanswered_call_of_a_server_that_exits_when_its_input_closes)
           TEST_ENTRY(lingering_server_terminated_after_kill_after)
+          TEST_ENTRY(server_ignoring_sigterm_is_killed_and_the_record_says_so)
           TEST_ENTRY(sigterm_to_wrapper_ends_the_server_the_same_way)
           TEST_ENTRY(unstartable_server_is_a_clear_error)
           TEST_ENTRY(secrets_scrubbed_in_raw_db_and_wal)
