@@ -41,8 +41,9 @@ typedef struct hookrec_options {
     hookrec_handler handle;
     void *ctx;
     FILE *log;                /* one line per start, stop and refusal */
-    unsigned timeout_ms;      /* how long a hook may take to send its request;
-                                 0: 10,000 */
+    unsigned timeout_ms;      /* how long a hook may take, from its connection, to
+                                 send its whole request, and to take the
+                                 answer; 0: 10,000 */
     /* Called once no hook has come for quiet_ms (0: 20) after the last
     ** one, for upkeep that would otherwise delay a commit (recorder_idle:
     ** copying the write-ahead log back), as serve does.  May be NULL. */
@@ -56,9 +57,11 @@ typedef struct hookrec_stats {
 } hookrec_stats;
 
 /*
-** Listen on o->socket_path and serve requests one at a time until SIGTERM
-** or SIGINT (blocked by this call outside its waits, so a request under
-** way is finished and answered first), then remove the socket.  0 after
+** Listen on o->socket_path and serve requests until SIGTERM or SIGINT
+** (blocked by this call outside its waits, so a request under way is
+** finished and answered first), then remove the socket.  Requests are read
+** side by side, up to 64 connections at once, and handled one at a time as
+** each is read whole.  0 after
 ** such a stop; -1 with why when the socket could not be made (another
 ** recorder answers on it, the folder is not this user's...).  stats may be
 ** NULL.
