@@ -411,6 +411,7 @@ int hookrec_serve(const hookrec_options *o, hookrec_stats *stats, char *why, siz
         if (p[0].revents && take_connection(o, lfd, pend, &npend, stats) &&
             advance(o, &pend[npend - 1], 1, now, stats, &busy))
             npend--;
+        if (o->done && o->done(o->ctx)) break;
     }
     rc = 0;
 done:

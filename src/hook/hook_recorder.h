@@ -49,6 +49,9 @@ typedef struct hookrec_options {
     ** copying the write-ahead log back), as serve does.  May be NULL. */
     void (*idle)(void *ctx);
     unsigned quiet_ms;
+    /* Asked after each request handled: non-zero ends the loop as SIGTERM
+    ** would (the recorder's own database was replaced).  May be NULL. */
+    int (*done)(void *ctx);
 } hookrec_options;
 
 /* Counts of what was served, for the log and the tests. */

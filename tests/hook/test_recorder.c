@@ -588,6 +588,49 @@ TEST(quiet_connection_holds_up_no_other_hook)
     cJSON_Delete(all);
 }
 
+/* The recorder's database deleted under it: the next hook finds no file,
+** so no socket, and writes directly into a new file at the path; the one
+** after it reaches the recorder, which declines it (another file) and,
+** since it would decline every hook from then on, stops with status 1
+** saying why, so that its service manager starts it again on the new file. */
+TEST(recorder_stops_when_its_database_is_deleted)
+{
+    setup();
+    rec a;
+    ASSERT(make_db() == 0);
+    ASSERT_EQ_INT(rec_start(&a, NULL), 0);
+    ASSERT(hook_ok("held") == 0);
+    char path[200];
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+        unlink(path);
+    }
+    ASSERT(hook_ok("after-delete") == 0);
+    ASSERT(hook_ok("declined") == 0);
+    int st = -1, exited = 0;
+    for (int i = 0; i < 3000 && !exited; i++) { /* 30 s: valgrind is slow */
+        exited = waitpid(a.pid, &st, WNOHANG) == a.pid;
+        if (!exited) usleep(10000);
+    }
+    if (!exited) rec_stop(&a, SIGKILL);
+    ASSERT(exited);
+    a.pid = 0;
+    ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    char *text = read_text(a.log);
+    ASSERT(text);
+    ASSERT_CONTAINS(text, "was deleted or replaced while the recorder held it open");
+    ASSERT_CONTAINS(text, "a hook writes directly: it names another database");
+    free(text);
+    /* The new file holds the two events written after the deletion. */
+    cJSON *all = entries();
+    ASSERT(all);
+    ASSERT_EQ_INT(cJSON_GetArraySize(all), 2);
+    ASSERT_EQ_INT(count_op(all, "after-delete"), 1);
+    ASSERT_EQ_INT(count_op(all, "declined"), 1);
+    cJSON_Delete(all);
+}
+
 /* The same id given twice to the direct writer: one entry, and both runs
 ** answer as recorded. */
 TEST(event_id_given_twice_is_recorded_once)
@@ -843,6 +886,7 @@ TEST(recorder_refuses_postgresql)
 
 TEST_MAIN(TEST_ENTRY(recorded_and_direct_events_form_one_verified_chain)
           TEST_ENTRY(quiet_connection_holds_up_no_other_hook)
+          TEST_ENTRY(recorder_stops_when_its_database_is_deleted)
           TEST_ENTRY(sigterm_stops_cleanly_and_removes_the_socket)
           TEST_ENTRY(concurrent_hooks_through_the_recorder_one_chain)
           TEST_ENTRY(recorder_killed_mid_stream_every_event_once)
