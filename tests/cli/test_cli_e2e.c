@@ -592,6 +592,34 @@ TEST(tail_follow_exits_0_on_sigterm)
     follow_case(test_failed_, SIGTERM);
 }
 
+/* tail -f of a database file that is then deleted (or replaced by a
+** restore) would follow a file nothing writes to any more, silently: it
+** stops, exit 1, saying so. */
+TEST(tail_follow_stops_when_the_database_is_deleted)
+{
+    fx *f = fx_standard();
+    ASSERT(f);
+    const char *out = fmt(f, "%s/follow.out", f->dir), *err = fmt(f, "%s/follow.err", f->dir);
+    pid_t pid = spawn(f, ARGS(f, "tail", "-n", "1", "-f"), NULL, out, err);
+    ASSERT(pid > 0);
+    char *text = NULL;
+    for (int waited = 0; waited < 20000; waited += 20) {
+        free(text);
+        text = read_all(out, NULL);
+        if (text && count_lines(text) >= 1) break;
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    own(f, text);
+    ASSERT(text && count_lines(text) == 1);
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) unlink(fmt(f, "%s%s", f->db, suffix[i]));
+    result r = {0};
+    reap(pid, 20000, &r);
+    ASSERT_EQ_INT(r.status, 1);
+    ASSERT_CONTAINS(own(f, read_all(err, NULL)), "was deleted or replaced: stopped following");
+    fx_free(f);
+}
+
 /* ==== query ============================================================= */
 
 TEST(query_prints_newest_first)
@@ -1902,6 +1930,7 @@ TEST_MAIN(
     TEST_ENTRY(tail_of_an_empty_log_prints_nothing)
     TEST_ENTRY(tail_follow_prints_new_entries_and_exits_0_on_sigint)
     TEST_ENTRY(tail_follow_exits_0_on_sigterm)
+    TEST_ENTRY(tail_follow_stops_when_the_database_is_deleted)
     TEST_ENTRY(query_prints_newest_first)
     TEST_ENTRY(query_lines_are_the_tools_entries)
     TEST_ENTRY(query_user)
