@@ -1655,6 +1655,32 @@ TEST(a_replaced_local_file_is_noticed_not_skipped)
     recv_stop(&rv);
 }
 
+/* Following a local file that is then deleted (or restored over): the
+** shipper would wait for entries nothing writes there any more, and the
+** receiver would hear nothing, silently.  It stops, exit 1, saying so. */
+TEST(following_a_local_file_that_is_deleted_stops_saying_so)
+{
+    tctx t;
+    recv_t rv;
+    run sh;
+    char url[64], path[600];
+    CHECK(t_init(&t) == 0);
+    CHECK(fill(&t, 1, 5) == 0);
+    CHECK(recv_start(&t, &rv, "otlp", NULL) == 0);
+    snprintf(url, sizeof url, "otlp+http://127.0.0.1:%d", rv.port);
+    const char *args[] = {"--to", url, "--follow", "--poll-ms", "100", NULL};
+    CHECK(ship_start(&t, &sh, args, NULL) == 0);
+    CHECK(wait_items(&rv, 10, 20000) == 0);
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", t.db, suffix[i]);
+        unlink(path);
+    }
+    ASSERT_EQ_INT(wait_exit(sh.pid, 30000), 1);
+    CHECK(err_count(&sh, "was deleted or replaced while shipping followed it") == 1);
+    recv_stop(&rv);
+}
+
 /* Every entry of the trail in items at least once, and no more than
 ** repeats arrivals beyond that in all.  0, or -1 with why. */
 static int check_all_repeats(const cJSON *items, const trail *tr, int repeats)
@@ -2505,6 +2531,7 @@ TEST_MAIN(
     TEST_ENTRY(several_sinks_each_with_its_cursor_one_dead_holds_none_back)
     TEST_ENTRY(a_second_shipper_to_the_same_sink_is_refused)
     TEST_ENTRY(a_replaced_local_file_is_noticed_not_skipped)
+    TEST_ENTRY(following_a_local_file_that_is_deleted_stops_saying_so)
     TEST_ENTRY(a_mapped_file_cut_short_ends_the_shipper_and_a_restart_loses_nothing)
     TEST_ENTRY(usage_errors_name_the_problem_before_anything_is_sent)
     TEST_ENTRY(secrets_in_entries_never_reach_any_receiver)
