@@ -536,6 +536,20 @@ TEST(tail_of_an_empty_log_prints_nothing)
     fx_free(f);
 }
 
+/* What the file out holds once it has n lines (or after 20 s), owned by
+** f; NULL when it could not be read. */
+static char *lines_of(fx *f, const char *out, size_t n)
+{
+    char *text = NULL;
+    for (int waited = 0; waited < 20000; waited += 20) {
+        free(text);
+        text = read_all(out, NULL);
+        if (text && count_lines(text) >= n) break;
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    return own(f, text);
+}
+
 /* Start tail -f, wait until it printed `want` lines, append, wait for the
 ** new line, then end it with sig; it must exit 0. */
 static void follow_case(int *test_failed_, int sig)
@@ -545,33 +559,15 @@ static void follow_case(int *test_failed_, int sig)
     const char *out = fmt(f, "%s/follow.out", f->dir), *err = fmt(f, "%s/follow.err", f->dir);
     pid_t pid = spawn(f, ARGS(f, "tail", "-n", "2", "-f"), NULL, out, err);
     ASSERT(pid > 0);
-    char *text = NULL;
-    int waited = 0;
     /* The first two entries arrive at once... */
-    while (waited < 20000) {
-        free(text);
-        text = read_all(out, NULL);
-        if (text && count_lines(text) >= 2) break;
-        struct timespec nap = {0, 20 * 1000000L};
-        nanosleep(&nap, NULL);
-        waited += 20;
-    }
-    own(f, text);
+    char *text = lines_of(f, out, 2);
     ASSERT(text && count_lines(text) == 2);
     /* ...and a new one after it is committed, by another connection. */
     rec more[] = {{NULL, "token_sync", "sync_tokens", NULL, "dave", NULL, NULL, NULL, NULL, NULL},
                   {NULL, "component_sync", "sync_components", NULL, "dave", NULL, NULL, NULL,
                    NULL, NULL}};
     ASSERT(fx_add(f, more, 2) == 0);
-    text = NULL;
-    for (waited = 0; waited < 20000; waited += 20) {
-        free(text);
-        text = read_all(out, NULL);
-        if (text && count_lines(text) >= 4) break;
-        struct timespec nap = {0, 20 * 1000000L};
-        nanosleep(&nap, NULL);
-    }
-    own(f, text);
+    text = lines_of(f, out, 4);
     ASSERT_EQ_STR(seqs_of(f, text ? text : ""), "7,8,9,10");
     kill(pid, sig);
     result r = {0};
@@ -602,14 +598,7 @@ TEST(tail_follow_stops_when_the_database_is_deleted)
     const char *out = fmt(f, "%s/follow.out", f->dir), *err = fmt(f, "%s/follow.err", f->dir);
     pid_t pid = spawn(f, ARGS(f, "tail", "-n", "1", "-f"), NULL, out, err);
     ASSERT(pid > 0);
-    char *text = NULL;
-    for (int waited = 0; waited < 20000; waited += 20) {
-        free(text);
-        text = read_all(out, NULL);
-        if (text && count_lines(text) >= 1) break;
-        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
-    }
-    own(f, text);
+    char *text = lines_of(f, out, 1);
     ASSERT(text && count_lines(text) == 1);
     static const char *const suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) unlink(fmt(f, "%s%s", f->db, suffix[i]));
