@@ -50,8 +50,6 @@ typedef struct cli_args {
     const char *since, *until, *search, *limit;
     const char *format, *output;
     int json;                   /* --json: JSON Lines even on a terminal */
-    const char *db_file;        /* the database's file (NULL: PostgreSQL), which
-                                   tail -f watches for being deleted or replaced */
 
     int64_t count;              /* tail -n, or query --limit */
     char since_ts[TS_BUFLEN];   /* normalized bounds, "" when absent */

@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "../integrity/checkpoint.h"
@@ -218,22 +217,11 @@ static int tail_poll(tail_logs *t, const char *only, printer *p, char *serr)
     return rc;
 }
 
-/* Whether the file at path is no longer the one *was describes (deleted,
-** or another file put in its place): the open store would go on showing
-** the old one, which nothing writes to any more. */
-static int file_gone(const char *path, const struct stat *was)
-{
-    struct stat now;
-    return stat(path, &now) != 0 || now.st_dev != was->st_dev || now.st_ino != was->st_ino;
-}
-
 /* Print new entries every FOLLOW_POLL_MS until a signal, or until the
-** database file (db_file, when not NULL) is deleted or replaced. */
-static int follow(tail_logs *t, const char *only, const char *db_file, printer *p, char *err,
-                  size_t errlen)
+** database file is deleted or replaced (store_moved()): the open store
+** would go on showing the old one, which nothing writes to any more. */
+static int follow(tail_logs *t, const char *only, printer *p, char *err, size_t errlen)
 {
-    struct stat was;
-    if (db_file && stat(db_file, &was) != 0) db_file = NULL;
     struct sigaction sa, old_int, old_term;
     char serr[STORE_ERRLEN];
     int rc = CLI_OK;
@@ -255,9 +243,9 @@ static int follow(tail_logs *t, const char *only, const char *db_file, printer *
             rc = write_failed(err, errlen);
             break;
         }
-        if (db_file && file_gone(db_file, &was)) {
-            snprintf(err, errlen, "%s was deleted or replaced: stopped following (run tail -f "
-                                  "again to follow the file now there)", db_file);
+        if (store_moved(t->st)) {
+            snprintf(err, errlen, "the database file was deleted or replaced: stopped "
+                                  "following (run tail -f again to follow the file now there)");
             rc = CLI_EFAIL;
             break;
         }
@@ -319,7 +307,7 @@ int cli_tail(store *st, const cli_args *a, FILE *out, char *err, size_t errlen)
         rc = write_failed(err, errlen);
         goto done;
     }
-    if (a->follow) rc = follow(&t, only, a->db_file, &p, err, errlen);
+    if (a->follow) rc = follow(&t, only, &p, err, errlen);
 done:
     free(t.l);
     cli_table_free(p.table);

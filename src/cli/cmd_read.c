@@ -53,9 +53,7 @@ static int status_of(const cmd_ctx *cx, int rc, const char *err)
 static int tail_run(cmd_ctx *cx)
 {
     char err[CLI_ERRLEN];
-    cli_args *a = cx->opts;
-    a->db_file = store_is_remote(cx->common.db) ? NULL : cx->common.db;
-    return status_of(cx, cli_tail(cx->st, a, stdout, err, sizeof err), err);
+    return status_of(cx, cli_tail(cx->st, cx->opts, stdout, err, sizeof err), err);
 }
 
 static int query_run(cmd_ctx *cx)

@@ -36,9 +36,9 @@ typedef struct recorder_opts {
 /* What a request must agree with to be served here. */
 typedef struct rec_ctx {
     const cmd_common *c; /* the recorder's own settings */
+    store *st;           /* the database the recorder holds open */
     recorder *rec;
     int turn;            /* a descriptor of the database file (hook.c's turns) */
-    int replaced;        /* the file at the database's path is no longer ours */
     struct stat db_st;
     int config_exists;
     struct stat config_st;
@@ -58,19 +58,12 @@ static int same_file_state(const struct stat *a, const struct stat *b)
 }
 
 /* Why the parsed hook settings cannot be served by this recorder, or NULL. */
-static const char *mismatch(rec_ctx *r, const cmd_common *h)
+static const char *mismatch(const rec_ctx *r, const cmd_common *h)
 {
     struct stat st;
     if (!h->db || h->db[0] != '/' || stat(h->db, &st) != 0 || st.st_dev != r->db_st.st_dev ||
-        st.st_ino != r->db_st.st_ino) {
-        /* Or the same path, whose file was deleted or replaced: this
-        ** recorder then has nothing left to serve (hookrec's done()). */
-        struct stat own;
-        if (stat(r->c->db, &own) != 0 || own.st_dev != r->db_st.st_dev ||
-            own.st_ino != r->db_st.st_ino)
-            r->replaced = 1;
+        st.st_ino != r->db_st.st_ino)
         return "it names another database";
-    }
     if (!same_str(h->log, r->c->log) || h->max_db_size != r->c->max_db_size)
         return "its --log or --max-db-size differ from the recorder's";
     if (!h->config || strcmp(h->config, r->c->config) != 0)
@@ -193,10 +186,11 @@ done:
 }
 
 /* hookrec_options.done: the database this recorder holds open is no longer
-** the file at its path, so every hook of that path would be declined. */
+** the file at its path (deleted, replaced), so every hook of that path
+** would be declined. */
 static int replaced(void *ctx)
 {
-    return ((rec_ctx *)ctx)->replaced;
+    return store_moved(((rec_ctx *)ctx)->st);
 }
 
 /* Hooks have been quiet for a moment: copy the write-ahead log back now
@@ -234,6 +228,7 @@ static int recorder_run(cmd_ctx *cx)
         diag("cannot open the audit database %s: %s", cx->common.db_shown, err);
         return 2;
     }
+    r.st = st;
     if (!(r.rec = recorder_open(st, NULL))) {
         diag("recorder: out of memory");
         goto done;
@@ -256,7 +251,7 @@ static int recorder_run(cmd_ctx *cx)
         goto done;
     }
     status = 0;
-    if (r.replaced) {
+    if (store_moved(st)) {
         /* Exit 1, so that a service manager (docs/hooks.md) starts it
         ** again on the file now at the path. */
         diag("recorder: %s was deleted or replaced while the recorder held it open; "

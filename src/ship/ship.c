@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,8 +100,6 @@ typedef struct worker {
     const char *url;
     sink *sk;
     store *src;             /* its own connection to the trail */
-    struct stat src_st;     /* a local trail's file as opened, */
-    int src_watched;        /* ... watched while following (file_replaced) */
     cursor *cur;            /* NULL for a sink that keeps its own position */
     ship_sink_result *res;
     lane *lanes;
@@ -853,17 +850,6 @@ static int round_of(worker *w, int *oneshot_retries)
     return waiting ? ROUND_WAITING : ROUND_IDLE;
 }
 
-/* Whether a local trail's file is no longer the one w reads (deleted, or
-** another put in its place, a restore say): following it would wait for
-** entries nothing writes there any more. */
-static int file_replaced(const worker *w)
-{
-    struct stat now;
-    if (!w->src_watched) return 0;
-    return stat(w->h->opt.from, &now) != 0 || now.st_dev != w->src_st.st_dev ||
-           now.st_ino != w->src_st.st_ino;
-}
-
 static int run_worker(worker *w)
 {
     ship_handle *h = w->h;
@@ -883,7 +869,10 @@ static int run_worker(worker *w)
         /* Nothing to send: caught up (or standing by). */
         outage_over(w);
         if (!h->opt.follow || h->draining) break;
-        if (file_replaced(w)) {
+        /* A local trail's file deleted, or another put in its place (a
+        ** restore): following it would wait for entries nothing writes
+        ** there any more.  (No read-ahead runs now: its turn waited.) */
+        if (store_moved(w->src)) {
             snprintf(w->res->error, sizeof w->res->error,
                      "the trail's file was deleted or replaced while shipping followed it: "
                      "stopped (start ship again to ship the file now there; the cursor "
@@ -966,12 +955,9 @@ static int open_source(ship_handle *h, worker *w, char *err, size_t len)
         snprintf(err, len, "cannot open %s: %s", shown, serr);
         return SHIP_EFAIL;
     }
-    if (!h->remote) {
-        w->src_watched = stat(h->opt.from, &w->src_st) == 0;
-        return store_each_log(w->src, first_log, &h->log, serr) == STORE_OK
-                   ? SHIP_OK
-                   : (snprintf(err, len, "%s", serr), SHIP_EFAIL);
-    }
+    if (!h->remote) return store_each_log(w->src, first_log, &h->log, serr) == STORE_OK
+                               ? SHIP_OK
+                               : (snprintf(err, len, "%s", serr), SHIP_EFAIL);
     if (!(store_capabilities(w->src) & STORE_CAP_SINK_CURSORS)) {
         snprintf(err, len, "%s keeps no ship cursors", shown);
         return SHIP_EFAIL;

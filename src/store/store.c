@@ -217,6 +217,8 @@ int64_t store_take_lost_tx(store *s)
 
 int store_idle(store *s, char *err) { return s->m->idle ? s->m->idle(s, err) : STORE_OK; }
 
+int store_moved(store *s) { return s->m->moved ? s->m->moved(s) : 0; }
+
 int store_savepoint(store *s, char *err)
 {
     int rc = s->m->savepoint(s, err);

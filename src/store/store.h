@@ -226,6 +226,12 @@ int64_t store_take_lost_tx(store *s);
 ** store.  A failure loses nothing; the caller may just report it. */
 int store_idle(store *s, char *err);
 
+/* Whether the store is a file and the file now at its path is not the one
+** open: deleted, moved, or another put in its place (a restore).  Nothing
+** written to the open one would be at that path, and nothing written at
+** the path reaches it.  One stat(); 0 for a PostgreSQL database. */
+int store_moved(store *s);
+
 /* A savepoint inside the open transaction, for one request's writes. */
 int store_savepoint(store *s, char *err);
 void store_savepoint_release(store *s);

@@ -163,6 +163,7 @@ typedef struct store_tip {
     X(void, redact_path, (const char *path, char *out, size_t len))                         \
     X(void, wipe_password, (char *path))                                                    \
     X(int, idle, (store *s, char *err))                                                     \
+    X(int, moved, (store *s))                                                               \
     X(int, set_cache_size, (store *s, int kib, char *err))                                  \
     X(int, explain_find, (store *s, const store_query *q, char *plan, size_t len,          \
                           char *err))                                                       \

@@ -157,6 +157,7 @@ int sq_meta_put(sqlite_store *s, const char *key, const char *value, char *err);
 #define SQ_X_DECL(type, name, params) type sq_##name params;
 STORE_REQUIRED_METHODS(SQ_X_DECL)
 int sq_idle(store *s, char *err);
+int sq_moved(store *s);
 int sq_set_cache_size(store *s, int kib, char *err);
 int sq_explain_find(store *s, const store_query *q, char *plan, size_t len, char *err);
 int sq_explain_each_match(store *s, const store_scan *scan, char *plan, size_t len, char *err);

@@ -360,6 +360,13 @@ int sq_idle(store *st, char *err)
     return sq_fail(s, rc, "copying the write-ahead log into the database", err);
 }
 
+int sq_moved(store *st)
+{
+    int moved = 0;
+    return sqlite3_file_control(sq(st)->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
+               SQLITE_OK && moved;
+}
+
 void sq_set_interrupt(store *s, int (*fn)(void *ctx), void *ctx)
 {
     /* Every 50,000 virtual machine steps: a few times per millisecond of
@@ -648,6 +655,7 @@ const store_methods sqlite_store_methods = {
     .remote = 0,
     STORE_REQUIRED_METHODS(SQ_X_INIT)
     .idle = sq_idle,
+    .moved = sq_moved,
     .set_cache_size = sq_set_cache_size,
     .explain_find = sq_explain_find,
     .explain_each_match = sq_explain_each_match,

@@ -33,9 +33,7 @@ int sq_begin(store *st, char *err)
     ** while it is open: entries committed there would be acknowledged and
     ** lost with the file (or missing from the one now at its path).  One
     ** stat() a transaction says so. */
-    int moved = 0;
-    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
-        moved) {
+    if (sq_moved(st)) {
         const char *path = sqlite3_db_filename(s->db, "main");
         snprintf(err, STORE_ERRLEN,
                  "the audit database %s was deleted, moved or replaced while it was open: "
