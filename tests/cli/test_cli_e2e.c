@@ -600,8 +600,7 @@ TEST(tail_follow_stops_when_the_database_is_deleted)
     ASSERT(pid > 0);
     char *text = lines_of(f, out, 1);
     ASSERT(text && count_lines(text) == 1);
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) unlink(fmt(f, "%s%s", f->db, suffix[i]));
+    test_unlink_db(f->db);
     result r = {0};
     reap(pid, 20000, &r);
     ASSERT_EQ_INT(r.status, 1);

@@ -1718,12 +1718,7 @@ TEST(database_deleted_while_serving_refuses_writes_saying_why)
 {
     START_INIT(s);
     CHECK(log_op(s, "{\"event_type\":\"error\",\"operation_name\":\"before\"}"));
-    char path[600];
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", srv_db(s), suffix[i]);
-        unlink(path);
-    }
+    test_unlink_db(srv_db(s));
     CHECK(srv_call_err(s, "log_operation",
                        "{\"event_type\":\"error\",\"operation_name\":\"after\"}",
                        "was deleted, moved or replaced while it was open", "restart"));

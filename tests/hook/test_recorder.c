@@ -600,12 +600,7 @@ TEST(recorder_stops_when_its_database_is_deleted)
     ASSERT(make_db() == 0);
     ASSERT_EQ_INT(rec_start(&a, NULL), 0);
     ASSERT(hook_ok("held") == 0);
-    char path[200];
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", db, suffix[i]);
-        unlink(path);
-    }
+    test_unlink_db(db);
     ASSERT(hook_ok("after-delete") == 0);
     ASSERT(hook_ok("declined") == 0);
     int st = -1, exited = 0;

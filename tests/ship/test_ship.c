@@ -1663,7 +1663,7 @@ TEST(following_a_local_file_that_is_deleted_stops_saying_so)
     tctx t;
     recv_t rv;
     run sh;
-    char url[64], path[600];
+    char url[64];
     CHECK(t_init(&t) == 0);
     CHECK(fill(&t, 1, 5) == 0);
     CHECK(recv_start(&t, &rv, "otlp", NULL) == 0);
@@ -1671,11 +1671,7 @@ TEST(following_a_local_file_that_is_deleted_stops_saying_so)
     const char *args[] = {"--to", url, "--follow", "--poll-ms", "100", NULL};
     CHECK(ship_start(&t, &sh, args, NULL) == 0);
     CHECK(wait_items(&rv, 10, 20000) == 0);
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", t.db, suffix[i]);
-        unlink(path);
-    }
+    test_unlink_db(t.db);
     ASSERT_EQ_INT(wait_exit(sh.pid, 30000), 1);
     CHECK(err_count(&sh, "was deleted or replaced while shipping followed it") == 1);
     recv_stop(&rv);

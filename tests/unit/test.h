@@ -67,6 +67,18 @@ static inline unsigned long long test_random(unsigned long long *state)
     return *state = x;
 }
 
+/* Delete a SQLite database file with its -wal and -shm, as an `rm` of the
+** trail would: the cases of a file deleted under a running process. */
+static inline void test_unlink_db(const char *db)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char path[4096];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+        remove(path);
+    }
+}
+
 #define TEST_MAIN(...)                                                      \
     static const test_case test_cases_[] = {__VA_ARGS__};                   \
     int main(int argc, char **argv) {                                       \
