@@ -39,6 +39,7 @@ typedef struct rec_ctx {
     store *st;           /* the database the recorder holds open */
     recorder *rec;
     int turn;            /* a descriptor of the database file (hook.c's turns) */
+    int replaced;        /* a hook was declined: our file is no longer at the path */
     struct stat db_st;
     int config_exists;
     struct stat config_st;
@@ -58,12 +59,16 @@ static int same_file_state(const struct stat *a, const struct stat *b)
 }
 
 /* Why the parsed hook settings cannot be served by this recorder, or NULL. */
-static const char *mismatch(const rec_ctx *r, const cmd_common *h)
+static const char *mismatch(rec_ctx *r, const cmd_common *h)
 {
     struct stat st;
     if (!h->db || h->db[0] != '/' || stat(h->db, &st) != 0 || st.st_dev != r->db_st.st_dev ||
-        st.st_ino != r->db_st.st_ino)
+        st.st_ino != r->db_st.st_ino) {
+        /* Or the same path, whose file was deleted or replaced: this
+        ** recorder then has nothing left to serve (hookrec's done()). */
+        r->replaced = store_moved(r->st);
         return "it names another database";
+    }
     if (!same_str(h->log, r->c->log) || h->max_db_size != r->c->max_db_size)
         return "its --log or --max-db-size differ from the recorder's";
     if (!h->config || strcmp(h->config, r->c->config) != 0)
@@ -185,12 +190,12 @@ done:
     return status;
 }
 
-/* hookrec_options.done: the database this recorder holds open is no longer
-** the file at its path (deleted, replaced), so every hook of that path
-** would be declined. */
+/* hookrec_options.done: a hook of this recorder's path was declined because
+** the file there is no longer the one it holds (deleted, replaced), as
+** every hook of that path would be from then on. */
 static int replaced(void *ctx)
 {
-    return store_moved(((rec_ctx *)ctx)->st);
+    return ((rec_ctx *)ctx)->replaced;
 }
 
 /* Hooks have been quiet for a moment: copy the write-ahead log back now
@@ -251,7 +256,7 @@ static int recorder_run(cmd_ctx *cx)
         goto done;
     }
     status = 0;
-    if (store_moved(st)) {
+    if (r.replaced) {
         /* Exit 1, so that a service manager (docs/hooks.md) starts it
         ** again on the file now at the path. */
         diag("recorder: %s was deleted or replaced while the recorder held it open; "
